@@ -1,0 +1,72 @@
+# lunette - build, test, bench. `make demo` and `make test` are all the set-up there is.
+
+CC      ?= cc
+LUA_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null)
+CAIRO_LIBS   := $(shell pkg-config --libs cairo 2>/dev/null || echo -lcairo)
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fopenmp -fno-math-errno $(LUA_INC) $(CAIRO_CFLAGS) \
+             -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -I$(BUILD)/gen
+LIBS    := -lopenblas -llapacke $(CAIRO_LIBS) -lz -lm -fopenmp
+HOSTLIBS := -llua5.4 -lreadline
+
+BUILD   ?= build
+HOST_SRC := src/host.c src/repl.c
+LIB_SRC  := $(filter-out $(HOST_SRC),$(wildcard src/*.c))
+LUA_SRC  := $(sort $(wildcard lua/lunette/*.lua))
+LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/luasrc.o
+HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
+
+.PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz
+all: $(BUILD)/lunette $(BUILD)/lunette.so
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
+	lua5.4 scripts/embed.lua $@ $(LUA_SRC)
+
+$(BUILD)/obj/luasrc.o: $(BUILD)/gen/luasrc.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/lunette: $(HOST_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ -Wl,-E $(HOSTLIBS) $(LIBS)
+
+# The Lua module: no -llua5.4, the symbols come from the interpreter that loads it.
+$(BUILD)/lunette.so: $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(LIBS)
+
+$(BUILD)/obj $(BUILD)/gen:
+	mkdir -p $@
+
+deps:
+	@scripts/deps.sh install
+
+check-deps:
+	@scripts/deps.sh check || scripts/deps.sh install
+
+test: check-deps
+	@$(MAKE) --no-print-directory all
+	@scripts/test.sh $(BUILD)
+
+debug:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+
+test-asan: check-deps debug
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  scripts/test.sh build-asan
+
+lint:
+	@scripts/lint.sh
+
+bench: check-deps all
+	@scripts/bench/run.sh
+
+demo: check-deps all
+	@$(BUILD)/lunette examples/tour.lua
+
+clean:
+	rm -rf build build-asan

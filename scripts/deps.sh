@@ -1,0 +1,17 @@
+#!/bin/sh
+# deps.sh check|install - the Debian packages lunette needs; installs only what is missing.
+PKGS="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev lua-busted
+libreadline-dev dataset-fashion-mnist pkg-config fonts-dejavu-core"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+case "$1" in
+  check) [ -z "$missing" ] ;;
+  install)
+    if [ -z "$missing" ]; then echo "deps: all present"; exit 0; fi
+    echo "deps: installing$missing"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing ;;
+  *) echo "usage: deps.sh check|install" >&2; exit 2 ;;
+esac

@@ -1,0 +1,3 @@
+/* host.c - placeholder until the host lands. */
+#include "lunette.h"
+int main(void) { return 0; }

@@ -1,0 +1,42 @@
+/* lunette.c - luaopen_lunette: preloads the C bindings and the embedded Lua façades. */
+#include <lua.h>
+#include <lauxlib.h>
+#include "lunette.h"
+#include "luasrc.h"
+
+typedef struct { const char *name; lua_CFunction open; } LtCModule;
+
+static const LtCModule c_modules[] = {
+  {NULL, NULL}
+};
+
+static int load_embedded(lua_State *L) {
+  const LtLuaSource *src = lua_touserdata(L, lua_upvalueindex(1));
+  if (luaL_loadbuffer(L, src->code, src->len, src->chunkname) != LUA_OK)
+    return lua_error(L);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static void preload_all(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (const LtCModule *m = c_modules; m->name; m++) {
+    lua_pushcfunction(L, m->open);
+    lua_setfield(L, -2, m->name);
+  }
+  for (const LtLuaSource *s = lt_lua_sources; s->module; s++) {
+    lua_pushlightuserdata(L, (void *)s);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, s->module);
+  }
+  lua_pop(L, 1);
+}
+
+int luaopen_lunette(lua_State *L) {
+  preload_all(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lunette.init");
+  lua_call(L, 1, 1);
+  return 1;
+}
