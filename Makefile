@@ -41,6 +41,11 @@ $(BUILD)/lunette.so: $(LIB_OBJ)
 $(BUILD)/obj $(BUILD)/gen:
 	mkdir -p $@
 
+# Test helper for tests/repl_spec.lua: drives the REPL through a pseudo-terminal.
+all: $(BUILD)/ptyrun
+$(BUILD)/ptyrun: tests/ptyrun.c | $(BUILD)/obj
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< -lutil
+
 deps:
 	@scripts/deps.sh install
 

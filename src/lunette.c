@@ -1,12 +1,20 @@
 /* lunette.c - luaopen_lunette: preloads the C bindings and the embedded Lua façades. */
 #include <lua.h>
 #include <lauxlib.h>
+#include "lbase.h"
 #include "lunette.h"
 #include "luasrc.h"
 
 typedef struct { const char *name; lua_CFunction open; } LtCModule;
 
 static const LtCModule c_modules[] = {
+  {"lunette._tensor", luaopen_lunette_tensor},
+  {"lunette._tensor_view", luaopen_lunette_tensor_view},
+  {"lunette._tensor_ew", luaopen_lunette_tensor_ew},
+  {"lunette._tensor_reduce", luaopen_lunette_tensor_reduce},
+  {"lunette._tensor_index", luaopen_lunette_tensor_index},
+  {"lunette._random", luaopen_lunette_random},
+  {"lunette._linalg", luaopen_lunette_linalg},
   {NULL, NULL}
 };
 

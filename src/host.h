@@ -1,0 +1,34 @@
+/* host.h - what the interactive loop (repl.c) shares with the executable (host.c). */
+#ifndef LUNETTE_HOST_H
+#define LUNETTE_HOST_H
+
+struct lua_State; /* from lua.h, which scripts/lint.lua keeps out of headers it does not know */
+
+/* Calls the function sitting below its `narg` arguments on L's stack, like
+ * lua_pcall(L, narg, nres, h), where h is a message handler that appends a
+ * traceback (non-string errors are rendered by their __tostring). Any
+ * pending interrupt is cleared first. While the call runs, SIGINT requests
+ * an interrupt (lt_interrupt_request) and makes the running Lua code raise
+ * "interrupted!"; a second SIGINT kills the process as by default. SIGINT
+ * is back to its default disposition on return. Returns the lua_pcall
+ * status; on error the message is on top of the stack instead of results. */
+int host_docall(struct lua_State *L, int narg, int nres);
+
+/* When status is not LUA_OK, writes the error message on top of L to
+ * stderr (after "lunette: " when `prefixed`), flushing stdout first so the
+ * two streams stay in order, and pops it. Returns status unchanged. */
+int host_report(struct lua_State *L, int status, int prefixed);
+
+/* Installs `handler` (a function, SIG_DFL or SIG_IGN) for SIGINT without
+ * SA_RESTART, so a blocked read() returns EINTR when the signal arrives. */
+void host_set_sigint(void (*handler)(int));
+
+/* Runs the read-eval-print loop on stdin until end of input, leaving L's
+ * stack as it found it. On a terminal it uses GNU readline (editing,
+ * history in $LUNETTE_HISTORY or ~/.lunette_history, tab completion,
+ * Ctrl-C clears the line); otherwise it reads plain lines and still prints
+ * prompts. Errors in the user's code are reported and the loop goes on;
+ * Lua errors raised by the loop itself (out of memory) propagate. */
+void repl_run(struct lua_State *L);
+
+#endif

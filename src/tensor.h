@@ -1,0 +1,85 @@
+/* tensor.h - the tensor descriptor, dtypes, shapes and strided copies (core, no Lua). */
+#ifndef LUNETTE_TENSOR_H
+#define LUNETTE_TENSOR_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_MAXDIM 8
+
+typedef enum {
+  LT_F32 = 0, LT_F64, LT_F16, LT_BF16, LT_I64, LT_I32, LT_U8, LT_BOOL,
+  LT_NDTYPES
+} LtDtype;
+
+typedef enum { LT_CPU = 0, LT_CUDA = 1 } LtDevice;
+
+/* Status codes returned by every core function; 0 is success. */
+typedef enum {
+  LT_OK = 0, LT_ESHAPE, LT_EDTYPE, LT_ERANGE, LT_EVALUE, LT_ENOMEM,
+  LT_EINTR, LT_ELAPACK, LT_EDEVICE
+} LtStatus;
+
+/* A strided view of storage owned elsewhere (by a Lua userdata in the
+ * bindings). `data` points at element [0,...,0]; strides are in elements and
+ * may be zero (broadcast) but are never negative. The core never frees it. */
+typedef struct {
+  void *data;
+  LtDtype dtype;
+  LtDevice device;
+  int ndim;
+  int64_t shape[LT_MAXDIM];
+  int64_t stride[LT_MAXDIM];
+} Tensor;
+
+/* dtype facts */
+size_t lt_dtype_size(LtDtype dt);
+const char *lt_dtype_name(LtDtype dt);
+int lt_dtype_from_name(const char *name, LtDtype *out); /* 0 ok, -1 unknown */
+int lt_dtype_is_float(LtDtype dt);   /* f32 f64 f16 bf16 */
+LtDtype lt_dtype_promote(LtDtype a, LtDtype b); /* numpy-like, f16/bf16 compute as f32 */
+
+/* shapes */
+int64_t lt_numel(const Tensor *t);
+int lt_is_contiguous(const Tensor *t);
+void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
+/* Element count of a shape, or -1 if any dim is negative or the product
+ * (times elem_size bytes) overflows. */
+int64_t lt_shape_numel_checked(int ndim, const int64_t *shape, size_t elem_size);
+/* Formats "[3x4]" (or "[]" for a scalar) into buf; returns buf. */
+char *lt_shape_str(const Tensor *t, char *buf, size_t n);
+
+/* Broadcast shapes a and b numpy-style into out (ndim *out_nd). Returns
+ * LT_ESHAPE when a dim differs and neither is 1. */
+LtStatus lt_broadcast_shape(const Tensor *a, const Tensor *b, int *out_nd, int64_t *out_shape);
+/* Makes *v a view of t expanded to (nd, shape): stride 0 on broadcast dims.
+ * Returns LT_ESHAPE if t cannot be broadcast to that shape. */
+LtStatus lt_expand_view(const Tensor *t, int nd, const int64_t *shape, Tensor *v);
+
+/* element access through double (generic, slow paths and printing) */
+double lt_get_f64(const void *p, LtDtype dt);
+void lt_set_f64(void *p, LtDtype dt, double v);
+int64_t lt_get_i64(const void *p, LtDtype dt);
+void lt_set_i64(void *p, LtDtype dt, int64_t v);
+void *lt_elem_ptr(const Tensor *t, const int64_t *idx);
+
+/* half-precision conversions (round to nearest even) */
+float lt_f16_to_f32(uint16_t h);
+uint16_t lt_f32_to_f16(float f);
+float lt_bf16_to_f32(uint16_t h);
+uint16_t lt_f32_to_bf16(float f);
+
+/* Copies src into dst elementwise, converting dtype; shapes must be equal
+ * (callers broadcast src with lt_expand_view first). dst may not overlap
+ * src except when they are the same view. */
+LtStatus lt_copy(Tensor *dst, const Tensor *src);
+/* Fills every element of t with v (converted to t's dtype). */
+void lt_fill(Tensor *t, double v);
+/* arange: t is a contiguous 1-d tensor; t[i] = start + i*step. */
+void lt_arange(Tensor *t, double start, double step);
+
+/* Strided iteration helper: calls fn on runs of the innermost dimension.
+ * ptrs[k] walks tensor k; all tensors share `shape`. */
+typedef void (*LtRunFn)(char **ptrs, const int64_t *inner_strides_bytes, int64_t n, void *ctx);
+LtStatus lt_foreach_run(int nt, Tensor *const *ts, LtRunFn fn, void *ctx);
+
+#endif
