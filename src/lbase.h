@@ -6,11 +6,11 @@
 #include "tensor.h"
 
 #define LT_TENSOR_MT "lunette.Tensor"
-#define LT_STORAGE_MT "lunette.Storage"
 
 /* Storage: a full userdata whose bytes the Lua GC owns and counts. The
  * element bytes follow this header, aligned to 64. A GPU storage will keep
- * `ptr` to device memory and free it in __gc; nothing else changes. */
+ * `ptr` to device memory and free it in a __gc of its own (device storages
+ * only); tensors and kernels see just `ptr` and `device`. */
 typedef struct {
   size_t nbytes;
   LtDevice device;
@@ -51,8 +51,7 @@ int lt_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *shap
 /* Formats "[3x4]" for messages. */
 const char *lt_shape_of(const Tensor *t, char *buf, size_t n);
 
-/* Adds bytes to / reads the count of live tensor storage bytes. */
-void lt_memory_add(lua_State *L, long long delta);
+/* Bytes held by storages not yet collected (O(number of storages)). */
 long long lt_memory_live(lua_State *L);
 
 /* Adds fns to the tensor metatable's __methods and to the table on top. */

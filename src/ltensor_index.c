@@ -146,6 +146,7 @@ static int x_cat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = (int)lua_rawlen(L, 1);
   if (n == 0) return lt_argerror(L, 1, "cat", "empty list of tensors");
+  lua_settop(L, 2);
   lua_rawgeti(L, 1, 1);
   Tensor *first = lt_totensor(L, -1);
   if (!first) return lt_argerror(L, 1, "cat", "element 1 is not a tensor");

@@ -90,7 +90,9 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
     if (!mask[i]) shape[nd++] = t->shape[i]; else if (keep) shape[nd++] = 1;
   Tensor flat = *a; /* a 0-d input is reduced as [1] */
   if (a->ndim == 0) { flat.ndim = 1; flat.shape[0] = 1; flat.stride[0] = 1; d0 = d1 = 0; }
-  Tensor *o = lt_push_new(L, reduce_dtype(op, t->dtype), nd, shape);
+  LtDtype odt = reduce_dtype(op, t->dtype);
+  if (all && lt_dtype_is_float(odt)) odt = LT_F64; /* a Lua number keeps the double accumulator */
+  Tensor *o = lt_push_new(L, odt, nd, shape);
   Tensor *ix = is_arg ? lt_push_new(L, LT_I64, nd, shape) : NULL;
   lt_check_status(L, lt_reduce(op, o, ix, &flat, d0, d1, ddof), fname);
   if (ix) { int64_t n = lt_numel(ix); for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1; }
@@ -108,6 +110,7 @@ REDUCER(count_nonzero, LT_RCOUNT_NONZERO)
 /* norm(t, p, dims, keepdim): p = 1, 2 or math.huge */
 static int r_norm(lua_State *L) {
   lt_check_tensor(L, 1, "norm");
+  lua_settop(L, 4);
   double p = luaL_optnumber(L, 2, 2);
   LtReduceOp op = p == 1 ? LT_RNORM1 : p == 2 ? LT_RNORM2 : isinf(p) && p > 0 ? LT_RNORMINF : LT_NREDUCE;
   if (op == LT_NREDUCE) return lt_argerror(L, 2, "norm", "p must be 1, 2 or math.huge, got %g", p);

@@ -79,7 +79,8 @@ function M.new(data, dtype)
 end
 
 function M.arange(a, b, step, dtype)
-  if type(step) == "string" then step, dtype = nil, step end
+  if type(b) == "string" or type(b) == "table" then b, dtype = nil, b
+  elseif type(step) == "string" or type(step) == "table" then step, dtype = nil, step end
   if b == nil then a, b = 0, a end
   if type(dtype) == "table" then dtype = dtype.dtype end
   return C.arange(a, b, step, dtype)
@@ -289,7 +290,10 @@ local function float_formatter(vals, prec)
     if v ~= v then return "nan" elseif v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
     if sci then return ("%." .. prec .. "e"):format(v) end
     if digits == 0 then return ("%.0f."):format(v) end
-    return ("%." .. digits .. "f"):format(v)
+    -- trailing zeros become spaces so decimal points line up, as numpy prints
+    local str = ("%." .. digits .. "f"):format(v)
+    local stripped = str:gsub("0+$", "")
+    return stripped .. (" "):rep(#str - #stripped)
   end
 end
 

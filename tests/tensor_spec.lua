@@ -1,0 +1,504 @@
+-- tensor_spec.lua: construction, views, indexing, elementwise ops, reductions, printing, memory.
+local lt = require "lunette"
+local T = lt.tensor
+
+local function close(a, b, tol) return math.abs(a - b) <= (tol or 1e-6) * math.max(1, math.abs(b)) end
+local function same(t, expected) assert.are.same(expected, t:totable()) end
+
+describe("construction", function()
+  it("infers dtypes from nested tables like numpy", function()
+    assert.equal("int64", T{1, 2, 3}:dtype())
+    assert.equal("float32", T{1, 2.5}:dtype())
+    assert.equal("bool", T{true, false}:dtype())
+    assert.equal("float64", T({1, 2}, "float64"):dtype())
+    assert.same({2, 3}, T{{1, 2, 3}, {4, 5, 6}}:size())
+  end)
+
+  it("rejects ragged and non-numeric tables", function()
+    assert.has_error(function() T{{1, 2}, {3}} end)
+    assert.error_matches(function() T{1, "x"} end, "number expected")
+  end)
+
+  it("zeros/ones/full/empty accept sizes, tables and dtypes", function()
+    same(lt.zeros(2, 2), {{0, 0}, {0, 0}})
+    same(lt.ones({3}, "int64"), {1, 1, 1})
+    assert.equal("int32", lt.zeros(2, {dtype = "int32"}):dtype())
+    same(lt.full({2}, 7), {7, 7})
+    assert.same({4, 0}, lt.empty(4, 0):size())
+    assert.equal(0, lt.zeros(0):numel())
+  end)
+
+  it("arange and linspace match numpy", function()
+    same(lt.arange(5), {0, 1, 2, 3, 4})
+    same(lt.arange(1, 2, 0.25), {1, 1.25, 1.5, 1.75})
+    assert.equal("int64", lt.arange(3):dtype())
+    same(lt.arange(5, 1, -2), {5, 3})
+    local l = lt.linspace(0, 1, 5):totable()
+    assert.same({0, 0.25, 0.5, 0.75, 1}, l)
+    assert.equal(0, lt.arange(3, 3):numel())
+  end)
+
+  it("eye and *_like", function()
+    same(lt.eye(2, 3), {{1, 0, 0}, {0, 1, 0}})
+    local a = T({{1, 2}}, "float64")
+    assert.equal("float64", lt.zeros_like(a):dtype())
+    same(lt.ones_like(a), {{1, 1}})
+    same(lt.full_like(a, 3), {{3, 3}})
+    assert.same({1, 2}, lt.empty_like(a):size())
+  end)
+
+  it("round-trips through bytes", function()
+    local a = T({{1.5, -2}, {3, 4}}, "float32")
+    local s = a:tobytes()
+    assert.equal(16, #s)
+    assert.same(a:totable(), lt.frombytes(s, "float32", {2, 2}):totable())
+    assert.error_matches(function() lt.frombytes("abc", "float32", {1}) end, "bytes do not make")
+  end)
+
+  it("item, get and scalars", function()
+    assert.equal(5, T{5}:item())
+    assert.equal(6, T{{1, 2}, {3, 6}}:get(2, 2))
+    assert.equal(6, T{{1, 2}, {3, 6}}:get(-1, -1))
+    assert.equal(2.5, T(2.5):item())
+    assert.equal(0, T(2.5):dim())
+  end)
+
+  it("converts between every dtype", function()
+    local a = T{-1.5, 0, 2.7, 300}
+    same(a:to("int64"), {-1, 0, 2, 300})
+    same(a:to("uint8"), {0, 0, 2, 255}) -- saturates
+    same(a:to("bool"), {true, false, true, true})
+    same(a:to("float64"), {-1.5, 0, 2.700000047683716, 300})
+    same(T{1, 2, 65504}:to("float16"):to("float32"), {1, 2, 65504})
+    same(T{1, 0.1}:to("bfloat16"):to("float32"), {1, 0.10009765625})
+    assert.equal(math.huge, T{70000}:to("float16"):to("float32")[1])
+  end)
+
+  it("float16 rounds to nearest even and keeps subnormals", function()
+    same(T({2049, 2051, 6e-8}, "float32"):to("float16"):to("float64"), {2048, 2052, 5.960464477539063e-08})
+    local n = T{0 / 0}:to("float16"):to("float32")[1]
+    assert.is_true(n ~= n)
+  end)
+end)
+
+describe("views", function()
+  it("reshape/view share memory with the base", function()
+    local a = lt.arange(6)
+    local b = a:reshape(2, 3)
+    b[{1, 1}] = 42
+    assert.equal(42, a[1])
+    assert.is_true(a:same_storage(b))
+    assert.same({3, 2}, a:view(3, -1):size())
+  end)
+
+  it("reshape copies when strides forbid a view, view refuses", function()
+    local a = lt.arange(6):reshape(2, 3):t()
+    local r = a:reshape(6)
+    same(r, {0, 3, 1, 4, 2, 5})
+    assert.is_false(a:same_storage(r))
+    assert.error_matches(function() a:view(6) end, "cannot be viewed")
+  end)
+
+  it("transpose, permute and contiguous", function()
+    local a = lt.arange(24):reshape(2, 3, 4)
+    local p = a:permute(3, 1, 2)
+    assert.same({4, 2, 3}, p:size())
+    assert.equal(a:get(2, 3, 4), p:get(4, 2, 3))
+    assert.is_false(p:is_contiguous())
+    assert.is_true(p:contiguous():is_contiguous())
+    same(lt.arange(6):reshape(2, 3):t(), {{0, 3}, {1, 4}, {2, 5}})
+  end)
+
+  it("slice with 1-based inclusive ranges, steps and negatives", function()
+    local a = lt.arange(10)
+    same(a:slice(1, 2, 4), {1, 2, 3})
+    same(a:slice(1, 1, -1, 3), {0, 3, 6, 9})
+    same(a:slice(1, -3), {7, 8, 9})
+    same(a[{{2, 4}}], {1, 2, 3})
+    same(a[{{1, 10, 4}}], {0, 4, 8})
+    assert.equal(0, a:slice(1, 5, 4):numel())
+  end)
+
+  it("select, narrow, squeeze, unsqueeze, expand, flatten, diagonal", function()
+    local a = lt.arange(12):reshape(3, 4)
+    same(a:select(1, 2), {4, 5, 6, 7})
+    same(a:select(2, -1), {3, 7, 11})
+    same(a:narrow(2, 2, 2), {{1, 2}, {5, 6}, {9, 10}})
+    assert.same({3, 1, 4}, a:unsqueeze(2):size())
+    assert.same({3, 4}, a:unsqueeze(1):squeeze():size())
+    assert.same({2, 3, 4}, a:expand(2, 3, 4):size())
+    assert.same({12}, a:flatten():size())
+    same(a:narrow(2, 1, 3):diagonal(), {0, 5, 10})
+  end)
+
+  it("a view keeps its base alive after the base is collected", function()
+    local v
+    do v = lt.arange(1000):reshape(10, 100):select(1, 10) end
+    collectgarbage(); collectgarbage()
+    assert.equal(999, v[100])
+  end)
+
+  it("multi-dim index syntax", function()
+    local a = lt.arange(24):reshape(2, 3, 4)
+    assert.equal(23, a[{2, 3, 4}])
+    same(a[{2, {}, 1}], {12, 16, 20})
+    same(a[{1, {2, 3}, {1, 4, 3}}], {{4, 7}, {8, 11}})
+    same(a[{":", 1, 1}], {0, 12})
+    same(a[2][3], {20, 21, 22, 23})
+    assert.equal(2, #a)
+    assert.same({2, 3, 4}, a.shape)
+    assert.equal(3, a.ndim)
+  end)
+
+  it("assignment through indices, slices and masks", function()
+    local a = lt.zeros(3, 3)
+    a[2] = 5
+    a[{{1, 3}, 3}] = T{7, 8, 9}
+    a[{1, 1}] = -1
+    same(a, {{-1, 0, 7}, {5, 5, 8}, {0, 0, 9}})
+    a[a:lt(0)] = 100
+    assert.equal(100, a[1][1])
+    local b = lt.arange(5)
+    b[b:gt(2)] = T{30, 40}
+    same(b, {0, 1, 2, 30, 40})
+  end)
+end)
+
+describe("indexing ops", function()
+  it("index_select, gather and scatter", function()
+    local a = T{{1, 2, 3}, {4, 5, 6}}
+    same(a:index_select(2, {3, 1}), {{3, 1}, {6, 4}})
+    same(a:index_select(1, T{2, 2}), {{4, 5, 6}, {4, 5, 6}})
+    same(a:gather(2, T{{3, 1}, {2, 2}}), {{3, 1}, {5, 5}})
+    same(lt.zeros(2, 3):scatter(2, T{{1}, {3}}, 9), {{9, 0, 0}, {0, 0, 9}})
+    same(lt.zeros(3):scatter_add(1, T{1, 1, 3}, T{1, 2, 5}), {3, 0, 5})
+    same(a[T{2}], {{4, 5, 6}})
+  end)
+
+  it("rejects out-of-range indices with the index and size", function()
+    local a = T{1, 2, 3}
+    assert.error_matches(function() a:index_select(1, {4}) end, "index 4 out of range for size 3")
+    assert.error_matches(function() a:gather(1, T{0}) end, "index 0 out of range")
+  end)
+
+  it("masked_select, masked_fill, nonzero", function()
+    local a = T{{1, -2}, {-3, 4}}
+    same(a:masked_select(a:gt(0)), {1, 4})
+    same(a:masked_fill(a:lt(0), 0), {{1, 0}, {0, 4}})
+    same(a[a:lt(0)], {-2, -3})
+    same(a:gt(0):nonzero(), {{1, 1}, {2, 2}})
+  end)
+
+  it("cat, stack, split, chunk and one_hot", function()
+    local a, b = T{{1, 2}}, T{{3, 4}}
+    same(lt.cat({a, b}), {{1, 2}, {3, 4}})
+    same(lt.cat({a, b}, 2), {{1, 2, 3, 4}})
+    same(lt.stack({T{1, 2}, T{3, 4}}, 2), {{1, 3}, {2, 4}})
+    local parts = lt.arange(7):split(3)
+    assert.equal(3, #parts); same(parts[3], {6})
+    assert.equal(2, #lt.arange(4):chunk(2))
+    same(lt.one_hot(T{1, 3}, 3), {{1, 0, 0}, {0, 0, 1}})
+    assert.error_matches(function() lt.cat({a, T{1, 2, 3}}) end, "shape mismatch")
+  end)
+end)
+
+describe("elementwise", function()
+  it("broadcasts numpy-style", function()
+    local a = lt.arange(6):reshape(2, 3)
+    same(a + T{10, 20, 30}, {{10, 21, 32}, {13, 24, 35}})
+    same(a + T{{100}, {200}}, {{100, 101, 102}, {203, 204, 205}})
+    assert.same({4, 2, 3}, (a + lt.zeros(4, 1, 1, "int64")):size())
+    assert.error_matches(function() return a + T{1, 2} end, "shape mismatch: %[2x3%] and %[2%] do not broadcast")
+  end)
+
+  it("mixes numbers on either side and promotes dtypes", function()
+    local a = T{1, 2, 3}
+    same(2 - a, {1, 0, -1})
+    same(a * 2, {2, 4, 6})
+    assert.equal("float32", (a * 0.5):dtype())
+    assert.equal("float32", (a / 2):dtype())
+    same(a / 2, {0.5, 1, 1.5})
+    assert.equal("float64", (T({1}, "float64") + T({1}, "float32")):dtype())
+    assert.equal("int64", (T{true} + 1):dtype())
+    same(-a, {-1, -2, -3})
+    same(a ^ 2, {1, 4, 9})
+  end)
+
+  it("integer floor division and remainder follow Lua's rules", function()
+    local a = T{7, -7, 7, -7}
+    local b = T{2, 2, -2, -2}
+    same(a // b, {7 // 2, -7 // 2, 7 // -2, -7 // -2})
+    same(a % b, {7 % 2, -7 % 2, 7 % -2, -7 % -2})
+    same(T{7.5} % 2, {1.5})
+  end)
+
+  it("math functions agree with Lua's math library", function()
+    local xs = {0.1, 0.5, 1, 2, 3.5}
+    local t = T(xs, "float64")
+    local checks = {
+      exp = math.exp, log = math.log, sqrt = math.sqrt, sin = math.sin, cos = math.cos,
+      tanh = function(x) return (math.exp(x) - math.exp(-x)) / (math.exp(x) + math.exp(-x)) end,
+      sigmoid = function(x) return 1 / (1 + math.exp(-x)) end,
+      log1p = function(x) return math.log(1 + x) end, abs = math.abs, floor = math.floor,
+      ceil = math.ceil, atan = math.atan,
+    }
+    for name, f in pairs(checks) do
+      local r = t[name](t):totable()
+      for i, x in ipairs(xs) do assert.is_true(close(r[i], f(x), 1e-12), name) end
+    end
+    local f32 = T(xs):exp():totable()
+    for i, x in ipairs(xs) do assert.is_true(close(f32[i], math.exp(x), 1e-6)) end
+  end)
+
+  it("relu, sign, clamp, where, maximum/minimum", function()
+    local a = T{-2, -0.5, 0, 3}
+    same(a:relu(), {0, 0, 0, 3})
+    same(a:sign(), {-1, -1, 0, 1})
+    same(a:clamp(-1, 1), {-1, -0.5, 0, 1})
+    same(a:clamp(nil, 0), {-2, -0.5, 0, 0})
+    same(lt.where(a:gt(0), a, 0), {0, 0, 0, 3})
+    same(lt.maximum(a, T{0}), {0, 0, 0, 3})
+    same(lt.minimum(a, 0), {-2, -0.5, 0, 0})
+    assert.error_matches(function() a:clamp(1, -1) end, "below min")
+  end)
+
+  it("comparisons give bool tensors; logical ops combine them", function()
+    local a = T{1, 2, 3}
+    same(a:eq(2), {false, true, false})
+    same(a:ne(2), {true, false, true})
+    same(a:le(2), {true, true, false})
+    same(a:ge(T{3, 2, 1}), {false, true, true})
+    same(lt.logical_and(a:gt(1), a:lt(3)), {false, true, false})
+    same(a:gt(1):logical_not(), {true, false, false})
+    assert.is_true(a:equal(T{1, 2, 3}))
+    assert.is_false(a:equal(T{1, 2}))
+  end)
+
+  it("in-place variants write into the tensor and return it", function()
+    local a = T{1, 2, 3}
+    local r = a:add_(1)
+    assert.equal(a, r)
+    same(a, {2, 3, 4})
+    a:mul_(T{2, 2, 2})
+    same(a, {4, 6, 8})
+    local f = T({1, 4}, "float32")
+    f:sqrt_()
+    same(f, {1, 2})
+    assert.error_matches(function() T{1, 2}:exp_() end, "in place needs a float32 tensor")
+    assert.error_matches(function() T{1, 2}:add_(lt.zeros(3, 2, "int64")) end, "cannot be broadcast")
+  end)
+
+  it("works on non-contiguous and broadcast views", function()
+    local a = lt.arange(12, "float32"):reshape(3, 4):t()
+    local s = a + 1
+    assert.equal(a:get(4, 3) + 1, s:get(4, 3))
+    local e = a:slice(1, 1, 4, 2):exp()
+    assert.is_true(close(e:get(2, 3), math.exp(a:get(3, 3)), 1e-6))
+  end)
+
+  it("handles NaN and infinities", function()
+    local a = T{0 / 0, 1, math.huge}
+    local isn = a:isnan():totable()
+    assert.same({true, false, false}, isn)
+    assert.same({false, false, true}, a:isinf():totable())
+    assert.same({false, true, false}, a:isfinite():totable())
+    local m = a:max()
+    assert.is_true(m ~= m) -- NaN propagates
+  end)
+end)
+
+describe("reductions", function()
+  local a = T{{1, 2, 3}, {4, 5, 6}}
+
+  it("sum/mean over all, one or several dims, with keepdim", function()
+    assert.equal(21, a:sum())
+    assert.equal(3.5, a:mean())
+    same(a:sum(1), {5, 7, 9})
+    same(a:sum(2), {6, 15})
+    same(a:sum(-1, true), {{6}, {15}})
+    assert.equal(21, a:sum({1, 2}):item())
+    same(a:mean(1), {2.5, 3.5, 4.5})
+    assert.equal("float32", a:mean(1):dtype())
+  end)
+
+  it("reduces non-adjacent dims of a 3-d tensor", function()
+    local b = lt.arange(24):reshape(2, 3, 4)
+    local s = b:sum({1, 3})
+    local expect = {}
+    for j = 1, 3 do
+      local acc = 0
+      for i = 1, 2 do for k = 1, 4 do acc = acc + b:get(i, j, k) end end
+      expect[j] = acc
+    end
+    same(s, expect)
+  end)
+
+  it("var and std, unbiased by default", function()
+    local x = T{2, 4, 4, 4, 5, 5, 7, 9}
+    assert.is_true(close(x:var(nil, false, false), 4))
+    assert.is_true(close(x:std(nil, false, false), 2))
+    assert.is_true(close(x:var(), 32 / 7))
+    local v = a:var(2):totable()
+    assert.is_true(close(v[1], 1) and close(v[2], 1))
+  end)
+
+  it("max/min with dim return values and 1-based indices", function()
+    local v, i = a:max(2)
+    same(v, {3, 6}); same(i, {3, 3})
+    v, i = a:min(1)
+    same(v, {1, 2, 3}); same(i, {1, 1, 1})
+    assert.equal(6, a:argmax())
+    same(T{{5, 1, 5}}:argmax(2), {1}) -- first of ties
+    same(a:argmin(1), {1, 1, 1})
+    assert.error_matches(function() lt.zeros(0):max() end, "empty")
+  end)
+
+  it("norms, prod, logsumexp, count_nonzero", function()
+    local x = T{3, -4}
+    assert.is_true(close(x:norm(), 5))
+    assert.is_true(close(x:norm(1), 7))
+    assert.is_true(close(x:norm(math.huge), 4))
+    assert.equal(720, a:prod())
+    same(a:prod(2), {6, 120})
+    assert.is_true(close(T{0, 0}:logsumexp(), math.log(2)))
+    assert.is_true(close(T({1000, 1000}, "float64"):logsumexp(), 1000 + math.log(2)))
+    assert.equal(2, T{0, 1, 0, 3}:count_nonzero())
+  end)
+
+  it("all/any", function()
+    assert.is_true(T{true, true}:all())
+    assert.is_false(T{true, false}:all())
+    assert.is_true(T{0, 2}:any())
+    same(T{{true, false}, {true, true}}:all(2), {false, true})
+  end)
+
+  it("cumsum and cumprod", function()
+    same(T{1, 2, 3}:cumsum(), {1, 3, 6})
+    same(a:cumsum(1), {{1, 2, 3}, {5, 7, 9}})
+    same(a:cumprod(2), {{1, 2, 6}, {4, 20, 120}})
+  end)
+
+  it("sums 10^6 float32 values accurately", function()
+    local x = lt.full({1000000}, 0.1)
+    assert.is_true(close(x:sum(), 1e6 * 0.10000000149011612, 1e-12))
+  end)
+
+  it("large reductions do not depend on blocking", function()
+    local n = 300000
+    local x = lt.arange(n, "float64")
+    assert.equal(n * (n - 1) / 2, x:sum())
+    local m = x:reshape(600, 500)
+    assert.equal(n * (n - 1) / 2, m:sum(1):sum())
+    assert.equal(n * (n - 1) / 2, m:sum(2):sum())
+    local _, idx = m:max(1)
+    assert.is_true(idx:eq(600):all())
+  end)
+end)
+
+describe("sorting and counting", function()
+  it("sort is stable and puts NaN last", function()
+    local v, i = T{3, 1, 2, 1}:sort()
+    same(v, {1, 1, 2, 3}); same(i, {2, 4, 3, 1})
+    v, i = T{3, 1, 2}:sort(1, true)
+    same(v, {3, 2, 1}); same(i, {1, 3, 2})
+    local s = T{2, 0 / 0, 1}:sort():totable()
+    assert.equal(1, s[1]); assert.equal(2, s[2]); assert.is_true(s[3] ~= s[3])
+  end)
+
+  it("sorts along any dim", function()
+    local m = T{{3, 1}, {1, 2}}
+    local v, i = m:sort(1)
+    same(v, {{1, 1}, {3, 2}}); same(i, {{2, 1}, {1, 2}})
+  end)
+
+  it("topk and unique", function()
+    local v, i = T{5, 1, 9, 3}:topk(2)
+    same(v, {9, 5}); same(i, {3, 1})
+    v = T{5, 1, 9, 3}:topk(2, 1, false)
+    same(v, {1, 3})
+    local u, c = T{3, 1, 3, 2, 1, 3}:unique()
+    same(u, {1, 2, 3}); same(c, {2, 1, 3})
+    assert.error_matches(function() T{1, 2}:topk(3) end, "k = 3 out of range")
+  end)
+
+  it("bincount and histogram", function()
+    same(T{0, 1, 1, 3}:bincount(), {1, 2, 0, 1})
+    same(T{0, 1}:bincount(4), {1, 1, 0, 0})
+    same(T{0, 1, 1}:bincount(nil, T{0.5, 1, 2}), {0.5, 3})
+    local counts, edges = T{0, 0.1, 0.5, 0.9, 1}:histogram(2, 0, 1)
+    same(counts, {2, 3}); same(edges, {0, 0.5, 1})
+    assert.error_matches(function() T{-1}:bincount() end, "negative value")
+  end)
+end)
+
+describe("normalize and helpers", function()
+  it("normalize rows to unit L2 norm", function()
+    local x = T{{3, 4}, {0, 0}}
+    local n = x:normalize(2)
+    same(n, {{0.6000000238418579, 0.800000011920929}, {0, 0}})
+  end)
+
+  it("allclose", function()
+    assert.is_true(T{1, 2}:allclose(T{1, 2 + 1e-7}))
+    assert.is_false(T{1, 2}:allclose(T{1, 2.1}))
+  end)
+end)
+
+describe("printing", function()
+  it("shows dtype, shape and aligned columns", function()
+    local s = tostring(T{{1, 22}, {333, 4}})
+    assert.equal("Tensor int64 [2x2]\n[[  1,  22],\n [333,   4]]", s)
+    assert.equal("Tensor float32 [3]\n[0.5 , 1.  , 1.25]", tostring(T{0.5, 1, 1.25}))
+  end)
+
+  it("summarises large tensors with ...", function()
+    local s = tostring(lt.arange(10000):reshape(100, 100))
+    assert.truthy(s:find("...", 1, true))
+    assert.truthy(s:find("[100x100]", 1, true))
+    assert.truthy(s:find("9999", 1, true))
+    assert.is_true(#s < 2000)
+  end)
+
+  it("uses scientific notation for wide ranges and honours precision", function()
+    local s = tostring(T{1e-5, 1, 1e5})
+    assert.truthy(s:find("e-05", 1, true))
+    lt.tensor.set_printoptions{precision = 2}
+    local p = tostring(T{math.pi})
+    lt.tensor.set_printoptions{precision = 4}
+    assert.truthy(p:find("3.14", 1, true))
+    assert.falsy(p:find("3.142", 1, true))
+  end)
+
+  it("prints empty and 0-d tensors", function()
+    assert.equal("Tensor float32 [0] (empty)", tostring(lt.zeros(0)))
+    assert.equal("Tensor int64 []\n7", tostring(T(7)))
+  end)
+end)
+
+describe("memory", function()
+  it("counts live tensor bytes and gives them back", function()
+    collectgarbage(); collectgarbage()
+    local before = lt.memory()
+    local x = lt.zeros(1000, 1000)
+    assert.equal(before + 4000000, lt.memory())
+    x = nil
+    collectgarbage(); collectgarbage()
+    assert.equal(before, lt.memory())
+  end)
+
+  it("keeps RSS flat while creating gigabytes of temporaries", function()
+    local function rss()
+      local f = io.open("/proc/self/statm")
+      if not f then return 0 end
+      local _, res = f:read("n", "n"); f:close()
+      return res * 4096
+    end
+    local x = lt.ones(2500, 1000) -- 10 MB
+    for _ = 1, 20 do local y = (x + 1):exp() end
+    local base = rss()
+    for _ = 1, 150 do local y = (x + 1):exp() end -- 3 GB of temporaries in all
+    local grown = rss() - base
+    assert.is_true(grown < 200 * 1024 * 1024, ("RSS grew by %d bytes"):format(grown))
+    assert.is_true(lt.memory() < 400 * 1024 * 1024)
+  end)
+end)
