@@ -172,6 +172,9 @@ end
 -- Applies a table of per-dim specs; returns a view.
 local function index_view(t, spec, fname)
   local v, d = t, 1
+  if #spec > t:dim() then
+    error(("bad argument #2 to '%s' (too many indices: %d for a %d-d tensor)"):format(fname, #spec, t:dim()), 3)
+  end
   for i = 1, #spec do
     local s = spec[i]
     if math.type(s) == "integer" then
@@ -186,9 +189,6 @@ local function index_view(t, spec, fname)
     else
       error(("bad argument #2 to '%s' (index %d must be an integer, {first, last[, step]}, {} or \":\", got %s)")
         :format(fname, i, tostring(s)), 3)
-    end
-    if d > v:dim() + 1 then
-      error(("bad argument #2 to '%s' (too many indices for a %d-d tensor)"):format(fname, t:dim()), 3)
     end
   end
   return v
