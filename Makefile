@@ -7,7 +7,7 @@ CAIRO_LIBS   := $(shell pkg-config --libs cairo 2>/dev/null || echo -lcairo)
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fopenmp -fno-math-errno $(LUA_INC) $(CAIRO_CFLAGS) \
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fopenmp -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic $(LUA_INC) $(CAIRO_CFLAGS) \
              -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -I$(BUILD)/gen
 LIBS    := -lopenblas -llapacke $(CAIRO_LIBS) -lz -lm -fopenmp
 HOSTLIBS := -llua5.4 -lreadline

@@ -2,7 +2,7 @@
 #ifndef LUNETTE_HOST_H
 #define LUNETTE_HOST_H
 
-struct lua_State; /* from lua.h, which scripts/lint.lua keeps out of headers it does not know */
+struct lua_State; /* as in lua.h; declared here so this header needs no Lua include (scripts/lint.lua) */
 
 /* Calls the function sitting below its `narg` arguments on L's stack, like
  * lua_pcall(L, narg, nres, h), where h is a message handler that appends a

@@ -73,6 +73,7 @@ static LtStorage *push_storage(lua_State *L, size_t nbytes) {
   s->device = LT_CPU;
   uintptr_t p = (uintptr_t)(s + 1);
   s->ptr = (void *)((p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1));
+  lt_memory_advise(s->ptr, nbytes);
   push_storage_table(L);
   lua_pushvalue(L, -2);
   lua_pushboolean(L, 1);

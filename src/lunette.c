@@ -1,4 +1,6 @@
 /* lunette.c - luaopen_lunette: preloads the C bindings and the embedded Lua façades. */
+#include <stdlib.h>
+#include <omp.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include "lbase.h"
@@ -42,6 +44,10 @@ static void preload_all(lua_State *L) {
 }
 
 int luaopen_lunette(lua_State *L) {
+  /* On a shared machine a parallel region waits for its slowest thread; in
+   * dynamic mode libgomp sizes teams by the load average, so a busy core is
+   * not waited for. OMP_DYNAMIC in the environment still decides. */
+  if (!getenv("OMP_DYNAMIC")) omp_set_dynamic(1);
   preload_all(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "lunette.init");

@@ -279,7 +279,8 @@ static void on_prompt_sigint(int sig) {
 }
 
 /* Reads keys for readline. SIGINT interrupts read() (no SA_RESTART) and
- * comes out as a Ctrl-C key, bound to repl_abort_line. */
+ * comes out as a Ctrl-C key, bound to repl_abort_line; one that lands
+ * between the flag check and read() takes effect at the next key. */
 static int repl_getc(FILE *in) {
   for (;;) {
     unsigned char c;

@@ -6,6 +6,14 @@
 
 #define LT_MAXDIM 8
 
+/* Hot kernels are compiled twice, for AVX2 and for the baseline, and the
+ * loader picks one at start-up (GCC function multiversioning). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define LT_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define LT_HOT
+#endif
+
 typedef enum {
   LT_F32 = 0, LT_F64, LT_F16, LT_BF16, LT_I64, LT_I32, LT_U8, LT_BOOL,
   LT_NDTYPES
@@ -77,9 +85,15 @@ void lt_fill(Tensor *t, double v);
 /* arange: t is a contiguous 1-d tensor; t[i] = start + i*step. */
 void lt_arange(Tensor *t, double start, double step);
 
+/* Hints the OS to back a large buffer with huge pages (no-op when small). */
+void lt_memory_advise(void *p, size_t n);
+
 /* Strided iteration helper: calls fn on runs of the innermost dimension.
  * ptrs[k] walks tensor k; all tensors share `shape`. */
 typedef void (*LtRunFn)(char **ptrs, const int64_t *inner_strides_bytes, int64_t n, void *ctx);
 LtStatus lt_foreach_run(int nt, Tensor *const *ts, LtRunFn fn, void *ctx);
+/* The same with runs shared among OpenMP threads; fn must touch only the
+ * elements of its own run (no shared accumulators). */
+LtStatus lt_foreach_run_par(int nt, Tensor *const *ts, LtRunFn fn, void *ctx);
 
 #endif

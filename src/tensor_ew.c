@@ -36,16 +36,44 @@ int lt_unary_needs_float(LtUnaryOp op) {
 
 /* ---- contiguous kernels ------------------------------------------------ */
 
+/* expf over an array, vectorisable: glibc's vector expf is reachable only
+ * under -ffast-math, which would also break NaN checks everywhere, so the
+ * Cephes polynomial (max error ~1 ulp on [-87, 88]) is written out here.
+ * 2^n is split in two factors so results down to the subnormal range and
+ * overflow to inf come out right; NaN passes through. */
+LT_HOT static void exp_f32(float *o, const float *a, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float x = a[i];
+    float xc = x < 88.8f ? x : 88.8f;
+    xc = xc > -104.0f ? xc : -104.0f;
+    float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = xc - fn * 0.693359375f - fn * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t k = (int32_t)fn, k1 = k >> 1, k2 = k - k1;
+    float f1, f2;
+    int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
+    memcpy(&f1, &b1, 4); memcpy(&f2, &b2, 4);
+    float y = p * f1 * f2;
+    o[i] = x == x ? y : x;
+  }
+}
+
 static float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 static double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752)); }
 
-static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) {
+LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) {
   int64_t i;
   switch (op) {
   case LT_NEG: for (i = 0; i < n; i++) o[i] = -a[i]; break;
   case LT_ABS: for (i = 0; i < n; i++) o[i] = fabsf(a[i]); break;
   case LT_SIGN: for (i = 0; i < n; i++) o[i] = (float)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]); break;
-  case LT_EXP: for (i = 0; i < n; i++) o[i] = expf(a[i]); break;
+  case LT_EXP: exp_f32(o, a, n); break;
   case LT_LOG: for (i = 0; i < n; i++) o[i] = logf(a[i]); break;
   case LT_LOG1P: for (i = 0; i < n; i++) o[i] = log1pf(a[i]); break;
   case LT_EXPM1: for (i = 0; i < n; i++) o[i] = expm1f(a[i]); break;
@@ -144,7 +172,7 @@ static double mod_f64(double x, double y) {
   return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 
-static void binary_f32(LtBinaryOp op, float *o, const float *a, const float *b, int64_t n) {
+LT_HOT static void binary_f32(LtBinaryOp op, float *o, const float *a, const float *b, int64_t n) {
   int64_t i;
   switch (op) {
   case LT_ADD: for (i = 0; i < n; i++) o[i] = a[i] + b[i]; break;
@@ -203,7 +231,7 @@ static int compare(LtBinaryOp op, double x, double y) {
   }
 }
 
-static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const float *b, int64_t n) {
+LT_HOT static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const float *b, int64_t n) {
   int64_t i;
   switch (op) {
   case LT_LT: for (i = 0; i < n; i++) o[i] = a[i] < b[i]; break;
@@ -234,6 +262,12 @@ static void compare_i64(LtBinaryOp op, uint8_t *o, const int64_t *a, const int64
 static void *pack(char *p, int64_t sb, LtDtype have, LtDtype want, int64_t n, void *buf) {
   size_t es = lt_dtype_size(want);
   if (have == want && sb == (int64_t)es) return p;
+  if (have == LT_F32 && want == LT_F32) { /* broadcast scalar or strided gather */
+    float *b = buf;
+    if (sb == 0) { float v = *(const float *)p; for (int64_t i = 0; i < n; i++) b[i] = v; }
+    else for (int64_t i = 0; i < n; i++) b[i] = *(const float *)(p + i * sb);
+    return buf;
+  }
   if (have == want) {
     for (int64_t i = 0; i < n; i++) memcpy((char *)buf + i * (int64_t)es, p + i * sb, es);
   } else if (want == LT_I64) {
@@ -317,7 +351,7 @@ LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a) {
   c.rdt = lt_unary_is_predicate(op) ? LT_U8 : c.cdt;
   Tensor o = *out, x = *a;
   Tensor *ts[2] = {&o, &x};
-  return lt_foreach_run(2, ts, ew_run, &c);
+  return lt_foreach_run_par(2, ts, ew_run, &c);
 }
 
 LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a, const Tensor *b) {
@@ -326,7 +360,7 @@ LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a,
   EwCtx c = {1, (int)op, compute, lt_binary_is_compare(op) ? LT_U8 : compute, out, a, b};
   Tensor o = *out, x = *a, y = *b;
   Tensor *ts[3] = {&o, &x, &y};
-  return lt_foreach_run(3, ts, ew_run, &c);
+  return lt_foreach_run_par(3, ts, ew_run, &c);
 }
 
 typedef struct { double lo, hi; LtDtype dt; } ClampCtx;

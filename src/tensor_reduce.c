@@ -29,7 +29,7 @@ static Acc acc_init(LtReduceOp op, double mean) {
 }
 
 /* Folds n contiguous doubles x (positions base..base+n-1) into acc. */
-static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, int64_t base) {
+LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, int64_t base) {
   int64_t i;
   switch (op) {
   case LT_RSUM: case LT_RMEAN: {
@@ -52,8 +52,24 @@ static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, int64_t
     }
     break;
   default: { /* max/min (+arg): NaN wins and keeps its first position */
-    int mx = is_maxlike(op);
     if (a->v != a->v) break;
+    int mx = is_maxlike(op), nan = 0;
+    double m0 = x[0], m1 = x[0];
+    /* SIMD scan for the extreme and for NaN, then the first position */
+    if (mx) {
+      #pragma omp simd reduction(max:m0) reduction(|:nan)
+      for (i = 0; i < n; i++) { nan |= x[i] != x[i]; m0 = x[i] > m0 ? x[i] : m0; }
+    } else {
+      #pragma omp simd reduction(min:m1) reduction(|:nan)
+      for (i = 0; i < n; i++) { nan |= x[i] != x[i]; m1 = x[i] < m1 ? x[i] : m1; }
+    }
+    double m = mx ? m0 : m1;
+    if (!nan && a->idx >= 0 && !(mx ? m > a->v : m < a->v)) break;
+    if (!nan) { /* a new extreme: its first position in this chunk */
+      for (i = 0; i < n && x[i] != m; i++) {}
+      a->v = m; a->idx = base + i;
+      break;
+    }
     for (i = 0; i < n; i++) {
       double v = x[i];
       if (v != v) { a->v = v; a->idx = base + i; break; }
@@ -94,7 +110,7 @@ static double acc_final(LtReduceOp op, const Acc *a, int64_t R, double ddof) {
   }
 }
 
-static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n) {
+LT_HOT static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n) {
   if (dt == LT_F32) { const float *s = (const float *)src; for (int64_t i = 0; i < n; i++) dst[i] = s[i]; }
   else if (dt == LT_F64) memcpy(dst, src, (size_t)n * sizeof(double));
   else { size_t es = lt_dtype_size(dt); for (int64_t i = 0; i < n; i++) dst[i] = lt_get_f64(src + (size_t)i * es, dt); }
@@ -130,18 +146,29 @@ static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, 
   return a;
 }
 
+/* Column sums kept in a plain double array so the row loop vectorises. */
+LT_HOT static void sum_cols(Acc *acc, const char *p, LtDtype dt, int64_t R, int64_t inner, int64_t width) {
+  double buf[CHUNK], s[CHUNK];
+  size_t es = lt_dtype_size(dt);
+  for (int64_t j = 0; j < width; j++) s[j] = 0;
+  for (int64_t r = 0; r < R; r++) {
+    const char *row = p + (size_t)(r * inner) * es;
+    if (dt == LT_F32) { const float *f = (const float *)row; for (int64_t j = 0; j < width; j++) s[j] += f[j]; continue; }
+    load_f64(buf, row, dt, width);
+    for (int64_t j = 0; j < width; j++) s[j] += buf[j];
+  }
+  for (int64_t j = 0; j < width; j++) { acc[j] = acc_init(LT_RSUM, 0); acc[j].v = s[j]; }
+}
+
 /* inner > 1: accumulate `width` columns at once, rows R apart by `inner`. */
 static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int64_t R,
                         int64_t inner, int64_t width, const double *means) {
   double buf[CHUNK];
   size_t es = lt_dtype_size(dt);
+  if (op == LT_RSUM || op == LT_RMEAN) { sum_cols(acc, p, dt, R, inner, width); return; }
   for (int64_t j = 0; j < width; j++) acc[j] = acc_init(op, means ? means[j] : 0);
   for (int64_t r = 0; r < R; r++) {
     load_f64(buf, p + (size_t)(r * inner) * es, dt, width);
-    if (op == LT_RSUM || op == LT_RMEAN) { /* the common case, kept tight */
-      for (int64_t j = 0; j < width; j++) acc[j].v += buf[j];
-      continue;
-    }
     if (is_arg(op) && r > 0) {
       int mx = is_maxlike(op);
       for (int64_t j = 0; j < width; j++) {
@@ -183,12 +210,14 @@ static LtStatus reduce_pass(const RedJob *j) {
     }
     return lt_interrupt_pending() ? LT_EINTR : LT_OK;
   }
-  int64_t nblk = (j->inner + CHUNK - 1) / CHUNK;
+  int64_t width = j->outer == 1 && j->inner <= 4 * CHUNK ? (j->inner + 3) / 4 : CHUNK;
+  if (width < 64) width = j->inner < 64 ? j->inner : 64;
+  int64_t nblk = (j->inner + width - 1) / width;
   #pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= PBLOCK)
   for (int64_t t = 0; t < j->outer * nblk; t++) {
     Acc acc[CHUNK];
-    int64_t o = t / nblk, i0 = (t % nblk) * CHUNK;
-    int64_t w = j->inner - i0 < CHUNK ? j->inner - i0 : CHUNK;
+    int64_t o = t / nblk, i0 = (t % nblk) * width;
+    int64_t w = j->inner - i0 < width ? j->inner - i0 : width;
     reduce_cols(j->op, acc, base + (size_t)(o * j->R * j->inner + i0) * es, dt, j->R, j->inner, w,
                 j->means ? j->means + o * j->inner + i0 : NULL);
     for (int64_t k = 0; k < w; k++) store(j, o * j->inner + i0 + k, &acc[k]);

@@ -315,7 +315,7 @@ local function render(tab, shape, d, fmt, width, indent, cut, edge)
   local parts, n = {}, #tab
   for i = 1, n do
     parts[#parts + 1] = render(tab[i], shape, d + 1, fmt, width, indent .. " ", cut, edge)
-    if cut[d] and i == edge then parts[#parts + 1] = (d == #shape) and (" "):rep(width - 3) .. "..." or "..." end
+    if cut[d] and i == edge then parts[#parts + 1] = "..." end
   end
   local sep = d == #shape and ", " or (",\n" .. ("\n"):rep(#shape - d - 1) .. indent .. " ")
   return "[" .. table.concat(parts, sep) .. "]"
