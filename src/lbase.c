@@ -100,8 +100,8 @@ Tensor *lt_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
   t->dtype = dt;
   t->device = LT_CPU;
   t->ndim = nd;
-  memcpy(t->shape, shape, sizeof(int64_t) * (size_t)nd);
-  lt_contiguous_strides(nd, shape, t->stride);
+  if (nd > 0) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)nd);
+  lt_contiguous_strides(nd, t->shape, t->stride);
   lua_insert(L, -2);
   lua_setiuservalue(L, -2, 1);
   return t;

@@ -345,19 +345,23 @@ LtStatus lt_copy(Tensor *dst, const Tensor *src) {
   return lt_foreach_run_par(2, ts, copy_run, (void *)ctx);
 }
 
+typedef struct { size_t es; _Alignas(8) unsigned char bytes[8]; } FillValue;
+
 static void fill_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
-  const unsigned char *val = ctx; /* [0] = elem size, then the element bytes */
-  size_t es = val[0];
-  if (es == 4 && sb[0] == 4) { float v; memcpy(&v, val + 1, 4); for (int64_t i = 0; i < n; i++) ((float *)p[0])[i] = v; return; }
-  for (int64_t i = 0; i < n; i++) memcpy(p[0] + i * sb[0], val + 1, es);
+  const FillValue *val = ctx;
+  if (val->es == 4 && sb[0] == 4) {
+    float v; memcpy(&v, val->bytes, 4);
+    for (int64_t i = 0; i < n; i++) ((float *)p[0])[i] = v;
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) memcpy(p[0] + i * sb[0], val->bytes, val->es);
 }
 
 void lt_fill(Tensor *t, double v) {
-  unsigned char val[1 + 8];
-  val[0] = (unsigned char)lt_dtype_size(t->dtype);
-  lt_set_f64(val + 1, t->dtype, v);
+  FillValue val = {lt_dtype_size(t->dtype), {0}};
+  lt_set_f64(val.bytes, t->dtype, v);
   Tensor *ts[1] = {t};
-  lt_foreach_run(1, ts, fill_run, val);
+  lt_foreach_run_par(1, ts, fill_run, &val);
 }
 
 void lt_arange(Tensor *t, double start, double step) {
