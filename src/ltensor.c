@@ -16,13 +16,17 @@ static int t_new(lua_State *L) {
   return 1;
 }
 
-/* full(shape_table, value, dtype) */
+/* full(shape_table, value, dtype [, name]): name is what the façade was
+ * called as (zeros, ones, ...) so that errors name it. */
 static int t_full(lua_State *L) {
   int64_t shape[LT_MAXDIM];
+  const char *fname = luaL_optstring(L, 4, "full");
   luaL_checktype(L, 1, LUA_TTABLE);
-  int nd = lt_check_shape(L, 1, "full", shape);
-  double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
-  Tensor *t = lt_push_new(L, lt_opt_dtype(L, 3, "full", LT_F32), nd, shape);
+  int nd = lt_check_shape(L, 1, fname, shape);
+  if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2))
+    return lt_argerror(L, 2, fname, "number expected, got %s", luaL_typename(L, 2));
+  double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : lua_tonumber(L, 2);
+  Tensor *t = lt_push_new(L, lt_opt_dtype(L, 3, fname, LT_F32), nd, shape);
   if (t->dtype == LT_I64 && lua_isinteger(L, 2)) {
     int64_t iv = lua_tointeger(L, 2), n = lt_numel(t);
     for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = iv;

@@ -16,7 +16,8 @@ end
 
 describe("constructors", function()
   it("reject negative, fractional and non-numeric sizes", function()
-    fails(function() lt.zeros(-1) end, "bad argument", "'full'", "non-negative")
+    fails(function() lt.zeros(-1) end, "bad argument #1 to 'zeros'", "non-negative")
+    fails(function() lt.ones(2, 3.5) end, "bad argument #1 to 'ones'", "got 3.5")
     fails(function() lt.zeros(2.5) end, "size must be a non-negative integer, got 2.5")
     fails(function() lt.ones({2, "x"}) end, "size must be a non-negative integer")
     fails(function() lt.empty(1, 2, 3, 4, 5, 6, 7, 8, 9) end, "at most 8 dims")

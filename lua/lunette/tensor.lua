@@ -44,8 +44,8 @@ local function shape_args(fname, ...)
 end
 
 function M.empty(...) local s, d = shape_args("empty", ...); return C.empty(s, d) end
-function M.zeros(...) local s, d = shape_args("zeros", ...); return C.full(s, 0, d) end
-function M.ones(...) local s, d = shape_args("ones", ...); return C.full(s, 1, d) end
+function M.zeros(...) local s, d = shape_args("zeros", ...); return C.full(s, 0, d, "zeros") end
+function M.ones(...) local s, d = shape_args("ones", ...); return C.full(s, 1, d, "ones") end
 function M.full(shape, value, dtype)
   if type(shape) == "number" then shape = { shape } end
   if type(dtype) == "table" then dtype = dtype.dtype end
