@@ -19,7 +19,7 @@ LUA_SRC  := $(sort $(wildcard lua/lunette/*.lua))
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/luasrc.o
 HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
 
-.PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz
+.PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz fixtures
 all: $(BUILD)/lunette $(BUILD)/lunette.so
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
@@ -67,7 +67,8 @@ test-asan: check-deps debug
 lint:
 	@scripts/lint.sh
 
-bench: check-deps all
+bench: all
+	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@scripts/bench/run.sh
 
 demo: check-deps all
@@ -75,3 +76,15 @@ demo: check-deps all
 
 clean:
 	rm -rf build build-asan
+
+# libFuzzer harnesses (tests/fuzz/*.c) for every file reader; FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh check fuzz || scripts/deps.sh install fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# Fixtures written by the Python peers (numpy, torch, scikit-learn); the
+# committed ones are small and specs read them without Python installed.
+fixtures:
+	@scripts/deps.sh check bench || scripts/deps.sh install bench
+	@for f in scripts/fixtures/*.py; do [ -f "$$f" ] && /usr/bin/python3 "$$f"; done; true

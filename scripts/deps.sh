@@ -1,7 +1,17 @@
 #!/bin/sh
-# deps.sh check|install - the Debian packages lunette needs; installs only what is missing.
-PKGS="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev lua-busted
+# deps.sh check|install [core|bench|fuzz] - the Debian packages lunette needs;
+# installs only what is missing. core: build and test; bench: the Python peers
+# that `make bench` and the fixture scripts compare against; fuzz: libFuzzer.
+CORE="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev lua-busted
 libreadline-dev dataset-fashion-mnist pkg-config fonts-dejavu-core"
+BENCH="python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib hyperfine"
+FUZZ="clang libclang-rt-14-dev"
+case "${2:-core}" in
+  core) PKGS=$CORE ;;
+  bench) PKGS="$CORE $BENCH" ;;
+  fuzz) PKGS="$CORE $FUZZ" ;;
+  *) echo "deps.sh: unknown group '$2' (core, bench, fuzz)" >&2; exit 2 ;;
+esac
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -13,5 +23,5 @@ case "$1" in
     echo "deps: installing$missing"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing ;;
-  *) echo "usage: deps.sh check|install" >&2; exit 2 ;;
+  *) echo "usage: deps.sh check|install [core|bench|fuzz]" >&2; exit 2 ;;
 esac

@@ -65,5 +65,9 @@ int luaopen_lunette_tensor_reduce(lua_State *L);
 int luaopen_lunette_tensor_index(lua_State *L);
 int luaopen_lunette_random(lua_State *L);
 int luaopen_lunette_linalg(lua_State *L);
+int luaopen_lunette_io(lua_State *L);
+int luaopen_lunette_nn(lua_State *L);
+int luaopen_lunette_embed(lua_State *L);
+int luaopen_lunette_plot(lua_State *L);
 
 #endif

@@ -17,6 +17,10 @@ static const LtCModule c_modules[] = {
   {"lunette._tensor_index", luaopen_lunette_tensor_index},
   {"lunette._random", luaopen_lunette_random},
   {"lunette._linalg", luaopen_lunette_linalg},
+  {"lunette._io", luaopen_lunette_io},
+  {"lunette._nn", luaopen_lunette_nn},
+  {"lunette._embed", luaopen_lunette_embed},
+  {"lunette._plot", luaopen_lunette_plot},
   {NULL, NULL}
 };
 

@@ -1,0 +1,2 @@
+-- lunette.io: placeholder until its issue lands.
+return require "lunette._io"
