@@ -8,13 +8,30 @@
 
 #define STORAGE_ALIGN 64
 
+/* Pushes "chunk:line:" of the innermost caller outside lunette's own Lua
+ * façades, so an error points at the user's line, not at the library. */
+static void push_user_where(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline <= 0) continue;
+    if (strncmp(ar.source, "@lua/lunette/", 13) == 0) continue;
+    lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+    return;
+  }
+  lua_pushliteral(L, "");
+}
+
 int lt_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+  push_user_where(L);
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+  lua_concat(L, 2);
+  return lua_error(L);
 }
 
 void lt_check_status(lua_State *L, LtStatus st, const char *fname) {

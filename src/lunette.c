@@ -21,6 +21,7 @@ static const LtCModule c_modules[] = {
   {"lunette._nn", luaopen_lunette_nn},
   {"lunette._embed", luaopen_lunette_embed},
   {"lunette._plot", luaopen_lunette_plot},
+  {"lunette._sketch", luaopen_lunette_sketch},
   {NULL, NULL}
 };
 

@@ -58,6 +58,7 @@ void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
 
 int lt_is_contiguous(const Tensor *t) {
   int64_t s = 1;
+  if (lt_numel(t) == 0) return 1;
   for (int i = t->ndim - 1; i >= 0; i--) {
     if (t->shape[i] != 1 && t->stride[i] != s) return 0;
     s *= t->shape[i];
