@@ -3,13 +3,12 @@
 CC      ?= cc
 LUA_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null)
-CAIRO_LIBS   := $(shell pkg-config --libs cairo 2>/dev/null || echo -lcairo)
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fopenmp -fno-math-errno -fno-trapping-math -fvect-cost-model=dynamic $(LUA_INC) $(CAIRO_CFLAGS) \
-             -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -I$(BUILD)/gen
-LIBS    := -lopenblas -llapacke $(CAIRO_LIBS) -lz -lm -fopenmp
+             -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc -I$(BUILD)/gen -include lazy.h
+LIBS    := -lz -lm -ldl -lpthread -fopenmp
 HOSTLIBS := -llua5.4 -lreadline
 
 BUILD   ?= build
@@ -22,8 +21,15 @@ HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
 .PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz fixtures
 all: $(BUILD)/lunette $(BUILD)/lunette.so
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) $(FILE_CFLAGS) -c $< -o $@
+
+# OpenBLAS, LAPACKE and Cairo are dlopen'ed on first use (src/lazy.h, forced
+# into every object with -include): scripts/lazy.lua lists the functions the
+# sources call; the headers are rewritten only when the list changes.
+$(BUILD)/gen/lazy_syms.h: $(wildcard src/*.c) scripts/lazy.lua | $(BUILD)/gen
+	lua5.4 scripts/lazy.lua $@ $(wildcard src/*.c)
+$(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
 	lua5.4 scripts/embed.lua $@ $(LUA_SRC)

@@ -7,19 +7,26 @@ local names = {}
 for i = 2, #arg do
   local path = arg[i]
   local f = assert(io.open(path, "rb")); local src = f:read("a"); f:close()
-  assert(load(src, "@" .. path)) -- refuse to embed a chunk that does not compile
+  -- Bytecode loads several times faster than source parses (start-up time);
+  -- the source is kept too, for an interpreter whose bytecode format differs.
+  local fn = assert(load(src, "@" .. path)) -- refuse to embed a chunk that does not compile
+  local bc = string.dump(fn, false)
   local mod = path:match("lua/(.-)%.lua$"):gsub("/", ".")
   
-  local bytes = {}
-  for j = 1, #src do bytes[#bytes + 1] = string.format("%d,", src:byte(j)) end
+  local function c_array(name, s)
+    local bytes = {}
+    for j = 1, #s do bytes[#bytes + 1] = string.format("%d,", s:byte(j)) end
+    out:write(string.format("static const char %s[] = {%s0};\n", name, table.concat(bytes)))
+  end
   local id = #names + 1
-  out:write(string.format("static const char chunk%d[] = {%s0};\n", id, table.concat(bytes)))
-  names[id] = { mod = mod, path = path, len = #src }
+  c_array("chunk" .. id, src)
+  c_array("bytecode" .. id, bc)
+  names[id] = { mod = mod, path = path, len = #src, bclen = #bc }
 end
 out:write("const LtLuaSource lt_lua_sources[] = {\n")
 for i, n in ipairs(names) do
-  out:write(string.format("  {%q, %q, chunk%d, %d},\n", n.mod, "@" .. n.path, i, n.len))
+  out:write(string.format("  {%q, %q, chunk%d, %d, bytecode%d, %d},\n", n.mod, "@" .. n.path, i, n.len, i, n.bclen))
 end
-out:write("  {NULL, NULL, NULL, 0}\n};\n")
+out:write("  {NULL, NULL, NULL, 0, NULL, 0}\n};\n")
 out:close()
 assert(os.rename(arg[1] .. ".tmp", arg[1]))

@@ -27,8 +27,12 @@ static const LtCModule c_modules[] = {
 
 static int load_embedded(lua_State *L) {
   const LtLuaSource *src = lua_touserdata(L, lua_upvalueindex(1));
-  if (luaL_loadbuffer(L, src->code, src->len, src->chunkname) != LUA_OK)
-    return lua_error(L);
+  /* bytecode first (fast start); source if this liblua reads another format */
+  if (luaL_loadbufferx(L, src->bytecode, src->bclen, src->chunkname, "b") != LUA_OK) {
+    lua_pop(L, 1);
+    if (luaL_loadbufferx(L, src->code, src->len, src->chunkname, "t") != LUA_OK)
+      return lua_error(L);
+  }
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);
   return 1;

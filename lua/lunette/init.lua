@@ -1,7 +1,7 @@
 -- lunette: the top-level table. Tensor functions are also reachable directly
--- (lunette.zeros, lunette.matmul, ...) as in torch; modules (lunette.io,
--- lunette.nn, ...) are loaded on first use so a script pays only for what
--- it touches.
+-- (lunette.zeros, lunette.matmul, lunette.seed, ...) as in torch. Every module
+-- but tensor (lunette.random, lunette.linalg, lunette.io, ...) is loaded on
+-- first use, so a script pays at start-up only for what it touches.
 local tensor = require "lunette.tensor"
 local C = require "lunette._tensor"
 
@@ -11,31 +11,36 @@ for k, v in pairs(tensor) do
   if lunette[k] == nil then lunette[k] = v end
 end
 
-local random = require "lunette.random"
-lunette.random = random
-for _, k in ipairs { "seed", "rand", "randn", "randint", "randperm", "choice", "bernoulli",
-                     "uniform", "normal", "rand_like", "randn_like", "Generator" } do
-  lunette[k] = random[k]
-end
-
-local linalg = require "lunette.linalg"
-lunette.linalg = linalg
-for _, k in ipairs { "matmul", "bmm", "mm", "mv", "outer", "dot", "cosine_similarity", "cdist" } do
-  lunette[k] = linalg[k]
-end
-
 -- Live bytes held by tensor storages (what the GC will give back when they die).
 lunette.memory = C.memory
 -- Wall-clock seconds (monotonic), for timing scripts and benchmarks.
 lunette.time = C.clock
 
-local LAZY = { io = true, data = true, nn = true, sketch = true, select = true, embed = true, plot = true }
+local MODULES = { random = true, linalg = true, io = true, data = true, nn = true, sketch = true,
+                  select = true, embed = true, plot = true }
+-- Top-level shortcuts and the module that provides each.
+local SHORTCUTS = {
+  random = { "seed", "rand", "randn", "randint", "randperm", "choice", "bernoulli", "uniform",
+             "normal", "rand_like", "randn_like", "Generator", "shuffle" },
+  linalg = { "matmul", "bmm", "mm", "mv", "outer", "dot", "cosine_similarity", "cdist" },
+}
+local provider = {}
+for mod, names in pairs(SHORTCUTS) do
+  for _, n in ipairs(names) do provider[n] = mod end
+end
+
 return setmetatable(lunette, {
   __index = function(t, k)
-    if LAZY[k] then
+    if MODULES[k] then
       local m = require("lunette." .. k)
       rawset(t, k, m)
       return m
+    end
+    local mod = provider[k]
+    if mod then
+      local v = t[mod][k]
+      rawset(t, k, v)
+      return v
     end
   end,
 })

@@ -1,0 +1,35 @@
+/* lazy.h - OpenBLAS, LAPACKE and Cairo, loaded with dlopen the first time one of their functions is called. */
+#ifndef LUNETTE_LAZY_H
+#define LUNETTE_LAZY_H
+
+/* Why: linking them made `lunette -e ''` take 8 ms, almost all of it the
+ * dynamic loader mapping and relocating three copies of OpenBLAS (libopenblas,
+ * and the libblas/liblapack that liblapacke pulls in), their constructors
+ * starting thread pools, and Cairo's font stack. A script that never
+ * multiplies a matrix or draws a figure now pays nothing for them.
+ * How: core files include this header instead of <cblas.h>, <lapacke.h> and
+ * <cairo.h>. scripts/lazy.lua lists the functions the sources call and
+ * renames each call `f(...)` to `(lt_lazy_<lib>()->f)(...)`; the table is
+ * filled once (pthread_once) by dlsym on the library's handle. A missing
+ * library or symbol is a broken installation, not user input: it prints what
+ * is missing and which package provides it, then aborts. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <cairo.h>
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include "lazy_syms.h"
+
+#define LT_LAZY_MEMBER(name) __typeof__(name) *name;
+typedef struct { char unused; LT_LAZY_BLAS(LT_LAZY_MEMBER) } LtLazyBlas;
+typedef struct { char unused; LT_LAZY_LAPACKE(LT_LAZY_MEMBER) } LtLazyLapacke;
+typedef struct { char unused; LT_LAZY_CAIRO(LT_LAZY_MEMBER) } LtLazyCairo;
+
+const LtLazyBlas *lt_lazy_blas(void);
+const LtLazyLapacke *lt_lazy_lapacke(void);
+const LtLazyCairo *lt_lazy_cairo(void);
+
+#ifndef LT_LAZY_NO_RENAME
+#include "lazy_rename.h"
+#endif
+#endif
