@@ -291,7 +291,7 @@ LtStatus lt_foreach_run_par(int nt, Tensor *const *ts, LtRunFn fn, void *ctx) {
   memcpy(shape, ts[0]->shape, sizeof(int64_t) * (size_t)ts[0]->ndim);
   int nd = coalesce(nt, ts, ts[0]->ndim, shape, st);
   int64_t inner = shape[nd - 1], runs = total / inner;
-  if (runs < 2 || total < ((int64_t)1 << 16)) return lt_foreach_run(nt, ts, fn, ctx);
+  if (runs < 2 || total < LT_PAR_MIN) return lt_foreach_run(nt, ts, fn, ctx);
   for (int k = 0; k < nt; k++) sb[k] = st[k][nd - 1] * (int64_t)lt_dtype_size(ts[k]->dtype);
   volatile int stop = 0;
   #pragma omp parallel for schedule(static)

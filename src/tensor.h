@@ -6,6 +6,11 @@
 
 #define LT_MAXDIM 8
 
+/* Work below this many elements runs on one thread: a parallel region costs
+ * microseconds (and, in OpenMP's dynamic mode, a read of the load average),
+ * which only pays off on large tensors. */
+#define LT_PAR_MIN ((int64_t)1 << 20)
+
 /* Hot kernels are compiled twice, for AVX2 and for the baseline, and the
  * loader picks one at start-up (GCC function multiversioning). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)

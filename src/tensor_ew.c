@@ -7,7 +7,6 @@
  * of the compute dtype (numpy's buffered iteration), so each op needs only a
  * contiguous loop per compute dtype. Contiguous operands are used in place. */
 #define BLOCK 1024
-#define PAR_MIN ((int64_t)1 << 16)
 
 static const char *unary_names[LT_NUNARY] = {
   "neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan",
@@ -301,6 +300,7 @@ typedef struct {
   LtDtype cdt;     /* compute dtype */
   LtDtype rdt;     /* kernel result dtype (cdt, or U8 for compare/predicate) */
   const Tensor *out, *a, *b;
+  int64_t run_len;  /* elements in the run being processed */
 } EwCtx;
 
 static void ew_block(const EwCtx *c, char **p, const int64_t *sb, int64_t n) {
@@ -329,21 +329,29 @@ static void ew_block(const EwCtx *c, char **p, const int64_t *sb, int64_t n) {
 
 /* A run is cut into BLOCK-sized pieces; long runs are shared among threads.
  * Each element is computed the same way whatever the thread count. */
+static void ew_blocks(const EwCtx *c, char **p, const int64_t *sb, int64_t blk) {
+  int64_t start = blk * BLOCK;
+  char *q[3];
+  for (int k = 0; k < (c->is_binary ? 3 : 2); k++) q[k] = p[k] + start * sb[k];
+  ew_block(c, q, sb, c->run_len - start < BLOCK ? c->run_len - start : BLOCK);
+}
+
+/* Short runs stay out of OpenMP altogether: even an `if(0)` parallel region
+ * costs a microsecond, which is most of the work for a 1000-element row. */
 static void ew_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
-  const EwCtx *c = ctx;
-  int nops = c->is_binary ? 3 : 2;
+  EwCtx c = *(const EwCtx *)ctx;
   int64_t nblocks = (n + BLOCK - 1) / BLOCK;
-  #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-  for (int64_t blk = 0; blk < nblocks; blk++) {
-    int64_t start = blk * BLOCK, len = n - start < BLOCK ? n - start : BLOCK;
-    char *q[3];
-    for (int k = 0; k < nops; k++) q[k] = p[k] + start * sb[k];
-    ew_block(c, q, sb, len);
+  c.run_len = n;
+  if (n < LT_PAR_MIN) {
+    for (int64_t blk = 0; blk < nblocks; blk++) ew_blocks(&c, p, sb, blk);
+    return;
   }
+  #pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < nblocks; blk++) ew_blocks(&c, p, sb, blk);
 }
 
 LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a) {
-  EwCtx c = {0, (int)op, LT_F32, LT_F32, out, a, NULL};
+  EwCtx c = {0, (int)op, LT_F32, LT_F32, out, a, NULL, 0};
   LtDtype in = a->dtype;
   if (lt_unary_is_predicate(op)) c.cdt = LT_F64;
   else if (in == LT_F64 || (out->dtype == LT_F64 && lt_dtype_is_float(in))) c.cdt = LT_F64;
@@ -357,7 +365,7 @@ LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a) {
 LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a, const Tensor *b) {
   if (compute != LT_F32 && compute != LT_F64 && compute != LT_I64) return LT_EDTYPE;
   if (compute == LT_I64 && (op == LT_DIV || op == LT_ATAN2)) return LT_EDTYPE;
-  EwCtx c = {1, (int)op, compute, lt_binary_is_compare(op) ? LT_U8 : compute, out, a, b};
+  EwCtx c = {1, (int)op, compute, lt_binary_is_compare(op) ? LT_U8 : compute, out, a, b, 0};
   Tensor o = *out, x = *a, y = *b;
   Tensor *ts[3] = {&o, &x, &y};
   return lt_foreach_run_par(3, ts, ew_run, &c);

@@ -136,10 +136,17 @@ static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, 
   while ((R + blk - 1) / blk > MAXPART) blk *= 2;
   int64_t nb = (R + blk - 1) / blk;
   size_t es = lt_dtype_size(dt);
-  #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < nb; b++) {
-    int64_t len = R - b * blk < blk ? R - b * blk : blk;
-    part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
+  if (R < LT_PAR_MIN) {
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t len = R - b * blk < blk ? R - b * blk : blk;
+      part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
+    }
+  } else {
+    #pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t len = R - b * blk < blk ? R - b * blk : blk;
+      part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
+    }
   }
   Acc a = acc_init(op, mean);
   for (int64_t b = 0; b < nb; b++) acc_combine(op, &a, &part[b]);
@@ -203,7 +210,7 @@ static LtStatus reduce_pass(const RedJob *j) {
     return lt_interrupt_pending() ? LT_EINTR : LT_OK;
   }
   if (j->inner == 1) {
-    #pragma omp parallel for schedule(static) if (j->outer * j->R >= PBLOCK)
+    #pragma omp parallel for schedule(static) if (j->outer * j->R >= LT_PAR_MIN)
     for (int64_t o = 0; o < j->outer; o++) {
       Acc a = reduce_run(j->op, base + (size_t)(o * j->R) * es, dt, j->R, 0, j->means ? j->means[o] : 0);
       store(j, o, &a);
@@ -213,7 +220,7 @@ static LtStatus reduce_pass(const RedJob *j) {
   int64_t width = j->outer == 1 && j->inner <= 4 * CHUNK ? (j->inner + 3) / 4 : CHUNK;
   if (width < 64) width = j->inner < 64 ? j->inner : 64;
   int64_t nblk = (j->inner + width - 1) / width;
-  #pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= PBLOCK)
+  #pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= LT_PAR_MIN)
   for (int64_t t = 0; t < j->outer * nblk; t++) {
     Acc acc[CHUNK];
     int64_t o = t / nblk, i0 = (t % nblk) * width;
