@@ -1,5 +1,7 @@
 /* lazy.c - fills the OpenBLAS, LAPACKE and Cairo function tables on first use (see lazy.h). */
-#define LT_LAZY_NO_RENAME
+#ifndef LT_LAZY_NO_RENAME /* lazy.h is forced into every object; here it must not rename */
+#error "compile lazy.c with -DLT_LAZY_NO_RENAME (see the Makefile)"
+#endif
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
