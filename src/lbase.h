@@ -70,5 +70,6 @@ int luaopen_lunette_nn(lua_State *L);
 int luaopen_lunette_embed(lua_State *L);
 int luaopen_lunette_plot(lua_State *L);
 int luaopen_lunette_sketch(lua_State *L);
+int luaopen_lunette_select(lua_State *L);
 
 #endif

@@ -1,2 +1,177 @@
--- lunette.io: placeholder until its issue lands.
-return require "lunette._io"
+-- lunette.io: tensors and checkpoints in and out of files (.npy .npz .safetensors
+-- .pt/.pth, IDX, CIFAR, CSV, PNG). Readers return nil, message on a bad or
+-- hostile file (like io.open); bad arguments raise. Writers go through a
+-- temporary file renamed into place, so a failed write leaves nothing behind.
+--
+--   local io = require("lunette").io
+--   local ckpt = assert(io.load("model.pt"))          -- torch.save checkpoint
+--   local W = ckpt.state_dict["fc.weight"]             -- a lunette tensor
+--   io.save("feats.npy", X)                            -- numpy can np.load it
+--   local f = assert(io.open_npy("huge.npy"))          -- nothing read yet
+--   local rows = f:read(1, 1000)                       -- the first 1000 rows
+--
+-- Dtype mapping on load: int8/int16/uint16 become int32, uint32 becomes int64
+-- (lunette has no narrower integer types); uint64 and complex are refused.
+-- Python None loads as io.null. Dicts from .pt files iterate (pairs) in file
+-- order; io.keys(d) lists that order.
+--
+-- Every reader takes an optional last table of limits: max_inflate (bytes
+-- any decompression may produce; default half the physical memory: a zip or
+-- gzip bomb fails before it fills memory), max_alloc (working memory of the
+-- parser) and fail_at (make the Nth internal allocation fail: fault-injection
+-- tests). Sizes read from files are checked against the file before anything
+-- is allocated, so a small file can never make lunette allocate much more
+-- than its own size (decompression aside, bounded as above).
+local C = require "lunette._io"
+
+local M = {}
+
+M.null = C.null
+
+for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz", "write_npz",
+                     "read_safetensors", "open_safetensors", "write_safetensors",
+                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt" } do
+  M[k] = C[k]
+end
+
+---------------------------------------------------------------------------
+-- ordered dicts from .pt files
+---------------------------------------------------------------------------
+
+-- Keys of t in order: a loaded dict's file order (then any keys added
+-- since), otherwise numbers then strings, sorted.
+function M.keys(t)
+  local mt = getmetatable(t)
+  local order, seen, out = mt and rawget(mt, "keys"), {}, {}
+  if type(order) == "table" then
+    for _, k in ipairs(order) do
+      if rawget(t, k) ~= nil and not seen[k] then out[#out + 1], seen[k] = k, true end
+    end
+  end
+  local rest = {}
+  for k in next, t do if not seen[k] then rest[#rest + 1] = k end end
+  table.sort(rest, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta < tb end
+    if ta == "boolean" then return (not a) and b end
+    return a < b
+  end)
+  for _, k in ipairs(rest) do out[#out + 1] = k end
+  return out
+end
+
+-- __pairs of loaded dicts: file order, then keys added later.
+local function ordered_pairs(t)
+  local keys, i = M.keys(t), 0
+  return function()
+    while true do
+      i = i + 1
+      local k = keys[i]
+      if k == nil then return nil end
+      local v = rawget(t, k)
+      if v ~= nil then return k, v end
+    end
+  end, t, nil
+end
+
+-- load_pt(path [, opts]) -> the unpickled value (tables, tensors, numbers,
+-- strings, booleans, io.null) | nil, message. Tensors that shared a storage
+-- in the file share one here (views); nothing in the file is ever executed.
+function M.load_pt(path, opts) return C.load_pt(path, opts, ordered_pairs) end
+
+---------------------------------------------------------------------------
+-- load / save by file type
+---------------------------------------------------------------------------
+
+local function lower(s) return s:lower() end
+
+local function kind_of(path)
+  local p = lower(path)
+  if p:match("%.npy$") then return "npy"
+  elseif p:match("%.npz$") then return "npz"
+  elseif p:match("%.safetensors$") then return "safetensors"
+  elseif p:match("%.pth?$") or p:match("%.ckpt$") then return "pt"
+  elseif p:match("%.csv$") then return "csv"
+  elseif p:match("%.png$") then return "png"
+  elseif p:match("ubyte%.gz$") or p:match("ubyte$") or p:match("%.idx%d?$") or p:match("%.idx%d?%.gz$") then return "idx"
+  end
+end
+
+-- The format named by the first bytes of a file, for names that say nothing.
+local function sniff(path)
+  local f = io and io.open(path, "rb")
+  if not f then return nil end
+  local head = f:read(8) or ""
+  f:close()
+  if head:sub(1, 6) == "\147NUMPY" then return "npy"
+  elseif head:sub(1, 8) == "\137PNG\r\n\26\n" then return "png"
+  elseif head:sub(1, 4) == "PK\3\4" then return "zip"
+  elseif head:sub(1, 2) == "\31\139" or head:sub(1, 2) == "\0\0" then return "idx"
+  elseif #head == 8 and head:byte(8) == 0 then return "safetensors"
+  end
+end
+
+local readers = {
+  npy = C.read_npy, npz = C.read_npz, pt = M.load_pt, idx = C.read_idx, png = C.read_png,
+  safetensors = function(path, opts) return C.read_safetensors(path, opts) end,
+  csv = function(path, opts) return C.read_csv(path, opts) end,
+}
+
+-- load(path [, opts]) -> what the file holds, by its extension (or its first
+-- bytes): .npy a tensor; .npz {name = tensor}; .safetensors {name = tensor},
+-- metadata; .pt/.pth/.ckpt the checkpoint's value; .csv a tensor and the
+-- column names; .png an image tensor; IDX (…-ubyte[.gz], .idx) a tensor.
+function M.load(path, opts)
+  if type(path) ~= "string" then
+    error("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")", 2)
+  end
+  local kind = kind_of(path) or sniff(path)
+  if kind == "zip" then -- an .npz or a torch checkpoint under another name
+    local a = C.open_npz(path)
+    local npz = a and #a > 0
+    if a then a:close() end
+    kind = npz and "npz" or "pt"
+  end
+  local read = readers[kind or ""]
+  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png or IDX name)" end
+  return read(path, opts)
+end
+
+local writers = {
+  npy = function(path, x) return C.write_npy(path, x) end,
+  npz = function(path, x, opts) return C.write_npz(path, x, opts) end,
+  safetensors = function(path, x, opts) return C.write_safetensors(path, x, opts and opts.metadata) end,
+  pt = function(path, x, opts) return C.save_pt(path, x, opts) end,
+  csv = function(path, x, opts) return C.write_csv(path, x, opts) end,
+  png = function(path, x) return C.write_png(path, x) end,
+}
+
+-- save(path, value [, opts]) -> true | nil, message, by extension: .npy a
+-- tensor; .npz {name = tensor} ({compress = true} deflates); .safetensors
+-- {name = tensor} ({metadata = {k = "v"}}); .pt/.pth any value torch.load
+-- reads back; .csv a 1-d/2-d tensor ({header = {...}}); .png an image.
+function M.save(path, value, opts)
+  if type(path) ~= "string" then
+    error("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")", 2)
+  end
+  local w = writers[kind_of(path) or ""]
+  if not w then
+    error("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)", 2)
+  end
+  return w(path, value, opts)
+end
+
+-- read_bytes(format, bytes [, opts]): the reader of `format` on a string
+-- instead of a file (tests, fuzz-corpus replays, data from the network).
+local from_bytes = {
+  npy = C.read_npy_bytes, npz = C.read_npz_bytes, safetensors = C.read_safetensors_bytes,
+  pt = function(b, opts) return C.load_pt_bytes(b, opts, ordered_pairs) end,
+  idx = C.read_idx_bytes, png = C.read_png_bytes, csv = C.read_csv_bytes, cifar = C.read_cifar_bytes,
+}
+function M.read_bytes(format, bytes, opts)
+  local f = from_bytes[format]
+  if not f then error("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')", 2) end
+  return f(bytes, opts)
+end
+
+return M

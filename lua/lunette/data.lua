@@ -1,0 +1,490 @@
+-- lunette.data: datasets (Fashion-MNIST by default, MNIST-style IDX, CIFAR-10/100,
+-- tensors in memory), subsets, per-class indices, normalisation, batching
+-- with seeded shuffling, and a tqdm-like progress bar.
+--
+--   local data = require("lunette").data
+--   local train = data.fashion_mnist{split = "train"}:normalize()
+--   for x, y in data.progress(train:loader{batch_size = 256, shuffle = true, seed = 1}) do
+--     -- x: float32 [B,1,28,28], normalised; y: int64 [B] class numbers 1..10
+--   end
+--
+-- Labels are 1-based class numbers (file label 0 is class 1), like every
+-- index lunette returns (argmax, one_hot, ...). Batches come out as float32:
+-- uint8 images scaled to [0,1] (then normalised if asked), gathered by one C
+-- call per batch.
+local tensor = require "lunette.tensor"
+local random = require "lunette.random"
+local lio = require "lunette.io"
+local D = require("lunette._io").data
+local clock = require("lunette._tensor").clock
+
+local M = {}
+
+---------------------------------------------------------------------------
+-- progress bars
+---------------------------------------------------------------------------
+
+local Bar = {}
+Bar.__index = Bar
+
+local function fmt_time(s)
+  if s ~= s or s == math.huge then return "?" end
+  s = math.floor(s + 0.5)
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s // 60 % 60, s % 60) end
+  return ("%02d:%02d"):format(s // 60, s % 60)
+end
+
+local function fmt_rate(r)
+  if r >= 100 then return ("%.0f"):format(r) elseif r >= 1 then return ("%.2f"):format(r) end
+  return ("%.3g"):format(r)
+end
+
+-- Whether bars draw: stderr is a terminal and LUNETTE_PROGRESS is not "0".
+function M.progress_enabled()
+  local env = os and os.getenv and os.getenv("LUNETTE_PROGRESS")
+  if env == "0" then return false end
+  if env == "1" then return true end
+  return D.isatty(2)
+end
+
+-- The text of the bar for count n (exposed for tests).
+function Bar:render(now)
+  local el = (now or clock()) - self.start
+  local rate = el > 0 and self.n / el or 0
+  local desc = self.desc and (self.desc .. ": ") or ""
+  local stats
+  if self.total and self.total > 0 then
+    local frac = math.min(1, self.n / self.total)
+    local eta = rate > 0 and (self.total - self.n) / rate or math.huge
+    stats = ("%d/%d [%s<%s, %s %s/s]"):format(self.n, self.total, fmt_time(el), fmt_time(eta), fmt_rate(rate), self.unit)
+    local width = math.max(10, (self.width or 80) - #desc - #stats - 8)
+    local full = math.floor(frac * width)
+    return ("%s%3d%%|%s%s| %s"):format(desc, math.floor(frac * 100), ("█"):rep(full), (" "):rep(width - full), stats)
+  end
+  return ("%s%d [%s, %s %s/s]"):format(desc, self.n, fmt_time(el), fmt_rate(rate), self.unit)
+end
+
+function Bar:draw(force)
+  if not self.enabled then return end
+  local now = clock()
+  if not force and now - self.last < self.interval then return end
+  self.last = now
+  io.stderr:write("\r", self:render(now), "\27[K")
+  io.stderr:flush()
+end
+
+-- bar:update(k): k more items done (default 1).
+function Bar:update(k)
+  self.n = self.n + (k or 1)
+  self:draw(self.total and self.n >= self.total)
+end
+
+-- bar:close(): draws the final state and ends the line (idempotent).
+function Bar:close()
+  if self.closed then return end
+  self.closed = true
+  if self.enabled then self:draw(true); io.stderr:write("\n") end
+end
+Bar.__close = Bar.close
+
+function Bar:set_description(desc) self.desc = desc; self:draw(true) end
+
+local function new_bar(total, opts)
+  opts = opts or {}
+  local enabled = not opts.disable and io ~= nil and M.progress_enabled()
+  return setmetatable({
+    total = total, n = 0, desc = opts.desc, unit = opts.unit or "it", start = clock(), last = -math.huge,
+    interval = opts.interval or 0.1, enabled = enabled, width = enabled and D.term_width(2) or 80,
+  }, Bar)
+end
+
+-- progress(x [, {desc =, total =, disable =, unit =}]):
+--   a number        -> a bar to drive by hand (bar:update(k), bar:close())
+--   a loader (or anything with :iter() and #) -> an iterator over its batches
+--   an array        -> an iterator of i, v
+--   a function      -> wraps a stateful iterator function (opts.total optional)
+-- Draws on stderr only when it is a terminal; silent otherwise.
+function M.progress(x, opts)
+  opts = opts or {}
+  if type(x) == "number" then return new_bar(x, opts) end
+  local iter, total
+  local mt = getmetatable(x)
+  if type(x) == "table" and type(x.iter) == "function" then
+    iter, total = x:iter(), opts.total or #x
+  elseif type(x) == "table" and not (mt and mt.__call) then
+    local i, n = 0, #x
+    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end, opts.total or n
+  elseif type(x) == "function" or (mt and mt.__call) then
+    iter, total = x, opts.total
+  else
+    error("bad argument #1 to 'progress' (number, loader, array or iterator expected, got " .. type(x) .. ")", 2)
+  end
+  local bar = new_bar(total, opts)
+  local function step(...)
+    if (...) == nil then bar:close(); return nil end
+    bar:update(1)
+    return ...
+  end
+  return function() return step(iter()) end, nil, nil, bar
+end
+
+---------------------------------------------------------------------------
+-- datasets
+---------------------------------------------------------------------------
+
+-- A dataset keeps its full tensors in _x and _y (subsets and normalised
+-- copies share them) and a 1-based row index when it is a subset. ds.x and
+-- ds.y are its own samples and labels: the full tensors, or for a subset
+-- gathered once on first use; ds:batch and loaders never materialise more
+-- than a batch. Normalisation applies to batches, not to ds.x.
+local Dataset = {}
+Dataset.__name = "Dataset"
+function Dataset.__index(t, k)
+  local m = Dataset[k]
+  if m ~= nil then return m end
+  if k == "x" or k == "y" or k == "coarse" then
+    local full = rawget(t, "_" .. k)
+    if full == nil or not rawget(t, "index") then return full end
+    local v = D.gather(full, t.index)
+    rawset(t, k, v)
+    return v
+  end
+end
+
+local function is_tensor(x) return tensor.is_tensor(x) end
+
+-- Channels along dim 2 for image sets [N,C,H,W] (and [N,C,L]); 1 otherwise.
+local function channels_of(x) return x:dim() >= 3 and x:size(2) or 1 end
+
+local function new_dataset(f)
+  f.nchan = channels_of(f._x)
+  f.base_scale = f._x:dtype() == "uint8" and 1 / 255 or 1
+  return setmetatable(f, Dataset)
+end
+
+function Dataset:size() return self.index and self.index:size(1) or self._x:size(1) end
+Dataset.__len = Dataset.size
+
+function Dataset:__tostring()
+  local shape = self._x:size()
+  shape[1] = self:size()
+  return ("Dataset %s: %d samples of [%s] %s, %s classes%s"):format(self.name or "?", self:size(),
+    table.concat(shape, "x", 2), self._x:dtype(), tostring(self.num_classes or "?"), self.norm and ", normalised" or "")
+end
+
+-- The per-channel scale and shift a batch goes through.
+function Dataset:_affine()
+  local scale, shift = {}, {}
+  for c = 1, self.nchan do
+    local s = self.norm and self.norm.std[c] or 1
+    local m = self.norm and self.norm.mean[c] or 0
+    scale[c], shift[c] = self.base_scale / s, -m / s
+  end
+  return scale, shift
+end
+
+-- Rows of the underlying tensors for dataset positions idx (1-based).
+function Dataset:_rows(idx)
+  if self.index then return D.gather(self.index, idx) end
+  return idx
+end
+
+-- ds:batch(idx [, xout, yout]) -> x float32 [B, ...], y int64 [B] (or nil),
+-- for 1-based positions idx (an int64 tensor or an array); written into
+-- xout/yout when they have the right shape (loaders with reuse = true).
+function Dataset:batch(idx, xout, yout)
+  local rows = self:_rows(idx)
+  local scale, shift = self:_affine()
+  local x = D.gather(self._x, rows, scale, shift, xout)
+  return x, self._y and D.gather(self._y, rows, nil, nil, yout) or nil
+end
+
+-- ds:get(i) -> one sample (float32, without the batch dim) and its class number.
+function Dataset:get(i)
+  if math.type(i) ~= "integer" or i < 1 or i > self:size() then
+    error(("bad argument #1 to 'get' (index %s out of range 1..%d)"):format(tostring(i), self:size()), 2)
+  end
+  local x, y = self:batch({ i })
+  return x[1], y and y[1] or nil
+end
+Dataset.__call = Dataset.get
+
+-- All samples as two tensors.
+function Dataset:tensors() return self:batch(tensor.arange(1, self:size() + 1)) end
+
+-- Labels of the samples in order (int64, 1-based classes).
+function Dataset:labels()
+  if not self._y then return nil end
+  return self.index and D.gather(self._y, self.index) or self._y
+end
+
+-- ds:subset(indices) -> a dataset of those positions (1-based, tensor or
+-- array), sharing this one's memory.
+function Dataset:subset(indices)
+  if not is_tensor(indices) and type(indices) ~= "table" then
+    error("bad argument #1 to 'subset' (index tensor or array expected, got " .. type(indices) .. ")", 2)
+  end
+  local rows = self:_rows(indices)
+  if not is_tensor(rows) then rows = tensor.new(rows, "int64") end
+  if rows:numel() > 0 then
+    local lo, hi = rows:min(), rows:max()
+    if lo < 1 or hi > self._x:size(1) then
+      error(("bad argument #1 to 'subset' (index out of range 1..%d)"):format(self:size()), 2)
+    end
+  end
+  local s = setmetatable({}, Dataset)
+  for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then s[k] = v end end
+  s.index = rows:contiguous()
+  s.name = (self.name or "dataset") .. " subset"
+  return s
+end
+
+-- ds:class_indices() -> {[c] = int64 tensor of the positions of class c}
+function Dataset:class_indices()
+  if not self._y then error("class_indices: dataset has no labels", 2) end
+  return D.class_index(self:labels(), self.num_classes, 1)
+end
+
+-- ds:class_counts() -> {[c] = count}
+function Dataset:class_counts()
+  local out = {}
+  for c, ix in ipairs(self:class_indices()) do out[c] = ix:numel() end
+  return out
+end
+
+-- ds:normalize{mean = {..}, std = {..}} -> a dataset whose batches are
+-- (x - mean) / std per channel, x in [0,1] for uint8 images; without
+-- arguments mean and std are measured on this dataset.
+function Dataset:normalize(opts)
+  opts = opts or {}
+  local mean, std = opts.mean, opts.std
+  if type(mean) == "number" then mean = { mean } end
+  if type(std) == "number" then std = { std } end
+  if not mean or not std then
+    local x = self.index and D.gather(self._x, self.index) or self._x
+    local m, s = D.channel_stats(x, self.nchan, self.base_scale)
+    mean, std = mean or m, std or s
+  end
+  if #mean ~= self.nchan or #std ~= self.nchan then
+    error(("bad argument #1 to 'normalize' (%d channel values expected)"):format(self.nchan), 2)
+  end
+  for c = 1, self.nchan do
+    if not (std[c] > 0) then error(("bad argument #1 to 'normalize' (std of channel %d is not positive)"):format(c), 2) end
+  end
+  local n = setmetatable({}, Dataset)
+  for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then n[k] = v end end
+  n.norm = { mean = mean, std = std }
+  return n
+end
+
+function Dataset:loader(opts) return M.loader(self, opts) end
+
+---------------------------------------------------------------------------
+-- batching
+---------------------------------------------------------------------------
+
+local Loader = {}
+Loader.__index = Loader
+Loader.__name = "Loader"
+
+-- loader(ds, {batch_size = 64, shuffle = false, seed = 0, drop_last = false,
+--             reuse = false})
+-- ds is a dataset, or anything with size() and batch(idx). With reuse, every
+-- batch is written into the same two tensors (no allocation per batch: about
+-- twice as fast); a batch is then valid until the next one, so clone what
+-- you keep.
+function M.loader(ds, opts)
+  opts = opts or {}
+  local bs = opts.batch_size or 64
+  if math.type(bs) ~= "integer" or bs < 1 then
+    error("bad argument #2 to 'loader' (batch_size must be a positive integer)", 2)
+  end
+  return setmetatable({ ds = ds, batch_size = bs, shuffle = opts.shuffle or false, drop_last = opts.drop_last or false,
+                        reuse = opts.reuse or false, generator = opts.generator or random.Generator(opts.seed or 0) }, Loader)
+end
+
+function Loader:__len()
+  local n = self.ds:size()
+  return self.drop_last and n // self.batch_size or -(-n // self.batch_size)
+end
+
+-- for x, y, idx in loader:iter() do ... end: one pass over the data (a new
+-- permutation each pass when shuffling); idx holds the batch's positions.
+function Loader:iter()
+  local n, bs, nb = self.ds:size(), self.batch_size, #self
+  local order = self.shuffle and self.generator:randperm(n) or tensor.arange(1, n + 1)
+  local b, xs, ys = 0, nil, nil
+  return function()
+    b = b + 1
+    if b > nb then return nil end
+    local first = (b - 1) * bs + 1
+    local idx = order:narrow(1, first, math.min(bs, n - first + 1))
+    local x, y = self.ds:batch(idx, xs, ys)
+    if self.reuse then xs, ys = x, y end
+    return x, y, idx
+  end
+end
+Loader.__call = Loader.iter
+
+---------------------------------------------------------------------------
+-- dataset constructors
+---------------------------------------------------------------------------
+
+M.FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
+M.FASHION_MNIST_CLASSES = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
+M.CIFAR10_CLASSES = { "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck" }
+
+local cache = setmetatable({}, { __mode = "v" })
+
+local function exists(path)
+  local f = io and io.open(path, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+-- The first existing name among candidates (with and without .gz).
+local function find(dir, names)
+  for _, n in ipairs(names) do
+    for _, p in ipairs { dir .. "/" .. n .. ".gz", dir .. "/" .. n } do
+      if exists(p) then return p end
+    end
+  end
+  return nil
+end
+
+local function load_or_fail(fn, path, ...)
+  local r, err = fn(path, ...)
+  if not r then error(err, 3) end
+  return r
+end
+
+-- idx{images = path, labels = path [, classes = {...}, name =]} -> dataset:
+-- [N,H,W] images become [N,1,H,W]; labels 0..K-1 become classes 1..K.
+function M.idx(opts)
+  if type(opts) ~= "table" or type(opts.images) ~= "string" then
+    error("bad argument #1 to 'idx' ({images = path, labels = path} expected)", 2)
+  end
+  local key = opts.images .. "\0" .. tostring(opts.labels)
+  if cache[key] then return cache[key] end
+  local x = load_or_fail(lio.read_idx, opts.images)
+  if x:dim() == 3 then x = x:reshape(x:size(1), 1, x:size(2), x:size(3)) end
+  local y, k
+  if opts.labels then
+    local raw = load_or_fail(lio.read_idx, opts.labels)
+    if raw:dim() ~= 1 or raw:size(1) ~= x:size(1) then
+      error(("%s: %d labels for %d images"):format(opts.labels, raw:numel(), x:size(1)), 2)
+    end
+    y = raw:long() + 1
+    k = opts.classes and #opts.classes or (raw:numel() > 0 and raw:max() + 1 or 0)
+    if raw:numel() > 0 and (raw:min() < 0 or raw:max() >= k) then
+      error(("%s: label %d outside 0..%d"):format(opts.labels, raw:max(), k - 1), 2)
+    end
+  end
+  local ds = new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "idx" }
+  cache[key] = ds
+  return ds
+end
+
+local function idx_pair(root, split, name, classes)
+  local prefix = split == "test" and "t10k" or "train"
+  if split ~= "train" and split ~= "test" then error("bad argument #1 to '" .. name .. "' (split must be 'train' or 'test')", 3) end
+  local images = find(root, { prefix .. "-images-idx3-ubyte", prefix .. "-images.idx3-ubyte" })
+  local labels = find(root, { prefix .. "-labels-idx1-ubyte", prefix .. "-labels.idx1-ubyte" })
+  if not images or not labels then error(("%s: no %s IDX files in %s"):format(name, split, root), 3) end
+  return M.idx { images = images, labels = labels, classes = classes, name = name .. " " .. split }
+end
+
+-- fashion_mnist{split = "train"|"test", root = FASHION_MNIST_ROOT}: 60,000 /
+-- 10,000 images [1,28,28] uint8, 10 classes (M.FASHION_MNIST_CLASSES).
+function M.fashion_mnist(opts)
+  opts = opts or {}
+  return idx_pair(opts.root or M.FASHION_MNIST_ROOT, opts.split or "train", "fashion_mnist", M.FASHION_MNIST_CLASSES)
+end
+
+-- mnist{root = dir, split =}: the same layout of files.
+function M.mnist(opts)
+  opts = opts or {}
+  if not opts.root then error("bad argument #1 to 'mnist' (root directory expected)", 2) end
+  local names = {}
+  for d = 0, 9 do names[d + 1] = tostring(d) end
+  return idx_pair(opts.root, opts.split or "train", "mnist", names)
+end
+
+local function read_names(path)
+  local f = io and io.open(path, "r")
+  if not f then return nil end
+  local out = {}
+  for line in f:lines() do if line:match("%S") then out[#out + 1] = line:match("^%s*(.-)%s*$") end end
+  f:close()
+  return out
+end
+
+local function cifar_files(root, sub, files, name)
+  for _, dir in ipairs { root, root .. "/" .. sub } do
+    if exists(dir .. "/" .. files[1]) then return dir end
+  end
+  error(("%s: no %s in %s (the binary version from cs.toronto.edu/~kriz/cifar.html)"):format(name, files[1], root), 3)
+end
+
+-- cifar10{root = dir, split = "train"|"test"}: data_batch_1..5.bin /
+-- test_batch.bin in root or root/cifar-10-batches-bin.
+function M.cifar10(opts)
+  opts = opts or {}
+  local root, split = opts.root, opts.split or "train"
+  if type(root) ~= "string" then error("bad argument #1 to 'cifar10' (root directory expected)", 2) end
+  local files = split == "test" and { "test_batch.bin" } or
+    { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin" }
+  local dir = cifar_files(root, "cifar-10-batches-bin", files, "cifar10")
+  local xs, ys = {}, {}
+  for i, f in ipairs(files) do
+    local x, y = lio.read_cifar(dir .. "/" .. f, { classes = 10 })
+    if not x then error(y, 2) end
+    xs[i], ys[i] = x, y
+  end
+  local x = #xs == 1 and xs[1] or tensor.cat(xs, 1)
+  local y = (#ys == 1 and ys[1] or tensor.cat(ys, 1)) + 1
+  return new_dataset { _x = x, _y = y, classes = read_names(dir .. "/batches.meta.txt") or M.CIFAR10_CLASSES,
+                       num_classes = 10, name = "cifar10 " .. split }
+end
+
+-- cifar100{root = dir, split =, label = "fine"|"coarse"}: train.bin / test.bin
+-- in root or root/cifar-100-binary; fine labels (100) by default.
+function M.cifar100(opts)
+  opts = opts or {}
+  local root, split, which = opts.root, opts.split or "train", opts.label or "fine"
+  if type(root) ~= "string" then error("bad argument #1 to 'cifar100' (root directory expected)", 2) end
+  if which ~= "fine" and which ~= "coarse" then error("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')", 2) end
+  local file = split == "test" and "test.bin" or "train.bin"
+  local dir = cifar_files(root, "cifar-100-binary", { file }, "cifar100")
+  local x, fine, coarse = lio.read_cifar(dir .. "/" .. file, { classes = 100 })
+  if not x then error(fine, 2) end
+  local k = which == "fine" and 100 or 20
+  local names = read_names(dir .. "/" .. which .. "_label_names.txt")
+  if not names then names = {}; for i = 1, k do names[i] = tostring(i - 1) end end
+  return new_dataset { _x = x, _y = (which == "fine" and fine or coarse) + 1, _coarse = coarse + 1, classes = names,
+                       num_classes = k, name = "cifar100 " .. split }
+end
+
+-- tensor_dataset(x [, y] [, {classes =, num_classes =, name =}]): samples
+-- along dim 1 of x, labels y (1-based class numbers) if given.
+function M.tensor_dataset(x, y, opts)
+  if not is_tensor(x) or x:dim() < 1 then error("bad argument #1 to 'tensor_dataset' (tensor expected)", 2) end
+  if y ~= nil and not is_tensor(y) then opts, y = y, nil end
+  opts = opts or {}
+  local k
+  if y then
+    if y:dim() ~= 1 or y:size(1) ~= x:size(1) then
+      error(("bad argument #2 to 'tensor_dataset' (%d labels for %d samples)"):format(y:numel(), x:size(1)), 2)
+    end
+    y = y:long():contiguous()
+    k = opts.num_classes or (opts.classes and #opts.classes) or (y:numel() > 0 and y:max() or 0)
+    if y:numel() > 0 and (y:min() < 1 or y:max() > k) then
+      error(("bad argument #2 to 'tensor_dataset' (labels must be class numbers 1..%d)"):format(k), 2)
+    end
+  end
+  return new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "tensors" }
+end
+
+M.Dataset, M.Loader, M.Bar = Dataset, Loader, Bar
+return M

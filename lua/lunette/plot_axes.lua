@@ -1,0 +1,860 @@
+-- lunette.plot_axes: 2-D axes: state, limits, and the artists users add
+-- (scatter, plot, bar, hist, boxplot, imshow, text, axhline/axvline,
+-- fill_between). Drawing lives in lunette.plot_render.
+local T = require "lunette.tensor"
+local C = require "lunette._plot"
+local S = require "lunette.plot_style"
+local U = require "lunette.plot_util"
+
+local Axes = {}
+Axes.__index = Axes
+Axes.kind = "2d"
+
+local MARKERS = { o = true, ["."] = true, [","] = true, ["^"] = true, v = true, ["<"] = true, [">"] = true,
+                  s = true, D = true, d = true, p = true, h = true, ["8"] = true, ["*"] = true,
+                  ["+"] = false, x = false, ["|"] = false, _ = false }
+Axes.MARKERS = MARKERS
+
+local function new_axis(rc, n)
+  local k = n .. "tick."
+  return {
+    name = n, scale = "linear", lim = nil, margin = rc["axes." .. n .. "margin"],
+    visible = true, label = nil, label_opts = {},
+    tick = { size = rc[k .. "major.size"], width = rc[k .. "major.width"], pad = rc[k .. "major.pad"],
+             minor_size = rc[k .. "minor.size"], minor_width = rc[k .. "minor.width"],
+             color = rc[k .. "color"], labelcolor = rc[k .. "labelcolor"], labelsize = rc[k .. "labelsize"],
+             direction = rc[k .. "direction"], rotation = 0, ticks = true, labels = true },
+    grid = { on = rc["axes.grid"] and (rc["axes.grid.axis"] == "both" or rc["axes.grid.axis"] == n),
+             color = rc["grid.color"], alpha = rc["grid.alpha"], linewidth = rc["grid.linewidth"],
+             linestyle = rc["grid.linestyle"] },
+  }
+end
+
+-- A new 2-D axes placed by `where` ({spec = subplotspec} or {rect = {l, b, w, h}}).
+function Axes.new(fig, where)
+  local rc = fig.rc
+  local ax = setmetatable({
+    fig = fig, rc = rc, where = where, artists = {}, ncycle = { lines = 0, patches = 0 },
+    facecolor = rc["axes.facecolor"], axison = true, frameon = true, aspect = "auto",
+    x = new_axis(rc, "x"), y = new_axis(rc, "y"), title_parts = {},
+  }, Axes)
+  ax.spine_props = {}
+  for _, s in ipairs { "left", "right", "bottom", "top" } do
+    ax.spine_props[s] = { visible = true, color = rc["axes.edgecolor"], linewidth = rc["axes.linewidth"] }
+  end
+  return ax
+end
+
+local function fail(...) return U.fail(...) end
+
+function Axes:next_color(which)
+  local cyc = self.rc["axes.prop_cycle"]
+  local k = self.ncycle[which or "lines"]
+  self.ncycle[which or "lines"] = k + 1
+  return cyc[k % #cyc + 1]
+end
+
+function Axes:add(artist)
+  if artist.label ~= nil then artist.label = U.text(artist.label, "label", 1) end
+  artist.order = #self.artists + 1
+  self.artists[#self.artists + 1] = artist
+  return artist
+end
+
+local function opts_table(o, fname, n)
+  if o == nil then return {} end
+  if type(o) ~= "table" or T.is_tensor(o) then fail(fname, n, "options table expected, got " .. type(o)) end
+  return o
+end
+Axes.opts_table = opts_table
+
+-- Keeps only the points whose coordinates are all finite (documented:
+-- non-finite coordinates are skipped); returns the mask or nil.
+local function finite_mask(...)
+  local mask
+  for _, v in ipairs { ... } do
+    local m = v:isfinite()
+    mask = mask and mask:logical_and(m) or m
+  end
+  if mask == nil or mask:numel() == 0 or mask:all() then return nil end
+  return mask
+end
+Axes.finite_mask = finite_mask
+
+local function select_rows(t, mask)
+  if t == nil or mask == nil then return t end
+  if t:dim() == 1 then return t:masked_select(mask):contiguous() end
+  local idx = mask:nonzero()
+  if idx:dim() == 2 then idx = idx:select(2, 1) end
+  return t:index_select(1, idx):contiguous()
+end
+Axes.select_rows = select_rows
+
+---------------------------------------------------------------------------
+-- scatter
+---------------------------------------------------------------------------
+
+-- Sizes in points^2: a number, or n values (tensor or table).
+local function scatter_sizes(s, n, rc, fname, argn)
+  if s == nil then return rc["lines.markersize"] ^ 2 end
+  if type(s) == "number" then
+    if not (s >= 0) then fail(fname, argn, "marker size must be non-negative") end
+    return s
+  end
+  local v = U.vec(s, fname, argn, "s")
+  if v:size(1) ~= n and v:size(1) ~= 1 then fail(fname, argn, ("%d sizes for %d points"):format(v:size(1), n)) end
+  if v:size(1) == 1 then return v[1] end
+  return v
+end
+
+-- Edge colours of scatter markers: "face", "none" or a colour.
+local function edge_spec(e, rc, alpha, fname, argn)
+  if e == nil then e = rc["scatter.edgecolors"] end
+  if e == "face" or e == "none" then return e end
+  return U.color(e, rc, fname, argn, alpha)
+end
+
+function Axes:scatter(x, y, o)
+  o = opts_table(o, "scatter", 3)
+  local xs, ys = U.vec(x, "scatter", 1, "x"), U.vec(y, "scatter", 2, "y")
+  if xs:size(1) ~= ys:size(1) then
+    fail("scatter", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1), ys:size(1)))
+  end
+  local n, rc = xs:size(1), self.rc
+  local c = o.c or o.color
+  local marker = o.marker or rc["scatter.marker"]
+  if MARKERS[marker] == nil then fail("scatter", 3, ("unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)"):format(tostring(marker))) end
+  local default = c == nil and self:next_color("patches") or nil
+  local cols = U.point_colors(c, n, { alpha = o.alpha, cmap = o.cmap, vmin = o.vmin, vmax = o.vmax, default = default }, rc, "scatter", 3)
+  local sizes = scatter_sizes(o.s or o.size, n, rc, "scatter", 3)
+  local filled = MARKERS[marker]
+  local lw = o.linewidths or o.linewidth or (filled and rc["patch.linewidth"] or rc["lines.linewidth"])
+  local edge = filled and edge_spec(o.edgecolors or o.edgecolor, rc, o.alpha, "scatter", 3) or "face"
+  local mask = finite_mask(xs, ys)
+  if mask then
+    xs, ys = select_rows(xs, mask), select_rows(ys, mask)
+    if cols.many then cols.many = select_rows(cols.many, mask) end
+    if U.is_tensor(sizes) then sizes = select_rows(sizes, mask) end
+  end
+  return self:add {
+    kind = "scatter", x = xs, y = ys, colors = cols, sizes = sizes, marker = marker, filled = filled,
+    edge = edge, lw = lw, zorder = o.zorder or 1, label = o.label, alpha = o.alpha,
+    cmap = cols.cmap, vmin = cols.vmin, vmax = cols.vmax, clip = o.clip_on ~= false,
+  }
+end
+
+---------------------------------------------------------------------------
+-- plot (lines with optional markers)
+---------------------------------------------------------------------------
+
+local FMT_COLORS = { b = "b", g = "g", r = "r", c = "c", m = "m", y = "y", k = "k", w = "w" }
+
+-- matplotlib format strings: "r--", "o", "k:", "g-o".
+local function parse_fmt(fmt)
+  local o = {}
+  local rest = fmt
+  for _, ls in ipairs { "--", "-.", "-", ":" } do
+    local i = rest:find(ls, 1, true)
+    if i then o.linestyle = ls; rest = rest:sub(1, i - 1) .. rest:sub(i + #ls) break end
+  end
+  for ch in rest:gmatch(".") do
+    if FMT_COLORS[ch] then o.color = ch
+    elseif MARKERS[ch] ~= nil then o.marker = ch
+    elseif ch:match("%d") then o.color = "C" .. ch
+    else return nil end
+  end
+  if o.marker and not o.linestyle then o.linestyle = "none" end
+  return o
+end
+
+function Axes:plot(x, y, fmt, o)
+  if type(y) == "string" or (type(y) == "table" and not U.is_tensor(y) and type(y[1]) ~= "number" and y[1] ~= nil) then
+    x, y, fmt, o = nil, x, y, fmt
+  elseif y == nil then
+    x, y = nil, x
+  end
+  if type(fmt) == "table" then fmt, o = nil, fmt end
+  o = opts_table(o, "plot", 4)
+  local ys = U.vec(y, "plot", 2, "y")
+  local xs = x and U.vec(x, "plot", 1, "x") or T.arange(0, ys:size(1), 1, "float64")
+  if xs:size(1) ~= ys:size(1) then
+    fail("plot", 2, ("x and y must have the same length (x has %d, y has %d)"):format(xs:size(1), ys:size(1)))
+  end
+  local f = {}
+  if fmt then
+    f = parse_fmt(fmt)
+    if not f then fail("plot", 3, ("bad format string '%s'"):format(fmt)) end
+  end
+  local rc = self.rc
+  local color = o.color or o.c or f.color or self:next_color("lines")
+  local marker = o.marker or f.marker
+  if marker and MARKERS[marker] == nil then fail("plot", 4, ("unknown marker '%s'"):format(tostring(marker))) end
+  local ls = o.linestyle or o.ls or f.linestyle or "-"
+  U.dashes(ls, 1, 1, "plot", 4)
+  return self:add {
+    kind = "line", x = xs, y = ys, color = U.color(color, rc, "plot", 4, o.alpha),
+    lw = o.linewidth or o.lw or rc["lines.linewidth"], ls = ls, marker = marker,
+    ms = o.markersize or o.ms or rc["lines.markersize"],
+    mfc = o.markerfacecolor and U.color(o.markerfacecolor, rc, "plot", 4, o.alpha) or nil,
+    mec = o.markeredgecolor and U.color(o.markeredgecolor, rc, "plot", 4, o.alpha) or nil,
+    mew = o.markeredgewidth or rc["lines.markeredgewidth"],
+    cap = o.solid_capstyle or rc["lines.solid_capstyle"], zorder = o.zorder or 2, label = o.label,
+    clip = o.clip_on ~= false,
+  }
+end
+
+---------------------------------------------------------------------------
+-- bar / hist
+---------------------------------------------------------------------------
+
+local function per_item(v, n, fname, argn, what)
+  if v == nil or type(v) == "number" then return function() return v end end
+  local t = U.vec(v, fname, argn, what)
+  if t:size(1) ~= n then fail(fname, argn, ("%d %s values for %d bars"):format(t:size(1), what, n)) end
+  local tab = t:totable()
+  return function(i) return tab[i] end
+end
+
+-- Bar colours: nil (next colour), one colour or one per bar.
+local function bar_colors(self, c, n, alpha, fname, argn)
+  if c == nil then return { one = U.color(self:next_color("patches"), self.rc, fname, argn, alpha) } end
+  if U.is_colorlike(c) and not (type(c) == "table" and #c == n and type(c[1]) ~= "number") then
+    return { one = U.color(c, self.rc, fname, argn, alpha) }
+  end
+  return U.point_colors(c, n, { alpha = alpha }, self.rc, fname, argn)
+end
+
+-- x positions of bars: numbers, or category names (placed at 0, 1, 2, ...).
+local function bar_positions(self, x, fname, axis)
+  if type(x) == "table" and not U.is_tensor(x) and type(x[1]) == "string" then
+    local locs = {}
+    for i = 1, #x do locs[i] = i - 1 end
+    self[axis].fixed_locs, self[axis].fixed_labels = locs, x
+    return T.new(locs, "float64")
+  end
+  return U.vec(x, fname, 1, axis)
+end
+
+-- Rectangles artist shared by bar, barh and hist.
+function Axes:add_rects(x0, y0, x1, y1, cols, o, extra)
+  local edge
+  if o.edgecolor and o.edgecolor ~= "none" then
+    edge = { color = U.color(o.edgecolor, self.rc, extra.fname, 3, o.alpha),
+             width = o.linewidth or o.lw or self.rc["patch.linewidth"] }
+  end
+  local a = {
+    kind = "rects", x0 = x0, y0 = y0, x1 = x1, y1 = y1, colors = cols, edge = edge,
+    zorder = o.zorder or 1, label = o.label, sticky_x = extra.sticky_x, sticky_y = extra.sticky_y,
+    clip = true,
+  }
+  return self:add(a)
+end
+
+-- ax:bar(x, height, {width=0.8, bottom=0, align="center", color=, alpha=, label=, edgecolor=})
+-- returns a list of bars {x=, y=, width=, height=} (x is the left edge).
+function Axes:bar(x, height, o)
+  o = opts_table(o, "bar", 3)
+  local xs = bar_positions(self, x, "bar", "x")
+  local hs = U.vec(height, "bar", 2, "height")
+  local n = xs:size(1)
+  if hs:size(1) == 1 and n > 1 then hs = T.full({ n }, hs[1], "float64") end
+  if xs:size(1) ~= hs:size(1) then
+    fail("bar", 2, ("x has %d positions but height has %d values"):format(xs:size(1), hs:size(1)))
+  end
+  local width, bottom = per_item(o.width or 0.8, n, "bar", 3, "width"), per_item(o.bottom or 0, n, "bar", 3, "bottom")
+  local xt, ht = xs:totable(), hs:totable()
+  local x0, y0, x1, y1, bars, sticky = {}, {}, {}, {}, {}, {}
+  for i = 1, n do
+    local w, b = width(i), bottom(i)
+    local left = o.align == "edge" and xt[i] or xt[i] - w / 2
+    x0[i], x1[i], y0[i], y1[i] = left, left + w, b, b + ht[i]
+    bars[i] = { x = left, y = b, width = w, height = ht[i] }
+    sticky[#sticky + 1] = b
+  end
+  local cols = bar_colors(self, o.color, n, o.alpha, "bar", 3)
+  local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
+  self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "bar", sticky_y = sticky })
+  if o.tick_label then self.x.fixed_locs, self.x.fixed_labels = xt, o.tick_label end
+  return bars
+end
+
+-- Horizontal bars: ax:barh(y, width, {height=0.8, left=0, ...})
+function Axes:barh(y, width, o)
+  o = opts_table(o, "barh", 3)
+  local ys = bar_positions(self, y, "barh", "y")
+  local ws = U.vec(width, "barh", 2, "width")
+  local n = ys:size(1)
+  if ws:size(1) ~= n then fail("barh", 2, ("y has %d positions but width has %d values"):format(n, ws:size(1))) end
+  local hgt, left = per_item(o.height or 0.8, n, "barh", 3, "height"), per_item(o.left or 0, n, "barh", 3, "left")
+  local yt, wt = ys:totable(), ws:totable()
+  local x0, y0, x1, y1, bars, sticky = {}, {}, {}, {}, {}, {}
+  for i = 1, n do
+    local h, l = hgt(i), left(i)
+    local b = o.align == "edge" and yt[i] or yt[i] - h / 2
+    x0[i], x1[i], y0[i], y1[i] = l, l + wt[i], b, b + h
+    bars[i] = { x = l, y = b, width = wt[i], height = h }
+    sticky[#sticky + 1] = l
+  end
+  local cols = bar_colors(self, o.color, n, o.alpha, "barh", 3)
+  local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
+  self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "barh", sticky_x = sticky })
+  return bars
+end
+
+-- Writes each bar's value (or labels[i]) above it: ax:bar_label(bars, {fmt="%.3f", padding=3, labels=})
+function Axes:bar_label(bars, o)
+  o = opts_table(o, "bar_label", 2)
+  if type(bars) ~= "table" then fail("bar_label", 1, "bars returned by ax:bar expected") end
+  for i, b in ipairs(bars) do
+    local s = U.text(o.labels and o.labels[i] or (o.fmt or "%g"):format(b.height), "bar_label", 2)
+    local up = b.height >= 0
+    self:add {
+      kind = "text", x = b.x + b.width / 2, y = b.y + b.height, s = tostring(s), coords = "data",
+      offset = { 0, (o.padding or 0) * (up and 1 or -1) }, zorder = 3,
+      opts = { ha = "center", va = up and "bottom" or "top", size = o.fontsize or o.size, color = o.color },
+    }
+  end
+end
+
+-- numpy.histogram edges: linspace(lo, hi, bins + 1) with numpy's rounding.
+local function hist_edges(lo, hi, bins)
+  if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
+  local e, step = {}, (hi - lo) / bins
+  for i = 0, bins - 1 do e[i + 1] = i * step + lo end
+  e[bins + 1] = hi
+  return T.new(e, "float64")
+end
+Axes.hist_edges = hist_edges
+
+-- ax:hist(x, {bins=10, range={lo, hi}, density=, weights=, histtype="bar"|"step"|"stepfilled",
+--            color=, alpha=, label=, rwidth=}) -> counts, edges
+function Axes:hist(x, o)
+  o = opts_table(o, "hist", 2)
+  local datasets = {}
+  if type(x) == "table" and not U.is_tensor(x) and (U.is_tensor(x[1]) or type(x[1]) == "table") then
+    for i, d in ipairs(x) do datasets[i] = U.vec(d, "hist", 1, "x") end
+  else
+    datasets[1] = U.vec(x, "hist", 1, "x")
+  end
+  local bins = o.bins or self.rc["hist.bins"]
+  local edges
+  if type(bins) == "number" then
+    if bins < 1 or bins ~= math.floor(bins) then fail("hist", 2, "bins must be a positive integer or a list of edges") end
+    local lo, hi
+    if o.range then
+      lo, hi = o.range[1], o.range[2]
+    else
+      for _, d in ipairs(datasets) do
+        local a, b = C.finite_range(d)
+        if a then lo, hi = math.min(lo or a, a), math.max(hi or b, b) end
+      end
+    end
+    if lo == nil then lo, hi = 0, 1 end
+    edges = hist_edges(lo, hi, bins)
+  else
+    edges = U.vec(bins, "hist", 2, "bins")
+    if edges:size(1) < 2 then fail("hist", 2, "bins needs at least 2 edges") end
+  end
+  local w = o.weights and U.vec(o.weights, "hist", 2, "weights") or nil
+  local nb = edges:size(1) - 1
+  local widths = edges:narrow(1, 2, nb) - edges:narrow(1, 1, nb)
+  local results, nx = {}, #datasets
+  local htype = o.histtype or "bar"
+  if htype ~= "bar" and htype ~= "step" and htype ~= "stepfilled" then
+    fail("hist", 2, ("unknown histtype '%s' (bar, step, stepfilled)"):format(tostring(htype)))
+  end
+  local colors = o.color
+  if colors ~= nil and nx > 1 and not (type(colors) == "table" and #colors == nx) then colors = { colors } end
+  for k, d in ipairs(datasets) do
+    local counts = C.histogram(d, edges, w)
+    if o.density then
+      local total = counts:sum()
+      if type(total) ~= "number" then total = total:item() end
+      counts = counts / (widths * (total > 0 and total or 1))
+    end
+    results[k] = counts
+    local col = colors and (nx > 1 and colors[k] or colors) or self:next_color("lines")
+    local label = type(o.label) == "table" and o.label[k] or (k == 1 and o.label or nil)
+    if htype == "bar" then
+      local dr = o.rwidth or (nx > 1 and 0.8 or 1.0)
+      local bw = widths * (dr / nx)
+      local left = edges:narrow(1, 1, nb) + widths * ((1 - dr) / 2 + (k - 1) * dr / nx)
+      local zero = T.zeros(nb, "float64")
+      self:add_rects(left:contiguous(), zero, (left + bw):contiguous(), counts:contiguous(),
+        { one = U.color(col, self.rc, "hist", 2, o.alpha) },
+        { edgecolor = o.edgecolor, linewidth = o.linewidth, zorder = o.zorder, label = label },
+        { fname = "hist", sticky_y = { 0 } })
+    else
+      -- step outline: (e0,0) (e0,c0) (e1,c0) (e1,c1) ... (en,0)
+      local xs, ys = { edges[1] }, { 0 }
+      local et, ct = edges:totable(), counts:totable()
+      for i = 1, nb do
+        xs[#xs + 1], ys[#ys + 1] = et[i], ct[i]
+        xs[#xs + 1], ys[#ys + 1] = et[i + 1], ct[i]
+      end
+      xs[#xs + 1], ys[#ys + 1] = et[nb + 1], 0
+      local a = self:plot(xs, ys, { color = col, linewidth = o.linewidth, alpha = htype == "step" and o.alpha or nil,
+                                    label = label, zorder = o.zorder })
+      a.sticky_y = { 0 }
+      a.patch_legend = true
+      if htype == "stepfilled" then
+        a.fill = U.color(col, self.rc, "hist", 2, o.alpha)
+        a.lw = 0
+      else
+        a.outline = true
+      end
+    end
+  end
+  if nx == 1 then return results[1], edges end
+  return results, edges
+end
+
+---------------------------------------------------------------------------
+-- boxplot
+---------------------------------------------------------------------------
+
+-- ax:boxplot(data, {labels=, whis=1.5, widths=, positions=, showfliers=true,
+--                   patch_artist=false, facecolor=, showmeans=false}) -> stats list
+function Axes:boxplot(data, o)
+  o = opts_table(o, "boxplot", 2)
+  local sets = {}
+  if U.is_tensor(data) and data:dim() == 2 then
+    for j = 1, data:size(2) do sets[j] = data:select(2, j) end
+  elseif type(data) == "table" and not U.is_tensor(data) and (U.is_tensor(data[1]) or type(data[1]) == "table") then
+    sets = data
+  else
+    sets = { data }
+  end
+  local n = #sets
+  local pos = o.positions or {}
+  if o.positions and #pos ~= n then fail("boxplot", 2, ("%d positions for %d datasets"):format(#pos, n)) end
+  for i = 1, n do pos[i] = pos[i] or i end
+  local ptp = n > 1 and (math.max(table.unpack(pos)) - math.min(table.unpack(pos))) or 0
+  local width0 = math.min(0.5, math.max(0.15, 0.15 * ptp))
+  local rc, stats = self.rc, {}
+  local function line(xs, ys, key, z)
+    local a = self:plot(xs, ys, { color = rc["boxplot." .. key .. "props.color"],
+                                  linewidth = rc["boxplot." .. key .. "props.linewidth"], zorder = z or 2 })
+    return a
+  end
+  for i, d in ipairs(sets) do
+    local v = U.vec(d, "boxplot", 1, "data")
+    local s = C.box_stats(v, o.whis or rc["boxplot.whiskers"])
+    stats[i] = s
+    local p = pos[i]
+    local w = type(o.widths) == "table" and o.widths[i] or o.widths or width0
+    local cw = w * 0.5
+    local l, r = p - w / 2, p + w / 2
+    if o.patch_artist then
+      local fc = U.color(o.facecolor or rc["patch.facecolor"], rc, "boxplot", 2)
+      local a = line({ l, r, r, l, l }, { s.q1, s.q1, s.q3, s.q3, s.q1 }, "box")
+      a.fill = fc
+    else
+      line({ l, r, r, l, l }, { s.q1, s.q1, s.q3, s.q3, s.q1 }, "box")
+    end
+    line({ p, p }, { s.q1, s.whislo }, "whisker")
+    line({ p, p }, { s.q3, s.whishi }, "whisker")
+    line({ p - cw / 2, p + cw / 2 }, { s.whislo, s.whislo }, "cap")
+    line({ p - cw / 2, p + cw / 2 }, { s.whishi, s.whishi }, "cap")
+    local med = line({ l, r }, { s.med, s.med }, "median", 2.1)
+    med.sticky_x = { p - 0.5, p + 0.5 }
+    med.extra_xlim = { p - 0.5, p + 0.5 }
+    if o.showmeans then
+      self:plot({ p }, { s.mean }, { marker = "^", linestyle = "none", color = "green", zorder = 2.1 })
+    end
+    if o.showfliers ~= false and s.fliers:size(1) > 0 then
+      local nf = s.fliers:size(1)
+      self:add {
+        kind = "line", x = T.full({ nf }, p, "float64"), y = s.fliers, ls = "none",
+        marker = rc["boxplot.flierprops.marker"], ms = rc["boxplot.flierprops.markersize"],
+        mfc = U.color(rc["boxplot.flierprops.markerfacecolor"], rc, "boxplot", 2),
+        mec = U.color(rc["boxplot.flierprops.markeredgecolor"], rc, "boxplot", 2),
+        mew = rc["boxplot.flierprops.markeredgewidth"], color = U.color("black", rc, "boxplot", 2), lw = 1,
+        zorder = 2, clip = true,
+      }
+    end
+  end
+  self.x.fixed_locs = pos
+  local labels = {}
+  for i = 1, n do labels[i] = o.labels and tostring(o.labels[i] or "") or ("%g"):format(pos[i]) end
+  self.x.fixed_labels = labels
+  return stats
+end
+
+---------------------------------------------------------------------------
+-- images
+---------------------------------------------------------------------------
+
+-- An image as straight RGBA bytes [h x w x 4] from [h x w] values (through a
+-- colormap), [h x w x 3|4] floats in [0, 1] or uint8, or [c x h x w] with c = 1 or 3.
+local function image_rgba(img, o, rc, fname)
+  if not U.is_tensor(img) then
+    if type(img) == "table" then img = T.new(img, "float64")
+    else fail(fname, 1, "image tensor expected, got " .. type(img)) end
+  end
+  local d = img:size()
+  if #d == 3 and (d[1] == 1 or d[1] == 3) and d[3] ~= 3 and d[3] ~= 4 then
+    img = img:permute(2, 3, 1)
+    d = img:size()
+  end
+  if #d == 3 and d[3] == 1 then img = img:select(3, 1); d = img:size() end
+  if #d == 2 then
+    local v = img:to("float64", true):reshape(d[1] * d[2])
+    local lo, hi = C.finite_range(v)
+    local vmin, vmax = o.vmin or lo or 0, o.vmax or hi or 1
+    local name = o.cmap or rc["image.cmap"]
+    U.check_cmap(name, fname, 2)
+    local rgba = C.cmap_map(name, v, vmin, vmax, 1)
+    local u8 = (rgba * 255 + 0.5):clamp(0, 255):to("uint8"):reshape(d[1], d[2], 4)
+    return u8:contiguous(), { cmap = name, vmin = vmin, vmax = vmax }
+  end
+  if #d ~= 3 or (d[3] ~= 3 and d[3] ~= 4) then
+    fail(fname, 1, ("image must be [h x w], [h x w x 3|4] or [3 x h x w], got [%s]"):format(table.concat(d, "x")))
+  end
+  local u8
+  if img:dtype() == "uint8" then
+    u8 = img:contiguous()
+  else
+    u8 = (img:to("float64", true):clamp(0, 1) * 255 + 0.5):to("uint8")
+  end
+  if d[3] == 3 then u8 = T.cat({ u8, T.full({ d[1], d[2], 1 }, 255, "uint8") }, 3) end
+  return u8:contiguous(), nil
+end
+Axes.image_rgba = image_rgba
+
+-- ax:imshow(img, {cmap=, vmin=, vmax=, interpolation="nearest"|"bilinear"|"antialiased",
+--                 extent={l, r, b, t}, origin="upper"|"lower", aspect="equal"|"auto", alpha=})
+function Axes:imshow(img, o)
+  o = opts_table(o, "imshow", 2)
+  local rgba, map = image_rgba(img, o, self.rc, "imshow")
+  local h, w = rgba:size(1), rgba:size(2)
+  local ext = o.extent
+  if ext and (type(ext) ~= "table" or #ext ~= 4) then fail("imshow", 2, "extent must be {left, right, bottom, top}") end
+  local origin = o.origin or "upper"
+  if not ext then
+    ext = origin == "upper" and { -0.5, w - 0.5, h - 0.5, -0.5 } or { -0.5, w - 0.5, -0.5, h - 0.5 }
+  end
+  local interp = o.interpolation or self.rc["image.interpolation"]
+  if interp ~= "nearest" and interp ~= "bilinear" and interp ~= "antialiased" and interp ~= "none" then
+    fail("imshow", 2, ("unknown interpolation '%s' (nearest, bilinear, antialiased)"):format(tostring(interp)))
+  end
+  self.aspect = o.aspect or "equal"
+  self.x.lim = { ext[1], ext[2] }
+  self.y.lim = { ext[3], ext[4] }
+  return self:add {
+    kind = "image", rgba = rgba, extent = ext, interp = interp, alpha = o.alpha or 1, zorder = o.zorder or 0,
+    cmap = map and map.cmap, vmin = map and map.vmin, vmax = map and map.vmax, clip = true,
+    flip = origin == "lower",
+  }
+end
+
+---------------------------------------------------------------------------
+-- text, reference lines, filled areas
+---------------------------------------------------------------------------
+
+-- ax:text(x, y, s, {transform="data"|"axes", ha=, va=, fontsize=, color=, rotation=,
+--                   bbox={boxstyle="round", facecolor=, edgecolor=, alpha=, pad=}})
+function Axes:text(x, y, s, o)
+  o = opts_table(o, "text", 4)
+  if type(x) ~= "number" or x ~= x then fail("text", 1, "x must be a finite number") end
+  if type(y) ~= "number" or y ~= y then fail("text", 2, "y must be a finite number") end
+  s = U.text(s, "text", 3)
+  local coords = o.transform or o.coords or "data"
+  if coords ~= "data" and coords ~= "axes" then fail("text", 4, "transform must be 'data' or 'axes'") end
+  U.text_opts(o, self.rc, 1, {}, "text")
+  return self:add { kind = "text", x = x, y = y, s = tostring(s), coords = coords, opts = o, zorder = o.zorder or 3 }
+end
+
+local function ref_line(self, kind, v, o, fname)
+  o = opts_table(o, fname, 2)
+  if type(v) ~= "number" then fail(fname, 1, "position must be a number") end
+  local color = o.color or self:next_color("lines")
+  return self:add {
+    kind = kind, v = v, lo = o.xmin or o.ymin or 0, hi = o.xmax or o.ymax or 1,
+    color = U.color(color, self.rc, fname, 2, o.alpha), lw = o.linewidth or o.lw or self.rc["lines.linewidth"],
+    ls = o.linestyle or o.ls or "-", zorder = o.zorder or 2, label = o.label, clip = true,
+  }
+end
+function Axes:axhline(y, o) return ref_line(self, "hline", y or 0, o, "axhline") end
+function Axes:axvline(x, o) return ref_line(self, "vline", x or 0, o, "axvline") end
+
+-- ax:fill_between(x, y1, y2=0, {color=, alpha=, label=})
+function Axes:fill_between(x, y1, y2, o)
+  if type(y2) == "table" and not U.is_tensor(y2) and type(y2[1]) ~= "number" then y2, o = nil, y2 end
+  o = opts_table(o, "fill_between", 4)
+  local xs, a = U.vec(x, "fill_between", 1, "x"), U.vec(y1, "fill_between", 2, "y1")
+  local n = xs:size(1)
+  local b = y2 and U.vec(y2, "fill_between", 3, "y2") or T.zeros(n, "float64")
+  if b:size(1) == 1 then b = T.full({ n }, b[1], "float64") end
+  if a:size(1) ~= n or b:size(1) ~= n then fail("fill_between", 2, "x, y1 and y2 must have the same length") end
+  local rev = T.arange(n, 0, -1, "int64")
+  local px = T.cat({ xs, xs:index_select(1, rev) }, 1)
+  local py = T.cat({ a, b:index_select(1, rev) }, 1)
+  local col = o.color or self:next_color("patches")
+  return self:add {
+    kind = "line", x = px:contiguous(), y = py:contiguous(), ls = "none", lw = 0, closed = true,
+    fill = U.color(col, self.rc, "fill_between", 4, o.alpha or 1), color = U.color(col, self.rc, "fill_between", 4),
+    zorder = o.zorder or 1, label = o.label, clip = true, patch_legend = true,
+    ignore_for_legend_placement = true, -- a PolyCollection in matplotlib: no offsets to avoid
+  }
+end
+
+---------------------------------------------------------------------------
+-- limits and autoscaling (matplotlib's margins and sticky edges)
+---------------------------------------------------------------------------
+
+-- Data limits of one artist along axis n ("x"/"y"): lo, hi or nil.
+local function artist_limits(a, n, positive)
+  if a.kind == "scatter" or a.kind == "line" then
+    local lo, hi = C.finite_range(a[n], positive)
+    if a.extra_xlim and n == "x" then
+      lo, hi = math.min(lo or a.extra_xlim[1], a.extra_xlim[1]), math.max(hi or a.extra_xlim[2], a.extra_xlim[2])
+    end
+    return lo, hi
+  elseif a.kind == "rects" then
+    local l1, h1 = C.finite_range(a[n .. "0"], positive)
+    local l2, h2 = C.finite_range(a[n .. "1"], positive)
+    if not l1 then return l2, h2 end
+    if not l2 then return l1, h1 end
+    return math.min(l1, l2), math.max(h1, h2)
+  elseif a.kind == "image" then
+    local e = a.extent
+    local lo, hi = n == "x" and e[1] or e[3], n == "x" and e[2] or e[4]
+    return math.min(lo, hi), math.max(lo, hi)
+  elseif a.kind == "hline" and n == "y" then return a.v, a.v
+  elseif a.kind == "vline" and n == "x" then return a.v, a.v
+  elseif a.kind == "text" and a.coords == "data" and a.update_limits then return a[n], a[n]
+  end
+end
+
+local function axis_transform(scale)
+  if scale == "log" then return function(v) return math.log(v, 10) end end
+  return function(v) return v end
+end
+
+-- View limits of axis n from the artists (when not set by the user).
+function Axes:autoscale_axis(n)
+  local ax = self[n]
+  if ax.lim then return ax.lim[1], ax.lim[2] end
+  local positive = ax.scale == "log"
+  local lo, hi, stickies = nil, nil, {}
+  for _, a in ipairs(self.artists) do
+    local l, h = artist_limits(a, n, positive)
+    if l then lo, hi = math.min(lo or l, l), math.max(hi or h, h) end
+    for _, s in ipairs(a["sticky_" .. n] or {}) do stickies[#stickies + 1] = s end
+  end
+  if lo == nil then
+    if positive then return 1, 10 end
+    return 0, 1
+  end
+  local fwd = axis_transform(ax.scale)
+  local inv = ax.scale == "log" and function(v) return 10 ^ v end or function(v) return v end
+  table.sort(stickies)
+  local tol = 1e-5 * math.max(math.abs(lo), math.abs(hi), hi - lo)
+  local lo_bound, hi_bound
+  for _, s in ipairs(stickies) do if s < lo + tol then lo_bound = s end end
+  for i = #stickies, 1, -1 do if stickies[i] > hi - tol then hi_bound = stickies[i] end end
+  if lo == hi then
+    if ax.scale == "log" then lo, hi = lo / 10, hi * 10
+    else lo, hi = C.nonsingular(lo, hi, 0.05, 1e-15) end
+    -- matplotlib expands a single value by 5 % around it, then adds margins
+    if lo == hi then lo, hi = lo - 0.05, hi + 0.05 end
+  end
+  local lt, ht = fwd(lo), fwd(hi)
+  local delta = (ht - lt) * ax.margin
+  if delta ~= delta or delta == math.huge then delta = 0 end
+  lo, hi = inv(lt - delta), inv(ht + delta)
+  if lo_bound then lo = math.max(lo, lo_bound) end
+  if hi_bound then hi = math.min(hi, hi_bound) end
+  lo, hi = C.nonsingular(lo, hi, 0.001, 1e-15)
+  return lo, hi
+end
+
+-- Current view limits of axis n ({lo, hi}, possibly inverted).
+function Axes:view_limits(n)
+  local lo, hi = self:autoscale_axis(n)
+  if self[n].inverted and lo < hi then lo, hi = hi, lo end
+  return lo, hi
+end
+
+---------------------------------------------------------------------------
+-- setters / getters
+---------------------------------------------------------------------------
+
+local function set_lim(self, n, a, b, fname)
+  if a == nil and b == nil then return self:view_limits(n) end
+  if type(a) == "table" then a, b = a[1], a[2] end
+  local cur_lo, cur_hi = self:view_limits(n)
+  a = a == nil and cur_lo or a
+  b = b == nil and cur_hi or b
+  if type(a) ~= "number" or type(b) ~= "number" or a ~= a or b ~= b or math.abs(a) == math.huge or math.abs(b) == math.huge then
+    fail(fname, 1, "limits must be finite numbers")
+  end
+  if a == b then fail(fname, 2, ("empty range [%g, %g]"):format(a, b)) end
+  if self[n].scale == "log" and (a <= 0 or b <= 0) then fail(fname, 1, "log axis limits must be positive") end
+  self[n].lim = { a, b }
+  return a, b
+end
+function Axes:xlim(a, b) return set_lim(self, "x", a, b, "xlim") end
+function Axes:ylim(a, b) return set_lim(self, "y", a, b, "ylim") end
+Axes.set_xlim, Axes.set_ylim = Axes.xlim, Axes.ylim
+
+function Axes:invert_xaxis() self.x.inverted = not self.x.inverted end
+function Axes:invert_yaxis() self.y.inverted = not self.y.inverted end
+
+local function set_scale(self, n, s, fname)
+  if s ~= "linear" and s ~= "log" then fail(fname, 1, ("unknown scale '%s' (linear, log)"):format(tostring(s))) end
+  self[n].scale = s
+end
+function Axes:xscale(s) set_scale(self, "x", s, "xscale") end
+function Axes:yscale(s) set_scale(self, "y", s, "yscale") end
+Axes.set_xscale, Axes.set_yscale = Axes.xscale, Axes.yscale
+
+function Axes:title(s, o)
+  if s == nil then return self.title_parts.center and self.title_parts.center.s end
+  o = opts_table(o, "title", 2)
+  local loc = o.loc or "center"
+  if loc ~= "center" and loc ~= "left" and loc ~= "right" then fail("title", 2, "loc must be 'center', 'left' or 'right'") end
+  self.title_parts[loc] = { s = U.text(s, "title", 1), opts = o }
+end
+function Axes:xlabel(s, o) self.x.label, self.x.label_opts = U.text(s, "xlabel", 1), opts_table(o, "xlabel", 2) end
+function Axes:ylabel(s, o) self.y.label, self.y.label_opts = U.text(s, "ylabel", 1), opts_table(o, "ylabel", 2) end
+Axes.set_title, Axes.set_xlabel, Axes.set_ylabel = Axes.title, Axes.xlabel, Axes.ylabel
+
+local function set_ticks(self, n, locs, labels, o, fname)
+  if locs ~= nil then
+    local v = U.vec(locs, fname, 1, "tick locations"):totable()
+    self[n].fixed_locs = v
+  end
+  if labels ~= nil then
+    if type(labels) ~= "table" or U.is_tensor(labels) then
+      if U.is_tensor(labels) then labels = labels:totable() else fail(fname, 2, "labels must be a table") end
+    end
+    local l = {}
+    for i, s in ipairs(labels) do l[i] = U.text(s, fname, 2) end
+    self[n].fixed_labels = l
+  end
+  if o then
+    if o.rotation then self[n].tick.rotation = o.rotation end
+    if o.fontsize or o.size then self[n].tick.labelsize = o.fontsize or o.size end
+  end
+end
+function Axes:xticks(locs, labels, o) set_ticks(self, "x", locs, labels, o, "xticks") end
+function Axes:yticks(locs, labels, o) set_ticks(self, "y", locs, labels, o, "yticks") end
+function Axes:set_xticks(locs, labels, o) set_ticks(self, "x", locs, labels, o, "set_xticks") end
+function Axes:set_yticks(locs, labels, o) set_ticks(self, "y", locs, labels, o, "set_yticks") end
+function Axes:set_xticklabels(labels, o) set_ticks(self, "x", nil, labels, o, "set_xticklabels") end
+function Axes:set_yticklabels(labels, o) set_ticks(self, "y", nil, labels, o, "set_yticklabels") end
+
+-- ax:grid(true, {axis="both", alpha=, color=, linewidth=, linestyle=})
+function Axes:grid(on, o)
+  if type(on) == "table" then on, o = true, on end
+  o = opts_table(o, "grid", 2)
+  if on == nil then on = true end
+  local which = o.axis or "both"
+  for _, n in ipairs { "x", "y" } do
+    if which == "both" or which == n then
+      local g = self[n].grid
+      g.on = on and true or false
+      g.alpha = o.alpha or g.alpha
+      g.color = o.color or g.color
+      g.linewidth = o.linewidth or o.lw or g.linewidth
+      g.linestyle = o.linestyle or o.ls or g.linestyle
+    end
+  end
+end
+
+-- ax:axis("off" | "on" | "equal" | "auto" | "tight")
+function Axes:axis(mode)
+  if mode == "off" or mode == false then self.axison = false
+  elseif mode == "on" or mode == true then self.axison = true
+  elseif mode == "equal" or mode == "scaled" or mode == "image" then self.aspect = "equal"
+  elseif mode == "auto" then self.aspect = "auto"
+  elseif mode == "tight" then self.x.margin, self.y.margin = 0, 0
+  else fail("axis", 1, ("unknown mode '%s' (on, off, equal, auto, tight)"):format(tostring(mode))) end
+end
+function Axes:set_aspect(a) self.aspect = a == 1 and "equal" or a end
+function Axes:margins(x, y) self.x.margin = x; self.y.margin = y or x end
+
+function Axes:set_facecolor(c) U.color(c, self.rc, "set_facecolor", 1); self.facecolor = c end
+Axes.facecolor_ = Axes.set_facecolor
+
+-- ax:tick_params{axis="both", colors=, color=, labelcolor=, labelsize=, length=, width=,
+--                pad=, direction=, rotation=, bottom=, left=, labelbottom=, labelleft=}
+function Axes:tick_params(o)
+  o = opts_table(o, "tick_params", 1)
+  local which = o.axis or "both"
+  for _, n in ipairs { "x", "y" } do
+    if which == "both" or which == n then
+      local t = self[n].tick
+      if o.colors then t.color, t.labelcolor = o.colors, o.colors end
+      if o.color then t.color = o.color end
+      if o.labelcolor then t.labelcolor = o.labelcolor end
+      t.labelsize = o.labelsize or t.labelsize
+      t.size = o.length or t.size
+      t.width = o.width or t.width
+      t.pad = o.pad or t.pad
+      t.direction = o.direction or t.direction
+      t.rotation = o.rotation or o.labelrotation or t.rotation
+      local on = n == "x" and o.bottom or o.left
+      if on ~= nil then t.ticks = on end
+      local lab = n == "x" and o.labelbottom or o.labelleft
+      if lab ~= nil then t.labels = lab end
+    end
+  end
+end
+
+-- ax:spines{top=false, right={color="gray", linewidth=1}} ; ax:spines("all", false)
+function Axes:spines(spec, value)
+  if type(spec) == "string" then
+    local names = spec == "all" and { "left", "right", "bottom", "top" } or { spec }
+    local t = {}
+    for _, k in ipairs(names) do t[k] = value end
+    spec = t
+  end
+  for k, v in pairs(opts_table(spec, "spines", 1)) do
+    local sp = self.spine_props[k]
+    if not sp then fail("spines", 1, ("unknown spine '%s' (left, right, bottom, top)"):format(tostring(k))) end
+    if type(v) == "boolean" then sp.visible = v
+    elseif type(v) == "table" then
+      if v.visible ~= nil then sp.visible = v.visible end
+      if v.color then U.color(v.color, self.rc, "spines", 1); sp.color = v.color end
+      sp.linewidth = v.linewidth or v.lw or sp.linewidth
+    else
+      fail("spines", 1, "spine settings must be booleans or tables")
+    end
+  end
+end
+Axes.set_spines = Axes.spines
+
+-- ax:set{title=, xlabel=, ylabel=, xlim=, ylim=, xscale=, yscale=, xticks=, yticks=, facecolor=}
+function Axes:set(o)
+  for k, v in pairs(opts_table(o, "set", 1)) do
+    if k == "title" then self:title(v)
+    elseif k == "xlabel" then self:xlabel(v)
+    elseif k == "ylabel" then self:ylabel(v)
+    elseif k == "xlim" then self:xlim(v)
+    elseif k == "ylim" then self:ylim(v)
+    elseif k == "xscale" then self:xscale(v)
+    elseif k == "yscale" then self:yscale(v)
+    elseif k == "xticks" then self:xticks(v)
+    elseif k == "yticks" then self:yticks(v)
+    elseif k == "facecolor" then self:set_facecolor(v)
+    elseif k == "aspect" then self:set_aspect(v)
+    else fail("set", 1, ("unknown property '%s'"):format(tostring(k))) end
+  end
+  return self
+end
+
+-- ax:legend{loc=, fontsize=, frameon=, framealpha=, facecolor=, edgecolor=, labelcolor=, title=, ncol=}
+function Axes:legend(o)
+  self.legend_opts = opts_table(o, "legend", 1)
+  local loc = self.legend_opts.loc
+  if loc ~= nil then require("lunette.plot_legend").check_loc(loc) end
+  return self
+end
+
+-- colour of the figure background for this axes' style
+function Axes:rc_color(key, other) return U.rc_color(self.rc, key, other) end
+
+return Axes

@@ -1,0 +1,497 @@
+-- lunette.plot_figure: figures: grids of axes (gridspecs with spans),
+-- matplotlib's subplot parameters and tight layout, suptitle and figure
+-- texts, and saving to PNG/PDF/SVG (tight bounding box, temp file + rename).
+local C = require "lunette._plot"
+local S = require "lunette.plot_style"
+local U = require "lunette.plot_util"
+local Axes = require "lunette.plot_axes"
+local Render = require "lunette.plot_render"
+local Legend = require "lunette.plot_legend"
+
+local Figure = {}
+Figure.__index = Figure
+
+local GridSpec = {}
+GridSpec.__index = GridSpec
+
+local function fail(...) return U.fail(...) end
+
+local function positive(v) return type(v) == "number" and v > 0 and v < math.huge end
+
+-- plot.figure{size = {w, h} (inches), dpi = 100, facecolor =, style =, rc =, layout = "tight"|"none"}
+function Figure.new(o)
+  o = o or {}
+  if type(o) ~= "table" then fail("figure", 1, "options table expected, got " .. type(o)) end
+  local rc
+  if o.style then rc = S.resolve(o.style, o.rc) else
+    rc = S.current()
+    for k, v in pairs(o.rc or {}) do rc[k] = v end
+  end
+  local size = o.size or o.figsize or rc["figure.figsize"]
+  if type(size) ~= "table" or not positive(size[1]) or not positive(size[2]) then
+    fail("figure", 1, ("figure size must be two positive numbers of inches, got %s"):format(
+      type(size) == "table" and ("{%s, %s}"):format(tostring(size[1]), tostring(size[2])) or tostring(size)))
+  end
+  local dpi = o.dpi or rc["figure.dpi"]
+  if not positive(dpi) then fail("figure", 1, "dpi must be a positive number") end
+  if o.facecolor then U.color(o.facecolor, rc, "figure", 1) end
+  local layout = o.layout or "tight"
+  if layout ~= "tight" and layout ~= "none" then fail("figure", 1, "layout must be 'tight' or 'none'") end
+  return setmetatable({
+    rc = rc, w = size[1], h = size[2], dpi = dpi, facecolor = o.facecolor or rc["figure.facecolor"],
+    axes = {}, texts = {}, layout = layout, layout_opts = {}, grids = {},
+    params = { left = rc["figure.subplot.left"], right = rc["figure.subplot.right"],
+               bottom = rc["figure.subplot.bottom"], top = rc["figure.subplot.top"],
+               wspace = rc["figure.subplot.wspace"], hspace = rc["figure.subplot.hspace"] },
+  }, Figure)
+end
+
+---------------------------------------------------------------------------
+-- grids
+---------------------------------------------------------------------------
+
+-- fig:gridspec(nrows, ncols, {hspace=, wspace=, left=, right=, top=, bottom=,
+--                             width_ratios=, height_ratios=})
+function Figure:gridspec(nrows, ncols, o)
+  o = o or {}
+  for i, v in ipairs { nrows, ncols } do
+    if math.type(v) ~= "integer" or v < 1 then fail("gridspec", i, "grid sizes must be positive integers") end
+  end
+  for _, k in ipairs { "width_ratios", "height_ratios" } do
+    local want = k == "width_ratios" and ncols or nrows
+    if o[k] and #o[k] ~= want then fail("gridspec", 3, ("%s needs %d values"):format(k, want)) end
+  end
+  local gs = setmetatable({ fig = self, nrows = nrows, ncols = ncols, o = o }, GridSpec)
+  self.grids[#self.grids + 1] = gs
+  return gs
+end
+
+local function span(v, n, what, argn)
+  if v == nil or v == ":" or v == "all" then return 1, n end
+  if type(v) == "table" then
+    local a, b = v[1] or 1, v[2] or n
+    if a < 0 then a = n + a + 1 end
+    if b < 0 then b = n + b + 1 end
+    if math.type(a) ~= "integer" or math.type(b) ~= "integer" or a < 1 or b > n or a > b then
+      fail("gridspec", argn, ("%s span {%s, %s} outside 1..%d"):format(what, tostring(v[1]), tostring(v[2]), n))
+    end
+    return a, b
+  end
+  if math.type(v) ~= "integer" then fail("gridspec", argn, what .. " must be an integer, {first, last} or ':'") end
+  if v < 0 then v = n + v + 1 end
+  if v < 1 or v > n then fail("gridspec", argn, ("%s %d outside 1..%d"):format(what, v, n)) end
+  return v, v
+end
+
+-- gs:cell(rows, cols): rows/cols are indices, {first, last} (inclusive) or ":".
+function GridSpec:cell(rows, cols)
+  local r0, r1 = span(rows, self.nrows, "row", 1)
+  local c0, c1 = span(cols, self.ncols, "column", 2)
+  return { gs = self, r0 = r0, r1 = r1, c0 = c0, c1 = c1 }
+end
+GridSpec.__call = GridSpec.cell
+GridSpec.span = GridSpec.cell
+
+-- Left, bottom, width, height (figure fraction) of cells, as
+-- matplotlib's GridSpec.get_grid_positions.
+function GridSpec:positions(params)
+  local o = self.o
+  local function p(k) if o[k] ~= nil then return o[k] end return params[k] end
+  local left, right, bottom, top = p("left"), p("right"), p("bottom"), p("top")
+  local wspace, hspace = p("wspace"), p("hspace")
+  local nr, nc = self.nrows, self.ncols
+  local tot_w, tot_h = right - left, top - bottom
+  local cell_h = tot_h / (nr + hspace * (nr - 1))
+  local cell_w = tot_w / (nc + wspace * (nc - 1))
+  local function acc(n, cell, sep, ratios)
+    local sum = 0
+    for i = 1, n do sum = sum + (ratios and ratios[i] or 1) end
+    local norm = cell * n / sum
+    local out, pos = {}, 0
+    for i = 1, n do
+      pos = pos + (i > 1 and sep * cell or 0)
+      local a = pos
+      pos = pos + (ratios and ratios[i] or 1) * norm
+      out[i] = { a, pos }
+    end
+    return out
+  end
+  local rows = acc(nr, cell_h, hspace, o.height_ratios)
+  local cols = acc(nc, cell_w, wspace, o.width_ratios)
+  local tops, bottoms, lefts, rights = {}, {}, {}, {}
+  for i = 1, nr do tops[i], bottoms[i] = top - rows[i][1], top - rows[i][2] end
+  for j = 1, nc do lefts[j], rights[j] = left + cols[j][1], left + cols[j][2] end
+  return tops, bottoms, lefts, rights
+end
+
+local function spec_position(spec, params)
+  local tops, bottoms, lefts, rights = spec.gs:positions(params)
+  local l, r = lefts[spec.c0], rights[spec.c1]
+  local b, t = bottoms[spec.r1], tops[spec.r0]
+  return { l, b, r - l, t - b }
+end
+
+---------------------------------------------------------------------------
+-- axes
+---------------------------------------------------------------------------
+
+local function new_axes(self, where, o)
+  o = o or {}
+  local proj = o.projection
+  local ax
+  if proj == "3d" then
+    ax = require("lunette.plot_axes3d").new(self, where, o)
+  elseif proj == nil or proj == "2d" or proj == "rectilinear" then
+    ax = Axes.new(self, where)
+  else
+    fail("subplot", 1, ("unknown projection '%s' (3d)"):format(tostring(proj)))
+  end
+  if o.facecolor then ax:set_facecolor(o.facecolor) end
+  self.axes[#self.axes + 1] = ax
+  return ax
+end
+
+function Figure:default_grid(nrows, ncols)
+  local key = nrows .. "x" .. ncols
+  self.default_grids = self.default_grids or {}
+  local gs = self.default_grids[key]
+  if not gs then
+    gs = self:gridspec(nrows, ncols)
+    self.default_grids[key] = gs
+  end
+  return gs
+end
+
+-- fig:subplot(nrows, ncols, index[, opts]), fig:subplot(231[, opts]),
+-- fig:subplot(gs:cell(...)[, opts]); opts.projection = "3d" for 3-D axes.
+function Figure:subplot(a, b, c, o)
+  if type(a) == "table" and a.gs then return new_axes(self, { spec = a }, b) end
+  if math.type(a) == "integer" and a >= 111 and a <= 999 and (b == nil or type(b) == "table") then
+    o = b
+    a, b, c = a // 100, (a // 10) % 10, a % 10
+  end
+  for i, v in ipairs { a, b, c } do
+    if math.type(v) ~= "integer" or v < 1 then
+      fail("subplot", i, "subplot(nrows, ncols, index) needs positive integers")
+    end
+  end
+  if c > a * b then
+    fail("subplot", 3, ("index %d is outside a %dx%d grid (1..%d)"):format(c, a, b, a * b))
+  end
+  local gs = self:default_grid(a, b)
+  local r = (c - 1) // b + 1
+  local col = (c - 1) % b + 1
+  return new_axes(self, { spec = gs:cell(r, col) }, o)
+end
+Figure.add_subplot = Figure.subplot
+
+-- fig:add_axes({left, bottom, width, height}[, opts]) in figure fractions.
+function Figure:add_axes(rect, o)
+  if type(rect) ~= "table" or #rect ~= 4 then fail("add_axes", 1, "rect {left, bottom, width, height} expected") end
+  return new_axes(self, { rect = rect }, o)
+end
+
+-- fig:subplots(nrows, ncols, {projection=, ...}) -> grid of axes (axes[r][c]; squeezed like matplotlib)
+function Figure:subplots(nrows, ncols, o)
+  nrows, ncols = nrows or 1, ncols or 1
+  o = o or {}
+  local gs = self:gridspec(nrows, ncols, o.gridspec or {})
+  local grid = {}
+  for r = 1, nrows do
+    grid[r] = {}
+    for c = 1, ncols do grid[r][c] = new_axes(self, { spec = gs:cell(r, c) }, o) end
+  end
+  if o.squeeze == false then return grid end
+  if nrows == 1 and ncols == 1 then return grid[1][1] end
+  if nrows == 1 then return grid[1] end
+  if ncols == 1 then
+    local col = {}
+    for r = 1, nrows do col[r] = grid[r][1] end
+    return col
+  end
+  return grid
+end
+
+-- fig:suptitle(text, {x=0.5, y=0.98, fontsize=, color=, ha=, va=, weight=})
+function Figure:suptitle(s, o)
+  o = o or {}
+  self.sup = { s = U.text(s, "suptitle", 1), o = o }
+end
+
+-- fig:text(x, y, s, opts): text in figure fractions.
+function Figure:text(x, y, s, o)
+  if type(x) ~= "number" or type(y) ~= "number" then fail("text", 1, "x and y must be numbers (figure fractions)") end
+  self.texts[#self.texts + 1] = { x = x, y = y, s = U.text(s, "text", 3), opts = o or {} }
+end
+
+-- fig:subplots_adjust{left=, right=, bottom=, top=, wspace=, hspace=}
+function Figure:subplots_adjust(o)
+  for k, v in pairs(o or {}) do
+    if self.params[k] == nil then fail("subplots_adjust", 1, ("unknown parameter '%s'"):format(tostring(k))) end
+    self.params[k] = v
+  end
+  self.layout = "none"
+end
+
+-- fig:tight_layout{pad=1.08, h_pad=, w_pad=, rect={l, b, r, t}}
+function Figure:tight_layout(o)
+  self.layout = "tight"
+  self.layout_opts = o or {}
+end
+
+-- fig:colorbar(mappable[, {ax=, label=, fraction=0.15, pad=0.05, shrink=1, aspect=20}])
+function Figure:colorbar(m, o)
+  o = o or {}
+  if type(m) ~= "table" or not m.cmap then
+    fail("colorbar", 1, "a colour-mapped artist expected (scatter with values, or imshow of a 2-d array)")
+  end
+  local ax = o.ax or self.axes[#self.axes]
+  if not ax then fail("colorbar", 2, "no axes to attach the colorbar to") end
+  ax.cbar = { mappable = m, ax = ax, label = o.label, fraction = o.fraction or 0.15, pad = o.pad or 0.05,
+              shrink = o.shrink or 1, aspect = o.aspect or 20 }
+  return ax.cbar
+end
+
+---------------------------------------------------------------------------
+-- layout
+---------------------------------------------------------------------------
+
+local function fraction_box(pos, W, H)
+  return { pos[1] * W, (1 - pos[2] - pos[4]) * H, (pos[1] + pos[3]) * W, (1 - pos[2]) * H }
+end
+
+-- Sets ax.box (pixels) for every axes from the current parameters.
+function Figure:place(ctx)
+  for _, ax in ipairs(self.axes) do
+    local pos = ax.where.rect or spec_position(ax.where.spec, self.active or self.params)
+    ax.position = pos
+    local box = fraction_box(pos, ctx.W, ctx.H)
+    if ax.cbar then
+      local pbox, cbox = Legend.split_box(ax.cbar, box)
+      box, ax.cbar.box = pbox, cbox
+    end
+    ax.box = ax.kind == "3d" and ax:active_box(box) or Render.apply_aspect(ax, box)
+  end
+end
+
+local function draw_axes(ax, r, ctx)
+  if ax.kind == "3d" then ax:draw(r, ctx) else Render.draw(ax, r, ctx) end
+end
+
+-- matplotlib's _auto_adjust_subplotpars for the grids in use.
+local function adjust(self, ctx, boxes, pad, h_pad, w_pad, rect)
+  local nrows, ncols = 1, 1
+  for _, ax in ipairs(self.axes) do
+    if ax.where.spec then
+      nrows, ncols = math.max(nrows, ax.where.spec.gs.nrows), math.max(ncols, ax.where.spec.gs.ncols)
+    end
+  end
+  local fs_in = self.rc["font.size"] / 72
+  local pad_in, vpad_in, hpad_in = pad * fs_in, (h_pad or pad) * fs_in, (w_pad or pad) * fs_in
+  local vs, hs = {}, {}
+  for r = 1, nrows + 1 do vs[r] = {} for c = 1, ncols do vs[r][c] = 0 end end
+  for r = 1, nrows do hs[r] = {} for c = 1, ncols + 1 do hs[r][c] = 0 end end
+  local seen = {}
+  for _, ax in ipairs(self.axes) do
+    local spec = ax.where.spec
+    if spec then
+      local dr, dc = nrows // spec.gs.nrows, ncols // spec.gs.ncols
+      if nrows % spec.gs.nrows ~= 0 or ncols % spec.gs.ncols ~= 0 then return nil end
+      local r0, r1 = (spec.r0 - 1) * dr + 1, spec.r1 * dr
+      local c0, c1 = (spec.c0 - 1) * dc + 1, spec.c1 * dc
+      local key = table.concat({ tostring(spec.gs), r0, r1, c0, c1 }, ":")
+      local tb = boxes[ax]
+      if tb then
+        local pos = spec_position(spec, self.params)
+        local t = { tb[1] / ctx.W, 1 - tb[4] / ctx.H, tb[3] / ctx.W, 1 - tb[2] / ctx.H } -- l, b, r, t
+        local prev = seen[key]
+        if prev then t = { math.min(t[1], prev.t[1]), math.min(t[2], prev.t[2]), math.max(t[3], prev.t[3]), math.max(t[4], prev.t[4]) } end
+        seen[key] = { t = t, pos = pos, r0 = r0, r1 = r1, c0 = c0, c1 = c1 }
+      end
+    end
+  end
+  for _, e in pairs(seen) do
+    local t, pos = e.t, e.pos
+    for r = e.r0, e.r1 do
+      hs[r][e.c0] = hs[r][e.c0] + (pos[1] - t[1])
+      hs[r][e.c1 + 1] = hs[r][e.c1 + 1] + (t[3] - (pos[1] + pos[3]))
+    end
+    for c = e.c0, e.c1 do
+      vs[e.r0][c] = vs[e.r0][c] + (t[4] - (pos[2] + pos[4]))
+      vs[e.r1 + 1][c] = vs[e.r1 + 1][c] + (pos[2] - t[2])
+    end
+  end
+  local W_in, H_in = self.w, self.h
+  local function colmax(t, idx, rows) local m = -math.huge for r = 1, rows do m = math.max(m, t[r][idx]) end return m end
+  local function rowmax(t, idx, cols) local m = -math.huge for c = 1, cols do m = math.max(m, t[idx][c]) end return m end
+  local ml, mb, mr, mt
+  if rect then
+    ml, mb = rect[1], rect[2]
+    mr = rect[3] and (1 - rect[3]) or nil
+    mt = rect[4] and (1 - rect[4]) or nil
+    if ml == 0 then ml = nil end
+    if mb == 0 then mb = nil end
+    if mr == 0 then mr = nil end
+    if mt == 0 then mt = nil end
+  end
+  ml = ml or math.max(colmax(hs, 1, nrows), 0) + pad_in / W_in
+  mr = mr or math.max(colmax(hs, ncols + 1, nrows), 0) + pad_in / W_in
+  if not mt then
+    mt = math.max(rowmax(vs, 1, ncols), 0) + pad_in / H_in
+    if boxes.sup then mt = mt + (boxes.sup[4] - boxes.sup[2]) / ctx.H + pad_in / H_in end
+  end
+  mb = mb or math.max(rowmax(vs, nrows + 1, ncols), 0) + pad_in / H_in
+  if ml + mr >= 1 or mb + mt >= 1 then return nil end
+  local kw = { left = ml, right = 1 - mr, bottom = mb, top = 1 - mt }
+  if ncols > 1 then
+    local m = -math.huge
+    for r = 1, nrows do for c = 2, ncols do m = math.max(m, hs[r][c]) end end
+    local hspace = m + hpad_in / W_in
+    local h_axes = (1 - mr - ml - hspace * (ncols - 1)) / ncols
+    if h_axes < 0 then return nil end
+    kw.wspace = hspace / h_axes
+  end
+  if nrows > 1 then
+    local m = -math.huge
+    for r = 2, nrows do for c = 1, ncols do m = math.max(m, vs[r][c]) end end
+    local vspace = m + vpad_in / H_in
+    local v_axes = (1 - mt - mb - vspace * (nrows - 1)) / nrows
+    if v_axes < 0 then return nil end
+    kw.hspace = vspace / v_axes
+  end
+  return kw
+end
+
+-- Tight bounding boxes of every axes (for layout) and of the suptitle.
+function Figure:measure_axes(ctx)
+  self:place(ctx)
+  local m = U.measurer()
+  local boxes = {}
+  for _, ax in ipairs(self.axes) do
+    m.owner = ax
+    draw_axes(ax, m, ctx)
+    boxes[ax] = U.union(m.boxes, ax, true)
+  end
+  if self.sup then
+    m.owner = "sup"
+    self:draw_texts(m, ctx)
+    boxes.sup = U.union(m.boxes, "sup")
+  end
+  return boxes
+end
+
+function Figure:tight(ctx)
+  local o = self.layout_opts
+  local pad = o.pad or 1.08
+  local boxes = self:measure_axes(ctx)
+  local kw = adjust(self, ctx, boxes, pad, o.h_pad, o.w_pad, nil)
+  if kw and o.rect then
+    local rect = { o.rect[1], o.rect[2], o.rect[3], o.rect[4] }
+    if rect[1] then rect[1] = rect[1] + kw.left end
+    if rect[2] then rect[2] = rect[2] + kw.bottom end
+    if rect[3] then rect[3] = rect[3] - (1 - kw.right) end
+    if rect[4] then rect[4] = rect[4] - (1 - kw.top) end
+    kw = adjust(self, ctx, boxes, pad, o.h_pad, o.w_pad, rect)
+  end
+  if kw then
+    local p = {}
+    for k, v in pairs(self.params) do p[k] = v end
+    for k, v in pairs(kw) do p[k] = v end
+    self.active = p
+  end
+end
+
+---------------------------------------------------------------------------
+-- drawing and saving
+---------------------------------------------------------------------------
+
+function Figure:draw_texts(r, ctx)
+  local rc, ppt = self.rc, ctx.ppt
+  if self.sup then
+    local o = self.sup.o
+    local to = U.text_opts(o, rc, ppt, { size = rc["figure.titlesize"], color = rc["text.color"],
+                                         ha = "center", va = "top", weight = rc["figure.titleweight"] }, "suptitle")
+    to.multialign = to.multialign or "center"
+    r:text(self.sup.s, (o.x or 0.5) * ctx.W, (1 - (o.y or 0.98)) * ctx.H, to)
+  end
+  for _, t in ipairs(self.texts) do
+    local to = U.text_opts(t.opts, rc, ppt, { size = rc["font.size"], color = rc["text.color"] }, "text")
+    r:text(t.s, t.x * ctx.W, (1 - t.y) * ctx.H, to)
+  end
+end
+
+function Figure:draw(r, ctx)
+  for _, ax in ipairs(self.axes) do
+    r.owner = ax
+    draw_axes(ax, r, ctx)
+  end
+  r.owner = "fig"
+  self:draw_texts(r, ctx)
+  r.owner = nil
+end
+
+local FORMATS = { png = true, pdf = true, svg = true }
+
+-- The context (pixel sizes) for drawing at dpi, with the layout done.
+function Figure:prepare(dpi)
+  local ctx = { dpi = dpi, ppt = dpi / 72, W = math.floor(self.w * dpi + 0.5), H = math.floor(self.h * dpi + 0.5) }
+  if ctx.W < 1 or ctx.H < 1 then fail("save", 2, ("figure of %gx%g inches at %g dpi has no pixels"):format(self.w, self.h, dpi)) end
+  if ctx.W > 32767 or ctx.H > 32767 then fail("save", 2, ("figure of %dx%d pixels is too large (at most 32767 per side)"):format(ctx.W, ctx.H)) end
+  self.active = nil
+  if self.layout == "tight" and #self.axes > 0 then self:tight(ctx) end
+  self:place(ctx)
+  return ctx
+end
+
+-- fig:save(path[, {dpi=, bbox="tight", pad=0.1 (inches), facecolor=, compression=1..9}])
+-- -> true | nil, message (unwritable path)
+function Figure:save(path, o)
+  o = o or {}
+  if type(path) ~= "string" or path == "" then fail("save", 1, "file name expected, got " .. type(path)) end
+  if type(o) ~= "table" then fail("save", 2, "options table expected, got " .. type(o)) end
+  local ext = (o.format or path:match("%.([%w]+)$") or ""):lower()
+  if not FORMATS[ext] then fail("save", 1, ("unsupported format '%s' (png, pdf, svg)"):format(ext)) end
+  local dpi = o.dpi or self.dpi
+  if not positive(dpi) then fail("save", 2, "dpi must be a positive number") end
+  local ctx = self:prepare(dpi)
+  local x0, y0, x1, y1 = 0, 0, ctx.W, ctx.H
+  if o.bbox == "tight" or o.bbox_inches == "tight" then
+    local m = U.measurer()
+    self:draw(m, ctx)
+    local u = U.union(m.boxes)
+    if u then
+      local pad = (o.pad or o.pad_inches or self.rc["savefig.pad_inches"]) * dpi
+      x0, y0 = math.floor(u[1] - pad), math.floor(u[2] - pad)
+      x1, y1 = math.ceil(u[3] + pad), math.ceil(u[4] + pad)
+    end
+  elseif o.bbox ~= nil then
+    fail("save", 2, "bbox must be 'tight' or nil")
+  end
+  local canvas, err = C.canvas(ext, x1 - x0, y1 - y0, dpi, path)
+  if not canvas then return nil, err end
+  canvas:origin(-x0, -y0)
+  local fc = o.facecolor or self.rc["savefig.facecolor"]
+  if fc == "auto" then fc = self.facecolor end
+  canvas:fill(U.color(fc, self.rc, "save", 2))
+  local ok, perr = pcall(self.draw, self, U.drawer(canvas), ctx)
+  if not ok then canvas:close() error(perr, 0) end
+  local saved, serr = canvas:save(path, o.compression or 1)
+  canvas:close()
+  if not saved then return nil, serr end
+  return true
+end
+Figure.savefig = Figure.save
+
+-- Renders to a canvas and returns it (for tests and in-memory use).
+function Figure:render(o)
+  o = o or {}
+  local dpi = o.dpi or self.dpi
+  local ctx = self:prepare(dpi)
+  local canvas = C.canvas("png", ctx.W, ctx.H, dpi)
+  canvas:fill(U.color(o.facecolor or self.facecolor, self.rc, "render", 1))
+  self:draw(U.drawer(canvas), ctx)
+  return canvas, ctx
+end
+
+Figure.GridSpec = GridSpec
+return Figure

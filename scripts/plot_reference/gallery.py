@@ -1,0 +1,416 @@
+#!/usr/bin/python3
+"""gallery.py [outdir] [dpi-scale] [names...] - the matplotlib side of
+examples/plot_gallery.lua: the same figures from the same data (see
+gallery_data.py), written as <name>_mpl.png for side-by-side comparison.
+Run with Debian's /usr/bin/python3 (python3-matplotlib)."""
+import os
+import sys
+import time
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gallery_data as D  # noqa: E402
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "gallery"
+SCALE = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+os.makedirs(OUT, exist_ok=True)
+G = {}
+
+
+def figure(fn):
+    G[fn.__name__] = fn
+    return fn
+
+
+def save(fig, name, dpi=100, **kw):
+    t0 = time.perf_counter()
+    fig.savefig(os.path.join(OUT, name + "_mpl.png"), dpi=dpi * SCALE, **kw)
+    plt.close(fig)
+    print("%-22s %6.3f s" % (name, time.perf_counter() - t0))
+
+
+@figure
+def feature_space():
+    x, y, lab, score = D.clusters(5000, 1)
+    masks = D.masks(score, 7)
+    with plt.style.context("seaborn-v0_8"), plt.rc_context({"font.size": 12}):
+        fig, axes = plt.subplots(2, 3, figsize=(18, 12))
+        for row, view in enumerate(["t-SNE", "UMAP"]):
+            vx, vy = x, y
+            if view == "UMAP":
+                vx, vy = y * 0.7 + x * 0.2, x * 0.7 - y * 0.3
+            for i, (m, c) in enumerate(zip(["SAGE", "GradMatch", "Random"], ["red", "blue", "green"])):
+                ax = axes[row, i]
+                sel = masks[m]
+                ax.scatter(vx[~sel], vy[~sel], c="lightgray", alpha=0.3, s=1, label="Discarded")
+                ax.scatter(vx[sel], vy[sel], c=c, alpha=0.8, s=10, label="Selected")
+                ax.set_title(f"{m} Selection ({view})", fontsize=14)
+                ax.set_xlabel(f"{view} 1")
+                ax.set_ylabel(f"{view} 2")
+                ax.legend()
+                ax.grid(True, alpha=0.3)
+        plt.tight_layout()
+        save(fig, "feature_space", dpi=100, bbox_inches="tight")
+
+
+@figure
+def class_bars():
+    with plt.style.context("seaborn-v0_8"), plt.rc_context({"font.size": 12}):
+        fig, axes = plt.subplots(2, 2, figsize=(15, 10))
+        orig = [6000] * 10
+        dists = {"SAGE": [300] * 10, "GradMatch": [512, 80, 415, 120, 388, 210, 455, 99, 640, 181],
+                 "Random": [289, 310, 305, 296, 281, 322, 300, 291, 310, 296]}
+        axes[0, 0].bar(range(10), orig, alpha=0.7)
+        axes[0, 0].set_title("Original Dataset Class Distribution")
+        axes[0, 0].set_xlabel("Class ID")
+        axes[0, 0].set_ylabel("Sample Count")
+        axes[0, 0].set_xlim(0, 10)
+        for i, (m, c) in enumerate(zip(["SAGE", "GradMatch", "Random"], ["red", "blue", "green"])):
+            ax = axes[(i + 1) // 2, (i + 1) % 2]
+            d = np.array(dists[m], dtype=float)
+            ax.bar(range(10), d, alpha=0.7, color=c)
+            ax.set_title(f"{m} Selected Subset Distribution")
+            ax.set_xlabel("Class ID")
+            ax.set_ylabel("Sample Count")
+            ax.set_xlim(0, 10)
+            std, mean = np.std(d), np.mean(d)
+            ax.text(0.02, 0.98, f"CV: {std / mean:.3f}\nStd: {std:.1f}", transform=ax.transAxes,
+                    verticalalignment="top", bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
+        plt.tight_layout()
+        save(fig, "class_bars", dpi=100, bbox_inches="tight")
+
+
+@figure
+def montage():
+    imgs = D.images(24)
+    with plt.style.context("seaborn-v0_8"):
+        fig, axes = plt.subplots(4, 6, figsize=(12, 8))
+        for i in range(24):
+            ax = axes[i // 6, i % 6]
+            ax.imshow(np.clip(imgs[i].transpose(1, 2, 0), 0, 1))
+            ax.set_title(f"Class {((i + 1) * 7) % 10}", fontsize=8)
+            ax.axis("off")
+        plt.suptitle("SAGE Selected Samples (5% of dataset)", fontsize=16)
+        plt.tight_layout()
+        save(fig, "montage", dpi=100, bbox_inches="tight")
+
+
+def husl_style():
+    import colorsys  # noqa: F401
+    import matplotlib as mpl
+    # seaborn.husl_palette(6) as seaborn computes it
+    cyc = ["#f77189", "#bb9832", "#50b131", "#36ada4", "#3ba3ec", "#e866f4"]
+    return mpl.cycler(color=cyc)
+
+
+@figure
+def agreement():
+    x, y, lab, score = D.clusters(5000, 1)
+    sel = D.masks(score, 7)["SAGE"]
+    with plt.style.context("seaborn-v0_8"), plt.rc_context({"font.size": 12, "axes.prop_cycle": husl_style()}):
+        fig, axes = plt.subplots(2, 2, figsize=(15, 10))
+        ax = axes[0, 0]
+        ax.hist(score, bins=50, alpha=0.7, density=True, label="All samples")
+        ax.hist(score[sel], bins=50, alpha=0.7, density=True, label="SAGE selected")
+        ax.set_title("Agreement Score Distribution")
+        ax.set_xlabel("Agreement Score")
+        ax.set_ylabel("Density")
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+        ax = axes[0, 1]
+        ax.boxplot([score[~sel], score[sel]], labels=["Unselected", "SAGE Selected"])
+        ax.set_title("Agreement Scores by Selection Status")
+        ax.set_ylabel("Agreement Score")
+        ax.grid(True, alpha=0.3)
+        ax = axes[1, 0]
+        ax.scatter(lab[~sel], score[~sel], alpha=0.3, s=1, c="gray", label="Unselected")
+        ax.scatter(lab[sel], score[sel], alpha=0.8, s=20, c="red", label="SAGE Selected")
+        ax.set_title("Agreement Score vs Class Label")
+        ax.set_xlabel("Class Label")
+        ax.set_ylabel("Agreement Score")
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+        ax = axes[1, 1]
+        avg = [score[lab == c].mean() for c in range(10)]
+        savg = [score[(lab == c) & sel].mean() if ((lab == c) & sel).sum() else 0 for c in range(10)]
+        xs, w = np.arange(10), 0.35
+        ax.bar(xs - w / 2, avg, w, label="Class Average", alpha=0.7)
+        ax.bar(xs + w / 2, savg, w, label="SAGE Selected", alpha=0.7)
+        ax.set_title("Agreement Scores by Class (First 20 classes)")
+        ax.set_xlabel("Class ID")
+        ax.set_ylabel("Average Agreement Score")
+        ax.set_xticks(xs)
+        ax.set_xticklabels(range(10))
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+        plt.tight_layout()
+        save(fig, "agreement", dpi=100, bbox_inches="tight")
+
+
+@figure
+def summary():
+    x, y, lab, score = D.clusters(5000, 1)
+    sel = D.masks(score, 7)["SAGE"]
+    with plt.style.context("seaborn-v0_8"), plt.rc_context({"font.size": 12, "axes.prop_cycle": husl_style()}):
+        fig = plt.figure(figsize=(16, 10))
+        gs = fig.add_gridspec(3, 4, hspace=0.3, wspace=0.3)
+        ax1 = fig.add_subplot(gs[0, :2])
+        ax1.scatter(x[~sel], y[~sel], c="lightgray", alpha=0.3, s=1, label="Discarded")
+        ax1.scatter(x[sel], y[sel], c="red", alpha=0.8, s=10, label="SAGE Selected")
+        ax1.set_title("SAGE Selection in Feature Space (t-SNE)", fontsize=14)
+        ax1.legend()
+        ax2 = fig.add_subplot(gs[0, 2:])
+        cv = [0.012, 0.584, 0.043]
+        bars = ax2.bar(["SAGE", "GradMatch", "Random"], cv, color=["red", "blue", "green"], alpha=0.7)
+        ax2.set_title("Class Balance (Lower is Better)", fontsize=14)
+        ax2.set_ylabel("Coefficient of Variation")
+        for bar, v in zip(bars, cv):
+            ax2.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.001, f"{v:.3f}", ha="center", va="bottom")
+        ax3 = fig.add_subplot(gs[1, :2])
+        ax3.hist(score, bins=30, alpha=0.5, density=True, label="All samples")
+        ax3.hist(score[sel], bins=30, alpha=0.7, density=True, label="SAGE selected")
+        ax3.set_title("Agreement Score Distribution", fontsize=14)
+        ax3.set_xlabel("Agreement Score")
+        ax3.set_ylabel("Density")
+        ax3.legend()
+        ax4 = fig.add_subplot(gs[1, 2:])
+        imgs = D.images(8).transpose(0, 2, 3, 1)
+        montage = np.concatenate([np.concatenate(list(imgs[:4]), axis=1), np.concatenate(list(imgs[4:8]), axis=1)], axis=0)
+        ax4.imshow(montage)
+        ax4.set_title("SAGE Selected Samples", fontsize=14)
+        ax4.axis("off")
+        ax5 = fig.add_subplot(gs[2, :])
+        ax5.axis("off")
+        text = "\n".join(["", "SAGE SELECTION INSIGHTS:", "",
+                          "• CLASS BALANCE: SAGE achieves CV=0.012 vs GradMatch=0.584 vs Random=0.043",
+                          "  (Lower coefficient of variation = better class balance)", "",
+                          "• AGREEMENT BIAS: SAGE selects samples with 0.214 higher agreement scores",
+                          "  (Selects samples that agree more with gradient centroid)", "",
+                          "• SUBSET SIZE: 3000 samples (5.0% of 60000 total)", ""])
+        ax5.text(0.05, 0.95, text, transform=ax5.transAxes, fontsize=12, verticalalignment="top",
+                 bbox=dict(boxstyle="round,pad=0.5", facecolor="lightblue", alpha=0.8))
+        plt.suptitle("SAGE Subset Selection Analysis Summary", fontsize=18, y=0.98)
+        save(fig, "summary", dpi=100, bbox_inches="tight")
+
+
+@figure
+def sphere_panels():
+    x, y, z = D.sphere_points(5000, 3)
+    ax_, ay_, az_ = D.sphere_points(512, 5)
+    cls = np.array([(i * 7) % 20 for i in range(1, 5001)])
+    class_colors = plt.cm.tab20(np.linspace(0, 1, 20))[cls]
+    phi = np.linspace(0, 2 * np.pi, 60)
+    theta = np.linspace(0, np.pi, 30)
+    xs = np.outer(np.cos(phi), np.sin(theta))
+    ys = np.outer(np.sin(phi), np.sin(theta))
+    zs = np.outer(np.ones_like(phi), np.cos(theta))
+    fig = plt.figure(figsize=(24, 16), facecolor="black")
+    fig.suptitle("GeoLIP Hypersphere Manifold — S²⁵⁵ projected to S²\n512 anchors × 256-d × 3 experts | mAP=0.612 | eff_dim=76.9",
+                 color="white", fontsize=16, y=0.98)
+
+    def setup(i, title):
+        ax = fig.add_subplot(2, 3, i, projection="3d")
+        ax.set_facecolor("black")
+        ax.xaxis.pane.fill = False; ax.yaxis.pane.fill = False; ax.zaxis.pane.fill = False
+        ax.xaxis.pane.set_edgecolor("gray"); ax.yaxis.pane.set_edgecolor("gray"); ax.zaxis.pane.set_edgecolor("gray")
+        ax.set_xlabel("PC1", color="gray", fontsize=8)
+        ax.set_ylabel("PC2", color="gray", fontsize=8)
+        ax.set_zlabel("PC3", color="gray", fontsize=8)
+        ax.tick_params(colors="gray", labelsize=6)
+        ax.set_title(title, color="white", fontsize=11, pad=10)
+        ax.plot_wireframe(xs * 0.98, ys * 0.98, zs * 0.98, alpha=0.03, color="white", linewidth=0.3)
+        ax.set_xlim(-1.3, 1.3); ax.set_ylim(-1.3, 1.3); ax.set_zlim(-1.3, 1.3)
+        return ax
+
+    ax1 = setup(1, "Full Manifold — 5000 embeddings + 512 anchors")
+    ax1.scatter(x, y, z, c=class_colors, s=1, alpha=0.3)
+    ax1.scatter(ax_, ay_, az_, c="red", s=8, alpha=0.6, marker="^")
+    ax2 = setup(2, "80 COCO Class Centroids")
+    cx, cy, cz = x[:80], y[:80], z[:80]
+    ax2.scatter(cx, cy, cz, c=plt.cm.hsv(np.linspace(0, 0.95, 80)), s=np.linspace(20, 220, 80), alpha=0.8,
+                edgecolors="white", linewidth=0.3)
+    for c in [1, 3, 15, 16, 17]:
+        ax2.text(cx[c - 1] * 1.15, cy[c - 1] * 1.15, cz[c - 1] * 1.15, f"class {c}", color="white", fontsize=7, ha="center")
+    ax3 = setup(3, "50 Random — nearest anchor connections")
+    ax3.scatter(ax_, ay_, az_, c="red", s=4, alpha=0.2, marker="^")
+    px, py, pz = x[100:150], y[100:150], z[100:150]
+    ax3.scatter(px, py, pz, c=class_colors[100:150], s=40, alpha=0.9, edgecolors="white", linewidth=0.5)
+    for i in range(1, 51):
+        a = (i * 37) % 512
+        ax3.plot([px[i - 1], ax_[a]], [py[i - 1], ay_[a]], [pz[i - 1], az_[a]], color="yellow", alpha=0.3, linewidth=0.5)
+    ax4 = setup(4, "10 Random — anchor affinity heatmap")
+    ax4.scatter(ax_, ay_, az_, c=plt.cm.hot((ax_ + 1) / 2), s=10, alpha=0.6)
+    ax4.scatter(x[:10], y[:10], z[:10], c="cyan", s=80, alpha=1.0, edgecolors="white", linewidth=1, zorder=10)
+    ax5 = setup(5, 'Single Encoding: "dog" — top 5 anchors')
+    h5 = (az_ + 1) / 2
+    ax5.scatter(ax_, ay_, az_, c=plt.cm.plasma(h5), s=2 + 50 * h5 ** 3, alpha=0.7)
+    ax5.scatter([x[42]], [y[42]], [z[42]], c="lime", s=150, alpha=1.0, edgecolors="white", linewidth=2, zorder=10, marker="*")
+    for k in range(1, 6):
+        a = k * 60 - 1
+        ax5.plot([x[42], ax_[a]], [y[42], ay_[a]], [z[42], az_[a]], color="lime", alpha=0.6, linewidth=1.5)
+    ax6 = setup(6, "PCA Projection Radii — mean=0.9800 std=0.0100")
+    ax6.scatter(x * 0.95, y * 0.95, z * 0.95, c=plt.cm.coolwarm((z + 1) / 2), s=2, alpha=0.4)
+    plt.tight_layout(rect=[0, 0, 1, 0.95])
+    save(fig, "sphere_panels", dpi=200, facecolor="black", bbox_inches="tight", pad_inches=0.3)
+
+
+def dark_setup(fig, pos, title):
+    phi = np.linspace(0, 2 * np.pi, 60)
+    theta = np.linspace(0, np.pi, 30)
+    xs = np.outer(np.cos(phi), np.sin(theta))
+    ys = np.outer(np.sin(phi), np.sin(theta))
+    zs = np.outer(np.ones_like(phi), np.cos(theta))
+    ax = fig.add_subplot(*pos, projection="3d")
+    ax.set_facecolor("black")
+    ax.xaxis.pane.fill = False; ax.yaxis.pane.fill = False; ax.zaxis.pane.fill = False
+    ax.xaxis.pane.set_edgecolor("gray"); ax.yaxis.pane.set_edgecolor("gray"); ax.zaxis.pane.set_edgecolor("gray")
+    ax.set_xlabel("PC1", color="gray", fontsize=8)
+    ax.set_ylabel("PC2", color="gray", fontsize=8)
+    ax.set_zlabel("PC3", color="gray", fontsize=8)
+    ax.tick_params(colors="gray", labelsize=6)
+    ax.set_title(title, color="white", fontsize=11, pad=10)
+    ax.plot_wireframe(xs * 0.98, ys * 0.98, zs * 0.98, alpha=0.03, color="white", linewidth=0.3)
+    ax.set_xlim(-1.3, 1.3); ax.set_ylim(-1.3, 1.3); ax.set_zlim(-1.3, 1.3)
+    return ax
+
+
+@figure
+def anchors():
+    ax_, ay_, az_ = D.sphere_points(512, 5)
+    fig = plt.figure(figsize=(24, 8), facecolor="black")
+    fig.suptitle("Constellation — 512 anchors × 256-d on S²", color="white", fontsize=14, y=1.02)
+    dead = ay_ > 0.6
+    live = ~dead
+    heat = (ax_[live] + 1) / 2
+    a1 = dark_setup(fig, (1, 3, 1), "Anchor Utilization — 470/512 active")
+    a1.scatter(ax_[dead], ay_[dead], az_[dead], c="dodgerblue", s=8, alpha=0.4, marker="x", label="dead")
+    a1.scatter(ax_[live], ay_[live], az_[live], c=plt.cm.inferno(heat), s=5 + 60 * heat, alpha=0.8)
+    a2 = dark_setup(fig, (1, 3, 2), "Anchor Isolation — nearest neighbor cosine\nmean=0.912 max=0.987")
+    a2.scatter(ax_, ay_, az_, c=plt.cm.viridis((az_ + 1) / 2), s=15, alpha=0.8)
+    a3 = dark_setup(fig, (1, 3, 3), "Expert Divergence per Anchor\nmean=0.0123 range=[0.0100, 0.0150]")
+    a3.scatter(ax_, ay_, az_, c=plt.cm.coolwarm((ay_ + 1) / 2), s=15, alpha=0.8)
+    for a in (a1, a2):
+        for k in range(1, 21):
+            i, j = k * 11 % 512, k * 13 % 512
+            a.plot([ax_[i], ax_[j]], [ay_[i], ay_[j]], [az_[i], az_[j]], color="white", alpha=0.15, linewidth=0.5)
+    plt.tight_layout()
+    save(fig, "anchors", dpi=100, facecolor="black", bbox_inches="tight", pad_inches=0.3)
+
+
+@figure
+def pairwise():
+    x, y, z = D.sphere_points(5000, 3)
+    ax_, ay_, az_ = D.sphere_points(512, 5)
+    fig = plt.figure(figsize=(28, 14), facecolor="black")
+    fig.suptitle("Expert Pairwise Differences — Where the discriminative signal lives\nDiff eff_dim=41.2 | Abs eff_dim=63.0",
+                 color="white", fontsize=14, y=0.98)
+    names = ["CLIP − DINOv2", "CLIP − SigLIP", "DINOv2 − SigLIP"]
+    for i, name in enumerate(names, start=1):
+        ax = dark_setup(fig, (2, 4, i), f"{name}\nstd=0.0123{i}")
+        heat = ((x * i + y) / (i + 1) + 1) / 2
+        ax.scatter(x, y, z, c=plt.cm.magma(heat), s=2, alpha=0.5)
+    cls = np.array([(i * 7) % 20 for i in range(1, 5001)])
+    class_colors = plt.cm.tab20(np.linspace(0, 1, 20))[cls]
+    dark_setup(fig, (2, 4, 4), "Diff Space PCA\neff_dim=41.2 var=12.5%").scatter(y, z, x, c=class_colors, s=2, alpha=0.4)
+    heat = (ax_ + 1) / 2
+    dark_setup(fig, (2, 4, 5), "Anchor Divergence (all pairs)\nrange=[0.01234, 0.05678]").scatter(
+        ax_, ay_, az_, c=plt.cm.hot(heat), s=5 + 40 * heat, alpha=0.8)
+    dark_setup(fig, (2, 4, 6), "Absolute Tri PCA\neff_dim=63.0 var=20.1%").scatter(z, x, y, c=class_colors, s=2, alpha=0.4)
+    dark_setup(fig, (2, 4, 7), "Combined (abs+diffs) PCA\neff_dim=70.3 var=18.0%").scatter(x, z, y, c=class_colors, s=2, alpha=0.4)
+    ax = fig.add_subplot(248)
+    ax.set_facecolor("black")
+    for i, col in enumerate(["#ff6b6b", "#4ecdc4", "#ffe66d"], start=1):
+        ax.hist(x * (0.1 * i) + y * 0.05 + 0.3 * i, bins=50, alpha=0.6, color=col, label=names[i - 1], density=True)
+    ax.set_xlabel("Diff magnitude (L2)", color="white", fontsize=9)
+    ax.set_ylabel("Density", color="white", fontsize=9)
+    ax.set_title("Per-image diff magnitudes", color="white", fontsize=11)
+    ax.legend(fontsize=8, facecolor="black", edgecolor="gray", labelcolor="white")
+    ax.tick_params(colors="gray", labelsize=7)
+    ax.spines["bottom"].set_color("gray"); ax.spines["left"].set_color("gray")
+    ax.spines["top"].set_visible(False); ax.spines["right"].set_visible(False)
+    plt.tight_layout(rect=[0, 0, 1, 0.95])
+    save(fig, "pairwise", dpi=100, facecolor="black", bbox_inches="tight", pad_inches=0.3)
+
+
+@figure
+def artists():
+    fig, axes = plt.subplots(3, 3, figsize=(15, 13))
+    t = np.linspace(0, 10, 200)
+    ax = axes[0, 0]
+    ax.plot(t, np.sin(t), label="solid")
+    ax.plot(t, np.cos(t), "--", label="dashed")
+    ax.plot(t, np.sin(t * 0.5) * 0.5, ":", label="dotted", linewidth=2)
+    ax.plot(t, np.cos(t * 0.3) * 0.8, "-.", label="dashdot")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(5, color="gray", linestyle="--")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title("Line styles, axhline/axvline")
+    ax = axes[0, 1]
+    for i, m in enumerate(["o", ".", "^", "v", "s", "x", "+", "*", "d"], start=1):
+        ax.scatter([i], [1], marker=m, s=120, label=m)
+        ax.text(i, 1.3, m, ha="center", va="bottom", fontsize=12)
+    ax.set_ylim(0.5, 1.8)
+    ax.set_title("Markers o . ^ v s x + * d")
+    ax = axes[0, 2]
+    xs = np.exp(np.linspace(0, 4, 30) * np.log(10))
+    ax.plot(xs, xs ** 1.5, "o-", markersize=4)
+    ax.set_xscale("log"); ax.set_yscale("log")
+    ax.grid(True, alpha=0.5)
+    ax.set_title("Log scales")
+    ax = axes[1, 0]
+    i, j = np.meshgrid(np.arange(1, 41), np.arange(1, 61), indexing="ij")
+    im = ax.imshow(np.sin(i / 6) * np.cos(j / 9), cmap="coolwarm", vmin=-1, vmax=1)
+    fig.colorbar(im, ax=ax, label="value")
+    ax.set_title("imshow + colorbar")
+    ax = axes[1, 1]
+    ax.fill_between(t, np.sin(t) - 0.3, np.sin(t) + 0.3, alpha=0.3, label="band")
+    ax.plot(t, np.sin(t), color="C0", label="mean")
+    ax.legend(loc="upper right")
+    ax.set_title("fill_between")
+    ax = axes[1, 2]
+    a, b = [3, 5, 2, 6], [2, 1, 4, 2]
+    ax.bar(["w", "x", "y", "z"], a, label="first")
+    ax.bar(["w", "x", "y", "z"], b, bottom=a, label="second", edgecolor="black")
+    ax.legend(loc="upper left")
+    ax.set_title("Stacked bars")
+    ax = axes[2, 0]
+    ax.barh(["alpha", "beta", "gamma"], [5, 3, 7], color=["tab:blue", "tab:orange", "tab:green"])
+    ax.set_title("Horizontal bars")
+    ax = axes[2, 1]
+    x = D.clusters(2000, 2)[0]
+    ax.hist(x, bins=30, histtype="step", linewidth=1.5, label="step")
+    ax.hist(x * 0.5 + 10, bins=30, histtype="stepfilled", alpha=0.4, label="stepfilled")
+    ax.legend()
+    ax.set_title("Step histograms")
+    ax = axes[2, 2]
+    ax.scatter(t, np.sin(t), c=t, cmap="plasma", s=15)
+    ax.text(0.5, 0.5, "centre\n(axes coords)", transform=ax.transAxes, ha="center", va="center", fontsize=12,
+            bbox=dict(boxstyle="round", facecolor="wheat", alpha=0.7))
+    ax.text(9.5, -0.9, "right/bottom", ha="right", va="bottom", color="darkred")
+    ax.set_title("Colormapped scatter, text boxes")
+    fig.suptitle("lunette.plot artists", fontsize=16)
+    plt.tight_layout()
+    save(fig, "artists", dpi=100)
+
+
+@figure
+def colormaps():
+    names = ["viridis", "plasma", "inferno", "magma", "cividis", "hot", "coolwarm", "hsv", "gray", "tab10", "tab20"]
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 0.4 * len(names) + 0.6))
+    grad = np.linspace(0, 1, 256).reshape(1, 256)
+    for ax, n in zip(axes, names):
+        ax.imshow(grad, cmap=n, aspect="auto")
+        ax.axis("off")
+        ax.text(-0.01, 0.5, n, transform=ax.transAxes, ha="right", va="center", fontsize=10)
+    fig.subplots_adjust(left=0.15, right=0.98, top=0.95, bottom=0.02, hspace=0.4)
+    save(fig, "colormaps", dpi=100)
+
+
+if __name__ == "__main__":
+    names = sys.argv[3:] or list(G)
+    for n in names:
+        G[n]()

@@ -1,0 +1,48 @@
+-- replay_spec.lua: every seed of tests/fuzz/corpus and every input the
+-- fuzzers ever found (tests/fuzz/crashes) through the lunette readers: each
+-- must load or fail with a message, never raise or crash (run under
+-- `make test-asan` this is the sanitizer replay of the corpora).
+package.path = "tests/fuzz/?.lua;" .. package.path
+local H = require "hostile"
+local lio = require("lunette").io
+
+local READERS = {
+  npy = {"npy"}, zip = {"npz"}, safetensors = {"safetensors"}, pt = {"pt"}, idx = {"idx", "cifar"},
+  png = {"png"}, csv = {"csv"}, pickle = {"pt"},
+}
+
+local function files(dir)
+  local out = {}
+  local p = io.popen("ls -A '" .. dir .. "' 2>/dev/null")
+  for name in p:lines() do out[#out + 1] = dir .. "/" .. name end
+  p:close()
+  return out
+end
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+describe("fuzz corpora and crash inputs", function()
+  for harness, formats in pairs(READERS) do
+    it("replay through the " .. harness .. " readers", function()
+      local n = 0
+      for _, base in ipairs { "tests/fuzz/corpus/", "tests/fuzz/crashes/" } do
+        for _, path in ipairs(files(base .. harness)) do
+          local bytes = slurp(path)
+          if harness == "pickle" then bytes = H.pt(bytes) end
+          for _, fmt in ipairs(formats) do
+            local ok, v, err = pcall(lio.read_bytes, fmt, bytes, {max_inflate = 64 << 20})
+            assert.is_true(ok, path .. " raised: " .. tostring(v))
+            assert.is_true(v ~= nil or type(err) == "string", path)
+          end
+          n = n + 1
+        end
+      end
+      assert.is_true(n > 0, "no inputs for " .. harness)
+    end)
+  end
+end)

@@ -1,0 +1,510 @@
+-- io_spec.lua: every reader against files the real peers wrote (numpy, torch,
+-- PIL; element by element), every writer read back by lunette and, when
+-- /usr/bin/python3 has them, by numpy and torch; lazy access; atomic writes.
+-- Hostile files are in tests/fuzz/hostile_spec.lua.
+local lt = require "lunette"
+local lio = lt.io
+
+local NP = "tests/fixtures/io_numpy/"
+local TH = "tests/fixtures/io_torch/"
+local EXP_NP = dofile(NP .. "expected.lua")
+local EXP_TH = dofile(TH .. "expected.lua")
+
+local function flat(t)
+  if t:numel() == 0 then return {} end
+  return t:contiguous():reshape(t:numel()):totable()
+end
+
+-- Compares tensor t with an expected.lua entry, exactly (NaN equals NaN).
+local function check(t, e, what)
+  assert.is_true(lt.tensor.is_tensor(t), what .. ": not a tensor")
+  assert.equal(e.dtype, t:dtype(), what .. " dtype")
+  assert.same(e.shape, t:size(), what .. " shape")
+  local got = flat(t)
+  if e.sum then
+    assert.near(e.sum, t:double():sum(), 1e-9 * math.max(1, math.abs(e.sum)), what .. " sum")
+    for i, v in ipairs(e.first) do assert.equal(v, got[i], what .. " element " .. i) end
+    return
+  end
+  assert.equal(#e.values, #got, what .. " count")
+  for i, v in ipairs(e.values) do
+    if v ~= v then assert.is_true(got[i] ~= got[i], what .. " element " .. i .. " should be NaN")
+    else assert.equal(v, got[i], what .. " element " .. i) end
+  end
+end
+
+local tmp
+setup(function()
+  tmp = os.tmpname()
+  os.remove(tmp)
+  os.execute("mkdir -p '" .. tmp .. "'")
+end)
+teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
+
+local function leftovers(dir)
+  local p = io.popen("ls -A '" .. dir .. "' | grep -c '\\.tmp\\.' || true")
+  local n = tonumber(p:read("a")) or 0
+  p:close()
+  return n
+end
+
+describe("npy files written by numpy", function()
+  it("reads every dtype in both byte orders, element by element", function()
+    local n = 0
+    for name, e in pairs(EXP_NP) do
+      if name:match("%.npy$") then
+        check(assert(lio.read_npy(NP .. name)), e, name)
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 24)
+  end)
+
+  it("returns Fortran-order arrays as a transposed view, like numpy", function()
+    local t = assert(lio.read_npy(NP .. "fortran_f4.npy"))
+    assert.is_false(t:is_contiguous())
+    check(t, EXP_NP["fortran_f4.npy"], "fortran")
+  end)
+
+  it("widens int8/int16/uint16 to int32 and uint32 to int64", function()
+    assert.equal("int32", lio.read_npy(NP .. "i1.npy"):dtype())
+    assert.equal("int32", lio.read_npy(NP .. "u2.npy"):dtype())
+    assert.equal("int64", lio.read_npy(NP .. "u4.npy"):dtype())
+  end)
+
+  it("opens big arrays lazily and reads row ranges", function()
+    local x = lt.arange(0, 5000):reshape(1000, 5):float()
+    assert(lio.write_npy(tmp .. "/big.npy", x))
+    local f = assert(lio.open_npy(tmp .. "/big.npy"))
+    assert.same({1000, 5}, f:shape())
+    assert.equal("float32", f:dtype())
+    assert.equal(1000, #f)
+    local before = lt.memory()
+    local rows = f:read(101, 3)
+    assert.is_true(lt.memory() - before < 1000)
+    assert.same({{500, 501, 502, 503, 504}, {505, 506, 507, 508, 509}, {510, 511, 512, 513, 514}}, rows:totable())
+    assert.equal(5, f:read(1000):numel())
+    assert.equal(0, f:read(1001, 0):numel())
+    assert.error_matches(function() f:read(0, 1) end, "out of range")
+    assert.error_matches(function() f:read(999, 5) end, "out of range")
+    assert.is_true(f:read():equal(x))
+    f:close()
+    assert.error_matches(function() f:read(1, 1) end, "closed")
+  end)
+end)
+
+describe("npz archives written by numpy", function()
+  it("reads stored (ZIP64) and deflated members", function()
+    for _, file in ipairs { "arrays.npz", "arrays_compressed.npz" } do
+      local t = assert(lio.read_npz(NP .. file))
+      for name, e in pairs(EXP_NP) do
+        local f, k = name:match("^(.-):(.+)$")
+        if f == file then check(t[k], e, name) end
+      end
+    end
+  end)
+
+  it("reads one member at a time without loading the others", function()
+    local a = assert(lio.open_npz(NP .. "arrays_compressed.npz"))
+    assert.same({"labels", "mask", "ramp", "weights", "zeros"}, a:names())
+    assert.equal(5, #a)
+    local info = a:info("ramp")
+    assert.same({1000}, info.shape)
+    assert.is_true(info.compressed)
+    check(a:read("ramp"), EXP_NP["arrays_compressed.npz:ramp"], "ramp")
+    local missing, err = a:read("nope")
+    assert.is_nil(missing)
+    assert.matches("no array named 'nope'", err)
+    a:close()
+  end)
+end)
+
+describe("safetensors", function()
+  it("reads a file written from the format's README, with metadata", function()
+    local t, meta = assert(lio.read_safetensors(NP .. "basic.safetensors"))
+    for name, e in pairs(EXP_NP) do
+      local k = name:match("^basic%.safetensors:(.+)$")
+      if k then check(t[k], e, name) end
+    end
+    assert.same({format = "pt", note = 'café "quoted"'}, meta)
+  end)
+
+  it("opens lazily and reads single tensors", function()
+    local f = assert(lio.open_safetensors(NP .. "basic.safetensors"))
+    assert.equal(12, #f)
+    assert.same({2, 3}, f:info("f32").shape)
+    assert.equal("int16", f:info("i16").stored)
+    check(f:read("i16"), EXP_NP["basic.safetensors:i16"], "i16")
+    assert.equal("pt", f:metadata().format)
+    f:close()
+  end)
+
+  it("round-trips every dtype, 0-d and empty tensors, aligned", function()
+    local src = {
+      f32 = lt.tensor({{1.5, -2}, {3, 4}}), f64 = lt.tensor({1, 2}, "float64"), h = lt.tensor({0.5, 65504}, "float16"),
+      bf = lt.tensor({1, -0.25}, "bfloat16"), i64 = lt.tensor({-(1 << 40), 3}), i32 = lt.tensor({-7}, "int32"),
+      u8 = lt.tensor({0, 255}, "uint8"), b = lt.tensor({true, false}), s = lt.tensor(2.5), e = lt.zeros(0, 3),
+      ["név/ü\"x"] = lt.ones(1),
+    }
+    assert(lio.write_safetensors(tmp .. "/all.safetensors", src, {who = "lunette", ["ké"] = "v\n"}))
+    local back, meta = assert(lio.read_safetensors(tmp .. "/all.safetensors"))
+    for k, v in pairs(src) do
+      assert.equal(v:dtype(), back[k]:dtype(), k)
+      assert.is_true(v:equal(back[k]), k)
+    end
+    assert.same({who = "lunette", ["ké"] = "v\n"}, meta)
+    -- header padded to 8 bytes and tensors sorted widest first: every tensor aligned
+    local f = io.open(tmp .. "/all.safetensors", "rb")
+    local n = string.unpack("<I8", f:read(8))
+    f:close()
+    assert.equal(0, n % 8)
+  end)
+end)
+
+describe("PyTorch checkpoints written by torch.save", function()
+  it("reads a state dict of every dtype element by element", function()
+    local sd = assert(lio.load_pt(TH .. "state_dict.pt"))
+    local n = 0
+    for name, e in pairs(EXP_TH) do
+      local k = name:match("^state_dict%.pt:(.+)$")
+      if k then check(sd[k], e, name); n = n + 1 end
+    end
+    assert.equal(16, n)
+  end)
+
+  it("keeps shared storages shared and views strided", function()
+    local sd = assert(lio.load_pt(TH .. "state_dict.pt"))
+    for _, k in ipairs { "w_t", "row", "col" } do assert.is_true(lt.same_storage(sd.w, sd[k]), k) end
+    assert.same({1, 3}, sd.w_t:stride())
+    assert.same({3}, sd.col:stride())
+    assert.same({0, 1}, sd.expanded:stride())
+    sd.w[1][2] = 100 -- writing through one view shows in the others, as in torch
+    assert.equal(100, sd.w_t[2][1])
+    assert.equal(100, sd.col[1])
+  end)
+
+  it("iterates dicts in file order and keeps the checkpoint's plain data", function()
+    local sd = assert(lio.load_pt(TH .. "state_dict.pt"))
+    local order = {}
+    for k in pairs(sd) do order[#order + 1] = k end
+    assert.same({"w", "w_t", "row", "col", "expanded", "half", "bf16", "f64", "i64", "i32", "i16", "i8", "u8",
+                 "mask", "scalar", "empty"}, order)
+    assert.same(order, lio.keys(sd))
+    assert.equal("OrderedDict", getmetatable(sd).__name)
+    local c = assert(lio.load("tests/fixtures/io_torch/checkpoint.pth"))
+    assert.equal(0.61, c.mAP)
+    assert.equal(12, c.epoch)
+    assert.equal(8, c.config.d_anchor)
+    assert.equal("dual_stream", c.config.name)
+    assert.same({1, 2, 3}, c.config.layers)
+    assert.same({2, 3}, c.config.shape)
+    assert.equal(lio.null, c.config.dropout)
+    assert.is_true(c.config.flag)
+    assert.same({1, 2}, c.param:totable())
+    for name, e in pairs(EXP_TH) do
+      local k = name:match("^checkpoint%.pth:(.+)$")
+      if k then check(c.state_dict[k], e, name) end
+    end
+  end)
+
+  it("byte-swaps archives whose byteorder record says big", function()
+    check(assert(lio.load_pt(TH .. "big_endian.pt")).x, EXP_TH["big_endian.pt:x"], "big endian")
+  end)
+
+  it("refuses legacy and TorchScript files with a clear message", function()
+    local v, err = lio.load_pt(TH .. "legacy.pt")
+    assert.is_nil(v)
+    assert.matches("legacy torch.save format .* not supported", err)
+    v, err = lio.load_pt(TH .. "torchscript.pt")
+    assert.is_nil(v)
+    assert.matches("TorchScript archives are not supported", err)
+    assert.matches("^tests/fixtures/io_torch/torchscript.pt: ", err)
+  end)
+
+  it("saves checkpoints with shared storages, views and nested data", function()
+    local w = lt.arange(12):reshape(3, 4):float()
+    local ck = {state_dict = {w = w, wt = w:t(), row = w[2], b = lt.zeros(4, "bfloat16")},
+                config = {d = 3, name = "x", list = {1, 2.5, lio.null, true}}, epoch = 3}
+    assert(lio.save_pt(tmp .. "/ck.pt", ck))
+    local back = assert(lio.load_pt(tmp .. "/ck.pt"))
+    assert.is_true(back.state_dict.wt:equal(w:t()))
+    assert.is_true(lt.same_storage(back.state_dict.w, back.state_dict.row))
+    assert.is_true(back.state_dict.row:equal(w[2]))
+    assert.equal("bfloat16", back.state_dict.b:dtype())
+    assert.same({1, 2.5, lio.null, true}, back.config.list)
+    assert.equal(3, back.epoch)
+    -- a loaded checkpoint saves back in its own key order
+    local sd = assert(lio.load_pt(TH .. "state_dict.pt"))
+    assert(lio.save_pt(tmp .. "/again.pt", sd))
+    assert.same(lio.keys(sd), lio.keys(assert(lio.load_pt(tmp .. "/again.pt"))))
+  end)
+
+  it("saves only the part of a storage that saved views use", function()
+    local big = lt.zeros(100000)
+    assert(lio.save_pt(tmp .. "/slice.pt", {x = big:narrow(1, 10, 5)}))
+    local f = io.open(tmp .. "/slice.pt", "rb")
+    local size = f:seek("end")
+    f:close()
+    assert.is_true(size < 4096)
+  end)
+
+  it("refuses values torch could not load", function()
+    assert.error_matches(function() lio.save_pt(tmp .. "/bad.pt", {f = print}) end, "cannot save a function")
+    local cyc = {}
+    cyc.self = cyc
+    assert.error_matches(function() lio.save_pt(tmp .. "/bad.pt", cyc) end, "cyclic")
+    assert.error_matches(function() lio.save_pt(tmp .. "/bad.pt", {"\255"}) end, "UTF%-8")
+    assert.is_nil(io.open(tmp .. "/bad.pt"))
+  end)
+end)
+
+describe("IDX and CIFAR", function()
+  it("reads IDX files raw and gzipped, big-endian types converted", function()
+    for _, n in ipairs { "tiny-images-idx3-ubyte", "tiny-labels-idx1-ubyte.gz", "floats.idx", "shorts.idx" } do
+      check(assert(lio.read_idx(NP .. n)), EXP_NP[n], n)
+    end
+    assert.is_true(lio.read_idx(NP .. "tiny-images-idx3-ubyte.gz"):equal(lio.read_idx(NP .. "tiny-images-idx3-ubyte")))
+  end)
+
+  it("reads straight to float32 with a scale in one pass", function()
+    local u8 = lio.read_idx(NP .. "tiny-images-idx3-ubyte.gz")
+    local f = assert(lio.read_idx(NP .. "tiny-images-idx3-ubyte.gz", {dtype = "float32", scale = 0.5}))
+    assert.equal("float32", f:dtype())
+    assert.is_true(f:equal(u8:float() * 0.5))
+    local s = assert(lio.read_idx(NP .. "shorts.idx", {scale = 2}))
+    assert.same({-246, -164, -82, 0}, s:totable())
+    assert.error_matches(function() lio.read_idx(NP .. "floats.idx", {dtype = "int64"}) end, "dtype must be float32")
+  end)
+
+  it("reads CIFAR-10 and CIFAR-100 batches", function()
+    local x, y = assert(lio.read_cifar(NP .. "cifar10_tiny.bin"))
+    check(x, EXP_NP["cifar.images"], "images")
+    check(y, EXP_NP["cifar10.labels"], "labels")
+    local x2, fine, coarse = lio.read_cifar(NP .. "cifar100_tiny.bin", {classes = 100})
+    check(x2, EXP_NP["cifar.images"], "images")
+    check(fine, EXP_NP["cifar100.fine"], "fine")
+    check(coarse, EXP_NP["cifar100.coarse"], "coarse")
+    local v, err = lio.read_cifar(NP .. "cifar100_tiny.bin")
+    assert.is_nil(v)
+    assert.matches("whole number of 3073%-byte records", err)
+  end)
+end)
+
+describe("PNG", function()
+  it("reads every color type PIL writes", function()
+    for _, n in ipairs { "gray.png", "rgb.png", "rgba.png", "rgb_interlaced.png", "gray16.png", "bw1.png", "palette_trns.png" } do
+      check(assert(lio.read_png(NP .. n)), EXP_NP[n], n)
+    end
+  end)
+
+  it("writes uint8 and float images that read back", function()
+    local img = lt.arange(0, 60):reshape(4, 5, 3):to("uint8")
+    assert(lio.write_png(tmp .. "/u8.png", img))
+    assert.is_true(lio.read_png(tmp .. "/u8.png"):equal(img))
+    local g = lt.linspace(0, 1, 12):reshape(3, 4)
+    assert(lio.write_png(tmp .. "/f.png", g))
+    local back = lio.read_png(tmp .. "/f.png")
+    assert.same({3, 4}, back:size())
+    assert.equal(0, back:get(1, 1))
+    assert.equal(255, back:get(3, 4))
+    local rgba = lt.ones(2, 2, 4)
+    assert(lio.write_png(tmp .. "/rgba.png", rgba))
+    assert.same({2, 2, 4}, lio.read_png(tmp .. "/rgba.png"):size())
+    assert.error_matches(function() lio.write_png(tmp .. "/x.png", lt.zeros(2, 2, 5)) end, "C in 1..4")
+    assert.error_matches(function() lio.write_png(tmp .. "/x.png", lt.zeros(2, 2, "int64")) end, "uint8 or float")
+  end)
+end)
+
+describe("CSV", function()
+  it("reads RFC 4180 quoting, BOM, CRLF, blank lines, nan and inf", function()
+    local t, names = assert(lio.read_csv(NP .. "table.csv"))
+    check(t, EXP_NP["table.csv"], "table.csv")
+    assert.same({"x, first", "y", 'say "hi"'}, names)
+  end)
+
+  it("round-trips with the shortest exact numbers", function()
+    local t = lt.tensor({{0.1, -2.5e-8, 1 / 3}, {0 / 0, math.huge, 7}}, "float64")
+    assert(lio.write_csv(tmp .. "/t.csv", t, {header = {"a", "b,c", 'q"'}}))
+    local back, names = lio.read_csv(tmp .. "/t.csv")
+    local want, got = flat(t), flat(back)
+    for i = 1, #want do assert.is_true(want[i] == got[i] or (want[i] ~= want[i] and got[i] ~= got[i]), i) end
+    assert.same({"a", "b,c", 'q"'}, names)
+    local f = io.open(tmp .. "/t.csv")
+    local text = f:read("a")
+    f:close()
+    assert.matches('^a,"b,c","q"""\n0%.1,', text)
+    local i = lt.tensor({{1, -2}, {3, 4}})
+    assert(lio.write_csv(tmp .. "/i.csv", i))
+    assert.is_true(lio.read_csv(tmp .. "/i.csv", {header = false, dtype = "int64"}):equal(i))
+    assert.is_true(lio.read_csv(tmp .. "/i.csv", {header = false, dtype = "float32"}):equal(i:float()))
+  end)
+
+  it("reports malformed tables with line and column", function()
+    local cases = {
+      {'a,b\n"1,2\n', "unterminated quoted field"},
+      {'a,b\n"1"x,2\n', "line 2, column 4: text after a closing quote"},
+      {"a,b\n1,2\n3\n", "line 3 has 1 fields, expected 2"},
+      {"a\n0x10\n", "hexadecimal"},
+      {"a\nabc\n", "line 2, column 1: not a number"},
+      {"a\n1\0\n", "NUL byte"},
+    }
+    for _, c in ipairs(cases) do
+      local t, err = lio.read_bytes("csv", c[1])
+      assert.is_nil(t, c[1])
+      assert.matches(c[2], err, 1, true)
+    end
+    local t, err = lio.read_bytes("csv", "a\n9223372036854775808\n", {dtype = "int64"})
+    assert.is_nil(t)
+    assert.matches("fits int64", err)
+  end)
+end)
+
+describe("load and save by file type", function()
+  it("dispatches on the extension and on the first bytes", function()
+    assert.equal("float32", lio.load(NP .. "f4.npy"):dtype())
+    assert.is_table(lio.load(NP .. "arrays.npz"))
+    assert.is_table(lio.load(NP .. "basic.safetensors"))
+    assert.is_table(lio.load(TH .. "checkpoint.pth"))
+    assert.same({3, 4, 5}, lio.load(NP .. "tiny-images-idx3-ubyte"):size())
+    os.execute("cp " .. TH .. "state_dict.pt '" .. tmp .. "/noext'")
+    assert.is_table(lio.load(tmp .. "/noext"))
+    local v, err = lio.load(tmp .. "/nothing.xyz")
+    assert.is_nil(v)
+    assert.matches("unknown file type", err)
+    local x = lt.arange(6):reshape(2, 3)
+    for _, ext in ipairs { "npy", "csv" } do
+      assert(lio.save(tmp .. "/s." .. ext, x, {header = {"a", "b", "c"}}))
+      assert.is_true(lio.load(tmp .. "/s." .. ext):long():equal(x), ext)
+    end
+    assert(lio.save(tmp .. "/s.npz", {x = x}, {compress = true}))
+    assert.is_true(lio.load(tmp .. "/s.npz").x:equal(x))
+    assert.error_matches(function() lio.save(tmp .. "/s.weird", x) end, "unknown file type")
+  end)
+
+  it("round-trips npy and npz for every dtype numpy has", function()
+    local ts = {lt.tensor({1.5, -2}), lt.tensor({1, 2}, "float64"), lt.tensor({0.5}, "float16"), lt.tensor({-(1 << 40)}),
+                lt.tensor({-3}, "int32"), lt.tensor({250}, "uint8"), lt.tensor({true, false}), lt.zeros(0, 2), lt.tensor(7.5)}
+    local all = {}
+    for i, t in ipairs(ts) do
+      assert(lio.write_npy(tmp .. "/r.npy", t))
+      local b = lio.read_npy(tmp .. "/r.npy")
+      assert.equal(t:dtype(), b:dtype())
+      assert.is_true(t:equal(b), t:dtype())
+      all["a" .. i] = t
+    end
+    assert(lio.write_npz(tmp .. "/r.npz", all))
+    for k, v in pairs(lio.read_npz(tmp .. "/r.npz")) do assert.is_true(all[k]:equal(v), k) end
+    assert.error_matches(function() lio.write_npy(tmp .. "/b.npy", lt.ones(2, "bfloat16")) end, "NumPy has no bfloat16")
+  end)
+end)
+
+describe("writers never leave partial files", function()
+  it("leave the old file intact and no temporary when a write fails", function()
+    assert(lio.write_npy(tmp .. "/keep.npy", lt.ones(3)))
+    local x = {a = lt.arange(1000):float(), b = lt.ones(10)}
+    local failures = 0
+    for k = 0, 40 do
+      local call, ok, err = pcall(lio.save_pt, tmp .. "/keep.npy", x, {fail_at = k})
+      if not call then err = ok end
+      if call and ok then break end
+      failures = failures + 1
+      assert.matches("injected failure", err)
+      assert.is_true(lio.read_npy(tmp .. "/keep.npy"):equal(lt.ones(3)), "old file damaged at k=" .. k)
+      assert.equal(0, leftovers(tmp))
+    end
+    assert.is_true(failures > 3)
+    local ok, err = lio.write_npy(tmp .. "/no/such/dir/x.npy", lt.ones(2))
+    assert.is_nil(ok)
+    assert.matches("no/such/dir/x.npy: cannot create", err)
+  end)
+
+  it("need no temporary after a successful write", function()
+    assert(lio.write_npz(tmp .. "/ok.npz", {x = lt.ones(2)}))
+    assert.equal(0, leftovers(tmp))
+  end)
+end)
+
+-- Files lunette writes, read by numpy and torch themselves.
+describe("python peers read what lunette writes", function()
+  local py = "/usr/bin/python3"
+  local function has(mod)
+    return os.execute(py .. " -c 'import " .. mod .. "' >/dev/null 2>&1") == true
+  end
+
+  -- Runs a python snippet that prints a Lua table constructor; returns it.
+  local function python(code)
+    local f = io.open(tmp .. "/peer.py", "w")
+    f:write(code)
+    f:close()
+    local p = io.popen(py .. " '" .. tmp .. "/peer.py' 2>&1")
+    local out = p:read("a")
+    p:close()
+    local chunk = load("return " .. out)
+    assert(chunk, "python said: " .. out)
+    return chunk()
+  end
+
+  it("numpy.load reads .npy and .npz", function()
+    if not has("numpy") then pending("skipped: /usr/bin/python3 has no numpy") return end
+    local a = lt.tensor({{1.5, -2}, {3, 4}})
+    assert(lio.write_npy(tmp .. "/p.npy", a))
+    assert(lio.write_npz(tmp .. "/p.npz", {a = a, i = lt.arange(5), m = lt.tensor({true, false})}, {compress = true}))
+    assert(lio.write_npz(tmp .. "/q.npz", {h = lt.tensor({0.5, 2}, "float16"), u = lt.tensor({7}, "uint8")}))
+    local r = python(([==[
+import numpy as np
+a = np.load('%s/p.npy'); z = np.load('%s/p.npz'); q = np.load('%s/q.npz')
+def lua(x): return '{' + ','.join(repr(float(v)) for v in x.reshape(-1)) + '}'
+print('{a=%%s, dt="%%s", zi=%%s, zm=%%s, zidt="%%s", h=%%s, hdt="%%s", u=%%s}' %% (lua(a), a.dtype, lua(z['i']), lua(z['m']), z['i'].dtype, lua(q['h']), q['h'].dtype, lua(q['u'])))
+]==]):format(tmp, tmp, tmp))
+    assert.same({1.5, -2, 3, 4}, r.a)
+    assert.equal("float32", r.dt)
+    assert.same({0, 1, 2, 3, 4}, r.zi)
+    assert.equal("int64", r.zidt)
+    assert.same({1, 0}, r.zm)
+    assert.same({0.5, 2}, r.h)
+    assert.equal("float16", r.hdt)
+    assert.same({7}, r.u)
+  end)
+
+  it("torch.load reads checkpoints with shared storages and views", function()
+    if not has("torch") then pending("skipped: /usr/bin/python3 has no torch") return end
+    local w = lt.arange(12):reshape(3, 4):float()
+    assert(lio.save_pt(tmp .. "/p.pt", {state_dict = {w = w, wt = w:t(), col = w:select(2, 2),
+                                                      bf = lt.tensor({1, 2}, "bfloat16"), m = lt.tensor({true})},
+                                        config = {d = 3, name = "x", l = {1, lio.null}}}))
+    local r = python(([==[
+import torch
+c = torch.load('%s/p.pt')
+sd = c['state_dict']
+same = sd['w'].storage().data_ptr() == sd['wt'].storage().data_ptr() == sd['col'].storage().data_ptr()
+def lua(x): return '{' + ','.join(repr(float(v)) for v in x.reshape(-1)) + '}'
+print('{wt=%%s, col=%%s, stride={%%d,%%d}, same=%%s, bf="%%s", m="%%s", d=%%d, name="%%s", none=%%s}' %% (
+  lua(sd['wt'].contiguous()), lua(sd['col']), sd['wt'].stride()[0], sd['wt'].stride()[1], str(same).lower(),
+  sd['bf'].dtype, sd['m'].dtype, c['config']['d'], c['config']['name'], str(c['config']['l'][1] is None).lower()))
+]==]):format(tmp))
+    assert.same(flat(w:t()), r.wt)
+    assert.same({1, 5, 9}, r.col)
+    assert.same({1, 4}, r.stride)
+    assert.is_true(r.same)
+    assert.equal("torch.bfloat16", r.bf)
+    assert.equal("torch.bool", r.m)
+    assert.equal(3, r.d)
+    assert.equal("x", r.name)
+    assert.is_true(r.none)
+  end)
+
+  it("safetensors written by lunette parse with Python's json and numpy", function()
+    if not has("numpy") then pending("skipped: /usr/bin/python3 has no numpy") return end
+    assert(lio.write_safetensors(tmp .. "/p.safetensors", {a = lt.tensor({1.5, 2}), b = lt.tensor({3}, "int32")}, {k = "v"}))
+    local r = python(([==[
+import json, struct, numpy as np
+b = open('%s/p.safetensors', 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n]); base = 8 + n
+a = np.frombuffer(b[base + h['a']['data_offsets'][0]: base + h['a']['data_offsets'][1]], dtype='<f4')
+print('{a={%%s}, k="%%s", exact=%%s}' %% (','.join(repr(float(v)) for v in a), h['__metadata__']['k'], str(base + max(v['data_offsets'][1] for k, v in h.items() if k != '__metadata__') == len(b)).lower()))
+]==]):format(tmp))
+    assert.same({1.5, 2}, r.a)
+    assert.equal("v", r.k)
+    assert.is_true(r.exact)
+  end)
+end)
