@@ -117,9 +117,51 @@ LT_HOT static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n)
 }
 
 /* Reduces R contiguous elements starting at p. */
+/* float32 sum straight from the input: eight double lanes the compiler
+ * vectorises (no conversion buffer), still accumulating in double. */
+LT_HOT static double sum_f32(const float *x, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) acc[j] += x[i + j];
+  for (; i < n; i++) acc[0] += x[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* float32 arg-extreme straight from the input: a SIMD scan for the extreme
+ * and for NaN, then the first position holding it. */
+LT_HOT static void argext_f32(const float *x, int64_t n, int mx, float *best, int64_t *at, int *nan) {
+  float m = x[0];
+  int bad = 0;
+  if (mx) {
+    #pragma omp simd reduction(max:m) reduction(|:bad)
+    for (int64_t i = 0; i < n; i++) { bad |= x[i] != x[i]; m = x[i] > m ? x[i] : m; }
+  } else {
+    #pragma omp simd reduction(min:m) reduction(|:bad)
+    for (int64_t i = 0; i < n; i++) { bad |= x[i] != x[i]; m = x[i] < m ? x[i] : m; }
+  }
+  int64_t i = 0;
+  if (!bad) {
+    for (; i + 64 <= n; i += 64) { /* find the 64-block holding m, vectorised */
+      int hit = 0;
+      #pragma omp simd reduction(|:hit)
+      for (int j = 0; j < 64; j++) hit |= x[i + j] == m;
+      if (hit) break;
+    }
+    while (i < n && x[i] != m) i++;
+  }
+  *best = m; *at = i; *nan = bad;
+}
+
 static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64_t base, double mean) {
   double buf[CHUNK];
   Acc a = acc_init(op, mean);
+  if (dt == LT_F32 && (op == LT_RSUM || op == LT_RMEAN)) { a.v = sum_f32((const float *)p, R); return a; }
+  if (dt == LT_F32 && R > 0 && (op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN)) {
+    float m; int64_t at; int nan;
+    argext_f32((const float *)p, R, is_maxlike(op), &m, &at, &nan);
+    if (!nan) { a.v = m; a.idx = base + at; return a; }
+  }
   size_t es = lt_dtype_size(dt);
   for (int64_t r = 0; r < R; r += CHUNK) {
     int64_t n = R - r < CHUNK ? R - r : CHUNK;
@@ -200,10 +242,48 @@ static void store(const RedJob *j, int64_t pos, const Acc *a) {
   if (j->idx) ((int64_t *)j->idx->data)[pos] = a->idx < 0 ? 0 : a->idx;
 }
 
+/* Adds rows [r0, r1) of a float32 [R x inner] matrix into acc (inner doubles). */
+LT_HOT static void add_rows_f32(double *acc, const float *x, int64_t r0, int64_t r1, int64_t inner) {
+  for (int64_t j = 0; j < inner; j++) acc[j] = 0;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *row = x + r * inner;
+    for (int64_t j = 0; j < inner; j++) acc[j] += row[j];
+  }
+}
+
+/* Column sums of a float32 [R x inner] matrix (outer == 1): whole rows are
+ * streamed in fixed row blocks (the count depends on R only, so the result
+ * does not depend on the thread count) and the partial sums added in order.
+ * Reading whole rows keeps the prefetcher busy; column slabs did not. */
+static LtStatus sum_rows_f32(const RedJob *j) {
+  int64_t R = j->R, inner = j->inner, nb = (R + 255) / 256;
+  if (nb > 32) nb = 32;
+  if (nb < 1) nb = 1;
+  int64_t per = (R + nb - 1) / nb;
+  double *part = malloc((size_t)(nb * inner) * sizeof(double));
+  if (!part) return LT_ENOMEM;
+  const float *x = j->a->data;
+  #pragma omp parallel for schedule(static) if (R * inner >= LT_PAR_MIN)
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t r0 = b * per, r1 = r0 + per < R ? r0 + per : R;
+    add_rows_f32(part + b * inner, x, r0 < R ? r0 : R, r1, inner);
+  }
+  for (int64_t c = 0; c < inner; c++) {
+    Acc a = acc_init(LT_RSUM, 0);
+    for (int64_t b = 0; b < nb; b++) a.v += part[b * inner + c];
+    store(j, c, &a);
+  }
+  free(part);
+  return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+}
+
 static LtStatus reduce_pass(const RedJob *j) {
   const char *base = j->a->data;
   LtDtype dt = j->a->dtype;
   size_t es = lt_dtype_size(dt);
+  if ((j->op == LT_RSUM || j->op == LT_RMEAN) && dt == LT_F32 && j->outer == 1 &&
+      j->inner > 1 && j->inner <= 65536)
+    return sum_rows_f32(j);
   if (j->inner == 1 && j->outer == 1) {
     Acc a = reduce_long_run(j->op, base, dt, j->R, j->means ? j->means[0] : 0);
     store(j, 0, &a);
