@@ -1,0 +1,388 @@
+-- lunette.nn_module: the Module base class, parameters, buffers and state dicts, and the containers
+-- (Sequential, Residual) that run children forward and backward.
+--
+-- A module's forward(x) keeps what its backward needs; backward(gy, ctx, need_dx)
+-- accumulates parameter gradients into module.grad[key] (created on demand,
+-- zeroed by zero_grad) and returns the gradient of its input (nil when need_dx
+-- is false). ctx, when given, is a per-sample pass (see nn_psg): layers then
+-- hand per-sample gradients to ctx.target instead of accumulating.
+local lt = require "lunette.tensor"
+
+local M = {}
+
+local Module = {}
+Module.__index = Module
+M.Module = Module
+
+-- class(name, parent) -> a new class table whose instances are modules.
+function M.class(name, parent)
+  local cls = setmetatable({}, { __index = parent or Module, __call = function(c, ...) return c.new(...) end })
+  cls.__index = cls
+  cls.__name = name
+  cls.__call = function(self, ...) return self:forward(...) end
+  cls.__tostring = function(self) return self:tostring() end
+  return cls
+end
+
+-- Instance set-up shared by every constructor.
+function M.init(self)
+  self._params, self._buffers, self._children = {}, {}, {}
+  self.grad, self.training = {}, true
+  return self
+end
+
+function M.is_module(x) return type(x) == "table" and getmetatable(x) ~= nil and x._params ~= nil end
+
+local function argerror(n, fname, fmt, ...)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, fmt:format(...)), 3)
+end
+M.argerror = argerror
+
+function M.shape_str(t)
+  if type(t) == "table" and not lt.is_tensor(t) then return "[" .. table.concat(t, "x") .. "]" end
+  return "[" .. table.concat(t:size(), "x") .. "]"
+end
+
+---------------------------------------------------------------------------
+-- registration
+---------------------------------------------------------------------------
+
+function Module:register_parameter(key, t)
+  self._params[#self._params + 1] = key
+  self[key] = t
+end
+
+function Module:register_buffer(key, t)
+  self._buffers[#self._buffers + 1] = key
+  self[key] = t
+end
+
+-- add(name, module) registers a child under name (state_dict prefix).
+function Module:add(name, m)
+  if not M.is_module(m) then argerror(2, "add", "module expected, got %s", type(m)) end
+  self._children[#self._children + 1] = { name = tostring(name), module = m }
+  return m
+end
+
+function Module:children()
+  local out = {}
+  for i, c in ipairs(self._children) do out[i] = c.module end
+  return out
+end
+
+-- named_modules() -> array of {name = "layer1.0.conv1", module = m}, depth first, self first ("").
+function Module:named_modules(prefix, out)
+  out, prefix = out or {}, prefix or ""
+  out[#out + 1] = { name = prefix, module = self }
+  for _, c in ipairs(self._children) do
+    c.module:named_modules(prefix == "" and c.name or (prefix .. "." .. c.name), out)
+  end
+  return out
+end
+
+-- named_parameters() -> array of {name, module, key, tensor} in PyTorch's order.
+function Module:named_parameters(opts)
+  local out, all = {}, opts and opts.all
+  for _, e in ipairs(self:named_modules()) do
+    local m = e.module
+    for _, key in ipairs(m._params) do
+      if m[key] ~= nil and (all or not (m._frozen and m._frozen[key])) then
+        out[#out + 1] = { name = e.name == "" and key or (e.name .. "." .. key), module = m, key = key, tensor = m[key] }
+      end
+    end
+  end
+  return out
+end
+
+function Module:parameters()
+  local out = {}
+  for i, p in ipairs(self:named_parameters()) do out[i] = p.tensor end
+  return out
+end
+
+-- num_parameters() -> total number of trainable entries (D of per-sample gradients).
+function Module:num_parameters()
+  local n = 0
+  for _, p in ipairs(self:named_parameters()) do n = n + p.tensor:numel() end
+  return n
+end
+
+-- grad_of(key) -> the gradient tensor of parameter key, created (zeros) on first use.
+function Module:grad_of(key)
+  local g = self.grad[key]
+  if g == nil then
+    local p = self[key]
+    g = lt.zeros(p:size(), p:dtype())
+    self.grad[key] = g
+  end
+  return g
+end
+
+function Module:zero_grad()
+  for _, e in ipairs(self:named_modules()) do
+    for _, g in pairs(e.module.grad) do g:fill_(0) end
+  end
+end
+
+-- freeze(prefix...) / unfreeze(prefix...): parameters whose names start with a prefix
+-- (all when none given) stop (resume) receiving gradients and per-sample gradients.
+local function set_frozen(self, flag, ...)
+  local prefixes = { ... }
+  for _, p in ipairs(self:named_parameters { all = true }) do
+    local hit = #prefixes == 0
+    for _, pre in ipairs(prefixes) do
+      if p.name == pre or p.name:sub(1, #pre + 1) == pre .. "." then hit = true end
+    end
+    if hit then
+      p.module._frozen = p.module._frozen or {}
+      p.module._frozen[p.key] = flag or nil
+    end
+  end
+  return self
+end
+function Module:freeze(...) return set_frozen(self, true, ...) end
+function Module:unfreeze(...) return set_frozen(self, false, ...) end
+
+function Module:train(flag)
+  if flag == nil then flag = true end
+  for _, e in ipairs(self:named_modules()) do e.module.training = flag end
+  return self
+end
+function Module:eval() return self:train(false) end
+
+-- to(dtype): converts parameters, buffers (float ones) and gradients in place of the module.
+function Module:to(dtype)
+  for _, e in ipairs(self:named_modules()) do
+    local m = e.module
+    for _, k in ipairs(m._params) do if m[k] then m[k] = m[k]:to(dtype) end end
+    for _, k in ipairs(m._buffers) do
+      if m[k] and (m[k]:dtype() == "float32" or m[k]:dtype() == "float64") then m[k] = m[k]:to(dtype) end
+    end
+    m.grad = {}
+  end
+  return self
+end
+function Module:double() return self:to("float64") end
+function Module:float() return self:to("float32") end
+
+function Module:dtype()
+  local p = self:named_parameters({ all = true })[1]
+  return p and p.tensor:dtype() or "float32"
+end
+
+---------------------------------------------------------------------------
+-- state dicts
+---------------------------------------------------------------------------
+
+-- Iterates a state dict in PyTorch's order (its metatable's `keys`, the
+-- convention lunette.io uses for ordered dicts, so io.save writes that order).
+local function ordered_pairs(t)
+  local keys, i = getmetatable(t).keys, 0
+  return function()
+    while true do
+      i = i + 1
+      local k = keys[i]
+      if k == nil then return nil end
+      local v = rawget(t, k)
+      if v ~= nil then return k, v end
+    end
+  end, t, nil
+end
+
+-- state_dict() -> {name = tensor} (parameters and buffers, shared with the model)
+-- that pairs() walks in PyTorch's order, plus that order as a second value.
+function Module:state_dict()
+  local sd, keys = {}, {}
+  for _, e in ipairs(self:named_modules()) do
+    local m, pre = e.module, e.name == "" and "" or (e.name .. ".")
+    for _, list in ipairs { m._params, m._buffers } do
+      for _, k in ipairs(list) do
+        if m[k] ~= nil then sd[pre .. k] = m[k]; keys[#keys + 1] = pre .. k end
+      end
+    end
+  end
+  return setmetatable(sd, { keys = keys, __pairs = ordered_pairs }), keys
+end
+
+local function list_keys(t, limit)
+  table.sort(t)
+  if #t > limit then
+    local n = #t
+    t = { table.unpack(t, 1, limit) }
+    t[#t + 1] = ("... (%d more)"):format(n - limit)
+  end
+  return table.concat(t, ", ")
+end
+
+-- load_state_dict(sd, {strict = true}): copies every tensor of sd into the model
+-- (converting dtypes). Missing, unexpected or mis-shaped keys raise one error that
+-- lists them all; with strict = false only shapes are checked. Returns missing, unexpected.
+function Module:load_state_dict(sd, opts)
+  if type(sd) ~= "table" then argerror(1, "load_state_dict", "state dict table expected, got %s", type(sd)) end
+  local strict = not (opts and opts.strict == false)
+  local own = self:state_dict()
+  local missing, unexpected, mismatched = {}, {}, {}
+  for k, t in pairs(own) do
+    local v = sd[k]
+    if v == nil then missing[#missing + 1] = k
+    elseif not lt.is_tensor(v) then mismatched[#mismatched + 1] = ("%s (not a tensor: %s)"):format(k, type(v))
+    elseif v:numel() ~= t:numel() or (v:dim() ~= t:dim() and t:dim() > 0) then
+      mismatched[#mismatched + 1] = ("%s (checkpoint %s, model %s)"):format(k, M.shape_str(v), M.shape_str(t))
+    else
+      local sv, st = v:size(), t:size()
+      for i = 1, #st do
+        if sv[i] ~= st[i] then
+          mismatched[#mismatched + 1] = ("%s (checkpoint %s, model %s)"):format(k, M.shape_str(v), M.shape_str(t))
+          break
+        end
+      end
+    end
+  end
+  for k in pairs(sd) do if own[k] == nil then unexpected[#unexpected + 1] = k end end
+  local problems = {}
+  if #mismatched > 0 then problems[#problems + 1] = "shape mismatch: " .. list_keys(mismatched, 20) end
+  if strict and #missing > 0 then problems[#problems + 1] = "missing keys: " .. list_keys(missing, 20) end
+  if strict and #unexpected > 0 then problems[#problems + 1] = "unexpected keys: " .. list_keys(unexpected, 20) end
+  if #problems > 0 then
+    error("load_state_dict: " .. table.concat(problems, "; "), 2)
+  end
+  for k, t in pairs(own) do
+    local v = sd[k]
+    if v ~= nil then t:copy_(v:reshape(t:size())) end
+  end
+  return missing, unexpected
+end
+
+---------------------------------------------------------------------------
+-- printing
+---------------------------------------------------------------------------
+
+function Module:extra_repr() return "" end
+
+function Module:tostring(indent)
+  indent = indent or ""
+  local head = (self.__name or "Module") .. "(" .. self:extra_repr()
+  if #self._children == 0 then return head .. ")" end
+  local lines = { head }
+  for _, c in ipairs(self._children) do
+    lines[#lines + 1] = indent .. "  (" .. c.name .. "): " .. c.module:tostring(indent .. "  ")
+  end
+  lines[#lines + 1] = indent .. ")"
+  return table.concat(lines, "\n")
+end
+
+-- The default module has no parameters and passes gradients through unchanged.
+function Module:forward(x) return x end
+function Module:backward(gy) return gy end
+
+---------------------------------------------------------------------------
+-- Sequential
+---------------------------------------------------------------------------
+
+local Sequential = M.class("Sequential")
+M.Sequential = Sequential
+
+-- Sequential{m1, m2, ...}: children named "0", "1", ... like torch.nn.Sequential;
+-- Sequential{{"conv", m1}, {"relu", m2}}: explicit names (an OrderedDict).
+-- With {anonymous = true}, bare entries run but are not registered (functional
+-- ops such as F.relu in a torch forward); the zoo builds its models that way.
+function Sequential.new(entries, opts)
+  local self = M.init(setmetatable({}, Sequential))
+  self._seq = {}
+  local anonymous = opts and opts.anonymous
+  self._anonymous = anonymous
+  for i, e in ipairs(entries or {}) do
+    if M.is_module(e) then
+      if not anonymous then self:add(tostring(i - 1), e) end
+      self._seq[#self._seq + 1] = e
+    elseif type(e) == "table" and type(e[1]) == "string" and M.is_module(e[2]) then
+      self:add(e[1], e[2])
+      self._seq[#self._seq + 1] = e[2]
+    else
+      argerror(1, "Sequential", "entry %d is not a module or a {name, module} pair", i)
+    end
+  end
+  return self
+end
+
+function Sequential:append(m, name)
+  if name then self:add(name, m) elseif not self._anonymous then self:add(tostring(#self._seq), m) end
+  self._seq[#self._seq + 1] = m
+  return self
+end
+
+function Sequential:forward(x)
+  for _, m in ipairs(self._seq) do x = m:forward(x) end
+  return x
+end
+
+function Sequential:backward(g, ctx, need_dx)
+  if need_dx == nil then need_dx = true end
+  for i = #self._seq, 1, -1 do
+    g = self._seq[i]:backward(g, ctx, i > 1 or need_dx)
+  end
+  return g
+end
+
+-- The module sequence (the nth one with seq(n); negative counts from the end).
+function Sequential:seq(n)
+  if n == nil then return self._seq end
+  return self._seq[n < 0 and #self._seq + 1 + n or n]
+end
+
+-- features(x): everything but a final Linear head (the penultimate representation).
+function Sequential:features(x)
+  local n = #self._seq
+  if self.head ~= nil and self._seq[n] == self.head then n = n - 1 end
+  for i = 1, n do x = self._seq[i]:forward(x) end
+  return x
+end
+
+---------------------------------------------------------------------------
+-- Residual: post(body(x) + shortcut(x))
+---------------------------------------------------------------------------
+
+local Residual = M.class("Residual")
+M.Residual = Residual
+
+-- Residual{body = {{"conv1", m}, nn.ReLU(), ...}, shortcut = {"shortcut", m} | m | nil,
+--          post = module | nil}: body entries follow Sequential's anonymous rule (pairs are
+-- registered children, bare modules are functional); a nil shortcut is the identity.
+function Residual.new(spec)
+  local self = M.init(setmetatable({}, Residual))
+  self._body = Sequential.new({}, { anonymous = true })
+  for i, e in ipairs(spec.body or spec) do
+    if M.is_module(e) then self._body._seq[#self._body._seq + 1] = e
+    elseif type(e) == "table" and type(e[1]) == "string" and M.is_module(e[2]) then
+      self:add(e[1], e[2])
+      self._body._seq[#self._body._seq + 1] = e[2]
+    else
+      argerror(1, "Residual", "body entry %d is not a module or a {name, module} pair", i)
+    end
+  end
+  local sc = spec.shortcut
+  if type(sc) == "table" and type(sc[1]) == "string" then self:add(sc[1], sc[2]); sc = sc[2] end
+  self._shortcut = sc
+  self._post = spec.post
+  return self
+end
+
+function Residual:forward(x)
+  local h = self._body:forward(x)
+  local s = self._shortcut and self._shortcut:forward(x) or x
+  local z = h + s
+  if self._post then z = self._post:forward(z) end
+  return z
+end
+
+function Residual:backward(g, ctx, need_dx)
+  if need_dx == nil then need_dx = true end
+  if self._post then g = self._post:backward(g, ctx, true) end
+  local gb = self._body:backward(g, ctx, need_dx)
+  local gs = g
+  if self._shortcut then gs = self._shortcut:backward(g, ctx, need_dx) end
+  if not need_dx then return nil end
+  return gb + gs
+end
+
+return M

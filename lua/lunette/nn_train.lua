@@ -1,0 +1,230 @@
+-- lunette.nn_train: a training loop (epochs over a dataset or an index subset, per-sample weights,
+-- seeded shuffling and augmentation, schedules, hooks) and evaluation with per-class accuracy.
+--
+--   local hist = nn.fit(model, {x = X, y = Y}, {epochs = 3, batch_size = 128,
+--                       optimizer = nn.Adam(model, {lr = 1e-3}), seed = 1,
+--                       test = {x = Xt, y = Yt}, verbose = true})
+--   local r = nn.evaluate(model, {x = Xt, y = Yt})   -- r.accuracy, r.per_class, r.loss
+--
+-- A dataset is a lunette.data dataset (anything with size() and batch(idx),
+-- e.g. data.fashion_mnist{}:normalize()) or a table {x = images/features
+-- [N x ...], y = labels [N] (1..C)} whose uint8 images become float32 in
+-- [0, 1] per batch; {transform = fn} then changes each input batch.
+-- Options of fit: epochs (1), batch_size (128), optimizer (default SGD lr 0.01),
+-- schedule (built with the optimizer; stepped once per epoch unless
+-- {schedule_per = "step"}), loss ("cross_entropy"), label_smoothing,
+-- indices (train on this 1-based subset), weights (per-sample weights of the
+-- subset, as selection methods return them), augment = {crop = 4, flip = true}
+-- (seeded), seed (shuffling and augmentation; default lunette's default
+-- generator), clip_grad_norm, drop_last, test (evaluated after each epoch),
+-- hooks = {on_batch = fn(info), on_epoch = fn(info)}, verbose (a line per
+-- epoch on stderr), progress (false turns off the bar lunette.data draws on
+-- a terminal).
+local lt = require "lunette.tensor"
+local random = require "lunette.random"
+local C = require "lunette._nn"
+local nm = require "lunette.nn_module"
+local optim = require "lunette.nn_optim"
+local layers = require "lunette.nn_layers"
+local clock = require("lunette._tensor").clock
+
+local M = {}
+local argerror = nm.argerror
+
+-- A batch source over a dataset: n samples and get(idx) -> inputs (model dtype), labels.
+local function source(fname, n, d, dtype, transform)
+  if type(d) == "table" and type(d.batch) == "function" and type(d.size) == "function" then
+    return { n = d:size(), get = function(idx)
+      local x, y = d:batch(idx)
+      if x:dtype() ~= dtype then x = x:to(dtype) end
+      if transform then x = transform(x) end
+      return x, y
+    end }
+  end
+  if type(d) ~= "table" or not lt.is_tensor(d.x) or not lt.is_tensor(d.y) then
+    argerror(n, fname, "dataset (lunette.data) or {x = tensor, y = tensor} expected")
+  end
+  local X, Y = d.x, d.y
+  if X:size(1) ~= Y:size(1) then argerror(n, fname, "dataset has %d inputs but %d labels", X:size(1), Y:size(1)) end
+  return { n = X:size(1), get = function(idx)
+    local x = X:index_select(1, idx)
+    if x:dtype() == "uint8" then x = x:to(dtype):mul_(1 / 255)
+    elseif x:dtype() ~= dtype then x = x:to(dtype) end
+    if transform then x = transform(x) end
+    return x, Y:index_select(1, idx)
+  end }
+end
+
+-- A lunette module if it is built in (preloaded), else nil; never a search of
+-- package.cpath, which would load a second copy of lunette.so.
+local function optional(name)
+  if package.loaded[name] then return package.loaded[name] end
+  if not package.preload[name] then return nil end
+  local ok, m = pcall(require, name)
+  return ok and m or nil
+end
+
+-- A progress bar from lunette.data when it is there (it draws only on a terminal).
+local function progress_bar(total, opts, desc)
+  if opts.progress == false then return nil end
+  local data = optional "lunette.data"
+  if type(data) ~= "table" or type(data.progress) ~= "function" then return nil end
+  local ok2, bar = pcall(data.progress, total, { desc = desc, unit = "img" })
+  return ok2 and bar or nil
+end
+
+-- augment(x, {crop = pad, flip = true}, generator) -> randomly cropped/flipped copy of [B x C x H x W].
+function M.augment(x, o, gen)
+  gen = gen or layers.default_generator()
+  local B, pad = x:size(1), o.crop or 0
+  local oy = pad > 0 and gen:randint(0, 2 * pad, B) or lt.full({ B }, pad, "int64")
+  local ox = pad > 0 and gen:randint(0, 2 * pad, B) or lt.full({ B }, pad, "int64")
+  local flip = o.flip and gen:bernoulli(0.5, B) or nil
+  return C.augment_crop_flip(x, pad, oy, ox, flip)
+end
+
+local function progress_line(info, verbose)
+  if not verbose then return end
+  local s = ("epoch %d/%d  loss %.4f  acc %.4f  %.0f samples/s"):format(info.epoch, info.epochs, info.loss,
+    info.accuracy, info.samples_per_s)
+  if info.test_accuracy then s = s .. ("  test acc %.4f"):format(info.test_accuracy) end
+  io.stderr:write(s, "\n")
+end
+
+local function default_optimizer(model, opts)
+  if opts.optimizer then return opts.optimizer end
+  return optim.SGD(model, { lr = opts.lr or 0.01, momentum = opts.momentum or 0.9, weight_decay = opts.weight_decay or 0 })
+end
+
+-- One optimisation step on a batch; returns the per-sample losses and the logits.
+local function train_step(model, opt, xb, yb, wb, opts, where)
+  local logits = model:forward(xb)
+  local alpha = 1 / xb:size(1)
+  if wb then alpha = 1 / wb:sum() end
+  local losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
+  local mean = (wb and (losses * wb):sum() or losses:sum()) * alpha
+  if mean ~= mean or mean == math.huge or mean == -math.huge then
+    error(("fit: loss is %s at %s (lr %g); lower the learning rate or check the inputs"):format(
+      mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf"), where, opt:get_lr()), 0)
+  end
+  model:zero_grad()
+  model:backward(dlogits, nil, false)
+  if opts.clip_grad_norm then optim.clip_grad_norm(model, opts.clip_grad_norm) end
+  opt:step()
+  return losses, logits, mean
+end
+
+-- One epoch of fit: returns the epoch's info table.
+local function run_epoch(model, src, opt, st, epoch, opts)
+  model:train()
+  local t0, N, bs, epochs = clock(), st.N, st.bs, st.epochs
+  local order = st.gen:randperm(N)
+  local seen, loss_sum, correct, step = 0, 0, 0, 0
+  local bar = progress_bar(N, opts, ("epoch %d/%d"):format(epoch, epochs))
+  for b0 = 1, N, bs do
+    local n = math.min(bs, N - b0 + 1)
+    if opts.drop_last and n < bs then break end
+    step = step + 1
+    local pos = order:narrow(1, b0, n)
+    local idx = st.pool and st.pool:index_select(1, pos) or pos
+    local xb, yb = src.get(idx)
+    if opts.augment then xb = M.augment(xb, opts.augment, st.gen) end
+    local wb = st.weights and st.weights:index_select(1, pos) or nil
+    local ok_step, losses, logits, mean = pcall(train_step, model, opt, xb, yb, wb, opts,
+                                                ("epoch %d, step %d"):format(epoch, step))
+    if not ok_step then
+      if bar then bar:close() end
+      error(losses, 0)
+    end
+    local ok = logits:argmax(2):eq(yb:long())
+    seen, loss_sum, correct = seen + n, loss_sum + mean * n, correct + ok:sum()
+    if bar then
+      bar:update(n)
+      if step % 20 == 1 then
+        bar:set_description(("epoch %d/%d loss %.4f acc %.4f"):format(epoch, epochs, loss_sum / seen, correct / seen))
+      end
+    end
+    if st.hooks.on_batch then
+      st.hooks.on_batch { epoch = epoch, step = step, indices = idx, losses = losses, correct = ok, loss = mean, model = model }
+    end
+    if st.sched and opts.schedule_per == "step" then st.sched:step() end
+  end
+  if bar then bar:close() end
+  local secs = clock() - t0
+  return { epoch = epoch, epochs = epochs, loss = loss_sum / math.max(seen, 1), accuracy = correct / math.max(seen, 1),
+           seconds = secs, samples_per_s = seen / math.max(secs, 1e-9) }
+end
+
+-- fit(model, data, opts) -> history {epochs = {{loss, accuracy, test_accuracy, seconds}, ...}}
+function M.fit(model, data, opts)
+  opts = opts or {}
+  local dtype = model:dtype()
+  local src = source("fit", 2, data, dtype, opts.transform)
+  local st = { gen = opts.generator or (opts.seed and random.Generator(opts.seed)) or layers.default_generator(),
+               pool = opts.indices and lt.new(opts.indices):long() or nil, bs = opts.batch_size or 128,
+               epochs = opts.epochs or 1, sched = opts.schedule, hooks = opts.hooks or {} }
+  st.N = st.pool and st.pool:numel() or src.n
+  if st.N == 0 then argerror(2, "fit", "no training samples") end
+  st.weights = opts.weights and lt.new(opts.weights):to(dtype) or nil
+  if st.weights and st.weights:numel() ~= st.N then
+    argerror(3, "fit", "weights has %d entries for %d training samples", st.weights:numel(), st.N)
+  end
+  local opt, hist = default_optimizer(model, opts), { epochs = {} }
+  for epoch = 1, st.epochs do
+    local info = run_epoch(model, src, opt, st, epoch, opts)
+    if st.sched and opts.schedule_per ~= "step" then st.sched:step() end
+    if opts.test then
+      local r = M.evaluate(model, opts.test, { batch_size = opts.eval_batch_size, transform = opts.transform, progress = false })
+      info.test_accuracy, info.test_loss = r.accuracy, r.loss
+    end
+    hist.epochs[epoch] = info
+    progress_line(info, opts.verbose)
+    if st.hooks.on_epoch then st.hooks.on_epoch(info) end
+  end
+  return hist
+end
+
+-- evaluate(model, data, {batch_size = 1000, transform}) -> {accuracy, loss, n, per_class = {acc_1..acc_C},
+-- counts = {n_1..n_C}, pred = predicted labels [N]} in evaluation mode.
+function M.evaluate(model, data, opts)
+  opts = opts or {}
+  local dtype = model:dtype()
+  local src = source("evaluate", 2, data, dtype, opts.transform)
+  local N, bs = src.n, opts.batch_size or 1000
+  local was = {}
+  for _, e in ipairs(model:named_modules()) do was[e.module] = e.module.training end
+  model:eval()
+  local preds, labels, loss_sum, C_classes = {}, {}, 0, nil
+  local bar = progress_bar(N, opts, "evaluate")
+  local ok, err = pcall(function()
+    for b0 = 1, N, bs do
+      local n = math.min(bs, N - b0 + 1)
+      local xb, yb = src.get(lt.arange(b0, b0 + n, 1, "int64"))
+      local logits = model:forward(xb)
+      C_classes = logits:size(2)
+      local losses = C.cross_entropy(logits, yb, nil, 0, 1, nil, false)
+      loss_sum = loss_sum + losses:sum()
+      preds[#preds + 1], labels[#labels + 1] = logits:argmax(2), yb:long()
+      if bar then bar:update(n) end
+    end
+  end)
+  if bar then bar:close() end
+  for m, f in pairs(was) do m.training = f end
+  if not ok then error(err, 0) end
+  local pred = #preds == 1 and preds[1] or lt.cat(preds, 1)
+  local y = #labels == 1 and labels[1] or lt.cat(labels, 1)
+  local hit = pred:eq(y)
+  local per_class, counts = {}, {}
+  local yt, ht = y:totable(), hit:totable()
+  for c = 1, C_classes or 0 do per_class[c], counts[c] = 0, 0 end
+  for i = 1, #yt do
+    local c = yt[i]
+    counts[c] = (counts[c] or 0) + 1
+    if ht[i] then per_class[c] = (per_class[c] or 0) + 1 end
+  end
+  for c, n in pairs(counts) do per_class[c] = n > 0 and per_class[c] / n or 0 end
+  return { accuracy = hit:sum() / math.max(N, 1), loss = loss_sum / math.max(N, 1), n = N,
+           per_class = per_class, counts = counts, pred = pred }
+end
+
+return M
