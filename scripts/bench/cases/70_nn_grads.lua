@@ -1,4 +1,5 @@
 -- Per-sample gradients on real Fashion-MNIST images (the first N of the train set, pixels / 255),
+-- @rounds 1  (slow group: one round per side keeps make bench near its time budget)
 -- with identical deterministic weights on both sides (element i of each parameter is
 -- (pattern(i) - 0.5) * 2 / sqrt(fan_in)) so the checksums compare: sum of squares of the
 -- result. The peer is PyTorch 1.13 (Debian) on the same 2 threads: functorch vmap(grad(...)),

@@ -1,4 +1,5 @@
 -- Training throughput of the small CNN (conv 32, conv 64, fc 128, fc 10; 421,642 parameters) on
+-- @rounds 1  (slow group: one round per side keeps make bench near its time budget)
 -- the first 2,048 Fashion-MNIST images: one pass of 16 steps of batch 128, SGD momentum 0.9,
 -- cross-entropy, the same deterministic initial weights on both sides. The peer is PyTorch
 -- 1.13 on CPU (oneDNN convolutions), same 2 threads. No checksum (training trajectories differ by
