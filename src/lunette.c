@@ -22,6 +22,7 @@ static const LtCModule c_modules[] = {
   {"lunette._embed", luaopen_lunette_embed},
   {"lunette._plot", luaopen_lunette_plot},
   {"lunette._sketch", luaopen_lunette_sketch},
+  {"lunette._select", luaopen_lunette_select},
   {NULL, NULL}
 };
 

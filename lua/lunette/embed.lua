@@ -1,2 +1,299 @@
--- lunette.embed: placeholder until its issue lands.
-return require "lunette._embed"
+-- lunette.embed: PCA, t-SNE, UMAP, nearest neighbours, embedding quality, and
+-- the hypersphere helpers (anchors, centroids, effective dimension, spherical k-means).
+--
+--   local embed = require("lunette").embed
+--   local Z, pca = embed.pca(X, 50)                      -- scores [n x 50] and the fitted model
+--   local Y, kl  = embed.tsne(Z, {perplexity = 30, seed = 42})
+--   local U      = embed.umap(Z, {n_neighbors = 15, min_dist = 0.1, seed = 42})
+--   print(embed.trustworthiness(Z, Y, 10))
+--   local idx, dist = embed.knn(Z, 15)                    -- 1-based indices, ascending distances
+--   local S, proj, radii = embed.to_sphere(E, {sample = 5000})   -- PCA-3 then onto S^2
+--   local near, cos = embed.nearest_anchor(E, anchors)
+--
+-- Every random algorithm takes opts.seed (default 0): the same seed gives the
+-- same result on any thread count. Long runs (kNN, t-SNE, UMAP) draw a
+-- progress bar on stderr when it is a terminal; opts.progress = false turns
+-- it off, a function(stage, done, total) receives the ticks instead (return
+-- false from it to stop the run), and LUNETTE_PROGRESS=0 silences all bars.
+local C = require "lunette._embed"
+local tensor = require "lunette.tensor"
+
+local M = {}
+
+---------------------------------------------------------------------------
+-- progress
+---------------------------------------------------------------------------
+
+local function bars_enabled()
+  local env = os.getenv("LUNETTE_PROGRESS")
+  if env == "0" then return false end
+  return env == "1" or C._stderr_isatty()
+end
+
+-- A tiny fallback bar, used when lunette.data (which has the full one) cannot load.
+local function simple_bar(desc, total)
+  local t0, last = os.clock(), -1
+  return {
+    update = function(_, n)
+      local now = os.clock()
+      if now - last < 0.1 and n < total then return end
+      last = now
+      local frac = total > 0 and n / total or 1
+      io.stderr:write(("\r%s %3d%% %d/%d [%.1fs]\27[K"):format(desc, math.floor(frac * 100), n, total, now - t0))
+    end,
+    close = function() io.stderr:write("\n") end,
+  }
+end
+
+-- Returns the function the C side calls, or nil (no bar).
+local function progress_hook(name, p)
+  if p == false then return nil end
+  if type(p) == "function" then return p end
+  if p ~= nil and p ~= true then
+    error(("bad argument #2 to '%s' (option 'progress' must be a boolean or a function, got %s)"):format(name, type(p)), 3)
+  end
+  if not bars_enabled() then return nil end
+  local ok, data = pcall(require, "lunette.data")
+  local bar, stage, shown = nil, nil, 0
+  return function(st, done, total)
+    if st ~= stage then
+      if bar then bar:close() end
+      stage, shown = st, 0
+      local desc = name .. " " .. st
+      bar = ok and data.progress(total, {desc = desc}) or simple_bar(desc, total)
+    end
+    if bar.n ~= nil then bar:update(done - shown) else bar:update(done) end
+    shown = done
+    if done >= total then bar:close(); bar, stage = nil, nil end
+  end
+end
+
+-- A shallow copy of opts with the progress hook resolved.
+local function with_progress(name, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (options table expected, got %s)"):format(name, type(opts)), 3)
+  end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.progress = progress_hook(name, o.progress)
+  return o
+end
+
+---------------------------------------------------------------------------
+-- PCA
+---------------------------------------------------------------------------
+
+local PCA = {}
+PCA.__index = PCA
+PCA.__name = "PCA"
+
+--- pca(X, k, {solver = "auto"|"exact"|"randomized", center = true, seed = 0,
+--- n_iter, n_oversamples}) -> scores [n x k], model.
+-- model fields: components [k x d], mean [d], explained_variance,
+-- explained_variance_ratio, singular_values (float64 [k]), total_variance.
+-- Signs as scikit-learn: each component's largest-magnitude score is positive.
+function M.pca(X, k, opts)
+  local o = {}
+  for key, v in pairs(opts or {}) do o[key] = v end
+  local Z, comp, ev, sv, mean, total = C.pca(X, k, o)
+  local model = setmetatable({
+    components = comp, mean = mean, explained_variance = ev, singular_values = sv,
+    explained_variance_ratio = total > 0 and ev / total or ev * 0, total_variance = total,
+    k = k, n_features = comp:size(2),
+  }, PCA)
+  return Z, model
+end
+
+--- model:transform(Z) -> (Z - mean) components^T  [m x k]
+function PCA:transform(Z) return C.pca_transform(Z, self.components, self.mean) end
+
+--- model:project(Z) -> Z components^T without centring (the hypersphere script's emb @ pca3.T)
+function PCA:project(Z) return C.pca_transform(Z, self.components, nil) end
+
+--- model:inverse_transform(S) -> S components + mean  [m x d]
+function PCA:inverse_transform(S) return S:float():matmul(self.components) + self.mean end
+
+--- singular_values(X, {center = true}) -> all min(n, d) singular values (float64), descending
+function M.singular_values(X, opts)
+  local center = true
+  if type(opts) == "table" and opts.center ~= nil then center = opts.center end
+  return C.singular_values(X, center)
+end
+
+--- effective_dim(X or S, {center = true, sample = nil}) -> d_svd, d_pr
+-- d_svd = (sum_i (s_i / sum s)^2)^-1 over singular values (the hypersphere
+-- script's eff_dim); d_pr = (sum s^2)^2 / sum s^4, the participation ratio of
+-- the variances. X: data rows (the first `sample` rows if given, centred);
+-- or a 1-d tensor of singular values.
+function M.effective_dim(X, opts)
+  opts = opts or {}
+  if tensor.is_tensor(X) and X:dim() == 1 then return C.effective_dim_of(X) end
+  if opts.sample and tensor.is_tensor(X) and X:dim() == 2 and X:size(1) > opts.sample then
+    X = X:narrow(1, 1, opts.sample)
+  end
+  return C.effective_dim_of(M.singular_values(X, {center = opts.center ~= false}))
+end
+
+---------------------------------------------------------------------------
+-- t-SNE and UMAP
+---------------------------------------------------------------------------
+
+--- tsne(X, {dim = 2, perplexity = 30, early_exaggeration = 12, exaggeration_iter = 250,
+---   learning_rate = "auto", n_iter = 1000, theta = 0.5, method = "barnes_hut"|"exact",
+---   init = "pca"|"random"|tensor, dof, min_grad_norm = 1e-7, n_iter_without_progress = 300,
+---   knn = "auto"|"exact"|"approx", seed = 0, progress}) -> Y [n x dim], kl, info
+-- Defaults are scikit-learn 1.2's; learning_rate "auto" = max(n / early_exaggeration / 4, 50).
+-- info = {kl =, iterations =, learning_rate =}.
+function M.tsne(X, opts)
+  local o = with_progress("tsne", opts)
+  if o.learning_rate == "auto" then o.learning_rate = nil end
+  local Y, kl, it, lr = C.tsne(X, o)
+  return Y, kl, {kl = kl, iterations = it, learning_rate = lr}
+end
+
+--- tsne_affinities(X, {perplexity = 30, knn, seed}) -> rows, cols (1-based), values of the sparse joint P
+function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("tsne_affinities", opts)) end
+
+--- umap(X, {dim = 2, n_neighbors = 15, min_dist = 0.1, spread = 1, n_epochs (500 if n <= 10000 else 200),
+---   learning_rate = 1, repulsion_strength = 1, negative_sample_rate = 5, local_connectivity = 1,
+---   set_op_mix_ratio = 1, a, b, init = "spectral"|"random"|tensor, metric = "euclidean"|"cosine",
+---   knn = "auto"|"exact"|"approx", seed = 0, progress}) -> Y [n x dim], info
+-- info = {a, b, n_epochs, n_edges, components, spectral}. n_neighbors counts the point itself.
+function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
+
+--- umap_graph(X, opts) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
+function M.umap_graph(X, opts) return C.umap_graph(X, with_progress("umap_graph", opts)) end
+
+--- umap_ab(spread, min_dist) -> a, b of the curve 1 / (1 + a d^(2b))
+M.umap_ab = C.umap_ab
+
+---------------------------------------------------------------------------
+-- neighbours and quality
+---------------------------------------------------------------------------
+
+--- knn(X, k, {query = Q, metric = "euclidean"|"sqeuclidean"|"cosine", method = "auto"|"exact"|"approx",
+---   seed = 0, n_trees, leaf_size, max_iter, max_candidates, delta, progress}) -> idx [m x k] (1-based), dist [m x k]
+-- Without query, the k nearest other rows of each row of X.
+function M.knn(X, k, opts)
+  local o = with_progress("knn", opts)
+  return C.knn(X, k, o)
+end
+
+--- knn_recall(approx_idx, exact_idx) -> mean fraction of each exact neighbour list found
+M.knn_recall = C.knn_recall
+
+--- quality(X, Y, k = 5) -> {trustworthiness, continuity, knn_preservation}
+function M.quality(X, Y, k, opts)
+  local p = progress_hook("quality", type(opts) == "table" and opts.progress or nil)
+  local t, c, q = C.quality(X, Y, k or 5, p)
+  return {trustworthiness = t, continuity = c, knn_preservation = q}
+end
+
+--- trustworthiness(X, Y, k = 5): as sklearn.manifold.trustworthiness (Euclidean)
+function M.trustworthiness(X, Y, k) return (C.quality(X, Y, k or 5)) end
+
+--- continuity(X, Y, k = 5): trustworthiness with the two spaces swapped
+function M.continuity(X, Y, k) local _, c = C.quality(X, Y, k or 5) return c end
+
+--- knn_preservation(X, Y, k = 5): mean fraction of each point's k input-space neighbours kept
+function M.knn_preservation(X, Y, k) local _, _, q = C.quality(X, Y, k or 5) return q end
+
+---------------------------------------------------------------------------
+-- the hypersphere
+---------------------------------------------------------------------------
+
+--- normalize(X, eps = 1e-12) -> rows scaled to unit L2 norm
+function M.normalize(X, eps) return X:normalize(2, 2, eps or 1e-12) end
+
+local Sphere = {}
+Sphere.__index = Sphere
+Sphere.__name = "SphereProjection"
+
+--- to_sphere(X, {dim = 3, sample = 5000, center = false}) -> S [n x dim] (unit rows), projection, radii [n]
+-- As the hypersphere script: principal axes of the centred first `sample`
+-- rows, then every row projected (uncentred unless center = true) and put
+-- on the unit sphere; radii are the projections' norms before that.
+-- projection:apply(Y) does the same to other rows (anchors):
+--   S_a, radii_a = projection:apply(anchors)
+-- projection.explained_variance_ratio is the share of variance of the axes.
+function M.to_sphere(X, opts)
+  opts = opts or {}
+  local dim, sample = opts.dim or 3, opts.sample or 5000
+  local fit = X:size(1) > sample and X:narrow(1, 1, sample) or X
+  local _, model = M.pca(fit, dim, {solver = "exact", scores = false})
+  local proj = setmetatable({model = model, center = opts.center == true,
+                             components = model.components,
+                             explained_variance_ratio = model.explained_variance_ratio}, Sphere)
+  local S, radii = proj:apply(X)
+  return S, proj, radii
+end
+
+function Sphere:apply(Y)
+  local P = self.center and self.model:transform(Y) or self.model:project(Y)
+  local radii = P:norm(2, 2)
+  return P / (radii:unsqueeze(2) + 1e-8), radii
+end
+
+--- nearest_anchor(E, A, {normalize = true}) -> idx [n] (1-based), cos [n]
+function M.nearest_anchor(E, A, opts)
+  local idx, sim = C.anchor_topk(E, A, 1, opts)
+  return idx:select(2, 1), sim:select(2, 1)
+end
+
+--- topk_anchors(E, A, k, {normalize = true}) -> idx [n x k], cos [n x k], most similar first
+function M.topk_anchors(E, A, k, opts) return C.anchor_topk(E, A, k, opts) end
+
+--- anchor_usage(E, A) -> counts [m] (int64: rows whose nearest anchor it is), active, dead (bool [m])
+function M.anchor_usage(E, A, opts)
+  local near = M.nearest_anchor(E, A, opts)
+  local counts = near:bincount(A:size(1) + 1):narrow(1, 2, A:size(1))
+  local dead = counts:eq(0)
+  return counts, A:size(1) - dead:sum(), dead
+end
+
+--- anchor_isolation(A) -> max cosine to another anchor [m], that anchor [m] (1-based)
+function M.anchor_isolation(A, opts)
+  local idx, sim = C.anchor_topk(A, nil, 1, opts)
+  return sim:select(2, 1), idx:select(2, 1)
+end
+
+--- closest_anchor_pairs(A, count) -> array of {i, j, cos}, the most similar distinct pairs first
+function M.closest_anchor_pairs(A, count, opts)
+  local m = A:size(1)
+  local k = math.min(m - 1, count)
+  local idx, sim = C.anchor_topk(A, nil, k, opts)
+  local cand = {}
+  local it, st = idx:totable(), sim:totable()
+  for i = 1, m do
+    for r = 1, k do
+      local j = it[i][r]
+      if i < j then cand[#cand + 1] = {i, j, st[i][r]} end
+    end
+  end
+  table.sort(cand, function(a, b)
+    if a[3] ~= b[3] then return a[3] > b[3] end
+    if a[1] ~= b[1] then return a[1] < b[1] end
+    return a[2] < b[2]
+  end)
+  local out = {}
+  for r = 1, math.min(count, #cand) do out[r] = cand[r] end
+  return out
+end
+
+--- class_centroids(E, labels, C) -> centroids [C x d], counts [C]
+-- labels: integer classes 1..C, or a multi-label membership matrix [n x C].
+function M.class_centroids(E, labels, nclasses)
+  if tensor.is_tensor(labels) and labels:dtype() == "bool" then labels = labels:float() end
+  return C.class_centroids(E, labels, nclasses)
+end
+
+--- anchor_divergence({E1, E2, ...}, A) -> [m] mean over rows of the std across embeddings of 1 - <e, a>
+M.anchor_divergence = C.anchor_divergence
+
+--- spherical_kmeans(X, k, {seed = 0, max_iter = 100, tol = 1e-6}) -> centroids [k x d], labels [n], info
+function M.spherical_kmeans(X, k, opts)
+  local cen, labels, mean_cos, it = C.spherical_kmeans(X, k, opts)
+  return cen, labels, {mean_cos = mean_cos, iterations = it}
+end
+
+return M

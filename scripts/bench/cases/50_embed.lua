@@ -1,4 +1,5 @@
 -- Embeddings on Fashion-MNIST (the images scaled to [0, 1]; 60,000 train, or train + test for
+-- @rounds 1  (slow group: one round per side keeps make bench near its time budget)
 -- 70,000). Each side computes its own PCA-50 of the first N images and embeds that, as the SAGE
 -- notebook does (PCA(50) then TSNE(perplexity=30) / UMAP(n_neighbors=15, min_dist=0.1)).
 -- Peers: scikit-learn 1.2 PCA / TSNE and umap-learn 0.5 (warm: one untimed call first, so numba

@@ -1,4 +1,5 @@
 -- Selection at 5% on Fashion-MNIST-sized inputs: N = 60,000 rows of ell = 256 projected
+-- @rounds 1  (slow group: one round per side keeps make bench near its time budget)
 -- gradients (or features), 10 classes, 300 picks per class (class-balanced, as SAGE).
 -- The rows are SYNTHETIC (bench.pattern plus half a per-class pattern, identical on both
 -- sides), so these rows time the selection algorithms alone, not a gradient pass; the

@@ -2,45 +2,118 @@
 # The whole SAGE selection on Fashion-MNIST train: the small CNN at initialisation (seed 0),
 # last-layer gradients (D = 1,290), ell = 256, 5% kept per class; both passes (per-sample
 # gradients into the FD sketch, then projection and agreement scoring), progress bars off.
-# One process per N, so rss_kb= is that run's peak resident set (VmHWM, dataset included).
+# One process per run, so rss_kb= is that run's peak resident set (VmHWM, dataset included).
 # Measured once per `make bench` run (later rounds find the rows in raw.txt), one call each.
-# The peer - the seed's notebook code (a backward pass per sample, then the classic FD with
-# one SVD per row once full) - takes hours at these sizes, so it is not run.
+# The peer is the seed's notebook code in torch (one backward pass per sample for the last
+# layer, the classic FD with one SVD per row once full, a second backward pass per sample
+# to project, class-balanced agreement) on the same architecture and images. It needs
+# minutes per thousand images, so it runs at N = 500 only, against lunette's fast sketch and
+# its classic one (the seed's algorithm); at 10k-60k the peer is n/a.
+# @row sage_seed_500 goal=10 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=500, fast FD vs the seed's code"
+# @row sage_seed_500_classic goal=2 title="the same, lunette's classic FD (the seed's algorithm) vs the seed's code"
 # @row sage_last_10k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=10,000"
 # @row sage_last_30k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=30,000"
 # @row sage_last_60k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=60,000"
 host=${LUNETTE_HOST:-}
 raw=$(dirname "${host:-build/lunette}")/bench/raw.txt
-peer_na() {
-  echo "case=$1 side=peer status=na reason='the seed pipeline (per-sample backward loop + classic FD) takes hours here'"
-}
 if [ -z "$host" ]; then
-  for n in 10k 30k 60k; do echo "case=sage_last_$n side=lunette status=na reason='no lunette host'"; done
+  for c in seed_500 seed_500_classic last_10k last_30k last_60k; do
+    echo "case=sage_$c side=lunette status=na reason='no lunette host'"
+  done
   exit 0
 fi
 grep -q '^case=sage_last_10k side=lunette' "$raw" 2>/dev/null && exit 0
-script=$(mktemp /tmp/lunette_sage_bench.XXXXXX.lua)
-trap 'rm -f "$script"' EXIT
-cat > "$script" <<'EOF'
+lua=$(mktemp /tmp/lunette_sage_bench.XXXXXX.lua)
+py=$(mktemp /tmp/lunette_sage_seed.XXXXXX.py)
+trap 'rm -f "$lua" "$py"' EXIT
+
+cat > "$lua" <<'LUA'
 local lt = require "lunette"
 local S = require "lunette.select"
 local nn, data = require "lunette.nn", require "lunette.data"
-local n, name = tonumber(arg[1]), arg[2]
+local n, name, variant = tonumber(arg[1]), arg[2], arg[3]
 local ds = data.fashion_mnist { split = "train" }
 if n < ds:size() then ds = ds:subset(lt.arange(1, n + 1)) end
 lt.seed(0)
 local model = nn.small_cnn {}
 local t0 = lt.time()
-local idx = S.sage { model = model, dataset = ds, ell = 256, fraction = 0.05, progress = false }
+local idx = S.sage { model = model, dataset = ds, ell = 256, fraction = 0.05, progress = false, variant = variant }
 local dt = lt.time() - t0
 local f = io.open("/proc/self/status")
 local rss = f and f:read("a"):match("VmHWM:%s*(%d+)") or "0"
 if f then f:close() end
 print(("case=%s side=lunette seconds=%.6f n=1 min=%.6f check=%d rss_kb=%s times=%.6e"):format(
   name, dt, dt, idx:numel(), rss, dt))
-EOF
+LUA
+
+cat > "$py" <<'PY'
+import gzip, sys, time
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+N = int(sys.argv[1])
+def idx(path):
+    with gzip.open(path) as f:
+        d = f.read()
+    nd = d[3]
+    dims = [int.from_bytes(d[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    return np.frombuffer(d, np.uint8, offset=4 + 4 * nd).reshape(dims)
+root = "/usr/share/datasets/fashion-mnist/"
+X = torch.tensor(idx(root + "train-images-idx3-ubyte.gz")[:N], dtype=torch.float32).unsqueeze(1) / 255
+Y = torch.tensor(idx(root + "train-labels-idx1-ubyte.gz")[:N].astype(np.int64))
+torch.manual_seed(0)
+class CNN(nn.Module):  # lunette's nn.small_cnn{} layer for layer
+    def __init__(s):
+        super().__init__()
+        s.conv1, s.conv2 = nn.Conv2d(1, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1)
+        s.fc1, s.fc2 = nn.Linear(64 * 7 * 7, 128), nn.Linear(128, 10)
+    def forward(s, x):
+        x = F.max_pool2d(F.relu(s.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(s.conv2(x)), 2)
+        return s.fc2(F.relu(s.fc1(x.flatten(1))))
+model = CNN().eval()
+for p in model.parameters():
+    p.requires_grad_(False)
+for p in model.fc2.parameters():  # the notebook trains only the last layer
+    p.requires_grad_(True)
+def grads(x, y):  # per_sample_grads_slow: one backward per sample
+    out = []
+    for i in range(x.size(0)):
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).backward()
+        out.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    return torch.stack(out)
+@torch.no_grad()
+def fd_stream(A, ell):  # gpu_fd_stream on the CPU in float32: one SVD per row once full
+    B, nxt = torch.zeros((ell, A.shape[1])), 0
+    for r in range(A.shape[0]):
+        B[nxt] = A[r]
+        nxt += 1
+        if nxt == ell:
+            _, s, Vt = torch.linalg.svd(B, full_matrices=False)
+            s = torch.sqrt(torch.clamp(s ** 2 - s[-1] ** 2, min=0.0))
+            B = torch.diag(s) @ Vt
+            nxt = int((s > 1e-8).sum())
+            B[nxt:] = 0
+    return B[:nxt]
+t0 = time.perf_counter()
+P = fd_stream(torch.cat([grads(X[i:i + 64], Y[i:i + 64]) for i in range(0, N, 64)]), 256)
+proj = torch.cat([grads(X[i:i + 64], Y[i:i + 64]) @ P.T for i in range(0, N, 64)])
+sel = []
+for c in range(10):  # class_balanced_agreeing_subset_fast's scoring
+    I = (Y == c).nonzero().flatten()
+    g = F.normalize(proj[I], dim=1)
+    sel += I[torch.topk(g @ g.mean(0), int(0.05 * N / 10)).indices].tolist()
+dt = time.perf_counter() - t0
+for name in ("sage_seed_500", "sage_seed_500_classic"):
+    print("case=%s side=peer seconds=%.6f n=1 min=%.6f check=%d times=%.6e" % (name, dt, dt, len(sel), dt))
+PY
+
+"$host" "$lua" 500 sage_seed_500 fast || echo "case=sage_seed_500 side=lunette status=na reason='run failed'"
+"$host" "$lua" 500 sage_seed_500_classic classic ||
+  echo "case=sage_seed_500_classic side=lunette status=na reason='run failed'"
+"${PEER_PYTHON:-/usr/bin/python3}" "$py" 500 ||
+  for c in sage_seed_500 sage_seed_500_classic; do echo "case=$c side=peer status=na reason='torch run failed'"; done
 for spec in 10000:10k 30000:30k 60000:60k; do
   n=${spec%%:*}; tag=${spec##*:}
-  "$host" "$script" "$n" "sage_last_$tag" || echo "case=sage_last_$tag side=lunette status=na reason='run failed'"
-  peer_na "sage_last_$tag"
+  "$host" "$lua" "$n" "sage_last_$tag" fast || echo "case=sage_last_$tag side=lunette status=na reason='run failed'"
+  echo "case=sage_last_$tag side=peer status=na reason='the seed code needs minutes per 1,000 images; see the N=500 rows'"
 done

@@ -1,0 +1,356 @@
+-- lunette.select: data-subset selection - SAGE (gradient agreement over a Frequent
+-- Directions sketch) and the baselines it is judged against.
+--
+-- One calling convention for every method:
+--   indices, scores[, weights] = select.<method>{ <inputs>, budget = 0.05 | 3000,
+--                                                 labels = y, per_class = true, seed = 0 }
+-- budget: a fraction in (0, 1] (a float) or a row count (an integer); `fraction` is an alias.
+-- labels: class numbers 1..C, one per row, as lunette.data and lunette.nn number them
+--   (num_classes = C when the last classes are missing from the labels).
+-- per_class (default: true when labels are given) keeps floor(fraction * N / C) rows of
+--   every class - SAGE's class-balanced rule - and runs centroids, greedy searches and OMP
+--   inside each class; a budget larger than a class, or an empty class, is an error.
+-- indices: int64, 1-based. Score methods return them by score (best first); greedy
+--   methods in pick order (per class: first picks of every class, then second picks, ...).
+--
+--   agreement{grads, diversity = 0 | lambda | true}   SAGE: unit gradient . its class's mean unit gradient
+--   grand{grads}  el2n{probs | logits, labels}  uncertainty{probs | logits, kind}
+--   forgetting{record}                                  per-row scores, top budget
+--   forgetting_recorder(n, epochs) -> record, hooks     fills the record during nn.fit
+--   kcenter{features, start}  herding{features}         greedy coverage / mean matching
+--   craig{features | grads, metric}                     facility location (weights)
+--   gradmatch{grads, lam, tol, target}                  OMP on gradient sums (weights)
+--   glister{grads, val_grad, eta}                       greedy validation-loss Taylor model
+--   random{n | labels}                                  uniform or class-balanced
+--   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
+--   agreement_scores(G, labels, opts)  scores.<method>{...}  class_stats(indices, labels, C)
+local C = require "lunette._select"
+
+local M = {}
+
+local COMMON = { budget = true, fraction = true, labels = true, per_class = true, num_classes = true }
+
+local function fail(fname, msg, level)
+  error(("bad argument #1 to '%s' (%s)"):format(fname, msg), level or 3)
+end
+
+-- A checked shallow copy of the options: unknown keys are errors (typos
+-- would otherwise be silently ignored), fraction becomes budget.
+local function options(fname, o, allowed, level)
+  level = (level or 2) + 1
+  if type(o) ~= "table" then fail(fname, "options table expected, got " .. type(o), level) end
+  local c = {}
+  for k, v in pairs(o) do
+    if not (COMMON[k] or allowed[k]) then
+      fail(fname, ("unknown option '%s'"):format(tostring(k)), level)
+    end
+    c[k] = v
+  end
+  if c.fraction ~= nil then
+    if c.budget ~= nil then fail(fname, "give budget or fraction, not both", level) end
+    if math.type(c.fraction) == "integer" and c.fraction ~= 1 then
+      fail(fname, ("fraction %d must be in (0, 1]"):format(c.fraction), level)
+    end
+    c.budget, c.fraction = c.fraction + 0.0, nil
+  end
+  return c
+end
+
+local function set(...)
+  local s = {}
+  for _, k in ipairs { ... } do s[k] = true end
+  return s
+end
+
+---------------------------------------------------------------------------
+-- SAGE on given (projected) gradients
+---------------------------------------------------------------------------
+
+-- agreement_scores(G, labels, {per_class = true, num_classes}) -> scores [N], centroids
+-- (the seed's compute_agreement_scores: with labels = nil or per_class = false, one
+-- global centroid).
+function M.agreement_scores(G, labels, opts)
+  local o = options("agreement_scores", opts or {}, {})
+  o.grads, o.labels, o.budget = G, labels, nil
+  if labels == nil then o.per_class = false end
+  return C.agreement_scores(o)
+end
+
+local AGREEMENT = set("grads", "diversity")
+-- agreement{grads, labels, budget, per_class = true, diversity = 0} -> indices, scores
+-- diversity = lambda (true: 0.2) scores agreement - lambda * max cos to the rows already
+-- chosen (the seed's select_agreeing_subset_with_diversity), greedily.
+function M.agreement(o)
+  o = options("agreement", o, AGREEMENT)
+  if o.diversity == true then o.diversity = 0.2 elseif o.diversity == false then o.diversity = nil end
+  return C.agreement(o)
+end
+
+---------------------------------------------------------------------------
+-- per-row scores, then the top budget
+---------------------------------------------------------------------------
+
+local function scored(name, scorer, allowed)
+  local keys = set("largest", table.unpack(allowed))
+  return function(o)
+    o = options(name, o, keys)
+    local s = scorer(o)
+    o.scores, o._name = s, name
+    return C.topk(o)
+  end, function(o)
+    return scorer(options(name, o, keys))
+  end
+end
+
+M.scores = {}
+-- grand{grads} -> rows with the largest per-sample gradient norm (Paul et al. 2021)
+M.grand, M.scores.grand = scored("grand", C.grand_scores, { "grads" })
+-- el2n{probs | logits, labels} -> rows with the largest ||p - onehot(y)||
+M.el2n, M.scores.el2n = scored("el2n", C.el2n_scores, { "probs", "logits" })
+-- uncertainty{probs | logits, kind = "least_confidence" | "margin" | "entropy"}
+M.uncertainty, M.scores.uncertainty = scored("uncertainty", C.uncertainty_scores, { "probs", "logits", "kind" })
+-- forgetting{record = [N x epochs] correctness} -> rows forgotten most often (never learned first)
+M.forgetting, M.scores.forgetting = scored("forgetting", C.forgetting_scores, { "record" })
+-- forgetting_recorder(n, epochs) -> record [n x epochs] uint8, hooks: pass hooks to nn.fit
+-- ({hooks = hooks}) and record[i][e] becomes 1 when training example i was classified
+-- correctly in its mini-batch of epoch e (Toneva et al.'s protocol); then
+-- forgetting{record = record, ...}.
+function M.forgetting_recorder(n, epochs)
+  if math.type(n) ~= "integer" or n < 1 then
+    error(("bad argument #1 to 'forgetting_recorder' (positive integer row count expected, got %s)"):format(tostring(n)), 2)
+  end
+  if math.type(epochs) ~= "integer" or epochs < 1 then
+    error(("bad argument #2 to 'forgetting_recorder' (positive integer epoch count expected, got %s)"):format(tostring(epochs)), 2)
+  end
+  local record = require("lunette").zeros({ n, epochs }, "uint8")
+  local hooks = {
+    on_batch = function(info)
+      if info.epoch <= epochs then
+        record:select(2, info.epoch):scatter_(1, info.indices, info.correct:to("uint8"))
+      end
+    end,
+  }
+  return record, hooks
+end
+
+M.scores.agreement = function(o)
+  o = options("agreement", o, set("grads"))
+  if o.labels == nil then o.per_class = false end
+  return (C.agreement_scores(o))
+end
+
+---------------------------------------------------------------------------
+-- greedy and optimisation-based baselines
+---------------------------------------------------------------------------
+
+local function method(name, allowed, prepare)
+  local keys = set(table.unpack(allowed))
+  return function(o)
+    o = options(name, o, keys)
+    if prepare then prepare(o) end
+    return C[name](o)
+  end
+end
+
+-- random{n | labels, budget, per_class, seed}: uniform, or class-balanced with labels
+M.random = method("random", { "n", "seed" })
+-- kcenter{features, budget, start = row | {row per class}, seed}: k-center greedy (Sener & Savarese 2018)
+M.kcenter = method("kcenter", { "features", "start", "seed" })
+-- herding{features, budget}: keep the mean of the picks closest to the class mean
+M.herding = method("herding", { "features" })
+-- craig{features | grads, budget, metric = "euclidean" | "cosine"} -> indices, gains, weights
+M.craig = method("craig", { "features", "grads", "metric" }, function(o)
+  if o.features == nil then o.features, o.grads = o.grads, nil end
+end)
+-- gradmatch{grads, budget, lam = 0.5, tol = 1e-4, target, seed} -> indices, scores, weights
+M.gradmatch = method("gradmatch", { "grads", "lam", "tol", "target", "seed" })
+-- glister{grads, val_grad = [D] | [C x D], budget, eta = 0.1} -> indices, gains
+M.glister = method("glister", { "grads", "val_grad", "eta" })
+
+---------------------------------------------------------------------------
+-- analysis
+---------------------------------------------------------------------------
+
+-- class_stats(indices, labels, C) -> {counts = int64 [C], mean, std, cv}: the class
+-- balance of a subset (labels 1..C), as the seed's analyze_class_distribution
+-- (population std; cv = std / mean).
+function M.class_stats(indices, labels, num_classes)
+  local lt = require "lunette"
+  if type(indices) == "table" and not lt.is_tensor(indices) then indices = lt.tensor(indices, "int64") end
+  if not lt.is_tensor(indices) or indices:dim() ~= 1 then
+    error("bad argument #1 to 'class_stats' (1-d tensor or table of 1-based indices expected)", 2)
+  end
+  if not lt.is_tensor(labels) or labels:dim() ~= 1 then
+    error("bad argument #2 to 'class_stats' (1-d tensor of class ids expected)", 2)
+  end
+  num_classes = num_classes or (labels:numel() > 0 and labels:max() or 0)
+  if math.type(num_classes) ~= "integer" or num_classes < 1 then
+    error("bad argument #3 to 'class_stats' (positive integer class count expected)", 2)
+  end
+  if labels:numel() > 0 and labels:max() > num_classes then
+    error(("bad argument #3 to 'class_stats' (labels hold class %d but C is %d)"):format(labels:max(), num_classes), 2)
+  end
+  if labels:numel() > 0 and labels:min() < 1 then
+    error("bad argument #2 to 'class_stats' (classes are numbered from 1)", 2)
+  end
+  local picked = labels:index_select(1, indices:long())
+  local counts = (picked:long() - 1):bincount(num_classes)
+  local c = counts:double()
+  local mean = c:mean()
+  local std = math.sqrt(((c - mean) ^ 2):mean())
+  return { counts = counts, mean = mean, std = std, cv = mean > 0 and std / mean or 0 }
+end
+
+---------------------------------------------------------------------------
+-- the SAGE pipeline
+---------------------------------------------------------------------------
+
+local SAGE = set("model", "dataset", "ell", "batch_size", "last_layer", "dtype", "variant", "diversity",
+                 "progress", "return_grads")
+
+-- What the pipeline needs from lunette.nn and lunette.data; nil when present,
+-- else why not (so specs and scripts can skip with the reason).
+-- (Only preloaded modules are probed: a plain require of a missing lunette.x
+-- would make Lua's all-in-one searcher load a second copy of lunette.so.)
+local function probe(name)
+  if package.loaded[name] == nil and package.preload[name] == nil then return nil end
+  local ok, m = pcall(require, name)
+  return ok and type(m) == "table" and m or nil
+end
+
+function M.sage_unavailable()
+  local nn, data = probe "lunette.nn", probe "lunette.data"
+  if not nn or not nn.per_sample_grads or not nn.projected_grads or not nn.param_dim then
+    return "lunette.nn has no per_sample_grads / projected_grads / param_dim yet"
+  end
+  if not data or not data.loader or not data.progress then return "lunette.data has no loader / progress yet" end
+  return nil
+end
+
+-- The batches of a dataset in order (x, y, positions), behind a progress bar
+-- (drawn only when stderr is a terminal) unless show == false.
+local function batches(data, dataset, bs, desc, show)
+  local loader = data.loader(dataset, { batch_size = bs, shuffle = false })
+  if show == false then return loader:iter() end
+  return data.progress(loader, { desc = desc })
+end
+
+-- A lunette.data dataset, or {x = X, y = Y} tensors made into one.
+local function as_dataset(data, ds)
+  if type(ds) == "table" and type(ds.batch) == "function" and type(ds.size) == "function" then return ds end
+  if type(ds) == "table" and ds.x ~= nil and ds.y ~= nil then return data.tensor_dataset(ds.x, ds.y) end
+  fail("sage", "dataset must be a lunette.data dataset or {x = X, y = Y}", 4)
+end
+
+-- Collects the per-batch garbage (gradients, activations) every few batches:
+-- left to the collector's default pace it piles up to about the live size
+-- (the dataset and the N x ell projections) before a cycle, doubling the peak.
+local function tidy(batch)
+  if batch % 8 == 0 then collectgarbage() end
+end
+
+-- Runs fn with every module of the model in evaluation mode (dropout off,
+-- batch-norm on running statistics, as the seed's model.eval()), then
+-- restores each module's flag.
+local function in_eval(model, fn)
+  local saved = {}
+  for _, e in ipairs(model:named_modules()) do saved[e.module] = e.module.training end
+  model:eval()
+  local ok, err = pcall(fn)
+  for m, flag in pairs(saved) do m.training = flag end
+  if not ok then error(err, 0) end
+end
+
+-- Pass 1 for the last layer: the penultimate features of every batch are
+-- kept (N x F) and the head's per-sample gradients - (softmax - onehot) x
+-- [h, 1], all a last-layer gradient depends on - go into the sketch.
+local function sketch_last_layer(o, ds, data, nn, fd, bs)
+  local lt = require "lunette"
+  local head = nn.head_of(o.model)
+  local H
+  local row, nb = 1, 0
+  in_eval(o.model, function()
+    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
+      local h = o.model:features(x)
+      H = H or lt.empty(ds:size(), h:size(2))
+      H:narrow(1, row, h:size(1)):copy_(h)
+      row, nb = row + h:size(1), nb + 1
+      fd:add((nn.per_sample_grads(head, h, y)))
+      tidy(nb)
+    end
+  end)
+  return H, head
+end
+
+-- sage{model, dataset, fraction | budget, ell = 256, last_layer = true, batch_size = 256,
+--      dtype = "float32" | "float16", variant = "fast" | "classic", per_class, diversity,
+--      progress = true, return_grads = false} -> indices, scores, info
+-- Pass 1 streams each batch's per-sample gradients (the final Linear layer's when
+-- last_layer, else every trainable parameter's) into a Frequent Directions sketch B
+-- (ell x D, stored as dtype); pass 2 projects every sample's gradient on B (G B^T,
+-- formed layer by layer, never B x D) into an N x ell matrix; agreement{} then keeps the
+-- top floor(fraction * N / C) per class. Memory O(ell * D + N * ell). With last_layer the
+-- model runs forward once: pass 1 keeps the penultimate features (N x F floats) and pass 2
+-- projects the head's gradients from them. ell is capped at D - 1.
+-- info = {sketch = B, labels, dim = D, ell, seconds = {sketch, project, score, total}}
+-- (+ grads, the N x ell projections, when return_grads).
+function M.sage(o)
+  o = options("sage", o, SAGE)
+  local why = M.sage_unavailable()
+  if why then error("select.sage: " .. why, 2) end
+  if o.model == nil or o.dataset == nil then fail("sage", "model and dataset required") end
+  local lt, nn, data, sketch = require "lunette", require "lunette.nn", require "lunette.data", require "lunette.sketch"
+  local ds = as_dataset(data, o.dataset)
+  local bs, ell = o.batch_size or 256, o.ell or 256
+  if math.type(bs) ~= "integer" or bs < 1 then fail("sage", "batch_size must be a positive integer") end
+  if math.type(ell) ~= "integer" or ell < 1 then fail("sage", "ell must be a positive integer") end
+  local last = o.last_layer ~= false
+  local n, t0 = ds:size(), lt.time()
+  local D = nn.param_dim(o.model, { last_layer = last })
+  ell = math.min(ell, D - 1)
+  local fd = sketch.fd { ell = ell, dim = D, dtype = o.dtype, variant = o.variant }
+  local labels = ds:labels()
+  local P, H, head = lt.empty(n, ell), nil, nil
+  if last then
+    H, head = sketch_last_layer(o, ds, data, nn, fd, bs)
+  else
+    local b = 0
+    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
+      fd:add((nn.per_sample_grads(o.model, x, y)))
+      b = b + 1
+      tidy(b)
+    end
+  end
+  local B = fd:finalize()
+  fd = nil
+  local t1 = lt.time()
+  if last then
+    local bar = o.progress ~= false and data.progress(-(-n // bs), { desc = "SAGE 2/2 project" }) or nil
+    for r = 1, n, bs do
+      local m = math.min(bs, n - r + 1)
+      P:narrow(1, r, m):copy_((nn.projected_grads(head, H:narrow(1, r, m), labels:narrow(1, r, m), B)))
+      if bar then bar:update(1) end
+      tidy(r // bs)
+    end
+    if bar then bar:close() end
+  else
+    local row = 1
+    for x, y in batches(data, ds, bs, "SAGE 2/2 project", o.progress) do
+      local Z = nn.projected_grads(o.model, x, y, B)
+      P:narrow(1, row, Z:size(1)):copy_(Z)
+      row = row + Z:size(1)
+      tidy(row // bs)
+    end
+  end
+  H = nil
+  local t2 = lt.time()
+  local idx, scores = M.agreement { grads = P, labels = labels, budget = o.budget, per_class = o.per_class,
+                                    num_classes = o.num_classes, diversity = o.diversity }
+  local t3 = lt.time()
+  local info = { sketch = B, labels = labels, dim = D, ell = ell,
+                 seconds = { sketch = t1 - t0, project = t2 - t1, score = t3 - t2, total = t3 - t0 } }
+  if o.return_grads then info.grads = P end
+  return idx, scores, info
+end
+
+return M
