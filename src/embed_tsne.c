@@ -265,6 +265,8 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
     }
     LtStatus st = lt_embed_tick(prog, "optimize", it + 1, o->n_iter);
     if (st != LT_OK) return st;
+    if (!check && it != it1 - 1) continue;
+    if (lt_embed_first_bad_row(Y, g->n, g->dim) >= 0) return LT_ERANGE; /* diverged */
     if (!check) continue;
     double gn = 0;
     for (int64_t e = 0; e < m; e++) gn += (double)op->grad[e] * op->grad[e];

@@ -39,7 +39,9 @@ void lt_tsne_defaults(LtTsneOptions *o, int dim);
  * momentum 0.5 then 0.8, per-coordinate gains (+0.2 / x0.8, floor 0.01),
  * early exaggeration for the first exaggeration_iter steps, a convergence
  * check every 50 steps. The same seed gives the same Y on any thread count.
- * Returns LT_OK, LT_EVALUE, LT_ENOMEM, LT_ELAPACK or LT_EINTR. */
+ * Returns LT_OK, LT_EVALUE, LT_ENOMEM, LT_ELAPACK, LT_EINTR, or LT_ERANGE
+ * when the coordinates stop being finite (the descent diverged, e.g. with
+ * a handful of points, whose exaggerated affinities exceed 1). */
 LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, float *Y,
                  LtTsneInfo *info, const LtEmbedProgress *prog);
 

@@ -76,7 +76,11 @@ static int l_tsne(lua_State *L) {
   LtEmbedProgress p;
   lembed_progress(L, 2, "tsne", &h, &p);
   LtTsneInfo info = {0};
-  lembed_check(L, lt_tsne(X, n, d, &o, Y->data, &info, &p), &h, "tsne");
+  LtStatus st = lt_tsne(X, n, d, &o, Y->data, &info, &p);
+  if (st == LT_ERANGE)
+    return luaL_error(L, "tsne: the optimisation diverged (coordinates not finite); "
+                         "try a smaller learning_rate or early_exaggeration");
+  lembed_check(L, st, &h, "tsne");
   lua_pushvalue(L, iy);
   lua_pushnumber(L, info.kl);
   lua_pushinteger(L, info.iterations);

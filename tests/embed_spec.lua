@@ -277,6 +277,8 @@ describe("embed.tsne", function()
     assert.is_true(kl == kl)
     local Y2 = embed.tsne(T{{0, 0}, {1, 1}, {5, 5}, {6, 6}}, {perplexity = 1, n_iter = 250})
     assert.is_false(Y2:isnan():any())
+    -- two points: the exaggerated affinities exceed 1 and the descent blows up; said, not NaN
+    assert.error_matches(function() embed.tsne(T{{0, 0}, {1, 1}}, {perplexity = 0.5}) end, "optimisation diverged")
   end)
 
   it("rejects bad input with clear errors", function()
