@@ -1,12 +1,11 @@
 -- Selection at 5% on Fashion-MNIST-sized inputs: N = 60,000 rows of ell = 256 projected
--- @rounds 1  (slow group: one round per side keeps make bench near its time budget)
 -- gradients (or features), 10 classes, 300 picks per class (class-balanced, as SAGE).
 -- The rows are SYNTHETIC (bench.pattern plus half a per-class pattern, identical on both
 -- sides), so these rows time the selection algorithms alone, not a gradient pass; the
 -- whole SAGE pipeline on real Fashion-MNIST gradients is group 65_sage. The peer is the
 -- same algorithm in numpy the way the reference Python code runs it (60_select.py).
--- Multi-second rows run one timed call, in the first round only (later rounds find their
--- line in raw.txt and skip them). Checksum: sum of the selected indices.
+-- Multi-second rows run one timed call. Checksum: sum of the selected indices.
+-- @rounds 1  (slow group: one round per side keeps make bench near its time budget)
 -- @row sel_agreement goal=1 title="SAGE agreement, class-balanced top 5% (60k×256)"
 -- @row sel_grand goal=1 title="GraNd (gradient norm) top 5% per class (60k×256)"
 -- @row sel_el2n goal=1 title="EL2N top 5% per class (60k×10 probabilities)"
@@ -33,18 +32,7 @@ local val = G:mean(1)
 local first = {}
 for c = 1, C do first[c] = c end -- the first row of each class, as the peer starts
 
--- True when this run of make bench already measured case `name` on this side.
-local RAW = ((os.getenv("LUNETTE_HOST") or "build/lunette"):match("^(.*)/[^/]*$") or "build") .. "/bench/raw.txt"
-local function measured(name)
-  local f = io.open(RAW)
-  if not f then return false end
-  local text = f:read("a")
-  f:close()
-  return text:find("case=" .. name .. " side=lunette ", 1, true) ~= nil
-end
-
 local function heavy(name, fn)
-  if measured(name) then return end
   local saved = { bench.warmup, bench.min, bench.budget }
   bench.warmup, bench.min, bench.budget = 0, 1, 0
   bench.run(name, fn, { check = bench.total })

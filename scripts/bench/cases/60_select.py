@@ -6,11 +6,10 @@ is written the way the reference Python code runs it (the SAGE seed's
 agreement scoring, DeepCore-style k-center / herding / GLISTER loops, CRAIG's
 lazy greedy on a per-class similarity matrix with heapq, CORDS's OMP with
 scipy's NNLS), vectorised with numpy wherever the algorithm allows.
-Multi-second rows run one timed call in the first round only (see heavy).
+Multi-second rows run one timed call (see heavy).
 Checksums: sum of the selected (1-based) indices.
 """
 import heapq
-import os
 
 import numpy as np
 
@@ -34,22 +33,8 @@ G, Y, P = data()
 CLASSES = [np.nonzero(Y == c)[0] for c in range(C)]
 
 
-RAW = os.path.join(os.path.dirname(os.environ.get("LUNETTE_HOST") or "build/lunette") or "build", "bench", "raw.txt")
-
-
-def measured(name):
-    """True when this run of make bench already measured case `name` on this side."""
-    try:
-        with open(RAW, encoding="utf-8") as fh:
-            return ("case=%s side=peer " % name) in fh.read()
-    except OSError:
-        return False
-
-
 def heavy(name, fn):
-    """One timed call, no warm-up, first round only, for the multi-second rows."""
-    if measured(name):
-        return
+    """One timed call, no warm-up, for the multi-second rows."""
     saved = bench.warmup, bench.min_repeats, bench.budget
     bench.warmup, bench.min_repeats, bench.budget = 0, 1, 0.0
     try:

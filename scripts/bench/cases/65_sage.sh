@@ -3,7 +3,7 @@
 # last-layer gradients (D = 1,290), ell = 256, 5% kept per class; both passes (per-sample
 # gradients into the FD sketch, then projection and agreement scoring), progress bars off.
 # One process per run, so rss_kb= is that run's peak resident set (VmHWM, dataset included).
-# Measured once per `make bench` run (later rounds find the rows in raw.txt), one call each.
+# One call each, in one round (@rounds 1: the group takes minutes).
 # The peer is the seed's notebook code in torch (one backward pass per sample for the last
 # layer, the classic FD with one SVD per row once full, a second backward pass per sample
 # to project, class-balanced agreement) on the same architecture and images. It needs
@@ -14,15 +14,14 @@
 # @row sage_last_10k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=10,000"
 # @row sage_last_30k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=30,000"
 # @row sage_last_60k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=60,000"
+# @rounds 1
 host=${LUNETTE_HOST:-}
-raw=$(dirname "${host:-build/lunette}")/bench/raw.txt
 if [ -z "$host" ]; then
   for c in seed_500 seed_500_classic last_10k last_30k last_60k; do
     echo "case=sage_$c side=lunette status=na reason='no lunette host'"
   done
   exit 0
 fi
-grep -q '^case=sage_last_10k side=lunette' "$raw" 2>/dev/null && exit 0
 lua=$(mktemp /tmp/lunette_sage_bench.XXXXXX.lua)
 py=$(mktemp /tmp/lunette_sage_seed.XXXXXX.py)
 trap 'rm -f "$lua" "$py"' EXIT
