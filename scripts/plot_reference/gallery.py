@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gallery.py [outdir] [dpi-scale] [names...] - the matplotlib side of
-examples/plot_gallery.lua: the same figures from the same data (see
+examples/gallery.lua: the same figures from the same data (see
 gallery_data.py), written as <name>_mpl.png for side-by-side comparison.
 Run with Debian's /usr/bin/python3 (python3-matplotlib)."""
 import os

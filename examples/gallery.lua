@@ -1,8 +1,8 @@
--- plot_gallery.lua [outdir] [dpi-scale] [names...]: renders every artist of
+-- gallery.lua [outdir] [dpi-scale] [names...]: renders every artist of
 -- lunette.plot and the seed figure types to PNG (all figures unless names are
 -- given); scripts/plot_reference/gallery.py draws the same figures with
 -- matplotlib (<name>_mpl.png) from the same data for side-by-side comparison:
---   build/lunette examples/plot_gallery.lua gallery
+--   build/lunette examples/gallery.lua gallery
 --   /usr/bin/python3 scripts/plot_reference/gallery.py gallery
 local lt = require "lunette"
 local plot = require "lunette.plot"
