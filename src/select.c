@@ -207,12 +207,15 @@ static int prob_row(const float *P, int64_t c, int is_logits, double *p) {
 }
 
 #define SEL_MAXC 4096
+/* An exp or a log costs about as much as this many plain element steps,
+ * which decides when a score loop is worth a parallel region. */
+#define SEL_EXP_COST 16
 
 LtStatus lt_select_el2n(const float *P, int64_t n, int64_t c, const int64_t *labels, int is_logits,
                         float *score, int64_t *bad) {
   int64_t first_bad = n;
   if (c > SEL_MAXC) return LT_ERANGE;
-  #pragma omp parallel for schedule(static) reduction(min : first_bad) if (n * c >= LT_PAR_MIN)
+  #pragma omp parallel for schedule(static) reduction(min : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     double p[SEL_MAXC], s = 0;
     if (!prob_row(P + i * c, c, is_logits, p)) { if (i < first_bad) first_bad = i; continue; }
@@ -240,7 +243,7 @@ LtStatus lt_select_uncertainty(const float *P, int64_t n, int64_t c, LtUncertain
                                float *score, int64_t *bad) {
   int64_t first_bad = n;
   if (c > SEL_MAXC) return LT_ERANGE;
-  #pragma omp parallel for schedule(static) reduction(min : first_bad) if (n * c >= LT_PAR_MIN)
+  #pragma omp parallel for schedule(static) reduction(min : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     double p[SEL_MAXC];
     if (!prob_row(P + i * c, c, is_logits, p)) { if (i < first_bad) first_bad = i; continue; }

@@ -86,24 +86,27 @@ const float *sel_gather(const float *X, int64_t d, const LtGroups *g, int64_t c,
 
 /* ---- kernels ------------------------------------------------------------------ */
 
+/* Both kernels keep 32 float partial sums - four independent 8-lane vectors -
+ * so the additions pipeline instead of waiting on one accumulator; the
+ * partial sums are added in double. */
 LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float acc[32] = {0};
   int64_t i = 0;
-  for (; i + 8 <= d; i += 8)
-    for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+  for (; i + 32 <= d; i += 32)
+    for (int j = 0; j < 32; j++) acc[j] += a[i + j] * b[i + j];
   double s = 0;
-  for (int j = 0; j < 8; j++) s += acc[j];
+  for (int j = 0; j < 32; j++) s += acc[j];
   for (; i < d; i++) s += (double)a[i] * b[i];
   return s;
 }
 
 LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float acc[32] = {0};
   int64_t i = 0;
-  for (; i + 8 <= d; i += 8)
-    for (int j = 0; j < 8; j++) { float t = a[i + j] - b[i + j]; acc[j] += t * t; }
+  for (; i + 32 <= d; i += 32)
+    for (int j = 0; j < 32; j++) { float t = a[i + j] - b[i + j]; acc[j] += t * t; }
   double s = 0;
-  for (int j = 0; j < 8; j++) s += acc[j];
+  for (int j = 0; j < 32; j++) s += acc[j];
   for (; i < d; i++) { double t = (double)a[i] - b[i]; s += t * t; }
   return s;
 }
