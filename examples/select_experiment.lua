@@ -5,7 +5,8 @@
 --
 --   lunette examples/select_experiment.lua run OUT [seeds=3] [epochs=20] [arch=mlp]
 --   lunette examples/select_experiment.lua table OUT          (the markdown tables again)
--- Options: methods=sage,craig fractions=0.05,0.25 full=0 (skip full-data training). A run
+-- Options: methods=sage,craig fractions=0.05,0.25 full=0 (skip full-data training) first=2
+-- (start at seed 2, to add seeds to an earlier run). A run
 -- into an OUT that already holds a seed's warm-up and stats reuses them (more methods later).
 --
 -- Per seed s: a warm-up copy of the model trains one epoch on all the data (seed s); its
@@ -159,7 +160,7 @@ local function run(out, o)
   local tr = data.fashion_mnist { split = "train" }
   local X, Y = tr.x, tr:labels()
   local test = { x = te.x, y = te:labels() }
-  for seed = 1, o.seeds do
+  for seed = o.first or 1, o.seeds do
     if not io.open(path(out, "stats_%d.safetensors", seed)) then -- reuse an earlier run's warm-up
       local stats = sh(("%s %s prepare %s %d arch=%s"):format(host, me, out, seed, o.arch))
       record(("stats\t%d\t%s"):format(seed, stats:match("([%d.]+) s") or "?"))
