@@ -7,8 +7,12 @@ local C = require "lunette._tensor"
 
 local lunette = { _VERSION = "lunette 0.1.0", tensor = tensor }
 
+local MODULES = { random = true, linalg = true, io = true, data = true, nn = true, sketch = true,
+                  select = true, embed = true, plot = true }
+-- A module name wins over a tensor function of the same name: lunette.select is the
+-- selection module (t:select(d, i) stays a tensor method).
 for k, v in pairs(tensor) do
-  if lunette[k] == nil then lunette[k] = v end
+  if lunette[k] == nil and not MODULES[k] then lunette[k] = v end
 end
 
 -- Live bytes held by tensor storages (what the GC will give back when they die).
@@ -16,8 +20,6 @@ lunette.memory = C.memory
 -- Wall-clock seconds (monotonic), for timing scripts and benchmarks.
 lunette.time = C.clock
 
-local MODULES = { random = true, linalg = true, io = true, data = true, nn = true, sketch = true,
-                  select = true, embed = true, plot = true }
 -- Top-level shortcuts and the module that provides each.
 local SHORTCUTS = {
   random = { "seed", "rand", "randn", "randint", "randperm", "choice", "bernoulli", "uniform",
