@@ -86,6 +86,17 @@ LtStatus lio_open_file(LioHandle *h, const char *path, IoSrc **s) {
   return st;
 }
 
+static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
+
+LtStatus lio_open_writer(LioHandle *h, const char *path, IoWriter **w) {
+  *w = io_alloc(&h->ctx, sizeof **w);
+  if (!*w) return LT_ENOMEM;
+  LtStatus st = io_writer_open(&h->ctx, *w, path);
+  if (st) { io_free(&h->ctx, *w, sizeof **w); *w = NULL; return st; }
+  lio_own(h, free_writer, *w);
+  return LT_OK;
+}
+
 int lio_fail(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
   lio_close(h);
   return lio_fail_keep(L, h, path, st);

@@ -34,6 +34,10 @@ LtStatus lio_own_buf(LioHandle *h, void *p, size_t n);
 /* Opens path as a source owned by h. */
 LtStatus lio_open_file(LioHandle *h, const char *path, IoSrc **s);
 void lio_own_src(LioHandle *h, IoSrc *s);
+/* Opens an atomic writer for path (a temporary file renamed into place by
+ * io_writer_commit) owned by h: a failure, or h closed or collected before
+ * the commit, removes the temporary, so no partial file is ever left. */
+LtStatus lio_open_writer(LioHandle *h, const char *path, IoWriter **w);
 /* Closes h and returns the Lua failure for status st: raises "interrupted!"
  * for LT_EINTR, else pushes nil and "<path>: <message>" (2 results). */
 int lio_fail(lua_State *L, LioHandle *h, const char *path, LtStatus st);

@@ -68,7 +68,6 @@ static int l_read_csv_bytes(lua_State *L) {
   return read_csv(L, "<bytes>", b, n, "read_csv_bytes");
 }
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
 
 typedef struct { const char **names; size_t *len; size_t n; } Names;
 static void free_names(IoCtx *c, void *p) {
@@ -112,11 +111,9 @@ static int l_write_csv(lua_State *L) {
   LioHandle *h = lio_handle(L, 0, "write_csv");   /* 4 */
   Names *names = header_names(L, h, 3, t->ndim == 2 ? t->shape[1] : 1);
   Tensor *c = lt_push_contiguous(L, 2);
-  IoWriter *w = io_alloc(&h->ctx, sizeof *w);
-  if (!w) return lio_fail(L, h, path, LT_ENOMEM);
-  LtStatus st = io_writer_open(&h->ctx, w, path);
-  if (st) { io_free(&h->ctx, w, sizeof *w); return lio_fail(L, h, path, st); }
-  lio_own(h, free_writer, w);
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
   st = io_csv_write(&h->ctx, w, c, names ? names->names : NULL, names ? names->len : NULL, sep);
   if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
   if (st) return lio_fail(L, h, path, st);

@@ -35,7 +35,6 @@ static int l_read_npy_bytes(lua_State *L) {
   return 1;
 }
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
 
 /* write_npy(path, tensor) -> true | nil, message */
 static int l_write_npy(lua_State *L) {
@@ -46,11 +45,9 @@ static int l_write_npy(lua_State *L) {
   if (!hn) return lt_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())", lt_dtype_name(t->dtype));
   LioHandle *h = lio_handle(L, 0, "write_npy");
   Tensor *c = lt_push_contiguous(L, 2);
-  IoWriter *w = io_alloc(&h->ctx, sizeof *w);
-  if (!w) return lio_fail(L, h, path, LT_ENOMEM);
-  LtStatus st = io_writer_open(&h->ctx, w, path);
-  if (st) { io_free(&h->ctx, w, sizeof *w); return lio_fail(L, h, path, st); }
-  lio_own(h, free_writer, w);
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
   st = io_writer_write(&h->ctx, w, head, hn);
   if (st == LT_OK) st = io_writer_write(&h->ctx, w, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
   if (st == LT_OK) st = io_writer_commit(&h->ctx, w);

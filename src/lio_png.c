@@ -36,7 +36,6 @@ static int l_read_png_bytes(lua_State *L) {
   return read_png(L, "<bytes>", (const uint8_t *)b, n, "read_png_bytes");
 }
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
 
 /* write_png(path, image) -> true | nil, message. image: [H,W] or [H,W,C] with C in 1..4,
  * uint8, or float in [0, 1]. */
@@ -54,11 +53,9 @@ static int l_write_png(lua_State *L) {
   lua_settop(L, 2);
   LioHandle *h = lio_handle(L, 0, "write_png");
   Tensor *c = lt_push_contiguous(L, 2);
-  IoWriter *w = io_alloc(&h->ctx, sizeof *w);
-  if (!w) return lio_fail(L, h, path, LT_ENOMEM);
-  LtStatus st = io_writer_open(&h->ctx, w, path);
-  if (st) { io_free(&h->ctx, w, sizeof *w); return lio_fail(L, h, path, st); }
-  lio_own(h, free_writer, w);
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
   st = io_png_encode(&h->ctx, c, w);
   if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
   if (st) return lio_fail(L, h, path, st);

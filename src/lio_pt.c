@@ -354,17 +354,15 @@ static void save_value(Saver *sv, int idx, int depth) {
   lt_argerror(L, 2, "save_pt", "cannot save a %s (tensors, tables, strings, numbers, booleans and io.null only)", luaL_typename(L, idx));
 }
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
 static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
 
 static LtStatus write_archive(Saver *sv, const char *path, const char *name) {
   IoCtx *c = &sv->h->ctx;
-  IoWriter *w = io_alloc(c, sizeof *w);
+  IoWriter *w;
+  LtStatus st = lio_open_writer(sv->h, path, &w);
+  if (st) return st;
   IoZipWriter *zw = io_alloc(c, sizeof *zw);
-  if (!w || !zw) { io_free(c, w, sizeof *w); io_free(c, zw, sizeof *zw); return LT_ENOMEM; }
-  LtStatus st = io_writer_open(c, w, path);
-  if (st) { io_free(c, w, sizeof *w); io_free(c, zw, sizeof *zw); return st; }
-  lio_own(sv->h, free_writer, w);
+  if (!zw) return LT_ENOMEM;
   io_zipw_init(zw, w);
   lio_own(sv->h, free_zipw, zw);
   st = io_pt_write_begin(c, zw, name, sv->pw);

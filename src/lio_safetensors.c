@@ -216,7 +216,6 @@ static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   return m;
 }
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
 
 typedef struct { uint8_t *p; size_t cap; IoStMeta *m; size_t mcap; WEntry *e; size_t ecap; } WScratch;
 static void free_scratch(IoCtx *c, void *p) {
@@ -253,10 +252,8 @@ static int l_write(lua_State *L) {
   LtStatus st = io_st_header(&h->ctx, flat, n, sc->m, nm, &sc->p, &len, &sc->cap);
   io_free(&h->ctx, flat, (n ? n : 1) * sizeof *flat);
   if (st) return lio_fail(L, h, path, st);
-  IoWriter *w = io_alloc(&h->ctx, sizeof *w);
-  if (!w) return lio_fail(L, h, path, LT_ENOMEM);
-  if ((st = io_writer_open(&h->ctx, w, path))) { io_free(&h->ctx, w, sizeof *w); return lio_fail(L, h, path, st); }
-  lio_own(h, free_writer, w);
+  IoWriter *w;
+  if ((st = lio_open_writer(h, path, &w))) return lio_fail(L, h, path, st);
   st = io_writer_write(&h->ctx, w, sc->p, len);
   for (size_t i = 0; i < n && st == LT_OK; i++) {
     Tensor *t = lt_totensor(L, sc->e[i].idx);

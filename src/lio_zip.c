@@ -185,7 +185,6 @@ static int npz_tostring(lua_State *L) {
 
 /* ---- writing ----------------------------------------------------------------- */
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
 static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
 
 /* Sorted array of the string keys of the table at arg, every value a
@@ -237,12 +236,11 @@ static int l_write_npz(lua_State *L) {
   lua_settop(L, 3);
   collect_arrays(L, 2);                              /* 4: sorted names */
   LioHandle *h = lio_handle(L, 3, "write_npz");      /* 5 */
-  IoWriter *w = io_alloc(&h->ctx, sizeof *w);
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
   IoZipWriter *zw = io_alloc(&h->ctx, sizeof *zw);
-  if (!w || !zw) { io_free(&h->ctx, w, sizeof *w); io_free(&h->ctx, zw, sizeof *zw); return lio_fail(L, h, path, LT_ENOMEM); }
-  LtStatus st = io_writer_open(&h->ctx, w, path);
-  if (st) { io_free(&h->ctx, w, sizeof *w); io_free(&h->ctx, zw, sizeof *zw); return lio_fail(L, h, path, st); }
-  lio_own(h, free_writer, w);
+  if (!zw) return lio_fail(L, h, path, LT_ENOMEM);
   io_zipw_init(zw, w);
   lio_own(h, free_zipw, zw);
   lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
