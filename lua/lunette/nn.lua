@@ -12,8 +12,8 @@
 --
 -- Labels are class indices 1..C (1-based like every index in lunette). Layers
 -- are built as nn.Linear(784, 256), nn.Conv2d(1, 32, 3, {padding = 1}), ...;
--- see nn_layers.lua, nn_loss.lua, nn_psg.lua, nn_optim.lua, nn_train.lua and
--- nn_zoo.lua for each part.
+-- see nn_layers.lua, nn_sphere.lua (Normalize, Parallel, Anchors), nn_loss.lua, nn_psg.lua,
+-- nn_optim.lua, nn_train.lua and nn_zoo.lua for each part.
 local nm = require "lunette.nn_module"
 local layers = require "lunette.nn_layers"
 local loss = require "lunette.nn_loss"
@@ -21,10 +21,11 @@ local psg = require "lunette.nn_psg"
 local optim = require "lunette.nn_optim"
 local train = require "lunette.nn_train"
 local zoo = require "lunette.nn_zoo"
+local sphere = require "lunette.nn_sphere"
 
 local nn = {}
 
-for _, part in ipairs { layers, loss, psg, optim, train, zoo } do
+for _, part in ipairs { layers, sphere, loss, psg, optim, train, zoo } do
   for k, v in pairs(part) do
     if type(k) == "string" and k:sub(1, 1) ~= "_" and nn[k] == nil then nn[k] = v end
   end
