@@ -18,7 +18,7 @@ LUA_SRC  := $(sort $(wildcard lua/lunette/*.lua))
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/luasrc.o
 HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
 
-.PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz fixtures
+.PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz fixtures docs
 all: $(BUILD)/lunette $(BUILD)/lunette.so
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
@@ -79,6 +79,10 @@ bench: all
 
 demo: check-deps all
 	@$(BUILD)/lunette examples/tour.lua
+
+# docs/API.md from the doc comments in lua/lunette/*.lua (the text help() prints).
+docs: all
+	@$(BUILD)/lunette scripts/docs.lua docs/API.md
 
 clean:
 	rm -rf build build-asan

@@ -272,7 +272,7 @@ static int run_script(lua_State *L, char **argv, int argc, int script) {
 }
 
 /* Standard libraries, then lunette as package.loaded.lunette, global
- * `lunette` and its short alias `lt`. */
+ * `lunette`, its short alias `lt`, and `help` (lunette.help). */
 static void open_libs(lua_State *L, int noenv) {
   if (noenv) { /* read by the package library as it opens */
     lua_pushboolean(L, 1);
@@ -280,6 +280,8 @@ static void open_libs(lua_State *L, int noenv) {
   }
   luaL_openlibs(L);
   luaL_requiref(L, "lunette", luaopen_lunette, 1);
+  lua_getfield(L, -1, "help");
+  lua_setglobal(L, "help");
   lua_setglobal(L, "lt");
 }
 

@@ -1,5 +1,6 @@
 /* lunette.c - luaopen_lunette: preloads the C bindings and the embedded Lua façades. */
 #include <stdlib.h>
+#include <string.h>
 #include <omp.h>
 #include <lua.h>
 #include <lauxlib.h>
@@ -39,12 +40,41 @@ static int load_embedded(lua_State *L) {
   return 1;
 }
 
+/* lunette._source(module) -> the embedded source text of a façade
+ * ("lunette.embed"), or nil; lunette._source() -> the array of embedded
+ * module names in build order. lunette.doc reads doc comments from it. */
+static int embedded_source(lua_State *L) {
+  const LtLuaSource *s;
+  if (lua_isnoneornil(L, 1)) {
+    lua_newtable(L);
+    for (s = lt_lua_sources; s->module; s++) {
+      lua_pushstring(L, s->module);
+      lua_rawseti(L, -2, (lua_Integer)(s - lt_lua_sources) + 1);
+    }
+    return 1;
+  }
+  for (s = lt_lua_sources; s->module; s++)
+    if (strcmp(s->module, luaL_checkstring(L, 1)) == 0) {
+      lua_pushlstring(L, s->code, s->len);
+      return 1;
+    }
+  lua_pushnil(L);
+  return 1;
+}
+
+static int open_source(lua_State *L) {
+  lua_pushcfunction(L, embedded_source);
+  return 1;
+}
+
 static void preload_all(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const LtCModule *m = c_modules; m->name; m++) {
     lua_pushcfunction(L, m->open);
     lua_setfield(L, -2, m->name);
   }
+  lua_pushcfunction(L, open_source);
+  lua_setfield(L, -2, "lunette._source");
   for (const LtLuaSource *s = lt_lua_sources; s->module; s++) {
     lua_pushlightuserdata(L, (void *)s);
     lua_pushcclosure(L, load_embedded, 1);

@@ -20,6 +20,12 @@ lunette.memory = C.memory
 -- Wall-clock seconds (monotonic), for timing scripts and benchmarks.
 lunette.time = C.clock
 
+-- help([f | module | "embed.tsne"]): prints the doc of a function, a module
+-- (its summary and functions), a class or instance (its methods), or with no
+-- argument the list of modules. An unknown name prints a message, not an
+-- error. The docs are parsed on the first call (lunette.doc).
+function lunette.help(x) require("lunette.doc").help(x) end
+
 -- Top-level shortcuts and the module that provides each.
 local SHORTCUTS = {
   random = { "seed", "rand", "randn", "randint", "randperm", "choice", "bernoulli", "uniform",
