@@ -228,7 +228,7 @@ end
 -- How well an entry's owner fits a name (0: not at all).
 local function fit(e, info)
   local last = e.owner and e.owner:match("([%w_]+)$")
-  local other_class = last and last:match("^%u") and last ~= info.class
+  local other_class = last and last:match("^%u") and last ~= info.class and last ~= "M"
   if info.class then
     if last == info.class then return 3 end
     if other_class then return 0 end
@@ -288,20 +288,20 @@ local function entry_text(e, key)
   return table.concat(lines, "\n")
 end
 
--- doc(f | "embed.tsne") -> the doc text (signature first), the entry, the
--- qualified names; nil when there is none.
-function M.doc(v)
+-- doc(f | "embed.tsne" [, key]) -> the doc text (the signature naming key,
+-- default the function's first name, first), the entry, the qualified
+-- names; nil when there is none.
+function M.doc(v, key)
   local idx = M.index()
   if type(v) == "string" then
     local info = idx.byname[v]
     if not info then return nil end
-    v = info.value
+    v, key = info.value, key or info.key
   end
   local infos = idx.byvalue[v]
   local e = find(v, infos)
   if not e then return nil, nil, infos end
-  local key = infos and infos[1].key
-  return entry_text(e, key), e, infos
+  return entry_text(e, key or (infos and infos[1].key)), e, infos
 end
 
 -- problems([infos]) -> one line per public name (default: all of them)
@@ -309,7 +309,7 @@ end
 function M.problems(infos)
   local out = {}
   for _, info in ipairs(infos or M.index().list) do
-    local text = M.doc(info.value)
+    local text = M.doc(info.value, info.key)
     local key = info.key:gsub("%p", "%%%0")
     if not text then
       out[#out + 1] = info.qname .. ": no doc"
@@ -370,7 +370,7 @@ end
 local function list_functions(out, infos)
   table.sort(infos, function(a, b) return a.qname < b.qname end)
   for _, info in ipairs(infos) do
-    local text = M.doc(info.value)
+    local text = M.doc(info.value, info.key)
     out[#out + 1] = ("  %-28s %s"):format(info.qname, text and first_line(text) or "(no doc)")
   end
 end
@@ -418,10 +418,15 @@ local function overview()
 end
 
 local function function_help(v, qname)
-  local text, _, infos = M.doc(v)
+  local info = qname and M.index().byname[qname]
+  local text, _, infos = M.doc(v, info and info.key)
+  local function shown(n) return n:match("^%u") and n or "lunette." .. n:gsub("^lunette%.", "") end
   local names = {}
-  for _, info in ipairs(infos or {}) do names[#names + 1] = "lunette." .. info.qname:gsub("^lunette%.", "") end
-  local head = names[1] or (qname and "lunette." .. qname) or "?"
+  if qname then names[1] = shown(qname) end
+  for _, i in ipairs(infos or {}) do
+    if i.qname ~= qname then names[#names + 1] = shown(i.qname) end
+  end
+  local head = names[1] or "?"
   if not text then
     if not infos then return "help: this function is not part of lunette (no doc)" end
     return head .. ": no doc yet"

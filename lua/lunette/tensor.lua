@@ -13,7 +13,381 @@ for _, part in ipairs { C, V, E, R, X } do
 end
 
 local function is_tensor(x) return getmetatable(x) == meta end
+-- is_tensor(x) -> true when x is a lunette tensor (any dtype), false for anything else.
 M.is_tensor = is_tensor
+
+---------------------------------------------------------------------------
+-- docs of the functions the C half registers (lunette._tensor*); each is
+-- both lunette.tensor.name(t, ...) and the method t:name(...)
+---------------------------------------------------------------------------
+
+--- fromtable(nested [, dtype]) -> Tensor
+-- The tensor of a nested Lua table of numbers or booleans (rectangular; the
+-- shape is read from the first elements). The dtype is inferred when omitted:
+-- all booleans give bool, all integers int64, otherwise float32. Ragged
+-- tables and non-numbers raise an error naming the offending entry.
+
+--- frombytes(str, dtype, shape) -> Tensor
+-- A new tensor holding a copy of the raw bytes of string str, read as
+-- dtype in row-major order with the given shape table; fails when #str is
+-- not numel * the dtype's size.
+
+--- linspace(a, b, n [, dtype = "float32"]) -> Tensor [n]
+-- n evenly spaced values from a to b, both included (n = 1 gives {a});
+-- fails when n is negative.
+
+--- eye(n [, m = n [, dtype = "float32"]]) -> Tensor [n x m]
+-- The identity matrix (ones on the main diagonal); sizes must be >= 0.
+
+--- memory() -> bytes
+-- Live bytes held by tensor storages (what the GC will give back when they
+-- die); also lunette.memory.
+
+--- clock() -> seconds
+-- time() -> seconds
+-- Monotonic wall-clock time in seconds (a float), for timing; lunette.time
+-- is lunette.tensor.clock.
+
+--- t:size([dim]) -> {sizes} | integer
+-- size(t [, dim]): the shape as a new table, or the size of one dimension
+-- (1-based, negatives count from the end). t.shape is t:size().
+
+--- t:stride() -> {strides}
+-- stride(t): the element strides of every dimension (a view's may be 0 or
+-- out of order).
+
+--- t:dim() -> integer
+-- dim(t): the number of dimensions (0 for a scalar tensor); also t.ndim.
+
+--- t:numel() -> integer
+-- numel(t): the number of elements, the product of the sizes.
+
+--- t:dtype() -> string
+-- dtype(t): "float32", "float64", "float16", "bfloat16", "int64", "int32",
+-- "uint8" or "bool".
+
+--- t:is_contiguous() -> boolean
+-- is_contiguous(t): whether the elements are laid out densely in row-major order.
+
+--- t:nbytes() -> integer
+-- nbytes(t): numel times the element size (the bytes a contiguous copy takes).
+
+--- t:same_storage(u) -> boolean
+-- same_storage(t, u): whether two tensors are views of the same memory.
+
+--- t:item() -> number | integer | boolean
+-- item(t): the value of a one-element tensor (any shape); fails for any
+-- other element count.
+
+--- t:get(i1, ..., in) -> number | integer | boolean
+-- get(t, ...): one element by 1-based indices (negatives count from the
+-- end); needs exactly t:dim() indices, each in range.
+
+--- t:totable() -> nested table
+-- totable(t): the values as nested Lua tables (a number for a 0-d tensor);
+-- refuses tensors of more than 1e8 elements.
+
+--- t:tobytes() -> string
+-- tobytes(t): the raw row-major bytes of the elements (of a contiguous copy).
+
+--- t:to(dtype [, copy = false]) -> Tensor
+-- to(t, dtype [, copy]): t converted to dtype (floats to integers truncate
+-- toward zero); returns t itself when it already has that dtype, unless copy.
+
+--- t:clone() -> Tensor
+-- clone(t): a contiguous copy with the same dtype and shape.
+
+--- t:contiguous() -> Tensor
+-- contiguous(t): t itself when contiguous, else a contiguous copy.
+
+--- t:copy_(src) -> t
+-- copy_(t, src): writes src (a tensor or a number, converted to t's dtype)
+-- into t in place, broadcasting it to t's shape; fails when it does not broadcast.
+
+--- t:fill_(value) -> t
+-- fill_(t, value): sets every element to a number or boolean, in place.
+
+--- t:reshape(shape...) -> Tensor
+-- reshape(t, sizes... | {sizes}): the same elements with a new shape (one
+-- size may be -1, inferred); a view when the strides allow, else a copy.
+-- Fails when the element counts differ.
+
+--- t:view(shape...) -> Tensor
+-- view(t, sizes... | {sizes}): as reshape but always a view; fails when
+-- t's strides cannot be viewed with that shape (use reshape).
+
+--- t:flatten([start_dim = 1 [, end_dim = -1]]) -> Tensor
+-- flatten(t, ...): dims start_dim..end_dim merged into one (a view when
+-- possible); a 0-d tensor gives [1].
+
+--- t:transpose([d1, d2]) -> Tensor
+-- transpose(t, d1, d2): a view with two dims swapped; without dims t must
+-- be 2-d (swaps 1 and 2) or have fewer than 2 dims (returned as is). t:t() is
+-- t:transpose().
+
+--- t:permute(d1, ..., dn | {dims}) -> Tensor
+-- permute(t, ...): a view with the dims reordered; needs one entry per dim,
+-- a permutation.
+
+--- t:select(dim, i) -> Tensor
+-- A view of index i (1-based, negatives from the end) along dim, that dim
+-- removed; t[i] is t:select(1, i) (a number for a 1-d t). Also
+-- lunette.tensor.select(t, dim, i) (lunette.select is the selection module).
+
+--- t:narrow(dim, start, length) -> Tensor
+-- narrow(t, dim, start, length): a view of length entries from start
+-- (1-based) along dim; fails when the range leaves the tensor.
+
+--- t:slice(dim [, first = 1 [, last = -1 [, step = 1]]]) -> Tensor
+-- slice(t, ...): a view of first..last inclusive (1-based, negatives from
+-- the end) by step >= 1; last before first gives an empty view.
+-- t[{{a, b}, {}, {a, b, step}}] slices several dims at once.
+
+--- t:squeeze([dim]) -> Tensor
+-- squeeze(t [, dim]): a view without the size-1 dims (or only dim, if it
+-- has size 1).
+
+--- t:unsqueeze(dim) -> Tensor
+-- unsqueeze(t, dim): a view with a new size-1 dim at position dim (1..ndim+1).
+
+--- t:expand(sizes... | {sizes}) -> Tensor
+-- expand(t, ...): a broadcast view (stride 0) to a larger shape; -1 keeps a
+-- size; fails when t does not broadcast to it. Writing to it is undefined.
+
+--- t:diagonal() -> Tensor
+-- diagonal(t): a view of the main diagonal of a 2-d tensor.
+
+--- add(a, b) -> Tensor
+-- sub(a, b) -> Tensor
+-- mul(a, b) -> Tensor
+-- div(a, b) -> Tensor
+-- pow(a, b) -> Tensor
+-- maximum(a, b) -> Tensor
+-- minimum(a, b) -> Tensor
+-- floor_divide(a, b) -> Tensor
+-- remainder(a, b) -> Tensor
+-- atan2(a, b) -> Tensor
+-- Elementwise binary operations (also a:add(b), a + b, a - b, a * b, a / b,
+-- a ^ b, a // b, a % b); a or b may be a number. The shapes broadcast as in
+-- numpy, the result dtype is the promotion of both (div and atan2 always give
+-- floats; remainder has the sign of b, as Lua's %). Fails with both shapes
+-- named when they do not broadcast.
+
+--- add_(a, b) -> a
+-- sub_(a, b) -> a
+-- mul_(a, b) -> a
+-- div_(a, b) -> a
+-- pow_(a, b) -> a
+-- maximum_(a, b) -> a
+-- minimum_(a, b) -> a
+-- floor_divide_(a, b) -> a
+-- remainder_(a, b) -> a
+-- atan2_(a, b) -> a
+-- In-place forms of the binary operations: the result is written into a
+-- (keeping its dtype) and a returned; b must broadcast to a's shape; div_ and
+-- atan2_ need a float a.
+
+--- eq(a, b) -> bool Tensor
+-- ne(a, b) -> bool Tensor
+-- lt(a, b) -> bool Tensor
+-- le(a, b) -> bool Tensor
+-- gt(a, b) -> bool Tensor
+-- ge(a, b) -> bool Tensor
+-- logical_and(a, b) -> bool Tensor
+-- logical_or(a, b) -> bool Tensor
+-- logical_xor(a, b) -> bool Tensor
+-- Elementwise comparisons and logical operations (nonzero is true), with
+-- broadcasting; a or b may be a number. The `_` forms (eq_, ..., logical_xor_)
+-- write 0/1 into a in place and return it.
+
+--- eq_(a, b) -> a
+-- ne_(a, b) -> a
+-- lt_(a, b) -> a
+-- le_(a, b) -> a
+-- gt_(a, b) -> a
+-- ge_(a, b) -> a
+-- logical_and_(a, b) -> a
+-- logical_or_(a, b) -> a
+-- logical_xor_(a, b) -> a
+-- In-place comparisons: a receives 1/0 (true/false) in its own dtype; b must
+-- broadcast to a's shape.
+
+--- neg(t) -> Tensor
+-- abs(t) -> Tensor
+-- sign(t) -> Tensor
+-- floor(t) -> Tensor
+-- ceil(t) -> Tensor
+-- round(t) -> Tensor
+-- trunc(t) -> Tensor
+-- square(t) -> Tensor
+-- relu(t) -> Tensor
+-- Elementwise functions that keep the dtype (bool input gives int64); round
+-- rounds halves away from zero. Also t:neg(), -t, etc.
+
+--- exp(t) -> Tensor
+-- log(t) -> Tensor
+-- log1p(t) -> Tensor
+-- expm1(t) -> Tensor
+-- log2(t) -> Tensor
+-- sqrt(t) -> Tensor
+-- rsqrt(t) -> Tensor
+-- sin(t) -> Tensor
+-- cos(t) -> Tensor
+-- tan(t) -> Tensor
+-- atan(t) -> Tensor
+-- tanh(t) -> Tensor
+-- sigmoid(t) -> Tensor
+-- gelu(t) -> Tensor
+-- reciprocal(t) -> Tensor
+-- Elementwise math functions; integer and bool inputs give float32, floats
+-- keep their dtype (rsqrt = 1/sqrt, gelu the exact erf form). Out-of-domain
+-- inputs give NaN or inf, as in C.
+
+--- neg_(t) -> t
+-- abs_(t) -> t
+-- sign_(t) -> t
+-- floor_(t) -> t
+-- ceil_(t) -> t
+-- round_(t) -> t
+-- trunc_(t) -> t
+-- square_(t) -> t
+-- relu_(t) -> t
+-- exp_(t) -> t
+-- log_(t) -> t
+-- log1p_(t) -> t
+-- expm1_(t) -> t
+-- log2_(t) -> t
+-- sqrt_(t) -> t
+-- rsqrt_(t) -> t
+-- sin_(t) -> t
+-- cos_(t) -> t
+-- tan_(t) -> t
+-- atan_(t) -> t
+-- tanh_(t) -> t
+-- sigmoid_(t) -> t
+-- gelu_(t) -> t
+-- reciprocal_(t) -> t
+-- logical_not_(t) -> t
+-- In-place forms of the elementwise functions: t is overwritten and
+-- returned; fails when the result would need another dtype (e.g. exp_ of an
+-- integer tensor).
+
+--- logical_not(t) -> bool Tensor
+-- isnan(t) -> bool Tensor
+-- isinf(t) -> bool Tensor
+-- isfinite(t) -> bool Tensor
+-- Elementwise predicates: not t (zero is false), NaN, +-inf, neither.
+
+--- clamp(t [, lo [, hi]]) -> Tensor
+-- clamp_(t [, lo [, hi]]) -> t
+-- Every element limited to [lo, hi] (a nil bound is open); clamp_ works in
+-- place. Fails when a bound is NaN or hi < lo.
+
+--- where(cond, a, b) -> Tensor
+-- Elementwise cond ? a : b, with cond a tensor (nonzero is true) and a, b
+-- tensors or numbers; the three broadcast together and the result dtype is
+-- the promotion of a and b.
+
+--- sum(t [, dims [, keepdim = false]]) -> Tensor | number
+-- mean(t [, dims [, keepdim]]) -> Tensor | number
+-- prod(t [, dims [, keepdim]]) -> Tensor | number
+-- logsumexp(t [, dims [, keepdim]]) -> Tensor | number
+-- count_nonzero(t [, dims [, keepdim]]) -> Tensor | integer
+-- all(t [, dims [, keepdim]]) -> Tensor | boolean
+-- any(t [, dims [, keepdim]]) -> Tensor | boolean
+-- Reductions over dims (an integer, a table of dims, or nil for every
+-- element). Without dims the result is a Lua value (floats accumulated in
+-- float64); with dims a tensor without those dims (kept as size 1 when
+-- keepdim). Integer sums stay int64; mean of integers gives float32.
+
+--- max(t [, dim [, keepdim = false]]) -> values, indices | number
+-- min(t [, dim [, keepdim]]) -> values, indices | number
+-- argmax(t [, dim [, keepdim]]) -> Tensor | integer
+-- argmin(t [, dim [, keepdim]]) -> Tensor | integer
+-- The largest (smallest) element: without dim a Lua number (argmax: its
+-- 1-based flat index); with dim the values and their 1-based int64 indices
+-- along dim. Fails on an empty tensor. For elementwise max of two tensors
+-- see maximum.
+
+--- var(t [, dims [, keepdim = false [, unbiased = true]]]) -> Tensor | number
+-- The variance over dims (all elements when nil), dividing by n - 1 unless
+-- unbiased is false; std is its square root.
+
+--- norm(t [, p = 2 [, dims [, keepdim = false]]]) -> Tensor | number
+-- The p-norm (p = 1, 2 or math.huge) over dims, all elements when nil (the
+-- Frobenius norm of a matrix for p = 2); other p raise an error.
+
+--- cumsum(t [, dim]) -> Tensor
+-- cumprod(t [, dim]) -> Tensor
+-- Running sums (products) along dim, required unless t is 1-d; integer
+-- inputs accumulate in int64.
+
+--- sort(t [, dim = -1 [, descending = false]]) -> values, indices
+-- The values sorted along dim and their 1-based int64 positions in t.
+
+--- topk(t, k [, dim = -1 [, largest = true]]) -> values, indices
+-- The k largest (smallest) entries along dim, in order, and their 1-based
+-- int64 indices; fails unless 0 <= k <= the size of dim.
+
+--- unique(t) -> values, counts
+-- The distinct values of t, sorted, as a 1-d tensor, and how many times
+-- each occurs (int64).
+
+--- bincount(x [, minlength = 0 [, weights]]) -> Tensor
+-- Counts of each value of a 1-d integer tensor of non-negative values
+-- (counts[v + 1] counts value v; int64), of length max(max(x) + 1, minlength).
+-- With weights (1-d, same length) sums them instead (float64). Fails on a
+-- negative value.
+
+--- histogram(t [, bins = 10 [, lo, hi]]) -> counts, edges
+-- A histogram of all elements into bins equal bins over [lo, hi] (default
+-- the finite min and max of t; a zero-width range is widened by 0.5 each
+-- side): int64 counts [bins] and float64 edges [bins + 1]; values outside the
+-- range are ignored.
+
+--- index_select(t, dim, idx) -> Tensor
+-- The entries at 1-based indices idx (an integer tensor or a table) along
+-- dim, gathered into a new tensor (t[idx] for dim 1); fails on an index out
+-- of range.
+
+--- gather(t, dim, idx) -> Tensor
+-- out[i][j] = t[i][idx[i][j]] for dim 2 (and likewise for other dims): idx
+-- is an integer tensor of t's rank with 1-based indices; the result has
+-- idx's shape.
+
+--- scatter(t, dim, idx, src) -> Tensor
+-- scatter_(t, dim, idx, src) -> t
+-- scatter_add(t, dim, idx, src) -> Tensor
+-- scatter_add_(t, dim, idx, src) -> t
+-- The inverse of gather: out[i][idx[i][j]] = src[i][j] (for dim 2), src a
+-- tensor shaped like idx or a number; the _add forms accumulate instead of
+-- overwriting; the `_` forms work in place on t.
+
+--- masked_select(t, mask) -> Tensor
+-- The elements where the bool mask (broadcast to t) is true, as a 1-d
+-- tensor; t[mask] for a mask of t's shape.
+
+--- masked_fill(t, mask, value) -> Tensor
+-- masked_fill_(t, mask, value) -> t
+-- masked_assign_(t, mask, src) -> t
+-- A copy (masked_fill) or t itself with value written where the bool mask
+-- is true; masked_assign_ writes the elements of src (one per true entry, or
+-- broadcast); t[mask] = v is masked_assign_.
+
+--- nonzero(t) -> Tensor [n x ndim]
+-- The 1-based int64 coordinates of the nonzero elements, one row each, in
+-- row-major order.
+
+--- one_hot(labels, num_classes [, dtype = "float32"]) -> Tensor [..., C]
+-- One-hot rows for 1-based integer labels, C = num_classes columns; fails
+-- on a label out of 1..C.
+
+--- cat(list [, dim = 1]) -> Tensor
+-- The tensors of a Lua array joined along dim; they must agree in every
+-- other dimension (and dtype after promotion).
+
+--- stack(list [, dim = 1]) -> Tensor
+-- The tensors of a Lua array (equal shapes) stacked along a new dim.
 
 ---------------------------------------------------------------------------
 -- constructors: zeros(3, 4), zeros({3, 4}), zeros(3, 4, "int64"),
@@ -43,9 +417,20 @@ local function shape_args(fname, ...)
   return shape, dtype
 end
 
+-- empty(sizes... | {sizes} [, dtype | {dtype = ...}]) -> Tensor
+-- A new tensor of that shape and dtype (default float32) whose elements are
+-- not initialised; sizes are non-negative integers.
 function M.empty(...) local s, d = shape_args("empty", ...); return C.empty(s, d) end
+-- zeros(sizes... | {sizes} [, dtype | {dtype = ...}]) -> Tensor
+-- A new tensor filled with 0: zeros(3, 4), zeros({3, 4}, "int64"); the dtype
+-- defaults to float32. A non-number size raises an error naming it.
 function M.zeros(...) local s, d = shape_args("zeros", ...); return C.full(s, 0, d, "zeros") end
+-- ones(sizes... | {sizes} [, dtype | {dtype = ...}]) -> Tensor
+-- A new tensor filled with 1 (float32 unless dtype says otherwise).
 function M.ones(...) local s, d = shape_args("ones", ...); return C.full(s, 1, d, "ones") end
+-- full(size | {sizes}, value [, dtype]) -> Tensor
+-- A new tensor with every element set to value (the dtype defaults from the
+-- value: int64 for an integer, float32 for a float, bool for a boolean).
 function M.full(shape, value, dtype)
   if type(shape) == "number" then shape = { shape } end
   if type(dtype) == "table" then dtype = dtype.dtype end
@@ -59,12 +444,24 @@ local function like(fn)
     return fn(t:size(), dtype or t:dtype(), ...)
   end
 end
+-- zeros_like(t [, dtype]) -> Tensor
+-- zeros of t's shape and (unless given) dtype; fails when t is not a tensor.
 M.zeros_like = like(function(s, d) return C.full(s, 0, d) end)
+-- ones_like(t [, dtype]) -> Tensor
+-- ones of t's shape and (unless given) dtype.
 M.ones_like = like(function(s, d) return C.full(s, 1, d) end)
+-- empty_like(t [, dtype]) -> Tensor
+-- An uninitialised tensor of t's shape and (unless given) dtype.
 M.empty_like = like(function(s, d) return C.empty(s, d) end)
+-- full_like(t, value [, dtype]) -> Tensor
+-- A tensor of t's shape filled with value, of t's dtype unless given.
 function M.full_like(t, value, dtype) return C.full(t:size(), value, dtype or t:dtype()) end
 
--- tensor(nested_table | number | tensor, dtype)
+-- new(data [, dtype]) -> Tensor
+-- lunette.tensor(data [, dtype]) builds a tensor from a nested table of
+-- numbers or booleans (dtype inferred: bool, int64 or float32), a number or
+-- boolean (a 0-d tensor), or a tensor (a copy, converted to dtype). Fails on
+-- any other type and on ragged tables.
 function M.new(data, dtype)
   if type(dtype) == "table" then dtype = dtype.dtype end
   if is_tensor(data) then return data:to(dtype or data:dtype(), true) end
@@ -78,6 +475,10 @@ function M.new(data, dtype)
   return C.fromtable(data, dtype)
 end
 
+-- arange([start = 0,] stop [, step = 1] [, dtype]) -> Tensor
+-- Values start, start + step, ... below stop (stop excluded, as numpy):
+-- int64 when every argument is an integer, else float32. Fails when step is
+-- 0 or not finite.
 function M.arange(a, b, step, dtype)
   if type(b) == "string" or type(b) == "table" then b, dtype = nil, b
   elseif type(step) == "string" or type(step) == "table" then step, dtype = nil, step end
@@ -90,22 +491,42 @@ end
 -- methods written in Lua on top of the kernels
 ---------------------------------------------------------------------------
 
+-- std(t [, dims [, keepdim = false [, unbiased = true]]]) -> Tensor | number
+-- The standard deviation, sqrt of var over dims (all elements when nil).
 function methods.std(t, dim, keepdim, unbiased)
   local v = R.var(t, dim, keepdim, unbiased)
   if type(v) == "number" then return math.sqrt(v) end
   return v:sqrt_()
 end
 
+-- t:float() -> Tensor
+-- t converted to float32 (t itself if it already is).
 function methods.float(t) return t:to("float32") end
+-- t:double() -> Tensor
+-- t converted to float64 (t itself if it already is).
 function methods.double(t) return t:to("float64") end
+-- t:long() -> Tensor
+-- t converted to int64 (floats truncated toward zero).
 function methods.long(t) return t:to("int64") end
+-- t:int() -> Tensor
+-- t converted to int32 (floats truncated toward zero).
 function methods.int(t) return t:to("int32") end
+-- t:byte() -> Tensor
+-- t converted to uint8.
 function methods.byte(t) return t:to("uint8") end
+-- t:bool() -> Tensor
+-- t converted to bool (nonzero is true).
 function methods.bool(t) return t:to("bool") end
+-- t:half() -> Tensor
+-- t converted to float16 (storage precision).
 function methods.half(t) return t:to("float16") end
+-- t:t() -> Tensor
+-- The transpose of a 2-d tensor (a view); as t:transpose().
 function methods.t(t) return t:transpose() end
 
--- split(t, size, dim): pieces of `size` along dim (the last may be shorter)
+-- split(t, size [, dim = 1]) -> {views}
+-- Views of size entries along dim (the last may be shorter); size must be a
+-- positive integer.
 function methods.split(t, size, dim)
   dim = dim or 1
   local n, out = t:size(dim), {}
@@ -116,7 +537,9 @@ function methods.split(t, size, dim)
   return out
 end
 
--- chunk(t, k, dim): k pieces as equal as possible
+-- chunk(t, k [, dim = 1]) -> {views}
+-- At most k views along dim of ceil(n / k) entries each (the last may be
+-- shorter); k must be a positive integer.
 function methods.chunk(t, k, dim)
   dim = dim or 1
   if math.type(k) ~= "integer" or k < 1 then
@@ -125,17 +548,22 @@ function methods.chunk(t, k, dim)
   return methods.split(t, math.max(1, -(-t:size(dim) // k)), dim)
 end
 
--- normalize(t, dim, p, eps): t / max(norm_p(t, dim), eps)
+-- normalize(t [, dim = -1 [, p = 2 [, eps = 1e-12]]]) -> Tensor
+-- t divided by its p-norm along dim, floored at eps (unit rows by default).
 function methods.normalize(t, dim, p, eps)
   dim = dim or -1
   local n = R.norm(t, p or 2, dim, true)
   return E.div(t, n:clamp_(eps or 1e-12))
 end
 
+-- t:std_mean([dims [, keepdim [, unbiased = true]]]) -> std, mean
+-- The standard deviation and the mean over the same dims.
 function methods.std_mean(t, dim, keepdim, unbiased)
   return methods.std(t, dim, keepdim, unbiased), R.mean(t, dim, keepdim)
 end
 
+-- equal(a, b) -> boolean
+-- Whether b is a tensor of a's shape with equal values (dtypes may differ).
 function methods.equal(a, b)
   if not is_tensor(b) then return false end
   local sa, sb = a:size(), b:size()
@@ -145,7 +573,9 @@ function methods.equal(a, b)
   return E.eq(a, b):all()
 end
 
--- allclose(a, b, rtol=1e-5, atol=1e-8): |a - b| <= atol + rtol*|b|, NaN equal to NaN if equal_nan
+-- allclose(a, b [, rtol = 1e-5 [, atol = 1e-8 [, equal_nan = false]]]) -> boolean
+-- Whether |a - b| <= atol + rtol * |b| everywhere (compared in float64, b a
+-- tensor or a number broadcast to a); NaNs are equal only with equal_nan.
 function methods.allclose(a, b, rtol, atol, equal_nan)
   rtol, atol = rtol or 1e-5, atol or 1e-8
   a, b = a:double(), is_tensor(b) and b:double() or M.new(b, "float64")
@@ -155,6 +585,7 @@ function methods.allclose(a, b, rtol, atol, equal_nan)
   return ok:numel() == 0 or ok:all()
 end
 
+-- std(t [, dims [, keepdim [, unbiased]]]): as t:std.
 M.std = methods.std
 for _, k in ipairs { "split", "chunk", "normalize", "equal", "allclose", "float", "double", "long", "int", "bool" } do
   M[k] = methods[k]
@@ -246,12 +677,16 @@ meta.__unm = function(t) return E.neg(t) end
 ---------------------------------------------------------------------------
 
 local printopts = { precision = 4, threshold = 1000, edgeitems = 3, linewidth = 80 }
+-- set_printoptions{precision = 4, threshold = 1000, edgeitems = 3, linewidth = 80}
+-- Changes how tensors print: digits after the point, the element count past
+-- which only edgeitems per edge of each dim are shown. Unknown keys raise an error.
 function M.set_printoptions(o)
   for k, v in pairs(o) do
     if printopts[k] == nil then error("bad argument #1 to 'set_printoptions' (unknown option '" .. k .. "')", 2) end
     printopts[k] = v
   end
 end
+-- get_printoptions() -> a copy of the current print options (see set_printoptions).
 function M.get_printoptions() local c = {} for k, v in pairs(printopts) do c[k] = v end return c end
 
 -- Keeps the first and last `edge` entries of every long dim.
@@ -321,6 +756,10 @@ local function render(tab, shape, d, fmt, width, indent, cut, edge)
   return "[" .. table.concat(parts, sep) .. "]"
 end
 
+-- tostring(t) -> string
+-- The numpy-like text of a tensor: "Tensor float32 [2x3]" then aligned
+-- values, summarised with "..." past the threshold (tostring(t) and print
+-- use it).
 function M.tostring(t)
   local shape, n = t:size(), t:numel()
   local sh = "[" .. table.concat(shape, "x") .. "]"
