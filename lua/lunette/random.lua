@@ -25,6 +25,10 @@ local tensor = require "lunette.tensor"
 local M = {}
 local methods = C.methods
 
+-- Generator([seed = 0]) -> Generator
+-- A new random generator (any integer seed, negative too); its methods
+-- (g:rand, g:randn, ...) mirror the module functions, which draw from
+-- random.default_generator.
 M.Generator = C.Generator
 M.DEFAULT_SEED = C.DEFAULT_SEED
 M.default_generator = C.default_generator
@@ -33,6 +37,72 @@ for _, name in ipairs { "rand", "randn", "uniform", "normal", "randint", "randpe
                         "bernoulli", "rand_like", "randn_like", "seed", "state", "set_state" } do
   M[name] = C[name]
 end
+
+-- Each function below is also a Generator method (g:rand(...)); the module
+-- function draws from the default generator. Shapes are given as sizes...
+-- or {sizes}, optionally followed by a dtype name or an options table
+-- {dtype =, generator = g}.
+
+--- rand(sizes... [, dtype | opts]) -> Tensor
+-- g:rand(sizes... [, dtype | opts]) -> Tensor
+-- Uniform samples in [0, 1), float32 unless dtype is another float type.
+
+--- randn(sizes... [, dtype | opts]) -> Tensor
+-- g:randn(sizes... [, dtype | opts]) -> Tensor
+-- Standard normal samples, float32 unless dtype says otherwise.
+
+--- uniform(lo, hi, sizes... [, dtype | opts]) -> Tensor
+-- g:uniform(lo, hi, sizes...) -> Tensor
+-- Uniform samples in [lo, hi).
+
+--- normal(mean, std, sizes... [, dtype | opts]) -> Tensor
+-- g:normal(mean, std, sizes...) -> Tensor
+-- Normal samples with that mean and standard deviation.
+
+--- rand_like(t [, dtype | opts]) -> Tensor
+-- randn_like(t [, dtype | opts]) -> Tensor
+-- g:rand_like(t) -> Tensor
+-- g:randn_like(t) -> Tensor
+-- rand / randn of t's shape, and of t's dtype when it is a float type.
+
+--- randint(lo, hi, sizes... [, dtype | opts]) -> Tensor
+-- g:randint(lo, hi, sizes...) -> Tensor
+-- Integers in [lo, hi], both ends included (int64 unless dtype is another
+-- type that holds the range exactly; fails otherwise or when hi < lo).
+
+--- randperm(n [, dtype | opts]) -> Tensor [n]
+-- g:randperm(n) -> Tensor
+-- A random permutation of 1..n (int64).
+
+--- choice(n | t | array, k [, {replace = false, weights = w, generator = g}]) -> indices | rows | array
+-- g:choice(x, k [, opts]) -> ...
+-- k draws from 1..n (1-based int64 indices), from the rows of tensor t (a
+-- tensor of k rows) or from the elements of a Lua array (a Lua array);
+-- without replacement unless replace, uniformly unless weights (n
+-- non-negative numbers, a tensor or an array) are given. Fails when k
+-- exceeds n without replacement or the weights are invalid.
+
+--- bernoulli(p, sizes... [, opts]) -> bool Tensor
+-- g:bernoulli(p | p_tensor, ...) -> bool Tensor
+-- true with probability p in [0, 1]; with a tensor of probabilities, one
+-- draw per element (its shape).
+
+--- seed(n) -> Generator
+-- g:seed(n) -> g
+-- Restarts the (default) generator from seed n: the same seed gives the
+-- same draws, on any thread count. lunette.seed is random.seed.
+
+--- state() -> string
+-- g:state() -> string
+-- The whole generator state as a printable string, for set_state.
+
+--- set_state(s) -> Generator
+-- g:set_state(s) -> g
+-- Restores a state taken with state(): draws continue exactly from there;
+-- fails on a malformed string.
+
+--- g:clone() -> Generator
+-- An independent generator in the same state as g.
 
 -- The rows of a tensor, or the elements of a Lua array, in random order.
 local function shuffle(g, x, opts)
@@ -48,8 +118,12 @@ local function shuffle(g, x, opts)
   error("bad argument #1 to 'shuffle' (tensor or table expected, got " .. type(x) .. ")", 3)
 end
 
--- g:shuffle(x [, {generator = h}]) / lunette.random.shuffle(x): a shuffled copy.
+-- g:shuffle(x [, {generator = h}]) -> copy
+-- A copy of x with the rows of a tensor (or the elements of a Lua array)
+-- in random order; fails on a 0-d tensor or any other type.
 function methods.shuffle(g, x, opts) local r = shuffle(g, x, opts) return r end
+-- shuffle(x [, {generator = g}]) -> copy
+-- g:shuffle(x) with the default generator (or opts.generator).
 function M.shuffle(x, opts) local r = shuffle(C.default_generator, x, opts) return r end
 
 return M

@@ -3,6 +3,28 @@ local C = require "lunette._sketch"
 local M = {}
 local FD = C.FD.__methods
 
+--- fd:add(rows) -> fd
+-- Streams rows [n x dim] (a 1-d tensor is one row) into the sketch; fails
+-- on a width other than dim.
+
+--- fd:finalize() -> Tensor [ell x dim]
+-- The sketch B (rows sigma_i v_iᵀ, float32) of every row added so far,
+-- with ||AᵀA - BᵀB||_2 <= fd:error_bound(); the sketch can keep growing.
+
+--- fd:merge(other) -> fd
+-- Sketches another FD's rows (same dim) into fd: the result sketches both
+-- streams and their error bounds add up. Fails on fd:merge(fd).
+
+--- fd:info() -> table
+-- {ell, dim, variant, dtype, rows_seen, filled, delta, sq_frob}: the
+-- parameters and counters (delta is the accumulated shrinkage).
+
+--- fd:rows_seen() -> integer
+-- The number of rows added (merged sketches included).
+
+--- fd:error_bound() -> number
+-- The accumulated shrinkage delta, a bound on ||AᵀA - BᵀB||_2.
+
 local function opt_table(fname, opts)
   if type(opts) ~= "table" then
     error(("bad argument #1 to '%s' (options table expected, got %s)"):format(fname, type(opts)), 3)
@@ -10,15 +32,21 @@ local function opt_table(fname, opts)
   return opts
 end
 
--- fd{ell = 256, dim = D, dtype = "float32"|"float16"|"bfloat16", variant = "fast"|"classic"}
+-- fd{ell = 256, dim = D [, dtype = "float32"|"float16"|"bfloat16", variant = "fast"|"classic"]} -> FD
+-- A Frequent Directions sketch of ell rows for rows of length dim: "fast"
+-- keeps a 2ell-row buffer and shrinks by the ell-th squared singular value
+-- when full (O(dim ell) amortised per row); "classic" is SAGE's ell-row
+-- variant (one SVD per row once full). dtype is the storage type. Fails on
+-- a missing or non-positive ell/dim or an unknown dtype/variant.
 function M.fd(opts)
   opt_table("fd", opts)
   return C.fd(opts.ell, opts.dim, opts.dtype, opts.variant)
 end
 
--- fd:state() -> a plain table (parameters, counters and the buffered rows as
--- a float32 tensor) that sketch.from_state rebuilds; what a data-parallel run
--- sends between ranks before merging.
+-- fd:state() -> table
+-- A plain table (parameters, counters and the buffered rows as a float32
+-- tensor) that sketch.from_state rebuilds; what a data-parallel run sends
+-- between ranks before merging.
 function FD.state(fd)
   local info = fd:info()
   local rows = fd:_buffer():narrow(1, 1, info.filled):to("float32", true)
@@ -26,6 +54,9 @@ function FD.state(fd)
   return info
 end
 
+-- from_state(s) -> FD
+-- The sketch saved by fd:state() (a table holding ell, dim, dtype, variant,
+-- filled, rows_seen, delta, sq_frob and rows), continuing where it was.
 function M.from_state(s)
   opt_table("from_state", s)
   local fd = C.fd(s.ell, s.dim, s.dtype, s.variant)
@@ -33,7 +64,8 @@ function M.from_state(s)
   return fd
 end
 
--- fd:project(G) -> G B^T for gradients G [n x dim] with the finalized sketch B
+-- fd:project(G) -> Tensor [n x ell]
+-- G Bᵀ for rows G [n x dim] and the finalized sketch B (SAGE's g̃ = B g).
 function FD.project(fd, G)
   return require("lunette.linalg").matmul(G, fd:finalize():t())
 end
@@ -44,14 +76,26 @@ local function projection(kind)
     return C.projection(kind, ell, dim, seed)
   end
 end
-M.gaussian = projection("gaussian")        -- N(0, 1/ell) entries
-M.sparse_sign = projection("sparse_sign")  -- Achlioptas: +-sqrt(3/ell) w.p. 1/6 each
-M.countsketch = projection("countsketch")  -- one +-1 per column
+-- gaussian(ell, dim [, {seed = 0}]) -> Tensor [ell x dim]
+-- A random projection matrix with N(0, 1/ell) entries (float32), so that
+-- P g preserves norms in expectation; same seed, same matrix.
+M.gaussian = projection("gaussian")
+-- sparse_sign(ell, dim [, {seed = 0}]) -> Tensor [ell x dim]
+-- Achlioptas' sparse projection: entries +-sqrt(3/ell) with probability 1/6
+-- each, else 0.
+M.sparse_sign = projection("sparse_sign")
+-- countsketch(ell, dim [, {seed = 0}]) -> Tensor [ell x dim]
+-- A CountSketch matrix: one +-1 per column, in a random row.
+M.countsketch = projection("countsketch")
 
--- cov_error(A, B) -> ||A^T A - B^T B||_2 (exact for dim <= 4096, else power iteration)
+-- cov_error(A, B [, iters = 200]) -> number
+-- The covariance error ||AᵀA - BᵀB||_2 of a sketch B of A (same number of
+-- columns): exact for dim <= 4096, else by power iteration.
 M.cov_error = C.cov_error
 
--- fd_bound(A, ell, k) -> ||A - A_k||_F^2 / (ell - k), the FD guarantee for a given A
+-- fd_bound(A, ell, k) -> number
+-- The FD guarantee ||A - A_k||_F^2 / (ell - k) for a given A (through its
+-- SVD); fails unless k < ell.
 function M.fd_bound(A, ell, k)
   if k >= ell then error(("bad argument #3 to 'fd_bound' (k must be below ell = %d)"):format(ell), 2) end
   local linalg = require "lunette.linalg"
