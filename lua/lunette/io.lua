@@ -34,12 +34,75 @@ for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz"
   M[k] = C[k]
 end
 
+-- The readers and writers from C. Readers return nil, message on a bad
+-- file and take an optional last table of limits (see above); writers return
+-- true | nil, message and never leave a partial file.
+
+--- read_npy(path [, opts]) -> Tensor | nil, message
+-- A .npy array (v1-v3 headers, C or Fortran order, little or big endian);
+-- object arrays are refused, never unpickled.
+
+--- write_npy(path, t) -> true | nil, message
+-- Writes t as a v1 .npy file numpy.load reads (bfloat16 is refused).
+
+--- open_npy(path) -> NpyFile | nil, message
+-- Opens a .npy without reading its data: f:shape(), f:dtype(), #f (rows),
+-- f:read([first [, count]]) reads rows lazily, f:close().
+
+--- read_npz(path [, opts]) -> {name = Tensor} | nil, message
+-- Every member of an .npz (zip, ZIP64, stored or deflated) as a tensor.
+
+--- open_npz(path [, opts]) -> NpzArchive | nil, message
+-- Opens an .npz: a:names(), a:info(name), a:read(name), #a members, a:close().
+
+--- write_npz(path, {name = Tensor} [, {compress = false}]) -> true | nil, message
+-- Writes an .npz numpy.load reads; compress deflates the members.
+
+--- read_safetensors(path [, opts]) -> {name = Tensor}, metadata | nil, message
+-- Every tensor of a safetensors file (header checked: offsets in order, no
+-- overlaps or holes, the file ending at the last byte) and its __metadata__.
+
+--- open_safetensors(path) -> SafetensorsFile | nil, message
+-- Opens a safetensors file reading only its header: f:names(), f:info(name),
+-- f:read(name), f:metadata(), #f, f:close().
+
+--- write_safetensors(path, {name = Tensor} [, {key = "value"}]) -> true | nil, message
+-- Writes a safetensors file (names sorted, tensors contiguous) with an
+-- optional string-to-string metadata table.
+
+--- read_idx(path [, {dtype = "float32", scale = s}]) -> Tensor | nil, message
+-- An IDX file (MNIST family, gzipped or not): uint8 data stays uint8 unless
+-- dtype = "float32" is asked for (values times scale, in one pass).
+
+--- read_cifar(path [, {classes = 10|100}]) -> images, labels [, coarse] | nil, message
+-- A CIFAR binary batch: uint8 images [N x 3 x 32 x 32] and int64 labels as
+-- stored (0-based); CIFAR-100 also gives the coarse labels.
+
+--- read_png(path [, opts]) -> Tensor | nil, message
+-- A PNG image as [H x W] or [H x W x C] (uint8, int32 for 16-bit files).
+
+--- write_png(path, image) -> true | nil, message
+-- Writes an image [H x W] or [H x W x C] (C in 1..4), uint8 or float in [0, 1].
+
+--- read_csv(path [, {header = true, sep = ",", dtype = "float64"}]) -> Tensor, names | nil, message
+-- A numeric CSV file as a [rows x cols] tensor and the column names (when
+-- header); a non-numeric cell or a ragged row is an error naming its line.
+
+--- write_csv(path, t [, {header = {...}, sep = ","}]) -> true | nil, message
+-- Writes a [rows x cols] (or [rows]) tensor as CSV with optional column names.
+
+--- save_pt(path, value [, {name = "archive"}]) -> true | nil, message
+-- Writes value (tables, tensors, numbers, strings, booleans, io.null) as a
+-- torch.save zip (pickle protocol 2) that torch.load reads; tensors sharing a
+-- storage stay shared.
+
 ---------------------------------------------------------------------------
 -- ordered dicts from .pt files
 ---------------------------------------------------------------------------
 
--- Keys of t in order: a loaded dict's file order (then any keys added
--- since), otherwise numbers then strings, sorted.
+-- keys(t) -> array
+-- The keys of t in order: a loaded dict's file order (then any keys added
+-- since), otherwise sorted (booleans, numbers, strings).
 function M.keys(t)
   local mt = getmetatable(t)
   local order, seen, out = mt and rawget(mt, "keys"), {}, {}
@@ -74,9 +137,12 @@ local function ordered_pairs(t)
   end, t, nil
 end
 
--- load_pt(path [, opts]) -> the unpickled value (tables, tensors, numbers,
--- strings, booleans, io.null) | nil, message. Tensors that shared a storage
--- in the file share one here (views); nothing in the file is ever executed.
+-- load_pt(path [, opts]) -> value | nil, message
+-- The value of a torch.save file (.pt/.pth, zip format): tables, tensors,
+-- numbers, strings, booleans, io.null. Tensors that shared a storage in the
+-- file share one here (views); dicts iterate in file order. Only the opcodes
+-- and globals a tensor state dict needs are known, nothing is executed:
+-- anything else is an error message.
 function M.load_pt(path, opts) return C.load_pt(path, opts, ordered_pairs) end
 
 ---------------------------------------------------------------------------
@@ -117,10 +183,12 @@ local readers = {
   csv = function(path, opts) return C.read_csv(path, opts) end,
 }
 
--- load(path [, opts]) -> what the file holds, by its extension (or its first
--- bytes): .npy a tensor; .npz {name = tensor}; .safetensors {name = tensor},
--- metadata; .pt/.pth/.ckpt the checkpoint's value; .csv a tensor and the
--- column names; .png an image tensor; IDX (…-ubyte[.gz], .idx) a tensor.
+-- load(path [, opts]) -> value | nil, message
+-- What the file holds, by its extension (or its first bytes): .npy a
+-- tensor; .npz {name = tensor}; .safetensors {name = tensor}, metadata;
+-- .pt/.pth/.ckpt the checkpoint's value; .csv a tensor and the column
+-- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor. An
+-- unknown type is nil, message; a non-string path raises.
 function M.load(path, opts)
   if type(path) ~= "string" then
     error("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")", 2)
@@ -146,10 +214,11 @@ local writers = {
   png = function(path, x) return C.write_png(path, x) end,
 }
 
--- save(path, value [, opts]) -> true | nil, message, by extension: .npy a
--- tensor; .npz {name = tensor} ({compress = true} deflates); .safetensors
--- {name = tensor} ({metadata = {k = "v"}}); .pt/.pth any value torch.load
--- reads back; .csv a 1-d/2-d tensor ({header = {...}}); .png an image.
+-- save(path, value [, opts]) -> true | nil, message
+-- Writes by extension: .npy a tensor; .npz {name = tensor} ({compress =
+-- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
+-- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor
+-- ({header = {...}}); .png an image. An unknown extension raises.
 function M.save(path, value, opts)
   if type(path) ~= "string" then
     error("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")", 2)
@@ -161,13 +230,16 @@ function M.save(path, value, opts)
   return w(path, value, opts)
 end
 
--- read_bytes(format, bytes [, opts]): the reader of `format` on a string
--- instead of a file (tests, fuzz-corpus replays, data from the network).
+-- The readers that take a string instead of a path.
 local from_bytes = {
   npy = C.read_npy_bytes, npz = C.read_npz_bytes, safetensors = C.read_safetensors_bytes,
   pt = function(b, opts) return C.load_pt_bytes(b, opts, ordered_pairs) end,
   idx = C.read_idx_bytes, png = C.read_png_bytes, csv = C.read_csv_bytes, cifar = C.read_cifar_bytes,
 }
+-- read_bytes(format, bytes [, opts]) -> value | nil, message
+-- The reader of format ("npy", "npz", "safetensors", "pt", "idx", "png",
+-- "csv", "cifar") on a string instead of a file (tests, fuzz-corpus
+-- replays, data from the network); an unknown format raises.
 function M.read_bytes(format, bytes, opts)
   local f = from_bytes[format]
   if not f then error("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')", 2) end
