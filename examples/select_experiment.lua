@@ -23,9 +23,12 @@ local nn, data, lio = require "lunette.nn", require "lunette.data", require "lun
 
 local METHODS = { "sage", "gradmatch", "craig", "glister", "kcenter", "el2n", "random" }
 -- also reported when present: SAGE with the diversity penalty (methods=sage_div)
-local REPORTED = { "sage", "sage_div", "gradmatch", "craig", "glister", "kcenter", "el2n", "random" }
+-- and SAGE as its authors train with it (methods=sage_refresh): re-selected with the model being
+-- trained, REFRESHES times in all (SAGE's sage_train.py: every 50 of 200 epochs)
+local REPORTED = { "sage", "sage_div", "sage_refresh", "gradmatch", "craig", "glister", "kcenter", "el2n", "random" }
 local FRACTIONS = { 0.05, 0.15, 0.25 }
 local LR, BATCH = 0.05, 128
+local REFRESHES = 4
 
 -- key=value arguments; methods= and fractions= take comma lists.
 local function opts_of(args)
@@ -47,10 +50,15 @@ local function new_model(arch, seed)
   return nn.mlp { 784, 256, 128, 10 }
 end
 
-local function train(model, X, Y, epochs, seed, indices, weights)
+local function optimizer(model, epochs)
   local opt = nn.SGD(model, { lr = LR, momentum = 0.9, weight_decay = 5e-4 })
+  return opt, nn.CosineLR(opt, { t_max = epochs })
+end
+
+local function train(model, X, Y, epochs, seed, indices, weights)
+  local opt, sched = optimizer(model, epochs)
   return nn.fit(model, { x = X, y = Y }, { epochs = epochs, batch_size = BATCH, optimizer = opt,
-    schedule = nn.CosineLR(opt, { t_max = epochs }), seed = seed, indices = indices, weights = weights })
+    schedule = sched, seed = seed, indices = indices, weights = weights })
 end
 
 local function vmhwm_mb()
@@ -142,6 +150,34 @@ local function select_one(out, seed, method, fraction, o)
 end
 
 ---------------------------------------------------------------------------
+-- sage_refresh: one model, one optimiser and schedule; SAGE re-selects its subset with the
+-- model being trained at the start of each of REFRESHES equal stretches of the epochs (the
+-- first selection uses the warm-up model, as one-shot SAGE does). In-process, so its peak
+-- RSS includes training; selection time is the sum of all selections.
+---------------------------------------------------------------------------
+local function sage_refresh(out, seed, fraction, o, tr, X, Y)
+  local warm = new_model(o.arch, 0)
+  warm:load_state_dict(assert(lio.load(path(out, "warm_%d.safetensors", seed))))
+  local model = new_model(o.arch, seed)
+  local opt, sched = optimizer(model, o.epochs)
+  local sel_s, t0, done, idx = 0, lt.time(), 0, nil
+  for r = 1, REFRESHES do
+    local upto = math.floor(o.epochs * r / REFRESHES + 0.5)
+    if upto > done then
+      local t = lt.time()
+      idx = S.sage { model = r == 1 and warm or model, dataset = tr, ell = 256, fraction = fraction, progress = false }
+      sel_s = sel_s + lt.time() - t
+      nn.fit(model, { x = X, y = Y }, { epochs = upto - done, batch_size = BATCH, optimizer = opt,
+        schedule = sched, seed = seed * 100 + r, indices = idx })
+      done = upto
+    end
+  end
+  local cs = S.class_stats(idx, Y, 10)
+  return ("select\tsage_refresh\t%g\t%d\t%.3f\t%.0f\t%.0f\t%.3f"):format(fraction, seed, sel_s, vmhwm_mb(), 0, cs.cv),
+         lt.time() - t0 - sel_s, model
+end
+
+---------------------------------------------------------------------------
 -- run OUT: the whole grid
 ---------------------------------------------------------------------------
 local function sh(cmd)
@@ -167,6 +203,11 @@ local function run(out, o)
     end
     for _, method in ipairs(o.methods) do
       for _, f in ipairs(o.fractions) do
+        if method == "sage_refresh" then
+          local sel, train_s, model = sage_refresh(out, seed, f, o, tr, X, Y)
+          record(("%s\t%.4f\t%.1f"):format(sel, nn.evaluate(model, test).accuracy, train_s))
+          goto next
+        end
         local line = sh(("%s %s select %s %d %s %g arch=%s"):format(host, me, out, seed, method, f, o.arch))
         local sel = line:match("select\t[^\n]*")
         local s = lio.load(path(out, "sel_%s_%d_%g.safetensors", method, seed, f))
@@ -177,6 +218,7 @@ local function run(out, o)
         train(model, X, Y, o.epochs, seed, s.indices, w)
         local acc = nn.evaluate(model, test).accuracy
         record(("%s\t%.4f\t%.1f"):format(sel, acc, lt.time() - t0))
+        ::next::
       end
     end
     if o.full ~= 0 then
