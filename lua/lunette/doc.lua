@@ -40,12 +40,19 @@ local INTERNAL = { ["nn.kernels"] = true } -- public tables that only the specs 
 local function is_comment(l) return l:match("^%-%-") and not l:match("^%-%-%-%-+%s*$") end
 local function strip(l) return (l:gsub("^%-%-%-?%s?", "", 1)) end
 
--- owner, sep, name of a public definition line; nil for anything else.
-local function definition(l)
+-- The (owner, sep, name) targets of a public definition line: `function
+-- A.b(`, `function A:b(`, `A.b = ...`, `A.b, C.d = ...`; {} for anything else.
+local function definitions(l)
   local owner, sep, name = l:match("^function%s+([%w_.]+)([.:])([%w_]+)%s*%(")
-  if name then return owner, sep, name end
-  owner, name = l:match("^([%w_.]+)%.([%w_]+)%s*=[^=]")
-  if name then return owner, ".", name end
+  if name then return { { owner, sep, name } } end
+  local lhs = l:match("^([%w_.]+%.[%w_]+%s*[%w_.,%s]*)=[^=]")
+  local out = {}
+  for target in (lhs or ""):gmatch("[^,]+") do
+    owner, name = target:match("^%s*([%w_.]+)%.([%w_]+)%s*$")
+    if not name then return {} end
+    out[#out + 1] = { owner, ".", name }
+  end
+  return out
 end
 
 -- owner, sep, name of a signature line ("t:sum(dim) -> ...", "fd{ell = ...}").
@@ -85,13 +92,13 @@ function M.parse(src, file)
     if is_comment(lines[i]) then
       local start, block = i, {}
       while i <= #lines and is_comment(lines[i]) do block[#block + 1] = strip(lines[i]); i = i + 1 end
-      local owner, sep, name = definition(lines[i] or "")
+      local defs = definitions(lines[i] or "")
       if start == 1 then
         out.header = block
-      elseif name then
+      elseif #defs > 0 then
         local e = new_entry(file, block, i)
         out.byline[i] = e
-        add(e, name, owner, sep)
+        for _, d in ipairs(defs) do add(e, d[3], d[1], d[2]) end
       elseif lines[start]:match("^%-%-%- ") then
         local e = new_entry(file, block, start)
         for _, n in ipairs(e.names) do add(e, n.name, n.owner, n.sep) end

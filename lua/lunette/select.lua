@@ -218,6 +218,10 @@ local function probe(name)
   return ok and type(m) == "table" and m or nil
 end
 
+-- sage_unavailable() -> nil | reason
+-- nil when the SAGE pipeline (select.sage with a model and a dataset) can
+-- run, else why not (lunette.nn or lunette.data missing), for specs and
+-- scripts to skip with the reason.
 function M.sage_unavailable()
   local nn, data = probe "lunette.nn", probe "lunette.data"
   if not nn or not nn.per_sample_grads or not nn.projected_grads or not nn.param_dim then
