@@ -39,7 +39,9 @@ local function fmt_rate(r)
   return ("%.3g"):format(r)
 end
 
--- Whether bars draw: stderr is a terminal and LUNETTE_PROGRESS is not "0".
+-- progress_enabled() -> boolean
+-- Whether bars draw: stderr is a terminal and LUNETTE_PROGRESS is not "0"
+-- (LUNETTE_PROGRESS=1 forces them on).
 function M.progress_enabled()
   local env = os and os.getenv and os.getenv("LUNETTE_PROGRESS")
   if env == "0" then return false end
@@ -47,7 +49,8 @@ function M.progress_enabled()
   return D.isatty(2)
 end
 
--- The text of the bar for count n (exposed for tests).
+-- bar:render([now]) -> string
+-- The text of the bar at its current count (exposed for tests).
 function Bar:render(now)
   local el = (now or clock()) - self.start
   local rate = el > 0 and self.n / el or 0
@@ -64,6 +67,8 @@ function Bar:render(now)
   return ("%s%d [%s, %s %s/s]"):format(desc, self.n, fmt_time(el), fmt_rate(rate), self.unit)
 end
 
+-- bar:draw([force]) -> nil
+-- Redraws the bar on stderr when enabled, at most once per interval unless force.
 function Bar:draw(force)
   if not self.enabled then return end
   local now = clock()
@@ -87,6 +92,7 @@ function Bar:close()
 end
 Bar.__close = Bar.close
 
+-- bar:set_description(desc): changes the text before the bar and redraws it.
 function Bar:set_description(desc) self.desc = desc; self:draw(true) end
 
 local function new_bar(total, opts)
@@ -162,6 +168,8 @@ local function new_dataset(f)
   return setmetatable(f, Dataset)
 end
 
+-- ds:size() -> integer
+-- The number of samples (of the subset, for a subset); also #ds.
 function Dataset:size() return self.index and self.index:size(1) or self._x:size(1) end
 Dataset.__len = Dataset.size
 
@@ -209,10 +217,12 @@ function Dataset:get(i)
 end
 Dataset.__call = Dataset.get
 
--- All samples as two tensors.
+-- ds:tensors() -> x, y
+-- All samples as two tensors (as ds:batch over every index).
 function Dataset:tensors() return self:batch(tensor.arange(1, self:size() + 1)) end
 
--- Labels of the samples in order (int64, 1-based classes).
+-- ds:labels() -> Tensor
+-- The labels of the samples in order (int64, 1-based classes).
 function Dataset:labels()
   if not self._y then return nil end
   return self.index and D.gather(self._y, self.index) or self._y
