@@ -99,6 +99,8 @@ function M.parse(src, file)
         local e = new_entry(file, block, i)
         out.byline[i] = e
         for _, d in ipairs(defs) do add(e, d[3], d[1], d[2]) end
+      elseif (lines[i] or ""):match("^local%s+function%s") then
+        out.byline[i] = new_entry(file, block, i) -- found only if the function is exported
       elseif lines[start]:match("^%-%-%- ") then
         local e = new_entry(file, block, start)
         for _, n in ipairs(e.names) do add(e, n.name, n.owner, n.sep) end
@@ -189,6 +191,7 @@ function M.index()
   if index then return index end
   index = { byvalue = {}, list = {}, byname = {}, classes = {} }
   local lunette = require "lunette"
+  local subtables = {}
   for _, m in ipairs(M.MODULES) do
     local t = lunette[m]
     for _, k in ipairs(sorted_keys(t)) do
@@ -198,12 +201,17 @@ function M.index()
         if k:match("^%u") then
           add_class(m, k, v, callable(v) and v or nil)
         elseif not callable(v) then
-          for _, sk in ipairs(sorted_keys(v)) do
-            if callable(v[sk]) and not index.byvalue[v[sk]] then
-              add_name(v[sk], { module = m, key = sk, qname = m .. "." .. k .. "." .. sk })
-            end
-          end
+          subtables[#subtables + 1] = { m, k, v }
         end
+      end
+    end
+  end
+  -- tables of functions (select.scores): the ones not already named elsewhere
+  for _, s in ipairs(subtables) do
+    local m, k, v = s[1], s[2], s[3]
+    for _, sk in ipairs(sorted_keys(v)) do
+      if callable(v[sk]) and not index.byvalue[v[sk]] then
+        add_name(v[sk], { module = m, key = sk, qname = m .. "." .. k .. "." .. sk })
       end
     end
   end

@@ -14,6 +14,7 @@ local nm = require "lunette.nn_module"
 local M = {}
 local class, init, argerror, shape_str = nm.class, nm.init, nm.argerror, nm.shape_str
 
+-- default_generator() -> Generator
 -- The generator lunette.seed(n) restarts, looked up through the lunette table
 -- (the path lunette.seed itself takes) so that both always agree, even when a
 -- test runner reloads modules between files.
@@ -28,6 +29,9 @@ local function generator(opts)
   if opts and opts.seed then return random.Generator(opts.seed) end
   return M.default_generator()
 end
+-- generator([opts]) -> Generator
+-- opts.generator, else a new Generator(opts.seed), else default_generator():
+-- where a layer draws its initial weights.
 M.generator = generator
 
 local function check_count(fname, n, v, what)
@@ -47,7 +51,9 @@ local function pair(fname, v, what, lo)
   return v
 end
 
--- Checks the input tensor of a layer: float, of the layer's dtype.
+-- check_input(layer, x)
+-- Checks the input tensor of a layer: float, of the layer's dtype (the
+-- error says how to convert).
 local function check_input(self, x)
   if not lt.is_tensor(x) then argerror(1, "forward", "%s expects a tensor, got %s", self:tostring(), type(x)) end
   local dt, want = x:dtype(), self:dtype()
@@ -80,6 +86,9 @@ local function grads(self, ...)
   return out[1], out[2]
 end
 
+-- Module_dtype(m) -> string
+-- m:dtype() -> string
+-- The dtype of a layer's weight (or running_mean), float32 without one.
 function M.Module_dtype(self)
   local w = self.weight or self.running_mean
   return w and w:dtype() or "float32"
@@ -198,8 +207,7 @@ end
 
 local function batchnorm_class(name, dims_ok, expect)
   local cls = class(name)
-  -- BatchNormXd(num_features, {eps = 1e-5, momentum = 0.1, affine = true,
-  --             track_running_stats = true, dtype})
+  -- (see BatchNorm1d below)
   cls.new = function(c, opts)
     opts = opts or {}
     check_count(name, 1, c, "num_features")
@@ -247,7 +255,13 @@ local function batchnorm_class(name, dims_ok, expect)
   return cls
 end
 
+-- BatchNorm1d(num_features [, {eps = 1e-5, momentum = 0.1, affine = true, track_running_stats = true, dtype}])
+-- Batch normalisation of [B x C] or [B x C x L] inputs per channel, with
+-- PyTorch's parameters (weight, bias) and buffers (running_mean, running_var,
+-- num_batches_tracked); batch statistics in training, running ones in eval.
 M.BatchNorm1d = batchnorm_class("BatchNorm1d", function(d) return d == 2 or d == 3 end, "[B x %d] or [B x %d x L]")
+-- BatchNorm2d(num_features [, opts]) -> module
+-- BatchNorm1d's normalisation for [B x C x H x W] inputs (same options).
 M.BatchNorm2d = batchnorm_class("BatchNorm2d", function(d) return d == 4 end, "[B x %d x H x W]")
 
 ---------------------------------------------------------------------------
@@ -328,10 +342,15 @@ local function activation(name, kernel)
   return cls
 end
 
+-- ReLU() -> module: max(x, 0) elementwise.
 M.ReLU = activation("ReLU", "relu")
+-- GELU([{approximate = "none"|"tanh"}]) -> module: the exact (erf) GELU, or its tanh form.
 M.GELU = activation("GELU", "gelu")
+-- Tanh() -> module: tanh elementwise.
 M.Tanh = activation("Tanh", "tanh")
+-- Sigmoid() -> module: 1 / (1 + exp(-x)) elementwise.
 M.Sigmoid = activation("Sigmoid", "sigmoid")
+-- SiLU() -> module: x * sigmoid(x) elementwise.
 M.SiLU = activation("SiLU", "silu")
 
 local function softmax_class(name, logmode)
@@ -363,7 +382,9 @@ local function softmax_class(name, logmode)
   return cls
 end
 
+-- Softmax([dim = -1]) -> module: softmax over dim (1-based; negatives from the end).
 M.Softmax = softmax_class("Softmax", false)
+-- LogSoftmax([dim = -1]) -> module: log of the softmax over dim, computed stably.
 M.LogSoftmax = softmax_class("LogSoftmax", true)
 
 ---------------------------------------------------------------------------
@@ -436,7 +457,11 @@ local function pool_class(name)
   return cls
 end
 
+-- MaxPool2d(kernel [, stride = kernel [, padding = 0]] | kernel, {stride =, padding =}) -> module
+-- 2-d max pooling of [B x C x H x W] inputs; sizes are integers or {h, w} pairs.
 M.MaxPool2d = pool_class("MaxPool2d")
+-- AvgPool2d(kernel [, stride = kernel [, padding = 0]] | kernel, {stride =, padding =}) -> module
+-- 2-d average pooling of [B x C x H x W] inputs, as MaxPool2d.
 M.AvgPool2d = pool_class("AvgPool2d")
 
 local Adaptive = class("AdaptiveAvgPool2d")
@@ -522,6 +547,7 @@ function Dropout:backward(g, ctx, need_dx)
   return g * self._mask
 end
 
+-- Identity() -> module: returns its input (and gradient) unchanged.
 M.Identity = class("Identity")
 function M.Identity.new() return init(setmetatable({}, M.Identity)) end
 

@@ -120,8 +120,13 @@ local function loss_class(name, fn)
   return cls
 end
 
+-- CrossEntropyLoss([opts]) -> module
+-- cross_entropy as a module: crit:forward(logits, labels) -> loss,
+-- crit:backward() -> the gradient of that loss (opts as cross_entropy).
 M.CrossEntropyLoss = loss_class("CrossEntropyLoss", M.cross_entropy)
+-- NLLLoss([opts]) -> module: nll_loss as a module (forward(logp, labels), backward()).
 M.NLLLoss = loss_class("NLLLoss", M.nll_loss)
+-- MSELoss([opts]) -> module: mse_loss as a module (forward(x, target), backward()).
 M.MSELoss = loss_class("MSELoss", M.mse_loss)
 
 -- The functions by name, for options such as {loss = "cross_entropy"}.

@@ -14,7 +14,10 @@ local Module = {}
 Module.__index = Module
 M.Module = Module
 
--- class(name, parent) -> a new class table whose instances are modules.
+-- class(name [, parent = Module]) -> class
+-- A new module class: a table whose instances are modules (inheriting
+-- parent's methods), callable as name(...) to run cls.new, with instances
+-- callable as m(x) = m:forward(x) and printable.
 function M.class(name, parent)
   local cls = setmetatable({}, { __index = parent or Module, __call = function(c, ...) return c.new(...) end })
   cls.__index = cls
@@ -24,13 +27,17 @@ function M.class(name, parent)
   return cls
 end
 
--- Instance set-up shared by every constructor.
+-- init(self) -> self
+-- Instance set-up shared by every constructor: empty parameter, buffer and
+-- child lists, no gradients, training mode.
 function M.init(self)
   self._params, self._buffers, self._children = {}, {}, {}
   self.grad, self.training = {}, true
   return self
 end
 
+-- is_module(x) -> boolean
+-- Whether x is a module instance (a table built by a class constructor).
 function M.is_module(x) return type(x) == "table" and getmetatable(x) ~= nil and x._params ~= nil end
 
 local function argerror(n, fname, fmt, ...)
@@ -47,30 +54,41 @@ end
 -- registration
 ---------------------------------------------------------------------------
 
+-- m:register_parameter(key, t)
+-- Stores tensor t as m[key] and lists it as a trainable parameter (in the
+-- state dict, parameters(), gradients).
 function Module:register_parameter(key, t)
   self._params[#self._params + 1] = key
   self[key] = t
 end
 
+-- m:register_buffer(key, t)
+-- Stores tensor t as m[key] and lists it as a buffer: in the state dict, not
+-- trained (running statistics).
 function Module:register_buffer(key, t)
   self._buffers[#self._buffers + 1] = key
   self[key] = t
 end
 
--- add(name, module) registers a child under name (state_dict prefix).
+-- m:add(name, child) -> child
+-- Registers a child module under name (its state-dict prefix); fails when
+-- child is not a module.
 function Module:add(name, m)
   if not M.is_module(m) then argerror(2, "add", "module expected, got %s", type(m)) end
   self._children[#self._children + 1] = { name = tostring(name), module = m }
   return m
 end
 
+-- m:children() -> array
+-- The direct child modules, in registration order.
 function Module:children()
   local out = {}
   for i, c in ipairs(self._children) do out[i] = c.module end
   return out
 end
 
--- named_modules() -> array of {name = "layer1.0.conv1", module = m}, depth first, self first ("").
+-- m:named_modules() -> array of {name = "layer1.0.conv1", module = m}
+-- Every module of the tree, depth first, m itself first (name "").
 function Module:named_modules(prefix, out)
   out, prefix = out or {}, prefix or ""
   out[#out + 1] = { name = prefix, module = self }
@@ -80,7 +98,8 @@ function Module:named_modules(prefix, out)
   return out
 end
 
--- named_parameters() -> array of {name, module, key, tensor} in PyTorch's order.
+-- m:named_parameters([{all = false}]) -> array of {name, module, key, tensor}
+-- The trainable parameters in PyTorch's order (frozen ones too with all).
 function Module:named_parameters(opts)
   local out, all = {}, opts and opts.all
   for _, e in ipairs(self:named_modules()) do
@@ -94,20 +113,24 @@ function Module:named_parameters(opts)
   return out
 end
 
+-- m:parameters() -> array of tensors
+-- The trainable (not frozen) parameter tensors, for an optimiser.
 function Module:parameters()
   local out = {}
   for i, p in ipairs(self:named_parameters()) do out[i] = p.tensor end
   return out
 end
 
--- num_parameters() -> total number of trainable entries (D of per-sample gradients).
+-- m:num_parameters() -> integer
+-- The total number of trainable entries (D of per-sample gradients).
 function Module:num_parameters()
   local n = 0
   for _, p in ipairs(self:named_parameters()) do n = n + p.tensor:numel() end
   return n
 end
 
--- grad_of(key) -> the gradient tensor of parameter key, created (zeros) on first use.
+-- m:grad_of(key) -> Tensor
+-- The gradient tensor of parameter key, created (zeros) on first use.
 function Module:grad_of(key)
   local g = self.grad[key]
   if g == nil then
@@ -118,6 +141,8 @@ function Module:grad_of(key)
   return g
 end
 
+-- m:zero_grad()
+-- Sets every accumulated gradient of the tree to zero (backward adds).
 function Module:zero_grad()
   for _, e in ipairs(self:named_modules()) do
     for _, g in pairs(e.module.grad) do g:fill_(0) end
@@ -140,17 +165,27 @@ local function set_frozen(self, flag, ...)
   end
   return self
 end
+-- m:freeze(prefix...) -> m
+-- Parameters whose names start with a prefix (all when none is given) stop
+-- receiving gradients and per-sample gradients and leave parameters().
 function Module:freeze(...) return set_frozen(self, true, ...) end
+-- m:unfreeze(prefix...) -> m
+-- Undoes freeze for the parameters under the prefixes (all when none).
 function Module:unfreeze(...) return set_frozen(self, false, ...) end
 
+-- m:train([flag = true]) -> m
+-- Sets training mode (batch statistics, dropout) on the whole tree.
 function Module:train(flag)
   if flag == nil then flag = true end
   for _, e in ipairs(self:named_modules()) do e.module.training = flag end
   return self
 end
+-- m:eval() -> m
+-- Evaluation mode: m:train(false).
 function Module:eval() return self:train(false) end
 
--- to(dtype): converts parameters, buffers (float ones) and gradients in place of the module.
+-- m:to(dtype) -> m
+-- Converts parameters, float buffers and gradients of the tree to dtype, in place.
 function Module:to(dtype)
   for _, e in ipairs(self:named_modules()) do
     local m = e.module
@@ -162,9 +197,15 @@ function Module:to(dtype)
   end
   return self
 end
+-- m:double() -> m
+-- m:to("float64").
 function Module:double() return self:to("float64") end
+-- m:float() -> m
+-- m:to("float32").
 function Module:float() return self:to("float32") end
 
+-- m:dtype() -> string
+-- The dtype of the first parameter ("float32" for a module without any).
 function Module:dtype()
   local p = self:named_parameters({ all = true })[1]
   return p and p.tensor:dtype() or "float32"
@@ -257,8 +298,12 @@ end
 -- printing
 ---------------------------------------------------------------------------
 
+-- m:extra_repr() -> string
+-- What tostring shows inside the parentheses (layers override it).
 function Module:extra_repr() return "" end
 
+-- m:tostring() -> string
+-- The module tree as PyTorch prints it: Name(extra) with its named children.
 function Module:tostring(indent)
   indent = indent or ""
   local head = (self.__name or "Module") .. "(" .. self:extra_repr()
@@ -271,8 +316,16 @@ function Module:tostring(indent)
   return table.concat(lines, "\n")
 end
 
--- The default module has no parameters and passes gradients through unchanged.
+-- m:forward(x) -> y
+-- The layer's output for a batch x (also m(x)); remembers what backward
+-- needs. Each layer checks x's dtype and shape and raises an error naming
+-- both. The base module passes x through.
 function Module:forward(x) return x end
+-- m:backward(dy [, ctx [, need_dx = true]]) -> dx
+-- Back-propagates the gradient of the output of the last forward: adds the
+-- parameter gradients to m.grad (or, with a per-sample ctx, writes them into
+-- its rows) and returns the input gradient unless need_dx is false. The base
+-- module passes dy through.
 function Module:backward(gy) return gy end
 
 ---------------------------------------------------------------------------
@@ -305,6 +358,8 @@ function Sequential.new(entries, opts)
   return self
 end
 
+-- seq:append(m [, name]) -> seq
+-- Adds a module at the end (named by its position unless name is given).
 function Sequential:append(m, name)
   if name then self:add(name, m) elseif not self._anonymous then self:add(tostring(#self._seq), m) end
   self._seq[#self._seq + 1] = m

@@ -25,6 +25,7 @@ local C = require "lunette._nn"
 local M = {}
 local argerror = nm.argerror
 
+-- head_of(model) -> Linear | nil
 -- The final Linear of a model: model.head, else the last Linear module found.
 local function head_of(model)
   if model.head then return model.head end

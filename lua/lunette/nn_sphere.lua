@@ -117,7 +117,10 @@ function Parallel:extra_repr()
   return self.combine .. (self.split and (", split=" .. table.concat(self.split, "+")) or "")
 end
 
--- The input of each branch.
+-- par:inputs(x) -> array
+-- The input of each branch: with the split option, contiguous slices of x
+-- along its last dim (whose size must be the sum of the widths); otherwise x
+-- must be a list of one input per branch. Raises a forward error otherwise.
 function Parallel:inputs(x)
   local n = #self._branches
   if self.split then

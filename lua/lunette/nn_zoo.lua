@@ -178,6 +178,10 @@ local function rx_block(lo, cin, cardinality, width, stride)
   blk.__name = "Block"
   return blk, 2 * gw
 end
+-- resnext_block(cin, cardinality, width, stride [, opts]) -> Residual
+-- One ResNeXt bottleneck block (grouped 3x3 convolution of cardinality
+-- groups of width channels, batch norms, ReLU, a projection shortcut when
+-- the shape changes) with cin input and 2 * cardinality * width output channels.
 M.resnext_block = function(cin, cardinality, width, stride, opts)
   return (rx_block(layer_opts(opts or {}), cin, cardinality, width, stride))
 end
