@@ -98,7 +98,11 @@ function M.parse(src, file)
       elseif #defs > 0 then
         local e = new_entry(file, block, i)
         out.byline[i] = e
-        for _, d in ipairs(defs) do add(e, d[3], d[1], d[2]) end
+        local named = {}
+        for _, d in ipairs(defs) do add(e, d[3], d[1], d[2]); named[d[3]] = true end
+        for _, n in ipairs(e.names) do -- aliases the signature lines name
+          if not named[n.name] then add(e, n.name, n.owner, n.sep); named[n.name] = true end
+        end
       elseif (lines[i] or ""):match("^local%s+function%s") then
         out.byline[i] = new_entry(file, block, i) -- found only if the function is exported
       elseif lines[start]:match("^%-%-%- ") then
@@ -243,7 +247,7 @@ end
 -- How well an entry's owner fits a name (0: not at all).
 local function fit(e, info)
   local last = e.owner and e.owner:match("([%w_]+)$")
-  local other_class = last and last:match("^%u") and last ~= info.class and last ~= "M"
+  local other_class = last and last ~= info.class and index.classes[last] ~= nil
   if info.class then
     if last == info.class then return 3 end
     if other_class then return 0 end

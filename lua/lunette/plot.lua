@@ -118,6 +118,7 @@ function plot.cmap(name)
   return setmetatable({ name = name, N = n, listed = listed }, Cmap)
 end
 
+-- colormaps() -> array of the colormap names plot.cmap knows.
 function plot.colormaps() return C.cmap_names() end
 
 -- plot.palette("husl", 6) (seaborn.husl_palette), plot.palette("tab10"),
@@ -179,10 +180,20 @@ local function quick(method, nargs)
     return fig, ax
   end
 end
+-- scatter(x, y [, opts]) -> fig, ax
+-- A one-axes figure with ax:scatter(x, y, opts); opts may also hold title,
+-- xlabel, ylabel, xlim, ylim, xscale, yscale, figsize, dpi, style, legend
+-- and grid. plot.scatter(x, y):save("a.png").
 plot.scatter = quick("scatter", 2)
+-- hist(x [, opts]) -> fig, ax: a one-axes figure with ax:hist(x, opts) (options as scatter).
 plot.hist = quick("hist", 1)
+-- bar(x, height [, opts]) -> fig, ax: a one-axes figure with ax:bar (options as scatter).
 plot.bar = quick("bar", 2)
+-- imshow(img [, opts]) -> fig, ax: a one-axes figure with ax:imshow (options as scatter).
 plot.imshow = quick("imshow", 1)
+-- plot([x,] y [, opts]) -> fig, ax
+-- A one-axes figure with ax:plot(x, y, opts), x defaulting to 0, 1, 2, ...
+-- (options as scatter).
 function plot.plot(x, y, o)
   if type(y) == "table" and not U.is_tensor(y) and type(y[1]) ~= "number" then x, y, o = nil, x, y end
   if y == nil then x, y = nil, x end
@@ -243,8 +254,10 @@ function plot.montage(images, o)
   return fig
 end
 
--- Reads a PNG into a uint8 [h x w x 4] tensor (straight RGBA), or nil, message.
+-- read_png(path) -> Tensor [h x w x 4] | nil, message
+-- Reads a PNG into a uint8 tensor (straight RGBA), e.g. to compare figures.
 plot.read_png = C.read_png
+-- sphere_mesh([radius [, n_phi [, n_theta]]]) -> X, Y, Z: Axes3D.sphere_mesh.
 plot.sphere_mesh = A3.sphere_mesh
 
 return plot

@@ -30,7 +30,9 @@ local function new_axis(rc, n)
   }
 end
 
--- A new 2-D axes placed by `where` ({spec = subplotspec} or {rect = {l, b, w, h}}).
+-- Axes.new(fig, where) -> Axes
+-- A new 2-D axes of fig placed by `where` ({spec = subplotspec} or {rect =
+-- {l, b, w, h}}); scripts get axes from fig:subplot, plot.subplots, ...
 function Axes.new(fig, where)
   local rc = fig.rc
   local ax = setmetatable({
@@ -47,6 +49,8 @@ end
 
 local function fail(...) return U.fail(...) end
 
+-- ax:next_color([which = "lines"]) -> colour
+-- The next colour of the axes' property cycle for lines or "patches".
 function Axes:next_color(which)
   local cyc = self.rc["axes.prop_cycle"]
   local k = self.ncycle[which or "lines"]
@@ -54,6 +58,8 @@ function Axes:next_color(which)
   return cyc[k % #cyc + 1]
 end
 
+-- ax:add(artist) -> artist
+-- Appends an artist table (what the plotting methods build) to the axes.
 function Axes:add(artist)
   if artist.label ~= nil then artist.label = U.text(artist.label, "label", 1) end
   artist.order = #self.artists + 1
@@ -66,8 +72,11 @@ local function opts_table(o, fname, n)
   if type(o) ~= "table" or T.is_tensor(o) then fail(fname, n, "options table expected, got " .. type(o)) end
   return o
 end
+-- Axes.opts_table(o, fname, n) -> table
+-- o, or {} for nil; raises "bad argument #n to 'fname'" for a non-table.
 Axes.opts_table = opts_table
 
+-- Axes.finite_mask(coords...) -> mask | nil
 -- Keeps only the points whose coordinates are all finite (documented:
 -- non-finite coordinates are skipped); returns the mask or nil.
 local function finite_mask(...)
@@ -88,6 +97,8 @@ local function select_rows(t, mask)
   if idx:dim() == 2 then idx = idx:select(2, 1) end
   return t:index_select(1, idx):contiguous()
 end
+-- Axes.select_rows(t, mask) -> Tensor
+-- The entries (rows) of t where mask is true; t itself when either is nil.
 Axes.select_rows = select_rows
 
 ---------------------------------------------------------------------------
@@ -114,6 +125,11 @@ local function edge_spec(e, rc, alpha, fname, argn)
   return U.color(e, rc, fname, argn, alpha)
 end
 
+-- ax:scatter(x, y [, {c | color =, s = size(s) in pt^2, marker = "o", alpha =, cmap =, vmin =, vmax =,
+--            edgecolors =, linewidths =, label =, zorder =}]) -> artist
+-- A scatter plot of equal-length x and y (tensors or tables): c is a colour,
+-- n colours, or n values mapped through cmap; points with a non-finite
+-- coordinate are skipped. Mismatched sizes or an unknown marker raise.
 function Axes:scatter(x, y, o)
   o = opts_table(o, "scatter", 3)
   local xs, ys = U.vec(x, "scatter", 1, "x"), U.vec(y, "scatter", 2, "y")
@@ -167,6 +183,10 @@ local function parse_fmt(fmt)
   return o
 end
 
+-- ax:plot([x,] y [, fmt] [, {color =, linestyle =, linewidth =, marker =, markersize =,
+--          markerfacecolor =, markeredgecolor =, alpha =, label =, zorder =}]) -> artist
+-- A line through the points (x defaults to 0, 1, 2, ...); fmt is a
+-- matplotlib format string ("r--", "o", "k:", "C1-o").
 function Axes:plot(x, y, fmt, o)
   if type(y) == "string" or (type(y) == "table" and not U.is_tensor(y) and type(y[1]) ~= "number" and y[1] ~= nil) then
     x, y, fmt, o = nil, x, y, fmt
@@ -235,7 +255,8 @@ local function bar_positions(self, x, fname, axis)
   return U.vec(x, fname, 1, axis)
 end
 
--- Rectangles artist shared by bar, barh and hist.
+-- ax:add_rects(x0, y0, x1, y1, colors, opts [, extra]) -> artist
+-- The rectangles artist shared by bar, barh and hist.
 function Axes:add_rects(x0, y0, x1, y1, cols, o, extra)
   local edge
   if o.edgecolor and o.edgecolor ~= "none" then
@@ -316,6 +337,7 @@ function Axes:bar_label(bars, o)
   end
 end
 
+-- Axes.hist_edges(lo, hi, bins) -> Tensor
 -- numpy.histogram edges: linspace(lo, hi, bins + 1) with numpy's rounding.
 local function hist_edges(lo, hi, bins)
   if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
@@ -485,6 +507,7 @@ end
 -- images
 ---------------------------------------------------------------------------
 
+-- Axes.image_rgba(img, opts, rc, fname) -> Tensor
 -- An image as straight RGBA bytes [h x w x 4] from [h x w] values (through a
 -- colormap), [h x w x 3|4] floats in [0, 1] or uint8, or [c x h x w] with c = 1 or 3.
 local function image_rgba(img, o, rc, fname)
@@ -575,7 +598,11 @@ local function ref_line(self, kind, v, o, fname)
     ls = o.linestyle or o.ls or "-", zorder = o.zorder or 2, label = o.label, clip = true,
   }
 end
+-- ax:axhline([y = 0] [, {xmin = 0, xmax = 1, color =, linewidth =, linestyle = "-", alpha =, label =}]) -> artist
+-- A horizontal line at data height y across the axes (xmin..xmax in axes fractions).
 function Axes:axhline(y, o) return ref_line(self, "hline", y or 0, o, "axhline") end
+-- ax:axvline([x = 0] [, {ymin = 0, ymax = 1, ...}]) -> artist
+-- A vertical line at data position x, as axhline.
 function Axes:axvline(x, o) return ref_line(self, "vline", x or 0, o, "axvline") end
 
 -- ax:fill_between(x, y1, y2=0, {color=, alpha=, label=})
@@ -632,7 +659,9 @@ local function axis_transform(scale)
   return function(v) return v end
 end
 
--- View limits of axis n from the artists (when not set by the user).
+-- ax:autoscale_axis(n) -> lo, hi
+-- The limits of axis n ("x" or "y"): the user's, else from the artists
+-- with margins (as matplotlib's autoscale).
 function Axes:autoscale_axis(n)
   local ax = self[n]
   if ax.lim then return ax.lim[1], ax.lim[2] end
@@ -670,7 +699,8 @@ function Axes:autoscale_axis(n)
   return lo, hi
 end
 
--- Current view limits of axis n ({lo, hi}, possibly inverted).
+-- ax:view_limits(n) -> lo, hi
+-- The current view limits of axis n ("x" or "y"), swapped when inverted.
 function Axes:view_limits(n)
   local lo, hi = self:autoscale_axis(n)
   if self[n].inverted and lo < hi then lo, hi = hi, lo end
@@ -695,21 +725,41 @@ local function set_lim(self, n, a, b, fname)
   self[n].lim = { a, b }
   return a, b
 end
+-- ax:xlim([lo, hi | {lo, hi}]) -> lo, hi
+-- ax:set_xlim(lo, hi) -> lo, hi
+-- Sets the x view limits (a nil end keeps the current one) or, without
+-- arguments, returns them. Non-finite, equal or (log scale) non-positive
+-- limits raise.
 function Axes:xlim(a, b) return set_lim(self, "x", a, b, "xlim") end
+-- ax:ylim([lo, hi | {lo, hi}]) -> lo, hi
+-- ax:set_ylim(lo, hi) -> lo, hi
+-- As xlim, for the y axis.
 function Axes:ylim(a, b) return set_lim(self, "y", a, b, "ylim") end
 Axes.set_xlim, Axes.set_ylim = Axes.xlim, Axes.ylim
 
+-- ax:invert_xaxis(): flips the direction of the x axis (again: back).
 function Axes:invert_xaxis() self.x.inverted = not self.x.inverted end
+-- ax:invert_yaxis(): flips the direction of the y axis (images use it).
 function Axes:invert_yaxis() self.y.inverted = not self.y.inverted end
 
 local function set_scale(self, n, s, fname)
   if s ~= "linear" and s ~= "log" then fail(fname, 1, ("unknown scale '%s' (linear, log)"):format(tostring(s))) end
   self[n].scale = s
 end
+-- ax:xscale("linear" | "log")
+-- ax:set_xscale(s)
+-- The x axis scale; anything else raises.
 function Axes:xscale(s) set_scale(self, "x", s, "xscale") end
+-- ax:yscale("linear" | "log")
+-- ax:set_yscale(s)
+-- The y axis scale; anything else raises.
 function Axes:yscale(s) set_scale(self, "y", s, "yscale") end
 Axes.set_xscale, Axes.set_yscale = Axes.xscale, Axes.yscale
 
+-- ax:title([s [, {loc = "center"|"left"|"right", fontsize =, color =, pad =, ...}]]) -> string
+-- ax:set_title(s [, opts])
+-- Sets the title at loc (a string, or a number shown as text); without s
+-- returns the centre title.
 function Axes:title(s, o)
   if s == nil then return self.title_parts.center and self.title_parts.center.s end
   o = opts_table(o, "title", 2)
@@ -717,7 +767,13 @@ function Axes:title(s, o)
   if loc ~= "center" and loc ~= "left" and loc ~= "right" then fail("title", 2, "loc must be 'center', 'left' or 'right'") end
   self.title_parts[loc] = { s = U.text(s, "title", 1), opts = o }
 end
+-- ax:xlabel(s [, {fontsize =, color =, labelpad =}])
+-- ax:set_xlabel(s [, opts])
+-- The x axis label.
 function Axes:xlabel(s, o) self.x.label, self.x.label_opts = U.text(s, "xlabel", 1), opts_table(o, "xlabel", 2) end
+-- ax:ylabel(s [, opts])
+-- ax:set_ylabel(s [, opts])
+-- The y axis label.
 function Axes:ylabel(s, o) self.y.label, self.y.label_opts = U.text(s, "ylabel", 1), opts_table(o, "ylabel", 2) end
 Axes.set_title, Axes.set_xlabel, Axes.set_ylabel = Axes.title, Axes.xlabel, Axes.ylabel
 
@@ -739,11 +795,22 @@ local function set_ticks(self, n, locs, labels, o, fname)
     if o.fontsize or o.size then self[n].tick.labelsize = o.fontsize or o.size end
   end
 end
+-- ax:xticks([locs [, labels [, {rotation =, fontsize =}]]])
+-- ax:set_xticks(locs [, labels [, opts]])
+-- Fixes the x tick positions (a tensor or table) and optionally their
+-- labels (strings, one per tick) and label rotation/size.
 function Axes:xticks(locs, labels, o) set_ticks(self, "x", locs, labels, o, "xticks") end
+-- ax:yticks([locs [, labels [, opts]]])
+-- ax:set_yticks(locs [, labels [, opts]])
+-- As xticks, for the y axis.
 function Axes:yticks(locs, labels, o) set_ticks(self, "y", locs, labels, o, "yticks") end
 function Axes:set_xticks(locs, labels, o) set_ticks(self, "x", locs, labels, o, "set_xticks") end
 function Axes:set_yticks(locs, labels, o) set_ticks(self, "y", locs, labels, o, "set_yticks") end
+-- ax:set_xticklabels(labels [, opts])
+-- Labels for the current x ticks (labels must be a table).
 function Axes:set_xticklabels(labels, o) set_ticks(self, "x", nil, labels, o, "set_xticklabels") end
+-- ax:set_yticklabels(labels [, opts])
+-- Labels for the current y ticks.
 function Axes:set_yticklabels(labels, o) set_ticks(self, "y", nil, labels, o, "set_yticklabels") end
 
 -- ax:grid(true, {axis="both", alpha=, color=, linewidth=, linestyle=})
@@ -773,9 +840,14 @@ function Axes:axis(mode)
   elseif mode == "tight" then self.x.margin, self.y.margin = 0, 0
   else fail("axis", 1, ("unknown mode '%s' (on, off, equal, auto, tight)"):format(tostring(mode))) end
 end
+-- ax:set_aspect("equal" | 1 | "auto"): equal data units on both axes, or not.
 function Axes:set_aspect(a) self.aspect = a == 1 and "equal" or a end
+-- ax:margins(x [, y = x]): autoscale padding as fractions of the data range.
 function Axes:margins(x, y) self.x.margin = x; self.y.margin = y or x end
 
+-- ax:set_facecolor(color)
+-- ax:facecolor_(color)
+-- The background colour of the axes; an invalid colour raises.
 function Axes:set_facecolor(c) U.color(c, self.rc, "set_facecolor", 1); self.facecolor = c end
 Axes.facecolor_ = Axes.set_facecolor
 
@@ -805,6 +877,8 @@ function Axes:tick_params(o)
 end
 
 -- ax:spines{top=false, right={color="gray", linewidth=1}} ; ax:spines("all", false)
+-- ax:set_spines(spec [, value])
+-- Shows, hides or styles the frame lines; unknown spines raise.
 function Axes:spines(spec, value)
   if type(spec) == "string" then
     local names = spec == "all" and { "left", "right", "bottom", "top" } or { spec }
@@ -854,7 +928,8 @@ function Axes:legend(o)
   return self
 end
 
--- colour of the figure background for this axes' style
+-- ax:rc_color(key [, other]) -> colour
+-- The colour of rc setting key in this axes' style (other if unset).
 function Axes:rc_color(key, other) return U.rc_color(self.rc, key, other) end
 
 return Axes

@@ -24,6 +24,9 @@ local AXINFO = {
 
 local function vec(t) return T.new(t, "float64") end
 
+-- Axes3D.new(fig, where, {elev =, azim =, roll = 0, proj_type = "persp"|"ortho", focal_length = 1}) -> Axes3D
+-- A 3-D axes of fig (fig:subplot(..., {projection = "3d"}) makes one);
+-- view angles default to the style's axes3d.elev/azim.
 function A3.new(fig, where, o)
   local rc = fig.rc
   local ax = setmetatable({
@@ -122,6 +125,7 @@ local function grid2(t, fname, n)
 end
 
 -- ax:plot_wireframe(X, Y, Z, {rstride=, cstride=, rcount=50, ccount=50, color=, alpha=, linewidth=})
+-- ax:wireframe(X, Y, Z [, opts])
 function A3:plot_wireframe(X, Y, Z, o)
   o = Axes.opts_table(o, "plot_wireframe", 4)
   X, Y, Z = grid2(X, "plot_wireframe", 1), grid2(Y, "plot_wireframe", 2), grid2(Z, "plot_wireframe", 3)
@@ -147,7 +151,9 @@ function A3:plot_wireframe(X, Y, Z, o)
 end
 A3.wireframe = A3.plot_wireframe
 
--- Mesh of a sphere as the seed builds it: phi in [0, 2pi] (n_phi), theta in [0, pi] (n_theta).
+-- sphere_mesh([radius = 1 [, n_phi = 60 [, n_theta = 30]]]) -> X, Y, Z [n_phi x n_theta]
+-- Mesh of a sphere as the seed builds it: phi in [0, 2pi] (n_phi), theta
+-- in [0, pi] (n_theta), float64 coordinates for plot_wireframe.
 function A3.sphere_mesh(radius, n_phi, n_theta)
   radius, n_phi, n_theta = radius or 1, n_phi or 60, n_theta or 30
   local phi = T.linspace(0, 2 * math.pi, n_phi):to("float64")
@@ -181,17 +187,24 @@ end
 -- view, limits, labels, panes
 ---------------------------------------------------------------------------
 
+-- ax:view_init([elev [, azim [, roll]]])
+-- ax:view(elev, azim, roll)
+-- The camera elevation and azimuth (and roll), in degrees; nil keeps one.
 function A3:view_init(elev, azim, roll)
   self.elev, self.azim, self.roll = elev or self.elev, azim or self.azim, roll or self.roll
 end
 A3.view = A3.view_init
 
+-- ax:set_proj_type("persp" | "ortho" [, focal_length = 1])
+-- Perspective or orthographic projection; anything else raises.
 function A3:set_proj_type(t, focal)
   if t == "ortho" then self.focal = math.huge
   elseif t == "persp" then self.focal = focal or 1
   else fail("set_proj_type", 1, "projection must be 'persp' or 'ortho'") end
 end
 
+-- ax:set_box_aspect({x, y, z})
+-- The relative lengths of the box edges (default {4, 4, 3}).
 function A3:set_box_aspect(a)
   if type(a) ~= "table" or #a ~= 3 then fail("set_box_aspect", 1, "three numbers expected") end
   self.aspect3 = a
@@ -205,14 +218,31 @@ local function set_lim(self, k, a, b, fname)
   end
   self.lims[k] = { a, b }
 end
+-- ax:xlim([lo, hi | {lo, hi}]) -> lo, hi
+-- ax:set_xlim(lo, hi)
+-- Sets the x limits or, without arguments, returns them (data limits with
+-- 5 % margins when unset); equal or non-finite limits raise.
 function A3:xlim(a, b) return set_lim(self, 1, a, b, "xlim") end
+-- ax:ylim([lo, hi | {lo, hi}]) -> lo, hi
+-- ax:set_ylim(lo, hi)
+-- As xlim, for y.
 function A3:ylim(a, b) return set_lim(self, 2, a, b, "ylim") end
+-- ax:zlim([lo, hi | {lo, hi}]) -> lo, hi
+-- ax:set_zlim(lo, hi)
+-- As xlim, for z.
 function A3:zlim(a, b) return set_lim(self, 3, a, b, "zlim") end
 A3.set_xlim, A3.set_ylim, A3.set_zlim = A3.xlim, A3.ylim, A3.zlim
 
 local function set_label(k, fname)
   return function(self, s, o) self.axes[k].label, self.axes[k].label_opts = U.text(s, fname, 1), Axes.opts_table(o, fname, 2) end
 end
+-- ax:xlabel(s [, opts])
+-- ax:ylabel(s [, opts])
+-- ax:zlabel(s [, opts])
+-- ax:set_xlabel(s [, opts])
+-- ax:set_ylabel(s [, opts])
+-- ax:set_zlabel(s [, opts])
+-- The label of one axis ({fontsize =, color =, labelpad =}).
 A3.xlabel, A3.ylabel, A3.zlabel = set_label(1, "xlabel"), set_label(2, "ylabel"), set_label(3, "zlabel")
 A3.set_xlabel, A3.set_ylabel, A3.set_zlabel = A3.xlabel, A3.ylabel, A3.zlabel
 
@@ -227,7 +257,9 @@ function A3:panes(o)
   end
 end
 
+-- ax:grid([on = true]): the grid lines on the panes.
 function A3:grid(on) self.grid_on = on ~= false end
+-- ax:axis("on" | "off"): draws or hides panes, axes and ticks.
 function A3:axis(mode)
   if mode == "off" or mode == false then self.axison = false
   elseif mode == "on" or mode == true then self.axison = true
@@ -251,7 +283,8 @@ function A3:tick_params(o)
   end
 end
 
--- Data limits (with 5 % margins) of axis k when not set.
+-- ax:limits(k) -> lo, hi
+-- The limits of axis k (1..3): the user's, else the data's with 5 % margins.
 function A3:limits(k)
   if self.lims[k] then return self.lims[k][1], self.lims[k][2] end
   local lo, hi
@@ -277,6 +310,7 @@ end
 -- projection and layout
 ---------------------------------------------------------------------------
 
+-- ax:active_box(box) -> box
 -- The square box inside the subplot box (Axes3D.apply_aspect, anchored centre).
 function A3:active_box(box)
   local w, h = box[3] - box[1], box[4] - box[2]
@@ -285,6 +319,8 @@ function A3:active_box(box)
   return { x0, y0, x0 + s, y0 + s }
 end
 
+-- ax:matrix() -> Tensor [4 x 4]
+-- The projection matrix of the current limits, box aspect and view.
 function A3:matrix()
   local l = {}
   for k = 1, 3 do l[2 * k - 1], l[2 * k] = self:limits(k) end
@@ -531,6 +567,9 @@ local function project_collection(a, M)
   return list, m
 end
 
+-- ax:draw(renderer, ctx)
+-- Draws panes, grid, axes, artists (depth sorted), legend and titles (the
+-- figure calls it when saving).
 function A3:draw(r, ctx)
   local ppt, rc, box = ctx.ppt, self.rc, self.box
   local M, l = self:matrix()
@@ -582,6 +621,7 @@ function A3:draw(r, ctx)
   Render.draw_titles(self, r, box, ppt)
 end
 
+-- ax:draw_legend(renderer, ctx, tr, box, M)
 -- Legends in 3-D axes: entries as in 2-D, placed "upper right" unless given.
 function A3:draw_legend(r, ctx, tr, box, M)
   local L = require "lunette.plot_legend"

@@ -18,7 +18,8 @@ local function fail(...) return U.fail(...) end
 
 local function positive(v) return type(v) == "number" and v > 0 and v < math.huge end
 
--- plot.figure{size = {w, h} (inches), dpi = 100, facecolor =, style =, rc =, layout = "tight"|"none"}
+-- Figure.new{size = {w, h} (inches), dpi = 100, facecolor =, style =, rc =, layout = "tight"|"none"} -> Figure
+-- A new empty figure; plot.figure(o) is Figure.new(o).
 function Figure.new(o)
   o = o or {}
   if type(o) ~= "table" then fail("figure", 1, "options table expected, got " .. type(o)) end
@@ -151,6 +152,8 @@ local function new_axes(self, where, o)
   return ax
 end
 
+-- fig:default_grid(nrows, ncols) -> GridSpec
+-- The figure's shared nrows x ncols grid that fig:subplot(r, c, i) uses.
 function Figure:default_grid(nrows, ncols)
   local key = nrows .. "x" .. ncols
   self.default_grids = self.default_grids or {}
@@ -163,6 +166,7 @@ function Figure:default_grid(nrows, ncols)
 end
 
 -- fig:subplot(nrows, ncols, index[, opts]), fig:subplot(231[, opts]),
+-- fig:add_subplot(...)
 -- fig:subplot(gs:cell(...)[, opts]); opts.projection = "3d" for 3-D axes.
 function Figure:subplot(a, b, c, o)
   if type(a) == "table" and a.gs then return new_axes(self, { spec = a }, b) end
@@ -260,6 +264,7 @@ local function fraction_box(pos, W, H)
   return { pos[1] * W, (1 - pos[2] - pos[4]) * H, (pos[1] + pos[3]) * W, (1 - pos[2]) * H }
 end
 
+-- fig:place(ctx)
 -- Sets ax.box (pixels) for every axes from the current parameters.
 function Figure:place(ctx)
   for _, ax in ipairs(self.axes) do
@@ -362,6 +367,7 @@ local function adjust(self, ctx, boxes, pad, h_pad, w_pad, rect)
   return kw
 end
 
+-- fig:measure_axes(ctx) -> boxes
 -- Tight bounding boxes of every axes (for layout) and of the suptitle.
 function Figure:measure_axes(ctx)
   self:place(ctx)
@@ -380,6 +386,8 @@ function Figure:measure_axes(ctx)
   return boxes
 end
 
+-- fig:tight(ctx)
+-- Runs the tight layout (fig:tight_layout's pad options) for drawing context ctx.
 function Figure:tight(ctx)
   local o = self.layout_opts
   local pad = o.pad or 1.08
@@ -405,6 +413,7 @@ end
 -- drawing and saving
 ---------------------------------------------------------------------------
 
+-- fig:draw_texts(renderer, ctx): draws the suptitle and the figure texts.
 function Figure:draw_texts(r, ctx)
   local rc, ppt = self.rc, ctx.ppt
   if self.sup then
@@ -420,6 +429,7 @@ function Figure:draw_texts(r, ctx)
   end
 end
 
+-- fig:draw(renderer, ctx): draws every axes, then the figure texts.
 function Figure:draw(r, ctx)
   for _, ax in ipairs(self.axes) do
     r.owner = ax
@@ -432,6 +442,7 @@ end
 
 local FORMATS = { png = true, pdf = true, svg = true }
 
+-- fig:prepare([dpi]) -> ctx
 -- The context (pixel sizes) for drawing at dpi, with the layout done.
 function Figure:prepare(dpi)
   local ctx = { dpi = dpi, ppt = dpi / 72, W = math.floor(self.w * dpi + 0.5), H = math.floor(self.h * dpi + 0.5) }
@@ -444,6 +455,7 @@ function Figure:prepare(dpi)
 end
 
 -- fig:save(path[, {dpi=, bbox="tight", pad=0.1 (inches), facecolor=, compression=1..9}])
+-- fig:savefig(path [, opts])
 -- -> true | nil, message (unwritable path)
 function Figure:save(path, o)
   o = o or {}
@@ -482,6 +494,7 @@ function Figure:save(path, o)
 end
 Figure.savefig = Figure.save
 
+-- fig:render([opts]) -> canvas
 -- Renders to a canvas and returns it (for tests and in-memory use).
 function Figure:render(o)
   o = o or {}
