@@ -166,3 +166,14 @@ describe("nn.Anchors", function()
       "bad argument #1 to 'forward' (Anchors computes in float32 but the input is float64)")
   end)
 end)
+
+describe("load_state_dict with a prefix", function()
+  it("loads the part of a larger checkpoint under the prefix", function()
+    local big = nn.Sequential { { "projectors", nn.Sequential { { "0", nn.Sequential { nn.Linear(3, 2, { seed = 1 }), nn.LayerNorm(2) } } } } }
+    local part = nn.Sequential { nn.Linear(3, 2, { seed = 9 }), nn.LayerNorm(2), nn.Normalize() }
+    part:load_state_dict(big:state_dict(), { prefix = "projectors.0." })
+    assert.is_true(lt.equal(part:seq(1).weight, big:state_dict()["projectors.0.0.weight"]))
+    assert.has_error(function() part:load_state_dict(big:state_dict(), { prefix = "projectors.1." }) end,
+      "load_state_dict (prefix 'projectors.1.'): missing keys: 0.bias, 0.weight, 1.bias, 1.weight")
+  end)
+end)

@@ -255,12 +255,27 @@ local function list_keys(t, limit)
   return table.concat(t, ", ")
 end
 
--- load_state_dict(sd, {strict = true}): copies every tensor of sd into the model
+-- The entries of sd under prefix, with the prefix removed (a sub-module's state dict).
+local function under_prefix(sd, prefix)
+  local out = {}
+  for k, v in pairs(sd) do
+    if type(k) == "string" and k:sub(1, #prefix) == prefix then out[k:sub(#prefix + 1)] = v end
+  end
+  return out
+end
+
+-- load_state_dict(sd, {strict = true, prefix = nil}): copies every tensor of sd into the model
 -- (converting dtypes). Missing, unexpected or mis-shaped keys raise one error that
--- lists them all; with strict = false only shapes are checked. Returns missing, unexpected.
+-- lists them all; with strict = false only shapes are checked. With prefix
+-- ("projectors.0.proj."), only the keys under it are read, without it (a part of a
+-- larger checkpoint loads into a model of that part). Returns missing, unexpected.
 function Module:load_state_dict(sd, opts)
   if type(sd) ~= "table" then argerror(1, "load_state_dict", "state dict table expected, got %s", type(sd)) end
   local strict = not (opts and opts.strict == false)
+  if opts and opts.prefix ~= nil then
+    if type(opts.prefix) ~= "string" then argerror(2, "load_state_dict", "prefix must be a string, got %s", type(opts.prefix)) end
+    sd = under_prefix(sd, opts.prefix)
+  end
   local own = self:state_dict()
   local missing, unexpected, mismatched = {}, {}, {}
   for k, t in pairs(own) do
@@ -285,7 +300,8 @@ function Module:load_state_dict(sd, opts)
   if strict and #missing > 0 then problems[#problems + 1] = "missing keys: " .. list_keys(missing, 20) end
   if strict and #unexpected > 0 then problems[#problems + 1] = "unexpected keys: " .. list_keys(unexpected, 20) end
   if #problems > 0 then
-    error("load_state_dict: " .. table.concat(problems, "; "), 2)
+    local where = opts and opts.prefix and (" (prefix '" .. opts.prefix .. "')") or ""
+    error("load_state_dict" .. where .. ": " .. table.concat(problems, "; "), 2)
   end
   for k, t in pairs(own) do
     local v = sd[k]

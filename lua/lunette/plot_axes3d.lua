@@ -70,8 +70,18 @@ end
 -- artists
 ---------------------------------------------------------------------------
 
+-- Points given as the rows of one [n x 3] tensor: f(P, opts) is f(P[:,1], P[:,2], P[:,3], opts).
+local function points(x, y, z, o)
+  if U.is_tensor(x) and x:dim() == 2 and x:size(2) == 3 and not U.is_tensor(y) and z == nil then
+    return x:select(2, 1), x:select(2, 2), x:select(2, 3), y
+  end
+  return x, y, z, o
+end
+
 -- ax:scatter(x, y, z, {c=, s=, alpha=, marker=, edgecolors=, linewidths=, depthshade=true, label=})
+-- or ax:scatter(P, {...}) with the points as the rows of an [n x 3] tensor.
 function A3:scatter(x, y, z, o)
+  x, y, z, o = points(x, y, z, o)
   o = Axes.opts_table(o, "scatter", 4)
   local xs, ys, zs, n = xyz("scatter", x, y, z)
   local rc = self.rc
@@ -102,8 +112,10 @@ function A3:scatter(x, y, z, o)
   }
 end
 
--- ax:plot(x, y, z, {color=, linewidth=, alpha=, linestyle=, label=})
+-- ax:plot(x, y, z, {color=, linewidth=, alpha=, linestyle=, label=}), or ax:plot(P, {...}) with
+-- the vertices as the rows of an [n x 3] tensor.
 function A3:plot(x, y, z, o)
+  x, y, z, o = points(x, y, z, o)
   o = Axes.opts_table(o, "plot", 4)
   local xs, ys, zs = xyz("plot", x, y, z)
   local color = o.color or o.c or self:next_color("lines")
@@ -172,6 +184,44 @@ function A3:sphere(o)
   local X, Y, Z = A3.sphere_mesh(o.radius, o.n_phi, o.n_theta)
   return self:plot_wireframe(X, Y, Z, { color = o.color or self.rc["text.color"], alpha = o.alpha or 0.05,
                                         linewidth = o.linewidth or o.lw or 0.3 })
+end
+
+-- ax:segments(P, Q, {color=, alpha=, linewidth=, label=})
+-- Draws the n line segments P[i] -> Q[i] (P and Q [n x 3] tensors) as one
+-- collection: what n calls of ax:plot({p.x, q.x}, {p.y, q.y}, {p.z, q.z}) draw
+-- (links from points to their nearest anchors, closest pairs, ...).
+function A3:segments(P, Q, o)
+  o = Axes.opts_table(o, "segments", 3)
+  for i, t in ipairs { P, Q } do
+    if not U.is_tensor(t) or t:dim() ~= 2 or t:size(2) ~= 3 then fail("segments", i, "[n x 3] tensor expected") end
+  end
+  if P:size(1) ~= Q:size(1) then fail("segments", 2, ("%d start points but %d end points"):format(P:size(1), Q:size(1))) end
+  local B = T.stack({ P:to("float64"), Q:to("float64") }, 3)
+  local segs = {}
+  for i = 1, P:size(1) do
+    local s = B[i]
+    segs[i] = { s[1]:contiguous(), s[2]:contiguous(), s[3]:contiguous() }
+  end
+  return self:add {
+    kind = "lines3d", segs = segs, color = U.color(o.color or self:next_color("lines"), self.rc, "segments", 3, o.alpha),
+    lw = o.linewidth or o.lw or self.rc["lines.linewidth"], collection = true, label = o.label,
+  }
+end
+
+-- ax:sphere_frame{radius = 0.98, lim = 1.3, labels = {"PC1", "PC2", "PC3"}, fontsize = 8,
+--   labelsize = 6, alpha = 0.03, linewidth = 0.3, color = text colour}
+-- The frame of a view of the unit sphere: a reference wireframe sphere, the three
+-- limits at -lim..lim, axis labels and small tick labels (the hypersphere panels).
+function A3:sphere_frame(o)
+  o = Axes.opts_table(o, "sphere_frame", 1)
+  local labels, lim = o.labels or { "PC1", "PC2", "PC3" }, o.lim or 1.3
+  self:xlabel(labels[1] or "", { fontsize = o.fontsize or 8 })
+  self:ylabel(labels[2] or "", { fontsize = o.fontsize or 8 })
+  self:zlabel(labels[3] or "", { fontsize = o.fontsize or 8 })
+  self:tick_params { labelsize = o.labelsize or 6 }
+  self:sphere { radius = o.radius or 0.98, alpha = o.alpha or 0.03, linewidth = o.linewidth or 0.3, color = o.color }
+  self:xlim(-lim, lim); self:ylim(-lim, lim); self:zlim(-lim, lim)
+  return self
 end
 
 -- ax:text(x, y, z, s, {color=, fontsize=, ha=, va=})
