@@ -23,12 +23,11 @@ local opt = require "lunette.args" {
   train = { "", "options for train_constellation.lua when it runs, e.g. '--train 2000'" },
 }
 local function fail(fmt, ...) error(fmt:format(...), 0) end
-local out = opt.out
-os.execute(("mkdir -p %q"):format(out))
-local ckpt_path = opt[1] or out .. "/constellation.pt"
+os.execute(("mkdir -p %q"):format(opt.out))
+local ckpt_path = opt[1] or opt.out .. "/constellation.pt"
 if not opt[1] and not io.open(ckpt_path) then
-  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
-  assert(os.execute(("%q %q --out %q %s"):format(arg[-1], here .. "/train_constellation.lua", out, opt.train)))
+  local script = (arg[0]:match("^(.*)/") or ".") .. "/train_constellation.lua" -- beside this one
+  assert(os.execute(("%q %q --out %q %s"):format(arg[-1], script, opt.out, opt.train)))
 end
 
 print("Loading soup...")
@@ -38,8 +37,7 @@ if type(sd) ~= "table" or type(cfg) ~= "table" or type(ckpt.mAP) ~= "number" the
   fail("%s: not a checkpoint with state_dict, config and mAP", ckpt_path)
 end
 local function need(k) return lt.is_tensor(sd[k]) and sd[k]:float() or fail("%s: no tensor '%s' in the state dict", ckpt_path, k) end
-local D, NA = cfg.d_anchor, cfg.n_anchors
-local anchors = embed.normalize(need("constellation.anchors"))
+local D, NA, anchors = cfg.d_anchor, cfg.n_anchors, embed.normalize(need("constellation.anchors"))
 if anchors:dim() ~= 2 or anchors:size(1) ~= NA or anchors:size(2) ~= D then
   fail("%s: anchors are [%s], config says [%sx%s]", ckpt_path, table.concat(anchors:size(), "x"), NA, D)
 end
@@ -48,24 +46,8 @@ print("Loading features...")
 local paths = table.move(opt, 2, #opt, 1, {})
 for i, e in ipairs(#paths == 0 and cfg.experts or {}) do paths[i] = ckpt_path:gsub("[^/]*$", "") .. e .. ".npz" end
 if #paths < 2 then fail("give two or more expert feature files after the checkpoint") end
-local feats, names, L, ids = {}, {}, nil, nil
-for i, p in ipairs(paths) do
-  local v = assert(lt.io.load(p))
-  local f, id = lt.is_tensor(v) and v or v.features, not lt.is_tensor(v) and v.image_id
-  if not lt.is_tensor(f) or f:dim() ~= 2 then fail("%s: no features [N x D] tensor", p) end
-  if id and ids then -- rows in the first file's order, as the seed aligns on image_id
-    local row, idx = {}, {}
-    for r, k in ipairs(id:totable()) do row[k] = r end
-    for r, k in ipairs(ids) do idx[r] = row[k] or fail("%s: no features for image_id %s", p, k) end
-    f = f:index_select(1, lt.tensor(idx))
-  end
-  ids, L = ids or id and id:totable(), L or not lt.is_tensor(v) and v.labels
-  feats[i], names[i] = f:float(), p:match("([^/]*)%.%w+$")
-  if f:size(1) ~= feats[1]:size(1) then fail("%s: %d rows but %s has %d", p, f:size(1), paths[1], feats[1]:size(1)) end
-end
-if opt.labels ~= "" then local v = assert(lt.io.load(opt.labels)); L = lt.is_tensor(v) and v or v.labels end
-if not lt.is_tensor(L) or L:size(1) ~= feats[1]:size(1) then fail("no labels for the %d rows (--labels FILE)", feats[1]:size(1)) end
-L = L:dim() == 1 and lt.one_hot(L:long() + 1, L:max() + 1) or L:float()
+local feats, info = lt.data.features(paths, { labels = opt.labels ~= "" and opt.labels or nil })
+local L, names = info.labels or fail("no labels for the %d rows (--labels FILE)", info.n), info.names
 local N, C, E, classes = L:size(1), L:size(2), #feats, {}
 if opt.classes ~= "" then for l in io.lines(opt.classes) do classes[#classes + 1] = l end end
 for c = 1, C do classes[c] = classes[c] or (cfg.classes or {})[c] or ("class " .. c - 1) end
@@ -100,24 +82,23 @@ print(("PCA 3D variance: %.1f%% (%.1f%%, %.1f%%, %.1f%%)"):format(ve:sum(), ve[1
 local freq = L:sum(1)
 local primary = (L * (freq:max() + 1 - freq)):argmax(2) -- the rarest class present ("most specific")
 local class_colors = plot.cmap("tab20")((primary - 1) % 20 + 1)
-local function minmax(t) return (t - t:min()) / (t:max() - t:min() + 1e-8) end
-local SUP = { ["0"] = "⁰", ["1"] = "¹", ["2"] = "²", ["3"] = "³", ["4"] = "⁴", ["5"] = "⁵", ["6"] = "⁶", ["7"] = "⁷", ["8"] = "⁸", ["9"] = "⁹" }
-local function sup(n) return (tostring(n):gsub("%d", SUP)) end
-plot.style("dark")
-local function sphere_ax(fig, r, c, i, title)
-  local ax = fig:subplot(r, c, i, { projection = "3d" })
-  ax:title(title, { fontsize = 11, pad = 10 })
-  return ax:sphere_frame()
+local cls = { c = class_colors, s = 2, alpha = 0.4 } -- the class-coloured clouds
+local function pca_view(X, center) -- PCA-3 on the sphere, its share of the variance (%), effective dimension
+  local S, p = embed.to_sphere(X, { center = center, sample = opt.sample })
+  return S, p.explained_variance_ratio:sum() * 100, embed.effective_dim(X, { sample = opt.sample })
 end
+local function minmax(t) return (t - t:min()) / (t:max() - t:min() + 1e-8) end
+plot.style("dark")
+local function sphere_ax(fig, r, c, i, title) return fig:subplot(r, c, i, { projection = "3d" }):sphere_frame { title = title } end
 local function save(fig, name)
-  assert(fig:save(out .. "/" .. name, { dpi = opt.dpi, bbox = "tight", pad = 0.3, facecolor = "black" }))
-  print("Saved: " .. out .. "/" .. name)
+  assert(fig:save(opt.out .. "/" .. name, { dpi = opt.dpi, bbox = "tight", pad = 0.3, facecolor = "black" }))
+  print("Saved: " .. opt.out .. "/" .. name)
 end
 
 print("Rendering figure 1...")
 local fig, g = plot.figure { size = { 24, 16 } }, lt.random.Generator(opt.seed)
 fig:suptitle(("GeoLIP Hypersphere Manifold — S%s projected to S²\n%d anchors × %d-d × %d experts | mAP=%.3f | eff_dim=%.1f")
-  :format(sup(D - 1), NA, D, E, ckpt.mAP, embed.effective_dim(fused, { sample = opt.sample })), { fontsize = 16, y = 0.98 })
+  :format(plot.superscript(D - 1), NA, D, E, ckpt.mAP, embed.effective_dim(fused, { sample = opt.sample })), { fontsize = 16, y = 0.98 })
 local ax = sphere_ax(fig, 2, 3, 1, ("Full Manifold — %d embeddings + %d anchors"):format(N, NA))
 ax:scatter(emb_s, { c = class_colors, s = 1, alpha = 0.3 })
 ax:scatter(anc_s, { c = "red", s = 8, alpha = 0.6, marker = "^" })
@@ -131,7 +112,8 @@ end
 ax = sphere_ax(fig, 2, 3, 3, "50 Random — nearest anchor connections")
 local i50 = g:choice(N, math.min(50, N))
 ax:scatter(anc_s, { c = "red", s = 4, alpha = 0.2, marker = "^" })
-ax:scatter(emb_s:index_select(1, i50), { c = class_colors:index_select(1, i50), s = 40, alpha = 0.9, edgecolors = "white", linewidths = 0.5 })
+ax:scatter(emb_s:index_select(1, i50), { c = class_colors:index_select(1, i50), s = 40, alpha = 0.9, edgecolors = "white",
+                                         linewidths = 0.5 })
 ax:segments(emb_s:index_select(1, i50), anc_s:index_select(1, (embed.nearest_anchor(fused:index_select(1, i50), anchors))),
             { color = "yellow", alpha = 0.3, linewidth = 0.5 })
 ax = sphere_ax(fig, 2, 3, 4, "10 Random — anchor affinity heatmap")
@@ -153,21 +135,21 @@ save(fig, "hypersphere_manifold.png")
 
 print("Rendering figure 2...")
 fig = plot.figure { size = { 7 * E, 7 } }
-fig:suptitle(("Expert Perspective Divergence — Same sphere, %s lenses"):format(({ "one", "two", "three", "four", "five" })[E] or E), { fontsize = 14, y = 1.02 })
+fig:suptitle(("Expert Perspective Divergence — Same sphere, %s lenses"):format(E == 3 and "three" or E), { fontsize = 14, y = 1.02 })
 for i = 1, E do
-  local S, p = embed.to_sphere(views[i], { sample = opt.sample })
-  sphere_ax(fig, 1, E, i, ("%s\nPC variance: %.1f%%"):format(names[i]:sub(1, 25), p.explained_variance_ratio:sum() * 100))
-    :scatter(S, { c = class_colors, s = 2, alpha = 0.4 })
+  local S, var = pca_view(views[i], false)
+  sphere_ax(fig, 1, E, i, ("%s\nPC variance: %.1f%%"):format(names[i]:sub(1, 25), var)):scatter(S, cls)
 end
 fig:tight_layout()
 save(fig, "expert_perspectives.png")
 
 print("Rendering figure 3 — anchors only...")
 local counts, active, dead = embed.anchor_usage(fused, anchors)
-local heat, live, iso, div = counts:float():log1p(), dead:logical_not(), embed.anchor_isolation(anchors), embed.anchor_divergence(views, anchors)
+local heat, live = counts:float():log1p(), dead:logical_not()
+local iso, div = embed.anchor_isolation(anchors), embed.anchor_divergence(views, anchors)
 heat = heat / (heat:max() + 1e-8)
 fig = plot.figure { size = { 24, 8 } }
-fig:suptitle(("Constellation — %d anchors × %d-d on S%s"):format(NA, D, sup(D - 1)), { fontsize = 14, y = 1.02 })
+fig:suptitle(("Constellation — %d anchors × %d-d on S%s"):format(NA, D, plot.superscript(D - 1)), { fontsize = 14, y = 1.02 })
 local a1 = sphere_ax(fig, 1, 3, 1, ("Anchor Utilization — %d/%d active"):format(active, NA))
 a1:scatter(anc_s[dead], { c = "dodgerblue", s = 8, alpha = 0.4, marker = "x", label = ("dead (%d)"):format(NA - active) })
 a1:scatter(anc_s[live], { c = plot.cmap("inferno")(heat[live]), s = heat[live] * 60 + 5, alpha = 0.8 })
@@ -175,12 +157,9 @@ local a2 = sphere_ax(fig, 1, 3, 2, ("Anchor Isolation — nearest neighbor cosin
 a2:scatter(anc_s, { c = iso, cmap = "viridis", s = 15, alpha = 0.8 })
 sphere_ax(fig, 1, 3, 3, ("Expert Divergence per Anchor\nmean=%.4f range=[%.4f, %.4f]"):format(div:mean(), div:min(), div:max()))
   :scatter(anc_s, { c = div, cmap = "coolwarm", s = 15, alpha = 0.8 })
-local closest = embed.closest_anchor_pairs(anchors, 40) -- the seed's loop: pairs 1-20 on a1, 21-40 on a2
-for k, a in ipairs { a1, a2 } do
-  local I, J = {}, {}
-  for r = 20 * k - 19, math.min(20 * k, #closest) do I[#I + 1], J[#J + 1] = closest[r][1], closest[r][2] end
-  if #I > 0 then a:segments(anc_s:index_select(1, lt.tensor(I)), anc_s:index_select(1, lt.tensor(J)), { color = "white", alpha = 0.15, linewidth = 0.5 }) end
-end
+local closest = embed.closest_anchor_pairs(anchors, 40) -- the seed's loop draws pairs 1-20 on a1, 21-40 on a2
+a1:segments(anc_s, table.move(closest, 1, 20, 1, {}), { color = "white", alpha = 0.15, linewidth = 0.5 })
+a2:segments(anc_s, table.move(closest, 21, 40, 1, {}), { color = "white", alpha = 0.15, linewidth = 0.5 })
 fig:tight_layout()
 save(fig, "anchors_only.png")
 
@@ -193,29 +172,26 @@ for k, d in ipairs(diffs) do
   mags[k], pa = d:norm(2, 2), pa + d:abs():mean(1) / #diffs
 end
 local abs_std = tris[1]:std()
-print(("    Absolute tri std: %.6f\n    Ratio (diff/abs): %s"):format(abs_std, abs_std > 1e-10 and ("%.4f"):format(diffs[1]:std() / abs_std) or "N/A (zero abs std)"))
-local function pca_view(X) -- centred PCA-3 on the sphere, its share of the variance (%), effective dimension
-  local S, p = embed.to_sphere(X, { center = true, sample = opt.sample })
-  return S, p.explained_variance_ratio:sum() * 100, embed.effective_dim(X, { sample = opt.sample })
-end
+print(("    Absolute tri std: %.6f\n    Ratio (diff/abs): %s"):format(abs_std,
+  abs_std > 1e-10 and ("%.4f"):format(diffs[1]:std() / abs_std) or "N/A (zero abs std)"))
 local dstack = lt.cat(diffs, 2)
-local diff3, dvar, deff = pca_view(dstack)
-local abs3, avar, aeff = pca_view(tris[1])
-local full3, fvar, feff = pca_view(lt.cat({ tris[1], dstack }, 2))
-print(("\n  Diff space effective dim: %.1f\n  Diff PCA 3D variance: %.1f%%\n  Absolute tri effective dim: %.1f\n  Full (abs+diffs) effective dim: %.1f\n  Information gain from diffs: %.1f dimensions")
-  :format(deff, dvar, aeff, feff, feff - aeff))
+local diff3, dvar, deff = pca_view(dstack, true)
+local abs3, avar, aeff = pca_view(tris[1], true)
+local full3, fvar, feff = pca_view(lt.cat({ tris[1], dstack }, 2), true)
+print(("\n  Diff space effective dim: %.1f\n  Diff PCA 3D variance: %.1f%%\n  Absolute tri effective dim: %.1f\n"
+  .. "  Full (abs+diffs) effective dim: %.1f\n  Information gain from diffs: %.1f dimensions"):format(deff, dvar, aeff, feff, feff - aeff))
 fig = plot.figure { size = { 28, 14 } }
-fig:suptitle(("Expert Pairwise Differences — Where the discriminative signal lives\nDiff eff_dim=%.1f | Abs eff_dim=%.1f | Combined eff_dim=%.1f | Info gain: +%.1f dims")
-  :format(deff, aeff, feff, feff - aeff), { fontsize = 14, y = 0.98 })
+fig:suptitle(("Expert Pairwise Differences — Where the discriminative signal lives\nDiff eff_dim=%.1f | Abs eff_dim=%.1f | "
+  .. "Combined eff_dim=%.1f | Info gain: +%.1f dims"):format(deff, aeff, feff, feff - aeff), { fontsize = 14, y = 0.98 })
 for k = 1, math.min(3, #diffs) do
-  sphere_ax(fig, 2, 4, k, ("%s\nstd=%.5f"):format(dnames[k], diffs[k]:std())):scatter(emb_s, { c = mags[k], cmap = "magma", s = 2, alpha = 0.5 })
+  sphere_ax(fig, 2, 4, k, ("%s\nstd=%.5f"):format(dnames[k], diffs[k]:std()))
+    :scatter(emb_s, { c = mags[k], cmap = "magma", s = 2, alpha = 0.5 })
 end
-sphere_ax(fig, 2, 4, 4, ("Diff Space PCA\neff_dim=%.1f var=%.1f%%"):format(deff, dvar)):scatter(diff3, { c = class_colors, s = 2, alpha = 0.4 })
-local ph = minmax(pa)
+sphere_ax(fig, 2, 4, 4, ("Diff Space PCA\neff_dim=%.1f var=%.1f%%"):format(deff, dvar)):scatter(diff3, cls)
 sphere_ax(fig, 2, 4, 5, ("Anchor Divergence (all pairs)\nrange=[%.5f, %.5f]"):format(pa:min(), pa:max()))
-  :scatter(anc_s, { c = plot.cmap("hot")(ph), s = ph * 40 + 5, alpha = 0.8 })
-sphere_ax(fig, 2, 4, 6, ("Absolute Tri PCA\neff_dim=%.1f var=%.1f%%"):format(aeff, avar)):scatter(abs3, { c = class_colors, s = 2, alpha = 0.4 })
-sphere_ax(fig, 2, 4, 7, ("Combined (abs+diffs) PCA\neff_dim=%.1f var=%.1f%%"):format(feff, fvar)):scatter(full3, { c = class_colors, s = 2, alpha = 0.4 })
+  :scatter(anc_s, { c = pa, cmap = "hot", s = minmax(pa) * 40 + 5, alpha = 0.8 })
+sphere_ax(fig, 2, 4, 6, ("Absolute Tri PCA\neff_dim=%.1f var=%.1f%%"):format(aeff, avar)):scatter(abs3, cls)
+sphere_ax(fig, 2, 4, 7, ("Combined (abs+diffs) PCA\neff_dim=%.1f var=%.1f%%"):format(feff, fvar)):scatter(full3, cls)
 ax = fig:subplot(2, 4, 8)
 for k = 1, math.min(3, #diffs) do
   ax:hist(mags[k], { bins = 50, alpha = 0.6, color = ({ "#ff6b6b", "#4ecdc4", "#ffe66d" })[k], label = dnames[k], density = true })
@@ -228,4 +204,4 @@ ax:tick_params { colors = "gray", labelsize = 7 }
 ax:spines { top = false, right = false, bottom = { color = "gray" }, left = { color = "gray" } }
 fig:tight_layout { rect = { 0, 0, 1, 0.95 } }
 save(fig, "pairwise_diffs.png")
-print("\nDone. Figures in " .. out)
+print("\nDone. Figures in " .. opt.out)

@@ -496,5 +496,84 @@ function M.tensor_dataset(x, y, opts)
   return new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "tensors" }
 end
 
+---------------------------------------------------------------------------
+-- feature files of several models
+---------------------------------------------------------------------------
+
+-- The entry `key` of a loaded file (a bare tensor for .npy), checked.
+local function entry(v, key, path, dims)
+  local t = is_tensor(v) and key == "features" and v or (type(v) == "table" and not is_tensor(v) and v[key]) or nil
+  if t ~= nil and (not is_tensor(t) or (dims and t:dim() ~= dims)) then
+    error(("%s: '%s' is not a %s tensor"):format(path, key, dims and (dims .. "-d") or ""), 3)
+  end
+  return t
+end
+
+-- Multi-hot [N x C] float32 labels from 0-based class ids [N] (base 0) or a membership matrix.
+local function multi_hot(L, path, n, base)
+  if L:dim() == 2 then return L:float() end
+  if L:dim() ~= 1 or L:numel() == 0 then error(("%s: labels must be ids [N] or a matrix [N x C]"):format(path), 3) end
+  local ids = L:long() + (1 - base)
+  if ids:min() < 1 then error(("%s: label ids below %d"):format(path, base), 3) end
+  return tensor.one_hot(ids, ids:max())
+end
+
+-- features(paths [, {labels = path | tensor, ids = "image_id", base = 0}]) -> {X1, X2, ...}, info
+-- Loads the feature matrices of several models for the same samples, one file
+-- each: a .npy holds the matrix; an .npz, .safetensors or .pt file the entry
+-- `features` [N x D] and optionally `labels` and an id column (opts.ids,
+-- default "image_id"). When files carry ids, every file's rows are reordered
+-- to the first file's ids (a missing id is an error), as features extracted
+-- in different orders are joined. Labels come from opts.labels (a file or a
+-- tensor), else from the first file that has them: class ids [N] counted from
+-- opts.base (0, as Python writes them) or a multi-hot membership matrix
+-- [N x C]. info = {names = file names without folder and extension,
+-- labels = float32 multi-hot [N x C] or nil, ids = the first file's ids or
+-- nil, n = N}. A missing file, entry or id, or row counts that differ, raise an
+-- error naming the file.
+function M.features(paths, opts)
+  if type(paths) ~= "table" or #paths == 0 then error("bad argument #1 to 'features' (list of file paths expected)", 2) end
+  opts = opts or {}
+  local key, base, out, info = opts.ids or "image_id", opts.base or 0, {}, { names = {} }
+  local pos, labels, lpath
+  for i, path in ipairs(paths) do
+    local v, err = lio.load(path)
+    if v == nil then error(err, 2) end
+    local X, id = entry(v, "features", path, 2), entry(v, key, path, 1)
+    if not X then error(("%s: no 'features' [N x D] tensor"):format(path), 2) end
+    if id and pos then
+      local idx, ids = {}, id:totable()
+      local row = {}
+      for r, k in ipairs(ids) do row[k] = r end
+      for r, k in ipairs(info.ids:totable()) do
+        idx[r] = row[k] or error(("%s: no row for %s %s of %s"):format(path, key, tostring(k), paths[1]), 2)
+      end
+      X = X:index_select(1, tensor.new(idx, "int64"))
+    elseif id then
+      info.ids, pos = id, true
+    end
+    if i > 1 and X:size(1) ~= out[1]:size(1) then
+      error(("%s: %d rows, but %s has %d"):format(path, X:size(1), paths[1], out[1]:size(1)), 2)
+    end
+    out[i], info.names[i] = X:float(), path:match("([^/]*)%.[^./]*$") or path:match("[^/]*$")
+    if not labels then labels, lpath = entry(v, "labels", path), path end
+  end
+  if opts.labels ~= nil then
+    labels, lpath = opts.labels, "labels"
+    if type(labels) == "string" then
+      local v, err = lio.load(labels)
+      if v == nil then error(err, 2) end
+      lpath, labels = opts.labels, is_tensor(v) and v or entry(v, "labels", opts.labels)
+      if not labels then error(("%s: no 'labels' tensor"):format(opts.labels), 2) end
+    end
+  end
+  info.n = out[1]:size(1)
+  if labels then
+    if labels:size(1) ~= info.n then error(("%s: %d labels for %d rows"):format(lpath, labels:size(1), info.n), 2) end
+    info.labels = multi_hot(labels, lpath, info.n, base)
+  end
+  return out, info
+end
+
 M.Dataset, M.Loader, M.Bar = Dataset, Loader, Bar
 return M

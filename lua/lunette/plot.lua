@@ -260,4 +260,16 @@ plot.read_png = C.read_png
 -- sphere_mesh([radius [, n_phi [, n_theta]]]) -> X, Y, Z: Axes3D.sphere_mesh.
 plot.sphere_mesh = A3.sphere_mesh
 
+local SUPERSCRIPT = { ["0"] = "⁰", ["1"] = "¹", ["2"] = "²", ["3"] = "³", ["4"] = "⁴", ["5"] = "⁵", ["6"] = "⁶",
+                      ["7"] = "⁷", ["8"] = "⁸", ["9"] = "⁹", ["-"] = "⁻", ["+"] = "⁺", ["="] = "⁼", ["("] = "⁽",
+                      [")"] = "⁾", n = "ⁿ", i = "ⁱ" }
+
+-- plot.superscript(s) -> s in Unicode superscript characters (digits, signs,
+-- brackets, n and i; anything else is kept): titles such as "S" ..
+-- plot.superscript(255) ("S²⁵⁵") or "10" .. plot.superscript(-3) without mathtext.
+function plot.superscript(s)
+  if type(s) ~= "string" and type(s) ~= "number" then U.fail("superscript", 1, "string or number expected, got " .. type(s)) end
+  return (tostring(s):gsub("[%d%-%+=()ni]", SUPERSCRIPT))
+end
+
 return plot

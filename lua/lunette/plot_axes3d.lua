@@ -186,12 +186,26 @@ function A3:sphere(o)
                                         linewidth = o.linewidth or o.lw or 0.3 })
 end
 
--- ax:segments(P, Q, {color=, alpha=, linewidth=, label=})
+-- ax:segments(P, Q | pairs, {color=, alpha=, linewidth=, label=})
 -- Draws the n line segments P[i] -> Q[i] (P and Q [n x 3] tensors) as one
 -- collection: what n calls of ax:plot({p.x, q.x}, {p.y, q.y}, {p.z, q.z}) draw
--- (links from points to their nearest anchors, closest pairs, ...).
+-- (links from points to their nearest anchors, ...). With a list of index
+-- pairs {{i, j}, ...} (1-based rows of P; extra entries such as a score are
+-- ignored) instead of Q, draws the edges P[i] -> P[j] (closest pairs, graphs).
 function A3:segments(P, Q, o)
   o = Axes.opts_table(o, "segments", 3)
+  if type(Q) == "table" and not U.is_tensor(Q) then
+    if not U.is_tensor(P) or P:dim() ~= 2 or P:size(2) ~= 3 then fail("segments", 1, "[n x 3] tensor expected") end
+    local I, J = {}, {}
+    for k, e in ipairs(Q) do
+      local i, j = type(e) == "table" and e[1], type(e) == "table" and e[2]
+      if math.type(i) ~= "integer" or math.type(j) ~= "integer" or i < 1 or j < 1 or i > P:size(1) or j > P:size(1) then
+        fail("segments", 2, ("pair %d is not two row numbers of P (1..%d)"):format(k, P:size(1)))
+      end
+      I[k], J[k] = i, j
+    end
+    P, Q = P:index_select(1, T.new(I, "int64")), P:index_select(1, T.new(J, "int64"))
+  end
   for i, t in ipairs { P, Q } do
     if not U.is_tensor(t) or t:dim() ~= 2 or t:size(2) ~= 3 then fail("segments", i, "[n x 3] tensor expected") end
   end
@@ -208,12 +222,15 @@ function A3:segments(P, Q, o)
   }
 end
 
--- ax:sphere_frame{radius = 0.98, lim = 1.3, labels = {"PC1", "PC2", "PC3"}, fontsize = 8,
---   labelsize = 6, alpha = 0.03, linewidth = 0.3, color = text colour}
+-- ax:sphere_frame{title =, titlesize = 11, pad = 10, radius = 0.98, lim = 1.3,
+--   labels = {"PC1", "PC2", "PC3"}, fontsize = 8, labelsize = 6, alpha = 0.03, linewidth = 0.3,
+--   color = text colour} -> ax
 -- The frame of a view of the unit sphere: a reference wireframe sphere, the three
--- limits at -lim..lim, axis labels and small tick labels (the hypersphere panels).
+-- limits at -lim..lim, axis labels, small tick labels and the title if given
+-- (the hypersphere panels).
 function A3:sphere_frame(o)
   o = Axes.opts_table(o, "sphere_frame", 1)
+  if o.title then self:title(o.title, { fontsize = o.titlesize or 11, pad = o.pad or 10 }) end
   local labels, lim = o.labels or { "PC1", "PC2", "PC3" }, o.lim or 1.3
   self:xlabel(labels[1] or "", { fontsize = o.fontsize or 8 })
   self:ylabel(labels[2] or "", { fontsize = o.fontsize or 8 })
