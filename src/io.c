@@ -1,5 +1,6 @@
 /* io.c - the shared core of the file formats: allocation gateway, checked sizes, element conversion, atomic writers. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -250,4 +251,32 @@ void io_writer_abort(IoCtx *c, IoWriter *w) {
   io_free(c, w->tmp, w->tmp_n);
   io_free(c, w->path, w->path_n);
   w->tmp = w->path = NULL;
+}
+
+/* ---- directories ------------------------------------------------------------ */
+
+static LtStatus make_one(IoCtx *c, const char *dir) {
+  struct stat sb;
+  if (stat(dir, &sb) == 0) {
+    return S_ISDIR(sb.st_mode) ? LT_OK : io_fail(c, LT_EVALUE, "%s exists and is not a directory", dir);
+  }
+  if (mkdir(dir, 0777) == 0 || (errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))) return LT_OK;
+  return io_fail(c, LT_EVALUE, "cannot create directory %s (%s)", dir, strerror(errno));
+}
+
+LtStatus io_makedirs(IoCtx *c, const char *path) {
+  char buf[PATH_MAX];
+  size_t n = strlen(path);
+  if (n == 0) return io_fail(c, LT_EVALUE, "empty path");
+  if (n >= sizeof buf) return io_fail(c, LT_EVALUE, "path longer than %d bytes", (int)sizeof buf - 1);
+  memcpy(buf, path, n + 1);
+  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
+  for (size_t i = 1; i < n; i++) {
+    if (buf[i] != '/' || buf[i - 1] == '/') continue;
+    buf[i] = 0;
+    LtStatus st = make_one(c, buf);
+    buf[i] = '/';
+    if (st) return st;
+  }
+  return make_one(c, buf);
 }

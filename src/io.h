@@ -94,6 +94,11 @@ typedef struct {
 } IoWriter;
 
 /* Opens the temporary for path; w is closed-state on failure. */
+/* io_makedirs: creates directory `path` and its missing parents (mode 0777 less the umask),
+ * like mkdir -p; an existing directory is success. Fails with a message in c (EVALUE) when a
+ * component exists and is not a directory, the path is empty or longer than PATH_MAX, or
+ * mkdir fails (permissions, read-only file system). */
+LtStatus io_makedirs(IoCtx *c, const char *path);
 LtStatus io_writer_open(IoCtx *c, IoWriter *w, const char *path);
 LtStatus io_writer_write(IoCtx *c, IoWriter *w, const void *p, size_t n);
 /* Writes at an absolute offset already written (to patch headers). */

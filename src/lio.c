@@ -133,6 +133,20 @@ int lio_has_suffix(const char *path, const char *suffix) {
   return n >= k && strcasecmp(path + n - k, suffix) == 0;
 }
 
+/* makedirs(path) -> true | nil, message */
+static int l_makedirs(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  IoCtx c;
+  io_ctx_init(&c);
+  if (io_makedirs(&c, path) != LT_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, c.msg);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 int luaopen_lunette_io(lua_State *L) {
   if (luaL_newmetatable(L, HANDLE_MT)) {
     lua_pushcfunction(L, handle_gc);
@@ -151,6 +165,8 @@ int luaopen_lunette_io(lua_State *L) {
   lio_csv_open(L);
   lio_push_null(L);
   lua_setfield(L, -2, "null");
+  lua_pushcfunction(L, l_makedirs);
+  lua_setfield(L, -2, "makedirs");
   ldata_open(L);
   lua_setfield(L, -2, "data");
   return 1;

@@ -594,3 +594,48 @@ describe("layout", function()
     end
   end)
 end)
+
+describe("plot.image_grid, montage title formats and ax:set", function()
+  it("tiles images row by row, undoing a normalisation", function()
+    local imgs = lt.zeros(5, 1, 6, 7)
+    for i = 1, 5 do imgs[i]:fill_((i - 0.5) / 5) end
+    local g = plot.image_grid(imgs, { ncols = 2, pad = 1, padvalue = -1 })
+    assert.are.same({ 20, 15 }, g.shape)
+    assert.is_true(close(g[1][1], 0.1) and close(g[1][9], 0.3) and close(g[8][1], 0.5) and close(g[15][1], 0.9))
+    assert.are.equal(-1, g[7][1])               -- padding row
+    assert.are.equal(-1, g[15][9])              -- the empty last tile
+    local rgb = plot.image_grid(lt.zeros(2, 3, 5, 5), { mean = { 0.5, 0.25, 0 }, std = { 1, 1, 1 } })
+    assert.are.same({ 5, 10, 3 }, rgb.shape)
+    assert.is_true(close(rgb[1][1][1], 0.5) and close(rgb[1][1][2], 0.25) and close(rgb[5][10][3], 0))
+    local clipped = plot.image_grid({ lt.full({ 2, 2 }, 3.0) }, { mean = 0, std = 1 })
+    assert.are.equal(1, clipped:max())
+  end)
+
+  it("rejects bad image_grid input", function()
+    assert.has_error(function() plot.image_grid({}) end, "bad argument #1 to 'image_grid' (no images)")
+    assert.has_error(function() plot.image_grid({ lt.zeros(2, 2), lt.zeros(3, 2) }) end,
+      "bad argument #1 to 'image_grid' (image 2 is [3x2], image 1 is [2x2])")
+    assert.has_error(function() plot.image_grid(lt.zeros(2, 4, 4), { ncols = 0 }) end,
+      "bad argument #2 to 'image_grid' (ncols must be a positive integer)")
+    assert.has_error(function() plot.image_grid({ 1 }) end)
+  end)
+
+  it("formats montage titles from labels", function()
+    local fig = plot.montage(lt.rand(3, 4, 4), { titles = "Class %d", labels = lt.tensor { 0, 7, 2 } })
+    assert.are.equal("Class 7", fig.axes[2]:title())
+    assert.has_error(function() plot.montage(lt.rand(3, 4, 4), { titles = "Class %d", labels = { 1 } }) end,
+      "bad argument #2 to 'montage' (a titles format needs labels, one per image)")
+  end)
+
+  it("sets titles with options, legend, grid and axis in one ax:set", function()
+    local fig = plot.figure()
+    local ax = fig:subplot(1, 1, 1)
+    assert.are.equal(ax, ax:set { title = { "T", fontsize = 14 }, xlabel = "x", legend = true, grid = { alpha = 0.3 },
+                                  axis = "off" })
+    assert.are.equal("T", ax:title())
+    assert.are.equal(14, ax.title_parts.center.opts.fontsize)
+    assert.is_true(ax.x.grid.on and ax.x.grid.alpha == 0.3)
+    assert.is_table(ax.legend_opts)
+    assert.has_error(function() ax:set { colour = "red" } end, "bad argument #1 to 'set' (unknown property 'colour')")
+  end)
+end)

@@ -502,3 +502,21 @@ describe("memory", function()
     assert.is_true(lt.memory() < 400 * 1024 * 1024)
   end)
 end)
+
+describe("isin and row masks", function()
+  it("isin marks the elements found among the values", function()
+    same(T.new { 5, 1, 9, 3 }:isin(T.new { 9, 5 }), { true, false, true, false })
+    same(lt.isin(T.new { { 1.5, 2 }, { 3, 4 } }, { 2, 4.0 }), { { false, true }, { false, true } })
+    same(T.new { -3, 1 << 40 }:isin { 1 << 40 }, { false, true })     -- a wide range goes through a set
+    same(T.new { 1, 2 }:isin(lt.empty({ 0 }, "int64")), { false, false })
+    assert.has_error(function() lt.isin(T.new { 1 }, "x") end, "bad argument #2 to 'isin' (tensor or table expected, got string)")
+  end)
+
+  it("a 1-d bool mask over the rows of a matrix keeps those rows, as numpy", function()
+    local Y = T.new { { 1, 2 }, { 3, 4 }, { 5, 6 } }
+    same(Y[T.new { true, false, true }], { { 1, 2 }, { 5, 6 } })
+    assert.are.same({ 0, 2 }, Y[T.new { false, false, false }].shape)
+    same(Y[Y:gt(3)], { 4, 5, 6 })                            -- a full-shape mask still flattens
+    assert.has_error(function() return Y[T.new { true, false, true, true }] end)
+  end)
+end)

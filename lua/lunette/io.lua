@@ -30,13 +30,18 @@ M.null = C.null
 
 for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz", "write_npz",
                      "read_safetensors", "open_safetensors", "write_safetensors",
-                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt" } do
+                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt", "makedirs" } do
   M[k] = C[k]
 end
 
 -- The readers and writers from C. Readers return nil, message on a bad
 -- file and take an optional last table of limits (see above); writers return
 -- true | nil, message and never leave a partial file.
+
+--- makedirs(path) -> true | nil, message
+-- Creates the directory and its missing parents, like mkdir -p (an existing
+-- directory is fine); a component that is a file, or a failing mkdir, gives
+-- nil and a message naming the directory.
 
 --- read_npy(path [, opts]) -> Tensor | nil, message
 -- A .npy array (v1-v3 headers, C or Fortran order, little or big endian);

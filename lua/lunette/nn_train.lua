@@ -227,4 +227,40 @@ function M.evaluate(model, data, opts)
            per_class = per_class, counts = counts, pred = pred }
 end
 
+-- extract_features(model, data [, {indices =, batch_size = 256, transform =, progress =, desc =}]) -> F [N x F]
+-- The penultimate representation (model:features(x), everything before the final Linear)
+-- of every sample of a dataset (a lunette.data dataset or {x =, y =}), or of the 1-based
+-- rows in indices, in that order, batch by batch in evaluation mode (the model's flags are
+-- restored), behind a progress bar on a terminal: the seed's compute_feature_representations.
+function M.extract_features(model, data, opts)
+  opts = opts or {}
+  if not nm.is_module(model) or type(model.features) ~= "function" then
+    argerror(1, "extract_features", "model with a features(x) method expected (a zoo model or Sequential)")
+  end
+  local src = source("extract_features", 2, data, model:dtype(), opts.transform)
+  local rows = opts.indices and lt.new(opts.indices):long():reshape(-1) or lt.arange(1, src.n + 1, 1, "int64")
+  if rows:numel() > 0 and (rows:min() < 1 or rows:max() > src.n) then
+    argerror(3, "extract_features", "indices must lie in 1..%d", src.n)
+  end
+  local N, bs = rows:numel(), opts.batch_size or 256
+  if math.type(bs) ~= "integer" or bs < 1 then argerror(3, "extract_features", "batch_size must be a positive integer") end
+  local was = {}
+  for _, e in ipairs(model:named_modules()) do was[e.module] = e.module.training end
+  model:eval()
+  local out, bar = nil, progress_bar(N, opts, opts.desc or "features")
+  local ok, err = pcall(function()
+    for b0 = 1, N, bs do
+      local n = math.min(bs, N - b0 + 1)
+      local h = model:features((src.get(rows:narrow(1, b0, n))))
+      out = out or lt.empty({ N, h:size(2) }, h:dtype())
+      out:narrow(1, b0, n):copy_(h)
+      if bar then bar:update(n) end
+    end
+  end)
+  if bar then bar:close() end
+  for m, f in pairs(was) do m.training = f end
+  if not ok then error(err, 0) end
+  return out or lt.empty({ 0, 0 })
+end
+
 return M

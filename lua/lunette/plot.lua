@@ -17,7 +17,7 @@
 -- 3-D axes: scatter, plot, plot_wireframe, sphere, text, view_init, set_proj_type,
 --   panes{fill=, edgecolor=}, xlabel/ylabel/zlabel, xlim/ylim/zlim, tick_params, title.
 -- Colour: plot.color, plot.cmap(name)(values), plot.palette("husl", n), plot.set_palette,
---   plot.style("default" | "seaborn" | "dark"), plot.rc{...}; helpers plot.montage,
+--   plot.style("default" | "seaborn" | "dark"), plot.rc{...}; helpers plot.montage, plot.image_grid,
 --   plot.scatter/plot/hist/bar/imshow (one-line quick looks), plot.read_png.
 -- Integer positions are data values (category bars sit at 0, 1, 2 as in matplotlib);
 -- colormap lookups by integer are 1-based.
@@ -205,24 +205,60 @@ end
 -- image montage
 ---------------------------------------------------------------------------
 
--- plot.montage(images, {ncols=6, titles=, mean=, std=, size=, suptitle=, fontsize=8, cmap=})
--- images: [n x c x h x w] or [n x h x w] tensor (c = 1 or 3), or a list of
--- images; mean/std (per channel) undo a normalisation, values are clipped to
--- [0, 1]. Returns the figure and its axes.
-function plot.montage(images, o)
-  o = o or {}
+-- The images of a [n x h x w] / [n x c x h x w] tensor or a list, as a list.
+local function image_list(images, fname)
   local list = {}
   if U.is_tensor(images) then
     local d = images:dim()
-    if d ~= 3 and d ~= 4 then U.fail("montage", 1, "images must be [n x h x w] or [n x c x h x w]") end
+    if d ~= 3 and d ~= 4 then U.fail(fname, 1, "images must be [n x h x w] or [n x c x h x w]") end
     for i = 1, images:size(1) do list[i] = images[i] end
   elseif type(images) == "table" then
     list = images
   else
-    U.fail("montage", 1, "tensor or list of images expected, got " .. type(images))
+    U.fail(fname, 1, "tensor or list of images expected, got " .. type(images))
   end
+  if #list == 0 then U.fail(fname, 1, "no images") end
+  for i, img in ipairs(list) do
+    if not U.is_tensor(img) or img:dim() < 2 or img:dim() > 3 then
+      U.fail(fname, 1, ("image %d must be a [h x w], [c x h x w] or [h x w x c] tensor"):format(i))
+    end
+  end
+  return list
+end
+
+-- One image as float64 [h x w] or [h x w x c]: channels moved last, a single
+-- channel dropped, x * std + mean undone per channel, colour values clipped to [0, 1].
+local function as_image(img, mean, std)
+  img = img:to("float64", true)
+  if img:dim() == 3 and img:size(1) <= 4 and img:size(3) > 4 then img = img:permute(2, 3, 1):contiguous() end
+  if img:dim() == 3 and img:size(3) == 1 then img = img:select(3, 1):contiguous() end
+  if mean or std then
+    local c = img:dim() == 3 and img:size(3) or 1
+    local m = T.new(type(mean) == "table" and mean or { mean or 0 }, "float64")
+    local s = T.new(type(std) == "table" and std or { std or 1 }, "float64")
+    if m:numel() ~= c and m:numel() ~= 1 or s:numel() ~= c and s:numel() ~= 1 then
+      error(("bad argument #2 (mean and std need 1 or %d values for %d-channel images)"):format(c, c), 3)
+    end
+    if c > 1 then m, s = m:reshape(1, 1, m:numel()), s:reshape(1, 1, s:numel()) end
+    img = img * s + m
+  end
+  if img:dim() == 3 or mean or std then img = img:clamp(0, 1) end
+  return img
+end
+
+-- plot.montage(images, {ncols=6, titles=, labels=, mean=, std=, size=, suptitle=, fontsize=8, cmap=}) -> fig
+-- images: [n x c x h x w] or [n x h x w] tensor (c = 1 or 3), or a list of
+-- images; mean/std (per channel) undo a normalisation, values are clipped to
+-- [0, 1]. titles: one string per image, or a format applied to each of labels
+-- (a tensor or table, one per image): {titles = "Class %d", labels = y - 1}.
+function plot.montage(images, o)
+  o = o or {}
+  local list = image_list(images, "montage")
   local n = #list
-  if n == 0 then U.fail("montage", 1, "no images") end
+  local labels = U.is_tensor(o.labels) and o.labels:totable() or o.labels
+  if type(o.titles) == "string" and (type(labels) ~= "table" or #labels < n) then
+    U.fail("montage", 2, "a titles format needs labels, one per image")
+  end
   local ncols = o.ncols or math.min(6, n)
   local nrows = (n + ncols - 1) // ncols
   local fig = Figure.new { size = o.size or { 2 * ncols, 2 * nrows + (o.suptitle and 0.5 or 0) }, dpi = o.dpi, style = o.style }
@@ -232,26 +268,52 @@ function plot.montage(images, o)
     ax:axis("off")
     local img = list[i]
     if img then
-      img = img:to("float64", true)
-      if img:dim() == 3 and img:size(1) <= 4 and img:size(3) > 4 then img = img:permute(2, 3, 1):contiguous() end
-      if img:dim() == 3 and img:size(3) == 1 then img = img:select(3, 1):contiguous() end
-      if mean or std then
-        local c = img:dim() == 3 and img:size(3) or 1
-        local m = T.new(type(mean) == "table" and mean or { mean or 0 }, "float64")
-        local s = T.new(type(std) == "table" and std or { std or 1 }, "float64")
-        if c > 1 then m, s = m:reshape(1, 1, m:numel()), s:reshape(1, 1, s:numel()) end
-        img = img * s + m
-      end
-      if img:dim() == 3 then img = img:clamp(0, 1) end
+      img = as_image(img, mean, std)
       local opts = { cmap = o.cmap or "gray", interpolation = o.interpolation or "nearest" }
       if img:dim() == 2 and (mean or std or o.vmin) then opts.vmin, opts.vmax = o.vmin or 0, o.vmax or 1 end
       ax:imshow(img, opts)
-      local t = o.titles and o.titles[i]
+      local t = o.titles
+      if type(t) == "string" then t = t:format(labels[i]) elseif t then t = t[i] end
       if t then ax:title(tostring(t), { fontsize = o.fontsize or 8 }) end
     end
   end
   if o.suptitle then fig:suptitle(o.suptitle, { fontsize = o.suptitle_size or 16 }) end
   return fig
+end
+
+-- image_grid(images [, {ncols = 8, mean =, std =, pad = 0, padvalue = 1}]) -> image
+-- Tiles images of one size into a single float64 image, row by row (ncols per
+-- row, the last row filled with padvalue), like numpy.concatenate of rows or
+-- torchvision's make_grid: [H x W] for grayscale, [H x W x c] for colour, ready
+-- for ax:imshow. images as plot.montage takes them ([n x c x h x w], [n x h x w]
+-- or a list); mean/std undo a normalisation per channel and values are clipped
+-- to [0, 1] then; pad pixels of padvalue go between tiles.
+function plot.image_grid(images, o)
+  o = o or {}
+  if type(o) ~= "table" then U.fail("image_grid", 2, "options table expected, got " .. type(o)) end
+  local list = image_list(images, "image_grid")
+  local ncols, pad, fill = o.ncols or math.min(8, #list), o.pad or 0, o.padvalue or 1
+  if math.type(ncols) ~= "integer" or ncols < 1 then U.fail("image_grid", 2, "ncols must be a positive integer") end
+  if math.type(pad) ~= "integer" or pad < 0 then U.fail("image_grid", 2, "pad must be a non-negative integer") end
+  local tiles = {}
+  for i, img in ipairs(list) do
+    tiles[i] = as_image(img, o.mean, o.std)
+    if tiles[i]:dim() ~= tiles[1]:dim() or tiles[i]:size(1) ~= tiles[1]:size(1) or tiles[i]:size(2) ~= tiles[1]:size(2)
+      or tiles[i]:dim() == 3 and tiles[i]:size(3) ~= tiles[1]:size(3) then
+      U.fail("image_grid", 1, ("image %d is [%s], image 1 is [%s]"):format(i, table.concat(tiles[i]:size(), "x"),
+        table.concat(tiles[1]:size(), "x")))
+    end
+  end
+  local h, w = tiles[1]:size(1), tiles[1]:size(2)
+  local nrows = (#tiles + ncols - 1) // ncols
+  local shape = { nrows * h + (nrows - 1) * pad, ncols * w + (ncols - 1) * pad }
+  if tiles[1]:dim() == 3 then shape[3] = tiles[1]:size(3) end
+  local out = T.full(shape, fill, "float64")
+  for i, t in ipairs(tiles) do
+    local r, c = (i - 1) // ncols, (i - 1) % ncols
+    out:narrow(1, r * (h + pad) + 1, h):narrow(2, c * (w + pad) + 1, w):copy_(t)
+  end
+  return out
 end
 
 -- read_png(path) -> Tensor [h x w x 4] | nil, message

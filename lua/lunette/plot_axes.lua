@@ -901,12 +901,26 @@ function Axes:spines(spec, value)
 end
 Axes.set_spines = Axes.spines
 
--- ax:set{title=, xlabel=, ylabel=, xlim=, ylim=, xscale=, yscale=, xticks=, yticks=, facecolor=}
+-- ax:set{title=, xlabel=, ylabel=, xlim=, ylim=, xscale=, yscale=, xticks=, yticks=, facecolor=,
+--        aspect=, legend=, grid=, axis=} -> ax
+-- Several properties in one call, as matplotlib's Axes.set. A text property
+-- may carry its options: title = {"Loss", fontsize = 14} is ax:title("Loss",
+-- {fontsize = 14}). legend = true | {loc = ...} draws the legend, grid = true |
+-- false | {alpha = 0.3} the grid, axis = "off" | "equal" | ... as ax:axis.
+-- Returns the axes, so calls chain; an unknown property raises.
 function Axes:set(o)
+  local function text(method, v)
+    if type(v) == "table" then
+      local opts = {}
+      for k2, x in pairs(v) do if k2 ~= 1 then opts[k2] = x end end
+      return method(self, v[1], opts)
+    end
+    return method(self, v)
+  end
   for k, v in pairs(opts_table(o, "set", 1)) do
-    if k == "title" then self:title(v)
-    elseif k == "xlabel" then self:xlabel(v)
-    elseif k == "ylabel" then self:ylabel(v)
+    if k == "title" then text(self.title, v)
+    elseif k == "xlabel" then text(self.xlabel, v)
+    elseif k == "ylabel" then text(self.ylabel, v)
     elseif k == "xlim" then self:xlim(v)
     elseif k == "ylim" then self:ylim(v)
     elseif k == "xscale" then self:xscale(v)
@@ -915,6 +929,9 @@ function Axes:set(o)
     elseif k == "yticks" then self:yticks(v)
     elseif k == "facecolor" then self:set_facecolor(v)
     elseif k == "aspect" then self:set_aspect(v)
+    elseif k == "legend" then if v then self:legend(v ~= true and v or nil) end
+    elseif k == "grid" then self:grid(v ~= false, type(v) == "table" and v or nil)
+    elseif k == "axis" then self:axis(v)
     else fail("set", 1, ("unknown property '%s'"):format(tostring(k))) end
   end
   return self

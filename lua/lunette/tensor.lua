@@ -625,6 +625,33 @@ local function index_view(t, spec, fname)
   return v
 end
 
+-- isin(t, values) -> bool Tensor of t's shape
+-- t:isin(values): whether each element of t equals some element of values (a
+-- tensor or a table of numbers), as numpy.isin; e.g. which of a sample's
+-- indices a selection kept. Integer tensors go through one bincount (linear
+-- time when their range is under 2^26); floats compare by value through a set.
+function M.isin(t, values)
+  if not is_tensor(t) then error("bad argument #1 to 'isin' (tensor expected, got " .. type(t) .. ")", 2) end
+  if type(values) == "table" and not is_tensor(values) then values = M.new(values) end
+  if not is_tensor(values) then error("bad argument #2 to 'isin' (tensor or table expected, got " .. type(values) .. ")", 2) end
+  if t:numel() == 0 or values:numel() == 0 then return C.full(t:size(), 0, "bool") end
+  local ints = { int64 = true, int32 = true, uint8 = true, bool = true }
+  local x, v = t:reshape(-1), values:reshape(-1)
+  if ints[t:dtype()] and ints[values:dtype()] then
+    x, v = x:long(), v:long()
+    local lo, hi = math.min(x:min(), v:min()), math.max(x:max(), v:max())
+    if hi - lo < (1 << 26) then
+      local table_ = (v - lo):bincount(hi - lo + 1):gt(0)
+      return table_:index_select(1, x - lo + 1):reshape(t:size())
+    end
+  end
+  local set, out = {}, {}
+  for _, e in ipairs(v:double():totable()) do set[e] = true end
+  for i, e in ipairs(x:double():totable()) do out[i] = set[e] == true end
+  return M.new(out, "bool"):reshape(t:size())
+end
+methods.isin = M.isin
+
 function meta.__index(t, k)
   local m = methods[k]
   if m ~= nil then return m end
@@ -637,7 +664,11 @@ function meta.__index(t, k)
     elseif k == "ndim" then return t:dim() end
     return nil
   elseif is_tensor(k) then
-    if k:dtype() == "bool" then return t:masked_select(k) end
+    if k:dtype() == "bool" then
+      -- numpy: a 1-d mask over the rows of an n-d tensor keeps those rows
+      if k:dim() == 1 and t:dim() > 1 and k:size(1) == t:size(1) then return t:index_select(1, k:nonzero():reshape(-1)) end
+      return t:masked_select(k)
+    end
     return t:index_select(1, k)
   elseif kt == "table" then
     return scalar_or_view(index_view(t, k, "index"))
