@@ -12,7 +12,7 @@
 --   build/lunette examples/hypersphere.lua ckpt.pt clip.npz dino.npz siglip.npz --out figs
 local lt = require "lunette"
 local embed, plot, nn = lt.embed, lt.plot, lt.nn
-local opt = require "lunette.args" {
+local opt = lt.args {
   "hypersphere.lua [checkpoint.pt features...] [options]: hypersphere views of a constellation",
   out = { "out/hypersphere", "folder of the figures (and of the default checkpoint and features)" },
   labels = { "", "labels file (.npy/.npz/.safetensors) when the feature files carry none" },
@@ -23,7 +23,7 @@ local opt = require "lunette.args" {
   train = { "", "options for train_constellation.lua when it runs, e.g. '--train 2000'" },
 }
 local function fail(fmt, ...) error(fmt:format(...), 0) end
-os.execute(("mkdir -p %q"):format(opt.out))
+assert(lt.io.makedirs(opt.out))
 local ckpt_path = opt[1] or opt.out .. "/constellation.pt"
 if not opt[1] and not io.open(ckpt_path) then
   local script = (arg[0]:match("^(.*)/") or ".") .. "/train_constellation.lua" -- beside this one

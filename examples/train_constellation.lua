@@ -15,7 +15,7 @@
 --   build/lunette examples/train_constellation.lua --train 2000 --test 500 --epochs 1   (tiny)
 local lt = require "lunette"
 local nn, embed = lt.nn, lt.embed
-local opt = require "lunette.args" {
+local opt = lt.args {
   "train_constellation.lua [options]: three Fashion-MNIST experts and a constellation over them",
   out = { "out/hypersphere", "folder of constellation.pt and the expert feature files" },
   train = { 20000, "training images (of 60000) for the experts and the constellation" },
@@ -29,7 +29,7 @@ local opt = require "lunette.args" {
   seed = { 1, "seed of every random choice" },
 }
 local t_start = lt.time()
-os.execute(("mkdir -p %q"):format(opt.out))
+assert(lt.io.makedirs(opt.out))
 lt.seed(opt.seed)
 
 local function take(split, n)
