@@ -26,7 +26,7 @@ static int64_t fl_tile_rows(int64_t m) {
 typedef struct {
   float *block, *sqn, *cur, *tile, *cand;
   float *dense;        /* m x m similarities, or NULL: computed on the fly */
-  double *gain;
+  double *gain, *mean;
   int64_t *assign, *rows;
   SelHeap heap;
   int64_t tile_rows;
@@ -45,6 +45,7 @@ static int fl_layout(SelArena *a, const LtGroups *g, int64_t d, FlWork *w) {
   w->cur = sel_take(a, m * sizeof(float));
   w->cand = sel_take(a, t * (size_t)d * sizeof(float));
   w->gain = sel_take(a, t * sizeof(double));
+  w->mean = sel_take(a, (size_t)d * sizeof(double));
   w->rows = sel_take(a, t * sizeof(int64_t));
   w->assign = sel_take(a, m * sizeof(int64_t));
   w->heap.items = sel_take(a, m * sizeof(SelHeapItem));
@@ -142,9 +143,25 @@ static double fl_row_sums(FlWork *w, const float *raw, int64_t j0, int64_t nr, i
   return mx;
 }
 
-/* Prepares the block (normalised rows for cosine), dmax and every
- * candidate's gain against the empty set; fills the heap. */
+/* Subtracts the mean row from the block. Distances do not change, but the
+ * GEMM route ||a||^2 + ||b||^2 - 2<a, b> loses digits to cancellation in
+ * proportion to the squared norms; rows that share a large offset (a class's
+ * mean gradient) would keep only a few correct digits of their small
+ * distances, and late greedy gains - sums of small differences - would pick
+ * the wrong row. */
+static void fl_centre(FlWork *w, int64_t m, int64_t d) {
+  memset(w->mean, 0, sizeof(double) * (size_t)d);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < d; j++) w->mean[j] += w->block[i * d + j];
+  for (int64_t j = 0; j < d; j++) w->mean[j] /= (double)m;
+  SEL_FOR(i, m, m * d, for (int64_t j = 0; j < d; j++) w->block[i * d + j] = (float)(w->block[i * d + j] - w->mean[j]););
+}
+
+/* Prepares the block (centred rows for euclidean, normalised rows for
+ * cosine), dmax and every candidate's gain against the empty set; fills
+ * the heap. */
 static LtStatus fl_start(FlWork *w, int64_t m, int64_t d) {
+  if (w->metric == LT_FL_EUCLIDEAN) fl_centre(w, m, d);
   #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < m; i++) {
     float *x = w->block + i * d;
