@@ -60,12 +60,26 @@ static void store_row(const LtFd *fd, int64_t r, int64_t c0, const float *v, int
 
 typedef enum { SHRINK_FAST, SHRINK_CLASSIC, SHRINK_FINAL } ShrinkMode;
 
+/* Columns [c0, c0+bw) of buffer rows 0..n-1 as a matrix for BLAS, with its
+ * leading dimension in *ld: the buffer itself when it is float32 (no copy),
+ * else those columns converted into w->block. */
+static const float *block_of(const LtFd *fd, LtFdWork *w, int64_t n, int64_t c0, int64_t bw, int *ld) {
+  if (fd->store == LT_F32) {
+    *ld = (int)fd->dim;
+    return (const float *)fd->buf + c0;
+  }
+  load_block(fd, n, c0, bw, w->block);
+  *ld = (int)bw;
+  return w->block;
+}
+
 /* Gram = Buf Buf^T over the n filled rows, accumulated by column blocks. */
 static void gram(const LtFd *fd, LtFdWork *w, int64_t n) {
   for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
     int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
-    load_block(fd, n, c0, bw, w->block);
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)bw, 1.0f, w->block, (int)bw,
+    int ld;
+    const float *a = block_of(fd, w, n, c0, bw, &ld);
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)bw, 1.0f, a, ld,
                 c0 == 0 ? 0.0f : 1.0f, w->gram, (int)n);
   }
 }
@@ -94,14 +108,17 @@ static int64_t build_w(LtFdWork *w, int64_t n, double delta) {
   return keep;
 }
 
-/* Replaces the n buffer rows by W Buf (keep rows), zeroing the rest. */
+/* Replaces the n buffer rows by W Buf (keep rows), zeroing the rest. Each
+ * column block is read whole by the product before any of it is written. */
 static void apply_w(LtFd *fd, LtFdWork *w, int64_t n, int64_t keep) {
   for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
     int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
-    load_block(fd, n, c0, bw, w->block);
-    if (keep > 0)
+    if (keep > 0) {
+      int ld;
+      const float *a = block_of(fd, w, n, c0, bw, &ld);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)keep, (int)bw, (int)n, 1.0f,
-                  w->wmat, (int)n, w->block, (int)bw, 0.0f, w->out, (int)bw);
+                  w->wmat, (int)n, a, ld, 0.0f, w->out, (int)bw);
+    }
     for (int64_t r = 0; r < n; r++) {
       if (r < keep) store_row(fd, r, c0, w->out + r * bw, bw);
       else memset(row_ptr(fd, r) + (size_t)c0 * lt_dtype_size(fd->store), 0, (size_t)bw * lt_dtype_size(fd->store));
@@ -129,14 +146,42 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
 
 /* ---- adding rows ------------------------------------------------------------ */
 
+/* Whether no float32 in x[0..d) is NaN or Inf (exponent bits all set); an
+ * integer OR-reduction, so the compiler vectorises it. */
+static int f32_finite(const float *x, int64_t d) {
+  unsigned bad = 0;
+  for (int64_t c = 0; c < d; c++) {
+    uint32_t u;
+    memcpy(&u, x + c, sizeof u);
+    bad |= (u & 0x7f800000u) == 0x7f800000u;
+  }
+  return !bad;
+}
+
 static int rows_finite(const Tensor *rows) {
   int64_t n = rows->shape[0], d = rows->shape[1];
   size_t es = lt_dtype_size(rows->dtype);
-  for (int64_t r = 0; r < n; r++)
+  for (int64_t r = 0; r < n; r++) {
+    const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
+    if (rows->dtype == LT_F32 && rows->stride[1] == 1) {
+      if (!f32_finite((const float *)base, d)) return 0;
+      continue;
+    }
     for (int64_t c = 0; c < d; c++)
-      if (!isfinite(lt_get_f64((const char *)rows->data + (size_t)(r * rows->stride[0] + c * rows->stride[1]) * es, rows->dtype)))
-        return 0;
+      if (!isfinite(lt_get_f64(base + (size_t)(c * rows->stride[1]) * es, rows->dtype))) return 0;
+  }
   return 1;
+}
+
+/* Sum of squares of x[0..n) in float64 (eight running sums, so it pipelines). */
+static double sumsq_f32(const float *x, int64_t n) {
+  double a[8] = {0}, s = 0;
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8)
+    for (int k = 0; k < 8; k++) a[k] += (double)x[c + k] * x[c + k];
+  for (; c < n; c++) s += (double)x[c] * x[c];
+  for (int k = 0; k < 8; k++) s += a[k];
+  return s;
 }
 
 /* Copies input row r into buffer slot `slot` and adds its squared norm. */
@@ -149,7 +194,7 @@ static void put_row(LtFd *fd, const Tensor *rows, int64_t r, int64_t slot) {
     const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
     if (rows->dtype == LT_F32 && rows->stride[1] == 1) memcpy(tmp, (const float *)base + c0, (size_t)bw * 4);
     else for (int64_t c = 0; c < bw; c++) tmp[c] = (float)lt_get_f64(base + (size_t)((c0 + c) * rows->stride[1]) * es, rows->dtype);
-    for (int64_t c = 0; c < bw; c++) sq += (double)tmp[c] * tmp[c];
+    sq += sumsq_f32(tmp, bw);
     store_row(fd, slot, c0, tmp, bw);
   }
   fd->sq_frob += sq;

@@ -22,6 +22,9 @@ if [ -z "$host" ]; then
   done
   exit 0
 fi
+# the seed's FD (lib/seed_fd.py, shared with 55_sketch.py) for the peer script below
+PYTHONPATH="$(cd "$(dirname "$0")/../lib" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 lua=$(mktemp /tmp/lunette_sage_bench.XXXXXX.lua)
 py=$(mktemp /tmp/lunette_sage_seed.XXXXXX.py)
 trap 'rm -f "$lua" "$py"' EXIT
@@ -80,19 +83,7 @@ def grads(x, y):  # per_sample_grads_slow: one backward per sample
         F.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).backward()
         out.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
     return torch.stack(out)
-@torch.no_grad()
-def fd_stream(A, ell):  # gpu_fd_stream on the CPU in float32: one SVD per row once full
-    B, nxt = torch.zeros((ell, A.shape[1])), 0
-    for r in range(A.shape[0]):
-        B[nxt] = A[r]
-        nxt += 1
-        if nxt == ell:
-            _, s, Vt = torch.linalg.svd(B, full_matrices=False)
-            s = torch.sqrt(torch.clamp(s ** 2 - s[-1] ** 2, min=0.0))
-            B = torch.diag(s) @ Vt
-            nxt = int((s > 1e-8).sum())
-            B[nxt:] = 0
-    return B[:nxt]
+from seed_fd import fd_stream  # gpu_fd_stream on the CPU in float32: one SVD per row once full
 t0 = time.perf_counter()
 P = fd_stream(torch.cat([grads(X[i:i + 64], Y[i:i + 64]) for i in range(0, N, 64)]), 256)
 proj = torch.cat([grads(X[i:i + 64], Y[i:i + 64]) @ P.T for i in range(0, N, 64)])
