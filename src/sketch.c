@@ -9,7 +9,11 @@
 
 int64_t lt_fd_capacity(LtFdVariant v, int64_t ell) { return v == LT_FD_FAST ? 2 * ell : ell; }
 size_t lt_fd_work_floats(int64_t cap) { return (size_t)(2 * cap * cap + 2 * cap * LT_FD_BLOCK); }
-size_t lt_fd_work_doubles(int64_t cap) { return (size_t)(cap * cap + cap); }
+/* dsyevd's workspace sizes for an n x n problem with eigenvectors. */
+static int64_t eig_lwork(int64_t n) { return 1 + 6 * n + 2 * n * n; }
+static int64_t eig_liwork(int64_t n) { return 3 + 5 * n; }
+/* dgram, eig, then dsyevd's workspace (its integers in as many doubles, ample). */
+size_t lt_fd_work_doubles(int64_t cap) { return (size_t)(cap * cap + cap + eig_lwork(cap) + eig_liwork(cap)); }
 
 void lt_fd_work_init(LtFdWork *w, int64_t cap, float *floats, double *doubles) {
   w->gram = floats;
@@ -18,6 +22,8 @@ void lt_fd_work_init(LtFdWork *w, int64_t cap, float *floats, double *doubles) {
   w->out = w->block + cap * LT_FD_BLOCK;
   w->dgram = doubles;
   w->eig = doubles + cap * cap;
+  w->lwork = w->eig + cap;
+  w->liwork = w->lwork + eig_lwork(cap);
 }
 
 void lt_fd_init(LtFd *fd, LtFdVariant v, int64_t ell, int64_t dim, LtDtype store, void *buf) {
@@ -102,7 +108,7 @@ static int64_t build_w(LtFdWork *w, int64_t n, double delta) {
     double l = w->eig[j];
     if (!(l - delta > tiny) || l <= 0) continue;
     double c = sqrt((l - delta) / l);
-    for (int64_t i = 0; i < n; i++) w->wmat[keep * n + i] = (float)(c * w->dgram[i * n + j]);
+    for (int64_t i = 0; i < n; i++) w->wmat[keep * n + i] = (float)(c * w->dgram[j * n + i]);
     keep++;
   }
   return keep;
@@ -133,7 +139,10 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < n; j++)
       w->dgram[i * n + j] = j >= i ? w->gram[i * n + j] : w->gram[j * n + i];
-  if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, w->dgram, (lapack_int)n, w->eig) != 0)
+  /* dgram is symmetric, so it is its own column-major copy: no transposes, and
+   * the workspace is the caller's. Eigenvector j comes back in row j. */
+  if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, w->dgram, (lapack_int)n, w->eig,
+                          w->lwork, (lapack_int)eig_lwork(n), (lapack_int *)w->liwork, (lapack_int)eig_liwork(n)) != 0)
     return LT_ELAPACK;
   for (int64_t i = 0; i < n; i++) if (w->eig[i] < 0) w->eig[i] = 0; /* rounding */
   double delta = pick_delta(fd, w->eig, n, mode);

@@ -31,8 +31,10 @@ typedef struct {
 /* Workspace for compressions, owned by the caller: sizes from lt_fd_work_*. */
 typedef struct {
   float *gram;        /* cap x cap */
-  double *dgram;      /* cap x cap */
+  double *dgram;      /* cap x cap; after the eigensolve, row j is eigenvector j */
   double *eig;        /* cap */
+  double *lwork;      /* LAPACK dsyevd workspace: 1 + 6 cap + 2 cap^2 */
+  void *liwork;       /* and its integer workspace: 3 + 5 cap lapack_ints */
   float *wmat;        /* cap x cap (rows c_i u_i^T) */
   float *block;       /* cap x LT_FD_BLOCK */
   float *out;         /* cap x LT_FD_BLOCK */
