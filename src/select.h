@@ -153,9 +153,11 @@ size_t lt_select_gradmatch_scratch(const LtGroups *g, const int64_t *k, int64_t 
  * best correlated with the residual, then solves the ridge NNLS
  * min ||b - sum w_j g_j||^2 + lam ||w||^2, w >= 0 (active set with an
  * updated Cholesky factor), until k rows, a residual below tol * ||b||, or
- * no positive correlation; remaining picks are drawn at random (seeded,
- * weight 1, as CORDS does). lam is relative to the mean squared row norm of
- * the group. score = correlation at the pick; weight = w. */
+ * no positive correlation. Picks whose weight ends at zero are dropped (as
+ * CORDS keeps only OMP's nonzero weights), and the remaining picks are drawn
+ * at random (seeded, weight 1, as CORDS does). lam is relative to the mean
+ * squared row norm of the group (CORDS's lam is absolute). score =
+ * correlation at the pick; weight = w > 0. */
 LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
                              const float *target, double lam, double tol, uint64_t seed, LtPick *out,
                              void *scratch, size_t bytes);

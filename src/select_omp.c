@@ -193,11 +193,28 @@ static double omp_residual(OmpWork *w, int64_t d) {
   return sqrt(r);
 }
 
-/* The remaining picks, drawn uniformly from the rows not chosen. */
-static void omp_fill(OmpWork *w, int64_t m, int64_t k, LtRng *rng, const int64_t *rows, LtPick *out) {
+/* Keeps the picks whose weight is positive, in pick order, and returns how
+ * many. A pick whose weight the NNLS set to zero is not in the subset, as
+ * CORDS keeps only the nonzero entries of OMP's solution: it would take a
+ * place in the budget without being trained on. Its row may be drawn again
+ * by omp_fill. */
+static int64_t omp_keep_positive(OmpWork *w, LtPick *out) {
+  int64_t kept = 0;
+  for (int64_t s = 0; s < w->q.ns; s++) {
+    if (!(w->q.x[s] > 0)) { w->mask[w->slot_row[s]] = 0; continue; }
+    out[kept] = out[s];
+    out[kept].rank = kept;
+    out[kept].weight = w->q.x[s];
+    kept++;
+  }
+  return kept;
+}
+
+/* Picks from 'from' to k, drawn uniformly from the rows not chosen. */
+static void omp_fill(OmpWork *w, int64_t m, int64_t from, int64_t k, LtRng *rng, const int64_t *rows, LtPick *out) {
   int64_t np = 0;
   for (int64_t i = 0; i < m; i++) if (!w->mask[i]) w->pool[np++] = i;
-  for (int64_t t = w->q.ns, i = 0; t < k; t++, i++) {
+  for (int64_t t = from, i = 0; t < k; t++, i++) {
     int64_t j = i + (int64_t)lt_rng_below(rng, (uint64_t)(np - i));
     int64_t v = w->pool[j]; w->pool[j] = w->pool[i]; w->pool[i] = v;
     out[t] = (LtPick){rows[v], t, 0.0, 1.0};
@@ -229,8 +246,7 @@ static LtStatus omp_group(OmpWork *w, const float *A, int64_t m, int64_t d, int6
     nnls_solve(&w->q);
     rn = omp_residual(w, d);
   }
-  for (int64_t s = 0; s < w->q.ns; s++) out[s].weight = w->q.x[s];
-  omp_fill(w, m, k, rng, rows, out);
+  omp_fill(w, m, omp_keep_positive(w, out), k, rng, rows, out);
   return LT_OK;
 }
 
