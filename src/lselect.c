@@ -546,12 +546,40 @@ static int s_glister(lua_State *L) {
   return push_result(L, &s, p, 1, 1, 0);
 }
 
+/* ---- groups and budgets for selections written in Lua ------------------------------- */
+
+/* groups{n, labels, budget, per_class, num_classes} -> rows (int64, 1-based, group after
+ * group, ascending in each), start (int64 [groups + 1], 0-based offsets into rows), k
+ * (int64 [groups], the picks per group): the same checks and class-balanced budget as
+ * every method here, for the ones the façade implements. */
+static int s_groups(lua_State *L) {
+  SelCall s;
+  begin(L, &s, "groups");
+  field(L, "_name");
+  if (lua_isstring(L, -1)) s.fname = lua_tostring(L, -1); /* the caller's name in messages */
+  lua_pop(L, 1);
+  if (field(L, "n") != LUA_TNIL) s.n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  opt_labels(L, &s, 0);
+  if (s.n < 1) lt_argerror(L, OPT, s.fname, "no rows");
+  make_groups(L, &s);
+  make_budget(L, &s);
+  int64_t sn[1] = {s.n}, ss[1] = {s.g.ngroups + 1}, sk[1] = {s.g.ngroups};
+  int64_t *rows = lt_push_new(L, LT_I64, 1, sn)->data;
+  int64_t *start = lt_push_new(L, LT_I64, 1, ss)->data;
+  int64_t *k = lt_push_new(L, LT_I64, 1, sk)->data;
+  for (int64_t i = 0; i < s.n; i++) rows[i] = s.g.order[i] + 1;
+  memcpy(start, s.g.start, sizeof(int64_t) * (size_t)(s.g.ngroups + 1));
+  memcpy(k, s.k, sizeof(int64_t) * (size_t)s.g.ngroups);
+  return 3;
+}
+
 static const luaL_Reg select_fns[] = {
   {"agreement_scores", s_agreement_scores}, {"agreement", s_agreement},
   {"grand_scores", s_grand_scores}, {"el2n_scores", s_el2n_scores},
   {"uncertainty_scores", s_uncertainty_scores}, {"forgetting_scores", s_forgetting_scores},
   {"topk", s_topk}, {"random", s_random}, {"kcenter", s_kcenter}, {"herding", s_herding},
-  {"craig", s_craig}, {"gradmatch", s_gradmatch}, {"glister", s_glister},
+  {"craig", s_craig}, {"gradmatch", s_gradmatch}, {"glister", s_glister}, {"groups", s_groups},
   {NULL, NULL}
 };
 

@@ -410,6 +410,50 @@ describe("GradMatch", function()
     assert_list(list(idx), S.gradmatch { grads = A, budget = 3, per_class = false, target = target, lam = 0, seed = 3 })
   end)
 
+  it("drops a pick whose weight the NNLS sets to zero and fills its place at random (CORDS)", function()
+    -- b = (1, 1, -0.1). OMP picks r1 = (1, 1, 0.2) first (correlation 1.98), then r2 = e1
+    -- (residual correlation 0.029, tied with e2: lower row), then r3 = e2. On {r1, r2, r3}
+    -- the least-squares weight of r1 would be -0.5, so the NNLS keeps r2 and r3 at weight 1
+    -- (residual (0, 0, -0.1); moving r1's weight off zero only adds 0.2 * its weight to
+    -- the third coordinate's error). r1 holds no weight and leaves the subset; the third
+    -- place is drawn from the rows not kept (r1 or r4), weight 1, score 0.
+    local A = T { {1, 1, 0.2}, {1, 0, 0}, {0, 1, 0}, {-1, -1, 0} }
+    local b = T { 1, 1, -0.1 }
+    local idx, sc, w = S.gradmatch { grads = A, budget = 3, per_class = false, target = b, lam = 0, tol = 0, seed = 1 }
+    local got = list(idx)
+    assert.same({ 2, 3 }, { got[1], got[2] })
+    assert.is_true(near(w[1], 1, 1e-5) and near(w[2], 1, 1e-5))
+    assert.is_true(near(sc[1], 0.02 / 0.68, 1e-4)) -- (b - 0.9706 r1) . e1 = 1 - 1.98 / 2.04
+    assert.is_true(got[3] == 1 or got[3] == 4)
+    assert.equal(1, w[3]); assert.equal(0, sc[3])
+    assert.is_true(w:min() > 0)
+  end)
+
+  it("scales lam by the group's mean squared row norm: copies of one row share the class sum", function()
+    -- ten copies of a: b = 10 a. One pick: w = <a, b> / (|a|^2 + lam |a|^2) = 10 / (1 + lam)
+    local A = (lt.ones(10, 1) * T { {1, 2, 0, -1} }):contiguous()
+    local _, _, w = S.gradmatch { grads = A, budget = 1, per_class = false }
+    assert.is_true(near(w[1], 10 / 1.5, 1e-5))
+    _, _, w = S.gradmatch { grads = A, budget = 1, per_class = false, lam = 0 }
+    assert.is_true(near(w[1], 10, 1e-5))
+    -- more picks of the copies: the ridge spreads the weight, whose sum approaches 10
+    -- (k copies: k * 10 / (k + lam))
+    local idx
+    idx, _, w = S.gradmatch { grads = A * 3, budget = 4, per_class = false, lam = 0.5, tol = 0 }
+    assert.equal(4, idx:unique():numel())
+    assert.is_true(near(w:sum(), 4 * 10 / 4.5, 1e-4))
+  end)
+
+  it("picks the budget of every class, distinct rows, positive weights", function()
+    local g = lt.random.Generator(44)
+    local A = g:randn(300, 6) + T { 2, 0, 0, 0, 0, 0 }
+    local y = lt.arange(300, "int64") % 3 + 1
+    local idx, _, w = S.gradmatch { grads = A, labels = y, budget = 0.1 }
+    assert_list({ 10, 10, 10 }, S.class_stats(idx, y, 3).counts)
+    assert.equal(30, idx:unique():numel())
+    assert.is_true(w:min() > 0)
+  end)
+
   it("rejects bad targets and options", function()
     local A = lt.random.Generator(43):randn(10, 4)
     assert.error_matches(function() S.gradmatch { grads = A, budget = 3, target = T { 1, 2 } } end, "target must be a 1%-d tensor of 4")
@@ -451,6 +495,83 @@ describe("GLISTER", function()
       local v = lt.random.Generator(60 + trial):randn(5)
       assert_list(reference(G, v:totable(), 10, 1.0), S.glister { grads = G, val_grad = v, budget = 10, eta = 1.0 })
     end
+  end)
+
+  it("pays for redundancy after the first pick (by hand)", function()
+    -- v = (1, 0.2), eta = 1. Gains <g, v>: 1, 0.9, 0.1 -> row 1. Then v - eta * g1 = (0, 0.2):
+    -- gains 0 (row 2, parallel to row 1) and 0.1 (row 3) -> row 3. Without the update
+    -- (eta = 0) the second pick is row 2.
+    local G = T { {1, 0}, {0.9, 0}, {0, 0.5} }
+    local idx, gain = S.glister { grads = G, val_grad = T { 1, 0.2 }, budget = 2, eta = 1 }
+    assert_list({ 1, 3 }, idx)
+    assert.is_true(near(gain[1], 1) and near(gain[2], 0.1))
+    assert_list({ 1, 2 }, S.glister { grads = G, val_grad = T { 1, 0.2 }, budget = 2, eta = 0 })
+  end)
+
+  describe("with validation rows (the last layer's update, as CORDS)", function()
+    -- Two classes, one feature: grads are [w1, w2, b1, b2]. Validation rows h = 1 (class 1)
+    -- and h = 2 (class 2) at logits 0: p = (1/2, 1/2), so E = p - onehot = (-1/2, 1/2) and
+    -- (1/2, -1/2); v = mean of E x [h, 1] = (1/4, -1/4, 0, 0). Gains: -1/4, -1/2, 1/4, 1/10
+    -- -> row 3 (a class-2 example, h = 1). After the step theta - g3 the logits are
+    -- (-1, 1) and (-1.5, 1.5); E = (-0.8808, 0.8808), (0.0474, -0.0474), so v =
+    -- (-0.3930, 0.3930, -0.4167, 0.4167) and the gains of rows 1, 2, 4 are 0.8097, 1.2026,
+    -- -0.2405 -> row 2.
+    local H, Z, yv = T { {1}, {2} }, T { {0, 0}, {0, 0} }, ints { 1, 2 }
+    local G = T { {-0.5, 0.5, -0.5, 0.5}, {-1, 1, -0.5, 0.5}, {0.5, -0.5, 0.5, -0.5}, {0.2, -0.2, 0.1, -0.1} }
+    local val = { features = H, logits = Z, labels = yv }
+
+    it("recomputes the validation gradient at the updated logits (by hand)", function()
+      local idx, gain = S.glister { grads = G, val = val, budget = 2, eta = 1 }
+      assert_list({ 3, 2 }, idx)
+      assert.is_true(near(gain[1], 0.25, 1e-5) and near(gain[2], 1.20263, 1e-4))
+      -- the same first pick as the fixed validation gradient; the update decides the second
+      assert_list({ 3, 4 }, S.glister { grads = G, val_grad = T { 0.25, -0.25, 0, 0 }, budget = 2, eta = 0 })
+    end)
+
+    it("steps by the sum of the picks (CORDS) or their mean (DeepCore)", function()
+      -- after two picks the sum moves the logits twice as far as the mean; with one feature
+      -- and eta small both stay near the first-order model, so compare with a direct
+      -- recomputation of the third gain
+      local function third_gain(update)
+        local idx, gain = S.glister { grads = G, val = val, budget = 3, eta = 0.5, update = update }
+        local S2 = G[list(idx)[1]]:double() + G[list(idx)[2]]:double()
+        if update == "mean" then S2 = S2 / 2 end
+        local Zt = Z:double() - (lt.matmul(H:double(), S2:narrow(1, 1, 2):view(2, 1):t()) + S2:narrow(1, 3, 2)) * 0.5
+        local e = Zt:exp()
+        local E = e / e:sum(2, true) - lt.one_hot(yv, 2):double()
+        local v = lt.cat({ lt.matmul(E:t(), H:double()):reshape(-1), E:sum(1) }, 1) / 2
+        return gain[3], (G[list(idx)[3]]:double() * v):sum()
+      end
+      for _, u in ipairs { "sum", "mean" } do
+        local got, want = third_gain(u)
+        assert.is_true(near(got, want, 1e-4), ("%s: %g vs %g"):format(u, got, want))
+      end
+    end)
+
+    it("uses each class's validation rows per class, and checks its inputs", function()
+      local y = ints { 1, 2, 2, 1 } -- rows 1 and 4 are class 1, rows 2 and 3 class 2
+      local idx = S.glister { grads = G, labels = y, val = val, budget = 2 }
+      assert.equal(2, idx:numel())
+      assert_list({ 1, 1 }, S.class_stats(idx, y, 2).counts:totable())
+      assert.error_matches(function() S.glister { grads = G, val = val, budget = 2, val_grad = T { 1, 0, 0, 0 } } end,
+        "give val_grad or val, not both")
+      assert.error_matches(function() S.glister { grads = G:narrow(2, 1, 3), val = val, budget = 2 } end,
+        "grads have 3 columns; a last layer of 2 classes x 1 features has 4")
+      assert.error_matches(function() S.glister { grads = G, val = { features = H, logits = Z }, budget = 2 } end,
+        "val must be")
+      assert.error_matches(function() S.glister { grads = G, val = { features = H, logits = Z, labels = ints { 1, 3 } }, budget = 2 } end,
+        "val.labels must be classes 1..2")
+      assert.error_matches(function() S.glister { grads = G, val = val, budget = 2, update = "median" } end,
+        "update must be 'sum' or 'mean'")
+      assert.error_matches(function() S.glister { grads = G, val_grad = T { 1, 0, 0, 0 }, budget = 2, update = "sum" } end,
+        "update needs val")
+      assert.error_matches(function() S.glister { grads = G, labels = ints { 1, 1, 1, 1 }, num_classes = 2, val = val, budget = 1 } end,
+        "class 2 is empty")
+      local bad = G:clone()
+      bad[2][3] = 0 / 0
+      assert.error_matches(function() S.glister { grads = bad, val = val, budget = 2 } end, "grads row 2 contains NaN or Inf")
+      assert.error_matches(function() S.glister { grads = G, val = val, budget = 5 } end, "not a count in 1..4")
+    end)
   end)
 
   it("takes one validation gradient per class", function()

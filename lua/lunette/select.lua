@@ -20,7 +20,7 @@
 --   kcenter{features, start}  herding{features}         greedy coverage / mean matching
 --   craig{features | grads, metric}                     facility location (weights)
 --   gradmatch{grads, lam, tol, target}                  OMP on gradient sums (weights)
---   glister{grads, val_grad, eta}                       greedy validation-loss Taylor model
+--   glister{grads, val_grad | val, eta, update}         greedy validation-loss Taylor model
 --   random{n | labels}                                  uniform or class-balanced
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
 --   agreement_scores(G, labels, opts)  scores.<method>{...}  class_stats(indices, labels, C)
@@ -164,8 +164,103 @@ M.craig = method("craig", { "features", "grads", "metric" }, function(o)
 end)
 -- gradmatch{grads, budget, lam = 0.5, tol = 1e-4, target, seed} -> indices, scores, weights
 M.gradmatch = method("gradmatch", { "grads", "lam", "tol", "target", "seed" })
+-- GLISTER with the model update of Killamsetty et al. (CORDS's GLISTERStrategy on
+-- the last layer): the validation gradient is recomputed after every pick at the
+-- logits the update theta - eta * S gives the validation rows, where S is the sum
+-- (CORDS; "mean": DeepCore) of the chosen gradients. grads are last-layer
+-- per-sample gradients in lunette's layout (weight [C x F] row-major, then bias [C]).
+
+-- The mean over validation rows of (softmax(Z) - onehot) x [h, 1], as one [C*F + C] vector.
+local function head_val_grad(lt, Z, H, Y1h)
+  local e = (Z - Z:max(2, true)):exp()
+  local E = e / e:sum(2, true) - Y1h
+  return lt.cat({ lt.matmul(E:t(), H):reshape(-1), E:sum(1) }, 1) / Z:size(1)
+end
+
+local function glister_checks(lt, o)
+  local G, v = o.grads, o.val
+  if not lt.is_tensor(G) or G:dim() ~= 2 or G:numel() == 0 then fail("glister", "grads must be a 2-d float tensor [n x d]", 5) end
+  if o.val_grad ~= nil then fail("glister", "give val_grad or val, not both", 5) end
+  if type(v) ~= "table" or not lt.is_tensor(v.features) or not lt.is_tensor(v.logits) or not lt.is_tensor(v.labels) then
+    fail("glister", "val must be {features = [nv x F], logits = [nv x C], labels = [nv]}", 5)
+  end
+  local H, Z, y = v.features, v.logits, v.labels
+  if H:dim() ~= 2 or Z:dim() ~= 2 or y:dim() ~= 1 or H:size(1) ~= Z:size(1) or y:numel() ~= Z:size(1) or y:numel() == 0 then
+    fail("glister", "val.features [nv x F], val.logits [nv x C] and val.labels [nv] need the same nv > 0 rows", 5)
+  end
+  local nc, F = Z:size(2), H:size(2)
+  if G:size(2) ~= nc * F + nc then
+    fail("glister", ("grads have %d columns; a last layer of %d classes x %d features has %d"):format(G:size(2), nc, F, nc * F + nc), 5)
+  end
+  if y:min() < 1 or y:max() > nc then fail("glister", ("val.labels must be classes 1..%d"):format(nc), 5) end
+  if (G * 0):sum(2):ne(0):sum() > 0 then
+    fail("glister", ("grads row %d contains NaN or Inf"):format((G * 0):sum(2):ne(0):long():argmax()), 5)
+  end
+  local eta, update = o.eta or 0.1, o.update or "sum"
+  if type(eta) ~= "number" or eta ~= eta or math.abs(eta) == math.huge then fail("glister", "eta must be a finite number", 5) end
+  if update ~= "sum" and update ~= "mean" then fail("glister", "update must be 'sum' or 'mean'", 5) end
+  return G:float():contiguous(), H:double(), Z:double(), y:long(), nc, F, eta, update
+end
+
+-- One group's greedy: k picks of the rows R (1-based) of G against the validation
+-- rows (H, Z, Y1h); appends {row, rank, gain} to picks.
+local function glister_group(lt, G, R, k, H, Z, Y1h, nc, F, eta, update, picks)
+  local Gc, D = G:index_select(1, R), nc * F + nc
+  local m = Gc:size(1)
+  local pen, S = lt.zeros(m), lt.zeros(D, "float64")
+  for t = 1, k do
+    local Zt = Z
+    if t > 1 then
+      local step = update == "mean" and eta / (t - 1) or eta
+      Zt = Z - (lt.matmul(H, S:narrow(1, 1, nc * F):view(nc, F):t()) + S:narrow(1, nc * F + 1, nc)) * step
+    end
+    local gains = lt.matmul(Gc, head_val_grad(lt, Zt, H, Y1h):float():view(D, 1)):view(m) + pen
+    local p = gains:argmax()
+    picks[#picks + 1] = { row = R[p], rank = t - 1, gain = gains[p] }
+    pen[p] = -math.huge
+    S = S + Gc[p]:double()
+  end
+end
+
+local function glister_last_layer(o)
+  local lt = require "lunette"
+  local G, H, Z, y, nc, F, eta, update = glister_checks(lt, o)
+  local rows, start, k = C.groups { n = G:size(1), labels = o.labels, budget = o.budget, per_class = o.per_class,
+                                    num_classes = o.num_classes, _name = "glister" }
+  local per_class = o.labels ~= nil and o.per_class ~= false
+  local Y1h, vpos, picks = lt.one_hot(y, nc):double(), lt.arange(1, y:numel() + 1), {}
+  for c = 1, k:numel() do
+    local Hc, Zc, Yc = H, Z, Y1h
+    if per_class then -- each class against its own validation rows (DeepCore's balanced mode)
+      local pos = vpos:masked_select(y:eq(c))
+      if pos:numel() == 0 then fail("glister", ("val has no rows of class %d"):format(c), 4) end
+      Hc, Zc, Yc = H:index_select(1, pos), Z:index_select(1, pos), Y1h:index_select(1, pos)
+    end
+    glister_group(lt, G, rows:narrow(1, start[c] + 1, start[c + 1] - start[c]), k[c], Hc, Zc, Yc, nc, F, eta, update, picks)
+  end
+  table.sort(picks, function(a, b)
+    if a.rank ~= b.rank then return a.rank < b.rank end
+    if a.gain ~= b.gain then return a.gain > b.gain end
+    return a.row < b.row
+  end)
+  local idx, gains = lt.empty({ #picks }, "int64"), lt.empty(#picks)
+  for i, p in ipairs(picks) do idx[i], gains[i] = p.row, p.gain end
+  return idx, gains
+end
+
 -- glister{grads, val_grad = [D] | [C x D], budget, eta = 0.1} -> indices, gains
-M.glister = method("glister", { "grads", "val_grad", "eta" })
+-- glister{grads, val = {features, logits, labels}, budget, eta = 0.1, update = "sum" | "mean"}
+-- With val (validation rows' penultimate features, logits and labels), the validation
+-- gradient is recomputed after each pick at the updated last layer, as CORDS does;
+-- with val_grad, a fixed validation gradient and an identity-curvature update.
+function M.glister(o)
+  o = options("glister", o, set("grads", "val_grad", "eta", "val", "update"))
+  if o.val == nil then
+    if o.update ~= nil then fail("glister", "update needs val (the validation rows)") end
+    return C.glister(o)
+  end
+  return glister_last_layer(o)
+end
 
 ---------------------------------------------------------------------------
 -- analysis
