@@ -78,7 +78,7 @@ def read_raw(path):
 
 def pool(lines):
     """Pool the rounds of one (case, side): all timed calls, or the n/a reason."""
-    times, flops, check, tools, na = [], None, None, set(), None
+    times, flops, check, tools, na, rss = [], None, None, set(), None, None
     for kv in lines:
         if kv.get("status") == "na":
             na = kv.get("reason", "not available")
@@ -88,10 +88,12 @@ def pool(lines):
         check = float(kv["check"]) if "check" in kv and check is None else check
         if "tool" in kv:
             tools.add(kv["tool"])
+        if "rss_kb" in kv and float(kv["rss_kb"]) > 0:  # a process's peak resident set: keep the largest
+            rss = max(rss or 0.0, float(kv["rss_kb"]))
     if not times:
         return {"na": na or "no result"}
     return {"median": statistics.median(times), "min": min(times), "n": len(times),
-            "flops": flops, "check": check, "tools": tools}
+            "flops": flops, "check": check, "tools": tools, "rss_kb": rss}
 
 
 def fmt_time(s):
@@ -157,6 +159,8 @@ def build(rows, info, peak, meas, errors):
                 g = p["flops"] / p["median"] * 1e-9
                 share = " (%.0f%% of peak)" % (100 * g / peak_g) if peak_g else ""
                 notes.append("%s %.1f GFLOP/s%s" % (label, g, share))
+            if "median" in p and p.get("rss_kb"):
+                notes.append("%s peak RSS %.0f MiB" % (label, p["rss_kb"] / 1024))
         if "median" in lu and "median" in pe:
             notes.append("n=%d/%d" % (lu["n"], pe["n"]))
         tools = (lu.get("tools") or set()) | (pe.get("tools") or set())
