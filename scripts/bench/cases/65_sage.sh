@@ -9,15 +9,21 @@
 # to project, class-balanced agreement) on the same architecture and images. It needs
 # minutes per thousand images, so it runs at N = 500 only, against lunette's fast sketch and
 # its classic one (the seed's algorithm); at 10k-60k the peer is n/a.
+# The sage_mlp rows take every parameter's gradient of the MLP 784-256-10 at initialisation
+# (D = 203,530, never formed for more than a batch), with ell = 64 so the three runs stay
+# within minutes; their peak RSS shows the O(ell * D + N * ell) memory.
 # @row sage_seed_500 goal=10 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=500, fast FD vs the seed's code"
 # @row sage_seed_500_classic goal=2 title="the same, lunette's classic FD (the seed's algorithm) vs the seed's code"
 # @row sage_last_10k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=10,000"
 # @row sage_last_30k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=30,000"
 # @row sage_last_60k goal=1 title="SAGE selection, small-CNN last layer, ℓ=256, 5%: N=60,000"
+# @row sage_mlp_10k goal=1 title="SAGE selection, full MLP 784-256-10 gradients (D=203,530), ℓ=64, 5%: N=10,000"
+# @row sage_mlp_30k goal=1 title="SAGE selection, full MLP gradients (D=203,530), ℓ=64, 5%: N=30,000"
+# @row sage_mlp_60k goal=1 title="SAGE selection, full MLP gradients (D=203,530), ℓ=64, 5%: N=60,000"
 # @rounds 1
 host=${LUNETTE_HOST:-}
 if [ -z "$host" ]; then
-  for c in seed_500 seed_500_classic last_10k last_30k last_60k; do
+  for c in seed_500 seed_500_classic last_10k last_30k last_60k mlp_10k mlp_30k mlp_60k; do
     echo "case=sage_$c side=lunette status=na reason='no lunette host'"
   done
   exit 0
@@ -33,13 +39,14 @@ cat > "$lua" <<'LUA'
 local lt = require "lunette"
 local S = require "lunette.select"
 local nn, data = require "lunette.nn", require "lunette.data"
-local n, name, variant = tonumber(arg[1]), arg[2], arg[3]
+local n, name, variant, mlp = tonumber(arg[1]), arg[2], arg[3], arg[4] == "mlp"
 local ds = data.fashion_mnist { split = "train" }
 if n < ds:size() then ds = ds:subset(lt.arange(1, n + 1)) end
 lt.seed(0)
-local model = nn.small_cnn {}
+local model = mlp and nn.mlp { 784, 256, 10 } or nn.small_cnn {}
 local t0 = lt.time()
-local idx = S.sage { model = model, dataset = ds, ell = 256, fraction = 0.05, progress = false, variant = variant }
+local idx = S.sage { model = model, dataset = ds, ell = mlp and 64 or 256, fraction = 0.05, progress = false,
+                     variant = variant, last_layer = not mlp }
 local dt = lt.time() - t0
 local f = io.open("/proc/self/status")
 local rss = f and f:read("a"):match("VmHWM:%s*(%d+)") or "0"
@@ -106,4 +113,9 @@ for spec in 10000:10k 30000:30k 60000:60k; do
   n=${spec%%:*}; tag=${spec##*:}
   "$host" "$lua" "$n" "sage_last_$tag" fast || echo "case=sage_last_$tag side=lunette status=na reason='run failed'"
   echo "case=sage_last_$tag side=peer status=na reason='the seed code needs minutes per 1,000 images; see the N=500 rows'"
+done
+for spec in 10000:10k 30000:30k 60000:60k; do
+  n=${spec%%:*}; tag=${spec##*:}
+  "$host" "$lua" "$n" "sage_mlp_$tag" fast mlp || echo "case=sage_mlp_$tag side=lunette status=na reason='run failed'"
+  echo "case=sage_mlp_$tag side=peer status=na reason='lunette alone: the seed code projects per sample (minutes per 1,000 images)'"
 done
