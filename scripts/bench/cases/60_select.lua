@@ -27,6 +27,7 @@
 -- @row sel_el2n goal=1 title="EL2N top 5% per class (60k×10 probabilities)"
 -- @row sel_uncertainty goal=1 title="uncertainty (entropy) top 5% per class (60k×10)"
 -- @row sel_random goal=0.5 title="random, class-balanced 5% (60k)"
+-- @row sel_forgetting goal=1 title="forgetting events top 5% per class (60k×20 epochs of correctness)"
 -- @row sel_diversity goal=1 title="SAGE + diversity penalty λ=0.2, 5% per class (60k×256)"
 -- @row sel_kcenter goal=1 title="k-center greedy, 5% per class (60k×256)"
 -- @row sel_herding goal=1 title="herding, 5% per class (60k×256)"
@@ -90,6 +91,9 @@ bench.run("sel_el2n", function() return (S.el2n { probs = P, labels = y, budget 
 bench.run("sel_uncertainty", function() return (S.uncertainty { probs = P, labels = y, budget = budget, kind = "entropy" }) end,
   { check = score_sum(entropy_all) })
 bench.run("sel_random", function() return (S.random { labels = y, budget = budget, seed = 0 }) end)
+local R = bench.pattern(N, 20):gt(0.5) -- correctness per epoch; integer scores tie exactly, lower row first
+bench.run("sel_forgetting", function() return (S.forgetting { record = R, labels = y, budget = budget }) end,
+  { check = bench.total })
 heavy("sel_diversity", function() return (S.agreement { grads = G, labels = y, budget = budget, diversity = 0.2 }) end)
 heavy("sel_kcenter", function() return (S.kcenter { features = G, labels = y, budget = budget, start = first }) end, covering)
 heavy("sel_herding", function() return (S.herding { features = G, labels = y, budget = budget }) end, herding_trace)

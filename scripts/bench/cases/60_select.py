@@ -232,6 +232,17 @@ def gradmatch_one_class():
     return CLASSES[0][chosen]
 
 
+R = bench.pattern(N, 20) > 0.5
+
+
+def forgetting():
+    # Toneva et al.: correct -> wrong transitions; never learned counts as forgotten most
+    r = R.astype(np.int8)
+    events = ((r[:, :-1] == 1) & (r[:, 1:] == 0)).sum(1)
+    s = np.where(r.any(1), events, r.shape[1]).astype(np.float32)
+    return per_class(lambda idx: s[idx])
+
+
 def uncertainty():
     return per_class(lambda idx: -(P[idx] * np.log(P[idx])).sum(1))
 
@@ -250,6 +261,7 @@ bench.run("sel_el2n", el2n, check=el2n_sum)
 bench.run("sel_uncertainty", uncertainty, check=entropy_sum)
 bench.run("sel_random", lambda: [int(j) for idx in CLASSES
                                  for j in np.random.default_rng(0).choice(idx, K, replace=False)])
+bench.run("sel_forgetting", forgetting, check=checksum)
 for name, fn, check in (("sel_diversity", diversity, None), ("sel_kcenter", kcenter, covering_radius),
                         ("sel_herding", herding, herding_trace), ("sel_glister", glister, None),
                         ("sel_craig", craig, medoid_cost), ("sel_gradmatch_1class", gradmatch_one_class, None)):
