@@ -77,8 +77,9 @@ bench: all
 	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@scripts/bench/run.sh
 
+# Both seed analyses on the built-in Fashion-MNIST data; figures under out/.
 demo: check-deps all
-	@$(BUILD)/lunette examples/tour.lua
+	@scripts/demo.sh $(BUILD)
 
 # docs/API.md from the doc comments in lua/lunette/*.lua (the text help() prints).
 docs: all
