@@ -42,7 +42,7 @@ def emit(name, times, check=None):
 
 
 # D, ell, rows per add R, untimed adds, timed adds (the same as 55_sketch.lua's classic rows)
-SHAPES = [(2570, 64, 16, 1, 3), (2570, 256, 4, 1, 3), (203530, 64, 1, 0, 3), (203530, 256, 1, 0, 2)]
+SHAPES = [(2570, 64, 16, 1, 8), (2570, 256, 4, 1, 6), (203530, 64, 1, 0, 3), (203530, 256, 1, 0, 2)]
 
 for D, ell, R, warm, calls in SHAPES:
     tag = "fd_d%d_l%d" % (D, ell)
