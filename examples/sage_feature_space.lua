@@ -37,8 +37,8 @@ local model = opt.model == "resnext" and nn.resnext29 { classes = C, in_channels
 local trained = opt.weights == ""
 print(trained and ("Model: %s, trained for %d epoch(s) so that its gradients are meaningful"):format(opt.model, opt.epochs)
   or ("Model: %s with the weights of %s"):format(opt.model, opt.weights))
-if not trained then model:load_state_dict(assert(lt.io.load(opt.weights))) else
-  nn.fit(model, train, { epochs = opt.epochs, optimizer = nn.SGD(model, { lr = 0.05, momentum = 0.9 }), seed = 0 }) end
+if trained then nn.fit(model, train, { epochs = opt.epochs, optimizer = nn.SGD(model, { lr = 0.05, momentum = 0.9 }), seed = 0 })
+else model:load_state_dict(assert(lt.io.load(opt.weights))) end
 model:eval()
 
 -- Build the sketch and select subsets ---------------------------------------------------------

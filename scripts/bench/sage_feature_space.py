@@ -12,7 +12,8 @@ the global-centroid agreement scores. Differences from the seed, all shared with
 - the sketch pass uses the closed form of a last-layer per-sample gradient,
   (softmax - onehot) x [h, 1], for a whole batch (the same numbers as the seed's one backward
   per sample) and by default the fast 2*ell-buffer FD (--fd classic: the seed's one SVD per
-  row once full, which needs hours at 60,000 rows);
+  row once full, which needs hours at 60,000 rows; --psg loop: the seed's one backward pass
+  per sample);
 - seaborn is not in the stack: its husl palette is set as its six colours.
 The agreement analysis keeps the seed's loop: one backward pass per sample.
 
@@ -46,6 +47,8 @@ ap.add_argument("--agree", type=int, default=2000)
 ap.add_argument("--out", default="out/sage_feature_space_py")
 ap.add_argument("--dpi", type=int, default=300)
 ap.add_argument("--fd", choices=["fast", "classic"], default="fast")
+ap.add_argument("--psg", choices=["batched", "loop"], default="batched",
+                help="loop: the seed's per_sample_grads_slow, one backward pass per sample")
 ap.add_argument("--seed", type=int, default=42)
 args = ap.parse_args()
 os.makedirs(args.out, exist_ok=True)
@@ -128,10 +131,19 @@ def head_grads(h, y):
     return torch.cat([(d.unsqueeze(2) * h.unsqueeze(1)).flatten(1), d], dim=1)
 
 
-@torch.no_grad()
+def per_sample_grads_slow(model, x, y):
+    rows = []
+    for i in range(x.size(0)):
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).backward()
+        rows.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    return torch.stack(rows)
+
+
 def per_sample_grads_last_layer(model, x, y):
-    h = model.features(x)
-    return head_grads(h, y), h
+    with torch.no_grad():
+        h = model.features(x)
+    return (per_sample_grads_slow(model, x, y) if args.psg == "loop" else head_grads(h, y)), h
 
 
 class FDStreamer:
