@@ -216,6 +216,25 @@ describe("bad input", function()
     assert.is_true(before:equal(fd:finalize()))
   end)
 
+  it("leaves a sketch that has already shrunk unchanged by a batch with a NaN row", function()
+    for _, variant in ipairs { "fast", "classic" } do
+      local fd = sk.fd { ell = 3, dim = 5, variant = variant }
+      fd:add(lt.random.Generator(8):randn(11, 5)) -- past several shrinks
+      local before = fd:state() -- (not finalize(): it compresses, so it is not a pure read)
+      local bad = lt.random.Generator(9):randn(4, 5)
+      bad[4][5] = 0 / 0 -- the last row: the good rows before it must not go in either
+      assert.error_matches(function() fd:add(bad) end, "NaN or Inf %(sketch unchanged%)")
+      local after = fd:state()
+      for _, k in ipairs { "filled", "rows_seen", "sq_frob", "delta" } do assert.equal(before[k], after[k]) end
+      assert.is_true(before.rows:equal(after.rows), variant)
+      fd:add(bad:narrow(1, 1, 3)) -- and it goes on as if the bad batch never came
+      local ref = sk.fd { ell = 3, dim = 5, variant = variant }
+      ref:add(lt.random.Generator(8):randn(11, 5))
+      ref:add(bad:narrow(1, 1, 3))
+      assert.is_true(ref:finalize():equal(fd:finalize()), variant)
+    end
+  end)
+
   it("accepts a single 1-d row", function()
     local fd = sk.fd{ell = 2, dim = 3}
     fd:add(lt.tensor({1, 2, 3}, "float64"))
