@@ -24,6 +24,7 @@ assert(lt.io.makedirs(opt.out))
 
 -- Load data and model ------------------------------------------------------------------------
 if opt.data ~= "cifar100" and opt.data ~= "fashion_mnist" then error("--data must be fashion_mnist or cifar100", 0) end
+if opt.model ~= "small_cnn" and opt.model ~= "resnext" then error("--model must be small_cnn or resnext", 0) end
 local cifar = opt.data == "cifar100"
 if cifar and opt.root == "" then error("--data cifar100 needs --root DIR (the CIFAR-100 binary version)", 0) end
 local MEAN, STD = cifar and { 0.5071, 0.4867, 0.4408 } or { 0.2860 }, cifar and { 0.2675, 0.2565, 0.2761 } or { 0.3530 }
@@ -127,9 +128,8 @@ ax = axes[1][2]
 ax:boxplot({ others, chosen }, { labels = { "Unselected", "SAGE Selected" } })
 ax:set { title = "Agreement Scores by Selection Status", ylabel = "Agreement Score" }:grid(true, { alpha = 0.3 })
 ax = axes[2][1]
-local cls = (alab - 1):double()
-ax:scatter(cls[mask:logical_not()], others, { alpha = 0.3, s = 1, c = "gray", label = "Unselected" })
-ax:scatter(cls[mask], chosen, { alpha = 0.8, s = 20, c = "red", label = "SAGE Selected" })
+ax:scatter(alab[mask:logical_not()] - 1, others, { alpha = 0.3, s = 1, c = "gray", label = "Unselected" })
+ax:scatter(alab[mask] - 1, chosen, { alpha = 0.8, s = 20, c = "red", label = "SAGE Selected" })
 ax:set { title = "Agreement Score vs Class Label", xlabel = "Class Label", ylabel = "Agreement Score" }:legend():grid(true, { alpha = 0.3 })
 ax = axes[2][2]
 local K = math.min(20, C)
