@@ -127,7 +127,10 @@ size_t lt_select_glister_scratch(const LtGroups *g, int64_t d);
  * per-sample gradients G (n x d): the gain of row j is <g_j, v_S> where
  * v_S = v - eta * mean of the chosen gradients is the validation gradient
  * at theta - eta * mean(chosen) under a quadratic Taylor model with
- * identity curvature. val is the validation gradient: one row of d shared
+ * identity curvature - an approximation: GLISTER (CORDS, DeepCore)
+ * recomputes the validation gradient at the updated last layer, whose
+ * effect on the logits is about ||h||^2 times larger; the Lua façade's
+ * glister{val = ...} does that. val is the validation gradient: one row of d shared
  * by every group, or ngroups x d (one per class) when val_per_group.
  * score = the gain at the pick. */
 LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
