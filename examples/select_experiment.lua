@@ -15,8 +15,8 @@
 -- a process of its own (so its peak RSS is its own): SAGE runs its whole pipeline on the
 -- warm-up model (sketch pass + projection pass, ell = 256); GradMatch, CRAIG and GLISTER
 -- use the last-layer gradients (as CORDS does), k-center the features, EL2N the
--- probabilities. GLISTER's validation gradients are the class means over 100 held-in
--- training images per class. Then a fresh model (seed s) trains on the subset.
+-- probabilities. GLISTER's validation rows are 100 held-in training images per class, its
+-- validation gradient recomputed at the updated last layer after every pick (CORDS). Then a fresh model (seed s) trains on the subset.
 local lt = require "lunette"
 local S = require "lunette.select"
 local nn, data, lio = require "lunette.nn", require "lunette.data", require "lunette.io"
@@ -133,7 +133,12 @@ local function select_one(out, seed, method, fraction, o)
   elseif method == "craig" then
     idx, _, w = S.craig { grads = st.G, labels = Y, budget = fraction }
   elseif method == "glister" then
-    idx = S.glister { grads = st.G, labels = Y, budget = fraction, val_grad = st.V, eta = LR }
+    -- the validation rows of the stats pass (100 per class); P holds probabilities, and log P
+    -- differs from the logits by a per-row constant, which the softmax gradient ignores
+    local vidx = S.random { labels = Y, budget = 1000, seed = 2000 + seed }
+    idx = S.glister { grads = st.G, labels = Y, budget = fraction, eta = LR,
+                      val = { features = st.H:index_select(1, vidx), logits = st.P:index_select(1, vidx):clamp(1e-12):log(),
+                              labels = Y:index_select(1, vidx) } }
   elseif method == "kcenter" then
     idx = S.kcenter { features = st.H, labels = Y, budget = fraction, seed = seed }
   elseif method == "el2n" then
