@@ -195,6 +195,11 @@ end
 local function run(out, o)
   os.execute("mkdir -p " .. out)
   local host, me = arg[-1] or "lunette", arg[0]
+  local done = {} -- rows an earlier run of the same OUT already measured: a run resumes
+  for line in (io.open(path(out, "results.tsv")) and io.lines(path(out, "results.tsv")) or function() end) do
+    local m, f, s = line:match("^select\t([%w_]+)\t([%d.]+)\t(%d+)\t")
+    if m then done[("%s %g %d"):format(m, tonumber(f), tonumber(s))] = true end
+  end
   local log = assert(io.open(path(out, "results.tsv"), "a"))
   local function record(line) log:write(line, "\n"); log:flush(); print(line) end
   local te = data.fashion_mnist { split = "test" }
@@ -208,6 +213,7 @@ local function run(out, o)
     end
     for _, method in ipairs(o.methods) do
       for _, f in ipairs(o.fractions) do
+        if done[("%s %g %d"):format(method, f, seed)] then goto next end
         if method == "sage_refresh" then
           local sel, train_s, model = sage_refresh(out, seed, f, o, tr, X, Y)
           record(("%s\t%.4f\t%.1f"):format(sel, nn.evaluate(model, test).accuracy, train_s))
