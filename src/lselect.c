@@ -515,14 +515,11 @@ static int s_gradmatch(lua_State *L) {
   return push_result(L, &s, p, 1, 1, 1);
 }
 
-/* glister{grads, val_grad = [d] or [C x d], labels, budget, per_class, eta = 0.1} -> indices, scores */
-static int s_glister(lua_State *L) {
-  SelCall s;
-  int64_t d, vn, vd;
+/* glister{..., val_grad = [d] or [C x d]}: a fixed validation gradient, identity curvature. */
+static int glister_fixed(lua_State *L, SelCall *sp, const float *G, int64_t d, double eta) {
+  SelCall s = *sp;
+  int64_t vn, vd;
   char b[64];
-  begin(L, &s, "glister");
-  double eta = opt_number(L, &s, "eta", 0.1);
-  const float *G = setup_matrix(L, &s, "grads", &d);
   if (field(L, "val_grad") == LUA_TNIL) lt_argerror(L, OPT, s.fname, "val_grad required (the validation-loss gradient, [d] or [C x d])");
   Tensor *t = lt_totensor(L, -1), v;
   if (!t || t->ndim < 1 || t->ndim > 2) lt_argerror(L, OPT, s.fname, "val_grad must be a [d] or [C x d] tensor");
@@ -544,6 +541,95 @@ static int s_glister(lua_State *L) {
   size_t bytes = lt_select_glister_scratch(&s.g, d);
   raise_status(L, &s, lt_select_glister(G, s.n, d, &s.g, s.k, val, per_group, eta, p, push_bytes(L, bytes), bytes));
   return push_result(L, &s, p, 1, 1, 0);
+}
+
+/* Pushes val[key] (val at stack index vi) as a contiguous float64 [rows x cols]
+ * copy with finite entries; NULL (nothing pushed) when it is not a 2-d float tensor. */
+static const double *push_val_matrix(lua_State *L, const SelCall *s, int vi, const char *key, int64_t *rows, int64_t *cols) {
+  lua_getfield(L, vi, key);
+  Tensor *t = lt_totensor(L, -1);
+  if (!t || t->ndim != 2 || !lt_dtype_is_float(t->dtype)) { lua_pop(L, 1); return NULL; }
+  Tensor *c = lt_push_new(L, LT_F64, 2, t->shape);
+  lt_check_status(L, lt_copy(c, t), s->fname);
+  lua_remove(L, -2);
+  *rows = t->shape[0];
+  *cols = t->shape[1];
+  const double *x = c->data;
+  for (int64_t i = 0; i < *rows * *cols; i++)
+    if (!isfinite(x[i])) lt_argerror(L, OPT, s->fname, "val.%s row %lld contains NaN or Inf", key, (long long)(i / *cols) + 1);
+  return x;
+}
+
+/* Pushes val.labels (classes 1..nc, nv of them) as 0-based int64. */
+static const int64_t *push_val_labels(lua_State *L, const SelCall *s, int vi, int64_t nv, int64_t nc) {
+  lua_getfield(L, vi, "labels");
+  Tensor *t = lt_totensor(L, -1);
+  if (!t || t->ndim != 1 || lt_dtype_is_float(t->dtype) || t->dtype == LT_BOOL || t->shape[0] != nv)
+    lt_argerror(L, OPT, s->fname, "val.features [nv x F], val.logits [nv x C] and val.labels [nv] need the same nv > 0 rows");
+  Tensor *c = lt_push_new(L, LT_I64, 1, t->shape);
+  lt_check_status(L, lt_copy(c, t), s->fname);
+  lua_remove(L, -2);
+  int64_t *y = c->data;
+  for (int64_t i = 0; i < nv; i++) {
+    if (y[i] < 1 || y[i] > nc) lt_argerror(L, OPT, s->fname, "val.labels must be classes 1..%lld", (long long)nc);
+    y[i] -= 1;
+  }
+  return y;
+}
+
+/* glister{..., val = {features, logits, labels}, update = "sum" | "mean"}: the validation
+ * gradient recomputed at the updated last layer after every pick (CORDS). */
+static int glister_val(lua_State *L, SelCall *s, const float *G, int64_t d, double eta) {
+  LtGlisterVal v = {0};
+  int64_t hr, zr;
+  if (field(L, "val_grad") != LUA_TNIL) lt_argerror(L, OPT, s->fname, "give val_grad or val, not both");
+  lua_pop(L, 1);
+  field(L, "val");
+  int vi = lua_gettop(L);
+  v.H = push_val_matrix(L, s, vi, "features", &hr, &v.f);
+  v.Z = v.H ? push_val_matrix(L, s, vi, "logits", &zr, &v.nc) : NULL;
+  if (!v.Z || lua_getfield(L, vi, "labels") == LUA_TNIL)
+    lt_argerror(L, OPT, s->fname, "val must be {features = [nv x F], logits = [nv x C], labels = [nv]}");
+  lua_pop(L, 1);
+  if (hr != zr || hr == 0)
+    lt_argerror(L, OPT, s->fname, "val.features [nv x F], val.logits [nv x C] and val.labels [nv] need the same nv > 0 rows");
+  v.nv = hr;
+  if (d != v.nc * v.f + v.nc)
+    lt_argerror(L, OPT, s->fname, "grads have %lld columns; a last layer of %lld classes x %lld features has %lld",
+                (long long)d, (long long)v.nc, (long long)v.f, (long long)(v.nc * v.f + v.nc));
+  v.y = push_val_labels(L, s, vi, v.nv, v.nc);
+  field(L, "update");
+  const char *u = lua_isnil(L, -1) ? "sum" : lua_tostring(L, -1);
+  if (!u || (strcmp(u, "sum") && strcmp(u, "mean"))) lt_argerror(L, OPT, s->fname, "update must be 'sum' or 'mean'");
+  v.mean_update = u[0] == 'm';
+  v.per_group = s->per_class;
+  for (int64_t c = 0; v.per_group && c < s->g.ngroups; c++) {
+    int64_t cnt = 0;
+    for (int64_t r = 0; r < v.nv; r++) cnt += v.y[r] == c;
+    if (!cnt) lt_argerror(L, OPT, s->fname, "val has no rows of class %lld", (long long)c + 1);
+  }
+  LtPick *p = push_picks_buffer(L, s);
+  size_t bytes = lt_select_glister_val_scratch(&s->g, &v);
+  raise_status(L, s, lt_select_glister_val(G, s->n, &s->g, s->k, &v, eta, p, push_bytes(L, bytes), bytes));
+  return push_result(L, s, p, 1, 1, 0);
+}
+
+/* glister{grads, labels, budget, per_class, eta = 0.1, val_grad = ... | val = ...} -> indices, scores */
+static int s_glister(lua_State *L) {
+  SelCall s;
+  int64_t d;
+  begin(L, &s, "glister");
+  double eta = opt_number(L, &s, "eta", 0.1);
+  const float *G = setup_matrix(L, &s, "grads", &d);
+  if (field(L, "val") != LUA_TNIL) {
+    if (!lua_istable(L, -1)) lt_argerror(L, OPT, s.fname, "val must be {features = [nv x F], logits = [nv x C], labels = [nv]}");
+    lua_pop(L, 1);
+    return glister_val(L, &s, G, d, eta);
+  }
+  lua_pop(L, 1);
+  if (field(L, "update") != LUA_TNIL) lt_argerror(L, OPT, s.fname, "update needs val (the validation rows)");
+  lua_pop(L, 1);
+  return glister_fixed(L, &s, G, d, eta);
 }
 
 /* ---- groups and budgets for selections written in Lua ------------------------------- */

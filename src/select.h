@@ -129,13 +129,40 @@ size_t lt_select_glister_scratch(const LtGroups *g, int64_t d);
  * at theta - eta * mean(chosen) under a quadratic Taylor model with
  * identity curvature - an approximation: GLISTER (CORDS, DeepCore)
  * recomputes the validation gradient at the updated last layer, whose
- * effect on the logits is about ||h||^2 times larger; the Lua façade's
- * glister{val = ...} does that. val is the validation gradient: one row of d shared
+ * effect on the logits is about ||h||^2 times larger;
+ * lt_select_glister_val below does that. val is the validation gradient: one row of d shared
  * by every group, or ngroups x d (one per class) when val_per_group.
  * score = the gain at the pick. */
 LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
                            const float *val, int val_per_group, double eta, LtPick *out,
                            void *scratch, size_t bytes);
+
+/* GLISTER's validation rows for the last-layer update: nv rows of
+ * penultimate features H (nv x f) and logits Z (nv x nc), float64
+ * row-major, labels y (nv, 0-based classes < nc). With per_group, group c
+ * is scored against the rows of class c only (each group must have one);
+ * mean_update steps by the mean of the picks instead of their sum. */
+typedef struct {
+  const double *H, *Z;
+  const int64_t *y;
+  int64_t nv, f, nc;
+  int per_group, mean_update;
+} LtGlisterVal;
+
+size_t lt_select_glister_val_scratch(const LtGroups *g, const LtGlisterVal *v);
+/* GLISTER with the model update of Killamsetty et al. 2021 (CORDS's
+ * GLISTERStrategy on the last layer): G (n x d, d = nc*f + nc) holds
+ * last-layer per-sample gradients laid out as weight [nc x f] row-major,
+ * then bias [nc]. Pick t of a group maximises <g_j, v_t>, where v_t is the
+ * validation-loss gradient, mean over the group's validation rows of
+ * (softmax(z_r - step * (W_S h_r + b_S)) - onehot(y_r)) x [h_r, 1], S the
+ * sum of the t picks so far and step = eta (or eta / t with mean_update).
+ * The logit shift is kept per validation row and grows by one pick's
+ * W h + b at a time, so a pick costs one m x d pass over the group's
+ * gradients plus O(nv * d). score = the gain at the pick. Returns LT_EVALUE
+ * when a group has no validation row of its class. */
+LtStatus lt_select_glister_val(const float *G, int64_t n, const LtGroups *g, const int64_t *k,
+                               const LtGlisterVal *v, double eta, LtPick *out, void *scratch, size_t bytes);
 
 typedef enum { LT_FL_EUCLIDEAN = 0, LT_FL_COSINE } LtFlMetric;
 size_t lt_select_craig_scratch(const LtGroups *g, int64_t d);

@@ -295,3 +295,107 @@ LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups 
   }
   return LT_OK;
 }
+
+/* ---- GLISTER with the last-layer update --------------------------------------- */
+
+typedef struct { float *block, *vf; double *gain, *shift, *vd, *p; int64_t *vrows; uint8_t *mask; } GlisterValWork;
+
+static int glister_val_layout(SelArena *a, const LtGroups *g, const LtGlisterVal *v, GlisterValWork *w) {
+  size_t m = (size_t)sel_max_group(g), d = (size_t)(v->nc * v->f + v->nc), nv = (size_t)v->nv;
+  w->block = g->ngroups > 1 ? sel_take(a, m * d * sizeof(float)) : NULL;
+  w->vf = sel_take(a, d * sizeof(float));
+  w->gain = sel_take(a, m * sizeof(double));
+  w->shift = sel_take(a, nv * (size_t)v->nc * sizeof(double));
+  w->vd = sel_take(a, d * sizeof(double));
+  w->p = sel_take(a, (size_t)v->nc * sizeof(double));
+  w->vrows = sel_take(a, nv * sizeof(int64_t));
+  w->mask = sel_take(a, m);
+  return (w->block || g->ngroups == 1) && w->vf && w->gain && w->shift && w->vd && w->p && w->vrows && w->mask;
+}
+
+size_t lt_select_glister_val_scratch(const LtGroups *g, const LtGlisterVal *v) {
+  SelArena a;
+  GlisterValWork w;
+  sel_arena_init(&a, NULL, 0);
+  glister_val_layout(&a, g, v, &w);
+  return a.used;
+}
+
+/* The validation rows group c is scored against, into rows; their count. */
+static int64_t glister_val_rows(const LtGlisterVal *v, int64_t c, int64_t *rows) {
+  int64_t nr = 0;
+  for (int64_t r = 0; r < v->nv; r++)
+    if (!v->per_group || v->y[r] == c) rows[nr++] = r;
+  return nr;
+}
+
+/* vd = mean over the rows of (softmax(z_r - step * shift_r) - onehot(y_r)) x [h_r, 1]
+ * (weight part [nc x f], then bias [nc]); vf = vd in float32 for the pass over G. */
+static void glister_val_grad(const LtGlisterVal *v, const int64_t *rows, int64_t nr, double step,
+                             GlisterValWork *w) {
+  int64_t nc = v->nc, f = v->f, d = nc * f + nc;
+  memset(w->vd, 0, sizeof(double) * (size_t)d);
+  for (int64_t i = 0; i < nr; i++) {
+    int64_t r = rows[i];
+    const double *z = v->Z + r * nc, *s = w->shift + r * nc, *h = v->H + r * f;
+    double mx = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < nc; j++) { w->p[j] = z[j] - step * s[j]; if (w->p[j] > mx) mx = w->p[j]; }
+    for (int64_t j = 0; j < nc; j++) { w->p[j] = exp(w->p[j] - mx); sum += w->p[j]; }
+    for (int64_t j = 0; j < nc; j++) {
+      double e = w->p[j] / sum - (j == v->y[r] ? 1.0 : 0.0);
+      for (int64_t q = 0; q < f; q++) w->vd[j * f + q] += e * h[q];
+      w->vd[nc * f + j] += e;
+    }
+  }
+  for (int64_t q = 0; q < d; q++) w->vf[q] = (float)(w->vd[q] / (double)nr);
+}
+
+/* shift_r += W_p h_r + b_p for the picked gradient gp (weight [nc x f], bias [nc]). */
+static void glister_val_shift(const LtGlisterVal *v, const int64_t *rows, int64_t nr, const float *gp,
+                              double *shift) {
+  int64_t nc = v->nc, f = v->f;
+  for (int64_t i = 0; i < nr; i++) {
+    const double *h = v->H + rows[i] * f;
+    double *s = shift + rows[i] * nc;
+    for (int64_t j = 0; j < nc; j++) {
+      double acc = gp[nc * f + j];
+      for (int64_t q = 0; q < f; q++) acc += (double)gp[j * f + q] * h[q];
+      s[j] += acc;
+    }
+  }
+}
+
+static LtStatus glister_val_group(const float *X, int64_t m, int64_t k, const LtGlisterVal *v, int64_t c,
+                                  double eta, GlisterValWork *w, const int64_t *rows, LtPick *out) {
+  int64_t d = v->nc * v->f + v->nc, nr = glister_val_rows(v, c, w->vrows);
+  if (nr == 0) return LT_EVALUE;
+  memset(w->shift, 0, sizeof(double) * (size_t)(v->nv * v->nc));
+  memset(w->mask, 0, (size_t)m);
+  for (int64_t t = 0; t < k; t++) {
+    if (lt_interrupt_pending()) return LT_EINTR;
+    double step = t == 0 ? 0 : v->mean_update ? eta / (double)t : eta;
+    glister_val_grad(v, w->vrows, nr, step, w);
+    sel_matvec(X, m, d, w->vf, w->gain);
+    int64_t p = sel_argmax_masked(w->gain, w->mask, m);
+    out[t] = (LtPick){rows[p], t, w->gain[p], 1.0};
+    w->mask[p] = 1;
+    glister_val_shift(v, w->vrows, nr, X + p * d, w->shift);
+  }
+  return LT_OK;
+}
+
+LtStatus lt_select_glister_val(const float *G, int64_t n, const LtGroups *g, const int64_t *k,
+                               const LtGlisterVal *v, double eta, LtPick *out, void *scratch, size_t bytes) {
+  SelArena a;
+  GlisterValWork w;
+  sel_arena_init(&a, scratch, bytes);
+  if (!glister_val_layout(&a, g, v, &w)) return LT_ENOMEM;
+  int64_t d = v->nc * v->f + v->nc;
+  for (int64_t c = 0; c < g->ngroups; c++) {
+    LtStatus st = glister_val_group(sel_gather(G, d, g, c, w.block), sel_group_size(g, c), k[c], v, c, eta,
+                                    &w, g->order + g->start[c], out);
+    if (st != LT_OK) return st;
+    out += k[c];
+  }
+  return LT_OK;
+}

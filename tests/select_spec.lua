@@ -548,6 +548,68 @@ describe("GLISTER", function()
       end
     end)
 
+    -- The naive reference: the published update spelled out with tensors, one pick at a
+    -- time (what the façade ran before the kernel moved to C): logits of the validation rows
+    -- at theta - step * S, their mean gradient, the gains of every unpicked row.
+    local function reference(Gr, yr, Hv, Zv, yv, k, eta, update)
+      local nc, F = Zv:size(2), Hv:size(2)
+      local picks = {}
+      local classes = yr and lt.arange(1, nc + 1):totable() or { 0 }
+      for _, c in ipairs(classes) do
+        local R, vr = {}, {}
+        for i = 1, Gr:size(1) do if c == 0 or yr[i] == c then R[#R + 1] = i end end
+        for r = 1, yv:numel() do if c == 0 or yv[r] == c then vr[#vr + 1] = r end end
+        local H = Hv:index_select(1, ints(vr)):double()
+        local Z = Zv:index_select(1, ints(vr)):double()
+        local Y1h = lt.one_hot(yv:index_select(1, ints(vr)), nc):double()
+        local Sg, taken = lt.zeros(nc * F + nc, "float64"), {}
+        for t = 1, k do
+          local step = t == 1 and 0 or update == "mean" and eta / (t - 1) or eta
+          local Zt = Z - (lt.matmul(H, Sg:narrow(1, 1, nc * F):view(nc, F):t()) + Sg:narrow(1, nc * F + 1, nc)) * step
+          local e = (Zt - Zt:max(2, true)):exp()
+          local E = e / e:sum(2, true) - Y1h
+          local v = lt.cat({ lt.matmul(E:t(), H):reshape(-1), E:sum(1) }, 1) / H:size(1)
+          local best, bi = -math.huge, nil
+          for _, i in ipairs(R) do
+            if not taken[i] then
+              local gi = (Gr[i]:double() * v):sum()
+              if gi > best then best, bi = gi, i end
+            end
+          end
+          taken[bi] = true
+          picks[#picks + 1] = { row = bi, rank = t, gain = best }
+          Sg = Sg + Gr[bi]:double()
+        end
+      end
+      table.sort(picks, function(a, b)
+        if a.rank ~= b.rank then return a.rank < b.rank end
+        return a.gain > b.gain
+      end)
+      local rows_, gains = {}, {}
+      for i, p in ipairs(picks) do rows_[i], gains[i] = p.row, p.gain end
+      return rows_, gains
+    end
+
+    it("matches a naive reimplementation on random data (sum and mean, per class or not)", function()
+      local g = lt.random.Generator(7)
+      local n, F, nc, nv = 60, 4, 3, 12
+      local Gr = g:randn(n, nc * F + nc)
+      local yr = g:randint(1, nc, n):long()
+      local Hv = g:randn(nv, F)
+      local Zv = g:randn(nv, nc)
+      local yv = ints { 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3 }
+      local vals = { features = Hv, logits = Zv, labels = yv }
+      for _, update in ipairs { "sum", "mean" } do
+        for _, per in ipairs { true, false } do
+          local idx, gain = S.glister { grads = Gr, labels = per and yr or nil, val = vals, budget = 12,
+                                        eta = 0.3, update = update }
+          local wr, wg = reference(Gr, per and yr:totable() or nil, Hv, Zv, yv, per and 4 or 12, 0.3, update)
+          assert.same(wr, list(idx), update .. (per and " per class" or " one group"))
+          for i = 1, #wg do assert.is_true(near(gain[i], wg[i], 1e-4), ("%s pick %d: %g vs %g"):format(update, i, gain[i], wg[i])) end
+        end
+      end
+    end)
+
     it("uses each class's validation rows per class, and checks its inputs", function()
       local y = ints { 1, 2, 2, 1 } -- rows 1 and 4 are class 1, rows 2 and 3 class 2
       local idx = S.glister { grads = G, labels = y, val = val, budget = 2 }
@@ -571,6 +633,13 @@ describe("GLISTER", function()
       bad[2][3] = 0 / 0
       assert.error_matches(function() S.glister { grads = bad, val = val, budget = 2 } end, "grads row 2 contains NaN or Inf")
       assert.error_matches(function() S.glister { grads = G, val = val, budget = 5 } end, "not a count in 1..4")
+      local nanZ = Z:clone()
+      nanZ[2][1] = 0 / 0
+      assert.error_matches(function() S.glister { grads = G, val = { features = H, logits = nanZ, labels = yv }, budget = 2 } end,
+        "val.logits row 2 contains NaN or Inf")
+      assert.error_matches(function() S.glister { grads = G, val = 3, budget = 2 } end, "val must be")
+      assert.error_matches(function() S.glister { grads = G, labels = ints { 1, 2, 3, 1 }, val = val, budget = 3 } end,
+        "val has no rows of class 3")
     end)
   end)
 

@@ -32,6 +32,7 @@
 -- @row sel_kcenter goal=1 title="k-center greedy, 5% per class (60k×256)"
 -- @row sel_herding goal=1 title="herding, 5% per class (60k×256)"
 -- @row sel_glister goal=1 title="GLISTER greedy, 5% per class (60k×256)"
+-- @row sel_glister_val goal=1 tol=1e-4 title="GLISTER, last-layer update (CORDS), 5% per class (60k×1,290 last-layer grads, 1,000 val rows)"
 -- @row sel_craig goal=1 tol=1e-2 title="CRAIG lazy-greedy facility location, 5% per class (60k×256)"
 -- @row sel_gradmatch_1class goal=5 title="GradMatch OMP+NNLS, one class: 300 of 6,000 (×256)"
 -- @row sel_gradmatch goal=1 title="GradMatch OMP+NNLS, 5% per class (60k×256)"
@@ -98,6 +99,30 @@ heavy("sel_diversity", function() return (S.agreement { grads = G, labels = y, b
 heavy("sel_kcenter", function() return (S.kcenter { features = G, labels = y, budget = budget, start = first }) end, covering)
 heavy("sel_herding", function() return (S.herding { features = G, labels = y, budget = budget }) end, herding_trace)
 heavy("sel_glister", function() return (S.glister { grads = G, labels = y, budget = budget, val_grad = val, eta = 0.1 }) end)
+-- GLISTER as CORDS runs it: last-layer gradients (10 classes x 128 features + 10 biases)
+-- of the same 60k rows, 100 validation rows per class whose logits move with every pick
+local F, DL, NV = 128, 10 * 128 + 10, 1000
+local GL = bench.pattern(N, DL) + bench.pattern(C, DL):index_select(1, y) * 0.5
+local yv = lt.arange(NV, "int64") % C + 1
+local vrows = { features = bench.pattern(NV, F), logits = bench.pattern(NV, C) * 4, labels = yv }
+-- checksum: the validation loss at the final update theta - eta * S, summed over classes
+-- (order-free, so near-tied picks taken in another order still agree)
+local Hd, Zd = vrows.features:double(), vrows.logits:double()
+local function glister_val_loss(idx)
+  local total = 0
+  for c = 1, C do
+    local Sc = GL:index_select(1, picks_of(idx, c)):double():sum(1)
+    local vr = lt.arange(c, NV + 1, C, "int64")
+    local H, Z = Hd:index_select(1, vr), Zd:index_select(1, vr)
+    local Zt = Z - (lt.matmul(H, Sc:narrow(1, 1, C * F):view(C, F):t()) + Sc:narrow(1, C * F + 1, C)) * 0.05
+    local m = Zt:max(2, true)
+    total = total + ((Zt - m):exp():sum(2, true):log() + m - Zt:narrow(2, c, 1)):mean()
+  end
+  return total
+end
+heavy("sel_glister_val", function()
+  return (S.glister { grads = GL, labels = y, budget = budget, val = vrows, eta = 0.05 })
+end, glister_val_loss)
 heavy("sel_craig", function() return (S.craig { features = G, labels = y, budget = budget }) end, medoid_cost)
 local rows0 = lt.arange(1, N + 1, C, "int64") -- class 1
 local G0 = G:index_select(1, rows0)

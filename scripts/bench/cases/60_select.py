@@ -185,6 +185,49 @@ def glister(eta=0.1):
     return out
 
 
+F, DL, NV = 128, C * 128 + C, 1000
+
+
+def glister_val(eta=0.05):
+    # CORDS's GLISTERStrategy on the last layer: after every pick the validation rows' logits
+    # move by -eta * (W_S h + b_S) (S = sum of the picks), and the validation gradient is
+    # recomputed there; gains are the training gradients' dots with it
+    gl = (bench.pattern(N, DL) + bench.pattern(C, DL)[Y] * np.float32(0.5)).astype(np.float32)
+    hv, zv = bench.pattern(NV, F).astype(np.float64), bench.pattern(NV, C).astype(np.float64) * 4
+    yv = np.arange(NV) % C
+    out = []
+    for c, idx in enumerate(CLASSES):
+        g, rows = gl[idx], np.nonzero(yv == c)[0]
+        h, z, onehot = hv[rows], zv[rows], np.eye(C)[yv[rows]]
+        s, taken = np.zeros(DL), np.zeros(len(idx), bool)
+        for t in range(K):
+            zt = z - eta * (h @ s[:C * F].reshape(C, F).T + s[C * F:])
+            e = np.exp(zt - zt.max(1, keepdims=True))
+            err = e / e.sum(1, keepdims=True) - onehot
+            v = np.concatenate([(err.T @ h).ravel(), err.sum(0)]) / len(rows)
+            gain = g @ v.astype(np.float32)
+            gain[taken] = -np.inf
+            p = int(np.argmax(gain))
+            out.append(idx[p])
+            taken[p] = True
+            s += g[p]
+    return out
+
+
+def glister_val_loss(sel, eta=0.05):
+    # the validation loss at the final update, summed over classes (see 60_select.lua)
+    gl = (bench.pattern(N, DL) + bench.pattern(C, DL)[Y] * np.float32(0.5)).astype(np.float64)
+    hv, zv = bench.pattern(NV, F).astype(np.float64), bench.pattern(NV, C).astype(np.float64) * 4
+    yv, total = np.arange(NV) % C, 0.0
+    for c in range(C):
+        s = gl[class_picks(sel, c)].sum(0)
+        rows = np.nonzero(yv == c)[0]
+        zt = zv[rows] - eta * (hv[rows] @ s[:C * F].reshape(C, F).T + s[C * F:])
+        m = zt.max(1, keepdims=True)
+        total += float((np.log(np.exp(zt - m).sum(1, keepdims=True)) + m - zt[:, c:c + 1]).mean())
+    return total
+
+
 def craig():
     # CRAIG's lazy greedy (heapq) on the per-class similarity dmax - ||g_i - g_j||
     out = []
@@ -264,6 +307,7 @@ bench.run("sel_random", lambda: [int(j) for idx in CLASSES
 bench.run("sel_forgetting", forgetting, check=checksum)
 for name, fn, check in (("sel_diversity", diversity, None), ("sel_kcenter", kcenter, covering_radius),
                         ("sel_herding", herding, herding_trace), ("sel_glister", glister, None),
+                        ("sel_glister_val", glister_val, glister_val_loss),
                         ("sel_craig", craig, medoid_cost), ("sel_gradmatch_1class", gradmatch_one_class, None)):
     heavy(name, fn, check)
 bench.na("sel_gradmatch", "CORDS-style OMP with scipy NNLS takes ~80 s per call at this size; see the one-class row")
