@@ -256,8 +256,10 @@ end
 -- Collects the per-batch garbage (gradients, activations) every few batches:
 -- left to the collector's default pace it piles up to about the live size
 -- (the dataset and the N x ell projections) before a cycle, doubling the peak.
-local function tidy(batch)
-  if batch % 8 == 0 then collectgarbage() end
+-- every = 1 when a batch's gradients are large (all parameters: batch x D floats,
+-- 200 MB for the MLP), so at most one batch of them is ever alive.
+local function tidy(batch, every)
+  if batch % (every or 8) == 0 then collectgarbage() end
 end
 
 -- Runs fn with every module of the model in evaluation mode (dropout off,
@@ -329,7 +331,7 @@ function M.sage(o)
     for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
       fd:add((nn.per_sample_grads(o.model, x, y)))
       b = b + 1
-      tidy(b)
+      tidy(b, 1)
     end
   end
   local B = fd:finalize()
@@ -350,7 +352,8 @@ function M.sage(o)
       local Z = nn.projected_grads(o.model, x, y, B)
       P:narrow(1, row, Z:size(1)):copy_(Z)
       row = row + Z:size(1)
-      tidy(row // bs)
+      Z = nil
+      tidy(row // bs, 1)
     end
   end
   H = nil
