@@ -750,7 +750,9 @@ describe("determinism", function()
         { S.herding { features = X, labels = y, budget = 0.05 } },
         { S.craig { features = X, labels = y, budget = 0.05 } },
         { S.gradmatch { grads = X, labels = y, budget = 0.05 } },
-        { S.glister { grads = X, labels = y, val_grad = X:mean(1), budget = 0.05 } } } do
+        { S.glister { grads = X, labels = y, val_grad = X:mean(1), budget = 0.05 } },
+        { S.glister { grads = X, labels = y, budget = 0.05, -- 3 classes x 7 features + 3 biases = 24
+                      val = { features = g:randn(30, 7), logits = g:randn(30, 3), labels = lt.arange(30, "int64") % 3 + 1 } } } } do
         out[#out + 1] = table.concat(r[1]:totable(), ",") .. ("|%.6g"):format(r[2]:double():sum())
       end
       io.write(table.concat(out, "\n"))]]
