@@ -253,6 +253,57 @@ local function mean_std(v)
   return m, #v > 1 and math.sqrt(s / (#v - 1)) or 0
 end
 
+-- How hard each method's 5% subsets are for the warm-up model (mean EL2N and 1 - max p of
+-- the picks, averaged over seeds), and how much of SAGE's subset (agreement on sketched
+-- gradients) agreement on the raw last-layer gradients would also keep.
+local function hardness(out)
+  local tr = data.fashion_mnist { split = "train" }
+  local Y = tr:labels()
+  local rows, overlap = {}, {}
+  for seed = 1, 20 do
+    local f = io.open(path(out, "stats_%d.safetensors", seed))
+    if not f then goto next_seed end
+    f:close()
+    local st = assert(lio.load(path(out, "stats_%d.safetensors", seed)))
+    local el2n = (st.P - lt.one_hot(Y, 10):float()):norm(2, 2)
+    local conf = 1 - st.P:max(2)
+    local function add(key, idx)
+      rows[key] = rows[key] or { el2n = {}, conf = {} }
+      table.insert(rows[key].el2n, el2n:index_select(1, idx):mean())
+      table.insert(rows[key].conf, conf:index_select(1, idx):mean())
+    end
+    for _, m in ipairs(REPORTED) do
+      local sf = path(out, "sel_%s_%d_%g.safetensors", m, seed, 0.05)
+      if io.open(sf) then add(m, lio.load(sf).indices) end
+    end
+    add("all", lt.arange(1, Y:numel() + 1))
+    for _, fr in ipairs(FRACTIONS) do
+      local sf = path(out, "sel_sage_%d_%g.safetensors", seed, fr)
+      if io.open(sf) then
+        local raw = S.agreement { grads = st.G, labels = Y, budget = fr }
+        local sage = lio.load(sf).indices
+        overlap[fr] = overlap[fr] or {}
+        table.insert(overlap[fr], raw:isin(sage):sum() / sage:numel())
+      end
+    end
+    ::next_seed::
+  end
+  if not rows.all then return end
+  print("\n| method (5%) | mean EL2N | mean 1 - max p |\n|---|---|---|")
+  for _, m in ipairs(REPORTED) do
+    if rows[m] then print(("| %s | %.3f | %.3f |"):format(m, (mean_std(rows[m].el2n)), (mean_std(rows[m].conf)))) end
+  end
+  print(("| all %d | %.3f | %.3f |"):format(Y:numel(), (mean_std(rows.all.el2n)), (mean_std(rows.all.conf))))
+  for _, fr in ipairs(FRACTIONS) do
+    if overlap[fr] then
+      local lo, hi = math.huge, -math.huge
+      for _, v in ipairs(overlap[fr]) do lo, hi = math.min(lo, v), math.max(hi, v) end
+      print(("SAGE %g%%: %.0f-%.0f%% of its picks shared with agreement on the raw last-layer gradients (%d seed(s))"):format(
+        fr * 100, lo * 100, hi * 100, #overlap[fr]))
+    end
+  end
+end
+
 local function report(out)
   local acc, secs, mem, cv, full, stats = {}, {}, {}, {}, {}, {}
   for line in io.lines(path(out, "results.tsv")) do
@@ -291,6 +342,7 @@ local function report(out)
     print(("| full data | %.4f ± %.4f (n=%d) | | | | | |"):format(a, sd, #full))
   end
   if #stats > 0 then print(("\nstats pass (last-layer grads, features, probabilities for 60k): %.1f s mean"):format((mean_std(stats)))) end
+  hardness(out)
 end
 
 local cmd, out = arg[1], arg[2]
