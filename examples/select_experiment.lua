@@ -6,7 +6,8 @@
 --   lunette examples/select_experiment.lua run OUT [seeds=3] [epochs=20] [arch=mlp]
 --   lunette examples/select_experiment.lua table OUT          (the markdown tables again)
 -- Options: methods=sage,craig fractions=0.05,0.25 full=0 (skip full-data training) first=2
--- (start at seed 2, to add seeds to an earlier run). A run
+-- (start at seed 2, to add seeds to an earlier run) n=3000 (the first n training images
+-- only: a quick run). A run
 -- into an OUT that already holds a seed's warm-up and stats reuses them (more methods later).
 --
 -- Per seed s: a warm-up copy of the model trains one epoch on all the data (seed s); its
@@ -70,11 +71,18 @@ end
 
 local function path(out, fmt, ...) return out .. "/" .. fmt:format(...) end
 
+-- Fashion-MNIST train, or its first n images (n= makes a quick run, as the smoke spec does)
+local function train_set(n)
+  local tr = data.fashion_mnist { split = "train" }
+  if n and n < tr:size() then tr = tr:subset(lt.arange(1, n + 1)) end
+  return tr
+end
+
 ---------------------------------------------------------------------------
 -- prepare OUT SEED: warm-up model and the stats every baseline selects from
 ---------------------------------------------------------------------------
 local function prepare(out, seed, o)
-  local tr = data.fashion_mnist { split = "train" }
+  local tr = train_set(o.n)
   local X, Y = tr.x, tr:labels()
   local model = new_model(o.arch, 1000 + seed)
   train(model, X, Y, 1, 1000 + seed)
@@ -112,7 +120,7 @@ end
 -- select OUT SEED METHOD FRACTION: one selection in a process of its own
 ---------------------------------------------------------------------------
 local function select_one(out, seed, method, fraction, o)
-  local tr = data.fashion_mnist { split = "train" }
+  local tr = train_set(o.n)
   local Y = tr:labels()
   local st, model
   if method == "sage" or method == "sage_div" then
@@ -203,12 +211,12 @@ local function run(out, o)
   local log = assert(io.open(path(out, "results.tsv"), "a"))
   local function record(line) log:write(line, "\n"); log:flush(); print(line) end
   local te = data.fashion_mnist { split = "test" }
-  local tr = data.fashion_mnist { split = "train" }
+  local tr = train_set(o.n)
   local X, Y = tr.x, tr:labels()
   local test = { x = te.x, y = te:labels() }
   for seed = o.first or 1, o.seeds do
     if not io.open(path(out, "stats_%d.safetensors", seed)) then -- reuse an earlier run's warm-up
-      local stats = sh(("%s %s prepare %s %d arch=%s"):format(host, me, out, seed, o.arch))
+      local stats = sh(("%s %s prepare %s %d arch=%s n=%d"):format(host, me, out, seed, o.arch, tr:size()))
       record(("stats\t%d\t%s"):format(seed, stats:match("([%d.]+) s") or "?"))
     end
     for _, method in ipairs(o.methods) do
@@ -219,7 +227,7 @@ local function run(out, o)
           record(("%s\t%.4f\t%.1f"):format(sel, nn.evaluate(model, test).accuracy, train_s))
           goto next
         end
-        local line = sh(("%s %s select %s %d %s %g arch=%s"):format(host, me, out, seed, method, f, o.arch))
+        local line = sh(("%s %s select %s %d %s %g arch=%s n=%d"):format(host, me, out, seed, method, f, o.arch, tr:size()))
         local sel = line:match("select\t[^\n]*")
         local s = lio.load(path(out, "sel_%s_%d_%g.safetensors", method, seed, f))
         if not sel or not s then error("selection failed: " .. line) end
@@ -253,18 +261,18 @@ local function mean_std(v)
   return m, #v > 1 and math.sqrt(s / (#v - 1)) or 0
 end
 
--- How hard each method's 5% subsets are for the warm-up model (mean EL2N and 1 - max p of
+-- How hard each method's smallest subsets are for the warm-up model (mean EL2N and 1 - max p of
 -- the picks, averaged over seeds), and how much of SAGE's subset (agreement on sketched
 -- gradients) agreement on the raw last-layer gradients would also keep.
-local function hardness(out)
-  local tr = data.fashion_mnist { split = "train" }
-  local Y = tr:labels()
+local function hardness(out, fracs)
+  local Y
   local rows, overlap = {}, {}
   for seed = 1, 20 do
     local f = io.open(path(out, "stats_%d.safetensors", seed))
     if not f then goto next_seed end
     f:close()
     local st = assert(lio.load(path(out, "stats_%d.safetensors", seed)))
+    Y = Y or train_set(st.P:size(1)):labels()
     local el2n = (st.P - lt.one_hot(Y, 10):float()):norm(2, 2)
     local conf = 1 - st.P:max(2)
     local function add(key, idx)
@@ -273,11 +281,11 @@ local function hardness(out)
       table.insert(rows[key].conf, conf:index_select(1, idx):mean())
     end
     for _, m in ipairs(REPORTED) do
-      local sf = path(out, "sel_%s_%d_%g.safetensors", m, seed, 0.05)
+      local sf = path(out, "sel_%s_%d_%g.safetensors", m, seed, fracs[1])
       if io.open(sf) then add(m, lio.load(sf).indices) end
     end
     add("all", lt.arange(1, Y:numel() + 1))
-    for _, fr in ipairs(FRACTIONS) do
+    for _, fr in ipairs(fracs) do
       local sf = path(out, "sel_sage_%d_%g.safetensors", seed, fr)
       if io.open(sf) then
         local raw = S.agreement { grads = st.G, labels = Y, budget = fr }
@@ -289,12 +297,12 @@ local function hardness(out)
     ::next_seed::
   end
   if not rows.all then return end
-  print("\n| method (5%) | mean EL2N | mean 1 - max p |\n|---|---|---|")
+  print(("\n| method (%g%%) | mean EL2N | mean 1 - max p |\n|---|---|---|"):format(fracs[1] * 100))
   for _, m in ipairs(REPORTED) do
     if rows[m] then print(("| %s | %.3f | %.3f |"):format(m, (mean_std(rows[m].el2n)), (mean_std(rows[m].conf)))) end
   end
   print(("| all %d | %.3f | %.3f |"):format(Y:numel(), (mean_std(rows.all.el2n)), (mean_std(rows.all.conf))))
-  for _, fr in ipairs(FRACTIONS) do
+  for _, fr in ipairs(fracs) do
     if overlap[fr] then
       local lo, hi = math.huge, -math.huge
       for _, v in ipairs(overlap[fr]) do lo, hi = math.min(lo, v), math.max(hi, v) end
@@ -305,7 +313,7 @@ local function hardness(out)
 end
 
 local function report(out)
-  local acc, secs, mem, cv, full, stats = {}, {}, {}, {}, {}, {}
+  local acc, secs, mem, cv, full, stats, seen, fracs = {}, {}, {}, {}, {}, {}, {}, {}
   for line in io.lines(path(out, "results.tsv")) do
     local f = {}
     for x in line:gmatch("[^\t]+") do f[#f + 1] = x end
@@ -315,34 +323,41 @@ local function report(out)
         t[key] = t[key] or {}
         table.insert(t[key], tonumber(v))
       end
+      if not seen[f[3]] then seen[f[3]] = true; fracs[#fracs + 1] = tonumber(f[3]) end
     elseif f[1] == "full" then full[#full + 1] = tonumber(f[4])
     elseif f[1] == "stats" then stats[#stats + 1] = tonumber(f[3]) end
   end
-  print("| method | 5% | 15% | 25% | selection s (5/15/25%) | extra peak MB (5/15/25%) | class CV |")
-  print("|---|---|---|---|---|---|---|")
+  table.sort(fracs)
+  local pct = {}
+  for i, f in ipairs(fracs) do pct[i] = ("%g"):format(f * 100) end
+  print(("| method | %s%% | selection s (%s%%) | extra peak MB (%s%%) | class CV |"):format(
+    table.concat(pct, "% | "), table.concat(pct, "/"), table.concat(pct, "/")))
+  print("|---|" .. ("---|"):rep(#fracs + 3))
   for _, m in ipairs(REPORTED) do
-    local cells, ts, ms, c = {}, {}, {}, 0
-    for _, f in ipairs(FRACTIONS) do
+    local cells, ts, ms, c, any = {}, {}, {}, 0, false
+    for _, f in ipairs(fracs) do
       local key = m .. "@" .. ("%g"):format(f)
       if acc[key] then
         local a, sd = mean_std(acc[key])
         cells[#cells + 1] = ("%.4f ± %.4f (n=%d)"):format(a, sd, #acc[key])
         ts[#ts + 1] = ("%.2f"):format((mean_std(secs[key])))
         ms[#ms + 1] = ("%.0f"):format((mean_std(mem[key])))
-        c = math.max(c, (mean_std(cv[key])))
+        c, any = math.max(c, (mean_std(cv[key]))), true
       else
         cells[#cells + 1], ts[#ts + 1], ms[#ms + 1] = "—", "—", "—"
       end
     end
-    print(("| %s | %s | %s | %s | %.3f |"):format(m, table.concat(cells, " | "), table.concat(ts, " / "),
-      table.concat(ms, " / "), c))
+    if any then
+      print(("| %s | %s | %s | %s | %.3f |"):format(m, table.concat(cells, " | "), table.concat(ts, " / "),
+        table.concat(ms, " / "), c))
+    end
   end
   if #full > 0 then
     local a, sd = mean_std(full)
-    print(("| full data | %.4f ± %.4f (n=%d) | | | | | |"):format(a, sd, #full))
+    print(("| full data | %.4f ± %.4f (n=%d) |%s"):format(a, sd, #full, (" |"):rep(#fracs + 2)))
   end
-  if #stats > 0 then print(("\nstats pass (last-layer grads, features, probabilities for 60k): %.1f s mean"):format((mean_std(stats)))) end
-  hardness(out)
+  if #stats > 0 then print(("\nstats pass (last-layer grads, features, probabilities): %.1f s mean"):format((mean_std(stats)))) end
+  if #fracs > 0 then hardness(out, fracs) end
 end
 
 local cmd, out = arg[1], arg[2]
