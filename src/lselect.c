@@ -564,7 +564,9 @@ static const double *push_val_matrix(lua_State *L, const SelCall *s, int vi, con
 static const int64_t *push_val_labels(lua_State *L, const SelCall *s, int vi, int64_t nv, int64_t nc) {
   lua_getfield(L, vi, "labels");
   Tensor *t = lt_totensor(L, -1);
-  if (!t || t->ndim != 1 || lt_dtype_is_float(t->dtype) || t->dtype == LT_BOOL || t->shape[0] != nv)
+  if (!t || t->ndim != 1 || lt_dtype_is_float(t->dtype) || t->dtype == LT_BOOL)
+    lt_argerror(L, OPT, s->fname, "val.labels must be a 1-d integer tensor, got %s", t ? lt_dtype_name(t->dtype) : luaL_typename(L, -1));
+  if (t->shape[0] != nv)
     lt_argerror(L, OPT, s->fname, "val.features [nv x F], val.logits [nv x C] and val.labels [nv] need the same nv > 0 rows");
   Tensor *c = lt_push_new(L, LT_I64, 1, t->shape);
   lt_check_status(L, lt_copy(c, t), s->fname);

@@ -638,6 +638,10 @@ describe("GLISTER", function()
       assert.error_matches(function() S.glister { grads = G, val = { features = H, logits = nanZ, labels = yv }, budget = 2 } end,
         "val.logits row 2 contains NaN or Inf")
       assert.error_matches(function() S.glister { grads = G, val = 3, budget = 2 } end, "val must be")
+      assert.error_matches(function() S.glister { grads = G, val = { features = H, logits = Z, labels = T { 1, 2 } }, budget = 2 } end,
+        "val.labels must be a 1%-d integer tensor, got float32")
+      assert.error_matches(function() S.glister { grads = G, val = { features = H, logits = Z, labels = ints { 1, 2, 1 } }, budget = 2 } end,
+        "need the same nv > 0 rows")
       assert.error_matches(function() S.glister { grads = G, labels = ints { 1, 2, 3, 1 }, val = val, budget = 3 } end,
         "val has no rows of class 3")
     end)
