@@ -86,27 +86,50 @@ const float *sel_gather(const float *X, int64_t d, const LtGroups *g, int64_t c,
 
 /* ---- kernels ------------------------------------------------------------------ */
 
-/* Both kernels keep 32 float partial sums - four independent 8-lane vectors -
- * so the additions pipeline instead of waiting on one accumulator; the
- * partial sums are added in double. */
+/* Both kernels keep 32 float partial sums - four independent 8-lane vectors
+ * (GCC vector types, so they stay in registers: a float[32] array was kept
+ * on the stack and its 32 serial double adds cost more than the products at
+ * d = 256) - so the additions pipeline instead of waiting on one
+ * accumulator; the four vectors are added lane-wise and the 8 lanes in
+ * double. The order is fixed at compile time: thread counts cannot change it. */
+typedef float SelV8 __attribute__((vector_size(32)));
+
+/* v = the 8 floats at p (any alignment). Macros, not functions: a vector
+ * passed or returned by value changes the ABI of the baseline clone. */
+#define SEL_LOAD8(v, p) memcpy(&(v), (p), sizeof(SelV8))
+/* s = the sum in double of the lanes of (a0 + a1) + (a2 + a3) */
+#define SEL_LANES(s, a0, a1, a2, a3)                 \
+  do {                                               \
+    SelV8 v_ = ((a0) + (a1)) + ((a2) + (a3));        \
+    (s) = 0;                                         \
+    for (int j_ = 0; j_ < 8; j_++) (s) += v_[j_];    \
+  } while (0)
+
 LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
-  float acc[32] = {0};
+  SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
   int64_t i = 0;
-  for (; i + 32 <= d; i += 32)
-    for (int j = 0; j < 32; j++) acc[j] += a[i + j] * b[i + j];
-  double s = 0;
-  for (int j = 0; j < 32; j++) s += acc[j];
+  for (; i + 32 <= d; i += 32) {
+    SEL_LOAD8(x0, a + i); SEL_LOAD8(x1, a + i + 8); SEL_LOAD8(x2, a + i + 16); SEL_LOAD8(x3, a + i + 24);
+    SEL_LOAD8(y0, b + i); SEL_LOAD8(y1, b + i + 8); SEL_LOAD8(y2, b + i + 16); SEL_LOAD8(y3, b + i + 24);
+    a0 += x0 * y0; a1 += x1 * y1; a2 += x2 * y2; a3 += x3 * y3;
+  }
+  double s;
+  SEL_LANES(s, a0, a1, a2, a3);
   for (; i < d; i++) s += (double)a[i] * b[i];
   return s;
 }
 
 LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
-  float acc[32] = {0};
+  SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
   int64_t i = 0;
-  for (; i + 32 <= d; i += 32)
-    for (int j = 0; j < 32; j++) { float t = a[i + j] - b[i + j]; acc[j] += t * t; }
-  double s = 0;
-  for (int j = 0; j < 32; j++) s += acc[j];
+  for (; i + 32 <= d; i += 32) {
+    SEL_LOAD8(x0, a + i); SEL_LOAD8(x1, a + i + 8); SEL_LOAD8(x2, a + i + 16); SEL_LOAD8(x3, a + i + 24);
+    SEL_LOAD8(y0, b + i); SEL_LOAD8(y1, b + i + 8); SEL_LOAD8(y2, b + i + 16); SEL_LOAD8(y3, b + i + 24);
+    x0 -= y0; x1 -= y1; x2 -= y2; x3 -= y3;
+    a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3;
+  }
+  double s;
+  SEL_LANES(s, a0, a1, a2, a3);
   for (; i < d; i++) { double t = (double)a[i] - b[i]; s += t * t; }
   return s;
 }
