@@ -3,19 +3,8 @@
 local lt = require "lunette"
 local plot = require "lunette.plot"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- The host: LUNETTE_BUILD/lunette, else the lunette beside the lunette.so busted was given.
-local function host()
-  local dirs = { os.getenv("LUNETTE_BUILD") }
-  for dir in package.cpath:gmatch("([^;]*)/%?%.so") do dirs[#dirs + 1] = dir end
-  dirs[#dirs + 1] = "build"
-  for _, d in ipairs(dirs) do
-    local f = io.open(d .. "/lunette", "rb")
-    if f then f:close(); return d .. "/lunette" end
-  end
-  error("no lunette host found (set LUNETTE_BUILD)")
-end
+local H = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests") .. "/fixtures/host.lua")
+local q, host = H.q, H.host
 
 local FIGURES = { "feature_space_visualization.png", "class_distribution_analysis.png", "sage_sample_montage.png",
                   "gradmatch_sample_montage.png", "random_sample_montage.png", "agreement_score_analysis.png",

@@ -2,19 +2,8 @@
 -- run end to end on the first 3,000 training images, one seed, two epochs: every method
 -- selects in its own process, a fresh model trains on each subset, the table reports it,
 -- and a second run into the same folder resumes instead of measuring again.
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- The host: LUNETTE_BUILD/lunette, else the lunette beside the lunette.so busted was given.
-local function host()
-  local dirs = { os.getenv("LUNETTE_BUILD") }
-  for dir in package.cpath:gmatch("([^;]*)/%?%.so") do dirs[#dirs + 1] = dir end
-  dirs[#dirs + 1] = "build"
-  for _, d in ipairs(dirs) do
-    local f = io.open(d .. "/lunette", "rb")
-    if f then f:close(); return d .. "/lunette" end
-  end
-  error("no lunette host found (set LUNETTE_BUILD)")
-end
+local H = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests") .. "/fixtures/host.lua")
+local q, host = H.q, H.host
 
 local function run(args)
   local p = io.popen(("%s examples/select_experiment.lua %s 2>&1"):format(q(host()), args))
