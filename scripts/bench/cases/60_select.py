@@ -186,15 +186,18 @@ def glister(eta=0.1):
 
 
 F, DL, NV = 128, C * 128 + C, 1000
+# GLISTER's inputs, built once outside the timed call (as 60_select.lua does): last-layer
+# gradients of the same rows, validation features, logits and labels
+GL = (bench.pattern(N, DL) + bench.pattern(C, DL)[Y] * np.float32(0.5)).astype(np.float32)
+HV, ZV = bench.pattern(NV, F).astype(np.float64), bench.pattern(NV, C).astype(np.float64) * 4
+YV = np.arange(NV) % C
 
 
 def glister_val(eta=0.05):
     # CORDS's GLISTERStrategy on the last layer: after every pick the validation rows' logits
     # move by -eta * (W_S h + b_S) (S = sum of the picks), and the validation gradient is
     # recomputed there; gains are the training gradients' dots with it
-    gl = (bench.pattern(N, DL) + bench.pattern(C, DL)[Y] * np.float32(0.5)).astype(np.float32)
-    hv, zv = bench.pattern(NV, F).astype(np.float64), bench.pattern(NV, C).astype(np.float64) * 4
-    yv = np.arange(NV) % C
+    gl, hv, zv, yv = GL, HV, ZV, YV
     out = []
     for c, idx in enumerate(CLASSES):
         g, rows = gl[idx], np.nonzero(yv == c)[0]
@@ -216,11 +219,9 @@ def glister_val(eta=0.05):
 
 def glister_val_loss(sel, eta=0.05):
     # the validation loss at the final update, summed over classes (see 60_select.lua)
-    gl = (bench.pattern(N, DL) + bench.pattern(C, DL)[Y] * np.float32(0.5)).astype(np.float64)
-    hv, zv = bench.pattern(NV, F).astype(np.float64), bench.pattern(NV, C).astype(np.float64) * 4
-    yv, total = np.arange(NV) % C, 0.0
+    hv, zv, yv, total = HV, ZV, YV, 0.0
     for c in range(C):
-        s = gl[class_picks(sel, c)].sum(0)
+        s = GL[class_picks(sel, c)].astype(np.float64).sum(0)
         rows = np.nonzero(yv == c)[0]
         zt = zv[rows] - eta * (hv[rows] @ s[:C * F].reshape(C, F).T + s[C * F:])
         m = zt.max(1, keepdims=True)
