@@ -4,7 +4,8 @@
 #include "embed_pca.h"
 
 static const char *const solver_names[] = {"auto", "exact", "randomized", NULL};
-static const char *const pca_keys[] = {"solver", "center", "seed", "n_iter", "n_oversamples", "scores", NULL};
+static const char *const pca_keys[] = {"solver", "center", "seed", "n_iter", "n_oversamples", "scores",
+                                        "deterministic", NULL};
 
 /* pca(X, k, opts) -> scores [n x k] (or nil with scores = false), components [k x d],
  * explained_variance [k] (f64), singular_values [k] (f64), mean [d], total_variance */
@@ -27,6 +28,7 @@ static int l_pca(lua_State *L) {
   o.n_oversamples = (int)lembed_opt_int(L, 3, f, "n_oversamples", 0);
   if (o.n_iter < 0 || o.n_iter > 1000 || o.n_oversamples < 0 || o.n_oversamples > 10000)
     lt_argerror(L, 3, f, "n_iter must be in 0..1000 and n_oversamples in 0..10000");
+  o.deterministic = lembed_opt_bool(L, 3, f, "deterministic", 0);
   int want_scores = lembed_opt_bool(L, 3, f, "scores", 1);
   int64_t s_sc[2] = {n, k}, s_comp[2] = {k, d}, s_k[1] = {k}, s_d[1] = {d};
   Tensor *sc = want_scores ? lt_push_new(L, LT_F32, 2, s_sc) : (lua_pushnil(L), NULL);

@@ -165,32 +165,62 @@ describe("fit and evaluate", function()
   end)
 end)
 
+-- lunette's promise (nn.lua's header): its own kernels give the same bits on any
+-- OpenMP thread count; calls through OpenBLAS give the same bits for the same BLAS
+-- thread count and agree to float rounding across BLAS thread counts (OpenBLAS's
+-- sums depend on its thread count and on the CPU kernel it picked).
 describe("determinism", function()
-  it("training and per-sample gradients give the same bits on 1 and 2 threads", function()
-    local build = os.getenv("LUNETTE_BUILD") or "build"
-    local script = [[
-      local lt = require "lunette"
-      local nn = lt.nn
-      local g = lt.Generator(11)
-      local x, y = g:randn(64, 1, 8, 8), g:randint(1, 3, 64)
-      local m = nn.small_cnn { size = 8, width = 4, hidden = 16, classes = 3, seed = 5 }
-      nn.fit(m, { x = x, y = y }, { epochs = 2, batch_size = 16, seed = 2, augment = { crop = 1, flip = true },
-                                    optimizer = nn.SGD(m, { lr = 0.05, momentum = 0.9 }) })
-      local G = nn.per_sample_grads(m, x, y)
-      local P = lt.Generator(3):randn(5, G:size(2))
-      local out = { m:forward(x):double():sum(), G:double():sum(), nn.projected_grads(m, x, y, P):double():sum(),
-                    nn.per_sample_norms(m, x, y):sum() }
-      for i, v in ipairs(out) do out[i] = ("%.17g"):format(v) end
-      io.write(table.concat(out, " "))]]
-    local function run(threads)
-      local p = io.popen(("OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d %s/lunette -e '%s'"):format(threads, threads, build, script))
-      local s = p:read("a")
-      p:close()
-      return s
-    end
-    local one, two = run(1), run(2)
+  local build = os.getenv("LUNETTE_BUILD") or "build"
+  local script = [[
+    local lt = require "lunette"
+    local nn = lt.nn
+    local g = lt.Generator(11)
+    local x, y = g:randn(64, 1, 8, 8), g:randint(1, 3, 64)
+    local m = nn.small_cnn { size = 8, width = 4, hidden = 16, classes = 3, seed = 5 }
+    nn.fit(m, { x = x, y = y }, { epochs = 2, batch_size = 16, seed = 2,
+                                  augment = { crop = 1, flip = true },
+                                  optimizer = nn.SGD(m, { lr = 0.05, momentum = 0.9 }) })
+    local G = nn.per_sample_grads(m, x, y)
+    local P = lt.Generator(3):randn(5, G:size(2))
+    local out = { m:forward(x):double():sum(), G:double():sum(),
+                  nn.projected_grads(m, x, y, P):double():sum(),
+                  nn.per_sample_norms(m, x, y):sum() }
+    for i, v in ipairs(out) do out[i] = ("%.17g"):format(v) end
+    io.write(table.concat(out, " "))]]
+  local function run(omp, blas)
+    local cmd = "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d %s/lunette -e '%s'"
+    local p = io.popen(cmd:format(omp, blas, build, script))
+    local s = p:read("a")
+    p:close()
+    return s
+  end
+  local function numbers(s)
+    local t = {}
+    for v in s:gmatch("%S+") do t[#t + 1] = tonumber(v) end
+    return t
+  end
+
+  it("lunette's own kernels give the same bits on 1 and 2 OpenMP threads", function()
+    local one, two = run(1, 1), run(2, 1)
     assert.is_true(#one > 40, one)
     assert.equal(one, two)
+  end)
+
+  it("training and per-sample gradients give the same bits for the same thread count", function()
+    local a, b = run(2, 2), run(2, 2)
+    assert.is_true(#a > 40, a)
+    assert.equal(a, b)
+  end)
+
+  it("1 and 2 BLAS threads agree to float rounding", function()
+    local one, two = numbers(run(1, 1)), numbers(run(2, 2))
+    assert.equal(4, #one)
+    assert.equal(4, #two)
+    for i = 1, 4 do
+      local scale = math.max(1, math.abs(one[i]))
+      assert.is_true(math.abs(one[i] - two[i]) <= 1e-5 * scale,
+                     ("value %d: %.17g vs %.17g"):format(i, one[i], two[i]))
+    end
   end)
 end)
 

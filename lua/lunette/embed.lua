@@ -11,7 +11,11 @@
 --   local near, cos = embed.nearest_anchor(E, anchors)
 --
 -- Every random algorithm takes opts.seed (default 0): the same seed gives the
--- same result on any thread count. Long runs (kNN, t-SNE, UMAP) draw a
+-- same bits on any thread count for kNN, t-SNE and UMAP (lunette's own kernels,
+-- fixed reduction order). PCA's default solvers use OpenBLAS, whose sums depend
+-- on its thread count and CPU kernel: the same bits for the same thread count,
+-- agreement to float rounding across thread counts; pca{deterministic = true}
+-- gives the same bits on any thread count. Long runs (kNN, t-SNE, UMAP) draw a
 -- progress bar on stderr when it is a terminal; opts.progress = false turns
 -- it off, a function(stage, done, total) receives the ticks instead (return
 -- false from it to stop the run), and LUNETTE_PROGRESS=0 silences all bars.
@@ -88,10 +92,17 @@ PCA.__index = PCA
 PCA.__name = "PCA"
 
 --- pca(X, k, {solver = "auto"|"exact"|"randomized", center = true, seed = 0,
---- n_iter, n_oversamples}) -> scores [n x k], model.
+--- n_iter, n_oversamples, deterministic = false, scores = true}) -> scores [n x k], model.
 -- model fields: components [k x d], mean [d], explained_variance,
 -- explained_variance_ratio, singular_values (float64 [k]), total_variance.
 -- Signs as scikit-learn: each component's largest-magnitude score is positive.
+-- solver "auto" is exact when min(n, d) <= 1000 or k > min(n, d) / 4. seed drives the
+-- randomized solver; n_iter (default 7 if k < min(n, d) / 10, else 4) and
+-- n_oversamples (default 10) tune it. scores = false skips the scores (nil).
+-- The default solvers sum through OpenBLAS: the same bits for the same thread count,
+-- float rounding across thread counts. deterministic = true uses the exact solver
+-- with fixed-order float64 sums and one BLAS thread: the same bits on any thread
+-- count, slower for large d (t-SNE's and UMAP's PCA initialisation use it).
 function M.pca(X, k, opts)
   local o = {}
   for key, v in pairs(opts or {}) do o[key] = v end

@@ -14,6 +14,15 @@
 -- are built as nn.Linear(784, 256), nn.Conv2d(1, 32, 3, {padding = 1}), ...;
 -- see nn_layers.lua, nn_sphere.lua (Normalize, Parallel, Anchors), nn_loss.lua, nn_psg.lua,
 -- nn_optim.lua, nn_train.lua and nn_zoo.lua for each part.
+--
+-- Reproducibility: a seed gives the same bits on every run with the same thread
+-- counts. lunette's own kernels (im2col, pooling, norms, losses, optimisers,
+-- augmentation, the per-sample gradient contractions) give the same bits on any
+-- OpenMP thread count. The matrix products go through OpenBLAS, whose sums depend
+-- on its thread count (OPENBLAS_NUM_THREADS) and on the CPU kernel it picks, so
+-- across BLAS thread counts or machines results agree to float rounding, not to
+-- the bit. For bits that depend only on the seed and the machine, run with
+-- OPENBLAS_NUM_THREADS=1.
 local nm = require "lunette.nn_module"
 local layers = require "lunette.nn_layers"
 local loss = require "lunette.nn_loss"
