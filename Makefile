@@ -12,8 +12,12 @@ LIBS    := -lz -lm -ldl -lpthread -fopenmp
 HOSTLIBS := -llua5.4 -lreadline
 
 BUILD   ?= build
-HOST_SRC := src/host.c src/repl.c
-LIB_SRC  := $(filter-out $(HOST_SRC),$(wildcard src/*.c))
+# One folder per module under src/ (DESIGN.md's module map); src/host/ is the
+# executable, everything else goes into both the host and lunette.so.
+ALL_SRC  := $(sort $(wildcard src/*.c src/*/*.c))
+ALL_HDR  := $(wildcard src/*.h src/*/*.h)
+HOST_SRC := $(wildcard src/host/*.c)
+LIB_SRC  := $(filter-out $(HOST_SRC),$(ALL_SRC))
 LUA_SRC  := $(sort $(wildcard lua/lunette/*.lua))
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/luasrc.o
 HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
@@ -21,14 +25,15 @@ HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
 .PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz fixtures docs
 all: $(BUILD)/lunette $(BUILD)/lunette.so
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(ALL_HDR) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(FILE_CFLAGS) -c $< -o $@
 
 # OpenBLAS, LAPACKE and Cairo are dlopen'ed on first use (src/lazy.h, forced
 # into every object with -include): scripts/lazy.lua lists the functions the
 # sources call; the headers are rewritten only when the list changes.
-$(BUILD)/gen/lazy_syms.h: $(wildcard src/*.c) scripts/lazy.lua | $(BUILD)/gen
-	lua5.4 scripts/lazy.lua $@ $(wildcard src/*.c)
+$(BUILD)/gen/lazy_syms.h: $(ALL_SRC) scripts/lazy.lua | $(BUILD)/gen
+	lua5.4 scripts/lazy.lua $@ $(ALL_SRC)
 $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen

@@ -23,7 +23,8 @@ JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv"}
-CORE="io io_src io_npy io_zip io_safetensors io_pickle io_pt io_idx io_png io_csv tensor interrupt"
+CORE="io/io io/io_src io/io_npy io/io_zip io/io_safetensors io/io_pickle io/io_pt io/io_idx io/io_png
+      io/io_csv tensor/tensor interrupt"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -w"
 
@@ -44,8 +45,9 @@ fi
 # The core reader sources, compiled once per mode.
 objs=""
 for c in $CORE; do
-  $CC $CFLAGS $OBJFLAGS -c "src/$c.c" -o "$OUT/obj-$MODE/$c.o" || exit 1
-  objs="$objs $OUT/obj-$MODE/$c.o"
+  o="$OUT/obj-$MODE/$(basename "$c").o"
+  $CC $CFLAGS $OBJFLAGS -c "src/$c.c" -o "$o" || exit 1
+  objs="$objs $o"
 done
 for h in $HARNESSES; do
   extra=""

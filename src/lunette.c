@@ -4,7 +4,7 @@
 #include <omp.h>
 #include <lua.h>
 #include <lauxlib.h>
-#include "lbase.h"
+#include "tensor/lbase.h"
 #include "lunette.h"
 #include "luasrc.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_csv.c - libFuzzer harness: CSV scanning (quotes, CRLF, ragged rows) and number parsing. */
 #include "fuzz.h"
-#include "io_csv.h"
+#include "io/io_csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   IoCtx c;

@@ -1,6 +1,6 @@
 /* fuzz_idx.c - libFuzzer harness: IDX headers, raw or through the gzip stream (multi-member, trailing data), and CIFAR batches. */
 #include "fuzz.h"
-#include "io_idx.h"
+#include "io/io_idx.h"
 
 static void cifar(IoCtx *c, IoSrc *s, size_t n, int lb) {
   int64_t k;

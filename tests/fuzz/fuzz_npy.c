@@ -1,6 +1,6 @@
 /* fuzz_npy.c - libFuzzer harness: .npy header grammar and array reads. */
 #include "fuzz.h"
-#include "io_npy.h"
+#include "io/io_npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   IoCtx c;

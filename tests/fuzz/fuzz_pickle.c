@@ -1,6 +1,6 @@
 /* fuzz_pickle.c - libFuzzer harness: the restricted unpickler on raw data.pkl bytes. */
 #include "fuzz.h"
-#include "io_pickle.h"
+#include "io/io_pickle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   IoCtx c;

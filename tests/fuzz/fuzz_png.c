@@ -1,6 +1,6 @@
 /* fuzz_png.c - libFuzzer harness: PNG chunk validation and decoding (filters, bit depths, palettes, Adam7). */
 #include "fuzz.h"
-#include "io_png.h"
+#include "io/io_png.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   IoCtx c;

@@ -1,6 +1,6 @@
 /* fuzz_pt.c - libFuzzer harness: whole torch.save archives (zip layout, unpickling, storage records). */
 #include "fuzz.h"
-#include "io_pt.h"
+#include "io/io_pt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   IoCtx c;

@@ -1,6 +1,6 @@
 /* fuzz_safetensors.c - libFuzzer harness: safetensors header JSON and layout validation, tensor reads. */
 #include "fuzz.h"
-#include "io_safetensors.h"
+#include "io/io_safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   IoCtx c;

@@ -1,7 +1,7 @@
 /* fuzz_zip.c - libFuzzer harness: zip directory validation, stored and deflated members, .npz arrays. */
 #include "fuzz.h"
-#include "io_npy.h"
-#include "io_zip.h"
+#include "io/io_npy.h"
+#include "io/io_zip.h"
 
 static void member(IoCtx *c, IoSrc *s, const IoZipEntry *e) {
   IoSrc *m;

@@ -1,0 +1,302 @@
+/* embed_nnd.c - approximate kNN graph: random-projection forest start, then NN-descent (declared in embed_knn.h). */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "embed/embed_knn.h"
+
+/* The neighbour lists under construction: one max-heap of k (d, index)
+ * pairs per point with its own lock; thr[p] mirrors the root distance so
+ * most offers are refused without taking the lock. */
+typedef struct {
+  int64_t n, k;
+  float *d;
+  int32_t *ix;
+  float *thr;
+  omp_lock_t *lk;
+} NndHeaps;
+
+static inline int gt32(float da, int32_t ia, float db, int32_t ib) { return da > db || (da == db && ia > ib); }
+
+static void sift32(float *hd, int32_t *hi, int64_t k, int64_t pos) {
+  for (;;) {
+    int64_t l = 2 * pos + 1, r = l + 1, m = pos;
+    if (l < k && gt32(hd[l], hi[l], hd[m], hi[m])) m = l;
+    if (r < k && gt32(hd[r], hi[r], hd[m], hi[m])) m = r;
+    if (m == pos) return;
+    float td = hd[m]; hd[m] = hd[pos]; hd[pos] = td;
+    int32_t ti = hi[m]; hi[m] = hi[pos]; hi[pos] = ti;
+    pos = m;
+  }
+}
+
+/* Offers q at distance dd to p's list. The final lists are the k best of
+ * everything offered, whatever the order of offers (ties by index). */
+static void nnd_offer(NndHeaps *h, int64_t p, float dd, int32_t q) {
+  float t;
+  __atomic_load(&h->thr[p], &t, __ATOMIC_RELAXED);
+  if (dd > t) return;
+  omp_set_lock(&h->lk[p]);
+  float *hd = h->d + p * h->k;
+  int32_t *hi = h->ix + p * h->k;
+  if (gt32(hd[0], hi[0], dd, q)) {
+    int dup = 0;
+    for (int64_t j = 0; j < h->k && !dup; j++) dup = hi[j] == q;
+    if (!dup) {
+      hd[0] = dd; hi[0] = q;
+      sift32(hd, hi, h->k, 0);
+      __atomic_store(&h->thr[p], &hd[0], __ATOMIC_RELAXED);
+    }
+  }
+  omp_unset_lock(&h->lk[p]);
+}
+
+static void heaps_free(NndHeaps *h) {
+  if (h->lk) for (int64_t i = 0; i < h->n; i++) omp_destroy_lock(&h->lk[i]);
+  free(h->d); free(h->ix); free(h->thr); free(h->lk);
+}
+
+static LtStatus heaps_init(NndHeaps *h, int64_t n, int64_t k) {
+  memset(h, 0, sizeof *h);
+  h->n = n; h->k = k;
+  h->d = malloc(sizeof *h->d * (size_t)(n * k));
+  h->ix = malloc(sizeof *h->ix * (size_t)(n * k));
+  h->thr = malloc(sizeof *h->thr * (size_t)n);
+  h->lk = malloc(sizeof *h->lk * (size_t)n);
+  if (!h->d || !h->ix || !h->thr || !h->lk) {
+    free(h->d); free(h->ix); free(h->thr); free(h->lk);
+    memset(h, 0, sizeof *h);
+    return LT_ENOMEM;
+  }
+  for (int64_t i = 0; i < n * k; i++) { h->d[i] = INFINITY; h->ix[i] = INT32_MAX; }
+  for (int64_t i = 0; i < n; i++) { h->thr[i] = INFINITY; omp_init_lock(&h->lk[i]); }
+  return LT_OK;
+}
+
+/* ---- random-projection forest ------------------------------------------ */
+
+/* Splits ids[lo, hi) by the hyperplane halfway between two random members,
+ * in place; returns the size of the left part (falls back to halves when
+ * all points land on one side, e.g. duplicates). */
+static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo, int64_t hi, uint64_t key) {
+  int64_t cnt = hi - lo;
+  int64_t a = lo + (int64_t)(lt_embed_hash(key, 1, 0) % (uint64_t)cnt);
+  int64_t b = lo + (int64_t)(lt_embed_hash(key, 2, 0) % (uint64_t)(cnt - 1));
+  if (b >= a) b++;
+  const float *xa = X + (int64_t)ids[a] * d, *xb = X + (int64_t)ids[b] * d;
+  double off = 0;
+  for (int64_t j = 0; j < d; j++) off += (double)(xa[j] - xb[j]) * 0.5 * ((double)xa[j] + xb[j]);
+  int64_t l = lo, r = hi - 1;
+  while (l <= r) {
+    const float *x = X + (int64_t)ids[l] * d;
+    double m = -off;
+    for (int64_t j = 0; j < d; j++) m += (double)(xa[j] - xb[j]) * x[j];
+    int left = m < 0 || (m == 0 && (lt_embed_hash(key, 3, (uint64_t)ids[l]) & 1));
+    if (left) l++;
+    else { int32_t t = ids[l]; ids[l] = ids[r]; ids[r] = t; r--; }
+  }
+  int64_t nl = l - lo;
+  return nl == 0 || nl == cnt ? cnt / 2 : nl;
+}
+
+/* Builds one tree over ids (a permutation of 0..n-1) and writes its leaves
+ * as [start, end) pairs to leaves (room for n); stack has room for 2n + 2
+ * entries. Returns the leaf count. */
+static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint64_t key, int32_t *ids,
+                       int64_t *leaves, int64_t *stack) {
+  int64_t sp = 0, nleaves = 0;
+  for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)i;
+  stack[sp++] = 0; stack[sp++] = n;
+  while (sp > 0) {
+    int64_t hi = stack[--sp], lo = stack[--sp];
+    if (hi - lo <= leaf) { leaves[2 * nleaves] = lo; leaves[2 * nleaves + 1] = hi; nleaves++; continue; }
+    int64_t nl = rp_partition(X, d, ids, lo, hi, lt_embed_hash(key, (uint64_t)lo, (uint64_t)hi));
+    stack[sp++] = lo + nl; stack[sp++] = hi;
+    stack[sp++] = lo; stack[sp++] = lo + nl;
+  }
+  return nleaves;
+}
+
+static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h, int trees, int64_t leaf, uint64_t seed) {
+  int32_t *ids = malloc(sizeof *ids * (size_t)(n * trees));
+  int64_t *leaves = malloc(sizeof *leaves * (size_t)(2 * n * trees)), *nleaves = calloc((size_t)trees, sizeof *nleaves);
+  int64_t *stacks = malloc(sizeof *stacks * (size_t)((2 * n + 2) * trees));
+  if (!ids || !leaves || !nleaves || !stacks) { free(ids); free(leaves); free(nleaves); free(stacks); return LT_ENOMEM; }
+  #pragma omp parallel for schedule(dynamic, 1)
+  for (int t = 0; t < trees; t++)
+    nleaves[t] = rp_tree(X, n, d, leaf, lt_embed_hash(seed, 0x7265u, (uint64_t)t), ids + (int64_t)t * n,
+                         leaves + 2 * n * t, stacks + (2 * n + 2) * t);
+  free(stacks);
+  for (int t = 0; t < trees; t++) {
+    const int32_t *tid = ids + (int64_t)t * n;
+    const int64_t *lv = leaves + 2 * n * t;
+    #pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t l = 0; l < nleaves[t]; l++)
+      for (int64_t a = lv[2 * l]; a < lv[2 * l + 1]; a++)
+        for (int64_t b = a + 1; b < lv[2 * l + 1]; b++) {
+          float dd = lt_embed_sqdist(X + (int64_t)tid[a] * d, X + (int64_t)tid[b] * d, d);
+          nnd_offer(h, tid[a], dd, tid[b]);
+          nnd_offer(h, tid[b], dd, tid[a]);
+        }
+  }
+  free(ids); free(leaves); free(nleaves);
+  return LT_OK;
+}
+
+/* ---- NN-descent rounds ---------------------------------------------------- */
+
+/* Candidate lists: per point up to mc entries kept by smallest priority. */
+typedef struct { int64_t mc; int32_t *ix; uint64_t *pr; int32_t *cnt; } CandLists;
+
+static void cand_push(CandLists *c, int64_t i, int32_t j, uint64_t pr) {
+  int32_t *ix = c->ix + i * c->mc;
+  uint64_t *p = c->pr + i * c->mc;
+  int32_t m = c->cnt[i];
+  for (int32_t a = 0; a < m; a++) if (ix[a] == j) return;
+  if (m < c->mc) { ix[m] = j; p[m] = pr; c->cnt[i] = m + 1; return; }
+  int32_t w = 0; /* replace the largest priority if this one is smaller */
+  for (int32_t a = 1; a < m; a++) if (p[a] > p[w] || (p[a] == p[w] && ix[a] > ix[w])) w = a;
+  if (pr < p[w] || (pr == p[w] && j < ix[w])) { ix[w] = j; p[w] = pr; }
+}
+
+/* Fills the new/old candidate lists from the current lists and flags, then
+ * marks every entry sampled as a new candidate as old. */
+static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandLists *od, uint64_t key) {
+  int64_t n = h->n, k = h->k;
+  memset(nw->cnt, 0, sizeof *nw->cnt * (size_t)n);
+  memset(od->cnt, 0, sizeof *od->cnt * (size_t)n);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < k; j++) {
+      int32_t q = h->ix[i * k + j];
+      if (q == INT32_MAX) continue;
+      CandLists *c = flag[i * k + j] ? nw : od;
+      cand_push(c, i, q, lt_embed_hash(key, (uint64_t)i, (uint64_t)q));
+      cand_push(c, q, (int32_t)i, lt_embed_hash(key, (uint64_t)q, (uint64_t)i));
+    }
+  #pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < k; j++) {
+      if (!flag[i * k + j]) continue;
+      for (int32_t a = 0; a < nw->cnt[i]; a++)
+        if (nw->ix[i * nw->mc + a] == h->ix[i * k + j]) { flag[i * k + j] = 0; break; }
+    }
+}
+
+static void local_join(const float *X, int64_t d, NndHeaps *h, const CandLists *nw, const CandLists *od) {
+  #pragma omp parallel for schedule(dynamic, 32)
+  for (int64_t i = 0; i < h->n; i++) {
+    const int32_t *nv = nw->ix + i * nw->mc, *ov = od->ix + i * od->mc;
+    for (int32_t a = 0; a < nw->cnt[i]; a++) {
+      const float *xu = X + (int64_t)nv[a] * d;
+      for (int32_t b = a + 1; b < nw->cnt[i]; b++) {
+        float dd = lt_embed_sqdist(xu, X + (int64_t)nv[b] * d, d);
+        nnd_offer(h, nv[a], dd, nv[b]);
+        nnd_offer(h, nv[b], dd, nv[a]);
+      }
+      for (int32_t b = 0; b < od->cnt[i]; b++) {
+        if (ov[b] == nv[a]) continue;
+        float dd = lt_embed_sqdist(xu, X + (int64_t)ov[b] * d, d);
+        nnd_offer(h, nv[a], dd, ov[b]);
+        nnd_offer(h, ov[b], dd, nv[a]);
+      }
+    }
+  }
+}
+
+static int cmp_i32pair(const void *a, const void *b) {
+  int32_t x = ((const int32_t *)a)[0], y = ((const int32_t *)b)[0];
+  return (x > y) - (x < y);
+}
+
+/* New flags after a round: an entry not in the list before the round is
+ * new; one that was keeps its flag. prev holds (index, flag) pairs per row.
+ * Returns the number of entries that changed. */
+static int64_t refresh_flags(NndHeaps *h, int32_t *prev, uint8_t *flag) {
+  int64_t n = h->n, k = h->k, changed = 0;
+  #pragma omp parallel for schedule(static) reduction(+ : changed)
+  for (int64_t i = 0; i < n; i++) {
+    int32_t *pv = prev + 2 * i * k;
+    qsort(pv, (size_t)k, 2 * sizeof *pv, cmp_i32pair);
+    for (int64_t j = 0; j < k; j++) {
+      int32_t key[2] = {h->ix[i * k + j], 0};
+      const int32_t *f = bsearch(key, pv, (size_t)k, 2 * sizeof *pv, cmp_i32pair);
+      flag[i * k + j] = f ? (uint8_t)f[1] : 1;
+      changed += f == NULL;
+    }
+  }
+  return changed;
+}
+
+static void snapshot(const NndHeaps *h, const uint8_t *flag, int32_t *prev) {
+  for (int64_t i = 0; i < h->n * h->k; i++) { prev[2 * i] = h->ix[i]; prev[2 * i + 1] = flag[i]; }
+}
+
+static void nnd_defaults(LtNndOptions *o, int64_t n, int64_t k) {
+  if (o->n_trees <= 0) { o->n_trees = 4 + (int)lround(pow((double)n, 0.25) / 2); if (o->n_trees > 16) o->n_trees = 16; }
+  if (o->leaf_size <= 0) o->leaf_size = k > 10 ? (int)k : 10;
+  if (o->max_iter <= 0) { o->max_iter = (int)lround(log2((double)n)); if (o->max_iter < 5) o->max_iter = 5; }
+  if (o->max_candidates <= 0) o->max_candidates = k < 60 ? (int)k : 60;
+  if (o->delta <= 0) o->delta = 0.001;
+}
+
+static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOptions *o, const LtEmbedProgress *prog) {
+  int64_t n = h->n, k = h->k, mc = o->max_candidates;
+  CandLists nw = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)), malloc(sizeof(uint64_t) * (size_t)(n * mc)), malloc(sizeof(int32_t) * (size_t)n)};
+  CandLists od = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)), malloc(sizeof(uint64_t) * (size_t)(n * mc)), malloc(sizeof(int32_t) * (size_t)n)};
+  uint8_t *flag = malloc((size_t)(n * k));
+  int32_t *prev = malloc(sizeof *prev * (size_t)(2 * n * k));
+  LtStatus st = LT_OK;
+  if (!nw.ix || !nw.pr || !nw.cnt || !od.ix || !od.pr || !od.cnt || !flag || !prev) { st = LT_ENOMEM; goto done; }
+  memset(flag, 1, (size_t)(n * k));
+  for (int it = 0; it < o->max_iter && st == LT_OK; it++) {
+    build_candidates(h, flag, &nw, &od, lt_embed_hash(o->seed, 0x6e6e64u, (uint64_t)it));
+    snapshot(h, flag, prev);
+    local_join(X, d, h, &nw, &od);
+    int64_t changed = refresh_flags(h, prev, flag);
+    st = lt_embed_tick(prog, "knn", it + 1, o->max_iter);
+    if ((double)changed <= o->delta * (double)n * (double)k) break;
+  }
+done:
+  free(nw.ix); free(nw.pr); free(nw.cnt); free(od.ix); free(od.pr); free(od.cnt); free(flag); free(prev);
+  return st;
+}
+
+static void nnd_output(const NndHeaps *h, LtMetric metric, int64_t *idx, float *dist) {
+  int64_t k = h->k;
+  #pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < h->n; i++) {
+    float *hd = h->d + i * k; int32_t *hi = h->ix + i * k;
+    for (int64_t a = 1; a < k; a++) { /* insertion sort ascending by (d, index) */
+      float vd = hd[a]; int32_t vi = hi[a]; int64_t b = a - 1;
+      while (b >= 0 && gt32(hd[b], hi[b], vd, vi)) { hd[b + 1] = hd[b]; hi[b + 1] = hi[b]; b--; }
+      hd[b + 1] = vd; hi[b + 1] = vi;
+    }
+    for (int64_t j = 0; j < k; j++) {
+      idx[i * k + j] = hi[j] == INT32_MAX ? -1 : hi[j];
+      dist[i * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(hd[j]) : metric == LT_METRIC_COSINE ? 0.5f * hd[j] : hd[j];
+    }
+  }
+}
+
+LtStatus lt_knn_nndescent(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric,
+                          const LtNndOptions *opts, int64_t *idx, float *dist,
+                          const LtEmbedProgress *prog) {
+  if (k <= 0 || k > n - 1 || n > INT32_MAX - 1) return LT_EVALUE;
+  LtNndOptions o = *opts;
+  nnd_defaults(&o, n, k);
+  float *xs = NULL;
+  if (metric == LT_METRIC_COSINE) {
+    if (!(xs = malloc(sizeof *xs * (size_t)(n * d)))) return LT_ENOMEM;
+    lt_embed_normalize_rows(X, n, d, xs);
+    X = xs;
+  }
+  NndHeaps h;
+  LtStatus st = heaps_init(&h, n, k);
+  if (st == LT_OK) st = rp_forest_seed(X, n, d, &h, o.n_trees, o.leaf_size, o.seed);
+  if (st == LT_OK) st = lt_embed_tick(prog, "knn", 0, o.max_iter);
+  if (st == LT_OK) st = nnd_rounds(X, d, &h, &o, prog);
+  if (st == LT_OK) nnd_output(&h, metric, idx, dist);
+  if (h.d) heaps_free(&h);
+  free(xs);
+  return st;
+}

@@ -1,0 +1,60 @@
+/* embed_tsne.h - t-SNE: perplexity-calibrated affinities, exact and Barnes-Hut gradients, scikit-learn's optimiser (core, no Lua). */
+#ifndef LUNETTE_EMBED_TSNE_H
+#define LUNETTE_EMBED_TSNE_H
+#include "embed/embed_knn.h"
+
+typedef enum { LT_TSNE_INIT_PCA = 0, LT_TSNE_INIT_RANDOM, LT_TSNE_INIT_GIVEN } LtTsneInit;
+
+/* Settings; the defaults are scikit-learn 1.2's. */
+typedef struct {
+  int dim;                      /* output dimension: 1..3 (Barnes-Hut), any for exact */
+  double perplexity;            /* 30, needs perplexity < n / 3 */
+  double early_exaggeration;    /* 12 */
+  int exaggeration_iter;        /* 250 */
+  double learning_rate;         /* <= 0: "auto" = max(n / early_exaggeration / 4, 50) */
+  int n_iter;                   /* 1000 (including the exaggeration phase) */
+  double theta;                 /* 0.5: Barnes-Hut opening angle; exact when < 0 */
+  double dof;                   /* <= 0: max(dim - 1, 1) (Student-t degrees of freedom) */
+  double min_grad_norm;         /* 1e-7 */
+  int n_iter_without_progress;  /* 300 */
+  LtTsneInit init;              /* PCA: first dim principal components scaled to std 1e-4 */
+  LtKnnMethod knn;              /* auto: exact kNN unless n^2 d is large, then NN-descent */
+  uint64_t seed;
+} LtTsneOptions;
+
+typedef struct {
+  double kl;             /* KL(P || Q) at the last gradient evaluation */
+  int iterations;        /* gradient steps taken */
+  double learning_rate;  /* the rate used (after "auto") */
+} LtTsneInfo;
+
+/* Fills o with the defaults for an embedding of dimension dim. */
+void lt_tsne_defaults(LtTsneOptions *o, int dim);
+
+/* Embeds X [n x d] (n >= 2, finite) into Y [n x dim]. With init GIVEN, Y
+ * holds the start on entry. Barnes-Hut (theta >= 0): affinities on the
+ * floor(3 perplexity + 1) nearest neighbours, gradient O(n log n) per
+ * step, dim <= 3. Exact (theta < 0): dense affinities and gradient, O(n^2)
+ * memory and time. Optimisation as scikit-learn: gradient descent with
+ * momentum 0.5 then 0.8, per-coordinate gains (+0.2 / x0.8, floor 0.01),
+ * early exaggeration for the first exaggeration_iter steps, a convergence
+ * check every 50 steps. The same seed gives the same Y on any thread count.
+ * Returns LT_OK, LT_EVALUE, LT_ENOMEM, LT_ELAPACK, LT_EINTR, or LT_ERANGE
+ * when the coordinates stop being finite (the descent diverged, e.g. with
+ * a handful of points, whose exaggerated affinities exceed 1). */
+LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, float *Y,
+                 LtTsneInfo *info, const LtEmbedProgress *prog);
+
+/* The sparse joint affinities P (symmetric, summing to 1) t-SNE's
+ * Barnes-Hut method builds from the k = min(n - 1, floor(3 perplexity + 1))
+ * nearest neighbours (squared Euclidean). The caller frees P. */
+LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplexity, LtKnnMethod knn,
+                            uint64_t seed, LtCsr *P, const LtEmbedProgress *prog);
+
+/* Conditional probabilities p[i, j] = exp(-beta_i d2[i, j]) / Z_i over the
+ * k entries of each row of d2 [n x k] (squared distances), beta_i found by
+ * bisection so that the row's entropy is log(perplexity) (tolerance 1e-5,
+ * at most 100 steps, as scikit-learn). */
+void lt_tsne_conditional(const float *d2, int64_t n, int64_t k, double perplexity, float *p);
+
+#endif

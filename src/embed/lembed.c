@@ -1,0 +1,168 @@
+/* lembed.c - lunette._embed: gathers the embed bindings and holds the argument/option helpers they share. */
+#include <string.h>
+#include <unistd.h>
+#include "tensor/lbase.h"
+#include "embed/embed.h"
+#include "embed/lembed.h"
+
+const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64_t min_rows, int64_t *n, int64_t *d) {
+  Tensor *t = lt_check_tensor(L, arg, fname);
+  char b[64];
+  if (t->ndim != 2)
+    lt_argerror(L, arg, fname, "2-d tensor [n x d] expected, got %s", lt_shape_of(t, b, sizeof b));
+  if (t->dtype == LT_BOOL) lt_argerror(L, arg, fname, "numeric tensor expected, got bool");
+  if (t->shape[0] < min_rows)
+    lt_argerror(L, arg, fname, "at least %lld rows needed, got %s", (long long)min_rows, lt_shape_of(t, b, sizeof b));
+  if (t->shape[1] < 1) lt_argerror(L, arg, fname, "at least 1 column needed, got %s", lt_shape_of(t, b, sizeof b));
+  Tensor *c;
+  if (t->dtype == LT_F32) c = lt_push_contiguous(L, arg);
+  else { c = lt_push_new_like(L, t, LT_F32); lt_check_status(L, lt_copy(c, t), fname); }
+  *n = c->shape[0];
+  *d = c->shape[1];
+  int64_t bad = lt_embed_first_bad_row(c->data, *n, *d);
+  if (bad >= 0) lt_argerror(L, arg, fname, "row %lld contains NaN or infinity", (long long)bad + 1);
+  return c->data;
+}
+
+void lembed_check_options(lua_State *L, int arg, const char *fname, const char *const *known) {
+  if (lua_isnoneornil(L, arg)) return;
+  if (!lua_istable(L, arg)) lt_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    lua_pop(L, 1);
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    int ok = 0;
+    for (int i = 0; k && known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
+    if (!ok) {
+      luaL_Buffer buf;
+      luaL_buffinit(L, &buf);
+      for (int i = 0; known[i]; i++) { if (i) luaL_addstring(&buf, ", "); luaL_addstring(&buf, known[i]); }
+      luaL_pushresult(&buf);
+      lt_argerror(L, arg, fname, "unknown option '%s' (expected %s)", luaL_tolstring(L, -2, NULL), lua_tostring(L, -2));
+    }
+  }
+}
+
+/* Pushes opts[key]; returns 0 (and pushes nothing) when absent. */
+static int get_opt(lua_State *L, int arg, const char *key) {
+  if (!lua_istable(L, arg)) return 0;
+  if (lua_getfield(L, arg, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
+  return 1;
+}
+
+double lembed_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def) {
+  if (!get_opt(L, arg, key)) return def;
+  if (lua_type(L, -1) != LUA_TNUMBER) lt_argerror(L, arg, fname, "option '%s' must be a number, got %s", key, luaL_typename(L, -1));
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (v != v) lt_argerror(L, arg, fname, "option '%s' is NaN", key);
+  return v;
+}
+
+int64_t lembed_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def) {
+  if (!get_opt(L, arg, key)) return def;
+  int ok;
+  lua_Integer v = lua_tointegerx(L, -1, &ok);
+  if (!ok) lt_argerror(L, arg, fname, "option '%s' must be an integer, got %s", key,
+                       lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return (int64_t)v;
+}
+
+int lembed_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def) {
+  if (!get_opt(L, arg, key)) return def;
+  if (!lua_isboolean(L, -1)) lt_argerror(L, arg, fname, "option '%s' must be a boolean, got %s", key, luaL_typename(L, -1));
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+int lembed_opt_enum(lua_State *L, int arg, const char *fname, const char *key, const char *const *names, int def) {
+  if (!get_opt(L, arg, key)) return def;
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  for (int i = 0; s && names[i]; i++) if (strcmp(s, names[i]) == 0) { lua_pop(L, 1); return i; }
+  luaL_Buffer buf;
+  luaL_buffinit(L, &buf);
+  for (int i = 0; names[i]; i++) { if (i) luaL_addstring(&buf, ", "); luaL_addchar(&buf, '"'); luaL_addstring(&buf, names[i]); luaL_addchar(&buf, '"'); }
+  luaL_pushresult(&buf);
+  return lt_argerror(L, arg, fname, "option '%s' must be one of %s, got %s", key, lua_tostring(L, -1), luaL_tolstring(L, -2, NULL));
+}
+
+uint64_t lembed_opt_seed(lua_State *L, int arg, const char *fname) {
+  int64_t s = lembed_opt_int(L, arg, fname, "seed", 0);
+  if (s < 0) lt_argerror(L, arg, fname, "option 'seed' must be a non-negative integer, got %lld", (long long)s);
+  return (uint64_t)s;
+}
+
+static int progress_call(void *ctx, const char *stage, int64_t done, int64_t total) {
+  LembedHook *h = ctx;
+  lua_State *L = h->L;
+  lua_pushvalue(L, h->fn);
+  lua_pushstring(L, stage);
+  lua_pushinteger(L, (lua_Integer)done);
+  lua_pushinteger(L, (lua_Integer)total);
+  if (lua_pcall(L, 3, 1, 0) != LUA_OK) { lua_replace(L, h->slot); h->failed = 1; return 1; }
+  int stop = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return stop;
+}
+
+void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, LtEmbedProgress *p) {
+  memset(h, 0, sizeof *h);
+  p->fn = NULL; p->ctx = h;
+  lua_pushnil(L);
+  h->L = L;
+  h->slot = lua_gettop(L);
+  if (!get_opt(L, arg, "progress")) return;
+  if (lua_isfunction(L, -1)) { h->fn = lua_gettop(L); p->fn = progress_call; return; }
+  if (!lua_isboolean(L, -1)) lt_argerror(L, arg, fname, "option 'progress' must be a boolean or a function, got %s", luaL_typename(L, -1));
+  lua_pop(L, 1);
+}
+
+void lembed_check(lua_State *L, LtStatus st, const LembedHook *h, const char *fname) {
+  if (h && h->failed) { lua_pushvalue(L, h->slot); lua_error(L); }
+  if (st == LT_EVALUE) luaL_error(L, "%s: invalid arguments", fname);
+  lt_check_status(L, st, fname);
+}
+
+static int csr_gc(lua_State *L) {
+  lt_csr_free(luaL_checkudata(L, 1, "lunette.embed.Csr"));
+  return 0;
+}
+
+LtCsr *lembed_push_csr(lua_State *L) {
+  LtCsr *g = lua_newuserdatauv(L, sizeof *g, 0);
+  memset(g, 0, sizeof *g);
+  if (luaL_newmetatable(L, "lunette.embed.Csr")) {
+    lua_pushcfunction(L, csr_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, csr_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  return g;
+}
+
+/* _stderr_isatty() -> whether stderr is a terminal (progress bars draw only then). */
+static int l_stderr_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty(2));
+  return 1;
+}
+
+int luaopen_lunette_embed(lua_State *L) {
+  lua_CFunction parts[] = {
+    luaopen_lunette_embed_knn, luaopen_lunette_embed_pca, luaopen_lunette_embed_tsne,
+    luaopen_lunette_embed_umap, luaopen_lunette_embed_metrics, luaopen_lunette_embed_sphere,
+  };
+  lua_newtable(L);
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    lua_pushcfunction(L, parts[i]);
+    lua_call(L, 0, 1);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -5); }
+    lua_pop(L, 1);
+  }
+  lua_pushcfunction(L, l_stderr_isatty);
+  lua_setfield(L, -2, "_stderr_isatty");
+  return 1;
+}

@@ -1,0 +1,269 @@
+/* io_csv.c - CSV scanning (RFC 4180 quoting), C-locale number parsing and shortest round-trip writing. */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "io/io_csv.h"
+
+typedef struct {
+  const char *p0, *p, *end;
+  int64_t line;
+  const char *line_start;
+  char sep;
+  IoCtx *c;
+} Cur;
+
+static LtStatus err_at(Cur *k, const char *at, const char *what) {
+  return io_fail(k->c, LT_EVALUE, "line %lld, column %lld: %s", (long long)k->line,
+                 (long long)(at - k->line_start + 1), what);
+}
+
+static void newline(Cur *k) { k->line++; k->line_start = k->p; }
+
+/* Reads one field: (*s, *n) its raw content (quotes removed, "" escapes
+ * still doubled), *row_end when the record ends after it. */
+static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_end) {
+  *quoted = k->p < k->end && *k->p == '"';
+  *row_end = 0;
+  if (*quoted) {
+    const char *open = k->p++;
+    *s = k->p;
+    for (;;) {
+      if (k->p >= k->end) return err_at(k, open, "unterminated quoted field");
+      if (*k->p == '"') { if (k->p + 1 < k->end && k->p[1] == '"') { k->p += 2; continue; } break; }
+      if (*k->p == 0) return err_at(k, k->p, "NUL byte");
+      if (*k->p == '\n') { k->p++; newline(k); continue; }
+      k->p++;
+    }
+    *n = (size_t)(k->p - *s);
+    k->p++;
+  } else {
+    *s = k->p;
+    while (k->p < k->end && *k->p != k->sep && *k->p != '\n') {
+      if (*k->p == 0) return err_at(k, k->p, "NUL byte");
+      k->p++;
+    }
+    *n = (size_t)(k->p - *s);
+    if (*n && (*s)[*n - 1] == '\r' && (k->p >= k->end || *k->p == '\n')) (*n)--;
+  }
+  if (k->p >= k->end) { *row_end = 1; return LT_OK; }
+  if (*k->p == k->sep) { k->p++; return LT_OK; }
+  if (*k->p == '\r' && k->p + 1 < k->end && k->p[1] == '\n') k->p++;
+  if (*k->p == '\n') { k->p++; newline(k); *row_end = 1; return LT_OK; }
+  return err_at(k, k->p, "text after a closing quote");
+}
+
+static void skip_blank_lines(Cur *k) {
+  while (k->p < k->end && (*k->p == '\n' || (*k->p == '\r' && k->p + 1 < k->end && k->p[1] == '\n'))) {
+    k->p += *k->p == '\r' ? 2 : 1;
+    newline(k);
+  }
+}
+
+static void cur_init(Cur *k, IoCtx *c, const char *p, size_t n, char sep) {
+  k->p0 = k->p = k->line_start = p;
+  k->end = p + n;
+  k->line = 1;
+  k->sep = sep;
+  k->c = c;
+  if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) k->p += 3;
+}
+
+/* Counts the fields of the record at the cursor (records names when asked). */
+static LtStatus count_row(Cur *k, IoCsv *info, int keep_names, int64_t *nf) {
+  int row_end = 0;
+  *nf = 0;
+  while (!row_end) {
+    const char *s;
+    size_t n;
+    int q;
+    LtStatus st = field(k, &s, &n, &q, &row_end);
+    if (st) return st;
+    if (++*nf > IO_CSV_MAX_COLS) return io_fail(k->c, LT_ERANGE, "line %lld has more than %d columns", (long long)k->line, IO_CSV_MAX_COLS);
+    if (!keep_names) continue;
+    if ((size_t)*nf > info->off_cap) {
+      size_t cap = info->off_cap ? 2 * info->off_cap : 16;
+      size_t *o = io_alloc(k->c, cap * sizeof *o), *l = io_alloc(k->c, cap * sizeof *l);
+      if (!o || !l) { io_free(k->c, o, cap * sizeof *o); io_free(k->c, l, cap * sizeof *l); return LT_ENOMEM; }
+      if (info->off_cap) { memcpy(o, info->name_off, info->off_cap * sizeof *o); memcpy(l, info->name_len, info->off_cap * sizeof *l); }
+      io_free(k->c, info->name_off, info->off_cap * sizeof *o);
+      io_free(k->c, info->name_len, info->off_cap * sizeof *l);
+      info->name_off = o; info->name_len = l; info->off_cap = cap;
+    }
+    size_t at = info->names_n, j = 0;
+    for (size_t i = 0; i < n; i++) { info->names[at + j++] = s[i]; if (q && s[i] == '"') i++; }
+    info->names[at + j] = 0;
+    info->name_off[*nf - 1] = at;
+    info->name_len[*nf - 1] = j;
+    info->names_n += j + 1;
+  }
+  return LT_OK;
+}
+
+LtStatus io_csv_scan(IoCtx *c, const char *p, size_t n, int header, char sep, IoCsv *info) {
+  Cur k;
+  memset(info, 0, sizeof *info);
+  cur_init(&k, c, p, n, sep);
+  skip_blank_lines(&k);
+  LtStatus st = LT_OK;
+  if (header && k.p < k.end) {
+    Cur probe = k; /* a first pass over the header record sizes the names buffer */
+    int64_t nf;
+    if ((st = count_row(&probe, info, 0, &nf))) return st;
+    size_t cap = (size_t)(probe.p - k.p) + (size_t)nf + 1;
+    if (!(info->names = io_alloc(c, cap))) return LT_ENOMEM;
+    if ((st = count_row(&k, info, 1, &info->cols))) { info->names_n = cap; io_csv_free(c, info); return st; }
+    info->names_n = cap;
+    skip_blank_lines(&k);
+  }
+  info->data_start = (size_t)(k.p - p);
+  while (k.p < k.end) {
+    int64_t nf, line = k.line;
+    if ((st = count_row(&k, info, 0, &nf))) break;
+    if (info->cols == 0 && !header) info->cols = nf;
+    if (nf != info->cols) {
+      st = io_fail(c, LT_EVALUE, "line %lld has %lld fields, expected %lld", (long long)line, (long long)nf, (long long)info->cols);
+      break;
+    }
+    info->rows++;
+    skip_blank_lines(&k);
+  }
+  if (st) io_csv_free(c, info);
+  return st;
+}
+
+void io_csv_free(IoCtx *c, IoCsv *info) {
+  io_free(c, info->names, info->names_n);
+  io_free(c, info->name_off, info->off_cap * sizeof *info->name_off);
+  io_free(c, info->name_len, info->off_cap * sizeof *info->name_len);
+  memset(info, 0, sizeof *info);
+}
+
+/* ---- numbers --------------------------------------------------------------------- */
+
+/* The caller has switched the thread to the C locale (uselocale). */
+static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *out) {
+  char buf[IO_CSV_MAX_NUMBER + 1];
+  while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+  if (n > IO_CSV_MAX_NUMBER) return err_at(k, s, "field too long to be a number");
+  memcpy(buf, s, n);
+  buf[n] = 0;
+  if (dt == LT_I64) {
+    char *e;
+    errno = 0;
+    long long v = n ? strtoll(buf, &e, 10) : 0;
+    if (!n || *e || errno == ERANGE) return err_at(k, s, n ? "not an integer that fits int64" : "empty field in an int64 table");
+    *(int64_t *)out = v;
+    return LT_OK;
+  }
+  double v = NAN;
+  if (n) {
+    char *e;
+    if (strchr(buf, 'x') || strchr(buf, 'X')) return err_at(k, s, "hexadecimal numbers are not accepted");
+    v = strtod(buf, &e);
+    if (*e || e == buf) return err_at(k, s, "not a number");
+  }
+  if (dt == LT_F64) *(double *)out = v;
+  else *(float *)out = (float)v;
+  return LT_OK;
+}
+
+LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep, Tensor *out) {
+  Cur k;
+  cur_init(&k, c, p, n, sep);
+  k.p = p + info->data_start;
+  k.line = 1;
+  for (const char *q = p; q < k.p; q++) if (*q == '\n') { k.line++; k.line_start = q + 1; }
+  locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (loc == (locale_t)0) return io_fail(c, LT_ENOMEM, "cannot create the C locale");
+  size_t es = lt_dtype_size(out->dtype);
+  LtStatus st = LT_OK;
+  locale_t old = uselocale(loc); /* strtod follows the thread's LC_NUMERIC */
+  for (int64_t r = 0; r < info->rows && st == LT_OK; r++) {
+    skip_blank_lines(&k);
+    for (int64_t col = 0; col < info->cols && st == LT_OK; col++) {
+      const char *s;
+      size_t len;
+      int q, row_end;
+      Cur at = k; /* where the field starts, for messages */
+      if ((st = field(&k, &s, &len, &q, &row_end))) break;
+      st = parse_number(&at, s, len, out->dtype, (char *)out->data + (size_t)(r * info->cols + col) * es);
+    }
+  }
+  uselocale(old);
+  freelocale(loc);
+  return st;
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+typedef struct { IoCtx *c; IoWriter *w; char buf[65536]; size_t n; LtStatus st; } Out;
+
+static void out_put(Out *o, const char *s, size_t n) {
+  if (o->st) return;
+  if (o->n + n > sizeof o->buf) {
+    o->st = io_writer_write(o->c, o->w, o->buf, o->n);
+    o->n = 0;
+    if (o->st) return;
+    if (n > sizeof o->buf) { o->st = io_writer_write(o->c, o->w, s, n); return; }
+  }
+  memcpy(o->buf + o->n, s, n);
+  o->n += n;
+}
+
+static void put_name(Out *o, const char *s, size_t n, char sep) {
+  int quote = n && (s[0] == ' ' || s[n - 1] == ' ');
+  for (size_t i = 0; i < n && !quote; i++) quote = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  if (!quote) { out_put(o, s, n); return; }
+  out_put(o, "\"", 1);
+  for (size_t i = 0; i < n; i++) { if (s[i] == '"') out_put(o, "\"", 1); out_put(o, s + i, 1); }
+  out_put(o, "\"", 1);
+}
+
+/* The shortest %.Ng that reads back as v (as a float when single). */
+static int format_float(char *b, size_t cap, double v, int single) {
+  if (v != v) return snprintf(b, cap, "nan");
+  if (isinf(v)) return snprintf(b, cap, v > 0 ? "inf" : "-inf");
+  for (int prec = 1; prec <= 17; prec++) {
+    int k = snprintf(b, cap, "%.*g", prec, v);
+    double back = strtod(b, NULL);
+    if (single ? (float)back == (float)v : back == v) return k;
+  }
+  return snprintf(b, cap, "%.17g", v);
+}
+
+static void put_value(Out *o, const Tensor *t, size_t i) {
+  char b[64];
+  int k;
+  const char *p = (const char *)t->data + i * lt_dtype_size(t->dtype);
+  if (lt_dtype_is_float(t->dtype)) k = format_float(b, sizeof b, lt_get_f64(p, t->dtype), t->dtype != LT_F64);
+  else k = snprintf(b, sizeof b, "%lld", (long long)lt_get_i64(p, t->dtype));
+  out_put(o, b, (size_t)k);
+}
+
+LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names, const size_t *len, char sep) {
+  Out *o = io_alloc(c, sizeof *o);
+  if (!o) return LT_ENOMEM;
+  o->c = c; o->w = w; o->n = 0; o->st = LT_OK;
+  int64_t rows = t->shape[0], cols = t->ndim == 2 ? t->shape[1] : 1;
+  locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (loc == (locale_t)0) { io_free(c, o, sizeof *o); return io_fail(c, LT_ENOMEM, "cannot create the C locale"); }
+  locale_t old = uselocale(loc); /* snprintf's decimal point follows the thread locale */
+  if (names) {
+    for (int64_t j = 0; j < cols; j++) { if (j) out_put(o, &sep, 1); put_name(o, names[j], len[j], sep); }
+    out_put(o, "\n", 1);
+  }
+  for (int64_t r = 0; r < rows && !o->st; r++) {
+    for (int64_t j = 0; j < cols; j++) { if (j) out_put(o, &sep, 1); put_value(o, t, (size_t)(r * cols + j)); }
+    out_put(o, "\n", 1);
+  }
+  uselocale(old);
+  freelocale(loc);
+  if (!o->st && o->n) o->st = io_writer_write(c, w, o->buf, o->n);
+  LtStatus st = o->st;
+  io_free(c, o, sizeof *o);
+  return st;
+}

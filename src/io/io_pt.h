@@ -1,0 +1,40 @@
+/* io_pt.h - PyTorch checkpoints (torch.save zip format): archive layout checks, the restricted unpickler, storage records; and writing the same layout (core, no Lua). */
+#ifndef LUNETTE_IO_PT_H
+#define LUNETTE_IO_PT_H
+#include "io/io_pickle.h"
+#include "io/io_zip.h"
+
+typedef struct {
+  IoZip zip;
+  char prefix[256];                /* the archive's top folder, with its '/' */
+  int big_endian;                  /* from the byteorder record (default little) */
+  PkResult pk;
+  const IoZipEntry **records;      /* records[i]: data/<key> of storage i */
+  size_t nrec;
+} IoPt;
+
+/* Opens a torch.save checkpoint: refuses legacy (pre-1.6 tar or bare
+ * pickle) files and TorchScript archives (constants.pkl or code/) with a
+ * "not supported" message, requires every member to sit in one top
+ * folder holding exactly one pickle, data.pkl, checks the optional
+ * byteorder record ("little" or "big"), unpickles data.pkl with the
+ * restricted unpickler, and checks that each storage's record
+ * data/<key> exists with exactly numel * element-size bytes (and that
+ * compressed records do not together exceed c->max_inflate). *pt is
+ * empty on failure. */
+LtStatus io_pt_open(IoCtx *c, IoSrc *s, IoPt *pt);
+void io_pt_close(IoCtx *c, IoPt *pt);
+/* Reads storage i (numel elements, converted to its lunette dtype and
+ * byte-swapped from a big-endian archive) into dst. */
+LtStatus io_pt_read_storage(IoCtx *c, IoSrc *s, const IoPt *pt, size_t i, void *dst);
+
+/* Writes a checkpoint torch.load reads: members <name>/data.pkl,
+ * <name>/byteorder, <name>/data/<k> for each storage, <name>/version, all
+ * stored and 64-byte aligned like torch.save's own. The caller adds the
+ * storages with io_pt_write_storage between io_pt_write_begin and
+ * io_pt_write_end. */
+LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl);
+LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p, size_t n);
+LtStatus io_pt_write_end(IoCtx *c, IoZipWriter *zw, const char *name);
+
+#endif

@@ -1,0 +1,173 @@
+/* lio.c - luaopen_lunette_io: gathers the format bindings; the handle userdata that owns their resources. */
+#include <string.h>
+#include <strings.h>
+#include "tensor/lbase.h"
+#include "io/lio.h"
+
+#define HANDLE_MT "lunette.io.Handle"
+
+static int handle_gc(lua_State *L) {
+  lio_close(luaL_checkudata(L, 1, HANDLE_MT));
+  return 0;
+}
+
+static void opt_u64(lua_State *L, int arg, const char *fname, const char *field, uint64_t *out) {
+  if (lua_getfield(L, arg, field) != LUA_TNIL) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    if (!ok || v < 0) lt_argerror(L, arg, fname, "option '%s' must be a non-negative integer", field);
+    *out = (uint64_t)v;
+  }
+  lua_pop(L, 1);
+}
+
+LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {
+  IoCtx ctx;
+  io_ctx_init(&ctx);
+  if (opts_arg > 0 && !lua_isnoneornil(L, opts_arg)) { /* read before pushing: arg may be past the top */
+    uint64_t fail = UINT64_MAX;
+    luaL_checktype(L, opts_arg, LUA_TTABLE);
+    opt_u64(L, opts_arg, fname, "max_inflate", &ctx.max_inflate);
+    opt_u64(L, opts_arg, fname, "max_alloc", &ctx.max_alloc);
+    opt_u64(L, opts_arg, fname, "fail_at", &fail);
+    if (fail != UINT64_MAX) ctx.fail_at = (int64_t)fail;
+  }
+  LioHandle *h = lua_newuserdatauv(L, sizeof *h, 0);
+  h->ctx = ctx;
+  h->n = 0;
+  luaL_setmetatable(L, HANDLE_MT);
+  return h;
+}
+
+void lio_own(LioHandle *h, LioFree fn, void *p) {
+  if (!p) return;
+  if (h->n == LIO_MAXOWN) { fn(&h->ctx, p); return; } /* never: bindings own a handful */
+  h->own[h->n].fn = fn;
+  h->own[h->n].p = p;
+  h->n++;
+}
+
+void lio_release(LioHandle *h, void *p) {
+  for (int i = h->n - 1; i >= 0; i--)
+    if (h->own[i].p == p) {
+      LioFree fn = h->own[i].fn;
+      memmove(&h->own[i], &h->own[i + 1], sizeof h->own[0] * (size_t)(h->n - i - 1));
+      h->n--;
+      fn(&h->ctx, p);
+      return;
+    }
+}
+
+void lio_close(LioHandle *h) {
+  while (h->n > 0) {
+    h->n--;
+    h->own[h->n].fn(&h->ctx, h->own[h->n].p);
+  }
+}
+
+static void free_src(IoCtx *c, void *p) { io_src_close(c, p); }
+
+typedef struct { void *p; size_t n; } OwnedBuf;
+static void free_buf(IoCtx *c, void *q) { OwnedBuf *b = q; io_free(c, b->p, b->n); io_free(c, b, sizeof *b); }
+
+LtStatus lio_own_buf(LioHandle *h, void *p, size_t n) {
+  OwnedBuf *b = io_alloc(&h->ctx, sizeof *b);
+  if (!b) { io_free(&h->ctx, p, n); return LT_ENOMEM; }
+  b->p = p;
+  b->n = n;
+  lio_own(h, free_buf, b);
+  return LT_OK;
+}
+void lio_own_src(LioHandle *h, IoSrc *s) { lio_own(h, free_src, s); }
+
+LtStatus lio_open_file(LioHandle *h, const char *path, IoSrc **s) {
+  LtStatus st = io_src_file(&h->ctx, path, s);
+  if (st == LT_OK) lio_own_src(h, *s);
+  return st;
+}
+
+static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
+
+LtStatus lio_open_writer(LioHandle *h, const char *path, IoWriter **w) {
+  *w = io_alloc(&h->ctx, sizeof **w);
+  if (!*w) return LT_ENOMEM;
+  LtStatus st = io_writer_open(&h->ctx, *w, path);
+  if (st) { io_free(&h->ctx, *w, sizeof **w); *w = NULL; return st; }
+  lio_own(h, free_writer, *w);
+  return LT_OK;
+}
+
+int lio_fail(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
+  lio_close(h);
+  return lio_fail_keep(L, h, path, st);
+}
+
+int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
+  if (st == LT_EINTR) lt_check_status(L, LT_EINTR, "io");
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", path, h->ctx.msg[0] ? h->ctx.msg : "failed");
+  return 2;
+}
+
+LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) {
+  Tensor *t = lt_push_new(L, io_stype_dtype(a->st), a->ndim, a->shape);
+  LtStatus st = io_array_read(&h->ctx, s, a, t->data);
+  if (st) { lua_pop(L, 1); return st; }
+  if (a->fortran && a->ndim > 1) {
+    Tensor v = *t;
+    for (int i = 0; i < t->ndim; i++) {
+      v.shape[i] = t->shape[t->ndim - 1 - i];
+      v.stride[i] = t->stride[t->ndim - 1 - i];
+    }
+    lt_push_view(L, -1, &v);
+    lua_remove(L, -2);
+  }
+  return LT_OK;
+}
+
+void lio_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
+int lio_is_null(lua_State *L, int idx) { return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL; }
+
+int lio_has_suffix(const char *path, const char *suffix) {
+  size_t n = strlen(path), k = strlen(suffix);
+  return n >= k && strcasecmp(path + n - k, suffix) == 0;
+}
+
+/* makedirs(path) -> true | nil, message */
+static int l_makedirs(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  IoCtx c;
+  io_ctx_init(&c);
+  if (io_makedirs(&c, path) != LT_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, c.msg);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int luaopen_lunette_io(lua_State *L) {
+  if (luaL_newmetatable(L, HANDLE_MT)) {
+    lua_pushcfunction(L, handle_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, handle_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lio_npy_open(L);
+  lio_zip_open(L);
+  lio_safetensors_open(L);
+  lio_pt_open(L);
+  lio_idx_open(L);
+  lio_png_open(L);
+  lio_csv_open(L);
+  lio_push_null(L);
+  lua_setfield(L, -2, "null");
+  lua_pushcfunction(L, l_makedirs);
+  lua_setfield(L, -2, "makedirs");
+  ldata_open(L);
+  lua_setfield(L, -2, "data");
+  return 1;
+}

@@ -1,0 +1,107 @@
+/* lio_idx.c - Lua binding for IDX (MNIST family, gzipped or not) and CIFAR-10/100 binary batches. */
+#include <string.h>
+#include "tensor/lbase.h"
+#include "io/lio.h"
+#include "io/io_idx.h"
+
+/* The source to parse: s itself, or a gzip stream over it. */
+static LtStatus maybe_gunzip(LioHandle *h, IoSrc *s, int want_gz, IoSrc **out) {
+  uint8_t m[2] = {0, 0};
+  uint64_t size = io_src_size(s);
+  LtStatus st = size >= 2 ? io_src_read(&h->ctx, s, 0, m, 2) : LT_OK;
+  if (st) return st;
+  int gz = m[0] == 0x1f && m[1] == 0x8b;
+  if (want_gz && !gz) return io_fail(&h->ctx, LT_EVALUE, "not a gzip file (the name ends in .gz)");
+  if (!gz) { *out = s; return LT_OK; }
+  if ((st = io_src_inflate(&h->ctx, s, 0, size, 1, IO_SIZE_UNKNOWN, out))) return st;
+  lio_own_src(h, *out);
+  return LT_OK;
+}
+
+/* Pushes array a of d, as float32 times scale when asked. */
+static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a, int f32, float scale) {
+  if (!f32) return lio_push_array(L, h, d, a);
+  Tensor *t = lt_push_new(L, LT_F32, a->ndim, a->shape);
+  LtStatus st = io_array_read_f32(&h->ctx, d, a, t->data, scale);
+  if (st) lua_pop(L, 1);
+  return st;
+}
+
+static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
+  int f32 = 0;
+  float scale = 1;
+  if (lua_istable(L, 2)) {
+    if (lua_getfield(L, 2, "dtype") != LUA_TNIL) {
+      if (lt_check_dtype(L, lua_gettop(L), fname) != LT_F32) return lt_argerror(L, 2, fname, "dtype must be float32 (or absent)");
+      f32 = 1;
+    }
+    if (lua_getfield(L, 2, "scale") != LUA_TNIL) { scale = (float)luaL_checknumber(L, -1); f32 = 1; }
+    lua_pop(L, 2);
+  }
+  LioHandle *h = lio_handle(L, 2, fname);
+  IoSrc *s, *d;
+  IoArray a;
+  LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, n, &s) : io_src_file(&h->ctx, path, &s);
+  if (st) return lio_fail(L, h, path, st);
+  lio_own_src(h, s);
+  st = maybe_gunzip(h, s, !bytes && lio_has_suffix(path, ".gz"), &d);
+  if (st == LT_OK) st = io_idx_parse(&h->ctx, d, &a);
+  if (st == LT_OK) st = push_idx(L, h, d, &a, f32, scale);
+  if (st == LT_OK && d != s && (st = io_src_expect_end(&h->ctx, d, a.offset + a.nbytes))) lua_pop(L, 1);
+  if (st) return lio_fail(L, h, path, st);
+  lio_close(h);
+  return 1;
+}
+
+/* read_idx(path [, {dtype = "float32", scale = s}]) -> tensor | nil, message: uint8 data
+ * stays uint8 unless float32 is asked for (values times scale, in one pass) */
+static int l_read_idx(lua_State *L) { return read_idx(L, luaL_checkstring(L, 1), NULL, 0, "read_idx"); }
+
+static int l_read_idx_bytes(lua_State *L) {
+  size_t n;
+  const char *b = luaL_checklstring(L, 1, &n);
+  return read_idx(L, "<bytes>", b, n, "read_idx_bytes");
+}
+
+static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t len, const char *fname) {
+  int classes = 10;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_getfield(L, 2, "classes") != LUA_TNIL) classes = (int)lt_check_int(L, -1, fname, "classes");
+    lua_pop(L, 1);
+    if (classes != 10 && classes != 100) return lt_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
+  }
+  int lb = classes == 10 ? 1 : 2;
+  LioHandle *h = lio_handle(L, 0, fname);
+  IoSrc *s;
+  int64_t n;
+  LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, len, &s) : io_src_file(&h->ctx, path, &s);
+  if (st) return lio_fail(L, h, path, st);
+  lio_own_src(h, s);
+  if ((st = io_cifar_count(&h->ctx, io_src_size(s), lb, &n))) return lio_fail(L, h, path, st);
+  int64_t ishape[4] = {n, 3, 32, 32};
+  Tensor *img = lt_push_new(L, LT_U8, 4, ishape);
+  Tensor *lab = lt_push_new(L, LT_I64, 1, &n);
+  Tensor *coarse = lb == 2 ? lt_push_new(L, LT_I64, 1, &n) : NULL;
+  st = io_cifar_read(&h->ctx, s, lb, n, img->data, lab->data, coarse ? coarse->data : NULL);
+  if (st) return lio_fail(L, h, path, st);
+  lio_close(h);
+  return lb + 1;
+}
+
+/* read_cifar(path [, {classes = 10|100}]) -> images [N,3,32,32] uint8, labels int64 (as stored,
+ * 0-based) [, coarse labels] | nil, message */
+static int l_read_cifar(lua_State *L) { return read_cifar(L, luaL_checkstring(L, 1), NULL, 0, "read_cifar"); }
+
+static int l_read_cifar_bytes(lua_State *L) {
+  size_t n;
+  const char *b = luaL_checklstring(L, 1, &n);
+  return read_cifar(L, "<bytes>", b, n, "read_cifar_bytes");
+}
+
+static const luaL_Reg idx_fns[] = {
+  {"read_idx", l_read_idx}, {"read_idx_bytes", l_read_idx_bytes},
+  {"read_cifar", l_read_cifar}, {"read_cifar_bytes", l_read_cifar_bytes}, {NULL, NULL}
+};
+
+void lio_idx_open(lua_State *L) { luaL_setfuncs(L, idx_fns, 0); }

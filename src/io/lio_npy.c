@@ -1,0 +1,170 @@
+/* lio_npy.c - Lua binding for .npy: read_npy, write_npy, open_npy (lazy row reads of large arrays). */
+#include <string.h>
+#include "tensor/lbase.h"
+#include "io/lio.h"
+#include "io/io_npy.h"
+
+#define NPY_MT "lunette.io.NpyFile"
+
+/* read_npy(path [, opts]) -> tensor | nil, message */
+static int l_read_npy(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  LioHandle *h = lio_handle(L, 2, "read_npy");
+  IoSrc *s;
+  IoArray a;
+  LtStatus st = lio_open_file(h, path, &s);
+  if (st == LT_OK) st = io_npy_parse(&h->ctx, s, 1, &a);
+  if (st == LT_OK) st = lio_push_array(L, h, s, &a);
+  if (st) return lio_fail(L, h, path, st);
+  lio_close(h);
+  return 1;
+}
+
+/* read_npy_bytes(string) -> tensor | nil, message (fuzz replays, tests) */
+static int l_read_npy_bytes(lua_State *L) {
+  size_t n;
+  const char *b = luaL_checklstring(L, 1, &n);
+  LioHandle *h = lio_handle(L, 2, "read_npy_bytes");
+  IoSrc *s;
+  IoArray a;
+  LtStatus st = io_src_mem(&h->ctx, b, n, &s);
+  if (st == LT_OK) { lio_own_src(h, s); st = io_npy_parse(&h->ctx, s, 1, &a); }
+  if (st == LT_OK) st = lio_push_array(L, h, s, &a);
+  if (st) return lio_fail(L, h, "<bytes>", st);
+  lio_close(h);
+  return 1;
+}
+
+
+/* write_npy(path, tensor) -> true | nil, message */
+static int l_write_npy(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  Tensor *t = lt_check_tensor(L, 2, "write_npy");
+  uint8_t head[1024];
+  size_t hn = io_npy_header(t->dtype, t->ndim, t->shape, head);
+  if (!hn) return lt_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())", lt_dtype_name(t->dtype));
+  LioHandle *h = lio_handle(L, 0, "write_npy");
+  Tensor *c = lt_push_contiguous(L, 2);
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
+  st = io_writer_write(&h->ctx, w, head, hn);
+  if (st == LT_OK) st = io_writer_write(&h->ctx, w, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
+  if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
+  if (st) return lio_fail(L, h, path, st);
+  lio_close(h);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- NpyFile: an open .npy whose rows are read on demand ------------------- */
+
+typedef struct { IoArray a; IoSrc *src; LioHandle *h; } NpyFile;
+
+static NpyFile *check_npy(lua_State *L, const char *fname) {
+  NpyFile *f = luaL_checkudata(L, 1, NPY_MT);
+  if (!f->h) luaL_error(L, "%s: the .npy file is closed", fname);
+  return f;
+}
+
+/* open_npy(path) -> NpyFile | nil, message */
+static int l_open_npy(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  NpyFile *f = lua_newuserdatauv(L, sizeof *f, 1);
+  memset(f, 0, sizeof *f);
+  luaL_setmetatable(L, NPY_MT);
+  LioHandle *h = lio_handle(L, 0, "open_npy");
+  LtStatus st = lio_open_file(h, path, &f->src);
+  if (st == LT_OK) st = io_npy_parse(&h->ctx, f->src, 1, &f->a);
+  if (st) return lio_fail(L, h, path, st);
+  lua_setiuservalue(L, -2, 1); /* the file keeps its handle alive */
+  f->h = h;
+  return 1;
+}
+
+static int npy_shape(lua_State *L) {
+  NpyFile *f = check_npy(L, "shape");
+  lua_createtable(L, f->a.ndim, 0);
+  for (int i = 0; i < f->a.ndim; i++) {
+    lua_pushinteger(L, f->a.shape[f->a.fortran ? f->a.ndim - 1 - i : i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int npy_dtype(lua_State *L) {
+  NpyFile *f = check_npy(L, "dtype");
+  lua_pushstring(L, lt_dtype_name(io_stype_dtype(f->a.st)));
+  return 1;
+}
+
+static int npy_len(lua_State *L) {
+  NpyFile *f = check_npy(L, "__len");
+  lua_pushinteger(L, f->a.ndim ? f->a.shape[f->a.fortran ? f->a.ndim - 1 : 0] : 1);
+  return 1;
+}
+
+/* f:read([first [, count]]) -> rows first..first+count-1 (1-based) as a tensor */
+static int npy_read(lua_State *L) {
+  NpyFile *f = check_npy(L, "read");
+  IoArray *a = &f->a;
+  if (lua_isnoneornil(L, 2)) {
+    LtStatus st = lio_push_array(L, f->h, f->src, a);
+    if (st) return lio_fail_keep(L, f->h, "read", st);
+    return 1;
+  }
+  if (a->fortran && a->ndim > 1) return luaL_error(L, "read: row ranges of a Fortran-order array are not supported; read it whole");
+  int64_t rows = a->ndim ? a->shape[0] : 1;
+  int64_t first = lt_check_int(L, 2, "read", "first row");
+  int64_t count = lua_isnoneornil(L, 3) ? rows - first + 1 : lt_check_int(L, 3, "read", "count");
+  if (first < 1 || first > rows + 1 || count < 0 || count > rows - first + 1)
+    return lt_argerror(L, 2, "read", "rows %lld..%lld out of range 1..%lld", (long long)first,
+                       (long long)(first + count - 1), (long long)rows);
+  int64_t shape[LT_MAXDIM];
+  memcpy(shape, a->shape, sizeof shape);
+  int nd = a->ndim ? a->ndim : 1;
+  shape[0] = count;
+  Tensor *t = lt_push_new(L, io_stype_dtype(a->st), nd, shape);
+  LtStatus st = io_array_read_rows(&f->h->ctx, f->src, a, first - 1, count, t->data);
+  if (st) return lio_fail_keep(L, f->h, "read", st);
+  return 1;
+}
+
+static int npy_close(lua_State *L) {
+  NpyFile *f = luaL_checkudata(L, 1, NPY_MT);
+  if (f->h) lio_close(f->h);
+  f->h = NULL;
+  f->src = NULL;
+  return 0;
+}
+
+static int npy_tostring(lua_State *L) {
+  NpyFile *f = luaL_checkudata(L, 1, NPY_MT);
+  char b[128];
+  if (!f->h) { lua_pushliteral(L, "NpyFile (closed)"); return 1; }
+  int64_t shape[LT_MAXDIM];
+  for (int i = 0; i < f->a.ndim; i++) shape[i] = f->a.shape[f->a.fortran ? f->a.ndim - 1 - i : i];
+  lua_pushfstring(L, "NpyFile %s %s", lt_dtype_name(io_stype_dtype(f->a.st)), io_shape_str(f->a.ndim, shape, b, sizeof b));
+  return 1;
+}
+
+static const luaL_Reg npy_methods[] = {
+  {"shape", npy_shape}, {"dtype", npy_dtype}, {"read", npy_read}, {"close", npy_close}, {NULL, NULL}
+};
+static const luaL_Reg npy_meta[] = {
+  {"__len", npy_len}, {"__gc", npy_close}, {"__close", npy_close}, {"__tostring", npy_tostring}, {NULL, NULL}
+};
+static const luaL_Reg npy_fns[] = {
+  {"read_npy", l_read_npy}, {"read_npy_bytes", l_read_npy_bytes}, {"write_npy", l_write_npy},
+  {"open_npy", l_open_npy}, {NULL, NULL}
+};
+
+void lio_npy_open(lua_State *L) {
+  luaL_newmetatable(L, NPY_MT);
+  luaL_setfuncs(L, npy_meta, 0);
+  luaL_newlib(L, npy_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, npy_fns, 0);
+}

@@ -1,0 +1,280 @@
+/* lio_zip.c - Lua binding for .npz archives: read_npz, open_npz (one member at a time), write_npz. */
+#include <stdio.h>
+#include <string.h>
+#include "tensor/lbase.h"
+#include "io/lio.h"
+#include "io/io_npy.h"
+#include "io/io_zip.h"
+
+#define NPZ_MT "lunette.io.NpzArchive"
+
+static void free_zip(IoCtx *c, void *p) { io_zip_close(c, p); io_free(c, p, sizeof(IoZip)); }
+
+/* Opens a zip archive (a file, or bytes when bytes != NULL) owned by h. */
+static LtStatus open_zip(LioHandle *h, const char *path, const void *bytes, size_t n, IoSrc **s, IoZip **z) {
+  LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, n, s) : io_src_file(&h->ctx, path, s);
+  if (st) return st;
+  lio_own_src(h, *s);
+  if (!(*z = io_calloc(&h->ctx, sizeof **z))) return LT_ENOMEM;
+  if ((st = io_zip_open(&h->ctx, *s, *z))) { io_free(&h->ctx, *z, sizeof **z); return st; }
+  lio_own(h, free_zip, *z);
+  return LT_OK;
+}
+
+static int is_array_member(const IoZipEntry *e) { return lio_has_suffix(e->name, ".npy"); }
+
+/* Pushes the tensor stored in member e; on failure pushes nothing and the
+ * message names the member. */
+static LtStatus push_member(lua_State *L, LioHandle *h, IoSrc *s, const IoZipEntry *e) {
+  IoSrc *m;
+  IoArray a;
+  LtStatus st = io_zip_member(&h->ctx, s, e, &m);
+  if (st == LT_OK) {
+    lio_own_src(h, m);
+    st = io_npy_parse(&h->ctx, m, 1, &a);
+    if (st == LT_OK) st = lio_push_array(L, h, m, &a);
+    if (st == LT_OK && (st = io_src_expect_end(&h->ctx, m, a.offset + a.nbytes))) lua_pop(L, 1);
+    lio_release(h, m);
+  }
+  if (st && st != LT_EINTR) {
+    char msg[IO_MSG];
+    snprintf(msg, sizeof msg, "%s", h->ctx.msg);
+    io_fail(&h->ctx, st, "member '%s': %s", e->name, msg);
+  }
+  return st;
+}
+
+/* The array name of a member: its name without ".npy". */
+static void push_key(lua_State *L, const IoZipEntry *e) { lua_pushlstring(L, e->name, strlen(e->name) - 4); }
+
+static int read_all(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
+  LioHandle *h = lio_handle(L, 2, fname);
+  IoSrc *s;
+  IoZip *z;
+  LtStatus st = open_zip(h, path, bytes, n, &s, &z);
+  if (st) return lio_fail(L, h, path, st);
+  lua_newtable(L);
+  for (size_t i = 0; i < z->n; i++) {
+    if (!is_array_member(&z->e[i])) continue;
+    push_key(L, &z->e[i]);
+    if ((st = push_member(L, h, s, &z->e[i]))) return lio_fail(L, h, path, st);
+    lua_rawset(L, -3);
+  }
+  lio_close(h);
+  return 1;
+}
+
+/* read_npz(path [, opts]) -> {name = tensor} | nil, message */
+static int l_read_npz(lua_State *L) { return read_all(L, luaL_checkstring(L, 1), NULL, 0, "read_npz"); }
+
+/* read_npz_bytes(string [, opts]) -> {name = tensor} | nil, message */
+static int l_read_npz_bytes(lua_State *L) {
+  size_t n;
+  const char *b = luaL_checklstring(L, 1, &n);
+  return read_all(L, "<bytes>", b, n, "read_npz_bytes");
+}
+
+/* ---- NpzArchive: an open archive read one member at a time ---------------- */
+
+typedef struct { IoZip *z; IoSrc *src; LioHandle *h; } NpzArchive;
+
+static NpzArchive *check_npz(lua_State *L, const char *fname) {
+  NpzArchive *a = luaL_checkudata(L, 1, NPZ_MT);
+  if (!a->h) luaL_error(L, "%s: the archive is closed", fname);
+  return a;
+}
+
+/* open_npz(path [, opts]) -> NpzArchive | nil, message */
+static int l_open_npz(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_settop(L, 2);
+  NpzArchive *a = lua_newuserdatauv(L, sizeof *a, 1);
+  memset(a, 0, sizeof *a);
+  luaL_setmetatable(L, NPZ_MT);
+  LioHandle *h = lio_handle(L, 2, "open_npz");
+  LtStatus st = open_zip(h, path, NULL, 0, &a->src, &a->z);
+  if (st) return lio_fail(L, h, path, st);
+  lua_setiuservalue(L, -2, 1);
+  a->h = h;
+  return 1;
+}
+
+/* a:names() -> sorted array of array names */
+static int npz_names(lua_State *L) {
+  NpzArchive *a = check_npz(L, "names");
+  lua_newtable(L);
+  lua_Integer k = 0;
+  for (size_t i = 0; i < a->z->n; i++)
+    if (is_array_member(&a->z->e[i])) { push_key(L, &a->z->e[i]); lua_rawseti(L, -2, ++k); }
+  return 1;
+}
+
+static const IoZipEntry *find_member(NpzArchive *a, const char *name) {
+  char full[4096];
+  if (snprintf(full, sizeof full, "%s.npy", name) >= (int)sizeof full) return NULL;
+  return io_zip_find(a->z, full);
+}
+
+/* a:read(name) -> tensor | nil, message (only that member is decompressed) */
+static int npz_read(lua_State *L) {
+  NpzArchive *a = check_npz(L, "read");
+  const char *name = luaL_checkstring(L, 2);
+  const IoZipEntry *e = find_member(a, name);
+  if (!e) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "no array named '%s' in the archive", name);
+    return 2;
+  }
+  LtStatus st = push_member(L, a->h, a->src, e);
+  if (st) return lio_fail_keep(L, a->h, "read", st);
+  return 1;
+}
+
+/* a:info(name) -> {dtype=, shape=, compressed=, bytes=} without reading the data */
+static int npz_info(lua_State *L) {
+  NpzArchive *a = check_npz(L, "info");
+  const char *name = luaL_checkstring(L, 2);
+  const IoZipEntry *e = find_member(a, name);
+  IoSrc *m;
+  IoArray arr;
+  if (!e) return luaL_error(L, "info: no array named '%s' in the archive", name);
+  LtStatus st = io_zip_member(&a->h->ctx, a->src, e, &m);
+  if (st) return lio_fail_keep(L, a->h, "info", st);
+  st = io_npy_parse(&a->h->ctx, m, 1, &arr);
+  io_src_close(&a->h->ctx, m);
+  if (st) return lio_fail_keep(L, a->h, "info", st);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, lt_dtype_name(io_stype_dtype(arr.st)));
+  lua_setfield(L, -2, "dtype");
+  lua_createtable(L, arr.ndim, 0);
+  for (int i = 0; i < arr.ndim; i++) {
+    lua_pushinteger(L, arr.shape[arr.fortran ? arr.ndim - 1 - i : i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "shape");
+  lua_pushboolean(L, e->method == 8);
+  lua_setfield(L, -2, "compressed");
+  lua_pushinteger(L, (lua_Integer)e->usize);
+  lua_setfield(L, -2, "bytes");
+  return 1;
+}
+
+static int npz_len(lua_State *L) {
+  NpzArchive *a = check_npz(L, "__len");
+  lua_Integer k = 0;
+  for (size_t i = 0; i < a->z->n; i++) k += is_array_member(&a->z->e[i]);
+  lua_pushinteger(L, k);
+  return 1;
+}
+
+static int npz_close(lua_State *L) {
+  NpzArchive *a = luaL_checkudata(L, 1, NPZ_MT);
+  if (a->h) lio_close(a->h);
+  a->h = NULL;
+  a->z = NULL;
+  a->src = NULL;
+  return 0;
+}
+
+static int npz_tostring(lua_State *L) {
+  NpzArchive *a = luaL_checkudata(L, 1, NPZ_MT);
+  if (!a->h) lua_pushliteral(L, "NpzArchive (closed)");
+  else lua_pushfstring(L, "NpzArchive (%d members)", (int)a->z->n);
+  return 1;
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
+
+/* Sorted array of the string keys of the table at arg, every value a
+ * tensor NumPy can hold; raises on anything else. */
+static void collect_arrays(lua_State *L, int arg) {
+  luaL_checktype(L, arg, LUA_TTABLE);
+  lua_newtable(L);
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    if (lua_type(L, -2) != LUA_TSTRING) lt_argerror(L, arg, "write_npz", "array names must be strings");
+    Tensor *t = lt_totensor(L, -1);
+    if (!t) lt_argerror(L, arg, "write_npz", "'%s' is not a tensor", lua_tostring(L, -2));
+    if (t->dtype == LT_BF16) lt_argerror(L, arg, "write_npz", "'%s': NumPy has no bfloat16 (convert with :float())", lua_tostring(L, -2));
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, ++n);
+  }
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_remove(L, -2);
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 0);
+}
+
+static LtStatus write_member(lua_State *L, LioHandle *h, IoZipWriter *zw, const char *name, int tix, int deflate) {
+  Tensor *c = lt_push_contiguous(L, tix);
+  uint8_t head[1024];
+  size_t hn = io_npy_header(c->dtype, c->ndim, c->shape, head);
+  char full[4096];
+  if (snprintf(full, sizeof full, "%s.npy", name) >= (int)sizeof full) return io_fail(&h->ctx, LT_EVALUE, "name too long");
+  LtStatus st = io_zipw_begin(&h->ctx, zw, full, deflate, deflate ? 0 : 64);
+  if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, head, hn);
+  if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
+  if (st == LT_OK) st = io_zipw_end(&h->ctx, zw);
+  lua_pop(L, 1);
+  return st;
+}
+
+/* write_npz(path, {name = tensor} [, {compress = bool}]) -> true | nil, message */
+static int l_write_npz(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int deflate = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    deflate = lua_getfield(L, 3, "compress") != LUA_TNIL && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 3);
+  collect_arrays(L, 2);                              /* 4: sorted names */
+  LioHandle *h = lio_handle(L, 3, "write_npz");      /* 5 */
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
+  IoZipWriter *zw = io_alloc(&h->ctx, sizeof *zw);
+  if (!zw) return lio_fail(L, h, path, LT_ENOMEM);
+  io_zipw_init(zw, w);
+  lio_own(h, free_zipw, zw);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
+  for (lua_Integer i = 1; i <= n && st == LT_OK; i++) {
+    lua_rawgeti(L, 4, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 2);
+    st = write_member(L, h, zw, lua_tostring(L, -2), lua_gettop(L), deflate);
+    lua_pop(L, 2);
+  }
+  if (st == LT_OK) st = io_zipw_finish(&h->ctx, zw);
+  if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
+  if (st) return lio_fail(L, h, path, st);
+  lio_close(h);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg npz_methods[] = {
+  {"names", npz_names}, {"read", npz_read}, {"info", npz_info}, {"close", npz_close}, {NULL, NULL}
+};
+static const luaL_Reg npz_meta[] = {
+  {"__len", npz_len}, {"__gc", npz_close}, {"__close", npz_close}, {"__tostring", npz_tostring}, {NULL, NULL}
+};
+static const luaL_Reg npz_fns[] = {
+  {"read_npz", l_read_npz}, {"read_npz_bytes", l_read_npz_bytes}, {"open_npz", l_open_npz},
+  {"write_npz", l_write_npz}, {NULL, NULL}
+};
+
+void lio_zip_open(lua_State *L) {
+  luaL_newmetatable(L, NPZ_MT);
+  luaL_setfuncs(L, npz_meta, 0);
+  luaL_newlib(L, npz_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, npz_fns, 0);
+}

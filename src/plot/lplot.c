@@ -1,0 +1,596 @@
+/* lplot.c - Lua binding for the plot canvas (lunette.PlotCanvas) and the module table of lunette._plot. */
+#include <math.h>
+#include <string.h>
+#include "tensor/lbase.h"
+#include "plot/plot.h"
+
+#define CANVAS_MT "lunette.PlotCanvas"
+
+/* The other halves of lunette._plot, merged into its table below. */
+int luaopen_lunette_plot_color(lua_State *L);
+int luaopen_lunette_plot_ticks(lua_State *L);
+int luaopen_lunette_plot_3d(lua_State *L);
+int luaopen_lunette_plot_stats(lua_State *L);
+
+/* ---- argument helpers ------------------------------------------------------- */
+
+/* A float64 contiguous tensor at stack index idx with `ncols` columns
+ * (0: 1-D); errors name argument `arg`. */
+static Tensor *check_f64_at(lua_State *L, int idx, int arg, const char *fname, int ncols) {
+  Tensor *t = lt_totensor(L, idx);
+  char b[64];
+  if (!t) lt_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, idx));
+  if (t->dtype != LT_F64 || !lt_is_contiguous(t))
+    lt_argerror(L, arg, fname, "contiguous float64 tensor expected, got %s", lt_dtype_name(t->dtype));
+  if (ncols == 0 && t->ndim != 1)
+    lt_argerror(L, arg, fname, "1-d tensor expected, got %s", lt_shape_of(t, b, sizeof b));
+  if (ncols > 0 && (t->ndim != 2 || t->shape[1] != ncols))
+    lt_argerror(L, arg, fname, "[nx%d] tensor expected, got %s", ncols, lt_shape_of(t, b, sizeof b));
+  return t;
+}
+
+static Tensor *check_f64(lua_State *L, int arg, const char *fname, int ncols) {
+  return check_f64_at(L, arg, arg, fname, ncols);
+}
+
+static double field_num(lua_State *L, int t, const char *k, double def) {
+  lua_getfield(L, t, k);
+  double v = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static int field_bool(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* A colour given as {r, g, b, a} (a defaults to 1). */
+static PlotRGBA to_rgba(lua_State *L, int idx, int arg, const char *fname) {
+  double ch[4] = {0, 0, 0, 1};
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) lt_argerror(L, arg, fname, "colour {r, g, b[, a]} expected, got %s", luaL_typename(L, idx));
+  for (int i = 0; i < 4; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    if (!lua_isnil(L, -1)) ch[i] = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+  }
+  return (PlotRGBA){ch[0], ch[1], ch[2], ch[3]};
+}
+
+/* Colours from opts[key]: a {r,g,b,a} table (1 colour) or an [nx4] tensor.
+ * Returns the count (0 when the field is absent or false). */
+static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, const char *fname,
+                            PlotRGBA *one, const PlotRGBA **many) {
+  int64_t n = 0;
+  lua_getfield(L, opts, key);
+  *many = NULL;
+  if (lt_totensor(L, -1)) {
+    Tensor *t = check_f64_at(L, lua_gettop(L), arg, fname, 4);
+    *many = (const PlotRGBA *)t->data;
+    n = t->shape[0];
+    lua_pop(L, 1); /* the tensor stays alive: it is still referenced by opts */
+    return n;
+  }
+  if (lua_istable(L, -1)) { *one = to_rgba(L, -1, arg, fname); *many = one; n = 1; }
+  else if (!lua_isnil(L, -1) && lua_toboolean(L, -1))
+    lt_argerror(L, arg, fname, "'%s' must be a colour table or an [nx4] tensor", key);
+  lua_pop(L, 1);
+  return n;
+}
+
+static int check_option(lua_State *L, int idx, int arg, const char *fname, const char *what,
+                        const char *const names[], int def) {
+  if (lua_isnoneornil(L, idx)) return def;
+  const char *s = lua_tostring(L, idx);
+  for (int i = 0; s && names[i]; i++) if (strcmp(names[i], s) == 0) return i;
+  return lt_argerror(L, arg, fname, "unknown %s '%s'", what, s ? s : luaL_typename(L, idx));
+}
+
+/* A stroke table {width=, color=, dash=, offset=, cap=, join=}; dash lives in buf. */
+static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStroke *s, double *buf, int bufn) {
+  static const char *const caps[] = {"butt", "round", "projecting", NULL};
+  static const char *const joins[] = {"miter", "round", "bevel", NULL};
+  memset(s, 0, sizeof *s);
+  if (lua_isnoneornil(L, idx) || !lua_toboolean(L, idx)) return 0;
+  idx = lua_absindex(L, idx);
+  luaL_checktype(L, idx, LUA_TTABLE);
+  s->width = field_num(L, idx, "width", 1);
+  lua_getfield(L, idx, "color");
+  s->color = lua_isnil(L, -1) ? (PlotRGBA){0, 0, 0, 1} : to_rgba(L, -1, arg, fname);
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "cap");
+  s->cap = (PlotCap)check_option(L, -1, arg, fname, "cap style", caps, 0);
+  lua_pop(L, 1);
+  lua_getfield(L, idx, "join");
+  s->join = (PlotJoin)check_option(L, -1, arg, fname, "join style", joins, 0);
+  lua_pop(L, 1);
+  s->dash_offset = field_num(L, idx, "offset", 0);
+  lua_getfield(L, idx, "dash");
+  if (lua_istable(L, -1)) {
+    int n = (int)lua_rawlen(L, -1);
+    if (n > bufn) lt_argerror(L, arg, fname, "dash pattern too long (%d > %d)", n, bufn);
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      buf[i] = lua_tonumber(L, -1);
+      if (!(buf[i] >= 0)) lt_argerror(L, arg, fname, "dash lengths must be non-negative");
+      lua_pop(L, 1);
+    }
+    s->dash = n ? buf : NULL;
+    s->ndash = n;
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* xform = {sx, ox, sy, oy, logx, logy}; returns NULL when absent. */
+static const PlotXform *to_xform(lua_State *L, int opts, PlotXform *xf) {
+  lua_getfield(L, opts, "xform");
+  int present = lua_istable(L, -1);
+  if (present) {
+    int t = lua_gettop(L);
+    xf->sx = field_num(L, t, "sx", 1); xf->ox = field_num(L, t, "ox", 0);
+    xf->sy = field_num(L, t, "sy", 1); xf->oy = field_num(L, t, "oy", 0);
+    xf->logx = field_bool(L, t, "logx"); xf->logy = field_bool(L, t, "logy");
+  }
+  lua_pop(L, 1);
+  return present ? xf : NULL;
+}
+
+static int opt_table(lua_State *L, int arg) {
+  if (lua_gettop(L) < arg) lua_settop(L, arg);
+  if (lua_isnil(L, arg)) { lua_newtable(L); lua_replace(L, arg); }
+  luaL_checktype(L, arg, LUA_TTABLE);
+  return arg;
+}
+
+/* A UTF-8 string argument (cairo stops drawing at the first bad byte). */
+static const char *check_utf8(lua_State *L, int arg, const char *fname) {
+  size_t n;
+  const char *s = luaL_checklstring(L, arg, &n);
+  const unsigned char *p = (const unsigned char *)s, *e = p + n;
+  while (p < e) {
+    int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+    if (!len || p + len > e) lt_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
+    for (int k = 1; k < len; k++)
+      if ((p[k] & 0xc0) != 0x80) lt_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
+    p += len;
+  }
+  if (memchr(s, 0, n)) lt_argerror(L, arg, fname, "text contains a NUL byte");
+  return s;
+}
+
+/* ---- canvas userdata -------------------------------------------------------------- */
+
+static PlotCanvas *check_canvas(lua_State *L, int arg, const char *fname) {
+  PlotCanvas *c = luaL_testudata(L, arg, CANVAS_MT);
+  if (!c) lt_argerror(L, arg, fname, "canvas expected, got %s", luaL_typename(L, arg));
+  if (!c->cr) lt_argerror(L, arg, fname, "canvas is closed");
+  return c;
+}
+
+static void check_status(lua_State *L, PlotStatus st, const char *fname) {
+  switch (st) {
+  case PLOT_OK: return;
+  case PLOT_ENOMEM: luaL_error(L, "%s: not enough memory", fname); break;
+  case PLOT_EVALUE: luaL_error(L, "%s: invalid value", fname); break;
+  case PLOT_EIO: luaL_error(L, "%s: write failed", fname); break;
+  default: luaL_error(L, "%s: cairo drawing failed", fname); break;
+  }
+}
+
+/* canvas(format, width, height, dpi[, path]) -> canvas | nil, message */
+static int l_canvas(lua_State *L) {
+  static const char *const fmts[] = {"png", "pdf", "svg", NULL};
+  int fmt = check_option(L, 1, 1, "canvas", "format", fmts, -1);
+  if (fmt < 0) return lt_argerror(L, 1, "canvas", "format expected (png, pdf, svg)");
+  int64_t w = lt_check_int(L, 2, "canvas", "width"), h = lt_check_int(L, 3, "canvas", "height");
+  double dpi = luaL_checknumber(L, 4);
+  const char *path = luaL_optstring(L, 5, NULL);
+  if (w <= 0 || h <= 0 || w > 32767 || h > 32767 || w * h > ((int64_t)1 << 28))
+    return lt_argerror(L, 2, "canvas", "figure of %lldx%lld pixels is empty or too large (1..32767 a side, 2^28 in all)",
+                       (long long)w, (long long)h);
+  if (!(dpi > 0) || !isfinite(dpi)) return lt_argerror(L, 4, "canvas", "dpi must be positive, got %g", dpi);
+  if (fmt != PLOT_FMT_PNG && !path) return lt_argerror(L, 5, "canvas", "path needed for %s", fmts[fmt]);
+  PlotCanvas *c = lua_newuserdatauv(L, sizeof *c, 1);
+  memset(c, 0, sizeof *c);
+  luaL_setmetatable(L, CANVAS_MT);
+  unsigned char *pixels = NULL;
+  if (fmt == PLOT_FMT_PNG) {
+    size_t nb = plot_canvas_bytes((int)w, (int)h);
+    pixels = lua_newuserdatauv(L, nb, 0); /* the GC counts the pixels */
+    memset(pixels, 0, nb);
+    lua_setiuservalue(L, -2, 1);
+  }
+  char err[512] = "";
+  PlotStatus st = plot_canvas_open(c, (PlotFormat)fmt, (int)w, (int)h, dpi, pixels, path, err, sizeof err);
+  if (st == PLOT_EIO) { plot_canvas_close(c); lua_pushnil(L); lua_pushstring(L, err); return 2; }
+  if (st != PLOT_OK) { plot_canvas_close(c); check_status(L, st, "canvas"); }
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  PlotCanvas *c = luaL_checkudata(L, 1, CANVAS_MT);
+  plot_canvas_close(c);
+  return 0;
+}
+
+static int l_origin(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "origin");
+  plot_canvas_set_origin(c, luaL_checknumber(L, 2), luaL_checknumber(L, 3));
+  return 0;
+}
+
+static int l_clip(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "clip");
+  if (lua_isnoneornil(L, 2)) { plot_canvas_unclip(c); return 0; }
+  plot_canvas_clip(c, luaL_checknumber(L, 2), luaL_checknumber(L, 3), luaL_checknumber(L, 4), luaL_checknumber(L, 5));
+  return 0;
+}
+
+static int l_fill(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "fill");
+  plot_canvas_fill(c, to_rgba(L, 2, 2, "fill"));
+  return 0;
+}
+
+/* c:path(x, y, {xform=, closed=, fill=, stroke=, snap=}) */
+static int l_path(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "path");
+  Tensor *x = check_f64(L, 2, "path", 0), *y = check_f64(L, 3, "path", 0);
+  int o = opt_table(L, 4);
+  if (x->shape[0] != y->shape[0])
+    return lt_argerror(L, 3, "path", "x and y lengths differ (%lld and %lld)", (long long)x->shape[0], (long long)y->shape[0]);
+  PlotXform xf;
+  PlotStroke s;
+  double dash[16];
+  PlotRGBA fill, *fp = NULL;
+  lua_getfield(L, o, "fill");
+  if (lua_istable(L, -1)) { fill = to_rgba(L, -1, 4, "path"); fp = &fill; }
+  lua_pop(L, 1);
+  lua_getfield(L, o, "stroke");
+  int has_stroke = to_stroke(L, -1, 4, "path", &s, dash, 16);
+  lua_pop(L, 1);
+  check_status(L, plot_canvas_path(c, x->data, y->data, x->shape[0], to_xform(L, o, &xf), field_bool(L, o, "closed"),
+                                   fp, has_stroke ? &s : NULL, field_bool(L, o, "snap")), "path");
+  return 0;
+}
+
+/* c:rects(x0, y0, x1, y1, {xform=, fill=, edge=, snap=}) */
+static int l_rects(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "rects");
+  Tensor *t[4];
+  for (int i = 0; i < 4; i++) t[i] = check_f64(L, 2 + i, "rects", 0);
+  int o = opt_table(L, 6);
+  int64_t n = t[0]->shape[0];
+  for (int i = 1; i < 4; i++)
+    if (t[i]->shape[0] != n) return lt_argerror(L, 2 + i, "rects", "length %lld differs from %lld", (long long)t[i]->shape[0], (long long)n);
+  PlotXform xf;
+  PlotStroke s;
+  double dash[16];
+  PlotRGBA one;
+  const PlotRGBA *fills;
+  int64_t nf = field_colors(L, o, "fill", 6, "rects", &one, &fills);
+  if (nf > 1 && nf != n) return lt_argerror(L, 6, "rects", "%lld fill colours for %lld rectangles", (long long)nf, (long long)n);
+  lua_getfield(L, o, "edge");
+  int has_edge = to_stroke(L, -1, 6, "rects", &s, dash, 16);
+  lua_pop(L, 1);
+  check_status(L, plot_canvas_rects(c, t[0]->data, t[1]->data, t[2]->data, t[3]->data, n, to_xform(L, o, &xf),
+                                    fills, nf, has_edge ? &s : NULL, field_bool(L, o, "snap")), "rects");
+  return 0;
+}
+
+/* c:polylines(pts [n x len x 2], {color=, width=, cap=}) */
+static int l_polylines(lua_State *L) {
+  static const char *const caps[] = {"butt", "round", "projecting", NULL};
+  PlotCanvas *c = check_canvas(L, 1, "polylines");
+  Tensor *p = lt_check_tensor(L, 2, "polylines");
+  char b[64];
+  if (p->dtype != LT_F64 || !lt_is_contiguous(p) || p->ndim != 3 || p->shape[2] != 2)
+    return lt_argerror(L, 2, "polylines", "contiguous float64 [n x len x 2] tensor expected, got %s %s",
+                       lt_dtype_name(p->dtype), lt_shape_of(p, b, sizeof b));
+  int o = opt_table(L, 3);
+  PlotRGBA one;
+  const PlotRGBA *cols;
+  int64_t nc = field_colors(L, o, "color", 3, "polylines", &one, &cols);
+  if (nc > 1 && nc != p->shape[0]) return lt_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc, (long long)p->shape[0]);
+  lua_getfield(L, o, "cap");
+  PlotCap cap = (PlotCap)check_option(L, -1, 3, "polylines", "cap style", caps, 0);
+  lua_pop(L, 1);
+  if (p->shape[1] > 1 << 30) return lt_argerror(L, 2, "polylines", "lines too long");
+  check_status(L, plot_canvas_polylines(c, p->data, p->shape[0], (int)p->shape[1], cols, nc,
+                                        field_num(L, o, "width", 1), cap), "polylines");
+  return 0;
+}
+
+/* c:round_rect(x0, y0, x1, y1, r, {fill=, stroke=}) */
+static int l_round_rect(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "round_rect");
+  double v[5];
+  for (int i = 0; i < 5; i++) v[i] = luaL_checknumber(L, 2 + i);
+  int o = opt_table(L, 7);
+  PlotRGBA fill, *fp = NULL;
+  PlotStroke s;
+  double dash[16];
+  lua_getfield(L, o, "fill");
+  if (lua_istable(L, -1)) { fill = to_rgba(L, -1, 7, "round_rect"); fp = &fill; }
+  lua_pop(L, 1);
+  lua_getfield(L, o, "stroke");
+  int has = to_stroke(L, -1, 7, "round_rect", &s, dash, 16);
+  lua_pop(L, 1);
+  check_status(L, plot_canvas_round_rect(c, v[0], v[1], v[2], v[3], v[4], fp, has ? &s : NULL), "round_rect");
+  return 0;
+}
+
+/* c:markers(x, y, {xform=, marker=, size=number|tensor, face=, edge=, edge_width=, order=}) */
+static int l_markers(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "markers");
+  Tensor *x = check_f64(L, 2, "markers", 0), *y = check_f64(L, 3, "markers", 0);
+  int o = opt_table(L, 4);
+  int64_t n = x->shape[0];
+  if (y->shape[0] != n) return lt_argerror(L, 3, "markers", "x and y lengths differ (%lld and %lld)", (long long)n, (long long)y->shape[0]);
+  PlotMarkers m = {.n = n, .x = x->data, .y = y->data};
+  PlotXform xf;
+  m.xf = to_xform(L, o, &xf);
+  lua_getfield(L, o, "marker");
+  int filled, mk = plot_marker_from_name(luaL_optstring(L, -1, "o"), &filled);
+  if (mk < 0) return lt_argerror(L, 4, "markers", "unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  m.marker = (PlotMarker)mk;
+  double size1;
+  lua_getfield(L, o, "size");
+  if (lt_totensor(L, -1)) {
+    Tensor *s = check_f64_at(L, lua_gettop(L), 4, "markers", 0);
+    if (s->shape[0] != n && s->shape[0] != 1) return lt_argerror(L, 4, "markers", "%lld sizes for %lld points", (long long)s->shape[0], (long long)n);
+    m.size = s->data; m.nsize = s->shape[0];
+  } else {
+    size1 = luaL_optnumber(L, -1, 6);
+    m.size = &size1; m.nsize = 1;
+  }
+  lua_pop(L, 1);
+  PlotRGBA f1, e1;
+  m.nface = field_colors(L, o, "face", 4, "markers", &f1, &m.face);
+  m.nedge = field_colors(L, o, "edge", 4, "markers", &e1, &m.edge);
+  if ((m.nface > 1 && m.nface != n) || (m.nedge > 1 && m.nedge != n))
+    return lt_argerror(L, 4, "markers", "%lld colours for %lld points", (long long)(m.nface > 1 && m.nface != n ? m.nface : m.nedge), (long long)n);
+  m.edge_width = field_num(L, o, "edge_width", 0);
+  lua_getfield(L, o, "order");
+  if (!lua_isnil(L, -1)) {
+    Tensor *ord = lt_totensor(L, -1);
+    if (!ord) return lt_argerror(L, 4, "markers", "order must be an int64 tensor");
+    if (ord->dtype != LT_I64 || !lt_is_contiguous(ord) || ord->ndim != 1 || ord->shape[0] != n)
+      return lt_argerror(L, 4, "markers", "order must be a contiguous int64 tensor of %lld indices", (long long)n);
+    m.order = ord->data; /* 0-based, produced by lunette._plot.depth_order */
+  }
+  lua_pop(L, 1);
+  check_status(L, plot_canvas_markers(c, &m), "markers");
+  return 0;
+}
+
+/* c:image(rgba uint8 [h x w x 4], x, y, w, h, {smooth=, alpha=}) */
+static int l_image(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "image");
+  Tensor *im = lt_check_tensor(L, 2, "image");
+  char b[64];
+  if (im->dtype != LT_U8 || !lt_is_contiguous(im) || im->ndim != 3 || im->shape[2] != 4 || im->shape[0] < 1 || im->shape[1] < 1)
+    return lt_argerror(L, 2, "image", "contiguous uint8 [h x w x 4] tensor expected, got %s %s", lt_dtype_name(im->dtype), lt_shape_of(im, b, sizeof b));
+  if (im->shape[0] > 1 << 24 || im->shape[1] > 1 << 24) return lt_argerror(L, 2, "image", "image too large");
+  double v[4];
+  for (int i = 0; i < 4; i++) v[i] = luaL_checknumber(L, 3 + i);
+  int o = opt_table(L, 7);
+  check_status(L, plot_canvas_image(c, im->data, (int)im->shape[1], (int)im->shape[0], v[0], v[1], v[2], v[3],
+                                    field_bool(L, o, "smooth"), field_num(L, o, "alpha", 1)), "image");
+  return 0;
+}
+
+/* Reads {size=, family=, bold=, italic=} and placement fields from a text option table. */
+static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const char *fname, int arg) {
+  static const char *const has[] = {"left", "center", "right", NULL};
+  static const char *const vas[] = {"baseline", "bottom", "center", "top", "center_baseline", NULL};
+  f->size = field_num(L, o, "size", 10);
+  if (!(f->size > 0) || !isfinite(f->size)) lt_argerror(L, arg, fname, "font size must be positive");
+  lua_getfield(L, o, "family");
+  f->family = lua_tostring(L, -1); /* stays alive: referenced by the options table */
+  lua_pop(L, 1);
+  f->bold = field_bool(L, o, "bold");
+  f->italic = field_bool(L, o, "italic");
+  p->rotation = field_num(L, o, "rotation", 0);
+  lua_getfield(L, o, "ha");
+  p->ha = (PlotHAlign)check_option(L, -1, arg, fname, "horizontal alignment", has, PLOT_HA_LEFT);
+  lua_pop(L, 1);
+  lua_getfield(L, o, "va");
+  p->va = (PlotVAlign)check_option(L, -1, arg, fname, "vertical alignment", vas, PLOT_VA_BASELINE);
+  lua_pop(L, 1);
+  lua_getfield(L, o, "multialign");
+  p->multialign = lua_isnil(L, -1) ? -1 : check_option(L, -1, arg, fname, "multialign", has, 0);
+  lua_pop(L, 1);
+  p->linespacing = field_num(L, o, "linespacing", 1.2);
+  p->anchor_mode = field_bool(L, o, "anchor");
+}
+
+static int push_bbox(lua_State *L, const double bb[4]) {
+  for (int i = 0; i < 4; i++) lua_pushnumber(L, bb[i]);
+  return 4;
+}
+
+/* c:text(s, x, y, {size=, color=, ha=, va=, rotation=, ...}) -> x0, y0, x1, y1 */
+static int l_text(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "text");
+  const char *s = check_utf8(L, 2, "text");
+  PlotFont f;
+  PlotTextPos p;
+  memset(&f, 0, sizeof f);
+  memset(&p, 0, sizeof p);
+  p.x = luaL_checknumber(L, 3);
+  p.y = luaL_checknumber(L, 4);
+  int o = opt_table(L, 5);
+  text_opts(L, o, &f, &p, "text", 5);
+  PlotRGBA col = {0, 0, 0, 1};
+  lua_getfield(L, o, "color");
+  if (!lua_isnil(L, -1)) col = to_rgba(L, -1, 5, "text");
+  lua_pop(L, 1);
+  double bb[4];
+  check_status(L, plot_canvas_text(c, s, &f, &p, col, bb), "text");
+  return push_bbox(L, bb);
+}
+
+/* c:save(path[, level]) -> true | nil, message */
+static int l_save(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "save");
+  const char *path = luaL_checkstring(L, 2);
+  int level = (int)luaL_optinteger(L, 3, 1);
+  char err[600] = "";
+  PlotStatus st = plot_canvas_commit(c, path, level, err, sizeof err);
+  if (st == PLOT_OK) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, err[0] ? err : "cannot write figure");
+  return 2;
+}
+
+/* c:pixel(x, y) -> r, g, b, a in 0..255 (straight), for tests */
+static int l_pixel(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "pixel");
+  int64_t x = lt_check_int(L, 2, "pixel", "x"), y = lt_check_int(L, 3, "pixel", "y");
+  if (c->fmt != PLOT_FMT_PNG) return lt_argerror(L, 1, "pixel", "only raster canvases have pixels");
+  if (x < 0 || y < 0 || x >= c->width || y >= c->height) return lt_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x, (long long)y);
+  cairo_surface_flush(c->surface);
+  uint32_t p = ((uint32_t *)(c->pixels + (size_t)y * c->stride))[x];
+  unsigned a = p >> 24, ch[3] = {(p >> 16) & 0xff, (p >> 8) & 0xff, p & 0xff};
+  for (int i = 0; i < 3; i++) lua_pushinteger(L, a ? (ch[i] * 255 + a / 2) / a : 0);
+  lua_pushinteger(L, a);
+  return 4;
+}
+
+static int l_size(lua_State *L) {
+  PlotCanvas *c = check_canvas(L, 1, "size");
+  lua_pushinteger(L, c->width);
+  lua_pushinteger(L, c->height);
+  return 2;
+}
+
+/* ---- text measurement (a 1x1 canvas kept as an upvalue) ---------------------------- */
+
+/* text_extent(s, x, y, opts) -> x0, y0, x1, y1 ; text_size(s, opts) -> w, h, descent */
+static int l_text_extent(lua_State *L) {
+  PlotCanvas *m = lua_touserdata(L, lua_upvalueindex(1));
+  const char *s = check_utf8(L, 1, "text_extent");
+  PlotFont f;
+  PlotTextPos p;
+  memset(&f, 0, sizeof f);
+  memset(&p, 0, sizeof p);
+  p.x = luaL_checknumber(L, 2);
+  p.y = luaL_checknumber(L, 3);
+  int o = opt_table(L, 4);
+  text_opts(L, o, &f, &p, "text_extent", 4);
+  double bb[4];
+  check_status(L, plot_text_bbox(m, s, &f, &p, bb), "text_extent");
+  return push_bbox(L, bb);
+}
+
+static int l_text_size(lua_State *L) {
+  PlotCanvas *m = lua_touserdata(L, lua_upvalueindex(1));
+  const char *s = check_utf8(L, 1, "text_size");
+  PlotFont f;
+  PlotTextPos p;
+  memset(&f, 0, sizeof f);
+  memset(&p, 0, sizeof p);
+  int o = opt_table(L, 2);
+  text_opts(L, o, &f, &p, "text_size", 2);
+  double w, h, d;
+  check_status(L, plot_text_size(m, s, &f, p.linespacing, &w, &h, &d), "text_size");
+  lua_pushnumber(L, w);
+  lua_pushnumber(L, h);
+  lua_pushnumber(L, d);
+  return 3;
+}
+
+/* ---- PNG reading for tests and checks ------------------------------------------------- */
+
+/* read_png(path) -> uint8 tensor [h x w x 4] (straight RGBA) | nil, message */
+static int l_read_png(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+  if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot read '%s': %s", path, cairo_status_to_string(cairo_surface_status(s)));
+    cairo_surface_destroy(s);
+    return 2;
+  }
+  cairo_surface_flush(s);
+  int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+  int stride = cairo_image_surface_get_stride(s);
+  cairo_format_t fmt = cairo_image_surface_get_format(s);
+  const unsigned char *data = cairo_image_surface_get_data(s);
+  int64_t shape[3] = {h, w, 4};
+  Tensor *t = lt_push_new(L, LT_U8, 3, shape);
+  uint8_t *o = t->data;
+  for (int r = 0; r < h; r++) {
+    const uint32_t *row = (const uint32_t *)(data + (size_t)r * stride);
+    for (int k = 0; k < w; k++, o += 4) {
+      uint32_t p = row[k];
+      unsigned a = fmt == CAIRO_FORMAT_RGB24 ? 255 : p >> 24, ch[3] = {(p >> 16) & 0xff, (p >> 8) & 0xff, p & 0xff};
+      for (int i = 0; i < 3; i++) o[i] = (uint8_t)(a ? (ch[i] * 255 + a / 2) / a : 0);
+      o[3] = (uint8_t)a;
+    }
+  }
+  cairo_surface_destroy(s);
+  return 1;
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+static const luaL_Reg canvas_methods[] = {
+  {"origin", l_origin}, {"clip", l_clip}, {"fill", l_fill}, {"path", l_path}, {"rects", l_rects},
+  {"polylines", l_polylines}, {"round_rect", l_round_rect}, {"markers", l_markers}, {"image", l_image},
+  {"text", l_text}, {"save", l_save}, {"pixel", l_pixel}, {"size", l_size}, {"close", l_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg module_fns[] = {
+  {"canvas", l_canvas}, {"read_png", l_read_png}, {NULL, NULL}
+};
+
+static void createmeta(lua_State *L) {
+  luaL_newmetatable(L, CANVAS_MT);
+  luaL_newlib(L, canvas_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+}
+
+/* Copies every field of the table on top into the table at idx, then pops it. */
+static void merge(lua_State *L, int idx) {
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, idx);
+  }
+  lua_pop(L, 1);
+}
+
+int luaopen_lunette_plot(lua_State *L) {
+  createmeta(L);
+  luaL_newlib(L, module_fns);
+  int mod = lua_gettop(L);
+  /* the measuring canvas: a closed-state userdata first, then opened */
+  PlotCanvas *m = lua_newuserdatauv(L, sizeof *m, 0);
+  memset(m, 0, sizeof *m);
+  luaL_setmetatable(L, CANVAS_MT);
+  check_status(L, plot_canvas_open(m, PLOT_FMT_MEASURE, 1, 1, 72, NULL, NULL, NULL, 0), "lunette._plot");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_text_extent, 1);
+  lua_setfield(L, mod, "text_extent");
+  lua_pushcclosure(L, l_text_size, 1);
+  lua_setfield(L, mod, "text_size");
+  luaopen_lunette_plot_color(L); merge(L, mod);
+  luaopen_lunette_plot_ticks(L); merge(L, mod);
+  luaopen_lunette_plot_3d(L); merge(L, mod);
+  luaopen_lunette_plot_stats(L); merge(L, mod);
+  return 1;
+}

@@ -1,0 +1,96 @@
+/* lplot_3d.c - Lua binding for the 3-D projection: view matrix, point projection, depth order and shading. */
+#include <math.h>
+#include "tensor/lbase.h"
+#include "plot/plot_3d.h"
+
+int luaopen_lunette_plot_3d(lua_State *L);
+
+static Tensor *check_vec(lua_State *L, int arg, const char *fname) {
+  Tensor *t = lt_check_tensor(L, arg, fname);
+  char b[64];
+  if (t->dtype != LT_F64 || !lt_is_contiguous(t) || t->ndim != 1)
+    lt_argerror(L, arg, fname, "contiguous 1-d float64 tensor expected, got %s %s", lt_dtype_name(t->dtype), lt_shape_of(t, b, sizeof b));
+  return t;
+}
+
+static double num_at(lua_State *L, int t, int i) {
+  lua_rawgeti(L, t, i);
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static double num_field(lua_State *L, int t, const char *k, double def) {
+  lua_getfield(L, t, k);
+  double v = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* proj_matrix({lims={6}, aspect={3}, elev=, azim=, roll=, dist=, focal=}) -> {16 numbers} */
+static int l_proj_matrix(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  Plot3DView v;
+  lua_getfield(L, 1, "lims");
+  luaL_argexpected(L, lua_istable(L, -1), 1, "table with lims");
+  for (int i = 0; i < 6; i++) v.lims[i] = num_at(L, lua_gettop(L), i + 1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "aspect");
+  luaL_argexpected(L, lua_istable(L, -1), 1, "table with aspect");
+  for (int i = 0; i < 3; i++) v.box_aspect[i] = num_at(L, lua_gettop(L), i + 1);
+  lua_pop(L, 1);
+  v.elev = num_field(L, 1, "elev", 30);
+  v.azim = num_field(L, 1, "azim", -60);
+  v.roll = num_field(L, 1, "roll", 0);
+  v.dist = num_field(L, 1, "dist", 10);
+  v.focal_length = num_field(L, 1, "focal", 1);
+  double M[16];
+  if (plot3d_matrix(&v, M) != 0) return lt_argerror(L, 1, "proj_matrix", "axis limits must be finite and not empty");
+  lua_createtable(L, 16, 0);
+  for (int i = 0; i < 16; i++) { lua_pushnumber(L, M[i]); lua_rawseti(L, -2, i + 1); }
+  return 1;
+}
+
+/* project(M, x, y, z) -> vx, vy, vz (float64 tensors) */
+static int l_project(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  double M[16];
+  for (int i = 0; i < 16; i++) M[i] = num_at(L, 1, i + 1);
+  Tensor *x = check_vec(L, 2, "project"), *y = check_vec(L, 3, "project"), *z = check_vec(L, 4, "project");
+  int64_t n = x->shape[0];
+  if (y->shape[0] != n || z->shape[0] != n)
+    return lt_argerror(L, 3, "project", "x, y and z lengths differ (%lld, %lld, %lld)", (long long)n, (long long)y->shape[0], (long long)z->shape[0]);
+  Tensor *vx = lt_push_new(L, LT_F64, 1, &n), *vy = lt_push_new(L, LT_F64, 1, &n), *vz = lt_push_new(L, LT_F64, 1, &n);
+  plot3d_project(M, x->data, y->data, z->data, n, vx->data, vy->data, vz->data);
+  return 3;
+}
+
+/* depth_order(vz) -> int64 tensor of 0-based indices, farthest first (for canvas:markers) */
+static int l_depth_order(lua_State *L) {
+  Tensor *vz = check_vec(L, 1, "depth_order");
+  int64_t n = vz->shape[0];
+  Tensor *o = lt_push_new(L, LT_I64, 1, &n);
+  if (plot3d_depth_order(vz->data, n, o->data) != 0) return luaL_error(L, "depth_order: not enough memory");
+  return 1;
+}
+
+/* depth_shade(vz, rgba [n x 4] float64): scales alphas in place */
+static int l_depth_shade(lua_State *L) {
+  Tensor *vz = check_vec(L, 1, "depth_shade");
+  Tensor *c = lt_check_tensor(L, 2, "depth_shade");
+  if (c->dtype != LT_F64 || !lt_is_contiguous(c) || c->ndim != 2 || c->shape[1] != 4 || c->shape[0] != vz->shape[0])
+    return lt_argerror(L, 2, "depth_shade", "contiguous float64 [%lldx4] tensor expected", (long long)vz->shape[0]);
+  plot3d_depth_shade(vz->data, vz->shape[0], c->data);
+  return 0;
+}
+
+static const luaL_Reg fns[] = {
+  {"proj_matrix", l_proj_matrix}, {"project", l_project}, {"depth_order", l_depth_order},
+  {"depth_shade", l_depth_shade}, {NULL, NULL}
+};
+
+/* Registered by luaopen_lunette_plot (merged into lunette._plot). */
+int luaopen_lunette_plot_3d(lua_State *L) {
+  luaL_newlib(L, fns);
+  return 1;
+}

@@ -1,0 +1,278 @@
+/* plot_marker.c - scatter markers: matplotlib's marker shapes, a sprite cache and direct blitting on raster canvases. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "plot/plot.h"
+#include "plot/plot_raster.h"
+
+/* ---- shapes ---------------------------------------------------------------- */
+
+typedef struct { const char *name; PlotMarker m; int filled; } MarkerName;
+
+static const MarkerName marker_names[] = {
+  {"o", PLOT_M_CIRCLE, 1}, {".", PLOT_M_POINT, 1}, {",", PLOT_M_PIXEL, 1},
+  {"^", PLOT_M_TRI_UP, 1}, {"v", PLOT_M_TRI_DOWN, 1}, {"<", PLOT_M_TRI_LEFT, 1},
+  {">", PLOT_M_TRI_RIGHT, 1}, {"s", PLOT_M_SQUARE, 1}, {"D", PLOT_M_DIAMOND, 1},
+  {"d", PLOT_M_THIN_DIAMOND, 1}, {"p", PLOT_M_PENTAGON, 1}, {"h", PLOT_M_HEXAGON, 1},
+  {"8", PLOT_M_OCTAGON, 1}, {"*", PLOT_M_STAR, 1}, {"+", PLOT_M_PLUS, 0},
+  {"x", PLOT_M_X, 0}, {"|", PLOT_M_VLINE, 0}, {"_", PLOT_M_HLINE, 0},
+  {NULL, 0, 0}
+};
+
+int plot_marker_from_name(const char *name, int *filled) {
+  for (const MarkerName *m = marker_names; m->name; m++)
+    if (strcmp(m->name, name) == 0) { *filled = m->filled; return (int)m->m; }
+  return -1;
+}
+
+/* Vertices of a regular polygon or star of radius r, first vertex up. */
+static void polygon_path(cairo_t *cr, double cx, double cy, int n, double r, double inner) {
+  int nv = inner > 0 ? 2 * n : n;
+  for (int i = 0; i < nv; i++) {
+    double th = 2 * M_PI * i / nv + M_PI / 2, rr = (inner > 0 && i % 2) ? r * inner : r;
+    double px = cx + rr * cos(th), py = cy - rr * sin(th);
+    if (i == 0) cairo_move_to(cr, px, py);
+    else cairo_line_to(cr, px, py);
+  }
+  cairo_close_path(cr);
+}
+
+static void poly3(cairo_t *cr, double cx, double cy, double s, const double v[6]) {
+  cairo_move_to(cr, cx + v[0] * s, cy + v[1] * s);
+  cairo_line_to(cr, cx + v[2] * s, cy + v[3] * s);
+  cairo_line_to(cr, cx + v[4] * s, cy + v[5] * s);
+  cairo_close_path(cr);
+}
+
+static void segment(cairo_t *cr, double x0, double y0, double x1, double y1) {
+  cairo_move_to(cr, x0, y0);
+  cairo_line_to(cr, x1, y1);
+}
+
+/* Appends marker m of size s (matplotlib markersize, px) centred at (cx, cy). */
+static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double s) {
+  static const double up[6] = {0, -0.5, -0.5, 0.5, 0.5, 0.5}, down[6] = {0, 0.5, -0.5, -0.5, 0.5, -0.5};
+  static const double left[6] = {-0.5, 0, 0.5, -0.5, 0.5, 0.5}, right[6] = {0.5, 0, -0.5, -0.5, -0.5, 0.5};
+  double h = s / 2, d = s * M_SQRT1_2;
+  switch (m) {
+  case PLOT_M_CIRCLE: cairo_new_sub_path(cr); cairo_arc(cr, cx, cy, h, 0, 2 * M_PI); break;
+  case PLOT_M_POINT: cairo_new_sub_path(cr); cairo_arc(cr, cx, cy, h / 2, 0, 2 * M_PI); break;
+  case PLOT_M_PIXEL: cairo_rectangle(cr, cx - 0.5, cy - 0.5, 1, 1); break;
+  case PLOT_M_TRI_UP: poly3(cr, cx, cy, s, up); break;
+  case PLOT_M_TRI_DOWN: poly3(cr, cx, cy, s, down); break;
+  case PLOT_M_TRI_LEFT: poly3(cr, cx, cy, s, left); break;
+  case PLOT_M_TRI_RIGHT: poly3(cr, cx, cy, s, right); break;
+  case PLOT_M_SQUARE: cairo_rectangle(cr, cx - h, cy - h, s, s); break;
+  case PLOT_M_DIAMOND:
+  case PLOT_M_THIN_DIAMOND: {
+    double dx = m == PLOT_M_DIAMOND ? d : 0.6 * d;
+    cairo_move_to(cr, cx, cy - d); cairo_line_to(cr, cx + dx, cy);
+    cairo_line_to(cr, cx, cy + d); cairo_line_to(cr, cx - dx, cy);
+    cairo_close_path(cr);
+    break;
+  }
+  case PLOT_M_PENTAGON: polygon_path(cr, cx, cy, 5, h, 0); break;
+  case PLOT_M_HEXAGON: polygon_path(cr, cx, cy, 6, h, 0); break;
+  case PLOT_M_OCTAGON: {
+    for (int i = 0; i < 8; i++) {
+      double th = 2 * M_PI * i / 8 + M_PI / 2 + M_PI / 8;
+      if (i == 0) cairo_move_to(cr, cx + h * cos(th), cy - h * sin(th));
+      else cairo_line_to(cr, cx + h * cos(th), cy - h * sin(th));
+    }
+    cairo_close_path(cr);
+    break;
+  }
+  case PLOT_M_STAR: polygon_path(cr, cx, cy, 5, h, 0.381966); break;
+  case PLOT_M_PLUS: segment(cr, cx - h, cy, cx + h, cy); segment(cr, cx, cy - h, cx, cy + h); break;
+  case PLOT_M_X: segment(cr, cx - h, cy - h, cx + h, cy + h); segment(cr, cx - h, cy + h, cx + h, cy - h); break;
+  case PLOT_M_VLINE: segment(cr, cx, cy - h, cx, cy + h); break;
+  case PLOT_M_HLINE: segment(cr, cx - h, cy, cx + h, cy); break;
+  default: break;
+  }
+}
+
+static int marker_fillable(PlotMarker m) { return m < PLOT_M_PLUS; }
+
+/* ---- sprite cache ------------------------------------------------------------- */
+
+typedef struct {
+  uint64_t key;         /* 0 = empty slot */
+  int dim;              /* sprite is dim x dim pixels */
+  int half;             /* marker centre sits at (half + phase/4) */
+  uint8_t *fill, *stroke;
+  int box[4];           /* non-empty pixels: [box0, box2) x [box1, box3) */
+} Sprite;
+
+struct PlotSpriteCache {
+  Sprite *slots;
+  size_t cap, used;
+};
+
+void plot_sprites_free(PlotSpriteCache *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->cap; i++) { free(s->slots[i].fill); free(s->slots[i].stroke); }
+  free(s->slots);
+  free(s);
+}
+
+static uint64_t sprite_key(PlotMarker m, double size, double lw, int phx, int phy) {
+  uint64_t sq = (uint64_t)lround(size * 16) & 0xfffff, lq = (uint64_t)lround(lw * 16) & 0xffff;
+  return 1 | ((uint64_t)m << 1) | ((uint64_t)phx << 6) | ((uint64_t)phy << 8) | (sq << 10) | (lq << 30);
+}
+
+static uint64_t mix(uint64_t k) {
+  k ^= k >> 33; k *= 0xff51afd7ed558ccdULL; k ^= k >> 33; k *= 0xc4ceb9fe1a85ec53ULL; k ^= k >> 33;
+  return k;
+}
+
+static int cache_grow(PlotSpriteCache *s) {
+  size_t ncap = s->cap ? s->cap * 2 : 256;
+  Sprite *ns = calloc(ncap, sizeof *ns);
+  if (!ns) return -1;
+  for (size_t i = 0; i < s->cap; i++) {
+    if (!s->slots[i].key) continue;
+    size_t j = mix(s->slots[i].key) & (ncap - 1);
+    while (ns[j].key) j = (j + 1) & (ncap - 1);
+    ns[j] = s->slots[i];
+  }
+  free(s->slots);
+  s->slots = ns;
+  s->cap = ncap;
+  return 0;
+}
+
+/* Renders one coverage mask (fill or stroke) of a sprite with cairo. */
+static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, double cy, int dim, int stroke) {
+  cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_A8, dim, dim);
+  cairo_t *cr = cairo_create(surf);
+  marker_path(cr, m, cx, cy, size);
+  if (stroke) {
+    cairo_set_line_width(cr, lw);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+    cairo_stroke(cr);
+  } else {
+    cairo_fill(cr);
+  }
+  cairo_surface_flush(surf);
+  uint8_t *out = NULL;
+  if (cairo_status(cr) == CAIRO_STATUS_SUCCESS && (out = malloc((size_t)dim * dim))) {
+    const unsigned char *data = cairo_image_surface_get_data(surf);
+    int stride = cairo_image_surface_get_stride(surf);
+    for (int r = 0; r < dim; r++) memcpy(out + (size_t)r * dim, data + (size_t)r * stride, (size_t)dim);
+  }
+  cairo_destroy(cr);
+  cairo_surface_destroy(surf);
+  return out;
+}
+
+/* The smallest box holding every non-zero coverage of either mask. */
+static void sprite_box(Sprite *sp) {
+  int x0 = sp->dim, y0 = sp->dim, x1 = 0, y1 = 0;
+  for (int r = 0; r < sp->dim; r++)
+    for (int q = 0; q < sp->dim; q++) {
+      size_t k = (size_t)r * sp->dim + q;
+      if ((sp->fill && sp->fill[k]) || (sp->stroke && sp->stroke[k])) {
+        if (q < x0) x0 = q;
+        if (q + 1 > x1) x1 = q + 1;
+        if (r < y0) y0 = r;
+        if (r + 1 > y1) y1 = r + 1;
+      }
+    }
+  if (x1 <= x0) x0 = y0 = x1 = y1 = 0;
+  sp->box[0] = x0; sp->box[1] = y0; sp->box[2] = x1; sp->box[3] = y1;
+}
+
+static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, double lw, int phx, int phy) {
+  uint64_t key = sprite_key(m, size, lw, phx, phy);
+  if (s->cap) {
+    size_t j = mix(key) & (s->cap - 1);
+    while (s->slots[j].key) {
+      if (s->slots[j].key == key) return &s->slots[j];
+      j = (j + 1) & (s->cap - 1);
+    }
+  }
+  if ((s->used + 1) * 2 > s->cap && cache_grow(s) != 0) return NULL;
+  Sprite sp = {.key = key};
+  double ext = size * 0.72 + lw / 2 + 1;
+  sp.half = (int)ceil(ext) + 1;
+  sp.dim = 2 * sp.half + 1;
+  double cx = sp.half + phx / 4.0, cy = sp.half + phy / 4.0;
+  sp.fill = marker_fillable(m) ? render_mask(m, size, lw, cx, cy, sp.dim, 0) : NULL;
+  sp.stroke = lw > 0 ? render_mask(m, size, lw, cx, cy, sp.dim, 1) : NULL;
+  if ((marker_fillable(m) && !sp.fill) || (lw > 0 && !sp.stroke)) { free(sp.fill); free(sp.stroke); return NULL; }
+  sprite_box(&sp);
+  size_t j = mix(key) & (s->cap - 1);
+  while (s->slots[j].key) j = (j + 1) & (s->cap - 1);
+  s->slots[j] = sp;
+  s->used++;
+  return &s->slots[j];
+}
+
+/* ---- blitting --------------------------------------------------------------------- */
+
+static void map_xy(const PlotXform *xf, double x, double y, double *px, double *py) {
+  if (!xf) { *px = x; *py = y; return; }
+  *px = xf->ox + xf->sx * (xf->logx ? (x > 0 ? log10(x) : NAN) : x);
+  *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
+}
+
+static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
+  if (!c->sprites && !(c->sprites = calloc(1, sizeof *c->sprites))) return PLOT_ENOMEM;
+  int clip[4];
+  if (!plot_raster_clip(c, clip)) return PLOT_OK;
+  plot_raster_begin(c);
+  for (int64_t k = 0; k < m->n; k++) {
+    int64_t i = m->order ? m->order[k] : k;
+    if (i < 0 || i >= m->n) continue;
+    double px, py, size = m->size[m->nsize == 1 ? 0 : i];
+    map_xy(m->xf, m->x[i], m->y[i], &px, &py);
+    if (!isfinite(px) || !isfinite(py) || !(size > 0) || !isfinite(size)) continue;
+    px += c->ox; py += c->oy;
+    if (px < clip[0] - 4 * size - m->edge_width || px > clip[2] + 4 * size + m->edge_width ||
+        py < clip[1] - 4 * size - m->edge_width || py > clip[3] + 4 * size + m->edge_width) continue;
+    /* matplotlib's Agg snaps marker offsets to pixel centres: floor(p + 0.5) + 0.5 */
+    int ix = (int)floor(px + 0.5), iy = (int)floor(py + 0.5);
+    const Sprite *sp = sprite_get(c->sprites, m->marker, size, m->edge_width, 2, 2);
+    if (!sp) return PLOT_ENOMEM;
+    PlotRgba8 f = {0, 0, 0, 0}, e = {0, 0, 0, 0};
+    if (sp->fill && m->nface) f = plot_rgba8(m->face[m->nface == 1 ? 0 : i]);
+    if (sp->stroke && m->nedge) e = plot_rgba8(m->edge[m->nedge == 1 ? 0 : i]);
+    if (f.a || e.a) plot_raster_sprite(c, sp->fill, sp->stroke, sp->dim, sp->box, ix - sp->half, iy - sp->half, f, e, clip);
+  }
+  return PLOT_OK;
+}
+
+static PlotStatus markers_vector(PlotCanvas *c, const PlotMarkers *m) {
+  cairo_t *cr = c->cr;
+  cairo_set_line_width(cr, m->edge_width);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+  cairo_set_dash(cr, NULL, 0, 0);
+  for (int64_t k = 0; k < m->n; k++) {
+    int64_t i = m->order ? m->order[k] : k;
+    if (i < 0 || i >= m->n) continue;
+    double px, py, size = m->size[m->nsize == 1 ? 0 : i];
+    map_xy(m->xf, m->x[i], m->y[i], &px, &py);
+    if (!isfinite(px) || !isfinite(py) || !(size > 0) || !isfinite(size)) continue;
+    cairo_new_path(cr);
+    marker_path(cr, m->marker, px, py, size);
+    if (marker_fillable(m->marker) && m->nface) {
+      PlotRGBA f = m->face[m->nface == 1 ? 0 : i];
+      if (f.a > 0) { cairo_set_source_rgba(cr, f.r, f.g, f.b, f.a); cairo_fill_preserve(cr); }
+    }
+    if (m->edge_width > 0 && m->nedge) {
+      PlotRGBA e = m->edge[m->nedge == 1 ? 0 : i];
+      if (e.a > 0) { cairo_set_source_rgba(cr, e.r, e.g, e.b, e.a); cairo_stroke_preserve(cr); }
+    }
+    cairo_new_path(cr);
+  }
+  return cairo_status(cr) == CAIRO_STATUS_SUCCESS ? PLOT_OK : PLOT_ECAIRO;
+}
+
+PlotStatus plot_canvas_markers(PlotCanvas *c, const PlotMarkers *m) {
+  if (!c->cr || m->n < 0 || m->nsize < 1 || (int)m->marker < 0 || m->marker >= PLOT_M_COUNT) return PLOT_EVALUE;
+  if (m->n == 0) return PLOT_OK;
+  if (c->fmt == PLOT_FMT_PNG) return markers_raster(c, m);
+  return markers_vector(c, m);
+}

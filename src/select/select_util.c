@@ -1,0 +1,160 @@
+/* select_util.c - scratch carving, the lazy-greedy heap, row gathering and the dot-product kernels of selection. */
+#include <string.h>
+#include "select/select_util.h"
+
+#define SEL_ALIGN 64
+
+void sel_arena_init(SelArena *a, void *base, size_t size) {
+  a->base = base;
+  a->size = size;
+  a->used = 0;
+  a->failed = 0;
+}
+
+void *sel_take(SelArena *a, size_t n) {
+  uintptr_t p = (uintptr_t)(a->base + a->used);
+  size_t pad = a->base ? (size_t)(((p + SEL_ALIGN - 1) & ~(uintptr_t)(SEL_ALIGN - 1)) - p) : 0;
+  size_t need = pad + ((n + SEL_ALIGN - 1) & ~(size_t)(SEL_ALIGN - 1));
+  if (!a->base) { a->used += need + SEL_ALIGN; return NULL; }
+  if (a->used + need > a->size) { a->failed = 1; return NULL; }
+  void *r = a->base + a->used + pad;
+  a->used += need;
+  return r;
+}
+
+/* ---- heap ------------------------------------------------------------------ */
+
+static int heap_above(const SelHeapItem *a, const SelHeapItem *b) {
+  return a->key > b->key || (a->key == b->key && a->row < b->row);
+}
+
+static void sift_down(SelHeap *h, int64_t i) {
+  for (;;) {
+    int64_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h->n && heap_above(&h->items[l], &h->items[m])) m = l;
+    if (r < h->n && heap_above(&h->items[r], &h->items[m])) m = r;
+    if (m == i) return;
+    SelHeapItem t = h->items[i]; h->items[i] = h->items[m]; h->items[m] = t;
+    i = m;
+  }
+}
+
+void sel_heap_push(SelHeap *h, SelHeapItem it) {
+  int64_t i = h->n++;
+  h->items[i] = it;
+  while (i > 0) {
+    int64_t p = (i - 1) / 2;
+    if (!heap_above(&h->items[i], &h->items[p])) break;
+    SelHeapItem t = h->items[i]; h->items[i] = h->items[p]; h->items[p] = t;
+    i = p;
+  }
+}
+
+SelHeapItem sel_heap_pop(SelHeap *h) {
+  SelHeapItem top = h->items[0];
+  h->items[0] = h->items[--h->n];
+  sift_down(h, 0);
+  return top;
+}
+
+void sel_heap_build(SelHeap *h, int64_t n) {
+  h->n = n;
+  for (int64_t i = n / 2 - 1; i >= 0; i--) sift_down(h, i);
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+int64_t sel_group_size(const LtGroups *g, int64_t c) { return g->start[c + 1] - g->start[c]; }
+
+int64_t sel_max_group(const LtGroups *g) {
+  int64_t m = 0;
+  for (int64_t c = 0; c < g->ngroups; c++) if (sel_group_size(g, c) > m) m = sel_group_size(g, c);
+  return m;
+}
+
+int sel_group_is_identity(const LtGroups *g, int64_t c) {
+  return g->ngroups == 1 && g->start[0] == 0 && g->start[1] == g->n;
+}
+
+const float *sel_gather(const float *X, int64_t d, const LtGroups *g, int64_t c, float *buf) {
+  if (sel_group_is_identity(g, c)) return X;
+  const int64_t *rows = g->order + g->start[c];
+  int64_t m = sel_group_size(g, c);
+  SEL_FOR(i, m, m * d, memcpy(buf + i * d, X + rows[i] * d, (size_t)d * sizeof(float)););
+  return buf;
+}
+
+/* ---- kernels ------------------------------------------------------------------ */
+
+/* Both kernels keep 32 float partial sums - four independent 8-lane vectors
+ * (GCC vector types, so they stay in registers: a float[32] array was kept
+ * on the stack and its 32 serial double adds cost more than the products at
+ * d = 256) - so the additions pipeline instead of waiting on one
+ * accumulator; the four vectors are added lane-wise and the 8 lanes in
+ * double. The order is fixed at compile time: thread counts cannot change it. */
+typedef float SelV8 __attribute__((vector_size(32)));
+
+/* v = the 8 floats at p (any alignment). Macros, not functions: a vector
+ * passed or returned by value changes the ABI of the baseline clone. */
+#define SEL_LOAD8(v, p) memcpy(&(v), (p), sizeof(SelV8))
+/* s = the sum in double of the lanes of (a0 + a1) + (a2 + a3) */
+#define SEL_LANES(s, a0, a1, a2, a3)                 \
+  do {                                               \
+    SelV8 v_ = ((a0) + (a1)) + ((a2) + (a3));        \
+    (s) = 0;                                         \
+    for (int j_ = 0; j_ < 8; j_++) (s) += v_[j_];    \
+  } while (0)
+
+LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
+  SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
+  int64_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    SEL_LOAD8(x0, a + i); SEL_LOAD8(x1, a + i + 8); SEL_LOAD8(x2, a + i + 16); SEL_LOAD8(x3, a + i + 24);
+    SEL_LOAD8(y0, b + i); SEL_LOAD8(y1, b + i + 8); SEL_LOAD8(y2, b + i + 16); SEL_LOAD8(y3, b + i + 24);
+    a0 += x0 * y0; a1 += x1 * y1; a2 += x2 * y2; a3 += x3 * y3;
+  }
+  double s;
+  SEL_LANES(s, a0, a1, a2, a3);
+  for (; i < d; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
+  SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
+  int64_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    SEL_LOAD8(x0, a + i); SEL_LOAD8(x1, a + i + 8); SEL_LOAD8(x2, a + i + 16); SEL_LOAD8(x3, a + i + 24);
+    SEL_LOAD8(y0, b + i); SEL_LOAD8(y1, b + i + 8); SEL_LOAD8(y2, b + i + 16); SEL_LOAD8(y3, b + i + 24);
+    x0 -= y0; x1 -= y1; x2 -= y2; x3 -= y3;
+    a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3;
+  }
+  double s;
+  SEL_LANES(s, a0, a1, a2, a3);
+  for (; i < d; i++) { double t = (double)a[i] - b[i]; s += t * t; }
+  return s;
+}
+
+void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y) {
+  SEL_FOR(i, n, n * d, y[i] = sel_dot(A + i * d, x, d););
+}
+
+/* Max under the total order (value, then lower index): associative, so
+ * any split among threads gives the same answer. */
+int64_t sel_argmax_masked(const double *v, const uint8_t *mask, int64_t n) {
+  int64_t best = -1;
+  if (n < LT_PAR_MIN) {
+    for (int64_t i = 0; i < n; i++)
+      if (!(mask && mask[i]) && (best < 0 || v[i] > v[best])) best = i;
+    return best;
+  }
+  #pragma omp parallel
+  {
+    int64_t mine = -1;
+    #pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < n; i++)
+      if (!(mask && mask[i]) && (mine < 0 || v[i] > v[mine])) mine = i;
+    #pragma omp critical
+    if (mine >= 0 && (best < 0 || v[mine] > v[best] || (v[mine] == v[best] && mine < best))) best = mine;
+  }
+  return best;
+}

@@ -1,0 +1,614 @@
+/* lrandom.c - Lua binding for lunette.random: the Generator userdata and its sampling methods. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include "tensor/lbase.h"
+#include "tensor/random.h"
+#include "tensor/tensor_index.h"
+
+#define GEN_MT "lunette.Generator"
+/* The default generator's seed: scripts that never seed still repeat. */
+#define LT_RANDOM_DEFAULT_SEED 0
+
+/* A generator and what its string form reports: the seed it was given
+ * (unknown once a state was restored). */
+typedef struct { LtRng rng; int64_t seed; int seeded; } Gen;
+
+enum { OPT_DTYPE = 1, OPT_GENERATOR = 2, OPT_REPLACE = 4, OPT_WEIGHTS = 8 };
+static const char *const OPT_NAMES[] = {"dtype", "generator", "replace", "weights"};
+
+/* What a method call resolved from its arguments. Every method is called
+ * as f(self, ...); begin_call moves self above the user's arguments, so
+ * user argument i sits at stack index i and error messages count from 1
+ * without self, as Lua's own methods do. */
+typedef struct {
+  const char *fname;
+  int nargs;               /* user arguments, self excluded */
+  Gen *gen;                /* self, or the options' generator */
+  int opts;                /* stack index of the options table, 0 if none */
+  int has_dtype, dtype_arg;
+  LtDtype dtype;
+} Call;
+
+static void begin_call(lua_State *L, const char *fname, Call *c) {
+  Gen *g = luaL_testudata(L, 1, GEN_MT);
+  if (!g) luaL_error(L, "bad self to '%s' (Generator expected, got %s; call it as g:%s(...))",
+                     fname, luaL_typename(L, 1), fname);
+  memset(c, 0, sizeof *c);
+  c->fname = fname;
+  c->gen = g;
+  lua_rotate(L, 1, -1); /* self stays on the stack, above the arguments, so it stays alive */
+  c->nargs = lua_gettop(L) - 1;
+}
+
+/* Type of user argument arg; LUA_TNONE past the last one (where self sits). */
+static int arg_type(lua_State *L, const Call *c, int arg) { return arg <= c->nargs ? lua_type(L, arg) : LUA_TNONE; }
+static const char *arg_typename(lua_State *L, const Call *c, int arg) { return arg <= c->nargs ? luaL_typename(L, arg) : "no value"; }
+
+static double check_number(lua_State *L, const Call *c, int arg, const char *what) {
+  if (arg_type(L, c, arg) != LUA_TNUMBER)
+    lt_argerror(L, arg, c->fname, "%s expected (number), got %s", what, arg_typename(L, c, arg));
+  double v = lua_tonumber(L, arg);
+  if (!isfinite(v)) lt_argerror(L, arg, c->fname, "%s must be finite, got %g", what, v);
+  return v;
+}
+
+static int64_t check_integer(lua_State *L, const Call *c, int arg, const char *what) {
+  if (arg_type(L, c, arg) != LUA_TNUMBER)
+    lt_argerror(L, arg, c->fname, "%s expected (integer), got %s", what, arg_typename(L, c, arg));
+  return lt_check_int(L, arg, c->fname, what);
+}
+
+static int64_t check_count(lua_State *L, const Call *c, int arg, const char *what) {
+  int64_t v = check_integer(L, c, arg, what);
+  if (v < 0) lt_argerror(L, arg, c->fname, "%s must be non-negative, got %lld", what, (long long)v);
+  return v;
+}
+
+static Tensor *check_tensor(lua_State *L, const Call *c, int arg) {
+  Tensor *t = arg <= c->nargs ? lt_totensor(L, arg) : NULL;
+  if (!t) lt_argerror(L, arg, c->fname, "tensor expected, got %s", arg_typename(L, c, arg));
+  return t;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+/* A table with named fields and no array part; {} stays a (0-d) shape. */
+static int is_options(lua_State *L, int idx) {
+  if (!lua_istable(L, idx) || lua_rawlen(L, idx) > 0) return 0;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) return 0;
+  lua_pop(L, 2);
+  return 1;
+}
+
+static void check_option_names(lua_State *L, const Call *c, int idx, unsigned allowed) {
+  char list[64] = "";
+  for (unsigned i = 0; i < 4; i++)
+    if (allowed & (1u << i)) { if (*list) strcat(list, ", "); strcat(list, OPT_NAMES[i]); }
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    unsigned i = 0;
+    while (k && i < 4 && !((allowed & (1u << i)) && strcmp(k, OPT_NAMES[i]) == 0)) i++;
+    if (!k || i == 4)
+      lt_argerror(L, idx, c->fname, "unknown option '%s' (expected %s)", k ? k : luaL_typename(L, -1), list);
+  }
+}
+
+static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
+  check_option_names(L, c, idx, allowed);
+  c->opts = idx;
+  if (lua_getfield(L, idx, "dtype") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING || lt_dtype_from_name(lua_tostring(L, -1), &c->dtype) != 0)
+      lt_argerror(L, idx, c->fname, "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, int32, uint8, bool), got %s",
+                  lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+    c->has_dtype = 1;
+    c->dtype_arg = idx;
+  }
+  if (lua_getfield(L, idx, "generator") != LUA_TNIL) {
+    Gen *g = luaL_testudata(L, -1, GEN_MT);
+    if (!g) lt_argerror(L, idx, c->fname, "option generator: Generator expected, got %s", luaL_typename(L, -1));
+    c->gen = g; /* the options table keeps it alive */
+  }
+  lua_pop(L, 2);
+}
+
+/* Consumes a trailing dtype name or options table at or after `first`
+ * (a table at `first` counts as a shape when shape_first says so and it
+ * names no options); returns the index of the last remaining argument. */
+static int read_tail(lua_State *L, Call *c, int first, int shape_first, unsigned allowed) {
+  int last = c->nargs;
+  while (last >= first && lua_isnil(L, last)) last--;
+  if (last < first) return last;
+  if (lua_type(L, last) == LUA_TSTRING && (allowed & OPT_DTYPE)) {
+    c->dtype = lt_check_dtype(L, last, c->fname);
+    c->has_dtype = 1;
+    c->dtype_arg = last;
+    return last - 1;
+  }
+  if (lua_istable(L, last) && (last > first || !shape_first || is_options(L, last))) {
+    read_options(L, c, last, allowed);
+    return last - 1;
+  }
+  return last;
+}
+
+static int64_t check_size(lua_State *L, const Call *c, int arg) {
+  int ok;
+  lua_Integer v = lua_tointegerx(L, arg, &ok);
+  if (!ok) lt_argerror(L, arg, c->fname, "size must be a non-negative integer, got %s", lua_tostring(L, arg));
+  if (v < 0) lt_argerror(L, arg, c->fname, "size must be non-negative, got %lld", (long long)v);
+  return (int64_t)v;
+}
+
+/* Reads (size..., [dtype|opts]) or ({sizes}, [dtype|opts]) from `first`. */
+static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
+  int last = read_tail(L, c, first, 1, OPT_DTYPE | OPT_GENERATOR), nd = 0;
+  if (last < first) return 0;
+  if (lua_istable(L, first)) {
+    if (last > first)
+      lt_argerror(L, first + 1, c->fname, "dtype name or options table expected after the shape table, got %s",
+                  luaL_typename(L, first + 1));
+    return lt_check_shape(L, first, c->fname, shape);
+  }
+  for (int i = first; i <= last; i++) {
+    if (lua_type(L, i) != LUA_TNUMBER)
+      lt_argerror(L, i, c->fname, "size, shape table, dtype name or options table expected, got %s", luaL_typename(L, i));
+    if (nd == LT_MAXDIM) lt_argerror(L, i, c->fname, "at most %d dims", LT_MAXDIM);
+    shape[nd++] = check_size(L, c, i);
+  }
+  return nd;
+}
+
+/* Arguments after the main ones may only be a dtype name or options. */
+static void read_tail_only(lua_State *L, Call *c, int first, unsigned allowed) {
+  int last = read_tail(L, c, first, 0, allowed);
+  if (last >= first)
+    lt_argerror(L, first, c->fname, "%s expected, got %s",
+                (allowed & OPT_DTYPE) ? "dtype name or options table" : "options table", luaL_typename(L, first));
+}
+
+/* ---- dtype checks ------------------------------------------------------------ */
+
+static LtDtype float_dtype(lua_State *L, const Call *c, LtDtype def) {
+  if (!c->has_dtype) return def;
+  if (!lt_dtype_is_float(c->dtype))
+    lt_argerror(L, c->dtype_arg, c->fname, "float dtype expected, got %s", lt_dtype_name(c->dtype));
+  return c->dtype;
+}
+
+/* The integers dtype dt holds exactly (floats: up to 2^mantissa bits). */
+static void int_range(LtDtype dt, int64_t *lo, int64_t *hi) {
+  int64_t m;
+  switch (dt) {
+  case LT_I64: *lo = INT64_MIN; *hi = INT64_MAX; return;
+  case LT_I32: *lo = INT32_MIN; *hi = INT32_MAX; return;
+  case LT_U8: *lo = 0; *hi = 255; return;
+  case LT_BOOL: *lo = 0; *hi = 1; return;
+  case LT_F64: m = (int64_t)1 << 53; break;
+  case LT_F32: m = (int64_t)1 << 24; break;
+  case LT_F16: m = 2048; break;
+  default: m = 256; break;
+  }
+  *lo = -m;
+  *hi = m;
+}
+
+static void check_int_fits(lua_State *L, const Call *c, LtDtype dt, int64_t lo, int64_t hi) {
+  int64_t min, max;
+  int_range(dt, &min, &max);
+  if (lo < min || hi > max)
+    lt_argerror(L, c->dtype_arg, c->fname, "values in [%lld, %lld] do not fit %s exactly",
+                (long long)lo, (long long)hi, lt_dtype_name(dt));
+}
+
+static void check_float_fits(lua_State *L, const Call *c, LtDtype dt, double lo, double hi) {
+  double max = dt == LT_F32 ? FLT_MAX : dt == LT_F16 ? 65504.0 : dt == LT_BF16 ? 3.3895313892515355e38 : DBL_MAX;
+  if (fabs(lo) > max || fabs(hi) > max)
+    lt_argerror(L, c->dtype_arg ? c->dtype_arg : 1, c->fname, "[%g, %g) is beyond the %s range", lo, hi, lt_dtype_name(dt));
+}
+
+/* Replaces the int64 tensor on top with a copy in dt when dt differs. */
+static void convert_top(lua_State *L, const Call *c, LtDtype dt) {
+  Tensor *t = lt_totensor(L, -1);
+  if (t->dtype == dt) return;
+  Tensor *o = lt_push_new_like(L, t, dt);
+  lt_check_status(L, lt_copy(o, t), c->fname);
+  lua_remove(L, -2);
+}
+
+static void to_one_based(Tensor *t) {
+  int64_t n = lt_numel(t), *p = t->data;
+  for (int64_t i = 0; i < n; i++) p[i] += 1;
+}
+
+/* ---- the Generator userdata -------------------------------------------------- */
+
+static Gen *push_gen(lua_State *L) {
+  Gen *g = lua_newuserdatauv(L, sizeof(Gen), 0);
+  memset(g, 0, sizeof *g);
+  luaL_setmetatable(L, GEN_MT);
+  return g;
+}
+
+static int64_t check_seed(lua_State *L, int arg, int present, const char *fname) {
+  int ok, type = present ? lua_type(L, arg) : LUA_TNONE;
+  if (type != LUA_TNUMBER) lt_argerror(L, arg, fname, "seed expected (integer), got %s", lua_typename(L, type));
+  lua_Integer v = lua_tointegerx(L, arg, &ok);
+  if (!ok) lt_argerror(L, arg, fname, "seed must be an integer, got %s", lua_tostring(L, arg));
+  return (int64_t)v;
+}
+
+static void gen_seed(Gen *g, int64_t seed) {
+  lt_rng_seed(&g->rng, (uint64_t)seed);
+  g->seed = seed;
+  g->seeded = 1;
+}
+
+/* Generator([seed = 0]) -> a new generator; any integer seed, negative too. */
+static int r_generator(lua_State *L) {
+  int64_t seed = lua_isnoneornil(L, 1) ? 0 : check_seed(L, 1, 1, "Generator");
+  gen_seed(push_gen(L), seed);
+  return 1;
+}
+
+/* g:seed(n) -> g, restarted from seed n. */
+static int g_seed(lua_State *L) {
+  Call c;
+  begin_call(L, "seed", &c);
+  gen_seed(c.gen, check_seed(L, 1, c.nargs >= 1, "seed"));
+  lua_settop(L, c.nargs + 1);
+  return 1;
+}
+
+/* g:state() -> a printable string holding the whole state. */
+static int g_state(lua_State *L) {
+  Call c;
+  char buf[LT_RNG_STATE_LEN + 1];
+  begin_call(L, "state", &c);
+  lt_rng_state_format(&c.gen->rng, buf);
+  lua_pushlstring(L, buf, LT_RNG_STATE_LEN);
+  return 1;
+}
+
+/* g:set_state(s) -> g, continuing exactly where g:state() was taken. */
+static int g_set_state(lua_State *L) {
+  Call c;
+  size_t len;
+  begin_call(L, "set_state", &c);
+  if (arg_type(L, &c, 1) != LUA_TSTRING)
+    return lt_argerror(L, 1, "set_state", "state string expected, got %s", arg_typename(L, &c, 1));
+  const char *s = lua_tolstring(L, 1, &len);
+  if (lt_rng_state_parse(&c.gen->rng, s, len) != LT_OK)
+    return lt_argerror(L, 1, "set_state", "not a generator state (expected a string from g:state())");
+  c.gen->seeded = 0;
+  lua_settop(L, c.nargs + 1);
+  return 1;
+}
+
+/* g:clone() -> an independent generator in the same state. */
+static int g_clone(lua_State *L) {
+  Call c;
+  begin_call(L, "clone", &c);
+  *push_gen(L) = *c.gen;
+  return 1;
+}
+
+static int g_tostring(lua_State *L) {
+  Gen *g = luaL_checkudata(L, 1, GEN_MT);
+  if (g->seeded) lua_pushfstring(L, "Generator(seed=%I)", (lua_Integer)g->seed);
+  else lua_pushliteral(L, "Generator(state restored)");
+  return 1;
+}
+
+/* ---- float fills --------------------------------------------------------------- */
+
+/* rand(shape) in [0, 1), randn(shape) standard normal. */
+static int fill_standard(lua_State *L, const char *fname, int normal) {
+  Call c;
+  int64_t shape[LT_MAXDIM];
+  begin_call(L, fname, &c);
+  int nd = read_shape(L, &c, 1, shape);
+  Tensor *t = lt_push_new(L, float_dtype(L, &c, LT_F32), nd, shape);
+  LtRng *r = &c.gen->rng;
+  lt_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
+  return 1;
+}
+static int g_rand(lua_State *L) { return fill_standard(L, "rand", 0); }
+static int g_randn(lua_State *L) { return fill_standard(L, "randn", 1); }
+
+/* uniform(lo, hi, shape) in [lo, hi). */
+static int g_uniform(lua_State *L) {
+  Call c;
+  int64_t shape[LT_MAXDIM];
+  begin_call(L, "uniform", &c);
+  double lo = check_number(L, &c, 1, "lo"), hi = check_number(L, &c, 2, "hi");
+  if (hi < lo) return lt_argerror(L, 2, "uniform", "hi %g is below lo %g", hi, lo);
+  if (!isfinite(hi - lo)) return lt_argerror(L, 2, "uniform", "range [%g, %g) is too wide", lo, hi);
+  int nd = read_shape(L, &c, 3, shape);
+  LtDtype dt = float_dtype(L, &c, LT_F32);
+  check_float_fits(L, &c, dt, lo, hi);
+  Tensor *t = lt_push_new(L, dt, nd, shape);
+  lt_check_status(L, lt_random_uniform(&c.gen->rng, t, lo, hi), "uniform");
+  return 1;
+}
+
+/* normal(mean, std, shape). */
+static int g_normal(lua_State *L) {
+  Call c;
+  int64_t shape[LT_MAXDIM];
+  begin_call(L, "normal", &c);
+  double mean = check_number(L, &c, 1, "mean"), std = check_number(L, &c, 2, "std");
+  if (std < 0) return lt_argerror(L, 2, "normal", "std must be non-negative, got %g", std);
+  int nd = read_shape(L, &c, 3, shape);
+  Tensor *t = lt_push_new(L, float_dtype(L, &c, LT_F32), nd, shape);
+  lt_check_status(L, lt_random_normal(&c.gen->rng, t, mean, std), "normal");
+  return 1;
+}
+
+/* rand_like(t) / randn_like(t): t's shape; t's dtype when it is a float. */
+static int fill_like(lua_State *L, const char *fname, int normal) {
+  Call c;
+  begin_call(L, fname, &c);
+  Tensor *src = check_tensor(L, &c, 1);
+  read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
+  LtDtype dt = float_dtype(L, &c, lt_dtype_is_float(src->dtype) ? src->dtype : LT_F32);
+  Tensor *t = lt_push_new_like(L, src, dt);
+  LtRng *r = &c.gen->rng;
+  lt_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
+  return 1;
+}
+static int g_rand_like(lua_State *L) { return fill_like(L, "rand_like", 0); }
+static int g_randn_like(lua_State *L) { return fill_like(L, "randn_like", 1); }
+
+/* ---- integers and events ------------------------------------------------------------ */
+
+/* randint(lo, hi, shape): integers in [lo, hi], both ends included (int64). */
+static int g_randint(lua_State *L) {
+  Call c;
+  int64_t shape[LT_MAXDIM];
+  begin_call(L, "randint", &c);
+  int64_t lo = check_integer(L, &c, 1, "lo"), hi = check_integer(L, &c, 2, "hi");
+  if (hi < lo) return lt_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
+  int nd = read_shape(L, &c, 3, shape);
+  LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
+  check_int_fits(L, &c, dt, lo, hi);
+  Tensor *t = lt_push_new(L, dt, nd, shape);
+  lt_check_status(L, lt_random_integers(&c.gen->rng, t, lo, hi), "randint");
+  return 1;
+}
+
+static void check_probs(lua_State *L, const Call *c, const Tensor *p) {
+  int64_t bad;
+  double v;
+  LtStatus st = lt_random_check_probs(p, &bad, &v);
+  if (st == LT_EVALUE)
+    lt_argerror(L, 1, c->fname, "probability %g at position %lld is outside [0, 1]", v, (long long)bad + 1);
+  lt_check_status(L, st, c->fname);
+}
+
+/* bernoulli(p, shape) or bernoulli(p_tensor): 1 with probability p (bool). */
+static int g_bernoulli(lua_State *L) {
+  Call c;
+  int64_t shape[LT_MAXDIM];
+  begin_call(L, "bernoulli", &c);
+  Tensor *pt = c.nargs >= 1 ? lt_totensor(L, 1) : NULL;
+  if (pt) {
+    read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
+    check_probs(L, &c, pt);
+    Tensor *t = lt_push_new_like(L, pt, c.has_dtype ? c.dtype : LT_BOOL);
+    lt_check_status(L, lt_random_bernoulli_probs(&c.gen->rng, t, pt), "bernoulli");
+    return 1;
+  }
+  if (arg_type(L, &c, 1) != LUA_TNUMBER)
+    return lt_argerror(L, 1, "bernoulli", "probability expected (number or tensor), got %s", arg_typename(L, &c, 1));
+  double p = lua_tonumber(L, 1);
+  if (!(p >= 0 && p <= 1)) return lt_argerror(L, 1, "bernoulli", "probability must be in [0, 1], got %g", p);
+  int nd = read_shape(L, &c, 2, shape);
+  Tensor *t = lt_push_new(L, c.has_dtype ? c.dtype : LT_BOOL, nd, shape);
+  lt_check_status(L, lt_random_bernoulli(&c.gen->rng, t, p), "bernoulli");
+  return 1;
+}
+
+/* randperm(n) -> a permutation of 1..n (int64). */
+static int g_randperm(lua_State *L) {
+  Call c;
+  begin_call(L, "randperm", &c);
+  int64_t n = check_count(L, &c, 1, "n");
+  read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
+  LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
+  check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
+  int64_t shape[1] = {n};
+  Tensor *t = lt_push_new(L, LT_I64, 1, shape);
+  lt_random_permutation(&c.gen->rng, t->data, n);
+  to_one_based(t);
+  convert_top(L, &c, dt);
+  return 1;
+}
+
+/* ---- choice ------------------------------------------------------------------------- */
+
+/* Pushes the weights option as a 1-d tensor of n elements (a Lua array
+ * becomes float64) and checks its values; NULL when there is none. */
+static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *info) {
+  char b[64];
+  if (!c->opts || lua_getfield(L, c->opts, "weights") == LUA_TNIL) { if (c->opts) lua_pop(L, 1); return NULL; }
+  Tensor *w = lt_totensor(L, -1);
+  if (!w && lua_istable(L, -1)) {
+    int64_t len = (int64_t)lua_rawlen(L, -1), shape[1] = {len};
+    w = lt_push_new(L, LT_F64, 1, shape);
+    for (int64_t i = 0; i < len; i++) {
+      if (lua_rawgeti(L, -2, i + 1) != LUA_TNUMBER)
+        lt_argerror(L, c->opts, c->fname, "weights[%lld] must be a number, got %s", (long long)i + 1, luaL_typename(L, -1));
+      ((double *)w->data)[i] = lua_tonumber(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_remove(L, -2);
+  }
+  if (!w) lt_argerror(L, c->opts, c->fname, "option weights: tensor or array of numbers expected, got %s", luaL_typename(L, -1));
+  if (w->ndim != 1 || w->shape[0] != n)
+    lt_argerror(L, c->opts, c->fname, "weights must be 1-d with %lld elements (one per item), got %s",
+                (long long)n, lt_shape_of(w, b, sizeof b));
+  LtStatus st = lt_random_check_weights(w, info);
+  long long at = (long long)info->bad + 1;
+  if (st == LT_EVALUE && info->bad_value != info->bad_value) lt_argerror(L, c->opts, c->fname, "weights[%lld] is NaN", at);
+  if (st == LT_EVALUE) lt_argerror(L, c->opts, c->fname, "weights[%lld] = %g is negative", at, info->bad_value);
+  if (st == LT_ERANGE && info->bad >= 0) lt_argerror(L, c->opts, c->fname, "weights[%lld] is infinite", at);
+  if (st == LT_ERANGE) lt_argerror(L, c->opts, c->fname, "weights sum to infinity");
+  if (info->positive == 0) lt_argerror(L, c->opts, c->fname, "weights are all zero");
+  return w;
+}
+
+static int opt_replace(lua_State *L, const Call *c) {
+  if (!c->opts) return 0;
+  int t = lua_getfield(L, c->opts, "replace"), v = lua_toboolean(L, -1);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    lt_argerror(L, c->opts, c->fname, "option replace: boolean expected, got %s", lua_typename(L, t));
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Fills the 0-based int64 tensor idx with k draws from n items. */
+static void draw_indices(lua_State *L, LtRng *r, Tensor *idx, int64_t n, int replace, const Tensor *w) {
+  int64_t k = idx->shape[0], *out = idx->data;
+  if (w && replace) {
+    lt_random_weighted_replace(r, out, k, w, lua_newuserdatauv(L, (size_t)n * sizeof(double) + 1, 0));
+  } else if (w) {
+    lt_random_weighted_sample(r, out, k, w, lua_newuserdatauv(L, (size_t)k * 16 + 1, 0));
+  } else if (replace) {
+    lt_random_sample_replace(r, out, n, k);
+    return;
+  } else {
+    lt_random_sample(r, out, n, k, lua_newuserdatauv(L, lt_random_sample_scratch(n, k) + 1, 0));
+  }
+  lua_pop(L, 1);
+}
+
+/* The items choice draws from: a count, a Lua array or the rows of a
+ * tensor (both at stack index 1). Returns how many there are. */
+static int64_t check_items(lua_State *L, const Call *c, Tensor **src, int *array) {
+  *src = c->nargs >= 1 ? lt_totensor(L, 1) : NULL;
+  *array = !*src && arg_type(L, c, 1) == LUA_TTABLE;
+  if (*src && (*src)->ndim == 0) lt_argerror(L, 1, c->fname, "cannot choose from a 0-d tensor");
+  if (*src) return (*src)->shape[0];
+  if (*array) return (int64_t)lua_rawlen(L, 1);
+  if (arg_type(L, c, 1) != LUA_TNUMBER)
+    lt_argerror(L, 1, c->fname, "item count, array or tensor expected, got %s", arg_typename(L, c, 1));
+  return check_count(L, c, 1, "n");
+}
+
+/* Replaces the 0-based int64 indices on top with choice's result: a Lua
+ * array of the chosen elements, the chosen rows, or 1-based indices. */
+static void push_chosen(lua_State *L, const Call *c, const Tensor *src, int array, LtDtype dt) {
+  Tensor *idx = lt_totensor(L, -1);
+  int64_t k = idx->shape[0], *ix = idx->data, bad;
+  if (array) {
+    lua_createtable(L, (int)k, 0);
+    for (int64_t i = 0; i < k; i++) {
+      lua_rawgeti(L, 1, ix[i] + 1);
+      lua_rawseti(L, -2, i + 1);
+    }
+  } else if (src) {
+    int64_t rows[LT_MAXDIM];
+    memcpy(rows, src->shape, sizeof rows);
+    rows[0] = k;
+    Tensor *o = lt_push_new(L, src->dtype, src->ndim, rows);
+    lt_check_status(L, lt_index_select(o, src, 0, ix, k, &bad), c->fname);
+  } else {
+    to_one_based(idx);
+    convert_top(L, c, dt);
+    return;
+  }
+  lua_remove(L, -2);
+  if (src) convert_top(L, c, dt);
+}
+
+/* choice(n, k, opts) -> k 1-based indices of 1..n; choice(t, k, opts) -> k
+ * rows of t; choice(array, k, opts) -> a Lua array of k of its elements.
+ * opts: replace (false), weights (tensor or array, one per item), dtype,
+ * generator. */
+static int g_choice(lua_State *L) {
+  Call c;
+  LtWeights info;
+  Tensor *src;
+  int array;
+  begin_call(L, "choice", &c);
+  int64_t n = check_items(L, &c, &src, &array), k = check_count(L, &c, 2, "k");
+  read_tail_only(L, &c, 3, OPT_DTYPE | OPT_GENERATOR | OPT_REPLACE | OPT_WEIGHTS);
+  int replace = opt_replace(L, &c);
+  if (!replace && k > n)
+    return lt_argerror(L, 2, "choice", "cannot take %lld of %lld items without replacement", (long long)k, (long long)n);
+  if (replace && n == 0 && k > 0) return lt_argerror(L, 1, "choice", "cannot choose from 0 items");
+  if (array && k > 100000000) return lt_argerror(L, 2, "choice", "k = %lld is too large for a Lua array", (long long)k);
+  Tensor *w = push_weights(L, &c, n, &info);
+  if (w && !replace && k > info.positive)
+    return lt_argerror(L, 2, "choice", "cannot take %lld items without replacement: only %lld have positive weight",
+                       (long long)k, (long long)info.positive);
+  LtDtype dt = c.has_dtype ? c.dtype : src ? src->dtype : LT_I64;
+  if (!src && !array) check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
+  int64_t shape[1] = {k};
+  Tensor *idx = lt_push_new(L, LT_I64, 1, shape);
+  draw_indices(L, &c.gen->rng, idx, n, replace, w);
+  push_chosen(L, &c, src, array, dt);
+  return 1;
+}
+
+/* ---- registration ------------------------------------------------------------------------ */
+
+static const luaL_Reg gen_methods[] = {
+  {"seed", g_seed}, {"state", g_state}, {"set_state", g_set_state}, {"clone", g_clone},
+  {"rand", g_rand}, {"randn", g_randn}, {"uniform", g_uniform}, {"normal", g_normal},
+  {"rand_like", g_rand_like}, {"randn_like", g_randn_like}, {"randint", g_randint},
+  {"bernoulli", g_bernoulli}, {"randperm", g_randperm}, {"choice", g_choice},
+  {NULL, NULL}
+};
+
+static const luaL_Reg gen_meta[] = {
+  {"__tostring", g_tostring}, {NULL, NULL}
+};
+
+static const luaL_Reg module_fns[] = {
+  {"Generator", r_generator}, {NULL, NULL}
+};
+
+static void createmeta(lua_State *L) {
+  luaL_newmetatable(L, GEN_MT);
+  luaL_setfuncs(L, gen_meta, 0);
+  luaL_newlib(L, gen_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+/* A method with the default generator (upvalue 1) inserted as self; the
+ * method (upvalue 2) runs in this frame, so errors point at the caller. */
+static int bound_call(lua_State *L) {
+  lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(2));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  return f(L);
+}
+
+/* The module: Generator(seed); `methods`, the Generator method table (the
+ * Lua façade adds to it); `default_generator`, a Generator(DEFAULT_SEED)
+ * held as an upvalue by one module function per method (rand, seed, ...). */
+int luaopen_lunette_random(lua_State *L) {
+  createmeta(L);
+  luaL_newlib(L, module_fns);
+  luaL_getmetatable(L, GEN_MT);
+  lua_getfield(L, -1, "__index");
+  lua_setfield(L, -3, "methods");
+  lua_pop(L, 1);
+  gen_seed(push_gen(L), LT_RANDOM_DEFAULT_SEED);
+  for (const luaL_Reg *r = gen_methods; r->func; r++) {
+    lua_pushvalue(L, -1);
+    lua_pushcfunction(L, r->func);
+    lua_pushcclosure(L, bound_call, 2);
+    lua_setfield(L, -3, r->name);
+  }
+  lua_setfield(L, -2, "default_generator");
+  lua_pushinteger(L, LT_RANDOM_DEFAULT_SEED);
+  lua_setfield(L, -2, "DEFAULT_SEED");
+  return 1;
+}

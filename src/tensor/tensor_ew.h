@@ -1,0 +1,40 @@
+/* tensor_ew.h - elementwise kernels with broadcasting (core, no Lua). */
+#ifndef LUNETTE_TENSOR_EW_H
+#define LUNETTE_TENSOR_EW_H
+#include "tensor/tensor.h"
+
+typedef enum {
+  LT_NEG, LT_ABS, LT_SIGN, LT_EXP, LT_LOG, LT_LOG1P, LT_EXPM1, LT_SQRT, LT_RSQRT,
+  LT_SIN, LT_COS, LT_TAN, LT_ATAN, LT_TANH, LT_SIGMOID, LT_RELU, LT_FLOOR, LT_CEIL,
+  LT_ROUND, LT_TRUNC, LT_SQUARE, LT_RECIP, LT_LOG2, LT_GELU, LT_NOT,
+  LT_ISNAN, LT_ISINF, LT_ISFINITE,
+  LT_NUNARY
+} LtUnaryOp;
+
+typedef enum {
+  LT_ADD, LT_SUB, LT_MUL, LT_DIV, LT_POW, LT_MAXIMUM, LT_MINIMUM, LT_IDIV, LT_MOD,
+  LT_ATAN2, LT_EQ, LT_NE, LT_LT, LT_LE, LT_GT, LT_GE, LT_AND, LT_OR, LT_XOR,
+  LT_NBINARY
+} LtBinaryOp;
+
+const char *lt_unary_name(LtUnaryOp op);
+const char *lt_binary_name(LtBinaryOp op);
+int lt_binary_is_compare(LtBinaryOp op); /* result is bool */
+int lt_unary_is_predicate(LtUnaryOp op); /* isnan & co: result is bool */
+/* True when op only makes sense on floats (exp, log, ...): integer inputs
+ * are computed in and returned as float32. */
+int lt_unary_needs_float(LtUnaryOp op);
+
+/* out = op(a). `a` must already have out's shape (expand it first); dtypes
+ * may differ, values are converted. out may alias a exactly (in place).
+ * Returns LT_EINTR when interrupted. */
+LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a);
+/* out = a op b, a and b expanded to out's shape; the computation happens in
+ * `compute` (F32, F64 or I64) and is converted to out's dtype. */
+LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a, const Tensor *b);
+/* out = min(max(a, lo), hi) in out's dtype; NaN stays NaN. */
+LtStatus lt_clamp(Tensor *out, const Tensor *a, double lo, double hi);
+/* out = cond ? a : b; all expanded to out's shape. */
+LtStatus lt_where(Tensor *out, const Tensor *cond, const Tensor *a, const Tensor *b);
+
+#endif

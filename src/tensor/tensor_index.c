@@ -1,0 +1,134 @@
+/* tensor_index.c - gather/scatter and boolean-mask kernels over strided tensors (core, no Lua). */
+#include <string.h>
+#include "tensor/tensor_index.h"
+
+/* Advances a multi-index over shape; returns 0 when done. */
+static int next_index(int64_t *ix, const int64_t *shape, int nd) {
+  for (int d = nd - 1; d >= 0; d--) {
+    if (++ix[d] < shape[d]) return 1;
+    ix[d] = 0;
+  }
+  return 0;
+}
+
+static int64_t offset_of(const Tensor *t, const int64_t *ix) {
+  int64_t off = 0;
+  for (int d = 0; d < t->ndim; d++) off += ix[d] * t->stride[d];
+  return off;
+}
+
+static void copy_elem(const Tensor *dst, int64_t doff, const Tensor *src, int64_t soff, int add) {
+  char *d = (char *)dst->data + (size_t)doff * lt_dtype_size(dst->dtype);
+  const char *s = (const char *)src->data + (size_t)soff * lt_dtype_size(src->dtype);
+  if (!add && dst->dtype == src->dtype) { memcpy(d, s, lt_dtype_size(dst->dtype)); return; }
+  double v = lt_get_f64(s, src->dtype);
+  lt_set_f64(d, dst->dtype, add ? lt_get_f64(d, dst->dtype) + v : v);
+}
+
+LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n, int64_t *bad) {
+  for (int64_t i = 0; i < n; i++)
+    if (idx[i] < 0 || idx[i] >= a->shape[dim]) { *bad = idx[i]; return LT_ERANGE; }
+  if (lt_numel(out) == 0) return LT_OK;
+  int64_t ix[LT_MAXDIM] = {0}, src[LT_MAXDIM];
+  do {
+    memcpy(src, ix, sizeof src);
+    src[dim] = idx[ix[dim]];
+    copy_elem(out, offset_of(out, ix), a, offset_of(a, src), 0);
+  } while (next_index(ix, out->shape, out->ndim));
+  return LT_OK;
+}
+
+static LtStatus check_indices(const Tensor *idx, int64_t limit, int64_t *bad) {
+  int64_t n = lt_numel(idx);
+  const int64_t *p = idx->data;
+  for (int64_t i = 0; i < n; i++) if (p[i] < 0 || p[i] >= limit) { *bad = p[i]; return LT_ERANGE; }
+  return LT_OK;
+}
+
+LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int64_t *bad) {
+  LtStatus st = check_indices(idx, a->shape[dim], bad);
+  if (st != LT_OK || lt_numel(out) == 0) return st;
+  int64_t ix[LT_MAXDIM] = {0}, src[LT_MAXDIM], k = 0;
+  const int64_t *p = idx->data;
+  do {
+    memcpy(src, ix, sizeof src);
+    src[dim] = p[k++];
+    copy_elem(out, offset_of(out, ix), a, offset_of(a, src), 0);
+  } while (next_index(ix, idx->shape, idx->ndim));
+  return LT_OK;
+}
+
+LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add, int64_t *bad) {
+  LtStatus st = check_indices(idx, a->shape[dim], bad);
+  if (st != LT_OK || lt_numel(idx) == 0) return st;
+  int64_t ix[LT_MAXDIM] = {0}, dst[LT_MAXDIM], k = 0;
+  const int64_t *p = idx->data;
+  do {
+    memcpy(dst, ix, sizeof dst);
+    dst[dim] = p[k++];
+    copy_elem(a, offset_of(a, dst), src, offset_of(src, ix), add);
+  } while (next_index(ix, idx->shape, idx->ndim));
+  return LT_OK;
+}
+
+int64_t lt_mask_count(const Tensor *mask) {
+  int64_t ix[LT_MAXDIM] = {0}, n = 0;
+  if (lt_numel(mask) == 0) return 0;
+  do {
+    n += lt_get_f64((const char *)mask->data + (size_t)offset_of(mask, ix) * lt_dtype_size(mask->dtype), mask->dtype) != 0;
+  } while (next_index(ix, mask->shape, mask->ndim));
+  return n;
+}
+
+static int mask_at(const Tensor *mask, const int64_t *ix) {
+  return lt_get_f64((const char *)mask->data + (size_t)offset_of(mask, ix) * lt_dtype_size(mask->dtype), mask->dtype) != 0;
+}
+
+LtStatus lt_masked_select(Tensor *out, const Tensor *a, const Tensor *mask) {
+  int64_t ix[LT_MAXDIM] = {0}, k = 0;
+  if (lt_numel(a) == 0) return LT_OK;
+  do {
+    if (mask_at(mask, ix)) copy_elem(out, k++ * out->stride[0], a, offset_of(a, ix), 0);
+  } while (next_index(ix, a->shape, a->ndim));
+  return LT_OK;
+}
+
+LtStatus lt_masked_assign(Tensor *a, const Tensor *mask, const Tensor *src) {
+  int64_t ix[LT_MAXDIM] = {0}, k = 0, one = lt_numel(src) == 1;
+  if (lt_numel(a) == 0) return LT_OK;
+  do {
+    if (!mask_at(mask, ix)) continue;
+    copy_elem(a, offset_of(a, ix), src, one ? 0 : k * src->stride[0], 0);
+    k++;
+  } while (next_index(ix, a->shape, a->ndim));
+  return LT_OK;
+}
+
+LtStatus lt_nonzero(Tensor *out, const Tensor *a) {
+  int64_t ix[LT_MAXDIM] = {0}, k = 0;
+  if (lt_numel(a) == 0) return LT_OK;
+  do {
+    if (!mask_at(a, ix)) continue;
+    for (int d = 0; d < a->ndim; d++) ((int64_t *)out->data)[k * a->ndim + d] = ix[d];
+    k++;
+  } while (next_index(ix, a->shape, a->ndim));
+  return LT_OK;
+}
+
+int64_t lt_unique_sorted(const Tensor *s, Tensor *u, Tensor *cnt) {
+  size_t es = lt_dtype_size(s->dtype);
+  int64_t m = 0;
+  double prev = 0;
+  for (int64_t i = 0; i < s->shape[0]; i++) {
+    const char *p = (const char *)s->data + (size_t)i * es;
+    double x = lt_get_f64(p, s->dtype);
+    if (m == 0 || !(x == prev || (x != x && prev != prev))) {
+      if (u) memcpy((char *)u->data + (size_t)m * es, p, es);
+      if (cnt) ((int64_t *)cnt->data)[m] = 0;
+      m++;
+    }
+    if (cnt) ((int64_t *)cnt->data)[m - 1]++;
+    prev = x;
+  }
+  return m;
+}

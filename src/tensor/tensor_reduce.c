@@ -1,0 +1,463 @@
+/* tensor_reduce.c - reductions over [outer, R, inner] views, scans, stable sort, counting. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "interrupt.h"
+#include "tensor/tensor_reduce.h"
+
+#define CHUNK 1024
+/* Full reductions are split into fixed blocks whose partial results are
+ * combined in order, so the answer is the same on any thread count. */
+#define PBLOCK ((int64_t)1 << 16)
+#define MAXPART 4096
+
+typedef struct { double v, m; int64_t idx; } Acc;
+
+static int is_arg(LtReduceOp op) { return op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN; }
+static int is_maxlike(LtReduceOp op) { return op == LT_RMAX || op == LT_RARGMAX; }
+
+static Acc acc_init(LtReduceOp op, double mean) {
+  Acc a = {0, mean, -1};
+  switch (op) {
+  case LT_RPROD: case LT_RALL: a.v = 1; break;
+  case LT_RMAX: case LT_RARGMAX: case LT_RNORMINF: a.v = -INFINITY; break;
+  case LT_RMIN: case LT_RARGMIN: a.v = INFINITY; break;
+  case LT_RLOGSUMEXP: a.v = 0; a.m = -INFINITY; break;
+  default: break;
+  }
+  return a;
+}
+
+/* Folds n contiguous doubles x (positions base..base+n-1) into acc. */
+LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, int64_t base) {
+  int64_t i;
+  switch (op) {
+  case LT_RSUM: case LT_RMEAN: {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (i = 0; i + 4 <= n; i += 4) { s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]; }
+    for (; i < n; i++) s0 += x[i];
+    a->v += (s0 + s1) + (s2 + s3); break; }
+  case LT_RVAR: for (i = 0; i < n; i++) { double d = x[i] - a->m; a->v += d * d; } break;
+  case LT_RNORM1: for (i = 0; i < n; i++) a->v += fabs(x[i]); break;
+  case LT_RNORM2: for (i = 0; i < n; i++) a->v += x[i] * x[i]; break;
+  case LT_RNORMINF: for (i = 0; i < n; i++) a->v = fabs(x[i]) > a->v || x[i] != x[i] ? fabs(x[i]) : a->v; break;
+  case LT_RPROD: for (i = 0; i < n; i++) a->v *= x[i]; break;
+  case LT_RALL: for (i = 0; i < n; i++) if (x[i] == 0) a->v = 0; break;
+  case LT_RANY: for (i = 0; i < n; i++) if (x[i] != 0) a->v = 1; break;
+  case LT_RCOUNT_NONZERO: for (i = 0; i < n; i++) a->v += x[i] != 0; break;
+  case LT_RLOGSUMEXP:
+    for (i = 0; i < n; i++) {
+      if (x[i] > a->m) { a->v = a->v * exp(a->m - x[i]) + 1; a->m = x[i]; }
+      else a->v += exp(x[i] - a->m);
+    }
+    break;
+  default: { /* max/min (+arg): NaN wins and keeps its first position */
+    if (a->v != a->v) break;
+    int mx = is_maxlike(op), nan = 0;
+    double m0 = x[0], m1 = x[0];
+    /* SIMD scan for the extreme and for NaN, then the first position */
+    if (mx) {
+      #pragma omp simd reduction(max:m0) reduction(|:nan)
+      for (i = 0; i < n; i++) { nan |= x[i] != x[i]; m0 = x[i] > m0 ? x[i] : m0; }
+    } else {
+      #pragma omp simd reduction(min:m1) reduction(|:nan)
+      for (i = 0; i < n; i++) { nan |= x[i] != x[i]; m1 = x[i] < m1 ? x[i] : m1; }
+    }
+    double m = mx ? m0 : m1;
+    if (!nan && a->idx >= 0 && !(mx ? m > a->v : m < a->v)) break;
+    if (!nan) { /* a new extreme: its first position in this chunk */
+      for (i = 0; i < n && x[i] != m; i++) {}
+      a->v = m; a->idx = base + i;
+      break;
+    }
+    for (i = 0; i < n; i++) {
+      double v = x[i];
+      if (v != v) { a->v = v; a->idx = base + i; break; }
+      if (mx ? v > a->v : v < a->v) { a->v = v; a->idx = base + i; }
+      else if (a->idx < 0) a->idx = base + i;
+    }
+  } }
+}
+
+static void acc_combine(LtReduceOp op, Acc *a, const Acc *b) {
+  switch (op) {
+  case LT_RPROD: a->v *= b->v; break;
+  case LT_RALL: a->v = a->v != 0 && b->v != 0; break;
+  case LT_RANY: a->v = a->v != 0 || b->v != 0; break;
+  case LT_RNORMINF: if (b->v > a->v || b->v != b->v) a->v = b->v; break;
+  case LT_RLOGSUMEXP:
+    if (b->m > a->m) { a->v = a->v * exp(a->m - b->m) + b->v; a->m = b->m; }
+    else if (b->m > -INFINITY) a->v += b->v * exp(b->m - a->m);
+    break;
+  default:
+    if (is_arg(op)) {
+      int mx = is_maxlike(op);
+      if (a->v != a->v || b->idx < 0) break;
+      if (a->idx < 0 || b->v != b->v || (mx ? b->v > a->v : b->v < a->v)) *a = *b;
+    } else a->v += b->v;
+  }
+}
+
+static double acc_final(LtReduceOp op, const Acc *a, int64_t R, double ddof) {
+  switch (op) {
+  case LT_RMEAN: return R > 0 ? a->v / (double)R : NAN;
+  case LT_RVAR: return (double)R - ddof > 0 ? a->v / ((double)R - ddof) : NAN;
+  case LT_RNORM2: return sqrt(a->v);
+  case LT_RLOGSUMEXP: return a->m == -INFINITY ? -INFINITY : a->m + log(a->v);
+  case LT_RMAX: case LT_RMIN: return R > 0 ? a->v : NAN;
+  case LT_RARGMAX: case LT_RARGMIN: return (double)(a->idx < 0 ? 0 : a->idx);
+  default: return a->v;
+  }
+}
+
+LT_HOT static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n) {
+  if (dt == LT_F32) { const float *s = (const float *)src; for (int64_t i = 0; i < n; i++) dst[i] = s[i]; }
+  else if (dt == LT_F64) memcpy(dst, src, (size_t)n * sizeof(double));
+  else { size_t es = lt_dtype_size(dt); for (int64_t i = 0; i < n; i++) dst[i] = lt_get_f64(src + (size_t)i * es, dt); }
+}
+
+/* Reduces R contiguous elements starting at p. */
+/* float32 sum straight from the input: eight double lanes the compiler
+ * vectorises (no conversion buffer), still accumulating in double. */
+LT_HOT static double sum_f32(const float *x, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) acc[j] += x[i + j];
+  for (; i < n; i++) acc[0] += x[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* float32 arg-extreme straight from the input: a SIMD scan for the extreme
+ * and for NaN, then the first position holding it. */
+LT_HOT static void argext_f32(const float *x, int64_t n, int mx, float *best, int64_t *at, int *nan) {
+  float m = x[0];
+  int bad = 0;
+  if (mx) {
+    #pragma omp simd reduction(max:m) reduction(|:bad)
+    for (int64_t i = 0; i < n; i++) { bad |= x[i] != x[i]; m = x[i] > m ? x[i] : m; }
+  } else {
+    #pragma omp simd reduction(min:m) reduction(|:bad)
+    for (int64_t i = 0; i < n; i++) { bad |= x[i] != x[i]; m = x[i] < m ? x[i] : m; }
+  }
+  int64_t i = 0;
+  if (!bad) {
+    for (; i + 64 <= n; i += 64) { /* find the 64-block holding m, vectorised */
+      int hit = 0;
+      #pragma omp simd reduction(|:hit)
+      for (int j = 0; j < 64; j++) hit |= x[i + j] == m;
+      if (hit) break;
+    }
+    while (i < n && x[i] != m) i++;
+  }
+  *best = m; *at = i; *nan = bad;
+}
+
+static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64_t base, double mean) {
+  double buf[CHUNK];
+  Acc a = acc_init(op, mean);
+  if (dt == LT_F32 && (op == LT_RSUM || op == LT_RMEAN)) { a.v = sum_f32((const float *)p, R); return a; }
+  if (dt == LT_F32 && R > 0 && (op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN)) {
+    float m; int64_t at; int nan;
+    argext_f32((const float *)p, R, is_maxlike(op), &m, &at, &nan);
+    if (!nan) { a.v = m; a.idx = base + at; return a; }
+  }
+  size_t es = lt_dtype_size(dt);
+  for (int64_t r = 0; r < R; r += CHUNK) {
+    int64_t n = R - r < CHUNK ? R - r : CHUNK;
+    load_f64(buf, p + (size_t)r * es, dt, n);
+    acc_chunk(op, &a, buf, n, base + r);
+  }
+  return a;
+}
+
+/* One contiguous run of R elements, split into fixed blocks across threads. */
+static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, double mean) {
+  Acc part[MAXPART];
+  int64_t blk = PBLOCK;
+  while ((R + blk - 1) / blk > MAXPART) blk *= 2;
+  int64_t nb = (R + blk - 1) / blk;
+  size_t es = lt_dtype_size(dt);
+  if (R < LT_PAR_MIN) {
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t len = R - b * blk < blk ? R - b * blk : blk;
+      part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
+    }
+  } else {
+    #pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t len = R - b * blk < blk ? R - b * blk : blk;
+      part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
+    }
+  }
+  Acc a = acc_init(op, mean);
+  for (int64_t b = 0; b < nb; b++) acc_combine(op, &a, &part[b]);
+  return a;
+}
+
+/* Column sums kept in a plain double array so the row loop vectorises. */
+LT_HOT static void sum_cols(Acc *acc, const char *p, LtDtype dt, int64_t R, int64_t inner, int64_t width) {
+  double buf[CHUNK], s[CHUNK];
+  size_t es = lt_dtype_size(dt);
+  for (int64_t j = 0; j < width; j++) s[j] = 0;
+  for (int64_t r = 0; r < R; r++) {
+    const char *row = p + (size_t)(r * inner) * es;
+    if (dt == LT_F32) { const float *f = (const float *)row; for (int64_t j = 0; j < width; j++) s[j] += f[j]; continue; }
+    load_f64(buf, row, dt, width);
+    for (int64_t j = 0; j < width; j++) s[j] += buf[j];
+  }
+  for (int64_t j = 0; j < width; j++) { acc[j] = acc_init(LT_RSUM, 0); acc[j].v = s[j]; }
+}
+
+/* inner > 1: accumulate `width` columns at once, rows R apart by `inner`. */
+static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int64_t R,
+                        int64_t inner, int64_t width, const double *means) {
+  double buf[CHUNK];
+  size_t es = lt_dtype_size(dt);
+  if (op == LT_RSUM || op == LT_RMEAN) { sum_cols(acc, p, dt, R, inner, width); return; }
+  for (int64_t j = 0; j < width; j++) acc[j] = acc_init(op, means ? means[j] : 0);
+  for (int64_t r = 0; r < R; r++) {
+    load_f64(buf, p + (size_t)(r * inner) * es, dt, width);
+    if (is_arg(op) && r > 0) {
+      int mx = is_maxlike(op);
+      for (int64_t j = 0; j < width; j++) {
+        double v = buf[j], cur = acc[j].v;
+        if (cur != cur) continue;
+        if (v != v || (mx ? v > cur : v < cur)) { acc[j].v = v; acc[j].idx = r; }
+      }
+      continue;
+    }
+    for (int64_t j = 0; j < width; j++) acc_chunk(op, &acc[j], &buf[j], 1, r);
+  }
+}
+
+typedef struct {
+  LtReduceOp op; double ddof; int64_t outer, R, inner;
+  const Tensor *a; Tensor *out, *idx; double *means;
+} RedJob;
+
+static void store(const RedJob *j, int64_t pos, const Acc *a) {
+  size_t es = lt_dtype_size(j->out->dtype);
+  lt_set_f64((char *)j->out->data + (size_t)pos * es, j->out->dtype, acc_final(j->op, a, j->R, j->ddof));
+  if (j->idx) ((int64_t *)j->idx->data)[pos] = a->idx < 0 ? 0 : a->idx;
+}
+
+/* Adds rows [r0, r1) of a float32 [R x inner] matrix into acc (inner doubles). */
+LT_HOT static void add_rows_f32(double *acc, const float *x, int64_t r0, int64_t r1, int64_t inner) {
+  for (int64_t j = 0; j < inner; j++) acc[j] = 0;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *row = x + r * inner;
+    for (int64_t j = 0; j < inner; j++) acc[j] += row[j];
+  }
+}
+
+/* Column sums of a float32 [R x inner] matrix (outer == 1): whole rows are
+ * streamed in fixed row blocks (the count depends on R only, so the result
+ * does not depend on the thread count) and the partial sums added in order.
+ * Reading whole rows keeps the prefetcher busy; column slabs did not. */
+static LtStatus sum_rows_f32(const RedJob *j) {
+  int64_t R = j->R, inner = j->inner, nb = (R + 255) / 256;
+  if (nb > 32) nb = 32;
+  if (nb < 1) nb = 1;
+  int64_t per = (R + nb - 1) / nb;
+  double *part = malloc((size_t)(nb * inner) * sizeof(double));
+  if (!part) return LT_ENOMEM;
+  const float *x = j->a->data;
+  #pragma omp parallel for schedule(static) if (R * inner >= LT_PAR_MIN)
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t r0 = b * per, r1 = r0 + per < R ? r0 + per : R;
+    add_rows_f32(part + b * inner, x, r0 < R ? r0 : R, r1, inner);
+  }
+  for (int64_t c = 0; c < inner; c++) {
+    Acc a = acc_init(LT_RSUM, 0);
+    for (int64_t b = 0; b < nb; b++) a.v += part[b * inner + c];
+    store(j, c, &a);
+  }
+  free(part);
+  return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+}
+
+static LtStatus reduce_pass(const RedJob *j) {
+  const char *base = j->a->data;
+  LtDtype dt = j->a->dtype;
+  size_t es = lt_dtype_size(dt);
+  if ((j->op == LT_RSUM || j->op == LT_RMEAN) && dt == LT_F32 && j->outer == 1 &&
+      j->inner > 1 && j->inner <= 65536)
+    return sum_rows_f32(j);
+  if (j->inner == 1 && j->outer == 1) {
+    Acc a = reduce_long_run(j->op, base, dt, j->R, j->means ? j->means[0] : 0);
+    store(j, 0, &a);
+    return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+  }
+  if (j->inner == 1) {
+    #pragma omp parallel for schedule(static) if (j->outer * j->R >= LT_PAR_MIN)
+    for (int64_t o = 0; o < j->outer; o++) {
+      Acc a = reduce_run(j->op, base + (size_t)(o * j->R) * es, dt, j->R, 0, j->means ? j->means[o] : 0);
+      store(j, o, &a);
+    }
+    return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+  }
+  int64_t width = j->outer == 1 && j->inner <= 4 * CHUNK ? (j->inner + 3) / 4 : CHUNK;
+  if (width < 64) width = j->inner < 64 ? j->inner : 64;
+  int64_t nblk = (j->inner + width - 1) / width;
+  #pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= LT_PAR_MIN)
+  for (int64_t t = 0; t < j->outer * nblk; t++) {
+    Acc acc[CHUNK];
+    int64_t o = t / nblk, i0 = (t % nblk) * width;
+    int64_t w = j->inner - i0 < width ? j->inner - i0 : width;
+    reduce_cols(j->op, acc, base + (size_t)(o * j->R * j->inner + i0) * es, dt, j->R, j->inner, w,
+                j->means ? j->means + o * j->inner + i0 : NULL);
+    for (int64_t k = 0; k < w; k++) store(j, o * j->inner + i0 + k, &acc[k]);
+  }
+  return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+}
+
+LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1, double ddof) {
+  if (!lt_is_contiguous(a) || !lt_is_contiguous(out) || d0 < 0 || d1 >= a->ndim || d0 > d1) return LT_EVALUE;
+  RedJob j = {op, ddof, 1, 1, 1, a, out, idx, NULL};
+  for (int i = 0; i < a->ndim; i++) {
+    if (i < d0) j.outer *= a->shape[i];
+    else if (i > d1) j.inner *= a->shape[i];
+    else j.R *= a->shape[i];
+  }
+  if (lt_numel(out) != j.outer * j.inner) return LT_ESHAPE;
+  if (op != LT_RVAR) return reduce_pass(&j);
+  /* variance: the mean first (into a double scratch), then squared deviations */
+  int64_t nout = j.outer * j.inner;
+  double *means = malloc((size_t)(nout > 0 ? nout : 1) * sizeof(double));
+  if (!means) return LT_ENOMEM;
+  Tensor m = {means, LT_F64, LT_CPU, 1, {nout}, {1}};
+  RedJob jm = j; jm.op = LT_RMEAN; jm.out = &m; jm.idx = NULL;
+  LtStatus st = reduce_pass(&jm);
+  if (st == LT_OK) { j.means = means; st = reduce_pass(&j); }
+  free(means);
+  return st;
+}
+
+LtStatus lt_cumulative(Tensor *out, const Tensor *a, int dim, int product) {
+  if (!lt_is_contiguous(a) || !lt_is_contiguous(out) || dim < 0 || dim >= a->ndim) return LT_EVALUE;
+  int64_t outer = 1, R = a->shape[dim], inner = 1;
+  for (int i = 0; i < dim; i++) outer *= a->shape[i];
+  for (int i = dim + 1; i < a->ndim; i++) inner *= a->shape[i];
+  size_t ea = lt_dtype_size(a->dtype), eo = lt_dtype_size(out->dtype);
+  int ints = !lt_dtype_is_float(a->dtype) && !lt_dtype_is_float(out->dtype);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      double s = product ? 1 : 0; int64_t si = product ? 1 : 0;
+      for (int64_t r = 0; r < R; r++) {
+        int64_t pos = (o * R + r) * inner + i;
+        const char *src = (const char *)a->data + (size_t)pos * ea;
+        char *dst = (char *)out->data + (size_t)pos * eo;
+        if (ints) {
+          int64_t v = lt_get_i64(src, a->dtype);
+          si = product ? (int64_t)((uint64_t)si * (uint64_t)v) : (int64_t)((uint64_t)si + (uint64_t)v);
+          lt_set_i64(dst, out->dtype, si);
+        } else {
+          double v = lt_get_f64(src, a->dtype);
+          s = product ? s * v : s + v;
+          lt_set_f64(dst, out->dtype, s);
+        }
+      }
+    }
+  return LT_OK;
+}
+
+/* ---- sort ------------------------------------------------------------ */
+
+typedef struct { double v; int64_t i; } Keyed;
+
+static int keyed_less(const Keyed *x, const Keyed *y, int desc) {
+  int xn = x->v != x->v, yn = y->v != y->v;
+  if (xn || yn) return !xn && yn; /* NaN last either way */
+  return desc ? x->v > y->v : x->v < y->v;
+}
+
+/* Bottom-up merge sort: stable, O(n log n), scratch from the caller. */
+static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc) {
+  for (int64_t w = 1; w < n; w *= 2) {
+    for (int64_t lo = 0; lo < n; lo += 2 * w) {
+      int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      int64_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) tmp[k++] = keyed_less(&a[j], &a[i], desc) ? a[j++] : a[i++];
+      while (i < mid) tmp[k++] = a[i++];
+      while (j < hi) tmp[k++] = a[j++];
+    }
+    memcpy(a, tmp, (size_t)n * sizeof(Keyed));
+  }
+}
+
+LtStatus lt_sort_last(Tensor *out, Tensor *idx, const Tensor *a, int descending) {
+  if (!lt_is_contiguous(a) || a->ndim < 1) return LT_EVALUE;
+  int64_t R = a->shape[a->ndim - 1], outer = R ? lt_numel(a) / R : 0;
+  Keyed *k = malloc((size_t)(R > 0 ? R : 1) * 2 * sizeof(Keyed));
+  if (!k) return LT_ENOMEM;
+  size_t ea = lt_dtype_size(a->dtype), eo = out ? lt_dtype_size(out->dtype) : 0;
+  for (int64_t o = 0; o < outer; o++) {
+    const char *row = (const char *)a->data + (size_t)(o * R) * ea;
+    for (int64_t r = 0; r < R; r++) { k[r].v = lt_get_f64(row + (size_t)r * ea, a->dtype); k[r].i = r; }
+    merge_sort(k, k + R, R, descending);
+    for (int64_t r = 0; r < R; r++) {
+      if (out) memcpy((char *)out->data + (size_t)(o * R + r) * eo, row + (size_t)k[r].i * ea, ea);
+      if (idx) ((int64_t *)idx->data)[o * R + r] = k[r].i;
+    }
+    if (lt_interrupt_pending()) { free(k); return LT_EINTR; }
+  }
+  free(k);
+  return LT_OK;
+}
+
+/* ---- counting --------------------------------------------------------- */
+
+LtStatus lt_bincount(double *counts, int64_t n, const Tensor *x, const Tensor *w) {
+  int64_t len = x->shape[0];
+  size_t ex = lt_dtype_size(x->dtype), ew = w ? lt_dtype_size(w->dtype) : 0;
+  for (int64_t i = 0; i < len; i++) {
+    int64_t v = lt_get_i64((const char *)x->data + (size_t)(i * x->stride[0]) * ex, x->dtype);
+    if (v < 0 || v >= n) return LT_ERANGE;
+    counts[v] += w ? lt_get_f64((const char *)w->data + (size_t)(i * w->stride[0]) * ew, w->dtype) : 1.0;
+  }
+  return LT_OK;
+}
+
+typedef struct { double *counts; int64_t bins; double lo, hi; LtDtype dt; } HistCtx;
+
+static void hist_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
+  HistCtx *h = ctx;
+  double scale = (double)h->bins / (h->hi - h->lo);
+  for (int64_t i = 0; i < n; i++) {
+    double v = lt_get_f64(p[0] + i * sb[0], h->dt);
+    if (!(v >= h->lo && v <= h->hi)) continue;
+    int64_t b = (int64_t)((v - h->lo) * scale);
+    h->counts[b >= h->bins ? h->bins - 1 : b] += 1;
+  }
+}
+
+LtStatus lt_histogram(double *counts, int64_t bins, double lo, double hi, const Tensor *x) {
+  if (bins <= 0 || !(hi > lo)) return LT_EVALUE;
+  HistCtx h = {counts, bins, lo, hi, x->dtype};
+  Tensor t = *x;
+  Tensor *ts[1] = {&t};
+  return lt_foreach_run(1, ts, hist_run, &h);
+}
+
+typedef struct { double lo, hi; int any; LtDtype dt; } RangeCtx;
+
+static void range_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
+  RangeCtx *r = ctx;
+  for (int64_t i = 0; i < n; i++) {
+    double v = lt_get_f64(p[0] + i * sb[0], r->dt);
+    if (!isfinite(v)) continue;
+    if (!r->any || v < r->lo) r->lo = v;
+    if (!r->any || v > r->hi) r->hi = v;
+    r->any = 1;
+  }
+}
+
+int lt_finite_range(const Tensor *x, double *lo, double *hi) {
+  RangeCtx r = {0, 0, 0, x->dtype};
+  Tensor t = *x;
+  Tensor *ts[1] = {&t};
+  lt_foreach_run(1, ts, range_run, &r);
+  *lo = r.lo; *hi = r.hi;
+  return r.any;
+}

@@ -1,0 +1,39 @@
+/* tensor_reduce.h - reductions, scans, sorting and counting (core, no Lua). */
+#ifndef LUNETTE_TENSOR_REDUCE_H
+#define LUNETTE_TENSOR_REDUCE_H
+#include "tensor/tensor.h"
+
+typedef enum {
+  LT_RSUM, LT_RMEAN, LT_RPROD, LT_RMAX, LT_RMIN, LT_RARGMAX, LT_RARGMIN, LT_RALL, LT_RANY,
+  LT_RVAR, LT_RNORM1, LT_RNORM2, LT_RNORMINF, LT_RLOGSUMEXP, LT_RCOUNT_NONZERO,
+  LT_NREDUCE
+} LtReduceOp;
+
+/* Reduces a contiguous tensor `a` over the adjacent dims d0..d1 (0-based,
+ * inclusive): a is seen as [outer, R, inner] and out (contiguous, outer*inner
+ * elements, any dtype) receives one value per (outer, inner). idx (int64,
+ * same count, may be NULL) receives 0-based positions within R for
+ * max/min/argmax/argmin. Sums accumulate in double; the result does not
+ * depend on the thread count. ddof is used by LT_RVAR. R may be 0: sums give
+ * 0, max/min give NaN (callers reject empty max beforehand). */
+LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1, double ddof);
+
+/* Inclusive cumulative sum (or product) along dim of contiguous a into
+ * contiguous out of the same shape (dtype of out). */
+LtStatus lt_cumulative(Tensor *out, const Tensor *a, int dim, int product);
+
+/* Sorts along the last dim of contiguous a: values into out (a's dtype),
+ * 0-based positions into idx (int64). Stable; NaN sorts last ascending. */
+LtStatus lt_sort_last(Tensor *out, Tensor *idx, const Tensor *a, int descending);
+
+/* counts[v] += 1 for every value v of the 1-d integer tensor x (weights
+ * optional, same length); counts has `n` elements (double). Values outside
+ * [0, n) are LT_ERANGE. */
+LtStatus lt_bincount(double *counts, int64_t n, const Tensor *x, const Tensor *w);
+/* Histogram of all values into `bins` equal bins over [lo, hi]; NaN and
+ * out-of-range values are ignored; hi falls in the last bin. */
+LtStatus lt_histogram(double *counts, int64_t bins, double lo, double hi, const Tensor *x);
+/* Min and max over all finite values; returns 0 if there is none. */
+int lt_finite_range(const Tensor *x, double *lo, double *hi);
+
+#endif
