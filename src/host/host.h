@@ -1,6 +1,9 @@
-/* host.h - what the interactive loop (repl.c) shares with the executable (host.c). */
+/* host.h - the protected-call base (host.c) that the executable (main.c) and the interactive
+ * loop (repl.c) share, and the loop itself. */
 #ifndef LUNETTE_HOST_H
 #define LUNETTE_HOST_H
+
+#define HOST_NAME "lunette"
 
 struct lua_State; /* as in lua.h; declared here so this header needs no Lua include (scripts/lint.lua) */
 
