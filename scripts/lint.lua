@@ -1,39 +1,159 @@
--- lint.lua: fails when a core file includes a Lua header; reports long
--- functions (> 60 lines) and long files (> 1000 lines) without failing.
-local HOST = { ["host.c"] = true, ["repl.c"] = true, ["lunette.c"] = true, ["lbase.c"] = true, ["lbase.h"] = true, ["lunette.h"] = true }
-local function exists(p) local f = io.open(p) if f then f:close() return true end return false end
-local function is_binding(name)
-  local core = name:match("^l(.+)%.c$")
-  return core ~= nil and exists("src/" .. core .. ".h")
-end
+-- lint.lua: DESIGN.md's layering, read from the folders, and STYLE.md's line rules.
+-- Fails on: a file of src/ outside a module folder (but the few listed below); a core file
+-- that includes a Lua header, a binding header or a header of a module above its own; a
+-- binding that includes another module's binding header; a C line over 100 columns; a C
+-- line holding two statements. Reports long functions (> 60 lines) and long files (> 1000
+-- lines) without failing.
+--
+-- The layers, lowest first. A core file of a module may include the core headers of its own
+-- module and of modules of a lower rank; src/interrupt.h and src/lazy.h are below all.
+local RANK = {
+  tensor = 1,
+  linalg = 2, io = 2,
+  data = 3, nn = 3, sketch = 3, select = 3, embed = 3, plot = 3,
+  host = 4,
+}
+-- Files that stay at the top of src/: the registry of bindings and the tiny core services.
+local TOP = {
+  ["lunette.c"] = "registry", ["lunette.h"] = "registry", ["luasrc.h"] = "registry",
+  ["lazy.c"] = "core", ["lazy.h"] = "core", ["interrupt.c"] = "core", ["interrupt.h"] = "core",
+}
+-- The prefixes a module's core files start with; its bindings are "l" .. one of them.
+local PREFIX = { tensor = { "tensor", "random", "base" } }
+local MAX_COLS = 100
+
 local errors, warnings = 0, 0
-local files = io.popen("ls src/*.c src/*.h 2>/dev/null"):read("a")
-for path in files:gmatch("[^\n]+") do
-  local name = path:match("[^/]+$")
-  local f = assert(io.open(path)); local src = f:read("a"); f:close()
-  local lua_inc = src:match('#include%s*[<"]lua%.h[>"]') or src:match('#include%s*[<"]lauxlib%.h[>"]')
-    or src:match('#include%s*[<"]lualib%.h[>"]')
-  if lua_inc and not (HOST[name] or is_binding(name)) then
-    print(("%s: core file includes a Lua header (bindings are src/l<core>.c)"):format(path))
-    errors = errors + 1
+local function fail(path, ln, msg, ...)
+  print(("%s:%s: %s"):format(path, ln or 1, msg:format(...)))
+  errors = errors + 1
+end
+local function warn(path, ln, msg, ...)
+  print(("%s:%s: warning: %s"):format(path, ln or 1, msg:format(...)))
+  warnings = warnings + 1
+end
+
+-- What a path is: its module (nil at the top) and its kind: core, binding, host, registry.
+local function classify(path)
+  local mod, name = path:match("^src/([%w_]+)/([^/]+)$")
+  if not mod then
+    name = path:match("^src/([^/]+)$")
+    return nil, TOP[name], name
   end
-  local n, start, fname = 0, nil, nil
+  if not RANK[mod] then return mod, nil, name end
+  if mod == "host" then return mod, "host", name end
+  for _, p in ipairs(PREFIX[mod] or { mod }) do
+    if name:sub(1, #p + 1) == "l" .. p then return mod, "binding", name end
+  end
+  return mod, "core", name
+end
+
+-- The layering rule for one #include "x" of a file (mod, kind).
+local function check_include(path, ln, mod, kind, inc)
+  if inc:match("^lazy_") then return end -- generated into build/gen by scripts/lazy.lua
+  local imod, ikind = classify("src/" .. inc)
+  if ikind == nil then
+    return fail(path, ln, "includes \"%s\", which is not a header of src/", inc)
+  end
+  if kind == "registry" then return end
+  if ikind == "registry" then
+    if kind ~= "host" then fail(path, ln, "only the host and the registry include \"%s\"", inc) end
+    return
+  end
+  if imod == nil then return end -- interrupt.h, lazy.h: below every module
+  if kind == "host" then
+    if imod ~= "host" then fail(path, ln, "the host reaches modules through lunette.h, not \"%s\"", inc) end
+    return
+  end
+  if ikind == "host" then return fail(path, ln, "includes the host header \"%s\"", inc) end
+  if kind == "core" and ikind == "binding" then
+    return fail(path, ln, "core file includes the binding header \"%s\"", inc)
+  end
+  if ikind == "binding" and imod ~= mod and inc ~= "tensor/lbase.h" then
+    return fail(path, ln, "binding includes another module's binding header \"%s\"", inc)
+  end
+  if imod ~= mod and RANK[imod] >= RANK[mod] then
+    fail(path, ln, "%s (layer %d) includes \"%s\" of %s (layer %d): dependencies point down",
+         mod, RANK[mod], inc, imod, RANK[imod])
+  end
+end
+
+-- Statements on a line: semicolons outside parentheses, strings and comments. The switch
+-- table idiom `case X: one statement; break;` counts as one.
+local function statements(code)
+  local s = code:gsub("\\.", "x"):gsub('"[^"]*"', '""'):gsub("'[^']*'", "''")
+  s = s:gsub("/%*.-%*/", ""):gsub("//.*$", "")
+  local depth, n = 0, 0
+  for c in s:gmatch(".") do
+    if c == "(" then
+      depth = depth + 1
+    elseif c == ")" then
+      depth = depth - 1
+    elseif c == ";" and depth == 0 then
+      n = n + 1
+    end
+  end
+  if n == 2 and s:match("^%s*case .*;%s*break;%s*$") then n = 1 end
+  if n == 2 and s:match("^%s*default:.*;%s*break;%s*$") then n = 1 end
+  return n
+end
+
+local function check_lines(path, src)
+  local n, start, fname, in_comment = 0, nil, nil, false
   for line in (src .. "\n"):gmatch("(.-)\n") do
     n = n + 1
+    if #line > MAX_COLS then fail(path, n, "%d columns (at most %d)", #line, MAX_COLS) end
+    local code = line
+    if in_comment then
+      local e = code:find("%*/")
+      code = e and code:sub(e + 2) or ""
+      in_comment = e == nil
+    end
+    local open = code:gsub("/%*.-%*/", ""):find("/%*")
+    if open then
+      code = code:sub(1, open - 1)
+      in_comment = true
+    end
+    if not code:match("^%s*#") and statements(code) > 1 then
+      fail(path, n, "two statements on one line")
+    end
     if not start and line:match("^[%w_].*%)%s*{%s*$") and not line:match("^static const") then
       start, fname = n, line:match("([%w_]+)%s*%(") or "?"
     elseif start and line:match("^}") then
-      if n - start > 60 then
-        print(("%s:%d: warning: function '%s' is %d lines"):format(path, start, fname, n - start))
-        warnings = warnings + 1
-      end
+      if n - start > 60 then warn(path, start, "function '%s' is %d lines", fname, n - start) end
       start = nil
     end
   end
-  if n > 1000 then
-    print(("%s: warning: %d lines (split by responsibility past ~1000)"):format(path, n))
-    warnings = warnings + 1
-  end
+  if n > 1000 then warn(path, nil, "%d lines (split by responsibility past ~1000)", n) end
 end
-print(("lint: %d layering error(s), %d size warning(s)"):format(errors, warnings))
+
+local function read(path)
+  local f = assert(io.open(path))
+  local src = f:read("a")
+  f:close()
+  return src
+end
+
+for path in io.popen("ls src/*.[ch] src/*/*.[ch] 2>/dev/null"):lines() do
+  local mod, kind = classify(path)
+  local src = read(path)
+  if kind == nil then
+    fail(path, nil, "not in a module folder (%s) nor one of the files that stay in src/",
+         "tensor, linalg, io, data, nn, sketch, select, embed, plot, host")
+  else
+    local ln = 0
+    for line in (src .. "\n"):gmatch("(.-)\n") do
+      ln = ln + 1
+      local inc = line:match('^%s*#%s*include%s*"([^"]+)"')
+      local sys = line:match("^%s*#%s*include%s*<([^>]+)>")
+      if inc then check_include(path, ln, mod, kind, inc) end
+      local lua_inc = (sys or inc or ""):match("^l[ua][au]%w*%.h$")
+      if lua_inc and (kind == "core") then
+        fail(path, ln, "core file includes the Lua header <%s> (bindings are l*.c)", lua_inc)
+      end
+    end
+  end
+  check_lines(path, src)
+end
+for path in io.popen("ls tests/fuzz/*.c 2>/dev/null"):lines() do check_lines(path, read(path)) end
+print(("lint: %d error(s), %d warning(s)"):format(errors, warnings))
 os.exit(errors == 0 and 0 or 1)
