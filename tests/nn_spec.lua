@@ -246,6 +246,17 @@ describe("modules", function()
     assert.equal(3 * 4 + 4 + 4 + 4 + 8 + 2, m:num_parameters())
   end)
 
+  it("state dicts iterate as loaded dicts do: PyTorch's order, then keys added since", function()
+    local m = nn.Sequential { nn.Linear(3, 4), nn.Linear(4, 2) }
+    local sd = m:state_dict()
+    sd["0.bias"] = nil
+    sd.extra = lt.zeros(1)
+    local order = {}
+    for k in pairs(sd) do order[#order + 1] = k end
+    assert.same({ "0.weight", "1.weight", "1.bias", "extra" }, order)
+    assert.same(order, lt.io.keys(sd))
+  end)
+
   it("load_state_dict copies values and lists every bad key in one error", function()
     local a, b = nn.mlp { 4, 3, 2, seed = 1 }, nn.mlp { 4, 3, 2, seed = 2 }
     b:load_state_dict(a:state_dict())

@@ -7,6 +7,7 @@
 -- is false). ctx, when given, is a per-sample pass (see nn_psg): layers then
 -- hand per-sample gradients to ctx.target instead of accumulating.
 local lt = require "lunette.tensor"
+local ordered = require "lunette.ordered"
 
 local M = {}
 
@@ -215,21 +216,6 @@ end
 -- state dicts
 ---------------------------------------------------------------------------
 
--- Iterates a state dict in PyTorch's order (its metatable's `keys`, the
--- convention lunette.io uses for ordered dicts, so io.save writes that order).
-local function ordered_pairs(t)
-  local keys, i = getmetatable(t).keys, 0
-  return function()
-    while true do
-      i = i + 1
-      local k = keys[i]
-      if k == nil then return nil end
-      local v = rawget(t, k)
-      if v ~= nil then return k, v end
-    end
-  end, t, nil
-end
-
 -- state_dict() -> {name = tensor} (parameters and buffers, shared with the model)
 -- that pairs() walks in PyTorch's order, plus that order as a second value.
 function Module:state_dict()
@@ -242,7 +228,9 @@ function Module:state_dict()
       end
     end
   end
-  return setmetatable(sd, { keys = keys, __pairs = ordered_pairs }), keys
+  -- `keys` and __pairs: the convention lunette.io uses for ordered dicts, so io.save writes
+  -- PyTorch's order too.
+  return setmetatable(sd, { keys = keys, __pairs = ordered.pairs }), keys
 end
 
 local function list_keys(t, limit)
