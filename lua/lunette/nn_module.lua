@@ -185,6 +185,21 @@ end
 -- Evaluation mode: m:train(false).
 function Module:eval() return self:train(false) end
 
+-- in_eval(model, fn, ...) -> fn(...)'s results
+-- Runs fn(...) with every module of model in evaluation mode (dropout off, batch norm on its
+-- running statistics), then gives each module back its own training flag, also when fn
+-- raises: the error is then raised again as it was (same value, no position added), so a
+-- failed or interrupted pass never leaves a model stuck in eval mode.
+function M.in_eval(model, fn, ...)
+  local saved = {}
+  for _, e in ipairs(model:named_modules()) do saved[e.module] = e.module.training end
+  model:eval()
+  local res = table.pack(pcall(fn, ...))
+  for m, flag in pairs(saved) do m.training = flag end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
 -- m:to(dtype) -> m
 -- Converts parameters, float buffers and gradients of the tree to dtype, in place.
 function Module:to(dtype)
