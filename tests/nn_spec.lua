@@ -246,6 +246,17 @@ describe("modules", function()
     assert.equal(3 * 4 + 4 + 4 + 4 + 8 + 2, m:num_parameters())
   end)
 
+  it("state dicts iterate as loaded dicts do: PyTorch's order, then keys added since", function()
+    local m = nn.Sequential { nn.Linear(3, 4), nn.Linear(4, 2) }
+    local sd = m:state_dict()
+    sd["0.bias"] = nil
+    sd.extra = lt.zeros(1)
+    local order = {}
+    for k in pairs(sd) do order[#order + 1] = k end
+    assert.same({ "0.weight", "1.weight", "1.bias", "extra" }, order)
+    assert.same(order, lt.io.keys(sd))
+  end)
+
   it("load_state_dict copies values and lists every bad key in one error", function()
     local a, b = nn.mlp { 4, 3, 2, seed = 1 }, nn.mlp { 4, 3, 2, seed = 2 }
     b:load_state_dict(a:state_dict())
@@ -280,6 +291,46 @@ describe("modules", function()
     m:zero_grad()
     assert.equal(0, m.head.grad.weight:abs():sum())
     assert.matches("SmallCNN%(", tostring(m))
+  end)
+
+  it("evaluation-mode passes give every module its own flag back, also when they raise", function()
+    local nm = require "lunette.nn_module"
+    local m = nn.small_cnn { size = 8, width = 2, hidden = 4, classes = 3, seed = 1 }:double()
+    m:train()
+    m:children()[1].training = false -- mixed flags: each module must get its own back
+    local function flags()
+      local out = {}
+      for _, e in ipairs(m:named_modules()) do out[#out + 1] = e.module.training end
+      return out
+    end
+    local before = flags()
+    -- the helper: fn's results and arguments pass through; the flags are back afterwards
+    local a, b = nm.in_eval(m, function(x, y)
+      for _, e in ipairs(m:named_modules()) do assert.is_false(e.module.training) end
+      return x + 1, y
+    end, 1, "two")
+    assert.equal(2, a)
+    assert.equal("two", b)
+    assert.same(before, flags())
+    -- a raising fn: the same error value comes out, no position added, flags restored
+    local boom = { "boom" }
+    local ok, err = pcall(nm.in_eval, m, function() error(boom) end)
+    assert.is_false(ok)
+    assert.equal(boom, err)
+    ok, err = pcall(nm.in_eval, m, function() error("plain", 0) end)
+    assert.is_false(ok)
+    assert.equal("plain", err)
+    assert.same(before, flags())
+    -- the per-sample loop reference raising mid-pass (a failing loss)
+    local x, y = lt.ones(2, 1, 8, 8, "float64"), lt.tensor { 1, 2 }
+    local function bad_loss() error("loss failed", 0) end
+    for _, method in ipairs { "loop", "default" } do
+      local opts = { loss = bad_loss, method = method ~= "default" and method or nil }
+      ok, err = pcall(nn.per_sample_grads, m, x, y, opts)
+      assert.is_false(ok)
+      assert.equal("loss failed", err)
+      assert.same(before, flags())
+    end
   end)
 
   it("Dropout is seeded, scales by 1/(1-p) and is the identity in evaluation", function()

@@ -23,6 +23,7 @@
 -- is allocated, so a small file can never make lunette allocate much more
 -- than its own size (decompression aside, bounded as above).
 local C = require "lunette._io"
+local ordered = require "lunette.ordered"
 
 local M = {}
 
@@ -108,39 +109,7 @@ end
 -- keys(t) -> array
 -- The keys of t in order: a loaded dict's file order (then any keys added
 -- since), otherwise sorted (booleans, numbers, strings).
-function M.keys(t)
-  local mt = getmetatable(t)
-  local order, seen, out = mt and rawget(mt, "keys"), {}, {}
-  if type(order) == "table" then
-    for _, k in ipairs(order) do
-      if rawget(t, k) ~= nil and not seen[k] then out[#out + 1], seen[k] = k, true end
-    end
-  end
-  local rest = {}
-  for k in next, t do if not seen[k] then rest[#rest + 1] = k end end
-  table.sort(rest, function(a, b)
-    local ta, tb = type(a), type(b)
-    if ta ~= tb then return ta < tb end
-    if ta == "boolean" then return (not a) and b end
-    return a < b
-  end)
-  for _, k in ipairs(rest) do out[#out + 1] = k end
-  return out
-end
-
--- __pairs of loaded dicts: file order, then keys added later.
-local function ordered_pairs(t)
-  local keys, i = M.keys(t), 0
-  return function()
-    while true do
-      i = i + 1
-      local k = keys[i]
-      if k == nil then return nil end
-      local v = rawget(t, k)
-      if v ~= nil then return k, v end
-    end
-  end, t, nil
-end
+function M.keys(t) return ordered.keys(t) end
 
 -- load_pt(path [, opts]) -> value | nil, message
 -- The value of a torch.save file (.pt/.pth, zip format): tables, tensors,
@@ -148,7 +117,7 @@ end
 -- file share one here (views); dicts iterate in file order. Only the opcodes
 -- and globals a tensor state dict needs are known, nothing is executed:
 -- anything else is an error message.
-function M.load_pt(path, opts) return C.load_pt(path, opts, ordered_pairs) end
+function M.load_pt(path, opts) return C.load_pt(path, opts, ordered.pairs) end
 
 ---------------------------------------------------------------------------
 -- load / save by file type
@@ -238,7 +207,7 @@ end
 -- The readers that take a string instead of a path.
 local from_bytes = {
   npy = C.read_npy_bytes, npz = C.read_npz_bytes, safetensors = C.read_safetensors_bytes,
-  pt = function(b, opts) return C.load_pt_bytes(b, opts, ordered_pairs) end,
+  pt = function(b, opts) return C.load_pt_bytes(b, opts, ordered.pairs) end,
   idx = C.read_idx_bytes, png = C.read_png_bytes, csv = C.read_csv_bytes, cifar = C.read_cifar_bytes,
 }
 -- read_bytes(format, bytes [, opts]) -> value | nil, message

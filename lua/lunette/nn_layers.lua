@@ -86,6 +86,22 @@ local function grads(self, ...)
   return out[1], out[2]
 end
 
+-- Where the backward of a layer with a weight and a bias sends its gradients. A training
+-- pass (ctx nil): into the accumulators. A per-sample pass: to ctx.target at this layer's
+-- offsets. Returns want_dx (whether the input gradient is asked for), gw, gb, target,
+-- weight offset, bias offset; want_dx is nil when there is nothing to compute (a per-sample
+-- pass that selects none of the layer's parameters and wants no input gradient).
+local function backward_dests(self, ctx, need_dx)
+  local want_dx = need_dx ~= false
+  if not ctx then
+    local gw, gb = grads(self, "weight", "bias")
+    return want_dx, gw, gb, nil, nil, nil
+  end
+  local wo, bo = psg_offsets(self, ctx)
+  if wo == nil and bo == nil and not want_dx then return nil end
+  return want_dx, nil, nil, ctx.target, wo, bo
+end
+
 -- Module_dtype(m) -> string
 -- m:dtype() -> string
 -- The dtype of a layer's weight (or running_mean), float32 without one.
@@ -128,14 +144,9 @@ function Linear:forward(x)
 end
 
 function Linear:backward(g, ctx, need_dx)
-  local gw, gb, tgt, wo, bo
-  if ctx then
-    tgt, wo, bo = ctx.target, psg_offsets(self, ctx)
-    if wo == nil and bo == nil and need_dx == false then return nil end
-  else
-    gw, gb = grads(self, "weight", "bias")
-  end
-  return C.linear_backward(g, self._x, self.weight, gw, gb, need_dx ~= false, tgt, wo, bo)
+  local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
+  if want_dx == nil then return nil end
+  return C.linear_backward(g, self._x, self.weight, gw, gb, want_dx, tgt, wo, bo)
 end
 
 ---------------------------------------------------------------------------
@@ -191,14 +202,9 @@ function Conv2d:forward(x)
 end
 
 function Conv2d:backward(g, ctx, need_dx)
-  local gw, gb, tgt, wo, bo
-  if ctx then
-    tgt, wo, bo = ctx.target, psg_offsets(self, ctx)
-    if wo == nil and bo == nil and need_dx == false then return nil end
-  else
-    gw, gb = grads(self, "weight", "bias")
-  end
-  return C.conv2d_backward(g, self._x, self.weight, self._geo, gw, gb, need_dx ~= false, tgt, wo, bo)
+  local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
+  if want_dx == nil then return nil end
+  return C.conv2d_backward(g, self._x, self.weight, self._geo, gw, gb, want_dx, tgt, wo, bo)
 end
 
 ---------------------------------------------------------------------------
@@ -242,15 +248,10 @@ local function batchnorm_class(name, dims_ok, expect)
     return y
   end
   function cls:backward(g, ctx, need_dx)
-    local gw, gb, tgt, wo, bo
-    if ctx then
-      tgt, wo, bo = ctx.target, psg_offsets(self, ctx)
-      if wo == nil and bo == nil and need_dx == false then return nil end
-    else
-      gw, gb = grads(self, "weight", "bias")
-    end
+    local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
+    if want_dx == nil then return nil end
     return C.batchnorm_backward(g, self._x, self.weight, self._mean, self._invstd, self._batch_stats,
-                                gw, gb, need_dx ~= false, tgt, wo, bo)
+                                gw, gb, want_dx, tgt, wo, bo)
   end
   return cls
 end
@@ -305,15 +306,10 @@ function LayerNorm:forward(x)
 end
 
 function LayerNorm:backward(g, ctx, need_dx)
-  local gw, gb, tgt, wo, bo
-  if ctx then
-    tgt, wo, bo = ctx.target, psg_offsets(self, ctx)
-    if wo == nil and bo == nil and need_dx == false then return nil end
-  else
-    gw, gb = grads(self, "weight", "bias")
-  end
+  local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
+  if want_dx == nil then return nil end
   return C.layernorm_backward(g, self._x, self._d, self.weight, self._mean, self._invstd, gw, gb,
-                              need_dx ~= false, tgt, wo, bo)
+                              want_dx, tgt, wo, bo)
 end
 
 ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 -- is false). ctx, when given, is a per-sample pass (see nn_psg): layers then
 -- hand per-sample gradients to ctx.target instead of accumulating.
 local lt = require "lunette.tensor"
+local ordered = require "lunette.ordered"
 
 local M = {}
 
@@ -184,6 +185,21 @@ end
 -- Evaluation mode: m:train(false).
 function Module:eval() return self:train(false) end
 
+-- in_eval(model, fn, ...) -> fn(...)'s results
+-- Runs fn(...) with every module of model in evaluation mode (dropout off, batch norm on its
+-- running statistics), then gives each module back its own training flag, also when fn
+-- raises: the error is then raised again as it was (same value, no position added), so a
+-- failed or interrupted pass never leaves a model stuck in eval mode.
+function M.in_eval(model, fn, ...)
+  local saved = {}
+  for _, e in ipairs(model:named_modules()) do saved[e.module] = e.module.training end
+  model:eval()
+  local res = table.pack(pcall(fn, ...))
+  for m, flag in pairs(saved) do m.training = flag end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
 -- m:to(dtype) -> m
 -- Converts parameters, float buffers and gradients of the tree to dtype, in place.
 function Module:to(dtype)
@@ -215,21 +231,6 @@ end
 -- state dicts
 ---------------------------------------------------------------------------
 
--- Iterates a state dict in PyTorch's order (its metatable's `keys`, the
--- convention lunette.io uses for ordered dicts, so io.save writes that order).
-local function ordered_pairs(t)
-  local keys, i = getmetatable(t).keys, 0
-  return function()
-    while true do
-      i = i + 1
-      local k = keys[i]
-      if k == nil then return nil end
-      local v = rawget(t, k)
-      if v ~= nil then return k, v end
-    end
-  end, t, nil
-end
-
 -- state_dict() -> {name = tensor} (parameters and buffers, shared with the model)
 -- that pairs() walks in PyTorch's order, plus that order as a second value.
 function Module:state_dict()
@@ -242,7 +243,9 @@ function Module:state_dict()
       end
     end
   end
-  return setmetatable(sd, { keys = keys, __pairs = ordered_pairs }), keys
+  -- `keys` and __pairs: the convention lunette.io uses for ordered dicts, so io.save writes
+  -- PyTorch's order too.
+  return setmetatable(sd, { keys = keys, __pairs = ordered.pairs }), keys
 end
 
 local function list_keys(t, limit)

@@ -73,15 +73,6 @@ function M.plan(model, opts)
   return p
 end
 
-local function save_modes(model)
-  local saved = {}
-  for _, e in ipairs(model:named_modules()) do saved[e.module] = e.module.training end
-  return saved
-end
-local function restore_modes(saved)
-  for m, flag in pairs(saved) do m.training = flag end
-end
-
 -- The per-sample loss function: (logits, y) -> losses [B], dlogits [B x C] (gradient of each row's own loss).
 local function loss_fn(opts)
   local l = opts.loss or "cross_entropy"
@@ -131,12 +122,10 @@ end
 -- Runs the per-sample pass in chunks; make_target(b0, n) -> the target of rows b0..b0+n-1.
 local function run(fname, model, x, y, opts, plan, make_target)
   check_batch(fname, x, y)
-  local saved = save_modes(model)
-  model:eval()
   local B = x:size(1)
   local bs = opts.batch_size or B
   local lossf, losses, logits = loss_fn(opts), {}, {}
-  local ok, err = pcall(function()
+  nm.in_eval(model, function()
     for b0 = 1, math.max(B, 1), bs do
       local n = math.min(bs, B - b0 + 1)
       if n <= 0 then break end
@@ -146,8 +135,6 @@ local function run(fname, model, x, y, opts, plan, make_target)
       losses[#losses + 1], logits[#logits + 1] = l, z
     end
   end)
-  restore_modes(saved)
-  if not ok then error(err, 0) end
   if #losses == 1 then return losses[1], logits[1] end
   return lt.cat(losses, 1), lt.cat(logits, 1)
 end
@@ -155,22 +142,21 @@ end
 local function method_loop(model, x, y, opts, plan, G)
   -- The reference: one backward per sample (what the seed does), gradients copied out.
   check_batch("per_sample_grads", x, y)
-  local saved = save_modes(model)
-  model:eval()
   local lossf = loss_fn(opts)
-  for b = 1, x:size(1) do
-    model:zero_grad()
-    local xb, yb = x:narrow(1, b, 1), y:narrow(1, b, 1)
-    local logits = model:forward(xb)
-    local _, d = lossf(logits, yb)
-    model:backward(d, nil, false)
-    local row = G[b]
-    for _, e in ipairs(plan.entries) do
-      row:narrow(1, e.offset + 1, e.numel):copy_(e.module:grad_of(e.key):reshape(e.numel))
+  nm.in_eval(model, function()
+    for b = 1, x:size(1) do
+      model:zero_grad()
+      local xb, yb = x:narrow(1, b, 1), y:narrow(1, b, 1)
+      local logits = model:forward(xb)
+      local _, d = lossf(logits, yb)
+      model:backward(d, nil, false)
+      local row = G[b]
+      for _, e in ipairs(plan.entries) do
+        row:narrow(1, e.offset + 1, e.numel):copy_(e.module:grad_of(e.key):reshape(e.numel))
+      end
     end
-  end
-  model:zero_grad()
-  restore_modes(saved)
+    model:zero_grad()
+  end)
 end
 
 -- per_sample_grads(model, x, y, opts) -> G [B x D], losses [B], logits [B x C]
@@ -243,17 +229,13 @@ end
 function M.sample_stats(model, x, y, opts)
   opts = opts or {}
   if not lt.is_tensor(x) then argerror(1, "sample_stats", "batch tensor expected, got %s", type(x)) end
-  local saved = save_modes(model)
-  model:eval()
   local B, bs, parts = x:size(1), opts.batch_size or x:size(1), {}
-  local ok, err = pcall(function()
+  nm.in_eval(model, function()
     for b0 = 1, B, bs do
       local n = math.min(bs, B - b0 + 1)
       parts[#parts + 1] = model:forward(n == B and x or x:narrow(1, b0, n))
     end
   end)
-  restore_modes(saved)
-  if not ok then error(err, 0) end
   local logits = #parts == 1 and parts[1] or lt.cat(parts, 1)
   local s = C.logit_stats(logits, y)
   s.logits = logits

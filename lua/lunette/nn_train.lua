@@ -191,12 +191,9 @@ function M.evaluate(model, data, opts)
   local dtype = model:dtype()
   local src = source("evaluate", 2, data, dtype, opts.transform)
   local N, bs = src.n, opts.batch_size or 1000
-  local was = {}
-  for _, e in ipairs(model:named_modules()) do was[e.module] = e.module.training end
-  model:eval()
   local preds, labels, loss_sum, C_classes = {}, {}, 0, nil
   local bar = progress_bar(N, opts, "evaluate")
-  local ok, err = pcall(function()
+  local ok, err = pcall(nm.in_eval, model, function()
     for b0 = 1, N, bs do
       local n = math.min(bs, N - b0 + 1)
       local xb, yb = src.get(lt.arange(b0, b0 + n, 1, "int64"))
@@ -209,7 +206,6 @@ function M.evaluate(model, data, opts)
     end
   end)
   if bar then bar:close() end
-  for m, f in pairs(was) do m.training = f end
   if not ok then error(err, 0) end
   local pred = #preds == 1 and preds[1] or lt.cat(preds, 1)
   local y = #labels == 1 and labels[1] or lt.cat(labels, 1)
@@ -244,11 +240,8 @@ function M.extract_features(model, data, opts)
   end
   local N, bs = rows:numel(), opts.batch_size or 256
   if math.type(bs) ~= "integer" or bs < 1 then argerror(3, "extract_features", "batch_size must be a positive integer") end
-  local was = {}
-  for _, e in ipairs(model:named_modules()) do was[e.module] = e.module.training end
-  model:eval()
   local out, bar = nil, progress_bar(N, opts, opts.desc or "features")
-  local ok, err = pcall(function()
+  local ok, err = pcall(nm.in_eval, model, function()
     for b0 = 1, N, bs do
       local n = math.min(bs, N - b0 + 1)
       local h = model:features((src.get(rows:narrow(1, b0, n))))
@@ -258,7 +251,6 @@ function M.extract_features(model, data, opts)
     end
   end)
   if bar then bar:close() end
-  for m, f in pairs(was) do m.training = f end
   if not ok then error(err, 0) end
   return out or lt.empty({ 0, 0 })
 end

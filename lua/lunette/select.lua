@@ -262,18 +262,6 @@ local function tidy(batch, every)
   if batch % (every or 8) == 0 then collectgarbage() end
 end
 
--- Runs fn with every module of the model in evaluation mode (dropout off,
--- batch-norm on running statistics, as the seed's model.eval()), then
--- restores each module's flag.
-local function in_eval(model, fn)
-  local saved = {}
-  for _, e in ipairs(model:named_modules()) do saved[e.module] = e.module.training end
-  model:eval()
-  local ok, err = pcall(fn)
-  for m, flag in pairs(saved) do m.training = flag end
-  if not ok then error(err, 0) end
-end
-
 -- Pass 1 for the last layer: the penultimate features of every batch are
 -- kept (N x F) and the head's per-sample gradients - (softmax - onehot) x
 -- [h, 1], all a last-layer gradient depends on - go into the sketch.
@@ -282,7 +270,9 @@ local function sketch_last_layer(o, ds, data, nn, fd, bs)
   local head = nn.head_of(o.model)
   local H
   local row, nb = 1, 0
-  in_eval(o.model, function()
+  -- Evaluation mode (dropout off, batch norm on running statistics) as the seed's
+  -- model.eval(); each module's flag comes back afterwards.
+  require("lunette.nn_module").in_eval(o.model, function()
     for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
       local h = o.model:features(x)
       H = H or lt.empty(ds:size(), h:size(2))
