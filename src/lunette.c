@@ -1,31 +1,138 @@
-/* lunette.c - luaopen_lunette: preloads the C bindings and the embedded Lua façades. */
+/* lunette.c - luaopen_lunette: the list of every binding part, merged into one preloaded
+ * "lunette._<module>" table per module (as Lua's linit.c lists its libraries), and the
+ * embedded Lua façades. */
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
 #include <lua.h>
 #include <lauxlib.h>
-#include "tensor/lbase.h"
 #include "lunette.h"
 #include "luasrc.h"
 
-typedef struct { const char *name; lua_CFunction open; } LtCModule;
+/* Every binding part: one file of src/<module>/l*.c that registers functions. Each creates
+ * its metatables and returns a new table of its functions (luaL_newlib style), nothing
+ * else; it is defined in the file named beside it and called only from this list. */
+int luaopen_lunette_tensor(lua_State *L);         /* tensor/ltensor.c */
+int luaopen_lunette_tensor_view(lua_State *L);    /* tensor/ltensor_view.c */
+int luaopen_lunette_tensor_ew(lua_State *L);      /* tensor/ltensor_ew.c */
+int luaopen_lunette_tensor_reduce(lua_State *L);  /* tensor/ltensor_reduce.c */
+int luaopen_lunette_tensor_index(lua_State *L);   /* tensor/ltensor_index.c */
+int luaopen_lunette_random(lua_State *L);         /* tensor/lrandom.c */
+int luaopen_lunette_linalg(lua_State *L);         /* linalg/llinalg.c */
+int luaopen_lunette_io(lua_State *L);             /* io/lio_open.c */
+int luaopen_lunette_io_npy(lua_State *L);         /* io/lio_npy.c */
+int luaopen_lunette_io_zip(lua_State *L);         /* io/lio_zip.c */
+int luaopen_lunette_io_safetensors(lua_State *L); /* io/lio_safetensors.c */
+int luaopen_lunette_io_pt(lua_State *L);          /* io/lio_pt.c */
+int luaopen_lunette_io_idx(lua_State *L);         /* io/lio_idx.c */
+int luaopen_lunette_io_png(lua_State *L);         /* io/lio_png.c */
+int luaopen_lunette_io_csv(lua_State *L);         /* io/lio_csv.c */
+int luaopen_lunette_data(lua_State *L);           /* data/ldata.c */
+int luaopen_lunette_nn_linear(lua_State *L);      /* nn/lnn_linear.c */
+int luaopen_lunette_nn_conv(lua_State *L);        /* nn/lnn_conv.c */
+int luaopen_lunette_nn_norm(lua_State *L);        /* nn/lnn_norm.c */
+int luaopen_lunette_nn_act(lua_State *L);         /* nn/lnn_act.c */
+int luaopen_lunette_nn_pool(lua_State *L);        /* nn/lnn_pool.c */
+int luaopen_lunette_nn_loss(lua_State *L);        /* nn/lnn_loss.c */
+int luaopen_lunette_nn_optim(lua_State *L);       /* nn/lnn_optim.c */
+int luaopen_lunette_nn_aug(lua_State *L);         /* nn/lnn_aug.c */
+int luaopen_lunette_nn_psg(lua_State *L);         /* nn/lnn_psg.c */
+int luaopen_lunette_embed(lua_State *L);          /* embed/lembed.c */
+int luaopen_lunette_embed_knn(lua_State *L);      /* embed/lembed_knn.c */
+int luaopen_lunette_embed_pca(lua_State *L);      /* embed/lembed_pca.c */
+int luaopen_lunette_embed_tsne(lua_State *L);     /* embed/lembed_tsne.c */
+int luaopen_lunette_embed_umap(lua_State *L);     /* embed/lembed_umap.c */
+int luaopen_lunette_embed_metrics(lua_State *L);  /* embed/lembed_metrics.c */
+int luaopen_lunette_embed_sphere(lua_State *L);   /* embed/lembed_sphere.c */
+int luaopen_lunette_plot(lua_State *L);           /* plot/lplot.c */
+int luaopen_lunette_plot_color(lua_State *L);     /* plot/lplot_color.c */
+int luaopen_lunette_plot_ticks(lua_State *L);     /* plot/lplot_ticks.c */
+int luaopen_lunette_plot_3d(lua_State *L);        /* plot/lplot_3d.c */
+int luaopen_lunette_plot_stats(lua_State *L);     /* plot/lplot_stats.c */
+int luaopen_lunette_sketch(lua_State *L);         /* sketch/lsketch.c */
+int luaopen_lunette_select(lua_State *L);         /* select/lselect.c */
 
-static const LtCModule c_modules[] = {
-  {"lunette._tensor", luaopen_lunette_tensor},
-  {"lunette._tensor_view", luaopen_lunette_tensor_view},
-  {"lunette._tensor_ew", luaopen_lunette_tensor_ew},
-  {"lunette._tensor_reduce", luaopen_lunette_tensor_reduce},
-  {"lunette._tensor_index", luaopen_lunette_tensor_index},
-  {"lunette._random", luaopen_lunette_random},
-  {"lunette._linalg", luaopen_lunette_linalg},
-  {"lunette._io", luaopen_lunette_io},
-  {"lunette._nn", luaopen_lunette_nn},
-  {"lunette._embed", luaopen_lunette_embed},
-  {"lunette._plot", luaopen_lunette_plot},
-  {"lunette._sketch", luaopen_lunette_sketch},
-  {"lunette._select", luaopen_lunette_select},
+typedef struct {
+  const char *module; /* the part goes into "lunette._<module>" */
+  lua_CFunction open;
+} LtPart;
+
+/* The parts of one module are called in this order, so a part that needs another's
+ * metatable comes after it (tensor_ew adds to the tensor metatable of tensor). Lua
+ * modules that are not a src/ folder: random (src/tensor/). nn has no main part. */
+static const LtPart parts[] = {
+  {"tensor", luaopen_lunette_tensor},
+  {"tensor", luaopen_lunette_tensor_view},
+  {"tensor", luaopen_lunette_tensor_ew},
+  {"tensor", luaopen_lunette_tensor_reduce},
+  {"tensor", luaopen_lunette_tensor_index},
+  {"random", luaopen_lunette_random},
+  {"linalg", luaopen_lunette_linalg},
+  {"io", luaopen_lunette_io},
+  {"io", luaopen_lunette_io_npy},
+  {"io", luaopen_lunette_io_zip},
+  {"io", luaopen_lunette_io_safetensors},
+  {"io", luaopen_lunette_io_pt},
+  {"io", luaopen_lunette_io_idx},
+  {"io", luaopen_lunette_io_png},
+  {"io", luaopen_lunette_io_csv},
+  {"data", luaopen_lunette_data},
+  {"nn", luaopen_lunette_nn_linear},
+  {"nn", luaopen_lunette_nn_conv},
+  {"nn", luaopen_lunette_nn_norm},
+  {"nn", luaopen_lunette_nn_act},
+  {"nn", luaopen_lunette_nn_pool},
+  {"nn", luaopen_lunette_nn_loss},
+  {"nn", luaopen_lunette_nn_optim},
+  {"nn", luaopen_lunette_nn_aug},
+  {"nn", luaopen_lunette_nn_psg},
+  {"embed", luaopen_lunette_embed},
+  {"embed", luaopen_lunette_embed_knn},
+  {"embed", luaopen_lunette_embed_pca},
+  {"embed", luaopen_lunette_embed_tsne},
+  {"embed", luaopen_lunette_embed_umap},
+  {"embed", luaopen_lunette_embed_metrics},
+  {"embed", luaopen_lunette_embed_sphere},
+  {"plot", luaopen_lunette_plot},
+  {"plot", luaopen_lunette_plot_color},
+  {"plot", luaopen_lunette_plot_ticks},
+  {"plot", luaopen_lunette_plot_3d},
+  {"plot", luaopen_lunette_plot_stats},
+  {"sketch", luaopen_lunette_sketch},
+  {"select", luaopen_lunette_select},
   {NULL, NULL}
 };
+
+/* Moves every field of the part's table on top into the module table at idx and pops
+ * it. Two parts registering one name is a bug in the list, not a user error: raise. */
+static void merge_part(lua_State *L, int idx, const char *module) {
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, idx) != LUA_TNIL)
+      luaL_error(L, "lunette._%s: '%s' registered by two parts", module, lua_tostring(L, -3));
+    lua_pop(L, 1);
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, idx);
+  }
+  lua_pop(L, 1);
+}
+
+/* The loader of "lunette._<module>" (the name is upvalue 1): calls the module's parts in
+ * list order and returns one table holding all their fields. */
+static int open_module(lua_State *L) {
+  const char *module = lua_tostring(L, lua_upvalueindex(1));
+  lua_newtable(L);
+  int idx = lua_gettop(L);
+  for (const LtPart *p = parts; p->module; p++) {
+    if (strcmp(p->module, module) != 0) continue;
+    lua_pushcfunction(L, p->open);
+    lua_call(L, 0, 1);
+    merge_part(L, idx, module);
+  }
+  return 1;
+}
 
 static int load_embedded(lua_State *L) {
   const LtLuaSource *src = lua_touserdata(L, lua_upvalueindex(1));
@@ -69,9 +176,13 @@ static int open_source(lua_State *L) {
 
 static void preload_all(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  for (const LtCModule *m = c_modules; m->name; m++) {
-    lua_pushcfunction(L, m->open);
-    lua_setfield(L, -2, m->name);
+  for (const LtPart *p = parts; p->module; p++) {
+    /* one loader per module, set where its first part is listed */
+    if (p != parts && strcmp(p[-1].module, p->module) == 0) continue;
+    lua_pushfstring(L, "lunette._%s", p->module);
+    lua_pushstring(L, p->module);
+    lua_pushcclosure(L, open_module, 1);
+    lua_settable(L, -3);
   }
   lua_pushcfunction(L, open_source);
   lua_setfield(L, -2, "lunette._source");

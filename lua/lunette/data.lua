@@ -15,7 +15,7 @@
 local tensor = require "lunette.tensor"
 local random = require "lunette.random"
 local lio = require "lunette.io"
-local D = require("lunette._io").data
+local D = require "lunette._data"
 local clock = require("lunette._tensor").clock
 
 local M = {}

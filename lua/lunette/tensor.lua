@@ -1,15 +1,11 @@
 -- lunette.tensor: constructors, operators, slicing syntax and the numpy-like printer.
 local C = require "lunette._tensor"
-local V = require "lunette._tensor_view"
-local E = require "lunette._tensor_ew"
-local R = require "lunette._tensor_reduce"
-local X = require "lunette._tensor_index"
 
 local M = {}
 local meta = C.meta
 local methods = meta.__methods
-for _, part in ipairs { C, V, E, R, X } do
-  for k, v in pairs(part) do if k ~= "meta" then M[k] = v end end
+for k, v in pairs(C) do
+  if k ~= "meta" then M[k] = v end
 end
 
 local function is_tensor(x) return getmetatable(x) == meta end
@@ -17,7 +13,7 @@ local function is_tensor(x) return getmetatable(x) == meta end
 M.is_tensor = is_tensor
 
 ---------------------------------------------------------------------------
--- docs of the functions the C half registers (lunette._tensor*); each is
+-- docs of the functions the C half registers (lunette._tensor); each is
 -- both lunette.tensor.name(t, ...) and the method t:name(...)
 ---------------------------------------------------------------------------
 
@@ -494,7 +490,7 @@ end
 -- std(t [, dims [, keepdim = false [, unbiased = true]]]) -> Tensor | number
 -- The standard deviation, sqrt of var over dims (all elements when nil).
 function methods.std(t, dim, keepdim, unbiased)
-  local v = R.var(t, dim, keepdim, unbiased)
+  local v = C.var(t, dim, keepdim, unbiased)
   if type(v) == "number" then return math.sqrt(v) end
   return v:sqrt_()
 end
@@ -552,14 +548,14 @@ end
 -- t divided by its p-norm along dim, floored at eps (unit rows by default).
 function methods.normalize(t, dim, p, eps)
   dim = dim or -1
-  local n = R.norm(t, p or 2, dim, true)
-  return E.div(t, n:clamp_(eps or 1e-12))
+  local n = C.norm(t, p or 2, dim, true)
+  return C.div(t, n:clamp_(eps or 1e-12))
 end
 
 -- t:std_mean([dims [, keepdim [, unbiased = true]]]) -> std, mean
 -- The standard deviation and the mean over the same dims.
 function methods.std_mean(t, dim, keepdim, unbiased)
-  return methods.std(t, dim, keepdim, unbiased), R.mean(t, dim, keepdim)
+  return methods.std(t, dim, keepdim, unbiased), C.mean(t, dim, keepdim)
 end
 
 -- equal(a, b) -> boolean
@@ -570,7 +566,7 @@ function methods.equal(a, b)
   if #sa ~= #sb then return false end
   for i = 1, #sa do if sa[i] ~= sb[i] then return false end end
   if a:numel() == 0 then return true end
-  return E.eq(a, b):all()
+  return C.eq(a, b):all()
 end
 
 -- allclose(a, b [, rtol = 1e-5 [, atol = 1e-8 [, equal_nan = false]]]) -> boolean
@@ -580,8 +576,8 @@ function methods.allclose(a, b, rtol, atol, equal_nan)
   rtol, atol = rtol or 1e-5, atol or 1e-8
   a, b = a:double(), is_tensor(b) and b:double() or M.new(b, "float64")
   local diff = (a - b):abs_()
-  local ok = E.le(diff, b:abs() * rtol + atol)
-  if equal_nan then ok = E.logical_or(ok, E.logical_and(a:isnan(), b:isnan())) end
+  local ok = C.le(diff, b:abs() * rtol + atol)
+  if equal_nan then ok = C.logical_or(ok, C.logical_and(a:isnan(), b:isnan())) end
   return ok:numel() == 0 or ok:all()
 end
 
@@ -694,14 +690,14 @@ function meta.__newindex(t, k, value)
 end
 
 meta.__len = function(t) return t:dim() > 0 and t:size(1) or 0 end
-meta.__add = E.add
-meta.__sub = E.sub
-meta.__mul = E.mul
-meta.__div = E.div
-meta.__pow = E.pow
-meta.__idiv = E.floor_divide
-meta.__mod = E.remainder
-meta.__unm = function(t) return E.neg(t) end
+meta.__add = C.add
+meta.__sub = C.sub
+meta.__mul = C.mul
+meta.__div = C.div
+meta.__pow = C.pow
+meta.__idiv = C.floor_divide
+meta.__mod = C.remainder
+meta.__unm = function(t) return C.neg(t) end
 
 ---------------------------------------------------------------------------
 -- printing (numpy-like: aligned columns, "..." past a threshold)
@@ -725,7 +721,7 @@ local function summarize(t, edge)
   for d = 1, t:dim() do
     local n = t:size(d)
     if n > 2 * edge then
-      t = X.cat({ t:narrow(d, 1, edge), t:narrow(d, n - edge + 1, edge) }, d)
+      t = C.cat({ t:narrow(d, 1, edge), t:narrow(d, n - edge + 1, edge) }, d)
     end
   end
   return t

@@ -3,7 +3,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "tensor/lbase.h"
-#include "io/lio.h"
 #include "data/data.h"
 
 #define MAX_CHAN 4096
@@ -143,7 +142,9 @@ static const luaL_Reg data_fns[] = {
   {"isatty", d_isatty}, {"term_width", d_term_width}, {NULL, NULL}
 };
 
-int ldata_open(lua_State *L) {
+/* The main part of lunette._data (src/lunette.c lists every part). */
+int luaopen_lunette_data(lua_State *L);
+int luaopen_lunette_data(lua_State *L) {
   luaL_newlib(L, data_fns);
   return 1;
 }

@@ -1,4 +1,5 @@
-/* lembed.c - lunette._embed: gathers the embed bindings and holds the argument/option helpers they share. */
+/* lembed.c - the argument/option helpers the embed bindings share, and the main part of
+ * lunette._embed (src/lunette.c merges it with the lembed_*.c parts). */
 #include <string.h>
 #include <unistd.h>
 #include "tensor/lbase.h"
@@ -149,20 +150,14 @@ static int l_stderr_isatty(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg embed_fns[] = {
+  {"_stderr_isatty", l_stderr_isatty},
+  {NULL, NULL}
+};
+
+/* The main part of lunette._embed (src/lunette.c lists every part, lembed_*.c the others). */
+int luaopen_lunette_embed(lua_State *L);
 int luaopen_lunette_embed(lua_State *L) {
-  lua_CFunction parts[] = {
-    luaopen_lunette_embed_knn, luaopen_lunette_embed_pca, luaopen_lunette_embed_tsne,
-    luaopen_lunette_embed_umap, luaopen_lunette_embed_metrics, luaopen_lunette_embed_sphere,
-  };
-  lua_newtable(L);
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-    lua_pushcfunction(L, parts[i]);
-    lua_call(L, 0, 1);
-    lua_pushnil(L);
-    while (lua_next(L, -2)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -5); }
-    lua_pop(L, 1);
-  }
-  lua_pushcfunction(L, l_stderr_isatty);
-  lua_setfield(L, -2, "_stderr_isatty");
+  luaL_newlib(L, embed_fns);
   return 1;
 }

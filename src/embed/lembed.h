@@ -1,4 +1,4 @@
-/* lembed.h - argument and option helpers shared by the src/lembed*.c bindings.
+/* lembed.h - argument and option helpers shared by the src/embed/lembed*.c bindings.
  * Include it after lbase.h (it uses lua_State but, being shared by several
  * bindings, does not include the Lua headers itself). Defined in lembed.c. */
 #ifndef LUNETTE_EMBED_BIND_H
@@ -33,12 +33,5 @@ LtCsr *lembed_push_csr(lua_State *L);
 
 /* Raises the hook's error if it failed, else the status's error (if any). */
 void lembed_check(lua_State *L, LtStatus st, const LembedHook *h, const char *fname);
-
-int luaopen_lunette_embed_knn(lua_State *L);
-int luaopen_lunette_embed_pca(lua_State *L);
-int luaopen_lunette_embed_tsne(lua_State *L);
-int luaopen_lunette_embed_umap(lua_State *L);
-int luaopen_lunette_embed_metrics(lua_State *L);
-int luaopen_lunette_embed_sphere(lua_State *L);
 
 #endif

@@ -77,6 +77,8 @@ static int l_knn_recall(lua_State *L) {
 
 static const luaL_Reg knn_fns[] = {{"knn", l_knn}, {"knn_recall", l_knn_recall}, {NULL, NULL}};
 
+/* A part of lunette._embed (src/lunette.c lists every part): nearest neighbours. */
+int luaopen_lunette_embed_knn(lua_State *L);
 int luaopen_lunette_embed_knn(lua_State *L) {
   luaL_newlib(L, knn_fns);
   return 1;

@@ -31,6 +31,8 @@ static int l_quality(lua_State *L) {
 
 static const luaL_Reg metrics_fns[] = {{"quality", l_quality}, {NULL, NULL}};
 
+/* A part of lunette._embed (src/lunette.c lists every part): the quality metrics. */
+int luaopen_lunette_embed_metrics(lua_State *L);
 int luaopen_lunette_embed_metrics(lua_State *L) {
   luaL_newlib(L, metrics_fns);
   return 1;

@@ -98,6 +98,8 @@ static const luaL_Reg pca_fns[] = {
   {"effective_dim_of", l_effective_dim_of}, {NULL, NULL}
 };
 
+/* A part of lunette._embed (src/lunette.c lists every part): PCA and spectra. */
+int luaopen_lunette_embed_pca(lua_State *L);
 int luaopen_lunette_embed_pca(lua_State *L) {
   luaL_newlib(L, pca_fns);
   return 1;

@@ -124,6 +124,8 @@ static const luaL_Reg sphere_fns[] = {
   {"anchor_divergence", l_anchor_divergence}, {"spherical_kmeans", l_spherical_kmeans}, {NULL, NULL}
 };
 
+/* A part of lunette._embed (src/lunette.c lists every part): the hypersphere helpers. */
+int luaopen_lunette_embed_sphere(lua_State *L);
 int luaopen_lunette_embed_sphere(lua_State *L) {
   luaL_newlib(L, sphere_fns);
   return 1;

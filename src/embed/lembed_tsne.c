@@ -123,6 +123,8 @@ static const luaL_Reg tsne_fns[] = {
   {"tsne", l_tsne}, {"tsne_affinities", l_tsne_affinities}, {NULL, NULL}
 };
 
+/* A part of lunette._embed (src/lunette.c lists every part): t-SNE. */
+int luaopen_lunette_embed_tsne(lua_State *L);
 int luaopen_lunette_embed_tsne(lua_State *L) {
   luaL_newlib(L, tsne_fns);
   return 1;

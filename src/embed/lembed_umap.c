@@ -136,6 +136,8 @@ static int l_umap_ab(lua_State *L) {
 
 static const luaL_Reg umap_fns[] = {{"umap", l_umap}, {"umap_graph", l_umap_graph}, {"umap_ab", l_umap_ab}, {NULL, NULL}};
 
+/* A part of lunette._embed (src/lunette.c lists every part): UMAP. */
+int luaopen_lunette_embed_umap(lua_State *L);
 int luaopen_lunette_embed_umap(lua_State *L) {
   luaL_newlib(L, umap_fns);
   return 1;

@@ -1,4 +1,5 @@
-/* lio.c - luaopen_lunette_io: gathers the format bindings; the handle userdata that owns their resources. */
+/* lio.c - the base the io binding parts (lio_*.c) share: the handle userdata that owns
+ * their resources across Lua errors, failure returns, tensor reads. Registers nothing. */
 #include <string.h>
 #include <strings.h>
 #include "tensor/lbase.h"
@@ -35,7 +36,14 @@ LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {
   LioHandle *h = lua_newuserdatauv(L, sizeof *h, 0);
   h->ctx = ctx;
   h->n = 0;
-  luaL_setmetatable(L, HANDLE_MT);
+  /* made on first use, so the base needs no opening call of its own */
+  if (luaL_newmetatable(L, HANDLE_MT)) {
+    lua_pushcfunction(L, handle_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, handle_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
   return h;
 }
 
@@ -133,41 +141,3 @@ int lio_has_suffix(const char *path, const char *suffix) {
   return n >= k && strcasecmp(path + n - k, suffix) == 0;
 }
 
-/* makedirs(path) -> true | nil, message */
-static int l_makedirs(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  IoCtx c;
-  io_ctx_init(&c);
-  if (io_makedirs(&c, path) != LT_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, c.msg);
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-int luaopen_lunette_io(lua_State *L) {
-  if (luaL_newmetatable(L, HANDLE_MT)) {
-    lua_pushcfunction(L, handle_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, handle_gc);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lio_npy_open(L);
-  lio_zip_open(L);
-  lio_safetensors_open(L);
-  lio_pt_open(L);
-  lio_idx_open(L);
-  lio_png_open(L);
-  lio_csv_open(L);
-  lio_push_null(L);
-  lua_setfield(L, -2, "null");
-  lua_pushcfunction(L, l_makedirs);
-  lua_setfield(L, -2, "makedirs");
-  ldata_open(L);
-  lua_setfield(L, -2, "data");
-  return 1;
-}

@@ -1,4 +1,5 @@
-/* lio.h - what the io bindings share: a handle userdata owning sources and buffers across Lua errors, failure returns, tensor reads, and each format's open function. */
+/* lio.h - what the io binding parts share (defined in lio.c): a handle userdata owning
+ * sources and buffers across Lua errors, failure returns, tensor reads. */
 #ifndef LUNETTE_LIO_H
 #define LUNETTE_LIO_H
 #include "io/io_src.h"
@@ -52,17 +53,5 @@ void lio_push_null(lua_State *L);
 int lio_is_null(lua_State *L, int idx);
 /* True when path ends with suffix (case-insensitive). */
 int lio_has_suffix(const char *path, const char *suffix);
-
-/* Each format binding adds its functions to the table on top of the stack
- * (and creates its userdata metatable); luaopen_lunette_io calls them. */
-void lio_npy_open(lua_State *L);
-void lio_zip_open(lua_State *L);
-void lio_safetensors_open(lua_State *L);
-void lio_pt_open(lua_State *L);
-void lio_idx_open(lua_State *L);
-void lio_png_open(lua_State *L);
-void lio_csv_open(lua_State *L);
-/* lunette.data's C half (ldata.c), reachable as require("lunette._io").data. */
-int ldata_open(lua_State *L);
 
 #endif

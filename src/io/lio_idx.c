@@ -104,4 +104,9 @@ static const luaL_Reg idx_fns[] = {
   {"read_cifar", l_read_cifar}, {"read_cifar_bytes", l_read_cifar_bytes}, {NULL, NULL}
 };
 
-void lio_idx_open(lua_State *L) { luaL_setfuncs(L, idx_fns, 0); }
+/* A part of lunette._io (src/lunette.c lists every part): IDX and CIFAR. */
+int luaopen_lunette_io_idx(lua_State *L);
+int luaopen_lunette_io_idx(lua_State *L) {
+  luaL_newlib(L, idx_fns);
+  return 1;
+}

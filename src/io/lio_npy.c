@@ -160,11 +160,15 @@ static const luaL_Reg npy_fns[] = {
   {"open_npy", l_open_npy}, {NULL, NULL}
 };
 
-void lio_npy_open(lua_State *L) {
+/* A part of lunette._io (src/lunette.c lists every part): .npy, with the metatable of
+ * the NpyFile objects its open function returns. */
+int luaopen_lunette_io_npy(lua_State *L);
+int luaopen_lunette_io_npy(lua_State *L) {
   luaL_newmetatable(L, NPY_MT);
   luaL_setfuncs(L, npy_meta, 0);
   luaL_newlib(L, npy_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  luaL_setfuncs(L, npy_fns, 0);
+  luaL_newlib(L, npy_fns);
+  return 1;
 }

@@ -411,4 +411,9 @@ static const luaL_Reg pt_fns[] = {
   {"load_pt", l_load_pt}, {"load_pt_bytes", l_load_pt_bytes}, {"save_pt", l_save_pt}, {NULL, NULL}
 };
 
-void lio_pt_open(lua_State *L) { luaL_setfuncs(L, pt_fns, 0); }
+/* A part of lunette._io (src/lunette.c lists every part): PyTorch checkpoints. */
+int luaopen_lunette_io_pt(lua_State *L);
+int luaopen_lunette_io_pt(lua_State *L) {
+  luaL_newlib(L, pt_fns);
+  return 1;
+}

@@ -278,11 +278,15 @@ static const luaL_Reg st_fns[] = {
   {"open_safetensors", l_open}, {"write_safetensors", l_write}, {NULL, NULL}
 };
 
-void lio_safetensors_open(lua_State *L) {
+/* A part of lunette._io (src/lunette.c lists every part): safetensors, with the metatable of
+ * the SafetensorsFile objects its open function returns. */
+int luaopen_lunette_io_safetensors(lua_State *L);
+int luaopen_lunette_io_safetensors(lua_State *L) {
   luaL_newmetatable(L, ST_MT);
   luaL_setfuncs(L, st_meta, 0);
   luaL_newlib(L, st_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  luaL_setfuncs(L, st_fns, 0);
+  luaL_newlib(L, st_fns);
+  return 1;
 }

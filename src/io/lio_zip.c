@@ -270,11 +270,15 @@ static const luaL_Reg npz_fns[] = {
   {"write_npz", l_write_npz}, {NULL, NULL}
 };
 
-void lio_zip_open(lua_State *L) {
+/* A part of lunette._io (src/lunette.c lists every part): .npz, with the metatable of
+ * the NpzArchive objects its open function returns. */
+int luaopen_lunette_io_zip(lua_State *L);
+int luaopen_lunette_io_zip(lua_State *L) {
   luaL_newmetatable(L, NPZ_MT);
   luaL_setfuncs(L, npz_meta, 0);
   luaL_newlib(L, npz_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  luaL_setfuncs(L, npz_fns, 0);
+  luaL_newlib(L, npz_fns);
+  return 1;
 }

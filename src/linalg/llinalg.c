@@ -447,6 +447,8 @@ static const luaL_Reg linalg_fns[] = {
   {NULL, NULL}
 };
 
+/* The main part of lunette._linalg (src/lunette.c lists every part). */
+int luaopen_lunette_linalg(lua_State *L);
 int luaopen_lunette_linalg(lua_State *L) {
   lua_newtable(L);
   luaL_setfuncs(L, linalg_fns, 0);

@@ -1,4 +1,5 @@
-/* lnn.c - luaopen_lunette_nn: gathers the nn binding files into one table; shared argument helpers. */
+/* lnn.c - what the nn binding parts share: argument checks, scratch, per-sample targets.
+ * Registers nothing itself: src/lunette.c merges the lnn_*.c parts into lunette._nn. */
 #include <string.h>
 #include "nn/lnn.h"
 
@@ -120,19 +121,4 @@ NnPsgOffsets lnn_check_offsets(lua_State *L, int warg, int barg, const char *fna
 void lnn_status(lua_State *L, LtStatus st, const char *fname) {
   if (st == LT_ENOMEM) luaL_error(L, "%s: scratch too small for one sample (internal)", fname);
   lt_check_status(L, st, fname);
-}
-
-int luaopen_lunette_nn(lua_State *L) {
-  static const lua_CFunction parts[] = {
-    luaopen_lunette_nn_linear, luaopen_lunette_nn_conv, luaopen_lunette_nn_norm, luaopen_lunette_nn_act,
-    luaopen_lunette_nn_pool, luaopen_lunette_nn_loss, luaopen_lunette_nn_optim, luaopen_lunette_nn_aug,
-    luaopen_lunette_nn_psg, NULL
-  };
-  lua_newtable(L);
-  for (int i = 0; parts[i]; i++) { /* each part adds its functions to the table on top */
-    lua_pushcfunction(L, parts[i]);
-    lua_pushvalue(L, -2);
-    lua_call(L, 1, 0);
-  }
-  return 1;
 }

@@ -38,14 +38,4 @@ NnPsgOffsets lnn_check_offsets(lua_State *L, int warg, int barg, const char *fna
 /* Raises the error for a core status, naming the function. */
 void lnn_status(lua_State *L, LtStatus st, const char *fname);
 
-int luaopen_lunette_nn_linear(lua_State *L);
-int luaopen_lunette_nn_conv(lua_State *L);
-int luaopen_lunette_nn_norm(lua_State *L);
-int luaopen_lunette_nn_act(lua_State *L);
-int luaopen_lunette_nn_pool(lua_State *L);
-int luaopen_lunette_nn_loss(lua_State *L);
-int luaopen_lunette_nn_optim(lua_State *L);
-int luaopen_lunette_nn_aug(lua_State *L);
-int luaopen_lunette_nn_psg(lua_State *L);
-
 #endif

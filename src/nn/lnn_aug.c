@@ -38,9 +38,9 @@ static int l_augment_crop_flip(lua_State *L) {
 
 static const luaL_Reg fns[] = { {"augment_crop_flip", l_augment_crop_flip}, {NULL, NULL} };
 
+/* A part of lunette._nn (src/lunette.c lists every part): the augmentation kernels. */
+int luaopen_lunette_nn_aug(lua_State *L);
 int luaopen_lunette_nn_aug(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  luaL_newlib(L, fns);
   return 1;
 }

@@ -81,9 +81,9 @@ static const luaL_Reg fns[] = {
   {"linear_forward", l_linear_forward}, {"linear_backward", l_linear_backward}, {NULL, NULL}
 };
 
+/* A part of lunette._nn (src/lunette.c lists every part): the fully connected layer kernels. */
+int luaopen_lunette_nn_linear(lua_State *L);
 int luaopen_lunette_nn_linear(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  luaL_newlib(L, fns);
   return 1;
 }

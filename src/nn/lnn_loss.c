@@ -106,9 +106,9 @@ static const luaL_Reg fns[] = {
   {"cross_entropy", l_cross_entropy}, {"nll", l_nll}, {"logit_stats", l_logit_stats}, {NULL, NULL}
 };
 
+/* A part of lunette._nn (src/lunette.c lists every part): the loss kernels. */
+int luaopen_lunette_nn_loss(lua_State *L);
 int luaopen_lunette_nn_loss(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  luaL_newlib(L, fns);
   return 1;
 }

@@ -139,9 +139,9 @@ static const luaL_Reg fns[] = {
   {NULL, NULL}
 };
 
+/* A part of lunette._nn (src/lunette.c lists every part): the normalisation kernels. */
+int luaopen_lunette_nn_norm(lua_State *L);
 int luaopen_lunette_nn_norm(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  luaL_newlib(L, fns);
   return 1;
 }

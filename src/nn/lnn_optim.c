@@ -44,9 +44,9 @@ static int l_adam_step(lua_State *L) {
 
 static const luaL_Reg fns[] = { {"sgd_step", l_sgd_step}, {"adam_step", l_adam_step}, {NULL, NULL} };
 
+/* A part of lunette._nn (src/lunette.c lists every part): the optimiser updates. */
+int luaopen_lunette_nn_optim(lua_State *L);
 int luaopen_lunette_nn_optim(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  luaL_newlib(L, fns);
   return 1;
 }

@@ -29,9 +29,9 @@ static int l_psg_emit(lua_State *L) {
 
 static const luaL_Reg fns[] = { {"psg_check", l_psg_check}, {"psg_emit", l_psg_emit}, {NULL, NULL} };
 
+/* A part of lunette._nn (src/lunette.c lists every part): the per-sample target helpers. */
+int luaopen_lunette_nn_psg(lua_State *L);
 int luaopen_lunette_nn_psg(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  luaL_setfuncs(L, fns, 0);
+  luaL_newlib(L, fns);
   return 1;
 }

@@ -1,16 +1,10 @@
-/* lplot.c - Lua binding for the plot canvas (lunette.PlotCanvas) and the module table of lunette._plot. */
+/* lplot.c - Lua binding for the plot canvas (lunette.PlotCanvas), main part of lunette._plot. */
 #include <math.h>
 #include <string.h>
 #include "tensor/lbase.h"
 #include "plot/plot.h"
 
 #define CANVAS_MT "lunette.PlotCanvas"
-
-/* The other halves of lunette._plot, merged into its table below. */
-int luaopen_lunette_plot_color(lua_State *L);
-int luaopen_lunette_plot_ticks(lua_State *L);
-int luaopen_lunette_plot_3d(lua_State *L);
-int luaopen_lunette_plot_stats(lua_State *L);
 
 /* ---- argument helpers ------------------------------------------------------- */
 
@@ -563,17 +557,9 @@ static void createmeta(lua_State *L) {
   lua_pop(L, 1);
 }
 
-/* Copies every field of the table on top into the table at idx, then pops it. */
-static void merge(lua_State *L, int idx) {
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_settable(L, idx);
-  }
-  lua_pop(L, 1);
-}
-
+/* The main part of lunette._plot (src/lunette.c lists every part, lplot_*.c the others):
+ * the canvas, read_png, and text_extent/text_size measuring on one shared canvas. */
+int luaopen_lunette_plot(lua_State *L);
 int luaopen_lunette_plot(lua_State *L) {
   createmeta(L);
   luaL_newlib(L, module_fns);
@@ -588,9 +574,5 @@ int luaopen_lunette_plot(lua_State *L) {
   lua_setfield(L, mod, "text_extent");
   lua_pushcclosure(L, l_text_size, 1);
   lua_setfield(L, mod, "text_size");
-  luaopen_lunette_plot_color(L); merge(L, mod);
-  luaopen_lunette_plot_ticks(L); merge(L, mod);
-  luaopen_lunette_plot_3d(L); merge(L, mod);
-  luaopen_lunette_plot_stats(L); merge(L, mod);
   return 1;
 }

@@ -3,8 +3,6 @@
 #include "tensor/lbase.h"
 #include "plot/plot_3d.h"
 
-int luaopen_lunette_plot_3d(lua_State *L);
-
 static Tensor *check_vec(lua_State *L, int arg, const char *fname) {
   Tensor *t = lt_check_tensor(L, arg, fname);
   char b[64];
@@ -89,7 +87,8 @@ static const luaL_Reg fns[] = {
   {"depth_shade", l_depth_shade}, {NULL, NULL}
 };
 
-/* Registered by luaopen_lunette_plot (merged into lunette._plot). */
+/* A part of lunette._plot (src/lunette.c lists every part): the 3-D projection functions. */
+int luaopen_lunette_plot_3d(lua_State *L);
 int luaopen_lunette_plot_3d(lua_State *L) {
   luaL_newlib(L, fns);
   return 1;

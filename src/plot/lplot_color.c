@@ -3,8 +3,6 @@
 #include "tensor/lbase.h"
 #include "plot/plot_color.h"
 
-int luaopen_lunette_plot_color(lua_State *L);
-
 static Tensor *check_vec(lua_State *L, int arg, const char *fname, LtDtype dt) {
   Tensor *t = lt_check_tensor(L, arg, fname);
   char b[64];
@@ -122,7 +120,8 @@ static const luaL_Reg color_fns[] = {
   {"husl", l_husl}, {NULL, NULL}
 };
 
-/* Registered by luaopen_lunette_plot (merged into lunette._plot). */
+/* A part of lunette._plot (src/lunette.c lists every part): the colour functions. */
+int luaopen_lunette_plot_color(lua_State *L);
 int luaopen_lunette_plot_color(lua_State *L) {
   luaL_newlib(L, color_fns);
   return 1;

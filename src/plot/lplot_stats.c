@@ -4,8 +4,6 @@
 #include "tensor/lbase.h"
 #include "plot/plot_stats.h"
 
-int luaopen_lunette_plot_stats(lua_State *L);
-
 static Tensor *check_vec(lua_State *L, int arg, const char *fname) {
   Tensor *t = lt_check_tensor(L, arg, fname);
   char b[64];
@@ -111,7 +109,8 @@ static const luaL_Reg fns[] = {
   {"finite_range", l_finite_range}, {"histogram", l_histogram}, {"box_stats", l_box_stats}, {NULL, NULL}
 };
 
-/* Registered by luaopen_lunette_plot (merged into lunette._plot). */
+/* A part of lunette._plot (src/lunette.c lists every part): the statistics functions. */
+int luaopen_lunette_plot_stats(lua_State *L);
 int luaopen_lunette_plot_stats(lua_State *L) {
   luaL_newlib(L, fns);
   return 1;

@@ -3,8 +3,6 @@
 #include "tensor/lbase.h"
 #include "plot/plot_ticks.h"
 
-int luaopen_lunette_plot_ticks(lua_State *L);
-
 static void push_array(lua_State *L, const double *v, int n) {
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) { lua_pushnumber(L, v[i]); lua_rawseti(L, -2, i + 1); }
@@ -81,7 +79,8 @@ static const luaL_Reg tick_fns[] = {
   {"nonsingular", l_nonsingular}, {"auto_nbins", l_auto_nbins}, {NULL, NULL}
 };
 
-/* Registered by luaopen_lunette_plot (merged into lunette._plot). */
+/* A part of lunette._plot (src/lunette.c lists every part): the tick functions. */
+int luaopen_lunette_plot_ticks(lua_State *L);
 int luaopen_lunette_plot_ticks(lua_State *L) {
   luaL_newlib(L, tick_fns);
   return 1;

@@ -671,6 +671,8 @@ static const luaL_Reg select_fns[] = {
   {NULL, NULL}
 };
 
+/* The main part of lunette._select (src/lunette.c lists every part). */
+int luaopen_lunette_select(lua_State *L);
 int luaopen_lunette_select(lua_State *L) {
   luaL_newlib(L, select_fns);
   return 1;

@@ -185,6 +185,8 @@ static const luaL_Reg module_fns[] = {
   {"fd", s_fd}, {"cov_error", s_cov_error}, {"projection", s_projection}, {NULL, NULL}
 };
 
+/* The main part of lunette._sketch (src/lunette.c lists every part). */
+int luaopen_lunette_sketch(lua_State *L);
 int luaopen_lunette_sketch(lua_State *L) {
   if (luaL_newmetatable(L, FD_MT)) {
     luaL_newlib(L, fd_methods);

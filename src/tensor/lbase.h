@@ -57,19 +57,4 @@ long long lt_memory_live(lua_State *L);
 /* Adds fns to the tensor metatable's __methods and to the table on top. */
 void lt_register_tensor_methods(lua_State *L, const luaL_Reg *fns);
 
-/* The C half of each module, preloaded as "lunette._<name>" by lunette.c. */
-int luaopen_lunette_tensor(lua_State *L);
-int luaopen_lunette_tensor_view(lua_State *L);
-int luaopen_lunette_tensor_ew(lua_State *L);
-int luaopen_lunette_tensor_reduce(lua_State *L);
-int luaopen_lunette_tensor_index(lua_State *L);
-int luaopen_lunette_random(lua_State *L);
-int luaopen_lunette_linalg(lua_State *L);
-int luaopen_lunette_io(lua_State *L);
-int luaopen_lunette_nn(lua_State *L);
-int luaopen_lunette_embed(lua_State *L);
-int luaopen_lunette_plot(lua_State *L);
-int luaopen_lunette_sketch(lua_State *L);
-int luaopen_lunette_select(lua_State *L);
-
 #endif

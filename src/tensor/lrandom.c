@@ -590,9 +590,11 @@ static int bound_call(lua_State *L) {
   return f(L);
 }
 
-/* The module: Generator(seed); `methods`, the Generator method table (the
+/* The main part of lunette._random (src/lunette.c lists every part).
+ * The module: Generator(seed); `methods`, the Generator method table (the
  * Lua façade adds to it); `default_generator`, a Generator(DEFAULT_SEED)
  * held as an upvalue by one module function per method (rand, seed, ...). */
+int luaopen_lunette_random(lua_State *L);
 int luaopen_lunette_random(lua_State *L) {
   createmeta(L);
   luaL_newlib(L, module_fns);

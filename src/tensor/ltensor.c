@@ -332,8 +332,10 @@ static const luaL_Reg module_fns[] = {
   {NULL, NULL}
 };
 
-/* The metatable keeps methods in `__methods`; lua/lunette/tensor.lua
+/* The main part of lunette._tensor (src/lunette.c lists every part).
+ * The metatable keeps methods in `__methods`; lua/lunette/tensor.lua
  * installs __index (methods, properties and slicing) and the operators. */
+int luaopen_lunette_tensor(lua_State *L);
 int luaopen_lunette_tensor(lua_State *L) {
   luaL_newlib(L, module_fns);
   lt_register_tensor_methods(L, tensor_methods);

@@ -160,6 +160,8 @@ static const luaL_Reg ew_methods[] = {
   {NULL, NULL}
 };
 
+/* A part of lunette._tensor (src/lunette.c lists every part): elementwise ops, also methods. */
+int luaopen_lunette_tensor_ew(lua_State *L);
 int luaopen_lunette_tensor_ew(lua_State *L) {
   lua_newtable(L);
   register_ops(L);

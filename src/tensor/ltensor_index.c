@@ -239,6 +239,8 @@ static const luaL_Reg index_methods[] = {
 
 static const luaL_Reg index_fns[] = { {"cat", x_cat}, {"stack", x_stack}, {NULL, NULL} };
 
+/* A part of lunette._tensor (src/lunette.c lists every part): cat, stack, indexing methods. */
+int luaopen_lunette_tensor_index(lua_State *L);
 int luaopen_lunette_tensor_index(lua_State *L) {
   luaL_newlib(L, index_fns);
   lt_register_tensor_methods(L, index_methods);

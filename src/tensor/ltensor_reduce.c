@@ -268,6 +268,8 @@ static const luaL_Reg reduce_methods[] = {
   {NULL, NULL}
 };
 
+/* A part of lunette._tensor (src/lunette.c lists every part): reductions, also methods. */
+int luaopen_lunette_tensor_reduce(lua_State *L);
 int luaopen_lunette_tensor_reduce(lua_State *L) {
   lua_newtable(L);
   lt_register_tensor_methods(L, reduce_methods);

@@ -183,6 +183,8 @@ static const luaL_Reg view_methods[] = {
   {NULL, NULL}
 };
 
+/* A part of lunette._tensor (src/lunette.c lists every part): views, also as methods. */
+int luaopen_lunette_tensor_view(lua_State *L);
 int luaopen_lunette_tensor_view(lua_State *L) {
   lua_newtable(L);
   lt_register_tensor_methods(L, view_methods);
