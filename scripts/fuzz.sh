@@ -23,7 +23,7 @@ JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv"}
-CORE="io io_src io_npy io_zip io_safetensors io_pickle io_pt io_idx io_png io_csv tensor interrupt"
+CORE="io io_src io_npy io_zip io_safetensors io_pickle io_pt io_idx io_png io_csv tensor interrupt atomic"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -w"
 
