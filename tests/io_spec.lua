@@ -449,6 +449,22 @@ describe("writers never leave partial files", function()
     return path
   end
 
+  it("roll back and exit 143 when SIGTERM comes in the middle of a write", function()
+    -- The shim raises SIGTERM inside the first write(2) to the temporary:
+    -- the writer is half-way through 4 MiB, whatever the machine's load.
+    local dir = fresh_dir("term")
+    assert(lio.write_npy(dir .. "/big.npy", lt.ones(3)))
+    local child = script("term.lua", ([[
+      local lt = require "lunette"
+      print(lt.io.write_npy(%q, lt.ones(1 << 20)))
+      print("survived")]]):format(dir .. "/big.npy"))
+    local out, status = H.run(child, H.shim_env { LUNETTE_SHIM_TERM_DIR = dir })
+    assert.equal(143, status, out)
+    assert.is_nil(out:find("survived"), out)
+    assert.same({"big.npy"}, listing(dir))
+    assert.is_true(lio.read_npy(dir .. "/big.npy"):equal(lt.ones(3)), "the old file is untouched")
+  end)
+
   it("remove the temporaries a killed writer left, on the next write of the same target", function()
     -- What kill -9 leaves: a temporary whose process is gone.
     local dir = fresh_dir("stale")

@@ -520,6 +520,48 @@ describe("saving", function()
     f:close()
   end
 
+  it("stopped by SIGTERM while drawing: old file kept, no temporary, exit 143", function()
+    -- The child sends itself SIGTERM from inside the save (PDF and SVG stream
+    -- into their temporary while the figure is drawn): deterministic, no timing.
+    for _, ext in ipairs({ "svg", "pdf" }) do
+      local dir = fresh("term_" .. ext)
+      spit(dir .. "/f." .. ext, "old")
+      local child = script("term_" .. ext .. ".lua", ([[
+        local plot = require "lunette.plot"
+        local P = require "lunette._plot"
+        local f = assert(io.open("/proc/self/stat"))
+        local pid = f:read("n")
+        f:close()
+        local methods = getmetatable(P.canvas("png", 1, 1, 72)).__index
+        local fill = methods.fill
+        methods.fill = function(c, ...)
+          os.execute("kill -TERM " .. pid)
+          return fill(c, ...)
+        end
+        print(plot.figure { size = { 2, 2 } }:save(%q))
+        print("survived")]]):format(dir .. "/f." .. ext))
+      local out, status = H.run(child)
+      assert.equal(143, status, out)
+      assert.is_nil(out:find("survived"), out)
+      assert.same({ "f." .. ext }, sorted(dir))
+      assert.equal("old", read(dir .. "/f." .. ext))
+    end
+  end)
+
+  it("stopped by SIGTERM while writing a PNG: old file kept, no temporary, exit 143", function()
+    local dir = fresh("term_png")
+    spit(dir .. "/f.png", "old")
+    local child = script("term_png.lua", ([[
+      local plot = require "lunette.plot"
+      print(plot.figure { size = { 4, 4 } }:save(%q))
+      print("survived")]]):format(dir .. "/f.png"))
+    local out, status = H.run(child, H.shim_env { LUNETTE_SHIM_TERM_DIR = dir })
+    assert.equal(143, status, out)
+    assert.is_nil(out:find("survived"), out)
+    assert.same({ "f.png" }, sorted(dir))
+    assert.equal("old", read(dir .. "/f.png"))
+  end)
+
   it("removes the temporaries a killed save of the same file left", function()
     local dir = fresh("stale")
     local fig = plot.figure { size = { 1, 1 } }
