@@ -57,6 +57,12 @@ all: $(BUILD)/ptyrun
 $(BUILD)/ptyrun: tests/ptyrun.c | $(BUILD)/obj
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< -lutil
 
+# Test double for the writer specs (LD_PRELOAD): SIGTERM mid-write, a log of
+# fsync and rename. Built without sanitizers: it is preloaded before them.
+all: $(BUILD)/writeshim.so
+$(BUILD)/writeshim.so: tests/writeshim.c | $(BUILD)/obj
+	$(CC) -std=gnu11 -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
+
 deps:
 	@scripts/deps.sh install
 

@@ -24,7 +24,7 @@ CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv"}
 CORE="io/io io/io_src io/io_npy io/io_zip io/io_safetensors io/io_pickle io/io_pt io/io_idx io/io_png
-      io/io_csv tensor/tensor interrupt"
+      io/io_csv tensor/tensor interrupt io/atomic"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -w"
 

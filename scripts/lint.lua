@@ -61,7 +61,9 @@ local function check_include(path, ln, mod, kind, inc)
   end
   if imod == nil then return end -- interrupt.h, lazy.h: below every module
   if kind == "host" then
-    if imod ~= "host" then fail(path, ln, "the host reaches modules through lunette.h, not \"%s\"", inc) end
+    if ikind == "binding" then
+      fail(path, ln, "the host reaches bindings through lunette.h, not \"%s\"", inc)
+    end
     return
   end
   if ikind == "host" then return fail(path, ln, "includes the host header \"%s\"", inc) end

@@ -2,10 +2,11 @@
 #ifndef LUNETTE_INTERRUPT_H
 #define LUNETTE_INTERRUPT_H
 
-/* The host's SIGINT handler calls lt_interrupt_request(); long core loops
- * poll lt_interrupt_pending() every few million elements and return
- * LT_EINTR; the binding that called them clears the flag and raises the
- * Lua error "interrupted!". This is the one piece of process-wide mutable
+/* The host's SIGINT and SIGTERM handlers call lt_interrupt_request(); long
+ * core loops, and every file writer (atomic.h), poll lt_interrupt_pending()
+ * every few million elements and return LT_EINTR; the binding that called
+ * them clears the flag and raises the Lua error "interrupted!". This flag
+ * and atomic.c's registry of temporaries are the only process-wide mutable
  * state in the core: a signal handler can reach nothing else. */
 void lt_interrupt_request(void);
 int lt_interrupt_pending(void);

@@ -42,7 +42,7 @@ end)
 teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
 
 local function leftovers(dir)
-  local p = io.popen("ls -A '" .. dir .. "' | grep -c '\\.tmp\\.' || true")
+  local p = io.popen("ls -A '" .. dir .. "' | grep -c 'lunette-tmp' || true")
   local n = tonumber(p:read("a")) or 0
   p:close()
   return n
@@ -421,6 +421,96 @@ describe("writers never leave partial files", function()
   it("need no temporary after a successful write", function()
     assert(lio.write_npz(tmp .. "/ok.npz", {x = lt.ones(2)}))
     assert.equal(0, leftovers(tmp))
+  end)
+
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests"
+  local H = dofile(here .. "/fixtures/host.lua")
+
+  local function fresh_dir(name)
+    local dir = tmp .. "/" .. name
+    os.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "'")
+    return dir
+  end
+
+  local function listing(dir)
+    local out = {}
+    local p = io.popen("ls -A '" .. dir .. "'")
+    for l in p:lines() do out[#out + 1] = l end
+    p:close()
+    table.sort(out)
+    return out
+  end
+
+  local function script(name, code)
+    local path = tmp .. "/" .. name
+    local f = assert(io.open(path, "w"))
+    f:write(code)
+    f:close()
+    return path
+  end
+
+  it("roll back and exit 143 when SIGTERM comes in the middle of a write", function()
+    -- The shim raises SIGTERM inside the first write(2) to the temporary:
+    -- the writer is half-way through 4 MiB, whatever the machine's load.
+    local dir = fresh_dir("term")
+    assert(lio.write_npy(dir .. "/big.npy", lt.ones(3)))
+    local child = script("term.lua", ([[
+      local lt = require "lunette"
+      print(lt.io.write_npy(%q, lt.ones(1 << 20)))
+      print("survived")]]):format(dir .. "/big.npy"))
+    local out, status = H.run(child, H.shim_env { LUNETTE_SHIM_TERM_DIR = dir })
+    assert.equal(143, status, out)
+    assert.is_nil(out:find("survived"), out)
+    assert.same({"big.npy"}, listing(dir))
+    assert.is_true(lio.read_npy(dir .. "/big.npy"):equal(lt.ones(3)), "the old file is untouched")
+  end)
+
+  it("remove the temporaries a killed writer left, on the next write of the same target", function()
+    -- What kill -9 leaves: a temporary whose process is gone.
+    local dir = fresh_dir("stale")
+    local dead = H.temp_name("x.npy", H.dead_pid())
+    local other = H.temp_name("y.npz", H.dead_pid(), "00c0ffee")
+    local live = H.temp_name("x.npy", 1, "0000beef")  -- pid 1 always runs: a writer at work
+    for _, name in ipairs({dead, other, live}) do
+      local f = assert(io.open(dir .. "/" .. name, "wb"))
+      f:write(("\0"):rep(1000))
+      f:close()
+    end
+    assert(lio.write_npy(dir .. "/x.npy", lt.ones(2)))
+    assert.same({live, other, "x.npy"}, listing(dir))
+    assert(lio.write_npz(dir .. "/y.npz", {a = lt.ones(2)}))
+    assert.same({live, "x.npy", "y.npz"}, listing(dir))
+  end)
+
+  it("flush the temporary to disk before the rename, and the directory after", function()
+    local dir, log = fresh_dir("sync"), tmp .. "/sync.log"
+    os.remove(log)
+    local child = script("sync.lua", ([[
+      local lt = require "lunette"
+      assert(lt.io.write_npy(%q, lt.ones(5)))
+      assert(lt.io.save_pt(%q, {w = lt.ones(2)}))]]):format(dir .. "/a.npy", dir .. "/b.pt"))
+    local out, status = H.run(child, H.shim_env { LUNETTE_SHIM_LOG = log })
+    assert.equal(0, status, out)
+    local lines = {}
+    for l in io.lines(log) do lines[#lines + 1] = l end
+    local dirname = dir:match("[^/]+$")
+    for _, target in ipairs({"a.npy", "b.pt"}) do
+      local r, temp
+      for i, l in ipairs(lines) do
+        local from, to = l:match("^rename (%S+) (%S+)$")
+        if to == target then r, temp = i, from end
+      end
+      assert.is_truthy(r, target .. " renamed into place:\n" .. table.concat(lines, "\n"))
+      assert.is_truthy(temp:find("^%." .. target:gsub("%.", "%%.") .. "%.lunette%-tmp%."), temp)
+      local synced, dsynced = false, false
+      for i, l in ipairs(lines) do
+        if i < r and l == "sync " .. temp then synced = true end
+        if i > r and l == "sync " .. dirname then dsynced = true end
+      end
+      assert.is_true(synced, target .. ": temporary not flushed before the rename")
+      assert.is_true(dsynced, target .. ": directory not flushed after the rename")
+    end
+    assert.same({"a.npy", "b.pt"}, listing(dir))
   end)
 end)
 

@@ -492,6 +492,128 @@ describe("saving", function()
     assert.equal(100, plot.read_png(dir .. "/a.png"):size(1))
   end)
 
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests"
+  local H = dofile(here .. "/fixtures/host.lua")
+
+  local function fresh(name)
+    local dir = tmp(name)
+    os.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "'")
+    return dir
+  end
+
+  local function sorted(dir)
+    local l = listdir(dir)
+    table.sort(l)
+    return l
+  end
+
+  local function script(name, code)
+    local f = assert(io.open(tmp(name), "w"))
+    f:write(code)
+    f:close()
+    return tmp(name)
+  end
+
+  local function spit(path, text)
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+  end
+
+  it("stopped by SIGTERM while drawing: old file kept, no temporary, exit 143", function()
+    -- The child sends itself SIGTERM from inside the save (PDF and SVG stream
+    -- into their temporary while the figure is drawn): deterministic, no timing.
+    for _, ext in ipairs({ "svg", "pdf" }) do
+      local dir = fresh("term_" .. ext)
+      spit(dir .. "/f." .. ext, "old")
+      local child = script("term_" .. ext .. ".lua", ([[
+        local plot = require "lunette.plot"
+        local P = require "lunette._plot"
+        local f = assert(io.open("/proc/self/stat"))
+        local pid = f:read("n")
+        f:close()
+        local methods = getmetatable(P.canvas("png", 1, 1, 72)).__index
+        local fill = methods.fill
+        methods.fill = function(c, ...)
+          os.execute("kill -TERM " .. pid)
+          return fill(c, ...)
+        end
+        print(plot.figure { size = { 2, 2 } }:save(%q))
+        print("survived")]]):format(dir .. "/f." .. ext))
+      local out, status = H.run(child)
+      assert.equal(143, status, out)
+      assert.is_nil(out:find("survived"), out)
+      assert.same({ "f." .. ext }, sorted(dir))
+      assert.equal("old", read(dir .. "/f." .. ext))
+    end
+  end)
+
+  it("stopped by SIGTERM while writing a PNG: old file kept, no temporary, exit 143", function()
+    local dir = fresh("term_png")
+    spit(dir .. "/f.png", "old")
+    local child = script("term_png.lua", ([[
+      local plot = require "lunette.plot"
+      print(plot.figure { size = { 4, 4 } }:save(%q))
+      print("survived")]]):format(dir .. "/f.png"))
+    local out, status = H.run(child, H.shim_env { LUNETTE_SHIM_TERM_DIR = dir })
+    assert.equal(143, status, out)
+    assert.is_nil(out:find("survived"), out)
+    assert.same({ "f.png" }, sorted(dir))
+    assert.equal("old", read(dir .. "/f.png"))
+  end)
+
+  it("removes the temporaries a killed save of the same file left", function()
+    local dir = fresh("stale")
+    local fig = plot.figure { size = { 1, 1 } }
+    local names = { live = H.temp_name("f.svg", 1) }
+    for _, ext in ipairs({ "png", "pdf", "svg" }) do
+      names[ext] = H.temp_name("f." .. ext, H.dead_pid())
+      spit(dir .. "/" .. names[ext], "partial")
+    end
+    spit(dir .. "/" .. names.live, "a writer at work (pid 1 always runs)")
+    assert(fig:save(dir .. "/f.png"))
+    assert.same({ names.pdf, names.live, names.svg, "f.png" }, sorted(dir))
+    assert(fig:save(dir .. "/f.pdf"))
+    assert(fig:save(dir .. "/f.svg"))
+    assert.same({ names.live, "f.pdf", "f.png", "f.svg" }, sorted(dir))
+  end)
+
+  it("flushes every format to disk before the rename; the file is complete and alone", function()
+    local dir, log = fresh("sync"), tmp("sync.log")
+    os.remove(log)
+    local child = script("sync.lua", ([[
+      local plot = require "lunette.plot"
+      local fig = plot.figure { size = { 2, 1 } }
+      for _, ext in ipairs({ "png", "pdf", "svg" }) do
+        assert(fig:save(%q .. "/f." .. ext, { dpi = 50 }))
+      end]]):format(dir))
+    local out, status = H.run(child, H.shim_env { LUNETTE_SHIM_LOG = log })
+    assert.equal(0, status, out)
+    local lines = {}
+    for l in io.lines(log) do lines[#lines + 1] = l end
+    local all = table.concat(lines, "\n")
+    for _, ext in ipairs({ "png", "pdf", "svg" }) do
+      local r, temp
+      for i, l in ipairs(lines) do
+        local from, to = l:match("^rename (%S+) (%S+)$")
+        if to == "f." .. ext then r, temp = i, from end
+      end
+      assert.is_truthy(r, "f." .. ext .. " renamed into place:\n" .. all)
+      assert.is_truthy(temp:find("^%.f%." .. ext .. "%.lunette%-tmp%."), temp)
+      local synced, dsynced = false, false
+      for i, l in ipairs(lines) do
+        if i < r and l == "sync " .. temp then synced = true end
+        if i > r and l == "sync sync" then dsynced = true end
+      end
+      assert.is_true(synced, "f." .. ext .. ": not flushed before the rename:\n" .. all)
+      assert.is_true(dsynced, "f." .. ext .. ": directory not flushed after the rename:\n" .. all)
+    end
+    assert.same({ "f.pdf", "f.png", "f.svg" }, sorted(dir))
+    assert.same({ 50, 100, 4 }, plot.read_png(dir .. "/f.png"):size())
+    assert.is_truthy(read(dir .. "/f.pdf"):find("%%%%EOF%s*$"))
+    assert.is_truthy(read(dir .. "/f.svg"):find("</svg>%s*$"))
+  end)
+
   it("rejects unknown formats and bad sizes", function()
     local fig = plot.figure { size = { 1, 1 } }
     assert.error_matches(function() fig:save(tmp("x.jpg")) end, "unsupported format 'jpg' %(png, pdf, svg%)")

@@ -1,7 +1,11 @@
 -- lunette.io: tensors and checkpoints in and out of files (.npy .npz .safetensors
 -- .pt/.pth, IDX, CIFAR, CSV, PNG). Readers return nil, message on a bad or
--- hostile file (like io.open); bad arguments raise. Writers go through a
--- temporary file renamed into place, so a failed write leaves nothing behind.
+-- hostile file (like io.open); bad arguments raise. Writers (and figure
+-- saves) go through a temporary file beside the target, flushed to disk and
+-- renamed into place, so a failed or interrupted write (Ctrl-C, SIGTERM)
+-- leaves the old file as it was and nothing else; the temporaries a killed
+-- writer left (.<name>.lunette-tmp.<host>.<pid>.<hex>) go at the next write
+-- of the same file.
 --
 --   local io = require("lunette").io
 --   local ckpt = assert(io.load("model.pt"))          -- torch.save checkpoint

@@ -1,5 +1,5 @@
 /* host.c - protected calls for the lunette executable and its REPL: tracebacks, error reports,
- * and Ctrl-C turned into a Lua error. main.c and repl.c build on it. */
+ * Ctrl-C turned into a Lua error and SIGTERM into a clean exit. main.c and repl.c build on it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,25 +8,45 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include "interrupt.h"
+#include "io/atomic.h"
 #include "host/host.h"
 
 /* The state running Lua code right now, for the SIGINT handler: a signal
  * handler can reach nothing but globals. Written only by host_docall. */
 static lua_State *running_state = NULL;
+/* Set by the SIGTERM handler: the process exits at the next Lua event. */
+static volatile sig_atomic_t terminate_requested = 0;
 
-void host_set_sigint(void (*handler)(int)) {
+static void set_signal(int sig, void (*handler)(int)) {
   struct sigaction sa;
   sa.sa_handler = handler;
   sa.sa_flags = 0;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
+  sigaction(sig, &sa, NULL);
 }
 
-/* Debug hook installed by the signal handler: the first Lua event after
- * Ctrl-C raises the error, unless a core kernel saw the interrupt flag
- * first and its binding already raised "interrupted!" (flag cleared). */
+void host_set_sigint(void (*handler)(int)) { set_signal(SIGINT, handler); }
+
+/* Dies of SIGTERM, as the default action would have, once no write is half
+ * done: temporaries still registered are removed first. */
+static void terminate_now(void) {
+  lt_atomic_sweep();
+  fflush(NULL);
+  set_signal(SIGTERM, SIG_DFL);
+  raise(SIGTERM);
+  _exit(128 + SIGTERM);
+}
+
+/* Debug hook installed by the signal handlers: the first Lua event after
+ * SIGTERM ends the process; after Ctrl-C it raises the error, unless a
+ * core kernel saw the interrupt flag first and its binding already raised
+ * "interrupted!" (flag cleared). A writer in C has polled the flag and
+ * rolled back by then, unless it called back into Lua: terminate_now
+ * removes that one's temporary. */
 static void stop_hook(lua_State *L, lua_Debug *ar) {
   lua_sethook(L, NULL, 0, 0);
+  if (terminate_requested)
+    terminate_now();
   if (!lt_interrupt_pending())
     return;
   lt_interrupt_clear();
@@ -36,6 +56,19 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 static void on_sigint(int sig) {
   int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   host_set_sigint(SIG_DFL); /* a second Ctrl-C kills a process stuck in C */
+  lt_interrupt_request();
+  lua_sethook(running_state, stop_hook, mask, 1);
+}
+
+/* SIGTERM is Ctrl-C that cannot be caught by pcall: writers in progress
+ * roll back at their next poll, temporaries are unlinked now (in case the
+ * process is stuck in C until a second SIGTERM kills it by default), and
+ * the next Lua event exits. */
+static void on_sigterm(int sig) {
+  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  set_signal(SIGTERM, SIG_DFL);
+  lt_atomic_sweep();
+  terminate_requested = 1;
   lt_interrupt_request();
   lua_sethook(running_state, stop_hook, mask, 1);
 }
@@ -61,8 +94,12 @@ int host_docall(lua_State *L, int narg, int nres) {
   lt_interrupt_clear();
   running_state = L;
   host_set_sigint(on_sigint);
+  set_signal(SIGTERM, on_sigterm);
   status = lua_pcall(L, narg, nres, base);
   host_set_sigint(SIG_DFL);
+  set_signal(SIGTERM, SIG_DFL);
+  if (terminate_requested) /* SIGTERM came as the call returned */
+    terminate_now();
   if (lua_gethook(L) == stop_hook) /* Ctrl-C came as the call returned */
     lua_sethook(L, NULL, 0, 0);
   running_state = saved;

@@ -12,9 +12,12 @@ struct lua_State; /* as in lua.h; declared here so this header needs no Lua incl
  * traceback (non-string errors are rendered by their __tostring). Any
  * pending interrupt is cleared first. While the call runs, SIGINT requests
  * an interrupt (lt_interrupt_request) and makes the running Lua code raise
- * "interrupted!"; a second SIGINT kills the process as by default. SIGINT
- * is back to its default disposition on return. Returns the lua_pcall
- * status; on error the message is on top of the stack instead of results. */
+ * "interrupted!"; a second SIGINT kills the process as by default. SIGTERM
+ * does the same, except that the process then dies of SIGTERM (exit status
+ * 143 in a shell) at the next Lua event instead of raising an error: writes
+ * in progress roll back first (atomic.h). Both signals are back to their
+ * default disposition on return. Returns the lua_pcall status; on error the
+ * message is on top of the stack instead of results. */
 int host_docall(struct lua_State *L, int narg, int nres);
 
 /* When status is not LUA_OK, writes the error message on top of L to

@@ -179,78 +179,36 @@ void io_convert(IoStype st, int swap, void *buf, uint64_t n) {
 
 /* ---- atomic writers -------------------------------------------------------- */
 
-static char *dup_str(IoCtx *c, const char *s, size_t *n) {
-  *n = strlen(s) + 1;
-  char *d = io_alloc(c, *n);
-  if (d) memcpy(d, s, *n);
-  return d;
+/* Turns the writer's errno into the io status and message. */
+static LtStatus writer_status(IoCtx *c, const IoWriter *w, int e) {
+  if (!e) return LT_OK;
+  if (e == EINTR) return io_fail(c, LT_EINTR, "interrupted");
+  return io_fail(c, LT_EVALUE, "%s (%s)", w->what ? w->what : "write failed", strerror(e));
 }
 
 LtStatus io_writer_open(IoCtx *c, IoWriter *w, const char *path) {
-  memset(w, 0, sizeof *w);
-  w->fd = -1;
   size_t n = strlen(path);
+  w->live = 0;
   if (n == 0) return io_fail(c, LT_EVALUE, "empty path");
   if (path[n - 1] == '/') return io_fail(c, LT_EVALUE, "is a directory");
-  if (!(w->path = dup_str(c, path, &w->path_n))) return LT_ENOMEM;
-  w->tmp_n = n + 16;
-  if (!(w->tmp = io_alloc(c, w->tmp_n))) { io_writer_abort(c, w); return LT_ENOMEM; }
-  snprintf(w->tmp, w->tmp_n, "%s.tmp.XXXXXX", path);
-  w->fd = mkstemp(w->tmp);
-  if (w->fd < 0) {
-    LtStatus st = io_fail(c, LT_EVALUE, "cannot create a file next to it (%s)", strerror(errno));
-    io_writer_abort(c, w);
-    return st;
-  }
-  w->live = 1;
-  fcntl(w->fd, F_SETFD, FD_CLOEXEC);
-  mode_t um = umask(0);
-  umask(um);
-  if (fchmod(w->fd, 0666 & ~um) != 0) { /* keeps mkstemp's 0600: still correct, only stricter */ }
-  return LT_OK;
+  return writer_status(c, w, lt_atomic_open(w, path));
 }
 
 LtStatus io_writer_pwrite(IoCtx *c, IoWriter *w, uint64_t off, const void *p, size_t n) {
-  const uint8_t *b = p;
-  while (n > 0) {
-    ssize_t k = pwrite(w->fd, b, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n, (off_t)off);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return io_fail(c, LT_EVALUE, "write failed (%s)", k < 0 ? strerror(errno) : "no progress");
-    b += k; off += (uint64_t)k; n -= (size_t)k;
-  }
-  return LT_OK;
+  return writer_status(c, w, lt_atomic_pwrite(w, off, p, n));
 }
 
 LtStatus io_writer_write(IoCtx *c, IoWriter *w, const void *p, size_t n) {
-  LtStatus st = io_writer_pwrite(c, w, w->pos, p, n);
-  if (st == LT_OK) w->pos += n;
-  return st;
+  return writer_status(c, w, lt_atomic_write(w, p, n));
 }
 
 LtStatus io_writer_commit(IoCtx *c, IoWriter *w) {
-  LtStatus st = LT_OK;
-  if (fdatasync(w->fd) != 0 && errno != EINVAL && errno != EROFS)
-    st = io_fail(c, LT_EVALUE, "cannot flush to disk (%s)", strerror(errno));
-  if (close(w->fd) != 0 && st == LT_OK) st = io_fail(c, LT_EVALUE, "close failed (%s)", strerror(errno));
-  w->fd = -1;
-  if (st == LT_OK && rename(w->tmp, w->path) != 0)
-    st = io_fail(c, LT_EVALUE, "cannot rename the temporary file into place (%s)", strerror(errno));
-  if (st != LT_OK) { io_writer_abort(c, w); return st; }
-  w->live = 0;
-  io_free(c, w->tmp, w->tmp_n);
-  io_free(c, w->path, w->path_n);
-  w->tmp = w->path = NULL;
-  return LT_OK;
+  return writer_status(c, w, lt_atomic_commit(w));
 }
 
 void io_writer_abort(IoCtx *c, IoWriter *w) {
-  if (w->fd >= 0) close(w->fd);
-  if (w->live) unlink(w->tmp);
-  w->fd = -1;
-  w->live = 0;
-  io_free(c, w->tmp, w->tmp_n);
-  io_free(c, w->path, w->path_n);
-  w->tmp = w->path = NULL;
+  (void)c;
+  lt_atomic_abort(w);
 }
 
 /* ---- directories ------------------------------------------------------------ */

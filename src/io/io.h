@@ -3,6 +3,7 @@
 #define LUNETTE_IO_H
 #include <stdint.h>
 #include <stddef.h>
+#include "io/atomic.h"
 #include "tensor/tensor.h"
 
 #define IO_MSG 320
@@ -81,29 +82,28 @@ void io_bswap(void *buf, uint64_t n, size_t w);
 
 /* ---- atomic writers -------------------------------------------------------- */
 
-/* Writes go to a temporary file next to the target (same directory, mode
- * 0666 & ~umask) that io_writer_commit renames over the target; until then
- * the target is untouched and io_writer_abort removes the temporary. */
-typedef struct {
-  int fd;
-  int live;              /* the temporary exists on disk */
-  uint64_t pos;          /* bytes written so far (the file offset) */
-  char *tmp;             /* temporary path (io_alloc'd) */
-  char *path;            /* final path (io_alloc'd) */
-  size_t tmp_n, path_n;
-} IoWriter;
+/* Writes go to a temporary file next to the target that io_writer_commit
+ * renames over the target; until then the target is untouched and
+ * io_writer_abort removes the temporary. This is atomic.h's writer (naming,
+ * fsync, stale temporaries, interrupts) with the failure text in an IoCtx;
+ * `pos` is the number of bytes written so far. */
+typedef LtAtomicFile IoWriter;
 
-/* Opens the temporary for path; w is closed-state on failure. */
 /* io_makedirs: creates directory `path` and its missing parents (mode 0777 less the umask),
  * like mkdir -p; an existing directory is success. Fails with a message in c (EVALUE) when a
  * component exists and is not a directory, the path is empty or longer than PATH_MAX, or
  * mkdir fails (permissions, read-only file system). */
 LtStatus io_makedirs(IoCtx *c, const char *path);
+/* Opens the temporary for path (w is closed on failure: EVALUE with the
+ * cause in c->msg, LT_EINTR when an interrupt is pending). w must stay put
+ * until committed or aborted (io_alloc it). */
 LtStatus io_writer_open(IoCtx *c, IoWriter *w, const char *path);
+/* Appends n bytes; LT_EINTR when Ctrl-C or SIGTERM came, EVALUE on a write error. */
 LtStatus io_writer_write(IoCtx *c, IoWriter *w, const void *p, size_t n);
 /* Writes at an absolute offset already written (to patch headers). */
 LtStatus io_writer_pwrite(IoCtx *c, IoWriter *w, uint64_t off, const void *p, size_t n);
-/* Flushes, closes and renames; on failure the temporary is removed. */
+/* Flushes, closes and renames; on failure the temporary is removed and the
+ * target untouched (but see lt_atomic_commit on a failed directory flush). */
 LtStatus io_writer_commit(IoCtx *c, IoWriter *w);
 /* Removes the temporary (no-op on a closed writer); idempotent. */
 void io_writer_abort(IoCtx *c, IoWriter *w);

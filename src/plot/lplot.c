@@ -171,6 +171,7 @@ static void check_status(lua_State *L, PlotStatus st, const char *fname) {
   case PLOT_ENOMEM: luaL_error(L, "%s: not enough memory", fname); break;
   case PLOT_EVALUE: luaL_error(L, "%s: invalid value", fname); break;
   case PLOT_EIO: luaL_error(L, "%s: write failed", fname); break;
+  case PLOT_EINTR: lt_check_status(L, LT_EINTR, fname); break;
   default: luaL_error(L, "%s: cairo drawing failed", fname); break;
   }
 }
@@ -438,6 +439,7 @@ static int l_save(lua_State *L) {
   char err[600] = "";
   PlotStatus st = plot_canvas_commit(c, path, level, err, sizeof err);
   if (st == PLOT_OK) { lua_pushboolean(L, 1); return 1; }
+  if (st == PLOT_EINTR) check_status(L, st, "save");
   lua_pushnil(L);
   lua_pushstring(L, err[0] ? err : "cannot write figure");
   return 2;

@@ -1,4 +1,4 @@
-/* plot.c - canvas lifecycle (PNG/PDF/SVG through a temporary file), clipping, paths, rectangles and images. */
+/* plot.c - canvas lifecycle (PNG/PDF/SVG via atomic.h), clipping, paths, rectangles, images. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -11,38 +11,23 @@
 #include "plot/plot_png.h"
 #include "plot/plot_raster.h"
 
-/* ---- temporary files ------------------------------------------------------- */
-
-/* Creates "<dir>/.<base>.tmp<pid>-<k>" exclusively; returns a FILE or NULL. */
-static FILE *open_temp(const char *path, char *tmp, size_t n) {
-  const char *slash = strrchr(path, '/');
-  int dirlen = slash ? (int)(slash - path) : -1;
-  const char *base = slash ? slash + 1 : path;
-  for (int k = 0; k < 100; k++) {
-    int w = dirlen >= 0 ? snprintf(tmp, n, "%.*s/.%s.tmp%ld-%d", dirlen, path, base, (long)getpid(), k)
-                        : snprintf(tmp, n, ".%s.tmp%ld-%d", base, (long)getpid(), k);
-    if (w < 0 || (size_t)w >= n) { errno = ENAMETOOLONG; return NULL; }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-      FILE *f = fdopen(fd, "wb");
-      if (!f) { close(fd); unlink(tmp); }
-      return f;
-    }
-    if (errno != EEXIST) return NULL;
-  }
-  return NULL;
-}
+/* ---- the output file ---------------------------------------------------------- */
 
 static void set_err(char *err, size_t n, const char *path, const char *cause) {
   if (err && n) snprintf(err, n, "cannot write '%s': %s", path, cause);
 }
 
+/* Removes the output file's temporary; the status and message of its failure. */
+static PlotStatus out_failed(PlotCanvas *c, const char *path, char *err, size_t errlen) {
+  int e = c->out.err ? c->out.err : EIO;
+  lt_atomic_abort(&c->out);
+  set_err(err, errlen, path, e == EINTR ? "interrupted" : strerror(e));
+  return e == EINTR ? PLOT_EINTR : PLOT_EIO;
+}
+
 static cairo_status_t write_stream(void *closure, const unsigned char *data, unsigned int len) {
   PlotCanvas *c = closure;
-  if (!c->file || fwrite(data, 1, len, c->file) != len) {
-    c->write_failed = 1;
-    return CAIRO_STATUS_WRITE_ERROR;
-  }
+  if (lt_atomic_write(&c->out, data, len)) return CAIRO_STATUS_WRITE_ERROR;
   return CAIRO_STATUS_SUCCESS;
 }
 
@@ -80,8 +65,7 @@ static cairo_surface_t *create_surface(PlotCanvas *c, const char *path, char *er
   case PLOT_FMT_MEASURE:
     return cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
   default:
-    c->file = open_temp(path, c->tmp_path, sizeof c->tmp_path);
-    if (!c->file) { c->tmp_path[0] = 0; set_err(err, errlen, path, strerror(errno)); return NULL; }
+    if (lt_atomic_open(&c->out, path)) { out_failed(c, path, err, errlen); return NULL; }
     if (c->fmt == PLOT_FMT_PDF) return cairo_pdf_surface_create_for_stream(write_stream, c, wpt, hpt);
     return cairo_svg_surface_create_for_stream(write_stream, c, wpt, hpt);
   }
@@ -98,7 +82,7 @@ PlotStatus plot_canvas_open(PlotCanvas *c, PlotFormat fmt, int width, int height
   if (fmt != PLOT_FMT_MEASURE && plot_canvas_bytes(width, height) == 0) return PLOT_EVALUE;
   if (fmt == PLOT_FMT_PNG && !pixels) return PLOT_EVALUE;
   c->surface = create_surface(c, path, err, errlen);
-  if (!c->surface) return PLOT_EIO;
+  if (!c->surface) return c->out.err == EINTR ? PLOT_EINTR : PLOT_EIO;
   if (cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS) return PLOT_ECAIRO;
   c->cr = cairo_create(c->surface);
   if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) return PLOT_ENOMEM;
@@ -117,21 +101,18 @@ static void sync_direct(PlotCanvas *c) {
 }
 
 static PlotStatus commit_png(PlotCanvas *c, const char *path, int level, char *err, size_t errlen) {
-  char tmp[4096];
   sync_direct(c);
   cairo_surface_flush(c->surface);
-  FILE *f = open_temp(path, tmp, sizeof tmp);
-  if (!f) { set_err(err, errlen, path, strerror(errno)); return PLOT_EIO; }
-  int rc = plot_png_write(f, c->pixels, c->width, c->height, c->stride, c->dpi, level, c->opaque);
-  int saved = errno;
-  if (fclose(f) != 0 && rc == 0) { rc = -2; saved = errno; }
-  if (rc == 0 && rename(tmp, path) != 0) { rc = -2; saved = errno; }
-  if (rc != 0) {
-    unlink(tmp);
-    set_err(err, errlen, path, rc == -1 ? "out of memory while encoding" : strerror(saved));
-    return rc == -1 ? PLOT_ENOMEM : PLOT_EIO;
+  if (lt_atomic_open(&c->out, path)) return out_failed(c, path, err, errlen);
+  int rc = plot_png_write(&c->out, c->pixels, c->width, c->height, c->stride, c->dpi, level,
+                          c->opaque);
+  if (rc == -1) {
+    lt_atomic_abort(&c->out);
+    set_err(err, errlen, path, "out of memory while encoding");
+    return PLOT_ENOMEM;
   }
-  return PLOT_OK;
+  if (rc == 0 && lt_atomic_commit(&c->out) == 0) return PLOT_OK;
+  return out_failed(c, path, err, errlen);
 }
 
 static PlotStatus commit_vector(PlotCanvas *c, const char *path, char *err, size_t errlen) {
@@ -139,23 +120,19 @@ static PlotStatus commit_vector(PlotCanvas *c, const char *path, char *err, size
   c->cr = NULL;
   cairo_surface_finish(c->surface);
   cairo_status_t st = cairo_surface_status(c->surface);
-  int saved = errno;
-  int closed = fclose(c->file);
-  c->file = NULL;
-  if (closed != 0 && !c->write_failed) { c->write_failed = 1; saved = errno; }
-  if (!c->write_failed && st == CAIRO_STATUS_SUCCESS && rename(c->tmp_path, path) == 0) {
-    c->tmp_path[0] = 0;
-    return PLOT_OK;
+  if (st != CAIRO_STATUS_SUCCESS && !c->out.err) {
+    lt_atomic_abort(&c->out);
+    set_err(err, errlen, path, cairo_status_to_string(st));
+    return PLOT_EIO;
   }
-  if (!c->write_failed && st == CAIRO_STATUS_SUCCESS) saved = errno;
-  set_err(err, errlen, path, st != CAIRO_STATUS_SUCCESS && !c->write_failed ? cairo_status_to_string(st) : strerror(saved));
-  return PLOT_EIO;
+  if (st == CAIRO_STATUS_SUCCESS && lt_atomic_commit(&c->out) == 0) return PLOT_OK;
+  return out_failed(c, path, err, errlen);
 }
 
 PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *err, size_t errlen) {
   if (!c->surface) return PLOT_EVALUE;
   if (c->fmt == PLOT_FMT_PNG) return commit_png(c, path, level, err, errlen);
-  if (c->fmt == PLOT_FMT_MEASURE || !c->file) return PLOT_EVALUE;
+  if (c->fmt == PLOT_FMT_MEASURE || !c->out.live) return PLOT_EVALUE;
   return commit_vector(c, path, err, errlen);
 }
 
@@ -163,14 +140,11 @@ void plot_canvas_close(PlotCanvas *c) {
   if (c->cr) cairo_destroy(c->cr);
   c->cr = NULL;
   if (c->surface) {
-    if (c->file) cairo_surface_finish(c->surface);
+    if (c->out.live) cairo_surface_finish(c->surface);
     cairo_surface_destroy(c->surface);
   }
   c->surface = NULL;
-  if (c->file) fclose(c->file);
-  c->file = NULL;
-  if (c->tmp_path[0]) unlink(c->tmp_path);
-  c->tmp_path[0] = 0;
+  lt_atomic_abort(&c->out);
   plot_sprites_free(c->sprites);
   c->sprites = NULL;
   c->pixels = NULL;

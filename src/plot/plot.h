@@ -4,9 +4,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cairo.h>
+#include "io/atomic.h"
 #include "plot/plot_color.h"
 
-typedef enum { PLOT_OK = 0, PLOT_ENOMEM, PLOT_EIO, PLOT_EVALUE, PLOT_ECAIRO } PlotStatus;
+/* PLOT_EINTR: Ctrl-C or SIGTERM stopped a save (atomic.h); nothing was written. */
+typedef enum {
+  PLOT_OK = 0, PLOT_ENOMEM, PLOT_EIO, PLOT_EVALUE, PLOT_ECAIRO, PLOT_EINTR
+} PlotStatus;
 typedef enum { PLOT_FMT_PNG = 0, PLOT_FMT_PDF, PLOT_FMT_SVG, PLOT_FMT_MEASURE } PlotFormat;
 
 typedef struct PlotSpriteCache PlotSpriteCache;
@@ -17,7 +21,8 @@ typedef struct PlotSpriteCache PlotSpriteCache;
  * canvases draw into `pixels`, an ARGB32 premultiplied buffer of
  * plot_canvas_bytes() bytes that the caller owns and keeps alive until
  * plot_canvas_close(); PDF and SVG canvases stream into a temporary file
- * beside the destination, renamed into place by plot_canvas_commit(). */
+ * beside the destination (atomic.h: fsync'd, renamed into place by
+ * plot_canvas_commit()); a PNG goes through the same writer at commit. */
 typedef struct {
   PlotFormat fmt;
   int width, height;
@@ -30,9 +35,7 @@ typedef struct {
   double clip[4];        /* x0, y0, x1, y1 in device pixels (origin applied) */
   int direct_dirty;      /* pixels written behind cairo's back */
   int opaque;            /* filled with an opaque colour: every pixel stays opaque */
-  FILE *file;
-  int write_failed;
-  char tmp_path[4096];
+  LtAtomicFile out;      /* the file being written (live from open for PDF/SVG) */
   PlotSpriteCache *sprites;
 } PlotCanvas;
 
@@ -64,9 +67,10 @@ size_t plot_canvas_bytes(int width, int height);
  * The canvas must be closed with plot_canvas_close() even on failure. */
 PlotStatus plot_canvas_open(PlotCanvas *c, PlotFormat fmt, int width, int height, double dpi,
                             unsigned char *pixels, const char *path, char *err, size_t errlen);
-/* Writes the finished figure to `path` through a temporary name and a
- * rename (PNG is encoded here with zlib level `level`, 1..9). Never leaves
- * a partial file; on failure err names the file and the cause. */
+/* Writes the finished figure to `path` through a temporary name, fsync and
+ * a rename (PNG is encoded here with zlib level `level`, 1..9). Never leaves
+ * a partial file; on failure err names the file and the cause (PLOT_EINTR
+ * when Ctrl-C or SIGTERM stopped it). */
 PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *err, size_t errlen);
 /* Releases everything; idempotent. Removes an uncommitted temporary file. */
 void plot_canvas_close(PlotCanvas *c);

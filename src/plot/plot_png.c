@@ -28,16 +28,16 @@ static void put_be32(unsigned char *p, uint32_t v) {
   p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
 }
 
-static int write_chunk(FILE *f, const char *type, const unsigned char *data, size_t len) {
+static int write_chunk(LtAtomicFile *f, const char *type, const unsigned char *data, size_t len) {
   unsigned char head[8], tail[4];
   put_be32(head, (uint32_t)len);
   memcpy(head + 4, type, 4);
   uLong crc = crc32(0, head + 4, 4);
   if (len) crc = crc32(crc, data, (uInt)len);
   put_be32(tail, (uint32_t)crc);
-  if (fwrite(head, 1, 8, f) != 8) return -2;
-  if (len && fwrite(data, 1, len, f) != len) return -2;
-  if (fwrite(tail, 1, 4, f) != 4) return -2;
+  if (lt_atomic_write(f, head, 8)) return -2;
+  if (len && lt_atomic_write(f, data, len)) return -2;
+  if (lt_atomic_write(f, tail, 4)) return -2;
   return 0;
 }
 
@@ -122,13 +122,13 @@ static void compress_band(const unsigned char *pixels, int width, int stride, in
   memcpy(b->out, s->out, len);
 }
 
-static int write_header(FILE *f, int width, int height, int channels, double dpi) {
+static int write_header(LtAtomicFile *f, int width, int height, int channels, double dpi) {
   unsigned char ihdr[13], phys[9];
   put_be32(ihdr, (uint32_t)width);
   put_be32(ihdr + 4, (uint32_t)height);
   ihdr[8] = 8; ihdr[9] = channels == 4 ? 6 : 2; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
   static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-  if (fwrite(sig, 1, 8, f) != 8) return -2;
+  if (lt_atomic_write(f, sig, 8)) return -2;
   int rc = write_chunk(f, "IHDR", ihdr, 13);
   uint32_t ppm = (uint32_t)(dpi / 0.0254 + 0.5);
   put_be32(phys, ppm); put_be32(phys + 4, ppm); phys[8] = 1;
@@ -139,7 +139,7 @@ static int write_header(FILE *f, int width, int height, int channels, double dpi
 }
 
 /* Joins the bands into one zlib stream and writes it as IDAT chunks. */
-static int write_idat(FILE *f, Band *bands, int nb) {
+static int write_idat(LtAtomicFile *f, Band *bands, int nb) {
   size_t total = 2 + 4;
   for (int i = 0; i < nb; i++) total += bands[i].len;
   unsigned char *z = malloc(total);
@@ -179,7 +179,7 @@ static void encode_bands(const unsigned char *pixels, int width, int height, int
   }
 }
 
-int plot_png_write(FILE *f, const unsigned char *pixels, int width, int height, int stride,
+int plot_png_write(LtAtomicFile *f, const unsigned char *pixels, int width, int height, int stride,
                    double dpi, int level, int opaque) {
   if (width <= 0 || height <= 0) return -1;
   if (level < 1 || level > 9) level = 1;
