@@ -10,7 +10,8 @@
 --   local S, proj, radii = embed.to_sphere(E, {sample = 5000})   -- PCA-3 then onto S^2
 --   local near, cos = embed.nearest_anchor(E, anchors)
 --
--- Every random algorithm takes opts.seed (default 0): the same seed gives the
+-- Every random algorithm takes opts.seed (default 0; any integer, negative too, as
+-- every seed in lunette; 1.5 or "7" is an error): the same seed gives the
 -- same bits on any thread count for kNN, t-SNE and UMAP (lunette's own kernels,
 -- fixed reduction order). PCA's default solvers use OpenBLAS, whose sums depend
 -- on its thread count and CPU kernel: the same bits for the same thread count,

@@ -99,16 +99,7 @@ local function default_tol(A, S)
 end
 
 local function check_opts(fname, opts, key)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (options table expected, got %s)"):format(fname, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if k ~= key then
-      error(("bad argument #2 to '%s' (unknown option '%s' (expected %s))"):format(fname, tostring(k), key), 3)
-    end
-  end
-  return opts
+  return require("lunette.options").check(fname, 2, opts, { key }) or {}
 end
 
 -- matrix_rank(A [, {tol}]) -> integer

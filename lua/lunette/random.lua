@@ -89,8 +89,9 @@ end
 
 --- seed(n) -> Generator
 -- g:seed(n) -> g
--- Restarts the (default) generator from seed n: the same seed gives the
--- same draws, on any thread count. lunette.seed is random.seed.
+-- Restarts the (default) generator from seed n (any integer, negative too,
+-- as every seed in lunette): the same seed gives the same draws, on any
+-- thread count. lunette.seed is random.seed.
 
 --- state() -> string
 -- g:state() -> string

@@ -5,6 +5,8 @@
 --   indices, scores[, weights] = select.<method>{ <inputs>, budget = 0.05 | 3000,
 --                                                 labels = y, per_class = true, seed = 0 }
 -- budget: a fraction in (0, 1] (a float) or a row count (an integer); `fraction` is an alias.
+-- seed (random, kcenter, gradmatch; default 0): any integer, negative too, as every
+-- seed in lunette. Unknown options are errors that name the known ones.
 -- labels: class numbers 1..C, one per row, as lunette.data and lunette.nn number them
 --   (num_classes = C when the last classes are missing from the labels).
 -- per_class (default: true when labels are given) keeps floor(fraction * N / C) rows of
@@ -25,27 +27,24 @@
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
 --   agreement_scores(G, labels, opts)  scores.<method>{...}  class_stats(indices, labels, C)
 local C = require "lunette._select"
+local Opts = require "lunette.options"
 
 local M = {}
 
-local COMMON = { budget = true, fraction = true, labels = true, per_class = true, num_classes = true }
+local COMMON = { "budget", "fraction", "labels", "per_class", "num_classes" }
 
 local function fail(fname, msg, level)
   error(("bad argument #1 to '%s' (%s)"):format(fname, msg), level or 3)
 end
 
--- A checked shallow copy of the options: unknown keys are errors (typos
+-- A checked shallow copy of the options: keys not in known are errors (typos
 -- would otherwise be silently ignored), fraction becomes budget.
-local function options(fname, o, allowed, level)
+local function options(fname, o, known, level)
   level = (level or 2) + 1
   if type(o) ~= "table" then fail(fname, "options table expected, got " .. type(o), level) end
+  Opts.check(fname, 1, o, known)
   local c = {}
-  for k, v in pairs(o) do
-    if not (COMMON[k] or allowed[k]) then
-      fail(fname, ("unknown option '%s'"):format(tostring(k)), level)
-    end
-    c[k] = v
-  end
+  for k, v in pairs(o) do c[k] = v end
   if c.fraction ~= nil then
     if c.budget ~= nil then fail(fname, "give budget or fraction, not both", level) end
     if math.type(c.fraction) == "integer" and c.fraction ~= 1 then
@@ -56,10 +55,11 @@ local function options(fname, o, allowed, level)
   return c
 end
 
-local function set(...)
-  local s = {}
-  for _, k in ipairs { ... } do s[k] = true end
-  return s
+-- The options a method knows: the common ones, then its own.
+local function keys(...)
+  local k = table.move(COMMON, 1, #COMMON, 1, {})
+  for _, name in ipairs { ... } do k[#k + 1] = name end
+  return k
 end
 
 ---------------------------------------------------------------------------
@@ -70,13 +70,13 @@ end
 -- (the seed's compute_agreement_scores: with labels = nil or per_class = false, one
 -- global centroid).
 function M.agreement_scores(G, labels, opts)
-  local o = options("agreement_scores", opts or {}, {})
+  local o = options("agreement_scores", opts or {}, keys())
   o.grads, o.labels, o.budget = G, labels, nil
   if labels == nil then o.per_class = false end
   return C.agreement_scores(o)
 end
 
-local AGREEMENT = set("grads", "diversity")
+local AGREEMENT = keys("grads", "diversity")
 -- agreement{grads, labels, budget, per_class = true, diversity = 0} -> indices, scores
 -- diversity = lambda (true: 0.2) scores agreement - lambda * max cos to the rows already
 -- chosen (the seed's select_agreeing_subset_with_diversity), greedily.
@@ -91,14 +91,14 @@ end
 ---------------------------------------------------------------------------
 
 local function scored(name, scorer, allowed)
-  local keys = set("largest", table.unpack(allowed))
+  local known = keys("largest", table.unpack(allowed))
   return function(o)
-    o = options(name, o, keys)
+    o = options(name, o, known)
     local s = scorer(o)
     o.scores, o._name = s, name
     return C.topk(o)
   end, function(o)
-    return scorer(options(name, o, keys))
+    return scorer(options(name, o, known))
   end
 end
 
@@ -134,7 +134,7 @@ function M.forgetting_recorder(n, epochs)
 end
 
 M.scores.agreement = function(o)
-  o = options("agreement", o, set("grads"))
+  o = options("agreement", o, keys("grads"))
   if o.labels == nil then o.per_class = false end
   return (C.agreement_scores(o))
 end
@@ -144,9 +144,9 @@ end
 ---------------------------------------------------------------------------
 
 local function method(name, allowed, prepare)
-  local keys = set(table.unpack(allowed))
+  local known = keys(table.unpack(allowed))
   return function(o)
-    o = options(name, o, keys)
+    o = options(name, o, known)
     if prepare then prepare(o) end
     return C[name](o)
   end
@@ -212,8 +212,8 @@ end
 -- the SAGE pipeline
 ---------------------------------------------------------------------------
 
-local SAGE = set("model", "dataset", "ell", "batch_size", "last_layer", "dtype", "variant", "diversity",
-                 "progress", "return_grads")
+local SAGE = keys("model", "dataset", "ell", "batch_size", "last_layer", "dtype", "variant",
+                  "diversity", "progress", "return_grads")
 
 -- What the pipeline needs from lunette.nn and lunette.data; nil when present,
 -- else why not (so specs and scripts can skip with the reason).

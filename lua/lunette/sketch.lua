@@ -72,13 +72,13 @@ end
 
 local function projection(kind)
   return function(ell, dim, opts)
-    local seed = type(opts) == "table" and opts.seed or 0
-    return C.projection(kind, ell, dim, seed)
+    return C.projection(ell, dim, opts, kind)
   end
 end
 -- gaussian(ell, dim [, {seed = 0}]) -> Tensor [ell x dim]
 -- A random projection matrix with N(0, 1/ell) entries (float32), so that
--- P g preserves norms in expectation; same seed, same matrix.
+-- P g preserves norms in expectation; same seed, same matrix (any integer
+-- seed, negative too, as every seed in lunette).
 M.gaussian = projection("gaussian")
 -- sparse_sign(ell, dim [, {seed = 0}]) -> Tensor [ell x dim]
 -- Achlioptas' sparse projection: entries +-sqrt(3/ell) with probability 1/6

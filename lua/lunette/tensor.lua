@@ -708,10 +708,9 @@ local printopts = { precision = 4, threshold = 1000, edgeitems = 3, linewidth = 
 -- Changes how tensors print: digits after the point, the element count past
 -- which only edgeitems per edge of each dim are shown. Unknown keys raise an error.
 function M.set_printoptions(o)
-  for k, v in pairs(o) do
-    if printopts[k] == nil then error("bad argument #1 to 'set_printoptions' (unknown option '" .. k .. "')", 2) end
-    printopts[k] = v
-  end
+  local known = { "precision", "threshold", "edgeitems", "linewidth" }
+  require("lunette.options").check("set_printoptions", 1, o, known)
+  for k, v in pairs(o) do printopts[k] = v end
 end
 -- get_printoptions() -> a copy of the current print options (see set_printoptions).
 function M.get_printoptions() local c = {} for k, v in pairs(printopts) do c[k] = v end return c end

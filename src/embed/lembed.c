@@ -1,4 +1,4 @@
-/* lembed.c - the argument/option helpers the embed bindings share, and the main part of
+/* lembed.c - the argument helpers the embed bindings share, and the main part of
  * lunette._embed (src/lunette.c merges it with the lembed_*.c parts). */
 #include <string.h>
 #include <unistd.h>
@@ -25,76 +25,6 @@ const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64
   return c->data;
 }
 
-void lembed_check_options(lua_State *L, int arg, const char *fname, const char *const *known) {
-  if (lua_isnoneornil(L, arg)) return;
-  if (!lua_istable(L, arg)) lt_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    lua_pop(L, 1);
-    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    int ok = 0;
-    for (int i = 0; k && known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
-    if (!ok) {
-      luaL_Buffer buf;
-      luaL_buffinit(L, &buf);
-      for (int i = 0; known[i]; i++) { if (i) luaL_addstring(&buf, ", "); luaL_addstring(&buf, known[i]); }
-      luaL_pushresult(&buf);
-      lt_argerror(L, arg, fname, "unknown option '%s' (expected %s)", luaL_tolstring(L, -2, NULL), lua_tostring(L, -2));
-    }
-  }
-}
-
-/* Pushes opts[key]; returns 0 (and pushes nothing) when absent. */
-static int get_opt(lua_State *L, int arg, const char *key) {
-  if (!lua_istable(L, arg)) return 0;
-  if (lua_getfield(L, arg, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
-  return 1;
-}
-
-double lembed_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def) {
-  if (!get_opt(L, arg, key)) return def;
-  if (lua_type(L, -1) != LUA_TNUMBER) lt_argerror(L, arg, fname, "option '%s' must be a number, got %s", key, luaL_typename(L, -1));
-  double v = lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  if (v != v) lt_argerror(L, arg, fname, "option '%s' is NaN", key);
-  return v;
-}
-
-int64_t lembed_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def) {
-  if (!get_opt(L, arg, key)) return def;
-  int ok;
-  lua_Integer v = lua_tointegerx(L, -1, &ok);
-  if (!ok) lt_argerror(L, arg, fname, "option '%s' must be an integer, got %s", key,
-                       lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
-  lua_pop(L, 1);
-  return (int64_t)v;
-}
-
-int lembed_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def) {
-  if (!get_opt(L, arg, key)) return def;
-  if (!lua_isboolean(L, -1)) lt_argerror(L, arg, fname, "option '%s' must be a boolean, got %s", key, luaL_typename(L, -1));
-  int v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-int lembed_opt_enum(lua_State *L, int arg, const char *fname, const char *key, const char *const *names, int def) {
-  if (!get_opt(L, arg, key)) return def;
-  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-  for (int i = 0; s && names[i]; i++) if (strcmp(s, names[i]) == 0) { lua_pop(L, 1); return i; }
-  luaL_Buffer buf;
-  luaL_buffinit(L, &buf);
-  for (int i = 0; names[i]; i++) { if (i) luaL_addstring(&buf, ", "); luaL_addchar(&buf, '"'); luaL_addstring(&buf, names[i]); luaL_addchar(&buf, '"'); }
-  luaL_pushresult(&buf);
-  return lt_argerror(L, arg, fname, "option '%s' must be one of %s, got %s", key, lua_tostring(L, -1), luaL_tolstring(L, -2, NULL));
-}
-
-uint64_t lembed_opt_seed(lua_State *L, int arg, const char *fname) {
-  int64_t s = lembed_opt_int(L, arg, fname, "seed", 0);
-  if (s < 0) lt_argerror(L, arg, fname, "option 'seed' must be a non-negative integer, got %lld", (long long)s);
-  return (uint64_t)s;
-}
-
 static int progress_call(void *ctx, const char *stage, int64_t done, int64_t total) {
   LembedHook *h = ctx;
   lua_State *L = h->L;
@@ -114,7 +44,7 @@ void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, Lt
   lua_pushnil(L);
   h->L = L;
   h->slot = lua_gettop(L);
-  if (!get_opt(L, arg, "progress")) return;
+  if (!ltL_opt_get(L, arg, "progress")) return;
   if (lua_isfunction(L, -1)) { h->fn = lua_gettop(L); p->fn = progress_call; return; }
   if (!lua_isboolean(L, -1)) lt_argerror(L, arg, fname, "option 'progress' must be a boolean or a function, got %s", luaL_typename(L, -1));
   lua_pop(L, 1);

@@ -1,4 +1,5 @@
-/* lembed.h - argument and option helpers shared by the src/embed/lembed*.c bindings.
+/* lembed.h - argument helpers shared by the src/embed/lembed*.c bindings (options: lbase.h's
+ * ltL_ readers).
  * Include it after lbase.h (it uses lua_State but, being shared by several
  * bindings, does not include the Lua headers itself). Defined in lembed.c. */
 #ifndef LUNETTE_EMBED_BIND_H
@@ -9,17 +10,6 @@
  * rows and finite values; pushes its float32 contiguous form (itself when
  * it already is) and returns the data, rows and columns. */
 const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64_t min_rows, int64_t *n, int64_t *d);
-
-/* Options tables: arg may be nil/none (all defaults) or a table whose keys
- * must all be in `known` (NULL-terminated), else "unknown option". */
-void lembed_check_options(lua_State *L, int arg, const char *fname, const char *const *known);
-double lembed_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def);
-int64_t lembed_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def);
-int lembed_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def);
-/* The index of the string option among names (NULL-terminated), or def. */
-int lembed_opt_enum(lua_State *L, int arg, const char *fname, const char *key, const char *const *names, int def);
-/* A seed: a non-negative integer (default 0). */
-uint64_t lembed_opt_seed(lua_State *L, int arg, const char *fname);
 
 /* The progress hook behind option `progress` (a function called as
  * fn(stage, done, total); returning false stops the run). Errors raised by

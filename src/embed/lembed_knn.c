@@ -16,10 +16,10 @@ static int l_knn(lua_State *L) {
   const char *f = "knn";
   int64_t n, d, m, dq, k = lt_check_int(L, 2, f, "k");
   const float *X = lembed_check_matrix(L, 1, f, 1, &n, &d), *Q = X;
-  lembed_check_options(L, 3, f, knn_keys);
+  ltL_check_options(L, 3, f, knn_keys);
   int self = 1;
   m = n;
-  if (lua_istable(L, 3) && lua_getfield(L, 3, "query") != LUA_TNIL) {
+  if (ltL_opt_get(L, 3, "query")) {
     int qi = lua_gettop(L);
     Q = lembed_check_matrix(L, qi, f, 0, &m, &dq);
     if (dq != d) lt_argerror(L, 3, f, "query has %lld columns, data has %lld", (long long)dq, (long long)d);
@@ -29,16 +29,16 @@ static int l_knn(lua_State *L) {
   if (k < 1 || k > avail)
     lt_argerror(L, 2, f, "k must be in 1..%lld (%s), got %lld", (long long)avail,
                 self ? "the other rows" : "the data rows", (long long)k);
-  LtMetric metric = (LtMetric)lembed_opt_enum(L, 3, f, "metric", metric_names, LT_METRIC_EUCLIDEAN);
-  LtKnnMethod method = (LtKnnMethod)lembed_opt_enum(L, 3, f, "method", method_names, LT_KNN_AUTO);
+  LtMetric metric = (LtMetric)ltL_opt_enum(L, 3, f, "metric", metric_names, LT_METRIC_EUCLIDEAN);
+  LtKnnMethod method = (LtKnnMethod)ltL_opt_enum(L, 3, f, "method", method_names, LT_KNN_AUTO);
   if (!self && method == LT_KNN_APPROX) lt_argerror(L, 3, f, "method \"approx\" builds the kNN graph of X itself (no query)");
   LtNndOptions no = {0};
-  no.seed = lembed_opt_seed(L, 3, f);
-  no.n_trees = (int)lembed_opt_int(L, 3, f, "n_trees", 0);
-  no.leaf_size = (int)lembed_opt_int(L, 3, f, "leaf_size", 0);
-  no.max_iter = (int)lembed_opt_int(L, 3, f, "max_iter", 0);
-  no.max_candidates = (int)lembed_opt_int(L, 3, f, "max_candidates", 0);
-  no.delta = lembed_opt_number(L, 3, f, "delta", 0);
+  no.seed = ltL_opt_seed(L, 3, f);
+  no.n_trees = (int)ltL_opt_int(L, 3, f, "n_trees", 0);
+  no.leaf_size = (int)ltL_opt_int(L, 3, f, "leaf_size", 0);
+  no.max_iter = (int)ltL_opt_int(L, 3, f, "max_iter", 0);
+  no.max_candidates = (int)ltL_opt_int(L, 3, f, "max_candidates", 0);
+  no.delta = ltL_opt_number(L, 3, f, "delta", 0);
   if (no.n_trees < 0 || no.n_trees > 256 || no.leaf_size < 0 || no.max_iter < 0 || no.max_candidates < 0 || no.delta < 0)
     lt_argerror(L, 3, f, "NN-descent settings must be non-negative (n_trees at most 256)");
   int64_t shape[2] = {m, k};

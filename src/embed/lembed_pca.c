@@ -18,18 +18,18 @@ static int l_pca(lua_State *L) {
   int64_t mn = n < d ? n : d;
   if (k < 1 || k > mn)
     lt_argerror(L, 2, f, "k must be in 1..min(n, d) = %lld, got %lld", (long long)mn, (long long)k);
-  lembed_check_options(L, 3, f, pca_keys);
+  ltL_check_options(L, 3, f, pca_keys);
   LtPcaOptions o = {0};
   o.k = k;
-  o.solver = (LtPcaSolver)lembed_opt_enum(L, 3, f, "solver", solver_names, LT_PCA_AUTO);
-  o.center = lembed_opt_bool(L, 3, f, "center", 1);
-  o.seed = lembed_opt_seed(L, 3, f);
-  o.n_iter = (int)lembed_opt_int(L, 3, f, "n_iter", 0);
-  o.n_oversamples = (int)lembed_opt_int(L, 3, f, "n_oversamples", 0);
+  o.solver = (LtPcaSolver)ltL_opt_enum(L, 3, f, "solver", solver_names, LT_PCA_AUTO);
+  o.center = ltL_opt_bool(L, 3, f, "center", 1);
+  o.seed = ltL_opt_seed(L, 3, f);
+  o.n_iter = (int)ltL_opt_int(L, 3, f, "n_iter", 0);
+  o.n_oversamples = (int)ltL_opt_int(L, 3, f, "n_oversamples", 0);
   if (o.n_iter < 0 || o.n_iter > 1000 || o.n_oversamples < 0 || o.n_oversamples > 10000)
     lt_argerror(L, 3, f, "n_iter must be in 0..1000 and n_oversamples in 0..10000");
-  o.deterministic = lembed_opt_bool(L, 3, f, "deterministic", 0);
-  int want_scores = lembed_opt_bool(L, 3, f, "scores", 1);
+  o.deterministic = ltL_opt_bool(L, 3, f, "deterministic", 0);
+  int want_scores = ltL_opt_bool(L, 3, f, "scores", 1);
   int64_t s_sc[2] = {n, k}, s_comp[2] = {k, d}, s_k[1] = {k}, s_d[1] = {d};
   Tensor *sc = want_scores ? lt_push_new(L, LT_F32, 2, s_sc) : (lua_pushnil(L), NULL);
   Tensor *comp = lt_push_new(L, LT_F32, 2, s_comp);

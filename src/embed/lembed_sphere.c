@@ -19,8 +19,8 @@ static int l_anchor_topk(lua_State *L) {
   } else {
     m = n;
   }
-  lembed_check_options(L, 4, f, topk_keys);
-  int normalize = lembed_opt_bool(L, 4, f, "normalize", 1);
+  ltL_check_options(L, 4, f, topk_keys);
+  int normalize = ltL_opt_bool(L, 4, f, "normalize", 1);
   if (k < 1 || k > m - self) lt_argerror(L, 3, f, "k must be in 1..%lld, got %lld", (long long)(m - self), (long long)k);
   int64_t shape[2] = {n, k};
   Tensor *idx = lt_push_new(L, LT_I64, 2, shape), *sim = lt_push_new(L, LT_F32, 2, shape);
@@ -102,11 +102,11 @@ static int l_spherical_kmeans(lua_State *L) {
   int64_t n, d, k = lt_check_int(L, 2, f, "k");
   const float *X = lembed_check_matrix(L, 1, f, 1, &n, &d);
   if (k < 1 || k > n) lt_argerror(L, 2, f, "k must be in 1..%lld (the number of rows), got %lld", (long long)n, (long long)k);
-  lembed_check_options(L, 3, f, km_keys);
+  ltL_check_options(L, 3, f, km_keys);
   LtKmeansOptions o = {100, 1e-6, 0};
-  o.seed = lembed_opt_seed(L, 3, f);
-  int64_t mi = lembed_opt_int(L, 3, f, "max_iter", 100);
-  o.tol = lembed_opt_number(L, 3, f, "tol", 1e-6);
+  o.seed = ltL_opt_seed(L, 3, f);
+  int64_t mi = ltL_opt_int(L, 3, f, "max_iter", 100);
+  o.tol = ltL_opt_number(L, 3, f, "tol", 1e-6);
   if (mi < 0 || mi > 1000000 || o.tol < 0) lt_argerror(L, 3, f, "max_iter must be in 0..1e6 and tol >= 0");
   o.max_iter = (int)mi;
   int64_t s1[2] = {k, d}, s2[1] = {n};

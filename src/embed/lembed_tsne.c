@@ -16,47 +16,44 @@ static const char *const tsne_keys[] = {
 /* Reads and checks the options at arg for n points; may push the init tensor. */
 static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) {
   const char *f = "tsne";
-  lembed_check_options(L, arg, f, tsne_keys);
-  int64_t dim = lembed_opt_int(L, arg, f, "dim", 2);
+  ltL_check_options(L, arg, f, tsne_keys);
+  int64_t dim = ltL_opt_int(L, arg, f, "dim", 2);
   if (dim < 1 || dim > 3) lt_argerror(L, arg, f, "option 'dim' must be 1, 2 or 3, got %lld", (long long)dim);
   lt_tsne_defaults(o, (int)dim);
-  o->perplexity = lembed_opt_number(L, arg, f, "perplexity", 30);
+  o->perplexity = ltL_opt_number(L, arg, f, "perplexity", 30);
   if (!(o->perplexity > 0) || 3.0 * o->perplexity >= (double)n)
     lt_argerror(L, arg, f, "perplexity must be positive and less than n/3 = %.4g for n = %lld, got %g",
                 (double)n / 3.0, (long long)n, o->perplexity);
-  o->early_exaggeration = lembed_opt_number(L, arg, f, "early_exaggeration", 12);
+  o->early_exaggeration = ltL_opt_number(L, arg, f, "early_exaggeration", 12);
   if (!(o->early_exaggeration >= 1)) lt_argerror(L, arg, f, "early_exaggeration must be >= 1, got %g", o->early_exaggeration);
-  o->exaggeration_iter = (int)lembed_opt_int(L, arg, f, "exaggeration_iter", 250);
-  o->n_iter = (int)lembed_opt_int(L, arg, f, "n_iter", 1000);
+  o->exaggeration_iter = (int)ltL_opt_int(L, arg, f, "exaggeration_iter", 250);
+  o->n_iter = (int)ltL_opt_int(L, arg, f, "n_iter", 1000);
   if (o->n_iter < 1 || o->n_iter > 1000000 || o->exaggeration_iter < 0)
     lt_argerror(L, arg, f, "n_iter must be in 1..1e6 and exaggeration_iter >= 0");
-  o->learning_rate = lembed_opt_number(L, arg, f, "learning_rate", 0);
+  o->learning_rate = ltL_opt_number(L, arg, f, "learning_rate", 0);
   if (o->learning_rate < 0 || isinf(o->learning_rate)) lt_argerror(L, arg, f, "learning_rate must be positive (0 or absent: auto)");
-  o->theta = lembed_opt_number(L, arg, f, "theta", 0.5);
+  o->theta = ltL_opt_number(L, arg, f, "theta", 0.5);
   if (!(o->theta >= 0 && o->theta <= 1)) lt_argerror(L, arg, f, "theta must be in [0, 1], got %g", o->theta);
-  if (lembed_opt_enum(L, arg, f, "method", method_names, 0) == 1) o->theta = -1;
-  o->dof = lembed_opt_number(L, arg, f, "dof", 0);
+  if (ltL_opt_enum(L, arg, f, "method", method_names, 0) == 1) o->theta = -1;
+  o->dof = ltL_opt_number(L, arg, f, "dof", 0);
   if (o->dof < 0 || isinf(o->dof)) lt_argerror(L, arg, f, "dof must be positive, got %g", o->dof);
-  o->min_grad_norm = lembed_opt_number(L, arg, f, "min_grad_norm", 1e-7);
-  o->n_iter_without_progress = (int)lembed_opt_int(L, arg, f, "n_iter_without_progress", 300);
-  o->knn = (LtKnnMethod)lembed_opt_enum(L, arg, f, "knn", knn_names, 0);
-  o->seed = lembed_opt_seed(L, arg, f);
+  o->min_grad_norm = ltL_opt_number(L, arg, f, "min_grad_norm", 1e-7);
+  o->n_iter_without_progress = (int)ltL_opt_int(L, arg, f, "n_iter_without_progress", 300);
+  o->knn = (LtKnnMethod)ltL_opt_enum(L, arg, f, "knn", knn_names, 0);
+  o->seed = ltL_opt_seed(L, arg, f);
   if (o->theta < 0 && n > 20000)
     lt_argerror(L, arg, f, "method \"exact\" needs n <= 20000 (O(n^2) memory), got n = %lld", (long long)n);
   Tensor *init = NULL;
-  if (lua_istable(L, arg) && lua_getfield(L, arg, "init") != LUA_TNIL) {
-    if ((init = lt_totensor(L, -1))) {
-      char b[64];
-      if (init->ndim != 2 || init->shape[0] != n || init->shape[1] != dim || !lt_dtype_is_float(init->dtype))
-        lt_argerror(L, arg, f, "init must be a float tensor [%lld x %lld], got %s", (long long)n, (long long)dim, lt_shape_of(init, b, sizeof b));
-      o->init = LT_TSNE_INIT_GIVEN;
-      return init;
-    }
-    lua_pop(L, 1);
-    o->init = (LtTsneInit)lembed_opt_enum(L, arg, f, "init", init_names, 0);
-    return NULL;
+  if (!ltL_opt_get(L, arg, "init")) return NULL;
+  if ((init = lt_totensor(L, -1))) {
+    char b[64];
+    if (init->ndim != 2 || init->shape[0] != n || init->shape[1] != dim || !lt_dtype_is_float(init->dtype))
+      lt_argerror(L, arg, f, "init must be a float tensor [%lld x %lld], got %s", (long long)n, (long long)dim, lt_shape_of(init, b, sizeof b));
+    o->init = LT_TSNE_INIT_GIVEN;
+    return init;
   }
   lua_pop(L, 1);
+  o->init = (LtTsneInit)ltL_opt_enum(L, arg, f, "init", init_names, 0);
   return NULL;
 }
 
@@ -95,12 +92,12 @@ static int l_tsne_affinities(lua_State *L) {
   lua_settop(L, 2);
   int64_t n, d;
   const float *X = lembed_check_matrix(L, 1, "tsne_affinities", 2, &n, &d);
-  lembed_check_options(L, 2, "tsne_affinities", aff_keys);
-  double perp = lembed_opt_number(L, 2, "tsne_affinities", "perplexity", 30);
+  ltL_check_options(L, 2, "tsne_affinities", aff_keys);
+  double perp = ltL_opt_number(L, 2, "tsne_affinities", "perplexity", 30);
   if (!(perp > 0) || 3.0 * perp >= (double)n)
     lt_argerror(L, 2, "tsne_affinities", "perplexity must be positive and less than n/3 = %.4g, got %g", (double)n / 3.0, perp);
-  LtKnnMethod knn = (LtKnnMethod)lembed_opt_enum(L, 2, "tsne_affinities", "knn", knn_names, 0);
-  uint64_t seed = lembed_opt_seed(L, 2, "tsne_affinities");
+  LtKnnMethod knn = (LtKnnMethod)ltL_opt_enum(L, 2, "tsne_affinities", "knn", knn_names, 0);
+  uint64_t seed = ltL_opt_seed(L, 2, "tsne_affinities");
   LembedHook h;
   LtEmbedProgress p;
   lembed_progress(L, 2, "tsne_affinities", &h, &p);

@@ -16,45 +16,45 @@ static const char *const umap_keys[] = {
 
 /* Reads the options at arg for n points into o (graph-only callers ignore the layout ones). */
 static void umap_options(lua_State *L, int arg, const char *f, int64_t n, LtUmapOptions *o) {
-  lembed_check_options(L, arg, f, umap_keys);
+  ltL_check_options(L, arg, f, umap_keys);
   lt_umap_defaults(o);
-  int64_t dim = lembed_opt_int(L, arg, f, "dim", 2);
+  int64_t dim = ltL_opt_int(L, arg, f, "dim", 2);
   if (dim < 1 || dim > 64) lt_argerror(L, arg, f, "option 'dim' must be in 1..64, got %lld", (long long)dim);
   o->dim = (int)dim;
-  o->n_neighbors = lembed_opt_int(L, arg, f, "n_neighbors", 15);
+  o->n_neighbors = ltL_opt_int(L, arg, f, "n_neighbors", 15);
   if (o->n_neighbors < 2 || o->n_neighbors >= n)
     lt_argerror(L, arg, f, "n_neighbors must be in 2..n-1 = %lld (it counts the point itself), got %lld",
                 (long long)(n - 1), (long long)o->n_neighbors);
-  o->min_dist = lembed_opt_number(L, arg, f, "min_dist", 0.1);
-  o->spread = lembed_opt_number(L, arg, f, "spread", 1.0);
+  o->min_dist = ltL_opt_number(L, arg, f, "min_dist", 0.1);
+  o->spread = ltL_opt_number(L, arg, f, "spread", 1.0);
   if (!(o->spread > 0) || !(o->min_dist >= 0) || o->min_dist > o->spread || isinf(o->spread))
     lt_argerror(L, arg, f, "need 0 <= min_dist <= spread with a finite spread > 0, got min_dist %g, spread %g", o->min_dist, o->spread);
-  int64_t ep = lembed_opt_int(L, arg, f, "n_epochs", 0);
+  int64_t ep = ltL_opt_int(L, arg, f, "n_epochs", 0);
   if (ep < 0 || ep > 100000) lt_argerror(L, arg, f, "n_epochs must be in 1..100000 (0 or absent: auto), got %lld", (long long)ep);
   o->n_epochs = (int)ep;
-  o->learning_rate = lembed_opt_number(L, arg, f, "learning_rate", 1.0);
-  o->repulsion_strength = lembed_opt_number(L, arg, f, "repulsion_strength", 1.0);
-  int64_t nsr = lembed_opt_int(L, arg, f, "negative_sample_rate", 5);
+  o->learning_rate = ltL_opt_number(L, arg, f, "learning_rate", 1.0);
+  o->repulsion_strength = ltL_opt_number(L, arg, f, "repulsion_strength", 1.0);
+  int64_t nsr = ltL_opt_int(L, arg, f, "negative_sample_rate", 5);
   if (!(o->learning_rate > 0) || isinf(o->learning_rate) || !(o->repulsion_strength >= 0) || isinf(o->repulsion_strength) || nsr < 0 || nsr > 1000)
     lt_argerror(L, arg, f, "learning_rate must be > 0, repulsion_strength >= 0 and negative_sample_rate in 0..1000");
   o->negative_sample_rate = (int)nsr;
-  o->local_connectivity = lembed_opt_number(L, arg, f, "local_connectivity", 1.0);
-  o->set_op_mix_ratio = lembed_opt_number(L, arg, f, "set_op_mix_ratio", 1.0);
+  o->local_connectivity = ltL_opt_number(L, arg, f, "local_connectivity", 1.0);
+  o->set_op_mix_ratio = ltL_opt_number(L, arg, f, "set_op_mix_ratio", 1.0);
   if (!(o->local_connectivity >= 0) || o->local_connectivity >= (double)o->n_neighbors || !(o->set_op_mix_ratio >= 0 && o->set_op_mix_ratio <= 1))
     lt_argerror(L, arg, f, "local_connectivity must be in [0, n_neighbors) and set_op_mix_ratio in [0, 1]");
-  o->a = lembed_opt_number(L, arg, f, "a", 0);
-  o->b = lembed_opt_number(L, arg, f, "b", 0);
+  o->a = ltL_opt_number(L, arg, f, "a", 0);
+  o->b = ltL_opt_number(L, arg, f, "b", 0);
   if (o->a < 0 || o->b < 0 || isinf(o->a) || isinf(o->b)) lt_argerror(L, arg, f, "a and b must be positive");
-  o->knn = (LtKnnMethod)lembed_opt_enum(L, arg, f, "knn", knn_names, 0);
-  o->metric = lembed_opt_enum(L, arg, f, "metric", metric_names, 0) == 1 ? LT_METRIC_COSINE : LT_METRIC_EUCLIDEAN;
-  o->seed = lembed_opt_seed(L, arg, f);
+  o->knn = (LtKnnMethod)ltL_opt_enum(L, arg, f, "knn", knn_names, 0);
+  o->metric = ltL_opt_enum(L, arg, f, "metric", metric_names, 0) == 1 ? LT_METRIC_COSINE : LT_METRIC_EUCLIDEAN;
+  o->seed = ltL_opt_seed(L, arg, f);
 }
 
 /* Pushes the init tensor when opts.init is one (checked to be [n x dim]); else sets o->init. */
 static Tensor *umap_init(lua_State *L, int arg, int64_t n, LtUmapOptions *o) {
-  if (!lua_istable(L, arg) || lua_getfield(L, arg, "init") == LUA_TNIL) { if (lua_istable(L, arg)) lua_pop(L, 1); return NULL; }
+  if (!ltL_opt_get(L, arg, "init")) return NULL;
   Tensor *t = lt_totensor(L, -1);
-  if (!t) { lua_pop(L, 1); o->init = (LtUmapInit)lembed_opt_enum(L, arg, "umap", "init", init_names, 0); return NULL; }
+  if (!t) { lua_pop(L, 1); o->init = (LtUmapInit)ltL_opt_enum(L, arg, "umap", "init", init_names, 0); return NULL; }
   char b[64];
   if (t->ndim != 2 || t->shape[0] != n || t->shape[1] != o->dim || !lt_dtype_is_float(t->dtype))
     lt_argerror(L, arg, "umap", "init must be a float tensor [%lld x %d], got %s", (long long)n, o->dim, lt_shape_of(t, b, sizeof b));

@@ -12,14 +12,13 @@ static int handle_gc(lua_State *L) {
   return 0;
 }
 
+/* Sets *out to opts[field], a non-negative integer, when present. */
 static void opt_u64(lua_State *L, int arg, const char *fname, const char *field, uint64_t *out) {
-  if (lua_getfield(L, arg, field) != LUA_TNIL) {
-    int ok;
-    lua_Integer v = lua_tointegerx(L, -1, &ok);
-    if (!ok || v < 0) lt_argerror(L, arg, fname, "option '%s' must be a non-negative integer", field);
-    *out = (uint64_t)v;
-  }
+  if (!ltL_opt_get(L, arg, field)) return;
   lua_pop(L, 1);
+  int64_t v = ltL_opt_int(L, arg, fname, field, 0);
+  if (v < 0) lt_argerror(L, arg, fname, "option '%s' must be a non-negative integer", field);
+  *out = (uint64_t)v;
 }
 
 LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {

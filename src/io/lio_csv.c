@@ -11,22 +11,30 @@ static void free_csv(IoCtx *c, void *p) { io_csv_free(c, p); io_free(c, p, sizeo
 
 typedef struct { int header; char sep; LtDtype dt; } CsvOpts;
 
+/* opts.sep of read_csv and write_csv: one character, not a quote or a newline. */
+static char opt_sep(lua_State *L, int arg, const char *fname) {
+  if (!ltL_opt_get(L, arg, "sep")) return ',';
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  if (!s || n != 1 || *s == '"' || *s == '\n' || *s == '\r')
+    lt_argerror(L, arg, fname, "sep must be one character other than a quote or newline");
+  char sep = *s;
+  lua_pop(L, 1);
+  return sep;
+}
+
+/* read_csv's options (write_csv's header is an array of names, not a flag). */
 static CsvOpts read_opts(lua_State *L, int arg, const char *fname) {
   CsvOpts o = {1, ',', LT_F64};
   if (lua_isnoneornil(L, arg)) return o;
   luaL_checktype(L, arg, LUA_TTABLE);
-  if (lua_getfield(L, arg, "header") != LUA_TNIL) o.header = lua_toboolean(L, -1);
-  if (lua_getfield(L, arg, "sep") != LUA_TNIL) {
-    size_t n;
-    const char *s = lua_tolstring(L, -1, &n);
-    if (!s || n != 1 || *s == '"' || *s == '\n' || *s == '\r') lt_argerror(L, arg, fname, "sep must be one character other than a quote or newline");
-    o.sep = *s;
-  }
-  if (lua_getfield(L, arg, "dtype") != LUA_TNIL) {
+  o.header = ltL_opt_bool(L, arg, fname, "header", 1);
+  o.sep = opt_sep(L, arg, fname);
+  if (ltL_opt_get(L, arg, "dtype")) {
     o.dt = lt_check_dtype(L, lua_gettop(L), fname);
     if (o.dt != LT_F64 && o.dt != LT_F32 && o.dt != LT_I64) lt_argerror(L, arg, fname, "dtype must be float64, float32 or int64");
+    lua_pop(L, 1);
   }
-  lua_pop(L, 3);
   return o;
 }
 
@@ -106,7 +114,8 @@ static int l_write_csv(lua_State *L) {
   Tensor *t = lt_check_tensor(L, 2, "write_csv");
   char b[64];
   if (t->ndim != 1 && t->ndim != 2) return lt_argerror(L, 2, "write_csv", "1-d or 2-d tensor expected, got %s", lt_shape_of(t, b, sizeof b));
-  char sep = read_opts(L, 3, "write_csv").sep;
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  char sep = opt_sep(L, 3, "write_csv");
   lua_settop(L, 3);
   LioHandle *h = lio_handle(L, 0, "write_csv");   /* 4 */
   Names *names = header_names(L, h, 3, t->ndim == 2 ? t->shape[1] : 1);

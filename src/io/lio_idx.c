@@ -30,13 +30,15 @@ static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a,
 static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
   int f32 = 0;
   float scale = 1;
-  if (lua_istable(L, 2)) {
-    if (lua_getfield(L, 2, "dtype") != LUA_TNIL) {
-      if (lt_check_dtype(L, lua_gettop(L), fname) != LT_F32) return lt_argerror(L, 2, fname, "dtype must be float32 (or absent)");
-      f32 = 1;
-    }
-    if (lua_getfield(L, 2, "scale") != LUA_TNIL) { scale = (float)luaL_checknumber(L, -1); f32 = 1; }
-    lua_pop(L, 2);
+  if (ltL_opt_get(L, 2, "dtype")) {
+    if (lt_check_dtype(L, lua_gettop(L), fname) != LT_F32) return lt_argerror(L, 2, fname, "dtype must be float32 (or absent)");
+    f32 = 1;
+    lua_pop(L, 1);
+  }
+  if (ltL_opt_get(L, 2, "scale")) {
+    lua_pop(L, 1);
+    scale = (float)ltL_opt_number(L, 2, fname, "scale", 1);
+    f32 = 1;
   }
   LioHandle *h = lio_handle(L, 2, fname);
   IoSrc *s, *d;
@@ -67,8 +69,7 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
   int classes = 10;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    if (lua_getfield(L, 2, "classes") != LUA_TNIL) classes = (int)lt_check_int(L, -1, fname, "classes");
-    lua_pop(L, 1);
+    classes = (int)ltL_opt_int(L, 2, fname, "classes", 10);
     if (classes != 10 && classes != 100) return lt_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
   }
   int lb = classes == 10 ? 1 : 2;

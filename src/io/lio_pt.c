@@ -383,8 +383,10 @@ static int l_save_pt(lua_State *L) {
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
-    if (lua_getfield(L, 3, "name") == LUA_TSTRING) name = lua_tostring(L, -1);
-    lua_pop(L, 1);
+    if (ltL_opt_get(L, 3, "name")) {
+      if (lua_type(L, -1) == LUA_TSTRING) name = lua_tostring(L, -1); /* the table keeps it */
+      lua_pop(L, 1);
+    }
     if (!*name || strchr(name, '/') || strchr(name, '\\')) return lt_argerror(L, 3, "save_pt", "archive name must be a plain folder name");
   }
   LioHandle *h = lio_handle(L, 3, "save_pt");          /* 4 */

@@ -230,8 +230,7 @@ static int l_write_npz(lua_State *L) {
   int deflate = 0;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
-    deflate = lua_getfield(L, 3, "compress") != LUA_TNIL && lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    deflate = ltL_opt_bool(L, 3, "write_npz", "compress", 0);
   }
   lua_settop(L, 3);
   collect_arrays(L, 2);                              /* 4: sorted names */

@@ -194,18 +194,9 @@ static void check_lapack(lua_State *L, LtStatus st, int arg, const char *fname, 
  * options) after checking that the table has no key other than `key`, so
  * a typo such as {ful = true} is an error rather than ignored. */
 static int opt_flag(lua_State *L, int arg, const char *fname, const char *key) {
-  if (lua_isnoneornil(L, arg)) return 0;
-  if (!lua_istable(L, arg)) return lt_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), key) != 0)
-      return lt_argerror(L, arg, fname, "unknown option '%s' (expected %s)", luaL_tolstring(L, -1, NULL), key);
-  }
-  lua_getfield(L, arg, key);
-  int v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
+  const char *known[] = {key, NULL};
+  ltL_check_options(L, arg, fname, known);
+  return ltL_opt_bool(L, arg, fname, key, 0);
 }
 
 /* U, S, Vt (or S alone when !uv) of the matrix at arg 1. */
@@ -382,7 +373,8 @@ static void check_rows(lua_State *L, const char *fname, const Tensor *a, const T
 /* eps given as a number or as {eps = ...}; default 1e-8. */
 static double check_eps(lua_State *L, int arg, const char *fname) {
   if (lua_istable(L, arg)) {
-    opt_flag(L, arg, fname, "eps");
+    const char *known[] = {"eps", NULL};
+    ltL_check_options(L, arg, fname, known);
     lua_getfield(L, arg, "eps");
     lua_replace(L, arg);
   }

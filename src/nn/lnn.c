@@ -83,22 +83,21 @@ NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_
   if (lua_isnoneornil(L, arg)) return NULL;
   luaL_checktype(L, arg, LUA_TTABLE);
   memset(ps, 0, sizeof *ps);
-  lua_getfield(L, arg, "mode");
-  ps->mode = (NnPsgMode)luaL_checkoption(L, -1, NULL, PSG_MODES);
+  int mode = ltL_opt_enum(L, arg, fname, "mode", PSG_MODES, -1);
+  if (mode < 0) lt_argerror(L, arg, fname, "per-sample target without a 'mode'");
+  ps->mode = (NnPsgMode)mode;
   lua_getfield(L, arg, "out");
   Tensor *out = lt_totensor(L, -1);
   lua_getfield(L, arg, "proj");
   Tensor *proj = lt_totensor(L, -1);
-  lua_pop(L, 3); /* the table keeps them alive */
+  lua_pop(L, 2); /* the table keeps them alive */
   if (!out) lt_argerror(L, arg, fname, "per-sample target without an 'out' tensor");
   ps->dtype = dt;
   ps->batch = batch;
   ps->dim = ps->mode == NN_PSG_FULL ? (out->ndim == 2 ? out->shape[1] : -1) : (proj ? proj->shape[1] : 0);
   ps->ell = proj && proj->ndim == 2 ? proj->shape[0] : 0;
   if (ps->mode == NN_PSG_SQNORM) {
-    lua_getfield(L, arg, "dim");
-    ps->dim = (int64_t)luaL_optinteger(L, -1, 0);
-    lua_pop(L, 1);
+    ps->dim = ltL_opt_int(L, arg, fname, "dim", 0);
   }
   char b1[64], b2[64];
   if (nn_psg_validate(ps, out, proj) != LT_OK)

@@ -27,20 +27,6 @@ static Tensor *check_f64(lua_State *L, int arg, const char *fname, int ncols) {
   return check_f64_at(L, arg, arg, fname, ncols);
 }
 
-static double field_num(lua_State *L, int t, const char *k, double def) {
-  lua_getfield(L, t, k);
-  double v = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-static int field_bool(lua_State *L, int t, const char *k) {
-  lua_getfield(L, t, k);
-  int v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 /* A colour given as {r, g, b, a} (a defaults to 1). */
 static PlotRGBA to_rgba(lua_State *L, int idx, int arg, const char *fname) {
   double ch[4] = {0, 0, 0, 1};
@@ -75,15 +61,8 @@ static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, co
   return n;
 }
 
-static int check_option(lua_State *L, int idx, int arg, const char *fname, const char *what,
-                        const char *const names[], int def) {
-  if (lua_isnoneornil(L, idx)) return def;
-  const char *s = lua_tostring(L, idx);
-  for (int i = 0; s && names[i]; i++) if (strcmp(names[i], s) == 0) return i;
-  return lt_argerror(L, arg, fname, "unknown %s '%s'", what, s ? s : luaL_typename(L, idx));
-}
-
-/* A stroke table {width=, color=, dash=, offset=, cap=, join=}; dash lives in buf. */
+/* A stroke table {width=, color=, dash=, offset=, cap=, join=}; dash lives in buf.
+ * The table is the façade's, nested in the options (errors name its stack slot). */
 static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStroke *s, double *buf, int bufn) {
   static const char *const caps[] = {"butt", "round", "projecting", NULL};
   static const char *const joins[] = {"miter", "round", "bevel", NULL};
@@ -91,17 +70,13 @@ static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStro
   if (lua_isnoneornil(L, idx) || !lua_toboolean(L, idx)) return 0;
   idx = lua_absindex(L, idx);
   luaL_checktype(L, idx, LUA_TTABLE);
-  s->width = field_num(L, idx, "width", 1);
+  s->width = ltL_opt_number(L, idx, fname, "width", 1);
   lua_getfield(L, idx, "color");
   s->color = lua_isnil(L, -1) ? (PlotRGBA){0, 0, 0, 1} : to_rgba(L, -1, arg, fname);
   lua_pop(L, 1);
-  lua_getfield(L, idx, "cap");
-  s->cap = (PlotCap)check_option(L, -1, arg, fname, "cap style", caps, 0);
-  lua_pop(L, 1);
-  lua_getfield(L, idx, "join");
-  s->join = (PlotJoin)check_option(L, -1, arg, fname, "join style", joins, 0);
-  lua_pop(L, 1);
-  s->dash_offset = field_num(L, idx, "offset", 0);
+  s->cap = (PlotCap)ltL_opt_enum(L, idx, fname, "cap", caps, 0);
+  s->join = (PlotJoin)ltL_opt_enum(L, idx, fname, "join", joins, 0);
+  s->dash_offset = ltL_opt_number(L, idx, fname, "offset", 0);
   lua_getfield(L, idx, "dash");
   if (lua_istable(L, -1)) {
     int n = (int)lua_rawlen(L, -1);
@@ -120,14 +95,17 @@ static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStro
 }
 
 /* xform = {sx, ox, sy, oy, logx, logy}; returns NULL when absent. */
-static const PlotXform *to_xform(lua_State *L, int opts, PlotXform *xf) {
+static const PlotXform *to_xform(lua_State *L, int opts, const char *fname, PlotXform *xf) {
   lua_getfield(L, opts, "xform");
   int present = lua_istable(L, -1);
   if (present) {
     int t = lua_gettop(L);
-    xf->sx = field_num(L, t, "sx", 1); xf->ox = field_num(L, t, "ox", 0);
-    xf->sy = field_num(L, t, "sy", 1); xf->oy = field_num(L, t, "oy", 0);
-    xf->logx = field_bool(L, t, "logx"); xf->logy = field_bool(L, t, "logy");
+    xf->sx = ltL_opt_number(L, t, fname, "sx", 1);
+    xf->ox = ltL_opt_number(L, t, fname, "ox", 0);
+    xf->sy = ltL_opt_number(L, t, fname, "sy", 1);
+    xf->oy = ltL_opt_number(L, t, fname, "oy", 0);
+    xf->logx = ltL_opt_bool(L, t, fname, "logx", 0);
+    xf->logy = ltL_opt_bool(L, t, fname, "logy", 0);
   }
   lua_pop(L, 1);
   return present ? xf : NULL;
@@ -179,8 +157,7 @@ static void check_status(lua_State *L, PlotStatus st, const char *fname) {
 /* canvas(format, width, height, dpi[, path]) -> canvas | nil, message */
 static int l_canvas(lua_State *L) {
   static const char *const fmts[] = {"png", "pdf", "svg", NULL};
-  int fmt = check_option(L, 1, 1, "canvas", "format", fmts, -1);
-  if (fmt < 0) return lt_argerror(L, 1, "canvas", "format expected (png, pdf, svg)");
+  int fmt = luaL_checkoption(L, 1, NULL, fmts);
   int64_t w = lt_check_int(L, 2, "canvas", "width"), h = lt_check_int(L, 3, "canvas", "height");
   double dpi = luaL_checknumber(L, 4);
   const char *path = luaL_optstring(L, 5, NULL);
@@ -248,8 +225,12 @@ static int l_path(lua_State *L) {
   lua_getfield(L, o, "stroke");
   int has_stroke = to_stroke(L, -1, 4, "path", &s, dash, 16);
   lua_pop(L, 1);
-  check_status(L, plot_canvas_path(c, x->data, y->data, x->shape[0], to_xform(L, o, &xf), field_bool(L, o, "closed"),
-                                   fp, has_stroke ? &s : NULL, field_bool(L, o, "snap")), "path");
+  const PlotXform *xfp = to_xform(L, o, "path", &xf);
+  int closed = ltL_opt_bool(L, o, "path", "closed", 0);
+  int snap = ltL_opt_bool(L, o, "path", "snap", 0);
+  PlotStatus st = plot_canvas_path(c, x->data, y->data, x->shape[0], xfp, closed, fp,
+                                   has_stroke ? &s : NULL, snap);
+  check_status(L, st, "path");
   return 0;
 }
 
@@ -272,8 +253,11 @@ static int l_rects(lua_State *L) {
   lua_getfield(L, o, "edge");
   int has_edge = to_stroke(L, -1, 6, "rects", &s, dash, 16);
   lua_pop(L, 1);
-  check_status(L, plot_canvas_rects(c, t[0]->data, t[1]->data, t[2]->data, t[3]->data, n, to_xform(L, o, &xf),
-                                    fills, nf, has_edge ? &s : NULL, field_bool(L, o, "snap")), "rects");
+  const PlotXform *xfp = to_xform(L, o, "rects", &xf);
+  int snap = ltL_opt_bool(L, o, "rects", "snap", 0);
+  PlotStatus st = plot_canvas_rects(c, t[0]->data, t[1]->data, t[2]->data, t[3]->data, n, xfp,
+                                    fills, nf, has_edge ? &s : NULL, snap);
+  check_status(L, st, "rects");
   return 0;
 }
 
@@ -291,12 +275,11 @@ static int l_polylines(lua_State *L) {
   const PlotRGBA *cols;
   int64_t nc = field_colors(L, o, "color", 3, "polylines", &one, &cols);
   if (nc > 1 && nc != p->shape[0]) return lt_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc, (long long)p->shape[0]);
-  lua_getfield(L, o, "cap");
-  PlotCap cap = (PlotCap)check_option(L, -1, 3, "polylines", "cap style", caps, 0);
-  lua_pop(L, 1);
+  PlotCap cap = (PlotCap)ltL_opt_enum(L, o, "polylines", "cap", caps, 0);
   if (p->shape[1] > 1 << 30) return lt_argerror(L, 2, "polylines", "lines too long");
+  double width = ltL_opt_number(L, o, "polylines", "width", 1);
   check_status(L, plot_canvas_polylines(c, p->data, p->shape[0], (int)p->shape[1], cols, nc,
-                                        field_num(L, o, "width", 1), cap), "polylines");
+                                        width, cap), "polylines");
   return 0;
 }
 
@@ -328,7 +311,7 @@ static int l_markers(lua_State *L) {
   if (y->shape[0] != n) return lt_argerror(L, 3, "markers", "x and y lengths differ (%lld and %lld)", (long long)n, (long long)y->shape[0]);
   PlotMarkers m = {.n = n, .x = x->data, .y = y->data};
   PlotXform xf;
-  m.xf = to_xform(L, o, &xf);
+  m.xf = to_xform(L, o, "markers", &xf);
   lua_getfield(L, o, "marker");
   int filled, mk = plot_marker_from_name(luaL_optstring(L, -1, "o"), &filled);
   if (mk < 0) return lt_argerror(L, 4, "markers", "unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)", lua_tostring(L, -1));
@@ -350,7 +333,7 @@ static int l_markers(lua_State *L) {
   m.nedge = field_colors(L, o, "edge", 4, "markers", &e1, &m.edge);
   if ((m.nface > 1 && m.nface != n) || (m.nedge > 1 && m.nedge != n))
     return lt_argerror(L, 4, "markers", "%lld colours for %lld points", (long long)(m.nface > 1 && m.nface != n ? m.nface : m.nedge), (long long)n);
-  m.edge_width = field_num(L, o, "edge_width", 0);
+  m.edge_width = ltL_opt_number(L, o, "markers", "edge_width", 0);
   lua_getfield(L, o, "order");
   if (!lua_isnil(L, -1)) {
     Tensor *ord = lt_totensor(L, -1);
@@ -375,8 +358,10 @@ static int l_image(lua_State *L) {
   double v[4];
   for (int i = 0; i < 4; i++) v[i] = luaL_checknumber(L, 3 + i);
   int o = opt_table(L, 7);
+  int smooth = ltL_opt_bool(L, o, "image", "smooth", 0);
+  double alpha = ltL_opt_number(L, o, "image", "alpha", 1);
   check_status(L, plot_canvas_image(c, im->data, (int)im->shape[1], (int)im->shape[0], v[0], v[1], v[2], v[3],
-                                    field_bool(L, o, "smooth"), field_num(L, o, "alpha", 1)), "image");
+                                    smooth, alpha), "image");
   return 0;
 }
 
@@ -384,25 +369,19 @@ static int l_image(lua_State *L) {
 static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const char *fname, int arg) {
   static const char *const has[] = {"left", "center", "right", NULL};
   static const char *const vas[] = {"baseline", "bottom", "center", "top", "center_baseline", NULL};
-  f->size = field_num(L, o, "size", 10);
+  f->size = ltL_opt_number(L, o, fname, "size", 10);
   if (!(f->size > 0) || !isfinite(f->size)) lt_argerror(L, arg, fname, "font size must be positive");
   lua_getfield(L, o, "family");
   f->family = lua_tostring(L, -1); /* stays alive: referenced by the options table */
   lua_pop(L, 1);
-  f->bold = field_bool(L, o, "bold");
-  f->italic = field_bool(L, o, "italic");
-  p->rotation = field_num(L, o, "rotation", 0);
-  lua_getfield(L, o, "ha");
-  p->ha = (PlotHAlign)check_option(L, -1, arg, fname, "horizontal alignment", has, PLOT_HA_LEFT);
-  lua_pop(L, 1);
-  lua_getfield(L, o, "va");
-  p->va = (PlotVAlign)check_option(L, -1, arg, fname, "vertical alignment", vas, PLOT_VA_BASELINE);
-  lua_pop(L, 1);
-  lua_getfield(L, o, "multialign");
-  p->multialign = lua_isnil(L, -1) ? -1 : check_option(L, -1, arg, fname, "multialign", has, 0);
-  lua_pop(L, 1);
-  p->linespacing = field_num(L, o, "linespacing", 1.2);
-  p->anchor_mode = field_bool(L, o, "anchor");
+  f->bold = ltL_opt_bool(L, o, fname, "bold", 0);
+  f->italic = ltL_opt_bool(L, o, fname, "italic", 0);
+  p->rotation = ltL_opt_number(L, o, fname, "rotation", 0);
+  p->ha = (PlotHAlign)ltL_opt_enum(L, o, fname, "ha", has, PLOT_HA_LEFT);
+  p->va = (PlotVAlign)ltL_opt_enum(L, o, fname, "va", vas, PLOT_VA_BASELINE);
+  p->multialign = ltL_opt_enum(L, o, fname, "multialign", has, -1);
+  p->linespacing = ltL_opt_number(L, o, fname, "linespacing", 1.2);
+  p->anchor_mode = ltL_opt_bool(L, o, fname, "anchor", 0);
 }
 
 static int push_bbox(lua_State *L, const double bb[4]) {

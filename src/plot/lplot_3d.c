@@ -18,13 +18,6 @@ static double num_at(lua_State *L, int t, int i) {
   return v;
 }
 
-static double num_field(lua_State *L, int t, const char *k, double def) {
-  lua_getfield(L, t, k);
-  double v = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 /* proj_matrix({lims={6}, aspect={3}, elev=, azim=, roll=, dist=, focal=}) -> {16 numbers} */
 static int l_proj_matrix(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -37,11 +30,11 @@ static int l_proj_matrix(lua_State *L) {
   luaL_argexpected(L, lua_istable(L, -1), 1, "table with aspect");
   for (int i = 0; i < 3; i++) v.box_aspect[i] = num_at(L, lua_gettop(L), i + 1);
   lua_pop(L, 1);
-  v.elev = num_field(L, 1, "elev", 30);
-  v.azim = num_field(L, 1, "azim", -60);
-  v.roll = num_field(L, 1, "roll", 0);
-  v.dist = num_field(L, 1, "dist", 10);
-  v.focal_length = num_field(L, 1, "focal", 1);
+  v.elev = ltL_opt_number(L, 1, "proj_matrix", "elev", 30);
+  v.azim = ltL_opt_number(L, 1, "proj_matrix", "azim", -60);
+  v.roll = ltL_opt_number(L, 1, "proj_matrix", "roll", 0);
+  v.dist = ltL_opt_number(L, 1, "proj_matrix", "dist", 10);
+  v.focal_length = ltL_opt_number(L, 1, "proj_matrix", "focal", 1);
   double M[16];
   if (plot3d_matrix(&v, M) != 0) return lt_argerror(L, 1, "proj_matrix", "axis limits must be finite and not empty");
   lua_createtable(L, 16, 0);

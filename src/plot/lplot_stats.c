@@ -69,12 +69,9 @@ static int l_box_stats(lua_State *L) {
 static void map_points(lua_State *L, int xf, const Tensor *x, const Tensor *y, double *px, double *py) {
   double c[4];
   const char *keys[4] = {"sx", "ox", "sy", "oy"};
-  for (int i = 0; i < 4; i++) { lua_getfield(L, xf, keys[i]); c[i] = lua_tonumber(L, -1); lua_pop(L, 1); }
-  lua_getfield(L, xf, "logx");
-  int lx = lua_toboolean(L, -1);
-  lua_getfield(L, xf, "logy");
-  int ly = lua_toboolean(L, -1);
-  lua_pop(L, 2);
+  for (int i = 0; i < 4; i++) c[i] = ltL_opt_number(L, xf, "legend", keys[i], 0);
+  int lx = ltL_opt_bool(L, xf, "legend", "logx", 0);
+  int ly = ltL_opt_bool(L, xf, "legend", "logy", 0);
   const double *xs = x->data, *ys = y->data;
   for (int64_t i = 0; i < x->shape[0]; i++) {
     px[i] = c[1] + c[0] * (lx ? (xs[i] > 0 ? log10(xs[i]) : NAN) : xs[i]);

@@ -20,10 +20,6 @@ typedef struct {
 
 #define OPT 1
 
-static int opt_error(lua_State *L, const SelCall *s, const char *fmt, const char *key, const char *what) {
-  return lt_argerror(L, OPT, s->fname, fmt, key, what);
-}
-
 static void check_opts(lua_State *L, const char *fname) {
   if (!lua_istable(L, OPT)) lt_argerror(L, OPT, fname, "options table expected, got %s", luaL_typename(L, OPT));
 }
@@ -31,28 +27,11 @@ static void check_opts(lua_State *L, const char *fname) {
 /* Pushes opts[key] (nil when absent) and returns its type. */
 static int field(lua_State *L, const char *key) { return lua_getfield(L, OPT, key); }
 
+/* opts[key] as a finite number: the shared reader, then select's range. */
 static double opt_number(lua_State *L, const SelCall *s, const char *key, double def) {
-  int t = field(L, key);
-  double v = def;
-  if (t == LUA_TNUMBER) v = lua_tonumber(L, -1);
-  else if (t != LUA_TNIL) opt_error(L, s, "%s must be a number, got %s", key, luaL_typename(L, -1));
-  lua_pop(L, 1);
+  double v = ltL_opt_number(L, OPT, s->fname, key, def);
   if (!isfinite(v)) lt_argerror(L, OPT, s->fname, "%s must be finite, got %g", key, v);
   return v;
-}
-
-static int opt_bool(lua_State *L, const char *key, int def) {
-  int t = field(L, key), v = t == LUA_TNIL ? def : lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-static uint64_t opt_seed(lua_State *L, const SelCall *s) {
-  int t = field(L, "seed"), ok = 1;
-  lua_Integer v = t == LUA_TNIL ? 0 : lua_tointegerx(L, -1, &ok);
-  if (!ok) opt_error(L, s, "%s must be an integer, got %s", "seed", luaL_typename(L, -1));
-  lua_pop(L, 1);
-  return (uint64_t)v;
 }
 
 /* Pushes a contiguous float32 copy of the tensor at idx (or idx itself). */
@@ -137,7 +116,7 @@ static void opt_labels(lua_State *L, SelCall *s, int required) {
 
 /* Decides per_class (default: whether labels were given) and builds the groups. */
 static void make_groups(lua_State *L, SelCall *s) {
-  s->per_class = opt_bool(L, "per_class", s->labels != NULL);
+  s->per_class = ltL_opt_bool(L, OPT, s->fname, "per_class", s->labels != NULL);
   if (s->per_class && !s->labels)
     lt_argerror(L, OPT, s->fname, "per_class needs labels (class numbers 1..C), or pass per_class = false");
   int64_t ng = s->per_class ? s->nclasses : 1, so[1] = {s->n}, ss[1] = {ng + 1};
@@ -384,7 +363,7 @@ static int s_topk(lua_State *L) {
   opt_labels(L, &s, 0);
   make_groups(L, &s);
   make_budget(L, &s);
-  int largest = opt_bool(L, "largest", 1);
+  int largest = ltL_opt_bool(L, OPT, s.fname, "largest", 1);
   LtPick *p = push_picks_buffer(L, &s);
   size_t bytes = lt_select_topk_scratch(&s.g);
   raise_status(L, &s, lt_select_topk(sc, &s.g, s.k, largest, p, push_bytes(L, bytes), bytes));
@@ -408,7 +387,7 @@ static int s_random(lua_State *L) {
   if (s.n < 0) lt_argerror(L, OPT, s.fname, "give n (the number of rows) or labels");
   make_groups(L, &s);
   make_budget(L, &s);
-  uint64_t seed = opt_seed(L, &s);
+  uint64_t seed = ltL_opt_seed(L, OPT, s.fname);
   LtPick *p = push_picks_buffer(L, &s);
   size_t bytes = lt_select_random_scratch(&s.g, s.k);
   raise_status(L, &s, lt_select_random(&s.g, s.k, seed, p, push_bytes(L, bytes), bytes));
@@ -443,7 +422,7 @@ static int s_kcenter(lua_State *L) {
   begin(L, &s, "kcenter");
   const float *X = setup_matrix(L, &s, "features", &d);
   int64_t *first = opt_start(L, &s);
-  uint64_t seed = opt_seed(L, &s);
+  uint64_t seed = ltL_opt_seed(L, OPT, s.fname);
   LtPick *p = push_picks_buffer(L, &s);
   size_t bytes = lt_select_kcenter_scratch(&s.g, d);
   raise_status(L, &s, lt_select_kcenter(X, s.n, d, &s.g, s.k, first, seed, p, push_bytes(L, bytes), bytes));
@@ -506,7 +485,7 @@ static int s_gradmatch(lua_State *L) {
     target = check_matrix(L, &s, "target", &tn, &td);
     s.n = saved;
   } else lua_pop(L, 1);
-  uint64_t seed = opt_seed(L, &s);
+  uint64_t seed = ltL_opt_seed(L, OPT, s.fname);
   LtPick *p = push_picks_buffer(L, &s);
   size_t bytes = lt_select_gradmatch_scratch(&s.g, s.k, d);
   LtStatus st = lt_select_gradmatch(G, s.n, d, &s.g, s.k, target, lam, tol, seed, p, push_bytes(L, bytes), bytes);

@@ -158,12 +158,16 @@ static int s_cov_error(lua_State *L) {
   return 1;
 }
 
-/* projection(kind, ell, dim, seed) */
+/* projection(ell, dim, opts, kind): the façade's gaussian(ell, dim, opts) and
+ * its siblings, with the user's arguments where the user put them so that
+ * messages count them right; kind names the function. */
 static int s_projection(lua_State *L) {
-  const char *kind = luaL_checkstring(L, 1);
-  int64_t ell = lt_check_int(L, 2, kind, "ell"), dim = lt_check_int(L, 3, kind, "dim");
-  int64_t seed = lt_check_int(L, 4, kind, "seed");
-  if (ell < 1 || dim < 1) return lt_argerror(L, ell < 1 ? 2 : 3, kind, "sizes must be positive");
+  static const char *const keys[] = {"seed", NULL};
+  const char *kind = luaL_checkstring(L, 4);
+  int64_t ell = lt_check_int(L, 1, kind, "ell"), dim = lt_check_int(L, 2, kind, "dim");
+  ltL_check_options(L, 3, kind, keys);
+  int64_t seed = ltL_opt_seed(L, 3, kind);
+  if (ell < 1 || dim < 1) return lt_argerror(L, ell < 1 ? 1 : 2, kind, "sizes must be positive");
   int64_t shape[2] = {ell, dim};
   Tensor *out = lt_push_new(L, LT_F32, 2, shape);
   LtRng rng;
@@ -171,7 +175,7 @@ static int s_projection(lua_State *L) {
   if (strcmp(kind, "gaussian") == 0) lt_proj_gaussian(out, &rng);
   else if (strcmp(kind, "sparse_sign") == 0) lt_proj_sparse_sign(out, &rng);
   else if (strcmp(kind, "countsketch") == 0) lt_proj_countsketch(out, &rng);
-  else return lt_argerror(L, 1, "projection", "unknown kind '%s'", kind);
+  else return lt_argerror(L, 4, "projection", "unknown kind '%s'", kind);
   return 1;
 }
 

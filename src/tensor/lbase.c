@@ -22,16 +22,22 @@ static void push_user_where(lua_State *L) {
   lua_pushliteral(L, "");
 }
 
+/* Raises "where: bad argument #arg to 'fname' (reason)" followed by tail. */
+static int raise_argerror(lua_State *L, int arg, const char *fname, const char *reason,
+                          const char *tail) {
+  push_user_where(L);
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s)%s", arg, fname, reason, tail);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
 int lt_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  push_user_where(L);
-  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
-  lua_concat(L, 2);
-  return lua_error(L);
+  return raise_argerror(L, arg, fname, msg, "");
 }
 
 void lt_check_status(lua_State *L, LtStatus st, const char *fname) {
@@ -241,6 +247,159 @@ int lt_check_shape(lua_State *L, int arg, const char *fname, int64_t *shape) {
 }
 int lt_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *shape) {
   return check_shape(L, arg, fname, shape, 1);
+}
+
+/* ---- option tables --------------------------------------------------------- */
+
+/* A value for messages: a number as written (1.5), anything else by its type. */
+static const char *value_name(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx);
+}
+
+/* Pushes names (NULL-terminated) joined by ", ", each between quote marks. */
+static const char *push_joined(lua_State *L, const char *const *names, const char *quote) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 0; names[i]; i++) {
+    if (i) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, quote);
+    luaL_addstring(&b, names[i]);
+    luaL_addstring(&b, quote);
+  }
+  luaL_pushresult(&b);
+  return lua_tostring(L, -1);
+}
+
+/* Levenshtein distance of two option names; names of 63 bytes or more
+ * count as far apart (no option name is that long). */
+static int edit_distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b);
+  int row[64];
+  if (la > 62 || lb > 62) return 99;
+  for (int j = 0; j <= lb; j++) row[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = row[0]; /* row[j - 1] of the previous line */
+    row[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int best = diag + (a[i - 1] != b[j - 1]);
+      if (row[j] + 1 < best) best = row[j] + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = row[j];
+      row[j] = best;
+    }
+  }
+  return row[lb];
+}
+
+/* The known key the user most likely meant by k, or NULL. Close means at
+ * most 2 edits and fewer than half the longer name, so "n" is never taken
+ * for "k" while "perplexty" finds "perplexity"; ties go to the first. */
+static const char *closest_key(const char *k, const char *const *known) {
+  const char *best = NULL;
+  int bestd = 3;
+  for (int i = 0; known[i]; i++) {
+    int d = edit_distance(k, known[i]);
+    size_t longer = strlen(k) > strlen(known[i]) ? strlen(k) : strlen(known[i]);
+    if (d < bestd && (size_t)d * 2 < longer) {
+      best = known[i];
+      bestd = d;
+    }
+  }
+  return best;
+}
+
+static int is_known(const char *k, const char *const *known) {
+  for (int i = 0; known[i]; i++)
+    if (strcmp(k, known[i]) == 0) return 1;
+  return 0;
+}
+
+/* Raises the error for the unknown key on top of the stack. The hint follows
+ * the closing parenthesis, so the message up to it stays Lua's own form. */
+static int unknown_option(lua_State *L, int arg, const char *fname, const char *const *known) {
+  const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  const char *near = k ? closest_key(k, known) : NULL;
+  const char *name = luaL_tolstring(L, -1, NULL);
+  const char *list = push_joined(L, known, "");
+  const char *reason = lua_pushfstring(L, "unknown option '%s' (expected %s)", name, list);
+  const char *hint = near ? lua_pushfstring(L, "; did you mean %s?", near) : "";
+  return raise_argerror(L, arg, fname, reason, hint);
+}
+
+void ltL_check_options(lua_State *L, int arg, const char *fname, const char *const *known) {
+  if (lua_isnoneornil(L, arg)) return;
+  if (!lua_istable(L, arg))
+    lt_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
+  arg = lua_absindex(L, arg);
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || !is_known(lua_tostring(L, -1), known))
+      unknown_option(L, arg, fname, known);
+  }
+}
+
+int ltL_opt_get(lua_State *L, int arg, const char *key) {
+  if (!lua_istable(L, arg)) return 0;
+  if (lua_getfield(L, arg, key) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+double ltL_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def) {
+  if (!ltL_opt_get(L, arg, key)) return def;
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    lt_argerror(L, arg, fname, "option %s: number expected, got %s", key, luaL_typename(L, -1));
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (v != v) lt_argerror(L, arg, fname, "option '%s' is NaN", key);
+  return v;
+}
+
+int64_t ltL_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def) {
+  if (!ltL_opt_get(L, arg, key)) return def;
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    lt_argerror(L, arg, fname, "option %s: integer expected, got %s", key, luaL_typename(L, -1));
+  int ok;
+  lua_Integer v = lua_tointegerx(L, -1, &ok);
+  if (!ok)
+    lt_argerror(L, arg, fname, "option '%s' must be an integer, got %s", key, value_name(L, -1));
+  lua_pop(L, 1);
+  return (int64_t)v;
+}
+
+int ltL_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def) {
+  if (!ltL_opt_get(L, arg, key)) return def;
+  if (!lua_isboolean(L, -1))
+    lt_argerror(L, arg, fname, "option %s: boolean expected, got %s", key, luaL_typename(L, -1));
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+int ltL_opt_enum(lua_State *L, int arg, const char *fname, const char *key,
+                 const char *const *names, int def) {
+  if (!ltL_opt_get(L, arg, key)) return def;
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  for (int i = 0; s && names[i]; i++) {
+    if (strcmp(s, names[i]) == 0) {
+      lua_pop(L, 1);
+      return i;
+    }
+  }
+  const char *got = luaL_tolstring(L, -1, NULL);
+  const char *list = push_joined(L, names, "\"");
+  return lt_argerror(L, arg, fname, "option '%s' must be one of %s, got %s", key, list, got);
+}
+
+int64_t ltL_opt_seed(lua_State *L, int arg, const char *fname) {
+  return ltL_opt_int(L, arg, fname, "seed", 0);
+}
+
+int64_t ltL_check_seed(lua_State *L, int arg, const char *fname) {
+  if (lua_type(L, arg) != LUA_TNUMBER)
+    lt_argerror(L, arg, fname, "seed expected (integer), got %s", luaL_typename(L, arg));
+  return lt_check_int(L, arg, fname, "seed");
 }
 
 const char *lt_shape_of(const Tensor *t, char *buf, size_t n) { return lt_shape_str(t, buf, n); }

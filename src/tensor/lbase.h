@@ -48,6 +48,48 @@ int lt_check_shape(lua_State *L, int arg, const char *fname, int64_t *shape);
 /* The same, allowing one size of -1 (reshape/expand fill it in). */
 int lt_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *shape);
 
+/* ---- option tables ----------------------------------------------------------
+ * The binding helpers for options tables ({perplexity = 30}), prefixed ltL_
+ * as Lua's auxiliary library is luaL_ (lt_ is the core's prefix). Every
+ * reader takes the options table at stack index `arg` of `fname` (errors
+ * name argument #arg); nil or none there means "every default", and so does
+ * an absent (nil) key. A value of the wrong type raises, as Lua's own type
+ * errors read, "bad argument #arg to 'fname' (option key: number expected,
+ * got string)"; a value of the right type but out of the option's domain
+ * "(option 'key' must be an integer, got 1.5)". */
+
+/* Checks that arg is nil, none or a table whose keys are all strings in
+ * `known` (NULL-terminated). Anything else raises "options table expected"
+ * or "unknown option 'k' (expected a, b, c)", followed after the closing
+ * parenthesis by "; did you mean b?" when a known key is close to k (edit
+ * distance at most 2, and less than half the longer name). */
+void ltL_check_options(lua_State *L, int arg, const char *fname, const char *const *known);
+/* Pushes opts[key] and returns 1; returns 0 and pushes nothing when arg is
+ * not a table or the value is nil. For options the readers below don't cover
+ * (a tensor, a function); the caller pops the value. */
+int ltL_opt_get(lua_State *L, int arg, const char *key);
+/* A number (not NaN; infinities pass: callers check their own ranges). */
+double ltL_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def);
+/* An integer: a Lua integer or a float with an integral value (3.0). */
+int64_t ltL_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def);
+/* A boolean (true or false; other values are errors, not truthiness). */
+int ltL_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def);
+/* The index of the string value among names (NULL-terminated), or def; any
+ * other value raises "option 'key' must be one of "a", "b", got x". */
+int ltL_opt_enum(lua_State *L, int arg, const char *fname, const char *key,
+                 const char *const *names, int def);
+
+/* Seeds, one rule for every binding: a seed is any Lua integer, negative
+ * included (a float with an integral value, 3.0, counts as that integer);
+ * generators take it as (uint64_t)seed, so each of the 2^64 streams has
+ * exactly one seed in [-2^63, 2^63). Anything else is an error worded the
+ * same in every module: in an options table "(option 'seed' must be an
+ * integer, got 1.5)" or "(option seed: integer expected, got string)", as
+ * an argument "(seed must be an integer, got 1.5)" or "(seed expected
+ * (integer), got string)". */
+int64_t ltL_opt_seed(lua_State *L, int arg, const char *fname); /* opts.seed, default 0 */
+int64_t ltL_check_seed(lua_State *L, int arg, const char *fname);
+
 /* Formats "[3x4]" for messages. */
 const char *lt_shape_of(const Tensor *t, char *buf, size_t n);
 

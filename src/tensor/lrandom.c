@@ -82,37 +82,34 @@ static int is_options(lua_State *L, int idx) {
   return 1;
 }
 
+/* Checks the keys of the options table at idx against the options the
+ * method takes (a mask of OPT_*). */
 static void check_option_names(lua_State *L, const Call *c, int idx, unsigned allowed) {
-  char list[64] = "";
+  const char *known[5];
+  int n = 0;
   for (unsigned i = 0; i < 4; i++)
-    if (allowed & (1u << i)) { if (*list) strcat(list, ", "); strcat(list, OPT_NAMES[i]); }
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    unsigned i = 0;
-    while (k && i < 4 && !((allowed & (1u << i)) && strcmp(k, OPT_NAMES[i]) == 0)) i++;
-    if (!k || i == 4)
-      lt_argerror(L, idx, c->fname, "unknown option '%s' (expected %s)", k ? k : luaL_typename(L, -1), list);
-  }
+    if (allowed & (1u << i)) known[n++] = OPT_NAMES[i];
+  known[n] = NULL;
+  ltL_check_options(L, idx, c->fname, known);
 }
 
 static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
   check_option_names(L, c, idx, allowed);
   c->opts = idx;
-  if (lua_getfield(L, idx, "dtype") != LUA_TNIL) {
+  if (ltL_opt_get(L, idx, "dtype")) {
     if (lua_type(L, -1) != LUA_TSTRING || lt_dtype_from_name(lua_tostring(L, -1), &c->dtype) != 0)
       lt_argerror(L, idx, c->fname, "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, int32, uint8, bool), got %s",
                   lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
     c->has_dtype = 1;
     c->dtype_arg = idx;
+    lua_pop(L, 1);
   }
-  if (lua_getfield(L, idx, "generator") != LUA_TNIL) {
+  if (ltL_opt_get(L, idx, "generator")) {
     Gen *g = luaL_testudata(L, -1, GEN_MT);
     if (!g) lt_argerror(L, idx, c->fname, "option generator: Generator expected, got %s", luaL_typename(L, -1));
     c->gen = g; /* the options table keeps it alive */
+    lua_pop(L, 1);
   }
-  lua_pop(L, 2);
 }
 
 /* Consumes a trailing dtype name or options table at or after `first`
@@ -233,13 +230,6 @@ static Gen *push_gen(lua_State *L) {
   return g;
 }
 
-static int64_t check_seed(lua_State *L, int arg, int present, const char *fname) {
-  int ok, type = present ? lua_type(L, arg) : LUA_TNONE;
-  if (type != LUA_TNUMBER) lt_argerror(L, arg, fname, "seed expected (integer), got %s", lua_typename(L, type));
-  lua_Integer v = lua_tointegerx(L, arg, &ok);
-  if (!ok) lt_argerror(L, arg, fname, "seed must be an integer, got %s", lua_tostring(L, arg));
-  return (int64_t)v;
-}
 
 static void gen_seed(Gen *g, int64_t seed) {
   lt_rng_seed(&g->rng, (uint64_t)seed);
@@ -247,9 +237,10 @@ static void gen_seed(Gen *g, int64_t seed) {
   g->seeded = 1;
 }
 
-/* Generator([seed = 0]) -> a new generator; any integer seed, negative too. */
+/* Generator([seed = 0]) -> a new generator; any integer seed, negative too
+ * (ltL_check_seed's rule, shared by every binding that takes a seed). */
 static int r_generator(lua_State *L) {
-  int64_t seed = lua_isnoneornil(L, 1) ? 0 : check_seed(L, 1, 1, "Generator");
+  int64_t seed = lua_isnoneornil(L, 1) ? 0 : ltL_check_seed(L, 1, "Generator");
   gen_seed(push_gen(L), seed);
   return 1;
 }
@@ -258,7 +249,9 @@ static int r_generator(lua_State *L) {
 static int g_seed(lua_State *L) {
   Call c;
   begin_call(L, "seed", &c);
-  gen_seed(c.gen, check_seed(L, 1, c.nargs >= 1, "seed"));
+  /* with no argument, stack index 1 holds self: say what the user passed */
+  if (c.nargs < 1) return lt_argerror(L, 1, "seed", "seed expected (integer), got no value");
+  gen_seed(c.gen, ltL_check_seed(L, 1, "seed"));
   lua_settop(L, c.nargs + 1);
   return 1;
 }
@@ -434,7 +427,7 @@ static int g_randperm(lua_State *L) {
  * becomes float64) and checks its values; NULL when there is none. */
 static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *info) {
   char b[64];
-  if (!c->opts || lua_getfield(L, c->opts, "weights") == LUA_TNIL) { if (c->opts) lua_pop(L, 1); return NULL; }
+  if (!c->opts || !ltL_opt_get(L, c->opts, "weights")) return NULL;
   Tensor *w = lt_totensor(L, -1);
   if (!w && lua_istable(L, -1)) {
     int64_t len = (int64_t)lua_rawlen(L, -1), shape[1] = {len};
@@ -462,12 +455,7 @@ static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *i
 }
 
 static int opt_replace(lua_State *L, const Call *c) {
-  if (!c->opts) return 0;
-  int t = lua_getfield(L, c->opts, "replace"), v = lua_toboolean(L, -1);
-  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-    lt_argerror(L, c->opts, c->fname, "option replace: boolean expected, got %s", lua_typename(L, t));
-  lua_pop(L, 1);
-  return v;
+  return c->opts ? ltL_opt_bool(L, c->opts, c->fname, "replace", 0) : 0;
 }
 
 /* Fills the 0-based int64 tensor idx with k draws from n items. */
