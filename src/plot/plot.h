@@ -77,6 +77,10 @@ void plot_canvas_clip(PlotCanvas *c, double x, double y, double w, double h);
 void plot_canvas_unclip(PlotCanvas *c);
 /* Paints the whole canvas with a colour (replacing what is there). */
 void plot_canvas_fill(PlotCanvas *c, PlotRGBA color);
+/* The pixel at column x, row y of a PNG canvas as straight bytes R, G, B,
+ * alpha in rgba[0..3], as plot_png_write would store it (for tests and
+ * checks). PLOT_EVALUE for another format or a pixel outside the canvas. */
+PlotStatus plot_canvas_pixel(PlotCanvas *c, int x, int y, uint8_t rgba[4]);
 
 /* ---- shapes ---------------------------------------------------------------- */
 

@@ -49,15 +49,6 @@ static int is_opaque(const unsigned char *pixels, int width, int height, int str
   return 1;
 }
 
-static inline void unpremultiply(uint32_t p, unsigned char *o, int channels) {
-  unsigned a = p >> 24, r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
-  if (channels == 4 && a != 0xff && a != 0) {
-    r = (r * 255 + a / 2) / a; g = (g * 255 + a / 2) / a; b = (b * 255 + a / 2) / a;
-  }
-  o[0] = (unsigned char)r; o[1] = (unsigned char)g; o[2] = (unsigned char)b;
-  if (channels == 4) o[3] = (unsigned char)a;
-}
-
 /* One Up-filtered scanline (filter byte first) from the pixel rows cur and
  * prev (NULL for the first row). Equal pixels, the common case in plots,
  * filter to zeros without unpacking. */
@@ -76,8 +67,8 @@ static void filter_row(const uint32_t *cur, const uint32_t *prev, int width, int
       }
     }
     unsigned char a[4], b[4] = {0, 0, 0, 0}, *o = f + (size_t)x * channels;
-    unpremultiply(cur[x], a, channels);
-    if (prev) unpremultiply(prev[x], b, channels);
+    plot_unpremultiply(cur[x], a, channels);
+    if (prev) plot_unpremultiply(prev[x], b, channels);
     for (int k = 0; k < channels; k++) o[k] = (unsigned char)(a[k] - b[k]);
     x++;
   }

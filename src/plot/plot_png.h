@@ -1,6 +1,7 @@
-/* plot_png.h - a fast PNG encoder for canvas pixels: parallel deflate of row bands (core, no Lua). */
+/* plot_png.h - canvas pixels (premultiplied ARGB32) to straight RGBA, and a fast PNG encoder for them: parallel deflate of row bands (core, no Lua). */
 #ifndef LUNETTE_PLOT_PNG_H
 #define LUNETTE_PLOT_PNG_H
+#include <stdint.h>
 #include <stdio.h>
 
 /* Encodes an image in Cairo's ARGB32 layout (premultiplied, native-endian
@@ -15,5 +16,26 @@
  * or -1 when memory runs out or zlib fails, -2 when a write fails. */
 int plot_png_write(FILE *f, const unsigned char *pixels, int width, int height, int stride,
                    double dpi, int level, int opaque);
+
+/* One pixel of Cairo's ARGB32 layout (premultiplied, native-endian) as
+ * straight bytes: o[0..2] = R, G, B, and o[3] = alpha when channels is 4
+ * (3 drops alpha: opaque images). Colour is rounded to nearest; a fully
+ * transparent pixel reads as black. The PNG writer and
+ * plot_canvas_pixel both use it, so a canvas and its saved file agree. */
+static inline void plot_unpremultiply(uint32_t p, unsigned char *o, int channels) {
+  unsigned a = p >> 24;
+  unsigned r = (p >> 16) & 0xff;
+  unsigned g = (p >> 8) & 0xff;
+  unsigned b = p & 0xff;
+  if (channels == 4 && a != 0xff && a != 0) {
+    r = (r * 255 + a / 2) / a;
+    g = (g * 255 + a / 2) / a;
+    b = (b * 255 + a / 2) / a;
+  }
+  o[0] = (unsigned char)r;
+  o[1] = (unsigned char)g;
+  o[2] = (unsigned char)b;
+  if (channels == 4) o[3] = (unsigned char)a;
+}
 
 #endif
