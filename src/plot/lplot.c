@@ -3,6 +3,7 @@
 #include <string.h>
 #include "tensor/lbase.h"
 #include "plot/plot.h"
+#include "plot/plot_png.h"
 
 #define CANVAS_MT "lunette.PlotCanvas"
 
@@ -436,11 +437,11 @@ static int l_text(lua_State *L) {
   return push_bbox(L, bb);
 }
 
-/* c:save(path[, level]) -> true | nil, message */
+/* c:save(path[, level = PLOT_PNG_LEVEL]) -> true | nil, message */
 static int l_save(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "save");
   const char *path = luaL_checkstring(L, 2);
-  int level = (int)luaL_optinteger(L, 3, 1);
+  int level = (int)luaL_optinteger(L, 3, PLOT_PNG_LEVEL);
   char err[600] = "";
   PlotStatus st = plot_canvas_commit(c, path, level, err, sizeof err);
   if (st == PLOT_OK) { lua_pushboolean(L, 1); return 1; }

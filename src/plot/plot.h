@@ -65,8 +65,9 @@ size_t plot_canvas_bytes(int width, int height);
 PlotStatus plot_canvas_open(PlotCanvas *c, PlotFormat fmt, int width, int height, double dpi,
                             unsigned char *pixels, const char *path, char *err, size_t errlen);
 /* Writes the finished figure to `path` through a temporary name and a
- * rename (PNG is encoded here with zlib level `level`, 1..9). Never leaves
- * a partial file; on failure err names the file and the cause. */
+ * rename (PNG is encoded here by plot_png_write at libdeflate level `level`,
+ * 1..9). Never leaves a partial file; on failure err names the file and the
+ * cause. */
 PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *err, size_t errlen);
 /* Releases everything; idempotent. Removes an uncommitted temporary file. */
 void plot_canvas_close(PlotCanvas *c);

@@ -1,19 +1,23 @@
-/* plot_png.h - canvas pixels (premultiplied ARGB32) to straight RGBA, and a fast PNG encoder for them: parallel deflate of row bands (core, no Lua). */
+/* plot_png.h - canvas pixels (premultiplied ARGB32) to straight RGBA, and their PNG encoder
+ * (core, no Lua). */
 #ifndef LUNETTE_PLOT_PNG_H
 #define LUNETTE_PLOT_PNG_H
 #include <stdint.h>
 #include <stdio.h>
 
+/* fig:save's compression level when none is given (libdeflate's own default). */
+#define PLOT_PNG_LEVEL 6
+
 /* Encodes an image in Cairo's ARGB32 layout (premultiplied, native-endian
  * uint32 per pixel, rows `stride` bytes apart) as a PNG written to f.
  * Fully opaque images are written as 8-bit RGB, others as RGBA (straight
- * alpha). dpi is recorded in a pHYs chunk. level 1 uses lunette's fast
- * encoder (plot_deflate.h), 2..9 zlib at that level (smaller, slower). Bands of
- * opaque != 0 promises every pixel has alpha 255 (skips the scan). Bands of
- * rows are compressed as independent deflate pieces joined by sync flushes
- * (on several threads when OpenMP has them); band boundaries do not depend
- * on the thread count, so the bytes are the same on any machine. Returns 0,
- * or -1 when memory runs out or zlib fails, -2 when a write fails. */
+ * alpha). dpi is recorded in a pHYs chunk. Rows are Up-filtered (on
+ * several threads when OpenMP has them) and compressed by libdeflate at
+ * `level` (1..9, smaller and slower as it grows; anything else means
+ * PLOT_PNG_LEVEL); the bytes do not depend on the thread count. opaque != 0
+ * promises every pixel has alpha 255 (skips the scan). Holds the filtered
+ * image and its compressed form in memory while it works. Returns 0, or -1
+ * when memory runs out, -2 when a write fails. */
 int plot_png_write(FILE *f, const unsigned char *pixels, int width, int height, int stride,
                    double dpi, int level, int opaque);
 
