@@ -517,6 +517,20 @@ describe("saving", function()
     canvas:close()
   end)
 
+  it("compresses PNGs at level 6 unless told otherwise, every level the same pixels", function()
+    local fig = plot.figure { size = { 4, 3 }, dpi = 50 }
+    fig:subplot(1, 1, 1):plot({ 0, 1, 2 }, { 1, 0, 1 })
+    assert(fig:save(tmp("level_default.png")))
+    assert(fig:save(tmp("level6.png"), { compression = 6 }))
+    assert.is_true(read(tmp("level6.png")) == read(tmp("level_default.png")), "default is not level 6")
+    local img = plot.read_png(tmp("level6.png"))
+    for _, level in ipairs { 1, 9 } do
+      assert(fig:save(tmp("level" .. level .. ".png"), { compression = level }))
+      assert.is_true(plot.read_png(tmp("level" .. level .. ".png")):equal(img))
+    end
+    assert.is_true(#read(tmp("level9.png")) <= #read(tmp("level1.png")))
+  end)
+
   it("rejects unknown formats and bad sizes", function()
     local fig = plot.figure { size = { 1, 1 } }
     assert.error_matches(function() fig:save(tmp("x.jpg")) end, "unsupported format 'jpg' %(png, pdf, svg%)")
