@@ -1,4 +1,5 @@
-/* lazy.c - fills the OpenBLAS, LAPACKE and Cairo function tables on first use (see lazy.h). */
+/* lazy.c - fills the OpenBLAS, LAPACKE, Cairo and libdeflate function tables on first use (see
+ * lazy.h). */
 #ifndef LT_LAZY_NO_RENAME /* lazy.h is forced into every object; here it must not rename */
 #error "compile lazy.c with -DLT_LAZY_NO_RENAME (see the Makefile)"
 #endif
@@ -33,8 +34,10 @@ static void *symbol(void *h, const char *name, const char *lib) {
 static LtLazyBlas blas;
 static LtLazyLapacke lapacke;
 static LtLazyCairo cairo;
+static LtLazyDeflate libdeflate;
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT, lapacke_once = PTHREAD_ONCE_INIT,
                       cairo_once = PTHREAD_ONCE_INIT;
+static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
 
 #define LT_LAZY_LOAD(name) *(void **)&tab->name = symbol(h, #name, lib);
 
@@ -65,6 +68,21 @@ static void load_cairo(void) {
   LT_LAZY_CAIRO(LT_LAZY_LOAD)
 }
 
+static void load_deflate(void) {
+  static const char *const names[] = {"libdeflate.so.0", "libdeflate.so", NULL};
+  const char *lib = names[0];
+  void *h = open_first(names, "libdeflate-dev");
+  LtLazyDeflate *tab = &libdeflate;
+  (void)h;
+  (void)lib;
+  (void)tab;
+  LT_LAZY_DEFLATE(LT_LAZY_LOAD)
+}
+
 const LtLazyBlas *lt_lazy_blas(void) { pthread_once(&blas_once, load_blas); return &blas; }
 const LtLazyLapacke *lt_lazy_lapacke(void) { pthread_once(&lapacke_once, load_lapacke); return &lapacke; }
 const LtLazyCairo *lt_lazy_cairo(void) { pthread_once(&cairo_once, load_cairo); return &cairo; }
+const LtLazyDeflate *lt_lazy_deflate(void) {
+  pthread_once(&deflate_once, load_deflate);
+  return &libdeflate;
+}

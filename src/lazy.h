@@ -1,4 +1,5 @@
-/* lazy.h - OpenBLAS, LAPACKE and Cairo, loaded with dlopen the first time one of their functions is called. */
+/* lazy.h - OpenBLAS, LAPACKE, Cairo and libdeflate, loaded with dlopen the first time one of their
+ * functions is called. */
 #ifndef LUNETTE_LAZY_H
 #define LUNETTE_LAZY_H
 
@@ -6,9 +7,10 @@
  * dynamic loader mapping and relocating three copies of OpenBLAS (libopenblas,
  * and the libblas/liblapack that liblapacke pulls in), their constructors
  * starting thread pools, and Cairo's font stack. A script that never
- * multiplies a matrix or draws a figure now pays nothing for them.
- * How: core files include this header instead of <cblas.h>, <lapacke.h> and
- * <cairo.h>. scripts/lazy.lua lists the functions the sources call and
+ * multiplies a matrix or draws a figure now pays nothing for them. libdeflate,
+ * the PNG compressor of lunette.plot, is loaded the same way.
+ * How: core files include this header instead of <cblas.h>, <lapacke.h>,
+ * <cairo.h> and <libdeflate.h>. scripts/lazy.lua lists the functions the sources call and
  * renames each call `f(...)` to `(lt_lazy_<lib>()->f)(...)`; the table is
  * filled once (pthread_once) by dlsym on the library's handle. A missing
  * library or symbol is a broken installation, not user input: it prints what
@@ -18,16 +20,19 @@
 #include <cairo.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
+#include <libdeflate.h>
 #include "lazy_syms.h"
 
 #define LT_LAZY_MEMBER(name) __typeof__(name) *name;
 typedef struct { char unused; LT_LAZY_BLAS(LT_LAZY_MEMBER) } LtLazyBlas;
 typedef struct { char unused; LT_LAZY_LAPACKE(LT_LAZY_MEMBER) } LtLazyLapacke;
 typedef struct { char unused; LT_LAZY_CAIRO(LT_LAZY_MEMBER) } LtLazyCairo;
+typedef struct { char unused; LT_LAZY_DEFLATE(LT_LAZY_MEMBER) } LtLazyDeflate;
 
 const LtLazyBlas *lt_lazy_blas(void);
 const LtLazyLapacke *lt_lazy_lapacke(void);
 const LtLazyCairo *lt_lazy_cairo(void);
+const LtLazyDeflate *lt_lazy_deflate(void);
 
 #ifndef LT_LAZY_NO_RENAME
 #include "lazy_rename.h"

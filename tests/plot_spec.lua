@@ -614,6 +614,45 @@ describe("saving", function()
     assert.is_truthy(read(dir .. "/f.svg"):find("</svg>%s*$"))
   end)
 
+  it("reads back the straight RGBA a file stores, as the canvas holds it", function()
+    -- semi-transparent pixels come back exactly (no premultiplied round trip)
+    local rgba = lt.tensor.new({ { { 200, 100, 50, 3 }, { 10, 250, 128, 77 } },
+                                 { { 0, 0, 0, 0 }, { 255, 1, 2, 255 } } }, "uint8")
+    assert(lt.io.write_png(tmp("rgba.png"), rgba))
+    assert.is_true(plot.read_png(tmp("rgba.png")):equal(rgba))
+    -- gray spreads over R, G and B; alpha is 255 when the file has none
+    assert(lt.io.write_png(tmp("gray.png"), lt.tensor.new({ { 0, 7 }, { 128, 255 } }, "uint8")))
+    assert.same({ { { 0, 0, 0, 255 }, { 7, 7, 7, 255 } }, { { 128, 128, 128, 255 }, { 255, 255, 255, 255 } } },
+                plot.read_png(tmp("gray.png")):totable())
+    local v, err = plot.read_png(tmp("missing.png"))
+    assert.is_nil(v)
+    assert.matches("missing.png", err)
+    -- a figure on a translucent background: the file holds what canvas:pixel reports
+    local fig = plot.figure { size = { 1, 1 }, dpi = 40 }
+    fig:subplot(1, 1, 1):scatter({ 0, 1 }, { 0, 1 }, { c = "red", alpha = 0.3, s = 200 })
+    local canvas = fig:render { facecolor = { 0.2, 0.4, 0.9, 0.1 } }
+    assert(canvas:save(tmp("translucent.png")))
+    local img = plot.read_png(tmp("translucent.png"))
+    for y = 0, 39, 3 do
+      for x = 0, 39, 3 do assert.same({ canvas:pixel(x, y) }, img[{ y + 1, x + 1 }]:totable()) end
+    end
+    canvas:close()
+  end)
+
+  it("compresses PNGs at level 6 unless told otherwise, every level the same pixels", function()
+    local fig = plot.figure { size = { 4, 3 }, dpi = 50 }
+    fig:subplot(1, 1, 1):plot({ 0, 1, 2 }, { 1, 0, 1 })
+    assert(fig:save(tmp("level_default.png")))
+    assert(fig:save(tmp("level6.png"), { compression = 6 }))
+    assert.is_true(read(tmp("level6.png")) == read(tmp("level_default.png")), "default is not level 6")
+    local img = plot.read_png(tmp("level6.png"))
+    for _, level in ipairs { 1, 9 } do
+      assert(fig:save(tmp("level" .. level .. ".png"), { compression = level }))
+      assert.is_true(plot.read_png(tmp("level" .. level .. ".png")):equal(img))
+    end
+    assert.is_true(#read(tmp("level9.png")) <= #read(tmp("level1.png")))
+  end)
+
   it("rejects unknown formats and bad sizes", function()
     local fig = plot.figure { size = { 1, 1 } }
     assert.error_matches(function() fig:save(tmp("x.jpg")) end, "unsupported format 'jpg' %(png, pdf, svg%)")

@@ -29,6 +29,7 @@ local T = require "lunette.tensor"
 local C = require "lunette._plot"
 local S = require "lunette.plot_style"
 local U = require "lunette.plot_util"
+local LIO = require "lunette.io"
 local Figure = require "lunette.plot_figure"
 local Axes = require "lunette.plot_axes"
 local A3 = require "lunette.plot_axes3d"
@@ -318,7 +319,19 @@ end
 
 -- read_png(path) -> Tensor [h x w x 4] | nil, message
 -- Reads a PNG into a uint8 tensor (straight RGBA), e.g. to compare figures.
-plot.read_png = C.read_png
+-- io.read_png decodes it; gray is copied to R, G and B, a missing alpha is
+-- 255 and 16-bit samples keep their high byte.
+function plot.read_png(path)
+  local img, err = LIO.read_png(path)
+  if not img then return nil, err end
+  if img:dtype() == "int32" then img = img:floor_divide(256):to("uint8") end
+  if img:dim() == 2 then img = img:unsqueeze(3) end
+  local h, w, c = img:size(1), img:size(2), img:size(3)
+  if c == 4 then return img end
+  local rgb = c <= 2 and img:narrow(3, 1, 1):expand(h, w, 3) or img:narrow(3, 1, 3)
+  local alpha = c == 2 and img:narrow(3, 2, 1) or T.full({ h, w, 1 }, 255, "uint8")
+  return T.cat({ rgb, alpha }, 3)
+end
 -- sphere_mesh([radius [, n_phi [, n_theta]]]) -> X, Y, Z: Axes3D.sphere_mesh.
 plot.sphere_mesh = A3.sphere_mesh
 

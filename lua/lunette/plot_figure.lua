@@ -457,6 +457,7 @@ end
 -- fig:save(path[, {dpi=, bbox="tight", pad=0.1 (inches), facecolor=, compression=1..9}])
 -- fig:savefig(path [, opts])
 -- -> true | nil, message (unwritable path)
+-- compression is libdeflate's level for PNG files: 6 unless given; 9 is smaller and slower.
 function Figure:save(path, o)
   o = o or {}
   if type(path) ~= "string" or path == "" then fail("save", 1, "file name expected, got " .. type(path)) end
@@ -487,7 +488,7 @@ function Figure:save(path, o)
   canvas:fill(U.color(fc, self.rc, "save", 2))
   local ok, perr = pcall(self.draw, self, U.drawer(canvas), ctx)
   if not ok then canvas:close() error(perr, 0) end
-  local saved, serr = canvas:save(path, o.compression or 1)
+  local saved, serr = canvas:save(path, o.compression)
   canvas:close()
   if not saved then return nil, serr end
   return true

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "tensor/lbase.h"
 #include "plot/plot.h"
+#include "plot/plot_png.h"
 
 #define CANVAS_MT "lunette.PlotCanvas"
 
@@ -410,11 +411,11 @@ static int l_text(lua_State *L) {
   return push_bbox(L, bb);
 }
 
-/* c:save(path[, level]) -> true | nil, message */
+/* c:save(path[, level = PLOT_PNG_LEVEL]) -> true | nil, message */
 static int l_save(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "save");
   const char *path = luaL_checkstring(L, 2);
-  int level = (int)luaL_optinteger(L, 3, 1);
+  int level = (int)luaL_optinteger(L, 3, PLOT_PNG_LEVEL);
   char err[600] = "";
   PlotStatus st = plot_canvas_commit(c, path, level, err, sizeof err);
   if (st == PLOT_OK) { lua_pushboolean(L, 1); return 1; }
@@ -430,11 +431,9 @@ static int l_pixel(lua_State *L) {
   int64_t x = lt_check_int(L, 2, "pixel", "x"), y = lt_check_int(L, 3, "pixel", "y");
   if (c->fmt != PLOT_FMT_PNG) return lt_argerror(L, 1, "pixel", "only raster canvases have pixels");
   if (x < 0 || y < 0 || x >= c->width || y >= c->height) return lt_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x, (long long)y);
-  cairo_surface_flush(c->surface);
-  uint32_t p = ((uint32_t *)(c->pixels + (size_t)y * c->stride))[x];
-  unsigned a = p >> 24, ch[3] = {(p >> 16) & 0xff, (p >> 8) & 0xff, p & 0xff};
-  for (int i = 0; i < 3; i++) lua_pushinteger(L, a ? (ch[i] * 255 + a / 2) / a : 0);
-  lua_pushinteger(L, a);
+  uint8_t rgba[4];
+  check_status(L, plot_canvas_pixel(c, (int)x, (int)y, rgba), "pixel");
+  for (int i = 0; i < 4; i++) lua_pushinteger(L, rgba[i]);
   return 4;
 }
 
@@ -481,39 +480,6 @@ static int l_text_size(lua_State *L) {
   return 3;
 }
 
-/* ---- PNG reading for tests and checks ------------------------------------------------- */
-
-/* read_png(path) -> uint8 tensor [h x w x 4] (straight RGBA) | nil, message */
-static int l_read_png(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  cairo_surface_t *s = cairo_image_surface_create_from_png(path);
-  if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot read '%s': %s", path, cairo_status_to_string(cairo_surface_status(s)));
-    cairo_surface_destroy(s);
-    return 2;
-  }
-  cairo_surface_flush(s);
-  int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
-  int stride = cairo_image_surface_get_stride(s);
-  cairo_format_t fmt = cairo_image_surface_get_format(s);
-  const unsigned char *data = cairo_image_surface_get_data(s);
-  int64_t shape[3] = {h, w, 4};
-  Tensor *t = lt_push_new(L, LT_U8, 3, shape);
-  uint8_t *o = t->data;
-  for (int r = 0; r < h; r++) {
-    const uint32_t *row = (const uint32_t *)(data + (size_t)r * stride);
-    for (int k = 0; k < w; k++, o += 4) {
-      uint32_t p = row[k];
-      unsigned a = fmt == CAIRO_FORMAT_RGB24 ? 255 : p >> 24, ch[3] = {(p >> 16) & 0xff, (p >> 8) & 0xff, p & 0xff};
-      for (int i = 0; i < 3; i++) o[i] = (uint8_t)(a ? (ch[i] * 255 + a / 2) / a : 0);
-      o[3] = (uint8_t)a;
-    }
-  }
-  cairo_surface_destroy(s);
-  return 1;
-}
-
 /* ---- registration ------------------------------------------------------------------ */
 
 static const luaL_Reg canvas_methods[] = {
@@ -524,7 +490,7 @@ static const luaL_Reg canvas_methods[] = {
 };
 
 static const luaL_Reg module_fns[] = {
-  {"canvas", l_canvas}, {"read_png", l_read_png}, {NULL, NULL}
+  {"canvas", l_canvas}, {NULL, NULL}
 };
 
 static void createmeta(lua_State *L) {

@@ -188,6 +188,15 @@ void plot_canvas_fill(PlotCanvas *c, PlotRGBA color) {
   c->opaque = color.a >= 1; /* "over" on opaque pixels keeps them opaque */
 }
 
+PlotStatus plot_canvas_pixel(PlotCanvas *c, int x, int y, uint8_t rgba[4]) {
+  if (c->fmt != PLOT_FMT_PNG || !c->surface || !c->pixels) return PLOT_EVALUE;
+  if (x < 0 || y < 0 || x >= c->width || y >= c->height) return PLOT_EVALUE;
+  cairo_surface_flush(c->surface); /* drawing cairo still holds reaches the pixels */
+  const uint32_t *row = (const uint32_t *)(c->pixels + (size_t)y * (size_t)c->stride);
+  plot_unpremultiply(row[x], rgba, 4);
+  return PLOT_OK;
+}
+
 /* ---- shapes -------------------------------------------------------------------- */
 
 static int stroke_visible(const PlotStroke *s) { return s && s->width > 0 && s->color.a > 0; }

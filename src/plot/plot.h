@@ -68,9 +68,9 @@ size_t plot_canvas_bytes(int width, int height);
 PlotStatus plot_canvas_open(PlotCanvas *c, PlotFormat fmt, int width, int height, double dpi,
                             unsigned char *pixels, const char *path, char *err, size_t errlen);
 /* Writes the finished figure to `path` through a temporary name, fsync and
- * a rename (PNG is encoded here with zlib level `level`, 1..9). Never leaves
- * a partial file; on failure err names the file and the cause (PLOT_EINTR
- * when Ctrl-C or SIGTERM stopped it). */
+ * a rename (PNG is encoded here by plot_png_write at libdeflate level
+ * `level`, 1..9). Never leaves a partial file; on failure err names the file
+ * and the cause (PLOT_EINTR when Ctrl-C or SIGTERM stopped it). */
 PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *err, size_t errlen);
 /* Releases everything; idempotent. Removes an uncommitted temporary file. */
 void plot_canvas_close(PlotCanvas *c);
@@ -81,6 +81,10 @@ void plot_canvas_clip(PlotCanvas *c, double x, double y, double w, double h);
 void plot_canvas_unclip(PlotCanvas *c);
 /* Paints the whole canvas with a colour (replacing what is there). */
 void plot_canvas_fill(PlotCanvas *c, PlotRGBA color);
+/* The pixel at column x, row y of a PNG canvas as straight bytes R, G, B,
+ * alpha in rgba[0..3], as plot_png_write would store it (for tests and
+ * checks). PLOT_EVALUE for another format or a pixel outside the canvas. */
+PlotStatus plot_canvas_pixel(PlotCanvas *c, int x, int y, uint8_t rgba[4]);
 
 /* ---- shapes ---------------------------------------------------------------- */
 

@@ -1,0 +1,579 @@
+-- lunette.plot_artists: the artists users add to 2-D axes: scatter, plot, bar/barh/bar_label,
+-- hist, boxplot, imshow, text, axhline/axvline, fill_between, and the helpers they share (option
+-- tables, finite-point masks, marker codes, histogram edges, image conversion). Each method
+-- validates its arguments and appends an artist table with ax:add; lunette.plot_axes copies
+-- them into its Axes class (the `Axes` below is that method set), lunette.plot_render draws
+-- them. Axis state (limits, scales, ticks, labels, legend) lives in lunette.plot_axes.
+local T = require "lunette.tensor"
+local C = require "lunette._plot"
+local U = require "lunette.plot_util"
+
+local Axes = {}
+
+local MARKERS = { o = true, ["."] = true, [","] = true, ["^"] = true, v = true, ["<"] = true, [">"] = true,
+                  s = true, D = true, d = true, p = true, h = true, ["8"] = true, ["*"] = true,
+                  ["+"] = false, x = false, ["|"] = false, _ = false }
+Axes.MARKERS = MARKERS
+
+local function fail(...) return U.fail(...) end
+
+local function opts_table(o, fname, n)
+  if o == nil then return {} end
+  if type(o) ~= "table" or T.is_tensor(o) then fail(fname, n, "options table expected, got " .. type(o)) end
+  return o
+end
+-- Axes.opts_table(o, fname, n) -> table
+-- o, or {} for nil; raises "bad argument #n to 'fname'" for a non-table.
+Axes.opts_table = opts_table
+
+-- Axes.finite_mask(coords...) -> mask | nil
+-- Keeps only the points whose coordinates are all finite (documented:
+-- non-finite coordinates are skipped); returns the mask or nil.
+local function finite_mask(...)
+  local mask
+  for _, v in ipairs { ... } do
+    local m = v:isfinite()
+    mask = mask and mask:logical_and(m) or m
+  end
+  if mask == nil or mask:numel() == 0 or mask:all() then return nil end
+  return mask
+end
+Axes.finite_mask = finite_mask
+
+local function select_rows(t, mask)
+  if t == nil or mask == nil then return t end
+  if t:dim() == 1 then return t:masked_select(mask):contiguous() end
+  local idx = mask:nonzero()
+  if idx:dim() == 2 then idx = idx:select(2, 1) end
+  return t:index_select(1, idx):contiguous()
+end
+-- Axes.select_rows(t, mask) -> Tensor
+-- The entries (rows) of t where mask is true; t itself when either is nil.
+Axes.select_rows = select_rows
+
+---------------------------------------------------------------------------
+-- scatter
+---------------------------------------------------------------------------
+
+-- Sizes in points^2: a number, or n values (tensor or table).
+local function scatter_sizes(s, n, rc, fname, argn)
+  if s == nil then return rc["lines.markersize"] ^ 2 end
+  if type(s) == "number" then
+    if not (s >= 0) then fail(fname, argn, "marker size must be non-negative") end
+    return s
+  end
+  local v = U.vec(s, fname, argn, "s")
+  if v:size(1) ~= n and v:size(1) ~= 1 then fail(fname, argn, ("%d sizes for %d points"):format(v:size(1), n)) end
+  if v:size(1) == 1 then return v[1] end
+  return v
+end
+
+-- Edge colours of scatter markers: "face", "none" or a colour.
+local function edge_spec(e, rc, alpha, fname, argn)
+  if e == nil then e = rc["scatter.edgecolors"] end
+  if e == "face" or e == "none" then return e end
+  return U.color(e, rc, fname, argn, alpha)
+end
+
+-- ax:scatter(x, y [, {c | color =, s = size(s) in pt^2, marker = "o", alpha =, cmap =, vmin =, vmax =,
+--            edgecolors =, linewidths =, label =, zorder =}]) -> artist
+-- A scatter plot of equal-length x and y (tensors or tables): c is a colour,
+-- n colours, or n values mapped through cmap; points with a non-finite
+-- coordinate are skipped. Mismatched sizes or an unknown marker raise.
+function Axes:scatter(x, y, o)
+  o = opts_table(o, "scatter", 3)
+  local xs, ys = U.vec(x, "scatter", 1, "x"), U.vec(y, "scatter", 2, "y")
+  if xs:size(1) ~= ys:size(1) then
+    fail("scatter", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1), ys:size(1)))
+  end
+  local n, rc = xs:size(1), self.rc
+  local c = o.c or o.color
+  local marker = o.marker or rc["scatter.marker"]
+  if MARKERS[marker] == nil then fail("scatter", 3, ("unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)"):format(tostring(marker))) end
+  local default = c == nil and self:next_color("patches") or nil
+  local cols = U.point_colors(c, n, { alpha = o.alpha, cmap = o.cmap, vmin = o.vmin, vmax = o.vmax, default = default }, rc, "scatter", 3)
+  local sizes = scatter_sizes(o.s or o.size, n, rc, "scatter", 3)
+  local filled = MARKERS[marker]
+  local lw = o.linewidths or o.linewidth or (filled and rc["patch.linewidth"] or rc["lines.linewidth"])
+  local edge = filled and edge_spec(o.edgecolors or o.edgecolor, rc, o.alpha, "scatter", 3) or "face"
+  local mask = finite_mask(xs, ys)
+  if mask then
+    xs, ys = select_rows(xs, mask), select_rows(ys, mask)
+    if cols.many then cols.many = select_rows(cols.many, mask) end
+    if U.is_tensor(sizes) then sizes = select_rows(sizes, mask) end
+  end
+  return self:add {
+    kind = "scatter", x = xs, y = ys, colors = cols, sizes = sizes, marker = marker, filled = filled,
+    edge = edge, lw = lw, zorder = o.zorder or 1, label = o.label, alpha = o.alpha,
+    cmap = cols.cmap, vmin = cols.vmin, vmax = cols.vmax, clip = o.clip_on ~= false,
+  }
+end
+
+---------------------------------------------------------------------------
+-- plot (lines with optional markers)
+---------------------------------------------------------------------------
+
+local FMT_COLORS = { b = "b", g = "g", r = "r", c = "c", m = "m", y = "y", k = "k", w = "w" }
+
+-- matplotlib format strings: "r--", "o", "k:", "g-o".
+local function parse_fmt(fmt)
+  local o = {}
+  local rest = fmt
+  for _, ls in ipairs { "--", "-.", "-", ":" } do
+    local i = rest:find(ls, 1, true)
+    if i then o.linestyle = ls; rest = rest:sub(1, i - 1) .. rest:sub(i + #ls) break end
+  end
+  for ch in rest:gmatch(".") do
+    if FMT_COLORS[ch] then o.color = ch
+    elseif MARKERS[ch] ~= nil then o.marker = ch
+    elseif ch:match("%d") then o.color = "C" .. ch
+    else return nil end
+  end
+  if o.marker and not o.linestyle then o.linestyle = "none" end
+  return o
+end
+
+-- ax:plot([x,] y [, fmt] [, {color =, linestyle =, linewidth =, marker =, markersize =,
+--          markerfacecolor =, markeredgecolor =, alpha =, label =, zorder =}]) -> artist
+-- A line through the points (x defaults to 0, 1, 2, ...); fmt is a
+-- matplotlib format string ("r--", "o", "k:", "C1-o").
+function Axes:plot(x, y, fmt, o)
+  if type(y) == "string" or (type(y) == "table" and not U.is_tensor(y) and type(y[1]) ~= "number" and y[1] ~= nil) then
+    x, y, fmt, o = nil, x, y, fmt
+  elseif y == nil then
+    x, y = nil, x
+  end
+  if type(fmt) == "table" then fmt, o = nil, fmt end
+  o = opts_table(o, "plot", 4)
+  local ys = U.vec(y, "plot", 2, "y")
+  local xs = x and U.vec(x, "plot", 1, "x") or T.arange(0, ys:size(1), 1, "float64")
+  if xs:size(1) ~= ys:size(1) then
+    fail("plot", 2, ("x and y must have the same length (x has %d, y has %d)"):format(xs:size(1), ys:size(1)))
+  end
+  local f = {}
+  if fmt then
+    f = parse_fmt(fmt)
+    if not f then fail("plot", 3, ("bad format string '%s'"):format(fmt)) end
+  end
+  local rc = self.rc
+  local color = o.color or o.c or f.color or self:next_color("lines")
+  local marker = o.marker or f.marker
+  if marker and MARKERS[marker] == nil then fail("plot", 4, ("unknown marker '%s'"):format(tostring(marker))) end
+  local ls = o.linestyle or o.ls or f.linestyle or "-"
+  U.dashes(ls, 1, 1, "plot", 4)
+  return self:add {
+    kind = "line", x = xs, y = ys, color = U.color(color, rc, "plot", 4, o.alpha),
+    lw = o.linewidth or o.lw or rc["lines.linewidth"], ls = ls, marker = marker,
+    ms = o.markersize or o.ms or rc["lines.markersize"],
+    mfc = o.markerfacecolor and U.color(o.markerfacecolor, rc, "plot", 4, o.alpha) or nil,
+    mec = o.markeredgecolor and U.color(o.markeredgecolor, rc, "plot", 4, o.alpha) or nil,
+    mew = o.markeredgewidth or rc["lines.markeredgewidth"],
+    cap = o.solid_capstyle or rc["lines.solid_capstyle"], zorder = o.zorder or 2, label = o.label,
+    clip = o.clip_on ~= false,
+  }
+end
+
+---------------------------------------------------------------------------
+-- bar / hist
+---------------------------------------------------------------------------
+
+local function per_item(v, n, fname, argn, what)
+  if v == nil or type(v) == "number" then return function() return v end end
+  local t = U.vec(v, fname, argn, what)
+  if t:size(1) ~= n then fail(fname, argn, ("%d %s values for %d bars"):format(t:size(1), what, n)) end
+  local tab = t:totable()
+  return function(i) return tab[i] end
+end
+
+-- Bar colours: nil (next colour), one colour or one per bar.
+local function bar_colors(self, c, n, alpha, fname, argn)
+  if c == nil then return { one = U.color(self:next_color("patches"), self.rc, fname, argn, alpha) } end
+  if U.is_colorlike(c) and not (type(c) == "table" and #c == n and type(c[1]) ~= "number") then
+    return { one = U.color(c, self.rc, fname, argn, alpha) }
+  end
+  return U.point_colors(c, n, { alpha = alpha }, self.rc, fname, argn)
+end
+
+-- x positions of bars: numbers, or category names (placed at 0, 1, 2, ...).
+local function bar_positions(self, x, fname, axis)
+  if type(x) == "table" and not U.is_tensor(x) and type(x[1]) == "string" then
+    local locs = {}
+    for i = 1, #x do locs[i] = i - 1 end
+    self[axis].fixed_locs, self[axis].fixed_labels = locs, x
+    return T.new(locs, "float64")
+  end
+  return U.vec(x, fname, 1, axis)
+end
+
+-- ax:add_rects(x0, y0, x1, y1, colors, opts [, extra]) -> artist
+-- The rectangles artist shared by bar, barh and hist.
+function Axes:add_rects(x0, y0, x1, y1, cols, o, extra)
+  local edge
+  if o.edgecolor and o.edgecolor ~= "none" then
+    edge = { color = U.color(o.edgecolor, self.rc, extra.fname, 3, o.alpha),
+             width = o.linewidth or o.lw or self.rc["patch.linewidth"] }
+  end
+  local a = {
+    kind = "rects", x0 = x0, y0 = y0, x1 = x1, y1 = y1, colors = cols, edge = edge,
+    zorder = o.zorder or 1, label = o.label, sticky_x = extra.sticky_x, sticky_y = extra.sticky_y,
+    clip = true,
+  }
+  return self:add(a)
+end
+
+-- ax:bar(x, height, {width=0.8, bottom=0, align="center", color=, alpha=, label=, edgecolor=})
+-- returns a list of bars {x=, y=, width=, height=} (x is the left edge).
+function Axes:bar(x, height, o)
+  o = opts_table(o, "bar", 3)
+  local xs = bar_positions(self, x, "bar", "x")
+  local hs = U.vec(height, "bar", 2, "height")
+  local n = xs:size(1)
+  if hs:size(1) == 1 and n > 1 then hs = T.full({ n }, hs[1], "float64") end
+  if xs:size(1) ~= hs:size(1) then
+    fail("bar", 2, ("x has %d positions but height has %d values"):format(xs:size(1), hs:size(1)))
+  end
+  local width, bottom = per_item(o.width or 0.8, n, "bar", 3, "width"), per_item(o.bottom or 0, n, "bar", 3, "bottom")
+  local xt, ht = xs:totable(), hs:totable()
+  local x0, y0, x1, y1, bars, sticky = {}, {}, {}, {}, {}, {}
+  for i = 1, n do
+    local w, b = width(i), bottom(i)
+    local left = o.align == "edge" and xt[i] or xt[i] - w / 2
+    x0[i], x1[i], y0[i], y1[i] = left, left + w, b, b + ht[i]
+    bars[i] = { x = left, y = b, width = w, height = ht[i] }
+    sticky[#sticky + 1] = b
+  end
+  local cols = bar_colors(self, o.color, n, o.alpha, "bar", 3)
+  local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
+  self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "bar", sticky_y = sticky })
+  if o.tick_label then self.x.fixed_locs, self.x.fixed_labels = xt, o.tick_label end
+  return bars
+end
+
+-- Horizontal bars: ax:barh(y, width, {height=0.8, left=0, ...})
+function Axes:barh(y, width, o)
+  o = opts_table(o, "barh", 3)
+  local ys = bar_positions(self, y, "barh", "y")
+  local ws = U.vec(width, "barh", 2, "width")
+  local n = ys:size(1)
+  if ws:size(1) ~= n then fail("barh", 2, ("y has %d positions but width has %d values"):format(n, ws:size(1))) end
+  local hgt, left = per_item(o.height or 0.8, n, "barh", 3, "height"), per_item(o.left or 0, n, "barh", 3, "left")
+  local yt, wt = ys:totable(), ws:totable()
+  local x0, y0, x1, y1, bars, sticky = {}, {}, {}, {}, {}, {}
+  for i = 1, n do
+    local h, l = hgt(i), left(i)
+    local b = o.align == "edge" and yt[i] or yt[i] - h / 2
+    x0[i], x1[i], y0[i], y1[i] = l, l + wt[i], b, b + h
+    bars[i] = { x = l, y = b, width = wt[i], height = h }
+    sticky[#sticky + 1] = l
+  end
+  local cols = bar_colors(self, o.color, n, o.alpha, "barh", 3)
+  local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
+  self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "barh", sticky_x = sticky })
+  return bars
+end
+
+-- Writes each bar's value (or labels[i]) above it: ax:bar_label(bars, {fmt="%.3f", padding=3, labels=})
+function Axes:bar_label(bars, o)
+  o = opts_table(o, "bar_label", 2)
+  if type(bars) ~= "table" then fail("bar_label", 1, "bars returned by ax:bar expected") end
+  for i, b in ipairs(bars) do
+    local s = U.text(o.labels and o.labels[i] or (o.fmt or "%g"):format(b.height), "bar_label", 2)
+    local up = b.height >= 0
+    self:add {
+      kind = "text", x = b.x + b.width / 2, y = b.y + b.height, s = tostring(s), coords = "data",
+      offset = { 0, (o.padding or 0) * (up and 1 or -1) }, zorder = 3,
+      opts = { ha = "center", va = up and "bottom" or "top", size = o.fontsize or o.size, color = o.color },
+    }
+  end
+end
+
+-- Axes.hist_edges(lo, hi, bins) -> Tensor
+-- numpy.histogram edges: linspace(lo, hi, bins + 1) with numpy's rounding.
+local function hist_edges(lo, hi, bins)
+  if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
+  local e, step = {}, (hi - lo) / bins
+  for i = 0, bins - 1 do e[i + 1] = i * step + lo end
+  e[bins + 1] = hi
+  return T.new(e, "float64")
+end
+Axes.hist_edges = hist_edges
+
+-- ax:hist(x, {bins=10, range={lo, hi}, density=, weights=, histtype="bar"|"step"|"stepfilled",
+--            color=, alpha=, label=, rwidth=}) -> counts, edges
+function Axes:hist(x, o)
+  o = opts_table(o, "hist", 2)
+  local datasets = {}
+  if type(x) == "table" and not U.is_tensor(x) and (U.is_tensor(x[1]) or type(x[1]) == "table") then
+    for i, d in ipairs(x) do datasets[i] = U.vec(d, "hist", 1, "x") end
+  else
+    datasets[1] = U.vec(x, "hist", 1, "x")
+  end
+  local bins = o.bins or self.rc["hist.bins"]
+  local edges
+  if type(bins) == "number" then
+    if bins < 1 or bins ~= math.floor(bins) then fail("hist", 2, "bins must be a positive integer or a list of edges") end
+    local lo, hi
+    if o.range then
+      lo, hi = o.range[1], o.range[2]
+    else
+      for _, d in ipairs(datasets) do
+        local a, b = C.finite_range(d)
+        if a then lo, hi = math.min(lo or a, a), math.max(hi or b, b) end
+      end
+    end
+    if lo == nil then lo, hi = 0, 1 end
+    edges = hist_edges(lo, hi, bins)
+  else
+    edges = U.vec(bins, "hist", 2, "bins")
+    if edges:size(1) < 2 then fail("hist", 2, "bins needs at least 2 edges") end
+  end
+  local w = o.weights and U.vec(o.weights, "hist", 2, "weights") or nil
+  local nb = edges:size(1) - 1
+  local widths = edges:narrow(1, 2, nb) - edges:narrow(1, 1, nb)
+  local results, nx = {}, #datasets
+  local htype = o.histtype or "bar"
+  if htype ~= "bar" and htype ~= "step" and htype ~= "stepfilled" then
+    fail("hist", 2, ("unknown histtype '%s' (bar, step, stepfilled)"):format(tostring(htype)))
+  end
+  local colors = o.color
+  if colors ~= nil and nx > 1 and not (type(colors) == "table" and #colors == nx) then colors = { colors } end
+  for k, d in ipairs(datasets) do
+    local counts = C.histogram(d, edges, w)
+    if o.density then
+      local total = counts:sum()
+      if type(total) ~= "number" then total = total:item() end
+      counts = counts / (widths * (total > 0 and total or 1))
+    end
+    results[k] = counts
+    local col = colors and (nx > 1 and colors[k] or colors) or self:next_color("lines")
+    local label = type(o.label) == "table" and o.label[k] or (k == 1 and o.label or nil)
+    if htype == "bar" then
+      local dr = o.rwidth or (nx > 1 and 0.8 or 1.0)
+      local bw = widths * (dr / nx)
+      local left = edges:narrow(1, 1, nb) + widths * ((1 - dr) / 2 + (k - 1) * dr / nx)
+      local zero = T.zeros(nb, "float64")
+      self:add_rects(left:contiguous(), zero, (left + bw):contiguous(), counts:contiguous(),
+        { one = U.color(col, self.rc, "hist", 2, o.alpha) },
+        { edgecolor = o.edgecolor, linewidth = o.linewidth, zorder = o.zorder, label = label },
+        { fname = "hist", sticky_y = { 0 } })
+    else
+      -- step outline: (e0,0) (e0,c0) (e1,c0) (e1,c1) ... (en,0)
+      local xs, ys = { edges[1] }, { 0 }
+      local et, ct = edges:totable(), counts:totable()
+      for i = 1, nb do
+        xs[#xs + 1], ys[#ys + 1] = et[i], ct[i]
+        xs[#xs + 1], ys[#ys + 1] = et[i + 1], ct[i]
+      end
+      xs[#xs + 1], ys[#ys + 1] = et[nb + 1], 0
+      local a = self:plot(xs, ys, { color = col, linewidth = o.linewidth, alpha = htype == "step" and o.alpha or nil,
+                                    label = label, zorder = o.zorder })
+      a.sticky_y = { 0 }
+      a.patch_legend = true
+      if htype == "stepfilled" then
+        a.fill = U.color(col, self.rc, "hist", 2, o.alpha)
+        a.lw = 0
+      else
+        a.outline = true
+      end
+    end
+  end
+  if nx == 1 then return results[1], edges end
+  return results, edges
+end
+
+---------------------------------------------------------------------------
+-- boxplot
+---------------------------------------------------------------------------
+
+-- ax:boxplot(data, {labels=, whis=1.5, widths=, positions=, showfliers=true,
+--                   patch_artist=false, facecolor=, showmeans=false}) -> stats list
+function Axes:boxplot(data, o)
+  o = opts_table(o, "boxplot", 2)
+  local sets = {}
+  if U.is_tensor(data) and data:dim() == 2 then
+    for j = 1, data:size(2) do sets[j] = data:select(2, j) end
+  elseif type(data) == "table" and not U.is_tensor(data) and (U.is_tensor(data[1]) or type(data[1]) == "table") then
+    sets = data
+  else
+    sets = { data }
+  end
+  local n = #sets
+  local pos = o.positions or {}
+  if o.positions and #pos ~= n then fail("boxplot", 2, ("%d positions for %d datasets"):format(#pos, n)) end
+  for i = 1, n do pos[i] = pos[i] or i end
+  local ptp = n > 1 and (math.max(table.unpack(pos)) - math.min(table.unpack(pos))) or 0
+  local width0 = math.min(0.5, math.max(0.15, 0.15 * ptp))
+  local rc, stats = self.rc, {}
+  local function line(xs, ys, key, z)
+    local a = self:plot(xs, ys, { color = rc["boxplot." .. key .. "props.color"],
+                                  linewidth = rc["boxplot." .. key .. "props.linewidth"], zorder = z or 2 })
+    return a
+  end
+  for i, d in ipairs(sets) do
+    local v = U.vec(d, "boxplot", 1, "data")
+    local s = C.box_stats(v, o.whis or rc["boxplot.whiskers"])
+    stats[i] = s
+    local p = pos[i]
+    local w = type(o.widths) == "table" and o.widths[i] or o.widths or width0
+    local cw = w * 0.5
+    local l, r = p - w / 2, p + w / 2
+    if o.patch_artist then
+      local fc = U.color(o.facecolor or rc["patch.facecolor"], rc, "boxplot", 2)
+      local a = line({ l, r, r, l, l }, { s.q1, s.q1, s.q3, s.q3, s.q1 }, "box")
+      a.fill = fc
+    else
+      line({ l, r, r, l, l }, { s.q1, s.q1, s.q3, s.q3, s.q1 }, "box")
+    end
+    line({ p, p }, { s.q1, s.whislo }, "whisker")
+    line({ p, p }, { s.q3, s.whishi }, "whisker")
+    line({ p - cw / 2, p + cw / 2 }, { s.whislo, s.whislo }, "cap")
+    line({ p - cw / 2, p + cw / 2 }, { s.whishi, s.whishi }, "cap")
+    local med = line({ l, r }, { s.med, s.med }, "median", 2.1)
+    med.sticky_x = { p - 0.5, p + 0.5 }
+    med.extra_xlim = { p - 0.5, p + 0.5 }
+    if o.showmeans then
+      self:plot({ p }, { s.mean }, { marker = "^", linestyle = "none", color = "green", zorder = 2.1 })
+    end
+    if o.showfliers ~= false and s.fliers:size(1) > 0 then
+      local nf = s.fliers:size(1)
+      self:add {
+        kind = "line", x = T.full({ nf }, p, "float64"), y = s.fliers, ls = "none",
+        marker = rc["boxplot.flierprops.marker"], ms = rc["boxplot.flierprops.markersize"],
+        mfc = U.color(rc["boxplot.flierprops.markerfacecolor"], rc, "boxplot", 2),
+        mec = U.color(rc["boxplot.flierprops.markeredgecolor"], rc, "boxplot", 2),
+        mew = rc["boxplot.flierprops.markeredgewidth"], color = U.color("black", rc, "boxplot", 2), lw = 1,
+        zorder = 2, clip = true,
+      }
+    end
+  end
+  self.x.fixed_locs = pos
+  local labels = {}
+  for i = 1, n do labels[i] = o.labels and tostring(o.labels[i] or "") or ("%g"):format(pos[i]) end
+  self.x.fixed_labels = labels
+  return stats
+end
+
+---------------------------------------------------------------------------
+-- images
+---------------------------------------------------------------------------
+
+-- Axes.image_rgba(img, opts, rc, fname) -> Tensor
+-- An image as straight RGBA bytes [h x w x 4] from [h x w] values (through a
+-- colormap), [h x w x 3|4] floats in [0, 1] or uint8, or [c x h x w] with c = 1 or 3.
+local function image_rgba(img, o, rc, fname)
+  if not U.is_tensor(img) then
+    if type(img) == "table" then img = T.new(img, "float64")
+    else fail(fname, 1, "image tensor expected, got " .. type(img)) end
+  end
+  local d = img:size()
+  if #d == 3 and (d[1] == 1 or d[1] == 3) and d[3] ~= 3 and d[3] ~= 4 then
+    img = img:permute(2, 3, 1)
+    d = img:size()
+  end
+  if #d == 3 and d[3] == 1 then img = img:select(3, 1); d = img:size() end
+  if #d == 2 then
+    local v = img:to("float64", true):reshape(d[1] * d[2])
+    local lo, hi = C.finite_range(v)
+    local vmin, vmax = o.vmin or lo or 0, o.vmax or hi or 1
+    local name = o.cmap or rc["image.cmap"]
+    U.check_cmap(name, fname, 2)
+    local rgba = C.cmap_map(name, v, vmin, vmax, 1)
+    local u8 = (rgba * 255 + 0.5):clamp(0, 255):to("uint8"):reshape(d[1], d[2], 4)
+    return u8:contiguous(), { cmap = name, vmin = vmin, vmax = vmax }
+  end
+  if #d ~= 3 or (d[3] ~= 3 and d[3] ~= 4) then
+    fail(fname, 1, ("image must be [h x w], [h x w x 3|4] or [3 x h x w], got [%s]"):format(table.concat(d, "x")))
+  end
+  local u8
+  if img:dtype() == "uint8" then
+    u8 = img:contiguous()
+  else
+    u8 = (img:to("float64", true):clamp(0, 1) * 255 + 0.5):to("uint8")
+  end
+  if d[3] == 3 then u8 = T.cat({ u8, T.full({ d[1], d[2], 1 }, 255, "uint8") }, 3) end
+  return u8:contiguous(), nil
+end
+Axes.image_rgba = image_rgba
+
+-- ax:imshow(img, {cmap=, vmin=, vmax=, interpolation="nearest"|"bilinear"|"antialiased",
+--                 extent={l, r, b, t}, origin="upper"|"lower", aspect="equal"|"auto", alpha=})
+function Axes:imshow(img, o)
+  o = opts_table(o, "imshow", 2)
+  local rgba, map = image_rgba(img, o, self.rc, "imshow")
+  local h, w = rgba:size(1), rgba:size(2)
+  local ext = o.extent
+  if ext and (type(ext) ~= "table" or #ext ~= 4) then fail("imshow", 2, "extent must be {left, right, bottom, top}") end
+  local origin = o.origin or "upper"
+  if not ext then
+    ext = origin == "upper" and { -0.5, w - 0.5, h - 0.5, -0.5 } or { -0.5, w - 0.5, -0.5, h - 0.5 }
+  end
+  local interp = o.interpolation or self.rc["image.interpolation"]
+  if interp ~= "nearest" and interp ~= "bilinear" and interp ~= "antialiased" and interp ~= "none" then
+    fail("imshow", 2, ("unknown interpolation '%s' (nearest, bilinear, antialiased)"):format(tostring(interp)))
+  end
+  self.aspect = o.aspect or "equal"
+  self.x.lim = { ext[1], ext[2] }
+  self.y.lim = { ext[3], ext[4] }
+  return self:add {
+    kind = "image", rgba = rgba, extent = ext, interp = interp, alpha = o.alpha or 1, zorder = o.zorder or 0,
+    cmap = map and map.cmap, vmin = map and map.vmin, vmax = map and map.vmax, clip = true,
+    flip = origin == "lower",
+  }
+end
+
+---------------------------------------------------------------------------
+-- text, reference lines, filled areas
+---------------------------------------------------------------------------
+
+-- ax:text(x, y, s, {transform="data"|"axes", ha=, va=, fontsize=, color=, rotation=,
+--                   bbox={boxstyle="round", facecolor=, edgecolor=, alpha=, pad=}})
+function Axes:text(x, y, s, o)
+  o = opts_table(o, "text", 4)
+  if type(x) ~= "number" or x ~= x then fail("text", 1, "x must be a finite number") end
+  if type(y) ~= "number" or y ~= y then fail("text", 2, "y must be a finite number") end
+  s = U.text(s, "text", 3)
+  local coords = o.transform or o.coords or "data"
+  if coords ~= "data" and coords ~= "axes" then fail("text", 4, "transform must be 'data' or 'axes'") end
+  U.text_opts(o, self.rc, 1, {}, "text")
+  return self:add { kind = "text", x = x, y = y, s = tostring(s), coords = coords, opts = o, zorder = o.zorder or 3 }
+end
+
+local function ref_line(self, kind, v, o, fname)
+  o = opts_table(o, fname, 2)
+  if type(v) ~= "number" then fail(fname, 1, "position must be a number") end
+  local color = o.color or self:next_color("lines")
+  return self:add {
+    kind = kind, v = v, lo = o.xmin or o.ymin or 0, hi = o.xmax or o.ymax or 1,
+    color = U.color(color, self.rc, fname, 2, o.alpha), lw = o.linewidth or o.lw or self.rc["lines.linewidth"],
+    ls = o.linestyle or o.ls or "-", zorder = o.zorder or 2, label = o.label, clip = true,
+  }
+end
+-- ax:axhline([y = 0] [, {xmin = 0, xmax = 1, color =, linewidth =, linestyle = "-", alpha =, label =}]) -> artist
+-- A horizontal line at data height y across the axes (xmin..xmax in axes fractions).
+function Axes:axhline(y, o) return ref_line(self, "hline", y or 0, o, "axhline") end
+-- ax:axvline([x = 0] [, {ymin = 0, ymax = 1, ...}]) -> artist
+-- A vertical line at data position x, as axhline.
+function Axes:axvline(x, o) return ref_line(self, "vline", x or 0, o, "axvline") end
+
+-- ax:fill_between(x, y1, y2=0, {color=, alpha=, label=})
+function Axes:fill_between(x, y1, y2, o)
+  if type(y2) == "table" and not U.is_tensor(y2) and type(y2[1]) ~= "number" then y2, o = nil, y2 end
+  o = opts_table(o, "fill_between", 4)
+  local xs, a = U.vec(x, "fill_between", 1, "x"), U.vec(y1, "fill_between", 2, "y1")
+  local n = xs:size(1)
+  local b = y2 and U.vec(y2, "fill_between", 3, "y2") or T.zeros(n, "float64")
+  if b:size(1) == 1 then b = T.full({ n }, b[1], "float64") end
+  if a:size(1) ~= n or b:size(1) ~= n then fail("fill_between", 2, "x, y1 and y2 must have the same length") end
+  local rev = T.arange(n, 0, -1, "int64")
+  local px = T.cat({ xs, xs:index_select(1, rev) }, 1)
+  local py = T.cat({ a, b:index_select(1, rev) }, 1)
+  local col = o.color or self:next_color("patches")
+  return self:add {
+    kind = "line", x = px:contiguous(), y = py:contiguous(), ls = "none", lw = 0, closed = true,
+    fill = U.color(col, self.rc, "fill_between", 4, o.alpha or 1), color = U.color(col, self.rc, "fill_between", 4),
+    zorder = o.zorder or 1, label = o.label, clip = true, patch_legend = true,
+    ignore_for_legend_placement = true, -- a PolyCollection in matplotlib: no offsets to avoid
+  }
+end
+
+return Axes
