@@ -128,6 +128,25 @@ local function check_lines(path, src)
   if n > 1000 then warn(path, nil, "%d lines (split by responsibility past ~1000)", n) end
 end
 
+-- A file whose OpenBLAS, LAPACKE, Cairo or libdeflate calls are rerouted through the lazy
+-- loader (every one but lazy.c) says so at its top, so a reader is not surprised.
+local LAZY_CALL = { "cblas_[%w_]+%s*%(", "LAPACKE_[%w_]+%s*%(", "cairo_[%w_]+%s*%(",
+                    "libdeflate_[%w_]+%s*%(", "openblas_[%w_]+%s*%(" }
+local function check_lazy_note(path, src)
+  if not path:match("%.c$") or path:match("/lazy%.c$") then return end
+  local code = src:gsub("/%*.-%*/", "")
+  for _, pat in ipairs(LAZY_CALL) do
+    if code:find(pat) then
+      local top = src:match("^([^\n]*\n?[^\n]*\n?[^\n]*\n?[^\n]*)") or ""
+      if not top:lower():find("lazy") then
+        fail(path, 1, "calls %s through the lazy loader: say so at the top (src/lazy.h)",
+             pat:match("^(%a+_)"))
+      end
+      return
+    end
+  end
+end
+
 local function read(path)
   local f = assert(io.open(path))
   local src = f:read("a")
@@ -155,6 +174,7 @@ for path in io.popen("ls src/*.[ch] src/*/*.[ch] 2>/dev/null"):lines() do
     end
   end
   check_lines(path, src)
+  check_lazy_note(path, src)
 end
 for path in io.popen("ls tests/fuzz/*.c 2>/dev/null"):lines() do check_lines(path, read(path)) end
 print(("lint: %d error(s), %d warning(s)"):format(errors, warnings))

@@ -1,4 +1,5 @@
 /* embed_knn.c - exact kNN by sgemm tiles and bounded heaps; recall. NN-descent is in embed_nnd.c. */
+/* Its cblas_ calls go through src/lazy.h: OpenBLAS is loaded on first use. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* embed_metrics.c - trustworthiness, continuity and kNN preservation from float64 distance rows. */
+/* Its cblas_ calls go through src/lazy.h: OpenBLAS is loaded on first use. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

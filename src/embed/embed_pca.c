@@ -1,4 +1,6 @@
 /* embed_pca.c - PCA by float64 covariance/Gram eigendecomposition or by a randomised range finder; effective dimension. */
+/* Its LAPACKE_, cblas_, openblas_ calls go through src/lazy.h:
+ * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>

@@ -1,4 +1,5 @@
 /* embed_spectral.c - connected components and a restarted Lanczos for the low eigenvectors of a graph's normalised Laplacian. */
+/* Its LAPACKE_ calls go through src/lazy.h: LAPACKE is loaded on first use. */
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* embed_sphere.c - cosine top-k against anchors, class centroids, per-anchor divergence and spherical k-means. */
+/* Its cblas_ calls go through src/lazy.h: OpenBLAS is loaded on first use. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* linalg.c - matrix products over cblas, LAPACKE decompositions, norms, cosine similarity and cdist. */
+/* Its LAPACKE_, cblas_ calls go through src/lazy.h:
+ * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
 #include <lapacke.h>
 #include <float.h>

@@ -1,4 +1,5 @@
 /* nn.c - shared helpers of the nn core: float checks, GEMM dispatch, scratch carving. */
+/* Its cblas_ calls go through src/lazy.h: OpenBLAS is loaded on first use. */
 #include <cblas.h>
 #include "nn/nn.h"
 

@@ -1,4 +1,5 @@
 /* plot.c - canvas lifecycle (PNG/PDF/SVG via atomic.h), clipping, paths, rectangles, images. */
+/* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>

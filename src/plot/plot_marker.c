@@ -1,4 +1,5 @@
 /* plot_marker.c - scatter markers: matplotlib's marker shapes, a sprite cache and direct blitting on raster canvases. */
+/* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* plot_raster.c - direct pixel drawing for raster canvases: "over" blending through masks and antialiased segments. */
+/* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include "plot/plot_raster.h"
 

@@ -1,4 +1,5 @@
 /* plot_text.c - text measurement, matplotlib's multi-line layout and alignment, and drawing through Cairo. */
+/* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* sketch.c - Frequent Directions (fast and classic) over a Gram-matrix eigensolve, random projections. */
+/* Its LAPACKE_, cblas_ calls go through src/lazy.h:
+ * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
