@@ -11,11 +11,17 @@ typedef struct {
   size_t es;
 } Geo;
 
+/* The geometry comes from the user: a sum or product that overflows int64
+ * is a window that cannot fit, so it gives -1 like any other misfit. */
 int64_t nn_conv2d_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  int64_t span, padded;
   if (stride < 1 || dil < 1 || pad < 0 || k < 1) return -1;
-  int64_t span = dil * (k - 1) + 1;
-  if (in + 2 * pad < span) return -1;
-  return (in + 2 * pad - span) / stride + 1;
+  if (__builtin_mul_overflow(dil, k - 1, &span) || __builtin_add_overflow(span, 1, &span))
+    return -1;
+  if (__builtin_mul_overflow(pad, 2, &padded) || __builtin_add_overflow(padded, in, &padded))
+    return -1;
+  if (padded < span) return -1;
+  return (padded - span) / stride + 1;
 }
 
 static void geo_of(const NnConv2d *c, const Tensor *x, const Tensor *w, Geo *g) {
