@@ -4,6 +4,11 @@ local V = require "lunette._tensor_view"
 local E = require "lunette._tensor_ew"
 local R = require "lunette._tensor_reduce"
 local X = require "lunette._tensor_index"
+-- The C half of linalg registers the products as tensor methods (t:matmul(u),
+-- mm, bmm, mv, dot, outer): loaded here, they exist from a script's first
+-- line and in the REPL's completion, not only once lunette.linalg is touched.
+-- It only registers functions; OpenBLAS is still opened on the first product.
+require "lunette._linalg"
 
 local M = {}
 local meta = C.meta
