@@ -91,6 +91,31 @@ describe("npy files written by numpy", function()
     f:close()
     assert.error_matches(function() f:read(1, 1) end, "closed")
   end)
+
+  -- issue 13 (8): read(math.maxinteger, 2) overflowed first + count - 1 while
+  -- building its error message (UBSan: signed integer overflow)
+  it("refuses row ranges at the integer limits with the range it allows", function()
+    assert(lio.write_npy(tmp .. "/rows.npy", lt.ones(10, 2)))
+    local f = assert(lio.open_npy(tmp .. "/rows.npy"))
+    local function refuses(want, ...)
+      local args = table.pack(...)
+      local ok, err = pcall(function() return f:read(table.unpack(args, 1, args.n)) end)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find(want, 1, true), tostring(err))
+    end
+    local big, small = math.maxinteger, math.mininteger
+    local first_big = "bad argument #2 to 'read' (first row 9223372036854775807 out of range 1..11)"
+    local first_small = "(first row -9223372036854775808 out of range 1..11)"
+    refuses(first_big, big, 2)
+    refuses(first_big, big)
+    refuses(first_small, small)
+    refuses(first_small, small, big)
+    refuses("bad argument #3 to 'read' (count 9223372036854775807 from row 2 out of range 0..9", 2,
+      big)
+    refuses("bad argument #3 to 'read' (count -9223372036854775808 from row 2", 2, small)
+    assert.same({ 1, 2 }, f:read(10, 1):size())
+    f:close()
+  end)
 end)
 
 describe("npz archives written by numpy", function()
