@@ -91,9 +91,10 @@ LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, 
         if (ih < 0 || ih >= g->H) { memset(d, 0, (size_t)g->WO * sizeof(float)); continue; }
         const float *xr = xc + ih * g->W;
         int64_t iw0 = -cv->pad[1] + j * cv->dil[1], s = cv->stride[1];
-        /* outputs ow in [lo, hi) read inside the row; the rest are padding */
-        int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
-        int64_t hi = g->W - iw0 <= 0 ? 0 : (g->W - iw0 + s - 1) / s;
+        /* outputs ow in [lo, hi) read inside the row; the rest are padding.
+         * ceil(a / s) as (a - 1) / s + 1: a stride near INT64_MAX must not overflow */
+        int64_t lo = iw0 >= 0 ? 0 : (-iw0 - 1) / s + 1;
+        int64_t hi = g->W - iw0 <= 0 ? 0 : (g->W - iw0 - 1) / s + 1;
         if (hi > g->WO) hi = g->WO;
         if (lo > hi) lo = hi;
         for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0.0f;

@@ -234,6 +234,7 @@ describe("hostile sizes", function()
       "smaller than the kernel")
     fails(function() nn.Conv2d(3, 4, 3, { dilation = 1 << 62 })(x) end, "'conv2d'",
       "smaller than the kernel")
+    assert.same({ 1, 4, 1, 1 }, nn.Conv2d(3, 4, 3, { stride = big })(x):size())
     fails(function() nn.MaxPool2d(big)(x) end, "'max_pool2d'", "does not fit")
     local pool = nn.MaxPool2d(2, { padding = 1, stride = big, ceil_mode = true })
     assert.same({ 1, 3, 1, 1 }, pool(x):size())
