@@ -1,6 +1,7 @@
 -- init_spec.lua - the top-level lunette table: lazy modules, shortcuts, name clashes.
 local lt = require "lunette"
-local H = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests") .. "/fixtures/host.lua")
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests"
+local H = dofile(here .. "/fixtures/host.lua")
 
 -- Runs a chunk in a fresh `lunette -e` (nothing loaded but what start-up
 -- loads); returns its stdout and stderr together, and whether it exited 0.
