@@ -2,7 +2,8 @@
 -- Fails on: a file of src/ outside a module folder (but the few listed below); a core file
 -- that includes a Lua header, a binding header or a header of a module above its own; a
 -- binding that includes another module's binding header; a C line over 100 columns; a C
--- line holding two statements. Reports long functions (> 60 lines) and long files (> 1000
+-- line holding two statements; a Lua-formatted message (luaL_error, lua_pushfstring) with a
+-- conversion Lua does not know; a lazily loaded call not announced at the file's top. Reports long functions (> 60 lines) and long files (> 1000
 -- lines) without failing.
 --
 -- The layers, lowest first. A core file of a module may include the core headers of its own
@@ -147,6 +148,69 @@ local function check_lazy_note(path, src)
   end
 end
 
+-- lua_pushfstring and everything built on it (luaL_error, lua_pushvfstring)
+-- accept only %% %s %d %I %f %p %c %U, without flags, width or precision:
+-- anything else ("%zu", "%lld", "%.3f", "%g", "%x", PRId64) raises "invalid
+-- option" instead of the message. Format with snprintf first, or pass a
+-- lua_Integer with %I.
+local LUA_FORMAT_FNS = { "luaL_error", "lua_pushfstring", "lua_pushvfstring" }
+local LUA_CONVERSIONS = {
+  ["%"] = true, s = true, d = true, I = true, f = true, p = true, c = true, U = true,
+}
+
+-- The text of the C string literals that start at position i of src (adjacent
+-- literals concatenated, as the compiler does), or nil when the argument there
+-- is not a literal; also whether a macro was spliced between literals.
+local function literal_at(src, i)
+  local parts, spliced = {}, false
+  while true do
+    local ws = src:match("^%s*", i)
+    i = i + #ws
+    if src:sub(i, i) == '"' then
+      local j = i + 1
+      while src:sub(j, j) ~= '"' do j = j + (src:sub(j, j) == "\\" and 2 or 1) end
+      parts[#parts + 1] = src:sub(i + 1, j - 1)
+      i = j + 1
+    elseif #parts > 0 and src:match("^[%a_][%w_]*", i) then
+      spliced = true -- "x" PRId64 "y": the macro's text is a conversion we cannot see
+      i = i + #src:match("^[%a_][%w_]*", i)
+    else
+      break
+    end
+  end
+  if #parts == 0 then return nil end
+  return table.concat(parts), spliced
+end
+
+-- Reports every bad conversion in the Lua-formatted calls of one file.
+local function check_lua_formats(path, src)
+  local bad = 0
+  for _, fn in ipairs(LUA_FORMAT_FNS) do
+    for at, open in src:gmatch("()" .. fn .. "%s*%(()") do
+      local line = select(2, src:sub(1, at):gsub("\n", "")) + 1
+      local comma = src:find(",", open, true)
+      local fmt, spliced = literal_at(src, comma + 1)
+      local why
+      if not fmt then
+        why = "a format that is not a string literal (a '%' in it would be read as a conversion)"
+      elseif spliced then
+        why = "a macro spliced into the format"
+      else
+        for mods, conv in fmt:gmatch("%%([-+ #0-9.]*[hlLqjzt]*)(.?)") do
+          if mods ~= "" or not LUA_CONVERSIONS[conv] then
+            why = "'%" .. mods .. conv .. "' (Lua knows %% %s %d %I %f %p %c %U)"
+            break
+          end
+        end
+      end
+      if why then
+        print(("%s:%d: %s format uses %s"):format(path, line, fn, why))
+        bad = bad + 1
+      end
+    end
+  end
+  return bad
+end
 local function read(path)
   local f = assert(io.open(path))
   local src = f:read("a")
@@ -154,10 +218,20 @@ local function read(path)
   return src
 end
 
-for path in io.popen("ls src/*.[ch] src/*/*.[ch] 2>/dev/null"):lines() do
+-- The files named on the command line, or every C source of src/ and tests/fuzz/.
+local paths = { ... }
+if #paths == 0 then
+  for path in io.popen("ls src/*.[ch] src/*/*.[ch] tests/fuzz/*.c 2>/dev/null"):lines() do
+    paths[#paths + 1] = path
+  end
+end
+for _, path in ipairs(paths) do
   local mod, kind = classify(path)
   local src = read(path)
-  if kind == nil then
+  local in_src = path:match("^src/") ~= nil
+  if not in_src then
+    -- tests/fuzz/ or a file named on the command line: line and format rules only
+  elseif kind == nil then
     fail(path, nil, "not in a module folder (%s) nor one of the files that stay in src/",
          "tensor, linalg, io, data, nn, sketch, select, embed, plot, host")
   else
@@ -175,7 +249,7 @@ for path in io.popen("ls src/*.[ch] src/*/*.[ch] 2>/dev/null"):lines() do
   end
   check_lines(path, src)
   check_lazy_note(path, src)
+  errors = errors + check_lua_formats(path, src)
 end
-for path in io.popen("ls tests/fuzz/*.c 2>/dev/null"):lines() do check_lines(path, read(path)) end
 print(("lint: %d error(s), %d warning(s)"):format(errors, warnings))
 os.exit(errors == 0 and 0 or 1)

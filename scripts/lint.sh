@@ -1,3 +1,4 @@
 #!/bin/sh
-# lint.sh - DESIGN.md's layering (core C never sees Lua) and STYLE.md's sizes.
+# lint.sh [files] - DESIGN.md's layering (core C never sees Lua), formats of
+# Lua-formatted messages, STYLE.md's sizes.
 exec lua5.4 scripts/lint.lua "$@"

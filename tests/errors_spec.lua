@@ -28,9 +28,22 @@ describe("constructors", function()
     fails(function() T{1}:to("complex") end, "bad argument #2 to 'to'", "unknown dtype 'complex'")
   end)
 
-  it("refuse sizes whose byte count overflows", function()
-    fails(function() lt.zeros(2^40, 2^40) end, "invalid tensor shape")
-    fails(function() lt.zeros(4611686018427387904, 4) end, "invalid tensor shape")
+  it("refuse sizes whose element count overflows, naming the function", function()
+    fails(function() lt.zeros(2^40, 2^40) end, "bad argument #1 to 'zeros'",
+      "shape [1099511627776x1099511627776] has too many elements")
+    fails(function() lt.zeros(4611686018427387904, 4) end, "bad argument #1 to 'zeros'",
+      "[4611686018427387904x4] has too many elements")
+    -- a zero size does not excuse the others: strides are still their products
+    fails(function() lt.empty(0, 1 << 62, 4) end, "bad argument #1 to 'empty'", "too many elements")
+  end)
+
+  -- issue 13 (4): the message used to be "invalid option '%z' to 'lua_pushfstring'"
+  it("refuse a tensor past the storage limit with its real message", function()
+    fails(function() lt.zeros(1 << 45) end, "bad argument #1 to 'zeros'",
+      "tensor too large: [35184372088832] float32 needs 140737488355328 bytes",
+      "over the limit of 70368744177664")
+    fails(function() lt.ones(1 << 44, "float64") end, "bad argument #1 to 'ones'",
+      "tensor too large")
   end)
 
   it("check arange, linspace and eye", function()
@@ -151,6 +164,82 @@ describe("hostile sizes", function()
   it("histogram and bincount bound their allocations", function()
     fails(function() T{1}:histogram(0) end, "bins must be in 1..1e8")
     fails(function() T{1}:histogram(10^12) end, "bins must be in 1..1e8")
+  end)
+
+  -- issue 13 (3): expand(1<<62, 1<<62) gave numel 0, expand(3, 1<<62) a
+  -- negative numel; every size product is now checked
+  it("expand, reshape and view refuse shapes whose element count overflows", function()
+    local one = lt.ones(1, 1)
+    fails(function() one:expand(1 << 62, 1 << 62) end, "bad argument #2 to 'expand'",
+      "shape [4611686018427387904x4611686018427387904] has too many elements")
+    fails(function() one:expand(3, 1 << 62) end, "bad argument #2 to 'expand'",
+      "shape [3x4611686018427387904] has too many elements")
+    fails(function() one:expand(-1, 1 << 62):expand(4, -1, -1) end, "'expand'", "too many elements")
+    fails(function() lt.ones(4):reshape(1 << 62, 1 << 62, -1) end, "bad argument #2 to 'reshape'",
+      "too many elements")
+    fails(function() lt.ones(4):view(1 << 62, 4, 0) end, "bad argument #2 to 'view'",
+      "too many elements")
+    -- views that fit stay views, with exact counts
+    local big = lt.ones(1, 1, "uint8"):expand(1 << 30, 1 << 31)
+    assert.equal(1 << 61, big:numel())
+    assert.equal(1 << 61, big:nbytes())
+    assert.equal(1 << 61, big:flatten():numel())
+    assert.same({ 1 << 20, 1 << 41 }, big:reshape(1 << 20, -1):size())
+    fails(function() big:contiguous() end, "contiguous", "tensor too large")
+  end)
+
+  it("constructors, random draws and index ops name themselves on overflow", function()
+    local huge, many = 1 << 40, "too many elements"
+    fails(function() lt.randn(huge, huge) end, "bad argument #1 to 'randn'", many)
+    fails(function() lt.rand({ huge, huge }) end, "bad argument #1 to 'rand'", many)
+    fails(function() lt.randint(1, 3, 1 << 62, 4) end, "bad argument #3 to 'randint'", many)
+    fails(function() lt.randperm(1 << 62) end, "bad argument #1 to 'randperm'", many)
+    fails(function() lt.random.choice(10, 1 << 62, { replace = true }) end,
+      "bad argument #2 to 'choice'")
+    fails(function() lt.linspace(0, 1, math.maxinteger) end, "bad argument #3 to 'linspace'", many)
+    fails(function() lt.eye(huge) end, "bad argument #1 to 'eye'", many)
+    fails(function() T{1, 2}:one_hot(1 << 62) end, "bad argument #2 to 'one_hot'", many)
+    fails(function() T{math.maxinteger}:bincount() end, "bad argument #1 to 'bincount'",
+      "too many bins")
+    fails(function() T{1}:bincount(1 << 60) end, "bad argument #2 to 'bincount'", many)
+    local row = lt.ones(1, "uint8"):expand(1 << 61)
+    fails(function() lt.cat({ row, row, row, row, row }) end, "bad argument #1 to 'cat'", many)
+    local short = lt.ones(1, "uint8"):expand(1 << 50)
+    fails(function() lt.cat({ short, short }) end, "bad argument #1 to 'cat'", "tensor too large")
+    fails(function() lt.stack({ row, row }) end, "bad argument #1 to 'stack'", many)
+    -- a table holding the same row 1e5 times, four levels deep: 1e20 elements
+    local nested = {}
+    for i = 1, 100000 do nested[i] = 0 end
+    for _ = 1, 3 do
+      local up = {}
+      for i = 1, 100000 do up[i] = nested end
+      nested = up
+    end
+    fails(function() lt.tensor(nested) end, "bad argument #1 to 'tensor'", many)
+    local col = lt.ones(1, 1):expand(huge, 1)
+    fails(function() return col + col:t() end,
+      "add: shape [1099511627776x1099511627776] has too many elements")
+  end)
+
+  it("narrow, slice and layer geometry never overflow", function()
+    local nn, big = lt.nn, math.maxinteger
+    fails(function() lt.ones(3):narrow(1, 2, big) end, "bad argument #4 to 'narrow'",
+      "exceeds size 3")
+    assert.same({ 1 }, lt.ones(3):slice(1, 1, -1, big):size())
+    fails(function() nn.Linear(1 << 62, 4) end, "bad argument #2 to 'Linear'", "too many elements")
+    fails(function() nn.Conv2d(3, 4, { 1 << 32, 1 << 32 }) end, "bad argument #3 to 'Conv2d'",
+      "too many elements")
+    local x = lt.ones(1, 3, 8, 8)
+    fails(function() nn.Conv2d(3, 4, 3, { padding = 1 << 62 })(x) end, "'conv2d'",
+      "smaller than the kernel")
+    fails(function() nn.Conv2d(3, 4, 3, { dilation = 1 << 62 })(x) end, "'conv2d'",
+      "smaller than the kernel")
+    assert.same({ 1, 4, 1, 1 }, nn.Conv2d(3, 4, 3, { stride = big })(x):size())
+    fails(function() nn.MaxPool2d(big)(x) end, "'max_pool2d'", "does not fit")
+    local pool = nn.MaxPool2d(2, { padding = 1, stride = big, ceil_mode = true })
+    assert.same({ 1, 3, 1, 1 }, pool(x):size())
+    fails(function() nn.AdaptiveAvgPool2d(1 << 40)(x) end, "'adaptive_avg_pool2d'",
+      "too many elements")
   end)
 
   it("topk and chunk check their counts", function()

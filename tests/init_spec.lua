@@ -1,6 +1,16 @@
 -- init_spec.lua - the top-level lunette table: lazy modules, shortcuts, name clashes; the
 -- C bindings behind it, one preloaded table per module.
 local lt = require "lunette"
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests"
+local H = dofile(here .. "/fixtures/host.lua")
+
+-- Runs a chunk in a fresh `lunette -e` (nothing loaded but what start-up
+-- loads); returns its stdout and stderr together, and whether it exited 0.
+local function fresh(code)
+  local p = io.popen(("%s -e %s 2>&1"):format(H.q(H.host()), H.q(code)))
+  local out = p:read("a")
+  return out, p:close()
+end
 
 describe("lunette table", function()
   it("reaches every module by its name, even where a tensor function has the same name", function()
@@ -36,5 +46,43 @@ describe("lunette table", function()
       for _, k in ipairs(names) do assert.is_not_nil(C[k], m .. "." .. k) end
     end
     assert.is_nil(require("lunette._io").data) -- data is its own binding now
+  end)
+end)
+
+-- issue 13 (5): t:matmul was nil until lunette.linalg was first touched
+describe("tensor methods at start-up", function()
+  it("include the linalg products, before and without lunette.linalg", function()
+    local out, ok = fresh [[
+      local loaded = package.loaded["lunette.linalg"] ~= nil
+      local maps = io.open("/proc/self/maps")
+      local blas = maps and maps:read("a"):find("blas") ~= nil
+      local a, b = lt.randn(2, 3), lt.randn(3, 2)
+      local p = a:matmul(b)
+      local v = lt.tensor { 1, 2 }
+      print(loaded, blas, p:dim(), p:size(1), a:mm(b):size(2), v:dot(v), v:outer(v):numel(),
+            a:mv(lt.ones(3)):numel(), lt.ones(2, 2, 2):bmm(lt.ones(2, 2, 1)):numel())
+    ]]
+    assert.is_true(ok, out)
+    -- start-up loaded neither the linalg façade nor OpenBLAS (still opened on first use)
+    assert.are.equal("false\tfalse\t2\t2\t2\t5\t4\t2\t4\n", out)
+  end)
+
+  it("include every method docs/API.md documents for Tensor", function()
+    local f = assert(io.open("docs/API.md"))
+    local names, seen = {}, {}
+    for name in f:read("a"):gmatch("`Tensor:([%w_]+)`") do
+      if not seen[name] then names[#names + 1], seen[name] = name, true end
+    end
+    f:close()
+    assert.is_true(#names > 100, "docs/API.md lists " .. #names .. " Tensor methods")
+    local out, ok = fresh(([[
+      local t, missing = lt.zeros(2, 2), {}
+      for name in ("%s"):gmatch("%%S+") do
+        if type(t[name]) ~= "function" then missing[#missing + 1] = name end
+      end
+      io.write(table.concat(missing, " "))
+    ]]):format(table.concat(names, " ")))
+    assert.is_true(ok, out)
+    assert.are.equal("", out, "methods documented but missing on a fresh tensor: " .. out)
   end)
 end)

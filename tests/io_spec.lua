@@ -91,6 +91,31 @@ describe("npy files written by numpy", function()
     f:close()
     assert.error_matches(function() f:read(1, 1) end, "closed")
   end)
+
+  -- issue 13 (8): read(math.maxinteger, 2) overflowed first + count - 1 while
+  -- building its error message (UBSan: signed integer overflow)
+  it("refuses row ranges at the integer limits with the range it allows", function()
+    assert(lio.write_npy(tmp .. "/rows.npy", lt.ones(10, 2)))
+    local f = assert(lio.open_npy(tmp .. "/rows.npy"))
+    local function refuses(want, ...)
+      local args = table.pack(...)
+      local ok, err = pcall(function() return f:read(table.unpack(args, 1, args.n)) end)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find(want, 1, true), tostring(err))
+    end
+    local big, small = math.maxinteger, math.mininteger
+    local first_big = "bad argument #2 to 'read' (first row 9223372036854775807 out of range 1..11)"
+    local first_small = "(first row -9223372036854775808 out of range 1..11)"
+    refuses(first_big, big, 2)
+    refuses(first_big, big)
+    refuses(first_small, small)
+    refuses(first_small, small, big)
+    refuses("bad argument #3 to 'read' (count 9223372036854775807 from row 2 out of range 0..9", 2,
+      big)
+    refuses("bad argument #3 to 'read' (count -9223372036854775808 from row 2", 2, small)
+    assert.same({ 1, 2 }, f:read(10, 1):size())
+    f:close()
+  end)
 end)
 
 describe("npz archives written by numpy", function()
@@ -511,6 +536,84 @@ describe("writers never leave partial files", function()
       assert.is_true(dsynced, target .. ": directory not flushed after the rename")
     end
     assert.same({"a.npy", "b.pt"}, listing(dir))
+  end)
+end)
+
+-- issue 13 (6): write_npz took {["../evil"] = t} and wrote a member
+-- "../evil.npy" that read_npz then refused; every writer now refuses, before
+-- opening anything, the names its reader refuses.
+describe("writers refuse the names their readers refuse", function()
+  local t = lt.ones(2)
+
+  -- Runs write(path) in an empty directory; returns the error it raised and
+  -- what the directory holds afterwards.
+  local function refused(ext, write)
+    local dir = tmp .. "/names"
+    os.execute("rm -rf '" .. dir .. "' && mkdir '" .. dir .. "'")
+    local ok, err = pcall(write, dir .. "/x." .. ext)
+    assert.is_false(ok, "expected an error")
+    local p = io.popen("ls -A '" .. dir .. "'")
+    local left = p:read("a")
+    p:close()
+    return tostring(err), left
+  end
+
+  local function assert_refused(ext, write, ...)
+    local err, left = refused(ext, write)
+    for _, want in ipairs { ... } do
+      assert.truthy(err:find(want, 1, true), ("message %q lacks %q"):format(err, want))
+    end
+    assert.equal("", left, "a refused write left files behind")
+  end
+
+  it("npz: member names with '..', absolute, backslash, NUL or too long", function()
+    local cases = {
+      ["../evil"] = "member name '../evil.npy' contains '..'",
+      ["a/../../evil"] = "member name 'a/../../evil.npy' contains '..'",
+      ["/tmp/evil"] = "member name '/tmp/evil.npy' is not a safe relative path (absolute)",
+      ["a\\b"] = "member name 'a\\b.npy' is not a safe relative path (a backslash)",
+      ["a\0b"] = "member name 'a\\0b.npy' is not a safe relative path (a NUL byte)",
+      [("e"):rep(70000)] = "is longer than 65535 bytes",
+    }
+    for name, why in pairs(cases) do
+      assert_refused("npz", function(path) return lio.save(path, { ok = t, [name] = t }) end,
+        "bad argument #2 to 'write_npz'", why)
+    end
+    -- names the reader takes still round-trip, sub-folders and dots included
+    local names = { [""] = t, ["ok/sub"] = t, ["."] = t, [".."] = t, ["a.b"] = t }
+    assert(lio.save(tmp .. "/fine.npz", names))
+    local back = assert(lio.load(tmp .. "/fine.npz"))
+    for k in pairs(names) do assert.is_true(back[k]:equal(t), k) end
+  end)
+
+  it("pt: archive names with '/', '..', backslash, NUL, empty or too long", function()
+    local cases = {
+      [".."] = "member name '../data.pkl' contains '..'",
+      ["a/b"] = "archive name 'a/b' is not a plain folder name",
+      [""] = "archive name is empty",
+      ["x\0y"] = "member name 'x\\0y/data.pkl' is not a safe relative path (a NUL byte)",
+      ["a\\b"] = "is not a safe relative path (a backslash)",
+      [("n"):rep(255)] = "is longer than 254 bytes",
+    }
+    for name, why in pairs(cases) do
+      assert_refused("pt", function(path) return lio.save(path, { w = t }, { name = name }) end,
+        "bad argument #3 to 'save_pt'", why)
+    end
+    for _, name in ipairs { ".", ("n"):rep(254), "model-1.v2" } do
+      assert(lio.save(tmp .. "/fine.pt", { w = t }, { name = name }))
+      assert.is_true(assert(lio.load(tmp .. "/fine.pt")).w:equal(t), name)
+    end
+  end)
+
+  it("safetensors: the reserved __metadata__ key and invalid UTF-8", function()
+    assert_refused("safetensors", function(path) return lio.save(path, { __metadata__ = t }) end,
+      "bad argument #2 to 'write_safetensors'", "tensor name '__metadata__' is the format's key")
+    assert_refused("safetensors", function(path) return lio.save(path, { ["\xff"] = t }) end,
+      "bad argument #2 to 'write_safetensors'", "not valid UTF-8")
+    local names = { [""] = t, ["a\0b"] = t, ["é/..\\x"] = t }
+    assert(lio.save(tmp .. "/fine.safetensors", names))
+    local back = assert(lio.load(tmp .. "/fine.safetensors"))
+    for k in pairs(names) do assert.is_true(back[k]:equal(t), k) end
   end)
 end)
 

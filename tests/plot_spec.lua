@@ -676,7 +676,7 @@ describe("argument errors", function()
     assert.error_matches(function() ax:plot({ 1, 2 }, { 1, 2, 3 }) end, "x and y must have the same length")
     assert.error_matches(function() ax:plot({ 1, 2 }, { 1, 2 }, { linestyle = "~" }) end, "unknown line style '~'")
     assert.error_matches(function() ax:bar({ 1, 2 }, { 1, 2, 3 }) end, "x has 2 positions but height has 3 values")
-    assert.error_matches(function() ax:hist({ 1, 2 }, { bins = 0 }) end, "bins must be a positive integer")
+    assert.error_matches(function() ax:hist({ 1, 2 }, { bins = 0 }) end, "bins must be an integer")
     assert.error_matches(function() ax:imshow(lt.zeros(2, 2, 5)) end, "image must be")
     assert.error_matches(function() ax:xlim(1, 1) end, "empty range")
     assert.error_matches(function() ax:legend { loc = "top" } end, "unknown location 'top'")
@@ -685,6 +685,37 @@ describe("argument errors", function()
     assert.error_matches(function() fig:subplot(2, 2, 1, { projection = "polar" }) end, "unknown projection 'polar'")
     assert.error_matches(function() fig:gridspec(2, 2):cell(3, 1) end, "row 3 outside 1..2")
     assert.error_matches(function() plot.style("neon") end, "unknown style 'neon'")
+  end)
+
+  -- issue 13 (8): subplots(1e6, 1e6) ran 46 s to ENOMEM; hist{bins = 1e8}
+  -- built 1e8 edges and then blamed them ("need 2 or more bin edges"), and
+  -- bins = math.huge never returned
+  it("bound grids and histogram bins", function()
+    local function fails(fn, want)
+      local ok, err = pcall(fn)
+      assert.is_false(ok, "expected an error")
+      assert.truthy(tostring(err):find(want, 1, true), tostring(err))
+    end
+    fails(function() plot.subplots(1000000, 1000000) end,
+      "bad argument #1 to 'subplots' (1000000 rows: a grid has at most 1000 rows and 1000 columns)")
+    fails(function() plot.subplots(1, 1001) end, "bad argument #2 to 'subplots' (1001 columns")
+    fails(function() plot.subplots(200, 200) end, "bad argument #2 to 'subplots' "
+      .. "(a 200x200 grid has 40000 cells, more than the 10000 a figure holds)")
+    fails(function() fig:subplot(1 << 40, 1 << 40, 1) end,
+      "bad argument #1 to 'subplot' (1099511627776 rows")
+    fails(function() fig:gridspec(3, 5000) end, "bad argument #2 to 'gridspec' (5000 columns")
+    assert.equal(1000, #select(2, plot.subplots(1000, 1)))
+    local x = lt.randn(100)
+    for _, bins in ipairs { 1e8, 1000001, math.huge, 0 / 0, 2 ^ 63, 0, 2.5 } do
+      fails(function() ax:hist(x, { bins = bins }) end,
+        "bad argument #2 to 'hist' (bins must be an integer in 1..1000000 or a list of edges, got ")
+    end
+    fails(function() ax:hist(x, { bins = lt.linspace(0, 1, 1000002, "float64") }) end,
+      "bad argument #2 to 'hist' (1000002 bin edges make 1000001 bins, more than the 1000000 a "
+      .. "histogram has)")
+    local counts = ax:hist(x, { bins = 1000000 })
+    assert.equal(1000000, counts:numel())
+    assert.equal(100, counts:sum())
   end)
 
   it("check text is UTF-8", function()

@@ -191,6 +191,16 @@ describe("lunette REPL on a terminal", function()
     assert.is_truthy(has(out, "> io.stdout:write('ok')\nokfile ("), out)
   end)
 
+  -- issue 13 (5): the linalg products were missing until lunette.linalg was touched
+  it("completes every tensor method, the linalg products included, from the start", function()
+    local out, err, code = typed { "w", PROMPT, "s", "t = lt.ones(2, 3)\n", "w", PROMPT,
+      "s", "t:matm\t", "w", "ul", "s", "(lt.ones(3, 1)):sum()\n", "w", "6", "w", PROMPT,
+      "s", "t:out\t", "w", "er", "s", "\3", "w", ABORTED, "s", "\4" }
+    assert.are.equal(0, code, err)
+    assert.is_truthy(has(out, "> t:matmul(lt.ones(3, 1)):sum()\n6.0\n"), out)
+    assert.is_truthy(has(out, "> t:outer^C"), out)
+  end)
+
   it("interrupts a running loop with Ctrl-C and goes on", function()
     local out, err, code = typed { "w", PROMPT, "s", "while true do end\n", "p", "300",
       "s", "\3", "w", PROMPT, "s", "print(6 * 7)\n", "w", "42", "w", PROMPT, "s", "\4" }

@@ -39,6 +39,17 @@ local function check_count(fname, n, v, what)
   return v
 end
 
+-- Raises, naming the layer, when a weight shape has more elements than any
+-- tensor may hold (2^46), before Lua's integer products wrap around (a
+-- wrapped fan_in made the init bound inf and the error name 'uniform').
+local function check_weight_shape(fname, arg, shape)
+  local n = 1.0
+  for _, s in ipairs(shape) do n = n * s end
+  if n > 2.0 ^ 46 then
+    argerror(arg, fname, "weight [%s] has too many elements", table.concat(shape, "x"))
+  end
+end
+
 -- pair(v) -> {v, v} for a number, or the two entries of a table.
 local function pair(fname, v, what, lo)
   if type(v) == "number" then v = { v, v } end
@@ -122,6 +133,7 @@ function Linear.new(in_f, out_f, opts)
   opts = opts or {}
   check_count("Linear", 1, in_f, "in_features")
   check_count("Linear", 2, out_f, "out_features")
+  check_weight_shape("Linear", 2, { out_f, in_f })
   local self = init(setmetatable({}, Linear))
   self.in_features, self.out_features = in_f, out_f
   local g, dt, bound = generator(opts), opts.dtype or "float32", 1 / math.sqrt(in_f)
@@ -173,6 +185,7 @@ function Conv2d.new(cin, cout, k, opts)
   self.stride = pair("Conv2d", opts.stride or 1, "stride", 1)
   self.padding = pair("Conv2d", opts.padding or 0, "padding", 0)
   self.dilation = pair("Conv2d", opts.dilation or 1, "dilation", 1)
+  check_weight_shape("Conv2d", 3, { cout, cin // groups, self.kernel_size[1], self.kernel_size[2] })
   self._geo = { self.stride[1], self.stride[2], self.padding[1], self.padding[2], self.dilation[1], self.dilation[2], groups }
   local fan_in = cin // groups * self.kernel_size[1] * self.kernel_size[2]
   local g, dt, bound = generator(opts), opts.dtype or "float32", 1 / math.sqrt(fan_in)

@@ -44,7 +44,8 @@ plot.Axes3D = A3
 function plot.figure(o) return Figure.new(o) end
 
 -- plot.subplots(nrows, ncols, {size=, dpi=, style=, projection=, squeeze=, gridspec={hspace=...}})
--- -> fig, axes (one axes, a list, or a grid axes[row][col] as matplotlib squeezes)
+-- -> fig, axes (one axes, a list, or a grid axes[row][col] as matplotlib squeezes);
+-- at most 1000 rows and 1000 columns, 10000 axes in all.
 function plot.subplots(nrows, ncols, o)
   if type(nrows) == "table" then nrows, ncols, o = 1, 1, nrows end
   o = o or {}

@@ -300,6 +300,7 @@ Axes.hist_edges = hist_edges
 
 -- ax:hist(x, {bins=10, range={lo, hi}, density=, weights=, histtype="bar"|"step"|"stepfilled",
 --            color=, alpha=, label=, rwidth=}) -> counts, edges
+-- bins is a count (at most 1000000) or a list of edges (at most 1000001).
 function Axes:hist(x, o)
   o = opts_table(o, "hist", 2)
   local datasets = {}
@@ -311,7 +312,13 @@ function Axes:hist(x, o)
   local bins = o.bins or self.rc["hist.bins"]
   local edges
   if type(bins) == "number" then
-    if bins < 1 or bins ~= math.floor(bins) then fail("hist", 2, "bins must be a positive integer or a list of edges") end
+    -- checked before the edges are made: bins = 1e8 built 1e8 edges for 11 s
+    -- and then failed with a message about edges; inf never finished
+    if not (bins >= 1 and bins <= C.HIST_MAX_BINS and bins == math.floor(bins)) then
+      fail("hist", 2, ("bins must be an integer in 1..%d or a list of edges, got %s"):format(
+        C.HIST_MAX_BINS, tostring(bins)))
+    end
+    bins = math.tointeger(bins)
     local lo, hi
     if o.range then
       lo, hi = o.range[1], o.range[2]

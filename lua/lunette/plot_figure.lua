@@ -51,13 +51,34 @@ end
 -- grids
 ---------------------------------------------------------------------------
 
+-- The largest grid a figure takes: each axes costs about 4 KB and its share
+-- of every draw, and plot.subplots(1000000, 1000000) ran 46 s to ENOMEM
+-- instead of failing.
+local MAX_GRID_SIDE, MAX_GRID_CELLS = 1000, 10000
+
+-- Raises, naming fname, unless nrows x ncols is a grid a figure takes.
+local function check_grid(fname, nrows, ncols)
+  for i, v in ipairs { nrows, ncols } do
+    if math.type(v) ~= "integer" or v < 1 then
+      fail(fname, i, "grid sizes must be positive integers")
+    end
+    if v > MAX_GRID_SIDE then
+      fail(fname, i, ("%d %s: a grid has at most %d rows and %d columns"):format(v,
+        i == 1 and "rows" or "columns", MAX_GRID_SIDE, MAX_GRID_SIDE))
+    end
+  end
+  if nrows * ncols > MAX_GRID_CELLS then
+    fail(fname, 2, ("a %dx%d grid has %d cells, more than the %d a figure holds"):format(
+      nrows, ncols, nrows * ncols, MAX_GRID_CELLS))
+  end
+end
+
 -- fig:gridspec(nrows, ncols, {hspace=, wspace=, left=, right=, top=, bottom=,
 --                             width_ratios=, height_ratios=})
+-- At most 1000 rows and 1000 columns, 10000 cells in all.
 function Figure:gridspec(nrows, ncols, o)
   o = o or {}
-  for i, v in ipairs { nrows, ncols } do
-    if math.type(v) ~= "integer" or v < 1 then fail("gridspec", i, "grid sizes must be positive integers") end
-  end
+  check_grid("gridspec", nrows, ncols)
   for _, k in ipairs { "width_ratios", "height_ratios" } do
     local want = k == "width_ratios" and ncols or nrows
     if o[k] and #o[k] ~= want then fail("gridspec", 3, ("%s needs %d values"):format(k, want)) end
@@ -179,6 +200,7 @@ function Figure:subplot(a, b, c, o)
       fail("subplot", i, "subplot(nrows, ncols, index) needs positive integers")
     end
   end
+  check_grid("subplot", a, b)
   if c > a * b then
     fail("subplot", 3, ("index %d is outside a %dx%d grid (1..%d)"):format(c, a, b, a * b))
   end
@@ -196,8 +218,10 @@ function Figure:add_axes(rect, o)
 end
 
 -- fig:subplots(nrows, ncols, {projection=, ...}) -> grid of axes (axes[r][c]; squeezed like matplotlib)
+-- At most 1000 rows and 1000 columns, 10000 axes in all.
 function Figure:subplots(nrows, ncols, o)
   nrows, ncols = nrows or 1, ncols or 1
+  check_grid("subplots", nrows, ncols)
   o = o or {}
   local gs = self:gridspec(nrows, ncols, o.gridspec or {})
   local grid = {}

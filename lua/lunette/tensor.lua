@@ -1,5 +1,10 @@
 -- lunette.tensor: constructors, operators, slicing syntax and the numpy-like printer.
 local C = require "lunette._tensor"
+-- The C half of linalg registers the products as tensor methods (t:matmul(u),
+-- mm, bmm, mv, dot, outer): loaded here, they exist from a script's first
+-- line and in the REPL's completion, not only once lunette.linalg is touched.
+-- It only registers functions; OpenBLAS is still opened on the first product.
+require "lunette._linalg"
 
 local M = {}
 local meta = C.meta

@@ -333,6 +333,13 @@ static PkObj *rebuild_tensor(U *u, const PkObj *args) {
     fail(u, "tensor view reaches past the end of storage '%s'", s->key);
     return NULL;
   }
+  /* a view with zero strides can have far more elements than its storage:
+   * lunette's tensors must still count their elements and bytes in int64 */
+  int64_t count;
+  if (lt_shape_numel(t.ndim, t.shape, lt_dtype_size(io_stype_dtype(s->st)), &count) != LT_OK) {
+    fail(u, "tensor view of storage '%s' has too many elements", s->key);
+    return NULL;
+  }
   PkResult *r = u->r;
   if (r->ntensors == u->ttcap) {
     size_t cap = u->ttcap ? 2 * u->ttcap : 16;

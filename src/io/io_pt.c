@@ -28,7 +28,7 @@ static int is_pickle(const char *name) {
 static LtStatus check_layout(IoCtx *c, IoPt *pt) {
   if (pt->zip.n == 0) return io_fail(c, LT_EVALUE, "empty archive");
   const char *first = pt->zip.e[0].name, *slash = strchr(first, '/');
-  if (!slash || (size_t)(slash - first) + 2 > sizeof pt->prefix)
+  if (!slash || (size_t)(slash - first) > IO_PT_MAX_NAME)
     return io_fail(c, LT_EVALUE, "not a torch.save archive (members are not in one folder)");
   memcpy(pt->prefix, first, (size_t)(slash - first) + 1);
   pt->prefix[slash - first + 1] = 0;
@@ -162,10 +162,25 @@ LtStatus io_pt_read_storage(IoCtx *c, IoSrc *s, const IoPt *pt, size_t i, void *
 
 /* ---- writing --------------------------------------------------------------------- */
 
+LtStatus io_pt_check_name(IoCtx *c, const char *name, size_t len) {
+  char member[IO_PT_MAX_NAME + 16];
+  int shown = (int)(len > 64 ? 64 : len);
+  if (len == 0) return io_fail(c, LT_EVALUE, "archive name is empty");
+  if (len > IO_PT_MAX_NAME)
+    return io_fail(c, LT_EVALUE, "archive name '%.64s...' is longer than %d bytes", name,
+                   IO_PT_MAX_NAME);
+  if (memchr(name, '/', len))
+    return io_fail(c, LT_EVALUE, "archive name '%.*s' is not a plain folder name (has a '/')",
+                   shown, name);
+  memcpy(member, name, len);
+  memcpy(member + len, "/data.pkl", 9);
+  return io_zip_check_name(c, member, len + 9);
+}
+
 static LtStatus small_member(IoCtx *c, IoZipWriter *zw, const char *name, const char *rest, const void *p, size_t n) {
   char full[512];
   if (snprintf(full, sizeof full, "%s/%s", name, rest) >= (int)sizeof full) return io_fail(c, LT_EVALUE, "archive name too long");
-  LtStatus st = io_zipw_begin(c, zw, full, 0, 64);
+  LtStatus st = io_zipw_begin(c, zw, full, strlen(full), 0, 64);
   if (st == LT_OK) st = io_zipw_data(c, zw, p, n);
   return st ? st : io_zipw_end(c, zw);
 }

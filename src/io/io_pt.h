@@ -4,9 +4,12 @@
 #include "io/io_pickle.h"
 #include "io/io_zip.h"
 
+/* The longest top folder name the reader takes (prefix holds it, '/', NUL). */
+#define IO_PT_MAX_NAME 254
+
 typedef struct {
   IoZip zip;
-  char prefix[256];                /* the archive's top folder, with its '/' */
+  char prefix[IO_PT_MAX_NAME + 2]; /* the archive's top folder, with its '/' */
   int big_endian;                  /* from the byteorder record (default little) */
   PkResult pk;
   const IoZipEntry **records;      /* records[i]: data/<key> of storage i */
@@ -28,11 +31,17 @@ void io_pt_close(IoCtx *c, IoPt *pt);
  * byte-swapped from a big-endian archive) into dst. */
 LtStatus io_pt_read_storage(IoCtx *c, IoSrc *s, const IoPt *pt, size_t i, void *dst);
 
+/* Whether name[0..len) can be a checkpoint's top folder that io_pt_open
+ * takes back: 1..IO_PT_MAX_NAME bytes, no '/', and members <name>/... that
+ * pass io_zip_check_name (no NUL, backslash or '..'). LT_EVALUE with a
+ * message quoting the name otherwise. */
+LtStatus io_pt_check_name(IoCtx *c, const char *name, size_t len);
+
 /* Writes a checkpoint torch.load reads: members <name>/data.pkl,
  * <name>/byteorder, <name>/data/<k> for each storage, <name>/version, all
  * stored and 64-byte aligned like torch.save's own. The caller adds the
  * storages with io_pt_write_storage between io_pt_write_begin and
- * io_pt_write_end. */
+ * io_pt_write_end; name must pass io_pt_check_name. */
 LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl);
 LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p, size_t n);
 LtStatus io_pt_write_end(IoCtx *c, IoZipWriter *zw, const char *name);

@@ -378,6 +378,14 @@ static const char *st_name(LtDtype dt) {
   return N[dt];
 }
 
+LtStatus io_st_check_name(IoCtx *c, const char *name, size_t len) {
+  if (!io_utf8_valid((const uint8_t *)name, len))
+    return io_fail(c, LT_EVALUE, "tensor name is not valid UTF-8");
+  if (len == 12 && !memcmp(name, "__metadata__", 12))
+    return io_fail(c, LT_EVALUE, "tensor name '__metadata__' is the format's key for metadata");
+  return LT_OK;
+}
+
 LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m, size_t nm,
                       uint8_t **out, size_t *len, size_t *cap) {
   Buf b = {NULL, 0, 0, c, LT_OK};
@@ -386,8 +394,9 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
   put(&b, "\0\0\0\0\0\0\0\0{", 9);
   for (size_t i = 0; i < n; i++) {
     uint64_t nbytes;
-    if (!io_utf8_valid((const uint8_t *)e[i].name, e[i].name_len)) return io_fail(c, LT_EVALUE, "tensor name is not valid UTF-8");
-    LtStatus st = io_check_shape(c, "shape", e[i].ndim, e[i].shape, lt_dtype_size(e[i].dt), NULL, &nbytes);
+    LtStatus st = io_st_check_name(c, e[i].name, e[i].name_len);
+    if (st) { io_free(c, b.p, b.cap); return st; }
+    st = io_check_shape(c, "shape", e[i].ndim, e[i].shape, lt_dtype_size(e[i].dt), NULL, &nbytes);
     if (st) { io_free(c, b.p, b.cap); return st; }
     if (i) put(&b, ",", 1);
     put_json_str(&b, e[i].name, e[i].name_len);
@@ -418,6 +427,11 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
   put(&b, "}", 1);
   while (!b.st && (b.n - 8) % 8) put(&b, " ", 1);
   if (b.st) { io_free(c, b.p, b.cap); return io_fail(c, LT_ENOMEM, "not enough memory for the header"); }
+  if (b.n - 8 > IO_ST_MAX_HEADER) {
+    io_free(c, b.p, b.cap);
+    return io_fail(c, LT_ERANGE, "header of %zu bytes is over the %u bytes readers take", b.n - 8,
+                   IO_ST_MAX_HEADER);
+  }
   io_put64(b.p, b.n - 8);
   *out = b.p;
   *len = b.n;

@@ -49,10 +49,16 @@ typedef struct {
   const int64_t *shape;
 } IoStEntry;
 
+/* Whether name[0..len) can name a tensor that io_st_parse reads back as
+ * one: valid UTF-8 and not "__metadata__" (the key the format reserves for
+ * metadata). LT_EVALUE with a message quoting the name otherwise. */
+LtStatus io_st_check_name(IoCtx *c, const char *name, size_t len);
+
 /* Formats the 8-byte length and the JSON header for tensors e[0..n) whose
  * data will follow in that order, and metadata m[0..nm); the header is
  * padded with spaces to a multiple of 8 bytes so the data section starts
- * aligned. Names and strings must be valid UTF-8. *out is io_alloc'd with
+ * aligned. Names must pass io_st_check_name, metadata be valid UTF-8, and
+* the header fit IO_ST_MAX_HEADER (what the reader takes). *out is io_alloc'd with
  * *cap bytes, *len of them used. */
 LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m, size_t nm,
                       uint8_t **out, size_t *len, size_t *cap);

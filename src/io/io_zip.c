@@ -64,13 +64,39 @@ static LtStatus read_zip64_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   return LT_OK;
 }
 
-static LtStatus check_name(IoCtx *c, const char *n, size_t len) {
+/* Whether n[i] starts a '..' path component. */
+static int dotdot_at(const char *n, size_t len, size_t i) {
+  return n[i] == '.' && n[i + 1] == '.' && (i == 0 || n[i - 1] == '/') &&
+         (i + 2 == len || n[i + 2] == '/');
+}
+
+/* The first 64 bytes of a name for a message, a NUL shown as \0. */
+static const char *quoted(const char *n, size_t len, char *buf) {
+  size_t o = 0;
+  for (size_t i = 0; i < len && i < 64; i++) {
+    if (n[i]) buf[o++] = n[i];
+    else { buf[o++] = '\\'; buf[o++] = '0'; }
+  }
+  if (len > 64) { memcpy(buf + o, "...", 3); o += 3; }
+  buf[o] = 0;
+  return buf;
+}
+
+LtStatus io_zip_check_name(IoCtx *c, const char *n, size_t len) {
+  char q[2 * 64 + 4];
+  const char *why = NULL;
   if (len == 0) return io_fail(c, LT_EVALUE, "member with an empty name");
-  if (memchr(n, 0, len) || memchr(n, '\\', len) || n[0] == '/')
-    return io_fail(c, LT_EVALUE, "member name '%.*s' is not a safe relative path", (int)(len > 64 ? 64 : len), n);
+  if (len > 0xFFFF)
+    return io_fail(c, LT_EVALUE, "member name '%s' is longer than 65535 bytes", quoted(n, len, q));
+  if (memchr(n, 0, len)) why = "a NUL byte";
+  else if (memchr(n, '\\', len)) why = "a backslash";
+  else if (n[0] == '/') why = "absolute";
+  if (why)
+    return io_fail(c, LT_EVALUE, "member name '%s' is not a safe relative path (%s)",
+                   quoted(n, len, q), why);
   for (size_t i = 0; i + 1 < len; i++)
-    if (n[i] == '.' && n[i + 1] == '.' && (i == 0 || n[i - 1] == '/') && (i + 2 == len || n[i + 2] == '/'))
-      return io_fail(c, LT_EVALUE, "member name '%.*s' contains '..'", (int)(len > 64 ? 64 : len), n);
+    if (dotdot_at(n, len, i))
+      return io_fail(c, LT_EVALUE, "member name '%s' contains '..'", quoted(n, len, q));
   return LT_OK;
 }
 
@@ -109,7 +135,7 @@ static LtStatus parse_central(IoCtx *c, const uint8_t *p, size_t n, IoZipEntry *
   e->usize = io_le32(p + 24);
   e->lho = io_le32(p + 42);
   *used = 46 + nl + xl + cl;
-  LtStatus st = check_name(c, (const char *)p + 46, nl);
+  LtStatus st = io_zip_check_name(c, (const char *)p + 46, nl);
   if (st) return st;
   if (e->flags & 0x41) return io_fail(c, LT_EVALUE, "member '%.*s' is encrypted", (int)nl, p + 46);
   if (e->method != 0 && e->method != 8)
@@ -245,9 +271,10 @@ void io_zipw_init(IoZipWriter *zw, IoWriter *w) {
   zw->w = w;
 }
 
-LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, int deflate, unsigned align) {
-  size_t nl = strlen(name);
-  if (nl == 0 || nl > 0xFFFF) return io_fail(c, LT_EVALUE, "member name length %zu is out of range", nl);
+LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t nl, int deflate,
+                       unsigned align) {
+  LtStatus st = io_zip_check_name(c, name, nl);
+  if (st) return st;
   if (zw->n == zw->cap) {
     size_t cap = zw->cap ? zw->cap * 2 : 16;
     IoZipWEntry *e = io_alloc(c, cap * sizeof *e);
@@ -260,7 +287,8 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, int deflate,
   IoZipWEntry *e = &zw->e[zw->n];
   memset(e, 0, sizeof *e);
   if (!(e->name = io_alloc(c, nl + 1))) return LT_ENOMEM;
-  memcpy(e->name, name, nl + 1);
+  memcpy(e->name, name, nl);
+  e->name[nl] = 0;
   e->name_n = nl + 1;
   zw->n++;
   e->lho = zw->w->pos;
@@ -272,7 +300,7 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, int deflate,
   io_put32(h, SIG_LOCAL); io_put16(h + 4, 45); io_put16(h + 6, 0x0800); io_put16(h + 8, e->method);
   io_put16(h + 10, 0); io_put16(h + 12, DOS_DATE); io_put32(h + 14, 0);
   io_put32(h + 18, 0xFFFFFFFFu); io_put32(h + 22, 0xFFFFFFFFu); io_put16(h + 26, (uint16_t)nl); io_put16(h + 28, (uint16_t)xl);
-  LtStatus st = io_writer_write(c, zw->w, h, 30);
+  st = io_writer_write(c, zw->w, h, 30);
   if (st == LT_OK) st = io_writer_write(c, zw->w, name, nl);
   memset(h, 0, sizeof h);
   io_put16(h, 1); io_put16(h + 2, 16);

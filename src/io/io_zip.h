@@ -31,6 +31,12 @@ typedef struct {
  * names, and member ranges that neither overlap nor reach into the
  * directory (the overlapping-entries zip bomb). *z is empty on failure. */
 LtStatus io_zip_open(IoCtx *c, IoSrc *s, IoZip *z);
+/* The one rule for member names, which the reader applies to every central
+ * header and the writer to every member before writing it, so lunette never
+ * writes an archive it would refuse: 1..65535 bytes, no NUL byte, no
+ * backslash, not absolute (a leading '/'), no '..' component. Fails with
+ * LT_EVALUE and a message that quotes the name. */
+LtStatus io_zip_check_name(IoCtx *c, const char *name, size_t len);
 void io_zip_close(IoCtx *c, IoZip *z);
 const IoZipEntry *io_zip_find(const IoZip *z, const char *name);
 /* A source for the member's uncompressed bytes (a window or an inflate
@@ -66,8 +72,10 @@ typedef struct {
 } IoZipWriter;
 
 void io_zipw_init(IoZipWriter *zw, IoWriter *w);
-/* Starts member `name`; align > 0 pads its data start to a multiple. */
-LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, int deflate, unsigned align);
+/* Starts member name[0..len) (refused, writing nothing, unless it passes
+ * io_zip_check_name); align > 0 pads its data start to a multiple. */
+LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t len, int deflate,
+                       unsigned align);
 LtStatus io_zipw_data(IoCtx *c, IoZipWriter *zw, const void *p, size_t n);
 LtStatus io_zipw_end(IoCtx *c, IoZipWriter *zw);
 /* Writes the central directory and end records (the writer is then ready

@@ -117,10 +117,16 @@ static int npy_read(lua_State *L) {
   if (a->fortran && a->ndim > 1) return luaL_error(L, "read: row ranges of a Fortran-order array are not supported; read it whole");
   int64_t rows = a->ndim ? a->shape[0] : 1;
   int64_t first = lt_check_int(L, 2, "read", "first row");
-  int64_t count = lua_isnoneornil(L, 3) ? rows - first + 1 : lt_check_int(L, 3, "read", "count");
-  if (first < 1 || first > rows + 1 || count < 0 || count > rows - first + 1)
-    return lt_argerror(L, 2, "read", "rows %lld..%lld out of range 1..%lld", (long long)first,
-                       (long long)(first + count - 1), (long long)rows);
+  /* first is checked before any arithmetic with it: read(math.maxinteger, 2)
+   * overflowed first + count - 1 building this very message */
+  if (first < 1 || first > rows + 1)
+    return lt_argerror(L, 2, "read", "first row %lld out of range 1..%lld", (long long)first,
+                       (long long)rows + 1);
+  int64_t left = rows - first + 1;
+  int64_t count = lua_isnoneornil(L, 3) ? left : lt_check_int(L, 3, "read", "count");
+  if (count < 0 || count > left)
+    return lt_argerror(L, 3, "read", "count %lld from row %lld out of range 0..%lld (%lld rows)",
+                       (long long)count, (long long)first, (long long)left, (long long)rows);
   int64_t shape[LT_MAXDIM];
   memcpy(shape, a->shape, sizeof shape);
   int nd = a->ndim ? a->ndim : 1;

@@ -379,17 +379,20 @@ static LtStatus write_archive(Saver *sv, const char *path, const char *name) {
 static int l_save_pt(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   const char *name = "archive";
+  size_t name_len = 7;
   luaL_checkany(L, 2);
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     if (ltL_opt_get(L, 3, "name")) {
-      if (lua_type(L, -1) == LUA_TSTRING) name = lua_tostring(L, -1); /* the table keeps it */
+      if (lua_type(L, -1) == LUA_TSTRING) name = lua_tolstring(L, -1, &name_len); /* kept */
       lua_pop(L, 1);
     }
-    if (!*name || strchr(name, '/') || strchr(name, '\\')) return lt_argerror(L, 3, "save_pt", "archive name must be a plain folder name");
   }
   LioHandle *h = lio_handle(L, 3, "save_pt");          /* 4 */
+  /* before anything is written: a name the reader refuses leaves no file */
+  if (io_pt_check_name(&h->ctx, name, name_len) != LT_OK)
+    return lt_argerror(L, 3, "save_pt", "%s", h->ctx.msg);
   lua_newtable(L);                                      /* 5: storage map */
   lua_newtable(L);                                      /* 6: tables being walked */
   Saver *sv = io_calloc(&h->ctx, sizeof *sv);

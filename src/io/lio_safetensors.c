@@ -172,12 +172,16 @@ static int cmp_entry(const void *a, const void *b) {
   return r ? r : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-/* Pushes contiguous copies of the tensors of table arg and fills e. */
-static size_t collect(lua_State *L, int arg, WEntry *e, size_t cap) {
-  size_t n = 0;
+/* Pushes contiguous copies of the tensors of table arg and fills e;
+ * raises on a name the reader would not give back (io_st_check_name). */
+static size_t collect(lua_State *L, int arg, IoCtx *ctx, WEntry *e, size_t cap) {
+  size_t n = 0, len;
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     if (lua_type(L, -2) != LUA_TSTRING) lt_argerror(L, arg, "write_safetensors", "tensor names must be strings");
+    const char *name = lua_tolstring(L, -2, &len);
+    if (io_st_check_name(ctx, name, len) != LT_OK)
+      lt_argerror(L, arg, "write_safetensors", "%s", ctx->msg);
     if (!lt_totensor(L, -1)) lt_argerror(L, arg, "write_safetensors", "'%s' is not a tensor", lua_tostring(L, -2));
     if (n == cap) lt_argerror(L, arg, "write_safetensors", "too many tensors");
     Tensor *c = lt_push_contiguous(L, lua_gettop(L));
@@ -241,7 +245,7 @@ static int l_write(lua_State *L) {
   sc->ecap = (cap ? cap : 1) * sizeof(WEntry);
   if (!(sc->e = io_alloc(&h->ctx, sc->ecap))) return lio_fail(L, h, path, LT_ENOMEM);
   luaL_checkstack(L, 2 * (int)(cap < 100000 ? cap : 100000) + 20, "too many tensors");
-  size_t n = collect(L, 2, sc->e, cap);
+  size_t n = collect(L, 2, &h->ctx, sc->e, cap);
   sc->m = collect_meta(L, 3, &h->ctx, &nm);
   sc->mcap = (nm ? nm : 1) * sizeof(IoStMeta);
   if (!nm) { io_free(&h->ctx, sc->m, sc->mcap); sc->m = NULL; }

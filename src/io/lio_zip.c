@@ -187,8 +187,30 @@ static int npz_tostring(lua_State *L) {
 
 static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
 
+/* Pushes the member name of array `name` (at idx): name .. ".npy", NUL
+ * bytes and all. */
+static const char *push_member_name(lua_State *L, int idx, size_t *len) {
+  lua_pushvalue(L, idx);
+  lua_pushliteral(L, ".npy");
+  lua_concat(L, 2);
+  return lua_tolstring(L, -1, len);
+}
+
+/* Raises unless array name (at idx) makes a member name the reader takes
+ * (io_zip_check_name): checked for every name before the file is opened,
+ * so a refused name leaves no file behind. */
+static void check_array_name(lua_State *L, int arg, int idx) {
+  IoCtx c;
+  size_t len;
+  io_ctx_init(&c);
+  const char *member = push_member_name(L, idx, &len);
+  if (io_zip_check_name(&c, member, len) != LT_OK) lt_argerror(L, arg, "write_npz", "%s", c.msg);
+  lua_pop(L, 1);
+}
+
 /* Sorted array of the string keys of the table at arg, every value a
- * tensor NumPy can hold; raises on anything else. */
+ * tensor NumPy can hold and every name one the reader takes; raises on
+ * anything else. */
 static void collect_arrays(lua_State *L, int arg) {
   luaL_checktype(L, arg, LUA_TTABLE);
   lua_newtable(L);
@@ -196,6 +218,7 @@ static void collect_arrays(lua_State *L, int arg) {
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     if (lua_type(L, -2) != LUA_TSTRING) lt_argerror(L, arg, "write_npz", "array names must be strings");
+    check_array_name(L, arg, lua_gettop(L) - 1);
     Tensor *t = lt_totensor(L, -1);
     if (!t) lt_argerror(L, arg, "write_npz", "'%s' is not a tensor", lua_tostring(L, -2));
     if (t->dtype == LT_BF16) lt_argerror(L, arg, "write_npz", "'%s': NumPy has no bfloat16 (convert with :float())", lua_tostring(L, -2));
@@ -210,17 +233,19 @@ static void collect_arrays(lua_State *L, int arg) {
   lua_call(L, 1, 0);
 }
 
-static LtStatus write_member(lua_State *L, LioHandle *h, IoZipWriter *zw, const char *name, int tix, int deflate) {
+/* Writes the tensor at tix as member "<name>.npy", the name at nix. */
+static LtStatus write_member(lua_State *L, LioHandle *h, IoZipWriter *zw, int nix, int tix,
+                             int deflate) {
+  size_t nl;
+  const char *full = push_member_name(L, nix, &nl);
   Tensor *c = lt_push_contiguous(L, tix);
   uint8_t head[1024];
   size_t hn = io_npy_header(c->dtype, c->ndim, c->shape, head);
-  char full[4096];
-  if (snprintf(full, sizeof full, "%s.npy", name) >= (int)sizeof full) return io_fail(&h->ctx, LT_EVALUE, "name too long");
-  LtStatus st = io_zipw_begin(&h->ctx, zw, full, deflate, deflate ? 0 : 64);
+  LtStatus st = io_zipw_begin(&h->ctx, zw, full, nl, deflate, deflate ? 0 : 64);
   if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, head, hn);
   if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
   if (st == LT_OK) st = io_zipw_end(&h->ctx, zw);
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   return st;
 }
 
@@ -247,7 +272,7 @@ static int l_write_npz(lua_State *L) {
     lua_rawgeti(L, 4, i);
     lua_pushvalue(L, -1);
     lua_rawget(L, 2);
-    st = write_member(L, h, zw, lua_tostring(L, -2), lua_gettop(L), deflate);
+    st = write_member(L, h, zw, lua_gettop(L) - 1, lua_gettop(L), deflate);
     lua_pop(L, 2);
   }
   if (st == LT_OK) st = io_zipw_finish(&h->ctx, zw);

@@ -88,8 +88,10 @@ static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb,
   prepare_operand(L, va, dt, fname);
   prepare_operand(L, vb, dt, fname);
   Tensor ea, eb;
-  lt_expand_view(va, nd, sa, &ea);
-  lt_expand_view(vb, nd, sb, &eb);
+  /* the broadcast batch dims can make an operand's view overflow even when
+   * the result fits (a [m x k] over b's batch of b [.. x k x 1]) */
+  lt_check_status(L, lt_expand_view(va, nd, sa, &ea), fname);
+  lt_check_status(L, lt_expand_view(vb, nd, sb, &eb), fname);
   Tensor vo = *lt_push_new(L, dt, rnd, rshape);
   vo.ndim = nd;
   memcpy(vo.shape, shape, sizeof(int64_t) * (size_t)nd);

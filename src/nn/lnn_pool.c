@@ -85,7 +85,7 @@ static int l_adaptive_forward(lua_State *L) {
   int64_t shape[4] = { x->shape[0], x->shape[1], lt_check_int(L, 2, fname, "output height"),
                        lt_check_int(L, 3, fname, "output width") };
   if (shape[2] < 1 || shape[3] < 1) return lt_argerror(L, 2, fname, "output size must be positive");
-  Tensor *y = lt_push_new(L, x->dtype, 4, shape);
+  Tensor *y = lt_push_new_arg(L, 2, fname, x->dtype, 4, shape);
   lnn_status(L, nn_adaptive_avgpool2d_forward(y, x), fname);
   return 1;
 }

@@ -11,11 +11,17 @@ typedef struct {
   size_t es;
 } Geo;
 
+/* The geometry comes from the user: a sum or product that overflows int64
+ * is a window that cannot fit, so it gives -1 like any other misfit. */
 int64_t nn_conv2d_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  int64_t span, padded;
   if (stride < 1 || dil < 1 || pad < 0 || k < 1) return -1;
-  int64_t span = dil * (k - 1) + 1;
-  if (in + 2 * pad < span) return -1;
-  return (in + 2 * pad - span) / stride + 1;
+  if (__builtin_mul_overflow(dil, k - 1, &span) || __builtin_add_overflow(span, 1, &span))
+    return -1;
+  if (__builtin_mul_overflow(pad, 2, &padded) || __builtin_add_overflow(padded, in, &padded))
+    return -1;
+  if (padded < span) return -1;
+  return (padded - span) / stride + 1;
 }
 
 static void geo_of(const NnConv2d *c, const Tensor *x, const Tensor *w, Geo *g) {
@@ -85,9 +91,10 @@ LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, 
         if (ih < 0 || ih >= g->H) { memset(d, 0, (size_t)g->WO * sizeof(float)); continue; }
         const float *xr = xc + ih * g->W;
         int64_t iw0 = -cv->pad[1] + j * cv->dil[1], s = cv->stride[1];
-        /* outputs ow in [lo, hi) read inside the row; the rest are padding */
-        int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
-        int64_t hi = g->W - iw0 <= 0 ? 0 : (g->W - iw0 + s - 1) / s;
+        /* outputs ow in [lo, hi) read inside the row; the rest are padding.
+         * ceil(a / s) as (a - 1) / s + 1: a stride near INT64_MAX must not overflow */
+        int64_t lo = iw0 >= 0 ? 0 : (-iw0 - 1) / s + 1;
+        int64_t hi = g->W - iw0 <= 0 ? 0 : (g->W - iw0 - 1) / s + 1;
         if (hi > g->WO) hi = g->WO;
         if (lo > hi) lo = hi;
         for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0.0f;

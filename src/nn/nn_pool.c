@@ -13,12 +13,19 @@ static inline void put(void *p, LtDtype dt, int64_t i, double v) {
   if (dt == LT_F32) ((float *)p)[i] = (float)v; else ((double *)p)[i] = v;
 }
 
+/* As nn_conv2d_out_size, user geometry whose arithmetic overflows int64
+ * does not fit (-1). pad <= k / 2 is pad * 2 <= k without the product. */
 int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil, int ceil_mode) {
-  if (k < 1 || stride < 1 || dil < 1 || pad < 0 || pad * 2 > k) return -1;
-  int64_t span = dil * (k - 1) + 1, num = in + 2 * pad - span;
+  int64_t span, num, last;
+  if (k < 1 || stride < 1 || dil < 1 || pad < 0 || pad > k / 2) return -1;
+  if (__builtin_mul_overflow(dil, k - 1, &span) || __builtin_add_overflow(span, 1, &span))
+    return -1;
+  if (__builtin_add_overflow(in, 2 * pad, &num)) return -1;
+  num -= span;
   if (num < 0) return -1;
-  int64_t out = (ceil_mode ? (num + stride - 1) / stride : num / stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) out--;
+  int64_t out = num / stride + (ceil_mode && num % stride != 0) + 1;
+  /* ceil mode: a last window starting past the padded input is dropped */
+  if (ceil_mode && (__builtin_mul_overflow(out - 1, stride, &last) || last >= in + pad)) out--;
   return out;
 }
 

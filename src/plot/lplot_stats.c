@@ -32,7 +32,11 @@ static int l_histogram(lua_State *L) {
       return lt_argerror(L, 3, "hist", "%lld weights for %lld values", (long long)w->shape[0], (long long)v->shape[0]);
   }
   int64_t nb = e->shape[0] - 1;
-  if (nb < 1 || nb > 1 << 26) return lt_argerror(L, 2, "hist", "need 2 or more bin edges, got %lld", (long long)e->shape[0]);
+  long long ne = (long long)e->shape[0];
+  if (nb < 1) return lt_argerror(L, 2, "hist", "need 2 or more bin edges, got %lld", ne);
+  if (nb > PLOT_HIST_MAX_BINS)
+    return lt_argerror(L, 2, "hist", "%lld bin edges make %lld bins, more than the %d a "
+                       "histogram has", ne, (long long)nb, PLOT_HIST_MAX_BINS);
   Tensor *c = lt_push_new(L, LT_F64, 1, &nb);
   if (plot_histogram(v->data, v->shape[0], w ? w->data : NULL, e->data, (int)nb, c->data) != 0)
     return lt_argerror(L, 2, "hist", "bin edges must increase");
@@ -110,5 +114,7 @@ static const luaL_Reg fns[] = {
 int luaopen_lunette_plot_stats(lua_State *L);
 int luaopen_lunette_plot_stats(lua_State *L) {
   luaL_newlib(L, fns);
+  lua_pushinteger(L, PLOT_HIST_MAX_BINS);
+  lua_setfield(L, -2, "HIST_MAX_BINS");
   return 1;
 }

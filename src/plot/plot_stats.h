@@ -8,6 +8,10 @@
  * ignored too (log axes). */
 int64_t plot_finite_range(const double *v, int64_t n, int positive_only, double *lo, double *hi);
 
+/* The most bins a histogram draws (one rectangle each): ax:hist refuses
+ * more, whether given as a count or as edges. */
+#define PLOT_HIST_MAX_BINS 1000000
+
 /* numpy.histogram with explicit edges (nbins + 1, increasing): bin i holds
  * edges[i] <= v < edges[i+1], the last bin also its right edge; values
  * outside and non-finite values are ignored. weights may be NULL. counts

@@ -34,7 +34,7 @@ static int s_fd(lua_State *L) {
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, FD_MT);
   int64_t bshape[2] = {cap, dim}, fshape[1] = {(int64_t)lt_fd_work_floats(cap)}, dshape[1] = {(int64_t)lt_fd_work_doubles(cap)};
-  Tensor *buf = lt_push_new(L, store, 2, bshape);
+  Tensor *buf = lt_push_new_arg(L, 2, "fd", store, 2, bshape);
   memset(buf->data, 0, (size_t)(cap * dim) * lt_dtype_size(store));
   lua_setiuservalue(L, -2, 1);
   Tensor *wf = lt_push_new(L, LT_F32, 1, fshape);
@@ -169,7 +169,7 @@ static int s_projection(lua_State *L) {
   int64_t seed = ltL_opt_seed(L, 3, kind);
   if (ell < 1 || dim < 1) return lt_argerror(L, ell < 1 ? 1 : 2, kind, "sizes must be positive");
   int64_t shape[2] = {ell, dim};
-  Tensor *out = lt_push_new(L, LT_F32, 2, shape);
+  Tensor *out = lt_push_new_arg(L, 3, kind, LT_F32, 2, shape);
   LtRng rng;
   lt_rng_seed(&rng, (uint64_t)seed);
   if (strcmp(kind, "gaussian") == 0) lt_proj_gaussian(out, &rng);

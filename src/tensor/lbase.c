@@ -7,6 +7,8 @@
 #include "tensor/lbase.h"
 
 #define STORAGE_ALIGN 64
+/* 64 TiB: more than any machine holds, far below where sizes overflow. */
+#define STORAGE_MAX ((int64_t)1 << 46)
 
 /* Pushes "chunk:line:" of the innermost caller outside lunette's own Lua
  * façades, so an error points at the user's line, not at the library. */
@@ -50,6 +52,7 @@ void lt_check_status(lua_State *L, LtStatus st, const char *fname) {
   case LT_ERANGE: luaL_error(L, "%s: value out of range", fname); break;
   case LT_ELAPACK: luaL_error(L, "%s: LAPACK failed (matrix singular or not converging)", fname); break;
   case LT_EDEVICE: luaL_error(L, "%s: tensor is on another device", fname); break;
+  case LT_EOVERFLOW: luaL_error(L, "%s: shape has too many elements", fname); break;
   default: luaL_error(L, "%s: invalid value", fname); break;
   }
 }
@@ -87,10 +90,10 @@ long long lt_memory_live(lua_State *L) {
   return total;
 }
 
-/* Pushes a storage userdata of nbytes; its bytes are part of the userdata so
- * the collector counts them and frees them with it. */
+/* Pushes a storage userdata of nbytes (at most STORAGE_MAX, checked by
+ * the callers); its bytes are part of the userdata so the collector counts
+ * them and frees them with it. */
 static LtStorage *push_storage(lua_State *L, size_t nbytes) {
-  if (nbytes > ((size_t)1 << 46)) luaL_error(L, "tensor too large (%zu bytes)", nbytes);
   LtStorage *s = lua_newuserdatauv(L, sizeof(LtStorage) + nbytes + STORAGE_ALIGN, 0);
   s->nbytes = nbytes;
   s->device = LT_CPU;
@@ -114,9 +117,55 @@ static Tensor *push_tensor_ud(lua_State *L) {
   return t;
 }
 
+/* Why no tensor of dtype dt and shape (nd, shape) can be made, written
+ * into why; 0 when it can, with its element count in *numel. */
+static int new_tensor_problem(LtDtype dt, int nd, const int64_t *shape, int64_t *numel,
+                              char *why, size_t n) {
+  Tensor d = {.dtype = dt, .ndim = nd < 0 ? 0 : nd > LT_MAXDIM ? LT_MAXDIM : nd};
+  char b[200];
+  if (d.ndim > 0) memcpy(d.shape, shape, sizeof(int64_t) * (size_t)d.ndim);
+  LtStatus st = lt_shape_numel(nd, shape, lt_dtype_size(dt), numel);
+  lt_shape_str(&d, b, sizeof b);
+  if (st == LT_EOVERFLOW) snprintf(why, n, "shape %s has too many elements", b);
+  else if (st != LT_OK) snprintf(why, n, "shape %s has a negative size", b);
+  else if (*numel > STORAGE_MAX / (int64_t)lt_dtype_size(dt))
+    snprintf(why, n, "tensor too large: %s %s needs %lld bytes, over the limit of %lld (64 TiB)",
+             b, lt_dtype_name(dt), (long long)*numel * (long long)lt_dtype_size(dt),
+             (long long)STORAGE_MAX);
+  else return 0;
+  return 1;
+}
+
+/* The name the running C function was called by (as luaL_argerror finds
+ * it), for errors of calls that did not pass their own. */
+static const char *running_name(lua_State *L) {
+  lua_Debug ar;
+  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) return ar.name;
+  return "?";
+}
+
+void lt_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
+                  const int64_t *shape) {
+  char why[320];
+  int64_t n;
+  if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) lt_argerror(L, arg, fname, "%s", why);
+}
+
+Tensor *lt_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
+                        const int64_t *shape) {
+  lt_check_new(L, arg, fname, dt, nd, shape);
+  return lt_push_new(L, dt, nd, shape);
+}
+
 Tensor *lt_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
-  int64_t n = lt_shape_numel_checked(nd, shape, lt_dtype_size(dt));
-  if (n < 0) luaL_error(L, "invalid tensor shape (negative size or overflow)");
+  char why[320];
+  int64_t n;
+  if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) {
+    push_user_where(L);
+    lua_pushfstring(L, "%s: %s", running_name(L), why);
+    lua_concat(L, 2);
+    lua_error(L);
+  }
   LtStorage *s = push_storage(L, (size_t)n * lt_dtype_size(dt));
   Tensor *t = push_tensor_ud(L);
   t->data = s->ptr;
@@ -222,7 +271,19 @@ static int64_t check_size(lua_State *L, int idx, int arg, const char *fname, int
   return (int64_t)v;
 }
 
-static int check_shape(lua_State *L, int arg, const char *fname, int64_t *shape, int allow_infer) {
+/* Raises unless the sizes (a -1 counting as 1) have a representable
+ * element count: expand, reshape and every constructor rely on it. */
+static void check_count(lua_State *L, int arg, const char *fname, int nd, const int64_t *shape) {
+  Tensor d = {.ndim = nd};
+  int64_t n;
+  char b[200];
+  for (int i = 0; i < nd; i++) d.shape[i] = shape[i] < 0 ? 1 : shape[i];
+  if (lt_shape_numel(nd, d.shape, 1, &n) == LT_OK) return;
+  memcpy(d.shape, shape, sizeof(int64_t) * (size_t)nd);
+  lt_argerror(L, arg, fname, "shape %s has too many elements", lt_shape_str(&d, b, sizeof b));
+}
+
+static int read_shape(lua_State *L, int arg, const char *fname, int64_t *shape, int allow_infer) {
   int nd = 0;
   if (lua_istable(L, arg)) {
     nd = (int)lua_rawlen(L, arg);
@@ -239,6 +300,12 @@ static int check_shape(lua_State *L, int arg, const char *fname, int64_t *shape,
     if (nd == LT_MAXDIM) lt_argerror(L, i, fname, "at most %d dims", LT_MAXDIM);
     shape[nd++] = check_size(L, i, i, fname, allow_infer);
   }
+  return nd;
+}
+
+static int check_shape(lua_State *L, int arg, const char *fname, int64_t *shape, int allow_infer) {
+  int nd = read_shape(L, arg, fname, shape, allow_infer);
+  check_count(L, arg, fname, nd, shape);
   return nd;
 }
 

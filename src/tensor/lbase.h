@@ -17,14 +17,26 @@ typedef struct {
   void *ptr;
 } LtStorage;
 
-/* Raises "bad argument #arg to 'fname' (<formatted reason>)". */
-int lt_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...);
+/* Raises "bad argument #arg to 'fname' (<formatted reason>)"; fmt is a C
+ * printf format (vsnprintf), not a lua_pushfstring one. */
+int lt_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
 /* Raises the error for a non-OK core status, naming fname. */
 void lt_check_status(lua_State *L, LtStatus st, const char *fname);
 
 /* Pushes a new contiguous tensor (uninitialised bytes) and returns its
- * descriptor; raises on bad or overflowing shapes. */
+ * descriptor. Raises "<name>: shape [..] has too many elements" (or "tensor
+ * too large" past 64 TiB), naming the running C function, for a shape
+ * derived from other tensors. */
 Tensor *lt_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape);
+/* Raises "bad argument #arg to 'fname' (...)" unless lt_push_new could
+ * make a tensor of dtype dt and that shape; allocates nothing. */
+void lt_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
+                  const int64_t *shape);
+/* lt_push_new for a shape taken from the user's argument arg of fname:
+ * the error is "bad argument #arg to 'fname' (...)". */
+Tensor *lt_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
+                        const int64_t *shape);
 Tensor *lt_push_new_like(lua_State *L, const Tensor *t, LtDtype dt);
 /* Pushes a view `v` sharing the storage of the tensor at stack index base. */
 Tensor *lt_push_view(lua_State *L, int base, const Tensor *v);
@@ -43,7 +55,8 @@ LtDtype lt_opt_dtype(lua_State *L, int arg, const char *fname, LtDtype def);
 int lt_check_dim(lua_State *L, int arg, const char *fname, int ndim);
 int64_t lt_check_int(lua_State *L, int arg, const char *fname, const char *what);
 /* Reads a shape given as integers from arg onward or as one table at arg.
- * Returns ndim; sizes must be non-negative integers. */
+ * Returns ndim; sizes must be non-negative integers whose element count
+ * passes lt_shape_numel (else "shape [..] has too many elements"). */
 int lt_check_shape(lua_State *L, int arg, const char *fname, int64_t *shape);
 /* The same, allowing one size of -1 (reshape/expand fill it in). */
 int lt_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *shape);

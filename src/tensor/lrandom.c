@@ -304,7 +304,7 @@ static int fill_standard(lua_State *L, const char *fname, int normal) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, fname, &c);
   int nd = read_shape(L, &c, 1, shape);
-  Tensor *t = lt_push_new(L, float_dtype(L, &c, LT_F32), nd, shape);
+  Tensor *t = lt_push_new_arg(L, 1, fname, float_dtype(L, &c, LT_F32), nd, shape);
   LtRng *r = &c.gen->rng;
   lt_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
   return 1;
@@ -323,7 +323,7 @@ static int g_uniform(lua_State *L) {
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = float_dtype(L, &c, LT_F32);
   check_float_fits(L, &c, dt, lo, hi);
-  Tensor *t = lt_push_new(L, dt, nd, shape);
+  Tensor *t = lt_push_new_arg(L, 3, "uniform", dt, nd, shape);
   lt_check_status(L, lt_random_uniform(&c.gen->rng, t, lo, hi), "uniform");
   return 1;
 }
@@ -336,7 +336,7 @@ static int g_normal(lua_State *L) {
   double mean = check_number(L, &c, 1, "mean"), std = check_number(L, &c, 2, "std");
   if (std < 0) return lt_argerror(L, 2, "normal", "std must be non-negative, got %g", std);
   int nd = read_shape(L, &c, 3, shape);
-  Tensor *t = lt_push_new(L, float_dtype(L, &c, LT_F32), nd, shape);
+  Tensor *t = lt_push_new_arg(L, 3, "normal", float_dtype(L, &c, LT_F32), nd, shape);
   lt_check_status(L, lt_random_normal(&c.gen->rng, t, mean, std), "normal");
   return 1;
 }
@@ -368,7 +368,7 @@ static int g_randint(lua_State *L) {
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
   check_int_fits(L, &c, dt, lo, hi);
-  Tensor *t = lt_push_new(L, dt, nd, shape);
+  Tensor *t = lt_push_new_arg(L, 3, "randint", dt, nd, shape);
   lt_check_status(L, lt_random_integers(&c.gen->rng, t, lo, hi), "randint");
   return 1;
 }
@@ -400,7 +400,7 @@ static int g_bernoulli(lua_State *L) {
   double p = lua_tonumber(L, 1);
   if (!(p >= 0 && p <= 1)) return lt_argerror(L, 1, "bernoulli", "probability must be in [0, 1], got %g", p);
   int nd = read_shape(L, &c, 2, shape);
-  Tensor *t = lt_push_new(L, c.has_dtype ? c.dtype : LT_BOOL, nd, shape);
+  Tensor *t = lt_push_new_arg(L, 2, "bernoulli", c.has_dtype ? c.dtype : LT_BOOL, nd, shape);
   lt_check_status(L, lt_random_bernoulli(&c.gen->rng, t, p), "bernoulli");
   return 1;
 }
@@ -414,7 +414,7 @@ static int g_randperm(lua_State *L) {
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
   check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {n};
-  Tensor *t = lt_push_new(L, LT_I64, 1, shape);
+  Tensor *t = lt_push_new_arg(L, 1, "randperm", LT_I64, 1, shape);
   lt_random_permutation(&c.gen->rng, t->data, n);
   to_one_based(t);
   convert_top(L, &c, dt);
@@ -537,7 +537,7 @@ static int g_choice(lua_State *L) {
   LtDtype dt = c.has_dtype ? c.dtype : src ? src->dtype : LT_I64;
   if (!src && !array) check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {k};
-  Tensor *idx = lt_push_new(L, LT_I64, 1, shape);
+  Tensor *idx = lt_push_new_arg(L, 2, "choice", LT_I64, 1, shape);
   draw_indices(L, &c.gen->rng, idx, n, replace, w);
   push_chosen(L, &c, src, array, dt);
   return 1;

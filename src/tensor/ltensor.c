@@ -12,7 +12,7 @@ static int t_new(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   luaL_checktype(L, 1, LUA_TTABLE);
   int nd = lt_check_shape(L, 1, "empty", shape);
-  lt_push_new(L, lt_opt_dtype(L, 2, "empty", LT_F32), nd, shape);
+  lt_push_new_arg(L, 1, "empty", lt_opt_dtype(L, 2, "empty", LT_F32), nd, shape);
   return 1;
 }
 
@@ -26,7 +26,7 @@ static int t_full(lua_State *L) {
   if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2))
     return lt_argerror(L, 2, fname, "number expected, got %s", luaL_typename(L, 2));
   double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : lua_tonumber(L, 2);
-  Tensor *t = lt_push_new(L, lt_opt_dtype(L, 3, fname, LT_F32), nd, shape);
+  Tensor *t = lt_push_new_arg(L, 1, fname, lt_opt_dtype(L, 3, fname, LT_F32), nd, shape);
   if (t->dtype == LT_I64 && lua_isinteger(L, 2)) {
     int64_t iv = lua_tointeger(L, 2), n = lt_numel(t);
     for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = iv;
@@ -94,15 +94,18 @@ static int t_fromtable(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   luaL_checktype(L, 1, LUA_TTABLE);
   int nd = nested_shape(L, 1, shape);
-  LtDtype dt = LT_F32;
+  LtDtype dt = lua_isnoneornil(L, 2) ? LT_BOOL : lt_check_dtype(L, 2, "tensor");
+  /* sized before any leaf is visited: rows shared by reference make a
+   * table of 1e20 leaves out of 3e5 entries (bool is the smallest dtype) */
+  lt_check_new(L, 1, "tensor", dt, nd, shape);
   if (lua_isnoneornil(L, 2)) {
     int kinds[3] = {0, 0, 0};
     lua_pushvalue(L, 1);
     infer_leaves(L, 0, kinds);
     lua_pop(L, 1);
     dt = kinds[2] ? LT_F32 : kinds[1] ? LT_I64 : kinds[0] ? LT_BOOL : LT_F32;
-  } else dt = lt_check_dtype(L, 2, "tensor");
-  Tensor *t = lt_push_new(L, dt, nd, shape);
+  }
+  Tensor *t = lt_push_new_arg(L, 1, "tensor", dt, nd, shape);
   FillState fs = {t, 0, nd, shape, 0};
   lua_pushvalue(L, 1);
   fill_nested(L, &fs, 0);
@@ -147,7 +150,7 @@ static int t_linspace(lua_State *L) {
   int64_t n = lt_check_int(L, 3, "linspace", "count");
   if (n < 0) return lt_argerror(L, 3, "linspace", "count must be non-negative, got %lld", (long long)n);
   int64_t shape[1] = {n};
-  Tensor *t = lt_push_new(L, lt_opt_dtype(L, 4, "linspace", LT_F32), 1, shape);
+  Tensor *t = lt_push_new_arg(L, 3, "linspace", lt_opt_dtype(L, 4, "linspace", LT_F32), 1, shape);
   lt_arange(t, a, n > 1 ? (b - a) / (double)(n - 1) : 0);
   if (n > 1) lt_set_f64((char *)t->data + (size_t)(n - 1) * lt_dtype_size(t->dtype), t->dtype, b);
   return 1;
@@ -157,7 +160,7 @@ static int t_eye(lua_State *L) {
   int64_t n = lt_check_int(L, 1, "eye", "rows"), m = luaL_opt(L, lua_tointeger, 2, n);
   if (n < 0 || m < 0) return lt_argerror(L, n < 0 ? 1 : 2, "eye", "size must be non-negative");
   int64_t shape[2] = {n, m};
-  Tensor *t = lt_push_new(L, lt_opt_dtype(L, 3, "eye", LT_F32), 2, shape);
+  Tensor *t = lt_push_new_arg(L, 1, "eye", lt_opt_dtype(L, 3, "eye", LT_F32), 2, shape);
   lt_fill(t, 0);
   size_t es = lt_dtype_size(t->dtype);
   for (int64_t i = 0; i < n && i < m; i++) lt_set_f64((char *)t->data + (size_t)(i * m + i) * es, t->dtype, 1);

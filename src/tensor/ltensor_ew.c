@@ -38,8 +38,8 @@ static int ew_binary(lua_State *L) {
                        lt_shape_of(a, b1, sizeof b1), lt_shape_of(b, b2, sizeof b2));
   Tensor *o = lt_push_new(L, rdt, nd, shape);
   Tensor va, vb;
-  lt_expand_view(a, nd, shape, &va);
-  lt_expand_view(b, nd, shape, &vb);
+  lt_check_status(L, lt_expand_view(a, nd, shape, &va), fname);
+  lt_check_status(L, lt_expand_view(b, nd, shape, &vb), fname);
   lt_check_status(L, lt_binary(op, compute, o, &va, &vb), fname);
   return 1;
 }
@@ -126,7 +126,9 @@ static int ew_where(lua_State *L) {
                        lt_shape_of(c, b1, sizeof b1), lt_shape_of(a, b2, sizeof b2), lt_shape_of(b, b3, sizeof b3));
   Tensor *o = lt_push_new(L, rdt, n2, s2);
   Tensor vc, va, vb;
-  lt_expand_view(c, n2, s2, &vc); lt_expand_view(a, n2, s2, &va); lt_expand_view(b, n2, s2, &vb);
+  lt_check_status(L, lt_expand_view(c, n2, s2, &vc), "where");
+  lt_check_status(L, lt_expand_view(a, n2, s2, &va), "where");
+  lt_check_status(L, lt_expand_view(b, n2, s2, &vb), "where");
   lt_check_status(L, lt_where(o, &vc, &va, &vb), "where");
   return 1;
 }

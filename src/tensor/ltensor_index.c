@@ -43,7 +43,7 @@ static int x_index_select(lua_State *L) {
   int64_t n = lt_numel(ix), shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[d] = n;
-  Tensor *o = lt_push_new(L, t->dtype, t->ndim, shape);
+  Tensor *o = lt_push_new_arg(L, 3, "index_select", t->dtype, t->ndim, shape);
   if (lt_index_select(o, t, d, ix->data, n, &bad) == LT_ERANGE) return range_error(L, 3, "index_select", bad, t->shape[d]);
   return 1;
 }
@@ -141,17 +141,19 @@ static int x_nonzero(lua_State *L) {
   return 1;
 }
 
-/* cat(list, dim=1): tensors equal in every dim but dim */
-static int x_cat(lua_State *L) {
+/* cat(list, dim=1): tensors equal in every dim but dim; fname is what the
+ * user called (stack joins its unsqueezed views here). */
+static int cat_impl(lua_State *L, const char *fname) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = (int)lua_rawlen(L, 1);
-  if (n == 0) return lt_argerror(L, 1, "cat", "empty list of tensors");
+  if (n == 0) return lt_argerror(L, 1, fname, "empty list of tensors");
   lua_settop(L, 2);
   lua_rawgeti(L, 1, 1);
   Tensor *first = lt_totensor(L, -1);
-  if (!first) return lt_argerror(L, 1, "cat", "element 1 is not a tensor");
-  if (first->ndim == 0) return lt_argerror(L, 1, "cat", "cannot concatenate 0-d tensors (use stack)");
-  int d = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, "cat", first->ndim);
+  if (!first) return lt_argerror(L, 1, fname, "element 1 is not a tensor");
+  if (first->ndim == 0)
+    return lt_argerror(L, 1, fname, "cannot concatenate 0-d tensors (use stack)");
+  int d = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, fname, first->ndim);
   int64_t shape[LT_MAXDIM], total = 0;
   LtDtype dt = first->dtype;
   char b1[64], b2[64];
@@ -159,28 +161,33 @@ static int x_cat(lua_State *L) {
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
     Tensor *t = lt_totensor(L, -1);
-    if (!t) return lt_argerror(L, 1, "cat", "element %d is not a tensor", i);
+    if (!t) return lt_argerror(L, 1, fname, "element %d is not a tensor", i);
     int ok = t->ndim == first->ndim;
     for (int k = 0; ok && k < t->ndim; k++) ok = k == d || t->shape[k] == first->shape[k];
-    if (!ok) return lt_argerror(L, 1, "cat", "shape mismatch: element %d is %s, element 1 is %s along dim %d",
-                                i, lt_shape_of(t, b1, sizeof b1), lt_shape_of(first, b2, sizeof b2), d + 1);
-    total += t->shape[d];
+    if (!ok)
+      return lt_argerror(L, 1, fname,
+                         "shape mismatch: element %d is %s, element 1 is %s along dim %d", i,
+                         lt_shape_of(t, b1, sizeof b1), lt_shape_of(first, b2, sizeof b2), d + 1);
+    if (__builtin_add_overflow(total, t->shape[d], &total))
+      return lt_argerror(L, 1, fname, "the sizes along dim %d add up to too many elements", d + 1);
     dt = lt_dtype_promote(dt, t->dtype);
     lua_pop(L, 1);
   }
   shape[d] = total;
-  Tensor *o = lt_push_new(L, dt, first->ndim, shape), v;
+  Tensor *o = lt_push_new_arg(L, 1, fname, dt, first->ndim, shape), v;
   int64_t at = 0;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
     Tensor *t = lt_totensor(L, -1);
     lt_view_slice(o, d, at, at + t->shape[d], 1, &v);
-    lt_check_status(L, lt_copy(&v, t), "cat");
+    lt_check_status(L, lt_copy(&v, t), fname);
     at += t->shape[d];
     lua_pop(L, 1);
   }
   return 1;
 }
+
+static int x_cat(lua_State *L) { return cat_impl(L, "cat"); }
 
 /* stack(list, dim=1): equal shapes, a new dim */
 static int x_stack(lua_State *L) {
@@ -200,11 +207,10 @@ static int x_stack(lua_State *L) {
     lua_rawseti(L, 3, i);
     lua_pop(L, 1);
   }
-  lua_pushcfunction(L, x_cat);
-  lua_pushvalue(L, 3);
+  lua_replace(L, 1);
   lua_pushinteger(L, d + 1);
-  lua_call(L, 2, 1);
-  return 1;
+  lua_replace(L, 2);
+  return cat_impl(L, "stack");
 }
 
 /* one_hot(labels, num_classes): labels 1-based integers -> [.., C] float32 */
@@ -218,7 +224,8 @@ static int x_one_hot(lua_State *L) {
   int64_t shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[t->ndim] = c;
-  Tensor *o = lt_push_new(L, lt_opt_dtype(L, 3, "one_hot", LT_F32), t->ndim + 1, shape);
+  LtDtype dt = lt_opt_dtype(L, 3, "one_hot", LT_F32);
+  Tensor *o = lt_push_new_arg(L, 2, "one_hot", dt, t->ndim + 1, shape);
   lt_fill(o, 0);
   lt_view_unsqueeze(ix, ix->ndim, &iv);
   int64_t one = 1;

@@ -222,8 +222,11 @@ static int r_bincount(lua_State *L) {
     if (v < 0) return lt_argerror(L, 1, "bincount", "negative value %lld", (long long)v);
     if (v > mx) mx = v;
   }
+  if (mx == INT64_MAX)
+    return lt_argerror(L, 1, "bincount", "value %lld needs too many bins", (long long)mx);
   int64_t shape[1] = {mx + 1 > minlen ? mx + 1 : minlen};
-  Tensor *c = lt_push_new(L, w ? LT_F64 : LT_I64, 1, shape);
+  int arg = mx + 1 > minlen ? 1 : 2;
+  Tensor *c = lt_push_new_arg(L, arg, "bincount", w ? LT_F64 : LT_I64, 1, shape);
   double *acc = calloc((size_t)(shape[0] > 0 ? shape[0] : 1), sizeof(double));
   if (!acc) return luaL_error(L, "bincount: not enough memory");
   LtStatus st = lt_bincount(acc, shape[0], x, w);

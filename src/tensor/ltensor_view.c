@@ -6,7 +6,7 @@
 static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
   Tensor *t = lt_check_tensor(L, 1, fname), v;
   int64_t shape[LT_MAXDIM], n = lt_numel(t), known = 1;
-  char b1[64], b2[64];
+  char b1[200], b2[200];
   int nd = lt_check_shape_infer(L, 2, fname, shape);
   int infer = -1;
   for (int i = 0; i < nd; i++) {
@@ -19,7 +19,7 @@ static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
   Tensor want = *t;
   want.ndim = nd; memcpy(want.shape, shape, sizeof shape);
   LtStatus st = lt_view_reshape(t, nd, shape, &v);
-  if (st == LT_ESHAPE || (infer >= 0 && known * shape[infer] != n))
+  if (st == LT_ESHAPE || st == LT_EOVERFLOW || (infer >= 0 && known * shape[infer] != n))
     return lt_argerror(L, 2, fname, "shape mismatch: cannot reshape %s (%lld elements) to %s",
                        lt_shape_of(t, b1, sizeof b1), (long long)n, lt_shape_of(&want, b2, sizeof b2));
   if (st == LT_OK) { lt_push_view(L, 1, &v); return 1; }
@@ -106,7 +106,7 @@ static int v_narrow(lua_State *L) {
   int d = lt_check_dim(L, 2, "narrow", t->ndim);
   int64_t s = check_index(L, 3, "narrow", t->shape[d], 1);
   int64_t len = lt_check_int(L, 4, "narrow", "length");
-  if (len < 0 || s + len > t->shape[d])
+  if (len < 0 || len > t->shape[d] - s)
     return lt_argerror(L, 4, "narrow", "length %lld from %lld exceeds size %lld", (long long)len, (long long)s + 1, (long long)t->shape[d]);
   lt_check_status(L, lt_view_slice(t, d, s, s + len, 1, &v), "narrow");
   lt_push_view(L, 1, &v);
@@ -153,14 +153,18 @@ static int v_unsqueeze(lua_State *L) {
 static int v_expand(lua_State *L) {
   Tensor *t = lt_check_tensor(L, 1, "expand"), v;
   int64_t shape[LT_MAXDIM];
-  char b1[64], b2[64];
+  char b1[200], b2[200];
   int nd = lt_check_shape_infer(L, 2, "expand", shape);
   for (int i = 0; i < nd; i++) {
     int it = t->ndim - nd + i;
     if (shape[i] == -1) shape[i] = it >= 0 ? t->shape[it] : 1;
   }
   Tensor want = *t; want.ndim = nd; memcpy(want.shape, shape, sizeof shape);
-  if (lt_expand_view(t, nd, shape, &v) != LT_OK)
+  LtStatus st = lt_expand_view(t, nd, shape, &v);
+  if (st == LT_EOVERFLOW)
+    return lt_argerror(L, 2, "expand", "shape %s has too many elements",
+                       lt_shape_of(&want, b2, sizeof b2));
+  if (st != LT_OK)
     return lt_argerror(L, 2, "expand", "shape mismatch: cannot expand %s to %s",
                        lt_shape_of(t, b1, sizeof b1), lt_shape_of(&want, b2, sizeof b2));
   lt_push_view(L, 1, &v);

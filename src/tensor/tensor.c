@@ -66,16 +66,29 @@ int lt_is_contiguous(const Tensor *t) {
   return 1;
 }
 
-int64_t lt_shape_numel_checked(int ndim, const int64_t *shape, size_t elem_size) {
-  int64_t n = 1;
-  if (ndim < 0 || ndim > LT_MAXDIM) return -1;
+/* The product of the non-zero sizes must fit too, although a zero size
+ * makes the count 0: strides and merged dims of an empty tensor are still
+ * products of its sizes ([0x2^40x2^40] would overflow them). */
+LtStatus lt_shape_numel(int ndim, const int64_t *shape, size_t elem_size, int64_t *numel) {
+  int64_t n = 1, bytes;
+  int empty = 0;
+  if (ndim < 0 || ndim > LT_MAXDIM) return LT_EVALUE;
+  for (int i = 0; i < ndim; i++)
+    if (shape[i] < 0) return LT_EVALUE;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) return -1;
-    if (shape[i] != 0 && n > INT64_MAX / shape[i]) return -1;
-    n *= shape[i];
+    if (shape[i] == 0) empty = 1;
+    else if (__builtin_mul_overflow(n, shape[i], &n)) return LT_EOVERFLOW;
   }
-  if (elem_size > 0 && n > (int64_t)(INT64_MAX / 2) / (int64_t)elem_size) return -1;
-  return n;
+  if (elem_size == 0) elem_size = 1;
+  if (__builtin_mul_overflow(n, (int64_t)elem_size, &bytes) || bytes > LT_MAX_BYTES)
+    return LT_EOVERFLOW;
+  *numel = empty ? 0 : n;
+  return LT_OK;
+}
+
+int64_t lt_shape_numel_checked(int ndim, const int64_t *shape, size_t elem_size) {
+  int64_t n;
+  return lt_shape_numel(ndim, shape, elem_size, &n) == LT_OK ? n : -1;
 }
 
 char *lt_shape_str(const Tensor *t, char *buf, size_t n) {
@@ -109,6 +122,9 @@ LtStatus lt_expand_view(const Tensor *t, int nd, const int64_t *shape, Tensor *v
     else if (d == 1) { r.shape[i] = shape[i]; r.stride[i] = 0; }
     else return LT_ESHAPE;
   }
+  int64_t n;
+  LtStatus st = lt_shape_numel(nd, r.shape, lt_dtype_size(t->dtype), &n);
+  if (st != LT_OK) return st;
   *v = r;
   return LT_OK;
 }

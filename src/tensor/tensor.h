@@ -26,11 +26,18 @@ typedef enum {
 
 typedef enum { LT_CPU = 0, LT_CUDA = 1 } LtDevice;
 
-/* Status codes returned by every core function; 0 is success. */
+/* Status codes returned by every core function; 0 is success. LT_EOVERFLOW:
+ * a shape has more elements (or bytes) than LT_MAX_BYTES allows. */
 typedef enum {
   LT_OK = 0, LT_ESHAPE, LT_EDTYPE, LT_ERANGE, LT_EVALUE, LT_ENOMEM,
-  LT_EINTR, LT_ELAPACK, LT_EDEVICE
+  LT_EINTR, LT_ELAPACK, LT_EDEVICE, LT_EOVERFLOW
 } LtStatus;
+
+/* The most bytes (numel times element size) any tensor may span, views
+ * included. Every descriptor the core or a binding builds is checked
+ * against it (lt_shape_numel), so element counts, byte sizes and offsets
+ * computed from a Tensor never overflow int64. */
+#define LT_MAX_BYTES (INT64_MAX / 2)
 
 /* A strided view of storage owned elsewhere (by a Lua userdata in the
  * bindings). `data` points at element [0,...,0]; strides are in elements and
@@ -52,11 +59,18 @@ int lt_dtype_is_float(LtDtype dt);   /* f32 f64 f16 bf16 */
 LtDtype lt_dtype_promote(LtDtype a, LtDtype b); /* numpy-like, f16/bf16 compute as f32 */
 
 /* shapes */
+/* Element count of t. Never overflows: every Tensor's shape passed
+ * lt_shape_numel when it was made (a shape from user input or a file goes
+ * through lt_shape_numel first; a derived shape has no more elements). */
 int64_t lt_numel(const Tensor *t);
 int lt_is_contiguous(const Tensor *t);
 void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
-/* Element count of a shape, or -1 if any dim is negative or the product
- * (times elem_size bytes) overflows. */
+/* Element count of (ndim, shape) into *numel, with overflow-checked
+ * products. LT_EVALUE when ndim is outside 0..LT_MAXDIM or a size is
+ * negative; LT_EOVERFLOW when the count times elem_size (1 for a bare
+ * count) exceeds LT_MAX_BYTES. *numel is written only on LT_OK. */
+LtStatus lt_shape_numel(int ndim, const int64_t *shape, size_t elem_size, int64_t *numel);
+/* The same as a value: the count, or -1 on any failure. */
 int64_t lt_shape_numel_checked(int ndim, const int64_t *shape, size_t elem_size);
 /* Formats "[3x4]" (or "[]" for a scalar) into buf; returns buf. */
 char *lt_shape_str(const Tensor *t, char *buf, size_t n);
@@ -65,7 +79,8 @@ char *lt_shape_str(const Tensor *t, char *buf, size_t n);
  * LT_ESHAPE when a dim differs and neither is 1. */
 LtStatus lt_broadcast_shape(const Tensor *a, const Tensor *b, int *out_nd, int64_t *out_shape);
 /* Makes *v a view of t expanded to (nd, shape): stride 0 on broadcast dims.
- * Returns LT_ESHAPE if t cannot be broadcast to that shape. */
+ * Returns LT_ESHAPE if t cannot be broadcast to that shape, LT_EOVERFLOW
+ * if the view would span more than LT_MAX_BYTES; *v is untouched then. */
 LtStatus lt_expand_view(const Tensor *t, int nd, const int64_t *shape, Tensor *v);
 
 /* element access through double (generic, slow paths and printing) */

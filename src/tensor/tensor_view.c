@@ -5,8 +5,10 @@
 /* Reshape is a view when every run of merged old dims is itself contiguous
  * in memory; this walks old and new dims in step (numpy's attempt_nocopy). */
 LtStatus lt_view_reshape(const Tensor *t, int nd, const int64_t *shape, Tensor *out) {
-  int64_t n = lt_shape_numel_checked(nd, shape, 1);
-  if (n < 0 || n != lt_numel(t)) return LT_ESHAPE;
+  int64_t n;
+  LtStatus st = lt_shape_numel(nd, shape, lt_dtype_size(t->dtype), &n);
+  if (st == LT_EOVERFLOW) return st;
+  if (st != LT_OK || n != lt_numel(t)) return LT_ESHAPE;
   Tensor r = *t;
   r.ndim = nd;
   memcpy(r.shape, shape, sizeof(int64_t) * (size_t)nd);
@@ -55,10 +57,12 @@ void lt_view_transpose(const Tensor *t, int d0, int d1, Tensor *out) {
 LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, int64_t step, Tensor *out) {
   if (step < 1 || start < 0 || stop > t->shape[dim]) return LT_ERANGE;
   Tensor r = *t;
-  int64_t n = stop > start ? (stop - start + step - 1) / step : 0;
+  /* written so that a step near INT64_MAX cannot overflow: with n <= 1
+   * the stride is never used and keeps t's */
+  int64_t n = stop > start ? (stop - start - 1) / step + 1 : 0;
   if (n > 0) r.data = (char *)t->data + (size_t)(start * t->stride[dim]) * lt_dtype_size(t->dtype);
   r.shape[dim] = n;
-  r.stride[dim] = t->stride[dim] * step;
+  r.stride[dim] = n > 1 ? t->stride[dim] * step : t->stride[dim];
   *out = r;
   return LT_OK;
 }

@@ -7,8 +7,10 @@
  * LT_OK, or returns an error status leaving *out untouched. Dims are
  * 0-based and already range-checked by the caller unless stated. */
 
-/* Reshape as a view: LT_ESHAPE if numel differs, LT_EVALUE if t's strides
- * cannot express the new shape (the caller then copies). */
+/* Reshape as a view: LT_ESHAPE if numel differs (or a size is negative),
+ * LT_EOVERFLOW if the new shape's element count overflows (see
+ * lt_shape_numel), LT_EVALUE if t's strides cannot express the new shape
+ * (the caller then copies). */
 LtStatus lt_view_reshape(const Tensor *t, int nd, const int64_t *shape, Tensor *out);
 LtStatus lt_view_permute(const Tensor *t, const int *perm, Tensor *out); /* perm has t->ndim entries */
 void lt_view_transpose(const Tensor *t, int d0, int d1, Tensor *out);
