@@ -14,7 +14,7 @@ static const char *const knn_keys[] = {
 static int l_knn(lua_State *L) {
   lua_settop(L, 3);
   const char *f = "knn";
-  int64_t n, d, m, dq, k = lt_check_int(L, 2, f, "k");
+  int64_t n, d, m, dq, k = ltL_check_int(L, 2, f, "k");
   const float *X = lembed_check_matrix(L, 1, f, 1, &n, &d), *Q = X;
   ltL_check_options(L, 3, f, knn_keys);
   int self = 1;
@@ -22,16 +22,16 @@ static int l_knn(lua_State *L) {
   if (ltL_opt_get(L, 3, "query")) {
     int qi = lua_gettop(L);
     Q = lembed_check_matrix(L, qi, f, 0, &m, &dq);
-    if (dq != d) lt_argerror(L, 3, f, "query has %lld columns, data has %lld", (long long)dq, (long long)d);
+    if (dq != d) ltL_argerror(L, 3, f, "query has %lld columns, data has %lld", (long long)dq, (long long)d);
     self = 0;
   }
   int64_t avail = n - self;
   if (k < 1 || k > avail)
-    lt_argerror(L, 2, f, "k must be in 1..%lld (%s), got %lld", (long long)avail,
+    ltL_argerror(L, 2, f, "k must be in 1..%lld (%s), got %lld", (long long)avail,
                 self ? "the other rows" : "the data rows", (long long)k);
   LtMetric metric = (LtMetric)ltL_opt_enum(L, 3, f, "metric", metric_names, LT_METRIC_EUCLIDEAN);
   LtKnnMethod method = (LtKnnMethod)ltL_opt_enum(L, 3, f, "method", method_names, LT_KNN_AUTO);
-  if (!self && method == LT_KNN_APPROX) lt_argerror(L, 3, f, "method \"approx\" builds the kNN graph of X itself (no query)");
+  if (!self && method == LT_KNN_APPROX) ltL_argerror(L, 3, f, "method \"approx\" builds the kNN graph of X itself (no query)");
   LtNndOptions no = {0};
   no.seed = ltL_opt_seed(L, 3, f);
   no.n_trees = (int)ltL_opt_int(L, 3, f, "n_trees", 0);
@@ -40,10 +40,10 @@ static int l_knn(lua_State *L) {
   no.max_candidates = (int)ltL_opt_int(L, 3, f, "max_candidates", 0);
   no.delta = ltL_opt_number(L, 3, f, "delta", 0);
   if (no.n_trees < 0 || no.n_trees > 256 || no.leaf_size < 0 || no.max_iter < 0 || no.max_candidates < 0 || no.delta < 0)
-    lt_argerror(L, 3, f, "NN-descent settings must be non-negative (n_trees at most 256)");
+    ltL_argerror(L, 3, f, "NN-descent settings must be non-negative (n_trees at most 256)");
   int64_t shape[2] = {m, k};
-  Tensor *idx = lt_push_new(L, LT_I64, 2, shape);
-  Tensor *dist = lt_push_new(L, LT_F32, 2, shape);
+  Tensor *idx = ltL_push_new(L, LT_I64, 2, shape);
+  Tensor *dist = ltL_push_new(L, LT_F32, 2, shape);
   int out = lua_gettop(L) - 1;
   LembedHook h;
   LtEmbedProgress p;
@@ -63,14 +63,14 @@ static int l_knn(lua_State *L) {
 /* knn_recall(approx, exact) -> mean fraction of each row of exact found in the same row of approx */
 static int l_knn_recall(lua_State *L) {
   lua_settop(L, 2);
-  Tensor *a = lt_check_tensor(L, 1, "knn_recall"), *b = lt_check_tensor(L, 2, "knn_recall");
+  Tensor *a = ltL_check_tensor(L, 1, "knn_recall"), *b = ltL_check_tensor(L, 2, "knn_recall");
   char s1[64], s2[64];
   if (a->ndim != 2 || b->ndim != 2 || a->shape[0] != b->shape[0] || lt_dtype_is_float(a->dtype) || lt_dtype_is_float(b->dtype))
-    return lt_argerror(L, 2, "knn_recall", "two integer index tensors with the same number of rows expected, got %s and %s",
-                       lt_shape_of(a, s1, sizeof s1), lt_shape_of(b, s2, sizeof s2));
-  Tensor *ca = lt_push_new_like(L, a, LT_I64), *cb = lt_push_new_like(L, b, LT_I64);
-  lt_check_status(L, lt_copy(ca, a), "knn_recall");
-  lt_check_status(L, lt_copy(cb, b), "knn_recall");
+    return ltL_argerror(L, 2, "knn_recall", "two integer index tensors with the same number of rows expected, got %s and %s",
+                       ltL_shape_of(a, s1, sizeof s1), ltL_shape_of(b, s2, sizeof s2));
+  Tensor *ca = ltL_push_new_like(L, a, LT_I64), *cb = ltL_push_new_like(L, b, LT_I64);
+  ltL_check_status(L, lt_copy(ca, a), "knn_recall");
+  ltL_check_status(L, lt_copy(cb, b), "knn_recall");
   lua_pushnumber(L, lt_knn_recall(ca->data, ca->shape[1], cb->data, cb->shape[1], ca->shape[0]));
   return 1;
 }

@@ -17,7 +17,7 @@ static void opt_u64(lua_State *L, int arg, const char *fname, const char *field,
   if (!ltL_opt_get(L, arg, field)) return;
   lua_pop(L, 1);
   int64_t v = ltL_opt_int(L, arg, fname, field, 0);
-  if (v < 0) lt_argerror(L, arg, fname, "option '%s' must be a non-negative integer", field);
+  if (v < 0) ltL_argerror(L, arg, fname, "option '%s' must be a non-negative integer", field);
   *out = (uint64_t)v;
 }
 
@@ -110,14 +110,14 @@ int lio_fail(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
 }
 
 int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
-  if (st == LT_EINTR) lt_check_status(L, LT_EINTR, "io");
+  if (st == LT_EINTR) ltL_check_status(L, LT_EINTR, "io");
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", path, h->ctx.msg[0] ? h->ctx.msg : "failed");
   return 2;
 }
 
 LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) {
-  Tensor *t = lt_push_new(L, io_stype_dtype(a->st), a->ndim, a->shape);
+  Tensor *t = ltL_push_new(L, io_stype_dtype(a->st), a->ndim, a->shape);
   LtStatus st = io_array_read(&h->ctx, s, a, t->data);
   if (st) { lua_pop(L, 1); return st; }
   if (a->fortran && a->ndim > 1) {
@@ -126,7 +126,7 @@ LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) 
       v.shape[i] = t->shape[t->ndim - 1 - i];
       v.stride[i] = t->stride[t->ndim - 1 - i];
     }
-    lt_push_view(L, -1, &v);
+    ltL_push_view(L, -1, &v);
     lua_remove(L, -2);
   }
   return LT_OK;

@@ -14,7 +14,7 @@ typedef void (*LioFree)(IoCtx *c, void *p);
 /* A handle is a userdata pushed before any resource is taken; everything a
  * binding acquires (open files, zlib streams, temporaries, parser output)
  * is registered with it, so a Lua error anywhere (out of memory in
- * lt_push_new, a bad argument) releases it at the next collection, and
+ * ltL_push_new, a bad argument) releases it at the next collection, and
  * lio_close releases it at once on the normal path. */
 typedef struct {
   IoCtx ctx;

@@ -17,7 +17,7 @@ static char opt_sep(lua_State *L, int arg, const char *fname) {
   size_t n;
   const char *s = lua_tolstring(L, -1, &n);
   if (!s || n != 1 || *s == '"' || *s == '\n' || *s == '\r')
-    lt_argerror(L, arg, fname, "sep must be one character other than a quote or newline");
+    ltL_argerror(L, arg, fname, "sep must be one character other than a quote or newline");
   char sep = *s;
   lua_pop(L, 1);
   return sep;
@@ -31,8 +31,8 @@ static CsvOpts read_opts(lua_State *L, int arg, const char *fname) {
   o.header = ltL_opt_bool(L, arg, fname, "header", 1);
   o.sep = opt_sep(L, arg, fname);
   if (ltL_opt_get(L, arg, "dtype")) {
-    o.dt = lt_check_dtype(L, lua_gettop(L), fname);
-    if (o.dt != LT_F64 && o.dt != LT_F32 && o.dt != LT_I64) lt_argerror(L, arg, fname, "dtype must be float64, float32 or int64");
+    o.dt = ltL_check_dtype(L, lua_gettop(L), fname);
+    if (o.dt != LT_F64 && o.dt != LT_F32 && o.dt != LT_I64) ltL_argerror(L, arg, fname, "dtype must be float64, float32 or int64");
     lua_pop(L, 1);
   }
   return o;
@@ -56,7 +56,7 @@ static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
   if ((st = io_csv_scan(&h->ctx, bytes, n, o.header, o.sep, info))) { io_free(&h->ctx, info, sizeof *info); return lio_fail(L, h, path, st); }
   lio_own(h, free_csv, info);
   int64_t shape[2] = {info->rows, info->cols};
-  Tensor *t = lt_push_new(L, o.dt, 2, shape);
+  Tensor *t = ltL_push_new(L, o.dt, 2, shape);
   if ((st = io_csv_parse(&h->ctx, bytes, n, info, o.sep, t))) return lio_fail(L, h, path, st);
   lua_createtable(L, o.header ? (int)info->cols : 0, 0);
   for (int64_t j = 0; o.header && j < info->cols; j++) {
@@ -92,7 +92,7 @@ static Names *header_names(lua_State *L, LioHandle *h, int arg, int64_t cols) {
   if (lua_getfield(L, arg, "header") == LUA_TNIL) { lua_pop(L, 1); return NULL; }
   int hix = lua_gettop(L);
   if (!lua_istable(L, hix) || (int64_t)lua_rawlen(L, hix) != cols)
-    lt_argerror(L, arg, "write_csv", "header must be an array of %lld strings", (long long)cols);
+    ltL_argerror(L, arg, "write_csv", "header must be an array of %lld strings", (long long)cols);
   Names *s = io_calloc(&h->ctx, sizeof *s);
   if (!s) luaL_error(L, "write_csv: not enough memory");
   lio_own(h, free_names, s);
@@ -101,7 +101,7 @@ static Names *header_names(lua_State *L, LioHandle *h, int arg, int64_t cols) {
     luaL_error(L, "write_csv: not enough memory");
   for (int64_t j = 0; j < cols; j++) {
     lua_rawgeti(L, hix, j + 1);
-    if (lua_type(L, -1) != LUA_TSTRING) lt_argerror(L, arg, "write_csv", "header entry %lld is not a string", (long long)j + 1);
+    if (lua_type(L, -1) != LUA_TSTRING) ltL_argerror(L, arg, "write_csv", "header entry %lld is not a string", (long long)j + 1);
     s->names[j] = lua_tolstring(L, -1, &s->len[j]);
     lua_pop(L, 1); /* the string stays alive in the header table */
   }
@@ -111,15 +111,15 @@ static Names *header_names(lua_State *L, LioHandle *h, int arg, int64_t cols) {
 /* write_csv(path, t [, {header = {...}, sep = ","}]) -> true | nil, message. t is [rows, cols] or [rows]. */
 static int l_write_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  Tensor *t = lt_check_tensor(L, 2, "write_csv");
+  Tensor *t = ltL_check_tensor(L, 2, "write_csv");
   char b[64];
-  if (t->ndim != 1 && t->ndim != 2) return lt_argerror(L, 2, "write_csv", "1-d or 2-d tensor expected, got %s", lt_shape_of(t, b, sizeof b));
+  if (t->ndim != 1 && t->ndim != 2) return ltL_argerror(L, 2, "write_csv", "1-d or 2-d tensor expected, got %s", ltL_shape_of(t, b, sizeof b));
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   char sep = opt_sep(L, 3, "write_csv");
   lua_settop(L, 3);
   LioHandle *h = lio_handle(L, 0, "write_csv");   /* 4 */
   Names *names = header_names(L, h, 3, t->ndim == 2 ? t->shape[1] : 1);
-  Tensor *c = lt_push_contiguous(L, 2);
+  Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
   if (st) return lio_fail(L, h, path, st);

@@ -21,7 +21,7 @@ static LtStatus maybe_gunzip(LioHandle *h, IoSrc *s, int want_gz, IoSrc **out) {
 /* Pushes array a of d, as float32 times scale when asked. */
 static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a, int f32, float scale) {
   if (!f32) return lio_push_array(L, h, d, a);
-  Tensor *t = lt_push_new(L, LT_F32, a->ndim, a->shape);
+  Tensor *t = ltL_push_new(L, LT_F32, a->ndim, a->shape);
   LtStatus st = io_array_read_f32(&h->ctx, d, a, t->data, scale);
   if (st) lua_pop(L, 1);
   return st;
@@ -31,7 +31,7 @@ static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n,
   int f32 = 0;
   float scale = 1;
   if (ltL_opt_get(L, 2, "dtype")) {
-    if (lt_check_dtype(L, lua_gettop(L), fname) != LT_F32) return lt_argerror(L, 2, fname, "dtype must be float32 (or absent)");
+    if (ltL_check_dtype(L, lua_gettop(L), fname) != LT_F32) return ltL_argerror(L, 2, fname, "dtype must be float32 (or absent)");
     f32 = 1;
     lua_pop(L, 1);
   }
@@ -70,7 +70,7 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     classes = (int)ltL_opt_int(L, 2, fname, "classes", 10);
-    if (classes != 10 && classes != 100) return lt_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
+    if (classes != 10 && classes != 100) return ltL_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
   }
   int lb = classes == 10 ? 1 : 2;
   LioHandle *h = lio_handle(L, 0, fname);
@@ -81,9 +81,9 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
   lio_own_src(h, s);
   if ((st = io_cifar_count(&h->ctx, io_src_size(s), lb, &n))) return lio_fail(L, h, path, st);
   int64_t ishape[4] = {n, 3, 32, 32};
-  Tensor *img = lt_push_new(L, LT_U8, 4, ishape);
-  Tensor *lab = lt_push_new(L, LT_I64, 1, &n);
-  Tensor *coarse = lb == 2 ? lt_push_new(L, LT_I64, 1, &n) : NULL;
+  Tensor *img = ltL_push_new(L, LT_U8, 4, ishape);
+  Tensor *lab = ltL_push_new(L, LT_I64, 1, &n);
+  Tensor *coarse = lb == 2 ? ltL_push_new(L, LT_I64, 1, &n) : NULL;
   st = io_cifar_read(&h->ctx, s, lb, n, img->data, lab->data, coarse ? coarse->data : NULL);
   if (st) return lio_fail(L, h, path, st);
   lio_close(h);

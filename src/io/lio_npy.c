@@ -39,12 +39,12 @@ static int l_read_npy_bytes(lua_State *L) {
 /* write_npy(path, tensor) -> true | nil, message */
 static int l_write_npy(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  Tensor *t = lt_check_tensor(L, 2, "write_npy");
+  Tensor *t = ltL_check_tensor(L, 2, "write_npy");
   uint8_t head[1024];
   size_t hn = io_npy_header(t->dtype, t->ndim, t->shape, head);
-  if (!hn) return lt_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())", lt_dtype_name(t->dtype));
+  if (!hn) return ltL_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())", lt_dtype_name(t->dtype));
   LioHandle *h = lio_handle(L, 0, "write_npy");
-  Tensor *c = lt_push_contiguous(L, 2);
+  Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
   if (st) return lio_fail(L, h, path, st);
@@ -116,22 +116,22 @@ static int npy_read(lua_State *L) {
   }
   if (a->fortran && a->ndim > 1) return luaL_error(L, "read: row ranges of a Fortran-order array are not supported; read it whole");
   int64_t rows = a->ndim ? a->shape[0] : 1;
-  int64_t first = lt_check_int(L, 2, "read", "first row");
+  int64_t first = ltL_check_int(L, 2, "read", "first row");
   /* first is checked before any arithmetic with it: read(math.maxinteger, 2)
    * overflowed first + count - 1 building this very message */
   if (first < 1 || first > rows + 1)
-    return lt_argerror(L, 2, "read", "first row %lld out of range 1..%lld", (long long)first,
+    return ltL_argerror(L, 2, "read", "first row %lld out of range 1..%lld", (long long)first,
                        (long long)rows + 1);
   int64_t left = rows - first + 1;
-  int64_t count = lua_isnoneornil(L, 3) ? left : lt_check_int(L, 3, "read", "count");
+  int64_t count = lua_isnoneornil(L, 3) ? left : ltL_check_int(L, 3, "read", "count");
   if (count < 0 || count > left)
-    return lt_argerror(L, 3, "read", "count %lld from row %lld out of range 0..%lld (%lld rows)",
+    return ltL_argerror(L, 3, "read", "count %lld from row %lld out of range 0..%lld (%lld rows)",
                        (long long)count, (long long)first, (long long)left, (long long)rows);
   int64_t shape[LT_MAXDIM];
   memcpy(shape, a->shape, sizeof shape);
   int nd = a->ndim ? a->ndim : 1;
   shape[0] = count;
-  Tensor *t = lt_push_new(L, io_stype_dtype(a->st), nd, shape);
+  Tensor *t = ltL_push_new(L, io_stype_dtype(a->st), nd, shape);
   LtStatus st = io_array_read_rows(&f->h->ctx, f->src, a, first - 1, count, t->data);
   if (st) return lio_fail_keep(L, f->h, "read", st);
   return 1;

@@ -21,7 +21,7 @@ static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t
   }
   if ((st = io_png_info(&h->ctx, bytes, n, &info))) return lio_fail(L, h, path, st);
   int64_t shape[3] = {info.h, info.w, info.channels};
-  Tensor *t = lt_push_new(L, info.dtype, info.channels == 1 ? 2 : 3, shape);
+  Tensor *t = ltL_push_new(L, info.dtype, info.channels == 1 ? 2 : 3, shape);
   if ((st = io_png_decode(&h->ctx, bytes, n, &info, t->data))) return lio_fail(L, h, path, st);
   lio_close(h);
   return 1;
@@ -41,18 +41,18 @@ static int l_read_png_bytes(lua_State *L) {
  * uint8, or float in [0, 1]. */
 static int l_write_png(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  Tensor *t = lt_check_tensor(L, 2, "write_png");
+  Tensor *t = ltL_check_tensor(L, 2, "write_png");
   char b[64];
   if (t->ndim != 2 && !(t->ndim == 3 && t->shape[2] >= 1 && t->shape[2] <= 4))
-    return lt_argerror(L, 2, "write_png", "image of shape [H,W] or [H,W,C] with C in 1..4 expected, got %s", lt_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 2, "write_png", "image of shape [H,W] or [H,W,C] with C in 1..4 expected, got %s", ltL_shape_of(t, b, sizeof b));
   if (t->dtype != LT_U8 && !lt_dtype_is_float(t->dtype))
-    return lt_argerror(L, 2, "write_png", "uint8 or float image expected, got %s", lt_dtype_name(t->dtype));
+    return ltL_argerror(L, 2, "write_png", "uint8 or float image expected, got %s", lt_dtype_name(t->dtype));
   if (t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > 0x7FFFFFFF || t->shape[1] > 0x7FFFFFFF ||
       (uint64_t)t->shape[0] * (uint64_t)t->shape[1] > ((uint64_t)1 << 32))
-    return lt_argerror(L, 2, "write_png", "image size %s is out of range", lt_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 2, "write_png", "image size %s is out of range", ltL_shape_of(t, b, sizeof b));
   lua_settop(L, 2);
   LioHandle *h = lio_handle(L, 0, "write_png");
-  Tensor *c = lt_push_contiguous(L, 2);
+  Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
   if (st) return lio_fail(L, h, path, st);

@@ -25,12 +25,12 @@ static LtStatus push_tensor(Conv *cv, const PkObj *o) {
   lua_State *L = cv->L;
   const PkTensor *pt = &cv->pt->pk.tensors[o->id];
   lua_rawgeti(L, cv->storages, pt->storage + 1);
-  Tensor *base = lt_totensor(L, -1), v = *base;
+  Tensor *base = ltL_totensor(L, -1), v = *base;
   v.data = (char *)base->data + (size_t)pt->offset * lt_dtype_size(base->dtype);
   v.ndim = pt->ndim;
   memcpy(v.shape, pt->shape, sizeof v.shape);
   memcpy(v.stride, pt->stride, sizeof v.stride);
-  lt_push_view(L, -1, &v);
+  ltL_push_view(L, -1, &v);
   lua_remove(L, -2);
   return LT_OK;
 }
@@ -114,7 +114,7 @@ static LtStatus push_storages(lua_State *L, LioHandle *h, IoSrc *s, const IoPt *
   for (size_t i = 0; i < pt->pk.nstorages; i++) {
     const PkStorage *ps = &pt->pk.storages[i];
     int64_t n = (int64_t)ps->numel;
-    Tensor *t = lt_push_new(L, io_stype_dtype(ps->st), 1, &n);
+    Tensor *t = ltL_push_new(L, io_stype_dtype(ps->st), 1, &n);
     LtStatus st = io_pt_read_storage(&h->ctx, s, pt, i, t->data);
     if (st) return st;
     lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -221,7 +221,7 @@ static void emit_tensor(Saver *sv, int idx, const Tensor *t) {
 static void emit_string(Saver *sv, int idx) {
   size_t n;
   const char *s = lua_tolstring(sv->L, idx, &n);
-  if (!io_utf8_valid((const uint8_t *)s, n)) lt_argerror(sv->L, 2, "save_pt", "string is not valid UTF-8 (Python would refuse it)");
+  if (!io_utf8_valid((const uint8_t *)s, n)) ltL_argerror(sv->L, 2, "save_pt", "string is not valid UTF-8 (Python would refuse it)");
   if (sv->pw) pkw_str(sv->pw, s, n);
 }
 
@@ -292,9 +292,9 @@ static int is_list(lua_State *L, int idx) {
 
 static void save_table(Saver *sv, int idx, int depth) {
   lua_State *L = sv->L;
-  if (depth > MAX_DEPTH) lt_argerror(L, 2, "save_pt", "tables nested deeper than %d levels", MAX_DEPTH);
+  if (depth > MAX_DEPTH) ltL_argerror(L, 2, "save_pt", "tables nested deeper than %d levels", MAX_DEPTH);
   lua_pushvalue(L, idx);
-  if (lua_rawget(L, sv->visiting) != LUA_TNIL) lt_argerror(L, 2, "save_pt", "cyclic table");
+  if (lua_rawget(L, sv->visiting) != LUA_TNIL) ltL_argerror(L, 2, "save_pt", "cyclic table");
   lua_pop(L, 1);
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 1);
@@ -313,7 +313,7 @@ static void save_table(Saver *sv, int idx, int depth) {
       lua_rawgeti(L, keys, i);
       int kt = lua_type(L, -1);
       if (kt != LUA_TSTRING && !(kt == LUA_TNUMBER && lua_isinteger(L, -1)) && kt != LUA_TBOOLEAN)
-        lt_argerror(L, 2, "save_pt", "dict keys must be strings, integers or booleans, got %s", luaL_typename(L, -1));
+        ltL_argerror(L, 2, "save_pt", "dict keys must be strings, integers or booleans, got %s", luaL_typename(L, -1));
       save_value(sv, lua_gettop(L), depth + 1);
       lua_pushvalue(L, -1);
       lua_rawget(L, idx);
@@ -343,15 +343,15 @@ static void save_value(Saver *sv, int idx, int depth) {
     if (lio_is_null(L, idx)) { if (sv->pw) pkw_none(sv->pw); return; }
     break;
   case LUA_TUSERDATA:
-    if ((t = lt_totensor(L, idx))) {
-      if (t->device != LT_CPU) lt_argerror(L, 2, "save_pt", "tensor is not on the CPU");
+    if ((t = ltL_totensor(L, idx))) {
+      if (t->device != LT_CPU) ltL_argerror(L, 2, "save_pt", "tensor is not on the CPU");
       if (sv->pw) emit_tensor(sv, idx, t); else note_tensor(sv, idx, t);
       return;
     }
     break;
   default: break;
   }
-  lt_argerror(L, 2, "save_pt", "cannot save a %s (tensors, tables, strings, numbers, booleans and io.null only)", luaL_typename(L, idx));
+  ltL_argerror(L, 2, "save_pt", "cannot save a %s (tensors, tables, strings, numbers, booleans and io.null only)", luaL_typename(L, idx));
 }
 
 static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
@@ -392,7 +392,7 @@ static int l_save_pt(lua_State *L) {
   LioHandle *h = lio_handle(L, 3, "save_pt");          /* 4 */
   /* before anything is written: a name the reader refuses leaves no file */
   if (io_pt_check_name(&h->ctx, name, name_len) != LT_OK)
-    return lt_argerror(L, 3, "save_pt", "%s", h->ctx.msg);
+    return ltL_argerror(L, 3, "save_pt", "%s", h->ctx.msg);
   lua_newtable(L);                                      /* 5: storage map */
   lua_newtable(L);                                      /* 6: tables being walked */
   Saver *sv = io_calloc(&h->ctx, sizeof *sv);

@@ -178,13 +178,13 @@ static size_t collect(lua_State *L, int arg, IoCtx *ctx, WEntry *e, size_t cap) 
   size_t n = 0, len;
   lua_pushnil(L);
   while (lua_next(L, arg)) {
-    if (lua_type(L, -2) != LUA_TSTRING) lt_argerror(L, arg, "write_safetensors", "tensor names must be strings");
+    if (lua_type(L, -2) != LUA_TSTRING) ltL_argerror(L, arg, "write_safetensors", "tensor names must be strings");
     const char *name = lua_tolstring(L, -2, &len);
     if (io_st_check_name(ctx, name, len) != LT_OK)
-      lt_argerror(L, arg, "write_safetensors", "%s", ctx->msg);
-    if (!lt_totensor(L, -1)) lt_argerror(L, arg, "write_safetensors", "'%s' is not a tensor", lua_tostring(L, -2));
-    if (n == cap) lt_argerror(L, arg, "write_safetensors", "too many tensors");
-    Tensor *c = lt_push_contiguous(L, lua_gettop(L));
+      ltL_argerror(L, arg, "write_safetensors", "%s", ctx->msg);
+    if (!ltL_totensor(L, -1)) ltL_argerror(L, arg, "write_safetensors", "'%s' is not a tensor", lua_tostring(L, -2));
+    if (n == cap) ltL_argerror(L, arg, "write_safetensors", "too many tensors");
+    Tensor *c = ltL_push_contiguous(L, lua_gettop(L));
     lua_insert(L, -3); /* keep the copy below the key */
     e[n].e.name = lua_tolstring(L, -2, &e[n].e.name_len);
     e[n].e.dt = c->dtype;
@@ -210,7 +210,7 @@ static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   while (lua_next(L, arg)) {
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
       io_free(c, m, (cap ? cap : 1) * sizeof *m);
-      lt_argerror(L, arg, "write_safetensors", "metadata must map strings to strings");
+      ltL_argerror(L, arg, "write_safetensors", "metadata must map strings to strings");
     }
     m[*nm].k = lua_tolstring(L, -2, &m[*nm].kn);
     m[*nm].v = lua_tolstring(L, -1, &m[*nm].vn);
@@ -260,7 +260,7 @@ static int l_write(lua_State *L) {
   if ((st = lio_open_writer(h, path, &w))) return lio_fail(L, h, path, st);
   st = io_writer_write(&h->ctx, w, sc->p, len);
   for (size_t i = 0; i < n && st == LT_OK; i++) {
-    Tensor *t = lt_totensor(L, sc->e[i].idx);
+    Tensor *t = ltL_totensor(L, sc->e[i].idx);
     st = io_writer_write(&h->ctx, w, t->data, (size_t)lt_numel(t) * lt_dtype_size(t->dtype));
   }
   if (st == LT_OK) st = io_writer_commit(&h->ctx, w);

@@ -204,7 +204,7 @@ static void check_array_name(lua_State *L, int arg, int idx) {
   size_t len;
   io_ctx_init(&c);
   const char *member = push_member_name(L, idx, &len);
-  if (io_zip_check_name(&c, member, len) != LT_OK) lt_argerror(L, arg, "write_npz", "%s", c.msg);
+  if (io_zip_check_name(&c, member, len) != LT_OK) ltL_argerror(L, arg, "write_npz", "%s", c.msg);
   lua_pop(L, 1);
 }
 
@@ -217,11 +217,11 @@ static void collect_arrays(lua_State *L, int arg) {
   lua_Integer n = 0;
   lua_pushnil(L);
   while (lua_next(L, arg)) {
-    if (lua_type(L, -2) != LUA_TSTRING) lt_argerror(L, arg, "write_npz", "array names must be strings");
+    if (lua_type(L, -2) != LUA_TSTRING) ltL_argerror(L, arg, "write_npz", "array names must be strings");
     check_array_name(L, arg, lua_gettop(L) - 1);
-    Tensor *t = lt_totensor(L, -1);
-    if (!t) lt_argerror(L, arg, "write_npz", "'%s' is not a tensor", lua_tostring(L, -2));
-    if (t->dtype == LT_BF16) lt_argerror(L, arg, "write_npz", "'%s': NumPy has no bfloat16 (convert with :float())", lua_tostring(L, -2));
+    Tensor *t = ltL_totensor(L, -1);
+    if (!t) ltL_argerror(L, arg, "write_npz", "'%s' is not a tensor", lua_tostring(L, -2));
+    if (t->dtype == LT_BF16) ltL_argerror(L, arg, "write_npz", "'%s': NumPy has no bfloat16 (convert with :float())", lua_tostring(L, -2));
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
     lua_rawseti(L, -3, ++n);
@@ -238,7 +238,7 @@ static LtStatus write_member(lua_State *L, LioHandle *h, IoZipWriter *zw, int ni
                              int deflate) {
   size_t nl;
   const char *full = push_member_name(L, nix, &nl);
-  Tensor *c = lt_push_contiguous(L, tix);
+  Tensor *c = ltL_push_contiguous(L, tix);
   uint8_t head[1024];
   size_t hn = io_npy_header(c->dtype, c->ndim, c->shape, head);
   LtStatus st = io_zipw_begin(&h->ctx, zw, full, nl, deflate, deflate ? 0 : 64);

@@ -4,25 +4,25 @@
 #include "tensor/lbase.h"
 #include "linalg/linalg.h"
 
-#define SHAPE(t, buf) lt_shape_of((t), (buf), sizeof (buf))
+#define SHAPE(t, buf) ltL_shape_of((t), (buf), sizeof (buf))
 
 /* The dtype float routines compute in: float64 stays, the rest use float32. */
 static LtDtype float_compute(LtDtype dt) { return dt == LT_F64 ? LT_F64 : LT_F32; }
 
 static int mismatch(lua_State *L, const char *fname, const char *op, const Tensor *a, const Tensor *b) {
   char b1[64], b2[64];
-  return lt_argerror(L, 2, fname, "shape mismatch: %s %s %s", SHAPE(a, b1), op, SHAPE(b, b2));
+  return ltL_argerror(L, 2, fname, "shape mismatch: %s %s %s", SHAPE(a, b1), op, SHAPE(b, b2));
 }
 
 static void check_ndim(lua_State *L, const Tensor *t, int arg, const char *fname, int nd) {
   char b1[64];
-  if (t->ndim != nd) lt_argerror(L, arg, fname, "%d-d tensor expected, got %s", nd, SHAPE(t, b1));
+  if (t->ndim != nd) ltL_argerror(L, arg, fname, "%d-d tensor expected, got %s", nd, SHAPE(t, b1));
 }
 
 /* Pushes a contiguous copy of the view *v in dtype dt and points *v at it. */
 static void push_copy(lua_State *L, Tensor *v, LtDtype dt, const char *fname) {
-  Tensor *c = lt_push_new(L, dt, v->ndim, v->shape);
-  lt_check_status(L, lt_copy(c, v), fname);
+  Tensor *c = ltL_push_new(L, dt, v->ndim, v->shape);
+  ltL_check_status(L, lt_copy(c, v), fname);
   *v = *c;
 }
 
@@ -35,10 +35,10 @@ static void prepare_operand(lua_State *L, Tensor *v, LtDtype dt, const char *fna
 
 /* Leaves the result of dtype dt on top converted to rdt (float16 results). */
 static void convert_top(lua_State *L, LtDtype rdt, const char *fname) {
-  Tensor *o = lt_totensor(L, -1);
+  Tensor *o = ltL_totensor(L, -1);
   if (o->dtype == rdt) return;
-  Tensor *r = lt_push_new_like(L, o, rdt);
-  lt_check_status(L, lt_copy(r, o), fname);
+  Tensor *r = ltL_push_new_like(L, o, rdt);
+  ltL_check_status(L, lt_copy(r, o), fname);
 }
 
 /* The compute dtype of a product of a and b and the dtype of its result. */
@@ -57,7 +57,7 @@ static int push_dot(lua_State *L, const char *fname, const Tensor *a, const Tens
   if (vb.dtype != dt) push_copy(L, &vb, dt, fname);
   union { double f; int64_t i; } r;
   Tensor o = {&r, dt == LT_I64 ? LT_I64 : LT_F64, LT_CPU, 0, {0}, {0}};
-  lt_check_status(L, lt_dot(&o, &va, &vb), fname);
+  ltL_check_status(L, lt_dot(&o, &va, &vb), fname);
   if (dt == LT_I64) lua_pushinteger(L, r.i);
   else lua_pushnumber(L, r.f);
   return 1;
@@ -90,13 +90,13 @@ static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb,
   Tensor ea, eb;
   /* the broadcast batch dims can make an operand's view overflow even when
    * the result fits (a [m x k] over b's batch of b [.. x k x 1]) */
-  lt_check_status(L, lt_expand_view(va, nd, sa, &ea), fname);
-  lt_check_status(L, lt_expand_view(vb, nd, sb, &eb), fname);
-  Tensor vo = *lt_push_new(L, dt, rnd, rshape);
+  ltL_check_status(L, lt_expand_view(va, nd, sa, &ea), fname);
+  ltL_check_status(L, lt_expand_view(vb, nd, sb, &eb), fname);
+  Tensor vo = *ltL_push_new(L, dt, rnd, rshape);
   vo.ndim = nd;
   memcpy(vo.shape, shape, sizeof(int64_t) * (size_t)nd);
   lt_contiguous_strides(nd, vo.shape, vo.stride);
-  lt_check_status(L, lt_matmul(&vo, &ea, &eb), fname);
+  ltL_check_status(L, lt_matmul(&vo, &ea, &eb), fname);
   convert_top(L, rdt, fname);
   return 1;
 }
@@ -104,9 +104,9 @@ static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb,
 /* numpy matmul: 1-d.1-d is a number, 1-d operands become a row / column,
  * batch dims (all but the last two) broadcast. */
 static int matmul_impl(lua_State *L, const char *fname) {
-  Tensor *a = lt_check_tensor(L, 1, fname), *b = lt_check_tensor(L, 2, fname);
+  Tensor *a = ltL_check_tensor(L, 1, fname), *b = ltL_check_tensor(L, 2, fname);
   if (a->ndim == 0 || b->ndim == 0)
-    return lt_argerror(L, a->ndim == 0 ? 1 : 2, fname, "at least 1-d tensor expected, got a 0-d tensor (scale with *)");
+    return ltL_argerror(L, a->ndim == 0 ? 1 : 2, fname, "at least 1-d tensor expected, got a 0-d tensor (scale with *)");
   if (a->ndim == 1 && b->ndim == 1) return push_dot(L, fname, a, b);
   Tensor va = as_matrix(a, 0), vb = as_matrix(b, 1), ba = va, bb = vb;
   if (vb.shape[vb.ndim - 2] != va.shape[va.ndim - 1]) return mismatch(L, fname, "@", a, b);
@@ -122,13 +122,13 @@ static int matmul_impl(lua_State *L, const char *fname) {
 static int l_matmul(lua_State *L) { return matmul_impl(L, "matmul"); }
 
 static int l_mm(lua_State *L) {
-  check_ndim(L, lt_check_tensor(L, 1, "mm"), 1, "mm", 2);
-  check_ndim(L, lt_check_tensor(L, 2, "mm"), 2, "mm", 2);
+  check_ndim(L, ltL_check_tensor(L, 1, "mm"), 1, "mm", 2);
+  check_ndim(L, ltL_check_tensor(L, 2, "mm"), 2, "mm", 2);
   return matmul_impl(L, "mm");
 }
 
 static int l_bmm(lua_State *L) {
-  Tensor *a = lt_check_tensor(L, 1, "bmm"), *b = lt_check_tensor(L, 2, "bmm");
+  Tensor *a = ltL_check_tensor(L, 1, "bmm"), *b = ltL_check_tensor(L, 2, "bmm");
   check_ndim(L, a, 1, "bmm", 3);
   check_ndim(L, b, 2, "bmm", 3);
   if (a->shape[0] != b->shape[0]) return mismatch(L, "bmm", "@", a, b);
@@ -136,20 +136,20 @@ static int l_bmm(lua_State *L) {
 }
 
 static int l_mv(lua_State *L) {
-  check_ndim(L, lt_check_tensor(L, 1, "mv"), 1, "mv", 2);
-  check_ndim(L, lt_check_tensor(L, 2, "mv"), 2, "mv", 1);
+  check_ndim(L, ltL_check_tensor(L, 1, "mv"), 1, "mv", 2);
+  check_ndim(L, ltL_check_tensor(L, 2, "mv"), 2, "mv", 1);
   return matmul_impl(L, "mv");
 }
 
 static int l_dot(lua_State *L) {
-  Tensor *a = lt_check_tensor(L, 1, "dot"), *b = lt_check_tensor(L, 2, "dot");
+  Tensor *a = ltL_check_tensor(L, 1, "dot"), *b = ltL_check_tensor(L, 2, "dot");
   check_ndim(L, a, 1, "dot", 1);
   check_ndim(L, b, 2, "dot", 1);
   return push_dot(L, "dot", a, b);
 }
 
 static int l_outer(lua_State *L) {
-  Tensor *a = lt_check_tensor(L, 1, "outer"), *b = lt_check_tensor(L, 2, "outer");
+  Tensor *a = ltL_check_tensor(L, 1, "outer"), *b = ltL_check_tensor(L, 2, "outer");
   check_ndim(L, a, 1, "outer", 1);
   check_ndim(L, b, 2, "outer", 1);
   LtDtype rdt, dt = product_dtype(a, b, &rdt);
@@ -157,8 +157,8 @@ static int l_outer(lua_State *L) {
   if (u.dtype != dt) push_copy(L, &u, dt, "outer");
   if (v.dtype != dt) push_copy(L, &v, dt, "outer");
   int64_t shape[2] = {u.shape[0], v.shape[0]};
-  Tensor *o = lt_push_new(L, dt, 2, shape);
-  lt_check_status(L, lt_outer(o, &u, &v), "outer");
+  Tensor *o = ltL_push_new(L, dt, 2, shape);
+  ltL_check_status(L, lt_outer(o, &u, &v), "outer");
   convert_top(L, rdt, "outer");
   return 1;
 }
@@ -166,30 +166,30 @@ static int l_outer(lua_State *L) {
 /* ---- decompositions ------------------------------------------------------ */
 
 static Tensor *check_matrix(lua_State *L, int arg, const char *fname, int square) {
-  Tensor *t = lt_check_tensor(L, arg, fname);
+  Tensor *t = ltL_check_tensor(L, arg, fname);
   char b1[64];
   check_ndim(L, t, arg, fname, 2);
   if (square && t->shape[0] != t->shape[1])
-    lt_argerror(L, arg, fname, "square matrix expected, got %s", SHAPE(t, b1));
+    ltL_argerror(L, arg, fname, "square matrix expected, got %s", SHAPE(t, b1));
   return t;
 }
 
 static void check_finite(lua_State *L, const Tensor *t, int arg, const char *fname) {
-  if (!lt_linalg_all_finite(t)) lt_argerror(L, arg, fname, "matrix contains NaN or Inf");
+  if (!lt_linalg_all_finite(t)) ltL_argerror(L, arg, fname, "matrix contains NaN or Inf");
 }
 
 /* Pushes a contiguous copy of the matrix at arg, in dtype dt, for LAPACK
  * to work on in place. */
 static Tensor *push_work(lua_State *L, int arg, LtDtype dt, const char *fname) {
-  Tensor v = *lt_totensor(L, arg);
+  Tensor v = *ltL_totensor(L, arg);
   push_copy(L, &v, dt, fname);
-  return lt_totensor(L, -1);
+  return ltL_totensor(L, -1);
 }
 
 /* Raises `reason` against argument arg when LAPACK reported info > 0. */
 static void check_lapack(lua_State *L, LtStatus st, int arg, const char *fname, const char *reason) {
-  if (st == LT_ELAPACK) lt_argerror(L, arg, fname, "%s", reason);
-  lt_check_status(L, st, fname);
+  if (st == LT_ELAPACK) ltL_argerror(L, arg, fname, "%s", reason);
+  ltL_check_status(L, st, fname);
 }
 
 /* Reads the boolean option `key` of the options table at arg (nil: no
@@ -208,9 +208,9 @@ static int svd_impl(lua_State *L, const char *fname, int full, int uv) {
   check_finite(L, t, 1, fname);
   LtDtype dt = float_compute(t->dtype);
   Tensor *a = push_work(L, 1, dt, fname), *u = NULL, *vt = NULL, *s;
-  if (uv) u = lt_push_new(L, dt, 2, (int64_t[]){m, full ? m : k});
-  s = lt_push_new(L, dt, 1, &k);
-  if (uv) vt = lt_push_new(L, dt, 2, (int64_t[]){full ? n : k, n});
+  if (uv) u = ltL_push_new(L, dt, 2, (int64_t[]){m, full ? m : k});
+  s = ltL_push_new(L, dt, 1, &k);
+  if (uv) vt = ltL_push_new(L, dt, 2, (int64_t[]){full ? n : k, n});
   check_lapack(L, lt_linalg_svd(a, u, s, vt, full), 1, fname, "SVD did not converge");
   return uv ? 3 : 1;
 }
@@ -226,7 +226,7 @@ static int l_eigh(lua_State *L) {
   int64_t n = t->shape[0];
   check_finite(L, t, 1, "eigh");
   LtDtype dt = float_compute(t->dtype);
-  Tensor *w = lt_push_new(L, dt, 1, &n);
+  Tensor *w = ltL_push_new(L, dt, 1, &n);
   Tensor *a = push_work(L, 1, dt, "eigh");
   check_lapack(L, lt_linalg_eigh(a, w, upper), 1, "eigh", "eigendecomposition did not converge");
   return 2;
@@ -238,20 +238,20 @@ static int l_qr(lua_State *L) {
   int64_t m = t->shape[0], n = t->shape[1], k = m < n ? m : n;
   LtDtype dt = float_compute(t->dtype);
   Tensor *a = push_work(L, 1, dt, "qr");
-  Tensor *q = lt_push_new(L, dt, 2, (int64_t[]){m, k});
-  Tensor *r = lt_push_new(L, dt, 2, (int64_t[]){k, n});
-  lt_check_status(L, lt_linalg_qr(a, q, r), "qr");
+  Tensor *q = ltL_push_new(L, dt, 2, (int64_t[]){m, k});
+  Tensor *r = ltL_push_new(L, dt, 2, (int64_t[]){k, n});
+  ltL_check_status(L, lt_linalg_qr(a, q, r), "qr");
   return 2;
 }
 
 /* B (1-d or 2-d) must have `rows` rows; returns it. */
 static Tensor *check_rhs(lua_State *L, const char *fname, const Tensor *a, int64_t rows) {
-  Tensor *b = lt_check_tensor(L, 2, fname);
+  Tensor *b = ltL_check_tensor(L, 2, fname);
   char b1[64], b2[64];
   if (b->ndim != 1 && b->ndim != 2)
-    lt_argerror(L, 2, fname, "1-d or 2-d tensor expected, got %s", SHAPE(b, b1));
+    ltL_argerror(L, 2, fname, "1-d or 2-d tensor expected, got %s", SHAPE(b, b1));
   if (b->shape[0] != rows)
-    lt_argerror(L, 2, fname, "shape mismatch: %s and %s (B needs %lld rows)", SHAPE(a, b1), SHAPE(b, b2), (long long)rows);
+    ltL_argerror(L, 2, fname, "shape mismatch: %s and %s (B needs %lld rows)", SHAPE(a, b1), SHAPE(b, b2), (long long)rows);
   return b;
 }
 
@@ -273,10 +273,10 @@ static int l_lstsq(lua_State *L) {
   Tensor *a = push_work(L, 1, dt, "lstsq");
   Tensor top = *b, *bx;
   top.shape[0] = m > n ? m : n; /* gelsd wants room for max(m, n) rows */
-  bx = lt_push_new(L, dt, b->ndim, top.shape);
+  bx = ltL_push_new(L, dt, b->ndim, top.shape);
   lt_fill(bx, 0);
   top = *bx; top.shape[0] = m;
-  lt_check_status(L, lt_copy(&top, b), "lstsq");
+  ltL_check_status(L, lt_copy(&top, b), "lstsq");
   check_lapack(L, lt_linalg_lstsq(a, bx, &rank), 1, "lstsq", "SVD did not converge");
   top = *bx; top.shape[0] = n;
   push_copy(L, &top, dt, "lstsq");
@@ -295,7 +295,7 @@ static int slogdet_impl(lua_State *L, const char *fname, int want_det) {
   Tensor *t = check_matrix(L, 1, fname, 1);
   Tensor *a = push_work(L, 1, float_compute(t->dtype), fname);
   double sign, logabs, det;
-  lt_check_status(L, lt_linalg_slogdet(a, &sign, &logabs, &det), fname);
+  ltL_check_status(L, lt_linalg_slogdet(a, &sign, &logabs, &det), fname);
   if (want_det) { lua_pushnumber(L, det); return 1; }
   lua_pushnumber(L, sign);
   lua_pushnumber(L, logabs);
@@ -328,7 +328,7 @@ static LtMatrixNorm matrix_ord(lua_State *L, int arg) {
     if (p == 1 || p == -1) return p > 0 ? LT_NORM_COL_MAX : LT_NORM_COL_MIN;
     if (isinf(p)) return p > 0 ? LT_NORM_ROW_MAX : LT_NORM_ROW_MIN;
   }
-  lt_argerror(L, arg, "norm", "matrix norm order must be 'fro', 'nuc', 1, -1, 2, -2, math.huge or -math.huge, got %s",
+  ltL_argerror(L, arg, "norm", "matrix norm order must be 'fro', 'nuc', 1, -1, 2, -2, math.huge or -math.huge, got %s",
               luaL_tolstring(L, arg, NULL));
   return LT_NORM_FRO;
 }
@@ -336,23 +336,23 @@ static LtMatrixNorm matrix_ord(lua_State *L, int arg) {
 /* norm(A, ord): a number; vectors take any numeric ord (default 2),
  * matrices 'fro' (default), 'nuc', +-1, +-2, +-inf. */
 static int l_norm(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "norm");
+  Tensor *t = ltL_check_tensor(L, 1, "norm");
   double r;
   char b1[64];
   if (t->ndim == 1) {
     if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TNUMBER)
-      return lt_argerror(L, 2, "norm", "vector norm order must be a number, got %s", luaL_tolstring(L, 2, NULL));
+      return ltL_argerror(L, 2, "norm", "vector norm order must be a number, got %s", luaL_tolstring(L, 2, NULL));
     double p = luaL_optnumber(L, 2, 2);
-    if (p != p) return lt_argerror(L, 2, "norm", "norm order is NaN");
-    lt_check_status(L, lt_linalg_vector_norm(t, p, &r), "norm");
+    if (p != p) return ltL_argerror(L, 2, "norm", "norm order is NaN");
+    ltL_check_status(L, lt_linalg_vector_norm(t, p, &r), "norm");
   } else if (t->ndim == 2) {
     LtMatrixNorm ord = matrix_ord(L, 2);
     Tensor *a = t;
     if (ord == LT_NORM_NUC || ord == LT_NORM_SPEC || ord == LT_NORM_SPEC_MIN)
       a = push_work(L, 1, float_compute(t->dtype), "norm");
-    lt_check_status(L, lt_linalg_matrix_norm(a, ord, &r), "norm");
+    ltL_check_status(L, lt_linalg_matrix_norm(a, ord, &r), "norm");
   } else {
-    return lt_argerror(L, 1, "norm", "1-d or 2-d tensor expected, got %s", SHAPE(t, b1));
+    return ltL_argerror(L, 1, "norm", "1-d or 2-d tensor expected, got %s", SHAPE(t, b1));
   }
   lua_pushnumber(L, r);
   return 1;
@@ -366,10 +366,10 @@ static void check_rows(lua_State *L, const char *fname, const Tensor *a, const T
   for (int arg = 1; arg <= 2; arg++) {
     const Tensor *t = arg == 1 ? a : b;
     if (t->ndim != 2 && !(allow_1d && t->ndim == 1))
-      lt_argerror(L, arg, fname, "%s tensor expected, got %s", allow_1d ? "1-d or 2-d" : "2-d", SHAPE(t, b1));
+      ltL_argerror(L, arg, fname, "%s tensor expected, got %s", allow_1d ? "1-d or 2-d" : "2-d", SHAPE(t, b1));
   }
   if (a->shape[a->ndim - 1] != b->shape[b->ndim - 1])
-    lt_argerror(L, 2, fname, "shape mismatch: %s and %s (rows must have the same length)", SHAPE(a, b1), SHAPE(b, b2));
+    ltL_argerror(L, 2, fname, "shape mismatch: %s and %s (rows must have the same length)", SHAPE(a, b1), SHAPE(b, b2));
 }
 
 /* eps given as a number or as {eps = ...}; default 1e-8. */
@@ -381,20 +381,20 @@ static double check_eps(lua_State *L, int arg, const char *fname) {
     lua_replace(L, arg);
   }
   if (!lua_isnoneornil(L, arg) && lua_type(L, arg) != LUA_TNUMBER)
-    lt_argerror(L, arg, fname, "eps must be a number, got %s", luaL_typename(L, arg));
+    ltL_argerror(L, arg, fname, "eps must be a number, got %s", luaL_typename(L, arg));
   double eps = luaL_optnumber(L, arg, 1e-8);
-  if (!(eps >= 0)) lt_argerror(L, arg, fname, "eps must be >= 0, got %g", eps);
+  if (!(eps >= 0)) ltL_argerror(L, arg, fname, "eps must be >= 0, got %g", eps);
   return eps;
 }
 
 /* cosine_similarity(A, B, eps): a number for two vectors, else the [n x m]
  * matrix over rows (a vector counts as one row and its dim is dropped). */
 static int l_cosine_similarity(lua_State *L) {
-  Tensor *a = lt_check_tensor(L, 1, "cosine_similarity"), *b = lt_check_tensor(L, 2, "cosine_similarity");
+  Tensor *a = ltL_check_tensor(L, 1, "cosine_similarity"), *b = ltL_check_tensor(L, 2, "cosine_similarity");
   double eps = check_eps(L, 3, "cosine_similarity"), r;
   check_rows(L, "cosine_similarity", a, b, 1);
   if (a->ndim == 1 && b->ndim == 1) {
-    lt_check_status(L, lt_linalg_cosine(a, b, eps, &r), "cosine_similarity");
+    ltL_check_status(L, lt_linalg_cosine(a, b, eps, &r), "cosine_similarity");
     lua_pushnumber(L, r);
     return 1;
   }
@@ -406,16 +406,16 @@ static int l_cosine_similarity(lua_State *L) {
   if (b->ndim == 2) rshape[rnd++] = shape[1];
   push_copy(L, &va, dt, "cosine_similarity");
   push_copy(L, &vb, dt, "cosine_similarity");
-  Tensor vo = *lt_push_new(L, dt, rnd, rshape);
+  Tensor vo = *ltL_push_new(L, dt, rnd, rshape);
   vo.ndim = 2; vo.shape[0] = shape[0]; vo.shape[1] = shape[1];
   lt_contiguous_strides(2, vo.shape, vo.stride);
-  lt_check_status(L, lt_linalg_cosine_matrix(&vo, &va, &vb, eps), "cosine_similarity");
+  ltL_check_status(L, lt_linalg_cosine_matrix(&vo, &va, &vb, eps), "cosine_similarity");
   return 1;
 }
 
 /* cdist(A, B, {squared=false}) -> [n x m] Euclidean (or squared) distances. */
 static int l_cdist(lua_State *L) {
-  Tensor *a = lt_check_tensor(L, 1, "cdist"), *b = lt_check_tensor(L, 2, "cdist");
+  Tensor *a = ltL_check_tensor(L, 1, "cdist"), *b = ltL_check_tensor(L, 2, "cdist");
   int squared = opt_flag(L, 3, "cdist", "squared");
   check_rows(L, "cdist", a, b, 0);
   LtDtype dt = float_compute(lt_dtype_promote(a->dtype, b->dtype));
@@ -423,9 +423,9 @@ static int l_cdist(lua_State *L) {
   if (vb.dtype != dt || !lt_linalg_blas_ok(&vb)) push_copy(L, &vb, dt, "cdist");
   Tensor shape_only = {NULL, dt, LT_CPU, 2, {a->shape[0], b->shape[0]}, {0}};
   int64_t bytes = (int64_t)lt_linalg_cdist_scratch(a, &shape_only);
-  Tensor *scratch = lt_push_new(L, LT_U8, 1, &bytes);
-  Tensor *o = lt_push_new(L, dt, 2, shape_only.shape);
-  lt_check_status(L, lt_linalg_cdist(o, a, &vb, squared, scratch->data, (size_t)bytes), "cdist");
+  Tensor *scratch = ltL_push_new(L, LT_U8, 1, &bytes);
+  Tensor *o = ltL_push_new(L, dt, 2, shape_only.shape);
+  ltL_check_status(L, lt_linalg_cdist(o, a, &vb, squared, scratch->data, (size_t)bytes), "cdist");
   return 1;
 }
 
@@ -446,6 +446,6 @@ int luaopen_lunette_linalg(lua_State *L);
 int luaopen_lunette_linalg(lua_State *L) {
   lua_newtable(L);
   luaL_setfuncs(L, linalg_fns, 0);
-  lt_register_tensor_methods(L, product_fns); /* t:matmul(u), t:mm(u), ... */
+  ltL_register_tensor_methods(L, product_fns); /* t:matmul(u), t:mm(u), ... */
   return 1;
 }

@@ -4,15 +4,15 @@
 #include "nn/lnn.h"
 
 Tensor *lnn_check_float(lua_State *L, int arg, const char *fname, const char *what) {
-  Tensor *t = lt_totensor(L, arg);
-  if (!t) lt_argerror(L, arg, fname, "%s: tensor expected, got %s", what, luaL_typename(L, arg));
+  Tensor *t = ltL_totensor(L, arg);
+  if (!t) ltL_argerror(L, arg, fname, "%s: tensor expected, got %s", what, luaL_typename(L, arg));
   if (t->dtype != LT_F32 && t->dtype != LT_F64)
-    lt_argerror(L, arg, fname, "%s: float32 or float64 tensor expected, got %s", what, lt_dtype_name(t->dtype));
-  if (t->device != LT_CPU) lt_argerror(L, arg, fname, "%s: tensor is on another device", what);
+    ltL_argerror(L, arg, fname, "%s: float32 or float64 tensor expected, got %s", what, lt_dtype_name(t->dtype));
+  if (t->device != LT_CPU) ltL_argerror(L, arg, fname, "%s: tensor is on another device", what);
   if (lt_is_contiguous(t)) return t;
-  t = lt_push_contiguous(L, arg);
+  t = ltL_push_contiguous(L, arg);
   lua_replace(L, arg);
-  return lt_totensor(L, arg);
+  return ltL_totensor(L, arg);
 }
 
 Tensor *lnn_opt_float(lua_State *L, int arg, const char *fname, const char *what) {
@@ -21,28 +21,28 @@ Tensor *lnn_opt_float(lua_State *L, int arg, const char *fname, const char *what
 
 void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, LtDtype dt) {
   if (t && t->dtype != dt)
-    lt_argerror(L, arg, fname, "%s is %s but the layer computes in %s", what, lt_dtype_name(t->dtype), lt_dtype_name(dt));
+    ltL_argerror(L, arg, fname, "%s is %s but the layer computes in %s", what, lt_dtype_name(t->dtype), lt_dtype_name(dt));
 }
 
 void lnn_check_numel(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, int64_t n) {
   char b[64];
   if (t && lt_numel(t) != n)
-    lt_argerror(L, arg, fname, "%s has shape %s, expected %lld elements", what, lt_shape_of(t, b, sizeof b), (long long)n);
+    ltL_argerror(L, arg, fname, "%s has shape %s, expected %lld elements", what, ltL_shape_of(t, b, sizeof b), (long long)n);
 }
 
 Tensor *lnn_push_zeros(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
-  Tensor *t = lt_push_new(L, dt, nd, shape);
+  Tensor *t = ltL_push_new(L, dt, nd, shape);
   if (lt_numel(t) > 0) memset(t->data, 0, (size_t)lt_numel(t) * lt_dtype_size(dt));
   return t;
 }
 
 int64_t lnn_geti(lua_State *L, int arg, int i, const char *fname, int64_t lo) {
-  if (!lua_istable(L, arg)) lt_argerror(L, arg, fname, "geometry table expected, got %s", luaL_typename(L, arg));
+  if (!lua_istable(L, arg)) ltL_argerror(L, arg, fname, "geometry table expected, got %s", luaL_typename(L, arg));
   lua_rawgeti(L, arg, i);
   int ok;
   lua_Integer v = lua_tointegerx(L, -1, &ok);
   lua_pop(L, 1);
-  if (!ok || v < lo) lt_argerror(L, arg, fname, "geometry entry %d must be an integer >= %lld", i, (long long)lo);
+  if (!ok || v < lo) ltL_argerror(L, arg, fname, "geometry entry %d must be an integer >= %lld", i, (long long)lo);
   return (int64_t)v;
 }
 
@@ -55,11 +55,11 @@ NnScratch lnn_scratch(lua_State *L, size_t bytes) {
   NnScratch s = { NULL, 0, 0 };
   bytes += 1024;
   Tensor *t = NULL;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &SCRATCH_KEY) == LUA_TUSERDATA) t = lt_totensor(L, -1);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &SCRATCH_KEY) == LUA_TUSERDATA) t = ltL_totensor(L, -1);
   lua_pop(L, 1);
   if (!t || (size_t)lt_numel(t) < bytes) {
     int64_t n = (int64_t)bytes;
-    t = lt_push_new(L, LT_U8, 1, &n);
+    t = ltL_push_new(L, LT_U8, 1, &n);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &SCRATCH_KEY);
   }
   s.base = t->data;
@@ -84,14 +84,14 @@ NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_
   luaL_checktype(L, arg, LUA_TTABLE);
   memset(ps, 0, sizeof *ps);
   int mode = ltL_opt_enum(L, arg, fname, "mode", PSG_MODES, -1);
-  if (mode < 0) lt_argerror(L, arg, fname, "per-sample target without a 'mode'");
+  if (mode < 0) ltL_argerror(L, arg, fname, "per-sample target without a 'mode'");
   ps->mode = (NnPsgMode)mode;
   lua_getfield(L, arg, "out");
-  Tensor *out = lt_totensor(L, -1);
+  Tensor *out = ltL_totensor(L, -1);
   lua_getfield(L, arg, "proj");
-  Tensor *proj = lt_totensor(L, -1);
+  Tensor *proj = ltL_totensor(L, -1);
   lua_pop(L, 2); /* the table keeps them alive */
-  if (!out) lt_argerror(L, arg, fname, "per-sample target without an 'out' tensor");
+  if (!out) ltL_argerror(L, arg, fname, "per-sample target without an 'out' tensor");
   ps->dtype = dt;
   ps->batch = batch;
   ps->dim = ps->mode == NN_PSG_FULL ? (out->ndim == 2 ? out->shape[1] : -1) : (proj ? proj->shape[1] : 0);
@@ -101,8 +101,8 @@ NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_
   }
   char b1[64], b2[64];
   if (nn_psg_validate(ps, out, proj) != LT_OK)
-    lt_argerror(L, arg, fname, "per-sample target %s (out %s, proj %s) does not fit a batch of %lld %s samples",
-                PSG_MODES[ps->mode], lt_shape_of(out, b1, sizeof b1), proj ? lt_shape_of(proj, b2, sizeof b2) : "none",
+    ltL_argerror(L, arg, fname, "per-sample target %s (out %s, proj %s) does not fit a batch of %lld %s samples",
+                PSG_MODES[ps->mode], ltL_shape_of(out, b1, sizeof b1), proj ? ltL_shape_of(proj, b2, sizeof b2) : "none",
                 (long long)batch, lt_dtype_name(dt));
   ps->out = out->data;
   ps->proj = proj ? proj->data : NULL;
@@ -111,13 +111,13 @@ NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_
 
 NnPsgOffsets lnn_check_offsets(lua_State *L, int warg, int barg, const char *fname) {
   NnPsgOffsets o = { -1, -1 };
-  if (!lua_isnoneornil(L, warg)) o.weight = lt_check_int(L, warg, fname, "weight offset");
-  if (!lua_isnoneornil(L, barg)) o.bias = lt_check_int(L, barg, fname, "bias offset");
-  if (o.weight < -1 || o.bias < -1) lt_argerror(L, o.weight < -1 ? warg : barg, fname, "offset must be >= 0");
+  if (!lua_isnoneornil(L, warg)) o.weight = ltL_check_int(L, warg, fname, "weight offset");
+  if (!lua_isnoneornil(L, barg)) o.bias = ltL_check_int(L, barg, fname, "bias offset");
+  if (o.weight < -1 || o.bias < -1) ltL_argerror(L, o.weight < -1 ? warg : barg, fname, "offset must be >= 0");
   return o;
 }
 
 void lnn_status(lua_State *L, LtStatus st, const char *fname) {
   if (st == LT_ENOMEM) luaL_error(L, "%s: scratch too small for one sample (internal)", fname);
-  lt_check_status(L, st, fname);
+  ltL_check_status(L, st, fname);
 }

@@ -6,7 +6,7 @@
 static NnAct check_act(lua_State *L, int arg, const char *fname) {
   const char *name = luaL_checkstring(L, arg);
   for (int a = 0; a < NN_NACT; a++) if (strcmp(name, nn_act_name((NnAct)a)) == 0) return (NnAct)a;
-  lt_argerror(L, arg, fname, "unknown activation '%s'", name);
+  ltL_argerror(L, arg, fname, "unknown activation '%s'", name);
   return NN_NACT;
 }
 
@@ -14,7 +14,7 @@ static NnAct check_act(lua_State *L, int arg, const char *fname) {
 static int l_act_forward(lua_State *L) {
   NnAct a = check_act(L, 1, "activation");
   Tensor *x = lnn_check_float(L, 2, nn_act_name(a), "input");
-  Tensor *y = lt_push_new(L, x->dtype, x->ndim, x->shape);
+  Tensor *y = ltL_push_new(L, x->dtype, x->ndim, x->shape);
   lnn_status(L, nn_act_forward(a, y, x), nn_act_name(a));
   return 1;
 }
@@ -28,7 +28,7 @@ static int l_act_backward(lua_State *L) {
   Tensor *y = lnn_check_float(L, 4, fname, "output");
   lnn_check_numel(L, 2, fname, "grad_output", dy, lt_numel(x));
   lnn_check_dtype(L, 2, fname, "grad_output", dy, x->dtype);
-  Tensor *dx = lt_push_new(L, x->dtype, x->ndim, x->shape);
+  Tensor *dx = ltL_push_new(L, x->dtype, x->ndim, x->shape);
   lnn_status(L, nn_act_backward(a, dx, dy, x, y, 0), fname);
   return 1;
 }
@@ -46,8 +46,8 @@ static int l_softmax_forward(lua_State *L) {
   int logmode = lua_toboolean(L, 2);
   const char *fname = logmode ? "log_softmax" : "softmax";
   Tensor *x = lnn_check_float(L, 1, fname, "input");
-  if (x->ndim < 1) return lt_argerror(L, 1, fname, "input must have at least 1 dim");
-  Tensor *y = lt_push_new(L, x->dtype, x->ndim, x->shape);
+  if (x->ndim < 1) return ltL_argerror(L, 1, fname, "input must have at least 1 dim");
+  Tensor *y = ltL_push_new(L, x->dtype, x->ndim, x->shape);
   Tensor xv = rows_of(x), yv = rows_of(y);
   lnn_status(L, nn_softmax_forward(&yv, &xv, logmode), fname);
   return 1;
@@ -61,8 +61,8 @@ static int l_softmax_backward(lua_State *L) {
   Tensor *y = lnn_check_float(L, 2, fname, "output");
   lnn_check_numel(L, 1, fname, "grad_output", dy, lt_numel(y));
   lnn_check_dtype(L, 1, fname, "grad_output", dy, y->dtype);
-  if (y->ndim < 1) return lt_argerror(L, 2, fname, "output must have at least 1 dim");
-  Tensor *dx = lt_push_new(L, y->dtype, y->ndim, y->shape);
+  if (y->ndim < 1) return ltL_argerror(L, 2, fname, "output must have at least 1 dim");
+  Tensor *dx = ltL_push_new(L, y->dtype, y->ndim, y->shape);
   Tensor dyv = rows_of(dy), yv = rows_of(y), dxv = rows_of(dx);
   lnn_status(L, nn_softmax_backward(&dxv, &dyv, &yv, logmode, 0), fname);
   return 1;

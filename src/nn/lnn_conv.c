@@ -16,17 +16,17 @@ static NnConv2d check_geo(lua_State *L, int arg, const char *fname) {
 static void check_args(lua_State *L, const char *fname, const NnConv2d *c, const Tensor *x, const Tensor *w,
                        const Tensor *b) {
   char b1[64], b2[64];
-  if (x->ndim != 4) lt_argerror(L, 1, fname, "input must be [B x C x H x W], got %s", lt_shape_of(x, b1, sizeof b1));
-  if (w->ndim != 4) lt_argerror(L, 2, fname, "weight must be [O x C/groups x KH x KW], got %s", lt_shape_of(w, b1, sizeof b1));
+  if (x->ndim != 4) ltL_argerror(L, 1, fname, "input must be [B x C x H x W], got %s", ltL_shape_of(x, b1, sizeof b1));
+  if (w->ndim != 4) ltL_argerror(L, 2, fname, "weight must be [O x C/groups x KH x KW], got %s", ltL_shape_of(w, b1, sizeof b1));
   lnn_check_dtype(L, 2, fname, "weight", w, x->dtype);
   if (x->shape[1] % c->groups || w->shape[0] % c->groups || w->shape[1] * c->groups != x->shape[1])
-    lt_argerror(L, 1, fname, "input %s has %lld channels, weight %s with %lld groups expects %lld",
-                lt_shape_of(x, b1, sizeof b1), (long long)x->shape[1], lt_shape_of(w, b2, sizeof b2),
+    ltL_argerror(L, 1, fname, "input %s has %lld channels, weight %s with %lld groups expects %lld",
+                ltL_shape_of(x, b1, sizeof b1), (long long)x->shape[1], ltL_shape_of(w, b2, sizeof b2),
                 (long long)c->groups, (long long)(w->shape[1] * c->groups));
   for (int a = 0; a < 2; a++)
     if (nn_conv2d_out_size(x->shape[2 + a], w->shape[2 + a], c->stride[a], c->pad[a], c->dil[a]) < 1)
-      lt_argerror(L, 1, fname, "input %s is smaller than the kernel %s (padding %lld, dilation %lld)",
-                  lt_shape_of(x, b1, sizeof b1), lt_shape_of(w, b2, sizeof b2), (long long)c->pad[a], (long long)c->dil[a]);
+      ltL_argerror(L, 1, fname, "input %s is smaller than the kernel %s (padding %lld, dilation %lld)",
+                  ltL_shape_of(x, b1, sizeof b1), ltL_shape_of(w, b2, sizeof b2), (long long)c->pad[a], (long long)c->dil[a]);
   if (b) { lnn_check_dtype(L, 3, fname, "bias", b, x->dtype); lnn_check_numel(L, 3, fname, "bias", b, w->shape[0]); }
 }
 
@@ -34,7 +34,7 @@ static Tensor *push_output(lua_State *L, const NnConv2d *c, const Tensor *x, con
   int64_t shape[4] = { x->shape[0], w->shape[0],
                        nn_conv2d_out_size(x->shape[2], w->shape[2], c->stride[0], c->pad[0], c->dil[0]),
                        nn_conv2d_out_size(x->shape[3], w->shape[3], c->stride[1], c->pad[1], c->dil[1]) };
-  return lt_push_new(L, x->dtype, 4, shape);
+  return ltL_push_new(L, x->dtype, 4, shape);
 }
 
 /* conv2d_forward(x, w, b|nil, geo) -> y */
@@ -75,8 +75,8 @@ static int l_conv2d_backward(lua_State *L) {
   LtStatus st = nn_conv2d_backward(&c, dx, gwp, gb, dy, x, w, &s, p, off);
   if (st == LT_ESHAPE) {
     char b1[64], b2[64];
-    lt_argerror(L, 1, fname, "grad_output %s does not match the output of input %s", lt_shape_of(dy, b1, sizeof b1),
-                lt_shape_of(x, b2, sizeof b2));
+    ltL_argerror(L, 1, fname, "grad_output %s does not match the output of input %s", ltL_shape_of(dy, b1, sizeof b1),
+                ltL_shape_of(x, b2, sizeof b2));
   }
   lnn_status(L, st, fname);
   if (!dx) lua_pushnil(L);

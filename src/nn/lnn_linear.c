@@ -16,12 +16,12 @@ static Tensor as_rows(const Tensor *t) {
 
 static void check_weight(lua_State *L, const char *fname, const Tensor *x, const Tensor *w, const Tensor *b) {
   char b1[64], b2[64];
-  if (x->ndim < 1) lt_argerror(L, 1, fname, "input must have at least 1 dim, got a 0-d tensor");
-  if (w->ndim != 2) lt_argerror(L, 2, fname, "weight must be [out x in], got %s", lt_shape_of(w, b1, sizeof b1));
+  if (x->ndim < 1) ltL_argerror(L, 1, fname, "input must have at least 1 dim, got a 0-d tensor");
+  if (w->ndim != 2) ltL_argerror(L, 2, fname, "weight must be [out x in], got %s", ltL_shape_of(w, b1, sizeof b1));
   lnn_check_dtype(L, 2, fname, "weight", w, x->dtype);
   if (w->shape[1] != x->shape[x->ndim - 1])
-    lt_argerror(L, 1, fname, "input %s has %lld features, weight %s expects %lld", lt_shape_of(x, b1, sizeof b1),
-                (long long)x->shape[x->ndim - 1], lt_shape_of(w, b2, sizeof b2), (long long)w->shape[1]);
+    ltL_argerror(L, 1, fname, "input %s has %lld features, weight %s expects %lld", ltL_shape_of(x, b1, sizeof b1),
+                (long long)x->shape[x->ndim - 1], ltL_shape_of(w, b2, sizeof b2), (long long)w->shape[1]);
   if (b) { lnn_check_dtype(L, 3, fname, "bias", b, x->dtype); lnn_check_numel(L, 3, fname, "bias", b, w->shape[0]); }
 }
 
@@ -35,7 +35,7 @@ static int l_linear_forward(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   for (int d = 0; d < x->ndim; d++) shape[d] = x->shape[d];
   shape[x->ndim - 1] = w->shape[0];
-  Tensor *y = lt_push_new(L, x->dtype, x->ndim, shape);
+  Tensor *y = ltL_push_new(L, x->dtype, x->ndim, shape);
   Tensor xv = as_rows(x), yv = as_rows(y);
   lnn_status(L, nn_linear_forward(&yv, &xv, w, b), fname);
   return 1;
@@ -55,7 +55,7 @@ static int l_linear_backward(lua_State *L) {
   Tensor xv = as_rows(x), dyv = as_rows(dy);
   char b1[64], b2[64];
   if (dy->dtype != x->dtype || dyv.shape[0] != xv.shape[0] || dyv.shape[1] != w->shape[0])
-    lt_argerror(L, 1, fname, "grad_output %s does not match input %s", lt_shape_of(dy, b1, sizeof b1), lt_shape_of(x, b2, sizeof b2));
+    ltL_argerror(L, 1, fname, "grad_output %s does not match input %s", ltL_shape_of(dy, b1, sizeof b1), ltL_shape_of(x, b2, sizeof b2));
   if (gw) { lnn_check_dtype(L, 4, fname, "weight grad", gw, x->dtype); lnn_check_numel(L, 4, fname, "weight grad", gw, lt_numel(w)); }
   if (gb) { lnn_check_dtype(L, 5, fname, "bias grad", gb, x->dtype); lnn_check_numel(L, 5, fname, "bias grad", gb, w->shape[0]); }
   NnPsg ps;

@@ -7,28 +7,28 @@
 static Tensor check_logits(lua_State *L, int arg, const char *fname, const char *what) {
   Tensor *x = lnn_check_float(L, arg, fname, what);
   char b[64];
-  if (x->ndim != 2) lt_argerror(L, arg, fname, "%s must be [B x C], got %s", what, lt_shape_of(x, b, sizeof b));
-  if (x->shape[1] < 1) lt_argerror(L, arg, fname, "%s must have at least one class, got %s", what, lt_shape_of(x, b, sizeof b));
+  if (x->ndim != 2) ltL_argerror(L, arg, fname, "%s must be [B x C], got %s", what, ltL_shape_of(x, b, sizeof b));
+  if (x->shape[1] < 1) ltL_argerror(L, arg, fname, "%s must have at least one class, got %s", what, ltL_shape_of(x, b, sizeof b));
   return *x;
 }
 
 /* Pushes the 0-based int64 copy of the 1-based labels at arg. */
 static Tensor *check_labels(lua_State *L, int arg, const char *fname, const Tensor *x) {
-  Tensor *t = lt_totensor(L, arg);
+  Tensor *t = ltL_totensor(L, arg);
   char b1[64], b2[64];
-  if (!t) lt_argerror(L, arg, fname, "labels: tensor expected, got %s", luaL_typename(L, arg));
+  if (!t) ltL_argerror(L, arg, fname, "labels: tensor expected, got %s", luaL_typename(L, arg));
   if (lt_dtype_is_float(t->dtype) || t->dtype == LT_BOOL)
-    lt_argerror(L, arg, fname, "labels must be an integer tensor (class indices 1..%lld), got %s",
+    ltL_argerror(L, arg, fname, "labels must be an integer tensor (class indices 1..%lld), got %s",
                 (long long)x->shape[1], lt_dtype_name(t->dtype));
   if (t->ndim != 1 || t->shape[0] != x->shape[0])
-    lt_argerror(L, arg, fname, "labels %s do not match %s: expected %lld labels", lt_shape_of(t, b1, sizeof b1),
-                lt_shape_of(x, b2, sizeof b2), (long long)x->shape[0]);
-  Tensor *z = lt_push_new(L, LT_I64, 1, t->shape);
-  lt_check_status(L, lt_copy(z, t), fname);
+    ltL_argerror(L, arg, fname, "labels %s do not match %s: expected %lld labels", ltL_shape_of(t, b1, sizeof b1),
+                ltL_shape_of(x, b2, sizeof b2), (long long)x->shape[0]);
+  Tensor *z = ltL_push_new(L, LT_I64, 1, t->shape);
+  ltL_check_status(L, lt_copy(z, t), fname);
   int64_t *v = z->data, c = x->shape[1];
   for (int64_t i = 0; i < z->shape[0]; i++) {
     if (v[i] < 1 || v[i] > c)
-      lt_argerror(L, arg, fname, "label %lld at position %lld is out of range 1..%lld (labels are 1-based)",
+      ltL_argerror(L, arg, fname, "label %lld at position %lld is out of range 1..%lld (labels are 1-based)",
                   (long long)v[i], (long long)i + 1, (long long)c);
     v[i] -= 1;
   }
@@ -44,11 +44,11 @@ static int l_cross_entropy(lua_State *L) {
   double eps = luaL_optnumber(L, 4, 0), alpha = luaL_optnumber(L, 5, 1);
   Tensor *sc = lnn_opt_float(L, 6, fname, "sample weights");
   int want = lua_toboolean(L, 7);
-  if (!(eps >= 0 && eps <= 1)) return lt_argerror(L, 4, fname, "label smoothing must be in [0, 1], got %g", eps);
+  if (!(eps >= 0 && eps <= 1)) return ltL_argerror(L, 4, fname, "label smoothing must be in [0, 1], got %g", eps);
   if (w) { lnn_check_dtype(L, 3, fname, "weight", w, x.dtype); lnn_check_numel(L, 3, fname, "weight", w, x.shape[1]); }
   if (sc) { lnn_check_dtype(L, 6, fname, "sample weights", sc, x.dtype); lnn_check_numel(L, 6, fname, "sample weights", sc, x.shape[0]); }
   Tensor *t = check_labels(L, 2, fname, &x);
-  Tensor *losses = lt_push_new(L, x.dtype, 1, x.shape);
+  Tensor *losses = ltL_push_new(L, x.dtype, 1, x.shape);
   Tensor *g = want ? lnn_push_zeros(L, x.dtype, 2, x.shape) : NULL;
   int64_t bad = -1;
   lnn_status(L, nn_cross_entropy(losses, g, &x, t, w, eps, alpha, sc, &bad), fname);
@@ -68,7 +68,7 @@ static int l_nll(lua_State *L) {
   if (w) { lnn_check_dtype(L, 3, fname, "weight", w, x.dtype); lnn_check_numel(L, 3, fname, "weight", w, x.shape[1]); }
   if (sc) { lnn_check_dtype(L, 5, fname, "sample weights", sc, x.dtype); lnn_check_numel(L, 5, fname, "sample weights", sc, x.shape[0]); }
   Tensor *t = check_labels(L, 2, fname, &x);
-  Tensor *losses = lt_push_new(L, x.dtype, 1, x.shape);
+  Tensor *losses = ltL_push_new(L, x.dtype, 1, x.shape);
   Tensor *g = want ? lnn_push_zeros(L, x.dtype, 2, x.shape) : NULL;
   int64_t bad = -1;
   lnn_status(L, nn_nll(losses, g, &x, t, w, alpha, sc, &bad), fname);
@@ -89,11 +89,11 @@ static int l_logit_stats(lua_State *L) {
   for (int i = 0; i < 6; i++) {
     ptr[i] = NULL;
     if (i < 4 && !has) continue;
-    Tensor *o = lt_push_new(L, LT_F64, 1, x.shape);
+    Tensor *o = ltL_push_new(L, LT_F64, 1, x.shape);
     ptr[i] = o->data;
     lua_setfield(L, top + 1, names[i]);
   }
-  Tensor *pred = lt_push_new(L, LT_I64, 1, x.shape);
+  Tensor *pred = ltL_push_new(L, LT_I64, 1, x.shape);
   NnLogitStats s = { ptr[0], ptr[1], ptr[2], ptr[4], ptr[5], ptr[3], pred->data };
   int64_t bad = -1;
   lnn_status(L, nn_logit_stats(&x, t, &s, &bad), fname);

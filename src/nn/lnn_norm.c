@@ -5,7 +5,7 @@
 /* A [B x C x L] view of contiguous x ([B x C] or [B x C x ...]). */
 static Tensor as_bcl(lua_State *L, const char *fname, const Tensor *x) {
   char b[64];
-  if (x->ndim < 2) lt_argerror(L, 1, fname, "input must be [B x C] or [B x C x ...], got %s", lt_shape_of(x, b, sizeof b));
+  if (x->ndim < 2) ltL_argerror(L, 1, fname, "input must be [B x C] or [B x C x ...], got %s", ltL_shape_of(x, b, sizeof b));
   Tensor v = *x;
   int64_t l = 1;
   for (int d = 2; d < x->ndim; d++) l *= x->shape[d];
@@ -31,12 +31,12 @@ static int l_batchnorm_forward(lua_State *L) {
   Tensor xv = as_bcl(L, fname, x);
   check_channels(L, 2, fname, "weight", g, x); check_channels(L, 3, fname, "bias", b, x);
   check_channels(L, 4, fname, "running_mean", rm, x); check_channels(L, 5, fname, "running_var", rv, x);
-  if (!training && (!rm || !rv)) return lt_argerror(L, 4, fname, "evaluation needs running statistics");
+  if (!training && (!rm || !rv)) return ltL_argerror(L, 4, fname, "evaluation needs running statistics");
   if (training && xv.shape[0] * xv.shape[2] < 2)
-    return lt_argerror(L, 1, fname, "training needs more than 1 value per channel, got input of batch %lld",
+    return ltL_argerror(L, 1, fname, "training needs more than 1 value per channel, got input of batch %lld",
                        (long long)x->shape[0]);
-  Tensor *y = lt_push_new(L, x->dtype, x->ndim, x->shape);
-  Tensor *m = lt_push_new(L, LT_F64, 1, &x->shape[1]), *is = lt_push_new(L, LT_F64, 1, &x->shape[1]);
+  Tensor *y = ltL_push_new(L, x->dtype, x->ndim, x->shape);
+  Tensor *m = ltL_push_new(L, LT_F64, 1, &x->shape[1]), *is = ltL_push_new(L, LT_F64, 1, &x->shape[1]);
   Tensor yv = xv;
   yv.data = y->data;
   LtStatus st = training ? nn_batchnorm_forward_train(&yv, m, is, &xv, g, b, rm, rv, eps, mom)
@@ -79,7 +79,7 @@ static int l_batchnorm_backward(lua_State *L) {
 static Tensor as_nd(lua_State *L, const char *fname, const Tensor *x, int64_t d) {
   char b[64];
   if (d < 1 || lt_numel(x) % d || x->ndim < 1)
-    lt_argerror(L, 1, fname, "input %s does not end with %lld normalised entries", lt_shape_of(x, b, sizeof b), (long long)d);
+    ltL_argerror(L, 1, fname, "input %s does not end with %lld normalised entries", ltL_shape_of(x, b, sizeof b), (long long)d);
   Tensor v = *x;
   v.ndim = 2; v.shape[0] = lt_numel(x) / d; v.shape[1] = d;
   lt_contiguous_strides(2, v.shape, v.stride);
@@ -90,14 +90,14 @@ static Tensor as_nd(lua_State *L, const char *fname, const Tensor *x, int64_t d)
 static int l_layernorm_forward(lua_State *L) {
   const char *fname = "layer_norm";
   Tensor *x = lnn_check_float(L, 1, fname, "input");
-  int64_t d = lt_check_int(L, 2, fname, "normalised size");
+  int64_t d = ltL_check_int(L, 2, fname, "normalised size");
   Tensor *g = lnn_opt_float(L, 3, fname, "weight"), *b = lnn_opt_float(L, 4, fname, "bias");
   double eps = luaL_checknumber(L, 5);
   Tensor xv = as_nd(L, fname, x, d);
   if (g) { lnn_check_dtype(L, 3, fname, "weight", g, x->dtype); lnn_check_numel(L, 3, fname, "weight", g, d); }
   if (b) { lnn_check_dtype(L, 4, fname, "bias", b, x->dtype); lnn_check_numel(L, 4, fname, "bias", b, d); }
-  Tensor *y = lt_push_new(L, x->dtype, x->ndim, x->shape);
-  Tensor *m = lt_push_new(L, LT_F64, 1, &xv.shape[0]), *is = lt_push_new(L, LT_F64, 1, &xv.shape[0]);
+  Tensor *y = ltL_push_new(L, x->dtype, x->ndim, x->shape);
+  Tensor *m = ltL_push_new(L, LT_F64, 1, &xv.shape[0]), *is = ltL_push_new(L, LT_F64, 1, &xv.shape[0]);
   Tensor yv = xv;
   yv.data = y->data;
   lnn_status(L, nn_layernorm_forward(&yv, m, is, &xv, g, b, eps), fname);
@@ -109,7 +109,7 @@ static int l_layernorm_backward(lua_State *L) {
   const char *fname = "layer_norm_backward";
   Tensor *dy = lnn_check_float(L, 1, fname, "grad_output");
   Tensor *x = lnn_check_float(L, 2, fname, "input");
-  int64_t d = lt_check_int(L, 3, fname, "normalised size");
+  int64_t d = ltL_check_int(L, 3, fname, "normalised size");
   Tensor *g = lnn_opt_float(L, 4, fname, "weight");
   Tensor *m = lnn_check_float(L, 5, fname, "mean"), *is = lnn_check_float(L, 6, fname, "invstd");
   Tensor *gg = lnn_opt_float(L, 7, fname, "weight grad"), *gb = lnn_opt_float(L, 8, fname, "bias grad");

@@ -19,7 +19,7 @@ static int l_sgd_step(lua_State *L) {
               lua_toboolean(L, 9) };
   check_like(L, 2, fname, "gradient", g, p);
   check_like(L, 3, fname, "momentum buffer", buf, p);
-  if (o.momentum != 0 && !buf) return lt_argerror(L, 3, fname, "momentum needs a buffer");
+  if (o.momentum != 0 && !buf) return ltL_argerror(L, 3, fname, "momentum needs a buffer");
   lnn_status(L, nn_sgd_step(&o, p, g, buf, first), fname);
   return 0;
 }
@@ -31,13 +31,13 @@ static int l_adam_step(lua_State *L) {
   Tensor *g = lnn_check_float(L, 2, fname, "gradient");
   Tensor *m = lnn_check_float(L, 3, fname, "first moment");
   Tensor *v = lnn_check_float(L, 4, fname, "second moment");
-  int64_t step = lt_check_int(L, 5, fname, "step");
+  int64_t step = ltL_check_int(L, 5, fname, "step");
   NnAdam o = { luaL_checknumber(L, 6), luaL_checknumber(L, 7), luaL_checknumber(L, 8), luaL_checknumber(L, 9),
                luaL_optnumber(L, 10, 0), lua_toboolean(L, 11) };
   check_like(L, 2, fname, "gradient", g, p);
   check_like(L, 3, fname, "first moment", m, p);
   check_like(L, 4, fname, "second moment", v, p);
-  if (step < 1) return lt_argerror(L, 5, fname, "step must be >= 1, got %lld", (long long)step);
+  if (step < 1) return ltL_argerror(L, 5, fname, "step must be >= 1, got %lld", (long long)step);
   lnn_status(L, nn_adam_step(&o, p, g, m, v, step), fname);
   return 0;
 }

@@ -19,7 +19,7 @@ static NnPool2d check_geo(lua_State *L, int arg, const char *fname) {
 static Tensor *check_input(lua_State *L, int arg, const char *fname) {
   Tensor *x = lnn_check_float(L, arg, fname, "input");
   char b[64];
-  if (x->ndim != 4) lt_argerror(L, arg, fname, "input must be [B x C x H x W], got %s", lt_shape_of(x, b, sizeof b));
+  if (x->ndim != 4) ltL_argerror(L, arg, fname, "input must be [B x C x H x W], got %s", ltL_shape_of(x, b, sizeof b));
   return x;
 }
 
@@ -29,10 +29,10 @@ static Tensor *push_pooled(lua_State *L, const char *fname, const NnPool2d *p, c
   for (int a = 0; a < 2; a++) {
     shape[2 + a] = nn_pool_out_size(x->shape[2 + a], p->kernel[a], p->stride[a], p->pad[a], p->dil[a], p->ceil_mode);
     if (shape[2 + a] < 1)
-      lt_argerror(L, 1, fname, "input %s does not fit a %lldx%lld window with padding %lld (padding must be at most half the window)",
-                  lt_shape_of(x, b, sizeof b), (long long)p->kernel[0], (long long)p->kernel[1], (long long)p->pad[a]);
+      ltL_argerror(L, 1, fname, "input %s does not fit a %lldx%lld window with padding %lld (padding must be at most half the window)",
+                  ltL_shape_of(x, b, sizeof b), (long long)p->kernel[0], (long long)p->kernel[1], (long long)p->pad[a]);
   }
-  return lt_push_new(L, x->dtype, 4, shape);
+  return ltL_push_new(L, x->dtype, 4, shape);
 }
 
 /* maxpool2d_forward(x, geo) -> y, idx */
@@ -41,7 +41,7 @@ static int l_maxpool2d_forward(lua_State *L) {
   Tensor *x = check_input(L, 1, fname);
   NnPool2d p = check_geo(L, 2, fname);
   Tensor *y = push_pooled(L, fname, &p, x);
-  Tensor *idx = lt_push_new(L, LT_I64, 4, y->shape);
+  Tensor *idx = ltL_push_new(L, LT_I64, 4, y->shape);
   lnn_status(L, nn_maxpool2d_forward(&p, y, idx, x), fname);
   return 2;
 }
@@ -50,7 +50,7 @@ static int l_maxpool2d_forward(lua_State *L) {
 static int l_maxpool2d_backward(lua_State *L) {
   const char *fname = "max_pool2d_backward";
   Tensor *dy = lnn_check_float(L, 1, fname, "grad_output");
-  Tensor *idx = lt_check_tensor(L, 2, fname);
+  Tensor *idx = ltL_check_tensor(L, 2, fname);
   Tensor *x = check_input(L, 3, fname);
   Tensor *dx = lnn_push_zeros(L, x->dtype, 4, x->shape);
   lnn_status(L, nn_maxpool2d_backward(dx, dy, idx), fname);
@@ -82,10 +82,10 @@ static int l_avgpool2d_backward(lua_State *L) {
 static int l_adaptive_forward(lua_State *L) {
   const char *fname = "adaptive_avg_pool2d";
   Tensor *x = check_input(L, 1, fname);
-  int64_t shape[4] = { x->shape[0], x->shape[1], lt_check_int(L, 2, fname, "output height"),
-                       lt_check_int(L, 3, fname, "output width") };
-  if (shape[2] < 1 || shape[3] < 1) return lt_argerror(L, 2, fname, "output size must be positive");
-  Tensor *y = lt_push_new_arg(L, 2, fname, x->dtype, 4, shape);
+  int64_t shape[4] = { x->shape[0], x->shape[1], ltL_check_int(L, 2, fname, "output height"),
+                       ltL_check_int(L, 3, fname, "output width") };
+  if (shape[2] < 1 || shape[3] < 1) return ltL_argerror(L, 2, fname, "output size must be positive");
+  Tensor *y = ltL_push_new_arg(L, 2, fname, x->dtype, 4, shape);
   lnn_status(L, nn_adaptive_avgpool2d_forward(y, x), fname);
   return 1;
 }

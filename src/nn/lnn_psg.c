@@ -5,8 +5,8 @@
 /* psg_check(target, batch, dtype) -> true: validates a target table early. */
 static int l_psg_check(lua_State *L) {
   NnPsg ps;
-  int64_t batch = lt_check_int(L, 2, "per_sample", "batch size");
-  LtDtype dt = lt_check_dtype(L, 3, "per_sample");
+  int64_t batch = ltL_check_int(L, 2, "per_sample", "batch size");
+  LtDtype dt = ltL_check_dtype(L, 3, "per_sample");
   lnn_check_psg(L, 1, "per_sample", &ps, batch, dt);
   lua_pushboolean(L, 1);
   return 1;
@@ -18,11 +18,11 @@ static int l_psg_emit(lua_State *L) {
   const char *fname = "psg_emit";
   Tensor *g = lnn_check_float(L, 3, fname, "gradients");
   char b[64];
-  if (g->ndim != 2) return lt_argerror(L, 3, fname, "gradients must be [B x n], got %s", lt_shape_of(g, b, sizeof b));
+  if (g->ndim != 2) return ltL_argerror(L, 3, fname, "gradients must be [B x n], got %s", ltL_shape_of(g, b, sizeof b));
   NnPsg ps;
   lnn_check_psg(L, 1, fname, &ps, g->shape[0], g->dtype);
-  int64_t off = lt_check_int(L, 2, fname, "offset");
-  if (off < 0 || off + g->shape[1] > ps.dim) return lt_argerror(L, 2, fname, "offset %lld out of range", (long long)off);
+  int64_t off = ltL_check_int(L, 2, fname, "offset");
+  if (off < 0 || off + g->shape[1] > ps.dim) return ltL_argerror(L, 2, fname, "offset %lld out of range", (long long)off);
   nn_psg_emit(&ps, off, g->shape[1], g->data, g->shape[1], 0, g->shape[0]);
   return 0;
 }

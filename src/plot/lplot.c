@@ -12,15 +12,15 @@
 /* A float64 contiguous tensor at stack index idx with `ncols` columns
  * (0: 1-D); errors name argument `arg`. */
 static Tensor *check_f64_at(lua_State *L, int idx, int arg, const char *fname, int ncols) {
-  Tensor *t = lt_totensor(L, idx);
+  Tensor *t = ltL_totensor(L, idx);
   char b[64];
-  if (!t) lt_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, idx));
+  if (!t) ltL_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, idx));
   if (t->dtype != LT_F64 || !lt_is_contiguous(t))
-    lt_argerror(L, arg, fname, "contiguous float64 tensor expected, got %s", lt_dtype_name(t->dtype));
+    ltL_argerror(L, arg, fname, "contiguous float64 tensor expected, got %s", lt_dtype_name(t->dtype));
   if (ncols == 0 && t->ndim != 1)
-    lt_argerror(L, arg, fname, "1-d tensor expected, got %s", lt_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "1-d tensor expected, got %s", ltL_shape_of(t, b, sizeof b));
   if (ncols > 0 && (t->ndim != 2 || t->shape[1] != ncols))
-    lt_argerror(L, arg, fname, "[nx%d] tensor expected, got %s", ncols, lt_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "[nx%d] tensor expected, got %s", ncols, ltL_shape_of(t, b, sizeof b));
   return t;
 }
 
@@ -32,7 +32,7 @@ static Tensor *check_f64(lua_State *L, int arg, const char *fname, int ncols) {
 static PlotRGBA to_rgba(lua_State *L, int idx, int arg, const char *fname) {
   double ch[4] = {0, 0, 0, 1};
   idx = lua_absindex(L, idx);
-  if (!lua_istable(L, idx)) lt_argerror(L, arg, fname, "colour {r, g, b[, a]} expected, got %s", luaL_typename(L, idx));
+  if (!lua_istable(L, idx)) ltL_argerror(L, arg, fname, "colour {r, g, b[, a]} expected, got %s", luaL_typename(L, idx));
   for (int i = 0; i < 4; i++) {
     lua_rawgeti(L, idx, i + 1);
     if (!lua_isnil(L, -1)) ch[i] = lua_tonumber(L, -1);
@@ -48,7 +48,7 @@ static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, co
   int64_t n = 0;
   lua_getfield(L, opts, key);
   *many = NULL;
-  if (lt_totensor(L, -1)) {
+  if (ltL_totensor(L, -1)) {
     Tensor *t = check_f64_at(L, lua_gettop(L), arg, fname, 4);
     *many = (const PlotRGBA *)t->data;
     n = t->shape[0];
@@ -57,7 +57,7 @@ static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, co
   }
   if (lua_istable(L, -1)) { *one = to_rgba(L, -1, arg, fname); *many = one; n = 1; }
   else if (!lua_isnil(L, -1) && lua_toboolean(L, -1))
-    lt_argerror(L, arg, fname, "'%s' must be a colour table or an [nx4] tensor", key);
+    ltL_argerror(L, arg, fname, "'%s' must be a colour table or an [nx4] tensor", key);
   lua_pop(L, 1);
   return n;
 }
@@ -81,11 +81,11 @@ static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStro
   lua_getfield(L, idx, "dash");
   if (lua_istable(L, -1)) {
     int n = (int)lua_rawlen(L, -1);
-    if (n > bufn) lt_argerror(L, arg, fname, "dash pattern too long (%d > %d)", n, bufn);
+    if (n > bufn) ltL_argerror(L, arg, fname, "dash pattern too long (%d > %d)", n, bufn);
     for (int i = 0; i < n; i++) {
       lua_rawgeti(L, -1, i + 1);
       buf[i] = lua_tonumber(L, -1);
-      if (!(buf[i] >= 0)) lt_argerror(L, arg, fname, "dash lengths must be non-negative");
+      if (!(buf[i] >= 0)) ltL_argerror(L, arg, fname, "dash lengths must be non-negative");
       lua_pop(L, 1);
     }
     s->dash = n ? buf : NULL;
@@ -126,12 +126,12 @@ static const char *check_utf8(lua_State *L, int arg, const char *fname) {
   const unsigned char *p = (const unsigned char *)s, *e = p + n;
   while (p < e) {
     int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-    if (!len || p + len > e) lt_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
+    if (!len || p + len > e) ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
     for (int k = 1; k < len; k++)
-      if ((p[k] & 0xc0) != 0x80) lt_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
+      if ((p[k] & 0xc0) != 0x80) ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
     p += len;
   }
-  if (memchr(s, 0, n)) lt_argerror(L, arg, fname, "text contains a NUL byte");
+  if (memchr(s, 0, n)) ltL_argerror(L, arg, fname, "text contains a NUL byte");
   return s;
 }
 
@@ -139,8 +139,8 @@ static const char *check_utf8(lua_State *L, int arg, const char *fname) {
 
 static PlotCanvas *check_canvas(lua_State *L, int arg, const char *fname) {
   PlotCanvas *c = luaL_testudata(L, arg, CANVAS_MT);
-  if (!c) lt_argerror(L, arg, fname, "canvas expected, got %s", luaL_typename(L, arg));
-  if (!c->cr) lt_argerror(L, arg, fname, "canvas is closed");
+  if (!c) ltL_argerror(L, arg, fname, "canvas expected, got %s", luaL_typename(L, arg));
+  if (!c->cr) ltL_argerror(L, arg, fname, "canvas is closed");
   return c;
 }
 
@@ -150,7 +150,7 @@ static void check_status(lua_State *L, PlotStatus st, const char *fname) {
   case PLOT_ENOMEM: luaL_error(L, "%s: not enough memory", fname); break;
   case PLOT_EVALUE: luaL_error(L, "%s: invalid value", fname); break;
   case PLOT_EIO: luaL_error(L, "%s: write failed", fname); break;
-  case PLOT_EINTR: lt_check_status(L, LT_EINTR, fname); break;
+  case PLOT_EINTR: ltL_check_status(L, LT_EINTR, fname); break;
   default: luaL_error(L, "%s: cairo drawing failed", fname); break;
   }
 }
@@ -159,14 +159,14 @@ static void check_status(lua_State *L, PlotStatus st, const char *fname) {
 static int l_canvas(lua_State *L) {
   static const char *const fmts[] = {"png", "pdf", "svg", NULL};
   int fmt = luaL_checkoption(L, 1, NULL, fmts);
-  int64_t w = lt_check_int(L, 2, "canvas", "width"), h = lt_check_int(L, 3, "canvas", "height");
+  int64_t w = ltL_check_int(L, 2, "canvas", "width"), h = ltL_check_int(L, 3, "canvas", "height");
   double dpi = luaL_checknumber(L, 4);
   const char *path = luaL_optstring(L, 5, NULL);
   if (w <= 0 || h <= 0 || w > 32767 || h > 32767 || w * h > ((int64_t)1 << 28))
-    return lt_argerror(L, 2, "canvas", "figure of %lldx%lld pixels is empty or too large (1..32767 a side, 2^28 in all)",
+    return ltL_argerror(L, 2, "canvas", "figure of %lldx%lld pixels is empty or too large (1..32767 a side, 2^28 in all)",
                        (long long)w, (long long)h);
-  if (!(dpi > 0) || !isfinite(dpi)) return lt_argerror(L, 4, "canvas", "dpi must be positive, got %g", dpi);
-  if (fmt != PLOT_FMT_PNG && !path) return lt_argerror(L, 5, "canvas", "path needed for %s", fmts[fmt]);
+  if (!(dpi > 0) || !isfinite(dpi)) return ltL_argerror(L, 4, "canvas", "dpi must be positive, got %g", dpi);
+  if (fmt != PLOT_FMT_PNG && !path) return ltL_argerror(L, 5, "canvas", "path needed for %s", fmts[fmt]);
   PlotCanvas *c = lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CANVAS_MT);
@@ -215,7 +215,7 @@ static int l_path(lua_State *L) {
   Tensor *x = check_f64(L, 2, "path", 0), *y = check_f64(L, 3, "path", 0);
   int o = opt_table(L, 4);
   if (x->shape[0] != y->shape[0])
-    return lt_argerror(L, 3, "path", "x and y lengths differ (%lld and %lld)", (long long)x->shape[0], (long long)y->shape[0]);
+    return ltL_argerror(L, 3, "path", "x and y lengths differ (%lld and %lld)", (long long)x->shape[0], (long long)y->shape[0]);
   PlotXform xf;
   PlotStroke s;
   double dash[16];
@@ -243,14 +243,14 @@ static int l_rects(lua_State *L) {
   int o = opt_table(L, 6);
   int64_t n = t[0]->shape[0];
   for (int i = 1; i < 4; i++)
-    if (t[i]->shape[0] != n) return lt_argerror(L, 2 + i, "rects", "length %lld differs from %lld", (long long)t[i]->shape[0], (long long)n);
+    if (t[i]->shape[0] != n) return ltL_argerror(L, 2 + i, "rects", "length %lld differs from %lld", (long long)t[i]->shape[0], (long long)n);
   PlotXform xf;
   PlotStroke s;
   double dash[16];
   PlotRGBA one;
   const PlotRGBA *fills;
   int64_t nf = field_colors(L, o, "fill", 6, "rects", &one, &fills);
-  if (nf > 1 && nf != n) return lt_argerror(L, 6, "rects", "%lld fill colours for %lld rectangles", (long long)nf, (long long)n);
+  if (nf > 1 && nf != n) return ltL_argerror(L, 6, "rects", "%lld fill colours for %lld rectangles", (long long)nf, (long long)n);
   lua_getfield(L, o, "edge");
   int has_edge = to_stroke(L, -1, 6, "rects", &s, dash, 16);
   lua_pop(L, 1);
@@ -266,18 +266,18 @@ static int l_rects(lua_State *L) {
 static int l_polylines(lua_State *L) {
   static const char *const caps[] = {"butt", "round", "projecting", NULL};
   PlotCanvas *c = check_canvas(L, 1, "polylines");
-  Tensor *p = lt_check_tensor(L, 2, "polylines");
+  Tensor *p = ltL_check_tensor(L, 2, "polylines");
   char b[64];
   if (p->dtype != LT_F64 || !lt_is_contiguous(p) || p->ndim != 3 || p->shape[2] != 2)
-    return lt_argerror(L, 2, "polylines", "contiguous float64 [n x len x 2] tensor expected, got %s %s",
-                       lt_dtype_name(p->dtype), lt_shape_of(p, b, sizeof b));
+    return ltL_argerror(L, 2, "polylines", "contiguous float64 [n x len x 2] tensor expected, got %s %s",
+                       lt_dtype_name(p->dtype), ltL_shape_of(p, b, sizeof b));
   int o = opt_table(L, 3);
   PlotRGBA one;
   const PlotRGBA *cols;
   int64_t nc = field_colors(L, o, "color", 3, "polylines", &one, &cols);
-  if (nc > 1 && nc != p->shape[0]) return lt_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc, (long long)p->shape[0]);
+  if (nc > 1 && nc != p->shape[0]) return ltL_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc, (long long)p->shape[0]);
   PlotCap cap = (PlotCap)ltL_opt_enum(L, o, "polylines", "cap", caps, 0);
-  if (p->shape[1] > 1 << 30) return lt_argerror(L, 2, "polylines", "lines too long");
+  if (p->shape[1] > 1 << 30) return ltL_argerror(L, 2, "polylines", "lines too long");
   double width = ltL_opt_number(L, o, "polylines", "width", 1);
   check_status(L, plot_canvas_polylines(c, p->data, p->shape[0], (int)p->shape[1], cols, nc,
                                         width, cap), "polylines");
@@ -309,20 +309,20 @@ static int l_markers(lua_State *L) {
   Tensor *x = check_f64(L, 2, "markers", 0), *y = check_f64(L, 3, "markers", 0);
   int o = opt_table(L, 4);
   int64_t n = x->shape[0];
-  if (y->shape[0] != n) return lt_argerror(L, 3, "markers", "x and y lengths differ (%lld and %lld)", (long long)n, (long long)y->shape[0]);
+  if (y->shape[0] != n) return ltL_argerror(L, 3, "markers", "x and y lengths differ (%lld and %lld)", (long long)n, (long long)y->shape[0]);
   PlotMarkers m = {.n = n, .x = x->data, .y = y->data};
   PlotXform xf;
   m.xf = to_xform(L, o, "markers", &xf);
   lua_getfield(L, o, "marker");
   int filled, mk = plot_marker_from_name(luaL_optstring(L, -1, "o"), &filled);
-  if (mk < 0) return lt_argerror(L, 4, "markers", "unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)", lua_tostring(L, -1));
+  if (mk < 0) return ltL_argerror(L, 4, "markers", "unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)", lua_tostring(L, -1));
   lua_pop(L, 1);
   m.marker = (PlotMarker)mk;
   double size1;
   lua_getfield(L, o, "size");
-  if (lt_totensor(L, -1)) {
+  if (ltL_totensor(L, -1)) {
     Tensor *s = check_f64_at(L, lua_gettop(L), 4, "markers", 0);
-    if (s->shape[0] != n && s->shape[0] != 1) return lt_argerror(L, 4, "markers", "%lld sizes for %lld points", (long long)s->shape[0], (long long)n);
+    if (s->shape[0] != n && s->shape[0] != 1) return ltL_argerror(L, 4, "markers", "%lld sizes for %lld points", (long long)s->shape[0], (long long)n);
     m.size = s->data; m.nsize = s->shape[0];
   } else {
     size1 = luaL_optnumber(L, -1, 6);
@@ -333,14 +333,14 @@ static int l_markers(lua_State *L) {
   m.nface = field_colors(L, o, "face", 4, "markers", &f1, &m.face);
   m.nedge = field_colors(L, o, "edge", 4, "markers", &e1, &m.edge);
   if ((m.nface > 1 && m.nface != n) || (m.nedge > 1 && m.nedge != n))
-    return lt_argerror(L, 4, "markers", "%lld colours for %lld points", (long long)(m.nface > 1 && m.nface != n ? m.nface : m.nedge), (long long)n);
+    return ltL_argerror(L, 4, "markers", "%lld colours for %lld points", (long long)(m.nface > 1 && m.nface != n ? m.nface : m.nedge), (long long)n);
   m.edge_width = ltL_opt_number(L, o, "markers", "edge_width", 0);
   lua_getfield(L, o, "order");
   if (!lua_isnil(L, -1)) {
-    Tensor *ord = lt_totensor(L, -1);
-    if (!ord) return lt_argerror(L, 4, "markers", "order must be an int64 tensor");
+    Tensor *ord = ltL_totensor(L, -1);
+    if (!ord) return ltL_argerror(L, 4, "markers", "order must be an int64 tensor");
     if (ord->dtype != LT_I64 || !lt_is_contiguous(ord) || ord->ndim != 1 || ord->shape[0] != n)
-      return lt_argerror(L, 4, "markers", "order must be a contiguous int64 tensor of %lld indices", (long long)n);
+      return ltL_argerror(L, 4, "markers", "order must be a contiguous int64 tensor of %lld indices", (long long)n);
     m.order = ord->data; /* 0-based, produced by lunette._plot.depth_order */
   }
   lua_pop(L, 1);
@@ -351,11 +351,11 @@ static int l_markers(lua_State *L) {
 /* c:image(rgba uint8 [h x w x 4], x, y, w, h, {smooth=, alpha=}) */
 static int l_image(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "image");
-  Tensor *im = lt_check_tensor(L, 2, "image");
+  Tensor *im = ltL_check_tensor(L, 2, "image");
   char b[64];
   if (im->dtype != LT_U8 || !lt_is_contiguous(im) || im->ndim != 3 || im->shape[2] != 4 || im->shape[0] < 1 || im->shape[1] < 1)
-    return lt_argerror(L, 2, "image", "contiguous uint8 [h x w x 4] tensor expected, got %s %s", lt_dtype_name(im->dtype), lt_shape_of(im, b, sizeof b));
-  if (im->shape[0] > 1 << 24 || im->shape[1] > 1 << 24) return lt_argerror(L, 2, "image", "image too large");
+    return ltL_argerror(L, 2, "image", "contiguous uint8 [h x w x 4] tensor expected, got %s %s", lt_dtype_name(im->dtype), ltL_shape_of(im, b, sizeof b));
+  if (im->shape[0] > 1 << 24 || im->shape[1] > 1 << 24) return ltL_argerror(L, 2, "image", "image too large");
   double v[4];
   for (int i = 0; i < 4; i++) v[i] = luaL_checknumber(L, 3 + i);
   int o = opt_table(L, 7);
@@ -371,7 +371,7 @@ static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const ch
   static const char *const has[] = {"left", "center", "right", NULL};
   static const char *const vas[] = {"baseline", "bottom", "center", "top", "center_baseline", NULL};
   f->size = ltL_opt_number(L, o, fname, "size", 10);
-  if (!(f->size > 0) || !isfinite(f->size)) lt_argerror(L, arg, fname, "font size must be positive");
+  if (!(f->size > 0) || !isfinite(f->size)) ltL_argerror(L, arg, fname, "font size must be positive");
   lua_getfield(L, o, "family");
   f->family = lua_tostring(L, -1); /* stays alive: referenced by the options table */
   lua_pop(L, 1);
@@ -428,9 +428,9 @@ static int l_save(lua_State *L) {
 /* c:pixel(x, y) -> r, g, b, a in 0..255 (straight), for tests */
 static int l_pixel(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "pixel");
-  int64_t x = lt_check_int(L, 2, "pixel", "x"), y = lt_check_int(L, 3, "pixel", "y");
-  if (c->fmt != PLOT_FMT_PNG) return lt_argerror(L, 1, "pixel", "only raster canvases have pixels");
-  if (x < 0 || y < 0 || x >= c->width || y >= c->height) return lt_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x, (long long)y);
+  int64_t x = ltL_check_int(L, 2, "pixel", "x"), y = ltL_check_int(L, 3, "pixel", "y");
+  if (c->fmt != PLOT_FMT_PNG) return ltL_argerror(L, 1, "pixel", "only raster canvases have pixels");
+  if (x < 0 || y < 0 || x >= c->width || y >= c->height) return ltL_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x, (long long)y);
   uint8_t rgba[4];
   check_status(L, plot_canvas_pixel(c, (int)x, (int)y, rgba), "pixel");
   for (int i = 0; i < 4; i++) lua_pushinteger(L, rgba[i]);

@@ -4,11 +4,11 @@
 #include "plot/plot_color.h"
 
 static Tensor *check_vec(lua_State *L, int arg, const char *fname, LtDtype dt) {
-  Tensor *t = lt_check_tensor(L, arg, fname);
+  Tensor *t = ltL_check_tensor(L, arg, fname);
   char b[64];
   if (t->dtype != dt || !lt_is_contiguous(t) || t->ndim != 1)
-    lt_argerror(L, arg, fname, "contiguous 1-d %s tensor expected, got %s %s", lt_dtype_name(dt),
-                lt_dtype_name(t->dtype), lt_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "contiguous 1-d %s tensor expected, got %s %s", lt_dtype_name(dt),
+                lt_dtype_name(t->dtype), ltL_shape_of(t, b, sizeof b));
   return t;
 }
 
@@ -32,7 +32,7 @@ static const PlotCmapData *check_cmap(lua_State *L, int arg, const char *fname, 
   if (!cm) {
     char buf[256];
     plot_name_suggest(name, 1, 4, buf, sizeof buf);
-    lt_argerror(L, arg, fname, "unknown colormap '%s'%s%s", name, buf[0] ? "; did you mean " : "", buf);
+    ltL_argerror(L, arg, fname, "unknown colormap '%s'%s%s", name, buf[0] ? "; did you mean " : "", buf);
   }
   return cm;
 }
@@ -60,7 +60,7 @@ static int l_cmap_map(lua_State *L) {
   Tensor *v = check_vec(L, 2, "cmap", LT_F64);
   double vmin = luaL_optnumber(L, 3, 0), vmax = luaL_optnumber(L, 4, 1), alpha = luaL_optnumber(L, 5, 1);
   int64_t shape[2] = {v->shape[0], 4};
-  Tensor *o = lt_push_new(L, LT_F64, 2, shape);
+  Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   plot_cmap_map(cm, rev, v->data, v->shape[0], vmin, vmax, alpha, o->data);
   return 1;
 }
@@ -72,7 +72,7 @@ static int l_cmap_index(lua_State *L) {
   Tensor *v = check_vec(L, 2, "cmap", LT_I64);
   double alpha = luaL_optnumber(L, 3, 1);
   int64_t n = v->shape[0], shape[2] = {n, 4};
-  Tensor *o = lt_push_new(L, LT_F64, 2, shape);
+  Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   double *out = o->data;
   const int64_t *idx = v->data;
   for (int64_t i = 0; i < n; i++) {
@@ -87,7 +87,7 @@ static int l_cmap_lut(lua_State *L) {
   int rev;
   const PlotCmapData *cm = check_cmap(L, 1, "cmap", &rev);
   int64_t shape[2] = {cm->n, 3};
-  Tensor *o = lt_push_new(L, LT_F64, 2, shape);
+  Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   double *out = o->data;
   for (int i = 0; i < cm->n; i++) memcpy(out + 3 * i, cm->lut + 3 * (rev ? cm->n - 1 - i : i), 3 * sizeof(double));
   return 1;
@@ -105,11 +105,11 @@ static int l_cmap_names(lua_State *L) {
 
 /* husl(n, h, s, l) -> [n x 3] float64 (seaborn.husl_palette) */
 static int l_husl(lua_State *L) {
-  int64_t n = lt_check_int(L, 1, "husl", "number of colours");
-  if (n < 1 || n > 4096) return lt_argerror(L, 1, "husl", "number of colours must be 1..4096, got %lld", (long long)n);
+  int64_t n = ltL_check_int(L, 1, "husl", "number of colours");
+  if (n < 1 || n > 4096) return ltL_argerror(L, 1, "husl", "number of colours must be 1..4096, got %lld", (long long)n);
   double h = luaL_optnumber(L, 2, 0.01), s = luaL_optnumber(L, 3, 0.9), l = luaL_optnumber(L, 4, 0.65);
   int64_t shape[2] = {n, 3};
-  Tensor *o = lt_push_new(L, LT_F64, 2, shape);
+  Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   plot_husl_palette((int)n, h, s, l, o->data);
   return 1;
 }

@@ -5,10 +5,10 @@
 #include "plot/plot_stats.h"
 
 static Tensor *check_vec(lua_State *L, int arg, const char *fname) {
-  Tensor *t = lt_check_tensor(L, arg, fname);
+  Tensor *t = ltL_check_tensor(L, arg, fname);
   char b[64];
   if (t->dtype != LT_F64 || !lt_is_contiguous(t) || t->ndim != 1)
-    lt_argerror(L, arg, fname, "contiguous 1-d float64 tensor expected, got %s %s", lt_dtype_name(t->dtype), lt_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "contiguous 1-d float64 tensor expected, got %s %s", lt_dtype_name(t->dtype), ltL_shape_of(t, b, sizeof b));
   return t;
 }
 
@@ -29,17 +29,17 @@ static int l_histogram(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
     w = check_vec(L, 3, "hist");
     if (w->shape[0] != v->shape[0])
-      return lt_argerror(L, 3, "hist", "%lld weights for %lld values", (long long)w->shape[0], (long long)v->shape[0]);
+      return ltL_argerror(L, 3, "hist", "%lld weights for %lld values", (long long)w->shape[0], (long long)v->shape[0]);
   }
   int64_t nb = e->shape[0] - 1;
   long long ne = (long long)e->shape[0];
-  if (nb < 1) return lt_argerror(L, 2, "hist", "need 2 or more bin edges, got %lld", ne);
+  if (nb < 1) return ltL_argerror(L, 2, "hist", "need 2 or more bin edges, got %lld", ne);
   if (nb > PLOT_HIST_MAX_BINS)
-    return lt_argerror(L, 2, "hist", "%lld bin edges make %lld bins, more than the %d a "
+    return ltL_argerror(L, 2, "hist", "%lld bin edges make %lld bins, more than the %d a "
                        "histogram has", ne, (long long)nb, PLOT_HIST_MAX_BINS);
-  Tensor *c = lt_push_new(L, LT_F64, 1, &nb);
+  Tensor *c = ltL_push_new(L, LT_F64, 1, &nb);
   if (plot_histogram(v->data, v->shape[0], w ? w->data : NULL, e->data, (int)nb, c->data) != 0)
-    return lt_argerror(L, 2, "hist", "bin edges must increase");
+    return ltL_argerror(L, 2, "hist", "bin edges must increase");
   return 1;
 }
 
@@ -52,10 +52,10 @@ static void set_num(lua_State *L, const char *k, double v) {
 static int l_box_stats(lua_State *L) {
   Tensor *v = check_vec(L, 1, "boxplot");
   double whis = luaL_optnumber(L, 2, 1.5);
-  if (!(whis >= 0) || !isfinite(whis)) return lt_argerror(L, 2, "boxplot", "whis must be a non-negative number");
+  if (!(whis >= 0) || !isfinite(whis)) return ltL_argerror(L, 2, "boxplot", "whis must be a non-negative number");
   int64_t n = v->shape[0];
-  Tensor *scratch = lt_push_new(L, LT_F64, 1, &n);
-  Tensor *fl = lt_push_new(L, LT_F64, 1, &n);
+  Tensor *scratch = ltL_push_new(L, LT_F64, 1, &n);
+  Tensor *fl = ltL_push_new(L, LT_F64, 1, &n);
   PlotBoxStats s;
   plot_box_stats(v->data, n, whis, scratch->data, fl->data, &s);
   fl->shape[0] = s.nfliers; /* a prefix of its own storage: still a valid contiguous tensor */
@@ -87,14 +87,14 @@ static void map_points(lua_State *L, int xf, const Tensor *x, const Tensor *y, d
 static int l_legend_badness(lua_State *L) {
   Tensor *x = check_vec(L, 1, "legend"), *y = check_vec(L, 2, "legend");
   luaL_checktype(L, 3, LUA_TTABLE);
-  Tensor *b = lt_check_tensor(L, 4, "legend");
+  Tensor *b = ltL_check_tensor(L, 4, "legend");
   if (b->dtype != LT_F64 || !lt_is_contiguous(b) || b->ndim != 2 || b->shape[1] != 4 || b->shape[0] > 64)
-    return lt_argerror(L, 4, "legend", "[n x 4] float64 boxes expected");
-  if (y->shape[0] != x->shape[0]) return lt_argerror(L, 2, "legend", "x and y lengths differ");
+    return ltL_argerror(L, 4, "legend", "[n x 4] float64 boxes expected");
+  if (y->shape[0] != x->shape[0]) return ltL_argerror(L, 2, "legend", "x and y lengths differ");
   int64_t n = x->shape[0], nb = b->shape[0];
-  Tensor *px = lt_push_new(L, LT_F64, 1, &n), *py = lt_push_new(L, LT_F64, 1, &n);
+  Tensor *px = ltL_push_new(L, LT_F64, 1, &n), *py = ltL_push_new(L, LT_F64, 1, &n);
   map_points(L, 3, x, y, px->data, py->data);
-  Tensor *out = lt_push_new(L, LT_F64, 1, &nb);
+  Tensor *out = ltL_push_new(L, LT_F64, 1, &nb);
   memset(out->data, 0, (size_t)nb * sizeof(double));
   if (lua_toboolean(L, 5)) {
     plot_points_in_boxes(px->data, py->data, n, b->data, (int)nb, out->data);

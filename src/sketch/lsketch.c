@@ -12,34 +12,34 @@ typedef struct { LtFd fd; LtFdWork work; } FdUd;
 
 static FdUd *check_fd(lua_State *L, int arg, const char *fname) {
   FdUd *u = luaL_testudata(L, arg, FD_MT);
-  if (!u) lt_argerror(L, arg, fname, "FD sketch expected, got %s", luaL_typename(L, arg));
+  if (!u) ltL_argerror(L, arg, fname, "FD sketch expected, got %s", luaL_typename(L, arg));
   return u;
 }
 
 /* fd(ell, dim, dtype, variant) */
 static int s_fd(lua_State *L) {
-  int64_t ell = lt_check_int(L, 1, "fd", "ell"), dim = lt_check_int(L, 2, "fd", "dim");
-  LtDtype store = lt_opt_dtype(L, 3, "fd", LT_F32);
+  int64_t ell = ltL_check_int(L, 1, "fd", "ell"), dim = ltL_check_int(L, 2, "fd", "dim");
+  LtDtype store = ltL_opt_dtype(L, 3, "fd", LT_F32);
   const char *vname = luaL_optstring(L, 4, "fast");
   LtFdVariant v = strcmp(vname, "fast") == 0 ? LT_FD_FAST : LT_FD_CLASSIC;
   if (strcmp(vname, "fast") != 0 && strcmp(vname, "classic") != 0)
-    return lt_argerror(L, 4, "fd", "variant must be 'fast' or 'classic', got '%s'", vname);
-  if (dim < 1) return lt_argerror(L, 2, "fd", "dim must be positive, got %lld", (long long)dim);
-  if (ell < 1 || ell >= dim) return lt_argerror(L, 1, "fd", "ell must be in 1..dim-1 (dim = %lld), got %lld", (long long)dim, (long long)ell);
-  if (ell > 8192) return lt_argerror(L, 1, "fd", "ell must be at most 8192, got %lld", (long long)ell);
+    return ltL_argerror(L, 4, "fd", "variant must be 'fast' or 'classic', got '%s'", vname);
+  if (dim < 1) return ltL_argerror(L, 2, "fd", "dim must be positive, got %lld", (long long)dim);
+  if (ell < 1 || ell >= dim) return ltL_argerror(L, 1, "fd", "ell must be in 1..dim-1 (dim = %lld), got %lld", (long long)dim, (long long)ell);
+  if (ell > 8192) return ltL_argerror(L, 1, "fd", "ell must be at most 8192, got %lld", (long long)ell);
   if (store != LT_F32 && store != LT_F16 && store != LT_BF16)
-    return lt_argerror(L, 3, "fd", "storage dtype must be float32, float16 or bfloat16, got %s", lt_dtype_name(store));
+    return ltL_argerror(L, 3, "fd", "storage dtype must be float32, float16 or bfloat16, got %s", lt_dtype_name(store));
   int64_t cap = lt_fd_capacity(v, ell);
   FdUd *u = lua_newuserdatauv(L, sizeof(FdUd), 3);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, FD_MT);
   int64_t bshape[2] = {cap, dim}, fshape[1] = {(int64_t)lt_fd_work_floats(cap)}, dshape[1] = {(int64_t)lt_fd_work_doubles(cap)};
-  Tensor *buf = lt_push_new_arg(L, 2, "fd", store, 2, bshape);
+  Tensor *buf = ltL_push_new_arg(L, 2, "fd", store, 2, bshape);
   memset(buf->data, 0, (size_t)(cap * dim) * lt_dtype_size(store));
   lua_setiuservalue(L, -2, 1);
-  Tensor *wf = lt_push_new(L, LT_F32, 1, fshape);
+  Tensor *wf = ltL_push_new(L, LT_F32, 1, fshape);
   lua_setiuservalue(L, -2, 2);
-  Tensor *wd = lt_push_new(L, LT_F64, 1, dshape);
+  Tensor *wd = ltL_push_new(L, LT_F64, 1, dshape);
   lua_setiuservalue(L, -2, 3);
   lt_fd_init(&u->fd, v, ell, dim, store, buf->data);
   lt_fd_work_init(&u->work, cap, wf->data, wd->data);
@@ -49,20 +49,20 @@ static int s_fd(lua_State *L) {
 static void check_rows(lua_State *L, int arg, const char *fname, const Tensor *rows, int64_t dim) {
   char b[64];
   if (rows->ndim != 2 || rows->shape[1] != dim)
-    lt_argerror(L, arg, fname, "rows must be [n x %lld], got %s", (long long)dim, lt_shape_of(rows, b, sizeof b));
+    ltL_argerror(L, arg, fname, "rows must be [n x %lld], got %s", (long long)dim, ltL_shape_of(rows, b, sizeof b));
   if (!lt_dtype_is_float(rows->dtype))
-    lt_argerror(L, arg, fname, "float rows expected, got %s", lt_dtype_name(rows->dtype));
+    ltL_argerror(L, arg, fname, "float rows expected, got %s", lt_dtype_name(rows->dtype));
 }
 
 static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg) {
-  if (st == LT_EVALUE) lt_argerror(L, arg, fname, "rows contain NaN or Inf (sketch unchanged)");
-  lt_check_status(L, st, fname);
+  if (st == LT_EVALUE) ltL_argerror(L, arg, fname, "rows contain NaN or Inf (sketch unchanged)");
+  ltL_check_status(L, st, fname);
 }
 
 /* fd:add(rows): rows [n x dim] (a 1-d tensor is one row) */
 static int s_add(lua_State *L) {
   FdUd *u = check_fd(L, 1, "add");
-  Tensor *rows = lt_check_tensor(L, 2, "add"), r2 = *rows;
+  Tensor *rows = ltL_check_tensor(L, 2, "add"), r2 = *rows;
   if (rows->ndim == 1) { r2.ndim = 2; r2.shape[0] = 1; r2.shape[1] = rows->shape[0]; r2.stride[0] = 0; r2.stride[1] = rows->stride[0]; }
   check_rows(L, 2, "add", &r2, u->fd.dim);
   raise_add(L, lt_fd_add(&u->fd, &u->work, &r2), "add", 2);
@@ -74,17 +74,17 @@ static int s_add(lua_State *L) {
 static int s_finalize(lua_State *L) {
   FdUd *u = check_fd(L, 1, "finalize");
   int64_t shape[2] = {u->fd.ell, u->fd.dim};
-  Tensor *out = lt_push_new(L, LT_F32, 2, shape);
-  lt_check_status(L, lt_fd_finalize(&u->fd, &u->work, out), "finalize");
+  Tensor *out = ltL_push_new(L, LT_F32, 2, shape);
+  ltL_check_status(L, lt_fd_finalize(&u->fd, &u->work, out), "finalize");
   return 1;
 }
 
 /* fd:merge(other): sketches other's rows into fd; the bound adds up. */
 static int s_merge(lua_State *L) {
   FdUd *u = check_fd(L, 1, "merge"), *o = check_fd(L, 2, "merge");
-  if (u == o) return lt_argerror(L, 2, "merge", "cannot merge a sketch into itself");
+  if (u == o) return ltL_argerror(L, 2, "merge", "cannot merge a sketch into itself");
   if (o->fd.dim != u->fd.dim)
-    return lt_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim, (long long)u->fd.dim);
+    return ltL_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim, (long long)u->fd.dim);
   Tensor rows = {o->fd.buf, o->fd.store, LT_CPU, 2, {o->fd.filled, o->fd.dim}, {o->fd.dim, 1}};
   int64_t seen = u->fd.rows_seen + o->fd.rows_seen;
   double frob = u->fd.sq_frob + o->fd.sq_frob;
@@ -120,15 +120,15 @@ static int s_buffer(lua_State *L) { check_fd(L, 1, "buffer"); lua_getiuservalue(
 /* fd:_restore(filled, rows_seen, delta, sq_frob, rows): state loading */
 static int s_restore(lua_State *L) {
   FdUd *u = check_fd(L, 1, "restore");
-  int64_t filled = lt_check_int(L, 2, "restore", "filled");
-  Tensor *rows = lt_check_tensor(L, 6, "restore");
+  int64_t filled = ltL_check_int(L, 2, "restore", "filled");
+  Tensor *rows = ltL_check_tensor(L, 6, "restore");
   char b[64];
   if (filled < 0 || filled >= u->fd.cap || rows->ndim != 2 || rows->shape[0] != filled || rows->shape[1] != u->fd.dim)
-    return lt_argerror(L, 6, "restore", "state rows %s do not fit the sketch", lt_shape_of(rows, b, sizeof b));
+    return ltL_argerror(L, 6, "restore", "state rows %s do not fit the sketch", ltL_shape_of(rows, b, sizeof b));
   Tensor dst = {u->fd.buf, u->fd.store, LT_CPU, 2, {filled, u->fd.dim}, {u->fd.dim, 1}};
-  lt_check_status(L, lt_copy(&dst, rows), "restore");
+  ltL_check_status(L, lt_copy(&dst, rows), "restore");
   u->fd.filled = filled;
-  u->fd.rows_seen = lt_check_int(L, 3, "restore", "rows_seen");
+  u->fd.rows_seen = ltL_check_int(L, 3, "restore", "rows_seen");
   u->fd.delta = luaL_checknumber(L, 4);
   u->fd.sq_frob = luaL_checknumber(L, 5);
   return 0;
@@ -144,14 +144,14 @@ static int s_tostring(lua_State *L) {
 
 /* cov_error(A, B, iters=200) -> ||A^T A - B^T B||_2 */
 static int s_cov_error(lua_State *L) {
-  Tensor *A = lt_check_tensor(L, 1, "cov_error"), *B = lt_check_tensor(L, 2, "cov_error");
+  Tensor *A = ltL_check_tensor(L, 1, "cov_error"), *B = ltL_check_tensor(L, 2, "cov_error");
   char b1[64], b2[64];
   if (A->ndim != 2 || B->ndim != 2 || A->shape[1] != B->shape[1] || A->shape[1] == 0)
-    return lt_argerror(L, 2, "cov_error", "shape mismatch: %s and %s must be [n x d] and [m x d]",
-                       lt_shape_of(A, b1, sizeof b1), lt_shape_of(B, b2, sizeof b2));
+    return ltL_argerror(L, 2, "cov_error", "shape mismatch: %s and %s must be [n x d] and [m x d]",
+                       ltL_shape_of(A, b1, sizeof b1), ltL_shape_of(B, b2, sizeof b2));
   int iters = (int)luaL_optinteger(L, 3, 200);
   lua_settop(L, 3);
-  Tensor *ca = lt_push_contiguous(L, 1), *cb = lt_push_contiguous(L, 2);
+  Tensor *ca = ltL_push_contiguous(L, 1), *cb = ltL_push_contiguous(L, 2);
   double r = lt_fd_cov_error(ca, cb, iters);
   if (r < 0) return luaL_error(L, "cov_error: not enough memory or LAPACK failure");
   lua_pushnumber(L, r);
@@ -164,18 +164,18 @@ static int s_cov_error(lua_State *L) {
 static int s_projection(lua_State *L) {
   static const char *const keys[] = {"seed", NULL};
   const char *kind = luaL_checkstring(L, 4);
-  int64_t ell = lt_check_int(L, 1, kind, "ell"), dim = lt_check_int(L, 2, kind, "dim");
+  int64_t ell = ltL_check_int(L, 1, kind, "ell"), dim = ltL_check_int(L, 2, kind, "dim");
   ltL_check_options(L, 3, kind, keys);
   int64_t seed = ltL_opt_seed(L, 3, kind);
-  if (ell < 1 || dim < 1) return lt_argerror(L, ell < 1 ? 1 : 2, kind, "sizes must be positive");
+  if (ell < 1 || dim < 1) return ltL_argerror(L, ell < 1 ? 1 : 2, kind, "sizes must be positive");
   int64_t shape[2] = {ell, dim};
-  Tensor *out = lt_push_new_arg(L, 3, kind, LT_F32, 2, shape);
+  Tensor *out = ltL_push_new_arg(L, 3, kind, LT_F32, 2, shape);
   LtRng rng;
   lt_rng_seed(&rng, (uint64_t)seed);
   if (strcmp(kind, "gaussian") == 0) lt_proj_gaussian(out, &rng);
   else if (strcmp(kind, "sparse_sign") == 0) lt_proj_sparse_sign(out, &rng);
   else if (strcmp(kind, "countsketch") == 0) lt_proj_countsketch(out, &rng);
-  else return lt_argerror(L, 4, "projection", "unknown kind '%s'", kind);
+  else return ltL_argerror(L, 4, "projection", "unknown kind '%s'", kind);
   return 1;
 }
 

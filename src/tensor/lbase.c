@@ -33,7 +33,7 @@ static int raise_argerror(lua_State *L, int arg, const char *fname, const char *
   return lua_error(L);
 }
 
-int lt_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...) {
+int ltL_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -42,7 +42,7 @@ int lt_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...) 
   return raise_argerror(L, arg, fname, msg, "");
 }
 
-void lt_check_status(lua_State *L, LtStatus st, const char *fname) {
+void ltL_check_status(lua_State *L, LtStatus st, const char *fname) {
   switch (st) {
   case LT_OK: return;
   case LT_EINTR: lt_interrupt_clear(); luaL_error(L, "interrupted!"); break;
@@ -77,7 +77,7 @@ static void push_storage_table(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &STORAGES_KEY);
 }
 
-long long lt_memory_live(lua_State *L) {
+long long ltL_memory_live(lua_State *L) {
   long long total = 0;
   push_storage_table(L);
   lua_pushnil(L);
@@ -144,20 +144,20 @@ static const char *running_name(lua_State *L) {
   return "?";
 }
 
-void lt_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
+void ltL_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
                   const int64_t *shape) {
   char why[320];
   int64_t n;
-  if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) lt_argerror(L, arg, fname, "%s", why);
+  if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) ltL_argerror(L, arg, fname, "%s", why);
 }
 
-Tensor *lt_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
+Tensor *ltL_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
                         const int64_t *shape) {
-  lt_check_new(L, arg, fname, dt, nd, shape);
-  return lt_push_new(L, dt, nd, shape);
+  ltL_check_new(L, arg, fname, dt, nd, shape);
+  return ltL_push_new(L, dt, nd, shape);
 }
 
-Tensor *lt_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
+Tensor *ltL_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
   char why[320];
   int64_t n;
   if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) {
@@ -179,13 +179,13 @@ Tensor *lt_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
   return t;
 }
 
-Tensor *lt_push_new_like(lua_State *L, const Tensor *t, LtDtype dt) {
+Tensor *ltL_push_new_like(lua_State *L, const Tensor *t, LtDtype dt) {
   int64_t shape[LT_MAXDIM];
   memcpy(shape, t->shape, sizeof shape);
-  return lt_push_new(L, dt, t->ndim, shape);
+  return ltL_push_new(L, dt, t->ndim, shape);
 }
 
-Tensor *lt_push_view(lua_State *L, int base, const Tensor *v) {
+Tensor *ltL_push_view(lua_State *L, int base, const Tensor *v) {
   base = lua_absindex(L, base);
   Tensor *t = push_tensor_ud(L);
   *t = *v;
@@ -194,69 +194,69 @@ Tensor *lt_push_view(lua_State *L, int base, const Tensor *v) {
   return t;
 }
 
-Tensor *lt_push_contiguous(lua_State *L, int idx) {
-  Tensor *t = lt_totensor(L, idx);
+Tensor *ltL_push_contiguous(lua_State *L, int idx) {
+  Tensor *t = ltL_totensor(L, idx);
   if (lt_is_contiguous(t)) { lua_pushvalue(L, idx); return t; }
-  Tensor *c = lt_push_new_like(L, t, t->dtype);
-  lt_check_status(L, lt_copy(c, t), "contiguous");
+  Tensor *c = ltL_push_new_like(L, t, t->dtype);
+  ltL_check_status(L, lt_copy(c, t), "contiguous");
   return c;
 }
 
-Tensor *lt_totensor(lua_State *L, int idx) { return luaL_testudata(L, idx, LT_TENSOR_MT); }
+Tensor *ltL_totensor(lua_State *L, int idx) { return luaL_testudata(L, idx, LT_TENSOR_MT); }
 
-Tensor *lt_check_tensor(lua_State *L, int arg, const char *fname) {
-  Tensor *t = lt_totensor(L, arg);
-  if (!t) lt_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, arg));
+Tensor *ltL_check_tensor(lua_State *L, int arg, const char *fname) {
+  Tensor *t = ltL_totensor(L, arg);
+  if (!t) ltL_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, arg));
   return t;
 }
 
-Tensor *lt_check_operand(lua_State *L, int arg, const char *fname, int like) {
-  Tensor *t = lt_totensor(L, arg);
+Tensor *ltL_check_operand(lua_State *L, int arg, const char *fname, int like) {
+  Tensor *t = ltL_totensor(L, arg);
   if (t) return t;
   int isint = lua_isinteger(L, arg) || lua_isboolean(L, arg);
   if (!lua_isnumber(L, arg) && !lua_isboolean(L, arg))
-    lt_argerror(L, arg, fname, "tensor or number expected, got %s", luaL_typename(L, arg));
+    ltL_argerror(L, arg, fname, "tensor or number expected, got %s", luaL_typename(L, arg));
   double v = lua_isboolean(L, arg) ? lua_toboolean(L, arg) : lua_tonumber(L, arg);
   LtDtype dt = like >= 0 ? (LtDtype)like : (isint ? LT_I64 : LT_F32);
   /* a float scalar does not round into an integer tensor's dtype */
   if (like >= 0 && !lt_dtype_is_float((LtDtype)like) && !isint) dt = LT_F32;
   if (like == LT_BOOL && !lua_isboolean(L, arg)) dt = isint ? LT_I64 : LT_F32;
-  Tensor *s = lt_push_new(L, dt, 0, NULL);
+  Tensor *s = ltL_push_new(L, dt, 0, NULL);
   if (dt == LT_I64 && lua_isinteger(L, arg)) *(int64_t *)s->data = lua_tointeger(L, arg);
   else lt_set_f64(s->data, dt, v);
   lua_replace(L, arg);
   return s;
 }
 
-LtDtype lt_check_dtype(lua_State *L, int arg, const char *fname) {
+LtDtype ltL_check_dtype(lua_State *L, int arg, const char *fname) {
   const char *name = lua_tostring(L, arg);
   LtDtype dt;
   if (!name || lua_type(L, arg) != LUA_TSTRING)
-    lt_argerror(L, arg, fname, "dtype name expected, got %s", luaL_typename(L, arg));
+    ltL_argerror(L, arg, fname, "dtype name expected, got %s", luaL_typename(L, arg));
   if (lt_dtype_from_name(name, &dt) != 0)
-    lt_argerror(L, arg, fname, "unknown dtype '%s' (float32, float64, float16, bfloat16, int64, int32, uint8, bool)", name);
+    ltL_argerror(L, arg, fname, "unknown dtype '%s' (float32, float64, float16, bfloat16, int64, int32, uint8, bool)", name);
   return dt;
 }
 
-LtDtype lt_opt_dtype(lua_State *L, int arg, const char *fname, LtDtype def) {
-  return lua_isnoneornil(L, arg) ? def : lt_check_dtype(L, arg, fname);
+LtDtype ltL_opt_dtype(lua_State *L, int arg, const char *fname, LtDtype def) {
+  return lua_isnoneornil(L, arg) ? def : ltL_check_dtype(L, arg, fname);
 }
 
-int64_t lt_check_int(lua_State *L, int arg, const char *fname, const char *what) {
+int64_t ltL_check_int(lua_State *L, int arg, const char *fname, const char *what) {
   int ok;
   lua_Integer v = lua_tointegerx(L, arg, &ok);
   if (!ok) {
-    if (lua_type(L, arg) == LUA_TNUMBER) lt_argerror(L, arg, fname, "%s must be an integer, got %s", what, lua_tostring(L, arg));
-    lt_argerror(L, arg, fname, "%s expected (integer), got %s", what, luaL_typename(L, arg));
+    if (lua_type(L, arg) == LUA_TNUMBER) ltL_argerror(L, arg, fname, "%s must be an integer, got %s", what, lua_tostring(L, arg));
+    ltL_argerror(L, arg, fname, "%s expected (integer), got %s", what, luaL_typename(L, arg));
   }
   return (int64_t)v;
 }
 
-int lt_check_dim(lua_State *L, int arg, const char *fname, int ndim) {
-  int64_t d = lt_check_int(L, arg, fname, "dim");
+int ltL_check_dim(lua_State *L, int arg, const char *fname, int ndim) {
+  int64_t d = ltL_check_int(L, arg, fname, "dim");
   int64_t n = ndim > 0 ? ndim : 1;
   if (d == 0 || d > n || d < -n)
-    lt_argerror(L, arg, fname, "dim %lld out of range for a %d-d tensor (expected 1..%d or -%d..-1)",
+    ltL_argerror(L, arg, fname, "dim %lld out of range for a %d-d tensor (expected 1..%d or -%d..-1)",
                 (long long)d, ndim, (int)n, (int)n);
   return (int)(d > 0 ? d - 1 : n + d);
 }
@@ -264,10 +264,10 @@ int lt_check_dim(lua_State *L, int arg, const char *fname, int ndim) {
 static int64_t check_size(lua_State *L, int idx, int arg, const char *fname, int allow_infer) {
   int ok;
   lua_Integer v = lua_tointegerx(L, idx, &ok);
-  if (!ok) lt_argerror(L, arg, fname, "size must be a non-negative integer, got %s",
+  if (!ok) ltL_argerror(L, arg, fname, "size must be a non-negative integer, got %s",
                        lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
   if (v < 0 && !(allow_infer && v == -1))
-    lt_argerror(L, arg, fname, "size must be non-negative, got %lld", (long long)v);
+    ltL_argerror(L, arg, fname, "size must be non-negative, got %lld", (long long)v);
   return (int64_t)v;
 }
 
@@ -280,14 +280,14 @@ static void check_count(lua_State *L, int arg, const char *fname, int nd, const 
   for (int i = 0; i < nd; i++) d.shape[i] = shape[i] < 0 ? 1 : shape[i];
   if (lt_shape_numel(nd, d.shape, 1, &n) == LT_OK) return;
   memcpy(d.shape, shape, sizeof(int64_t) * (size_t)nd);
-  lt_argerror(L, arg, fname, "shape %s has too many elements", lt_shape_str(&d, b, sizeof b));
+  ltL_argerror(L, arg, fname, "shape %s has too many elements", lt_shape_str(&d, b, sizeof b));
 }
 
 static int read_shape(lua_State *L, int arg, const char *fname, int64_t *shape, int allow_infer) {
   int nd = 0;
   if (lua_istable(L, arg)) {
     nd = (int)lua_rawlen(L, arg);
-    if (nd > LT_MAXDIM) lt_argerror(L, arg, fname, "at most %d dims, got %d", LT_MAXDIM, nd);
+    if (nd > LT_MAXDIM) ltL_argerror(L, arg, fname, "at most %d dims, got %d", LT_MAXDIM, nd);
     for (int i = 0; i < nd; i++) {
       lua_rawgeti(L, arg, i + 1);
       shape[i] = check_size(L, -1, arg, fname, allow_infer);
@@ -297,7 +297,7 @@ static int read_shape(lua_State *L, int arg, const char *fname, int64_t *shape, 
   }
   int top = lua_gettop(L);
   for (int i = arg; i <= top && !lua_isnil(L, i); i++) {
-    if (nd == LT_MAXDIM) lt_argerror(L, i, fname, "at most %d dims", LT_MAXDIM);
+    if (nd == LT_MAXDIM) ltL_argerror(L, i, fname, "at most %d dims", LT_MAXDIM);
     shape[nd++] = check_size(L, i, i, fname, allow_infer);
   }
   return nd;
@@ -309,10 +309,10 @@ static int check_shape(lua_State *L, int arg, const char *fname, int64_t *shape,
   return nd;
 }
 
-int lt_check_shape(lua_State *L, int arg, const char *fname, int64_t *shape) {
+int ltL_check_shape(lua_State *L, int arg, const char *fname, int64_t *shape) {
   return check_shape(L, arg, fname, shape, 0);
 }
-int lt_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *shape) {
+int ltL_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *shape) {
   return check_shape(L, arg, fname, shape, 1);
 }
 
@@ -396,7 +396,7 @@ static int unknown_option(lua_State *L, int arg, const char *fname, const char *
 void ltL_check_options(lua_State *L, int arg, const char *fname, const char *const *known) {
   if (lua_isnoneornil(L, arg)) return;
   if (!lua_istable(L, arg))
-    lt_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
+    ltL_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
   arg = lua_absindex(L, arg);
   lua_pushnil(L);
   while (lua_next(L, arg)) {
@@ -416,21 +416,21 @@ int ltL_opt_get(lua_State *L, int arg, const char *key) {
 double ltL_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def) {
   if (!ltL_opt_get(L, arg, key)) return def;
   if (lua_type(L, -1) != LUA_TNUMBER)
-    lt_argerror(L, arg, fname, "option %s: number expected, got %s", key, luaL_typename(L, -1));
+    ltL_argerror(L, arg, fname, "option %s: number expected, got %s", key, luaL_typename(L, -1));
   double v = lua_tonumber(L, -1);
   lua_pop(L, 1);
-  if (v != v) lt_argerror(L, arg, fname, "option '%s' is NaN", key);
+  if (v != v) ltL_argerror(L, arg, fname, "option '%s' is NaN", key);
   return v;
 }
 
 int64_t ltL_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def) {
   if (!ltL_opt_get(L, arg, key)) return def;
   if (lua_type(L, -1) != LUA_TNUMBER)
-    lt_argerror(L, arg, fname, "option %s: integer expected, got %s", key, luaL_typename(L, -1));
+    ltL_argerror(L, arg, fname, "option %s: integer expected, got %s", key, luaL_typename(L, -1));
   int ok;
   lua_Integer v = lua_tointegerx(L, -1, &ok);
   if (!ok)
-    lt_argerror(L, arg, fname, "option '%s' must be an integer, got %s", key, value_name(L, -1));
+    ltL_argerror(L, arg, fname, "option '%s' must be an integer, got %s", key, value_name(L, -1));
   lua_pop(L, 1);
   return (int64_t)v;
 }
@@ -438,7 +438,7 @@ int64_t ltL_opt_int(lua_State *L, int arg, const char *fname, const char *key, i
 int ltL_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def) {
   if (!ltL_opt_get(L, arg, key)) return def;
   if (!lua_isboolean(L, -1))
-    lt_argerror(L, arg, fname, "option %s: boolean expected, got %s", key, luaL_typename(L, -1));
+    ltL_argerror(L, arg, fname, "option %s: boolean expected, got %s", key, luaL_typename(L, -1));
   int v = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return v;
@@ -456,7 +456,7 @@ int ltL_opt_enum(lua_State *L, int arg, const char *fname, const char *key,
   }
   const char *got = luaL_tolstring(L, -1, NULL);
   const char *list = push_joined(L, names, "\"");
-  return lt_argerror(L, arg, fname, "option '%s' must be one of %s, got %s", key, list, got);
+  return ltL_argerror(L, arg, fname, "option '%s' must be one of %s, got %s", key, list, got);
 }
 
 int64_t ltL_opt_seed(lua_State *L, int arg, const char *fname) {
@@ -465,13 +465,13 @@ int64_t ltL_opt_seed(lua_State *L, int arg, const char *fname) {
 
 int64_t ltL_check_seed(lua_State *L, int arg, const char *fname) {
   if (lua_type(L, arg) != LUA_TNUMBER)
-    lt_argerror(L, arg, fname, "seed expected (integer), got %s", luaL_typename(L, arg));
-  return lt_check_int(L, arg, fname, "seed");
+    ltL_argerror(L, arg, fname, "seed expected (integer), got %s", luaL_typename(L, arg));
+  return ltL_check_int(L, arg, fname, "seed");
 }
 
-const char *lt_shape_of(const Tensor *t, char *buf, size_t n) { return lt_shape_str(t, buf, n); }
+const char *ltL_shape_of(const Tensor *t, char *buf, size_t n) { return lt_shape_str(t, buf, n); }
 
-void lt_register_tensor_methods(lua_State *L, const luaL_Reg *fns) {
+void ltL_register_tensor_methods(lua_State *L, const luaL_Reg *fns) {
   luaL_setfuncs(L, fns, 0);
   if (luaL_newmetatable(L, LT_TENSOR_MT)) {
     lua_newtable(L);

@@ -47,27 +47,27 @@ static const char *arg_typename(lua_State *L, const Call *c, int arg) { return a
 
 static double check_number(lua_State *L, const Call *c, int arg, const char *what) {
   if (arg_type(L, c, arg) != LUA_TNUMBER)
-    lt_argerror(L, arg, c->fname, "%s expected (number), got %s", what, arg_typename(L, c, arg));
+    ltL_argerror(L, arg, c->fname, "%s expected (number), got %s", what, arg_typename(L, c, arg));
   double v = lua_tonumber(L, arg);
-  if (!isfinite(v)) lt_argerror(L, arg, c->fname, "%s must be finite, got %g", what, v);
+  if (!isfinite(v)) ltL_argerror(L, arg, c->fname, "%s must be finite, got %g", what, v);
   return v;
 }
 
 static int64_t check_integer(lua_State *L, const Call *c, int arg, const char *what) {
   if (arg_type(L, c, arg) != LUA_TNUMBER)
-    lt_argerror(L, arg, c->fname, "%s expected (integer), got %s", what, arg_typename(L, c, arg));
-  return lt_check_int(L, arg, c->fname, what);
+    ltL_argerror(L, arg, c->fname, "%s expected (integer), got %s", what, arg_typename(L, c, arg));
+  return ltL_check_int(L, arg, c->fname, what);
 }
 
 static int64_t check_count(lua_State *L, const Call *c, int arg, const char *what) {
   int64_t v = check_integer(L, c, arg, what);
-  if (v < 0) lt_argerror(L, arg, c->fname, "%s must be non-negative, got %lld", what, (long long)v);
+  if (v < 0) ltL_argerror(L, arg, c->fname, "%s must be non-negative, got %lld", what, (long long)v);
   return v;
 }
 
 static Tensor *check_tensor(lua_State *L, const Call *c, int arg) {
-  Tensor *t = arg <= c->nargs ? lt_totensor(L, arg) : NULL;
-  if (!t) lt_argerror(L, arg, c->fname, "tensor expected, got %s", arg_typename(L, c, arg));
+  Tensor *t = arg <= c->nargs ? ltL_totensor(L, arg) : NULL;
+  if (!t) ltL_argerror(L, arg, c->fname, "tensor expected, got %s", arg_typename(L, c, arg));
   return t;
 }
 
@@ -98,7 +98,7 @@ static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
   c->opts = idx;
   if (ltL_opt_get(L, idx, "dtype")) {
     if (lua_type(L, -1) != LUA_TSTRING || lt_dtype_from_name(lua_tostring(L, -1), &c->dtype) != 0)
-      lt_argerror(L, idx, c->fname, "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, int32, uint8, bool), got %s",
+      ltL_argerror(L, idx, c->fname, "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, int32, uint8, bool), got %s",
                   lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
     c->has_dtype = 1;
     c->dtype_arg = idx;
@@ -106,7 +106,7 @@ static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
   }
   if (ltL_opt_get(L, idx, "generator")) {
     Gen *g = luaL_testudata(L, -1, GEN_MT);
-    if (!g) lt_argerror(L, idx, c->fname, "option generator: Generator expected, got %s", luaL_typename(L, -1));
+    if (!g) ltL_argerror(L, idx, c->fname, "option generator: Generator expected, got %s", luaL_typename(L, -1));
     c->gen = g; /* the options table keeps it alive */
     lua_pop(L, 1);
   }
@@ -120,7 +120,7 @@ static int read_tail(lua_State *L, Call *c, int first, int shape_first, unsigned
   while (last >= first && lua_isnil(L, last)) last--;
   if (last < first) return last;
   if (lua_type(L, last) == LUA_TSTRING && (allowed & OPT_DTYPE)) {
-    c->dtype = lt_check_dtype(L, last, c->fname);
+    c->dtype = ltL_check_dtype(L, last, c->fname);
     c->has_dtype = 1;
     c->dtype_arg = last;
     return last - 1;
@@ -135,8 +135,8 @@ static int read_tail(lua_State *L, Call *c, int first, int shape_first, unsigned
 static int64_t check_size(lua_State *L, const Call *c, int arg) {
   int ok;
   lua_Integer v = lua_tointegerx(L, arg, &ok);
-  if (!ok) lt_argerror(L, arg, c->fname, "size must be a non-negative integer, got %s", lua_tostring(L, arg));
-  if (v < 0) lt_argerror(L, arg, c->fname, "size must be non-negative, got %lld", (long long)v);
+  if (!ok) ltL_argerror(L, arg, c->fname, "size must be a non-negative integer, got %s", lua_tostring(L, arg));
+  if (v < 0) ltL_argerror(L, arg, c->fname, "size must be non-negative, got %lld", (long long)v);
   return (int64_t)v;
 }
 
@@ -146,14 +146,14 @@ static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
   if (last < first) return 0;
   if (lua_istable(L, first)) {
     if (last > first)
-      lt_argerror(L, first + 1, c->fname, "dtype name or options table expected after the shape table, got %s",
+      ltL_argerror(L, first + 1, c->fname, "dtype name or options table expected after the shape table, got %s",
                   luaL_typename(L, first + 1));
-    return lt_check_shape(L, first, c->fname, shape);
+    return ltL_check_shape(L, first, c->fname, shape);
   }
   for (int i = first; i <= last; i++) {
     if (lua_type(L, i) != LUA_TNUMBER)
-      lt_argerror(L, i, c->fname, "size, shape table, dtype name or options table expected, got %s", luaL_typename(L, i));
-    if (nd == LT_MAXDIM) lt_argerror(L, i, c->fname, "at most %d dims", LT_MAXDIM);
+      ltL_argerror(L, i, c->fname, "size, shape table, dtype name or options table expected, got %s", luaL_typename(L, i));
+    if (nd == LT_MAXDIM) ltL_argerror(L, i, c->fname, "at most %d dims", LT_MAXDIM);
     shape[nd++] = check_size(L, c, i);
   }
   return nd;
@@ -163,7 +163,7 @@ static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
 static void read_tail_only(lua_State *L, Call *c, int first, unsigned allowed) {
   int last = read_tail(L, c, first, 0, allowed);
   if (last >= first)
-    lt_argerror(L, first, c->fname, "%s expected, got %s",
+    ltL_argerror(L, first, c->fname, "%s expected, got %s",
                 (allowed & OPT_DTYPE) ? "dtype name or options table" : "options table", luaL_typename(L, first));
 }
 
@@ -172,7 +172,7 @@ static void read_tail_only(lua_State *L, Call *c, int first, unsigned allowed) {
 static LtDtype float_dtype(lua_State *L, const Call *c, LtDtype def) {
   if (!c->has_dtype) return def;
   if (!lt_dtype_is_float(c->dtype))
-    lt_argerror(L, c->dtype_arg, c->fname, "float dtype expected, got %s", lt_dtype_name(c->dtype));
+    ltL_argerror(L, c->dtype_arg, c->fname, "float dtype expected, got %s", lt_dtype_name(c->dtype));
   return c->dtype;
 }
 
@@ -197,22 +197,22 @@ static void check_int_fits(lua_State *L, const Call *c, LtDtype dt, int64_t lo, 
   int64_t min, max;
   int_range(dt, &min, &max);
   if (lo < min || hi > max)
-    lt_argerror(L, c->dtype_arg, c->fname, "values in [%lld, %lld] do not fit %s exactly",
+    ltL_argerror(L, c->dtype_arg, c->fname, "values in [%lld, %lld] do not fit %s exactly",
                 (long long)lo, (long long)hi, lt_dtype_name(dt));
 }
 
 static void check_float_fits(lua_State *L, const Call *c, LtDtype dt, double lo, double hi) {
   double max = dt == LT_F32 ? FLT_MAX : dt == LT_F16 ? 65504.0 : dt == LT_BF16 ? 3.3895313892515355e38 : DBL_MAX;
   if (fabs(lo) > max || fabs(hi) > max)
-    lt_argerror(L, c->dtype_arg ? c->dtype_arg : 1, c->fname, "[%g, %g) is beyond the %s range", lo, hi, lt_dtype_name(dt));
+    ltL_argerror(L, c->dtype_arg ? c->dtype_arg : 1, c->fname, "[%g, %g) is beyond the %s range", lo, hi, lt_dtype_name(dt));
 }
 
 /* Replaces the int64 tensor on top with a copy in dt when dt differs. */
 static void convert_top(lua_State *L, const Call *c, LtDtype dt) {
-  Tensor *t = lt_totensor(L, -1);
+  Tensor *t = ltL_totensor(L, -1);
   if (t->dtype == dt) return;
-  Tensor *o = lt_push_new_like(L, t, dt);
-  lt_check_status(L, lt_copy(o, t), c->fname);
+  Tensor *o = ltL_push_new_like(L, t, dt);
+  ltL_check_status(L, lt_copy(o, t), c->fname);
   lua_remove(L, -2);
 }
 
@@ -250,7 +250,7 @@ static int g_seed(lua_State *L) {
   Call c;
   begin_call(L, "seed", &c);
   /* with no argument, stack index 1 holds self: say what the user passed */
-  if (c.nargs < 1) return lt_argerror(L, 1, "seed", "seed expected (integer), got no value");
+  if (c.nargs < 1) return ltL_argerror(L, 1, "seed", "seed expected (integer), got no value");
   gen_seed(c.gen, ltL_check_seed(L, 1, "seed"));
   lua_settop(L, c.nargs + 1);
   return 1;
@@ -272,10 +272,10 @@ static int g_set_state(lua_State *L) {
   size_t len;
   begin_call(L, "set_state", &c);
   if (arg_type(L, &c, 1) != LUA_TSTRING)
-    return lt_argerror(L, 1, "set_state", "state string expected, got %s", arg_typename(L, &c, 1));
+    return ltL_argerror(L, 1, "set_state", "state string expected, got %s", arg_typename(L, &c, 1));
   const char *s = lua_tolstring(L, 1, &len);
   if (lt_rng_state_parse(&c.gen->rng, s, len) != LT_OK)
-    return lt_argerror(L, 1, "set_state", "not a generator state (expected a string from g:state())");
+    return ltL_argerror(L, 1, "set_state", "not a generator state (expected a string from g:state())");
   c.gen->seeded = 0;
   lua_settop(L, c.nargs + 1);
   return 1;
@@ -304,9 +304,9 @@ static int fill_standard(lua_State *L, const char *fname, int normal) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, fname, &c);
   int nd = read_shape(L, &c, 1, shape);
-  Tensor *t = lt_push_new_arg(L, 1, fname, float_dtype(L, &c, LT_F32), nd, shape);
+  Tensor *t = ltL_push_new_arg(L, 1, fname, float_dtype(L, &c, LT_F32), nd, shape);
   LtRng *r = &c.gen->rng;
-  lt_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
+  ltL_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
   return 1;
 }
 static int g_rand(lua_State *L) { return fill_standard(L, "rand", 0); }
@@ -318,13 +318,13 @@ static int g_uniform(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, "uniform", &c);
   double lo = check_number(L, &c, 1, "lo"), hi = check_number(L, &c, 2, "hi");
-  if (hi < lo) return lt_argerror(L, 2, "uniform", "hi %g is below lo %g", hi, lo);
-  if (!isfinite(hi - lo)) return lt_argerror(L, 2, "uniform", "range [%g, %g) is too wide", lo, hi);
+  if (hi < lo) return ltL_argerror(L, 2, "uniform", "hi %g is below lo %g", hi, lo);
+  if (!isfinite(hi - lo)) return ltL_argerror(L, 2, "uniform", "range [%g, %g) is too wide", lo, hi);
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = float_dtype(L, &c, LT_F32);
   check_float_fits(L, &c, dt, lo, hi);
-  Tensor *t = lt_push_new_arg(L, 3, "uniform", dt, nd, shape);
-  lt_check_status(L, lt_random_uniform(&c.gen->rng, t, lo, hi), "uniform");
+  Tensor *t = ltL_push_new_arg(L, 3, "uniform", dt, nd, shape);
+  ltL_check_status(L, lt_random_uniform(&c.gen->rng, t, lo, hi), "uniform");
   return 1;
 }
 
@@ -334,10 +334,10 @@ static int g_normal(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, "normal", &c);
   double mean = check_number(L, &c, 1, "mean"), std = check_number(L, &c, 2, "std");
-  if (std < 0) return lt_argerror(L, 2, "normal", "std must be non-negative, got %g", std);
+  if (std < 0) return ltL_argerror(L, 2, "normal", "std must be non-negative, got %g", std);
   int nd = read_shape(L, &c, 3, shape);
-  Tensor *t = lt_push_new_arg(L, 3, "normal", float_dtype(L, &c, LT_F32), nd, shape);
-  lt_check_status(L, lt_random_normal(&c.gen->rng, t, mean, std), "normal");
+  Tensor *t = ltL_push_new_arg(L, 3, "normal", float_dtype(L, &c, LT_F32), nd, shape);
+  ltL_check_status(L, lt_random_normal(&c.gen->rng, t, mean, std), "normal");
   return 1;
 }
 
@@ -348,9 +348,9 @@ static int fill_like(lua_State *L, const char *fname, int normal) {
   Tensor *src = check_tensor(L, &c, 1);
   read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
   LtDtype dt = float_dtype(L, &c, lt_dtype_is_float(src->dtype) ? src->dtype : LT_F32);
-  Tensor *t = lt_push_new_like(L, src, dt);
+  Tensor *t = ltL_push_new_like(L, src, dt);
   LtRng *r = &c.gen->rng;
-  lt_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
+  ltL_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
   return 1;
 }
 static int g_rand_like(lua_State *L) { return fill_like(L, "rand_like", 0); }
@@ -364,12 +364,12 @@ static int g_randint(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, "randint", &c);
   int64_t lo = check_integer(L, &c, 1, "lo"), hi = check_integer(L, &c, 2, "hi");
-  if (hi < lo) return lt_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
+  if (hi < lo) return ltL_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
   check_int_fits(L, &c, dt, lo, hi);
-  Tensor *t = lt_push_new_arg(L, 3, "randint", dt, nd, shape);
-  lt_check_status(L, lt_random_integers(&c.gen->rng, t, lo, hi), "randint");
+  Tensor *t = ltL_push_new_arg(L, 3, "randint", dt, nd, shape);
+  ltL_check_status(L, lt_random_integers(&c.gen->rng, t, lo, hi), "randint");
   return 1;
 }
 
@@ -378,8 +378,8 @@ static void check_probs(lua_State *L, const Call *c, const Tensor *p) {
   double v;
   LtStatus st = lt_random_check_probs(p, &bad, &v);
   if (st == LT_EVALUE)
-    lt_argerror(L, 1, c->fname, "probability %g at position %lld is outside [0, 1]", v, (long long)bad + 1);
-  lt_check_status(L, st, c->fname);
+    ltL_argerror(L, 1, c->fname, "probability %g at position %lld is outside [0, 1]", v, (long long)bad + 1);
+  ltL_check_status(L, st, c->fname);
 }
 
 /* bernoulli(p, shape) or bernoulli(p_tensor): 1 with probability p (bool). */
@@ -387,21 +387,21 @@ static int g_bernoulli(lua_State *L) {
   Call c;
   int64_t shape[LT_MAXDIM];
   begin_call(L, "bernoulli", &c);
-  Tensor *pt = c.nargs >= 1 ? lt_totensor(L, 1) : NULL;
+  Tensor *pt = c.nargs >= 1 ? ltL_totensor(L, 1) : NULL;
   if (pt) {
     read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
     check_probs(L, &c, pt);
-    Tensor *t = lt_push_new_like(L, pt, c.has_dtype ? c.dtype : LT_BOOL);
-    lt_check_status(L, lt_random_bernoulli_probs(&c.gen->rng, t, pt), "bernoulli");
+    Tensor *t = ltL_push_new_like(L, pt, c.has_dtype ? c.dtype : LT_BOOL);
+    ltL_check_status(L, lt_random_bernoulli_probs(&c.gen->rng, t, pt), "bernoulli");
     return 1;
   }
   if (arg_type(L, &c, 1) != LUA_TNUMBER)
-    return lt_argerror(L, 1, "bernoulli", "probability expected (number or tensor), got %s", arg_typename(L, &c, 1));
+    return ltL_argerror(L, 1, "bernoulli", "probability expected (number or tensor), got %s", arg_typename(L, &c, 1));
   double p = lua_tonumber(L, 1);
-  if (!(p >= 0 && p <= 1)) return lt_argerror(L, 1, "bernoulli", "probability must be in [0, 1], got %g", p);
+  if (!(p >= 0 && p <= 1)) return ltL_argerror(L, 1, "bernoulli", "probability must be in [0, 1], got %g", p);
   int nd = read_shape(L, &c, 2, shape);
-  Tensor *t = lt_push_new_arg(L, 2, "bernoulli", c.has_dtype ? c.dtype : LT_BOOL, nd, shape);
-  lt_check_status(L, lt_random_bernoulli(&c.gen->rng, t, p), "bernoulli");
+  Tensor *t = ltL_push_new_arg(L, 2, "bernoulli", c.has_dtype ? c.dtype : LT_BOOL, nd, shape);
+  ltL_check_status(L, lt_random_bernoulli(&c.gen->rng, t, p), "bernoulli");
   return 1;
 }
 
@@ -414,7 +414,7 @@ static int g_randperm(lua_State *L) {
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
   check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {n};
-  Tensor *t = lt_push_new_arg(L, 1, "randperm", LT_I64, 1, shape);
+  Tensor *t = ltL_push_new_arg(L, 1, "randperm", LT_I64, 1, shape);
   lt_random_permutation(&c.gen->rng, t->data, n);
   to_one_based(t);
   convert_top(L, &c, dt);
@@ -428,29 +428,29 @@ static int g_randperm(lua_State *L) {
 static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *info) {
   char b[64];
   if (!c->opts || !ltL_opt_get(L, c->opts, "weights")) return NULL;
-  Tensor *w = lt_totensor(L, -1);
+  Tensor *w = ltL_totensor(L, -1);
   if (!w && lua_istable(L, -1)) {
     int64_t len = (int64_t)lua_rawlen(L, -1), shape[1] = {len};
-    w = lt_push_new(L, LT_F64, 1, shape);
+    w = ltL_push_new(L, LT_F64, 1, shape);
     for (int64_t i = 0; i < len; i++) {
       if (lua_rawgeti(L, -2, i + 1) != LUA_TNUMBER)
-        lt_argerror(L, c->opts, c->fname, "weights[%lld] must be a number, got %s", (long long)i + 1, luaL_typename(L, -1));
+        ltL_argerror(L, c->opts, c->fname, "weights[%lld] must be a number, got %s", (long long)i + 1, luaL_typename(L, -1));
       ((double *)w->data)[i] = lua_tonumber(L, -1);
       lua_pop(L, 1);
     }
     lua_remove(L, -2);
   }
-  if (!w) lt_argerror(L, c->opts, c->fname, "option weights: tensor or array of numbers expected, got %s", luaL_typename(L, -1));
+  if (!w) ltL_argerror(L, c->opts, c->fname, "option weights: tensor or array of numbers expected, got %s", luaL_typename(L, -1));
   if (w->ndim != 1 || w->shape[0] != n)
-    lt_argerror(L, c->opts, c->fname, "weights must be 1-d with %lld elements (one per item), got %s",
-                (long long)n, lt_shape_of(w, b, sizeof b));
+    ltL_argerror(L, c->opts, c->fname, "weights must be 1-d with %lld elements (one per item), got %s",
+                (long long)n, ltL_shape_of(w, b, sizeof b));
   LtStatus st = lt_random_check_weights(w, info);
   long long at = (long long)info->bad + 1;
-  if (st == LT_EVALUE && info->bad_value != info->bad_value) lt_argerror(L, c->opts, c->fname, "weights[%lld] is NaN", at);
-  if (st == LT_EVALUE) lt_argerror(L, c->opts, c->fname, "weights[%lld] = %g is negative", at, info->bad_value);
-  if (st == LT_ERANGE && info->bad >= 0) lt_argerror(L, c->opts, c->fname, "weights[%lld] is infinite", at);
-  if (st == LT_ERANGE) lt_argerror(L, c->opts, c->fname, "weights sum to infinity");
-  if (info->positive == 0) lt_argerror(L, c->opts, c->fname, "weights are all zero");
+  if (st == LT_EVALUE && info->bad_value != info->bad_value) ltL_argerror(L, c->opts, c->fname, "weights[%lld] is NaN", at);
+  if (st == LT_EVALUE) ltL_argerror(L, c->opts, c->fname, "weights[%lld] = %g is negative", at, info->bad_value);
+  if (st == LT_ERANGE && info->bad >= 0) ltL_argerror(L, c->opts, c->fname, "weights[%lld] is infinite", at);
+  if (st == LT_ERANGE) ltL_argerror(L, c->opts, c->fname, "weights sum to infinity");
+  if (info->positive == 0) ltL_argerror(L, c->opts, c->fname, "weights are all zero");
   return w;
 }
 
@@ -477,20 +477,20 @@ static void draw_indices(lua_State *L, LtRng *r, Tensor *idx, int64_t n, int rep
 /* The items choice draws from: a count, a Lua array or the rows of a
  * tensor (both at stack index 1). Returns how many there are. */
 static int64_t check_items(lua_State *L, const Call *c, Tensor **src, int *array) {
-  *src = c->nargs >= 1 ? lt_totensor(L, 1) : NULL;
+  *src = c->nargs >= 1 ? ltL_totensor(L, 1) : NULL;
   *array = !*src && arg_type(L, c, 1) == LUA_TTABLE;
-  if (*src && (*src)->ndim == 0) lt_argerror(L, 1, c->fname, "cannot choose from a 0-d tensor");
+  if (*src && (*src)->ndim == 0) ltL_argerror(L, 1, c->fname, "cannot choose from a 0-d tensor");
   if (*src) return (*src)->shape[0];
   if (*array) return (int64_t)lua_rawlen(L, 1);
   if (arg_type(L, c, 1) != LUA_TNUMBER)
-    lt_argerror(L, 1, c->fname, "item count, array or tensor expected, got %s", arg_typename(L, c, 1));
+    ltL_argerror(L, 1, c->fname, "item count, array or tensor expected, got %s", arg_typename(L, c, 1));
   return check_count(L, c, 1, "n");
 }
 
 /* Replaces the 0-based int64 indices on top with choice's result: a Lua
  * array of the chosen elements, the chosen rows, or 1-based indices. */
 static void push_chosen(lua_State *L, const Call *c, const Tensor *src, int array, LtDtype dt) {
-  Tensor *idx = lt_totensor(L, -1);
+  Tensor *idx = ltL_totensor(L, -1);
   int64_t k = idx->shape[0], *ix = idx->data, bad;
   if (array) {
     lua_createtable(L, (int)k, 0);
@@ -502,8 +502,8 @@ static void push_chosen(lua_State *L, const Call *c, const Tensor *src, int arra
     int64_t rows[LT_MAXDIM];
     memcpy(rows, src->shape, sizeof rows);
     rows[0] = k;
-    Tensor *o = lt_push_new(L, src->dtype, src->ndim, rows);
-    lt_check_status(L, lt_index_select(o, src, 0, ix, k, &bad), c->fname);
+    Tensor *o = ltL_push_new(L, src->dtype, src->ndim, rows);
+    ltL_check_status(L, lt_index_select(o, src, 0, ix, k, &bad), c->fname);
   } else {
     to_one_based(idx);
     convert_top(L, c, dt);
@@ -527,17 +527,17 @@ static int g_choice(lua_State *L) {
   read_tail_only(L, &c, 3, OPT_DTYPE | OPT_GENERATOR | OPT_REPLACE | OPT_WEIGHTS);
   int replace = opt_replace(L, &c);
   if (!replace && k > n)
-    return lt_argerror(L, 2, "choice", "cannot take %lld of %lld items without replacement", (long long)k, (long long)n);
-  if (replace && n == 0 && k > 0) return lt_argerror(L, 1, "choice", "cannot choose from 0 items");
-  if (array && k > 100000000) return lt_argerror(L, 2, "choice", "k = %lld is too large for a Lua array", (long long)k);
+    return ltL_argerror(L, 2, "choice", "cannot take %lld of %lld items without replacement", (long long)k, (long long)n);
+  if (replace && n == 0 && k > 0) return ltL_argerror(L, 1, "choice", "cannot choose from 0 items");
+  if (array && k > 100000000) return ltL_argerror(L, 2, "choice", "k = %lld is too large for a Lua array", (long long)k);
   Tensor *w = push_weights(L, &c, n, &info);
   if (w && !replace && k > info.positive)
-    return lt_argerror(L, 2, "choice", "cannot take %lld items without replacement: only %lld have positive weight",
+    return ltL_argerror(L, 2, "choice", "cannot take %lld items without replacement: only %lld have positive weight",
                        (long long)k, (long long)info.positive);
   LtDtype dt = c.has_dtype ? c.dtype : src ? src->dtype : LT_I64;
   if (!src && !array) check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {k};
-  Tensor *idx = lt_push_new_arg(L, 2, "choice", LT_I64, 1, shape);
+  Tensor *idx = ltL_push_new_arg(L, 2, "choice", LT_I64, 1, shape);
   draw_indices(L, &c.gen->rng, idx, n, replace, w);
   push_chosen(L, &c, src, array, dt);
   return 1;

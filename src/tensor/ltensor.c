@@ -11,8 +11,8 @@
 static int t_new(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   luaL_checktype(L, 1, LUA_TTABLE);
-  int nd = lt_check_shape(L, 1, "empty", shape);
-  lt_push_new_arg(L, 1, "empty", lt_opt_dtype(L, 2, "empty", LT_F32), nd, shape);
+  int nd = ltL_check_shape(L, 1, "empty", shape);
+  ltL_push_new_arg(L, 1, "empty", ltL_opt_dtype(L, 2, "empty", LT_F32), nd, shape);
   return 1;
 }
 
@@ -22,11 +22,11 @@ static int t_full(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   const char *fname = luaL_optstring(L, 4, "full");
   luaL_checktype(L, 1, LUA_TTABLE);
-  int nd = lt_check_shape(L, 1, fname, shape);
+  int nd = ltL_check_shape(L, 1, fname, shape);
   if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2))
-    return lt_argerror(L, 2, fname, "number expected, got %s", luaL_typename(L, 2));
+    return ltL_argerror(L, 2, fname, "number expected, got %s", luaL_typename(L, 2));
   double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : lua_tonumber(L, 2);
-  Tensor *t = lt_push_new_arg(L, 1, fname, lt_opt_dtype(L, 3, fname, LT_F32), nd, shape);
+  Tensor *t = ltL_push_new_arg(L, 1, fname, ltL_opt_dtype(L, 3, fname, LT_F32), nd, shape);
   if (t->dtype == LT_I64 && lua_isinteger(L, 2)) {
     int64_t iv = lua_tointeger(L, 2), n = lt_numel(t);
     for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = iv;
@@ -39,7 +39,7 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape) {
   int nd = 0;
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1)) {
-    if (nd == LT_MAXDIM) lt_argerror(L, 1, "tensor", "nested deeper than %d levels", LT_MAXDIM);
+    if (nd == LT_MAXDIM) ltL_argerror(L, 1, "tensor", "nested deeper than %d levels", LT_MAXDIM);
     shape[nd++] = (int64_t)lua_rawlen(L, -1);
     if (shape[nd - 1] == 0) break;
     lua_rawgeti(L, -1, 1);
@@ -57,14 +57,14 @@ static void fill_nested(lua_State *L, FillState *fs, int depth) {
     size_t es = lt_dtype_size(fs->t->dtype);
     char *p = (char *)fs->t->data + (size_t)fs->pos * es;
     if (t == LUA_TBOOLEAN) lt_set_f64(p, fs->t->dtype, lua_toboolean(L, -1));
-    else if (t != LUA_TNUMBER) lt_argerror(L, 1, "tensor", "number expected at depth %d, got %s", depth, luaL_typename(L, -1));
+    else if (t != LUA_TNUMBER) ltL_argerror(L, 1, "tensor", "number expected at depth %d, got %s", depth, luaL_typename(L, -1));
     else if (lua_isinteger(L, -1) && !lt_dtype_is_float(fs->t->dtype)) lt_set_i64(p, fs->t->dtype, lua_tointeger(L, -1));
     else lt_set_f64(p, fs->t->dtype, lua_tonumber(L, -1));
     fs->pos++;
     return;
   }
   if (!lua_istable(L, -1) || (int64_t)lua_rawlen(L, -1) != fs->shape[depth])
-    lt_argerror(L, 1, "tensor", "ragged nested table: expected %lld elements at depth %d",
+    ltL_argerror(L, 1, "tensor", "ragged nested table: expected %lld elements at depth %d",
                 (long long)fs->shape[depth], depth + 1);
   for (int64_t i = 1; i <= fs->shape[depth]; i++) {
     lua_rawgeti(L, -1, i);
@@ -94,10 +94,10 @@ static int t_fromtable(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   luaL_checktype(L, 1, LUA_TTABLE);
   int nd = nested_shape(L, 1, shape);
-  LtDtype dt = lua_isnoneornil(L, 2) ? LT_BOOL : lt_check_dtype(L, 2, "tensor");
+  LtDtype dt = lua_isnoneornil(L, 2) ? LT_BOOL : ltL_check_dtype(L, 2, "tensor");
   /* sized before any leaf is visited: rows shared by reference make a
    * table of 1e20 leaves out of 3e5 entries (bool is the smallest dtype) */
-  lt_check_new(L, 1, "tensor", dt, nd, shape);
+  ltL_check_new(L, 1, "tensor", dt, nd, shape);
   if (lua_isnoneornil(L, 2)) {
     int kinds[3] = {0, 0, 0};
     lua_pushvalue(L, 1);
@@ -105,7 +105,7 @@ static int t_fromtable(lua_State *L) {
     lua_pop(L, 1);
     dt = kinds[2] ? LT_F32 : kinds[1] ? LT_I64 : kinds[0] ? LT_BOOL : LT_F32;
   }
-  Tensor *t = lt_push_new_arg(L, 1, "tensor", dt, nd, shape);
+  Tensor *t = ltL_push_new_arg(L, 1, "tensor", dt, nd, shape);
   FillState fs = {t, 0, nd, shape, 0};
   lua_pushvalue(L, 1);
   fill_nested(L, &fs, 0);
@@ -117,15 +117,15 @@ static int t_fromtable(lua_State *L) {
 static int t_frombytes(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  LtDtype dt = lt_check_dtype(L, 2, "frombytes");
+  LtDtype dt = ltL_check_dtype(L, 2, "frombytes");
   int64_t shape[LT_MAXDIM];
   int nd = 1;
   if (lua_isnoneornil(L, 3)) shape[0] = (int64_t)(len / lt_dtype_size(dt));
-  else { luaL_checktype(L, 3, LUA_TTABLE); nd = lt_check_shape(L, 3, "frombytes", shape); }
+  else { luaL_checktype(L, 3, LUA_TTABLE); nd = ltL_check_shape(L, 3, "frombytes", shape); }
   int64_t n = lt_shape_numel_checked(nd, shape, lt_dtype_size(dt));
   if (n < 0 || (size_t)n * lt_dtype_size(dt) != len)
-    return lt_argerror(L, 1, "frombytes", "%zu bytes do not make the requested shape of %s", len, lt_dtype_name(dt));
-  Tensor *t = lt_push_new(L, dt, nd, shape);
+    return ltL_argerror(L, 1, "frombytes", "%zu bytes do not make the requested shape of %s", len, lt_dtype_name(dt));
+  Tensor *t = ltL_push_new(L, dt, nd, shape);
   memcpy(t->data, s, len);
   return 1;
 }
@@ -135,32 +135,32 @@ static int t_arange(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2), st = luaL_optnumber(L, 3, 1);
   int allint = lua_isinteger(L, 1) && lua_isinteger(L, 2) && (lua_isnoneornil(L, 3) || lua_isinteger(L, 3));
   if (st == 0 || !isfinite(a) || !isfinite(b) || !isfinite(st))
-    return lt_argerror(L, 3, "arange", "step must be finite and non-zero");
+    return ltL_argerror(L, 3, "arange", "step must be finite and non-zero");
   double n = ceil((b - a) / st);
   if (n < 0) n = 0;
-  if (n > 1e12) return lt_argerror(L, 2, "arange", "too many elements (%.0f)", n);
+  if (n > 1e12) return ltL_argerror(L, 2, "arange", "too many elements (%.0f)", n);
   int64_t shape[1] = {(int64_t)n};
-  Tensor *t = lt_push_new(L, lt_opt_dtype(L, 4, "arange", allint ? LT_I64 : LT_F32), 1, shape);
+  Tensor *t = ltL_push_new(L, ltL_opt_dtype(L, 4, "arange", allint ? LT_I64 : LT_F32), 1, shape);
   lt_arange(t, a, st);
   return 1;
 }
 
 static int t_linspace(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
-  int64_t n = lt_check_int(L, 3, "linspace", "count");
-  if (n < 0) return lt_argerror(L, 3, "linspace", "count must be non-negative, got %lld", (long long)n);
+  int64_t n = ltL_check_int(L, 3, "linspace", "count");
+  if (n < 0) return ltL_argerror(L, 3, "linspace", "count must be non-negative, got %lld", (long long)n);
   int64_t shape[1] = {n};
-  Tensor *t = lt_push_new_arg(L, 3, "linspace", lt_opt_dtype(L, 4, "linspace", LT_F32), 1, shape);
+  Tensor *t = ltL_push_new_arg(L, 3, "linspace", ltL_opt_dtype(L, 4, "linspace", LT_F32), 1, shape);
   lt_arange(t, a, n > 1 ? (b - a) / (double)(n - 1) : 0);
   if (n > 1) lt_set_f64((char *)t->data + (size_t)(n - 1) * lt_dtype_size(t->dtype), t->dtype, b);
   return 1;
 }
 
 static int t_eye(lua_State *L) {
-  int64_t n = lt_check_int(L, 1, "eye", "rows"), m = luaL_opt(L, lua_tointeger, 2, n);
-  if (n < 0 || m < 0) return lt_argerror(L, n < 0 ? 1 : 2, "eye", "size must be non-negative");
+  int64_t n = ltL_check_int(L, 1, "eye", "rows"), m = luaL_opt(L, lua_tointeger, 2, n);
+  if (n < 0 || m < 0) return ltL_argerror(L, n < 0 ? 1 : 2, "eye", "size must be non-negative");
   int64_t shape[2] = {n, m};
-  Tensor *t = lt_push_new_arg(L, 1, "eye", lt_opt_dtype(L, 3, "eye", LT_F32), 2, shape);
+  Tensor *t = ltL_push_new_arg(L, 1, "eye", ltL_opt_dtype(L, 3, "eye", LT_F32), 2, shape);
   lt_fill(t, 0);
   size_t es = lt_dtype_size(t->dtype);
   for (int64_t i = 0; i < n && i < m; i++) lt_set_f64((char *)t->data + (size_t)(i * m + i) * es, t->dtype, 1);
@@ -170,9 +170,9 @@ static int t_eye(lua_State *L) {
 /* ---- metadata ------------------------------------------------------------- */
 
 static int t_size(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "size");
+  Tensor *t = ltL_check_tensor(L, 1, "size");
   if (!lua_isnoneornil(L, 2)) {
-    lua_pushinteger(L, t->shape[lt_check_dim(L, 2, "size", t->ndim)]);
+    lua_pushinteger(L, t->shape[ltL_check_dim(L, 2, "size", t->ndim)]);
     return 1;
   }
   lua_createtable(L, t->ndim, 0);
@@ -181,25 +181,25 @@ static int t_size(lua_State *L) {
 }
 
 static int t_stride(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "stride");
+  Tensor *t = ltL_check_tensor(L, 1, "stride");
   lua_createtable(L, t->ndim, 0);
   for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->stride[i]); lua_rawseti(L, -2, i + 1); }
   return 1;
 }
 
-static int t_dim(lua_State *L) { lua_pushinteger(L, lt_check_tensor(L, 1, "dim")->ndim); return 1; }
-static int t_numel(lua_State *L) { lua_pushinteger(L, lt_numel(lt_check_tensor(L, 1, "numel"))); return 1; }
-static int t_dtype(lua_State *L) { lua_pushstring(L, lt_dtype_name(lt_check_tensor(L, 1, "dtype")->dtype)); return 1; }
-static int t_is_contiguous(lua_State *L) { lua_pushboolean(L, lt_is_contiguous(lt_check_tensor(L, 1, "is_contiguous"))); return 1; }
+static int t_dim(lua_State *L) { lua_pushinteger(L, ltL_check_tensor(L, 1, "dim")->ndim); return 1; }
+static int t_numel(lua_State *L) { lua_pushinteger(L, lt_numel(ltL_check_tensor(L, 1, "numel"))); return 1; }
+static int t_dtype(lua_State *L) { lua_pushstring(L, lt_dtype_name(ltL_check_tensor(L, 1, "dtype")->dtype)); return 1; }
+static int t_is_contiguous(lua_State *L) { lua_pushboolean(L, lt_is_contiguous(ltL_check_tensor(L, 1, "is_contiguous"))); return 1; }
 static int t_nbytes(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "nbytes");
+  Tensor *t = ltL_check_tensor(L, 1, "nbytes");
   lua_pushinteger(L, lt_numel(t) * (int64_t)lt_dtype_size(t->dtype));
   return 1;
 }
 
 /* same_storage(a, b): do two tensors share memory? */
 static int t_same_storage(lua_State *L) {
-  lt_check_tensor(L, 1, "same_storage"); lt_check_tensor(L, 2, "same_storage");
+  ltL_check_tensor(L, 1, "same_storage"); ltL_check_tensor(L, 2, "same_storage");
   lua_getiuservalue(L, 1, 1); lua_getiuservalue(L, 2, 1);
   lua_pushboolean(L, lua_rawequal(L, -1, -2));
   return 1;
@@ -212,10 +212,10 @@ static void push_elem(lua_State *L, const void *p, LtDtype dt) {
 }
 
 static int t_item(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "item");
+  Tensor *t = ltL_check_tensor(L, 1, "item");
   char b[64];
   if (lt_numel(t) != 1)
-    return lt_argerror(L, 1, "item", "a tensor with one element expected, got shape %s", lt_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 1, "item", "a tensor with one element expected, got shape %s", ltL_shape_of(t, b, sizeof b));
   int64_t idx[LT_MAXDIM] = {0};
   push_elem(L, lt_elem_ptr(t, idx), t->dtype);
   return 1;
@@ -223,15 +223,15 @@ static int t_item(lua_State *L) {
 
 /* get(t, i1, ..., in): 1-based element read */
 static int t_get(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "get");
+  Tensor *t = ltL_check_tensor(L, 1, "get");
   int64_t idx[LT_MAXDIM];
   if (lua_gettop(L) - 1 != t->ndim)
-    return lt_argerror(L, 2, "get", "%d indices expected, got %d", t->ndim, lua_gettop(L) - 1);
+    return ltL_argerror(L, 2, "get", "%d indices expected, got %d", t->ndim, lua_gettop(L) - 1);
   for (int i = 0; i < t->ndim; i++) {
-    int64_t v = lt_check_int(L, i + 2, "get", "index");
+    int64_t v = ltL_check_int(L, i + 2, "get", "index");
     if (v < 0) v += t->shape[i] + 1;
     if (v < 1 || v > t->shape[i])
-      return lt_argerror(L, i + 2, "get", "index %lld out of range for dim %d of size %lld",
+      return ltL_argerror(L, i + 2, "get", "index %lld out of range for dim %d of size %lld",
                          (long long)lua_tointeger(L, i + 2), i + 1, (long long)t->shape[i]);
     idx[i] = v - 1;
   }
@@ -250,16 +250,16 @@ static void totable_rec(lua_State *L, const Tensor *t, int d, int64_t *idx) {
 }
 
 static int t_totable(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "totable");
+  Tensor *t = ltL_check_tensor(L, 1, "totable");
   int64_t idx[LT_MAXDIM] = {0};
-  if (lt_numel(t) > 100000000) return lt_argerror(L, 1, "totable", "tensor too large for a Lua table");
+  if (lt_numel(t) > 100000000) return ltL_argerror(L, 1, "totable", "tensor too large for a Lua table");
   totable_rec(L, t, 0, idx);
   return 1;
 }
 
 static int t_tobytes(lua_State *L) {
-  lt_check_tensor(L, 1, "tobytes");
-  Tensor *c = lt_push_contiguous(L, 1);
+  ltL_check_tensor(L, 1, "tobytes");
+  Tensor *c = ltL_push_contiguous(L, 1);
   lua_pushlstring(L, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
   return 1;
 }
@@ -267,49 +267,49 @@ static int t_tobytes(lua_State *L) {
 /* ---- copies and conversion ------------------------------------------------ */
 
 static int t_to(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "to");
-  LtDtype dt = lt_check_dtype(L, 2, "to");
+  Tensor *t = ltL_check_tensor(L, 1, "to");
+  LtDtype dt = ltL_check_dtype(L, 2, "to");
   if (dt == t->dtype && !lua_toboolean(L, 3)) { lua_settop(L, 1); return 1; }
-  Tensor *o = lt_push_new_like(L, t, dt);
-  lt_check_status(L, lt_copy(o, t), "to");
+  Tensor *o = ltL_push_new_like(L, t, dt);
+  ltL_check_status(L, lt_copy(o, t), "to");
   return 1;
 }
 
 static int t_clone(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "clone");
-  Tensor *o = lt_push_new_like(L, t, t->dtype);
-  lt_check_status(L, lt_copy(o, t), "clone");
+  Tensor *t = ltL_check_tensor(L, 1, "clone");
+  Tensor *o = ltL_push_new_like(L, t, t->dtype);
+  ltL_check_status(L, lt_copy(o, t), "clone");
   return 1;
 }
 
 static int t_contiguous(lua_State *L) {
-  lt_check_tensor(L, 1, "contiguous");
-  lt_push_contiguous(L, 1);
+  ltL_check_tensor(L, 1, "contiguous");
+  ltL_push_contiguous(L, 1);
   return 1;
 }
 
 /* copy_(dst, src): src (tensor or number) broadcast into dst, in place. */
 static int t_copy_(lua_State *L) {
-  Tensor *d = lt_check_tensor(L, 1, "copy_");
-  Tensor *s = lt_check_operand(L, 2, "copy_", d->dtype);
+  Tensor *d = ltL_check_tensor(L, 1, "copy_");
+  Tensor *s = ltL_check_operand(L, 2, "copy_", d->dtype);
   Tensor v;
   char b1[64], b2[64];
   if (lt_expand_view(s, d->ndim, d->shape, &v) != LT_OK)
-    return lt_argerror(L, 2, "copy_", "shape mismatch: cannot broadcast %s to %s",
-                       lt_shape_of(s, b1, sizeof b1), lt_shape_of(d, b2, sizeof b2));
-  lt_check_status(L, lt_copy(d, &v), "copy_");
+    return ltL_argerror(L, 2, "copy_", "shape mismatch: cannot broadcast %s to %s",
+                       ltL_shape_of(s, b1, sizeof b1), ltL_shape_of(d, b2, sizeof b2));
+  ltL_check_status(L, lt_copy(d, &v), "copy_");
   lua_settop(L, 1);
   return 1;
 }
 
 static int t_fill_(lua_State *L) {
-  lt_check_tensor(L, 1, "fill_");
-  if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2)) return lt_argerror(L, 2, "fill_", "number expected, got %s", luaL_typename(L, 2));
+  ltL_check_tensor(L, 1, "fill_");
+  if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2)) return ltL_argerror(L, 2, "fill_", "number expected, got %s", luaL_typename(L, 2));
   lua_settop(L, 2);
   return t_copy_(L);
 }
 
-static int t_memory(lua_State *L) { lua_pushinteger(L, (lua_Integer)lt_memory_live(L)); return 1; }
+static int t_memory(lua_State *L) { lua_pushinteger(L, (lua_Integer)ltL_memory_live(L)); return 1; }
 
 static int t_clock(lua_State *L) {
   struct timespec ts;
@@ -341,7 +341,7 @@ static const luaL_Reg module_fns[] = {
 int luaopen_lunette_tensor(lua_State *L);
 int luaopen_lunette_tensor(lua_State *L) {
   luaL_newlib(L, module_fns);
-  lt_register_tensor_methods(L, tensor_methods);
+  ltL_register_tensor_methods(L, tensor_methods);
   luaL_getmetatable(L, LT_TENSOR_MT);
   lua_setfield(L, -2, "meta");
   return 1;

@@ -11,7 +11,7 @@ static LtDtype compute_dtype(LtDtype result) {
 }
 
 /* Result dtype of a op b once both are tensors (a Lua number has already
- * adopted the other operand's dtype, see lt_check_operand). */
+ * adopted the other operand's dtype, see ltL_check_operand). */
 static LtDtype binary_result(const Tensor *a, const Tensor *b, LtBinaryOp op, LtDtype *compute) {
   LtDtype r = lt_dtype_promote(a->dtype, b->dtype);
   if ((op == LT_DIV || op == LT_ATAN2) && !lt_dtype_is_float(r)) r = LT_F32;
@@ -24,23 +24,23 @@ static int ew_binary(lua_State *L) {
   LtBinaryOp op = (LtBinaryOp)lua_tointeger(L, lua_upvalueindex(1));
   const char *fname = lt_binary_name(op);
   lua_settop(L, 2);
-  if (!lt_totensor(L, 1) && !lt_totensor(L, 2))
-    return lt_argerror(L, 1, fname, "tensor expected, got %s", luaL_typename(L, 1));
-  Tensor *ta = lt_totensor(L, 1), *tb = lt_totensor(L, 2);
-  Tensor *a = lt_check_operand(L, 1, fname, ta ? -1 : (int)tb->dtype);
-  Tensor *b = lt_check_operand(L, 2, fname, ta ? (int)ta->dtype : -1);
+  if (!ltL_totensor(L, 1) && !ltL_totensor(L, 2))
+    return ltL_argerror(L, 1, fname, "tensor expected, got %s", luaL_typename(L, 1));
+  Tensor *ta = ltL_totensor(L, 1), *tb = ltL_totensor(L, 2);
+  Tensor *a = ltL_check_operand(L, 1, fname, ta ? -1 : (int)tb->dtype);
+  Tensor *b = ltL_check_operand(L, 2, fname, ta ? (int)ta->dtype : -1);
   LtDtype compute, rdt = binary_result(a, b, op, &compute);
   int64_t shape[LT_MAXDIM];
   int nd;
   char b1[64], b2[64];
   if (lt_broadcast_shape(a, b, &nd, shape) != LT_OK)
-    return lt_argerror(L, 2, fname, "shape mismatch: %s and %s do not broadcast",
-                       lt_shape_of(a, b1, sizeof b1), lt_shape_of(b, b2, sizeof b2));
-  Tensor *o = lt_push_new(L, rdt, nd, shape);
+    return ltL_argerror(L, 2, fname, "shape mismatch: %s and %s do not broadcast",
+                       ltL_shape_of(a, b1, sizeof b1), ltL_shape_of(b, b2, sizeof b2));
+  Tensor *o = ltL_push_new(L, rdt, nd, shape);
   Tensor va, vb;
-  lt_check_status(L, lt_expand_view(a, nd, shape, &va), fname);
-  lt_check_status(L, lt_expand_view(b, nd, shape, &vb), fname);
-  lt_check_status(L, lt_binary(op, compute, o, &va, &vb), fname);
+  ltL_check_status(L, lt_expand_view(a, nd, shape, &va), fname);
+  ltL_check_status(L, lt_expand_view(b, nd, shape, &vb), fname);
+  ltL_check_status(L, lt_binary(op, compute, o, &va, &vb), fname);
   return 1;
 }
 
@@ -49,17 +49,17 @@ static int ew_binary_(lua_State *L) {
   LtBinaryOp op = (LtBinaryOp)lua_tointeger(L, lua_upvalueindex(1));
   char fname[32], b1[64], b2[64];
   snprintf(fname, sizeof fname, "%s_", lt_binary_name(op));
-  Tensor *a = lt_check_tensor(L, 1, fname);
-  Tensor *b = lt_check_operand(L, 2, fname, a->dtype);
+  Tensor *a = ltL_check_tensor(L, 1, fname);
+  Tensor *b = ltL_check_operand(L, 2, fname, a->dtype);
   Tensor vb;
   if (lt_expand_view(b, a->ndim, a->shape, &vb) != LT_OK)
-    return lt_argerror(L, 2, fname, "shape mismatch: %s cannot be broadcast to %s in place",
-                       lt_shape_of(b, b1, sizeof b1), lt_shape_of(a, b2, sizeof b2));
+    return ltL_argerror(L, 2, fname, "shape mismatch: %s cannot be broadcast to %s in place",
+                       ltL_shape_of(b, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2));
   LtDtype compute = lt_dtype_promote(a->dtype, b->dtype);
   if ((op == LT_DIV || op == LT_ATAN2) && !lt_dtype_is_float(a->dtype))
-    return lt_argerror(L, 1, fname, "in-place true division needs a float tensor, got %s", lt_dtype_name(a->dtype));
+    return ltL_argerror(L, 1, fname, "in-place true division needs a float tensor, got %s", lt_dtype_name(a->dtype));
   compute = op >= LT_AND ? LT_F64 : compute_dtype(compute);
-  lt_check_status(L, lt_binary(op, compute, a, a, &vb), fname);
+  ltL_check_status(L, lt_binary(op, compute, a, a, &vb), fname);
   lua_settop(L, 1);
   return 1;
 }
@@ -73,9 +73,9 @@ static LtDtype unary_result(LtUnaryOp op, LtDtype in) {
 
 static int ew_unary(lua_State *L) {
   LtUnaryOp op = (LtUnaryOp)lua_tointeger(L, lua_upvalueindex(1));
-  Tensor *a = lt_check_tensor(L, 1, lt_unary_name(op));
-  Tensor *o = lt_push_new_like(L, a, unary_result(op, a->dtype));
-  lt_check_status(L, lt_unary(op, o, a), lt_unary_name(op));
+  Tensor *a = ltL_check_tensor(L, 1, lt_unary_name(op));
+  Tensor *o = ltL_push_new_like(L, a, unary_result(op, a->dtype));
+  ltL_check_status(L, lt_unary(op, o, a), lt_unary_name(op));
   return 1;
 }
 
@@ -83,11 +83,11 @@ static int ew_unary_(lua_State *L) {
   LtUnaryOp op = (LtUnaryOp)lua_tointeger(L, lua_upvalueindex(1));
   char fname[32];
   snprintf(fname, sizeof fname, "%s_", lt_unary_name(op));
-  Tensor *a = lt_check_tensor(L, 1, fname);
+  Tensor *a = ltL_check_tensor(L, 1, fname);
   if (unary_result(op, a->dtype) != a->dtype)
-    return lt_argerror(L, 1, fname, "in place needs a %s tensor, got %s",
+    return ltL_argerror(L, 1, fname, "in place needs a %s tensor, got %s",
                        lt_dtype_name(unary_result(op, a->dtype)), lt_dtype_name(a->dtype));
-  lt_check_status(L, lt_unary(op, a, a), fname);
+  ltL_check_status(L, lt_unary(op, a, a), fname);
   lua_settop(L, 1);
   return 1;
 }
@@ -95,13 +95,13 @@ static int ew_unary_(lua_State *L) {
 /* clamp(t, lo, hi): nil bounds are open; clamp_ works in place. */
 static int clamp_impl(lua_State *L, int inplace) {
   const char *fname = inplace ? "clamp_" : "clamp";
-  Tensor *a = lt_check_tensor(L, 1, fname);
+  Tensor *a = ltL_check_tensor(L, 1, fname);
   double lo = lua_isnoneornil(L, 2) ? -INFINITY : luaL_checknumber(L, 2);
   double hi = lua_isnoneornil(L, 3) ? INFINITY : luaL_checknumber(L, 3);
-  if (lo != lo || hi != hi) return lt_argerror(L, lo != lo ? 2 : 3, fname, "bound is NaN");
-  if (lo > hi) return lt_argerror(L, 3, fname, "max %g is below min %g", hi, lo);
-  Tensor *o = inplace ? a : lt_push_new_like(L, a, a->dtype);
-  lt_check_status(L, lt_clamp(o, a, lo, hi), fname);
+  if (lo != lo || hi != hi) return ltL_argerror(L, lo != lo ? 2 : 3, fname, "bound is NaN");
+  if (lo > hi) return ltL_argerror(L, 3, fname, "max %g is below min %g", hi, lo);
+  Tensor *o = inplace ? a : ltL_push_new_like(L, a, a->dtype);
+  ltL_check_status(L, lt_clamp(o, a, lo, hi), fname);
   if (inplace) lua_settop(L, 1);
   return 1;
 }
@@ -110,11 +110,11 @@ static int ew_clamp_(lua_State *L) { return clamp_impl(L, 1); }
 
 /* where(cond, a, b): cond is a tensor; a and b tensors or numbers. */
 static int ew_where(lua_State *L) {
-  Tensor *c = lt_check_tensor(L, 1, "where");
+  Tensor *c = ltL_check_tensor(L, 1, "where");
   lua_settop(L, 3);
-  Tensor *ta = lt_totensor(L, 2), *tb = lt_totensor(L, 3);
-  Tensor *a = lt_check_operand(L, 2, "where", tb ? (int)tb->dtype : -1);
-  Tensor *b = lt_check_operand(L, 3, "where", ta ? (int)ta->dtype : (int)a->dtype);
+  Tensor *ta = ltL_totensor(L, 2), *tb = ltL_totensor(L, 3);
+  Tensor *a = ltL_check_operand(L, 2, "where", tb ? (int)tb->dtype : -1);
+  Tensor *b = ltL_check_operand(L, 3, "where", ta ? (int)ta->dtype : (int)a->dtype);
   LtDtype rdt = lt_dtype_promote(a->dtype, b->dtype);
   int64_t s1[LT_MAXDIM], s2[LT_MAXDIM];
   int n1, n2;
@@ -122,14 +122,14 @@ static int ew_where(lua_State *L) {
   Tensor ab = *a;
   if (lt_broadcast_shape(a, b, &n1, s1) != LT_OK ||
       (ab.ndim = n1, memcpy(ab.shape, s1, sizeof s1), lt_broadcast_shape(c, &ab, &n2, s2)) != LT_OK)
-    return lt_argerror(L, 1, "where", "shape mismatch: %s, %s and %s do not broadcast",
-                       lt_shape_of(c, b1, sizeof b1), lt_shape_of(a, b2, sizeof b2), lt_shape_of(b, b3, sizeof b3));
-  Tensor *o = lt_push_new(L, rdt, n2, s2);
+    return ltL_argerror(L, 1, "where", "shape mismatch: %s, %s and %s do not broadcast",
+                       ltL_shape_of(c, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2), ltL_shape_of(b, b3, sizeof b3));
+  Tensor *o = ltL_push_new(L, rdt, n2, s2);
   Tensor vc, va, vb;
-  lt_check_status(L, lt_expand_view(c, n2, s2, &vc), "where");
-  lt_check_status(L, lt_expand_view(a, n2, s2, &va), "where");
-  lt_check_status(L, lt_expand_view(b, n2, s2, &vb), "where");
-  lt_check_status(L, lt_where(o, &vc, &va, &vb), "where");
+  ltL_check_status(L, lt_expand_view(c, n2, s2, &vc), "where");
+  ltL_check_status(L, lt_expand_view(a, n2, s2, &va), "where");
+  ltL_check_status(L, lt_expand_view(b, n2, s2, &vb), "where");
+  ltL_check_status(L, lt_where(o, &vc, &va, &vb), "where");
   return 1;
 }
 

@@ -9,75 +9,75 @@
 static Tensor *push_index(lua_State *L, int arg, const char *fname) {
   if (lua_istable(L, arg)) {
     int64_t n = (int64_t)lua_rawlen(L, arg), shape[1] = {n};
-    Tensor *t = lt_push_new(L, LT_I64, 1, shape);
+    Tensor *t = ltL_push_new(L, LT_I64, 1, shape);
     for (int64_t i = 0; i < n; i++) {
       lua_rawgeti(L, arg, i + 1);
       int ok;
       lua_Integer v = lua_tointegerx(L, -1, &ok);
-      if (!ok) lt_argerror(L, arg, fname, "index table holds a non-integer at position %lld", (long long)i + 1);
+      if (!ok) ltL_argerror(L, arg, fname, "index table holds a non-integer at position %lld", (long long)i + 1);
       ((int64_t *)t->data)[i] = v - 1;
       lua_pop(L, 1);
     }
     return t;
   }
-  Tensor *t = lt_check_tensor(L, arg, fname);
+  Tensor *t = ltL_check_tensor(L, arg, fname);
   if (lt_dtype_is_float(t->dtype) || t->dtype == LT_BOOL)
-    lt_argerror(L, arg, fname, "integer index tensor expected, got %s", lt_dtype_name(t->dtype));
-  Tensor *c = lt_push_new_like(L, t, LT_I64);
-  lt_check_status(L, lt_copy(c, t), fname);
+    ltL_argerror(L, arg, fname, "integer index tensor expected, got %s", lt_dtype_name(t->dtype));
+  Tensor *c = ltL_push_new_like(L, t, LT_I64);
+  ltL_check_status(L, lt_copy(c, t), fname);
   int64_t n = lt_numel(c);
   for (int64_t i = 0; i < n; i++) ((int64_t *)c->data)[i] -= 1;
   return c;
 }
 
 static int range_error(lua_State *L, int arg, const char *fname, int64_t bad, int64_t size) {
-  return lt_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)bad + 1, (long long)size);
+  return ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)bad + 1, (long long)size);
 }
 
 /* index_select(t, dim, idx) */
 static int x_index_select(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "index_select");
-  int d = lt_check_dim(L, 2, "index_select", t->ndim);
-  if (t->ndim == 0) return lt_argerror(L, 1, "index_select", "cannot index a 0-d tensor");
+  Tensor *t = ltL_check_tensor(L, 1, "index_select");
+  int d = ltL_check_dim(L, 2, "index_select", t->ndim);
+  if (t->ndim == 0) return ltL_argerror(L, 1, "index_select", "cannot index a 0-d tensor");
   Tensor *ix = push_index(L, 3, "index_select");
   int64_t n = lt_numel(ix), shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[d] = n;
-  Tensor *o = lt_push_new_arg(L, 3, "index_select", t->dtype, t->ndim, shape);
+  Tensor *o = ltL_push_new_arg(L, 3, "index_select", t->dtype, t->ndim, shape);
   if (lt_index_select(o, t, d, ix->data, n, &bad) == LT_ERANGE) return range_error(L, 3, "index_select", bad, t->shape[d]);
   return 1;
 }
 
 static void check_same_rank(lua_State *L, const Tensor *t, const Tensor *ix, int arg, const char *fname) {
   char b1[64], b2[64];
-  if (ix->ndim != t->ndim) lt_argerror(L, arg, fname, "index must have as many dims as the input: %s vs %s",
-                                       lt_shape_of(ix, b1, sizeof b1), lt_shape_of(t, b2, sizeof b2));
+  if (ix->ndim != t->ndim) ltL_argerror(L, arg, fname, "index must have as many dims as the input: %s vs %s",
+                                       ltL_shape_of(ix, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
 }
 
 static int x_gather(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "gather");
-  int d = lt_check_dim(L, 2, "gather", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "gather");
+  int d = ltL_check_dim(L, 2, "gather", t->ndim);
   Tensor *ix = push_index(L, 3, "gather");
   int64_t bad;
   check_same_rank(L, t, ix, 3, "gather");
-  Tensor *o = lt_push_new_like(L, ix, t->dtype);
+  Tensor *o = ltL_push_new_like(L, ix, t->dtype);
   if (lt_gather(o, t, d, ix, &bad) == LT_ERANGE) return range_error(L, 3, "gather", bad, t->shape[d]);
   return 1;
 }
 
 static int scatter_impl(lua_State *L, const char *fname, int add, int inplace) {
-  Tensor *t = lt_check_tensor(L, 1, fname);
-  int d = lt_check_dim(L, 2, fname, t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, fname);
+  int d = ltL_check_dim(L, 2, fname, t->ndim);
   lua_settop(L, 4);
   Tensor *ix = push_index(L, 3, fname);            /* 5 */
-  Tensor *src = lt_check_operand(L, 4, fname, t->dtype), vs;
+  Tensor *src = ltL_check_operand(L, 4, fname, t->dtype), vs;
   char b1[64], b2[64];
   int64_t bad;
   check_same_rank(L, t, ix, 3, fname);
   if (lt_expand_view(src, ix->ndim, ix->shape, &vs) != LT_OK)
-    return lt_argerror(L, 4, fname, "source %s does not match index %s", lt_shape_of(src, b1, sizeof b1), lt_shape_of(ix, b2, sizeof b2));
+    return ltL_argerror(L, 4, fname, "source %s does not match index %s", ltL_shape_of(src, b1, sizeof b1), ltL_shape_of(ix, b2, sizeof b2));
   Tensor *o = t;
-  if (!inplace) { o = lt_push_new_like(L, t, t->dtype); lt_copy(o, t); }
+  if (!inplace) { o = ltL_push_new_like(L, t, t->dtype); lt_copy(o, t); }
   else lua_pushvalue(L, 1);
   if (lt_scatter(o, d, ix, &vs, add, &bad) == LT_ERANGE) return range_error(L, 3, fname, bad, t->shape[d]);
   return 1;
@@ -88,43 +88,43 @@ static int x_scatter_add(lua_State *L) { return scatter_impl(L, "scatter_add", 1
 static int x_scatter_add_(lua_State *L) { return scatter_impl(L, "scatter_add_", 1, 1); }
 
 static Tensor *check_mask(lua_State *L, int arg, const char *fname, const Tensor *t, Tensor *v) {
-  Tensor *m = lt_check_tensor(L, arg, fname);
+  Tensor *m = ltL_check_tensor(L, arg, fname);
   char b1[64], b2[64];
-  if (m->dtype != LT_BOOL) lt_argerror(L, arg, fname, "bool mask expected, got %s", lt_dtype_name(m->dtype));
+  if (m->dtype != LT_BOOL) ltL_argerror(L, arg, fname, "bool mask expected, got %s", lt_dtype_name(m->dtype));
   if (lt_expand_view(m, t->ndim, t->shape, v) != LT_OK)
-    lt_argerror(L, arg, fname, "shape mismatch: mask %s does not broadcast to %s", lt_shape_of(m, b1, sizeof b1), lt_shape_of(t, b2, sizeof b2));
+    ltL_argerror(L, arg, fname, "shape mismatch: mask %s does not broadcast to %s", ltL_shape_of(m, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
   return m;
 }
 
 static int x_masked_select(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "masked_select"), vm;
+  Tensor *t = ltL_check_tensor(L, 1, "masked_select"), vm;
   check_mask(L, 2, "masked_select", t, &vm);
   int64_t shape[1] = {lt_mask_count(&vm)};
-  Tensor *o = lt_push_new(L, t->dtype, 1, shape);
-  lt_check_status(L, lt_masked_select(o, t, &vm), "masked_select");
+  Tensor *o = ltL_push_new(L, t->dtype, 1, shape);
+  ltL_check_status(L, lt_masked_select(o, t, &vm), "masked_select");
   return 1;
 }
 
 /* masked_fill_(t, mask, value) / masked_assign_(t, mask, src): in place */
 static int x_masked_assign_(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "masked_assign_"), vm;
+  Tensor *t = ltL_check_tensor(L, 1, "masked_assign_"), vm;
   check_mask(L, 2, "masked_assign_", t, &vm);
-  Tensor *src = lt_check_operand(L, 3, "masked_assign_", t->dtype);
+  Tensor *src = ltL_check_operand(L, 3, "masked_assign_", t->dtype);
   int64_t n = lt_mask_count(&vm), ns = lt_numel(src);
   char b[64];
   if (ns != 1 && (src->ndim != 1 || ns != n))
-    return lt_argerror(L, 3, "masked_assign_", "source %s must hold 1 or %lld values", lt_shape_of(src, b, sizeof b), (long long)n);
-  lt_check_status(L, lt_masked_assign(t, &vm, src), "masked_assign_");
+    return ltL_argerror(L, 3, "masked_assign_", "source %s must hold 1 or %lld values", ltL_shape_of(src, b, sizeof b), (long long)n);
+  ltL_check_status(L, lt_masked_assign(t, &vm, src), "masked_assign_");
   lua_settop(L, 1);
   return 1;
 }
 
 static int x_masked_fill(lua_State *L) {
-  lt_check_tensor(L, 1, "masked_fill");
-  Tensor *t = lt_totensor(L, 1), vm;
+  ltL_check_tensor(L, 1, "masked_fill");
+  Tensor *t = ltL_totensor(L, 1), vm;
   check_mask(L, 2, "masked_fill", t, &vm);
-  if (!lua_isnumber(L, 3) && !lua_isboolean(L, 3)) return lt_argerror(L, 3, "masked_fill", "number expected, got %s", luaL_typename(L, 3));
-  Tensor *o = lt_push_new_like(L, t, t->dtype);
+  if (!lua_isnumber(L, 3) && !lua_isboolean(L, 3)) return ltL_argerror(L, 3, "masked_fill", "number expected, got %s", luaL_typename(L, 3));
+  Tensor *o = ltL_push_new_like(L, t, t->dtype);
   lt_copy(o, t);
   lua_replace(L, 1);
   return x_masked_assign_(L);
@@ -132,10 +132,10 @@ static int x_masked_fill(lua_State *L) {
 
 /* nonzero(t) -> [n x ndim] int64 of 1-based coordinates */
 static int x_nonzero(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "nonzero");
+  Tensor *t = ltL_check_tensor(L, 1, "nonzero");
   int64_t shape[2] = {lt_mask_count(t), t->ndim};
-  Tensor *o = lt_push_new(L, LT_I64, 2, shape);
-  lt_check_status(L, lt_nonzero(o, t), "nonzero");
+  Tensor *o = ltL_push_new(L, LT_I64, 2, shape);
+  ltL_check_status(L, lt_nonzero(o, t), "nonzero");
   int64_t n = lt_numel(o);
   for (int64_t i = 0; i < n; i++) ((int64_t *)o->data)[i] += 1;
   return 1;
@@ -146,41 +146,41 @@ static int x_nonzero(lua_State *L) {
 static int cat_impl(lua_State *L, const char *fname) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = (int)lua_rawlen(L, 1);
-  if (n == 0) return lt_argerror(L, 1, fname, "empty list of tensors");
+  if (n == 0) return ltL_argerror(L, 1, fname, "empty list of tensors");
   lua_settop(L, 2);
   lua_rawgeti(L, 1, 1);
-  Tensor *first = lt_totensor(L, -1);
-  if (!first) return lt_argerror(L, 1, fname, "element 1 is not a tensor");
+  Tensor *first = ltL_totensor(L, -1);
+  if (!first) return ltL_argerror(L, 1, fname, "element 1 is not a tensor");
   if (first->ndim == 0)
-    return lt_argerror(L, 1, fname, "cannot concatenate 0-d tensors (use stack)");
-  int d = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, fname, first->ndim);
+    return ltL_argerror(L, 1, fname, "cannot concatenate 0-d tensors (use stack)");
+  int d = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, fname, first->ndim);
   int64_t shape[LT_MAXDIM], total = 0;
   LtDtype dt = first->dtype;
   char b1[64], b2[64];
   memcpy(shape, first->shape, sizeof shape);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
-    Tensor *t = lt_totensor(L, -1);
-    if (!t) return lt_argerror(L, 1, fname, "element %d is not a tensor", i);
+    Tensor *t = ltL_totensor(L, -1);
+    if (!t) return ltL_argerror(L, 1, fname, "element %d is not a tensor", i);
     int ok = t->ndim == first->ndim;
     for (int k = 0; ok && k < t->ndim; k++) ok = k == d || t->shape[k] == first->shape[k];
     if (!ok)
-      return lt_argerror(L, 1, fname,
+      return ltL_argerror(L, 1, fname,
                          "shape mismatch: element %d is %s, element 1 is %s along dim %d", i,
-                         lt_shape_of(t, b1, sizeof b1), lt_shape_of(first, b2, sizeof b2), d + 1);
+                         ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(first, b2, sizeof b2), d + 1);
     if (__builtin_add_overflow(total, t->shape[d], &total))
-      return lt_argerror(L, 1, fname, "the sizes along dim %d add up to too many elements", d + 1);
+      return ltL_argerror(L, 1, fname, "the sizes along dim %d add up to too many elements", d + 1);
     dt = lt_dtype_promote(dt, t->dtype);
     lua_pop(L, 1);
   }
   shape[d] = total;
-  Tensor *o = lt_push_new_arg(L, 1, fname, dt, first->ndim, shape), v;
+  Tensor *o = ltL_push_new_arg(L, 1, fname, dt, first->ndim, shape), v;
   int64_t at = 0;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
-    Tensor *t = lt_totensor(L, -1);
+    Tensor *t = ltL_totensor(L, -1);
     lt_view_slice(o, d, at, at + t->shape[d], 1, &v);
-    lt_check_status(L, lt_copy(&v, t), fname);
+    ltL_check_status(L, lt_copy(&v, t), fname);
     at += t->shape[d];
     lua_pop(L, 1);
   }
@@ -193,17 +193,17 @@ static int x_cat(lua_State *L) { return cat_impl(L, "cat"); }
 static int x_stack(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = (int)lua_rawlen(L, 1);
-  if (n == 0) return lt_argerror(L, 1, "stack", "empty list of tensors");
+  if (n == 0) return ltL_argerror(L, 1, "stack", "empty list of tensors");
   lua_settop(L, 2);
   lua_createtable(L, n, 0);                                /* 3: unsqueezed views */
   int d = 0;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
-    Tensor *t = lt_totensor(L, -1), v;
-    if (!t) return lt_argerror(L, 1, "stack", "element %d is not a tensor", i);
-    if (i == 1) d = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, "stack", t->ndim + 1);
-    if (lt_view_unsqueeze(t, d, &v) != LT_OK) return lt_argerror(L, 1, "stack", "too many dims");
-    lt_push_view(L, -1, &v);
+    Tensor *t = ltL_totensor(L, -1), v;
+    if (!t) return ltL_argerror(L, 1, "stack", "element %d is not a tensor", i);
+    if (i == 1) d = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "stack", t->ndim + 1);
+    if (lt_view_unsqueeze(t, d, &v) != LT_OK) return ltL_argerror(L, 1, "stack", "too many dims");
+    ltL_push_view(L, -1, &v);
     lua_rawseti(L, 3, i);
     lua_pop(L, 1);
   }
@@ -215,17 +215,17 @@ static int x_stack(lua_State *L) {
 
 /* one_hot(labels, num_classes): labels 1-based integers -> [.., C] float32 */
 static int x_one_hot(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "one_hot");
-  int64_t c = lt_check_int(L, 2, "one_hot", "num_classes");
-  if (c < 1) return lt_argerror(L, 2, "one_hot", "num_classes must be positive, got %lld", (long long)c);
-  if (t->ndim >= LT_MAXDIM) return lt_argerror(L, 1, "one_hot", "too many dims");
+  Tensor *t = ltL_check_tensor(L, 1, "one_hot");
+  int64_t c = ltL_check_int(L, 2, "one_hot", "num_classes");
+  if (c < 1) return ltL_argerror(L, 2, "one_hot", "num_classes must be positive, got %lld", (long long)c);
+  if (t->ndim >= LT_MAXDIM) return ltL_argerror(L, 1, "one_hot", "too many dims");
   lua_settop(L, 3);
   Tensor *ix = push_index(L, 1, "one_hot"), iv;          /* 4 */
   int64_t shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[t->ndim] = c;
-  LtDtype dt = lt_opt_dtype(L, 3, "one_hot", LT_F32);
-  Tensor *o = lt_push_new_arg(L, 2, "one_hot", dt, t->ndim + 1, shape);
+  LtDtype dt = ltL_opt_dtype(L, 3, "one_hot", LT_F32);
+  Tensor *o = ltL_push_new_arg(L, 2, "one_hot", dt, t->ndim + 1, shape);
   lt_fill(o, 0);
   lt_view_unsqueeze(ix, ix->ndim, &iv);
   int64_t one = 1;
@@ -250,6 +250,6 @@ static const luaL_Reg index_fns[] = { {"cat", x_cat}, {"stack", x_stack}, {NULL,
 int luaopen_lunette_tensor_index(lua_State *L);
 int luaopen_lunette_tensor_index(lua_State *L) {
   luaL_newlib(L, index_fns);
-  lt_register_tensor_methods(L, index_methods);
+  ltL_register_tensor_methods(L, index_methods);
   return 1;
 }

@@ -31,15 +31,15 @@ static int parse_dims(lua_State *L, int arg, const char *fname, const Tensor *t,
     int n = (int)lua_rawlen(L, arg), count = 0;
     for (int i = 1; i <= n; i++) {
       lua_rawgeti(L, arg, i);
-      int d = lt_check_dim(L, lua_gettop(L), fname, t->ndim);
+      int d = ltL_check_dim(L, lua_gettop(L), fname, t->ndim);
       if (t->ndim == 0) d = -1;
       lua_pop(L, 1);
-      if (d >= 0 && mask[d]++) lt_argerror(L, arg, fname, "dim %d repeated", d + 1);
+      if (d >= 0 && mask[d]++) ltL_argerror(L, arg, fname, "dim %d repeated", d + 1);
       count += d >= 0;
     }
     return count;
   }
-  int d = lt_check_dim(L, arg, fname, t->ndim);
+  int d = ltL_check_dim(L, arg, fname, t->ndim);
   if (t->ndim == 0) return 0;
   mask[d] = 1;
   return 1;
@@ -48,18 +48,18 @@ static int parse_dims(lua_State *L, int arg, const char *fname, const Tensor *t,
 /* Pushes `a` rearranged so the reduced dims are adjacent: either as is (when
  * they already are) or permuted to the end and made contiguous. Sets d0..d1. */
 static Tensor *arrange(lua_State *L, int idx, const int *mask, int *d0, int *d1) {
-  Tensor *t = lt_totensor(L, idx), v;
+  Tensor *t = ltL_totensor(L, idx), v;
   int first = -1, last = -1, adjacent = 1, perm[LT_MAXDIM], k = 0;
   for (int i = 0; i < t->ndim; i++)
     if (mask[i]) { if (first < 0) first = i; else if (i != last + 1) adjacent = 0; last = i; }
-  if (adjacent) { *d0 = first; *d1 = last; return lt_push_contiguous(L, idx); }
+  if (adjacent) { *d0 = first; *d1 = last; return ltL_push_contiguous(L, idx); }
   for (int i = 0; i < t->ndim; i++) if (!mask[i]) perm[k++] = i;
   *d0 = k;
   for (int i = 0; i < t->ndim; i++) if (mask[i]) perm[k++] = i;
   *d1 = k - 1;
   lt_view_permute(t, perm, &v);
-  lt_push_view(L, idx, &v);
-  Tensor *c = lt_push_contiguous(L, -1);
+  ltL_push_view(L, idx, &v);
+  Tensor *c = ltL_push_contiguous(L, -1);
   lua_remove(L, -2);
   return c;
 }
@@ -73,17 +73,17 @@ static void push_scalar(lua_State *L, const Tensor *o) {
 /* Shared body: reduce(t, dims, keepdim [, unbiased]) */
 static int reduce_impl(lua_State *L, LtReduceOp op) {
   const char *fname = reduce_names[op];
-  Tensor *t = lt_check_tensor(L, 1, fname);
+  Tensor *t = ltL_check_tensor(L, 1, fname);
   int mask[LT_MAXDIM], d0, d1, all = lua_isnoneornil(L, 2);
   int count = parse_dims(L, 2, fname, t, mask), keep = lua_toboolean(L, 3);
   double ddof = (op == LT_RVAR && (lua_isnoneornil(L, 4) || lua_toboolean(L, 4))) ? 1 : 0;
   int is_arg = op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
   char b[64];
   if (is_arg && lt_numel(t) == 0)
-    return lt_argerror(L, 1, fname, "cannot reduce an empty tensor %s", lt_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 1, fname, "cannot reduce an empty tensor %s", ltL_shape_of(t, b, sizeof b));
   lua_settop(L, 4);
   if (count == 0 && t->ndim > 0) { lua_settop(L, 1); return op == LT_RARGMAX || op == LT_RARGMIN ? 0 : 1; }
-  Tensor *a = count == 0 ? lt_push_contiguous(L, 1) : arrange(L, 1, mask, &d0, &d1);
+  Tensor *a = count == 0 ? ltL_push_contiguous(L, 1) : arrange(L, 1, mask, &d0, &d1);
   if (count == 0) { d0 = 0; d1 = -1; }
   int64_t shape[LT_MAXDIM]; int nd = 0;
   for (int i = 0; i < t->ndim; i++)
@@ -92,9 +92,9 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
   if (a->ndim == 0) { flat.ndim = 1; flat.shape[0] = 1; flat.stride[0] = 1; d0 = d1 = 0; }
   LtDtype odt = reduce_dtype(op, t->dtype);
   if (all && lt_dtype_is_float(odt)) odt = LT_F64; /* a Lua number keeps the double accumulator */
-  Tensor *o = lt_push_new(L, odt, nd, shape);
-  Tensor *ix = is_arg ? lt_push_new(L, LT_I64, nd, shape) : NULL;
-  lt_check_status(L, lt_reduce(op, o, ix, &flat, d0, d1, ddof), fname);
+  Tensor *o = ltL_push_new(L, odt, nd, shape);
+  Tensor *ix = is_arg ? ltL_push_new(L, LT_I64, nd, shape) : NULL;
+  ltL_check_status(L, lt_reduce(op, o, ix, &flat, d0, d1, ddof), fname);
   if (ix) { int64_t n = lt_numel(ix); for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1; }
   if (op == LT_RARGMAX || op == LT_RARGMIN) { if (all) push_scalar(L, ix); return 1; }
   if (all) { push_scalar(L, o); return 1; }
@@ -109,25 +109,25 @@ REDUCER(count_nonzero, LT_RCOUNT_NONZERO)
 
 /* norm(t, p, dims, keepdim): p = 1, 2 or math.huge */
 static int r_norm(lua_State *L) {
-  lt_check_tensor(L, 1, "norm");
+  ltL_check_tensor(L, 1, "norm");
   lua_settop(L, 4);
   double p = luaL_optnumber(L, 2, 2);
   LtReduceOp op = p == 1 ? LT_RNORM1 : p == 2 ? LT_RNORM2 : isinf(p) && p > 0 ? LT_RNORMINF : LT_NREDUCE;
-  if (op == LT_NREDUCE) return lt_argerror(L, 2, "norm", "p must be 1, 2 or math.huge, got %g", p);
+  if (op == LT_NREDUCE) return ltL_argerror(L, 2, "norm", "p must be 1, 2 or math.huge, got %g", p);
   lua_remove(L, 2);
   return reduce_impl(L, op);
 }
 
 static int scan_impl(lua_State *L, int product) {
   const char *fname = product ? "cumprod" : "cumsum";
-  Tensor *t = lt_check_tensor(L, 1, fname);
-  if (t->ndim > 1 && lua_isnoneornil(L, 2)) return lt_argerror(L, 2, fname, "dim required for a %d-d tensor", t->ndim);
-  int d = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, fname, t->ndim);
-  Tensor *a = lt_push_contiguous(L, 1), flat = *a;
+  Tensor *t = ltL_check_tensor(L, 1, fname);
+  if (t->ndim > 1 && lua_isnoneornil(L, 2)) return ltL_argerror(L, 2, fname, "dim required for a %d-d tensor", t->ndim);
+  int d = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, fname, t->ndim);
+  Tensor *a = ltL_push_contiguous(L, 1), flat = *a;
   if (a->ndim == 0) { flat.ndim = 1; flat.shape[0] = 1; flat.stride[0] = 1; }
-  Tensor *o = lt_push_new_like(L, t, lt_dtype_is_float(t->dtype) ? t->dtype : LT_I64), of = *o;
+  Tensor *o = ltL_push_new_like(L, t, lt_dtype_is_float(t->dtype) ? t->dtype : LT_I64), of = *o;
   if (o->ndim == 0) { of.ndim = 1; of.shape[0] = 1; of.stride[0] = 1; }
-  lt_check_status(L, lt_cumulative(&of, &flat, d, product), fname);
+  ltL_check_status(L, lt_cumulative(&of, &flat, d, product), fname);
   return 1;
 }
 static int r_cumsum(lua_State *L) { return scan_impl(L, 0); }
@@ -135,33 +135,33 @@ static int r_cumprod(lua_State *L) { return scan_impl(L, 1); }
 
 /* Pushes t with dim moved last and made contiguous. */
 static Tensor *push_dim_last(lua_State *L, int idx, int d) {
-  Tensor *t = lt_totensor(L, idx), v;
+  Tensor *t = ltL_totensor(L, idx), v;
   lt_view_transpose(t, d, t->ndim - 1, &v);
-  lt_push_view(L, idx, &v);
-  Tensor *c = lt_push_contiguous(L, -1);
+  ltL_push_view(L, idx, &v);
+  Tensor *c = ltL_push_contiguous(L, -1);
   lua_remove(L, -2);
   return c;
 }
 
 /* Pushes a view of the tensor on top with dims d and last swapped back. */
 static void swap_back(lua_State *L, int d) {
-  Tensor *t = lt_totensor(L, -1), v;
+  Tensor *t = ltL_totensor(L, -1), v;
   lt_view_transpose(t, d, t->ndim - 1, &v);
-  lt_push_view(L, -1, &v);
+  ltL_push_view(L, -1, &v);
   lua_remove(L, -2);
 }
 
 /* sort(t, dim=-1, descending=false) -> values, indices (1-based) */
 static int r_sort(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "sort");
-  if (t->ndim == 0) return lt_argerror(L, 1, "sort", "cannot sort a 0-d tensor");
-  int d = lua_isnoneornil(L, 2) ? t->ndim - 1 : lt_check_dim(L, 2, "sort", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "sort");
+  if (t->ndim == 0) return ltL_argerror(L, 1, "sort", "cannot sort a 0-d tensor");
+  int d = lua_isnoneornil(L, 2) ? t->ndim - 1 : ltL_check_dim(L, 2, "sort", t->ndim);
   int desc = lua_toboolean(L, 3);
   lua_settop(L, 3);
   Tensor *a = push_dim_last(L, 1, d);                       /* 4 */
-  Tensor *v = lt_push_new_like(L, a, a->dtype);             /* 5 */
-  Tensor *ix = lt_push_new_like(L, a, LT_I64);              /* 6 */
-  lt_check_status(L, lt_sort_last(v, ix, a, desc), "sort");
+  Tensor *v = ltL_push_new_like(L, a, a->dtype);             /* 5 */
+  Tensor *ix = ltL_push_new_like(L, a, LT_I64);              /* 6 */
+  ltL_check_status(L, lt_sort_last(v, ix, a, desc), "sort");
   int64_t n = lt_numel(ix);
   for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1;
   lua_pushvalue(L, 5); swap_back(L, d);
@@ -171,94 +171,94 @@ static int r_sort(lua_State *L) {
 
 /* topk(t, k, dim=-1, largest=true) -> values, indices */
 static int r_topk(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "topk"), v;
-  if (t->ndim == 0) return lt_argerror(L, 1, "topk", "cannot take topk of a 0-d tensor");
-  int64_t k = lt_check_int(L, 2, "topk", "k");
-  int d = lua_isnoneornil(L, 3) ? t->ndim - 1 : lt_check_dim(L, 3, "topk", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "topk"), v;
+  if (t->ndim == 0) return ltL_argerror(L, 1, "topk", "cannot take topk of a 0-d tensor");
+  int64_t k = ltL_check_int(L, 2, "topk", "k");
+  int d = lua_isnoneornil(L, 3) ? t->ndim - 1 : ltL_check_dim(L, 3, "topk", t->ndim);
   int largest = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
   if (k < 0 || k > t->shape[d])
-    return lt_argerror(L, 2, "topk", "k = %lld out of range for size %lld", (long long)k, (long long)t->shape[d]);
+    return ltL_argerror(L, 2, "topk", "k = %lld out of range for size %lld", (long long)k, (long long)t->shape[d]);
   lua_settop(L, 1);
   lua_pushcfunction(L, r_sort);
   lua_pushvalue(L, 1); lua_pushinteger(L, d + 1); lua_pushboolean(L, largest);
   lua_call(L, 3, 2);
   for (int i = 0; i < 2; i++) {
-    Tensor *s = lt_totensor(L, 2 + i);
+    Tensor *s = ltL_totensor(L, 2 + i);
     lt_view_slice(s, d, 0, k, 1, &v);
-    lt_push_view(L, 2 + i, &v);
+    ltL_push_view(L, 2 + i, &v);
   }
   return 2;
 }
 
 /* unique(t) -> sorted distinct values (1-d), counts (int64) */
 static int r_unique(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "unique");
+  Tensor *t = ltL_check_tensor(L, 1, "unique");
   int64_t n = lt_numel(t), shape[1] = {n};
   lua_settop(L, 1);
-  Tensor *c = lt_push_contiguous(L, 1), flat = *c;                 /* 2 */
+  Tensor *c = ltL_push_contiguous(L, 1), flat = *c;                 /* 2 */
   flat.ndim = 1; flat.shape[0] = n; flat.stride[0] = 1;
-  Tensor *s = lt_push_new(L, t->dtype, 1, shape);                  /* 3 */
-  lt_check_status(L, lt_sort_last(s, NULL, &flat, 0), "unique");
+  Tensor *s = ltL_push_new(L, t->dtype, 1, shape);                  /* 3 */
+  ltL_check_status(L, lt_sort_last(s, NULL, &flat, 0), "unique");
   int64_t ushape[1] = {lt_unique_sorted(s, NULL, NULL)};
-  Tensor *u = lt_push_new(L, t->dtype, 1, ushape);                 /* 4 */
-  Tensor *cnt = lt_push_new(L, LT_I64, 1, ushape);                 /* 5 */
+  Tensor *u = ltL_push_new(L, t->dtype, 1, ushape);                 /* 4 */
+  Tensor *cnt = ltL_push_new(L, LT_I64, 1, ushape);                 /* 5 */
   lt_unique_sorted(s, u, cnt);
   return 2;
 }
 
 /* bincount(x, minlength=0, weights=nil) -> counts (int64, or float64 with weights) */
 static int r_bincount(lua_State *L) {
-  Tensor *x = lt_check_tensor(L, 1, "bincount");
+  Tensor *x = ltL_check_tensor(L, 1, "bincount");
   char b[64];
   if (x->ndim != 1 || lt_dtype_is_float(x->dtype))
-    return lt_argerror(L, 1, "bincount", "1-d integer tensor expected, got %s %s", lt_dtype_name(x->dtype), lt_shape_of(x, b, sizeof b));
-  int64_t minlen = lua_isnoneornil(L, 2) ? 0 : lt_check_int(L, 2, "bincount", "minlength");
-  Tensor *w = lua_isnoneornil(L, 3) ? NULL : lt_check_tensor(L, 3, "bincount");
+    return ltL_argerror(L, 1, "bincount", "1-d integer tensor expected, got %s %s", lt_dtype_name(x->dtype), ltL_shape_of(x, b, sizeof b));
+  int64_t minlen = lua_isnoneornil(L, 2) ? 0 : ltL_check_int(L, 2, "bincount", "minlength");
+  Tensor *w = lua_isnoneornil(L, 3) ? NULL : ltL_check_tensor(L, 3, "bincount");
   if (w && (w->ndim != 1 || w->shape[0] != x->shape[0]))
-    return lt_argerror(L, 3, "bincount", "weights must be 1-d of length %lld", (long long)x->shape[0]);
+    return ltL_argerror(L, 3, "bincount", "weights must be 1-d of length %lld", (long long)x->shape[0]);
   int64_t mx = -1;
   for (int64_t i = 0; i < x->shape[0]; i++) {
     int64_t v = lt_get_i64((char *)x->data + (size_t)(i * x->stride[0]) * lt_dtype_size(x->dtype), x->dtype);
-    if (v < 0) return lt_argerror(L, 1, "bincount", "negative value %lld", (long long)v);
+    if (v < 0) return ltL_argerror(L, 1, "bincount", "negative value %lld", (long long)v);
     if (v > mx) mx = v;
   }
   if (mx == INT64_MAX)
-    return lt_argerror(L, 1, "bincount", "value %lld needs too many bins", (long long)mx);
+    return ltL_argerror(L, 1, "bincount", "value %lld needs too many bins", (long long)mx);
   int64_t shape[1] = {mx + 1 > minlen ? mx + 1 : minlen};
   int arg = mx + 1 > minlen ? 1 : 2;
-  Tensor *c = lt_push_new_arg(L, arg, "bincount", w ? LT_F64 : LT_I64, 1, shape);
+  Tensor *c = ltL_push_new_arg(L, arg, "bincount", w ? LT_F64 : LT_I64, 1, shape);
   double *acc = calloc((size_t)(shape[0] > 0 ? shape[0] : 1), sizeof(double));
   if (!acc) return luaL_error(L, "bincount: not enough memory");
   LtStatus st = lt_bincount(acc, shape[0], x, w);
   for (int64_t i = 0; i < shape[0]; i++) lt_set_f64((char *)c->data + (size_t)i * lt_dtype_size(c->dtype), c->dtype, acc[i]);
   free(acc);
-  lt_check_status(L, st, "bincount");
+  ltL_check_status(L, st, "bincount");
   return 1;
 }
 
 /* histogram(t, bins=10, lo, hi) -> counts (int64), edges (float64, bins+1) */
 static int r_histogram(lua_State *L) {
-  Tensor *x = lt_check_tensor(L, 1, "histogram");
-  int64_t bins = lua_isnoneornil(L, 2) ? 10 : lt_check_int(L, 2, "histogram", "bins");
-  if (bins < 1 || bins > 100000000) return lt_argerror(L, 2, "histogram", "bins must be in 1..1e8, got %lld", (long long)bins);
+  Tensor *x = ltL_check_tensor(L, 1, "histogram");
+  int64_t bins = lua_isnoneornil(L, 2) ? 10 : ltL_check_int(L, 2, "histogram", "bins");
+  if (bins < 1 || bins > 100000000) return ltL_argerror(L, 2, "histogram", "bins must be in 1..1e8, got %lld", (long long)bins);
   double lo, hi;
   if (lua_isnoneornil(L, 3) || lua_isnoneornil(L, 4)) {
     if (!lt_finite_range(x, &lo, &hi)) { lo = 0; hi = 1; }
   }
   if (!lua_isnoneornil(L, 3)) lo = luaL_checknumber(L, 3);
   if (!lua_isnoneornil(L, 4)) hi = luaL_checknumber(L, 4);
-  if (!isfinite(lo) || !isfinite(hi) || lo > hi) return lt_argerror(L, 3, "histogram", "range [%g, %g] is not finite and ordered", lo, hi);
+  if (!isfinite(lo) || !isfinite(hi) || lo > hi) return ltL_argerror(L, 3, "histogram", "range [%g, %g] is not finite and ordered", lo, hi);
   if (lo == hi) { lo -= 0.5; hi += 0.5; }
   int64_t s1[1] = {bins}, s2[1] = {bins + 1};
-  Tensor *c = lt_push_new(L, LT_I64, 1, s1);
-  Tensor *e = lt_push_new(L, LT_F64, 1, s2);
+  Tensor *c = ltL_push_new(L, LT_I64, 1, s1);
+  Tensor *e = ltL_push_new(L, LT_F64, 1, s2);
   double *acc = calloc((size_t)bins, sizeof(double));
   if (!acc) return luaL_error(L, "histogram: not enough memory");
   LtStatus st = lt_histogram(acc, bins, lo, hi, x);
   for (int64_t i = 0; i < bins; i++) ((int64_t *)c->data)[i] = (int64_t)acc[i];
   for (int64_t i = 0; i <= bins; i++) ((double *)e->data)[i] = lo + (hi - lo) * (double)i / (double)bins;
   free(acc);
-  lt_check_status(L, st, "histogram");
+  ltL_check_status(L, st, "histogram");
   return 2;
 }
 
@@ -275,6 +275,6 @@ static const luaL_Reg reduce_methods[] = {
 int luaopen_lunette_tensor_reduce(lua_State *L);
 int luaopen_lunette_tensor_reduce(lua_State *L) {
   lua_newtable(L);
-  lt_register_tensor_methods(L, reduce_methods);
+  ltL_register_tensor_methods(L, reduce_methods);
   return 1;
 }

@@ -4,14 +4,14 @@
 #include "tensor/tensor_view.h"
 
 static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
-  Tensor *t = lt_check_tensor(L, 1, fname), v;
+  Tensor *t = ltL_check_tensor(L, 1, fname), v;
   int64_t shape[LT_MAXDIM], n = lt_numel(t), known = 1;
   char b1[200], b2[200];
-  int nd = lt_check_shape_infer(L, 2, fname, shape);
+  int nd = ltL_check_shape_infer(L, 2, fname, shape);
   int infer = -1;
   for (int i = 0; i < nd; i++) {
     if (shape[i] == -1) {
-      if (infer >= 0) return lt_argerror(L, 2, fname, "only one size may be -1");
+      if (infer >= 0) return ltL_argerror(L, 2, fname, "only one size may be -1");
       infer = i;
     } else known *= shape[i];
   }
@@ -20,15 +20,15 @@ static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
   want.ndim = nd; memcpy(want.shape, shape, sizeof shape);
   LtStatus st = lt_view_reshape(t, nd, shape, &v);
   if (st == LT_ESHAPE || st == LT_EOVERFLOW || (infer >= 0 && known * shape[infer] != n))
-    return lt_argerror(L, 2, fname, "shape mismatch: cannot reshape %s (%lld elements) to %s",
-                       lt_shape_of(t, b1, sizeof b1), (long long)n, lt_shape_of(&want, b2, sizeof b2));
-  if (st == LT_OK) { lt_push_view(L, 1, &v); return 1; }
+    return ltL_argerror(L, 2, fname, "shape mismatch: cannot reshape %s (%lld elements) to %s",
+                       ltL_shape_of(t, b1, sizeof b1), (long long)n, ltL_shape_of(&want, b2, sizeof b2));
+  if (st == LT_OK) { ltL_push_view(L, 1, &v); return 1; }
   if (must_view)
-    return lt_argerror(L, 1, fname, "a %s tensor with these strides cannot be viewed as %s; use reshape",
-                       lt_shape_of(t, b1, sizeof b1), lt_shape_of(&want, b2, sizeof b2));
-  Tensor *c = lt_push_contiguous(L, 1);
-  lt_check_status(L, lt_view_reshape(c, nd, shape, &v), fname);
-  lt_push_view(L, -1, &v);
+    return ltL_argerror(L, 1, fname, "a %s tensor with these strides cannot be viewed as %s; use reshape",
+                       ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
+  Tensor *c = ltL_push_contiguous(L, 1);
+  ltL_check_status(L, lt_view_reshape(c, nd, shape, &v), fname);
+  ltL_push_view(L, -1, &v);
   return 1;
 }
 
@@ -36,125 +36,125 @@ static int v_reshape(lua_State *L) { return v_reshape_impl(L, "reshape", 0); }
 static int v_view(lua_State *L) { return v_reshape_impl(L, "view", 1); }
 
 static int v_flatten(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "flatten"), v;
+  Tensor *t = ltL_check_tensor(L, 1, "flatten"), v;
   int nd = t->ndim > 0 ? t->ndim : 1;
-  int d0 = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, "flatten", nd);
-  int d1 = lua_isnoneornil(L, 3) ? nd - 1 : lt_check_dim(L, 3, "flatten", nd);
-  if (d0 > d1) return lt_argerror(L, 3, "flatten", "end dim %d before start dim %d", d1 + 1, d0 + 1);
+  int d0 = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "flatten", nd);
+  int d1 = lua_isnoneornil(L, 3) ? nd - 1 : ltL_check_dim(L, 3, "flatten", nd);
+  if (d0 > d1) return ltL_argerror(L, 3, "flatten", "end dim %d before start dim %d", d1 + 1, d0 + 1);
   int64_t shape[LT_MAXDIM]; int k = 0;
   for (int i = 0; i < t->ndim; i++) {
     if (i > d0 && i <= d1) shape[k - 1] *= t->shape[i];
     else shape[k++] = t->shape[i];
   }
   if (t->ndim == 0) shape[k++] = 1;
-  if (lt_view_reshape(t, k, shape, &v) == LT_OK) { lt_push_view(L, 1, &v); return 1; }
-  Tensor *c = lt_push_contiguous(L, 1);
-  lt_check_status(L, lt_view_reshape(c, k, shape, &v), "flatten");
-  lt_push_view(L, -1, &v);
+  if (lt_view_reshape(t, k, shape, &v) == LT_OK) { ltL_push_view(L, 1, &v); return 1; }
+  Tensor *c = ltL_push_contiguous(L, 1);
+  ltL_check_status(L, lt_view_reshape(c, k, shape, &v), "flatten");
+  ltL_push_view(L, -1, &v);
   return 1;
 }
 
 static int v_transpose(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "transpose"), v;
+  Tensor *t = ltL_check_tensor(L, 1, "transpose"), v;
   if (lua_isnoneornil(L, 2) && t->ndim != 2 && t->ndim > 1)
-    return lt_argerror(L, 2, "transpose", "dims required for a %d-d tensor", t->ndim);
+    return ltL_argerror(L, 2, "transpose", "dims required for a %d-d tensor", t->ndim);
   if (t->ndim < 2 && lua_isnoneornil(L, 2)) { lua_settop(L, 1); return 1; }
-  int d0 = lua_isnoneornil(L, 2) ? 0 : lt_check_dim(L, 2, "transpose", t->ndim);
-  int d1 = lua_isnoneornil(L, 3) ? 1 : lt_check_dim(L, 3, "transpose", t->ndim);
+  int d0 = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "transpose", t->ndim);
+  int d1 = lua_isnoneornil(L, 3) ? 1 : ltL_check_dim(L, 3, "transpose", t->ndim);
   lt_view_transpose(t, d0, d1, &v);
-  lt_push_view(L, 1, &v);
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 static int v_permute(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "permute"), v;
+  Tensor *t = ltL_check_tensor(L, 1, "permute"), v;
   int perm[LT_MAXDIM], n = 0, tab = lua_istable(L, 2);
   int count = tab ? (int)lua_rawlen(L, 2) : lua_gettop(L) - 1;
-  if (count != t->ndim) return lt_argerror(L, 2, "permute", "%d dims expected, got %d", t->ndim, count);
+  if (count != t->ndim) return ltL_argerror(L, 2, "permute", "%d dims expected, got %d", t->ndim, count);
   for (int i = 0; i < count; i++) {
     if (tab) lua_rawgeti(L, 2, i + 1); else lua_pushvalue(L, i + 2);
-    perm[n++] = lt_check_dim(L, lua_gettop(L), "permute", t->ndim);
+    perm[n++] = ltL_check_dim(L, lua_gettop(L), "permute", t->ndim);
     lua_pop(L, 1);
   }
-  if (lt_view_permute(t, perm, &v) != LT_OK) return lt_argerror(L, 2, "permute", "dims must be a permutation");
-  lt_push_view(L, 1, &v);
+  if (lt_view_permute(t, perm, &v) != LT_OK) return ltL_argerror(L, 2, "permute", "dims must be a permutation");
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 /* 1-based index with negatives counted from the end; returns 0-based. */
 static int64_t check_index(lua_State *L, int arg, const char *fname, int64_t size, int allow_end) {
-  int64_t i = lt_check_int(L, arg, fname, "index");
+  int64_t i = ltL_check_int(L, arg, fname, "index");
   int64_t j = i < 0 ? i + size + 1 : i;
   if (j < 1 || j > size + (allow_end ? 1 : 0))
-    lt_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)i, (long long)size);
+    ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)i, (long long)size);
   return j - 1;
 }
 
 static int v_select(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "select"), v;
-  if (t->ndim == 0) return lt_argerror(L, 1, "select", "cannot select from a 0-d tensor");
-  int d = lt_check_dim(L, 2, "select", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "select"), v;
+  if (t->ndim == 0) return ltL_argerror(L, 1, "select", "cannot select from a 0-d tensor");
+  int d = ltL_check_dim(L, 2, "select", t->ndim);
   int64_t i = check_index(L, 3, "select", t->shape[d], 0);
   lt_view_select(t, d, i, &v);
-  lt_push_view(L, 1, &v);
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 /* narrow(dim, start, length) */
 static int v_narrow(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "narrow"), v;
-  int d = lt_check_dim(L, 2, "narrow", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "narrow"), v;
+  int d = ltL_check_dim(L, 2, "narrow", t->ndim);
   int64_t s = check_index(L, 3, "narrow", t->shape[d], 1);
-  int64_t len = lt_check_int(L, 4, "narrow", "length");
+  int64_t len = ltL_check_int(L, 4, "narrow", "length");
   if (len < 0 || len > t->shape[d] - s)
-    return lt_argerror(L, 4, "narrow", "length %lld from %lld exceeds size %lld", (long long)len, (long long)s + 1, (long long)t->shape[d]);
-  lt_check_status(L, lt_view_slice(t, d, s, s + len, 1, &v), "narrow");
-  lt_push_view(L, 1, &v);
+    return ltL_argerror(L, 4, "narrow", "length %lld from %lld exceeds size %lld", (long long)len, (long long)s + 1, (long long)t->shape[d]);
+  ltL_check_status(L, lt_view_slice(t, d, s, s + len, 1, &v), "narrow");
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 /* slice(dim, first, last, step): 1-based inclusive range; negatives from
  * the end; last may be before first (empty result). */
 static int v_slice(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "slice"), v;
-  int d = lt_check_dim(L, 2, "slice", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "slice"), v;
+  int d = ltL_check_dim(L, 2, "slice", t->ndim);
   int64_t size = t->shape[d];
   int64_t a = luaL_opt(L, lua_tointeger, 3, 1), b = luaL_opt(L, lua_tointeger, 4, -1);
-  int64_t step = lua_isnoneornil(L, 5) ? 1 : lt_check_int(L, 5, "slice", "step");
-  if (!lua_isnoneornil(L, 3)) lt_check_int(L, 3, "slice", "first");
-  if (!lua_isnoneornil(L, 4)) lt_check_int(L, 4, "slice", "last");
-  if (step < 1) return lt_argerror(L, 5, "slice", "step must be >= 1, got %lld", (long long)step);
+  int64_t step = lua_isnoneornil(L, 5) ? 1 : ltL_check_int(L, 5, "slice", "step");
+  if (!lua_isnoneornil(L, 3)) ltL_check_int(L, 3, "slice", "first");
+  if (!lua_isnoneornil(L, 4)) ltL_check_int(L, 4, "slice", "last");
+  if (step < 1) return ltL_argerror(L, 5, "slice", "step must be >= 1, got %lld", (long long)step);
   if (a < 0) a += size + 1;
   if (b < 0) b += size + 1;
-  if (a < 1 || a > size + 1) return lt_argerror(L, 3, "slice", "first index %lld out of range for size %lld", (long long)lua_tointeger(L, 3), (long long)size);
-  if (b > size) return lt_argerror(L, 4, "slice", "last index %lld out of range for size %lld", (long long)lua_tointeger(L, 4), (long long)size);
-  lt_check_status(L, lt_view_slice(t, d, a - 1, b < a - 1 ? a - 1 : b, step, &v), "slice");
-  lt_push_view(L, 1, &v);
+  if (a < 1 || a > size + 1) return ltL_argerror(L, 3, "slice", "first index %lld out of range for size %lld", (long long)lua_tointeger(L, 3), (long long)size);
+  if (b > size) return ltL_argerror(L, 4, "slice", "last index %lld out of range for size %lld", (long long)lua_tointeger(L, 4), (long long)size);
+  ltL_check_status(L, lt_view_slice(t, d, a - 1, b < a - 1 ? a - 1 : b, step, &v), "slice");
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 static int v_squeeze(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "squeeze"), v;
-  int d = lua_isnoneornil(L, 2) ? -1 : lt_check_dim(L, 2, "squeeze", t->ndim);
+  Tensor *t = ltL_check_tensor(L, 1, "squeeze"), v;
+  int d = lua_isnoneornil(L, 2) ? -1 : ltL_check_dim(L, 2, "squeeze", t->ndim);
   lt_view_squeeze(t, d, &v);
-  lt_push_view(L, 1, &v);
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 static int v_unsqueeze(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "unsqueeze"), v;
-  if (t->ndim >= LT_MAXDIM) return lt_argerror(L, 1, "unsqueeze", "at most %d dims", LT_MAXDIM);
-  int d = lt_check_dim(L, 2, "unsqueeze", t->ndim + 1);
-  lt_check_status(L, lt_view_unsqueeze(t, d, &v), "unsqueeze");
-  lt_push_view(L, 1, &v);
+  Tensor *t = ltL_check_tensor(L, 1, "unsqueeze"), v;
+  if (t->ndim >= LT_MAXDIM) return ltL_argerror(L, 1, "unsqueeze", "at most %d dims", LT_MAXDIM);
+  int d = ltL_check_dim(L, 2, "unsqueeze", t->ndim + 1);
+  ltL_check_status(L, lt_view_unsqueeze(t, d, &v), "unsqueeze");
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 static int v_expand(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "expand"), v;
+  Tensor *t = ltL_check_tensor(L, 1, "expand"), v;
   int64_t shape[LT_MAXDIM];
   char b1[200], b2[200];
-  int nd = lt_check_shape_infer(L, 2, "expand", shape);
+  int nd = ltL_check_shape_infer(L, 2, "expand", shape);
   for (int i = 0; i < nd; i++) {
     int it = t->ndim - nd + i;
     if (shape[i] == -1) shape[i] = it >= 0 ? t->shape[it] : 1;
@@ -162,21 +162,21 @@ static int v_expand(lua_State *L) {
   Tensor want = *t; want.ndim = nd; memcpy(want.shape, shape, sizeof shape);
   LtStatus st = lt_expand_view(t, nd, shape, &v);
   if (st == LT_EOVERFLOW)
-    return lt_argerror(L, 2, "expand", "shape %s has too many elements",
-                       lt_shape_of(&want, b2, sizeof b2));
+    return ltL_argerror(L, 2, "expand", "shape %s has too many elements",
+                       ltL_shape_of(&want, b2, sizeof b2));
   if (st != LT_OK)
-    return lt_argerror(L, 2, "expand", "shape mismatch: cannot expand %s to %s",
-                       lt_shape_of(t, b1, sizeof b1), lt_shape_of(&want, b2, sizeof b2));
-  lt_push_view(L, 1, &v);
+    return ltL_argerror(L, 2, "expand", "shape mismatch: cannot expand %s to %s",
+                       ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
 static int v_diagonal(lua_State *L) {
-  Tensor *t = lt_check_tensor(L, 1, "diagonal"), v;
+  Tensor *t = ltL_check_tensor(L, 1, "diagonal"), v;
   char b[64];
-  if (t->ndim != 2) return lt_argerror(L, 1, "diagonal", "2-d tensor expected, got %s", lt_shape_of(t, b, sizeof b));
+  if (t->ndim != 2) return ltL_argerror(L, 1, "diagonal", "2-d tensor expected, got %s", ltL_shape_of(t, b, sizeof b));
   lt_view_diagonal(t, &v);
-  lt_push_view(L, 1, &v);
+  ltL_push_view(L, 1, &v);
   return 1;
 }
 
@@ -191,6 +191,6 @@ static const luaL_Reg view_methods[] = {
 int luaopen_lunette_tensor_view(lua_State *L);
 int luaopen_lunette_tensor_view(lua_State *L) {
   lua_newtable(L);
-  lt_register_tensor_methods(L, view_methods);
+  ltL_register_tensor_methods(L, view_methods);
   return 1;
 }
