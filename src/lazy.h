@@ -8,7 +8,7 @@
  * and the libblas/liblapack that liblapacke pulls in), their constructors
  * starting thread pools, and Cairo's font stack. A script that never
  * multiplies a matrix or draws a figure now pays nothing for them. libdeflate,
- * the PNG compressor of lunette.plot, is loaded the same way.
+ * the PNG compressor (src/io/io_png.c), is loaded the same way.
  * How: core files include this header instead of <cblas.h>, <lapacke.h>,
  * <cairo.h> and <libdeflate.h>. scripts/lazy.lua lists the functions the sources call and
  * renames each call `f(...)` to `(lt_lazy_<lib>()->f)(...)`; the table is

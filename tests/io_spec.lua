@@ -686,6 +686,66 @@ print('{wt=%%s, col=%%s, stride={%%d,%%d}, same=%%s, bf="%%s", m="%%s", d=%%d, n
     assert.is_true(r.none)
   end)
 
+  it("Python's zlib and a reference unfilter decode the PNGs lunette writes", function()
+    if not has("zlib") then pending("skipped: /usr/bin/python3 has no zlib") return end
+    -- random bytes do not compress: over 1 MiB of IDAT, so the stream spans several chunks
+    local noise = (lt.random.Generator(4):rand(600, 600, 3) * 256):floor():clamp(0, 255):to("uint8")
+    local ga = lt.tensor.new({{{0, 255}, {9, 128}, {200, 0}}, {{255, 1}, {7, 7}, {64, 32}}}, "uint8")
+    local row = lt.tensor.new({{{1, 2, 3}, {250, 251, 252}, {1, 2, 3}}}, "uint8")
+    assert(lio.write_png(tmp .. "/noise.png", noise))
+    assert(lio.write_png(tmp .. "/ga.png", ga))
+    assert(lio.write_png(tmp .. "/row.png", row))
+    local r = python(([==[
+import struct, zlib
+def decode(path):
+    b = open(path, 'rb').read()
+    assert b[:8] == b'\x89PNG\r\n\x1a\n'
+    pos, chunks, idat = 8, [], b''
+    while pos < len(b):
+        n, = struct.unpack('>I', b[pos:pos + 4]); kind = b[pos + 4:pos + 8]; data = b[pos + 8:pos + 8 + n]
+        assert struct.unpack('>I', b[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + data)
+        chunks.append(kind.decode()); pos += 12 + n
+        if kind == b'IHDR': w, h, depth, color = struct.unpack('>IIBB', data[:10])
+        if kind == b'IDAT': idat += data
+    raw = zlib.decompress(idat)
+    bpp = {0: 1, 4: 2, 2: 3, 6: 4}[color]; rb = w * bpp; out = bytearray(); prev = bytearray(rb)
+    for y in range(h):
+        f = raw[y * (rb + 1)]; cur = bytearray(raw[y * (rb + 1) + 1:(y + 1) * (rb + 1)])
+        for i in range(rb):
+            a = cur[i - bpp] if i >= bpp else 0; up = prev[i]; c = prev[i - bpp] if i >= bpp else 0
+            p = a + up - c; pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
+            pred = [0, a, up, (a + up) // 2, a if pa <= pb and pa <= pc else up if pb <= pc else c][f]
+            cur[i] = (cur[i] + pred) & 255
+        out += cur; prev = cur
+    return '{w=%%d, h=%%d, depth=%%d, color=%%d, chunks="%%s", sum=%%d, wsum=%%d, first={%%s}}' %% (
+        w, h, depth, color, ' '.join(chunks), sum(out), sum(v * (i %% 251) for i, v in enumerate(out)),
+        ','.join(str(v) for v in out[:18]))
+print('{' + ','.join(decode('%s/' + n + '.png') for n in ('noise', 'ga', 'row')) + '}')
+]==]):format(tmp))
+    local function sums(t)
+      local v = flat(t)
+      local s, ws = 0, 0
+      for i, x in ipairs(v) do
+        s = s + x
+        ws = ws + x * ((i - 1) % 251)
+      end
+      return s, ws, {table.unpack(v, 1, math.min(18, #v))}
+    end
+    for i, case in ipairs {{noise, 2}, {ga, 4}, {row, 2}} do
+      local img, color = case[1], case[2]
+      local got = r[i]
+      assert.same({img:size(1), img:size(2), 8, color}, {got.h, got.w, got.depth, got.color})
+      local s, ws, first = sums(img)
+      assert.equal(s, got.sum)
+      assert.equal(ws, got.wsum)
+      assert.same(first, got.first)
+    end
+    local rest, idats = r[1].chunks:gsub(" IDAT", "")
+    assert.equal("IHDR IEND", rest)
+    assert.is_true(idats >= 2, r[1].chunks)
+    assert.equal("IHDR IDAT IEND", r[2].chunks)
+  end)
+
   it("safetensors written by lunette parse with Python's json and numpy", function()
     if not has("numpy") then pending("skipped: /usr/bin/python3 has no numpy") return end
     assert(lio.write_safetensors(tmp .. "/p.safetensors", {a = lt.tensor({1.5, 2}), b = lt.tensor({3}, "int32")}, {k = "v"}))

@@ -653,6 +653,34 @@ describe("saving", function()
     assert.is_true(#read(tmp("level9.png")) <= #read(tmp("level1.png")))
   end)
 
+  it("stores figures as RGB when opaque, RGBA otherwise, with their dpi and the software", function()
+    -- chunk types and the data of IHDR, pHYs and tEXt, in file order
+    local function chunks(path)
+      local b = read(path)
+      assert.equal("\137PNG\r\n\26\n", b:sub(1, 8))
+      local out, pos = {}, 9
+      while pos <= #b do
+        local n, kind = string.unpack(">I4c4", b, pos)
+        out[#out + 1] = kind
+        if kind ~= "IDAT" then out[kind] = b:sub(pos + 8, pos + 7 + n) end
+        pos = pos + 12 + n
+      end
+      return out
+    end
+    local fig = plot.figure { size = { 2, 1 }, dpi = 50 }
+    fig:subplot(1, 1, 1):plot({ 0, 1 }, { 1, 0 })
+    assert(fig:save(tmp("opaque.png"), { dpi = 127 }))
+    assert(fig:save(tmp("clear.png"), { facecolor = "none" }))
+    local o, c = chunks(tmp("opaque.png")), chunks(tmp("clear.png"))
+    assert.same({ "IHDR", "pHYs", "tEXt", "IDAT", "IEND" }, { o[1], o[2], o[3], o[4], o[#o] })
+    local w, h, depth, color = string.unpack(">I4I4BB", o.IHDR)
+    assert.same({ 254, 127, 8, 2 }, { w, h, depth, color }, "254x127 RGB")
+    local xppm, yppm, unit = string.unpack(">I4I4B", o.pHYs)
+    assert.same({ 5000, 5000, 1 }, { xppm, yppm, unit }, "127 dpi in pixels per metre")
+    assert.equal("Software\0lunette", o.tEXt)
+    assert.equal(6, c.IHDR:byte(10), "a transparent background needs RGBA")
+  end)
+
   it("rejects unknown formats and bad sizes", function()
     local fig = plot.figure { size = { 1, 1 } }
     assert.error_matches(function() fig:save(tmp("x.jpg")) end, "unsupported format 'jpg' %(png, pdf, svg%)")

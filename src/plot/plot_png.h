@@ -1,24 +1,25 @@
-/* plot_png.h - canvas pixels (premultiplied ARGB32) to straight RGBA, and their PNG encoder
- * (core, no Lua). */
+/* plot_png.h - canvas pixels (premultiplied ARGB32) to straight RGBA, and saving a canvas as PNG
+ * through io's encoder (core, no Lua). */
 #ifndef LUNETTE_PLOT_PNG_H
 #define LUNETTE_PLOT_PNG_H
 #include <stdint.h>
 #include "io/atomic.h"
+#include "io/io_png.h"
 
-/* fig:save's compression level when none is given (libdeflate's own default). */
-#define PLOT_PNG_LEVEL 6
+/* fig:save's compression level when none is given: io's, libdeflate's own default. */
+#define PLOT_PNG_LEVEL IO_PNG_LEVEL
 
 /* Encodes an image in Cairo's ARGB32 layout (premultiplied, native-endian
  * uint32 per pixel, rows `stride` bytes apart) as a PNG appended to f.
  * Fully opaque images are written as 8-bit RGB, others as RGBA (straight
- * alpha). dpi is recorded in a pHYs chunk. Rows are Up-filtered (on
- * several threads when OpenMP has them) and compressed by libdeflate at
- * `level` (1..9, smaller and slower as it grows; anything else means
- * PLOT_PNG_LEVEL); the bytes do not depend on the thread count. opaque != 0
- * promises every pixel has alpha 255 (skips the scan). Holds the filtered
- * image and its compressed form in memory while it works. Returns 0, or -1
- * when memory runs out, -2 when a write fails (f->err says why; EINTR when
- * interrupted). */
+ * alpha). dpi is recorded in a pHYs chunk. io_png_write encodes it: rows
+ * Up-filtered (on several threads when OpenMP has them) and compressed by
+ * libdeflate at `level` (1..9, smaller and slower as it grows; anything else
+ * means PLOT_PNG_LEVEL); the bytes do not depend on the thread count. opaque
+ * != 0 promises every pixel has alpha 255 (skips the scan). Holds the
+ * filtered image and its compressed form in memory while it works, no
+ * converted copy of the pixels. Returns 0, or -1 when memory runs out, -2
+ * when a write fails (f->err says why; EINTR when interrupted). */
 int plot_png_write(LtAtomicFile *f, const unsigned char *pixels, int width, int height, int stride,
                    double dpi, int level, int opaque);
 
