@@ -279,12 +279,13 @@ end
 -- [h, 1], all a last-layer gradient depends on - go into the sketch.
 local function sketch_last_layer(o, ds, data, nn, fd, bs)
   local lt = require "lunette"
-  local head = nn.head_of(o.model)
+  local split = nn.split_head(o.model, "sage")
+  local head = split.module -- the head and the parameter-free modules after it
   local H
   local row, nb = 1, 0
   in_eval(o.model, function()
     for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
-      local h = o.model:features(x)
+      local h = split.features(x)
       H = H or lt.empty(ds:size(), h:size(2))
       H:narrow(1, row, h:size(1)):copy_(h)
       row, nb = row + h:size(1), nb + 1
@@ -319,7 +320,7 @@ function M.sage(o)
   if math.type(ell) ~= "integer" or ell < 1 then fail("sage", "ell must be a positive integer") end
   local last = o.last_layer ~= false
   local n, t0 = ds:size(), lt.time()
-  local D = nn.param_dim(o.model, { last_layer = last })
+  local D = nn.param_dim(o.model, { last_layer = last }, "sage")
   ell = math.min(ell, D - 1)
   local fd = sketch.fd { ell = ell, dim = D, dtype = o.dtype, variant = o.variant }
   local labels = ds:labels()
