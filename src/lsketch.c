@@ -66,7 +66,17 @@ static void check_rows(lua_State *L, int arg, const char *fname, const Tensor *r
     lt_argerror(L, arg, fname, "float rows expected, got %s", lt_dtype_name(rows->dtype));
 }
 
-static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, LtDtype store) {
+/* A compression's Gram matrix overflowed float32: the sketch cannot go on. */
+static void raise_overflow(lua_State *L, const char *fname) {
+  luaL_error(L, "%s: the sketch's squared norms passed float32's range (3.4e38); scale the rows "
+                "down and start a new sketch", fname);
+}
+
+/* Rows refused (the sketch is unchanged) or a compression that failed (it
+ * left the buffer full: lt_fd_add checks rows only once that is retried). */
+static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, const LtFd *fd) {
+  LtDtype store = fd->store;
+  if (st == LT_ERANGE && fd->filled == fd->cap) raise_overflow(L, fname);
   if (st == LT_EVALUE) lt_argerror(L, arg, fname, "rows contain NaN or Inf (sketch unchanged)");
   if (st == LT_ERANGE)
     lt_argerror(L, arg, fname, "rows hold values beyond the range of %s storage (sketch unchanged)",
@@ -80,7 +90,7 @@ static int s_add(lua_State *L) {
   Tensor *rows = lt_check_tensor(L, 2, "add"), r2 = *rows;
   if (rows->ndim == 1) { r2.ndim = 2; r2.shape[0] = 1; r2.shape[1] = rows->shape[0]; r2.stride[0] = 0; r2.stride[1] = rows->stride[0]; }
   check_rows(L, 2, "add", &r2, u->fd.dim);
-  raise_add(L, lt_fd_add(&u->fd, &u->work, &r2), "add", 2, u->fd.store);
+  raise_add(L, lt_fd_add(&u->fd, &u->work, &r2), "add", 2, &u->fd);
   lua_settop(L, 1);
   return 1;
 }
@@ -90,7 +100,9 @@ static int s_finalize(lua_State *L) {
   FdUd *u = check_fd(L, 1, "finalize");
   int64_t shape[2] = {u->fd.ell, u->fd.dim};
   Tensor *out = lt_push_new(L, LT_F32, 2, shape);
-  lt_check_status(L, lt_fd_finalize(&u->fd, &u->work, out), "finalize");
+  LtStatus st = lt_fd_finalize(&u->fd, &u->work, out);
+  if (st == LT_ERANGE) raise_overflow(L, "finalize");
+  lt_check_status(L, st, "finalize");
   return 1;
 }
 
@@ -100,7 +112,7 @@ static int s_merge(lua_State *L) {
   if (u == o) return lt_argerror(L, 2, "merge", "cannot merge a sketch into itself");
   if (o->fd.dim != u->fd.dim)
     return lt_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim, (long long)u->fd.dim);
-  raise_add(L, lt_fd_merge(&u->fd, &u->work, &o->fd), "merge", 2, u->fd.store);
+  raise_add(L, lt_fd_merge(&u->fd, &u->work, &o->fd), "merge", 2, &u->fd);
   lua_settop(L, 1);
   return 1;
 }

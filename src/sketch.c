@@ -140,7 +140,7 @@ static double compress_rounding(const LtFd *fd, const FdCompressErr *c) {
   double gd = gamma_m(d, FD_U32), pn = 100 * n;
   if (!isfinite(gd) || gd >= 1) return INFINITY;
   double T = sum_up(c->trace + n * d * FD_UNDER, n) / (1 - gd);
-  double eG = gd * T + n * d * FD_UNDER + pn * FD_U64 * (1 + gd) * T;
+  double eG = gd * T + n * d * FD_UNDER + pn * FD_U64 * ((1 + gd) * T + n * d * FD_UNDER);
   double S = c->lmax + eG, sS = sqrt(S);
   double wf = sqrt(sum_up(c->wf2, k * n)), theta = sqrt(sum_up(c->theta2, k * n));
   double w = theta + FD_U64 * (pn + 5 + 2 * wf);
@@ -255,11 +255,18 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   FdCompressErr ce = {.n = n};
   if (n == 0) return LT_OK;
   gram(fd, w, n);
+  int finite = 1;
   for (int64_t i = 0; i < n; i++) {
     ce.trace += w->gram[i * n + i];
-    for (int64_t j = 0; j < n; j++)
-      w->dgram[i * n + j] = j >= i ? w->gram[i * n + j] : w->gram[j * n + i];
+    for (int64_t j = 0; j < n; j++) {
+      float g = j >= i ? w->gram[i * n + j] : w->gram[j * n + i];
+      finite &= isfinite(g) != 0;
+      w->dgram[i * n + j] = g;
+    }
   }
+  /* Finite rows whose squared norms pass float32's range: nothing is changed,
+   * the buffer stays full and every later add or finalize fails the same way. */
+  if (!finite) return LT_ERANGE;
   /* dgram is symmetric, so it is its own column-major copy: no transposes, and
    * the workspace is the caller's. Eigenvector j comes back in row j. */
   if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, w->dgram, (lapack_int)n, w->eig,
@@ -391,16 +398,17 @@ static double put_row(LtFd *fd, const Tensor *rows, int64_t r, int64_t slot, dou
 }
 
 LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows) {
+  ShrinkMode mode = fd->variant == LT_FD_FAST ? SHRINK_FAST : SHRINK_CLASSIC;
+  LtStatus st = LT_OK;
   if (rows->ndim != 2 || rows->shape[1] != fd->dim) return LT_ESHAPE;
-  LtStatus st = lt_fd_rows_check(fd->store, rows);
-  if (st != LT_OK) return st;
+  /* A compression that failed (interrupt, overflow) left the buffer full:
+   * retry it before a row could go past the end. */
+  if (fd->filled == fd->cap && (st = compress(fd, w, mode)) != LT_OK) return st;
+  if ((st = lt_fd_rows_check(fd->store, rows)) != LT_OK) return st;
   for (int64_t r = 0; r < rows->shape[0]; r++) {
     fd->sq_frob += put_row(fd, rows, r, fd->filled++, &fd->rounding);
     fd->rows_seen++;
-    if (fd->filled == fd->cap) {
-      st = compress(fd, w, fd->variant == LT_FD_FAST ? SHRINK_FAST : SHRINK_CLASSIC);
-      if (st != LT_OK) return st;
-    }
+    if (fd->filled == fd->cap && (st = compress(fd, w, mode)) != LT_OK) return st;
   }
   return LT_OK;
 }

@@ -61,7 +61,11 @@ void lt_fd_init(LtFd *fd, LtFdVariant v, int64_t ell, int64_t dim, LtDtype store
  * be finite once stored (float16 holds |x| < 65520), else LT_OK. */
 LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows);
 /* Adds n rows (n x dim, any float dtype, any strides). Rows are checked first
- * (lt_fd_rows_check): on LT_EVALUE/LT_ERANGE the sketch is unchanged. */
+ * (lt_fd_rows_check): on LT_EVALUE/LT_ERANGE the sketch is unchanged. A
+ * compression can still fail (LT_EINTR, LT_ELAPACK, or LT_ERANGE when squared
+ * norms pass float32's range): the rows before it are in, the buffer is left
+ * full (filled == cap) and the next add or finalize retries the compression
+ * first, so no row is ever written past the buffer. */
 LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows);
 /* Sketches other's buffered rows into fd (same dim, else LT_ESHAPE): fd then
  * sketches both streams, and counters and bounds add up. Fails as lt_fd_add. */

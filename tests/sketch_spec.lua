@@ -366,6 +366,20 @@ describe("bad input", function()
     assert.equal(0, f32:rows_seen())
   end)
 
+  it("fails clearly once squared norms overflow float32, never writing past its buffer", function()
+    for _, variant in ipairs { "fast", "classic" } do
+      local fd = sk.fd { ell = 2, dim = 4, variant = variant }
+      fd:add(lt.ones(1, 4))
+      local want = "the sketch's squared norms passed float32's range"
+      assert.error_matches(function() fd:add(lt.full({ 4, 4 }, 1e30)) end, "add: " .. want)
+      for _ = 1, 3 do -- the full buffer is never written past (ASan checks it)
+        assert.error_matches(function() fd:add(lt.ones(2, 4)) end, "add: " .. want)
+      end
+      assert.error_matches(function() fd:finalize() end, "finalize: " .. want)
+      assert.error_matches(function() sk.from_state(fd:state()) end, "state%.filled must be in")
+    end
+  end)
+
   it("accepts a single 1-d row", function()
     local fd = sk.fd{ell = 2, dim = 3}
     fd:add(lt.tensor({1, 2, 3}, "float64"))
