@@ -1,6 +1,7 @@
 #!/bin/sh
 # fuzz.sh [run|replay] - the libFuzzer harnesses of tests/fuzz (one per file
-# reader: npy, zip/npz, safetensors, pickle, pt, idx/gzip/CIFAR, png, csv).
+# reader: npy, zip/npz, safetensors, pickle, pt, idx/gzip/CIFAR, png, csv;
+# and sketch: bytes as a saved Frequent Directions state).
 #
 #   run (default)  builds each harness with clang -fsanitize=fuzzer,address,
 #                  undefined and fuzzes it for FUZZ_SECONDS (60) seconds,
@@ -22,10 +23,15 @@ SECS=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
-HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv"}
+HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv sketch"}
 CORE="io io_src io_npy io_zip io_safetensors io_pickle io_pt io_idx io_png io_csv tensor interrupt"
+# What a harness needs beyond CORE: the sketch links its core and OpenBLAS/LAPACKE
+# directly (the fuzz build does not use lunette's dlopen wrappers, src/lazy.h).
+SKETCH_CORE="sketch random"
+SKETCH_LIBS="-lopenblas -llapacke"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
-CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -w"
+BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -I$BLAS_INC -w"
 
 mkdir -p "$OUT/obj-$MODE"
 if [ "$MODE" = run ]; then
@@ -41,16 +47,24 @@ else
   exit 2
 fi
 
-# The core reader sources, compiled once per mode.
+# The core sources, compiled once per mode; the sketch's only when fuzzed.
 objs=""
 for c in $CORE; do
   $CC $CFLAGS $OBJFLAGS -c "src/$c.c" -o "$OUT/obj-$MODE/$c.o" || exit 1
   objs="$objs $OUT/obj-$MODE/$c.o"
 done
 for h in $HARNESSES; do
-  extra=""
+  extra="" hobjs="" hlibs=""
   [ "$MODE" = replay ] && extra=tests/fuzz/replay_main.c
-  $CC $CFLAGS $LINKFLAGS "tests/fuzz/fuzz_$h.c" $extra $objs -lz -lm -o "$OUT/$MODE-$h" || exit 1
+  if [ "$h" = sketch ]; then
+    for c in $SKETCH_CORE; do
+      $CC $CFLAGS $OBJFLAGS -c "src/$c.c" -o "$OUT/obj-$MODE/$c.o" || exit 1
+      hobjs="$hobjs $OUT/obj-$MODE/$c.o"
+    done
+    hlibs=$SKETCH_LIBS
+  fi
+  $CC $CFLAGS $LINKFLAGS "tests/fuzz/fuzz_$h.c" $extra $objs $hobjs -lz -lm $hlibs \
+    -o "$OUT/$MODE-$h" || exit 1
 done
 
 if [ "$MODE" = replay ]; then

@@ -66,8 +66,13 @@ static void check_rows(lua_State *L, int arg, const char *fname, const Tensor *r
     lt_argerror(L, arg, fname, "float rows expected, got %s", lt_dtype_name(rows->dtype));
 }
 
-/* A compression's Gram matrix overflowed float32: the sketch cannot go on. */
-static void raise_overflow(lua_State *L, const char *fname) {
+/* A compression overflowed: its float32 Gram matrix, or (float16 storage, which
+ * holds |x| < 65520 where float32 Gram matrices hold 1.8e19) the rows it would
+ * store. The sketch cannot go on. */
+static void raise_overflow(lua_State *L, const char *fname, LtDtype store) {
+  if (store == LT_F16)
+    luaL_error(L, "%s: the sketch's singular values passed what float16 storage holds (65504); "
+                  "scale the rows down or use float32 storage, and start a new sketch", fname);
   luaL_error(L, "%s: the sketch's squared norms passed float32's range (3.4e38); scale the rows "
                 "down and start a new sketch", fname);
 }
@@ -76,7 +81,7 @@ static void raise_overflow(lua_State *L, const char *fname) {
  * left the buffer full: lt_fd_add checks rows only once that is retried). */
 static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, const LtFd *fd) {
   LtDtype store = fd->store;
-  if (st == LT_ERANGE && fd->filled == fd->cap) raise_overflow(L, fname);
+  if (st == LT_ERANGE && fd->filled == fd->cap) raise_overflow(L, fname, store);
   if (st == LT_EVALUE) lt_argerror(L, arg, fname, "rows contain NaN or Inf (sketch unchanged)");
   if (st == LT_ERANGE)
     lt_argerror(L, arg, fname, "rows hold values beyond the range of %s storage (sketch unchanged)",
@@ -101,7 +106,7 @@ static int s_finalize(lua_State *L) {
   int64_t shape[2] = {u->fd.ell, u->fd.dim};
   Tensor *out = lt_push_new(L, LT_F32, 2, shape);
   LtStatus st = lt_fd_finalize(&u->fd, &u->work, out);
-  if (st == LT_ERANGE) raise_overflow(L, "finalize");
+  if (st == LT_ERANGE) raise_overflow(L, "finalize", u->fd.store);
   lt_check_status(L, st, "finalize");
   return 1;
 }

@@ -134,23 +134,36 @@ typedef struct {
   double e2;             /* ||R~ - R||_F^2 (0 for float32 storage) */
 } FdCompressErr;
 
-/* rho of the derivation above for one compression. */
-static double compress_rounding(const LtFd *fd, const FdCompressErr *c) {
+/* The terms of the derivation above that come before the product is
+ * stored: eG, S, w, ||P|| and r >= ||R||_2 (all infinite once dim u >= 1). */
+typedef struct { double eG, S, w, P, r; } FdProductBound;
+
+static FdProductBound product_bound(const LtFd *fd, const FdCompressErr *c) {
   double n = (double)c->n, k = (double)c->keep, d = (double)fd->dim;
   double gd = gamma_m(d, FD_U32), pn = 100 * n;
-  if (!isfinite(gd) || gd >= 1) return INFINITY;
+  FdProductBound b = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+  if (!isfinite(gd) || gd >= 1) return b;
   double T = sum_up(c->trace + n * d * FD_UNDER, n) / (1 - gd);
-  double eG = gd * T + n * d * FD_UNDER + pn * FD_U64 * ((1 + gd) * T + n * d * FD_UNDER);
-  double S = c->lmax + eG, sS = sqrt(S);
   double wf = sqrt(sum_up(c->wf2, k * n)), theta = sqrt(sum_up(c->theta2, k * n));
-  double w = theta + FD_U64 * (pn + 5 + 2 * wf);
-  double P = gamma_m(n, FD_U32) * wf * sqrt(T) + sqrt(k * d) * n * FD_UNDER;
-  double e = sqrt(sum_up(c->e2, k * d)), r = (1 + w) * sS + P;
-  double rho = c->tiny + eG + S * (2 * w + w * w);
-  rho += 2 * (1 + w) * sS * P + P * P;
-  rho += 2 * r * e + e * e;
+  b.eG = gd * T + n * d * FD_UNDER + pn * FD_U64 * ((1 + gd) * T + n * d * FD_UNDER);
+  b.S = c->lmax + b.eG;
+  b.w = theta + FD_U64 * (pn + 5 + 2 * wf);
+  b.P = gamma_m(n, FD_U32) * wf * sqrt(T) + sqrt(k * d) * n * FD_UNDER;
+  b.r = (1 + b.w) * sqrt(b.S) + b.P;
+  return b;
+}
+
+/* rho of the derivation above for one compression. */
+static double compress_rounding(const FdProductBound *b, const FdCompressErr *c, double d) {
+  double e = sqrt(sum_up(c->e2, (double)c->keep * d)), sS = sqrt(b->S);
+  double rho = c->tiny + b->eG + b->S * (2 * b->w + b->w * b->w);
+  rho += 2 * (1 + b->w) * sS * b->P + b->P * b->P;
+  rho += 2 * b->r * e + e * e;
   return rho * (1 + 1e-13);
 }
+
+/* The smallest magnitude a float16/bfloat16 store rounds to infinity. */
+static double storage_limit(LtDtype store) { return store == LT_F16 ? 65520.0 : 0x1.ffp127; }
 
 /* ---- compression ------------------------------------------------------------ */
 
@@ -265,7 +278,7 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
     }
   }
   /* Finite rows whose squared norms pass float32's range: nothing is changed,
-   * the buffer stays full and every later add or finalize fails the same way. */
+   * the buffer stays as it is (a full one is retried by every later add). */
   if (!finite) return LT_ERANGE;
   /* dgram is symmetric, so it is its own column-major copy: no transposes, and
    * the workspace is the caller's. Eigenvector j comes back in row j. */
@@ -275,12 +288,15 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   for (int64_t i = 0; i < n; i++) if (w->eig[i] < 0) w->eig[i] = 0; /* rounding */
   ce.lmax = w->eig[n - 1];
   double delta = pick_delta(fd, w->eig, n, mode);
-  int64_t keep = build_w(w, n, delta, &ce);
-  apply_w(fd, w, n, keep, &ce);
-  ce.keep = keep;
-  fd->filled = keep;
+  ce.keep = build_w(w, n, delta, &ce);
+  FdProductBound b = product_bound(fd, &ce);
+  /* Every entry of the new rows is at most ||R||_2 <= r: refuse, with nothing
+   * changed, a compression whose rows the storage dtype might not hold. */
+  if (fd->store != LT_F32 && !(b.r < storage_limit(fd->store))) return LT_ERANGE;
+  apply_w(fd, w, n, ce.keep, &ce);
+  fd->filled = ce.keep;
   fd->delta += delta;
-  fd->rounding += compress_rounding(fd, &ce);
+  fd->rounding += compress_rounding(&b, &ce, (double)fd->dim);
   return lt_interrupt_pending() ? LT_EINTR : LT_OK;
 }
 

@@ -63,7 +63,8 @@ LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows);
 /* Adds n rows (n x dim, any float dtype, any strides). Rows are checked first
  * (lt_fd_rows_check): on LT_EVALUE/LT_ERANGE the sketch is unchanged. A
  * compression can still fail (LT_EINTR, LT_ELAPACK, or LT_ERANGE when squared
- * norms pass float32's range): the rows before it are in, the buffer is left
+ * norms pass float32's range or the rows it would store float16's): the rows
+ * before it are in, nothing of the compression is, the buffer is left
  * full (filled == cap) and the next add or finalize retries the compression
  * first, so no row is ever written past the buffer. */
 LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows);
@@ -104,7 +105,8 @@ void lt_fd_restore(LtFd *fd, const LtFdState *s);
 
 /* Compresses the buffer to at most ell rows (shrinking by the (ell+1)-th
  * squared singular value, so ell directions survive) and writes them into
- * out (ell x dim float32, zero rows at the end when rank < ell). */
+ * out (ell x dim float32, zero rows at the end when rank < ell). Fails as a
+ * compression in lt_fd_add does, leaving the buffer unchanged. */
 LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out);
 
 /* ||M||_2 for M = A^T A - B^T B, both (n x dim), (m x dim) float32/float64

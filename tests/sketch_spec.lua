@@ -378,6 +378,13 @@ describe("bad input", function()
       assert.error_matches(function() fd:finalize() end, "finalize: " .. want)
       assert.error_matches(function() sk.from_state(fd:state()) end, "state%.filled must be in")
     end
+    -- float16 storage: rows that fit, whose compression would not
+    local fd = sk.fd { ell = 2, dim = 4, dtype = "float16" }
+    fd:add(lt.full({ 2, 4 }, 6e4))
+    local want = "the sketch's singular values passed what float16 storage holds"
+    assert.error_matches(function() fd:finalize() end, "finalize: " .. want)
+    assert.error_matches(function() fd:add(lt.full({ 2, 4 }, 6e4)) end, "add: " .. want)
+    assert.is_true(fd:state().rows:isfinite():all())
   end)
 
   it("accepts a single 1-d row", function()

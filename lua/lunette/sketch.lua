@@ -6,7 +6,9 @@ local FD = C.FD.__methods
 --- fd:add(rows) -> fd
 -- Streams rows [n x dim] (a 1-d tensor is one row) into the sketch; fails
 -- on a width other than dim, and leaves the sketch unchanged, on NaN/Inf or
--- on values the storage dtype cannot hold (float16: |x| >= 65520).
+-- on values the storage dtype cannot hold (float16: |x| >= 65520). A sketch
+-- whose squared norms pass float32's range (3.4e38), or with float16 storage
+-- whose singular values pass 65504, fails clearly and cannot go on.
 
 --- fd:finalize() -> Tensor [ell x dim]
 -- The sketch B (rows sigma_i v_iᵀ, float32) of every row added so far,
