@@ -111,8 +111,9 @@ static void store_row(const LtFd *fd, int64_t r, int64_t c0, const float *v, int
    the terms above, so ||A^T A - B^T B||_2 <= delta_total + rounding. Float64
    sums get a relative 2 m 2^-53 margin and the total 1e-13. The terms grow
    with the number of compressions (classic: one per row once full) and with
-   dim (g_d): rigorous, not tight; with float16/bfloat16 storage and a long
-   stream they can exceed ||A||_2^2, where the bound says nothing. */
+   dim (g_d; infinite once dim >= 2^24): rigorous, not tight; with float16 or
+   bfloat16 storage and a long stream they can exceed ||A||_2^2, where the
+   bound says nothing. */
 
 #define FD_U32 0x1p-24        /* float32 unit roundoff */
 #define FD_U64 0x1p-53        /* float64 unit roundoff */

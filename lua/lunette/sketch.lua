@@ -35,9 +35,9 @@ local FD = C.FD.__methods
 -- per store, worst case per operation; derivation in src/sketch.c). It holds
 -- for every input, but is loose where the shrinkage is small (low-rank
 -- input: float32 rounding is bounded by its worst case, ~dim u per Gram
--- entry); with float16/bfloat16 storage the rounding term grows with the
--- number of compressions (classic: one per row once full) and can exceed
--- ||A||²_2 on long streams.
+-- entry, so infinite for dim >= 2^24); with float16/bfloat16 storage it
+-- grows with the number of compressions (classic: one per row once full)
+-- and can exceed ||A||²_2 on long streams.
 
 local function opt_table(fname, opts)
   if type(opts) ~= "table" then
