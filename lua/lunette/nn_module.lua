@@ -415,10 +415,26 @@ end
 -- the head and the features: one definition for every model
 ---------------------------------------------------------------------------
 
+-- The name of the class whose method `key` m runs ("" when m itself defines it),
+-- found by walking the class chain: by name, not by function identity, so that a
+-- module built before lunette.nn was loaded again (busted reloads modules per
+-- spec file) still counts as what it is.
+local function method_class(m, key)
+  if rawget(m, key) ~= nil then return "" end
+  local c = getmetatable(m)
+  while c ~= nil and rawget(c, key) == nil do
+    local mt = getmetatable(c)
+    c = mt and mt.__index
+  end
+  return c and rawget(c, "__name") or ""
+end
+M.method_class = method_class
+
 -- Whether m runs its children one after the other with Sequential's own code
 -- (so opening it up runs the same computation).
 local function plain_sequential(m)
-  return m._seq ~= nil and m.forward == Sequential.forward and m.backward == Sequential.backward
+  return m._seq ~= nil and method_class(m, "forward") == "Sequential"
+    and method_class(m, "backward") == "Sequential"
 end
 
 -- The modules a model runs, in order, nested plain Sequentials opened up; any
@@ -470,7 +486,7 @@ end
 -- the module lists around the head, features(x) runs before.
 function M.split_head(model)
   if not plain_sequential(model) and model.head ~= nil then
-    if type(model.features) ~= "function" or model.features == Sequential.features then
+    if type(model.features) ~= "function" or method_class(model, "features") == "Sequential" then
       return nil, "model.head is set but the model has no features(x) method of its own"
     end
     local m = model

@@ -239,7 +239,7 @@ function M.extract_features(model, data, opts)
     argerror(1, "extract_features", "model expected, got %s", type(model))
   end
   local features
-  if type(model.features) == "function" and model.features ~= nm.Sequential.features then
+  if type(model.features) == "function" and nm.method_class(model, "features") ~= "Sequential" then
     features = function(x) return model:features(x) end -- a custom class's own definition
   else
     features = psg.split_head(model, "extract_features").features
