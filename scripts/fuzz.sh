@@ -1,6 +1,7 @@
 #!/bin/sh
 # fuzz.sh [run|replay] - the libFuzzer harnesses of tests/fuzz (one per file
-# reader: npy, zip/npz, safetensors, pickle, pt, idx/gzip/CIFAR, png, csv).
+# reader: npy, zip/npz, safetensors, pickle, pt, idx/gzip/CIFAR, png, csv;
+# and sketch: bytes as a saved Frequent Directions state).
 #
 #   run (default)  builds each harness with clang -fsanitize=fuzzer,address,
 #                  undefined and fuzzes it for FUZZ_SECONDS (60) seconds,
@@ -22,11 +23,16 @@ SECS=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
-HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv"}
+HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv sketch"}
 CORE="io/io io/io_src io/io_npy io/io_zip io/io_safetensors io/io_pickle io/io_pt io/io_idx io/io_png
       io/io_csv tensor/tensor interrupt io/atomic"
+# What a harness needs beyond CORE: the sketch links its core and OpenBLAS/LAPACKE
+# directly (the fuzz build does not use lunette's dlopen wrappers, src/lazy.h).
+SKETCH_CORE="sketch/sketch tensor/random"
+SKETCH_LIBS="-lopenblas -llapacke"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
-CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -w"
+BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -I$BLAS_INC -w"
 
 mkdir -p "$OUT/obj-$MODE"
 if [ "$MODE" = run ]; then
@@ -42,7 +48,7 @@ else
   exit 2
 fi
 
-# The core reader sources, compiled once per mode.
+# The core sources, compiled once per mode; the sketch's only when fuzzed.
 objs=""
 for c in $CORE; do
   o="$OUT/obj-$MODE/$(basename "$c").o"
@@ -50,10 +56,18 @@ for c in $CORE; do
   objs="$objs $o"
 done
 for h in $HARNESSES; do
-  extra=""
+  extra="" hobjs="" hlibs=""
   [ "$MODE" = replay ] && extra=tests/fuzz/replay_main.c
-  # -ldeflate: io_png.c's encoder calls libdeflate directly here (no lazy.h in these builds).
-  $CC $CFLAGS $LINKFLAGS "tests/fuzz/fuzz_$h.c" $extra $objs -ldeflate -lz -lm -o "$OUT/$MODE-$h" || exit 1
+  if [ "$h" = sketch ]; then
+    for c in $SKETCH_CORE; do
+      o="$OUT/obj-$MODE/$(basename "$c").o"
+      $CC $CFLAGS $OBJFLAGS -c "src/$c.c" -o "$o" || exit 1
+      hobjs="$hobjs $o"
+    done
+    hlibs=$SKETCH_LIBS
+  fi
+  $CC $CFLAGS $LINKFLAGS "tests/fuzz/fuzz_$h.c" $extra $objs $hobjs -ldeflate -lz -lm $hlibs \
+    -o "$OUT/$MODE-$h" || exit 1
 done
 
 if [ "$MODE" = replay ]; then

@@ -164,6 +164,22 @@ describe("embed.pca", function()
     assert.error_matches(function() embed.pca(X, 2, {solvr = "exact"}) end, "unknown option 'solvr'")
     assert.error_matches(function() embed.pca(X, 2, {solver = "qr"}) end, "option 'solver' must be one of")
   end)
+
+  it("raises, as t-SNE does, when finite data overflows float32 instead of returning inf scores", function()
+    local g = lt.random.Generator(5)
+    local huge = g:randn(60, 5) * 1e37 + 3e38 -- finite, near float32's largest
+    local wide = (g:randn(60, 5) * 3e38):clamp(-3.4e38, 3.4e38)
+    local want = "bad argument #1 to 'pca' %(values too large: float32 products of the data overflow"
+    for _, A in ipairs { huge, wide } do
+      assert.is_true(A:isfinite():all())
+      for _, solver in ipairs { "exact", "randomized" } do
+        assert.error_matches(function() embed.pca(A, 2, {solver = solver}) end, want)
+      end
+    end
+    -- and a fitted model's transform of such rows
+    local _, p = embed.pca(g:randn(40, 5), 2)
+    assert.error_matches(function() p:transform(wide) end, "to 'pca_transform' %(values too large")
+  end)
 end)
 
 ---------------------------------------------------------------------------

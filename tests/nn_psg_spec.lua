@@ -200,3 +200,167 @@ describe("per-sample gradients (float64)", function()
     assert.matches("label 4 at position 2 is out of range 1..3", err)
   end)
 end)
+
+-- One definition of "the head" and "the features" (issue 13, point 9): last-layer gradients
+-- must be the head's slice of the full per-sample gradients for every model, whatever its origin.
+describe("the head and the features", function()
+  local zoo = require "lunette.nn_zoo"
+  -- every zoo constructor, small enough for full per-sample gradients
+  local ZOO = {
+    mlp = function() return nn.mlp { 12, 9, 5, seed = 1 }, { 4, 12 } end,
+    small_cnn = function()
+      local m = nn.small_cnn { size = 8, classes = 5, width = 2, hidden = 6, dropout = 0.5,
+                               seed = 2 }
+      return m, { 3, 1, 8, 8 }
+    end,
+    resnet18 = function()
+      return nn.resnet18 { in_channels = 1, classes = 4, seed = 3 }, { 2, 1, 4, 4 }
+    end,
+    resnet18_torchvision = function()
+      local m = nn.resnet18 { style = "torchvision", in_channels = 1, classes = 4, seed = 4 }
+      return m, { 2, 1, 8, 8 }
+    end,
+    resnext29 = function()
+      local m = nn.resnext29 { in_channels = 2, blocks = { 1, 1, 1 }, cardinality = 2, width = 2,
+                               classes = 3, seed = 5 }
+      return m, { 3, 2, 4, 4 }
+    end,
+  }
+  local NOT_MODELS = { resnext_block = true }
+
+  local function relerr(a, b)
+    local scale = b:double():abs():max()
+    return (a:double() - b:double()):abs():max() / (scale > 0 and scale or 1)
+  end
+
+  -- The head's columns of the full G, found by the head's parameter tensors.
+  local function head_slice(m, G, head)
+    local _, entries = nn.param_dim(m)
+    local first, count
+    for _, e in ipairs(entries) do
+      if e.module == head then
+        first = first or e.offset + 1
+        count = (count or 0) + e.numel
+      end
+    end
+    assert(first, "the head's parameters are not among the model's")
+    return G:narrow(2, first, count)
+  end
+
+  -- last_layer gradients (and projections, norms) equal the head's slice of the full ones.
+  local function check(m, shape, what)
+    local x = lt.random.Generator(11):randn(table.unpack(shape))
+    local C = m:forward(x):size(-1)
+    local yt = {}
+    for b = 1, shape[1] do yt[b] = (b * 5) % C + 1 end
+    local y = lt.tensor(yt)
+    local head = nn.head_of(m)
+    assert.is_truthy(head, what)
+    local G = nn.per_sample_grads(m, x, y)
+    local L = nn.per_sample_grads(m, x, y, { last_layer = true })
+    local want = head_slice(m, G, head)
+    assert.same(want:size(), L:size())
+    local e = relerr(L, want)
+    assert(e <= 1e-5, ("%s: last-layer gradients are %.3g off the slice"):format(what, e))
+    local P = lt.random.Generator(12):randn(3, L:size(2))
+    local Z = nn.projected_grads(m, x, y, P, { last_layer = true })
+    assert(relerr(Z, lt.matmul(want, P:t())) <= 1e-5, what .. ": projected")
+    local N = nn.per_sample_norms(m, x, y, { last_layer = true })
+    assert(relerr(N, want:double():norm(2, 2)) <= 1e-5, what .. ": norms")
+    -- the features are what the head reads
+    m:eval()
+    local f = nn.split_head(m).features(x)
+    if m.features then assert.is_true(m:features(x):equal(f), what) end
+    assert.equal(head.in_features, f:size(-1), what)
+    return f
+  end
+
+  for name, make in pairs(ZOO) do
+    it("zoo " .. name .. ": last-layer gradients are the head's slice of the full ones", function()
+      local m, shape = make()
+      check(m, shape, name)
+    end)
+  end
+
+  it("covers every zoo model", function()
+    for k, v in pairs(zoo) do
+      if type(v) == "function" and not NOT_MODELS[k] then
+        assert.is_truthy(ZOO[k], "zoo model " .. k .. " has no case in this spec")
+      end
+    end
+  end)
+
+  local function lin(a, b, seed) return nn.Linear(a, b, { seed = seed }) end
+  local USER = {
+    { "head 3->3", function() return nn.Sequential { lin(4, 3, 1), nn.ReLU(), lin(3, 3, 2) } end },
+    { "head 8->3", function() return nn.Sequential { lin(4, 8, 1), nn.ReLU(), lin(8, 3, 2) } end },
+    { "Linear then an activation", function()
+      return nn.Sequential { lin(4, 8, 1), nn.ReLU(), lin(8, 3, 2), nn.Tanh() }
+    end },
+    { "Linear then Dropout and LogSoftmax", function()
+      return nn.Sequential { lin(4, 6, 1), nn.GELU(), lin(6, 3, 2), nn.Dropout(0.5),
+                             nn.LogSoftmax() }
+    end },
+    { "nested Sequential", function()
+      local inner = nn.Sequential { lin(8, 5, 2), nn.Tanh(), nn.Sequential { lin(5, 3, 3) } }
+      return nn.Sequential { nn.Sequential { lin(4, 8, 1), nn.ReLU() }, inner }
+    end },
+    { "named entries", function()
+      return nn.Sequential { { "body", lin(4, 3, 1) }, { "act", nn.SiLU() },
+                             { "fc", lin(3, 3, 2) } }
+    end },
+    { "a single Linear", function() return lin(4, 3, 1) end },
+  }
+  for _, case in ipairs(USER) do
+    it("user-built " .. case[1] .. ": last-layer gradients are the head's slice", function()
+      local m = case[2]()
+      local f = check(m, { 5, 4 }, case[1])
+      -- extract_features returns the same features
+      local data = { x = lt.random.Generator(11):randn(5, 4), y = lt.ones(5, "int64") }
+      assert.is_true(nn.extract_features(m, data, { progress = false }):equal(f), case[1])
+    end)
+  end
+
+  it("refuses a model whose last parametrised module is not a Linear, naming the caller", function()
+    local m = nn.Sequential { lin(4, 3, 1), nn.LayerNorm(3) }
+    local x, y = lt.randn(2, 4), lt.tensor { 1, 2 }
+    local want = "last_layer needs a final Linear layer %(the head%): LayerNorm"
+    assert.error_matches(function() nn.per_sample_grads(m, x, y, { last_layer = true }) end,
+      "bad argument #1 to 'per_sample_grads' %(" .. want)
+    assert.error_matches(function()
+      nn.projected_grads(m, x, y, lt.zeros(2, 15), { last_layer = true })
+    end, "to 'projected_grads' %(" .. want)
+    assert.error_matches(function() m:features(x) end, "to 'features' %(" .. want)
+    local conv = nn.Sequential { nn.Conv2d(1, 2, 3, { seed = 1 }), nn.Flatten() }
+    assert.error_matches(function()
+      nn.per_sample_grads(conv, lt.randn(2, 1, 3, 3), y, { last_layer = true })
+    end, "last_layer needs a final Linear layer %(the head%): Conv2d")
+    assert.is_nil(nn.head_of(m))
+    -- a head set by hand must be the last parametrised module the model runs
+    local s = nn.Sequential { lin(4, 3, 1), nn.ReLU(), lin(3, 2, 2) }
+    s.head = s:seq(1)
+    assert.error_matches(function() nn.per_sample_grads(s, x, y, { last_layer = true }) end,
+      "model.head is not the last parametrised module")
+  end)
+
+  it("select.sage works on a user-built Sequential", function()
+    local S = require "lunette.select"
+    if S.sage_unavailable() then return end
+    local g = lt.random.Generator(21)
+    local x = g:randn(60, 6)
+    local y = lt.arange(60, "int64") % 3 + 1
+    for _, tail in ipairs { false, true } do
+      local entries = { lin(6, 8, 1), nn.ReLU(), lin(8, 3, 2) }
+      if tail then entries[#entries + 1] = nn.LogSoftmax() end
+      local m = nn.Sequential(entries)
+      local idx, _, info = S.sage { model = m, dataset = { x = x, y = y }, ell = 5, budget = 12,
+                                    progress = false, return_grads = true }
+      assert.equal(12, idx:numel())
+      assert.equal(8 * 3 + 3, info.dim)
+      -- the projections are the last-layer gradients projected on the sketch
+      local Lg = nn.per_sample_grads(m, x, y, { last_layer = true })
+      local e = relerr(info.grads, lt.matmul(Lg, info.sketch:t()))
+      assert(e <= 1e-4, "sage projections, tail = " .. tostring(tail))
+    end
+  end)
+end)

@@ -840,4 +840,18 @@ describe("sage pipeline", function()
     assert.error_matches(function() S.sage { model = model, dataset = ds, budget = 20, ell_size = 3 } end,
       "unknown option 'ell_size'")
   end)
+
+  it("names sage, not the sketch's add, when the gradients are NaN", function()
+    local ds = data.fashion_mnist { split = "test" }:subset(lt.arange(1, 101))
+    local x, y = ds:tensors()
+    for _, last in ipairs { true, false } do
+      local model = nn.mlp { 784, 4, 10 }
+      model.head.weight[1][1] = 0 / 0
+      local ok, err = pcall(S.sage, { model = model, dataset = { x = x, y = y }, budget = 20, ell = 8,
+                                      last_layer = last, progress = false })
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'sage' %(the per%-sample gradients of batch 1 contain NaN or Inf", err)
+      assert.is_nil(err:find("'add'", 1, true), err)
+    end
+  end)
 end)

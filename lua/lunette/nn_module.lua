@@ -404,12 +404,109 @@ function Sequential:seq(n)
   return self._seq[n < 0 and #self._seq + 1 + n or n]
 end
 
--- features(x): everything but a final Linear head (the penultimate representation).
+-- seq:features(x) -> Tensor
+-- The penultimate representation, what the head reads: the output of every module the
+-- model runs before its head (nn.split_head states the one rule). Fails when the model
+-- has no head.
 function Sequential:features(x)
-  local n = #self._seq
-  if self.head ~= nil and self._seq[n] == self.head then n = n - 1 end
-  for i = 1, n do x = self._seq[i]:forward(x) end
-  return x
+  local split, why = M.split_head(self)
+  if not split then argerror(1, "features", "%s", why) end
+  return split.features(x)
+end
+
+---------------------------------------------------------------------------
+-- the head and the features: one definition for every model
+---------------------------------------------------------------------------
+
+-- The name of the class whose method `key` m runs ("" when m itself defines it),
+-- found by walking the class chain: by name, not by function identity, so that a
+-- module built before lunette.nn was loaded again (busted reloads modules per
+-- spec file) still counts as what it is.
+local function method_class(m, key)
+  if rawget(m, key) ~= nil then return "" end
+  local c = getmetatable(m)
+  while c ~= nil and rawget(c, key) == nil do
+    local mt = getmetatable(c)
+    c = mt and mt.__index
+  end
+  return c and rawget(c, "__name") or ""
+end
+M.method_class = method_class
+
+-- Whether m runs its children one after the other with Sequential's own code
+-- (so opening it up runs the same computation).
+local function plain_sequential(m)
+  return m._seq ~= nil and method_class(m, "forward") == "Sequential"
+    and method_class(m, "backward") == "Sequential"
+end
+
+-- The modules a model runs, in order, nested plain Sequentials opened up; any
+-- other module (a Linear, a Residual, a custom class) is one step.
+local function steps(m, out)
+  if not plain_sequential(m) then
+    out[#out + 1] = m
+    return out
+  end
+  for _, c in ipairs(m._seq) do steps(c, out) end
+  return out
+end
+
+local function has_params(m) return #m:named_parameters({ all = true }) > 0 end
+
+local function head_index(list, head)
+  for i = #list, 1, -1 do
+    if list[i] == head then return i end
+  end
+end
+
+-- Where the head sits among the steps: model.head when set, else the last
+-- module with parameters, which must be a Linear. Returns i or nil, reason.
+local function find_head(model, list)
+  local last
+  for i = #list, 1, -1 do
+    if has_params(list[i]) then
+      last = i
+      break
+    end
+  end
+  if model.head ~= nil then
+    local i = head_index(list, model.head)
+    if not i or i ~= last then
+      return nil, "model.head is not the last parametrised module the model runs"
+    end
+    return i
+  end
+  local need = "last_layer needs a final Linear layer (the head): "
+  if not last then return nil, need .. "the model has no parameters" end
+  if list[last].__name ~= "Linear" then
+    return nil, need .. (list[last].__name or "a module") .. " is the last module with parameters"
+  end
+  return last
+end
+
+-- split_head(model) -> {head, before, after, features} | nil, reason
+-- The rule nn.split_head documents (nn_psg.lua), in one place: before and after are
+-- the module lists around the head, features(x) runs before.
+function M.split_head(model)
+  if not plain_sequential(model) and model.head ~= nil then
+    if type(model.features) ~= "function" or method_class(model, "features") == "Sequential" then
+      return nil, "model.head is set but the model has no features(x) method of its own"
+    end
+    local m = model
+    return { head = model.head, after = {}, features = function(x) return m:features(x) end }
+  end
+  local list = steps(model, {})
+  local i, why = find_head(model, list)
+  if not i then return nil, why end
+  local split = { head = list[i], before = {}, after = {} }
+  for k = 1, i - 1 do split.before[#split.before + 1] = list[k] end
+  for k = i + 1, #list do split.after[#split.after + 1] = list[k] end
+  local before = split.before
+  split.features = function(x)
+    for _, m in ipairs(before) do x = m:forward(x) end
+    return x
+  end
+  return split
 end
 
 ---------------------------------------------------------------------------

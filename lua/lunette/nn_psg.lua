@@ -25,17 +25,40 @@ local C = require "lunette._nn"
 local M = {}
 local argerror = nm.argerror
 
--- head_of(model) -> Linear | nil
--- The final Linear of a model: model.head, else the last Linear module found.
-local function head_of(model)
-  if model.head then return model.head end
-  local last
-  for _, e in ipairs(model:named_modules()) do
-    if e.module.__name == "Linear" then last = e.module end
+-- split_head(model [, fname = "per_sample_grads"]) -> {head, features, after, module}
+-- The one definition of a model's head and features, which Sequential:features,
+-- extract_features, last-layer per-sample gradients and select.sage all use. The
+-- modules the model runs, in order (nested Sequentials opened up; any other module,
+-- a Residual or a custom class, is one step), split as before | head | after: the
+-- head is the last module with parameters and must be a Linear (model.head, when
+-- set, must be that module); after holds only parameter-free modules (activations,
+-- Dropout, LogSoftmax, ...), which the head's gradients go through. features(x) runs
+-- the modules before the head; module runs the head then after, so per-sample
+-- functions on (module, features(x), y) give the model's last-layer gradients. A
+-- model that is not a Sequential but has model.head and a features(x) method of its
+-- own defines both itself. Fails with `bad argument #1 to fname (reason)` when the
+-- last parametrised module is not a Linear.
+local function split_head(model, fname)
+  local split, why = nm.split_head(model)
+  if not split then argerror(1, fname or "per_sample_grads", "%s", why) end
+  split.module = split.head
+  if #split.after > 0 then
+    local entries = { { "head", split.head } }
+    for i, m in ipairs(split.after) do entries[#entries + 1] = { tostring(i), m } end
+    split.module = nm.Sequential(entries)
   end
-  return last
+  return split
 end
-M.head_of = head_of
+M.split_head = split_head
+
+-- head_of(model) -> Linear | nil, reason
+-- The model's head: its last parametrised module when that is a Linear (model.head
+-- must be it when set); nil and why not otherwise. See split_head.
+function M.head_of(model)
+  local split, why = nm.split_head(model)
+  if not split then return nil, why end
+  return split.head
+end
 
 local function wanted(name, list)
   if list == nil then return true end
@@ -45,13 +68,16 @@ local function wanted(name, list)
   return false
 end
 
--- plan(model, opts) -> {entries = {{name, module, key, offset, numel}}, dim = D, offsets = {[module] = {key = off}}}
-function M.plan(model, opts)
+-- plan(model, opts [, fname]) -> {entries, dim = D, offsets, split}
+-- The columns of G: entries = {{name, module, key, offset, numel}}, offsets =
+-- {[module] = {key = off}}, and with last_layer the model's split_head; errors name
+-- fname (default "per_sample_grads").
+function M.plan(model, opts, fname)
   opts = opts or {}
-  local list
+  local list, split
   if opts.last_layer then
-    local head = head_of(model)
-    if not head then argerror(1, "per_sample_grads", "last_layer needs a model with a final Linear layer") end
+    split = split_head(model, fname)
+    local head = split.head
     list = {}
     for _, key in ipairs(head._params) do
       list[#list + 1] = { name = key, module = head, key = key, tensor = head[key] }
@@ -59,7 +85,7 @@ function M.plan(model, opts)
   else
     list = model:named_parameters()
   end
-  local p = { entries = {}, offsets = {}, dim = 0 }
+  local p = { entries = {}, offsets = {}, dim = 0, split = split }
   for _, e in ipairs(list) do
     if opts.last_layer or wanted(e.name, opts.params) then
       local n = e.tensor:numel()
@@ -69,7 +95,10 @@ function M.plan(model, opts)
       p.dim = p.dim + n
     end
   end
-  if p.dim == 0 then argerror(1, "per_sample_grads", "no parameter selected (all frozen or not matched by params)") end
+  if p.dim == 0 then
+    argerror(1, fname or "per_sample_grads",
+             "no parameter selected (all frozen or not matched by params)")
+  end
   return p
 end
 
@@ -92,17 +121,12 @@ end
 
 -- One forward/backward over rows [b0, b0+n) of x, handing gradients to target.
 local function pass(model, plan, x, y, target, opts, lossf)
-  local logits
-  if opts.last_layer then
-    local head = head_of(model)
-    logits = head:forward(model:features(x))
-  else
-    logits = model:forward(x)
-  end
+  -- last layer: the features, then the head and the parameter-free modules after it
+  local top = opts.last_layer and plan.split.module or model
+  local logits = top:forward(opts.last_layer and plan.split.features(x) or x)
   local losses, dlogits = lossf(logits, y)
   local ctx = { target = target, offsets = plan.offsets, seen = plan.seen }
-  if opts.last_layer then head_of(model):backward(dlogits, ctx, false)
-  else model:backward(dlogits, ctx, false) end
+  top:backward(dlogits, ctx, false)
   return losses, logits
 end
 
@@ -162,7 +186,7 @@ end
 -- per_sample_grads(model, x, y, opts) -> G [B x D], losses [B], logits [B x C]
 function M.per_sample_grads(model, x, y, opts)
   opts = opts or {}
-  local plan = M.plan(model, opts)
+  local plan = M.plan(model, opts, "per_sample_grads")
   local dt = model:dtype()
   check_batch("per_sample_grads", x, y)
   if opts.method == "loop" then
@@ -186,7 +210,7 @@ end
 -- projected_grads(model, x, y, P [ell x D], opts) -> Z [B x ell] = G Pᵀ, losses, logits
 function M.projected_grads(model, x, y, P, opts)
   opts = opts or {}
-  local plan = M.plan(model, opts)
+  local plan = M.plan(model, opts, "projected_grads")
   local dt = model:dtype()
   if not lt.is_tensor(P) or P:dim() ~= 2 then
     argerror(4, "projected_grads", "projection must be an [ell x D] tensor, got %s", lt.is_tensor(P) and nm.shape_str(P) or type(P))
@@ -209,7 +233,7 @@ end
 -- per_sample_norms(model, x, y, opts) -> norms [B] (float64), losses, logits
 function M.per_sample_norms(model, x, y, opts)
   opts = opts or {}
-  local plan = M.plan(model, opts)
+  local plan = M.plan(model, opts, "per_sample_norms")
   check_batch("per_sample_norms", x, y)
   local N = lt.zeros({ x:size(1) }, "float64")
   local losses, logits = run("per_sample_norms", model, x, y, opts, plan, function(b0, n)
@@ -218,9 +242,11 @@ function M.per_sample_norms(model, x, y, opts)
   return N:sqrt(), losses, logits
 end
 
--- param_dim(model, opts) -> D, and the plan's entries (name, offset, numel) for slicing G.
-function M.param_dim(model, opts)
-  local plan = M.plan(model, opts)
+-- param_dim(model, opts [, fname]) -> D, entries
+-- D and the plan's entries (name, offset, numel) for slicing G; errors name fname
+-- (default "per_sample_grads").
+function M.param_dim(model, opts, fname)
+  local plan = M.plan(model, opts, fname)
   return plan.dim, plan.entries
 end
 

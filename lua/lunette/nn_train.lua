@@ -24,6 +24,7 @@ local lt = require "lunette.tensor"
 local random = require "lunette.random"
 local C = require "lunette._nn"
 local nm = require "lunette.nn_module"
+local psg = require "lunette.nn_psg"
 local optim = require "lunette.nn_optim"
 local layers = require "lunette.nn_layers"
 local clock = require("lunette._tensor").clock
@@ -224,14 +225,20 @@ function M.evaluate(model, data, opts)
 end
 
 -- extract_features(model, data [, {indices =, batch_size = 256, transform =, progress =, desc =}]) -> F [N x F]
--- The penultimate representation (model:features(x), everything before the final Linear)
+-- The penultimate representation (what the head reads: see nn.split_head)
 -- of every sample of a dataset (a lunette.data dataset or {x =, y =}), or of the 1-based
 -- rows in indices, in that order, batch by batch in evaluation mode (the model's flags are
 -- restored), behind a progress bar on a terminal: the seed's compute_feature_representations.
 function M.extract_features(model, data, opts)
   opts = opts or {}
-  if not nm.is_module(model) or type(model.features) ~= "function" then
-    argerror(1, "extract_features", "model with a features(x) method expected (a zoo model or Sequential)")
+  if not nm.is_module(model) then
+    argerror(1, "extract_features", "model expected, got %s", type(model))
+  end
+  local features
+  if type(model.features) == "function" and nm.method_class(model, "features") ~= "Sequential" then
+    features = function(x) return model:features(x) end -- a custom class's own definition
+  else
+    features = psg.split_head(model, "extract_features").features
   end
   local src = source("extract_features", 2, data, model:dtype(), opts.transform)
   local rows = opts.indices and lt.new(opts.indices):long():reshape(-1) or lt.arange(1, src.n + 1, 1, "int64")
@@ -244,7 +251,7 @@ function M.extract_features(model, data, opts)
   local ok, err = pcall(nm.in_eval, model, function()
     for b0 = 1, N, bs do
       local n = math.min(bs, N - b0 + 1)
-      local h = model:features((src.get(rows:narrow(1, b0, n))))
+      local h = features((src.get(rows:narrow(1, b0, n))))
       out = out or lt.empty({ N, h:size(2) }, h:dtype())
       out:narrow(1, b0, n):copy_(h)
       if bar then bar:update(n) end

@@ -262,23 +262,37 @@ local function tidy(batch, every)
   if batch % (every or 8) == 0 then collectgarbage() end
 end
 
+-- fd:add(G) for sage: gradients the sketch refuses (NaN/Inf from a diverged
+-- model or bad inputs, or beyond the storage dtype's range) are the caller's
+-- model or data, so the error names sage and the batch, not the internal add.
+local function sketch_add(fd, G, batch)
+  local ok, err = pcall(fd.add, fd, G)
+  if ok then return end
+  local why = tostring(err):match("%(rows (.-) %(sketch unchanged%)%)")
+  if not why then error(err, 0) end
+  local hint = why:find("range", 1, true) and "; or use dtype = \"float32\"" or ""
+  local msg = "the per-sample gradients of batch %d %s (check the model's weights and the inputs%s)"
+  fail("sage", msg:format(batch, why, hint), 4)
+end
+
 -- Pass 1 for the last layer: the penultimate features of every batch are
 -- kept (N x F) and the head's per-sample gradients - (softmax - onehot) x
 -- [h, 1], all a last-layer gradient depends on - go into the sketch.
 local function sketch_last_layer(o, ds, data, nn, fd, bs)
   local lt = require "lunette"
-  local head = nn.head_of(o.model)
+  local split = nn.split_head(o.model, "sage")
+  local head = split.module -- the head and the parameter-free modules after it
   local H
   local row, nb = 1, 0
   -- Evaluation mode (dropout off, batch norm on running statistics) as the seed's
   -- model.eval(); each module's flag comes back afterwards.
   require("lunette.nn_module").in_eval(o.model, function()
     for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
-      local h = o.model:features(x)
+      local h = split.features(x)
       H = H or lt.empty(ds:size(), h:size(2))
       H:narrow(1, row, h:size(1)):copy_(h)
       row, nb = row + h:size(1), nb + 1
-      fd:add((nn.per_sample_grads(head, h, y)))
+      sketch_add(fd, (nn.per_sample_grads(head, h, y)), nb)
       tidy(nb)
     end
   end)
@@ -309,7 +323,7 @@ function M.sage(o)
   if math.type(ell) ~= "integer" or ell < 1 then fail("sage", "ell must be a positive integer") end
   local last = o.last_layer ~= false
   local n, t0 = ds:size(), lt.time()
-  local D = nn.param_dim(o.model, { last_layer = last })
+  local D = nn.param_dim(o.model, { last_layer = last }, "sage")
   ell = math.min(ell, D - 1)
   local fd = sketch.fd { ell = ell, dim = D, dtype = o.dtype, variant = o.variant }
   local labels = ds:labels()
@@ -319,8 +333,8 @@ function M.sage(o)
   else
     local b = 0
     for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
-      fd:add((nn.per_sample_grads(o.model, x, y)))
       b = b + 1
+      sketch_add(fd, (nn.per_sample_grads(o.model, x, y)), b)
       tidy(b, 1)
     end
   end

@@ -5,7 +5,10 @@ local FD = C.FD.__methods
 
 --- fd:add(rows) -> fd
 -- Streams rows [n x dim] (a 1-d tensor is one row) into the sketch; fails
--- on a width other than dim.
+-- on a width other than dim, and leaves the sketch unchanged, on NaN/Inf or
+-- on values the storage dtype cannot hold (float16: |x| >= 65520). A sketch
+-- whose squared norms pass float32's range (3.4e38), or with float16 storage
+-- whose singular values pass 65504, fails clearly and cannot go on.
 
 --- fd:finalize() -> Tensor [ell x dim]
 -- The sketch B (rows sigma_i v_iᵀ, float32) of every row added so far,
@@ -16,14 +19,25 @@ local FD = C.FD.__methods
 -- streams and their error bounds add up. Fails on fd:merge(fd).
 
 --- fd:info() -> table
--- {ell, dim, variant, dtype, rows_seen, filled, delta, sq_frob}: the
--- parameters and counters (delta is the accumulated shrinkage).
+-- {ell, dim, variant, dtype, rows_seen, filled, delta, rounding, sq_frob}:
+-- the parameters and counters (delta is the accumulated shrinkage, rounding
+-- what float rounding may have added; error_bound() is their sum).
 
 --- fd:rows_seen() -> integer
 -- The number of rows added (merged sketches included).
 
 --- fd:error_bound() -> number
--- The accumulated shrinkage delta, a bound on ||AᵀA - BᵀB||_2.
+-- A rigorous bound on ||AᵀA - BᵀB||_2 for A every row added and B what
+-- fd:finalize() returns (call it after finalize): the accumulated shrinkage
+-- delta, which obeys delta <= ||A - A_k||²_F/(ell - k) as in exact
+-- arithmetic, plus a rounding term for the float32 arithmetic and for
+-- storing B's rows in the storage dtype each time they are stored (measured
+-- per store, worst case per operation; derivation in src/sketch.c). It holds
+-- for every input, but is loose where the shrinkage is small (low-rank
+-- input: float32 rounding is bounded by its worst case, ~dim u per Gram
+-- entry, so infinite for dim >= 2^24); with float16/bfloat16 storage it
+-- grows with the number of compressions (classic: one per row once full)
+-- and can exceed ||A||²_2 on long streams.
 
 local function opt_table(fname, opts)
   if type(opts) ~= "table" then
@@ -56,12 +70,13 @@ end
 
 -- from_state(s) -> FD
 -- The sketch saved by fd:state() (a table holding ell, dim, dtype, variant,
--- filled, rows_seen, delta, sq_frob and rows), continuing where it was.
+-- filled, rows_seen, delta, rounding, sq_frob and rows), continuing where it
+-- was. Every field is checked (types, shapes, rows finite and within the
+-- storage range, counters and sums non-negative and consistent) and a bad one
+-- is named: `bad argument #1 to 'from_state' (state.rows_seen must be ...)`.
 function M.from_state(s)
   opt_table("from_state", s)
-  local fd = C.fd(s.ell, s.dim, s.dtype, s.variant)
-  fd:_restore(s.filled, s.rows_seen, s.delta, s.sq_frob, s.rows)
-  return fd
+  return C.from_state(s)
 end
 
 -- fd:project(G) -> Tensor [n x ell]

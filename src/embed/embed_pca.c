@@ -127,7 +127,7 @@ LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mea
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, 1.0f, Z, (int)d, comp, (int)d, 0.0f, out, (int)k);
   for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < k; j++) out[i * k + j] -= shift[j];
   free(shift);
-  return LT_OK;
+  return lt_embed_first_bad_row(out, m, k) >= 0 ? LT_ERANGE : LT_OK; /* finite inputs overflowed */
 }
 
 /* Orients each component so that its score of largest magnitude (first
@@ -229,6 +229,21 @@ static LtStatus sketch_svd(const float *Bt, int64_t d, int64_t l, int64_t k, LtP
   return st;
 }
 
+/* xc_times and xct_times in float32, LT_ERANGE when the product of finite
+ * data overflowed (values too large for float32 products): LAPACK would
+ * otherwise fail on the infinities with a misleading message. */
+static LtStatus range_times(const float *X, int64_t n, int64_t d, const float *mu, const float *M,
+                            int64_t l, float *Y) {
+  xc_times(X, n, d, mu, M, l, Y);
+  return lt_embed_first_bad_row(Y, n, l) >= 0 ? LT_ERANGE : LT_OK;
+}
+
+static LtStatus range_t_times(const float *X, int64_t n, int64_t d, const float *mu, const float *Y,
+                              int64_t l, float *M) {
+  xct_times(X, n, d, mu, Y, l, M);
+  return lt_embed_first_bad_row(M, d, l) >= 0 ? LT_ERANGE : LT_OK;
+}
+
 static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const double *mean, const LtPcaOptions *o, LtPcaOut *out) {
   int64_t k = o->k, mn = n < d ? n : d, l = k + (o->n_oversamples > 0 ? o->n_oversamples : 10);
   int iters = o->n_iter > 0 ? o->n_iter : (10 * k < mn ? 7 : 4);
@@ -241,16 +256,18 @@ static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const doubl
     lt_rng_seed(&rng, o->seed);
     for (int64_t i = 0; i < d * l; i++) M[i] = (float)lt_rng_normal(&rng);
     for (int64_t c = 0; c < d; c++) mu[c] = (float)mean[c];
-    xc_times(X, n, d, mu, M, l, Y);
+    st = range_times(X, n, d, mu, M, l, Y);
   }
   for (int it = 0; st == LT_OK && it < iters; it++) {
     st = orthonormalize(Y, n, l, tau);
-    if (st == LT_OK) { xct_times(X, n, d, mu, Y, l, M); st = orthonormalize(M, d, l, tau); }
-    if (st == LT_OK) xc_times(X, n, d, mu, M, l, Y);
+    if (st == LT_OK) st = range_t_times(X, n, d, mu, Y, l, M);
+    if (st == LT_OK) st = orthonormalize(M, d, l, tau);
+    if (st == LT_OK) st = range_times(X, n, d, mu, M, l, Y);
     if (st == LT_OK && lt_interrupt_pending()) st = LT_EINTR;
   }
   if (st == LT_OK) st = orthonormalize(Y, n, l, tau);
-  if (st == LT_OK) { xct_times(X, n, d, mu, Y, l, M); st = sketch_svd(M, d, l, k, out); }
+  if (st == LT_OK) st = range_t_times(X, n, d, mu, Y, l, M);
+  if (st == LT_OK) st = sketch_svd(M, d, l, k, out);
   free(M); free(Y); free(mu); free(tau);
   return st;
 }
@@ -272,8 +289,12 @@ LtStatus lt_pca_fit(const float *X, int64_t n, int64_t d, const LtPcaOptions *o,
   }
   if (st == LT_OK) {
     for (int64_t j = 0; j < k; j++) out->explained_variance[j] = out->singular_values[j] * out->singular_values[j] / (double)(n - 1);
-    if (o->deterministic) scores_fixed(X, n, d, mean, out->components, k, scores);
-    else st = lt_pca_transform(X, n, d, out->mean, out->components, k, scores);
+    if (o->deterministic) {
+      scores_fixed(X, n, d, mean, out->components, k, scores);
+      if (lt_embed_first_bad_row(scores, n, k) >= 0) st = LT_ERANGE;
+    } else {
+      st = lt_pca_transform(X, n, d, out->mean, out->components, k, scores);
+    }
   }
   if (st == LT_OK) sign_flip(scores, n, k, out->components, d);
   if (scores != out->scores) free(scores);

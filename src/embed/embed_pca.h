@@ -32,11 +32,13 @@ typedef struct {
  * then an exact SVD of the small projected matrix. Signs follow
  * scikit-learn's svd_flip: each component is oriented so that the score of
  * largest magnitude is positive, so both solvers agree. Returns LT_OK,
- * LT_EVALUE (bad k or n), LT_ENOMEM, LT_ELAPACK or LT_EINTR. */
+ * LT_EVALUE (bad k or n), LT_ERANGE (finite data whose float32 products or
+ * scores overflow: values too large), LT_ENOMEM, LT_ELAPACK or LT_EINTR. */
 LtStatus lt_pca_fit(const float *X, int64_t n, int64_t d, const LtPcaOptions *o, LtPcaOut *out);
 
 /* out [m x k] = (Z - mean) comp^T for Z [m x d], mean [d] (NULL: none),
- * comp [k x d]. */
+ * comp [k x d]. LT_ERANGE when a result overflows float32 (Z finite but too
+ * large), LT_ENOMEM. */
 LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mean, const float *comp, int64_t k, float *out);
 
 /* All min(n, d) singular values of X [n x d] (centred first when center),

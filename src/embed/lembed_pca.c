@@ -7,6 +7,15 @@ static const char *const solver_names[] = {"auto", "exact", "randomized", NULL};
 static const char *const pca_keys[] = {"solver", "center", "seed", "n_iter", "n_oversamples", "scores",
                                         "deterministic", NULL};
 
+/* Raises for a failed fit or projection; overflow (as t-SNE's divergence) is
+ * a clear error on the data, never inf or NaN scores. */
+static void check_pca(lua_State *L, LtStatus st, const char *f) {
+  if (st == LT_ERANGE)
+    ltL_argerror(L, 1, f, "values too large: float32 products of the data overflow (beyond 3.4e38); "
+                         "scale the data down");
+  lembed_check(L, st, NULL, f);
+}
+
 /* pca(X, k, opts) -> scores [n x k] (or nil with scores = false), components [k x d],
  * explained_variance [k] (f64), singular_values [k] (f64), mean [d], total_variance */
 static int l_pca(lua_State *L) {
@@ -37,7 +46,7 @@ static int l_pca(lua_State *L) {
   Tensor *sv = ltL_push_new(L, LT_F64, 1, s_k);
   Tensor *mean = ltL_push_new(L, LT_F32, 1, s_d);
   LtPcaOut out = {comp->data, ev->data, sv->data, mean->data, sc ? sc->data : NULL, 0};
-  lembed_check(L, lt_pca_fit(ltL_totensor(L, ix)->data, n, d, &o, &out), NULL, f);
+  check_pca(L, lt_pca_fit(ltL_totensor(L, ix)->data, n, d, &o, &out), f);
   lua_pushnumber(L, out.total_variance);
   return 6;
 }
@@ -61,7 +70,7 @@ static int l_pca_transform(lua_State *L) {
   }
   int64_t shape[2] = {m, k};
   Tensor *out = ltL_push_new(L, LT_F32, 2, shape);
-  lembed_check(L, lt_pca_transform(Z, m, d, mu, C, k, out->data), NULL, f);
+  check_pca(L, lt_pca_transform(Z, m, d, mu, C, k, out->data), f);
   return 1;
 }
 

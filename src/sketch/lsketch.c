@@ -16,24 +16,14 @@ static FdUd *check_fd(lua_State *L, int arg, const char *fname) {
   return u;
 }
 
-/* fd(ell, dim, dtype, variant) */
-static int s_fd(lua_State *L) {
-  int64_t ell = ltL_check_int(L, 1, "fd", "ell"), dim = ltL_check_int(L, 2, "fd", "dim");
-  LtDtype store = ltL_opt_dtype(L, 3, "fd", LT_F32);
-  const char *vname = luaL_optstring(L, 4, "fast");
-  LtFdVariant v = strcmp(vname, "fast") == 0 ? LT_FD_FAST : LT_FD_CLASSIC;
-  if (strcmp(vname, "fast") != 0 && strcmp(vname, "classic") != 0)
-    return ltL_argerror(L, 4, "fd", "variant must be 'fast' or 'classic', got '%s'", vname);
-  if (dim < 1) return ltL_argerror(L, 2, "fd", "dim must be positive, got %lld", (long long)dim);
-  if (ell < 1 || ell >= dim) return ltL_argerror(L, 1, "fd", "ell must be in 1..dim-1 (dim = %lld), got %lld", (long long)dim, (long long)ell);
-  if (ell > 8192) return ltL_argerror(L, 1, "fd", "ell must be at most 8192, got %lld", (long long)ell);
-  if (store != LT_F32 && store != LT_F16 && store != LT_BF16)
-    return ltL_argerror(L, 3, "fd", "storage dtype must be float32, float16 or bfloat16, got %s", lt_dtype_name(store));
+/* Pushes a new empty sketch (checked shape) with its zeroed buffer and workspaces. */
+static FdUd *push_fd(lua_State *L, LtFdVariant v, int64_t ell, int64_t dim, LtDtype store) {
   int64_t cap = lt_fd_capacity(v, ell);
   FdUd *u = lua_newuserdatauv(L, sizeof(FdUd), 3);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, FD_MT);
-  int64_t bshape[2] = {cap, dim}, fshape[1] = {(int64_t)lt_fd_work_floats(cap)}, dshape[1] = {(int64_t)lt_fd_work_doubles(cap)};
+  int64_t bshape[2] = {cap, dim}, fshape[1] = {(int64_t)lt_fd_work_floats(cap)};
+  int64_t dshape[1] = {(int64_t)lt_fd_work_doubles(cap)};
   Tensor *buf = ltL_push_new_arg(L, 2, "fd", store, 2, bshape);
   memset(buf->data, 0, (size_t)(cap * dim) * lt_dtype_size(store));
   lua_setiuservalue(L, -2, 1);
@@ -43,6 +33,28 @@ static int s_fd(lua_State *L) {
   lua_setiuservalue(L, -2, 3);
   lt_fd_init(&u->fd, v, ell, dim, store, buf->data);
   lt_fd_work_init(&u->work, cap, wf->data, wd->data);
+  return u;
+}
+
+/* fd(ell, dim, dtype, variant) */
+static int s_fd(lua_State *L) {
+  int64_t ell = ltL_check_int(L, 1, "fd", "ell"), dim = ltL_check_int(L, 2, "fd", "dim");
+  LtDtype store = ltL_opt_dtype(L, 3, "fd", LT_F32);
+  const char *vname = luaL_optstring(L, 4, "fast");
+  LtFdVariant v = strcmp(vname, "fast") == 0 ? LT_FD_FAST : LT_FD_CLASSIC;
+  if (strcmp(vname, "fast") != 0 && strcmp(vname, "classic") != 0)
+    return ltL_argerror(L, 4, "fd", "variant must be 'fast' or 'classic', got '%s'", vname);
+  if (dim < 1) return ltL_argerror(L, 2, "fd", "dim must be positive, got %lld", (long long)dim);
+  if (ell < 1 || ell >= dim)
+    return ltL_argerror(L, 1, "fd", "ell must be in 1..dim-1 (dim = %lld), got %lld", (long long)dim,
+                       (long long)ell);
+  if (ell > LT_FD_MAX_ELL)
+    return ltL_argerror(L, 1, "fd", "ell must be at most %d, got %lld", LT_FD_MAX_ELL,
+                       (long long)ell);
+  if (store != LT_F32 && store != LT_F16 && store != LT_BF16)
+    return ltL_argerror(L, 3, "fd", "storage dtype must be float32, float16 or bfloat16, got %s",
+                       lt_dtype_name(store));
+  push_fd(L, v, ell, dim, store);
   return 1;
 }
 
@@ -54,8 +66,26 @@ static void check_rows(lua_State *L, int arg, const char *fname, const Tensor *r
     ltL_argerror(L, arg, fname, "float rows expected, got %s", lt_dtype_name(rows->dtype));
 }
 
-static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg) {
+/* A compression overflowed: its float32 Gram matrix, or (float16 storage, which
+ * holds |x| < 65520 where float32 Gram matrices hold 1.8e19) the rows it would
+ * store. The sketch cannot go on. */
+static void raise_overflow(lua_State *L, const char *fname, LtDtype store) {
+  if (store == LT_F16)
+    luaL_error(L, "%s: the sketch's singular values passed what float16 storage holds (65504); "
+                  "scale the rows down or use float32 storage, and start a new sketch", fname);
+  luaL_error(L, "%s: the sketch's squared norms passed float32's range (3.4e38); scale the rows "
+                "down and start a new sketch", fname);
+}
+
+/* Rows refused (the sketch is unchanged) or a compression that failed (it
+ * left the buffer full: lt_fd_add checks rows only once that is retried). */
+static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, const LtFd *fd) {
+  LtDtype store = fd->store;
+  if (st == LT_ERANGE && fd->filled == fd->cap) raise_overflow(L, fname, store);
   if (st == LT_EVALUE) ltL_argerror(L, arg, fname, "rows contain NaN or Inf (sketch unchanged)");
+  if (st == LT_ERANGE)
+    ltL_argerror(L, arg, fname, "rows hold values beyond the range of %s storage (sketch unchanged)",
+                lt_dtype_name(store));
   ltL_check_status(L, st, fname);
 }
 
@@ -65,7 +95,7 @@ static int s_add(lua_State *L) {
   Tensor *rows = ltL_check_tensor(L, 2, "add"), r2 = *rows;
   if (rows->ndim == 1) { r2.ndim = 2; r2.shape[0] = 1; r2.shape[1] = rows->shape[0]; r2.stride[0] = 0; r2.stride[1] = rows->stride[0]; }
   check_rows(L, 2, "add", &r2, u->fd.dim);
-  raise_add(L, lt_fd_add(&u->fd, &u->work, &r2), "add", 2);
+  raise_add(L, lt_fd_add(&u->fd, &u->work, &r2), "add", 2, &u->fd);
   lua_settop(L, 1);
   return 1;
 }
@@ -75,7 +105,9 @@ static int s_finalize(lua_State *L) {
   FdUd *u = check_fd(L, 1, "finalize");
   int64_t shape[2] = {u->fd.ell, u->fd.dim};
   Tensor *out = ltL_push_new(L, LT_F32, 2, shape);
-  ltL_check_status(L, lt_fd_finalize(&u->fd, &u->work, out), "finalize");
+  LtStatus st = lt_fd_finalize(&u->fd, &u->work, out);
+  if (st == LT_ERANGE) raise_overflow(L, "finalize", u->fd.store);
+  ltL_check_status(L, st, "finalize");
   return 1;
 }
 
@@ -85,24 +117,21 @@ static int s_merge(lua_State *L) {
   if (u == o) return ltL_argerror(L, 2, "merge", "cannot merge a sketch into itself");
   if (o->fd.dim != u->fd.dim)
     return ltL_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim, (long long)u->fd.dim);
-  Tensor rows = {o->fd.buf, o->fd.store, LT_CPU, 2, {o->fd.filled, o->fd.dim}, {o->fd.dim, 1}};
-  int64_t seen = u->fd.rows_seen + o->fd.rows_seen;
-  double frob = u->fd.sq_frob + o->fd.sq_frob;
-  raise_add(L, lt_fd_add(&u->fd, &u->work, &rows), "merge", 2);
-  u->fd.rows_seen = seen;
-  u->fd.sq_frob = frob;
-  u->fd.delta += o->fd.delta;
+  raise_add(L, lt_fd_merge(&u->fd, &u->work, &o->fd), "merge", 2, &u->fd);
   lua_settop(L, 1);
   return 1;
 }
 
 static int s_rows_seen(lua_State *L) { lua_pushinteger(L, check_fd(L, 1, "rows_seen")->fd.rows_seen); return 1; }
-static int s_error_bound(lua_State *L) { lua_pushnumber(L, check_fd(L, 1, "error_bound")->fd.delta); return 1; }
+static int s_error_bound(lua_State *L) {
+  lua_pushnumber(L, lt_fd_error_bound(&check_fd(L, 1, "error_bound")->fd));
+  return 1;
+}
 
 /* fd:info() -> table of the sketch's parameters and counters */
 static int s_info(lua_State *L) {
   FdUd *u = check_fd(L, 1, "info");
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 9);
   lua_pushinteger(L, u->fd.ell); lua_setfield(L, -2, "ell");
   lua_pushinteger(L, u->fd.dim); lua_setfield(L, -2, "dim");
   lua_pushstring(L, u->fd.variant == LT_FD_FAST ? "fast" : "classic"); lua_setfield(L, -2, "variant");
@@ -110,6 +139,7 @@ static int s_info(lua_State *L) {
   lua_pushinteger(L, u->fd.rows_seen); lua_setfield(L, -2, "rows_seen");
   lua_pushinteger(L, u->fd.filled); lua_setfield(L, -2, "filled");
   lua_pushnumber(L, u->fd.delta); lua_setfield(L, -2, "delta");
+  lua_pushnumber(L, u->fd.rounding); lua_setfield(L, -2, "rounding");
   lua_pushnumber(L, u->fd.sq_frob); lua_setfield(L, -2, "sq_frob");
   return 1;
 }
@@ -117,28 +147,76 @@ static int s_info(lua_State *L) {
 /* fd:_buffer() -> the buffer tensor itself (for state saving) */
 static int s_buffer(lua_State *L) { check_fd(L, 1, "buffer"); lua_getiuservalue(L, 1, 1); return 1; }
 
-/* fd:_restore(filled, rows_seen, delta, sq_frob, rows): state loading */
-static int s_restore(lua_State *L) {
-  FdUd *u = check_fd(L, 1, "restore");
-  int64_t filled = ltL_check_int(L, 2, "restore", "filled");
-  Tensor *rows = ltL_check_tensor(L, 6, "restore");
-  char b[64];
-  if (filled < 0 || filled >= u->fd.cap || rows->ndim != 2 || rows->shape[0] != filled || rows->shape[1] != u->fd.dim)
-    return ltL_argerror(L, 6, "restore", "state rows %s do not fit the sketch", ltL_shape_of(rows, b, sizeof b));
-  Tensor dst = {u->fd.buf, u->fd.store, LT_CPU, 2, {filled, u->fd.dim}, {u->fd.dim, 1}};
-  ltL_check_status(L, lt_copy(&dst, rows), "restore");
-  u->fd.filled = filled;
-  u->fd.rows_seen = ltL_check_int(L, 3, "restore", "rows_seen");
-  u->fd.delta = luaL_checknumber(L, 4);
-  u->fd.sq_frob = luaL_checknumber(L, 5);
-  return 0;
+/* Raises `state.<key> must be <what>, got <type>` for the value on top of the stack. */
+static int state_type_error(lua_State *L, const char *key, const char *what) {
+  int fraction = lua_type(L, -1) == LUA_TNUMBER && strcmp(what, "an integer") == 0;
+  const char *got = fraction ? "a non-integer number" : luaL_typename(L, -1);
+  return ltL_argerror(L, 1, "from_state", "state.%s must be %s, got %s", key, what, got);
+}
+
+/* state.<key> as an integer. */
+static int64_t state_int(lua_State *L, const char *key) {
+  int ok;
+  lua_getfield(L, 1, key);
+  lua_Integer v = lua_tointegerx(L, -1, &ok);
+  if (!ok) state_type_error(L, key, "an integer");
+  lua_pop(L, 1);
+  return (int64_t)v;
+}
+
+/* state.<key> as a number (NaN and infinities are the core's to refuse). */
+static double state_num(lua_State *L, const char *key) {
+  lua_getfield(L, 1, key);
+  if (lua_type(L, -1) != LUA_TNUMBER) state_type_error(L, key, "a number");
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* state.<key> as a string (left on the stack while the caller reads it). */
+static const char *state_str(lua_State *L, const char *key) {
+  lua_getfield(L, 1, key);
+  if (lua_type(L, -1) != LUA_TSTRING) state_type_error(L, key, "a string");
+  return lua_tostring(L, -1);
+}
+
+/* state.variant and state.dtype: names, mapped to -1 when unknown (the core says why). */
+static void state_names(lua_State *L, LtFdState *s) {
+  const char *v = state_str(L, "variant"), *d = state_str(L, "dtype");
+  LtDtype dt;
+  s->variant = strcmp(v, "fast") == 0 ? LT_FD_FAST : strcmp(v, "classic") == 0 ? LT_FD_CLASSIC : -1;
+  s->store = lt_dtype_from_name(d, &dt) == 0 ? (int)dt : -1;
+  lua_pop(L, 2);
+}
+
+/* from_state(state) -> FD: every field checked by the core before anything is allocated. */
+static int s_from_state(lua_State *L) {
+  LtFdState s;
+  char msg[160];
+  luaL_checktype(L, 1, LUA_TTABLE);
+  state_names(L, &s);
+  s.ell = state_int(L, "ell");
+  s.dim = state_int(L, "dim");
+  s.filled = state_int(L, "filled");
+  s.rows_seen = state_int(L, "rows_seen");
+  s.delta = state_num(L, "delta");
+  s.rounding = state_num(L, "rounding");
+  s.sq_frob = state_num(L, "sq_frob");
+  lua_getfield(L, 1, "rows");
+  s.rows = ltL_totensor(L, -1);
+  if (!s.rows) return state_type_error(L, "rows", "a tensor");
+  if (lt_fd_state_check(&s, msg, sizeof msg) != LT_OK)
+    return ltL_argerror(L, 1, "from_state", "state.%s", msg);
+  FdUd *u = push_fd(L, (LtFdVariant)s.variant, s.ell, s.dim, (LtDtype)s.store);
+  lt_fd_restore(&u->fd, &s);
+  return 1;
 }
 
 static int s_tostring(lua_State *L) {
   FdUd *u = check_fd(L, 1, "tostring");
   lua_pushfstring(L, "FD sketch (%s, ell=%d, dim=%d, %s): %d rows seen, bound %f",
                   u->fd.variant == LT_FD_FAST ? "fast" : "classic", (int)u->fd.ell, (int)u->fd.dim,
-                  lt_dtype_name(u->fd.store), (int)u->fd.rows_seen, u->fd.delta);
+                  lt_dtype_name(u->fd.store), (int)u->fd.rows_seen, lt_fd_error_bound(&u->fd));
   return 1;
 }
 
@@ -181,12 +259,13 @@ static int s_projection(lua_State *L) {
 
 static const luaL_Reg fd_methods[] = {
   {"add", s_add}, {"finalize", s_finalize}, {"merge", s_merge}, {"rows_seen", s_rows_seen},
-  {"error_bound", s_error_bound}, {"info", s_info}, {"_buffer", s_buffer}, {"_restore", s_restore},
+  {"error_bound", s_error_bound}, {"info", s_info}, {"_buffer", s_buffer},
   {NULL, NULL}
 };
 
 static const luaL_Reg module_fns[] = {
-  {"fd", s_fd}, {"cov_error", s_cov_error}, {"projection", s_projection}, {NULL, NULL}
+  {"fd", s_fd}, {"from_state", s_from_state}, {"cov_error", s_cov_error},
+  {"projection", s_projection}, {NULL, NULL}
 };
 
 /* The main part of lunette._sketch (src/lunette.c lists every part). */

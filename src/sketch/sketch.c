@@ -3,7 +3,10 @@
  * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
 #include <lapacke.h>
+#include <float.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "interrupt.h"
@@ -64,6 +67,107 @@ static void store_row(const LtFd *fd, int64_t r, int64_t c0, const float *v, int
   else for (int64_t c = 0; c < bw; c++) ((uint16_t *)dst)[c0 + c] = lt_f32_to_bf16(v[c]);
 }
 
+/* ---- rounding: what error_bound() adds to the shrinkage ---------------------
+
+   In exact arithmetic FD gives 0 <= A^T A - B^T B <= (sum of shrinkages) I.
+   lunette stores B in float32/float16/bfloat16 and computes in float32, so
+   fd->rounding accumulates a rigorous bound on everything rounding adds; the
+   reported bound is delta + rounding. With x~ the stored copy of input row x,
+   Q the stored buffer before a compression and R~ the stored one after,
+
+     A^T A - B^T B = sum_rows (x x^T - x~ x~^T) + sum_compressions (Q^T Q - R~^T R~)
+
+   (B^T B is the sum of what was stored minus what each compression took), so
+   it suffices to bound every term.
+
+   Storing a row: with e = x - x~, x x^T - x~ x~^T = x e^T + e x^T - e e^T, so
+   its norm is at most 2 ||x|| ||e|| + ||e||^2. e is measured, not assumed: both
+   x and x~ are exact in float64 and their difference is too (Sterbenz: x~ is
+   within a factor 2 of x, or 0), so rows the storage holds exactly cost 0.
+
+   A compression computes G~ = fl32(Q Q^T), eigenpairs of G~ in float64, the
+   float32 matrix W~ (rows c_j u_j^T, c_j^2 = (l_j - delta) / l_j), R = fl32(W~ Q),
+   then stores R~. Write u = 2^-24, g_m = m u / (1 - m u), T = ||Q||_F^2, and
+   p(n) = 100 n for LAPACK's backward error (its guide leaves the "modestly
+   growing function" unquantified; this term is ~1e-9 of the float32 ones).
+   - Dot products of length m in any order, FMA or not: |fl - exact| <= g_m
+     sum |terms| (Higham, Accuracy and Stability, 3.1), plus m 2^-149 if they
+     underflow. So ||G~ - Q Q^T|| <= || g_d |Q||Q|^T || <= g_d T (+ n d 2^-149),
+     and T <= trace(G~) / (1 - g_d).
+   - dsyevd is backward stable: the computed eigenvalues l_j are exact for
+     G' = G~ + dG, ||dG|| <= p(n) 2^-53 ||G~||, with eigenvectors U within
+     p(n) 2^-53 of orthonormal. Let eG bound ||G' - Q Q^T||, S = l_max + eG
+     (>= ||Q||_2^2), W = diag(c) U^T the exact W.
+   - Q^T (I - W^T W) Q = X^T X with X = D^1/2 U^T Q, D = diag(1 - c_j^2); its
+     eigenvalues are those of X X^T = D^1/2 (Lambda - U^T (G' - Q Q^T) U) D^1/2,
+     so they lie in [0, delta + tiny + eG]: D Lambda is delta for kept pairs and
+     l_j <= delta + tiny for dropped ones (build_w drops l_j - delta <= tiny).
+   - W~ = W + dW with ||dW|| <= w := ||W~ - fl64(c U^T)||_F (measured) +
+     2^-53 (p(n) + 5 + 2 ||W~||_F); the change Q^T (W^T W - W~^T W~) Q has norm
+     <= S (2 w + w^2) since ||W|| <= 1.
+   - R = W~ Q + P, ||P|| <= g_n ||W~||_F sqrt(T) (+ sqrt(k d) n 2^-149), which
+     changes the Gram by at most 2 (1 + w) sqrt(S) ||P|| + ||P||^2.
+   - R~ = R + E with ||E||_F measured as for rows; with r = (1 + w) sqrt(S) +
+     ||P|| >= ||R||_2 that costs at most 2 r ||E||_F + ||E||_F^2.
+   Summing, -rho I <= Q^T Q - R~^T R~ <= (delta + rho) I, rho the sum of all
+   the terms above, so ||A^T A - B^T B||_2 <= delta_total + rounding. Float64
+   sums get a relative 2 m 2^-53 margin and the total 1e-13. The terms grow
+   with the number of compressions (classic: one per row once full) and with
+   dim (g_d; infinite once dim >= 2^24): rigorous, not tight; with float16 or
+   bfloat16 storage and a long stream they can exceed ||A||_2^2, where the
+   bound says nothing. */
+
+#define FD_U32 0x1p-24        /* float32 unit roundoff */
+#define FD_U64 0x1p-53        /* float64 unit roundoff */
+#define FD_UNDER 0x1p-149     /* absolute error of a float32 operation that underflows */
+#define FD_UNDER64 0x1p-1022  /* what a float64 square below the normal range can lose */
+
+/* g_m = m u / (1 - m u), infinite once m u >= 1. */
+static double gamma_m(double m, double u) { return m * u < 1 ? m * u / (1 - m * u) : INFINITY; }
+
+/* A float64 sum of m non-negative terms, raised by its worst rounding. */
+static double sum_up(double s, double m) { return s * (1 + 2 * m * FD_U64); }
+
+/* What one compression measured and computed, for compress_rounding. */
+typedef struct {
+  int64_t n, keep;       /* rows before and after */
+  double trace;          /* sum of the float32 Gram's diagonal (float64 sum) */
+  double lmax, tiny;     /* largest eigenvalue (clamped at 0), build_w's threshold */
+  double wf2, theta2;    /* ||W~||_F^2 and ||W~ - fl64(c U^T)||_F^2 */
+  double e2;             /* ||R~ - R||_F^2 (0 for float32 storage) */
+} FdCompressErr;
+
+/* The terms of the derivation above that come before the product is
+ * stored: eG, S, w, ||P|| and r >= ||R||_2 (all infinite once dim u >= 1). */
+typedef struct { double eG, S, w, P, r; } FdProductBound;
+
+static FdProductBound product_bound(const LtFd *fd, const FdCompressErr *c) {
+  double n = (double)c->n, k = (double)c->keep, d = (double)fd->dim;
+  double gd = gamma_m(d, FD_U32), pn = 100 * n;
+  FdProductBound b = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+  if (!isfinite(gd) || gd >= 1) return b;
+  double T = sum_up(c->trace + n * d * FD_UNDER, n) / (1 - gd);
+  double wf = sqrt(sum_up(c->wf2, k * n)), theta = sqrt(sum_up(c->theta2, k * n));
+  b.eG = gd * T + n * d * FD_UNDER + pn * FD_U64 * ((1 + gd) * T + n * d * FD_UNDER);
+  b.S = c->lmax + b.eG;
+  b.w = theta + FD_U64 * (pn + 5 + 2 * wf);
+  b.P = gamma_m(n, FD_U32) * wf * sqrt(T) + sqrt(k * d) * n * FD_UNDER;
+  b.r = (1 + b.w) * sqrt(b.S) + b.P;
+  return b;
+}
+
+/* rho of the derivation above for one compression. */
+static double compress_rounding(const FdProductBound *b, const FdCompressErr *c, double d) {
+  double e = sqrt(sum_up(c->e2, (double)c->keep * d)), sS = sqrt(b->S);
+  double rho = c->tiny + b->eG + b->S * (2 * b->w + b->w * b->w);
+  rho += 2 * (1 + b->w) * sS * b->P + b->P * b->P;
+  rho += 2 * b->r * e + e * e;
+  return rho * (1 + 1e-13);
+}
+
+/* The smallest magnitude a float16/bfloat16 store rounds to infinity. */
+static double storage_limit(LtDtype store) { return store == LT_F16 ? 65520.0 : 0x1.ffp127; }
+
 /* ---- compression ------------------------------------------------------------ */
 
 typedef enum { SHRINK_FAST, SHRINK_CLASSIC, SHRINK_FINAL } ShrinkMode;
@@ -102,23 +206,47 @@ static double pick_delta(const LtFd *fd, const double *eig, int64_t n, ShrinkMod
 }
 
 /* Builds W (keep x n): row k = sqrt((l_j - delta) / l_j) u_j^T for the
- * eigenpairs above delta, largest first. Returns keep. */
-static int64_t build_w(LtFdWork *w, int64_t n, double delta) {
+ * eigenpairs above delta + tiny, largest first. Returns keep; records tiny,
+ * ||W~||_F^2 and what rounding W to float32 changed (exact in float64). */
+static int64_t build_w(LtFdWork *w, int64_t n, double delta, FdCompressErr *ce) {
   double top = n > 0 ? w->eig[n - 1] : 0, tiny = 1e-12 * (top > 0 ? top : 0);
   int64_t keep = 0;
+  ce->tiny = tiny;
   for (int64_t j = n - 1; j >= 0; j--) {
     double l = w->eig[j];
     if (!(l - delta > tiny) || l <= 0) continue;
     double c = sqrt((l - delta) / l);
-    for (int64_t i = 0; i < n; i++) w->wmat[keep * n + i] = (float)(c * w->dgram[j * n + i]);
+    for (int64_t i = 0; i < n; i++) {
+      double v = c * w->dgram[j * n + i];
+      float f = (float)v;
+      w->wmat[keep * n + i] = f;
+      ce->wf2 += (double)f * f;
+      ce->theta2 += ((double)f - v) * ((double)f - v);
+    }
     keep++;
   }
   return keep;
 }
 
+/* Squared distance between float32 values and what storage kept of them (the
+ * buffer's columns [c0, c0+bw) of row r), exact per element in float64. */
+static double store_err2(const LtFd *fd, int64_t r, int64_t c0, const float *v, int64_t bw,
+                         float *back) {
+  double s = 0;
+  load_row(fd, r, c0, bw, back);
+  for (int64_t c = 0; c < bw; c++) {
+    double e = (double)v[c] - (double)back[c];
+    s += e * e;
+  }
+  return s;
+}
+
 /* Replaces the n buffer rows by W Buf (keep rows), zeroing the rest. Each
- * column block is read whole by the product before any of it is written. */
-static void apply_w(LtFd *fd, LtFdWork *w, int64_t n, int64_t keep) {
+ * column block is read whole by the product before any of it is written, so
+ * w->block is free again for reading the stored rows back (the storage
+ * rounding goes into ce->e2; float32 storage keeps the product exactly). */
+static void apply_w(LtFd *fd, LtFdWork *w, int64_t n, int64_t keep, FdCompressErr *ce) {
+  size_t es = lt_dtype_size(fd->store);
   for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
     int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
     if (keep > 0) {
@@ -128,60 +256,108 @@ static void apply_w(LtFd *fd, LtFdWork *w, int64_t n, int64_t keep) {
                   w->wmat, (int)n, a, ld, 0.0f, w->out, (int)bw);
     }
     for (int64_t r = 0; r < n; r++) {
-      if (r < keep) store_row(fd, r, c0, w->out + r * bw, bw);
-      else memset(row_ptr(fd, r) + (size_t)c0 * lt_dtype_size(fd->store), 0, (size_t)bw * lt_dtype_size(fd->store));
+      if (r >= keep) {
+        memset(row_ptr(fd, r) + (size_t)c0 * es, 0, (size_t)bw * es);
+        continue;
+      }
+      store_row(fd, r, c0, w->out + r * bw, bw);
+      if (fd->store != LT_F32) ce->e2 += store_err2(fd, r, c0, w->out + r * bw, bw, w->block);
     }
   }
 }
 
 static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   int64_t n = fd->filled;
+  FdCompressErr ce = {.n = n};
   if (n == 0) return LT_OK;
   gram(fd, w, n);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < n; j++)
-      w->dgram[i * n + j] = j >= i ? w->gram[i * n + j] : w->gram[j * n + i];
+  int finite = 1;
+  for (int64_t i = 0; i < n; i++) {
+    ce.trace += w->gram[i * n + i];
+    for (int64_t j = 0; j < n; j++) {
+      float g = j >= i ? w->gram[i * n + j] : w->gram[j * n + i];
+      finite &= isfinite(g) != 0;
+      w->dgram[i * n + j] = g;
+    }
+  }
+  /* Finite rows whose squared norms pass float32's range: nothing is changed,
+   * the buffer stays as it is (a full one is retried by every later add). */
+  if (!finite) return LT_ERANGE;
   /* dgram is symmetric, so it is its own column-major copy: no transposes, and
    * the workspace is the caller's. Eigenvector j comes back in row j. */
   if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, w->dgram, (lapack_int)n, w->eig,
                           w->lwork, (lapack_int)eig_lwork(n), (lapack_int *)w->liwork, (lapack_int)eig_liwork(n)) != 0)
     return LT_ELAPACK;
   for (int64_t i = 0; i < n; i++) if (w->eig[i] < 0) w->eig[i] = 0; /* rounding */
+  ce.lmax = w->eig[n - 1];
   double delta = pick_delta(fd, w->eig, n, mode);
-  int64_t keep = build_w(w, n, delta);
-  apply_w(fd, w, n, keep);
-  fd->filled = keep;
+  ce.keep = build_w(w, n, delta, &ce);
+  FdProductBound b = product_bound(fd, &ce);
+  /* Every entry of the new rows is at most ||R||_2 <= r: refuse, with nothing
+   * changed, a compression whose rows the storage dtype might not hold. */
+  if (fd->store != LT_F32 && !(b.r < storage_limit(fd->store))) return LT_ERANGE;
+  apply_w(fd, w, n, ce.keep, &ce);
+  fd->filled = ce.keep;
   fd->delta += delta;
+  fd->rounding += compress_rounding(&b, &ce, (double)fd->dim);
   return lt_interrupt_pending() ? LT_EINTR : LT_OK;
 }
 
 /* ---- adding rows ------------------------------------------------------------ */
 
-/* Whether no float32 in x[0..d) is NaN or Inf (exponent bits all set); an
- * integer OR-reduction, so the compiler vectorises it. */
-static int f32_finite(const float *x, int64_t d) {
-  unsigned bad = 0;
+/* The smallest float32 magnitude, as bits, that storing in dtype rounds to
+ * infinity (float16: 65520; bfloat16: 0x7f7f8000, about 3.396e38). */
+static uint32_t overflow_bits(LtDtype store) {
+  switch (store) {
+  case LT_F16: return 0x477ff000u;
+  case LT_BF16: return 0x7f7f8000u;
+  default: return 0x7f800000u;
+  }
+}
+
+/* The largest |x| of x[0..d) as float32 bits (NaN and Inf above 0x7f800000
+ * - 1); an integer max-reduction, so the compiler vectorises it. */
+static uint32_t f32_max_bits(const float *x, int64_t d) {
+  uint32_t m = 0;
   for (int64_t c = 0; c < d; c++) {
     uint32_t u;
     memcpy(&u, x + c, sizeof u);
-    bad |= (u & 0x7f800000u) == 0x7f800000u;
+    u &= 0x7fffffffu;
+    m = u > m ? u : m;
   }
-  return !bad;
+  return m;
 }
 
-static int rows_finite(const Tensor *rows) {
+/* The same for one value of any float dtype: finite values that float32
+ * cannot hold count as out of range (0x7f800000), NaN/Inf above that. */
+static uint32_t value_bits(double v) {
+  if (!isfinite(v)) return 0xffffffffu;
+  if (fabs(v) > FLT_MAX) return 0x7f800000u;
+  float f = (float)v;
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u & 0x7fffffffu;
+}
+
+/* LT_EVALUE when a row holds NaN/Inf, LT_ERANGE when a value would not be
+ * finite once stored (float32 conversion, then the storage dtype). */
+LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows) {
   int64_t n = rows->shape[0], d = rows->shape[1];
   size_t es = lt_dtype_size(rows->dtype);
+  uint32_t m = 0;
   for (int64_t r = 0; r < n; r++) {
     const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
-    if (rows->dtype == LT_F32 && rows->stride[1] == 1) {
-      if (!f32_finite((const float *)base, d)) return 0;
-      continue;
-    }
-    for (int64_t c = 0; c < d; c++)
-      if (!isfinite(lt_get_f64(base + (size_t)(c * rows->stride[1]) * es, rows->dtype))) return 0;
+    uint32_t rm = 0;
+    if (rows->dtype == LT_F32 && rows->stride[1] == 1) rm = f32_max_bits((const float *)base, d);
+    else
+      for (int64_t c = 0; c < d; c++) {
+        uint32_t u = value_bits(lt_get_f64(base + (size_t)(c * rows->stride[1]) * es, rows->dtype));
+        rm = u > rm ? u : rm;
+      }
+    m = rm > m ? rm : m;
   }
-  return 1;
+  if (m > 0x7f800000u || (m == 0x7f800000u && rows->dtype == LT_F32)) return LT_EVALUE;
+  return m >= overflow_bits(store) ? LT_ERANGE : LT_OK;
 }
 
 /* Sum of squares of x[0..n) in float64 (eight running sums, so it pipelines). */
@@ -195,35 +371,82 @@ static double sumsq_f32(const float *x, int64_t n) {
   return s;
 }
 
-/* Copies input row r into buffer slot `slot` and adds its squared norm. */
-static void put_row(LtFd *fd, const Tensor *rows, int64_t r, int64_t slot) {
+/* Whether storing a row of dtype dt in the sketch can round: never from the
+ * storage dtype itself, nor into float32 from float16/bfloat16/float32. */
+static int store_exact(const LtFd *fd, LtDtype dt) {
+  return dt == fd->store || (fd->store == LT_F32 && dt != LT_F64);
+}
+
+/* ||x x^T - x~ x~^T||_2 <= 2 ||x|| ||e|| + ||e||^2 for input row r of rows
+ * (x, exact in float64) and its stored copy in slot (x~, e = x - x~). */
+static double row_rounding(const LtFd *fd, const Tensor *rows, int64_t r, int64_t slot) {
+  float back[LT_FD_BLOCK];
+  size_t es = lt_dtype_size(rows->dtype);
+  const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
+  double x2 = 0, e2 = 0, d = (double)fd->dim;
+  for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
+    int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
+    load_row(fd, slot, c0, bw, back);
+    for (int64_t c = 0; c < bw; c++) {
+      double x = lt_get_f64(base + (size_t)((c0 + c) * rows->stride[1]) * es, rows->dtype);
+      double e = x - (double)back[c];
+      x2 += x * x;
+      e2 += e * e;
+    }
+  }
+  double nx = sqrt(sum_up(x2, d) + d * FD_UNDER64), ne = sqrt(sum_up(e2, d) + d * FD_UNDER64);
+  return (2 * nx * ne + ne * ne) * (1 + 1e-13);
+}
+
+/* Copies input row r into buffer slot `slot`; returns its squared norm (of
+ * the float32 row) and adds what storing it rounded to *rounding. */
+static double put_row(LtFd *fd, const Tensor *rows, int64_t r, int64_t slot, double *rounding) {
   float tmp[LT_FD_BLOCK];
   size_t es = lt_dtype_size(rows->dtype);
+  const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
   double sq = 0;
   for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
     int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
-    const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
     if (rows->dtype == LT_F32 && rows->stride[1] == 1) memcpy(tmp, (const float *)base + c0, (size_t)bw * 4);
     else for (int64_t c = 0; c < bw; c++) tmp[c] = (float)lt_get_f64(base + (size_t)((c0 + c) * rows->stride[1]) * es, rows->dtype);
     sq += sumsq_f32(tmp, bw);
     store_row(fd, slot, c0, tmp, bw);
   }
-  fd->sq_frob += sq;
+  if (!store_exact(fd, rows->dtype)) *rounding += row_rounding(fd, rows, r, slot);
+  return sq;
 }
 
 LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows) {
+  ShrinkMode mode = fd->variant == LT_FD_FAST ? SHRINK_FAST : SHRINK_CLASSIC;
+  LtStatus st = LT_OK;
   if (rows->ndim != 2 || rows->shape[1] != fd->dim) return LT_ESHAPE;
-  if (!rows_finite(rows)) return LT_EVALUE;
+  /* A compression that failed (interrupt, overflow) left the buffer full:
+   * retry it before a row could go past the end. */
+  if (fd->filled == fd->cap && (st = compress(fd, w, mode)) != LT_OK) return st;
+  if ((st = lt_fd_rows_check(fd->store, rows)) != LT_OK) return st;
   for (int64_t r = 0; r < rows->shape[0]; r++) {
-    put_row(fd, rows, r, fd->filled++);
+    fd->sq_frob += put_row(fd, rows, r, fd->filled++, &fd->rounding);
     fd->rows_seen++;
-    if (fd->filled == fd->cap) {
-      LtStatus st = compress(fd, w, fd->variant == LT_FD_FAST ? SHRINK_FAST : SHRINK_CLASSIC);
-      if (st != LT_OK) return st;
-    }
+    if (fd->filled == fd->cap && (st = compress(fd, w, mode)) != LT_OK) return st;
   }
   return LT_OK;
 }
+
+LtStatus lt_fd_merge(LtFd *fd, LtFdWork *w, const LtFd *other) {
+  if (other->dim != fd->dim) return LT_ESHAPE;
+  Tensor rows = {other->buf, other->store, LT_CPU, 2, {other->filled, other->dim}, {other->dim, 1}};
+  int64_t seen = fd->rows_seen + other->rows_seen;
+  double frob = fd->sq_frob + other->sq_frob;
+  LtStatus st = lt_fd_add(fd, w, &rows);
+  if (st != LT_OK) return st;
+  fd->rows_seen = seen;
+  fd->sq_frob = frob;
+  fd->delta += other->delta;
+  fd->rounding += other->rounding;
+  return LT_OK;
+}
+
+double lt_fd_error_bound(const LtFd *fd) { return fd->delta + fd->rounding; }
 
 LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out) {
   LtStatus st = compress(fd, w, SHRINK_FINAL);
@@ -232,6 +455,113 @@ LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out) {
   memset(o, 0, (size_t)(fd->ell * fd->dim) * sizeof(float));
   for (int64_t r = 0; r < fd->filled && r < fd->ell; r++) load_row(fd, r, 0, fd->dim, o + r * fd->dim);
   return LT_OK;
+}
+
+/* ---- saved states ------------------------------------------------------------- */
+
+/* Formats msg (n bytes) and returns LT_EVALUE, so checks read
+ * `return state_fail(msg, n, "...")`. */
+__attribute__((format(printf, 3, 4)))
+static LtStatus state_fail(char *msg, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, n, fmt, ap);
+  va_end(ap);
+  return LT_EVALUE;
+}
+
+/* The sizes of a state: variant, store, ell, dim, the buffer, filled, rows_seen. */
+static LtStatus state_sizes(const LtFdState *s, char *msg, size_t n) {
+  if (s->variant != LT_FD_FAST && s->variant != LT_FD_CLASSIC)
+    return state_fail(msg, n, "variant must be 'fast' or 'classic'");
+  if (s->store != LT_F32 && s->store != LT_F16 && s->store != LT_BF16)
+    return state_fail(msg, n, "dtype must be float32, float16 or bfloat16");
+  if (s->dim < 2)
+    return state_fail(msg, n, "dim must be at least 2, got %lld", (long long)s->dim);
+  if (s->ell < 1 || s->ell >= s->dim || s->ell > LT_FD_MAX_ELL)
+    return state_fail(msg, n, "ell must be in 1..%lld, got %lld",
+                      (long long)(s->dim - 1 < LT_FD_MAX_ELL ? s->dim - 1 : LT_FD_MAX_ELL),
+                      (long long)s->ell);
+  int64_t cap = lt_fd_capacity((LtFdVariant)s->variant, s->ell);
+  if ((uint64_t)s->dim > LT_FD_MAX_BYTES / 4 / (uint64_t)cap)
+    return state_fail(msg, n, "dim %lld makes a buffer beyond the tensor size limit",
+                      (long long)s->dim);
+  if (s->filled < 0 || s->filled >= cap)
+    return state_fail(msg, n, "filled must be in 0..%lld, got %lld", (long long)(cap - 1),
+                      (long long)s->filled);
+  if (s->rows_seen < s->filled)
+    return state_fail(msg, n, "rows_seen must be >= filled (%lld), got %lld", (long long)s->filled,
+                      (long long)s->rows_seen);
+  return LT_OK;
+}
+
+/* delta, rounding and sq_frob: finite, >= 0, and 0 when no row was seen. */
+static LtStatus state_sums(const LtFdState *s, char *msg, size_t n) {
+  const char *names[3] = {"delta", "rounding", "sq_frob"};
+  double v[3] = {s->delta, s->rounding, s->sq_frob};
+  for (int i = 0; i < 3; i++) {
+    if (!(v[i] >= 0) || !isfinite(v[i]))
+      return state_fail(msg, n, "%s must be a finite number >= 0, got %g", names[i], v[i]);
+    if (s->rows_seen == 0 && v[i] != 0)
+      return state_fail(msg, n, "%s must be 0 when rows_seen is 0, got %g", names[i], v[i]);
+  }
+  return LT_OK;
+}
+
+/* ||rows||_F^2 in float64. */
+static double rows_sq(const Tensor *t) {
+  size_t es = lt_dtype_size(t->dtype);
+  double s = 0;
+  for (int64_t r = 0; r < t->shape[0]; r++)
+    for (int64_t c = 0; c < t->shape[1]; c++) {
+      size_t off = (size_t)(r * t->stride[0] + c * t->stride[1]) * es;
+      double v = lt_get_f64((const char *)t->data + off, t->dtype);
+      s += v * v;
+    }
+  return s;
+}
+
+/* The rows: shape, dtype, values, and their size against sq_frob. The buffer
+ * B of any sketch satisfies B^T B <= A^T A + rounding I (the derivation
+ * above), so ||B||_F^2 <= ||A||_F^2 + dim rounding; sq_frob sums float32 rows,
+ * whence the 1e-5 margin (float32 and float64 rounding of ||A||_F^2). */
+static LtStatus state_rows(const LtFdState *s, char *msg, size_t n) {
+  const Tensor *t = s->rows;
+  if (t->ndim != 2 || t->shape[0] != s->filled || t->shape[1] != s->dim) {
+    char b[96];
+    lt_shape_str(t, b, sizeof b);
+    return state_fail(msg, n, "rows must be [%lldx%lld] (filled x dim), got %s",
+                      (long long)s->filled, (long long)s->dim, b);
+  }
+  if (!lt_dtype_is_float(t->dtype))
+    return state_fail(msg, n, "rows must be a float tensor, got %s", lt_dtype_name(t->dtype));
+  LtStatus st = lt_fd_rows_check((LtDtype)s->store, t);
+  if (st == LT_EVALUE) return state_fail(msg, n, "rows contain NaN or Inf");
+  if (st == LT_ERANGE)
+    return state_fail(msg, n, "rows hold values beyond the range of %s storage",
+                      lt_dtype_name((LtDtype)s->store));
+  double sq = rows_sq(t), room = s->sq_frob * (1 + 1e-5) + (double)s->dim * s->rounding;
+  if (sq > room)
+    return state_fail(msg, n, "rows have ||rows||_F^2 = %g, more than sq_frob = %g and "
+                      "rounding allow", sq, s->sq_frob);
+  return LT_OK;
+}
+
+LtStatus lt_fd_state_check(const LtFdState *s, char *msg, size_t n) {
+  LtStatus st = state_sizes(s, msg, n);
+  if (st == LT_OK) st = state_sums(s, msg, n);
+  if (st == LT_OK) st = state_rows(s, msg, n);
+  return st;
+}
+
+void lt_fd_restore(LtFd *fd, const LtFdState *s) {
+  double rounding = 0;
+  for (int64_t r = 0; r < s->filled; r++) put_row(fd, s->rows, r, r, &rounding);
+  fd->filled = s->filled;
+  fd->rows_seen = s->rows_seen;
+  fd->delta = s->delta;
+  fd->sq_frob = s->sq_frob;
+  fd->rounding = s->rounding + rounding;
 }
 
 /* ---- diagnostics -------------------------------------------------------------- */

@@ -18,13 +18,17 @@ typedef enum { LT_FD_FAST = 0, LT_FD_CLASSIC = 1 } LtFdVariant;
  * bfloat16) owned by the caller; arithmetic is float32 (Gram in float32 via
  * OpenBLAS, eigenproblem in float64 via LAPACKE). Rows of the buffer are
  * always sigma_i * v_i^T after a compression (not orthonormalised).
- * Guarantee: ||A^T A - B^T B||_2 <= delta <= ||A - A_k||_F^2 / (ell - k). */
+ * Guarantee: ||A^T A - B^T B||_2 <= delta + rounding, where delta (the sum
+ * of the shrinkages) <= ||A - A_k||_F^2 / (ell - k) as in exact arithmetic and
+ * rounding bounds what float32 arithmetic and the storage dtype added (the
+ * derivation is in sketch.c). */
 typedef struct {
   int64_t ell, dim, cap, filled, rows_seen;
   LtFdVariant variant;
   LtDtype store;
   void *buf;          /* cap x dim, row-major, dtype store */
-  double delta;       /* sum of the shrinkages so far: the certified bound */
+  double delta;       /* sum of the shrinkages so far */
+  double rounding;    /* rigorous bound on what rounding added to ||A^T A - B^T B||_2 */
   double sq_frob;     /* ||A||_F^2 of everything added (float64 sums) */
 } LtFd;
 
@@ -52,12 +56,57 @@ void lt_fd_work_init(LtFdWork *w, int64_t cap, float *floats, double *doubles);
 
 /* Initialises fd over a zeroed buffer. */
 void lt_fd_init(LtFd *fd, LtFdVariant v, int64_t ell, int64_t dim, LtDtype store, void *buf);
-/* Adds n rows (n x dim, any float dtype, any strides). Rows are checked for
- * NaN/Inf first: LT_EVALUE and the sketch is unchanged. */
+/* Checks rows (n x dim, any float dtype, any strides) for a sketch stored as
+ * `store`: LT_EVALUE when one holds NaN/Inf, LT_ERANGE when a value would not
+ * be finite once stored (float16 holds |x| < 65520), else LT_OK. */
+LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows);
+/* Adds n rows (n x dim, any float dtype, any strides). Rows are checked first
+ * (lt_fd_rows_check): on LT_EVALUE/LT_ERANGE the sketch is unchanged. A
+ * compression can still fail (LT_EINTR, LT_ELAPACK, or LT_ERANGE when squared
+ * norms pass float32's range or the rows it would store float16's): the rows
+ * before it are in, nothing of the compression is, the buffer is left
+ * full (filled == cap) and the next add or finalize retries the compression
+ * first, so no row is ever written past the buffer. */
 LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows);
+/* Sketches other's buffered rows into fd (same dim, else LT_ESHAPE): fd then
+ * sketches both streams, and counters and bounds add up. Fails as lt_fd_add. */
+LtStatus lt_fd_merge(LtFd *fd, LtFdWork *w, const LtFd *other);
+/* delta + rounding: a bound on ||A^T A - B^T B||_2 for A every row added and
+ * B the buffer (after lt_fd_finalize, the sketch it wrote). */
+double lt_fd_error_bound(const LtFd *fd);
+/* A saved sketch: the fields fd:state() returns and sketch.from_state reads,
+ * as given (variant and store are plain ints so that any value can be checked). */
+typedef struct {
+  int64_t ell, dim, filled, rows_seen;
+  int variant;            /* LtFdVariant */
+  int store;              /* LtDtype of the buffer */
+  double delta, rounding, sq_frob;
+  const Tensor *rows;     /* the buffered rows: filled x dim, any float dtype */
+} LtFdState;
+
+#define LT_FD_MAX_ELL 8192
+/* Largest buffer a state may ask for (the tensor storage limit). */
+#define LT_FD_MAX_BYTES ((uint64_t)1 << 46)
+
+/* Checks every field of a saved state before anything is allocated: variant
+ * and store known, 1 <= ell < dim, ell <= LT_FD_MAX_ELL, the buffer (2 ell or
+ * ell rows of dim) within LT_FD_MAX_BYTES, 0 <= filled < capacity, filled <=
+ * rows_seen, delta, rounding and sq_frob finite and >= 0 (all 0 when no row
+ * was seen), rows a [filled x dim] float tensor, finite, within the storage
+ * range, with ||rows||_F^2 at most what sq_frob and rounding allow. Returns
+ * LT_OK, or LT_EVALUE with msg (n bytes) saying which field and why, starting
+ * with its name ("rows_seen must be >= 0, got -3"). */
+LtStatus lt_fd_state_check(const LtFdState *s, char *msg, size_t n);
+/* Restores a state that passed lt_fd_state_check into fd, initialised by
+ * lt_fd_init with the state's variant, ell, dim and store over a zeroed buffer.
+ * Rows the storage dtype cannot hold exactly are rounded, and what that costs
+ * goes into fd->rounding (0 for the rows of fd:state()). */
+void lt_fd_restore(LtFd *fd, const LtFdState *s);
+
 /* Compresses the buffer to at most ell rows (shrinking by the (ell+1)-th
  * squared singular value, so ell directions survive) and writes them into
- * out (ell x dim float32, zero rows at the end when rank < ell). */
+ * out (ell x dim float32, zero rows at the end when rank < ell). Fails as a
+ * compression in lt_fd_add does, leaving the buffer unchanged. */
 LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out);
 
 /* ||M||_2 for M = A^T A - B^T B, both (n x dim), (m x dim) float32/float64

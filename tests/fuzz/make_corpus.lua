@@ -92,6 +92,9 @@ assert(lio.save_pt(tmp, {w = x, c = {1, 2}}))
 put("pickle", "lunette.pkl", member(slurp(tmp), "data.pkl"))
 os.remove(tmp)
 
+-- saved sketch states (tests/fuzz/sketch_state.lua gives the layout)
+for name, bytes in pairs(require("sketch_state").seeds()) do put("sketch", name, bytes) end
+
 -- the hostile cases
 for i, c in ipairs(H.cases) do
   put(HARNESS[c.fmt], ("hostile%03d-%s"):format(i, c.name), c.bytes)

@@ -45,4 +45,39 @@ describe("fuzz corpora and crash inputs", function()
       assert.is_true(n > 0, "no inputs for " .. harness)
     end)
   end
+
+  -- The sketch harness's inputs are states, not files: each goes through from_state and,
+  -- when restored, on through add and finalize; every step works or fails with a message.
+  it("replay through sketch.from_state", function()
+    local S = require "sketch_state"
+    local sk = require("lunette").sketch
+    local n, restored = 0, 0
+    local function fine(ok, v, path, what)
+      assert.is_true(ok or type(v) == "string", path .. " " .. what .. " raised a non-message")
+      if not ok then
+        assert.is_nil(v:find("attempt to", 1, true), path .. " " .. what .. ": " .. v)
+      end
+    end
+    for _, base in ipairs { "tests/fuzz/corpus/", "tests/fuzz/crashes/" } do
+      for _, path in ipairs(files(base .. "sketch")) do
+        local s, extra = S.decode(slurp(path))
+        if s then
+          local ok, fd = pcall(sk.from_state, s)
+          fine(ok, fd, path, "from_state")
+          if ok then
+            restored = restored + 1
+            if extra then
+              local oka, err = pcall(fd.add, fd, extra)
+              fine(oka, err, path, "add")
+            end
+            local okf, B = pcall(fd.finalize, fd)
+            fine(okf, B, path, "finalize")
+            if okf then assert.is_true(fd:error_bound() >= 0, path) end
+          end
+        end
+        n = n + 1
+      end
+    end
+    assert.is_true(n > 0 and restored > 0, "no sketch states replayed")
+  end)
 end)

@@ -22,9 +22,9 @@
 -- flops= (lunette): the two BLAS-3 products src/sketch.c runs per shrink, amortised per row:
 -- Gram ssyrk n(n+1)·D + apply sgemm 2·(ℓ-1)·n·D, n = 2ℓ (fast, per ℓ+1 rows) or ℓ (classic, per
 -- row); the float64 eigensolve of the n×n Gram (≈ 1e9 flops at n = 512) is not counted.
--- check (classic vs seed): the certified bound Σδ (sum of the shrinkages, lunette's
--- fd:error_bound()), which follows every step of the algorithm; the fast variant shrinks
--- differently by design, so its rows carry no checksum.
+-- check (classic vs seed): Σδ (sum of the shrinkages, lunette's fd:info().delta; its
+-- error_bound() adds a rounding term), which follows every step of the algorithm; the fast
+-- variant shrinks differently by design, so its rows carry no checksum.
 -- Whole-stream rows (lunette alone, `fast`): N = 20,000 rows in adds of 1,000 plus finalize(),
 -- only the adds and the finalize timed; rows/s = 20,000 / seconds. The seed would need one SVD
 -- per row (0.03-30 s each here), hours at D = 203,530, so its side is n/a. The D = 203,530,
@@ -108,7 +108,7 @@ for _, sh in ipairs(SHAPES) do
     local fd = lt.sketch.fd { ell = ell, dim = D, variant = "classic" }
     fd:add(rows(0, ell - 1))
     local t = per_row(fd, rows, ell - 1, R, warm, calls)
-    emit(tag .. "_classic", t, ell * (ell + 1) * D + 2 * (ell - 1) * ell * D, fd:error_bound())
+    emit(tag .. "_classic", t, ell * (ell + 1) * D + 2 * (ell - 1) * ell * D, fd:info().delta)
     fd = nil
     collectgarbage()
     -- fast: one shrink in the fill, then adds of ell + 1 rows (one shrink each)
