@@ -16,7 +16,7 @@
  * or restored into a sketch that keeps its promises. */
 #include <math.h>
 #include "fuzz.h"
-#include "sketch.h"
+#include "sketch/sketch.h"
 
 #define HEADER 76
 #define MAX_CAP 64            /* keep each run small: workspaces grow as cap^2 */
