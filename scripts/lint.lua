@@ -81,7 +81,7 @@ local function check_include(path, ln, mod, kind, inc)
 end
 
 -- Statements on a line: semicolons outside parentheses, strings and comments. The switch
--- table idiom `case X: one statement; break;` counts as one.
+-- table idiom `case X: one statement; break;` (or `return ...;`) counts as one.
 local function statements(code)
   local s = code:gsub("\\.", "x"):gsub('"[^"]*"', '""'):gsub("'[^']*'", "''")
   s = s:gsub("/%*.-%*/", ""):gsub("//.*$", "")
@@ -95,8 +95,10 @@ local function statements(code)
       n = n + 1
     end
   end
-  if n == 2 and s:match("^%s*case .*;%s*break;%s*$") then n = 1 end
-  if n == 2 and s:match("^%s*default:.*;%s*break;%s*$") then n = 1 end
+  local case = s:match("^%s*case .*:") or s:match("^%s*default%s*:")
+  if n == 2 and case and (s:match(";%s*break;%s*$") or s:match(";%s*return[^;]*;%s*$")) then
+    n = 1
+  end
   return n
 end
 

@@ -46,7 +46,9 @@ static void load_blas(void) {
   const char *lib = names[0];
   void *h = open_first(names, "libopenblas-dev");
   LtLazyBlas *tab = &blas;
-  (void)h; (void)lib; (void)tab;
+  (void)h;
+  (void)lib;
+  (void)tab;
   LT_LAZY_BLAS(LT_LAZY_LOAD)
 }
 
@@ -55,7 +57,9 @@ static void load_lapacke(void) {
   const char *lib = names[0];
   void *h = open_first(names, "liblapacke-dev");
   LtLazyLapacke *tab = &lapacke;
-  (void)h; (void)lib; (void)tab;
+  (void)h;
+  (void)lib;
+  (void)tab;
   LT_LAZY_LAPACKE(LT_LAZY_LOAD)
 }
 
@@ -64,7 +68,9 @@ static void load_cairo(void) {
   const char *lib = names[0];
   void *h = open_first(names, "libcairo2-dev");
   LtLazyCairo *tab = &cairo;
-  (void)h; (void)lib; (void)tab;
+  (void)h;
+  (void)lib;
+  (void)tab;
   LT_LAZY_CAIRO(LT_LAZY_LOAD)
 }
 
@@ -79,9 +85,18 @@ static void load_deflate(void) {
   LT_LAZY_DEFLATE(LT_LAZY_LOAD)
 }
 
-const LtLazyBlas *lt_lazy_blas(void) { pthread_once(&blas_once, load_blas); return &blas; }
-const LtLazyLapacke *lt_lazy_lapacke(void) { pthread_once(&lapacke_once, load_lapacke); return &lapacke; }
-const LtLazyCairo *lt_lazy_cairo(void) { pthread_once(&cairo_once, load_cairo); return &cairo; }
+const LtLazyBlas *lt_lazy_blas(void) {
+  pthread_once(&blas_once, load_blas);
+  return &blas;
+}
+const LtLazyLapacke *lt_lazy_lapacke(void) {
+  pthread_once(&lapacke_once, load_lapacke);
+  return &lapacke;
+}
+const LtLazyCairo *lt_lazy_cairo(void) {
+  pthread_once(&cairo_once, load_cairo);
+  return &cairo;
+}
 const LtLazyDeflate *lt_lazy_deflate(void) {
   pthread_once(&deflate_once, load_deflate);
   return &libdeflate;

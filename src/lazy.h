@@ -24,10 +24,22 @@
 #include "lazy_syms.h"
 
 #define LT_LAZY_MEMBER(name) __typeof__(name) *name;
-typedef struct { char unused; LT_LAZY_BLAS(LT_LAZY_MEMBER) } LtLazyBlas;
-typedef struct { char unused; LT_LAZY_LAPACKE(LT_LAZY_MEMBER) } LtLazyLapacke;
-typedef struct { char unused; LT_LAZY_CAIRO(LT_LAZY_MEMBER) } LtLazyCairo;
-typedef struct { char unused; LT_LAZY_DEFLATE(LT_LAZY_MEMBER) } LtLazyDeflate;
+typedef struct {
+  char unused;
+  LT_LAZY_BLAS(LT_LAZY_MEMBER)
+} LtLazyBlas;
+typedef struct {
+  char unused;
+  LT_LAZY_LAPACKE(LT_LAZY_MEMBER)
+} LtLazyLapacke;
+typedef struct {
+  char unused;
+  LT_LAZY_CAIRO(LT_LAZY_MEMBER)
+} LtLazyCairo;
+typedef struct {
+  char unused;
+  LT_LAZY_DEFLATE(LT_LAZY_MEMBER)
+} LtLazyDeflate;
 
 const LtLazyBlas *lt_lazy_blas(void);
 const LtLazyLapacke *lt_lazy_lapacke(void);

@@ -4,11 +4,11 @@
 #include <stddef.h>
 
 typedef struct {
-  const char *module;   /* "lunette.tensor", or "lunette" for init.lua */
+  const char *module;    /* "lunette.tensor", or "lunette" for init.lua */
   const char *chunkname; /* "@lua/lunette/tensor.lua" so tracebacks name the file */
   const char *code;      /* source text */
   size_t len;
-  const char *bytecode;  /* the same chunk precompiled by the build's lua5.4 */
+  const char *bytecode; /* the same chunk precompiled by the build's lua5.4 */
   size_t bclen;
 } LtLuaSource;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""gen_plot_data.py - writes src/plot_data.c: matplotlib's colormap lookup
+"""gen_plot_data.py - writes src/plot/plot_data.c: matplotlib's colormap lookup
 tables and named colours, sampled from Debian's python3-matplotlib so lunette
 reproduces them exactly. Run from the repository root:
     /usr/bin/python3 scripts/plot_reference/gen_plot_data.py
@@ -21,12 +21,25 @@ CMAPS = [
     "Pastel1", "Pastel2", "Paired", "Dark2", "Accent",
 ]
 
+def wrap(head, vals, width=100):
+    """head = {v, v, ...}; with the values packed into lines of at most `width` columns."""
+    lines, cur = [head + " {"], "  "
+    for v in vals:
+        item = v + ","
+        if len(cur) + len(item) + 1 > width:
+            lines.append(cur.rstrip())
+            cur = "  "
+        cur += item + " "
+    lines.append(cur.rstrip())
+    lines.append("};")
+    return "\n".join(lines)
+
 def main():
     out = []
     w = out.append
     w("/* plot_data.c - colormap tables and named colours, generated from matplotlib "
       + matplotlib.__version__ + "\n * by scripts/plot_reference/gen_plot_data.py; do not edit. */")
-    w('#include "plot_color.h"')
+    w('#include "plot/plot_color.h"')
     w("")
     entries = []
     for name in CMAPS:
@@ -35,8 +48,8 @@ def main():
         lut = cm(np.arange(n))[:, :3]
         listed = isinstance(cm, mcolors.ListedColormap) and n < 256
         ident = "lut_" + name.lower().replace("-", "_") + ("_c" if name[0].isupper() else "")
-        vals = ",".join("%.9g" % v for v in lut.ravel())
-        w("static const double %s[%d] = {%s};" % (ident, n * 3, vals))
+        vals = ["%.9g" % v for v in lut.ravel()]
+        w(wrap("static const double %s[%d] =" % (ident, n * 3), vals))
         entries.append((name, ident, n, listed))
     w("")
     w("const PlotCmapData plot_cmap_table[] = {")
@@ -58,7 +71,7 @@ def main():
         w('  {"%s", %.9g, %.9g, %.9g},' % (k, r, g, b))
     w("  {NULL, 0, 0, 0}")
     w("};")
-    with open("src/plot_data.c", "w") as f:
+    with open("src/plot/plot_data.c", "w") as f:
         f.write("\n".join(out) + "\n")
 
 if __name__ == "__main__":

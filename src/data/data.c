@@ -1,4 +1,5 @@
-/* data.c - batch gathering with normalisation, class index lists and channel statistics for lunette.data. */
+/* data.c - batch gathering with normalisation, class index lists and channel statistics for
+ * lunette.data. */
 #include <string.h>
 #include "data/data.h"
 
@@ -9,15 +10,20 @@ static int64_t inner_size(const Tensor *src, int64_t nchan) {
   return nchan > 0 ? row / nchan : row;
 }
 
-static void affine_row(float *o, const char *s, LtDtype dt, int64_t nchan, int64_t inner, const float *scale, const float *shift) {
+static void affine_row(float *o, const char *s, LtDtype dt, int64_t nchan, int64_t inner,
+                       const float *scale, const float *shift) {
   size_t es = lt_dtype_size(dt);
   for (int64_t c = 0; c < nchan; c++) {
     float a = scale[c], b = shift[c];
     float *oc = o + c * inner;
     const char *sc = s + (size_t)(c * inner) * es;
-    if (dt == LT_U8) for (int64_t j = 0; j < inner; j++) oc[j] = (float)((const uint8_t *)sc)[j] * a + b;
-    else if (dt == LT_F32) for (int64_t j = 0; j < inner; j++) oc[j] = ((const float *)sc)[j] * a + b;
-    else for (int64_t j = 0; j < inner; j++) oc[j] = (float)lt_get_f64(sc + (size_t)j * es, dt) * a + b;
+    if (dt == LT_U8)
+      for (int64_t j = 0; j < inner; j++) oc[j] = (float)((const uint8_t *)sc)[j] * a + b;
+    else if (dt == LT_F32)
+      for (int64_t j = 0; j < inner; j++) oc[j] = ((const float *)sc)[j] * a + b;
+    else
+      for (int64_t j = 0; j < inner; j++)
+        oc[j] = (float)lt_get_f64(sc + (size_t)j * es, dt) * a + b;
   }
 }
 
@@ -25,7 +31,8 @@ static void affine_row(float *o, const char *s, LtDtype dt, int64_t nchan, int64
  * rows scattered over the whole dataset, and its time goes to memory
  * latency, not arithmetic: prefetching halves a shuffled Fashion-MNIST epoch. */
 #define AHEAD 8
-static void prefetch_row(const char *s, const int64_t *idx, int64_t k, int64_t n, int64_t base, size_t rb) {
+static void prefetch_row(const char *s, const int64_t *idx, int64_t k, int64_t n, int64_t base,
+                         size_t rb) {
   if (k >= n) return;
   const char *p = s + (size_t)(idx[k] - base) * rb;
   for (size_t off = 0; off < rb; off += 64) __builtin_prefetch(p + off, 0, 0);
@@ -35,7 +42,10 @@ LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t
                      const float *scale, const float *shift, int64_t nchan, int64_t *bad) {
   int64_t rows = src->ndim ? src->shape[0] : 1;
   for (int64_t k = 0; k < n; k++)
-    if (idx[k] - base < 0 || idx[k] - base >= rows) { *bad = idx[k]; return LT_ERANGE; }
+    if (idx[k] - base < 0 || idx[k] - base >= rows) {
+      *bad = idx[k];
+      return LT_ERANGE;
+    }
   if (nchan < 1) nchan = 1;
   if (nchan > 1 && (src->ndim < 2 || src->shape[1] != nchan)) return LT_ESHAPE;
   int64_t inner = inner_size(src, nchan), row = inner * nchan;
@@ -49,28 +59,36 @@ LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t
     for (int64_t k = 0; k < n; k++) {
       prefetch_row(s, idx, k + AHEAD, n, base, rb);
       const char *r = s + (size_t)(idx[k] - base) * rb;
-      if (scale) affine_row((float *)(o + (size_t)k * ob), r, src->dtype, nchan, inner, scale, shift);
-      else memcpy(o + (size_t)k * ob, r, rb);
+      if (scale)
+        affine_row((float *)(o + (size_t)k * ob), r, src->dtype, nchan, inner, scale, shift);
+      else
+        memcpy(o + (size_t)k * ob, r, rb);
     }
     return LT_OK;
   }
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < n; k++) {
     const char *r = s + (size_t)(idx[k] - base) * rb;
-    if (scale) affine_row((float *)(o + (size_t)k * ob), r, src->dtype, nchan, inner, scale, shift);
-    else memcpy(o + (size_t)k * ob, r, rb);
+    if (scale)
+      affine_row((float *)(o + (size_t)k * ob), r, src->dtype, nchan, inner, scale, shift);
+    else
+      memcpy(o + (size_t)k * ob, r, rb);
   }
   return LT_OK;
 }
 
-LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, int64_t *offsets, int64_t *order, int64_t *bad) {
+LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, int64_t *offsets,
+                          int64_t *order, int64_t *bad) {
   int64_t n = lt_numel(labels);
   size_t es = lt_dtype_size(labels->dtype);
   const char *p = labels->data;
   memset(offsets, 0, sizeof *offsets * (size_t)(nclass + 1));
   for (int64_t i = 0; i < n; i++) {
     int64_t c = lt_get_i64(p + (size_t)i * es, labels->dtype) - base;
-    if (c < 0 || c >= nclass) { *bad = c + base; return LT_ERANGE; }
+    if (c < 0 || c >= nclass) {
+      *bad = c + base;
+      return LT_ERANGE;
+    }
     offsets[c + 1]++;
   }
   for (int64_t c = 0; c < nclass; c++) offsets[c + 1] += offsets[c];
@@ -83,7 +101,8 @@ LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, in
   return LT_OK;
 }
 
-LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, double *mean, double *std) {
+LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, double *mean,
+                            double *std) {
   int64_t rows = src->ndim ? src->shape[0] : 1;
   if (nchan < 1) nchan = 1;
   if (nchan > 1 && (src->ndim < 2 || src->shape[1] != nchan)) return LT_ESHAPE;
@@ -94,14 +113,18 @@ LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, doub
     double sum = 0, sq = 0, cnt = (double)rows * (double)inner;
     for (int64_t r = 0; r < rows; r++) {
       const char *p = s + (size_t)((r * nchan + c) * inner) * es;
-      if (src->dtype == LT_U8) for (int64_t j = 0; j < inner; j++) sum += ((const uint8_t *)p)[j];
-      else for (int64_t j = 0; j < inner; j++) sum += lt_get_f64(p + (size_t)j * es, src->dtype);
+      if (src->dtype == LT_U8)
+        for (int64_t j = 0; j < inner; j++) sum += ((const uint8_t *)p)[j];
+      else
+        for (int64_t j = 0; j < inner; j++) sum += lt_get_f64(p + (size_t)j * es, src->dtype);
     }
     double m = cnt > 0 ? sum / cnt : 0;
     for (int64_t r = 0; r < rows; r++) {
       const char *p = s + (size_t)((r * nchan + c) * inner) * es;
       for (int64_t j = 0; j < inner; j++) {
-        double d = (src->dtype == LT_U8 ? ((const uint8_t *)p)[j] : lt_get_f64(p + (size_t)j * es, src->dtype)) - m;
+        double d = (src->dtype == LT_U8 ? ((const uint8_t *)p)[j]
+                                        : lt_get_f64(p + (size_t)j * es, src->dtype)) -
+                   m;
         sq += d * d;
       }
     }

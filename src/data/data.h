@@ -1,4 +1,5 @@
-/* data.h - dataset kernels: batch gathering with per-channel normalisation, per-class index lists, channel statistics (core, no Lua). */
+/* data.h - dataset kernels: batch gathering with per-channel normalisation, per-class index lists,
+ * channel statistics (core, no Lua). */
 #ifndef LUNETTE_DATA_H
 #define LUNETTE_DATA_H
 #include "tensor/tensor.h"
@@ -18,11 +19,13 @@ LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t
  * base..base+nclass-1): offsets[c]..offsets[c+1] delimit the rows of class
  * c in order[], ascending; order holds row numbers + base. LT_ERANGE with
  * *bad = the first label out of range. offsets has nclass + 1 entries. */
-LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, int64_t *offsets, int64_t *order, int64_t *bad);
+LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, int64_t *offsets,
+                          int64_t *order, int64_t *bad);
 
 /* Per-channel mean and population standard deviation of src (contiguous
  * [N, ...]; channels along dim 2 when nchan > 1) after multiplying by
  * `scale`, accumulated in double (two passes). */
-LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, double *mean, double *std);
+LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, double *mean,
+                            double *std);
 
 #endif

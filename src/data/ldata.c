@@ -1,4 +1,5 @@
-/* ldata.c - Lua binding for lunette.data's kernels: batch gather, class indices, channel statistics, terminal queries. */
+/* ldata.c - Lua binding for lunette.data's kernels: batch gather, class indices, channel
+ * statistics, terminal queries. */
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -10,10 +11,12 @@
 /* Reads a Lua array of nchan numbers into v. */
 static void read_floats(lua_State *L, int arg, const char *fname, float *v, int64_t nchan) {
   luaL_checktype(L, arg, LUA_TTABLE);
-  if ((int64_t)lua_rawlen(L, arg) != nchan) ltL_argerror(L, arg, fname, "%lld values expected", (long long)nchan);
+  if ((int64_t)lua_rawlen(L, arg) != nchan)
+    ltL_argerror(L, arg, fname, "%lld values expected", (long long)nchan);
   for (int64_t i = 0; i < nchan; i++) {
     lua_rawgeti(L, arg, i + 1);
-    if (!lua_isnumber(L, -1)) ltL_argerror(L, arg, fname, "number expected at position %lld", (long long)i + 1);
+    if (!lua_isnumber(L, -1))
+      ltL_argerror(L, arg, fname, "number expected at position %lld", (long long)i + 1);
     v[i] = (float)lua_tonumber(L, -1);
     lua_pop(L, 1);
   }
@@ -28,7 +31,8 @@ static Tensor *check_index(lua_State *L, int arg, const char *fname) {
       lua_rawgeti(L, arg, i + 1);
       int ok;
       ((int64_t *)t->data)[i] = lua_tointegerx(L, -1, &ok);
-      if (!ok) ltL_argerror(L, arg, fname, "integer index expected at position %lld", (long long)i + 1);
+      if (!ok)
+        ltL_argerror(L, arg, fname, "integer index expected at position %lld", (long long)i + 1);
       lua_pop(L, 1);
     }
     return t;
@@ -36,7 +40,10 @@ static Tensor *check_index(lua_State *L, int arg, const char *fname) {
   Tensor *t = ltL_check_tensor(L, arg, fname);
   if (t->ndim != 1 || (t->dtype != LT_I64 && t->dtype != LT_I32))
     ltL_argerror(L, arg, fname, "1-d integer index tensor expected");
-  if (t->dtype == LT_I64 && lt_is_contiguous(t)) { lua_pushvalue(L, arg); return t; }
+  if (t->dtype == LT_I64 && lt_is_contiguous(t)) {
+    lua_pushvalue(L, arg);
+    return t;
+  }
   Tensor *c = ltL_push_new_like(L, t, LT_I64);
   ltL_check_status(L, lt_copy(c, t), fname);
   return c;
@@ -49,7 +56,10 @@ static Tensor *gather_out(lua_State *L, LtDtype dt, int nd, const int64_t *shape
   if (!lua_isnil(L, 5)) {
     int ok = o && o->dtype == dt && o->ndim == nd && lt_is_contiguous(o);
     for (int i = 0; ok && i < nd; i++) ok = o->shape[i] == shape[i];
-    if (ok) { lua_pushvalue(L, 5); return o; }
+    if (ok) {
+      lua_pushvalue(L, 5);
+      return o;
+    }
     if (!o) ltL_argerror(L, 5, "gather", "tensor expected, got %s", luaL_typename(L, 5));
   }
   return ltL_push_new(L, dt, nd, shape);
@@ -61,14 +71,17 @@ static Tensor *gather_out(lua_State *L, LtDtype dt, int nd, const int64_t *shape
 static int d_gather(lua_State *L) {
   Tensor *src = ltL_check_tensor(L, 1, "gather");
   char b[64];
-  if (src->ndim < 1 || !lt_is_contiguous(src)) return ltL_argerror(L, 1, "gather", "contiguous tensor with at least one dim expected, got %s", ltL_shape_of(src, b, sizeof b));
+  if (src->ndim < 1 || !lt_is_contiguous(src))
+    return ltL_argerror(L, 1, "gather", "contiguous tensor with at least one dim expected, got %s",
+                        ltL_shape_of(src, b, sizeof b));
   lua_settop(L, 5);
-  Tensor *idx = check_index(L, 2, "gather");                       /* 6 */
+  Tensor *idx = check_index(L, 2, "gather"); /* 6 */
   int64_t n = idx->shape[0], nchan = 0, bad;
   float scale[MAX_CHAN], shift[MAX_CHAN];
   if (!lua_isnil(L, 3)) {
     nchan = (int64_t)lua_rawlen(L, 3);
-    if (nchan < 1 || nchan > MAX_CHAN) return ltL_argerror(L, 3, "gather", "1 to %d channel scales expected", MAX_CHAN);
+    if (nchan < 1 || nchan > MAX_CHAN)
+      return ltL_argerror(L, 3, "gather", "1 to %d channel scales expected", MAX_CHAN);
     read_floats(L, 3, "gather", scale, nchan);
     read_floats(L, 4, "gather", shift, nchan);
   }
@@ -76,26 +89,36 @@ static int d_gather(lua_State *L) {
   memcpy(shape, src->shape, sizeof shape);
   shape[0] = n;
   Tensor *out = gather_out(L, nchan ? LT_F32 : src->dtype, src->ndim, shape);
-  LtStatus st = data_gather(out, src, idx->data, n, 1, nchan ? scale : NULL, nchan ? shift : NULL, nchan, &bad);
-  if (st == LT_ERANGE) return ltL_argerror(L, 2, "gather", "index %lld out of range 1..%lld", (long long)bad, (long long)src->shape[0]);
-  if (st == LT_ESHAPE) return ltL_argerror(L, 3, "gather", "%lld channels given for a tensor of shape %s", (long long)nchan, ltL_shape_of(src, b, sizeof b));
+  LtStatus st = data_gather(out, src, idx->data, n, 1, nchan ? scale : NULL, nchan ? shift : NULL,
+                            nchan, &bad);
+  if (st == LT_ERANGE)
+    return ltL_argerror(L, 2, "gather", "index %lld out of range 1..%lld", (long long)bad,
+                        (long long)src->shape[0]);
+  if (st == LT_ESHAPE)
+    return ltL_argerror(L, 3, "gather", "%lld channels given for a tensor of shape %s",
+                        (long long)nchan, ltL_shape_of(src, b, sizeof b));
   return 1;
 }
 
 /* class_index(labels, nclass [, base = 1]) -> {[c] = int64 tensor of 1-based rows of class c} */
 static int d_class_index(lua_State *L) {
   Tensor *lab = ltL_check_tensor(L, 1, "class_index");
-  int64_t nclass = ltL_check_int(L, 2, "class_index", "class count"), base = luaL_optinteger(L, 3, 1), bad;
-  if (nclass < 1 || nclass > (1 << 24)) return ltL_argerror(L, 2, "class_index", "class count must be in 1..%d", 1 << 24);
-  if (lt_dtype_is_float(lab->dtype)) return ltL_argerror(L, 1, "class_index", "integer labels expected, got %s", lt_dtype_name(lab->dtype));
+  int64_t nclass = ltL_check_int(L, 2, "class_index", "class count"),
+          base = luaL_optinteger(L, 3, 1), bad;
+  if (nclass < 1 || nclass > (1 << 24))
+    return ltL_argerror(L, 2, "class_index", "class count must be in 1..%d", 1 << 24);
+  if (lt_dtype_is_float(lab->dtype))
+    return ltL_argerror(L, 1, "class_index", "integer labels expected, got %s",
+                        lt_dtype_name(lab->dtype));
   lua_settop(L, 3);
-  Tensor *c = ltL_push_contiguous(L, 1);                               /* 4 */
+  Tensor *c = ltL_push_contiguous(L, 1); /* 4 */
   int64_t n = lt_numel(c), nc1 = nclass + 1;
-  Tensor *order = ltL_push_new(L, LT_I64, 1, &n);                     /* 5 */
-  Tensor *offs = ltL_push_new(L, LT_I64, 1, &nc1);                    /* 6 */
+  Tensor *order = ltL_push_new(L, LT_I64, 1, &n);  /* 5 */
+  Tensor *offs = ltL_push_new(L, LT_I64, 1, &nc1); /* 6 */
   int64_t *off = offs->data;
   if (data_class_index(c, nclass, base, off, order->data, &bad) != LT_OK)
-    return ltL_argerror(L, 1, "class_index", "label %lld outside %lld..%lld", (long long)bad, (long long)base, (long long)(base + nclass - 1));
+    return ltL_argerror(L, 1, "class_index", "label %lld outside %lld..%lld", (long long)bad,
+                        (long long)base, (long long)(base + nclass - 1));
   lua_createtable(L, (int)nclass, 0);
   for (int64_t k = 0; k < nclass; k++) {
     Tensor v = *order;
@@ -112,13 +135,19 @@ static int d_channel_stats(lua_State *L) {
   Tensor *src = ltL_check_tensor(L, 1, "channel_stats");
   int64_t nchan = ltL_check_int(L, 2, "channel_stats", "channel count");
   double scale = luaL_optnumber(L, 3, 1), mean[MAX_CHAN], sd[MAX_CHAN];
-  if (nchan < 1 || nchan > MAX_CHAN) return ltL_argerror(L, 2, "channel_stats", "channel count must be in 1..%d", MAX_CHAN);
-  if (!lt_is_contiguous(src) || src->ndim < 1) return ltL_argerror(L, 1, "channel_stats", "contiguous tensor expected");
+  if (nchan < 1 || nchan > MAX_CHAN)
+    return ltL_argerror(L, 2, "channel_stats", "channel count must be in 1..%d", MAX_CHAN);
+  if (!lt_is_contiguous(src) || src->ndim < 1)
+    return ltL_argerror(L, 1, "channel_stats", "contiguous tensor expected");
   if (data_channel_stats(src, nchan, scale, mean, sd) != LT_OK)
-    return ltL_argerror(L, 2, "channel_stats", "%lld channels do not match dim 2", (long long)nchan);
+    return ltL_argerror(L, 2, "channel_stats", "%lld channels do not match dim 2",
+                        (long long)nchan);
   for (int k = 0; k < 2; k++) {
     lua_createtable(L, (int)nchan, 0);
-    for (int64_t i = 0; i < nchan; i++) { lua_pushnumber(L, k ? sd[i] : mean[i]); lua_rawseti(L, -2, i + 1); }
+    for (int64_t i = 0; i < nchan; i++) {
+      lua_pushnumber(L, k ? sd[i] : mean[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
   }
   return 2;
 }
@@ -132,15 +161,17 @@ static int d_isatty(lua_State *L) {
 /* term_width(fd) -> columns of the terminal, or nil */
 static int d_term_width(lua_State *L) {
   struct winsize ws;
-  if (ioctl((int)luaL_optinteger(L, 1, 2), TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) { lua_pushnil(L); return 1; }
+  if (ioctl((int)luaL_optinteger(L, 1, 2), TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
   lua_pushinteger(L, ws.ws_col);
   return 1;
 }
 
 static const luaL_Reg data_fns[] = {
-  {"gather", d_gather}, {"class_index", d_class_index}, {"channel_stats", d_channel_stats},
-  {"isatty", d_isatty}, {"term_width", d_term_width}, {NULL, NULL}
-};
+    {"gather", d_gather}, {"class_index", d_class_index}, {"channel_stats", d_channel_stats},
+    {"isatty", d_isatty}, {"term_width", d_term_width},   {NULL, NULL}};
 
 /* The main part of lunette._data (src/lunette.c lists every part). */
 int luaopen_lunette_data(lua_State *L);

@@ -1,4 +1,5 @@
-/* embed.c - shared pieces of the embedding kernels: progress ticks, sparse symmetrisation, hashing, row checks. */
+/* embed.c - shared pieces of the embedding kernels: progress ticks, sparse symmetrisation, hashing,
+ * row checks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,11 @@ void lt_csr_free(LtCsr *g) {
 }
 
 /* One entry of A or of A^T on its way into the symmetric matrix. */
-typedef struct { int32_t col; int32_t from_t; float v; } SymEntry;
+typedef struct {
+  int32_t col;
+  int32_t from_t;
+  float v;
+} SymEntry;
 
 static int sym_entry_cmp(const void *a, const void *b) {
   const SymEntry *x = a, *y = b;
@@ -38,7 +43,7 @@ static float sym_combine(double a, double b, double mix) {
 /* Sorts each row's entries by column and merges A_ij with A_ji in place;
  * returns the merged count of row r in cnt[r]. */
 static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double mix, int64_t *cnt) {
-  #pragma omp parallel for schedule(dynamic, 256)
+#pragma omp parallel for schedule(dynamic, 256)
   for (int64_t r = 0; r < n; r++) {
     SymEntry *row = e + start[r];
     int64_t m = start[r + 1] - start[r], out = 0;
@@ -46,24 +51,40 @@ static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double 
     for (int64_t i = 0; i < m;) {
       double a = 0, b = 0;
       int32_t c = row[i].col;
-      for (; i < m && row[i].col == c; i++) { if (row[i].from_t) b = row[i].v; else a = row[i].v; }
+      for (; i < m && row[i].col == c; i++) {
+        if (row[i].from_t)
+          b = row[i].v;
+        else
+          a = row[i].v;
+      }
       float v = sym_combine(a, b, mix);
-      if (v != 0) { row[out].col = c; row[out].v = v; out++; }
+      if (v != 0) {
+        row[out].col = c;
+        row[out].v = v;
+        out++;
+      }
     }
     cnt[r] = out;
   }
 }
 
-LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals, double mix) {
+LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
+                           double mix) {
   memset(g, 0, sizeof *g);
   int64_t *start = calloc((size_t)n + 1, sizeof *start), *cnt = calloc((size_t)n + 1, sizeof *cnt);
   SymEntry *e = malloc(sizeof *e * (size_t)(2 * n * k + 1));
-  if (!start || !cnt || !e) { free(start); free(cnt); free(e); return LT_ENOMEM; }
+  if (!start || !cnt || !e) {
+    free(start);
+    free(cnt);
+    free(e);
+    return LT_ENOMEM;
+  }
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < k; j++) {
       int64_t c = cols[i * k + j];
       if (c < 0 || c >= n || vals[i * k + j] == 0) continue;
-      start[i + 1]++; start[c + 1]++;
+      start[i + 1]++;
+      start[c + 1]++;
     }
   for (int64_t i = 0; i < n; i++) start[i + 1] += start[i];
   memcpy(cnt, start, sizeof *cnt * (size_t)n);
@@ -82,19 +103,31 @@ LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, 
   for (int64_t r = 0; r < n; r++) nnz += cnt[r];
   g->indices = malloc(sizeof *g->indices * (size_t)(nnz + 1));
   g->data = malloc(sizeof *g->data * (size_t)(nnz + 1));
-  if (!g->indptr || !g->indices || !g->data) { free(start); free(cnt); free(e); lt_csr_free(g); return LT_ENOMEM; }
+  if (!g->indptr || !g->indices || !g->data) {
+    free(start);
+    free(cnt);
+    free(e);
+    lt_csr_free(g);
+    return LT_ENOMEM;
+  }
   g->indptr[0] = 0;
   for (int64_t r = 0; r < n; r++) {
     int64_t o = g->indptr[r];
-    for (int64_t i = 0; i < cnt[r]; i++) { g->indices[o + i] = e[start[r] + i].col; g->data[o + i] = e[start[r] + i].v; }
+    for (int64_t i = 0; i < cnt[r]; i++) {
+      g->indices[o + i] = e[start[r] + i].col;
+      g->data[o + i] = e[start[r] + i].v;
+    }
     g->indptr[r + 1] = o + cnt[r];
   }
-  free(start); free(cnt); free(e);
+  free(start);
+  free(cnt);
+  free(e);
   return LT_OK;
 }
 
 uint64_t lt_embed_hash(uint64_t seed, uint64_t a, uint64_t b) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (a + 1) + 0xbf58476d1ce4e5b9ULL * (b + 0x632be59bd9b4e019ULL);
+  uint64_t z =
+      seed + 0x9e3779b97f4a7c15ULL * (a + 1) + 0xbf58476d1ce4e5b9ULL * (b + 0x632be59bd9b4e019ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
@@ -113,14 +146,20 @@ LT_EMBED_HOT float lt_embed_sqdist(const float *a, const float *b, int64_t d) {
   float s[8] = {0};
   int64_t j = 0;
   for (; j + 8 <= d; j += 8)
-    for (int u = 0; u < 8; u++) { float t = a[j + u] - b[j + u]; s[u] += t * t; }
+    for (int u = 0; u < 8; u++) {
+      float t = a[j + u] - b[j + u];
+      s[u] += t * t;
+    }
   float tail = 0;
-  for (; j < d; j++) { float t = a[j] - b[j]; tail += t * t; }
+  for (; j < d; j++) {
+    float t = a[j] - b[j];
+    tail += t * t;
+  }
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + tail;
 }
 
 void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out) {
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {
     double s = 0;
     for (int64_t j = 0; j < d; j++) s += (double)x[i * d + j] * x[i * d + j];
@@ -129,7 +168,7 @@ void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out) {
 }
 
 void lt_embed_normalize_rows(const float *x, int64_t n, int64_t d, float *out) {
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {
     double s = 0;
     for (int64_t j = 0; j < d; j++) s += (double)x[i * d + j] * x[i * d + j];

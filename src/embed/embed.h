@@ -1,4 +1,5 @@
-/* embed.h - what the embedding kernels share: progress hooks, sparse graphs, hashing, row checks (core, no Lua). */
+/* embed.h - what the embedding kernels share: progress hooks, sparse graphs, hashing, row checks
+ * (core, no Lua). */
 #ifndef LUNETTE_EMBED_H
 #define LUNETTE_EMBED_H
 #include <stdint.h>
@@ -7,7 +8,8 @@
 /* The embed kernels' hot loops are compiled for x86-64-v3 (AVX2 + FMA) and
  * the baseline, picked at load time; results are the same on any thread
  * count on a given machine, not across the two code paths. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define LT_EMBED_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define LT_EMBED_HOT
@@ -19,7 +21,10 @@
  * steps. The hook returns 0 to go on and nonzero to stop, which makes the
  * kernel free what it allocated and return LT_EINTR. fn may be NULL. */
 typedef int (*LtEmbedProgressFn)(void *ctx, const char *stage, int64_t done, int64_t total);
-typedef struct { LtEmbedProgressFn fn; void *ctx; } LtEmbedProgress;
+typedef struct {
+  LtEmbedProgressFn fn;
+  void *ctx;
+} LtEmbedProgress;
 
 /* Calls the hook (when there is one) and polls Ctrl-C; LT_EINTR means stop. */
 LtStatus lt_embed_tick(const LtEmbedProgress *p, const char *stage, int64_t done, int64_t total);
@@ -29,9 +34,9 @@ LtStatus lt_embed_tick(const LtEmbedProgress *p, const char *stage, int64_t done
  * Built and freed by the embed kernels (lt_csr_free releases the arrays). */
 typedef struct {
   int64_t n;
-  int64_t *indptr;   /* n + 1 */
-  int32_t *indices;  /* nnz */
-  float *data;       /* nnz */
+  int64_t *indptr;  /* n + 1 */
+  int32_t *indices; /* nnz */
+  float *data;      /* nnz */
 } LtCsr;
 
 int64_t lt_csr_nnz(const LtCsr *g);
@@ -42,7 +47,8 @@ void lt_csr_free(LtCsr *g);
  * with mix = -1 g = A + A^T (plain sum, what t-SNE uses), other mix in
  * [0,1] blends union and intersection as UMAP's set_op_mix_ratio.
  * Deterministic. Returns LT_ENOMEM or LT_OK. */
-LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals, double mix);
+LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
+                           double mix);
 
 /* 64-bit mixing (splitmix64 finaliser) for counter-based random streams:
  * the same (seed, a, b) always gives the same number, on any thread. */

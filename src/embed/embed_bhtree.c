@@ -1,4 +1,5 @@
-/* embed_bhtree.c - Morton-ordered Barnes-Hut tree and the t-SNE repulsive forces it approximates. */
+/* embed_bhtree.c - Morton-ordered Barnes-Hut tree and the t-SNE repulsive forces it approximates.
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,20 @@ LtStatus lt_bhtree_init(LtBhTree *t, int64_t n, int dim) {
   t->pos = malloc(sizeof *t->pos * (size_t)(n * dim));
   t->keys = malloc(sizeof *t->keys * (size_t)n);
   t->tmp_keys = malloc(sizeof *t->tmp_keys * (size_t)n);
-  if (!t->nodes || !t->order || !t->tmp_order || !t->pos || !t->keys || !t->tmp_keys) { lt_bhtree_free(t); return LT_ENOMEM; }
+  if (!t->nodes || !t->order || !t->tmp_order || !t->pos || !t->keys || !t->tmp_keys) {
+    lt_bhtree_free(t);
+    return LT_ENOMEM;
+  }
   return LT_OK;
 }
 
 void lt_bhtree_free(LtBhTree *t) {
-  free(t->nodes); free(t->order); free(t->tmp_order); free(t->pos); free(t->keys); free(t->tmp_keys);
+  free(t->nodes);
+  free(t->order);
+  free(t->tmp_order);
+  free(t->pos);
+  free(t->keys);
+  free(t->tmp_keys);
   memset(t, 0, sizeof *t);
 }
 
@@ -62,8 +71,12 @@ static void radix_sort(LtBhTree *t, int nbits) {
       t->tmp_keys[o] = t->keys[i];
       t->tmp_order[o] = t->order[i];
     }
-    uint64_t *k = t->keys; t->keys = t->tmp_keys; t->tmp_keys = k;
-    int32_t *r = t->order; t->order = t->tmp_order; t->tmp_order = r;
+    uint64_t *k = t->keys;
+    t->keys = t->tmp_keys;
+    t->tmp_keys = k;
+    int32_t *r = t->order;
+    t->order = t->tmp_order;
+    t->tmp_order = r;
   }
 }
 
@@ -73,11 +86,13 @@ static inline unsigned digit_at(uint64_t key, int level, int bits, int dim) {
 
 static void build_rec(LtBhTree *t, int bits, int level, int64_t lo, int64_t hi) {
   int dim = t->dim;
-  while (level < bits && hi - lo > BH_LEAF && digit_at(t->keys[lo], level, bits, dim) == digit_at(t->keys[hi - 1], level, bits, dim))
+  while (level < bits && hi - lo > BH_LEAF &&
+         digit_at(t->keys[lo], level, bits, dim) == digit_at(t->keys[hi - 1], level, bits, dim))
     level++;
   int64_t me = t->nnodes++;
   LtBhNode *nd = &t->nodes[me];
-  double c[3] = {0, 0, 0}, bl[3] = {INFINITY, INFINITY, INFINITY}, bh[3] = {-INFINITY, -INFINITY, -INFINITY}, w = 0;
+  double c[3] = {0, 0, 0}, bl[3] = {INFINITY, INFINITY, INFINITY},
+         bh[3] = {-INFINITY, -INFINITY, -INFINITY}, w = 0;
   for (int64_t s = lo; s < hi; s++)
     for (int j = 0; j < dim; j++) {
       double v = t->pos[s * dim + j];
@@ -85,7 +100,8 @@ static void build_rec(LtBhTree *t, int bits, int level, int64_t lo, int64_t hi) 
       if (v < bl[j]) bl[j] = v;
       if (v > bh[j]) bh[j] = v;
     }
-  for (int j = 0; j < dim; j++) if (bh[j] - bl[j] > w) w = bh[j] - bl[j]; /* the points' extent, at most the cell's side */
+  for (int j = 0; j < dim; j++)
+    if (bh[j] - bl[j] > w) w = bh[j] - bl[j]; /* the points' extent, at most the cell's side */
   for (int j = 0; j < 3; j++) nd->com[j] = j < dim ? (float)(c[j] / (double)(hi - lo)) : 0.0f;
   nd->width2 = (float)(w * w);
   nd->start = (int32_t)lo;
@@ -105,14 +121,16 @@ static void build_rec(LtBhTree *t, int bits, int level, int64_t lo, int64_t hi) 
 void lt_bhtree_build(LtBhTree *t, const float *Y) {
   int dim = t->dim, bits = morton_bits(dim);
   int64_t n = t->n;
-  double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY}, side = 0;
+  double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY},
+         side = 0;
   for (int64_t i = 0; i < n; i++)
     for (int j = 0; j < dim; j++) {
       double v = Y[i * dim + j];
       if (v < lo[j]) lo[j] = v;
       if (v > hi[j]) hi[j] = v;
     }
-  for (int j = 0; j < dim; j++) if (hi[j] - lo[j] > side) side = hi[j] - lo[j];
+  for (int j = 0; j < dim; j++)
+    if (hi[j] - lo[j] > side) side = hi[j] - lo[j];
   side = side > 0 ? side * (1 + 1e-6) : 1.0;
   double scale = ldexp(1.0, bits) / side, top = ldexp(1.0, bits) - 1;
   for (int64_t i = 0; i < n; i++) {
@@ -143,7 +161,10 @@ void lt_bhtree_build(LtBhTree *t, const float *Y) {
 #define BH_GROUP 128
 
 /* An interaction list: positions, weights (point counts). */
-typedef struct { float *x[3], *c; int64_t len; } BhList;
+typedef struct {
+  float *x[3], *c;
+  int64_t len;
+} BhList;
 
 static inline void list_add(BhList *l, const float *p, int dim, float c) {
   for (int j = 0; j < dim; j++) l->x[j][l->len] = p[j];
@@ -169,31 +190,44 @@ static void group_list(const LtBhTree *t, int64_t gs, int64_t ge, double theta2,
       double c = nd->com[j], e = c < bl[j] ? bl[j] - c : c > bh[j] ? c - bh[j] : 0;
       d2 += e * e;
     }
-    if (nd->leaf == 2 || (!holds && nd->width2 < theta2 * d2)) { list_add(l, nd->com, dim, (float)nd->count); i = nd->next; }
-    else if (nd->leaf == 1) { for (int64_t q = ns; q < ne; q++) list_add(l, t->pos + q * dim, dim, 1.0f); i = nd->next; }
-    else i++;
+    if (nd->leaf == 2 || (!holds && nd->width2 < theta2 * d2)) {
+      list_add(l, nd->com, dim, (float)nd->count);
+      i = nd->next;
+    } else if (nd->leaf == 1) {
+      for (int64_t q = ns; q < ne; q++) list_add(l, t->pos + q * dim, dim, 1.0f);
+      i = nd->next;
+    } else
+      i++;
   }
 }
 
 /* Sums the list for one point: z = sum c w, f = sum c w^2 (p - x). */
-static LT_EMBED_HOT void list_sums(const BhList *l, const float *p, int dim, double dof, double *f, double *z) {
+static LT_EMBED_HOT void list_sums(const BhList *l, const float *p, int dim, double dof, double *f,
+                                   double *z) {
   float zz = 0, f0 = 0, f1 = 0, f2 = 0, p0 = p[0], p1 = dim > 1 ? p[1] : 0, p2 = dim > 2 ? p[2] : 0;
   const float *x0 = l->x[0], *x1 = l->x[1], *x2 = l->x[2], *c = l->c;
   int64_t n = l->len;
   if (dim == 2 && dof == 1.0) {
-    #pragma omp simd reduction(+ : zz, f0, f1)
+#pragma omp simd reduction(+ : zz, f0, f1)
     for (int64_t j = 0; j < n; j++) {
       float d0 = p0 - x0[j], d1 = p1 - x1[j], w = 1.0f / (1.0f + d0 * d0 + d1 * d1), cw = c[j] * w;
-      zz += cw; f0 += cw * w * d0; f1 += cw * w * d1;
+      zz += cw;
+      f0 += cw * w * d0;
+      f1 += cw * w * d1;
     }
   } else {
     float fd = (float)dof, ex = (float)((dof + 1.0) / 2.0);
     for (int64_t j = 0; j < n; j++) {
       float d0 = p0 - x0[j], d1 = dim > 1 ? p1 - x1[j] : 0, d2 = dim > 2 ? p2 - x2[j] : 0;
       float r = d0 * d0 + d1 * d1 + d2 * d2;
-      float w = dof == 1.0 ? 1.0f / (1.0f + r) : dof == 2.0 ? (2.0f / (2.0f + r)) * sqrtf(2.0f / (2.0f + r)) : powf(fd / (fd + r), ex);
+      float w = dof == 1.0   ? 1.0f / (1.0f + r)
+                : dof == 2.0 ? (2.0f / (2.0f + r)) * sqrtf(2.0f / (2.0f + r))
+                             : powf(fd / (fd + r), ex);
       float cw = c[j] * w;
-      zz += cw; f0 += cw * w * d0; f1 += cw * w * d1; f2 += cw * w * d2;
+      zz += cw;
+      f0 += cw * w * d0;
+      f1 += cw * w * d1;
+      f2 += cw * w * d2;
     }
   }
   f[0] = f0;
@@ -202,25 +236,35 @@ static LT_EMBED_HOT void list_sums(const BhList *l, const float *p, int dim, dou
   *z = (double)zz - 1.0; /* the point's own entry */
 }
 
-LtStatus lt_bhtree_repulsion(const LtBhTree *t, double theta, double dof, double *neg, double *zrow) {
+LtStatus lt_bhtree_repulsion(const LtBhTree *t, double theta, double dof, double *neg,
+                             double *zrow) {
   int64_t ng = 0, n = t->n;
   int dim = t->dim;
   int32_t *groups = malloc(sizeof *groups * (size_t)(n + 1));
   if (!groups) return LT_ENOMEM;
   for (int64_t i = 0; i < t->nnodes;) {
     const LtBhNode *nd = t->nodes + i;
-    if (nd->count <= BH_GROUP || nd->leaf) { groups[ng++] = (int32_t)i; i = nd->next; }
-    else i++;
+    if (nd->count <= BH_GROUP || nd->leaf) {
+      groups[ng++] = (int32_t)i;
+      i = nd->next;
+    } else
+      i++;
   }
   int failed = 0;
-  #pragma omp parallel
+#pragma omp parallel
   {
     BhList l = {{NULL, NULL, NULL}, NULL, 0};
     size_t cap = (size_t)(n + t->nnodes + 1);
     float *buf = malloc(sizeof *buf * cap * 4);
-    if (!buf) { _Pragma("omp atomic write") failed = 1; }
-    else { l.x[0] = buf; l.x[1] = buf + cap; l.x[2] = buf + 2 * cap; l.c = buf + 3 * cap; }
-    #pragma omp for schedule(dynamic, 4)
+    if (!buf) {
+      _Pragma("omp atomic write") failed = 1;
+    } else {
+      l.x[0] = buf;
+      l.x[1] = buf + cap;
+      l.x[2] = buf + 2 * cap;
+      l.c = buf + 3 * cap;
+    }
+#pragma omp for schedule(dynamic, 4)
     for (int64_t g = 0; g < ng; g++) {
       if (!buf) continue;
       const LtBhNode *nd = t->nodes + groups[g];

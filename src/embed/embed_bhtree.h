@@ -1,4 +1,5 @@
-/* embed_bhtree.h - Barnes-Hut space-partitioning tree (binary/quad/oct) for t-SNE repulsion (core, no Lua). */
+/* embed_bhtree.h - Barnes-Hut space-partitioning tree (binary/quad/oct) for t-SNE repulsion (core,
+ * no Lua). */
 #ifndef LUNETTE_EMBED_BHTREE_H
 #define LUNETTE_EMBED_BHTREE_H
 #include "embed/embed.h"
@@ -6,12 +7,13 @@
 /* One cell, stored in depth-first order: its children follow it and `next`
  * is the index just past its subtree, so a traversal needs no stack. */
 typedef struct {
-  float com[3];    /* centre of mass */
-  float width2;    /* squared largest side of its points' bounding box */
-  int32_t start;   /* its points are pos[start .. start + count) */
+  float com[3];  /* centre of mass */
+  float width2;  /* squared largest side of its points' bounding box */
+  int32_t start; /* its points are pos[start .. start + count) */
   int32_t count;
   int32_t next;
-  int32_t leaf;    /* 0 internal, 1 leaf (points summed one by one), 2 leaf at full depth (coincident points) */
+  int32_t leaf; /* 0 internal, 1 leaf (points summed one by one), 2 leaf at full depth (coincident
+                   points) */
 } LtBhNode;
 
 /* The tree for n points of dimension 1..3 and the buffers it reuses from
@@ -19,9 +21,9 @@ typedef struct {
 typedef struct {
   int dim;
   int64_t n, nnodes;
-  LtBhNode *nodes;   /* 2n + 1 */
-  int32_t *order;    /* order[s]: the original index of the point at sorted position s */
-  float *pos;        /* [n x dim] positions in sorted (Morton) order */
+  LtBhNode *nodes; /* 2n + 1 */
+  int32_t *order;  /* order[s]: the original index of the point at sorted position s */
+  float *pos;      /* [n x dim] positions in sorted (Morton) order */
   uint64_t *keys, *tmp_keys;
   int32_t *tmp_order;
 } LtBhTree;
@@ -43,6 +45,7 @@ void lt_bhtree_build(LtBhTree *t, const float *Y);
  * each point's sums are computed by one thread in a fixed order, so the
  * result does not depend on the thread count. neg is [n x dim]. Returns
  * LT_OK or LT_ENOMEM (per-thread list buffers). */
-LtStatus lt_bhtree_repulsion(const LtBhTree *t, double theta, double dof, double *neg, double *zrow);
+LtStatus lt_bhtree_repulsion(const LtBhTree *t, double theta, double dof, double *neg,
+                             double *zrow);
 
 #endif

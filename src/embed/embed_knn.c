@@ -1,4 +1,5 @@
-/* embed_knn.c - exact kNN by sgemm tiles and bounded heaps; recall. NN-descent is in embed_nnd.c. */
+/* embed_knn.c - exact kNN by sgemm tiles and bounded heaps; recall. NN-descent is in embed_nnd.c.
+ */
 /* Its cblas_ calls go through src/lazy.h: OpenBLAS is loaded on first use. */
 #include <cblas.h>
 #include <math.h>
@@ -10,14 +11,22 @@
 #define KNN_XB 4096
 
 /* (d, i) pairs are ordered by d, then by i. */
-static inline int pair_gt(float da, int64_t ia, float db, int64_t ib) { return da > db || (da == db && ia > ib); }
+static inline int pair_gt(float da, int64_t ia, float db, int64_t ib) {
+  return da > db || (da == db && ia > ib);
+}
 
 /* Sorts a row of k (d, i) pairs ascending (insertion sort: k is small). */
 static void pairs_sort(float *d, int64_t *ix, int64_t k) {
   for (int64_t a = 1; a < k; a++) {
-    float vd = d[a]; int64_t vi = ix[a], b = a - 1;
-    while (b >= 0 && pair_gt(d[b], ix[b], vd, vi)) { d[b + 1] = d[b]; ix[b + 1] = ix[b]; b--; }
-    d[b + 1] = vd; ix[b + 1] = vi;
+    float vd = d[a];
+    int64_t vi = ix[a], b = a - 1;
+    while (b >= 0 && pair_gt(d[b], ix[b], vd, vi)) {
+      d[b + 1] = d[b];
+      ix[b + 1] = ix[b];
+      b--;
+    }
+    d[b + 1] = vd;
+    ix[b + 1] = vi;
   }
 }
 
@@ -27,35 +36,54 @@ static void pairs_select(float *d, int64_t *ix, int64_t m, int64_t k) {
   int64_t lo = 0, hi = m - 1;
   while (hi > lo) {
     int64_t mid = lo + (hi - lo) / 2, a = lo, b = mid, c = hi, p;
-    if (pair_gt(d[a], ix[a], d[b], ix[b])) { int64_t t = a; a = b; b = t; }
+    if (pair_gt(d[a], ix[a], d[b], ix[b])) {
+      int64_t t = a;
+      a = b;
+      b = t;
+    }
     if (pair_gt(d[b], ix[b], d[c], ix[c])) b = pair_gt(d[a], ix[a], d[c], ix[c]) ? a : c;
     p = b;
-    float pd = d[p]; int64_t pi = ix[p], i = lo, j = hi;
+    float pd = d[p];
+    int64_t pi = ix[p], i = lo, j = hi;
     while (i <= j) {
       while (pair_gt(pd, pi, d[i], ix[i])) i++;
       while (pair_gt(d[j], ix[j], pd, pi)) j--;
       if (i <= j) {
-        float td = d[i]; d[i] = d[j]; d[j] = td;
-        int64_t ti = ix[i]; ix[i] = ix[j]; ix[j] = ti;
-        i++; j--;
+        float td = d[i];
+        d[i] = d[j];
+        d[j] = td;
+        int64_t ti = ix[i];
+        ix[i] = ix[j];
+        ix[j] = ti;
+        i++;
+        j--;
       }
     }
-    if (k - 1 <= j) hi = j;
-    else if (k - 1 >= i) lo = i;
-    else return;
+    if (k - 1 <= j)
+      hi = j;
+    else if (k - 1 >= i)
+      lo = i;
+    else
+      return;
   }
 }
 
 /* A query row's candidate pool: up to 2 kk pairs, all below thr (the kk-th
  * smallest seen so far once the pool has been compacted). Compacting keeps
  * the kk smallest, so each candidate costs O(1) amortised. */
-typedef struct { float *d; int64_t *ix; int64_t m; float thr; } Pool;
+typedef struct {
+  float *d;
+  int64_t *ix;
+  int64_t m;
+  float thr;
+} Pool;
 
 static void pool_compact(Pool *p, int64_t kk) {
   pairs_select(p->d, p->ix, p->m, kk);
   p->m = kk;
   float t = p->d[0];
-  for (int64_t a = 1; a < kk; a++) if (p->d[a] > t) t = p->d[a];
+  for (int64_t a = 1; a < kk; a++)
+    if (p->d[a] > t) t = p->d[a];
   p->thr = t;
 }
 
@@ -63,8 +91,8 @@ static void pool_compact(Pool *p, int64_t kk) {
  * pool of a query. Candidates are screened 16 at a time with a branch-free
  * (vectorised) count of those under the threshold, so a block with nothing
  * to keep costs a few instructions per candidate. */
-static LT_EMBED_HOT void tile_row_select(const float *g, int64_t bx, int64_t x0, float qn, const float *xn,
-                                         int64_t self, Pool *p, int64_t kk) {
+static LT_EMBED_HOT void tile_row_select(const float *g, int64_t bx, int64_t x0, float qn,
+                                         const float *xn, int64_t self, Pool *p, int64_t kk) {
   float dd[16];
   for (int64_t c0 = 0; c0 < bx; c0 += 16) {
     int64_t m = bx - c0 < 16 ? bx - c0 : 16, below = 0;
@@ -86,44 +114,54 @@ static LT_EMBED_HOT void tile_row_select(const float *g, int64_t bx, int64_t x0,
 
 /* Re-measures the kk kept pairs of each row exactly, sorts them and writes
  * the best k, converted to the metric. */
-static void finish_rows(const float *X, const float *Q, int64_t m, int64_t d, int64_t kk, float *hd, int64_t *hi,
-                        int64_t k, LtMetric metric, int64_t *idx, float *dist) {
-  #pragma omp parallel for schedule(static)
+static void finish_rows(const float *X, const float *Q, int64_t m, int64_t d, int64_t kk, float *hd,
+                        int64_t *hi, int64_t k, LtMetric metric, int64_t *idx, float *dist) {
+#pragma omp parallel for schedule(static)
   for (int64_t q = 0; q < m; q++) {
-    float *rd = hd + q * kk; int64_t *ri = hi + q * kk;
+    float *rd = hd + q * kk;
+    int64_t *ri = hi + q * kk;
     for (int64_t j = 0; j < kk; j++) rd[j] = lt_embed_sqdist(Q + q * d, X + ri[j] * d, d);
     pairs_sort(rd, ri, kk);
     for (int64_t j = 0; j < k; j++) {
       idx[q * k + j] = ri[j];
-      dist[q * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(rd[j]) : metric == LT_METRIC_COSINE ? 0.5f * rd[j] : rd[j];
+      dist[q * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(rd[j])
+                        : metric == LT_METRIC_COSINE  ? 0.5f * rd[j]
+                                                      : rd[j];
     }
   }
 }
 
 /* Screens all pairs tile by tile, keeping the kk best of each query row by
  * the sgemm distance into hd/hi [m x kk]. */
-static LtStatus knn_tiles(const float *X, int64_t n, const float *Q, int64_t m, int64_t d, int64_t kk,
-                          int exclude_self, float *hd, int64_t *hi, const LtEmbedProgress *prog) {
+static LtStatus knn_tiles(const float *X, int64_t n, const float *Q, int64_t m, int64_t d,
+                          int64_t kk, int exclude_self, float *hd, int64_t *hi,
+                          const LtEmbedProgress *prog) {
   float *xn = malloc(sizeof *xn * (size_t)n), *qn = malloc(sizeof *qn * (size_t)m);
-  float *g = malloc(sizeof *g * (size_t)KNN_QB * KNN_XB), *pd = malloc(sizeof *pd * (size_t)(KNN_QB * 2 * kk));
+  float *g = malloc(sizeof *g * (size_t)KNN_QB * KNN_XB),
+        *pd = malloc(sizeof *pd * (size_t)(KNN_QB * 2 * kk));
   int64_t *pi = malloc(sizeof *pi * (size_t)(KNN_QB * 2 * kk));
   Pool *pools = malloc(sizeof *pools * KNN_QB);
   LtStatus st = LT_OK;
-  if (!xn || !qn || !g || !pd || !pi || !pools) { st = LT_ENOMEM; goto done; }
+  if (!xn || !qn || !g || !pd || !pi || !pools) {
+    st = LT_ENOMEM;
+    goto done;
+  }
   lt_embed_row_norms2(X, n, d, xn);
   lt_embed_row_norms2(Q, m, d, qn);
   for (int64_t q0 = 0; q0 < m && st == LT_OK; q0 += KNN_QB) {
     int64_t bq = m - q0 < KNN_QB ? m - q0 : KNN_QB;
-    for (int64_t r = 0; r < bq; r++) pools[r] = (Pool){pd + r * 2 * kk, pi + r * 2 * kk, 0, INFINITY};
+    for (int64_t r = 0; r < bq; r++)
+      pools[r] = (Pool){pd + r * 2 * kk, pi + r * 2 * kk, 0, INFINITY};
     for (int64_t x0 = 0; x0 < n; x0 += KNN_XB) {
       int64_t bx = n - x0 < KNN_XB ? n - x0 : KNN_XB;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bx, (int)d, 1.0f,
                   Q + q0 * d, (int)d, X + x0 * d, (int)d, 0.0f, g, (int)bx);
-      #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < bq; r++)
-        tile_row_select(g + r * bx, bx, x0, qn[q0 + r], xn + x0, exclude_self ? q0 + r : -1, &pools[r], kk);
+        tile_row_select(g + r * bx, bx, x0, qn[q0 + r], xn + x0, exclude_self ? q0 + r : -1,
+                        &pools[r], kk);
     }
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < bq; r++) {
       Pool *p = &pools[r];
       if (p->m > kk) pool_compact(p, kk);
@@ -133,7 +171,12 @@ static LtStatus knn_tiles(const float *X, int64_t n, const float *Q, int64_t m, 
     st = lt_embed_tick(prog, "knn", q0 + bq, m);
   }
 done:
-  free(xn); free(qn); free(g); free(pd); free(pi); free(pools);
+  free(xn);
+  free(qn);
+  free(g);
+  free(pd);
+  free(pi);
+  free(pools);
   return st;
 }
 
@@ -153,25 +196,31 @@ LtStatus lt_knn_exact(const float *X, int64_t n, const float *Q, int64_t m, int6
   if (st == LT_OK && metric == LT_METRIC_COSINE) { /* unit rows: |x - y|^2 = 2 - 2 cos */
     xs = malloc(sizeof *xs * (size_t)(n * d));
     qs = exclude_self ? xs : malloc(sizeof *qs * (size_t)(m * d));
-    if (!xs || !qs) st = LT_ENOMEM;
+    if (!xs || !qs)
+      st = LT_ENOMEM;
     else {
       lt_embed_normalize_rows(X, n, d, xs);
       if (!exclude_self) lt_embed_normalize_rows(Q, m, d, qs);
-      X = xs; Q = qs;
+      X = xs;
+      Q = qs;
     }
   }
   if (st == LT_OK) st = knn_tiles(X, n, Q, m, d, kk, exclude_self, hd, hi, prog);
   if (st == LT_OK) finish_rows(X, Q, m, d, kk, hd, hi, k, metric, idx, dist);
   if (qs != xs) free(qs);
-  free(xs); free(hd); free(hi);
+  free(xs);
+  free(hd);
+  free(hi);
   return st;
 }
 
-LtStatus lt_knn_graph(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric, LtKnnMethod method,
-                      uint64_t seed, int64_t *idx, float *dist, const LtEmbedProgress *prog) {
+LtStatus lt_knn_graph(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric,
+                      LtKnnMethod method, uint64_t seed, int64_t *idx, float *dist,
+                      const LtEmbedProgress *prog) {
   if (method == LT_KNN_AUTO) { /* rough costs in seconds: sgemm screen vs NN-descent rounds */
     double mc = k < 60 ? (double)k : 60, nn = (double)n;
-    double exact = nn * nn * (double)d / 50e9 + nn * nn / 1e9, approx = nn * mc * mc * 8 * (double)d / 5e9;
+    double exact = nn * nn * (double)d / 50e9 + nn * nn / 1e9,
+           approx = nn * mc * mc * 8 * (double)d / 5e9;
     method = n < 4096 || exact <= approx ? LT_KNN_EXACT : LT_KNN_APPROX;
   }
   if (method == LT_KNN_EXACT) return lt_knn_exact(X, n, X, n, d, k, 1, metric, idx, dist, prog);
@@ -188,7 +237,11 @@ double lt_knn_recall(const int64_t *a, int64_t ka, const int64_t *b, int64_t kb,
     for (int64_t j = 0; j < kb; j++) {
       int64_t v = b[i * kb + j];
       if (v < 0) continue;
-      for (int64_t l = 0; l < ka; l++) if (a[i * ka + l] == v) { hit++; break; }
+      for (int64_t l = 0; l < ka; l++)
+        if (a[i * ka + l] == v) {
+          hit++;
+          break;
+        }
     }
     total += (double)hit / (double)kb;
   }

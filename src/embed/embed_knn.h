@@ -1,9 +1,15 @@
-/* embed_knn.h - k nearest neighbours: exact by blocked GEMM, approximate by NN-descent, recall (core, no Lua). */
+/* embed_knn.h - k nearest neighbours: exact by blocked GEMM, approximate by NN-descent, recall
+ * (core, no Lua). */
 #ifndef LUNETTE_EMBED_KNN_H
 #define LUNETTE_EMBED_KNN_H
 #include "embed/embed.h"
 
-typedef enum { LT_METRIC_SQEUCLIDEAN = 0, LT_METRIC_EUCLIDEAN, LT_METRIC_COSINE, LT_NMETRIC } LtMetric;
+typedef enum {
+  LT_METRIC_SQEUCLIDEAN = 0,
+  LT_METRIC_EUCLIDEAN,
+  LT_METRIC_COSINE,
+  LT_NMETRIC
+} LtMetric;
 typedef enum { LT_KNN_AUTO = 0, LT_KNN_EXACT, LT_KNN_APPROX } LtKnnMethod;
 
 /* Exact k nearest neighbours of each query row Q [m x d] among the data rows
@@ -44,8 +50,9 @@ LtStatus lt_knn_nndescent(const float *X, int64_t n, int64_t d, int64_t k, LtMet
  * for; auto picks exact for n < 4096 or when a rough cost model says the
  * sgemm screen (~n^2 d) is cheaper than NN-descent (~n min(k,60)^2 d per
  * round), else NN-descent seeded with seed. */
-LtStatus lt_knn_graph(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric, LtKnnMethod method,
-                      uint64_t seed, int64_t *idx, float *dist, const LtEmbedProgress *prog);
+LtStatus lt_knn_graph(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric,
+                      LtKnnMethod method, uint64_t seed, int64_t *idx, float *dist,
+                      const LtEmbedProgress *prog);
 
 /* Mean over rows of |A_i ∩ B_i| / k for two neighbour index lists
  * [n x ka] and [n x kb] (k = kb, the reference; entries < 0 ignored). */

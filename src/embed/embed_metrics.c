@@ -7,7 +7,10 @@
 #include "embed/embed_metrics.h"
 
 /* A point set in float64 with its squared row norms. */
-typedef struct { double *x, *norm; int64_t d; } Space;
+typedef struct {
+  double *x, *norm;
+  int64_t d;
+} Space;
 
 static LtStatus space_init(Space *s, const float *x, int64_t n, int64_t d) {
   s->d = d;
@@ -16,7 +19,10 @@ static LtStatus space_init(Space *s, const float *x, int64_t n, int64_t d) {
   if (!s->x || !s->norm) return LT_ENOMEM;
   for (int64_t i = 0; i < n; i++) {
     double a = 0;
-    for (int64_t j = 0; j < d; j++) { s->x[i * d + j] = x[i * d + j]; a += s->x[i * d + j] * s->x[i * d + j]; }
+    for (int64_t j = 0; j < d; j++) {
+      s->x[i * d + j] = x[i * d + j];
+      a += s->x[i * d + j] * s->x[i * d + j];
+    }
     s->norm[i] = a;
   }
   return LT_OK;
@@ -25,9 +31,9 @@ static LtStatus space_init(Space *s, const float *x, int64_t n, int64_t d) {
 /* out [br x n] = squared distances from rows r0..r0+br to all rows; the
  * point itself gets +inf so it never counts as a neighbour. */
 static void dist_rows(const Space *s, int64_t n, int64_t r0, int64_t br, double *out) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)br, (int)n, (int)s->d, -2.0, s->x + r0 * s->d, (int)s->d,
-              s->x, (int)s->d, 0.0, out, (int)n);
-  #pragma omp parallel for schedule(static)
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)br, (int)n, (int)s->d, -2.0,
+              s->x + r0 * s->d, (int)s->d, s->x, (int)s->d, 0.0, out, (int)n);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < br; r++)
     for (int64_t c = 0; c < n; c++) {
       double v = out[r * n + c] + s->norm[r0 + r] + s->norm[c];
@@ -35,7 +41,9 @@ static void dist_rows(const Space *s, int64_t n, int64_t r0, int64_t br, double 
     }
 }
 
-static inline int before(double da, int64_t ia, double db, int64_t ib) { return da < db || (da == db && ia < ib); }
+static inline int before(double da, int64_t ia, double db, int64_t ib) {
+  return da < db || (da == db && ia < ib);
+}
 
 /* The k nearest entries of a distance row (ties by index), unordered. */
 static void select_k(const double *row, int64_t n, int64_t k, int64_t *out) {
@@ -43,7 +51,15 @@ static void select_k(const double *row, int64_t n, int64_t k, int64_t *out) {
   for (int64_t c = 0; c < n; c++) {
     if (m == k && !before(row[c], c, row[out[0]], out[0])) continue;
     int64_t pos;
-    if (m < k) { pos = m++; while (pos > 0 && before(row[out[(pos - 1) / 2]], out[(pos - 1) / 2], row[c], c)) { out[pos] = out[(pos - 1) / 2]; pos = (pos - 1) / 2; } out[pos] = c; continue; }
+    if (m < k) {
+      pos = m++;
+      while (pos > 0 && before(row[out[(pos - 1) / 2]], out[(pos - 1) / 2], row[c], c)) {
+        out[pos] = out[(pos - 1) / 2];
+        pos = (pos - 1) / 2;
+      }
+      out[pos] = c;
+      continue;
+    }
     pos = 0; /* replace the root (the farthest kept) and sift down */
     for (;;) {
       int64_t l = 2 * pos + 1, r = l + 1, big = -1;
@@ -71,17 +87,22 @@ static int64_t rank_of(const double *row, int64_t n, int64_t j) {
  * rank excess of the entries missing from row i's own neighbourhood and
  * counts in hit[i] those present. */
 static LtStatus pass(const Space *s, int64_t n, int64_t k, int64_t *mine, const int64_t *other,
-                     double *pen, int64_t *hit, const LtEmbedProgress *prog, int64_t step, int64_t steps) {
+                     double *pen, int64_t *hit, const LtEmbedProgress *prog, int64_t step,
+                     int64_t steps) {
   int64_t br = (int64_t)(16777216 / n);
   br = br < 1 ? 1 : br > 256 ? 256 : br;
   double *buf = malloc(sizeof *buf * (size_t)(br * n));
   int64_t *nb = malloc(sizeof *nb * (size_t)(br * k));
-  if (!buf || !nb) { free(buf); free(nb); return LT_ENOMEM; }
+  if (!buf || !nb) {
+    free(buf);
+    free(nb);
+    return LT_ENOMEM;
+  }
   LtStatus st = LT_OK;
   for (int64_t r0 = 0; r0 < n && st == LT_OK; r0 += br) {
     int64_t b = n - r0 < br ? n - r0 : br;
     dist_rows(s, n, r0, b, buf);
-    #pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4)
     for (int64_t r = 0; r < b; r++) {
       int64_t i = r0 + r, *me = nb + r * k;
       const double *row = buf + r * n;
@@ -93,20 +114,23 @@ static LtStatus pass(const Space *s, int64_t n, int64_t k, int64_t *mine, const 
       for (int64_t a = 0; a < k; a++) {
         int64_t j = other[i * k + a], found = 0;
         for (int64_t c = 0; c < k && !found; c++) found = me[c] == j;
-        if (found) h++;
-        else p += (double)(rank_of(row, n, j) - k);
+        if (found)
+          h++;
+        else
+          p += (double)(rank_of(row, n, j) - k);
       }
       pen[i] = p;
       hit[i] = h;
     }
     st = lt_embed_tick(prog, "quality", step * n + r0 + b, steps * n);
   }
-  free(buf); free(nb);
+  free(buf);
+  free(nb);
   return st;
 }
 
-LtStatus lt_embed_quality(const float *X, int64_t dx, const float *Y, int64_t dy, int64_t n, int64_t k,
-                          LtEmbedQuality *q, const LtEmbedProgress *prog) {
+LtStatus lt_embed_quality(const float *X, int64_t dx, const float *Y, int64_t dy, int64_t n,
+                          int64_t k, LtEmbedQuality *q, const LtEmbedProgress *prog) {
   if (k < 1 || 2 * k >= n) return LT_EVALUE;
   Space sx = {0}, sy = {0};
   int64_t *nx = malloc(sizeof *nx * (size_t)(n * k)), *ny = malloc(sizeof *ny * (size_t)(n * k));
@@ -115,11 +139,15 @@ LtStatus lt_embed_quality(const float *X, int64_t dx, const float *Y, int64_t dy
   LtStatus st = nx && ny && hit && pen ? LT_OK : LT_ENOMEM;
   if (st == LT_OK) st = space_init(&sx, X, n, dx);
   if (st == LT_OK) st = space_init(&sy, Y, n, dy);
-  double scale = 2.0 / ((double)n * (double)k * (2.0 * (double)n - 3.0 * (double)k - 1.0)), tp = 0, cp = 0;
+  double scale = 2.0 / ((double)n * (double)k * (2.0 * (double)n - 3.0 * (double)k - 1.0)), tp = 0,
+         cp = 0;
   int64_t hits = 0;
   if (st == LT_OK) st = pass(&sy, n, k, ny, NULL, pen, hit, prog, 0, 3);
   if (st == LT_OK) st = pass(&sx, n, k, nx, ny, pen, hit, prog, 1, 3);
-  for (int64_t i = 0; st == LT_OK && i < n; i++) { tp += pen[i]; hits += hit[i]; }
+  for (int64_t i = 0; st == LT_OK && i < n; i++) {
+    tp += pen[i];
+    hits += hit[i];
+  }
   if (st == LT_OK) st = pass(&sy, n, k, NULL, nx, pen, hit, prog, 2, 3);
   for (int64_t i = 0; st == LT_OK && i < n; i++) cp += pen[i];
   if (st == LT_OK) {
@@ -127,6 +155,13 @@ LtStatus lt_embed_quality(const float *X, int64_t dx, const float *Y, int64_t dy
     q->continuity = 1.0 - cp * scale;
     q->knn_preservation = (double)hits / ((double)n * (double)k);
   }
-  free(sx.x); free(sx.norm); free(sy.x); free(sy.norm); free(nx); free(ny); free(hit); free(pen);
+  free(sx.x);
+  free(sx.norm);
+  free(sy.x);
+  free(sy.norm);
+  free(nx);
+  free(ny);
+  free(hit);
+  free(pen);
   return st;
 }

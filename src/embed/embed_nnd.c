@@ -1,4 +1,5 @@
-/* embed_nnd.c - approximate kNN graph: random-projection forest start, then NN-descent (declared in embed_knn.h). */
+/* embed_nnd.c - approximate kNN graph: random-projection forest start, then NN-descent (declared in
+ * embed_knn.h). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -16,7 +17,9 @@ typedef struct {
   omp_lock_t *lk;
 } NndHeaps;
 
-static inline int gt32(float da, int32_t ia, float db, int32_t ib) { return da > db || (da == db && ia > ib); }
+static inline int gt32(float da, int32_t ia, float db, int32_t ib) {
+  return da > db || (da == db && ia > ib);
+}
 
 static void sift32(float *hd, int32_t *hi, int64_t k, int64_t pos) {
   for (;;) {
@@ -24,8 +27,12 @@ static void sift32(float *hd, int32_t *hi, int64_t k, int64_t pos) {
     if (l < k && gt32(hd[l], hi[l], hd[m], hi[m])) m = l;
     if (r < k && gt32(hd[r], hi[r], hd[m], hi[m])) m = r;
     if (m == pos) return;
-    float td = hd[m]; hd[m] = hd[pos]; hd[pos] = td;
-    int32_t ti = hi[m]; hi[m] = hi[pos]; hi[pos] = ti;
+    float td = hd[m];
+    hd[m] = hd[pos];
+    hd[pos] = td;
+    int32_t ti = hi[m];
+    hi[m] = hi[pos];
+    hi[pos] = ti;
     pos = m;
   }
 }
@@ -43,7 +50,8 @@ static void nnd_offer(NndHeaps *h, int64_t p, float dd, int32_t q) {
     int dup = 0;
     for (int64_t j = 0; j < h->k && !dup; j++) dup = hi[j] == q;
     if (!dup) {
-      hd[0] = dd; hi[0] = q;
+      hd[0] = dd;
+      hi[0] = q;
       sift32(hd, hi, h->k, 0);
       __atomic_store(&h->thr[p], &hd[0], __ATOMIC_RELAXED);
     }
@@ -52,24 +60,38 @@ static void nnd_offer(NndHeaps *h, int64_t p, float dd, int32_t q) {
 }
 
 static void heaps_free(NndHeaps *h) {
-  if (h->lk) for (int64_t i = 0; i < h->n; i++) omp_destroy_lock(&h->lk[i]);
-  free(h->d); free(h->ix); free(h->thr); free(h->lk);
+  if (h->lk)
+    for (int64_t i = 0; i < h->n; i++) omp_destroy_lock(&h->lk[i]);
+  free(h->d);
+  free(h->ix);
+  free(h->thr);
+  free(h->lk);
 }
 
 static LtStatus heaps_init(NndHeaps *h, int64_t n, int64_t k) {
   memset(h, 0, sizeof *h);
-  h->n = n; h->k = k;
+  h->n = n;
+  h->k = k;
   h->d = malloc(sizeof *h->d * (size_t)(n * k));
   h->ix = malloc(sizeof *h->ix * (size_t)(n * k));
   h->thr = malloc(sizeof *h->thr * (size_t)n);
   h->lk = malloc(sizeof *h->lk * (size_t)n);
   if (!h->d || !h->ix || !h->thr || !h->lk) {
-    free(h->d); free(h->ix); free(h->thr); free(h->lk);
+    free(h->d);
+    free(h->ix);
+    free(h->thr);
+    free(h->lk);
     memset(h, 0, sizeof *h);
     return LT_ENOMEM;
   }
-  for (int64_t i = 0; i < n * k; i++) { h->d[i] = INFINITY; h->ix[i] = INT32_MAX; }
-  for (int64_t i = 0; i < n; i++) { h->thr[i] = INFINITY; omp_init_lock(&h->lk[i]); }
+  for (int64_t i = 0; i < n * k; i++) {
+    h->d[i] = INFINITY;
+    h->ix[i] = INT32_MAX;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    h->thr[i] = INFINITY;
+    omp_init_lock(&h->lk[i]);
+  }
   return LT_OK;
 }
 
@@ -78,7 +100,8 @@ static LtStatus heaps_init(NndHeaps *h, int64_t n, int64_t k) {
 /* Splits ids[lo, hi) by the hyperplane halfway between two random members,
  * in place; returns the size of the left part (falls back to halves when
  * all points land on one side, e.g. duplicates). */
-static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo, int64_t hi, uint64_t key) {
+static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo, int64_t hi,
+                            uint64_t key) {
   int64_t cnt = hi - lo;
   int64_t a = lo + (int64_t)(lt_embed_hash(key, 1, 0) % (uint64_t)cnt);
   int64_t b = lo + (int64_t)(lt_embed_hash(key, 2, 0) % (uint64_t)(cnt - 1));
@@ -92,8 +115,14 @@ static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo,
     double m = -off;
     for (int64_t j = 0; j < d; j++) m += (double)(xa[j] - xb[j]) * x[j];
     int left = m < 0 || (m == 0 && (lt_embed_hash(key, 3, (uint64_t)ids[l]) & 1));
-    if (left) l++;
-    else { int32_t t = ids[l]; ids[l] = ids[r]; ids[r] = t; r--; }
+    if (left)
+      l++;
+    else {
+      int32_t t = ids[l];
+      ids[l] = ids[r];
+      ids[r] = t;
+      r--;
+    }
   }
   int64_t nl = l - lo;
   return nl == 0 || nl == cnt ? cnt / 2 : nl;
@@ -102,35 +131,51 @@ static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo,
 /* Builds one tree over ids (a permutation of 0..n-1) and writes its leaves
  * as [start, end) pairs to leaves (room for n); stack has room for 2n + 2
  * entries. Returns the leaf count. */
-static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint64_t key, int32_t *ids,
-                       int64_t *leaves, int64_t *stack) {
+static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint64_t key,
+                       int32_t *ids, int64_t *leaves, int64_t *stack) {
   int64_t sp = 0, nleaves = 0;
   for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)i;
-  stack[sp++] = 0; stack[sp++] = n;
+  stack[sp++] = 0;
+  stack[sp++] = n;
   while (sp > 0) {
     int64_t hi = stack[--sp], lo = stack[--sp];
-    if (hi - lo <= leaf) { leaves[2 * nleaves] = lo; leaves[2 * nleaves + 1] = hi; nleaves++; continue; }
+    if (hi - lo <= leaf) {
+      leaves[2 * nleaves] = lo;
+      leaves[2 * nleaves + 1] = hi;
+      nleaves++;
+      continue;
+    }
     int64_t nl = rp_partition(X, d, ids, lo, hi, lt_embed_hash(key, (uint64_t)lo, (uint64_t)hi));
-    stack[sp++] = lo + nl; stack[sp++] = hi;
-    stack[sp++] = lo; stack[sp++] = lo + nl;
+    stack[sp++] = lo + nl;
+    stack[sp++] = hi;
+    stack[sp++] = lo;
+    stack[sp++] = lo + nl;
   }
   return nleaves;
 }
 
-static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h, int trees, int64_t leaf, uint64_t seed) {
+static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h, int trees,
+                               int64_t leaf, uint64_t seed) {
   int32_t *ids = malloc(sizeof *ids * (size_t)(n * trees));
-  int64_t *leaves = malloc(sizeof *leaves * (size_t)(2 * n * trees)), *nleaves = calloc((size_t)trees, sizeof *nleaves);
+  int64_t *leaves = malloc(sizeof *leaves * (size_t)(2 * n * trees)),
+          *nleaves = calloc((size_t)trees, sizeof *nleaves);
   int64_t *stacks = malloc(sizeof *stacks * (size_t)((2 * n + 2) * trees));
-  if (!ids || !leaves || !nleaves || !stacks) { free(ids); free(leaves); free(nleaves); free(stacks); return LT_ENOMEM; }
-  #pragma omp parallel for schedule(dynamic, 1)
+  if (!ids || !leaves || !nleaves || !stacks) {
+    free(ids);
+    free(leaves);
+    free(nleaves);
+    free(stacks);
+    return LT_ENOMEM;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
   for (int t = 0; t < trees; t++)
-    nleaves[t] = rp_tree(X, n, d, leaf, lt_embed_hash(seed, 0x7265u, (uint64_t)t), ids + (int64_t)t * n,
-                         leaves + 2 * n * t, stacks + (2 * n + 2) * t);
+    nleaves[t] = rp_tree(X, n, d, leaf, lt_embed_hash(seed, 0x7265u, (uint64_t)t),
+                         ids + (int64_t)t * n, leaves + 2 * n * t, stacks + (2 * n + 2) * t);
   free(stacks);
   for (int t = 0; t < trees; t++) {
     const int32_t *tid = ids + (int64_t)t * n;
     const int64_t *lv = leaves + 2 * n * t;
-    #pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16)
     for (int64_t l = 0; l < nleaves[t]; l++)
       for (int64_t a = lv[2 * l]; a < lv[2 * l + 1]; a++)
         for (int64_t b = a + 1; b < lv[2 * l + 1]; b++) {
@@ -139,29 +184,47 @@ static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h
           nnd_offer(h, tid[b], dd, tid[a]);
         }
   }
-  free(ids); free(leaves); free(nleaves);
+  free(ids);
+  free(leaves);
+  free(nleaves);
   return LT_OK;
 }
 
 /* ---- NN-descent rounds ---------------------------------------------------- */
 
 /* Candidate lists: per point up to mc entries kept by smallest priority. */
-typedef struct { int64_t mc; int32_t *ix; uint64_t *pr; int32_t *cnt; } CandLists;
+typedef struct {
+  int64_t mc;
+  int32_t *ix;
+  uint64_t *pr;
+  int32_t *cnt;
+} CandLists;
 
 static void cand_push(CandLists *c, int64_t i, int32_t j, uint64_t pr) {
   int32_t *ix = c->ix + i * c->mc;
   uint64_t *p = c->pr + i * c->mc;
   int32_t m = c->cnt[i];
-  for (int32_t a = 0; a < m; a++) if (ix[a] == j) return;
-  if (m < c->mc) { ix[m] = j; p[m] = pr; c->cnt[i] = m + 1; return; }
+  for (int32_t a = 0; a < m; a++)
+    if (ix[a] == j) return;
+  if (m < c->mc) {
+    ix[m] = j;
+    p[m] = pr;
+    c->cnt[i] = m + 1;
+    return;
+  }
   int32_t w = 0; /* replace the largest priority if this one is smaller */
-  for (int32_t a = 1; a < m; a++) if (p[a] > p[w] || (p[a] == p[w] && ix[a] > ix[w])) w = a;
-  if (pr < p[w] || (pr == p[w] && j < ix[w])) { ix[w] = j; p[w] = pr; }
+  for (int32_t a = 1; a < m; a++)
+    if (p[a] > p[w] || (p[a] == p[w] && ix[a] > ix[w])) w = a;
+  if (pr < p[w] || (pr == p[w] && j < ix[w])) {
+    ix[w] = j;
+    p[w] = pr;
+  }
 }
 
 /* Fills the new/old candidate lists from the current lists and flags, then
  * marks every entry sampled as a new candidate as old. */
-static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandLists *od, uint64_t key) {
+static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandLists *od,
+                             uint64_t key) {
   int64_t n = h->n, k = h->k;
   memset(nw->cnt, 0, sizeof *nw->cnt * (size_t)n);
   memset(od->cnt, 0, sizeof *od->cnt * (size_t)n);
@@ -173,17 +236,21 @@ static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandList
       cand_push(c, i, q, lt_embed_hash(key, (uint64_t)i, (uint64_t)q));
       cand_push(c, q, (int32_t)i, lt_embed_hash(key, (uint64_t)q, (uint64_t)i));
     }
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < k; j++) {
       if (!flag[i * k + j]) continue;
       for (int32_t a = 0; a < nw->cnt[i]; a++)
-        if (nw->ix[i * nw->mc + a] == h->ix[i * k + j]) { flag[i * k + j] = 0; break; }
+        if (nw->ix[i * nw->mc + a] == h->ix[i * k + j]) {
+          flag[i * k + j] = 0;
+          break;
+        }
     }
 }
 
-static void local_join(const float *X, int64_t d, NndHeaps *h, const CandLists *nw, const CandLists *od) {
-  #pragma omp parallel for schedule(dynamic, 32)
+static void local_join(const float *X, int64_t d, NndHeaps *h, const CandLists *nw,
+                       const CandLists *od) {
+#pragma omp parallel for schedule(dynamic, 32)
   for (int64_t i = 0; i < h->n; i++) {
     const int32_t *nv = nw->ix + i * nw->mc, *ov = od->ix + i * od->mc;
     for (int32_t a = 0; a < nw->cnt[i]; a++) {
@@ -213,7 +280,7 @@ static int cmp_i32pair(const void *a, const void *b) {
  * Returns the number of entries that changed. */
 static int64_t refresh_flags(NndHeaps *h, int32_t *prev, uint8_t *flag) {
   int64_t n = h->n, k = h->k, changed = 0;
-  #pragma omp parallel for schedule(static) reduction(+ : changed)
+#pragma omp parallel for schedule(static) reduction(+ : changed)
   for (int64_t i = 0; i < n; i++) {
     int32_t *pv = prev + 2 * i * k;
     qsort(pv, (size_t)k, 2 * sizeof *pv, cmp_i32pair);
@@ -228,25 +295,40 @@ static int64_t refresh_flags(NndHeaps *h, int32_t *prev, uint8_t *flag) {
 }
 
 static void snapshot(const NndHeaps *h, const uint8_t *flag, int32_t *prev) {
-  for (int64_t i = 0; i < h->n * h->k; i++) { prev[2 * i] = h->ix[i]; prev[2 * i + 1] = flag[i]; }
+  for (int64_t i = 0; i < h->n * h->k; i++) {
+    prev[2 * i] = h->ix[i];
+    prev[2 * i + 1] = flag[i];
+  }
 }
 
 static void nnd_defaults(LtNndOptions *o, int64_t n, int64_t k) {
-  if (o->n_trees <= 0) { o->n_trees = 4 + (int)lround(pow((double)n, 0.25) / 2); if (o->n_trees > 16) o->n_trees = 16; }
+  if (o->n_trees <= 0) {
+    o->n_trees = 4 + (int)lround(pow((double)n, 0.25) / 2);
+    if (o->n_trees > 16) o->n_trees = 16;
+  }
   if (o->leaf_size <= 0) o->leaf_size = k > 10 ? (int)k : 10;
-  if (o->max_iter <= 0) { o->max_iter = (int)lround(log2((double)n)); if (o->max_iter < 5) o->max_iter = 5; }
+  if (o->max_iter <= 0) {
+    o->max_iter = (int)lround(log2((double)n));
+    if (o->max_iter < 5) o->max_iter = 5;
+  }
   if (o->max_candidates <= 0) o->max_candidates = k < 60 ? (int)k : 60;
   if (o->delta <= 0) o->delta = 0.001;
 }
 
-static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOptions *o, const LtEmbedProgress *prog) {
+static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOptions *o,
+                           const LtEmbedProgress *prog) {
   int64_t n = h->n, k = h->k, mc = o->max_candidates;
-  CandLists nw = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)), malloc(sizeof(uint64_t) * (size_t)(n * mc)), malloc(sizeof(int32_t) * (size_t)n)};
-  CandLists od = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)), malloc(sizeof(uint64_t) * (size_t)(n * mc)), malloc(sizeof(int32_t) * (size_t)n)};
+  CandLists nw = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)),
+                  malloc(sizeof(uint64_t) * (size_t)(n * mc)), malloc(sizeof(int32_t) * (size_t)n)};
+  CandLists od = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)),
+                  malloc(sizeof(uint64_t) * (size_t)(n * mc)), malloc(sizeof(int32_t) * (size_t)n)};
   uint8_t *flag = malloc((size_t)(n * k));
   int32_t *prev = malloc(sizeof *prev * (size_t)(2 * n * k));
   LtStatus st = LT_OK;
-  if (!nw.ix || !nw.pr || !nw.cnt || !od.ix || !od.pr || !od.cnt || !flag || !prev) { st = LT_ENOMEM; goto done; }
+  if (!nw.ix || !nw.pr || !nw.cnt || !od.ix || !od.pr || !od.cnt || !flag || !prev) {
+    st = LT_ENOMEM;
+    goto done;
+  }
   memset(flag, 1, (size_t)(n * k));
   for (int it = 0; it < o->max_iter && st == LT_OK; it++) {
     build_candidates(h, flag, &nw, &od, lt_embed_hash(o->seed, 0x6e6e64u, (uint64_t)it));
@@ -257,23 +339,40 @@ static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOp
     if ((double)changed <= o->delta * (double)n * (double)k) break;
   }
 done:
-  free(nw.ix); free(nw.pr); free(nw.cnt); free(od.ix); free(od.pr); free(od.cnt); free(flag); free(prev);
+  free(nw.ix);
+  free(nw.pr);
+  free(nw.cnt);
+  free(od.ix);
+  free(od.pr);
+  free(od.cnt);
+  free(flag);
+  free(prev);
   return st;
 }
 
 static void nnd_output(const NndHeaps *h, LtMetric metric, int64_t *idx, float *dist) {
   int64_t k = h->k;
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < h->n; i++) {
-    float *hd = h->d + i * k; int32_t *hi = h->ix + i * k;
+    float *hd = h->d + i * k;
+    int32_t *hi = h->ix + i * k;
     for (int64_t a = 1; a < k; a++) { /* insertion sort ascending by (d, index) */
-      float vd = hd[a]; int32_t vi = hi[a]; int64_t b = a - 1;
-      while (b >= 0 && gt32(hd[b], hi[b], vd, vi)) { hd[b + 1] = hd[b]; hi[b + 1] = hi[b]; b--; }
-      hd[b + 1] = vd; hi[b + 1] = vi;
+      float vd = hd[a];
+      int32_t vi = hi[a];
+      int64_t b = a - 1;
+      while (b >= 0 && gt32(hd[b], hi[b], vd, vi)) {
+        hd[b + 1] = hd[b];
+        hi[b + 1] = hi[b];
+        b--;
+      }
+      hd[b + 1] = vd;
+      hi[b + 1] = vi;
     }
     for (int64_t j = 0; j < k; j++) {
       idx[i * k + j] = hi[j] == INT32_MAX ? -1 : hi[j];
-      dist[i * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(hd[j]) : metric == LT_METRIC_COSINE ? 0.5f * hd[j] : hd[j];
+      dist[i * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(hd[j])
+                        : metric == LT_METRIC_COSINE  ? 0.5f * hd[j]
+                                                      : hd[j];
     }
   }
 }

@@ -1,4 +1,5 @@
-/* embed_pca.c - PCA by float64 covariance/Gram eigendecomposition or by a randomised range finder; effective dimension. */
+/* embed_pca.c - PCA by float64 covariance/Gram eigendecomposition or by a randomised range finder;
+ * effective dimension. */
 /* Its LAPACKE_, cblas_, openblas_ calls go through src/lazy.h:
  * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
@@ -15,41 +16,54 @@
 /* Column means and centred sums of squares of X [n x d] in float64, summed
  * over fixed row chunks in a fixed order (the same bits on any thread
  * count). ss may be NULL. */
-static LtStatus column_stats(const float *X, int64_t n, int64_t d, int center, double *mean, double *ss) {
+static LtStatus column_stats(const float *X, int64_t n, int64_t d, int center, double *mean,
+                             double *ss) {
   int64_t nc = (n + ROW_CHUNK - 1) / ROW_CHUNK;
   double *part = calloc((size_t)(nc * d), sizeof *part);
   if (!part) return LT_ENOMEM;
   for (int pass = 0; pass < (ss ? 2 : 1); pass++) {
-    #pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t c = 0; c < nc; c++) {
       double *p = part + c * d;
       memset(p, 0, sizeof *p * (size_t)d);
       for (int64_t i = c * ROW_CHUNK; i < n && i < (c + 1) * ROW_CHUNK; i++)
         for (int64_t j = 0; j < d; j++) {
           double v = X[i * d + j];
-          if (pass == 0) p[j] += v;
-          else { v -= mean[j]; p[j] += v * v; }
+          if (pass == 0)
+            p[j] += v;
+          else {
+            v -= mean[j];
+            p[j] += v * v;
+          }
         }
     }
     double *dst = pass == 0 ? mean : ss;
     for (int64_t j = 0; j < d; j++) dst[j] = 0;
-    for (int64_t c = 0; c < nc; c++) for (int64_t j = 0; j < d; j++) dst[j] += part[c * d + j];
-    if (pass == 0) for (int64_t j = 0; j < d; j++) mean[j] = center ? mean[j] / (double)n : 0.0;
+    for (int64_t c = 0; c < nc; c++)
+      for (int64_t j = 0; j < d; j++) dst[j] += part[c * d + j];
+    if (pass == 0)
+      for (int64_t j = 0; j < d; j++) mean[j] = center ? mean[j] / (double)n : 0.0;
   }
   free(part);
   return LT_OK;
 }
 
 /* C [d x d] (lower triangle) = Xc^T Xc, accumulated over row blocks by dsyrk. */
-static LtStatus covariance_blas(const float *X, int64_t n, int64_t d, const double *mean, double *C) {
+static LtStatus covariance_blas(const float *X, int64_t n, int64_t d, const double *mean,
+                                double *C) {
   double *B = malloc(sizeof *B * (size_t)(ROW_CHUNK * d));
   if (!B) return LT_ENOMEM;
   memset(C, 0, sizeof *C * (size_t)(d * d));
   for (int64_t r0 = 0; r0 < n; r0 += ROW_CHUNK) {
     int64_t bn = n - r0 < ROW_CHUNK ? n - r0 : ROW_CHUNK;
-    for (int64_t i = 0; i < bn; i++) for (int64_t j = 0; j < d; j++) B[i * d + j] = X[(r0 + i) * d + j] - mean[j];
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)bn, 1.0, B, (int)d, 1.0, C, (int)d);
-    if (lt_interrupt_pending()) { free(B); return LT_EINTR; }
+    for (int64_t i = 0; i < bn; i++)
+      for (int64_t j = 0; j < d; j++) B[i * d + j] = X[(r0 + i) * d + j] - mean[j];
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)bn, 1.0, B, (int)d, 1.0, C,
+                (int)d);
+    if (lt_interrupt_pending()) {
+      free(B);
+      return LT_EINTR;
+    }
   }
   free(B);
   return LT_OK;
@@ -61,7 +75,7 @@ static void covariance_fixed(const float *X, int64_t n, int64_t d, const double 
   memset(C, 0, sizeof *C * (size_t)(d * d));
   for (int64_t r0 = 0; r0 < n; r0 += ROW_CHUNK) {
     int64_t r1 = n - r0 < ROW_CHUNK ? n : r0 + ROW_CHUNK;
-    #pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4)
     for (int64_t a = 0; a < d; a++)
       for (int64_t b = 0; b <= a; b++) {
         double s = 0;
@@ -79,8 +93,10 @@ static LtStatus gram_blas(const float *X, int64_t n, int64_t d, const double *me
   memset(G, 0, sizeof *G * (size_t)(n * n));
   for (int64_t c0 = 0; c0 < d; c0 += bc) {
     int64_t w = d - c0 < bc ? d - c0 : bc;
-    for (int64_t i = 0; i < n; i++) for (int64_t j = 0; j < w; j++) B[i * w + j] = X[i * d + c0 + j] - mean[c0 + j];
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)w, 1.0, B, (int)w, 1.0, G, (int)n);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < w; j++) B[i * w + j] = X[i * d + c0 + j] - mean[c0 + j];
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)w, 1.0, B, (int)w, 1.0, G,
+                (int)n);
   }
   free(B);
   return LT_OK;
@@ -91,21 +107,30 @@ static LtStatus gram_blas(const float *X, int64_t n, int64_t d, const double *me
 static LtStatus top_eigen(double *A, int64_t m, int64_t k, double *w, double *V) {
   double *wa = malloc(sizeof *wa * (size_t)m), *Z = malloc(sizeof *Z * (size_t)(m * k));
   lapack_int *sup = malloc(sizeof *sup * (size_t)(2 * m)), found = 0;
-  if (!wa || !Z || !sup) { free(wa); free(Z); free(sup); return LT_ENOMEM; }
-  lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'L', (lapack_int)m, A, (lapack_int)m, 0, 0,
-                                   (lapack_int)(m - k + 1), (lapack_int)m, 0.0, &found, wa, Z, (lapack_int)k, sup);
+  if (!wa || !Z || !sup) {
+    free(wa);
+    free(Z);
+    free(sup);
+    return LT_ENOMEM;
+  }
+  lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'L', (lapack_int)m, A, (lapack_int)m,
+                                   0, 0, (lapack_int)(m - k + 1), (lapack_int)m, 0.0, &found, wa, Z,
+                                   (lapack_int)k, sup);
   LtStatus st = info != 0 || found != k ? LT_ELAPACK : LT_OK;
   for (int64_t j = 0; st == LT_OK && j < k; j++) {
     w[j] = wa[k - 1 - j];
     for (int64_t i = 0; i < m; i++) V[i * k + j] = Z[i * k + (k - 1 - j)];
   }
-  free(wa); free(Z); free(sup);
+  free(wa);
+  free(Z);
+  free(sup);
   return st;
 }
 
 /* out [n x k] = (X - mean) comp^T, with fixed-order float64 sums. */
-static void scores_fixed(const float *X, int64_t n, int64_t d, const double *mean, const float *comp, int64_t k, float *out) {
-  #pragma omp parallel for schedule(static)
+static void scores_fixed(const float *X, int64_t n, int64_t d, const double *mean,
+                         const float *comp, int64_t k, float *out) {
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < k; j++) {
       double s = 0;
@@ -114,7 +139,8 @@ static void scores_fixed(const float *X, int64_t n, int64_t d, const double *mea
     }
 }
 
-LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mean, const float *comp, int64_t k, float *out) {
+LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mean,
+                          const float *comp, int64_t k, float *out) {
   float *shift = calloc((size_t)k, sizeof *shift);
   if (!shift) return LT_ENOMEM;
   if (mean)
@@ -124,8 +150,10 @@ LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mea
       shift[j] = (float)s;
     }
   if (m > 0 && k > 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, 1.0f, Z, (int)d, comp, (int)d, 0.0f, out, (int)k);
-  for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < k; j++) out[i * k + j] -= shift[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, 1.0f, Z, (int)d,
+                comp, (int)d, 0.0f, out, (int)k);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < k; j++) out[i * k + j] -= shift[j];
   free(shift);
   return lt_embed_first_bad_row(out, m, k) >= 0 ? LT_ERANGE : LT_OK; /* finite inputs overflowed */
 }
@@ -135,7 +163,8 @@ LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mea
 static void sign_flip(float *scores, int64_t n, int64_t k, float *comp, int64_t d) {
   for (int64_t j = 0; j < k; j++) {
     int64_t best = 0;
-    for (int64_t i = 1; i < n; i++) if (fabsf(scores[i * k + j]) > fabsf(scores[best * k + j])) best = i;
+    for (int64_t i = 1; i < n; i++)
+      if (fabsf(scores[i * k + j]) > fabsf(scores[best * k + j])) best = i;
     if (scores[best * k + j] >= 0) continue;
     for (int64_t i = 0; i < n; i++) scores[i * k + j] = -scores[i * k + j];
     for (int64_t c = 0; c < d; c++) comp[j * d + c] = -comp[j * d + c];
@@ -144,7 +173,7 @@ static void sign_flip(float *scores, int64_t n, int64_t k, float *comp, int64_t 
 
 /* G [n x n] = Xc Xc^T with fixed-order sums (wide data, deterministic mode). */
 static void gram_fixed(const float *X, int64_t n, int64_t d, const double *mean, double *G) {
-  #pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4)
   for (int64_t a = 0; a < n; a++)
     for (int64_t b = 0; b <= a; b++) {
       double s = 0;
@@ -153,15 +182,23 @@ static void gram_fixed(const float *X, int64_t n, int64_t d, const double *mean,
     }
 }
 
-static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *mean, const LtPcaOptions *o, LtPcaOut *out) {
+static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *mean,
+                          const LtPcaOptions *o, LtPcaOut *out) {
   int64_t k = o->k, m = d <= n ? d : n;
-  double *A = malloc(sizeof *A * (size_t)(m * m)), *w = malloc(sizeof *w * (size_t)k), *V = malloc(sizeof *V * (size_t)(m * k));
+  double *A = malloc(sizeof *A * (size_t)(m * m)), *w = malloc(sizeof *w * (size_t)k),
+         *V = malloc(sizeof *V * (size_t)(m * k));
   double *v = malloc(sizeof *v * (size_t)d);
   LtStatus st = !A || !w || !V || !v ? LT_ENOMEM : LT_OK;
   if (st == LT_OK) {
-    if (d <= n) { if (o->deterministic) covariance_fixed(X, n, d, mean, A); else st = covariance_blas(X, n, d, mean, A); }
-    else if (o->deterministic) gram_fixed(X, n, d, mean, A);
-    else st = gram_blas(X, n, d, mean, A);
+    if (d <= n) {
+      if (o->deterministic)
+        covariance_fixed(X, n, d, mean, A);
+      else
+        st = covariance_blas(X, n, d, mean, A);
+    } else if (o->deterministic)
+      gram_fixed(X, n, d, mean, A);
+    else
+      st = gram_blas(X, n, d, mean, A);
   }
   if (st == LT_OK) {
     int threads = openblas_get_num_threads();
@@ -173,20 +210,29 @@ static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *me
     double s = sqrt(w[j] > 0 ? w[j] : 0), norm = 0;
     out->singular_values[j] = s;
     float *c = out->components + j * d;
-    if (d <= n) { for (int64_t a = 0; a < d; a++) c[a] = (float)V[a * k + j]; continue; }
+    if (d <= n) {
+      for (int64_t a = 0; a < d; a++) c[a] = (float)V[a * k + j];
+      continue;
+    }
     memset(v, 0, sizeof *v * (size_t)d);
     for (int64_t i = 0; i < n; i++)
       for (int64_t a = 0; a < d; a++) v[a] += V[i * k + j] * (X[i * d + a] - mean[a]);
     for (int64_t a = 0; a < d; a++) norm += v[a] * v[a];
-    for (int64_t a = 0; a < d; a++) c[a] = norm > 0 ? (float)(v[a] / sqrt(norm)) : 0.0f; /* Xc^T u, unit */
+    for (int64_t a = 0; a < d; a++)
+      c[a] = norm > 0 ? (float)(v[a] / sqrt(norm)) : 0.0f; /* Xc^T u, unit */
   }
-  free(A); free(w); free(V); free(v);
+  free(A);
+  free(w);
+  free(V);
+  free(v);
   return st;
 }
 
 /* out [n x l] = (X - 1 mu^T) M for M [d x l]. */
-static void xc_times(const float *X, int64_t n, int64_t d, const float *mu, const float *M, int64_t l, float *out) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)l, (int)d, 1.0f, X, (int)d, M, (int)l, 0.0f, out, (int)l);
+static void xc_times(const float *X, int64_t n, int64_t d, const float *mu, const float *M,
+                     int64_t l, float *out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)l, (int)d, 1.0f, X, (int)d, M,
+              (int)l, 0.0f, out, (int)l);
   for (int64_t a = 0; a < l; a++) {
     double r = 0;
     for (int64_t c = 0; c < d; c++) r += (double)mu[c] * M[c * l + a];
@@ -195,8 +241,10 @@ static void xc_times(const float *X, int64_t n, int64_t d, const float *mu, cons
 }
 
 /* out [d x l] = (X - 1 mu^T)^T Y for Y [n x l]. */
-static void xct_times(const float *X, int64_t n, int64_t d, const float *mu, const float *Y, int64_t l, float *out) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)l, (int)n, 1.0f, X, (int)d, Y, (int)l, 0.0f, out, (int)l);
+static void xct_times(const float *X, int64_t n, int64_t d, const float *mu, const float *Y,
+                      int64_t l, float *out) {
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)l, (int)n, 1.0f, X, (int)d, Y,
+              (int)l, 0.0f, out, (int)l);
   for (int64_t a = 0; a < l; a++) {
     double s = 0;
     for (int64_t i = 0; i < n; i++) s += Y[i * l + a];
@@ -206,8 +254,11 @@ static void xct_times(const float *X, int64_t n, int64_t d, const float *mu, con
 
 /* Replaces the m x l matrix A by an orthonormal basis of its columns. */
 static LtStatus orthonormalize(float *A, int64_t m, int64_t l, float *tau) {
-  if (LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, A, (lapack_int)l, tau) != 0) return LT_ELAPACK;
-  if (LAPACKE_sorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, (lapack_int)l, A, (lapack_int)l, tau) != 0) return LT_ELAPACK;
+  if (LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, A, (lapack_int)l, tau) != 0)
+    return LT_ELAPACK;
+  if (LAPACKE_sorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, (lapack_int)l, A,
+                     (lapack_int)l, tau) != 0)
+    return LT_ELAPACK;
   return LT_OK;
 }
 
@@ -218,14 +269,18 @@ static LtStatus sketch_svd(const float *Bt, int64_t d, int64_t l, int64_t k, LtP
   LtStatus st = !A || !s || !U || !Vt ? LT_ENOMEM : LT_OK;
   if (st == LT_OK) {
     for (int64_t i = 0; i < d * l; i++) A[i] = Bt[i];
-    if (LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)d, (lapack_int)l, A, (lapack_int)l, s, U, (lapack_int)l, Vt, (lapack_int)l) != 0)
+    if (LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)d, (lapack_int)l, A, (lapack_int)l, s, U,
+                       (lapack_int)l, Vt, (lapack_int)l) != 0)
       st = LT_ELAPACK;
   }
   for (int64_t j = 0; st == LT_OK && j < k; j++) {
     out->singular_values[j] = s[j];
     for (int64_t c = 0; c < d; c++) out->components[j * d + c] = (float)U[c * l + j];
   }
-  free(A); free(s); free(U); free(Vt);
+  free(A);
+  free(s);
+  free(U);
+  free(Vt);
   return st;
 }
 
@@ -244,7 +299,8 @@ static LtStatus range_t_times(const float *X, int64_t n, int64_t d, const float 
   return lt_embed_first_bad_row(M, d, l) >= 0 ? LT_ERANGE : LT_OK;
 }
 
-static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const double *mean, const LtPcaOptions *o, LtPcaOut *out) {
+static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const double *mean,
+                               const LtPcaOptions *o, LtPcaOut *out) {
   int64_t k = o->k, mn = n < d ? n : d, l = k + (o->n_oversamples > 0 ? o->n_oversamples : 10);
   int iters = o->n_iter > 0 ? o->n_iter : (10 * k < mn ? 7 : 4);
   if (l > mn) l = mn;
@@ -268,7 +324,10 @@ static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const doubl
   if (st == LT_OK) st = orthonormalize(Y, n, l, tau);
   if (st == LT_OK) st = range_t_times(X, n, d, mu, Y, l, M);
   if (st == LT_OK) st = sketch_svd(M, d, l, k, out);
-  free(M); free(Y); free(mu); free(tau);
+  free(M);
+  free(Y);
+  free(mu);
+  free(tau);
   return st;
 }
 
@@ -283,12 +342,17 @@ LtStatus lt_pca_fit(const float *X, int64_t n, int64_t d, const LtPcaOptions *o,
     for (int64_t j = 0; j < d; j++) out->total_variance += ss[j] / (double)(n - 1);
     for (int64_t j = 0; j < d; j++) out->mean[j] = (float)mean[j];
     LtPcaSolver solver = o->solver;
-    if (o->deterministic) solver = LT_PCA_EXACT;
-    else if (solver == LT_PCA_AUTO) solver = mn <= 1000 || 4 * k > mn ? LT_PCA_EXACT : LT_PCA_RANDOMIZED;
-    st = solver == LT_PCA_EXACT ? pca_exact(X, n, d, mean, o, out) : pca_randomized(X, n, d, mean, o, out);
+    if (o->deterministic)
+      solver = LT_PCA_EXACT;
+    else if (solver == LT_PCA_AUTO)
+      solver = mn <= 1000 || 4 * k > mn ? LT_PCA_EXACT : LT_PCA_RANDOMIZED;
+    st = solver == LT_PCA_EXACT ? pca_exact(X, n, d, mean, o, out)
+                                : pca_randomized(X, n, d, mean, o, out);
   }
   if (st == LT_OK) {
-    for (int64_t j = 0; j < k; j++) out->explained_variance[j] = out->singular_values[j] * out->singular_values[j] / (double)(n - 1);
+    for (int64_t j = 0; j < k; j++)
+      out->explained_variance[j] =
+          out->singular_values[j] * out->singular_values[j] / (double)(n - 1);
     if (o->deterministic) {
       scores_fixed(X, n, d, mean, out->components, k, scores);
       if (lt_embed_first_bad_row(scores, n, k) >= 0) st = LT_ERANGE;
@@ -298,7 +362,8 @@ LtStatus lt_pca_fit(const float *X, int64_t n, int64_t d, const LtPcaOptions *o,
   }
   if (st == LT_OK) sign_flip(scores, n, k, out->components, d);
   if (scores != out->scores) free(scores);
-  free(mean); free(ss);
+  free(mean);
+  free(ss);
   return st;
 }
 
@@ -308,9 +373,14 @@ LtStatus lt_pca_spectrum(const float *X, int64_t n, int64_t d, int center, doubl
   double *w = malloc(sizeof *w * (size_t)mn);
   LtStatus st = !mean || !A || !w ? LT_ENOMEM : column_stats(X, n, d, center, mean, NULL);
   if (st == LT_OK) st = d <= n ? covariance_blas(X, n, d, mean, A) : gram_blas(X, n, d, mean, A);
-  if (st == LT_OK && LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', (lapack_int)mn, A, (lapack_int)mn, w) != 0) st = LT_ELAPACK;
-  for (int64_t j = 0; st == LT_OK && j < mn; j++) s[j] = sqrt(w[mn - 1 - j] > 0 ? w[mn - 1 - j] : 0);
-  free(mean); free(A); free(w);
+  if (st == LT_OK &&
+      LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', (lapack_int)mn, A, (lapack_int)mn, w) != 0)
+    st = LT_ELAPACK;
+  for (int64_t j = 0; st == LT_OK && j < mn; j++)
+    s[j] = sqrt(w[mn - 1 - j] > 0 ? w[mn - 1 - j] : 0);
+  free(mean);
+  free(A);
+  free(w);
   return st;
 }
 
@@ -324,6 +394,10 @@ double lt_effective_dim_svd(const double *s, int64_t m) {
 
 double lt_effective_dim_pr(const double *s, int64_t m) {
   double a = 0, b = 0;
-  for (int64_t i = 0; i < m; i++) { double v = s[i] * s[i]; a += v; b += v * v; }
+  for (int64_t i = 0; i < m; i++) {
+    double v = s[i] * s[i];
+    a += v;
+    b += v * v;
+  }
   return b > 0 ? a * a / b : 0;
 }

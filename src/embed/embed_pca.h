@@ -1,4 +1,5 @@
-/* embed_pca.h - principal components (exact and randomised), projection, spectra and effective dimension (core, no Lua). */
+/* embed_pca.h - principal components (exact and randomised), projection, spectra and effective
+ * dimension (core, no Lua). */
 #ifndef LUNETTE_EMBED_PCA_H
 #define LUNETTE_EMBED_PCA_H
 #include "embed/embed.h"
@@ -6,24 +7,24 @@
 typedef enum { LT_PCA_AUTO = 0, LT_PCA_EXACT, LT_PCA_RANDOMIZED } LtPcaSolver;
 
 typedef struct {
-  int64_t k;            /* components, 1 <= k <= min(n, d) */
-  LtPcaSolver solver;   /* auto: exact when min(n, d) <= 1000 or k > min(n, d)/4 */
-  int center;           /* subtract the column means first (PCA); 0 = uncentred SVD */
-  uint64_t seed;        /* randomised solver only */
-  int n_iter;           /* power iterations, <= 0: 7 if k < min(n,d)/10 else 4 (as scikit-learn) */
-  int n_oversamples;    /* <= 0: 10 */
-  int deterministic;    /* exact solver with fixed-order sums and one BLAS thread: the same bits on
-                           any thread count (slower for large d; t-SNE's initialisation uses it) */
+  int64_t k;          /* components, 1 <= k <= min(n, d) */
+  LtPcaSolver solver; /* auto: exact when min(n, d) <= 1000 or k > min(n, d)/4 */
+  int center;         /* subtract the column means first (PCA); 0 = uncentred SVD */
+  uint64_t seed;      /* randomised solver only */
+  int n_iter;         /* power iterations, <= 0: 7 if k < min(n,d)/10 else 4 (as scikit-learn) */
+  int n_oversamples;  /* <= 0: 10 */
+  int deterministic;  /* exact solver with fixed-order sums and one BLAS thread: the same bits on
+                         any thread count (slower for large d; t-SNE's initialisation uses it) */
 } LtPcaOptions;
 
 /* Caller-owned outputs of lt_pca_fit; scores may be NULL. */
 typedef struct {
-  float *components;           /* [k x d], unit rows, descending variance */
-  double *explained_variance;  /* [k], s^2 / (n - 1) */
-  double *singular_values;     /* [k] */
-  float *mean;                 /* [d] column means (zeros when not centring) */
-  float *scores;               /* [n x k] = (X - mean) components^T, or NULL */
-  double total_variance;       /* sum of column variances (ddof 1) */
+  float *components;          /* [k x d], unit rows, descending variance */
+  double *explained_variance; /* [k], s^2 / (n - 1) */
+  double *singular_values;    /* [k] */
+  float *mean;                /* [d] column means (zeros when not centring) */
+  float *scores;              /* [n x k] = (X - mean) components^T, or NULL */
+  double total_variance;      /* sum of column variances (ddof 1) */
 } LtPcaOut;
 
 /* PCA of X [n x d] (n >= 2). Exact: the d x d covariance (or n x n Gram
@@ -39,7 +40,8 @@ LtStatus lt_pca_fit(const float *X, int64_t n, int64_t d, const LtPcaOptions *o,
 /* out [m x k] = (Z - mean) comp^T for Z [m x d], mean [d] (NULL: none),
  * comp [k x d]. LT_ERANGE when a result overflows float32 (Z finite but too
  * large), LT_ENOMEM. */
-LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mean, const float *comp, int64_t k, float *out);
+LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mean,
+                          const float *comp, int64_t k, float *out);
 
 /* All min(n, d) singular values of X [n x d] (centred first when center),
  * descending, into s. Returns LT_OK, LT_ENOMEM or LT_ELAPACK. */

@@ -1,4 +1,5 @@
-/* embed_spectral.c - connected components and a restarted Lanczos for the low eigenvectors of a graph's normalised Laplacian. */
+/* embed_spectral.c - connected components and a restarted Lanczos for the low eigenvectors of a
+ * graph's normalised Laplacian. */
 /* Its LAPACKE_ calls go through src/lazy.h: LAPACKE is loaded on first use. */
 #include <lapacke.h>
 #include <math.h>
@@ -7,10 +8,10 @@
 #include "embed/embed_spectral.h"
 #include "interrupt.h"
 
-#define LZ_MAX 128      /* Lanczos vectors per cycle */
+#define LZ_MAX    128 /* Lanczos vectors per cycle */
 #define LZ_CYCLES 12
-#define LZ_TOL 1e-5     /* Ritz residual; umap-learn asks ARPACK for 1e-4 */
-#define LZ_BLOCK 2048   /* rows per partial sum: sums run in this fixed blocking */
+#define LZ_TOL    1e-5 /* Ritz residual; umap-learn asks ARPACK for 1e-4 */
+#define LZ_BLOCK  2048 /* rows per partial sum: sums run in this fixed blocking */
 
 int64_t lt_graph_components(const LtCsr *G, int32_t *label) {
   int64_t n = G->n, count = 0;
@@ -25,7 +26,10 @@ int64_t lt_graph_components(const LtCsr *G, int32_t *label) {
       int32_t v = stack[--sp];
       for (int64_t e = G->indptr[v]; e < G->indptr[v + 1]; e++) {
         int32_t u = G->indices[e];
-        if (label[u] < 0) { label[u] = (int32_t)count; stack[sp++] = u; }
+        if (label[u] < 0) {
+          label[u] = (int32_t)count;
+          stack[sp++] = u;
+        }
       }
     }
     count++;
@@ -45,17 +49,18 @@ typedef struct {
 
 static void op_apply(const Lanczos *z, const double *x, double *y) {
   const LtCsr *G = z->G;
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < z->n; i++) {
     double s = 0;
-    for (int64_t e = G->indptr[i]; e < G->indptr[i + 1]; e++) s += G->data[e] * z->dinv[G->indices[e]] * x[G->indices[e]];
+    for (int64_t e = G->indptr[i]; e < G->indptr[i + 1]; e++)
+      s += G->data[e] * z->dinv[G->indices[e]] * x[G->indices[e]];
     y[i] = z->dinv[i] * s;
   }
 }
 
 /* a . b summed per fixed block of rows, blocks added in order. */
 static double dot_fixed(const Lanczos *z, const double *a, const double *b) {
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < z->nb; k++) {
     double s = 0;
     for (int64_t i = k * LZ_BLOCK; i < z->n && i < (k + 1) * LZ_BLOCK; i++) s += a[i] * b[i];
@@ -68,15 +73,18 @@ static double dot_fixed(const Lanczos *z, const double *a, const double *b) {
 
 /* w -= V[:, 0..m) (V[:, 0..m)^T w), by fixed row blocks. */
 static void orth_basis(Lanczos *z, int m, double *c) {
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < z->nb; k++) {
     double *p = z->part + k * LZ_MAX;
     for (int l = 0; l < m; l++) p[l] = 0;
     for (int64_t i = k * LZ_BLOCK; i < z->n && i < (k + 1) * LZ_BLOCK; i++)
       for (int l = 0; l < m; l++) p[l] += z->V[i * LZ_MAX + l] * z->w[i];
   }
-  for (int l = 0; l < m; l++) { c[l] = 0; for (int64_t k = 0; k < z->nb; k++) c[l] += z->part[k * LZ_MAX + l]; }
-  #pragma omp parallel for schedule(static)
+  for (int l = 0; l < m; l++) {
+    c[l] = 0;
+    for (int64_t k = 0; k < z->nb; k++) c[l] += z->part[k * LZ_MAX + l];
+  }
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < z->n; i++) {
     double s = 0;
     for (int l = 0; l < m; l++) s += z->V[i * LZ_MAX + l] * c[l];
@@ -116,7 +124,8 @@ static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *
     double before = sqrt(dot_fixed(z, z->w, z->w));
     orth_basis(z, j + 1, c);
     z->beta[j] = sqrt(dot_fixed(z, z->w, z->w));
-    if (z->beta[j] < 0.7071 * before) { /* cancellation: orthogonalise again (Daniel-Gragg-Kaufman-Stewart) */
+    if (z->beta[j] <
+        0.7071 * before) { /* cancellation: orthogonalise again (Daniel-Gragg-Kaufman-Stewart) */
       orth_basis(z, j + 1, c);
       z->beta[j] = sqrt(dot_fixed(z, z->w, z->w));
     }
@@ -125,15 +134,19 @@ static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *
     if (last || (m >= dim + 2 && m % 8 == 0)) {
       st = tridiag_eigen(z, m, d, Zt);
       int ok = st == LT_OK && m >= dim;
-      for (int r = 0; ok && r < dim; r++) ok = fabs(z->beta[j] * Zt[(m - 1) * m + (m - 1 - r)]) < LZ_TOL;
-      if (ok || last) { *converged = ok || z->beta[j] < 1e-10; break; }
+      for (int r = 0; ok && r < dim; r++)
+        ok = fabs(z->beta[j] * Zt[(m - 1) * m + (m - 1 - r)]) < LZ_TOL;
+      if (ok || last) {
+        *converged = ok || z->beta[j] < 1e-10;
+        break;
+      }
     }
     if (lt_interrupt_pending()) st = LT_EINTR;
     for (int64_t i = 0; i < n; i++) v[i] = z->w[i] / z->beta[j];
   }
   for (int r = 0; st == LT_OK && r < dim; r++) {
     int col = m - 1 - r;
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
       double s = 0;
       for (int l = 0; l < m; l++) s += z->V[i * LZ_MAX + l] * Zt[l * m + col];
@@ -145,17 +158,28 @@ static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *
 }
 
 static void lanczos_free(Lanczos *z) {
-  free(z->dinv); free(z->u0); free(z->V); free(z->w); free(z->part); free(z->alpha); free(z->beta);
+  free(z->dinv);
+  free(z->u0);
+  free(z->V);
+  free(z->w);
+  free(z->part);
+  free(z->alpha);
+  free(z->beta);
 }
 
 static LtStatus lanczos_init(Lanczos *z, const LtCsr *G) {
   int64_t n = G->n;
   memset(z, 0, sizeof *z);
-  z->G = G; z->n = n; z->nb = (n + LZ_BLOCK - 1) / LZ_BLOCK;
-  z->dinv = malloc(sizeof(double) * (size_t)n); z->u0 = malloc(sizeof(double) * (size_t)n);
-  z->V = malloc(sizeof(double) * (size_t)n * LZ_MAX); z->w = malloc(sizeof(double) * (size_t)n);
+  z->G = G;
+  z->n = n;
+  z->nb = (n + LZ_BLOCK - 1) / LZ_BLOCK;
+  z->dinv = malloc(sizeof(double) * (size_t)n);
+  z->u0 = malloc(sizeof(double) * (size_t)n);
+  z->V = malloc(sizeof(double) * (size_t)n * LZ_MAX);
+  z->w = malloc(sizeof(double) * (size_t)n);
   z->part = malloc(sizeof(double) * (size_t)z->nb * LZ_MAX);
-  z->alpha = malloc(sizeof(double) * LZ_MAX); z->beta = malloc(sizeof(double) * LZ_MAX);
+  z->alpha = malloc(sizeof(double) * LZ_MAX);
+  z->beta = malloc(sizeof(double) * LZ_MAX);
   if (!z->dinv || !z->u0 || !z->V || !z->w || !z->part || !z->alpha || !z->beta) return LT_ENOMEM;
   double norm = 0;
   for (int64_t i = 0; i < n; i++) {
@@ -174,8 +198,10 @@ static LtStatus lanczos_init(Lanczos *z, const LtCsr *G) {
 static void sign_columns(double *out, int64_t n, int dim) {
   for (int r = 0; r < dim; r++) {
     int64_t best = 0;
-    for (int64_t i = 1; i < n; i++) if (fabs(out[i * dim + r]) > fabs(out[best * dim + r])) best = i;
-    if (out[best * dim + r] < 0) for (int64_t i = 0; i < n; i++) out[i * dim + r] = -out[i * dim + r];
+    for (int64_t i = 1; i < n; i++)
+      if (fabs(out[i * dim + r]) > fabs(out[best * dim + r])) best = i;
+    if (out[best * dim + r] < 0)
+      for (int64_t i = 0; i < n; i++) out[i * dim + r] = -out[i * dim + r];
   }
 }
 
@@ -186,13 +212,19 @@ LtStatus lt_spectral_embedding(const LtCsr *G, int dim, double *out) {
   memset(&z, 0, sizeof z);
   double *v = malloc(sizeof *v * (size_t)n);
   LtStatus st = v ? lanczos_init(&z, G) : LT_ENOMEM;
-  if (st == LT_OK) { /* umap-learn starts from ones; a fixed ripple keeps it off u0 for regular graphs */
-    for (int64_t i = 0; i < n; i++) v[i] = 1.0 + 1e-3 * ((double)(lt_embed_hash(0, (uint64_t)i, 0) >> 11) / 9007199254740992.0 - 0.5);
+  if (st ==
+      LT_OK) { /* umap-learn starts from ones; a fixed ripple keeps it off u0 for regular graphs */
+    for (int64_t i = 0; i < n; i++)
+      v[i] = 1.0 +
+             1e-3 * ((double)(lt_embed_hash(0, (uint64_t)i, 0) >> 11) / 9007199254740992.0 - 0.5);
   }
   for (int cycle = 0; st == LT_OK && cycle < LZ_CYCLES; cycle++) {
     orth_u0(&z, v);
     double nv = sqrt(dot_fixed(&z, v, v));
-    if (!(nv > 0)) { st = LT_ELAPACK; break; }
+    if (!(nv > 0)) {
+      st = LT_ELAPACK;
+      break;
+    }
     for (int64_t i = 0; i < n; i++) v[i] /= nv;
     int converged;
     st = lanczos_cycle(&z, v, dim, out, &converged);

@@ -1,4 +1,5 @@
-/* embed_spectral.h - graph components and Laplacian eigenvectors for spectral layouts (core, no Lua). */
+/* embed_spectral.h - graph components and Laplacian eigenvectors for spectral layouts (core, no
+ * Lua). */
 #ifndef LUNETTE_EMBED_SPECTRAL_H
 #define LUNETTE_EMBED_SPECTRAL_H
 #include "embed/embed.h"

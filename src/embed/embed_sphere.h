@@ -1,4 +1,5 @@
-/* embed_sphere.h - embeddings and anchors on the hypersphere: cosine top-k, centroids, divergence, spherical k-means (core, no Lua). */
+/* embed_sphere.h - embeddings and anchors on the hypersphere: cosine top-k, centroids, divergence,
+ * spherical k-means (core, no Lua). */
 #ifndef LUNETTE_EMBED_SPHERE_H
 #define LUNETTE_EMBED_SPHERE_H
 #include "embed/embed.h"
@@ -17,23 +18,26 @@ LtStatus lt_sphere_topk(const float *E, int64_t n, const float *A, int64_t m, in
  * to each class, zeros for an empty class; counts [C]. Membership is W
  * [n x C] (multi-label: nonzero = member) when W is given, else the labels
  * [n] (0..C-1; others ignored). */
-LtStatus lt_sphere_centroids(const float *E, int64_t n, int64_t d, const float *W, const int64_t *labels, int64_t C,
-                             float *out, int64_t *counts);
+LtStatus lt_sphere_centroids(const float *E, int64_t n, int64_t d, const float *W,
+                             const int64_t *labels, int64_t C, float *out, int64_t *counts);
 
 /* Per-anchor divergence between m >= 2 embeddings of the same n items
  * (Es[e] each [n x d]) against anchors A [na x d]: out[a] = mean over
  * items of the unbiased standard deviation over e of 1 - <Es[e][i], A[a]>
  * (the hypersphere script's tri_stack.std(-1).mean(0)). Fixed-order sums. */
-LtStatus lt_sphere_divergence(const float *const *Es, int64_t m, int64_t n, int64_t d, const float *A, int64_t na,
-                              double *out);
+LtStatus lt_sphere_divergence(const float *const *Es, int64_t m, int64_t n, int64_t d,
+                              const float *A, int64_t na, double *out);
 
 typedef struct {
-  int max_iter;     /* 100 */
-  double tol;       /* stop when the mean cosine improves by less than tol: 1e-6 */
+  int max_iter; /* 100 */
+  double tol;   /* stop when the mean cosine improves by less than tol: 1e-6 */
   uint64_t seed;
 } LtKmeansOptions;
 
-typedef struct { double mean_cos; int iterations; } LtKmeansInfo;
+typedef struct {
+  double mean_cos;
+  int iterations;
+} LtKmeansInfo;
 
 /* Spherical k-means of the rows of X [n x d] (normalised first): k-means++
  * seeding on 1 - cos, then Lloyd steps assigning each row to the centroid
@@ -41,7 +45,8 @@ typedef struct { double mean_cos; int iterations; } LtKmeansInfo;
  * member sums; an empty cluster takes the row farthest from its centroid.
  * Writes centroids [k x d] (unit rows) and labels [n] (0-based).
  * Deterministic for a seed. Needs 1 <= k <= n. */
-LtStatus lt_spherical_kmeans(const float *X, int64_t n, int64_t d, int64_t k, const LtKmeansOptions *o,
-                             float *centroids, int64_t *labels, LtKmeansInfo *info);
+LtStatus lt_spherical_kmeans(const float *X, int64_t n, int64_t d, int64_t k,
+                             const LtKmeansOptions *o, float *centroids, int64_t *labels,
+                             LtKmeansInfo *info);
 
 #endif

@@ -1,4 +1,5 @@
-/* embed_tsne.c - t-SNE: affinities by perplexity bisection, exact and Barnes-Hut gradients, scikit-learn's optimiser. */
+/* embed_tsne.c - t-SNE: affinities by perplexity bisection, exact and Barnes-Hut gradients,
+ * scikit-learn's optimiser. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include "tensor/random.h"
 
 #define CHECK_EVERY 50
-#define MIN_GAIN 0.01f
+#define MIN_GAIN    0.01f
 
 void lt_tsne_defaults(LtTsneOptions *o, int dim) {
   memset(o, 0, sizeof *o);
@@ -30,7 +31,8 @@ void lt_tsne_defaults(LtTsneOptions *o, int dim) {
  * leaves the normalised row and its entropy unchanged but cannot underflow). */
 static void perplexity_row(const float *d2, int64_t k, double target, float *p) {
   double beta = 1, lo = -INFINITY, hi = INFINITY, dmin = INFINITY, sum = 1;
-  for (int64_t j = 0; j < k; j++) if (d2[j] < dmin) dmin = d2[j];
+  for (int64_t j = 0; j < k; j++)
+    if (d2[j] < dmin) dmin = d2[j];
   for (int step = 0; step < 100; step++) {
     double sdp = 0;
     sum = 0;
@@ -41,8 +43,13 @@ static void perplexity_row(const float *d2, int64_t k, double target, float *p) 
     }
     double entropy = log(sum) + beta * sdp / sum, diff = entropy - target;
     if (fabs(diff) <= 1e-5) break;
-    if (diff > 0) { lo = beta; beta = hi == INFINITY ? beta * 2 : (beta + hi) / 2; }
-    else { hi = beta; beta = lo == -INFINITY ? beta / 2 : (beta + lo) / 2; }
+    if (diff > 0) {
+      lo = beta;
+      beta = hi == INFINITY ? beta * 2 : (beta + hi) / 2;
+    } else {
+      hi = beta;
+      beta = lo == -INFINITY ? beta / 2 : (beta + lo) / 2;
+    }
   }
   sum = 0;
   for (int64_t j = 0; j < k; j++) sum += exp(-beta * (d2[j] - dmin));
@@ -51,7 +58,7 @@ static void perplexity_row(const float *d2, int64_t k, double target, float *p) 
 
 void lt_tsne_conditional(const float *d2, int64_t n, int64_t k, double perplexity, float *p) {
   double target = log(perplexity);
-  #pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < n; i++) perplexity_row(d2 + i * k, k, target, p + i * k);
 }
 
@@ -60,14 +67,16 @@ static int64_t neighbour_count(int64_t n, double perplexity) {
   return k < n - 1 ? k : n - 1;
 }
 
-LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplexity, LtKnnMethod knn,
-                            uint64_t seed, LtCsr *P, const LtEmbedProgress *prog) {
+LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplexity,
+                            LtKnnMethod knn, uint64_t seed, LtCsr *P, const LtEmbedProgress *prog) {
   memset(P, 0, sizeof *P);
   if (n < 2 || !(perplexity > 0)) return LT_EVALUE;
   int64_t k = neighbour_count(n, perplexity);
   int64_t *idx = malloc(sizeof *idx * (size_t)(n * k));
   float *d2 = malloc(sizeof *d2 * (size_t)(n * k));
-  LtStatus st = idx && d2 ? lt_knn_graph(X, n, d, k, LT_METRIC_SQEUCLIDEAN, knn, seed, idx, d2, prog) : LT_ENOMEM;
+  LtStatus st = idx && d2
+                    ? lt_knn_graph(X, n, d, k, LT_METRIC_SQEUCLIDEAN, knn, seed, idx, d2, prog)
+                    : LT_ENOMEM;
   if (st == LT_OK) {
     lt_tsne_conditional(d2, n, k, perplexity, d2);
     st = lt_csr_symmetrize(P, n, k, idx, d2, -1.0);
@@ -79,18 +88,21 @@ LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplex
     if (total < DBL_EPSILON) total = DBL_EPSILON;
     for (int64_t e = 0; e < nnz; e++) P->data[e] = (float)(P->data[e] / total);
   }
-  free(idx); free(d2);
+  free(idx);
+  free(d2);
   return st;
 }
 
 /* Dense joint P [n x n] for the exact method: conditional rows over all
  * other points, then (P + P^T) / sum, floored at DBL_EPSILON off the diagonal. */
-static LtStatus dense_affinities(const float *X, int64_t n, int64_t d, double perplexity, float *P) {
+static LtStatus dense_affinities(const float *X, int64_t n, int64_t d, double perplexity,
+                                 float *P) {
   float *row = malloc(sizeof *row * (size_t)(n * (n - 1)));
   if (!row) return LT_ENOMEM;
-  #pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16)
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0, c = 0; j < n; j++) if (j != i) row[i * (n - 1) + c++] = lt_embed_sqdist(X + i * d, X + j * d, d);
+    for (int64_t j = 0, c = 0; j < n; j++)
+      if (j != i) row[i * (n - 1) + c++] = lt_embed_sqdist(X + i * d, X + j * d, d);
   lt_tsne_conditional(row, n, n - 1, perplexity, row);
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0, c = 0; j < n; j++) P[i * n + j] = j == i ? 0.0f : row[i * (n - 1) + c++];
@@ -115,11 +127,11 @@ typedef struct {
   int64_t n;
   int dim;
   double dof, theta;
-  const LtCsr *P;     /* Barnes-Hut */
-  const float *Pd;    /* exact: dense [n x n] */
+  const LtCsr *P;  /* Barnes-Hut */
+  const float *Pd; /* exact: dense [n x n] */
   LtBhTree tree;
-  double *neg, *pos;  /* [n x dim] */
-  double *zrow, *kl;  /* [n] */
+  double *neg, *pos; /* [n x dim] */
+  double *zrow, *kl; /* [n] */
 } TsneGrad;
 
 static inline double kernel(double d2, double dof) {
@@ -129,14 +141,19 @@ static inline double kernel(double d2, double dof) {
 /* Row i's attractive sum pos_i = sum_j exag p_ij w_ij (y_i - y_j) over P's
  * row and (when want_kl) its share of KL(P || Q) with Q = w / z; dim is a
  * constant at each call site so the coordinates stay in registers. */
-static inline __attribute__((always_inline)) double attract_row(const LtCsr *P, const float *Y, const int dim, int64_t i,
-                                                                double dof, double exag, double z, int want_kl, double *pos) {
+static inline __attribute__((always_inline)) double attract_row(const LtCsr *P, const float *Y,
+                                                                const int dim, int64_t i,
+                                                                double dof, double exag, double z,
+                                                                int want_kl, double *pos) {
   double acc[3] = {0, 0, 0}, c = 0, yi[3];
   for (int a = 0; a < dim; a++) yi[a] = Y[i * dim + a];
   for (int64_t e = P->indptr[i]; e < P->indptr[i + 1]; e++) {
     const float *yj = Y + (int64_t)P->indices[e] * dim;
     double dx[3], d2 = 0;
-    for (int a = 0; a < dim; a++) { dx[a] = yi[a] - yj[a]; d2 += dx[a] * dx[a]; }
+    for (int a = 0; a < dim; a++) {
+      dx[a] = yi[a] - yj[a];
+      d2 += dx[a] * dx[a];
+    }
     double w = kernel(d2, dof), p = exag * P->data[e];
     for (int a = 0; a < dim; a++) acc[a] += p * w * dx[a];
     if (want_kl) c += p * log(fmax(p, FLT_MIN) / fmax(w / z, FLT_MIN));
@@ -146,12 +163,13 @@ static inline __attribute__((always_inline)) double attract_row(const LtCsr *P, 
 }
 
 /* The common case (2-d, one degree of freedom, no KL) in float SIMD. */
-static LT_EMBED_HOT void attract_row_2d(const LtCsr *P, const float *Y, int64_t i, double exag, double *pos) {
+static LT_EMBED_HOT void attract_row_2d(const LtCsr *P, const float *Y, int64_t i, double exag,
+                                        double *pos) {
   const int32_t *ix = P->indices + P->indptr[i];
   const float *pv = P->data + P->indptr[i];
   int64_t m = P->indptr[i + 1] - P->indptr[i];
   float y0 = Y[2 * i], y1 = Y[2 * i + 1], a0 = 0, a1 = 0;
-  #pragma omp simd reduction(+ : a0, a1)
+#pragma omp simd reduction(+ : a0, a1)
   for (int64_t e = 0; e < m; e++) {
     int64_t j = ix[e];
     float d0 = y0 - Y[2 * j], d1 = y1 - Y[2 * j + 1], pw = pv[e] / (1.0f + d0 * d0 + d1 * d1);
@@ -164,18 +182,23 @@ static LT_EMBED_HOT void attract_row_2d(const LtCsr *P, const float *Y, int64_t 
 
 static void attraction_bh(TsneGrad *g, const float *Y, double exag, double z, int want_kl) {
   int dim = g->dim;
-  #pragma omp parallel for schedule(dynamic, 256)
+#pragma omp parallel for schedule(dynamic, 256)
   for (int64_t i = 0; i < g->n; i++) {
     double *pos = g->pos + i * dim;
     g->kl[i] = 0;
-    if (dim == 2 && g->dof == 1.0 && !want_kl) attract_row_2d(g->P, Y, i, exag, pos);
-    else if (dim == 2) g->kl[i] = attract_row(g->P, Y, 2, i, g->dof, exag, z, want_kl, pos);
-    else if (dim == 3) g->kl[i] = attract_row(g->P, Y, 3, i, g->dof, exag, z, want_kl, pos);
-    else g->kl[i] = attract_row(g->P, Y, 1, i, g->dof, exag, z, want_kl, pos);
+    if (dim == 2 && g->dof == 1.0 && !want_kl)
+      attract_row_2d(g->P, Y, i, exag, pos);
+    else if (dim == 2)
+      g->kl[i] = attract_row(g->P, Y, 2, i, g->dof, exag, z, want_kl, pos);
+    else if (dim == 3)
+      g->kl[i] = attract_row(g->P, Y, 3, i, g->dof, exag, z, want_kl, pos);
+    else
+      g->kl[i] = attract_row(g->P, Y, 1, i, g->dof, exag, z, want_kl, pos);
   }
 }
 
-static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl, double *kl) {
+static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl,
+                        double *kl) {
   int64_t n = g->n;
   int dim = g->dim;
   lt_bhtree_build(&g->tree, Y);
@@ -186,21 +209,26 @@ static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, i
   attraction_bh(g, Y, exag, z, want_kl);
   for (int64_t i = 0; i < n * dim; i++) grad[i] = (float)(c * (g->pos[i] - g->neg[i] / z));
   *kl = 0;
-  if (want_kl) for (int64_t i = 0; i < n; i++) *kl += g->kl[i];
+  if (want_kl)
+    for (int64_t i = 0; i < n; i++) *kl += g->kl[i];
   return LT_OK;
 }
 
-static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl, double *kl) {
+static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl,
+                           double *kl) {
   int64_t n = g->n;
   int dim = g->dim;
-  #pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16)
   for (int64_t i = 0; i < n; i++) {
     double z = 0;
     for (int a = 0; a < dim; a++) g->pos[i * dim + a] = g->neg[i * dim + a] = 0;
     for (int64_t j = 0; j < n; j++) {
       if (j == i) continue;
       double d2 = 0;
-      for (int a = 0; a < dim; a++) { double t = (double)Y[i * dim + a] - Y[j * dim + a]; d2 += t * t; }
+      for (int a = 0; a < dim; a++) {
+        double t = (double)Y[i * dim + a] - Y[j * dim + a];
+        d2 += t * t;
+      }
       double w = kernel(d2, g->dof), p = exag * g->Pd[i * n + j];
       z += w;
       for (int a = 0; a < dim; a++) {
@@ -216,13 +244,16 @@ static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad
   for (int64_t i = 0; i < n * dim; i++) grad[i] = (float)(c * (g->pos[i] - g->neg[i] / z));
   *kl = 0;
   if (!want_kl) return LT_OK;
-  #pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16)
   for (int64_t i = 0; i < n; i++) {
     double s = 0;
     for (int64_t j = 0; j < n; j++) {
       if (j == i) continue;
       double d2 = 0;
-      for (int a = 0; a < dim; a++) { double t = (double)Y[i * dim + a] - Y[j * dim + a]; d2 += t * t; }
+      for (int a = 0; a < dim; a++) {
+        double t = (double)Y[i * dim + a] - Y[j * dim + a];
+        d2 += t * t;
+      }
       double p = exag * g->Pd[i * n + j];
       s += p * log(fmax(p, DBL_EPSILON) / fmax(kernel(d2, g->dof) / z, DBL_EPSILON));
     }
@@ -241,21 +272,27 @@ typedef struct {
 
 /* One phase of scikit-learn's _gradient_descent from step it0 to it1 - 1
  * (fresh update and gains); returns the last step taken in *last. */
-static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float *Y, int it0, int it1, double exag,
-                        float momentum, int patience, int *last, double *kl, const LtEmbedProgress *prog) {
+static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float *Y, int it0,
+                        int it1, double exag, float momentum, int patience, int *last, double *kl,
+                        const LtEmbedProgress *prog) {
   int64_t m = g->n * g->dim;
   double best = DBL_MAX;
   int best_it = it0, it = it0;
-  for (int64_t e = 0; e < m; e++) { op->update[e] = 0; op->gains[e] = 1; }
+  for (int64_t e = 0; e < m; e++) {
+    op->update[e] = 0;
+    op->gains[e] = 1;
+  }
   for (; it < it1; it++) {
     int check = (it + 1) % CHECK_EVERY == 0, want_kl = check || it == it1 - 1;
     double err = 0;
-    LtStatus gst = g->Pd ? grad_exact(g, Y, exag, op->grad, want_kl, &err) : grad_bh(g, Y, exag, op->grad, want_kl, &err);
+    LtStatus gst = g->Pd ? grad_exact(g, Y, exag, op->grad, want_kl, &err)
+                         : grad_bh(g, Y, exag, op->grad, want_kl, &err);
     if (gst != LT_OK) return gst;
     if (want_kl) *kl = err;
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (int64_t e = 0; e < m; e++) {
-      float gr = op->grad[e], gain = op->update[e] * gr < 0 ? op->gains[e] + 0.2f : op->gains[e] * 0.8f;
+      float gr = op->grad[e],
+            gain = op->update[e] * gr < 0 ? op->gains[e] + 0.2f : op->gains[e] * 0.8f;
       if (gain < MIN_GAIN) gain = MIN_GAIN;
       op->gains[e] = gain;
       gr *= gain;
@@ -270,8 +307,11 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
     if (!check) continue;
     double gn = 0;
     for (int64_t e = 0; e < m; e++) gn += (double)op->grad[e] * op->grad[e];
-    if (err < best) { best = err; best_it = it; }
-    else if (it - best_it > patience) break;
+    if (err < best) {
+      best = err;
+      best_it = it;
+    } else if (it - best_it > patience)
+      break;
     if (sqrt(gn) <= o->min_grad_norm) break;
   }
   *last = it < it1 ? it : it1 - 1;
@@ -285,21 +325,29 @@ static LtStatus init_pca(const float *X, int64_t n, int64_t d, int dim, float *Y
   *fallback = 1;
   if (dim > d || dim > n) return LT_OK;
   LtPcaOptions po = {0};
-  po.k = dim; po.center = 1; po.deterministic = 1;
+  po.k = dim;
+  po.center = 1;
+  po.deterministic = 1;
   float *comp = malloc(sizeof *comp * (size_t)(dim * d)), *mean = malloc(sizeof *mean * (size_t)d);
   double *ev = malloc(sizeof *ev * (size_t)dim), *sv = malloc(sizeof *sv * (size_t)dim);
   LtPcaOut out = {comp, ev, sv, mean, Y, 0};
   LtStatus st = comp && mean && ev && sv ? lt_pca_fit(X, n, d, &po, &out) : LT_ENOMEM;
   if (st == LT_OK) {
     double s = 0, s2 = 0;
-    for (int64_t i = 0; i < n; i++) { s += Y[i * dim]; s2 += (double)Y[i * dim] * Y[i * dim]; }
+    for (int64_t i = 0; i < n; i++) {
+      s += Y[i * dim];
+      s2 += (double)Y[i * dim] * Y[i * dim];
+    }
     double var = s2 / (double)n - (s / (double)n) * (s / (double)n), sd = var > 0 ? sqrt(var) : 0;
     if (sd > 0) {
       for (int64_t i = 0; i < n * dim; i++) Y[i] = (float)(Y[i] / sd * 1e-4);
       *fallback = 0;
     }
   }
-  free(comp); free(mean); free(ev); free(sv);
+  free(comp);
+  free(mean);
+  free(ev);
+  free(sv);
   return st;
 }
 
@@ -327,29 +375,48 @@ static LtStatus tsne_prepare(const float *X, int64_t n, int64_t d, const LtTsneO
 
 LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, float *Y,
                  LtTsneInfo *info, const LtEmbedProgress *prog) {
-  if (n < 2 || o->dim < 1 || (o->theta >= 0 && o->dim > 3) || !(o->perplexity > 0) || o->n_iter < 1) return LT_EVALUE;
+  if (n < 2 || o->dim < 1 || (o->theta >= 0 && o->dim > 3) || !(o->perplexity > 0) || o->n_iter < 1)
+    return LT_EVALUE;
   int64_t m = n * o->dim;
   TsneGrad g = {0};
-  g.n = n; g.dim = o->dim; g.theta = o->theta;
+  g.n = n;
+  g.dim = o->dim;
+  g.theta = o->theta;
   g.dof = o->dof > 0 ? o->dof : (o->dim > 1 ? o->dim - 1 : 1);
   LtCsr P = {0};
   float *Pd = NULL;
-  TsneOpt op = {malloc(sizeof(float) * (size_t)m), malloc(sizeof(float) * (size_t)m), malloc(sizeof(float) * (size_t)m), 0};
-  g.neg = malloc(sizeof(double) * (size_t)m); g.pos = malloc(sizeof(double) * (size_t)m);
-  g.zrow = malloc(sizeof(double) * (size_t)n); g.kl = malloc(sizeof(double) * (size_t)n);
-  LtStatus st = op.update && op.gains && op.grad && g.neg && g.pos && g.zrow && g.kl ? LT_OK : LT_ENOMEM;
+  TsneOpt op = {malloc(sizeof(float) * (size_t)m), malloc(sizeof(float) * (size_t)m),
+                malloc(sizeof(float) * (size_t)m), 0};
+  g.neg = malloc(sizeof(double) * (size_t)m);
+  g.pos = malloc(sizeof(double) * (size_t)m);
+  g.zrow = malloc(sizeof(double) * (size_t)n);
+  g.kl = malloc(sizeof(double) * (size_t)n);
+  LtStatus st =
+      op.update && op.gains && op.grad && g.neg && g.pos && g.zrow && g.kl ? LT_OK : LT_ENOMEM;
   if (st == LT_OK) st = tsne_prepare(X, n, d, o, Y, &g, &P, &Pd, prog);
-  g.P = &P; g.Pd = Pd;
-  op.lr = o->learning_rate > 0 ? o->learning_rate : fmax((double)n / o->early_exaggeration / 4.0, 50.0);
+  g.P = &P;
+  g.Pd = Pd;
+  op.lr =
+      o->learning_rate > 0 ? o->learning_rate : fmax((double)n / o->early_exaggeration / 4.0, 50.0);
   int ex = o->exaggeration_iter < o->n_iter ? o->exaggeration_iter : o->n_iter, last = -1;
   double kl = 0;
   if (st == LT_OK && ex > 0)
     st = descend(&g, &op, o, Y, 0, ex, o->early_exaggeration, 0.5f, ex, &last, &kl, prog);
   if (st == LT_OK && last + 1 < o->n_iter)
-    st = descend(&g, &op, o, Y, last + 1, o->n_iter, 1.0, 0.8f, o->n_iter_without_progress, &last, &kl, prog);
-  info->kl = kl; info->iterations = last + 1; info->learning_rate = op.lr;
+    st = descend(&g, &op, o, Y, last + 1, o->n_iter, 1.0, 0.8f, o->n_iter_without_progress, &last,
+                 &kl, prog);
+  info->kl = kl;
+  info->iterations = last + 1;
+  info->learning_rate = op.lr;
   lt_bhtree_free(&g.tree);
   lt_csr_free(&P);
-  free(Pd); free(op.update); free(op.gains); free(op.grad); free(g.neg); free(g.pos); free(g.zrow); free(g.kl);
+  free(Pd);
+  free(op.update);
+  free(op.gains);
+  free(op.grad);
+  free(g.neg);
+  free(g.pos);
+  free(g.zrow);
+  free(g.kl);
   return st;
 }

@@ -1,4 +1,5 @@
-/* embed_tsne.h - t-SNE: perplexity-calibrated affinities, exact and Barnes-Hut gradients, scikit-learn's optimiser (core, no Lua). */
+/* embed_tsne.h - t-SNE: perplexity-calibrated affinities, exact and Barnes-Hut gradients,
+ * scikit-learn's optimiser (core, no Lua). */
 #ifndef LUNETTE_EMBED_TSNE_H
 #define LUNETTE_EMBED_TSNE_H
 #include "embed/embed_knn.h"
@@ -7,25 +8,25 @@ typedef enum { LT_TSNE_INIT_PCA = 0, LT_TSNE_INIT_RANDOM, LT_TSNE_INIT_GIVEN } L
 
 /* Settings; the defaults are scikit-learn 1.2's. */
 typedef struct {
-  int dim;                      /* output dimension: 1..3 (Barnes-Hut), any for exact */
-  double perplexity;            /* 30, needs perplexity < n / 3 */
-  double early_exaggeration;    /* 12 */
-  int exaggeration_iter;        /* 250 */
-  double learning_rate;         /* <= 0: "auto" = max(n / early_exaggeration / 4, 50) */
-  int n_iter;                   /* 1000 (including the exaggeration phase) */
-  double theta;                 /* 0.5: Barnes-Hut opening angle; exact when < 0 */
-  double dof;                   /* <= 0: max(dim - 1, 1) (Student-t degrees of freedom) */
-  double min_grad_norm;         /* 1e-7 */
-  int n_iter_without_progress;  /* 300 */
-  LtTsneInit init;              /* PCA: first dim principal components scaled to std 1e-4 */
-  LtKnnMethod knn;              /* auto: exact kNN unless n^2 d is large, then NN-descent */
+  int dim;                     /* output dimension: 1..3 (Barnes-Hut), any for exact */
+  double perplexity;           /* 30, needs perplexity < n / 3 */
+  double early_exaggeration;   /* 12 */
+  int exaggeration_iter;       /* 250 */
+  double learning_rate;        /* <= 0: "auto" = max(n / early_exaggeration / 4, 50) */
+  int n_iter;                  /* 1000 (including the exaggeration phase) */
+  double theta;                /* 0.5: Barnes-Hut opening angle; exact when < 0 */
+  double dof;                  /* <= 0: max(dim - 1, 1) (Student-t degrees of freedom) */
+  double min_grad_norm;        /* 1e-7 */
+  int n_iter_without_progress; /* 300 */
+  LtTsneInit init;             /* PCA: first dim principal components scaled to std 1e-4 */
+  LtKnnMethod knn;             /* auto: exact kNN unless n^2 d is large, then NN-descent */
   uint64_t seed;
 } LtTsneOptions;
 
 typedef struct {
-  double kl;             /* KL(P || Q) at the last gradient evaluation */
-  int iterations;        /* gradient steps taken */
-  double learning_rate;  /* the rate used (after "auto") */
+  double kl;            /* KL(P || Q) at the last gradient evaluation */
+  int iterations;       /* gradient steps taken */
+  double learning_rate; /* the rate used (after "auto") */
 } LtTsneInfo;
 
 /* Fills o with the defaults for an embedding of dimension dim. */
@@ -48,8 +49,8 @@ LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, f
 /* The sparse joint affinities P (symmetric, summing to 1) t-SNE's
  * Barnes-Hut method builds from the k = min(n - 1, floor(3 perplexity + 1))
  * nearest neighbours (squared Euclidean). The caller frees P. */
-LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplexity, LtKnnMethod knn,
-                            uint64_t seed, LtCsr *P, const LtEmbedProgress *prog);
+LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplexity,
+                            LtKnnMethod knn, uint64_t seed, LtCsr *P, const LtEmbedProgress *prog);
 
 /* Conditional probabilities p[i, j] = exp(-beta_i d2[i, j]) / Z_i over the
  * k entries of each row of d2 [n x k] (squared distances), beta_i found by

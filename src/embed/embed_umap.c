@@ -1,4 +1,5 @@
-/* embed_umap.c - UMAP: curve fit, fuzzy simplicial set, pruning and the epoch loop (the start layout is in embed_umap_init.c). */
+/* embed_umap.c - UMAP: curve fit, fuzzy simplicial set, pruning and the epoch loop (the start
+ * layout is in embed_umap_init.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "embed/embed_umap_init.h"
 
 #define SMOOTH_K_TOLERANCE 1e-5
-#define MIN_K_DIST_SCALE 1e-3
+#define MIN_K_DIST_SCALE   1e-3
 
 void lt_umap_defaults(LtUmapOptions *o) {
   memset(o, 0, sizeof *o);
@@ -31,16 +32,22 @@ void lt_umap_defaults(LtUmapOptions *o) {
 #define AB_POINTS 300
 
 /* Sum of squared residuals and, when J is given, J^T J (3 entries) and J^T r. */
-static double ab_eval(const double *x, const double *y, double a, double b, double *jtj, double *jtr) {
+static double ab_eval(const double *x, const double *y, double a, double b, double *jtj,
+                      double *jtr) {
   double cost = 0;
-  if (jtj) { jtj[0] = jtj[1] = jtj[2] = jtr[0] = jtr[1] = 0; }
+  if (jtj) {
+    jtj[0] = jtj[1] = jtj[2] = jtr[0] = jtr[1] = 0;
+  }
   for (int i = 0; i < AB_POINTS; i++) {
     double xb = x[i] > 0 ? pow(x[i], 2 * b) : 0, den = 1 + a * xb, r = 1 / den - y[i];
     cost += r * r;
     if (!jtj) continue;
     double ja = -xb / (den * den), jb = x[i] > 0 ? -a * xb * 2 * log(x[i]) / (den * den) : 0;
-    jtj[0] += ja * ja; jtj[1] += ja * jb; jtj[2] += jb * jb;
-    jtr[0] += ja * r; jtr[1] += jb * r;
+    jtj[0] += ja * ja;
+    jtj[1] += ja * jb;
+    jtj[2] += jb * jb;
+    jtr[0] += ja * r;
+    jtr[1] += jb * r;
   }
   return cost;
 }
@@ -54,14 +61,25 @@ LtStatus lt_umap_find_ab(double spread, double min_dist, double *a_out, double *
   }
   double cost = ab_eval(x, y, a, b, jtj, jtr);
   for (int it = 0; it < 1000 && lam < 1e16; it++) {
-    double m00 = jtj[0] * (1 + lam), m11 = jtj[2] * (1 + lam), m01 = jtj[1], det = m00 * m11 - m01 * m01;
-    if (!(det != 0)) { lam *= 10; continue; }
+    double m00 = jtj[0] * (1 + lam), m11 = jtj[2] * (1 + lam), m01 = jtj[1],
+           det = m00 * m11 - m01 * m01;
+    if (!(det != 0)) {
+      lam *= 10;
+      continue;
+    }
     double da = (-jtr[0] * m11 + jtr[1] * m01) / det, db = (-jtr[1] * m00 + jtr[0] * m01) / det;
     double na = a + da, nb = b + db;
     double nc = nb > 0 ? ab_eval(x, y, na, nb, NULL, NULL) : INFINITY;
-    if (!(nc < cost)) { lam *= 10; continue; }
-    int done = cost - nc <= 1e-15 * cost && fabs(da) <= 1e-12 * fabs(a) && fabs(db) <= 1e-12 * fabs(b);
-    a = na; b = nb; cost = nc; lam /= 10;
+    if (!(nc < cost)) {
+      lam *= 10;
+      continue;
+    }
+    int done =
+        cost - nc <= 1e-15 * cost && fabs(da) <= 1e-12 * fabs(a) && fabs(db) <= 1e-12 * fabs(b);
+    a = na;
+    b = nb;
+    cost = nc;
+    lam /= 10;
     ab_eval(x, y, a, b, jtj, jtr);
     if (done) break;
   }
@@ -74,17 +92,25 @@ LtStatus lt_umap_find_ab(double spread, double min_dist, double *a_out, double *
 
 /* rho and sigma of one row of k sorted distances (the first is the point
  * itself, 0), as umap-learn's smooth_knn_dist. */
-static void smooth_row(const float *dist, int64_t k, double lc, double mean_all, float *sigma, float *rho) {
+static void smooth_row(const float *dist, int64_t k, double lc, double mean_all, float *sigma,
+                       float *rho) {
   double target = log2((double)k), r = 0, lo = 0, hi = INFINITY, mid = 1, mean_i = 0;
   int64_t nz = 0, first = -1;
-  for (int64_t j = 0; j < k; j++) { mean_i += dist[j]; if (dist[j] > 0) { if (first < 0) first = j; nz++; } }
+  for (int64_t j = 0; j < k; j++) {
+    mean_i += dist[j];
+    if (dist[j] > 0) {
+      if (first < 0) first = j;
+      nz++;
+    }
+  }
   mean_i /= (double)k;
   if ((double)nz >= lc) {
     int64_t index = (int64_t)floor(lc);
     double interp = lc - (double)index;
     if (index > 0) {
       r = dist[first + index - 1];
-      if (interp > SMOOTH_K_TOLERANCE) r += interp * (dist[first + index] - dist[first + index - 1]);
+      if (interp > SMOOTH_K_TOLERANCE)
+        r += interp * (dist[first + index] - dist[first + index - 1]);
     } else {
       r = interp * dist[first];
     }
@@ -93,10 +119,18 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
   }
   for (int it = 0; it < 64; it++) {
     double psum = 0;
-    for (int64_t j = 1; j < k; j++) { double t = dist[j] - r; psum += t > 0 ? exp(-(t / mid)) : 1.0; }
+    for (int64_t j = 1; j < k; j++) {
+      double t = dist[j] - r;
+      psum += t > 0 ? exp(-(t / mid)) : 1.0;
+    }
     if (fabs(psum - target) < SMOOTH_K_TOLERANCE) break;
-    if (psum > target) { hi = mid; mid = (lo + hi) / 2; }
-    else { lo = mid; mid = hi == INFINITY ? mid * 2 : (lo + hi) / 2; }
+    if (psum > target) {
+      hi = mid;
+      mid = (lo + hi) / 2;
+    } else {
+      lo = mid;
+      mid = hi == INFINITY ? mid * 2 : (lo + hi) / 2;
+    }
   }
   double floor_ = MIN_K_DIST_SCALE * (r > 0 ? mean_i : mean_all);
   *sigma = (float)(mid < floor_ ? floor_ : mid);
@@ -104,18 +138,23 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
 }
 
 /* kNN lists with the point itself first (umap-learn counts it). */
-static LtStatus knn_with_self(const float *X, int64_t n, int64_t d, const LtUmapOptions *o, int64_t *idx, float *dist,
-                              const LtEmbedProgress *prog) {
+static LtStatus knn_with_self(const float *X, int64_t n, int64_t d, const LtUmapOptions *o,
+                              int64_t *idx, float *dist, const LtEmbedProgress *prog) {
   int64_t k = o->n_neighbors, m = k - 1;
   int64_t *ti = malloc(sizeof *ti * (size_t)(n * m));
   float *td = malloc(sizeof *td * (size_t)(n * m));
-  LtStatus st = ti && td ? lt_knn_graph(X, n, d, m, o->metric, o->knn, o->seed, ti, td, prog) : LT_ENOMEM;
+  LtStatus st =
+      ti && td ? lt_knn_graph(X, n, d, m, o->metric, o->knn, o->seed, ti, td, prog) : LT_ENOMEM;
   for (int64_t i = 0; st == LT_OK && i < n; i++) {
     idx[i * k] = i;
     dist[i * k] = 0;
-    for (int64_t j = 0; j < m; j++) { idx[i * k + 1 + j] = ti[i * m + j]; dist[i * k + 1 + j] = td[i * m + j]; }
+    for (int64_t j = 0; j < m; j++) {
+      idx[i * k + 1 + j] = ti[i * m + j];
+      dist[i * k + 1 + j] = td[i * m + j];
+    }
   }
-  free(ti); free(td);
+  free(ti);
+  free(td);
   return st;
 }
 
@@ -125,19 +164,23 @@ LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions
   int64_t k = o->n_neighbors;
   if (k < 2 || k > n || !(o->local_connectivity >= 0)) return LT_EVALUE;
   int64_t *idx = malloc(sizeof *idx * (size_t)(n * k));
-  float *dist = malloc(sizeof *dist * (size_t)(n * k)), *val = malloc(sizeof *val * (size_t)(n * k));
+  float *dist = malloc(sizeof *dist * (size_t)(n * k)),
+        *val = malloc(sizeof *val * (size_t)(n * k));
   float *sg = malloc(sizeof *sg * (size_t)n), *rh = malloc(sizeof *rh * (size_t)n);
-  LtStatus st = idx && dist && val && sg && rh ? knn_with_self(X, n, d, o, idx, dist, prog) : LT_ENOMEM;
+  LtStatus st =
+      idx && dist && val && sg && rh ? knn_with_self(X, n, d, o, idx, dist, prog) : LT_ENOMEM;
   if (st == LT_OK) {
     double mean_all = 0;
     for (int64_t i = 0; i < n * k; i++) mean_all += dist[i];
     mean_all /= (double)(n * k);
-    #pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64)
     for (int64_t i = 0; i < n; i++) {
       smooth_row(dist + i * k, k, o->local_connectivity, mean_all, sg + i, rh + i);
       for (int64_t j = 0; j < k; j++) {
         double t = dist[i * k + j] - rh[i];
-        val[i * k + j] = idx[i * k + j] == i ? 0.0f : t <= 0 || sg[i] == 0 ? 1.0f : (float)exp(-(t / sg[i]));
+        val[i * k + j] = idx[i * k + j] == i    ? 0.0f
+                         : t <= 0 || sg[i] == 0 ? 1.0f
+                                                : (float)exp(-(t / sg[i]));
       }
     }
     st = lt_embed_tick(prog, "graph", 0, 1);
@@ -145,7 +188,11 @@ LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions
   }
   if (st == LT_OK && sigmas) memcpy(sigmas, sg, sizeof *sg * (size_t)n);
   if (st == LT_OK && rhos) memcpy(rhos, rh, sizeof *rh * (size_t)n);
-  free(idx); free(dist); free(val); free(sg); free(rh);
+  free(idx);
+  free(dist);
+  free(val);
+  free(sg);
+  free(rh);
   return st;
 }
 
@@ -154,12 +201,17 @@ LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions
 static double prune_graph(LtCsr *G, int n_epochs) {
   int64_t nnz = lt_csr_nnz(G), o = 0;
   double wmax = 0;
-  for (int64_t e = 0; e < nnz; e++) if (G->data[e] > wmax) wmax = G->data[e];
+  for (int64_t e = 0; e < nnz; e++)
+    if (G->data[e] > wmax) wmax = G->data[e];
   float thr = (float)(wmax / (double)n_epochs);
   for (int64_t i = 0, e = 0; i < G->n; i++) {
     int64_t end = G->indptr[i + 1];
     for (; e < end; e++)
-      if (!(G->data[e] < thr)) { G->indices[o] = G->indices[e]; G->data[o] = G->data[e]; o++; }
+      if (!(G->data[e] < thr)) {
+        G->indices[o] = G->indices[e];
+        G->data[o] = G->data[e];
+        o++;
+      }
     G->indptr[i + 1] = o;
   }
   return wmax;
@@ -178,7 +230,8 @@ __attribute__((target("avx2,fma"))) static inline __m256 pow8(__m256 x, float b)
   x = _mm256_max_ps(x, _mm256_set1_ps(1.17549435e-38f));
   __m256i u = _mm256_castps_si256(x);
   __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(u, 23), _mm256_set1_epi32(127));
-  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffff)), _mm256_set1_epi32(0x3f800000)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffff)),
+                                                 _mm256_set1_epi32(0x3f800000)));
   __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
   m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
   e = _mm256_sub_epi32(e, _mm256_castps_si256(big));
@@ -190,14 +243,16 @@ __attribute__((target("avx2,fma"))) static inline __m256 pow8(__m256 x, float b)
   p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4427018f));
   __m256 y = _mm256_mul_ps(_mm256_set1_ps(b), _mm256_fmadd_ps(f, p, _mm256_cvtepi32_ps(e)));
   y = _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(126.0f));
-  __m256 k = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), r = _mm256_sub_ps(y, k);
+  __m256 k = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+         r = _mm256_sub_ps(y, k);
   __m256 q = _mm256_set1_ps(0.001340043217f);
   q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.009676037098f));
   q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.05550327214f));
   q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.2402210736f));
   q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.6931472067f));
   q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.000000075f));
-  __m256i sc = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  __m256i sc =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(q, _mm256_castsi256_ps(sc));
 }
 
@@ -205,20 +260,26 @@ __attribute__((target("avx2,fma"))) static inline __m256 pow8(__m256 x, float b)
  * nn points Ys[ks[.]] (ks padded with 8 zeros), eight per instruction; the
  * lanes are added in a fixed order. Same rules as the scalar path: clip to
  * [-4, 4], step 4 when the points coincide. */
-__attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, const int32_t *ks, int nn, float c0, float c1,
-                                                             float a, float b, float rep, float *s0, float *s1) {
+__attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, const int32_t *ks,
+                                                              int nn, float c0, float c1, float a,
+                                                              float b, float rep, float *s0,
+                                                              float *s1) {
   const __m256 lim = _mm256_set1_ps(4.0f), nlim = _mm256_set1_ps(-4.0f), zero = _mm256_setzero_ps();
   float t0 = *s0, t1 = *s1;
   for (int q0 = 0; q0 < nn; q0 += 8) {
-    __m256i idx = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(ks + q0)), 1); /* ks is padded with 0s */
-    __m256 valid = _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_ps((float)(nn - q0)), _CMP_LT_OQ);
+    __m256i idx = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(ks + q0)),
+                                    1); /* ks is padded with 0s */
+    __m256 valid = _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7),
+                                 _mm256_set1_ps((float)(nn - q0)), _CMP_LT_OQ);
     __m256 dx = _mm256_sub_ps(_mm256_set1_ps(c0), _mm256_i32gather_ps(Ys, idx, 4));
     __m256 dy = _mm256_sub_ps(_mm256_set1_ps(c1), _mm256_i32gather_ps(Ys + 1, idx, 4));
     __m256 d2 = _mm256_fmadd_ps(dx, dx, _mm256_mul_ps(dy, dy));
-    __m256 den = _mm256_mul_ps(_mm256_add_ps(_mm256_set1_ps(0.001f), d2),
-                               _mm256_fmadd_ps(_mm256_set1_ps(a), pow8(d2, b), _mm256_set1_ps(1.0f)));
+    __m256 den =
+        _mm256_mul_ps(_mm256_add_ps(_mm256_set1_ps(0.001f), d2),
+                      _mm256_fmadd_ps(_mm256_set1_ps(a), pow8(d2, b), _mm256_set1_ps(1.0f)));
     __m256 gc = _mm256_div_ps(_mm256_set1_ps(rep), den);
-    __m256 use = _mm256_and_ps(_mm256_cmp_ps(d2, zero, _CMP_GT_OQ), _mm256_cmp_ps(gc, zero, _CMP_GT_OQ));
+    __m256 use =
+        _mm256_and_ps(_mm256_cmp_ps(d2, zero, _CMP_GT_OQ), _mm256_cmp_ps(gc, zero, _CMP_GT_OQ));
     __m256 sx = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(gc, dx), nlim), lim);
     __m256 sy = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(gc, dy), nlim), lim);
     sx = _mm256_and_ps(_mm256_blendv_ps(lim, sx, use), valid);
@@ -226,7 +287,10 @@ __attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, c
     float ax[8], ay[8];
     _mm256_storeu_ps(ax, sx);
     _mm256_storeu_ps(ay, sy);
-    for (int l = 0; l < 8; l++) { t0 += ax[l]; t1 += ay[l]; }
+    for (int l = 0; l < 8; l++) {
+      t0 += ax[l];
+      t1 += ay[l];
+    }
   }
   *s0 = t0;
   *s1 = t1;
@@ -235,7 +299,9 @@ __attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, c
 
 static inline uint64_t xorshift(uint64_t *s) {
   uint64_t x = *s;
-  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
   *s = x;
   return x * 0x2545f4914f6cdd1dULL;
 }
@@ -252,7 +318,7 @@ typedef struct {
   int dim;
   float a, b, gamma;
   uint64_t seed;
-  int simd;  /* the CPU has AVX2 and FMA: 2-d negative samples go eight at a time */
+  int simd; /* the CPU has AVX2 and FMA: 2-d negative samples go eight at a time */
 } Layout;
 
 /* Moves vertex j through its edges due at this epoch (see lt_umap). The
@@ -260,8 +326,10 @@ typedef struct {
  * position and their (individually clipped) steps applied together, which
  * lets them run in parallel in the pipeline; umap-learn applies them one
  * after the other. dim is a constant at each call site. */
-static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *ly, Schedule *sc, float *Y, const float *Ys,
-                                                                  int64_t j, int epoch, float alpha, const int dim) {
+static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *ly, Schedule *sc,
+                                                                  float *Y, const float *Ys,
+                                                                  int64_t j, int epoch, float alpha,
+                                                                  const int dim) {
   const LtCsr *G = ly->G;
   int64_t n = G->n;
   float *cur = Y + j * dim, a = ly->a, b = ly->b, rep = 2.0f * ly->gamma * b;
@@ -274,7 +342,8 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
     const float *other = Ys + (int64_t)col[e] * dim;
     float d2 = 0, step[64];
     for (int c = 0; c < dim; c++) d2 += (cur[c] - other[c]) * (cur[c] - other[c]);
-    float pb = d2 > 0 ? powf(d2, b) : 0, gc = d2 > 0 ? -2.0f * a * b * pb / (d2 * (a * pb + 1.0f)) : 0;
+    float pb = d2 > 0 ? powf(d2, b) : 0,
+          gc = d2 > 0 ? -2.0f * a * b * pb / (d2 * (a * pb + 1.0f)) : 0;
     for (int c = 0; c < dim; c++) cur[c] += 2.0f * clip4(gc * (cur[c] - other[c])) * alpha;
     next[e] += eps[e];
     int nneg = (int)((epoch - next_neg[e]) * inv_neg[e]);
@@ -289,21 +358,26 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
       }
       for (int l = 0; l < 8; l++) ks[nn + l] = 0;
 #ifdef UMAP_SIMD
-      if (dim == 2 && ly->simd) { repel_2d_simd(Ys, ks, nn, cur[0], cur[1], a, b, rep, &step[0], &step[1]); continue; }
+      if (dim == 2 && ly->simd) {
+        repel_2d_simd(Ys, ks, nn, cur[0], cur[1], a, b, rep, &step[0], &step[1]);
+        continue;
+      }
 #endif
       for (int q = 0; q < nn; q++) {
         other = Ys + (int64_t)ks[q] * dim;
         d2 = 0;
         for (int c = 0; c < dim; c++) d2 += (cur[c] - other[c]) * (cur[c] - other[c]);
         gc = d2 > 0 ? rep / ((0.001f + d2) * (a * powf(d2, b) + 1.0f)) : 0;
-        for (int c = 0; c < dim; c++) step[c] += d2 > 0 && gc > 0 ? clip4(gc * (cur[c] - other[c])) : 4.0f;
+        for (int c = 0; c < dim; c++)
+          step[c] += d2 > 0 && gc > 0 ? clip4(gc * (cur[c] - other[c])) : 4.0f;
       }
     }
     for (int c = 0; c < dim; c++) cur[c] += step[c] * alpha;
   }
 }
 
-static LT_EMBED_HOT void move_vertex(const Layout *ly, Schedule *sc, float *Y, const float *Ys, int64_t j, int epoch, float alpha) {
+static LT_EMBED_HOT void move_vertex(const Layout *ly, Schedule *sc, float *Y, const float *Ys,
+                                     int64_t j, int epoch, float alpha) {
   switch (ly->dim) {
   case 2: move_vertex_dim(ly, sc, Y, Ys, j, epoch, alpha, 2); break;
   case 3: move_vertex_dim(ly, sc, Y, Ys, j, epoch, alpha, 3); break;
@@ -311,7 +385,8 @@ static LT_EMBED_HOT void move_vertex(const Layout *ly, Schedule *sc, float *Y, c
   }
 }
 
-static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_epochs, double lr, const LtEmbedProgress *prog) {
+static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_epochs, double lr,
+                                const LtEmbedProgress *prog) {
   int64_t n = ly->G->n, m = n * ly->dim;
   float *Ys = malloc(sizeof *Ys * (size_t)m);
   if (!Ys) return LT_ENOMEM;
@@ -320,7 +395,7 @@ static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_
   for (int epoch = 0; epoch < n_epochs && st == LT_OK; epoch++) {
     memcpy(Ys, Y, sizeof *Ys * (size_t)m);
     float al = (float)alpha;
-    #pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64)
     for (int64_t j = 0; j < n; j++) move_vertex(ly, sc, Y, Ys, j, epoch, al);
     alpha = lr * (1.0 - (double)epoch / (double)n_epochs);
     st = lt_embed_tick(prog, "optimize", epoch + 1, n_epochs);
@@ -329,7 +404,8 @@ static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_
   return st;
 }
 
-static LtStatus layout_run(const LtCsr *G, const LtUmapOptions *o, double wmax, int n_epochs, float *Y, const LtEmbedProgress *prog) {
+static LtStatus layout_run(const LtCsr *G, const LtUmapOptions *o, double wmax, int n_epochs,
+                           float *Y, const LtEmbedProgress *prog) {
   int64_t nnz = lt_csr_nnz(G);
   size_t bytes = sizeof(double) * (size_t)(nnz + 1);
   Schedule sc = {malloc(bytes), malloc(bytes), malloc(bytes), malloc(bytes), malloc(bytes)};
@@ -342,26 +418,41 @@ static LtStatus layout_run(const LtCsr *G, const LtUmapOptions *o, double wmax, 
     sc.next_neg[e] = sc.per_neg[e];
     sc.inv_neg[e] = rate / sc.eps[e];
   }
-  Layout ly = {G, o->dim, (float)o->a, (float)o->b, (float)o->repulsion_strength, lt_embed_hash(o->seed, 0x756d6170u, 0), 0};
+  Layout ly = {G,
+               o->dim,
+               (float)o->a,
+               (float)o->b,
+               (float)o->repulsion_strength,
+               lt_embed_hash(o->seed, 0x756d6170u, 0),
+               0};
 #ifdef UMAP_SIMD
   ly.simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
   if (st == LT_OK) st = optimize_layout(&ly, &sc, Y, n_epochs, o->learning_rate, prog);
-  free(sc.eps); free(sc.next); free(sc.next_neg); free(sc.per_neg); free(sc.inv_neg);
+  free(sc.eps);
+  free(sc.next);
+  free(sc.next_neg);
+  free(sc.per_neg);
+  free(sc.inv_neg);
   return st;
 }
 
 LtStatus lt_umap(const float *X, int64_t n, int64_t d, const LtUmapOptions *opts, float *Y,
                  LtUmapInfo *info, const LtEmbedProgress *prog) {
   LtUmapOptions o = *opts;
-  if (n < 2 || o.dim < 1 || o.dim > 64 || o.negative_sample_rate < 0 || !(o.learning_rate > 0)) return LT_EVALUE;
+  if (n < 2 || o.dim < 1 || o.dim > 64 || o.negative_sample_rate < 0 || !(o.learning_rate > 0))
+    return LT_EVALUE;
   LtStatus st = LT_OK;
   if (!(o.a > 0) || !(o.b > 0)) st = lt_umap_find_ab(o.spread, o.min_dist, &o.a, &o.b);
-  int default_epochs = n <= 10000 ? 500 : 200, n_epochs = o.n_epochs > 0 ? o.n_epochs : default_epochs;
+  int default_epochs = n <= 10000 ? 500 : 200,
+      n_epochs = o.n_epochs > 0 ? o.n_epochs : default_epochs;
   LtCsr G = {0};
   if (st == LT_OK) st = lt_umap_graph(X, n, d, &o, &G, NULL, NULL, prog);
   double wmax = st == LT_OK ? prune_graph(&G, n_epochs > 10 ? n_epochs : default_epochs) : 0;
-  info->a = o.a; info->b = o.b; info->n_epochs = n_epochs; info->n_edges = lt_csr_nnz(&G);
+  info->a = o.a;
+  info->b = o.b;
+  info->n_epochs = n_epochs;
+  info->n_edges = lt_csr_nnz(&G);
   if (st == LT_OK) st = lt_embed_tick(prog, "init", 0, 1);
   if (st == LT_OK) st = lt_umap_initial_layout(X, n, d, &G, &o, Y, info);
   if (st == LT_OK) st = lt_embed_tick(prog, "init", 1, 1);

@@ -1,4 +1,5 @@
-/* embed_umap.h - UMAP as umap-learn 0.5: fuzzy simplicial set, spectral start, SGD with negative sampling (core, no Lua). */
+/* embed_umap.h - UMAP as umap-learn 0.5: fuzzy simplicial set, spectral start, SGD with negative
+ * sampling (core, no Lua). */
 #ifndef LUNETTE_EMBED_UMAP_H
 #define LUNETTE_EMBED_UMAP_H
 #include "embed/embed_knn.h"
@@ -7,28 +8,28 @@ typedef enum { LT_UMAP_INIT_SPECTRAL = 0, LT_UMAP_INIT_RANDOM, LT_UMAP_INIT_GIVE
 
 /* Settings; the defaults (lt_umap_defaults) are umap-learn's. */
 typedef struct {
-  int dim;                     /* 2 (at most 64) */
-  int64_t n_neighbors;         /* 15, counting the point itself as umap-learn does; 2 <= n_neighbors <= n */
-  double min_dist, spread;     /* 0.1, 1 */
-  int n_epochs;                /* <= 0: 500 when n <= 10000, else 200 */
-  double learning_rate;        /* 1 */
-  double repulsion_strength;   /* gamma: 1 */
-  int negative_sample_rate;    /* 5 */
-  double local_connectivity;   /* 1 */
-  double set_op_mix_ratio;     /* 1: fuzzy union; 0: intersection */
-  double a, b;                 /* <= 0: fitted to min_dist and spread (lt_umap_find_ab) */
+  int dim;             /* 2 (at most 64) */
+  int64_t n_neighbors; /* 15, counting the point itself as umap-learn does; 2 <= n_neighbors <= n */
+  double min_dist, spread;   /* 0.1, 1 */
+  int n_epochs;              /* <= 0: 500 when n <= 10000, else 200 */
+  double learning_rate;      /* 1 */
+  double repulsion_strength; /* gamma: 1 */
+  int negative_sample_rate;  /* 5 */
+  double local_connectivity; /* 1 */
+  double set_op_mix_ratio;   /* 1: fuzzy union; 0: intersection */
+  double a, b;               /* <= 0: fitted to min_dist and spread (lt_umap_find_ab) */
   LtUmapInit init;
   LtKnnMethod knn;
-  LtMetric metric;             /* euclidean or cosine */
+  LtMetric metric; /* euclidean or cosine */
   uint64_t seed;
 } LtUmapOptions;
 
 typedef struct {
   double a, b;
   int n_epochs;
-  int64_t n_edges;     /* directed edges of the graph the layout samples */
-  int64_t components;  /* connected components of the graph */
-  int spectral;        /* 1 when the spectral start was used, 0 after a fallback to random */
+  int64_t n_edges;    /* directed edges of the graph the layout samples */
+  int64_t components; /* connected components of the graph */
+  int spectral;       /* 1 when the spectral start was used, 0 after a fallback to random */
 } LtUmapInfo;
 
 void lt_umap_defaults(LtUmapOptions *o);

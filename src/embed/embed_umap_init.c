@@ -1,4 +1,5 @@
-/* embed_umap_init.c - UMAP start layouts: spectral per component with a meta-layout of the components, random, given. */
+/* embed_umap_init.c - UMAP start layouts: spectral per component with a meta-layout of the
+ * components, random, given. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,8 @@
 #include "tensor/random.h"
 
 /* The sub-graph of G on the vertices labelled c (members in ascending order). */
-static LtStatus subgraph(const LtCsr *G, const int32_t *label, int32_t c, const int64_t *members, int64_t m,
-                         const int64_t *local, LtCsr *S) {
+static LtStatus subgraph(const LtCsr *G, const int32_t *label, int32_t c, const int64_t *members,
+                         int64_t m, const int64_t *local, LtCsr *S) {
   int64_t nnz = 0;
   for (int64_t i = 0; i < m; i++) nnz += G->indptr[members[i] + 1] - G->indptr[members[i]];
   S->n = m;
@@ -21,7 +22,11 @@ static LtStatus subgraph(const LtCsr *G, const int32_t *label, int32_t c, const 
   S->indptr[0] = 0;
   for (int64_t i = 0; i < m; i++) {
     for (int64_t e = G->indptr[members[i]]; e < G->indptr[members[i] + 1]; e++)
-      if (label[G->indices[e]] == c) { S->indices[o] = (int32_t)local[G->indices[e]]; S->data[o] = G->data[e]; o++; }
+      if (label[G->indices[e]] == c) {
+        S->indices[o] = (int32_t)local[G->indices[e]];
+        S->data[o] = G->data[e];
+        o++;
+      }
     S->indptr[i + 1] = o;
   }
   return LT_OK;
@@ -29,7 +34,8 @@ static LtStatus subgraph(const LtCsr *G, const int32_t *label, int32_t c, const 
 
 /* Where the components go: PCA of their centroids in X when there are more
  * than 2 dim of them (scaled to a largest coordinate of 1), else +-axes. */
-static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t *label, int64_t nc, int dim, double *meta) {
+static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t *label, int64_t nc,
+                            int dim, double *meta) {
   memset(meta, 0, sizeof *meta * (size_t)(nc * dim));
   if (nc <= 2 * dim) {
     int64_t k = (nc + 1) / 2;
@@ -39,7 +45,8 @@ static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t 
   int64_t kk = dim < d ? dim : d;
   float *cen = calloc((size_t)(nc * d), sizeof *cen), *sc = malloc(sizeof *sc * (size_t)(nc * kk));
   float *comp = malloc(sizeof *comp * (size_t)(kk * d)), *mean = malloc(sizeof *mean * (size_t)d);
-  double *cnt = calloc((size_t)nc, sizeof *cnt), *ev = malloc(sizeof *ev * (size_t)kk), *sv = malloc(sizeof *sv * (size_t)kk);
+  double *cnt = calloc((size_t)nc, sizeof *cnt), *ev = malloc(sizeof *ev * (size_t)kk),
+         *sv = malloc(sizeof *sv * (size_t)kk);
   LtStatus st = cen && sc && comp && mean && cnt && ev && sv ? LT_OK : LT_ENOMEM;
   if (st == LT_OK) {
     double *acc = calloc((size_t)(nc * d), sizeof *acc);
@@ -48,24 +55,35 @@ static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t 
       cnt[label[i]] += 1;
       for (int64_t j = 0; j < d; j++) acc[label[i] * d + j] += X[i * d + j];
     }
-    for (int64_t c = 0; acc && c < nc; c++) for (int64_t j = 0; j < d; j++) cen[c * d + j] = (float)(acc[c * d + j] / cnt[c]);
+    for (int64_t c = 0; acc && c < nc; c++)
+      for (int64_t j = 0; j < d; j++) cen[c * d + j] = (float)(acc[c * d + j] / cnt[c]);
     free(acc);
   }
   LtPcaOptions po = {0};
-  po.k = kk; po.center = 1; po.deterministic = 1;
+  po.k = kk;
+  po.center = 1;
+  po.deterministic = 1;
   LtPcaOut out = {comp, ev, sv, mean, sc, 0};
   if (st == LT_OK) st = lt_pca_fit(cen, nc, d, &po, &out);
   double big = 0;
-  for (int64_t i = 0; st == LT_OK && i < nc * kk; i++) if (fabs(sc[i]) > big) big = fabs(sc[i]);
+  for (int64_t i = 0; st == LT_OK && i < nc * kk; i++)
+    if (fabs(sc[i]) > big) big = fabs(sc[i]);
   for (int64_t c = 0; st == LT_OK && c < nc; c++)
     for (int64_t j = 0; j < kk; j++) meta[c * dim + j] = big > 0 ? sc[c * kk + j] / big : 0;
-  free(cen); free(sc); free(comp); free(mean); free(cnt); free(ev); free(sv);
+  free(cen);
+  free(sc);
+  free(comp);
+  free(mean);
+  free(cnt);
+  free(ev);
+  free(sv);
   return st;
 }
 
 /* Lays out component c (its members listed) around meta[c] in a box of half-side range. */
-static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c, const int64_t *members, int64_t m,
-                                const int64_t *local, const double *centre, double range, int dim, LtRng *rng,
+static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
+                                const int64_t *members, int64_t m, const int64_t *local,
+                                const double *centre, double range, int dim, LtRng *rng,
                                 double *out, int *spectral) {
   double *emb = malloc(sizeof *emb * (size_t)(m * dim));
   LtCsr S = {0};
@@ -77,24 +95,33 @@ static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
   }
   if (st == LT_OK && es == LT_OK) {
     double big = 0;
-    for (int64_t i = 0; i < m * dim; i++) if (fabs(emb[i]) > big) big = fabs(emb[i]);
+    for (int64_t i = 0; i < m * dim; i++)
+      if (fabs(emb[i]) > big) big = fabs(emb[i]);
     for (int64_t i = 0; i < m; i++)
-      for (int j = 0; j < dim; j++) out[members[i] * dim + j] = (big > 0 ? emb[i * dim + j] * range / big : 0) + centre[j];
+      for (int j = 0; j < dim; j++)
+        out[members[i] * dim + j] = (big > 0 ? emb[i * dim + j] * range / big : 0) + centre[j];
   } else if (st == LT_OK) {
     if (m >= 2 * dim && m > dim + 1) *spectral = 0;
     for (int64_t i = 0; i < m; i++)
-      for (int j = 0; j < dim; j++) out[members[i] * dim + j] = centre[j] + range * (2 * lt_rng_uniform(rng) - 1);
+      for (int j = 0; j < dim; j++)
+        out[members[i] * dim + j] = centre[j] + range * (2 * lt_rng_uniform(rng) - 1);
   }
   lt_csr_free(&S);
   free(emb);
   return st;
 }
 
-static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCsr *G, int dim, LtRng *rng,
-                                double *out, LtUmapInfo *info) {
+static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCsr *G, int dim,
+                                LtRng *rng, double *out, LtUmapInfo *info) {
   int32_t *label = malloc(sizeof *label * (size_t)n);
-  int64_t *members = malloc(sizeof *members * (size_t)n), *local = malloc(sizeof *local * (size_t)n);
-  if (!label || !members || !local) { free(label); free(members); free(local); return LT_ENOMEM; }
+  int64_t *members = malloc(sizeof *members * (size_t)n),
+          *local = malloc(sizeof *local * (size_t)n);
+  if (!label || !members || !local) {
+    free(label);
+    free(members);
+    free(local);
+    return LT_ENOMEM;
+  }
   int64_t nc = lt_graph_components(G, label);
   LtStatus st = nc < 0 ? LT_ENOMEM : LT_OK;
   info->components = nc;
@@ -102,30 +129,42 @@ static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCs
   int partial = 1; /* a component whose eigen-solve fails is laid out at random inside its box */
   if (st == LT_OK && !meta) st = LT_ENOMEM;
   if (st == LT_OK && nc == 1) {
-    for (int64_t i = 0; i < n; i++) { members[i] = i; local[i] = i; }
+    for (int64_t i = 0; i < n; i++) {
+      members[i] = i;
+      local[i] = i;
+    }
     memset(meta, 0, sizeof *meta * (size_t)dim);
     st = place_component(G, label, 0, members, n, local, meta, 1.0, dim, rng, out, &info->spectral);
   } else if (st == LT_OK) {
     st = meta_layout(X, n, d, label, nc, dim, meta);
     for (int32_t c = 0; st == LT_OK && c < nc; c++) {
       int64_t m = 0;
-      for (int64_t i = 0; i < n; i++) if (label[i] == c) { local[i] = m; members[m++] = i; }
+      for (int64_t i = 0; i < n; i++)
+        if (label[i] == c) {
+          local[i] = m;
+          members[m++] = i;
+        }
       double range = INFINITY;
       for (int64_t c2 = 0; c2 < nc; c2++) {
         double s = 0;
-        for (int j = 0; j < dim; j++) s += (meta[c * dim + j] - meta[c2 * dim + j]) * (meta[c * dim + j] - meta[c2 * dim + j]);
+        for (int j = 0; j < dim; j++)
+          s += (meta[c * dim + j] - meta[c2 * dim + j]) * (meta[c * dim + j] - meta[c2 * dim + j]);
         if (s > 0 && sqrt(s) / 2 < range) range = sqrt(s) / 2;
       }
       if (!isfinite(range)) range = 1.0;
-      st = place_component(G, label, c, members, m, local, meta + c * dim, range, dim, rng, out, &partial);
+      st = place_component(G, label, c, members, m, local, meta + c * dim, range, dim, rng, out,
+                           &partial);
     }
   }
-  free(label); free(members); free(local); free(meta);
+  free(label);
+  free(members);
+  free(local);
+  free(meta);
   return st;
 }
 
-LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCsr *G, const LtUmapOptions *o,
-                                float *Y, LtUmapInfo *info) {
+LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCsr *G,
+                                const LtUmapOptions *o, float *Y, LtUmapInfo *info) {
   int dim = o->dim;
   int64_t m = n * dim;
   LtRng rng;
@@ -137,19 +176,25 @@ LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCs
     double *init = malloc(sizeof *init * (size_t)m), big = 0;
     info->spectral = 1;
     st = init ? spectral_layout(X, n, d, G, dim, &rng, init, info) : LT_ENOMEM;
-    for (int64_t i = 0; st == LT_OK && i < m; i++) if (fabs(init[i]) > big) big = fabs(init[i]);
+    for (int64_t i = 0; st == LT_OK && i < m; i++)
+      if (fabs(init[i]) > big) big = fabs(init[i]);
     for (int64_t i = 0; st == LT_OK && i < m; i++)
       Y[i] = (float)(init[i] * (big > 0 ? 10.0 / big : 1.0)) + (float)(1e-4 * lt_rng_normal(&rng));
     free(init);
     if (st != LT_OK) return st;
-    if (!info->spectral) for (int64_t i = 0; i < m; i++) Y[i] = (float)(20 * lt_rng_uniform(&rng) - 10);
+    if (!info->spectral)
+      for (int64_t i = 0; i < m; i++) Y[i] = (float)(20 * lt_rng_uniform(&rng) - 10);
   } else if (o->init == LT_UMAP_INIT_RANDOM) {
     for (int64_t i = 0; i < m; i++) Y[i] = (float)(20 * lt_rng_uniform(&rng) - 10);
   }
   for (int j = 0; j < dim; j++) { /* every column to [0, 10] */
     float lo = INFINITY, hi = -INFINITY;
-    for (int64_t i = 0; i < n; i++) { if (Y[i * dim + j] < lo) lo = Y[i * dim + j]; if (Y[i * dim + j] > hi) hi = Y[i * dim + j]; }
-    for (int64_t i = 0; i < n; i++) Y[i * dim + j] = hi > lo ? 10.0f * (Y[i * dim + j] - lo) / (hi - lo) : 5.0f;
+    for (int64_t i = 0; i < n; i++) {
+      if (Y[i * dim + j] < lo) lo = Y[i * dim + j];
+      if (Y[i * dim + j] > hi) hi = Y[i * dim + j];
+    }
+    for (int64_t i = 0; i < n; i++)
+      Y[i * dim + j] = hi > lo ? 10.0f * (Y[i * dim + j] - lo) / (hi - lo) : 5.0f;
   }
   return st;
 }

@@ -1,4 +1,5 @@
-/* embed_umap_init.h - UMAP's start layout: spectral (per connected component), random or given (core, no Lua). */
+/* embed_umap_init.h - UMAP's start layout: spectral (per connected component), random or given
+ * (core, no Lua). */
 #ifndef LUNETTE_EMBED_UMAP_INIT_H
 #define LUNETTE_EMBED_UMAP_INIT_H
 #include "embed/embed_umap.h"
@@ -11,7 +12,7 @@
  * uniform in [-10, 10]; given = Y as it is. Then every column is rescaled
  * to [0, 10]. An eigen-solver failure falls back to random (info->spectral
  * = 0). Sets info->components. Returns LT_OK, LT_ENOMEM or LT_EINTR. */
-LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCsr *G, const LtUmapOptions *o,
-                                float *Y, LtUmapInfo *info);
+LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCsr *G,
+                                const LtUmapOptions *o, float *Y, LtUmapInfo *info);
 
 #endif

@@ -6,22 +6,31 @@
 #include "embed/embed.h"
 #include "embed/lembed.h"
 
-const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64_t min_rows, int64_t *n, int64_t *d) {
+const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64_t min_rows,
+                                 int64_t *n, int64_t *d) {
   Tensor *t = ltL_check_tensor(L, arg, fname);
   char b[64];
   if (t->ndim != 2)
-    ltL_argerror(L, arg, fname, "2-d tensor [n x d] expected, got %s", ltL_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "2-d tensor [n x d] expected, got %s",
+                 ltL_shape_of(t, b, sizeof b));
   if (t->dtype == LT_BOOL) ltL_argerror(L, arg, fname, "numeric tensor expected, got bool");
   if (t->shape[0] < min_rows)
-    ltL_argerror(L, arg, fname, "at least %lld rows needed, got %s", (long long)min_rows, ltL_shape_of(t, b, sizeof b));
-  if (t->shape[1] < 1) ltL_argerror(L, arg, fname, "at least 1 column needed, got %s", ltL_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "at least %lld rows needed, got %s", (long long)min_rows,
+                 ltL_shape_of(t, b, sizeof b));
+  if (t->shape[1] < 1)
+    ltL_argerror(L, arg, fname, "at least 1 column needed, got %s", ltL_shape_of(t, b, sizeof b));
   Tensor *c;
-  if (t->dtype == LT_F32) c = ltL_push_contiguous(L, arg);
-  else { c = ltL_push_new_like(L, t, LT_F32); ltL_check_status(L, lt_copy(c, t), fname); }
+  if (t->dtype == LT_F32)
+    c = ltL_push_contiguous(L, arg);
+  else {
+    c = ltL_push_new_like(L, t, LT_F32);
+    ltL_check_status(L, lt_copy(c, t), fname);
+  }
   *n = c->shape[0];
   *d = c->shape[1];
   int64_t bad = lt_embed_first_bad_row(c->data, *n, *d);
-  if (bad >= 0) ltL_argerror(L, arg, fname, "row %lld contains NaN or infinity", (long long)bad + 1);
+  if (bad >= 0)
+    ltL_argerror(L, arg, fname, "row %lld contains NaN or infinity", (long long)bad + 1);
   return c->data;
 }
 
@@ -32,7 +41,11 @@ static int progress_call(void *ctx, const char *stage, int64_t done, int64_t tot
   lua_pushstring(L, stage);
   lua_pushinteger(L, (lua_Integer)done);
   lua_pushinteger(L, (lua_Integer)total);
-  if (lua_pcall(L, 3, 1, 0) != LUA_OK) { lua_replace(L, h->slot); h->failed = 1; return 1; }
+  if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+    lua_replace(L, h->slot);
+    h->failed = 1;
+    return 1;
+  }
   int stop = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
   lua_pop(L, 1);
   return stop;
@@ -40,18 +53,28 @@ static int progress_call(void *ctx, const char *stage, int64_t done, int64_t tot
 
 void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, LtEmbedProgress *p) {
   memset(h, 0, sizeof *h);
-  p->fn = NULL; p->ctx = h;
+  p->fn = NULL;
+  p->ctx = h;
   lua_pushnil(L);
   h->L = L;
   h->slot = lua_gettop(L);
   if (!ltL_opt_get(L, arg, "progress")) return;
-  if (lua_isfunction(L, -1)) { h->fn = lua_gettop(L); p->fn = progress_call; return; }
-  if (!lua_isboolean(L, -1)) ltL_argerror(L, arg, fname, "option 'progress' must be a boolean or a function, got %s", luaL_typename(L, -1));
+  if (lua_isfunction(L, -1)) {
+    h->fn = lua_gettop(L);
+    p->fn = progress_call;
+    return;
+  }
+  if (!lua_isboolean(L, -1))
+    ltL_argerror(L, arg, fname, "option 'progress' must be a boolean or a function, got %s",
+                 luaL_typename(L, -1));
   lua_pop(L, 1);
 }
 
 void lembed_check(lua_State *L, LtStatus st, const LembedHook *h, const char *fname) {
-  if (h && h->failed) { lua_pushvalue(L, h->slot); lua_error(L); }
+  if (h && h->failed) {
+    lua_pushvalue(L, h->slot);
+    lua_error(L);
+  }
   if (st == LT_EVALUE) luaL_error(L, "%s: invalid arguments", fname);
   ltL_check_status(L, st, fname);
 }
@@ -80,10 +103,7 @@ static int l_stderr_isatty(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg embed_fns[] = {
-  {"_stderr_isatty", l_stderr_isatty},
-  {NULL, NULL}
-};
+static const luaL_Reg embed_fns[] = {{"_stderr_isatty", l_stderr_isatty}, {NULL, NULL}};
 
 /* The main part of lunette._embed (src/lunette.c lists every part, lembed_*.c the others). */
 int luaopen_lunette_embed(lua_State *L);

@@ -9,13 +9,17 @@
 /* Checks that arg is a 2-d tensor of a numeric dtype with at least min_rows
  * rows and finite values; pushes its float32 contiguous form (itself when
  * it already is) and returns the data, rows and columns. */
-const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64_t min_rows, int64_t *n, int64_t *d);
+const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64_t min_rows,
+                                 int64_t *n, int64_t *d);
 
 /* The progress hook behind option `progress` (a function called as
  * fn(stage, done, total); returning false stops the run). Errors raised by
  * the function are caught and re-raised by lembed_check after the kernel
  * has cleaned up. lembed_progress pushes one stack slot. */
-typedef struct { lua_State *L; int fn, slot, failed; } LembedHook;
+typedef struct {
+  lua_State *L;
+  int fn, slot, failed;
+} LembedHook;
 void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, LtEmbedProgress *p);
 /* Pushes a userdata holding an empty LtCsr that the garbage collector frees
  * (so a sparse result cannot leak if a later push raises). */

@@ -5,9 +5,9 @@
 
 static const char *const metric_names[] = {"sqeuclidean", "euclidean", "cosine", NULL};
 static const char *const method_names[] = {"auto", "exact", "approx", NULL};
-static const char *const knn_keys[] = {
-  "query", "metric", "method", "seed", "n_trees", "leaf_size", "max_iter", "max_candidates", "delta", "progress", NULL
-};
+static const char *const knn_keys[] = {"query",   "metric",    "method",   "seed",
+                                       "n_trees", "leaf_size", "max_iter", "max_candidates",
+                                       "delta",   "progress",  NULL};
 
 /* knn(X, k, opts) -> idx [m x k] int64 (1-based), dist [m x k] float32.
  * Without opts.query the neighbours of each row of X among the other rows. */
@@ -22,16 +22,18 @@ static int l_knn(lua_State *L) {
   if (ltL_opt_get(L, 3, "query")) {
     int qi = lua_gettop(L);
     Q = lembed_check_matrix(L, qi, f, 0, &m, &dq);
-    if (dq != d) ltL_argerror(L, 3, f, "query has %lld columns, data has %lld", (long long)dq, (long long)d);
+    if (dq != d)
+      ltL_argerror(L, 3, f, "query has %lld columns, data has %lld", (long long)dq, (long long)d);
     self = 0;
   }
   int64_t avail = n - self;
   if (k < 1 || k > avail)
     ltL_argerror(L, 2, f, "k must be in 1..%lld (%s), got %lld", (long long)avail,
-                self ? "the other rows" : "the data rows", (long long)k);
+                 self ? "the other rows" : "the data rows", (long long)k);
   LtMetric metric = (LtMetric)ltL_opt_enum(L, 3, f, "metric", metric_names, LT_METRIC_EUCLIDEAN);
   LtKnnMethod method = (LtKnnMethod)ltL_opt_enum(L, 3, f, "method", method_names, LT_KNN_AUTO);
-  if (!self && method == LT_KNN_APPROX) ltL_argerror(L, 3, f, "method \"approx\" builds the kNN graph of X itself (no query)");
+  if (!self && method == LT_KNN_APPROX)
+    ltL_argerror(L, 3, f, "method \"approx\" builds the kNN graph of X itself (no query)");
   LtNndOptions no = {0};
   no.seed = ltL_opt_seed(L, 3, f);
   no.n_trees = (int)ltL_opt_int(L, 3, f, "n_trees", 0);
@@ -39,7 +41,8 @@ static int l_knn(lua_State *L) {
   no.max_iter = (int)ltL_opt_int(L, 3, f, "max_iter", 0);
   no.max_candidates = (int)ltL_opt_int(L, 3, f, "max_candidates", 0);
   no.delta = ltL_opt_number(L, 3, f, "delta", 0);
-  if (no.n_trees < 0 || no.n_trees > 256 || no.leaf_size < 0 || no.max_iter < 0 || no.max_candidates < 0 || no.delta < 0)
+  if (no.n_trees < 0 || no.n_trees > 256 || no.leaf_size < 0 || no.max_iter < 0 ||
+      no.max_candidates < 0 || no.delta < 0)
     ltL_argerror(L, 3, f, "NN-descent settings must be non-negative (n_trees at most 256)");
   int64_t shape[2] = {m, k};
   Tensor *idx = ltL_push_new(L, LT_I64, 2, shape);
@@ -49,9 +52,13 @@ static int l_knn(lua_State *L) {
   LtEmbedProgress p;
   lembed_progress(L, 3, f, &h, &p);
   LtStatus st;
-  if (!self) st = lt_knn_exact(X, n, Q, m, d, k, 0, metric, idx->data, dist->data, &p);
-  else if (method == LT_KNN_APPROX && k < n - 1) st = lt_knn_nndescent(X, n, d, k, metric, &no, idx->data, dist->data, &p);
-  else st = lt_knn_graph(X, n, d, k, metric, method == LT_KNN_APPROX ? LT_KNN_EXACT : method, no.seed, idx->data, dist->data, &p);
+  if (!self)
+    st = lt_knn_exact(X, n, Q, m, d, k, 0, metric, idx->data, dist->data, &p);
+  else if (method == LT_KNN_APPROX && k < n - 1)
+    st = lt_knn_nndescent(X, n, d, k, metric, &no, idx->data, dist->data, &p);
+  else
+    st = lt_knn_graph(X, n, d, k, metric, method == LT_KNN_APPROX ? LT_KNN_EXACT : method, no.seed,
+                      idx->data, dist->data, &p);
   lembed_check(L, st, &h, f);
   int64_t *ix = idx->data;
   for (int64_t i = 0; i < m * k; i++) ix[i] += ix[i] >= 0 ? 1 : 0;
@@ -60,14 +67,18 @@ static int l_knn(lua_State *L) {
   return 2;
 }
 
-/* knn_recall(approx, exact) -> mean fraction of each row of exact found in the same row of approx */
+/* knn_recall(approx, exact) -> mean fraction of each row of exact found in the same row of approx
+ */
 static int l_knn_recall(lua_State *L) {
   lua_settop(L, 2);
   Tensor *a = ltL_check_tensor(L, 1, "knn_recall"), *b = ltL_check_tensor(L, 2, "knn_recall");
   char s1[64], s2[64];
-  if (a->ndim != 2 || b->ndim != 2 || a->shape[0] != b->shape[0] || lt_dtype_is_float(a->dtype) || lt_dtype_is_float(b->dtype))
-    return ltL_argerror(L, 2, "knn_recall", "two integer index tensors with the same number of rows expected, got %s and %s",
-                       ltL_shape_of(a, s1, sizeof s1), ltL_shape_of(b, s2, sizeof s2));
+  if (a->ndim != 2 || b->ndim != 2 || a->shape[0] != b->shape[0] || lt_dtype_is_float(a->dtype) ||
+      lt_dtype_is_float(b->dtype))
+    return ltL_argerror(
+        L, 2, "knn_recall",
+        "two integer index tensors with the same number of rows expected, got %s and %s",
+        ltL_shape_of(a, s1, sizeof s1), ltL_shape_of(b, s2, sizeof s2));
   Tensor *ca = ltL_push_new_like(L, a, LT_I64), *cb = ltL_push_new_like(L, b, LT_I64);
   ltL_check_status(L, lt_copy(ca, a), "knn_recall");
   ltL_check_status(L, lt_copy(cb, b), "knn_recall");

@@ -1,4 +1,5 @@
-/* lembed_metrics.c - Lua binding for embedding quality: trustworthiness, continuity, kNN preservation. */
+/* lembed_metrics.c - Lua binding for embedding quality: trustworthiness, continuity, kNN
+ * preservation. */
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_metrics.h"
@@ -14,10 +15,12 @@ static int l_quality(lua_State *L) {
   int opt = lua_gettop(L);
   const float *X = lembed_check_matrix(L, 1, f, 1, &n, &dx);
   const float *Y = lembed_check_matrix(L, 2, f, 1, &ny, &dy);
-  if (ny != n) ltL_argerror(L, 2, f, "embedding has %lld rows, data has %lld", (long long)ny, (long long)n);
+  if (ny != n)
+    ltL_argerror(L, 2, f, "embedding has %lld rows, data has %lld", (long long)ny, (long long)n);
   int64_t k = lua_isnoneornil(L, 3) ? 5 : ltL_check_int(L, 3, f, "k");
   if (k < 1 || 2 * k >= n)
-    ltL_argerror(L, 3, f, "k must be in 1..%lld (below n/2 for n = %lld), got %lld", (long long)((n - 1) / 2), (long long)n, (long long)k);
+    ltL_argerror(L, 3, f, "k must be in 1..%lld (below n/2 for n = %lld), got %lld",
+                 (long long)((n - 1) / 2), (long long)n, (long long)k);
   LembedHook h;
   LtEmbedProgress p;
   lembed_progress(L, opt, f, &h, &p);

@@ -1,18 +1,20 @@
-/* lembed_pca.c - Lua binding for PCA, projection onto components, singular spectra and effective dimension. */
+/* lembed_pca.c - Lua binding for PCA, projection onto components, singular spectra and effective
+ * dimension. */
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_pca.h"
 
 static const char *const solver_names[] = {"auto", "exact", "randomized", NULL};
-static const char *const pca_keys[] = {"solver", "center", "seed", "n_iter", "n_oversamples", "scores",
-                                        "deterministic", NULL};
+static const char *const pca_keys[] = {"solver",        "center", "seed",          "n_iter",
+                                       "n_oversamples", "scores", "deterministic", NULL};
 
 /* Raises for a failed fit or projection; overflow (as t-SNE's divergence) is
  * a clear error on the data, never inf or NaN scores. */
 static void check_pca(lua_State *L, LtStatus st, const char *f) {
   if (st == LT_ERANGE)
-    ltL_argerror(L, 1, f, "values too large: float32 products of the data overflow (beyond 3.4e38); "
-                         "scale the data down");
+    ltL_argerror(L, 1, f,
+                 "values too large: float32 products of the data overflow (beyond 3.4e38); "
+                 "scale the data down");
   lembed_check(L, st, NULL, f);
 }
 
@@ -26,7 +28,8 @@ static int l_pca(lua_State *L) {
   int ix = lua_gettop(L);
   int64_t mn = n < d ? n : d;
   if (k < 1 || k > mn)
-    ltL_argerror(L, 2, f, "k must be in 1..min(n, d) = %lld, got %lld", (long long)mn, (long long)k);
+    ltL_argerror(L, 2, f, "k must be in 1..min(n, d) = %lld, got %lld", (long long)mn,
+                 (long long)k);
   ltL_check_options(L, 3, f, pca_keys);
   LtPcaOptions o = {0};
   o.k = k;
@@ -59,11 +62,14 @@ static int l_pca_transform(lua_State *L) {
   const float *Z = lembed_check_matrix(L, 1, f, 0, &m, &d);
   const float *C = lembed_check_matrix(L, 2, f, 1, &k, &dc);
   const float *mu = NULL;
-  if (dc != d) ltL_argerror(L, 2, f, "components have %lld columns, data has %lld", (long long)dc, (long long)d);
+  if (dc != d)
+    ltL_argerror(L, 2, f, "components have %lld columns, data has %lld", (long long)dc,
+                 (long long)d);
   if (!lua_isnoneornil(L, 3)) {
     Tensor *t = ltL_check_tensor(L, 3, f);
     dm = lt_numel(t);
-    if (t->ndim != 1 || dm != d) ltL_argerror(L, 3, f, "mean must be 1-d of length %lld", (long long)d);
+    if (t->ndim != 1 || dm != d)
+      ltL_argerror(L, 3, f, "mean must be 1-d of length %lld", (long long)d);
     Tensor *c = ltL_push_new_like(L, t, LT_F32);
     ltL_check_status(L, lt_copy(c, t), f);
     mu = c->data;
@@ -96,16 +102,18 @@ static int l_effective_dim_of(lua_State *L) {
   ltL_check_status(L, lt_copy(c, s), "effective_dim");
   const double *v = c->data;
   for (int64_t i = 0; i < c->shape[0]; i++)
-    if (!(v[i] >= 0) || v[i] == 1.0 / 0.0) return ltL_argerror(L, 1, "effective_dim", "singular values must be finite and >= 0");
+    if (!(v[i] >= 0) || v[i] == 1.0 / 0.0)
+      return ltL_argerror(L, 1, "effective_dim", "singular values must be finite and >= 0");
   lua_pushnumber(L, lt_effective_dim_svd(v, c->shape[0]));
   lua_pushnumber(L, lt_effective_dim_pr(v, c->shape[0]));
   return 2;
 }
 
-static const luaL_Reg pca_fns[] = {
-  {"pca", l_pca}, {"pca_transform", l_pca_transform}, {"singular_values", l_singular_values},
-  {"effective_dim_of", l_effective_dim_of}, {NULL, NULL}
-};
+static const luaL_Reg pca_fns[] = {{"pca", l_pca},
+                                   {"pca_transform", l_pca_transform},
+                                   {"singular_values", l_singular_values},
+                                   {"effective_dim_of", l_effective_dim_of},
+                                   {NULL, NULL}};
 
 /* A part of lunette._embed (src/lunette.c lists every part): PCA and spectra. */
 int luaopen_lunette_embed_pca(lua_State *L);

@@ -1,4 +1,5 @@
-/* lembed_sphere.c - Lua binding for hypersphere helpers: anchor top-k, class centroids, divergence, spherical k-means. */
+/* lembed_sphere.c - Lua binding for hypersphere helpers: anchor top-k, class centroids, divergence,
+ * spherical k-means. */
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_sphere.h"
@@ -15,13 +16,16 @@ static int l_anchor_topk(lua_State *L) {
   int self = lua_isnil(L, 2);
   if (!self) {
     A = lembed_check_matrix(L, 2, f, 1, &m, &da);
-    if (da != d) ltL_argerror(L, 2, f, "anchors have %lld columns, embeddings have %lld", (long long)da, (long long)d);
+    if (da != d)
+      ltL_argerror(L, 2, f, "anchors have %lld columns, embeddings have %lld", (long long)da,
+                   (long long)d);
   } else {
     m = n;
   }
   ltL_check_options(L, 4, f, topk_keys);
   int normalize = ltL_opt_bool(L, 4, f, "normalize", 1);
-  if (k < 1 || k > m - self) ltL_argerror(L, 3, f, "k must be in 1..%lld, got %lld", (long long)(m - self), (long long)k);
+  if (k < 1 || k > m - self)
+    ltL_argerror(L, 3, f, "k must be in 1..%lld, got %lld", (long long)(m - self), (long long)k);
   int64_t shape[2] = {n, k};
   Tensor *idx = ltL_push_new(L, LT_I64, 2, shape), *sim = ltL_push_new(L, LT_F32, 2, shape);
   lembed_check(L, lt_sphere_topk(E, n, A, m, d, k, normalize, self, idx->data, sim->data), NULL, f);
@@ -44,22 +48,30 @@ static int l_class_centroids(lua_State *L) {
   if (lab->ndim == 2) {
     int64_t ln, lc;
     W = lembed_check_matrix(L, 2, f, 0, &ln, &lc);
-    if (ln != n) ltL_argerror(L, 2, f, "membership matrix %s must have %lld rows", ltL_shape_of(lab, b, sizeof b), (long long)n);
+    if (ln != n)
+      ltL_argerror(L, 2, f, "membership matrix %s must have %lld rows",
+                   ltL_shape_of(lab, b, sizeof b), (long long)n);
     C = lc;
   } else if (lab->ndim == 1 && lab->shape[0] == n && !lt_dtype_is_float(lab->dtype)) {
     Tensor *c = ltL_push_new_like(L, lab, LT_I64);
     ltL_check_status(L, lt_copy(c, lab), f);
     labels = c->data;
-    for (int64_t i = 0; i < n; i++) if (labels[i] > C) C = labels[i];
+    for (int64_t i = 0; i < n; i++)
+      if (labels[i] > C) C = labels[i];
     for (int64_t i = 0; i < n; i++) labels[i] -= 1;
   } else {
-    ltL_argerror(L, 2, f, "integer labels [%lld] or a membership matrix [%lld x C] expected, got %s %s",
-                (long long)n, (long long)n, lt_dtype_name(lab->dtype), ltL_shape_of(lab, b, sizeof b));
+    ltL_argerror(
+        L, 2, f, "integer labels [%lld] or a membership matrix [%lld x C] expected, got %s %s",
+        (long long)n, (long long)n, lt_dtype_name(lab->dtype), ltL_shape_of(lab, b, sizeof b));
   }
   if (!lua_isnil(L, 3)) {
     int64_t want = ltL_check_int(L, 3, f, "number of classes");
-    if (want < C || want < 0) ltL_argerror(L, 3, f, "number of classes %lld is below the largest label %lld", (long long)want, (long long)C);
-    if (W && want != C) ltL_argerror(L, 3, f, "membership matrix has %lld classes, not %lld", (long long)C, (long long)want);
+    if (want < C || want < 0)
+      ltL_argerror(L, 3, f, "number of classes %lld is below the largest label %lld",
+                   (long long)want, (long long)C);
+    if (W && want != C)
+      ltL_argerror(L, 3, f, "membership matrix has %lld classes, not %lld", (long long)C,
+                   (long long)want);
     C = want;
   }
   int64_t s1[2] = {C, d}, s2[1] = {C};
@@ -74,7 +86,8 @@ static int l_anchor_divergence(lua_State *L) {
   lua_settop(L, 2);
   luaL_checktype(L, 1, LUA_TTABLE);
   int64_t m = (int64_t)lua_rawlen(L, 1), n = -1, d = -1, na, da;
-  if (m < 2 || m > 1024) ltL_argerror(L, 1, f, "a list of 2..1024 embeddings expected, got %lld", (long long)m);
+  if (m < 2 || m > 1024)
+    ltL_argerror(L, 1, f, "a list of 2..1024 embeddings expected, got %lld", (long long)m);
   const float *A = lembed_check_matrix(L, 2, f, 1, &na, &da);
   const float **Es = lua_newuserdatauv(L, sizeof *Es * (size_t)m, 0);
   for (int64_t e = 0; e < m; e++) {
@@ -83,9 +96,11 @@ static int l_anchor_divergence(lua_State *L) {
     if (!ltL_totensor(L, -1)) ltL_argerror(L, 1, f, "entry %lld is not a tensor", (long long)e + 1);
     Es[e] = lembed_check_matrix(L, lua_gettop(L), f, 1, &en, &ed);
     if ((n >= 0 && en != n) || ed != da)
-      ltL_argerror(L, 1, f, "entry %lld is [%lldx%lld]; every embedding must be [%lldx%lld]", (long long)e + 1,
-                  (long long)en, (long long)ed, (long long)(n >= 0 ? n : en), (long long)da);
-    n = en; d = ed;
+      ltL_argerror(L, 1, f, "entry %lld is [%lldx%lld]; every embedding must be [%lldx%lld]",
+                   (long long)e + 1, (long long)en, (long long)ed, (long long)(n >= 0 ? n : en),
+                   (long long)da);
+    n = en;
+    d = ed;
   }
   int64_t shape[1] = {na};
   Tensor *out = ltL_push_new(L, LT_F64, 1, shape);
@@ -101,13 +116,16 @@ static int l_spherical_kmeans(lua_State *L) {
   lua_settop(L, 3);
   int64_t n, d, k = ltL_check_int(L, 2, f, "k");
   const float *X = lembed_check_matrix(L, 1, f, 1, &n, &d);
-  if (k < 1 || k > n) ltL_argerror(L, 2, f, "k must be in 1..%lld (the number of rows), got %lld", (long long)n, (long long)k);
+  if (k < 1 || k > n)
+    ltL_argerror(L, 2, f, "k must be in 1..%lld (the number of rows), got %lld", (long long)n,
+                 (long long)k);
   ltL_check_options(L, 3, f, km_keys);
   LtKmeansOptions o = {100, 1e-6, 0};
   o.seed = ltL_opt_seed(L, 3, f);
   int64_t mi = ltL_opt_int(L, 3, f, "max_iter", 100);
   o.tol = ltL_opt_number(L, 3, f, "tol", 1e-6);
-  if (mi < 0 || mi > 1000000 || o.tol < 0) ltL_argerror(L, 3, f, "max_iter must be in 0..1e6 and tol >= 0");
+  if (mi < 0 || mi > 1000000 || o.tol < 0)
+    ltL_argerror(L, 3, f, "max_iter must be in 0..1e6 and tol >= 0");
   o.max_iter = (int)mi;
   int64_t s1[2] = {k, d}, s2[1] = {n};
   Tensor *C = ltL_push_new(L, LT_F32, 2, s1), *lab = ltL_push_new(L, LT_I64, 1, s2);
@@ -119,10 +137,11 @@ static int l_spherical_kmeans(lua_State *L) {
   return 4;
 }
 
-static const luaL_Reg sphere_fns[] = {
-  {"anchor_topk", l_anchor_topk}, {"class_centroids", l_class_centroids},
-  {"anchor_divergence", l_anchor_divergence}, {"spherical_kmeans", l_spherical_kmeans}, {NULL, NULL}
-};
+static const luaL_Reg sphere_fns[] = {{"anchor_topk", l_anchor_topk},
+                                      {"class_centroids", l_class_centroids},
+                                      {"anchor_divergence", l_anchor_divergence},
+                                      {"spherical_kmeans", l_spherical_kmeans},
+                                      {NULL, NULL}};
 
 /* A part of lunette._embed (src/lunette.c lists every part): the hypersphere helpers. */
 int luaopen_lunette_embed_sphere(lua_State *L);

@@ -8,32 +8,49 @@ static const char *const knn_names[] = {"auto", "exact", "approx", NULL};
 static const char *const method_names[] = {"barnes_hut", "exact", NULL};
 static const char *const init_names[] = {"pca", "random", NULL};
 
-static const char *const tsne_keys[] = {
-  "dim", "perplexity", "early_exaggeration", "exaggeration_iter", "learning_rate", "n_iter", "theta",
-  "method", "dof", "min_grad_norm", "n_iter_without_progress", "init", "knn", "seed", "progress", NULL
-};
+static const char *const tsne_keys[] = {"dim",
+                                        "perplexity",
+                                        "early_exaggeration",
+                                        "exaggeration_iter",
+                                        "learning_rate",
+                                        "n_iter",
+                                        "theta",
+                                        "method",
+                                        "dof",
+                                        "min_grad_norm",
+                                        "n_iter_without_progress",
+                                        "init",
+                                        "knn",
+                                        "seed",
+                                        "progress",
+                                        NULL};
 
 /* Reads and checks the options at arg for n points; may push the init tensor. */
 static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) {
   const char *f = "tsne";
   ltL_check_options(L, arg, f, tsne_keys);
   int64_t dim = ltL_opt_int(L, arg, f, "dim", 2);
-  if (dim < 1 || dim > 3) ltL_argerror(L, arg, f, "option 'dim' must be 1, 2 or 3, got %lld", (long long)dim);
+  if (dim < 1 || dim > 3)
+    ltL_argerror(L, arg, f, "option 'dim' must be 1, 2 or 3, got %lld", (long long)dim);
   lt_tsne_defaults(o, (int)dim);
   o->perplexity = ltL_opt_number(L, arg, f, "perplexity", 30);
   if (!(o->perplexity > 0) || 3.0 * o->perplexity >= (double)n)
-    ltL_argerror(L, arg, f, "perplexity must be positive and less than n/3 = %.4g for n = %lld, got %g",
-                (double)n / 3.0, (long long)n, o->perplexity);
+    ltL_argerror(L, arg, f,
+                 "perplexity must be positive and less than n/3 = %.4g for n = %lld, got %g",
+                 (double)n / 3.0, (long long)n, o->perplexity);
   o->early_exaggeration = ltL_opt_number(L, arg, f, "early_exaggeration", 12);
-  if (!(o->early_exaggeration >= 1)) ltL_argerror(L, arg, f, "early_exaggeration must be >= 1, got %g", o->early_exaggeration);
+  if (!(o->early_exaggeration >= 1))
+    ltL_argerror(L, arg, f, "early_exaggeration must be >= 1, got %g", o->early_exaggeration);
   o->exaggeration_iter = (int)ltL_opt_int(L, arg, f, "exaggeration_iter", 250);
   o->n_iter = (int)ltL_opt_int(L, arg, f, "n_iter", 1000);
   if (o->n_iter < 1 || o->n_iter > 1000000 || o->exaggeration_iter < 0)
     ltL_argerror(L, arg, f, "n_iter must be in 1..1e6 and exaggeration_iter >= 0");
   o->learning_rate = ltL_opt_number(L, arg, f, "learning_rate", 0);
-  if (o->learning_rate < 0 || isinf(o->learning_rate)) ltL_argerror(L, arg, f, "learning_rate must be positive (0 or absent: auto)");
+  if (o->learning_rate < 0 || isinf(o->learning_rate))
+    ltL_argerror(L, arg, f, "learning_rate must be positive (0 or absent: auto)");
   o->theta = ltL_opt_number(L, arg, f, "theta", 0.5);
-  if (!(o->theta >= 0 && o->theta <= 1)) ltL_argerror(L, arg, f, "theta must be in [0, 1], got %g", o->theta);
+  if (!(o->theta >= 0 && o->theta <= 1))
+    ltL_argerror(L, arg, f, "theta must be in [0, 1], got %g", o->theta);
   if (ltL_opt_enum(L, arg, f, "method", method_names, 0) == 1) o->theta = -1;
   o->dof = ltL_opt_number(L, arg, f, "dof", 0);
   if (o->dof < 0 || isinf(o->dof)) ltL_argerror(L, arg, f, "dof must be positive, got %g", o->dof);
@@ -42,13 +59,16 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   o->knn = (LtKnnMethod)ltL_opt_enum(L, arg, f, "knn", knn_names, 0);
   o->seed = ltL_opt_seed(L, arg, f);
   if (o->theta < 0 && n > 20000)
-    ltL_argerror(L, arg, f, "method \"exact\" needs n <= 20000 (O(n^2) memory), got n = %lld", (long long)n);
+    ltL_argerror(L, arg, f, "method \"exact\" needs n <= 20000 (O(n^2) memory), got n = %lld",
+                 (long long)n);
   Tensor *init = NULL;
   if (!ltL_opt_get(L, arg, "init")) return NULL;
   if ((init = ltL_totensor(L, -1))) {
     char b[64];
-    if (init->ndim != 2 || init->shape[0] != n || init->shape[1] != dim || !lt_dtype_is_float(init->dtype))
-      ltL_argerror(L, arg, f, "init must be a float tensor [%lld x %lld], got %s", (long long)n, (long long)dim, ltL_shape_of(init, b, sizeof b));
+    if (init->ndim != 2 || init->shape[0] != n || init->shape[1] != dim ||
+        !lt_dtype_is_float(init->dtype))
+      ltL_argerror(L, arg, f, "init must be a float tensor [%lld x %lld], got %s", (long long)n,
+                   (long long)dim, ltL_shape_of(init, b, sizeof b));
     o->init = LT_TSNE_INIT_GIVEN;
     return init;
   }
@@ -68,7 +88,8 @@ static int l_tsne(lua_State *L) {
   Tensor *Y = ltL_push_new(L, LT_F32, 2, shape);
   if (init) ltL_check_status(L, lt_copy(Y, init), "tsne");
   int iy = lua_gettop(L);
-  if (init && lt_embed_first_bad_row(Y->data, n, o.dim) >= 0) ltL_argerror(L, 2, "tsne", "init contains NaN or infinity");
+  if (init && lt_embed_first_bad_row(Y->data, n, o.dim) >= 0)
+    ltL_argerror(L, 2, "tsne", "init contains NaN or infinity");
   LembedHook h;
   LtEmbedProgress p;
   lembed_progress(L, 2, "tsne", &h, &p);
@@ -95,7 +116,9 @@ static int l_tsne_affinities(lua_State *L) {
   ltL_check_options(L, 2, "tsne_affinities", aff_keys);
   double perp = ltL_opt_number(L, 2, "tsne_affinities", "perplexity", 30);
   if (!(perp > 0) || 3.0 * perp >= (double)n)
-    ltL_argerror(L, 2, "tsne_affinities", "perplexity must be positive and less than n/3 = %.4g, got %g", (double)n / 3.0, perp);
+    ltL_argerror(L, 2, "tsne_affinities",
+                 "perplexity must be positive and less than n/3 = %.4g, got %g", (double)n / 3.0,
+                 perp);
   LtKnnMethod knn = (LtKnnMethod)ltL_opt_enum(L, 2, "tsne_affinities", "knn", knn_names, 0);
   uint64_t seed = ltL_opt_seed(L, 2, "tsne_affinities");
   LembedHook h;
@@ -105,7 +128,8 @@ static int l_tsne_affinities(lua_State *L) {
   lembed_check(L, lt_tsne_affinities(X, n, d, perp, knn, seed, &tmp, &p), &h, "tsne_affinities");
   *P = tmp;
   int64_t nnz = lt_csr_nnz(P), shape[1] = {nnz};
-  Tensor *r = ltL_push_new(L, LT_I64, 1, shape), *c = ltL_push_new(L, LT_I64, 1, shape), *v = ltL_push_new(L, LT_F32, 1, shape);
+  Tensor *r = ltL_push_new(L, LT_I64, 1, shape), *c = ltL_push_new(L, LT_I64, 1, shape),
+         *v = ltL_push_new(L, LT_F32, 1, shape);
   for (int64_t i = 0; i < n; i++)
     for (int64_t e = P->indptr[i]; e < P->indptr[i + 1]; e++) {
       ((int64_t *)r->data)[e] = i + 1;
@@ -117,8 +141,7 @@ static int l_tsne_affinities(lua_State *L) {
 }
 
 static const luaL_Reg tsne_fns[] = {
-  {"tsne", l_tsne}, {"tsne_affinities", l_tsne_affinities}, {NULL, NULL}
-};
+    {"tsne", l_tsne}, {"tsne_affinities", l_tsne_affinities}, {NULL, NULL}};
 
 /* A part of lunette._embed (src/lunette.c lists every part): t-SNE. */
 int luaopen_lunette_embed_tsne(lua_State *L);

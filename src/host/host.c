@@ -45,10 +45,8 @@ static void terminate_now(void) {
  * removes that one's temporary. */
 static void stop_hook(lua_State *L, lua_Debug *ar) {
   lua_sethook(L, NULL, 0, 0);
-  if (terminate_requested)
-    terminate_now();
-  if (!lt_interrupt_pending())
-    return;
+  if (terminate_requested) terminate_now();
+  if (!lt_interrupt_pending()) return;
   lt_interrupt_clear();
   luaL_error(L, "interrupted!");
 }
@@ -109,11 +107,9 @@ int host_docall(lua_State *L, int narg, int nres) {
 
 int host_report(lua_State *L, int status, int prefixed) {
   const char *msg;
-  if (status == LUA_OK)
-    return status;
+  if (status == LUA_OK) return status;
   msg = lua_tostring(L, -1);
-  if (msg == NULL)
-    msg = "(error object is not a string)";
+  if (msg == NULL) msg = "(error object is not a string)";
   fflush(stdout);
   fprintf(stderr, "%s%s%s\n", prefixed ? HOST_NAME : "", prefixed ? ": " : "", msg);
   fflush(stderr);

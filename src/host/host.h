@@ -5,7 +5,8 @@
 
 #define HOST_NAME "lunette"
 
-struct lua_State; /* as in lua.h; declared here so this header needs no Lua include (scripts/lint.lua) */
+struct lua_State; /* as in lua.h; declared here so this header needs no Lua include
+                     (scripts/lint.lua) */
 
 /* Calls the function sitting below its `narg` arguments on L's stack, like
  * lua_pcall(L, narg, nres, h), where h is a message handler that appends a

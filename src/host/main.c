@@ -52,8 +52,7 @@ static void print_usage(FILE *out) {
 }
 /* Runs the loaded chunk (or reports the load error in `status`). */
 static int run_chunk(lua_State *L, int status) {
-  if (status == LUA_OK)
-    status = host_docall(L, 0, 0);
+  if (status == LUA_OK) status = host_docall(L, 0, 0);
   return host_report(L, status, 1);
 }
 
@@ -87,10 +86,8 @@ static int run_init(lua_State *L) {
     name = "=LUA_INIT";
     init = getenv(name + 1);
   }
-  if (init == NULL)
-    return LUA_OK;
-  if (init[0] == '@')
-    return run_chunk(L, luaL_loadfile(L, init + 1));
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@') return run_chunk(L, luaL_loadfile(L, init + 1));
   return run_string(L, init, name);
 }
 
@@ -109,8 +106,7 @@ static int parse_option(char **argv, int argc, int *i, HostArgs *a) {
     *i += 1;
     return *i < argc && argv[*i][0] != '-';
   }
-  if (o[2] != '\0')
-    return 0;
+  if (o[2] != '\0') return 0;
   switch (o[1]) {
   case 'i': a->flags |= OPT_I | OPT_V; return 1;
   case 'v': a->flags |= OPT_V; return 1;
@@ -148,8 +144,7 @@ static int run_options(lua_State *L, char **argv, int script) {
   for (int i = 1; i < script; i++) {
     const char *o = argv[i];
     const char *val;
-    if (o[0] != '-' || (o[1] != 'e' && o[1] != 'l' && o[1] != 'W'))
-      continue;
+    if (o[0] != '-' || (o[1] != 'e' && o[1] != 'l' && o[1] != 'W')) continue;
     if (o[1] == 'W') {
       lua_warning(L, "@on", 0);
       continue;
@@ -165,8 +160,7 @@ static int run_options(lua_State *L, char **argv, int script) {
  * its arguments, negative indices the host and its options. */
 static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
   int narr;
-  if (script == argc)
-    script = 0;
+  if (script == argc) script = 0;
   narr = argc - script - 1;
   lua_createtable(L, narr > 0 ? narr : 0, script + 1);
   for (int i = 0; i < argc; i++) {
@@ -181,14 +175,12 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
 static int run_script(lua_State *L, char **argv, int argc, int script) {
   const char *fname = argv[script];
   int status;
-  if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0)
-    fname = NULL;
+  if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0) fname = NULL;
   status = luaL_loadfile(L, fname);
   if (status == LUA_OK) {
     int n = argc - script - 1;
     luaL_checkstack(L, n + 3, "too many arguments to script");
-    for (int i = script + 1; i < argc; i++)
-      lua_pushstring(L, argv[i]);
+    for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
     status = host_docall(L, n, 0);
   }
   return host_report(L, status, 1);
@@ -233,16 +225,12 @@ static int pmain(lua_State *L) {
     lua_pushboolean(L, ok);
     return 1;
   }
-  if (a.flags & OPT_V)
-    print_version();
+  if (a.flags & OPT_V) print_version();
   open_libs(L, a.flags & OPT_NOENV);
   create_arg_table(L, argv, argc, a.script);
-  if (!(a.flags & OPT_NOENV) && run_init(L) != LUA_OK)
-    return 0;
-  if (!run_options(L, argv, a.script))
-    return 0;
-  if (a.script < argc && run_script(L, argv, argc, a.script) != LUA_OK)
-    return 0;
+  if (!(a.flags & OPT_NOENV) && run_init(L) != LUA_OK) return 0;
+  if (!run_options(L, argv, a.script)) return 0;
+  if (a.script < argc && run_script(L, argv, argc, a.script) != LUA_OK) return 0;
   if (a.flags & OPT_I) {
     repl_run(L);
   } else if (a.script == argc && !(a.flags & (OPT_E | OPT_V))) {

@@ -1,4 +1,5 @@
-/* repl.c - the interactive loop: line input, incomplete chunks, printing values, history, completion. */
+/* repl.c - the interactive loop: line input, incomplete chunks, printing values, history,
+ * completion. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,24 +13,24 @@
 #include "interrupt.h"
 #include "host/host.h"
 
-#define REPL_PROMPT "> "
-#define REPL_PROMPT2 ">> "
-#define REPL_HISTORY_FILE ".lunette_history"
-#define REPL_HISTORY_MAX 1000 /* entries in memory, lines in the file */
-#define REPL_EOFMARK "<eof>"  /* ends the syntax error of an unfinished chunk */
-#define REPL_COMPLETE_DEPTH 8 /* __index links followed when completing */
-#define REPL_CTRL_C 3
+#define REPL_PROMPT         "> "
+#define REPL_PROMPT2        ">> "
+#define REPL_HISTORY_FILE   ".lunette_history"
+#define REPL_HISTORY_MAX    1000    /* entries in memory, lines in the file */
+#define REPL_EOFMARK        "<eof>" /* ends the syntax error of an unfinished chunk */
+#define REPL_COMPLETE_DEPTH 8       /* __index links followed when completing */
+#define REPL_CTRL_C         3
 
-enum { READ_OK, READ_EOF, READ_ABORT };      /* repl_read */
-enum { LOAD_EOF = -1, LOAD_SKIP = -2 };      /* repl_load, besides lua_load statuses */
+enum { READ_OK, READ_EOF, READ_ABORT }; /* repl_read */
+enum { LOAD_EOF = -1, LOAD_SKIP = -2 }; /* repl_load, besides lua_load statuses */
 
 /* Readline's callbacks take no user pointer, so what they need lives here;
  * a process runs at most one REPL at a time. */
 typedef struct {
-  lua_State *L; /* for completion */
-  int tty;      /* stdin is a terminal: readline, history, completion */
+  lua_State *L;  /* for completion */
+  int tty;       /* stdin is a terminal: readline, history, completion */
   char *history; /* history file (malloc'd), NULL when there is none */
-  int aborted;  /* Ctrl-C was typed while editing the current line */
+  int aborted;   /* Ctrl-C was typed while editing the current line */
 } Repl;
 
 static Repl repl;
@@ -43,11 +44,9 @@ static void history_open(void) {
   const char *path = getenv("LUNETTE_HISTORY");
   const char *home = getenv("HOME");
   if (path == NULL || path[0] == '\0') {
-    if (home == NULL || home[0] == '\0')
-      return;
+    if (home == NULL || home[0] == '\0') return;
     repl.history = malloc(strlen(home) + sizeof("/" REPL_HISTORY_FILE));
-    if (repl.history != NULL)
-      sprintf(repl.history, "%s/%s", home, REPL_HISTORY_FILE);
+    if (repl.history != NULL) sprintf(repl.history, "%s/%s", home, REPL_HISTORY_FILE);
   } else {
     repl.history = strdup(path);
   }
@@ -55,8 +54,7 @@ static void history_open(void) {
   history_write_timestamps = 1;
   history_multiline_entries = 1;
   stifle_history(REPL_HISTORY_MAX);
-  if (repl.history == NULL)
-    return;
+  if (repl.history == NULL) return;
   if (read_history(repl.history) != 0)
     write_history(repl.history); /* create it, so entries can be appended */
   history_truncate_file(repl.history, REPL_HISTORY_MAX);
@@ -65,27 +63,22 @@ static void history_open(void) {
 /* Adds one entry (a whole chunk) unless it repeats the previous one. */
 static void history_remember(const char *entry) {
   HIST_ENTRY *last;
-  if (!repl.tty || entry[0] == '\0')
-    return;
+  if (!repl.tty || entry[0] == '\0') return;
   last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
-  if (last != NULL && strcmp(last->line, entry) == 0)
-    return;
+  if (last != NULL && strcmp(last->line, entry) == 0) return;
   add_history(entry);
-  if (repl.history != NULL)
-    append_history(1, repl.history);
+  if (repl.history != NULL) append_history(1, repl.history);
 }
 
 /* ---- completion ------------------------------------------------------- */
 
 static const char *const lua_keywords[] = {
-  "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
-  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then",
-  "true", "until", "while", NULL
-};
+    "and",      "break",  "do",   "else", "elseif", "end",   "false", "for",
+    "function", "goto",   "if",   "in",   "local",  "nil",   "not",   "or",
+    "repeat",   "return", "then", "true", "until",  "while", NULL};
 
 static int is_name(const char *s, size_t len) {
-  if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
-    return 0;
+  if (len == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
     if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
@@ -102,8 +95,7 @@ static int is_name(const char *s, size_t len) {
  * calling anything. Returns 0, leaving the value, when there is neither. */
 static int next_index_table(lua_State *L) {
   static const char *const fields[] = {"__index", "__methods"};
-  if (!lua_getmetatable(L, -1))
-    return 0;
+  if (!lua_getmetatable(L, -1)) return 0;
   for (int i = 0; i < 2; i++) {
     lua_pushstring(L, fields[i]);
     if (lua_rawget(L, -2) == LUA_TTABLE) {
@@ -129,8 +121,7 @@ static void lookup_field(lua_State *L, const char *key, size_t len) {
       }
       lua_pop(L, 1);
     }
-    if (!next_index_table(L))
-      break;
+    if (!next_index_table(L)) break;
   }
   lua_pop(L, 1);
   lua_pushnil(L);
@@ -165,8 +156,8 @@ static void add_match(lua_State *L, int set, const char *prefix, size_t plen, in
 /* Pops the value on top after adding to `set` every name-like string key
  * starting with `part` of it and of its __index tables (functions only
  * when `methods`, i.e. after ':'). */
-static void collect_fields(lua_State *L, int set, const char *prefix, size_t plen,
-                           const char *part, int methods) {
+static void collect_fields(lua_State *L, int set, const char *prefix, size_t plen, const char *part,
+                           int methods) {
   size_t n = strlen(part);
   for (int depth = 0; depth < REPL_COMPLETE_DEPTH; depth++) {
     if (lua_type(L, -1) == LUA_TTABLE) {
@@ -180,8 +171,7 @@ static void collect_fields(lua_State *L, int set, const char *prefix, size_t ple
         lua_pop(L, 1);
       }
     }
-    if (!next_index_table(L))
-      break;
+    if (!next_index_table(L)) break;
   }
   lua_pop(L, 1);
 }
@@ -214,16 +204,14 @@ static char *common_prefix(char **words, size_t n) {
   size_t len = strlen(words[0]);
   for (size_t i = 1; i < n; i++) {
     size_t j = 0;
-    while (j < len && words[i][j] == words[0][j])
-      j++;
+    while (j < len && words[i][j] == words[0][j]) j++;
     len = j;
   }
   return strndup(words[0], len);
 }
 
 static char **free_words(char **words, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    free(words[i]);
+  for (size_t i = 0; i < n; i++) free(words[i]);
   free(words);
   return NULL;
 }
@@ -233,12 +221,9 @@ static char **free_words(char **words, size_t n) {
 static char **matches_from_set(lua_State *L) {
   size_t n = 0, i = 1;
   char **m;
-  for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1))
-    n++;
-  if (n == 0 || (m = calloc(n + 2, sizeof *m)) == NULL)
-    return NULL;
-  for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1))
-    m[i++] = strdup(lua_tostring(L, -2));
+  for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) n++;
+  if (n == 0 || (m = calloc(n + 2, sizeof *m)) == NULL) return NULL;
+  for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) m[i++] = strdup(lua_tostring(L, -2));
   for (i = 1; i <= n; i++)
     if (m[i] == NULL) /* strdup failed: offer nothing rather than crash */
       return free_words(m, n + 1);
@@ -258,15 +243,12 @@ static char **repl_complete(const char *text, int start, int end) {
   char **m = NULL;
   int top = lua_gettop(L);
   rl_completion_append_character = '\0';
-  if (rl_completion_quote_character != 0)
-    return NULL;
+  if (rl_completion_quote_character != 0) return NULL;
   rl_attempted_completion_over = 1;
-  if (!lua_checkstack(L, 4))
-    return NULL;
+  if (!lua_checkstack(L, 4)) return NULL;
   lua_pushcfunction(L, collect_matches);
   lua_pushlightuserdata(L, (void *)text);
-  if (lua_pcall(L, 1, 1, 0) == LUA_OK)
-    m = matches_from_set(L);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) m = matches_from_set(L);
   lua_settop(L, top);
   return m;
 }
@@ -274,9 +256,7 @@ static char **repl_complete(const char *text, int start, int end) {
 /* ---- line input -------------------------------------------------------- */
 
 /* SIGINT while editing: only record it; repl_getc turns it into a key. */
-static void on_prompt_sigint(int sig) {
-  lt_interrupt_request();
-}
+static void on_prompt_sigint(int sig) { lt_interrupt_request(); }
 
 /* Reads keys for readline. SIGINT interrupts read() (no SA_RESTART) and
  * comes out as a Ctrl-C key, bound to repl_abort_line; one that lands
@@ -290,12 +270,9 @@ static int repl_getc(FILE *in) {
       return REPL_CTRL_C;
     }
     n = read(fileno(in), &c, 1);
-    if (n == 1)
-      return c;
-    if (n == 0)
-      return EOF;
-    if (errno != EINTR)
-      return RL_ISSTATE(RL_STATE_READCMD) ? READERR : EOF;
+    if (n == 1) return c;
+    if (n == 0) return EOF;
+    if (errno != EINTR) return RL_ISSTATE(RL_STATE_READCMD) ? READERR : EOF;
     rl_check_signals(); /* e.g. a window resize */
   }
 }
@@ -324,8 +301,7 @@ static int read_plain(const char *prompt, char **line) {
     *line = NULL;
     return READ_EOF;
   }
-  if (n > 0 && (*line)[n - 1] == '\n')
-    (*line)[n - 1] = '\0';
+  if (n > 0 && (*line)[n - 1] == '\n') (*line)[n - 1] = '\0';
   return READ_OK;
 }
 
@@ -353,8 +329,7 @@ static int repl_read(const char *prompt, char **line) {
 static int is_incomplete(lua_State *L, int status) {
   size_t len, mark = sizeof(REPL_EOFMARK) - 1;
   const char *msg;
-  if (status != LUA_ERRSYNTAX)
-    return 0;
+  if (status != LUA_ERRSYNTAX) return 0;
   msg = lua_tolstring(L, -1, &len);
   return msg != NULL && len >= mark && strcmp(msg + len - mark, REPL_EOFMARK) == 0;
 }
@@ -365,8 +340,7 @@ static int load_expression(lua_State *L, const char *line) {
   const char *code = lua_pushfstring(L, "return %s;", line);
   int status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
   lua_remove(L, -2);
-  if (status != LUA_OK)
-    lua_pop(L, 1);
+  if (status != LUA_OK) lua_pop(L, 1);
   return status;
 }
 
@@ -388,8 +362,7 @@ static int load_statement(lua_State *L) {
     r = repl_read(REPL_PROMPT2, &more);
     if (r != READ_OK) {
       lua_remove(L, -2);
-      if (r == READ_EOF)
-        return status; /* report the unfinished chunk */
+      if (r == READ_EOF) return status; /* report the unfinished chunk */
       lua_pop(L, 1);
       return LOAD_SKIP;
     }
@@ -407,8 +380,7 @@ static int load_statement(lua_State *L) {
 static int repl_load(lua_State *L) {
   char *line;
   int r = repl_read(REPL_PROMPT, &line);
-  if (r != READ_OK)
-    return r == READ_EOF ? LOAD_EOF : LOAD_SKIP;
+  if (r != READ_OK) return r == READ_EOF ? LOAD_EOF : LOAD_SKIP;
   if (line[0] != '=' && load_expression(L, line) == LUA_OK) {
     history_remember(line);
     free(line);
@@ -433,8 +405,7 @@ static int print_values(lua_State *L) {
   const char *s;
   luaL_buffinit(L, &b);
   for (int i = 1; i <= n; i++) {
-    if (i > 1)
-      luaL_addchar(&b, '\t');
+    if (i > 1) luaL_addchar(&b, '\t');
     luaL_tolstring(L, i, NULL);
     luaL_addvalue(&b);
   }
@@ -449,8 +420,7 @@ static int print_values(lua_State *L) {
 /* Prints the values above `base`, if any, and drops them. */
 static int print_results(lua_State *L, int base) {
   int n = lua_gettop(L) - base;
-  if (n == 0)
-    return LUA_OK;
+  if (n == 0) return LUA_OK;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
   lua_pushcfunction(L, print_values);
   lua_insert(L, base + 1);
@@ -461,8 +431,7 @@ static void repl_open(lua_State *L) {
   memset(&repl, 0, sizeof repl);
   repl.L = L;
   repl.tty = isatty(STDIN_FILENO);
-  if (!repl.tty)
-    return;
+  if (!repl.tty) return;
   rl_readline_name = "lunette";
   rl_change_environment = 0; /* keep LINES/COLUMNS out of os.getenv */
   rl_catch_signals = 0;      /* SIGINT is ours: see repl_getc */
@@ -476,8 +445,7 @@ static void repl_open(lua_State *L) {
 }
 
 static void repl_close(void) {
-  if (repl.tty && repl.history != NULL)
-    history_truncate_file(repl.history, REPL_HISTORY_MAX);
+  if (repl.tty && repl.history != NULL) history_truncate_file(repl.history, REPL_HISTORY_MAX);
   free(repl.history);
   memset(&repl, 0, sizeof repl);
 }
@@ -487,12 +455,9 @@ void repl_run(lua_State *L) {
   int status;
   repl_open(L);
   while ((status = repl_load(L)) != LOAD_EOF) {
-    if (status == LOAD_SKIP)
-      continue;
-    if (status == LUA_OK)
-      status = host_docall(L, 0, LUA_MULTRET);
-    if (status == LUA_OK)
-      status = print_results(L, base);
+    if (status == LOAD_SKIP) continue;
+    if (status == LUA_OK) status = host_docall(L, 0, LUA_MULTRET);
+    if (status == LUA_OK) status = print_results(L, base);
     host_report(L, status, 0);
     lua_settop(L, base);
   }

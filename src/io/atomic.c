@@ -12,10 +12,10 @@
 #include "io/atomic.h"
 #include "interrupt.h"
 
-#define TAG ".lunette-tmp."
+#define TAG      ".lunette-tmp."
 #define BASE_MAX 160
 #define HOST_MAX 32
-#define CHUNK ((size_t)4 << 20)   /* large writes poll for interrupts this often */
+#define CHUNK    ((size_t)4 << 20) /* large writes poll for interrupts this often */
 
 /* ---- the registry the SIGTERM handler sweeps --------------------------------- */
 
@@ -24,7 +24,10 @@
  * waits for that unlink to finish, so the handler never reads freed memory. */
 enum { FREE = 0, CLAIMED, LIVE, SWEEPING, SWEPT };
 #define SLOTS 64
-static struct { int state; const char *path; } registry[SLOTS];
+static struct {
+  int state;
+  const char *path;
+} registry[SLOTS];
 
 /* Moves slot i from state `from` to `to` if it is in `from` (lock-free,
  * so async-signal-safe). */
@@ -35,8 +38,7 @@ static int swap_state(int i, int from, int to) {
 
 static int reg_add(const char *path) {
   for (int i = 0; i < SLOTS; i++) {
-    if (!swap_state(i, FREE, CLAIMED))
-      continue;
+    if (!swap_state(i, FREE, CLAIMED)) continue;
     registry[i].path = path;
     __atomic_store_n(&registry[i].state, LIVE, __ATOMIC_RELEASE);
     return i;
@@ -48,16 +50,14 @@ static void reg_remove(int i) {
   if (i < 0) return;
   for (;;) {
     int s = __atomic_load_n(&registry[i].state, __ATOMIC_ACQUIRE);
-    if (s != SWEEPING && swap_state(i, s, FREE))
-      return;
+    if (s != SWEEPING && swap_state(i, s, FREE)) return;
   }
 }
 
 void lt_atomic_sweep(void) {
   int saved = errno;
   for (int i = 0; i < SLOTS; i++) {
-    if (!swap_state(i, LIVE, SWEEPING))
-      continue;
+    if (!swap_state(i, LIVE, SWEEPING)) continue;
     unlink(registry[i].path);
     __atomic_store_n(&registry[i].state, SWEPT, __ATOMIC_RELEASE);
   }
@@ -92,9 +92,12 @@ static void host_tag(char *out, size_t n) {
 static const char *dir_of(const char *path, char *dir, int *dirlen) {
   const char *slash = strrchr(path, '/');
   *dirlen = slash ? (int)(slash - path) : -1;
-  if (!slash) strcpy(dir, ".");
-  else if (slash == path) strcpy(dir, "/");
-  else snprintf(dir, LT_ATOMIC_PATH, "%.*s", *dirlen, path);
+  if (!slash)
+    strcpy(dir, ".");
+  else if (slash == path)
+    strcpy(dir, "/");
+  else
+    snprintf(dir, LT_ATOMIC_PATH, "%.*s", *dirlen, path);
   return slash ? slash + 1 : path;
 }
 
@@ -162,8 +165,8 @@ int lt_atomic_open(LtAtomicFile *a, const char *path) {
     long pid = (long)getpid();
     uint32_t r = random_u32(k);
     int w = dirlen >= 0
-      ? snprintf(a->tmp, sizeof a->tmp, "%.*s/%s%ld.%08x", dirlen, path, prefix, pid, r)
-      : snprintf(a->tmp, sizeof a->tmp, "%s%ld.%08x", prefix, pid, r);
+                ? snprintf(a->tmp, sizeof a->tmp, "%.*s/%s%ld.%08x", dirlen, path, prefix, pid, r)
+                : snprintf(a->tmp, sizeof a->tmp, "%s%ld.%08x", prefix, pid, r);
     if (w < 0 || (size_t)w >= sizeof a->tmp) return fail(a, ENAMETOOLONG, "path too long");
     a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (a->fd >= 0) break;

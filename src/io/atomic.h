@@ -20,21 +20,21 @@
  * at every write (and every 4 MiB of a large one) and before the rename,
  * and fail with EINTR when it is set: Ctrl-C and SIGTERM roll writes back. */
 
-#define LT_ATOMIC_PATH 4096   /* longest target or temporary path, NUL included */
-#define LT_ATOMIC_BUF 32768   /* write-behind buffer: batches Cairo's small writes */
+#define LT_ATOMIC_PATH 4096  /* longest target or temporary path, NUL included */
+#define LT_ATOMIC_BUF  32768 /* write-behind buffer: batches Cairo's small writes */
 
 /* A zeroed LtAtomicFile is closed (lt_atomic_abort on it does nothing), so
  * one embedded in a zeroed userdata is safe to close. About 40 KiB: embed
  * it in heap memory, not on the stack; it must not move while open (the
  * registry points at tmp). */
 typedef struct {
-  int live;              /* the temporary exists and is ours to remove */
-  int fd;                /* the temporary, open for writing (valid when live) */
-  int slot;              /* its entry in the signal-time registry; -1 when none */
-  int err;               /* errno of the first failure, kept (sticky); 0 when none */
-  const char *what;      /* what failed: "cannot create a file next to it", ... */
-  uint64_t pos;          /* bytes written so far, buffered ones included */
-  size_t nbuf;           /* bytes in buf; they belong at pos - nbuf */
+  int live;         /* the temporary exists and is ours to remove */
+  int fd;           /* the temporary, open for writing (valid when live) */
+  int slot;         /* its entry in the signal-time registry; -1 when none */
+  int err;          /* errno of the first failure, kept (sticky); 0 when none */
+  const char *what; /* what failed: "cannot create a file next to it", ... */
+  uint64_t pos;     /* bytes written so far, buffered ones included */
+  size_t nbuf;      /* bytes in buf; they belong at pos - nbuf */
   char path[LT_ATOMIC_PATH];
   char tmp[LT_ATOMIC_PATH];
   unsigned char buf[LT_ATOMIC_BUF];

@@ -1,4 +1,5 @@
-/* io.c - the shared core of the file formats: allocation gateway, checked sizes, element conversion, atomic writers. */
+/* io.c - the shared core of the file formats: allocation gateway, checked sizes, element
+ * conversion, atomic writers. */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -39,12 +40,15 @@ void *io_alloc(IoCtx *c, size_t n) {
     return NULL;
   }
   if (n > c->max_alloc || c->used > c->max_alloc - n) {
-    io_fail(c, LT_ENOMEM, "needs %zu more bytes of working memory, over the %llu-byte limit",
-            n, (unsigned long long)c->max_alloc);
+    io_fail(c, LT_ENOMEM, "needs %zu more bytes of working memory, over the %llu-byte limit", n,
+            (unsigned long long)c->max_alloc);
     return NULL;
   }
   void *p = malloc(n ? n : 1);
-  if (!p) { io_fail(c, LT_ENOMEM, "not enough memory for %zu bytes", n); return NULL; }
+  if (!p) {
+    io_fail(c, LT_ENOMEM, "not enough memory for %zu bytes", n);
+    return NULL;
+  }
   c->used += n;
   return p;
 }
@@ -68,7 +72,10 @@ int io_add_u64(uint64_t a, uint64_t b, uint64_t *out) { return !__builtin_add_ov
 
 const char *io_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
   size_t k = 0;
-  if (n < 3) { if (n) buf[0] = 0; return buf; }
+  if (n < 3) {
+    if (n) buf[0] = 0;
+    return buf;
+  }
   buf[k++] = '[';
   for (int i = 0; i < ndim && k + 24 < n; i++)
     k += (size_t)snprintf(buf + k, n - k, i ? "x%lld" : "%lld", (long long)shape[i]);
@@ -84,12 +91,14 @@ LtStatus io_check_shape(IoCtx *c, const char *what, int ndim, const int64_t *sha
     return io_fail(c, LT_ERANGE, "%s has %d dims (at most %d supported)", what, ndim, LT_MAXDIM);
   uint64_t n = 1, b;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) return io_fail(c, LT_ERANGE, "%s has a negative size (%lld)", what, (long long)shape[i]);
+    if (shape[i] < 0)
+      return io_fail(c, LT_ERANGE, "%s has a negative size (%lld)", what, (long long)shape[i]);
     if (!io_mul_u64(n, (uint64_t)shape[i], &n))
       return io_fail(c, LT_ERANGE, "%s overflows (element count does not fit in 64 bits)", what);
   }
   if (!io_mul_u64(n, elem, &b) || b > IO_MAX_TENSOR_BYTES)
-    return io_fail(c, LT_ERANGE, "%s is too large (%llu elements of %zu bytes)", what, (unsigned long long)n, elem);
+    return io_fail(c, LT_ERANGE, "%s is too large (%llu elements of %zu bytes)", what,
+                   (unsigned long long)n, elem);
   if (numel) *numel = n;
   if (nbytes) *nbytes = b;
   return LT_OK;
@@ -97,13 +106,17 @@ LtStatus io_check_shape(IoCtx *c, const char *what, int ndim, const int64_t *sha
 
 /* ---- stored element types ------------------------------------------------- */
 
-static const struct { size_t size; LtDtype dt; const char *name; } STYPES[IO_NSTYPES] = {
-  [IO_B1] = {1, LT_BOOL, "bool"},     [IO_U1] = {1, LT_U8, "uint8"},
-  [IO_I1] = {1, LT_I32, "int8"},      [IO_I2] = {2, LT_I32, "int16"},
-  [IO_U2] = {2, LT_I32, "uint16"},    [IO_I4] = {4, LT_I32, "int32"},
-  [IO_U4] = {4, LT_I64, "uint32"},    [IO_I8] = {8, LT_I64, "int64"},
-  [IO_F2] = {2, LT_F16, "float16"},   [IO_BF2] = {2, LT_BF16, "bfloat16"},
-  [IO_F4] = {4, LT_F32, "float32"},   [IO_F8] = {8, LT_F64, "float64"},
+static const struct {
+  size_t size;
+  LtDtype dt;
+  const char *name;
+} STYPES[IO_NSTYPES] = {
+    [IO_B1] = {1, LT_BOOL, "bool"},   [IO_U1] = {1, LT_U8, "uint8"},
+    [IO_I1] = {1, LT_I32, "int8"},    [IO_I2] = {2, LT_I32, "int16"},
+    [IO_U2] = {2, LT_I32, "uint16"},  [IO_I4] = {4, LT_I32, "int32"},
+    [IO_U4] = {4, LT_I64, "uint32"},  [IO_I8] = {8, LT_I64, "int64"},
+    [IO_F2] = {2, LT_F16, "float16"}, [IO_BF2] = {2, LT_BF16, "bfloat16"},
+    [IO_F4] = {4, LT_F32, "float32"}, [IO_F8] = {8, LT_F64, "float64"},
 };
 
 size_t io_stype_size(IoStype st) { return STYPES[st].size; }
@@ -125,9 +138,27 @@ IoStype io_stype_of(LtDtype dt) {
 
 void io_bswap(void *buf, uint64_t n, size_t w) {
   uint8_t *p = buf;
-  if (w == 2) for (uint64_t i = 0; i < n; i++) { uint16_t v; memcpy(&v, p + 2 * i, 2); v = __builtin_bswap16(v); memcpy(p + 2 * i, &v, 2); }
-  else if (w == 4) for (uint64_t i = 0; i < n; i++) { uint32_t v; memcpy(&v, p + 4 * i, 4); v = __builtin_bswap32(v); memcpy(p + 4 * i, &v, 4); }
-  else if (w == 8) for (uint64_t i = 0; i < n; i++) { uint64_t v; memcpy(&v, p + 8 * i, 8); v = __builtin_bswap64(v); memcpy(p + 8 * i, &v, 8); }
+  if (w == 2)
+    for (uint64_t i = 0; i < n; i++) {
+      uint16_t v;
+      memcpy(&v, p + 2 * i, 2);
+      v = __builtin_bswap16(v);
+      memcpy(p + 2 * i, &v, 2);
+    }
+  else if (w == 4)
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t v;
+      memcpy(&v, p + 4 * i, 4);
+      v = __builtin_bswap32(v);
+      memcpy(p + 4 * i, &v, 4);
+    }
+  else if (w == 8)
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t v;
+      memcpy(&v, p + 8 * i, 8);
+      v = __builtin_bswap64(v);
+      memcpy(p + 8 * i, &v, 8);
+    }
 }
 
 /* Widening conversions read element i from the tail and write it at the
@@ -138,25 +169,69 @@ static void widen(IoStype st, uint8_t *buf, uint64_t n) {
   const uint8_t *src = buf + n * (ds - ss);
   for (uint64_t i = 0; i < n; i++) {
     const uint8_t *s = src + i * ss;
-    if (st == IO_I1) { int32_t v = (int8_t)s[0]; memcpy(buf + 4 * i, &v, 4); }
-    else if (st == IO_I2) { int16_t x; memcpy(&x, s, 2); int32_t v = x; memcpy(buf + 4 * i, &v, 4); }
-    else if (st == IO_U2) { uint16_t x; memcpy(&x, s, 2); int32_t v = x; memcpy(buf + 4 * i, &v, 4); }
-    else { uint32_t x; memcpy(&x, s, 4); int64_t v = x; memcpy(buf + 8 * i, &v, 8); }
+    if (st == IO_I1) {
+      int32_t v = (int8_t)s[0];
+      memcpy(buf + 4 * i, &v, 4);
+    } else if (st == IO_I2) {
+      int16_t x;
+      memcpy(&x, s, 2);
+      int32_t v = x;
+      memcpy(buf + 4 * i, &v, 4);
+    } else if (st == IO_U2) {
+      uint16_t x;
+      memcpy(&x, s, 2);
+      int32_t v = x;
+      memcpy(buf + 4 * i, &v, 4);
+    } else {
+      uint32_t x;
+      memcpy(&x, s, 4);
+      int64_t v = x;
+      memcpy(buf + 8 * i, &v, 8);
+    }
   }
 }
 
 /* Element i of stored type st at p, as a float. */
 static float stored_f32(IoStype st, const uint8_t *p) {
   switch (st) {
-  case IO_B1: case IO_U1: return (float)p[0];
+  case IO_B1:
+  case IO_U1: return (float)p[0];
   case IO_I1: return (float)(int8_t)p[0];
-  case IO_I2: { int16_t v; memcpy(&v, p, 2); return (float)v; }
-  case IO_U2: { uint16_t v; memcpy(&v, p, 2); return (float)v; }
-  case IO_I4: { int32_t v; memcpy(&v, p, 4); return (float)v; }
-  case IO_U4: { uint32_t v; memcpy(&v, p, 4); return (float)v; }
-  case IO_F2: { uint16_t v; memcpy(&v, p, 2); return lt_f16_to_f32(v); }
-  case IO_BF2: { uint16_t v; memcpy(&v, p, 2); return lt_bf16_to_f32(v); }
-  default: { float v; memcpy(&v, p, 4); return v; }
+  case IO_I2: {
+    int16_t v;
+    memcpy(&v, p, 2);
+    return (float)v;
+  }
+  case IO_U2: {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return (float)v;
+  }
+  case IO_I4: {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return (float)v;
+  }
+  case IO_U4: {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return (float)v;
+  }
+  case IO_F2: {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return lt_f16_to_f32(v);
+  }
+  case IO_BF2: {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return lt_bf16_to_f32(v);
+  }
+  default: {
+    float v;
+    memcpy(&v, p, 4);
+    return v;
+  }
   }
 }
 
@@ -165,7 +240,10 @@ void io_convert_f32(IoStype st, int swap, void *buf, uint64_t n, float scale) {
   float *o = buf;
   const uint8_t *src = (const uint8_t *)buf + n * (4 - ss);
   if (swap && ss > 1) io_bswap((uint8_t *)buf + n * (4 - ss), n, ss);
-  if (st == IO_U1) { for (uint64_t i = 0; i < n; i++) o[i] = (float)src[i] * scale; return; }
+  if (st == IO_U1) {
+    for (uint64_t i = 0; i < n; i++) o[i] = (float)src[i] * scale;
+    return;
+  }
   for (uint64_t i = 0; i < n; i++) o[i] = stored_f32(st, src + i * ss) * scale;
 }
 
@@ -173,7 +251,10 @@ void io_convert(IoStype st, int swap, void *buf, uint64_t n) {
   size_t ss = STYPES[st].size, ds = lt_dtype_size(STYPES[st].dt);
   uint8_t *p = buf;
   if (swap && ss > 1) io_bswap(p + n * (ds - ss), n, ss);
-  if (st == IO_B1) { for (uint64_t i = 0; i < n; i++) p[i] = p[i] != 0; return; }
+  if (st == IO_B1) {
+    for (uint64_t i = 0; i < n; i++) p[i] = p[i] != 0;
+    return;
+  }
   if (ds != ss) widen(st, p, n);
 }
 
@@ -216,9 +297,11 @@ void io_writer_abort(IoCtx *c, IoWriter *w) {
 static LtStatus make_one(IoCtx *c, const char *dir) {
   struct stat sb;
   if (stat(dir, &sb) == 0) {
-    return S_ISDIR(sb.st_mode) ? LT_OK : io_fail(c, LT_EVALUE, "%s exists and is not a directory", dir);
+    return S_ISDIR(sb.st_mode) ? LT_OK
+                               : io_fail(c, LT_EVALUE, "%s exists and is not a directory", dir);
   }
-  if (mkdir(dir, 0777) == 0 || (errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))) return LT_OK;
+  if (mkdir(dir, 0777) == 0 || (errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)))
+    return LT_OK;
   return io_fail(c, LT_EVALUE, "cannot create directory %s (%s)", dir, strerror(errno));
 }
 
@@ -226,7 +309,8 @@ LtStatus io_makedirs(IoCtx *c, const char *path) {
   char buf[PATH_MAX];
   size_t n = strlen(path);
   if (n == 0) return io_fail(c, LT_EVALUE, "empty path");
-  if (n >= sizeof buf) return io_fail(c, LT_EVALUE, "path longer than %d bytes", (int)sizeof buf - 1);
+  if (n >= sizeof buf)
+    return io_fail(c, LT_EVALUE, "path longer than %d bytes", (int)sizeof buf - 1);
   memcpy(buf, path, n + 1);
   while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
   for (size_t i = 1; i < n; i++) {

@@ -1,4 +1,5 @@
-/* io.h - what every file reader and writer shares: limits and the allocation gateway, error text, checked sizes, stored element types, atomic writers (core, no Lua). */
+/* io.h - what every file reader and writer shares: limits and the allocation gateway, error text,
+ * checked sizes, stored element types, atomic writers (core, no Lua). */
 #ifndef LUNETTE_IO_H
 #define LUNETTE_IO_H
 #include <stdint.h>
@@ -13,12 +14,12 @@
  * fail its Nth call, SQLite-style, for fault-injection tests) and carries
  * the text of the last failure. */
 typedef struct {
-  uint64_t max_inflate;  /* cap on the bytes one decompression may produce */
-  uint64_t max_alloc;    /* cap on bytes live through io_alloc at once */
-  uint64_t used;         /* bytes live through io_alloc */
-  int64_t fail_at;       /* the fail_at-th io_alloc call (0-based) fails; < 0 never */
-  int64_t nalloc;        /* io_alloc calls so far */
-  char msg[IO_MSG];      /* why the last failing call failed */
+  uint64_t max_inflate; /* cap on the bytes one decompression may produce */
+  uint64_t max_alloc;   /* cap on bytes live through io_alloc at once */
+  uint64_t used;        /* bytes live through io_alloc */
+  int64_t fail_at;      /* the fail_at-th io_alloc call (0-based) fails; < 0 never */
+  int64_t nalloc;       /* io_alloc calls so far */
+  char msg[IO_MSG];     /* why the last failing call failed */
 } IoCtx;
 
 /* Defaults: both caps are half the physical memory (at least 256 MiB), no
@@ -59,14 +60,25 @@ const char *io_shape_str(int ndim, const int64_t *shape, char *buf, size_t n);
  * loaded as; lunette has no int8/int16/uint16/uint32, so those widen:
  * int8, int16, uint16 -> int32; uint32 -> int64. Byte order is separate. */
 typedef enum {
-  IO_B1 = 0, IO_U1, IO_I1, IO_I2, IO_U2, IO_I4, IO_U4, IO_I8,
-  IO_F2, IO_BF2, IO_F4, IO_F8, IO_NSTYPES
+  IO_B1 = 0,
+  IO_U1,
+  IO_I1,
+  IO_I2,
+  IO_U2,
+  IO_I4,
+  IO_U4,
+  IO_I8,
+  IO_F2,
+  IO_BF2,
+  IO_F4,
+  IO_F8,
+  IO_NSTYPES
 } IoStype;
 
 size_t io_stype_size(IoStype st);
 LtDtype io_stype_dtype(IoStype st);
-const char *io_stype_name(IoStype st);     /* "int16", ... (the file's type) */
-IoStype io_stype_of(LtDtype dt);           /* the exact stored type of a lunette dtype */
+const char *io_stype_name(IoStype st); /* "int16", ... (the file's type) */
+IoStype io_stype_of(LtDtype dt);       /* the exact stored type of a lunette dtype */
 
 /* Converts n elements stored as st (byte-swapped when swap) into st's
  * lunette dtype, in place: the stored bytes occupy the LAST n*size(st)
@@ -113,15 +125,29 @@ static inline uint16_t io_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1]
 static inline uint32_t io_le32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static inline uint64_t io_le64(const uint8_t *p) { return io_le32(p) | (uint64_t)io_le32(p + 4) << 32; }
+static inline uint64_t io_le64(const uint8_t *p) {
+  return io_le32(p) | (uint64_t)io_le32(p + 4) << 32;
+}
 static inline uint32_t io_be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
-static inline void io_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void io_put32(uint8_t *p, uint32_t v) { io_put16(p, (uint16_t)v); io_put16(p + 2, (uint16_t)(v >> 16)); }
-static inline void io_put64(uint8_t *p, uint64_t v) { io_put32(p, (uint32_t)v); io_put32(p + 4, (uint32_t)(v >> 32)); }
+static inline void io_put16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static inline void io_put32(uint8_t *p, uint32_t v) {
+  io_put16(p, (uint16_t)v);
+  io_put16(p + 2, (uint16_t)(v >> 16));
+}
+static inline void io_put64(uint8_t *p, uint64_t v) {
+  io_put32(p, (uint32_t)v);
+  io_put32(p + 4, (uint32_t)(v >> 32));
+}
 static inline void io_putbe32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
 }
 
 #endif

@@ -1,4 +1,5 @@
-/* io_csv.c - CSV scanning (RFC 4180 quoting), C-locale number parsing and shortest round-trip writing. */
+/* io_csv.c - CSV scanning (RFC 4180 quoting), C-locale number parsing and shortest round-trip
+ * writing. */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -20,7 +21,10 @@ static LtStatus err_at(Cur *k, const char *at, const char *what) {
                  (long long)(at - k->line_start + 1), what);
 }
 
-static void newline(Cur *k) { k->line++; k->line_start = k->p; }
+static void newline(Cur *k) {
+  k->line++;
+  k->line_start = k->p;
+}
 
 /* Reads one field: (*s, *n) its raw content (quotes removed, "" escapes
  * still doubled), *row_end when the record ends after it. */
@@ -32,9 +36,19 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
     *s = k->p;
     for (;;) {
       if (k->p >= k->end) return err_at(k, open, "unterminated quoted field");
-      if (*k->p == '"') { if (k->p + 1 < k->end && k->p[1] == '"') { k->p += 2; continue; } break; }
+      if (*k->p == '"') {
+        if (k->p + 1 < k->end && k->p[1] == '"') {
+          k->p += 2;
+          continue;
+        }
+        break;
+      }
       if (*k->p == 0) return err_at(k, k->p, "NUL byte");
-      if (*k->p == '\n') { k->p++; newline(k); continue; }
+      if (*k->p == '\n') {
+        k->p++;
+        newline(k);
+        continue;
+      }
       k->p++;
     }
     *n = (size_t)(k->p - *s);
@@ -48,15 +62,27 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
     *n = (size_t)(k->p - *s);
     if (*n && (*s)[*n - 1] == '\r' && (k->p >= k->end || *k->p == '\n')) (*n)--;
   }
-  if (k->p >= k->end) { *row_end = 1; return LT_OK; }
-  if (*k->p == k->sep) { k->p++; return LT_OK; }
+  if (k->p >= k->end) {
+    *row_end = 1;
+    return LT_OK;
+  }
+  if (*k->p == k->sep) {
+    k->p++;
+    return LT_OK;
+  }
   if (*k->p == '\r' && k->p + 1 < k->end && k->p[1] == '\n') k->p++;
-  if (*k->p == '\n') { k->p++; newline(k); *row_end = 1; return LT_OK; }
+  if (*k->p == '\n') {
+    k->p++;
+    newline(k);
+    *row_end = 1;
+    return LT_OK;
+  }
   return err_at(k, k->p, "text after a closing quote");
 }
 
 static void skip_blank_lines(Cur *k) {
-  while (k->p < k->end && (*k->p == '\n' || (*k->p == '\r' && k->p + 1 < k->end && k->p[1] == '\n'))) {
+  while (k->p < k->end &&
+         (*k->p == '\n' || (*k->p == '\r' && k->p + 1 < k->end && k->p[1] == '\n'))) {
     k->p += *k->p == '\r' ? 2 : 1;
     newline(k);
   }
@@ -81,19 +107,33 @@ static LtStatus count_row(Cur *k, IoCsv *info, int keep_names, int64_t *nf) {
     int q;
     LtStatus st = field(k, &s, &n, &q, &row_end);
     if (st) return st;
-    if (++*nf > IO_CSV_MAX_COLS) return io_fail(k->c, LT_ERANGE, "line %lld has more than %d columns", (long long)k->line, IO_CSV_MAX_COLS);
+    if (++*nf > IO_CSV_MAX_COLS)
+      return io_fail(k->c, LT_ERANGE, "line %lld has more than %d columns", (long long)k->line,
+                     IO_CSV_MAX_COLS);
     if (!keep_names) continue;
     if ((size_t)*nf > info->off_cap) {
       size_t cap = info->off_cap ? 2 * info->off_cap : 16;
       size_t *o = io_alloc(k->c, cap * sizeof *o), *l = io_alloc(k->c, cap * sizeof *l);
-      if (!o || !l) { io_free(k->c, o, cap * sizeof *o); io_free(k->c, l, cap * sizeof *l); return LT_ENOMEM; }
-      if (info->off_cap) { memcpy(o, info->name_off, info->off_cap * sizeof *o); memcpy(l, info->name_len, info->off_cap * sizeof *l); }
+      if (!o || !l) {
+        io_free(k->c, o, cap * sizeof *o);
+        io_free(k->c, l, cap * sizeof *l);
+        return LT_ENOMEM;
+      }
+      if (info->off_cap) {
+        memcpy(o, info->name_off, info->off_cap * sizeof *o);
+        memcpy(l, info->name_len, info->off_cap * sizeof *l);
+      }
       io_free(k->c, info->name_off, info->off_cap * sizeof *o);
       io_free(k->c, info->name_len, info->off_cap * sizeof *l);
-      info->name_off = o; info->name_len = l; info->off_cap = cap;
+      info->name_off = o;
+      info->name_len = l;
+      info->off_cap = cap;
     }
     size_t at = info->names_n, j = 0;
-    for (size_t i = 0; i < n; i++) { info->names[at + j++] = s[i]; if (q && s[i] == '"') i++; }
+    for (size_t i = 0; i < n; i++) {
+      info->names[at + j++] = s[i];
+      if (q && s[i] == '"') i++;
+    }
     info->names[at + j] = 0;
     info->name_off[*nf - 1] = at;
     info->name_len[*nf - 1] = j;
@@ -114,7 +154,11 @@ LtStatus io_csv_scan(IoCtx *c, const char *p, size_t n, int header, char sep, Io
     if ((st = count_row(&probe, info, 0, &nf))) return st;
     size_t cap = (size_t)(probe.p - k.p) + (size_t)nf + 1;
     if (!(info->names = io_alloc(c, cap))) return LT_ENOMEM;
-    if ((st = count_row(&k, info, 1, &info->cols))) { info->names_n = cap; io_csv_free(c, info); return st; }
+    if ((st = count_row(&k, info, 1, &info->cols))) {
+      info->names_n = cap;
+      io_csv_free(c, info);
+      return st;
+    }
     info->names_n = cap;
     skip_blank_lines(&k);
   }
@@ -124,7 +168,8 @@ LtStatus io_csv_scan(IoCtx *c, const char *p, size_t n, int header, char sep, Io
     if ((st = count_row(&k, info, 0, &nf))) break;
     if (info->cols == 0 && !header) info->cols = nf;
     if (nf != info->cols) {
-      st = io_fail(c, LT_EVALUE, "line %lld has %lld fields, expected %lld", (long long)line, (long long)nf, (long long)info->cols);
+      st = io_fail(c, LT_EVALUE, "line %lld has %lld fields, expected %lld", (long long)line,
+                   (long long)nf, (long long)info->cols);
       break;
     }
     info->rows++;
@@ -146,7 +191,10 @@ void io_csv_free(IoCtx *c, IoCsv *info) {
 /* The caller has switched the thread to the C locale (uselocale). */
 static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *out) {
   char buf[IO_CSV_MAX_NUMBER + 1];
-  while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
+  while (n && (*s == ' ' || *s == '\t')) {
+    s++;
+    n--;
+  }
   while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
   if (n > IO_CSV_MAX_NUMBER) return err_at(k, s, "field too long to be a number");
   memcpy(buf, s, n);
@@ -155,19 +203,23 @@ static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *
     char *e;
     errno = 0;
     long long v = n ? strtoll(buf, &e, 10) : 0;
-    if (!n || *e || errno == ERANGE) return err_at(k, s, n ? "not an integer that fits int64" : "empty field in an int64 table");
+    if (!n || *e || errno == ERANGE)
+      return err_at(k, s, n ? "not an integer that fits int64" : "empty field in an int64 table");
     *(int64_t *)out = v;
     return LT_OK;
   }
   double v = NAN;
   if (n) {
     char *e;
-    if (strchr(buf, 'x') || strchr(buf, 'X')) return err_at(k, s, "hexadecimal numbers are not accepted");
+    if (strchr(buf, 'x') || strchr(buf, 'X'))
+      return err_at(k, s, "hexadecimal numbers are not accepted");
     v = strtod(buf, &e);
     if (*e || e == buf) return err_at(k, s, "not a number");
   }
-  if (dt == LT_F64) *(double *)out = v;
-  else *(float *)out = (float)v;
+  if (dt == LT_F64)
+    *(double *)out = v;
+  else
+    *(float *)out = (float)v;
   return LT_OK;
 }
 
@@ -176,7 +228,11 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
   cur_init(&k, c, p, n, sep);
   k.p = p + info->data_start;
   k.line = 1;
-  for (const char *q = p; q < k.p; q++) if (*q == '\n') { k.line++; k.line_start = q + 1; }
+  for (const char *q = p; q < k.p; q++)
+    if (*q == '\n') {
+      k.line++;
+      k.line_start = q + 1;
+    }
   locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
   if (loc == (locale_t)0) return io_fail(c, LT_ENOMEM, "cannot create the C locale");
   size_t es = lt_dtype_size(out->dtype);
@@ -190,7 +246,8 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
       int q, row_end;
       Cur at = k; /* where the field starts, for messages */
       if ((st = field(&k, &s, &len, &q, &row_end))) break;
-      st = parse_number(&at, s, len, out->dtype, (char *)out->data + (size_t)(r * info->cols + col) * es);
+      st = parse_number(&at, s, len, out->dtype,
+                        (char *)out->data + (size_t)(r * info->cols + col) * es);
     }
   }
   uselocale(old);
@@ -200,7 +257,13 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
 
 /* ---- writing --------------------------------------------------------------------------- */
 
-typedef struct { IoCtx *c; IoWriter *w; char buf[65536]; size_t n; LtStatus st; } Out;
+typedef struct {
+  IoCtx *c;
+  IoWriter *w;
+  char buf[65536];
+  size_t n;
+  LtStatus st;
+} Out;
 
 static void out_put(Out *o, const char *s, size_t n) {
   if (o->st) return;
@@ -208,7 +271,10 @@ static void out_put(Out *o, const char *s, size_t n) {
     o->st = io_writer_write(o->c, o->w, o->buf, o->n);
     o->n = 0;
     if (o->st) return;
-    if (n > sizeof o->buf) { o->st = io_writer_write(o->c, o->w, s, n); return; }
+    if (n > sizeof o->buf) {
+      o->st = io_writer_write(o->c, o->w, s, n);
+      return;
+    }
   }
   memcpy(o->buf + o->n, s, n);
   o->n += n;
@@ -216,10 +282,17 @@ static void out_put(Out *o, const char *s, size_t n) {
 
 static void put_name(Out *o, const char *s, size_t n, char sep) {
   int quote = n && (s[0] == ' ' || s[n - 1] == ' ');
-  for (size_t i = 0; i < n && !quote; i++) quote = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-  if (!quote) { out_put(o, s, n); return; }
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  if (!quote) {
+    out_put(o, s, n);
+    return;
+  }
   out_put(o, "\"", 1);
-  for (size_t i = 0; i < n; i++) { if (s[i] == '"') out_put(o, "\"", 1); out_put(o, s + i, 1); }
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"') out_put(o, "\"", 1);
+    out_put(o, s + i, 1);
+  }
   out_put(o, "\"", 1);
 }
 
@@ -239,25 +312,40 @@ static void put_value(Out *o, const Tensor *t, size_t i) {
   char b[64];
   int k;
   const char *p = (const char *)t->data + i * lt_dtype_size(t->dtype);
-  if (lt_dtype_is_float(t->dtype)) k = format_float(b, sizeof b, lt_get_f64(p, t->dtype), t->dtype != LT_F64);
-  else k = snprintf(b, sizeof b, "%lld", (long long)lt_get_i64(p, t->dtype));
+  if (lt_dtype_is_float(t->dtype))
+    k = format_float(b, sizeof b, lt_get_f64(p, t->dtype), t->dtype != LT_F64);
+  else
+    k = snprintf(b, sizeof b, "%lld", (long long)lt_get_i64(p, t->dtype));
   out_put(o, b, (size_t)k);
 }
 
-LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names, const size_t *len, char sep) {
+LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names,
+                      const size_t *len, char sep) {
   Out *o = io_alloc(c, sizeof *o);
   if (!o) return LT_ENOMEM;
-  o->c = c; o->w = w; o->n = 0; o->st = LT_OK;
+  o->c = c;
+  o->w = w;
+  o->n = 0;
+  o->st = LT_OK;
   int64_t rows = t->shape[0], cols = t->ndim == 2 ? t->shape[1] : 1;
   locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-  if (loc == (locale_t)0) { io_free(c, o, sizeof *o); return io_fail(c, LT_ENOMEM, "cannot create the C locale"); }
+  if (loc == (locale_t)0) {
+    io_free(c, o, sizeof *o);
+    return io_fail(c, LT_ENOMEM, "cannot create the C locale");
+  }
   locale_t old = uselocale(loc); /* snprintf's decimal point follows the thread locale */
   if (names) {
-    for (int64_t j = 0; j < cols; j++) { if (j) out_put(o, &sep, 1); put_name(o, names[j], len[j], sep); }
+    for (int64_t j = 0; j < cols; j++) {
+      if (j) out_put(o, &sep, 1);
+      put_name(o, names[j], len[j], sep);
+    }
     out_put(o, "\n", 1);
   }
   for (int64_t r = 0; r < rows && !o->st; r++) {
-    for (int64_t j = 0; j < cols; j++) { if (j) out_put(o, &sep, 1); put_value(o, t, (size_t)(r * cols + j)); }
+    for (int64_t j = 0; j < cols; j++) {
+      if (j) out_put(o, &sep, 1);
+      put_value(o, t, (size_t)(r * cols + j));
+    }
     out_put(o, "\n", 1);
   }
   uselocale(old);

@@ -1,18 +1,19 @@
-/* io_csv.h - numeric CSV tables with a header row: an RFC 4180 scanner, a locale-independent number parser, and a writer (core, no Lua). */
+/* io_csv.h - numeric CSV tables with a header row: an RFC 4180 scanner, a locale-independent number
+ * parser, and a writer (core, no Lua). */
 #ifndef LUNETTE_IO_CSV_H
 #define LUNETTE_IO_CSV_H
 #include "io/io.h"
 
-#define IO_CSV_MAX_COLS (1 << 20)
-#define IO_CSV_MAX_NUMBER 256      /* longest field parsed as a number */
+#define IO_CSV_MAX_COLS   (1 << 20)
+#define IO_CSV_MAX_NUMBER 256 /* longest field parsed as a number */
 
 typedef struct {
-  int64_t rows, cols;              /* data rows (header excluded) and columns */
-  char *names;                     /* decoded header fields, NUL-separated */
+  int64_t rows, cols; /* data rows (header excluded) and columns */
+  char *names;        /* decoded header fields, NUL-separated */
   size_t names_n;
-  size_t *name_off, *name_len;     /* cols entries each, when there is a header */
+  size_t *name_off, *name_len; /* cols entries each, when there is a header */
   size_t off_cap;
-  size_t data_start;               /* byte offset of the first data row */
+  size_t data_start; /* byte offset of the first data row */
 } IoCsv;
 
 /* Scans p[0..n) (a UTF-8 BOM is skipped): fields separated by sep, records
@@ -35,6 +36,7 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
  * an optional header (names[i] of len[i] bytes, quoted when needed), then
  * numbers in the C locale, floats in the shortest form that reads back
  * to the same value. */
-LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names, const size_t *len, char sep);
+LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names,
+                      const size_t *len, char sep);
 
 #endif

@@ -7,10 +7,12 @@ LtStatus io_idx_parse(IoCtx *c, IoSrc *s, IoArray *a) {
   uint8_t h[4 + 4 * LT_MAXDIM];
   uint64_t size = io_src_size(s);
   memset(a, 0, sizeof *a);
-  if (size != IO_SIZE_UNKNOWN && size < 4) return io_fail(c, LT_EVALUE, "too short to be an IDX file");
+  if (size != IO_SIZE_UNKNOWN && size < 4)
+    return io_fail(c, LT_EVALUE, "too short to be an IDX file");
   LtStatus st = io_src_read(c, s, 0, h, 4);
   if (st) return st;
-  if (h[0] || h[1]) return io_fail(c, LT_EVALUE, "not an IDX file (bad magic %02x %02x)", h[0], h[1]);
+  if (h[0] || h[1])
+    return io_fail(c, LT_EVALUE, "not an IDX file (bad magic %02x %02x)", h[0], h[1]);
   switch (h[2]) {
   case 0x08: a->st = IO_U1; break;
   case 0x09: a->st = IO_I1; break;
@@ -22,14 +24,18 @@ LtStatus io_idx_parse(IoCtx *c, IoSrc *s, IoArray *a) {
   }
   a->swap = io_stype_size(a->st) > 1;
   a->ndim = h[3];
-  if (a->ndim < 1 || a->ndim > LT_MAXDIM) return io_fail(c, LT_ERANGE, "IDX file has %d dims (1 to %d supported)", a->ndim, LT_MAXDIM);
+  if (a->ndim < 1 || a->ndim > LT_MAXDIM)
+    return io_fail(c, LT_ERANGE, "IDX file has %d dims (1 to %d supported)", a->ndim, LT_MAXDIM);
   if ((st = io_src_read(c, s, 4, h + 4, 4 * (size_t)a->ndim))) return st;
   for (int i = 0; i < a->ndim; i++) a->shape[i] = io_be32(h + 4 + 4 * i);
-  if ((st = io_check_shape(c, "IDX shape", a->ndim, a->shape, io_stype_size(a->st), NULL, &a->nbytes))) return st;
+  if ((st = io_check_shape(c, "IDX shape", a->ndim, a->shape, io_stype_size(a->st), NULL,
+                           &a->nbytes)))
+    return st;
   a->offset = 4 + 4 * (uint64_t)a->ndim;
   if (size == IO_SIZE_UNKNOWN) {
     if (a->nbytes > c->max_inflate)
-      return io_fail(c, LT_ERANGE, "IDX header declares %llu bytes, over the %llu-byte decompression limit",
+      return io_fail(c, LT_ERANGE,
+                     "IDX header declares %llu bytes, over the %llu-byte decompression limit",
                      (unsigned long long)a->nbytes, (unsigned long long)c->max_inflate);
     return LT_OK;
   }
@@ -43,8 +49,10 @@ LtStatus io_idx_parse(IoCtx *c, IoSrc *s, IoArray *a) {
 LtStatus io_cifar_count(IoCtx *c, uint64_t size, int label_bytes, int64_t *n) {
   uint64_t rec = (uint64_t)label_bytes + IO_CIFAR_PIXELS;
   if (size == 0 || size % rec)
-    return io_fail(c, LT_EVALUE, "a CIFAR-%d batch is a whole number of %llu-byte records; this file has %llu bytes",
-                   label_bytes == 1 ? 10 : 100, (unsigned long long)rec, (unsigned long long)size);
+    return io_fail(
+        c, LT_EVALUE,
+        "a CIFAR-%d batch is a whole number of %llu-byte records; this file has %llu bytes",
+        label_bytes == 1 ? 10 : 100, (unsigned long long)rec, (unsigned long long)size);
   *n = (int64_t)(size / rec);
   return LT_OK;
 }
@@ -64,7 +72,8 @@ LtStatus io_cifar_read(IoCtx *c, IoSrc *s, int label_bytes, int64_t n, uint8_t *
       const uint8_t *r = buf + (size_t)j * rec;
       int fine = r[label_bytes - 1], top = label_bytes == 2 ? r[0] : 0;
       if (fine >= (label_bytes == 1 ? 10 : 100) || top >= 20) {
-        st = io_fail(c, LT_EVALUE, "record %lld has label %d, out of range", (long long)(i + j + 1), fine >= (label_bytes == 1 ? 10 : 100) ? fine : top);
+        st = io_fail(c, LT_EVALUE, "record %lld has label %d, out of range", (long long)(i + j + 1),
+                     fine >= (label_bytes == 1 ? 10 : 100) ? fine : top);
         break;
       }
       labels[i + j] = fine;

@@ -5,13 +5,21 @@
 
 static const uint8_t MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-typedef struct { const char *p, *end; IoCtx *c; } Lex;
+typedef struct {
+  const char *p, *end;
+  IoCtx *c;
+} Lex;
 
-static void skip_ws(Lex *x) { while (x->p < x->end && (*x->p == ' ' || *x->p == '\t')) x->p++; }
+static void skip_ws(Lex *x) {
+  while (x->p < x->end && (*x->p == ' ' || *x->p == '\t')) x->p++;
+}
 
 static int eat(Lex *x, char ch) {
   skip_ws(x);
-  if (x->p < x->end && *x->p == ch) { x->p++; return 1; }
+  if (x->p < x->end && *x->p == ch) {
+    x->p++;
+    return 1;
+  }
   return 0;
 }
 
@@ -19,11 +27,13 @@ static int eat(Lex *x, char ch) {
 static LtStatus read_str(Lex *x, char *out, size_t cap) {
   skip_ws(x);
   if (x->p >= x->end || (*x->p != '\'' && *x->p != '"'))
-    return io_fail(x->c, LT_EVALUE, "header: string expected at '%.*s'", (int)(x->end - x->p < 12 ? x->end - x->p : 12), x->p);
+    return io_fail(x->c, LT_EVALUE, "header: string expected at '%.*s'",
+                   (int)(x->end - x->p < 12 ? x->end - x->p : 12), x->p);
   char q = *x->p++;
   size_t n = 0;
   while (x->p < x->end && *x->p != q) {
-    if (*x->p == '\\' || n + 1 >= cap) return io_fail(x->c, LT_EVALUE, "header: unsupported string");
+    if (*x->p == '\\' || n + 1 >= cap)
+      return io_fail(x->c, LT_EVALUE, "header: unsupported string");
     out[n++] = *x->p++;
   }
   if (x->p >= x->end) return io_fail(x->c, LT_EVALUE, "header: unterminated string");
@@ -34,14 +44,23 @@ static LtStatus read_str(Lex *x, char *out, size_t cap) {
 
 static LtStatus read_bool(Lex *x, int *v) {
   skip_ws(x);
-  if (x->end - x->p >= 4 && !memcmp(x->p, "True", 4)) { x->p += 4; *v = 1; return LT_OK; }
-  if (x->end - x->p >= 5 && !memcmp(x->p, "False", 5)) { x->p += 5; *v = 0; return LT_OK; }
+  if (x->end - x->p >= 4 && !memcmp(x->p, "True", 4)) {
+    x->p += 4;
+    *v = 1;
+    return LT_OK;
+  }
+  if (x->end - x->p >= 5 && !memcmp(x->p, "False", 5)) {
+    x->p += 5;
+    *v = 0;
+    return LT_OK;
+  }
   return io_fail(x->c, LT_EVALUE, "header: 'fortran_order' must be True or False");
 }
 
 static LtStatus read_int(Lex *x, int64_t *v) {
   skip_ws(x);
-  if (x->p < x->end && *x->p == '-') return io_fail(x->c, LT_ERANGE, "header: negative dimension in 'shape'");
+  if (x->p < x->end && *x->p == '-')
+    return io_fail(x->c, LT_ERANGE, "header: negative dimension in 'shape'");
   if (x->p >= x->end || *x->p < '0' || *x->p > '9')
     return io_fail(x->c, LT_EVALUE, "header: 'shape' must be a tuple of integers");
   uint64_t n = 0;
@@ -76,21 +95,29 @@ static LtStatus read_shape(Lex *x, IoArray *a) {
 }
 
 static LtStatus parse_descr(IoCtx *c, const char *d, IoArray *a) {
-  static const struct { const char *code; IoStype st; } T[] = {
-    {"b1", IO_B1}, {"u1", IO_U1}, {"i1", IO_I1}, {"i2", IO_I2}, {"u2", IO_U2}, {"i4", IO_I4},
-    {"u4", IO_U4}, {"i8", IO_I8}, {"f2", IO_F2}, {"f4", IO_F4}, {"f8", IO_F8},
+  static const struct {
+    const char *code;
+    IoStype st;
+  } T[] = {
+      {"b1", IO_B1}, {"u1", IO_U1}, {"i1", IO_I1}, {"i2", IO_I2}, {"u2", IO_U2}, {"i4", IO_I4},
+      {"u4", IO_U4}, {"i8", IO_I8}, {"f2", IO_F2}, {"f4", IO_F4}, {"f8", IO_F8},
   };
   char order = '=';
   const char *code = d;
-  if (*d && strchr("<>|=", *d)) { order = *d; code = d + 1; }
-  if (code[0] == 'O') return io_fail(c, LT_EDTYPE, "object arrays are not supported (they would need unpickling)");
+  if (*d && strchr("<>|=", *d)) {
+    order = *d;
+    code = d + 1;
+  }
+  if (code[0] == 'O')
+    return io_fail(c, LT_EDTYPE, "object arrays are not supported (they would need unpickling)");
   for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
     if (!strcmp(code, T[i].code)) {
       a->st = T[i].st;
       a->swap = order == '>' && io_stype_size(T[i].st) > 1;
       return LT_OK;
     }
-  if (!strcmp(code, "u8")) return io_fail(c, LT_EDTYPE, "dtype uint64 is not supported (lunette has no uint64)");
+  if (!strcmp(code, "u8"))
+    return io_fail(c, LT_EDTYPE, "dtype uint64 is not supported (lunette has no uint64)");
   return io_fail(c, LT_EDTYPE, "unsupported dtype '%s'", d);
 }
 
@@ -104,18 +131,23 @@ static LtStatus parse_dict(IoCtx *c, const char *h, size_t n, IoArray *a) {
     LtStatus st = read_str(&x, key, sizeof key);
     if (st) return st;
     if (!eat(&x, ':')) return io_fail(c, LT_EVALUE, "header: ':' expected after '%s'", key);
-    int bit = !strcmp(key, "descr") ? 1 : !strcmp(key, "fortran_order") ? 2 : !strcmp(key, "shape") ? 4 : 0;
+    int bit = !strcmp(key, "descr")           ? 1
+              : !strcmp(key, "fortran_order") ? 2
+              : !strcmp(key, "shape")         ? 4
+                                              : 0;
     if (!bit) return io_fail(c, LT_EVALUE, "header: unexpected key '%s'", key);
     if (seen & bit) return io_fail(c, LT_EVALUE, "header: duplicate key '%s'", key);
     seen |= bit;
     if (bit == 1) {
       skip_ws(&x);
-      if (x.p < x.end && x.p[0] == '[') return io_fail(c, LT_EDTYPE, "structured dtypes are not supported");
+      if (x.p < x.end && x.p[0] == '[')
+        return io_fail(c, LT_EDTYPE, "structured dtypes are not supported");
       if ((st = read_str(&x, descr, sizeof descr))) return st;
       if ((st = parse_descr(c, descr, a))) return st;
     } else if (bit == 2) {
       if ((st = read_bool(&x, &a->fortran))) return st;
-    } else if ((st = read_shape(&x, a))) return st;
+    } else if ((st = read_shape(&x, a)))
+      return st;
     if (!eat(&x, ',')) {
       if (!eat(&x, '}')) return io_fail(c, LT_EVALUE, "header: ',' or '}' expected");
       break;
@@ -123,7 +155,11 @@ static LtStatus parse_dict(IoCtx *c, const char *h, size_t n, IoArray *a) {
   }
   skip_ws(&x);
   if (x.p != x.end) return io_fail(c, LT_EVALUE, "header: unexpected text after the dict");
-  if (seen != 7) return io_fail(c, LT_EVALUE, "header lacks '%s'", !(seen & 1) ? "descr" : !(seen & 2) ? "fortran_order" : "shape");
+  if (seen != 7)
+    return io_fail(c, LT_EVALUE, "header lacks '%s'",
+                   !(seen & 1)   ? "descr"
+                   : !(seen & 2) ? "fortran_order"
+                                 : "shape");
   return LT_OK;
 }
 
@@ -131,7 +167,9 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   uint8_t pre[12];
   uint64_t size = io_src_size(s);
   memset(a, 0, sizeof *a);
-  if (size != IO_SIZE_UNKNOWN && size < 10) return io_fail(c, LT_EVALUE, "too short to be a .npy file (%llu bytes)", (unsigned long long)size);
+  if (size != IO_SIZE_UNKNOWN && size < 10)
+    return io_fail(c, LT_EVALUE, "too short to be a .npy file (%llu bytes)",
+                   (unsigned long long)size);
   LtStatus st = io_src_read(c, s, 0, pre, 10);
   if (st) return st;
   if (memcmp(pre, MAGIC, 6)) return io_fail(c, LT_EVALUE, "not a .npy file (bad magic)");
@@ -145,7 +183,8 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
     start = 12;
   }
   if (hlen > IO_NPY_MAX_HEADER)
-    return io_fail(c, LT_ERANGE, "header length %llu exceeds the %d-byte limit", (unsigned long long)hlen, IO_NPY_MAX_HEADER);
+    return io_fail(c, LT_ERANGE, "header length %llu exceeds the %d-byte limit",
+                   (unsigned long long)hlen, IO_NPY_MAX_HEADER);
   if (size != IO_SIZE_UNKNOWN && start + hlen > size)
     return io_fail(c, LT_EVALUE, "header length %llu runs past the end of the %llu-byte file",
                    (unsigned long long)hlen, (unsigned long long)size);
@@ -153,7 +192,8 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   if (!h) return LT_ENOMEM;
   st = io_src_read(c, s, start, h, hlen);
   h[hlen] = 0;
-  if (st == LT_OK && (hlen == 0 || h[hlen - 1] != '\n')) st = io_fail(c, LT_EVALUE, "header does not end with a newline");
+  if (st == LT_OK && (hlen == 0 || h[hlen - 1] != '\n'))
+    st = io_fail(c, LT_EVALUE, "header does not end with a newline");
   if (st == LT_OK) {
     size_t n = hlen - 1;
     while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\n' || h[n - 1] == '\r')) n--;
@@ -162,12 +202,18 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   io_free(c, h, hlen + 1);
   if (st) return st;
   if (a->fortran) /* stored as the C order of the reversed shape */
-    for (int i = 0; i < a->ndim / 2; i++) { int64_t t = a->shape[i]; a->shape[i] = a->shape[a->ndim - 1 - i]; a->shape[a->ndim - 1 - i] = t; }
-  if ((st = io_check_shape(c, "shape", a->ndim, a->shape, io_stype_size(a->st), NULL, &a->nbytes))) return st;
+    for (int i = 0; i < a->ndim / 2; i++) {
+      int64_t t = a->shape[i];
+      a->shape[i] = a->shape[a->ndim - 1 - i];
+      a->shape[a->ndim - 1 - i] = t;
+    }
+  if ((st = io_check_shape(c, "shape", a->ndim, a->shape, io_stype_size(a->st), NULL, &a->nbytes)))
+    return st;
   a->offset = start + hlen;
   if (exact && size != IO_SIZE_UNKNOWN && size - a->offset != a->nbytes) {
     if (size - a->offset < a->nbytes)
-      return io_fail(c, LT_EVALUE, "truncated: the header promises %llu data bytes, the file holds %llu",
+      return io_fail(c, LT_EVALUE,
+                     "truncated: the header promises %llu data bytes, the file holds %llu",
                      (unsigned long long)a->nbytes, (unsigned long long)(size - a->offset));
     return io_fail(c, LT_EVALUE, "%llu bytes of trailing data after the array",
                    (unsigned long long)(size - a->offset - a->nbytes));
@@ -193,9 +239,12 @@ size_t io_npy_header(LtDtype dt, int ndim, const int64_t *shape, uint8_t *buf) {
   char dict[512];
   if (!descr) return 0;
   int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
-  for (int i = 0; i < ndim; i++) k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld, ", (long long)shape[i]);
-  if (ndim > 1) k -= 2; /* (3,) keeps its comma, (2, 3) does not */
-  else if (ndim == 1) k -= 1;
+  for (int i = 0; i < ndim; i++)
+    k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld, ", (long long)shape[i]);
+  if (ndim > 1)
+    k -= 2; /* (3,) keeps its comma, (2, 3) does not */
+  else if (ndim == 1)
+    k -= 1;
   k += snprintf(dict + k, sizeof dict - (size_t)k, "), }");
   size_t pre = 10, total = (pre + (size_t)k + 1 + 63) / 64 * 64;
   memcpy(buf, MAGIC, 6);

@@ -1,23 +1,27 @@
-/* io_pickle.c - the restricted unpickler (allow-listed opcodes and globals into an arena-allocated graph) and the protocol-2 writer. */
+/* io_pickle.c - the restricted unpickler (allow-listed opcodes and globals into an arena-allocated
+ * graph) and the protocol-2 writer. */
 #include <stdio.h>
 #include <string.h>
 #include "io/io_pickle.h"
 
 /* ---- arena: every node, string and array of one load ---------------------- */
 
-struct PkArena { PkArena *next; size_t size, used; };
+struct PkArena {
+  PkArena *next;
+  size_t size, used;
+};
 #define BLOCK ((size_t)64 << 10)
 
 typedef struct {
   IoCtx *c;
   PkResult *r;
-  size_t cap;                 /* arena byte budget */
+  size_t cap; /* arena byte budget */
   const uint8_t *p0, *p, *end;
   PkObj **stack;
   size_t sp, scap;
   size_t marks[IO_PK_MAX_MARKS];
   size_t nmarks;
-  uint64_t *mkeys;            /* memo and storage maps: open addressing */
+  uint64_t *mkeys; /* memo and storage maps: open addressing */
   PkObj **mvals;
   size_t mcount, mcap;
   uint64_t *skeys;
@@ -35,7 +39,8 @@ static void *arena_new(U *u, size_t n) {
   }
   size_t size = n > BLOCK ? n : BLOCK;
   if (r->arena_bytes + size > u->cap) {
-    io_fail(u->c, LT_ERANGE, "data.pkl builds more objects than its size allows (over %zu bytes)", u->cap);
+    io_fail(u->c, LT_ERANGE, "data.pkl builds more objects than its size allows (over %zu bytes)",
+            u->cap);
     return NULL;
   }
   PkArena *b = io_alloc(u->c, sizeof(PkArena) + size);
@@ -65,15 +70,46 @@ void io_pickle_free(IoCtx *c, PkResult *r) {
 
 /* ---- errors and reading ------------------------------------------------------ */
 
-static const struct { uint8_t op; const char *name; } OPNAMES[] = {
-  {'i', "INST"}, {'o', "OBJ"}, {0x93, "STACK_GLOBAL"}, {0x95, "FRAME"}, {'V', "UNICODE"},
-  {0x8e, "BINBYTES8"}, {0x81, "NEWOBJ"}, {0x92, "NEWOBJ_EX"}, {0x94, "MEMOIZE"},
-  {0x8c, "SHORT_BINUNICODE"}, {0x8d, "BINUNICODE8"}, {'B', "BINBYTES"}, {'C', "SHORT_BINBYTES"},
-  {'I', "INT"}, {'L', "LONG"}, {0x8b, "LONG4"}, {'S', "STRING"}, {'T', "BINSTRING"}, {'F', "FLOAT"},
-  {'P', "PERSID"}, {'0', "POP"}, {'1', "POP_MARK"}, {'2', "DUP"}, {'d', "DICT"}, {'l', "LIST"},
-  {'g', "GET"}, {'p', "PUT"}, {0x82, "EXT1"}, {0x83, "EXT2"}, {0x84, "EXT4"}, {0x8f, "EMPTY_SET"},
-  {0x90, "ADDITEMS"}, {0x91, "FROZENSET"}, {0x96, "BYTEARRAY8"}, {0x97, "NEXT_BUFFER"},
-  {0x98, "READONLY_BUFFER"},
+static const struct {
+  uint8_t op;
+  const char *name;
+} OPNAMES[] = {
+    {'i', "INST"},
+    {'o', "OBJ"},
+    {0x93, "STACK_GLOBAL"},
+    {0x95, "FRAME"},
+    {'V', "UNICODE"},
+    {0x8e, "BINBYTES8"},
+    {0x81, "NEWOBJ"},
+    {0x92, "NEWOBJ_EX"},
+    {0x94, "MEMOIZE"},
+    {0x8c, "SHORT_BINUNICODE"},
+    {0x8d, "BINUNICODE8"},
+    {'B', "BINBYTES"},
+    {'C', "SHORT_BINBYTES"},
+    {'I', "INT"},
+    {'L', "LONG"},
+    {0x8b, "LONG4"},
+    {'S', "STRING"},
+    {'T', "BINSTRING"},
+    {'F', "FLOAT"},
+    {'P', "PERSID"},
+    {'0', "POP"},
+    {'1', "POP_MARK"},
+    {'2', "DUP"},
+    {'d', "DICT"},
+    {'l', "LIST"},
+    {'g', "GET"},
+    {'p', "PUT"},
+    {0x82, "EXT1"},
+    {0x83, "EXT2"},
+    {0x84, "EXT4"},
+    {0x8f, "EMPTY_SET"},
+    {0x90, "ADDITEMS"},
+    {0x91, "FROZENSET"},
+    {0x96, "BYTEARRAY8"},
+    {0x97, "NEXT_BUFFER"},
+    {0x98, "READONLY_BUFFER"},
 };
 
 static LtStatus fail(U *u, const char *fmt, const char *arg) {
@@ -106,12 +142,18 @@ static LtStatus push(U *u, PkObj *o) {
 static size_t floor_sp(U *u) { return u->nmarks ? u->marks[u->nmarks - 1] : 0; }
 
 static PkObj *pop(U *u) {
-  if (u->sp <= floor_sp(u)) { fail(u, "%sstack underflow", ""); return NULL; }
+  if (u->sp <= floor_sp(u)) {
+    fail(u, "%sstack underflow", "");
+    return NULL;
+  }
   return u->stack[--u->sp];
 }
 
 static PkObj *top(U *u) {
-  if (u->sp <= floor_sp(u)) { fail(u, "%sstack underflow", ""); return NULL; }
+  if (u->sp <= floor_sp(u)) {
+    fail(u, "%sstack underflow", "");
+    return NULL;
+  }
   return u->stack[u->sp - 1];
 }
 
@@ -151,7 +193,12 @@ static PkObj *make_tuple(U *u, PkObj **items, size_t n) {
 
 /* ---- maps: memo (index -> object) and storages (key -> index) ----------------- */
 
-static size_t hash64(uint64_t k) { k ^= k >> 33; k *= 0xff51afd7ed558ccdULL; k ^= k >> 33; return (size_t)k; }
+static size_t hash64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  return (size_t)k;
+}
 
 static LtStatus memo_put(U *u, uint64_t key, PkObj *v) {
   if (2 * (u->mcount + 1) > u->mcap) {
@@ -166,7 +213,9 @@ static LtStatus memo_put(U *u, uint64_t key, PkObj *v) {
         k[j] = u->mkeys[i];
         vals[j] = u->mvals[i];
       }
-    u->mkeys = k; u->mvals = vals; u->mcap = cap;
+    u->mkeys = k;
+    u->mvals = vals;
+    u->mcap = cap;
   }
   size_t j = hash64(key) & (u->mcap - 1);
   while (u->mvals[j] && u->mkeys[j] != key) j = (j + 1) & (u->mcap - 1);
@@ -190,15 +239,23 @@ static PkObj *memo_get(U *u, uint64_t key) {
 
 enum { G_ORDERED_DICT = 1, G_REBUILD_V2, G_REBUILD_PARAM, G_STORAGE = 100 };
 
-static const struct { const char *mod, *name; int id; } GLOBALS[] = {
-  {"collections", "OrderedDict", G_ORDERED_DICT},
-  {"torch._utils", "_rebuild_tensor_v2", G_REBUILD_V2},
-  {"torch._utils", "_rebuild_parameter", G_REBUILD_PARAM},
-  {"torch", "FloatStorage", G_STORAGE + IO_F4}, {"torch", "DoubleStorage", G_STORAGE + IO_F8},
-  {"torch", "HalfStorage", G_STORAGE + IO_F2}, {"torch", "BFloat16Storage", G_STORAGE + IO_BF2},
-  {"torch", "LongStorage", G_STORAGE + IO_I8}, {"torch", "IntStorage", G_STORAGE + IO_I4},
-  {"torch", "ShortStorage", G_STORAGE + IO_I2}, {"torch", "CharStorage", G_STORAGE + IO_I1},
-  {"torch", "ByteStorage", G_STORAGE + IO_U1}, {"torch", "BoolStorage", G_STORAGE + IO_B1},
+static const struct {
+  const char *mod, *name;
+  int id;
+} GLOBALS[] = {
+    {"collections", "OrderedDict", G_ORDERED_DICT},
+    {"torch._utils", "_rebuild_tensor_v2", G_REBUILD_V2},
+    {"torch._utils", "_rebuild_parameter", G_REBUILD_PARAM},
+    {"torch", "FloatStorage", G_STORAGE + IO_F4},
+    {"torch", "DoubleStorage", G_STORAGE + IO_F8},
+    {"torch", "HalfStorage", G_STORAGE + IO_F2},
+    {"torch", "BFloat16Storage", G_STORAGE + IO_BF2},
+    {"torch", "LongStorage", G_STORAGE + IO_I8},
+    {"torch", "IntStorage", G_STORAGE + IO_I4},
+    {"torch", "ShortStorage", G_STORAGE + IO_I2},
+    {"torch", "CharStorage", G_STORAGE + IO_I1},
+    {"torch", "ByteStorage", G_STORAGE + IO_U1},
+    {"torch", "BoolStorage", G_STORAGE + IO_B1},
 };
 
 static LtStatus read_line(U *u, char *out, size_t cap) {
@@ -225,7 +282,8 @@ static LtStatus op_global(U *u) {
       return push(u, g);
     }
   snprintf(full, sizeof full, "%s.%s", mod, name);
-  return fail(u, "unsupported global '%s' (only tensor state dicts and plain data are loaded)", full);
+  return fail(u, "unsupported global '%s' (only tensor state dicts and plain data are loaded)",
+              full);
 }
 
 /* ---- storages and tensors --------------------------------------------------------- */
@@ -234,7 +292,8 @@ static int is_str(const PkObj *o, const char *s) {
   return o->kind == PK_STR && o->u.s.n == strlen(s) && !memcmp(o->u.s.p, s, o->u.s.n);
 }
 
-static LtStatus storage_index(U *u, const char *key, size_t kn, IoStype st, uint64_t numel, size_t *out) {
+static LtStatus storage_index(U *u, const char *key, size_t kn, IoStype st, uint64_t numel,
+                              size_t *out) {
   PkResult *r = u->r;
   uint64_t k = 0;
   for (size_t i = 0; i < kn; i++) k = k * 10 + (uint64_t)(key[i] - '0');
@@ -275,13 +334,17 @@ static LtStatus op_persid(U *u) {
   if (pid->kind != PK_TUPLE || pid->u.seq.n != 5 || !is_str(pid->u.seq.v[0], "storage"))
     return fail(u, "%spersistent id is not a ('storage', ...) tuple", "");
   PkObj **v = pid->u.seq.v;
-  if (v[1]->kind != PK_GLOBAL || v[1]->id < G_STORAGE) return fail(u, "%spersistent id names no storage type", "");
-  if (v[2]->kind != PK_STR || v[2]->u.s.n == 0 || v[2]->u.s.n > 18) return fail(u, "%sbad storage key", "");
+  if (v[1]->kind != PK_GLOBAL || v[1]->id < G_STORAGE)
+    return fail(u, "%spersistent id names no storage type", "");
+  if (v[2]->kind != PK_STR || v[2]->u.s.n == 0 || v[2]->u.s.n > 18)
+    return fail(u, "%sbad storage key", "");
   for (size_t i = 0; i < v[2]->u.s.n; i++)
-    if (v[2]->u.s.p[i] < '0' || v[2]->u.s.p[i] > '9' || (i == 0 && v[2]->u.s.p[0] == '0' && v[2]->u.s.n > 1))
+    if (v[2]->u.s.p[i] < '0' || v[2]->u.s.p[i] > '9' ||
+        (i == 0 && v[2]->u.s.p[0] == '0' && v[2]->u.s.n > 1))
       return fail(u, "%sstorage key is not a decimal number", "");
   if (v[3]->kind != PK_STR) return fail(u, "%sstorage location is not a string", "");
-  if (v[4]->kind != PK_INT || v[4]->u.i < 0) return fail(u, "%sstorage size is not a non-negative integer", "");
+  if (v[4]->kind != PK_INT || v[4]->u.i < 0)
+    return fail(u, "%sstorage size is not a non-negative integer", "");
   IoStype st = (IoStype)(v[1]->id - G_STORAGE);
   uint64_t bytes;
   if (!io_mul_u64((uint64_t)v[4]->u.i, io_stype_size(st), &bytes) || bytes > IO_MAX_TENSOR_BYTES)
@@ -296,10 +359,12 @@ static LtStatus op_persid(U *u) {
 
 static LtStatus int_tuple(U *u, const PkObj *t, int64_t *out, int *n, const char *what) {
   if (t->kind != PK_TUPLE) return fail(u, "_rebuild_tensor_v2: %s is not a tuple", what);
-  if (t->u.seq.n > LT_MAXDIM) return fail(u, "_rebuild_tensor_v2: %s has more dims than supported", what);
+  if (t->u.seq.n > LT_MAXDIM)
+    return fail(u, "_rebuild_tensor_v2: %s has more dims than supported", what);
   for (size_t i = 0; i < t->u.seq.n; i++) {
     const PkObj *x = t->u.seq.v[i];
-    if (x->kind != PK_INT || x->u.i < 0) return fail(u, "_rebuild_tensor_v2: %s holds a negative or non-integer value", what);
+    if (x->kind != PK_INT || x->u.i < 0)
+      return fail(u, "_rebuild_tensor_v2: %s holds a negative or non-integer value", what);
     out[i] = x->u.i;
   }
   *n = (int)t->u.seq.n;
@@ -312,19 +377,28 @@ static PkObj *rebuild_tensor(U *u, const PkObj *args) {
   PkTensor t;
   int ns;
   memset(&t, 0, sizeof t);
-  if ((args->u.seq.n != 6 && args->u.seq.n != 7) || a[0]->kind != PK_STORAGE || a[1]->kind != PK_INT || a[1]->u.i < 0) {
+  if ((args->u.seq.n != 6 && args->u.seq.n != 7) || a[0]->kind != PK_STORAGE ||
+      a[1]->kind != PK_INT || a[1]->u.i < 0) {
     fail(u, "%s_rebuild_tensor_v2 called with unexpected arguments", "");
     return NULL;
   }
-  if (int_tuple(u, a[2], t.shape, &t.ndim, "size") || int_tuple(u, a[3], t.stride, &ns, "stride")) return NULL;
-  if (ns != t.ndim) { fail(u, "%s_rebuild_tensor_v2: size and stride differ in length", ""); return NULL; }
+  if (int_tuple(u, a[2], t.shape, &t.ndim, "size") || int_tuple(u, a[3], t.stride, &ns, "stride"))
+    return NULL;
+  if (ns != t.ndim) {
+    fail(u, "%s_rebuild_tensor_v2: size and stride differ in length", "");
+    return NULL;
+  }
   const PkStorage *s = &u->r->storages[a[0]->id];
   t.storage = a[0]->id;
   t.offset = a[1]->u.i;
   uint64_t last = (uint64_t)t.offset, numel = 1, d;
   for (int i = 0; i < t.ndim; i++) {
-    if (!io_mul_u64(numel, (uint64_t)t.shape[i], &numel)) { fail(u, "%stensor size overflows", ""); return NULL; }
-    if (t.shape[i] > 0 && (!io_mul_u64((uint64_t)(t.shape[i] - 1), (uint64_t)t.stride[i], &d) || !io_add_u64(last, d, &last))) {
+    if (!io_mul_u64(numel, (uint64_t)t.shape[i], &numel)) {
+      fail(u, "%stensor size overflows", "");
+      return NULL;
+    }
+    if (t.shape[i] > 0 && (!io_mul_u64((uint64_t)(t.shape[i] - 1), (uint64_t)t.stride[i], &d) ||
+                           !io_add_u64(last, d, &last))) {
       fail(u, "%stensor extent overflows", "");
       return NULL;
     }
@@ -362,32 +436,38 @@ static LtStatus op_reduce(U *u) {
   if (fn->kind != PK_GLOBAL) return fail(u, "%sREDUCE of something that is not a global", "");
   switch (fn->id) {
   case G_ORDERED_DICT:
-    if (args->u.seq.n) return fail(u, "%sOrderedDict with constructor arguments is not supported", "");
-    if ((res = new_obj(u, PK_DICT))) res->ordered = 1;
-    else return LT_ENOMEM;
+    if (args->u.seq.n)
+      return fail(u, "%sOrderedDict with constructor arguments is not supported", "");
+    if ((res = new_obj(u, PK_DICT)))
+      res->ordered = 1;
+    else
+      return LT_ENOMEM;
     break;
   case G_REBUILD_V2:
     if (!(res = rebuild_tensor(u, args))) return u->c->msg[0] ? LT_EVALUE : LT_ENOMEM;
     break;
   case G_REBUILD_PARAM:
-    if (args->u.seq.n != 3 || args->u.seq.v[0]->kind != PK_TENSOR) return fail(u, "%s_rebuild_parameter called with unexpected arguments", "");
+    if (args->u.seq.n != 3 || args->u.seq.v[0]->kind != PK_TENSOR)
+      return fail(u, "%s_rebuild_parameter called with unexpected arguments", "");
     res = args->u.seq.v[0];
     break;
-  default:
-    return fail(u, "%sa storage type cannot be called", "");
+  default: return fail(u, "%sa storage type cannot be called", "");
   }
   return push(u, res);
 }
 
 /* ---- containers ---------------------------------------------------------------------- */
 
-static int key_ok(const PkObj *k) { return k->kind == PK_STR || k->kind == PK_BYTES || k->kind == PK_INT || k->kind == PK_BOOL; }
+static int key_ok(const PkObj *k) {
+  return k->kind == PK_STR || k->kind == PK_BYTES || k->kind == PK_INT || k->kind == PK_BOOL;
+}
 
 static LtStatus set_items(U *u, PkObj *d, PkObj **kv, size_t n) {
   if (d->kind != PK_DICT) return fail(u, "%sSETITEM on something that is not a dict", "");
   if (n % 2) return fail(u, "%sSETITEMS with an odd number of items", "");
   for (size_t i = 0; i < n; i += 2) {
-    if (!key_ok(kv[i])) return fail(u, "%sunsupported dict key type (only str, bytes, int, bool)", "");
+    if (!key_ok(kv[i]))
+      return fail(u, "%sunsupported dict key type (only str, bytes, int, bool)", "");
     LtStatus st = seq_add(u, d, kv[i]);
     if (st == LT_OK) st = seq_add(u, d, kv[i + 1]);
     if (st) return st;
@@ -427,7 +507,8 @@ static LtStatus op_tuple_n(U *u, size_t n) {
 static LtStatus op_build(U *u) {
   PkObj *state = pop(u), *obj = state ? top(u) : NULL;
   if (!obj) return LT_EVALUE;
-  if (obj->kind != PK_DICT || !obj->ordered) return fail(u, "%sBUILD is only supported on an OrderedDict", "");
+  if (obj->kind != PK_DICT || !obj->ordered)
+    return fail(u, "%sBUILD is only supported on an OrderedDict", "");
   return LT_OK; /* OrderedDict state (e.g. a state_dict's _metadata) is not kept */
 }
 
@@ -499,7 +580,8 @@ static LtStatus op_memo(U *u, uint8_t op) {
 static LtStatus unsupported(U *u, uint8_t op) {
   char b[64];
   const char *name = NULL;
-  for (size_t i = 0; i < sizeof OPNAMES / sizeof OPNAMES[0]; i++) if (OPNAMES[i].op == op) name = OPNAMES[i].name;
+  for (size_t i = 0; i < sizeof OPNAMES / sizeof OPNAMES[0]; i++)
+    if (OPNAMES[i].op == op) name = OPNAMES[i].name;
   snprintf(b, sizeof b, "%s (0x%02x)", name ? name : "unknown", op);
   u->p--;
   return fail(u, "unsupported pickle opcode %s", b);
@@ -508,8 +590,10 @@ static LtStatus unsupported(U *u, uint8_t op) {
 static LtStatus step(U *u, uint8_t op) {
   LtStatus st;
   switch (op) {
-  case '(': if (u->nmarks == IO_PK_MAX_MARKS) return fail(u, "%sMARKs nested too deeply", "");
-            u->marks[u->nmarks++] = u->sp; return LT_OK;
+  case '(':
+    if (u->nmarks == IO_PK_MAX_MARKS) return fail(u, "%sMARKs nested too deeply", "");
+    u->marks[u->nmarks++] = u->sp;
+    return LT_OK;
   case 'c': return op_global(u);
   case 'R': return op_reduce(u);
   case 'b': return op_build(u);
@@ -517,32 +601,57 @@ static LtStatus step(U *u, uint8_t op) {
   case '}': return push(u, new_obj(u, PK_DICT));
   case ']': return push(u, new_obj(u, PK_LIST));
   case ')': return push(u, u->empty_tuple);
-  case 't': case 'u': case 'e': return op_marked(u, op);
+  case 't':
+  case 'u':
+  case 'e': return op_marked(u, op);
   case 0x85: return op_tuple_n(u, 1);
   case 0x86: return op_tuple_n(u, 2);
   case 0x87: return op_tuple_n(u, 3);
-  case 's': { PkObj *v = pop(u), *k = v ? pop(u) : NULL, *d = k ? top(u) : NULL, *kv[2] = {k, v};
-              return d ? set_items(u, d, kv, 2) : LT_EVALUE; }
-  case 'a': { PkObj *v = pop(u), *l = v ? top(u) : NULL;
-              return l ? append_items(u, l, &v, 1) : LT_EVALUE; }
+  case 's': {
+    PkObj *v = pop(u), *k = v ? pop(u) : NULL, *d = k ? top(u) : NULL, *kv[2] = {k, v};
+    return d ? set_items(u, d, kv, 2) : LT_EVALUE;
+  }
+  case 'a': {
+    PkObj *v = pop(u), *l = v ? top(u) : NULL;
+    return l ? append_items(u, l, &v, 1) : LT_EVALUE;
+  }
   case 'N': return push(u, u->none);
   case 0x88: return push(u, u->yes);
   case 0x89: return push(u, u->no);
-  case 'J': if ((st = need(u, 4))) return st; u->p += 4; return push_int(u, (int32_t)io_le32(u->p - 4));
-  case 'K': if ((st = need(u, 1))) return st; u->p += 1; return push_int(u, u->p[-1]);
-  case 'M': if ((st = need(u, 2))) return st; u->p += 2; return push_int(u, io_le16(u->p - 2));
+  case 'J':
+    if ((st = need(u, 4))) return st;
+    u->p += 4;
+    return push_int(u, (int32_t)io_le32(u->p - 4));
+  case 'K':
+    if ((st = need(u, 1))) return st;
+    u->p += 1;
+    return push_int(u, u->p[-1]);
+  case 'M':
+    if ((st = need(u, 2))) return st;
+    u->p += 2;
+    return push_int(u, io_le16(u->p - 2));
   case 0x8a: return op_long1(u);
   case 'G': return op_float(u);
-  case 'X': if ((st = need(u, 4))) return st; u->p += 4; return push_string(u, PK_STR, io_le32(u->p - 4));
-  case 'U': if ((st = need(u, 1))) return st; u->p += 1; return push_string(u, PK_STR, u->p[-1]);
-  case 'q': case 'r': case 'h': case 'j': return op_memo(u, op);
+  case 'X':
+    if ((st = need(u, 4))) return st;
+    u->p += 4;
+    return push_string(u, PK_STR, io_le32(u->p - 4));
+  case 'U':
+    if ((st = need(u, 1))) return st;
+    u->p += 1;
+    return push_string(u, PK_STR, u->p[-1]);
+  case 'q':
+  case 'r':
+  case 'h':
+  case 'j': return op_memo(u, op);
   default: return unsupported(u, op);
   }
 }
 
 static LtStatus init(U *u) {
-  if (!(u->none = new_obj(u, PK_NONE)) || !(u->yes = new_obj(u, PK_BOOL)) || !(u->no = new_obj(u, PK_BOOL)) ||
-      !(u->empty_tuple = new_obj(u, PK_TUPLE))) return LT_ENOMEM;
+  if (!(u->none = new_obj(u, PK_NONE)) || !(u->yes = new_obj(u, PK_BOOL)) ||
+      !(u->no = new_obj(u, PK_BOOL)) || !(u->empty_tuple = new_obj(u, PK_TUPLE)))
+    return LT_ENOMEM;
   u->yes->u.i = 1;
   return LT_OK;
 }
@@ -561,7 +670,10 @@ static LtStatus run(U *u) {
       u->r->root = u->stack[0];
       return LT_OK;
     }
-    if (op == 0x80) { u->p--; return fail(u, "%sPROTO is only allowed first", ""); }
+    if (op == 0x80) {
+      u->p--;
+      return fail(u, "%sPROTO is only allowed first", "");
+    }
     if ((st = step(u, op))) return st;
   }
   return fail(u, "%sno STOP opcode", "");
@@ -569,7 +681,9 @@ static LtStatus run(U *u) {
 
 LtStatus io_pickle_load(IoCtx *c, const uint8_t *p, size_t n, PkResult *r) {
   memset(r, 0, sizeof *r);
-  if (n > IO_PK_MAX_BYTES) return io_fail(c, LT_ERANGE, "data.pkl is %zu bytes, over the %zu-byte limit", n, IO_PK_MAX_BYTES);
+  if (n > IO_PK_MAX_BYTES)
+    return io_fail(c, LT_ERANGE, "data.pkl is %zu bytes, over the %zu-byte limit", n,
+                   IO_PK_MAX_BYTES);
   U *u = io_calloc(c, sizeof *u);
   if (!u) return LT_ENOMEM;
   u->c = c;
@@ -593,14 +707,21 @@ void pkw_init(PkWriter *w, IoCtx *c) {
   pkw_op(w, 2);
 }
 
-void pkw_free(PkWriter *w) { io_free(w->c, w->p, w->cap); w->p = NULL; w->cap = w->n = 0; }
+void pkw_free(PkWriter *w) {
+  io_free(w->c, w->p, w->cap);
+  w->p = NULL;
+  w->cap = w->n = 0;
+}
 
 static void put(PkWriter *w, const void *s, size_t n) {
   if (w->st) return;
   if (w->n + n > w->cap) {
     size_t cap = (w->cap + n) * 2;
     uint8_t *q = io_alloc(w->c, cap);
-    if (!q) { w->st = LT_ENOMEM; return; }
+    if (!q) {
+      w->st = LT_ENOMEM;
+      return;
+    }
     if (w->n) memcpy(q, w->p, w->n);
     io_free(w->c, w->p, w->cap);
     w->p = q;
@@ -622,10 +743,24 @@ void pkw_global(PkWriter *w, const char *module, const char *name) {
 
 void pkw_int(PkWriter *w, int64_t v) {
   uint8_t b[10];
-  if (v >= 0 && v < 256) { b[0] = 'K'; b[1] = (uint8_t)v; put(w, b, 2); }
-  else if (v >= 0 && v < 65536) { b[0] = 'M'; io_put16(b + 1, (uint16_t)v); put(w, b, 3); }
-  else if (v >= INT32_MIN && v <= INT32_MAX) { b[0] = 'J'; io_put32(b + 1, (uint32_t)(int32_t)v); put(w, b, 5); }
-  else { b[0] = 0x8a; b[1] = 8; io_put64(b + 2, (uint64_t)v); put(w, b, 10); }
+  if (v >= 0 && v < 256) {
+    b[0] = 'K';
+    b[1] = (uint8_t)v;
+    put(w, b, 2);
+  } else if (v >= 0 && v < 65536) {
+    b[0] = 'M';
+    io_put16(b + 1, (uint16_t)v);
+    put(w, b, 3);
+  } else if (v >= INT32_MIN && v <= INT32_MAX) {
+    b[0] = 'J';
+    io_put32(b + 1, (uint32_t)(int32_t)v);
+    put(w, b, 5);
+  } else {
+    b[0] = 0x8a;
+    b[1] = 8;
+    io_put64(b + 2, (uint64_t)v);
+    put(w, b, 10);
+  }
 }
 
 void pkw_float(PkWriter *w, double v) {
@@ -649,16 +784,17 @@ void pkw_bool(PkWriter *w, int v) { pkw_op(w, v ? 0x88 : 0x89); }
 void pkw_none(PkWriter *w) { pkw_op(w, 'N'); }
 
 static const char *storage_name(LtDtype dt) {
-  static const char *N[LT_NDTYPES] = {"FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage",
-                                      "LongStorage", "IntStorage", "ByteStorage", "BoolStorage"};
+  static const char *N[LT_NDTYPES] = {"FloatStorage",    "DoubleStorage", "HalfStorage",
+                                      "BFloat16Storage", "LongStorage",   "IntStorage",
+                                      "ByteStorage",     "BoolStorage"};
   return N[dt];
 }
 
-void pkw_tensor(PkWriter *w, const char *key, LtDtype dt, uint64_t numel, int64_t offset,
-                int ndim, const int64_t *shape, const int64_t *stride) {
+void pkw_tensor(PkWriter *w, const char *key, LtDtype dt, uint64_t numel, int64_t offset, int ndim,
+                const int64_t *shape, const int64_t *stride) {
   pkw_global(w, "torch._utils", "_rebuild_tensor_v2");
   pkw_op(w, '(');
-  pkw_op(w, '(');                                  /* persistent id */
+  pkw_op(w, '('); /* persistent id */
   pkw_str(w, "storage", 7);
   pkw_global(w, "torch", storage_name(dt));
   pkw_str(w, key, strlen(key));

@@ -1,14 +1,25 @@
-/* io_pickle.h - a restricted unpickler for torch.save's data.pkl (allow-listed opcodes and globals, never runs code) and a protocol-2 pickle writer (core, no Lua). */
+/* io_pickle.h - a restricted unpickler for torch.save's data.pkl (allow-listed opcodes and globals,
+ * never runs code) and a protocol-2 pickle writer (core, no Lua). */
 #ifndef LUNETTE_IO_PICKLE_H
 #define LUNETTE_IO_PICKLE_H
 #include "io/io.h"
 
-#define IO_PK_MAX_BYTES ((size_t)64 << 20)  /* largest data.pkl accepted */
-#define IO_PK_MAX_MARKS 10000               /* MARK nesting */
+#define IO_PK_MAX_BYTES ((size_t)64 << 20) /* largest data.pkl accepted */
+#define IO_PK_MAX_MARKS 10000              /* MARK nesting */
 
 typedef enum {
-  PK_NONE, PK_BOOL, PK_INT, PK_FLOAT, PK_STR, PK_BYTES, PK_TUPLE, PK_LIST, PK_DICT,
-  PK_GLOBAL, PK_STORAGE, PK_TENSOR
+  PK_NONE,
+  PK_BOOL,
+  PK_INT,
+  PK_FLOAT,
+  PK_STR,
+  PK_BYTES,
+  PK_TUPLE,
+  PK_LIST,
+  PK_DICT,
+  PK_GLOBAL,
+  PK_STORAGE,
+  PK_TENSOR
 } PkKind;
 
 /* An unpickled value. Dicts keep (key, value) pairs in insertion order in
@@ -17,20 +28,26 @@ typedef enum {
 typedef struct PkObj PkObj;
 struct PkObj {
   uint8_t kind;
-  uint8_t ordered;          /* a dict made by collections.OrderedDict */
-  int32_t id;               /* GLOBAL: which one; STORAGE, TENSOR: index */
+  uint8_t ordered; /* a dict made by collections.OrderedDict */
+  int32_t id;      /* GLOBAL: which one; STORAGE, TENSOR: index */
   union {
-    int64_t i;              /* BOOL, INT */
+    int64_t i; /* BOOL, INT */
     double f;
-    struct { char *p; size_t n; } s;           /* STR (UTF-8 as pickled), BYTES */
-    struct { PkObj **v; size_t n, cap; } seq;  /* TUPLE, LIST, DICT */
+    struct {
+      char *p;
+      size_t n;
+    } s; /* STR (UTF-8 as pickled), BYTES */
+    struct {
+      PkObj **v;
+      size_t n, cap;
+    } seq; /* TUPLE, LIST, DICT */
   } u;
 };
 
 /* A storage named by a persistent id ('storage', torch.<T>Storage, key,
  * location, numel): its bytes are the archive record data/<key>. */
 typedef struct {
-  char key[24];             /* decimal digits */
+  char key[24]; /* decimal digits */
   IoStype st;
   uint64_t numel;
 } PkStorage;
@@ -53,7 +70,7 @@ typedef struct {
   size_t nstorages;
   PkTensor *tensors;
   size_t ntensors;
-  PkArena *arena;           /* every node, string and array above lives here */
+  PkArena *arena; /* every node, string and array above lives here */
   size_t arena_bytes;
 } PkResult;
 
@@ -77,12 +94,17 @@ void io_pickle_free(IoCtx *c, PkResult *r);
 
 /* ---- writer: protocol 2, as torch.save emits it ------------------------- */
 
-typedef struct { uint8_t *p; size_t n, cap; IoCtx *c; LtStatus st; } PkWriter;
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+  IoCtx *c;
+  LtStatus st;
+} PkWriter;
 
 /* Each call appends opcodes; the first failure sticks in w->st. */
 void pkw_init(PkWriter *w, IoCtx *c);
 void pkw_free(PkWriter *w);
-void pkw_op(PkWriter *w, uint8_t op);             /* MARK, TUPLE, REDUCE, SETITEMS, ... */
+void pkw_op(PkWriter *w, uint8_t op); /* MARK, TUPLE, REDUCE, SETITEMS, ... */
 void pkw_global(PkWriter *w, const char *module, const char *name);
 void pkw_int(PkWriter *w, int64_t v);
 void pkw_float(PkWriter *w, double v);
@@ -91,17 +113,17 @@ void pkw_bool(PkWriter *w, int v);
 void pkw_none(PkWriter *w);
 /* The tensor-rebuilding call torch.load expects, for a view of storage
  * `key` (dtype dt, numel elements) at offset with size and stride. */
-void pkw_tensor(PkWriter *w, const char *key, LtDtype dt, uint64_t numel, int64_t offset,
-                int ndim, const int64_t *shape, const int64_t *stride);
+void pkw_tensor(PkWriter *w, const char *key, LtDtype dt, uint64_t numel, int64_t offset, int ndim,
+                const int64_t *shape, const int64_t *stride);
 
-#define PK_OP_MARK '('
-#define PK_OP_STOP '.'
-#define PK_OP_TUPLE 't'
-#define PK_OP_REDUCE 'R'
-#define PK_OP_SETITEMS 'u'
-#define PK_OP_APPENDS 'e'
-#define PK_OP_EMPTY_DICT '}'
-#define PK_OP_EMPTY_LIST ']'
+#define PK_OP_MARK        '('
+#define PK_OP_STOP        '.'
+#define PK_OP_TUPLE       't'
+#define PK_OP_REDUCE      'R'
+#define PK_OP_SETITEMS    'u'
+#define PK_OP_APPENDS     'e'
+#define PK_OP_EMPTY_DICT  '}'
+#define PK_OP_EMPTY_LIST  ']'
 #define PK_OP_EMPTY_TUPLE ')'
 
 #endif

@@ -13,9 +13,12 @@
 #include "io/io_png.h"
 
 static const uint8_t SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-static const int PASS[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+static const int PASS[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                               {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
 
-static int file_channels(int color) { return color == 0 ? 1 : color == 2 ? 3 : color == 3 ? 1 : color == 4 ? 2 : 4; }
+static int file_channels(int color) {
+  return color == 0 ? 1 : color == 2 ? 3 : color == 3 ? 1 : color == 4 ? 2 : 4;
+}
 
 /* Bytes per row of a pass of width pw (without the filter byte). */
 static uint64_t row_bytes(const IoPngInfo *in, uint64_t pw) {
@@ -23,7 +26,11 @@ static uint64_t row_bytes(const IoPngInfo *in, uint64_t pw) {
 }
 
 static void pass_dims(const IoPngInfo *in, int p, uint64_t *pw, uint64_t *ph) {
-  if (!in->interlace) { *pw = in->w; *ph = in->h; return; }
+  if (!in->interlace) {
+    *pw = in->w;
+    *ph = in->h;
+    return;
+  }
   *pw = (in->w + (uint64_t)(PASS[p][2] - PASS[p][0]) - 1) / (uint64_t)PASS[p][2];
   *ph = (in->h + (uint64_t)(PASS[p][3] - PASS[p][1]) - 1) / (uint64_t)PASS[p][3];
   if (in->w <= (uint32_t)PASS[p][0]) *pw = 0;
@@ -37,16 +44,20 @@ static LtStatus check_ihdr(IoCtx *c, const uint8_t *d, IoPngInfo *in) {
   in->color = d[9];
   in->interlace = d[12];
   if (in->w == 0 || in->h == 0 || in->w > IO_PNG_MAX_SIDE || in->h > IO_PNG_MAX_SIDE)
-    return io_fail(c, LT_ERANGE, "image size %ux%u is out of range (1 to %u per side)", in->w, in->h, IO_PNG_MAX_SIDE);
+    return io_fail(c, LT_ERANGE, "image size %ux%u is out of range (1 to %u per side)", in->w,
+                   in->h, IO_PNG_MAX_SIDE);
   int dep = in->depth, ok;
   switch (in->color) {
   case 0: ok = dep == 1 || dep == 2 || dep == 4 || dep == 8 || dep == 16; break;
   case 3: ok = dep == 1 || dep == 2 || dep == 4 || dep == 8; break;
-  case 2: case 4: case 6: ok = dep == 8 || dep == 16; break;
+  case 2:
+  case 4:
+  case 6: ok = dep == 8 || dep == 16; break;
   default: ok = 0;
   }
   if (!ok) return io_fail(c, LT_EVALUE, "invalid color type %d with bit depth %d", in->color, dep);
-  if (d[10] != 0 || d[11] != 0 || in->interlace > 1) return io_fail(c, LT_EVALUE, "unknown compression, filter or interlace method");
+  if (d[10] != 0 || d[11] != 0 || in->interlace > 1)
+    return io_fail(c, LT_EVALUE, "unknown compression, filter or interlace method");
   in->channels = in->color == 3 ? 3 : file_channels(in->color);
   in->dtype = dep == 16 ? LT_I32 : LT_U8;
   return LT_OK;
@@ -59,11 +70,15 @@ static LtStatus check_sizes(IoCtx *c, IoPngInfo *in) {
     if (pw && ph) raw += ph * (1 + row_bytes(in, pw));
   }
   in->raw_bytes = raw;
-  if (!io_mul_u64(in->idat_bytes, 1032, &bound) || !io_add_u64(bound, 1024, &bound)) bound = UINT64_MAX;
-  if (raw > bound) return io_fail(c, LT_EVALUE, "image of %ux%u cannot come from %llu compressed bytes (truncated?)",
-                                  in->w, in->h, (unsigned long long)in->idat_bytes);
-  if (raw > c->max_inflate) return io_fail(c, LT_ERANGE, "image needs %llu bytes decompressed, over the %llu-byte limit",
-                                          (unsigned long long)raw, (unsigned long long)c->max_inflate);
+  if (!io_mul_u64(in->idat_bytes, 1032, &bound) || !io_add_u64(bound, 1024, &bound))
+    bound = UINT64_MAX;
+  if (raw > bound)
+    return io_fail(c, LT_EVALUE,
+                   "image of %ux%u cannot come from %llu compressed bytes (truncated?)", in->w,
+                   in->h, (unsigned long long)in->idat_bytes);
+  if (raw > c->max_inflate)
+    return io_fail(c, LT_ERANGE, "image needs %llu bytes decompressed, over the %llu-byte limit",
+                   (unsigned long long)raw, (unsigned long long)c->max_inflate);
   int64_t shape[3] = {in->h, in->w, in->channels};
   LtStatus st = io_check_shape(c, "image", 3, shape, lt_dtype_size(in->dtype), NULL, &out);
   if (st == LT_OK && out > c->max_inflate) /* 1-bit palette pixels expand 32-fold */
@@ -73,14 +88,17 @@ static LtStatus check_sizes(IoCtx *c, IoPngInfo *in) {
 }
 
 /* One chunk: type and data in place; walks *pos. */
-static LtStatus next_chunk(IoCtx *c, const uint8_t *p, size_t n, size_t *pos, const uint8_t **type, const uint8_t **data, uint32_t *len) {
+static LtStatus next_chunk(IoCtx *c, const uint8_t *p, size_t n, size_t *pos, const uint8_t **type,
+                           const uint8_t **data, uint32_t *len) {
   if (n - *pos < 12) return io_fail(c, LT_EVALUE, "truncated chunk (no IEND)");
   *len = io_be32(p + *pos);
-  if (*len > 0x7FFFFFFFu || n - *pos - 12 < *len) return io_fail(c, LT_EVALUE, "chunk length %u runs past the end of the file", *len);
+  if (*len > 0x7FFFFFFFu || n - *pos - 12 < *len)
+    return io_fail(c, LT_EVALUE, "chunk length %u runs past the end of the file", *len);
   *type = p + *pos + 4;
   *data = p + *pos + 8;
   uint32_t want = io_be32(*data + *len);
-  if ((uint32_t)crc32(0, *type, *len + 4) != want) return io_fail(c, LT_EVALUE, "CRC mismatch in chunk '%.4s'", (const char *)*type);
+  if ((uint32_t)crc32(0, *type, *len + 4) != want)
+    return io_fail(c, LT_EVALUE, "CRC mismatch in chunk '%.4s'", (const char *)*type);
   *pos += 12 + (size_t)*len;
   return LT_OK;
 }
@@ -96,22 +114,32 @@ LtStatus io_png_info(IoCtx *c, const uint8_t *p, size_t n, IoPngInfo *in) {
     LtStatus st = next_chunk(c, p, n, &pos, &type, &d, &len);
     if (st) return st;
     int first = chunks++ == 0, is_idat = !memcmp(type, "IDAT", 4);
-    if (first != !memcmp(type, "IHDR", 4)) return io_fail(c, LT_EVALUE, "IHDR must come first, once");
-    if (first) { if (len != 13) return io_fail(c, LT_EVALUE, "bad IHDR length"); if ((st = check_ihdr(c, d, in))) return st; }
-    else if (!memcmp(type, "PLTE", 4)) {
-      if (len % 3 || len == 0 || len > 768 || seen_idat) return io_fail(c, LT_EVALUE, "bad PLTE chunk");
+    if (first != !memcmp(type, "IHDR", 4))
+      return io_fail(c, LT_EVALUE, "IHDR must come first, once");
+    if (first) {
+      if (len != 13) return io_fail(c, LT_EVALUE, "bad IHDR length");
+      if ((st = check_ihdr(c, d, in))) return st;
+    } else if (!memcmp(type, "PLTE", 4)) {
+      if (len % 3 || len == 0 || len > 768 || seen_idat)
+        return io_fail(c, LT_EVALUE, "bad PLTE chunk");
       in->npal = (int)(len / 3);
-      for (int i = 0; i < in->npal; i++) { memcpy(in->pal[i], d + 3 * i, 3); in->pal[i][3] = 255; }
+      for (int i = 0; i < in->npal; i++) {
+        memcpy(in->pal[i], d + 3 * i, 3);
+        in->pal[i][3] = 255;
+      }
     } else if (!memcmp(type, "tRNS", 4) && in->color == 3) {
-      if (len > (uint32_t)in->npal) return io_fail(c, LT_EVALUE, "tRNS has more entries than the palette");
+      if (len > (uint32_t)in->npal)
+        return io_fail(c, LT_EVALUE, "tRNS has more entries than the palette");
       for (uint32_t i = 0; i < len; i++) in->pal[i][3] = d[i];
       in->has_trns = 1;
     } else if (is_idat) {
       if (idat_done) return io_fail(c, LT_EVALUE, "IDAT chunks are not consecutive");
       seen_idat = 1;
       in->idat_bytes += len;
-    } else if (!memcmp(type, "IEND", 4)) break;
-    else if (!(type[0] & 0x20)) return io_fail(c, LT_EVALUE, "unknown critical chunk '%.4s'", (const char *)type);
+    } else if (!memcmp(type, "IEND", 4))
+      break;
+    else if (!(type[0] & 0x20))
+      return io_fail(c, LT_EVALUE, "unknown critical chunk '%.4s'", (const char *)type);
     if (seen_idat && !is_idat) idat_done = 1;
   }
   if (!seen_idat) return io_fail(c, LT_EVALUE, "no image data (IDAT)");
@@ -135,7 +163,10 @@ static LtStatus inflate_idat(IoCtx *c, const uint8_t *p, size_t n, uint8_t *raw,
     const uint8_t *type, *d;
     uint32_t len;
     if ((st = next_chunk(c, p, n, &pos, &type, &d, &len))) break;
-    if (!memcmp(type, "IEND", 4)) { st = io_fail(c, LT_EVALUE, "image data ends early (truncated)"); break; }
+    if (!memcmp(type, "IEND", 4)) {
+      st = io_fail(c, LT_EVALUE, "image data ends early (truncated)");
+      break;
+    }
     if (memcmp(type, "IDAT", 4)) continue;
     z.next_in = (Bytef *)(uintptr_t)d;
     z.avail_in = len;
@@ -144,14 +175,21 @@ static LtStatus inflate_idat(IoCtx *c, const uint8_t *p, size_t n, uint8_t *raw,
       z.next_out = left ? raw + made : &extra;
       z.avail_out = left ? (uInt)(left > (1u << 30) ? (1u << 30) : left) : 1;
       r = inflate(&z, Z_NO_FLUSH);
-      if (!left && z.avail_out == 0) { st = io_fail(c, LT_EVALUE, "more image data than the header allows"); break; }
+      if (!left && z.avail_out == 0) {
+        st = io_fail(c, LT_EVALUE, "more image data than the header allows");
+        break;
+      }
       made += (left ? (left > (1u << 30) ? (1u << 30) : left) : 1) - z.avail_out;
-      if (r != Z_OK && r != Z_STREAM_END) { st = io_fail(c, LT_EVALUE, "corrupt image data (zlib: %s)", z.msg ? z.msg : "error"); break; }
+      if (r != Z_OK && r != Z_STREAM_END) {
+        st = io_fail(c, LT_EVALUE, "corrupt image data (zlib: %s)", z.msg ? z.msg : "error");
+        break;
+      }
     }
   }
   inflateEnd(&z);
-  if (st == LT_OK && made != raw_n) st = io_fail(c, LT_EVALUE, "image data has %llu bytes, expected %llu",
-                                                 (unsigned long long)made, (unsigned long long)raw_n);
+  if (st == LT_OK && made != raw_n)
+    st = io_fail(c, LT_EVALUE, "image data has %llu bytes, expected %llu", (unsigned long long)made,
+                 (unsigned long long)raw_n);
   return st;
 }
 
@@ -184,11 +222,14 @@ static unsigned sample(const uint8_t *row, uint64_t k, int d) {
   return (row[bit / 8] >> (8 - d - (int)(bit % 8))) & ((1u << d) - 1);
 }
 
-static LtStatus expand_pass(IoCtx *c, const IoPngInfo *in, int p, const uint8_t *rows, uint64_t pw, uint64_t ph, void *out) {
+static LtStatus expand_pass(IoCtx *c, const IoPngInfo *in, int p, const uint8_t *rows, uint64_t pw,
+                            uint64_t ph, void *out) {
   int fc = file_channels(in->color), oc = in->channels;
   uint64_t rb = row_bytes(in, pw);
-  uint64_t x0 = in->interlace ? (uint64_t)PASS[p][0] : 0, y0 = in->interlace ? (uint64_t)PASS[p][1] : 0;
-  uint64_t dx = in->interlace ? (uint64_t)PASS[p][2] : 1, dy = in->interlace ? (uint64_t)PASS[p][3] : 1;
+  uint64_t x0 = in->interlace ? (uint64_t)PASS[p][0] : 0,
+           y0 = in->interlace ? (uint64_t)PASS[p][1] : 0;
+  uint64_t dx = in->interlace ? (uint64_t)PASS[p][2] : 1,
+           dy = in->interlace ? (uint64_t)PASS[p][3] : 1;
   int scale = in->color == 0 && in->depth < 8 ? 255 / ((1 << in->depth) - 1) : 1;
   for (uint64_t y = 0; y < ph; y++) {
     const uint8_t *row = rows + y * (rb + 1) + 1;
@@ -202,8 +243,10 @@ static LtStatus expand_pass(IoCtx *c, const IoPngInfo *in, int p, const uint8_t 
       }
       for (int k = 0; k < fc; k++) {
         unsigned v = sample(row, x * (uint64_t)fc + (uint64_t)k, in->depth) * (unsigned)scale;
-        if (in->depth == 16) ((int32_t *)out)[o + (uint64_t)k] = (int32_t)v;
-        else ((uint8_t *)out)[o + (uint64_t)k] = (uint8_t)v;
+        if (in->depth == 16)
+          ((int32_t *)out)[o + (uint64_t)k] = (int32_t)v;
+        else
+          ((uint8_t *)out)[o + (uint64_t)k] = (uint8_t)v;
       }
     }
   }
@@ -267,11 +310,13 @@ LtStatus io_png_decode(IoCtx *c, const uint8_t *p, size_t n, const IoPngInfo *in
 
 #define IDAT_MAX ((size_t)1 << 20) /* compressed bytes per IDAT chunk */
 
-static LtStatus write_chunk(IoCtx *c, IoWriter *w, const char *type, const uint8_t *d, uint32_t len) {
+static LtStatus write_chunk(IoCtx *c, IoWriter *w, const char *type, const uint8_t *d,
+                            uint32_t len) {
   uint8_t h[8], t[4];
   io_putbe32(h, len);
   memcpy(h + 4, type, 4);
-  uLong crc = crc32(crc32(0, (const Bytef *)type, 4), d ? d : (const Bytef *)"", len); /* zlib: NULL resets */
+  uLong crc = crc32(crc32(0, (const Bytef *)type, 4), d ? d : (const Bytef *)"",
+                    len); /* zlib: NULL resets */
   io_putbe32(t, (uint32_t)crc);
   LtStatus st = io_writer_write(c, w, h, 8);
   if (st == LT_OK && len) st = io_writer_write(c, w, d, len);
@@ -280,17 +325,23 @@ static LtStatus write_chunk(IoCtx *c, IoWriter *w, const char *type, const uint8
 
 /* Filters row cur (prev NULL for the first) with the filter whose output
  * has the least sum of absolute values (the libpng heuristic). */
-static void best_filter(const uint8_t *cur, const uint8_t *prev, int64_t rb, int bpp, uint8_t *out, uint8_t *tmp) {
+static void best_filter(const uint8_t *cur, const uint8_t *prev, int64_t rb, int bpp, uint8_t *out,
+                        uint8_t *tmp) {
   long best = -1;
   for (int f = 0; f < 5; f++) {
     long sum = 0;
     for (int64_t i = 0; i < rb; i++) {
-      int a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0, cc = prev && i >= bpp ? prev[i - bpp] : 0;
+      int a = i >= bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0,
+          cc = prev && i >= bpp ? prev[i - bpp] : 0;
       int pred = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : paeth(a, b, cc);
       tmp[i + 1] = (uint8_t)(cur[i] - pred);
       sum += tmp[i + 1] < 128 ? tmp[i + 1] : 256 - tmp[i + 1];
     }
-    if (best < 0 || sum < best) { best = sum; tmp[0] = (uint8_t)f; memcpy(out, tmp, (size_t)rb + 1); }
+    if (best < 0 || sum < best) {
+      best = sum;
+      tmp[0] = (uint8_t)f;
+      memcpy(out, tmp, (size_t)rb + 1);
+    }
   }
 }
 
@@ -317,8 +368,10 @@ static void filter_band(const IoPngImage *img, int64_t y0, int64_t y1, uint8_t *
     img->row(img->ud, y, cur);
     uint8_t *out = rows + (size_t)y * (rb + 1);
     const uint8_t *above = y > 0 ? prev : NULL;
-    if (img->filter == IO_PNG_UP) up_filter(cur, above, rb, out);
-    else best_filter(cur, above, (int64_t)rb, img->channels, out, tmp);
+    if (img->filter == IO_PNG_UP)
+      up_filter(cur, above, rb, out);
+    else
+      best_filter(cur, above, (int64_t)rb, img->channels, out, tmp);
     uint8_t *t = prev;
     prev = cur;
     cur = t;
@@ -337,7 +390,7 @@ static LtStatus filter_image(IoCtx *c, const IoPngImage *img, uint8_t *rows) {
   size_t n = per * (size_t)bands;
   uint8_t *scratch = io_alloc(c, n);
   if (!scratch) return LT_ENOMEM;
-  #pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1)
   for (int64_t b = 0; b < bands; b++) {
     int64_t y0 = img->height * b / bands;
     int64_t y1 = img->height * (b + 1) / bands;
@@ -408,8 +461,8 @@ static LtStatus check_image(IoCtx *c, const IoPngImage *img, size_t *n) {
     return io_fail(c, LT_EVALUE, "compression level %d is out of range (1 to 12)", img->level);
   rb = (uint64_t)img->width * (uint64_t)img->channels + 1;
   if (!io_mul_u64(rb, (uint64_t)img->height, &total) || total > SIZE_MAX / 2)
-    return io_fail(c, LT_EVALUE, "image of %lldx%lld is too large to encode",
-                   (long long)img->width, (long long)img->height);
+    return io_fail(c, LT_EVALUE, "image of %lldx%lld is too large to encode", (long long)img->width,
+                   (long long)img->height);
   *n = (size_t)total;
   return LT_OK;
 }
@@ -454,13 +507,13 @@ static void tensor_row(void *ud, int64_t y, uint8_t *out) {
 
 LtStatus io_png_encode(IoCtx *c, const Tensor *img, IoWriter *w) {
   IoPngImage im = {
-    .width = img->shape[1],
-    .height = img->shape[0],
-    .channels = img->ndim == 3 ? (int)img->shape[2] : 1,
-    .row = tensor_row,
-    .ud = (void *)(uintptr_t)img, /* tensor_row only reads it */
-    .filter = IO_PNG_ADAPTIVE,
-    .level = IO_PNG_LEVEL,
+      .width = img->shape[1],
+      .height = img->shape[0],
+      .channels = img->ndim == 3 ? (int)img->shape[2] : 1,
+      .row = tensor_row,
+      .ud = (void *)(uintptr_t)img, /* tensor_row only reads it */
+      .filter = IO_PNG_ADAPTIVE,
+      .level = IO_PNG_LEVEL,
   };
   return io_png_write(c, &im, w);
 }

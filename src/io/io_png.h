@@ -9,10 +9,10 @@
 typedef struct {
   uint32_t w, h;
   int depth, color, interlace;
-  int channels;               /* of the result: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
-  LtDtype dtype;              /* uint8, or int32 (0..65535) for 16-bit images */
+  int channels;  /* of the result: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+  LtDtype dtype; /* uint8, or int32 (0..65535) for 16-bit images */
   int npal;
-  uint8_t pal[256][4];        /* palette with alpha (255 unless tRNS says otherwise) */
+  uint8_t pal[256][4]; /* palette with alpha (255 unless tRNS says otherwise) */
   int has_trns;
   uint64_t idat_bytes, raw_bytes;
 } IoPngInfo;
@@ -46,14 +46,14 @@ typedef void (*IoPngRowFn)(void *ud, int64_t y, uint8_t *out);
 
 /* An image to encode: its size and layout, where its rows come from, and how to store it. */
 typedef struct {
-  int64_t width, height;  /* 1 .. 2^31 - 1 each */
-  int channels;           /* 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA */
-  IoPngRowFn row;         /* the rows, through ud */
+  int64_t width, height; /* 1 .. 2^31 - 1 each */
+  int channels;          /* 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA */
+  IoPngRowFn row;        /* the rows, through ud */
   void *ud;
   IoPngFilter filter;
-  int level;              /* libdeflate's compression level, 1 (fast) .. 12 (small) */
-  double dpi;             /* > 0: recorded in a pHYs chunk; otherwise none */
-  const char *software;   /* non-NULL: recorded in a tEXt "Software" chunk */
+  int level;            /* libdeflate's compression level, 1 (fast) .. 12 (small) */
+  double dpi;           /* > 0: recorded in a pHYs chunk; otherwise none */
+  const char *software; /* non-NULL: recorded in a tEXt "Software" chunk */
 } IoPngImage;
 
 /* Encodes img as an 8-bit PNG appended to w: signature, IHDR, then pHYs and tEXt when asked,

@@ -1,4 +1,5 @@
-/* io_pt.c - torch.save archives: format detection, layout and storage-record validation, reading storages, writing checkpoints. */
+/* io_pt.c - torch.save archives: format detection, layout and storage-record validation, reading
+ * storages, writing checkpoints. */
 #include <stdio.h>
 #include <string.h>
 #include "io/io_pt.h"
@@ -12,8 +13,9 @@ static LtStatus check_magic(IoCtx *c, IoSrc *s) {
   if (st) return st;
   if (n >= 4 && !memcmp(b, "PK\3\4", 4)) return LT_OK;
   if ((n >= 2 && b[0] == 0x80 && b[1] <= 5) || (n >= 262 && !memcmp(b + 257, "ustar", 5)))
-    return io_fail(c, LT_EVALUE, "legacy torch.save format (before PyTorch 1.6) is not supported; "
-                                 "re-save it with a recent torch.save");
+    return io_fail(c, LT_EVALUE,
+                   "legacy torch.save format (before PyTorch 1.6) is not supported; "
+                   "re-save it with a recent torch.save");
   return io_fail(c, LT_EVALUE, "not a PyTorch checkpoint (not a torch.save zip archive)");
 }
 
@@ -35,15 +37,18 @@ static LtStatus check_layout(IoCtx *c, IoPt *pt) {
   size_t pl = strlen(pt->prefix);
   for (size_t i = 0; i < pt->zip.n; i++) {
     const char *name = pt->zip.e[i].name;
-    if (!starts_with(name, pt->prefix)) return io_fail(c, LT_EVALUE, "not a torch.save archive (members in several folders)");
+    if (!starts_with(name, pt->prefix))
+      return io_fail(c, LT_EVALUE, "not a torch.save archive (members in several folders)");
     if (!strcmp(name + pl, "constants.pkl") || starts_with(name + pl, "code/"))
-      return io_fail(c, LT_EVALUE, "TorchScript archives are not supported (they contain code); "
-                                   "save the model's state_dict() with torch.save instead");
+      return io_fail(c, LT_EVALUE,
+                     "TorchScript archives are not supported (they contain code); "
+                     "save the model's state_dict() with torch.save instead");
   }
   for (size_t i = 0; i < pt->zip.n; i++) {
     const char *name = pt->zip.e[i].name;
     if (is_pickle(name) && strcmp(name + pl, "data.pkl"))
-      return io_fail(c, LT_EVALUE, "ambiguous checkpoint: a second pickle '%s' besides data.pkl", name);
+      return io_fail(c, LT_EVALUE, "ambiguous checkpoint: a second pickle '%s' besides data.pkl",
+                     name);
   }
   return LT_OK;
 }
@@ -56,7 +61,8 @@ static const IoZipEntry *member(const IoPt *pt, const char *rest) {
 }
 
 /* Reads a small member whole into buf (NUL-terminated). */
-static LtStatus read_small(IoCtx *c, IoSrc *s, const IoZipEntry *e, size_t cap, uint8_t **buf, size_t *n) {
+static LtStatus read_small(IoCtx *c, IoSrc *s, const IoZipEntry *e, size_t cap, uint8_t **buf,
+                           size_t *n) {
   IoSrc *m;
   LtStatus st = io_zip_member(c, s, e, &m);
   if (st) return st;
@@ -77,9 +83,12 @@ static LtStatus read_byteorder(IoCtx *c, IoSrc *s, IoPt *pt) {
   if (!e) return LT_OK; /* absent: little-endian, as torch.load assumes */
   LtStatus st = read_small(c, s, e, 64, &b, &n);
   if (st) return st;
-  if (n == 6 && !memcmp(b, "little", 6)) pt->big_endian = 0;
-  else if (n == 3 && !memcmp(b, "big", 3)) pt->big_endian = 1;
-  else st = io_fail(c, LT_EVALUE, "byteorder record must be 'little' or 'big'");
+  if (n == 6 && !memcmp(b, "little", 6))
+    pt->big_endian = 0;
+  else if (n == 3 && !memcmp(b, "big", 3))
+    pt->big_endian = 1;
+  else
+    st = io_fail(c, LT_EVALUE, "byteorder record must be 'little' or 'big'");
   io_free(c, b, n + 1);
   return st;
 }
@@ -87,7 +96,8 @@ static LtStatus read_byteorder(IoCtx *c, IoSrc *s, IoPt *pt) {
 static LtStatus find_records(IoCtx *c, IoPt *pt) {
   uint64_t inflated = 0;
   pt->nrec = pt->pk.nstorages;
-  if (!(pt->records = io_calloc(c, (pt->nrec ? pt->nrec : 1) * sizeof *pt->records))) return LT_ENOMEM;
+  if (!(pt->records = io_calloc(c, (pt->nrec ? pt->nrec : 1) * sizeof *pt->records)))
+    return LT_ENOMEM;
   for (size_t i = 0; i < pt->nrec; i++) {
     const PkStorage *s = &pt->pk.storages[i];
     char rest[64];
@@ -96,11 +106,14 @@ static LtStatus find_records(IoCtx *c, IoPt *pt) {
     if (!e) return io_fail(c, LT_EVALUE, "storage record '%s%s' is missing", pt->prefix, rest);
     uint64_t want = s->numel * io_stype_size(s->st);
     if (e->usize != want)
-      return io_fail(c, LT_EVALUE, "storage '%s' declares %llu elements of %s (%llu bytes) but its record holds %llu bytes",
-                     s->key, (unsigned long long)s->numel, io_stype_name(s->st), (unsigned long long)want,
-                     (unsigned long long)e->usize);
+      return io_fail(
+          c, LT_EVALUE,
+          "storage '%s' declares %llu elements of %s (%llu bytes) but its record holds %llu bytes",
+          s->key, (unsigned long long)s->numel, io_stype_name(s->st), (unsigned long long)want,
+          (unsigned long long)e->usize);
     if (e->method != 0 && (!io_add_u64(inflated, e->usize, &inflated) || inflated > c->max_inflate))
-      return io_fail(c, LT_ERANGE, "compressed storages would inflate past the %llu-byte limit", (unsigned long long)c->max_inflate);
+      return io_fail(c, LT_ERANGE, "compressed storages would inflate past the %llu-byte limit",
+                     (unsigned long long)c->max_inflate);
     pt->records[i] = e;
   }
   return LT_OK;
@@ -177,9 +190,11 @@ LtStatus io_pt_check_name(IoCtx *c, const char *name, size_t len) {
   return io_zip_check_name(c, member, len + 9);
 }
 
-static LtStatus small_member(IoCtx *c, IoZipWriter *zw, const char *name, const char *rest, const void *p, size_t n) {
+static LtStatus small_member(IoCtx *c, IoZipWriter *zw, const char *name, const char *rest,
+                             const void *p, size_t n) {
   char full[512];
-  if (snprintf(full, sizeof full, "%s/%s", name, rest) >= (int)sizeof full) return io_fail(c, LT_EVALUE, "archive name too long");
+  if (snprintf(full, sizeof full, "%s/%s", name, rest) >= (int)sizeof full)
+    return io_fail(c, LT_EVALUE, "archive name too long");
   LtStatus st = io_zipw_begin(c, zw, full, strlen(full), 0, 64);
   if (st == LT_OK) st = io_zipw_data(c, zw, p, n);
   return st ? st : io_zipw_end(c, zw);
@@ -191,7 +206,8 @@ LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const Pk
   return st ? st : small_member(c, zw, name, "byteorder", "little", 6);
 }
 
-LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p, size_t n) {
+LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p,
+                             size_t n) {
   char rest[64];
   snprintf(rest, sizeof rest, "data/%zu", key);
   return small_member(c, zw, name, rest, p, n);

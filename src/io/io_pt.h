@@ -1,4 +1,5 @@
-/* io_pt.h - PyTorch checkpoints (torch.save zip format): archive layout checks, the restricted unpickler, storage records; and writing the same layout (core, no Lua). */
+/* io_pt.h - PyTorch checkpoints (torch.save zip format): archive layout checks, the restricted
+ * unpickler, storage records; and writing the same layout (core, no Lua). */
 #ifndef LUNETTE_IO_PT_H
 #define LUNETTE_IO_PT_H
 #include "io/io_pickle.h"
@@ -12,7 +13,7 @@ typedef struct {
   char prefix[IO_PT_MAX_NAME + 2]; /* the archive's top folder, with its '/' */
   int big_endian;                  /* from the byteorder record (default little) */
   PkResult pk;
-  const IoZipEntry **records;      /* records[i]: data/<key> of storage i */
+  const IoZipEntry **records; /* records[i]: data/<key> of storage i */
   size_t nrec;
 } IoPt;
 
@@ -43,7 +44,8 @@ LtStatus io_pt_check_name(IoCtx *c, const char *name, size_t len);
  * storages with io_pt_write_storage between io_pt_write_begin and
  * io_pt_write_end; name must pass io_pt_check_name. */
 LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl);
-LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p, size_t n);
+LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p,
+                             size_t n);
 LtStatus io_pt_write_end(IoCtx *c, IoZipWriter *zw, const char *name);
 
 #endif

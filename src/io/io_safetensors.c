@@ -1,22 +1,47 @@
-/* io_safetensors.c - safetensors header: strict JSON subset with exact integers, full layout validation; header writer. */
+/* io_safetensors.c - safetensors header: strict JSON subset with exact integers, full layout
+ * validation; header writer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io/io_safetensors.h"
 
-static const struct { const char *name; int st; } DTYPES[] = {
-  {"BOOL", IO_B1}, {"U8", IO_U1}, {"I8", IO_I1}, {"I16", IO_I2}, {"U16", IO_U2}, {"I32", IO_I4},
-  {"U32", IO_U4}, {"I64", IO_I8}, {"F16", IO_F2}, {"BF16", IO_BF2}, {"F32", IO_F4}, {"F64", IO_F8},
-  /* known to the format, not to lunette */
-  {"U64", -1}, {"F8_E5M2", -1}, {"F8_E4M3", -1}, {"F8_E8M0", -1}, {"F8_E4M3FNUZ", -1},
-  {"F8_E5M2FNUZ", -1}, {"F4", -1}, {"F6_E2M3", -1}, {"F6_E3M2", -1}, {"C64", -1},
+static const struct {
+  const char *name;
+  int st;
+} DTYPES[] = {
+    {"BOOL", IO_B1},
+    {"U8", IO_U1},
+    {"I8", IO_I1},
+    {"I16", IO_I2},
+    {"U16", IO_U2},
+    {"I32", IO_I4},
+    {"U32", IO_U4},
+    {"I64", IO_I8},
+    {"F16", IO_F2},
+    {"BF16", IO_BF2},
+    {"F32", IO_F4},
+    {"F64", IO_F8},
+    /* known to the format, not to lunette */
+    {"U64", -1},
+    {"F8_E5M2", -1},
+    {"F8_E4M3", -1},
+    {"F8_E8M0", -1},
+    {"F8_E4M3FNUZ", -1},
+    {"F8_E5M2FNUZ", -1},
+    {"F4", -1},
+    {"F6_E2M3", -1},
+    {"F6_E3M2", -1},
+    {"C64", -1},
 };
 
 int io_utf8_valid(const uint8_t *p, size_t n) {
   size_t i = 0;
   while (i < n) {
     uint8_t b = p[i];
-    if (b < 0x80) { i++; continue; }
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
     size_t k = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
     if (!k || i + k > n) return 0;
     uint32_t cp = b & (0x7F >> k);
@@ -25,7 +50,8 @@ int io_utf8_valid(const uint8_t *p, size_t n) {
       cp = cp << 6 | (p[i + j] & 0x3F);
     }
     if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return 0;
     i += k;
   }
   return 1;
@@ -33,19 +59,37 @@ int io_utf8_valid(const uint8_t *p, size_t n) {
 
 /* ---- a strict JSON lexer over the header ------------------------------------ */
 
-typedef struct { const uint8_t *start, *p, *end; IoCtx *c; IoSafetensors *f; size_t sused; } J;
+typedef struct {
+  const uint8_t *start, *p, *end;
+  IoCtx *c;
+  IoSafetensors *f;
+  size_t sused;
+} J;
 
-static void ws(J *j) { while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++; }
-static int lit(J *j, char ch) { ws(j); if (j->p < j->end && *j->p == ch) { j->p++; return 1; } return 0; }
+static void ws(J *j) {
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+static int lit(J *j, char ch) {
+  ws(j);
+  if (j->p < j->end && *j->p == ch) {
+    j->p++;
+    return 1;
+  }
+  return 0;
+}
 static LtStatus bad(J *j, const char *what) {
-  return io_fail(j->c, LT_EVALUE, "invalid JSON header: %s at byte %zu", what, (size_t)(j->p - j->start));
+  return io_fail(j->c, LT_EVALUE, "invalid JSON header: %s at byte %zu", what,
+                 (size_t)(j->p - j->start));
 }
 
 static int hex4(const uint8_t *p, uint32_t *v) {
   *v = 0;
   for (int i = 0; i < 4; i++) {
     uint8_t h = p[i];
-    int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+    int d = h >= '0' && h <= '9'   ? h - '0'
+            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+            : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                   : -1;
     if (d < 0) return 0;
     *v = *v << 4 | (uint32_t)d;
   }
@@ -53,11 +97,25 @@ static int hex4(const uint8_t *p, uint32_t *v) {
 }
 
 static size_t put_utf8(char *o, uint32_t cp) {
-  if (cp < 0x80) { o[0] = (char)cp; return 1; }
-  if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
-  if (cp < 0x10000) { o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | (cp >> 6 & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F)); return 3; }
-  o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-  o[2] = (char)(0x80 | (cp >> 6 & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (char)(0xC0 | cp >> 6);
+    o[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (char)(0xE0 | cp >> 12);
+    o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | cp >> 18);
+  o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+  o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+  o[3] = (char)(0x80 | (cp & 0x3F));
   return 4;
 }
 
@@ -68,7 +126,8 @@ static LtStatus unicode_escape(J *j, uint32_t *cp) {
   if (*cp >= 0xDC00 && *cp <= 0xDFFF) return bad(j, "lone low surrogate");
   if (*cp >= 0xD800 && *cp <= 0xDBFF) {
     uint32_t lo;
-    if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || !hex4(j->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+    if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || !hex4(j->p + 2, &lo) ||
+        lo < 0xDC00 || lo > 0xDFFF)
       return bad(j, "unpaired surrogate");
     j->p += 6;
     *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
@@ -83,11 +142,17 @@ static LtStatus str(J *j, const char **out, size_t *len) {
   while (j->p < j->end && *j->p != '"') {
     uint8_t ch = *j->p++;
     if (ch < 0x20) return bad(j, "control character in string");
-    if (ch != '\\') { *o++ = (char)ch; continue; }
+    if (ch != '\\') {
+      *o++ = (char)ch;
+      continue;
+    }
     if (j->p >= j->end) break;
     uint8_t e = *j->p++;
     const char *simple = strchr("\"\\/bfnrt", e);
-    if (e && simple) { *o++ = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"]; continue; }
+    if (e && simple) {
+      *o++ = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+      continue;
+    }
     if (e != 'u') return bad(j, "bad escape");
     uint32_t cp;
     LtStatus st = unicode_escape(j, &cp);
@@ -108,7 +173,8 @@ static LtStatus json_uint(J *j, uint64_t *v) {
   ws(j);
   const uint8_t *s = j->p;
   uint64_t n = 0;
-  if (j->p < j->end && *j->p == '-') return io_fail(j->c, LT_ERANGE, "invalid header: negative integer");
+  if (j->p < j->end && *j->p == '-')
+    return io_fail(j->c, LT_ERANGE, "invalid header: negative integer");
   while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
     if (!io_mul_u64(n, 10, &n) || !io_add_u64(n, (uint64_t)(*j->p - '0'), &n))
       return io_fail(j->c, LT_ERANGE, "invalid header: integer overflows 64 bits");
@@ -116,7 +182,8 @@ static LtStatus json_uint(J *j, uint64_t *v) {
   }
   if (j->p == s) return bad(j, "integer expected");
   if (*s == '0' && j->p - s > 1) return bad(j, "integer with a leading zero");
-  if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E')) return bad(j, "integer expected, got a fraction or exponent");
+  if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
+    return bad(j, "integer expected, got a fraction or exponent");
   *v = n;
   return LT_OK;
 }
@@ -130,7 +197,8 @@ static LtStatus parse_dtype(J *j, IoStTensor *t) {
   if (st) return st;
   for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
     if (strlen(DTYPES[i].name) == n && !memcmp(DTYPES[i].name, s, n)) {
-      if (DTYPES[i].st < 0) return io_fail(j->c, LT_EDTYPE, "tensor '%s': dtype %s is not supported", t->name, s);
+      if (DTYPES[i].st < 0)
+        return io_fail(j->c, LT_EDTYPE, "tensor '%s': dtype %s is not supported", t->name, s);
       t->st = (IoStype)DTYPES[i].st;
       return LT_OK;
     }
@@ -143,10 +211,12 @@ static LtStatus parse_shape(J *j, IoStTensor *t) {
   if (lit(j, ']')) return LT_OK;
   do {
     uint64_t v;
-    if (t->ndim == LT_MAXDIM) return io_fail(j->c, LT_ERANGE, "tensor '%s': more than %d dims", t->name, LT_MAXDIM);
+    if (t->ndim == LT_MAXDIM)
+      return io_fail(j->c, LT_ERANGE, "tensor '%s': more than %d dims", t->name, LT_MAXDIM);
     LtStatus st = json_uint(j, &v);
     if (st) return st;
-    if (v > (uint64_t)INT64_MAX) return io_fail(j->c, LT_ERANGE, "tensor '%s': shape overflows", t->name);
+    if (v > (uint64_t)INT64_MAX)
+      return io_fail(j->c, LT_ERANGE, "tensor '%s': shape overflows", t->name);
     t->shape[t->ndim++] = (int64_t)v;
   } while (lit(j, ','));
   return lit(j, ']') ? LT_OK : bad(j, "']' expected");
@@ -163,7 +233,8 @@ static LtStatus parse_offsets(J *j, IoStTensor *t) {
 
 static LtStatus parse_tensor(J *j, IoStTensor *t) {
   int seen = 0;
-  if (!lit(j, '{')) return io_fail(j->c, LT_EVALUE, "invalid header: entry '%s' is not an object", t->name);
+  if (!lit(j, '{'))
+    return io_fail(j->c, LT_EVALUE, "invalid header: entry '%s' is not an object", t->name);
   if (lit(j, '}')) return io_fail(j->c, LT_EVALUE, "invalid header: entry '%s' is empty", t->name);
   do {
     const char *k;
@@ -171,22 +242,32 @@ static LtStatus parse_tensor(J *j, IoStTensor *t) {
     LtStatus st = str(j, &k, &kn);
     if (st) return st;
     if (!lit(j, ':')) return bad(j, "':' expected");
-    int bit = !strcmp(k, "dtype") ? 1 : !strcmp(k, "shape") ? 2 : !strcmp(k, "data_offsets") ? 4 : 0;
-    if (!bit || kn != strlen(k)) return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' has unexpected field '%.32s'", t->name, k);
-    if (seen & bit) return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' repeats '%s'", t->name, k);
+    int bit = !strcmp(k, "dtype")          ? 1
+              : !strcmp(k, "shape")        ? 2
+              : !strcmp(k, "data_offsets") ? 4
+                                           : 0;
+    if (!bit || kn != strlen(k))
+      return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' has unexpected field '%.32s'",
+                     t->name, k);
+    if (seen & bit)
+      return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' repeats '%s'", t->name, k);
     seen |= bit;
     st = bit == 1 ? parse_dtype(j, t) : bit == 2 ? parse_shape(j, t) : parse_offsets(j, t);
     if (st) return st;
   } while (lit(j, ','));
   if (!lit(j, '}')) return bad(j, "'}' expected");
-  if (seen != 7) return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' lacks '%s'", t->name,
-                                !(seen & 1) ? "dtype" : !(seen & 2) ? "shape" : "data_offsets");
+  if (seen != 7)
+    return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' lacks '%s'", t->name,
+                   !(seen & 1)   ? "dtype"
+                   : !(seen & 2) ? "shape"
+                                 : "data_offsets");
   return LT_OK;
 }
 
 static LtStatus parse_meta(J *j) {
   IoSafetensors *f = j->f;
-  if (!lit(j, '{')) return io_fail(j->c, LT_EVALUE, "invalid header: __metadata__ must be an object of strings");
+  if (!lit(j, '{'))
+    return io_fail(j->c, LT_EVALUE, "invalid header: __metadata__ must be an object of strings");
   if (lit(j, '}')) return LT_OK;
   do {
     if (f->nmeta == f->meta_cap) {
@@ -203,7 +284,9 @@ static LtStatus parse_meta(J *j) {
     if (st) return st;
     if (!lit(j, ':')) return bad(j, "':' expected");
     ws(j);
-    if (j->p < j->end && *j->p != '"') return io_fail(j->c, LT_EVALUE, "invalid header: __metadata__ value for '%.32s' is not a string", m->k);
+    if (j->p < j->end && *j->p != '"')
+      return io_fail(j->c, LT_EVALUE,
+                     "invalid header: __metadata__ value for '%.32s' is not a string", m->k);
     if ((st = str(j, &m->v, &m->vn))) return st;
     f->nmeta++;
   } while (lit(j, ','));
@@ -251,7 +334,8 @@ static LtStatus parse_header(J *j) {
     if (!lit(j, '}')) return bad(j, "',' or '}' expected");
   }
   ws(j);
-  return j->p == j->end ? LT_OK : io_fail(j->c, LT_EVALUE, "invalid header: text after the JSON object");
+  return j->p == j->end ? LT_OK
+                        : io_fail(j->c, LT_EVALUE, "invalid header: text after the JSON object");
 }
 
 /* ---- layout validation --------------------------------------------------------- */
@@ -276,7 +360,8 @@ static LtStatus check_names(IoCtx *c, IoSafetensors *f) {
   qsort(p, f->n, sizeof *p, cmp_name);
   LtStatus st = LT_OK;
   for (size_t i = 1; i < f->n && st == LT_OK; i++)
-    if (!cmp_name(&p[i - 1], &p[i])) st = io_fail(c, LT_EVALUE, "duplicate tensor name '%s'", p[i]->name);
+    if (!cmp_name(&p[i - 1], &p[i]))
+      st = io_fail(c, LT_EVALUE, "duplicate tensor name '%s'", p[i]->name);
   io_free(c, p, (f->n ? f->n : 1) * sizeof *p);
   return st;
 }
@@ -289,14 +374,18 @@ static LtStatus check_layout(IoCtx *c, IoSafetensors *f, uint64_t data_start, ui
   for (size_t i = 0; i < f->n; i++) {
     IoStTensor *t = &f->t[i];
     uint64_t nbytes;
-    if (t->end < t->begin) return io_fail(c, LT_EVALUE, "tensor '%s': data_offsets end before they begin", t->name);
+    if (t->end < t->begin)
+      return io_fail(c, LT_EVALUE, "tensor '%s': data_offsets end before they begin", t->name);
     if (t->begin != at)
       return io_fail(c, LT_EVALUE, "tensor '%s': data starts at %llu, expected %llu (%s)", t->name,
-                     (unsigned long long)t->begin, (unsigned long long)at, t->begin < at ? "overlap" : "gap");
-    if ((st = io_check_shape(c, "shape", t->ndim, t->shape, io_stype_size(t->st), NULL, &nbytes))) return st;
+                     (unsigned long long)t->begin, (unsigned long long)at,
+                     t->begin < at ? "overlap" : "gap");
+    if ((st = io_check_shape(c, "shape", t->ndim, t->shape, io_stype_size(t->st), NULL, &nbytes)))
+      return st;
     if (nbytes != t->end - t->begin)
-      return io_fail(c, LT_EVALUE, "tensor '%s': shape and dtype need %llu bytes, data_offsets give %llu", t->name,
-                     (unsigned long long)nbytes, (unsigned long long)(t->end - t->begin));
+      return io_fail(c, LT_EVALUE,
+                     "tensor '%s': shape and dtype need %llu bytes, data_offsets give %llu",
+                     t->name, (unsigned long long)nbytes, (unsigned long long)(t->end - t->begin));
     at = t->end;
     t->begin += data_start;
     t->end += data_start;
@@ -313,18 +402,28 @@ LtStatus io_st_parse(IoCtx *c, IoSrc *s, IoSafetensors *f) {
   uint8_t len8[8];
   uint64_t size = io_src_size(s);
   memset(f, 0, sizeof *f);
-  if (size < 8) return io_fail(c, LT_EVALUE, "too small to be a safetensors file (%llu bytes)", (unsigned long long)size);
+  if (size < 8)
+    return io_fail(c, LT_EVALUE, "too small to be a safetensors file (%llu bytes)",
+                   (unsigned long long)size);
   LtStatus st = io_src_read(c, s, 0, len8, 8);
   if (st) return st;
   uint64_t n = io_le64(len8);
-  if (n > IO_ST_MAX_HEADER) return io_fail(c, LT_ERANGE, "header length %llu exceeds the %u-byte limit", (unsigned long long)n, IO_ST_MAX_HEADER);
-  if (n > size - 8) return io_fail(c, LT_EVALUE, "header length %llu exceeds the file (%llu bytes)", (unsigned long long)n, (unsigned long long)size);
+  if (n > IO_ST_MAX_HEADER)
+    return io_fail(c, LT_ERANGE, "header length %llu exceeds the %u-byte limit",
+                   (unsigned long long)n, IO_ST_MAX_HEADER);
+  if (n > size - 8)
+    return io_fail(c, LT_EVALUE, "header length %llu exceeds the file (%llu bytes)",
+                   (unsigned long long)n, (unsigned long long)size);
   uint8_t *h = io_alloc(c, (size_t)n + 1);
   if (!h) return LT_ENOMEM;
   f->strings_n = (size_t)n + 1;
-  if (!(f->strings = io_alloc(c, f->strings_n))) { io_free(c, h, (size_t)n + 1); return LT_ENOMEM; }
+  if (!(f->strings = io_alloc(c, f->strings_n))) {
+    io_free(c, h, (size_t)n + 1);
+    return LT_ENOMEM;
+  }
   st = io_src_read(c, s, 8, h, (size_t)n);
-  if (st == LT_OK && !io_utf8_valid(h, (size_t)n)) st = io_fail(c, LT_EVALUE, "header is not valid UTF-8");
+  if (st == LT_OK && !io_utf8_valid(h, (size_t)n))
+    st = io_fail(c, LT_EVALUE, "header is not valid UTF-8");
   if (st == LT_OK) {
     J j = {h, h, h + n, c, f, 0};
     st = parse_header(&j);
@@ -344,14 +443,22 @@ void io_st_free(IoCtx *c, IoSafetensors *f) {
 
 /* ---- writer ------------------------------------------------------------------------ */
 
-typedef struct { uint8_t *p; size_t n, cap; IoCtx *c; LtStatus st; } Buf;
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+  IoCtx *c;
+  LtStatus st;
+} Buf;
 
 static void put(Buf *b, const void *s, size_t n) {
   if (b->st) return;
   if (b->n + n > b->cap) {
     size_t cap = (b->cap + n) * 2;
     uint8_t *q = io_alloc(b->c, cap);
-    if (!q) { b->st = LT_ENOMEM; return; }
+    if (!q) {
+      b->st = LT_ENOMEM;
+      return;
+    }
     if (b->n) memcpy(q, b->p, b->n);
     io_free(b->c, b->p, b->cap);
     b->p = q;
@@ -366,9 +473,15 @@ static void put_json_str(Buf *b, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
     char esc[8];
-    if (ch == '"' || ch == '\\') { esc[0] = '\\'; esc[1] = (char)ch; put(b, esc, 2); }
-    else if (ch < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", ch); put(b, esc, 6); }
-    else put(b, s + i, 1);
+    if (ch == '"' || ch == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)ch;
+      put(b, esc, 2);
+    } else if (ch < 0x20) {
+      snprintf(esc, sizeof esc, "\\u%04x", ch);
+      put(b, esc, 6);
+    } else
+      put(b, s + i, 1);
   }
   put(b, "\"", 1);
 }
@@ -395,9 +508,15 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
   for (size_t i = 0; i < n; i++) {
     uint64_t nbytes;
     LtStatus st = io_st_check_name(c, e[i].name, e[i].name_len);
-    if (st) { io_free(c, b.p, b.cap); return st; }
+    if (st) {
+      io_free(c, b.p, b.cap);
+      return st;
+    }
     st = io_check_shape(c, "shape", e[i].ndim, e[i].shape, lt_dtype_size(e[i].dt), NULL, &nbytes);
-    if (st) { io_free(c, b.p, b.cap); return st; }
+    if (st) {
+      io_free(c, b.p, b.cap);
+      return st;
+    }
     if (i) put(&b, ",", 1);
     put_json_str(&b, e[i].name, e[i].name_len);
     snprintf(num, sizeof num, ":{\"dtype\":\"%s\",\"shape\":[", st_name(e[i].dt));
@@ -406,14 +525,16 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
       snprintf(num, sizeof num, d ? ",%lld" : "%lld", (long long)e[i].shape[d]);
       put(&b, num, strlen(num));
     }
-    snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + nbytes));
+    snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+             (unsigned long long)(off + nbytes));
     put(&b, num, strlen(num));
     off += nbytes;
   }
   if (nm) {
     put(&b, n ? ",\"__metadata__\":{" : "\"__metadata__\":{", n ? 17 : 16);
     for (size_t i = 0; i < nm; i++) {
-      if (!io_utf8_valid((const uint8_t *)m[i].k, m[i].kn) || !io_utf8_valid((const uint8_t *)m[i].v, m[i].vn)) {
+      if (!io_utf8_valid((const uint8_t *)m[i].k, m[i].kn) ||
+          !io_utf8_valid((const uint8_t *)m[i].v, m[i].vn)) {
         io_free(c, b.p, b.cap);
         return io_fail(c, LT_EVALUE, "metadata is not valid UTF-8");
       }
@@ -426,7 +547,10 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
   }
   put(&b, "}", 1);
   while (!b.st && (b.n - 8) % 8) put(&b, " ", 1);
-  if (b.st) { io_free(c, b.p, b.cap); return io_fail(c, LT_ENOMEM, "not enough memory for the header"); }
+  if (b.st) {
+    io_free(c, b.p, b.cap);
+    return io_fail(c, LT_ENOMEM, "not enough memory for the header");
+  }
   if (b.n - 8 > IO_ST_MAX_HEADER) {
     io_free(c, b.p, b.cap);
     return io_fail(c, LT_ERANGE, "header of %zu bytes is over the %u bytes readers take", b.n - 8,

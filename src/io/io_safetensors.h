@@ -1,4 +1,5 @@
-/* io_safetensors.h - safetensors: a validating header parser (exact-integer JSON) and a header writer (core, no Lua). */
+/* io_safetensors.h - safetensors: a validating header parser (exact-integer JSON) and a header
+ * writer (core, no Lua). */
 #ifndef LUNETTE_IO_SAFETENSORS_H
 #define LUNETTE_IO_SAFETENSORS_H
 #include "io/io_src.h"
@@ -7,22 +8,25 @@
 #define IO_ST_MAX_HEADER 100000000u
 
 typedef struct {
-  const char *name;          /* decoded UTF-8 (may hold NULs: use name_len) */
+  const char *name; /* decoded UTF-8 (may hold NULs: use name_len) */
   size_t name_len;
   IoStype st;
   int ndim;
   int64_t shape[LT_MAXDIM];
-  uint64_t begin, end;       /* absolute byte range in the file */
+  uint64_t begin, end; /* absolute byte range in the file */
 } IoStTensor;
 
-typedef struct { const char *k, *v; size_t kn, vn; } IoStMeta;
+typedef struct {
+  const char *k, *v;
+  size_t kn, vn;
+} IoStMeta;
 
 typedef struct {
-  IoStTensor *t;             /* in file order of their data */
+  IoStTensor *t; /* in file order of their data */
   size_t n, t_cap;
-  IoStMeta *meta;            /* __metadata__, in header order */
+  IoStMeta *meta; /* __metadata__, in header order */
   size_t nmeta, meta_cap;
-  char *strings;             /* decoded strings live here */
+  char *strings; /* decoded strings live here */
   size_t strings_n;
 } IoSafetensors;
 
@@ -58,7 +62,7 @@ LtStatus io_st_check_name(IoCtx *c, const char *name, size_t len);
  * data will follow in that order, and metadata m[0..nm); the header is
  * padded with spaces to a multiple of 8 bytes so the data section starts
  * aligned. Names must pass io_st_check_name, metadata be valid UTF-8, and
-* the header fit IO_ST_MAX_HEADER (what the reader takes). *out is io_alloc'd with
+ * the header fit IO_ST_MAX_HEADER (what the reader takes). *out is io_alloc'd with
  * *cap bytes, *len of them used. */
 LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m, size_t nm,
                       uint8_t **out, size_t *len, size_t *cap);

@@ -10,23 +10,23 @@
 
 typedef enum { SRC_MEM, SRC_FILE, SRC_WINDOW, SRC_INFLATE } SrcKind;
 
-#define INBUF (256 * 1024)
+#define INBUF   (256 * 1024)
 #define SKIPBUF (64 * 1024)
 
 struct IoSrc {
   SrcKind kind;
   uint64_t size;
-  const uint8_t *mem;          /* MEM */
-  int fd;                      /* FILE */
-  IoSrc *parent;               /* WINDOW, INFLATE */
-  uint64_t base, len;          /* range of the parent */
-  int crc_on;                  /* CRC-32 check armed */
+  const uint8_t *mem; /* MEM */
+  int fd;             /* FILE */
+  IoSrc *parent;      /* WINDOW, INFLATE */
+  uint64_t base, len; /* range of the parent */
+  int crc_on;         /* CRC-32 check armed */
   uint32_t crc_want, crc;
-  uint64_t crc_pos;            /* bytes covered so far; UINT64_MAX once disabled */
-  z_stream *z;                 /* INFLATE */
-  int gzip, z_end;             /* z_end: the (last) stream has ended */
+  uint64_t crc_pos; /* bytes covered so far; UINT64_MAX once disabled */
+  z_stream *z;      /* INFLATE */
+  int gzip, z_end;  /* z_end: the (last) stream has ended */
   uint8_t *inbuf, *skip;
-  uint64_t in_pos, out_pos;    /* parent bytes consumed; output produced */
+  uint64_t in_pos, out_pos; /* parent bytes consumed; output produced */
 };
 
 static IoSrc *new_src(IoCtx *c, SrcKind k, uint64_t size) {
@@ -55,7 +55,10 @@ LtStatus io_src_file(IoCtx *c, const char *path, IoSrc **out) {
     return io_fail(c, LT_EVALUE, "not a regular file");
   }
   IoSrc *s = new_src(c, SRC_FILE, (uint64_t)sb.st_size);
-  if (!s) { close(fd); return LT_ENOMEM; }
+  if (!s) {
+    close(fd);
+    return LT_ENOMEM;
+  }
   s->fd = fd;
   *out = s;
   return LT_OK;
@@ -65,7 +68,8 @@ LtStatus io_src_window(IoCtx *c, IoSrc *parent, uint64_t base, uint64_t size, Io
   uint64_t end;
   if (!io_add_u64(base, size, &end) || end > parent->size)
     return io_fail(c, LT_EVALUE, "range [%llu, +%llu) lies outside the %llu-byte file",
-                   (unsigned long long)base, (unsigned long long)size, (unsigned long long)parent->size);
+                   (unsigned long long)base, (unsigned long long)size,
+                   (unsigned long long)parent->size);
   IoSrc *s = new_src(c, SRC_WINDOW, size);
   if (!s) return LT_ENOMEM;
   s->parent = parent;
@@ -80,7 +84,8 @@ LtStatus io_src_inflate(IoCtx *c, IoSrc *parent, uint64_t base, uint64_t len, in
   if (!io_add_u64(base, len, &end) || end > parent->size)
     return io_fail(c, LT_EVALUE, "compressed range lies outside the file");
   if (out_size != IO_SIZE_UNKNOWN && out_size > c->max_inflate)
-    return io_fail(c, LT_ERANGE, "declared uncompressed size %llu exceeds the %llu-byte decompression limit",
+    return io_fail(c, LT_ERANGE,
+                   "declared uncompressed size %llu exceeds the %llu-byte decompression limit",
                    (unsigned long long)out_size, (unsigned long long)c->max_inflate);
   IoSrc *s = new_src(c, SRC_INFLATE, out_size);
   if (!s) return LT_ENOMEM;
@@ -113,7 +118,10 @@ void io_src_check_crc(IoSrc *s, uint32_t crc) {
 void io_src_close(IoCtx *c, IoSrc *s) {
   if (!s) return;
   if (s->fd >= 0) close(s->fd);
-  if (s->z) { inflateEnd(s->z); io_free(c, s->z, sizeof(z_stream)); }
+  if (s->z) {
+    inflateEnd(s->z);
+    io_free(c, s->z, sizeof(z_stream));
+  }
   io_free(c, s->inbuf, INBUF);
   io_free(c, s->skip, SKIPBUF);
   io_free(c, s, sizeof *s);
@@ -130,8 +138,13 @@ static int pread_full(int fd, uint8_t *dst, size_t n, uint64_t off, uint64_t *at
     ssize_t k = pread(fd, dst, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n, (off_t)off);
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) return errno;
-    if (k == 0) { *at = off; return -1; }
-    dst += k; off += (uint64_t)k; n -= (size_t)k;
+    if (k == 0) {
+      *at = off;
+      return -1;
+    }
+    dst += k;
+    off += (uint64_t)k;
+    n -= (size_t)k;
   }
   return 0;
 }
@@ -140,7 +153,9 @@ static LtStatus read_file(IoCtx *c, IoSrc *s, uint64_t off, uint8_t *dst, size_t
   uint64_t at = 0;
   int e = pread_full(s->fd, dst, n, off, &at);
   if (e > 0) return io_fail(c, LT_EVALUE, "read failed (%s)", strerror(e));
-  if (e < 0) return io_fail(c, LT_EVALUE, "file ends after %llu bytes (it shrank while being read?)", (unsigned long long)at);
+  if (e < 0)
+    return io_fail(c, LT_EVALUE, "file ends after %llu bytes (it shrank while being read?)",
+                   (unsigned long long)at);
   return LT_OK;
 }
 
@@ -148,7 +163,10 @@ static LtStatus read_file(IoCtx *c, IoSrc *s, uint64_t off, uint8_t *dst, size_t
  * plain file or a window of one without a CRC to keep (reads may then run
  * in parallel); -1 otherwise. */
 static int direct_fd(const IoSrc *s, uint64_t *off) {
-  while (s->kind == SRC_WINDOW && !s->crc_on) { *off += s->base; s = s->parent; }
+  while (s->kind == SRC_WINDOW && !s->crc_on) {
+    *off += s->base;
+    s = s->parent;
+  }
   return s->kind == SRC_FILE ? s->fd : -1;
 }
 
@@ -173,7 +191,10 @@ static int read_parallel(IoSrc *s, uint64_t off, uint8_t *dst, size_t n) {
 
 static LtStatus crc_update(IoCtx *c, IoSrc *s, uint64_t off, const uint8_t *p, size_t n) {
   if (!s->crc_on || s->crc_pos == UINT64_MAX) return LT_OK;
-  if (off != s->crc_pos) { if (off < s->crc_pos || n) s->crc_pos = UINT64_MAX; return LT_OK; }
+  if (off != s->crc_pos) {
+    if (off < s->crc_pos || n) s->crc_pos = UINT64_MAX;
+    return LT_OK;
+  }
   for (size_t done = 0; done < n;) {
     uInt k = (uInt)(n - done > (1u << 30) ? (1u << 30) : n - done);
     s->crc = (uint32_t)crc32(s->crc, p + done, k);
@@ -181,8 +202,9 @@ static LtStatus crc_update(IoCtx *c, IoSrc *s, uint64_t off, const uint8_t *p, s
   }
   s->crc_pos += n;
   if (s->size != IO_SIZE_UNKNOWN && s->crc_pos == s->size && s->crc != s->crc_want)
-    return io_fail(c, LT_EVALUE, "CRC-32 mismatch (stored %08x, data has %08x): the file is corrupt",
-                   s->crc_want, s->crc);
+    return io_fail(c, LT_EVALUE,
+                   "CRC-32 mismatch (stored %08x, data has %08x): the file is corrupt", s->crc_want,
+                   s->crc);
   return LT_OK;
 }
 
@@ -227,7 +249,12 @@ static LtStatus inflate_out(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *
   while (*made < n) {
     if (s->z_end) {
       int more = next_gzip_member(s);
-      if (more < 0) { int got; LtStatus st = inflate_feed(c, s, &got); if (st) return st; continue; }
+      if (more < 0) {
+        int got;
+        LtStatus st = inflate_feed(c, s, &got);
+        if (st) return st;
+        continue;
+      }
       if (!more) return LT_OK;
       s->z_end = 0;
     }
@@ -235,16 +262,20 @@ static LtStatus inflate_out(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *
       int got;
       LtStatus st = inflate_feed(c, s, &got);
       if (st) return st;
-      if (!got) return io_fail(c, LT_EVALUE, "compressed data ends early (truncated after %llu bytes of output)",
-                               (unsigned long long)(s->out_pos + *made));
+      if (!got)
+        return io_fail(c, LT_EVALUE,
+                       "compressed data ends early (truncated after %llu bytes of output)",
+                       (unsigned long long)(s->out_pos + *made));
     }
     size_t want = n - *made > (1u << 30) ? (1u << 30) : n - *made;
     z->next_out = dst + *made;
     z->avail_out = (uInt)want;
     int r = inflate(z, Z_NO_FLUSH);
     *made += want - z->avail_out;
-    if (r == Z_STREAM_END) s->z_end = 1;
-    else if (r == Z_BUF_ERROR && z->avail_in == 0) continue;
+    if (r == Z_STREAM_END)
+      s->z_end = 1;
+    else if (r == Z_BUF_ERROR && z->avail_in == 0)
+      continue;
     else if (r != Z_OK)
       return io_fail(c, LT_EVALUE, "corrupt compressed data (zlib: %s)", z->msg ? z->msg : "error");
   }
@@ -255,7 +286,8 @@ static LtStatus inflate_to(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *m
   LtStatus st = inflate_out(c, s, dst, n, made);
   s->out_pos += *made;
   if (st == LT_OK && s->out_pos > c->max_inflate)
-    st = io_fail(c, LT_ERANGE, "decompressed data exceeds the %llu-byte limit", (unsigned long long)c->max_inflate);
+    st = io_fail(c, LT_ERANGE, "decompressed data exceeds the %llu-byte limit",
+                 (unsigned long long)c->max_inflate);
   return st;
 }
 
@@ -275,7 +307,8 @@ static LtStatus read_inflate(IoCtx *c, IoSrc *s, uint64_t off, uint8_t *dst, siz
   if ((st = crc_update(c, s, off, dst, made))) return st;
   if (made == n) return LT_OK;
 short_read:
-  return io_fail(c, LT_EVALUE, "decompressed data ends after %llu bytes, expected more", (unsigned long long)s->out_pos);
+  return io_fail(c, LT_EVALUE, "decompressed data ends after %llu bytes, expected more",
+                 (unsigned long long)s->out_pos);
 }
 
 LtStatus io_src_read(IoCtx *c, IoSrc *s, uint64_t off, void *dst, size_t n) {
@@ -315,12 +348,16 @@ LtStatus io_src_expect_end(IoCtx *c, IoSrc *s, uint64_t off) {
 
 LtStatus io_src_slurp(IoCtx *c, IoSrc *s, uint64_t cap, uint8_t **buf, size_t *n) {
   if (s->size == IO_SIZE_UNKNOWN) return io_fail(c, LT_EVALUE, "internal: slurp of a stream");
-  if (s->size > cap) return io_fail(c, LT_ERANGE, "%llu bytes is over the %llu-byte limit for this kind of data",
-                                    (unsigned long long)s->size, (unsigned long long)cap);
+  if (s->size > cap)
+    return io_fail(c, LT_ERANGE, "%llu bytes is over the %llu-byte limit for this kind of data",
+                   (unsigned long long)s->size, (unsigned long long)cap);
   uint8_t *b = io_alloc(c, (size_t)s->size + 1);
   if (!b) return LT_ENOMEM;
   LtStatus st = io_src_read(c, s, 0, b, (size_t)s->size);
-  if (st) { io_free(c, b, (size_t)s->size + 1); return st; }
+  if (st) {
+    io_free(c, b, (size_t)s->size + 1);
+    return st;
+  }
   b[s->size] = 0;
   *buf = b;
   *n = (size_t)s->size;
@@ -347,7 +384,8 @@ static LtStatus read_raw(IoCtx *c, IoSrc *s, uint64_t off, uint64_t total, uint8
 
 /* Reads the stored data of n elements at off into the tail of dst (which
  * holds n elements of the output dtype), then converts in place. */
-static LtStatus read_convert(IoCtx *c, IoSrc *s, const IoArray *a, uint64_t off, uint64_t n, void *dst) {
+static LtStatus read_convert(IoCtx *c, IoSrc *s, const IoArray *a, uint64_t off, uint64_t n,
+                             void *dst) {
   size_t ss = io_stype_size(a->st), ds = lt_dtype_size(io_stype_dtype(a->st));
   LtStatus st = read_raw(c, s, off, n * ss, (uint8_t *)dst + n * (ds - ss));
   if (st == LT_OK) io_convert(a->st, a->swap, dst, n);
@@ -356,22 +394,26 @@ static LtStatus read_convert(IoCtx *c, IoSrc *s, const IoArray *a, uint64_t off,
 
 LtStatus io_array_read_f32(IoCtx *c, IoSrc *s, const IoArray *a, float *dst, float scale) {
   size_t ss = io_stype_size(a->st);
-  if (ss > 4) return io_fail(c, LT_EDTYPE, "cannot scale %s data into float32 while reading", io_stype_name(a->st));
+  if (ss > 4)
+    return io_fail(c, LT_EDTYPE, "cannot scale %s data into float32 while reading",
+                   io_stype_name(a->st));
   uint64_t n = a->nbytes / ss;
   LtStatus st = read_raw(c, s, a->offset, a->nbytes, (uint8_t *)dst + n * (4 - ss));
   if (st == LT_OK) io_convert_f32(a->st, a->swap, dst, n, scale);
   return st;
 }
 
-LtStatus io_array_read_rows(IoCtx *c, IoSrc *s, const IoArray *a, int64_t first, int64_t count, void *dst) {
+LtStatus io_array_read_rows(IoCtx *c, IoSrc *s, const IoArray *a, int64_t first, int64_t count,
+                            void *dst) {
   int64_t rows = a->ndim ? a->shape[0] : 1;
   uint64_t rowsize = 1;
   for (int i = 1; i < a->ndim; i++) rowsize *= (uint64_t)a->shape[i];
   if (first < 0 || count < 0 || first > rows || count > rows - first)
-    return io_fail(c, LT_ERANGE, "rows [%lld, %lld) out of range for %lld rows",
-                   (long long)first, (long long)(first + count), (long long)rows);
+    return io_fail(c, LT_ERANGE, "rows [%lld, %lld) out of range for %lld rows", (long long)first,
+                   (long long)(first + count), (long long)rows);
   uint64_t ss = io_stype_size(a->st);
-  return read_convert(c, s, a, a->offset + (uint64_t)first * rowsize * ss, (uint64_t)count * rowsize, dst);
+  return read_convert(c, s, a, a->offset + (uint64_t)first * rowsize * ss,
+                      (uint64_t)count * rowsize, dst);
 }
 
 LtStatus io_array_read(IoCtx *c, IoSrc *s, const IoArray *a, void *dst) {

@@ -1,4 +1,5 @@
-/* io_src.h - random-access byte sources every reader parses from: memory, files, windows, inflate streams; reading arrays into caller memory (core, no Lua). */
+/* io_src.h - random-access byte sources every reader parses from: memory, files, windows, inflate
+ * streams; reading arrays into caller memory (core, no Lua). */
 #ifndef LUNETTE_IO_SRC_H
 #define LUNETTE_IO_SRC_H
 #include "io/io.h"
@@ -49,19 +50,20 @@ LtStatus io_src_slurp(IoCtx *c, IoSrc *s, uint64_t cap, uint8_t **buf, size_t *n
  * reversed shape; readers return them as a transposed view. */
 typedef struct {
   IoStype st;
-  int swap;                    /* stored big-endian */
+  int swap; /* stored big-endian */
   int fortran;
   int ndim;
   int64_t shape[LT_MAXDIM];
-  uint64_t offset;             /* of the first element in the source */
-  uint64_t nbytes;             /* stored bytes: numel * io_stype_size(st) */
+  uint64_t offset; /* of the first element in the source */
+  uint64_t nbytes; /* stored bytes: numel * io_stype_size(st) */
 } IoArray;
 
 /* Reads `count` rows (elements along dim 0, each the product of the other
  * dims) starting at row `first` of a C-order array into dst, converting to
  * the lunette dtype. dst holds count*rowsize*size(dtype) bytes. A 0-d array
  * has one row. Polls for Ctrl-C between chunks (LT_EINTR). */
-LtStatus io_array_read_rows(IoCtx *c, IoSrc *s, const IoArray *a, int64_t first, int64_t count, void *dst);
+LtStatus io_array_read_rows(IoCtx *c, IoSrc *s, const IoArray *a, int64_t first, int64_t count,
+                            void *dst);
 /* The whole array (any order) into dst (numel * size(dtype) bytes). */
 LtStatus io_array_read(IoCtx *c, IoSrc *s, const IoArray *a, void *dst);
 /* The whole array as float32 times scale, in one pass (images straight to

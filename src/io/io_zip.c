@@ -1,17 +1,20 @@
-/* io_zip.c - zip reader (central directory, ZIP64, local-header cross-checks, overlap detection) and ZIP64 writer. */
+/* io_zip.c - zip reader (central directory, ZIP64, local-header cross-checks, overlap detection)
+ * and ZIP64 writer. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include "io/io_zip.h"
 
-#define SIG_LOCAL 0x04034b50u
+#define SIG_LOCAL   0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
-#define SIG_EOCD 0x06054b50u
-#define SIG_EOCD64 0x06064b50u
-#define SIG_LOC64 0x07064b50u
-#define MAXTAIL (65535 + 22)
+#define SIG_EOCD    0x06054b50u
+#define SIG_EOCD64  0x06064b50u
+#define SIG_LOC64   0x07064b50u
+#define MAXTAIL     (65535 + 22)
 
-typedef struct { uint64_t entries, cd_size, cd_off, cd_limit; } Eocd;
+typedef struct {
+  uint64_t entries, cd_size, cd_off, cd_limit;
+} Eocd;
 
 /* Finds the end record: the last "PK\5\6" whose comment reaches exactly
  * the end of the file. */
@@ -25,8 +28,12 @@ static LtStatus find_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   size_t pos = tail - 22 + 1;
   int found = 0;
   while (st == LT_OK && pos-- > 0)
-    if (io_le32(b + pos) == SIG_EOCD && pos + 22 + io_le16(b + pos + 20) == tail) { found = 1; break; }
-  if (st == LT_OK && !found) st = io_fail(c, LT_EVALUE, "not a zip archive (no end-of-central-directory record)");
+    if (io_le32(b + pos) == SIG_EOCD && pos + 22 + io_le16(b + pos + 20) == tail) {
+      found = 1;
+      break;
+    }
+  if (st == LT_OK && !found)
+    st = io_fail(c, LT_EVALUE, "not a zip archive (no end-of-central-directory record)");
   if (st == LT_OK) {
     const uint8_t *p = b + pos;
     uint16_t disk = io_le16(p + 4), cd_disk = io_le16(p + 6);
@@ -52,9 +59,11 @@ static LtStatus read_zip64_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   if (io_le32(loc + 4) != 0 || io_le32(loc + 16) > 1)
     return io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
   if (off > e->cd_limit - 20 || e->cd_limit - 20 - off < 56)
-    return io_fail(c, LT_EVALUE, "ZIP64 end record offset %llu is out of range", (unsigned long long)off);
+    return io_fail(c, LT_EVALUE, "ZIP64 end record offset %llu is out of range",
+                   (unsigned long long)off);
   if ((st = io_src_read(c, s, off, r, 56))) return st;
-  if (io_le32(r) != SIG_EOCD64) return io_fail(c, LT_EVALUE, "bad ZIP64 end-of-central-directory record");
+  if (io_le32(r) != SIG_EOCD64)
+    return io_fail(c, LT_EVALUE, "bad ZIP64 end-of-central-directory record");
   if (io_le32(r + 16) != 0 || io_le32(r + 20) != 0 || io_le64(r + 24) != io_le64(r + 32))
     return io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
   e->entries = io_le64(r + 32);
@@ -74,10 +83,17 @@ static int dotdot_at(const char *n, size_t len, size_t i) {
 static const char *quoted(const char *n, size_t len, char *buf) {
   size_t o = 0;
   for (size_t i = 0; i < len && i < 64; i++) {
-    if (n[i]) buf[o++] = n[i];
-    else { buf[o++] = '\\'; buf[o++] = '0'; }
+    if (n[i])
+      buf[o++] = n[i];
+    else {
+      buf[o++] = '\\';
+      buf[o++] = '0';
+    }
   }
-  if (len > 64) { memcpy(buf + o, "...", 3); o += 3; }
+  if (len > 64) {
+    memcpy(buf + o, "...", 3);
+    o += 3;
+  }
   buf[o] = 0;
   return buf;
 }
@@ -88,9 +104,12 @@ LtStatus io_zip_check_name(IoCtx *c, const char *n, size_t len) {
   if (len == 0) return io_fail(c, LT_EVALUE, "member with an empty name");
   if (len > 0xFFFF)
     return io_fail(c, LT_EVALUE, "member name '%s' is longer than 65535 bytes", quoted(n, len, q));
-  if (memchr(n, 0, len)) why = "a NUL byte";
-  else if (memchr(n, '\\', len)) why = "a backslash";
-  else if (n[0] == '/') why = "absolute";
+  if (memchr(n, 0, len))
+    why = "a NUL byte";
+  else if (memchr(n, '\\', len))
+    why = "a backslash";
+  else if (n[0] == '/')
+    why = "absolute";
   if (why)
     return io_fail(c, LT_EVALUE, "member name '%s' is not a safe relative path (%s)",
                    quoted(n, len, q), why);
@@ -101,7 +120,8 @@ LtStatus io_zip_check_name(IoCtx *c, const char *n, size_t len) {
 }
 
 /* Applies a ZIP64 extra field (id 1) to the fields saturated at 0xFFFFFFFF. */
-static LtStatus apply_zip64(IoCtx *c, const uint8_t *x, size_t xn, uint64_t *usize, uint64_t *csize, uint64_t *lho) {
+static LtStatus apply_zip64(IoCtx *c, const uint8_t *x, size_t xn, uint64_t *usize, uint64_t *csize,
+                            uint64_t *lho) {
   while (xn >= 4) {
     uint16_t id = io_le16(x), sz = io_le16(x + 2);
     if ((size_t)sz + 4 > xn) return io_fail(c, LT_EVALUE, "malformed extra field");
@@ -125,9 +145,11 @@ static LtStatus apply_zip64(IoCtx *c, const uint8_t *x, size_t xn, uint64_t *usi
 
 /* Parses one central header at p (n bytes left) into e; *used its length. */
 static LtStatus parse_central(IoCtx *c, const uint8_t *p, size_t n, IoZipEntry *e, size_t *used) {
-  if (n < 46 || io_le32(p) != SIG_CENTRAL) return io_fail(c, LT_EVALUE, "corrupt central directory");
+  if (n < 46 || io_le32(p) != SIG_CENTRAL)
+    return io_fail(c, LT_EVALUE, "corrupt central directory");
   size_t nl = io_le16(p + 28), xl = io_le16(p + 30), cl = io_le16(p + 32);
-  if (46 + nl + xl + cl > n) return io_fail(c, LT_EVALUE, "central directory entry runs past its end");
+  if (46 + nl + xl + cl > n)
+    return io_fail(c, LT_EVALUE, "central directory entry runs past its end");
   e->flags = io_le16(p + 8);
   e->method = io_le16(p + 10);
   e->crc = io_le32(p + 16);
@@ -139,8 +161,10 @@ static LtStatus parse_central(IoCtx *c, const uint8_t *p, size_t n, IoZipEntry *
   if (st) return st;
   if (e->flags & 0x41) return io_fail(c, LT_EVALUE, "member '%.*s' is encrypted", (int)nl, p + 46);
   if (e->method != 0 && e->method != 8)
-    return io_fail(c, LT_EVALUE, "member '%.*s' uses unsupported compression method %u", (int)nl, p + 46, e->method);
-  if (io_le16(p + 34) != 0 && io_le16(p + 34) != 0xFFFF) return io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
+    return io_fail(c, LT_EVALUE, "member '%.*s' uses unsupported compression method %u", (int)nl,
+                   p + 46, e->method);
+  if (io_le16(p + 34) != 0 && io_le16(p + 34) != 0xFFFF)
+    return io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
   return apply_zip64(c, p + 46 + nl, xl, &e->usize, &e->csize, &e->lho);
 }
 
@@ -148,12 +172,14 @@ static LtStatus parse_central(IoCtx *c, const uint8_t *p, size_t n, IoZipEntry *
 static LtStatus check_local(IoCtx *c, IoSrc *s, IoZipEntry *e, uint64_t cd_off) {
   uint8_t h[30];
   size_t nl = strlen(e->name);
-  if (e->lho > cd_off || cd_off - e->lho < 30) return io_fail(c, LT_EVALUE, "member '%s' has a local header outside the data area", e->name);
+  if (e->lho > cd_off || cd_off - e->lho < 30)
+    return io_fail(c, LT_EVALUE, "member '%s' has a local header outside the data area", e->name);
   LtStatus st = io_src_read(c, s, e->lho, h, 30);
   if (st) return st;
   size_t lnl = io_le16(h + 26), lxl = io_le16(h + 28);
   if (io_le32(h) != SIG_LOCAL || lnl != nl || io_le16(h + 8) != e->method)
-    return io_fail(c, LT_EVALUE, "member '%s': local header does not match the central directory", e->name);
+    return io_fail(c, LT_EVALUE, "member '%s': local header does not match the central directory",
+                   e->name);
   uint8_t *buf = io_alloc(c, lnl + lxl);
   if (!buf) return LT_ENOMEM;
   st = io_src_read(c, s, e->lho + 30, buf, lnl + lxl);
@@ -163,7 +189,9 @@ static LtStatus check_local(IoCtx *c, IoSrc *s, IoZipEntry *e, uint64_t cd_off) 
     uint64_t cs = io_le32(h + 18), us = io_le32(h + 22);
     st = apply_zip64(c, buf + lnl, lxl, &us, &cs, NULL);
     if (st == LT_OK && (cs != e->csize || us != e->usize || io_le32(h + 14) != e->crc))
-      st = io_fail(c, LT_EVALUE, "member '%s': local header sizes or CRC differ from the central directory", e->name);
+      st = io_fail(c, LT_EVALUE,
+                   "member '%s': local header sizes or CRC differ from the central directory",
+                   e->name);
   }
   io_free(c, buf, lnl + lxl);
   if (st) return st;
@@ -171,7 +199,8 @@ static LtStatus check_local(IoCtx *c, IoSrc *s, IoZipEntry *e, uint64_t cd_off) 
   if (e->data_off > cd_off || cd_off - e->data_off < e->csize)
     return io_fail(c, LT_EVALUE, "member '%s' runs into the central directory", e->name);
   if (e->method == 0 && e->csize != e->usize)
-    return io_fail(c, LT_EVALUE, "stored member '%s' has different compressed and uncompressed sizes", e->name);
+    return io_fail(c, LT_EVALUE,
+                   "stored member '%s' has different compressed and uncompressed sizes", e->name);
   return LT_OK;
 }
 
@@ -215,7 +244,8 @@ static LtStatus read_directory(IoCtx *c, IoSrc *s, const Eocd *d, IoZip *z) {
     npos += nl + 1;
     pos += used;
   }
-  if (st == LT_OK && pos != d->cd_size) st = io_fail(c, LT_EVALUE, "central directory size does not match its entries");
+  if (st == LT_OK && pos != d->cd_size)
+    st = io_fail(c, LT_EVALUE, "central directory size does not match its entries");
   io_free(c, cd, (size_t)d->cd_size);
   return st;
 }
@@ -227,9 +257,12 @@ LtStatus io_zip_open(IoCtx *c, IoSrc *s, IoZip *z) {
   if (st == LT_OK) st = read_zip64_eocd(c, s, &d);
   if (st) return st;
   if (d.entries > IO_ZIP_MAX_ENTRIES)
-    return io_fail(c, LT_ERANGE, "%llu members, more than the %d supported", (unsigned long long)d.entries, IO_ZIP_MAX_ENTRIES);
-  if (d.cd_size > IO_ZIP_MAX_CD || d.cd_size < 46 * d.entries || d.cd_off > d.cd_limit || d.cd_limit - d.cd_off < d.cd_size)
-    return io_fail(c, LT_EVALUE, "corrupt central directory (offset %llu, size %llu)", (unsigned long long)d.cd_off, (unsigned long long)d.cd_size);
+    return io_fail(c, LT_ERANGE, "%llu members, more than the %d supported",
+                   (unsigned long long)d.entries, IO_ZIP_MAX_ENTRIES);
+  if (d.cd_size > IO_ZIP_MAX_CD || d.cd_size < 46 * d.entries || d.cd_off > d.cd_limit ||
+      d.cd_limit - d.cd_off < d.cd_size)
+    return io_fail(c, LT_EVALUE, "corrupt central directory (offset %llu, size %llu)",
+                   (unsigned long long)d.cd_off, (unsigned long long)d.cd_size);
   st = read_directory(c, s, &d, z);
   for (size_t i = 0; st == LT_OK && i < z->n; i++) st = check_local(c, s, &z->e[i], d.cd_off);
   if (st == LT_OK) st = check_layout(c, z);
@@ -249,7 +282,10 @@ const IoZipEntry *io_zip_find(const IoZip *z, const char *name) {
     size_t mid = (lo + hi) / 2;
     int r = strcmp(z->e[mid].name, name);
     if (r == 0) return &z->e[mid];
-    if (r < 0) lo = mid + 1; else hi = mid;
+    if (r < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return NULL;
 }
@@ -263,7 +299,7 @@ LtStatus io_zip_member(IoCtx *c, IoSrc *s, const IoZipEntry *e, IoSrc **out) {
 
 /* ---- writer ------------------------------------------------------------------ */
 
-#define ZBUF (256 * 1024)
+#define ZBUF     (256 * 1024)
 #define DOS_DATE 0x0021 /* 1980-01-01: archives are byte-for-byte reproducible */
 
 void io_zipw_init(IoZipWriter *zw, IoWriter *w) {
@@ -297,18 +333,28 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t nl, i
   size_t pad = align ? (align - (size_t)((base + 4) % align)) % align : 0;
   size_t xl = 20 + (align ? 4 + pad : 0);
   uint8_t h[30 + 24];
-  io_put32(h, SIG_LOCAL); io_put16(h + 4, 45); io_put16(h + 6, 0x0800); io_put16(h + 8, e->method);
-  io_put16(h + 10, 0); io_put16(h + 12, DOS_DATE); io_put32(h + 14, 0);
-  io_put32(h + 18, 0xFFFFFFFFu); io_put32(h + 22, 0xFFFFFFFFu); io_put16(h + 26, (uint16_t)nl); io_put16(h + 28, (uint16_t)xl);
+  io_put32(h, SIG_LOCAL);
+  io_put16(h + 4, 45);
+  io_put16(h + 6, 0x0800);
+  io_put16(h + 8, e->method);
+  io_put16(h + 10, 0);
+  io_put16(h + 12, DOS_DATE);
+  io_put32(h + 14, 0);
+  io_put32(h + 18, 0xFFFFFFFFu);
+  io_put32(h + 22, 0xFFFFFFFFu);
+  io_put16(h + 26, (uint16_t)nl);
+  io_put16(h + 28, (uint16_t)xl);
   st = io_writer_write(c, zw->w, h, 30);
   if (st == LT_OK) st = io_writer_write(c, zw->w, name, nl);
   memset(h, 0, sizeof h);
-  io_put16(h, 1); io_put16(h + 2, 16);
+  io_put16(h, 1);
+  io_put16(h + 2, 16);
   zw->extra_off = zw->w->pos + 4;
   if (st == LT_OK) st = io_writer_write(c, zw->w, h, 20);
   if (st == LT_OK && align) {
     uint8_t p[4 + 64 + 4096];
-    io_put16(p, 0x4246); io_put16(p + 2, (uint16_t)pad);
+    io_put16(p, 0x4246);
+    io_put16(p + 2, (uint16_t)pad);
     memset(p + 4, 'Z', pad);
     st = io_writer_write(c, zw->w, p, 4 + pad);
   }
@@ -321,7 +367,8 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t nl, i
   if (deflate) {
     z_stream *z = io_calloc(c, sizeof *z);
     if (!z) return LT_ENOMEM;
-    if (!(zw->zbuf = io_alloc(c, ZBUF)) || deflateInit2(z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (!(zw->zbuf = io_alloc(c, ZBUF)) ||
+        deflateInit2(z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
       io_free(c, z, sizeof *z);
       return io_fail(c, LT_ENOMEM, "cannot start zlib");
     }
@@ -352,7 +399,8 @@ LtStatus io_zipw_data(IoCtx *c, IoZipWriter *zw, const void *p, size_t n) {
     size_t k = n > (1u << 30) ? (1u << 30) : n;
     zw->crc = (uint32_t)crc32(zw->crc, b, (uInt)k);
     zw->usize += k;
-    LtStatus st = zw->deflate ? deflate_out(c, zw, b, k, Z_NO_FLUSH) : io_writer_write(c, zw->w, b, k);
+    LtStatus st =
+        zw->deflate ? deflate_out(c, zw, b, k, Z_NO_FLUSH) : io_writer_write(c, zw->w, b, k);
     if (st) return st;
     b += k;
     n -= k;
@@ -361,7 +409,11 @@ LtStatus io_zipw_data(IoCtx *c, IoZipWriter *zw, const void *p, size_t n) {
 }
 
 static void end_deflate(IoCtx *c, IoZipWriter *zw) {
-  if (zw->z) { deflateEnd(zw->z); io_free(c, zw->z, sizeof(z_stream)); zw->z = NULL; }
+  if (zw->z) {
+    deflateEnd(zw->z);
+    io_free(c, zw->z, sizeof(z_stream));
+    zw->z = NULL;
+  }
   io_free(c, zw->zbuf, ZBUF);
   zw->zbuf = NULL;
 }
@@ -386,14 +438,30 @@ LtStatus io_zipw_end(IoCtx *c, IoZipWriter *zw) {
 static LtStatus write_central(IoCtx *c, IoZipWriter *zw, const IoZipWEntry *e) {
   uint8_t h[46 + 28];
   size_t nl = e->name_n - 1;
-  io_put32(h, SIG_CENTRAL); io_put16(h + 4, 0x0300 | 45); io_put16(h + 6, 45); io_put16(h + 8, 0x0800);
-  io_put16(h + 10, e->method); io_put16(h + 12, 0); io_put16(h + 14, DOS_DATE); io_put32(h + 16, e->crc);
-  io_put32(h + 20, 0xFFFFFFFFu); io_put32(h + 24, 0xFFFFFFFFu); io_put16(h + 28, (uint16_t)nl);
-  io_put16(h + 30, 28); io_put16(h + 32, 0); io_put16(h + 34, 0); io_put16(h + 36, 0);
-  io_put32(h + 38, 0100644u << 16); io_put32(h + 42, 0xFFFFFFFFu);
+  io_put32(h, SIG_CENTRAL);
+  io_put16(h + 4, 0x0300 | 45);
+  io_put16(h + 6, 45);
+  io_put16(h + 8, 0x0800);
+  io_put16(h + 10, e->method);
+  io_put16(h + 12, 0);
+  io_put16(h + 14, DOS_DATE);
+  io_put32(h + 16, e->crc);
+  io_put32(h + 20, 0xFFFFFFFFu);
+  io_put32(h + 24, 0xFFFFFFFFu);
+  io_put16(h + 28, (uint16_t)nl);
+  io_put16(h + 30, 28);
+  io_put16(h + 32, 0);
+  io_put16(h + 34, 0);
+  io_put16(h + 36, 0);
+  io_put32(h + 38, 0100644u << 16);
+  io_put32(h + 42, 0xFFFFFFFFu);
   LtStatus st = io_writer_write(c, zw->w, h, 46);
   if (st == LT_OK) st = io_writer_write(c, zw->w, e->name, nl);
-  io_put16(h, 1); io_put16(h + 2, 24); io_put64(h + 4, e->usize); io_put64(h + 12, e->csize); io_put64(h + 20, e->lho);
+  io_put16(h, 1);
+  io_put16(h + 2, 24);
+  io_put64(h + 4, e->usize);
+  io_put64(h + 12, e->csize);
+  io_put64(h + 20, e->lho);
   return st ? st : io_writer_write(c, zw->w, h, 28);
 }
 
@@ -405,13 +473,23 @@ LtStatus io_zipw_finish(IoCtx *c, IoZipWriter *zw) {
   uint64_t cd_size = zw->w->pos - cd_off, eocd64 = zw->w->pos;
   uint8_t r[56 + 20 + 22];
   memset(r, 0, sizeof r);
-  io_put32(r, SIG_EOCD64); io_put64(r + 4, 44); io_put16(r + 12, 45); io_put16(r + 14, 45);
-  io_put64(r + 24, zw->n); io_put64(r + 32, zw->n); io_put64(r + 40, cd_size); io_put64(r + 48, cd_off);
+  io_put32(r, SIG_EOCD64);
+  io_put64(r + 4, 44);
+  io_put16(r + 12, 45);
+  io_put16(r + 14, 45);
+  io_put64(r + 24, zw->n);
+  io_put64(r + 32, zw->n);
+  io_put64(r + 40, cd_size);
+  io_put64(r + 48, cd_off);
   uint8_t *l = r + 56;
-  io_put32(l, SIG_LOC64); io_put64(l + 8, eocd64); io_put32(l + 16, 1);
+  io_put32(l, SIG_LOC64);
+  io_put64(l + 8, eocd64);
+  io_put32(l + 16, 1);
   uint8_t *e = l + 20;
   uint16_t n16 = zw->n > 0xFFFF ? 0xFFFF : (uint16_t)zw->n;
-  io_put32(e, SIG_EOCD); io_put16(e + 8, n16); io_put16(e + 10, n16);
+  io_put32(e, SIG_EOCD);
+  io_put16(e + 8, n16);
+  io_put16(e + 10, n16);
   io_put32(e + 12, cd_size > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)cd_size);
   io_put32(e + 16, cd_off > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)cd_off);
   return io_writer_write(c, zw->w, r, sizeof r);

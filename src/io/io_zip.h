@@ -1,21 +1,22 @@
-/* io_zip.h - zip archives (the container of .npz and torch.save files): a validating reader and a ZIP64 writer (core, no Lua). */
+/* io_zip.h - zip archives (the container of .npz and torch.save files): a validating reader and a
+ * ZIP64 writer (core, no Lua). */
 #ifndef LUNETTE_IO_ZIP_H
 #define LUNETTE_IO_ZIP_H
 #include "io/io_src.h"
 
 #define IO_ZIP_MAX_ENTRIES 65536
-#define IO_ZIP_MAX_CD ((uint64_t)64 << 20)
+#define IO_ZIP_MAX_CD      ((uint64_t)64 << 20)
 
 typedef struct {
-  const char *name;            /* NUL-terminated, inside IoZip.names */
-  uint16_t method, flags;      /* method 0 (stored) or 8 (deflated) */
+  const char *name;       /* NUL-terminated, inside IoZip.names */
+  uint16_t method, flags; /* method 0 (stored) or 8 (deflated) */
   uint32_t crc;
-  uint64_t csize, usize;       /* compressed and uncompressed sizes */
-  uint64_t lho, data_off;      /* local header and data offsets */
+  uint64_t csize, usize;  /* compressed and uncompressed sizes */
+  uint64_t lho, data_off; /* local header and data offsets */
 } IoZipEntry;
 
 typedef struct {
-  IoZipEntry *e;               /* sorted by name, names unique */
+  IoZipEntry *e; /* sorted by name, names unique */
   size_t n;
   char *names;
   size_t names_n;
@@ -62,10 +63,10 @@ typedef struct {
   IoWriter *w;
   IoZipWEntry *e;
   size_t n, cap;
-  void *z;                     /* z_stream while a deflated member is open */
+  void *z; /* z_stream while a deflated member is open */
   uint8_t *zbuf;
   int open, deflate;
-  uint64_t extra_off;          /* where the current member's ZIP64 sizes go */
+  uint64_t extra_off; /* where the current member's ZIP64 sizes go */
   uint64_t data_start;
   uint32_t crc;
   uint64_t usize;

@@ -24,7 +24,8 @@ static void opt_u64(lua_State *L, int arg, const char *fname, const char *field,
 LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {
   IoCtx ctx;
   io_ctx_init(&ctx);
-  if (opts_arg > 0 && !lua_isnoneornil(L, opts_arg)) { /* read before pushing: arg may be past the top */
+  if (opts_arg > 0 &&
+      !lua_isnoneornil(L, opts_arg)) { /* read before pushing: arg may be past the top */
     uint64_t fail = UINT64_MAX;
     luaL_checktype(L, opts_arg, LUA_TTABLE);
     opt_u64(L, opts_arg, fname, "max_inflate", &ctx.max_inflate);
@@ -48,7 +49,10 @@ LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {
 
 void lio_own(LioHandle *h, LioFree fn, void *p) {
   if (!p) return;
-  if (h->n == LIO_MAXOWN) { fn(&h->ctx, p); return; } /* never: bindings own a handful */
+  if (h->n == LIO_MAXOWN) {
+    fn(&h->ctx, p);
+    return;
+  } /* never: bindings own a handful */
   h->own[h->n].fn = fn;
   h->own[h->n].p = p;
   h->n++;
@@ -74,12 +78,22 @@ void lio_close(LioHandle *h) {
 
 static void free_src(IoCtx *c, void *p) { io_src_close(c, p); }
 
-typedef struct { void *p; size_t n; } OwnedBuf;
-static void free_buf(IoCtx *c, void *q) { OwnedBuf *b = q; io_free(c, b->p, b->n); io_free(c, b, sizeof *b); }
+typedef struct {
+  void *p;
+  size_t n;
+} OwnedBuf;
+static void free_buf(IoCtx *c, void *q) {
+  OwnedBuf *b = q;
+  io_free(c, b->p, b->n);
+  io_free(c, b, sizeof *b);
+}
 
 LtStatus lio_own_buf(LioHandle *h, void *p, size_t n) {
   OwnedBuf *b = io_alloc(&h->ctx, sizeof *b);
-  if (!b) { io_free(&h->ctx, p, n); return LT_ENOMEM; }
+  if (!b) {
+    io_free(&h->ctx, p, n);
+    return LT_ENOMEM;
+  }
   b->p = p;
   b->n = n;
   lio_own(h, free_buf, b);
@@ -93,13 +107,20 @@ LtStatus lio_open_file(LioHandle *h, const char *path, IoSrc **s) {
   return st;
 }
 
-static void free_writer(IoCtx *c, void *p) { io_writer_abort(c, p); io_free(c, p, sizeof(IoWriter)); }
+static void free_writer(IoCtx *c, void *p) {
+  io_writer_abort(c, p);
+  io_free(c, p, sizeof(IoWriter));
+}
 
 LtStatus lio_open_writer(LioHandle *h, const char *path, IoWriter **w) {
   *w = io_alloc(&h->ctx, sizeof **w);
   if (!*w) return LT_ENOMEM;
   LtStatus st = io_writer_open(&h->ctx, *w, path);
-  if (st) { io_free(&h->ctx, *w, sizeof **w); *w = NULL; return st; }
+  if (st) {
+    io_free(&h->ctx, *w, sizeof **w);
+    *w = NULL;
+    return st;
+  }
   lio_own(h, free_writer, *w);
   return LT_OK;
 }
@@ -119,7 +140,10 @@ int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
 LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) {
   Tensor *t = ltL_push_new(L, io_stype_dtype(a->st), a->ndim, a->shape);
   LtStatus st = io_array_read(&h->ctx, s, a, t->data);
-  if (st) { lua_pop(L, 1); return st; }
+  if (st) {
+    lua_pop(L, 1);
+    return st;
+  }
   if (a->fortran && a->ndim > 1) {
     Tensor v = *t;
     for (int i = 0; i < t->ndim; i++) {
@@ -133,10 +157,11 @@ LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) 
 }
 
 void lio_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
-int lio_is_null(lua_State *L, int idx) { return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL; }
+int lio_is_null(lua_State *L, int idx) {
+  return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL;
+}
 
 int lio_has_suffix(const char *path, const char *suffix) {
   size_t n = strlen(path), k = strlen(suffix);
   return n >= k && strcasecmp(path + n - k, suffix) == 0;
 }
-

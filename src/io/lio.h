@@ -19,7 +19,10 @@ typedef void (*LioFree)(IoCtx *c, void *p);
 typedef struct {
   IoCtx ctx;
   int n;
-  struct { LioFree fn; void *p; } own[LIO_MAXOWN];
+  struct {
+    LioFree fn;
+    void *p;
+  } own[LIO_MAXOWN];
 } LioHandle;
 
 /* Pushes a new handle; opts_arg > 0 names an optional option table whose

@@ -7,9 +7,16 @@
 
 #define MAX_CSV_FILE ((uint64_t)1 << 36)
 
-static void free_csv(IoCtx *c, void *p) { io_csv_free(c, p); io_free(c, p, sizeof(IoCsv)); }
+static void free_csv(IoCtx *c, void *p) {
+  io_csv_free(c, p);
+  io_free(c, p, sizeof(IoCsv));
+}
 
-typedef struct { int header; char sep; LtDtype dt; } CsvOpts;
+typedef struct {
+  int header;
+  char sep;
+  LtDtype dt;
+} CsvOpts;
 
 /* opts.sep of read_csv and write_csv: one character, not a quote or a newline. */
 static char opt_sep(lua_State *L, int arg, const char *fname) {
@@ -32,13 +39,15 @@ static CsvOpts read_opts(lua_State *L, int arg, const char *fname) {
   o.sep = opt_sep(L, arg, fname);
   if (ltL_opt_get(L, arg, "dtype")) {
     o.dt = ltL_check_dtype(L, lua_gettop(L), fname);
-    if (o.dt != LT_F64 && o.dt != LT_F32 && o.dt != LT_I64) ltL_argerror(L, arg, fname, "dtype must be float64, float32 or int64");
+    if (o.dt != LT_F64 && o.dt != LT_F32 && o.dt != LT_I64)
+      ltL_argerror(L, arg, fname, "dtype must be float64, float32 or int64");
     lua_pop(L, 1);
   }
   return o;
 }
 
-static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n, const char *fname) {
+static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
+                    const char *fname) {
   CsvOpts o = read_opts(L, 2, fname);
   LioHandle *h = lio_handle(L, 2, fname);
   LtStatus st;
@@ -53,7 +62,10 @@ static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
   }
   IoCsv *info = io_calloc(&h->ctx, sizeof *info);
   if (!info) return lio_fail(L, h, path, LT_ENOMEM);
-  if ((st = io_csv_scan(&h->ctx, bytes, n, o.header, o.sep, info))) { io_free(&h->ctx, info, sizeof *info); return lio_fail(L, h, path, st); }
+  if ((st = io_csv_scan(&h->ctx, bytes, n, o.header, o.sep, info))) {
+    io_free(&h->ctx, info, sizeof *info);
+    return lio_fail(L, h, path, st);
+  }
   lio_own(h, free_csv, info);
   int64_t shape[2] = {info->rows, info->cols};
   Tensor *t = ltL_push_new(L, o.dt, 2, shape);
@@ -67,8 +79,11 @@ static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
   return 2;
 }
 
-/* read_csv(path [, {header = true, sep = ",", dtype = "float64"}]) -> [rows, cols] tensor, names | nil, message */
-static int l_read_csv(lua_State *L) { return read_csv(L, luaL_checkstring(L, 1), NULL, 0, "read_csv"); }
+/* read_csv(path [, {header = true, sep = ",", dtype = "float64"}]) -> [rows, cols] tensor, names |
+ * nil, message */
+static int l_read_csv(lua_State *L) {
+  return read_csv(L, luaL_checkstring(L, 1), NULL, 0, "read_csv");
+}
 
 static int l_read_csv_bytes(lua_State *L) {
   size_t n;
@@ -76,8 +91,11 @@ static int l_read_csv_bytes(lua_State *L) {
   return read_csv(L, "<bytes>", b, n, "read_csv_bytes");
 }
 
-
-typedef struct { const char **names; size_t *len; size_t n; } Names;
+typedef struct {
+  const char **names;
+  size_t *len;
+  size_t n;
+} Names;
 static void free_names(IoCtx *c, void *p) {
   Names *s = p;
   io_free(c, s->names, s->n * sizeof *s->names);
@@ -89,7 +107,10 @@ static void free_names(IoCtx *c, void *p) {
 static Names *header_names(lua_State *L, LioHandle *h, int arg, int64_t cols) {
   if (lua_isnoneornil(L, arg)) return NULL;
   luaL_checktype(L, arg, LUA_TTABLE);
-  if (lua_getfield(L, arg, "header") == LUA_TNIL) { lua_pop(L, 1); return NULL; }
+  if (lua_getfield(L, arg, "header") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return NULL;
+  }
   int hix = lua_gettop(L);
   if (!lua_istable(L, hix) || (int64_t)lua_rawlen(L, hix) != cols)
     ltL_argerror(L, arg, "write_csv", "header must be an array of %lld strings", (long long)cols);
@@ -97,27 +118,32 @@ static Names *header_names(lua_State *L, LioHandle *h, int arg, int64_t cols) {
   if (!s) luaL_error(L, "write_csv: not enough memory");
   lio_own(h, free_names, s);
   s->n = (size_t)(cols ? cols : 1);
-  if (!(s->names = io_calloc(&h->ctx, s->n * sizeof *s->names)) || !(s->len = io_calloc(&h->ctx, s->n * sizeof *s->len)))
+  if (!(s->names = io_calloc(&h->ctx, s->n * sizeof *s->names)) ||
+      !(s->len = io_calloc(&h->ctx, s->n * sizeof *s->len)))
     luaL_error(L, "write_csv: not enough memory");
   for (int64_t j = 0; j < cols; j++) {
     lua_rawgeti(L, hix, j + 1);
-    if (lua_type(L, -1) != LUA_TSTRING) ltL_argerror(L, arg, "write_csv", "header entry %lld is not a string", (long long)j + 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      ltL_argerror(L, arg, "write_csv", "header entry %lld is not a string", (long long)j + 1);
     s->names[j] = lua_tolstring(L, -1, &s->len[j]);
     lua_pop(L, 1); /* the string stays alive in the header table */
   }
   return s;
 }
 
-/* write_csv(path, t [, {header = {...}, sep = ","}]) -> true | nil, message. t is [rows, cols] or [rows]. */
+/* write_csv(path, t [, {header = {...}, sep = ","}]) -> true | nil, message. t is [rows, cols] or
+ * [rows]. */
 static int l_write_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   Tensor *t = ltL_check_tensor(L, 2, "write_csv");
   char b[64];
-  if (t->ndim != 1 && t->ndim != 2) return ltL_argerror(L, 2, "write_csv", "1-d or 2-d tensor expected, got %s", ltL_shape_of(t, b, sizeof b));
+  if (t->ndim != 1 && t->ndim != 2)
+    return ltL_argerror(L, 2, "write_csv", "1-d or 2-d tensor expected, got %s",
+                        ltL_shape_of(t, b, sizeof b));
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   char sep = opt_sep(L, 3, "write_csv");
   lua_settop(L, 3);
-  LioHandle *h = lio_handle(L, 0, "write_csv");   /* 4 */
+  LioHandle *h = lio_handle(L, 0, "write_csv"); /* 4 */
   Names *names = header_names(L, h, 3, t->ndim == 2 ? t->shape[1] : 1);
   Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
@@ -131,9 +157,10 @@ static int l_write_csv(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg csv_fns[] = {
-  {"read_csv", l_read_csv}, {"read_csv_bytes", l_read_csv_bytes}, {"write_csv", l_write_csv}, {NULL, NULL}
-};
+static const luaL_Reg csv_fns[] = {{"read_csv", l_read_csv},
+                                   {"read_csv_bytes", l_read_csv_bytes},
+                                   {"write_csv", l_write_csv},
+                                   {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): CSV. */
 int luaopen_lunette_io_csv(lua_State *L);

@@ -1,4 +1,5 @@
-/* lio_idx.c - Lua binding for IDX (MNIST family, gzipped or not) and CIFAR-10/100 binary batches. */
+/* lio_idx.c - Lua binding for IDX (MNIST family, gzipped or not) and CIFAR-10/100 binary batches.
+ */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "io/lio.h"
@@ -12,14 +13,18 @@ static LtStatus maybe_gunzip(LioHandle *h, IoSrc *s, int want_gz, IoSrc **out) {
   if (st) return st;
   int gz = m[0] == 0x1f && m[1] == 0x8b;
   if (want_gz && !gz) return io_fail(&h->ctx, LT_EVALUE, "not a gzip file (the name ends in .gz)");
-  if (!gz) { *out = s; return LT_OK; }
+  if (!gz) {
+    *out = s;
+    return LT_OK;
+  }
   if ((st = io_src_inflate(&h->ctx, s, 0, size, 1, IO_SIZE_UNKNOWN, out))) return st;
   lio_own_src(h, *out);
   return LT_OK;
 }
 
 /* Pushes array a of d, as float32 times scale when asked. */
-static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a, int f32, float scale) {
+static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a, int f32,
+                         float scale) {
   if (!f32) return lio_push_array(L, h, d, a);
   Tensor *t = ltL_push_new(L, LT_F32, a->ndim, a->shape);
   LtStatus st = io_array_read_f32(&h->ctx, d, a, t->data, scale);
@@ -27,11 +32,13 @@ static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a,
   return st;
 }
 
-static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
+static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n,
+                    const char *fname) {
   int f32 = 0;
   float scale = 1;
   if (ltL_opt_get(L, 2, "dtype")) {
-    if (ltL_check_dtype(L, lua_gettop(L), fname) != LT_F32) return ltL_argerror(L, 2, fname, "dtype must be float32 (or absent)");
+    if (ltL_check_dtype(L, lua_gettop(L), fname) != LT_F32)
+      return ltL_argerror(L, 2, fname, "dtype must be float32 (or absent)");
     f32 = 1;
     lua_pop(L, 1);
   }
@@ -49,7 +56,8 @@ static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n,
   st = maybe_gunzip(h, s, !bytes && lio_has_suffix(path, ".gz"), &d);
   if (st == LT_OK) st = io_idx_parse(&h->ctx, d, &a);
   if (st == LT_OK) st = push_idx(L, h, d, &a, f32, scale);
-  if (st == LT_OK && d != s && (st = io_src_expect_end(&h->ctx, d, a.offset + a.nbytes))) lua_pop(L, 1);
+  if (st == LT_OK && d != s && (st = io_src_expect_end(&h->ctx, d, a.offset + a.nbytes)))
+    lua_pop(L, 1);
   if (st) return lio_fail(L, h, path, st);
   lio_close(h);
   return 1;
@@ -57,7 +65,9 @@ static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n,
 
 /* read_idx(path [, {dtype = "float32", scale = s}]) -> tensor | nil, message: uint8 data
  * stays uint8 unless float32 is asked for (values times scale, in one pass) */
-static int l_read_idx(lua_State *L) { return read_idx(L, luaL_checkstring(L, 1), NULL, 0, "read_idx"); }
+static int l_read_idx(lua_State *L) {
+  return read_idx(L, luaL_checkstring(L, 1), NULL, 0, "read_idx");
+}
 
 static int l_read_idx_bytes(lua_State *L) {
   size_t n;
@@ -65,12 +75,14 @@ static int l_read_idx_bytes(lua_State *L) {
   return read_idx(L, "<bytes>", b, n, "read_idx_bytes");
 }
 
-static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t len, const char *fname) {
+static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t len,
+                      const char *fname) {
   int classes = 10;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     classes = (int)ltL_opt_int(L, 2, fname, "classes", 10);
-    if (classes != 10 && classes != 100) return ltL_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
+    if (classes != 10 && classes != 100)
+      return ltL_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
   }
   int lb = classes == 10 ? 1 : 2;
   LioHandle *h = lio_handle(L, 0, fname);
@@ -92,7 +104,9 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
 
 /* read_cifar(path [, {classes = 10|100}]) -> images [N,3,32,32] uint8, labels int64 (as stored,
  * 0-based) [, coarse labels] | nil, message */
-static int l_read_cifar(lua_State *L) { return read_cifar(L, luaL_checkstring(L, 1), NULL, 0, "read_cifar"); }
+static int l_read_cifar(lua_State *L) {
+  return read_cifar(L, luaL_checkstring(L, 1), NULL, 0, "read_cifar");
+}
 
 static int l_read_cifar_bytes(lua_State *L) {
   size_t n;
@@ -100,10 +114,11 @@ static int l_read_cifar_bytes(lua_State *L) {
   return read_cifar(L, "<bytes>", b, n, "read_cifar_bytes");
 }
 
-static const luaL_Reg idx_fns[] = {
-  {"read_idx", l_read_idx}, {"read_idx_bytes", l_read_idx_bytes},
-  {"read_cifar", l_read_cifar}, {"read_cifar_bytes", l_read_cifar_bytes}, {NULL, NULL}
-};
+static const luaL_Reg idx_fns[] = {{"read_idx", l_read_idx},
+                                   {"read_idx_bytes", l_read_idx_bytes},
+                                   {"read_cifar", l_read_cifar},
+                                   {"read_cifar_bytes", l_read_cifar_bytes},
+                                   {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): IDX and CIFAR. */
 int luaopen_lunette_io_idx(lua_State *L);

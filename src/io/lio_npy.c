@@ -1,4 +1,5 @@
-/* lio_npy.c - Lua binding for .npy: read_npy, write_npy, open_npy (lazy row reads of large arrays). */
+/* lio_npy.c - Lua binding for .npy: read_npy, write_npy, open_npy (lazy row reads of large arrays).
+ */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "io/lio.h"
@@ -28,13 +29,15 @@ static int l_read_npy_bytes(lua_State *L) {
   IoSrc *s;
   IoArray a;
   LtStatus st = io_src_mem(&h->ctx, b, n, &s);
-  if (st == LT_OK) { lio_own_src(h, s); st = io_npy_parse(&h->ctx, s, 1, &a); }
+  if (st == LT_OK) {
+    lio_own_src(h, s);
+    st = io_npy_parse(&h->ctx, s, 1, &a);
+  }
   if (st == LT_OK) st = lio_push_array(L, h, s, &a);
   if (st) return lio_fail(L, h, "<bytes>", st);
   lio_close(h);
   return 1;
 }
-
 
 /* write_npy(path, tensor) -> true | nil, message */
 static int l_write_npy(lua_State *L) {
@@ -42,14 +45,17 @@ static int l_write_npy(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 2, "write_npy");
   uint8_t head[1024];
   size_t hn = io_npy_header(t->dtype, t->ndim, t->shape, head);
-  if (!hn) return ltL_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())", lt_dtype_name(t->dtype));
+  if (!hn)
+    return ltL_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())",
+                        lt_dtype_name(t->dtype));
   LioHandle *h = lio_handle(L, 0, "write_npy");
   Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
   if (st) return lio_fail(L, h, path, st);
   st = io_writer_write(&h->ctx, w, head, hn);
-  if (st == LT_OK) st = io_writer_write(&h->ctx, w, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
+  if (st == LT_OK)
+    st = io_writer_write(&h->ctx, w, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
   if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
   if (st) return lio_fail(L, h, path, st);
   lio_close(h);
@@ -59,7 +65,11 @@ static int l_write_npy(lua_State *L) {
 
 /* ---- NpyFile: an open .npy whose rows are read on demand ------------------- */
 
-typedef struct { IoArray a; IoSrc *src; LioHandle *h; } NpyFile;
+typedef struct {
+  IoArray a;
+  IoSrc *src;
+  LioHandle *h;
+} NpyFile;
 
 static NpyFile *check_npy(lua_State *L, const char *fname) {
   NpyFile *f = luaL_checkudata(L, 1, NPY_MT);
@@ -114,19 +124,21 @@ static int npy_read(lua_State *L) {
     if (st) return lio_fail_keep(L, f->h, "read", st);
     return 1;
   }
-  if (a->fortran && a->ndim > 1) return luaL_error(L, "read: row ranges of a Fortran-order array are not supported; read it whole");
+  if (a->fortran && a->ndim > 1)
+    return luaL_error(L,
+                      "read: row ranges of a Fortran-order array are not supported; read it whole");
   int64_t rows = a->ndim ? a->shape[0] : 1;
   int64_t first = ltL_check_int(L, 2, "read", "first row");
   /* first is checked before any arithmetic with it: read(math.maxinteger, 2)
    * overflowed first + count - 1 building this very message */
   if (first < 1 || first > rows + 1)
     return ltL_argerror(L, 2, "read", "first row %lld out of range 1..%lld", (long long)first,
-                       (long long)rows + 1);
+                        (long long)rows + 1);
   int64_t left = rows - first + 1;
   int64_t count = lua_isnoneornil(L, 3) ? left : ltL_check_int(L, 3, "read", "count");
   if (count < 0 || count > left)
     return ltL_argerror(L, 3, "read", "count %lld from row %lld out of range 0..%lld (%lld rows)",
-                       (long long)count, (long long)first, (long long)left, (long long)rows);
+                        (long long)count, (long long)first, (long long)left, (long long)rows);
   int64_t shape[LT_MAXDIM];
   memcpy(shape, a->shape, sizeof shape);
   int nd = a->ndim ? a->ndim : 1;
@@ -148,23 +160,32 @@ static int npy_close(lua_State *L) {
 static int npy_tostring(lua_State *L) {
   NpyFile *f = luaL_checkudata(L, 1, NPY_MT);
   char b[128];
-  if (!f->h) { lua_pushliteral(L, "NpyFile (closed)"); return 1; }
+  if (!f->h) {
+    lua_pushliteral(L, "NpyFile (closed)");
+    return 1;
+  }
   int64_t shape[LT_MAXDIM];
   for (int i = 0; i < f->a.ndim; i++) shape[i] = f->a.shape[f->a.fortran ? f->a.ndim - 1 - i : i];
-  lua_pushfstring(L, "NpyFile %s %s", lt_dtype_name(io_stype_dtype(f->a.st)), io_shape_str(f->a.ndim, shape, b, sizeof b));
+  lua_pushfstring(L, "NpyFile %s %s", lt_dtype_name(io_stype_dtype(f->a.st)),
+                  io_shape_str(f->a.ndim, shape, b, sizeof b));
   return 1;
 }
 
-static const luaL_Reg npy_methods[] = {
-  {"shape", npy_shape}, {"dtype", npy_dtype}, {"read", npy_read}, {"close", npy_close}, {NULL, NULL}
-};
-static const luaL_Reg npy_meta[] = {
-  {"__len", npy_len}, {"__gc", npy_close}, {"__close", npy_close}, {"__tostring", npy_tostring}, {NULL, NULL}
-};
-static const luaL_Reg npy_fns[] = {
-  {"read_npy", l_read_npy}, {"read_npy_bytes", l_read_npy_bytes}, {"write_npy", l_write_npy},
-  {"open_npy", l_open_npy}, {NULL, NULL}
-};
+static const luaL_Reg npy_methods[] = {{"shape", npy_shape},
+                                       {"dtype", npy_dtype},
+                                       {"read", npy_read},
+                                       {"close", npy_close},
+                                       {NULL, NULL}};
+static const luaL_Reg npy_meta[] = {{"__len", npy_len},
+                                    {"__gc", npy_close},
+                                    {"__close", npy_close},
+                                    {"__tostring", npy_tostring},
+                                    {NULL, NULL}};
+static const luaL_Reg npy_fns[] = {{"read_npy", l_read_npy},
+                                   {"read_npy_bytes", l_read_npy_bytes},
+                                   {"write_npy", l_write_npy},
+                                   {"open_npy", l_open_npy},
+                                   {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): .npy, with the metatable of
  * the NpyFile objects its open function returns. */

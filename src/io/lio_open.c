@@ -18,10 +18,7 @@ static int l_makedirs(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg io_fns[] = {
-  {"makedirs", l_makedirs},
-  {NULL, NULL}
-};
+static const luaL_Reg io_fns[] = {{"makedirs", l_makedirs}, {NULL, NULL}};
 
 /* The main part of lunette._io (src/lunette.c lists every part): makedirs and `null`, the
  * value standing for Python's None in loaded objects. */

@@ -6,7 +6,8 @@
 
 #define MAX_PNG_FILE ((uint64_t)1 << 30)
 
-static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t n, const char *fname) {
+static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t n,
+                    const char *fname) {
   LioHandle *h = lio_handle(L, 2, fname);
   IoPngInfo info;
   LtStatus st = LT_OK;
@@ -27,15 +28,17 @@ static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t
   return 1;
 }
 
-/* read_png(path [, opts]) -> [H,W] or [H,W,C] tensor (uint8; int32 for 16-bit PNGs) | nil, message */
-static int l_read_png(lua_State *L) { return read_png(L, luaL_checkstring(L, 1), NULL, 0, "read_png"); }
+/* read_png(path [, opts]) -> [H,W] or [H,W,C] tensor (uint8; int32 for 16-bit PNGs) | nil, message
+ */
+static int l_read_png(lua_State *L) {
+  return read_png(L, luaL_checkstring(L, 1), NULL, 0, "read_png");
+}
 
 static int l_read_png_bytes(lua_State *L) {
   size_t n;
   const char *b = luaL_checklstring(L, 1, &n);
   return read_png(L, "<bytes>", (const uint8_t *)b, n, "read_png_bytes");
 }
-
 
 /* write_png(path, image) -> true | nil, message. image: [H,W] or [H,W,C] with C in 1..4,
  * uint8, or float in [0, 1]. */
@@ -44,12 +47,16 @@ static int l_write_png(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 2, "write_png");
   char b[64];
   if (t->ndim != 2 && !(t->ndim == 3 && t->shape[2] >= 1 && t->shape[2] <= 4))
-    return ltL_argerror(L, 2, "write_png", "image of shape [H,W] or [H,W,C] with C in 1..4 expected, got %s", ltL_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 2, "write_png",
+                        "image of shape [H,W] or [H,W,C] with C in 1..4 expected, got %s",
+                        ltL_shape_of(t, b, sizeof b));
   if (t->dtype != LT_U8 && !lt_dtype_is_float(t->dtype))
-    return ltL_argerror(L, 2, "write_png", "uint8 or float image expected, got %s", lt_dtype_name(t->dtype));
+    return ltL_argerror(L, 2, "write_png", "uint8 or float image expected, got %s",
+                        lt_dtype_name(t->dtype));
   if (t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > 0x7FFFFFFF || t->shape[1] > 0x7FFFFFFF ||
       (uint64_t)t->shape[0] * (uint64_t)t->shape[1] > ((uint64_t)1 << 32))
-    return ltL_argerror(L, 2, "write_png", "image size %s is out of range", ltL_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 2, "write_png", "image size %s is out of range",
+                        ltL_shape_of(t, b, sizeof b));
   lua_settop(L, 2);
   LioHandle *h = lio_handle(L, 0, "write_png");
   Tensor *c = ltL_push_contiguous(L, 2);
@@ -64,9 +71,10 @@ static int l_write_png(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg png_fns[] = {
-  {"read_png", l_read_png}, {"read_png_bytes", l_read_png_bytes}, {"write_png", l_write_png}, {NULL, NULL}
-};
+static const luaL_Reg png_fns[] = {{"read_png", l_read_png},
+                                   {"read_png_bytes", l_read_png_bytes},
+                                   {"write_png", l_write_png},
+                                   {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): PNG. */
 int luaopen_lunette_io_png(lua_State *L);

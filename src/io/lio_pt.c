@@ -1,4 +1,5 @@
-/* lio_pt.c - Lua binding for PyTorch checkpoints: load_pt (restricted unpickler to Lua values and tensor views) and save_pt. */
+/* lio_pt.c - Lua binding for PyTorch checkpoints: load_pt (restricted unpickler to Lua values and
+ * tensor views) and save_pt. */
 #include <stdio.h>
 #include <string.h>
 #include "tensor/lbase.h"
@@ -8,7 +9,10 @@
 
 #define MAX_DEPTH 200
 
-static void free_pt(IoCtx *c, void *p) { io_pt_close(c, p); io_free(c, p, sizeof(IoPt)); }
+static void free_pt(IoCtx *c, void *p) {
+  io_pt_close(c, p);
+  io_free(c, p, sizeof(IoPt));
+}
 
 /* ---- loading: the unpickled graph to Lua values ---------------------------- */
 
@@ -37,17 +41,20 @@ static LtStatus push_tensor(Conv *cv, const PkObj *o) {
 
 /* Dict keys are str, bytes, int or bool (the unpickler checked). */
 static void push_key(lua_State *L, const PkObj *k) {
-  if (k->kind == PK_INT) lua_pushinteger(L, k->u.i);
-  else if (k->kind == PK_BOOL) lua_pushboolean(L, (int)k->u.i);
-  else lua_pushlstring(L, k->u.s.p, k->u.s.n);
+  if (k->kind == PK_INT)
+    lua_pushinteger(L, k->u.i);
+  else if (k->kind == PK_BOOL)
+    lua_pushboolean(L, (int)k->u.i);
+  else
+    lua_pushlstring(L, k->u.s.p, k->u.s.n);
 }
 
 static LtStatus push_dict(Conv *cv, const PkObj *o, int depth) {
   lua_State *L = cv->L;
   int t = lua_gettop(L), keys = 0;
   if (cv->pairs) {
-    lua_createtable(L, 0, 3);                       /* t+1: metatable */
-    lua_createtable(L, (int)(o->u.seq.n / 2), 0);   /* t+2: key order */
+    lua_createtable(L, 0, 3);                     /* t+1: metatable */
+    lua_createtable(L, (int)(o->u.seq.n / 2), 0); /* t+2: key order */
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "keys");
     lua_pushvalue(L, cv->pairs);
@@ -66,7 +73,10 @@ static LtStatus push_dict(Conv *cv, const PkObj *o, int depth) {
     lua_pop(L, 1);
     LtStatus st = push_obj(cv, o->u.seq.v[i + 1], depth + 1);
     if (st) return st;
-    if (fresh && cv->pairs) { lua_pushvalue(L, -2); lua_rawseti(L, t + 2, ++keys); }
+    if (fresh && cv->pairs) {
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, t + 2, ++keys);
+    }
     lua_rawset(L, t);
   }
   lua_settop(L, t);
@@ -75,11 +85,15 @@ static LtStatus push_dict(Conv *cv, const PkObj *o, int depth) {
 
 static LtStatus push_container(Conv *cv, const PkObj *o, int depth) {
   lua_State *L = cv->L;
-  if (depth > MAX_DEPTH) return io_fail(cv->c, LT_EVALUE, "data.pkl nests containers deeper than %d levels", MAX_DEPTH);
-  if (o->kind == PK_TENSOR) push_tensor(cv, o);
-  else lua_createtable(L, o->kind == PK_DICT ? 0 : (int)o->u.seq.n, o->kind == PK_DICT ? (int)(o->u.seq.n / 2) : 0);
+  if (depth > MAX_DEPTH)
+    return io_fail(cv->c, LT_EVALUE, "data.pkl nests containers deeper than %d levels", MAX_DEPTH);
+  if (o->kind == PK_TENSOR)
+    push_tensor(cv, o);
+  else
+    lua_createtable(L, o->kind == PK_DICT ? 0 : (int)o->u.seq.n,
+                    o->kind == PK_DICT ? (int)(o->u.seq.n / 2) : 0);
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, cv->memo, o);   /* registered first: shared and cyclic references resolve to it */
+  lua_rawsetp(L, cv->memo, o); /* registered first: shared and cyclic references resolve to it */
   if (o->kind == PK_TENSOR) return LT_OK;
   if (o->kind == PK_DICT) return push_dict(cv, o, depth);
   for (size_t i = 0; i < o->u.seq.n; i++) {
@@ -98,9 +112,11 @@ static LtStatus push_obj(Conv *cv, const PkObj *o, int depth) {
   case PK_BOOL: lua_pushboolean(L, (int)o->u.i); return LT_OK;
   case PK_INT: lua_pushinteger(L, o->u.i); return LT_OK;
   case PK_FLOAT: lua_pushnumber(L, o->u.f); return LT_OK;
-  case PK_STR: case PK_BYTES: lua_pushlstring(L, o->u.s.p, o->u.s.n); return LT_OK;
+  case PK_STR:
+  case PK_BYTES: lua_pushlstring(L, o->u.s.p, o->u.s.n); return LT_OK;
   case PK_STORAGE: lua_rawgeti(L, cv->storages, o->id + 1); return LT_OK;
-  case PK_GLOBAL: return io_fail(cv->c, LT_EVALUE, "data.pkl returns a bare class or function, not data");
+  case PK_GLOBAL:
+    return io_fail(cv->c, LT_EVALUE, "data.pkl returns a bare class or function, not data");
   default: break;
   }
   if (lua_rawgetp(L, cv->memo, o) != LUA_TNIL) return LT_OK;
@@ -125,17 +141,20 @@ static LtStatus push_storages(lua_State *L, LioHandle *h, IoSrc *s, const IoPt *
 static int load(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
-  LioHandle *h = lio_handle(L, 2, fname);                       /* 4 */
+  LioHandle *h = lio_handle(L, 2, fname); /* 4 */
   IoSrc *s;
   IoPt *pt = NULL;
   LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, n, &s) : io_src_file(&h->ctx, path, &s);
   if (st) return lio_fail(L, h, path, st);
   lio_own_src(h, s);
   if (!(pt = io_calloc(&h->ctx, sizeof *pt))) return lio_fail(L, h, path, LT_ENOMEM);
-  if ((st = io_pt_open(&h->ctx, s, pt))) { io_free(&h->ctx, pt, sizeof *pt); return lio_fail(L, h, path, st); }
+  if ((st = io_pt_open(&h->ctx, s, pt))) {
+    io_free(&h->ctx, pt, sizeof *pt);
+    return lio_fail(L, h, path, st);
+  }
   lio_own(h, free_pt, pt);
   if ((st = push_storages(L, h, s, pt))) return lio_fail(L, h, path, st); /* 5 */
-  lua_newtable(L);                                              /* 6: memo */
+  lua_newtable(L);                                                        /* 6: memo */
   Conv cv = {L, pt, 5, 6, lua_isnil(L, 3) ? 0 : 3, &h->ctx};
   if ((st = push_obj(&cv, pt->pk.root, 0))) return lio_fail(L, h, path, st);
   lio_close(h);
@@ -155,19 +174,30 @@ static int l_load_pt_bytes(lua_State *L) {
 
 /* ---- saving: Lua values to a pickle and storage records ------------------- */
 
-typedef struct { const LtStorage *s; LtDtype dt; int64_t lo, hi; } Span;
+typedef struct {
+  const LtStorage *s;
+  LtDtype dt;
+  int64_t lo, hi;
+} Span;
 
 typedef struct {
   lua_State *L;
   LioHandle *h;
-  int map, visiting;        /* stack slots: storage userdata -> index, tables being walked */
+  int map, visiting; /* stack slots: storage userdata -> index, tables being walked */
   Span *spans;
   size_t n, cap;
-  PkWriter *pw;             /* NULL in the first pass */
+  PkWriter *pw; /* NULL in the first pass */
 } Saver;
 
-static void free_saver(IoCtx *c, void *p) { Saver *s = p; io_free(c, s->spans, s->cap * sizeof *s->spans); io_free(c, s, sizeof *s); }
-static void free_pkw(IoCtx *c, void *p) { pkw_free(p); io_free(c, p, sizeof(PkWriter)); }
+static void free_saver(IoCtx *c, void *p) {
+  Saver *s = p;
+  io_free(c, s->spans, s->cap * sizeof *s->spans);
+  io_free(c, s, sizeof *s);
+}
+static void free_pkw(IoCtx *c, void *p) {
+  pkw_free(p);
+  io_free(c, p, sizeof(PkWriter));
+}
 
 static void save_value(Saver *sv, int idx, int depth);
 
@@ -178,7 +208,8 @@ static void note_tensor(Saver *sv, int idx, const Tensor *t) {
   lua_getiuservalue(L, idx, 1);
   const LtStorage *s = lua_touserdata(L, -1);
   size_t es = lt_dtype_size(t->dtype);
-  int64_t lo = (int64_t)(((const char *)t->data - (const char *)s->ptr) / (ptrdiff_t)es), hi = lo + 1;
+  int64_t lo = (int64_t)(((const char *)t->data - (const char *)s->ptr) / (ptrdiff_t)es),
+          hi = lo + 1;
   for (int i = 0; i < t->ndim; i++) hi += t->shape[i] > 0 ? (t->shape[i] - 1) * t->stride[i] : 0;
   if (lt_numel(t) == 0) hi = lo;
   lua_pushvalue(L, -1);
@@ -213,25 +244,34 @@ static void emit_tensor(Saver *sv, int idx, const Tensor *t) {
   size_t k = (size_t)lua_tointeger(L, -1);
   lua_pop(L, 1);
   const Span *sp = &sv->spans[k];
-  int64_t off = (int64_t)(((const char *)t->data - (const char *)sp->s->ptr) / (ptrdiff_t)lt_dtype_size(t->dtype));
+  int64_t off = (int64_t)(((const char *)t->data - (const char *)sp->s->ptr) /
+                          (ptrdiff_t)lt_dtype_size(t->dtype));
   snprintf(key, sizeof key, "%zu", k);
-  pkw_tensor(sv->pw, key, t->dtype, (uint64_t)(sp->hi - sp->lo), off - sp->lo, t->ndim, t->shape, t->stride);
+  pkw_tensor(sv->pw, key, t->dtype, (uint64_t)(sp->hi - sp->lo), off - sp->lo, t->ndim, t->shape,
+             t->stride);
 }
 
 static void emit_string(Saver *sv, int idx) {
   size_t n;
   const char *s = lua_tolstring(sv->L, idx, &n);
-  if (!io_utf8_valid((const uint8_t *)s, n)) ltL_argerror(sv->L, 2, "save_pt", "string is not valid UTF-8 (Python would refuse it)");
+  if (!io_utf8_valid((const uint8_t *)s, n))
+    ltL_argerror(sv->L, 2, "save_pt", "string is not valid UTF-8 (Python would refuse it)");
   if (sv->pw) pkw_str(sv->pw, s, n);
 }
 
 /* Sort order of dict keys: booleans, then numbers, then strings (bytewise). */
-static int key_rank(lua_State *L, int i) { int t = lua_type(L, i); return t == LUA_TBOOLEAN ? 0 : t == LUA_TNUMBER ? 1 : 2; }
+static int key_rank(lua_State *L, int i) {
+  int t = lua_type(L, i);
+  return t == LUA_TBOOLEAN ? 0 : t == LUA_TNUMBER ? 1 : 2;
+}
 static int key_less(lua_State *L) {
   int ra = key_rank(L, 1), rb = key_rank(L, 2);
-  if (ra != rb) lua_pushboolean(L, ra < rb);
-  else if (ra == 0) lua_pushboolean(L, !lua_toboolean(L, 1) && lua_toboolean(L, 2));
-  else if (ra == 1) lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+  if (ra != rb)
+    lua_pushboolean(L, ra < rb);
+  else if (ra == 0)
+    lua_pushboolean(L, !lua_toboolean(L, 1) && lua_toboolean(L, 2));
+  else if (ra == 1)
+    lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
   else {
     size_t na, nb;
     const char *a = lua_tolstring(L, 1, &na), *b = lua_tolstring(L, 2, &nb);
@@ -251,7 +291,10 @@ static void push_sorted_keys(lua_State *L, int idx) {
   if (luaL_getmetafield(L, idx, "keys") == LUA_TTABLE) {
     for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
       lua_pushvalue(L, -1);
-      if (lua_rawget(L, idx) == LUA_TNIL) { lua_pop(L, 2); continue; }
+      if (lua_rawget(L, idx) == LUA_TNIL) {
+        lua_pop(L, 2);
+        continue;
+      }
       lua_pop(L, 1);
       lua_pushvalue(L, -1);
       lua_pushboolean(L, 1);
@@ -267,7 +310,10 @@ static void push_sorted_keys(lua_State *L, int idx) {
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
-    if (lua_rawget(L, out + 1) == LUA_TNIL) { lua_pushvalue(L, -2); lua_rawseti(L, out + 2, ++m); }
+    if (lua_rawget(L, out + 1) == LUA_TNIL) {
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, out + 2, ++m);
+    }
     lua_pop(L, 1);
   }
   if (m > 1) {
@@ -278,21 +324,34 @@ static void push_sorted_keys(lua_State *L, int idx) {
     lua_call(L, 2, 0);
     lua_pop(L, 1);
   }
-  for (lua_Integer i = 1; i <= m; i++) { lua_rawgeti(L, out + 2, i); lua_rawseti(L, out, ++n); }
+  for (lua_Integer i = 1; i <= m; i++) {
+    lua_rawgeti(L, out + 2, i);
+    lua_rawseti(L, out, ++n);
+  }
   lua_settop(L, out);
 }
 
 static int is_list(lua_State *L, int idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
-  if (n == 0 || luaL_getmetafield(L, idx, "keys") != LUA_TNIL) { if (n) lua_pop(L, 1); return 0; }
+  if (n == 0 || luaL_getmetafield(L, idx, "keys") != LUA_TNIL) {
+    if (n) lua_pop(L, 1);
+    return 0;
+  }
   lua_pushnil(L);
-  while (lua_next(L, idx)) { lua_pop(L, 1); if (++count > n) { lua_pop(L, 1); return 0; } }
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (++count > n) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
   return count == n;
 }
 
 static void save_table(Saver *sv, int idx, int depth) {
   lua_State *L = sv->L;
-  if (depth > MAX_DEPTH) ltL_argerror(L, 2, "save_pt", "tables nested deeper than %d levels", MAX_DEPTH);
+  if (depth > MAX_DEPTH)
+    ltL_argerror(L, 2, "save_pt", "tables nested deeper than %d levels", MAX_DEPTH);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, sv->visiting) != LUA_TNIL) ltL_argerror(L, 2, "save_pt", "cyclic table");
   lua_pop(L, 1);
@@ -301,19 +360,30 @@ static void save_table(Saver *sv, int idx, int depth) {
   lua_rawset(L, sv->visiting);
   if (is_list(L, idx)) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    if (sv->pw) { pkw_op(sv->pw, PK_OP_EMPTY_LIST); pkw_op(sv->pw, PK_OP_MARK); }
-    for (lua_Integer i = 1; i <= n; i++) { lua_rawgeti(L, idx, i); save_value(sv, lua_gettop(L), depth + 1); lua_pop(L, 1); }
+    if (sv->pw) {
+      pkw_op(sv->pw, PK_OP_EMPTY_LIST);
+      pkw_op(sv->pw, PK_OP_MARK);
+    }
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, i);
+      save_value(sv, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+    }
     if (sv->pw) pkw_op(sv->pw, PK_OP_APPENDS);
   } else {
     push_sorted_keys(L, idx);
     int keys = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
-    if (sv->pw) { pkw_op(sv->pw, PK_OP_EMPTY_DICT); pkw_op(sv->pw, PK_OP_MARK); }
+    if (sv->pw) {
+      pkw_op(sv->pw, PK_OP_EMPTY_DICT);
+      pkw_op(sv->pw, PK_OP_MARK);
+    }
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, keys, i);
       int kt = lua_type(L, -1);
       if (kt != LUA_TSTRING && !(kt == LUA_TNUMBER && lua_isinteger(L, -1)) && kt != LUA_TBOOLEAN)
-        ltL_argerror(L, 2, "save_pt", "dict keys must be strings, integers or booleans, got %s", luaL_typename(L, -1));
+        ltL_argerror(L, 2, "save_pt", "dict keys must be strings, integers or booleans, got %s",
+                     luaL_typename(L, -1));
       save_value(sv, lua_gettop(L), depth + 1);
       lua_pushvalue(L, -1);
       lua_rawget(L, idx);
@@ -333,28 +403,46 @@ static void save_value(Saver *sv, int idx, int depth) {
   luaL_checkstack(L, 10, "save_pt: nesting too deep");
   Tensor *t;
   switch (lua_type(L, idx)) {
-  case LUA_TBOOLEAN: if (sv->pw) pkw_bool(sv->pw, lua_toboolean(L, idx)); return;
+  case LUA_TBOOLEAN:
+    if (sv->pw) pkw_bool(sv->pw, lua_toboolean(L, idx));
+    return;
   case LUA_TNUMBER:
-    if (sv->pw) { if (lua_isinteger(L, idx)) pkw_int(sv->pw, lua_tointeger(L, idx)); else pkw_float(sv->pw, lua_tonumber(L, idx)); }
+    if (sv->pw) {
+      if (lua_isinteger(L, idx))
+        pkw_int(sv->pw, lua_tointeger(L, idx));
+      else
+        pkw_float(sv->pw, lua_tonumber(L, idx));
+    }
     return;
   case LUA_TSTRING: emit_string(sv, idx); return;
   case LUA_TTABLE: save_table(sv, idx, depth); return;
   case LUA_TLIGHTUSERDATA:
-    if (lio_is_null(L, idx)) { if (sv->pw) pkw_none(sv->pw); return; }
+    if (lio_is_null(L, idx)) {
+      if (sv->pw) pkw_none(sv->pw);
+      return;
+    }
     break;
   case LUA_TUSERDATA:
     if ((t = ltL_totensor(L, idx))) {
       if (t->device != LT_CPU) ltL_argerror(L, 2, "save_pt", "tensor is not on the CPU");
-      if (sv->pw) emit_tensor(sv, idx, t); else note_tensor(sv, idx, t);
+      if (sv->pw)
+        emit_tensor(sv, idx, t);
+      else
+        note_tensor(sv, idx, t);
       return;
     }
     break;
   default: break;
   }
-  ltL_argerror(L, 2, "save_pt", "cannot save a %s (tensors, tables, strings, numbers, booleans and io.null only)", luaL_typename(L, idx));
+  ltL_argerror(L, 2, "save_pt",
+               "cannot save a %s (tensors, tables, strings, numbers, booleans and io.null only)",
+               luaL_typename(L, idx));
 }
 
-static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
+static void free_zipw(IoCtx *c, void *p) {
+  io_zipw_free(c, p);
+  io_free(c, p, sizeof(IoZipWriter));
+}
 
 static LtStatus write_archive(Saver *sv, const char *path, const char *name) {
   IoCtx *c = &sv->h->ctx;
@@ -369,7 +457,8 @@ static LtStatus write_archive(Saver *sv, const char *path, const char *name) {
   for (size_t i = 0; i < sv->n && st == LT_OK; i++) {
     const Span *sp = &sv->spans[i];
     size_t es = lt_dtype_size(sp->dt);
-    st = io_pt_write_storage(c, zw, name, i, (const char *)sp->s->ptr + (size_t)sp->lo * es, (size_t)(sp->hi - sp->lo) * es);
+    st = io_pt_write_storage(c, zw, name, i, (const char *)sp->s->ptr + (size_t)sp->lo * es,
+                             (size_t)(sp->hi - sp->lo) * es);
   }
   if (st == LT_OK) st = io_pt_write_end(c, zw, name);
   return st ? st : io_writer_commit(c, w);
@@ -389,21 +478,21 @@ static int l_save_pt(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  LioHandle *h = lio_handle(L, 3, "save_pt");          /* 4 */
+  LioHandle *h = lio_handle(L, 3, "save_pt"); /* 4 */
   /* before anything is written: a name the reader refuses leaves no file */
   if (io_pt_check_name(&h->ctx, name, name_len) != LT_OK)
     return ltL_argerror(L, 3, "save_pt", "%s", h->ctx.msg);
-  lua_newtable(L);                                      /* 5: storage map */
-  lua_newtable(L);                                      /* 6: tables being walked */
+  lua_newtable(L); /* 5: storage map */
+  lua_newtable(L); /* 6: tables being walked */
   Saver *sv = io_calloc(&h->ctx, sizeof *sv);
   if (!sv) return lio_fail(L, h, path, LT_ENOMEM);
   *sv = (Saver){L, h, 5, 6, NULL, 0, 0, NULL};
   lio_own(h, free_saver, sv);
-  save_value(sv, 2, 0);                                 /* pass 1: storages and spans */
+  save_value(sv, 2, 0); /* pass 1: storages and spans */
   if (!(sv->pw = io_alloc(&h->ctx, sizeof *sv->pw))) return lio_fail(L, h, path, LT_ENOMEM);
   pkw_init(sv->pw, &h->ctx);
   lio_own(h, free_pkw, sv->pw);
-  save_value(sv, 2, 0);                                 /* pass 2: the pickle */
+  save_value(sv, 2, 0); /* pass 2: the pickle */
   pkw_op(sv->pw, PK_OP_STOP);
   LtStatus st = write_archive(sv, path, name);
   if (st) return lio_fail(L, h, path, st);
@@ -412,9 +501,10 @@ static int l_save_pt(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg pt_fns[] = {
-  {"load_pt", l_load_pt}, {"load_pt_bytes", l_load_pt_bytes}, {"save_pt", l_save_pt}, {NULL, NULL}
-};
+static const luaL_Reg pt_fns[] = {{"load_pt", l_load_pt},
+                                  {"load_pt_bytes", l_load_pt_bytes},
+                                  {"save_pt", l_save_pt},
+                                  {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): PyTorch checkpoints. */
 int luaopen_lunette_io_pt(lua_State *L);

@@ -1,4 +1,5 @@
-/* lio_safetensors.c - Lua binding for safetensors: read_safetensors, open_safetensors (per-tensor reads), write_safetensors. */
+/* lio_safetensors.c - Lua binding for safetensors: read_safetensors, open_safetensors (per-tensor
+ * reads), write_safetensors. */
 #include <stdlib.h>
 #include <string.h>
 #include "tensor/lbase.h"
@@ -7,14 +8,21 @@
 
 #define ST_MT "lunette.io.SafetensorsFile"
 
-static void free_st(IoCtx *c, void *p) { io_st_free(c, p); io_free(c, p, sizeof(IoSafetensors)); }
+static void free_st(IoCtx *c, void *p) {
+  io_st_free(c, p);
+  io_free(c, p, sizeof(IoSafetensors));
+}
 
-static LtStatus open_st(LioHandle *h, const char *path, const void *bytes, size_t n, IoSrc **s, IoSafetensors **f) {
+static LtStatus open_st(LioHandle *h, const char *path, const void *bytes, size_t n, IoSrc **s,
+                        IoSafetensors **f) {
   LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, n, s) : io_src_file(&h->ctx, path, s);
   if (st) return st;
   lio_own_src(h, *s);
   if (!(*f = io_calloc(&h->ctx, sizeof **f))) return LT_ENOMEM;
-  if ((st = io_st_parse(&h->ctx, *s, *f))) { io_free(&h->ctx, *f, sizeof **f); return st; }
+  if ((st = io_st_parse(&h->ctx, *s, *f))) {
+    io_free(&h->ctx, *f, sizeof **f);
+    return st;
+  }
   lio_own(h, free_st, *f);
   return LT_OK;
 }
@@ -39,7 +47,8 @@ static void push_meta(lua_State *L, const IoSafetensors *f) {
   }
 }
 
-static int read_all(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
+static int read_all(lua_State *L, const char *path, const void *bytes, size_t n,
+                    const char *fname) {
   LioHandle *h = lio_handle(L, 2, fname);
   IoSrc *s;
   IoSafetensors *f;
@@ -57,7 +66,9 @@ static int read_all(lua_State *L, const char *path, const void *bytes, size_t n,
 }
 
 /* read_safetensors(path [, opts]) -> {name = tensor}, {metadata} | nil, message */
-static int l_read(lua_State *L) { return read_all(L, luaL_checkstring(L, 1), NULL, 0, "read_safetensors"); }
+static int l_read(lua_State *L) {
+  return read_all(L, luaL_checkstring(L, 1), NULL, 0, "read_safetensors");
+}
 
 static int l_read_bytes(lua_State *L) {
   size_t n;
@@ -67,7 +78,11 @@ static int l_read_bytes(lua_State *L) {
 
 /* ---- SafetensorsFile: tensors read one at a time --------------------------------- */
 
-typedef struct { IoSafetensors *f; IoSrc *src; LioHandle *h; } StFile;
+typedef struct {
+  IoSafetensors *f;
+  IoSrc *src;
+  LioHandle *h;
+} StFile;
 
 static StFile *check_file(lua_State *L, const char *fname) {
   StFile *f = luaL_checkudata(L, 1, ST_MT);
@@ -113,14 +128,20 @@ static int st_info(lua_State *L) {
   size_t n;
   const char *name = luaL_checklstring(L, 2, &n);
   const IoStTensor *t = find(f->f, name, n);
-  if (!t) { lua_pushnil(L); return 1; }
+  if (!t) {
+    lua_pushnil(L);
+    return 1;
+  }
   lua_createtable(L, 0, 4);
   lua_pushstring(L, lt_dtype_name(io_stype_dtype(t->st)));
   lua_setfield(L, -2, "dtype");
   lua_pushstring(L, io_stype_name(t->st));
   lua_setfield(L, -2, "stored");
   lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->shape[i]); lua_rawseti(L, -2, i + 1); }
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
   lua_setfield(L, -2, "shape");
   lua_pushinteger(L, (lua_Integer)(t->end - t->begin));
   lua_setfield(L, -2, "bytes");
@@ -133,15 +154,25 @@ static int st_read(lua_State *L) {
   size_t n;
   const char *name = luaL_checklstring(L, 2, &n);
   const IoStTensor *t = find(f->f, name, n);
-  if (!t) { lua_pushnil(L); lua_pushfstring(L, "no tensor named '%s' in the file", name); return 2; }
+  if (!t) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "no tensor named '%s' in the file", name);
+    return 2;
+  }
   LtStatus st = push_tensor(L, f->h, f->src, t);
   if (st) return lio_fail_keep(L, f->h, "read", st);
   return 1;
 }
 
-static int st_metadata(lua_State *L) { push_meta(L, check_file(L, "metadata")->f); return 1; }
+static int st_metadata(lua_State *L) {
+  push_meta(L, check_file(L, "metadata")->f);
+  return 1;
+}
 
-static int st_len(lua_State *L) { lua_pushinteger(L, (lua_Integer)check_file(L, "__len")->f->n); return 1; }
+static int st_len(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)check_file(L, "__len")->f->n);
+  return 1;
+}
 
 static int st_close(lua_State *L) {
   StFile *f = luaL_checkudata(L, 1, ST_MT);
@@ -154,14 +185,19 @@ static int st_close(lua_State *L) {
 
 static int st_tostring(lua_State *L) {
   StFile *f = luaL_checkudata(L, 1, ST_MT);
-  if (!f->h) lua_pushliteral(L, "SafetensorsFile (closed)");
-  else lua_pushfstring(L, "SafetensorsFile (%d tensors)", (int)f->f->n);
+  if (!f->h)
+    lua_pushliteral(L, "SafetensorsFile (closed)");
+  else
+    lua_pushfstring(L, "SafetensorsFile (%d tensors)", (int)f->f->n);
   return 1;
 }
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-typedef struct { IoStEntry e; int idx; } WEntry; /* idx: stack slot of the contiguous tensor */
+typedef struct {
+  IoStEntry e;
+  int idx;
+} WEntry; /* idx: stack slot of the contiguous tensor */
 
 static int cmp_entry(const void *a, const void *b) {
   const IoStEntry *x = &((const WEntry *)a)->e, *y = &((const WEntry *)b)->e;
@@ -178,11 +214,13 @@ static size_t collect(lua_State *L, int arg, IoCtx *ctx, WEntry *e, size_t cap) 
   size_t n = 0, len;
   lua_pushnil(L);
   while (lua_next(L, arg)) {
-    if (lua_type(L, -2) != LUA_TSTRING) ltL_argerror(L, arg, "write_safetensors", "tensor names must be strings");
+    if (lua_type(L, -2) != LUA_TSTRING)
+      ltL_argerror(L, arg, "write_safetensors", "tensor names must be strings");
     const char *name = lua_tolstring(L, -2, &len);
     if (io_st_check_name(ctx, name, len) != LT_OK)
       ltL_argerror(L, arg, "write_safetensors", "%s", ctx->msg);
-    if (!ltL_totensor(L, -1)) ltL_argerror(L, arg, "write_safetensors", "'%s' is not a tensor", lua_tostring(L, -2));
+    if (!ltL_totensor(L, -1))
+      ltL_argerror(L, arg, "write_safetensors", "'%s' is not a tensor", lua_tostring(L, -2));
     if (n == cap) ltL_argerror(L, arg, "write_safetensors", "too many tensors");
     Tensor *c = ltL_push_contiguous(L, lua_gettop(L));
     lua_insert(L, -3); /* keep the copy below the key */
@@ -203,7 +241,10 @@ static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   luaL_checktype(L, arg, LUA_TTABLE);
   size_t cap = 0;
   lua_pushnil(L);
-  while (lua_next(L, arg)) { cap++; lua_pop(L, 1); }
+  while (lua_next(L, arg)) {
+    cap++;
+    lua_pop(L, 1);
+  }
   IoStMeta *m = io_alloc(c, (cap ? cap : 1) * sizeof *m);
   if (!m) luaL_error(L, "write_safetensors: not enough memory");
   lua_pushnil(L);
@@ -220,8 +261,14 @@ static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   return m;
 }
 
-
-typedef struct { uint8_t *p; size_t cap; IoStMeta *m; size_t mcap; WEntry *e; size_t ecap; } WScratch;
+typedef struct {
+  uint8_t *p;
+  size_t cap;
+  IoStMeta *m;
+  size_t mcap;
+  WEntry *e;
+  size_t ecap;
+} WScratch;
 static void free_scratch(IoCtx *c, void *p) {
   WScratch *s = p;
   io_free(c, s->p, s->cap);
@@ -241,14 +288,20 @@ static int l_write(lua_State *L) {
   lio_own(h, free_scratch, sc);
   size_t cap = 0, nm, len;
   lua_pushnil(L);
-  while (lua_next(L, 2)) { cap++; lua_pop(L, 1); }
+  while (lua_next(L, 2)) {
+    cap++;
+    lua_pop(L, 1);
+  }
   sc->ecap = (cap ? cap : 1) * sizeof(WEntry);
   if (!(sc->e = io_alloc(&h->ctx, sc->ecap))) return lio_fail(L, h, path, LT_ENOMEM);
   luaL_checkstack(L, 2 * (int)(cap < 100000 ? cap : 100000) + 20, "too many tensors");
   size_t n = collect(L, 2, &h->ctx, sc->e, cap);
   sc->m = collect_meta(L, 3, &h->ctx, &nm);
   sc->mcap = (nm ? nm : 1) * sizeof(IoStMeta);
-  if (!nm) { io_free(&h->ctx, sc->m, sc->mcap); sc->m = NULL; }
+  if (!nm) {
+    io_free(&h->ctx, sc->m, sc->mcap);
+    sc->m = NULL;
+  }
   qsort(sc->e, n, sizeof *sc->e, cmp_entry);
   IoStEntry *flat = io_alloc(&h->ctx, (n ? n : 1) * sizeof *flat);
   if (!flat) return lio_fail(L, h, path, LT_ENOMEM);
@@ -270,17 +323,19 @@ static int l_write(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg st_methods[] = {
-  {"names", st_names}, {"info", st_info}, {"read", st_read}, {"metadata", st_metadata},
-  {"close", st_close}, {NULL, NULL}
-};
-static const luaL_Reg st_meta[] = {
-  {"__len", st_len}, {"__gc", st_close}, {"__close", st_close}, {"__tostring", st_tostring}, {NULL, NULL}
-};
-static const luaL_Reg st_fns[] = {
-  {"read_safetensors", l_read}, {"read_safetensors_bytes", l_read_bytes},
-  {"open_safetensors", l_open}, {"write_safetensors", l_write}, {NULL, NULL}
-};
+static const luaL_Reg st_methods[] = {{"names", st_names}, {"info", st_info},
+                                      {"read", st_read},   {"metadata", st_metadata},
+                                      {"close", st_close}, {NULL, NULL}};
+static const luaL_Reg st_meta[] = {{"__len", st_len},
+                                   {"__gc", st_close},
+                                   {"__close", st_close},
+                                   {"__tostring", st_tostring},
+                                   {NULL, NULL}};
+static const luaL_Reg st_fns[] = {{"read_safetensors", l_read},
+                                  {"read_safetensors_bytes", l_read_bytes},
+                                  {"open_safetensors", l_open},
+                                  {"write_safetensors", l_write},
+                                  {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): safetensors, with the metatable of
  * the SafetensorsFile objects its open function returns. */

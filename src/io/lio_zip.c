@@ -1,4 +1,5 @@
-/* lio_zip.c - Lua binding for .npz archives: read_npz, open_npz (one member at a time), write_npz. */
+/* lio_zip.c - Lua binding for .npz archives: read_npz, open_npz (one member at a time), write_npz.
+ */
 #include <stdio.h>
 #include <string.h>
 #include "tensor/lbase.h"
@@ -8,15 +9,22 @@
 
 #define NPZ_MT "lunette.io.NpzArchive"
 
-static void free_zip(IoCtx *c, void *p) { io_zip_close(c, p); io_free(c, p, sizeof(IoZip)); }
+static void free_zip(IoCtx *c, void *p) {
+  io_zip_close(c, p);
+  io_free(c, p, sizeof(IoZip));
+}
 
 /* Opens a zip archive (a file, or bytes when bytes != NULL) owned by h. */
-static LtStatus open_zip(LioHandle *h, const char *path, const void *bytes, size_t n, IoSrc **s, IoZip **z) {
+static LtStatus open_zip(LioHandle *h, const char *path, const void *bytes, size_t n, IoSrc **s,
+                         IoZip **z) {
   LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, n, s) : io_src_file(&h->ctx, path, s);
   if (st) return st;
   lio_own_src(h, *s);
   if (!(*z = io_calloc(&h->ctx, sizeof **z))) return LT_ENOMEM;
-  if ((st = io_zip_open(&h->ctx, *s, *z))) { io_free(&h->ctx, *z, sizeof **z); return st; }
+  if ((st = io_zip_open(&h->ctx, *s, *z))) {
+    io_free(&h->ctx, *z, sizeof **z);
+    return st;
+  }
   lio_own(h, free_zip, *z);
   return LT_OK;
 }
@@ -45,9 +53,12 @@ static LtStatus push_member(lua_State *L, LioHandle *h, IoSrc *s, const IoZipEnt
 }
 
 /* The array name of a member: its name without ".npy". */
-static void push_key(lua_State *L, const IoZipEntry *e) { lua_pushlstring(L, e->name, strlen(e->name) - 4); }
+static void push_key(lua_State *L, const IoZipEntry *e) {
+  lua_pushlstring(L, e->name, strlen(e->name) - 4);
+}
 
-static int read_all(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
+static int read_all(lua_State *L, const char *path, const void *bytes, size_t n,
+                    const char *fname) {
   LioHandle *h = lio_handle(L, 2, fname);
   IoSrc *s;
   IoZip *z;
@@ -65,7 +76,9 @@ static int read_all(lua_State *L, const char *path, const void *bytes, size_t n,
 }
 
 /* read_npz(path [, opts]) -> {name = tensor} | nil, message */
-static int l_read_npz(lua_State *L) { return read_all(L, luaL_checkstring(L, 1), NULL, 0, "read_npz"); }
+static int l_read_npz(lua_State *L) {
+  return read_all(L, luaL_checkstring(L, 1), NULL, 0, "read_npz");
+}
 
 /* read_npz_bytes(string [, opts]) -> {name = tensor} | nil, message */
 static int l_read_npz_bytes(lua_State *L) {
@@ -76,7 +89,11 @@ static int l_read_npz_bytes(lua_State *L) {
 
 /* ---- NpzArchive: an open archive read one member at a time ---------------- */
 
-typedef struct { IoZip *z; IoSrc *src; LioHandle *h; } NpzArchive;
+typedef struct {
+  IoZip *z;
+  IoSrc *src;
+  LioHandle *h;
+} NpzArchive;
 
 static NpzArchive *check_npz(lua_State *L, const char *fname) {
   NpzArchive *a = luaL_checkudata(L, 1, NPZ_MT);
@@ -105,7 +122,10 @@ static int npz_names(lua_State *L) {
   lua_newtable(L);
   lua_Integer k = 0;
   for (size_t i = 0; i < a->z->n; i++)
-    if (is_array_member(&a->z->e[i])) { push_key(L, &a->z->e[i]); lua_rawseti(L, -2, ++k); }
+    if (is_array_member(&a->z->e[i])) {
+      push_key(L, &a->z->e[i]);
+      lua_rawseti(L, -2, ++k);
+    }
   return 1;
 }
 
@@ -178,14 +198,19 @@ static int npz_close(lua_State *L) {
 
 static int npz_tostring(lua_State *L) {
   NpzArchive *a = luaL_checkudata(L, 1, NPZ_MT);
-  if (!a->h) lua_pushliteral(L, "NpzArchive (closed)");
-  else lua_pushfstring(L, "NpzArchive (%d members)", (int)a->z->n);
+  if (!a->h)
+    lua_pushliteral(L, "NpzArchive (closed)");
+  else
+    lua_pushfstring(L, "NpzArchive (%d members)", (int)a->z->n);
   return 1;
 }
 
 /* ---- writing ----------------------------------------------------------------- */
 
-static void free_zipw(IoCtx *c, void *p) { io_zipw_free(c, p); io_free(c, p, sizeof(IoZipWriter)); }
+static void free_zipw(IoCtx *c, void *p) {
+  io_zipw_free(c, p);
+  io_free(c, p, sizeof(IoZipWriter));
+}
 
 /* Pushes the member name of array `name` (at idx): name .. ".npy", NUL
  * bytes and all. */
@@ -217,11 +242,14 @@ static void collect_arrays(lua_State *L, int arg) {
   lua_Integer n = 0;
   lua_pushnil(L);
   while (lua_next(L, arg)) {
-    if (lua_type(L, -2) != LUA_TSTRING) ltL_argerror(L, arg, "write_npz", "array names must be strings");
+    if (lua_type(L, -2) != LUA_TSTRING)
+      ltL_argerror(L, arg, "write_npz", "array names must be strings");
     check_array_name(L, arg, lua_gettop(L) - 1);
     Tensor *t = ltL_totensor(L, -1);
     if (!t) ltL_argerror(L, arg, "write_npz", "'%s' is not a tensor", lua_tostring(L, -2));
-    if (t->dtype == LT_BF16) ltL_argerror(L, arg, "write_npz", "'%s': NumPy has no bfloat16 (convert with :float())", lua_tostring(L, -2));
+    if (t->dtype == LT_BF16)
+      ltL_argerror(L, arg, "write_npz", "'%s': NumPy has no bfloat16 (convert with :float())",
+                   lua_tostring(L, -2));
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
     lua_rawseti(L, -3, ++n);
@@ -243,7 +271,8 @@ static LtStatus write_member(lua_State *L, LioHandle *h, IoZipWriter *zw, int ni
   size_t hn = io_npy_header(c->dtype, c->ndim, c->shape, head);
   LtStatus st = io_zipw_begin(&h->ctx, zw, full, nl, deflate, deflate ? 0 : 64);
   if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, head, hn);
-  if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
+  if (st == LT_OK)
+    st = io_zipw_data(&h->ctx, zw, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
   if (st == LT_OK) st = io_zipw_end(&h->ctx, zw);
   lua_pop(L, 2);
   return st;
@@ -258,8 +287,8 @@ static int l_write_npz(lua_State *L) {
     deflate = ltL_opt_bool(L, 3, "write_npz", "compress", 0);
   }
   lua_settop(L, 3);
-  collect_arrays(L, 2);                              /* 4: sorted names */
-  LioHandle *h = lio_handle(L, 3, "write_npz");      /* 5 */
+  collect_arrays(L, 2);                         /* 4: sorted names */
+  LioHandle *h = lio_handle(L, 3, "write_npz"); /* 5 */
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
   if (st) return lio_fail(L, h, path, st);
@@ -283,16 +312,21 @@ static int l_write_npz(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg npz_methods[] = {
-  {"names", npz_names}, {"read", npz_read}, {"info", npz_info}, {"close", npz_close}, {NULL, NULL}
-};
-static const luaL_Reg npz_meta[] = {
-  {"__len", npz_len}, {"__gc", npz_close}, {"__close", npz_close}, {"__tostring", npz_tostring}, {NULL, NULL}
-};
-static const luaL_Reg npz_fns[] = {
-  {"read_npz", l_read_npz}, {"read_npz_bytes", l_read_npz_bytes}, {"open_npz", l_open_npz},
-  {"write_npz", l_write_npz}, {NULL, NULL}
-};
+static const luaL_Reg npz_methods[] = {{"names", npz_names},
+                                       {"read", npz_read},
+                                       {"info", npz_info},
+                                       {"close", npz_close},
+                                       {NULL, NULL}};
+static const luaL_Reg npz_meta[] = {{"__len", npz_len},
+                                    {"__gc", npz_close},
+                                    {"__close", npz_close},
+                                    {"__tostring", npz_tostring},
+                                    {NULL, NULL}};
+static const luaL_Reg npz_fns[] = {{"read_npz", l_read_npz},
+                                   {"read_npz_bytes", l_read_npz_bytes},
+                                   {"open_npz", l_open_npz},
+                                   {"write_npz", l_write_npz},
+                                   {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): .npz, with the metatable of
  * the NpzArchive objects its open function returns. */

@@ -1,4 +1,5 @@
-/* linalg.c - matrix products over cblas, LAPACKE decompositions, norms, cosine similarity and cdist. */
+/* linalg.c - matrix products over cblas, LAPACKE decompositions, norms, cosine similarity and
+ * cdist. */
 /* Its LAPACKE_, cblas_ calls go through src/lazy.h:
  * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
@@ -14,11 +15,15 @@
 /* cdist converts at most this many bytes of `a` at a time, in blocks of at
  * most CDIST_MAX_ROWS rows (so Ctrl-C is noticed between blocks). */
 #define CDIST_BLOCK_BYTES ((size_t)32 << 20)
-#define CDIST_MAX_ROWS 1024
+#define CDIST_MAX_ROWS    1024
 
 /* A matrix as BLAS reads it: row-major storage with leading dimension ld,
  * used as stored (trans 0) or transposed (trans 1). */
-typedef struct { const char *p; int trans; int64_t ld; } BlasMat;
+typedef struct {
+  const char *p;
+  int trans;
+  int64_t ld;
+} BlasMat;
 
 static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -39,7 +44,8 @@ static double rd(const char *p, LtDtype dt) {
 
 /* Finds how BLAS can read a rows x cols matrix with element strides rs, cs:
  * as a row-major block (trans 0) or the transpose of one (trans 1). */
-static int blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, int *trans, int64_t *ld) {
+static int blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, int *trans,
+                       int64_t *ld) {
   if ((cols <= 1 || cs == 1) && (rows <= 1 || rs >= imax(cols, 1))) {
     *trans = 0;
     *ld = rows <= 1 ? imax(cols, 1) : rs;
@@ -55,7 +61,8 @@ static int blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, int *
 static BlasMat mat_of(const Tensor *t) {
   BlasMat m = {t->data, 0, 1};
   int nd = t->ndim;
-  blas_layout(t->shape[nd - 2], t->shape[nd - 1], t->stride[nd - 2], t->stride[nd - 1], &m.trans, &m.ld);
+  blas_layout(t->shape[nd - 2], t->shape[nd - 1], t->stride[nd - 2], t->stride[nd - 1], &m.trans,
+              &m.ld);
   return m;
 }
 
@@ -63,34 +70,47 @@ int lt_linalg_blas_ok(const Tensor *t) {
   int trans, nd = t->ndim;
   int64_t ld;
   if (nd < 2) return 0;
-  return blas_layout(t->shape[nd - 2], t->shape[nd - 1], t->stride[nd - 2], t->stride[nd - 1], &trans, &ld);
+  return blas_layout(t->shape[nd - 2], t->shape[nd - 1], t->stride[nd - 2], t->stride[nd - 1],
+                     &trans, &ld);
 }
 
 /* The one-row or one-column case of gemm, through gemv: c is [m x n] with
  * row stride ldc and m == 1 or n == 1. */
-static void gemv(LtDtype dt, int64_t m, int64_t n, int64_t k, double alpha, BlasMat a, BlasMat b, char *c, int64_t ldc) {
+static void gemv(LtDtype dt, int64_t m, int64_t n, int64_t k, double alpha, BlasMat a, BlasMat b,
+                 char *c, int64_t ldc) {
   const char *mat, *vec;
   int64_t rows, cols, ld, incx, incy;
   enum CBLAS_TRANSPOSE tr;
   if (n == 1) { /* c[:, 0] = op(a) b[:, 0] */
-    mat = a.p; ld = a.ld; vec = b.p; incx = b.trans ? 1 : b.ld; incy = ldc;
-    rows = a.trans ? k : m; cols = a.trans ? m : k;
+    mat = a.p;
+    ld = a.ld;
+    vec = b.p;
+    incx = b.trans ? 1 : b.ld;
+    incy = ldc;
+    rows = a.trans ? k : m;
+    cols = a.trans ? m : k;
     tr = a.trans ? CblasTrans : CblasNoTrans;
   } else { /* c[0, :] = op(b)^T a[0, :] */
-    mat = b.p; ld = b.ld; vec = a.p; incx = a.trans ? a.ld : 1; incy = 1;
-    rows = b.trans ? n : k; cols = b.trans ? k : n;
+    mat = b.p;
+    ld = b.ld;
+    vec = a.p;
+    incx = a.trans ? a.ld : 1;
+    incy = 1;
+    rows = b.trans ? n : k;
+    cols = b.trans ? k : n;
     tr = b.trans ? CblasNoTrans : CblasTrans;
   }
   if (dt == LT_F32)
-    cblas_sgemv(CblasRowMajor, tr, (blasint)rows, (blasint)cols, (float)alpha, (const float *)mat, (blasint)ld,
-                (const float *)vec, (blasint)incx, 0.0f, (float *)c, (blasint)incy);
+    cblas_sgemv(CblasRowMajor, tr, (blasint)rows, (blasint)cols, (float)alpha, (const float *)mat,
+                (blasint)ld, (const float *)vec, (blasint)incx, 0.0f, (float *)c, (blasint)incy);
   else
-    cblas_dgemv(CblasRowMajor, tr, (blasint)rows, (blasint)cols, alpha, (const double *)mat, (blasint)ld,
-                (const double *)vec, (blasint)incx, 0.0, (double *)c, (blasint)incy);
+    cblas_dgemv(CblasRowMajor, tr, (blasint)rows, (blasint)cols, alpha, (const double *)mat,
+                (blasint)ld, (const double *)vec, (blasint)incx, 0.0, (double *)c, (blasint)incy);
 }
 
 /* c[m x n] (row stride ldc) = alpha * op(a)[m x k] @ op(b)[k x n]. */
-static LtStatus gemm(LtDtype dt, int64_t m, int64_t n, int64_t k, double alpha, BlasMat a, BlasMat b, char *c, int64_t ldc) {
+static LtStatus gemm(LtDtype dt, int64_t m, int64_t n, int64_t k, double alpha, BlasMat a,
+                     BlasMat b, char *c, int64_t ldc) {
   size_t es = lt_dtype_size(dt);
   if (m == 0 || n == 0) return LT_OK;
   if (!fits_int(m) || !fits_int(n) || !fits_int(k) || !fits_int(ldc)) return LT_ERANGE;
@@ -98,21 +118,32 @@ static LtStatus gemm(LtDtype dt, int64_t m, int64_t n, int64_t k, double alpha, 
     for (int64_t i = 0; i < m; i++) memset(c + (size_t)(i * ldc) * es, 0, (size_t)n * es);
     return LT_OK;
   }
-  if (m == 1 || n == 1) { gemv(dt, m, n, k, alpha, a, b, c, ldc); return LT_OK; }
-  enum CBLAS_TRANSPOSE ta = a.trans ? CblasTrans : CblasNoTrans, tb = b.trans ? CblasTrans : CblasNoTrans;
+  if (m == 1 || n == 1) {
+    gemv(dt, m, n, k, alpha, a, b, c, ldc);
+    return LT_OK;
+  }
+  enum CBLAS_TRANSPOSE ta = a.trans ? CblasTrans : CblasNoTrans,
+                       tb = b.trans ? CblasTrans : CblasNoTrans;
   if (dt == LT_F32)
-    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, (float)alpha, (const float *)a.p,
-                (blasint)a.ld, (const float *)b.p, (blasint)b.ld, 0.0f, (float *)c, (blasint)ldc);
+    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, (float)alpha,
+                (const float *)a.p, (blasint)a.ld, (const float *)b.p, (blasint)b.ld, 0.0f,
+                (float *)c, (blasint)ldc);
   else
-    cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, alpha, (const double *)a.p,
-                (blasint)a.ld, (const double *)b.p, (blasint)b.ld, 0.0, (double *)c, (blasint)ldc);
+    cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, alpha,
+                (const double *)a.p, (blasint)a.ld, (const double *)b.p, (blasint)b.ld, 0.0,
+                (double *)c, (blasint)ldc);
   return LT_OK;
 }
 
 /* Element offsets of batch index idx in a and b (nb batch dims). */
-static void batch_offsets(const Tensor *a, const Tensor *b, int nb, const int64_t *idx, int64_t *oa, int64_t *ob) {
-  *oa = 0; *ob = 0;
-  for (int i = 0; i < nb; i++) { *oa += idx[i] * a->stride[i]; *ob += idx[i] * b->stride[i]; }
+static void batch_offsets(const Tensor *a, const Tensor *b, int nb, const int64_t *idx, int64_t *oa,
+                          int64_t *ob) {
+  *oa = 0;
+  *ob = 0;
+  for (int i = 0; i < nb; i++) {
+    *oa += idx[i] * a->stride[i];
+    *ob += idx[i] * b->stride[i];
+  }
 }
 
 static void next_index(int64_t *idx, const int64_t *shape, int nb) {
@@ -131,8 +162,10 @@ static int stacked_rows(const Tensor *a, const Tensor *b, BlasMat *ma, int64_t *
     if (b->shape[i] != 1 && b->stride[i] != 0) return 0;
   for (int i = nd - 2; i >= 0; i--) {
     if (a->shape[i] == 1) continue;
-    if (r == 1) s = a->stride[i];
-    else if (a->stride[i] != r * s) return 0;
+    if (r == 1)
+      s = a->stride[i];
+    else if (a->stride[i] != r * s)
+      return 0;
     r *= a->shape[i];
   }
   ma->p = a->data;
@@ -142,10 +175,12 @@ static int stacked_rows(const Tensor *a, const Tensor *b, BlasMat *ma, int64_t *
 
 static LtStatus matmul_blas(Tensor *out, const Tensor *a, const Tensor *b) {
   int nd = a->ndim, nb = nd - 2;
-  int64_t m = a->shape[nd - 2], k = a->shape[nd - 1], n = b->shape[nd - 1], rows, idx[LT_MAXDIM] = {0};
+  int64_t m = a->shape[nd - 2], k = a->shape[nd - 1], n = b->shape[nd - 1], rows,
+          idx[LT_MAXDIM] = {0};
   size_t es = lt_dtype_size(out->dtype);
   BlasMat ma = mat_of(a), mb = mat_of(b), stack;
-  if (stacked_rows(a, b, &stack, &rows)) return gemm(out->dtype, rows, n, k, 1.0, stack, mb, out->data, n);
+  if (stacked_rows(a, b, &stack, &rows))
+    return gemm(out->dtype, rows, n, k, 1.0, stack, mb, out->data, n);
   int64_t nbatch = lt_numel(out) / (m * n);
   for (int64_t t = 0; t < nbatch; t++) {
     int64_t oa, ob;
@@ -153,7 +188,8 @@ static LtStatus matmul_blas(Tensor *out, const Tensor *a, const Tensor *b) {
     BlasMat pa = ma, pb = mb;
     pa.p += (size_t)oa * es;
     pb.p += (size_t)ob * es;
-    LtStatus st = gemm(out->dtype, m, n, k, 1.0, pa, pb, (char *)out->data + (size_t)(t * m * n) * es, n);
+    LtStatus st =
+        gemm(out->dtype, m, n, k, 1.0, pa, pb, (char *)out->data + (size_t)(t * m * n) * es, n);
     if (st != LT_OK) return st;
     next_index(idx, out->shape, nb);
     if ((t & 63) == 63 && lt_interrupt_pending()) return LT_EINTR;
@@ -162,8 +198,8 @@ static LtStatus matmul_blas(Tensor *out, const Tensor *a, const Tensor *b) {
 }
 
 /* The integer reference kernel: i-p-j loops, wrapping like C unsigned. */
-static void matmul_i64_one(int64_t *c, const int64_t *a, const int64_t *b, int64_t m, int64_t n, int64_t k,
-                           const int64_t *as, const int64_t *bs) {
+static void matmul_i64_one(int64_t *c, const int64_t *a, const int64_t *b, int64_t m, int64_t n,
+                           int64_t k, const int64_t *as, const int64_t *bs) {
   for (int64_t i = 0; i < m; i++) {
     uint64_t *row = (uint64_t *)(c + i * n);
     memset(row, 0, (size_t)n * sizeof *row);
@@ -183,8 +219,8 @@ static LtStatus matmul_i64(Tensor *out, const Tensor *a, const Tensor *b) {
   for (int64_t t = 0; t < nbatch; t++) {
     int64_t oa, ob;
     batch_offsets(a, b, nb, idx, &oa, &ob);
-    matmul_i64_one((int64_t *)out->data + t * m * n, (const int64_t *)a->data + oa, (const int64_t *)b->data + ob,
-                   m, n, k, a->stride + nd - 2, b->stride + nd - 2);
+    matmul_i64_one((int64_t *)out->data + t * m * n, (const int64_t *)a->data + oa,
+                   (const int64_t *)b->data + ob, m, n, k, a->stride + nd - 2, b->stride + nd - 2);
     next_index(idx, out->shape, nb);
     if (lt_interrupt_pending()) return LT_EINTR;
   }
@@ -225,29 +261,44 @@ LtStatus lt_dot(Tensor *out, const Tensor *a, const Tensor *b) {
   int64_t i = 0;
   for (; i + 2 <= n; i += 2) {
     s0 += rd(x + (size_t)(i * sa) * es, a->dtype) * rd(y + (size_t)(i * sb) * es, a->dtype);
-    s1 += rd(x + (size_t)((i + 1) * sa) * es, a->dtype) * rd(y + (size_t)((i + 1) * sb) * es, a->dtype);
+    s1 += rd(x + (size_t)((i + 1) * sa) * es, a->dtype) *
+          rd(y + (size_t)((i + 1) * sb) * es, a->dtype);
   }
-  if (i < n) s0 += rd(x + (size_t)(i * sa) * es, a->dtype) * rd(y + (size_t)(i * sb) * es, a->dtype);
+  if (i < n)
+    s0 += rd(x + (size_t)(i * sa) * es, a->dtype) * rd(y + (size_t)(i * sb) * es, a->dtype);
   lt_set_f64(out->data, out->dtype, s0 + s1);
   return LT_OK;
 }
 
 LtStatus lt_outer(Tensor *out, const Tensor *u, const Tensor *v) {
-  if (u->ndim != 1 || v->ndim != 1 || out->ndim != 2 || out->shape[0] != u->shape[0] || out->shape[1] != v->shape[0])
+  if (u->ndim != 1 || v->ndim != 1 || out->ndim != 2 || out->shape[0] != u->shape[0] ||
+      out->shape[1] != v->shape[0])
     return LT_ESHAPE;
   if (u->dtype != out->dtype || v->dtype != out->dtype) return LT_EDTYPE;
   if (!dense(out)) return LT_EVALUE;
   int64_t m = u->shape[0], n = v->shape[0], su = u->stride[0], sv = v->stride[0];
   switch (out->dtype) {
-  case LT_F32: { const float *x = u->data, *y = v->data; float *o = out->data;
-    for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < n; j++) o[i * n + j] = x[i * su] * y[j * sv];
-    return LT_OK; }
-  case LT_F64: { const double *x = u->data, *y = v->data; double *o = out->data;
-    for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < n; j++) o[i * n + j] = x[i * su] * y[j * sv];
-    return LT_OK; }
-  case LT_I64: { const int64_t *x = u->data, *y = v->data; uint64_t *o = out->data;
-    for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < n; j++) o[i * n + j] = (uint64_t)x[i * su] * (uint64_t)y[j * sv];
-    return LT_OK; }
+  case LT_F32: {
+    const float *x = u->data, *y = v->data;
+    float *o = out->data;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) o[i * n + j] = x[i * su] * y[j * sv];
+    return LT_OK;
+  }
+  case LT_F64: {
+    const double *x = u->data, *y = v->data;
+    double *o = out->data;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) o[i * n + j] = x[i * su] * y[j * sv];
+    return LT_OK;
+  }
+  case LT_I64: {
+    const int64_t *x = u->data, *y = v->data;
+    uint64_t *o = out->data;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) o[i * n + j] = (uint64_t)x[i * su] * (uint64_t)y[j * sv];
+    return LT_OK;
+  }
   default: return LT_EDTYPE;
   }
 }
@@ -274,15 +325,22 @@ static void normalize_rows(Tensor *x, double eps) {
     double s;
     row_sqnorms(x, i, i + 1, &s);
     double inv = 1.0 / fmax(sqrt(s), eps);
-    if (x->dtype == LT_F32) { float *r = (float *)x->data + i * d; for (int64_t j = 0; j < d; j++) r[j] = (float)(r[j] * inv); }
-    else { double *r = (double *)x->data + i * d; for (int64_t j = 0; j < d; j++) r[j] *= inv; }
+    if (x->dtype == LT_F32) {
+      float *r = (float *)x->data + i * d;
+      for (int64_t j = 0; j < d; j++) r[j] = (float)(r[j] * inv);
+    } else {
+      double *r = (double *)x->data + i * d;
+      for (int64_t j = 0; j < d; j++) r[j] *= inv;
+    }
   }
 }
 
 LtStatus lt_linalg_cosine_matrix(Tensor *out, Tensor *a, Tensor *b, double eps) {
   if (a->ndim != 2 || b->ndim != 2 || out->ndim != 2 || a->shape[1] != b->shape[1] ||
-      out->shape[0] != a->shape[0] || out->shape[1] != b->shape[0]) return LT_ESHAPE;
-  if (!is_blas_dtype(out->dtype) || a->dtype != out->dtype || b->dtype != out->dtype) return LT_EDTYPE;
+      out->shape[0] != a->shape[0] || out->shape[1] != b->shape[0])
+    return LT_ESHAPE;
+  if (!is_blas_dtype(out->dtype) || a->dtype != out->dtype || b->dtype != out->dtype)
+    return LT_EDTYPE;
   if (!dense(a) || !dense(b) || !dense(out)) return LT_EVALUE;
   int64_t n = a->shape[0], m = b->shape[0], d = a->shape[1];
   normalize_rows(a, eps);
@@ -298,7 +356,9 @@ LtStatus lt_linalg_cosine(const Tensor *a, const Tensor *b, double eps, double *
   for (int64_t i = 0; i < a->shape[0]; i++) {
     double x = rd((const char *)a->data + (size_t)(i * a->stride[0]) * ea, a->dtype);
     double y = rd((const char *)b->data + (size_t)(i * b->stride[0]) * eb, b->dtype);
-    ab += x * y; aa += x * x; bb += y * y;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
   }
   *out = ab / (fmax(sqrt(aa), eps) * fmax(sqrt(bb), eps));
   return LT_OK;
@@ -324,8 +384,9 @@ size_t lt_linalg_cdist_scratch(const Tensor *a, const Tensor *out) {
 
 /* c[i, j] = an[i] + bn[j] + c[i, j] (c holds -2 a.b), clamped at 0 (NaN
  * passes through), then rooted unless squared. */
-static void cdist_finish(char *c, LtDtype dt, int64_t h, int64_t m, const double *an, const double *bn, int squared) {
-  #pragma omp parallel for schedule(static) if (h * m >= 65536)
+static void cdist_finish(char *c, LtDtype dt, int64_t h, int64_t m, const double *an,
+                         const double *bn, int squared) {
+#pragma omp parallel for schedule(static) if (h * m >= 65536)
   for (int64_t i = 0; i < h; i++) {
     if (dt == LT_F32) {
       float *row = (float *)c + i * m;
@@ -346,8 +407,8 @@ static void cdist_finish(char *c, LtDtype dt, int64_t h, int64_t m, const double
 }
 
 /* Writes rows r0..r0+h-1 of the distance matrix. */
-static LtStatus cdist_block(Tensor *out, const Tensor *a, BlasMat mb, int64_t r0, int64_t h, int squared,
-                            const double *bn, double *an, char *buf) {
+static LtStatus cdist_block(Tensor *out, const Tensor *a, BlasMat mb, int64_t r0, int64_t h,
+                            int squared, const double *bn, double *an, char *buf) {
   LtDtype dt = out->dtype;
   int64_t m = out->shape[1], d = a->shape[1];
   Tensor blk = *a;
@@ -355,7 +416,8 @@ static LtStatus cdist_block(Tensor *out, const Tensor *a, BlasMat mb, int64_t r0
   blk.shape[0] = h;
   if (!cdist_direct(a, out)) {
     Tensor src = blk;
-    blk.data = buf; blk.dtype = dt;
+    blk.data = buf;
+    blk.dtype = dt;
     lt_contiguous_strides(2, blk.shape, blk.stride);
     LtStatus st = lt_copy(&blk, &src);
     if (st != LT_OK) return st;
@@ -367,9 +429,11 @@ static LtStatus cdist_block(Tensor *out, const Tensor *a, BlasMat mb, int64_t r0
   return st;
 }
 
-LtStatus lt_linalg_cdist(Tensor *out, const Tensor *a, const Tensor *b, int squared, void *scratch, size_t scratch_bytes) {
+LtStatus lt_linalg_cdist(Tensor *out, const Tensor *a, const Tensor *b, int squared, void *scratch,
+                         size_t scratch_bytes) {
   if (a->ndim != 2 || b->ndim != 2 || out->ndim != 2 || a->shape[1] != b->shape[1] ||
-      out->shape[0] != a->shape[0] || out->shape[1] != b->shape[0]) return LT_ESHAPE;
+      out->shape[0] != a->shape[0] || out->shape[1] != b->shape[0])
+    return LT_ESHAPE;
   if (!is_blas_dtype(out->dtype) || b->dtype != out->dtype) return LT_EDTYPE;
   if (!dense(out) || !lt_linalg_blas_ok(b)) return LT_EVALUE;
   if (scratch_bytes < lt_linalg_cdist_scratch(a, out)) return LT_EVALUE;
@@ -379,7 +443,8 @@ LtStatus lt_linalg_cdist(Tensor *out, const Tensor *a, const Tensor *b, int squa
   mb.trans = !mb.trans; /* b^T */
   row_sqnorms(b, 0, m, bn);
   for (int64_t r0 = 0; r0 < n; r0 += rows) {
-    LtStatus st = cdist_block(out, a, mb, r0, imin(rows, n - r0), squared, bn, an, (char *)(an + rows));
+    LtStatus st =
+        cdist_block(out, a, mb, r0, imin(rows, n - r0), squared, bn, an, (char *)(an + rows));
     if (st != LT_OK) return st;
     if (lt_interrupt_pending()) return LT_EINTR;
   }
@@ -388,21 +453,29 @@ LtStatus lt_linalg_cdist(Tensor *out, const Tensor *a, const Tensor *b, int squa
 
 /* ---- norms -------------------------------------------------------------- */
 
-typedef struct { double p, acc, maxabs, scale; LtDtype dt; } NormCtx;
+typedef struct {
+  double p, acc, maxabs, scale;
+  LtDtype dt;
+} NormCtx;
 
 static void norm_run(char **ptrs, const int64_t *sb, int64_t n, void *ctx) {
   NormCtx *c = ctx;
   for (int64_t i = 0; i < n; i++) {
     double v = fabs(rd(ptrs[0] + i * sb[0], c->dt));
-    if (c->p == INFINITY) { if (c->acc == c->acc && (v != v || v > c->acc)) c->acc = v; }
-    else if (c->p == -INFINITY) { if (c->acc == c->acc && (v != v || v < c->acc)) c->acc = v; }
-    else if (c->p == 0) c->acc += v != 0;
-    else if (c->p == 1) c->acc += v;
+    if (c->p == INFINITY) {
+      if (c->acc == c->acc && (v != v || v > c->acc)) c->acc = v;
+    } else if (c->p == -INFINITY) {
+      if (c->acc == c->acc && (v != v || v < c->acc)) c->acc = v;
+    } else if (c->p == 0)
+      c->acc += v != 0;
+    else if (c->p == 1)
+      c->acc += v;
     else if (c->p == 2) {
       double s = v / c->scale;
       c->acc += s * s;
       if (!(v <= c->maxabs)) c->maxabs = v;
-    } else c->acc += pow(v, c->p);
+    } else
+      c->acc += pow(v, c->p);
   }
 }
 
@@ -414,12 +487,16 @@ LtStatus lt_linalg_vector_norm(const Tensor *x, double p, double *out) {
   LtStatus st = lt_foreach_run(1, ts, norm_run, &c);
   if (st != LT_OK) return st;
   if (p == 2 && c.maxabs > 0 && isfinite(c.maxabs) && (!isfinite(c.acc) || c.acc < DBL_MIN * 1e4)) {
-    c.scale = c.maxabs; c.acc = 0; /* over- or underflow: again, scaled by the largest |x| */
+    c.scale = c.maxabs;
+    c.acc = 0; /* over- or underflow: again, scaled by the largest |x| */
     lt_foreach_run(1, ts, norm_run, &c);
   }
-  if (p == 2) *out = c.scale * sqrt(c.acc);
-  else if (p == 1 || p == 0 || isinf(p)) *out = c.acc;
-  else *out = pow(c.acc, 1.0 / p);
+  if (p == 2)
+    *out = c.scale * sqrt(c.acc);
+  else if (p == 1 || p == 0 || isinf(p))
+    *out = c.acc;
+  else
+    *out = pow(c.acc, 1.0 / p);
   return LT_OK;
 }
 
@@ -432,7 +509,8 @@ static double abs_row_sums(const Tensor *a, int want_max) {
   for (int64_t i = 0; i < r; i++) {
     double s = 0;
     for (int64_t j = 0; j < c; j++)
-      s += fabs(rd((const char *)a->data + (size_t)(i * a->stride[0] + j * a->stride[1]) * es, a->dtype));
+      s += fabs(
+          rd((const char *)a->data + (size_t)(i * a->stride[0] + j * a->stride[1]) * es, a->dtype));
     if (best == best && (s != s || (want_max ? s > best : s < best))) best = s;
   }
   return best;
@@ -455,8 +533,10 @@ static LtStatus singular_norm(Tensor *a, LtMatrixNorm ord, double *out) {
   LtStatus st = lt_linalg_svd(a, NULL, &s, NULL, 0);
   for (int64_t i = 0; st == LT_OK && i < k; i++) {
     double v = rd((const char *)s.data + (size_t)i * lt_dtype_size(a->dtype), a->dtype);
-    if (ord == LT_NORM_NUC) *out += v;
-    else if (ord == LT_NORM_SPEC ? i == 0 : i == k - 1) *out = v;
+    if (ord == LT_NORM_NUC)
+      *out += v;
+    else if (ord == LT_NORM_SPEC ? i == 0 : i == k - 1)
+      *out = v;
   }
   free(s.data);
   return st;
@@ -465,12 +545,16 @@ static LtStatus singular_norm(Tensor *a, LtMatrixNorm ord, double *out) {
 LtStatus lt_linalg_matrix_norm(Tensor *a, LtMatrixNorm ord, double *out) {
   if (a->ndim != 2) return LT_ESHAPE;
   Tensor at = *a;
-  at.shape[0] = a->shape[1]; at.shape[1] = a->shape[0];
-  at.stride[0] = a->stride[1]; at.stride[1] = a->stride[0];
+  at.shape[0] = a->shape[1];
+  at.shape[1] = a->shape[0];
+  at.stride[0] = a->stride[1];
+  at.stride[1] = a->stride[0];
   switch (ord) {
   case LT_NORM_FRO: return lt_linalg_vector_norm(a, 2, out);
-  case LT_NORM_ROW_MAX: case LT_NORM_ROW_MIN: *out = abs_row_sums(a, ord == LT_NORM_ROW_MAX); return LT_OK;
-  case LT_NORM_COL_MAX: case LT_NORM_COL_MIN: *out = abs_row_sums(&at, ord == LT_NORM_COL_MAX); return LT_OK;
+  case LT_NORM_ROW_MAX:
+  case LT_NORM_ROW_MIN: *out = abs_row_sums(a, ord == LT_NORM_ROW_MAX); return LT_OK;
+  case LT_NORM_COL_MAX:
+  case LT_NORM_COL_MIN: *out = abs_row_sums(&at, ord == LT_NORM_COL_MAX); return LT_OK;
   default:
     if (!is_blas_dtype(a->dtype)) return LT_EDTYPE;
     if (!dense(a)) return LT_EVALUE;
@@ -480,7 +564,10 @@ LtStatus lt_linalg_matrix_norm(Tensor *a, LtMatrixNorm ord, double *out) {
 
 /* ---- decompositions ------------------------------------------------------ */
 
-typedef struct { int ok; LtDtype dt; } FiniteCtx;
+typedef struct {
+  int ok;
+  LtDtype dt;
+} FiniteCtx;
 
 static void finite_run(char **ptrs, const int64_t *sb, int64_t n, void *ctx) {
   FiniteCtx *c = ctx;
@@ -513,7 +600,8 @@ static LtStatus check_matrix(const Tensor *a, int square) {
 
 /* t has dtype dt, is contiguous and has shape (d0) or (d0, d1) by nd. */
 static int is_out(const Tensor *t, LtDtype dt, int nd, int64_t d0, int64_t d1) {
-  return t->dtype == dt && t->ndim == nd && dense(t) && t->shape[0] == d0 && (nd == 1 || t->shape[1] == d1);
+  return t->dtype == dt && t->ndim == nd && dense(t) && t->shape[0] == d0 &&
+         (nd == 1 || t->shape[1] == d1);
 }
 
 static void set_identity(Tensor *t) {
@@ -523,10 +611,12 @@ static void set_identity(Tensor *t) {
     lt_set_f64((char *)t->data + (size_t)(i * t->shape[1] + i) * es, t->dtype, 1);
 }
 
-static LtStatus svd_check(const Tensor *a, const Tensor *u, const Tensor *s, const Tensor *vt, int full) {
+static LtStatus svd_check(const Tensor *a, const Tensor *u, const Tensor *s, const Tensor *vt,
+                          int full) {
   int64_t m = a->shape[0], n = a->shape[1], k = imin(m, n);
   if (!is_out(s, a->dtype, 1, k, 0) || (!u) != (!vt)) return LT_ESHAPE;
-  if (u && (!is_out(u, a->dtype, 2, m, full ? m : k) || !is_out(vt, a->dtype, 2, full ? n : k, n))) return LT_ESHAPE;
+  if (u && (!is_out(u, a->dtype, 2, m, full ? m : k) || !is_out(vt, a->dtype, 2, full ? n : k, n)))
+    return LT_ESHAPE;
   return lt_linalg_all_finite(a) ? LT_OK : LT_EVALUE;
 }
 
@@ -536,16 +626,20 @@ LtStatus lt_linalg_svd(Tensor *a, Tensor *u, Tensor *s, Tensor *vt, int full) {
   if (st != LT_OK) return st;
   lapack_int m = (lapack_int)a->shape[0], n = (lapack_int)a->shape[1], k = m < n ? m : n;
   if (k == 0) {
-    if (u) { set_identity(u); set_identity(vt); }
+    if (u) {
+      set_identity(u);
+      set_identity(vt);
+    }
     return LT_OK;
   }
   char job = !u ? 'N' : full ? 'A' : 'S';
   lapack_int ldu = u ? (full ? m : k) : 1, ldvt = n; /* LAPACKE checks ldvt >= n even for jobz N */
   double dummy[1];
   void *up = u ? u->data : dummy, *vp = vt ? vt->data : dummy;
-  lapack_int info = a->dtype == LT_F32
-    ? LAPACKE_sgesdd(LAPACK_ROW_MAJOR, job, m, n, a->data, n, s->data, up, ldu, vp, ldvt)
-    : LAPACKE_dgesdd(LAPACK_ROW_MAJOR, job, m, n, a->data, n, s->data, up, ldu, vp, ldvt);
+  lapack_int info =
+      a->dtype == LT_F32
+          ? LAPACKE_sgesdd(LAPACK_ROW_MAJOR, job, m, n, a->data, n, s->data, up, ldu, vp, ldvt)
+          : LAPACKE_dgesdd(LAPACK_ROW_MAJOR, job, m, n, a->data, n, s->data, up, ldu, vp, ldvt);
   return lapack_status(info);
 }
 
@@ -558,8 +652,8 @@ LtStatus lt_linalg_eigh(Tensor *a, Tensor *w, int upper) {
   if (n == 0) return LT_OK;
   char uplo = upper ? 'U' : 'L';
   lapack_int info = a->dtype == LT_F32
-    ? LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', uplo, n, a->data, n, w->data)
-    : LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', uplo, n, a->data, n, w->data);
+                        ? LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', uplo, n, a->data, n, w->data)
+                        : LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', uplo, n, a->data, n, w->data);
   return lapack_status(info);
 }
 
@@ -571,7 +665,10 @@ static void qr_split(const Tensor *a, Tensor *dst, int upper_part) {
   for (int64_t i = 0; i < rows; i++) {
     char *d = (char *)dst->data + (size_t)(i * cols) * es;
     const char *src = (const char *)a->data + (size_t)(i * n) * es;
-    if (!upper_part) { memcpy(d, src, (size_t)cols * es); continue; }
+    if (!upper_part) {
+      memcpy(d, src, (size_t)cols * es);
+      continue;
+    }
     int64_t z = imin(i, cols);
     memset(d, 0, (size_t)z * es);
     memcpy(d + (size_t)z * es, src + (size_t)z * es, (size_t)(cols - z) * es);
@@ -586,14 +683,12 @@ LtStatus lt_linalg_qr(Tensor *a, Tensor *q, Tensor *r) {
   if (k == 0) return LT_OK;
   void *tau = malloc((size_t)k * lt_dtype_size(a->dtype));
   if (!tau) return LT_ENOMEM;
-  lapack_int info = a->dtype == LT_F32
-    ? LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, m, n, a->data, n, tau)
-    : LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, n, a->data, n, tau);
+  lapack_int info = a->dtype == LT_F32 ? LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, m, n, a->data, n, tau)
+                                       : LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, n, a->data, n, tau);
   if (info == 0) {
     qr_split(a, r, 1);
-    info = a->dtype == LT_F32
-      ? LAPACKE_sorgqr(LAPACK_ROW_MAJOR, m, k, k, a->data, n, tau)
-      : LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, k, k, a->data, n, tau);
+    info = a->dtype == LT_F32 ? LAPACKE_sorgqr(LAPACK_ROW_MAJOR, m, k, k, a->data, n, tau)
+                              : LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, k, k, a->data, n, tau);
   }
   if (info == 0) qr_split(a, q, 0);
   free(tau);
@@ -603,7 +698,8 @@ LtStatus lt_linalg_qr(Tensor *a, Tensor *q, Tensor *r) {
 /* Rows and right-hand sides of b ([rows] or [rows x nrhs]); 0 if b is not
  * a contiguous tensor of dtype dt with `rows` rows. */
 static int rhs_shape(const Tensor *b, LtDtype dt, int64_t rows, int64_t *nrhs) {
-  if (b->dtype != dt || !dense(b) || (b->ndim != 1 && b->ndim != 2) || b->shape[0] != rows) return 0;
+  if (b->dtype != dt || !dense(b) || (b->ndim != 1 && b->ndim != 2) || b->shape[0] != rows)
+    return 0;
   *nrhs = b->ndim == 1 ? 1 : b->shape[1];
   return fits_int(*nrhs);
 }
@@ -619,8 +715,10 @@ LtStatus lt_linalg_solve(Tensor *a, Tensor *b) {
   if (!ipiv) return LT_ENOMEM;
   /* the _work entry points skip LAPACKE's NaN scan: NaN in, NaN out */
   lapack_int info = a->dtype == LT_F32
-    ? LAPACKE_sgesv_work(LAPACK_ROW_MAJOR, n, (lapack_int)nrhs, a->data, n, ipiv, b->data, (lapack_int)nrhs)
-    : LAPACKE_dgesv_work(LAPACK_ROW_MAJOR, n, (lapack_int)nrhs, a->data, n, ipiv, b->data, (lapack_int)nrhs);
+                        ? LAPACKE_sgesv_work(LAPACK_ROW_MAJOR, n, (lapack_int)nrhs, a->data, n,
+                                             ipiv, b->data, (lapack_int)nrhs)
+                        : LAPACKE_dgesv_work(LAPACK_ROW_MAJOR, n, (lapack_int)nrhs, a->data, n,
+                                             ipiv, b->data, (lapack_int)nrhs);
   free(ipiv);
   return lapack_status(info);
 }
@@ -641,8 +739,10 @@ LtStatus lt_linalg_lstsq(Tensor *a, Tensor *b, int64_t *rank) {
   if (!s) return LT_ENOMEM;
   double rcond = (a->dtype == LT_F32 ? FLT_EPSILON : DBL_EPSILON) * (double)imax(m, n);
   lapack_int info = a->dtype == LT_F32
-    ? LAPACKE_sgelsd(LAPACK_ROW_MAJOR, m, n, (lapack_int)nrhs, a->data, n, b->data, (lapack_int)nrhs, s, (float)rcond, &r)
-    : LAPACKE_dgelsd(LAPACK_ROW_MAJOR, m, n, (lapack_int)nrhs, a->data, n, b->data, (lapack_int)nrhs, s, rcond, &r);
+                        ? LAPACKE_sgelsd(LAPACK_ROW_MAJOR, m, n, (lapack_int)nrhs, a->data, n,
+                                         b->data, (lapack_int)nrhs, s, (float)rcond, &r)
+                        : LAPACKE_dgelsd(LAPACK_ROW_MAJOR, m, n, (lapack_int)nrhs, a->data, n,
+                                         b->data, (lapack_int)nrhs, s, rcond, &r);
   free(s);
   *rank = r;
   return lapack_status(info);
@@ -666,8 +766,9 @@ static lapack_int getri(Tensor *a, const lapack_int *ipiv) {
   lwork = lwork > n ? lwork : n;
   void *work = malloc((size_t)lwork * lt_dtype_size(a->dtype));
   if (!work) return LAPACK_WORK_MEMORY_ERROR;
-  info = a->dtype == LT_F32 ? LAPACKE_sgetri_work(LAPACK_ROW_MAJOR, n, a->data, n, ipiv, work, lwork)
-                            : LAPACKE_dgetri_work(LAPACK_ROW_MAJOR, n, a->data, n, ipiv, work, lwork);
+  info = a->dtype == LT_F32
+             ? LAPACKE_sgetri_work(LAPACK_ROW_MAJOR, n, a->data, n, ipiv, work, lwork)
+             : LAPACKE_dgetri_work(LAPACK_ROW_MAJOR, n, a->data, n, ipiv, work, lwork);
   free(work);
   return info;
 }
@@ -694,13 +795,17 @@ LtStatus lt_linalg_slogdet(Tensor *a, double *sign, double *logabsdet, double *d
   for (int64_t i = 0; info == 0 && i < n; i++) {
     double u = rd((const char *)a->data + (size_t)(i * n + i) * lt_dtype_size(a->dtype), a->dtype);
     if (ipiv[i] != i + 1) swaps = -swaps; /* pivots are 1-based */
-    sg = u < 0 ? -sg : u > 0 ? sg : u; /* NaN stays NaN */
+    sg = u < 0 ? -sg : u > 0 ? sg : u;    /* NaN stays NaN */
     lg += log(fabs(u));
     prod *= u;
   }
   free(ipiv);
   if (info < 0) return lapack_status(info);
-  if (info > 0) { sg = 0; lg = -INFINITY; prod = 0; } /* an exactly zero pivot */
+  if (info > 0) {
+    sg = 0;
+    lg = -INFINITY;
+    prod = 0;
+  } /* an exactly zero pivot */
   *sign = swaps * sg;
   *logabsdet = lg;
   if (det) *det = swaps * prod;
@@ -719,8 +824,10 @@ LtStatus lt_linalg_cholesky(Tensor *a, int upper) {
   size_t es = lt_dtype_size(a->dtype);
   for (int64_t i = 0; i < n; i++) { /* zero the triangle LAPACK left alone */
     char *row = (char *)a->data + (size_t)(i * n) * es;
-    if (upper) memset(row, 0, (size_t)i * es);
-    else memset(row + (size_t)(i + 1) * es, 0, (size_t)(n - i - 1) * es);
+    if (upper)
+      memset(row, 0, (size_t)i * es);
+    else
+      memset(row + (size_t)(i + 1) * es, 0, (size_t)(n - i - 1) * es);
   }
   return LT_OK;
 }

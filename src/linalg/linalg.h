@@ -55,14 +55,20 @@ size_t lt_linalg_cdist_scratch(const Tensor *a, const Tensor *out);
  * products with b are written straight into out, so the extra memory is the
  * scratch (at most ~32 MB plus the row norms), never an [n x m] temporary.
  * scratch holds lt_linalg_cdist_scratch(a, out) bytes, aligned to 8. */
-LtStatus lt_linalg_cdist(Tensor *out, const Tensor *a, const Tensor *b, int squared,
-                         void *scratch, size_t scratch_bytes);
+LtStatus lt_linalg_cdist(Tensor *out, const Tensor *a, const Tensor *b, int squared, void *scratch,
+                         size_t scratch_bytes);
 
 /* ---- norms -------------------------------------------------------------- */
 
 typedef enum {
-  LT_NORM_FRO, LT_NORM_NUC, LT_NORM_SPEC, LT_NORM_SPEC_MIN,
-  LT_NORM_COL_MAX, LT_NORM_COL_MIN, LT_NORM_ROW_MAX, LT_NORM_ROW_MIN
+  LT_NORM_FRO,
+  LT_NORM_NUC,
+  LT_NORM_SPEC,
+  LT_NORM_SPEC_MIN,
+  LT_NORM_COL_MAX,
+  LT_NORM_COL_MIN,
+  LT_NORM_ROW_MAX,
+  LT_NORM_ROW_MIN
 } LtMatrixNorm;
 
 /* (sum |x|^p)^(1/p) over every element of x (any dtype and strides), in

@@ -4,12 +4,13 @@
 #include "tensor/lbase.h"
 #include "linalg/linalg.h"
 
-#define SHAPE(t, buf) ltL_shape_of((t), (buf), sizeof (buf))
+#define SHAPE(t, buf) ltL_shape_of((t), (buf), sizeof(buf))
 
 /* The dtype float routines compute in: float64 stays, the rest use float32. */
 static LtDtype float_compute(LtDtype dt) { return dt == LT_F64 ? LT_F64 : LT_F32; }
 
-static int mismatch(lua_State *L, const char *fname, const char *op, const Tensor *a, const Tensor *b) {
+static int mismatch(lua_State *L, const char *fname, const char *op, const Tensor *a,
+                    const Tensor *b) {
   char b1[64], b2[64];
   return ltL_argerror(L, 2, fname, "shape mismatch: %s %s %s", SHAPE(a, b1), op, SHAPE(b, b2));
 }
@@ -55,11 +56,16 @@ static int push_dot(lua_State *L, const char *fname, const Tensor *a, const Tens
   Tensor va = *a, vb = *b;
   if (va.dtype != dt) push_copy(L, &va, dt, fname);
   if (vb.dtype != dt) push_copy(L, &vb, dt, fname);
-  union { double f; int64_t i; } r;
+  union {
+    double f;
+    int64_t i;
+  } r;
   Tensor o = {&r, dt == LT_I64 ? LT_I64 : LT_F64, LT_CPU, 0, {0}, {0}};
   ltL_check_status(L, lt_dot(&o, &va, &vb), fname);
-  if (dt == LT_I64) lua_pushinteger(L, r.i);
-  else lua_pushnumber(L, r.f);
+  if (dt == LT_I64)
+    lua_pushinteger(L, r.i);
+  else
+    lua_pushnumber(L, r.f);
   return 1;
 }
 
@@ -69,20 +75,29 @@ static Tensor as_matrix(const Tensor *t, int right) {
   Tensor v = *t;
   if (t->ndim != 1) return v;
   v.ndim = 2;
-  if (right) { v.shape[1] = 1; v.stride[1] = 1; }
-  else { v.shape[0] = 1; v.stride[0] = t->shape[0] * t->stride[0]; v.shape[1] = t->shape[0]; v.stride[1] = t->stride[0]; }
+  if (right) {
+    v.shape[1] = 1;
+    v.stride[1] = 1;
+  } else {
+    v.shape[0] = 1;
+    v.stride[0] = t->shape[0] * t->stride[0];
+    v.shape[1] = t->shape[0];
+    v.stride[1] = t->stride[0];
+  }
   return v;
 }
 
 /* Pushes va @ vb: shape is the broadcast [batch..., m, n] of nd dims; the
  * result drops m when a was 1-d and n when b was. */
-static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb, int nd, const int64_t *shape,
-                        int drop_m, int drop_n) {
+static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb, int nd,
+                        const int64_t *shape, int drop_m, int drop_n) {
   LtDtype rdt, dt = product_dtype(va, vb, &rdt);
   int64_t sa[LT_MAXDIM], sb[LT_MAXDIM], rshape[LT_MAXDIM], k = va->shape[va->ndim - 1];
   int rnd = 0;
-  memcpy(sa, shape, sizeof sa); memcpy(sb, shape, sizeof sb);
-  sa[nd - 1] = k; sb[nd - 2] = k;
+  memcpy(sa, shape, sizeof sa);
+  memcpy(sb, shape, sizeof sb);
+  sa[nd - 1] = k;
+  sb[nd - 2] = k;
   for (int i = 0; i < nd; i++)
     if (!((i == nd - 2 && drop_m) || (i == nd - 1 && drop_n))) rshape[rnd++] = shape[i];
   prepare_operand(L, va, dt, fname);
@@ -106,13 +121,15 @@ static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb,
 static int matmul_impl(lua_State *L, const char *fname) {
   Tensor *a = ltL_check_tensor(L, 1, fname), *b = ltL_check_tensor(L, 2, fname);
   if (a->ndim == 0 || b->ndim == 0)
-    return ltL_argerror(L, a->ndim == 0 ? 1 : 2, fname, "at least 1-d tensor expected, got a 0-d tensor (scale with *)");
+    return ltL_argerror(L, a->ndim == 0 ? 1 : 2, fname,
+                        "at least 1-d tensor expected, got a 0-d tensor (scale with *)");
   if (a->ndim == 1 && b->ndim == 1) return push_dot(L, fname, a, b);
   Tensor va = as_matrix(a, 0), vb = as_matrix(b, 1), ba = va, bb = vb;
   if (vb.shape[vb.ndim - 2] != va.shape[va.ndim - 1]) return mismatch(L, fname, "@", a, b);
   int64_t shape[LT_MAXDIM];
   int nb;
-  ba.ndim -= 2; bb.ndim -= 2;
+  ba.ndim -= 2;
+  bb.ndim -= 2;
   if (lt_broadcast_shape(&ba, &bb, &nb, shape) != LT_OK) return mismatch(L, fname, "@", a, b);
   shape[nb] = va.shape[va.ndim - 2];
   shape[nb + 1] = vb.shape[vb.ndim - 1];
@@ -187,7 +204,8 @@ static Tensor *push_work(lua_State *L, int arg, LtDtype dt, const char *fname) {
 }
 
 /* Raises `reason` against argument arg when LAPACK reported info > 0. */
-static void check_lapack(lua_State *L, LtStatus st, int arg, const char *fname, const char *reason) {
+static void check_lapack(lua_State *L, LtStatus st, int arg, const char *fname,
+                         const char *reason) {
   if (st == LT_ELAPACK) ltL_argerror(L, arg, fname, "%s", reason);
   ltL_check_status(L, st, fname);
 }
@@ -251,7 +269,8 @@ static Tensor *check_rhs(lua_State *L, const char *fname, const Tensor *a, int64
   if (b->ndim != 1 && b->ndim != 2)
     ltL_argerror(L, 2, fname, "1-d or 2-d tensor expected, got %s", SHAPE(b, b1));
   if (b->shape[0] != rows)
-    ltL_argerror(L, 2, fname, "shape mismatch: %s and %s (B needs %lld rows)", SHAPE(a, b1), SHAPE(b, b2), (long long)rows);
+    ltL_argerror(L, 2, fname, "shape mismatch: %s and %s (B needs %lld rows)", SHAPE(a, b1),
+                 SHAPE(b, b2), (long long)rows);
   return b;
 }
 
@@ -275,10 +294,12 @@ static int l_lstsq(lua_State *L) {
   top.shape[0] = m > n ? m : n; /* gelsd wants room for max(m, n) rows */
   bx = ltL_push_new(L, dt, b->ndim, top.shape);
   lt_fill(bx, 0);
-  top = *bx; top.shape[0] = m;
+  top = *bx;
+  top.shape[0] = m;
   ltL_check_status(L, lt_copy(&top, b), "lstsq");
   check_lapack(L, lt_linalg_lstsq(a, bx, &rank), 1, "lstsq", "SVD did not converge");
-  top = *bx; top.shape[0] = n;
+  top = *bx;
+  top.shape[0] = n;
   push_copy(L, &top, dt, "lstsq");
   lua_pushinteger(L, rank);
   return 2;
@@ -296,7 +317,10 @@ static int slogdet_impl(lua_State *L, const char *fname, int want_det) {
   Tensor *a = push_work(L, 1, float_compute(t->dtype), fname);
   double sign, logabs, det;
   ltL_check_status(L, lt_linalg_slogdet(a, &sign, &logabs, &det), fname);
-  if (want_det) { lua_pushnumber(L, det); return 1; }
+  if (want_det) {
+    lua_pushnumber(L, det);
+    return 1;
+  }
   lua_pushnumber(L, sign);
   lua_pushnumber(L, logabs);
   return 2;
@@ -328,8 +352,10 @@ static LtMatrixNorm matrix_ord(lua_State *L, int arg) {
     if (p == 1 || p == -1) return p > 0 ? LT_NORM_COL_MAX : LT_NORM_COL_MIN;
     if (isinf(p)) return p > 0 ? LT_NORM_ROW_MAX : LT_NORM_ROW_MIN;
   }
-  ltL_argerror(L, arg, "norm", "matrix norm order must be 'fro', 'nuc', 1, -1, 2, -2, math.huge or -math.huge, got %s",
-              luaL_tolstring(L, arg, NULL));
+  ltL_argerror(
+      L, arg, "norm",
+      "matrix norm order must be 'fro', 'nuc', 1, -1, 2, -2, math.huge or -math.huge, got %s",
+      luaL_tolstring(L, arg, NULL));
   return LT_NORM_FRO;
 }
 
@@ -341,7 +367,8 @@ static int l_norm(lua_State *L) {
   char b1[64];
   if (t->ndim == 1) {
     if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TNUMBER)
-      return ltL_argerror(L, 2, "norm", "vector norm order must be a number, got %s", luaL_tolstring(L, 2, NULL));
+      return ltL_argerror(L, 2, "norm", "vector norm order must be a number, got %s",
+                          luaL_tolstring(L, 2, NULL));
     double p = luaL_optnumber(L, 2, 2);
     if (p != p) return ltL_argerror(L, 2, "norm", "norm order is NaN");
     ltL_check_status(L, lt_linalg_vector_norm(t, p, &r), "norm");
@@ -361,15 +388,18 @@ static int l_norm(lua_State *L) {
 /* ---- similarity and distance --------------------------------------------- */
 
 /* Checks A and B are 1-d or 2-d with rows of equal length. */
-static void check_rows(lua_State *L, const char *fname, const Tensor *a, const Tensor *b, int allow_1d) {
+static void check_rows(lua_State *L, const char *fname, const Tensor *a, const Tensor *b,
+                       int allow_1d) {
   char b1[64], b2[64];
   for (int arg = 1; arg <= 2; arg++) {
     const Tensor *t = arg == 1 ? a : b;
     if (t->ndim != 2 && !(allow_1d && t->ndim == 1))
-      ltL_argerror(L, arg, fname, "%s tensor expected, got %s", allow_1d ? "1-d or 2-d" : "2-d", SHAPE(t, b1));
+      ltL_argerror(L, arg, fname, "%s tensor expected, got %s", allow_1d ? "1-d or 2-d" : "2-d",
+                   SHAPE(t, b1));
   }
   if (a->shape[a->ndim - 1] != b->shape[b->ndim - 1])
-    ltL_argerror(L, 2, fname, "shape mismatch: %s and %s (rows must have the same length)", SHAPE(a, b1), SHAPE(b, b2));
+    ltL_argerror(L, 2, fname, "shape mismatch: %s and %s (rows must have the same length)",
+                 SHAPE(a, b1), SHAPE(b, b2));
 }
 
 /* eps given as a number or as {eps = ...}; default 1e-8. */
@@ -390,7 +420,8 @@ static double check_eps(lua_State *L, int arg, const char *fname) {
 /* cosine_similarity(A, B, eps): a number for two vectors, else the [n x m]
  * matrix over rows (a vector counts as one row and its dim is dropped). */
 static int l_cosine_similarity(lua_State *L) {
-  Tensor *a = ltL_check_tensor(L, 1, "cosine_similarity"), *b = ltL_check_tensor(L, 2, "cosine_similarity");
+  Tensor *a = ltL_check_tensor(L, 1, "cosine_similarity"),
+         *b = ltL_check_tensor(L, 2, "cosine_similarity");
   double eps = check_eps(L, 3, "cosine_similarity"), r;
   check_rows(L, "cosine_similarity", a, b, 1);
   if (a->ndim == 1 && b->ndim == 1) {
@@ -407,7 +438,9 @@ static int l_cosine_similarity(lua_State *L) {
   push_copy(L, &va, dt, "cosine_similarity");
   push_copy(L, &vb, dt, "cosine_similarity");
   Tensor vo = *ltL_push_new(L, dt, rnd, rshape);
-  vo.ndim = 2; vo.shape[0] = shape[0]; vo.shape[1] = shape[1];
+  vo.ndim = 2;
+  vo.shape[0] = shape[0];
+  vo.shape[1] = shape[1];
   lt_contiguous_strides(2, vo.shape, vo.stride);
   ltL_check_status(L, lt_linalg_cosine_matrix(&vo, &va, &vb, eps), "cosine_similarity");
   return 1;
@@ -429,17 +462,18 @@ static int l_cdist(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg product_fns[] = {
-  {"matmul", l_matmul}, {"mm", l_mm}, {"bmm", l_bmm}, {"mv", l_mv}, {"dot", l_dot}, {"outer", l_outer},
-  {NULL, NULL}
-};
+static const luaL_Reg product_fns[] = {{"matmul", l_matmul}, {"mm", l_mm},   {"bmm", l_bmm},
+                                       {"mv", l_mv},         {"dot", l_dot}, {"outer", l_outer},
+                                       {NULL, NULL}};
 
 static const luaL_Reg linalg_fns[] = {
-  {"svd", l_svd}, {"svdvals", l_svdvals}, {"eigh", l_eigh}, {"qr", l_qr}, {"solve", l_solve}, {"lstsq", l_lstsq},
-  {"inv", l_inv}, {"det", l_det}, {"slogdet", l_slogdet}, {"cholesky", l_cholesky}, {"norm", l_norm},
-  {"cosine_similarity", l_cosine_similarity}, {"cdist", l_cdist},
-  {NULL, NULL}
-};
+    {"svd", l_svd},         {"svdvals", l_svdvals},
+    {"eigh", l_eigh},       {"qr", l_qr},
+    {"solve", l_solve},     {"lstsq", l_lstsq},
+    {"inv", l_inv},         {"det", l_det},
+    {"slogdet", l_slogdet}, {"cholesky", l_cholesky},
+    {"norm", l_norm},       {"cosine_similarity", l_cosine_similarity},
+    {"cdist", l_cdist},     {NULL, NULL}};
 
 /* The main part of lunette._linalg (src/lunette.c lists every part). */
 int luaopen_lunette_linalg(lua_State *L);

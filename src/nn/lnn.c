@@ -7,7 +7,8 @@ Tensor *lnn_check_float(lua_State *L, int arg, const char *fname, const char *wh
   Tensor *t = ltL_totensor(L, arg);
   if (!t) ltL_argerror(L, arg, fname, "%s: tensor expected, got %s", what, luaL_typename(L, arg));
   if (t->dtype != LT_F32 && t->dtype != LT_F64)
-    ltL_argerror(L, arg, fname, "%s: float32 or float64 tensor expected, got %s", what, lt_dtype_name(t->dtype));
+    ltL_argerror(L, arg, fname, "%s: float32 or float64 tensor expected, got %s", what,
+                 lt_dtype_name(t->dtype));
   if (t->device != LT_CPU) ltL_argerror(L, arg, fname, "%s: tensor is on another device", what);
   if (lt_is_contiguous(t)) return t;
   t = ltL_push_contiguous(L, arg);
@@ -19,15 +20,19 @@ Tensor *lnn_opt_float(lua_State *L, int arg, const char *fname, const char *what
   return lua_isnoneornil(L, arg) ? NULL : lnn_check_float(L, arg, fname, what);
 }
 
-void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, LtDtype dt) {
+void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
+                     LtDtype dt) {
   if (t && t->dtype != dt)
-    ltL_argerror(L, arg, fname, "%s is %s but the layer computes in %s", what, lt_dtype_name(t->dtype), lt_dtype_name(dt));
+    ltL_argerror(L, arg, fname, "%s is %s but the layer computes in %s", what,
+                 lt_dtype_name(t->dtype), lt_dtype_name(dt));
 }
 
-void lnn_check_numel(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, int64_t n) {
+void lnn_check_numel(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
+                     int64_t n) {
   char b[64];
   if (t && lt_numel(t) != n)
-    ltL_argerror(L, arg, fname, "%s has shape %s, expected %lld elements", what, ltL_shape_of(t, b, sizeof b), (long long)n);
+    ltL_argerror(L, arg, fname, "%s has shape %s, expected %lld elements", what,
+                 ltL_shape_of(t, b, sizeof b), (long long)n);
 }
 
 Tensor *lnn_push_zeros(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
@@ -37,12 +42,14 @@ Tensor *lnn_push_zeros(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
 }
 
 int64_t lnn_geti(lua_State *L, int arg, int i, const char *fname, int64_t lo) {
-  if (!lua_istable(L, arg)) ltL_argerror(L, arg, fname, "geometry table expected, got %s", luaL_typename(L, arg));
+  if (!lua_istable(L, arg))
+    ltL_argerror(L, arg, fname, "geometry table expected, got %s", luaL_typename(L, arg));
   lua_rawgeti(L, arg, i);
   int ok;
   lua_Integer v = lua_tointegerx(L, -1, &ok);
   lua_pop(L, 1);
-  if (!ok || v < lo) ltL_argerror(L, arg, fname, "geometry entry %d must be an integer >= %lld", i, (long long)lo);
+  if (!ok || v < lo)
+    ltL_argerror(L, arg, fname, "geometry entry %d must be an integer >= %lld", i, (long long)lo);
   return (int64_t)v;
 }
 
@@ -52,7 +59,7 @@ static const char SCRATCH_KEY = 'n';
 #define LNN_CHUNK_BUDGET ((size_t)48 << 20)
 
 NnScratch lnn_scratch(lua_State *L, size_t bytes) {
-  NnScratch s = { NULL, 0, 0 };
+  NnScratch s = {NULL, 0, 0};
   bytes += 1024;
   Tensor *t = NULL;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &SCRATCH_KEY) == LUA_TUSERDATA) t = ltL_totensor(L, -1);
@@ -77,9 +84,10 @@ size_t lnn_chunk_bytes(int64_t batch, size_t per_sample) {
 
 /* ---- per-sample targets -------------------------------------------------------- */
 
-static const char *const PSG_MODES[] = { "full", "project", "sqnorm", NULL };
+static const char *const PSG_MODES[] = {"full", "project", "sqnorm", NULL};
 
-NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_t batch, LtDtype dt) {
+NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_t batch,
+                     LtDtype dt) {
   if (lua_isnoneornil(L, arg)) return NULL;
   luaL_checktype(L, arg, LUA_TTABLE);
   memset(ps, 0, sizeof *ps);
@@ -94,26 +102,30 @@ NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_
   if (!out) ltL_argerror(L, arg, fname, "per-sample target without an 'out' tensor");
   ps->dtype = dt;
   ps->batch = batch;
-  ps->dim = ps->mode == NN_PSG_FULL ? (out->ndim == 2 ? out->shape[1] : -1) : (proj ? proj->shape[1] : 0);
+  ps->dim =
+      ps->mode == NN_PSG_FULL ? (out->ndim == 2 ? out->shape[1] : -1) : (proj ? proj->shape[1] : 0);
   ps->ell = proj && proj->ndim == 2 ? proj->shape[0] : 0;
   if (ps->mode == NN_PSG_SQNORM) {
     ps->dim = ltL_opt_int(L, arg, fname, "dim", 0);
   }
   char b1[64], b2[64];
   if (nn_psg_validate(ps, out, proj) != LT_OK)
-    ltL_argerror(L, arg, fname, "per-sample target %s (out %s, proj %s) does not fit a batch of %lld %s samples",
-                PSG_MODES[ps->mode], ltL_shape_of(out, b1, sizeof b1), proj ? ltL_shape_of(proj, b2, sizeof b2) : "none",
-                (long long)batch, lt_dtype_name(dt));
+    ltL_argerror(L, arg, fname,
+                 "per-sample target %s (out %s, proj %s) does not fit a batch of %lld %s samples",
+                 PSG_MODES[ps->mode], ltL_shape_of(out, b1, sizeof b1),
+                 proj ? ltL_shape_of(proj, b2, sizeof b2) : "none", (long long)batch,
+                 lt_dtype_name(dt));
   ps->out = out->data;
   ps->proj = proj ? proj->data : NULL;
   return ps;
 }
 
 NnPsgOffsets lnn_check_offsets(lua_State *L, int warg, int barg, const char *fname) {
-  NnPsgOffsets o = { -1, -1 };
+  NnPsgOffsets o = {-1, -1};
   if (!lua_isnoneornil(L, warg)) o.weight = ltL_check_int(L, warg, fname, "weight offset");
   if (!lua_isnoneornil(L, barg)) o.bias = ltL_check_int(L, barg, fname, "bias offset");
-  if (o.weight < -1 || o.bias < -1) ltL_argerror(L, o.weight < -1 ? warg : barg, fname, "offset must be >= 0");
+  if (o.weight < -1 || o.bias < -1)
+    ltL_argerror(L, o.weight < -1 ? warg : barg, fname, "offset must be >= 0");
   return o;
 }
 

@@ -1,4 +1,5 @@
-/* lnn.h - what the nn binding files share: float tensor arguments, the reusable scratch, per-sample targets. */
+/* lnn.h - what the nn binding files share: float tensor arguments, the reusable scratch, per-sample
+ * targets. */
 #ifndef LUNETTE_LNN_H
 #define LUNETTE_LNN_H
 #include "tensor/lbase.h"
@@ -12,9 +13,11 @@ Tensor *lnn_check_float(lua_State *L, int arg, const char *fname, const char *wh
 /* The same, or NULL when arg is nil/none. */
 Tensor *lnn_opt_float(lua_State *L, int arg, const char *fname, const char *what);
 /* Raises unless t has dtype dt (t is argument arg called `what`). */
-void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, LtDtype dt);
+void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
+                     LtDtype dt);
 /* Raises unless t holds n elements. */
-void lnn_check_numel(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, int64_t n);
+void lnn_check_numel(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
+                     int64_t n);
 /* Pushes a new tensor of zeros. */
 Tensor *lnn_push_zeros(lua_State *L, LtDtype dt, int nd, const int64_t *shape);
 /* Reads integer field i (1-based) of the array at arg, >= lo. */
@@ -30,7 +33,8 @@ size_t lnn_chunk_bytes(int64_t batch, size_t per_sample);
 /* Reads the per-sample target table at arg ({mode = "full"|"project"|
  * "sqnorm", out = tensor, proj = tensor}) into ps for a batch of `batch`
  * samples of dtype dt; returns NULL when arg is nil. */
-NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_t batch, LtDtype dt);
+NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_t batch,
+                     LtDtype dt);
 /* Offsets of a layer's weight and bias in the per-sample vector: integer
  * arguments (0-based columns) or nil for "not wanted". */
 NnPsgOffsets lnn_check_offsets(lua_State *L, int warg, int barg, const char *fname);

@@ -5,7 +5,8 @@
 
 static NnAct check_act(lua_State *L, int arg, const char *fname) {
   const char *name = luaL_checkstring(L, arg);
-  for (int a = 0; a < NN_NACT; a++) if (strcmp(name, nn_act_name((NnAct)a)) == 0) return (NnAct)a;
+  for (int a = 0; a < NN_NACT; a++)
+    if (strcmp(name, nn_act_name((NnAct)a)) == 0) return (NnAct)a;
   ltL_argerror(L, arg, fname, "unknown activation '%s'", name);
   return NN_NACT;
 }
@@ -36,7 +37,9 @@ static int l_act_backward(lua_State *L) {
 static Tensor rows_of(const Tensor *t) {
   Tensor v = *t;
   int64_t c = t->ndim ? t->shape[t->ndim - 1] : 1;
-  v.ndim = 2; v.shape[1] = c; v.shape[0] = c ? lt_numel(t) / c : 0;
+  v.ndim = 2;
+  v.shape[1] = c;
+  v.shape[0] = c ? lt_numel(t) / c : 0;
   lt_contiguous_strides(2, v.shape, v.stride);
   return v;
 }
@@ -68,11 +71,11 @@ static int l_softmax_backward(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg fns[] = {
-  {"act_forward", l_act_forward}, {"act_backward", l_act_backward},
-  {"softmax_forward", l_softmax_forward}, {"softmax_backward", l_softmax_backward},
-  {NULL, NULL}
-};
+static const luaL_Reg fns[] = {{"act_forward", l_act_forward},
+                               {"act_backward", l_act_backward},
+                               {"softmax_forward", l_softmax_forward},
+                               {"softmax_backward", l_softmax_backward},
+                               {NULL, NULL}};
 
 /* A part of lunette._nn (src/lunette.c lists every part): the activation kernels. */
 int luaopen_lunette_nn_act(lua_State *L);

@@ -1,39 +1,55 @@
-/* lnn_conv.c - Lua binding for 2-d convolution: forward, backward with per-sample gradients, the direct reference. */
+/* lnn_conv.c - Lua binding for 2-d convolution: forward, backward with per-sample gradients, the
+ * direct reference. */
 #include "nn/lnn.h"
 #include "nn/nn_conv.h"
 
 /* geo = {stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups} */
 static NnConv2d check_geo(lua_State *L, int arg, const char *fname) {
   NnConv2d c;
-  c.stride[0] = lnn_geti(L, arg, 1, fname, 1); c.stride[1] = lnn_geti(L, arg, 2, fname, 1);
-  c.pad[0] = lnn_geti(L, arg, 3, fname, 0); c.pad[1] = lnn_geti(L, arg, 4, fname, 0);
-  c.dil[0] = lnn_geti(L, arg, 5, fname, 1); c.dil[1] = lnn_geti(L, arg, 6, fname, 1);
+  c.stride[0] = lnn_geti(L, arg, 1, fname, 1);
+  c.stride[1] = lnn_geti(L, arg, 2, fname, 1);
+  c.pad[0] = lnn_geti(L, arg, 3, fname, 0);
+  c.pad[1] = lnn_geti(L, arg, 4, fname, 0);
+  c.dil[0] = lnn_geti(L, arg, 5, fname, 1);
+  c.dil[1] = lnn_geti(L, arg, 6, fname, 1);
   c.groups = lnn_geti(L, arg, 7, fname, 1);
   return c;
 }
 
 /* Raises a message with the shapes when x, w, b do not make a convolution. */
-static void check_args(lua_State *L, const char *fname, const NnConv2d *c, const Tensor *x, const Tensor *w,
-                       const Tensor *b) {
+static void check_args(lua_State *L, const char *fname, const NnConv2d *c, const Tensor *x,
+                       const Tensor *w, const Tensor *b) {
   char b1[64], b2[64];
-  if (x->ndim != 4) ltL_argerror(L, 1, fname, "input must be [B x C x H x W], got %s", ltL_shape_of(x, b1, sizeof b1));
-  if (w->ndim != 4) ltL_argerror(L, 2, fname, "weight must be [O x C/groups x KH x KW], got %s", ltL_shape_of(w, b1, sizeof b1));
+  if (x->ndim != 4)
+    ltL_argerror(L, 1, fname, "input must be [B x C x H x W], got %s",
+                 ltL_shape_of(x, b1, sizeof b1));
+  if (w->ndim != 4)
+    ltL_argerror(L, 2, fname, "weight must be [O x C/groups x KH x KW], got %s",
+                 ltL_shape_of(w, b1, sizeof b1));
   lnn_check_dtype(L, 2, fname, "weight", w, x->dtype);
   if (x->shape[1] % c->groups || w->shape[0] % c->groups || w->shape[1] * c->groups != x->shape[1])
     ltL_argerror(L, 1, fname, "input %s has %lld channels, weight %s with %lld groups expects %lld",
-                ltL_shape_of(x, b1, sizeof b1), (long long)x->shape[1], ltL_shape_of(w, b2, sizeof b2),
-                (long long)c->groups, (long long)(w->shape[1] * c->groups));
+                 ltL_shape_of(x, b1, sizeof b1), (long long)x->shape[1],
+                 ltL_shape_of(w, b2, sizeof b2), (long long)c->groups,
+                 (long long)(w->shape[1] * c->groups));
   for (int a = 0; a < 2; a++)
-    if (nn_conv2d_out_size(x->shape[2 + a], w->shape[2 + a], c->stride[a], c->pad[a], c->dil[a]) < 1)
-      ltL_argerror(L, 1, fname, "input %s is smaller than the kernel %s (padding %lld, dilation %lld)",
-                  ltL_shape_of(x, b1, sizeof b1), ltL_shape_of(w, b2, sizeof b2), (long long)c->pad[a], (long long)c->dil[a]);
-  if (b) { lnn_check_dtype(L, 3, fname, "bias", b, x->dtype); lnn_check_numel(L, 3, fname, "bias", b, w->shape[0]); }
+    if (nn_conv2d_out_size(x->shape[2 + a], w->shape[2 + a], c->stride[a], c->pad[a], c->dil[a]) <
+        1)
+      ltL_argerror(L, 1, fname,
+                   "input %s is smaller than the kernel %s (padding %lld, dilation %lld)",
+                   ltL_shape_of(x, b1, sizeof b1), ltL_shape_of(w, b2, sizeof b2),
+                   (long long)c->pad[a], (long long)c->dil[a]);
+  if (b) {
+    lnn_check_dtype(L, 3, fname, "bias", b, x->dtype);
+    lnn_check_numel(L, 3, fname, "bias", b, w->shape[0]);
+  }
 }
 
 static Tensor *push_output(lua_State *L, const NnConv2d *c, const Tensor *x, const Tensor *w) {
-  int64_t shape[4] = { x->shape[0], w->shape[0],
-                       nn_conv2d_out_size(x->shape[2], w->shape[2], c->stride[0], c->pad[0], c->dil[0]),
-                       nn_conv2d_out_size(x->shape[3], w->shape[3], c->stride[1], c->pad[1], c->dil[1]) };
+  int64_t shape[4] = {
+      x->shape[0], w->shape[0],
+      nn_conv2d_out_size(x->shape[2], w->shape[2], c->stride[0], c->pad[0], c->dil[0]),
+      nn_conv2d_out_size(x->shape[3], w->shape[3], c->stride[1], c->pad[1], c->dil[1])};
   return ltL_push_new(L, x->dtype, 4, shape);
 }
 
@@ -46,7 +62,8 @@ static int l_conv2d_forward(lua_State *L) {
   NnConv2d c = check_geo(L, 4, fname);
   check_args(L, fname, &c, x, w, b);
   Tensor *y = push_output(L, &c, x, w);
-  NnScratch s = lnn_scratch(L, lnn_chunk_bytes(x->shape[0], nn_conv2d_scratch_per_sample(&c, x, w)));
+  NnScratch s =
+      lnn_scratch(L, lnn_chunk_bytes(x->shape[0], nn_conv2d_scratch_per_sample(&c, x, w)));
   lnn_status(L, nn_conv2d_forward(&c, y, x, w, b, &s), fname);
   return 1;
 }
@@ -62,21 +79,34 @@ static int l_conv2d_backward(lua_State *L) {
   Tensor *gb = lnn_opt_float(L, 6, fname, "bias grad");
   int need_dx = lua_toboolean(L, 7);
   check_args(L, fname, &c, x, w, NULL);
-  if (gw) { lnn_check_dtype(L, 5, fname, "weight grad", gw, x->dtype); lnn_check_numel(L, 5, fname, "weight grad", gw, lt_numel(w)); }
-  if (gb) { lnn_check_dtype(L, 6, fname, "bias grad", gb, x->dtype); lnn_check_numel(L, 6, fname, "bias grad", gb, w->shape[0]); }
+  if (gw) {
+    lnn_check_dtype(L, 5, fname, "weight grad", gw, x->dtype);
+    lnn_check_numel(L, 5, fname, "weight grad", gw, lt_numel(w));
+  }
+  if (gb) {
+    lnn_check_dtype(L, 6, fname, "bias grad", gb, x->dtype);
+    lnn_check_numel(L, 6, fname, "bias grad", gb, w->shape[0]);
+  }
   NnPsg ps;
   NnPsg *p = lnn_check_psg(L, 8, fname, &ps, x->shape[0], x->dtype);
   NnPsgOffsets off = lnn_check_offsets(L, 9, 10, fname);
   Tensor gwv, *gwp = NULL;
-  if (gw) { gwv = *gw; gwv.ndim = 4; for (int d = 0; d < 4; d++) gwv.shape[d] = w->shape[d]; lt_contiguous_strides(4, gwv.shape, gwv.stride); gwp = &gwv; }
+  if (gw) {
+    gwv = *gw;
+    gwv.ndim = 4;
+    for (int d = 0; d < 4; d++) gwv.shape[d] = w->shape[d];
+    lt_contiguous_strides(4, gwv.shape, gwv.stride);
+    gwp = &gwv;
+  }
   Tensor *dx = need_dx ? lnn_push_zeros(L, x->dtype, 4, x->shape) : NULL;
-  size_t fixed = 0, per = nn_conv2d_scratch_per_sample(&c, x, w) + (p ? nn_conv2d_psg_scratch(&c, p, x, w, off, &fixed) : 0);
+  size_t fixed = 0, per = nn_conv2d_scratch_per_sample(&c, x, w) +
+                          (p ? nn_conv2d_psg_scratch(&c, p, x, w, off, &fixed) : 0);
   NnScratch s = lnn_scratch(L, fixed + lnn_chunk_bytes(x->shape[0], per));
   LtStatus st = nn_conv2d_backward(&c, dx, gwp, gb, dy, x, w, &s, p, off);
   if (st == LT_ESHAPE) {
     char b1[64], b2[64];
-    ltL_argerror(L, 1, fname, "grad_output %s does not match the output of input %s", ltL_shape_of(dy, b1, sizeof b1),
-                ltL_shape_of(x, b2, sizeof b2));
+    ltL_argerror(L, 1, fname, "grad_output %s does not match the output of input %s",
+                 ltL_shape_of(dy, b1, sizeof b1), ltL_shape_of(x, b2, sizeof b2));
   }
   lnn_status(L, st, fname);
   if (!dx) lua_pushnil(L);
@@ -113,11 +143,11 @@ static int l_conv2d_backward_ref(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg fns[] = {
-  {"conv2d_forward", l_conv2d_forward}, {"conv2d_backward", l_conv2d_backward},
-  {"conv2d_forward_ref", l_conv2d_forward_ref}, {"conv2d_backward_ref", l_conv2d_backward_ref},
-  {NULL, NULL}
-};
+static const luaL_Reg fns[] = {{"conv2d_forward", l_conv2d_forward},
+                               {"conv2d_backward", l_conv2d_backward},
+                               {"conv2d_forward_ref", l_conv2d_forward_ref},
+                               {"conv2d_backward_ref", l_conv2d_backward_ref},
+                               {NULL, NULL}};
 
 /* A part of lunette._nn (src/lunette.c lists every part): the convolution kernels. */
 int luaopen_lunette_nn_conv(lua_State *L);

@@ -1,4 +1,5 @@
-/* lnn_linear.c - Lua binding for the fully connected layer: forward, backward with per-sample gradients. */
+/* lnn_linear.c - Lua binding for the fully connected layer: forward, backward with per-sample
+ * gradients. */
 #include "nn/lnn.h"
 #include "nn/nn_linear.h"
 
@@ -14,15 +15,21 @@ static Tensor as_rows(const Tensor *t) {
   return v;
 }
 
-static void check_weight(lua_State *L, const char *fname, const Tensor *x, const Tensor *w, const Tensor *b) {
+static void check_weight(lua_State *L, const char *fname, const Tensor *x, const Tensor *w,
+                         const Tensor *b) {
   char b1[64], b2[64];
   if (x->ndim < 1) ltL_argerror(L, 1, fname, "input must have at least 1 dim, got a 0-d tensor");
-  if (w->ndim != 2) ltL_argerror(L, 2, fname, "weight must be [out x in], got %s", ltL_shape_of(w, b1, sizeof b1));
+  if (w->ndim != 2)
+    ltL_argerror(L, 2, fname, "weight must be [out x in], got %s", ltL_shape_of(w, b1, sizeof b1));
   lnn_check_dtype(L, 2, fname, "weight", w, x->dtype);
   if (w->shape[1] != x->shape[x->ndim - 1])
-    ltL_argerror(L, 1, fname, "input %s has %lld features, weight %s expects %lld", ltL_shape_of(x, b1, sizeof b1),
-                (long long)x->shape[x->ndim - 1], ltL_shape_of(w, b2, sizeof b2), (long long)w->shape[1]);
-  if (b) { lnn_check_dtype(L, 3, fname, "bias", b, x->dtype); lnn_check_numel(L, 3, fname, "bias", b, w->shape[0]); }
+    ltL_argerror(L, 1, fname, "input %s has %lld features, weight %s expects %lld",
+                 ltL_shape_of(x, b1, sizeof b1), (long long)x->shape[x->ndim - 1],
+                 ltL_shape_of(w, b2, sizeof b2), (long long)w->shape[1]);
+  if (b) {
+    lnn_check_dtype(L, 3, fname, "bias", b, x->dtype);
+    lnn_check_numel(L, 3, fname, "bias", b, w->shape[0]);
+  }
 }
 
 /* linear_forward(x [..., I], w [O x I], b [O] | nil) -> y [..., O] */
@@ -55,22 +62,37 @@ static int l_linear_backward(lua_State *L) {
   Tensor xv = as_rows(x), dyv = as_rows(dy);
   char b1[64], b2[64];
   if (dy->dtype != x->dtype || dyv.shape[0] != xv.shape[0] || dyv.shape[1] != w->shape[0])
-    ltL_argerror(L, 1, fname, "grad_output %s does not match input %s", ltL_shape_of(dy, b1, sizeof b1), ltL_shape_of(x, b2, sizeof b2));
-  if (gw) { lnn_check_dtype(L, 4, fname, "weight grad", gw, x->dtype); lnn_check_numel(L, 4, fname, "weight grad", gw, lt_numel(w)); }
-  if (gb) { lnn_check_dtype(L, 5, fname, "bias grad", gb, x->dtype); lnn_check_numel(L, 5, fname, "bias grad", gb, w->shape[0]); }
+    ltL_argerror(L, 1, fname, "grad_output %s does not match input %s",
+                 ltL_shape_of(dy, b1, sizeof b1), ltL_shape_of(x, b2, sizeof b2));
+  if (gw) {
+    lnn_check_dtype(L, 4, fname, "weight grad", gw, x->dtype);
+    lnn_check_numel(L, 4, fname, "weight grad", gw, lt_numel(w));
+  }
+  if (gb) {
+    lnn_check_dtype(L, 5, fname, "bias grad", gb, x->dtype);
+    lnn_check_numel(L, 5, fname, "bias grad", gb, w->shape[0]);
+  }
   NnPsg ps;
   int64_t batch = x->ndim > 1 ? x->shape[0] : 1;
   NnPsg *p = lnn_check_psg(L, 7, fname, &ps, batch, x->dtype);
   NnPsgOffsets off = lnn_check_offsets(L, 8, 9, fname);
   Tensor gwv, *gwp = NULL;
-  if (gw) { gwv = *gw; gwv.ndim = 2; gwv.shape[0] = w->shape[0]; gwv.shape[1] = w->shape[1]; lt_contiguous_strides(2, gwv.shape, gwv.stride); gwp = &gwv; }
+  if (gw) {
+    gwv = *gw;
+    gwv.ndim = 2;
+    gwv.shape[0] = w->shape[0];
+    gwv.shape[1] = w->shape[1];
+    lt_contiguous_strides(2, gwv.shape, gwv.stride);
+    gwp = &gwv;
+  }
   Tensor *dx = need_dx ? lnn_push_zeros(L, x->dtype, x->ndim, x->shape) : NULL;
   Tensor dxv;
   if (dx) dxv = as_rows(dx);
   lnn_status(L, nn_linear_backward(dx ? &dxv : NULL, gwp, gb, &dyv, &xv, w), fname);
   if (p) {
     int64_t t = batch ? xv.shape[0] / batch : 1;
-    ps.scratch = lnn_scratch(L, lnn_chunk_bytes(batch, nn_linear_psg_scratch(p, t, w->shape[1], w->shape[0], 1)));
+    ps.scratch = lnn_scratch(
+        L, lnn_chunk_bytes(batch, nn_linear_psg_scratch(p, t, w->shape[1], w->shape[0], 1)));
     lnn_status(L, nn_linear_psg(p, off, &dyv, &xv), fname);
   }
   if (!dx) lua_pushnil(L);
@@ -78,8 +100,7 @@ static int l_linear_backward(lua_State *L) {
 }
 
 static const luaL_Reg fns[] = {
-  {"linear_forward", l_linear_forward}, {"linear_backward", l_linear_backward}, {NULL, NULL}
-};
+    {"linear_forward", l_linear_forward}, {"linear_backward", l_linear_backward}, {NULL, NULL}};
 
 /* A part of lunette._nn (src/lunette.c lists every part): the fully connected layer kernels. */
 int luaopen_lunette_nn_linear(lua_State *L);

@@ -2,7 +2,8 @@
 #include "nn/lnn.h"
 #include "nn/nn_optim.h"
 
-static void check_like(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t, const Tensor *p) {
+static void check_like(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
+                       const Tensor *p) {
   if (!t) return;
   lnn_check_dtype(L, arg, fname, what, t, p->dtype);
   lnn_check_numel(L, arg, fname, what, t, lt_numel(p));
@@ -15,8 +16,8 @@ static int l_sgd_step(lua_State *L) {
   Tensor *g = lnn_check_float(L, 2, fname, "gradient");
   Tensor *buf = lnn_opt_float(L, 3, fname, "momentum buffer");
   int first = lua_toboolean(L, 4);
-  NnSgd o = { luaL_checknumber(L, 5), luaL_optnumber(L, 6, 0), luaL_optnumber(L, 7, 0), luaL_optnumber(L, 8, 0),
-              lua_toboolean(L, 9) };
+  NnSgd o = {luaL_checknumber(L, 5), luaL_optnumber(L, 6, 0), luaL_optnumber(L, 7, 0),
+             luaL_optnumber(L, 8, 0), lua_toboolean(L, 9)};
   check_like(L, 2, fname, "gradient", g, p);
   check_like(L, 3, fname, "momentum buffer", buf, p);
   if (o.momentum != 0 && !buf) return ltL_argerror(L, 3, fname, "momentum needs a buffer");
@@ -32,8 +33,8 @@ static int l_adam_step(lua_State *L) {
   Tensor *m = lnn_check_float(L, 3, fname, "first moment");
   Tensor *v = lnn_check_float(L, 4, fname, "second moment");
   int64_t step = ltL_check_int(L, 5, fname, "step");
-  NnAdam o = { luaL_checknumber(L, 6), luaL_checknumber(L, 7), luaL_checknumber(L, 8), luaL_checknumber(L, 9),
-               luaL_optnumber(L, 10, 0), lua_toboolean(L, 11) };
+  NnAdam o = {luaL_checknumber(L, 6), luaL_checknumber(L, 7),   luaL_checknumber(L, 8),
+              luaL_checknumber(L, 9), luaL_optnumber(L, 10, 0), lua_toboolean(L, 11)};
   check_like(L, 2, fname, "gradient", g, p);
   check_like(L, 3, fname, "first moment", m, p);
   check_like(L, 4, fname, "second moment", v, p);
@@ -42,7 +43,7 @@ static int l_adam_step(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg fns[] = { {"sgd_step", l_sgd_step}, {"adam_step", l_adam_step}, {NULL, NULL} };
+static const luaL_Reg fns[] = {{"sgd_step", l_sgd_step}, {"adam_step", l_adam_step}, {NULL, NULL}};
 
 /* A part of lunette._nn (src/lunette.c lists every part): the optimiser updates. */
 int luaopen_lunette_nn_optim(lua_State *L);

@@ -19,18 +19,24 @@ static NnPool2d check_geo(lua_State *L, int arg, const char *fname) {
 static Tensor *check_input(lua_State *L, int arg, const char *fname) {
   Tensor *x = lnn_check_float(L, arg, fname, "input");
   char b[64];
-  if (x->ndim != 4) ltL_argerror(L, arg, fname, "input must be [B x C x H x W], got %s", ltL_shape_of(x, b, sizeof b));
+  if (x->ndim != 4)
+    ltL_argerror(L, arg, fname, "input must be [B x C x H x W], got %s",
+                 ltL_shape_of(x, b, sizeof b));
   return x;
 }
 
 static Tensor *push_pooled(lua_State *L, const char *fname, const NnPool2d *p, const Tensor *x) {
-  int64_t shape[4] = { x->shape[0], x->shape[1], 0, 0 };
+  int64_t shape[4] = {x->shape[0], x->shape[1], 0, 0};
   char b[64];
   for (int a = 0; a < 2; a++) {
-    shape[2 + a] = nn_pool_out_size(x->shape[2 + a], p->kernel[a], p->stride[a], p->pad[a], p->dil[a], p->ceil_mode);
+    shape[2 + a] = nn_pool_out_size(x->shape[2 + a], p->kernel[a], p->stride[a], p->pad[a],
+                                    p->dil[a], p->ceil_mode);
     if (shape[2 + a] < 1)
-      ltL_argerror(L, 1, fname, "input %s does not fit a %lldx%lld window with padding %lld (padding must be at most half the window)",
-                  ltL_shape_of(x, b, sizeof b), (long long)p->kernel[0], (long long)p->kernel[1], (long long)p->pad[a]);
+      ltL_argerror(L, 1, fname,
+                   "input %s does not fit a %lldx%lld window with padding %lld (padding must be at "
+                   "most half the window)",
+                   ltL_shape_of(x, b, sizeof b), (long long)p->kernel[0], (long long)p->kernel[1],
+                   (long long)p->pad[a]);
   }
   return ltL_push_new(L, x->dtype, 4, shape);
 }
@@ -82,9 +88,10 @@ static int l_avgpool2d_backward(lua_State *L) {
 static int l_adaptive_forward(lua_State *L) {
   const char *fname = "adaptive_avg_pool2d";
   Tensor *x = check_input(L, 1, fname);
-  int64_t shape[4] = { x->shape[0], x->shape[1], ltL_check_int(L, 2, fname, "output height"),
-                       ltL_check_int(L, 3, fname, "output width") };
-  if (shape[2] < 1 || shape[3] < 1) return ltL_argerror(L, 2, fname, "output size must be positive");
+  int64_t shape[4] = {x->shape[0], x->shape[1], ltL_check_int(L, 2, fname, "output height"),
+                      ltL_check_int(L, 3, fname, "output width")};
+  if (shape[2] < 1 || shape[3] < 1)
+    return ltL_argerror(L, 2, fname, "output size must be positive");
   Tensor *y = ltL_push_new_arg(L, 2, fname, x->dtype, 4, shape);
   lnn_status(L, nn_adaptive_avgpool2d_forward(y, x), fname);
   return 1;
@@ -100,12 +107,13 @@ static int l_adaptive_backward(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg fns[] = {
-  {"maxpool2d_forward", l_maxpool2d_forward}, {"maxpool2d_backward", l_maxpool2d_backward},
-  {"avgpool2d_forward", l_avgpool2d_forward}, {"avgpool2d_backward", l_avgpool2d_backward},
-  {"adaptive_avgpool2d_forward", l_adaptive_forward}, {"adaptive_avgpool2d_backward", l_adaptive_backward},
-  {NULL, NULL}
-};
+static const luaL_Reg fns[] = {{"maxpool2d_forward", l_maxpool2d_forward},
+                               {"maxpool2d_backward", l_maxpool2d_backward},
+                               {"avgpool2d_forward", l_avgpool2d_forward},
+                               {"avgpool2d_backward", l_avgpool2d_backward},
+                               {"adaptive_avgpool2d_forward", l_adaptive_forward},
+                               {"adaptive_avgpool2d_backward", l_adaptive_backward},
+                               {NULL, NULL}};
 
 /* A part of lunette._nn (src/lunette.c lists every part): the pooling kernels. */
 int luaopen_lunette_nn_pool(lua_State *L);

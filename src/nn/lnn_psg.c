@@ -1,4 +1,5 @@
-/* lnn_psg.c - Lua binding for per-sample targets: validation, and handing precomputed gradients to a target. */
+/* lnn_psg.c - Lua binding for per-sample targets: validation, and handing precomputed gradients to
+ * a target. */
 #include "nn/lnn.h"
 #include "nn/nn_psg.h"
 
@@ -18,16 +19,19 @@ static int l_psg_emit(lua_State *L) {
   const char *fname = "psg_emit";
   Tensor *g = lnn_check_float(L, 3, fname, "gradients");
   char b[64];
-  if (g->ndim != 2) return ltL_argerror(L, 3, fname, "gradients must be [B x n], got %s", ltL_shape_of(g, b, sizeof b));
+  if (g->ndim != 2)
+    return ltL_argerror(L, 3, fname, "gradients must be [B x n], got %s",
+                        ltL_shape_of(g, b, sizeof b));
   NnPsg ps;
   lnn_check_psg(L, 1, fname, &ps, g->shape[0], g->dtype);
   int64_t off = ltL_check_int(L, 2, fname, "offset");
-  if (off < 0 || off + g->shape[1] > ps.dim) return ltL_argerror(L, 2, fname, "offset %lld out of range", (long long)off);
+  if (off < 0 || off + g->shape[1] > ps.dim)
+    return ltL_argerror(L, 2, fname, "offset %lld out of range", (long long)off);
   nn_psg_emit(&ps, off, g->shape[1], g->data, g->shape[1], 0, g->shape[0]);
   return 0;
 }
 
-static const luaL_Reg fns[] = { {"psg_check", l_psg_check}, {"psg_emit", l_psg_emit}, {NULL, NULL} };
+static const luaL_Reg fns[] = {{"psg_check", l_psg_check}, {"psg_emit", l_psg_emit}, {NULL, NULL}};
 
 /* A part of lunette._nn (src/lunette.c lists every part): the per-sample target helpers. */
 int luaopen_lunette_nn_psg(lua_State *L);

@@ -22,15 +22,16 @@ LtStatus nn_check_numel(const Tensor *t, LtDtype dt, int64_t n) {
 }
 
 void nn_gemm(LtDtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
-             const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+             const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+             int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   enum CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
   if (dt == LT_F32)
-    cblas_sgemm(CblasRowMajor, tA, tB, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda, b, (int)ldb,
-                (float)beta, c, (int)ldc);
+    cblas_sgemm(CblasRowMajor, tA, tB, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda, b,
+                (int)ldb, (float)beta, c, (int)ldc);
   else
-    cblas_dgemm(CblasRowMajor, tA, tB, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c,
-                (int)ldc);
+    cblas_dgemm(CblasRowMajor, tA, tB, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb,
+                beta, c, (int)ldc);
 }
 
 size_t nn_scratch_round(size_t n) { return (n + NN_ALIGN - 1) & ~(size_t)(NN_ALIGN - 1); }

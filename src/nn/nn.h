@@ -1,4 +1,5 @@
-/* nn.h - what the nn core files share: float checks, the GEMM dispatch, scratch carving (core, no Lua). */
+/* nn.h - what the nn core files share: float checks, the GEMM dispatch, scratch carving (core, no
+ * Lua). */
 #ifndef LUNETTE_NN_H
 #define LUNETTE_NN_H
 #include "tensor/tensor.h"
@@ -19,10 +20,14 @@ LtStatus nn_check_numel(const Tensor *t, LtDtype dt, int64_t n);
  * (dt F32, pointers to float) or cblas_dgemm (F64). ta/tb nonzero mean
  * transposed. Sizes must fit BLAS's int (callers keep chunks small). */
 void nn_gemm(LtDtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
-             const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc);
+             const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+             int64_t ldc);
 
 /* Caller-owned scratch that a kernel carves into aligned pieces. */
-typedef struct { char *base; size_t size, used; } NnScratch;
+typedef struct {
+  char *base;
+  size_t size, used;
+} NnScratch;
 /* Returns the next n bytes of s (aligned to 64), or NULL when s is too small. */
 void *nn_scratch_take(NnScratch *s, size_t n);
 /* Bytes n rounded up to the carve alignment, for sizing scratch. */

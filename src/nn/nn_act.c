@@ -1,51 +1,52 @@
-/* nn_act.c - pointwise activations (relu, gelu, tanh, sigmoid, silu) and row softmax, float and double kernels. */
+/* nn_act.c - pointwise activations (relu, gelu, tanh, sigmoid, silu) and row softmax, float and
+ * double kernels. */
 #include <math.h>
 #include "nn/nn_act.h"
 
-static const char *act_names[NN_NACT] = { "relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu" };
+static const char *act_names[NN_NACT] = {"relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu"};
 _Static_assert(sizeof act_names / sizeof act_names[0] == NN_NACT, "activation names");
 
 const char *nn_act_name(NnAct a) { return a < NN_NACT ? act_names[a] : "?"; }
 
-#define SQRT1_2 0.70710678118654752440
+#define SQRT1_2      0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
-#define GELU_K 0.79788456080286535588 /* sqrt(2/pi) */
+#define GELU_K       0.79788456080286535588 /* sqrt(2/pi) */
 
 /* One loop per activation so each vectorises; `acc` selects dx += or dx =. */
 LT_HOT static void fwd_f32(NnAct a, float *y, const float *x, int64_t n) {
   switch (a) {
   case NN_RELU: /* NaN passes through, as in torch */
-    #pragma omp parallel for simd schedule(static) if (n >= 262144)
+#pragma omp parallel for simd schedule(static) if (n >= 262144)
     for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0 ? 0.0f : x[i];
     break;
   case NN_GELU:
-    #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)SQRT1_2));
     break;
   case NN_GELU_TANH:
-    #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; i++) {
       float v = x[i];
       y[i] = 0.5f * v * (1.0f + tanhf((float)GELU_K * (v + 0.044715f * v * v * v)));
     }
     break;
   case NN_TANH:
-    #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
     break;
   case NN_SIGMOID:
-    #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
     break;
   default:
-    #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
     break;
   }
 }
 
 static void fwd_f64(NnAct a, double *y, const double *x, int64_t n) {
-  #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++) {
     double v = x[i];
     switch (a) {
@@ -63,14 +64,18 @@ static void fwd_f64(NnAct a, double *y, const double *x, int64_t n) {
 static inline float dact_f32(NnAct a, float v, float u) {
   switch (a) {
   case NN_RELU: return u > 0 ? 1.0f : 0.0f;
-  case NN_GELU: return 0.5f * (1.0f + erff(v * (float)SQRT1_2)) + v * (float)INV_SQRT_2PI * expf(-0.5f * v * v);
+  case NN_GELU:
+    return 0.5f * (1.0f + erff(v * (float)SQRT1_2)) + v * (float)INV_SQRT_2PI * expf(-0.5f * v * v);
   case NN_GELU_TANH: {
     float t = tanhf((float)GELU_K * (v + 0.044715f * v * v * v));
     return 0.5f * (1 + t) + 0.5f * v * (1 - t * t) * (float)GELU_K * (1 + 3 * 0.044715f * v * v);
   }
   case NN_TANH: return 1.0f - u * u;
   case NN_SIGMOID: return u * (1.0f - u);
-  default: { float s = 1.0f / (1.0f + expf(-v)); return s * (1 + v * (1 - s)); }
+  default: {
+    float s = 1.0f / (1.0f + expf(-v));
+    return s * (1 + v * (1 - s));
+  }
   }
 }
 
@@ -84,22 +89,27 @@ static inline double dact_f64(NnAct a, double v, double u) {
   }
   case NN_TANH: return 1.0 - u * u;
   case NN_SIGMOID: return u * (1.0 - u);
-  default: { double s = 1.0 / (1.0 + exp(-v)); return s * (1 + v * (1 - s)); }
+  default: {
+    double s = 1.0 / (1.0 + exp(-v));
+    return s * (1 + v * (1 - s));
+  }
   }
 }
 
-LT_HOT static void bwd_f32(NnAct a, float *dx, const float *dy, const float *x, const float *y, int64_t n, int acc) {
+LT_HOT static void bwd_f32(NnAct a, float *dx, const float *dy, const float *x, const float *y,
+                           int64_t n, int acc) {
   if (a == NN_RELU) {
-    #pragma omp parallel for simd schedule(static) if (n >= 262144)
+#pragma omp parallel for simd schedule(static) if (n >= 262144)
     for (int64_t i = 0; i < n; i++) dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0 ? dy[i] : 0.0f);
     return;
   }
-  #pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++) dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * dact_f32(a, x[i], y[i]);
 }
 
-static void bwd_f64(NnAct a, double *dx, const double *dy, const double *x, const double *y, int64_t n, int acc) {
-  #pragma omp parallel for schedule(static) if (n >= 65536)
+static void bwd_f64(NnAct a, double *dx, const double *dy, const double *x, const double *y,
+                    int64_t n, int acc) {
+#pragma omp parallel for schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++) dx[i] = (acc ? dx[i] : 0.0) + dy[i] * dact_f64(a, x[i], y[i]);
 }
 
@@ -108,43 +118,53 @@ LtStatus nn_act_forward(NnAct a, Tensor *y, const Tensor *x) {
   if (!nn_is_float(x)) return LT_EDTYPE;
   int64_t n = lt_numel(x);
   if (nn_check_numel(y, x->dtype, n) != LT_OK) return LT_ESHAPE;
-  if (x->dtype == LT_F32) fwd_f32(a, y->data, x->data, n); else fwd_f64(a, y->data, x->data, n);
+  if (x->dtype == LT_F32)
+    fwd_f32(a, y->data, x->data, n);
+  else
+    fwd_f64(a, y->data, x->data, n);
   return LT_OK;
 }
 
-LtStatus nn_act_backward(NnAct a, Tensor *dx, const Tensor *dy, const Tensor *x, const Tensor *y, int accumulate) {
+LtStatus nn_act_backward(NnAct a, Tensor *dx, const Tensor *dy, const Tensor *x, const Tensor *y,
+                         int accumulate) {
   if (a >= NN_NACT) return LT_EVALUE;
   if (!nn_is_float(dy)) return LT_EDTYPE;
   int64_t n = lt_numel(dy);
   LtDtype dt = dy->dtype;
-  if (nn_check_numel(dx, dt, n) != LT_OK || nn_check_numel(x, dt, n) != LT_OK || nn_check_numel(y, dt, n) != LT_OK)
+  if (nn_check_numel(dx, dt, n) != LT_OK || nn_check_numel(x, dt, n) != LT_OK ||
+      nn_check_numel(y, dt, n) != LT_OK)
     return LT_ESHAPE;
-  if (dt == LT_F32) bwd_f32(a, dx->data, dy->data, x->data, y->data, n, accumulate);
-  else bwd_f64(a, dx->data, dy->data, x->data, y->data, n, accumulate);
+  if (dt == LT_F32)
+    bwd_f32(a, dx->data, dy->data, x->data, y->data, n, accumulate);
+  else
+    bwd_f64(a, dx->data, dy->data, x->data, y->data, n, accumulate);
   return LT_OK;
 }
 
 /* ---- softmax over rows ------------------------------------------------------ */
 
 static void softmax_rows_f32(float *y, const float *x, int64_t n, int64_t c, int logmode) {
-  #pragma omp parallel for schedule(static) if (n * c >= 32768)
+#pragma omp parallel for schedule(static) if (n * c >= 32768)
   for (int64_t r = 0; r < n; r++) {
     const float *xr = x + r * c;
     float *yr = y + r * c, mx = -INFINITY;
-    for (int64_t j = 0; j < c; j++) if (xr[j] > mx) mx = xr[j];
+    for (int64_t j = 0; j < c; j++)
+      if (xr[j] > mx) mx = xr[j];
     double s = 0;
     for (int64_t j = 0; j < c; j++) s += exp((double)xr[j] - mx);
     double l = mx + log(s);
-    for (int64_t j = 0; j < c; j++) yr[j] = logmode ? (float)(xr[j] - l) : (float)(exp((double)xr[j] - mx) / s);
+    for (int64_t j = 0; j < c; j++)
+      yr[j] = logmode ? (float)(xr[j] - l) : (float)(exp((double)xr[j] - mx) / s);
   }
 }
 
 static void softmax_rows_f64(double *y, const double *x, int64_t n, int64_t c, int logmode) {
-  #pragma omp parallel for schedule(static) if (n * c >= 32768)
+#pragma omp parallel for schedule(static) if (n * c >= 32768)
   for (int64_t r = 0; r < n; r++) {
     const double *xr = x + r * c;
     double *yr = y + r * c, mx = -INFINITY, s = 0;
-    for (int64_t j = 0; j < c; j++) if (xr[j] > mx) mx = xr[j];
+    for (int64_t j = 0; j < c; j++)
+      if (xr[j] > mx) mx = xr[j];
     for (int64_t j = 0; j < c; j++) s += exp(xr[j] - mx);
     double l = mx + log(s);
     for (int64_t j = 0; j < c; j++) yr[j] = logmode ? xr[j] - l : exp(xr[j] - mx) / s;
@@ -153,34 +173,43 @@ static void softmax_rows_f64(double *y, const double *x, int64_t n, int64_t c, i
 
 LtStatus nn_softmax_forward(Tensor *y, const Tensor *x, int logmode) {
   if (!nn_is_float(x)) return LT_EDTYPE;
-  if (x->ndim != 2 || nn_check(y, x->dtype, 2) != LT_OK || y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1])
+  if (x->ndim != 2 || nn_check(y, x->dtype, 2) != LT_OK || y->shape[0] != x->shape[0] ||
+      y->shape[1] != x->shape[1])
     return LT_ESHAPE;
-  if (x->dtype == LT_F32) softmax_rows_f32(y->data, x->data, x->shape[0], x->shape[1], logmode);
-  else softmax_rows_f64(y->data, x->data, x->shape[0], x->shape[1], logmode);
+  if (x->dtype == LT_F32)
+    softmax_rows_f32(y->data, x->data, x->shape[0], x->shape[1], logmode);
+  else
+    softmax_rows_f64(y->data, x->data, x->shape[0], x->shape[1], logmode);
   return LT_OK;
 }
 
 /* softmax: dx = y * (dy - sum(dy * y)); log-softmax: dx = dy - exp(y) * sum(dy). */
-LtStatus nn_softmax_backward(Tensor *dx, const Tensor *dy, const Tensor *y, int logmode, int accumulate) {
+LtStatus nn_softmax_backward(Tensor *dx, const Tensor *dy, const Tensor *y, int logmode,
+                             int accumulate) {
   if (!nn_is_float(y)) return LT_EDTYPE;
   if (y->ndim != 2) return LT_ESHAPE;
   int64_t n = y->shape[0], c = y->shape[1];
   LtDtype dt = y->dtype;
-  if (nn_check_numel(dx, dt, n * c) != LT_OK || nn_check_numel(dy, dt, n * c) != LT_OK) return LT_ESHAPE;
+  if (nn_check_numel(dx, dt, n * c) != LT_OK || nn_check_numel(dy, dt, n * c) != LT_OK)
+    return LT_ESHAPE;
   if (dt == LT_F32) {
-    float *d = dx->data; const float *g = dy->data, *yy = y->data;
-    #pragma omp parallel for schedule(static) if (n * c >= 32768)
+    float *d = dx->data;
+    const float *g = dy->data, *yy = y->data;
+#pragma omp parallel for schedule(static) if (n * c >= 32768)
     for (int64_t r = 0; r < n; r++) {
       double s = 0;
-      for (int64_t j = 0; j < c; j++) s += logmode ? g[r * c + j] : (double)g[r * c + j] * yy[r * c + j];
+      for (int64_t j = 0; j < c; j++)
+        s += logmode ? g[r * c + j] : (double)g[r * c + j] * yy[r * c + j];
       for (int64_t j = 0; j < c; j++) {
         int64_t i = r * c + j;
-        d[i] = (accumulate ? d[i] : 0.0f) + (logmode ? (float)(g[i] - exp((double)yy[i]) * s) : (float)(yy[i] * (g[i] - s)));
+        d[i] = (accumulate ? d[i] : 0.0f) +
+               (logmode ? (float)(g[i] - exp((double)yy[i]) * s) : (float)(yy[i] * (g[i] - s)));
       }
     }
   } else {
-    double *d = dx->data; const double *g = dy->data, *yy = y->data;
-    #pragma omp parallel for schedule(static) if (n * c >= 32768)
+    double *d = dx->data;
+    const double *g = dy->data, *yy = y->data;
+#pragma omp parallel for schedule(static) if (n * c >= 32768)
     for (int64_t r = 0; r < n; r++) {
       double s = 0;
       for (int64_t j = 0; j < c; j++) s += logmode ? g[r * c + j] : g[r * c + j] * yy[r * c + j];

@@ -1,4 +1,5 @@
-/* nn_act.h - pointwise activations and (log-)softmax over rows: forward and backward (core, no Lua). */
+/* nn_act.h - pointwise activations and (log-)softmax over rows: forward and backward (core, no
+ * Lua). */
 #ifndef LUNETTE_NN_ACT_H
 #define LUNETTE_NN_ACT_H
 #include "nn/nn.h"
@@ -13,12 +14,14 @@ LtStatus nn_act_forward(NnAct a, Tensor *y, const Tensor *x);
 /* dx += dy * f'(x) (accumulate) or dx = dy * f'(x), from the forward pass's
  * input x and output y (both kept by the layer: relu, tanh and sigmoid read
  * y, the others x). */
-LtStatus nn_act_backward(NnAct a, Tensor *dx, const Tensor *dy, const Tensor *x, const Tensor *y, int accumulate);
+LtStatus nn_act_backward(NnAct a, Tensor *dx, const Tensor *dy, const Tensor *x, const Tensor *y,
+                         int accumulate);
 
 /* Rows of x ([N x C], contiguous) to softmax (or log-softmax when `log`),
  * max-shifted so large logits do not overflow. */
 LtStatus nn_softmax_forward(Tensor *y, const Tensor *x, int logmode);
 /* dx += (accumulate) or = the gradient through softmax / log-softmax, from its output y. */
-LtStatus nn_softmax_backward(Tensor *dx, const Tensor *dy, const Tensor *y, int logmode, int accumulate);
+LtStatus nn_softmax_backward(Tensor *dx, const Tensor *dy, const Tensor *y, int logmode,
+                             int accumulate);
 
 #endif

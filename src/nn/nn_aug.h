@@ -1,4 +1,5 @@
-/* nn_aug.h - image batch augmentation: random crop with zero padding and horizontal flip, from drawn offsets (core, no Lua). */
+/* nn_aug.h - image batch augmentation: random crop with zero padding and horizontal flip, from
+ * drawn offsets (core, no Lua). */
 #ifndef LUNETTE_NN_AUG_H
 #define LUNETTE_NN_AUG_H
 #include "nn/nn.h"
@@ -10,7 +11,7 @@
  * in and out are contiguous [B x C x H x W] of the same dtype (any
  * float or uint8); they must not overlap. LT_ERANGE for an offset
  * outside 0..2*pad. */
-LtStatus nn_augment_crop_flip(Tensor *out, const Tensor *in, int64_t pad, const int64_t *oy, const int64_t *ox,
-                              const uint8_t *flip);
+LtStatus nn_augment_crop_flip(Tensor *out, const Tensor *in, int64_t pad, const int64_t *oy,
+                              const int64_t *ox, const uint8_t *flip);
 
 #endif

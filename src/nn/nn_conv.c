@@ -1,4 +1,5 @@
-/* nn_conv.c - 2-d convolution as im2col + one GEMM per group over a chunk of samples, its backward, per-sample gradients. */
+/* nn_conv.c - 2-d convolution as im2col + one GEMM per group over a chunk of samples, its backward,
+ * per-sample gradients. */
 #include <string.h>
 #include "interrupt.h"
 #include "nn/nn_conv.h"
@@ -25,16 +26,27 @@ int64_t nn_conv2d_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, i
 }
 
 static void geo_of(const NnConv2d *c, const Tensor *x, const Tensor *w, Geo *g) {
-  g->B = x->shape[0]; g->C = x->shape[1]; g->H = x->shape[2]; g->W = x->shape[3];
-  g->O = w->shape[0]; g->KH = w->shape[2]; g->KW = w->shape[3];
+  g->B = x->shape[0];
+  g->C = x->shape[1];
+  g->H = x->shape[2];
+  g->W = x->shape[3];
+  g->O = w->shape[0];
+  g->KH = w->shape[2];
+  g->KW = w->shape[3];
   g->HO = nn_conv2d_out_size(g->H, g->KH, c->stride[0], c->pad[0], c->dil[0]);
   g->WO = nn_conv2d_out_size(g->W, g->KW, c->stride[1], c->pad[1], c->dil[1]);
-  g->L = g->HO * g->WO; g->G = c->groups; g->CG = g->C / g->G; g->OG = g->O / g->G;
-  g->KK = g->KH * g->KW; g->CKK = g->C * g->KK;
-  g->dt = x->dtype; g->es = lt_dtype_size(x->dtype);
+  g->L = g->HO * g->WO;
+  g->G = c->groups;
+  g->CG = g->C / g->G;
+  g->OG = g->O / g->G;
+  g->KK = g->KH * g->KW;
+  g->CKK = g->C * g->KK;
+  g->dt = x->dtype;
+  g->es = lt_dtype_size(x->dtype);
 }
 
-LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, const Tensor *b, const Tensor *y) {
+LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, const Tensor *b,
+                         const Tensor *y) {
   if (!nn_is_float(x)) return LT_EDTYPE;
   if (x->ndim != 4 || nn_check(w, x->dtype, 4) != LT_OK) return LT_ESHAPE;
   if (c->groups < 1 || x->shape[1] % c->groups || w->shape[0] % c->groups) return LT_ESHAPE;
@@ -44,7 +56,8 @@ LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, co
   if (g.HO < 1 || g.WO < 1) return LT_ESHAPE;
   if (b && nn_check_numel(b, x->dtype, g.O) != LT_OK) return LT_ESHAPE;
   if (y && (nn_check(y, x->dtype, 4) != LT_OK || y->shape[0] != g.B || y->shape[1] != g.O ||
-            y->shape[2] != g.HO || y->shape[3] != g.WO)) return LT_ESHAPE;
+            y->shape[2] != g.HO || y->shape[3] != g.WO))
+    return LT_ESHAPE;
   return LT_OK;
 }
 
@@ -62,8 +75,8 @@ static int use_ghost(const Geo *g, const NnPsg *ps, NnPsgOffsets off) {
   return ps && ps->mode == NN_PSG_SQNORM && off.weight >= 0 && g->L * (g->OG + kg) < g->OG * kg;
 }
 
-size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x, const Tensor *w, NnPsgOffsets off,
-                             size_t *fixed) {
+size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x, const Tensor *w,
+                             NnPsgOffsets off, size_t *fixed) {
   Geo g;
   geo_of(c, x, w, &g);
   *fixed = 0;
@@ -78,9 +91,10 @@ size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x
 /* ---- data movement ----------------------------------------------------- */
 
 /* cols[r][b*L + l] = x[b][c][ih][iw] (0 outside), r = (c*KH + i)*KW + j. */
-LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, int64_t nb, float *cols) {
+LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, int64_t nb,
+                              float *cols) {
   int64_t nl = nb * g->L;
-  #pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
+#pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
   for (int64_t r = 0; r < g->CKK; r++) {
     int64_t c = r / g->KK, i = (r / g->KW) % g->KH, j = r % g->KW;
     for (int64_t b = 0; b < nb; b++) {
@@ -88,7 +102,10 @@ LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, 
       float *d = cols + r * nl + b * g->L;
       for (int64_t oh = 0; oh < g->HO; oh++, d += g->WO) {
         int64_t ih = oh * cv->stride[0] - cv->pad[0] + i * cv->dil[0];
-        if (ih < 0 || ih >= g->H) { memset(d, 0, (size_t)g->WO * sizeof(float)); continue; }
+        if (ih < 0 || ih >= g->H) {
+          memset(d, 0, (size_t)g->WO * sizeof(float));
+          continue;
+        }
         const float *xr = xc + ih * g->W;
         int64_t iw0 = -cv->pad[1] + j * cv->dil[1], s = cv->stride[1];
         /* outputs ow in [lo, hi) read inside the row; the rest are padding.
@@ -98,17 +115,20 @@ LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, 
         if (hi > g->WO) hi = g->WO;
         if (lo > hi) lo = hi;
         for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0.0f;
-        if (s == 1) memcpy(d + lo, xr + iw0 + lo, (size_t)(hi - lo) * sizeof(float));
-        else for (int64_t ow = lo; ow < hi; ow++) d[ow] = xr[iw0 + ow * s];
+        if (s == 1)
+          memcpy(d + lo, xr + iw0 + lo, (size_t)(hi - lo) * sizeof(float));
+        else
+          for (int64_t ow = lo; ow < hi; ow++) d[ow] = xr[iw0 + ow * s];
         for (int64_t ow = hi; ow < g->WO; ow++) d[ow] = 0.0f;
       }
     }
   }
 }
 
-static void im2col_f64(const Geo *g, const NnConv2d *cv, const double *x, int64_t nb, double *cols) {
+static void im2col_f64(const Geo *g, const NnConv2d *cv, const double *x, int64_t nb,
+                       double *cols) {
   int64_t nl = nb * g->L;
-  #pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
+#pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
   for (int64_t r = 0; r < g->CKK; r++) {
     int64_t c = r / g->KK, i = (r / g->KW) % g->KH, j = r % g->KW;
     for (int64_t b = 0; b < nb; b++)
@@ -117,15 +137,17 @@ static void im2col_f64(const Geo *g, const NnConv2d *cv, const double *x, int64_
           int64_t ih = oh * cv->stride[0] - cv->pad[0] + i * cv->dil[0];
           int64_t iw = ow * cv->stride[1] - cv->pad[1] + j * cv->dil[1];
           int in = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W;
-          cols[r * nl + b * g->L + oh * g->WO + ow] = in ? x[((b * g->C + c) * g->H + ih) * g->W + iw] : 0.0;
+          cols[r * nl + b * g->L + oh * g->WO + ow] =
+              in ? x[((b * g->C + c) * g->H + ih) * g->W + iw] : 0.0;
         }
   }
 }
 
 /* dx[b][c][ih][iw] += dcols[r][b*L + l]: each thread owns whole (b, c) planes. */
-LT_HOT static void col2im_f32(const Geo *g, const NnConv2d *cv, const float *dcols, int64_t nb, float *dx) {
+LT_HOT static void col2im_f32(const Geo *g, const NnConv2d *cv, const float *dcols, int64_t nb,
+                              float *dx) {
   int64_t nl = nb * g->L;
-  #pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
+#pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
   for (int64_t bc = 0; bc < nb * g->C; bc++) {
     int64_t b = bc / g->C, c = bc % g->C;
     float *xc = dx + bc * g->H * g->W;
@@ -145,9 +167,10 @@ LT_HOT static void col2im_f32(const Geo *g, const NnConv2d *cv, const float *dco
   }
 }
 
-static void col2im_f64(const Geo *g, const NnConv2d *cv, const double *dcols, int64_t nb, double *dx) {
+static void col2im_f64(const Geo *g, const NnConv2d *cv, const double *dcols, int64_t nb,
+                       double *dx) {
   int64_t nl = nb * g->L;
-  #pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
+#pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
   for (int64_t bc = 0; bc < nb * g->C; bc++) {
     int64_t b = bc / g->C, c = bc % g->C;
     for (int64_t i = 0; i < g->KH; i++)
@@ -157,33 +180,49 @@ static void col2im_f64(const Geo *g, const NnConv2d *cv, const double *dcols, in
             int64_t ih = oh * cv->stride[0] - cv->pad[0] + i * cv->dil[0];
             int64_t iw = ow * cv->stride[1] - cv->pad[1] + j * cv->dil[1];
             if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
-            dx[(bc * g->H + ih) * g->W + iw] += dcols[((c * g->KH + i) * g->KW + j) * nl + b * g->L + oh * g->WO + ow];
+            dx[(bc * g->H + ih) * g->W + iw] +=
+                dcols[((c * g->KH + i) * g->KW + j) * nl + b * g->L + oh * g->WO + ow];
           }
   }
 }
 
 static void im2col(const Geo *g, const NnConv2d *cv, const void *x, int64_t nb, void *cols) {
-  if (g->dt == LT_F32) im2col_f32(g, cv, x, nb, cols); else im2col_f64(g, cv, x, nb, cols);
+  if (g->dt == LT_F32)
+    im2col_f32(g, cv, x, nb, cols);
+  else
+    im2col_f64(g, cv, x, nb, cols);
 }
 static void col2im(const Geo *g, const NnConv2d *cv, const void *dcols, int64_t nb, void *dx) {
-  if (g->dt == LT_F32) col2im_f32(g, cv, dcols, nb, dx); else col2im_f64(g, cv, dcols, nb, dx);
+  if (g->dt == LT_F32)
+    col2im_f32(g, cv, dcols, nb, dx);
+  else
+    col2im_f64(g, cv, dcols, nb, dx);
 }
 
 /* t[o][b*L + l] = y[b][o][l] (gather = 1) or back (gather = 0), plus the
  * bias on the way back. Rows of L elements move with memcpy. */
-static void transpose_chunk(const Geo *g, void *t, void *y, int64_t nb, int gather, const void *bias) {
+static void transpose_chunk(const Geo *g, void *t, void *y, int64_t nb, int gather,
+                            const void *bias) {
   size_t row = (size_t)g->L * g->es;
-  #pragma omp parallel for schedule(static) if (nb * g->O * g->L >= 32768)
+#pragma omp parallel for schedule(static) if (nb * g->O * g->L >= 32768)
   for (int64_t bo = 0; bo < nb * g->O; bo++) {
     int64_t b = bo / g->O, o = bo % g->O;
     char *tp = (char *)t + (o * nb * g->L + b * g->L) * g->es, *yp = (char *)y + bo * row;
-    if (gather) { memcpy(tp, yp, row); continue; }
-    if (!bias) { memcpy(yp, tp, row); continue; }
+    if (gather) {
+      memcpy(tp, yp, row);
+      continue;
+    }
+    if (!bias) {
+      memcpy(yp, tp, row);
+      continue;
+    }
     if (g->dt == LT_F32) {
-      float bv = ((const float *)bias)[o], *d = (float *)yp; const float *s = (const float *)tp;
+      float bv = ((const float *)bias)[o], *d = (float *)yp;
+      const float *s = (const float *)tp;
       for (int64_t l = 0; l < g->L; l++) d[l] = s[l] + bv;
     } else {
-      double bv = ((const double *)bias)[o], *d = (double *)yp; const double *s = (const double *)tp;
+      double bv = ((const double *)bias)[o], *d = (double *)yp;
+      const double *s = (const double *)tp;
       for (int64_t l = 0; l < g->L; l++) d[l] = s[l] + bv;
     }
   }
@@ -197,8 +236,8 @@ static int64_t chunk_of(const NnScratch *s, size_t per_sample, int64_t B) {
   return n > B ? B : n;
 }
 
-LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w, const Tensor *b,
-                           NnScratch *s) {
+LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
+                           const Tensor *b, NnScratch *s) {
   LtStatus st = nn_conv2d_check(c, x, w, b, y);
   if (st != LT_OK) return st;
   Geo g;
@@ -216,7 +255,10 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
       nn_gemm(g.dt, 0, 0, g.OG, nl, kg, 1.0, (const char *)w->data + gi * g.OG * kg * g.es, kg,
               cols + gi * kg * nl * g.es, nl, 0.0, yt + gi * g.OG * nl * g.es, nl);
     transpose_chunk(&g, yt, (char *)y->data + b0 * g.O * g.L * g.es, n, 0, b ? b->data : NULL);
-    if (lt_interrupt_pending()) { s->used = mark; return LT_EINTR; }
+    if (lt_interrupt_pending()) {
+      s->used = mark;
+      return LT_EINTR;
+    }
   }
   s->used = mark;
   return LT_OK;
@@ -228,18 +270,21 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
  * transposed dy (dyt) and columns; bias gradients are the row sums of dy. */
 /* out[b0+b] += ||dy_b cols_b^T||^2 = sum over groups of <A^T A, C^T C> with
  * A = dy_b of the group (OG x L) and C = its columns (kg x L); gram holds 2 L x L. */
-static void ghost_chunk(const Geo *g, NnPsg *ps, const char *dyt, const char *cols, int64_t b0, int64_t n, char *gram) {
+static void ghost_chunk(const Geo *g, NnPsg *ps, const char *dyt, const char *cols, int64_t b0,
+                        int64_t n, char *gram) {
   int64_t kg = g->CG * g->KK, nl = n * g->L, LL = g->L * g->L;
   char *ga = gram, *gb = gram + LL * g->es;
   double *out = ps->out;
   for (int64_t b = 0; b < n; b++)
     for (int64_t gi = 0; gi < g->G; gi++) {
-      const char *a = dyt + (gi * g->OG * nl + b * g->L) * g->es, *c = cols + (gi * kg * nl + b * g->L) * g->es;
+      const char *a = dyt + (gi * g->OG * nl + b * g->L) * g->es,
+                 *c = cols + (gi * kg * nl + b * g->L) * g->es;
       nn_gemm(g->dt, 1, 0, g->L, g->L, g->OG, 1.0, a, nl, a, nl, 0.0, ga, g->L);
       nn_gemm(g->dt, 1, 0, g->L, g->L, kg, 1.0, c, nl, c, nl, 0.0, gb, g->L);
       double sum = 0;
       if (g->dt == LT_F32)
-        for (int64_t i = 0; i < LL; i++) sum += (double)((const float *)ga)[i] * ((const float *)gb)[i];
+        for (int64_t i = 0; i < LL; i++)
+          sum += (double)((const float *)ga)[i] * ((const float *)gb)[i];
       else
         for (int64_t i = 0; i < LL; i++) sum += ((const double *)ga)[i] * ((const double *)gb)[i];
       out[b0 + b] += sum;
@@ -261,7 +306,8 @@ static void psg_chunk(const Geo *g, NnPsg *ps, NnPsgOffsets off, const char *dyt
       char *dst = direct ? (char *)ps->out + ((b0 + b) * ps->dim + off.weight) * g->es : row;
       for (int64_t gi = 0; gi < g->G; gi++)
         nn_gemm(g->dt, 0, 1, g->OG, kg, g->L, 1.0, dyt + (gi * g->OG * nl + b * g->L) * g->es, nl,
-                cols + (gi * kg * nl + b * g->L) * g->es, nl, 0.0, dst + gi * g->OG * kg * g->es, kg);
+                cols + (gi * kg * nl + b * g->L) * g->es, nl, 0.0, dst + gi * g->OG * kg * g->es,
+                kg);
     }
     if (off.bias >= 0) {
       char *dst = direct ? (char *)ps->out + ((b0 + b) * ps->dim + off.bias) * g->es
@@ -276,12 +322,13 @@ static void psg_chunk(const Geo *g, NnPsg *ps, NnPsgOffsets off, const char *dyt
   }
   if (direct) return;
   if (off.weight >= 0) nn_psg_emit(ps, off.weight, wsz, gbuf, ld, b0, n);
-  if (off.bias >= 0) nn_psg_emit(ps, off.bias, g->O, gbuf + (off.weight >= 0 ? wsz : 0) * g->es, ld, b0, n);
+  if (off.bias >= 0)
+    nn_psg_emit(ps, off.bias, g->O, gbuf + (off.weight >= 0 ? wsz : 0) * g->es, ld, b0, n);
 }
 
 /* db[o] += sum over samples and pixels of dy[b][o][l], in double per channel. */
 static void bias_grad(const Geo *g, void *db, const void *dy) {
-  #pragma omp parallel for schedule(static) if (g->B * g->O * g->L >= 65536)
+#pragma omp parallel for schedule(static) if (g->B * g->O * g->L >= 65536)
   for (int64_t o = 0; o < g->O; o++) {
     double sum = 0;
     for (int64_t b = 0; b < g->B; b++) {
@@ -296,17 +343,23 @@ static void bias_grad(const Geo *g, void *db, const void *dy) {
         for (int64_t l = 0; l < g->L; l++) sum += s[l];
       }
     }
-    if (g->dt == LT_F32) ((float *)db)[o] += (float)sum; else ((double *)db)[o] += sum;
+    if (g->dt == LT_F32)
+      ((float *)db)[o] += (float)sum;
+    else
+      ((double *)db)[o] += sum;
   }
 }
 
-static LtStatus check_backward(const NnConv2d *c, const Tensor *dx, const Tensor *dw, const Tensor *db,
-                               const Tensor *dy, const Tensor *x, const Tensor *w, const NnPsg *ps) {
+static LtStatus check_backward(const NnConv2d *c, const Tensor *dx, const Tensor *dw,
+                               const Tensor *db, const Tensor *dy, const Tensor *x, const Tensor *w,
+                               const NnPsg *ps) {
   LtStatus st = nn_conv2d_check(c, x, w, NULL, dy);
   if (st != LT_OK) return st;
-  if (dx && (nn_check(dx, x->dtype, 4) != LT_OK || memcmp(dx->shape, x->shape, 4 * sizeof(int64_t))))
+  if (dx &&
+      (nn_check(dx, x->dtype, 4) != LT_OK || memcmp(dx->shape, x->shape, 4 * sizeof(int64_t))))
     return LT_ESHAPE;
-  if (dw && (nn_check(dw, x->dtype, 4) != LT_OK || memcmp(dw->shape, w->shape, 4 * sizeof(int64_t))))
+  if (dw &&
+      (nn_check(dw, x->dtype, 4) != LT_OK || memcmp(dw->shape, w->shape, 4 * sizeof(int64_t))))
     return LT_ESHAPE;
   if (db && nn_check_numel(db, x->dtype, w->shape[0]) != LT_OK) return LT_ESHAPE;
   if (ps && (ps->dtype != x->dtype || ps->batch != x->shape[0])) return LT_ESHAPE;
@@ -314,13 +367,15 @@ static LtStatus check_backward(const NnConv2d *c, const Tensor *dx, const Tensor
 }
 
 LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy,
-                            const Tensor *x, const Tensor *w, NnScratch *s, NnPsg *ps, NnPsgOffsets off) {
+                            const Tensor *x, const Tensor *w, NnScratch *s, NnPsg *ps,
+                            NnPsgOffsets off) {
   LtStatus st = check_backward(c, dx, dw, db, dy, x, w, ps);
   if (st != LT_OK) return st;
   Geo g;
   geo_of(c, x, w, &g);
   int64_t kg = g.CG * g.KK;
-  if (ps && ((off.weight >= 0 && off.weight + g.O * kg > ps->dim) || (off.bias >= 0 && off.bias + g.O > ps->dim)))
+  if (ps && ((off.weight >= 0 && off.weight + g.O * kg > ps->dim) ||
+             (off.bias >= 0 && off.bias + g.O > ps->dim)))
     return LT_ERANGE;
   if (db) bias_grad(&g, db->data, dy->data);
   int want_psg = ps && (off.weight >= 0 || off.bias >= 0);
@@ -330,8 +385,14 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
   size_t mark = s->used;
   char *gram = fixed ? nn_scratch_take(s, fixed) : NULL;
   int64_t nb = chunk_of(s, per + psg_per, g.B);
-  if (g.B == 0 || (fixed && !gram)) { s->used = mark; return g.B == 0 ? LT_OK : LT_ENOMEM; }
-  if (nb < 1) { s->used = mark; return LT_ENOMEM; }
+  if (g.B == 0 || (fixed && !gram)) {
+    s->used = mark;
+    return g.B == 0 ? LT_OK : LT_ENOMEM;
+  }
+  if (nb < 1) {
+    s->used = mark;
+    return LT_ENOMEM;
+  }
   char *cols = nn_scratch_take(s, (size_t)(g.CKK * nb * g.L) * g.es);
   char *dyt = nn_scratch_take(s, (size_t)(g.O * nb * g.L) * g.es);
   char *gbuf = want_psg ? nn_scratch_take(s, (size_t)nb * psg_per) : NULL;
@@ -341,8 +402,8 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
     if (dw || want_psg) im2col(&g, c, (const char *)x->data + b0 * g.C * g.H * g.W * g.es, n, cols);
     if (dw)
       for (int64_t gi = 0; gi < g.G; gi++)
-        nn_gemm(g.dt, 0, 1, g.OG, kg, nl, 1.0, dyt + gi * g.OG * nl * g.es, nl, cols + gi * kg * nl * g.es, nl,
-                1.0, (char *)dw->data + gi * g.OG * kg * g.es, kg);
+        nn_gemm(g.dt, 0, 1, g.OG, kg, nl, 1.0, dyt + gi * g.OG * nl * g.es, nl,
+                cols + gi * kg * nl * g.es, nl, 1.0, (char *)dw->data + gi * g.OG * kg * g.es, kg);
     if (want_psg) psg_chunk(&g, ps, off, dyt, cols, dy->data, b0, n, gbuf, gram);
     if (dx) { /* dcols = W_g^T dyt_g, written over the columns, then folded back */
       for (int64_t gi = 0; gi < g.G; gi++)
@@ -374,13 +435,17 @@ static void ref_loops(const Geo *g, const NnConv2d *c, RefTerm fn, void *ctx) {
                 int64_t iw = ow * c->stride[1] - c->pad[1] + j * c->dil[1];
                 if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
                 int64_t ch = gi * g->CG + ci;
-                fn(ctx, ((b * g->O + o) * g->HO + oh) * g->WO + ow, ((b * g->C + ch) * g->H + ih) * g->W + iw,
+                fn(ctx, ((b * g->O + o) * g->HO + oh) * g->WO + ow,
+                   ((b * g->C + ch) * g->H + ih) * g->W + iw,
                    ((o * g->CG + ci) * g->KH + i) * g->KW + j);
               }
     }
 }
 
-typedef struct { double *y, *dx, *dw; const double *x, *w, *dy; } RefCtx;
+typedef struct {
+  double *y, *dx, *dw;
+  const double *x, *w, *dy;
+} RefCtx;
 static void ref_fwd(void *p, int64_t yi, int64_t xi, int64_t wi) {
   RefCtx *r = p;
   r->y[yi] += r->x[xi] * r->w[wi];
@@ -391,28 +456,30 @@ static void ref_bwd(void *p, int64_t yi, int64_t xi, int64_t wi) {
   if (r->dw) r->dw[wi] += r->dy[yi] * r->x[xi];
 }
 
-LtStatus nn_conv2d_forward_ref(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w, const Tensor *b) {
+LtStatus nn_conv2d_forward_ref(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
+                               const Tensor *b) {
   LtStatus st = nn_conv2d_check(c, x, w, b, y);
   if (st != LT_OK) return st;
   if (x->dtype != LT_F64) return LT_EDTYPE;
   Geo g;
   geo_of(c, x, w, &g);
   double *yd = y->data;
-  for (int64_t i = 0; i < lt_numel(y); i++) yd[i] = b ? ((const double *)b->data)[(i / g.L) % g.O] : 0.0;
-  RefCtx r = { yd, NULL, NULL, x->data, w->data, NULL };
+  for (int64_t i = 0; i < lt_numel(y); i++)
+    yd[i] = b ? ((const double *)b->data)[(i / g.L) % g.O] : 0.0;
+  RefCtx r = {yd, NULL, NULL, x->data, w->data, NULL};
   ref_loops(&g, c, ref_fwd, &r);
   return LT_OK;
 }
 
-LtStatus nn_conv2d_backward_ref(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy,
-                                const Tensor *x, const Tensor *w) {
+LtStatus nn_conv2d_backward_ref(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db,
+                                const Tensor *dy, const Tensor *x, const Tensor *w) {
   LtStatus st = check_backward(c, dx, dw, db, dy, x, w, NULL);
   if (st != LT_OK) return st;
   if (x->dtype != LT_F64) return LT_EDTYPE;
   Geo g;
   geo_of(c, x, w, &g);
   if (db) bias_grad(&g, db->data, dy->data);
-  RefCtx r = { NULL, dx ? dx->data : NULL, dw ? dw->data : NULL, x->data, w->data, dy->data };
+  RefCtx r = {NULL, dx ? dx->data : NULL, dw ? dw->data : NULL, x->data, w->data, dy->data};
   ref_loops(&g, c, ref_bwd, &r);
   return LT_OK;
 }

@@ -1,4 +1,5 @@
-/* nn_conv.h - 2-d convolution (stride, padding, dilation, groups): im2col + GEMM, a direct reference, per-sample gradients (core, no Lua). */
+/* nn_conv.h - 2-d convolution (stride, padding, dilation, groups): im2col + GEMM, a direct
+ * reference, per-sample gradients (core, no Lua). */
 #ifndef LUNETTE_NN_CONV_H
 #define LUNETTE_NN_CONV_H
 #include "nn/nn_psg.h"
@@ -13,7 +14,8 @@ typedef struct {
 /* Output size along one axis, or -1 when the kernel does not fit. */
 int64_t nn_conv2d_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil);
 /* LT_OK when x, w, b, y (y may be NULL) agree with each other and with c. */
-LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, const Tensor *b, const Tensor *y);
+LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, const Tensor *b,
+                         const Tensor *y);
 
 /* Scratch bytes per sample for forward/backward (im2col columns plus the
  * GEMM output); a chunk of nb samples needs nb times this. */
@@ -21,8 +23,8 @@ size_t nn_conv2d_scratch_per_sample(const NnConv2d *c, const Tensor *x, const Te
 
 /* y = conv(x, w) + b, samples in chunks that fit the scratch (LT_ENOMEM if
  * not even one does). */
-LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w, const Tensor *b,
-                           NnScratch *s);
+LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
+                           const Tensor *b, NnScratch *s);
 
 /* Accumulates dx, dw, db (each may be NULL) from dy. When ps is not NULL
  * the per-sample gradients of w and b go to ps at off (see nn_psg.h)
@@ -30,16 +32,18 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
  * weight gradients come from L x L Gram matrices when that is cheaper than
  * forming them. The scratch must also hold nn_conv2d_psg_scratch's bytes. */
 LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy,
-                            const Tensor *x, const Tensor *w, NnScratch *s, NnPsg *ps, NnPsgOffsets off);
+                            const Tensor *x, const Tensor *w, NnScratch *s, NnPsg *ps,
+                            NnPsgOffsets off);
 /* Extra scratch of a per-sample backward: returns the bytes per sample and
  * sets *fixed to the bytes needed once. */
-size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x, const Tensor *w, NnPsgOffsets off,
-                             size_t *fixed);
+size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x, const Tensor *w,
+                             NnPsgOffsets off, size_t *fixed);
 
 /* Direct seven-loop reference (F64 only, no scratch) that the specs hold
  * the fast kernels to: y = conv(x, w) + b; and dx, dw, db accumulated. */
-LtStatus nn_conv2d_forward_ref(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w, const Tensor *b);
-LtStatus nn_conv2d_backward_ref(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy,
-                                const Tensor *x, const Tensor *w);
+LtStatus nn_conv2d_forward_ref(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
+                               const Tensor *b);
+LtStatus nn_conv2d_backward_ref(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db,
+                                const Tensor *dy, const Tensor *x, const Tensor *w);
 
 #endif

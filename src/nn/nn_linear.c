@@ -3,12 +3,16 @@
 #include "interrupt.h"
 #include "nn/nn_linear.h"
 
-static LtStatus check_shapes(const Tensor *x, const Tensor *w, const Tensor *y, int64_t *n, int64_t *in, int64_t *out) {
+static LtStatus check_shapes(const Tensor *x, const Tensor *w, const Tensor *y, int64_t *n,
+                             int64_t *in, int64_t *out) {
   if (!nn_is_float(x)) return LT_EDTYPE;
   LtDtype dt = x->dtype;
   if (x->ndim != 2 || nn_check(w, dt, 2) != LT_OK || w->shape[1] != x->shape[1]) return LT_ESHAPE;
-  *n = x->shape[0]; *in = x->shape[1]; *out = w->shape[0];
-  if (y && (nn_check(y, dt, 2) != LT_OK || y->shape[0] != *n || y->shape[1] != *out)) return LT_ESHAPE;
+  *n = x->shape[0];
+  *in = x->shape[1];
+  *out = w->shape[0];
+  if (y && (nn_check(y, dt, 2) != LT_OK || y->shape[0] != *n || y->shape[1] != *out))
+    return LT_ESHAPE;
   return LT_OK;
 }
 
@@ -19,40 +23,57 @@ LtStatus nn_linear_forward(Tensor *y, const Tensor *x, const Tensor *w, const Te
   if (b && nn_check_numel(b, x->dtype, out) != LT_OK) return LT_ESHAPE;
   if (b) { /* y starts as the bias, then one GEMM adds x @ w^T */
     size_t es = lt_dtype_size(x->dtype);
-    for (int64_t i = 0; i < n; i++) memcpy((char *)y->data + i * out * es, b->data, (size_t)out * es);
+    for (int64_t i = 0; i < n; i++)
+      memcpy((char *)y->data + i * out * es, b->data, (size_t)out * es);
   }
-  if (in == 0) { if (!b) lt_fill(y, 0); return LT_OK; }
+  if (in == 0) {
+    if (!b) lt_fill(y, 0);
+    return LT_OK;
+  }
   nn_gemm(x->dtype, 0, 1, n, out, in, 1.0, x->data, in, w->data, in, b ? 1.0 : 0.0, y->data, out);
   return LT_OK;
 }
 
 static void colsum_acc(LtDtype dt, void *db, const void *dy, int64_t n, int64_t out) {
   if (dt == LT_F32) {
-    float *d = db; const float *g = dy;
-    for (int64_t i = 0; i < n; i++) for (int64_t o = 0; o < out; o++) d[o] += g[i * out + o];
+    float *d = db;
+    const float *g = dy;
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t o = 0; o < out; o++) d[o] += g[i * out + o];
   } else {
-    double *d = db; const double *g = dy;
-    for (int64_t i = 0; i < n; i++) for (int64_t o = 0; o < out; o++) d[o] += g[i * out + o];
+    double *d = db;
+    const double *g = dy;
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t o = 0; o < out; o++) d[o] += g[i * out + o];
   }
 }
 
-LtStatus nn_linear_backward(Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy, const Tensor *x, const Tensor *w) {
+LtStatus nn_linear_backward(Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy, const Tensor *x,
+                            const Tensor *w) {
   int64_t n, in, out;
   LtStatus st = check_shapes(x, w, dy, &n, &in, &out);
   if (st != LT_OK) return st;
   LtDtype dt = x->dtype;
-  if (dx && (nn_check(dx, dt, 2) != LT_OK || dx->shape[0] != n || dx->shape[1] != in)) return LT_ESHAPE;
-  if (dw && (nn_check(dw, dt, 2) != LT_OK || dw->shape[0] != out || dw->shape[1] != in)) return LT_ESHAPE;
+  if (dx && (nn_check(dx, dt, 2) != LT_OK || dx->shape[0] != n || dx->shape[1] != in))
+    return LT_ESHAPE;
+  if (dw && (nn_check(dw, dt, 2) != LT_OK || dw->shape[0] != out || dw->shape[1] != in))
+    return LT_ESHAPE;
   if (db && nn_check_numel(db, dt, out) != LT_OK) return LT_ESHAPE;
-  if (dx && out > 0) nn_gemm(dt, 0, 0, n, in, out, 1.0, dy->data, out, w->data, in, 1.0, dx->data, in);
-  if (dw && n > 0) nn_gemm(dt, 1, 0, out, in, n, 1.0, dy->data, out, x->data, in, 1.0, dw->data, in);
+  if (dx && out > 0)
+    nn_gemm(dt, 0, 0, n, in, out, 1.0, dy->data, out, w->data, in, 1.0, dx->data, in);
+  if (dw && n > 0)
+    nn_gemm(dt, 1, 0, out, in, n, 1.0, dy->data, out, x->data, in, 1.0, dw->data, in);
   if (db) colsum_acc(dt, db->data, dy->data, n, out);
   return LT_OK;
 }
 
 /* ---- per-sample gradients ------------------------------------------------- */
 
-typedef struct { int64_t t, in, out; LtDtype dt; const char *x, *dy; } LinDims;
+typedef struct {
+  int64_t t, in, out;
+  LtDtype dt;
+  const char *x, *dy;
+} LinDims;
 
 /* The bilinear projection of T = 1 outer products is the fast path for
  * layers big enough that each per-k GEMM is worth its call. */
@@ -60,8 +81,9 @@ static int use_bilinear(const NnPsg *ps, const LinDims *d) {
   return ps->mode == NN_PSG_PROJECT && d->t == 1 && d->in >= 32 && d->out >= 32;
 }
 
-size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t in, int64_t out, int64_t nb) {
-  LinDims d = { rows_per_sample, in, out, ps->dtype, NULL, NULL };
+size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t in, int64_t out,
+                             int64_t nb) {
+  LinDims d = {rows_per_sample, in, out, ps->dtype, NULL, NULL};
   size_t es = lt_dtype_size(ps->dtype);
   if (ps->mode == NN_PSG_FULL || (ps->mode == NN_PSG_SQNORM && rows_per_sample == 1)) return 0;
   if (use_bilinear(ps, &d)) return nn_scratch_round((size_t)(nb * out) * es) + 256;
@@ -70,13 +92,16 @@ size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t i
 
 /* g (nb rows of ld entries): row b gets dy_b^T x_b ([O x I]) then, when
  * want_bias, the column sums of dy_b ([O]) after it. */
-static void form_chunk(const LinDims *d, void *g, int64_t ld, int64_t b0, int64_t nb, int want_w, int want_bias) {
+static void form_chunk(const LinDims *d, void *g, int64_t ld, int64_t b0, int64_t nb, int want_w,
+                       int want_bias) {
   size_t es = lt_dtype_size(d->dt);
   int64_t wsz = want_w ? d->in * d->out : 0;
   for (int64_t b = 0; b < nb; b++) {
-    const char *xb = d->x + (b0 + b) * d->t * d->in * es, *gb = d->dy + (b0 + b) * d->t * d->out * es;
+    const char *xb = d->x + (b0 + b) * d->t * d->in * es,
+               *gb = d->dy + (b0 + b) * d->t * d->out * es;
     char *row = (char *)g + b * ld * es;
-    if (want_w) nn_gemm(d->dt, 1, 0, d->out, d->in, d->t, 1.0, gb, d->out, xb, d->in, 0.0, row, d->in);
+    if (want_w)
+      nn_gemm(d->dt, 1, 0, d->out, d->in, d->t, 1.0, gb, d->out, xb, d->in, 0.0, row, d->in);
     if (!want_bias) continue;
     memset(row + wsz * es, 0, (size_t)d->out * es);
     colsum_acc(d->dt, row + wsz * es, gb, d->t, d->out);
@@ -87,8 +112,9 @@ static void form_chunk(const LinDims *d, void *g, int64_t ld, int64_t b0, int64_
 static void full_outer(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
   int64_t B = ps->batch, in = d->in, out = d->out, D = ps->dim;
   if (d->dt == LT_F32) {
-    float *o = ps->out; const float *x = (const float *)d->x, *g = (const float *)d->dy;
-    #pragma omp parallel for schedule(static)
+    float *o = ps->out;
+    const float *x = (const float *)d->x, *g = (const float *)d->dy;
+#pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; b++) {
       if (off.weight >= 0)
         for (int64_t r = 0; r < out; r++) {
@@ -99,12 +125,14 @@ static void full_outer(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
       if (off.bias >= 0) memcpy(o + b * D + off.bias, g + b * out, (size_t)out * sizeof(float));
     }
   } else {
-    double *o = ps->out; const double *x = (const double *)d->x, *g = (const double *)d->dy;
-    #pragma omp parallel for schedule(static)
+    double *o = ps->out;
+    const double *x = (const double *)d->x, *g = (const double *)d->dy;
+#pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; b++) {
       if (off.weight >= 0)
         for (int64_t r = 0; r < out; r++)
-          for (int64_t j = 0; j < in; j++) o[b * D + off.weight + r * in + j] = g[b * out + r] * x[b * in + j];
+          for (int64_t j = 0; j < in; j++)
+            o[b * D + off.weight + r * in + j] = g[b * out + r] * x[b * in + j];
       if (off.bias >= 0) memcpy(o + b * D + off.bias, g + b * out, (size_t)out * sizeof(double));
     }
   }
@@ -133,7 +161,8 @@ static LtStatus project_bilinear(NnPsg *ps, const LinDims *d, NnPsgOffsets off) 
     if (off.bias >= 0) nn_psg_emit(ps, off.bias, out, d->dy + b0 * out * es, out, b0, n);
     for (int64_t k = 0; k < ell; k++) {
       const char *pk = (const char *)ps->proj + (k * ps->dim + off.weight) * es;
-      nn_gemm(d->dt, 0, 1, n, out, d->in, 1.0, d->x + b0 * d->in * es, d->in, pk, d->in, 0.0, m, out);
+      nn_gemm(d->dt, 0, 1, n, out, d->in, 1.0, d->x + b0 * d->in * es, d->in, pk, d->in, 0.0, m,
+              out);
       if (d->dt == LT_F32) {
         const float *mm = m, *g = (const float *)d->dy + b0 * out;
         float *o = (float *)ps->out + b0 * ell + k;
@@ -182,18 +211,24 @@ static LtStatus psg_chunked(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
 
 LtStatus nn_linear_psg(NnPsg *ps, NnPsgOffsets off, const Tensor *dy, const Tensor *x) {
   if (!nn_is_float(x) || x->dtype != ps->dtype) return LT_EDTYPE;
-  if (x->ndim != 2 || nn_check(dy, x->dtype, 2) != LT_OK || dy->shape[0] != x->shape[0]) return LT_ESHAPE;
+  if (x->ndim != 2 || nn_check(dy, x->dtype, 2) != LT_OK || dy->shape[0] != x->shape[0])
+    return LT_ESHAPE;
   if (ps->batch <= 0 || x->shape[0] % ps->batch != 0) return LT_ESHAPE;
-  LinDims d = { x->shape[0] / ps->batch, x->shape[1], dy->shape[1], x->dtype, x->data, dy->data };
-  if ((off.weight >= 0 && off.weight + d.in * d.out > ps->dim) || (off.bias >= 0 && off.bias + d.out > ps->dim))
+  LinDims d = {x->shape[0] / ps->batch, x->shape[1], dy->shape[1], x->dtype, x->data, dy->data};
+  if ((off.weight >= 0 && off.weight + d.in * d.out > ps->dim) ||
+      (off.bias >= 0 && off.bias + d.out > ps->dim))
     return LT_ERANGE;
   if (off.weight < 0 && off.bias < 0) return LT_OK;
   size_t mark = ps->scratch.used;
   LtStatus st = LT_OK;
-  if (d.t == 1 && ps->mode == NN_PSG_FULL) full_outer(ps, &d, off);
-  else if (d.t == 1 && ps->mode == NN_PSG_SQNORM) sqnorm_ghost(ps, &d, off);
-  else if (use_bilinear(ps, &d) && off.weight >= 0) st = project_bilinear(ps, &d, off);
-  else st = psg_chunked(ps, &d, off);
+  if (d.t == 1 && ps->mode == NN_PSG_FULL)
+    full_outer(ps, &d, off);
+  else if (d.t == 1 && ps->mode == NN_PSG_SQNORM)
+    sqnorm_ghost(ps, &d, off);
+  else if (use_bilinear(ps, &d) && off.weight >= 0)
+    st = project_bilinear(ps, &d, off);
+  else
+    st = psg_chunked(ps, &d, off);
   ps->scratch.used = mark;
   return st;
 }

@@ -12,10 +12,12 @@ LtStatus nn_linear_forward(Tensor *y, const Tensor *x, const Tensor *w, const Te
 
 /* Accumulates dx += dy @ w, dw += dy^T @ x, db += column sums of dy; any of
  * dx, dw, db may be NULL (not wanted). dy is [N x O]. */
-LtStatus nn_linear_backward(Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy, const Tensor *x, const Tensor *w);
+LtStatus nn_linear_backward(Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy, const Tensor *x,
+                            const Tensor *w);
 
 /* Scratch bytes nn_linear_psg needs to handle nb samples at a time. */
-size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t in, int64_t out, int64_t nb);
+size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t in, int64_t out,
+                             int64_t nb);
 
 /* Per-sample gradients of the layer (sample b owns rows b*T .. b*T+T-1 of x
  * and dy, T = N / ps->batch): g_b(w) = dy_b^T x_b, g_b(b) = column sums of

@@ -1,4 +1,5 @@
-/* nn_loss.c - cross-entropy (label smoothing, class weights), NLL and per-sample logit statistics. */
+/* nn_loss.c - cross-entropy (label smoothing, class weights), NLL and per-sample logit statistics.
+ */
 #include <math.h>
 #include "nn/nn_loss.h"
 
@@ -6,15 +7,20 @@ static inline double at(const void *p, LtDtype dt, int64_t i) {
   return dt == LT_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
 }
 static inline void put(void *p, LtDtype dt, int64_t i, double v) {
-  if (dt == LT_F32) ((float *)p)[i] = (float)v; else ((double *)p)[i] = v;
+  if (dt == LT_F32)
+    ((float *)p)[i] = (float)v;
+  else
+    ((double *)p)[i] = v;
 }
 
 /* Common argument checks; sets B and C. */
-static LtStatus check_rows(const Tensor *losses, const Tensor *grad, const Tensor *x, const Tensor *target,
-                           const Tensor *weight, const Tensor *scale, int64_t *B, int64_t *C, int64_t *bad) {
+static LtStatus check_rows(const Tensor *losses, const Tensor *grad, const Tensor *x,
+                           const Tensor *target, const Tensor *weight, const Tensor *scale,
+                           int64_t *B, int64_t *C, int64_t *bad) {
   if (!nn_is_float(x)) return LT_EDTYPE;
   if (x->ndim != 2) return LT_ESHAPE;
-  *B = x->shape[0]; *C = x->shape[1];
+  *B = x->shape[0];
+  *C = x->shape[1];
   LtDtype dt = x->dtype;
   if (target && nn_check_numel(target, LT_I64, *B) != LT_OK) return LT_ESHAPE;
   if (losses && nn_check_numel(losses, dt, *B) != LT_OK) return LT_ESHAPE;
@@ -24,7 +30,10 @@ static LtStatus check_rows(const Tensor *losses, const Tensor *grad, const Tenso
   if (target) {
     const int64_t *t = target->data;
     for (int64_t b = 0; b < *B; b++)
-      if (t[b] < 0 || t[b] >= *C) { *bad = b; return LT_ERANGE; }
+      if (t[b] < 0 || t[b] >= *C) {
+        *bad = b;
+        return LT_ERANGE;
+      }
   }
   return LT_OK;
 }
@@ -32,21 +41,25 @@ static LtStatus check_rows(const Tensor *losses, const Tensor *grad, const Tenso
 /* log-sum-exp of one row, max-shifted. */
 static double row_lse(const void *x, LtDtype dt, int64_t off, int64_t c) {
   double mx = -INFINITY, s = 0;
-  for (int64_t j = 0; j < c; j++) { double v = at(x, dt, off + j); if (v > mx) mx = v; }
+  for (int64_t j = 0; j < c; j++) {
+    double v = at(x, dt, off + j);
+    if (v > mx) mx = v;
+  }
   if (isinf(mx)) return mx;
   for (int64_t j = 0; j < c; j++) s += exp(at(x, dt, off + j) - mx);
   return mx + log(s);
 }
 
-LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits, const Tensor *target,
-                          const Tensor *weight, double eps, double alpha, const Tensor *scale, int64_t *bad) {
+LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits,
+                          const Tensor *target, const Tensor *weight, double eps, double alpha,
+                          const Tensor *scale, int64_t *bad) {
   int64_t B, C;
   LtStatus st = check_rows(losses, dlogits, logits, target, weight, scale, &B, &C, bad);
   if (st != LT_OK) return st;
   if (!(eps >= 0 && eps <= 1) || C < 1) return LT_EVALUE;
   LtDtype dt = logits->dtype;
   const int64_t *t = target->data;
-  #pragma omp parallel for schedule(static) if (B * C >= 32768)
+#pragma omp parallel for schedule(static) if (B * C >= 32768)
   for (int64_t b = 0; b < B; b++) {
     int64_t off = b * C, y = t[b];
     double lse = row_lse(logits->data, dt, off, C), wy = weight ? at(weight->data, dt, y) : 1.0;
@@ -61,7 +74,8 @@ LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits,
     if (!dlogits) continue;
     double s = alpha * (scale ? at(scale->data, dt, b) : 1.0);
     for (int64_t j = 0; j < C; j++) { /* d/dz_j = p_j * sum(a) - a_j */
-      double a = (j == y ? (1 - eps) * wy : 0) + (eps > 0 ? eps / (double)C * (weight ? at(weight->data, dt, j) : 1.0) : 0);
+      double a = (j == y ? (1 - eps) * wy : 0) +
+                 (eps > 0 ? eps / (double)C * (weight ? at(weight->data, dt, j) : 1.0) : 0);
       double p = exp(at(logits->data, dt, off + j) - lse);
       put(dlogits->data, dt, off + j, at(dlogits->data, dt, off + j) + s * (p * total_a - a));
     }
@@ -69,8 +83,8 @@ LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits,
   return LT_OK;
 }
 
-LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor *target, const Tensor *weight,
-                double alpha, const Tensor *scale, int64_t *bad) {
+LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor *target,
+                const Tensor *weight, double alpha, const Tensor *scale, int64_t *bad) {
   int64_t B, C;
   LtStatus st = check_rows(losses, dlogp, logp, target, weight, scale, &B, &C, bad);
   if (st != LT_OK) return st;
@@ -88,12 +102,17 @@ LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor 
 }
 
 /* Statistics of one row. */
-static void row_stats(const void *x, LtDtype dt, int64_t off, int64_t C, int64_t y, int64_t b, NnLogitStats *s) {
+static void row_stats(const void *x, LtDtype dt, int64_t off, int64_t C, int64_t y, int64_t b,
+                      NnLogitStats *s) {
   double lse = row_lse(x, dt, off, C), p1 = -1, p2 = 0, ent = 0, el2 = 0, zo = -INFINITY;
   int64_t arg = 0;
   for (int64_t j = 0; j < C; j++) {
     double z = at(x, dt, off + j), p = exp(z - lse);
-    if (p > p1) { p2 = p1 < 0 ? 0 : p1; p1 = p; } else if (p > p2) p2 = p;
+    if (p > p1) {
+      p2 = p1 < 0 ? 0 : p1;
+      p1 = p;
+    } else if (p > p2)
+      p2 = p;
     if (z > at(x, dt, off + arg)) arg = j;
     if (p > 0) ent -= p * (z - lse);
     if (y >= 0) {
@@ -120,7 +139,8 @@ LtStatus nn_logit_stats(const Tensor *logits, const Tensor *target, NnLogitStats
   if (C < 1) return LT_ESHAPE;
   if (!target && (s->loss || s->prob || s->margin || s->el2n)) return LT_EVALUE;
   const int64_t *t = target ? target->data : NULL;
-  #pragma omp parallel for schedule(static) if (B * C >= 32768)
-  for (int64_t b = 0; b < B; b++) row_stats(logits->data, logits->dtype, b * C, C, t ? t[b] : -1, b, s);
+#pragma omp parallel for schedule(static) if (B * C >= 32768)
+  for (int64_t b = 0; b < B; b++)
+    row_stats(logits->data, logits->dtype, b * C, C, t ? t[b] : -1, b, s);
   return LT_OK;
 }

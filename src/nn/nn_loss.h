@@ -12,13 +12,14 @@
  * + eps/C*w. losses ([B], logits' dtype) receives them; dlogits (NULL: not
  * wanted) accumulates alpha * scale_b * d loss_b / d logits_b, scale [B]
  * (same dtype) or NULL for 1. The mean reduction is alpha = 1/sum_b w_{y_b}. */
-LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits, const Tensor *target,
-                          const Tensor *weight, double eps, double alpha, const Tensor *scale, int64_t *bad);
+LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits,
+                          const Tensor *target, const Tensor *weight, double eps, double alpha,
+                          const Tensor *scale, int64_t *bad);
 
 /* Negative log-likelihood of log-probabilities: loss_b = -w_y * logp[b, y];
  * dlogp (NULL: not wanted) accumulates alpha * scale_b * d loss_b. */
-LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor *target, const Tensor *weight,
-                double alpha, const Tensor *scale, int64_t *bad);
+LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor *target,
+                const Tensor *weight, double alpha, const Tensor *scale, int64_t *bad);
 
 /* Per-sample statistics the selection methods score with; every pointer
  * may be NULL (not wanted); each array holds B entries. */

@@ -1,4 +1,5 @@
-/* nn_norm.h - batch normalisation (train and eval, running statistics) and layer normalisation (core, no Lua). */
+/* nn_norm.h - batch normalisation (train and eval, running statistics) and layer normalisation
+ * (core, no Lua). */
 #ifndef LUNETTE_NN_NORM_H
 #define LUNETTE_NN_NORM_H
 #include "nn/nn_psg.h"
@@ -13,30 +14,31 @@
  * receive them; running stats (when not NULL) move by momentum towards the
  * batch mean and the unbiased batch variance, as PyTorch does. B*L must be
  * at least 2 (LT_EVALUE otherwise, as PyTorch refuses). */
-LtStatus nn_batchnorm_forward_train(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x, const Tensor *gamma,
-                                    const Tensor *beta, Tensor *running_mean, Tensor *running_var, double eps,
-                                    double momentum);
+LtStatus nn_batchnorm_forward_train(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
+                                    const Tensor *gamma, const Tensor *beta, Tensor *running_mean,
+                                    Tensor *running_var, double eps, double momentum);
 /* Evaluation: mean/invstd are computed from the running stats and used. */
-LtStatus nn_batchnorm_forward_eval(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x, const Tensor *gamma,
-                                   const Tensor *beta, const Tensor *running_mean, const Tensor *running_var,
+LtStatus nn_batchnorm_forward_eval(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
+                                   const Tensor *gamma, const Tensor *beta,
+                                   const Tensor *running_mean, const Tensor *running_var,
                                    double eps);
 /* Accumulates dx (NULL: not wanted), dgamma, dbeta (NULL: not wanted) from
  * dy. `training` selects the batch-statistics gradient (the statistics
  * depend on x) or the eval one (they are constants). With ps, per-sample
  * gradients of gamma and beta go to ps (2*C scratch entries per sample). */
-LtStatus nn_batchnorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy, const Tensor *x,
-                               const Tensor *gamma, const Tensor *mean, const Tensor *invstd, int training,
-                               NnPsg *ps, NnPsgOffsets off);
+LtStatus nn_batchnorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy,
+                               const Tensor *x, const Tensor *gamma, const Tensor *mean,
+                               const Tensor *invstd, int training, NnPsg *ps, NnPsgOffsets off);
 
 /* ---- LayerNorm ------------------------------------------------------------
  * x and y are [N x D] (normalised over the last D entries), gamma/beta [D]
  * or NULL; mean/invstd F64 [N]. */
-LtStatus nn_layernorm_forward(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x, const Tensor *gamma,
-                              const Tensor *beta, double eps);
+LtStatus nn_layernorm_forward(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
+                              const Tensor *gamma, const Tensor *beta, double eps);
 /* Accumulates dx, dgamma, dbeta (any may be NULL). With ps (sample b owns
  * rows b*N/B ..), per-sample gradients of gamma/beta go to ps instead. */
-LtStatus nn_layernorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy, const Tensor *x,
-                               const Tensor *gamma, const Tensor *mean, const Tensor *invstd, NnPsg *ps,
-                               NnPsgOffsets off);
+LtStatus nn_layernorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy,
+                               const Tensor *x, const Tensor *gamma, const Tensor *mean,
+                               const Tensor *invstd, NnPsg *ps, NnPsgOffsets off);
 
 #endif

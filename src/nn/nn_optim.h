@@ -1,4 +1,5 @@
-/* nn_optim.h - fused optimiser updates: SGD (momentum, Nesterov, weight decay), Adam and AdamW (core, no Lua). */
+/* nn_optim.h - fused optimiser updates: SGD (momentum, Nesterov, weight decay), Adam and AdamW
+ * (core, no Lua). */
 #ifndef LUNETTE_NN_OPTIM_H
 #define LUNETTE_NN_OPTIM_H
 #include "nn/nn.h"
@@ -8,16 +9,23 @@
  * The arithmetic follows torch.optim (1.13) term by term so that a run
  * matches PyTorch's up to float rounding. */
 
-typedef struct { double lr, momentum, dampening, weight_decay; int nesterov; } NnSgd;
+typedef struct {
+  double lr, momentum, dampening, weight_decay;
+  int nesterov;
+} NnSgd;
 /* d = g + wd*p; with momentum: buf = first ? d : momentum*buf + (1-dampening)*d,
  * d = nesterov ? d + momentum*buf : buf; p -= lr*d. buf may be NULL when
  * momentum is 0. */
 LtStatus nn_sgd_step(const NnSgd *o, Tensor *p, const Tensor *g, Tensor *buf, int first);
 
-typedef struct { double lr, beta1, beta2, eps, weight_decay; int decoupled; } NnAdam;
+typedef struct {
+  double lr, beta1, beta2, eps, weight_decay;
+  int decoupled;
+} NnAdam;
 /* Adam (decoupled = 0: g += wd*p) or AdamW (decoupled: p *= 1 - lr*wd);
  * m, v are the moment estimates, step the 1-based step count (bias
  * corrections 1 - beta^step). */
-LtStatus nn_adam_step(const NnAdam *o, Tensor *p, const Tensor *g, Tensor *m, Tensor *v, int64_t step);
+LtStatus nn_adam_step(const NnAdam *o, Tensor *p, const Tensor *g, Tensor *m, Tensor *v,
+                      int64_t step);
 
 #endif

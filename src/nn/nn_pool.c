@@ -7,15 +7,22 @@ static inline double at(const void *p, LtDtype dt, int64_t i) {
   return dt == LT_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
 }
 static inline void add(void *p, LtDtype dt, int64_t i, double v) {
-  if (dt == LT_F32) ((float *)p)[i] += (float)v; else ((double *)p)[i] += v;
+  if (dt == LT_F32)
+    ((float *)p)[i] += (float)v;
+  else
+    ((double *)p)[i] += v;
 }
 static inline void put(void *p, LtDtype dt, int64_t i, double v) {
-  if (dt == LT_F32) ((float *)p)[i] = (float)v; else ((double *)p)[i] = v;
+  if (dt == LT_F32)
+    ((float *)p)[i] = (float)v;
+  else
+    ((double *)p)[i] = v;
 }
 
 /* As nn_conv2d_out_size, user geometry whose arithmetic overflows int64
  * does not fit (-1). pad <= k / 2 is pad * 2 <= k without the product. */
-int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil, int ceil_mode) {
+int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                         int ceil_mode) {
   int64_t span, num, last;
   if (k < 1 || stride < 1 || dil < 1 || pad < 0 || pad > k / 2) return -1;
   if (__builtin_mul_overflow(dil, k - 1, &span) || __builtin_add_overflow(span, 1, &span))
@@ -30,14 +37,21 @@ int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int
 }
 
 /* The planes of x and y: B*C of each, with their sizes. */
-typedef struct { int64_t planes, H, W, HO, WO; LtDtype dt; } Planes;
+typedef struct {
+  int64_t planes, H, W, HO, WO;
+  LtDtype dt;
+} Planes;
 
 static LtStatus planes_of(const Tensor *x, const Tensor *y, Planes *pl) {
   if (!nn_is_float(x)) return LT_EDTYPE;
-  if (x->ndim != 4 || nn_check(y, x->dtype, 4) != LT_OK || y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1])
+  if (x->ndim != 4 || nn_check(y, x->dtype, 4) != LT_OK || y->shape[0] != x->shape[0] ||
+      y->shape[1] != x->shape[1])
     return LT_ESHAPE;
   pl->planes = x->shape[0] * x->shape[1];
-  pl->H = x->shape[2]; pl->W = x->shape[3]; pl->HO = y->shape[2]; pl->WO = y->shape[3];
+  pl->H = x->shape[2];
+  pl->W = x->shape[3];
+  pl->HO = y->shape[2];
+  pl->WO = y->shape[3];
   pl->dt = x->dtype;
   return LT_OK;
 }
@@ -45,22 +59,27 @@ static LtStatus planes_of(const Tensor *x, const Tensor *y, Planes *pl) {
 static LtStatus check_geometry(const NnPool2d *p, const Planes *pl) {
   for (int a = 0; a < 2; a++) {
     int64_t in = a ? pl->W : pl->H, out = a ? pl->WO : pl->HO;
-    if (nn_pool_out_size(in, p->kernel[a], p->stride[a], p->pad[a], p->dil[a], p->ceil_mode) != out) return LT_ESHAPE;
+    if (nn_pool_out_size(in, p->kernel[a], p->stride[a], p->pad[a], p->dil[a], p->ceil_mode) != out)
+      return LT_ESHAPE;
   }
   return LT_OK;
 }
 
 /* The exact window maximum with PyTorch's NaN rule (a NaN wins and stays),
  * for the rare windows that hold a NaN. */
-static void maxpool_window_nan_f32(const NnPool2d *p, const Planes *pl, const float *xp, int64_t h0, int64_t w0,
-                                   float *best, int64_t *arg) {
+static void maxpool_window_nan_f32(const NnPool2d *p, const Planes *pl, const float *xp, int64_t h0,
+                                   int64_t w0, float *best, int64_t *arg) {
   for (int64_t i = 0; i < p->kernel[0]; i++) {
     int64_t ih = h0 + i * p->dil[0];
     if (ih < 0 || ih >= pl->H) continue;
     for (int64_t j = 0; j < p->kernel[1]; j++) {
       int64_t iw = w0 + j * p->dil[1];
       if (iw < 0 || iw >= pl->W) continue;
-      if (isnan(xp[ih * pl->W + iw])) { *best = xp[ih * pl->W + iw]; *arg = ih * pl->W + iw; return; }
+      if (isnan(xp[ih * pl->W + iw])) {
+        *best = xp[ih * pl->W + iw];
+        *arg = ih * pl->W + iw;
+        return;
+      }
     }
   }
 }
@@ -68,7 +87,8 @@ static void maxpool_window_nan_f32(const NnPool2d *p, const Planes *pl, const fl
 /* Window maxima of one plane. The data-dependent choice is made with
  * masks, not branches, so random values do not mispredict (3-5x faster);
  * arg starts at the window's first pixel as in PyTorch. */
-LT_HOT static void maxpool_plane_f32(const NnPool2d *p, const Planes *pl, const float *xp, float *yp, int64_t *ip) {
+LT_HOT static void maxpool_plane_f32(const NnPool2d *p, const Planes *pl, const float *xp,
+                                     float *yp, int64_t *ip) {
   const int64_t H = pl->H, W = pl->W, kh = p->kernel[0], kw = p->kernel[1];
   const int64_t sh = p->stride[0], sw = p->stride[1], dh = p->dil[0], dw = p->dil[1];
   for (int64_t oh = 0; oh < pl->HO; oh++) {
@@ -100,7 +120,8 @@ LT_HOT static void maxpool_plane_f32(const NnPool2d *p, const Planes *pl, const 
   }
 }
 
-static void maxpool_plane_f64(const NnPool2d *p, const Planes *pl, const double *xp, double *yp, int64_t *ip) {
+static void maxpool_plane_f64(const NnPool2d *p, const Planes *pl, const double *xp, double *yp,
+                              int64_t *ip) {
   for (int64_t oh = 0; oh < pl->HO; oh++)
     for (int64_t ow = 0; ow < pl->WO; ow++) {
       double best = -INFINITY;
@@ -112,7 +133,11 @@ static void maxpool_plane_f64(const NnPool2d *p, const Planes *pl, const double 
           int64_t iw = ow * p->stride[1] - p->pad[1] + j * p->dil[1];
           if (iw < 0 || iw >= pl->W) continue;
           double v = xp[ih * pl->W + iw];
-          if (arg < 0 || v > best || isnan(v)) { best = v; arg = ih * pl->W + iw; if (isnan(v)) goto done; }
+          if (arg < 0 || v > best || isnan(v)) {
+            best = v;
+            arg = ih * pl->W + iw;
+            if (isnan(v)) goto done;
+          }
         }
       }
     done:
@@ -128,12 +153,14 @@ LtStatus nn_maxpool2d_forward(const NnPool2d *p, Tensor *y, Tensor *idx, const T
   if (st != LT_OK) return st;
   if (nn_check_numel(idx, LT_I64, lt_numel(y)) != LT_OK) return LT_ESHAPE;
   int64_t in = pl.H * pl.W, out = pl.HO * pl.WO;
-  #pragma omp parallel for schedule(static) if (pl.planes * out >= 65536)
+#pragma omp parallel for schedule(static) if (pl.planes * out >= 65536)
   for (int64_t q = 0; q < pl.planes; q++) {
     if (pl.dt == LT_F32)
-      maxpool_plane_f32(p, &pl, (const float *)x->data + q * in, (float *)y->data + q * out, (int64_t *)idx->data + q * out);
+      maxpool_plane_f32(p, &pl, (const float *)x->data + q * in, (float *)y->data + q * out,
+                        (int64_t *)idx->data + q * out);
     else
-      maxpool_plane_f64(p, &pl, (const double *)x->data + q * in, (double *)y->data + q * out, (int64_t *)idx->data + q * out);
+      maxpool_plane_f64(p, &pl, (const double *)x->data + q * in, (double *)y->data + q * out,
+                        (int64_t *)idx->data + q * out);
   }
   return LT_OK;
 }
@@ -145,11 +172,12 @@ LtStatus nn_maxpool2d_backward(Tensor *dx, const Tensor *dy, const Tensor *idx) 
   if (nn_check_numel(idx, LT_I64, lt_numel(dy)) != LT_OK) return LT_ESHAPE;
   const int64_t *ix = idx->data;
   int64_t per = pl.HO * pl.WO, plane = pl.H * pl.W;
-  #pragma omp parallel for schedule(static) if (pl.planes * per >= 16384)
+#pragma omp parallel for schedule(static) if (pl.planes * per >= 16384)
   for (int64_t q = 0; q < pl.planes; q++)
     for (int64_t o = 0; o < per; o++) {
       int64_t k = ix[q * per + o];
-      if (k >= 0 && k < plane) add(dx->data, pl.dt, q * plane + k, at(dy->data, pl.dt, q * per + o));
+      if (k >= 0 && k < plane)
+        add(dx->data, pl.dt, q * plane + k, at(dy->data, pl.dt, q * per + o));
     }
   return LT_OK;
 }
@@ -158,7 +186,10 @@ LtStatus nn_maxpool2d_backward(Tensor *dx, const Tensor *dy, const Tensor *idx) 
 
 /* Window of output (oh, ow): rows [h0, h1), cols [w0, w1) inside the image,
  * and the divisor PyTorch uses. */
-typedef struct { int64_t h0, h1, w0, w1; double div; } Window;
+typedef struct {
+  int64_t h0, h1, w0, w1;
+  double div;
+} Window;
 
 static Window avg_window(const NnPool2d *p, const Planes *pl, int64_t oh, int64_t ow) {
   Window w;
@@ -167,23 +198,27 @@ static Window avg_window(const NnPool2d *p, const Planes *pl, int64_t oh, int64_
   if (he > pl->H + p->pad[0]) he = pl->H + p->pad[0];
   if (we > pl->W + p->pad[1]) we = pl->W + p->pad[1];
   double full = (double)((he - hs) * (we - ws));
-  w.h0 = hs < 0 ? 0 : hs; w.w0 = ws < 0 ? 0 : ws;
-  w.h1 = he > pl->H ? pl->H : he; w.w1 = we > pl->W ? pl->W : we;
+  w.h0 = hs < 0 ? 0 : hs;
+  w.w0 = ws < 0 ? 0 : ws;
+  w.h1 = he > pl->H ? pl->H : he;
+  w.w1 = we > pl->W ? pl->W : we;
   w.div = p->count_include_pad ? full : (double)((w.h1 - w.h0) * (w.w1 - w.w0));
   return w;
 }
 
 static Window adaptive_window(const Planes *pl, int64_t oh, int64_t ow) {
   Window w;
-  w.h0 = oh * pl->H / pl->HO; w.h1 = ((oh + 1) * pl->H + pl->HO - 1) / pl->HO;
-  w.w0 = ow * pl->W / pl->WO; w.w1 = ((ow + 1) * pl->W + pl->WO - 1) / pl->WO;
+  w.h0 = oh * pl->H / pl->HO;
+  w.h1 = ((oh + 1) * pl->H + pl->HO - 1) / pl->HO;
+  w.w0 = ow * pl->W / pl->WO;
+  w.w1 = ((ow + 1) * pl->W + pl->WO - 1) / pl->WO;
   w.div = (double)((w.h1 - w.h0) * (w.w1 - w.w0));
   return w;
 }
 
 /* Shared body: forward averages each window, backward spreads dy over it. */
 static void windows(const NnPool2d *p, const Planes *pl, void *x, void *y, int backward) {
-  #pragma omp parallel for schedule(static) if (pl->planes * pl->HO * pl->WO >= 16384)
+#pragma omp parallel for schedule(static) if (pl->planes * pl->HO * pl->WO >= 16384)
   for (int64_t q = 0; q < pl->planes; q++)
     for (int64_t oh = 0; oh < pl->HO; oh++)
       for (int64_t ow = 0; ow < pl->WO; ow++) {

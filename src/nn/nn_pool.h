@@ -1,4 +1,5 @@
-/* nn_pool.h - 2-d max, average and adaptive average pooling: forward and backward (core, no Lua). */
+/* nn_pool.h - 2-d max, average and adaptive average pooling: forward and backward (core, no Lua).
+ */
 #ifndef LUNETTE_NN_POOL_H
 #define LUNETTE_NN_POOL_H
 #include "nn/nn.h"
@@ -14,7 +15,8 @@ typedef struct {
 
 /* Output size along one axis, or -1 when the window does not fit or the
  * padding exceeds half the window (PyTorch's rule). */
-int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil, int ceil_mode);
+int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                         int ceil_mode);
 
 /* y = window maxima; idx (int64, y's shape) receives the flat position
  * (ih*W + iw) of each maximum in its plane; NaN wins as in PyTorch. */

@@ -1,4 +1,5 @@
-/* nn_psg.c - per-sample gradient targets: copying rows, projecting chunks through one GEMM, squared norms. */
+/* nn_psg.c - per-sample gradient targets: copying rows, projecting chunks through one GEMM, squared
+ * norms. */
 #include <string.h>
 #include "nn/nn_psg.h"
 
@@ -9,7 +10,8 @@ LtStatus nn_psg_validate(const NnPsg *ps, const Tensor *out, const Tensor *proj)
     if (out->ndim != 2 || out->shape[0] != ps->batch || out->shape[1] != ps->dim) return LT_ESHAPE;
     return out->dtype == ps->dtype && lt_is_contiguous(out) ? LT_OK : LT_EDTYPE;
   case NN_PSG_PROJECT:
-    if (!proj || out->ndim != 2 || out->shape[0] != ps->batch || out->shape[1] != ps->ell) return LT_ESHAPE;
+    if (!proj || out->ndim != 2 || out->shape[0] != ps->batch || out->shape[1] != ps->ell)
+      return LT_ESHAPE;
     if (proj->ndim != 2 || proj->shape[0] != ps->ell || proj->shape[1] != ps->dim) return LT_ESHAPE;
     if (out->dtype != ps->dtype || proj->dtype != ps->dtype) return LT_EDTYPE;
     return lt_is_contiguous(out) && lt_is_contiguous(proj) ? LT_OK : LT_ESHAPE;
@@ -20,11 +22,12 @@ LtStatus nn_psg_validate(const NnPsg *ps, const Tensor *out, const Tensor *proj)
   return LT_EVALUE;
 }
 
-static void emit_full(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0, int64_t nb) {
+static void emit_full(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0,
+                      int64_t nb) {
   size_t es = lt_dtype_size(ps->dtype);
   char *out = ps->out;
   const char *src = g;
-  #pragma omp parallel for schedule(static) if (nb * n >= 65536)
+#pragma omp parallel for schedule(static) if (nb * n >= 65536)
   for (int64_t b = 0; b < nb; b++)
     memcpy(out + ((b0 + b) * ps->dim + off) * es, src + b * ldg * es, (size_t)n * es);
 }
@@ -32,12 +35,13 @@ static void emit_full(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t 
 static void emit_sqnorm(NnPsg *ps, int64_t n, const void *g, int64_t ldg, int64_t b0, int64_t nb) {
   double *out = ps->out;
   size_t es = lt_dtype_size(ps->dtype);
-  #pragma omp parallel for schedule(static) if (nb * n >= 65536)
+#pragma omp parallel for schedule(static) if (nb * n >= 65536)
   for (int64_t b = 0; b < nb; b++)
     out[b0 + b] += nn_sumsq(ps->dtype, (const char *)g + b * ldg * es, n);
 }
 
-void nn_psg_emit(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0, int64_t nb) {
+void nn_psg_emit(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0,
+                 int64_t nb) {
   if (nb <= 0 || n <= 0) return;
   switch (ps->mode) {
   case NN_PSG_FULL: emit_full(ps, off, n, g, ldg, b0, nb); break;

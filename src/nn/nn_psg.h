@@ -1,4 +1,5 @@
-/* nn_psg.h - per-sample gradient targets: full rows, projections G·Pᵀ, squared norms (core, no Lua). */
+/* nn_psg.h - per-sample gradient targets: full rows, projections G·Pᵀ, squared norms (core, no
+ * Lua). */
 #ifndef LUNETTE_NN_PSG_H
 #define LUNETTE_NN_PSG_H
 #include "nn/nn.h"
@@ -19,13 +20,13 @@ typedef enum { NN_PSG_FULL, NN_PSG_PROJECT, NN_PSG_SQNORM } NnPsgMode;
 
 typedef struct {
   NnPsgMode mode;
-  LtDtype dtype;      /* compute dtype of the gradients: F32 or F64 */
-  int64_t batch;      /* B */
-  int64_t dim;        /* D */
-  int64_t ell;        /* PROJECT: rows of proj */
+  LtDtype dtype; /* compute dtype of the gradients: F32 or F64 */
+  int64_t batch; /* B */
+  int64_t dim;   /* D */
+  int64_t ell;   /* PROJECT: rows of proj */
   void *out;
   const void *proj;
-  NnScratch scratch;  /* workspace for chunks of per-sample gradients */
+  NnScratch scratch; /* workspace for chunks of per-sample gradients */
 } NnPsg;
 
 /* Checks that out/proj fit mode, batch, dim and ell (LT_ESHAPE / LT_EDTYPE). */
@@ -34,7 +35,8 @@ LtStatus nn_psg_validate(const NnPsg *ps, const Tensor *out, const Tensor *proj)
 /* Hands over the per-sample gradients of one parameter of n entries for
  * samples b0 .. b0+nb-1: g is [nb x n] (row stride ldg) of ps->dtype, and
  * off + n <= D. Never allocates. */
-void nn_psg_emit(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0, int64_t nb);
+void nn_psg_emit(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0,
+                 int64_t nb);
 
 /* Samples per chunk when each one needs `per_sample` bytes of scratch on
  * top of `fixed`: at least 1 if it fits, else 0 (the caller then reports
@@ -43,6 +45,8 @@ int64_t nn_psg_chunk(const NnPsg *ps, size_t fixed, size_t per_sample);
 
 /* Where a parameter goes: its column offset, or -1 when its per-sample
  * gradient is not wanted (frozen parameter). */
-typedef struct { int64_t weight, bias; } NnPsgOffsets;
+typedef struct {
+  int64_t weight, bias;
+} NnPsgOffsets;
 
 #endif

@@ -16,11 +16,13 @@ static Tensor *check_f64_at(lua_State *L, int idx, int arg, const char *fname, i
   char b[64];
   if (!t) ltL_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, idx));
   if (t->dtype != LT_F64 || !lt_is_contiguous(t))
-    ltL_argerror(L, arg, fname, "contiguous float64 tensor expected, got %s", lt_dtype_name(t->dtype));
+    ltL_argerror(L, arg, fname, "contiguous float64 tensor expected, got %s",
+                 lt_dtype_name(t->dtype));
   if (ncols == 0 && t->ndim != 1)
     ltL_argerror(L, arg, fname, "1-d tensor expected, got %s", ltL_shape_of(t, b, sizeof b));
   if (ncols > 0 && (t->ndim != 2 || t->shape[1] != ncols))
-    ltL_argerror(L, arg, fname, "[nx%d] tensor expected, got %s", ncols, ltL_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "[nx%d] tensor expected, got %s", ncols,
+                 ltL_shape_of(t, b, sizeof b));
   return t;
 }
 
@@ -32,7 +34,8 @@ static Tensor *check_f64(lua_State *L, int arg, const char *fname, int ncols) {
 static PlotRGBA to_rgba(lua_State *L, int idx, int arg, const char *fname) {
   double ch[4] = {0, 0, 0, 1};
   idx = lua_absindex(L, idx);
-  if (!lua_istable(L, idx)) ltL_argerror(L, arg, fname, "colour {r, g, b[, a]} expected, got %s", luaL_typename(L, idx));
+  if (!lua_istable(L, idx))
+    ltL_argerror(L, arg, fname, "colour {r, g, b[, a]} expected, got %s", luaL_typename(L, idx));
   for (int i = 0; i < 4; i++) {
     lua_rawgeti(L, idx, i + 1);
     if (!lua_isnil(L, -1)) ch[i] = lua_tonumber(L, -1);
@@ -55,8 +58,11 @@ static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, co
     lua_pop(L, 1); /* the tensor stays alive: it is still referenced by opts */
     return n;
   }
-  if (lua_istable(L, -1)) { *one = to_rgba(L, -1, arg, fname); *many = one; n = 1; }
-  else if (!lua_isnil(L, -1) && lua_toboolean(L, -1))
+  if (lua_istable(L, -1)) {
+    *one = to_rgba(L, -1, arg, fname);
+    *many = one;
+    n = 1;
+  } else if (!lua_isnil(L, -1) && lua_toboolean(L, -1))
     ltL_argerror(L, arg, fname, "'%s' must be a colour table or an [nx4] tensor", key);
   lua_pop(L, 1);
   return n;
@@ -64,7 +70,8 @@ static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, co
 
 /* A stroke table {width=, color=, dash=, offset=, cap=, join=}; dash lives in buf.
  * The table is the façade's, nested in the options (errors name its stack slot). */
-static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStroke *s, double *buf, int bufn) {
+static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStroke *s, double *buf,
+                     int bufn) {
   static const char *const caps[] = {"butt", "round", "projecting", NULL};
   static const char *const joins[] = {"miter", "round", "bevel", NULL};
   memset(s, 0, sizeof *s);
@@ -114,7 +121,10 @@ static const PlotXform *to_xform(lua_State *L, int opts, const char *fname, Plot
 
 static int opt_table(lua_State *L, int arg) {
   if (lua_gettop(L) < arg) lua_settop(L, arg);
-  if (lua_isnil(L, arg)) { lua_newtable(L); lua_replace(L, arg); }
+  if (lua_isnil(L, arg)) {
+    lua_newtable(L);
+    lua_replace(L, arg);
+  }
   luaL_checktype(L, arg, LUA_TTABLE);
   return arg;
 }
@@ -126,9 +136,13 @@ static const char *check_utf8(lua_State *L, int arg, const char *fname) {
   const unsigned char *p = (const unsigned char *)s, *e = p + n;
   while (p < e) {
     int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-    if (!len || p + len > e) ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
+    if (!len || p + len > e)
+      ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)",
+                   (int)(p - (const unsigned char *)s) + 1);
     for (int k = 1; k < len; k++)
-      if ((p[k] & 0xc0) != 0x80) ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)", (int)(p - (const unsigned char *)s) + 1);
+      if ((p[k] & 0xc0) != 0x80)
+        ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)",
+                     (int)(p - (const unsigned char *)s) + 1);
     p += len;
   }
   if (memchr(s, 0, n)) ltL_argerror(L, arg, fname, "text contains a NUL byte");
@@ -163,10 +177,14 @@ static int l_canvas(lua_State *L) {
   double dpi = luaL_checknumber(L, 4);
   const char *path = luaL_optstring(L, 5, NULL);
   if (w <= 0 || h <= 0 || w > 32767 || h > 32767 || w * h > ((int64_t)1 << 28))
-    return ltL_argerror(L, 2, "canvas", "figure of %lldx%lld pixels is empty or too large (1..32767 a side, 2^28 in all)",
-                       (long long)w, (long long)h);
-  if (!(dpi > 0) || !isfinite(dpi)) return ltL_argerror(L, 4, "canvas", "dpi must be positive, got %g", dpi);
-  if (fmt != PLOT_FMT_PNG && !path) return ltL_argerror(L, 5, "canvas", "path needed for %s", fmts[fmt]);
+    return ltL_argerror(
+        L, 2, "canvas",
+        "figure of %lldx%lld pixels is empty or too large (1..32767 a side, 2^28 in all)",
+        (long long)w, (long long)h);
+  if (!(dpi > 0) || !isfinite(dpi))
+    return ltL_argerror(L, 4, "canvas", "dpi must be positive, got %g", dpi);
+  if (fmt != PLOT_FMT_PNG && !path)
+    return ltL_argerror(L, 5, "canvas", "path needed for %s", fmts[fmt]);
   PlotCanvas *c = lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CANVAS_MT);
@@ -178,9 +196,18 @@ static int l_canvas(lua_State *L) {
     lua_setiuservalue(L, -2, 1);
   }
   char err[512] = "";
-  PlotStatus st = plot_canvas_open(c, (PlotFormat)fmt, (int)w, (int)h, dpi, pixels, path, err, sizeof err);
-  if (st == PLOT_EIO) { plot_canvas_close(c); lua_pushnil(L); lua_pushstring(L, err); return 2; }
-  if (st != PLOT_OK) { plot_canvas_close(c); check_status(L, st, "canvas"); }
+  PlotStatus st =
+      plot_canvas_open(c, (PlotFormat)fmt, (int)w, (int)h, dpi, pixels, path, err, sizeof err);
+  if (st == PLOT_EIO) {
+    plot_canvas_close(c);
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  if (st != PLOT_OK) {
+    plot_canvas_close(c);
+    check_status(L, st, "canvas");
+  }
   return 1;
 }
 
@@ -198,8 +225,12 @@ static int l_origin(lua_State *L) {
 
 static int l_clip(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "clip");
-  if (lua_isnoneornil(L, 2)) { plot_canvas_unclip(c); return 0; }
-  plot_canvas_clip(c, luaL_checknumber(L, 2), luaL_checknumber(L, 3), luaL_checknumber(L, 4), luaL_checknumber(L, 5));
+  if (lua_isnoneornil(L, 2)) {
+    plot_canvas_unclip(c);
+    return 0;
+  }
+  plot_canvas_clip(c, luaL_checknumber(L, 2), luaL_checknumber(L, 3), luaL_checknumber(L, 4),
+                   luaL_checknumber(L, 5));
   return 0;
 }
 
@@ -215,13 +246,17 @@ static int l_path(lua_State *L) {
   Tensor *x = check_f64(L, 2, "path", 0), *y = check_f64(L, 3, "path", 0);
   int o = opt_table(L, 4);
   if (x->shape[0] != y->shape[0])
-    return ltL_argerror(L, 3, "path", "x and y lengths differ (%lld and %lld)", (long long)x->shape[0], (long long)y->shape[0]);
+    return ltL_argerror(L, 3, "path", "x and y lengths differ (%lld and %lld)",
+                        (long long)x->shape[0], (long long)y->shape[0]);
   PlotXform xf;
   PlotStroke s;
   double dash[16];
   PlotRGBA fill, *fp = NULL;
   lua_getfield(L, o, "fill");
-  if (lua_istable(L, -1)) { fill = to_rgba(L, -1, 4, "path"); fp = &fill; }
+  if (lua_istable(L, -1)) {
+    fill = to_rgba(L, -1, 4, "path");
+    fp = &fill;
+  }
   lua_pop(L, 1);
   lua_getfield(L, o, "stroke");
   int has_stroke = to_stroke(L, -1, 4, "path", &s, dash, 16);
@@ -243,14 +278,18 @@ static int l_rects(lua_State *L) {
   int o = opt_table(L, 6);
   int64_t n = t[0]->shape[0];
   for (int i = 1; i < 4; i++)
-    if (t[i]->shape[0] != n) return ltL_argerror(L, 2 + i, "rects", "length %lld differs from %lld", (long long)t[i]->shape[0], (long long)n);
+    if (t[i]->shape[0] != n)
+      return ltL_argerror(L, 2 + i, "rects", "length %lld differs from %lld",
+                          (long long)t[i]->shape[0], (long long)n);
   PlotXform xf;
   PlotStroke s;
   double dash[16];
   PlotRGBA one;
   const PlotRGBA *fills;
   int64_t nf = field_colors(L, o, "fill", 6, "rects", &one, &fills);
-  if (nf > 1 && nf != n) return ltL_argerror(L, 6, "rects", "%lld fill colours for %lld rectangles", (long long)nf, (long long)n);
+  if (nf > 1 && nf != n)
+    return ltL_argerror(L, 6, "rects", "%lld fill colours for %lld rectangles", (long long)nf,
+                        (long long)n);
   lua_getfield(L, o, "edge");
   int has_edge = to_stroke(L, -1, 6, "rects", &s, dash, 16);
   lua_pop(L, 1);
@@ -269,18 +308,22 @@ static int l_polylines(lua_State *L) {
   Tensor *p = ltL_check_tensor(L, 2, "polylines");
   char b[64];
   if (p->dtype != LT_F64 || !lt_is_contiguous(p) || p->ndim != 3 || p->shape[2] != 2)
-    return ltL_argerror(L, 2, "polylines", "contiguous float64 [n x len x 2] tensor expected, got %s %s",
-                       lt_dtype_name(p->dtype), ltL_shape_of(p, b, sizeof b));
+    return ltL_argerror(L, 2, "polylines",
+                        "contiguous float64 [n x len x 2] tensor expected, got %s %s",
+                        lt_dtype_name(p->dtype), ltL_shape_of(p, b, sizeof b));
   int o = opt_table(L, 3);
   PlotRGBA one;
   const PlotRGBA *cols;
   int64_t nc = field_colors(L, o, "color", 3, "polylines", &one, &cols);
-  if (nc > 1 && nc != p->shape[0]) return ltL_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc, (long long)p->shape[0]);
+  if (nc > 1 && nc != p->shape[0])
+    return ltL_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc,
+                        (long long)p->shape[0]);
   PlotCap cap = (PlotCap)ltL_opt_enum(L, o, "polylines", "cap", caps, 0);
   if (p->shape[1] > 1 << 30) return ltL_argerror(L, 2, "polylines", "lines too long");
   double width = ltL_opt_number(L, o, "polylines", "width", 1);
-  check_status(L, plot_canvas_polylines(c, p->data, p->shape[0], (int)p->shape[1], cols, nc,
-                                        width, cap), "polylines");
+  check_status(
+      L, plot_canvas_polylines(c, p->data, p->shape[0], (int)p->shape[1], cols, nc, width, cap),
+      "polylines");
   return 0;
 }
 
@@ -294,12 +337,16 @@ static int l_round_rect(lua_State *L) {
   PlotStroke s;
   double dash[16];
   lua_getfield(L, o, "fill");
-  if (lua_istable(L, -1)) { fill = to_rgba(L, -1, 7, "round_rect"); fp = &fill; }
+  if (lua_istable(L, -1)) {
+    fill = to_rgba(L, -1, 7, "round_rect");
+    fp = &fill;
+  }
   lua_pop(L, 1);
   lua_getfield(L, o, "stroke");
   int has = to_stroke(L, -1, 7, "round_rect", &s, dash, 16);
   lua_pop(L, 1);
-  check_status(L, plot_canvas_round_rect(c, v[0], v[1], v[2], v[3], v[4], fp, has ? &s : NULL), "round_rect");
+  check_status(L, plot_canvas_round_rect(c, v[0], v[1], v[2], v[3], v[4], fp, has ? &s : NULL),
+               "round_rect");
   return 0;
 }
 
@@ -309,38 +356,49 @@ static int l_markers(lua_State *L) {
   Tensor *x = check_f64(L, 2, "markers", 0), *y = check_f64(L, 3, "markers", 0);
   int o = opt_table(L, 4);
   int64_t n = x->shape[0];
-  if (y->shape[0] != n) return ltL_argerror(L, 3, "markers", "x and y lengths differ (%lld and %lld)", (long long)n, (long long)y->shape[0]);
+  if (y->shape[0] != n)
+    return ltL_argerror(L, 3, "markers", "x and y lengths differ (%lld and %lld)", (long long)n,
+                        (long long)y->shape[0]);
   PlotMarkers m = {.n = n, .x = x->data, .y = y->data};
   PlotXform xf;
   m.xf = to_xform(L, o, "markers", &xf);
   lua_getfield(L, o, "marker");
   int filled, mk = plot_marker_from_name(luaL_optstring(L, -1, "o"), &filled);
-  if (mk < 0) return ltL_argerror(L, 4, "markers", "unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)", lua_tostring(L, -1));
+  if (mk < 0)
+    return ltL_argerror(L, 4, "markers",
+                        "unknown marker '%s' (o . , ^ v < > s D d p h 8 * + x | _)",
+                        lua_tostring(L, -1));
   lua_pop(L, 1);
   m.marker = (PlotMarker)mk;
   double size1;
   lua_getfield(L, o, "size");
   if (ltL_totensor(L, -1)) {
     Tensor *s = check_f64_at(L, lua_gettop(L), 4, "markers", 0);
-    if (s->shape[0] != n && s->shape[0] != 1) return ltL_argerror(L, 4, "markers", "%lld sizes for %lld points", (long long)s->shape[0], (long long)n);
-    m.size = s->data; m.nsize = s->shape[0];
+    if (s->shape[0] != n && s->shape[0] != 1)
+      return ltL_argerror(L, 4, "markers", "%lld sizes for %lld points", (long long)s->shape[0],
+                          (long long)n);
+    m.size = s->data;
+    m.nsize = s->shape[0];
   } else {
     size1 = luaL_optnumber(L, -1, 6);
-    m.size = &size1; m.nsize = 1;
+    m.size = &size1;
+    m.nsize = 1;
   }
   lua_pop(L, 1);
   PlotRGBA f1, e1;
   m.nface = field_colors(L, o, "face", 4, "markers", &f1, &m.face);
   m.nedge = field_colors(L, o, "edge", 4, "markers", &e1, &m.edge);
   if ((m.nface > 1 && m.nface != n) || (m.nedge > 1 && m.nedge != n))
-    return ltL_argerror(L, 4, "markers", "%lld colours for %lld points", (long long)(m.nface > 1 && m.nface != n ? m.nface : m.nedge), (long long)n);
+    return ltL_argerror(L, 4, "markers", "%lld colours for %lld points",
+                        (long long)(m.nface > 1 && m.nface != n ? m.nface : m.nedge), (long long)n);
   m.edge_width = ltL_opt_number(L, o, "markers", "edge_width", 0);
   lua_getfield(L, o, "order");
   if (!lua_isnil(L, -1)) {
     Tensor *ord = ltL_totensor(L, -1);
     if (!ord) return ltL_argerror(L, 4, "markers", "order must be an int64 tensor");
     if (ord->dtype != LT_I64 || !lt_is_contiguous(ord) || ord->ndim != 1 || ord->shape[0] != n)
-      return ltL_argerror(L, 4, "markers", "order must be a contiguous int64 tensor of %lld indices", (long long)n);
+      return ltL_argerror(L, 4, "markers",
+                          "order must be a contiguous int64 tensor of %lld indices", (long long)n);
     m.order = ord->data; /* 0-based, produced by lunette._plot.depth_order */
   }
   lua_pop(L, 1);
@@ -353,25 +411,32 @@ static int l_image(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "image");
   Tensor *im = ltL_check_tensor(L, 2, "image");
   char b[64];
-  if (im->dtype != LT_U8 || !lt_is_contiguous(im) || im->ndim != 3 || im->shape[2] != 4 || im->shape[0] < 1 || im->shape[1] < 1)
-    return ltL_argerror(L, 2, "image", "contiguous uint8 [h x w x 4] tensor expected, got %s %s", lt_dtype_name(im->dtype), ltL_shape_of(im, b, sizeof b));
-  if (im->shape[0] > 1 << 24 || im->shape[1] > 1 << 24) return ltL_argerror(L, 2, "image", "image too large");
+  if (im->dtype != LT_U8 || !lt_is_contiguous(im) || im->ndim != 3 || im->shape[2] != 4 ||
+      im->shape[0] < 1 || im->shape[1] < 1)
+    return ltL_argerror(L, 2, "image", "contiguous uint8 [h x w x 4] tensor expected, got %s %s",
+                        lt_dtype_name(im->dtype), ltL_shape_of(im, b, sizeof b));
+  if (im->shape[0] > 1 << 24 || im->shape[1] > 1 << 24)
+    return ltL_argerror(L, 2, "image", "image too large");
   double v[4];
   for (int i = 0; i < 4; i++) v[i] = luaL_checknumber(L, 3 + i);
   int o = opt_table(L, 7);
   int smooth = ltL_opt_bool(L, o, "image", "smooth", 0);
   double alpha = ltL_opt_number(L, o, "image", "alpha", 1);
-  check_status(L, plot_canvas_image(c, im->data, (int)im->shape[1], (int)im->shape[0], v[0], v[1], v[2], v[3],
-                                    smooth, alpha), "image");
+  check_status(L,
+               plot_canvas_image(c, im->data, (int)im->shape[1], (int)im->shape[0], v[0], v[1],
+                                 v[2], v[3], smooth, alpha),
+               "image");
   return 0;
 }
 
 /* Reads {size=, family=, bold=, italic=} and placement fields from a text option table. */
-static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const char *fname, int arg) {
+static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const char *fname,
+                      int arg) {
   static const char *const has[] = {"left", "center", "right", NULL};
   static const char *const vas[] = {"baseline", "bottom", "center", "top", "center_baseline", NULL};
   f->size = ltL_opt_number(L, o, fname, "size", 10);
-  if (!(f->size > 0) || !isfinite(f->size)) ltL_argerror(L, arg, fname, "font size must be positive");
+  if (!(f->size > 0) || !isfinite(f->size))
+    ltL_argerror(L, arg, fname, "font size must be positive");
   lua_getfield(L, o, "family");
   f->family = lua_tostring(L, -1); /* stays alive: referenced by the options table */
   lua_pop(L, 1);
@@ -418,7 +483,10 @@ static int l_save(lua_State *L) {
   int level = (int)luaL_optinteger(L, 3, PLOT_PNG_LEVEL);
   char err[600] = "";
   PlotStatus st = plot_canvas_commit(c, path, level, err, sizeof err);
-  if (st == PLOT_OK) { lua_pushboolean(L, 1); return 1; }
+  if (st == PLOT_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
   if (st == PLOT_EINTR) check_status(L, st, "save");
   lua_pushnil(L);
   lua_pushstring(L, err[0] ? err : "cannot write figure");
@@ -429,8 +497,11 @@ static int l_save(lua_State *L) {
 static int l_pixel(lua_State *L) {
   PlotCanvas *c = check_canvas(L, 1, "pixel");
   int64_t x = ltL_check_int(L, 2, "pixel", "x"), y = ltL_check_int(L, 3, "pixel", "y");
-  if (c->fmt != PLOT_FMT_PNG) return ltL_argerror(L, 1, "pixel", "only raster canvases have pixels");
-  if (x < 0 || y < 0 || x >= c->width || y >= c->height) return ltL_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x, (long long)y);
+  if (c->fmt != PLOT_FMT_PNG)
+    return ltL_argerror(L, 1, "pixel", "only raster canvases have pixels");
+  if (x < 0 || y < 0 || x >= c->width || y >= c->height)
+    return ltL_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x,
+                        (long long)y);
   uint8_t rgba[4];
   check_status(L, plot_canvas_pixel(c, (int)x, (int)y, rgba), "pixel");
   for (int i = 0; i < 4; i++) lua_pushinteger(L, rgba[i]);
@@ -482,16 +553,23 @@ static int l_text_size(lua_State *L) {
 
 /* ---- registration ------------------------------------------------------------------ */
 
-static const luaL_Reg canvas_methods[] = {
-  {"origin", l_origin}, {"clip", l_clip}, {"fill", l_fill}, {"path", l_path}, {"rects", l_rects},
-  {"polylines", l_polylines}, {"round_rect", l_round_rect}, {"markers", l_markers}, {"image", l_image},
-  {"text", l_text}, {"save", l_save}, {"pixel", l_pixel}, {"size", l_size}, {"close", l_close},
-  {NULL, NULL}
-};
+static const luaL_Reg canvas_methods[] = {{"origin", l_origin},
+                                          {"clip", l_clip},
+                                          {"fill", l_fill},
+                                          {"path", l_path},
+                                          {"rects", l_rects},
+                                          {"polylines", l_polylines},
+                                          {"round_rect", l_round_rect},
+                                          {"markers", l_markers},
+                                          {"image", l_image},
+                                          {"text", l_text},
+                                          {"save", l_save},
+                                          {"pixel", l_pixel},
+                                          {"size", l_size},
+                                          {"close", l_close},
+                                          {NULL, NULL}};
 
-static const luaL_Reg module_fns[] = {
-  {"canvas", l_canvas}, {NULL, NULL}
-};
+static const luaL_Reg module_fns[] = {{"canvas", l_canvas}, {NULL, NULL}};
 
 static void createmeta(lua_State *L) {
   luaL_newmetatable(L, CANVAS_MT);
@@ -515,7 +593,8 @@ int luaopen_lunette_plot(lua_State *L) {
   PlotCanvas *m = lua_newuserdatauv(L, sizeof *m, 0);
   memset(m, 0, sizeof *m);
   luaL_setmetatable(L, CANVAS_MT);
-  check_status(L, plot_canvas_open(m, PLOT_FMT_MEASURE, 1, 1, 72, NULL, NULL, NULL, 0), "lunette._plot");
+  check_status(L, plot_canvas_open(m, PLOT_FMT_MEASURE, 1, 1, 72, NULL, NULL, NULL, 0),
+               "lunette._plot");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_text_extent, 1);
   lua_setfield(L, mod, "text_extent");

@@ -1,4 +1,5 @@
-/* lplot_color.c - Lua binding for colours: parsing with suggestions, colormap lookup, husl palettes. */
+/* lplot_color.c - Lua binding for colours: parsing with suggestions, colormap lookup, husl
+ * palettes. */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "plot/plot_color.h"
@@ -8,7 +9,7 @@ static Tensor *check_vec(lua_State *L, int arg, const char *fname, LtDtype dt) {
   char b[64];
   if (t->dtype != dt || !lt_is_contiguous(t) || t->ndim != 1)
     ltL_argerror(L, arg, fname, "contiguous 1-d %s tensor expected, got %s %s", lt_dtype_name(dt),
-                lt_dtype_name(t->dtype), ltL_shape_of(t, b, sizeof b));
+                 lt_dtype_name(t->dtype), ltL_shape_of(t, b, sizeof b));
   return t;
 }
 
@@ -17,7 +18,10 @@ static int l_parse_color(lua_State *L) {
   const char *s = luaL_checkstring(L, 1);
   PlotRGBA c;
   if (plot_color_parse(s, &c) == 0) {
-    lua_pushnumber(L, c.r); lua_pushnumber(L, c.g); lua_pushnumber(L, c.b); lua_pushnumber(L, c.a);
+    lua_pushnumber(L, c.r);
+    lua_pushnumber(L, c.g);
+    lua_pushnumber(L, c.b);
+    lua_pushnumber(L, c.a);
     return 4;
   }
   char buf[256];
@@ -32,7 +36,8 @@ static const PlotCmapData *check_cmap(lua_State *L, int arg, const char *fname, 
   if (!cm) {
     char buf[256];
     plot_name_suggest(name, 1, 4, buf, sizeof buf);
-    ltL_argerror(L, arg, fname, "unknown colormap '%s'%s%s", name, buf[0] ? "; did you mean " : "", buf);
+    ltL_argerror(L, arg, fname, "unknown colormap '%s'%s%s", name, buf[0] ? "; did you mean " : "",
+                 buf);
   }
   return cm;
 }
@@ -58,7 +63,8 @@ static int l_cmap_map(lua_State *L) {
   int rev;
   const PlotCmapData *cm = check_cmap(L, 1, "cmap", &rev);
   Tensor *v = check_vec(L, 2, "cmap", LT_F64);
-  double vmin = luaL_optnumber(L, 3, 0), vmax = luaL_optnumber(L, 4, 1), alpha = luaL_optnumber(L, 5, 1);
+  double vmin = luaL_optnumber(L, 3, 0), vmax = luaL_optnumber(L, 4, 1),
+         alpha = luaL_optnumber(L, 5, 1);
   int64_t shape[2] = {v->shape[0], 4};
   Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   plot_cmap_map(cm, rev, v->data, v->shape[0], vmin, vmax, alpha, o->data);
@@ -89,7 +95,8 @@ static int l_cmap_lut(lua_State *L) {
   int64_t shape[2] = {cm->n, 3};
   Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   double *out = o->data;
-  for (int i = 0; i < cm->n; i++) memcpy(out + 3 * i, cm->lut + 3 * (rev ? cm->n - 1 - i : i), 3 * sizeof(double));
+  for (int i = 0; i < cm->n; i++)
+    memcpy(out + 3 * i, cm->lut + 3 * (rev ? cm->n - 1 - i : i), 3 * sizeof(double));
   return 1;
 }
 
@@ -106,19 +113,24 @@ static int l_cmap_names(lua_State *L) {
 /* husl(n, h, s, l) -> [n x 3] float64 (seaborn.husl_palette) */
 static int l_husl(lua_State *L) {
   int64_t n = ltL_check_int(L, 1, "husl", "number of colours");
-  if (n < 1 || n > 4096) return ltL_argerror(L, 1, "husl", "number of colours must be 1..4096, got %lld", (long long)n);
-  double h = luaL_optnumber(L, 2, 0.01), s = luaL_optnumber(L, 3, 0.9), l = luaL_optnumber(L, 4, 0.65);
+  if (n < 1 || n > 4096)
+    return ltL_argerror(L, 1, "husl", "number of colours must be 1..4096, got %lld", (long long)n);
+  double h = luaL_optnumber(L, 2, 0.01), s = luaL_optnumber(L, 3, 0.9),
+         l = luaL_optnumber(L, 4, 0.65);
   int64_t shape[2] = {n, 3};
   Tensor *o = ltL_push_new(L, LT_F64, 2, shape);
   plot_husl_palette((int)n, h, s, l, o->data);
   return 1;
 }
 
-static const luaL_Reg color_fns[] = {
-  {"parse_color", l_parse_color}, {"cmap_info", l_cmap_info}, {"cmap_map", l_cmap_map},
-  {"cmap_index", l_cmap_index}, {"cmap_lut", l_cmap_lut}, {"cmap_names", l_cmap_names},
-  {"husl", l_husl}, {NULL, NULL}
-};
+static const luaL_Reg color_fns[] = {{"parse_color", l_parse_color},
+                                     {"cmap_info", l_cmap_info},
+                                     {"cmap_map", l_cmap_map},
+                                     {"cmap_index", l_cmap_index},
+                                     {"cmap_lut", l_cmap_lut},
+                                     {"cmap_names", l_cmap_names},
+                                     {"husl", l_husl},
+                                     {NULL, NULL}};
 
 /* A part of lunette._plot (src/lunette.c lists every part): the colour functions. */
 int luaopen_lunette_plot_color(lua_State *L);

@@ -8,7 +8,8 @@ static Tensor *check_vec(lua_State *L, int arg, const char *fname) {
   Tensor *t = ltL_check_tensor(L, arg, fname);
   char b[64];
   if (t->dtype != LT_F64 || !lt_is_contiguous(t) || t->ndim != 1)
-    ltL_argerror(L, arg, fname, "contiguous 1-d float64 tensor expected, got %s %s", lt_dtype_name(t->dtype), ltL_shape_of(t, b, sizeof b));
+    ltL_argerror(L, arg, fname, "contiguous 1-d float64 tensor expected, got %s %s",
+                 lt_dtype_name(t->dtype), ltL_shape_of(t, b, sizeof b));
   return t;
 }
 
@@ -17,8 +18,13 @@ static int l_finite_range(lua_State *L) {
   Tensor *t = check_vec(L, 1, "finite_range");
   double lo = 0, hi = 0;
   int64_t k = plot_finite_range(t->data, t->shape[0], lua_toboolean(L, 2), &lo, &hi);
-  if (k) { lua_pushnumber(L, lo); lua_pushnumber(L, hi); }
-  else { lua_pushnil(L); lua_pushnil(L); }
+  if (k) {
+    lua_pushnumber(L, lo);
+    lua_pushnumber(L, hi);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
   lua_pushinteger(L, k);
   return 3;
 }
@@ -29,14 +35,17 @@ static int l_histogram(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
     w = check_vec(L, 3, "hist");
     if (w->shape[0] != v->shape[0])
-      return ltL_argerror(L, 3, "hist", "%lld weights for %lld values", (long long)w->shape[0], (long long)v->shape[0]);
+      return ltL_argerror(L, 3, "hist", "%lld weights for %lld values", (long long)w->shape[0],
+                          (long long)v->shape[0]);
   }
   int64_t nb = e->shape[0] - 1;
   long long ne = (long long)e->shape[0];
   if (nb < 1) return ltL_argerror(L, 2, "hist", "need 2 or more bin edges, got %lld", ne);
   if (nb > PLOT_HIST_MAX_BINS)
-    return ltL_argerror(L, 2, "hist", "%lld bin edges make %lld bins, more than the %d a "
-                       "histogram has", ne, (long long)nb, PLOT_HIST_MAX_BINS);
+    return ltL_argerror(L, 2, "hist",
+                        "%lld bin edges make %lld bins, more than the %d a "
+                        "histogram has",
+                        ne, (long long)nb, PLOT_HIST_MAX_BINS);
   Tensor *c = ltL_push_new(L, LT_F64, 1, &nb);
   if (plot_histogram(v->data, v->shape[0], w ? w->data : NULL, e->data, (int)nb, c->data) != 0)
     return ltL_argerror(L, 2, "hist", "bin edges must increase");
@@ -52,7 +61,8 @@ static void set_num(lua_State *L, const char *k, double v) {
 static int l_box_stats(lua_State *L) {
   Tensor *v = check_vec(L, 1, "boxplot");
   double whis = luaL_optnumber(L, 2, 1.5);
-  if (!(whis >= 0) || !isfinite(whis)) return ltL_argerror(L, 2, "boxplot", "whis must be a non-negative number");
+  if (!(whis >= 0) || !isfinite(whis))
+    return ltL_argerror(L, 2, "boxplot", "whis must be a non-negative number");
   int64_t n = v->shape[0];
   Tensor *scratch = ltL_push_new(L, LT_F64, 1, &n);
   Tensor *fl = ltL_push_new(L, LT_F64, 1, &n);
@@ -60,8 +70,13 @@ static int l_box_stats(lua_State *L) {
   plot_box_stats(v->data, n, whis, scratch->data, fl->data, &s);
   fl->shape[0] = s.nfliers; /* a prefix of its own storage: still a valid contiguous tensor */
   lua_createtable(L, 0, 10);
-  set_num(L, "mean", s.mean); set_num(L, "q1", s.q1); set_num(L, "med", s.med); set_num(L, "q3", s.q3);
-  set_num(L, "iqr", s.iqr); set_num(L, "whislo", s.whislo); set_num(L, "whishi", s.whishi);
+  set_num(L, "mean", s.mean);
+  set_num(L, "q1", s.q1);
+  set_num(L, "med", s.med);
+  set_num(L, "q3", s.q3);
+  set_num(L, "iqr", s.iqr);
+  set_num(L, "whislo", s.whislo);
+  set_num(L, "whishi", s.whishi);
   lua_pushinteger(L, s.nfinite);
   lua_setfield(L, -2, "n");
   lua_pushvalue(L, -2);
@@ -70,7 +85,8 @@ static int l_box_stats(lua_State *L) {
 }
 
 /* Pixel coordinates of x, y under xform {sx, ox, sy, oy, logx, logy}. */
-static void map_points(lua_State *L, int xf, const Tensor *x, const Tensor *y, double *px, double *py) {
+static void map_points(lua_State *L, int xf, const Tensor *x, const Tensor *y, double *px,
+                       double *py) {
   double c[4];
   const char *keys[4] = {"sx", "ox", "sy", "oy"};
   for (int i = 0; i < 4; i++) c[i] = ltL_opt_number(L, xf, "legend", keys[i], 0);
@@ -88,7 +104,8 @@ static int l_legend_badness(lua_State *L) {
   Tensor *x = check_vec(L, 1, "legend"), *y = check_vec(L, 2, "legend");
   luaL_checktype(L, 3, LUA_TTABLE);
   Tensor *b = ltL_check_tensor(L, 4, "legend");
-  if (b->dtype != LT_F64 || !lt_is_contiguous(b) || b->ndim != 2 || b->shape[1] != 4 || b->shape[0] > 64)
+  if (b->dtype != LT_F64 || !lt_is_contiguous(b) || b->ndim != 2 || b->shape[1] != 4 ||
+      b->shape[0] > 64)
     return ltL_argerror(L, 4, "legend", "[n x 4] float64 boxes expected");
   if (y->shape[0] != x->shape[0]) return ltL_argerror(L, 2, "legend", "x and y lengths differ");
   int64_t n = x->shape[0], nb = b->shape[0];
@@ -105,10 +122,11 @@ static int l_legend_badness(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg fns[] = {
-  {"legend_badness", l_legend_badness},
-  {"finite_range", l_finite_range}, {"histogram", l_histogram}, {"box_stats", l_box_stats}, {NULL, NULL}
-};
+static const luaL_Reg fns[] = {{"legend_badness", l_legend_badness},
+                               {"finite_range", l_finite_range},
+                               {"histogram", l_histogram},
+                               {"box_stats", l_box_stats},
+                               {NULL, NULL}};
 
 /* A part of lunette._plot (src/lunette.c lists every part): the statistics functions. */
 int luaopen_lunette_plot_stats(lua_State *L);

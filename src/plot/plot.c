@@ -62,12 +62,16 @@ static cairo_surface_t *create_surface(PlotCanvas *c, const char *path, char *er
   switch (c->fmt) {
   case PLOT_FMT_PNG:
     c->stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, c->width);
-    return cairo_image_surface_create_for_data(c->pixels, CAIRO_FORMAT_ARGB32, c->width, c->height, c->stride);
-  case PLOT_FMT_MEASURE:
-    return cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
+    return cairo_image_surface_create_for_data(c->pixels, CAIRO_FORMAT_ARGB32, c->width, c->height,
+                                               c->stride);
+  case PLOT_FMT_MEASURE: return cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
   default:
-    if (lt_atomic_open(&c->out, path)) { out_failed(c, path, err, errlen); return NULL; }
-    if (c->fmt == PLOT_FMT_PDF) return cairo_pdf_surface_create_for_stream(write_stream, c, wpt, hpt);
+    if (lt_atomic_open(&c->out, path)) {
+      out_failed(c, path, err, errlen);
+      return NULL;
+    }
+    if (c->fmt == PLOT_FMT_PDF)
+      return cairo_pdf_surface_create_for_stream(write_stream, c, wpt, hpt);
     return cairo_svg_surface_create_for_stream(write_stream, c, wpt, hpt);
   }
 }
@@ -105,8 +109,8 @@ static PlotStatus commit_png(PlotCanvas *c, const char *path, int level, char *e
   sync_direct(c);
   cairo_surface_flush(c->surface);
   if (lt_atomic_open(&c->out, path)) return out_failed(c, path, err, errlen);
-  int rc = plot_png_write(&c->out, c->pixels, c->width, c->height, c->stride, c->dpi, level,
-                          c->opaque);
+  int rc =
+      plot_png_write(&c->out, c->pixels, c->width, c->height, c->stride, c->dpi, level, c->opaque);
   if (rc == -1) {
     lt_atomic_abort(&c->out);
     set_err(err, errlen, path, "out of memory while encoding");
@@ -130,7 +134,8 @@ static PlotStatus commit_vector(PlotCanvas *c, const char *path, char *err, size
   return out_failed(c, path, err, errlen);
 }
 
-PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *err, size_t errlen) {
+PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *err,
+                              size_t errlen) {
   if (!c->surface) return PLOT_EVALUE;
   if (c->fmt == PLOT_FMT_PNG) return commit_png(c, path, level, err, errlen);
   if (c->fmt == PLOT_FMT_MEASURE || !c->out.live) return PLOT_EVALUE;
@@ -172,7 +177,10 @@ void plot_canvas_clip(PlotCanvas *c, double x, double y, double w, double h) {
 
 void plot_canvas_unclip(PlotCanvas *c) {
   if (c->cr) cairo_reset_clip(c->cr);
-  c->clip[0] = 0; c->clip[1] = 0; c->clip[2] = c->width; c->clip[3] = c->height;
+  c->clip[0] = 0;
+  c->clip[1] = 0;
+  c->clip[2] = c->width;
+  c->clip[3] = c->height;
 }
 
 static void set_rgba(cairo_t *cr, PlotRGBA k) { cairo_set_source_rgba(cr, k.r, k.g, k.b, k.a); }
@@ -203,8 +211,10 @@ PlotStatus plot_canvas_pixel(PlotCanvas *c, int x, int y, uint8_t rgba[4]) {
 static int stroke_visible(const PlotStroke *s) { return s && s->width > 0 && s->color.a > 0; }
 
 static void apply_stroke(cairo_t *cr, const PlotStroke *s) {
-  static const cairo_line_cap_t caps[] = {CAIRO_LINE_CAP_BUTT, CAIRO_LINE_CAP_ROUND, CAIRO_LINE_CAP_SQUARE};
-  static const cairo_line_join_t joins[] = {CAIRO_LINE_JOIN_MITER, CAIRO_LINE_JOIN_ROUND, CAIRO_LINE_JOIN_BEVEL};
+  static const cairo_line_cap_t caps[] = {CAIRO_LINE_CAP_BUTT, CAIRO_LINE_CAP_ROUND,
+                                          CAIRO_LINE_CAP_SQUARE};
+  static const cairo_line_join_t joins[] = {CAIRO_LINE_JOIN_MITER, CAIRO_LINE_JOIN_ROUND,
+                                            CAIRO_LINE_JOIN_BEVEL};
   cairo_set_line_width(cr, s->width);
   cairo_set_line_cap(cr, caps[s->cap <= PLOT_CAP_SQUARE ? s->cap : 0]);
   cairo_set_line_join(cr, joins[s->join <= PLOT_JOIN_BEVEL ? s->join : 0]);
@@ -219,7 +229,11 @@ static double snap_coord(double v, double origin, double half) {
 }
 
 static void map_point(const PlotXform *xf, double x, double y, double *px, double *py) {
-  if (!xf) { *px = x; *py = y; return; }
+  if (!xf) {
+    *px = x;
+    *py = y;
+    return;
+  }
   *px = xf->ox + xf->sx * (xf->logx ? (x > 0 ? log10(x) : NAN) : x);
   *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
 }
@@ -236,10 +250,18 @@ PlotStatus plot_canvas_path(PlotCanvas *c, const double *x, const double *y, int
   for (int64_t i = 0; i < n; i++) {
     double px, py;
     map_point(xf, x[i], y[i], &px, &py);
-    if (!isfinite(px) || !isfinite(py)) { pen = 0; continue; }
-    if (do_snap) { px = snap_coord(px, c->ox, half); py = snap_coord(py, c->oy, half); }
-    if (pen) cairo_line_to(c->cr, px, py);
-    else cairo_move_to(c->cr, px, py);
+    if (!isfinite(px) || !isfinite(py)) {
+      pen = 0;
+      continue;
+    }
+    if (do_snap) {
+      px = snap_coord(px, c->ox, half);
+      py = snap_coord(py, c->oy, half);
+    }
+    if (pen)
+      cairo_line_to(c->cr, px, py);
+    else
+      cairo_move_to(c->cr, px, py);
     pen = 1;
   }
   if (closed) cairo_close_path(c->cr);
@@ -256,8 +278,9 @@ PlotStatus plot_canvas_path(PlotCanvas *c, const double *x, const double *y, int
 }
 
 PlotStatus plot_canvas_rects(PlotCanvas *c, const double *x0, const double *y0, const double *x1,
-                             const double *y1, int64_t n, const PlotXform *xf, const PlotRGBA *fills,
-                             int64_t nfill, const PlotStroke *edge, int snap) {
+                             const double *y1, int64_t n, const PlotXform *xf,
+                             const PlotRGBA *fills, int64_t nfill, const PlotStroke *edge,
+                             int snap) {
   if (!c->cr) return PLOT_EVALUE;
   int do_snap = snap && c->fmt == PLOT_FMT_PNG;
   double half = do_snap && stroke_visible(edge) && ((int)lround(edge->width) % 2) ? 0.5 : 0.0;
@@ -270,16 +293,28 @@ PlotStatus plot_canvas_rects(PlotCanvas *c, const double *x0, const double *y0, 
     if (do_snap) {
       double sax = snap_coord(ax, c->ox, half), sbx = snap_coord(bx, c->ox, half);
       double say = snap_coord(ay, c->oy, half), sby = snap_coord(by, c->oy, half);
-      if (fabs(sbx - sax) >= 1) { ax = sax; bx = sbx; }
-      if (fabs(sby - say) >= 1) { ay = say; by = sby; }
+      if (fabs(sbx - sax) >= 1) {
+        ax = sax;
+        bx = sbx;
+      }
+      if (fabs(sby - say) >= 1) {
+        ay = say;
+        by = sby;
+      }
     }
     cairo_new_path(c->cr);
     cairo_rectangle(c->cr, fmin(ax, bx), fmin(ay, by), fabs(bx - ax), fabs(by - ay));
     if (fills && nfill > 0) {
       PlotRGBA f = fills[nfill == 1 ? 0 : i];
-      if (f.a > 0) { set_rgba(c->cr, f); cairo_fill_preserve(c->cr); }
+      if (f.a > 0) {
+        set_rgba(c->cr, f);
+        cairo_fill_preserve(c->cr);
+      }
     }
-    if (stroke_visible(edge)) { apply_stroke(c->cr, edge); cairo_stroke_preserve(c->cr); }
+    if (stroke_visible(edge)) {
+      apply_stroke(c->cr, edge);
+      cairo_stroke_preserve(c->cr);
+    }
     cairo_new_path(c->cr);
   }
   return cairo_status(c->cr) == CAIRO_STATUS_SUCCESS ? PLOT_OK : PLOT_ECAIRO;
@@ -287,8 +322,8 @@ PlotStatus plot_canvas_rects(PlotCanvas *c, const double *x0, const double *y0, 
 
 /* Raster polylines: segments painted directly (cairo's stroker composites a
  * mask the size of each line's bounding box, far slower for long thin lines). */
-static void polylines_raster(PlotCanvas *c, const double *pts, int64_t n, int len, const PlotRGBA *colors,
-                             int64_t ncolor, double width, PlotCap cap) {
+static void polylines_raster(PlotCanvas *c, const double *pts, int64_t n, int len,
+                             const PlotRGBA *colors, int64_t ncolor, double width, PlotCap cap) {
   int clip[4];
   if (!plot_raster_clip(c, clip)) return;
   plot_raster_begin(c);
@@ -298,20 +333,26 @@ static void polylines_raster(PlotCanvas *c, const double *pts, int64_t n, int le
     if (!k.a) continue;
     const double *p = pts + (size_t)i * (size_t)len * 2;
     for (int s = 0; s + 1 < len; s++) {
-      double ax = p[2 * s] + c->ox, ay = p[2 * s + 1] + c->oy, bx = p[2 * s + 2] + c->ox, by = p[2 * s + 3] + c->oy;
+      double ax = p[2 * s] + c->ox, ay = p[2 * s + 1] + c->oy, bx = p[2 * s + 2] + c->ox,
+             by = p[2 * s + 3] + c->oy;
       if (!isfinite(ax) || !isfinite(ay) || !isfinite(bx) || !isfinite(by)) continue;
       int first = s == 0 || !isfinite(p[2 * s - 2]) || !isfinite(p[2 * s - 1]);
       int last = s + 2 == len || !isfinite(p[2 * s + 4]) || !isfinite(p[2 * s + 5]);
-      plot_raster_segment(c, ax, ay, bx, by, width, first ? capext : 0, last ? capext + 1e-9 : 0, k, clip);
+      plot_raster_segment(c, ax, ay, bx, by, width, first ? capext : 0, last ? capext + 1e-9 : 0, k,
+                          clip);
     }
   }
 }
 
 PlotStatus plot_canvas_polylines(PlotCanvas *c, const double *pts, int64_t n, int len,
-                                 const PlotRGBA *colors, int64_t ncolor, double width, PlotCap cap) {
+                                 const PlotRGBA *colors, int64_t ncolor, double width,
+                                 PlotCap cap) {
   if (!c->cr) return PLOT_EVALUE;
   if (width <= 0 || ncolor <= 0) return PLOT_OK;
-  if (c->fmt == PLOT_FMT_PNG) { polylines_raster(c, pts, n, len, colors, ncolor, width, cap); return PLOT_OK; }
+  if (c->fmt == PLOT_FMT_PNG) {
+    polylines_raster(c, pts, n, len, colors, ncolor, width, cap);
+    return PLOT_OK;
+  }
   PlotStroke s = {.width = width, .cap = cap, .join = PLOT_JOIN_ROUND};
   for (int64_t i = 0; i < n; i++) {
     s.color = colors[ncolor == 1 ? 0 : i];
@@ -321,9 +362,14 @@ PlotStatus plot_canvas_polylines(PlotCanvas *c, const double *pts, int64_t n, in
     int pen = 0;
     for (int k = 0; k < len; k++) {
       double px = p[2 * k], py = p[2 * k + 1];
-      if (!isfinite(px) || !isfinite(py)) { pen = 0; continue; }
-      if (pen) cairo_line_to(c->cr, px, py);
-      else cairo_move_to(c->cr, px, py);
+      if (!isfinite(px) || !isfinite(py)) {
+        pen = 0;
+        continue;
+      }
+      if (pen)
+        cairo_line_to(c->cr, px, py);
+      else
+        cairo_move_to(c->cr, px, py);
       pen = 1;
     }
     apply_stroke(c->cr, &s);
@@ -332,8 +378,8 @@ PlotStatus plot_canvas_polylines(PlotCanvas *c, const double *pts, int64_t n, in
   return cairo_status(c->cr) == CAIRO_STATUS_SUCCESS ? PLOT_OK : PLOT_ECAIRO;
 }
 
-PlotStatus plot_canvas_round_rect(PlotCanvas *c, double x0, double y0, double x1, double y1, double r,
-                                  const PlotRGBA *fill, const PlotStroke *stroke) {
+PlotStatus plot_canvas_round_rect(PlotCanvas *c, double x0, double y0, double x1, double y1,
+                                  double r, const PlotRGBA *fill, const PlotStroke *stroke) {
   if (!c->cr) return PLOT_EVALUE;
   double w = x1 - x0, h = y1 - y0;
   if (!(w >= 0 && h >= 0) || !isfinite(r)) return PLOT_EVALUE;
@@ -349,8 +395,14 @@ PlotStatus plot_canvas_round_rect(PlotCanvas *c, double x0, double y0, double x1
   } else {
     cairo_rectangle(c->cr, x0, y0, w, h);
   }
-  if (fill && fill->a > 0) { set_rgba(c->cr, *fill); cairo_fill_preserve(c->cr); }
-  if (stroke_visible(stroke)) { apply_stroke(c->cr, stroke); cairo_stroke_preserve(c->cr); }
+  if (fill && fill->a > 0) {
+    set_rgba(c->cr, *fill);
+    cairo_fill_preserve(c->cr);
+  }
+  if (stroke_visible(stroke)) {
+    apply_stroke(c->cr, stroke);
+    cairo_stroke_preserve(c->cr);
+  }
   cairo_new_path(c->cr);
   return cairo_status(c->cr) == CAIRO_STATUS_SUCCESS ? PLOT_OK : PLOT_ECAIRO;
 }
@@ -361,8 +413,10 @@ void plot_image_to_rgba8(const double *src, int64_t npix, int channels, uint8_t 
   for (int64_t i = 0; i < npix; i++) {
     const double *s = src + i * channels;
     double v[4] = {0, 0, 0, 1};
-    if (channels == 1) v[0] = v[1] = v[2] = s[0];
-    else for (int k = 0; k < channels && k < 4; k++) v[k] = s[k];
+    if (channels == 1)
+      v[0] = v[1] = v[2] = s[0];
+    else
+      for (int k = 0; k < channels && k < 4; k++) v[k] = s[k];
     for (int k = 0; k < 4; k++) {
       double x = v[k] != v[k] ? 0 : v[k] < 0 ? 0 : v[k] > 1 ? 1 : v[k];
       out[4 * i + k] = (uint8_t)lrint(x * 255);
@@ -375,7 +429,10 @@ PlotStatus plot_canvas_image(PlotCanvas *c, const uint8_t *rgba, int iw, int ih,
   if (!c->cr) return PLOT_EVALUE;
   if (iw <= 0 || ih <= 0 || !(w > 0) || !(h > 0)) return PLOT_EVALUE;
   cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, iw, ih);
-  if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) { cairo_surface_destroy(img); return PLOT_ENOMEM; }
+  if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(img);
+    return PLOT_ENOMEM;
+  }
   unsigned char *data = cairo_image_surface_get_data(img);
   int stride = cairo_image_surface_get_stride(img);
   for (int r = 0; r < ih; r++) {
@@ -383,7 +440,8 @@ PlotStatus plot_canvas_image(PlotCanvas *c, const uint8_t *rgba, int iw, int ih,
     for (int k = 0; k < iw; k++) {
       const uint8_t *p = rgba + ((size_t)r * iw + k) * 4;
       unsigned a = p[3];
-      unsigned rr = (p[0] * a + 127) / 255, gg = (p[1] * a + 127) / 255, bb = (p[2] * a + 127) / 255;
+      unsigned rr = (p[0] * a + 127) / 255, gg = (p[1] * a + 127) / 255,
+               bb = (p[2] * a + 127) / 255;
       row[k] = (a << 24) | (rr << 16) | (gg << 8) | bb;
     }
   }
@@ -395,7 +453,8 @@ PlotStatus plot_canvas_image(PlotCanvas *c, const uint8_t *rgba, int iw, int ih,
   cairo_translate(c->cr, x, y);
   cairo_scale(c->cr, w / iw, h / ih);
   cairo_set_source_surface(c->cr, img, 0, 0);
-  cairo_pattern_set_filter(cairo_get_source(c->cr), smooth ? CAIRO_FILTER_BILINEAR : CAIRO_FILTER_NEAREST);
+  cairo_pattern_set_filter(cairo_get_source(c->cr),
+                           smooth ? CAIRO_FILTER_BILINEAR : CAIRO_FILTER_NEAREST);
   cairo_pattern_set_extend(cairo_get_source(c->cr), CAIRO_EXTEND_PAD);
   cairo_paint_with_alpha(c->cr, alpha);
   cairo_restore(c->cr);

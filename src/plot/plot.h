@@ -1,4 +1,5 @@
-/* plot.h - the drawing canvas of lunette.plot: Cairo surfaces (PNG/PDF/SVG), paths, markers, images, text (core, no Lua). */
+/* plot.h - the drawing canvas of lunette.plot: Cairo surfaces (PNG/PDF/SVG), paths, markers,
+ * images, text (core, no Lua). */
 #ifndef LUNETTE_PLOT_H
 #define LUNETTE_PLOT_H
 #include <stdint.h>
@@ -9,7 +10,12 @@
 
 /* PLOT_EINTR: Ctrl-C or SIGTERM stopped a save (atomic.h); nothing was written. */
 typedef enum {
-  PLOT_OK = 0, PLOT_ENOMEM, PLOT_EIO, PLOT_EVALUE, PLOT_ECAIRO, PLOT_EINTR
+  PLOT_OK = 0,
+  PLOT_ENOMEM,
+  PLOT_EIO,
+  PLOT_EVALUE,
+  PLOT_ECAIRO,
+  PLOT_EINTR
 } PlotStatus;
 typedef enum { PLOT_FMT_PNG = 0, PLOT_FMT_PDF, PLOT_FMT_SVG, PLOT_FMT_MEASURE } PlotFormat;
 
@@ -32,15 +38,18 @@ typedef struct {
   unsigned char *pixels;
   int stride;
   double ox, oy;
-  double clip[4];        /* x0, y0, x1, y1 in device pixels (origin applied) */
-  int direct_dirty;      /* pixels written behind cairo's back */
-  int opaque;            /* filled with an opaque colour: every pixel stays opaque */
-  LtAtomicFile out;      /* the file being written (live from open for PDF/SVG) */
+  double clip[4];   /* x0, y0, x1, y1 in device pixels (origin applied) */
+  int direct_dirty; /* pixels written behind cairo's back */
+  int opaque;       /* filled with an opaque colour: every pixel stays opaque */
+  LtAtomicFile out; /* the file being written (live from open for PDF/SVG) */
   PlotSpriteCache *sprites;
 } PlotCanvas;
 
 /* px = o + s * x, or o + s * log10(x) on a log axis. */
-typedef struct { double sx, ox, sy, oy; int logx, logy; } PlotXform;
+typedef struct {
+  double sx, ox, sy, oy;
+  int logx, logy;
+} PlotXform;
 
 typedef enum { PLOT_CAP_BUTT = 0, PLOT_CAP_ROUND, PLOT_CAP_SQUARE } PlotCap;
 typedef enum { PLOT_JOIN_MITER = 0, PLOT_JOIN_ROUND, PLOT_JOIN_BEVEL } PlotJoin;
@@ -100,23 +109,39 @@ PlotStatus plot_canvas_path(PlotCanvas *c, const double *x, const double *y, int
  * coordinates (xf) or pixels (xf NULL). fills holds nfill colours (1 or
  * n); edge may be NULL. Non-finite rectangles are skipped. */
 PlotStatus plot_canvas_rects(PlotCanvas *c, const double *x0, const double *y0, const double *x1,
-                             const double *y1, int64_t n, const PlotXform *xf, const PlotRGBA *fills,
-                             int64_t nfill, const PlotStroke *edge, int snap);
+                             const double *y1, int64_t n, const PlotXform *xf,
+                             const PlotRGBA *fills, int64_t nfill, const PlotStroke *edge,
+                             int snap);
 /* n separate polylines of `len` points each (pts is n*len*2 pixels,
  * x0 y0 x1 y1 ...), drawn in order, colours (ncolor = 1 or n) and one
  * width; used for 3-D lines, wireframes and grids. */
 PlotStatus plot_canvas_polylines(PlotCanvas *c, const double *pts, int64_t n, int len,
                                  const PlotRGBA *colors, int64_t ncolor, double width, PlotCap cap);
 /* A rounded rectangle (radius r px) for text boxes and legends. */
-PlotStatus plot_canvas_round_rect(PlotCanvas *c, double x0, double y0, double x1, double y1, double r,
-                                  const PlotRGBA *fill, const PlotStroke *stroke);
+PlotStatus plot_canvas_round_rect(PlotCanvas *c, double x0, double y0, double x1, double y1,
+                                  double r, const PlotRGBA *fill, const PlotStroke *stroke);
 
 /* ---- markers ---------------------------------------------------------------- */
 
 typedef enum {
-  PLOT_M_CIRCLE = 0, PLOT_M_POINT, PLOT_M_PIXEL, PLOT_M_TRI_UP, PLOT_M_TRI_DOWN, PLOT_M_TRI_LEFT,
-  PLOT_M_TRI_RIGHT, PLOT_M_SQUARE, PLOT_M_DIAMOND, PLOT_M_THIN_DIAMOND, PLOT_M_PENTAGON,
-  PLOT_M_HEXAGON, PLOT_M_OCTAGON, PLOT_M_STAR, PLOT_M_PLUS, PLOT_M_X, PLOT_M_VLINE, PLOT_M_HLINE,
+  PLOT_M_CIRCLE = 0,
+  PLOT_M_POINT,
+  PLOT_M_PIXEL,
+  PLOT_M_TRI_UP,
+  PLOT_M_TRI_DOWN,
+  PLOT_M_TRI_LEFT,
+  PLOT_M_TRI_RIGHT,
+  PLOT_M_SQUARE,
+  PLOT_M_DIAMOND,
+  PLOT_M_THIN_DIAMOND,
+  PLOT_M_PENTAGON,
+  PLOT_M_HEXAGON,
+  PLOT_M_OCTAGON,
+  PLOT_M_STAR,
+  PLOT_M_PLUS,
+  PLOT_M_X,
+  PLOT_M_VLINE,
+  PLOT_M_HLINE,
   PLOT_M_COUNT
 } PlotMarker;
 
@@ -166,11 +191,17 @@ void plot_image_to_rgba8(const double *src, int64_t npix, int channels, uint8_t 
 /* ---- text -------------------------------------------------------------------- */
 
 typedef enum { PLOT_HA_LEFT = 0, PLOT_HA_CENTER, PLOT_HA_RIGHT } PlotHAlign;
-typedef enum { PLOT_VA_BASELINE = 0, PLOT_VA_BOTTOM, PLOT_VA_CENTER, PLOT_VA_TOP, PLOT_VA_CENTER_BASELINE } PlotVAlign;
+typedef enum {
+  PLOT_VA_BASELINE = 0,
+  PLOT_VA_BOTTOM,
+  PLOT_VA_CENTER,
+  PLOT_VA_TOP,
+  PLOT_VA_CENTER_BASELINE
+} PlotVAlign;
 
 typedef struct {
-  const char *family;   /* NULL: DejaVu Sans */
-  double size;          /* em size in pixels (points * dpi / 72) */
+  const char *family; /* NULL: DejaVu Sans */
+  double size;        /* em size in pixels (points * dpi / 72) */
   int bold, italic;
 } PlotFont;
 
@@ -182,7 +213,7 @@ typedef struct {
   double x, y, rotation;
   PlotHAlign ha;
   PlotVAlign va;
-  int multialign;       /* -1 follows ha */
+  int multialign; /* -1 follows ha */
   double linespacing;
   int anchor_mode;
 } PlotTextPos;
@@ -192,8 +223,8 @@ typedef struct {
 PlotStatus plot_text_bbox(PlotCanvas *c, const char *text, const PlotFont *f, const PlotTextPos *p,
                           double bbox[4]);
 /* Draws text; fills bbox as plot_text_bbox (bbox may be NULL). */
-PlotStatus plot_canvas_text(PlotCanvas *c, const char *text, const PlotFont *f, const PlotTextPos *p,
-                            PlotRGBA color, double bbox[4]);
+PlotStatus plot_canvas_text(PlotCanvas *c, const char *text, const PlotFont *f,
+                            const PlotTextPos *p, PlotRGBA color, double bbox[4]);
 /* Width, height (ascent + descent, matplotlib's "lp"-padded metrics) and
  * descent of unrotated text. */
 PlotStatus plot_text_size(PlotCanvas *c, const char *text, const PlotFont *f, double linespacing,

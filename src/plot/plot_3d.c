@@ -1,4 +1,5 @@
-/* plot_3d.c - Axes3D projection matrices (matplotlib 3.6 proj3d), projection of points and depth sorting. */
+/* plot_3d.c - Axes3D projection matrices (matplotlib 3.6 proj3d), projection of points and depth
+ * sorting. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,11 @@ static void cross(const double a[3], const double b[3], double o[3]) {
 
 static void normalize3(double v[3]) {
   double n = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-  if (n > 0) { v[0] /= n; v[1] /= n; v[2] /= n; }
+  if (n > 0) {
+    v[0] /= n;
+    v[1] /= n;
+    v[2] /= n;
+  }
 }
 
 /* proj3d.rotation_about_vector applied to a vector. */
@@ -44,13 +49,17 @@ static void rotate_about(const double axis[3], double angle, double v[3]) {
   memcpy(v, o, sizeof o);
 }
 
-static void view_matrix(const double E[3], const double R[3], const double V[3], double roll, double M[16]) {
+static void view_matrix(const double E[3], const double R[3], const double V[3], double roll,
+                        double M[16]) {
   double n[3] = {E[0] - R[0], E[1] - R[1], E[2] - R[2]}, u[3], v[3];
   normalize3(n);
   cross(V, n, u);
   normalize3(u);
   cross(n, u, v);
-  if (roll != 0) { rotate_about(n, -roll, u); rotate_about(n, -roll, v); }
+  if (roll != 0) {
+    rotate_about(n, -roll, u);
+    rotate_about(n, -roll, v);
+  }
   double Mr[16] = {u[0], u[1], u[2], 0, v[0], v[1], v[2], 0, n[0], n[1], n[2], 0, 0, 0, 0, 1};
   double Mt[16] = {1, 0, 0, -E[0], 0, 1, 0, -E[1], 0, 0, 1, -E[2], 0, 0, 0, 1};
   matmul4(Mr, Mt, M);
@@ -63,8 +72,8 @@ int plot3d_matrix(const Plot3DView *v, double M[16]) {
     if (!isfinite(d[i]) || d[i] == 0 || !(v->box_aspect[i] > 0)) return -1;
     d[i] /= v->box_aspect[i];
   }
-  double W[16] = {1 / d[0], 0, 0, -v->lims[0] / d[0], 0, 1 / d[1], 0, -v->lims[2] / d[1],
-                  0, 0, 1 / d[2], -v->lims[4] / d[2], 0, 0, 0, 1};
+  double W[16] = {1 / d[0], 0, 0,        -v->lims[0] / d[0], 0, 1 / d[1], 0, -v->lims[2] / d[1],
+                  0,        0, 1 / d[2], -v->lims[4] / d[2], 0, 0,        0, 1};
   double R[3] = {0.5 * v->box_aspect[0], 0.5 * v->box_aspect[1], 0.5 * v->box_aspect[2]};
   double elev = norm_angle(v->elev) * M_PI / 180, azim = norm_angle(v->azim) * M_PI / 180;
   double roll = norm_angle(v->roll) * M_PI / 180;
@@ -89,18 +98,22 @@ int plot3d_matrix(const Plot3DView *v, double M[16]) {
   return 0;
 }
 
-void plot3d_project(const double M[16], const double *x, const double *y, const double *z, int64_t n,
-                    double *vx, double *vy, double *vz) {
+void plot3d_project(const double M[16], const double *x, const double *y, const double *z,
+                    int64_t n, double *vx, double *vy, double *vz) {
   for (int64_t i = 0; i < n; i++) {
     double p[4] = {x[i], y[i], z[i], 1}, o[4];
-    for (int r = 0; r < 4; r++) o[r] = M[4 * r] * p[0] + M[4 * r + 1] * p[1] + M[4 * r + 2] * p[2] + M[4 * r + 3];
+    for (int r = 0; r < 4; r++)
+      o[r] = M[4 * r] * p[0] + M[4 * r + 1] * p[1] + M[4 * r + 2] * p[2] + M[4 * r + 3];
     vx[i] = o[0] / o[3];
     vy[i] = o[1] / o[3];
     vz[i] = o[2] / o[3];
   }
 }
 
-typedef struct { double z; int64_t i; } DepthKey;
+typedef struct {
+  double z;
+  int64_t i;
+} DepthKey;
 
 static int by_depth_desc(const void *a, const void *b) {
   const DepthKey *p = a, *q = b;
@@ -115,7 +128,10 @@ int plot3d_depth_order(const double *vz, int64_t n, int64_t *order) {
   if (n <= 0) return 0;
   DepthKey *k = malloc((size_t)n * sizeof *k);
   if (!k) return -1;
-  for (int64_t i = 0; i < n; i++) { k[i].z = vz[i]; k[i].i = i; }
+  for (int64_t i = 0; i < n; i++) {
+    k[i].z = vz[i];
+    k[i].i = i;
+  }
   qsort(k, (size_t)n, sizeof *k, by_depth_desc);
   for (int64_t i = 0; i < n; i++) order[i] = k[i].i;
   free(k);
@@ -124,7 +140,11 @@ int plot3d_depth_order(const double *vz, int64_t n, int64_t *order) {
 
 void plot3d_depth_shade(const double *vz, int64_t n, double *rgba) {
   double lo = INFINITY, hi = -INFINITY;
-  for (int64_t i = 0; i < n; i++) if (vz[i] == vz[i]) { lo = fmin(lo, vz[i]); hi = fmax(hi, vz[i]); }
+  for (int64_t i = 0; i < n; i++)
+    if (vz[i] == vz[i]) {
+      lo = fmin(lo, vz[i]);
+      hi = fmax(hi, vz[i]);
+    }
   if (!(hi >= lo)) return;
   for (int64_t i = 0; i < n; i++) {
     double t = hi > lo ? (vz[i] - lo) / (hi - lo) : 0;

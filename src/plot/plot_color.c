@@ -68,10 +68,16 @@ int plot_color_parse(const char *spec, PlotRGBA *out) {
   char s[64];
   int len = normalise(spec, s, sizeof s);
   if (len < 0) return -1;
-  if (strcmp(s, "none") == 0) { *out = (PlotRGBA){0, 0, 0, 0}; return 0; }
+  if (strcmp(s, "none") == 0) {
+    *out = (PlotRGBA){0, 0, 0, 0};
+    return 0;
+  }
   if (s[0] == '#') return parse_hex(s, len, out);
   const PlotNamedColor *c = find_named(s);
-  if (c) { *out = (PlotRGBA){c->r, c->g, c->b, 1}; return 0; }
+  if (c) {
+    *out = (PlotRGBA){c->r, c->g, c->b, 1};
+    return 0;
+  }
   return parse_grey(s, out);
 }
 
@@ -118,7 +124,11 @@ char *plot_name_suggest(const char *spec, int cmaps, int k, char *buf, size_t n)
     int pos = nb < k ? nb++ : k;
     if (pos == k && d >= bestd[k - 1]) continue;
     if (pos == k) pos = k - 1;
-    while (pos > 0 && bestd[pos - 1] > d) { best[pos] = best[pos - 1]; bestd[pos] = bestd[pos - 1]; pos--; }
+    while (pos > 0 && bestd[pos - 1] > d) {
+      best[pos] = best[pos - 1];
+      bestd[pos] = bestd[pos - 1];
+      pos--;
+    }
     best[pos] = candidate(cmaps, i);
     bestd[pos] = d;
   }
@@ -131,7 +141,10 @@ char *plot_name_suggest(const char *spec, int cmaps, int k, char *buf, size_t n)
 const PlotCmapData *plot_cmap_find(const char *name, int *reversed) {
   size_t len = strlen(name);
   *reversed = 0;
-  if (len > 2 && strcmp(name + len - 2, "_r") == 0) { *reversed = 1; len -= 2; }
+  if (len > 2 && strcmp(name + len - 2, "_r") == 0) {
+    *reversed = 1;
+    len -= 2;
+  }
   for (const PlotCmapData *c = plot_cmap_table; c->name; c++)
     if (strlen(c->name) == len && strncmp(c->name, name, len) == 0) return c;
   /* matplotlib names are case-sensitive, but "greys" for "Greys" is a kindness */
@@ -145,16 +158,22 @@ static void put_row(const PlotCmapData *cm, int reversed, int64_t i, double alph
   if (i > cm->n - 1) i = cm->n - 1;
   if (reversed) i = cm->n - 1 - i;
   const double *row = cm->lut + 3 * i;
-  o[0] = row[0]; o[1] = row[1]; o[2] = row[2]; o[3] = alpha;
+  o[0] = row[0];
+  o[1] = row[1];
+  o[2] = row[2];
+  o[3] = alpha;
 }
 
-void plot_cmap_map(const PlotCmapData *cm, int reversed, const double *v, int64_t n,
-                   double vmin, double vmax, double alpha, double *out) {
+void plot_cmap_map(const PlotCmapData *cm, int reversed, const double *v, int64_t n, double vmin,
+                   double vmax, double alpha, double *out) {
   double span = vmax - vmin;
   for (int64_t k = 0; k < n; k++) {
     double x = v[k];
     double *o = out + 4 * k;
-    if (x != x) { o[0] = o[1] = o[2] = o[3] = 0; continue; }
+    if (x != x) {
+      o[0] = o[1] = o[2] = o[3] = 0;
+      continue;
+    }
     x = span > 0 ? (x - vmin) / span : 0;
     double xa = x * cm->n;
     if (xa < -1) xa = -1;
@@ -171,9 +190,9 @@ void plot_cmap_index(const PlotCmapData *cm, int reversed, const int64_t *idx, i
 /* ---- HUSL (seaborn/external/husl.py) ------------------------------------- */
 
 static const double husl_m[3][3] = {
-  {3.2406, -1.5372, -0.4986}, {-0.9689, 1.8758, 0.0415}, {0.0557, -0.2040, 1.0570}};
-#define HUSL_REFU 0.19784
-#define HUSL_REFV 0.46834
+    {3.2406, -1.5372, -0.4986}, {-0.9689, 1.8758, 0.0415}, {0.0557, -0.2040, 1.0570}};
+#define HUSL_REFU  0.19784
+#define HUSL_REFV  0.46834
 #define HUSL_LAB_E 0.008856
 #define HUSL_LAB_K 903.3
 
@@ -206,9 +225,16 @@ static double husl_f_inv(double t) {
 
 void plot_husl_to_rgb(double h, double s, double l, double rgb[3]) {
   double L, C;
-  if (l > 99.9999999) { L = 100; C = 0; }
-  else if (l < 0.00000001) { L = 0; C = 0; }
-  else { L = l; C = husl_max_chroma(l, h) / 100 * s; }
+  if (l > 99.9999999) {
+    L = 100;
+    C = 0;
+  } else if (l < 0.00000001) {
+    L = 0;
+    C = 0;
+  } else {
+    L = l;
+    C = husl_max_chroma(l, h) / 100 * s;
+  }
   double hrad = h * M_PI / 180, U = cos(hrad) * C, V = sin(hrad) * C;
   double xyz[3] = {0, 0, 0};
   if (L != 0) {
@@ -217,10 +243,13 @@ void plot_husl_to_rgb(double h, double s, double l, double rgb[3]) {
     double Y = varY;
     double X = 0 - (9 * Y * varU) / ((varU - 4.0) * varV - varU * varV);
     double Z = (9.0 * Y - (15.0 * varV * Y) - (varV * X)) / (3.0 * varV);
-    xyz[0] = X; xyz[1] = Y; xyz[2] = Z;
+    xyz[0] = X;
+    xyz[1] = Y;
+    xyz[2] = Z;
   }
   for (int i = 0; i < 3; i++) {
-    double c = husl_from_linear(husl_m[i][0] * xyz[0] + husl_m[i][1] * xyz[1] + husl_m[i][2] * xyz[2]);
+    double c =
+        husl_from_linear(husl_m[i][0] * xyz[0] + husl_m[i][1] * xyz[1] + husl_m[i][2] * xyz[2]);
     rgb[i] = c < 0 ? 0 : c > 1 ? 1 : c;
   }
 }

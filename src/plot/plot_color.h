@@ -5,13 +5,23 @@
 #include <stdint.h>
 
 /* Straight (not premultiplied) colour, every channel in [0, 1]. */
-typedef struct { double r, g, b, a; } PlotRGBA;
+typedef struct {
+  double r, g, b, a;
+} PlotRGBA;
 
 /* One colormap as matplotlib samples it: n RGB rows (lut is n*3 doubles).
  * `listed` maps are qualitative tables (tab10, Set1, ...) of fewer than 256
  * colours; the lookup rule is the same for both kinds. */
-typedef struct { const char *name; const double *lut; int n; int listed; } PlotCmapData;
-typedef struct { const char *name; double r, g, b; } PlotNamedColor;
+typedef struct {
+  const char *name;
+  const double *lut;
+  int n;
+  int listed;
+} PlotCmapData;
+typedef struct {
+  const char *name;
+  double r, g, b;
+} PlotNamedColor;
 
 /* Generated tables (src/plot_data.c), each ended by a NULL name. */
 extern const PlotCmapData plot_cmap_table[];
@@ -37,8 +47,8 @@ const PlotCmapData *plot_cmap_find(const char *name, int *reversed);
  * vmin = 0, vmax = 1 for values already in [0, 1]); index = trunc(x * N)
  * clamped to [0, N-1]; NaN gives transparent black. out is n*4 RGBA with
  * alpha `alpha`. vmax == vmin maps everything to the lowest colour. */
-void plot_cmap_map(const PlotCmapData *cm, int reversed, const double *v, int64_t n,
-                   double vmin, double vmax, double alpha, double *out);
+void plot_cmap_map(const PlotCmapData *cm, int reversed, const double *v, int64_t n, double vmin,
+                   double vmax, double alpha, double *out);
 /* The same for integer indices (matplotlib's rule for int input): index i
  * (0-based) picks row i, clamped to [0, N-1]. */
 void plot_cmap_index(const PlotCmapData *cm, int reversed, const int64_t *idx, int64_t n,

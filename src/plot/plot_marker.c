@@ -1,4 +1,5 @@
-/* plot_marker.c - scatter markers: matplotlib's marker shapes, a sprite cache and direct blitting on raster canvases. */
+/* plot_marker.c - scatter markers: matplotlib's marker shapes, a sprite cache and direct blitting
+ * on raster canvases. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include <stdlib.h>
@@ -8,21 +9,38 @@
 
 /* ---- shapes ---------------------------------------------------------------- */
 
-typedef struct { const char *name; PlotMarker m; int filled; } MarkerName;
+typedef struct {
+  const char *name;
+  PlotMarker m;
+  int filled;
+} MarkerName;
 
-static const MarkerName marker_names[] = {
-  {"o", PLOT_M_CIRCLE, 1}, {".", PLOT_M_POINT, 1}, {",", PLOT_M_PIXEL, 1},
-  {"^", PLOT_M_TRI_UP, 1}, {"v", PLOT_M_TRI_DOWN, 1}, {"<", PLOT_M_TRI_LEFT, 1},
-  {">", PLOT_M_TRI_RIGHT, 1}, {"s", PLOT_M_SQUARE, 1}, {"D", PLOT_M_DIAMOND, 1},
-  {"d", PLOT_M_THIN_DIAMOND, 1}, {"p", PLOT_M_PENTAGON, 1}, {"h", PLOT_M_HEXAGON, 1},
-  {"8", PLOT_M_OCTAGON, 1}, {"*", PLOT_M_STAR, 1}, {"+", PLOT_M_PLUS, 0},
-  {"x", PLOT_M_X, 0}, {"|", PLOT_M_VLINE, 0}, {"_", PLOT_M_HLINE, 0},
-  {NULL, 0, 0}
-};
+static const MarkerName marker_names[] = {{"o", PLOT_M_CIRCLE, 1},
+                                          {".", PLOT_M_POINT, 1},
+                                          {",", PLOT_M_PIXEL, 1},
+                                          {"^", PLOT_M_TRI_UP, 1},
+                                          {"v", PLOT_M_TRI_DOWN, 1},
+                                          {"<", PLOT_M_TRI_LEFT, 1},
+                                          {">", PLOT_M_TRI_RIGHT, 1},
+                                          {"s", PLOT_M_SQUARE, 1},
+                                          {"D", PLOT_M_DIAMOND, 1},
+                                          {"d", PLOT_M_THIN_DIAMOND, 1},
+                                          {"p", PLOT_M_PENTAGON, 1},
+                                          {"h", PLOT_M_HEXAGON, 1},
+                                          {"8", PLOT_M_OCTAGON, 1},
+                                          {"*", PLOT_M_STAR, 1},
+                                          {"+", PLOT_M_PLUS, 0},
+                                          {"x", PLOT_M_X, 0},
+                                          {"|", PLOT_M_VLINE, 0},
+                                          {"_", PLOT_M_HLINE, 0},
+                                          {NULL, 0, 0}};
 
 int plot_marker_from_name(const char *name, int *filled) {
   for (const MarkerName *m = marker_names; m->name; m++)
-    if (strcmp(m->name, name) == 0) { *filled = m->filled; return (int)m->m; }
+    if (strcmp(m->name, name) == 0) {
+      *filled = m->filled;
+      return (int)m->m;
+    }
   return -1;
 }
 
@@ -32,8 +50,10 @@ static void polygon_path(cairo_t *cr, double cx, double cy, int n, double r, dou
   for (int i = 0; i < nv; i++) {
     double th = 2 * M_PI * i / nv + M_PI / 2, rr = (inner > 0 && i % 2) ? r * inner : r;
     double px = cx + rr * cos(th), py = cy - rr * sin(th);
-    if (i == 0) cairo_move_to(cr, px, py);
-    else cairo_line_to(cr, px, py);
+    if (i == 0)
+      cairo_move_to(cr, px, py);
+    else
+      cairo_line_to(cr, px, py);
   }
   cairo_close_path(cr);
 }
@@ -52,12 +72,20 @@ static void segment(cairo_t *cr, double x0, double y0, double x1, double y1) {
 
 /* Appends marker m of size s (matplotlib markersize, px) centred at (cx, cy). */
 static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double s) {
-  static const double up[6] = {0, -0.5, -0.5, 0.5, 0.5, 0.5}, down[6] = {0, 0.5, -0.5, -0.5, 0.5, -0.5};
-  static const double left[6] = {-0.5, 0, 0.5, -0.5, 0.5, 0.5}, right[6] = {0.5, 0, -0.5, -0.5, -0.5, 0.5};
+  static const double up[6] = {0, -0.5, -0.5, 0.5, 0.5, 0.5},
+                      down[6] = {0, 0.5, -0.5, -0.5, 0.5, -0.5};
+  static const double left[6] = {-0.5, 0, 0.5, -0.5, 0.5, 0.5},
+                      right[6] = {0.5, 0, -0.5, -0.5, -0.5, 0.5};
   double h = s / 2, d = s * M_SQRT1_2;
   switch (m) {
-  case PLOT_M_CIRCLE: cairo_new_sub_path(cr); cairo_arc(cr, cx, cy, h, 0, 2 * M_PI); break;
-  case PLOT_M_POINT: cairo_new_sub_path(cr); cairo_arc(cr, cx, cy, h / 2, 0, 2 * M_PI); break;
+  case PLOT_M_CIRCLE:
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, cx, cy, h, 0, 2 * M_PI);
+    break;
+  case PLOT_M_POINT:
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, cx, cy, h / 2, 0, 2 * M_PI);
+    break;
   case PLOT_M_PIXEL: cairo_rectangle(cr, cx - 0.5, cy - 0.5, 1, 1); break;
   case PLOT_M_TRI_UP: poly3(cr, cx, cy, s, up); break;
   case PLOT_M_TRI_DOWN: poly3(cr, cx, cy, s, down); break;
@@ -67,8 +95,10 @@ static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double 
   case PLOT_M_DIAMOND:
   case PLOT_M_THIN_DIAMOND: {
     double dx = m == PLOT_M_DIAMOND ? d : 0.6 * d;
-    cairo_move_to(cr, cx, cy - d); cairo_line_to(cr, cx + dx, cy);
-    cairo_line_to(cr, cx, cy + d); cairo_line_to(cr, cx - dx, cy);
+    cairo_move_to(cr, cx, cy - d);
+    cairo_line_to(cr, cx + dx, cy);
+    cairo_line_to(cr, cx, cy + d);
+    cairo_line_to(cr, cx - dx, cy);
     cairo_close_path(cr);
     break;
   }
@@ -77,15 +107,23 @@ static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double 
   case PLOT_M_OCTAGON: {
     for (int i = 0; i < 8; i++) {
       double th = 2 * M_PI * i / 8 + M_PI / 2 + M_PI / 8;
-      if (i == 0) cairo_move_to(cr, cx + h * cos(th), cy - h * sin(th));
-      else cairo_line_to(cr, cx + h * cos(th), cy - h * sin(th));
+      if (i == 0)
+        cairo_move_to(cr, cx + h * cos(th), cy - h * sin(th));
+      else
+        cairo_line_to(cr, cx + h * cos(th), cy - h * sin(th));
     }
     cairo_close_path(cr);
     break;
   }
   case PLOT_M_STAR: polygon_path(cr, cx, cy, 5, h, 0.381966); break;
-  case PLOT_M_PLUS: segment(cr, cx - h, cy, cx + h, cy); segment(cr, cx, cy - h, cx, cy + h); break;
-  case PLOT_M_X: segment(cr, cx - h, cy - h, cx + h, cy + h); segment(cr, cx - h, cy + h, cx + h, cy - h); break;
+  case PLOT_M_PLUS:
+    segment(cr, cx - h, cy, cx + h, cy);
+    segment(cr, cx, cy - h, cx, cy + h);
+    break;
+  case PLOT_M_X:
+    segment(cr, cx - h, cy - h, cx + h, cy + h);
+    segment(cr, cx - h, cy + h, cx + h, cy - h);
+    break;
   case PLOT_M_VLINE: segment(cr, cx, cy - h, cx, cy + h); break;
   case PLOT_M_HLINE: segment(cr, cx - h, cy, cx + h, cy); break;
   default: break;
@@ -97,11 +135,11 @@ static int marker_fillable(PlotMarker m) { return m < PLOT_M_PLUS; }
 /* ---- sprite cache ------------------------------------------------------------- */
 
 typedef struct {
-  uint64_t key;         /* 0 = empty slot */
-  int dim;              /* sprite is dim x dim pixels */
-  int half;             /* marker centre sits at (half + phase/4) */
+  uint64_t key; /* 0 = empty slot */
+  int dim;      /* sprite is dim x dim pixels */
+  int half;     /* marker centre sits at (half + phase/4) */
   uint8_t *fill, *stroke;
-  int box[4];           /* non-empty pixels: [box0, box2) x [box1, box3) */
+  int box[4]; /* non-empty pixels: [box0, box2) x [box1, box3) */
 } Sprite;
 
 struct PlotSpriteCache {
@@ -111,18 +149,26 @@ struct PlotSpriteCache {
 
 void plot_sprites_free(PlotSpriteCache *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->cap; i++) { free(s->slots[i].fill); free(s->slots[i].stroke); }
+  for (size_t i = 0; i < s->cap; i++) {
+    free(s->slots[i].fill);
+    free(s->slots[i].stroke);
+  }
   free(s->slots);
   free(s);
 }
 
 static uint64_t sprite_key(PlotMarker m, double size, double lw, int phx, int phy) {
   uint64_t sq = (uint64_t)lround(size * 16) & 0xfffff, lq = (uint64_t)lround(lw * 16) & 0xffff;
-  return 1 | ((uint64_t)m << 1) | ((uint64_t)phx << 6) | ((uint64_t)phy << 8) | (sq << 10) | (lq << 30);
+  return 1 | ((uint64_t)m << 1) | ((uint64_t)phx << 6) | ((uint64_t)phy << 8) | (sq << 10) |
+         (lq << 30);
 }
 
 static uint64_t mix(uint64_t k) {
-  k ^= k >> 33; k *= 0xff51afd7ed558ccdULL; k ^= k >> 33; k *= 0xc4ceb9fe1a85ec53ULL; k ^= k >> 33;
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
   return k;
 }
 
@@ -143,7 +189,8 @@ static int cache_grow(PlotSpriteCache *s) {
 }
 
 /* Renders one coverage mask (fill or stroke) of a sprite with cairo. */
-static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, double cy, int dim, int stroke) {
+static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, double cy, int dim,
+                            int stroke) {
   cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_A8, dim, dim);
   cairo_t *cr = cairo_create(surf);
   marker_path(cr, m, cx, cy, size);
@@ -160,7 +207,8 @@ static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, dou
   if (cairo_status(cr) == CAIRO_STATUS_SUCCESS && (out = malloc((size_t)dim * dim))) {
     const unsigned char *data = cairo_image_surface_get_data(surf);
     int stride = cairo_image_surface_get_stride(surf);
-    for (int r = 0; r < dim; r++) memcpy(out + (size_t)r * dim, data + (size_t)r * stride, (size_t)dim);
+    for (int r = 0; r < dim; r++)
+      memcpy(out + (size_t)r * dim, data + (size_t)r * stride, (size_t)dim);
   }
   cairo_destroy(cr);
   cairo_surface_destroy(surf);
@@ -181,10 +229,14 @@ static void sprite_box(Sprite *sp) {
       }
     }
   if (x1 <= x0) x0 = y0 = x1 = y1 = 0;
-  sp->box[0] = x0; sp->box[1] = y0; sp->box[2] = x1; sp->box[3] = y1;
+  sp->box[0] = x0;
+  sp->box[1] = y0;
+  sp->box[2] = x1;
+  sp->box[3] = y1;
 }
 
-static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, double lw, int phx, int phy) {
+static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, double lw, int phx,
+                                int phy) {
   uint64_t key = sprite_key(m, size, lw, phx, phy);
   if (s->cap) {
     size_t j = mix(key) & (s->cap - 1);
@@ -201,7 +253,11 @@ static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, d
   double cx = sp.half + phx / 4.0, cy = sp.half + phy / 4.0;
   sp.fill = marker_fillable(m) ? render_mask(m, size, lw, cx, cy, sp.dim, 0) : NULL;
   sp.stroke = lw > 0 ? render_mask(m, size, lw, cx, cy, sp.dim, 1) : NULL;
-  if ((marker_fillable(m) && !sp.fill) || (lw > 0 && !sp.stroke)) { free(sp.fill); free(sp.stroke); return NULL; }
+  if ((marker_fillable(m) && !sp.fill) || (lw > 0 && !sp.stroke)) {
+    free(sp.fill);
+    free(sp.stroke);
+    return NULL;
+  }
   sprite_box(&sp);
   size_t j = mix(key) & (s->cap - 1);
   while (s->slots[j].key) j = (j + 1) & (s->cap - 1);
@@ -213,7 +269,11 @@ static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, d
 /* ---- blitting --------------------------------------------------------------------- */
 
 static void map_xy(const PlotXform *xf, double x, double y, double *px, double *py) {
-  if (!xf) { *px = x; *py = y; return; }
+  if (!xf) {
+    *px = x;
+    *py = y;
+    return;
+  }
   *px = xf->ox + xf->sx * (xf->logx ? (x > 0 ? log10(x) : NAN) : x);
   *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
 }
@@ -229,9 +289,11 @@ static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
     double px, py, size = m->size[m->nsize == 1 ? 0 : i];
     map_xy(m->xf, m->x[i], m->y[i], &px, &py);
     if (!isfinite(px) || !isfinite(py) || !(size > 0) || !isfinite(size)) continue;
-    px += c->ox; py += c->oy;
+    px += c->ox;
+    py += c->oy;
     if (px < clip[0] - 4 * size - m->edge_width || px > clip[2] + 4 * size + m->edge_width ||
-        py < clip[1] - 4 * size - m->edge_width || py > clip[3] + 4 * size + m->edge_width) continue;
+        py < clip[1] - 4 * size - m->edge_width || py > clip[3] + 4 * size + m->edge_width)
+      continue;
     /* matplotlib's Agg snaps marker offsets to pixel centres: floor(p + 0.5) + 0.5 */
     int ix = (int)floor(px + 0.5), iy = (int)floor(py + 0.5);
     const Sprite *sp = sprite_get(c->sprites, m->marker, size, m->edge_width, 2, 2);
@@ -239,7 +301,9 @@ static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
     PlotRgba8 f = {0, 0, 0, 0}, e = {0, 0, 0, 0};
     if (sp->fill && m->nface) f = plot_rgba8(m->face[m->nface == 1 ? 0 : i]);
     if (sp->stroke && m->nedge) e = plot_rgba8(m->edge[m->nedge == 1 ? 0 : i]);
-    if (f.a || e.a) plot_raster_sprite(c, sp->fill, sp->stroke, sp->dim, sp->box, ix - sp->half, iy - sp->half, f, e, clip);
+    if (f.a || e.a)
+      plot_raster_sprite(c, sp->fill, sp->stroke, sp->dim, sp->box, ix - sp->half, iy - sp->half, f,
+                         e, clip);
   }
   return PLOT_OK;
 }
@@ -260,11 +324,17 @@ static PlotStatus markers_vector(PlotCanvas *c, const PlotMarkers *m) {
     marker_path(cr, m->marker, px, py, size);
     if (marker_fillable(m->marker) && m->nface) {
       PlotRGBA f = m->face[m->nface == 1 ? 0 : i];
-      if (f.a > 0) { cairo_set_source_rgba(cr, f.r, f.g, f.b, f.a); cairo_fill_preserve(cr); }
+      if (f.a > 0) {
+        cairo_set_source_rgba(cr, f.r, f.g, f.b, f.a);
+        cairo_fill_preserve(cr);
+      }
     }
     if (m->edge_width > 0 && m->nedge) {
       PlotRGBA e = m->edge[m->nedge == 1 ? 0 : i];
-      if (e.a > 0) { cairo_set_source_rgba(cr, e.r, e.g, e.b, e.a); cairo_stroke_preserve(cr); }
+      if (e.a > 0) {
+        cairo_set_source_rgba(cr, e.r, e.g, e.b, e.a);
+        cairo_stroke_preserve(cr);
+      }
     }
     cairo_new_path(cr);
   }
@@ -272,7 +342,8 @@ static PlotStatus markers_vector(PlotCanvas *c, const PlotMarkers *m) {
 }
 
 PlotStatus plot_canvas_markers(PlotCanvas *c, const PlotMarkers *m) {
-  if (!c->cr || m->n < 0 || m->nsize < 1 || (int)m->marker < 0 || m->marker >= PLOT_M_COUNT) return PLOT_EVALUE;
+  if (!c->cr || m->n < 0 || m->nsize < 1 || (int)m->marker < 0 || m->marker >= PLOT_M_COUNT)
+    return PLOT_EVALUE;
   if (m->n == 0) return PLOT_OK;
   if (c->fmt == PLOT_FMT_PNG) return markers_raster(c, m);
   return markers_vector(c, m);

@@ -18,7 +18,8 @@ typedef struct {
 static int is_opaque(const unsigned char *pixels, int width, int height, int stride) {
   for (int y = 0; y < height; y++) {
     const uint32_t *row = (const uint32_t *)(pixels + (size_t)y * stride);
-    for (int x = 0; x < width; x++) if ((row[x] >> 24) != 0xff) return 0;
+    for (int x = 0; x < width; x++)
+      if ((row[x] >> 24) != 0xff) return 0;
   }
   return 1;
 }
@@ -40,15 +41,15 @@ int plot_png_write(LtAtomicFile *f, const unsigned char *pixels, int width, int 
   CanvasRows rows = {pixels, width, stride, 3};
   if (!opaque && !is_opaque(pixels, width, height, stride)) rows.channels = 4;
   IoPngImage img = {
-    .width = width,
-    .height = height,
-    .channels = rows.channels,
-    .row = canvas_row,
-    .ud = &rows,
-    .filter = IO_PNG_UP,
-    .level = level,
-    .dpi = dpi,
-    .software = "lunette",
+      .width = width,
+      .height = height,
+      .channels = rows.channels,
+      .row = canvas_row,
+      .ud = &rows,
+      .filter = IO_PNG_UP,
+      .level = level,
+      .dpi = dpi,
+      .software = "lunette",
   };
   IoCtx c;
   io_ctx_init(&c);

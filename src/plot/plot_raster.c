@@ -1,9 +1,13 @@
-/* plot_raster.c - direct pixel drawing for raster canvases: "over" blending through masks and antialiased segments. */
+/* plot_raster.c - direct pixel drawing for raster canvases: "over" blending through masks and
+ * antialiased segments. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include "plot/plot_raster.h"
 
-static inline unsigned div255(unsigned x) { x += 128; return (x + (x >> 8)) >> 8; }
+static inline unsigned div255(unsigned x) {
+  x += 128;
+  return (x + (x >> 8)) >> 8;
+}
 
 PlotRgba8 plot_rgba8(PlotRGBA k) {
   PlotRgba8 o;
@@ -41,7 +45,8 @@ static inline uint32_t over(uint32_t d, PlotRgba8 k, unsigned e) {
 }
 
 void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *stroke, int dim,
-                        const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge, const int clip[4]) {
+                        const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge,
+                        const int clip[4]) {
   int qa = box[0], qb = box[2], ra = box[1], rb = box[3];
   if (x0 + qa < clip[0]) qa = clip[0] - x0;
   if (x0 + qb > clip[2]) qb = clip[2] - x0;
@@ -51,7 +56,8 @@ void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *strok
   if (!edge.a) stroke = NULL;
   for (int r = ra; r < rb; r++) {
     uint32_t *row = (uint32_t *)(c->pixels + (size_t)(y0 + r) * c->stride) + x0;
-    const uint8_t *fr = fill ? fill + (size_t)r * dim : NULL, *sr = stroke ? stroke + (size_t)r * dim : NULL;
+    const uint8_t *fr = fill ? fill + (size_t)r * dim : NULL,
+                  *sr = stroke ? stroke + (size_t)r * dim : NULL;
     for (int q = qa; q < qb; q++) {
       unsigned ef = fr ? div255(face.a * fr[q]) : 0, es = sr ? div255(edge.a * sr[q]) : 0;
       if (!(ef | es)) continue;

@@ -1,11 +1,14 @@
-/* plot_raster.h - direct drawing on a PNG canvas's ARGB32 pixels: masks and antialiased segments (core, no Lua). */
+/* plot_raster.h - direct drawing on a PNG canvas's ARGB32 pixels: masks and antialiased segments
+ * (core, no Lua). */
 #ifndef LUNETTE_PLOT_RASTER_H
 #define LUNETTE_PLOT_RASTER_H
 #include <stdint.h>
 #include "plot/plot.h"
 
 /* A colour as 8-bit straight channels. */
-typedef struct { unsigned r, g, b, a; } PlotRgba8;
+typedef struct {
+  unsigned r, g, b, a;
+} PlotRgba8;
 
 PlotRgba8 plot_rgba8(PlotRGBA k);
 
@@ -19,7 +22,8 @@ void plot_raster_begin(PlotCanvas *c);
  * non-empty box (bx0, by0)-(bx1, by1) of a dim x dim sprite placed with its
  * top-left pixel at (x0, y0). */
 void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *stroke, int dim,
-                        const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge, const int clip[4]);
+                        const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge,
+                        const int clip[4]);
 
 /* An antialiased straight segment (device pixels) of width w: pixels whose
  * projection falls in [-ext0, len + ext1) along it are painted with the

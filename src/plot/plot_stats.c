@@ -13,12 +13,15 @@ int64_t plot_finite_range(const double *v, int64_t n, int positive_only, double 
     if (x > b) b = x;
     k++;
   }
-  if (k) { *lo = a; *hi = b; }
+  if (k) {
+    *lo = a;
+    *hi = b;
+  }
   return k;
 }
 
-int plot_histogram(const double *v, int64_t n, const double *weights, const double *edges, int nbins,
-                   double *counts) {
+int plot_histogram(const double *v, int64_t n, const double *weights, const double *edges,
+                   int nbins, double *counts) {
   for (int i = 0; i < nbins; i++) {
     counts[i] = 0;
     if (!(edges[i + 1] >= edges[i])) return -1;
@@ -57,7 +60,11 @@ void plot_box_stats(const double *v, int64_t n, double whis, double *scratch, do
                     PlotBoxStats *out) {
   int64_t m = 0;
   double sum = 0;
-  for (int64_t i = 0; i < n; i++) if (isfinite(v[i])) { scratch[m++] = v[i]; sum += v[i]; }
+  for (int64_t i = 0; i < n; i++)
+    if (isfinite(v[i])) {
+      scratch[m++] = v[i];
+      sum += v[i];
+    }
   out->nfinite = m;
   out->nfliers = 0;
   if (m == 0) {
@@ -78,8 +85,10 @@ void plot_box_stats(const double *v, int64_t n, double whis, double *scratch, do
   }
   out->whishi = (hi == -INFINITY || hi < out->q3) ? out->q3 : hi;
   out->whislo = (lo == INFINITY || lo > out->q1) ? out->q1 : lo;
-  for (int64_t i = 0; i < n; i++) if (isfinite(v[i]) && v[i] < out->whislo) fliers[out->nfliers++] = v[i];
-  for (int64_t i = 0; i < n; i++) if (isfinite(v[i]) && v[i] > out->whishi) fliers[out->nfliers++] = v[i];
+  for (int64_t i = 0; i < n; i++)
+    if (isfinite(v[i]) && v[i] < out->whislo) fliers[out->nfliers++] = v[i];
+  for (int64_t i = 0; i < n; i++)
+    if (isfinite(v[i]) && v[i] > out->whishi) fliers[out->nfliers++] = v[i];
 }
 
 void plot_points_in_boxes(const double *x, const double *y, int64_t n, const double *boxes, int nb,
@@ -103,8 +112,13 @@ static int segment_hits(double ax, double ay, double bx, double by, const double
       continue;
     }
     double t = r[i] / p[i];
-    if (p[i] < 0) { if (t > t1) return 0; if (t > t0) t0 = t; }
-    else { if (t < t0) return 0; if (t < t1) t1 = t; }
+    if (p[i] < 0) {
+      if (t > t1) return 0;
+      if (t > t0) t0 = t;
+    } else {
+      if (t < t0) return 0;
+      if (t < t1) t1 = t;
+    }
   }
   return 1;
 }
@@ -114,8 +128,12 @@ void plot_path_hits_boxes(const double *x, const double *y, int64_t n, const dou
   for (int b = 0; b < nb; b++) {
     const double *q = boxes + 4 * b;
     for (int64_t i = 0; i + 1 < n; i++) {
-      if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(x[i + 1]) || !isfinite(y[i + 1])) continue;
-      if (segment_hits(x[i], y[i], x[i + 1], y[i + 1], q)) { hits[b] += 1; break; }
+      if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(x[i + 1]) || !isfinite(y[i + 1]))
+        continue;
+      if (segment_hits(x[i], y[i], x[i + 1], y[i + 1], q)) {
+        hits[b] += 1;
+        break;
+      }
     }
   }
 }

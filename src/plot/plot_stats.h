@@ -1,4 +1,5 @@
-/* plot_stats.h - the statistics plots need: finite ranges, histograms, boxplot summaries (core, no Lua). */
+/* plot_stats.h - the statistics plots need: finite ranges, histograms, boxplot summaries (core, no
+ * Lua). */
 #ifndef LUNETTE_PLOT_STATS_H
 #define LUNETTE_PLOT_STATS_H
 #include <stdint.h>
@@ -16,8 +17,8 @@ int64_t plot_finite_range(const double *v, int64_t n, int positive_only, double 
  * edges[i] <= v < edges[i+1], the last bin also its right edge; values
  * outside and non-finite values are ignored. weights may be NULL. counts
  * (nbins) is overwritten. Returns 0, or -1 if the edges are not increasing. */
-int plot_histogram(const double *v, int64_t n, const double *weights, const double *edges, int nbins,
-                   double *counts);
+int plot_histogram(const double *v, int64_t n, const double *weights, const double *edges,
+                   int nbins, double *counts);
 
 typedef struct {
   double mean, q1, med, q3, iqr, whislo, whishi;

@@ -1,4 +1,5 @@
-/* plot_text.c - text measurement, matplotlib's multi-line layout and alignment, and drawing through Cairo. */
+/* plot_text.c - text measurement, matplotlib's multi-line layout and alignment, and drawing through
+ * Cairo. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include <stdlib.h>
@@ -6,14 +7,14 @@
 #include "plot/plot.h"
 
 typedef struct {
-  int n;                 /* lines */
+  int n; /* lines */
   char **lines;
-  double *w, *x, *y;     /* width; pen origin relative to the box (y up) */
-  double width, height;  /* unrotated box */
+  double *w, *x, *y;    /* width; pen origin relative to the box (y up) */
+  double width, height; /* unrotated box */
   double descent;
-  double baseline;       /* matplotlib's `baseline` of the last line */
-  double bbox[4];        /* rotated, aligned box relative to the anchor: xmin, ymin, w, h (y up) */
-  double offx, offy;     /* alignment offset subtracted from rotated positions */
+  double baseline;   /* matplotlib's `baseline` of the last line */
+  double bbox[4];    /* rotated, aligned box relative to the anchor: xmin, ymin, w, h (y up) */
+  double offx, offy; /* alignment offset subtracted from rotated positions */
 } Layout;
 
 static void select_font(cairo_t *cr, const PlotFont *f) {
@@ -37,13 +38,17 @@ static void ink_metrics(cairo_t *cr, const char *s, double *w, double *h, double
 
 static void layout_free(Layout *L) {
   for (int i = 0; i < L->n; i++) free(L->lines[i]);
-  free(L->lines); free(L->w); free(L->x); free(L->y);
+  free(L->lines);
+  free(L->w);
+  free(L->x);
+  free(L->y);
   memset(L, 0, sizeof *L);
 }
 
 static int split_lines(Layout *L, const char *text) {
   int n = 1;
-  for (const char *p = text; *p; p++) if (*p == '\n') n++;
+  for (const char *p = text; *p; p++)
+    if (*p == '\n') n++;
   L->lines = calloc((size_t)n, sizeof *L->lines);
   L->w = calloc((size_t)n, sizeof(double));
   L->x = calloc((size_t)n, sizeof(double));
@@ -74,8 +79,10 @@ static void stack_lines(cairo_t *cr, Layout *L, double linespacing, int malign) 
     h = fmax(h, lp_h);
     d = fmax(d, lp_d);
     L->baseline = (h - d) - thisy;
-    if (i == 0) thisy = -(h - d);
-    else thisy -= fmax(min_dy, (h - d) * linespacing);
+    if (i == 0)
+      thisy = -(h - d);
+    else
+      thisy -= fmax(min_dy, (h - d) * linespacing);
     L->w[i] = w;
     L->y[i] = thisy;
     thisy -= d;
@@ -85,7 +92,9 @@ static void stack_lines(cairo_t *cr, Layout *L, double linespacing, int malign) 
   L->width = width;
   L->height = -(L->y[L->n - 1] - d);
   for (int i = 0; i < L->n; i++)
-    L->x[i] = malign == PLOT_HA_CENTER ? (width - L->w[i]) / 2 : malign == PLOT_HA_RIGHT ? width - L->w[i] : 0;
+    L->x[i] = malign == PLOT_HA_CENTER  ? (width - L->w[i]) / 2
+              : malign == PLOT_HA_RIGHT ? width - L->w[i]
+                                        : 0;
 }
 
 static void rot(double c, double s, double x, double y, double *ox, double *oy) {
@@ -105,7 +114,10 @@ static void align_box(Layout *L, const PlotTextPos *p) {
   for (int k = 0; k < 4; k++) {
     double rx, ry;
     rot(c, s, cx[k], cy[k], &rx, &ry);
-    xmin = fmin(xmin, rx); xmax = fmax(xmax, rx); ymin = fmin(ymin, ry); ymax = fmax(ymax, ry);
+    xmin = fmin(xmin, rx);
+    xmax = fmax(xmax, rx);
+    ymin = fmin(ymin, ry);
+    ymax = fmax(ymax, ry);
   }
   double baseline = L->baseline;
   double w = xmax - xmin, h = ymax - ymin, ox, oy;
@@ -131,12 +143,19 @@ static void align_box(Layout *L, const PlotTextPos *p) {
   }
   L->offx = ox;
   L->offy = oy;
-  L->bbox[0] = xmin - ox; L->bbox[1] = ymin - oy; L->bbox[2] = w; L->bbox[3] = h;
+  L->bbox[0] = xmin - ox;
+  L->bbox[1] = ymin - oy;
+  L->bbox[2] = w;
+  L->bbox[3] = h;
 }
 
-static int do_layout(cairo_t *cr, const char *text, const PlotFont *f, const PlotTextPos *p, Layout *L) {
+static int do_layout(cairo_t *cr, const char *text, const PlotFont *f, const PlotTextPos *p,
+                     Layout *L) {
   memset(L, 0, sizeof *L);
-  if (split_lines(L, text) != 0) { layout_free(L); return -1; }
+  if (split_lines(L, text) != 0) {
+    layout_free(L);
+    return -1;
+  }
   select_font(cr, f);
   int malign = p->multialign >= 0 ? p->multialign : (int)p->ha;
   stack_lines(cr, L, p->linespacing > 0 ? p->linespacing : 1.2, malign);
@@ -167,24 +186,33 @@ PlotStatus plot_text_bbox(PlotCanvas *c, const char *text, const PlotFont *f, co
 PlotStatus plot_text_size(PlotCanvas *c, const char *text, const PlotFont *f, double linespacing,
                           double *w, double *h, double *descent) {
   Layout L;
-  PlotTextPos p = {.ha = PLOT_HA_LEFT, .va = PLOT_VA_BASELINE, .multialign = -1, .linespacing = linespacing};
+  PlotTextPos p = {
+      .ha = PLOT_HA_LEFT, .va = PLOT_VA_BASELINE, .multialign = -1, .linespacing = linespacing};
   if (!c->cr) return PLOT_EVALUE;
   cairo_save(c->cr);
   int rc = do_layout(c->cr, text, f, &p, &L);
   cairo_restore(c->cr);
   if (rc != 0) return PLOT_ENOMEM;
-  *w = L.width; *h = L.height; *descent = L.descent;
+  *w = L.width;
+  *h = L.height;
+  *descent = L.descent;
   layout_free(&L);
   return PLOT_OK;
 }
 
-PlotStatus plot_canvas_text(PlotCanvas *c, const char *text, const PlotFont *f, const PlotTextPos *p,
-                            PlotRGBA color, double bbox[4]) {
+PlotStatus plot_canvas_text(PlotCanvas *c, const char *text, const PlotFont *f,
+                            const PlotTextPos *p, PlotRGBA color, double bbox[4]) {
   Layout L;
   if (!c->cr) return PLOT_EVALUE;
-  if (c->direct_dirty) { cairo_surface_mark_dirty(c->surface); c->direct_dirty = 0; }
+  if (c->direct_dirty) {
+    cairo_surface_mark_dirty(c->surface);
+    c->direct_dirty = 0;
+  }
   cairo_save(c->cr);
-  if (do_layout(c->cr, text, f, p, &L) != 0) { cairo_restore(c->cr); return PLOT_ENOMEM; }
+  if (do_layout(c->cr, text, f, p, &L) != 0) {
+    cairo_restore(c->cr);
+    return PLOT_ENOMEM;
+  }
   double th = p->rotation * M_PI / 180, cs = cos(th), sn = sin(th);
   cairo_set_source_rgba(c->cr, color.r, color.g, color.b, color.a);
   for (int i = 0; i < L.n; i++) {

@@ -1,4 +1,5 @@
-/* plot_ticks.c - MaxNLocator, LogLocator and ScalarFormatter, transcribed from matplotlib 3.6 so ticks match it. */
+/* plot_ticks.c - MaxNLocator, LogLocator and ScalarFormatter, transcribed from matplotlib 3.6 so
+ * ticks match it. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +11,10 @@ static void py_divmod(double x, double y, double *div, double *mod) {
   double m = fmod(x, y);
   double d = (x - m) / y;
   if (m != 0) {
-    if ((y < 0) != (m < 0)) { m += y; d -= 1.0; }
+    if ((y < 0) != (m < 0)) {
+      m += y;
+      d -= 1.0;
+    }
   } else {
     m = copysign(0.0, y);
   }
@@ -33,22 +37,40 @@ static double py_floordiv(double x, double y) {
 
 void plot_nonsingular(double *vmin, double *vmax, double expander, double tiny) {
   double a = *vmin, b = *vmax;
-  if (!isfinite(a) || !isfinite(b)) { *vmin = -expander; *vmax = expander; return; }
+  if (!isfinite(a) || !isfinite(b)) {
+    *vmin = -expander;
+    *vmax = expander;
+    return;
+  }
   int swapped = 0;
-  if (b < a) { double t = a; a = b; b = t; swapped = 1; }
+  if (b < a) {
+    double t = a;
+    a = b;
+    b = t;
+    swapped = 1;
+  }
   double maxabs = fmax(fabs(a), fabs(b));
   if (maxabs < (1e6 / tiny) * DBL_MIN) {
-    a = -expander; b = expander;
+    a = -expander;
+    b = expander;
   } else if (b - a <= maxabs * tiny) {
-    if (b == 0 && a == 0) { a = -expander; b = expander; }
-    else { a -= expander * fabs(a); b += expander * fabs(b); }
+    if (b == 0 && a == 0) {
+      a = -expander;
+      b = expander;
+    } else {
+      a -= expander * fabs(a);
+      b += expander * fabs(b);
+    }
   }
   (void)swapped; /* matplotlib's increasing=True swaps back only when asked not to */
-  *vmin = a; *vmax = b;
+  *vmin = a;
+  *vmax = b;
 }
 
 /* _Edge_integer: tolerance grows with the offset relative to the step. */
-typedef struct { double step, offset; } EdgeInt;
+typedef struct {
+  double step, offset;
+} EdgeInt;
 
 static int edge_closeto(const EdgeInt *e, double ms, double edge) {
   double tol = 1e-10;
@@ -76,7 +98,8 @@ static void scale_range(double vmin, double vmax, int n, double *scale, double *
   double dv = fabs(vmax - vmin);
   double meanv = (vmax + vmin) / 2;
   *offset = 0;
-  if (!(fabs(meanv) / dv < 100)) *offset = copysign(pow(10, py_floordiv(log10(fabs(meanv)), 1)), meanv);
+  if (!(fabs(meanv) / dv < 100))
+    *offset = copysign(pow(10, py_floordiv(log10(fabs(meanv)), 1)), meanv);
   *scale = pow(10, py_floordiv(log10(dv / n), 1));
 }
 
@@ -90,7 +113,8 @@ static int staircase(const double *steps, int nsteps, double *out) {
 }
 
 /* One attempt at ticks of a given step; returns the count written. */
-static int ticks_for_step(double step, double offset, double vmin, double vmax, double *out, int *inside) {
+static int ticks_for_step(double step, double offset, double vmin, double vmax, double *out,
+                          int *inside) {
   double best_vmin = py_floordiv(vmin, step) * step;
   EdgeInt e = {step, fabs(offset)};
   double low = edge_le(&e, vmin - best_vmin), high = edge_ge(&e, vmax - best_vmin);
@@ -108,7 +132,10 @@ int plot_ticks_maxn(double vmin, double vmax, int nbins, const double *steps, in
                     int integer, int min_n_ticks, double *out) {
   static const double auto_steps[] = {1, 2, 2.5, 5, 10};
   double ext[2 * 16 + 1];
-  if (!steps || nsteps < 2 || nsteps > 16) { steps = auto_steps; nsteps = 5; }
+  if (!steps || nsteps < 2 || nsteps > 16) {
+    steps = auto_steps;
+    nsteps = 5;
+  }
   if (!isfinite(vmin) || !isfinite(vmax)) return 0;
   if (nbins < 1) nbins = 1;
   if (min_n_ticks < 1) min_n_ticks = 1;
@@ -124,7 +151,11 @@ int plot_ticks_maxn(double vmin, double vmax, int nbins, const double *steps, in
     cand[nsel++] = s;
   }
   int istep = nsel - 1;
-  for (int i = 0; i < nsel; i++) if (cand[i] >= raw_step) { istep = i; break; }
+  for (int i = 0; i < nsel; i++)
+    if (cand[i] >= raw_step) {
+      istep = i;
+      break;
+    }
   int n = 0;
   for (int i = istep; i >= 0; i--) {
     double step = cand[i];
@@ -147,7 +178,8 @@ int plot_ticks_auto_nbins(double axis_length_pt, double label_size_pt, double fa
 
 /* Restricts locs to [vmin, vmax]; returns how many, min and max of |loc| and
  * the signed extremes. */
-static int visible_range(const double *locs, int n, double vmin, double vmax, double *lmin, double *lmax) {
+static int visible_range(const double *locs, int n, double vmin, double vmax, double *lmin,
+                         double *lmax) {
   int k = 0;
   for (int i = 0; i < n; i++) {
     if (locs[i] < vmin || locs[i] > vmax) continue;
@@ -196,13 +228,21 @@ static double np_round(double x, int decimals) {
   return rint(x * p) / p;
 }
 
-static int format_decimals(const double *locs, int n, double vmin, double vmax, double offset, int oom) {
+static int format_decimals(const double *locs, int n, double vmin, double vmax, double offset,
+                           int oom) {
   double v[PLOT_MAX_TICKS + 2], scale = pow(10, oom);
   int m = 0;
   for (int i = 0; i < n; i++) v[m++] = (locs[i] - offset) / scale;
-  if (n < 2) { v[m++] = (vmin - offset) / scale; v[m++] = (vmax - offset) / scale; }
+  if (n < 2) {
+    v[m++] = (vmin - offset) / scale;
+    v[m++] = (vmax - offset) / scale;
+  }
   double lo = v[0], hi = v[0], amax = 0;
-  for (int i = 0; i < m; i++) { lo = fmin(lo, v[i]); hi = fmax(hi, v[i]); amax = fmax(amax, fabs(v[i])); }
+  for (int i = 0; i < m; i++) {
+    lo = fmin(lo, v[i]);
+    hi = fmax(hi, v[i]);
+    amax = fmax(amax, fabs(v[i]));
+  }
   double range = hi - lo;
   if (range == 0) range = amax;
   if (range == 0) range = 1;
@@ -213,8 +253,10 @@ static int format_decimals(const double *locs, int n, double vmin, double vmax, 
   while (sig >= 0) {
     double worst = 0;
     for (int i = 0; i < m; i++) worst = fmax(worst, fabs(v[i] - np_round(v[i], sig)));
-    if (worst < thresh) sig--;
-    else break;
+    if (worst < thresh)
+      sig--;
+    else
+      break;
   }
   return sig + 1;
 }
@@ -223,8 +265,12 @@ static int format_decimals(const double *locs, int n, double vmin, double vmax, 
 static void fix_minus(const char *in, char *out, size_t n) {
   size_t k = 0;
   for (; *in && k + 4 < n; in++) {
-    if (*in == '-') { out[k++] = (char)0xe2; out[k++] = (char)0x88; out[k++] = (char)0x92; }
-    else out[k++] = *in;
+    if (*in == '-') {
+      out[k++] = (char)0xe2;
+      out[k++] = (char)0x88;
+      out[k++] = (char)0x92;
+    } else
+      out[k++] = *in;
   }
   out[k] = 0;
 }
@@ -234,16 +280,24 @@ static void format_data(double value, char *buf, size_t n) {
   int e = (int)floor(log10(fabs(value)));
   double s = np_round(value / pow(10, e), 10);
   char sig[24];
-  if (fmod(s, 1) == 0) snprintf(sig, sizeof sig, "%d", (int)s);
-  else snprintf(sig, sizeof sig, "%1.10g", s);
-  if (e == 0) snprintf(buf, n, "%s", sig);
-  else snprintf(buf, n, "%se%d", sig, e);
+  if (fmod(s, 1) == 0)
+    snprintf(sig, sizeof sig, "%d", (int)s);
+  else
+    snprintf(sig, sizeof sig, "%1.10g", s);
+  if (e == 0)
+    snprintf(buf, n, "%s", sig);
+  else
+    snprintf(buf, n, "%se%d", sig, e);
 }
 
 int plot_ticks_format(const double *locs, int n, double vmin, double vmax, char *labels,
                       size_t label_len, char *offset_text, size_t offset_len) {
   if (n > PLOT_MAX_TICKS || n < 0) return -1;
-  if (vmin > vmax) { double t = vmin; vmin = vmax; vmax = t; }
+  if (vmin > vmax) {
+    double t = vmin;
+    vmin = vmax;
+    vmax = t;
+  }
   if (offset_len) offset_text[0] = 0;
   if (n == 0) return 0;
   double offset = compute_offset(locs, n, vmin, vmax);
@@ -272,7 +326,11 @@ int plot_ticks_format(const double *locs, int n, double vmin, double vmax, char 
 
 int plot_ticks_log(double vmin, double vmax, int numticks, double *out) {
   if (!(vmin > 0) || !(vmax > 0) || !isfinite(vmin) || !isfinite(vmax)) return 0;
-  if (vmax < vmin) { double t = vmin; vmin = vmax; vmax = t; }
+  if (vmax < vmin) {
+    double t = vmin;
+    vmin = vmax;
+    vmax = t;
+  }
   if (numticks < 2) numticks = 2;
   double log_vmin = log10(vmin), log_vmax = log10(vmax);
   int numdec = (int)(floor(log_vmax) - ceil(log_vmin));

@@ -1,4 +1,5 @@
-/* select.c - class groups, ranking, SAGE agreement scores and the per-row score baselines (GraNd, EL2N, uncertainty, forgetting, random). */
+/* select.c - class groups, ranking, SAGE agreement scores and the per-row score baselines (GraNd,
+ * EL2N, uncertainty, forgetting, random). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ LT_HOT static int row_nonfinite(const float *x, int64_t d) {
 
 int64_t lt_select_first_nonfinite(const float *X, int64_t n, int64_t d) {
   int64_t first = n;
-  #pragma omp parallel for schedule(static) reduction(min : first) if (n * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(min : first) if (n * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++)
     if (i < first && row_nonfinite(X + i * d, d)) first = i;
   return first < n ? first : -1;
@@ -64,7 +65,10 @@ static int cmp_rank(const void *pa, const void *pb) {
 }
 
 void lt_select_order(LtPick *picks, int64_t n, int by_rank, int largest) {
-  qsort(picks, (size_t)n, sizeof *picks, by_rank ? cmp_rank : largest ? cmp_score_desc : cmp_score_asc);
+  qsort(picks, (size_t)n, sizeof *picks,
+        by_rank   ? cmp_rank
+        : largest ? cmp_score_desc
+                  : cmp_score_asc);
 }
 
 /* ---- top-k and random -------------------------------------------------------- */
@@ -86,7 +90,9 @@ static void topk_sift(LtPick *h, int64_t n, int64_t i, int largest) {
     if (l < n && ranks_before(&h[w], &h[l], largest)) w = l;
     if (r < n && ranks_before(&h[w], &h[r], largest)) w = r;
     if (w == i) return;
-    LtPick t = h[i]; h[i] = h[w]; h[w] = t;
+    LtPick t = h[i];
+    h[i] = h[w];
+    h[w] = t;
     i = w;
   }
 }
@@ -104,10 +110,17 @@ LtStatus lt_select_topk(const float *score, const LtGroups *g, const int64_t *k,
     for (int64_t i = n / 2 - 1; i >= 0; i--) topk_sift(h, n, i, largest);
     for (int64_t i = n; i < m; i++) {
       LtPick p = {rows[i], 0, score[rows[i]], 1.0};
-      if (ranks_before(&p, &h[0], largest)) { h[0] = p; topk_sift(h, n, 0, largest); }
+      if (ranks_before(&p, &h[0], largest)) {
+        h[0] = p;
+        topk_sift(h, n, 0, largest);
+      }
     }
     lt_select_order(h, n, 0, largest);
-    for (int64_t i = 0; i < n; i++) { *out = h[i]; out->rank = i; out++; }
+    for (int64_t i = 0; i < n; i++) {
+      *out = h[i];
+      out->rank = i;
+      out++;
+    }
   }
   return LT_OK;
 }
@@ -136,7 +149,8 @@ LtStatus lt_select_random(const LtGroups *g, const int64_t *k, uint64_t seed, Lt
   lt_rng_seed(&rng, seed);
   for (int64_t c = 0; c < g->ngroups; c++) {
     lt_random_sample(&rng, drawn, sel_group_size(g, c), k[c], work);
-    for (int64_t i = 0; i < k[c]; i++) *out++ = (LtPick){g->order[g->start[c] + drawn[i]], i, 0.0, 1.0};
+    for (int64_t i = 0; i < k[c]; i++)
+      *out++ = (LtPick){g->order[g->start[c] + drawn[i]], i, 0.0, 1.0};
   }
   return LT_OK;
 }
@@ -144,8 +158,8 @@ LtStatus lt_select_random(const LtGroups *g, const int64_t *k, uint64_t seed, Lt
 /* ---- SAGE agreement ------------------------------------------------------------ */
 
 /* part[0..d) = sum over rows[i0..i1) (in order) of row / norm. */
-LT_HOT static void centroid_part(const float *G, int64_t d, const int64_t *rows, int64_t i0, int64_t i1,
-                                 const float *norms, double *part) {
+LT_HOT static void centroid_part(const float *G, int64_t d, const int64_t *rows, int64_t i0,
+                                 int64_t i1, const float *norms, double *part) {
   for (int64_t j = 0; j < d; j++) part[j] = 0;
   for (int64_t i = i0; i < i1; i++) {
     const float *r = G + rows[i] * d;
@@ -156,7 +170,7 @@ LT_HOT static void centroid_part(const float *G, int64_t d, const int64_t *rows,
 
 void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g, float *score,
                          float *centroids, double *cent, float *norms) {
-  #pragma omp parallel for schedule(static) if (n * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     double s = sqrt(sel_dot(G + i * d, G + i * d, d));
     norms[i] = (float)(s > 1e-12 ? s : 1e-12); /* F.normalize's eps: a zero row stays zero */
@@ -165,9 +179,9 @@ void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g
     const int64_t *rows = g->order + g->start[c];
     int64_t m = sel_group_size(g, c), len = (m + LT_AGREE_PARTS - 1) / LT_AGREE_PARTS;
     float *cv = centroids + c * d;
-    /* partial sums over a fixed split of the rows, added in order: the same
-     * centroid on any thread count */
-    #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
+/* partial sums over a fixed split of the rows, added in order: the same
+ * centroid on any thread count */
+#pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
     for (int64_t p = 0; p < LT_AGREE_PARTS; p++) {
       int64_t i0 = p * len < m ? p * len : m, i1 = i0 + len < m ? i0 + len : m;
       centroid_part(G, d, rows, i0, i1, norms, cent + p * d);
@@ -177,15 +191,16 @@ void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g
       for (int64_t p = 0; p < LT_AGREE_PARTS; p++) t += cent[p * d + j];
       cv[j] = (float)(m > 0 ? t / (double)m : 0.0);
     }
-    #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
-    for (int64_t i = 0; i < m; i++) score[rows[i]] = (float)(sel_dot(G + rows[i] * d, cv, d) / norms[rows[i]]);
+#pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
+    for (int64_t i = 0; i < m; i++)
+      score[rows[i]] = (float)(sel_dot(G + rows[i] * d, cv, d) / norms[rows[i]]);
   }
 }
 
 /* ---- per-row scores ----------------------------------------------------------- */
 
 void lt_select_row_norms(const float *X, int64_t n, int64_t d, float *score) {
-  #pragma omp parallel for schedule(static) if (n * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) score[i] = (float)sqrt(sel_dot(X + i * d, X + i * d, d));
 }
 
@@ -194,7 +209,8 @@ void lt_select_row_norms(const float *X, int64_t n, int64_t d, float *score) {
 static int prob_row(const float *P, int64_t c, int is_logits, double *p) {
   if (is_logits) {
     double mx = P[0], s = 0;
-    for (int64_t j = 1; j < c; j++) if (P[j] > mx) mx = P[j];
+    for (int64_t j = 1; j < c; j++)
+      if (P[j] > mx) mx = P[j];
     for (int64_t j = 0; j < c; j++) s += (p[j] = exp(P[j] - mx));
     for (int64_t j = 0; j < c; j++) p[j] /= s;
     return 1;
@@ -215,11 +231,19 @@ LtStatus lt_select_el2n(const float *P, int64_t n, int64_t c, const int64_t *lab
                         float *score, int64_t *bad) {
   int64_t first_bad = n;
   if (c > SEL_MAXC) return LT_ERANGE;
-  #pragma omp parallel for schedule(static) reduction(min : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) \
+    reduction(min                         \
+              : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     double p[SEL_MAXC], s = 0;
-    if (!prob_row(P + i * c, c, is_logits, p)) { if (i < first_bad) first_bad = i; continue; }
-    for (int64_t j = 0; j < c; j++) { double t = p[j] - (j == labels[i]); s += t * t; }
+    if (!prob_row(P + i * c, c, is_logits, p)) {
+      if (i < first_bad) first_bad = i;
+      continue;
+    }
+    for (int64_t j = 0; j < c; j++) {
+      double t = p[j] - (j == labels[i]);
+      s += t * t;
+    }
     score[i] = (float)sqrt(s);
   }
   *bad = first_bad < n ? first_bad : -1;
@@ -229,24 +253,34 @@ LtStatus lt_select_el2n(const float *P, int64_t n, int64_t c, const int64_t *lab
 static double uncertainty_of(const double *p, int64_t c, LtUncertainty kind) {
   if (kind == LT_UNC_ENTROPY) {
     double h = 0;
-    for (int64_t j = 0; j < c; j++) if (p[j] > 0) h -= p[j] * log(p[j]);
+    for (int64_t j = 0; j < c; j++)
+      if (p[j] > 0) h -= p[j] * log(p[j]);
     return h;
   }
   double a = -1, b = -1; /* the two largest */
   for (int64_t j = 0; j < c; j++) {
-    if (p[j] > a) { b = a; a = p[j]; } else if (p[j] > b) b = p[j];
+    if (p[j] > a) {
+      b = a;
+      a = p[j];
+    } else if (p[j] > b)
+      b = p[j];
   }
   return kind == LT_UNC_LEAST_CONFIDENCE ? 1.0 - a : b - a;
 }
 
-LtStatus lt_select_uncertainty(const float *P, int64_t n, int64_t c, LtUncertainty kind, int is_logits,
-                               float *score, int64_t *bad) {
+LtStatus lt_select_uncertainty(const float *P, int64_t n, int64_t c, LtUncertainty kind,
+                               int is_logits, float *score, int64_t *bad) {
   int64_t first_bad = n;
   if (c > SEL_MAXC) return LT_ERANGE;
-  #pragma omp parallel for schedule(static) reduction(min : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) \
+    reduction(min                         \
+              : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     double p[SEL_MAXC];
-    if (!prob_row(P + i * c, c, is_logits, p)) { if (i < first_bad) first_bad = i; continue; }
+    if (!prob_row(P + i * c, c, is_logits, p)) {
+      if (i < first_bad) first_bad = i;
+      continue;
+    }
     score[i] = (float)uncertainty_of(p, c, kind);
   }
   *bad = first_bad < n ? first_bad : -1;
@@ -254,7 +288,7 @@ LtStatus lt_select_uncertainty(const float *P, int64_t n, int64_t c, LtUncertain
 }
 
 void lt_select_forgetting(const uint8_t *R, int64_t n, int64_t e, float *score) {
-  #pragma omp parallel for schedule(static) if (n * e >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n * e >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     const uint8_t *r = R + i * e;
     int64_t events = 0, learned = 0;

@@ -1,4 +1,5 @@
-/* select.h - data-subset selection: SAGE agreement and the baselines it is judged against (core, no Lua). */
+/* select.h - data-subset selection: SAGE agreement and the baselines it is judged against (core, no
+ * Lua). */
 #ifndef LUNETTE_SELECT_H
 #define LUNETTE_SELECT_H
 #include <stddef.h>
@@ -24,8 +25,8 @@
 
 typedef struct {
   int64_t n, ngroups;
-  int64_t *order;   /* n: the rows of group 0, then group 1, ...; ascending in each */
-  int64_t *start;   /* ngroups + 1: group c is order[start[c] .. start[c+1]) */
+  int64_t *order; /* n: the rows of group 0, then group 1, ...; ascending in each */
+  int64_t *start; /* ngroups + 1: group c is order[start[c] .. start[c+1]) */
 } LtGroups;
 
 /* One selected row: its 0-based index, its pick rank inside its group
@@ -76,8 +77,8 @@ typedef enum { LT_UNC_LEAST_CONFIDENCE = 0, LT_UNC_MARGIN, LT_UNC_ENTROPY } LtUn
 /* Uncertainty of the prediction P (n x c, c >= 2, probabilities or logits):
  * least confidence 1 - max p, margin p_2nd - p_max (higher = closer call),
  * or entropy -sum p log p. Same failure as lt_select_el2n. */
-LtStatus lt_select_uncertainty(const float *P, int64_t n, int64_t c, LtUncertainty kind, int is_logits,
-                               float *score, int64_t *bad);
+LtStatus lt_select_uncertainty(const float *P, int64_t n, int64_t c, LtUncertainty kind,
+                               int is_logits, float *score, int64_t *bad);
 
 /* Forgetting events (Toneva et al. 2019) from a correctness record R
  * (n x e, nonzero = classified correctly at epoch j): the number of
@@ -104,23 +105,25 @@ size_t lt_select_diverse_scratch(const LtGroups *g, int64_t d);
  * first pick maximises a_i, every later one a_i - lambda * max_{j chosen}
  * <u_i, u_j>; score = that value at the pick. Exact greedy, evaluated
  * lazily (the penalty only grows once a row has been chosen). */
-LtStatus lt_select_diverse(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           double lambda, LtPick *out, void *scratch, size_t bytes);
+LtStatus lt_select_diverse(const float *G, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, double lambda, LtPick *out, void *scratch,
+                           size_t bytes);
 
 size_t lt_select_kcenter_scratch(const LtGroups *g, int64_t d);
 /* k-center greedy (Sener & Savarese 2018) on features X (n x d), Euclidean:
  * start from first[c] (a row of group c, or -1: drawn with the seed), then
  * repeatedly take the row farthest from the chosen centres. score = that
  * distance (the first pick scores INFINITY). */
-LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           const int64_t *first, uint64_t seed, LtPick *out, void *scratch, size_t bytes);
+LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, const int64_t *first, uint64_t seed, LtPick *out,
+                           void *scratch, size_t bytes);
 
 size_t lt_select_herding_scratch(const LtGroups *g, int64_t d);
 /* Herding (Welling 2009; Chen et al. 2010): picks one row at a time so the
  * mean of the picks stays closest to the group mean mu. score = -||mu -
  * mean of the picks so far||. */
-LtStatus lt_select_herding(const float *X, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           LtPick *out, void *scratch, size_t bytes);
+LtStatus lt_select_herding(const float *X, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, LtPick *out, void *scratch, size_t bytes);
 
 size_t lt_select_glister_scratch(const LtGroups *g, int64_t d);
 /* GLISTER's greedy (Killamsetty et al. 2021, as DeepCore runs it) on
@@ -133,9 +136,9 @@ size_t lt_select_glister_scratch(const LtGroups *g, int64_t d);
  * lt_select_glister_val below does that. val is the validation gradient: one row of d shared
  * by every group, or ngroups x d (one per class) when val_per_group.
  * score = the gain at the pick. */
-LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           const float *val, int val_per_group, double eta, LtPick *out,
-                           void *scratch, size_t bytes);
+LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, const float *val, int val_per_group, double eta,
+                           LtPick *out, void *scratch, size_t bytes);
 
 /* GLISTER's validation rows for the last-layer update: nv rows of
  * penultimate features H (nv x f) and logits Z (nv x nc), float64
@@ -162,7 +165,8 @@ size_t lt_select_glister_val_scratch(const LtGroups *g, const LtGlisterVal *v);
  * gradients plus O(nv * d). score = the gain at the pick. Returns LT_EVALUE
  * when a group has no validation row of its class. */
 LtStatus lt_select_glister_val(const float *G, int64_t n, const LtGroups *g, const int64_t *k,
-                               const LtGlisterVal *v, double eta, LtPick *out, void *scratch, size_t bytes);
+                               const LtGlisterVal *v, double eta, LtPick *out, void *scratch,
+                               size_t bytes);
 
 typedef enum { LT_FL_EUCLIDEAN = 0, LT_FL_COSINE } LtFlMetric;
 size_t lt_select_craig_scratch(const LtGroups *g, int64_t d);
@@ -188,8 +192,8 @@ size_t lt_select_gradmatch_scratch(const LtGroups *g, const int64_t *k, int64_t 
  * at random (seeded, weight 1, as CORDS does). lam is relative to the mean
  * squared row norm of the group (CORDS's lam is absolute). score =
  * correlation at the pick; weight = w > 0. */
-LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                             const float *target, double lam, double tol, uint64_t seed, LtPick *out,
-                             void *scratch, size_t bytes);
+LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroups *g,
+                             const int64_t *k, const float *target, double lam, double tol,
+                             uint64_t seed, LtPick *out, void *scratch, size_t bytes);
 
 #endif

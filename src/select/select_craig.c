@@ -1,4 +1,5 @@
-/* select_craig.c - CRAIG: lazy-greedy facility location with similarities computed in GEMM tiles, never n x n. */
+/* select_craig.c - CRAIG: lazy-greedy facility location with similarities computed in GEMM tiles,
+ * never n x n. */
 #include "lazy.h"
 #include <math.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 /* Similarity rows are computed for up to TILE candidates at once: one
  * sgemm of (T x d) by (d x m). The tile holds TILE x m floats, capped so a
  * large group stays within ~32 MB. */
-#define FL_TILE_MAX 256
+#define FL_TILE_MAX    256
 #define FL_TILE_FLOATS (8 << 20)
 /* A group whose m x m similarities fit in this many bytes keeps them (one
  * GEMM pass), so a lazy re-evaluation costs O(m), not O(m d). */
@@ -25,7 +26,7 @@ static int64_t fl_tile_rows(int64_t m) {
 
 typedef struct {
   float *block, *sqn, *cur, *tile, *cand;
-  float *dense;        /* m x m similarities, or NULL: computed on the fly */
+  float *dense; /* m x m similarities, or NULL: computed on the fly */
   double *gain, *mean;
   int64_t *assign, *rows;
   SelHeap heap;
@@ -71,12 +72,13 @@ static float fl_raw(const FlWork *w, int64_t i, int64_t j, float g) {
 /* out[r, i] = similarity (or, when raw, distance) of candidate rows[r] to
  * every row i of the m x d block. */
 static void fl_tile(FlWork *w, int64_t m, int64_t d, int64_t nr, int raw, float *out) {
-  for (int64_t r = 0; r < nr; r++) memcpy(w->cand + r * d, w->block + w->rows[r] * d, (size_t)d * sizeof(float));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)m, (int)d, 1.0f, w->cand, (int)d,
-              w->block, (int)d, 0.0f, out, (int)m);
+  for (int64_t r = 0; r < nr; r++)
+    memcpy(w->cand + r * d, w->block + w->rows[r] * d, (size_t)d * sizeof(float));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)m, (int)d, 1.0f, w->cand,
+              (int)d, w->block, (int)d, 0.0f, out, (int)m);
   float dmax = (float)w->dmax;
   int flip = !raw && w->metric == LT_FL_EUCLIDEAN;
-  #pragma omp parallel for schedule(static) if (nr * m >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nr * m >= LT_PAR_MIN)
   for (int64_t r = 0; r < nr; r++) {
     float *s = out + r * m;
     for (int64_t i = 0; i < m; i++) {
@@ -102,10 +104,16 @@ LT_HOT static double fl_gain_row(const float *s, const float *cur, int64_t m) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= m; i += 8)
-    for (int j = 0; j < 8; j++) { float e = s[i + j] - cur[i + j]; acc[j] += e > 0 ? e : 0; }
+    for (int j = 0; j < 8; j++) {
+      float e = s[i + j] - cur[i + j];
+      acc[j] += e > 0 ? e : 0;
+    }
   double t = 0;
   for (int j = 0; j < 8; j++) t += acc[j];
-  for (; i < m; i++) { float e = s[i] - cur[i]; if (e > 0) t += e; }
+  for (; i < m; i++) {
+    float e = s[i] - cur[i];
+    if (e > 0) t += e;
+  }
   return t;
 }
 
@@ -118,11 +126,12 @@ static void fl_gains(FlWork *w, int64_t m, int64_t nr) {
  * converted, then mirrored in 64-row blocks. */
 static void fl_dense_raw(FlWork *w, int64_t m, int64_t d) {
   float *D = w->dense;
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)m, (int)d, 1.0f, w->block, (int)d, 0.0f, D, (int)m);
-  #pragma omp parallel for schedule(dynamic, 64)
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)m, (int)d, 1.0f, w->block, (int)d, 0.0f,
+              D, (int)m);
+#pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = i; j < m; j++) D[i * m + j] = fl_raw(w, i, j, D[i * m + j]);
-  #pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t b = 0; b < m; b += 64) {
     int64_t e = b + 64 < m ? b + 64 : m;
     for (int64_t j = 0; j < e; j++)
@@ -133,11 +142,14 @@ static void fl_dense_raw(FlWork *w, int64_t m, int64_t d) {
 /* Row sums of the raw values (into the heap keys) and their maximum. */
 static double fl_row_sums(FlWork *w, const float *raw, int64_t j0, int64_t nr, int64_t m) {
   double mx = 0;
-  #pragma omp parallel for schedule(static) reduction(max : mx) if (nr * m >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(max : mx) if (nr * m >= LT_PAR_MIN)
   for (int64_t r = 0; r < nr; r++) {
     const float *s = raw + r * m;
     double acc = 0;
-    for (int64_t i = 0; i < m; i++) { acc += s[i]; if (s[i] > mx) mx = s[i]; }
+    for (int64_t i = 0; i < m; i++) {
+      acc += s[i];
+      if (s[i] > mx) mx = s[i];
+    }
     w->heap.items[j0 + r] = (SelHeapItem){acc, j0 + r, 0};
   }
   return mx;
@@ -154,7 +166,9 @@ static void fl_centre(FlWork *w, int64_t m, int64_t d) {
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < d; j++) w->mean[j] += w->block[i * d + j];
   for (int64_t j = 0; j < d; j++) w->mean[j] /= (double)m;
-  SEL_FOR(i, m, m * d, for (int64_t j = 0; j < d; j++) w->block[i * d + j] = (float)(w->block[i * d + j] - w->mean[j]););
+  SEL_FOR(i, m, m * d,
+          for (int64_t j = 0; j < d; j++) w->block[i * d + j] =
+              (float)(w->block[i * d + j] - w->mean[j]););
 }
 
 /* Prepares the block (centred rows for euclidean, normalised rows for
@@ -162,7 +176,7 @@ static void fl_centre(FlWork *w, int64_t m, int64_t d) {
  * the heap. */
 static LtStatus fl_start(FlWork *w, int64_t m, int64_t d) {
   if (w->metric == LT_FL_EUCLIDEAN) fl_centre(w, m, d);
-  #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < m; i++) {
     float *x = w->block + i * d;
     double s = sel_dot(x, x, d);
@@ -192,7 +206,7 @@ static LtStatus fl_start(FlWork *w, int64_t m, int64_t d) {
     for (int64_t j = 0; j < m; j++) w->heap.items[j].key = (double)m * dmax - w->heap.items[j].key;
     if (w->dense) {
       float fd = (float)dmax;
-      #pragma omp parallel for schedule(static) if (m * m >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (m * m >= LT_PAR_MIN)
       for (int64_t i = 0; i < m * m; i++) w->dense[i] = fd - w->dense[i];
     }
   }
@@ -207,10 +221,14 @@ static void fl_take(FlWork *w, int64_t m, int64_t d, int64_t p, int64_t t) {
   fl_rows(w, m, d, 1);
   const float *s = fl_row(w, m, 0);
   for (int64_t i = 0; i < m; i++)
-    if (t == 0 || s[i] > w->cur[i]) { w->cur[i] = s[i]; w->assign[i] = t; }
+    if (t == 0 || s[i] > w->cur[i]) {
+      w->cur[i] = s[i];
+      w->assign[i] = t;
+    }
 }
 
-static LtStatus fl_group(FlWork *w, int64_t m, int64_t d, int64_t k, const int64_t *rows, LtPick *out) {
+static LtStatus fl_group(FlWork *w, int64_t m, int64_t d, int64_t k, const int64_t *rows,
+                         LtPick *out) {
   LtStatus st = fl_start(w, m, d);
   if (st != LT_OK) return st;
   int64_t batch = FL_REFRESH;
@@ -231,7 +249,8 @@ static LtStatus fl_group(FlWork *w, int64_t m, int64_t d, int64_t k, const int64
     if (batch < w->tile_rows) batch = 2 * batch < w->tile_rows ? 2 * batch : w->tile_rows;
     fl_rows(w, m, d, nr);
     fl_gains(w, m, nr);
-    for (int64_t r = 0; r < nr; r++) sel_heap_push(&w->heap, (SelHeapItem){w->gain[r], w->rows[r], t});
+    for (int64_t r = 0; r < nr; r++)
+      sel_heap_push(&w->heap, (SelHeapItem){w->gain[r], w->rows[r], t});
   }
   for (int64_t i = 0; i < m; i++) out[w->assign[i]].weight += 1.0;
   return LT_OK;

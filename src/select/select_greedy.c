@@ -1,4 +1,5 @@
-/* select_greedy.c - one-row-at-a-time greedy selections: SAGE with a diversity penalty, k-center, herding, GLISTER. */
+/* select_greedy.c - one-row-at-a-time greedy selections: SAGE with a diversity penalty, k-center,
+ * herding, GLISTER. */
 #include <math.h>
 #include <string.h>
 #include "interrupt.h"
@@ -11,7 +12,10 @@ static int64_t local_index(const int64_t *rows, int64_t m, int64_t row) {
   while (lo <= hi) {
     int64_t mid = lo + (hi - lo) / 2;
     if (rows[mid] == row) return mid;
-    if (rows[mid] < row) lo = mid + 1; else hi = mid - 1;
+    if (rows[mid] < row)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
   }
   return -1;
 }
@@ -19,9 +23,9 @@ static int64_t local_index(const int64_t *rows, int64_t m, int64_t row) {
 /* ---- SAGE with a diversity penalty ---------------------------------------- */
 
 typedef struct {
-  float *unit;         /* m x d: normalised rows */
-  float *centf;        /* d */
-  double *cent;        /* d */
+  float *unit;  /* m x d: normalised rows */
+  float *centf; /* d */
+  double *cent; /* d */
   double *agree, *maxsim;
   int64_t *chosen;
   SelHeap heap;
@@ -49,7 +53,7 @@ size_t lt_select_diverse_scratch(const LtGroups *g, int64_t d) {
 
 /* Unit rows and their agreement with the mean unit row (the SAGE score). */
 static void diverse_prepare(const float *X, int64_t m, int64_t d, DiverseWork *w) {
-  #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < m; i++) {
     double s = sqrt(sel_dot(X + i * d, X + i * d, d));
     float inv = (float)(1.0 / (s > 1e-12 ? s : 1e-12));
@@ -75,7 +79,7 @@ static LtStatus diverse_group(int64_t m, int64_t d, int64_t k, double lambda, Di
   int64_t first = sel_argmax_masked(w->agree, NULL, m);
   w->chosen[0] = first;
   out[0] = (LtPick){rows[first], 0, w->agree[first], 1.0};
-  #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < m; i++) w->maxsim[i] = sel_dot(w->unit + i * d, w->unit + first * d, d);
   int64_t n = 0;
   for (int64_t i = 0; i < m; i++)
@@ -91,13 +95,15 @@ static LtStatus diverse_group(int64_t m, int64_t d, int64_t k, double lambda, Di
       continue;
     }
     diverse_refresh(w, d, top.row, top.stamp, t);
-    sel_heap_push(&w->heap, (SelHeapItem){w->agree[top.row] - lambda * w->maxsim[top.row], top.row, t});
+    sel_heap_push(&w->heap,
+                  (SelHeapItem){w->agree[top.row] - lambda * w->maxsim[top.row], top.row, t});
   }
   return LT_OK;
 }
 
-LtStatus lt_select_diverse(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           double lambda, LtPick *out, void *scratch, size_t bytes) {
+LtStatus lt_select_diverse(const float *G, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, double lambda, LtPick *out, void *scratch,
+                           size_t bytes) {
   SelArena a;
   DiverseWork w;
   sel_arena_init(&a, scratch, bytes);
@@ -115,7 +121,11 @@ LtStatus lt_select_diverse(const float *G, int64_t n, int64_t d, const LtGroups 
 
 /* ---- k-center greedy ------------------------------------------------------ */
 
-typedef struct { float *block; double *mind; uint8_t *mask; } CenterWork;
+typedef struct {
+  float *block;
+  double *mind;
+  uint8_t *mask;
+} CenterWork;
 
 static int center_layout(SelArena *a, const LtGroups *g, int64_t d, CenterWork *w) {
   size_t m = (size_t)sel_max_group(g);
@@ -143,13 +153,15 @@ static LtStatus kcenter_group(const float *X, int64_t m, int64_t d, int64_t k, i
     out[t] = (LtPick){rows[p], t, t == 0 ? INFINITY : sqrt(w->mind[p]), 1.0};
     w->mask[p] = 1;
     const float *c = X + p * d;
-    SEL_FOR(i, m, m * d, double s = sel_sqdist(X + i * d, c, d); if (s < w->mind[i]) w->mind[i] = s;);
+    SEL_FOR(i, m, m * d, double s = sel_sqdist(X + i * d, c, d);
+            if (s < w->mind[i]) w->mind[i] = s;);
   }
   return LT_OK;
 }
 
-LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           const int64_t *first, uint64_t seed, LtPick *out, void *scratch, size_t bytes) {
+LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, const int64_t *first, uint64_t seed, LtPick *out,
+                           void *scratch, size_t bytes) {
   SelArena a;
   CenterWork w;
   LtRng rng;
@@ -159,7 +171,8 @@ LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups 
   for (int64_t c = 0; c < g->ngroups; c++) {
     int64_t m = sel_group_size(g, c);
     const int64_t *rows = g->order + g->start[c];
-    int64_t p = first && first[c] >= 0 ? local_index(rows, m, first[c]) : (int64_t)lt_rng_below(&rng, (uint64_t)m);
+    int64_t p = first && first[c] >= 0 ? local_index(rows, m, first[c])
+                                       : (int64_t)lt_rng_below(&rng, (uint64_t)m);
     if (p < 0) return LT_EVALUE;
     LtStatus st = kcenter_group(sel_gather(X, d, g, c, w.block), m, d, k[c], p, &w, rows, out);
     if (st != LT_OK) return st;
@@ -170,7 +183,11 @@ LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups 
 
 /* ---- herding --------------------------------------------------------------- */
 
-typedef struct { float *block, *w; double *mu, *sum, *gain, *sqn; uint8_t *mask; } HerdWork;
+typedef struct {
+  float *block, *w;
+  double *mu, *sum, *gain, *sqn;
+  uint8_t *mask;
+} HerdWork;
 
 static int herd_layout(SelArena *a, const LtGroups *g, int64_t d, HerdWork *w) {
   size_t m = (size_t)sel_max_group(g);
@@ -195,7 +212,10 @@ size_t lt_select_herding_scratch(const LtGroups *g, int64_t d) {
 /* ||mu - (sum + x) / t||^2 = what the pick of x leaves between the means. */
 static double herd_gap(const HerdWork *w, const float *x, int64_t d, double t) {
   double s = 0;
-  for (int64_t j = 0; j < d; j++) { double e = w->mu[j] - (w->sum[j] + x[j]) / t; s += e * e; }
+  for (int64_t j = 0; j < d; j++) {
+    double e = w->mu[j] - (w->sum[j] + x[j]) / t;
+    s += e * e;
+  }
   return s;
 }
 
@@ -207,7 +227,7 @@ static LtStatus herding_group(const float *X, int64_t m, int64_t d, int64_t k, H
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < d; j++) w->mu[j] += X[i * d + j];
   for (int64_t j = 0; j < d; j++) w->mu[j] /= (double)m;
-  #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < m; i++) w->sqn[i] = sel_dot(X + i * d, X + i * d, d);
   for (int64_t t = 0; t < k; t++) {
     if (lt_interrupt_pending()) return LT_EINTR;
@@ -223,8 +243,8 @@ static LtStatus herding_group(const float *X, int64_t m, int64_t d, int64_t k, H
   return LT_OK;
 }
 
-LtStatus lt_select_herding(const float *X, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           LtPick *out, void *scratch, size_t bytes) {
+LtStatus lt_select_herding(const float *X, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, LtPick *out, void *scratch, size_t bytes) {
   SelArena a;
   HerdWork w;
   sel_arena_init(&a, scratch, bytes);
@@ -240,7 +260,11 @@ LtStatus lt_select_herding(const float *X, int64_t n, int64_t d, const LtGroups 
 
 /* ---- GLISTER ----------------------------------------------------------------- */
 
-typedef struct { float *block; double *base, *acc, *dots, *gain; uint8_t *mask; } GlisterWork;
+typedef struct {
+  float *block;
+  double *base, *acc, *dots, *gain;
+  uint8_t *mask;
+} GlisterWork;
 
 static int glister_layout(SelArena *a, const LtGroups *g, int64_t d, GlisterWork *w) {
   size_t m = (size_t)sel_max_group(g);
@@ -269,7 +293,8 @@ static LtStatus glister_group(const float *X, int64_t m, int64_t d, int64_t k, c
   for (int64_t t = 0; t < k; t++) {
     if (lt_interrupt_pending()) return LT_EINTR;
     /* <g_i, v - eta * mean(chosen)> = base_i - eta * acc_i / t */
-    for (int64_t i = 0; i < m; i++) w->gain[i] = t == 0 ? w->base[i] : w->base[i] - eta * w->acc[i] / (double)t;
+    for (int64_t i = 0; i < m; i++)
+      w->gain[i] = t == 0 ? w->base[i] : w->base[i] - eta * w->acc[i] / (double)t;
     int64_t p = sel_argmax_masked(w->gain, w->mask, m);
     out[t] = (LtPick){rows[p], t, w->gain[p], 1.0};
     w->mask[p] = 1;
@@ -279,17 +304,17 @@ static LtStatus glister_group(const float *X, int64_t m, int64_t d, int64_t k, c
   return LT_OK;
 }
 
-LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                           const float *val, int val_per_group, double eta, LtPick *out,
-                           void *scratch, size_t bytes) {
+LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups *g,
+                           const int64_t *k, const float *val, int val_per_group, double eta,
+                           LtPick *out, void *scratch, size_t bytes) {
   SelArena a;
   GlisterWork w;
   sel_arena_init(&a, scratch, bytes);
   if (!glister_layout(&a, g, d, &w)) return LT_ENOMEM;
   for (int64_t c = 0; c < g->ngroups; c++) {
     const float *v = val + (val_per_group ? c * d : 0);
-    LtStatus st = glister_group(sel_gather(G, d, g, c, w.block), sel_group_size(g, c), d, k[c], v, eta,
-                                &w, g->order + g->start[c], out);
+    LtStatus st = glister_group(sel_gather(G, d, g, c, w.block), sel_group_size(g, c), d, k[c], v,
+                                eta, &w, g->order + g->start[c], out);
     if (st != LT_OK) return st;
     out += k[c];
   }
@@ -298,9 +323,15 @@ LtStatus lt_select_glister(const float *G, int64_t n, int64_t d, const LtGroups 
 
 /* ---- GLISTER with the last-layer update --------------------------------------- */
 
-typedef struct { float *block, *vf; double *gain, *shift, *vd, *p; int64_t *vrows; uint8_t *mask; } GlisterValWork;
+typedef struct {
+  float *block, *vf;
+  double *gain, *shift, *vd, *p;
+  int64_t *vrows;
+  uint8_t *mask;
+} GlisterValWork;
 
-static int glister_val_layout(SelArena *a, const LtGroups *g, const LtGlisterVal *v, GlisterValWork *w) {
+static int glister_val_layout(SelArena *a, const LtGroups *g, const LtGlisterVal *v,
+                              GlisterValWork *w) {
   size_t m = (size_t)sel_max_group(g), d = (size_t)(v->nc * v->f + v->nc), nv = (size_t)v->nv;
   w->block = g->ngroups > 1 ? sel_take(a, m * d * sizeof(float)) : NULL;
   w->vf = sel_take(a, d * sizeof(float));
@@ -310,7 +341,8 @@ static int glister_val_layout(SelArena *a, const LtGroups *g, const LtGlisterVal
   w->p = sel_take(a, (size_t)v->nc * sizeof(double));
   w->vrows = sel_take(a, nv * sizeof(int64_t));
   w->mask = sel_take(a, m);
-  return (w->block || g->ngroups == 1) && w->vf && w->gain && w->shift && w->vd && w->p && w->vrows && w->mask;
+  return (w->block || g->ngroups == 1) && w->vf && w->gain && w->shift && w->vd && w->p &&
+         w->vrows && w->mask;
 }
 
 size_t lt_select_glister_val_scratch(const LtGroups *g, const LtGlisterVal *v) {
@@ -339,8 +371,14 @@ static void glister_val_grad(const LtGlisterVal *v, const int64_t *rows, int64_t
     int64_t r = rows[i];
     const double *z = v->Z + r * nc, *s = w->shift + r * nc, *h = v->H + r * f;
     double mx = -INFINITY, sum = 0;
-    for (int64_t j = 0; j < nc; j++) { w->p[j] = z[j] - step * s[j]; if (w->p[j] > mx) mx = w->p[j]; }
-    for (int64_t j = 0; j < nc; j++) { w->p[j] = exp(w->p[j] - mx); sum += w->p[j]; }
+    for (int64_t j = 0; j < nc; j++) {
+      w->p[j] = z[j] - step * s[j];
+      if (w->p[j] > mx) mx = w->p[j];
+    }
+    for (int64_t j = 0; j < nc; j++) {
+      w->p[j] = exp(w->p[j] - mx);
+      sum += w->p[j];
+    }
     for (int64_t j = 0; j < nc; j++) {
       double e = w->p[j] / sum - (j == v->y[r] ? 1.0 : 0.0);
       for (int64_t q = 0; q < f; q++) w->vd[j * f + q] += e * h[q];
@@ -351,8 +389,8 @@ static void glister_val_grad(const LtGlisterVal *v, const int64_t *rows, int64_t
 }
 
 /* shift_r += W_p h_r + b_p for the picked gradient gp (weight [nc x f], bias [nc]). */
-static void glister_val_shift(const LtGlisterVal *v, const int64_t *rows, int64_t nr, const float *gp,
-                              double *shift) {
+static void glister_val_shift(const LtGlisterVal *v, const int64_t *rows, int64_t nr,
+                              const float *gp, double *shift) {
   int64_t nc = v->nc, f = v->f;
   for (int64_t i = 0; i < nr; i++) {
     const double *h = v->H + rows[i] * f;
@@ -365,8 +403,9 @@ static void glister_val_shift(const LtGlisterVal *v, const int64_t *rows, int64_
   }
 }
 
-static LtStatus glister_val_group(const float *X, int64_t m, int64_t k, const LtGlisterVal *v, int64_t c,
-                                  double eta, GlisterValWork *w, const int64_t *rows, LtPick *out) {
+static LtStatus glister_val_group(const float *X, int64_t m, int64_t k, const LtGlisterVal *v,
+                                  int64_t c, double eta, GlisterValWork *w, const int64_t *rows,
+                                  LtPick *out) {
   int64_t d = v->nc * v->f + v->nc, nr = glister_val_rows(v, c, w->vrows);
   if (nr == 0) return LT_EVALUE;
   memset(w->shift, 0, sizeof(double) * (size_t)(v->nv * v->nc));
@@ -385,15 +424,16 @@ static LtStatus glister_val_group(const float *X, int64_t m, int64_t k, const Lt
 }
 
 LtStatus lt_select_glister_val(const float *G, int64_t n, const LtGroups *g, const int64_t *k,
-                               const LtGlisterVal *v, double eta, LtPick *out, void *scratch, size_t bytes) {
+                               const LtGlisterVal *v, double eta, LtPick *out, void *scratch,
+                               size_t bytes) {
   SelArena a;
   GlisterValWork w;
   sel_arena_init(&a, scratch, bytes);
   if (!glister_val_layout(&a, g, v, &w)) return LT_ENOMEM;
   int64_t d = v->nc * v->f + v->nc;
   for (int64_t c = 0; c < g->ngroups; c++) {
-    LtStatus st = glister_val_group(sel_gather(G, d, g, c, w.block), sel_group_size(g, c), k[c], v, c, eta,
-                                    &w, g->order + g->start[c], out);
+    LtStatus st = glister_val_group(sel_gather(G, d, g, c, w.block), sel_group_size(g, c), k[c], v,
+                                    c, eta, &w, g->order + g->start[c], out);
     if (st != LT_OK) return st;
     out += k[c];
   }

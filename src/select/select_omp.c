@@ -1,4 +1,5 @@
-/* select_omp.c - GradMatch: orthogonal matching pursuit with ridge non-negative least squares on an updated Cholesky factor. */
+/* select_omp.c - GradMatch: orthogonal matching pursuit with ridge non-negative least squares on an
+ * updated Cholesky factor. */
 #include <math.h>
 #include <string.h>
 #include "interrupt.h"
@@ -50,7 +51,8 @@ static int omp_layout(SelArena *a, const LtGroups *g, int64_t kmax, int64_t d, O
 
 static int64_t max_k(const LtGroups *g, const int64_t *k) {
   int64_t m = 1;
-  for (int64_t c = 0; c < g->ngroups; c++) if (k[c] > m) m = k[c];
+  for (int64_t c = 0; c < g->ngroups; c++)
+    if (k[c] > m) m = k[c];
   return m;
 }
 
@@ -129,18 +131,29 @@ static int nnls_step_back(Nnls *q) {
   int any = 0;
   for (int64_t i = 0; i < q->np; i++) {
     int64_t s = q->P[i];
-    if (q->z[s] <= 0) { any = 1; double t = q->x[s] / (q->x[s] - q->z[s]); if (t < alpha) alpha = t; }
+    if (q->z[s] <= 0) {
+      any = 1;
+      double t = q->x[s] / (q->x[s] - q->z[s]);
+      if (t < alpha) alpha = t;
+    }
   }
   if (!any) return 0;
-  for (int64_t i = 0; i < q->np; i++) { int64_t s = q->P[i]; q->x[s] += alpha * (q->z[s] - q->x[s]); }
+  for (int64_t i = 0; i < q->np; i++) {
+    int64_t s = q->P[i];
+    q->x[s] += alpha * (q->z[s] - q->x[s]);
+  }
   for (int64_t i = q->np - 1; i >= 0; i--)
-    if (q->x[q->P[i]] <= 1e-15 * (1 + fabs(q->c[q->P[i]]))) { q->x[q->P[i]] = 0; chol_delete(q, i); }
+    if (q->x[q->P[i]] <= 1e-15 * (1 + fabs(q->c[q->P[i]]))) {
+      q->x[q->P[i]] = 0;
+      chol_delete(q, i);
+    }
   return 1;
 }
 
 static void nnls_solve(Nnls *q) {
   double cmax = 0;
-  for (int64_t s = 0; s < q->ns; s++) if (fabs(q->c[s]) > cmax) cmax = fabs(q->c[s]);
+  for (int64_t s = 0; s < q->ns; s++)
+    if (fabs(q->c[s]) > cmax) cmax = fabs(q->c[s]);
   double tol = 1e-10 * (cmax > 0 ? cmax : 1);
   for (int64_t iter = 0; iter < 3 * q->ns + 10; iter++) {
     int64_t best = -1;
@@ -149,7 +162,10 @@ static void nnls_solve(Nnls *q) {
       if (q->inP[s]) continue;
       double wv = q->c[s];
       for (int64_t t = 0; t < q->ns; t++) wv -= HH(q, s, t) * q->x[t];
-      if (wv > bw) { bw = wv; best = s; }
+      if (wv > bw) {
+        bw = wv;
+        best = s;
+      }
     }
     if (best < 0) return;
     chol_append(q, best);
@@ -189,7 +205,10 @@ static double omp_residual(OmpWork *w, int64_t d) {
     for (int64_t j = 0; j < d; j++) w->resid[j] -= xs * w->sel[s * d + j];
   }
   double r = 0;
-  for (int64_t j = 0; j < d; j++) { r += w->resid[j] * w->resid[j]; w->rf[j] = (float)w->resid[j]; }
+  for (int64_t j = 0; j < d; j++) {
+    r += w->resid[j] * w->resid[j];
+    w->rf[j] = (float)w->resid[j];
+  }
   return sqrt(r);
 }
 
@@ -201,7 +220,10 @@ static double omp_residual(OmpWork *w, int64_t d) {
 static int64_t omp_keep_positive(OmpWork *w, LtPick *out) {
   int64_t kept = 0;
   for (int64_t s = 0; s < w->q.ns; s++) {
-    if (!(w->q.x[s] > 0)) { w->mask[w->slot_row[s]] = 0; continue; }
+    if (!(w->q.x[s] > 0)) {
+      w->mask[w->slot_row[s]] = 0;
+      continue;
+    }
     out[kept] = out[s];
     out[kept].rank = kept;
     out[kept].weight = w->q.x[s];
@@ -211,26 +233,33 @@ static int64_t omp_keep_positive(OmpWork *w, LtPick *out) {
 }
 
 /* Picks from 'from' to k, drawn uniformly from the rows not chosen. */
-static void omp_fill(OmpWork *w, int64_t m, int64_t from, int64_t k, LtRng *rng, const int64_t *rows, LtPick *out) {
+static void omp_fill(OmpWork *w, int64_t m, int64_t from, int64_t k, LtRng *rng,
+                     const int64_t *rows, LtPick *out) {
   int64_t np = 0;
-  for (int64_t i = 0; i < m; i++) if (!w->mask[i]) w->pool[np++] = i;
+  for (int64_t i = 0; i < m; i++)
+    if (!w->mask[i]) w->pool[np++] = i;
   for (int64_t t = from, i = 0; t < k; t++, i++) {
     int64_t j = i + (int64_t)lt_rng_below(rng, (uint64_t)(np - i));
-    int64_t v = w->pool[j]; w->pool[j] = w->pool[i]; w->pool[i] = v;
+    int64_t v = w->pool[j];
+    w->pool[j] = w->pool[i];
+    w->pool[i] = v;
     out[t] = (LtPick){rows[v], t, 0.0, 1.0};
   }
 }
 
-static LtStatus omp_group(OmpWork *w, const float *A, int64_t m, int64_t d, int64_t k, const float *target,
-                          double lam, double tol, LtRng *rng, const int64_t *rows, LtPick *out) {
+static LtStatus omp_group(OmpWork *w, const float *A, int64_t m, int64_t d, int64_t k,
+                          const float *target, double lam, double tol, LtRng *rng,
+                          const int64_t *rows, LtPick *out) {
   double msq = 0, bn = 0;
   memset(w->b, 0, sizeof(double) * (size_t)d);
   memset(w->mask, 0, (size_t)m);
   for (int64_t i = 0; i < m; i++) {
     msq += sel_dot(A + i * d, A + i * d, d);
-    if (!target) for (int64_t j = 0; j < d; j++) w->b[j] += A[i * d + j];
+    if (!target)
+      for (int64_t j = 0; j < d; j++) w->b[j] += A[i * d + j];
   }
-  if (target) for (int64_t j = 0; j < d; j++) w->b[j] = target[j];
+  if (target)
+    for (int64_t j = 0; j < d; j++) w->b[j] = target[j];
   for (int64_t j = 0; j < d; j++) bn += w->b[j] * w->b[j];
   bn = sqrt(bn);
   lam = lam * msq / (double)m + 1e-12 * (msq / (double)m + 1e-300);
@@ -250,9 +279,9 @@ static LtStatus omp_group(OmpWork *w, const float *A, int64_t m, int64_t d, int6
   return LT_OK;
 }
 
-LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
-                             const float *target, double lam, double tol, uint64_t seed, LtPick *out,
-                             void *scratch, size_t bytes) {
+LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroups *g,
+                             const int64_t *k, const float *target, double lam, double tol,
+                             uint64_t seed, LtPick *out, void *scratch, size_t bytes) {
   SelArena a;
   OmpWork w;
   LtRng rng;

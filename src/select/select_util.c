@@ -1,4 +1,5 @@
-/* select_util.c - scratch carving, the lazy-greedy heap, row gathering and the dot-product kernels of selection. */
+/* select_util.c - scratch carving, the lazy-greedy heap, row gathering and the dot-product kernels
+ * of selection. */
 #include <string.h>
 #include "select/select_util.h"
 
@@ -15,8 +16,14 @@ void *sel_take(SelArena *a, size_t n) {
   uintptr_t p = (uintptr_t)(a->base + a->used);
   size_t pad = a->base ? (size_t)(((p + SEL_ALIGN - 1) & ~(uintptr_t)(SEL_ALIGN - 1)) - p) : 0;
   size_t need = pad + ((n + SEL_ALIGN - 1) & ~(size_t)(SEL_ALIGN - 1));
-  if (!a->base) { a->used += need + SEL_ALIGN; return NULL; }
-  if (a->used + need > a->size) { a->failed = 1; return NULL; }
+  if (!a->base) {
+    a->used += need + SEL_ALIGN;
+    return NULL;
+  }
+  if (a->used + need > a->size) {
+    a->failed = 1;
+    return NULL;
+  }
   void *r = a->base + a->used + pad;
   a->used += need;
   return r;
@@ -34,7 +41,9 @@ static void sift_down(SelHeap *h, int64_t i) {
     if (l < h->n && heap_above(&h->items[l], &h->items[m])) m = l;
     if (r < h->n && heap_above(&h->items[r], &h->items[m])) m = r;
     if (m == i) return;
-    SelHeapItem t = h->items[i]; h->items[i] = h->items[m]; h->items[m] = t;
+    SelHeapItem t = h->items[i];
+    h->items[i] = h->items[m];
+    h->items[m] = t;
     i = m;
   }
 }
@@ -45,7 +54,9 @@ void sel_heap_push(SelHeap *h, SelHeapItem it) {
   while (i > 0) {
     int64_t p = (i - 1) / 2;
     if (!heap_above(&h->items[i], &h->items[p])) break;
-    SelHeapItem t = h->items[i]; h->items[i] = h->items[p]; h->items[p] = t;
+    SelHeapItem t = h->items[i];
+    h->items[i] = h->items[p];
+    h->items[p] = t;
     i = p;
   }
 }
@@ -68,7 +79,8 @@ int64_t sel_group_size(const LtGroups *g, int64_t c) { return g->start[c + 1] - 
 
 int64_t sel_max_group(const LtGroups *g) {
   int64_t m = 0;
-  for (int64_t c = 0; c < g->ngroups; c++) if (sel_group_size(g, c) > m) m = sel_group_size(g, c);
+  for (int64_t c = 0; c < g->ngroups; c++)
+    if (sel_group_size(g, c) > m) m = sel_group_size(g, c);
   return m;
 }
 
@@ -98,20 +110,29 @@ typedef float SelV8 __attribute__((vector_size(32)));
  * passed or returned by value changes the ABI of the baseline clone. */
 #define SEL_LOAD8(v, p) memcpy(&(v), (p), sizeof(SelV8))
 /* s = the sum in double of the lanes of (a0 + a1) + (a2 + a3) */
-#define SEL_LANES(s, a0, a1, a2, a3)                 \
-  do {                                               \
-    SelV8 v_ = ((a0) + (a1)) + ((a2) + (a3));        \
-    (s) = 0;                                         \
-    for (int j_ = 0; j_ < 8; j_++) (s) += v_[j_];    \
+#define SEL_LANES(s, a0, a1, a2, a3)              \
+  do {                                            \
+    SelV8 v_ = ((a0) + (a1)) + ((a2) + (a3));     \
+    (s) = 0;                                      \
+    for (int j_ = 0; j_ < 8; j_++) (s) += v_[j_]; \
   } while (0)
 
 LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
   SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
   int64_t i = 0;
   for (; i + 32 <= d; i += 32) {
-    SEL_LOAD8(x0, a + i); SEL_LOAD8(x1, a + i + 8); SEL_LOAD8(x2, a + i + 16); SEL_LOAD8(x3, a + i + 24);
-    SEL_LOAD8(y0, b + i); SEL_LOAD8(y1, b + i + 8); SEL_LOAD8(y2, b + i + 16); SEL_LOAD8(y3, b + i + 24);
-    a0 += x0 * y0; a1 += x1 * y1; a2 += x2 * y2; a3 += x3 * y3;
+    SEL_LOAD8(x0, a + i);
+    SEL_LOAD8(x1, a + i + 8);
+    SEL_LOAD8(x2, a + i + 16);
+    SEL_LOAD8(x3, a + i + 24);
+    SEL_LOAD8(y0, b + i);
+    SEL_LOAD8(y1, b + i + 8);
+    SEL_LOAD8(y2, b + i + 16);
+    SEL_LOAD8(y3, b + i + 24);
+    a0 += x0 * y0;
+    a1 += x1 * y1;
+    a2 += x2 * y2;
+    a3 += x3 * y3;
   }
   double s;
   SEL_LANES(s, a0, a1, a2, a3);
@@ -123,14 +144,29 @@ LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
   SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
   int64_t i = 0;
   for (; i + 32 <= d; i += 32) {
-    SEL_LOAD8(x0, a + i); SEL_LOAD8(x1, a + i + 8); SEL_LOAD8(x2, a + i + 16); SEL_LOAD8(x3, a + i + 24);
-    SEL_LOAD8(y0, b + i); SEL_LOAD8(y1, b + i + 8); SEL_LOAD8(y2, b + i + 16); SEL_LOAD8(y3, b + i + 24);
-    x0 -= y0; x1 -= y1; x2 -= y2; x3 -= y3;
-    a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3;
+    SEL_LOAD8(x0, a + i);
+    SEL_LOAD8(x1, a + i + 8);
+    SEL_LOAD8(x2, a + i + 16);
+    SEL_LOAD8(x3, a + i + 24);
+    SEL_LOAD8(y0, b + i);
+    SEL_LOAD8(y1, b + i + 8);
+    SEL_LOAD8(y2, b + i + 16);
+    SEL_LOAD8(y3, b + i + 24);
+    x0 -= y0;
+    x1 -= y1;
+    x2 -= y2;
+    x3 -= y3;
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+    a2 += x2 * x2;
+    a3 += x3 * x3;
   }
   double s;
   SEL_LANES(s, a0, a1, a2, a3);
-  for (; i < d; i++) { double t = (double)a[i] - b[i]; s += t * t; }
+  for (; i < d; i++) {
+    double t = (double)a[i] - b[i];
+    s += t * t;
+  }
   return s;
 }
 
@@ -147,14 +183,15 @@ int64_t sel_argmax_masked(const double *v, const uint8_t *mask, int64_t n) {
       if (!(mask && mask[i]) && (best < 0 || v[i] > v[best])) best = i;
     return best;
   }
-  #pragma omp parallel
+#pragma omp parallel
   {
     int64_t mine = -1;
-    #pragma omp for schedule(static) nowait
+#pragma omp for schedule(static) nowait
     for (int64_t i = 0; i < n; i++)
       if (!(mask && mask[i]) && (mine < 0 || v[i] > v[mine])) mine = i;
-    #pragma omp critical
-    if (mine >= 0 && (best < 0 || v[mine] > v[best] || (v[mine] == v[best] && mine < best))) best = mine;
+#pragma omp critical
+    if (mine >= 0 && (best < 0 || v[mine] > v[best] || (v[mine] == v[best] && mine < best)))
+      best = mine;
   }
   return best;
 }

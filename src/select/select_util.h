@@ -1,4 +1,5 @@
-/* select_util.h - what the selection kernels share: scratch carving, a max-heap, row gathering (core, no Lua). */
+/* select_util.h - what the selection kernels share: scratch carving, a max-heap, row gathering
+ * (core, no Lua). */
 #ifndef LUNETTE_SELECT_UTIL_H
 #define LUNETTE_SELECT_UTIL_H
 #include "select/select.h"
@@ -6,19 +7,26 @@
 /* for (i = 0; i < n; i++) { body } on the OpenMP threads when the loop
  * touches at least LT_PAR_MIN elements (work), inline otherwise: even an
  * if(0) parallel region builds a team, and greedy loops run one per pick. */
-#define SEL_FOR(i, n, work, ...)                                             \
-  do {                                                                     \
-    if ((work) >= LT_PAR_MIN) {                                            \
-      _Pragma("omp parallel for schedule(static)")                         \
-      for (int64_t i = 0; i < (n); i++) { __VA_ARGS__ }                    \
-    } else {                                                               \
-      for (int64_t i = 0; i < (n); i++) { __VA_ARGS__ }                    \
-    }                                                                      \
+#define SEL_FOR(i, n, work, ...)                                                       \
+  do {                                                                                 \
+    if ((work) >= LT_PAR_MIN) {                                                        \
+      _Pragma("omp parallel for schedule(static)") for (int64_t i = 0; i < (n); i++) { \
+        __VA_ARGS__                                                                    \
+      }                                                                                \
+    } else {                                                                           \
+      for (int64_t i = 0; i < (n); i++) {                                              \
+        __VA_ARGS__                                                                    \
+      }                                                                                \
+    }                                                                                  \
   } while (0)
 
 /* Scratch carved in 64-byte aligned pieces. With base == NULL it only
  * counts, so a method's *_scratch function replays its own carving. */
-typedef struct { char *base; size_t size, used; int failed; } SelArena;
+typedef struct {
+  char *base;
+  size_t size, used;
+  int failed;
+} SelArena;
 
 void sel_arena_init(SelArena *a, void *base, size_t size);
 /* n bytes (aligned), or NULL when counting or out of room (sets failed). */
@@ -26,8 +34,15 @@ void *sel_take(SelArena *a, size_t n);
 
 /* A binary max-heap of (key, row) with ties to the lower row, for lazy
  * greedy: stale keys are upper bounds that get refreshed when they surface. */
-typedef struct { double key; int64_t row; int64_t stamp; } SelHeapItem;
-typedef struct { SelHeapItem *items; int64_t n; } SelHeap;
+typedef struct {
+  double key;
+  int64_t row;
+  int64_t stamp;
+} SelHeapItem;
+typedef struct {
+  SelHeapItem *items;
+  int64_t n;
+} SelHeap;
 
 void sel_heap_push(SelHeap *h, SelHeapItem it);
 SelHeapItem sel_heap_pop(SelHeap *h);

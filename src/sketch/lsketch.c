@@ -1,4 +1,5 @@
-/* lsketch.c - Lua binding for Frequent Directions sketches (userdata "lunette.FD") and random projections. */
+/* lsketch.c - Lua binding for Frequent Directions sketches (userdata "lunette.FD") and random
+ * projections. */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "sketch/sketch.h"
@@ -8,7 +9,10 @@
 /* The sketch header; the buffer and both workspaces are tensors kept in the
  * userdata's user values (1: buffer, 2: float work, 3: double work) so the
  * GC counts and frees them. */
-typedef struct { LtFd fd; LtFdWork work; } FdUd;
+typedef struct {
+  LtFd fd;
+  LtFdWork work;
+} FdUd;
 
 static FdUd *check_fd(lua_State *L, int arg, const char *fname) {
   FdUd *u = luaL_testudata(L, arg, FD_MT);
@@ -46,14 +50,14 @@ static int s_fd(lua_State *L) {
     return ltL_argerror(L, 4, "fd", "variant must be 'fast' or 'classic', got '%s'", vname);
   if (dim < 1) return ltL_argerror(L, 2, "fd", "dim must be positive, got %lld", (long long)dim);
   if (ell < 1 || ell >= dim)
-    return ltL_argerror(L, 1, "fd", "ell must be in 1..dim-1 (dim = %lld), got %lld", (long long)dim,
-                       (long long)ell);
+    return ltL_argerror(L, 1, "fd", "ell must be in 1..dim-1 (dim = %lld), got %lld",
+                        (long long)dim, (long long)ell);
   if (ell > LT_FD_MAX_ELL)
     return ltL_argerror(L, 1, "fd", "ell must be at most %d, got %lld", LT_FD_MAX_ELL,
-                       (long long)ell);
+                        (long long)ell);
   if (store != LT_F32 && store != LT_F16 && store != LT_BF16)
     return ltL_argerror(L, 3, "fd", "storage dtype must be float32, float16 or bfloat16, got %s",
-                       lt_dtype_name(store));
+                        lt_dtype_name(store));
   push_fd(L, v, ell, dim, store);
   return 1;
 }
@@ -61,7 +65,8 @@ static int s_fd(lua_State *L) {
 static void check_rows(lua_State *L, int arg, const char *fname, const Tensor *rows, int64_t dim) {
   char b[64];
   if (rows->ndim != 2 || rows->shape[1] != dim)
-    ltL_argerror(L, arg, fname, "rows must be [n x %lld], got %s", (long long)dim, ltL_shape_of(rows, b, sizeof b));
+    ltL_argerror(L, arg, fname, "rows must be [n x %lld], got %s", (long long)dim,
+                 ltL_shape_of(rows, b, sizeof b));
   if (!lt_dtype_is_float(rows->dtype))
     ltL_argerror(L, arg, fname, "float rows expected, got %s", lt_dtype_name(rows->dtype));
 }
@@ -71,10 +76,14 @@ static void check_rows(lua_State *L, int arg, const char *fname, const Tensor *r
  * store. The sketch cannot go on. */
 static void raise_overflow(lua_State *L, const char *fname, LtDtype store) {
   if (store == LT_F16)
-    luaL_error(L, "%s: the sketch's singular values passed what float16 storage holds (65504); "
-                  "scale the rows down or use float32 storage, and start a new sketch", fname);
-  luaL_error(L, "%s: the sketch's squared norms passed float32's range (3.4e38); scale the rows "
-                "down and start a new sketch", fname);
+    luaL_error(L,
+               "%s: the sketch's singular values passed what float16 storage holds (65504); "
+               "scale the rows down or use float32 storage, and start a new sketch",
+               fname);
+  luaL_error(L,
+             "%s: the sketch's squared norms passed float32's range (3.4e38); scale the rows "
+             "down and start a new sketch",
+             fname);
 }
 
 /* Rows refused (the sketch is unchanged) or a compression that failed (it
@@ -84,8 +93,9 @@ static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, con
   if (st == LT_ERANGE && fd->filled == fd->cap) raise_overflow(L, fname, store);
   if (st == LT_EVALUE) ltL_argerror(L, arg, fname, "rows contain NaN or Inf (sketch unchanged)");
   if (st == LT_ERANGE)
-    ltL_argerror(L, arg, fname, "rows hold values beyond the range of %s storage (sketch unchanged)",
-                lt_dtype_name(store));
+    ltL_argerror(L, arg, fname,
+                 "rows hold values beyond the range of %s storage (sketch unchanged)",
+                 lt_dtype_name(store));
   ltL_check_status(L, st, fname);
 }
 
@@ -93,7 +103,13 @@ static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, con
 static int s_add(lua_State *L) {
   FdUd *u = check_fd(L, 1, "add");
   Tensor *rows = ltL_check_tensor(L, 2, "add"), r2 = *rows;
-  if (rows->ndim == 1) { r2.ndim = 2; r2.shape[0] = 1; r2.shape[1] = rows->shape[0]; r2.stride[0] = 0; r2.stride[1] = rows->stride[0]; }
+  if (rows->ndim == 1) {
+    r2.ndim = 2;
+    r2.shape[0] = 1;
+    r2.shape[1] = rows->shape[0];
+    r2.stride[0] = 0;
+    r2.stride[1] = rows->stride[0];
+  }
   check_rows(L, 2, "add", &r2, u->fd.dim);
   raise_add(L, lt_fd_add(&u->fd, &u->work, &r2), "add", 2, &u->fd);
   lua_settop(L, 1);
@@ -116,13 +132,17 @@ static int s_merge(lua_State *L) {
   FdUd *u = check_fd(L, 1, "merge"), *o = check_fd(L, 2, "merge");
   if (u == o) return ltL_argerror(L, 2, "merge", "cannot merge a sketch into itself");
   if (o->fd.dim != u->fd.dim)
-    return ltL_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim, (long long)u->fd.dim);
+    return ltL_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim,
+                        (long long)u->fd.dim);
   raise_add(L, lt_fd_merge(&u->fd, &u->work, &o->fd), "merge", 2, &u->fd);
   lua_settop(L, 1);
   return 1;
 }
 
-static int s_rows_seen(lua_State *L) { lua_pushinteger(L, check_fd(L, 1, "rows_seen")->fd.rows_seen); return 1; }
+static int s_rows_seen(lua_State *L) {
+  lua_pushinteger(L, check_fd(L, 1, "rows_seen")->fd.rows_seen);
+  return 1;
+}
 static int s_error_bound(lua_State *L) {
   lua_pushnumber(L, lt_fd_error_bound(&check_fd(L, 1, "error_bound")->fd));
   return 1;
@@ -132,20 +152,33 @@ static int s_error_bound(lua_State *L) {
 static int s_info(lua_State *L) {
   FdUd *u = check_fd(L, 1, "info");
   lua_createtable(L, 0, 9);
-  lua_pushinteger(L, u->fd.ell); lua_setfield(L, -2, "ell");
-  lua_pushinteger(L, u->fd.dim); lua_setfield(L, -2, "dim");
-  lua_pushstring(L, u->fd.variant == LT_FD_FAST ? "fast" : "classic"); lua_setfield(L, -2, "variant");
-  lua_pushstring(L, lt_dtype_name(u->fd.store)); lua_setfield(L, -2, "dtype");
-  lua_pushinteger(L, u->fd.rows_seen); lua_setfield(L, -2, "rows_seen");
-  lua_pushinteger(L, u->fd.filled); lua_setfield(L, -2, "filled");
-  lua_pushnumber(L, u->fd.delta); lua_setfield(L, -2, "delta");
-  lua_pushnumber(L, u->fd.rounding); lua_setfield(L, -2, "rounding");
-  lua_pushnumber(L, u->fd.sq_frob); lua_setfield(L, -2, "sq_frob");
+  lua_pushinteger(L, u->fd.ell);
+  lua_setfield(L, -2, "ell");
+  lua_pushinteger(L, u->fd.dim);
+  lua_setfield(L, -2, "dim");
+  lua_pushstring(L, u->fd.variant == LT_FD_FAST ? "fast" : "classic");
+  lua_setfield(L, -2, "variant");
+  lua_pushstring(L, lt_dtype_name(u->fd.store));
+  lua_setfield(L, -2, "dtype");
+  lua_pushinteger(L, u->fd.rows_seen);
+  lua_setfield(L, -2, "rows_seen");
+  lua_pushinteger(L, u->fd.filled);
+  lua_setfield(L, -2, "filled");
+  lua_pushnumber(L, u->fd.delta);
+  lua_setfield(L, -2, "delta");
+  lua_pushnumber(L, u->fd.rounding);
+  lua_setfield(L, -2, "rounding");
+  lua_pushnumber(L, u->fd.sq_frob);
+  lua_setfield(L, -2, "sq_frob");
   return 1;
 }
 
 /* fd:_buffer() -> the buffer tensor itself (for state saving) */
-static int s_buffer(lua_State *L) { check_fd(L, 1, "buffer"); lua_getiuservalue(L, 1, 1); return 1; }
+static int s_buffer(lua_State *L) {
+  check_fd(L, 1, "buffer");
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
 
 /* Raises `state.<key> must be <what>, got <type>` for the value on top of the stack. */
 static int state_type_error(lua_State *L, const char *key, const char *what) {
@@ -226,7 +259,7 @@ static int s_cov_error(lua_State *L) {
   char b1[64], b2[64];
   if (A->ndim != 2 || B->ndim != 2 || A->shape[1] != B->shape[1] || A->shape[1] == 0)
     return ltL_argerror(L, 2, "cov_error", "shape mismatch: %s and %s must be [n x d] and [m x d]",
-                       ltL_shape_of(A, b1, sizeof b1), ltL_shape_of(B, b2, sizeof b2));
+                        ltL_shape_of(A, b1, sizeof b1), ltL_shape_of(B, b2, sizeof b2));
   int iters = (int)luaL_optinteger(L, 3, 200);
   lua_settop(L, 3);
   Tensor *ca = ltL_push_contiguous(L, 1), *cb = ltL_push_contiguous(L, 2);
@@ -250,23 +283,31 @@ static int s_projection(lua_State *L) {
   Tensor *out = ltL_push_new_arg(L, 3, kind, LT_F32, 2, shape);
   LtRng rng;
   lt_rng_seed(&rng, (uint64_t)seed);
-  if (strcmp(kind, "gaussian") == 0) lt_proj_gaussian(out, &rng);
-  else if (strcmp(kind, "sparse_sign") == 0) lt_proj_sparse_sign(out, &rng);
-  else if (strcmp(kind, "countsketch") == 0) lt_proj_countsketch(out, &rng);
-  else return ltL_argerror(L, 4, "projection", "unknown kind '%s'", kind);
+  if (strcmp(kind, "gaussian") == 0)
+    lt_proj_gaussian(out, &rng);
+  else if (strcmp(kind, "sparse_sign") == 0)
+    lt_proj_sparse_sign(out, &rng);
+  else if (strcmp(kind, "countsketch") == 0)
+    lt_proj_countsketch(out, &rng);
+  else
+    return ltL_argerror(L, 4, "projection", "unknown kind '%s'", kind);
   return 1;
 }
 
-static const luaL_Reg fd_methods[] = {
-  {"add", s_add}, {"finalize", s_finalize}, {"merge", s_merge}, {"rows_seen", s_rows_seen},
-  {"error_bound", s_error_bound}, {"info", s_info}, {"_buffer", s_buffer},
-  {NULL, NULL}
-};
+static const luaL_Reg fd_methods[] = {{"add", s_add},
+                                      {"finalize", s_finalize},
+                                      {"merge", s_merge},
+                                      {"rows_seen", s_rows_seen},
+                                      {"error_bound", s_error_bound},
+                                      {"info", s_info},
+                                      {"_buffer", s_buffer},
+                                      {NULL, NULL}};
 
-static const luaL_Reg module_fns[] = {
-  {"fd", s_fd}, {"from_state", s_from_state}, {"cov_error", s_cov_error},
-  {"projection", s_projection}, {NULL, NULL}
-};
+static const luaL_Reg module_fns[] = {{"fd", s_fd},
+                                      {"from_state", s_from_state},
+                                      {"cov_error", s_cov_error},
+                                      {"projection", s_projection},
+                                      {NULL, NULL}};
 
 /* The main part of lunette._sketch (src/lunette.c lists every part). */
 int luaopen_lunette_sketch(lua_State *L);

@@ -1,4 +1,5 @@
-/* sketch.c - Frequent Directions (fast and classic) over a Gram-matrix eigensolve, random projections. */
+/* sketch.c - Frequent Directions (fast and classic) over a Gram-matrix eigensolve, random
+ * projections. */
 /* Its LAPACKE_, cblas_ calls go through src/lazy.h:
  * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
@@ -18,7 +19,9 @@ size_t lt_fd_work_floats(int64_t cap) { return (size_t)(2 * cap * cap + 2 * cap 
 static int64_t eig_lwork(int64_t n) { return 1 + 6 * n + 2 * n * n; }
 static int64_t eig_liwork(int64_t n) { return 3 + 5 * n; }
 /* dgram, eig, then dsyevd's workspace (its integers in as many doubles, ample). */
-size_t lt_fd_work_doubles(int64_t cap) { return (size_t)(cap * cap + cap + eig_lwork(cap) + eig_liwork(cap)); }
+size_t lt_fd_work_doubles(int64_t cap) {
+  return (size_t)(cap * cap + cap + eig_lwork(cap) + eig_liwork(cap));
+}
 
 void lt_fd_work_init(LtFdWork *w, int64_t cap, float *floats, double *doubles) {
   w->gram = floats;
@@ -50,9 +53,12 @@ static char *row_ptr(const LtFd *fd, int64_t r) {
 /* Columns [c0, c0+bw) of buffer row r as float32. */
 static void load_row(const LtFd *fd, int64_t r, int64_t c0, int64_t bw, float *dst) {
   const char *src = row_ptr(fd, r);
-  if (fd->store == LT_F32) memcpy(dst, (const float *)src + c0, (size_t)bw * sizeof(float));
-  else if (fd->store == LT_F16) for (int64_t c = 0; c < bw; c++) dst[c] = lt_f16_to_f32(((const uint16_t *)src)[c0 + c]);
-  else for (int64_t c = 0; c < bw; c++) dst[c] = lt_bf16_to_f32(((const uint16_t *)src)[c0 + c]);
+  if (fd->store == LT_F32)
+    memcpy(dst, (const float *)src + c0, (size_t)bw * sizeof(float));
+  else if (fd->store == LT_F16)
+    for (int64_t c = 0; c < bw; c++) dst[c] = lt_f16_to_f32(((const uint16_t *)src)[c0 + c]);
+  else
+    for (int64_t c = 0; c < bw; c++) dst[c] = lt_bf16_to_f32(((const uint16_t *)src)[c0 + c]);
 }
 
 /* Columns [c0, c0+bw) of buffer rows 0..n-1 as a dense n x bw block. */
@@ -62,9 +68,12 @@ static void load_block(const LtFd *fd, int64_t n, int64_t c0, int64_t bw, float 
 
 static void store_row(const LtFd *fd, int64_t r, int64_t c0, const float *v, int64_t bw) {
   char *dst = row_ptr(fd, r);
-  if (fd->store == LT_F32) memcpy((float *)dst + c0, v, (size_t)bw * sizeof(float));
-  else if (fd->store == LT_F16) for (int64_t c = 0; c < bw; c++) ((uint16_t *)dst)[c0 + c] = lt_f32_to_f16(v[c]);
-  else for (int64_t c = 0; c < bw; c++) ((uint16_t *)dst)[c0 + c] = lt_f32_to_bf16(v[c]);
+  if (fd->store == LT_F32)
+    memcpy((float *)dst + c0, v, (size_t)bw * sizeof(float));
+  else if (fd->store == LT_F16)
+    for (int64_t c = 0; c < bw; c++) ((uint16_t *)dst)[c0 + c] = lt_f32_to_f16(v[c]);
+  else
+    for (int64_t c = 0; c < bw; c++) ((uint16_t *)dst)[c0 + c] = lt_f32_to_bf16(v[c]);
 }
 
 /* ---- rounding: what error_bound() adds to the shrinkage ---------------------
@@ -117,10 +126,10 @@ static void store_row(const LtFd *fd, int64_t r, int64_t c0, const float *v, int
    bfloat16 storage and a long stream they can exceed ||A||_2^2, where the
    bound says nothing. */
 
-#define FD_U32 0x1p-24        /* float32 unit roundoff */
-#define FD_U64 0x1p-53        /* float64 unit roundoff */
-#define FD_UNDER 0x1p-149     /* absolute error of a float32 operation that underflows */
-#define FD_UNDER64 0x1p-1022  /* what a float64 square below the normal range can lose */
+#define FD_U32     0x1p-24   /* float32 unit roundoff */
+#define FD_U64     0x1p-53   /* float64 unit roundoff */
+#define FD_UNDER   0x1p-149  /* absolute error of a float32 operation that underflows */
+#define FD_UNDER64 0x1p-1022 /* what a float64 square below the normal range can lose */
 
 /* g_m = m u / (1 - m u), infinite once m u >= 1. */
 static double gamma_m(double m, double u) { return m * u < 1 ? m * u / (1 - m * u) : INFINITY; }
@@ -130,16 +139,18 @@ static double sum_up(double s, double m) { return s * (1 + 2 * m * FD_U64); }
 
 /* What one compression measured and computed, for compress_rounding. */
 typedef struct {
-  int64_t n, keep;       /* rows before and after */
-  double trace;          /* sum of the float32 Gram's diagonal (float64 sum) */
-  double lmax, tiny;     /* largest eigenvalue (clamped at 0), build_w's threshold */
-  double wf2, theta2;    /* ||W~||_F^2 and ||W~ - fl64(c U^T)||_F^2 */
-  double e2;             /* ||R~ - R||_F^2 (0 for float32 storage) */
+  int64_t n, keep;    /* rows before and after */
+  double trace;       /* sum of the float32 Gram's diagonal (float64 sum) */
+  double lmax, tiny;  /* largest eigenvalue (clamped at 0), build_w's threshold */
+  double wf2, theta2; /* ||W~||_F^2 and ||W~ - fl64(c U^T)||_F^2 */
+  double e2;          /* ||R~ - R||_F^2 (0 for float32 storage) */
 } FdCompressErr;
 
 /* The terms of the derivation above that come before the product is
  * stored: eG, S, w, ||P|| and r >= ||R||_2 (all infinite once dim u >= 1). */
-typedef struct { double eG, S, w, P, r; } FdProductBound;
+typedef struct {
+  double eG, S, w, P, r;
+} FdProductBound;
 
 static FdProductBound product_bound(const LtFd *fd, const FdCompressErr *c) {
   double n = (double)c->n, k = (double)c->keep, d = (double)fd->dim;
@@ -175,7 +186,8 @@ typedef enum { SHRINK_FAST, SHRINK_CLASSIC, SHRINK_FINAL } ShrinkMode;
 /* Columns [c0, c0+bw) of buffer rows 0..n-1 as a matrix for BLAS, with its
  * leading dimension in *ld: the buffer itself when it is float32 (no copy),
  * else those columns converted into w->block. */
-static const float *block_of(const LtFd *fd, LtFdWork *w, int64_t n, int64_t c0, int64_t bw, int *ld) {
+static const float *block_of(const LtFd *fd, LtFdWork *w, int64_t n, int64_t c0, int64_t bw,
+                             int *ld) {
   if (fd->store == LT_F32) {
     *ld = (int)fd->dim;
     return (const float *)fd->buf + c0;
@@ -285,10 +297,12 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   if (!finite) return LT_ERANGE;
   /* dgram is symmetric, so it is its own column-major copy: no transposes, and
    * the workspace is the caller's. Eigenvector j comes back in row j. */
-  if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, w->dgram, (lapack_int)n, w->eig,
-                          w->lwork, (lapack_int)eig_lwork(n), (lapack_int *)w->liwork, (lapack_int)eig_liwork(n)) != 0)
+  if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, w->dgram, (lapack_int)n,
+                          w->eig, w->lwork, (lapack_int)eig_lwork(n), (lapack_int *)w->liwork,
+                          (lapack_int)eig_liwork(n)) != 0)
     return LT_ELAPACK;
-  for (int64_t i = 0; i < n; i++) if (w->eig[i] < 0) w->eig[i] = 0; /* rounding */
+  for (int64_t i = 0; i < n; i++)
+    if (w->eig[i] < 0) w->eig[i] = 0; /* rounding */
   ce.lmax = w->eig[n - 1];
   double delta = pick_delta(fd, w->eig, n, mode);
   ce.keep = build_w(w, n, delta, &ce);
@@ -348,7 +362,8 @@ LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows) {
   for (int64_t r = 0; r < n; r++) {
     const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
     uint32_t rm = 0;
-    if (rows->dtype == LT_F32 && rows->stride[1] == 1) rm = f32_max_bits((const float *)base, d);
+    if (rows->dtype == LT_F32 && rows->stride[1] == 1)
+      rm = f32_max_bits((const float *)base, d);
     else
       for (int64_t c = 0; c < d; c++) {
         uint32_t u = value_bits(lt_get_f64(base + (size_t)(c * rows->stride[1]) * es, rows->dtype));
@@ -407,8 +422,11 @@ static double put_row(LtFd *fd, const Tensor *rows, int64_t r, int64_t slot, dou
   double sq = 0;
   for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
     int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
-    if (rows->dtype == LT_F32 && rows->stride[1] == 1) memcpy(tmp, (const float *)base + c0, (size_t)bw * 4);
-    else for (int64_t c = 0; c < bw; c++) tmp[c] = (float)lt_get_f64(base + (size_t)((c0 + c) * rows->stride[1]) * es, rows->dtype);
+    if (rows->dtype == LT_F32 && rows->stride[1] == 1)
+      memcpy(tmp, (const float *)base + c0, (size_t)bw * 4);
+    else
+      for (int64_t c = 0; c < bw; c++)
+        tmp[c] = (float)lt_get_f64(base + (size_t)((c0 + c) * rows->stride[1]) * es, rows->dtype);
     sq += sumsq_f32(tmp, bw);
     store_row(fd, slot, c0, tmp, bw);
   }
@@ -453,7 +471,8 @@ LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out) {
   if (st != LT_OK) return st;
   float *o = out->data;
   memset(o, 0, (size_t)(fd->ell * fd->dim) * sizeof(float));
-  for (int64_t r = 0; r < fd->filled && r < fd->ell; r++) load_row(fd, r, 0, fd->dim, o + r * fd->dim);
+  for (int64_t r = 0; r < fd->filled && r < fd->ell; r++)
+    load_row(fd, r, 0, fd->dim, o + r * fd->dim);
   return LT_OK;
 }
 
@@ -461,8 +480,8 @@ LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out) {
 
 /* Formats msg (n bytes) and returns LT_EVALUE, so checks read
  * `return state_fail(msg, n, "...")`. */
-__attribute__((format(printf, 3, 4)))
-static LtStatus state_fail(char *msg, size_t n, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static LtStatus state_fail(char *msg, size_t n,
+                                                                 const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, n, fmt, ap);
@@ -476,8 +495,7 @@ static LtStatus state_sizes(const LtFdState *s, char *msg, size_t n) {
     return state_fail(msg, n, "variant must be 'fast' or 'classic'");
   if (s->store != LT_F32 && s->store != LT_F16 && s->store != LT_BF16)
     return state_fail(msg, n, "dtype must be float32, float16 or bfloat16");
-  if (s->dim < 2)
-    return state_fail(msg, n, "dim must be at least 2, got %lld", (long long)s->dim);
+  if (s->dim < 2) return state_fail(msg, n, "dim must be at least 2, got %lld", (long long)s->dim);
   if (s->ell < 1 || s->ell >= s->dim || s->ell > LT_FD_MAX_ELL)
     return state_fail(msg, n, "ell must be in 1..%lld, got %lld",
                       (long long)(s->dim - 1 < LT_FD_MAX_ELL ? s->dim - 1 : LT_FD_MAX_ELL),
@@ -542,8 +560,10 @@ static LtStatus state_rows(const LtFdState *s, char *msg, size_t n) {
                       lt_dtype_name((LtDtype)s->store));
   double sq = rows_sq(t), room = s->sq_frob * (1 + 1e-5) + (double)s->dim * s->rounding;
   if (sq > room)
-    return state_fail(msg, n, "rows have ||rows||_F^2 = %g, more than sq_frob = %g and "
-                      "rounding allow", sq, s->sq_frob);
+    return state_fail(msg, n,
+                      "rows have ||rows||_F^2 = %g, more than sq_frob = %g and "
+                      "rounding allow",
+                      sq, s->sq_frob);
   return LT_OK;
 }
 
@@ -571,7 +591,8 @@ static double *to_f64(const Tensor *t) {
   double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
   if (!d) return NULL;
   size_t es = lt_dtype_size(t->dtype);
-  for (int64_t i = 0; i < n; i++) d[i] = lt_get_f64((const char *)t->data + (size_t)i * es, t->dtype);
+  for (int64_t i = 0; i < n; i++)
+    d[i] = lt_get_f64((const char *)t->data + (size_t)i * es, t->dtype);
   return d;
 }
 
@@ -588,21 +609,26 @@ static double exact_norm(const double *A, int64_t n, const double *B, int64_t m,
   double *M = malloc((size_t)(d * d) * sizeof(double)), *ev = malloc((size_t)d * sizeof(double));
   double r = -1;
   if (M && ev) {
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0, A, (int)d, 0.0, M, (int)d);
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, -1.0, B, (int)d, 1.0, M, (int)d);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0, A, (int)d, 0.0, M,
+                (int)d);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, -1.0, B, (int)d, 1.0, M,
+                (int)d);
     if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'U', (lapack_int)d, M, (lapack_int)d, ev) == 0)
       r = fmax(fabs(ev[0]), fabs(ev[d - 1]));
   }
-  free(M); free(ev);
+  free(M);
+  free(ev);
   return r;
 }
 
-static double power_norm(const double *A, int64_t n, const double *B, int64_t m, int64_t d, int iters) {
+static double power_norm(const double *A, int64_t n, const double *B, int64_t m, int64_t d,
+                         int iters) {
   int64_t big = n > m ? n : m;
   double *v = malloc((size_t)d * sizeof(double)), *u = malloc((size_t)d * sizeof(double));
   double *tmp = malloc((size_t)(big > 0 ? big : 1) * sizeof(double)), lam = -1;
   if (v && u && tmp) {
-    LtRng rng; lt_rng_seed(&rng, 12345);
+    LtRng rng;
+    lt_rng_seed(&rng, 12345);
     for (int64_t i = 0; i < d; i++) v[i] = lt_rng_normal(&rng);
     double nv = cblas_dnrm2((int)d, v, 1);
     cblas_dscal((int)d, 1 / nv, v, 1);
@@ -614,7 +640,9 @@ static double power_norm(const double *A, int64_t n, const double *B, int64_t m,
       for (int64_t i = 0; i < d; i++) v[i] = u[i] / nu;
     }
   }
-  free(v); free(u); free(tmp);
+  free(v);
+  free(u);
+  free(tmp);
   return lam;
 }
 
@@ -622,7 +650,8 @@ double lt_fd_cov_error(const Tensor *A, const Tensor *B, int iters) {
   int64_t n = A->shape[0], m = B->shape[0], d = A->shape[1];
   double *a = to_f64(A), *b = to_f64(B), r = -1;
   if (a && b) r = d <= 4096 ? exact_norm(a, n, b, m, d) : power_norm(a, n, b, m, d, iters);
-  free(a); free(b);
+  free(a);
+  free(b);
   return r;
 }
 

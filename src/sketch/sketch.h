@@ -26,22 +26,22 @@ typedef struct {
   int64_t ell, dim, cap, filled, rows_seen;
   LtFdVariant variant;
   LtDtype store;
-  void *buf;          /* cap x dim, row-major, dtype store */
-  double delta;       /* sum of the shrinkages so far */
-  double rounding;    /* rigorous bound on what rounding added to ||A^T A - B^T B||_2 */
-  double sq_frob;     /* ||A||_F^2 of everything added (float64 sums) */
+  void *buf;       /* cap x dim, row-major, dtype store */
+  double delta;    /* sum of the shrinkages so far */
+  double rounding; /* rigorous bound on what rounding added to ||A^T A - B^T B||_2 */
+  double sq_frob;  /* ||A||_F^2 of everything added (float64 sums) */
 } LtFd;
 
 /* Workspace for compressions, owned by the caller: sizes from lt_fd_work_*. */
 typedef struct {
-  float *gram;        /* cap x cap */
-  double *dgram;      /* cap x cap; after the eigensolve, row j is eigenvector j */
-  double *eig;        /* cap */
-  double *lwork;      /* LAPACK dsyevd workspace: 1 + 6 cap + 2 cap^2 */
-  void *liwork;       /* and its integer workspace: 3 + 5 cap lapack_ints */
-  float *wmat;        /* cap x cap (rows c_i u_i^T) */
-  float *block;       /* cap x LT_FD_BLOCK */
-  float *out;         /* cap x LT_FD_BLOCK */
+  float *gram;   /* cap x cap */
+  double *dgram; /* cap x cap; after the eigensolve, row j is eigenvector j */
+  double *eig;   /* cap */
+  double *lwork; /* LAPACK dsyevd workspace: 1 + 6 cap + 2 cap^2 */
+  void *liwork;  /* and its integer workspace: 3 + 5 cap lapack_ints */
+  float *wmat;   /* cap x cap (rows c_i u_i^T) */
+  float *block;  /* cap x LT_FD_BLOCK */
+  float *out;    /* cap x LT_FD_BLOCK */
 } LtFdWork;
 
 #define LT_FD_BLOCK 2048
@@ -78,10 +78,10 @@ double lt_fd_error_bound(const LtFd *fd);
  * as given (variant and store are plain ints so that any value can be checked). */
 typedef struct {
   int64_t ell, dim, filled, rows_seen;
-  int variant;            /* LtFdVariant */
-  int store;              /* LtDtype of the buffer */
+  int variant; /* LtFdVariant */
+  int store;   /* LtDtype of the buffer */
   double delta, rounding, sq_frob;
-  const Tensor *rows;     /* the buffered rows: filled x dim, any float dtype */
+  const Tensor *rows; /* the buffered rows: filled x dim, any float dtype */
 } LtFdState;
 
 #define LT_FD_MAX_ELL 8192

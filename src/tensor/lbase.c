@@ -45,12 +45,17 @@ int ltL_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...)
 void ltL_check_status(lua_State *L, LtStatus st, const char *fname) {
   switch (st) {
   case LT_OK: return;
-  case LT_EINTR: lt_interrupt_clear(); luaL_error(L, "interrupted!"); break;
+  case LT_EINTR:
+    lt_interrupt_clear();
+    luaL_error(L, "interrupted!");
+    break;
   case LT_ENOMEM: luaL_error(L, "%s: not enough memory", fname); break;
   case LT_ESHAPE: luaL_error(L, "%s: shape mismatch", fname); break;
   case LT_EDTYPE: luaL_error(L, "%s: unsupported dtype", fname); break;
   case LT_ERANGE: luaL_error(L, "%s: value out of range", fname); break;
-  case LT_ELAPACK: luaL_error(L, "%s: LAPACK failed (matrix singular or not converging)", fname); break;
+  case LT_ELAPACK:
+    luaL_error(L, "%s: LAPACK failed (matrix singular or not converging)", fname);
+    break;
   case LT_EDEVICE: luaL_error(L, "%s: tensor is on another device", fname); break;
   case LT_EOVERFLOW: luaL_error(L, "%s: shape has too many elements", fname); break;
   default: luaL_error(L, "%s: invalid value", fname); break;
@@ -119,20 +124,23 @@ static Tensor *push_tensor_ud(lua_State *L) {
 
 /* Why no tensor of dtype dt and shape (nd, shape) can be made, written
  * into why; 0 when it can, with its element count in *numel. */
-static int new_tensor_problem(LtDtype dt, int nd, const int64_t *shape, int64_t *numel,
-                              char *why, size_t n) {
+static int new_tensor_problem(LtDtype dt, int nd, const int64_t *shape, int64_t *numel, char *why,
+                              size_t n) {
   Tensor d = {.dtype = dt, .ndim = nd < 0 ? 0 : nd > LT_MAXDIM ? LT_MAXDIM : nd};
   char b[200];
   if (d.ndim > 0) memcpy(d.shape, shape, sizeof(int64_t) * (size_t)d.ndim);
   LtStatus st = lt_shape_numel(nd, shape, lt_dtype_size(dt), numel);
   lt_shape_str(&d, b, sizeof b);
-  if (st == LT_EOVERFLOW) snprintf(why, n, "shape %s has too many elements", b);
-  else if (st != LT_OK) snprintf(why, n, "shape %s has a negative size", b);
+  if (st == LT_EOVERFLOW)
+    snprintf(why, n, "shape %s has too many elements", b);
+  else if (st != LT_OK)
+    snprintf(why, n, "shape %s has a negative size", b);
   else if (*numel > STORAGE_MAX / (int64_t)lt_dtype_size(dt))
-    snprintf(why, n, "tensor too large: %s %s needs %lld bytes, over the limit of %lld (64 TiB)",
-             b, lt_dtype_name(dt), (long long)*numel * (long long)lt_dtype_size(dt),
+    snprintf(why, n, "tensor too large: %s %s needs %lld bytes, over the limit of %lld (64 TiB)", b,
+             lt_dtype_name(dt), (long long)*numel * (long long)lt_dtype_size(dt),
              (long long)STORAGE_MAX);
-  else return 0;
+  else
+    return 0;
   return 1;
 }
 
@@ -145,14 +153,15 @@ static const char *running_name(lua_State *L) {
 }
 
 void ltL_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
-                  const int64_t *shape) {
+                   const int64_t *shape) {
   char why[320];
   int64_t n;
-  if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) ltL_argerror(L, arg, fname, "%s", why);
+  if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why))
+    ltL_argerror(L, arg, fname, "%s", why);
 }
 
 Tensor *ltL_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
-                        const int64_t *shape) {
+                         const int64_t *shape) {
   ltL_check_new(L, arg, fname, dt, nd, shape);
   return ltL_push_new(L, dt, nd, shape);
 }
@@ -196,7 +205,10 @@ Tensor *ltL_push_view(lua_State *L, int base, const Tensor *v) {
 
 Tensor *ltL_push_contiguous(lua_State *L, int idx) {
   Tensor *t = ltL_totensor(L, idx);
-  if (lt_is_contiguous(t)) { lua_pushvalue(L, idx); return t; }
+  if (lt_is_contiguous(t)) {
+    lua_pushvalue(L, idx);
+    return t;
+  }
   Tensor *c = ltL_push_new_like(L, t, t->dtype);
   ltL_check_status(L, lt_copy(c, t), "contiguous");
   return c;
@@ -222,8 +234,10 @@ Tensor *ltL_check_operand(lua_State *L, int arg, const char *fname, int like) {
   if (like >= 0 && !lt_dtype_is_float((LtDtype)like) && !isint) dt = LT_F32;
   if (like == LT_BOOL && !lua_isboolean(L, arg)) dt = isint ? LT_I64 : LT_F32;
   Tensor *s = ltL_push_new(L, dt, 0, NULL);
-  if (dt == LT_I64 && lua_isinteger(L, arg)) *(int64_t *)s->data = lua_tointeger(L, arg);
-  else lt_set_f64(s->data, dt, v);
+  if (dt == LT_I64 && lua_isinteger(L, arg))
+    *(int64_t *)s->data = lua_tointeger(L, arg);
+  else
+    lt_set_f64(s->data, dt, v);
   lua_replace(L, arg);
   return s;
 }
@@ -234,7 +248,10 @@ LtDtype ltL_check_dtype(lua_State *L, int arg, const char *fname) {
   if (!name || lua_type(L, arg) != LUA_TSTRING)
     ltL_argerror(L, arg, fname, "dtype name expected, got %s", luaL_typename(L, arg));
   if (lt_dtype_from_name(name, &dt) != 0)
-    ltL_argerror(L, arg, fname, "unknown dtype '%s' (float32, float64, float16, bfloat16, int64, int32, uint8, bool)", name);
+    ltL_argerror(
+        L, arg, fname,
+        "unknown dtype '%s' (float32, float64, float16, bfloat16, int64, int32, uint8, bool)",
+        name);
   return dt;
 }
 
@@ -246,7 +263,8 @@ int64_t ltL_check_int(lua_State *L, int arg, const char *fname, const char *what
   int ok;
   lua_Integer v = lua_tointegerx(L, arg, &ok);
   if (!ok) {
-    if (lua_type(L, arg) == LUA_TNUMBER) ltL_argerror(L, arg, fname, "%s must be an integer, got %s", what, lua_tostring(L, arg));
+    if (lua_type(L, arg) == LUA_TNUMBER)
+      ltL_argerror(L, arg, fname, "%s must be an integer, got %s", what, lua_tostring(L, arg));
     ltL_argerror(L, arg, fname, "%s expected (integer), got %s", what, luaL_typename(L, arg));
   }
   return (int64_t)v;
@@ -256,16 +274,18 @@ int ltL_check_dim(lua_State *L, int arg, const char *fname, int ndim) {
   int64_t d = ltL_check_int(L, arg, fname, "dim");
   int64_t n = ndim > 0 ? ndim : 1;
   if (d == 0 || d > n || d < -n)
-    ltL_argerror(L, arg, fname, "dim %lld out of range for a %d-d tensor (expected 1..%d or -%d..-1)",
-                (long long)d, ndim, (int)n, (int)n);
+    ltL_argerror(L, arg, fname,
+                 "dim %lld out of range for a %d-d tensor (expected 1..%d or -%d..-1)",
+                 (long long)d, ndim, (int)n, (int)n);
   return (int)(d > 0 ? d - 1 : n + d);
 }
 
 static int64_t check_size(lua_State *L, int idx, int arg, const char *fname, int allow_infer) {
   int ok;
   lua_Integer v = lua_tointegerx(L, idx, &ok);
-  if (!ok) ltL_argerror(L, arg, fname, "size must be a non-negative integer, got %s",
-                       lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+  if (!ok)
+    ltL_argerror(L, arg, fname, "size must be a non-negative integer, got %s",
+                 lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
   if (v < 0 && !(allow_infer && v == -1))
     ltL_argerror(L, arg, fname, "size must be non-negative, got %lld", (long long)v);
   return (int64_t)v;

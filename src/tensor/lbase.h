@@ -22,7 +22,7 @@ typedef struct {
 /* Raises "bad argument #arg to 'fname' (<formatted reason>)"; fmt is a C
  * printf format (vsnprintf), not a lua_pushfstring one. */
 int ltL_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...)
-  __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Raises the error for a non-OK core status, naming fname. */
 void ltL_check_status(lua_State *L, LtStatus st, const char *fname);
 
@@ -34,18 +34,18 @@ Tensor *ltL_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape);
 /* Raises "bad argument #arg to 'fname' (...)" unless ltL_push_new could
  * make a tensor of dtype dt and that shape; allocates nothing. */
 void ltL_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
-                  const int64_t *shape);
+                   const int64_t *shape);
 /* ltL_push_new for a shape taken from the user's argument arg of fname:
  * the error is "bad argument #arg to 'fname' (...)". */
 Tensor *ltL_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
-                        const int64_t *shape);
+                         const int64_t *shape);
 Tensor *ltL_push_new_like(lua_State *L, const Tensor *t, LtDtype dt);
 /* Pushes a view `v` sharing the storage of the tensor at stack index base. */
 Tensor *ltL_push_view(lua_State *L, int base, const Tensor *v);
 /* Pushes t itself if contiguous, else a contiguous copy; returns it. */
 Tensor *ltL_push_contiguous(lua_State *L, int idx);
 
-Tensor *ltL_totensor(lua_State *L, int idx);  /* NULL if not a tensor */
+Tensor *ltL_totensor(lua_State *L, int idx); /* NULL if not a tensor */
 Tensor *ltL_check_tensor(lua_State *L, int arg, const char *fname);
 /* Accepts a tensor or a Lua number (becomes a 0-d tensor of dtype `like`,
  * or int64/float32 by the number's kind when like < 0); leaves the tensor

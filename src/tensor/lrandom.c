@@ -12,7 +12,11 @@
 
 /* A generator and what its string form reports: the seed it was given
  * (unknown once a state was restored). */
-typedef struct { LtRng rng; int64_t seed; int seeded; } Gen;
+typedef struct {
+  LtRng rng;
+  int64_t seed;
+  int seeded;
+} Gen;
 
 enum { OPT_DTYPE = 1, OPT_GENERATOR = 2, OPT_REPLACE = 4, OPT_WEIGHTS = 8 };
 static const char *const OPT_NAMES[] = {"dtype", "generator", "replace", "weights"};
@@ -23,17 +27,18 @@ static const char *const OPT_NAMES[] = {"dtype", "generator", "replace", "weight
  * without self, as Lua's own methods do. */
 typedef struct {
   const char *fname;
-  int nargs;               /* user arguments, self excluded */
-  Gen *gen;                /* self, or the options' generator */
-  int opts;                /* stack index of the options table, 0 if none */
+  int nargs; /* user arguments, self excluded */
+  Gen *gen;  /* self, or the options' generator */
+  int opts;  /* stack index of the options table, 0 if none */
   int has_dtype, dtype_arg;
   LtDtype dtype;
 } Call;
 
 static void begin_call(lua_State *L, const char *fname, Call *c) {
   Gen *g = luaL_testudata(L, 1, GEN_MT);
-  if (!g) luaL_error(L, "bad self to '%s' (Generator expected, got %s; call it as g:%s(...))",
-                     fname, luaL_typename(L, 1), fname);
+  if (!g)
+    luaL_error(L, "bad self to '%s' (Generator expected, got %s; call it as g:%s(...))", fname,
+               luaL_typename(L, 1), fname);
   memset(c, 0, sizeof *c);
   c->fname = fname;
   c->gen = g;
@@ -42,8 +47,12 @@ static void begin_call(lua_State *L, const char *fname, Call *c) {
 }
 
 /* Type of user argument arg; LUA_TNONE past the last one (where self sits). */
-static int arg_type(lua_State *L, const Call *c, int arg) { return arg <= c->nargs ? lua_type(L, arg) : LUA_TNONE; }
-static const char *arg_typename(lua_State *L, const Call *c, int arg) { return arg <= c->nargs ? luaL_typename(L, arg) : "no value"; }
+static int arg_type(lua_State *L, const Call *c, int arg) {
+  return arg <= c->nargs ? lua_type(L, arg) : LUA_TNONE;
+}
+static const char *arg_typename(lua_State *L, const Call *c, int arg) {
+  return arg <= c->nargs ? luaL_typename(L, arg) : "no value";
+}
 
 static double check_number(lua_State *L, const Call *c, int arg, const char *what) {
   if (arg_type(L, c, arg) != LUA_TNUMBER)
@@ -61,7 +70,8 @@ static int64_t check_integer(lua_State *L, const Call *c, int arg, const char *w
 
 static int64_t check_count(lua_State *L, const Call *c, int arg, const char *what) {
   int64_t v = check_integer(L, c, arg, what);
-  if (v < 0) ltL_argerror(L, arg, c->fname, "%s must be non-negative, got %lld", what, (long long)v);
+  if (v < 0)
+    ltL_argerror(L, arg, c->fname, "%s must be non-negative, got %lld", what, (long long)v);
   return v;
 }
 
@@ -98,15 +108,19 @@ static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
   c->opts = idx;
   if (ltL_opt_get(L, idx, "dtype")) {
     if (lua_type(L, -1) != LUA_TSTRING || lt_dtype_from_name(lua_tostring(L, -1), &c->dtype) != 0)
-      ltL_argerror(L, idx, c->fname, "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, int32, uint8, bool), got %s",
-                  lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+      ltL_argerror(L, idx, c->fname,
+                   "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, "
+                   "int32, uint8, bool), got %s",
+                   lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
     c->has_dtype = 1;
     c->dtype_arg = idx;
     lua_pop(L, 1);
   }
   if (ltL_opt_get(L, idx, "generator")) {
     Gen *g = luaL_testudata(L, -1, GEN_MT);
-    if (!g) ltL_argerror(L, idx, c->fname, "option generator: Generator expected, got %s", luaL_typename(L, -1));
+    if (!g)
+      ltL_argerror(L, idx, c->fname, "option generator: Generator expected, got %s",
+                   luaL_typename(L, -1));
     c->gen = g; /* the options table keeps it alive */
     lua_pop(L, 1);
   }
@@ -135,7 +149,9 @@ static int read_tail(lua_State *L, Call *c, int first, int shape_first, unsigned
 static int64_t check_size(lua_State *L, const Call *c, int arg) {
   int ok;
   lua_Integer v = lua_tointegerx(L, arg, &ok);
-  if (!ok) ltL_argerror(L, arg, c->fname, "size must be a non-negative integer, got %s", lua_tostring(L, arg));
+  if (!ok)
+    ltL_argerror(L, arg, c->fname, "size must be a non-negative integer, got %s",
+                 lua_tostring(L, arg));
   if (v < 0) ltL_argerror(L, arg, c->fname, "size must be non-negative, got %lld", (long long)v);
   return (int64_t)v;
 }
@@ -146,13 +162,16 @@ static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
   if (last < first) return 0;
   if (lua_istable(L, first)) {
     if (last > first)
-      ltL_argerror(L, first + 1, c->fname, "dtype name or options table expected after the shape table, got %s",
-                  luaL_typename(L, first + 1));
+      ltL_argerror(L, first + 1, c->fname,
+                   "dtype name or options table expected after the shape table, got %s",
+                   luaL_typename(L, first + 1));
     return ltL_check_shape(L, first, c->fname, shape);
   }
   for (int i = first; i <= last; i++) {
     if (lua_type(L, i) != LUA_TNUMBER)
-      ltL_argerror(L, i, c->fname, "size, shape table, dtype name or options table expected, got %s", luaL_typename(L, i));
+      ltL_argerror(L, i, c->fname,
+                   "size, shape table, dtype name or options table expected, got %s",
+                   luaL_typename(L, i));
     if (nd == LT_MAXDIM) ltL_argerror(L, i, c->fname, "at most %d dims", LT_MAXDIM);
     shape[nd++] = check_size(L, c, i);
   }
@@ -164,7 +183,8 @@ static void read_tail_only(lua_State *L, Call *c, int first, unsigned allowed) {
   int last = read_tail(L, c, first, 0, allowed);
   if (last >= first)
     ltL_argerror(L, first, c->fname, "%s expected, got %s",
-                (allowed & OPT_DTYPE) ? "dtype name or options table" : "options table", luaL_typename(L, first));
+                 (allowed & OPT_DTYPE) ? "dtype name or options table" : "options table",
+                 luaL_typename(L, first));
 }
 
 /* ---- dtype checks ------------------------------------------------------------ */
@@ -172,7 +192,8 @@ static void read_tail_only(lua_State *L, Call *c, int first, unsigned allowed) {
 static LtDtype float_dtype(lua_State *L, const Call *c, LtDtype def) {
   if (!c->has_dtype) return def;
   if (!lt_dtype_is_float(c->dtype))
-    ltL_argerror(L, c->dtype_arg, c->fname, "float dtype expected, got %s", lt_dtype_name(c->dtype));
+    ltL_argerror(L, c->dtype_arg, c->fname, "float dtype expected, got %s",
+                 lt_dtype_name(c->dtype));
   return c->dtype;
 }
 
@@ -180,10 +201,22 @@ static LtDtype float_dtype(lua_State *L, const Call *c, LtDtype def) {
 static void int_range(LtDtype dt, int64_t *lo, int64_t *hi) {
   int64_t m;
   switch (dt) {
-  case LT_I64: *lo = INT64_MIN; *hi = INT64_MAX; return;
-  case LT_I32: *lo = INT32_MIN; *hi = INT32_MAX; return;
-  case LT_U8: *lo = 0; *hi = 255; return;
-  case LT_BOOL: *lo = 0; *hi = 1; return;
+  case LT_I64:
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    return;
+  case LT_I32:
+    *lo = INT32_MIN;
+    *hi = INT32_MAX;
+    return;
+  case LT_U8:
+    *lo = 0;
+    *hi = 255;
+    return;
+  case LT_BOOL:
+    *lo = 0;
+    *hi = 1;
+    return;
   case LT_F64: m = (int64_t)1 << 53; break;
   case LT_F32: m = (int64_t)1 << 24; break;
   case LT_F16: m = 2048; break;
@@ -198,13 +231,17 @@ static void check_int_fits(lua_State *L, const Call *c, LtDtype dt, int64_t lo, 
   int_range(dt, &min, &max);
   if (lo < min || hi > max)
     ltL_argerror(L, c->dtype_arg, c->fname, "values in [%lld, %lld] do not fit %s exactly",
-                (long long)lo, (long long)hi, lt_dtype_name(dt));
+                 (long long)lo, (long long)hi, lt_dtype_name(dt));
 }
 
 static void check_float_fits(lua_State *L, const Call *c, LtDtype dt, double lo, double hi) {
-  double max = dt == LT_F32 ? FLT_MAX : dt == LT_F16 ? 65504.0 : dt == LT_BF16 ? 3.3895313892515355e38 : DBL_MAX;
+  double max = dt == LT_F32    ? FLT_MAX
+               : dt == LT_F16  ? 65504.0
+               : dt == LT_BF16 ? 3.3895313892515355e38
+                               : DBL_MAX;
   if (fabs(lo) > max || fabs(hi) > max)
-    ltL_argerror(L, c->dtype_arg ? c->dtype_arg : 1, c->fname, "[%g, %g) is beyond the %s range", lo, hi, lt_dtype_name(dt));
+    ltL_argerror(L, c->dtype_arg ? c->dtype_arg : 1, c->fname, "[%g, %g) is beyond the %s range",
+                 lo, hi, lt_dtype_name(dt));
 }
 
 /* Replaces the int64 tensor on top with a copy in dt when dt differs. */
@@ -229,7 +266,6 @@ static Gen *push_gen(lua_State *L) {
   luaL_setmetatable(L, GEN_MT);
   return g;
 }
-
 
 static void gen_seed(Gen *g, int64_t seed) {
   lt_rng_seed(&g->rng, (uint64_t)seed);
@@ -275,7 +311,8 @@ static int g_set_state(lua_State *L) {
     return ltL_argerror(L, 1, "set_state", "state string expected, got %s", arg_typename(L, &c, 1));
   const char *s = lua_tolstring(L, 1, &len);
   if (lt_rng_state_parse(&c.gen->rng, s, len) != LT_OK)
-    return ltL_argerror(L, 1, "set_state", "not a generator state (expected a string from g:state())");
+    return ltL_argerror(L, 1, "set_state",
+                        "not a generator state (expected a string from g:state())");
   c.gen->seeded = 0;
   lua_settop(L, c.nargs + 1);
   return 1;
@@ -291,8 +328,10 @@ static int g_clone(lua_State *L) {
 
 static int g_tostring(lua_State *L) {
   Gen *g = luaL_checkudata(L, 1, GEN_MT);
-  if (g->seeded) lua_pushfstring(L, "Generator(seed=%I)", (lua_Integer)g->seed);
-  else lua_pushliteral(L, "Generator(state restored)");
+  if (g->seeded)
+    lua_pushfstring(L, "Generator(seed=%I)", (lua_Integer)g->seed);
+  else
+    lua_pushliteral(L, "Generator(state restored)");
   return 1;
 }
 
@@ -319,7 +358,8 @@ static int g_uniform(lua_State *L) {
   begin_call(L, "uniform", &c);
   double lo = check_number(L, &c, 1, "lo"), hi = check_number(L, &c, 2, "hi");
   if (hi < lo) return ltL_argerror(L, 2, "uniform", "hi %g is below lo %g", hi, lo);
-  if (!isfinite(hi - lo)) return ltL_argerror(L, 2, "uniform", "range [%g, %g) is too wide", lo, hi);
+  if (!isfinite(hi - lo))
+    return ltL_argerror(L, 2, "uniform", "range [%g, %g) is too wide", lo, hi);
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = float_dtype(L, &c, LT_F32);
   check_float_fits(L, &c, dt, lo, hi);
@@ -364,7 +404,8 @@ static int g_randint(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, "randint", &c);
   int64_t lo = check_integer(L, &c, 1, "lo"), hi = check_integer(L, &c, 2, "hi");
-  if (hi < lo) return ltL_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
+  if (hi < lo)
+    return ltL_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
   check_int_fits(L, &c, dt, lo, hi);
@@ -378,7 +419,8 @@ static void check_probs(lua_State *L, const Call *c, const Tensor *p) {
   double v;
   LtStatus st = lt_random_check_probs(p, &bad, &v);
   if (st == LT_EVALUE)
-    ltL_argerror(L, 1, c->fname, "probability %g at position %lld is outside [0, 1]", v, (long long)bad + 1);
+    ltL_argerror(L, 1, c->fname, "probability %g at position %lld is outside [0, 1]", v,
+                 (long long)bad + 1);
   ltL_check_status(L, st, c->fname);
 }
 
@@ -396,9 +438,11 @@ static int g_bernoulli(lua_State *L) {
     return 1;
   }
   if (arg_type(L, &c, 1) != LUA_TNUMBER)
-    return ltL_argerror(L, 1, "bernoulli", "probability expected (number or tensor), got %s", arg_typename(L, &c, 1));
+    return ltL_argerror(L, 1, "bernoulli", "probability expected (number or tensor), got %s",
+                        arg_typename(L, &c, 1));
   double p = lua_tonumber(L, 1);
-  if (!(p >= 0 && p <= 1)) return ltL_argerror(L, 1, "bernoulli", "probability must be in [0, 1], got %g", p);
+  if (!(p >= 0 && p <= 1))
+    return ltL_argerror(L, 1, "bernoulli", "probability must be in [0, 1], got %g", p);
   int nd = read_shape(L, &c, 2, shape);
   Tensor *t = ltL_push_new_arg(L, 2, "bernoulli", c.has_dtype ? c.dtype : LT_BOOL, nd, shape);
   ltL_check_status(L, lt_random_bernoulli(&c.gen->rng, t, p), "bernoulli");
@@ -434,21 +478,29 @@ static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *i
     w = ltL_push_new(L, LT_F64, 1, shape);
     for (int64_t i = 0; i < len; i++) {
       if (lua_rawgeti(L, -2, i + 1) != LUA_TNUMBER)
-        ltL_argerror(L, c->opts, c->fname, "weights[%lld] must be a number, got %s", (long long)i + 1, luaL_typename(L, -1));
+        ltL_argerror(L, c->opts, c->fname, "weights[%lld] must be a number, got %s",
+                     (long long)i + 1, luaL_typename(L, -1));
       ((double *)w->data)[i] = lua_tonumber(L, -1);
       lua_pop(L, 1);
     }
     lua_remove(L, -2);
   }
-  if (!w) ltL_argerror(L, c->opts, c->fname, "option weights: tensor or array of numbers expected, got %s", luaL_typename(L, -1));
+  if (!w)
+    ltL_argerror(L, c->opts, c->fname,
+                 "option weights: tensor or array of numbers expected, got %s",
+                 luaL_typename(L, -1));
   if (w->ndim != 1 || w->shape[0] != n)
-    ltL_argerror(L, c->opts, c->fname, "weights must be 1-d with %lld elements (one per item), got %s",
-                (long long)n, ltL_shape_of(w, b, sizeof b));
+    ltL_argerror(L, c->opts, c->fname,
+                 "weights must be 1-d with %lld elements (one per item), got %s", (long long)n,
+                 ltL_shape_of(w, b, sizeof b));
   LtStatus st = lt_random_check_weights(w, info);
   long long at = (long long)info->bad + 1;
-  if (st == LT_EVALUE && info->bad_value != info->bad_value) ltL_argerror(L, c->opts, c->fname, "weights[%lld] is NaN", at);
-  if (st == LT_EVALUE) ltL_argerror(L, c->opts, c->fname, "weights[%lld] = %g is negative", at, info->bad_value);
-  if (st == LT_ERANGE && info->bad >= 0) ltL_argerror(L, c->opts, c->fname, "weights[%lld] is infinite", at);
+  if (st == LT_EVALUE && info->bad_value != info->bad_value)
+    ltL_argerror(L, c->opts, c->fname, "weights[%lld] is NaN", at);
+  if (st == LT_EVALUE)
+    ltL_argerror(L, c->opts, c->fname, "weights[%lld] = %g is negative", at, info->bad_value);
+  if (st == LT_ERANGE && info->bad >= 0)
+    ltL_argerror(L, c->opts, c->fname, "weights[%lld] is infinite", at);
   if (st == LT_ERANGE) ltL_argerror(L, c->opts, c->fname, "weights sum to infinity");
   if (info->positive == 0) ltL_argerror(L, c->opts, c->fname, "weights are all zero");
   return w;
@@ -459,10 +511,12 @@ static int opt_replace(lua_State *L, const Call *c) {
 }
 
 /* Fills the 0-based int64 tensor idx with k draws from n items. */
-static void draw_indices(lua_State *L, LtRng *r, Tensor *idx, int64_t n, int replace, const Tensor *w) {
+static void draw_indices(lua_State *L, LtRng *r, Tensor *idx, int64_t n, int replace,
+                         const Tensor *w) {
   int64_t k = idx->shape[0], *out = idx->data;
   if (w && replace) {
-    lt_random_weighted_replace(r, out, k, w, lua_newuserdatauv(L, (size_t)n * sizeof(double) + 1, 0));
+    lt_random_weighted_replace(r, out, k, w,
+                               lua_newuserdatauv(L, (size_t)n * sizeof(double) + 1, 0));
   } else if (w) {
     lt_random_weighted_sample(r, out, k, w, lua_newuserdatauv(L, (size_t)k * 16 + 1, 0));
   } else if (replace) {
@@ -483,7 +537,8 @@ static int64_t check_items(lua_State *L, const Call *c, Tensor **src, int *array
   if (*src) return (*src)->shape[0];
   if (*array) return (int64_t)lua_rawlen(L, 1);
   if (arg_type(L, c, 1) != LUA_TNUMBER)
-    ltL_argerror(L, 1, c->fname, "item count, array or tensor expected, got %s", arg_typename(L, c, 1));
+    ltL_argerror(L, 1, c->fname, "item count, array or tensor expected, got %s",
+                 arg_typename(L, c, 1));
   return check_count(L, c, 1, "n");
 }
 
@@ -527,13 +582,17 @@ static int g_choice(lua_State *L) {
   read_tail_only(L, &c, 3, OPT_DTYPE | OPT_GENERATOR | OPT_REPLACE | OPT_WEIGHTS);
   int replace = opt_replace(L, &c);
   if (!replace && k > n)
-    return ltL_argerror(L, 2, "choice", "cannot take %lld of %lld items without replacement", (long long)k, (long long)n);
+    return ltL_argerror(L, 2, "choice", "cannot take %lld of %lld items without replacement",
+                        (long long)k, (long long)n);
   if (replace && n == 0 && k > 0) return ltL_argerror(L, 1, "choice", "cannot choose from 0 items");
-  if (array && k > 100000000) return ltL_argerror(L, 2, "choice", "k = %lld is too large for a Lua array", (long long)k);
+  if (array && k > 100000000)
+    return ltL_argerror(L, 2, "choice", "k = %lld is too large for a Lua array", (long long)k);
   Tensor *w = push_weights(L, &c, n, &info);
   if (w && !replace && k > info.positive)
-    return ltL_argerror(L, 2, "choice", "cannot take %lld items without replacement: only %lld have positive weight",
-                       (long long)k, (long long)info.positive);
+    return ltL_argerror(
+        L, 2, "choice",
+        "cannot take %lld items without replacement: only %lld have positive weight", (long long)k,
+        (long long)info.positive);
   LtDtype dt = c.has_dtype ? c.dtype : src ? src->dtype : LT_I64;
   if (!src && !array) check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {k};
@@ -545,21 +604,25 @@ static int g_choice(lua_State *L) {
 
 /* ---- registration ------------------------------------------------------------------------ */
 
-static const luaL_Reg gen_methods[] = {
-  {"seed", g_seed}, {"state", g_state}, {"set_state", g_set_state}, {"clone", g_clone},
-  {"rand", g_rand}, {"randn", g_randn}, {"uniform", g_uniform}, {"normal", g_normal},
-  {"rand_like", g_rand_like}, {"randn_like", g_randn_like}, {"randint", g_randint},
-  {"bernoulli", g_bernoulli}, {"randperm", g_randperm}, {"choice", g_choice},
-  {NULL, NULL}
-};
+static const luaL_Reg gen_methods[] = {{"seed", g_seed},
+                                       {"state", g_state},
+                                       {"set_state", g_set_state},
+                                       {"clone", g_clone},
+                                       {"rand", g_rand},
+                                       {"randn", g_randn},
+                                       {"uniform", g_uniform},
+                                       {"normal", g_normal},
+                                       {"rand_like", g_rand_like},
+                                       {"randn_like", g_randn_like},
+                                       {"randint", g_randint},
+                                       {"bernoulli", g_bernoulli},
+                                       {"randperm", g_randperm},
+                                       {"choice", g_choice},
+                                       {NULL, NULL}};
 
-static const luaL_Reg gen_meta[] = {
-  {"__tostring", g_tostring}, {NULL, NULL}
-};
+static const luaL_Reg gen_meta[] = {{"__tostring", g_tostring}, {NULL, NULL}};
 
-static const luaL_Reg module_fns[] = {
-  {"Generator", r_generator}, {NULL, NULL}
-};
+static const luaL_Reg module_fns[] = {{"Generator", r_generator}, {NULL, NULL}};
 
 static void createmeta(lua_State *L) {
   luaL_newmetatable(L, GEN_MT);

@@ -30,7 +30,8 @@ static int t_full(lua_State *L) {
   if (t->dtype == LT_I64 && lua_isinteger(L, 2)) {
     int64_t iv = lua_tointeger(L, 2), n = lt_numel(t);
     for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = iv;
-  } else lt_fill(t, v);
+  } else
+    lt_fill(t, v);
   return 1;
 }
 
@@ -49,23 +50,34 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape) {
   return nd;
 }
 
-typedef struct { Tensor *t; int64_t pos; int nd; const int64_t *shape; int is_int; } FillState;
+typedef struct {
+  Tensor *t;
+  int64_t pos;
+  int nd;
+  const int64_t *shape;
+  int is_int;
+} FillState;
 
 static void fill_nested(lua_State *L, FillState *fs, int depth) {
   if (depth == fs->nd) {
     int t = lua_type(L, -1);
     size_t es = lt_dtype_size(fs->t->dtype);
     char *p = (char *)fs->t->data + (size_t)fs->pos * es;
-    if (t == LUA_TBOOLEAN) lt_set_f64(p, fs->t->dtype, lua_toboolean(L, -1));
-    else if (t != LUA_TNUMBER) ltL_argerror(L, 1, "tensor", "number expected at depth %d, got %s", depth, luaL_typename(L, -1));
-    else if (lua_isinteger(L, -1) && !lt_dtype_is_float(fs->t->dtype)) lt_set_i64(p, fs->t->dtype, lua_tointeger(L, -1));
-    else lt_set_f64(p, fs->t->dtype, lua_tonumber(L, -1));
+    if (t == LUA_TBOOLEAN)
+      lt_set_f64(p, fs->t->dtype, lua_toboolean(L, -1));
+    else if (t != LUA_TNUMBER)
+      ltL_argerror(L, 1, "tensor", "number expected at depth %d, got %s", depth,
+                   luaL_typename(L, -1));
+    else if (lua_isinteger(L, -1) && !lt_dtype_is_float(fs->t->dtype))
+      lt_set_i64(p, fs->t->dtype, lua_tointeger(L, -1));
+    else
+      lt_set_f64(p, fs->t->dtype, lua_tonumber(L, -1));
     fs->pos++;
     return;
   }
   if (!lua_istable(L, -1) || (int64_t)lua_rawlen(L, -1) != fs->shape[depth])
     ltL_argerror(L, 1, "tensor", "ragged nested table: expected %lld elements at depth %d",
-                (long long)fs->shape[depth], depth + 1);
+                 (long long)fs->shape[depth], depth + 1);
   for (int64_t i = 1; i <= fs->shape[depth]; i++) {
     lua_rawgeti(L, -1, i);
     fill_nested(L, fs, depth + 1);
@@ -120,11 +132,16 @@ static int t_frombytes(lua_State *L) {
   LtDtype dt = ltL_check_dtype(L, 2, "frombytes");
   int64_t shape[LT_MAXDIM];
   int nd = 1;
-  if (lua_isnoneornil(L, 3)) shape[0] = (int64_t)(len / lt_dtype_size(dt));
-  else { luaL_checktype(L, 3, LUA_TTABLE); nd = ltL_check_shape(L, 3, "frombytes", shape); }
+  if (lua_isnoneornil(L, 3))
+    shape[0] = (int64_t)(len / lt_dtype_size(dt));
+  else {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    nd = ltL_check_shape(L, 3, "frombytes", shape);
+  }
   int64_t n = lt_shape_numel_checked(nd, shape, lt_dtype_size(dt));
   if (n < 0 || (size_t)n * lt_dtype_size(dt) != len)
-    return ltL_argerror(L, 1, "frombytes", "%zu bytes do not make the requested shape of %s", len, lt_dtype_name(dt));
+    return ltL_argerror(L, 1, "frombytes", "%zu bytes do not make the requested shape of %s", len,
+                        lt_dtype_name(dt));
   Tensor *t = ltL_push_new(L, dt, nd, shape);
   memcpy(t->data, s, len);
   return 1;
@@ -133,7 +150,8 @@ static int t_frombytes(lua_State *L) {
 /* arange(start, stop, step, dtype): stop exclusive, like numpy */
 static int t_arange(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2), st = luaL_optnumber(L, 3, 1);
-  int allint = lua_isinteger(L, 1) && lua_isinteger(L, 2) && (lua_isnoneornil(L, 3) || lua_isinteger(L, 3));
+  int allint =
+      lua_isinteger(L, 1) && lua_isinteger(L, 2) && (lua_isnoneornil(L, 3) || lua_isinteger(L, 3));
   if (st == 0 || !isfinite(a) || !isfinite(b) || !isfinite(st))
     return ltL_argerror(L, 3, "arange", "step must be finite and non-zero");
   double n = ceil((b - a) / st);
@@ -148,7 +166,8 @@ static int t_arange(lua_State *L) {
 static int t_linspace(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
   int64_t n = ltL_check_int(L, 3, "linspace", "count");
-  if (n < 0) return ltL_argerror(L, 3, "linspace", "count must be non-negative, got %lld", (long long)n);
+  if (n < 0)
+    return ltL_argerror(L, 3, "linspace", "count must be non-negative, got %lld", (long long)n);
   int64_t shape[1] = {n};
   Tensor *t = ltL_push_new_arg(L, 3, "linspace", ltL_opt_dtype(L, 4, "linspace", LT_F32), 1, shape);
   lt_arange(t, a, n > 1 ? (b - a) / (double)(n - 1) : 0);
@@ -163,7 +182,8 @@ static int t_eye(lua_State *L) {
   Tensor *t = ltL_push_new_arg(L, 1, "eye", ltL_opt_dtype(L, 3, "eye", LT_F32), 2, shape);
   lt_fill(t, 0);
   size_t es = lt_dtype_size(t->dtype);
-  for (int64_t i = 0; i < n && i < m; i++) lt_set_f64((char *)t->data + (size_t)(i * m + i) * es, t->dtype, 1);
+  for (int64_t i = 0; i < n && i < m; i++)
+    lt_set_f64((char *)t->data + (size_t)(i * m + i) * es, t->dtype, 1);
   return 1;
 }
 
@@ -176,21 +196,39 @@ static int t_size(lua_State *L) {
     return 1;
   }
   lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->shape[i]); lua_rawseti(L, -2, i + 1); }
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
   return 1;
 }
 
 static int t_stride(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "stride");
   lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->stride[i]); lua_rawseti(L, -2, i + 1); }
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->stride[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
   return 1;
 }
 
-static int t_dim(lua_State *L) { lua_pushinteger(L, ltL_check_tensor(L, 1, "dim")->ndim); return 1; }
-static int t_numel(lua_State *L) { lua_pushinteger(L, lt_numel(ltL_check_tensor(L, 1, "numel"))); return 1; }
-static int t_dtype(lua_State *L) { lua_pushstring(L, lt_dtype_name(ltL_check_tensor(L, 1, "dtype")->dtype)); return 1; }
-static int t_is_contiguous(lua_State *L) { lua_pushboolean(L, lt_is_contiguous(ltL_check_tensor(L, 1, "is_contiguous"))); return 1; }
+static int t_dim(lua_State *L) {
+  lua_pushinteger(L, ltL_check_tensor(L, 1, "dim")->ndim);
+  return 1;
+}
+static int t_numel(lua_State *L) {
+  lua_pushinteger(L, lt_numel(ltL_check_tensor(L, 1, "numel")));
+  return 1;
+}
+static int t_dtype(lua_State *L) {
+  lua_pushstring(L, lt_dtype_name(ltL_check_tensor(L, 1, "dtype")->dtype));
+  return 1;
+}
+static int t_is_contiguous(lua_State *L) {
+  lua_pushboolean(L, lt_is_contiguous(ltL_check_tensor(L, 1, "is_contiguous")));
+  return 1;
+}
 static int t_nbytes(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "nbytes");
   lua_pushinteger(L, lt_numel(t) * (int64_t)lt_dtype_size(t->dtype));
@@ -199,23 +237,29 @@ static int t_nbytes(lua_State *L) {
 
 /* same_storage(a, b): do two tensors share memory? */
 static int t_same_storage(lua_State *L) {
-  ltL_check_tensor(L, 1, "same_storage"); ltL_check_tensor(L, 2, "same_storage");
-  lua_getiuservalue(L, 1, 1); lua_getiuservalue(L, 2, 1);
+  ltL_check_tensor(L, 1, "same_storage");
+  ltL_check_tensor(L, 2, "same_storage");
+  lua_getiuservalue(L, 1, 1);
+  lua_getiuservalue(L, 2, 1);
   lua_pushboolean(L, lua_rawequal(L, -1, -2));
   return 1;
 }
 
 static void push_elem(lua_State *L, const void *p, LtDtype dt) {
-  if (dt == LT_BOOL) lua_pushboolean(L, *(const uint8_t *)p != 0);
-  else if (lt_dtype_is_float(dt)) lua_pushnumber(L, lt_get_f64(p, dt));
-  else lua_pushinteger(L, lt_get_i64(p, dt));
+  if (dt == LT_BOOL)
+    lua_pushboolean(L, *(const uint8_t *)p != 0);
+  else if (lt_dtype_is_float(dt))
+    lua_pushnumber(L, lt_get_f64(p, dt));
+  else
+    lua_pushinteger(L, lt_get_i64(p, dt));
 }
 
 static int t_item(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "item");
   char b[64];
   if (lt_numel(t) != 1)
-    return ltL_argerror(L, 1, "item", "a tensor with one element expected, got shape %s", ltL_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 1, "item", "a tensor with one element expected, got shape %s",
+                        ltL_shape_of(t, b, sizeof b));
   int64_t idx[LT_MAXDIM] = {0};
   push_elem(L, lt_elem_ptr(t, idx), t->dtype);
   return 1;
@@ -232,7 +276,7 @@ static int t_get(lua_State *L) {
     if (v < 0) v += t->shape[i] + 1;
     if (v < 1 || v > t->shape[i])
       return ltL_argerror(L, i + 2, "get", "index %lld out of range for dim %d of size %lld",
-                         (long long)lua_tointeger(L, i + 2), i + 1, (long long)t->shape[i]);
+                          (long long)lua_tointeger(L, i + 2), i + 1, (long long)t->shape[i]);
     idx[i] = v - 1;
   }
   push_elem(L, lt_elem_ptr(t, idx), t->dtype);
@@ -240,7 +284,10 @@ static int t_get(lua_State *L) {
 }
 
 static void totable_rec(lua_State *L, const Tensor *t, int d, int64_t *idx) {
-  if (d == t->ndim) { push_elem(L, lt_elem_ptr(t, idx), t->dtype); return; }
+  if (d == t->ndim) {
+    push_elem(L, lt_elem_ptr(t, idx), t->dtype);
+    return;
+  }
   lua_createtable(L, (int)t->shape[d], 0);
   for (int64_t i = 0; i < t->shape[d]; i++) {
     idx[d] = i;
@@ -252,7 +299,8 @@ static void totable_rec(lua_State *L, const Tensor *t, int d, int64_t *idx) {
 static int t_totable(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "totable");
   int64_t idx[LT_MAXDIM] = {0};
-  if (lt_numel(t) > 100000000) return ltL_argerror(L, 1, "totable", "tensor too large for a Lua table");
+  if (lt_numel(t) > 100000000)
+    return ltL_argerror(L, 1, "totable", "tensor too large for a Lua table");
   totable_rec(L, t, 0, idx);
   return 1;
 }
@@ -269,7 +317,10 @@ static int t_tobytes(lua_State *L) {
 static int t_to(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "to");
   LtDtype dt = ltL_check_dtype(L, 2, "to");
-  if (dt == t->dtype && !lua_toboolean(L, 3)) { lua_settop(L, 1); return 1; }
+  if (dt == t->dtype && !lua_toboolean(L, 3)) {
+    lua_settop(L, 1);
+    return 1;
+  }
   Tensor *o = ltL_push_new_like(L, t, dt);
   ltL_check_status(L, lt_copy(o, t), "to");
   return 1;
@@ -296,7 +347,7 @@ static int t_copy_(lua_State *L) {
   char b1[64], b2[64];
   if (lt_expand_view(s, d->ndim, d->shape, &v) != LT_OK)
     return ltL_argerror(L, 2, "copy_", "shape mismatch: cannot broadcast %s to %s",
-                       ltL_shape_of(s, b1, sizeof b1), ltL_shape_of(d, b2, sizeof b2));
+                        ltL_shape_of(s, b1, sizeof b1), ltL_shape_of(d, b2, sizeof b2));
   ltL_check_status(L, lt_copy(d, &v), "copy_");
   lua_settop(L, 1);
   return 1;
@@ -304,12 +355,16 @@ static int t_copy_(lua_State *L) {
 
 static int t_fill_(lua_State *L) {
   ltL_check_tensor(L, 1, "fill_");
-  if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2)) return ltL_argerror(L, 2, "fill_", "number expected, got %s", luaL_typename(L, 2));
+  if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2))
+    return ltL_argerror(L, 2, "fill_", "number expected, got %s", luaL_typename(L, 2));
   lua_settop(L, 2);
   return t_copy_(L);
 }
 
-static int t_memory(lua_State *L) { lua_pushinteger(L, (lua_Integer)ltL_memory_live(L)); return 1; }
+static int t_memory(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ltL_memory_live(L));
+  return 1;
+}
 
 static int t_clock(lua_State *L) {
   struct timespec ts;
@@ -318,22 +373,35 @@ static int t_clock(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg tensor_methods[] = {{"size", t_size},
+                                          {"stride", t_stride},
+                                          {"dim", t_dim},
+                                          {"numel", t_numel},
+                                          {"dtype", t_dtype},
+                                          {"is_contiguous", t_is_contiguous},
+                                          {"nbytes", t_nbytes},
+                                          {"item", t_item},
+                                          {"get", t_get},
+                                          {"totable", t_totable},
+                                          {"tobytes", t_tobytes},
+                                          {"to", t_to},
+                                          {"clone", t_clone},
+                                          {"contiguous", t_contiguous},
+                                          {"copy_", t_copy_},
+                                          {"fill_", t_fill_},
+                                          {"same_storage", t_same_storage},
+                                          {NULL, NULL}};
 
-static const luaL_Reg tensor_methods[] = {
-  {"size", t_size}, {"stride", t_stride}, {"dim", t_dim}, {"numel", t_numel},
-  {"dtype", t_dtype}, {"is_contiguous", t_is_contiguous}, {"nbytes", t_nbytes},
-  {"item", t_item}, {"get", t_get}, {"totable", t_totable}, {"tobytes", t_tobytes},
-  {"to", t_to}, {"clone", t_clone}, {"contiguous", t_contiguous}, {"copy_", t_copy_},
-  {"fill_", t_fill_}, {"same_storage", t_same_storage},
-  {NULL, NULL}
-};
-
-static const luaL_Reg module_fns[] = {
-  {"empty", t_new}, {"full", t_full}, {"fromtable", t_fromtable}, {"frombytes", t_frombytes},
-  {"arange", t_arange}, {"linspace", t_linspace}, {"eye", t_eye}, {"memory", t_memory},
-  {"clock", t_clock},
-  {NULL, NULL}
-};
+static const luaL_Reg module_fns[] = {{"empty", t_new},
+                                      {"full", t_full},
+                                      {"fromtable", t_fromtable},
+                                      {"frombytes", t_frombytes},
+                                      {"arange", t_arange},
+                                      {"linspace", t_linspace},
+                                      {"eye", t_eye},
+                                      {"memory", t_memory},
+                                      {"clock", t_clock},
+                                      {NULL, NULL}};
 
 /* The main part of lunette._tensor (src/lunette.c lists every part).
  * The metatable keeps methods in `__methods`; lua/lunette/tensor.lua

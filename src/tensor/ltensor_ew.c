@@ -1,4 +1,5 @@
-/* ltensor_ew.c - Lua binding for elementwise ops: arithmetic, math functions, comparisons, where, clamp. */
+/* ltensor_ew.c - Lua binding for elementwise ops: arithmetic, math functions, comparisons, where,
+ * clamp. */
 #include <math.h>
 #include <string.h>
 #include "tensor/lbase.h"
@@ -15,7 +16,10 @@ static LtDtype compute_dtype(LtDtype result) {
 static LtDtype binary_result(const Tensor *a, const Tensor *b, LtBinaryOp op, LtDtype *compute) {
   LtDtype r = lt_dtype_promote(a->dtype, b->dtype);
   if ((op == LT_DIV || op == LT_ATAN2) && !lt_dtype_is_float(r)) r = LT_F32;
-  if (op >= LT_AND) { *compute = LT_F64; return LT_BOOL; }
+  if (op >= LT_AND) {
+    *compute = LT_F64;
+    return LT_BOOL;
+  }
   *compute = compute_dtype(r);
   return lt_binary_is_compare(op) ? LT_BOOL : r;
 }
@@ -35,7 +39,7 @@ static int ew_binary(lua_State *L) {
   char b1[64], b2[64];
   if (lt_broadcast_shape(a, b, &nd, shape) != LT_OK)
     return ltL_argerror(L, 2, fname, "shape mismatch: %s and %s do not broadcast",
-                       ltL_shape_of(a, b1, sizeof b1), ltL_shape_of(b, b2, sizeof b2));
+                        ltL_shape_of(a, b1, sizeof b1), ltL_shape_of(b, b2, sizeof b2));
   Tensor *o = ltL_push_new(L, rdt, nd, shape);
   Tensor va, vb;
   ltL_check_status(L, lt_expand_view(a, nd, shape, &va), fname);
@@ -54,10 +58,11 @@ static int ew_binary_(lua_State *L) {
   Tensor vb;
   if (lt_expand_view(b, a->ndim, a->shape, &vb) != LT_OK)
     return ltL_argerror(L, 2, fname, "shape mismatch: %s cannot be broadcast to %s in place",
-                       ltL_shape_of(b, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2));
+                        ltL_shape_of(b, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2));
   LtDtype compute = lt_dtype_promote(a->dtype, b->dtype);
   if ((op == LT_DIV || op == LT_ATAN2) && !lt_dtype_is_float(a->dtype))
-    return ltL_argerror(L, 1, fname, "in-place true division needs a float tensor, got %s", lt_dtype_name(a->dtype));
+    return ltL_argerror(L, 1, fname, "in-place true division needs a float tensor, got %s",
+                        lt_dtype_name(a->dtype));
   compute = op >= LT_AND ? LT_F64 : compute_dtype(compute);
   ltL_check_status(L, lt_binary(op, compute, a, a, &vb), fname);
   lua_settop(L, 1);
@@ -86,7 +91,7 @@ static int ew_unary_(lua_State *L) {
   Tensor *a = ltL_check_tensor(L, 1, fname);
   if (unary_result(op, a->dtype) != a->dtype)
     return ltL_argerror(L, 1, fname, "in place needs a %s tensor, got %s",
-                       lt_dtype_name(unary_result(op, a->dtype)), lt_dtype_name(a->dtype));
+                        lt_dtype_name(unary_result(op, a->dtype)), lt_dtype_name(a->dtype));
   ltL_check_status(L, lt_unary(op, a, a), fname);
   lua_settop(L, 1);
   return 1;
@@ -123,7 +128,8 @@ static int ew_where(lua_State *L) {
   if (lt_broadcast_shape(a, b, &n1, s1) != LT_OK ||
       (ab.ndim = n1, memcpy(ab.shape, s1, sizeof s1), lt_broadcast_shape(c, &ab, &n2, s2)) != LT_OK)
     return ltL_argerror(L, 1, "where", "shape mismatch: %s, %s and %s do not broadcast",
-                       ltL_shape_of(c, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2), ltL_shape_of(b, b3, sizeof b3));
+                        ltL_shape_of(c, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2),
+                        ltL_shape_of(b, b3, sizeof b3));
   Tensor *o = ltL_push_new(L, rdt, n2, s2);
   Tensor vc, va, vb;
   ltL_check_status(L, lt_expand_view(c, n2, s2, &vc), "where");
@@ -158,9 +164,7 @@ static void register_ops(lua_State *L) {
 }
 
 static const luaL_Reg ew_methods[] = {
-  {"clamp", ew_clamp}, {"clamp_", ew_clamp_}, {"where", ew_where},
-  {NULL, NULL}
-};
+    {"clamp", ew_clamp}, {"clamp_", ew_clamp_}, {"where", ew_where}, {NULL, NULL}};
 
 /* A part of lunette._tensor (src/lunette.c lists every part): elementwise ops, also methods. */
 int luaopen_lunette_tensor_ew(lua_State *L);

@@ -1,4 +1,5 @@
-/* ltensor_index.c - Lua binding for index_select, gather/scatter, masks, nonzero, cat/stack, one_hot. */
+/* ltensor_index.c - Lua binding for index_select, gather/scatter, masks, nonzero, cat/stack,
+ * one_hot. */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "tensor/tensor_index.h"
@@ -14,7 +15,9 @@ static Tensor *push_index(lua_State *L, int arg, const char *fname) {
       lua_rawgeti(L, arg, i + 1);
       int ok;
       lua_Integer v = lua_tointegerx(L, -1, &ok);
-      if (!ok) ltL_argerror(L, arg, fname, "index table holds a non-integer at position %lld", (long long)i + 1);
+      if (!ok)
+        ltL_argerror(L, arg, fname, "index table holds a non-integer at position %lld",
+                     (long long)i + 1);
       ((int64_t *)t->data)[i] = v - 1;
       lua_pop(L, 1);
     }
@@ -31,7 +34,8 @@ static Tensor *push_index(lua_State *L, int arg, const char *fname) {
 }
 
 static int range_error(lua_State *L, int arg, const char *fname, int64_t bad, int64_t size) {
-  return ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)bad + 1, (long long)size);
+  return ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)bad + 1,
+                      (long long)size);
 }
 
 /* index_select(t, dim, idx) */
@@ -44,14 +48,17 @@ static int x_index_select(lua_State *L) {
   memcpy(shape, t->shape, sizeof shape);
   shape[d] = n;
   Tensor *o = ltL_push_new_arg(L, 3, "index_select", t->dtype, t->ndim, shape);
-  if (lt_index_select(o, t, d, ix->data, n, &bad) == LT_ERANGE) return range_error(L, 3, "index_select", bad, t->shape[d]);
+  if (lt_index_select(o, t, d, ix->data, n, &bad) == LT_ERANGE)
+    return range_error(L, 3, "index_select", bad, t->shape[d]);
   return 1;
 }
 
-static void check_same_rank(lua_State *L, const Tensor *t, const Tensor *ix, int arg, const char *fname) {
+static void check_same_rank(lua_State *L, const Tensor *t, const Tensor *ix, int arg,
+                            const char *fname) {
   char b1[64], b2[64];
-  if (ix->ndim != t->ndim) ltL_argerror(L, arg, fname, "index must have as many dims as the input: %s vs %s",
-                                       ltL_shape_of(ix, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
+  if (ix->ndim != t->ndim)
+    ltL_argerror(L, arg, fname, "index must have as many dims as the input: %s vs %s",
+                 ltL_shape_of(ix, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
 }
 
 static int x_gather(lua_State *L) {
@@ -61,7 +68,8 @@ static int x_gather(lua_State *L) {
   int64_t bad;
   check_same_rank(L, t, ix, 3, "gather");
   Tensor *o = ltL_push_new_like(L, ix, t->dtype);
-  if (lt_gather(o, t, d, ix, &bad) == LT_ERANGE) return range_error(L, 3, "gather", bad, t->shape[d]);
+  if (lt_gather(o, t, d, ix, &bad) == LT_ERANGE)
+    return range_error(L, 3, "gather", bad, t->shape[d]);
   return 1;
 }
 
@@ -69,17 +77,22 @@ static int scatter_impl(lua_State *L, const char *fname, int add, int inplace) {
   Tensor *t = ltL_check_tensor(L, 1, fname);
   int d = ltL_check_dim(L, 2, fname, t->ndim);
   lua_settop(L, 4);
-  Tensor *ix = push_index(L, 3, fname);            /* 5 */
+  Tensor *ix = push_index(L, 3, fname); /* 5 */
   Tensor *src = ltL_check_operand(L, 4, fname, t->dtype), vs;
   char b1[64], b2[64];
   int64_t bad;
   check_same_rank(L, t, ix, 3, fname);
   if (lt_expand_view(src, ix->ndim, ix->shape, &vs) != LT_OK)
-    return ltL_argerror(L, 4, fname, "source %s does not match index %s", ltL_shape_of(src, b1, sizeof b1), ltL_shape_of(ix, b2, sizeof b2));
+    return ltL_argerror(L, 4, fname, "source %s does not match index %s",
+                        ltL_shape_of(src, b1, sizeof b1), ltL_shape_of(ix, b2, sizeof b2));
   Tensor *o = t;
-  if (!inplace) { o = ltL_push_new_like(L, t, t->dtype); lt_copy(o, t); }
-  else lua_pushvalue(L, 1);
-  if (lt_scatter(o, d, ix, &vs, add, &bad) == LT_ERANGE) return range_error(L, 3, fname, bad, t->shape[d]);
+  if (!inplace) {
+    o = ltL_push_new_like(L, t, t->dtype);
+    lt_copy(o, t);
+  } else
+    lua_pushvalue(L, 1);
+  if (lt_scatter(o, d, ix, &vs, add, &bad) == LT_ERANGE)
+    return range_error(L, 3, fname, bad, t->shape[d]);
   return 1;
 }
 static int x_scatter(lua_State *L) { return scatter_impl(L, "scatter", 0, 0); }
@@ -90,9 +103,11 @@ static int x_scatter_add_(lua_State *L) { return scatter_impl(L, "scatter_add_",
 static Tensor *check_mask(lua_State *L, int arg, const char *fname, const Tensor *t, Tensor *v) {
   Tensor *m = ltL_check_tensor(L, arg, fname);
   char b1[64], b2[64];
-  if (m->dtype != LT_BOOL) ltL_argerror(L, arg, fname, "bool mask expected, got %s", lt_dtype_name(m->dtype));
+  if (m->dtype != LT_BOOL)
+    ltL_argerror(L, arg, fname, "bool mask expected, got %s", lt_dtype_name(m->dtype));
   if (lt_expand_view(m, t->ndim, t->shape, v) != LT_OK)
-    ltL_argerror(L, arg, fname, "shape mismatch: mask %s does not broadcast to %s", ltL_shape_of(m, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
+    ltL_argerror(L, arg, fname, "shape mismatch: mask %s does not broadcast to %s",
+                 ltL_shape_of(m, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
   return m;
 }
 
@@ -113,7 +128,8 @@ static int x_masked_assign_(lua_State *L) {
   int64_t n = lt_mask_count(&vm), ns = lt_numel(src);
   char b[64];
   if (ns != 1 && (src->ndim != 1 || ns != n))
-    return ltL_argerror(L, 3, "masked_assign_", "source %s must hold 1 or %lld values", ltL_shape_of(src, b, sizeof b), (long long)n);
+    return ltL_argerror(L, 3, "masked_assign_", "source %s must hold 1 or %lld values",
+                        ltL_shape_of(src, b, sizeof b), (long long)n);
   ltL_check_status(L, lt_masked_assign(t, &vm, src), "masked_assign_");
   lua_settop(L, 1);
   return 1;
@@ -123,7 +139,8 @@ static int x_masked_fill(lua_State *L) {
   ltL_check_tensor(L, 1, "masked_fill");
   Tensor *t = ltL_totensor(L, 1), vm;
   check_mask(L, 2, "masked_fill", t, &vm);
-  if (!lua_isnumber(L, 3) && !lua_isboolean(L, 3)) return ltL_argerror(L, 3, "masked_fill", "number expected, got %s", luaL_typename(L, 3));
+  if (!lua_isnumber(L, 3) && !lua_isboolean(L, 3))
+    return ltL_argerror(L, 3, "masked_fill", "number expected, got %s", luaL_typename(L, 3));
   Tensor *o = ltL_push_new_like(L, t, t->dtype);
   lt_copy(o, t);
   lua_replace(L, 1);
@@ -165,9 +182,9 @@ static int cat_impl(lua_State *L, const char *fname) {
     int ok = t->ndim == first->ndim;
     for (int k = 0; ok && k < t->ndim; k++) ok = k == d || t->shape[k] == first->shape[k];
     if (!ok)
-      return ltL_argerror(L, 1, fname,
-                         "shape mismatch: element %d is %s, element 1 is %s along dim %d", i,
-                         ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(first, b2, sizeof b2), d + 1);
+      return ltL_argerror(
+          L, 1, fname, "shape mismatch: element %d is %s, element 1 is %s along dim %d", i,
+          ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(first, b2, sizeof b2), d + 1);
     if (__builtin_add_overflow(total, t->shape[d], &total))
       return ltL_argerror(L, 1, fname, "the sizes along dim %d add up to too many elements", d + 1);
     dt = lt_dtype_promote(dt, t->dtype);
@@ -195,7 +212,7 @@ static int x_stack(lua_State *L) {
   int n = (int)lua_rawlen(L, 1);
   if (n == 0) return ltL_argerror(L, 1, "stack", "empty list of tensors");
   lua_settop(L, 2);
-  lua_createtable(L, n, 0);                                /* 3: unsqueezed views */
+  lua_createtable(L, n, 0); /* 3: unsqueezed views */
   int d = 0;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
@@ -217,10 +234,11 @@ static int x_stack(lua_State *L) {
 static int x_one_hot(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "one_hot");
   int64_t c = ltL_check_int(L, 2, "one_hot", "num_classes");
-  if (c < 1) return ltL_argerror(L, 2, "one_hot", "num_classes must be positive, got %lld", (long long)c);
+  if (c < 1)
+    return ltL_argerror(L, 2, "one_hot", "num_classes must be positive, got %lld", (long long)c);
   if (t->ndim >= LT_MAXDIM) return ltL_argerror(L, 1, "one_hot", "too many dims");
   lua_settop(L, 3);
-  Tensor *ix = push_index(L, 1, "one_hot"), iv;          /* 4 */
+  Tensor *ix = push_index(L, 1, "one_hot"), iv; /* 4 */
   int64_t shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[t->ndim] = c;
@@ -231,20 +249,26 @@ static int x_one_hot(lua_State *L) {
   int64_t one = 1;
   Tensor src = {&one, LT_I64, LT_CPU, 0, {0}, {0}}, vs;
   lt_expand_view(&src, iv.ndim, iv.shape, &vs);
-  if (lt_scatter(o, t->ndim, &iv, &vs, 0, &bad) == LT_ERANGE) return range_error(L, 1, "one_hot", bad, c);
+  if (lt_scatter(o, t->ndim, &iv, &vs, 0, &bad) == LT_ERANGE)
+    return range_error(L, 1, "one_hot", bad, c);
   return 1;
 }
 
-static const luaL_Reg index_methods[] = {
-  {"index_select", x_index_select}, {"gather", x_gather}, {"scatter", x_scatter},
-  {"scatter_", x_scatter_}, {"scatter_add", x_scatter_add}, {"scatter_add_", x_scatter_add_},
-  {"masked_select", x_masked_select}, {"masked_fill", x_masked_fill},
-  {"masked_assign_", x_masked_assign_}, {"masked_fill_", x_masked_assign_},
-  {"nonzero", x_nonzero}, {"one_hot", x_one_hot},
-  {NULL, NULL}
-};
+static const luaL_Reg index_methods[] = {{"index_select", x_index_select},
+                                         {"gather", x_gather},
+                                         {"scatter", x_scatter},
+                                         {"scatter_", x_scatter_},
+                                         {"scatter_add", x_scatter_add},
+                                         {"scatter_add_", x_scatter_add_},
+                                         {"masked_select", x_masked_select},
+                                         {"masked_fill", x_masked_fill},
+                                         {"masked_assign_", x_masked_assign_},
+                                         {"masked_fill_", x_masked_assign_},
+                                         {"nonzero", x_nonzero},
+                                         {"one_hot", x_one_hot},
+                                         {NULL, NULL}};
 
-static const luaL_Reg index_fns[] = { {"cat", x_cat}, {"stack", x_stack}, {NULL, NULL} };
+static const luaL_Reg index_fns[] = {{"cat", x_cat}, {"stack", x_stack}, {NULL, NULL}};
 
 /* A part of lunette._tensor (src/lunette.c lists every part): cat, stack, indexing methods. */
 int luaopen_lunette_tensor_index(lua_State *L);

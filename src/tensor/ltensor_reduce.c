@@ -1,4 +1,5 @@
-/* ltensor_reduce.c - Lua binding for reductions, scans, sort/topk/unique, bincount and histogram. */
+/* ltensor_reduce.c - Lua binding for reductions, scans, sort/topk/unique, bincount and histogram.
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,17 +9,22 @@
 #include "tensor/tensor_view.h"
 
 static const char *reduce_names[LT_NREDUCE] = {
-  "sum", "mean", "prod", "max", "min", "argmax", "argmin", "all", "any", "var",
-  "norm", "norm", "norm", "logsumexp", "count_nonzero",
+    "sum", "mean", "prod", "max",  "min",  "argmax",    "argmin",        "all",
+    "any", "var",  "norm", "norm", "norm", "logsumexp", "count_nonzero",
 };
 _Static_assert(sizeof reduce_names / sizeof reduce_names[0] == LT_NREDUCE, "reduce names");
 
 static LtDtype reduce_dtype(LtReduceOp op, LtDtype in) {
   switch (op) {
-  case LT_RSUM: case LT_RPROD: return lt_dtype_is_float(in) ? in : LT_I64;
-  case LT_RMAX: case LT_RMIN: return in;
-  case LT_RARGMAX: case LT_RARGMIN: case LT_RCOUNT_NONZERO: return LT_I64;
-  case LT_RALL: case LT_RANY: return LT_BOOL;
+  case LT_RSUM:
+  case LT_RPROD: return lt_dtype_is_float(in) ? in : LT_I64;
+  case LT_RMAX:
+  case LT_RMIN: return in;
+  case LT_RARGMAX:
+  case LT_RARGMIN:
+  case LT_RCOUNT_NONZERO: return LT_I64;
+  case LT_RALL:
+  case LT_RANY: return LT_BOOL;
   default: return lt_dtype_is_float(in) ? in : LT_F32;
   }
 }
@@ -26,7 +32,10 @@ static LtDtype reduce_dtype(LtReduceOp op, LtDtype in) {
 /* Parses dims (nil = all, integer, or table) into a 0/1 mask; returns count. */
 static int parse_dims(lua_State *L, int arg, const char *fname, const Tensor *t, int *mask) {
   memset(mask, 0, sizeof(int) * LT_MAXDIM);
-  if (lua_isnoneornil(L, arg)) { for (int i = 0; i < t->ndim; i++) mask[i] = 1; return t->ndim; }
+  if (lua_isnoneornil(L, arg)) {
+    for (int i = 0; i < t->ndim; i++) mask[i] = 1;
+    return t->ndim;
+  }
   if (lua_istable(L, arg)) {
     int n = (int)lua_rawlen(L, arg), count = 0;
     for (int i = 1; i <= n; i++) {
@@ -51,11 +60,23 @@ static Tensor *arrange(lua_State *L, int idx, const int *mask, int *d0, int *d1)
   Tensor *t = ltL_totensor(L, idx), v;
   int first = -1, last = -1, adjacent = 1, perm[LT_MAXDIM], k = 0;
   for (int i = 0; i < t->ndim; i++)
-    if (mask[i]) { if (first < 0) first = i; else if (i != last + 1) adjacent = 0; last = i; }
-  if (adjacent) { *d0 = first; *d1 = last; return ltL_push_contiguous(L, idx); }
-  for (int i = 0; i < t->ndim; i++) if (!mask[i]) perm[k++] = i;
+    if (mask[i]) {
+      if (first < 0)
+        first = i;
+      else if (i != last + 1)
+        adjacent = 0;
+      last = i;
+    }
+  if (adjacent) {
+    *d0 = first;
+    *d1 = last;
+    return ltL_push_contiguous(L, idx);
+  }
+  for (int i = 0; i < t->ndim; i++)
+    if (!mask[i]) perm[k++] = i;
   *d0 = k;
-  for (int i = 0; i < t->ndim; i++) if (mask[i]) perm[k++] = i;
+  for (int i = 0; i < t->ndim; i++)
+    if (mask[i]) perm[k++] = i;
   *d1 = k - 1;
   lt_view_permute(t, perm, &v);
   ltL_push_view(L, idx, &v);
@@ -65,9 +86,12 @@ static Tensor *arrange(lua_State *L, int idx, const int *mask, int *d0, int *d1)
 }
 
 static void push_scalar(lua_State *L, const Tensor *o) {
-  if (o->dtype == LT_BOOL) lua_pushboolean(L, *(uint8_t *)o->data != 0);
-  else if (lt_dtype_is_float(o->dtype)) lua_pushnumber(L, lt_get_f64(o->data, o->dtype));
-  else lua_pushinteger(L, lt_get_i64(o->data, o->dtype));
+  if (o->dtype == LT_BOOL)
+    lua_pushboolean(L, *(uint8_t *)o->data != 0);
+  else if (lt_dtype_is_float(o->dtype))
+    lua_pushnumber(L, lt_get_f64(o->data, o->dtype));
+  else
+    lua_pushinteger(L, lt_get_i64(o->data, o->dtype));
 }
 
 /* Shared body: reduce(t, dims, keepdim [, unbiased]) */
@@ -80,39 +104,69 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
   int is_arg = op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
   char b[64];
   if (is_arg && lt_numel(t) == 0)
-    return ltL_argerror(L, 1, fname, "cannot reduce an empty tensor %s", ltL_shape_of(t, b, sizeof b));
+    return ltL_argerror(L, 1, fname, "cannot reduce an empty tensor %s",
+                        ltL_shape_of(t, b, sizeof b));
   lua_settop(L, 4);
-  if (count == 0 && t->ndim > 0) { lua_settop(L, 1); return op == LT_RARGMAX || op == LT_RARGMIN ? 0 : 1; }
+  if (count == 0 && t->ndim > 0) {
+    lua_settop(L, 1);
+    return op == LT_RARGMAX || op == LT_RARGMIN ? 0 : 1;
+  }
   Tensor *a = count == 0 ? ltL_push_contiguous(L, 1) : arrange(L, 1, mask, &d0, &d1);
-  if (count == 0) { d0 = 0; d1 = -1; }
-  int64_t shape[LT_MAXDIM]; int nd = 0;
+  if (count == 0) {
+    d0 = 0;
+    d1 = -1;
+  }
+  int64_t shape[LT_MAXDIM];
+  int nd = 0;
   for (int i = 0; i < t->ndim; i++)
-    if (!mask[i]) shape[nd++] = t->shape[i]; else if (keep) shape[nd++] = 1;
+    if (!mask[i])
+      shape[nd++] = t->shape[i];
+    else if (keep)
+      shape[nd++] = 1;
   Tensor flat = *a; /* a 0-d input is reduced as [1] */
-  if (a->ndim == 0) { flat.ndim = 1; flat.shape[0] = 1; flat.stride[0] = 1; d0 = d1 = 0; }
+  if (a->ndim == 0) {
+    flat.ndim = 1;
+    flat.shape[0] = 1;
+    flat.stride[0] = 1;
+    d0 = d1 = 0;
+  }
   LtDtype odt = reduce_dtype(op, t->dtype);
   if (all && lt_dtype_is_float(odt)) odt = LT_F64; /* a Lua number keeps the double accumulator */
   Tensor *o = ltL_push_new(L, odt, nd, shape);
   Tensor *ix = is_arg ? ltL_push_new(L, LT_I64, nd, shape) : NULL;
   ltL_check_status(L, lt_reduce(op, o, ix, &flat, d0, d1, ddof), fname);
-  if (ix) { int64_t n = lt_numel(ix); for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1; }
-  if (op == LT_RARGMAX || op == LT_RARGMIN) { if (all) push_scalar(L, ix); return 1; }
-  if (all) { push_scalar(L, o); return 1; }
+  if (ix) {
+    int64_t n = lt_numel(ix);
+    for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1;
+  }
+  if (op == LT_RARGMAX || op == LT_RARGMIN) {
+    if (all) push_scalar(L, ix);
+    return 1;
+  }
+  if (all) {
+    push_scalar(L, o);
+    return 1;
+  }
   return ix ? 2 : 1;
 }
 
-#define REDUCER(name, op) static int r_##name(lua_State *L) { return reduce_impl(L, op); }
-REDUCER(sum, LT_RSUM) REDUCER(mean, LT_RMEAN) REDUCER(prod, LT_RPROD) REDUCER(max, LT_RMAX)
-REDUCER(min, LT_RMIN) REDUCER(argmax, LT_RARGMAX) REDUCER(argmin, LT_RARGMIN) REDUCER(all, LT_RALL)
-REDUCER(any, LT_RANY) REDUCER(var, LT_RVAR) REDUCER(logsumexp, LT_RLOGSUMEXP)
-REDUCER(count_nonzero, LT_RCOUNT_NONZERO)
+#define REDUCER(name, op) \
+  static int r_##name(lua_State *L) { return reduce_impl(L, op); }
+REDUCER(sum, LT_RSUM)
+REDUCER(mean, LT_RMEAN) REDUCER(prod, LT_RPROD) REDUCER(max, LT_RMAX) REDUCER(min, LT_RMIN)
+    REDUCER(argmax, LT_RARGMAX) REDUCER(argmin, LT_RARGMIN) REDUCER(all, LT_RALL)
+        REDUCER(any, LT_RANY) REDUCER(var, LT_RVAR) REDUCER(logsumexp, LT_RLOGSUMEXP)
+            REDUCER(count_nonzero, LT_RCOUNT_NONZERO)
 
-/* norm(t, p, dims, keepdim): p = 1, 2 or math.huge */
-static int r_norm(lua_State *L) {
+    /* norm(t, p, dims, keepdim): p = 1, 2 or math.huge */
+    static int r_norm(lua_State *L) {
   ltL_check_tensor(L, 1, "norm");
   lua_settop(L, 4);
   double p = luaL_optnumber(L, 2, 2);
-  LtReduceOp op = p == 1 ? LT_RNORM1 : p == 2 ? LT_RNORM2 : isinf(p) && p > 0 ? LT_RNORMINF : LT_NREDUCE;
+  LtReduceOp op = p == 1              ? LT_RNORM1
+                  : p == 2            ? LT_RNORM2
+                  : isinf(p) && p > 0 ? LT_RNORMINF
+                                      : LT_NREDUCE;
   if (op == LT_NREDUCE) return ltL_argerror(L, 2, "norm", "p must be 1, 2 or math.huge, got %g", p);
   lua_remove(L, 2);
   return reduce_impl(L, op);
@@ -121,12 +175,21 @@ static int r_norm(lua_State *L) {
 static int scan_impl(lua_State *L, int product) {
   const char *fname = product ? "cumprod" : "cumsum";
   Tensor *t = ltL_check_tensor(L, 1, fname);
-  if (t->ndim > 1 && lua_isnoneornil(L, 2)) return ltL_argerror(L, 2, fname, "dim required for a %d-d tensor", t->ndim);
+  if (t->ndim > 1 && lua_isnoneornil(L, 2))
+    return ltL_argerror(L, 2, fname, "dim required for a %d-d tensor", t->ndim);
   int d = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, fname, t->ndim);
   Tensor *a = ltL_push_contiguous(L, 1), flat = *a;
-  if (a->ndim == 0) { flat.ndim = 1; flat.shape[0] = 1; flat.stride[0] = 1; }
+  if (a->ndim == 0) {
+    flat.ndim = 1;
+    flat.shape[0] = 1;
+    flat.stride[0] = 1;
+  }
   Tensor *o = ltL_push_new_like(L, t, lt_dtype_is_float(t->dtype) ? t->dtype : LT_I64), of = *o;
-  if (o->ndim == 0) { of.ndim = 1; of.shape[0] = 1; of.stride[0] = 1; }
+  if (o->ndim == 0) {
+    of.ndim = 1;
+    of.shape[0] = 1;
+    of.stride[0] = 1;
+  }
   ltL_check_status(L, lt_cumulative(&of, &flat, d, product), fname);
   return 1;
 }
@@ -158,14 +221,16 @@ static int r_sort(lua_State *L) {
   int d = lua_isnoneornil(L, 2) ? t->ndim - 1 : ltL_check_dim(L, 2, "sort", t->ndim);
   int desc = lua_toboolean(L, 3);
   lua_settop(L, 3);
-  Tensor *a = push_dim_last(L, 1, d);                       /* 4 */
-  Tensor *v = ltL_push_new_like(L, a, a->dtype);             /* 5 */
-  Tensor *ix = ltL_push_new_like(L, a, LT_I64);              /* 6 */
+  Tensor *a = push_dim_last(L, 1, d);            /* 4 */
+  Tensor *v = ltL_push_new_like(L, a, a->dtype); /* 5 */
+  Tensor *ix = ltL_push_new_like(L, a, LT_I64);  /* 6 */
   ltL_check_status(L, lt_sort_last(v, ix, a, desc), "sort");
   int64_t n = lt_numel(ix);
   for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1;
-  lua_pushvalue(L, 5); swap_back(L, d);
-  lua_pushvalue(L, 6); swap_back(L, d);
+  lua_pushvalue(L, 5);
+  swap_back(L, d);
+  lua_pushvalue(L, 6);
+  swap_back(L, d);
   return 2;
 }
 
@@ -177,10 +242,13 @@ static int r_topk(lua_State *L) {
   int d = lua_isnoneornil(L, 3) ? t->ndim - 1 : ltL_check_dim(L, 3, "topk", t->ndim);
   int largest = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
   if (k < 0 || k > t->shape[d])
-    return ltL_argerror(L, 2, "topk", "k = %lld out of range for size %lld", (long long)k, (long long)t->shape[d]);
+    return ltL_argerror(L, 2, "topk", "k = %lld out of range for size %lld", (long long)k,
+                        (long long)t->shape[d]);
   lua_settop(L, 1);
   lua_pushcfunction(L, r_sort);
-  lua_pushvalue(L, 1); lua_pushinteger(L, d + 1); lua_pushboolean(L, largest);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, d + 1);
+  lua_pushboolean(L, largest);
   lua_call(L, 3, 2);
   for (int i = 0; i < 2; i++) {
     Tensor *s = ltL_totensor(L, 2 + i);
@@ -195,13 +263,15 @@ static int r_unique(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "unique");
   int64_t n = lt_numel(t), shape[1] = {n};
   lua_settop(L, 1);
-  Tensor *c = ltL_push_contiguous(L, 1), flat = *c;                 /* 2 */
-  flat.ndim = 1; flat.shape[0] = n; flat.stride[0] = 1;
-  Tensor *s = ltL_push_new(L, t->dtype, 1, shape);                  /* 3 */
+  Tensor *c = ltL_push_contiguous(L, 1), flat = *c; /* 2 */
+  flat.ndim = 1;
+  flat.shape[0] = n;
+  flat.stride[0] = 1;
+  Tensor *s = ltL_push_new(L, t->dtype, 1, shape); /* 3 */
   ltL_check_status(L, lt_sort_last(s, NULL, &flat, 0), "unique");
   int64_t ushape[1] = {lt_unique_sorted(s, NULL, NULL)};
-  Tensor *u = ltL_push_new(L, t->dtype, 1, ushape);                 /* 4 */
-  Tensor *cnt = ltL_push_new(L, LT_I64, 1, ushape);                 /* 5 */
+  Tensor *u = ltL_push_new(L, t->dtype, 1, ushape); /* 4 */
+  Tensor *cnt = ltL_push_new(L, LT_I64, 1, ushape); /* 5 */
   lt_unique_sorted(s, u, cnt);
   return 2;
 }
@@ -211,14 +281,17 @@ static int r_bincount(lua_State *L) {
   Tensor *x = ltL_check_tensor(L, 1, "bincount");
   char b[64];
   if (x->ndim != 1 || lt_dtype_is_float(x->dtype))
-    return ltL_argerror(L, 1, "bincount", "1-d integer tensor expected, got %s %s", lt_dtype_name(x->dtype), ltL_shape_of(x, b, sizeof b));
+    return ltL_argerror(L, 1, "bincount", "1-d integer tensor expected, got %s %s",
+                        lt_dtype_name(x->dtype), ltL_shape_of(x, b, sizeof b));
   int64_t minlen = lua_isnoneornil(L, 2) ? 0 : ltL_check_int(L, 2, "bincount", "minlength");
   Tensor *w = lua_isnoneornil(L, 3) ? NULL : ltL_check_tensor(L, 3, "bincount");
   if (w && (w->ndim != 1 || w->shape[0] != x->shape[0]))
-    return ltL_argerror(L, 3, "bincount", "weights must be 1-d of length %lld", (long long)x->shape[0]);
+    return ltL_argerror(L, 3, "bincount", "weights must be 1-d of length %lld",
+                        (long long)x->shape[0]);
   int64_t mx = -1;
   for (int64_t i = 0; i < x->shape[0]; i++) {
-    int64_t v = lt_get_i64((char *)x->data + (size_t)(i * x->stride[0]) * lt_dtype_size(x->dtype), x->dtype);
+    int64_t v = lt_get_i64((char *)x->data + (size_t)(i * x->stride[0]) * lt_dtype_size(x->dtype),
+                           x->dtype);
     if (v < 0) return ltL_argerror(L, 1, "bincount", "negative value %lld", (long long)v);
     if (v > mx) mx = v;
   }
@@ -230,7 +303,8 @@ static int r_bincount(lua_State *L) {
   double *acc = calloc((size_t)(shape[0] > 0 ? shape[0] : 1), sizeof(double));
   if (!acc) return luaL_error(L, "bincount: not enough memory");
   LtStatus st = lt_bincount(acc, shape[0], x, w);
-  for (int64_t i = 0; i < shape[0]; i++) lt_set_f64((char *)c->data + (size_t)i * lt_dtype_size(c->dtype), c->dtype, acc[i]);
+  for (int64_t i = 0; i < shape[0]; i++)
+    lt_set_f64((char *)c->data + (size_t)i * lt_dtype_size(c->dtype), c->dtype, acc[i]);
   free(acc);
   ltL_check_status(L, st, "bincount");
   return 1;
@@ -240,15 +314,23 @@ static int r_bincount(lua_State *L) {
 static int r_histogram(lua_State *L) {
   Tensor *x = ltL_check_tensor(L, 1, "histogram");
   int64_t bins = lua_isnoneornil(L, 2) ? 10 : ltL_check_int(L, 2, "histogram", "bins");
-  if (bins < 1 || bins > 100000000) return ltL_argerror(L, 2, "histogram", "bins must be in 1..1e8, got %lld", (long long)bins);
+  if (bins < 1 || bins > 100000000)
+    return ltL_argerror(L, 2, "histogram", "bins must be in 1..1e8, got %lld", (long long)bins);
   double lo, hi;
   if (lua_isnoneornil(L, 3) || lua_isnoneornil(L, 4)) {
-    if (!lt_finite_range(x, &lo, &hi)) { lo = 0; hi = 1; }
+    if (!lt_finite_range(x, &lo, &hi)) {
+      lo = 0;
+      hi = 1;
+    }
   }
   if (!lua_isnoneornil(L, 3)) lo = luaL_checknumber(L, 3);
   if (!lua_isnoneornil(L, 4)) hi = luaL_checknumber(L, 4);
-  if (!isfinite(lo) || !isfinite(hi) || lo > hi) return ltL_argerror(L, 3, "histogram", "range [%g, %g] is not finite and ordered", lo, hi);
-  if (lo == hi) { lo -= 0.5; hi += 0.5; }
+  if (!isfinite(lo) || !isfinite(hi) || lo > hi)
+    return ltL_argerror(L, 3, "histogram", "range [%g, %g] is not finite and ordered", lo, hi);
+  if (lo == hi) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
   int64_t s1[1] = {bins}, s2[1] = {bins + 1};
   Tensor *c = ltL_push_new(L, LT_I64, 1, s1);
   Tensor *e = ltL_push_new(L, LT_F64, 1, s2);
@@ -256,20 +338,34 @@ static int r_histogram(lua_State *L) {
   if (!acc) return luaL_error(L, "histogram: not enough memory");
   LtStatus st = lt_histogram(acc, bins, lo, hi, x);
   for (int64_t i = 0; i < bins; i++) ((int64_t *)c->data)[i] = (int64_t)acc[i];
-  for (int64_t i = 0; i <= bins; i++) ((double *)e->data)[i] = lo + (hi - lo) * (double)i / (double)bins;
+  for (int64_t i = 0; i <= bins; i++)
+    ((double *)e->data)[i] = lo + (hi - lo) * (double)i / (double)bins;
   free(acc);
   ltL_check_status(L, st, "histogram");
   return 2;
 }
 
-static const luaL_Reg reduce_methods[] = {
-  {"sum", r_sum}, {"mean", r_mean}, {"prod", r_prod}, {"max", r_max}, {"min", r_min},
-  {"argmax", r_argmax}, {"argmin", r_argmin}, {"all", r_all}, {"any", r_any}, {"var", r_var},
-  {"norm", r_norm}, {"logsumexp", r_logsumexp}, {"count_nonzero", r_count_nonzero},
-  {"cumsum", r_cumsum}, {"cumprod", r_cumprod}, {"sort", r_sort}, {"topk", r_topk},
-  {"unique", r_unique}, {"bincount", r_bincount}, {"histogram", r_histogram},
-  {NULL, NULL}
-};
+static const luaL_Reg reduce_methods[] = {{"sum", r_sum},
+                                          {"mean", r_mean},
+                                          {"prod", r_prod},
+                                          {"max", r_max},
+                                          {"min", r_min},
+                                          {"argmax", r_argmax},
+                                          {"argmin", r_argmin},
+                                          {"all", r_all},
+                                          {"any", r_any},
+                                          {"var", r_var},
+                                          {"norm", r_norm},
+                                          {"logsumexp", r_logsumexp},
+                                          {"count_nonzero", r_count_nonzero},
+                                          {"cumsum", r_cumsum},
+                                          {"cumprod", r_cumprod},
+                                          {"sort", r_sort},
+                                          {"topk", r_topk},
+                                          {"unique", r_unique},
+                                          {"bincount", r_bincount},
+                                          {"histogram", r_histogram},
+                                          {NULL, NULL}};
 
 /* A part of lunette._tensor (src/lunette.c lists every part): reductions, also methods. */
 int luaopen_lunette_tensor_reduce(lua_State *L);

@@ -13,19 +13,26 @@ static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
     if (shape[i] == -1) {
       if (infer >= 0) return ltL_argerror(L, 2, fname, "only one size may be -1");
       infer = i;
-    } else known *= shape[i];
+    } else
+      known *= shape[i];
   }
   if (infer >= 0) shape[infer] = known ? n / known : 0;
   Tensor want = *t;
-  want.ndim = nd; memcpy(want.shape, shape, sizeof shape);
+  want.ndim = nd;
+  memcpy(want.shape, shape, sizeof shape);
   LtStatus st = lt_view_reshape(t, nd, shape, &v);
   if (st == LT_ESHAPE || st == LT_EOVERFLOW || (infer >= 0 && known * shape[infer] != n))
     return ltL_argerror(L, 2, fname, "shape mismatch: cannot reshape %s (%lld elements) to %s",
-                       ltL_shape_of(t, b1, sizeof b1), (long long)n, ltL_shape_of(&want, b2, sizeof b2));
-  if (st == LT_OK) { ltL_push_view(L, 1, &v); return 1; }
+                        ltL_shape_of(t, b1, sizeof b1), (long long)n,
+                        ltL_shape_of(&want, b2, sizeof b2));
+  if (st == LT_OK) {
+    ltL_push_view(L, 1, &v);
+    return 1;
+  }
   if (must_view)
-    return ltL_argerror(L, 1, fname, "a %s tensor with these strides cannot be viewed as %s; use reshape",
-                       ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
+    return ltL_argerror(L, 1, fname,
+                        "a %s tensor with these strides cannot be viewed as %s; use reshape",
+                        ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
   Tensor *c = ltL_push_contiguous(L, 1);
   ltL_check_status(L, lt_view_reshape(c, nd, shape, &v), fname);
   ltL_push_view(L, -1, &v);
@@ -40,14 +47,21 @@ static int v_flatten(lua_State *L) {
   int nd = t->ndim > 0 ? t->ndim : 1;
   int d0 = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "flatten", nd);
   int d1 = lua_isnoneornil(L, 3) ? nd - 1 : ltL_check_dim(L, 3, "flatten", nd);
-  if (d0 > d1) return ltL_argerror(L, 3, "flatten", "end dim %d before start dim %d", d1 + 1, d0 + 1);
-  int64_t shape[LT_MAXDIM]; int k = 0;
+  if (d0 > d1)
+    return ltL_argerror(L, 3, "flatten", "end dim %d before start dim %d", d1 + 1, d0 + 1);
+  int64_t shape[LT_MAXDIM];
+  int k = 0;
   for (int i = 0; i < t->ndim; i++) {
-    if (i > d0 && i <= d1) shape[k - 1] *= t->shape[i];
-    else shape[k++] = t->shape[i];
+    if (i > d0 && i <= d1)
+      shape[k - 1] *= t->shape[i];
+    else
+      shape[k++] = t->shape[i];
   }
   if (t->ndim == 0) shape[k++] = 1;
-  if (lt_view_reshape(t, k, shape, &v) == LT_OK) { ltL_push_view(L, 1, &v); return 1; }
+  if (lt_view_reshape(t, k, shape, &v) == LT_OK) {
+    ltL_push_view(L, 1, &v);
+    return 1;
+  }
   Tensor *c = ltL_push_contiguous(L, 1);
   ltL_check_status(L, lt_view_reshape(c, k, shape, &v), "flatten");
   ltL_push_view(L, -1, &v);
@@ -58,7 +72,10 @@ static int v_transpose(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "transpose"), v;
   if (lua_isnoneornil(L, 2) && t->ndim != 2 && t->ndim > 1)
     return ltL_argerror(L, 2, "transpose", "dims required for a %d-d tensor", t->ndim);
-  if (t->ndim < 2 && lua_isnoneornil(L, 2)) { lua_settop(L, 1); return 1; }
+  if (t->ndim < 2 && lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    return 1;
+  }
   int d0 = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "transpose", t->ndim);
   int d1 = lua_isnoneornil(L, 3) ? 1 : ltL_check_dim(L, 3, "transpose", t->ndim);
   lt_view_transpose(t, d0, d1, &v);
@@ -70,13 +87,18 @@ static int v_permute(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "permute"), v;
   int perm[LT_MAXDIM], n = 0, tab = lua_istable(L, 2);
   int count = tab ? (int)lua_rawlen(L, 2) : lua_gettop(L) - 1;
-  if (count != t->ndim) return ltL_argerror(L, 2, "permute", "%d dims expected, got %d", t->ndim, count);
+  if (count != t->ndim)
+    return ltL_argerror(L, 2, "permute", "%d dims expected, got %d", t->ndim, count);
   for (int i = 0; i < count; i++) {
-    if (tab) lua_rawgeti(L, 2, i + 1); else lua_pushvalue(L, i + 2);
+    if (tab)
+      lua_rawgeti(L, 2, i + 1);
+    else
+      lua_pushvalue(L, i + 2);
     perm[n++] = ltL_check_dim(L, lua_gettop(L), "permute", t->ndim);
     lua_pop(L, 1);
   }
-  if (lt_view_permute(t, perm, &v) != LT_OK) return ltL_argerror(L, 2, "permute", "dims must be a permutation");
+  if (lt_view_permute(t, perm, &v) != LT_OK)
+    return ltL_argerror(L, 2, "permute", "dims must be a permutation");
   ltL_push_view(L, 1, &v);
   return 1;
 }
@@ -86,7 +108,8 @@ static int64_t check_index(lua_State *L, int arg, const char *fname, int64_t siz
   int64_t i = ltL_check_int(L, arg, fname, "index");
   int64_t j = i < 0 ? i + size + 1 : i;
   if (j < 1 || j > size + (allow_end ? 1 : 0))
-    ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)i, (long long)size);
+    ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)i,
+                 (long long)size);
   return j - 1;
 }
 
@@ -107,7 +130,8 @@ static int v_narrow(lua_State *L) {
   int64_t s = check_index(L, 3, "narrow", t->shape[d], 1);
   int64_t len = ltL_check_int(L, 4, "narrow", "length");
   if (len < 0 || len > t->shape[d] - s)
-    return ltL_argerror(L, 4, "narrow", "length %lld from %lld exceeds size %lld", (long long)len, (long long)s + 1, (long long)t->shape[d]);
+    return ltL_argerror(L, 4, "narrow", "length %lld from %lld exceeds size %lld", (long long)len,
+                        (long long)s + 1, (long long)t->shape[d]);
   ltL_check_status(L, lt_view_slice(t, d, s, s + len, 1, &v), "narrow");
   ltL_push_view(L, 1, &v);
   return 1;
@@ -126,8 +150,12 @@ static int v_slice(lua_State *L) {
   if (step < 1) return ltL_argerror(L, 5, "slice", "step must be >= 1, got %lld", (long long)step);
   if (a < 0) a += size + 1;
   if (b < 0) b += size + 1;
-  if (a < 1 || a > size + 1) return ltL_argerror(L, 3, "slice", "first index %lld out of range for size %lld", (long long)lua_tointeger(L, 3), (long long)size);
-  if (b > size) return ltL_argerror(L, 4, "slice", "last index %lld out of range for size %lld", (long long)lua_tointeger(L, 4), (long long)size);
+  if (a < 1 || a > size + 1)
+    return ltL_argerror(L, 3, "slice", "first index %lld out of range for size %lld",
+                        (long long)lua_tointeger(L, 3), (long long)size);
+  if (b > size)
+    return ltL_argerror(L, 4, "slice", "last index %lld out of range for size %lld",
+                        (long long)lua_tointeger(L, 4), (long long)size);
   ltL_check_status(L, lt_view_slice(t, d, a - 1, b < a - 1 ? a - 1 : b, step, &v), "slice");
   ltL_push_view(L, 1, &v);
   return 1;
@@ -159,14 +187,16 @@ static int v_expand(lua_State *L) {
     int it = t->ndim - nd + i;
     if (shape[i] == -1) shape[i] = it >= 0 ? t->shape[it] : 1;
   }
-  Tensor want = *t; want.ndim = nd; memcpy(want.shape, shape, sizeof shape);
+  Tensor want = *t;
+  want.ndim = nd;
+  memcpy(want.shape, shape, sizeof shape);
   LtStatus st = lt_expand_view(t, nd, shape, &v);
   if (st == LT_EOVERFLOW)
     return ltL_argerror(L, 2, "expand", "shape %s has too many elements",
-                       ltL_shape_of(&want, b2, sizeof b2));
+                        ltL_shape_of(&want, b2, sizeof b2));
   if (st != LT_OK)
     return ltL_argerror(L, 2, "expand", "shape mismatch: cannot expand %s to %s",
-                       ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
+                        ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
   ltL_push_view(L, 1, &v);
   return 1;
 }
@@ -174,18 +204,27 @@ static int v_expand(lua_State *L) {
 static int v_diagonal(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "diagonal"), v;
   char b[64];
-  if (t->ndim != 2) return ltL_argerror(L, 1, "diagonal", "2-d tensor expected, got %s", ltL_shape_of(t, b, sizeof b));
+  if (t->ndim != 2)
+    return ltL_argerror(L, 1, "diagonal", "2-d tensor expected, got %s",
+                        ltL_shape_of(t, b, sizeof b));
   lt_view_diagonal(t, &v);
   ltL_push_view(L, 1, &v);
   return 1;
 }
 
-static const luaL_Reg view_methods[] = {
-  {"reshape", v_reshape}, {"view", v_view}, {"flatten", v_flatten}, {"transpose", v_transpose},
-  {"permute", v_permute}, {"select", v_select}, {"narrow", v_narrow}, {"slice", v_slice},
-  {"squeeze", v_squeeze}, {"unsqueeze", v_unsqueeze}, {"expand", v_expand}, {"diagonal", v_diagonal},
-  {NULL, NULL}
-};
+static const luaL_Reg view_methods[] = {{"reshape", v_reshape},
+                                        {"view", v_view},
+                                        {"flatten", v_flatten},
+                                        {"transpose", v_transpose},
+                                        {"permute", v_permute},
+                                        {"select", v_select},
+                                        {"narrow", v_narrow},
+                                        {"slice", v_slice},
+                                        {"squeeze", v_squeeze},
+                                        {"unsqueeze", v_unsqueeze},
+                                        {"expand", v_expand},
+                                        {"diagonal", v_diagonal},
+                                        {NULL, NULL}};
 
 /* A part of lunette._tensor (src/lunette.c lists every part): views, also as methods. */
 int luaopen_lunette_tensor_view(lua_State *L);

@@ -1,4 +1,5 @@
-/* random.c - xoshiro256** (Blackman & Vigna) with splitmix64 seeding, and the sampling kernels built on it (core, no Lua). */
+/* random.c - xoshiro256** (Blackman & Vigna) with splitmix64 seeding, and the sampling kernels
+ * built on it (core, no Lua). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,15 +23,22 @@ static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t lt_rng_next(LtRng *r) {
   uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
-  s[2] ^= t; s[3] = rotl(s[3], 45);
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
   return result;
 }
 
 double lt_rng_uniform(LtRng *r) { return (double)(lt_rng_next(r) >> 11) * 0x1.0p-53; }
 
 double lt_rng_normal(LtRng *r) {
-  if (r->has_spare) { r->has_spare = 0; return r->spare; }
+  if (r->has_spare) {
+    r->has_spare = 0;
+    return r->spare;
+  }
   double u, v, s;
   do {
     u = 2 * lt_rng_uniform(r) - 1;
@@ -49,7 +57,10 @@ uint64_t lt_rng_below(LtRng *r, uint64_t n) {
   uint64_t lo = (uint64_t)m;
   if (lo < n) {
     uint64_t thresh = (0 - n) % n;
-    while (lo < thresh) { m = (unsigned __int128)lt_rng_next(r) * n; lo = (uint64_t)m; }
+    while (lo < thresh) {
+      m = (unsigned __int128)lt_rng_next(r) * n;
+      lo = (uint64_t)m;
+    }
   }
   return (uint64_t)(m >> 64);
 }
@@ -61,8 +72,9 @@ static const char STATE_TAG[] = "xoshiro256**:";
 void lt_rng_state_format(const LtRng *r, char buf[LT_RNG_STATE_LEN + 1]) {
   uint64_t spare;
   memcpy(&spare, &r->spare, sizeof spare);
-  snprintf(buf, LT_RNG_STATE_LEN + 1, "%s%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 ":%d:%016" PRIx64,
-           STATE_TAG, r->s[0], r->s[1], r->s[2], r->s[3], r->has_spare ? 1 : 0, spare);
+  snprintf(buf, LT_RNG_STATE_LEN + 1,
+           "%s%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 ":%d:%016" PRIx64, STATE_TAG,
+           r->s[0], r->s[1], r->s[2], r->s[3], r->has_spare ? 1 : 0, spare);
 }
 
 /* Reads exactly 16 hex digits; -1 on any other character. */
@@ -70,8 +82,10 @@ static int parse_hex16(const char *s, uint64_t *out) {
   uint64_t v = 0;
   for (int i = 0; i < 16; i++) {
     char c = s[i];
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
     if (d < 0) return -1;
     v = v << 4 | (uint64_t)d;
   }
@@ -86,7 +100,8 @@ LtStatus lt_rng_state_parse(LtRng *r, const char *s, size_t len) {
   for (int i = 0; i < 4; i++)
     if (parse_hex16(s + tag + 16 * i, &w[i]) != 0) return LT_EVALUE;
   const char *p = s + tag + 64;
-  if (p[0] != ':' || (p[1] != '0' && p[1] != '1') || p[2] != ':' || parse_hex16(p + 3, &spare) != 0) return LT_EVALUE;
+  if (p[0] != ':' || (p[1] != '0' && p[1] != '1') || p[2] != ':' || parse_hex16(p + 3, &spare) != 0)
+    return LT_EVALUE;
   if ((w[0] | w[1] | w[2] | w[3]) == 0) return LT_EVALUE;
   memcpy(r->s, w, sizeof w);
   memcpy(&r->spare, &spare, sizeof spare);
@@ -122,7 +137,11 @@ static double largest_below(double hi, LtDtype dt) {
   return half_value(h, dt);
 }
 
-typedef struct { LtRng *r; double a, b, top; LtDtype dt; } FillCtx;
+typedef struct {
+  LtRng *r;
+  double a, b, top;
+  LtDtype dt;
+} FillCtx;
 
 static void uniform_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   FillCtx *c = ctx;
@@ -163,9 +182,12 @@ static void normal_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   for (int64_t i = 0; i < n; i++) {
     double v = c->a + c->b * lt_rng_normal(c->r);
     char *e = p[0] + i * sb[0];
-    if (c->dt == LT_F64) *(double *)e = v;
-    else if (c->dt == LT_F32) *(float *)e = (float)v;
-    else lt_set_f64(e, c->dt, v);
+    if (c->dt == LT_F64)
+      *(double *)e = v;
+    else if (c->dt == LT_F32)
+      *(float *)e = (float)v;
+    else
+      lt_set_f64(e, c->dt, v);
   }
 }
 
@@ -177,7 +199,12 @@ LtStatus lt_random_normal(LtRng *r, Tensor *t, double mean, double std) {
   return lt_foreach_run(1, ts, normal_run, &c);
 }
 
-typedef struct { LtRng *r; int64_t lo; uint64_t span; LtDtype dt; } IntCtx;
+typedef struct {
+  LtRng *r;
+  int64_t lo;
+  uint64_t span;
+  LtDtype dt;
+} IntCtx;
 
 static void integers_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   IntCtx *c = ctx;
@@ -185,9 +212,12 @@ static void integers_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
     uint64_t d = c->span ? lt_rng_below(c->r, c->span) : lt_rng_next(c->r);
     int64_t v = (int64_t)((uint64_t)c->lo + d);
     char *e = p[0] + i * sb[0];
-    if (c->dt == LT_I64) *(int64_t *)e = v;
-    else if (lt_dtype_is_float(c->dt)) lt_set_f64(e, c->dt, (double)v);
-    else lt_set_i64(e, c->dt, v);
+    if (c->dt == LT_I64)
+      *(int64_t *)e = v;
+    else if (lt_dtype_is_float(c->dt))
+      lt_set_f64(e, c->dt, (double)v);
+    else
+      lt_set_i64(e, c->dt, v);
   }
 }
 
@@ -201,8 +231,10 @@ LtStatus lt_random_integers(LtRng *r, Tensor *t, int64_t lo, int64_t hi) {
 
 /* Writes 0 or 1 into an element of any dtype. */
 static void put_bit(char *e, LtDtype dt, int bit) {
-  if (dt == LT_BOOL || dt == LT_U8) *(uint8_t *)e = (uint8_t)bit;
-  else lt_set_f64(e, dt, bit);
+  if (dt == LT_BOOL || dt == LT_U8)
+    *(uint8_t *)e = (uint8_t)bit;
+  else
+    lt_set_f64(e, dt, bit);
 }
 
 static void bernoulli_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
@@ -217,7 +249,10 @@ LtStatus lt_random_bernoulli(LtRng *r, Tensor *t, double p) {
   return lt_foreach_run(1, ts, bernoulli_run, &c);
 }
 
-typedef struct { LtRng *r; LtDtype dt, pdt; } ProbCtx;
+typedef struct {
+  LtRng *r;
+  LtDtype dt, pdt;
+} ProbCtx;
 
 static void bernoulli_probs_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   ProbCtx *c = ctx;
@@ -236,13 +271,20 @@ LtStatus lt_random_bernoulli_probs(LtRng *r, Tensor *t, const Tensor *p) {
   return lt_foreach_run(2, ts, bernoulli_probs_run, &c);
 }
 
-typedef struct { int64_t pos, bad; double value; LtDtype dt; } CheckCtx;
+typedef struct {
+  int64_t pos, bad;
+  double value;
+  LtDtype dt;
+} CheckCtx;
 
 static void check_probs_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   CheckCtx *c = ctx;
   for (int64_t i = 0; i < n && c->bad < 0; i++, c->pos++) {
     double v = lt_get_f64(p[0] + i * sb[0], c->dt);
-    if (!(v >= 0 && v <= 1)) { c->bad = c->pos; c->value = v; }
+    if (!(v >= 0 && v <= 1)) {
+      c->bad = c->pos;
+      c->value = v;
+    }
   }
 }
 
@@ -276,7 +318,11 @@ void lt_random_permutation(LtRng *r, int64_t *out, int64_t n) {
 
 /* The virtual array a[i] = i of a partial Fisher-Yates shuffle, storing only
  * the entries that moved: open addressing, linear probing, key -1 = empty. */
-typedef struct { int64_t *keys, *vals; uint64_t mask; int shift; } SwapMap;
+typedef struct {
+  int64_t *keys, *vals;
+  uint64_t mask;
+  int shift;
+} SwapMap;
 
 static int map_bits(int64_t k) {
   int bits = 4;
@@ -334,7 +380,8 @@ void lt_random_sample_replace(LtRng *r, int64_t *out, int64_t n, int64_t k) {
 }
 
 static double weight_at(const Tensor *w, int64_t i) {
-  return lt_get_f64((const char *)w->data + i * w->stride[0] * (int64_t)lt_dtype_size(w->dtype), w->dtype);
+  return lt_get_f64((const char *)w->data + i * w->stride[0] * (int64_t)lt_dtype_size(w->dtype),
+                    w->dtype);
 }
 
 LtStatus lt_random_check_weights(const Tensor *w, LtWeights *info) {
@@ -369,7 +416,10 @@ void lt_random_weighted_replace(LtRng *r, int64_t *out, int64_t k, const Tensor 
     int64_t lo = 0, hi = n; /* first i with cum[i] > u: zero weights never qualify */
     while (lo < hi) {
       int64_t mid = lo + (hi - lo) / 2;
-      if (cum[mid] > u) hi = mid; else lo = mid + 1;
+      if (cum[mid] > u)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     out[t] = lo < n ? lo : last; /* u rounded up to s */
   }
@@ -382,8 +432,12 @@ static void heap_sift_down(double *key, int64_t *idx, int64_t size, int64_t i) {
     if (l < size && key[l] < key[m]) m = l;
     if (l + 1 < size && key[l + 1] < key[m]) m = l + 1;
     if (m == i) return;
-    double tk = key[i]; key[i] = key[m]; key[m] = tk;
-    int64_t ti = idx[i]; idx[i] = idx[m]; idx[m] = ti;
+    double tk = key[i];
+    key[i] = key[m];
+    key[m] = tk;
+    int64_t ti = idx[i];
+    idx[i] = idx[m];
+    idx[m] = ti;
     i = m;
   }
 }
@@ -410,8 +464,13 @@ void lt_random_weighted_sample(LtRng *r, int64_t *out, int64_t k, const Tensor *
     double u = uniform_open(r), wi = weight_at(w, i);
     if (!(wi > 0)) continue;
     double kv = log(u) / wi; /* log of the key u^(1/w): same order */
-    if (size < k) heap_push(key, idx, &size, kv, i);
-    else if (kv > key[0]) { key[0] = kv; idx[0] = i; heap_sift_down(key, idx, size, 0); }
+    if (size < k)
+      heap_push(key, idx, &size, kv, i);
+    else if (kv > key[0]) {
+      key[0] = kv;
+      idx[0] = i;
+      heap_sift_down(key, idx, size, 0);
+    }
   }
   for (int64_t s = size; s > 0; s--) { /* pop smallest keys to the back: largest first */
     out[s - 1] = idx[0];

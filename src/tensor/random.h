@@ -6,12 +6,16 @@
 /* xoshiro256** state; seeded through splitmix64 so any 64-bit seed works.
  * `spare` is the second normal of the last Box-Muller pair, handed out by
  * the next lt_rng_normal call; it is part of the state. */
-typedef struct { uint64_t s[4]; double spare; int has_spare; } LtRng;
+typedef struct {
+  uint64_t s[4];
+  double spare;
+  int has_spare;
+} LtRng;
 
 void lt_rng_seed(LtRng *r, uint64_t seed);
 uint64_t lt_rng_next(LtRng *r);
-double lt_rng_uniform(LtRng *r);            /* [0, 1) with 53 random bits */
-double lt_rng_normal(LtRng *r);             /* standard normal (polar Box-Muller) */
+double lt_rng_uniform(LtRng *r);             /* [0, 1) with 53 random bits */
+double lt_rng_normal(LtRng *r);              /* standard normal (polar Box-Muller) */
 uint64_t lt_rng_below(LtRng *r, uint64_t n); /* uniform in [0, n), unbiased; n > 0 */
 
 /* ---- state serialisation ------------------------------------------------ */
@@ -72,7 +76,12 @@ void lt_random_sample(LtRng *r, int64_t *out, int64_t n, int64_t k, void *scratc
 void lt_random_sample_replace(LtRng *r, int64_t *out, int64_t n, int64_t k);
 
 /* Facts about a weight vector, filled by lt_random_check_weights. */
-typedef struct { double total; int64_t positive; int64_t bad; double bad_value; } LtWeights;
+typedef struct {
+  double total;
+  int64_t positive;
+  int64_t bad;
+  double bad_value;
+} LtWeights;
 /* Checks the 1-d weight tensor w (any dtype): every weight finite and
  * >= 0 and a finite total. Returns LT_EVALUE (negative or NaN weight) or
  * LT_ERANGE (infinite weight, or total overflow with bad = -1), with the

@@ -6,26 +6,40 @@
 #include "interrupt.h"
 #include "tensor/tensor.h"
 
-static const struct { const char *name; size_t size; } dtype_info[] = {
-  [LT_F32] = {"float32", 4}, [LT_F64] = {"float64", 8}, [LT_F16] = {"float16", 2},
-  [LT_BF16] = {"bfloat16", 2}, [LT_I64] = {"int64", 8}, [LT_I32] = {"int32", 4},
-  [LT_U8] = {"uint8", 1}, [LT_BOOL] = {"bool", 1},
+static const struct {
+  const char *name;
+  size_t size;
+} dtype_info[] = {
+    [LT_F32] = {"float32", 4},   [LT_F64] = {"float64", 8}, [LT_F16] = {"float16", 2},
+    [LT_BF16] = {"bfloat16", 2}, [LT_I64] = {"int64", 8},   [LT_I32] = {"int32", 4},
+    [LT_U8] = {"uint8", 1},      [LT_BOOL] = {"bool", 1},
 };
 _Static_assert(sizeof dtype_info / sizeof dtype_info[0] == LT_NDTYPES, "dtype table out of step");
 
 size_t lt_dtype_size(LtDtype dt) { return dtype_info[dt].size; }
 const char *lt_dtype_name(LtDtype dt) { return dtype_info[dt].name; }
-int lt_dtype_is_float(LtDtype dt) { return dt == LT_F32 || dt == LT_F64 || dt == LT_F16 || dt == LT_BF16; }
+int lt_dtype_is_float(LtDtype dt) {
+  return dt == LT_F32 || dt == LT_F64 || dt == LT_F16 || dt == LT_BF16;
+}
 
 int lt_dtype_from_name(const char *name, LtDtype *out) {
-  static const struct { const char *alias; LtDtype dt; } aliases[] = {
-    {"float", LT_F32}, {"double", LT_F64}, {"half", LT_F16}, {"long", LT_I64},
-    {"int", LT_I32}, {"byte", LT_U8},
+  static const struct {
+    const char *alias;
+    LtDtype dt;
+  } aliases[] = {
+      {"float", LT_F32}, {"double", LT_F64}, {"half", LT_F16},
+      {"long", LT_I64},  {"int", LT_I32},    {"byte", LT_U8},
   };
   for (int i = 0; i < LT_NDTYPES; i++)
-    if (strcmp(name, dtype_info[i].name) == 0) { *out = (LtDtype)i; return 0; }
+    if (strcmp(name, dtype_info[i].name) == 0) {
+      *out = (LtDtype)i;
+      return 0;
+    }
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-    if (strcmp(name, aliases[i].alias) == 0) { *out = aliases[i].dt; return 0; }
+    if (strcmp(name, aliases[i].alias) == 0) {
+      *out = aliases[i].dt;
+      return 0;
+    }
   return -1;
 }
 
@@ -33,8 +47,8 @@ int lt_dtype_from_name(const char *name, LtDtype *out) {
  * Two half types of different kinds promote to f32, as in torch. */
 static int dtype_rank(LtDtype dt) {
   static const int rank[LT_NDTYPES] = {
-    [LT_BOOL] = 0, [LT_U8] = 1, [LT_I32] = 2, [LT_I64] = 3,
-    [LT_F16] = 4, [LT_BF16] = 4, [LT_F32] = 5, [LT_F64] = 6,
+      [LT_BOOL] = 0, [LT_U8] = 1,   [LT_I32] = 2, [LT_I64] = 3,
+      [LT_F16] = 4,  [LT_BF16] = 4, [LT_F32] = 5, [LT_F64] = 6,
   };
   return rank[dt];
 }
@@ -53,7 +67,10 @@ int64_t lt_numel(const Tensor *t) {
 
 void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
   int64_t s = 1;
-  for (int i = ndim - 1; i >= 0; i--) { stride[i] = s; s *= shape[i] > 0 ? shape[i] : 1; }
+  for (int i = ndim - 1; i >= 0; i--) {
+    stride[i] = s;
+    s *= shape[i] > 0 ? shape[i] : 1;
+  }
 }
 
 int lt_is_contiguous(const Tensor *t) {
@@ -76,8 +93,10 @@ LtStatus lt_shape_numel(int ndim, const int64_t *shape, size_t elem_size, int64_
   for (int i = 0; i < ndim; i++)
     if (shape[i] < 0) return LT_EVALUE;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] == 0) empty = 1;
-    else if (__builtin_mul_overflow(n, shape[i], &n)) return LT_EOVERFLOW;
+    if (shape[i] == 0)
+      empty = 1;
+    else if (__builtin_mul_overflow(n, shape[i], &n))
+      return LT_EOVERFLOW;
   }
   if (elem_size == 0) elem_size = 1;
   if (__builtin_mul_overflow(n, (int64_t)elem_size, &bytes) || bytes > LT_MAX_BYTES)
@@ -118,9 +137,14 @@ LtStatus lt_expand_view(const Tensor *t, int nd, const int64_t *shape, Tensor *v
   for (int i = 0; i < nd; i++) {
     int it = t->ndim - nd + i;
     int64_t d = it >= 0 ? t->shape[it] : 1, s = it >= 0 ? t->stride[it] : 0;
-    if (d == shape[i]) { r.shape[i] = d; r.stride[i] = d == 1 ? 0 : s; }
-    else if (d == 1) { r.shape[i] = shape[i]; r.stride[i] = 0; }
-    else return LT_ESHAPE;
+    if (d == shape[i]) {
+      r.shape[i] = d;
+      r.stride[i] = d == 1 ? 0 : s;
+    } else if (d == 1) {
+      r.shape[i] = shape[i];
+      r.stride[i] = 0;
+    } else
+      return LT_ESHAPE;
   }
   int64_t n;
   LtStatus st = lt_shape_numel(nd, r.shape, lt_dtype_size(t->dtype), &n);
@@ -139,25 +163,35 @@ void *lt_elem_ptr(const Tensor *t, const int64_t *idx) {
 
 float lt_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
-  else if (exp != 0) bits = sign | ((exp + 112) << 23) | (man << 13);
-  else if (man == 0) bits = sign;
+  if (exp == 0x1f)
+    bits = sign | 0x7f800000u | (man << 13);
+  else if (exp != 0)
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  else if (man == 0)
+    bits = sign;
   else { /* subnormal: renormalise */
     int e = -1;
-    do { e++; man <<= 1; } while (!(man & 0x400));
+    do {
+      e++;
+      man <<= 1;
+    } while (!(man & 0x400));
     bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ff) << 13);
   }
-  float f; memcpy(&f, &bits, 4); return f;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
 }
 
 uint16_t lt_f32_to_f16(float f) {
-  uint32_t x; memcpy(&x, &f, 4);
+  uint32_t x;
+  memcpy(&x, &f, 4);
   uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
   uint32_t ax = x & 0x7fffffffu;
   if (ax >= 0x7f800000u) return sign | 0x7c00 | (ax > 0x7f800000u ? 0x200 : 0);
   if (ax >= 0x477ff000u) return sign | 0x7c00; /* rounds to >= 65520: inf */
-  if (ax < 0x38800000u) { /* result is subnormal or zero */
-    float v; memcpy(&v, &ax, 4);
+  if (ax < 0x38800000u) {                      /* result is subnormal or zero */
+    float v;
+    memcpy(&v, &ax, 4);
     return sign | (uint16_t)lrintf(v * 16777216.0f); /* v / 2^-24, round-even */
   }
   uint32_t mant_odd = (ax >> 13) & 1;
@@ -166,11 +200,15 @@ uint16_t lt_f32_to_f16(float f) {
 }
 
 float lt_bf16_to_f32(uint16_t h) {
-  uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f;
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
 }
 
 uint16_t lt_f32_to_bf16(float f) {
-  uint32_t x; memcpy(&x, &f, 4);
+  uint32_t x;
+  memcpy(&x, &f, 4);
   if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
   x += 0x7fffu + ((x >> 16) & 1);
   return (uint16_t)(x >> 16);
@@ -208,9 +246,16 @@ void lt_set_f64(void *p, LtDtype dt, double v) {
   case LT_F16: *(uint16_t *)p = lt_f32_to_f16((float)v); break;
   case LT_BF16: *(uint16_t *)p = lt_f32_to_bf16((float)v); break;
   case LT_I64: *(int64_t *)p = f64_to_i64_sat(v); break;
-  case LT_I32: { int64_t i = f64_to_i64_sat(v);
-    *(int32_t *)p = (int32_t)(i > INT32_MAX ? INT32_MAX : i < INT32_MIN ? INT32_MIN : i); break; }
-  case LT_U8: { int64_t i = f64_to_i64_sat(v); *(uint8_t *)p = (uint8_t)(i > 255 ? 255 : i < 0 ? 0 : i); break; }
+  case LT_I32: {
+    int64_t i = f64_to_i64_sat(v);
+    *(int32_t *)p = (int32_t)(i > INT32_MAX ? INT32_MAX : i < INT32_MIN ? INT32_MIN : i);
+    break;
+  }
+  case LT_U8: {
+    int64_t i = f64_to_i64_sat(v);
+    *(uint8_t *)p = (uint8_t)(i > 255 ? 255 : i < 0 ? 0 : i);
+    break;
+  }
   case LT_BOOL: *(uint8_t *)p = v != 0; break;
   default: break;
   }
@@ -229,7 +274,9 @@ int64_t lt_get_i64(const void *p, LtDtype dt) {
 void lt_set_i64(void *p, LtDtype dt, int64_t v) {
   switch (dt) {
   case LT_I64: *(int64_t *)p = v; break;
-  case LT_I32: *(int32_t *)p = (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v); break;
+  case LT_I32:
+    *(int32_t *)p = (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
+    break;
   case LT_U8: *(uint8_t *)p = (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v); break;
   case LT_BOOL: *(uint8_t *)p = v != 0; break;
   default: lt_set_f64(p, dt, (double)v); break;
@@ -256,7 +303,11 @@ static int coalesce(int nt, Tensor *const *ts, int nd, int64_t *shape, int64_t (
       out++;
     }
   }
-  if (out == 0) { shape[0] = 1; for (int k = 0; k < nt; k++) st[k][0] = 0; out = 1; }
+  if (out == 0) {
+    shape[0] = 1;
+    for (int k = 0; k < nt; k++) st[k][0] = 0;
+    out = 1;
+  }
   return out;
 }
 
@@ -287,7 +338,10 @@ LtStatus lt_foreach_run(int nt, Tensor *const *ts, LtRunFn fn, void *ctx) {
       for (int k = 0; k < nt; k++) q[k] = p[k] + done * sb[k];
       fn(q, sb, n, ctx);
       since_check += n;
-      if (since_check >= LT_RUN_CHUNK) { since_check = 0; if (lt_interrupt_pending()) return LT_EINTR; }
+      if (since_check >= LT_RUN_CHUNK) {
+        since_check = 0;
+        if (lt_interrupt_pending()) return LT_EINTR;
+      }
     }
     int i = nd - 2;
     while (i >= 0 && ++idx[i] == shape[i]) idx[i--] = 0;
@@ -310,7 +364,7 @@ LtStatus lt_foreach_run_par(int nt, Tensor *const *ts, LtRunFn fn, void *ctx) {
   if (runs < 2 || total < LT_PAR_MIN) return lt_foreach_run(nt, ts, fn, ctx);
   for (int k = 0; k < nt; k++) sb[k] = st[k][nd - 1] * (int64_t)lt_dtype_size(ts[k]->dtype);
   volatile int stop = 0;
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < runs; r++) {
     if (stop) continue;
     char *p[4];
@@ -320,7 +374,8 @@ LtStatus lt_foreach_run_par(int nt, Tensor *const *ts, LtRunFn fn, void *ctx) {
       rem /= shape[i];
       for (int k = 0; k < nt; k++) off[k] += ix * st[k][i];
     }
-    for (int k = 0; k < nt; k++) p[k] = (char *)ts[k]->data + off[k] * (int64_t)lt_dtype_size(ts[k]->dtype);
+    for (int k = 0; k < nt; k++)
+      p[k] = (char *)ts[k]->data + off[k] * (int64_t)lt_dtype_size(ts[k]->dtype);
     fn(p, sb, inner, ctx);
     if ((r & 255) == 0 && lt_interrupt_pending()) stop = 1;
   }
@@ -334,12 +389,16 @@ static void copy_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   LtDtype dd = ts[0]->dtype, sd = ts[1]->dtype;
   if (dd == sd) {
     size_t es = lt_dtype_size(dd);
-    if (sb[0] == (int64_t)es && sb[1] == (int64_t)es) { memmove(p[0], p[1], (size_t)n * es); return; }
+    if (sb[0] == (int64_t)es && sb[1] == (int64_t)es) {
+      memmove(p[0], p[1], (size_t)n * es);
+      return;
+    }
     for (int64_t i = 0; i < n; i++) memcpy(p[0] + i * sb[0], p[1] + i * sb[1], es);
     return;
   }
   if (dd == LT_F32 && sd == LT_F64) {
-    for (int64_t i = 0; i < n; i++) *(float *)(p[0] + i * sb[0]) = (float)*(double *)(p[1] + i * sb[1]);
+    for (int64_t i = 0; i < n; i++)
+      *(float *)(p[0] + i * sb[0]) = (float)*(double *)(p[1] + i * sb[1]);
     return;
   }
   if (dd == LT_F64 && sd == LT_F32) {
@@ -348,26 +407,33 @@ static void copy_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   }
   int ints = !lt_dtype_is_float(dd) && !lt_dtype_is_float(sd);
   for (int64_t i = 0; i < n; i++) {
-    if (ints) lt_set_i64(p[0] + i * sb[0], dd, lt_get_i64(p[1] + i * sb[1], sd));
-    else lt_set_f64(p[0] + i * sb[0], dd, lt_get_f64(p[1] + i * sb[1], sd));
+    if (ints)
+      lt_set_i64(p[0] + i * sb[0], dd, lt_get_i64(p[1] + i * sb[1], sd));
+    else
+      lt_set_f64(p[0] + i * sb[0], dd, lt_get_f64(p[1] + i * sb[1], sd));
   }
 }
 
 LtStatus lt_copy(Tensor *dst, const Tensor *src) {
   if (dst->ndim != src->ndim) return LT_ESHAPE;
-  for (int i = 0; i < dst->ndim; i++) if (dst->shape[i] != src->shape[i]) return LT_ESHAPE;
+  for (int i = 0; i < dst->ndim; i++)
+    if (dst->shape[i] != src->shape[i]) return LT_ESHAPE;
   Tensor s = *src;
   Tensor *ts[2] = {dst, &s};
   const Tensor *ctx[2] = {dst, &s};
   return lt_foreach_run_par(2, ts, copy_run, (void *)ctx);
 }
 
-typedef struct { size_t es; _Alignas(8) unsigned char bytes[8]; } FillValue;
+typedef struct {
+  size_t es;
+  _Alignas(8) unsigned char bytes[8];
+} FillValue;
 
 static void fill_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   const FillValue *val = ctx;
   if (val->es == 4 && sb[0] == 4) {
-    float v; memcpy(&v, val->bytes, 4);
+    float v;
+    memcpy(&v, val->bytes, 4);
     for (int64_t i = 0; i < n; i++) ((float *)p[0])[i] = v;
     return;
   }
@@ -384,7 +450,8 @@ void lt_fill(Tensor *t, double v) {
 void lt_arange(Tensor *t, double start, double step) {
   size_t es = lt_dtype_size(t->dtype);
   for (int64_t i = 0; i < t->shape[0]; i++)
-    lt_set_f64((char *)t->data + i * t->stride[0] * (int64_t)es, t->dtype, start + (double)i * step);
+    lt_set_f64((char *)t->data + i * t->stride[0] * (int64_t)es, t->dtype,
+               start + (double)i * step);
 }
 
 /* Large storages ask for transparent huge pages, as numpy does: a fresh
@@ -397,6 +464,7 @@ void lt_memory_advise(void *p, size_t n) {
   uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
   if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 #else
-  (void)p; (void)n;
+  (void)p;
+  (void)n;
 #endif
 }

@@ -13,14 +13,22 @@
 
 /* Hot kernels are compiled twice, for AVX2 and for the baseline, and the
  * loader picks one at start-up (GCC function multiversioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define LT_HOT __attribute__((target_clones("avx2", "default")))
 #else
 #define LT_HOT
 #endif
 
 typedef enum {
-  LT_F32 = 0, LT_F64, LT_F16, LT_BF16, LT_I64, LT_I32, LT_U8, LT_BOOL,
+  LT_F32 = 0,
+  LT_F64,
+  LT_F16,
+  LT_BF16,
+  LT_I64,
+  LT_I32,
+  LT_U8,
+  LT_BOOL,
   LT_NDTYPES
 } LtDtype;
 
@@ -29,8 +37,16 @@ typedef enum { LT_CPU = 0, LT_CUDA = 1 } LtDevice;
 /* Status codes returned by every core function; 0 is success. LT_EOVERFLOW:
  * a shape has more elements (or bytes) than LT_MAX_BYTES allows. */
 typedef enum {
-  LT_OK = 0, LT_ESHAPE, LT_EDTYPE, LT_ERANGE, LT_EVALUE, LT_ENOMEM,
-  LT_EINTR, LT_ELAPACK, LT_EDEVICE, LT_EOVERFLOW
+  LT_OK = 0,
+  LT_ESHAPE,
+  LT_EDTYPE,
+  LT_ERANGE,
+  LT_EVALUE,
+  LT_ENOMEM,
+  LT_EINTR,
+  LT_ELAPACK,
+  LT_EDEVICE,
+  LT_EOVERFLOW
 } LtStatus;
 
 /* The most bytes (numel times element size) any tensor may span, views
@@ -55,8 +71,8 @@ typedef struct {
 size_t lt_dtype_size(LtDtype dt);
 const char *lt_dtype_name(LtDtype dt);
 int lt_dtype_from_name(const char *name, LtDtype *out); /* 0 ok, -1 unknown */
-int lt_dtype_is_float(LtDtype dt);   /* f32 f64 f16 bf16 */
-LtDtype lt_dtype_promote(LtDtype a, LtDtype b); /* numpy-like, f16/bf16 compute as f32 */
+int lt_dtype_is_float(LtDtype dt);                      /* f32 f64 f16 bf16 */
+LtDtype lt_dtype_promote(LtDtype a, LtDtype b);         /* numpy-like, f16/bf16 compute as f32 */
 
 /* shapes */
 /* Element count of t. Never overflows: every Tensor's shape passed

@@ -1,4 +1,5 @@
-/* tensor_ew.c - elementwise kernels: contiguous loops per compute dtype, fed by buffered strided runs. */
+/* tensor_ew.c - elementwise kernels: contiguous loops per compute dtype, fed by buffered strided
+ * runs. */
 #include <math.h>
 #include <string.h>
 #include "tensor/tensor_ew.h"
@@ -9,13 +10,15 @@
 #define BLOCK 1024
 
 static const char *unary_names[LT_NUNARY] = {
-  "neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan",
-  "atan", "tanh", "sigmoid", "relu", "floor", "ceil", "round", "trunc", "square", "reciprocal",
-  "log2", "gelu", "logical_not", "isnan", "isinf", "isfinite",
+    "neg",        "abs",   "sign",  "exp",         "log",   "log1p", "expm1",
+    "sqrt",       "rsqrt", "sin",   "cos",         "tan",   "atan",  "tanh",
+    "sigmoid",    "relu",  "floor", "ceil",        "round", "trunc", "square",
+    "reciprocal", "log2",  "gelu",  "logical_not", "isnan", "isinf", "isfinite",
 };
 static const char *binary_names[LT_NBINARY] = {
-  "add", "sub", "mul", "div", "pow", "maximum", "minimum", "floor_divide", "remainder",
-  "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
+    "add",          "sub",       "mul",         "div",        "pow",         "maximum", "minimum",
+    "floor_divide", "remainder", "atan2",       "eq",         "ne",          "lt",      "le",
+    "gt",           "ge",        "logical_and", "logical_or", "logical_xor",
 };
 _Static_assert(sizeof unary_names / sizeof unary_names[0] == LT_NUNARY, "unary names");
 _Static_assert(sizeof binary_names / sizeof binary_names[0] == LT_NBINARY, "binary names");
@@ -26,9 +29,19 @@ int lt_binary_is_compare(LtBinaryOp op) { return op >= LT_EQ; }
 int lt_unary_is_predicate(LtUnaryOp op) { return op >= LT_ISNAN; }
 int lt_unary_needs_float(LtUnaryOp op) {
   switch (op) {
-  case LT_NEG: case LT_ABS: case LT_SIGN: case LT_RELU: case LT_SQUARE: case LT_NOT:
-  case LT_FLOOR: case LT_CEIL: case LT_ROUND: case LT_TRUNC:
-  case LT_ISNAN: case LT_ISINF: case LT_ISFINITE: return 0;
+  case LT_NEG:
+  case LT_ABS:
+  case LT_SIGN:
+  case LT_RELU:
+  case LT_SQUARE:
+  case LT_NOT:
+  case LT_FLOOR:
+  case LT_CEIL:
+  case LT_ROUND:
+  case LT_TRUNC:
+  case LT_ISNAN:
+  case LT_ISINF:
+  case LT_ISFINITE: return 0;
   default: return 1;
   }
 }
@@ -57,7 +70,8 @@ LT_HOT static void exp_f32(float *o, const float *a, int64_t n) {
     int32_t k = (int32_t)fn, k1 = k >> 1, k2 = k - k1;
     float f1, f2;
     int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
-    memcpy(&f1, &b1, 4); memcpy(&f2, &b2, 4);
+    memcpy(&f1, &b1, 4);
+    memcpy(&f2, &b2, 4);
     float y = p * f1 * f2;
     o[i] = x == x ? y : x;
   }
@@ -69,31 +83,79 @@ static double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.7071067811865
 LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_NEG: for (i = 0; i < n; i++) o[i] = -a[i]; break;
-  case LT_ABS: for (i = 0; i < n; i++) o[i] = fabsf(a[i]); break;
-  case LT_SIGN: for (i = 0; i < n; i++) o[i] = (float)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]); break;
+  case LT_NEG:
+    for (i = 0; i < n; i++) o[i] = -a[i];
+    break;
+  case LT_ABS:
+    for (i = 0; i < n; i++) o[i] = fabsf(a[i]);
+    break;
+  case LT_SIGN:
+    for (i = 0; i < n; i++) o[i] = (float)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]);
+    break;
   case LT_EXP: exp_f32(o, a, n); break;
-  case LT_LOG: for (i = 0; i < n; i++) o[i] = logf(a[i]); break;
-  case LT_LOG1P: for (i = 0; i < n; i++) o[i] = log1pf(a[i]); break;
-  case LT_EXPM1: for (i = 0; i < n; i++) o[i] = expm1f(a[i]); break;
-  case LT_SQRT: for (i = 0; i < n; i++) o[i] = sqrtf(a[i]); break;
-  case LT_RSQRT: for (i = 0; i < n; i++) o[i] = 1.0f / sqrtf(a[i]); break;
-  case LT_SIN: for (i = 0; i < n; i++) o[i] = sinf(a[i]); break;
-  case LT_COS: for (i = 0; i < n; i++) o[i] = cosf(a[i]); break;
-  case LT_TAN: for (i = 0; i < n; i++) o[i] = tanf(a[i]); break;
-  case LT_ATAN: for (i = 0; i < n; i++) o[i] = atanf(a[i]); break;
-  case LT_TANH: for (i = 0; i < n; i++) o[i] = tanhf(a[i]); break;
-  case LT_SIGMOID: for (i = 0; i < n; i++) o[i] = 1.0f / (1.0f + expf(-a[i])); break;
-  case LT_RELU: for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : 0.0f); break;
-  case LT_FLOOR: for (i = 0; i < n; i++) o[i] = floorf(a[i]); break;
-  case LT_CEIL: for (i = 0; i < n; i++) o[i] = ceilf(a[i]); break;
-  case LT_ROUND: for (i = 0; i < n; i++) o[i] = nearbyintf(a[i]); break;
-  case LT_TRUNC: for (i = 0; i < n; i++) o[i] = truncf(a[i]); break;
-  case LT_SQUARE: for (i = 0; i < n; i++) o[i] = a[i] * a[i]; break;
-  case LT_RECIP: for (i = 0; i < n; i++) o[i] = 1.0f / a[i]; break;
-  case LT_LOG2: for (i = 0; i < n; i++) o[i] = log2f(a[i]); break;
-  case LT_GELU: for (i = 0; i < n; i++) o[i] = gelu_f(a[i]); break;
-  case LT_NOT: for (i = 0; i < n; i++) o[i] = a[i] == 0; break;
+  case LT_LOG:
+    for (i = 0; i < n; i++) o[i] = logf(a[i]);
+    break;
+  case LT_LOG1P:
+    for (i = 0; i < n; i++) o[i] = log1pf(a[i]);
+    break;
+  case LT_EXPM1:
+    for (i = 0; i < n; i++) o[i] = expm1f(a[i]);
+    break;
+  case LT_SQRT:
+    for (i = 0; i < n; i++) o[i] = sqrtf(a[i]);
+    break;
+  case LT_RSQRT:
+    for (i = 0; i < n; i++) o[i] = 1.0f / sqrtf(a[i]);
+    break;
+  case LT_SIN:
+    for (i = 0; i < n; i++) o[i] = sinf(a[i]);
+    break;
+  case LT_COS:
+    for (i = 0; i < n; i++) o[i] = cosf(a[i]);
+    break;
+  case LT_TAN:
+    for (i = 0; i < n; i++) o[i] = tanf(a[i]);
+    break;
+  case LT_ATAN:
+    for (i = 0; i < n; i++) o[i] = atanf(a[i]);
+    break;
+  case LT_TANH:
+    for (i = 0; i < n; i++) o[i] = tanhf(a[i]);
+    break;
+  case LT_SIGMOID:
+    for (i = 0; i < n; i++) o[i] = 1.0f / (1.0f + expf(-a[i]));
+    break;
+  case LT_RELU:
+    for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : 0.0f);
+    break;
+  case LT_FLOOR:
+    for (i = 0; i < n; i++) o[i] = floorf(a[i]);
+    break;
+  case LT_CEIL:
+    for (i = 0; i < n; i++) o[i] = ceilf(a[i]);
+    break;
+  case LT_ROUND:
+    for (i = 0; i < n; i++) o[i] = nearbyintf(a[i]);
+    break;
+  case LT_TRUNC:
+    for (i = 0; i < n; i++) o[i] = truncf(a[i]);
+    break;
+  case LT_SQUARE:
+    for (i = 0; i < n; i++) o[i] = a[i] * a[i];
+    break;
+  case LT_RECIP:
+    for (i = 0; i < n; i++) o[i] = 1.0f / a[i];
+    break;
+  case LT_LOG2:
+    for (i = 0; i < n; i++) o[i] = log2f(a[i]);
+    break;
+  case LT_GELU:
+    for (i = 0; i < n; i++) o[i] = gelu_f(a[i]);
+    break;
+  case LT_NOT:
+    for (i = 0; i < n; i++) o[i] = a[i] == 0;
+    break;
   default: break;
   }
 }
@@ -101,31 +163,81 @@ LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) 
 static void unary_f64(LtUnaryOp op, double *o, const double *a, int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_NEG: for (i = 0; i < n; i++) o[i] = -a[i]; break;
-  case LT_ABS: for (i = 0; i < n; i++) o[i] = fabs(a[i]); break;
-  case LT_SIGN: for (i = 0; i < n; i++) o[i] = (double)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]); break;
-  case LT_EXP: for (i = 0; i < n; i++) o[i] = exp(a[i]); break;
-  case LT_LOG: for (i = 0; i < n; i++) o[i] = log(a[i]); break;
-  case LT_LOG1P: for (i = 0; i < n; i++) o[i] = log1p(a[i]); break;
-  case LT_EXPM1: for (i = 0; i < n; i++) o[i] = expm1(a[i]); break;
-  case LT_SQRT: for (i = 0; i < n; i++) o[i] = sqrt(a[i]); break;
-  case LT_RSQRT: for (i = 0; i < n; i++) o[i] = 1.0 / sqrt(a[i]); break;
-  case LT_SIN: for (i = 0; i < n; i++) o[i] = sin(a[i]); break;
-  case LT_COS: for (i = 0; i < n; i++) o[i] = cos(a[i]); break;
-  case LT_TAN: for (i = 0; i < n; i++) o[i] = tan(a[i]); break;
-  case LT_ATAN: for (i = 0; i < n; i++) o[i] = atan(a[i]); break;
-  case LT_TANH: for (i = 0; i < n; i++) o[i] = tanh(a[i]); break;
-  case LT_SIGMOID: for (i = 0; i < n; i++) o[i] = 1.0 / (1.0 + exp(-a[i])); break;
-  case LT_RELU: for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : 0.0); break;
-  case LT_FLOOR: for (i = 0; i < n; i++) o[i] = floor(a[i]); break;
-  case LT_CEIL: for (i = 0; i < n; i++) o[i] = ceil(a[i]); break;
-  case LT_ROUND: for (i = 0; i < n; i++) o[i] = nearbyint(a[i]); break;
-  case LT_TRUNC: for (i = 0; i < n; i++) o[i] = trunc(a[i]); break;
-  case LT_SQUARE: for (i = 0; i < n; i++) o[i] = a[i] * a[i]; break;
-  case LT_RECIP: for (i = 0; i < n; i++) o[i] = 1.0 / a[i]; break;
-  case LT_LOG2: for (i = 0; i < n; i++) o[i] = log2(a[i]); break;
-  case LT_GELU: for (i = 0; i < n; i++) o[i] = gelu_d(a[i]); break;
-  case LT_NOT: for (i = 0; i < n; i++) o[i] = a[i] == 0; break;
+  case LT_NEG:
+    for (i = 0; i < n; i++) o[i] = -a[i];
+    break;
+  case LT_ABS:
+    for (i = 0; i < n; i++) o[i] = fabs(a[i]);
+    break;
+  case LT_SIGN:
+    for (i = 0; i < n; i++) o[i] = (double)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]);
+    break;
+  case LT_EXP:
+    for (i = 0; i < n; i++) o[i] = exp(a[i]);
+    break;
+  case LT_LOG:
+    for (i = 0; i < n; i++) o[i] = log(a[i]);
+    break;
+  case LT_LOG1P:
+    for (i = 0; i < n; i++) o[i] = log1p(a[i]);
+    break;
+  case LT_EXPM1:
+    for (i = 0; i < n; i++) o[i] = expm1(a[i]);
+    break;
+  case LT_SQRT:
+    for (i = 0; i < n; i++) o[i] = sqrt(a[i]);
+    break;
+  case LT_RSQRT:
+    for (i = 0; i < n; i++) o[i] = 1.0 / sqrt(a[i]);
+    break;
+  case LT_SIN:
+    for (i = 0; i < n; i++) o[i] = sin(a[i]);
+    break;
+  case LT_COS:
+    for (i = 0; i < n; i++) o[i] = cos(a[i]);
+    break;
+  case LT_TAN:
+    for (i = 0; i < n; i++) o[i] = tan(a[i]);
+    break;
+  case LT_ATAN:
+    for (i = 0; i < n; i++) o[i] = atan(a[i]);
+    break;
+  case LT_TANH:
+    for (i = 0; i < n; i++) o[i] = tanh(a[i]);
+    break;
+  case LT_SIGMOID:
+    for (i = 0; i < n; i++) o[i] = 1.0 / (1.0 + exp(-a[i]));
+    break;
+  case LT_RELU:
+    for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : 0.0);
+    break;
+  case LT_FLOOR:
+    for (i = 0; i < n; i++) o[i] = floor(a[i]);
+    break;
+  case LT_CEIL:
+    for (i = 0; i < n; i++) o[i] = ceil(a[i]);
+    break;
+  case LT_ROUND:
+    for (i = 0; i < n; i++) o[i] = nearbyint(a[i]);
+    break;
+  case LT_TRUNC:
+    for (i = 0; i < n; i++) o[i] = trunc(a[i]);
+    break;
+  case LT_SQUARE:
+    for (i = 0; i < n; i++) o[i] = a[i] * a[i];
+    break;
+  case LT_RECIP:
+    for (i = 0; i < n; i++) o[i] = 1.0 / a[i];
+    break;
+  case LT_LOG2:
+    for (i = 0; i < n; i++) o[i] = log2(a[i]);
+    break;
+  case LT_GELU:
+    for (i = 0; i < n; i++) o[i] = gelu_d(a[i]);
+    break;
+  case LT_NOT:
+    for (i = 0; i < n; i++) o[i] = a[i] == 0;
+    break;
   default: break;
   }
 }
@@ -133,20 +245,36 @@ static void unary_f64(LtUnaryOp op, double *o, const double *a, int64_t n) {
 static void unary_i64(LtUnaryOp op, int64_t *o, const int64_t *a, int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_NEG: for (i = 0; i < n; i++) o[i] = (int64_t)(0 - (uint64_t)a[i]); break;
-  case LT_ABS: for (i = 0; i < n; i++) o[i] = a[i] < 0 ? (int64_t)(0 - (uint64_t)a[i]) : a[i]; break;
-  case LT_SIGN: for (i = 0; i < n; i++) o[i] = (a[i] > 0) - (a[i] < 0); break;
-  case LT_RELU: for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0; break;
-  case LT_SQUARE: for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] * (uint64_t)a[i]); break;
-  case LT_NOT: for (i = 0; i < n; i++) o[i] = a[i] == 0; break;
-  default: for (i = 0; i < n; i++) o[i] = a[i]; break; /* floor/ceil/round/trunc */
+  case LT_NEG:
+    for (i = 0; i < n; i++) o[i] = (int64_t)(0 - (uint64_t)a[i]);
+    break;
+  case LT_ABS:
+    for (i = 0; i < n; i++) o[i] = a[i] < 0 ? (int64_t)(0 - (uint64_t)a[i]) : a[i];
+    break;
+  case LT_SIGN:
+    for (i = 0; i < n; i++) o[i] = (a[i] > 0) - (a[i] < 0);
+    break;
+  case LT_RELU:
+    for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0;
+    break;
+  case LT_SQUARE:
+    for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] * (uint64_t)a[i]);
+    break;
+  case LT_NOT:
+    for (i = 0; i < n; i++) o[i] = a[i] == 0;
+    break;
+  default:
+    for (i = 0; i < n; i++) o[i] = a[i];
+    break; /* floor/ceil/round/trunc */
   }
 }
 
 /* Predicates write bytes (bool). */
 static void predicate_f64(LtUnaryOp op, uint8_t *o, const double *a, int64_t n) {
   for (int64_t i = 0; i < n; i++)
-    o[i] = op == LT_ISNAN ? isnan(a[i]) != 0 : op == LT_ISINF ? isinf(a[i]) != 0 : isfinite(a[i]) != 0;
+    o[i] = op == LT_ISNAN   ? isnan(a[i]) != 0
+           : op == LT_ISINF ? isinf(a[i]) != 0
+                            : isfinite(a[i]) != 0;
 }
 
 static int64_t idiv_i64(int64_t x, int64_t y) {
@@ -163,7 +291,11 @@ static int64_t mod_i64(int64_t x, int64_t y) {
 static int64_t pow_i64(int64_t x, int64_t y) {
   if (y < 0) return x == 1 ? 1 : x == -1 ? (y & 1 ? -1 : 1) : 0;
   uint64_t r = 1, b = (uint64_t)x;
-  while (y) { if (y & 1) r *= b; b *= b; y >>= 1; }
+  while (y) {
+    if (y & 1) r *= b;
+    b *= b;
+    y >>= 1;
+  }
   return (int64_t)r;
 }
 static double mod_f64(double x, double y) {
@@ -174,16 +306,36 @@ static double mod_f64(double x, double y) {
 LT_HOT static void binary_f32(LtBinaryOp op, float *o, const float *a, const float *b, int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_ADD: for (i = 0; i < n; i++) o[i] = a[i] + b[i]; break;
-  case LT_SUB: for (i = 0; i < n; i++) o[i] = a[i] - b[i]; break;
-  case LT_MUL: for (i = 0; i < n; i++) o[i] = a[i] * b[i]; break;
-  case LT_DIV: for (i = 0; i < n; i++) o[i] = a[i] / b[i]; break;
-  case LT_POW: for (i = 0; i < n; i++) o[i] = powf(a[i], b[i]); break;
-  case LT_MAXIMUM: for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] > b[i]) ? a[i] : b[i]; break;
-  case LT_MINIMUM: for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] < b[i]) ? a[i] : b[i]; break;
-  case LT_IDIV: for (i = 0; i < n; i++) o[i] = floorf(a[i] / b[i]); break;
-  case LT_MOD: for (i = 0; i < n; i++) o[i] = (float)mod_f64(a[i], b[i]); break;
-  case LT_ATAN2: for (i = 0; i < n; i++) o[i] = atan2f(a[i], b[i]); break;
+  case LT_ADD:
+    for (i = 0; i < n; i++) o[i] = a[i] + b[i];
+    break;
+  case LT_SUB:
+    for (i = 0; i < n; i++) o[i] = a[i] - b[i];
+    break;
+  case LT_MUL:
+    for (i = 0; i < n; i++) o[i] = a[i] * b[i];
+    break;
+  case LT_DIV:
+    for (i = 0; i < n; i++) o[i] = a[i] / b[i];
+    break;
+  case LT_POW:
+    for (i = 0; i < n; i++) o[i] = powf(a[i], b[i]);
+    break;
+  case LT_MAXIMUM:
+    for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] > b[i]) ? a[i] : b[i];
+    break;
+  case LT_MINIMUM:
+    for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] < b[i]) ? a[i] : b[i];
+    break;
+  case LT_IDIV:
+    for (i = 0; i < n; i++) o[i] = floorf(a[i] / b[i]);
+    break;
+  case LT_MOD:
+    for (i = 0; i < n; i++) o[i] = (float)mod_f64(a[i], b[i]);
+    break;
+  case LT_ATAN2:
+    for (i = 0; i < n; i++) o[i] = atan2f(a[i], b[i]);
+    break;
   default: break;
   }
 }
@@ -191,16 +343,36 @@ LT_HOT static void binary_f32(LtBinaryOp op, float *o, const float *a, const flo
 static void binary_f64(LtBinaryOp op, double *o, const double *a, const double *b, int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_ADD: for (i = 0; i < n; i++) o[i] = a[i] + b[i]; break;
-  case LT_SUB: for (i = 0; i < n; i++) o[i] = a[i] - b[i]; break;
-  case LT_MUL: for (i = 0; i < n; i++) o[i] = a[i] * b[i]; break;
-  case LT_DIV: for (i = 0; i < n; i++) o[i] = a[i] / b[i]; break;
-  case LT_POW: for (i = 0; i < n; i++) o[i] = pow(a[i], b[i]); break;
-  case LT_MAXIMUM: for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] > b[i]) ? a[i] : b[i]; break;
-  case LT_MINIMUM: for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] < b[i]) ? a[i] : b[i]; break;
-  case LT_IDIV: for (i = 0; i < n; i++) o[i] = floor(a[i] / b[i]); break;
-  case LT_MOD: for (i = 0; i < n; i++) o[i] = mod_f64(a[i], b[i]); break;
-  case LT_ATAN2: for (i = 0; i < n; i++) o[i] = atan2(a[i], b[i]); break;
+  case LT_ADD:
+    for (i = 0; i < n; i++) o[i] = a[i] + b[i];
+    break;
+  case LT_SUB:
+    for (i = 0; i < n; i++) o[i] = a[i] - b[i];
+    break;
+  case LT_MUL:
+    for (i = 0; i < n; i++) o[i] = a[i] * b[i];
+    break;
+  case LT_DIV:
+    for (i = 0; i < n; i++) o[i] = a[i] / b[i];
+    break;
+  case LT_POW:
+    for (i = 0; i < n; i++) o[i] = pow(a[i], b[i]);
+    break;
+  case LT_MAXIMUM:
+    for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] > b[i]) ? a[i] : b[i];
+    break;
+  case LT_MINIMUM:
+    for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] < b[i]) ? a[i] : b[i];
+    break;
+  case LT_IDIV:
+    for (i = 0; i < n; i++) o[i] = floor(a[i] / b[i]);
+    break;
+  case LT_MOD:
+    for (i = 0; i < n; i++) o[i] = mod_f64(a[i], b[i]);
+    break;
+  case LT_ATAN2:
+    for (i = 0; i < n; i++) o[i] = atan2(a[i], b[i]);
+    break;
   default: break;
   }
 }
@@ -208,35 +380,65 @@ static void binary_f64(LtBinaryOp op, double *o, const double *a, const double *
 static void binary_i64(LtBinaryOp op, int64_t *o, const int64_t *a, const int64_t *b, int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_ADD: for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] + (uint64_t)b[i]); break;
-  case LT_SUB: for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] - (uint64_t)b[i]); break;
-  case LT_MUL: for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] * (uint64_t)b[i]); break;
-  case LT_POW: for (i = 0; i < n; i++) o[i] = pow_i64(a[i], b[i]); break;
-  case LT_MAXIMUM: for (i = 0; i < n; i++) o[i] = a[i] > b[i] ? a[i] : b[i]; break;
-  case LT_MINIMUM: for (i = 0; i < n; i++) o[i] = a[i] < b[i] ? a[i] : b[i]; break;
-  case LT_IDIV: for (i = 0; i < n; i++) o[i] = idiv_i64(a[i], b[i]); break;
-  case LT_MOD: for (i = 0; i < n; i++) o[i] = mod_i64(a[i], b[i]); break;
+  case LT_ADD:
+    for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] + (uint64_t)b[i]);
+    break;
+  case LT_SUB:
+    for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] - (uint64_t)b[i]);
+    break;
+  case LT_MUL:
+    for (i = 0; i < n; i++) o[i] = (int64_t)((uint64_t)a[i] * (uint64_t)b[i]);
+    break;
+  case LT_POW:
+    for (i = 0; i < n; i++) o[i] = pow_i64(a[i], b[i]);
+    break;
+  case LT_MAXIMUM:
+    for (i = 0; i < n; i++) o[i] = a[i] > b[i] ? a[i] : b[i];
+    break;
+  case LT_MINIMUM:
+    for (i = 0; i < n; i++) o[i] = a[i] < b[i] ? a[i] : b[i];
+    break;
+  case LT_IDIV:
+    for (i = 0; i < n; i++) o[i] = idiv_i64(a[i], b[i]);
+    break;
+  case LT_MOD:
+    for (i = 0; i < n; i++) o[i] = mod_i64(a[i], b[i]);
+    break;
   default: break;
   }
 }
 
 static int compare(LtBinaryOp op, double x, double y) {
   switch (op) {
-  case LT_EQ: return x == y; case LT_NE: return x != y; case LT_LT: return x < y;
-  case LT_LE: return x <= y; case LT_GT: return x > y; case LT_GE: return x >= y;
-  case LT_AND: return x != 0 && y != 0; case LT_OR: return x != 0 || y != 0;
+  case LT_EQ: return x == y;
+  case LT_NE: return x != y;
+  case LT_LT: return x < y;
+  case LT_LE: return x <= y;
+  case LT_GT: return x > y;
+  case LT_GE: return x >= y;
+  case LT_AND: return x != 0 && y != 0;
+  case LT_OR: return x != 0 || y != 0;
   case LT_XOR: return (x != 0) != (y != 0);
   default: return 0;
   }
 }
 
-LT_HOT static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const float *b, int64_t n) {
+LT_HOT static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const float *b,
+                               int64_t n) {
   int64_t i;
   switch (op) {
-  case LT_LT: for (i = 0; i < n; i++) o[i] = a[i] < b[i]; break;
-  case LT_GT: for (i = 0; i < n; i++) o[i] = a[i] > b[i]; break;
-  case LT_EQ: for (i = 0; i < n; i++) o[i] = a[i] == b[i]; break;
-  default: for (i = 0; i < n; i++) o[i] = (uint8_t)compare(op, a[i], b[i]); break;
+  case LT_LT:
+    for (i = 0; i < n; i++) o[i] = a[i] < b[i];
+    break;
+  case LT_GT:
+    for (i = 0; i < n; i++) o[i] = a[i] > b[i];
+    break;
+  case LT_EQ:
+    for (i = 0; i < n; i++) o[i] = a[i] == b[i];
+    break;
+  default:
+    for (i = 0; i < n; i++) o[i] = (uint8_t)compare(op, a[i], b[i]);
+    break;
   }
 }
 static void compare_f64(LtBinaryOp op, uint8_t *o, const double *a, const double *b, int64_t n) {
@@ -244,10 +446,15 @@ static void compare_f64(LtBinaryOp op, uint8_t *o, const double *a, const double
 }
 static void compare_i64(LtBinaryOp op, uint8_t *o, const int64_t *a, const int64_t *b, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    int64_t x = a[i], y = b[i]; int r;
+    int64_t x = a[i], y = b[i];
+    int r;
     switch (op) {
-    case LT_EQ: r = x == y; break; case LT_NE: r = x != y; break; case LT_LT: r = x < y; break;
-    case LT_LE: r = x <= y; break; case LT_GT: r = x > y; break; case LT_GE: r = x >= y; break;
+    case LT_EQ: r = x == y; break;
+    case LT_NE: r = x != y; break;
+    case LT_LT: r = x < y; break;
+    case LT_LE: r = x <= y; break;
+    case LT_GT: r = x > y; break;
+    case LT_GE: r = x >= y; break;
     default: r = compare(op, (double)(x != 0), (double)(y != 0)); break;
     }
     o[i] = (uint8_t)r;
@@ -263,8 +470,11 @@ static void *pack(char *p, int64_t sb, LtDtype have, LtDtype want, int64_t n, vo
   if (have == want && sb == (int64_t)es) return p;
   if (have == LT_F32 && want == LT_F32) { /* broadcast scalar or strided gather */
     float *b = buf;
-    if (sb == 0) { float v = *(const float *)p; for (int64_t i = 0; i < n; i++) b[i] = v; }
-    else for (int64_t i = 0; i < n; i++) b[i] = *(const float *)(p + i * sb);
+    if (sb == 0) {
+      float v = *(const float *)p;
+      for (int64_t i = 0; i < n; i++) b[i] = v;
+    } else
+      for (int64_t i = 0; i < n; i++) b[i] = *(const float *)(p + i * sb);
     return buf;
   }
   if (have == want) {
@@ -272,7 +482,8 @@ static void *pack(char *p, int64_t sb, LtDtype have, LtDtype want, int64_t n, vo
   } else if (want == LT_I64) {
     for (int64_t i = 0; i < n; i++) ((int64_t *)buf)[i] = lt_get_i64(p + i * sb, have);
   } else {
-    for (int64_t i = 0; i < n; i++) lt_set_f64((char *)buf + i * (int64_t)es, want, lt_get_f64(p + i * sb, have));
+    for (int64_t i = 0; i < n; i++)
+      lt_set_f64((char *)buf + i * (int64_t)es, want, lt_get_f64(p + i * sb, have));
   }
   return buf;
 }
@@ -283,9 +494,11 @@ static void unpack(char *p, int64_t sb, LtDtype want, const void *buf, LtDtype h
   if (have == want) {
     for (int64_t i = 0; i < n; i++) memcpy(p + i * sb, (const char *)buf + i * (int64_t)es, es);
   } else if (have == LT_I64 || have == LT_U8) {
-    for (int64_t i = 0; i < n; i++) lt_set_i64(p + i * sb, want, lt_get_i64((const char *)buf + i * (int64_t)es, have));
+    for (int64_t i = 0; i < n; i++)
+      lt_set_i64(p + i * sb, want, lt_get_i64((const char *)buf + i * (int64_t)es, have));
   } else {
-    for (int64_t i = 0; i < n; i++) lt_set_f64(p + i * sb, want, lt_get_f64((const char *)buf + i * (int64_t)es, have));
+    for (int64_t i = 0; i < n; i++)
+      lt_set_f64(p + i * sb, want, lt_get_f64((const char *)buf + i * (int64_t)es, have));
   }
 }
 
@@ -297,10 +510,10 @@ static void *out_target(char *p, int64_t sb, LtDtype outdt, LtDtype resdt, void 
 
 typedef struct {
   int is_binary, op;
-  LtDtype cdt;     /* compute dtype */
-  LtDtype rdt;     /* kernel result dtype (cdt, or U8 for compare/predicate) */
+  LtDtype cdt; /* compute dtype */
+  LtDtype rdt; /* kernel result dtype (cdt, or U8 for compare/predicate) */
   const Tensor *out, *a, *b;
-  int64_t run_len;  /* elements in the run being processed */
+  int64_t run_len; /* elements in the run being processed */
 } EwCtx;
 
 static void ew_block(const EwCtx *c, char **p, const int64_t *sb, int64_t n) {
@@ -311,18 +524,28 @@ static void ew_block(const EwCtx *c, char **p, const int64_t *sb, int64_t n) {
     void *y = pack(p[2], sb[2], c->b->dtype, c->cdt, n, bb);
     LtBinaryOp op = (LtBinaryOp)c->op;
     if (lt_binary_is_compare(op)) {
-      if (c->cdt == LT_F32) compare_f32(op, o, x, y, n);
-      else if (c->cdt == LT_F64) compare_f64(op, o, x, y, n);
-      else compare_i64(op, o, x, y, n);
-    } else if (c->cdt == LT_F32) binary_f32(op, o, x, y, n);
-    else if (c->cdt == LT_F64) binary_f64(op, o, x, y, n);
-    else binary_i64(op, o, x, y, n);
+      if (c->cdt == LT_F32)
+        compare_f32(op, o, x, y, n);
+      else if (c->cdt == LT_F64)
+        compare_f64(op, o, x, y, n);
+      else
+        compare_i64(op, o, x, y, n);
+    } else if (c->cdt == LT_F32)
+      binary_f32(op, o, x, y, n);
+    else if (c->cdt == LT_F64)
+      binary_f64(op, o, x, y, n);
+    else
+      binary_i64(op, o, x, y, n);
   } else {
     LtUnaryOp op = (LtUnaryOp)c->op;
-    if (lt_unary_is_predicate(op)) predicate_f64(op, o, x, n);
-    else if (c->cdt == LT_F32) unary_f32(op, o, x, n);
-    else if (c->cdt == LT_F64) unary_f64(op, o, x, n);
-    else unary_i64(op, o, x, n);
+    if (lt_unary_is_predicate(op))
+      predicate_f64(op, o, x, n);
+    else if (c->cdt == LT_F32)
+      unary_f32(op, o, x, n);
+    else if (c->cdt == LT_F64)
+      unary_f64(op, o, x, n);
+    else
+      unary_i64(op, o, x, n);
   }
   unpack(p[0], sb[0], c->out->dtype, o, c->rdt, n);
 }
@@ -346,16 +569,19 @@ static void ew_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
     for (int64_t blk = 0; blk < nblocks; blk++) ew_blocks(&c, p, sb, blk);
     return;
   }
-  #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t blk = 0; blk < nblocks; blk++) ew_blocks(&c, p, sb, blk);
 }
 
 LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a) {
   EwCtx c = {0, (int)op, LT_F32, LT_F32, out, a, NULL, 0};
   LtDtype in = a->dtype;
-  if (lt_unary_is_predicate(op)) c.cdt = LT_F64;
-  else if (in == LT_F64 || (out->dtype == LT_F64 && lt_dtype_is_float(in))) c.cdt = LT_F64;
-  else if (!lt_dtype_is_float(in) && !lt_unary_needs_float(op)) c.cdt = LT_I64;
+  if (lt_unary_is_predicate(op))
+    c.cdt = LT_F64;
+  else if (in == LT_F64 || (out->dtype == LT_F64 && lt_dtype_is_float(in)))
+    c.cdt = LT_F64;
+  else if (!lt_dtype_is_float(in) && !lt_unary_needs_float(op))
+    c.cdt = LT_I64;
   c.rdt = lt_unary_is_predicate(op) ? LT_U8 : c.cdt;
   Tensor o = *out, x = *a;
   Tensor *ts[2] = {&o, &x};
@@ -371,7 +597,10 @@ LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a,
   return lt_foreach_run_par(3, ts, ew_run, &c);
 }
 
-typedef struct { double lo, hi; LtDtype dt; } ClampCtx;
+typedef struct {
+  double lo, hi;
+  LtDtype dt;
+} ClampCtx;
 
 static void clamp_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   const ClampCtx *c = ctx;
@@ -404,8 +633,10 @@ static void where_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
     int c = lt_get_f64(p[1] + i * sb[1], t[1]->dtype) != 0;
     const char *src = c ? p[2] + i * sb[2] : p[3] + i * sb[3];
     LtDtype sdt = c ? t[2]->dtype : t[3]->dtype;
-    if (sdt == t[0]->dtype) memcpy(p[0] + i * sb[0], src, es);
-    else lt_set_f64(p[0] + i * sb[0], t[0]->dtype, lt_get_f64(src, sdt));
+    if (sdt == t[0]->dtype)
+      memcpy(p[0] + i * sb[0], src, es);
+    else
+      lt_set_f64(p[0] + i * sb[0], t[0]->dtype, lt_get_f64(src, sdt));
   }
 }
 

@@ -20,14 +20,21 @@ static int64_t offset_of(const Tensor *t, const int64_t *ix) {
 static void copy_elem(const Tensor *dst, int64_t doff, const Tensor *src, int64_t soff, int add) {
   char *d = (char *)dst->data + (size_t)doff * lt_dtype_size(dst->dtype);
   const char *s = (const char *)src->data + (size_t)soff * lt_dtype_size(src->dtype);
-  if (!add && dst->dtype == src->dtype) { memcpy(d, s, lt_dtype_size(dst->dtype)); return; }
+  if (!add && dst->dtype == src->dtype) {
+    memcpy(d, s, lt_dtype_size(dst->dtype));
+    return;
+  }
   double v = lt_get_f64(s, src->dtype);
   lt_set_f64(d, dst->dtype, add ? lt_get_f64(d, dst->dtype) + v : v);
 }
 
-LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n, int64_t *bad) {
+LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n,
+                         int64_t *bad) {
   for (int64_t i = 0; i < n; i++)
-    if (idx[i] < 0 || idx[i] >= a->shape[dim]) { *bad = idx[i]; return LT_ERANGE; }
+    if (idx[i] < 0 || idx[i] >= a->shape[dim]) {
+      *bad = idx[i];
+      return LT_ERANGE;
+    }
   if (lt_numel(out) == 0) return LT_OK;
   int64_t ix[LT_MAXDIM] = {0}, src[LT_MAXDIM];
   do {
@@ -41,7 +48,11 @@ LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *i
 static LtStatus check_indices(const Tensor *idx, int64_t limit, int64_t *bad) {
   int64_t n = lt_numel(idx);
   const int64_t *p = idx->data;
-  for (int64_t i = 0; i < n; i++) if (p[i] < 0 || p[i] >= limit) { *bad = p[i]; return LT_ERANGE; }
+  for (int64_t i = 0; i < n; i++)
+    if (p[i] < 0 || p[i] >= limit) {
+      *bad = p[i];
+      return LT_ERANGE;
+    }
   return LT_OK;
 }
 
@@ -58,7 +69,8 @@ LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int
   return LT_OK;
 }
 
-LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add, int64_t *bad) {
+LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add,
+                    int64_t *bad) {
   LtStatus st = check_indices(idx, a->shape[dim], bad);
   if (st != LT_OK || lt_numel(idx) == 0) return st;
   int64_t ix[LT_MAXDIM] = {0}, dst[LT_MAXDIM], k = 0;
@@ -75,13 +87,17 @@ int64_t lt_mask_count(const Tensor *mask) {
   int64_t ix[LT_MAXDIM] = {0}, n = 0;
   if (lt_numel(mask) == 0) return 0;
   do {
-    n += lt_get_f64((const char *)mask->data + (size_t)offset_of(mask, ix) * lt_dtype_size(mask->dtype), mask->dtype) != 0;
+    n += lt_get_f64((const char *)mask->data +
+                        (size_t)offset_of(mask, ix) * lt_dtype_size(mask->dtype),
+                    mask->dtype) != 0;
   } while (next_index(ix, mask->shape, mask->ndim));
   return n;
 }
 
 static int mask_at(const Tensor *mask, const int64_t *ix) {
-  return lt_get_f64((const char *)mask->data + (size_t)offset_of(mask, ix) * lt_dtype_size(mask->dtype), mask->dtype) != 0;
+  return lt_get_f64((const char *)mask->data +
+                        (size_t)offset_of(mask, ix) * lt_dtype_size(mask->dtype),
+                    mask->dtype) != 0;
 }
 
 LtStatus lt_masked_select(Tensor *out, const Tensor *a, const Tensor *mask) {

@@ -10,11 +10,13 @@
 
 /* out = a with dim restricted to positions idx[0..n): out has a's shape
  * with shape[dim] = n. */
-LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n, int64_t *bad);
+LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n,
+                         int64_t *bad);
 /* out[..i..] = a[..idx[..i..]..] along dim; idx and out share a shape. */
 LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int64_t *bad);
 /* a[..idx[..i..]..] = src[..i..] (or += when add); idx and src share a shape. */
-LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add, int64_t *bad);
+LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add,
+                    int64_t *bad);
 /* Number of true elements of a (bool) mask. */
 int64_t lt_mask_count(const Tensor *mask);
 /* out (1-d, lt_mask_count elements) = a[mask]; mask expanded to a's shape. */

@@ -8,21 +8,33 @@
 #define CHUNK 1024
 /* Full reductions are split into fixed blocks whose partial results are
  * combined in order, so the answer is the same on any thread count. */
-#define PBLOCK ((int64_t)1 << 16)
+#define PBLOCK  ((int64_t)1 << 16)
 #define MAXPART 4096
 
-typedef struct { double v, m; int64_t idx; } Acc;
+typedef struct {
+  double v, m;
+  int64_t idx;
+} Acc;
 
-static int is_arg(LtReduceOp op) { return op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN; }
+static int is_arg(LtReduceOp op) {
+  return op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
+}
 static int is_maxlike(LtReduceOp op) { return op == LT_RMAX || op == LT_RARGMAX; }
 
 static Acc acc_init(LtReduceOp op, double mean) {
   Acc a = {0, mean, -1};
   switch (op) {
-  case LT_RPROD: case LT_RALL: a.v = 1; break;
-  case LT_RMAX: case LT_RARGMAX: case LT_RNORMINF: a.v = -INFINITY; break;
-  case LT_RMIN: case LT_RARGMIN: a.v = INFINITY; break;
-  case LT_RLOGSUMEXP: a.v = 0; a.m = -INFINITY; break;
+  case LT_RPROD:
+  case LT_RALL: a.v = 1; break;
+  case LT_RMAX:
+  case LT_RARGMAX:
+  case LT_RNORMINF: a.v = -INFINITY; break;
+  case LT_RMIN:
+  case LT_RARGMIN: a.v = INFINITY; break;
+  case LT_RLOGSUMEXP:
+    a.v = 0;
+    a.m = -INFINITY;
+    break;
   default: break;
   }
   return a;
@@ -32,23 +44,55 @@ static Acc acc_init(LtReduceOp op, double mean) {
 LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, int64_t base) {
   int64_t i;
   switch (op) {
-  case LT_RSUM: case LT_RMEAN: {
+  case LT_RSUM:
+  case LT_RMEAN: {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (i = 0; i + 4 <= n; i += 4) { s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]; }
+    for (i = 0; i + 4 <= n; i += 4) {
+      s0 += x[i];
+      s1 += x[i + 1];
+      s2 += x[i + 2];
+      s3 += x[i + 3];
+    }
     for (; i < n; i++) s0 += x[i];
-    a->v += (s0 + s1) + (s2 + s3); break; }
-  case LT_RVAR: for (i = 0; i < n; i++) { double d = x[i] - a->m; a->v += d * d; } break;
-  case LT_RNORM1: for (i = 0; i < n; i++) a->v += fabs(x[i]); break;
-  case LT_RNORM2: for (i = 0; i < n; i++) a->v += x[i] * x[i]; break;
-  case LT_RNORMINF: for (i = 0; i < n; i++) a->v = fabs(x[i]) > a->v || x[i] != x[i] ? fabs(x[i]) : a->v; break;
-  case LT_RPROD: for (i = 0; i < n; i++) a->v *= x[i]; break;
-  case LT_RALL: for (i = 0; i < n; i++) if (x[i] == 0) a->v = 0; break;
-  case LT_RANY: for (i = 0; i < n; i++) if (x[i] != 0) a->v = 1; break;
-  case LT_RCOUNT_NONZERO: for (i = 0; i < n; i++) a->v += x[i] != 0; break;
+    a->v += (s0 + s1) + (s2 + s3);
+    break;
+  }
+  case LT_RVAR:
+    for (i = 0; i < n; i++) {
+      double d = x[i] - a->m;
+      a->v += d * d;
+    }
+    break;
+  case LT_RNORM1:
+    for (i = 0; i < n; i++) a->v += fabs(x[i]);
+    break;
+  case LT_RNORM2:
+    for (i = 0; i < n; i++) a->v += x[i] * x[i];
+    break;
+  case LT_RNORMINF:
+    for (i = 0; i < n; i++) a->v = fabs(x[i]) > a->v || x[i] != x[i] ? fabs(x[i]) : a->v;
+    break;
+  case LT_RPROD:
+    for (i = 0; i < n; i++) a->v *= x[i];
+    break;
+  case LT_RALL:
+    for (i = 0; i < n; i++)
+      if (x[i] == 0) a->v = 0;
+    break;
+  case LT_RANY:
+    for (i = 0; i < n; i++)
+      if (x[i] != 0) a->v = 1;
+    break;
+  case LT_RCOUNT_NONZERO:
+    for (i = 0; i < n; i++) a->v += x[i] != 0;
+    break;
   case LT_RLOGSUMEXP:
     for (i = 0; i < n; i++) {
-      if (x[i] > a->m) { a->v = a->v * exp(a->m - x[i]) + 1; a->m = x[i]; }
-      else a->v += exp(x[i] - a->m);
+      if (x[i] > a->m) {
+        a->v = a->v * exp(a->m - x[i]) + 1;
+        a->m = x[i];
+      } else
+        a->v += exp(x[i] - a->m);
     }
     break;
   default: { /* max/min (+arg): NaN wins and keeps its first position */
@@ -57,26 +101,42 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
     double m0 = x[0], m1 = x[0];
     /* SIMD scan for the extreme and for NaN, then the first position */
     if (mx) {
-      #pragma omp simd reduction(max:m0) reduction(|:nan)
-      for (i = 0; i < n; i++) { nan |= x[i] != x[i]; m0 = x[i] > m0 ? x[i] : m0; }
+#pragma omp simd reduction(max : m0) reduction(| : nan)
+      for (i = 0; i < n; i++) {
+        nan |= x[i] != x[i];
+        m0 = x[i] > m0 ? x[i] : m0;
+      }
     } else {
-      #pragma omp simd reduction(min:m1) reduction(|:nan)
-      for (i = 0; i < n; i++) { nan |= x[i] != x[i]; m1 = x[i] < m1 ? x[i] : m1; }
+#pragma omp simd reduction(min : m1) reduction(| : nan)
+      for (i = 0; i < n; i++) {
+        nan |= x[i] != x[i];
+        m1 = x[i] < m1 ? x[i] : m1;
+      }
     }
     double m = mx ? m0 : m1;
     if (!nan && a->idx >= 0 && !(mx ? m > a->v : m < a->v)) break;
     if (!nan) { /* a new extreme: its first position in this chunk */
-      for (i = 0; i < n && x[i] != m; i++) {}
-      a->v = m; a->idx = base + i;
+      for (i = 0; i < n && x[i] != m; i++) {
+      }
+      a->v = m;
+      a->idx = base + i;
       break;
     }
     for (i = 0; i < n; i++) {
       double v = x[i];
-      if (v != v) { a->v = v; a->idx = base + i; break; }
-      if (mx ? v > a->v : v < a->v) { a->v = v; a->idx = base + i; }
-      else if (a->idx < 0) a->idx = base + i;
+      if (v != v) {
+        a->v = v;
+        a->idx = base + i;
+        break;
+      }
+      if (mx ? v > a->v : v < a->v) {
+        a->v = v;
+        a->idx = base + i;
+      } else if (a->idx < 0)
+        a->idx = base + i;
     }
-  } }
+  }
+  }
 }
 
 static void acc_combine(LtReduceOp op, Acc *a, const Acc *b) {
@@ -84,17 +144,23 @@ static void acc_combine(LtReduceOp op, Acc *a, const Acc *b) {
   case LT_RPROD: a->v *= b->v; break;
   case LT_RALL: a->v = a->v != 0 && b->v != 0; break;
   case LT_RANY: a->v = a->v != 0 || b->v != 0; break;
-  case LT_RNORMINF: if (b->v > a->v || b->v != b->v) a->v = b->v; break;
+  case LT_RNORMINF:
+    if (b->v > a->v || b->v != b->v) a->v = b->v;
+    break;
   case LT_RLOGSUMEXP:
-    if (b->m > a->m) { a->v = a->v * exp(a->m - b->m) + b->v; a->m = b->m; }
-    else if (b->m > -INFINITY) a->v += b->v * exp(b->m - a->m);
+    if (b->m > a->m) {
+      a->v = a->v * exp(a->m - b->m) + b->v;
+      a->m = b->m;
+    } else if (b->m > -INFINITY)
+      a->v += b->v * exp(b->m - a->m);
     break;
   default:
     if (is_arg(op)) {
       int mx = is_maxlike(op);
       if (a->v != a->v || b->idx < 0) break;
       if (a->idx < 0 || b->v != b->v || (mx ? b->v > a->v : b->v < a->v)) *a = *b;
-    } else a->v += b->v;
+    } else
+      a->v += b->v;
   }
 }
 
@@ -104,16 +170,24 @@ static double acc_final(LtReduceOp op, const Acc *a, int64_t R, double ddof) {
   case LT_RVAR: return (double)R - ddof > 0 ? a->v / ((double)R - ddof) : NAN;
   case LT_RNORM2: return sqrt(a->v);
   case LT_RLOGSUMEXP: return a->m == -INFINITY ? -INFINITY : a->m + log(a->v);
-  case LT_RMAX: case LT_RMIN: return R > 0 ? a->v : NAN;
-  case LT_RARGMAX: case LT_RARGMIN: return (double)(a->idx < 0 ? 0 : a->idx);
+  case LT_RMAX:
+  case LT_RMIN: return R > 0 ? a->v : NAN;
+  case LT_RARGMAX:
+  case LT_RARGMIN: return (double)(a->idx < 0 ? 0 : a->idx);
   default: return a->v;
   }
 }
 
 LT_HOT static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n) {
-  if (dt == LT_F32) { const float *s = (const float *)src; for (int64_t i = 0; i < n; i++) dst[i] = s[i]; }
-  else if (dt == LT_F64) memcpy(dst, src, (size_t)n * sizeof(double));
-  else { size_t es = lt_dtype_size(dt); for (int64_t i = 0; i < n; i++) dst[i] = lt_get_f64(src + (size_t)i * es, dt); }
+  if (dt == LT_F32) {
+    const float *s = (const float *)src;
+    for (int64_t i = 0; i < n; i++) dst[i] = s[i];
+  } else if (dt == LT_F64)
+    memcpy(dst, src, (size_t)n * sizeof(double));
+  else {
+    size_t es = lt_dtype_size(dt);
+    for (int64_t i = 0; i < n; i++) dst[i] = lt_get_f64(src + (size_t)i * es, dt);
+  }
 }
 
 /* Reduces R contiguous elements starting at p. */
@@ -130,37 +204,57 @@ LT_HOT static double sum_f32(const float *x, int64_t n) {
 
 /* float32 arg-extreme straight from the input: a SIMD scan for the extreme
  * and for NaN, then the first position holding it. */
-LT_HOT static void argext_f32(const float *x, int64_t n, int mx, float *best, int64_t *at, int *nan) {
+LT_HOT static void argext_f32(const float *x, int64_t n, int mx, float *best, int64_t *at,
+                              int *nan) {
   float m = x[0];
   int bad = 0;
   if (mx) {
-    #pragma omp simd reduction(max:m) reduction(|:bad)
-    for (int64_t i = 0; i < n; i++) { bad |= x[i] != x[i]; m = x[i] > m ? x[i] : m; }
+#pragma omp simd reduction(max : m) reduction(| : bad)
+    for (int64_t i = 0; i < n; i++) {
+      bad |= x[i] != x[i];
+      m = x[i] > m ? x[i] : m;
+    }
   } else {
-    #pragma omp simd reduction(min:m) reduction(|:bad)
-    for (int64_t i = 0; i < n; i++) { bad |= x[i] != x[i]; m = x[i] < m ? x[i] : m; }
+#pragma omp simd reduction(min : m) reduction(| : bad)
+    for (int64_t i = 0; i < n; i++) {
+      bad |= x[i] != x[i];
+      m = x[i] < m ? x[i] : m;
+    }
   }
   int64_t i = 0;
   if (!bad) {
     for (; i + 64 <= n; i += 64) { /* find the 64-block holding m, vectorised */
       int hit = 0;
-      #pragma omp simd reduction(|:hit)
+#pragma omp simd reduction(| : hit)
       for (int j = 0; j < 64; j++) hit |= x[i + j] == m;
       if (hit) break;
     }
     while (i < n && x[i] != m) i++;
   }
-  *best = m; *at = i; *nan = bad;
+  *best = m;
+  *at = i;
+  *nan = bad;
 }
 
-static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64_t base, double mean) {
+static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64_t base,
+                      double mean) {
   double buf[CHUNK];
   Acc a = acc_init(op, mean);
-  if (dt == LT_F32 && (op == LT_RSUM || op == LT_RMEAN)) { a.v = sum_f32((const float *)p, R); return a; }
-  if (dt == LT_F32 && R > 0 && (op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN)) {
-    float m; int64_t at; int nan;
+  if (dt == LT_F32 && (op == LT_RSUM || op == LT_RMEAN)) {
+    a.v = sum_f32((const float *)p, R);
+    return a;
+  }
+  if (dt == LT_F32 && R > 0 &&
+      (op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN)) {
+    float m;
+    int64_t at;
+    int nan;
     argext_f32((const float *)p, R, is_maxlike(op), &m, &at, &nan);
-    if (!nan) { a.v = m; a.idx = base + at; return a; }
+    if (!nan) {
+      a.v = m;
+      a.idx = base + at;
+      return a;
+    }
   }
   size_t es = lt_dtype_size(dt);
   for (int64_t r = 0; r < R; r += CHUNK) {
@@ -184,7 +278,7 @@ static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, 
       part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
     }
   } else {
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < nb; b++) {
       int64_t len = R - b * blk < blk ? R - b * blk : blk;
       part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
@@ -196,17 +290,25 @@ static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, 
 }
 
 /* Column sums kept in a plain double array so the row loop vectorises. */
-LT_HOT static void sum_cols(Acc *acc, const char *p, LtDtype dt, int64_t R, int64_t inner, int64_t width) {
+LT_HOT static void sum_cols(Acc *acc, const char *p, LtDtype dt, int64_t R, int64_t inner,
+                            int64_t width) {
   double buf[CHUNK], s[CHUNK];
   size_t es = lt_dtype_size(dt);
   for (int64_t j = 0; j < width; j++) s[j] = 0;
   for (int64_t r = 0; r < R; r++) {
     const char *row = p + (size_t)(r * inner) * es;
-    if (dt == LT_F32) { const float *f = (const float *)row; for (int64_t j = 0; j < width; j++) s[j] += f[j]; continue; }
+    if (dt == LT_F32) {
+      const float *f = (const float *)row;
+      for (int64_t j = 0; j < width; j++) s[j] += f[j];
+      continue;
+    }
     load_f64(buf, row, dt, width);
     for (int64_t j = 0; j < width; j++) s[j] += buf[j];
   }
-  for (int64_t j = 0; j < width; j++) { acc[j] = acc_init(LT_RSUM, 0); acc[j].v = s[j]; }
+  for (int64_t j = 0; j < width; j++) {
+    acc[j] = acc_init(LT_RSUM, 0);
+    acc[j].v = s[j];
+  }
 }
 
 /* inner > 1: accumulate `width` columns at once, rows R apart by `inner`. */
@@ -214,7 +316,10 @@ static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int6
                         int64_t inner, int64_t width, const double *means) {
   double buf[CHUNK];
   size_t es = lt_dtype_size(dt);
-  if (op == LT_RSUM || op == LT_RMEAN) { sum_cols(acc, p, dt, R, inner, width); return; }
+  if (op == LT_RSUM || op == LT_RMEAN) {
+    sum_cols(acc, p, dt, R, inner, width);
+    return;
+  }
   for (int64_t j = 0; j < width; j++) acc[j] = acc_init(op, means ? means[j] : 0);
   for (int64_t r = 0; r < R; r++) {
     load_f64(buf, p + (size_t)(r * inner) * es, dt, width);
@@ -223,7 +328,10 @@ static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int6
       for (int64_t j = 0; j < width; j++) {
         double v = buf[j], cur = acc[j].v;
         if (cur != cur) continue;
-        if (v != v || (mx ? v > cur : v < cur)) { acc[j].v = v; acc[j].idx = r; }
+        if (v != v || (mx ? v > cur : v < cur)) {
+          acc[j].v = v;
+          acc[j].idx = r;
+        }
       }
       continue;
     }
@@ -232,18 +340,24 @@ static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int6
 }
 
 typedef struct {
-  LtReduceOp op; double ddof; int64_t outer, R, inner;
-  const Tensor *a; Tensor *out, *idx; double *means;
+  LtReduceOp op;
+  double ddof;
+  int64_t outer, R, inner;
+  const Tensor *a;
+  Tensor *out, *idx;
+  double *means;
 } RedJob;
 
 static void store(const RedJob *j, int64_t pos, const Acc *a) {
   size_t es = lt_dtype_size(j->out->dtype);
-  lt_set_f64((char *)j->out->data + (size_t)pos * es, j->out->dtype, acc_final(j->op, a, j->R, j->ddof));
+  lt_set_f64((char *)j->out->data + (size_t)pos * es, j->out->dtype,
+             acc_final(j->op, a, j->R, j->ddof));
   if (j->idx) ((int64_t *)j->idx->data)[pos] = a->idx < 0 ? 0 : a->idx;
 }
 
 /* Adds rows [r0, r1) of a float32 [R x inner] matrix into acc (inner doubles). */
-LT_HOT static void add_rows_f32(double *acc, const float *x, int64_t r0, int64_t r1, int64_t inner) {
+LT_HOT static void add_rows_f32(double *acc, const float *x, int64_t r0, int64_t r1,
+                                int64_t inner) {
   for (int64_t j = 0; j < inner; j++) acc[j] = 0;
   for (int64_t r = r0; r < r1; r++) {
     const float *row = x + r * inner;
@@ -263,7 +377,7 @@ static LtStatus sum_rows_f32(const RedJob *j) {
   double *part = malloc((size_t)(nb * inner) * sizeof(double));
   if (!part) return LT_ENOMEM;
   const float *x = j->a->data;
-  #pragma omp parallel for schedule(static) if (R * inner >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (R * inner >= LT_PAR_MIN)
   for (int64_t b = 0; b < nb; b++) {
     int64_t r0 = b * per, r1 = r0 + per < R ? r0 + per : R;
     add_rows_f32(part + b * inner, x, r0 < R ? r0 : R, r1, inner);
@@ -281,8 +395,8 @@ static LtStatus reduce_pass(const RedJob *j) {
   const char *base = j->a->data;
   LtDtype dt = j->a->dtype;
   size_t es = lt_dtype_size(dt);
-  if ((j->op == LT_RSUM || j->op == LT_RMEAN) && dt == LT_F32 && j->outer == 1 &&
-      j->inner > 1 && j->inner <= 65536)
+  if ((j->op == LT_RSUM || j->op == LT_RMEAN) && dt == LT_F32 && j->outer == 1 && j->inner > 1 &&
+      j->inner <= 65536)
     return sum_rows_f32(j);
   if (j->inner == 1 && j->outer == 1) {
     Acc a = reduce_long_run(j->op, base, dt, j->R, j->means ? j->means[0] : 0);
@@ -290,9 +404,10 @@ static LtStatus reduce_pass(const RedJob *j) {
     return lt_interrupt_pending() ? LT_EINTR : LT_OK;
   }
   if (j->inner == 1) {
-    #pragma omp parallel for schedule(static) if (j->outer * j->R >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (j->outer * j->R >= LT_PAR_MIN)
     for (int64_t o = 0; o < j->outer; o++) {
-      Acc a = reduce_run(j->op, base + (size_t)(o * j->R) * es, dt, j->R, 0, j->means ? j->means[o] : 0);
+      Acc a = reduce_run(j->op, base + (size_t)(o * j->R) * es, dt, j->R, 0,
+                         j->means ? j->means[o] : 0);
       store(j, o, &a);
     }
     return lt_interrupt_pending() ? LT_EINTR : LT_OK;
@@ -300,7 +415,7 @@ static LtStatus reduce_pass(const RedJob *j) {
   int64_t width = j->outer == 1 && j->inner <= 4 * CHUNK ? (j->inner + 3) / 4 : CHUNK;
   if (width < 64) width = j->inner < 64 ? j->inner : 64;
   int64_t nblk = (j->inner + width - 1) / width;
-  #pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= LT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= LT_PAR_MIN)
   for (int64_t t = 0; t < j->outer * nblk; t++) {
     Acc acc[CHUNK];
     int64_t o = t / nblk, i0 = (t % nblk) * width;
@@ -312,13 +427,18 @@ static LtStatus reduce_pass(const RedJob *j) {
   return lt_interrupt_pending() ? LT_EINTR : LT_OK;
 }
 
-LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1, double ddof) {
-  if (!lt_is_contiguous(a) || !lt_is_contiguous(out) || d0 < 0 || d1 >= a->ndim || d0 > d1) return LT_EVALUE;
+LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1,
+                   double ddof) {
+  if (!lt_is_contiguous(a) || !lt_is_contiguous(out) || d0 < 0 || d1 >= a->ndim || d0 > d1)
+    return LT_EVALUE;
   RedJob j = {op, ddof, 1, 1, 1, a, out, idx, NULL};
   for (int i = 0; i < a->ndim; i++) {
-    if (i < d0) j.outer *= a->shape[i];
-    else if (i > d1) j.inner *= a->shape[i];
-    else j.R *= a->shape[i];
+    if (i < d0)
+      j.outer *= a->shape[i];
+    else if (i > d1)
+      j.inner *= a->shape[i];
+    else
+      j.R *= a->shape[i];
   }
   if (lt_numel(out) != j.outer * j.inner) return LT_ESHAPE;
   if (op != LT_RVAR) return reduce_pass(&j);
@@ -327,9 +447,15 @@ LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int
   double *means = malloc((size_t)(nout > 0 ? nout : 1) * sizeof(double));
   if (!means) return LT_ENOMEM;
   Tensor m = {means, LT_F64, LT_CPU, 1, {nout}, {1}};
-  RedJob jm = j; jm.op = LT_RMEAN; jm.out = &m; jm.idx = NULL;
+  RedJob jm = j;
+  jm.op = LT_RMEAN;
+  jm.out = &m;
+  jm.idx = NULL;
   LtStatus st = reduce_pass(&jm);
-  if (st == LT_OK) { j.means = means; st = reduce_pass(&j); }
+  if (st == LT_OK) {
+    j.means = means;
+    st = reduce_pass(&j);
+  }
   free(means);
   return st;
 }
@@ -343,14 +469,16 @@ LtStatus lt_cumulative(Tensor *out, const Tensor *a, int dim, int product) {
   int ints = !lt_dtype_is_float(a->dtype) && !lt_dtype_is_float(out->dtype);
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
-      double s = product ? 1 : 0; int64_t si = product ? 1 : 0;
+      double s = product ? 1 : 0;
+      int64_t si = product ? 1 : 0;
       for (int64_t r = 0; r < R; r++) {
         int64_t pos = (o * R + r) * inner + i;
         const char *src = (const char *)a->data + (size_t)pos * ea;
         char *dst = (char *)out->data + (size_t)pos * eo;
         if (ints) {
           int64_t v = lt_get_i64(src, a->dtype);
-          si = product ? (int64_t)((uint64_t)si * (uint64_t)v) : (int64_t)((uint64_t)si + (uint64_t)v);
+          si = product ? (int64_t)((uint64_t)si * (uint64_t)v)
+                       : (int64_t)((uint64_t)si + (uint64_t)v);
           lt_set_i64(dst, out->dtype, si);
         } else {
           double v = lt_get_f64(src, a->dtype);
@@ -364,7 +492,10 @@ LtStatus lt_cumulative(Tensor *out, const Tensor *a, int dim, int product) {
 
 /* ---- sort ------------------------------------------------------------ */
 
-typedef struct { double v; int64_t i; } Keyed;
+typedef struct {
+  double v;
+  int64_t i;
+} Keyed;
 
 static int keyed_less(const Keyed *x, const Keyed *y, int desc) {
   int xn = x->v != x->v, yn = y->v != y->v;
@@ -394,13 +525,19 @@ LtStatus lt_sort_last(Tensor *out, Tensor *idx, const Tensor *a, int descending)
   size_t ea = lt_dtype_size(a->dtype), eo = out ? lt_dtype_size(out->dtype) : 0;
   for (int64_t o = 0; o < outer; o++) {
     const char *row = (const char *)a->data + (size_t)(o * R) * ea;
-    for (int64_t r = 0; r < R; r++) { k[r].v = lt_get_f64(row + (size_t)r * ea, a->dtype); k[r].i = r; }
+    for (int64_t r = 0; r < R; r++) {
+      k[r].v = lt_get_f64(row + (size_t)r * ea, a->dtype);
+      k[r].i = r;
+    }
     merge_sort(k, k + R, R, descending);
     for (int64_t r = 0; r < R; r++) {
       if (out) memcpy((char *)out->data + (size_t)(o * R + r) * eo, row + (size_t)k[r].i * ea, ea);
       if (idx) ((int64_t *)idx->data)[o * R + r] = k[r].i;
     }
-    if (lt_interrupt_pending()) { free(k); return LT_EINTR; }
+    if (lt_interrupt_pending()) {
+      free(k);
+      return LT_EINTR;
+    }
   }
   free(k);
   return LT_OK;
@@ -414,12 +551,18 @@ LtStatus lt_bincount(double *counts, int64_t n, const Tensor *x, const Tensor *w
   for (int64_t i = 0; i < len; i++) {
     int64_t v = lt_get_i64((const char *)x->data + (size_t)(i * x->stride[0]) * ex, x->dtype);
     if (v < 0 || v >= n) return LT_ERANGE;
-    counts[v] += w ? lt_get_f64((const char *)w->data + (size_t)(i * w->stride[0]) * ew, w->dtype) : 1.0;
+    counts[v] +=
+        w ? lt_get_f64((const char *)w->data + (size_t)(i * w->stride[0]) * ew, w->dtype) : 1.0;
   }
   return LT_OK;
 }
 
-typedef struct { double *counts; int64_t bins; double lo, hi; LtDtype dt; } HistCtx;
+typedef struct {
+  double *counts;
+  int64_t bins;
+  double lo, hi;
+  LtDtype dt;
+} HistCtx;
 
 static void hist_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   HistCtx *h = ctx;
@@ -440,7 +583,11 @@ LtStatus lt_histogram(double *counts, int64_t bins, double lo, double hi, const 
   return lt_foreach_run(1, ts, hist_run, &h);
 }
 
-typedef struct { double lo, hi; int any; LtDtype dt; } RangeCtx;
+typedef struct {
+  double lo, hi;
+  int any;
+  LtDtype dt;
+} RangeCtx;
 
 static void range_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   RangeCtx *r = ctx;
@@ -458,6 +605,7 @@ int lt_finite_range(const Tensor *x, double *lo, double *hi) {
   Tensor t = *x;
   Tensor *ts[1] = {&t};
   lt_foreach_run(1, ts, range_run, &r);
-  *lo = r.lo; *hi = r.hi;
+  *lo = r.lo;
+  *hi = r.hi;
   return r.any;
 }

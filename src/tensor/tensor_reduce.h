@@ -4,8 +4,21 @@
 #include "tensor/tensor.h"
 
 typedef enum {
-  LT_RSUM, LT_RMEAN, LT_RPROD, LT_RMAX, LT_RMIN, LT_RARGMAX, LT_RARGMIN, LT_RALL, LT_RANY,
-  LT_RVAR, LT_RNORM1, LT_RNORM2, LT_RNORMINF, LT_RLOGSUMEXP, LT_RCOUNT_NONZERO,
+  LT_RSUM,
+  LT_RMEAN,
+  LT_RPROD,
+  LT_RMAX,
+  LT_RMIN,
+  LT_RARGMAX,
+  LT_RARGMIN,
+  LT_RALL,
+  LT_RANY,
+  LT_RVAR,
+  LT_RNORM1,
+  LT_RNORM2,
+  LT_RNORMINF,
+  LT_RLOGSUMEXP,
+  LT_RCOUNT_NONZERO,
   LT_NREDUCE
 } LtReduceOp;
 
@@ -16,7 +29,8 @@ typedef enum {
  * max/min/argmax/argmin. Sums accumulate in double; the result does not
  * depend on the thread count. ddof is used by LT_RVAR. R may be 0: sums give
  * 0, max/min give NaN (callers reject empty max beforehand). */
-LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1, double ddof);
+LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1,
+                   double ddof);
 
 /* Inclusive cumulative sum (or product) along dim of contiguous a into
  * contiguous out of the same shape (dtype of out). */

@@ -12,13 +12,20 @@ LtStatus lt_view_reshape(const Tensor *t, int nd, const int64_t *shape, Tensor *
   Tensor r = *t;
   r.ndim = nd;
   memcpy(r.shape, shape, sizeof(int64_t) * (size_t)nd);
-  if (lt_is_contiguous(t) || n == 0) { lt_contiguous_strides(nd, shape, r.stride); *out = r; return LT_OK; }
+  if (lt_is_contiguous(t) || n == 0) {
+    lt_contiguous_strides(nd, shape, r.stride);
+    *out = r;
+    return LT_OK;
+  }
   int oi = 0, ni = 0;
   while (oi < t->ndim && ni < nd) {
     int64_t op = t->shape[oi], np = shape[ni];
     int o0 = oi, n0 = ni;
     while (op != np) {
-      if (op < np) op *= t->shape[++oi]; else np *= shape[++ni];
+      if (op < np)
+        op *= t->shape[++oi];
+      else
+        np *= shape[++ni];
     }
     int prev = -1; /* the old dims merged here (size-1 dims aside) must be contiguous */
     for (int k = o0; k <= oi; k++) {
@@ -28,7 +35,8 @@ LtStatus lt_view_reshape(const Tensor *t, int nd, const int64_t *shape, Tensor *
     }
     r.stride[ni] = t->stride[oi];
     for (int k = ni - 1; k >= n0; k--) r.stride[k] = r.stride[k + 1] * shape[k + 1];
-    oi++; ni++;
+    oi++;
+    ni++;
   }
   for (; ni < nd; ni++) r.stride[ni] = 1; /* trailing size-1 dims */
   *out = r;
@@ -49,12 +57,15 @@ LtStatus lt_view_permute(const Tensor *t, const int *perm, Tensor *out) {
 
 void lt_view_transpose(const Tensor *t, int d0, int d1, Tensor *out) {
   Tensor r = *t;
-  r.shape[d0] = t->shape[d1]; r.shape[d1] = t->shape[d0];
-  r.stride[d0] = t->stride[d1]; r.stride[d1] = t->stride[d0];
+  r.shape[d0] = t->shape[d1];
+  r.shape[d1] = t->shape[d0];
+  r.stride[d0] = t->stride[d1];
+  r.stride[d1] = t->stride[d0];
   *out = r;
 }
 
-LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, int64_t step, Tensor *out) {
+LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, int64_t step,
+                       Tensor *out) {
   if (step < 1 || start < 0 || stop > t->shape[dim]) return LT_ERANGE;
   Tensor r = *t;
   /* written so that a step near INT64_MAX cannot overflow: with n <= 1
@@ -70,7 +81,10 @@ LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, in
 void lt_view_select(const Tensor *t, int dim, int64_t i, Tensor *out) {
   Tensor r = *t;
   r.data = (char *)t->data + (size_t)(i * t->stride[dim]) * lt_dtype_size(t->dtype);
-  for (int k = dim; k < t->ndim - 1; k++) { r.shape[k] = t->shape[k + 1]; r.stride[k] = t->stride[k + 1]; }
+  for (int k = dim; k < t->ndim - 1; k++) {
+    r.shape[k] = t->shape[k + 1];
+    r.stride[k] = t->stride[k + 1];
+  }
   r.ndim = t->ndim - 1;
   *out = r;
 }
@@ -80,7 +94,9 @@ void lt_view_squeeze(const Tensor *t, int dim, Tensor *out) {
   int k = 0;
   for (int i = 0; i < t->ndim; i++) {
     if (t->shape[i] == 1 && (dim < 0 || dim == i)) continue;
-    r.shape[k] = t->shape[i]; r.stride[k] = t->stride[i]; k++;
+    r.shape[k] = t->shape[i];
+    r.stride[k] = t->stride[i];
+    k++;
   }
   r.ndim = k;
   *out = r;
@@ -89,7 +105,10 @@ void lt_view_squeeze(const Tensor *t, int dim, Tensor *out) {
 LtStatus lt_view_unsqueeze(const Tensor *t, int dim, Tensor *out) {
   if (t->ndim >= LT_MAXDIM || dim < 0 || dim > t->ndim) return LT_EVALUE;
   Tensor r = *t;
-  for (int k = t->ndim; k > dim; k--) { r.shape[k] = t->shape[k - 1]; r.stride[k] = t->stride[k - 1]; }
+  for (int k = t->ndim; k > dim; k--) {
+    r.shape[k] = t->shape[k - 1];
+    r.stride[k] = t->stride[k - 1];
+  }
   r.shape[dim] = 1;
   r.stride[dim] = dim < t->ndim ? t->shape[dim] * t->stride[dim] : 1;
   r.ndim = t->ndim + 1;

@@ -12,11 +12,13 @@
  * lt_shape_numel), LT_EVALUE if t's strides cannot express the new shape
  * (the caller then copies). */
 LtStatus lt_view_reshape(const Tensor *t, int nd, const int64_t *shape, Tensor *out);
-LtStatus lt_view_permute(const Tensor *t, const int *perm, Tensor *out); /* perm has t->ndim entries */
+LtStatus lt_view_permute(const Tensor *t, const int *perm,
+                         Tensor *out); /* perm has t->ndim entries */
 void lt_view_transpose(const Tensor *t, int d0, int d1, Tensor *out);
 /* Elements start, start+step, ... < stop of dim (0-based, stop exclusive,
  * already clamped to [0, size]); step >= 1. */
-LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, int64_t step, Tensor *out);
+LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, int64_t step,
+                       Tensor *out);
 /* Removes dim after fixing it at index i. */
 void lt_view_select(const Tensor *t, int dim, int64_t i, Tensor *out);
 /* dim < 0: every size-1 dim. */

@@ -8,7 +8,13 @@
 #include <string.h>
 #include "io/io_src.h"
 
-#define FUZZ_CHECK(x) do { if (!(x)) { fprintf(stderr, "invariant failed: %s (%s:%d)\n", #x, __FILE__, __LINE__); abort(); } } while (0)
+#define FUZZ_CHECK(x)                                                            \
+  do {                                                                           \
+    if (!(x)) {                                                                  \
+      fprintf(stderr, "invariant failed: %s (%s:%d)\n", #x, __FILE__, __LINE__); \
+      abort();                                                                   \
+    }                                                                            \
+  } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 

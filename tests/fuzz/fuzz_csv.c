@@ -8,7 +8,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   fuzz_ctx(&c);
   int header = n > 0 && (data[0] & 1);
   if (io_csv_scan(&c, (const char *)data, n, header, ',', &info) == LT_OK) {
-    FUZZ_CHECK(info.rows >= 0 && info.cols >= 0 && (uint64_t)info.rows * (uint64_t)info.cols <= n + 1);
+    FUZZ_CHECK(info.rows >= 0 && info.cols >= 0 &&
+               (uint64_t)info.rows * (uint64_t)info.cols <= n + 1);
     Tensor t;
     memset(&t, 0, sizeof t);
     t.dtype = (n > 1 && (data[1] & 1)) ? LT_I64 : LT_F64;

@@ -1,4 +1,5 @@
-/* fuzz_idx.c - libFuzzer harness: IDX headers, raw or through the gzip stream (multi-member, trailing data), and CIFAR batches. */
+/* fuzz_idx.c - libFuzzer harness: IDX headers, raw or through the gzip stream (multi-member,
+ * trailing data), and CIFAR batches. */
 #include "fuzz.h"
 #include "io/io_idx.h"
 
@@ -9,7 +10,9 @@ static void cifar(IoCtx *c, IoSrc *s, size_t n, int lb) {
   int64_t *lab = malloc((size_t)k * 8), *co = malloc((size_t)k * 8);
   FUZZ_CHECK(img && lab && co);
   io_cifar_read(c, s, lb, k, img, lab, lb == 2 ? co : NULL);
-  free(img); free(lab); free(co);
+  free(img);
+  free(lab);
+  free(co);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
@@ -20,7 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   if (io_src_mem(&c, data, n, &s)) return 0;
   int gz = n >= 2 && data[0] == 0x1f && data[1] == 0x8b;
   d = s;
-  if (gz && io_src_inflate(&c, s, 0, n, 1, IO_SIZE_UNKNOWN, &d)) { io_src_close(&c, s); fuzz_done(&c); return 0; }
+  if (gz && io_src_inflate(&c, s, 0, n, 1, IO_SIZE_UNKNOWN, &d)) {
+    io_src_close(&c, s);
+    fuzz_done(&c);
+    return 0;
+  }
   if (io_idx_parse(&c, d, &a) == LT_OK) {
     FUZZ_CHECK(a.ndim >= 1 && a.ndim <= LT_MAXDIM);
     FUZZ_CHECK(gz || a.offset + a.nbytes == n);

@@ -1,4 +1,5 @@
-/* fuzz_png.c - libFuzzer harness: PNG chunk validation and decoding (filters, bit depths, palettes, Adam7). */
+/* fuzz_png.c - libFuzzer harness: PNG chunk validation and decoding (filters, bit depths, palettes,
+ * Adam7). */
 #include "fuzz.h"
 #include "io/io_png.h"
 

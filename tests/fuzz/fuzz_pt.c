@@ -1,4 +1,5 @@
-/* fuzz_pt.c - libFuzzer harness: whole torch.save archives (zip layout, unpickling, storage records). */
+/* fuzz_pt.c - libFuzzer harness: whole torch.save archives (zip layout, unpickling, storage
+ * records). */
 #include "fuzz.h"
 #include "io/io_pt.h"
 

@@ -1,4 +1,5 @@
-/* fuzz_safetensors.c - libFuzzer harness: safetensors header JSON and layout validation, tensor reads. */
+/* fuzz_safetensors.c - libFuzzer harness: safetensors header JSON and layout validation, tensor
+ * reads. */
 #include "fuzz.h"
 #include "io/io_safetensors.h"
 

@@ -18,16 +18,16 @@
 #include "fuzz.h"
 #include "sketch/sketch.h"
 
-#define HEADER 76
-#define MAX_CAP 64            /* keep each run small: workspaces grow as cap^2 */
-#define MAX_ELEMS (1 << 16)   /* cap x dim */
-#define MAX_ADD 64            /* rows added after the restore */
+#define HEADER    76
+#define MAX_CAP   64        /* keep each run small: workspaces grow as cap^2 */
+#define MAX_ELEMS (1 << 16) /* cap x dim */
+#define MAX_ADD   64        /* rows added after the restore */
 
 typedef struct {
   LtFdState s;
   Tensor rows;
   void *rows_mem;
-  const uint8_t *rest;        /* the bytes after the rows */
+  const uint8_t *rest; /* the bytes after the rows */
   size_t rest_n;
 } Input;
 
@@ -91,8 +91,8 @@ static int parse(const uint8_t *data, size_t n, Input *in) {
 
 /* The state of a live sketch (its buffer as the rows, as fd:state() gives). */
 static LtFdState state_of(const LtFd *fd, Tensor *rows) {
-  LtFdState s = {fd->ell, fd->dim, fd->filled, fd->rows_seen, fd->variant, fd->store,
-                 fd->delta, fd->rounding, fd->sq_frob, rows};
+  LtFdState s = {fd->ell,   fd->dim,   fd->filled,   fd->rows_seen, fd->variant,
+                 fd->store, fd->delta, fd->rounding, fd->sq_frob,   rows};
   Tensor t = {fd->buf, fd->store, LT_CPU, 2, {fd->filled, fd->dim}, {fd->dim, 1}};
   *rows = t;
   return s;

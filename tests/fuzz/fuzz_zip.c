@@ -1,4 +1,5 @@
-/* fuzz_zip.c - libFuzzer harness: zip directory validation, stored and deflated members, .npz arrays. */
+/* fuzz_zip.c - libFuzzer harness: zip directory validation, stored and deflated members, .npz
+ * arrays. */
 #include "fuzz.h"
 #include "io/io_npy.h"
 #include "io/io_zip.h"

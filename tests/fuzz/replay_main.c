@@ -12,12 +12,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 
 static int run_file(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f) { perror(path); return 1; }
+  if (!f) {
+    perror(path);
+    return 1;
+  }
   fseek(f, 0, SEEK_END);
   long n = ftell(f);
   fseek(f, 0, SEEK_SET);
   uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { fclose(f); free(b); return 1; }
+  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+    fclose(f);
+    free(b);
+    return 1;
+  }
   fclose(f);
   LLVMFuzzerTestOneInput(b, (size_t)n);
   free(b);
@@ -28,8 +35,16 @@ int main(int argc, char **argv) {
   int runs = 0, bad = 0;
   for (int i = 1; i < argc; i++) {
     struct stat st;
-    if (stat(argv[i], &st) != 0) { perror(argv[i]); bad++; continue; }
-    if (!S_ISDIR(st.st_mode)) { bad += run_file(argv[i]); runs++; continue; }
+    if (stat(argv[i], &st) != 0) {
+      perror(argv[i]);
+      bad++;
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      bad += run_file(argv[i]);
+      runs++;
+      continue;
+    }
     DIR *d = opendir(argv[i]);
     struct dirent *e;
     while (d && (e = readdir(d))) {
