@@ -1,5 +1,5 @@
-/* lnn.c - what the nn binding parts share: argument checks, scratch, per-sample targets.
- * Registers nothing itself: src/lunette.c merges the lnn_*.c parts into lunette._nn. */
+/* lnn.c - what the nn binding parts share: argument checks, scratch, per-sample targets. */
+/* Registers nothing itself: src/lunette.c merges the lnn_*.c parts into lunette._nn. */
 #include <string.h>
 #include "nn/lnn.h"
 
@@ -10,6 +10,9 @@ Tensor *lnn_check_float(lua_State *L, int arg, const char *fname, const char *wh
     ltL_argerror(L, arg, fname, "%s: float32 or float64 tensor expected, got %s", what,
                  lt_dtype_name(t->dtype));
   if (t->device != LT_CPU) ltL_argerror(L, arg, fname, "%s: tensor is on another device", what);
+  /* The kernels need dense rows: a strided view is replaced at arg by a contiguous copy, which
+   * the stack keeps alive until the call returns. A kernel that writes such an argument writes
+   * the copy, not the caller's view. */
   if (lt_is_contiguous(t)) return t;
   t = ltL_push_contiguous(L, arg);
   lua_replace(L, arg);
@@ -56,9 +59,14 @@ int64_t lnn_geti(lua_State *L, int arg, int i, const char *fname, int64_t lo) {
 /* ---- scratch ----------------------------------------------------------------- */
 
 static const char SCRATCH_KEY = 'n';
+/* Scratch per call is about this much: chunks of samples large enough for wide GEMMs, while a
+ * big batch never needs batch-sized scratch. */
 #define LNN_CHUNK_BUDGET ((size_t)48 << 20)
 
 NnScratch lnn_scratch(lua_State *L, size_t bytes) {
+  /* One buffer per Lua state, kept in the registry: layers run one at a time, and reuse spares a
+   * large allocation per call. A larger request replaces it (the old one is collected); +1024
+   * covers the carves' alignment padding. */
   NnScratch s = {NULL, 0, 0};
   bytes += 1024;
   Tensor *t = NULL;
@@ -78,6 +86,7 @@ size_t lnn_chunk_bytes(int64_t batch, size_t per_sample) {
   if (per_sample == 0 || batch <= 0) return 0;
   size_t n = LNN_CHUNK_BUDGET / per_sample;
   if (n < 1) n = 1;
+  /* +4096: the kernels' own alignment slack on top of the samples' bytes. */
   if ((int64_t)n > batch) n = (size_t)batch;
   return n * per_sample + 4096;
 }
@@ -102,6 +111,8 @@ NnPsg *lnn_check_psg(lua_State *L, int arg, const char *fname, NnPsg *ps, int64_
   if (!out) ltL_argerror(L, arg, fname, "per-sample target without an 'out' tensor");
   ps->dtype = dt;
   ps->batch = batch;
+  /* D comes from the tensors: FULL's out columns, PROJECT's proj columns. SQNORM has neither, so
+   * the table gives it (default 0: every offset is then out of range). */
   ps->dim =
       ps->mode == NN_PSG_FULL ? (out->ndim == 2 ? out->shape[1] : -1) : (proj ? proj->shape[1] : 0);
   ps->ell = proj && proj->ndim == 2 ? proj->shape[0] : 0;
@@ -124,12 +135,14 @@ NnPsgOffsets lnn_check_offsets(lua_State *L, int warg, int barg, const char *fna
   NnPsgOffsets o = {-1, -1};
   if (!lua_isnoneornil(L, warg)) o.weight = ltL_check_int(L, warg, fname, "weight offset");
   if (!lua_isnoneornil(L, barg)) o.bias = ltL_check_int(L, barg, fname, "bias offset");
+  /* Offsets arrive 0-based from the façade, which lays the parameters out; -1 means not wanted. */
   if (o.weight < -1 || o.bias < -1)
     ltL_argerror(L, o.weight < -1 ? warg : barg, fname, "offset must be >= 0");
   return o;
 }
 
 void lnn_status(lua_State *L, LtStatus st, const char *fname) {
+  /* LT_ENOMEM means the scratch sizing and a kernel disagree: lunette's bug, not the user's. */
   if (st == LT_ENOMEM) luaL_error(L, "%s: scratch too small for one sample (internal)", fname);
   ltL_check_status(L, st, fname);
 }

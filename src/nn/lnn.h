@@ -1,5 +1,4 @@
-/* lnn.h - what the nn binding files share: float tensor arguments, the reusable scratch, per-sample
- * targets. */
+/* lnn.h - what the nn bindings share: float arguments, the reused scratch, per-sample targets. */
 #ifndef LUNETTE_LNN_H
 #define LUNETTE_LNN_H
 #include "tensor/lbase.h"

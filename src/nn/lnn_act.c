@@ -3,6 +3,7 @@
 #include "nn/lnn.h"
 #include "nn/nn_act.h"
 
+/* By name, against nn_act_name's table: the one list of activations. */
 static NnAct check_act(lua_State *L, int arg, const char *fname) {
   const char *name = luaL_checkstring(L, arg);
   for (int a = 0; a < NN_NACT; a++)
@@ -34,6 +35,7 @@ static int l_act_backward(lua_State *L) {
   return 1;
 }
 
+/* Softmax runs over the last dim: any tensor as [numel / C x C] rows (none when C = 0). */
 static Tensor rows_of(const Tensor *t) {
   Tensor v = *t;
   int64_t c = t->ndim ? t->shape[t->ndim - 1] : 1;

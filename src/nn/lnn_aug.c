@@ -1,9 +1,9 @@
-/* lnn_aug.c - Lua binding for crop-with-padding and horizontal-flip augmentation of image batches.
- */
+/* lnn_aug.c - Lua binding for crop-with-padding and horizontal-flip of image batches. */
 #include "nn/lnn.h"
 #include "nn/nn_aug.h"
 
-/* The 1-d tensor at arg as a contiguous int64 copy of n values. */
+/* The 1-d tensor at arg as a contiguous int64 copy of n values: offsets may come as any integer
+ * or float tensor, or a view, and the kernel reads dense int64. */
 static Tensor *push_i64(lua_State *L, int arg, const char *fname, const char *what, int64_t n) {
   Tensor *t = ltL_check_tensor(L, arg, fname);
   if (t->ndim != 1 || t->shape[0] != n)
@@ -35,11 +35,13 @@ static int l_augment_crop_flip(lua_State *L) {
     Tensor *f = ltL_check_tensor(L, 5, fname);
     if (f->ndim != 1 || f->shape[0] != B)
       return ltL_argerror(L, 5, fname, "flips must hold %lld values", (long long)B);
+    /* Any dtype of flags works: copied to uint8, nonzero means flip. */
     fl = ltL_push_new(L, LT_U8, 1, &B);
     ltL_check_status(L, lt_copy(fl, f), fname);
   }
   Tensor *y = ltL_push_new(L, x->dtype, 4, x->shape);
   LtStatus st = nn_augment_crop_flip(y, x, pad, oy->data, ox->data, fl ? fl->data : NULL);
+  /* An offset out of range is an error of the offsets (#3), not of the images. */
   if (st == LT_ERANGE)
     return ltL_argerror(L, 3, fname, "offsets must be in 0..%lld", (long long)(2 * pad));
   lnn_status(L, st, fname);

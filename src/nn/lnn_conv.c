@@ -1,5 +1,4 @@
-/* lnn_conv.c - Lua binding for 2-d convolution: forward, backward with per-sample gradients, the
- * direct reference. */
+/* lnn_conv.c - Lua binding for 2-d convolution: forward, backward (per-sample too), reference. */
 #include "nn/lnn.h"
 #include "nn/nn_conv.h"
 
@@ -45,6 +44,7 @@ static void check_args(lua_State *L, const char *fname, const NnConv2d *c, const
   }
 }
 
+/* y's size from nn_conv2d_out_size, the function the kernel checks y against. */
 static Tensor *push_output(lua_State *L, const NnConv2d *c, const Tensor *x, const Tensor *w) {
   int64_t shape[4] = {
       x->shape[0], w->shape[0],
@@ -62,6 +62,8 @@ static int l_conv2d_forward(lua_State *L) {
   NnConv2d c = check_geo(L, 4, fname);
   check_args(L, fname, &c, x, w, b);
   Tensor *y = push_output(L, &c, x, w);
+  /* Enough scratch for a chunk of samples within the budget; the kernel walks the batch through
+   * it. */
   NnScratch s =
       lnn_scratch(L, lnn_chunk_bytes(x->shape[0], nn_conv2d_scratch_per_sample(&c, x, w)));
   lnn_status(L, nn_conv2d_forward(&c, y, x, w, b, &s), fname);
@@ -91,6 +93,7 @@ static int l_conv2d_backward(lua_State *L) {
   NnPsg *p = lnn_check_psg(L, 8, fname, &ps, x->shape[0], x->dtype);
   NnPsgOffsets off = lnn_check_offsets(L, 9, 10, fname);
   Tensor gwv, *gwp = NULL;
+  /* gw may be any shape with w's numel: the kernel sees it as a view of w's shape. */
   if (gw) {
     gwv = *gw;
     gwv.ndim = 4;
@@ -99,10 +102,13 @@ static int l_conv2d_backward(lua_State *L) {
     gwp = &gwv;
   }
   Tensor *dx = need_dx ? lnn_push_zeros(L, x->dtype, 4, x->shape) : NULL;
+  /* Scratch: the per-sample pass's fixed bytes (ghost Grams) once, then chunks of the forward's
+   * and the per-sample pass's bytes. */
   size_t fixed = 0, per = nn_conv2d_scratch_per_sample(&c, x, w) +
                           (p ? nn_conv2d_psg_scratch(&c, p, x, w, off, &fixed) : 0);
   NnScratch s = lnn_scratch(L, fixed + lnn_chunk_bytes(x->shape[0], per));
   LtStatus st = nn_conv2d_backward(&c, dx, gwp, gb, dy, x, w, &s, p, off);
+  /* x and w passed check_args, so a shape error now can only be dy's. */
   if (st == LT_ESHAPE) {
     char b1[64], b2[64];
     ltL_argerror(L, 1, fname, "grad_output %s does not match the output of input %s",

@@ -1,9 +1,8 @@
-/* lnn_linear.c - Lua binding for the fully connected layer: forward, backward with per-sample
- * gradients. */
+/* lnn_linear.c - Lua binding for the fully connected layer: forward, backward (per-sample too). */
 #include "nn/lnn.h"
 #include "nn/nn_linear.h"
 
-/* A 2-d [N x last] view of contiguous t. */
+/* A 2-d [N x last] view of contiguous t: a Linear acts on the last dim, as PyTorch's. */
 static Tensor as_rows(const Tensor *t) {
   Tensor v = *t;
   int64_t rows = 1, last = t->ndim ? t->shape[t->ndim - 1] : 1;
@@ -15,6 +14,8 @@ static Tensor as_rows(const Tensor *t) {
   return v;
 }
 
+/* Raises, with the shapes, before anything is allocated: w [out x in] of x's dtype, in equal to
+ * x's last dim, b [out]. */
 static void check_weight(lua_State *L, const char *fname, const Tensor *x, const Tensor *w,
                          const Tensor *b) {
   char b1[64], b2[64];
@@ -77,6 +78,7 @@ static int l_linear_backward(lua_State *L) {
   NnPsg *p = lnn_check_psg(L, 7, fname, &ps, batch, x->dtype);
   NnPsgOffsets off = lnn_check_offsets(L, 8, 9, fname);
   Tensor gwv, *gwp = NULL;
+  /* gw may be any shape with w's numel (a flat gradient buffer): the kernel sees it as [O x I]. */
   if (gw) {
     gwv = *gw;
     gwv.ndim = 2;
@@ -85,11 +87,14 @@ static int l_linear_backward(lua_State *L) {
     lt_contiguous_strides(2, gwv.shape, gwv.stride);
     gwp = &gwv;
   }
+  /* dx starts at zero: the kernel accumulates. */
   Tensor *dx = need_dx ? lnn_push_zeros(L, x->dtype, x->ndim, x->shape) : NULL;
   Tensor dxv;
   if (dx) dxv = as_rows(dx);
   lnn_status(L, nn_linear_backward(dx ? &dxv : NULL, gwp, gb, &dyv, &xv, w), fname);
   if (p) {
+    /* Sample b owns T = rows / batch consecutive rows (tokens of a sequence). Scratch is sized
+     * for one sample (nb = 1) and lnn_chunk_bytes scales it to as many as the budget holds. */
     int64_t t = batch ? xv.shape[0] / batch : 1;
     ps.scratch = lnn_scratch(
         L, lnn_chunk_bytes(batch, nn_linear_psg_scratch(p, t, w->shape[1], w->shape[0], 1)));

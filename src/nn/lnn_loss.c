@@ -1,10 +1,9 @@
-/* lnn_loss.c - Lua binding for cross-entropy, NLL and per-sample logit statistics (1-based labels).
- */
+/* lnn_loss.c - Lua binding for cross-entropy, NLL and logit statistics (1-based labels). */
 #include <string.h>
 #include "nn/lnn.h"
 #include "nn/nn_loss.h"
 
-/* The logits at arg as [B x C] (a 1-d tensor is one row). */
+/* The logits at arg, which must be [B x C] with C >= 1 (the façade makes a 1-d input one row). */
 static Tensor check_logits(lua_State *L, int arg, const char *fname, const char *what) {
   Tensor *x = lnn_check_float(L, arg, fname, what);
   char b[64];
@@ -16,7 +15,8 @@ static Tensor check_logits(lua_State *L, int arg, const char *fname, const char 
   return *x;
 }
 
-/* Pushes the 0-based int64 copy of the 1-based labels at arg. */
+/* Pushes the 0-based int64 copy of the 1-based labels at arg. The range check is made here, with
+ * a message in the user's 1-based terms, so the kernel's own never fires. */
 static Tensor *check_labels(lua_State *L, int arg, const char *fname, const Tensor *x) {
   Tensor *t = ltL_totensor(L, arg);
   char b1[64], b2[64];
@@ -45,12 +45,14 @@ static Tensor *check_labels(lua_State *L, int arg, const char *fname, const Tens
  * dlogits|nil */
 static int l_cross_entropy(lua_State *L) {
   const char *fname = "cross_entropy";
+  /* settop: absent trailing arguments read as nil, and new tensors go above slot 7. */
   lua_settop(L, 7);
   Tensor x = check_logits(L, 1, fname, "logits");
   Tensor *w = lnn_opt_float(L, 3, fname, "weight");
   double eps = luaL_optnumber(L, 4, 0), alpha = luaL_optnumber(L, 5, 1);
   Tensor *sc = lnn_opt_float(L, 6, fname, "sample weights");
   int want = lua_toboolean(L, 7);
+  /* Checked here for a message; the kernel refuses it too. */
   if (!(eps >= 0 && eps <= 1))
     return ltL_argerror(L, 4, fname, "label smoothing must be in [0, 1], got %g", eps);
   if (w) {
@@ -105,6 +107,9 @@ static int l_logit_stats(lua_State *L) {
   int has = t != NULL, top = lua_gettop(L);
   static const char *names[] = {"loss", "prob", "margin", "el2n", "prob_margin", "entropy"};
   double *ptr[6];
+  /* The output tensors go into the table before the kernel runs, so it writes straight into
+   * them. names[] is in output order, not NnLogitStats' field order: the initializer below maps
+   * them (ptr[3] is el2n). */
   lua_createtable(L, 0, 8);
   for (int i = 0; i < 6; i++) {
     ptr[i] = NULL;
@@ -117,6 +122,7 @@ static int l_logit_stats(lua_State *L) {
   NnLogitStats s = {ptr[0], ptr[1], ptr[2], ptr[4], ptr[5], ptr[3], pred->data};
   int64_t bad = -1;
   lnn_status(L, nn_logit_stats(&x, t, &s, &bad), fname);
+  /* Classes are 1-based in Lua. */
   for (int64_t i = 0; i < x.shape[0]; i++) ((int64_t *)pred->data)[i] += 1;
   lua_setfield(L, top + 1, "pred");
   return 1;

@@ -1,9 +1,9 @@
-/* lnn_norm.c - Lua binding for batch and layer normalisation: forward (train/eval), backward with
- * per-sample gradients. */
+/* lnn_norm.c - Lua binding for batch and layer normalisation: forward, backward, per-sample. */
 #include "nn/lnn.h"
 #include "nn/nn_norm.h"
 
-/* A [B x C x L] view of contiguous x ([B x C] or [B x C x ...]). */
+/* A [B x C x L] view of contiguous x ([B x C] or [B x C x ...]): BatchNorm1d and 2d share one
+ * kernel. */
 static Tensor as_bcl(lua_State *L, const char *fname, const Tensor *x) {
   char b[64];
   if (x->ndim < 2)
@@ -42,6 +42,7 @@ static int l_batchnorm_forward(lua_State *L) {
   check_channels(L, 5, fname, "running_var", rv, x);
   if (!training && (!rm || !rv))
     return ltL_argerror(L, 4, fname, "evaluation needs running statistics");
+  /* Checked here for a message naming the batch; the kernel refuses it too. */
   if (training && xv.shape[0] * xv.shape[2] < 2)
     return ltL_argerror(L, 1, fname,
                         "training needs more than 1 value per channel, got input of batch %lld",
@@ -49,6 +50,8 @@ static int l_batchnorm_forward(lua_State *L) {
   Tensor *y = ltL_push_new(L, x->dtype, x->ndim, x->shape);
   Tensor *m = ltL_push_new(L, LT_F64, 1, &x->shape[1]),
          *is = ltL_push_new(L, LT_F64, 1, &x->shape[1]);
+  /* y gets x's [B x C x L] view. mean and invstd (F64) go back to Lua, which hands them to the
+   * backward. */
   Tensor yv = xv;
   yv.data = y->data;
   LtStatus st = training ? nn_batchnorm_forward_train(&yv, m, is, &xv, g, b, rm, rv, eps, mom)
@@ -69,6 +72,7 @@ static int l_batchnorm_backward(lua_State *L) {
   Tensor *gg = lnn_opt_float(L, 7, fname, "weight grad"),
          *gb = lnn_opt_float(L, 8, fname, "bias grad");
   int need_dx = lua_toboolean(L, 9);
+  /* dy is read through x's view: the checks below make it contiguous with x's numel. */
   Tensor xv = as_bcl(L, fname, x), dyv = xv;
   lnn_check_dtype(L, 1, fname, "grad_output", dy, x->dtype);
   lnn_check_numel(L, 1, fname, "grad_output", dy, lt_numel(x));
@@ -84,6 +88,7 @@ static int l_batchnorm_backward(lua_State *L) {
   Tensor *dx = need_dx ? lnn_push_zeros(L, x->dtype, x->ndim, x->shape) : NULL;
   Tensor dxv = xv;
   if (dx) dxv.data = dx->data;
+  /* Per-sample scratch: 2 C entries (gamma's and beta's gradients) per sample. */
   if (p)
     ps.scratch = lnn_scratch(
         L, lnn_chunk_bytes(x->shape[0], (size_t)(2 * x->shape[1]) * lt_dtype_size(x->dtype)));
@@ -94,7 +99,7 @@ static int l_batchnorm_backward(lua_State *L) {
   return 1;
 }
 
-/* A [N x D] view of contiguous x whose last dims hold D entries. */
+/* A [N x D] view of contiguous x whose last dims hold D entries: LayerNorm normalises those. */
 static Tensor as_nd(lua_State *L, const char *fname, const Tensor *x, int64_t d) {
   char b[64];
   if (d < 1 || lt_numel(x) % d || x->ndim < 1)

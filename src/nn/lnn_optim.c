@@ -20,6 +20,7 @@ static int l_sgd_step(lua_State *L) {
              luaL_optnumber(L, 8, 0), lua_toboolean(L, 9)};
   check_like(L, 2, fname, "gradient", g, p);
   check_like(L, 3, fname, "momentum buffer", buf, p);
+  /* At momentum 0 a buffer is ignored: torch keeps none then. */
   if (o.momentum != 0 && !buf) return ltL_argerror(L, 3, fname, "momentum needs a buffer");
   lnn_status(L, nn_sgd_step(&o, p, g, buf, first), fname);
   return 0;
@@ -38,6 +39,8 @@ static int l_adam_step(lua_State *L) {
   check_like(L, 2, fname, "gradient", g, p);
   check_like(L, 3, fname, "first moment", m, p);
   check_like(L, 4, fname, "second moment", v, p);
+  /* step 0 would make the bias correction 1 - beta^0 = 0 and divide by it; the kernel refuses it
+   * too. */
   if (step < 1) return ltL_argerror(L, 5, fname, "step must be >= 1, got %lld", (long long)step);
   lnn_status(L, nn_adam_step(&o, p, g, m, v, step), fname);
   return 0;

@@ -2,7 +2,7 @@
 #include "nn/lnn.h"
 #include "nn/nn_pool.h"
 
-/* geo = {kh, kw, sh, sw, ph, pw, dh, dw, ceil_mode, count_include_pad} */
+/* geo = {kh, kw, sh, sw, ph, pw, dh, dw, ceil_mode, count_include_pad}, the flags as 0/1. */
 static NnPool2d check_geo(lua_State *L, int arg, const char *fname) {
   NnPool2d p;
   for (int a = 0; a < 2; a++) {
@@ -58,6 +58,7 @@ static int l_maxpool2d_backward(lua_State *L) {
   Tensor *dy = lnn_check_float(L, 1, fname, "grad_output");
   Tensor *idx = ltL_check_tensor(L, 2, fname);
   Tensor *x = check_input(L, 3, fname);
+  /* x gives only dx's shape; the kernel checks idx (dtype, size, every index inside its plane). */
   Tensor *dx = lnn_push_zeros(L, x->dtype, 4, x->shape);
   lnn_status(L, nn_maxpool2d_backward(dx, dy, idx), fname);
   return 1;
@@ -92,6 +93,8 @@ static int l_adaptive_forward(lua_State *L) {
                       ltL_check_int(L, 3, fname, "output width")};
   if (shape[2] < 1 || shape[3] < 1)
     return ltL_argerror(L, 2, fname, "output size must be positive");
+  /* The output size is the user's: checked against the tensor size limit with a message naming
+   * #2. */
   Tensor *y = ltL_push_new_arg(L, 2, fname, x->dtype, 4, shape);
   lnn_status(L, nn_adaptive_avgpool2d_forward(y, x), fname);
   return 1;

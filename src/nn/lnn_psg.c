@@ -1,5 +1,4 @@
-/* lnn_psg.c - Lua binding for per-sample targets: validation, and handing precomputed gradients to
- * a target. */
+/* lnn_psg.c - Lua binding for per-sample targets: validation, and handing gradients to one. */
 #include "nn/lnn.h"
 #include "nn/nn_psg.h"
 
@@ -27,6 +26,7 @@ static int l_psg_emit(lua_State *L) {
   int64_t off = ltL_check_int(L, 2, fname, "offset");
   if (off < 0 || off + g->shape[1] > ps.dim)
     return ltL_argerror(L, 2, fname, "offset %lld out of range", (long long)off);
+  /* ldg = n: lnn_check_float made g contiguous. */
   nn_psg_emit(&ps, off, g->shape[1], g->data, g->shape[1], 0, g->shape[0]);
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include "nn/nn.h"
 
+/* 64 bytes: a cache line and the widest vector load, so no carved piece starts mid-line. */
 #define NN_ALIGN 64
 
 int nn_is_float(const Tensor *t) {
@@ -24,6 +25,9 @@ LtStatus nn_check_numel(const Tensor *t, LtDtype dt, int64_t n) {
 void nn_gemm(LtDtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
              const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
              int64_t ldc) {
+  /* An empty output has nothing to compute, and cblas rejects the leading dimension 0 an empty
+   * shape yields. k = 0 (lda = 0) is the callers' to avoid for the same reason: they skip the
+   * GEMM or zero the output themselves. */
   if (m <= 0 || n <= 0) return;
   enum CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
   if (dt == LT_F32)
@@ -37,8 +41,10 @@ void nn_gemm(LtDtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double
 size_t nn_scratch_round(size_t n) { return (n + NN_ALIGN - 1) & ~(size_t)(NN_ALIGN - 1); }
 
 void *nn_scratch_take(NnScratch *s, size_t n) {
+  /* Align the address, not the offset: the caller's base carries no alignment promise. */
   uintptr_t p = (uintptr_t)(s->base + s->used);
   size_t pad = (size_t)(((p + NN_ALIGN - 1) & ~(uintptr_t)(NN_ALIGN - 1)) - p);
+  /* pad + n is tested together: a piece that fits only without its padding would overrun. */
   if (!s->base || s->used + pad + n > s->size) return NULL;
   void *r = s->base + s->used + pad;
   s->used += pad + n;
@@ -46,6 +52,8 @@ void *nn_scratch_take(NnScratch *s, size_t n) {
 }
 
 double nn_sumsq(LtDtype dt, const void *p, int64_t n) {
+  /* Double accumulation whatever the dtype: these sums add up millions of squares for SQNORM,
+   * where a float sum would drop the small ones. */
   double s = 0;
   if (dt == LT_F32) {
     const float *x = p;

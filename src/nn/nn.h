@@ -1,5 +1,4 @@
-/* nn.h - what the nn core files share: float checks, the GEMM dispatch, scratch carving (core, no
- * Lua). */
+/* nn.h - what the nn core files share: float checks, GEMM dispatch, scratch (core, no Lua). */
 #ifndef LUNETTE_NN_H
 #define LUNETTE_NN_H
 #include "tensor/tensor.h"

@@ -1,5 +1,4 @@
-/* nn_act.c - pointwise activations (relu, gelu, tanh, sigmoid, silu) and row softmax, float and
- * double kernels. */
+/* nn_act.c - pointwise activations and row softmax, float and double kernels. */
 #include <math.h>
 #include "nn/nn_act.h"
 
@@ -12,7 +11,9 @@ const char *nn_act_name(NnAct a) { return a < NN_NACT ? act_names[a] : "?"; }
 #define INV_SQRT_2PI 0.39894228040143267794
 #define GELU_K       0.79788456080286535588 /* sqrt(2/pi) */
 
-/* One loop per activation so each vectorises; `acc` selects dx += or dx =. */
+/* One loop per activation so each vectorises; `acc` selects dx += or dx =. relu is memory-bound,
+ * so threads pay only on large arrays (262144 elements); the others cost more per element and
+ * split from 65536. */
 LT_HOT static void fwd_f32(NnAct a, float *y, const float *x, int64_t n) {
   switch (a) {
   case NN_RELU: /* NaN passes through, as in torch */
@@ -45,6 +46,7 @@ LT_HOT static void fwd_f32(NnAct a, float *y, const float *x, int64_t n) {
   }
 }
 
+/* The F64 path serves the gradient checks: one loop with the switch inside, clarity over speed. */
 static void fwd_f64(NnAct a, double *y, const double *x, int64_t n) {
 #pragma omp parallel for schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++) {
@@ -60,25 +62,30 @@ static void fwd_f64(NnAct a, double *y, const double *x, int64_t n) {
   }
 }
 
-/* The derivative of f at one point, from its input v and output u. */
+/* The derivative of f at one point, from its input v and output u. relu, tanh and sigmoid read
+ * u, which saves recomputing f; gelu and silu need v. */
 static inline float dact_f32(NnAct a, float v, float u) {
   switch (a) {
   case NN_RELU: return u > 0 ? 1.0f : 0.0f;
   case NN_GELU:
+    /* d/dv [v Phi(v)] = Phi(v) + v phi(v). */
     return 0.5f * (1.0f + erff(v * (float)SQRT1_2)) + v * (float)INV_SQRT_2PI * expf(-0.5f * v * v);
   case NN_GELU_TANH: {
+    /* Product rule on 0.5 v (1 + t): 0.5 (1 + t) + 0.5 v (1 - t^2) k (1 + 3c v^2), c = 0.044715 */
     float t = tanhf((float)GELU_K * (v + 0.044715f * v * v * v));
     return 0.5f * (1 + t) + 0.5f * v * (1 - t * t) * (float)GELU_K * (1 + 3 * 0.044715f * v * v);
   }
   case NN_TANH: return 1.0f - u * u;
   case NN_SIGMOID: return u * (1.0f - u);
   default: {
+    /* d/dv [v s(v)] = s + v s (1 - s) = s (1 + v (1 - s)). */
     float s = 1.0f / (1.0f + expf(-v));
     return s * (1 + v * (1 - s));
   }
   }
 }
 
+/* The same derivatives in double, for the F64 path. */
 static inline double dact_f64(NnAct a, double v, double u) {
   switch (a) {
   case NN_RELU: return u > 0 ? 1.0 : 0.0;
@@ -98,6 +105,7 @@ static inline double dact_f64(NnAct a, double v, double u) {
 
 LT_HOT static void bwd_f32(NnAct a, float *dx, const float *dy, const float *x, const float *y,
                            int64_t n, int acc) {
+  /* relu's mask needs no derivative call: its own simd loop, with the forward's threshold. */
   if (a == NN_RELU) {
 #pragma omp parallel for simd schedule(static) if (n >= 262144)
     for (int64_t i = 0; i < n; i++) dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0 ? dy[i] : 0.0f);
@@ -143,6 +151,7 @@ LtStatus nn_act_backward(NnAct a, Tensor *dx, const Tensor *dy, const Tensor *x,
 
 /* ---- softmax over rows ------------------------------------------------------ */
 
+/* (Log-)softmax of each row of x into y; rows are independent and run in parallel. */
 static void softmax_rows_f32(float *y, const float *x, int64_t n, int64_t c, int logmode) {
 #pragma omp parallel for schedule(static) if (n * c >= 32768)
   for (int64_t r = 0; r < n; r++) {
@@ -150,6 +159,9 @@ static void softmax_rows_f32(float *y, const float *x, int64_t n, int64_t c, int
     float *yr = y + r * c, mx = -INFINITY;
     for (int64_t j = 0; j < c; j++)
       if (xr[j] > mx) mx = xr[j];
+    /* The sum runs in double: a float sum's rounding grows with the number of classes, and
+     * log(s) passes it on to every output. After the max shift the largest term is exactly 1,
+     * so s >= 1 and log(s) is finite. */
     double s = 0;
     for (int64_t j = 0; j < c; j++) s += exp((double)xr[j] - mx);
     double l = mx + log(s);
@@ -158,6 +170,7 @@ static void softmax_rows_f32(float *y, const float *x, int64_t n, int64_t c, int
   }
 }
 
+/* The same in double. */
 static void softmax_rows_f64(double *y, const double *x, int64_t n, int64_t c, int logmode) {
 #pragma omp parallel for schedule(static) if (n * c >= 32768)
   for (int64_t r = 0; r < n; r++) {
@@ -192,6 +205,8 @@ LtStatus nn_softmax_backward(Tensor *dx, const Tensor *dy, const Tensor *y, int 
   LtDtype dt = y->dtype;
   if (nn_check_numel(dx, dt, n * c) != LT_OK || nn_check_numel(dy, dt, n * c) != LT_OK)
     return LT_ESHAPE;
+  /* Each thread owns whole rows of dx, so accumulating needs no atomics. s is sum(dy * y) or
+   * sum(dy), in double as in the forward; log-softmax keeps log p in y, so exp(y) is p. */
   if (dt == LT_F32) {
     float *d = dx->data;
     const float *g = dy->data, *yy = y->data;

@@ -1,5 +1,4 @@
-/* nn_aug.h - image batch augmentation: random crop with zero padding and horizontal flip, from
- * drawn offsets (core, no Lua). */
+/* nn_aug.h - image batch augmentation: padded random crop and horizontal flip (core, no Lua). */
 #ifndef LUNETTE_NN_AUG_H
 #define LUNETTE_NN_AUG_H
 #include "nn/nn.h"
@@ -9,8 +8,9 @@
  * nonzero: torchvision's RandomCrop(padding=pad) then RandomHorizontalFlip,
  * with the random draws made by the caller (so a seed decides them).
  * in and out are contiguous [B x C x H x W] of the same dtype (any
- * float or uint8); they must not overlap. LT_ERANGE for an offset
- * outside 0..2*pad. */
+ * float or uint8); they must not overlap. oy, ox (and flip, or NULL for no
+ * flips) hold B entries. Failures, before anything is written: LT_ESHAPE,
+ * LT_EDTYPE, LT_EVALUE (pad < 0), LT_ERANGE (an offset outside 0..2*pad). */
 LtStatus nn_augment_crop_flip(Tensor *out, const Tensor *in, int64_t pad, const int64_t *oy,
                               const int64_t *ox, const uint8_t *flip);
 

@@ -1,5 +1,4 @@
-/* nn_conv.c - 2-d convolution as im2col + one GEMM per group over a chunk of samples, its backward,
- * per-sample gradients. */
+/* nn_conv.c - 2-d convolution as im2col + GEMM over chunks of samples: backward, per-sample. */
 #include <string.h>
 #include "interrupt.h"
 #include "nn/nn_conv.h"
@@ -25,6 +24,8 @@ int64_t nn_conv2d_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, i
   return (padded - span) / stride + 1;
 }
 
+/* Every size from x, w and c (callers have checked groups >= 1); HO or WO is -1 when the kernel
+ * does not fit, which nn_conv2d_check refuses. */
 static void geo_of(const NnConv2d *c, const Tensor *x, const Tensor *w, Geo *g) {
   g->B = x->shape[0];
   g->C = x->shape[1];
@@ -49,6 +50,7 @@ LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, co
                          const Tensor *y) {
   if (!nn_is_float(x)) return LT_EDTYPE;
   if (x->ndim != 4 || nn_check(w, x->dtype, 4) != LT_OK) return LT_ESHAPE;
+  /* The group checks come before geo_of, which divides by groups. */
   if (c->groups < 1 || x->shape[1] % c->groups || w->shape[0] % c->groups) return LT_ESHAPE;
   if (w->shape[1] * c->groups != x->shape[1]) return LT_ESHAPE;
   Geo g;
@@ -64,6 +66,7 @@ LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, co
 size_t nn_conv2d_scratch_per_sample(const NnConv2d *c, const Tensor *x, const Tensor *w) {
   Geo g;
   geo_of(c, x, w, &g);
+  /* The chunk's columns (CKK x L per sample) and the GEMM output before its transpose (O x L). */
   return (size_t)((g.CKK + g.O) * g.L) * g.es;
 }
 
@@ -79,6 +82,8 @@ size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x
                              NnPsgOffsets off, size_t *fixed) {
   Geo g;
   geo_of(c, x, w, &g);
+  /* FULL forms the gradients in the output rows: no scratch. Ghost SQNORM needs the two L x L
+   * Grams once plus each sample's bias row; the rest need one formed [weight | bias] per sample. */
   *fixed = 0;
   if (ps->mode == NN_PSG_FULL) return 0;
   if (use_ghost(&g, ps, off)) {
@@ -93,6 +98,8 @@ size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x
 /* cols[r][b*L + l] = x[b][c][ih][iw] (0 outside), r = (c*KH + i)*KW + j. */
 LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, int64_t nb,
                               float *cols) {
+  /* Threads split the CKK rows of cols, each writing whole rows. The valid range [lo, hi) of an
+   * output row is computed once, so the inner copy has no bounds test (a memcpy at stride 1). */
   int64_t nl = nb * g->L;
 #pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
   for (int64_t r = 0; r < g->CKK; r++) {
@@ -125,6 +132,8 @@ LT_HOT static void im2col_f32(const Geo *g, const NnConv2d *cv, const float *x, 
   }
 }
 
+/* The F64 path, for the gradient checks: the same columns by the direct formula, one bounds test
+ * per element. */
 static void im2col_f64(const Geo *g, const NnConv2d *cv, const double *x, int64_t nb,
                        double *cols) {
   int64_t nl = nb * g->L;
@@ -150,6 +159,8 @@ LT_HOT static void col2im_f32(const Geo *g, const NnConv2d *cv, const float *dco
 #pragma omp parallel for schedule(static) if (g->CKK * nl >= 32768)
   for (int64_t bc = 0; bc < nb * g->C; bc++) {
     int64_t b = bc / g->C, c = bc % g->C;
+    /* Overlapping windows add into the same pixels: owning whole planes keeps those += in one
+     * thread. */
     float *xc = dx + bc * g->H * g->W;
     for (int64_t i = 0; i < g->KH; i++)
       for (int64_t j = 0; j < g->KW; j++) {
@@ -167,6 +178,7 @@ LT_HOT static void col2im_f32(const Geo *g, const NnConv2d *cv, const float *dco
   }
 }
 
+/* The F64 path of col2im, written plainly; planes are owned per thread as in the F32 one. */
 static void col2im_f64(const Geo *g, const NnConv2d *cv, const double *dcols, int64_t nb,
                        double *dx) {
   int64_t nl = nb * g->L;
@@ -203,6 +215,8 @@ static void col2im(const Geo *g, const NnConv2d *cv, const void *dcols, int64_t 
  * bias on the way back. Rows of L elements move with memcpy. */
 static void transpose_chunk(const Geo *g, void *t, void *y, int64_t nb, int gather,
                             const void *bias) {
+  /* The GEMM works channel-major over the chunk ([O x nb*L]) while y is [B x O x L]: rows of L
+   * elements move as blocks, and the bias is added on the way back so y is written once. */
   size_t row = (size_t)g->L * g->es;
 #pragma omp parallel for schedule(static) if (nb * g->O * g->L >= 32768)
   for (int64_t bo = 0; bo < nb * g->O; bo++) {
@@ -230,6 +244,7 @@ static void transpose_chunk(const Geo *g, void *t, void *y, int64_t nb, int gath
 
 /* ---- forward -------------------------------------------------------------- */
 
+/* Samples per chunk: what the scratch holds past 512 bytes of carve padding, at most B. */
 static int64_t chunk_of(const NnScratch *s, size_t per_sample, int64_t B) {
   size_t have = s->size > s->used + 512 ? s->size - s->used - 512 : 0;
   int64_t n = per_sample ? (int64_t)(have / per_sample) : B;
@@ -242,6 +257,8 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
   if (st != LT_OK) return st;
   Geo g;
   geo_of(c, x, w, &g);
+  /* Chunks of samples: columns for a whole batch would take CKK*B*L entries. The chunk's samples
+   * lie side by side along nl, so each group's GEMM (w_g [OG x kg] by cols_g [kg x nl]) is wide. */
   int64_t nb = chunk_of(s, (size_t)((g.CKK + g.O) * g.L) * g.es, g.B), kg = g.CG * g.KK;
   if (g.B == 0) return LT_OK;
   if (nb < 1) return LT_ENOMEM;
@@ -255,6 +272,7 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
       nn_gemm(g.dt, 0, 0, g.OG, nl, kg, 1.0, (const char *)w->data + gi * g.OG * kg * g.es, kg,
               cols + gi * kg * nl * g.es, nl, 0.0, yt + gi * g.OG * nl * g.es, nl);
     transpose_chunk(&g, yt, (char *)y->data + b0 * g.O * g.L * g.es, n, 0, b ? b->data : NULL);
+    /* One poll per chunk: the GEMMs cannot be interrupted, and a chunk bounds the wait. */
     if (lt_interrupt_pending()) {
       s->used = mark;
       return LT_EINTR;
@@ -266,8 +284,6 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
 
 /* ---- backward -------------------------------------------------------------- */
 
-/* Per-sample weight gradients of samples b0..b0+n-1 from the chunk's
- * transposed dy (dyt) and columns; bias gradients are the row sums of dy. */
 /* out[b0+b] += ||dy_b cols_b^T||^2 = sum over groups of <A^T A, C^T C> with
  * A = dy_b of the group (OG x L) and C = its columns (kg x L); gram holds 2 L x L. */
 static void ghost_chunk(const Geo *g, NnPsg *ps, const char *dyt, const char *cols, int64_t b0,
@@ -275,6 +291,8 @@ static void ghost_chunk(const Geo *g, NnPsg *ps, const char *dyt, const char *co
   int64_t kg = g->CG * g->KK, nl = n * g->L, LL = g->L * g->L;
   char *ga = gram, *gb = gram + LL * g->es;
   double *out = ps->out;
+  /* <A^T A, C^T C> = ||A C^T||_F^2. Two L x L GEMMs per sample and group replace the OG x kg
+   * product, which use_ghost found larger. The inner product sums in double. */
   for (int64_t b = 0; b < n; b++)
     for (int64_t gi = 0; gi < g->G; gi++) {
       const char *a = dyt + (gi * g->OG * nl + b * g->L) * g->es,
@@ -291,6 +309,8 @@ static void ghost_chunk(const Geo *g, NnPsg *ps, const char *dyt, const char *co
     }
 }
 
+/* Per-sample weight gradients of samples b0..b0+n-1 from the chunk's
+ * transposed dy (dyt) and columns; bias gradients are the row sums of dy. */
 static void psg_chunk(const Geo *g, NnPsg *ps, NnPsgOffsets off, const char *dyt, const char *cols,
                       const char *dy, int64_t b0, int64_t n, char *gbuf, char *gram) {
   if (gram) { /* weight norms from Gram matrices; only the bias is formed */
@@ -299,6 +319,8 @@ static void psg_chunk(const Geo *g, NnPsg *ps, NnPsgOffsets off, const char *dyt
   }
   int64_t kg = g->CG * g->KK, nl = n * g->L, wsz = g->O * kg;
   int64_t ld = (off.weight >= 0 ? wsz : 0) + (off.bias >= 0 ? g->O : 0);
+  /* FULL forms each gradient straight in its output row (no gbuf, no emit); other modes form
+   * rows in gbuf and emit them once per chunk. */
   int direct = ps->mode == NN_PSG_FULL;
   for (int64_t b = 0; b < n; b++) {
     char *row = direct ? NULL : gbuf + b * ld * g->es;
@@ -326,7 +348,9 @@ static void psg_chunk(const Geo *g, NnPsg *ps, NnPsgOffsets off, const char *dyt
     nn_psg_emit(ps, off.bias, g->O, gbuf + (off.weight >= 0 ? wsz : 0) * g->es, ld, b0, n);
 }
 
-/* db[o] += sum over samples and pixels of dy[b][o][l], in double per channel. */
+/* db[o] += sum over samples and pixels of dy[b][o][l], in double per channel. Channels run in
+ * parallel, each summing its samples in a fixed order: the same bits on any thread count. F32
+ * rows sum in float (it vectorises), and the rows add in double. */
 static void bias_grad(const Geo *g, void *db, const void *dy) {
 #pragma omp parallel for schedule(static) if (g->B * g->O * g->L >= 65536)
   for (int64_t o = 0; o < g->O; o++) {
@@ -350,6 +374,8 @@ static void bias_grad(const Geo *g, void *db, const void *dy) {
   }
 }
 
+/* dy must be conv(x, w)'s output shape; dx and dw exactly x's and w's shapes (not just their
+ * numel); ps for this batch and dtype. */
 static LtStatus check_backward(const NnConv2d *c, const Tensor *dx, const Tensor *dw,
                                const Tensor *db, const Tensor *dy, const Tensor *x, const Tensor *w,
                                const NnPsg *ps) {
@@ -377,14 +403,18 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
   if (ps && ((off.weight >= 0 && off.weight + g.O * kg > ps->dim) ||
              (off.bias >= 0 && off.bias + g.O > ps->dim)))
     return LT_ERANGE;
+  /* db needs no scratch: done before any carving, and alone when nothing else is wanted. */
   if (db) bias_grad(&g, db->data, dy->data);
   int want_psg = ps && (off.weight >= 0 || off.bias >= 0);
   if (!dx && !dw && !want_psg) return LT_OK;
   size_t per = (size_t)((g.CKK + g.O) * g.L) * g.es, fixed = 0, psg_per = 0;
   if (want_psg) psg_per = nn_conv2d_psg_scratch(c, ps, x, w, off, &fixed);
   size_t mark = s->used;
+  /* The Grams' fixed bytes come off the scratch before chunk_of divides the rest into samples. */
   char *gram = fixed ? nn_scratch_take(s, fixed) : NULL;
   int64_t nb = chunk_of(s, per + psg_per, g.B);
+  /* An empty batch has nothing to do; Grams that do not fit are LT_ENOMEM like a chunk that does
+   * not. */
   if (g.B == 0 || (fixed && !gram)) {
     s->used = mark;
     return g.B == 0 ? LT_OK : LT_ENOMEM;
@@ -398,6 +428,7 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
   char *gbuf = want_psg ? nn_scratch_take(s, (size_t)nb * psg_per) : NULL;
   for (int64_t b0 = 0; b0 < g.B && st == LT_OK; b0 += nb) {
     int64_t n = g.B - b0 < nb ? g.B - b0 : nb, nl = n * g.L;
+    /* dy gathered channel-major, the layout of the chunk's GEMMs. */
     transpose_chunk(&g, dyt, (char *)dy->data + b0 * g.O * g.L * g.es, n, 1, NULL);
     if (dw || want_psg) im2col(&g, c, (const char *)x->data + b0 * g.C * g.H * g.W * g.es, n, cols);
     if (dw)
@@ -405,6 +436,8 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
         nn_gemm(g.dt, 0, 1, g.OG, kg, nl, 1.0, dyt + gi * g.OG * nl * g.es, nl,
                 cols + gi * kg * nl * g.es, nl, 1.0, (char *)dw->data + gi * g.OG * kg * g.es, kg);
     if (want_psg) psg_chunk(&g, ps, off, dyt, cols, dy->data, b0, n, gbuf, gram);
+    /* Order matters: dw and the per-sample pass read this chunk's columns of x before dx
+     * overwrites them with dcols (beta = 0). dw accumulates across chunks (beta = 1). */
     if (dx) { /* dcols = W_g^T dyt_g, written over the columns, then folded back */
       for (int64_t gi = 0; gi < g.G; gi++)
         nn_gemm(g.dt, 1, 0, kg, nl, g.OG, 1.0, (const char *)w->data + gi * g.OG * kg * g.es, kg,
@@ -422,6 +455,8 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
 /* Calls fn for every (b, o, oh, ow, ci, i, j) term that reads an input
  * pixel inside the image: the one loop nest both reference kernels share. */
 typedef void (*RefTerm)(void *ctx, int64_t yi, int64_t xi, int64_t wi);
+/* Seven plain loops in output order, no blocking and no im2col: the reference favours being
+ * obviously right; the specs hold the fast kernels to it with a tolerance. */
 static void ref_loops(const Geo *g, const NnConv2d *c, RefTerm fn, void *ctx) {
   for (int64_t b = 0; b < g->B; b++)
     for (int64_t o = 0; o < g->O; o++) {
@@ -464,6 +499,7 @@ LtStatus nn_conv2d_forward_ref(const NnConv2d *c, Tensor *y, const Tensor *x, co
   Geo g;
   geo_of(c, x, w, &g);
   double *yd = y->data;
+  /* y starts as the bias broadcast over pixels: (i / L) % O is entry i's channel. */
   for (int64_t i = 0; i < lt_numel(y); i++)
     yd[i] = b ? ((const double *)b->data)[(i / g.L) % g.O] : 0.0;
   RefCtx r = {yd, NULL, NULL, x->data, w->data, NULL};
@@ -478,6 +514,7 @@ LtStatus nn_conv2d_backward_ref(const NnConv2d *c, Tensor *dx, Tensor *dw, Tenso
   if (x->dtype != LT_F64) return LT_EDTYPE;
   Geo g;
   geo_of(c, x, w, &g);
+  /* The bias gradient is a plain sum: the reference shares the fast path's. */
   if (db) bias_grad(&g, db->data, dy->data);
   RefCtx r = {NULL, dx ? dx->data : NULL, dw ? dw->data : NULL, x->data, w->data, dy->data};
   ref_loops(&g, c, ref_bwd, &r);

@@ -1,5 +1,4 @@
-/* nn_conv.h - 2-d convolution (stride, padding, dilation, groups): im2col + GEMM, a direct
- * reference, per-sample gradients (core, no Lua). */
+/* nn_conv.h - 2-d convolution: im2col + GEMM, per-sample gradients, a reference (core, no Lua). */
 #ifndef LUNETTE_NN_CONV_H
 #define LUNETTE_NN_CONV_H
 #include "nn/nn_psg.h"
@@ -22,7 +21,8 @@ LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, co
 size_t nn_conv2d_scratch_per_sample(const NnConv2d *c, const Tensor *x, const Tensor *w);
 
 /* y = conv(x, w) + b, samples in chunks that fit the scratch (LT_ENOMEM if
- * not even one does). */
+ * not even one does). Failures: nn_conv2d_check's, LT_ENOMEM, LT_EINTR (y
+ * then partly written); s is as it was on return. */
 LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
                            const Tensor *b, NnScratch *s);
 
@@ -30,7 +30,9 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
  * the per-sample gradients of w and b go to ps at off (see nn_psg.h)
  * instead (dw/db are then usually NULL). Squared norms (SQNORM) of the
  * weight gradients come from L x L Gram matrices when that is cheaper than
- * forming them. The scratch must also hold nn_conv2d_psg_scratch's bytes. */
+ * forming them. The scratch must also hold nn_conv2d_psg_scratch's bytes.
+ * Failures: as the forward, plus LT_ESHAPE (dx, dw or ps not matching x, w)
+ * and LT_ERANGE (an offset past ps->dim), both before anything is written. */
 LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy,
                             const Tensor *x, const Tensor *w, NnScratch *s, NnPsg *ps,
                             NnPsgOffsets off);
@@ -39,8 +41,9 @@ LtStatus nn_conv2d_backward(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *d
 size_t nn_conv2d_psg_scratch(const NnConv2d *c, const NnPsg *ps, const Tensor *x, const Tensor *w,
                              NnPsgOffsets off, size_t *fixed);
 
-/* Direct seven-loop reference (F64 only, no scratch) that the specs hold
- * the fast kernels to: y = conv(x, w) + b; and dx, dw, db accumulated. */
+/* Direct seven-loop reference (F64 only, else LT_EDTYPE; no scratch) that the
+ * specs hold the fast kernels to: y = conv(x, w) + b; and dx, dw, db
+ * accumulated. */
 LtStatus nn_conv2d_forward_ref(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
                                const Tensor *b);
 LtStatus nn_conv2d_backward_ref(const NnConv2d *c, Tensor *dx, Tensor *dw, Tensor *db,

@@ -3,6 +3,8 @@
 #include "interrupt.h"
 #include "nn/nn_linear.h"
 
+/* x [N x I] and w [O x I] agree (and y [N x O] when given); sets N, I, O. Failures as the
+ * header. */
 static LtStatus check_shapes(const Tensor *x, const Tensor *w, const Tensor *y, int64_t *n,
                              int64_t *in, int64_t *out) {
   if (!nn_is_float(x)) return LT_EDTYPE;
@@ -26,6 +28,7 @@ LtStatus nn_linear_forward(Tensor *y, const Tensor *x, const Tensor *w, const Te
     for (int64_t i = 0; i < n; i++)
       memcpy((char *)y->data + i * out * es, b->data, (size_t)out * es);
   }
+  /* No input features: y is the bias (or 0) and the GEMM, whose k would be 0, is skipped. */
   if (in == 0) {
     if (!b) lt_fill(y, 0);
     return LT_OK;
@@ -34,6 +37,8 @@ LtStatus nn_linear_forward(Tensor *y, const Tensor *x, const Tensor *w, const Te
   return LT_OK;
 }
 
+/* db[o] += sum_i dy[i, o]. Rows outer, columns inner: dy is read in memory order and the inner
+ * loop vectorises over o. */
 static void colsum_acc(LtDtype dt, void *db, const void *dy, int64_t n, int64_t out) {
   if (dt == LT_F32) {
     float *d = db;
@@ -59,6 +64,8 @@ LtStatus nn_linear_backward(Tensor *dx, Tensor *dw, Tensor *db, const Tensor *dy
   if (dw && (nn_check(dw, dt, 2) != LT_OK || dw->shape[0] != out || dw->shape[1] != in))
     return LT_ESHAPE;
   if (db && nn_check_numel(db, dt, out) != LT_OK) return LT_ESHAPE;
+  /* The guards skip GEMMs with k = 0 (see nn_gemm): the gradient is then zero, and accumulating
+   * zero leaves dx and dw as they are. */
   if (dx && out > 0)
     nn_gemm(dt, 0, 0, n, in, out, 1.0, dy->data, out, w->data, in, 1.0, dx->data, in);
   if (dw && n > 0)
@@ -84,6 +91,8 @@ static int use_bilinear(const NnPsg *ps, const LinDims *d) {
 size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t in, int64_t out,
                              int64_t nb) {
   LinDims d = {rows_per_sample, in, out, ps->dtype, NULL, NULL};
+  /* FULL writes into ps->out and ghost SQNORM needs only norms: no scratch. Otherwise room for
+   * the chunk's M or formed gradients; the 256 bytes match nn_psg_chunk's alignment slack. */
   size_t es = lt_dtype_size(ps->dtype);
   if (ps->mode == NN_PSG_FULL || (ps->mode == NN_PSG_SQNORM && rows_per_sample == 1)) return 0;
   if (use_bilinear(ps, &d)) return nn_scratch_round((size_t)(nb * out) * es) + 256;
@@ -96,6 +105,7 @@ static void form_chunk(const LinDims *d, void *g, int64_t ld, int64_t b0, int64_
                        int want_bias) {
   size_t es = lt_dtype_size(d->dt);
   int64_t wsz = want_w ? d->in * d->out : 0;
+  /* A GEMM with k = T sums the T outer products dy_t x_t^T of one sample in one call. */
   for (int64_t b = 0; b < nb; b++) {
     const char *xb = d->x + (b0 + b) * d->t * d->in * es,
                *gb = d->dy + (b0 + b) * d->t * d->out * es;
@@ -103,6 +113,7 @@ static void form_chunk(const LinDims *d, void *g, int64_t ld, int64_t b0, int64_
     if (want_w)
       nn_gemm(d->dt, 1, 0, d->out, d->in, d->t, 1.0, gb, d->out, xb, d->in, 0.0, row, d->in);
     if (!want_bias) continue;
+    /* colsum_acc accumulates: the bias slot starts at zero. */
     memset(row + wsz * es, 0, (size_t)d->out * es);
     colsum_acc(d->dt, row + wsz * es, gb, d->t, d->out);
   }
@@ -110,6 +121,8 @@ static void form_chunk(const LinDims *d, void *g, int64_t ld, int64_t b0, int64_
 
 /* FULL with T = 1: out rows receive the outer products directly. */
 static void full_outer(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
+  /* Each sample writes only its own output row, so the batch loop parallelises with no
+   * reduction. */
   int64_t B = ps->batch, in = d->in, out = d->out, D = ps->dim;
   if (d->dt == LT_F32) {
     float *o = ps->out;
@@ -143,6 +156,8 @@ static void sqnorm_ghost(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
   size_t es = lt_dtype_size(d->dt);
   double *o = ps->out;
   for (int64_t b = 0; b < ps->batch; b++) {
+    /* The identity ||a b^T||_F = ||a|| ||b|| (Goodfellow 2015, arXiv 1510.01799): O(O + I) per
+     * sample instead of O(O I). */
     double gg = nn_sumsq(d->dt, d->dy + b * d->out * es, d->out);
     if (off.weight >= 0) o[b] += gg * nn_sumsq(d->dt, d->x + b * d->in * es, d->in);
     if (off.bias >= 0) o[b] += gg;
@@ -153,11 +168,15 @@ static void sqnorm_ghost(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
  * weight block of row k seen as [O x I]; M = x_chunk @ P_k^T is [nb x O]. */
 static LtStatus project_bilinear(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
   size_t es = lt_dtype_size(d->dt);
+  /* The chunk's M ([nb x O]) is the only scratch; nb came from nn_psg_chunk, so the take below
+   * fits. Cost per k is one GEMM of nb x O x I: the nb outer products ([O x I] each) are never
+   * written. */
   int64_t nb = nn_psg_chunk(ps, 0, (size_t)d->out * es), out = d->out, ell = ps->ell;
   if (nb == 0) return LT_ENOMEM;
   void *m = nn_scratch_take(&ps->scratch, (size_t)(nb * out) * es);
   for (int64_t b0 = 0; b0 < ps->batch; b0 += nb) {
     int64_t n = ps->batch - b0 < nb ? ps->batch - b0 : nb;
+    /* With T = 1 a sample's bias gradient is its dy row itself: emitted straight from dy. */
     if (off.bias >= 0) nn_psg_emit(ps, off.bias, out, d->dy + b0 * out * es, out, b0, n);
     for (int64_t k = 0; k < ell; k++) {
       const char *pk = (const char *)ps->proj + (k * ps->dim + off.weight) * es;
@@ -180,6 +199,8 @@ static LtStatus project_bilinear(NnPsg *ps, const LinDims *d, NnPsgOffsets off) 
           o[b * ell] += s;
         }
       }
+      /* Polled every 16 rows of P: each is a whole GEMM, so that is often enough to stop
+       * promptly. */
       if ((k & 15) == 15 && lt_interrupt_pending()) return LT_EINTR;
     }
   }
@@ -191,6 +212,8 @@ static LtStatus psg_chunked(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
   size_t es = lt_dtype_size(d->dt);
   int want_w = off.weight >= 0, want_b = off.bias >= 0;
   int64_t wsz = want_w ? d->in * d->out : 0, ld = wsz + (want_b ? d->out : 0);
+  /* FULL with adjacent weight and bias: form_chunk's [weight | bias] row layout is exactly the
+   * output row's, so each sample is formed in place with no scratch or copy. */
   if (ps->mode == NN_PSG_FULL && d->t > 1 && want_w && want_b && off.bias == off.weight + wsz) {
     for (int64_t b = 0; b < ps->batch; b++) /* straight into the output rows */
       form_chunk(d, (char *)ps->out + (b * ps->dim + off.weight) * es, ps->dim, b, 1, 1, 1);
@@ -204,6 +227,7 @@ static LtStatus psg_chunked(NnPsg *ps, const LinDims *d, NnPsgOffsets off) {
     form_chunk(d, g, ld, b0, n, want_w, want_b);
     if (want_w) nn_psg_emit(ps, off.weight, wsz, g, ld, b0, n);
     if (want_b) nn_psg_emit(ps, off.bias, d->out, (char *)g + wsz * es, ld, b0, n);
+    /* One poll per chunk: the GEMMs themselves cannot be interrupted. */
     if (lt_interrupt_pending()) return LT_EINTR;
   }
   return LT_OK;
@@ -215,12 +239,17 @@ LtStatus nn_linear_psg(NnPsg *ps, NnPsgOffsets off, const Tensor *dy, const Tens
     return LT_ESHAPE;
   if (ps->batch <= 0 || x->shape[0] % ps->batch != 0) return LT_ESHAPE;
   LinDims d = {x->shape[0] / ps->batch, x->shape[1], dy->shape[1], x->dtype, x->data, dy->data};
+  /* Offsets are the caller's columns: checked against D before anything is written. */
   if ((off.weight >= 0 && off.weight + d.in * d.out > ps->dim) ||
       (off.bias >= 0 && off.bias + d.out > ps->dim))
     return LT_ERANGE;
   if (off.weight < 0 && off.bias < 0) return LT_OK;
+  /* The kernels carve from ps->scratch; restoring the mark on every path returns it for the next
+   * layer. */
   size_t mark = ps->scratch.used;
   LtStatus st = LT_OK;
+  /* T = 1 has closed forms (outer products, ghost norms, a bilinear projection); anything else
+   * forms the per-sample gradients in chunks. */
   if (d.t == 1 && ps->mode == NN_PSG_FULL)
     full_outer(ps, &d, off);
   else if (d.t == 1 && ps->mode == NN_PSG_SQNORM)

@@ -26,7 +26,8 @@ size_t nn_linear_psg_scratch(const NnPsg *ps, int64_t rows_per_sample, int64_t i
  * for SQNORM (||dy_b||·||x_b||, the ghost norm) or PROJECT (each row k of P
  * is used as an [O x I] matrix: out[b,k] += dy_b^T P_k x_b through one GEMM
  * per k over the batch). Uses ps->scratch; LT_ENOMEM if it is too small
- * for one sample. */
+ * for one sample, LT_ERANGE for an offset past ps->dim (nothing written),
+ * LT_EINTR. */
 LtStatus nn_linear_psg(NnPsg *ps, NnPsgOffsets off, const Tensor *dy, const Tensor *x);
 
 #endif

@@ -1,8 +1,9 @@
-/* nn_loss.c - cross-entropy (label smoothing, class weights), NLL and per-sample logit statistics.
- */
+/* nn_loss.c - cross-entropy (smoothing, class weights), NLL and per-sample logit statistics. */
 #include <math.h>
 #include "nn/nn_loss.h"
 
+/* Losses compute in double whatever the storage dtype: F32 and F64 share one code path, and the
+ * conversions cost little next to exp and log. */
 static inline double at(const void *p, LtDtype dt, int64_t i) {
   return dt == LT_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
 }
@@ -27,6 +28,8 @@ static LtStatus check_rows(const Tensor *losses, const Tensor *grad, const Tenso
   if (grad && nn_check_numel(grad, dt, *B * *C) != LT_OK) return LT_ESHAPE;
   if (weight && nn_check_numel(weight, dt, *C) != LT_OK) return LT_ESHAPE;
   if (scale && nn_check_numel(scale, dt, *B) != LT_OK) return LT_ESHAPE;
+  /* Targets are range-checked here, once, so the kernels index with them unguarded; *bad names
+   * the row for the message. */
   if (target) {
     const int64_t *t = target->data;
     for (int64_t b = 0; b < *B; b++)
@@ -45,6 +48,8 @@ static double row_lse(const void *x, LtDtype dt, int64_t off, int64_t c) {
     double v = at(x, dt, off + j);
     if (v > mx) mx = v;
   }
+  /* No finite shift exists: a row of -inf gives lse = -inf (exp(-inf - -inf) would be NaN), and
+   * a +inf logit makes lse +inf. */
   if (isinf(mx)) return mx;
   for (int64_t j = 0; j < c; j++) s += exp(at(x, dt, off + j) - mx);
   return mx + log(s);
@@ -58,7 +63,11 @@ LtStatus nn_cross_entropy(Tensor *losses, Tensor *dlogits, const Tensor *logits,
   if (st != LT_OK) return st;
   if (!(eps >= 0 && eps <= 1) || C < 1) return LT_EVALUE;
   LtDtype dt = logits->dtype;
+  /* Cross-entropy needs its targets: check_rows accepts a NULL target only for nn_logit_stats'
+   * sake. */
   const int64_t *t = target->data;
+  /* Each row writes only its own loss and dlogits row, so rows run in parallel. total_a = sum_c
+   * a_c, which the gradient p * sum(a) - a needs. */
 #pragma omp parallel for schedule(static) if (B * C >= 32768)
   for (int64_t b = 0; b < B; b++) {
     int64_t off = b * C, y = t[b];
@@ -90,6 +99,7 @@ LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor 
   if (st != LT_OK) return st;
   LtDtype dt = logp->dtype;
   const int64_t *t = target->data;
+  /* Serial: one product per row, less than a parallel region would cost. */
   for (int64_t b = 0; b < B; b++) {
     double wy = weight ? at(weight->data, dt, t[b]) : 1.0;
     if (losses) put(losses->data, dt, b, -wy * at(logp->data, dt, b * C + t[b]));
@@ -101,7 +111,10 @@ LtStatus nn_nll(Tensor *losses, Tensor *dlogp, const Tensor *logp, const Tensor 
   return LT_OK;
 }
 
-/* Statistics of one row. */
+/* Statistics of one row, in one pass: the top two probabilities p1 >= p2; the argmax on the
+ * logits with a strict > (first of ties); the entropy from log p = z - lse, never the log of a
+ * rounded p (p > 0 skips the 0 log 0 terms); with a target, the el2n sum and the largest other
+ * logit zo. */
 static void row_stats(const void *x, LtDtype dt, int64_t off, int64_t C, int64_t y, int64_t b,
                       NnLogitStats *s) {
   double lse = row_lse(x, dt, off, C), p1 = -1, p2 = 0, ent = 0, el2 = 0, zo = -INFINITY;
@@ -137,6 +150,7 @@ LtStatus nn_logit_stats(const Tensor *logits, const Tensor *target, NnLogitStats
   LtStatus st = check_rows(NULL, NULL, logits, target, NULL, NULL, &B, &C, bad);
   if (st != LT_OK) return st;
   if (C < 1) return LT_ESHAPE;
+  /* A target-dependent statistic without targets is refused rather than computed from row -1. */
   if (!target && (s->loss || s->prob || s->margin || s->el2n)) return LT_EVALUE;
   const int64_t *t = target ? target->data : NULL;
 #pragma omp parallel for schedule(static) if (B * C >= 32768)

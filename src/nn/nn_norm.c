@@ -1,8 +1,8 @@
-/* nn_norm.c - batch and layer normalisation: statistics in double, per-row affine transforms,
- * backward, per-sample gradients. */
+/* nn_norm.c - batch and layer normalisation: double statistics, backward, per-sample gradients. */
 #include <math.h>
 #include "nn/nn_norm.h"
 
+/* Statistics and gradients run in double whatever the storage dtype, through these two. */
 static inline double at(const void *p, LtDtype dt, int64_t i) {
   return dt == LT_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
 }
@@ -13,7 +13,8 @@ static inline void put(void *p, LtDtype dt, int64_t i, double v) {
     ((double *)p)[i] = v;
 }
 
-/* y[i] = x[i] * a + c over n entries (one row of one channel). */
+/* y[i] = x[i] * a + c over n entries (one row of one channel). The F32 path rounds a and c once,
+ * so the inner loop is one multiply-add per element and vectorises. */
 static void affine_row(LtDtype dt, void *y, const void *x, int64_t n, double a, double c) {
   if (dt == LT_F32) {
     float *yy = y, fa = (float)a, fc = (float)c;
@@ -34,6 +35,8 @@ typedef struct {
   size_t es;
 } BnDims;
 
+/* The checks every batch-norm pass shares; fills d. gamma and beta come together (affine) or not
+ * at all, as in PyTorch. */
 static LtStatus bn_check(const Tensor *x, const Tensor *y, const Tensor *gamma, const Tensor *beta,
                          const Tensor *mean, const Tensor *invstd, BnDims *d) {
   if (!nn_is_float(x)) return LT_EDTYPE;
@@ -53,6 +56,8 @@ static LtStatus bn_check(const Tensor *x, const Tensor *y, const Tensor *gamma, 
   return LT_OK;
 }
 
+/* y = x * a + sh per (sample, channel) row, a = invstd * gamma and sh = beta - mean * a folded
+ * once per row rather than per element. */
 static void bn_apply(const BnDims *d, Tensor *y, const Tensor *x, const Tensor *gamma,
                      const Tensor *beta, const double *mean, const double *invstd) {
 #pragma omp parallel for schedule(static) if (d->B * d->C * d->L >= 32768)
@@ -80,6 +85,9 @@ LtStatus nn_batchnorm_forward_train(Tensor *y, Tensor *mean, Tensor *invstd, con
   double *m = mean->data, *is = invstd->data;
 #pragma omp parallel for schedule(static) if (n * d.C >= 32768)
   for (int64_t c = 0; c < d.C; c++) {
+    /* Two passes, the mean and then the squared deviations from it: the one-pass E[x^2] - E[x]^2
+     * cancels catastrophically when |mean| >> std. Channels are independent, including their
+     * running statistics, so they run in parallel. */
     double s = 0, v = 0;
     for (int64_t b = 0; b < d.B; b++) {
       const char *row = (const char *)x->data + (b * d.C + c) * d.L * d.es;
@@ -98,6 +106,8 @@ LtStatus nn_batchnorm_forward_train(Tensor *y, Tensor *mean, Tensor *invstd, con
     if (running_mean) {
       put(running_mean->data, d.dt, c,
           (1 - momentum) * at(running_mean->data, d.dt, c) + momentum * s);
+      /* The running variance is unbiased (n - 1) while the normalisation above uses the biased
+       * one: both as PyTorch. */
       put(running_var->data, d.dt, c,
           (1 - momentum) * at(running_var->data, d.dt, c) + momentum * v / (double)(n - 1));
     }
@@ -117,6 +127,8 @@ LtStatus nn_batchnorm_forward_eval(Tensor *y, Tensor *mean, Tensor *invstd, cons
       nn_check_numel(running_var, d.dt, d.C) != LT_OK)
     return LT_ESHAPE;
   double *m = mean->data, *is = invstd->data;
+  /* mean and invstd are written in eval too, so the backward reads the same constants in either
+   * mode. */
   for (int64_t c = 0; c < d.C; c++) {
     m[c] = at(running_mean->data, d.dt, c);
     is[c] = 1.0 / sqrt(at(running_var->data, d.dt, c) + eps);
@@ -140,6 +152,9 @@ static void bn_row_sums(const BnDims *d, const Tensor *dy, const Tensor *x, int6
   *sdyx = s2;
 }
 
+/* Per-sample gradients of gamma (sum over the sample's pixels of dy * xhat) and beta (sum of
+ * dy), handed to ps in chunks. The batch statistics are constants of this pass, so gamma's and
+ * beta's gradients split exactly into these per-sample sums. */
 static LtStatus bn_psg(const BnDims *d, NnPsg *ps, NnPsgOffsets off, const Tensor *dy,
                        const Tensor *x, const double *m, const double *is) {
   int64_t ld = (off.weight >= 0 ? d->C : 0) + (off.bias >= 0 ? d->C : 0);
@@ -154,6 +169,7 @@ static LtStatus bn_psg(const BnDims *d, NnPsg *ps, NnPsgOffsets off, const Tenso
   int64_t boff = off.weight >= 0 ? d->C : 0;
   for (int64_t b0 = 0; b0 < d->B; b0 += nb) {
     int64_t n = d->B - b0 < nb ? d->B - b0 : nb;
+    /* Each (sample, channel) pair writes its own two entries of g. */
 #pragma omp parallel for schedule(static) if (n * d->C * d->L >= 32768)
     for (int64_t bc = 0; bc < n * d->C; bc++) {
       int64_t b = bc / d->C, c = bc % d->C;
@@ -180,6 +196,9 @@ LtStatus nn_batchnorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const 
       (dbeta && nn_check_numel(dbeta, d.dt, d.C) != LT_OK))
     return LT_ESHAPE;
   if (ps && (ps->dtype != d.dt || ps->batch != d.B)) return LT_ESHAPE;
+  /* Channels run in parallel: dgamma[c], dbeta[c] and channel c's rows of dx belong to one
+   * thread. training: dx = a (dy - mean(dy) - xhat mean(dy xhat)) with a = gamma invstd (Ioffe
+   * and Szegedy 2015); eval: the statistics are constants and dx = a dy. */
   const double *m = mean->data, *is = invstd->data;
   double n = (double)(d.B * d.L);
 #pragma omp parallel for schedule(static) if (d.B * d.C * d.L >= 32768)
@@ -232,6 +251,8 @@ LtStatus nn_layernorm_forward(Tensor *y, Tensor *mean, Tensor *invstd, const Ten
   double *m = mean->data, *is = invstd->data;
 #pragma omp parallel for schedule(static) if (n * dd >= 32768)
   for (int64_t r = 0; r < n; r++) {
+    /* Rows run in parallel; two passes as in batch norm. An empty row (dd = 0) gets mean 0 and
+     * invstd 1 / sqrt(eps) instead of a division by zero. */
     double s = 0, v = 0;
     for (int64_t j = 0; j < dd; j++) s += at(x->data, dt, r * dd + j);
     s = dd ? s / (double)dd : 0;
@@ -256,6 +277,7 @@ static LtStatus ln_psg(NnPsg *ps, NnPsgOffsets off, const Tensor *dy, const Tens
                        const double *m, const double *is, int64_t dd) {
   LtDtype dt = x->dtype;
   size_t es = lt_dtype_size(dt);
+  /* g holds per sample [gamma | beta] (only the wanted ones): ld entries, beta at boff. */
   int64_t t = x->shape[0] / ps->batch, ld = (off.weight >= 0 ? dd : 0) + (off.bias >= 0 ? dd : 0);
   int64_t boff = off.weight >= 0 ? dd : 0;
   if (ld == 0) return LT_OK;
@@ -298,6 +320,9 @@ LtStatus nn_layernorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const 
     return LT_ESHAPE;
   if (ps && (ps->dtype != dt || ps->batch <= 0 || n % ps->batch)) return LT_ESHAPE;
   const double *m = mean->data, *is = invstd->data;
+  /* Serial over rows: dgamma and dbeta accumulate across rows, and a parallel loop would race on
+   * them. s1 = sum gh, s2 = sum gh xhat over the row; then dx = invstd (gh - mean(gh) - xhat
+   * mean(gh xhat)). */
   for (int64_t r = 0; r < n; r++) {
     double s1 = 0, s2 = 0;
     for (int64_t j = 0; j < dd; j++) {

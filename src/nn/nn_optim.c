@@ -2,19 +2,27 @@
 #include <math.h>
 #include "nn/nn_optim.h"
 
+/* A state or gradient tensor: p's dtype and numel, contiguous. */
 static LtStatus check_same(const Tensor *p, const Tensor *t) {
   return nn_check_numel(t, p->dtype, lt_numel(p));
 }
 
+/* SGD in float, torch.optim's terms in torch's order; elements are independent and split across
+ * threads. */
 LT_HOT static void sgd_f32(const NnSgd *o, float *p, const float *g, float *buf, int64_t n,
                            int first) {
+  /* Hyper-parameters rounded to float once, as a float32 torch.optim step receives them; 1 -
+   * dampening is formed in double first, as PyTorch passes alpha = 1 - dampening. */
   float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum,
         damp = (float)(1 - o->dampening);
 #pragma omp parallel for schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++) {
     float d = g[i];
+    /* Skipped at 0 as torch does: 0 * inf would turn an infinite parameter's gradient into NaN. */
     if (wd != 0) d += wd * p[i];
     if (buf) {
+      /* First step: torch clones d into the buffer instead of decaying a zero one (dampening
+       * would otherwise shrink the first step). */
       buf[i] = first ? d : mom * buf[i] + damp * d;
       d = o->nesterov ? d + mom * buf[i] : buf[i];
     }
@@ -47,6 +55,9 @@ LtStatus nn_sgd_step(const NnSgd *o, Tensor *p, const Tensor *g, Tensor *buf, in
   return LT_OK;
 }
 
+/* Adam/AdamW in float in torch.optim's (single-tensor) order: step_size = lr / bc1, denom =
+ * sqrt(v) / sqrt(bc2) + eps, the bias corrections computed once in double. AdamW decays p before
+ * the moments (p *= 1 - lr wd); Adam adds wd p to the gradient. */
 LT_HOT static void adam_f32(const NnAdam *o, float *p, const float *g, float *m, float *v,
                             int64_t n, int64_t step) {
   double bc1 = 1 - pow(o->beta1, (double)step), bc2 = 1 - pow(o->beta2, (double)step);
@@ -67,6 +78,7 @@ LT_HOT static void adam_f32(const NnAdam *o, float *p, const float *g, float *m,
   }
 }
 
+/* The same order in double. */
 static void adam_f64(const NnAdam *o, double *p, const double *g, double *m, double *v, int64_t n,
                      int64_t step) {
   double bc1 = 1 - pow(o->beta1, (double)step), bc2 = 1 - pow(o->beta2, (double)step);

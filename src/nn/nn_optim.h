@@ -1,5 +1,4 @@
-/* nn_optim.h - fused optimiser updates: SGD (momentum, Nesterov, weight decay), Adam and AdamW
- * (core, no Lua). */
+/* nn_optim.h - fused optimiser steps: SGD (momentum, Nesterov), Adam, AdamW (core, no Lua). */
 #ifndef LUNETTE_NN_OPTIM_H
 #define LUNETTE_NN_OPTIM_H
 #include "nn/nn.h"
@@ -15,7 +14,8 @@ typedef struct {
 } NnSgd;
 /* d = g + wd*p; with momentum: buf = first ? d : momentum*buf + (1-dampening)*d,
  * d = nesterov ? d + momentum*buf : buf; p -= lr*d. buf may be NULL when
- * momentum is 0. */
+ * momentum is 0 (it is ignored then). Failures, before anything is written:
+ * LT_EDTYPE, LT_ESHAPE, LT_EVALUE (momentum without buf). */
 LtStatus nn_sgd_step(const NnSgd *o, Tensor *p, const Tensor *g, Tensor *buf, int first);
 
 typedef struct {
@@ -24,7 +24,8 @@ typedef struct {
 } NnAdam;
 /* Adam (decoupled = 0: g += wd*p) or AdamW (decoupled: p *= 1 - lr*wd);
  * m, v are the moment estimates, step the 1-based step count (bias
- * corrections 1 - beta^step). */
+ * corrections 1 - beta^step). Failures, before anything is written:
+ * LT_EDTYPE, LT_ESHAPE, LT_EVALUE (step < 1). */
 LtStatus nn_adam_step(const NnAdam *o, Tensor *p, const Tensor *g, Tensor *m, Tensor *v,
                       int64_t step);
 

@@ -3,6 +3,8 @@
 #include <string.h>
 #include "nn/nn_pool.h"
 
+/* Average pooling and the max-pool backward go through these: sums and divisions in double for
+ * both dtypes. */
 static inline double at(const void *p, LtDtype dt, int64_t i) {
   return dt == LT_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
 }
@@ -42,6 +44,8 @@ typedef struct {
   LtDtype dt;
 } Planes;
 
+/* Only B and C must agree here: pooled sizes are the geometry's to check (check_geometry), and
+ * the adaptive pool takes y's as given. */
 static LtStatus planes_of(const Tensor *x, const Tensor *y, Planes *pl) {
   if (!nn_is_float(x)) return LT_EDTYPE;
   if (x->ndim != 4 || nn_check(y, x->dtype, 4) != LT_OK || y->shape[0] != x->shape[0] ||
@@ -56,6 +60,7 @@ static LtStatus planes_of(const Tensor *x, const Tensor *y, Planes *pl) {
   return LT_OK;
 }
 
+/* y must be exactly the size nn_pool_out_size gives: the kernels never clip a window against y. */
 static LtStatus check_geometry(const NnPool2d *p, const Planes *pl) {
   for (int a = 0; a < 2; a++) {
     int64_t in = a ? pl->W : pl->H, out = a ? pl->WO : pl->HO;
@@ -107,9 +112,12 @@ LT_HOT static void maxpool_plane_f32(const NnPool2d *p, const Planes *pl, const 
           int64_t k = ih * W + iw;
           float v = xp[k];
           if (arg < 0) arg = k;
+          /* m is all ones when v > best: arg picks k or keeps its value without a branch. */
           int64_t m = -(int64_t)(v > best);
           best = v > best ? v : best;
           arg = (arg & ~m) | (k & m);
+          /* NaN compares false, so the scan above ignores it; the rare window holding one is
+           * redone exactly. */
           nan |= v != v;
         }
       }
@@ -120,6 +128,8 @@ LT_HOT static void maxpool_plane_f32(const NnPool2d *p, const Planes *pl, const 
   }
 }
 
+/* The F64 planes: a plain scan with the same rules (the first pixel initialises, a NaN wins and
+ * ends the window). */
 static void maxpool_plane_f64(const NnPool2d *p, const Planes *pl, const double *xp, double *yp,
                               int64_t *ip) {
   for (int64_t oh = 0; oh < pl->HO; oh++)
@@ -152,6 +162,7 @@ LtStatus nn_maxpool2d_forward(const NnPool2d *p, Tensor *y, Tensor *idx, const T
   if (st == LT_OK) st = check_geometry(p, &pl);
   if (st != LT_OK) return st;
   if (nn_check_numel(idx, LT_I64, lt_numel(y)) != LT_OK) return LT_ESHAPE;
+  /* Planes run in parallel: each writes only its own planes of y and idx. */
   int64_t in = pl.H * pl.W, out = pl.HO * pl.WO;
 #pragma omp parallel for schedule(static) if (pl.planes * out >= 65536)
   for (int64_t q = 0; q < pl.planes; q++) {
@@ -176,6 +187,9 @@ LtStatus nn_maxpool2d_backward(Tensor *dx, const Tensor *dy, const Tensor *idx) 
   for (int64_t q = 0; q < pl.planes; q++)
     for (int64_t o = 0; o < per; o++) {
       int64_t k = ix[q * per + o];
+      /* idx comes from Lua and may not be the forward's: an index outside the plane is skipped,
+       * never written. Planes are disjoint, so the += of overlapping windows stays in one
+       * thread. */
       if (k >= 0 && k < plane)
         add(dx->data, pl.dt, q * plane + k, at(dy->data, pl.dt, q * per + o));
     }
@@ -191,12 +205,15 @@ typedef struct {
   double div;
 } Window;
 
+/* The window of output (oh, ow) of an average pool. */
 static Window avg_window(const NnPool2d *p, const Planes *pl, int64_t oh, int64_t ow) {
   Window w;
   int64_t hs = oh * p->stride[0] - p->pad[0], ws = ow * p->stride[1] - p->pad[1];
   int64_t he = hs + p->kernel[0], we = ws + p->kernel[1];
   if (he > pl->H + p->pad[0]) he = pl->H + p->pad[0];
   if (we > pl->W + p->pad[1]) we = pl->W + p->pad[1];
+  /* PyTorch's divisors: the window clipped to the padded input (count_include_pad), or to the
+   * image itself. */
   double full = (double)((he - hs) * (we - ws));
   w.h0 = hs < 0 ? 0 : hs;
   w.w0 = ws < 0 ? 0 : ws;
@@ -206,8 +223,11 @@ static Window avg_window(const NnPool2d *p, const Planes *pl, int64_t oh, int64_
   return w;
 }
 
+/* The window of output (oh, ow) of an adaptive average pool. */
 static Window adaptive_window(const Planes *pl, int64_t oh, int64_t ow) {
   Window w;
+  /* Start floor(i H / HO), end ceil((i + 1) H / HO): the windows cover the input and neighbours
+   * may overlap by a pixel, as in PyTorch. */
   w.h0 = oh * pl->H / pl->HO;
   w.h1 = ((oh + 1) * pl->H + pl->HO - 1) / pl->HO;
   w.w0 = ow * pl->W / pl->WO;
@@ -216,7 +236,9 @@ static Window adaptive_window(const Planes *pl, int64_t oh, int64_t ow) {
   return w;
 }
 
-/* Shared body: forward averages each window, backward spreads dy over it. */
+/* Shared body: forward averages each window, backward spreads dy over it; p == NULL selects the
+ * adaptive windows. Planes are disjoint, so the backward's += runs in parallel. A window without
+ * pixels (div = 0) gives 0 rather than NaN. */
 static void windows(const NnPool2d *p, const Planes *pl, void *x, void *y, int backward) {
 #pragma omp parallel for schedule(static) if (pl->planes * pl->HO * pl->WO >= 16384)
   for (int64_t q = 0; q < pl->planes; q++)
@@ -242,6 +264,7 @@ LtStatus nn_avgpool2d_forward(const NnPool2d *p, Tensor *y, const Tensor *x) {
   LtStatus st = planes_of(x, y, &pl);
   if (st == LT_OK) st = check_geometry(p, &pl);
   if (st != LT_OK) return st;
+  /* PyTorch's AvgPool2d has no dilation; the shared geometry struct does. */
   if (p->dil[0] != 1 || p->dil[1] != 1) return LT_EVALUE;
   windows(p, &pl, x->data, y->data, 0);
   return LT_OK;

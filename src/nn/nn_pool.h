@@ -1,5 +1,4 @@
-/* nn_pool.h - 2-d max, average and adaptive average pooling: forward and backward (core, no Lua).
- */
+/* nn_pool.h - 2-d max, average and adaptive average pooling, forward and backward (core). */
 #ifndef LUNETTE_NN_POOL_H
 #define LUNETTE_NN_POOL_H
 #include "nn/nn.h"
@@ -18,10 +17,14 @@ typedef struct {
 int64_t nn_pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil,
                          int ceil_mode);
 
+/* Failures, before anything is written: LT_EDTYPE, LT_ESHAPE (y not of the
+ * geometry's size, idx not int64 of y's numel), LT_EVALUE (average pooling
+ * with dilation). The backward passes accumulate into dx (x's shape). */
+
 /* y = window maxima; idx (int64, y's shape) receives the flat position
  * (ih*W + iw) of each maximum in its plane; NaN wins as in PyTorch. */
 LtStatus nn_maxpool2d_forward(const NnPool2d *p, Tensor *y, Tensor *idx, const Tensor *x);
-/* dx[plane][idx] += dy. */
+/* dx[plane][idx] += dy; an index outside its plane is skipped. */
 LtStatus nn_maxpool2d_backward(Tensor *dx, const Tensor *dy, const Tensor *idx);
 
 /* y = window means (dilation must be 1). */

@@ -1,8 +1,8 @@
-/* nn_psg.c - per-sample gradient targets: copying rows, projecting chunks through one GEMM, squared
- * norms. */
+/* nn_psg.c - per-sample gradient targets: copied rows, projections by GEMM, squared norms. */
 #include <string.h>
 #include "nn/nn_psg.h"
 
+/* Every mode's out (and proj) must be dense: the emitters index them as plain row-major arrays. */
 LtStatus nn_psg_validate(const NnPsg *ps, const Tensor *out, const Tensor *proj) {
   if (ps->dtype != LT_F32 && ps->dtype != LT_F64) return LT_EDTYPE;
   switch (ps->mode) {
@@ -22,6 +22,8 @@ LtStatus nn_psg_validate(const NnPsg *ps, const Tensor *out, const Tensor *proj)
   return LT_EVALUE;
 }
 
+/* FULL: copy each sample's n entries into its row at column off; rows are disjoint, so the
+ * copies run in parallel. */
 static void emit_full(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, int64_t b0,
                       int64_t nb) {
   size_t es = lt_dtype_size(ps->dtype);
@@ -32,6 +34,8 @@ static void emit_full(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t 
     memcpy(out + ((b0 + b) * ps->dim + off) * es, src + b * ldg * es, (size_t)n * es);
 }
 
+/* SQNORM: add each sample's squared norm. out is F64 whatever the compute dtype: a sum over
+ * every layer of a model would lose digits in float. */
 static void emit_sqnorm(NnPsg *ps, int64_t n, const void *g, int64_t ldg, int64_t b0, int64_t nb) {
   double *out = ps->out;
   size_t es = lt_dtype_size(ps->dtype);
@@ -51,6 +55,8 @@ void nn_psg_emit(NnPsg *ps, int64_t off, int64_t n, const void *g, int64_t ldg, 
     size_t es = lt_dtype_size(ps->dtype);
     const char *p = (const char *)ps->proj + off * es;
     char *o = (char *)ps->out + b0 * ps->ell * es;
+    /* beta = 1: out accumulates over chunks and layers; the caller zeroed it once. ldb = D walks
+     * P's rows while reading only columns off .. off+n. */
     nn_gemm(ps->dtype, 0, 1, nb, ps->ell, n, 1.0, g, ldg, p, ps->dim, 1.0, o, ps->ell);
     break;
   }

@@ -1,5 +1,4 @@
-/* nn_psg.h - per-sample gradient targets: full rows, projections G·Pᵀ, squared norms (core, no
- * Lua). */
+/* nn_psg.h - per-sample gradient targets: full rows, projections G·Pᵀ, squared norms (core). */
 #ifndef LUNETTE_NN_PSG_H
 #define LUNETTE_NN_PSG_H
 #include "nn/nn.h"

@@ -1,5 +1,4 @@
-/* lselect.c - Lua binding for subset selection: option tables in, (indices, scores, weights) out.
- */
+/* lselect.c - Lua binding for subset selection: an options table in, indices and scores out. */
 #include <math.h>
 #include <string.h>
 #include "tensor/lbase.h"
@@ -36,7 +35,8 @@ static double opt_number(lua_State *L, const SelCall *s, const char *key, double
   return v;
 }
 
-/* Pushes a contiguous float32 copy of the tensor at idx (or idx itself). */
+/* Pushes a contiguous float32 copy of the tensor at idx (or idx itself): the kernels read
+ * contiguous float32, so any other dtype or layout is copied once. */
 static Tensor *push_f32(lua_State *L, int idx) {
   Tensor *t = ltL_totensor(L, idx);
   if (t->dtype == LT_F32 && lt_is_contiguous(t)) {
@@ -68,6 +68,7 @@ static const float *check_matrix(lua_State *L, SelCall *s, const char *key, int6
   lua_remove(L, -2);
   *n = c->shape[0];
   *d = c->shape[1];
+  /* Non-finite rows are refused up front: the greedy comparisons and sorts assume finite values. */
   int64_t bad = lt_select_first_nonfinite(c->data, *n, *d);
   if (bad >= 0)
     ltL_argerror(L, OPT, s->fname, "%s row %lld contains NaN or Inf", key, (long long)bad + 1);
@@ -119,6 +120,8 @@ static void opt_labels(lua_State *L, SelCall *s, int required) {
     if (y[i] > mx) mx = y[i];
     y[i] -= 1;
   }
+  /* Checked as a double first: casting a huge or fractional value to int64 would be undefined or
+   * silently truncate. */
   double Cf = opt_number(L, s, "num_classes", (double)mx);
   if (Cf != floor(Cf) || Cf < 1 || Cf > 1e6)
     ltL_argerror(L, OPT, s->fname, "num_classes must be an integer in 1..1e6, got %g", Cf);
@@ -139,6 +142,8 @@ static void make_groups(lua_State *L, SelCall *s) {
   int64_t ng = s->per_class ? s->nclasses : 1, so[1] = {s->n}, ss[1] = {ng + 1};
   Tensor *order = ltL_push_new(L, LT_I64, 1, so), *start = ltL_push_new(L, LT_I64, 1, ss);
   lt_select_groups(&s->g, s->per_class ? s->labels : NULL, s->n, ng, order->data, start->data);
+  /* Every group must give at least one pick, so an empty class (num_classes past the largest
+   * label, or a gap) is an error. */
   for (int64_t c = 0; c < ng; c++)
     if (s->g.start[c + 1] == s->g.start[c])
       ltL_argerror(L, OPT, s->fname, "class %lld is empty (no rows with that label)",
@@ -170,6 +175,8 @@ static void make_budget(lua_State *L, SelCall *s) {
     if (!(f > 0 && f <= 1))
       ltL_argerror(L, OPT, s->fname,
                    "budget %g: a fraction must be in (0, 1] (give a count as an integer)", f);
+    /* +1e-9: the product can fall just short of the integer it equals (0.29 * 100 is
+     * 28.999999999999996). */
     k = (int64_t)floor(f * (double)s->n / (double)ng + 1e-9);
     if (k < 1)
       ltL_argerror(L, OPT, s->fname, "budget %g selects no rows (%g x %lld rows / %lld groups)", f,
@@ -193,6 +200,7 @@ static void make_budget(lua_State *L, SelCall *s) {
   }
 }
 
+/* Scratch as a tensor on the stack: the GC frees it, even when an error unwinds the call. */
 static void *push_bytes(lua_State *L, size_t bytes) {
   int64_t shape[1] = {(int64_t)(bytes > 0 ? bytes : 1)};
   return ltL_push_new(L, LT_U8, 1, shape)->data;
@@ -220,6 +228,7 @@ static int push_result(lua_State *L, const SelCall *s, LtPick *p, int by_rank, i
 }
 
 static void raise_status(lua_State *L, const SelCall *s, LtStatus st) {
+  /* The scratch came from the method's own *_scratch function: a shortfall is lunette's bug. */
   if (st == LT_ENOMEM) ltL_argerror(L, OPT, s->fname, "scratch too small (internal error)");
   ltL_check_status(L, st, s->fname);
 }
@@ -229,6 +238,7 @@ static void begin(lua_State *L, SelCall *s, const char *fname) {
   s->fname = fname;
   s->n = -1;
   check_opts(L, fname);
+  /* The options table is the only argument: everything pushed later sits above it. */
   lua_settop(L, 1);
 }
 
@@ -271,6 +281,8 @@ static int s_agreement(lua_State *L) {
   if (lambda < 0) ltL_argerror(L, OPT, s.fname, "diversity must be >= 0, got %g", lambda);
   const float *G = setup_matrix(L, &s, "grads", &d);
   LtPick *p = push_picks_buffer(L, &s);
+  /* Without diversity the greedy would take the top agreement scores in order: top-k gives the
+   * same picks (up to rounding) faster. */
   if (lambda > 0) {
     size_t bytes = lt_select_diverse_scratch(&s.g, d);
     raise_status(L, &s,
@@ -311,6 +323,7 @@ static const float *opt_probs(lua_State *L, SelCall *s, int64_t *n, int64_t *c, 
     ltL_argerror(L, OPT, s->fname, "give exactly one of probs and logits ([n x C] float tensors)");
   *is_logits = hl;
   const float *P = opt_matrix(L, s, hl ? "logits" : "probs", 1, n, c);
+  /* 4096 is the kernels' SEL_MAXC, the size of their per-row stack buffer. */
   if (*c > 4096) ltL_argerror(L, OPT, s->fname, "at most 4096 classes, got %lld", (long long)*c);
   return P;
 }
@@ -381,6 +394,7 @@ static int s_forgetting_scores(lua_State *L) {
   if (lt_dtype_is_float(r->dtype))
     ltL_argerror(L, OPT, s.fname, "record must be bool or integer, got %s",
                  lt_dtype_name(r->dtype));
+  /* Copied to bool so the kernel reads 0/1 bytes whatever integer dtype came in. */
   Tensor *c = ltL_push_new_like(L, r, LT_BOOL); /* nonzero -> 1 */
   ltL_check_status(L, lt_copy(c, r), s.fname);
   int64_t sn[1] = {r->shape[0]};
@@ -393,6 +407,7 @@ static int s_topk(lua_State *L) {
   SelCall s;
   int64_t n, one;
   check_opts(L, "topk");
+  /* _name: the façade function that calls topk, for messages in the user's terms. */
   field(L, "_name");
   const char *name = lua_isstring(L, -1) ? lua_tostring(L, -1) : "topk";
   lua_pop(L, 1);
@@ -400,6 +415,7 @@ static int s_topk(lua_State *L) {
   field(L, "scores");
   Tensor *t = ltL_totensor(L, -1);
   if (!t || t->ndim != 1) ltL_argerror(L, OPT, s.fname, "scores must be a 1-d float tensor");
+  /* A 1-d view re-shaped, not copied: check_matrix then copies to float32 if it must. */
   Tensor v = *t; /* as a [n x 1] matrix for the shared checks */
   v.ndim = 2;
   v.shape[1] = 1;
@@ -452,6 +468,8 @@ static int64_t *opt_start(lua_State *L, const SelCall *s) {
     lua_pop(L, 1);
     return NULL;
   }
+  /* start is one integer (the same row for every group: in practice the single group) or a table
+   * of one row per class. */
   int64_t ng = s->g.ngroups, shape[1] = {ng};
   int64_t *first = ltL_push_new(L, LT_I64, 1, shape)->data;
   for (int64_t c = 0; c < ng; c++) {
@@ -552,6 +570,7 @@ static int s_gradmatch(lua_State *L) {
     v.stride[1] = t->stride[0];
     ltL_push_view(L, -1, &v);
     lua_remove(L, -2);
+    /* s.n is set aside so target's single row is not held to the row count. */
     int64_t saved = s.n;
     s.n = -1;
     target = check_matrix(L, &s, "target", &tn, &td);
@@ -601,6 +620,7 @@ static int glister_fixed(lua_State *L, SelCall *sp, const float *G, int64_t d, d
     ltL_push_view(L, -1, &v);
     lua_remove(L, -2);
   }
+  /* As for gradmatch's target: val_grad's rows are classes, not examples. */
   int64_t saved = s.n;
   s.n = -1;
   const float *val = check_matrix(L, &s, "val_grad", &vn, &vd);
@@ -614,7 +634,8 @@ static int glister_fixed(lua_State *L, SelCall *sp, const float *G, int64_t d, d
 }
 
 /* Pushes val[key] (val at stack index vi) as a contiguous float64 [rows x cols]
- * copy with finite entries; NULL (nothing pushed) when it is not a 2-d float tensor. */
+ * copy with finite entries (the validation softmax and gradient run in double); NULL (nothing
+ * pushed) when it is not a 2-d float tensor. */
 static const double *push_val_matrix(lua_State *L, const SelCall *s, int vi, const char *key,
                                      int64_t *rows, int64_t *cols) {
   lua_getfield(L, vi, key);
@@ -692,6 +713,7 @@ static int glister_val(lua_State *L, SelCall *s, const float *G, int64_t d, doub
     ltL_argerror(L, OPT, s->fname, "update must be 'sum' or 'mean'");
   v.mean_update = u[0] == 'm';
   v.per_group = s->per_class;
+  /* Checked here to name the class; the kernel would only return LT_EVALUE. */
   for (int64_t c = 0; v.per_group && c < s->g.ngroups; c++) {
     int64_t cnt = 0;
     for (int64_t r = 0; r < v.nv; r++) cnt += v.y[r] == c;

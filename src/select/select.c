@@ -1,5 +1,4 @@
-/* select.c - class groups, ranking, SAGE agreement scores and the per-row score baselines (GraNd,
- * EL2N, uncertainty, forgetting, random). */
+/* select.c - groups, ranking, SAGE agreement, the per-row score baselines, top-k and random. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@ void lt_select_groups(LtGroups *g, const int64_t *labels, int64_t n, int64_t ngr
   g->start = start;
   memset(start, 0, sizeof(int64_t) * (size_t)(ngroups + 1));
   for (int64_t i = 0; i < n; i++) start[(labels ? labels[i] : 0) + 1]++;
+  /* start[c + 1] counted class c; the prefix sum makes start[c] the first slot of class c. */
   for (int64_t c = 0; c < ngroups; c++) start[c + 1] += start[c];
   /* a stable counting sort: reuse start[c] as the fill cursor, then shift back */
   for (int64_t i = 0; i < n; i++) order[start[labels ? labels[i] : 0]++] = i;
@@ -36,6 +36,8 @@ LT_HOT static int row_nonfinite(const float *x, int64_t d) {
 
 int64_t lt_select_first_nonfinite(const float *X, int64_t n, int64_t d) {
   int64_t first = n;
+  /* min reduction: the first bad row whatever the thread split; i < first skips rows after one a
+   * thread already found. */
 #pragma omp parallel for schedule(static) reduction(min : first) if (n * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++)
     if (i < first && row_nonfinite(X + i * d, d)) first = i;
@@ -44,6 +46,8 @@ int64_t lt_select_first_nonfinite(const float *X, int64_t n, int64_t d) {
 
 /* ---- ordering ------------------------------------------------------------------ */
 
+/* NaN sorts last in either order. The index breaks ties: qsort is not stable, and a total order
+ * makes the result the same on every libc. */
 static int cmp_score_desc(const void *pa, const void *pb) {
   const LtPick *a = pa, *b = pb;
   if (a->score > b->score || (isnan(b->score) && !isnan(a->score))) return -1;
@@ -58,6 +62,8 @@ static int cmp_score_asc(const void *pa, const void *pb) {
   return (a->index > b->index) - (a->index < b->index);
 }
 
+/* Greedy methods list picks in pick order; ranks repeat once per group, so score and then index
+ * order the groups' picks of equal rank. */
 static int cmp_rank(const void *pa, const void *pb) {
   const LtPick *a = pa, *b = pb;
   if (a->rank != b->rank) return a->rank < b->rank ? -1 : 1;
@@ -83,7 +89,8 @@ static int ranks_before(const LtPick *a, const LtPick *b, int largest) {
   return a->index < b->index;
 }
 
-/* Heap of the best k seen so far with the worst at the root. */
+/* Heap of the best k seen so far with the worst at the root: a candidate replaces the root only
+ * if it ranks before the worst kept, O(m log k) per group. */
 static void topk_sift(LtPick *h, int64_t n, int64_t i, int largest) {
   for (;;) {
     int64_t l = 2 * i + 1, r = l + 1, w = i;
@@ -106,6 +113,7 @@ LtStatus lt_select_topk(const float *score, const LtGroups *g, const int64_t *k,
   for (int64_t c = 0; c < g->ngroups; c++) {
     int64_t m = sel_group_size(g, c), n = k[c];
     const int64_t *rows = g->order + g->start[c];
+    /* The first k rows seed the heap (heapified bottom-up); the rest compete with its root. */
     for (int64_t i = 0; i < n; i++) h[i] = (LtPick){rows[i], 0, score[rows[i]], 1.0};
     for (int64_t i = n / 2 - 1; i >= 0; i--) topk_sift(h, n, i, largest);
     for (int64_t i = n; i < m; i++) {
@@ -115,6 +123,7 @@ LtStatus lt_select_topk(const float *score, const LtGroups *g, const int64_t *k,
         topk_sift(h, n, 0, largest);
       }
     }
+    /* The heap keeps no order: the k kept are sorted, and a pick's rank is its position. */
     lt_select_order(h, n, 0, largest);
     for (int64_t i = 0; i < n; i++) {
       *out = h[i];
@@ -125,6 +134,7 @@ LtStatus lt_select_topk(const float *score, const LtGroups *g, const int64_t *k,
   return LT_OK;
 }
 
+/* lt_random_sample's scratch for the largest draw of any group (at least 8 bytes). */
 static size_t random_work(const LtGroups *g, const int64_t *k) {
   size_t most = 8;
   for (int64_t c = 0; c < g->ngroups; c++) {
@@ -148,6 +158,8 @@ LtStatus lt_select_random(const LtGroups *g, const int64_t *k, uint64_t seed, Lt
   LtRng rng;
   lt_rng_seed(&rng, seed);
   for (int64_t c = 0; c < g->ngroups; c++) {
+    /* drawn[] holds positions inside group c; order maps them to rows. One generator runs
+     * through the groups in order, so a seed fixes every draw. */
     lt_random_sample(&rng, drawn, sel_group_size(g, c), k[c], work);
     for (int64_t i = 0; i < k[c]; i++)
       *out++ = (LtPick){g->order[g->start[c] + drawn[i]], i, 0.0, 1.0};
@@ -157,7 +169,8 @@ LtStatus lt_select_random(const LtGroups *g, const int64_t *k, uint64_t seed, Lt
 
 /* ---- SAGE agreement ------------------------------------------------------------ */
 
-/* part[0..d) = sum over rows[i0..i1) (in order) of row / norm. */
+/* part[0..d) = sum over rows[i0..i1) (in order) of row / norm, in double: a centroid averages
+ * up to n unit rows, and a float sum would drop the late, small contributions. */
 LT_HOT static void centroid_part(const float *G, int64_t d, const int64_t *rows, int64_t i0,
                                  int64_t i1, const float *norms, double *part) {
   for (int64_t j = 0; j < d; j++) part[j] = 0;
@@ -193,6 +206,7 @@ void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g
     }
 #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
     for (int64_t i = 0; i < m; i++)
+      /* <g_i, c> / ||g_i|| equals <u_i, c> without forming the unit rows. */
       score[rows[i]] = (float)(sel_dot(G + rows[i] * d, cv, d) / norms[rows[i]]);
   }
 }
@@ -205,7 +219,8 @@ void lt_select_row_norms(const float *X, int64_t n, int64_t d, float *score) {
 }
 
 /* Row i of P as probabilities in p (c doubles): softmax of logits, or a
- * checked copy. Returns 0 when a probability is outside [0, 1]. */
+ * checked copy. Returns 0 when a probability is outside [0, 1]; a row that
+ * does not sum to 1 is the caller's and is not renormalised. */
 static int prob_row(const float *P, int64_t c, int is_logits, double *p) {
   if (is_logits) {
     double mx = P[0], s = 0;
@@ -235,6 +250,9 @@ LtStatus lt_select_el2n(const float *P, int64_t n, int64_t c, const int64_t *lab
     reduction(min                         \
               : first_bad) if (n * c * SEL_EXP_COST >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
+    /* p lives on the stack (32 KB per thread), so a per-row buffer needs no scratch argument;
+     * hence the SEL_MAXC limit. The min reduction finds the first bad row whatever the thread
+     * split. */
     double p[SEL_MAXC], s = 0;
     if (!prob_row(P + i * c, c, is_logits, p)) {
       if (i < first_bad) first_bad = i;
@@ -250,6 +268,8 @@ LtStatus lt_select_el2n(const float *P, int64_t n, int64_t c, const int64_t *lab
   return first_bad < n ? LT_EVALUE : LT_OK;
 }
 
+/* One row's uncertainty: entropy, or from the two largest probabilities, least confidence 1 -
+ * p_max and margin p_2nd - p_max. */
 static double uncertainty_of(const double *p, int64_t c, LtUncertainty kind) {
   if (kind == LT_UNC_ENTROPY) {
     double h = 0;
@@ -293,6 +313,8 @@ void lt_select_forgetting(const uint8_t *R, int64_t n, int64_t e, float *score) 
     const uint8_t *r = R + i * e;
     int64_t events = 0, learned = 0;
     for (int64_t j = 0; j < e; j++) {
+      /* A row never correct has no event to count but is the hardest to learn: Toneva et al.
+       * rank it as forgotten infinitely often, here e, above any row's count. */
       learned |= r[j] != 0;
       if (j > 0 && r[j - 1] && !r[j]) events++;
     }

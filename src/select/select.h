@@ -1,5 +1,4 @@
-/* select.h - data-subset selection: SAGE agreement and the baselines it is judged against (core, no
- * Lua). */
+/* select.h - data-subset selection: SAGE and the baselines it is judged against (core, no Lua). */
 #ifndef LUNETTE_SELECT_H
 #define LUNETTE_SELECT_H
 #include <stddef.h>
@@ -21,7 +20,12 @@
  * bytes of caller-owned scratch it needs (any alignment; it is carved in
  * 64-byte aligned pieces). Results do not depend on the OpenMP or BLAS
  * thread count: every per-row quantity is computed by one thread, sums
- * across rows run in a fixed order, and arg-max ties go to the lower row. */
+ * across rows run in a fixed order, and arg-max ties go to the lower row.
+ *
+ * Selections return LT_OK, LT_ENOMEM when the scratch is smaller than their
+ * *_scratch function said, or LT_EINTR when interrupted (greedy methods poll
+ * once per pick). Other failures are listed with each function. Inputs are
+ * finite (the binding checks). */
 
 typedef struct {
   int64_t n, ngroups;
@@ -69,7 +73,8 @@ void lt_select_row_norms(const float *X, int64_t n, int64_t d, float *score);
 /* EL2N: score[i] = ||softmax-probabilities[i] - onehot(labels[i])||_2.
  * P is n x c probabilities, or logits when is_logits (a stable softmax is
  * taken row by row). Returns LT_EVALUE when a probability row has an entry
- * outside [0, 1] (the row is in *bad). */
+ * outside [0, 1] (the row is in *bad), LT_ERANGE when c > 4096 (the per-row
+ * buffer lives on the stack). */
 LtStatus lt_select_el2n(const float *P, int64_t n, int64_t c, const int64_t *labels, int is_logits,
                         float *score, int64_t *bad);
 
@@ -113,7 +118,8 @@ size_t lt_select_kcenter_scratch(const LtGroups *g, int64_t d);
 /* k-center greedy (Sener & Savarese 2018) on features X (n x d), Euclidean:
  * start from first[c] (a row of group c, or -1: drawn with the seed), then
  * repeatedly take the row farthest from the chosen centres. score = that
- * distance (the first pick scores INFINITY). */
+ * distance (the first pick scores INFINITY). LT_EVALUE when first[c] is not
+ * a row of group c. */
 LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups *g,
                            const int64_t *k, const int64_t *first, uint64_t seed, LtPick *out,
                            void *scratch, size_t bytes);
@@ -175,7 +181,8 @@ size_t lt_select_craig_scratch(const LtGroups *g, int64_t d);
  * the group's largest distance) or s_ij = 1 + cos(x_i, x_j), maximised by
  * lazy greedy with similarities computed on the fly in blocks (never n x n).
  * score = marginal gain; weight = how many rows of the group are closest to
- * the pick (the pick included), so the weights of a group sum to its size. */
+ * the pick (the pick included), so the weights of a group sum to its size.
+ * LT_ERANGE when a group's m x d block passes BLAS's int indices. */
 LtStatus lt_select_craig(const float *X, int64_t n, int64_t d, const LtGroups *g, const int64_t *k,
                          LtFlMetric metric, LtPick *out, void *scratch, size_t bytes);
 
@@ -191,7 +198,8 @@ size_t lt_select_gradmatch_scratch(const LtGroups *g, const int64_t *k, int64_t 
  * CORDS keeps only OMP's nonzero weights), and the remaining picks are drawn
  * at random (seeded, weight 1, as CORDS does). lam is relative to the mean
  * squared row norm of the group (CORDS's lam is absolute). score =
- * correlation at the pick; weight = w > 0. */
+ * correlation at the pick; weight = w > 0. LT_ERANGE when a k[c] exceeds
+ * 8192 (the k x k factors would pass 512 MB each). */
 LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroups *g,
                              const int64_t *k, const float *target, double lam, double tol,
                              uint64_t seed, LtPick *out, void *scratch, size_t bytes);

@@ -1,5 +1,4 @@
-/* select_craig.c - CRAIG: lazy-greedy facility location with similarities computed in GEMM tiles,
- * never n x n. */
+/* select_craig.c - CRAIG: lazy-greedy facility location, similarities in GEMM tiles. */
 #include "lazy.h"
 #include <math.h>
 #include <string.h>
@@ -19,6 +18,7 @@
  * bound is stale; later only a few are). */
 #define FL_REFRESH 8
 
+/* Between 8 and FL_TILE_MAX rows: fewer makes the GEMM thin, more only grows the tile. */
 static int64_t fl_tile_rows(int64_t m) {
   int64_t t = FL_TILE_FLOATS / (m > 0 ? m : 1);
   return t < 8 ? 8 : t > FL_TILE_MAX ? FL_TILE_MAX : t;
@@ -35,6 +35,9 @@ typedef struct {
   double dmax;
 } FlWork;
 
+/* Carves the work for the largest group (a counting arena sizes it): the dense m x m matrix when
+ * it fits FL_DENSE_BYTES, else a tile. block is always a copy, because the rows are centred or
+ * normalised in place and X is the caller's. */
 static int fl_layout(SelArena *a, const LtGroups *g, int64_t d, FlWork *w) {
   size_t m = (size_t)sel_max_group(g), t = (size_t)fl_tile_rows((int64_t)m);
   int dense = m * m * sizeof(float) <= FL_DENSE_BYTES;
@@ -66,6 +69,7 @@ size_t lt_select_craig_scratch(const LtGroups *g, int64_t d) {
 static float fl_raw(const FlWork *w, int64_t i, int64_t j, float g) {
   if (w->metric == LT_FL_COSINE) return 1.0f + g;
   float q = w->sqn[i] + w->sqn[j] - 2.0f * g;
+  /* Clamped at 0: cancellation can leave q slightly negative for (near-)equal rows. */
   return sqrtf(q > 0 ? q : 0);
 }
 
@@ -128,6 +132,8 @@ static void fl_dense_raw(FlWork *w, int64_t m, int64_t d) {
   float *D = w->dense;
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)m, (int)d, 1.0f, w->block, (int)d, 0.0f,
               D, (int)m);
+  /* Dynamic schedules: the rows of the upper triangle shrink, so static splits would leave
+   * threads idle. */
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = i; j < m; j++) D[i * m + j] = fl_raw(w, i, j, D[i * m + j]);
@@ -142,6 +148,7 @@ static void fl_dense_raw(FlWork *w, int64_t m, int64_t d) {
 /* Row sums of the raw values (into the heap keys) and their maximum. */
 static double fl_row_sums(FlWork *w, const float *raw, int64_t j0, int64_t nr, int64_t m) {
   double mx = 0;
+  /* Max is exact in any order and each row sums alone: the same results on any thread count. */
 #pragma omp parallel for schedule(static) reduction(max : mx) if (nr * m >= LT_PAR_MIN)
   for (int64_t r = 0; r < nr; r++) {
     const float *s = raw + r * m;
@@ -200,6 +207,8 @@ static LtStatus fl_start(FlWork *w, int64_t m, int64_t d) {
       if ((mx = fl_row_sums(w, w->tile, j0, nr, m)) > dmax) dmax = mx;
     }
   }
+  /* Euclidean keys: m dmax - sum of distances = sum of similarities (dmax - dist) against the
+   * empty set. */
   w->dmax = w->metric == LT_FL_COSINE ? 0 : dmax;
   /* the sums were of distances (euclidean) or of similarities (cosine) */
   if (w->metric == LT_FL_EUCLIDEAN) {
@@ -221,12 +230,17 @@ static void fl_take(FlWork *w, int64_t m, int64_t d, int64_t p, int64_t t) {
   fl_rows(w, m, d, 1);
   const float *s = fl_row(w, m, 0);
   for (int64_t i = 0; i < m; i++)
+    /* The first pick assigns every row, even at similarity 0 (distance dmax), which would not
+     * beat the initial cur. */
     if (t == 0 || s[i] > w->cur[i]) {
       w->cur[i] = s[i];
       w->assign[i] = t;
     }
 }
 
+/* Lazy greedy for one group (Minoux 1978): keys are gains as of pick `stamp`; facility location
+ * is submodular, so stale keys are upper bounds and a current key on top is the greedy choice.
+ * Each row then counts for the pick that serves it best, so the weights sum to m. */
 static LtStatus fl_group(FlWork *w, int64_t m, int64_t d, int64_t k, const int64_t *rows,
                          LtPick *out) {
   LtStatus st = fl_start(w, m, d);
@@ -267,6 +281,8 @@ LtStatus lt_select_craig(const float *X, int64_t n, int64_t d, const LtGroups *g
   for (int64_t c = 0; c < g->ngroups; c++) {
     int64_t m = sel_group_size(g, c);
     const float *src = sel_gather(X, d, g, c, w.block);
+    /* One group is X itself (sel_gather copies nothing): copied here, since fl_start changes the
+     * block in place. */
     if (src != w.block) memcpy(w.block, src, (size_t)(m * d) * sizeof(float));
     w.dmax = 0;
     LtStatus st = fl_group(&w, m, d, k[c], g->order + g->start[c], out);

@@ -1,5 +1,4 @@
-/* select_greedy.c - one-row-at-a-time greedy selections: SAGE with a diversity penalty, k-center,
- * herding, GLISTER. */
+/* select_greedy.c - greedy selections: SAGE with diversity, k-center, herding, GLISTER. */
 #include <math.h>
 #include <string.h>
 #include "interrupt.h"
@@ -31,6 +30,8 @@ typedef struct {
   SelHeap heap;
 } DiverseWork;
 
+/* Carves the work for the largest group; run on a counting arena it sizes the scratch, so the
+ * layout is written once. */
 static int diverse_layout(SelArena *a, const LtGroups *g, int64_t d, DiverseWork *w) {
   size_t m = (size_t)sel_max_group(g);
   w->unit = sel_take(a, m * (size_t)d * sizeof(float));
@@ -59,6 +60,7 @@ static void diverse_prepare(const float *X, int64_t m, int64_t d, DiverseWork *w
     float inv = (float)(1.0 / (s > 1e-12 ? s : 1e-12));
     for (int64_t j = 0; j < d; j++) w->unit[i * d + j] = X[i * d + j] * inv;
   }
+  /* The centroid sums in double in row order: a fixed order, so the same on any thread count. */
   memset(w->cent, 0, sizeof(double) * (size_t)d);
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < d; j++) w->cent[j] += w->unit[i * d + j];
@@ -74,6 +76,9 @@ static void diverse_refresh(DiverseWork *w, int64_t d, int64_t i, int64_t seen, 
   }
 }
 
+/* Lazy greedy for one group. A key is a_i - lambda * maxsim_i as of the first `stamp` picks;
+ * maxsim only grows, so a stale key is an upper bound, and a key that is current (stamp == t)
+ * when it surfaces is the exact greedy choice. */
 static LtStatus diverse_group(int64_t m, int64_t d, int64_t k, double lambda, DiverseWork *w,
                               const int64_t *rows, LtPick *out) {
   int64_t first = sel_argmax_masked(w->agree, NULL, m);
@@ -82,6 +87,7 @@ static LtStatus diverse_group(int64_t m, int64_t d, int64_t k, double lambda, Di
 #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < m; i++) w->maxsim[i] = sel_dot(w->unit + i * d, w->unit + first * d, d);
   int64_t n = 0;
+  /* stamp 1: maxsim already counts the first pick. */
   for (int64_t i = 0; i < m; i++)
     if (i != first) w->heap.items[n++] = (SelHeapItem){w->agree[i] - lambda * w->maxsim[i], i, 1};
   sel_heap_build(&w->heap, n);
@@ -110,6 +116,7 @@ LtStatus lt_select_diverse(const float *G, int64_t n, int64_t d, const LtGroups 
   if (!diverse_layout(&a, g, d, &w)) return LT_ENOMEM;
   for (int64_t c = 0; c < g->ngroups; c++) {
     int64_t m = sel_group_size(g, c);
+    /* Gathering into w.unit, then normalising in place, saves a second m x d buffer. */
     const float *X = sel_gather(G, d, g, c, w.unit); /* normalised in place below */
     diverse_prepare(X, m, d, &w);
     LtStatus st = diverse_group(m, d, k[c], lambda, &w, g->order + g->start[c], out);
@@ -127,6 +134,7 @@ typedef struct {
   uint8_t *mask;
 } CenterWork;
 
+/* With one group X is used as it is: no block to gather into. */
 static int center_layout(SelArena *a, const LtGroups *g, int64_t d, CenterWork *w) {
   size_t m = (size_t)sel_max_group(g);
   w->block = g->ngroups > 1 ? sel_take(a, m * (size_t)d * sizeof(float)) : NULL;
@@ -143,8 +151,12 @@ size_t lt_select_kcenter_scratch(const LtGroups *g, int64_t d) {
   return a.used;
 }
 
+/* k-center greedy for one group, starting from its row p. */
 static LtStatus kcenter_group(const float *X, int64_t m, int64_t d, int64_t k, int64_t p,
                               CenterWork *w, const int64_t *rows, LtPick *out) {
+  /* mind[i]: squared distance from row i to its nearest centre (the root is taken only for a
+   * pick's score). The mask keeps a chosen row, or a duplicate of one (also at 0), from being
+   * picked again. */
   for (int64_t i = 0; i < m; i++) w->mind[i] = INFINITY;
   memset(w->mask, 0, (size_t)m);
   for (int64_t t = 0; t < k; t++) {
@@ -171,6 +183,8 @@ LtStatus lt_select_kcenter(const float *X, int64_t n, int64_t d, const LtGroups 
   for (int64_t c = 0; c < g->ngroups; c++) {
     int64_t m = sel_group_size(g, c);
     const int64_t *rows = g->order + g->start[c];
+    /* first[c] is a row index; its position in the group by binary search (order is ascending
+     * inside a group). The seed draws the starts in group order. */
     int64_t p = first && first[c] >= 0 ? local_index(rows, m, first[c])
                                        : (int64_t)lt_rng_below(&rng, (uint64_t)m);
     if (p < 0) return LT_EVALUE;
@@ -219,6 +233,8 @@ static double herd_gap(const HerdWork *w, const float *x, int64_t d, double t) {
   return s;
 }
 
+/* Greedy herding for one group (DeepCore's Herding): each pick keeps the mean of the picks
+ * closest to mu. mu sums in double in row order. */
 static LtStatus herding_group(const float *X, int64_t m, int64_t d, int64_t k, HerdWork *w,
                               const int64_t *rows, LtPick *out) {
   memset(w->mu, 0, sizeof(double) * (size_t)d);
@@ -231,7 +247,8 @@ static LtStatus herding_group(const float *X, int64_t m, int64_t d, int64_t k, H
   for (int64_t i = 0; i < m; i++) w->sqn[i] = sel_dot(X + i * d, X + i * d, d);
   for (int64_t t = 0; t < k; t++) {
     if (lt_interrupt_pending()) return LT_EINTR;
-    /* argmin_j ||(t+1) mu - sum - x_j||^2 = argmax_j 2 <x_j, (t+1) mu - sum> - ||x_j||^2 */
+    /* argmin_j ||(t+1) mu - sum - x_j||^2 = argmax_j 2 <x_j, (t+1) mu - sum> - ||x_j||^2; the
+     * target rounds to float for the float matvec, and the gains compare in double. */
     for (int64_t j = 0; j < d; j++) w->w[j] = (float)((double)(t + 1) * w->mu[j] - w->sum[j]);
     sel_matvec(X, m, d, w->w, w->gain);
     for (int64_t i = 0; i < m; i++) w->gain[i] = 2 * w->gain[i] - w->sqn[i];
@@ -285,6 +302,8 @@ size_t lt_select_glister_scratch(const LtGroups *g, int64_t d) {
   return a.used;
 }
 
+/* GLISTER's greedy with a fixed validation gradient: base_i = <g_i, v> once, and acc_i = sum
+ * over the picks j of <g_i, g_j>, one matvec per pick; no gradient is ever formed. */
 static LtStatus glister_group(const float *X, int64_t m, int64_t d, int64_t k, const float *val,
                               double eta, GlisterWork *w, const int64_t *rows, LtPick *out) {
   sel_matvec(X, m, d, val, w->base);
@@ -353,7 +372,8 @@ size_t lt_select_glister_val_scratch(const LtGroups *g, const LtGlisterVal *v) {
   return a.used;
 }
 
-/* The validation rows group c is scored against, into rows; their count. */
+/* The validation rows group c is scored against (per_group: those of class c; else all), into
+ * rows; their count. */
 static int64_t glister_val_rows(const LtGlisterVal *v, int64_t c, int64_t *rows) {
   int64_t nr = 0;
   for (int64_t r = 0; r < v->nv; r++)
@@ -370,6 +390,7 @@ static void glister_val_grad(const LtGlisterVal *v, const int64_t *rows, int64_t
   for (int64_t i = 0; i < nr; i++) {
     int64_t r = rows[i];
     const double *z = v->Z + r * nc, *s = w->shift + r * nc, *h = v->H + r * f;
+    /* Max-shifted softmax of the moved logits, as every softmax here. */
     double mx = -INFINITY, sum = 0;
     for (int64_t j = 0; j < nc; j++) {
       w->p[j] = z[j] - step * s[j];
@@ -385,10 +406,13 @@ static void glister_val_grad(const LtGlisterVal *v, const int64_t *rows, int64_t
       w->vd[nc * f + j] += e;
     }
   }
+  /* Summed in double over the rows; a float copy for the float matvec over G. */
   for (int64_t q = 0; q < d; q++) w->vf[q] = (float)(w->vd[q] / (double)nr);
 }
 
-/* shift_r += W_p h_r + b_p for the picked gradient gp (weight [nc x f], bias [nc]). */
+/* shift_r += W_p h_r + b_p for the picked gradient gp (weight [nc x f], bias [nc]): the shift
+ * grows by one pick at a time, O(nv d) per pick instead of recomputing the logits from the sum
+ * of the picks. */
 static void glister_val_shift(const LtGlisterVal *v, const int64_t *rows, int64_t nr,
                               const float *gp, double *shift) {
   int64_t nc = v->nc, f = v->f;
@@ -403,6 +427,9 @@ static void glister_val_shift(const LtGlisterVal *v, const int64_t *rows, int64_
   }
 }
 
+/* One group of GLISTER with the last-layer update: the validation gradient at the moved logits,
+ * the pick of largest gain, then the logits move by that pick's W h + b. step = eta for the sum
+ * of the picks, eta / t for their mean. */
 static LtStatus glister_val_group(const float *X, int64_t m, int64_t k, const LtGlisterVal *v,
                                   int64_t c, double eta, GlisterValWork *w, const int64_t *rows,
                                   LtPick *out) {

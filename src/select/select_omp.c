@@ -1,11 +1,11 @@
-/* select_omp.c - GradMatch: orthogonal matching pursuit with ridge non-negative least squares on an
- * updated Cholesky factor. */
+/* select_omp.c - GradMatch: matching pursuit, ridge NNLS on an updated Cholesky factor. */
 #include <math.h>
 #include <string.h>
 #include "interrupt.h"
 #include "tensor/random.h"
 #include "select/select_util.h"
 
+/* H and R are k x k doubles: 8192 caps each at 512 MB. */
 #define OMP_MAX_K 8192
 
 /* The NNLS of one group: slots 0..ns-1 are the chosen rows; P lists the
@@ -26,6 +26,7 @@ typedef struct {
   Nnls q;
 } OmpWork;
 
+/* Carves the work for the largest group and the largest k; a counting arena sizes the scratch. */
 static int omp_layout(SelArena *a, const LtGroups *g, int64_t kmax, int64_t d, OmpWork *w) {
   size_t m = (size_t)sel_max_group(g), k = (size_t)kmax;
   w->block = g->ngroups > 1 ? sel_take(a, m * (size_t)d * sizeof(float)) : NULL;
@@ -49,6 +50,7 @@ static int omp_layout(SelArena *a, const LtGroups *g, int64_t kmax, int64_t d, O
   return !a->failed && a->base;
 }
 
+/* At least 1, so the layout always has room for one slot. */
 static int64_t max_k(const LtGroups *g, const int64_t *k) {
   int64_t m = 1;
   for (int64_t c = 0; c < g->ngroups; c++)
@@ -80,7 +82,10 @@ static void chol_append(Nnls *q, int64_t s) {
     rr += RR(q, i, n) * RR(q, i, n);
   }
   double piv = HH(q, s, s) - rr;
+  /* A row (nearly) in the span of P leaves a zero or negative pivot: the floor keeps R
+   * invertible at the price of a tiny extra ridge on that slot. */
   RR(q, n, n) = sqrt(piv > 1e-12 * HH(q, s, s) ? piv : 1e-12 * HH(q, s, s));
+  /* Row n below the diagonal may hold entries of a deleted column: cleared. */
   for (int64_t l = 0; l < n; l++) RR(q, n, l) = 0;
   q->P[n] = s;
   q->inP[s] = 1;
@@ -95,6 +100,8 @@ static void chol_delete(Nnls *q, int64_t pos) {
     q->P[j] = q->P[j + 1];
     for (int64_t i = 0; i < n; i++) RR(q, i, j) = RR(q, i, j + 1);
   }
+  /* Dropping a column leaves R upper Hessenberg from pos on; one Givens rotation per column
+   * restores the triangle (the standard Cholesky downdate by column deletion). */
   for (int64_t j = pos; j < n - 1; j++) {
     double a = RR(q, j, j), b = RR(q, j + 1, j), r = hypot(a, b);
     double cs = r > 0 ? a / r : 1, sn = r > 0 ? b / r : 0;
@@ -133,6 +140,7 @@ static int nnls_step_back(Nnls *q) {
     int64_t s = q->P[i];
     if (q->z[s] <= 0) {
       any = 1;
+      /* The fraction of the way from x to z at which weight s reaches 0. */
       double t = q->x[s] / (q->x[s] - q->z[s]);
       if (t < alpha) alpha = t;
     }
@@ -143,6 +151,7 @@ static int nnls_step_back(Nnls *q) {
     q->x[s] += alpha * (q->z[s] - q->x[s]);
   }
   for (int64_t i = q->np - 1; i >= 0; i--)
+    /* Weights that rounding leaves a hair above 0 leave P too. */
     if (q->x[q->P[i]] <= 1e-15 * (1 + fabs(q->c[q->P[i]]))) {
       q->x[q->P[i]] = 0;
       chol_delete(q, i);
@@ -150,6 +159,10 @@ static int nnls_step_back(Nnls *q) {
   return 1;
 }
 
+/* Lawson and Hanson's active-set NNLS (1974) on the normal equations H x = c, warm-started: x
+ * and P carry over from the previous OMP step, so a step usually adds one variable. w = c - H x
+ * is the negative gradient; the most positive w enters P. The iteration caps stop a cycle that
+ * rounding could cause (exact arithmetic terminates). */
 static void nnls_solve(Nnls *q) {
   double cmax = 0;
   for (int64_t s = 0; s < q->ns; s++)
@@ -187,6 +200,8 @@ static void omp_add(OmpWork *w, const float *A, int64_t d, int64_t p, double lam
   memcpy(row, A + p * d, (size_t)d * sizeof(float));
   w->slot_row[s] = p;
   w->mask[p] = 1;
+  /* H is symmetric: row and column are filled together. lam on the diagonal is the ridge and
+   * keeps H positive definite. */
   for (int64_t t = 0; t <= s; t++) HH(q, s, t) = HH(q, t, s) = sel_dot(row, w->sel + t * d, d);
   HH(q, s, s) += lam;
   double cb = 0;
@@ -198,6 +213,8 @@ static void omp_add(OmpWork *w, const float *A, int64_t d, int64_t p, double lam
 
 /* resid = b - sum_s x_s a_s; returns its norm. */
 static double omp_residual(OmpWork *w, int64_t d) {
+  /* The residual in double; rf is its float copy for the float matvec of the next correlation
+   * step. */
   memcpy(w->resid, w->b, sizeof(double) * (size_t)d);
   for (int64_t s = 0; s < w->q.ns; s++) {
     double xs = w->q.x[s];
@@ -238,6 +255,7 @@ static void omp_fill(OmpWork *w, int64_t m, int64_t from, int64_t k, LtRng *rng,
   int64_t np = 0;
   for (int64_t i = 0; i < m; i++)
     if (!w->mask[i]) w->pool[np++] = i;
+  /* A partial Fisher-Yates shuffle of the pool: k - from distinct rows, uniformly. */
   for (int64_t t = from, i = 0; t < k; t++, i++) {
     int64_t j = i + (int64_t)lt_rng_below(rng, (uint64_t)(np - i));
     int64_t v = w->pool[j];
@@ -247,6 +265,9 @@ static void omp_fill(OmpWork *w, int64_t m, int64_t from, int64_t k, LtRng *rng,
   }
 }
 
+/* OMP for one group: take the row most correlated with the residual, re-solve the NNLS over the
+ * picks, until k picks, the tolerance, or no positive correlation; then drop zero weights and
+ * fill at random. */
 static LtStatus omp_group(OmpWork *w, const float *A, int64_t m, int64_t d, int64_t k,
                           const float *target, double lam, double tol, LtRng *rng,
                           const int64_t *rows, LtPick *out) {
@@ -262,6 +283,8 @@ static LtStatus omp_group(OmpWork *w, const float *A, int64_t m, int64_t d, int6
     for (int64_t j = 0; j < d; j++) w->b[j] = target[j];
   for (int64_t j = 0; j < d; j++) bn += w->b[j] * w->b[j];
   bn = sqrt(bn);
+  /* lam scales with the mean squared row norm; the 1e-12 term keeps H definite at lam = 0 (and
+   * 1e-300 keeps it positive for an all-zero group). */
   lam = lam * msq / (double)m + 1e-12 * (msq / (double)m + 1e-300);
   w->q.ns = w->q.np = 0;
   double rn = omp_residual(w, d);
@@ -285,6 +308,7 @@ LtStatus lt_select_gradmatch(const float *G, int64_t n, int64_t d, const LtGroup
   SelArena a;
   OmpWork w;
   LtRng rng;
+  /* Refused before carving: k x k matrices past OMP_MAX_K would be too large to allocate. */
   if (max_k(g, k) > OMP_MAX_K) return LT_ERANGE;
   sel_arena_init(&a, scratch, bytes);
   if (!omp_layout(&a, g, max_k(g, k), d, &w)) return LT_ENOMEM;

@@ -1,5 +1,4 @@
-/* select_util.c - scratch carving, the lazy-greedy heap, row gathering and the dot-product kernels
- * of selection. */
+/* select_util.c - selection's shared parts: scratch, heap, gathering, dot products. */
 #include <string.h>
 #include "select/select_util.h"
 
@@ -12,11 +11,14 @@ void sel_arena_init(SelArena *a, void *base, size_t size) {
   a->failed = 0;
 }
 
+/* Pieces are rounded up to 64 bytes, so one that starts aligned leaves the next aligned too. */
 void *sel_take(SelArena *a, size_t n) {
   uintptr_t p = (uintptr_t)(a->base + a->used);
   size_t pad = a->base ? (size_t)(((p + SEL_ALIGN - 1) & ~(uintptr_t)(SEL_ALIGN - 1)) - p) : 0;
   size_t need = pad + ((n + SEL_ALIGN - 1) & ~(size_t)(SEL_ALIGN - 1));
   if (!a->base) {
+    /* Counting cannot know the real base's alignment: each piece reserves the worst-case 64
+     * bytes of padding on top. */
     a->used += need + SEL_ALIGN;
     return NULL;
   }
@@ -31,6 +33,8 @@ void *sel_take(SelArena *a, size_t n) {
 
 /* ---- heap ------------------------------------------------------------------ */
 
+/* Ties to the lower row: lazy greedy then picks exactly what an eager greedy with lowest-index
+ * ties would. */
 static int heap_above(const SelHeapItem *a, const SelHeapItem *b) {
   return a->key > b->key || (a->key == b->key && a->row < b->row);
 }
@@ -68,6 +72,7 @@ SelHeapItem sel_heap_pop(SelHeap *h) {
   return top;
 }
 
+/* Floyd's bottom-up heapify: O(n) instead of n pushes. */
 void sel_heap_build(SelHeap *h, int64_t n) {
   h->n = n;
   for (int64_t i = n / 2 - 1; i >= 0; i--) sift_down(h, i);
@@ -84,6 +89,7 @@ int64_t sel_max_group(const LtGroups *g) {
   return m;
 }
 
+/* Only a single group can hold every row in order, whatever c is. */
 int sel_group_is_identity(const LtGroups *g, int64_t c) {
   return g->ngroups == 1 && g->start[0] == 0 && g->start[1] == g->n;
 }
@@ -92,6 +98,7 @@ const float *sel_gather(const float *X, int64_t d, const LtGroups *g, int64_t c,
   if (sel_group_is_identity(g, c)) return X;
   const int64_t *rows = g->order + g->start[c];
   int64_t m = sel_group_size(g, c);
+  /* The copy makes the group one dense m x d block for the kernels and BLAS. */
   SEL_FOR(i, m, m * d, memcpy(buf + i * d, X + rows[i] * d, (size_t)d * sizeof(float)););
   return buf;
 }
@@ -177,6 +184,8 @@ void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y)
 /* Max under the total order (value, then lower index): associative, so
  * any split among threads gives the same answer. */
 int64_t sel_argmax_masked(const double *v, const uint8_t *mask, int64_t n) {
+  /* Below LT_PAR_MIN the scan runs inline: greedy methods call this once per pick, and a
+   * parallel region would cost more than the scan. */
   int64_t best = -1;
   if (n < LT_PAR_MIN) {
     for (int64_t i = 0; i < n; i++)
@@ -185,6 +194,8 @@ int64_t sel_argmax_masked(const double *v, const uint8_t *mask, int64_t n) {
   }
 #pragma omp parallel
   {
+    /* Each thread's winner merges under the same total order (value, then lower index) as the
+     * serial scan. */
     int64_t mine = -1;
 #pragma omp for schedule(static) nowait
     for (int64_t i = 0; i < n; i++)

@@ -1,5 +1,4 @@
-/* select_util.h - what the selection kernels share: scratch carving, a max-heap, row gathering
- * (core, no Lua). */
+/* select_util.h - what the selection kernels share: scratch, a max-heap, gathering (core). */
 #ifndef LUNETTE_SELECT_UTIL_H
 #define LUNETTE_SELECT_UTIL_H
 #include "select/select.h"
@@ -44,6 +43,7 @@ typedef struct {
   int64_t n;
 } SelHeap;
 
+/* Push needs room in items (the caller sized it); pop needs h->n > 0. */
 void sel_heap_push(SelHeap *h, SelHeapItem it);
 SelHeapItem sel_heap_pop(SelHeap *h);
 /* Builds a heap from h->items[0..n) in O(n). */
@@ -52,6 +52,7 @@ void sel_heap_build(SelHeap *h, int64_t n);
 /* Rows of group c of X (n x d) as a contiguous block: X itself when the
  * group is every row in order, else a copy in buf (group size x d). */
 const float *sel_gather(const float *X, int64_t d, const LtGroups *g, int64_t c, float *buf);
+/* Rows in group c; the most rows of any group (what scratch is sized for). */
 int64_t sel_group_size(const LtGroups *g, int64_t c);
 int64_t sel_max_group(const LtGroups *g);
 /* True when group c of g is rows 0..n-1 in order (no copy needed). */
@@ -64,7 +65,8 @@ int64_t sel_argmax_masked(const double *v, const uint8_t *mask, int64_t n);
 /* y[i] = <A[i], x> for A (n x d) float32, in double accumulation per row. */
 void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y);
 
-/* Sum of squared differences of two length-d float rows. */
+/* Sum of squared differences, and dot product, of two length-d float rows:
+ * float partial sums in a fixed order, finished in double. */
 double sel_sqdist(const float *a, const float *b, int64_t d);
 double sel_dot(const float *a, const float *b, int64_t d);
 

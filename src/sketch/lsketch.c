@@ -1,5 +1,4 @@
-/* lsketch.c - Lua binding for Frequent Directions sketches (userdata "lunette.FD") and random
- * projections. */
+/* lsketch.c - Lua binding for Frequent Directions sketches ("lunette.FD") and projections. */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "sketch/sketch.h"
@@ -25,10 +24,14 @@ static FdUd *push_fd(lua_State *L, LtFdVariant v, int64_t ell, int64_t dim, LtDt
   int64_t cap = lt_fd_capacity(v, ell);
   FdUd *u = lua_newuserdatauv(L, sizeof(FdUd), 3);
   memset(u, 0, sizeof *u);
+  /* The userdata is zeroed and typed before its buffers exist: if an allocation below raises, it
+   * is left unreachable with no __gc to run. */
   luaL_setmetatable(L, FD_MT);
   int64_t bshape[2] = {cap, dim}, fshape[1] = {(int64_t)lt_fd_work_floats(cap)};
   int64_t dshape[1] = {(int64_t)lt_fd_work_doubles(cap)};
   Tensor *buf = ltL_push_new_arg(L, 2, "fd", store, 2, bshape);
+  /* lt_fd_init's contract: a zeroed buffer. The workspaces need none; compressions write before
+   * they read. */
   memset(buf->data, 0, (size_t)(cap * dim) * lt_dtype_size(store));
   lua_setiuservalue(L, -2, 1);
   Tensor *wf = ltL_push_new(L, LT_F32, 1, fshape);
@@ -103,6 +106,7 @@ static void raise_add(lua_State *L, LtStatus st, const char *fname, int arg, con
 static int s_add(lua_State *L) {
   FdUd *u = check_fd(L, 1, "add");
   Tensor *rows = ltL_check_tensor(L, 2, "add"), r2 = *rows;
+  /* A 1-d tensor is one row: stride[0] 0, as there is no second row to step to. */
   if (rows->ndim == 1) {
     r2.ndim = 2;
     r2.shape[0] = 1;
@@ -130,6 +134,7 @@ static int s_finalize(lua_State *L) {
 /* fd:merge(other): sketches other's rows into fd; the bound adds up. */
 static int s_merge(lua_State *L) {
   FdUd *u = check_fd(L, 1, "merge"), *o = check_fd(L, 2, "merge");
+  /* lt_fd_merge would read the buffer it writes. */
   if (u == o) return ltL_argerror(L, 2, "merge", "cannot merge a sketch into itself");
   if (o->fd.dim != u->fd.dim)
     return ltL_argerror(L, 2, "merge", "dims differ: %lld vs %lld", (long long)o->fd.dim,
@@ -238,6 +243,7 @@ static int s_from_state(lua_State *L) {
   lua_getfield(L, 1, "rows");
   s.rows = ltL_totensor(L, -1);
   if (!s.rows) return state_type_error(L, "rows", "a tensor");
+  /* Every field is checked before push_fd: a bad state allocates nothing. */
   if (lt_fd_state_check(&s, msg, sizeof msg) != LT_OK)
     return ltL_argerror(L, 1, "from_state", "state.%s", msg);
   FdUd *u = push_fd(L, (LtFdVariant)s.variant, s.ell, s.dim, (LtDtype)s.store);
@@ -262,6 +268,7 @@ static int s_cov_error(lua_State *L) {
                         ltL_shape_of(A, b1, sizeof b1), ltL_shape_of(B, b2, sizeof b2));
   int iters = (int)luaL_optinteger(L, 3, 200);
   lua_settop(L, 3);
+  /* The core reads dense rows (to_f64 indexes linearly). */
   Tensor *ca = ltL_push_contiguous(L, 1), *cb = ltL_push_contiguous(L, 2);
   double r = lt_fd_cov_error(ca, cb, iters);
   if (r < 0) return luaL_error(L, "cov_error: not enough memory or LAPACK failure");
@@ -314,6 +321,8 @@ int luaopen_lunette_sketch(lua_State *L);
 int luaopen_lunette_sketch(lua_State *L) {
   if (luaL_newmetatable(L, FD_MT)) {
     luaL_newlib(L, fd_methods);
+    /* __methods: lua/lunette/sketch.lua adds its Lua methods to this table, and the docs read
+     * it. */
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__methods");
     lua_setfield(L, -2, "__index");

@@ -1,5 +1,4 @@
-/* sketch.c - Frequent Directions (fast and classic) over a Gram-matrix eigensolve, random
- * projections. */
+/* sketch.c - Frequent Directions (fast, classic) over a Gram eigensolve; random projections. */
 /* Its LAPACKE_, cblas_ calls go through src/lazy.h:
  * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
@@ -14,6 +13,7 @@
 #include "sketch/sketch.h"
 
 int64_t lt_fd_capacity(LtFdVariant v, int64_t ell) { return v == LT_FD_FAST ? 2 * ell : ell; }
+/* gram and wmat (cap x cap each), block and out (cap x LT_FD_BLOCK each). */
 size_t lt_fd_work_floats(int64_t cap) { return (size_t)(2 * cap * cap + 2 * cap * LT_FD_BLOCK); }
 /* dsyevd's workspace sizes for an n x n problem with eigenvectors. */
 static int64_t eig_lwork(int64_t n) { return 1 + 6 * n + 2 * n * n; }
@@ -197,7 +197,9 @@ static const float *block_of(const LtFd *fd, LtFdWork *w, int64_t n, int64_t c0,
   return w->block;
 }
 
-/* Gram = Buf Buf^T over the n filled rows, accumulated by column blocks. */
+/* Gram = Buf Buf^T over the n filled rows, accumulated by column blocks: a float16/bfloat16
+ * buffer converts LT_FD_BLOCK columns at a time, so the workspace is cap x 2048 floats whatever
+ * dim is. beta = 0 on the first block starts the sum. */
 static void gram(const LtFd *fd, LtFdWork *w, int64_t n) {
   for (int64_t c0 = 0; c0 < fd->dim; c0 += LT_FD_BLOCK) {
     int64_t bw = fd->dim - c0 < LT_FD_BLOCK ? fd->dim - c0 : LT_FD_BLOCK;
@@ -208,7 +210,10 @@ static void gram(const LtFd *fd, LtFdWork *w, int64_t n) {
   }
 }
 
-/* The shrinkage for this mode, from eigenvalues in ascending order. */
+/* The shrinkage for this mode, from eigenvalues in ascending order. fast: the ell-th largest
+ * (GLPW 2016), which leaves at most ell - 1 rows, so at least half the buffer is free again;
+ * classic: the smallest of the ell rows (Liberty 2013); final: the (ell+1)-th largest, so that
+ * ell rows survive. */
 static double pick_delta(const LtFd *fd, const double *eig, int64_t n, ShrinkMode mode) {
   switch (mode) {
   case SHRINK_FAST: return n >= fd->ell ? eig[n - fd->ell] : 0;
@@ -224,6 +229,9 @@ static int64_t build_w(LtFdWork *w, int64_t n, double delta, FdCompressErr *ce) 
   double top = n > 0 ? w->eig[n - 1] : 0, tiny = 1e-12 * (top > 0 ? top : 0);
   int64_t keep = 0;
   ce->tiny = tiny;
+  /* Largest first, so kept rows come out in decreasing singular value. A pair at most tiny above
+   * delta would keep a row of (almost) nothing, and l <= 0 would divide by zero: both are
+   * dropped. */
   for (int64_t j = n - 1; j >= 0; j--) {
     double l = w->eig[j];
     if (!(l - delta > tiny) || l <= 0) continue;
@@ -278,11 +286,15 @@ static void apply_w(LtFd *fd, LtFdWork *w, int64_t n, int64_t keep, FdCompressEr
   }
 }
 
+/* One compression: Gram, eigensolve, shrink, product. It fails (LT_ERANGE, LT_ELAPACK) before
+ * anything is changed; LT_EINTR comes after a complete one. */
 static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   int64_t n = fd->filled;
   FdCompressErr ce = {.n = n};
   if (n == 0) return LT_OK;
   gram(fd, w, n);
+  /* The Gram is widened to float64 for the eigensolve, which resolves small eigenvalues float32
+   * would blur; the trace feeds the rounding bound's T. */
   int finite = 1;
   for (int64_t i = 0; i < n; i++) {
     ce.trace += w->gram[i * n + i];
@@ -314,6 +326,8 @@ static LtStatus compress(LtFd *fd, LtFdWork *w, ShrinkMode mode) {
   fd->filled = ce.keep;
   fd->delta += delta;
   fd->rounding += compress_rounding(&b, &ce, (double)fd->dim);
+  /* Polled after the compression has finished: the sketch is consistent, and the caller stops
+   * adding rows. */
   return lt_interrupt_pending() ? LT_EINTR : LT_OK;
 }
 
@@ -356,6 +370,8 @@ static uint32_t value_bits(double v) {
 /* LT_EVALUE when a row holds NaN/Inf, LT_ERANGE when a value would not be
  * finite once stored (float32 conversion, then the storage dtype). */
 LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows) {
+  /* One max over float bit patterns: for non-negative floats the integer order is the numeric
+   * order, so the largest |x| and any NaN/Inf (above 0x7f800000) come out of the same scan. */
   int64_t n = rows->shape[0], d = rows->shape[1];
   size_t es = lt_dtype_size(rows->dtype);
   uint32_t m = 0;
@@ -371,6 +387,8 @@ LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows) {
       }
     m = rm > m ? rm : m;
   }
+  /* Exactly 0x7f800000 is Inf in float32 input; from other dtypes it is value_bits' code for
+   * finite but beyond float32 (LT_ERANGE). */
   if (m > 0x7f800000u || (m == 0x7f800000u && rows->dtype == LT_F32)) return LT_EVALUE;
   return m >= overflow_bits(store) ? LT_ERANGE : LT_OK;
 }
@@ -416,6 +434,7 @@ static double row_rounding(const LtFd *fd, const Tensor *rows, int64_t r, int64_
 /* Copies input row r into buffer slot `slot`; returns its squared norm (of
  * the float32 row) and adds what storing it rounded to *rounding. */
 static double put_row(LtFd *fd, const Tensor *rows, int64_t r, int64_t slot, double *rounding) {
+  /* A block at a time like the workspace: rows of any dim with 8 KB of stack. */
   float tmp[LT_FD_BLOCK];
   size_t es = lt_dtype_size(rows->dtype);
   const char *base = (const char *)rows->data + (size_t)(r * rows->stride[0]) * es;
@@ -441,6 +460,7 @@ LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows) {
   /* A compression that failed (interrupt, overflow) left the buffer full:
    * retry it before a row could go past the end. */
   if (fd->filled == fd->cap && (st = compress(fd, w, mode)) != LT_OK) return st;
+  /* Every row is checked before the first goes in: refused rows leave the sketch unchanged. */
   if ((st = lt_fd_rows_check(fd->store, rows)) != LT_OK) return st;
   for (int64_t r = 0; r < rows->shape[0]; r++) {
     fd->sq_frob += put_row(fd, rows, r, fd->filled++, &fd->rounding);
@@ -452,7 +472,12 @@ LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows) {
 
 LtStatus lt_fd_merge(LtFd *fd, LtFdWork *w, const LtFd *other) {
   if (other->dim != fd->dim) return LT_ESHAPE;
+  /* other's buffer as rows; fd == other would read the buffer it writes (the binding refuses
+   * it). */
   Tensor rows = {other->buf, other->store, LT_CPU, 2, {other->filled, other->dim}, {other->dim, 1}};
+  /* lt_fd_add counts other's buffered rows as seen and their norms; the true counts are both
+   * streams'. The bounds add: FD sketches are mergeable (Agarwal et al. 2012), the merged error
+   * at most the sum of the parts'. */
   int64_t seen = fd->rows_seen + other->rows_seen;
   double frob = fd->sq_frob + other->sq_frob;
   LtStatus st = lt_fd_add(fd, w, &rows);
@@ -467,6 +492,7 @@ LtStatus lt_fd_merge(LtFd *fd, LtFdWork *w, const LtFd *other) {
 double lt_fd_error_bound(const LtFd *fd) { return fd->delta + fd->rounding; }
 
 LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out) {
+  /* Rows past the kept ones (rank < ell) stay zero in out. */
   LtStatus st = compress(fd, w, SHRINK_FINAL);
   if (st != LT_OK) return st;
   float *o = out->data;
@@ -501,6 +527,8 @@ static LtStatus state_sizes(const LtFdState *s, char *msg, size_t n) {
                       (long long)(s->dim - 1 < LT_FD_MAX_ELL ? s->dim - 1 : LT_FD_MAX_ELL),
                       (long long)s->ell);
   int64_t cap = lt_fd_capacity((LtFdVariant)s->variant, s->ell);
+  /* By division, not multiplication, so a huge dim cannot overflow the test; 4 bytes per entry
+   * bounds every storage dtype. */
   if ((uint64_t)s->dim > LT_FD_MAX_BYTES / 4 / (uint64_t)cap)
     return state_fail(msg, n, "dim %lld makes a buffer beyond the tensor size limit",
                       (long long)s->dim);
@@ -586,6 +614,7 @@ void lt_fd_restore(LtFd *fd, const LtFdState *s) {
 
 /* ---- diagnostics -------------------------------------------------------------- */
 
+/* A float64 copy: the diagnostics measure in double, far below the sketch's own rounding. */
 static double *to_f64(const Tensor *t) {
   int64_t n = lt_numel(t);
   double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
@@ -605,7 +634,10 @@ static void apply_m(const double *A, int64_t n, const double *B, int64_t m, int6
   cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)d, -1.0, B, (int)d, tmp, 1, 1.0, out, 1);
 }
 
+/* ||A^T A - B^T B||_2 exactly, from all the eigenvalues; -1 on failure. */
 static double exact_norm(const double *A, int64_t n, const double *B, int64_t m, int64_t d) {
+  /* M = A^T A - B^T B in full (d <= 4096: at most 128 MB); eigenvalues only. A symmetric
+   * matrix's 2-norm is its largest |eigenvalue|, found at one end of the spectrum. */
   double *M = malloc((size_t)(d * d) * sizeof(double)), *ev = malloc((size_t)d * sizeof(double));
   double r = -1;
   if (M && ev) {
@@ -621,6 +653,9 @@ static double exact_norm(const double *A, int64_t n, const double *B, int64_t m,
   return r;
 }
 
+/* Power iteration on M through apply_m, never forming d x d; |v^T M v| is a lower estimate of
+ * ||M||_2. A fixed seed gives the same estimate on every run. iters < 1 leaves -1, which the
+ * caller reads as a failure. */
 static double power_norm(const double *A, int64_t n, const double *B, int64_t m, int64_t d,
                          int iters) {
   int64_t big = n > m ? n : m;
@@ -659,12 +694,15 @@ double lt_fd_cov_error(const Tensor *A, const Tensor *B, int iters) {
 
 void lt_proj_gaussian(Tensor *out, LtRng *rng) {
   int64_t n = lt_numel(out);
+  /* Variance 1/ell: E[P^T P] = I, so squared norms are preserved in expectation. */
   float s = (float)(1.0 / sqrt((double)out->shape[0]));
   for (int64_t i = 0; i < n; i++) ((float *)out->data)[i] = (float)lt_rng_normal(rng) * s;
 }
 
 void lt_proj_sparse_sign(Tensor *out, LtRng *rng) {
   int64_t n = lt_numel(out);
+  /* Nonzero with probability 1/3, at sqrt(3/ell): variance 1/ell, as the Gaussian's (Achlioptas
+   * 2003). */
   float s = (float)sqrt(3.0 / (double)out->shape[0]);
   for (int64_t i = 0; i < n; i++) {
     uint64_t k = lt_rng_below(rng, 6);
@@ -674,6 +712,8 @@ void lt_proj_sparse_sign(Tensor *out, LtRng *rng) {
 
 void lt_proj_countsketch(Tensor *out, LtRng *rng) {
   int64_t ell = out->shape[0], d = out->shape[1];
+  /* One nonzero per column (Clarkson and Woodruff 2013): applying it costs one add per input
+   * entry. The sign is the top bit of a draw. */
   memset(out->data, 0, (size_t)(ell * d) * sizeof(float));
   for (int64_t c = 0; c < d; c++) {
     int64_t r = (int64_t)lt_rng_below(rng, (uint64_t)ell);

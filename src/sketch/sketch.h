@@ -46,15 +46,19 @@ typedef struct {
 
 #define LT_FD_BLOCK 2048
 
+/* Rows of the buffer: 2 ell (fast) or ell (classic). */
 int64_t lt_fd_capacity(LtFdVariant v, int64_t ell);
-/* Bytes of float workspace (gram, wmat, block, out) and double workspace
- * (dgram, eig) a sketch of this shape needs. */
+/* How many floats (gram, wmat, block, out) and doubles (dgram, eig and
+ * dsyevd's workspaces) the workspace of a cap-row buffer needs: counts of
+ * elements, not bytes. */
 size_t lt_fd_work_floats(int64_t cap);
 size_t lt_fd_work_doubles(int64_t cap);
-/* Lays the workspace out over caller memory. */
+/* Lays the workspace out over caller memory of those sizes (w points into it;
+ * the caller keeps it alive). */
 void lt_fd_work_init(LtFdWork *w, int64_t cap, float *floats, double *doubles);
 
-/* Initialises fd over a zeroed buffer. */
+/* Initialises fd over a zeroed, caller-owned buffer of lt_fd_capacity(v, ell)
+ * x dim entries of dtype store. Never fails; the caller checked the sizes. */
 void lt_fd_init(LtFd *fd, LtFdVariant v, int64_t ell, int64_t dim, LtDtype store, void *buf);
 /* Checks rows (n x dim, any float dtype, any strides) for a sketch stored as
  * `store`: LT_EVALUE when one holds NaN/Inf, LT_ERANGE when a value would not
@@ -62,11 +66,12 @@ void lt_fd_init(LtFd *fd, LtFdVariant v, int64_t ell, int64_t dim, LtDtype store
 LtStatus lt_fd_rows_check(LtDtype store, const Tensor *rows);
 /* Adds n rows (n x dim, any float dtype, any strides). Rows are checked first
  * (lt_fd_rows_check): on LT_EVALUE/LT_ERANGE the sketch is unchanged. A
- * compression can still fail (LT_EINTR, LT_ELAPACK, or LT_ERANGE when squared
- * norms pass float32's range or the rows it would store float16's): the rows
+ * compression can still fail (LT_ELAPACK, or LT_ERANGE when squared norms
+ * pass float32's range or the rows it would store float16's): the rows
  * before it are in, nothing of the compression is, the buffer is left
  * full (filled == cap) and the next add or finalize retries the compression
- * first, so no row is ever written past the buffer. */
+ * first, so no row is ever written past the buffer. LT_EINTR is reported
+ * after a compression completes: the rows up to it are in, later ones not. */
 LtStatus lt_fd_add(LtFd *fd, LtFdWork *w, const Tensor *rows);
 /* Sketches other's buffered rows into fd (same dim, else LT_ESHAPE): fd then
  * sketches both streams, and counters and bounds add up. Fails as lt_fd_add. */
@@ -106,15 +111,19 @@ void lt_fd_restore(LtFd *fd, const LtFdState *s);
 /* Compresses the buffer to at most ell rows (shrinking by the (ell+1)-th
  * squared singular value, so ell directions survive) and writes them into
  * out (ell x dim float32, zero rows at the end when rank < ell). Fails as a
- * compression in lt_fd_add does, leaving the buffer unchanged. */
+ * compression in lt_fd_add does, leaving the buffer unchanged; on LT_EINTR the
+ * buffer is compressed but out is not written. */
 LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out);
 
 /* ||M||_2 for M = A^T A - B^T B, both (n x dim), (m x dim) float32/float64
  * contiguous, without forming dim x dim when dim is large: exact (Gram and
  * LAPACKE) when dim <= 4096, else `iters` steps of power iteration (a lower
- * estimate). Returns a negative value on allocation failure. */
+ * estimate). Returns a negative value on allocation failure, a LAPACK failure,
+ * or iters < 1 when the power iteration is taken. */
 double lt_fd_cov_error(const Tensor *A, const Tensor *B, int iters);
 
+/* The projections fill a contiguous float32 [ell x dim] tensor out from rng
+ * (a seed decides them); they never fail. */
 /* Fills out (ell x dim float32) with a Gaussian projection N(0, 1/ell). */
 void lt_proj_gaussian(Tensor *out, LtRng *rng);
 /* Achlioptas: +-sqrt(3/ell) with probability 1/6 each, 0 otherwise. */
