@@ -39,7 +39,8 @@ $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
 	lua5.4 scripts/embed.lua $@ $(LUA_SRC)
 
-$(BUILD)/obj/luasrc.o: $(BUILD)/gen/luasrc.c | $(BUILD)/obj
+# lazy_syms.h too: every object is compiled with -include lazy.h, which includes it.
+$(BUILD)/obj/luasrc.o: $(BUILD)/gen/luasrc.c $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/lunette: $(HOST_OBJ) $(LIB_OBJ)
