@@ -412,3 +412,35 @@ describe("errors", function()
     assert.matches("smaller than the kernel", err)
   end)
 end)
+
+-- A kernel that writes a strided view wrote a contiguous copy of it: a parameter registered as
+-- a transposed view kept its values through every optimiser step, silently.
+describe("tensors updated in place", function()
+  local lt = require "lunette"
+  local nn = lt.nn
+
+  it("refuse strided views instead of updating a copy", function()
+    local P = lt.ones(2, 3)
+    local ok, err = pcall(nn.kernels.sgd_step, P:t(), lt.ones(3, 2), nil, true, 0.5)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to 'sgd_step' %(parameter is updated in place and must be "
+                   .. "contiguous", err)
+    assert.equal(6, P:sum())
+    local m1, v1 = lt.zeros(3, 2), lt.zeros(3, 2)
+    ok, err = pcall(nn.kernels.adam_step, lt.ones(3, 2), lt.ones(3, 2), lt.zeros(2, 3):t(), v1, 1,
+                    0.1, 0.9, 0.999, 1e-8)
+    assert.is_false(ok)
+    assert.matches("first moment is updated in place and must be contiguous", err)
+    assert.equal(0, m1:sum())
+  end)
+
+  it("register_parameter refuses a strided view at the caller's line", function()
+    local m = nn.Linear(3, 2, { seed = 1 })
+    local ok, err = pcall(m.register_parameter, m, "weight", lt.randn(3, 2):t())
+    assert.is_false(ok)
+    assert.matches("bad argument #2 to 'register_parameter' %(parameter 'weight' must be contiguous",
+                   err)
+    m:register_parameter("weight", lt.randn(3, 2):t():contiguous())
+    assert.is_true(m.weight:is_contiguous())
+  end)
+end)

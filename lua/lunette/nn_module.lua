@@ -57,8 +57,14 @@ end
 
 -- m:register_parameter(key, t)
 -- Stores tensor t as m[key] and lists it as a trainable parameter (in the
--- state dict, parameters(), gradients).
+-- state dict, parameters(), gradients). t must be contiguous: optimisers
+-- update it in place (a strided view raises; pass t:contiguous()).
 function Module:register_parameter(key, t)
+  if lt.is_tensor(t) and not t:is_contiguous() then
+    argerror(2, "register_parameter",
+             "parameter '%s' must be contiguous (optimisers update it in place), got a strided view",
+             tostring(key))
+  end
   self._params[#self._params + 1] = key
   self[key] = t
 end

@@ -23,6 +23,22 @@ Tensor *lnn_opt_float(lua_State *L, int arg, const char *fname, const char *what
   return lua_isnoneornil(L, arg) ? NULL : lnn_check_float(L, arg, fname, what);
 }
 
+Tensor *lnn_check_float_out(lua_State *L, int arg, const char *fname, const char *what) {
+  Tensor *t = ltL_totensor(L, arg);
+  /* A copy would take the update and drop it (a parameter registered as a transposed view
+   * kept its old values through every optimiser step): refuse instead. */
+  if (t && !lt_is_contiguous(t))
+    ltL_argerror(L, arg, fname,
+                 "%s is updated in place and must be contiguous, got a strided view "
+                 "(make the tensor contiguous before registering it)",
+                 what);
+  return lnn_check_float(L, arg, fname, what);
+}
+
+Tensor *lnn_opt_float_out(lua_State *L, int arg, const char *fname, const char *what) {
+  return lua_isnoneornil(L, arg) ? NULL : lnn_check_float_out(L, arg, fname, what);
+}
+
 void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
                      LtDtype dt) {
   if (t && t->dtype != dt)

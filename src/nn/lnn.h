@@ -11,6 +11,12 @@
 Tensor *lnn_check_float(lua_State *L, int arg, const char *fname, const char *what);
 /* The same, or NULL when arg is nil/none. */
 Tensor *lnn_opt_float(lua_State *L, int arg, const char *fname, const char *what);
+/* The float tensor at arg that the kernel writes in place (parameters, optimiser state,
+ * gradient buffers, running statistics): as lnn_check_float, but a strided view raises
+ * instead of being copied, since the update would go to the copy. */
+Tensor *lnn_check_float_out(lua_State *L, int arg, const char *fname, const char *what);
+/* The same, or NULL when arg is nil/none. */
+Tensor *lnn_opt_float_out(lua_State *L, int arg, const char *fname, const char *what);
 /* Raises unless t has dtype dt (t is argument arg called `what`). */
 void lnn_check_dtype(lua_State *L, int arg, const char *fname, const char *what, const Tensor *t,
                      LtDtype dt);

@@ -77,8 +77,8 @@ static int l_conv2d_backward(lua_State *L) {
   Tensor *x = lnn_check_float(L, 2, fname, "input");
   Tensor *w = lnn_check_float(L, 3, fname, "weight");
   NnConv2d c = check_geo(L, 4, fname);
-  Tensor *gw = lnn_opt_float(L, 5, fname, "weight grad");
-  Tensor *gb = lnn_opt_float(L, 6, fname, "bias grad");
+  Tensor *gw = lnn_opt_float_out(L, 5, fname, "weight grad");
+  Tensor *gb = lnn_opt_float_out(L, 6, fname, "bias grad");
   int need_dx = lua_toboolean(L, 7);
   check_args(L, fname, &c, x, w, NULL);
   if (gw) {
@@ -140,8 +140,8 @@ static int l_conv2d_backward_ref(lua_State *L) {
   Tensor *x = lnn_check_float(L, 2, fname, "input");
   Tensor *w = lnn_check_float(L, 3, fname, "weight");
   NnConv2d c = check_geo(L, 4, fname);
-  Tensor *gw = lnn_opt_float(L, 5, fname, "weight grad");
-  Tensor *gb = lnn_opt_float(L, 6, fname, "bias grad");
+  Tensor *gw = lnn_opt_float_out(L, 5, fname, "weight grad");
+  Tensor *gb = lnn_opt_float_out(L, 6, fname, "bias grad");
   check_args(L, fname, &c, x, w, NULL);
   lnn_check_dtype(L, 2, fname, "input", x, LT_F64);
   Tensor *dx = lnn_push_zeros(L, x->dtype, 4, x->shape);

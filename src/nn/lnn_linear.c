@@ -56,8 +56,8 @@ static int l_linear_backward(lua_State *L) {
   Tensor *dy = lnn_check_float(L, 1, fname, "grad_output");
   Tensor *x = lnn_check_float(L, 2, fname, "input");
   Tensor *w = lnn_check_float(L, 3, fname, "weight");
-  Tensor *gw = lnn_opt_float(L, 4, fname, "weight grad");
-  Tensor *gb = lnn_opt_float(L, 5, fname, "bias grad");
+  Tensor *gw = lnn_opt_float_out(L, 4, fname, "weight grad");
+  Tensor *gb = lnn_opt_float_out(L, 5, fname, "bias grad");
   int need_dx = lua_toboolean(L, 6);
   check_weight(L, fname, x, w, NULL);
   Tensor xv = as_rows(x), dyv = as_rows(dy);

@@ -31,8 +31,8 @@ static int l_batchnorm_forward(lua_State *L) {
   const char *fname = "batch_norm";
   Tensor *x = lnn_check_float(L, 1, fname, "input");
   Tensor *g = lnn_opt_float(L, 2, fname, "weight"), *b = lnn_opt_float(L, 3, fname, "bias");
-  Tensor *rm = lnn_opt_float(L, 4, fname, "running_mean"),
-         *rv = lnn_opt_float(L, 5, fname, "running_var");
+  Tensor *rm = lnn_opt_float_out(L, 4, fname, "running_mean"),
+         *rv = lnn_opt_float_out(L, 5, fname, "running_var");
   int training = lua_toboolean(L, 6);
   double eps = luaL_checknumber(L, 7), mom = luaL_optnumber(L, 8, 0.1);
   Tensor xv = as_bcl(L, fname, x);
@@ -69,8 +69,8 @@ static int l_batchnorm_backward(lua_State *L) {
   Tensor *g = lnn_opt_float(L, 3, fname, "weight");
   Tensor *m = lnn_check_float(L, 4, fname, "mean"), *is = lnn_check_float(L, 5, fname, "invstd");
   int training = lua_toboolean(L, 6);
-  Tensor *gg = lnn_opt_float(L, 7, fname, "weight grad"),
-         *gb = lnn_opt_float(L, 8, fname, "bias grad");
+  Tensor *gg = lnn_opt_float_out(L, 7, fname, "weight grad"),
+         *gb = lnn_opt_float_out(L, 8, fname, "bias grad");
   int need_dx = lua_toboolean(L, 9);
   /* dy is read through x's view: the checks below make it contiguous with x's numel. */
   Tensor xv = as_bcl(L, fname, x), dyv = xv;
@@ -147,8 +147,8 @@ static int l_layernorm_backward(lua_State *L) {
   int64_t d = ltL_check_int(L, 3, fname, "normalised size");
   Tensor *g = lnn_opt_float(L, 4, fname, "weight");
   Tensor *m = lnn_check_float(L, 5, fname, "mean"), *is = lnn_check_float(L, 6, fname, "invstd");
-  Tensor *gg = lnn_opt_float(L, 7, fname, "weight grad"),
-         *gb = lnn_opt_float(L, 8, fname, "bias grad");
+  Tensor *gg = lnn_opt_float_out(L, 7, fname, "weight grad"),
+         *gb = lnn_opt_float_out(L, 8, fname, "bias grad");
   int need_dx = lua_toboolean(L, 9);
   Tensor xv = as_nd(L, fname, x, d), dyv = xv;
   lnn_check_dtype(L, 1, fname, "grad_output", dy, x->dtype);

@@ -12,9 +12,9 @@ static void check_like(lua_State *L, int arg, const char *fname, const char *wha
 /* sgd_step(p, g, buf|nil, first, lr, momentum, dampening, weight_decay, nesterov) */
 static int l_sgd_step(lua_State *L) {
   const char *fname = "sgd_step";
-  Tensor *p = lnn_check_float(L, 1, fname, "parameter");
+  Tensor *p = lnn_check_float_out(L, 1, fname, "parameter");
   Tensor *g = lnn_check_float(L, 2, fname, "gradient");
-  Tensor *buf = lnn_opt_float(L, 3, fname, "momentum buffer");
+  Tensor *buf = lnn_opt_float_out(L, 3, fname, "momentum buffer");
   int first = lua_toboolean(L, 4);
   NnSgd o = {luaL_checknumber(L, 5), luaL_optnumber(L, 6, 0), luaL_optnumber(L, 7, 0),
              luaL_optnumber(L, 8, 0), lua_toboolean(L, 9)};
@@ -29,10 +29,10 @@ static int l_sgd_step(lua_State *L) {
 /* adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay, decoupled) */
 static int l_adam_step(lua_State *L) {
   const char *fname = "adam_step";
-  Tensor *p = lnn_check_float(L, 1, fname, "parameter");
+  Tensor *p = lnn_check_float_out(L, 1, fname, "parameter");
   Tensor *g = lnn_check_float(L, 2, fname, "gradient");
-  Tensor *m = lnn_check_float(L, 3, fname, "first moment");
-  Tensor *v = lnn_check_float(L, 4, fname, "second moment");
+  Tensor *m = lnn_check_float_out(L, 3, fname, "first moment");
+  Tensor *v = lnn_check_float_out(L, 4, fname, "second moment");
   int64_t step = ltL_check_int(L, 5, fname, "step");
   NnAdam o = {luaL_checknumber(L, 6), luaL_checknumber(L, 7),   luaL_checknumber(L, 8),
               luaL_checknumber(L, 9), luaL_optnumber(L, 10, 0), lua_toboolean(L, 11)};
