@@ -2,6 +2,8 @@
 #include <signal.h>
 #include "interrupt.h"
 
+/* volatile sig_atomic_t is the type a signal handler may write and the main flow then read,
+ * by the C standard's rules. */
 static volatile sig_atomic_t interrupt_flag = 0;
 
 void lt_interrupt_request(void) { interrupt_flag = 1; }

@@ -41,6 +41,9 @@ typedef struct {
   LT_LAZY_DEFLATE(LT_LAZY_MEMBER)
 } LtLazyDeflate;
 
+/* The function table of each library, loaded and filled on the first call (thread-safe), then
+ * returned at once. Never NULL: a missing library or symbol aborts the process with the Debian
+ * package to install. Call sites reach these only through lazy_rename.h's renaming. */
 const LtLazyBlas *lt_lazy_blas(void);
 const LtLazyLapacke *lt_lazy_lapacke(void);
 const LtLazyCairo *lt_lazy_cairo(void);

@@ -85,12 +85,16 @@ static const LtPart parts[] = {
 /* Moves every field of the part's table on top into the module table at idx and pops
  * it. Two parts registering one name is a bug in the list, not a user error: raise. */
 static void merge_part(lua_State *L, int idx, const char *module) {
+  /* lua_next walks the part's table with the key at -2 and the value at -1; a raw get of the key
+   * in the module table tells whether an earlier part took the name. */
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pushvalue(L, -2);
     if (lua_rawget(L, idx) != LUA_TNIL)
       luaL_error(L, "lunette._%s: '%s' registered by two parts", module, lua_tostring(L, -3));
     lua_pop(L, 1);
+    /* Stack: part, key, value. Copy the key and swap it under the value so that rawset stores
+     * module[key] = value and leaves the key for lua_next. */
     lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_rawset(L, idx);
@@ -104,6 +108,8 @@ static int open_module(lua_State *L) {
   const char *module = lua_tostring(L, lua_upvalueindex(1));
   lua_newtable(L);
   int idx = lua_gettop(L);
+  /* Parts of one module are found by name in the one list, so adding a part means adding one
+   * line there. */
   for (const LtPart *p = parts; p->module; p++) {
     if (strcmp(p->module, module) != 0) continue;
     lua_pushcfunction(L, p->open);
@@ -113,6 +119,8 @@ static int open_module(lua_State *L) {
   return 1;
 }
 
+/* The loader of one embedded façade (its LtLuaSource is upvalue 1), called by require with the
+ * module name as its argument. */
 static int load_embedded(lua_State *L) {
   const LtLuaSource *src = lua_touserdata(L, lua_upvalueindex(1));
   /* bytecode first (fast start); source if this liblua reads another format */
@@ -121,6 +129,7 @@ static int load_embedded(lua_State *L) {
     if (luaL_loadbufferx(L, src->code, src->len, src->chunkname, "t") != LUA_OK)
       return lua_error(L);
   }
+  /* The module name require passed goes to the chunk as its `...`, as with a file module. */
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);
   return 1;
@@ -153,6 +162,7 @@ static int open_source(lua_State *L) {
   return 1;
 }
 
+/* Registers every loader in package.preload, so nothing is opened until something requires it. */
 static void preload_all(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const LtPart *p = parts; p->module; p++) {
@@ -165,6 +175,8 @@ static void preload_all(lua_State *L) {
   }
   lua_pushcfunction(L, open_source);
   lua_setfield(L, -2, "lunette._source");
+  /* Each embedded façade gets a loader; the LtLuaSource is static, so a light userdata is
+   * enough. */
   for (const LtLuaSource *s = lt_lua_sources; s->module; s++) {
     lua_pushlightuserdata(L, (void *)s);
     lua_pushcclosure(L, load_embedded, 1);

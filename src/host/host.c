@@ -17,6 +17,8 @@ static lua_State *running_state = NULL;
 /* Set by the SIGTERM handler: the process exits at the next Lua event. */
 static volatile sig_atomic_t terminate_requested = 0;
 
+/* Installs handler with sa_flags 0: no SA_RESTART, so a blocking read() returns EINTR and the
+ * signal is noticed at once. */
 static void set_signal(int sig, void (*handler)(int)) {
   struct sigaction sa;
   sa.sa_handler = handler;
@@ -30,6 +32,9 @@ void host_set_sigint(void (*handler)(int)) { set_signal(SIGINT, handler); }
 /* Dies of SIGTERM, as the default action would have, once no write is half
  * done: temporaries still registered are removed first. */
 static void terminate_now(void) {
+  /* The registry of temporaries is swept first so that no half-written file survives; raise()
+   * then ends the process with the signal's own status, and _exit is only a fallback in case the
+   * signal is blocked. */
   lt_atomic_sweep();
   fflush(NULL);
   set_signal(SIGTERM, SIG_DFL);
@@ -44,6 +49,7 @@ static void terminate_now(void) {
  * rolled back by then, unless it called back into Lua: terminate_now
  * removes that one's temporary. */
 static void stop_hook(lua_State *L, lua_Debug *ar) {
+  /* The hook fires once: remove it before anything else so that error handling runs without it. */
   lua_sethook(L, NULL, 0, 0);
   if (terminate_requested) terminate_now();
   if (!lt_interrupt_pending()) return;
@@ -52,6 +58,8 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 }
 
 static void on_sigint(int sig) {
+  /* A signal handler may not call Lua, only set a hook: the hook runs at the next call, return,
+   * line or instruction count (every instruction, count 1), in the Lua thread itself. */
   int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   host_set_sigint(SIG_DFL); /* a second Ctrl-C kills a process stuck in C */
   lt_interrupt_request();
@@ -64,6 +72,7 @@ static void on_sigint(int sig) {
  * the next Lua event exits. */
 static void on_sigterm(int sig) {
   int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  /* Restore the default at once: a second SIGTERM kills the process even if it is stuck in C. */
   set_signal(SIGTERM, SIG_DFL);
   lt_atomic_sweep();
   terminate_requested = 1;
@@ -71,6 +80,7 @@ static void on_sigterm(int sig) {
   lua_sethook(running_state, stop_hook, mask, 1);
 }
 
+/* lua.c's message handler: a traceback for string errors, __tostring for other objects. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
@@ -84,11 +94,14 @@ static int msghandler(lua_State *L) {
 }
 
 int host_docall(lua_State *L, int narg, int nres) {
+  /* The message handler goes below the function and its arguments, as lua_pcall expects. */
   int base = lua_gettop(L) - narg;
+  /* Saved and restored in case calls nest. */
   lua_State *saved = running_state;
   int status;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
+  /* A stale interrupt from an earlier Ctrl-C must not stop this call. */
   lt_interrupt_clear();
   running_state = L;
   host_set_sigint(on_sigint);
@@ -101,6 +114,7 @@ int host_docall(lua_State *L, int narg, int nres) {
   if (lua_gethook(L) == stop_hook) /* Ctrl-C came as the call returned */
     lua_sethook(L, NULL, 0, 0);
   running_state = saved;
+  /* Drop the message handler, leaving the results (or the error) where the function was. */
   lua_remove(L, base);
   return status;
 }
@@ -108,6 +122,8 @@ int host_docall(lua_State *L, int narg, int nres) {
 int host_report(lua_State *L, int status, int prefixed) {
   const char *msg;
   if (status == LUA_OK) return status;
+  /* Error objects that are not strings were already rendered by msghandler; this is a last
+   * resort for errors raised outside it. */
   msg = lua_tostring(L, -1);
   if (msg == NULL) msg = "(error object is not a string)";
   fflush(stdout);

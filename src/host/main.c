@@ -31,6 +31,8 @@ static void print_version(void) {
   fflush(stdout);
 }
 
+/* The -h text (also printed after a usage error, to stderr); lua(1)'s options plus lunette's
+ * globals. */
 static void print_usage(FILE *out) {
   fputs("usage: " HOST_NAME " [options] [script [args]]\n"
         "Available options are:\n"
@@ -62,6 +64,7 @@ static int run_string(lua_State *L, const char *code, const char *name) {
 
 /* -l mod (global mod = require "mod") or -l g=mod (global g). */
 static int run_require(lua_State *L, const char *spec) {
+  /* "g=mod": the global is the part before '=', the module the part after it. */
   const char *eq = strchr(spec, '=');
   const char *mod = eq ? eq + 1 : spec;
   int status;
@@ -71,6 +74,7 @@ static int run_require(lua_State *L, const char *spec) {
   if (status == LUA_OK) {
     lua_pushglobaltable(L);
     lua_pushlstring(L, spec, eq ? (size_t)(eq - spec) : strlen(spec));
+    /* Stack: the module's value on top; set _G[global] = value, then pop _G and the value. */
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
     lua_pop(L, 2);
@@ -80,6 +84,8 @@ static int run_require(lua_State *L, const char *spec) {
 
 /* LUA_INIT_5_4, else LUA_INIT: "@file" runs the file, anything else is code. */
 static int run_init(lua_State *L) {
+  /* The versioned variable wins, as in lua(1); the name starting with '=' doubles as the chunk
+   * name of the code. */
   const char *name = "=LUA_INIT_5_4";
   const char *init = getenv(name + 1);
   if (init == NULL) {
@@ -99,6 +105,8 @@ static int parse_option(char **argv, int argc, int *i, HostArgs *a) {
     a->flags |= OPT_HELP;
     return 1;
   }
+  /* -e and -l take an argument, attached (-eCODE) or as the next word; a next word that starts
+   * with '-' counts as missing, as lua(1) does. */
   if (o[1] == 'e' || o[1] == 'l') {
     a->flags |= o[1] == 'e' ? OPT_E : 0;
     if (o[2] != '\0') /* argument attached: -eCODE */
@@ -122,6 +130,8 @@ static HostArgs parse_args(char **argv, int argc) {
   HostArgs a = {0, argc, NULL};
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
+    /* A word that is not an option (or is "-") is the script; everything after it is its
+     * arguments. */
     if (o[0] != '-' || o[1] == '\0') {
       a.script = i;
       return a;
@@ -144,6 +154,8 @@ static int run_options(lua_State *L, char **argv, int script) {
   for (int i = 1; i < script; i++) {
     const char *o = argv[i];
     const char *val;
+    /* Options were validated by parse_args; here only -e, -l and -W act, in order, so a -l can
+     * set up what a later -e uses. */
     if (o[0] != '-' || (o[1] != 'e' && o[1] != 'l' && o[1] != 'W')) continue;
     if (o[1] == 'W') {
       lua_warning(L, "@on", 0);
@@ -160,6 +172,7 @@ static int run_options(lua_State *L, char **argv, int script) {
  * its arguments, negative indices the host and its options. */
 static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
   int narr;
+  /* Without a script, arg[0] is the host's own name (argv[0]), as lua(1) does. */
   if (script == argc) script = 0;
   narr = argc - script - 1;
   lua_createtable(L, narr > 0 ? narr : 0, script + 1);
@@ -175,10 +188,12 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
 static int run_script(lua_State *L, char **argv, int argc, int script) {
   const char *fname = argv[script];
   int status;
+  /* "-" is stdin (luaL_loadfile(NULL)) unless it came after "--", where it names a file. */
   if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0) fname = NULL;
   status = luaL_loadfile(L, fname);
   if (status == LUA_OK) {
     int n = argc - script - 1;
+    /* The function, its n arguments and the message handler host_docall adds. */
     luaL_checkstack(L, n + 3, "too many arguments to script");
     for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
     status = host_docall(L, n, 0);
@@ -189,11 +204,15 @@ static int run_script(lua_State *L, char **argv, int argc, int script) {
 /* Standard libraries, then lunette as package.loaded.lunette, global
  * `lunette`, its short alias `lt`, and `help` (lunette.help). */
 static void open_libs(lua_State *L, int noenv) {
+  /* The package library reads LUA_NOENV from the registry when it opens, so this must come
+   * before luaL_openlibs. */
   if (noenv) { /* read by the package library as it opens */
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+  /* luaL_requiref leaves the module on the stack: its help field becomes a global, and the
+   * module itself the global lt (the global lunette is set by requiref). */
   luaL_requiref(L, "lunette", luaopen_lunette, 1);
   lua_getfield(L, -1, "help");
   lua_setglobal(L, "help");
@@ -216,6 +235,7 @@ static int pmain(lua_State *L) {
   char **argv = lua_touserdata(L, 2);
   HostArgs a = parse_args(argv, argc);
   int ok = 1;
+  /* luaL_checkversion catches a liblua whose version or number types differ from the headers'. */
   luaL_checkversion(L);
   if (a.flags & OPT_ERROR)
     ok = report_bad_usage(&a);
@@ -228,12 +248,15 @@ static int pmain(lua_State *L) {
   if (a.flags & OPT_V) print_version();
   open_libs(L, a.flags & OPT_NOENV);
   create_arg_table(L, argv, argc, a.script);
+  /* A failing LUA_INIT, -e, -l or script stops here with failure; its error is already reported. */
   if (!(a.flags & OPT_NOENV) && run_init(L) != LUA_OK) return 0;
   if (!run_options(L, argv, a.script)) return 0;
   if (a.script < argc && run_script(L, argv, argc, a.script) != LUA_OK) return 0;
   if (a.flags & OPT_I) {
     repl_run(L);
   } else if (a.script == argc && !(a.flags & (OPT_E | OPT_V))) {
+    /* No script: a bare lunette starts the REPL on a terminal and runs stdin as a script
+     * otherwise, unless -e or -v already did something. */
     if (isatty(STDIN_FILENO)) {
       print_version();
       repl_run(L);
@@ -252,6 +275,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", HOST_NAME);
     return EXIT_FAILURE;
   }
+  /* Everything runs in protected mode (pmain), so even a memory error while opening the
+   * libraries is reported instead of aborting. */
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

@@ -19,7 +19,7 @@
 #define REPL_HISTORY_MAX    1000    /* entries in memory, lines in the file */
 #define REPL_EOFMARK        "<eof>" /* ends the syntax error of an unfinished chunk */
 #define REPL_COMPLETE_DEPTH 8       /* __index links followed when completing */
-#define REPL_CTRL_C         3
+#define REPL_CTRL_C         3 /* the key SIGINT becomes in repl_getc, bound to repl_abort_line */
 
 enum { READ_OK, READ_EOF, READ_ABORT }; /* repl_read */
 enum { LOAD_EOF = -1, LOAD_SKIP = -2 }; /* repl_load, besides lua_load statuses */
@@ -45,16 +45,20 @@ static void history_open(void) {
   const char *home = getenv("HOME");
   if (path == NULL || path[0] == '\0') {
     if (home == NULL || home[0] == '\0') return;
+    /* The default history path: $HOME/.lunette_history; sizeof counts the '/' and the NUL. */
     repl.history = malloc(strlen(home) + sizeof("/" REPL_HISTORY_FILE));
     if (repl.history != NULL) sprintf(repl.history, "%s/%s", home, REPL_HISTORY_FILE);
   } else {
     repl.history = strdup(path);
   }
+  /* '#' lines in the file are the timestamps that mark where each entry starts. */
   history_comment_char = '#';
   history_write_timestamps = 1;
   history_multiline_entries = 1;
   stifle_history(REPL_HISTORY_MAX);
   if (repl.history == NULL) return;
+  /* read_history fails when the file does not exist yet; writing the empty history creates it,
+   * so append_history can add to it afterwards. */
   if (read_history(repl.history) != 0)
     write_history(repl.history); /* create it, so entries can be appended */
   history_truncate_file(repl.history, REPL_HISTORY_MAX);
@@ -64,9 +68,11 @@ static void history_open(void) {
 static void history_remember(const char *entry) {
   HIST_ENTRY *last;
   if (!repl.tty || entry[0] == '\0') return;
+  /* Consecutive duplicates are skipped, as in a shell. */
   last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
   if (last != NULL && strcmp(last->line, entry) == 0) return;
   add_history(entry);
+  /* Appending each entry as it is made keeps the history of sessions that end abruptly. */
   if (repl.history != NULL) append_history(1, repl.history);
 }
 
@@ -78,6 +84,7 @@ static const char *const lua_keywords[] = {
     "repeat",   "return", "then", "true", "until",  "while", NULL};
 
 static int is_name(const char *s, size_t len) {
+  /* A Lua name: letters, digits and underscores, not starting with a digit. */
   if (len == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
@@ -95,6 +102,7 @@ static int is_name(const char *s, size_t len) {
  * calling anything. Returns 0, leaving the value, when there is neither. */
 static int next_index_table(lua_State *L) {
   static const char *const fields[] = {"__index", "__methods"};
+  /* Raw accesses only: completion must run no metamethod (see repl_complete). */
   if (!lua_getmetatable(L, -1)) return 0;
   for (int i = 0; i < 2; i++) {
     lua_pushstring(L, fields[i]);
@@ -112,6 +120,7 @@ static int next_index_table(lua_State *L) {
 /* Replaces the value on top by its field `key`, found with raw accesses
  * through at most REPL_COMPLETE_DEPTH __index tables; nil when absent. */
 static void lookup_field(lua_State *L, const char *key, size_t len) {
+  /* A cap on __index links, so a cycle of metatables cannot loop forever. */
   for (int depth = 0; depth < REPL_COMPLETE_DEPTH; depth++) {
     if (lua_type(L, -1) == LUA_TTABLE) {
       lua_pushlstring(L, key, len);
@@ -131,6 +140,7 @@ static void lookup_field(lua_State *L, const char *key, size_t len) {
 static void resolve_path(lua_State *L, const char *text, size_t len) {
   const char *p = text, *end = text + len;
   lua_pushglobaltable(L);
+  /* Walk "a.b.c" one name at a time; any step that is not a name or is nil ends with nil. */
   while (p <= end && !lua_isnil(L, -1)) {
     const char *dot = memchr(p, '.', (size_t)(end - p));
     const char *stop = dot ? dot : end;
@@ -161,6 +171,8 @@ static void collect_fields(lua_State *L, int set, const char *prefix, size_t ple
   size_t n = strlen(part);
   for (int depth = 0; depth < REPL_COMPLETE_DEPTH; depth++) {
     if (lua_type(L, -1) == LUA_TTABLE) {
+      /* The set (a table used as a set) removes duplicates when the same name is found in a
+       * table and in its __index chain. */
       lua_pushnil(L);
       while (lua_next(L, -2)) {
         size_t klen;
@@ -182,6 +194,8 @@ static void collect_fields(lua_State *L, int set, const char *prefix, size_t ple
 static int collect_matches(lua_State *L) {
   const char *text = lua_touserdata(L, 1);
   const char *dot = strrchr(text, '.'), *colon = strrchr(text, ':');
+  /* The last '.' or ':' splits the text into the path and the partial name; a ':' followed by a
+   * '.' is not a method call, so nothing is offered then. */
   const char *sep = dot > colon ? dot : colon;
   lua_newtable(L);
   if (sep == NULL) {
@@ -221,12 +235,16 @@ static char **free_words(char **words, size_t n) {
 static char **matches_from_set(lua_State *L) {
   size_t n = 0, i = 1;
   char **m;
+  /* Count first to size the array: readline wants the substitution text first and a NULL at the
+   * end, so n + 2 entries. */
   for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) n++;
   if (n == 0 || (m = calloc(n + 2, sizeof *m)) == NULL) return NULL;
   for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) m[i++] = strdup(lua_tostring(L, -2));
   for (i = 1; i <= n; i++)
     if (m[i] == NULL) /* strdup failed: offer nothing rather than crash */
       return free_words(m, n + 1);
+  /* A single match is substituted whole; several are listed, and the text grows to their common
+   * prefix. */
   if (n == 1) {
     m[0] = m[1];
     m[1] = NULL;
@@ -242,10 +260,13 @@ static char **repl_complete(const char *text, int start, int end) {
   lua_State *L = repl.L;
   char **m = NULL;
   int top = lua_gettop(L);
+  /* Nothing is appended after a completed name (readline adds a space by default). */
   rl_completion_append_character = '\0';
+  /* Inside a string, let readline complete file names. */
   if (rl_completion_quote_character != 0) return NULL;
   rl_attempted_completion_over = 1;
   if (!lua_checkstack(L, 4)) return NULL;
+  /* Collect in protected mode: a memory error must not unwind through readline's C frames. */
   lua_pushcfunction(L, collect_matches);
   lua_pushlightuserdata(L, (void *)text);
   if (lua_pcall(L, 1, 1, 0) == LUA_OK) m = matches_from_set(L);
@@ -265,6 +286,8 @@ static int repl_getc(FILE *in) {
   for (;;) {
     unsigned char c;
     ssize_t n;
+    /* The flag set by on_prompt_sigint becomes a key, so readline processes Ctrl-C between keys
+     * like any other binding. */
     if (lt_interrupt_pending()) {
       lt_interrupt_clear();
       return REPL_CTRL_C;
@@ -272,6 +295,7 @@ static int repl_getc(FILE *in) {
     n = read(fileno(in), &c, 1);
     if (n == 1) return c;
     if (n == 0) return EOF;
+    /* A read error while reading a command is readline's READERR; elsewhere it ends input. */
     if (errno != EINTR) return RL_ISSTATE(RL_STATE_READCMD) ? READERR : EOF;
     rl_check_signals(); /* e.g. a window resize */
   }
@@ -280,6 +304,7 @@ static int repl_getc(FILE *in) {
 /* Ctrl-C while editing: drop the line (and any unfinished chunk). */
 static int repl_abort_line(int count, int key) {
   repl.aborted = 1;
+  /* Move to the end and echo ^C on its own line, as shells do, then hand readline an empty line. */
   rl_point = rl_end;
   rl_redisplay();
   fputs("^C", rl_outstream);
@@ -289,6 +314,7 @@ static int repl_abort_line(int count, int key) {
   return 0;
 }
 
+/* Input that is not a terminal: a prompt, then one line with getline; no editing. */
 static int read_plain(const char *prompt, char **line) {
   size_t cap = 0;
   ssize_t n;
@@ -301,12 +327,14 @@ static int read_plain(const char *prompt, char **line) {
     *line = NULL;
     return READ_EOF;
   }
+  /* The line keeps no newline, as readline's lines do. */
   if (n > 0 && (*line)[n - 1] == '\n') (*line)[n - 1] = '\0';
   return READ_OK;
 }
 
 static int read_edited(const char *prompt, char **line) {
   repl.aborted = 0;
+  /* Any interrupt left from before the prompt must not abort this line. */
   lt_interrupt_clear();
   host_set_sigint(on_prompt_sigint);
   *line = readline(prompt);
@@ -330,6 +358,8 @@ static int is_incomplete(lua_State *L, int status) {
   size_t len, mark = sizeof(REPL_EOFMARK) - 1;
   const char *msg;
   if (status != LUA_ERRSYNTAX) return 0;
+  /* An unfinished chunk is a syntax error whose message ends with "<eof>": read another line and
+   * try again. */
   msg = lua_tolstring(L, -1, &len);
   return msg != NULL && len >= mark && strcmp(msg + len - mark, REPL_EOFMARK) == 0;
 }
@@ -339,6 +369,7 @@ static int is_incomplete(lua_State *L, int status) {
 static int load_expression(lua_State *L, const char *line) {
   const char *code = lua_pushfstring(L, "return %s;", line);
   int status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+  /* Drop the "return ...;" source string, under the result. */
   lua_remove(L, -2);
   if (status != LUA_OK) lua_pop(L, 1);
   return status;
@@ -367,6 +398,7 @@ static int load_statement(lua_State *L) {
       return LOAD_SKIP;
     }
     lua_pop(L, 1);
+    /* Join with a newline so that line numbers and comments ending a line stay right. */
     lua_pushliteral(L, "\n");
     lua_pushstring(L, more);
     free(more);
@@ -381,6 +413,8 @@ static int repl_load(lua_State *L) {
   char *line;
   int r = repl_read(REPL_PROMPT, &line);
   if (r != READ_OK) return r == READ_EOF ? LOAD_EOF : LOAD_SKIP;
+  /* Try the line as an expression first, so "1 + 1" prints 2; a statement fails to compile as
+   * "return <line>;" and is compiled as written below. */
   if (line[0] != '=' && load_expression(L, line) == LUA_OK) {
     history_remember(line);
     free(line);
@@ -420,13 +454,17 @@ static int print_values(lua_State *L) {
 /* Prints the values above `base`, if any, and drops them. */
 static int print_results(lua_State *L, int base) {
   int n = lua_gettop(L) - base;
+  /* Nothing was returned: print nothing (an assignment, a call of a function without results). */
   if (n == 0) return LUA_OK;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
   lua_pushcfunction(L, print_values);
+  /* print_values goes below the results and prints them in protected mode (a __tostring may
+   * raise). */
   lua_insert(L, base + 1);
   return host_docall(L, n, 0);
 }
 
+/* Sets up the loop: on a terminal, readline with our key reader, completion and history. */
 static void repl_open(lua_State *L) {
   memset(&repl, 0, sizeof repl);
   repl.L = L;
@@ -437,6 +475,8 @@ static void repl_open(lua_State *L) {
   rl_catch_signals = 0;      /* SIGINT is ours: see repl_getc */
   rl_getc_function = repl_getc;
   rl_attempted_completion_function = repl_complete;
+  /* Word breaks for completion: Lua operators and punctuation, but not '.' or ':', so "a.b:c" is
+   * completed as one word. */
   rl_basic_word_break_characters = " \t\n\"\\'`><=;+-*/%^~#&|,()[]{}";
   rl_completer_quote_characters = "\"'";
   rl_initialize();
@@ -455,10 +495,13 @@ void repl_run(lua_State *L) {
   int status;
   repl_open(L);
   while ((status = repl_load(L)) != LOAD_EOF) {
+    /* LOAD_SKIP (Ctrl-C while typing) just prompts again. */
     if (status == LOAD_SKIP) continue;
     if (status == LUA_OK) status = host_docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) status = print_results(L, base);
+    /* Reported without the "lunette:" prefix; the loop goes on. */
     host_report(L, status, 0);
+    /* Whatever happened, the stack goes back to where it was before the line. */
     lua_settop(L, base);
   }
   lua_settop(L, base);

@@ -30,21 +30,25 @@ LtStatus lt_matmul(Tensor *out, const Tensor *a, const Tensor *b);
 LtStatus lt_dot(Tensor *out, const Tensor *a, const Tensor *b);
 
 /* out[i, j] = u[i] * v[j]: u is [m], v is [n] (any strides), out is a
- * contiguous [m x n]; all three F32, F64 or I64 alike. */
+ * contiguous [m x n]; all three F32, F64 or I64 alike (I64 wraps). LT_ESHAPE,
+ * LT_EDTYPE, or LT_EVALUE for a non-contiguous out. */
 LtStatus lt_outer(Tensor *out, const Tensor *u, const Tensor *v);
 
 /* ---- similarity and distance ------------------------------------------- */
 
 /* out = cos(a_i, b_j) as an [n x m] matrix. a [n x d] and b [m x d] are
  * contiguous scratch copies of out's dtype (F32 or F64) that are destroyed:
- * every row is divided by max(||row||, eps), then one gemm a @ b^T. */
+ * every row is divided by max(||row||, eps), then one gemm a @ b^T.
+ * LT_ESHAPE, LT_EDTYPE, LT_EVALUE (not contiguous), LT_ERANGE (beyond int). */
 LtStatus lt_linalg_cosine_matrix(Tensor *out, Tensor *a, Tensor *b, double eps);
 
 /* Cosine similarity of 1-d a and b (same length, any dtype and strides),
- * a.b / (max(|a|, eps) * max(|b|, eps)), computed in double into *out. */
+ * a.b / (max(|a|, eps) * max(|b|, eps)), computed in double into *out.
+ * LT_ESHAPE unless both are 1-d of one length. */
 LtStatus lt_linalg_cosine(const Tensor *a, const Tensor *b, double eps, double *out);
 
-/* Bytes of scratch lt_linalg_cdist needs for this a and out. */
+/* Bytes of scratch lt_linalg_cdist needs for this a and out: row norms of b and of one block
+ * of a, plus a conversion buffer when a is not already BLAS-ready in out's dtype. */
 size_t lt_linalg_cdist_scratch(const Tensor *a, const Tensor *out);
 
 /* out[i, j] = ||a_i - b_j|| (squared when `squared`), as ||a||^2 + ||b||^2
@@ -73,7 +77,8 @@ typedef enum {
 
 /* (sum |x|^p)^(1/p) over every element of x (any dtype and strides), in
  * double, into *out. p = INFINITY / -INFINITY: max / min |x|; p = 0: count
- * of non-zeros. p = 2 rescales to avoid overflow. */
+ * of non-zeros. p = 2 rescales to avoid overflow. LT_EVALUE for a NaN p,
+ * LT_EINTR when interrupted. */
 LtStatus lt_linalg_vector_norm(const Tensor *x, double p, double *out);
 
 /* Norm of the 2-d a into *out: Frobenius, nuclear (sum of singular values),
@@ -81,7 +86,9 @@ LtStatus lt_linalg_vector_norm(const Tensor *x, double p, double *out);
  * (ord 1 / -1) or row sum (ord inf / -inf). For NUC, SPEC and SPEC_MIN, a
  * must be a contiguous F32/F64 scratch copy and is destroyed; the singular
  * values come from LAPACK (see below for its workspace) unless a holds NaN
- * (result NaN) or Inf (result Inf). Other orders read a in place. */
+ * (result NaN) or Inf (result Inf; NaN for SPEC_MIN). Other orders read a in
+ * place. LT_ESHAPE unless a is 2-d; for the SVD orders LT_EDTYPE, LT_EVALUE
+ * (not contiguous), LT_ENOMEM or LT_ELAPACK. */
 LtStatus lt_linalg_matrix_norm(Tensor *a, LtMatrixNorm ord, double *out);
 
 /* ---- decompositions (LAPACKE) -------------------------------------------

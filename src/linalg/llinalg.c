@@ -4,6 +4,7 @@
 #include "tensor/lbase.h"
 #include "linalg/linalg.h"
 
+/* Shapes in messages, formatted into a local buffer. */
 #define SHAPE(t, buf) ltL_shape_of((t), (buf), sizeof(buf))
 
 /* The dtype float routines compute in: float64 stays, the rest use float32. */
@@ -24,6 +25,8 @@ static void check_ndim(lua_State *L, const Tensor *t, int arg, const char *fname
 static void push_copy(lua_State *L, Tensor *v, LtDtype dt, const char *fname) {
   Tensor *c = ltL_push_new(L, dt, v->ndim, v->shape);
   ltL_check_status(L, lt_copy(c, v), fname);
+  /* The descriptor now points at the copy, which stays on the stack (and so alive) until the
+   * binding returns. */
   *v = *c;
 }
 
@@ -45,6 +48,8 @@ static void convert_top(lua_State *L, LtDtype rdt, const char *fname) {
 /* The compute dtype of a product of a and b and the dtype of its result. */
 static LtDtype product_dtype(const Tensor *a, const Tensor *b, LtDtype *result) {
   LtDtype r = lt_dtype_promote(a->dtype, b->dtype);
+  /* Integer products run in int64 whatever the integer dtypes (uint8 and bool would overflow at
+   * once); half types compute in float32 and convert back (convert_top). */
   *result = lt_dtype_is_float(r) ? r : LT_I64;
   return lt_dtype_is_float(r) ? float_compute(r) : LT_I64;
 }
@@ -53,6 +58,7 @@ static LtDtype product_dtype(const Tensor *a, const Tensor *b, LtDtype *result) 
 static int push_dot(lua_State *L, const char *fname, const Tensor *a, const Tensor *b) {
   if (a->shape[0] != b->shape[0]) return mismatch(L, fname, "@", a, b);
   LtDtype rdt, dt = product_dtype(a, b, &rdt);
+  /* The dot product runs in the compute dtype: convert an operand only when it differs. */
   Tensor va = *a, vb = *b;
   if (va.dtype != dt) push_copy(L, &va, dt, fname);
   if (vb.dtype != dt) push_copy(L, &vb, dt, fname);
@@ -60,6 +66,7 @@ static int push_dot(lua_State *L, const char *fname, const Tensor *a, const Tens
     double f;
     int64_t i;
   } r;
+  /* A 0-d output on the C stack: float results are accumulated as double, integers as int64. */
   Tensor o = {&r, dt == LT_I64 ? LT_I64 : LT_F64, LT_CPU, 0, {0}, {0}};
   ltL_check_status(L, lt_dot(&o, &va, &vb), fname);
   if (dt == LT_I64)
@@ -76,10 +83,12 @@ static Tensor as_matrix(const Tensor *t, int right) {
   if (t->ndim != 1) return v;
   v.ndim = 2;
   if (right) {
+    /* The added column dim has size 1, so its stride is never used. */
     v.shape[1] = 1;
     v.stride[1] = 1;
   } else {
     v.shape[0] = 1;
+    /* Any stride addresses the added size-1 row dim; one whole vector length is a legal value. */
     v.stride[0] = t->shape[0] * t->stride[0];
     v.shape[1] = t->shape[0];
     v.stride[1] = t->stride[0];
@@ -94,10 +103,13 @@ static int push_product(lua_State *L, const char *fname, Tensor *va, Tensor *vb,
   LtDtype rdt, dt = product_dtype(va, vb, &rdt);
   int64_t sa[LT_MAXDIM], sb[LT_MAXDIM], rshape[LT_MAXDIM], k = va->shape[va->ndim - 1];
   int rnd = 0;
+  /* The operands' expanded shapes: a is [batch..., m, k] and b [batch..., k, n]. */
   memcpy(sa, shape, sizeof sa);
   memcpy(sb, shape, sizeof sb);
   sa[nd - 1] = k;
   sb[nd - 2] = k;
+  /* The result drops the dims that came from 1-d operands, but the kernel writes the full
+   * [batch..., m, n] layout (the same contiguous bytes). */
   for (int i = 0; i < nd; i++)
     if (!((i == nd - 2 && drop_m) || (i == nd - 1 && drop_n))) rshape[rnd++] = shape[i];
   prepare_operand(L, va, dt, fname);
@@ -128,6 +140,7 @@ static int matmul_impl(lua_State *L, const char *fname) {
   if (vb.shape[vb.ndim - 2] != va.shape[va.ndim - 1]) return mismatch(L, fname, "@", a, b);
   int64_t shape[LT_MAXDIM];
   int nb;
+  /* Broadcast only the batch dims: view both without their last two dims. */
   ba.ndim -= 2;
   bb.ndim -= 2;
   if (lt_broadcast_shape(&ba, &bb, &nb, shape) != LT_OK) return mismatch(L, fname, "@", a, b);
@@ -148,6 +161,7 @@ static int l_bmm(lua_State *L) {
   Tensor *a = ltL_check_tensor(L, 1, "bmm"), *b = ltL_check_tensor(L, 2, "bmm");
   check_ndim(L, a, 1, "bmm", 3);
   check_ndim(L, b, 2, "bmm", 3);
+  /* bmm has no batch broadcasting (torch's rule), unlike matmul. */
   if (a->shape[0] != b->shape[0]) return mismatch(L, "bmm", "@", a, b);
   return matmul_impl(L, "bmm");
 }
@@ -198,6 +212,8 @@ static void check_finite(lua_State *L, const Tensor *t, int arg, const char *fna
 /* Pushes a contiguous copy of the matrix at arg, in dtype dt, for LAPACK
  * to work on in place. */
 static Tensor *push_work(lua_State *L, int arg, LtDtype dt, const char *fname) {
+  /* LAPACK overwrites its input, so every decomposition works on a private contiguous copy in
+   * the compute dtype. */
   Tensor v = *ltL_totensor(L, arg);
   push_copy(L, &v, dt, fname);
   return ltL_totensor(L, -1);
@@ -206,6 +222,8 @@ static Tensor *push_work(lua_State *L, int arg, LtDtype dt, const char *fname) {
 /* Raises `reason` against argument arg when LAPACK reported info > 0. */
 static void check_lapack(lua_State *L, LtStatus st, int arg, const char *fname,
                          const char *reason) {
+  /* info > 0 has a meaning per routine (singular, no convergence): say it against the argument;
+   * anything else is the generic status error. */
   if (st == LT_ELAPACK) ltL_argerror(L, arg, fname, "%s", reason);
   ltL_check_status(L, st, fname);
 }
@@ -223,9 +241,11 @@ static int opt_flag(lua_State *L, int arg, const char *fname, const char *key) {
 static int svd_impl(lua_State *L, const char *fname, int full, int uv) {
   Tensor *t = check_matrix(L, 1, fname, 0);
   int64_t m = t->shape[0], n = t->shape[1], k = m < n ? m : n;
+  /* Refuse NaN and Inf up front: gesdd can loop on them instead of failing. */
   check_finite(L, t, 1, fname);
   LtDtype dt = float_compute(t->dtype);
   Tensor *a = push_work(L, 1, dt, fname), *u = NULL, *vt = NULL, *s;
+  /* The outputs are allocated before LAPACK runs, so a memory error raises before any work. */
   if (uv) u = ltL_push_new(L, dt, 2, (int64_t[]){m, full ? m : k});
   s = ltL_push_new(L, dt, 1, &k);
   if (uv) vt = ltL_push_new(L, dt, 2, (int64_t[]){full ? n : k, n});
@@ -276,6 +296,7 @@ static Tensor *check_rhs(lua_State *L, const char *fname, const Tensor *a, int64
 
 static int l_solve(lua_State *L) {
   Tensor *t = check_matrix(L, 1, "solve", 1), *b = check_rhs(L, "solve", t, t->shape[0]);
+  /* Mixed dtypes promote first, then go to float (integers solve in float32). */
   LtDtype dt = float_compute(lt_dtype_promote(t->dtype, b->dtype));
   Tensor *a = push_work(L, 1, dt, "solve"), *x = push_work(L, 2, dt, "solve");
   check_lapack(L, lt_linalg_solve(a, x), 1, "solve", "matrix is singular");
@@ -290,6 +311,8 @@ static int l_lstsq(lua_State *L) {
   check_finite(L, b, 2, "lstsq");
   LtDtype dt = float_compute(lt_dtype_promote(t->dtype, b->dtype));
   Tensor *a = push_work(L, 1, dt, "lstsq");
+  /* gelsd reads B from the first m rows and writes X into the first n rows of one buffer, so the
+   * buffer has max(m, n) rows, zero-padded. */
   Tensor top = *b, *bx;
   top.shape[0] = m > n ? m : n; /* gelsd wants room for max(m, n) rows */
   bx = ltL_push_new(L, dt, b->ndim, top.shape);
@@ -298,6 +321,7 @@ static int l_lstsq(lua_State *L) {
   top.shape[0] = m;
   ltL_check_status(L, lt_copy(&top, b), "lstsq");
   check_lapack(L, lt_linalg_lstsq(a, bx, &rank), 1, "lstsq", "SVD did not converge");
+  /* X is the first n rows; copy them out so the result does not keep the padding alive. */
   top = *bx;
   top.shape[0] = n;
   push_copy(L, &top, dt, "lstsq");
@@ -317,6 +341,8 @@ static int slogdet_impl(lua_State *L, const char *fname, int want_det) {
   Tensor *a = push_work(L, 1, float_compute(t->dtype), fname);
   double sign, logabs, det;
   ltL_check_status(L, lt_linalg_slogdet(a, &sign, &logabs, &det), fname);
+  /* det comes from the same LU factorisation as slogdet: the pivots' product (which may overflow
+   * where slogdet does not). */
   if (want_det) {
     lua_pushnumber(L, det);
     return 1;
@@ -340,6 +366,7 @@ static int l_cholesky(lua_State *L) {
 
 /* ---- norms --------------------------------------------------------------- */
 
+/* The matrix norm order at arg: 'fro' (default), 'nuc', or a number; raises on anything else. */
 static LtMatrixNorm matrix_ord(lua_State *L, int arg) {
   if (lua_isnoneornil(L, arg)) return LT_NORM_FRO;
   if (lua_type(L, arg) == LUA_TSTRING) {
@@ -348,10 +375,13 @@ static LtMatrixNorm matrix_ord(lua_State *L, int arg) {
     if (strcmp(s, "nuc") == 0) return LT_NORM_NUC;
   } else if (lua_type(L, arg) == LUA_TNUMBER) {
     double p = lua_tonumber(L, arg);
+    /* numpy's orders: 2 and -2 are the largest and smallest singular values, 1 and -1 the
+     * largest and smallest absolute column sums, +-inf the same over rows. */
     if (p == 2 || p == -2) return p > 0 ? LT_NORM_SPEC : LT_NORM_SPEC_MIN;
     if (p == 1 || p == -1) return p > 0 ? LT_NORM_COL_MAX : LT_NORM_COL_MIN;
     if (isinf(p)) return p > 0 ? LT_NORM_ROW_MAX : LT_NORM_ROW_MIN;
   }
+  /* luaL_tolstring shows the offending value, not just its type. */
   ltL_argerror(
       L, arg, "norm",
       "matrix norm order must be 'fro', 'nuc', 1, -1, 2, -2, math.huge or -math.huge, got %s",
@@ -375,6 +405,8 @@ static int l_norm(lua_State *L) {
   } else if (t->ndim == 2) {
     LtMatrixNorm ord = matrix_ord(L, 2);
     Tensor *a = t;
+    /* Only the SVD-based orders need a float working copy; the others read t in place, any
+     * dtype. */
     if (ord == LT_NORM_NUC || ord == LT_NORM_SPEC || ord == LT_NORM_SPEC_MIN)
       a = push_work(L, 1, float_compute(t->dtype), "norm");
     ltL_check_status(L, lt_linalg_matrix_norm(a, ord, &r), "norm");
@@ -408,11 +440,13 @@ static double check_eps(lua_State *L, int arg, const char *fname) {
     const char *known[] = {"eps", NULL};
     ltL_check_options(L, arg, fname, known);
     lua_getfield(L, arg, "eps");
+    /* The eps field replaces the options table at arg, so one path reads both forms. */
     lua_replace(L, arg);
   }
   if (!lua_isnoneornil(L, arg) && lua_type(L, arg) != LUA_TNUMBER)
     ltL_argerror(L, arg, fname, "eps must be a number, got %s", luaL_typename(L, arg));
   double eps = luaL_optnumber(L, arg, 1e-8);
+  /* Written so that NaN fails too. */
   if (!(eps >= 0)) ltL_argerror(L, arg, fname, "eps must be >= 0, got %g", eps);
   return eps;
 }
@@ -430,13 +464,16 @@ static int l_cosine_similarity(lua_State *L) {
     return 1;
   }
   LtDtype dt = float_compute(lt_dtype_promote(a->dtype, b->dtype));
+  /* Both operands as rows: a vector is a single row, and its dim is dropped from the result. */
   Tensor va = as_matrix(a, 0), vb = as_matrix(b, 0);
   int64_t shape[2] = {va.shape[0], vb.shape[0]}, rshape[2];
   int rnd = 0;
   if (a->ndim == 2) rshape[rnd++] = shape[0];
   if (b->ndim == 2) rshape[rnd++] = shape[1];
+  /* lt_linalg_cosine_matrix normalises rows in place, so both operands are private copies. */
   push_copy(L, &va, dt, "cosine_similarity");
   push_copy(L, &vb, dt, "cosine_similarity");
+  /* As in push_product, the kernel writes the full [n x m] layout into the pushed tensor. */
   Tensor vo = *ltL_push_new(L, dt, rnd, rshape);
   vo.ndim = 2;
   vo.shape[0] = shape[0];
@@ -453,9 +490,14 @@ static int l_cdist(lua_State *L) {
   check_rows(L, "cdist", a, b, 0);
   LtDtype dt = float_compute(lt_dtype_promote(a->dtype, b->dtype));
   Tensor vb = *b;
+  /* b goes to BLAS as it is when it can; a is converted block by block inside cdist, so a large
+   * a is never copied whole. */
   if (vb.dtype != dt || !lt_linalg_blas_ok(&vb)) push_copy(L, &vb, dt, "cdist");
+  /* A shape-only descriptor: lt_linalg_cdist_scratch needs the output's shape and dtype before
+   * the output exists. */
   Tensor shape_only = {NULL, dt, LT_CPU, 2, {a->shape[0], b->shape[0]}, {0}};
   int64_t bytes = (int64_t)lt_linalg_cdist_scratch(a, &shape_only);
+  /* Scratch as a uint8 tensor: Lua owns it, so an error anywhere frees it. */
   Tensor *scratch = ltL_push_new(L, LT_U8, 1, &bytes);
   Tensor *o = ltL_push_new(L, dt, 2, shape_only.shape);
   ltL_check_status(L, lt_linalg_cdist(o, a, &vb, squared, scratch->data, (size_t)bytes), "cdist");

@@ -16,6 +16,7 @@ static void push_user_where(lua_State *L) {
   lua_Debug ar;
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
+    /* Frames without a line are C functions (lunette's bindings, pcall): skip them too. */
     if (ar.currentline <= 0) continue;
     if (strncmp(ar.source, "@lua/lunette/", 13) == 0) continue;
     lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
@@ -37,6 +38,7 @@ int ltL_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...)
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
+  /* vsnprintf, not lua_pushfstring: messages need %lld and %g, which Lua's formatter lacks. */
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   return raise_argerror(L, arg, fname, msg, "");
@@ -46,6 +48,8 @@ void ltL_check_status(lua_State *L, LtStatus st, const char *fname) {
   switch (st) {
   case LT_OK: return;
   case LT_EINTR:
+    /* The flag is cleared here, where the interruption is reported, so the next call starts
+     * clean. */
     lt_interrupt_clear();
     luaL_error(L, "interrupted!");
     break;
@@ -86,6 +90,8 @@ long long ltL_memory_live(lua_State *L) {
   long long total = 0;
   push_storage_table(L);
   lua_pushnil(L);
+  /* Only the keys matter (the values are all true); lua_next leaves the key on top after the
+   * pop. */
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
     const LtStorage *s = lua_touserdata(L, -1);
@@ -99,12 +105,15 @@ long long ltL_memory_live(lua_State *L) {
  * the callers); its bytes are part of the userdata so the collector counts
  * them and frees them with it. */
 static LtStorage *push_storage(lua_State *L, size_t nbytes) {
+  /* The element bytes live inside the userdata itself, so the collector sees their full size and
+   * frees them with it; the extra STORAGE_ALIGN bytes leave room to align the start to 64. */
   LtStorage *s = lua_newuserdatauv(L, sizeof(LtStorage) + nbytes + STORAGE_ALIGN, 0);
   s->nbytes = nbytes;
   s->device = LT_CPU;
   uintptr_t p = (uintptr_t)(s + 1);
   s->ptr = (void *)((p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1));
   lt_memory_advise(s->ptr, nbytes);
+  /* Register the storage in the weak table so that ltL_memory_live can count it while it lives. */
   push_storage_table(L);
   lua_pushvalue(L, -2);
   lua_pushboolean(L, 1);
@@ -116,6 +125,7 @@ static LtStorage *push_storage(lua_State *L, size_t nbytes) {
 /* ---- tensor userdata ------------------------------------------------------ */
 
 static Tensor *push_tensor_ud(lua_State *L) {
+  /* Zeroed so that no field is garbage before the caller fills the descriptor in. */
   Tensor *t = lua_newuserdatauv(L, sizeof(Tensor), 1);
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, LT_TENSOR_MT);
@@ -123,9 +133,12 @@ static Tensor *push_tensor_ud(lua_State *L) {
 }
 
 /* Why no tensor of dtype dt and shape (nd, shape) can be made, written
- * into why; 0 when it can, with its element count in *numel. */
+ * into why; 0 when it can, with its element count in *numel. The 64 TiB cap
+ * is tested by division, so the test itself cannot overflow. */
 static int new_tensor_problem(LtDtype dt, int nd, const int64_t *shape, int64_t *numel, char *why,
                               size_t n) {
+  /* The descriptor is only for printing the shape: ndim is clamped so that a wrong nd cannot
+   * read past shape's LT_MAXDIM entries. */
   Tensor d = {.dtype = dt, .ndim = nd < 0 ? 0 : nd > LT_MAXDIM ? LT_MAXDIM : nd};
   char b[200];
   if (d.ndim > 0) memcpy(d.shape, shape, sizeof(int64_t) * (size_t)d.ndim);
@@ -170,6 +183,8 @@ Tensor *ltL_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
   char why[320];
   int64_t n;
   if (new_tensor_problem(dt, nd, shape, &n, why, sizeof why)) {
+    /* Not an argument error: the shape came from other tensors, so the message names the
+     * function that was running (as luaL_error would) rather than an argument number. */
     push_user_where(L);
     lua_pushfstring(L, "%s: %s", running_name(L), why);
     lua_concat(L, 2);
@@ -183,6 +198,8 @@ Tensor *ltL_push_new(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
   t->ndim = nd;
   if (nd > 0) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)nd);
   lt_contiguous_strides(nd, t->shape, t->stride);
+  /* Stack: storage, tensor. Swap them and make the storage the tensor's user value, which keeps
+   * it alive exactly as long as the tensor (or any view of it). */
   lua_insert(L, -2);
   lua_setiuservalue(L, -2, 1);
   return t;
@@ -225,6 +242,7 @@ Tensor *ltL_check_tensor(lua_State *L, int arg, const char *fname) {
 Tensor *ltL_check_operand(lua_State *L, int arg, const char *fname, int like) {
   Tensor *t = ltL_totensor(L, arg);
   if (t) return t;
+  /* A boolean counts as an integer scalar (0 or 1), as in numpy. */
   int isint = lua_isinteger(L, arg) || lua_isboolean(L, arg);
   if (!lua_isnumber(L, arg) && !lua_isboolean(L, arg))
     ltL_argerror(L, arg, fname, "tensor or number expected, got %s", luaL_typename(L, arg));
@@ -234,10 +252,12 @@ Tensor *ltL_check_operand(lua_State *L, int arg, const char *fname, int like) {
   if (like >= 0 && !lt_dtype_is_float((LtDtype)like) && !isint) dt = LT_F32;
   if (like == LT_BOOL && !lua_isboolean(L, arg)) dt = isint ? LT_I64 : LT_F32;
   Tensor *s = ltL_push_new(L, dt, 0, NULL);
+  /* An integer scalar is stored exactly; through double, values past 2^53 would round. */
   if (dt == LT_I64 && lua_isinteger(L, arg))
     *(int64_t *)s->data = lua_tointeger(L, arg);
   else
     lt_set_f64(s->data, dt, v);
+  /* The 0-d tensor replaces the number on the stack, so it stays referenced while in use. */
   lua_replace(L, arg);
   return s;
 }
@@ -261,6 +281,8 @@ LtDtype ltL_opt_dtype(lua_State *L, int arg, const char *fname, LtDtype def) {
 
 int64_t ltL_check_int(lua_State *L, int arg, const char *fname, const char *what) {
   int ok;
+  /* lua_tointegerx accepts floats with an integral value (3.0) and numeric strings, as Lua's own
+   * luaL_checkinteger does. */
   lua_Integer v = lua_tointegerx(L, arg, &ok);
   if (!ok) {
     if (lua_type(L, arg) == LUA_TNUMBER)
@@ -272,6 +294,8 @@ int64_t ltL_check_int(lua_State *L, int arg, const char *fname, const char *what
 
 int ltL_check_dim(lua_State *L, int arg, const char *fname, int ndim) {
   int64_t d = ltL_check_int(L, arg, fname, "dim");
+  /* A 0-d tensor still accepts dim 1 or -1, as torch lets dim 0 / -1 name a scalar's only
+   * position. */
   int64_t n = ndim > 0 ? ndim : 1;
   if (d == 0 || d > n || d < -n)
     ltL_argerror(L, arg, fname,
@@ -297,12 +321,15 @@ static void check_count(lua_State *L, int arg, const char *fname, int nd, const 
   Tensor d = {.ndim = nd};
   int64_t n;
   char b[200];
+  /* A -1 is filled in later (reshape infers it, expand keeps the old size): the other sizes
+   * alone must already have a representable count. */
   for (int i = 0; i < nd; i++) d.shape[i] = shape[i] < 0 ? 1 : shape[i];
   if (lt_shape_numel(nd, d.shape, 1, &n) == LT_OK) return;
   memcpy(d.shape, shape, sizeof(int64_t) * (size_t)nd);
   ltL_argerror(L, arg, fname, "shape %s has too many elements", lt_shape_str(&d, b, sizeof b));
 }
 
+/* Reads sizes from one table at arg or from the arguments from arg on; returns ndim. */
 static int read_shape(lua_State *L, int arg, const char *fname, int64_t *shape, int allow_infer) {
   int nd = 0;
   if (lua_istable(L, arg)) {
@@ -316,6 +343,7 @@ static int read_shape(lua_State *L, int arg, const char *fname, int64_t *shape, 
     return nd;
   }
   int top = lua_gettop(L);
+  /* Sizes as separate arguments: read until the first nil (or the end of the arguments). */
   for (int i = arg; i <= top && !lua_isnil(L, i); i++) {
     if (nd == LT_MAXDIM) ltL_argerror(L, i, fname, "at most %d dims", LT_MAXDIM);
     shape[nd++] = check_size(L, i, i, fname, allow_infer);
@@ -361,6 +389,8 @@ static const char *push_joined(lua_State *L, const char *const *names, const cha
  * count as far apart (no option name is that long). */
 static int edit_distance(const char *a, const char *b) {
   int la = (int)strlen(a), lb = (int)strlen(b);
+  /* Levenshtein with a single row: row[j] holds the previous line until it is overwritten, and
+   * diag carries the one value that the overwrite would lose. */
   int row[64];
   if (la > 62 || lb > 62) return 99;
   for (int j = 0; j <= lb; j++) row[j] = j;
@@ -419,6 +449,8 @@ void ltL_check_options(lua_State *L, int arg, const char *fname, const char *con
     ltL_argerror(L, arg, fname, "options table expected, got %s", luaL_typename(L, arg));
   arg = lua_absindex(L, arg);
   lua_pushnil(L);
+  /* The table is walked with lua_next: each key must be a known string. Values are checked
+   * later, by the readers, when the binding asks for them. */
   while (lua_next(L, arg)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING || !is_known(lua_tostring(L, -1), known))
@@ -428,6 +460,8 @@ void ltL_check_options(lua_State *L, int arg, const char *fname, const char *con
 
 int ltL_opt_get(lua_State *L, int arg, const char *key) {
   if (!lua_istable(L, arg)) return 0;
+  /* lua_getfield, not rawget: it honours an __index metamethod, so defaults inherited through
+   * a metatable are read too. */
   if (lua_getfield(L, arg, key) != LUA_TNIL) return 1;
   lua_pop(L, 1);
   return 0;
@@ -486,6 +520,7 @@ int64_t ltL_opt_seed(lua_State *L, int arg, const char *fname) {
 int64_t ltL_check_seed(lua_State *L, int arg, const char *fname) {
   if (lua_type(L, arg) != LUA_TNUMBER)
     ltL_argerror(L, arg, fname, "seed expected (integer), got %s", luaL_typename(L, arg));
+  /* A numeric string is refused here (Lua type check first), so the rule is "any Lua integer". */
   return ltL_check_int(L, arg, fname, "seed");
 }
 
@@ -493,6 +528,8 @@ const char *ltL_shape_of(const Tensor *t, char *buf, size_t n) { return lt_shape
 
 void ltL_register_tensor_methods(lua_State *L, const luaL_Reg *fns) {
   luaL_setfuncs(L, fns, 0);
+  /* The tensor metatable is created by whichever binding part registers first; the rest add
+   * their functions to its __methods. */
   if (luaL_newmetatable(L, LT_TENSOR_MT)) {
     lua_newtable(L);
     lua_setfield(L, -2, "__methods");

@@ -23,7 +23,8 @@ typedef struct {
  * printf format (vsnprintf), not a lua_pushfstring one. */
 int ltL_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Raises the error for a non-OK core status, naming fname. */
+/* Raises the error for a non-OK core status, naming fname ("fname: shape mismatch"); LT_EINTR
+ * clears the interrupt flag and raises "interrupted!". Returns only for LT_OK. */
 void ltL_check_status(lua_State *L, LtStatus st, const char *fname);
 
 /* Pushes a new contiguous tensor (uninitialised bytes) and returns its
@@ -39,22 +40,32 @@ void ltL_check_new(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
  * the error is "bad argument #arg to 'fname' (...)". */
 Tensor *ltL_push_new_arg(lua_State *L, int arg, const char *fname, LtDtype dt, int nd,
                          const int64_t *shape);
+/* ltL_push_new with t's shape and dtype dt (a fresh contiguous tensor; t's strides are ignored). */
 Tensor *ltL_push_new_like(lua_State *L, const Tensor *t, LtDtype dt);
-/* Pushes a view `v` sharing the storage of the tensor at stack index base. */
+/* Pushes a view `v` sharing the storage of the tensor at stack index base. v must address only
+ * bytes of that storage (the core view functions guarantee it); views never chain: the new
+ * tensor holds the storage itself, not the base tensor. */
 Tensor *ltL_push_view(lua_State *L, int base, const Tensor *v);
-/* Pushes t itself if contiguous, else a contiguous copy; returns it. */
+/* Pushes the tensor at idx itself if contiguous, else a contiguous copy; returns it. Raises
+ * on a memory error or an interrupt during the copy. */
 Tensor *ltL_push_contiguous(lua_State *L, int idx);
 
 Tensor *ltL_totensor(lua_State *L, int idx); /* NULL if not a tensor */
+/* The tensor at arg, or raises "bad argument #arg to 'fname' (tensor expected, got x)". The
+ * descriptor lives in the userdata: valid while that value is on the stack or referenced. */
 Tensor *ltL_check_tensor(lua_State *L, int arg, const char *fname);
 /* Accepts a tensor or a Lua number (becomes a 0-d tensor of dtype `like`,
  * or int64/float32 by the number's kind when like < 0); leaves the tensor
  * at stack index arg. */
 Tensor *ltL_check_operand(lua_State *L, int arg, const char *fname, int like);
+/* A dtype name ("float32", or a torch alias such as "long") at arg; raises on another type or
+ * an unknown name, listing the known ones. ltL_opt_dtype: def when arg is nil or none. */
 LtDtype ltL_check_dtype(lua_State *L, int arg, const char *fname);
 LtDtype ltL_opt_dtype(lua_State *L, int arg, const char *fname, LtDtype def);
 /* 1-based dim at arg (negative counts from the end) -> 0-based, checked. */
 int ltL_check_dim(lua_State *L, int arg, const char *fname, int ndim);
+/* An integer at arg (a float with an integral value counts); raises "(what must be an integer,
+ * got 1.5)" or "(what expected (integer), got string)". */
 int64_t ltL_check_int(lua_State *L, int arg, const char *fname, const char *what);
 /* Reads a shape given as integers from arg onward or as one table at arg.
  * Returns ndim; sizes must be non-negative integers whose element count
@@ -108,10 +119,12 @@ int64_t ltL_check_seed(lua_State *L, int arg, const char *fname);
 /* Formats "[3x4]" for messages. */
 const char *ltL_shape_of(const Tensor *t, char *buf, size_t n);
 
-/* Bytes held by storages not yet collected (O(number of storages)). */
+/* Bytes held by storages not yet collected (O(number of storages)). Storages are tracked as
+ * the keys of a weak registry table, so a collected one stops counting in the same cycle. */
 long long ltL_memory_live(lua_State *L);
 
-/* Adds fns to the tensor metatable's __methods and to the table on top. */
+/* Adds fns to the tensor metatable's __methods and to the table on top (creating the
+ * metatable, named "Tensor", on first use). */
 void ltL_register_tensor_methods(lua_State *L, const luaL_Reg *fns);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct {
   int seeded;
 } Gen;
 
+/* Options a method may accept, as a bit mask; OPT_NAMES lists them in bit order. */
 enum { OPT_DTYPE = 1, OPT_GENERATOR = 2, OPT_REPLACE = 4, OPT_WEIGHTS = 8 };
 static const char *const OPT_NAMES[] = {"dtype", "generator", "replace", "weights"};
 
@@ -42,6 +43,8 @@ static void begin_call(lua_State *L, const char *fname, Call *c) {
   memset(c, 0, sizeof *c);
   c->fname = fname;
   c->gen = g;
+  /* Rotating rather than removing: self stays referenced (its state is written by the draws) and
+   * user argument i is at index i. */
   lua_rotate(L, 1, -1); /* self stays on the stack, above the arguments, so it stays alive */
   c->nargs = lua_gettop(L) - 1;
 }
@@ -85,6 +88,7 @@ static Tensor *check_tensor(lua_State *L, const Call *c, int arg) {
 
 /* A table with named fields and no array part; {} stays a (0-d) shape. */
 static int is_options(lua_State *L, int idx) {
+  /* A table with an array part is a shape ({2, 3}); so is an empty one, a 0-d shape. */
   if (!lua_istable(L, idx) || lua_rawlen(L, idx) > 0) return 0;
   lua_pushnil(L);
   if (!lua_next(L, idx)) return 0;
@@ -97,16 +101,21 @@ static int is_options(lua_State *L, int idx) {
 static void check_option_names(lua_State *L, const Call *c, int idx, unsigned allowed) {
   const char *known[5];
   int n = 0;
+  /* Only the options this method takes are listed, so a misplaced key gets a did-you-mean
+   * against the right names. */
   for (unsigned i = 0; i < 4; i++)
     if (allowed & (1u << i)) known[n++] = OPT_NAMES[i];
   known[n] = NULL;
   ltL_check_options(L, idx, c->fname, known);
 }
 
+/* Checks the options table at idx and records its dtype and generator in *c. */
 static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
   check_option_names(L, c, idx, allowed);
   c->opts = idx;
   if (ltL_opt_get(L, idx, "dtype")) {
+    /* The dtype name is read here rather than by ltL_check_dtype, so the error names the option
+     * rather than an argument. */
     if (lua_type(L, -1) != LUA_TSTRING || lt_dtype_from_name(lua_tostring(L, -1), &c->dtype) != 0)
       ltL_argerror(L, idx, c->fname,
                    "option dtype: dtype name expected (float32, float64, float16, bfloat16, int64, "
@@ -131,6 +140,7 @@ static void read_options(lua_State *L, Call *c, int idx, unsigned allowed) {
  * names no options); returns the index of the last remaining argument. */
 static int read_tail(lua_State *L, Call *c, int first, int shape_first, unsigned allowed) {
   int last = c->nargs;
+  /* Trailing nils (g:rand(3, nil)) are ignored, as if not passed. */
   while (last >= first && lua_isnil(L, last)) last--;
   if (last < first) return last;
   if (lua_type(L, last) == LUA_TSTRING && (allowed & OPT_DTYPE)) {
@@ -139,6 +149,8 @@ static int read_tail(lua_State *L, Call *c, int first, int shape_first, unsigned
     c->dtype_arg = last;
     return last - 1;
   }
+  /* A table at `first` is the shape, unless the method takes no shape there or the table is
+   * clearly options (named keys only). */
   if (lua_istable(L, last) && (last > first || !shape_first || is_options(L, last))) {
     read_options(L, c, last, allowed);
     return last - 1;
@@ -160,6 +172,8 @@ static int64_t check_size(lua_State *L, const Call *c, int arg) {
 static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
   int last = read_tail(L, c, first, 1, OPT_DTYPE | OPT_GENERATOR), nd = 0;
   if (last < first) return 0;
+  /* A shape table must be the last positional argument: anything after it other than a dtype or
+   * options is an error. */
   if (lua_istable(L, first)) {
     if (last > first)
       ltL_argerror(L, first + 1, c->fname,
@@ -167,6 +181,7 @@ static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
                    luaL_typename(L, first + 1));
     return ltL_check_shape(L, first, c->fname, shape);
   }
+  /* Sizes as separate numbers, up to LT_MAXDIM of them. */
   for (int i = first; i <= last; i++) {
     if (lua_type(L, i) != LUA_TNUMBER)
       ltL_argerror(L, i, c->fname,
@@ -217,6 +232,8 @@ static void int_range(LtDtype dt, int64_t *lo, int64_t *hi) {
     *lo = 0;
     *hi = 1;
     return;
+  /* A float holds every integer up to 2^(mantissa bits + 1) exactly: 2^53, 2^24, 2^11 and 2^8
+   * (bfloat16). */
   case LT_F64: m = (int64_t)1 << 53; break;
   case LT_F32: m = (int64_t)1 << 24; break;
   case LT_F16: m = 2048; break;
@@ -235,10 +252,13 @@ static void check_int_fits(lua_State *L, const Call *c, LtDtype dt, int64_t lo, 
 }
 
 static void check_float_fits(lua_State *L, const Call *c, LtDtype dt, double lo, double hi) {
+  /* The finite range of each float dtype; bfloat16's largest is (2 - 2^-7) * 2^127. */
   double max = dt == LT_F32    ? FLT_MAX
                : dt == LT_F16  ? 65504.0
                : dt == LT_BF16 ? 3.3895313892515355e38
                                : DBL_MAX;
+  /* Past the dtype's range, lo or hi would round to infinity and the uniform draw would be
+   * meaningless. */
   if (fabs(lo) > max || fabs(hi) > max)
     ltL_argerror(L, c->dtype_arg ? c->dtype_arg : 1, c->fname, "[%g, %g) is beyond the %s range",
                  lo, hi, lt_dtype_name(dt));
@@ -247,6 +267,8 @@ static void check_float_fits(lua_State *L, const Call *c, LtDtype dt, double lo,
 /* Replaces the int64 tensor on top with a copy in dt when dt differs. */
 static void convert_top(lua_State *L, const Call *c, LtDtype dt) {
   Tensor *t = ltL_totensor(L, -1);
+  /* Index draws are made in int64 (1-based after to_one_based); another requested dtype is a
+   * converted copy. */
   if (t->dtype == dt) return;
   Tensor *o = ltL_push_new_like(L, t, dt);
   ltL_check_status(L, lt_copy(o, t), c->fname);
@@ -261,6 +283,8 @@ static void to_one_based(Tensor *t) {
 /* ---- the Generator userdata -------------------------------------------------- */
 
 static Gen *push_gen(lua_State *L) {
+  /* A Generator holds no Lua references: its whole state is the plain struct, which makes clone
+   * a struct copy. */
   Gen *g = lua_newuserdatauv(L, sizeof(Gen), 0);
   memset(g, 0, sizeof *g);
   luaL_setmetatable(L, GEN_MT);
@@ -286,8 +310,10 @@ static int g_seed(lua_State *L) {
   Call c;
   begin_call(L, "seed", &c);
   /* with no argument, stack index 1 holds self: say what the user passed */
+  /* With no argument, stack index 1 holds self: say what the user passed, not what is there. */
   if (c.nargs < 1) return ltL_argerror(L, 1, "seed", "seed expected (integer), got no value");
   gen_seed(c.gen, ltL_check_seed(L, 1, "seed"));
+  /* Drop everything above self, which is then on top and returned. */
   lua_settop(L, c.nargs + 1);
   return 1;
 }
@@ -313,6 +339,7 @@ static int g_set_state(lua_State *L) {
   if (lt_rng_state_parse(&c.gen->rng, s, len) != LT_OK)
     return ltL_argerror(L, 1, "set_state",
                         "not a generator state (expected a string from g:state())");
+  /* A restored state has no seed to report (tostring says "state restored"). */
   c.gen->seeded = 0;
   lua_settop(L, c.nargs + 1);
   return 1;
@@ -322,6 +349,7 @@ static int g_set_state(lua_State *L) {
 static int g_clone(lua_State *L) {
   Call c;
   begin_call(L, "clone", &c);
+  /* A struct copy: the two generators then draw the same numbers independently. */
   *push_gen(L) = *c.gen;
   return 1;
 }
@@ -343,6 +371,8 @@ static int fill_standard(lua_State *L, const char *fname, int normal) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, fname, &c);
   int nd = read_shape(L, &c, 1, shape);
+  /* The shape is checked (and the tensor allocated) before any draw, so a bad call leaves the
+   * generator's state untouched. */
   Tensor *t = ltL_push_new_arg(L, 1, fname, float_dtype(L, &c, LT_F32), nd, shape);
   LtRng *r = &c.gen->rng;
   ltL_check_status(L, normal ? lt_random_normal(r, t, 0, 1) : lt_random_uniform(r, t, 0, 1), fname);
@@ -357,6 +387,7 @@ static int g_uniform(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   begin_call(L, "uniform", &c);
   double lo = check_number(L, &c, 1, "lo"), hi = check_number(L, &c, 2, "hi");
+  /* hi == lo is allowed (every value is lo); hi - lo must stay finite for the scaling. */
   if (hi < lo) return ltL_argerror(L, 2, "uniform", "hi %g is below lo %g", hi, lo);
   if (!isfinite(hi - lo))
     return ltL_argerror(L, 2, "uniform", "range [%g, %g) is too wide", lo, hi);
@@ -387,6 +418,7 @@ static int fill_like(lua_State *L, const char *fname, int normal) {
   begin_call(L, fname, &c);
   Tensor *src = check_tensor(L, &c, 1);
   read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
+  /* A float t keeps its dtype; an integer t gives float32 (rand of integers makes no sense). */
   LtDtype dt = float_dtype(L, &c, lt_dtype_is_float(src->dtype) ? src->dtype : LT_F32);
   Tensor *t = ltL_push_new_like(L, src, dt);
   LtRng *r = &c.gen->rng;
@@ -408,6 +440,8 @@ static int g_randint(lua_State *L) {
     return ltL_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
   int nd = read_shape(L, &c, 3, shape);
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
+  /* Each end must be exact in the output dtype, or the draws near them would round outside [lo,
+   * hi]. */
   check_int_fits(L, &c, dt, lo, hi);
   Tensor *t = ltL_push_new_arg(L, 3, "randint", dt, nd, shape);
   ltL_check_status(L, lt_random_integers(&c.gen->rng, t, lo, hi), "randint");
@@ -418,6 +452,7 @@ static void check_probs(lua_State *L, const Call *c, const Tensor *p) {
   int64_t bad;
   double v;
   LtStatus st = lt_random_check_probs(p, &bad, &v);
+  /* Report the first bad probability with its 1-based position before drawing anything. */
   if (st == LT_EVALUE)
     ltL_argerror(L, 1, c->fname, "probability %g at position %lld is outside [0, 1]", v,
                  (long long)bad + 1);
@@ -429,6 +464,8 @@ static int g_bernoulli(lua_State *L) {
   Call c;
   int64_t shape[LT_MAXDIM];
   begin_call(L, "bernoulli", &c);
+  /* A tensor first argument gives per-element probabilities with its shape; a number gives one
+   * probability and a shape. */
   Tensor *pt = c.nargs >= 1 ? ltL_totensor(L, 1) : NULL;
   if (pt) {
     read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
@@ -456,8 +493,10 @@ static int g_randperm(lua_State *L) {
   int64_t n = check_count(L, &c, 1, "n");
   read_tail_only(L, &c, 2, OPT_DTYPE | OPT_GENERATOR);
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
+  /* Values 1..n must be exact in the requested dtype. */
   check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {n};
+  /* Drawn in int64 (the core writes int64) and converted afterwards if asked. */
   Tensor *t = ltL_push_new_arg(L, 1, "randperm", LT_I64, 1, shape);
   lt_random_permutation(&c.gen->rng, t->data, n);
   to_one_based(t);
@@ -473,6 +512,8 @@ static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *i
   char b[64];
   if (!c->opts || !ltL_opt_get(L, c->opts, "weights")) return NULL;
   Tensor *w = ltL_totensor(L, -1);
+  /* A Lua array of numbers becomes a float64 tensor, which replaces the array on the stack so
+   * that it stays alive while drawing. */
   if (!w && lua_istable(L, -1)) {
     int64_t len = (int64_t)lua_rawlen(L, -1), shape[1] = {len};
     w = ltL_push_new(L, LT_F64, 1, shape);
@@ -494,6 +535,8 @@ static Tensor *push_weights(lua_State *L, const Call *c, int64_t n, LtWeights *i
                  "weights must be 1-d with %lld elements (one per item), got %s", (long long)n,
                  ltL_shape_of(w, b, sizeof b));
   LtStatus st = lt_random_check_weights(w, info);
+  /* Errors are worded by cause: NaN, negative, infinite weight, an infinite sum, or no positive
+   * weight at all. */
   long long at = (long long)info->bad + 1;
   if (st == LT_EVALUE && info->bad_value != info->bad_value)
     ltL_argerror(L, c->opts, c->fname, "weights[%lld] is NaN", at);
@@ -514,6 +557,8 @@ static int opt_replace(lua_State *L, const Call *c) {
 static void draw_indices(lua_State *L, LtRng *r, Tensor *idx, int64_t n, int replace,
                          const Tensor *w) {
   int64_t k = idx->shape[0], *out = idx->data;
+  /* Scratch comes from Lua userdata, not malloc: if anything raises, the collector frees it.
+   * The + 1 keeps the size non-zero when n or k is 0. */
   if (w && replace) {
     lt_random_weighted_replace(r, out, k, w,
                                lua_newuserdatauv(L, (size_t)n * sizeof(double) + 1, 0));
@@ -548,12 +593,14 @@ static void push_chosen(lua_State *L, const Call *c, const Tensor *src, int arra
   Tensor *idx = ltL_totensor(L, -1);
   int64_t k = idx->shape[0], *ix = idx->data, bad;
   if (array) {
+    /* The chosen elements of the Lua array, in draw order. */
     lua_createtable(L, (int)k, 0);
     for (int64_t i = 0; i < k; i++) {
       lua_rawgeti(L, 1, ix[i] + 1);
       lua_rawseti(L, -2, i + 1);
     }
   } else if (src) {
+    /* Rows of a tensor are gathered with index_select, in draw order. */
     int64_t rows[LT_MAXDIM];
     memcpy(rows, src->shape, sizeof rows);
     rows[0] = k;
@@ -581,6 +628,7 @@ static int g_choice(lua_State *L) {
   int64_t n = check_items(L, &c, &src, &array), k = check_count(L, &c, 2, "k");
   read_tail_only(L, &c, 3, OPT_DTYPE | OPT_GENERATOR | OPT_REPLACE | OPT_WEIGHTS);
   int replace = opt_replace(L, &c);
+  /* Refusals first, so the generator only advances for a call that succeeds. */
   if (!replace && k > n)
     return ltL_argerror(L, 2, "choice", "cannot take %lld of %lld items without replacement",
                         (long long)k, (long long)n);
@@ -594,6 +642,7 @@ static int g_choice(lua_State *L) {
         "cannot take %lld items without replacement: only %lld have positive weight", (long long)k,
         (long long)info.positive);
   LtDtype dt = c.has_dtype ? c.dtype : src ? src->dtype : LT_I64;
+  /* Indices 1..n must be exact in the requested dtype. */
   if (!src && !array) check_int_fits(L, &c, dt, n > 0 ? 1 : 0, n);
   int64_t shape[1] = {k};
   Tensor *idx = ltL_push_new_arg(L, 2, "choice", LT_I64, 1, shape);
@@ -654,6 +703,8 @@ int luaopen_lunette_random(lua_State *L) {
   lua_setfield(L, -3, "methods");
   lua_pop(L, 1);
   gen_seed(push_gen(L), LT_RANDOM_DEFAULT_SEED);
+  /* One module-level function per method, each bound to the default generator: rand(3) is
+   * default_generator:rand(3). */
   for (const luaL_Reg *r = gen_methods; r->func; r++) {
     lua_pushvalue(L, -1);
     lua_pushcfunction(L, r->func);

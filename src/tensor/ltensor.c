@@ -27,6 +27,8 @@ static int t_full(lua_State *L) {
     return ltL_argerror(L, 2, fname, "number expected, got %s", luaL_typename(L, 2));
   double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : lua_tonumber(L, 2);
   Tensor *t = ltL_push_new_arg(L, 1, fname, ltL_opt_dtype(L, 3, fname, LT_F32), nd, shape);
+  /* An int64 fill from a Lua integer is written directly: through double (lt_fill), values past
+   * 2^53 would round. */
   if (t->dtype == LT_I64 && lua_isinteger(L, 2)) {
     int64_t iv = lua_tointeger(L, 2), n = lt_numel(t);
     for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = iv;
@@ -38,10 +40,13 @@ static int t_full(lua_State *L) {
 /* Walks the first elements of a nested table to find its shape. */
 static int nested_shape(lua_State *L, int idx, int64_t *shape) {
   int nd = 0;
+  /* Follows the first element at each level only; fill_nested later checks that every other
+   * element agrees (a ragged table is an error there). */
   lua_pushvalue(L, idx);
   while (lua_istable(L, -1)) {
     if (nd == LT_MAXDIM) ltL_argerror(L, 1, "tensor", "nested deeper than %d levels", LT_MAXDIM);
     shape[nd++] = (int64_t)lua_rawlen(L, -1);
+    /* An empty level ends the walk: nothing below it can be seen. */
     if (shape[nd - 1] == 0) break;
     lua_rawgeti(L, -1, 1);
     lua_remove(L, -2);
@@ -50,6 +55,8 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape) {
   return nd;
 }
 
+/* The cursor of fill_nested: the next row-major position pos in t, and the shape every level
+ * must match. */
 typedef struct {
   Tensor *t;
   int64_t pos;
@@ -58,6 +65,9 @@ typedef struct {
   int is_int;
 } FillState;
 
+/* Writes the leaves of the nested table on top of the stack into t in row-major order, checking
+ * at each level that the length matches the shape. Integers go to integer dtypes exactly
+ * (lt_set_i64); everything else through double. */
 static void fill_nested(lua_State *L, FillState *fs, int depth) {
   if (depth == fs->nd) {
     int t = lua_type(L, -1);
@@ -88,12 +98,15 @@ static void fill_nested(lua_State *L, FillState *fs, int depth) {
 /* Infers a dtype from the leaves as numpy and torch do: all booleans give
  * bool, all integers int64, any float float32. */
 static void infer_leaves(lua_State *L, int depth, int *kinds) {
+  /* kinds[0], [1], [2]: a boolean, an integer, a float (or anything else) was seen. The depth
+   * bound stops a table that contains itself. */
   if (!lua_istable(L, -1) || depth > LT_MAXDIM) {
     int t = lua_type(L, -1);
     kinds[t == LUA_TBOOLEAN ? 0 : (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? 1 : 2] = 1;
     return;
   }
   lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+  /* One float settles the answer (float32), so the walk stops there. */
   for (lua_Integer i = 1; i <= n && !kinds[2]; i++) {
     lua_rawgeti(L, -1, i);
     infer_leaves(L, depth + 1, kinds);
@@ -110,11 +123,14 @@ static int t_fromtable(lua_State *L) {
   /* sized before any leaf is visited: rows shared by reference make a
    * table of 1e20 leaves out of 3e5 entries (bool is the smallest dtype) */
   ltL_check_new(L, 1, "tensor", dt, nd, shape);
+  /* Without a dtype, that check used bool as a lower bound; ltL_push_new_arg below checks the
+   * inferred one again. */
   if (lua_isnoneornil(L, 2)) {
     int kinds[3] = {0, 0, 0};
     lua_pushvalue(L, 1);
     infer_leaves(L, 0, kinds);
     lua_pop(L, 1);
+    /* Any float gives float32, else any integer int64, else bool; an empty table is float32. */
     dt = kinds[2] ? LT_F32 : kinds[1] ? LT_I64 : kinds[0] ? LT_BOOL : LT_F32;
   }
   Tensor *t = ltL_push_new_arg(L, 1, "tensor", dt, nd, shape);
@@ -132,6 +148,8 @@ static int t_frombytes(lua_State *L) {
   LtDtype dt = ltL_check_dtype(L, 2, "frombytes");
   int64_t shape[LT_MAXDIM];
   int nd = 1;
+  /* No shape: a 1-d tensor of as many whole elements as the bytes hold (the length check below
+   * refuses a remainder). */
   if (lua_isnoneornil(L, 3))
     shape[0] = (int64_t)(len / lt_dtype_size(dt));
   else {
@@ -152,8 +170,11 @@ static int t_arange(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2), st = luaL_optnumber(L, 3, 1);
   int allint =
       lua_isinteger(L, 1) && lua_isinteger(L, 2) && (lua_isnoneornil(L, 3) || lua_isinteger(L, 3));
+  /* Validate before computing the count: a NaN or zero step would make it meaningless. */
   if (st == 0 || !isfinite(a) || !isfinite(b) || !isfinite(st))
     return ltL_argerror(L, 3, "arange", "step must be finite and non-zero");
+  /* numpy's count, ceil((stop - start) / step); the cap keeps a typo (arange(0, 1e15)) from
+   * trying to allocate petabytes. */
   double n = ceil((b - a) / st);
   if (n < 0) n = 0;
   if (n > 1e12) return ltL_argerror(L, 2, "arange", "too many elements (%.0f)", n);
@@ -170,6 +191,8 @@ static int t_linspace(lua_State *L) {
     return ltL_argerror(L, 3, "linspace", "count must be non-negative, got %lld", (long long)n);
   int64_t shape[1] = {n};
   Tensor *t = ltL_push_new_arg(L, 3, "linspace", ltL_opt_dtype(L, 4, "linspace", LT_F32), 1, shape);
+  /* Element i is start + i*step, computed from i rather than accumulated, so errors do not build
+   * up; the last element is then set to exactly stop. */
   lt_arange(t, a, n > 1 ? (b - a) / (double)(n - 1) : 0);
   if (n > 1) lt_set_f64((char *)t->data + (size_t)(n - 1) * lt_dtype_size(t->dtype), t->dtype, b);
   return 1;
@@ -241,11 +264,15 @@ static int t_same_storage(lua_State *L) {
   ltL_check_tensor(L, 2, "same_storage");
   lua_getiuservalue(L, 1, 1);
   lua_getiuservalue(L, 2, 1);
+  /* Two tensors share memory exactly when their user values are the same storage (views never
+   * chain, so no walk is needed). */
   lua_pushboolean(L, lua_rawequal(L, -1, -2));
   return 1;
 }
 
 static void push_elem(lua_State *L, const void *p, LtDtype dt) {
+  /* Booleans come back as Lua booleans and integer dtypes as Lua integers, so values round-trip
+   * through a table exactly. */
   if (dt == LT_BOOL)
     lua_pushboolean(L, *(const uint8_t *)p != 0);
   else if (lt_dtype_is_float(dt))
@@ -273,6 +300,7 @@ static int t_get(lua_State *L) {
     return ltL_argerror(L, 2, "get", "%d indices expected, got %d", t->ndim, lua_gettop(L) - 1);
   for (int i = 0; i < t->ndim; i++) {
     int64_t v = ltL_check_int(L, i + 2, "get", "index");
+    /* Negative indices count from the end (-1 is the last), as in Lua's string functions. */
     if (v < 0) v += t->shape[i] + 1;
     if (v < 1 || v > t->shape[i])
       return ltL_argerror(L, i + 2, "get", "index %lld out of range for dim %d of size %lld",
@@ -299,6 +327,8 @@ static void totable_rec(lua_State *L, const Tensor *t, int d, int64_t *idx) {
 static int t_totable(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "totable");
   int64_t idx[LT_MAXDIM] = {0};
+  /* A Lua table costs far more per element than a tensor: refuse sizes that would exhaust memory
+   * long before the table is built. */
   if (lt_numel(t) > 100000000)
     return ltL_argerror(L, 1, "totable", "tensor too large for a Lua table");
   totable_rec(L, t, 0, idx);
@@ -317,6 +347,7 @@ static int t_tobytes(lua_State *L) {
 static int t_to(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "to");
   LtDtype dt = ltL_check_dtype(L, 2, "to");
+  /* Same dtype and no copy flag: return t itself, as torch's .to does. */
   if (dt == t->dtype && !lua_toboolean(L, 3)) {
     lua_settop(L, 1);
     return 1;
@@ -345,6 +376,8 @@ static int t_copy_(lua_State *L) {
   Tensor *s = ltL_check_operand(L, 2, "copy_", d->dtype);
   Tensor v;
   char b1[64], b2[64];
+  /* A number was turned into a 0-d tensor of dst's dtype by ltL_check_operand; either way the
+   * source is broadcast to dst's shape as a view, without copying it first. */
   if (lt_expand_view(s, d->ndim, d->shape, &v) != LT_OK)
     return ltL_argerror(L, 2, "copy_", "shape mismatch: cannot broadcast %s to %s",
                         ltL_shape_of(s, b1, sizeof b1), ltL_shape_of(d, b2, sizeof b2));
@@ -357,6 +390,8 @@ static int t_fill_(lua_State *L) {
   ltL_check_tensor(L, 1, "fill_");
   if (!lua_isnumber(L, 2) && !lua_isboolean(L, 2))
     return ltL_argerror(L, 2, "fill_", "number expected, got %s", luaL_typename(L, 2));
+  /* Dropping any extra arguments lets fill_ reuse copy_'s path: the number becomes a 0-d tensor
+   * broadcast over t. */
   lua_settop(L, 2);
   return t_copy_(L);
 }
@@ -368,6 +403,7 @@ static int t_memory(lua_State *L) {
 
 static int t_clock(lua_State *L) {
   struct timespec ts;
+  /* Monotonic: differences are elapsed time even if the wall clock is adjusted. */
   clock_gettime(CLOCK_MONOTONIC, &ts);
   lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
   return 1;

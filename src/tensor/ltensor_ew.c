@@ -15,7 +15,9 @@ static LtDtype compute_dtype(LtDtype result) {
  * adopted the other operand's dtype, see ltL_check_operand). */
 static LtDtype binary_result(const Tensor *a, const Tensor *b, LtBinaryOp op, LtDtype *compute) {
   LtDtype r = lt_dtype_promote(a->dtype, b->dtype);
+  /* True division and atan2 of integers give float32, as torch does. */
   if ((op == LT_DIV || op == LT_ATAN2) && !lt_dtype_is_float(r)) r = LT_F32;
+  /* Logical ops test truthiness, exact in double for every dtype, and give bool. */
   if (op >= LT_AND) {
     *compute = LT_F64;
     return LT_BOOL;
@@ -24,10 +26,14 @@ static LtDtype binary_result(const Tensor *a, const Tensor *b, LtBinaryOp op, Lt
   return lt_binary_is_compare(op) ? LT_BOOL : r;
 }
 
+/* a op b (either may be a number) into a new tensor of the broadcast shape. */
 static int ew_binary(lua_State *L) {
+  /* One C function serves every binary op; the op is the closure's upvalue (see register_ops). */
   LtBinaryOp op = (LtBinaryOp)lua_tointeger(L, lua_upvalueindex(1));
   const char *fname = lt_binary_name(op);
   lua_settop(L, 2);
+  /* At least one side must be a tensor; a number takes the other side's dtype (a float number
+   * beside an integer tensor becomes float32). */
   if (!ltL_totensor(L, 1) && !ltL_totensor(L, 2))
     return ltL_argerror(L, 1, fname, "tensor expected, got %s", luaL_typename(L, 1));
   Tensor *ta = ltL_totensor(L, 1), *tb = ltL_totensor(L, 2);
@@ -59,6 +65,7 @@ static int ew_binary_(lua_State *L) {
   if (lt_expand_view(b, a->ndim, a->shape, &vb) != LT_OK)
     return ltL_argerror(L, 2, fname, "shape mismatch: %s cannot be broadcast to %s in place",
                         ltL_shape_of(b, b1, sizeof b1), ltL_shape_of(a, b2, sizeof b2));
+  /* The result is written into a, so a keeps its dtype whatever the promotion computes in. */
   LtDtype compute = lt_dtype_promote(a->dtype, b->dtype);
   if ((op == LT_DIV || op == LT_ATAN2) && !lt_dtype_is_float(a->dtype))
     return ltL_argerror(L, 1, fname, "in-place true division needs a float tensor, got %s",
@@ -70,6 +77,8 @@ static int ew_binary_(lua_State *L) {
 }
 
 static LtDtype unary_result(LtUnaryOp op, LtDtype in) {
+  /* Predicates and logical not give bool; exp, log and the like give float32 for integer inputs;
+   * arithmetic on bool gives int64 (neg, abs, ...). */
   if (lt_unary_is_predicate(op) || op == LT_NOT) return LT_BOOL;
   if (lt_unary_needs_float(op) && !lt_dtype_is_float(in)) return LT_F32;
   if (in == LT_BOOL && op != LT_NOT) return LT_I64;
@@ -89,6 +98,7 @@ static int ew_unary_(lua_State *L) {
   char fname[32];
   snprintf(fname, sizeof fname, "%s_", lt_unary_name(op));
   Tensor *a = ltL_check_tensor(L, 1, fname);
+  /* An op that would change the dtype cannot run in place. */
   if (unary_result(op, a->dtype) != a->dtype)
     return ltL_argerror(L, 1, fname, "in place needs a %s tensor, got %s",
                         lt_dtype_name(unary_result(op, a->dtype)), lt_dtype_name(a->dtype));
@@ -103,6 +113,7 @@ static int clamp_impl(lua_State *L, int inplace) {
   Tensor *a = ltL_check_tensor(L, 1, fname);
   double lo = lua_isnoneornil(L, 2) ? -INFINITY : luaL_checknumber(L, 2);
   double hi = lua_isnoneornil(L, 3) ? INFINITY : luaL_checknumber(L, 3);
+  /* NaN bounds would make every comparison false and silently do nothing: refuse them. */
   if (lo != lo || hi != hi) return ltL_argerror(L, lo != lo ? 2 : 3, fname, "bound is NaN");
   if (lo > hi) return ltL_argerror(L, 3, fname, "max %g is below min %g", hi, lo);
   Tensor *o = inplace ? a : ltL_push_new_like(L, a, a->dtype);
@@ -118,6 +129,8 @@ static int ew_where(lua_State *L) {
   Tensor *c = ltL_check_tensor(L, 1, "where");
   lua_settop(L, 3);
   Tensor *ta = ltL_totensor(L, 2), *tb = ltL_totensor(L, 3);
+  /* A number adopts the dtype of the other tensor operand (b first, then a), so where(c, 0, t)
+   * keeps t's dtype. */
   Tensor *a = ltL_check_operand(L, 2, "where", tb ? (int)tb->dtype : -1);
   Tensor *b = ltL_check_operand(L, 3, "where", ta ? (int)ta->dtype : (int)a->dtype);
   LtDtype rdt = lt_dtype_promote(a->dtype, b->dtype);
@@ -125,6 +138,7 @@ static int ew_where(lua_State *L) {
   int n1, n2;
   char b1[64], b2[64], b3[64];
   Tensor ab = *a;
+  /* Broadcast a with b, then the result with cond: three-way broadcasting in two steps. */
   if (lt_broadcast_shape(a, b, &n1, s1) != LT_OK ||
       (ab.ndim = n1, memcpy(ab.shape, s1, sizeof s1), lt_broadcast_shape(c, &ab, &n2, s2)) != LT_OK)
     return ltL_argerror(L, 1, "where", "shape mismatch: %s, %s and %s do not broadcast",
@@ -139,7 +153,10 @@ static int ew_where(lua_State *L) {
   return 1;
 }
 
+/* Adds one closure per op to the table on top, named as the Lua API names them. */
 static void register_ops(lua_State *L) {
+  /* Every op gets a function and an in-place variant (name_); predicates have no in-place form
+   * because their result is bool. */
   for (int op = 0; op < LT_NBINARY; op++) {
     char name[32];
     lua_pushinteger(L, op);
@@ -173,6 +190,8 @@ int luaopen_lunette_tensor_ew(lua_State *L) {
   register_ops(L);
   luaL_setfuncs(L, ew_methods, 0);
   /* every function here is also a tensor method */
+  /* Stack: the new table, the metatable, __methods. Every field of the new table goes into
+   * __methods too. */
   luaL_getmetatable(L, LT_TENSOR_MT);
   lua_getfield(L, -1, "__methods");
   lua_pushnil(L);

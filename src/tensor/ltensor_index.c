@@ -8,6 +8,7 @@
 /* Pushes a contiguous int64 copy of the index argument (tensor or table of
  * integers) converted from 1-based to 0-based. */
 static Tensor *push_index(lua_State *L, int arg, const char *fname) {
+  /* A Lua table becomes a 1-d index; each entry must be an integer. */
   if (lua_istable(L, arg)) {
     int64_t n = (int64_t)lua_rawlen(L, arg), shape[1] = {n};
     Tensor *t = ltL_push_new(L, LT_I64, 1, shape);
@@ -24,8 +25,12 @@ static Tensor *push_index(lua_State *L, int arg, const char *fname) {
     return t;
   }
   Tensor *t = ltL_check_tensor(L, arg, fname);
+  /* Integer dtypes only: a float index would be silently truncated and a bool tensor is a mask
+   * (masked_select), not an index. */
   if (lt_dtype_is_float(t->dtype) || t->dtype == LT_BOOL)
     ltL_argerror(L, arg, fname, "integer index tensor expected, got %s", lt_dtype_name(t->dtype));
+  /* Always a fresh copy: the 1-based to 0-based shift below must not touch the caller's tensor,
+   * and the core wants contiguous int64. */
   Tensor *c = ltL_push_new_like(L, t, LT_I64);
   ltL_check_status(L, lt_copy(c, t), fname);
   int64_t n = lt_numel(c);
@@ -48,6 +53,7 @@ static int x_index_select(lua_State *L) {
   memcpy(shape, t->shape, sizeof shape);
   shape[d] = n;
   Tensor *o = ltL_push_new_arg(L, 3, "index_select", t->dtype, t->ndim, shape);
+  /* The core checks every index before writing, so a bad one leaves o untouched. */
   if (lt_index_select(o, t, d, ix->data, n, &bad) == LT_ERANGE)
     return range_error(L, 3, "index_select", bad, t->shape[d]);
   return 1;
@@ -73,19 +79,23 @@ static int x_gather(lua_State *L) {
   return 1;
 }
 
+/* scatter(t, dim, idx, src) and its add and in-place forms: t[..idx..] = (or +=) src. */
 static int scatter_impl(lua_State *L, const char *fname, int add, int inplace) {
   Tensor *t = ltL_check_tensor(L, 1, fname);
   int d = ltL_check_dim(L, 2, fname, t->ndim);
+  /* Fixed stack slots: the index copy lands at 5 and a numeric source is replaced in place at 4. */
   lua_settop(L, 4);
   Tensor *ix = push_index(L, 3, fname); /* 5 */
   Tensor *src = ltL_check_operand(L, 4, fname, t->dtype), vs;
   char b1[64], b2[64];
   int64_t bad;
   check_same_rank(L, t, ix, 3, fname);
+  /* The source is broadcast to the index's shape: one value per index position. */
   if (lt_expand_view(src, ix->ndim, ix->shape, &vs) != LT_OK)
     return ltL_argerror(L, 4, fname, "source %s does not match index %s",
                         ltL_shape_of(src, b1, sizeof b1), ltL_shape_of(ix, b2, sizeof b2));
   Tensor *o = t;
+  /* Out of place: scatter into a copy of t; in place: t itself is also the return value. */
   if (!inplace) {
     o = ltL_push_new_like(L, t, t->dtype);
     lt_copy(o, t);
@@ -103,6 +113,7 @@ static int x_scatter_add_(lua_State *L) { return scatter_impl(L, "scatter_add_",
 static Tensor *check_mask(lua_State *L, int arg, const char *fname, const Tensor *t, Tensor *v) {
   Tensor *m = ltL_check_tensor(L, arg, fname);
   char b1[64], b2[64];
+  /* Masks must be bool: an integer tensor is an index, and guessing would hide mistakes. */
   if (m->dtype != LT_BOOL)
     ltL_argerror(L, arg, fname, "bool mask expected, got %s", lt_dtype_name(m->dtype));
   if (lt_expand_view(m, t->ndim, t->shape, v) != LT_OK)
@@ -114,6 +125,7 @@ static Tensor *check_mask(lua_State *L, int arg, const char *fname, const Tensor
 static int x_masked_select(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "masked_select"), vm;
   check_mask(L, 2, "masked_select", t, &vm);
+  /* Count first to size the output exactly. */
   int64_t shape[1] = {lt_mask_count(&vm)};
   Tensor *o = ltL_push_new(L, t->dtype, 1, shape);
   ltL_check_status(L, lt_masked_select(o, t, &vm), "masked_select");
@@ -127,6 +139,8 @@ static int x_masked_assign_(lua_State *L) {
   Tensor *src = ltL_check_operand(L, 3, "masked_assign_", t->dtype);
   int64_t n = lt_mask_count(&vm), ns = lt_numel(src);
   char b[64];
+  /* One value is broadcast to every selected position; otherwise one value per position, in
+   * row-major order. */
   if (ns != 1 && (src->ndim != 1 || ns != n))
     return ltL_argerror(L, 3, "masked_assign_", "source %s must hold 1 or %lld values",
                         ltL_shape_of(src, b, sizeof b), (long long)n);
@@ -141,6 +155,8 @@ static int x_masked_fill(lua_State *L) {
   check_mask(L, 2, "masked_fill", t, &vm);
   if (!lua_isnumber(L, 3) && !lua_isboolean(L, 3))
     return ltL_argerror(L, 3, "masked_fill", "number expected, got %s", luaL_typename(L, 3));
+  /* masked_fill is masked_fill_ on a copy: the copy replaces t at slot 1, then the in-place path
+   * runs. */
   Tensor *o = ltL_push_new_like(L, t, t->dtype);
   lt_copy(o, t);
   lua_replace(L, 1);
@@ -150,6 +166,7 @@ static int x_masked_fill(lua_State *L) {
 /* nonzero(t) -> [n x ndim] int64 of 1-based coordinates */
 static int x_nonzero(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "nonzero");
+  /* lt_mask_count counts nonzero elements of any dtype, so it sizes nonzero()'s result too. */
   int64_t shape[2] = {lt_mask_count(t), t->ndim};
   Tensor *o = ltL_push_new(L, LT_I64, 2, shape);
   ltL_check_status(L, lt_nonzero(o, t), "nonzero");
@@ -165,6 +182,7 @@ static int cat_impl(lua_State *L, const char *fname) {
   int n = (int)lua_rawlen(L, 1);
   if (n == 0) return ltL_argerror(L, 1, fname, "empty list of tensors");
   lua_settop(L, 2);
+  /* The first element fixes the rank and the sizes the others must match (except along dim). */
   lua_rawgeti(L, 1, 1);
   Tensor *first = ltL_totensor(L, -1);
   if (!first) return ltL_argerror(L, 1, fname, "element 1 is not a tensor");
@@ -185,14 +203,18 @@ static int cat_impl(lua_State *L, const char *fname) {
       return ltL_argerror(
           L, 1, fname, "shape mismatch: element %d is %s, element 1 is %s along dim %d", i,
           ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(first, b2, sizeof b2), d + 1);
+    /* The sizes along dim must add up without overflow; ltL_push_new_arg then checks the whole
+     * shape. */
     if (__builtin_add_overflow(total, t->shape[d], &total))
       return ltL_argerror(L, 1, fname, "the sizes along dim %d add up to too many elements", d + 1);
+    /* The result takes the promoted dtype of all inputs; lt_copy converts each into it. */
     dt = lt_dtype_promote(dt, t->dtype);
     lua_pop(L, 1);
   }
   shape[d] = total;
   Tensor *o = ltL_push_new_arg(L, 1, fname, dt, first->ndim, shape), v;
   int64_t at = 0;
+  /* Each input is copied into its slice of the output along dim. */
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
     Tensor *t = ltL_totensor(L, -1);
@@ -212,12 +234,15 @@ static int x_stack(lua_State *L) {
   int n = (int)lua_rawlen(L, 1);
   if (n == 0) return ltL_argerror(L, 1, "stack", "empty list of tensors");
   lua_settop(L, 2);
+  /* stack is cat of views with a new size-1 dim at d: the views go into a temporary list that
+   * replaces the argument list, and cat does the rest. */
   lua_createtable(L, n, 0); /* 3: unsqueezed views */
   int d = 0;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
     Tensor *t = ltL_totensor(L, -1), v;
     if (!t) return ltL_argerror(L, 1, "stack", "element %d is not a tensor", i);
+    /* The new dim may be 1..ndim+1 of the inputs (after the last dim is allowed). */
     if (i == 1) d = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "stack", t->ndim + 1);
     if (lt_view_unsqueeze(t, d, &v) != LT_OK) return ltL_argerror(L, 1, "stack", "too many dims");
     ltL_push_view(L, -1, &v);
@@ -244,6 +269,8 @@ static int x_one_hot(lua_State *L) {
   shape[t->ndim] = c;
   LtDtype dt = ltL_opt_dtype(L, 3, "one_hot", LT_F32);
   Tensor *o = ltL_push_new_arg(L, 2, "one_hot", dt, t->ndim + 1, shape);
+  /* one_hot is a scatter of the constant 1 along a new last dim: the labels (0-based, with a
+   * trailing size-1 dim) give the positions, and a 0-d 1 broadcast over them the values. */
   lt_fill(o, 0);
   lt_view_unsqueeze(ix, ix->ndim, &iv);
   int64_t one = 1;

@@ -8,13 +8,17 @@
 #include "tensor/tensor_reduce.h"
 #include "tensor/tensor_view.h"
 
+/* The user-facing name of each op, for errors; the three norms share "norm". */
 static const char *reduce_names[LT_NREDUCE] = {
     "sum", "mean", "prod", "max",  "min",  "argmax",    "argmin",        "all",
     "any", "var",  "norm", "norm", "norm", "logsumexp", "count_nonzero",
 };
 _Static_assert(sizeof reduce_names / sizeof reduce_names[0] == LT_NREDUCE, "reduce names");
 
+/* The result dtype of reduction op over input dtype in. */
 static LtDtype reduce_dtype(LtReduceOp op, LtDtype in) {
+  /* Integer sums and products accumulate into int64 (as numpy and torch); means, variances and
+   * norms of integers give float32; max and min keep the dtype. */
   switch (op) {
   case LT_RSUM:
   case LT_RPROD: return lt_dtype_is_float(in) ? in : LT_I64;
@@ -41,6 +45,7 @@ static int parse_dims(lua_State *L, int arg, const char *fname, const Tensor *t,
     for (int i = 1; i <= n; i++) {
       lua_rawgeti(L, arg, i);
       int d = ltL_check_dim(L, lua_gettop(L), fname, t->ndim);
+      /* A 0-d tensor accepts dim 1 or -1 but has nothing to reduce: the dim is dropped. */
       if (t->ndim == 0) d = -1;
       lua_pop(L, 1);
       if (d >= 0 && mask[d]++) ltL_argerror(L, arg, fname, "dim %d repeated", d + 1);
@@ -67,11 +72,14 @@ static Tensor *arrange(lua_State *L, int idx, const int *mask, int *d0, int *d1)
         adjacent = 0;
       last = i;
     }
+  /* Reduced dims already adjacent (or none): lt_reduce sees t as [outer, R, inner] as it is. */
   if (adjacent) {
     *d0 = first;
     *d1 = last;
     return ltL_push_contiguous(L, idx);
   }
+  /* Otherwise permute kept dims first and reduced dims last, then copy: the [outer, R, inner]
+   * view needs the reduced dims contiguous and together. */
   for (int i = 0; i < t->ndim; i++)
     if (!mask[i]) perm[k++] = i;
   *d0 = k;
@@ -100,13 +108,16 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
   Tensor *t = ltL_check_tensor(L, 1, fname);
   int mask[LT_MAXDIM], d0, d1, all = lua_isnoneornil(L, 2);
   int count = parse_dims(L, 2, fname, t, mask), keep = lua_toboolean(L, 3);
+  /* Variance is unbiased (ddof 1) unless the fourth argument is false, as torch's default. */
   double ddof = (op == LT_RVAR && (lua_isnoneornil(L, 4) || lua_toboolean(L, 4))) ? 1 : 0;
   int is_arg = op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
   char b[64];
+  /* max, min and their arg forms have no identity to return for an empty tensor. */
   if (is_arg && lt_numel(t) == 0)
     return ltL_argerror(L, 1, fname, "cannot reduce an empty tensor %s",
                         ltL_shape_of(t, b, sizeof b));
   lua_settop(L, 4);
+  /* An empty dims table reduces nothing: t comes back (argmax and argmin return nothing). */
   if (count == 0 && t->ndim > 0) {
     lua_settop(L, 1);
     return op == LT_RARGMAX || op == LT_RARGMIN ? 0 : 1;
@@ -134,11 +145,13 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
   if (all && lt_dtype_is_float(odt)) odt = LT_F64; /* a Lua number keeps the double accumulator */
   Tensor *o = ltL_push_new(L, odt, nd, shape);
   Tensor *ix = is_arg ? ltL_push_new(L, LT_I64, nd, shape) : NULL;
+  /* Positions come back 0-based from the core and are made 1-based once, here. */
   ltL_check_status(L, lt_reduce(op, o, ix, &flat, d0, d1, ddof), fname);
   if (ix) {
     int64_t n = lt_numel(ix);
     for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1;
   }
+  /* Arg forms return only the positions: a tensor, or one Lua integer for a full reduction. */
   if (op == LT_RARGMAX || op == LT_RARGMIN) {
     if (all) push_scalar(L, ix);
     return 1;
@@ -150,16 +163,27 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
   return ix ? 2 : 1;
 }
 
+/* One entry point per reduction, all through reduce_impl. The macro takes no semicolon, which
+ * clang-format misreads as one long statement: it is told to leave the list as written. */
 #define REDUCER(name, op) \
   static int r_##name(lua_State *L) { return reduce_impl(L, op); }
+/* clang-format off */
 REDUCER(sum, LT_RSUM)
-REDUCER(mean, LT_RMEAN) REDUCER(prod, LT_RPROD) REDUCER(max, LT_RMAX) REDUCER(min, LT_RMIN)
-    REDUCER(argmax, LT_RARGMAX) REDUCER(argmin, LT_RARGMIN) REDUCER(all, LT_RALL)
-        REDUCER(any, LT_RANY) REDUCER(var, LT_RVAR) REDUCER(logsumexp, LT_RLOGSUMEXP)
-            REDUCER(count_nonzero, LT_RCOUNT_NONZERO)
+REDUCER(mean, LT_RMEAN)
+REDUCER(prod, LT_RPROD)
+REDUCER(max, LT_RMAX)
+REDUCER(min, LT_RMIN)
+REDUCER(argmax, LT_RARGMAX)
+REDUCER(argmin, LT_RARGMIN)
+REDUCER(all, LT_RALL)
+REDUCER(any, LT_RANY)
+REDUCER(var, LT_RVAR)
+REDUCER(logsumexp, LT_RLOGSUMEXP)
+REDUCER(count_nonzero, LT_RCOUNT_NONZERO)
+/* clang-format on */
 
-    /* norm(t, p, dims, keepdim): p = 1, 2 or math.huge */
-    static int r_norm(lua_State *L) {
+/* norm(t, p, dims, keepdim): p = 1, 2 or math.huge */
+static int r_norm(lua_State *L) {
   ltL_check_tensor(L, 1, "norm");
   lua_settop(L, 4);
   double p = luaL_optnumber(L, 2, 2);
@@ -168,22 +192,26 @@ REDUCER(mean, LT_RMEAN) REDUCER(prod, LT_RPROD) REDUCER(max, LT_RMAX) REDUCER(mi
                   : isinf(p) && p > 0 ? LT_RNORMINF
                                       : LT_NREDUCE;
   if (op == LT_NREDUCE) return ltL_argerror(L, 2, "norm", "p must be 1, 2 or math.huge, got %g", p);
+  /* p is removed so that dims and keepdim sit where reduce_impl reads them (2 and 3). */
   lua_remove(L, 2);
   return reduce_impl(L, op);
 }
 
+/* cumsum(t, dim) / cumprod(t, dim): a new tensor of t's shape; dim may be omitted for 1-d. */
 static int scan_impl(lua_State *L, int product) {
   const char *fname = product ? "cumprod" : "cumsum";
   Tensor *t = ltL_check_tensor(L, 1, fname);
   if (t->ndim > 1 && lua_isnoneornil(L, 2))
     return ltL_argerror(L, 2, fname, "dim required for a %d-d tensor", t->ndim);
   int d = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, fname, t->ndim);
+  /* lt_cumulative works on contiguous tensors; a 0-d input is scanned as [1]. */
   Tensor *a = ltL_push_contiguous(L, 1), flat = *a;
   if (a->ndim == 0) {
     flat.ndim = 1;
     flat.shape[0] = 1;
     flat.stride[0] = 1;
   }
+  /* Integer inputs accumulate into int64 (bool and uint8 sums would overflow at once). */
   Tensor *o = ltL_push_new_like(L, t, lt_dtype_is_float(t->dtype) ? t->dtype : LT_I64), of = *o;
   if (o->ndim == 0) {
     of.ndim = 1;
@@ -199,6 +227,7 @@ static int r_cumprod(lua_State *L) { return scan_impl(L, 1); }
 /* Pushes t with dim moved last and made contiguous. */
 static Tensor *push_dim_last(lua_State *L, int idx, int d) {
   Tensor *t = ltL_totensor(L, idx), v;
+  /* Transposing dim d with the last one puts d last; swap_back undoes the same swap. */
   lt_view_transpose(t, d, t->ndim - 1, &v);
   ltL_push_view(L, idx, &v);
   Tensor *c = ltL_push_contiguous(L, -1);
@@ -221,11 +250,13 @@ static int r_sort(lua_State *L) {
   int d = lua_isnoneornil(L, 2) ? t->ndim - 1 : ltL_check_dim(L, 2, "sort", t->ndim);
   int desc = lua_toboolean(L, 3);
   lua_settop(L, 3);
+  /* The stack slots are fixed (settop 3 above), so the results can be fetched by index below. */
   Tensor *a = push_dim_last(L, 1, d);            /* 4 */
   Tensor *v = ltL_push_new_like(L, a, a->dtype); /* 5 */
   Tensor *ix = ltL_push_new_like(L, a, LT_I64);  /* 6 */
   ltL_check_status(L, lt_sort_last(v, ix, a, desc), "sort");
   int64_t n = lt_numel(ix);
+  /* Positions come back 0-based from the core and are made 1-based once, here. */
   for (int64_t i = 0; i < n; i++) ((int64_t *)ix->data)[i] += 1;
   lua_pushvalue(L, 5);
   swap_back(L, d);
@@ -244,6 +275,8 @@ static int r_topk(lua_State *L) {
   if (k < 0 || k > t->shape[d])
     return ltL_argerror(L, 2, "topk", "k = %lld out of range for size %lld", (long long)k,
                         (long long)t->shape[d]);
+  /* topk is the first k of a full sort: O(n log n), but the same stable order as sort, so ties
+   * keep input order. */
   lua_settop(L, 1);
   lua_pushcfunction(L, r_sort);
   lua_pushvalue(L, 1);
@@ -252,6 +285,7 @@ static int r_topk(lua_State *L) {
   lua_call(L, 3, 2);
   for (int i = 0; i < 2; i++) {
     Tensor *s = ltL_totensor(L, 2 + i);
+    /* k <= size was checked above, so the slice is always valid. */
     lt_view_slice(s, d, 0, k, 1, &v);
     ltL_push_view(L, 2 + i, &v);
   }
@@ -267,6 +301,8 @@ static int r_unique(lua_State *L) {
   flat.ndim = 1;
   flat.shape[0] = n;
   flat.stride[0] = 1;
+  /* Sort first so that equal values are adjacent; count the runs to size the outputs, then fill
+   * them. */
   Tensor *s = ltL_push_new(L, t->dtype, 1, shape); /* 3 */
   ltL_check_status(L, lt_sort_last(s, NULL, &flat, 0), "unique");
   int64_t ushape[1] = {lt_unique_sorted(s, NULL, NULL)};
@@ -288,6 +324,7 @@ static int r_bincount(lua_State *L) {
   if (w && (w->ndim != 1 || w->shape[0] != x->shape[0]))
     return ltL_argerror(L, 3, "bincount", "weights must be 1-d of length %lld",
                         (long long)x->shape[0]);
+  /* The largest value sizes the result: scan it (and refuse negatives) before allocating. */
   int64_t mx = -1;
   for (int64_t i = 0; i < x->shape[0]; i++) {
     int64_t v = lt_get_i64((char *)x->data + (size_t)(i * x->stride[0]) * lt_dtype_size(x->dtype),
@@ -300,6 +337,8 @@ static int r_bincount(lua_State *L) {
   int64_t shape[1] = {mx + 1 > minlen ? mx + 1 : minlen};
   int arg = mx + 1 > minlen ? 1 : 2;
   Tensor *c = ltL_push_new_arg(L, arg, "bincount", w ? LT_F64 : LT_I64, 1, shape);
+  /* Counts accumulate in double (exact up to 2^53), as weighted sums must; then convert to the
+   * output dtype. */
   double *acc = calloc((size_t)(shape[0] > 0 ? shape[0] : 1), sizeof(double));
   if (!acc) return luaL_error(L, "bincount: not enough memory");
   LtStatus st = lt_bincount(acc, shape[0], x, w);
@@ -317,6 +356,8 @@ static int r_histogram(lua_State *L) {
   if (bins < 1 || bins > 100000000)
     return ltL_argerror(L, 2, "histogram", "bins must be in 1..1e8, got %lld", (long long)bins);
   double lo, hi;
+  /* A missing bound defaults to the range of the finite values, as numpy's; an empty or all-NaN
+   * input gets [0, 1]. */
   if (lua_isnoneornil(L, 3) || lua_isnoneornil(L, 4)) {
     if (!lt_finite_range(x, &lo, &hi)) {
       lo = 0;
@@ -327,6 +368,7 @@ static int r_histogram(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) hi = luaL_checknumber(L, 4);
   if (!isfinite(lo) || !isfinite(hi) || lo > hi)
     return ltL_argerror(L, 3, "histogram", "range [%g, %g] is not finite and ordered", lo, hi);
+  /* A zero-width range is widened by 1/2 on each side, as numpy does. */
   if (lo == hi) {
     lo -= 0.5;
     hi += 0.5;
@@ -339,6 +381,7 @@ static int r_histogram(lua_State *L) {
   LtStatus st = lt_histogram(acc, bins, lo, hi, x);
   for (int64_t i = 0; i < bins; i++) ((int64_t *)c->data)[i] = (int64_t)acc[i];
   for (int64_t i = 0; i <= bins; i++)
+    /* Edge i is computed from i rather than accumulated, so the last edge is hi up to rounding. */
     ((double *)e->data)[i] = lo + (hi - lo) * (double)i / (double)bins;
   free(acc);
   ltL_check_status(L, st, "histogram");

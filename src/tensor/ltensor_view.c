@@ -3,6 +3,8 @@
 #include "tensor/lbase.h"
 #include "tensor/tensor_view.h"
 
+/* reshape and view share this: both try a view first; reshape falls back to a contiguous copy
+ * when t's strides cannot express the new shape, view refuses. */
 static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
   Tensor *t = ltL_check_tensor(L, 1, fname), v;
   int64_t shape[LT_MAXDIM], n = lt_numel(t), known = 1;
@@ -16,7 +18,10 @@ static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
     } else
       known *= shape[i];
   }
+  /* The shape reader has checked the other sizes' product, so known cannot overflow; a count
+   * that does not divide evenly is caught just below. */
   if (infer >= 0) shape[infer] = known ? n / known : 0;
+  /* The requested shape, for messages only. */
   Tensor want = *t;
   want.ndim = nd;
   memcpy(want.shape, shape, sizeof shape);
@@ -33,6 +38,7 @@ static int v_reshape_impl(lua_State *L, const char *fname, int must_view) {
     return ltL_argerror(L, 1, fname,
                         "a %s tensor with these strides cannot be viewed as %s; use reshape",
                         ltL_shape_of(t, b1, sizeof b1), ltL_shape_of(&want, b2, sizeof b2));
+  /* The copy is contiguous, so its reshape is always a view; the result is a view of the copy. */
   Tensor *c = ltL_push_contiguous(L, 1);
   ltL_check_status(L, lt_view_reshape(c, nd, shape, &v), fname);
   ltL_push_view(L, -1, &v);
@@ -51,13 +57,17 @@ static int v_flatten(lua_State *L) {
     return ltL_argerror(L, 3, "flatten", "end dim %d before start dim %d", d1 + 1, d0 + 1);
   int64_t shape[LT_MAXDIM];
   int k = 0;
+  /* Dims d0..d1 collapse into one: the first of them opens a new size, the others multiply into
+   * it. */
   for (int i = 0; i < t->ndim; i++) {
     if (i > d0 && i <= d1)
       shape[k - 1] *= t->shape[i];
     else
       shape[k++] = t->shape[i];
   }
+  /* A 0-d tensor flattens to one element. */
   if (t->ndim == 0) shape[k++] = 1;
+  /* As reshape: a view when the strides allow it, else a view of a contiguous copy. */
   if (lt_view_reshape(t, k, shape, &v) == LT_OK) {
     ltL_push_view(L, 1, &v);
     return 1;
@@ -72,6 +82,7 @@ static int v_transpose(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "transpose"), v;
   if (lua_isnoneornil(L, 2) && t->ndim != 2 && t->ndim > 1)
     return ltL_argerror(L, 2, "transpose", "dims required for a %d-d tensor", t->ndim);
+  /* Without dims, a 0-d or 1-d tensor is its own transpose. */
   if (t->ndim < 2 && lua_isnoneornil(L, 2)) {
     lua_settop(L, 1);
     return 1;
@@ -83,9 +94,11 @@ static int v_transpose(lua_State *L) {
   return 1;
 }
 
+/* permute(t, d1, ..., dn) or permute(t, {d1, ..., dn}): a view with the dims reordered. */
 static int v_permute(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "permute"), v;
   int perm[LT_MAXDIM], n = 0, tab = lua_istable(L, 2);
+  /* Dims come as one table or as separate arguments. */
   int count = tab ? (int)lua_rawlen(L, 2) : lua_gettop(L) - 1;
   if (count != t->ndim)
     return ltL_argerror(L, 2, "permute", "%d dims expected, got %d", t->ndim, count);
@@ -94,6 +107,8 @@ static int v_permute(lua_State *L) {
       lua_rawgeti(L, 2, i + 1);
     else
       lua_pushvalue(L, i + 2);
+    /* Each dim is pushed first so that ltL_check_dim reads a stack slot, whichever form was
+     * used. */
     perm[n++] = ltL_check_dim(L, lua_gettop(L), "permute", t->ndim);
     lua_pop(L, 1);
   }
@@ -107,6 +122,7 @@ static int v_permute(lua_State *L) {
 static int64_t check_index(lua_State *L, int arg, const char *fname, int64_t size, int allow_end) {
   int64_t i = ltL_check_int(L, arg, fname, "index");
   int64_t j = i < 0 ? i + size + 1 : i;
+  /* allow_end admits size + 1, a start just past the end (narrow of length 0 there). */
   if (j < 1 || j > size + (allow_end ? 1 : 0))
     ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)i,
                  (long long)size);
@@ -143,6 +159,8 @@ static int v_slice(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "slice"), v;
   int d = ltL_check_dim(L, 2, "slice", t->ndim);
   int64_t size = t->shape[d];
+  /* lua_tointeger turns a non-integer into 0; the ltL_check_int calls just below raise for those
+   * before a or b is used. */
   int64_t a = luaL_opt(L, lua_tointeger, 3, 1), b = luaL_opt(L, lua_tointeger, 4, -1);
   int64_t step = lua_isnoneornil(L, 5) ? 1 : ltL_check_int(L, 5, "slice", "step");
   if (!lua_isnoneornil(L, 3)) ltL_check_int(L, 3, "slice", "first");
@@ -150,12 +168,14 @@ static int v_slice(lua_State *L) {
   if (step < 1) return ltL_argerror(L, 5, "slice", "step must be >= 1, got %lld", (long long)step);
   if (a < 0) a += size + 1;
   if (b < 0) b += size + 1;
+  /* first may be one past the end (an empty slice); last must be inside. */
   if (a < 1 || a > size + 1)
     return ltL_argerror(L, 3, "slice", "first index %lld out of range for size %lld",
                         (long long)lua_tointeger(L, 3), (long long)size);
   if (b > size)
     return ltL_argerror(L, 4, "slice", "last index %lld out of range for size %lld",
                         (long long)lua_tointeger(L, 4), (long long)size);
+  /* A last before first gives an empty slice rather than an error, as Python's slices do. */
   ltL_check_status(L, lt_view_slice(t, d, a - 1, b < a - 1 ? a - 1 : b, step, &v), "slice");
   ltL_push_view(L, 1, &v);
   return 1;
@@ -178,11 +198,13 @@ static int v_unsqueeze(lua_State *L) {
   return 1;
 }
 
+/* expand(t, sizes): a view broadcast to sizes (stride 0 on the new dims); -1 keeps a size. */
 static int v_expand(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "expand"), v;
   int64_t shape[LT_MAXDIM];
   char b1[200], b2[200];
   int nd = ltL_check_shape_infer(L, 2, "expand", shape);
+  /* -1 keeps the size t already has in that dim (a new leading dim counts as 1). */
   for (int i = 0; i < nd; i++) {
     int it = t->ndim - nd + i;
     if (shape[i] == -1) shape[i] = it >= 0 ? t->shape[it] : 1;

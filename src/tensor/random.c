@@ -6,6 +6,8 @@
 #include <string.h>
 #include "tensor/random.h"
 
+/* Vigna's splitmix64 turns any seed, 0 included, into four well-mixed words: xoshiro must not
+ * start from the all-zero state, which it never leaves. */
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -22,6 +24,8 @@ void lt_rng_seed(LtRng *r, uint64_t seed) {
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t lt_rng_next(LtRng *r) {
+  /* The xoshiro256** step as published (prng.di.unimi.it): the output scrambles s[1] before the
+   * state moves on. */
   uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
   s[2] ^= s[0];
   s[3] ^= s[1];
@@ -32,6 +36,8 @@ uint64_t lt_rng_next(LtRng *r) {
   return result;
 }
 
+/* The top 53 bits (the low bits of xoshiro are its weakest) scaled by 2^-53: a grid of 2^-53
+ * over [0,1), never 1. */
 double lt_rng_uniform(LtRng *r) { return (double)(lt_rng_next(r) >> 11) * 0x1.0p-53; }
 
 double lt_rng_normal(LtRng *r) {
@@ -40,6 +46,8 @@ double lt_rng_normal(LtRng *r) {
     return r->spare;
   }
   double u, v, s;
+  /* Polar (Marsaglia) method: rejection keeps (u, v) uniform in the unit disc, which avoids the
+   * sin and cos of the basic form; s == 0 would divide by zero. */
   do {
     u = 2 * lt_rng_uniform(r) - 1;
     v = 2 * lt_rng_uniform(r) - 1;
@@ -53,6 +61,9 @@ double lt_rng_normal(LtRng *r) {
 
 /* Lemire's nearly divisionless method with rejection: unbiased. */
 uint64_t lt_rng_below(LtRng *r, uint64_t n) {
+  /* The high word of next * n is uniform in [0, n) except for a slight bias, which the rejection
+   * below removes: it redraws only when the low word falls under 2^64 mod n, and the division
+   * that computes that bound runs only in the rare case lo < n. */
   unsigned __int128 m = (unsigned __int128)lt_rng_next(r) * n;
   uint64_t lo = (uint64_t)m;
   if (lo < n) {
@@ -72,6 +83,8 @@ static const char STATE_TAG[] = "xoshiro256**:";
 void lt_rng_state_format(const LtRng *r, char buf[LT_RNG_STATE_LEN + 1]) {
   uint64_t spare;
   memcpy(&spare, &r->spare, sizeof spare);
+  /* Fixed-width hex for every word (and the spare normal's bit pattern, so it is restored
+   * exactly): the text always has LT_RNG_STATE_LEN characters. */
   snprintf(buf, LT_RNG_STATE_LEN + 1,
            "%s%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 ":%d:%016" PRIx64, STATE_TAG,
            r->s[0], r->s[1], r->s[2], r->s[3], r->has_spare ? 1 : 0, spare);
@@ -96,6 +109,7 @@ static int parse_hex16(const char *s, uint64_t *out) {
 LtStatus lt_rng_state_parse(LtRng *r, const char *s, size_t len) {
   const size_t tag = sizeof STATE_TAG - 1;
   uint64_t w[4], spare;
+  /* Every field is checked before *r is written, so a malformed string changes nothing. */
   if (len != LT_RNG_STATE_LEN || memcmp(s, STATE_TAG, tag) != 0) return LT_EVALUE;
   for (int i = 0; i < 4; i++)
     if (parse_hex16(s + tag + 16 * i, &w[i]) != 0) return LT_EVALUE;
@@ -112,6 +126,8 @@ LtStatus lt_rng_state_parse(LtRng *r, const char *s, size_t len) {
 /* ---- fill kernels ---------------------------------------------------------- */
 
 /* [0, 1) from the top 24 bits: exact in float32. */
+/* 24 bits is all a float32 mantissa holds, so every value is exact in float32 and each element
+ * costs one draw whatever the dtype. */
 static double uniform24(LtRng *r) { return (double)(lt_rng_next(r) >> 40) * 0x1.0p-24; }
 
 static double half_value(uint16_t h, LtDtype dt) {
@@ -120,6 +136,8 @@ static double half_value(uint16_t h, LtDtype dt) {
 
 /* The next half/bfloat16 bit pattern towards -infinity (hi is finite). */
 static uint16_t half_step_down(uint16_t h) {
+  /* +0 and -0 step to the smallest negative subnormal; otherwise sign-magnitude encoding means a
+   * negative pattern grows and a positive one shrinks. */
   if ((h & 0x7fff) == 0) return 0x8001;
   return (h & 0x8000) ? (uint16_t)(h + 1) : (uint16_t)(h - 1);
 }
@@ -128,6 +146,7 @@ static uint16_t half_step_down(uint16_t h) {
 static double largest_below(double hi, LtDtype dt) {
   if (dt == LT_F64) return nextafter(hi, -INFINITY);
   if (dt == LT_F32) {
+    /* (float)hi may round up to or above hi: step down until strictly below. */
     float h = (float)hi;
     while ((double)h >= hi) h = nextafterf(h, -INFINITY);
     return h;
@@ -137,15 +156,20 @@ static double largest_below(double hi, LtDtype dt) {
   return half_value(h, dt);
 }
 
+/* Parameters of one fill: r the generator, a and b the offset and scale (lo and hi - lo, or mean
+ * and std, or p), top the largest value allowed (uniform), dt the dtype written. */
 typedef struct {
   LtRng *r;
   double a, b, top;
   LtDtype dt;
 } FillCtx;
 
+/* Run kernel of lt_random_uniform: one draw per element, in run order. */
 static void uniform_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   FillCtx *c = ctx;
   char *q = p[0];
+  /* float64 and float32 have typed loops; the half types round through lt_set_f64 and are then
+   * read back, because only the rounded value can be compared with top. */
   if (c->dt == LT_F64) {
     for (int64_t i = 0; i < n; i++) {
       double v = c->a + c->b * lt_rng_uniform(c->r);
@@ -171,8 +195,11 @@ LtStatus lt_random_uniform(LtRng *r, Tensor *t, double lo, double hi) {
   FillCtx c = {r, lo, hi - lo, hi, t->dtype};
   if (hi > lo) {
     c.top = largest_below(hi, t->dtype);
+    /* A span narrower than one step of the dtype; fall back to rounding, which may give hi. */
     if (c.top < lo) c.top = hi; /* no value of the dtype lies in [lo, hi): round to nearest */
   }
+  /* Serial on purpose (lt_foreach_run): the draws follow row-major order, so a seed gives the
+   * same tensor whatever the thread count or strides. */
   Tensor *ts[1] = {t};
   return lt_foreach_run(1, ts, uniform_run, &c);
 }
@@ -206,9 +233,12 @@ typedef struct {
   LtDtype dt;
 } IntCtx;
 
+/* Run kernel of lt_random_integers: lo + an unbiased draw below span, per element. */
 static void integers_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   IntCtx *c = ctx;
   for (int64_t i = 0; i < n; i++) {
+    /* span 0 encodes the full 2^64 range: every raw draw is valid. The sum wraps through uint64
+     * so that lo + d never overflows a signed type. */
     uint64_t d = c->span ? lt_rng_below(c->r, c->span) : lt_rng_next(c->r);
     int64_t v = (int64_t)((uint64_t)c->lo + d);
     char *e = p[0] + i * sb[0];
@@ -243,6 +273,7 @@ static void bernoulli_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
 }
 
 LtStatus lt_random_bernoulli(LtRng *r, Tensor *t, double p) {
+  /* Written so that NaN fails too. */
   if (!(p >= 0 && p <= 1)) return LT_EVALUE;
   FillCtx c = {r, p, 0, 0, t->dtype};
   Tensor *ts[1] = {t};
@@ -263,6 +294,7 @@ static void bernoulli_probs_run(char **p, const int64_t *sb, int64_t n, void *ct
 }
 
 LtStatus lt_random_bernoulli_probs(LtRng *r, Tensor *t, const Tensor *p) {
+  /* No broadcasting here: the binding expands p to t's shape first. */
   if (p->ndim != t->ndim) return LT_ESHAPE;
   for (int i = 0; i < t->ndim; i++)
     if (p->shape[i] != t->shape[i]) return LT_ESHAPE;
@@ -279,6 +311,8 @@ typedef struct {
 
 static void check_probs_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   CheckCtx *c = ctx;
+  /* c->pos counts elements across runs, so the position reported is row-major over all of p;
+   * after the first bad value the remaining runs are skipped. */
   for (int64_t i = 0; i < n && c->bad < 0; i++, c->pos++) {
     double v = lt_get_f64(p[0] + i * sb[0], c->dt);
     if (!(v >= 0 && v <= 1)) {
@@ -304,6 +338,8 @@ LtStatus lt_random_check_probs(const Tensor *p, int64_t *bad, double *value) {
 /* Position j in [i, n) for step i of a forward Fisher-Yates shuffle; the
  * last step draws nothing. */
 static int64_t fy_pick(LtRng *r, int64_t i, int64_t n) {
+  /* The last step has one candidate: skipping its draw keeps the draw count at n - 1 (and
+   * lt_random_sample in step with lt_random_permutation). */
   return n - i > 1 ? i + (int64_t)lt_rng_below(r, (uint64_t)(n - i)) : i;
 }
 
@@ -324,6 +360,8 @@ typedef struct {
   int shift;
 } SwapMap;
 
+/* Table size 2^bits >= 2k (at least 16): at most k keys are ever stored, so the load stays under
+ * one half and linear probing stays short. */
 static int map_bits(int64_t k) {
   int bits = 4;
   while (((uint64_t)1 << bits) < 2 * (uint64_t)k) bits++;
@@ -331,6 +369,8 @@ static int map_bits(int64_t k) {
 }
 
 static uint64_t map_find(const SwapMap *m, int64_t key) {
+  /* Fibonacci hashing: multiply by 2^64/phi and keep the top bits, which spreads consecutive
+   * keys (Fisher-Yates positions are consecutive) across the table. */
   uint64_t h = ((uint64_t)key * 0x9e3779b97f4a7c15ULL) >> m->shift;
   while (m->keys[h] != -1 && m->keys[h] != key) h = (h + 1) & m->mask;
   return h;
@@ -349,6 +389,7 @@ static void map_set(SwapMap *m, int64_t key, int64_t val) {
 
 size_t lt_random_sample_scratch(int64_t n, int64_t k) {
   uint64_t slots = (uint64_t)1 << map_bits(k);
+  /* When n is at most the map's size, the plain array is no bigger and faster. */
   if ((uint64_t)n <= 2 * slots) return (size_t)n * sizeof(int64_t);
   return (size_t)slots * 2 * sizeof(int64_t);
 }
@@ -366,9 +407,11 @@ void lt_random_sample(LtRng *r, int64_t *out, int64_t n, int64_t k, void *scratc
     }
     return;
   }
+  /* Sparse: the same swaps, on a map that holds only the positions that moved. */
   SwapMap m = {scratch, (int64_t *)scratch + slots, slots - 1, 64 - bits};
   for (uint64_t s = 0; s < slots; s++) m.keys[s] = -1;
   for (int64_t i = 0; i < k; i++) {
+    /* Read both before writing: j may equal i. */
     int64_t j = fy_pick(r, i, n), vj = map_get(&m, j);
     map_set(&m, j, map_get(&m, i));
     out[i] = vj;
@@ -391,6 +434,7 @@ LtStatus lt_random_check_weights(const Tensor *w, LtWeights *info) {
   info->bad_value = 0;
   for (int64_t i = 0; i < w->shape[0]; i++) {
     double v = weight_at(w, i);
+    /* Written so that NaN fails too (it is not >= 0). */
     if (!(v >= 0) || isinf(v)) {
       info->bad = i;
       info->bad_value = v;
@@ -405,6 +449,8 @@ LtStatus lt_random_check_weights(const Tensor *w, LtWeights *info) {
 void lt_random_weighted_replace(LtRng *r, int64_t *out, int64_t k, const Tensor *w, double *cum) {
   int64_t n = w->shape[0], last = 0;
   double s = 0;
+  /* Running sums in w's order; last remembers the last positive weight, where a draw lands if
+   * rounding makes u reach the total. */
   for (int64_t i = 0; i < n; i++) {
     double v = weight_at(w, i);
     s += v;
@@ -425,7 +471,7 @@ void lt_random_weighted_replace(LtRng *r, int64_t *out, int64_t k, const Tensor 
   }
 }
 
-/* Min-heap of (key, index) pairs ordered by key. */
+/* Min-heap of (key, index) pairs ordered by key, kept in two parallel arrays: sift-down. */
 static void heap_sift_down(double *key, int64_t *idx, int64_t size, int64_t i) {
   for (;;) {
     int64_t l = 2 * i + 1, m = i;
@@ -442,6 +488,7 @@ static void heap_sift_down(double *key, int64_t *idx, int64_t size, int64_t i) {
   }
 }
 
+/* Sift-up insertion: parents larger than k move down, then k takes the hole. */
 static void heap_push(double *key, int64_t *idx, int64_t *size, double k, int64_t v) {
   int64_t i = (*size)++;
   while (i > 0 && key[(i - 1) / 2] > k) {
@@ -460,6 +507,8 @@ void lt_random_weighted_sample(LtRng *r, int64_t *out, int64_t k, const Tensor *
   if (k <= 0) return;
   double *key = scratch;
   int64_t *idx = (int64_t *)(key + k), size = 0;
+  /* The heap holds the k largest keys seen so far with the smallest on top, so a new key only
+   * has to beat key[0] to enter. */
   for (int64_t i = 0; i < w->shape[0]; i++) {
     double u = uniform_open(r), wi = weight_at(w, i);
     if (!(wi > 0)) continue;

@@ -12,7 +12,10 @@ typedef struct {
   int has_spare;
 } LtRng;
 
+/* Seeds *r (caller-owned, any prior contents) from any 64-bit seed, 0 included, and drops a
+ * pending normal. The same seed always gives the same stream. */
 void lt_rng_seed(LtRng *r, uint64_t seed);
+/* The next 64 random bits; advances the state. */
 uint64_t lt_rng_next(LtRng *r);
 double lt_rng_uniform(LtRng *r);             /* [0, 1) with 53 random bits */
 double lt_rng_normal(LtRng *r);              /* standard normal (polar Box-Muller) */

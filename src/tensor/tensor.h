@@ -67,7 +67,9 @@ typedef struct {
   int64_t stride[LT_MAXDIM];
 } Tensor;
 
-/* dtype facts */
+/* dtype facts. dt must be a valid LtDtype (below LT_NDTYPES): size and name index a table.
+ * lt_dtype_name returns a static string ("float32"). lt_dtype_from_name also accepts torch's
+ * aliases ("float", "long", ...) and writes *out only on success. */
 size_t lt_dtype_size(LtDtype dt);
 const char *lt_dtype_name(LtDtype dt);
 int lt_dtype_from_name(const char *name, LtDtype *out); /* 0 ok, -1 unknown */
@@ -79,7 +81,11 @@ LtDtype lt_dtype_promote(LtDtype a, LtDtype b);         /* numpy-like, f16/bf16 
  * lt_shape_numel when it was made (a shape from user input or a file goes
  * through lt_shape_numel first; a derived shape has no more elements). */
 int64_t lt_numel(const Tensor *t);
+/* 1 when t's elements are laid out row-major with no gaps (size-1 dims may have any stride;
+ * an empty tensor is contiguous), else 0. */
 int lt_is_contiguous(const Tensor *t);
+/* Writes the row-major strides (in elements) of shape into stride[0..ndim-1]; a zero size
+ * counts as 1 so that an empty tensor still gets distinct strides. */
 void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
 /* Element count of (ndim, shape) into *numel, with overflow-checked
  * products. LT_EVALUE when ndim is outside 0..LT_MAXDIM or a size is
@@ -99,11 +105,15 @@ LtStatus lt_broadcast_shape(const Tensor *a, const Tensor *b, int *out_nd, int64
  * if the view would span more than LT_MAX_BYTES; *v is untouched then. */
 LtStatus lt_expand_view(const Tensor *t, int nd, const int64_t *shape, Tensor *v);
 
-/* element access through double (generic, slow paths and printing) */
+/* Element access through double or int64 (generic, slow paths and printing). p points at one
+ * element of dtype dt, aligned for it. Stores convert: float to integer saturates and maps NaN
+ * to 0, integer stores clamp to the target's range, bool stores v != 0. lt_get_i64 reads
+ * integer dtypes exactly (no trip through double). */
 double lt_get_f64(const void *p, LtDtype dt);
 void lt_set_f64(void *p, LtDtype dt, double v);
 int64_t lt_get_i64(const void *p, LtDtype dt);
 void lt_set_i64(void *p, LtDtype dt, int64_t v);
+/* Address of element idx (t->ndim 0-based indices, not bounds-checked: the caller checks). */
 void *lt_elem_ptr(const Tensor *t, const int64_t *idx);
 
 /* half-precision conversions (round to nearest even) */
@@ -114,9 +124,11 @@ uint16_t lt_f32_to_bf16(float f);
 
 /* Copies src into dst elementwise, converting dtype; shapes must be equal
  * (callers broadcast src with lt_expand_view first). dst may not overlap
- * src except when they are the same view. */
+ * src except when they are the same view. LT_ESHAPE on a shape mismatch,
+ * LT_EINTR when interrupted (dst then partly written). */
 LtStatus lt_copy(Tensor *dst, const Tensor *src);
-/* Fills every element of t with v (converted to t's dtype). */
+/* Fills every element of t with v (converted to t's dtype as lt_set_f64 does). An interrupt
+ * stops it early without a status (the flag stays set for the caller). */
 void lt_fill(Tensor *t, double v);
 /* arange: t is a contiguous 1-d tensor; t[i] = start + i*step. */
 void lt_arange(Tensor *t, double start, double step);
@@ -124,8 +136,12 @@ void lt_arange(Tensor *t, double start, double step);
 /* Hints the OS to back a large buffer with huge pages (no-op when small). */
 void lt_memory_advise(void *p, size_t n);
 
-/* Strided iteration helper: calls fn on runs of the innermost dimension.
- * ptrs[k] walks tensor k; all tensors share `shape`. */
+/* Strided iteration helper: calls fn on runs of the innermost dimension,
+ * after merging dims that are contiguous in every tensor (so a contiguous
+ * tensor is one run, cut into chunks of 4M elements). ptrs[k] walks
+ * tensor k and inner_strides_bytes[k] is its step; all tensors share ts[0]'s
+ * shape (the caller broadcasts first). nt is at most 4: LT_EVALUE beyond.
+ * LT_EINTR when interrupted between runs; LT_OK otherwise. */
 typedef void (*LtRunFn)(char **ptrs, const int64_t *inner_strides_bytes, int64_t n, void *ctx);
 LtStatus lt_foreach_run(int nt, Tensor *const *ts, LtRunFn fn, void *ctx);
 /* The same with runs shared among OpenMP threads; fn must touch only the

@@ -9,6 +9,7 @@
  * contiguous loop per compute dtype. Contiguous operands are used in place. */
 #define BLOCK 1024
 
+/* Indexed by op; the static asserts keep these tables in step with the enums in tensor_ew.h. */
 static const char *unary_names[LT_NUNARY] = {
     "neg",        "abs",   "sign",  "exp",         "log",   "log1p", "expm1",
     "sqrt",       "rsqrt", "sin",   "cos",         "tan",   "atan",  "tanh",
@@ -25,8 +26,11 @@ _Static_assert(sizeof binary_names / sizeof binary_names[0] == LT_NBINARY, "bina
 
 const char *lt_unary_name(LtUnaryOp op) { return unary_names[op]; }
 const char *lt_binary_name(LtBinaryOp op) { return binary_names[op]; }
+/* The enums list comparisons and predicates last, so one bound tells them apart. */
 int lt_binary_is_compare(LtBinaryOp op) { return op >= LT_EQ; }
 int lt_unary_is_predicate(LtUnaryOp op) { return op >= LT_ISNAN; }
+/* Ops that are exact on integers (or only move, negate or test them) keep an integer dtype; the
+ * rest go through float. */
 int lt_unary_needs_float(LtUnaryOp op) {
   switch (op) {
   case LT_NEG:
@@ -56,10 +60,17 @@ int lt_unary_needs_float(LtUnaryOp op) {
 LT_HOT static void exp_f32(float *o, const float *a, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     float x = a[i];
+    /* Past 88.8 the result is inf and below -104 it rounds to 0 anyway; clamping keeps n (and
+     * so the two exponent factors below) in range. */
     float xc = x < 88.8f ? x : 88.8f;
     xc = xc > -104.0f ? xc : -104.0f;
+    /* x*log2(e) rounded to the nearest integer n: adding and subtracting 1.5*2^23 drops the
+     * fraction in the default rounding mode, without a call to rintf. */
     float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    /* r = x - n*ln2 with ln2 split in two (Cody-Waite), the first part exact in float, so r
+     * keeps its low bits; |r| <= ln2/2. */
     float r = xc - fn * 0.693359375f - fn * -2.12194440e-4f;
+    /* Cephes's degree-5 minimax polynomial for (e^r - 1 - r) / r^2, in Horner form. */
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -67,6 +78,8 @@ LT_HOT static void exp_f32(float *o, const float *a, int64_t n) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
+    /* 2^n as two factors 2^k1 * 2^k2: one factor cannot reach the subnormal range (k < -126) or
+     * 2^128 (k = 128), their product can. */
     int32_t k = (int32_t)fn, k1 = k >> 1, k2 = k - k1;
     float f1, f2;
     int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
@@ -80,6 +93,8 @@ LT_HOT static void exp_f32(float *o, const float *a, int64_t n) {
 static float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 static double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752)); }
 
+/* The contiguous unary kernels, one per compute dtype: o[i] = op(a[i]). One loop per op, so
+ * that each loop vectorises on its own. */
 LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) {
   int64_t i;
   switch (op) {
@@ -90,6 +105,8 @@ LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) 
     for (i = 0; i < n; i++) o[i] = fabsf(a[i]);
     break;
   case LT_SIGN:
+    /* (a - a) is 0 for finite a and NaN for NaN, so NaN propagates without a branch that would
+     * keep the loop from vectorising. It is NaN for +-inf too, so sign(+-inf) gives NaN. */
     for (i = 0; i < n; i++) o[i] = (float)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]);
     break;
   case LT_EXP: exp_f32(o, a, n); break;
@@ -127,6 +144,7 @@ LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) 
     for (i = 0; i < n; i++) o[i] = 1.0f / (1.0f + expf(-a[i]));
     break;
   case LT_RELU:
+    /* NaN is not > 0 but must propagate (as in torch), not become 0. */
     for (i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : 0.0f);
     break;
   case LT_FLOOR:
@@ -136,6 +154,8 @@ LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) 
     for (i = 0; i < n; i++) o[i] = ceilf(a[i]);
     break;
   case LT_ROUND:
+    /* nearbyint rounds half to even in the default rounding mode, as numpy and torch do, and
+     * unlike roundf (half away from zero). */
     for (i = 0; i < n; i++) o[i] = nearbyintf(a[i]);
     break;
   case LT_TRUNC:
@@ -242,6 +262,8 @@ static void unary_f64(LtUnaryOp op, double *o, const double *a, int64_t n) {
   }
 }
 
+/* Integer ops go through uint64 so that overflow (-INT64_MIN, a square) wraps as two's
+ * complement, numpy's int64 behaviour, instead of being undefined. */
 static void unary_i64(LtUnaryOp op, int64_t *o, const int64_t *a, int64_t n) {
   int64_t i;
   switch (op) {
@@ -264,6 +286,7 @@ static void unary_i64(LtUnaryOp op, int64_t *o, const int64_t *a, int64_t n) {
     for (i = 0; i < n; i++) o[i] = a[i] == 0;
     break;
   default:
+    /* Rounding ops are the identity on integers. */
     for (i = 0; i < n; i++) o[i] = a[i];
     break; /* floor/ceil/round/trunc */
   }
@@ -278,18 +301,24 @@ static void predicate_f64(LtUnaryOp op, uint8_t *o, const double *a, int64_t n) 
 }
 
 static int64_t idiv_i64(int64_t x, int64_t y) {
+  /* y == -1 is separate because INT64_MIN / -1 overflows (undefined, it traps on x86). */
   if (y == 0) return 0; /* documented: integer division by zero gives 0 */
   if (y == -1) return (int64_t)(0 - (uint64_t)x);
   int64_t q = x / y;
+  /* C division truncates toward zero; floor division (Python's //, torch's floor_divide) rounds
+   * toward minus infinity, so a nonzero remainder of mixed signs steps q down. */
   return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
 }
 static int64_t mod_i64(int64_t x, int64_t y) {
+  /* The result takes the sign of the divisor, as Python's % and torch's remainder. */
   if (y == 0 || y == -1) return 0;
   int64_t r = x % y;
   return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 static int64_t pow_i64(int64_t x, int64_t y) {
+  /* A negative exponent gives 1/x^|y|, which truncates to 0 unless |x| is 1 (0 gives 0). */
   if (y < 0) return x == 1 ? 1 : x == -1 ? (y & 1 ? -1 : 1) : 0;
+  /* Exponentiation by squaring in uint64: overflow wraps as repeated multiplication would. */
   uint64_t r = 1, b = (uint64_t)x;
   while (y) {
     if (y & 1) r *= b;
@@ -303,6 +332,8 @@ static double mod_f64(double x, double y) {
   return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 
+/* The contiguous binary kernels, one per compute dtype: o[i] = a[i] op b[i]. Comparisons and
+ * logical ops are handled by the compare_* kernels instead. */
 LT_HOT static void binary_f32(LtBinaryOp op, float *o, const float *a, const float *b, int64_t n) {
   int64_t i;
   switch (op) {
@@ -322,12 +353,14 @@ LT_HOT static void binary_f32(LtBinaryOp op, float *o, const float *a, const flo
     for (i = 0; i < n; i++) o[i] = powf(a[i], b[i]);
     break;
   case LT_MAXIMUM:
+    /* a != a tests for NaN: a NaN on either side propagates (a NaN b fails a > b and picks b). */
     for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] > b[i]) ? a[i] : b[i];
     break;
   case LT_MINIMUM:
     for (i = 0; i < n; i++) o[i] = (a[i] != a[i] || a[i] < b[i]) ? a[i] : b[i];
     break;
   case LT_IDIV:
+    /* Floor of the true quotient, as Python's // on floats (up to the rounding of a / b). */
     for (i = 0; i < n; i++) o[i] = floorf(a[i] / b[i]);
     break;
   case LT_MOD:
@@ -423,6 +456,8 @@ static int compare(LtBinaryOp op, double x, double y) {
   }
 }
 
+/* The three most common comparisons get their own loops (they vectorise); the others go through
+ * the generic compare(). */
 LT_HOT static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const float *b,
                                int64_t n) {
   int64_t i;
@@ -444,6 +479,7 @@ LT_HOT static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const 
 static void compare_f64(LtBinaryOp op, uint8_t *o, const double *a, const double *b, int64_t n) {
   for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)compare(op, a[i], b[i]);
 }
+/* Compared as int64, not double, so that values beyond 2^53 compare exactly. */
 static void compare_i64(LtBinaryOp op, uint8_t *o, const int64_t *a, const int64_t *b, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     int64_t x = a[i], y = b[i];
@@ -455,6 +491,7 @@ static void compare_i64(LtBinaryOp op, uint8_t *o, const int64_t *a, const int64
     case LT_LE: r = x <= y; break;
     case LT_GT: r = x > y; break;
     case LT_GE: r = x >= y; break;
+    /* logical ops compare truthiness, which is exact in double once reduced to 0 or 1. */
     default: r = compare(op, (double)(x != 0), (double)(y != 0)); break;
     }
     o[i] = (uint8_t)r;
@@ -467,7 +504,10 @@ static void compare_i64(LtBinaryOp op, uint8_t *o, const int64_t *a, const int64
  * run (p, stride sb, dtype have): p itself when already so, else buf. */
 static void *pack(char *p, int64_t sb, LtDtype have, LtDtype want, int64_t n, void *buf) {
   size_t es = lt_dtype_size(want);
+  /* Operand already of the compute dtype and contiguous: no copy. */
   if (have == want && sb == (int64_t)es) return p;
+  /* float32 is the common case (broadcast scalars, transposed views): a typed loop rather than
+   * one memcpy per element. */
   if (have == LT_F32 && want == LT_F32) { /* broadcast scalar or strided gather */
     float *b = buf;
     if (sb == 0) {
@@ -479,6 +519,7 @@ static void *pack(char *p, int64_t sb, LtDtype have, LtDtype want, int64_t n, vo
   }
   if (have == want) {
     for (int64_t i = 0; i < n; i++) memcpy((char *)buf + i * (int64_t)es, p + i * sb, es);
+    /* Integers go through int64, not double, so large int64 values stay exact. */
   } else if (want == LT_I64) {
     for (int64_t i = 0; i < n; i++) ((int64_t *)buf)[i] = lt_get_i64(p + i * sb, have);
   } else {
@@ -490,9 +531,11 @@ static void *pack(char *p, int64_t sb, LtDtype have, LtDtype want, int64_t n, vo
 
 static void unpack(char *p, int64_t sb, LtDtype want, const void *buf, LtDtype have, int64_t n) {
   size_t es = lt_dtype_size(have);
+  /* The kernel wrote into out directly (see out_target): nothing to copy back. */
   if (buf == p) return;
   if (have == want) {
     for (int64_t i = 0; i < n; i++) memcpy(p + i * sb, (const char *)buf + i * (int64_t)es, es);
+    /* Integer and bool results go through int64 so that large int64 values stay exact. */
   } else if (have == LT_I64 || have == LT_U8) {
     for (int64_t i = 0; i < n; i++)
       lt_set_i64(p + i * sb, want, lt_get_i64((const char *)buf + i * (int64_t)es, have));
@@ -508,6 +551,7 @@ static void *out_target(char *p, int64_t sb, LtDtype outdt, LtDtype resdt, void 
   return (outdt == resdt && sb == (int64_t)lt_dtype_size(resdt)) ? p : buf;
 }
 
+/* What ew_run needs to run one op over a run; passed through lt_foreach_run_par as ctx. */
 typedef struct {
   int is_binary, op;
   LtDtype cdt; /* compute dtype */
@@ -516,6 +560,9 @@ typedef struct {
   int64_t run_len; /* elements in the run being processed */
 } EwCtx;
 
+/* One block of at most BLOCK elements: pack the operands to the compute dtype, run the
+ * contiguous kernel, unpack into out. The three 8 KiB buffers live on the stack, one set per
+ * thread. */
 static void ew_block(const EwCtx *c, char **p, const int64_t *sb, int64_t n) {
   _Alignas(64) unsigned char bo[BLOCK * 8], ba[BLOCK * 8], bb[BLOCK * 8];
   void *x = pack(p[1], sb[1], c->a->dtype, c->cdt, n, ba);
@@ -562,9 +609,12 @@ static void ew_blocks(const EwCtx *c, char **p, const int64_t *sb, int64_t blk) 
 /* Short runs stay out of OpenMP altogether: even an `if(0)` parallel region
  * costs a microsecond, which is most of the work for a 1000-element row. */
 static void ew_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
+  /* Copied because run_len is per run while ctx is shared by the threads of lt_foreach_run_par. */
   EwCtx c = *(const EwCtx *)ctx;
   int64_t nblocks = (n + BLOCK - 1) / BLOCK;
   c.run_len = n;
+  /* A long run (one contiguous tensor is one run) is shared among threads block by block, which
+   * is also how a single contiguous operand gets parallel work. */
   if (n < LT_PAR_MIN) {
     for (int64_t blk = 0; blk < nblocks; blk++) ew_blocks(&c, p, sb, blk);
     return;
@@ -576,6 +626,10 @@ static void ew_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
 LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a) {
   EwCtx c = {0, (int)op, LT_F32, LT_F32, out, a, NULL, 0};
   LtDtype in = a->dtype;
+  /* Predicates have one kernel, in double: every dtype converts to it keeping NaN and inf.
+   * float64 is kept when the input or (for float inputs) the output is float64; integer inputs
+   * stay integer when the op allows it; everything else, half types included, computes in
+   * float32. */
   if (lt_unary_is_predicate(op))
     c.cdt = LT_F64;
   else if (in == LT_F64 || (out->dtype == LT_F64 && lt_dtype_is_float(in)))
@@ -589,6 +643,8 @@ LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a) {
 }
 
 LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a, const Tensor *b) {
+  /* Only float32, float64 and int64 kernels exist; true division and atan2 have no integer form
+   * (the binding promotes them to float first). */
   if (compute != LT_F32 && compute != LT_F64 && compute != LT_I64) return LT_EDTYPE;
   if (compute == LT_I64 && (op == LT_DIV || op == LT_ATAN2)) return LT_EDTYPE;
   EwCtx c = {1, (int)op, compute, lt_binary_is_compare(op) ? LT_U8 : compute, out, a, b, 0};
@@ -602,8 +658,11 @@ typedef struct {
   LtDtype dt;
 } ClampCtx;
 
+/* Run kernel of lt_clamp: p[0] is out, p[1] is a, both of ctx's dtype. */
 static void clamp_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   const ClampCtx *c = ctx;
+  /* float32 fast path; other dtypes go through double, where NaN also stays NaN (both tests are
+   * false). */
   if (c->dt == LT_F32) {
     float lo = (float)c->lo, hi = (float)c->hi;
     for (int64_t i = 0; i < n; i++) {
@@ -626,6 +685,8 @@ LtStatus lt_clamp(Tensor *out, const Tensor *a, double lo, double hi) {
   return lt_foreach_run(2, ts, clamp_run, &c);
 }
 
+/* cond, a and b are broadcast to out; each element copies from a or b with conversion only when
+ * that operand's dtype differs from out's. */
 static void where_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   const Tensor *const *t = ctx; /* out, cond, a, b */
   size_t es = lt_dtype_size(t[0]->dtype);

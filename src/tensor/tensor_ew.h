@@ -58,6 +58,7 @@ typedef enum {
   LT_NBINARY
 } LtBinaryOp;
 
+/* The op's name as the Lua API spells it ("floor_divide"), a static string; op must be valid. */
 const char *lt_unary_name(LtUnaryOp op);
 const char *lt_binary_name(LtBinaryOp op);
 int lt_binary_is_compare(LtBinaryOp op); /* result is bool */
@@ -71,11 +72,17 @@ int lt_unary_needs_float(LtUnaryOp op);
  * Returns LT_EINTR when interrupted. */
 LtStatus lt_unary(LtUnaryOp op, Tensor *out, const Tensor *a);
 /* out = a op b, a and b expanded to out's shape; the computation happens in
- * `compute` (F32, F64 or I64) and is converted to out's dtype. */
+ * `compute` (F32, F64 or I64) and is converted to out's dtype (comparisons
+ * and logical ops produce bool). LT_EDTYPE for another compute dtype, or for
+ * div and atan2 in I64; LT_EINTR when interrupted (out then partly written).
+ * Integer ops wrap on overflow; // and % by zero give 0, % takes the
+ * divisor's sign. out may alias a or b exactly. */
 LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a, const Tensor *b);
-/* out = min(max(a, lo), hi) in out's dtype; NaN stays NaN. */
+/* out = min(max(a, lo), hi) in out's dtype; NaN stays NaN. out and a (expanded to out's
+ * shape) must share a dtype, else LT_EDTYPE; LT_EINTR when interrupted. */
 LtStatus lt_clamp(Tensor *out, const Tensor *a, double lo, double hi);
-/* out = cond ? a : b; all expanded to out's shape. */
+/* out = cond ? a : b; all expanded to out's shape. cond is true where nonzero; a and b are
+ * converted to out's dtype. LT_EINTR when interrupted. */
 LtStatus lt_where(Tensor *out, const Tensor *cond, const Tensor *a, const Tensor *b);
 
 #endif

@@ -11,12 +11,15 @@ static int next_index(int64_t *ix, const int64_t *shape, int nd) {
   return 0;
 }
 
+/* Offset in elements of multi-index ix in t (t's own strides, so broadcast views work). */
 static int64_t offset_of(const Tensor *t, const int64_t *ix) {
   int64_t off = 0;
   for (int d = 0; d < t->ndim; d++) off += ix[d] * t->stride[d];
   return off;
 }
 
+/* Copies (or, with add, accumulates) one element between dtypes. A same-dtype copy is a raw
+ * memcpy, exact for int64 too; any conversion or sum goes through double. */
 static void copy_elem(const Tensor *dst, int64_t doff, const Tensor *src, int64_t soff, int add) {
   char *d = (char *)dst->data + (size_t)doff * lt_dtype_size(dst->dtype);
   const char *s = (const char *)src->data + (size_t)soff * lt_dtype_size(src->dtype);
@@ -30,6 +33,7 @@ static void copy_elem(const Tensor *dst, int64_t doff, const Tensor *src, int64_
 
 LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n,
                          int64_t *bad) {
+  /* Every index is checked before the first write, so a bad index leaves out untouched. */
   for (int64_t i = 0; i < n; i++)
     if (idx[i] < 0 || idx[i] >= a->shape[dim]) {
       *bad = idx[i];
@@ -37,6 +41,7 @@ LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *i
     }
   if (lt_numel(out) == 0) return LT_OK;
   int64_t ix[LT_MAXDIM] = {0}, src[LT_MAXDIM];
+  /* ix walks out; the source position is the same except along dim, where idx maps it. */
   do {
     memcpy(src, ix, sizeof src);
     src[dim] = idx[ix[dim]];
@@ -45,6 +50,8 @@ LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *i
   return LT_OK;
 }
 
+/* Validates the whole (contiguous int64) index tensor up front, so gather and scatter either
+ * fail before writing or run to completion. */
 static LtStatus check_indices(const Tensor *idx, int64_t limit, int64_t *bad) {
   int64_t n = lt_numel(idx);
   const int64_t *p = idx->data;
@@ -61,6 +68,7 @@ LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int
   if (st != LT_OK || lt_numel(out) == 0) return st;
   int64_t ix[LT_MAXDIM] = {0}, src[LT_MAXDIM], k = 0;
   const int64_t *p = idx->data;
+  /* idx is contiguous, so its k-th element in row-major order is p[k] while ix walks its shape. */
   do {
     memcpy(src, ix, sizeof src);
     src[dim] = p[k++];
@@ -75,6 +83,8 @@ LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, in
   if (st != LT_OK || lt_numel(idx) == 0) return st;
   int64_t ix[LT_MAXDIM] = {0}, dst[LT_MAXDIM], k = 0;
   const int64_t *p = idx->data;
+  /* Later duplicates in idx win (plain scatter) or all add up (scatter add), in row-major order
+   * of idx: the loop is serial, so the result is deterministic. */
   do {
     memcpy(dst, ix, sizeof dst);
     dst[dim] = p[k++];
@@ -101,6 +111,7 @@ static int mask_at(const Tensor *mask, const int64_t *ix) {
 }
 
 LtStatus lt_masked_select(Tensor *out, const Tensor *a, const Tensor *mask) {
+  /* Row-major order of a, the order numpy and torch return masked elements in. */
   int64_t ix[LT_MAXDIM] = {0}, k = 0;
   if (lt_numel(a) == 0) return LT_OK;
   do {
@@ -113,6 +124,7 @@ LtStatus lt_masked_assign(Tensor *a, const Tensor *mask, const Tensor *src) {
   int64_t ix[LT_MAXDIM] = {0}, k = 0, one = lt_numel(src) == 1;
   if (lt_numel(a) == 0) return LT_OK;
   do {
+    /* continue in a do-while still evaluates the condition, so next_index advances ix. */
     if (!mask_at(mask, ix)) continue;
     copy_elem(a, offset_of(a, ix), src, one ? 0 : k * src->stride[0], 0);
     k++;
@@ -138,6 +150,8 @@ int64_t lt_unique_sorted(const Tensor *s, Tensor *u, Tensor *cnt) {
   for (int64_t i = 0; i < s->shape[0]; i++) {
     const char *p = (const char *)s->data + (size_t)i * es;
     double x = lt_get_f64(p, s->dtype);
+    /* A new value starts at the first element or when x differs from the previous one; NaNs
+     * compare unequal to everything, so they are tested apart and all NaNs form one group. */
     if (m == 0 || !(x == prev || (x != x && prev != prev))) {
       if (u) memcpy((char *)u->data + (size_t)m * es, p, es);
       if (cnt) ((int64_t *)cnt->data)[m] = 0;

@@ -17,16 +17,21 @@ LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int
 /* a[..idx[..i..]..] = src[..i..] (or += when add); idx and src share a shape. */
 LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add,
                     int64_t *bad);
-/* Number of true elements of a (bool) mask. */
+/* Number of true elements of a mask (any dtype, any strides: nonzero counts as true). */
 int64_t lt_mask_count(const Tensor *mask);
-/* out (1-d, lt_mask_count elements) = a[mask]; mask expanded to a's shape. */
+/* out (1-d, lt_mask_count elements, allocated by the caller) = a[mask] in row-major order;
+ * mask already expanded to a's shape. Always LT_OK. */
 LtStatus lt_masked_select(Tensor *out, const Tensor *a, const Tensor *mask);
 /* a[mask] = src values in order (src 1-d with lt_mask_count elements), or
- * the single value of a 1-element src everywhere. */
+ * the single value of a 1-element src everywhere; the caller checks the
+ * counts. Always LT_OK. */
 LtStatus lt_masked_assign(Tensor *a, const Tensor *mask, const Tensor *src);
-/* out [count x ndim] int64: the 0-based coordinates of nonzero elements. */
+/* out [count x ndim] int64, contiguous, allocated by the caller with count = lt_mask_count(a):
+ * the 0-based coordinates of nonzero elements in row-major order. Always LT_OK. */
 LtStatus lt_nonzero(Tensor *out, const Tensor *a);
 /* Distinct values of a sorted 1-d contiguous tensor into u with counts;
- * returns the number of distinct values (u, cnt may be NULL to count). */
+ * returns the number of distinct values (u, cnt may be NULL to count).
+ * u is contiguous with sorted's dtype, cnt contiguous int64, both with room
+ * for that count. Values are compared as doubles; all NaNs form one group. */
 int64_t lt_unique_sorted(const Tensor *sorted, Tensor *u, Tensor *cnt);
 #endif

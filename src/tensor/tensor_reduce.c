@@ -5,12 +5,18 @@
 #include "interrupt.h"
 #include "tensor/tensor_reduce.h"
 
+/* Elements converted to double at a time (one 8 KiB stack buffer, small enough for L1), and the
+ * widest block of columns reduced together. */
 #define CHUNK 1024
 /* Full reductions are split into fixed blocks whose partial results are
  * combined in order, so the answer is the same on any thread count. */
-#define PBLOCK  ((int64_t)1 << 16)
+#define PBLOCK ((int64_t)1 << 16)
+/* MAXPART caps the partial results of one run (so they fit on the stack); a longer run gets
+ * longer blocks instead of more of them. */
 #define MAXPART 4096
 
+/* Running state of one reduction: v the value so far; m the mean (variance) or the running
+ * maximum (logsumexp); idx the position of the extreme so far, -1 before the first element. */
 typedef struct {
   double v, m;
   int64_t idx;
@@ -21,6 +27,7 @@ static int is_arg(LtReduceOp op) {
 }
 static int is_maxlike(LtReduceOp op) { return op == LT_RMAX || op == LT_RARGMAX; }
 
+/* The identity of each op, so that an empty run reduces to it. */
 static Acc acc_init(LtReduceOp op, double mean) {
   Acc a = {0, mean, -1};
   switch (op) {
@@ -46,6 +53,8 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
   switch (op) {
   case LT_RSUM:
   case LT_RMEAN: {
+    /* Four independent partial sums let the loop pipeline and vectorise; their order is fixed,
+     * so the sum does not change from run to run. */
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (i = 0; i + 4 <= n; i += 4) {
       s0 += x[i];
@@ -57,6 +66,8 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
     a->v += (s0 + s1) + (s2 + s3);
     break;
   }
+  /* Two-pass variance: a->m is the exact mean from the first pass, which avoids the cancellation
+   * of sum(x^2) - n*mean^2. */
   case LT_RVAR:
     for (i = 0; i < n; i++) {
       double d = x[i] - a->m;
@@ -87,6 +98,8 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
     for (i = 0; i < n; i++) a->v += x[i] != 0;
     break;
   case LT_RLOGSUMEXP:
+    /* Streaming logsumexp: v is sum(exp(x - m)) relative to the largest x so far, rescaled when
+     * a larger one arrives, so no exp ever overflows. */
     for (i = 0; i < n; i++) {
       if (x[i] > a->m) {
         a->v = a->v * exp(a->m - x[i]) + 1;
@@ -96,6 +109,7 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
     }
     break;
   default: { /* max/min (+arg): NaN wins and keeps its first position */
+    /* A NaN already found wins for good (numpy and torch propagate it). */
     if (a->v != a->v) break;
     int mx = is_maxlike(op), nan = 0;
     double m0 = x[0], m1 = x[0];
@@ -114,6 +128,7 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
       }
     }
     double m = mx ? m0 : m1;
+    /* No NaN and no strict improvement: ties keep the earlier position, as numpy's argmax does. */
     if (!nan && a->idx >= 0 && !(mx ? m > a->v : m < a->v)) break;
     if (!nan) { /* a new extreme: its first position in this chunk */
       for (i = 0; i < n && x[i] != m; i++) {
@@ -122,6 +137,7 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
       a->idx = base + i;
       break;
     }
+    /* A NaN is in this chunk: the slow scan stops at the first NaN, which becomes the result. */
     for (i = 0; i < n; i++) {
       double v = x[i];
       if (v != v) {
@@ -139,6 +155,7 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
   }
 }
 
+/* Merges the state b of a later block into a, as if b's elements followed a's. */
 static void acc_combine(LtReduceOp op, Acc *a, const Acc *b) {
   switch (op) {
   case LT_RPROD: a->v *= b->v; break;
@@ -157,6 +174,8 @@ static void acc_combine(LtReduceOp op, Acc *a, const Acc *b) {
   default:
     if (is_arg(op)) {
       int mx = is_maxlike(op);
+      /* a already holds a NaN, or b saw no element: a stands. Otherwise b replaces a only when
+       * strictly better, so ties keep the earlier block's position. */
       if (a->v != a->v || b->idx < 0) break;
       if (a->idx < 0 || b->v != b->v || (mx ? b->v > a->v : b->v < a->v)) *a = *b;
     } else
@@ -178,6 +197,8 @@ static double acc_final(LtReduceOp op, const Acc *a, int64_t R, double ddof) {
   }
 }
 
+/* Converts n contiguous elements of dtype dt to double: direct loops for float32 and
+ * float64, the generic accessor otherwise. */
 LT_HOT static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n) {
   if (dt == LT_F32) {
     const float *s = (const float *)src;
@@ -190,7 +211,6 @@ LT_HOT static void load_f64(double *dst, const char *src, LtDtype dt, int64_t n)
   }
 }
 
-/* Reduces R contiguous elements starting at p. */
 /* float32 sum straight from the input: eight double lanes the compiler
  * vectorises (no conversion buffer), still accumulating in double. */
 LT_HOT static double sum_f32(const float *x, int64_t n) {
@@ -221,6 +241,8 @@ LT_HOT static void argext_f32(const float *x, int64_t n, int mx, float *best, in
       m = x[i] < m ? x[i] : m;
     }
   }
+  /* No NaN: find the first position of m. NaN: leave the search to the slow path, which also
+   * finds where the first NaN is. */
   int64_t i = 0;
   if (!bad) {
     for (; i + 64 <= n; i += 64) { /* find the 64-block holding m, vectorised */
@@ -236,6 +258,9 @@ LT_HOT static void argext_f32(const float *x, int64_t n, int mx, float *best, in
   *nan = bad;
 }
 
+/* Reduces R contiguous elements starting at p (positions base..base+R-1) into a fresh Acc.
+ * float32 sum and arg-extreme read the input directly; everything else goes through buf in
+ * CHUNK-element slices. */
 static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64_t base,
                       double mean) {
   double buf[CHUNK];
@@ -250,6 +275,7 @@ static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64
     int64_t at;
     int nan;
     argext_f32((const float *)p, R, is_maxlike(op), &m, &at, &nan);
+    /* A NaN makes the float32 result the first NaN's position: fall through to the generic path. */
     if (!nan) {
       a.v = m;
       a.idx = base + at;
@@ -269,6 +295,8 @@ static Acc reduce_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, int64
 static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, double mean) {
   Acc part[MAXPART];
   int64_t blk = PBLOCK;
+  /* Block length depends on R only, never on the thread count, so the partial results and their
+   * combination order, and hence the rounding, are the same whatever the thread count. */
   while ((R + blk - 1) / blk > MAXPART) blk *= 2;
   int64_t nb = (R + blk - 1) / blk;
   size_t es = lt_dtype_size(dt);
@@ -278,12 +306,14 @@ static Acc reduce_long_run(LtReduceOp op, const char *p, LtDtype dt, int64_t R, 
       part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
     }
   } else {
+    /* Every block writes only its own slot of part. */
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < nb; b++) {
       int64_t len = R - b * blk < blk ? R - b * blk : blk;
       part[b] = reduce_run(op, p + (size_t)(b * blk) * es, dt, len, b * blk, mean);
     }
   }
+  /* Combine in block order, serially: the deterministic half of the split. */
   Acc a = acc_init(op, mean);
   for (int64_t b = 0; b < nb; b++) acc_combine(op, &a, &part[b]);
   return a;
@@ -295,6 +325,8 @@ LT_HOT static void sum_cols(Acc *acc, const char *p, LtDtype dt, int64_t R, int6
   double buf[CHUNK], s[CHUNK];
   size_t es = lt_dtype_size(dt);
   for (int64_t j = 0; j < width; j++) s[j] = 0;
+  /* Rows outer to columns inner: each row is read once, contiguously, into `width` running
+   * column sums. */
   for (int64_t r = 0; r < R; r++) {
     const char *row = p + (size_t)(r * inner) * es;
     if (dt == LT_F32) {
@@ -312,6 +344,8 @@ LT_HOT static void sum_cols(Acc *acc, const char *p, LtDtype dt, int64_t R, int6
 }
 
 /* inner > 1: accumulate `width` columns at once, rows R apart by `inner`. */
+/* Reduces `width` adjacent columns at once (column j at p + j, rows `inner` apart), writing one
+ * Acc per column; means[j] is column j's mean for the variance pass. */
 static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int64_t R,
                         int64_t inner, int64_t width, const double *means) {
   double buf[CHUNK];
@@ -323,6 +357,8 @@ static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int6
   for (int64_t j = 0; j < width; j++) acc[j] = acc_init(op, means ? means[j] : 0);
   for (int64_t r = 0; r < R; r++) {
     load_f64(buf, p + (size_t)(r * inner) * es, dt, width);
+    /* Arg ops after row 0 take a branch-light update; row 0 goes through acc_chunk, which also
+     * sets idx from -1. */
     if (is_arg(op) && r > 0) {
       int mx = is_maxlike(op);
       for (int64_t j = 0; j < width; j++) {
@@ -339,6 +375,8 @@ static void reduce_cols(LtReduceOp op, Acc *acc, const char *p, LtDtype dt, int6
   }
 }
 
+/* One reduction as lt_reduce sees it: a as [outer, R, inner], out and idx with outer*inner
+ * elements; means the first-pass result when op is LT_RVAR. */
 typedef struct {
   LtReduceOp op;
   double ddof;
@@ -348,6 +386,7 @@ typedef struct {
   double *means;
 } RedJob;
 
+/* Writes the finished value (converted to out's dtype) and its position, if asked, at pos. */
 static void store(const RedJob *j, int64_t pos, const Acc *a) {
   size_t es = lt_dtype_size(j->out->dtype);
   lt_set_f64((char *)j->out->data + (size_t)pos * es, j->out->dtype,
@@ -370,10 +409,13 @@ LT_HOT static void add_rows_f32(double *acc, const float *x, int64_t r0, int64_t
  * does not depend on the thread count) and the partial sums added in order.
  * Reading whole rows keeps the prefetcher busy; column slabs did not. */
 static LtStatus sum_rows_f32(const RedJob *j) {
+  /* At most 32 blocks of at least 256 rows; per is rounded up, so the last block may be short
+   * (r0 and r1 are clamped to R). */
   int64_t R = j->R, inner = j->inner, nb = (R + 255) / 256;
   if (nb > 32) nb = 32;
   if (nb < 1) nb = 1;
   int64_t per = (R + nb - 1) / nb;
+  /* nb*inner doubles, at most 32 * 65536 * 8 bytes = 16 MiB (reduce_pass bounds inner). */
   double *part = malloc((size_t)(nb * inner) * sizeof(double));
   if (!part) return LT_ENOMEM;
   const float *x = j->a->data;
@@ -388,9 +430,12 @@ static LtStatus sum_rows_f32(const RedJob *j) {
     store(j, c, &a);
   }
   free(part);
+  /* The pass is not cut short by an interrupt; the flag is only reported once it finishes. */
   return lt_interrupt_pending() ? LT_EINTR : LT_OK;
 }
 
+/* Picks the loop shape for [outer, R, inner]: float32 column sums, one long run, many rows
+ * reduced along their length (inner == 1), or blocks of columns. */
 static LtStatus reduce_pass(const RedJob *j) {
   const char *base = j->a->data;
   LtDtype dt = j->a->dtype;
@@ -404,6 +449,7 @@ static LtStatus reduce_pass(const RedJob *j) {
     return lt_interrupt_pending() ? LT_EINTR : LT_OK;
   }
   if (j->inner == 1) {
+    /* One run per outer index; the parallel loop only pays off on enough elements. */
 #pragma omp parallel for schedule(static) if (j->outer * j->R >= LT_PAR_MIN)
     for (int64_t o = 0; o < j->outer; o++) {
       Acc a = reduce_run(j->op, base + (size_t)(o * j->R) * es, dt, j->R, 0,
@@ -412,10 +458,14 @@ static LtStatus reduce_pass(const RedJob *j) {
     }
     return lt_interrupt_pending() ? LT_EINTR : LT_OK;
   }
+  /* A single row block (outer == 1) is cut into about four column blocks so that threads have
+   * work; otherwise a block is CHUNK columns wide. Never narrower than 64 (or inner), so that a
+   * block's rows are not too short to stream. */
   int64_t width = j->outer == 1 && j->inner <= 4 * CHUNK ? (j->inner + 3) / 4 : CHUNK;
   if (width < 64) width = j->inner < 64 ? j->inner : 64;
   int64_t nblk = (j->inner + width - 1) / width;
 #pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= LT_PAR_MIN)
+  /* Flat loop over (outer index, column block) so that OpenMP can share both. */
   for (int64_t t = 0; t < j->outer * nblk; t++) {
     Acc acc[CHUNK];
     int64_t o = t / nblk, i0 = (t % nblk) * width;
@@ -429,6 +479,7 @@ static LtStatus reduce_pass(const RedJob *j) {
 
 LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1,
                    double ddof) {
+  /* The [outer, R, inner] view needs a contiguous a and a contiguous out. */
   if (!lt_is_contiguous(a) || !lt_is_contiguous(out) || d0 < 0 || d1 >= a->ndim || d0 > d1)
     return LT_EVALUE;
   RedJob j = {op, ddof, 1, 1, 1, a, out, idx, NULL};
@@ -444,6 +495,7 @@ LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int
   if (op != LT_RVAR) return reduce_pass(&j);
   /* variance: the mean first (into a double scratch), then squared deviations */
   int64_t nout = j.outer * j.inner;
+  /* nout may be 0 (an empty outer or inner): malloc(0) may return NULL, so ask for one. */
   double *means = malloc((size_t)(nout > 0 ? nout : 1) * sizeof(double));
   if (!means) return LT_ENOMEM;
   Tensor m = {means, LT_F64, LT_CPU, 1, {nout}, {1}};
@@ -466,7 +518,11 @@ LtStatus lt_cumulative(Tensor *out, const Tensor *a, int dim, int product) {
   for (int i = 0; i < dim; i++) outer *= a->shape[i];
   for (int i = dim + 1; i < a->ndim; i++) inner *= a->shape[i];
   size_t ea = lt_dtype_size(a->dtype), eo = lt_dtype_size(out->dtype);
+  /* Integers accumulate in int64 (wrapping, through uint64) so that large values stay exact;
+   * anything else accumulates in double. */
   int ints = !lt_dtype_is_float(a->dtype) && !lt_dtype_is_float(out->dtype);
+  /* A simple serial triple loop: each element is read once, in the order its running total
+   * needs. */
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
       double s = product ? 1 : 0;
@@ -497,6 +553,8 @@ typedef struct {
   int64_t i;
 } Keyed;
 
+/* Strict weak order for the merge sort: NaN after every number in both directions, numbers by
+ * value. */
 static int keyed_less(const Keyed *x, const Keyed *y, int desc) {
   int xn = x->v != x->v, yn = y->v != y->v;
   if (xn || yn) return !xn && yn; /* NaN last either way */
@@ -505,6 +563,9 @@ static int keyed_less(const Keyed *x, const Keyed *y, int desc) {
 
 /* Bottom-up merge sort: stable, O(n log n), scratch from the caller. */
 static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc) {
+  /* Widths 1, 2, 4, ...: each pass merges pairs of sorted runs of width w from a into tmp, then
+   * copies back. Taking from the right run only when strictly less keeps equal keys in input
+   * order. */
   for (int64_t w = 1; w < n; w *= 2) {
     for (int64_t lo = 0; lo < n; lo += 2 * w) {
       int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
@@ -519,6 +580,8 @@ static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc) {
 
 LtStatus lt_sort_last(Tensor *out, Tensor *idx, const Tensor *a, int descending) {
   if (!lt_is_contiguous(a) || a->ndim < 1) return LT_EVALUE;
+  /* Rows are sorted one at a time through one scratch of 2R keys: the values as double with
+   * their positions, and the merge buffer. */
   int64_t R = a->shape[a->ndim - 1], outer = R ? lt_numel(a) / R : 0;
   Keyed *k = malloc((size_t)(R > 0 ? R : 1) * 2 * sizeof(Keyed));
   if (!k) return LT_ENOMEM;
@@ -534,6 +597,7 @@ LtStatus lt_sort_last(Tensor *out, Tensor *idx, const Tensor *a, int descending)
       if (out) memcpy((char *)out->data + (size_t)(o * R + r) * eo, row + (size_t)k[r].i * ea, ea);
       if (idx) ((int64_t *)idx->data)[o * R + r] = k[r].i;
     }
+    /* Interrupts are polled once per row. */
     if (lt_interrupt_pending()) {
       free(k);
       return LT_EINTR;
@@ -550,6 +614,8 @@ LtStatus lt_bincount(double *counts, int64_t n, const Tensor *x, const Tensor *w
   size_t ex = lt_dtype_size(x->dtype), ew = w ? lt_dtype_size(w->dtype) : 0;
   for (int64_t i = 0; i < len; i++) {
     int64_t v = lt_get_i64((const char *)x->data + (size_t)(i * x->stride[0]) * ex, x->dtype);
+    /* Refused mid-way: counts may hold part of the sum. The binding checks the range first (and
+     * sizes counts from the largest value), so this is only a guard. */
     if (v < 0 || v >= n) return LT_ERANGE;
     counts[v] +=
         w ? lt_get_f64((const char *)w->data + (size_t)(i * w->stride[0]) * ew, w->dtype) : 1.0;
@@ -564,12 +630,15 @@ typedef struct {
   LtDtype dt;
 } HistCtx;
 
+/* Serial (lt_foreach_run, not the parallel one): every run adds into the same counts. */
 static void hist_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   HistCtx *h = ctx;
   double scale = (double)h->bins / (h->hi - h->lo);
   for (int64_t i = 0; i < n; i++) {
     double v = lt_get_f64(p[0] + i * sb[0], h->dt);
+    /* Written negated so that NaN, which fails every comparison, is skipped too. */
     if (!(v >= h->lo && v <= h->hi)) continue;
+    /* v == hi lands at index bins, as does rounding just below it; both go into the last bin. */
     int64_t b = (int64_t)((v - h->lo) * scale);
     h->counts[b >= h->bins ? h->bins - 1 : b] += 1;
   }
@@ -604,6 +673,8 @@ int lt_finite_range(const Tensor *x, double *lo, double *hi) {
   RangeCtx r = {0, 0, 0, x->dtype};
   Tensor t = *x;
   Tensor *ts[1] = {&t};
+  /* The status is ignored: an interrupt leaves a partial range, and the flag stays set for the
+   * caller. */
   lt_foreach_run(1, ts, range_run, &r);
   *lo = r.lo;
   *hi = r.hi;

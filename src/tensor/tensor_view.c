@@ -12,15 +12,23 @@ LtStatus lt_view_reshape(const Tensor *t, int nd, const int64_t *shape, Tensor *
   Tensor r = *t;
   r.ndim = nd;
   memcpy(r.shape, shape, sizeof(int64_t) * (size_t)nd);
+  /* A contiguous (or empty) tensor can take any shape of the same count: fresh row-major
+   * strides. */
   if (lt_is_contiguous(t) || n == 0) {
     lt_contiguous_strides(nd, shape, r.stride);
     *out = r;
     return LT_OK;
   }
+  /* Otherwise match old and new dims group by group: each group is the shortest run of old dims
+   * whose product equals the product of a run of new dims. The group is one block of memory only
+   * if its old dims nest (outer stride = inner stride * inner size); its new dims then get
+   * row-major strides inside that block, starting from the innermost old stride. */
   int oi = 0, ni = 0;
   while (oi < t->ndim && ni < nd) {
     int64_t op = t->shape[oi], np = shape[ni];
     int o0 = oi, n0 = ni;
+    /* Products agree at the end because the counts are equal and non-zero, so neither index can
+     * run past its last dim. */
     while (op != np) {
       if (op < np)
         op *= t->shape[++oi];
@@ -66,6 +74,8 @@ void lt_view_transpose(const Tensor *t, int d0, int d1, Tensor *out) {
 
 LtStatus lt_view_slice(const Tensor *t, int dim, int64_t start, int64_t stop, int64_t step,
                        Tensor *out) {
+  /* The caller has clamped start and stop already; these checks keep a wrong caller from making
+   * a view outside the storage. */
   if (step < 1 || start < 0 || stop > t->shape[dim]) return LT_ERANGE;
   Tensor r = *t;
   /* written so that a step near INT64_MAX cannot overflow: with n <= 1
@@ -110,6 +120,7 @@ LtStatus lt_view_unsqueeze(const Tensor *t, int dim, Tensor *out) {
     r.stride[k] = t->stride[k - 1];
   }
   r.shape[dim] = 1;
+  /* Any stride addresses a size-1 dim; this is the one torch gives, so :stride() reads the same. */
   r.stride[dim] = dim < t->ndim ? t->shape[dim] * t->stride[dim] : 1;
   r.ndim = t->ndim + 1;
   *out = r;
@@ -120,6 +131,7 @@ void lt_view_diagonal(const Tensor *t, Tensor *out) {
   Tensor r = *t;
   r.ndim = 1;
   r.shape[0] = t->shape[0] < t->shape[1] ? t->shape[0] : t->shape[1];
+  /* Stepping both indices at once walks the diagonal. */
   r.stride[0] = t->stride[0] + t->stride[1];
   *out = r;
 }
