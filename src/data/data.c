@@ -10,6 +10,8 @@ static int64_t inner_size(const Tensor *src, int64_t nchan) {
   return nchan > 0 ? row / nchan : row;
 }
 
+/* One row of an [N, C, ...] set to float32, o = s * scale[c] + shift[c] for channel c: in a
+ * C-ordered row each channel's elements are one run of `inner`. */
 static void affine_row(float *o, const char *s, LtDtype dt, int64_t nchan, int64_t inner,
                        const float *scale, const float *shift) {
   size_t es = lt_dtype_size(dt);
@@ -17,6 +19,7 @@ static void affine_row(float *o, const char *s, LtDtype dt, int64_t nchan, int64
     float a = scale[c], b = shift[c];
     float *oc = o + c * inner;
     const char *sc = s + (size_t)(c * inner) * es;
+    /* uint8 (images) and float32 get direct loops; other dtypes go through the generic getter. */
     if (dt == LT_U8)
       for (int64_t j = 0; j < inner; j++) oc[j] = (float)((const uint8_t *)sc)[j] * a + b;
     else if (dt == LT_F32)
@@ -35,12 +38,15 @@ static void prefetch_row(const char *s, const int64_t *idx, int64_t k, int64_t n
                          size_t rb) {
   if (k >= n) return;
   const char *p = s + (size_t)(idx[k] - base) * rb;
+  /* One prefetch per 64-byte cache line; read-only, no temporal locality (each row is used
+   * once). */
   for (size_t off = 0; off < rb; off += 64) __builtin_prefetch(p + off, 0, 0);
 }
 
 LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t n, int64_t base,
                      const float *scale, const float *shift, int64_t nchan, int64_t *bad) {
   int64_t rows = src->ndim ? src->shape[0] : 1;
+  /* Every index is checked before the first row is written: a bad batch leaves out as it was. */
   for (int64_t k = 0; k < n; k++)
     if (idx[k] - base < 0 || idx[k] - base >= rows) {
       *bad = idx[k];
@@ -52,6 +58,7 @@ LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t
   size_t es = lt_dtype_size(src->dtype), rb = (size_t)row * es;
   const char *s = src->data;
   char *o = out->data;
+  /* Output rows are float32 when normalising, else src's own bytes. */
   size_t ob = scale ? (size_t)row * sizeof(float) : rb;
   /* Threads only for big gathers: a training batch is cheaper than entering
    * a parallel region on a busy machine. */
@@ -82,6 +89,8 @@ LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, in
   int64_t n = lt_numel(labels);
   size_t es = lt_dtype_size(labels->dtype);
   const char *p = labels->data;
+  /* A counting sort, O(N + nclass): count each class, turn the counts into start offsets, then
+   * place each row at its class's next slot. Rows stay ascending within a class (stable). */
   memset(offsets, 0, sizeof *offsets * (size_t)(nclass + 1));
   for (int64_t i = 0; i < n; i++) {
     int64_t c = lt_get_i64(p + (size_t)i * es, labels->dtype) - base;
@@ -96,6 +105,7 @@ LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, in
     int64_t c = lt_get_i64(p + (size_t)i * es, labels->dtype) - base;
     order[offsets[c]++] = i + base;
   }
+  /* Placing advanced each start to its class's end, the next class's start: shift back by one. */
   for (int64_t c = nclass; c > 0; c--) offsets[c] = offsets[c - 1];
   offsets[0] = 0;
   return LT_OK;
@@ -110,8 +120,12 @@ LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, doub
   size_t es = lt_dtype_size(src->dtype);
   const char *s = src->data;
   for (int64_t c = 0; c < nchan; c++) {
+    /* Two passes in double, the mean and then the squared deviations: the one-pass formula
+     * (mean of squares minus squared mean) loses the digits of a small variance around a large
+     * mean. */
     double sum = 0, sq = 0, cnt = (double)rows * (double)inner;
     for (int64_t r = 0; r < rows; r++) {
+      /* Channel c of row r is one run of inner elements. */
       const char *p = s + (size_t)((r * nchan + c) * inner) * es;
       if (src->dtype == LT_U8)
         for (int64_t j = 0; j < inner; j++) sum += ((const uint8_t *)p)[j];
@@ -129,6 +143,7 @@ LtStatus data_channel_stats(const Tensor *src, int64_t nchan, double scale, doub
       }
     }
     mean[c] = m * scale;
+    /* Scaling by a negative number flips the mean but not the spread. */
     std[c] = (cnt > 0 ? __builtin_sqrt(sq / cnt) : 0) * (scale < 0 ? -scale : scale);
   }
   return LT_OK;

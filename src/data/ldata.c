@@ -6,6 +6,8 @@
 #include "tensor/lbase.h"
 #include "data/data.h"
 
+/* Per-channel arrays live on the C stack (floats in gather, doubles in channel_stats); 4096
+ * channels keeps them to 64 KiB. */
 #define MAX_CHAN 4096
 
 /* Reads a Lua array of nchan numbers into v. */
@@ -30,6 +32,8 @@ static Tensor *check_index(lua_State *L, int arg, const char *fname) {
     for (int64_t i = 0; i < n; i++) {
       lua_rawgeti(L, arg, i + 1);
       int ok;
+      /* lua_tointegerx takes 3.0 but refuses 3.5: a float index with a fraction is an error, not
+       * truncated. */
       ((int64_t *)t->data)[i] = lua_tointegerx(L, -1, &ok);
       if (!ok)
         ltL_argerror(L, arg, fname, "integer index expected at position %lld", (long long)i + 1);
@@ -40,6 +44,8 @@ static Tensor *check_index(lua_State *L, int arg, const char *fname) {
   Tensor *t = ltL_check_tensor(L, arg, fname);
   if (t->ndim != 1 || (t->dtype != LT_I64 && t->dtype != LT_I32))
     ltL_argerror(L, arg, fname, "1-d integer index tensor expected");
+  /* Already the layout data_gather reads: pushed again, not copied, so the result is always at
+   * the top. */
   if (t->dtype == LT_I64 && lt_is_contiguous(t)) {
     lua_pushvalue(L, arg);
     return t;
@@ -52,6 +58,8 @@ static Tensor *check_index(lua_State *L, int arg, const char *fname) {
 /* The output of a gather: out (argument 5, reused when its shape and dtype
  * fit) or a new tensor. */
 static Tensor *gather_out(lua_State *L, LtDtype dt, int nd, const int64_t *shape) {
+  /* Reusing out saves an allocation per batch in a training loop; a mismatch silently gets a new
+   * tensor, as documented. */
   Tensor *o = ltL_totensor(L, 5);
   if (!lua_isnil(L, 5)) {
     int ok = o && o->dtype == dt && o->ndim == nd && lt_is_contiguous(o);
@@ -74,6 +82,7 @@ static int d_gather(lua_State *L) {
   if (src->ndim < 1 || !lt_is_contiguous(src))
     return ltL_argerror(L, 1, "gather", "contiguous tensor with at least one dim expected, got %s",
                         ltL_shape_of(src, b, sizeof b));
+  /* Slots: 1 src, 2 idx, 3 scale, 4 shift, 5 out, then 6 the index copy and 7 the result. */
   lua_settop(L, 5);
   Tensor *idx = check_index(L, 2, "gather"); /* 6 */
   int64_t n = idx->shape[0], nchan = 0, bad;
@@ -89,6 +98,7 @@ static int d_gather(lua_State *L) {
   memcpy(shape, src->shape, sizeof shape);
   shape[0] = n;
   Tensor *out = gather_out(L, nchan ? LT_F32 : src->dtype, src->ndim, shape);
+  /* base 1: Lua indices are 1-based; data_gather converts and checks them. */
   LtStatus st = data_gather(out, src, idx->data, n, 1, nchan ? scale : NULL, nchan ? shift : NULL,
                             nchan, &bad);
   if (st == LT_ERANGE)
@@ -107,10 +117,12 @@ static int d_class_index(lua_State *L) {
           base = luaL_optinteger(L, 3, 1), bad;
   if (nclass < 1 || nclass > (1 << 24))
     return ltL_argerror(L, 2, "class_index", "class count must be in 1..%d", 1 << 24);
+  /* Integer or bool labels only: a float label has no exact class. */
   if (lt_dtype_is_float(lab->dtype))
     return ltL_argerror(L, 1, "class_index", "integer labels expected, got %s",
                         lt_dtype_name(lab->dtype));
   lua_settop(L, 3);
+  /* Slots: 4 the contiguous labels, 5 the row order, 6 the class offsets. */
   Tensor *c = ltL_push_contiguous(L, 1); /* 4 */
   int64_t n = lt_numel(c), nc1 = nclass + 1;
   Tensor *order = ltL_push_new(L, LT_I64, 1, &n);  /* 5 */
@@ -124,6 +136,7 @@ static int d_class_index(lua_State *L) {
     Tensor v = *order;
     v.data = (int64_t *)order->data + off[k];
     v.shape[0] = off[k + 1] - off[k];
+    /* Each class's rows are a view into the one order tensor (slot 5): no copy per class. */
     ltL_push_view(L, 5, &v);
     lua_rawseti(L, -2, k + 1);
   }
@@ -161,6 +174,8 @@ static int d_isatty(lua_State *L) {
 /* term_width(fd) -> columns of the terminal, or nil */
 static int d_term_width(lua_State *L) {
   struct winsize ws;
+  /* fd 2 by default: progress bars draw on stderr. A width of 0 (some pseudo-terminals) is as
+   * good as unknown. */
   if (ioctl((int)luaL_optinteger(L, 1, 2), TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
     lua_pushnil(L);
     return 1;

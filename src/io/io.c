@@ -16,6 +16,8 @@
 uint64_t io_default_cap(void) {
   long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
   uint64_t half = (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize / 2 : 0;
+  /* sysconf answers -1 where it cannot tell; the 256 MiB floor then stands in, and keeps small
+   * containers able to read ordinary files. */
   return half < ((uint64_t)256 << 20) ? ((uint64_t)256 << 20) : half;
 }
 
@@ -35,15 +37,19 @@ LtStatus io_fail(IoCtx *c, LtStatus st, const char *fmt, ...) {
 
 void *io_alloc(IoCtx *c, size_t n) {
   int64_t k = c->nalloc++;
+  /* Counted before any other check, so the Nth call fails whatever its size: a test can walk
+   * fail_at over every allocation of a reader and check each error path frees what it took. */
   if (c->fail_at >= 0 && k == c->fail_at) {
     io_fail(c, LT_ENOMEM, "not enough memory (injected failure at allocation %lld)", (long long)k);
     return NULL;
   }
+  /* Written as used > max - n so that used + n cannot overflow. */
   if (n > c->max_alloc || c->used > c->max_alloc - n) {
     io_fail(c, LT_ENOMEM, "needs %zu more bytes of working memory, over the %llu-byte limit", n,
             (unsigned long long)c->max_alloc);
     return NULL;
   }
+  /* malloc(0) may return NULL; one byte keeps NULL meaning failure only. */
   void *p = malloc(n ? n : 1);
   if (!p) {
     io_fail(c, LT_ENOMEM, "not enough memory for %zu bytes", n);
@@ -62,6 +68,7 @@ void *io_calloc(IoCtx *c, size_t n) {
 void io_free(IoCtx *c, void *p, size_t n) {
   if (!p) return;
   free(p);
+  /* Saturates: a size mismatch must not wrap `used` and make every later allocation fail. */
   c->used -= n <= c->used ? n : c->used;
 }
 
@@ -77,6 +84,8 @@ const char *io_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
     return buf;
   }
   buf[k++] = '[';
+  /* k + 24 < n leaves room for 'x', 20 digits, ']' and the NUL: a shape too long for buf is cut
+   * short, still bracketed. */
   for (int i = 0; i < ndim && k + 24 < n; i++)
     k += (size_t)snprintf(buf + k, n - k, i ? "x%lld" : "%lld", (long long)shape[i]);
   if (k + 2 > n) k = n - 2;
@@ -106,6 +115,8 @@ LtStatus io_check_shape(IoCtx *c, const char *what, int ndim, const int64_t *sha
 
 /* ---- stored element types ------------------------------------------------- */
 
+/* Indexed by IoStype. dt is the dtype the stored type loads as: the narrow integer types widen
+ * (io.h). */
 static const struct {
   size_t size;
   LtDtype dt;
@@ -132,10 +143,13 @@ IoStype io_stype_of(LtDtype dt) {
   case LT_I64: return IO_I8;
   case LT_I32: return IO_I4;
   case LT_U8: return IO_U1;
+  /* LT_BOOL, the only dtype left. */
   default: return IO_B1;
   }
 }
 
+/* memcpy through a local: elements sit at whatever offset the file put them, so a cast pointer
+ * could be misaligned. */
 void io_bswap(void *buf, uint64_t n, size_t w) {
   uint8_t *p = buf;
   if (w == 2)
@@ -166,6 +180,7 @@ void io_bswap(void *buf, uint64_t n, size_t w) {
  * yet read (see io.h). */
 static void widen(IoStype st, uint8_t *buf, uint64_t n) {
   size_t ss = STYPES[st].size, ds = lt_dtype_size(STYPES[st].dt);
+  /* where io_convert's caller put the stored bytes: the last n * ss bytes of buf */
   const uint8_t *src = buf + n * (ds - ss);
   for (uint64_t i = 0; i < n; i++) {
     const uint8_t *s = src + i * ss;
@@ -239,7 +254,9 @@ void io_convert_f32(IoStype st, int swap, void *buf, uint64_t n, float scale) {
   size_t ss = STYPES[st].size;
   float *o = buf;
   const uint8_t *src = (const uint8_t *)buf + n * (4 - ss);
+  /* Swap in place while the bytes are still the stored ones, before anything overwrites them. */
   if (swap && ss > 1) io_bswap((uint8_t *)buf + n * (4 - ss), n, ss);
+  /* uint8 pixels (read_idx with a scale) are the common case: no switch per element. */
   if (st == IO_U1) {
     for (uint64_t i = 0; i < n; i++) o[i] = (float)src[i] * scale;
     return;
@@ -251,10 +268,12 @@ void io_convert(IoStype st, int swap, void *buf, uint64_t n) {
   size_t ss = STYPES[st].size, ds = lt_dtype_size(STYPES[st].dt);
   uint8_t *p = buf;
   if (swap && ss > 1) io_bswap(p + n * (ds - ss), n, ss);
+  /* Files may store any non-zero byte as true; lunette's bools are 0 or 1. */
   if (st == IO_B1) {
     for (uint64_t i = 0; i < n; i++) p[i] = p[i] != 0;
     return;
   }
+  /* Types stored at their lunette width are final once swapped. */
   if (ds != ss) widen(st, p, n);
 }
 
@@ -269,6 +288,8 @@ static LtStatus writer_status(IoCtx *c, const IoWriter *w, int e) {
 
 LtStatus io_writer_open(IoCtx *c, IoWriter *w, const char *path) {
   size_t n = strlen(path);
+  /* Closed before any check, so io_writer_abort after a failure here does nothing. The two path
+   * checks repeat lt_atomic_open's to give a message without an errno suffix. */
   w->live = 0;
   if (n == 0) return io_fail(c, LT_EVALUE, "empty path");
   if (path[n - 1] == '/') return io_fail(c, LT_EVALUE, "is a directory");
@@ -300,6 +321,7 @@ static LtStatus make_one(IoCtx *c, const char *dir) {
     return S_ISDIR(sb.st_mode) ? LT_OK
                                : io_fail(c, LT_EVALUE, "%s exists and is not a directory", dir);
   }
+  /* EEXIST: another process made it between stat and mkdir; fine if it is a directory. */
   if (mkdir(dir, 0777) == 0 || (errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)))
     return LT_OK;
   return io_fail(c, LT_EVALUE, "cannot create directory %s (%s)", dir, strerror(errno));
@@ -312,6 +334,9 @@ LtStatus io_makedirs(IoCtx *c, const char *path) {
   if (n >= sizeof buf)
     return io_fail(c, LT_EVALUE, "path longer than %d bytes", (int)sizeof buf - 1);
   memcpy(buf, path, n + 1);
+  /* Trailing slashes go ("a/b/" is "a/b"); then each prefix that ends before a '/' is made in
+   * turn, and the whole path last: i starts at 1 so the root of an absolute path is not made, and
+   * the second '/' of a doubled one is skipped. */
   while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
   for (size_t i = 1; i < n; i++) {
     if (buf[i] != '/' || buf[i - 1] == '/') continue;

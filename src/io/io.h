@@ -32,7 +32,9 @@ LtStatus io_fail(IoCtx *c, LtStatus st, const char *fmt, ...) __attribute__((for
  * max_alloc, when the injected failure fires, or when malloc fails. n may be
  * 0 (returns a valid pointer). io_free must get the same n. */
 void *io_alloc(IoCtx *c, size_t n);
+/* io_alloc, zeroed. */
 void *io_calloc(IoCtx *c, size_t n);
+/* Frees p (NULL is fine) and returns its n bytes to the max_alloc budget. */
 void io_free(IoCtx *c, void *p, size_t n);
 /* Half of physical memory, the default decompression and allocation cap. */
 uint64_t io_default_cap(void);
@@ -75,7 +77,9 @@ typedef enum {
   IO_NSTYPES
 } IoStype;
 
+/* Bytes per element as stored. */
 size_t io_stype_size(IoStype st);
+/* The lunette dtype st loads as (see the widening above). */
 LtDtype io_stype_dtype(IoStype st);
 const char *io_stype_name(IoStype st); /* "int16", ... (the file's type) */
 IoStype io_stype_of(LtDtype dt);       /* the exact stored type of a lunette dtype */

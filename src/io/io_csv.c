@@ -8,6 +8,8 @@
 #include <string.h>
 #include "io/io_csv.h"
 
+/* A cursor over the text, with the line and where it starts for error messages (1-based line and
+ * column). */
 typedef struct {
   const char *p0, *p, *end;
   int64_t line;
@@ -37,6 +39,8 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
     for (;;) {
       if (k->p >= k->end) return err_at(k, open, "unterminated quoted field");
       if (*k->p == '"') {
+        /* "" inside quotes is one literal quote (RFC 4180); the field keeps both, to be undone
+         * by whoever decodes it. */
         if (k->p + 1 < k->end && k->p[1] == '"') {
           k->p += 2;
           continue;
@@ -44,6 +48,7 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
         break;
       }
       if (*k->p == 0) return err_at(k, k->p, "NUL byte");
+      /* A quoted newline belongs to the field but still starts a new line for messages. */
       if (*k->p == '\n') {
         k->p++;
         newline(k);
@@ -60,6 +65,7 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
       k->p++;
     }
     *n = (size_t)(k->p - *s);
+    /* The CR of a CRLF line end is not part of the last field; a lone CR elsewhere is kept. */
     if (*n && (*s)[*n - 1] == '\r' && (k->p >= k->end || *k->p == '\n')) (*n)--;
   }
   if (k->p >= k->end) {
@@ -77,9 +83,11 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
     *row_end = 1;
     return LT_OK;
   }
+  /* Only a separator, a line end or the end of the text may follow a closing quote. */
   return err_at(k, k->p, "text after a closing quote");
 }
 
+/* Skips empty lines (LF or CRLF): a trailing newline, or blank lines between records. */
 static void skip_blank_lines(Cur *k) {
   while (k->p < k->end &&
          (*k->p == '\n' || (*k->p == '\r' && k->p + 1 < k->end && k->p[1] == '\n'))) {
@@ -88,6 +96,7 @@ static void skip_blank_lines(Cur *k) {
   }
 }
 
+/* Starts a cursor at p; a UTF-8 byte order mark (spreadsheets write one) is skipped. */
 static void cur_init(Cur *k, IoCtx *c, const char *p, size_t n, char sep) {
   k->p0 = k->p = k->line_start = p;
   k->end = p + n;
@@ -107,6 +116,7 @@ static LtStatus count_row(Cur *k, IoCsv *info, int keep_names, int64_t *nf) {
     int q;
     LtStatus st = field(k, &s, &n, &q, &row_end);
     if (st) return st;
+    /* Bounds the name arrays below, and how much a single line can make us allocate. */
     if (++*nf > IO_CSV_MAX_COLS)
       return io_fail(k->c, LT_ERANGE, "line %lld has more than %d columns", (long long)k->line,
                      IO_CSV_MAX_COLS);
@@ -129,6 +139,7 @@ static LtStatus count_row(Cur *k, IoCsv *info, int keep_names, int64_t *nf) {
       info->name_len = l;
       info->off_cap = cap;
     }
+    /* Decodes the name into names: a doubled quote in a quoted field becomes one. */
     size_t at = info->names_n, j = 0;
     for (size_t i = 0; i < n; i++) {
       info->names[at + j++] = s[i];
@@ -149,6 +160,9 @@ LtStatus io_csv_scan(IoCtx *c, const char *p, size_t n, int header, char sep, Io
   skip_blank_lines(&k);
   LtStatus st = LT_OK;
   if (header && k.p < k.end) {
+    /* The names buffer holds the header record's bytes plus a NUL per field, an upper bound on
+     * the decoded names; names_n counts the bytes used until then, so it is set to the whole
+     * capacity before io_csv_free can run. */
     Cur probe = k; /* a first pass over the header record sizes the names buffer */
     int64_t nf;
     if ((st = count_row(&probe, info, 0, &nf))) return st;
@@ -166,6 +180,7 @@ LtStatus io_csv_scan(IoCtx *c, const char *p, size_t n, int header, char sep, Io
   while (k.p < k.end) {
     int64_t nf, line = k.line;
     if ((st = count_row(&k, info, 0, &nf))) break;
+    /* Without a header the first record sets the column count; every record then must match. */
     if (info->cols == 0 && !header) info->cols = nf;
     if (nf != info->cols) {
       st = io_fail(c, LT_EVALUE, "line %lld has %lld fields, expected %lld", (long long)line,
@@ -190,6 +205,7 @@ void io_csv_free(IoCtx *c, IoCsv *info) {
 
 /* The caller has switched the thread to the C locale (uselocale). */
 static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *out) {
+  /* strtod and strtoll need a NUL-terminated copy: the field ends at a separator, not a NUL. */
   char buf[IO_CSV_MAX_NUMBER + 1];
   while (n && (*s == ' ' || *s == '\t')) {
     s++;
@@ -211,11 +227,16 @@ static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *
   double v = NAN;
   if (n) {
     char *e;
+    /* strtod would read "0x1p3" as 8, which other CSV readers do not: refused. */
     if (strchr(buf, 'x') || strchr(buf, 'X'))
       return err_at(k, s, "hexadecimal numbers are not accepted");
+    /* ERANGE is no error here: a value beyond the double range reads as +-inf (io_csv.h), a
+     * tiny one as 0 or a subnormal. */
     v = strtod(buf, &e);
     if (*e || e == buf) return err_at(k, s, "not a number");
   }
+  /* float32 goes through double, as the writer checks its float32 output: the shortest text of a
+   * float reads back to the same float this way. */
   if (dt == LT_F64)
     *(double *)out = v;
   else
@@ -228,11 +249,14 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
   cur_init(&k, c, p, n, sep);
   k.p = p + info->data_start;
   k.line = 1;
+  /* The line count of the header part, so messages for data fields give file lines. */
   for (const char *q = p; q < k.p; q++)
     if (*q == '\n') {
       k.line++;
       k.line_start = q + 1;
     }
+  /* uselocale switches this thread only: setlocale would change the decimal point under every
+   * other thread of the process, Lua's printing included. */
   locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
   if (loc == (locale_t)0) return io_fail(c, LT_ENOMEM, "cannot create the C locale");
   size_t es = lt_dtype_size(out->dtype);
@@ -265,6 +289,8 @@ typedef struct {
   LtStatus st;
 } Out;
 
+/* Appends through a 64 KiB buffer (numbers come a few bytes at a time); the first failure sticks
+ * in o->st and later calls do nothing. */
 static void out_put(Out *o, const char *s, size_t n) {
   if (o->st) return;
   if (o->n + n > sizeof o->buf) {
@@ -280,6 +306,8 @@ static void out_put(Out *o, const char *s, size_t n) {
   o->n += n;
 }
 
+/* A header field, quoted when the reader would otherwise split it (sep, quote, newline) or when
+ * it has edge spaces, which tools that trim unquoted fields would drop. */
 static void put_name(Out *o, const char *s, size_t n, char sep) {
   int quote = n && (s[0] == ' ' || s[n - 1] == ' ');
   for (size_t i = 0; i < n && !quote; i++)
@@ -300,6 +328,8 @@ static void put_name(Out *o, const char *s, size_t n, char sep) {
 static int format_float(char *b, size_t cap, double v, int single) {
   if (v != v) return snprintf(b, cap, "nan");
   if (isinf(v)) return snprintf(b, cap, v > 0 ? "inf" : "-inf");
+  /* 17 significant digits always round-trip a double (9 a float); the loop finds the shortest
+   * text that does, so 0.1 is written "0.1" and not 0.10000000000000001. */
   for (int prec = 1; prec <= 17; prec++) {
     int k = snprintf(b, cap, "%.*g", prec, v);
     double back = strtod(b, NULL);
@@ -321,6 +351,7 @@ static void put_value(Out *o, const Tensor *t, size_t i) {
 
 LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names,
                       const size_t *len, char sep) {
+  /* Out holds the 64 KiB buffer: heap, not stack. */
   Out *o = io_alloc(c, sizeof *o);
   if (!o) return LT_ENOMEM;
   o->c = c;

@@ -23,6 +23,8 @@ typedef struct {
  * must have the same number of fields; NUL bytes are refused. With
  * `header` the first record names the columns. Fills *info. */
 LtStatus io_csv_scan(IoCtx *c, const char *p, size_t n, int header, char sep, IoCsv *info);
+/* Frees what io_csv_scan allocated and zeroes *info (io_csv_scan already did so when it failed);
+ * idempotent. */
 void io_csv_free(IoCtx *c, IoCsv *info);
 /* Parses the data fields into out, a contiguous [rows, cols] tensor of
  * float64, float32 or int64. Numbers are read in the C locale whatever

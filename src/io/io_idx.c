@@ -4,6 +4,8 @@
 #include "io/io_idx.h"
 
 LtStatus io_idx_parse(IoCtx *c, IoSrc *s, IoArray *a) {
+  /* The format (LeCun's MNIST page): two zero bytes, a type code, a dim count, then each dim as
+   * a big-endian u32, then the data, big-endian too. */
   uint8_t h[4 + 4 * LT_MAXDIM];
   uint64_t size = io_src_size(s);
   memset(a, 0, sizeof *a);
@@ -22,6 +24,7 @@ LtStatus io_idx_parse(IoCtx *c, IoSrc *s, IoArray *a) {
   case 0x0E: a->st = IO_F8; break;
   default: return io_fail(c, LT_EVALUE, "unknown IDX type code 0x%02x", h[2]);
   }
+  /* Multi-byte elements are big-endian: swapped on a little-endian host. */
   a->swap = io_stype_size(a->st) > 1;
   a->ndim = h[3];
   if (a->ndim < 1 || a->ndim > LT_MAXDIM)
@@ -32,6 +35,8 @@ LtStatus io_idx_parse(IoCtx *c, IoSrc *s, IoArray *a) {
                            &a->nbytes)))
     return st;
   a->offset = 4 + 4 * (uint64_t)a->ndim;
+  /* A gzip stream has no known size: its data is bounded by the decompression cap here, and the
+   * caller checks that the stream ends where the data does (io_src_expect_end). */
   if (size == IO_SIZE_UNKNOWN) {
     if (a->nbytes > c->max_inflate)
       return io_fail(c, LT_ERANGE,
@@ -57,6 +62,8 @@ LtStatus io_cifar_count(IoCtx *c, uint64_t size, int label_bytes, int64_t *n) {
   return LT_OK;
 }
 
+/* Records read per io_src_read: about 3 MiB, large enough to stream, small enough that Ctrl-C is
+ * polled often. */
 #define RECS 1024
 
 LtStatus io_cifar_read(IoCtx *c, IoSrc *s, int label_bytes, int64_t n, uint8_t *images,
@@ -70,6 +77,7 @@ LtStatus io_cifar_read(IoCtx *c, IoSrc *s, int label_bytes, int64_t n, uint8_t *
     if ((st = io_src_read(c, s, (uint64_t)i * rec, buf, (size_t)k * rec))) break;
     for (int64_t j = 0; j < k; j++) {
       const uint8_t *r = buf + (size_t)j * rec;
+      /* CIFAR-100 stores the coarse label first, then the fine one; CIFAR-10 has one label byte. */
       int fine = r[label_bytes - 1], top = label_bytes == 2 ? r[0] : 0;
       if (fine >= (label_bytes == 1 ? 10 : 100) || top >= 20) {
         st = io_fail(c, LT_EVALUE, "record %lld has label %d, out of range", (long long)(i + j + 1),

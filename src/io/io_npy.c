@@ -5,6 +5,8 @@
 
 static const uint8_t MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
+/* A cursor over the header's dict literal. The header is data from the file: NumPy's own reader
+ * evaluates it as a Python literal; this grammar only accepts what NumPy writes. */
 typedef struct {
   const char *p, *end;
   IoCtx *c;
@@ -42,6 +44,7 @@ static LtStatus read_str(Lex *x, char *out, size_t cap) {
   return LT_OK;
 }
 
+/* The value of 'fortran_order': Python's True or False. */
 static LtStatus read_bool(Lex *x, int *v) {
   skip_ws(x);
   if (x->end - x->p >= 4 && !memcmp(x->p, "True", 4)) {
@@ -57,6 +60,7 @@ static LtStatus read_bool(Lex *x, int *v) {
   return io_fail(x->c, LT_EVALUE, "header: 'fortran_order' must be True or False");
 }
 
+/* One dimension of 'shape': decimal digits that fit int64, nothing else. */
 static LtStatus read_int(Lex *x, int64_t *v) {
   skip_ws(x);
   if (x->p < x->end && *x->p == '-')
@@ -65,6 +69,7 @@ static LtStatus read_int(Lex *x, int64_t *v) {
     return io_fail(x->c, LT_EVALUE, "header: 'shape' must be a tuple of integers");
   uint64_t n = 0;
   while (x->p < x->end && *x->p >= '0' && *x->p <= '9') {
+    /* Both halves checked before n * 10 + d is formed in full. */
     if (n > (uint64_t)INT64_MAX / 10 || n * 10 + (uint64_t)(*x->p - '0') > (uint64_t)INT64_MAX)
       return io_fail(x->c, LT_ERANGE, "header: dimension too large in 'shape'");
     n = n * 10 + (uint64_t)(*x->p++ - '0');
@@ -76,6 +81,8 @@ static LtStatus read_int(Lex *x, int64_t *v) {
   return LT_OK;
 }
 
+/* 'shape': a tuple of sizes. "()" is a 0-d array, "(3,)" has its trailing comma and "(2, 3)" may
+ * or may not. */
 static LtStatus read_shape(Lex *x, IoArray *a) {
   if (!eat(x, '(')) return io_fail(x->c, LT_EVALUE, "header: 'shape' must be a tuple");
   a->ndim = 0;
@@ -94,6 +101,7 @@ static LtStatus read_shape(Lex *x, IoArray *a) {
   return LT_OK;
 }
 
+/* 'descr': a byte order, then a type code and its size in bytes. */
 static LtStatus parse_descr(IoCtx *c, const char *d, IoArray *a) {
   static const struct {
     const char *code;
@@ -102,6 +110,8 @@ static LtStatus parse_descr(IoCtx *c, const char *d, IoArray *a) {
       {"b1", IO_B1}, {"u1", IO_U1}, {"i1", IO_I1}, {"i2", IO_I2}, {"u2", IO_U2}, {"i4", IO_I4},
       {"u4", IO_U4}, {"i8", IO_I8}, {"f2", IO_F2}, {"f4", IO_F4}, {"f8", IO_F8},
   };
+  /* '=' (native) and '|' (no order, one byte) read as little-endian, as lunette assumes a
+   * little-endian host: only '>' needs a swap. */
   char order = '=';
   const char *code = d;
   if (*d && strchr("<>|=", *d)) {
@@ -125,6 +135,7 @@ static LtStatus parse_descr(IoCtx *c, const char *d, IoArray *a) {
 static LtStatus parse_dict(IoCtx *c, const char *h, size_t n, IoArray *a) {
   Lex x = {h, h + n, c};
   char key[32], descr[64];
+  /* seen: one bit per required key, so a key given twice or left out is caught. */
   int seen = 0;
   if (!eat(&x, '{')) return io_fail(c, LT_EVALUE, "header is not a dict literal");
   while (!eat(&x, '}')) {
@@ -140,6 +151,7 @@ static LtStatus parse_dict(IoCtx *c, const char *h, size_t n, IoArray *a) {
     seen |= bit;
     if (bit == 1) {
       skip_ws(&x);
+      /* A list of fields is a structured dtype; say so rather than "string expected". */
       if (x.p < x.end && x.p[0] == '[')
         return io_fail(c, LT_EDTYPE, "structured dtypes are not supported");
       if ((st = read_str(&x, descr, sizeof descr))) return st;
@@ -167,6 +179,8 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   uint8_t pre[12];
   uint64_t size = io_src_size(s);
   memset(a, 0, sizeof *a);
+  /* The preamble: 6 magic bytes, the version (major, minor), and the header length, 2 bytes (v1)
+   * or 4 (v2, v3: v3 only allows UTF-8 in the header, which changes nothing here). */
   if (size != IO_SIZE_UNKNOWN && size < 10)
     return io_fail(c, LT_EVALUE, "too short to be a .npy file (%llu bytes)",
                    (unsigned long long)size);
@@ -182,6 +196,7 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
     hlen = io_le32(pre + 8);
     start = 12;
   }
+  /* Capped before the allocation below: a v2 header may claim 4 GiB. */
   if (hlen > IO_NPY_MAX_HEADER)
     return io_fail(c, LT_ERANGE, "header length %llu exceeds the %d-byte limit",
                    (unsigned long long)hlen, IO_NPY_MAX_HEADER);
@@ -195,6 +210,7 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   if (st == LT_OK && (hlen == 0 || h[hlen - 1] != '\n'))
     st = io_fail(c, LT_EVALUE, "header does not end with a newline");
   if (st == LT_OK) {
+    /* NumPy pads the dict with spaces up to the newline; the grammar never sees them. */
     size_t n = hlen - 1;
     while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\n' || h[n - 1] == '\r')) n--;
     st = parse_dict(c, h, n, a);
@@ -210,6 +226,7 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   if ((st = io_check_shape(c, "shape", a->ndim, a->shape, io_stype_size(a->st), NULL, &a->nbytes)))
     return st;
   a->offset = start + hlen;
+  /* a->offset <= size: the header check above kept start + hlen within the file. */
   if (exact && size != IO_SIZE_UNKNOWN && size - a->offset != a->nbytes) {
     if (size - a->offset < a->nbytes)
       return io_fail(c, LT_EVALUE,
@@ -221,6 +238,7 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   return LT_OK;
 }
 
+/* The descr NumPy writes for a lunette dtype; NULL for bfloat16, which NumPy lacks. */
 static const char *descr_of(LtDtype dt) {
   switch (dt) {
   case LT_F32: return "<f4";
@@ -238,6 +256,8 @@ size_t io_npy_header(LtDtype dt, int ndim, const int64_t *shape, uint8_t *buf) {
   const char *descr = descr_of(dt);
   char dict[512];
   if (!descr) return 0;
+  /* The dict as NumPy prints it (keys sorted, a trailing ", "). 512 bytes hold the longest: 8
+   * dims of up to 20 digits. */
   int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   for (int i = 0; i < ndim; i++)
     k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld, ", (long long)shape[i]);
@@ -246,6 +266,8 @@ size_t io_npy_header(LtDtype dt, int ndim, const int64_t *shape, uint8_t *buf) {
   else if (ndim == 1)
     k -= 1;
   k += snprintf(dict + k, sizeof dict - (size_t)k, "), }");
+  /* Version 1.0 (a 2-byte length suffices), padded so the data starts at a multiple of 64, as
+   * NumPy pads its own (aligned data for memory mapping). */
   size_t pre = 10, total = (pre + (size_t)k + 1 + 63) / 64 * 64;
   memcpy(buf, MAGIC, 6);
   buf[6] = 1;

@@ -6,12 +6,17 @@
 
 /* ---- arena: every node, string and array of one load ---------------------- */
 
+/* Blocks of at least 64 KiB, each headed by this struct. Nothing is freed before the load ends:
+ * the graph may share nodes and hold cycles, and one free of the whole arena never frees a node
+ * twice or too early. */
 struct PkArena {
   PkArena *next;
   size_t size, used;
 };
 #define BLOCK ((size_t)64 << 10)
 
+/* The unpickler: the pickle machine's stack and mark stack (pickletools' model), the memo and
+ * storage maps, and the result being built. */
 typedef struct {
   IoCtx *c;
   PkResult *r;
@@ -29,8 +34,11 @@ typedef struct {
   PkObj *none, *yes, *no, *empty_tuple;
 } U;
 
+/* n bytes from the newest block, or from a new one (sized n when n exceeds BLOCK); NULL, with
+ * c->msg set, when the arena budget or max_alloc says no. */
 static void *arena_new(U *u, size_t n) {
   PkResult *r = u->r;
+  /* 16-byte steps keep every node and array aligned for pointers, int64 and double. */
   n = (n + 15) & ~(size_t)15;
   if (r->arena && r->arena->size - r->arena->used >= n) {
     void *p = (char *)(r->arena + 1) + r->arena->used;
@@ -38,6 +46,7 @@ static void *arena_new(U *u, size_t n) {
     return p;
   }
   size_t size = n > BLOCK ? n : BLOCK;
+  /* The arena budget (see io_pickle_load) bounds what a small hostile pickle can build. */
   if (r->arena_bytes + size > u->cap) {
     io_fail(u->c, LT_ERANGE, "data.pkl builds more objects than its size allows (over %zu bytes)",
             u->cap);
@@ -70,6 +79,7 @@ void io_pickle_free(IoCtx *c, PkResult *r) {
 
 /* ---- errors and reading ------------------------------------------------------ */
 
+/* Opcodes that are refused, by their pickletools names, so the message says which one. */
 static const struct {
   uint8_t op;
   const char *name;
@@ -112,6 +122,8 @@ static const struct {
     {0x98, "READONLY_BUFFER"},
 };
 
+/* Fails with the byte offset of the current opcode. fmt takes exactly one %s, filled with arg:
+ * callers with nothing to insert write a leading %s and pass "". */
 static LtStatus fail(U *u, const char *fmt, const char *arg) {
   char m[IO_MSG];
   if (snprintf(m, sizeof m, fmt, arg) < 0) m[0] = 0;
@@ -127,6 +139,7 @@ static LtStatus need(U *u, size_t n) {
 
 static LtStatus push(U *u, PkObj *o) {
   if (!o) return LT_ENOMEM;
+  /* The stack lives in the arena too: growing it leaves the old copy there until the end. */
   if (u->sp == u->scap) {
     size_t cap = u->scap ? 2 * u->scap : 64;
     PkObj **s = arena_new(u, cap * sizeof *s);
@@ -139,6 +152,7 @@ static LtStatus push(U *u, PkObj *o) {
   return LT_OK;
 }
 
+/* Items below the last MARK belong to an enclosing opcode: pop and top refuse to reach them. */
 static size_t floor_sp(U *u) { return u->nmarks ? u->marks[u->nmarks - 1] : 0; }
 
 static PkObj *pop(U *u) {
@@ -169,6 +183,7 @@ static PkObj *new_obj(U *u, PkKind k) {
   return o;
 }
 
+/* Appends v to a tuple, list or dict; the array doubles in the arena (the old one stays there). */
 static LtStatus seq_add(U *u, PkObj *o, PkObj *v) {
   if (o->u.seq.n == o->u.seq.cap) {
     size_t cap = o->u.seq.cap ? 2 * o->u.seq.cap : 4;
@@ -193,6 +208,9 @@ static PkObj *make_tuple(U *u, PkObj **items, size_t n) {
 
 /* ---- maps: memo (index -> object) and storages (key -> index) ----------------- */
 
+/* The first steps of MurmurHash3's 64-bit finalizer. The file chooses the memo indices: keys
+ * that share their low bits (multiples of the table size) must not all probe the same run of
+ * slots. */
 static size_t hash64(uint64_t k) {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdULL;
@@ -200,6 +218,9 @@ static size_t hash64(uint64_t k) {
   return (size_t)k;
 }
 
+/* Open addressing with linear probing, at most half full. A hash map rather than an array
+ * indexed by memo number: one LONG_BINPUT of 4 billion would size an array. A NULL value marks a
+ * free slot (stored values never are NULL); a key put again takes the new value, as in Python. */
 static LtStatus memo_put(U *u, uint64_t key, PkObj *v) {
   if (2 * (u->mcount + 1) > u->mcap) {
     size_t cap = u->mcap ? 2 * u->mcap : 64;
@@ -239,6 +260,8 @@ static PkObj *memo_get(U *u, uint64_t key) {
 
 enum { G_ORDERED_DICT = 1, G_REBUILD_V2, G_REBUILD_PARAM, G_STORAGE = 100 };
 
+/* The only globals a checkpoint may name. Any other (os.system, builtins.eval, a model class) is
+ * how a pickle runs code on load, and is refused. */
 static const struct {
   const char *mod, *name;
   int id;
@@ -258,6 +281,7 @@ static const struct {
     {"torch", "BoolStorage", G_STORAGE + IO_B1},
 };
 
+/* One operand of GLOBAL, a text line: printable ASCII, as every allowed name is. */
 static LtStatus read_line(U *u, char *out, size_t cap) {
   size_t n = 0;
   while (u->p < u->end && *u->p != '\n') {
@@ -292,10 +316,13 @@ static int is_str(const PkObj *o, const char *s) {
   return o->kind == PK_STR && o->u.s.n == strlen(s) && !memcmp(o->u.s.p, s, o->u.s.n);
 }
 
+/* The index of storage `key` in r->storages, added on first sight. A key seen again (tensors
+ * sharing a storage) must agree on its type and size. */
 static LtStatus storage_index(U *u, const char *key, size_t kn, IoStype st, uint64_t numel,
                               size_t *out) {
   PkResult *r = u->r;
   uint64_t k = 0;
+  /* At most 18 digits (op_persid checked): no overflow. */
   for (size_t i = 0; i < kn; i++) k = k * 10 + (uint64_t)(key[i] - '0');
   /* storages share the memo map under complemented keys: memo indices are
    * below 2^32, keys (at most 18 digits) below 2^60, so ~k never collides */
@@ -336,12 +363,15 @@ static LtStatus op_persid(U *u) {
   PkObj **v = pid->u.seq.v;
   if (v[1]->kind != PK_GLOBAL || v[1]->id < G_STORAGE)
     return fail(u, "%spersistent id names no storage type", "");
+  /* The key names the record data/<key>: decimal digits without a leading zero, as torch.save
+   * numbers them; 18 digits fit uint64 and PkStorage.key. */
   if (v[2]->kind != PK_STR || v[2]->u.s.n == 0 || v[2]->u.s.n > 18)
     return fail(u, "%sbad storage key", "");
   for (size_t i = 0; i < v[2]->u.s.n; i++)
     if (v[2]->u.s.p[i] < '0' || v[2]->u.s.p[i] > '9' ||
         (i == 0 && v[2]->u.s.p[0] == '0' && v[2]->u.s.n > 1))
       return fail(u, "%sstorage key is not a decimal number", "");
+  /* The location ('cpu', 'cuda:0') is not used: everything loads on the CPU. */
   if (v[3]->kind != PK_STR) return fail(u, "%sstorage location is not a string", "");
   if (v[4]->kind != PK_INT || v[4]->u.i < 0)
     return fail(u, "%sstorage size is not a non-negative integer", "");
@@ -357,6 +387,7 @@ static LtStatus op_persid(U *u) {
   return push(u, o);
 }
 
+/* A tuple of non-negative ints (a size or a stride) into out, at most LT_MAXDIM of them. */
 static LtStatus int_tuple(U *u, const PkObj *t, int64_t *out, int *n, const char *what) {
   if (t->kind != PK_TUPLE) return fail(u, "_rebuild_tensor_v2: %s is not a tuple", what);
   if (t->u.seq.n > LT_MAXDIM)
@@ -391,6 +422,8 @@ static PkObj *rebuild_tensor(U *u, const PkObj *args) {
   const PkStorage *s = &u->r->storages[a[0]->id];
   t.storage = a[0]->id;
   t.offset = a[1]->u.i;
+  /* last: the element offset of the view's last element. Strides are not negative (int_tuple),
+   * so the view lies inside the storage when its last element does. */
   uint64_t last = (uint64_t)t.offset, numel = 1, d;
   for (int i = 0; i < t.ndim; i++) {
     if (!io_mul_u64(numel, (uint64_t)t.shape[i], &numel)) {
@@ -429,6 +462,8 @@ static PkObj *rebuild_tensor(U *u, const PkObj *args) {
   return o;
 }
 
+/* REDUCE: calls a global with an argument tuple. Only the callables of GLOBALS get here, and
+ * each builds a node: nothing a pickle names is ever run. */
 static LtStatus op_reduce(U *u) {
   PkObj *args = pop(u), *fn = args ? pop(u) : NULL, *res = NULL;
   if (!fn) return LT_EVALUE;
@@ -446,6 +481,7 @@ static LtStatus op_reduce(U *u) {
   case G_REBUILD_V2:
     if (!(res = rebuild_tensor(u, args))) return u->c->msg[0] ? LT_EVALUE : LT_ENOMEM;
     break;
+  /* _rebuild_parameter(data, requires_grad, backward_hooks): the Parameter loads as its tensor. */
   case G_REBUILD_PARAM:
     if (args->u.seq.n != 3 || args->u.seq.v[0]->kind != PK_TENSOR)
       return fail(u, "%s_rebuild_parameter called with unexpected arguments", "");
@@ -458,6 +494,8 @@ static LtStatus op_reduce(U *u) {
 
 /* ---- containers ---------------------------------------------------------------------- */
 
+/* Keys that become Lua keys and compare as they do in Python; a float or tuple key would not
+ * survive the round trip. */
 static int key_ok(const PkObj *k) {
   return k->kind == PK_STR || k->kind == PK_BYTES || k->kind == PK_INT || k->kind == PK_BOOL;
 }
@@ -465,6 +503,8 @@ static int key_ok(const PkObj *k) {
 static LtStatus set_items(U *u, PkObj *d, PkObj **kv, size_t n) {
   if (d->kind != PK_DICT) return fail(u, "%sSETITEM on something that is not a dict", "");
   if (n % 2) return fail(u, "%sSETITEMS with an odd number of items", "");
+  /* Pairs are appended, repeated keys included: the conversion to Lua keeps the last value, as
+   * assigning twice in Python does. */
   for (size_t i = 0; i < n; i += 2) {
     if (!key_ok(kv[i]))
       return fail(u, "%sunsupported dict key type (only str, bytes, int, bool)", "");
@@ -498,6 +538,7 @@ static LtStatus op_marked(U *u, uint8_t op) {
   return op == 'u' ? set_items(u, target, items, n) : append_items(u, target, items, n);
 }
 
+/* TUPLE1-3: the top n items, which must lie above the last MARK. */
 static LtStatus op_tuple_n(U *u, size_t n) {
   if (u->sp < floor_sp(u) + n) return fail(u, "%sstack underflow", "");
   u->sp -= n;
@@ -520,6 +561,7 @@ static LtStatus push_int(U *u, int64_t v) {
   return push(u, o);
 }
 
+/* LONG1: a length byte, then a little-endian two's-complement integer of that many bytes. */
 static LtStatus op_long1(U *u) {
   LtStatus st = need(u, 1);
   if (st) return st;
@@ -533,6 +575,7 @@ static LtStatus op_long1(U *u) {
   return push_int(u, (int64_t)v);
 }
 
+/* The next n input bytes as a STR or BYTES node (NUL-terminated too, for messages). */
 static LtStatus push_string(U *u, PkKind k, size_t n) {
   LtStatus st = need(u, n);
   if (st) return st;
@@ -545,6 +588,7 @@ static LtStatus push_string(U *u, PkKind k, size_t n) {
   return push(u, o);
 }
 
+/* BINFLOAT: an IEEE double, big-endian. */
 static LtStatus op_float(U *u) {
   LtStatus st = need(u, 8);
   if (st) return st;
@@ -556,6 +600,8 @@ static LtStatus op_float(U *u) {
   return push(u, o);
 }
 
+/* BINPUT, BINGET (1-byte index), LONG_BINPUT, LONG_BINGET (4-byte). PUT stores the top of the
+ * stack without popping it. */
 static LtStatus op_memo(U *u, uint8_t op) {
   size_t w = (op == 'q' || op == 'h') ? 1 : 4;
   LtStatus st = need(u, w);
@@ -583,12 +629,19 @@ static LtStatus unsupported(U *u, uint8_t op) {
   for (size_t i = 0; i < sizeof OPNAMES / sizeof OPNAMES[0]; i++)
     if (OPNAMES[i].op == op) name = OPNAMES[i].name;
   snprintf(b, sizeof b, "%s (0x%02x)", name ? name : "unknown", op);
+  /* Back onto the opcode, so the message gives its offset. */
   u->p--;
   return fail(u, "unsupported pickle opcode %s", b);
 }
 
+/* Executes opcode op (already consumed; its operands follow at u->p). */
 static LtStatus step(U *u, uint8_t op) {
   LtStatus st;
+  /* The switch is the allow-list: an opcode without a case is refused by name. In pickletools'
+   * names: ( MARK, c GLOBAL, R REDUCE, b BUILD, Q BINPERSID, } ] ) EMPTY_DICT, _LIST, _TUPLE, t
+   * u e TUPLE, SETITEMS, APPENDS, 0x85-0x87 TUPLE1-3, s SETITEM, a APPEND, N NONE, 0x88 0x89
+   * NEWTRUE, NEWFALSE, J K M BININT, BININT1, BININT2, 0x8a LONG1, G BINFLOAT, X BINUNICODE, U
+   * SHORT_BINSTRING, q r h j BINPUT, LONG_BINPUT, BINGET, LONG_BINGET. */
   switch (op) {
   case '(':
     if (u->nmarks == IO_PK_MAX_MARKS) return fail(u, "%sMARKs nested too deeply", "");
@@ -621,6 +674,7 @@ static LtStatus step(U *u, uint8_t op) {
   case 'J':
     if ((st = need(u, 4))) return st;
     u->p += 4;
+    /* BININT is signed; BININT1 and BININT2 below are unsigned. */
     return push_int(u, (int32_t)io_le32(u->p - 4));
   case 'K':
     if ((st = need(u, 1))) return st;
@@ -648,6 +702,7 @@ static LtStatus step(U *u, uint8_t op) {
   }
 }
 
+/* Shared singletons: None, True, False and () are one node each, however often they occur. */
 static LtStatus init(U *u) {
   if (!(u->none = new_obj(u, PK_NONE)) || !(u->yes = new_obj(u, PK_BOOL)) ||
       !(u->no = new_obj(u, PK_BOOL)) || !(u->empty_tuple = new_obj(u, PK_TUPLE)))
@@ -659,6 +714,8 @@ static LtStatus init(U *u) {
 static LtStatus run(U *u) {
   LtStatus st = init(u);
   if (st) return st;
+  /* PROTO may only come first. Protocols up to 5 are recognised, but only the opcodes above are
+   * accepted, whatever the protocol says. */
   if (u->end - u->p >= 2 && u->p[0] == 0x80) {
     if (u->p[1] > 5) return fail(u, "%sunknown pickle protocol", "");
     u->p += 2;
@@ -666,6 +723,7 @@ static LtStatus run(U *u) {
   while (u->p < u->end) {
     uint8_t op = *u->p++;
     if (op == '.') {
+      /* STOP must find exactly the result on the stack and no MARK left open. */
       if (u->nmarks || u->sp != 1) return fail(u, "%sSTOP with a malformed stack", "");
       u->r->root = u->stack[0];
       return LT_OK;
@@ -688,6 +746,9 @@ LtStatus io_pickle_load(IoCtx *c, const uint8_t *p, size_t n, PkResult *r) {
   if (!u) return LT_ENOMEM;
   u->c = c;
   u->r = r;
+  /* The arena budget: one opcode byte builds at most a node and a small array (tens of bytes),
+   * so 128 bytes per input byte plus 1 MiB is room for any real pickle, while a hostile one gets
+   * only a bounded multiple of its size. */
   u->cap = 128 * n + ((size_t)1 << 20);
   u->p0 = u->p = p;
   u->end = p + n;
@@ -700,6 +761,7 @@ LtStatus io_pickle_load(IoCtx *c, const uint8_t *p, size_t n, PkResult *r) {
 
 /* ---- writer ------------------------------------------------------------------------------ */
 
+/* Starts with PROTO 2, the protocol torch.save writes. */
 void pkw_init(PkWriter *w, IoCtx *c) {
   memset(w, 0, sizeof *w);
   w->c = c;
@@ -713,6 +775,7 @@ void pkw_free(PkWriter *w) {
   w->cap = w->n = 0;
 }
 
+/* Appends to w, doubling its room as needed; the first failure sticks in w->st. */
 static void put(PkWriter *w, const void *s, size_t n) {
   if (w->st) return;
   if (w->n + n > w->cap) {
@@ -741,6 +804,8 @@ void pkw_global(PkWriter *w, const char *module, const char *name) {
   put(w, "\n", 1);
 }
 
+/* The shortest encoding, as Python's pickler chooses it: BININT1, BININT2 (both unsigned),
+ * BININT (signed 32-bit), else LONG1 with 8 bytes. */
 void pkw_int(PkWriter *w, int64_t v) {
   uint8_t b[10];
   if (v >= 0 && v < 256) {
@@ -783,6 +848,7 @@ void pkw_str(PkWriter *w, const char *s, size_t n) {
 void pkw_bool(PkWriter *w, int v) { pkw_op(w, v ? 0x88 : 0x89); }
 void pkw_none(PkWriter *w) { pkw_op(w, 'N'); }
 
+/* The torch storage class of each LtDtype, in the enum's order (tensor.h). */
 static const char *storage_name(LtDtype dt) {
   static const char *N[LT_NDTYPES] = {"FloatStorage",    "DoubleStorage", "HalfStorage",
                                       "BFloat16Storage", "LongStorage",   "IntStorage",
@@ -792,6 +858,10 @@ static const char *storage_name(LtDtype dt) {
 
 void pkw_tensor(PkWriter *w, const char *key, LtDtype dt, uint64_t numel, int64_t offset, int ndim,
                 const int64_t *shape, const int64_t *stride) {
+  /* _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()), as torch.save emits
+   * it. The storage is a persistent id, ('storage', torch.<T>Storage, key, 'cpu', numel), that
+   * torch.load resolves to the record data/<key>; the OrderedDict is the empty backward-hooks
+   * argument. */
   pkw_global(w, "torch._utils", "_rebuild_tensor_v2");
   pkw_op(w, '(');
   pkw_op(w, '('); /* persistent id */

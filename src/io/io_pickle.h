@@ -90,6 +90,8 @@ typedef struct {
  * MARK nesting is capped, and all memory (capped at 128 bytes per input
  * byte plus 1 MiB, and by c->max_alloc) comes from one arena. */
 LtStatus io_pickle_load(IoCtx *c, const uint8_t *p, size_t n, PkResult *r);
+/* Frees the arena, and with it every node, string and array of r; zeroes *r. io_pickle_load
+ * already did so when it failed; idempotent. */
 void io_pickle_free(IoCtx *c, PkResult *r);
 
 /* ---- writer: protocol 2, as torch.save emits it ------------------------- */
@@ -101,7 +103,10 @@ typedef struct {
   LtStatus st;
 } PkWriter;
 
-/* Each call appends opcodes; the first failure sticks in w->st. */
+/* Each call appends opcodes; the first failure sticks in w->st. pkw_init starts a pickle with
+ * PROTO 2 in an io_alloc'd buffer (w->p, w->n bytes used); the caller ends it with
+ * pkw_op(w, PK_OP_STOP) and frees it with pkw_free (idempotent). An allocation failure sets
+ * w->st to LT_ENOMEM (why in c->msg), after which calls do nothing. */
 void pkw_init(PkWriter *w, IoCtx *c);
 void pkw_free(PkWriter *w);
 void pkw_op(PkWriter *w, uint8_t op); /* MARK, TUPLE, REDUCE, SETITEMS, ... */

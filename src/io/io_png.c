@@ -13,9 +13,13 @@
 #include "io/io_png.h"
 
 static const uint8_t SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+/* Adam7 interlacing (PNG spec, 8.2): for each pass, the first column and row and the column and
+ * row steps, on an 8x8 grid. */
 static const int PASS[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
                                {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
 
+/* Samples per pixel as stored, by color type: gray 0, RGB 2, palette index 3, gray+alpha 4, RGBA
+ * 6. */
 static int file_channels(int color) {
   return color == 0 ? 1 : color == 2 ? 3 : color == 3 ? 1 : color == 4 ? 2 : 4;
 }
@@ -31,12 +35,16 @@ static void pass_dims(const IoPngInfo *in, int p, uint64_t *pw, uint64_t *ph) {
     *ph = in->h;
     return;
   }
+  /* Columns x0, x0 + dx, ... below w: ceil((w - x0) / dx), zero when the image is narrower than
+   * x0 (likewise for rows). A pass can be empty on a small image. */
   *pw = (in->w + (uint64_t)(PASS[p][2] - PASS[p][0]) - 1) / (uint64_t)PASS[p][2];
   *ph = (in->h + (uint64_t)(PASS[p][3] - PASS[p][1]) - 1) / (uint64_t)PASS[p][3];
   if (in->w <= (uint32_t)PASS[p][0]) *pw = 0;
   if (in->h <= (uint32_t)PASS[p][1]) *ph = 0;
 }
 
+/* Reads IHDR (width, height, depth, color type, compression, filter, interlace) and refuses what
+ * the spec forbids (PNG spec, 11.2.2: the legal depths per color type). */
 static LtStatus check_ihdr(IoCtx *c, const uint8_t *d, IoPngInfo *in) {
   in->w = io_be32(d);
   in->h = io_be32(d + 4);
@@ -58,11 +66,14 @@ static LtStatus check_ihdr(IoCtx *c, const uint8_t *d, IoPngInfo *in) {
   if (!ok) return io_fail(c, LT_EVALUE, "invalid color type %d with bit depth %d", in->color, dep);
   if (d[10] != 0 || d[11] != 0 || in->interlace > 1)
     return io_fail(c, LT_EVALUE, "unknown compression, filter or interlace method");
+  /* A palette image decodes to RGB; to RGBA when tRNS gives its entries alpha (set later). */
   in->channels = in->color == 3 ? 3 : file_channels(in->color);
   in->dtype = dep == 16 ? LT_I32 : LT_U8;
   return LT_OK;
 }
 
+/* Sizes the filtered data (a filter byte per row of every pass) and bounds it before anything is
+ * allocated: by what the IDAT bytes can inflate to and by c->max_inflate. */
 static LtStatus check_sizes(IoCtx *c, IoPngInfo *in) {
   uint64_t raw = 0, pw, ph, bound, out;
   for (int p = 0; p < (in->interlace ? 7 : 1); p++) {
@@ -70,6 +81,9 @@ static LtStatus check_sizes(IoCtx *c, IoPngInfo *in) {
     if (pw && ph) raw += ph * (1 + row_bytes(in, pw));
   }
   in->raw_bytes = raw;
+  /* DEFLATE expands at most about 1032:1 (a 258-byte match can cost as little as 2 bits); 1024
+   * spare bytes cover the zlib header and tiny streams. More raw data than that cannot be in the
+   * file. */
   if (!io_mul_u64(in->idat_bytes, 1032, &bound) || !io_add_u64(bound, 1024, &bound))
     bound = UINT64_MAX;
   if (raw > bound)
@@ -92,11 +106,13 @@ static LtStatus next_chunk(IoCtx *c, const uint8_t *p, size_t n, size_t *pos, co
                            const uint8_t **data, uint32_t *len) {
   if (n - *pos < 12) return io_fail(c, LT_EVALUE, "truncated chunk (no IEND)");
   *len = io_be32(p + *pos);
+  /* The spec caps a chunk at 2^31 - 1 bytes; the subtraction form cannot overflow. */
   if (*len > 0x7FFFFFFFu || n - *pos - 12 < *len)
     return io_fail(c, LT_EVALUE, "chunk length %u runs past the end of the file", *len);
   *type = p + *pos + 4;
   *data = p + *pos + 8;
   uint32_t want = io_be32(*data + *len);
+  /* The CRC covers the type and the data, not the length. */
   if ((uint32_t)crc32(0, *type, *len + 4) != want)
     return io_fail(c, LT_EVALUE, "CRC mismatch in chunk '%.4s'", (const char *)*type);
   *pos += 12 + (size_t)*len;
@@ -114,6 +130,7 @@ LtStatus io_png_info(IoCtx *c, const uint8_t *p, size_t n, IoPngInfo *in) {
     LtStatus st = next_chunk(c, p, n, &pos, &type, &d, &len);
     if (st) return st;
     int first = chunks++ == 0, is_idat = !memcmp(type, "IDAT", 4);
+    /* IHDR first and only first. */
     if (first != !memcmp(type, "IHDR", 4))
       return io_fail(c, LT_EVALUE, "IHDR must come first, once");
     if (first) {
@@ -128,6 +145,8 @@ LtStatus io_png_info(IoCtx *c, const uint8_t *p, size_t n, IoPngInfo *in) {
         in->pal[i][3] = 255;
       }
     } else if (!memcmp(type, "tRNS", 4) && in->color == 3) {
+      /* An alpha per palette entry, the missing ones opaque. (For gray and RGB images tRNS names
+       * one transparent color, which is ignored.) */
       if (len > (uint32_t)in->npal)
         return io_fail(c, LT_EVALUE, "tRNS has more entries than the palette");
       for (uint32_t i = 0; i < len; i++) in->pal[i][3] = d[i];
@@ -139,17 +158,23 @@ LtStatus io_png_info(IoCtx *c, const uint8_t *p, size_t n, IoPngInfo *in) {
     } else if (!memcmp(type, "IEND", 4))
       break;
     else if (!(type[0] & 0x20))
+      /* Bit 5 of the first letter (lower case) marks an ancillary chunk a decoder may skip; an
+       * unknown critical one (upper case) means the image cannot be read. */
       return io_fail(c, LT_EVALUE, "unknown critical chunk '%.4s'", (const char *)type);
     if (seen_idat && !is_idat) idat_done = 1;
   }
   if (!seen_idat) return io_fail(c, LT_EVALUE, "no image data (IDAT)");
   if (in->color == 3 && !in->npal) return io_fail(c, LT_EVALUE, "palette image without PLTE");
+  /* Decided after the walk: tRNS may come anywhere before IDAT. */
   if (in->color == 3 && in->has_trns) in->channels = 4;
   return check_sizes(c, in);
 }
 
 /* ---- decoding ---------------------------------------------------------------- */
 
+/* Inflates the zlib stream split over the IDAT chunks into raw (raw_n bytes): the chunk walk is
+ * repeated (io_png_info validated it), feeding each IDAT in turn. Data past raw_n is an error,
+ * found by offering one spare byte once raw is full. */
 static LtStatus inflate_idat(IoCtx *c, const uint8_t *p, size_t n, uint8_t *raw, uint64_t raw_n) {
   z_stream z;
   memset(&z, 0, sizeof z);
@@ -195,16 +220,21 @@ static LtStatus inflate_idat(IoCtx *c, const uint8_t *p, size_t n, uint8_t *raw,
 
 static int paeth(int a, int b, int c) {
   int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+  /* Ties go to a, then b, then c, as the spec (9.4) requires. */
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
 /* Undoes the filters of one pass in place (rows of 1 + rb bytes). */
 static LtStatus unfilter(IoCtx *c, uint8_t *rows, uint64_t ph, uint64_t rb, int bpp) {
   for (uint64_t y = 0; y < ph; y++) {
+    /* prev is the row above, already unfiltered: row - (rb + 1) is its filter byte, so its data
+     * starts at row - rb. */
     uint8_t *row = rows + y * (rb + 1), *cur = row + 1, *prev = y ? row - rb : NULL;
     int f = row[0];
     if (f > 4) return io_fail(c, LT_EVALUE, "unknown row filter %d", f);
     for (uint64_t i = 0; i < rb; i++) {
+      /* a: the byte bpp to the left (the same sample of the previous pixel), b: above, c: above
+       * left; zero outside the image. Filters work on bytes, whatever the bit depth. */
       int a = i >= (uint64_t)bpp ? cur[i - (uint64_t)bpp] : 0, b = prev ? prev[i] : 0;
       int cc = prev && i >= (uint64_t)bpp ? prev[i - (uint64_t)bpp] : 0;
       int add = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : paeth(a, b, cc);
@@ -219,9 +249,12 @@ static unsigned sample(const uint8_t *row, uint64_t k, int d) {
   if (d == 8) return row[k];
   if (d == 16) return (unsigned)row[2 * k] << 8 | row[2 * k + 1];
   uint64_t bit = k * (uint64_t)d;
+  /* Samples below 8 bits are packed from the most significant bit down. */
   return (row[bit / 8] >> (8 - d - (int)(bit % 8))) & ((1u << d) - 1);
 }
 
+/* Writes the pixels of one unfiltered pass into their places in out: palette entries looked up,
+ * gray below 8 bits scaled to 0..255, 16-bit samples as int32. */
 static LtStatus expand_pass(IoCtx *c, const IoPngInfo *in, int p, const uint8_t *rows, uint64_t pw,
                             uint64_t ph, void *out) {
   int fc = file_channels(in->color), oc = in->channels;
@@ -230,6 +263,8 @@ static LtStatus expand_pass(IoCtx *c, const IoPngInfo *in, int p, const uint8_t 
            y0 = in->interlace ? (uint64_t)PASS[p][1] : 0;
   uint64_t dx = in->interlace ? (uint64_t)PASS[p][2] : 1,
            dy = in->interlace ? (uint64_t)PASS[p][3] : 1;
+  /* 255 / 1, 255 / 3, 255 / 15 are exact (255, 85, 17): the same as replicating the bits.
+   * Palette indices are not scaled. */
   int scale = in->color == 0 && in->depth < 8 ? 255 / ((1 << in->depth) - 1) : 1;
   for (uint64_t y = 0; y < ph; y++) {
     const uint8_t *row = rows + y * (rb + 1) + 1;
@@ -257,6 +292,7 @@ LtStatus io_png_decode(IoCtx *c, const uint8_t *p, size_t n, const IoPngInfo *in
   uint8_t *raw = io_alloc(c, (size_t)in->raw_bytes);
   if (!raw) return LT_ENOMEM;
   LtStatus st = inflate_idat(c, p, n, raw, in->raw_bytes);
+  /* Bytes per complete pixel, at least 1 (the filters' left distance). */
   int bpp = (file_channels(in->color) * in->depth + 7) / 8;
   uint64_t off = 0;
   for (int pass = 0; st == LT_OK && pass < (in->interlace ? 7 : 1); pass++) {
@@ -266,6 +302,7 @@ LtStatus io_png_decode(IoCtx *c, const uint8_t *p, size_t n, const IoPngInfo *in
     uint64_t rb = row_bytes(in, pw);
     st = unfilter(c, raw + off, ph, rb, bpp);
     if (st == LT_OK) st = expand_pass(c, in, pass, raw + off, pw, ph, out);
+    /* Passes follow one another in the data, each with its own row width. */
     off += ph * (rb + 1);
   }
   io_free(c, raw, (size_t)in->raw_bytes);
@@ -335,6 +372,7 @@ static void best_filter(const uint8_t *cur, const uint8_t *prev, int64_t rb, int
           cc = prev && i >= bpp ? prev[i - bpp] : 0;
       int pred = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : paeth(a, b, cc);
       tmp[i + 1] = (uint8_t)(cur[i] - pred);
+      /* Residual bytes scored as signed (-128..127): small steps either way cost little. */
       sum += tmp[i + 1] < 128 ? tmp[i + 1] : 256 - tmp[i + 1];
     }
     if (best < 0 || sum < best) {
@@ -385,6 +423,8 @@ static LtStatus filter_image(IoCtx *c, const IoPngImage *img, uint8_t *rows) {
 #ifdef _OPENMP
   bands = omp_get_max_threads();
 #endif
+  /* Bands, not rows, per thread: each band fetches one extra row (the one above it), so fewer,
+   * taller bands fetch less. */
   if (bands > img->height) bands = img->height;
   size_t per = 3 * ((size_t)img->width * (size_t)img->channels + 1);
   size_t n = per * (size_t)bands;
@@ -434,12 +474,14 @@ static LtStatus write_header(IoCtx *c, const IoPngImage *img, IoWriter *w) {
     uint32_t ppm = (uint32_t)(img->dpi / 0.0254 + 0.5); /* pixels per metre */
     io_putbe32(phys, ppm);
     io_putbe32(phys + 4, ppm);
+    /* Unit 1 is the metre; PNG has no inch unit. */
     phys[8] = 1;
     st = write_chunk(c, w, "pHYs", phys, 9);
   }
   if (st == LT_OK && img->software) {
     uint8_t text[80];
     size_t n = strlen(img->software);
+    /* A tEXt chunk is keyword, NUL, text; a longer text is cut to the buffer. */
     if (n > sizeof text - 9) n = sizeof text - 9;
     memcpy(text, "Software", 9); /* keyword, then its NUL separator */
     memcpy(text + 9, img->software, n);
@@ -452,6 +494,7 @@ static LtStatus write_header(IoCtx *c, const IoPngImage *img, IoWriter *w) {
 static LtStatus check_image(IoCtx *c, const IoPngImage *img, size_t *n) {
   uint64_t rb;
   uint64_t total;
+  /* 2^31 - 1 per side is the spec's limit for IHDR's fields. */
   if (img->width < 1 || img->height < 1 || img->width > 0x7FFFFFFF || img->height > 0x7FFFFFFF)
     return io_fail(c, LT_EVALUE, "image size %lldx%lld is out of range (1 to 2^31-1 per side)",
                    (long long)img->width, (long long)img->height);

@@ -12,6 +12,8 @@ static LtStatus check_magic(IoCtx *c, IoSrc *s) {
   LtStatus st = io_src_read(c, s, 0, b, n);
   if (st) return st;
   if (n >= 4 && !memcmp(b, "PK\3\4", 4)) return LT_OK;
+  /* Before PyTorch 1.6, torch.save wrote a bare pickle (PROTO first) or, older still, a tar
+   * archive ("ustar" at byte 257). */
   if ((n >= 2 && b[0] == 0x80 && b[1] <= 5) || (n >= 262 && !memcmp(b + 257, "ustar", 5)))
     return io_fail(c, LT_EVALUE,
                    "legacy torch.save format (before PyTorch 1.6) is not supported; "
@@ -29,6 +31,8 @@ static int is_pickle(const char *name) {
 /* One top folder, one pickle, no TorchScript. */
 static LtStatus check_layout(IoCtx *c, IoPt *pt) {
   if (pt->zip.n == 0) return io_fail(c, LT_EVALUE, "empty archive");
+  /* torch.save puts everything under one folder named after the file; the first member by name
+   * gives it. */
   const char *first = pt->zip.e[0].name, *slash = strchr(first, '/');
   if (!slash || (size_t)(slash - first) > IO_PT_MAX_NAME)
     return io_fail(c, LT_EVALUE, "not a torch.save archive (members are not in one folder)");
@@ -39,6 +43,8 @@ static LtStatus check_layout(IoCtx *c, IoPt *pt) {
     const char *name = pt->zip.e[i].name;
     if (!starts_with(name, pt->prefix))
       return io_fail(c, LT_EVALUE, "not a torch.save archive (members in several folders)");
+    /* TorchScript archives (torch.jit.save) hold code, which a data reader must not pretend to
+     * load. */
     if (!strcmp(name + pl, "constants.pkl") || starts_with(name + pl, "code/"))
       return io_fail(c, LT_EVALUE,
                      "TorchScript archives are not supported (they contain code); "
@@ -46,6 +52,8 @@ static LtStatus check_layout(IoCtx *c, IoPt *pt) {
   }
   for (size_t i = 0; i < pt->zip.n; i++) {
     const char *name = pt->zip.e[i].name;
+    /* A second pickle could hold what data.pkl leaves out; rather than guess which is the
+     * checkpoint, refuse. */
     if (is_pickle(name) && strcmp(name + pl, "data.pkl"))
       return io_fail(c, LT_EVALUE, "ambiguous checkpoint: a second pickle '%s' besides data.pkl",
                      name);
@@ -70,12 +78,14 @@ static LtStatus read_small(IoCtx *c, IoSrc *s, const IoZipEntry *e, size_t cap, 
   io_src_close(c, m);
   if (st && st != LT_ENOMEM) {
     char msg[IO_MSG];
+    /* Copied first: io_fail formats into c->msg, which may not also be its argument. */
     snprintf(msg, sizeof msg, "%s", c->msg);
     io_fail(c, st, "%s: %s", e->name, msg);
   }
   return st;
 }
 
+/* The optional byteorder record: "little" or "big", the byte order of every storage record. */
 static LtStatus read_byteorder(IoCtx *c, IoSrc *s, IoPt *pt) {
   const IoZipEntry *e = member(pt, "byteorder");
   uint8_t *b;
@@ -93,6 +103,8 @@ static LtStatus read_byteorder(IoCtx *c, IoSrc *s, IoPt *pt) {
   return st;
 }
 
+/* Matches each storage the pickle names with its record data/<key>, checking its size now so
+ * that reading storages later cannot run short. */
 static LtStatus find_records(IoCtx *c, IoPt *pt) {
   uint64_t inflated = 0;
   pt->nrec = pt->pk.nstorages;
@@ -104,6 +116,7 @@ static LtStatus find_records(IoCtx *c, IoPt *pt) {
     snprintf(rest, sizeof rest, "data/%s", s->key);
     const IoZipEntry *e = member(pt, rest);
     if (!e) return io_fail(c, LT_EVALUE, "storage record '%s%s' is missing", pt->prefix, rest);
+    /* No overflow: op_persid bounded numel * size by IO_MAX_TENSOR_BYTES. */
     uint64_t want = s->numel * io_stype_size(s->st);
     if (e->usize != want)
       return io_fail(
@@ -111,6 +124,8 @@ static LtStatus find_records(IoCtx *c, IoPt *pt) {
           "storage '%s' declares %llu elements of %s (%llu bytes) but its record holds %llu bytes",
           s->key, (unsigned long long)s->numel, io_stype_name(s->st), (unsigned long long)want,
           (unsigned long long)e->usize);
+    /* Each compressed record is within the cap alone (io_src_inflate checks that); their sum
+     * bounds the whole load. */
     if (e->method != 0 && (!io_add_u64(inflated, e->usize, &inflated) || inflated > c->max_inflate))
       return io_fail(c, LT_ERANGE, "compressed storages would inflate past the %llu-byte limit",
                      (unsigned long long)c->max_inflate);
@@ -119,6 +134,7 @@ static LtStatus find_records(IoCtx *c, IoPt *pt) {
   return LT_OK;
 }
 
+/* Reads <prefix>data.pkl whole (at most IO_PK_MAX_BYTES) and unpickles it into pt->pk. */
 static LtStatus load_pickle(IoCtx *c, IoSrc *s, IoPt *pt) {
   const IoZipEntry *e = member(pt, "data.pkl");
   uint8_t *b;
@@ -160,6 +176,7 @@ LtStatus io_pt_read_storage(IoCtx *c, IoSrc *s, const IoPt *pt, size_t i, void *
   a.swap = pt->big_endian;
   a.ndim = 1;
   a.shape[0] = (int64_t)ps->numel;
+  /* A storage is a 1-d array at offset 0 of its record. */
   a.nbytes = ps->numel * io_stype_size(ps->st);
   LtStatus st = io_zip_member(c, s, pt->records[i], &m);
   if (st) return st;
@@ -186,10 +203,12 @@ LtStatus io_pt_check_name(IoCtx *c, const char *name, size_t len) {
     return io_fail(c, LT_EVALUE, "archive name '%.*s' is not a plain folder name (has a '/')",
                    shown, name);
   memcpy(member, name, len);
+  /* Checked as the reader will see it: a member name under the folder. */
   memcpy(member + len, "/data.pkl", 9);
   return io_zip_check_name(c, member, len + 9);
 }
 
+/* Writes member <name>/<rest> holding p[0..n), stored and 64-byte aligned like torch.save's. */
 static LtStatus small_member(IoCtx *c, IoZipWriter *zw, const char *name, const char *rest,
                              const void *p, size_t n) {
   char full[512];
@@ -203,6 +222,7 @@ static LtStatus small_member(IoCtx *c, IoZipWriter *zw, const char *name, const 
 LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl) {
   if (pkl->st) return pkl->st; /* io_alloc said why */
   LtStatus st = small_member(c, zw, name, "data.pkl", pkl->p, pkl->n);
+  /* lunette writes its little-endian memory as is. */
   return st ? st : small_member(c, zw, name, "byteorder", "little", 6);
 }
 
@@ -214,6 +234,7 @@ LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t
 }
 
 LtStatus io_pt_write_end(IoCtx *c, IoZipWriter *zw, const char *name) {
+  /* The archive format version PyTorch's own writer records; its reader checks it. */
   LtStatus st = small_member(c, zw, name, "version", "3\n", 2);
   return st ? st : io_zipw_finish(c, zw);
 }

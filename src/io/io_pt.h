@@ -27,6 +27,8 @@ typedef struct {
  * compressed records do not together exceed c->max_inflate). *pt is
  * empty on failure. */
 LtStatus io_pt_open(IoCtx *c, IoSrc *s, IoPt *pt);
+/* Frees everything io_pt_open built (not the source s) and zeroes *pt; io_pt_open already did so
+ * when it failed; idempotent. */
 void io_pt_close(IoCtx *c, IoPt *pt);
 /* Reads storage i (numel elements, converted to its lunette dtype and
  * byte-swapped from a big-endian archive) into dst. */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include "io/io_safetensors.h"
 
+/* The format's dtype names and their stored types; -1 for types the format knows and lunette
+ * cannot hold, which get "not supported" rather than "unknown". */
 static const struct {
   const char *name;
   int st;
@@ -42,6 +44,8 @@ int io_utf8_valid(const uint8_t *p, size_t n) {
       i++;
       continue;
     }
+    /* k: the length the lead byte announces (0 for a stray continuation byte); the mask
+     * 0x7F >> k keeps the lead byte's payload bits. */
     size_t k = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
     if (!k || i + k > n) return 0;
     uint32_t cp = b & (0x7F >> k);
@@ -49,6 +53,7 @@ int io_utf8_valid(const uint8_t *p, size_t n) {
       if ((p[i + j] & 0xC0) != 0x80) return 0;
       cp = cp << 6 | (p[i + j] & 0x3F);
     }
+    /* Overlong forms would let two byte strings spell one name (RFC 3629). */
     if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
         cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
       return 0;
@@ -59,6 +64,7 @@ int io_utf8_valid(const uint8_t *p, size_t n) {
 
 /* ---- a strict JSON lexer over the header ------------------------------------ */
 
+/* The parser's state. strings receives every decoded string; sused counts its bytes used. */
 typedef struct {
   const uint8_t *start, *p, *end;
   IoCtx *c;
@@ -66,6 +72,7 @@ typedef struct {
   size_t sused;
 } J;
 
+/* JSON's four whitespace characters, nothing else. */
 static void ws(J *j) {
   while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
 }
@@ -77,6 +84,7 @@ static int lit(J *j, char ch) {
   }
   return 0;
 }
+/* Fails with the byte offset in the header where parsing stopped. */
 static LtStatus bad(J *j, const char *what) {
   return io_fail(j->c, LT_EVALUE, "invalid JSON header: %s at byte %zu", what,
                  (size_t)(j->p - j->start));
@@ -96,6 +104,7 @@ static int hex4(const uint8_t *p, uint32_t *v) {
   return 1;
 }
 
+/* Encodes code point cp (at most 0x10FFFF, never a surrogate) as UTF-8 at o; returns its length. */
 static size_t put_utf8(char *o, uint32_t cp) {
   if (cp < 0x80) {
     o[0] = (char)cp;
@@ -130,6 +139,7 @@ static LtStatus unicode_escape(J *j, uint32_t *cp) {
         lo < 0xDC00 || lo > 0xDFFF)
       return bad(j, "unpaired surrogate");
     j->p += 6;
+    /* A UTF-16 pair: 10 bits from each half, above the 16-bit plane. */
     *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
   }
   return LT_OK;
@@ -138,6 +148,9 @@ static LtStatus unicode_escape(J *j, uint32_t *cp) {
 /* A JSON string, decoded into the string buffer (decoded <= encoded size). */
 static LtStatus str(J *j, const char **out, size_t *len) {
   if (!lit(j, '"')) return bad(j, "string expected");
+  /* No bound check while writing: the decoded form of a string, NUL included, is shorter than
+   * its quoted form (an escape never decodes longer than itself), so all of them fit a buffer the
+   * size of the header. */
   char *o = j->f->strings + j->sused, *start = o;
   while (j->p < j->end && *j->p != '"') {
     uint8_t ch = *j->p++;
@@ -148,6 +161,7 @@ static LtStatus str(J *j, const char **out, size_t *len) {
     }
     if (j->p >= j->end) break;
     uint8_t e = *j->p++;
+    /* e != 0 below: strchr finds the terminating NUL too. */
     const char *simple = strchr("\"\\/bfnrt", e);
     if (e && simple) {
       *o++ = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
@@ -181,6 +195,8 @@ static LtStatus json_uint(J *j, uint64_t *v) {
     j->p++;
   }
   if (j->p == s) return bad(j, "integer expected");
+  /* Exact integers only: a number serde_json (the reference reader) would read differently, or
+   * not at all, is refused rather than guessed. */
   if (*s == '0' && j->p - s > 1) return bad(j, "integer with a leading zero");
   if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
     return bad(j, "integer expected, got a fraction or exponent");
@@ -205,6 +221,7 @@ static LtStatus parse_dtype(J *j, IoStTensor *t) {
   return io_fail(j->c, LT_EDTYPE, "tensor '%s': unknown dtype '%.32s'", t->name, s);
 }
 
+/* 'shape': an array of at most LT_MAXDIM exact integers; [] is a scalar. */
 static LtStatus parse_shape(J *j, IoStTensor *t) {
   if (!lit(j, '[')) return bad(j, "'shape' must be an array");
   t->ndim = 0;
@@ -215,6 +232,7 @@ static LtStatus parse_shape(J *j, IoStTensor *t) {
       return io_fail(j->c, LT_ERANGE, "tensor '%s': more than %d dims", t->name, LT_MAXDIM);
     LtStatus st = json_uint(j, &v);
     if (st) return st;
+    /* Sizes become int64 shapes; io_check_shape bounds their product later. */
     if (v > (uint64_t)INT64_MAX)
       return io_fail(j->c, LT_ERANGE, "tensor '%s': shape overflows", t->name);
     t->shape[t->ndim++] = (int64_t)v;
@@ -222,6 +240,7 @@ static LtStatus parse_shape(J *j, IoStTensor *t) {
   return lit(j, ']') ? LT_OK : bad(j, "']' expected");
 }
 
+/* 'data_offsets': [begin, end], relative to the start of the data section. */
 static LtStatus parse_offsets(J *j, IoStTensor *t) {
   LtStatus st;
   if (!lit(j, '[')) return bad(j, "'data_offsets' must be an array");
@@ -231,6 +250,7 @@ static LtStatus parse_offsets(J *j, IoStTensor *t) {
   return lit(j, ']') ? LT_OK : bad(j, "'data_offsets' needs exactly two integers");
 }
 
+/* A tensor entry: the three fields, each exactly once, in any order, and nothing else. */
 static LtStatus parse_tensor(J *j, IoStTensor *t) {
   int seen = 0;
   if (!lit(j, '{'))
@@ -246,6 +266,7 @@ static LtStatus parse_tensor(J *j, IoStTensor *t) {
               : !strcmp(k, "shape")        ? 2
               : !strcmp(k, "data_offsets") ? 4
                                            : 0;
+    /* kn != strlen(k): a key with an escaped NUL is not the field it starts like. */
     if (!bit || kn != strlen(k))
       return io_fail(j->c, LT_EVALUE, "invalid header: tensor '%s' has unexpected field '%.32s'",
                      t->name, k);
@@ -264,6 +285,7 @@ static LtStatus parse_tensor(J *j, IoStTensor *t) {
   return LT_OK;
 }
 
+/* __metadata__: an object whose values are all strings, kept in header order. */
 static LtStatus parse_meta(J *j) {
   IoSafetensors *f = j->f;
   if (!lit(j, '{'))
@@ -293,6 +315,7 @@ static LtStatus parse_meta(J *j) {
   return lit(j, '}') ? LT_OK : bad(j, "'}' expected");
 }
 
+/* Appends a zeroed entry (the array doubles as it grows); NULL when out of memory. */
 static IoStTensor *new_tensor(J *j) {
   IoSafetensors *f = j->f;
   if (f->n == f->t_cap) {
@@ -309,6 +332,8 @@ static IoStTensor *new_tensor(J *j) {
   return t;
 }
 
+/* The top level: tensor entries and at most one __metadata__, in any order. Duplicate names are
+ * found later, on the sorted list. */
 static LtStatus parse_header(J *j) {
   int meta_seen = 0;
   if (!lit(j, '{')) return io_fail(j->c, LT_EVALUE, "invalid header: not a JSON object");
@@ -340,6 +365,7 @@ static LtStatus parse_header(J *j) {
 
 /* ---- layout validation --------------------------------------------------------- */
 
+/* Names compare as byte strings: they may hold NULs. */
 static int cmp_name(const void *a, const void *b) {
   const IoStTensor *x = *(IoStTensor *const *)a, *y = *(IoStTensor *const *)b;
   size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
@@ -354,6 +380,7 @@ static int cmp_begin(const void *a, const void *b) {
 }
 
 static LtStatus check_names(IoCtx *c, IoSafetensors *f) {
+  /* Pointers are sorted, not the entries: check_layout sorts those by offset next. */
   IoStTensor **p = io_alloc(c, (f->n ? f->n : 1) * sizeof *p);
   if (!p) return LT_ENOMEM;
   for (size_t i = 0; i < f->n; i++) p[i] = &f->t[i];
@@ -366,6 +393,9 @@ static LtStatus check_names(IoCtx *c, IoSafetensors *f) {
   return st;
 }
 
+/* Sorted by offset, the tensors must tile the data section: each begins where the previous one
+ * ended, the last ends at the end of the file, and each range holds exactly its shape's bytes.
+ * The offsets then become absolute (data_start added) for the readers. */
 static LtStatus check_layout(IoCtx *c, IoSafetensors *f, uint64_t data_start, uint64_t file_size) {
   LtStatus st = check_names(c, f);
   if (st) return st;
@@ -411,11 +441,13 @@ LtStatus io_st_parse(IoCtx *c, IoSrc *s, IoSafetensors *f) {
   if (n > IO_ST_MAX_HEADER)
     return io_fail(c, LT_ERANGE, "header length %llu exceeds the %u-byte limit",
                    (unsigned long long)n, IO_ST_MAX_HEADER);
+  /* Both checks come before the allocation: the length field is the file's word, not ours. */
   if (n > size - 8)
     return io_fail(c, LT_EVALUE, "header length %llu exceeds the file (%llu bytes)",
                    (unsigned long long)n, (unsigned long long)size);
   uint8_t *h = io_alloc(c, (size_t)n + 1);
   if (!h) return LT_ENOMEM;
+  /* Every decoded string fits in the header's size (see str). */
   f->strings_n = (size_t)n + 1;
   if (!(f->strings = io_alloc(c, f->strings_n))) {
     io_free(c, h, (size_t)n + 1);
@@ -450,6 +482,7 @@ typedef struct {
   LtStatus st;
 } Buf;
 
+/* Appends to b, doubling its room as needed; the first failure sticks in b->st. */
 static void put(Buf *b, const void *s, size_t n) {
   if (b->st) return;
   if (b->n + n > b->cap) {
@@ -468,6 +501,8 @@ static void put(Buf *b, const void *s, size_t n) {
   b->n += n;
 }
 
+/* Escapes only what JSON requires (quote, backslash, control characters); other UTF-8 bytes go
+ * as they are. */
 static void put_json_str(Buf *b, const char *s, size_t n) {
   put(b, "\"", 1);
   for (size_t i = 0; i < n; i++) {
@@ -487,6 +522,7 @@ static void put_json_str(Buf *b, const char *s, size_t n) {
 }
 
 static const char *st_name(LtDtype dt) {
+  /* In LtDtype's order (tensor.h). */
   static const char *N[LT_NDTYPES] = {"F32", "F64", "F16", "BF16", "I64", "I32", "U8", "BOOL"};
   return N[dt];
 }
@@ -504,6 +540,7 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
   Buf b = {NULL, 0, 0, c, LT_OK};
   char num[64];
   uint64_t off = 0;
+  /* The 8-byte length is a placeholder, filled in once the header's size is known. */
   put(&b, "\0\0\0\0\0\0\0\0{", 9);
   for (size_t i = 0; i < n; i++) {
     uint64_t nbytes;
@@ -546,6 +583,7 @@ LtStatus io_st_header(IoCtx *c, const IoStEntry *e, size_t n, const IoStMeta *m,
     put(&b, "}", 1);
   }
   put(&b, "}", 1);
+  /* Spaces after the JSON are allowed, and make the data section start 8-aligned. */
   while (!b.st && (b.n - 8) % 8) put(&b, " ", 1);
   if (b.st) {
     io_free(c, b.p, b.cap);

@@ -42,6 +42,8 @@ typedef struct {
  * tensors in order with no gap, no overlap and no trailing byte (the file
  * ends exactly at the last tensor). *f is empty on failure. */
 LtStatus io_st_parse(IoCtx *c, IoSrc *s, IoSafetensors *f);
+/* Frees what io_st_parse built and zeroes *f; idempotent. Names and metadata point into
+ * f->strings and die with it. */
 void io_st_free(IoCtx *c, IoSafetensors *f);
 
 /* One tensor to write. */

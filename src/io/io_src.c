@@ -10,6 +10,8 @@
 
 typedef enum { SRC_MEM, SRC_FILE, SRC_WINDOW, SRC_INFLATE } SrcKind;
 
+/* INBUF: compressed bytes read from the parent per feed. SKIPBUF: scratch that a forward seek in an
+ * inflate stream decompresses into and throws away. */
 #define INBUF   (256 * 1024)
 #define SKIPBUF (64 * 1024)
 
@@ -29,6 +31,7 @@ struct IoSrc {
   uint64_t in_pos, out_pos; /* parent bytes consumed; output produced */
 };
 
+/* A zeroed source of kind k; fd -1 so io_src_close can tell it owns no descriptor. */
 static IoSrc *new_src(IoCtx *c, SrcKind k, uint64_t size) {
   IoSrc *s = io_calloc(c, sizeof *s);
   if (!s) return NULL;
@@ -48,6 +51,8 @@ LtStatus io_src_mem(IoCtx *c, const void *p, size_t n, IoSrc **out) {
 
 LtStatus io_src_file(IoCtx *c, const char *path, IoSrc **out) {
   struct stat sb;
+  /* O_NONBLOCK: opening a FIFO with no writer would block in open() itself, before the S_ISREG
+   * check below could refuse it. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return io_fail(c, LT_EVALUE, "%s", strerror(errno));
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -93,11 +98,16 @@ LtStatus io_src_inflate(IoCtx *c, IoSrc *parent, uint64_t base, uint64_t len, in
   s->base = base;
   s->len = len;
   s->gzip = gzip;
+  /* The z_stream and buffers go through io_alloc; zlib's own state and window (some 40 KiB) are
+   * not counted against max_alloc. */
   if (!(s->z = io_calloc(c, sizeof(z_stream))) || !(s->inbuf = io_alloc(c, INBUF)) ||
       !(s->skip = io_alloc(c, SKIPBUF))) {
     io_src_close(c, s);
     return LT_ENOMEM;
   }
+  /* zlib's windowBits: 16 + 15 reads a gzip header and trailer, -15 raw DEFLATE as zip stores it.
+   * On failure the stream was never initialised, so it is freed here rather than inflateEnd'ed by
+   * io_src_close. */
   if (inflateInit2(s->z, gzip ? 16 + MAX_WBITS : -MAX_WBITS) != Z_OK) {
     io_free(c, s->z, sizeof(z_stream));
     s->z = NULL;
@@ -135,6 +145,7 @@ uint64_t io_src_size(const IoSrc *s) { return s->size; }
  * then holds where). Touches no shared state, so threads may call it. */
 static int pread_full(int fd, uint8_t *dst, size_t n, uint64_t off, uint64_t *at) {
   while (n > 0) {
+    /* 1 GiB at most per call: Linux caps one pread near 2 GiB anyway. */
     ssize_t k = pread(fd, dst, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n, (off_t)off);
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) return errno;
@@ -149,6 +160,7 @@ static int pread_full(int fd, uint8_t *dst, size_t n, uint64_t off, uint64_t *at
   return 0;
 }
 
+/* A read of a FILE source; the size was taken at open, so a short read means the file shrank. */
 static LtStatus read_file(IoCtx *c, IoSrc *s, uint64_t off, uint8_t *dst, size_t n) {
   uint64_t at = 0;
   int e = pread_full(s->fd, dst, n, off, &at);
@@ -178,6 +190,7 @@ static int direct_fd(const IoSrc *s, uint64_t *off) {
  * sequential path also produces the error message). */
 static int read_parallel(IoSrc *s, uint64_t off, uint8_t *dst, size_t n) {
   int fd = direct_fd(s, &off);
+  /* Below two chunks the threads would have nothing to share. */
   if (fd < 0 || n < 2 * PAR_CHUNK) return -1;
   int64_t chunks = (int64_t)((n + PAR_CHUNK - 1) / PAR_CHUNK), failed = 0;
 #pragma omp parallel for schedule(dynamic) reduction(| : failed)
@@ -189,6 +202,9 @@ static int read_parallel(IoSrc *s, uint64_t off, uint8_t *dst, size_t n) {
   return failed ? -1 : 0;
 }
 
+/* Folds the n bytes just read at off into s's CRC when they continue the sequential run; a read
+ * that goes back or skips ahead disables the check for good (io_src.h). Fails on a mismatch once
+ * the last byte is in. */
 static LtStatus crc_update(IoCtx *c, IoSrc *s, uint64_t off, const uint8_t *p, size_t n) {
   if (!s->crc_on || s->crc_pos == UINT64_MAX) return LT_OK;
   if (off != s->crc_pos) {
@@ -196,11 +212,13 @@ static LtStatus crc_update(IoCtx *c, IoSrc *s, uint64_t off, const uint8_t *p, s
     return LT_OK;
   }
   for (size_t done = 0; done < n;) {
+    /* zlib takes a 32-bit length (uInt). */
     uInt k = (uInt)(n - done > (1u << 30) ? (1u << 30) : n - done);
     s->crc = (uint32_t)crc32(s->crc, p + done, k);
     done += k;
   }
   s->crc_pos += n;
+  /* A stream of unknown size (gzip) has its own CRC, checked by zlib. */
   if (s->size != IO_SIZE_UNKNOWN && s->crc_pos == s->size && s->crc != s->crc_want)
     return io_fail(c, LT_EVALUE,
                    "CRC-32 mismatch (stored %08x, data has %08x): the file is corrupt", s->crc_want,
@@ -230,7 +248,8 @@ static LtStatus inflate_feed(IoCtx *c, IoSrc *s, int *got) {
   return LT_OK;
 }
 
-/* At the end of a gzip member, another member may follow (gzip -c a b). */
+/* At the end of a gzip member, another member may follow (gzip -c a b): 1 when one does (the
+ * stream is reset for it), 0 when not, -1 when no input is buffered to tell (feed, then ask). */
 static int next_gzip_member(IoSrc *s) {
   if (!s->gzip) return 0;
   if (s->z->avail_in == 0 && s->in_pos < s->len) return -1; /* unknown yet: feed first */
@@ -241,8 +260,8 @@ static int next_gzip_member(IoSrc *s) {
   return 0;
 }
 
-/* Produces exactly n output bytes into dst (or *eof set when the stream
- * ends first, with *made bytes made). */
+/* Produces n output bytes into dst, or fewer (*made) when the (last) stream ends first: no error
+ * here, as the callers know what size they asked for and say so. */
 static LtStatus inflate_out(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *made) {
   z_stream *z = s->z;
   *made = 0;
@@ -272,6 +291,7 @@ static LtStatus inflate_out(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *
     z->avail_out = (uInt)want;
     int r = inflate(z, Z_NO_FLUSH);
     *made += want - z->avail_out;
+    /* Z_BUF_ERROR with no input left only means "feed me"; the loop feeds. */
     if (r == Z_STREAM_END)
       s->z_end = 1;
     else if (r == Z_BUF_ERROR && z->avail_in == 0)
@@ -282,6 +302,8 @@ static LtStatus inflate_out(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *
   return LT_OK;
 }
 
+/* inflate_out plus the running output count and the decompression cap, which matters for gzip
+ * streams: their output size is not declared anywhere to check in advance. */
 static LtStatus inflate_to(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *made) {
   LtStatus st = inflate_out(c, s, dst, n, made);
   s->out_pos += *made;
@@ -291,6 +313,9 @@ static LtStatus inflate_to(IoCtx *c, IoSrc *s, uint8_t *dst, size_t n, size_t *m
   return st;
 }
 
+/* A read of an INFLATE source: DEFLATE cannot seek, so a read behind the current output position
+ * restarts the stream and a read ahead decompresses the gap into the skip buffer (still fed to the
+ * CRC). */
 static LtStatus read_inflate(IoCtx *c, IoSrc *s, uint64_t off, uint8_t *dst, size_t n) {
   size_t made;
   LtStatus st;
@@ -313,6 +338,7 @@ short_read:
 
 LtStatus io_src_read(IoCtx *c, IoSrc *s, uint64_t off, void *dst, size_t n) {
   uint64_t end;
+  /* Bounds are checked once here, for every kind; the kind-specific reads can trust them. */
   if (!io_add_u64(off, n, &end) || (s->size != IO_SIZE_UNKNOWN && end > s->size))
     return io_fail(c, LT_EVALUE, "needs bytes [%llu, %llu) but the data has only %llu",
                    (unsigned long long)off, (unsigned long long)end, (unsigned long long)s->size);
@@ -321,6 +347,7 @@ LtStatus io_src_read(IoCtx *c, IoSrc *s, uint64_t off, void *dst, size_t n) {
   case SRC_MEM: memcpy(dst, s->mem + off, n); return LT_OK;
   case SRC_FILE: return read_file(c, s, off, dst, n);
   case SRC_WINDOW: {
+    /* base + off cannot overflow: io_src_window checked base + size against the parent. */
     LtStatus st = io_src_read(c, s->parent, s->base + off, dst, n);
     return st ? st : crc_update(c, s, off, dst, n);
   }
@@ -336,6 +363,8 @@ LtStatus io_src_expect_end(IoCtx *c, IoSrc *s, uint64_t off) {
   }
   uint8_t b;
   size_t made;
+  /* A stream tests "no byte after off" by asking for one more byte, which only means that at the
+   * current output position: callers check right after reading the content. */
   if (off != s->out_pos) return io_fail(c, LT_EVALUE, "internal: end check out of order");
   LtStatus st = inflate_to(c, s, &b, 1, &made);
   if (st) return st;
@@ -351,6 +380,7 @@ LtStatus io_src_slurp(IoCtx *c, IoSrc *s, uint64_t cap, uint8_t **buf, size_t *n
   if (s->size > cap)
     return io_fail(c, LT_ERANGE, "%llu bytes is over the %llu-byte limit for this kind of data",
                    (unsigned long long)s->size, (unsigned long long)cap);
+  /* One byte more for a NUL, so text parsers may stop at it. */
   uint8_t *b = io_alloc(c, (size_t)s->size + 1);
   if (!b) return LT_ENOMEM;
   LtStatus st = io_src_read(c, s, 0, b, (size_t)s->size);
@@ -366,11 +396,14 @@ LtStatus io_src_slurp(IoCtx *c, IoSrc *s, uint64_t cap, uint8_t **buf, size_t *n
 
 /* ---- arrays ------------------------------------------------------------------- */
 
+/* Sequential reads go in 64 MiB steps, so an interrupt is seen within one step. */
 #define CHUNK ((size_t)64 << 20)
 
 /* Reads total bytes at off into dst: in parallel from a plain file, else in
  * chunks, polling for Ctrl-C between them. */
 static LtStatus read_raw(IoCtx *c, IoSrc *s, uint64_t off, uint64_t total, uint8_t *dst) {
+  /* The parallel path is tried first; on any failure the sequential one redoes the read and words
+   * the error. */
   if (total >= CHUNK && read_parallel(s, off, dst, (size_t)total) == 0) return LT_OK;
   for (uint64_t done = 0; done < total;) {
     size_t k = total - done > CHUNK ? CHUNK : (size_t)(total - done);
@@ -387,6 +420,7 @@ static LtStatus read_raw(IoCtx *c, IoSrc *s, uint64_t off, uint64_t total, uint8
 static LtStatus read_convert(IoCtx *c, IoSrc *s, const IoArray *a, uint64_t off, uint64_t n,
                              void *dst) {
   size_t ss = io_stype_size(a->st), ds = lt_dtype_size(io_stype_dtype(a->st));
+  /* Stored bytes land in the tail of dst so io_convert can widen in place, front to back (io.h). */
   LtStatus st = read_raw(c, s, off, n * ss, (uint8_t *)dst + n * (ds - ss));
   if (st == LT_OK) io_convert(a->st, a->swap, dst, n);
   return st;
@@ -397,6 +431,7 @@ LtStatus io_array_read_f32(IoCtx *c, IoSrc *s, const IoArray *a, float *dst, flo
   if (ss > 4)
     return io_fail(c, LT_EDTYPE, "cannot scale %s data into float32 while reading",
                    io_stype_name(a->st));
+  /* The same tail trick as read_convert, with float32 (4 bytes) as the output width. */
   uint64_t n = a->nbytes / ss;
   LtStatus st = read_raw(c, s, a->offset, a->nbytes, (uint8_t *)dst + n * (4 - ss));
   if (st == LT_OK) io_convert_f32(a->st, a->swap, dst, n, scale);
@@ -407,7 +442,9 @@ LtStatus io_array_read_rows(IoCtx *c, IoSrc *s, const IoArray *a, int64_t first,
                             void *dst) {
   int64_t rows = a->ndim ? a->shape[0] : 1;
   uint64_t rowsize = 1;
+  /* No overflow check: the parser already ran io_check_shape on this shape. */
   for (int i = 1; i < a->ndim; i++) rowsize *= (uint64_t)a->shape[i];
+  /* first is bounded before rows - first is formed, so the subtraction cannot overflow. */
   if (first < 0 || count < 0 || first > rows || count > rows - first)
     return io_fail(c, LT_ERANGE, "rows [%lld, %lld) out of range for %lld rows", (long long)first,
                    (long long)(first + count), (long long)rows);

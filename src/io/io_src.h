@@ -24,13 +24,18 @@ typedef struct IoSrc IoSrc;
 
 #define IO_SIZE_UNKNOWN UINT64_MAX
 
+/* A source over the caller's p[0..n): nothing is copied, so p must outlive it. LT_ENOMEM only. */
 LtStatus io_src_mem(IoCtx *c, const void *p, size_t n, IoSrc **out);
+/* Opens path for reading; LT_EVALUE with strerror's text, or "not a regular file", when it
+ * cannot. The size is taken now: reads past a later shrink fail with a message. */
 LtStatus io_src_file(IoCtx *c, const char *path, IoSrc **out);
 /* The child borrows the parent, which must outlive it. */
 LtStatus io_src_window(IoCtx *c, IoSrc *parent, uint64_t base, uint64_t size, IoSrc **out);
 /* out_size is the exact decompressed size, or IO_SIZE_UNKNOWN (gzip). */
 LtStatus io_src_inflate(IoCtx *c, IoSrc *parent, uint64_t base, uint64_t len, int gzip,
                         uint64_t out_size, IoSrc **out);
+/* Arms the CRC-32 check described above (WINDOW and INFLATE sources; on others it does nothing):
+ * a read that completes one sequential pass over s fails on a mismatch. */
 void io_src_check_crc(IoSrc *s, uint32_t crc);
 /* Frees s (not its parent); NULL is fine. */
 void io_src_close(IoCtx *c, IoSrc *s);

@@ -5,6 +5,9 @@
 #include <zlib.h>
 #include "io/io_zip.h"
 
+/* Record signatures and offsets follow PKWARE's APPNOTE.TXT (4.3.7 local header, 4.3.12 central
+ * header, 4.3.14-16 end records, 4.5.3 the ZIP64 extra field). MAXTAIL: the end record (22
+ * bytes) plus the longest comment it can carry. */
 #define SIG_LOCAL   0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
 #define SIG_EOCD    0x06054b50u
@@ -12,6 +15,8 @@
 #define SIG_LOC64   0x07064b50u
 #define MAXTAIL     (65535 + 22)
 
+/* The end record's numbers. cd_limit: where the directory must end, the offset of the first end
+ * record (the ZIP64 one when present). */
 typedef struct {
   uint64_t entries, cd_size, cd_off, cd_limit;
 } Eocd;
@@ -25,6 +30,8 @@ static LtStatus find_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   uint8_t *b = io_alloc(c, tail);
   if (!b) return LT_ENOMEM;
   LtStatus st = io_src_read(c, s, size - tail, b, tail);
+  /* Scanned backwards from the last place a record fits. The comment-length check turns away
+   * "PK\5\6" bytes inside a comment or member data. */
   size_t pos = tail - 22 + 1;
   int found = 0;
   while (st == LT_OK && pos-- > 0)
@@ -37,6 +44,7 @@ static LtStatus find_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   if (st == LT_OK) {
     const uint8_t *p = b + pos;
     uint16_t disk = io_le16(p + 4), cd_disk = io_le16(p + 6);
+    /* 0xFFFF: saturated, the ZIP64 record holds the real value. */
     if ((disk != 0 && disk != 0xFFFF) || (cd_disk != 0 && cd_disk != 0xFFFF))
       st = io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
     e->entries = io_le16(p + 10);
@@ -51,11 +59,13 @@ static LtStatus find_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
 /* Replaces the EOCD numbers by the ZIP64 record's when a locator precedes it. */
 static LtStatus read_zip64_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   uint8_t loc[20], r[56];
+  /* The locator is the 20 bytes right before the end record. */
   if (e->cd_limit < 20) return LT_OK;
   LtStatus st = io_src_read(c, s, e->cd_limit - 20, loc, 20);
   if (st) return st;
   if (io_le32(loc) != SIG_LOC64) return LT_OK;
   uint64_t off = io_le64(loc + 8);
+  /* Fields: disk of the ZIP64 record (+4), its offset (+8), total disks (+16). */
   if (io_le32(loc + 4) != 0 || io_le32(loc + 16) > 1)
     return io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
   if (off > e->cd_limit - 20 || e->cd_limit - 20 - off < 56)
@@ -64,6 +74,7 @@ static LtStatus read_zip64_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
   if ((st = io_src_read(c, s, off, r, 56))) return st;
   if (io_le32(r) != SIG_EOCD64)
     return io_fail(c, LT_EVALUE, "bad ZIP64 end-of-central-directory record");
+  /* This disk, the directory's disk, entries on this disk against entries in total. */
   if (io_le32(r + 16) != 0 || io_le32(r + 20) != 0 || io_le64(r + 24) != io_le64(r + 32))
     return io_fail(c, LT_EVALUE, "multi-volume zip archives are not supported");
   e->entries = io_le64(r + 32);
@@ -75,11 +86,13 @@ static LtStatus read_zip64_eocd(IoCtx *c, IoSrc *s, Eocd *e) {
 
 /* Whether n[i] starts a '..' path component. */
 static int dotdot_at(const char *n, size_t len, size_t i) {
+  /* n[i + 1] exists: the caller stops at len - 1. "a..b" and "..x" are names, not components. */
   return n[i] == '.' && n[i + 1] == '.' && (i == 0 || n[i - 1] == '/') &&
          (i + 2 == len || n[i + 2] == '/');
 }
 
 /* The first 64 bytes of a name for a message, a NUL shown as \0. */
+/* buf holds 2 * 64 + 4 bytes: every byte may take two, plus "..." and the NUL. */
 static const char *quoted(const char *n, size_t len, char *buf) {
   size_t o = 0;
   for (size_t i = 0; i < len && i < 64; i++) {
@@ -104,6 +117,8 @@ LtStatus io_zip_check_name(IoCtx *c, const char *n, size_t len) {
   if (len == 0) return io_fail(c, LT_EVALUE, "member with an empty name");
   if (len > 0xFFFF)
     return io_fail(c, LT_EVALUE, "member name '%s' is longer than 65535 bytes", quoted(n, len, q));
+  /* Each of these would let a name escape the folder it is extracted to, or read differently on
+   * another system: a NUL ends it early in C, '\\' is a separator on Windows. */
   if (memchr(n, 0, len))
     why = "a NUL byte";
   else if (memchr(n, '\\', len))
@@ -129,6 +144,8 @@ static LtStatus apply_zip64(IoCtx *c, const uint8_t *x, size_t xn, uint64_t *usi
       uint64_t *f[3] = {usize, csize, lho};
       const uint8_t *p = x + 4;
       size_t left = sz;
+      /* The field lists only the values whose 32-bit field is saturated, in this order:
+       * uncompressed size, compressed size, local header offset. */
       for (int i = 0; i < 3; i++) {
         if (!f[i] || *f[i] != 0xFFFFFFFFu) continue;
         if (left < 8) return io_fail(c, LT_EVALUE, "ZIP64 extra field too short");
@@ -159,6 +176,7 @@ static LtStatus parse_central(IoCtx *c, const uint8_t *p, size_t n, IoZipEntry *
   *used = 46 + nl + xl + cl;
   LtStatus st = io_zip_check_name(c, (const char *)p + 46, nl);
   if (st) return st;
+  /* Flag bits 0 and 6: traditional and strong encryption. */
   if (e->flags & 0x41) return io_fail(c, LT_EVALUE, "member '%.*s' is encrypted", (int)nl, p + 46);
   if (e->method != 0 && e->method != 8)
     return io_fail(c, LT_EVALUE, "member '%.*s' uses unsupported compression method %u", (int)nl,
@@ -176,6 +194,9 @@ static LtStatus check_local(IoCtx *c, IoSrc *s, IoZipEntry *e, uint64_t cd_off) 
     return io_fail(c, LT_EVALUE, "member '%s' has a local header outside the data area", e->name);
   LtStatus st = io_src_read(c, s, e->lho, h, 30);
   if (st) return st;
+  /* The local header is read again for name, method and sizes because some tools (and zip bombs)
+   * make it disagree with the directory; the data starts after its own name and extra field,
+   * whose lengths may differ from the central ones. */
   size_t lnl = io_le16(h + 26), lxl = io_le16(h + 28);
   if (io_le32(h) != SIG_LOCAL || lnl != nl || io_le16(h + 8) != e->method)
     return io_fail(c, LT_EVALUE, "member '%s': local header does not match the central directory",
@@ -185,6 +206,8 @@ static LtStatus check_local(IoCtx *c, IoSrc *s, IoZipEntry *e, uint64_t cd_off) 
   st = io_src_read(c, s, e->lho + 30, buf, lnl + lxl);
   if (st == LT_OK && memcmp(buf, e->name, nl))
     st = io_fail(c, LT_EVALUE, "member '%s': local header names another file", e->name);
+  /* Flag bit 3: a data descriptor after the data holds the sizes and CRC, and the local header
+   * has zeros; the central values then stand. */
   if (st == LT_OK && !(io_le16(h + 6) & 8)) {
     uint64_t cs = io_le32(h + 18), us = io_le32(h + 22);
     st = apply_zip64(c, buf + lnl, lxl, &us, &cs, NULL);
@@ -204,6 +227,7 @@ static LtStatus check_local(IoCtx *c, IoSrc *s, IoZipEntry *e, uint64_t cd_off) 
   return LT_OK;
 }
 
+/* qsort orders: by local header offset (to find overlaps), then by name (for io_zip_find). */
 static int by_lho(const void *a, const void *b) {
   const IoZipEntry *x = a, *y = b;
   return x->lho < y->lho ? -1 : x->lho > y->lho;
@@ -212,6 +236,8 @@ static int by_name(const void *a, const void *b) {
   return strcmp(((const IoZipEntry *)a)->name, ((const IoZipEntry *)b)->name);
 }
 
+/* Members must not share bytes: overlapping members are how a small zip expands to petabytes
+ * (Fifield's "better zip bomb", 2019). Leaves z->e sorted by name. */
 static LtStatus check_layout(IoCtx *c, IoZip *z) {
   qsort(z->e, z->n, sizeof *z->e, by_lho);
   for (size_t i = 1; i < z->n; i++)
@@ -224,10 +250,14 @@ static LtStatus check_layout(IoCtx *c, IoZip *z) {
   return LT_OK;
 }
 
+/* Parses the d->entries central headers into z, copying the names into z->names; together they
+ * must fill the directory's cd_size bytes exactly. */
 static LtStatus read_directory(IoCtx *c, IoSrc *s, const Eocd *d, IoZip *z) {
   uint8_t *cd = io_alloc(c, (size_t)d->cd_size);
   if (!cd) return LT_ENOMEM;
   LtStatus st = io_src_read(c, s, d->cd_off, cd, (size_t)d->cd_size);
+  /* names gets cd_size bytes: each entry takes 46 + its name length in the directory, more than
+   * the name and its NUL need. */
   size_t pos = 0, npos = 0;
   z->names_n = (size_t)d->cd_size;
   if (st == LT_OK && !(z->names = io_alloc(c, z->names_n))) st = LT_ENOMEM;
@@ -259,10 +289,14 @@ LtStatus io_zip_open(IoCtx *c, IoSrc *s, IoZip *z) {
   if (d.entries > IO_ZIP_MAX_ENTRIES)
     return io_fail(c, LT_ERANGE, "%llu members, more than the %d supported",
                    (unsigned long long)d.entries, IO_ZIP_MAX_ENTRIES);
+  /* All checked before read_directory allocates cd_size bytes: a header's numbers are not
+   * trusted with memory. */
   if (d.cd_size > IO_ZIP_MAX_CD || d.cd_size < 46 * d.entries || d.cd_off > d.cd_limit ||
       d.cd_limit - d.cd_off < d.cd_size)
     return io_fail(c, LT_EVALUE, "corrupt central directory (offset %llu, size %llu)",
                    (unsigned long long)d.cd_off, (unsigned long long)d.cd_size);
+  /* Each step trusts only what the previous one checked: the directory, then every local header
+   * against it, then the layout as a whole. */
   st = read_directory(c, s, &d, z);
   for (size_t i = 0; st == LT_OK && i < z->n; i++) st = check_local(c, s, &z->e[i], d.cd_off);
   if (st == LT_OK) st = check_layout(c, z);
@@ -290,6 +324,8 @@ const IoZipEntry *io_zip_find(const IoZip *z, const char *name) {
   return NULL;
 }
 
+/* check_local verified that e's data lies inside s, so the window or stream cannot reach outside
+ * the member. */
 LtStatus io_zip_member(IoCtx *c, IoSrc *s, const IoZipEntry *e, IoSrc **out) {
   LtStatus st = e->method == 0 ? io_src_window(c, s, e->data_off, e->csize, out)
                                : io_src_inflate(c, s, e->data_off, e->csize, 0, e->usize, out);
@@ -299,6 +335,8 @@ LtStatus io_zip_member(IoCtx *c, IoSrc *s, const IoZipEntry *e, IoSrc **out) {
 
 /* ---- writer ------------------------------------------------------------------ */
 
+/* Every member is written with a ZIP64 extra field (sizes patched after the data) so that a
+ * member's size need not be known in advance, as NumPy's savez and torch.save do. */
 #define ZBUF     (256 * 1024)
 #define DOS_DATE 0x0021 /* 1980-01-01: archives are byte-for-byte reproducible */
 
@@ -329,11 +367,16 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t nl, i
   zw->n++;
   e->lho = zw->w->pos;
   e->method = deflate ? 8 : 0;
+  /* The data starts after the local header, the name and the 20-byte ZIP64 extra field; when
+   * aligning, a second extra field of id 0x4246 ("FB", what PyTorch's writer uses) padded with
+   * 'Z' moves it to the next multiple of align. */
   uint64_t base = e->lho + 30 + nl + 20;
   size_t pad = align ? (align - (size_t)((base + 4) % align)) % align : 0;
   size_t xl = 20 + (align ? 4 + pad : 0);
   uint8_t h[30 + 24];
   io_put32(h, SIG_LOCAL);
+  /* Version 4.5 (ZIP64), flag bit 11 (names are UTF-8), no time, sizes 0xFFFFFFFF: the real ones
+   * are in the ZIP64 field. */
   io_put16(h + 4, 45);
   io_put16(h + 6, 0x0800);
   io_put16(h + 8, e->method);
@@ -349,9 +392,11 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t nl, i
   memset(h, 0, sizeof h);
   io_put16(h, 1);
   io_put16(h + 2, 16);
+  /* The ZIP64 field's two sizes, patched by io_zipw_end, start after its 4-byte header. */
   zw->extra_off = zw->w->pos + 4;
   if (st == LT_OK) st = io_writer_write(c, zw->w, h, 20);
   if (st == LT_OK && align) {
+    /* pad < align: room for an alignment up to 4096. */
     uint8_t p[4 + 64 + 4096];
     io_put16(p, 0x4246);
     io_put16(p + 2, (uint16_t)pad);
@@ -377,6 +422,8 @@ LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t nl, i
   return LT_OK;
 }
 
+/* Compresses p[0..n) into the member; Z_FINISH ends the stream. Loops while deflate filled the
+ * whole output buffer, since it may hold more back. */
 static LtStatus deflate_out(IoCtx *c, IoZipWriter *zw, const void *p, size_t n, int flush) {
   z_stream *z = zw->z;
   z->next_in = (Bytef *)(uintptr_t)p;
@@ -396,6 +443,7 @@ static LtStatus deflate_out(IoCtx *c, IoZipWriter *zw, const void *p, size_t n, 
 LtStatus io_zipw_data(IoCtx *c, IoZipWriter *zw, const void *p, size_t n) {
   const uint8_t *b = p;
   while (n > 0) {
+    /* zlib lengths are 32-bit. */
     size_t k = n > (1u << 30) ? (1u << 30) : n;
     zw->crc = (uint32_t)crc32(zw->crc, b, (uInt)k);
     zw->usize += k;
@@ -428,6 +476,8 @@ LtStatus io_zipw_end(IoCtx *c, IoZipWriter *zw) {
   e->usize = zw->usize;
   e->csize = zw->w->pos - zw->data_start;
   uint8_t b[16];
+  /* The local header's CRC field and the ZIP64 sizes are patched in place now that they are
+   * known; the 32-bit size fields keep 0xFFFFFFFF. */
   io_put32(b, e->crc);
   st = io_writer_pwrite(c, zw->w, e->lho + 14, b, 4);
   io_put64(b, e->usize);
@@ -435,10 +485,14 @@ LtStatus io_zipw_end(IoCtx *c, IoZipWriter *zw) {
   return st ? st : io_writer_pwrite(c, zw->w, zw->extra_off, b, 16);
 }
 
+/* One central header: the local header's fields plus all three of usize, csize and offset in a
+ * 24-byte ZIP64 field, since their 32-bit fields all read 0xFFFFFFFF. */
 static LtStatus write_central(IoCtx *c, IoZipWriter *zw, const IoZipWEntry *e) {
   uint8_t h[46 + 28];
   size_t nl = e->name_n - 1;
   io_put32(h, SIG_CENTRAL);
+  /* Made by Unix (3), version 4.5; the top half of the external attributes is the Unix mode, a
+   * regular file with 0644. */
   io_put16(h + 4, 0x0300 | 45);
   io_put16(h + 6, 45);
   io_put16(h + 8, 0x0800);
@@ -470,6 +524,8 @@ LtStatus io_zipw_finish(IoCtx *c, IoZipWriter *zw) {
   LtStatus st = LT_OK;
   for (size_t i = 0; i < zw->n && st == LT_OK; i++) st = write_central(c, zw, &zw->e[i]);
   if (st) return st;
+  /* ZIP64 end record, its locator, then the classic end record with saturated values, as readers
+   * that do not know ZIP64 still look for the latter. */
   uint64_t cd_size = zw->w->pos - cd_off, eocd64 = zw->w->pos;
   uint8_t r[56 + 20 + 22];
   memset(r, 0, sizeof r);

@@ -38,7 +38,9 @@ LtStatus io_zip_open(IoCtx *c, IoSrc *s, IoZip *z);
  * backslash, not absolute (a leading '/'), no '..' component. Fails with
  * LT_EVALUE and a message that quotes the name. */
 LtStatus io_zip_check_name(IoCtx *c, const char *name, size_t len);
+/* Frees the directory and zeroes *z (io_zip_open already did so when it failed); idempotent. */
 void io_zip_close(IoCtx *c, IoZip *z);
+/* The entry named exactly name (a binary search of the sorted directory), or NULL. */
 const IoZipEntry *io_zip_find(const IoZip *z, const char *name);
 /* A source for the member's uncompressed bytes (a window or an inflate
  * stream of exactly usize bytes) that verifies the CRC-32 once it has
@@ -72,16 +74,23 @@ typedef struct {
   uint64_t usize;
 } IoZipWriter;
 
+/* Starts a writer that appends to w, which the caller opened and commits or aborts; allocates
+ * nothing. */
 void io_zipw_init(IoZipWriter *zw, IoWriter *w);
 /* Starts member name[0..len) (refused, writing nothing, unless it passes
  * io_zip_check_name); align > 0 pads its data start to a multiple. */
 LtStatus io_zipw_begin(IoCtx *c, IoZipWriter *zw, const char *name, size_t len, int deflate,
                        unsigned align);
+/* Appends n bytes to the open member (compressed as they come when it deflates), updating its
+ * CRC and size. Fails as io_writer_write does, or EVALUE when zlib fails. */
 LtStatus io_zipw_data(IoCtx *c, IoZipWriter *zw, const void *p, size_t n);
+/* Ends the open member: flushes the compressor, then patches the CRC and the ZIP64 sizes into
+ * its local header. */
 LtStatus io_zipw_end(IoCtx *c, IoZipWriter *zw);
 /* Writes the central directory and end records (the writer is then ready
  * for io_writer_commit). */
 LtStatus io_zipw_finish(IoCtx *c, IoZipWriter *zw);
+/* Frees the entries and a compressor left open by a failure; not w. Idempotent. */
 void io_zipw_free(IoCtx *c, IoZipWriter *zw);
 
 #endif

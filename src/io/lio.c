@@ -7,12 +7,15 @@
 
 #define HANDLE_MT "lunette.io.Handle"
 
+/* __gc and __close: lio_close is idempotent, so a handle closed on the normal path is collected
+ * harmlessly later. */
 static int handle_gc(lua_State *L) {
   lio_close(luaL_checkudata(L, 1, HANDLE_MT));
   return 0;
 }
 
-/* Sets *out to opts[field], a non-negative integer, when present. */
+/* Sets *out to opts[field], a non-negative integer, when present. ltL_opt_get only probes for
+ * it; ltL_opt_int reads the field again and words any type error. */
 static void opt_u64(lua_State *L, int arg, const char *fname, const char *field, uint64_t *out) {
   if (!ltL_opt_get(L, arg, field)) return;
   lua_pop(L, 1);
@@ -33,6 +36,8 @@ LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {
     opt_u64(L, opts_arg, fname, "fail_at", &fail);
     if (fail != UINT64_MAX) ctx.fail_at = (int64_t)fail;
   }
+  /* Options are read into a local first: a bad option raises before the handle exists, and the
+   * handle never holds a half-set context. */
   LioHandle *h = lua_newuserdatauv(L, sizeof *h, 0);
   h->ctx = ctx;
   h->n = 0;
@@ -49,6 +54,8 @@ LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname) {
 
 void lio_own(LioHandle *h, LioFree fn, void *p) {
   if (!p) return;
+  /* Out of slots, p is released at once rather than leaked; a caller still using it would then
+   * read freed memory, hence LIO_MAXOWN well above what any binding takes. */
   if (h->n == LIO_MAXOWN) {
     fn(&h->ctx, p);
     return;
@@ -62,6 +69,7 @@ void lio_release(LioHandle *h, void *p) {
   for (int i = h->n - 1; i >= 0; i--)
     if (h->own[i].p == p) {
       LioFree fn = h->own[i].fn;
+      /* Keeps the rest in acquisition order, so lio_close still releases newest first. */
       memmove(&h->own[i], &h->own[i + 1], sizeof h->own[0] * (size_t)(h->n - i - 1));
       h->n--;
       fn(&h->ctx, p);
@@ -76,6 +84,8 @@ void lio_close(LioHandle *h) {
   }
 }
 
+/* The release functions a handle calls: each takes what it was given (a source, an owned
+ * buffer's record, a writer) and frees it through the handle's context. */
 static void free_src(IoCtx *c, void *p) { io_src_close(c, p); }
 
 typedef struct {
@@ -90,6 +100,7 @@ static void free_buf(IoCtx *c, void *q) {
 
 LtStatus lio_own_buf(LioHandle *h, void *p, size_t n) {
   OwnedBuf *b = io_alloc(&h->ctx, sizeof *b);
+  /* The buffer is freed even when it cannot be owned: the caller hands it over either way. */
   if (!b) {
     io_free(&h->ctx, p, n);
     return LT_ENOMEM;
@@ -131,6 +142,8 @@ int lio_fail(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
 }
 
 int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
+  /* An interrupt is raised, not returned: Ctrl-C must stop the script, not become a nil that a
+   * loop carries on past. */
   if (st == LT_EINTR) ltL_check_status(L, LT_EINTR, "io");
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", path, h->ctx.msg[0] ? h->ctx.msg : "failed");
@@ -138,12 +151,15 @@ int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
 }
 
 LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) {
+  /* May raise (out of memory): whatever the caller opened is owned by h, and freed with it. */
   Tensor *t = ltL_push_new(L, io_stype_dtype(a->st), a->ndim, a->shape);
   LtStatus st = io_array_read(&h->ctx, s, a, t->data);
   if (st) {
     lua_pop(L, 1);
     return st;
   }
+  /* The data is the C order of the reversed shape: reversing shape and strides again gives the
+   * array NumPy means, as a view (no copy). */
   if (a->fortran && a->ndim > 1) {
     Tensor v = *t;
     for (int i = 0; i < t->ndim; i++) {
@@ -156,6 +172,8 @@ LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) 
   return LT_OK;
 }
 
+/* A NULL light userdata: one value, equal to itself everywhere, that no other Lua value can be,
+ * and that costs no allocation. */
 void lio_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
 int lio_is_null(lua_State *L, int idx) {
   return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL;

@@ -28,6 +28,8 @@ typedef struct {
 /* Pushes a new handle; opts_arg > 0 names an optional option table whose
  * fields max_inflate, max_alloc and fail_at (fault injection) set limits. */
 LioHandle *lio_handle(lua_State *L, int opts_arg, const char *fname);
+/* Makes h call fn(&h->ctx, p) when it is closed or collected (newest first); a NULL p is
+ * ignored. */
 void lio_own(LioHandle *h, LioFree fn, void *p);
 /* Releases p now if h owns it. */
 void lio_release(LioHandle *h, void *p);
@@ -37,6 +39,7 @@ void lio_close(LioHandle *h);
 LtStatus lio_own_buf(LioHandle *h, void *p, size_t n);
 /* Opens path as a source owned by h. */
 LtStatus lio_open_file(LioHandle *h, const char *path, IoSrc **s);
+/* lio_own for a source (io_src_close). */
 void lio_own_src(LioHandle *h, IoSrc *s);
 /* Opens an atomic writer for path (a temporary file renamed into place by
  * io_writer_commit) owned by h: a failure, or h closed or collected before
@@ -53,6 +56,7 @@ int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st);
 LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a);
 /* io.null, the value standing for Python's None in loaded objects. */
 void lio_push_null(lua_State *L);
+/* Whether the value at idx is io.null. */
 int lio_is_null(lua_State *L, int idx);
 /* True when path ends with suffix (case-insensitive). */
 int lio_has_suffix(const char *path, const char *suffix);

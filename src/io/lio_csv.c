@@ -5,6 +5,7 @@
 #include "io/io_csv.h"
 #include "io/io_src.h"
 
+/* 64 GiB: the whole file is read into memory, then scanned twice (shape, then numbers). */
 #define MAX_CSV_FILE ((uint64_t)1 << 36)
 
 static void free_csv(IoCtx *c, void *p) {
@@ -18,7 +19,8 @@ typedef struct {
   LtDtype dt;
 } CsvOpts;
 
-/* opts.sep of read_csv and write_csv: one character, not a quote or a newline. */
+/* opts.sep of read_csv and write_csv: one character, not a quote or a newline (either would make
+ * quoted fields ambiguous). */
 static char opt_sep(lua_State *L, int arg, const char *fname) {
   if (!ltL_opt_get(L, arg, "sep")) return ',';
   size_t n;
@@ -46,9 +48,12 @@ static CsvOpts read_opts(lua_State *L, int arg, const char *fname) {
   return o;
 }
 
+/* read_csv and read_csv_bytes: path names the data in messages; bytes, when not NULL, is the
+ * text itself (argument 1, alive for the call). */
 static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
                     const char *fname) {
   CsvOpts o = read_opts(L, 2, fname);
+  /* The options table also carries the limits (max_alloc, ...) the handle reads. */
   LioHandle *h = lio_handle(L, 2, fname);
   LtStatus st;
   if (!bytes) {
@@ -57,6 +62,7 @@ static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
     if ((st = lio_open_file(h, path, &s))) return lio_fail(L, h, path, st);
     if ((st = io_src_slurp(&h->ctx, s, MAX_CSV_FILE, &buf, &n))) return lio_fail(L, h, path, st);
     if ((st = lio_own_buf(h, buf, n + 1))) return lio_fail(L, h, path, st);
+    /* The bytes are in memory now: the file is closed before parsing. */
     lio_release(h, s);
     bytes = (const char *)buf;
   }
@@ -68,8 +74,10 @@ static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
   }
   lio_own(h, free_csv, info);
   int64_t shape[2] = {info->rows, info->cols};
+  /* The scan knows the shape, so the tensor is made before any number is parsed into it. */
   Tensor *t = ltL_push_new(L, o.dt, 2, shape);
   if ((st = io_csv_parse(&h->ctx, bytes, n, info, o.sep, t))) return lio_fail(L, h, path, st);
+  /* The second result: the column names (an empty table without a header). */
   lua_createtable(L, o.header ? (int)info->cols : 0, 0);
   for (int64_t j = 0; o.header && j < info->cols; j++) {
     lua_pushlstring(L, info->names + info->name_off[j], info->name_len[j]);
@@ -111,10 +119,13 @@ static Names *header_names(lua_State *L, LioHandle *h, int arg, int64_t cols) {
     lua_pop(L, 1);
     return NULL;
   }
+  /* The header table stays on the stack until the call returns: the name pointers taken below
+   * point into its strings. */
   int hix = lua_gettop(L);
   if (!lua_istable(L, hix) || (int64_t)lua_rawlen(L, hix) != cols)
     ltL_argerror(L, arg, "write_csv", "header must be an array of %lld strings", (long long)cols);
   Names *s = io_calloc(&h->ctx, sizeof *s);
+  /* Owned by h before the arrays are allocated: a raise below frees it at collection. */
   if (!s) luaL_error(L, "write_csv: not enough memory");
   lio_own(h, free_names, s);
   s->n = (size_t)(cols ? cols : 1);
@@ -142,9 +153,13 @@ static int l_write_csv(lua_State *L) {
                         ltL_shape_of(t, b, sizeof b));
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   char sep = opt_sep(L, 3, "write_csv");
+  /* Slots from here: 1 path, 2 tensor, 3 options, 4 handle, 5 header table (if any), then the
+   * contiguous copy. */
   lua_settop(L, 3);
   LioHandle *h = lio_handle(L, 0, "write_csv"); /* 4 */
   Names *names = header_names(L, h, 3, t->ndim == 2 ? t->shape[1] : 1);
+  /* Rows are written by flat index, so a strided view is copied first (a contiguous tensor is
+   * used as is). */
   Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);

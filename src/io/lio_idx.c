@@ -1,5 +1,5 @@
-/* lio_idx.c - Lua binding for IDX (MNIST family, gzipped or not) and CIFAR-10/100 binary batches.
- */
+/* lio_idx.c - Lua binding for IDX (MNIST family, gzipped or not) and CIFAR-10/100 binary
+ * batches. */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "io/lio.h"
@@ -11,12 +11,16 @@ static LtStatus maybe_gunzip(LioHandle *h, IoSrc *s, int want_gz, IoSrc **out) {
   uint64_t size = io_src_size(s);
   LtStatus st = size >= 2 ? io_src_read(&h->ctx, s, 0, m, 2) : LT_OK;
   if (st) return st;
+  /* Decided by the magic bytes, not the name: a gzipped file without .gz still reads; a .gz name
+   * on data that is not gzip is refused, as the name promised gzip. */
   int gz = m[0] == 0x1f && m[1] == 0x8b;
   if (want_gz && !gz) return io_fail(&h->ctx, LT_EVALUE, "not a gzip file (the name ends in .gz)");
   if (!gz) {
     *out = s;
     return LT_OK;
   }
+  /* gzip does not declare its output size up front (the trailer's is modulo 2^32): the stream is
+   * bounded by c->max_inflate instead. */
   if ((st = io_src_inflate(&h->ctx, s, 0, size, 1, IO_SIZE_UNKNOWN, out))) return st;
   lio_own_src(h, *out);
   return LT_OK;
@@ -32,6 +36,8 @@ static LtStatus push_idx(lua_State *L, LioHandle *h, IoSrc *d, const IoArray *a,
   return st;
 }
 
+/* read_idx and read_idx_bytes (bytes, when not NULL, is argument 1). Options: dtype = "float32"
+ * and/or scale convert while reading, so a uint8 image set never exists twice. */
 static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n,
                     const char *fname) {
   int f32 = 0;
@@ -56,6 +62,7 @@ static int read_idx(lua_State *L, const char *path, const void *bytes, size_t n,
   st = maybe_gunzip(h, s, !bytes && lio_has_suffix(path, ".gz"), &d);
   if (st == LT_OK) st = io_idx_parse(&h->ctx, d, &a);
   if (st == LT_OK) st = push_idx(L, h, d, &a, f32, scale);
+  /* A file's size was checked against the header already; a stream's end is only known now. */
   if (st == LT_OK && d != s && (st = io_src_expect_end(&h->ctx, d, a.offset + a.nbytes)))
     lua_pop(L, 1);
   if (st) return lio_fail(L, h, path, st);
@@ -75,6 +82,8 @@ static int l_read_idx_bytes(lua_State *L) {
   return read_idx(L, "<bytes>", b, n, "read_idx_bytes");
 }
 
+/* read_cifar and read_cifar_bytes: images, labels and (CIFAR-100) coarse labels, all made before
+ * reading so the read fills them in one pass. */
 static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t len,
                       const char *fname) {
   int classes = 10;
@@ -99,6 +108,7 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
   st = io_cifar_read(&h->ctx, s, lb, n, img->data, lab->data, coarse ? coarse->data : NULL);
   if (st) return lio_fail(L, h, path, st);
   lio_close(h);
+  /* Two results for CIFAR-10, three for CIFAR-100 (coarse labels last). */
   return lb + 1;
 }
 

@@ -1,5 +1,5 @@
-/* lio_npy.c - Lua binding for .npy: read_npy, write_npy, open_npy (lazy row reads of large arrays).
- */
+/* lio_npy.c - Lua binding for .npy: read_npy, write_npy, open_npy (rows of large arrays on
+ * demand). */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "io/lio.h"
@@ -43,12 +43,14 @@ static int l_read_npy_bytes(lua_State *L) {
 static int l_write_npy(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   Tensor *t = ltL_check_tensor(L, 2, "write_npy");
+  /* The header first: a dtype NumPy cannot hold is refused before any file is touched. */
   uint8_t head[1024];
   size_t hn = io_npy_header(t->dtype, t->ndim, t->shape, head);
   if (!hn)
     return ltL_argerror(L, 2, "write_npy", "NumPy has no %s dtype (convert with :float())",
                         lt_dtype_name(t->dtype));
   LioHandle *h = lio_handle(L, 0, "write_npy");
+  /* A .npy holds C-order data: a strided view is copied first. */
   Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
@@ -65,6 +67,8 @@ static int l_write_npy(lua_State *L) {
 
 /* ---- NpyFile: an open .npy whose rows are read on demand ------------------- */
 
+/* An open .npy: its parsed header and source, owned by the handle h (the userdata's user value
+ * keeps h alive); h is NULL once closed. */
 typedef struct {
   IoArray a;
   IoSrc *src;
@@ -81,6 +85,8 @@ static NpyFile *check_npy(lua_State *L, const char *fname) {
 static int l_open_npy(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_settop(L, 1);
+  /* The userdata exists, zeroed (closed), before anything is opened: a failure below leaves a
+   * closed object for the collector, never a half-open one. */
   NpyFile *f = lua_newuserdatauv(L, sizeof *f, 1);
   memset(f, 0, sizeof *f);
   luaL_setmetatable(L, NPY_MT);
@@ -97,6 +103,8 @@ static int npy_shape(lua_State *L) {
   NpyFile *f = check_npy(L, "shape");
   lua_createtable(L, f->a.ndim, 0);
   for (int i = 0; i < f->a.ndim; i++) {
+    /* The parser reversed a Fortran-order shape to describe the stored bytes; the user sees the
+     * array's own shape. */
     lua_pushinteger(L, f->a.shape[f->a.fortran ? f->a.ndim - 1 - i : i]);
     lua_rawseti(L, -2, i + 1);
   }
@@ -124,6 +132,7 @@ static int npy_read(lua_State *L) {
     if (st) return lio_fail_keep(L, f->h, "read", st);
     return 1;
   }
+  /* Rows of a Fortran-order array are not contiguous in the file: only whole reads. */
   if (a->fortran && a->ndim > 1)
     return luaL_error(L,
                       "read: row ranges of a Fortran-order array are not supported; read it whole");
@@ -134,6 +143,8 @@ static int npy_read(lua_State *L) {
   if (first < 1 || first > rows + 1)
     return ltL_argerror(L, 2, "read", "first row %lld out of range 1..%lld", (long long)first,
                         (long long)rows + 1);
+  /* first may be rows + 1 (with count 0): an empty read just past the end, as a loop over
+   * batches ends. */
   int64_t left = rows - first + 1;
   int64_t count = lua_isnoneornil(L, 3) ? left : ltL_check_int(L, 3, "read", "count");
   if (count < 0 || count > left)
@@ -141,6 +152,7 @@ static int npy_read(lua_State *L) {
                         (long long)count, (long long)first, (long long)left, (long long)rows);
   int64_t shape[LT_MAXDIM];
   memcpy(shape, a->shape, sizeof shape);
+  /* A 0-d array reads as one row of shape [1]. */
   int nd = a->ndim ? a->ndim : 1;
   shape[0] = count;
   Tensor *t = ltL_push_new(L, io_stype_dtype(a->st), nd, shape);
@@ -151,6 +163,7 @@ static int npy_read(lua_State *L) {
 
 static int npy_close(lua_State *L) {
   NpyFile *f = luaL_checkudata(L, 1, NPY_MT);
+  /* Closing releases the file now; the handle itself goes with the userdata's user value. */
   if (f->h) lio_close(f->h);
   f->h = NULL;
   f->src = NULL;

@@ -7,6 +7,7 @@
 /* makedirs(path) -> true | nil, message */
 static int l_makedirs(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  /* No handle: makedirs takes no resource that a Lua error could strand. */
   IoCtx c;
   io_ctx_init(&c);
   if (io_makedirs(&c, path) != LT_OK) {

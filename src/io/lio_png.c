@@ -4,8 +4,10 @@
 #include "io/lio.h"
 #include "io/io_png.h"
 
+/* The whole file is read into memory before its chunks are walked; this caps that read. */
 #define MAX_PNG_FILE ((uint64_t)1 << 30)
 
+/* read_png and read_png_bytes (bytes, when not NULL, is argument 1). */
 static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t n,
                     const char *fname) {
   LioHandle *h = lio_handle(L, 2, fname);
@@ -20,6 +22,7 @@ static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t
     lio_release(h, s);
     bytes = buf;
   }
+  /* Every chunk and size is validated before the output tensor is allocated. */
   if ((st = io_png_info(&h->ctx, bytes, n, &info))) return lio_fail(L, h, path, st);
   int64_t shape[3] = {info.h, info.w, info.channels};
   Tensor *t = ltL_push_new(L, info.dtype, info.channels == 1 ? 2 : 3, shape);
@@ -28,8 +31,8 @@ static int read_png(lua_State *L, const char *path, const uint8_t *bytes, size_t
   return 1;
 }
 
-/* read_png(path [, opts]) -> [H,W] or [H,W,C] tensor (uint8; int32 for 16-bit PNGs) | nil, message
- */
+/* read_png(path [, opts]) -> [H,W] or [H,W,C] tensor (uint8; int32 for 16-bit PNGs) | nil,
+ * message */
 static int l_read_png(lua_State *L) {
   return read_png(L, luaL_checkstring(L, 1), NULL, 0, "read_png");
 }
@@ -53,12 +56,14 @@ static int l_write_png(lua_State *L) {
   if (t->dtype != LT_U8 && !lt_dtype_is_float(t->dtype))
     return ltL_argerror(L, 2, "write_png", "uint8 or float image expected, got %s",
                         lt_dtype_name(t->dtype));
+  /* Sizes are checked here, before a file is opened, so a refused image leaves nothing behind. */
   if (t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > 0x7FFFFFFF || t->shape[1] > 0x7FFFFFFF ||
       (uint64_t)t->shape[0] * (uint64_t)t->shape[1] > ((uint64_t)1 << 32))
     return ltL_argerror(L, 2, "write_png", "image size %s is out of range",
                         ltL_shape_of(t, b, sizeof b));
   lua_settop(L, 2);
   LioHandle *h = lio_handle(L, 0, "write_png");
+  /* Rows are read by flat index (tensor_row in io_png.c): a strided view is copied first. */
   Tensor *c = ltL_push_contiguous(L, 2);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);

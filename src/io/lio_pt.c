@@ -7,6 +7,8 @@
 #include "io/io_pt.h"
 #include "io/io_safetensors.h"
 
+/* Nesting limit in both directions: every level recurses in C and holds Lua stack slots, and no
+ * state dict comes near it. */
 #define MAX_DEPTH 200
 
 static void free_pt(IoCtx *c, void *p) {
@@ -16,6 +18,9 @@ static void free_pt(IoCtx *c, void *p) {
 
 /* ---- loading: the unpickled graph to Lua values ---------------------------- */
 
+/* The conversion of the unpickled graph to Lua values. storages: a table of 1-d tensors, one per
+ * storage, that tensor values are views of; memo: PkObj pointer -> its Lua value, so a node
+ * shared or reached through a cycle becomes one Lua value, as in Python. */
 typedef struct {
   lua_State *L;
   const IoPt *pt;
@@ -29,6 +34,8 @@ static LtStatus push_tensor(Conv *cv, const PkObj *o) {
   lua_State *L = cv->L;
   const PkTensor *pt = &cv->pt->pk.tensors[o->id];
   lua_rawgeti(L, cv->storages, pt->storage + 1);
+  /* The unpickler checked the view against the storage (rebuild_tensor), so it is made without
+   * copying. */
   Tensor *base = ltL_totensor(L, -1), v = *base;
   v.data = (char *)base->data + (size_t)pt->offset * lt_dtype_size(base->dtype);
   v.ndim = pt->ndim;
@@ -49,6 +56,9 @@ static void push_key(lua_State *L, const PkObj *k) {
     lua_pushlstring(L, k->u.s.p, k->u.s.n);
 }
 
+/* Fills the table at the top with o's pairs. Lua tables forget insertion order and Python dicts
+ * do not, so with load_pt's pairs function each dict gets a metatable whose `keys` lists its
+ * keys in file order and whose __pairs walks them. */
 static LtStatus push_dict(Conv *cv, const PkObj *o, int depth) {
   lua_State *L = cv->L;
   int t = lua_gettop(L), keys = 0;
@@ -69,6 +79,8 @@ static LtStatus push_dict(Conv *cv, const PkObj *o, int depth) {
   for (size_t i = 0; i + 1 < o->u.seq.n; i += 2) {
     push_key(L, o->u.seq.v[i]);
     lua_pushvalue(L, -1);
+    /* A key repeated in the pickle keeps its first place in `keys` and its last value, as in
+     * Python. */
     int fresh = lua_rawget(L, t) == LUA_TNIL;
     lua_pop(L, 1);
     LtStatus st = push_obj(cv, o->u.seq.v[i + 1], depth + 1);
@@ -83,6 +95,8 @@ static LtStatus push_dict(Conv *cv, const PkObj *o, int depth) {
   return LT_OK;
 }
 
+/* Tuples and lists become arrays, dicts tables, tensors views, each registered in the memo;
+ * depth bounds the recursion. */
 static LtStatus push_container(Conv *cv, const PkObj *o, int depth) {
   lua_State *L = cv->L;
   if (depth > MAX_DEPTH)
@@ -104,8 +118,10 @@ static LtStatus push_container(Conv *cv, const PkObj *o, int depth) {
   return LT_OK;
 }
 
+/* Scalars are pushed as they are; containers and tensors go through the memo. */
 static LtStatus push_obj(Conv *cv, const PkObj *o, int depth) {
   lua_State *L = cv->L;
+  /* Each level of recursion keeps a few slots; raises if Lua cannot grow the stack. */
   luaL_checkstack(L, 10, "data.pkl nests too deeply");
   switch (o->kind) {
   case PK_NONE: lio_push_null(L); return LT_OK;
@@ -125,6 +141,7 @@ static LtStatus push_obj(Conv *cv, const PkObj *o, int depth) {
 }
 
 /* Pushes every storage of the checkpoint as a 1-d tensor into a new table. */
+/* Every storage is read, even one no tensor views: a pickle may hold a bare storage. */
 static LtStatus push_storages(lua_State *L, LioHandle *h, IoSrc *s, const IoPt *pt) {
   lua_createtable(L, (int)pt->pk.nstorages, 0);
   for (size_t i = 0; i < pt->pk.nstorages; i++) {
@@ -138,6 +155,8 @@ static LtStatus push_storages(lua_State *L, LioHandle *h, IoSrc *s, const IoPt *
   return LT_OK;
 }
 
+/* load_pt and load_pt_bytes. Stack slots: 1 path (or the bytes), 2 options, 3 the pairs function
+ * or nil, 4 handle, 5 storages, 6 memo. */
 static int load(lua_State *L, const char *path, const void *bytes, size_t n, const char *fname) {
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
@@ -174,12 +193,16 @@ static int l_load_pt_bytes(lua_State *L) {
 
 /* ---- saving: Lua values to a pickle and storage records ------------------- */
 
+/* The part of one storage that the saved tensors touch: elements [lo, hi). Only that part is
+ * written, so saving a small view does not write the whole tensor it came from. */
 typedef struct {
   const LtStorage *s;
   LtDtype dt;
   int64_t lo, hi;
 } Span;
 
+/* save_value walks the value twice: first (pw NULL) to check everything and collect the spans,
+ * so that every error is raised before a file exists; then to emit the pickle. */
 typedef struct {
   lua_State *L;
   LioHandle *h;
@@ -208,11 +231,15 @@ static void note_tensor(Saver *sv, int idx, const Tensor *t) {
   lua_getiuservalue(L, idx, 1);
   const LtStorage *s = lua_touserdata(L, -1);
   size_t es = lt_dtype_size(t->dtype);
+  /* lo: the view's first element in the storage; hi: one past its last (strides are never
+   * negative, so that is the farthest one). */
   int64_t lo = (int64_t)(((const char *)t->data - (const char *)s->ptr) / (ptrdiff_t)es),
           hi = lo + 1;
   for (int i = 0; i < t->ndim; i++) hi += t->shape[i] > 0 ? (t->shape[i] - 1) * t->stride[i] : 0;
   if (lt_numel(t) == 0) hi = lo;
   lua_pushvalue(L, -1);
+  /* The storage userdata is the key: views of one storage share one span and one record, as in
+   * torch.save. */
   if (lua_rawget(L, sv->map) == LUA_TNUMBER) {
     Span *sp = &sv->spans[lua_tointeger(L, -1)];
     if (sp->dt != t->dtype) luaL_error(L, "save_pt: tensors of different dtypes share a storage");
@@ -247,6 +274,7 @@ static void emit_tensor(Saver *sv, int idx, const Tensor *t) {
   int64_t off = (int64_t)(((const char *)t->data - (const char *)sp->s->ptr) /
                           (ptrdiff_t)lt_dtype_size(t->dtype));
   snprintf(key, sizeof key, "%zu", k);
+  /* The record holds the span only, so the offset is taken from its start. */
   pkw_tensor(sv->pw, key, t->dtype, (uint64_t)(sp->hi - sp->lo), off - sp->lo, t->ndim, t->shape,
              t->stride);
 }
@@ -254,16 +282,21 @@ static void emit_tensor(Saver *sv, int idx, const Tensor *t) {
 static void emit_string(Saver *sv, int idx) {
   size_t n;
   const char *s = lua_tolstring(sv->L, idx, &n);
+  /* Checked in both passes: pass 1 raises before a file exists. */
   if (!io_utf8_valid((const uint8_t *)s, n))
     ltL_argerror(sv->L, 2, "save_pt", "string is not valid UTF-8 (Python would refuse it)");
   if (sv->pw) pkw_str(sv->pw, s, n);
 }
 
-/* Sort order of dict keys: booleans, then numbers, then strings (bytewise). */
+/* Sort order of dict keys: booleans, then numbers, then strings (bytewise). Keys without a
+ * recorded order are sorted because next()'s order varies from run to run, and the same table
+ * must save to the same bytes. */
 static int key_rank(lua_State *L, int i) {
   int t = lua_type(L, i);
   return t == LUA_TBOOLEAN ? 0 : t == LUA_TNUMBER ? 1 : 2;
 }
+/* table.sort's comparator in key_rank's order. Strings compare bytewise (memcmp): Lua's own <
+ * uses strcoll, which depends on the locale. */
 static int key_less(lua_State *L) {
   int ra = key_rank(L, 1), rb = key_rank(L, 2);
   if (ra != rb)
@@ -291,6 +324,7 @@ static void push_sorted_keys(lua_State *L, int idx) {
   if (luaL_getmetafield(L, idx, "keys") == LUA_TTABLE) {
     for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
       lua_pushvalue(L, -1);
+      /* A key recorded at load time but since removed from the table is skipped. */
       if (lua_rawget(L, idx) == LUA_TNIL) {
         lua_pop(L, 2);
         continue;
@@ -331,6 +365,8 @@ static void push_sorted_keys(lua_State *L, int idx) {
   lua_settop(L, out);
 }
 
+/* A table whose keys are exactly 1..#t saves as a list. An empty table, which could be either,
+ * saves as a dict, and so does a table with load_pt's `keys` metatable. */
 static int is_list(lua_State *L, int idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
   if (n == 0 || luaL_getmetafield(L, idx, "keys") != LUA_TNIL) {
@@ -348,11 +384,14 @@ static int is_list(lua_State *L, int idx) {
   return count == n;
 }
 
+/* Saves the table at idx as a list or a dict (see is_list), its values through save_value. */
 static void save_table(Saver *sv, int idx, int depth) {
   lua_State *L = sv->L;
   if (depth > MAX_DEPTH)
     ltL_argerror(L, 2, "save_pt", "tables nested deeper than %d levels", MAX_DEPTH);
   lua_pushvalue(L, idx);
+  /* Only cycles are refused: a table reached twice without one is written twice, equal but no
+   * longer shared as Python's memo would keep it. */
   if (lua_rawget(L, sv->visiting) != LUA_TNIL) ltL_argerror(L, 2, "save_pt", "cyclic table");
   lua_pop(L, 1);
   lua_pushvalue(L, idx);
@@ -361,6 +400,8 @@ static void save_table(Saver *sv, int idx, int depth) {
   if (is_list(L, idx)) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (sv->pw) {
+      /* [] then MARK items APPENDS, and {} MARK key value ... SETITEMS below, as Python's
+       * pickler writes them. */
       pkw_op(sv->pw, PK_OP_EMPTY_LIST);
       pkw_op(sv->pw, PK_OP_MARK);
     }
@@ -398,6 +439,8 @@ static void save_table(Saver *sv, int idx, int depth) {
   lua_rawset(L, sv->visiting);
 }
 
+/* Pass 1 (pw NULL) checks the value at idx and notes its tensors; pass 2 pickles it. Raises on
+ * anything a checkpoint cannot hold. */
 static void save_value(Saver *sv, int idx, int depth) {
   lua_State *L = sv->L;
   luaL_checkstack(L, 10, "save_pt: nesting too deep");
@@ -444,6 +487,8 @@ static void free_zipw(IoCtx *c, void *p) {
   io_free(c, p, sizeof(IoZipWriter));
 }
 
+/* data.pkl and byteorder, then each span as record data/<i>, then version and the directory;
+ * committed only when all of it was written. */
 static LtStatus write_archive(Saver *sv, const char *path, const char *name) {
   IoCtx *c = &sv->h->ctx;
   IoWriter *w;
@@ -474,6 +519,7 @@ static int l_save_pt(lua_State *L) {
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     if (ltL_opt_get(L, 3, "name")) {
+      /* Popped, the string stays alive in the options table for the whole call. */
       if (lua_type(L, -1) == LUA_TSTRING) name = lua_tolstring(L, -1, &name_len); /* kept */
       lua_pop(L, 1);
     }

@@ -13,6 +13,8 @@ static void free_st(IoCtx *c, void *p) {
   io_free(c, p, sizeof(IoSafetensors));
 }
 
+/* Opens the file (or the bytes, when not NULL) and parses its header; source and parse result
+ * are owned by h, so a later raise frees them. */
 static LtStatus open_st(LioHandle *h, const char *path, const void *bytes, size_t n, IoSrc **s,
                         IoSafetensors **f) {
   LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, n, s) : io_src_file(&h->ctx, path, s);
@@ -27,6 +29,8 @@ static LtStatus open_st(LioHandle *h, const char *path, const void *bytes, size_
   return LT_OK;
 }
 
+/* The header entry as an IoArray: safetensors data is little-endian and C-ordered, and the
+ * parser made the offsets absolute. */
 static LtStatus push_tensor(lua_State *L, LioHandle *h, IoSrc *s, const IoStTensor *t) {
   IoArray a;
   memset(&a, 0, sizeof a);
@@ -47,6 +51,7 @@ static void push_meta(lua_State *L, const IoSafetensors *f) {
   }
 }
 
+/* read_safetensors and read_safetensors_bytes (bytes, when not NULL, is argument 1). */
 static int read_all(lua_State *L, const char *path, const void *bytes, size_t n,
                     const char *fname) {
   LioHandle *h = lio_handle(L, 2, fname);
@@ -78,6 +83,8 @@ static int l_read_bytes(lua_State *L) {
 
 /* ---- SafetensorsFile: tensors read one at a time --------------------------------- */
 
+/* An open file: its parsed header and source, owned by the handle h (the userdata's user value
+ * keeps h alive); h is NULL once closed. */
 typedef struct {
   IoSafetensors *f;
   IoSrc *src;
@@ -94,6 +101,8 @@ static StFile *check_file(lua_State *L, const char *fname) {
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_settop(L, 2);
+  /* Created zeroed (closed) before anything is opened: a failure leaves a closed object for the
+   * collector. */
   StFile *f = lua_newuserdatauv(L, sizeof *f, 1);
   memset(f, 0, sizeof *f);
   luaL_setmetatable(L, ST_MT);
@@ -105,6 +114,7 @@ static int l_open(lua_State *L) {
   return 1;
 }
 
+/* A linear search: called once per read, next to reading the tensor's bytes. */
 static const IoStTensor *find(const IoSafetensors *f, const char *name, size_t n) {
   for (size_t i = 0; i < f->n; i++)
     if (f->t[i].name_len == n && !memcmp(f->t[i].name, name, n)) return &f->t[i];
@@ -199,6 +209,8 @@ typedef struct {
   int idx;
 } WEntry; /* idx: stack slot of the contiguous tensor */
 
+/* Write order: widest dtype first, so with the 8-aligned header every tensor starts at a
+ * multiple of its element size; then by name, so the same table always gives the same file. */
 static int cmp_entry(const void *a, const void *b) {
   const IoStEntry *x = &((const WEntry *)a)->e, *y = &((const WEntry *)b)->e;
   size_t sx = lt_dtype_size(x->dt), sy = lt_dtype_size(y->dt);
@@ -209,7 +221,9 @@ static int cmp_entry(const void *a, const void *b) {
 }
 
 /* Pushes contiguous copies of the tensors of table arg and fills e;
- * raises on a name the reader would not give back (io_st_check_name). */
+ * raises on a name the reader would not give back (io_st_check_name). The copies stay on the
+ * stack (the caller reserved room): they keep the data alive until it is written, and e[].idx
+ * finds them. */
 static size_t collect(lua_State *L, int arg, IoCtx *ctx, WEntry *e, size_t cap) {
   size_t n = 0, len;
   lua_pushnil(L);
@@ -221,6 +235,7 @@ static size_t collect(lua_State *L, int arg, IoCtx *ctx, WEntry *e, size_t cap) 
       ltL_argerror(L, arg, "write_safetensors", "%s", ctx->msg);
     if (!ltL_totensor(L, -1))
       ltL_argerror(L, arg, "write_safetensors", "'%s' is not a tensor", lua_tostring(L, -2));
+    /* cap is the count the caller made of the same table; more can only mean it changed. */
     if (n == cap) ltL_argerror(L, arg, "write_safetensors", "too many tensors");
     Tensor *c = ltL_push_contiguous(L, lua_gettop(L));
     lua_insert(L, -3); /* keep the copy below the key */
@@ -235,6 +250,8 @@ static size_t collect(lua_State *L, int arg, IoCtx *ctx, WEntry *e, size_t cap) 
   return n;
 }
 
+/* The metadata table as key/value pairs, pointing into its strings (alive in argument arg).
+ * Counted first, then filled, in one allocation the caller frees. */
 static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   *nm = 0;
   if (lua_isnoneornil(L, arg)) return NULL;
@@ -250,6 +267,7 @@ static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+      /* Not owned by a handle yet: freed before raising. */
       io_free(c, m, (cap ? cap : 1) * sizeof *m);
       ltL_argerror(L, arg, "write_safetensors", "metadata must map strings to strings");
     }
@@ -261,6 +279,7 @@ static IoStMeta *collect_meta(lua_State *L, int arg, IoCtx *c, size_t *nm) {
   return m;
 }
 
+/* Everything write_safetensors allocates, in one record the handle owns. */
 typedef struct {
   uint8_t *p;
   size_t cap;
@@ -294,6 +313,8 @@ static int l_write(lua_State *L) {
   }
   sc->ecap = (cap ? cap : 1) * sizeof(WEntry);
   if (!(sc->e = io_alloc(&h->ctx, sc->ecap))) return lio_fail(L, h, path, LT_ENOMEM);
+  /* collect leaves one contiguous copy per tensor on the stack, plus a key and a value in
+   * flight. */
   luaL_checkstack(L, 2 * (int)(cap < 100000 ? cap : 100000) + 20, "too many tensors");
   size_t n = collect(L, 2, &h->ctx, sc->e, cap);
   sc->m = collect_meta(L, 3, &h->ctx, &nm);
@@ -302,10 +323,13 @@ static int l_write(lua_State *L) {
     io_free(&h->ctx, sc->m, sc->mcap);
     sc->m = NULL;
   }
+  /* Sorted by write order; idx still finds each entry's copy on the stack. */
   qsort(sc->e, n, sizeof *sc->e, cmp_entry);
   IoStEntry *flat = io_alloc(&h->ctx, (n ? n : 1) * sizeof *flat);
   if (!flat) return lio_fail(L, h, path, LT_ENOMEM);
   for (size_t i = 0; i < n; i++) flat[i] = sc->e[i].e;
+  /* The header is complete and checked before the file is opened: a refused name or an oversized
+   * header leaves nothing behind. */
   LtStatus st = io_st_header(&h->ctx, flat, n, sc->m, nm, &sc->p, &len, &sc->cap);
   io_free(&h->ctx, flat, (n ? n : 1) * sizeof *flat);
   if (st) return lio_fail(L, h, path, st);

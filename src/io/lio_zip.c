@@ -1,5 +1,5 @@
-/* lio_zip.c - Lua binding for .npz archives: read_npz, open_npz (one member at a time), write_npz.
- */
+/* lio_zip.c - Lua binding for .npz archives: read_npz, open_npz (one member at a time),
+ * write_npz. */
 #include <stdio.h>
 #include <string.h>
 #include "tensor/lbase.h"
@@ -29,6 +29,7 @@ static LtStatus open_zip(LioHandle *h, const char *path, const void *bytes, size
   return LT_OK;
 }
 
+/* Members that hold arrays; others in the archive are ignored. */
 static int is_array_member(const IoZipEntry *e) { return lio_has_suffix(e->name, ".npy"); }
 
 /* Pushes the tensor stored in member e; on failure pushes nothing and the
@@ -38,9 +39,11 @@ static LtStatus push_member(lua_State *L, LioHandle *h, IoSrc *s, const IoZipEnt
   IoArray a;
   LtStatus st = io_zip_member(&h->ctx, s, e, &m);
   if (st == LT_OK) {
+    /* Owned while lio_push_array may raise; released right after, as only this call reads it. */
     lio_own_src(h, m);
     st = io_npy_parse(&h->ctx, m, 1, &a);
     if (st == LT_OK) st = lio_push_array(L, h, m, &a);
+    /* Reading to the end also completes the member's CRC-32 check (io_zip_member). */
     if (st == LT_OK && (st = io_src_expect_end(&h->ctx, m, a.offset + a.nbytes))) lua_pop(L, 1);
     lio_release(h, m);
   }
@@ -57,6 +60,8 @@ static void push_key(lua_State *L, const IoZipEntry *e) {
   lua_pushlstring(L, e->name, strlen(e->name) - 4);
 }
 
+/* read_npz and read_npz_bytes (bytes, when not NULL, is argument 1): every array member,
+ * decompressed one at a time. */
 static int read_all(lua_State *L, const char *path, const void *bytes, size_t n,
                     const char *fname) {
   LioHandle *h = lio_handle(L, 2, fname);
@@ -89,6 +94,8 @@ static int l_read_npz_bytes(lua_State *L) {
 
 /* ---- NpzArchive: an open archive read one member at a time ---------------- */
 
+/* An open archive: its directory and source, owned by the handle h (the userdata's user value
+ * keeps h alive); h is NULL once closed. */
 typedef struct {
   IoZip *z;
   IoSrc *src;
@@ -105,6 +112,8 @@ static NpzArchive *check_npz(lua_State *L, const char *fname) {
 static int l_open_npz(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_settop(L, 2);
+  /* Created zeroed (closed) before anything is opened: a failure leaves a closed object for the
+   * collector. */
   NpzArchive *a = lua_newuserdatauv(L, sizeof *a, 1);
   memset(a, 0, sizeof *a);
   luaL_setmetatable(L, NPZ_MT);
@@ -121,6 +130,7 @@ static int npz_names(lua_State *L) {
   NpzArchive *a = check_npz(L, "names");
   lua_newtable(L);
   lua_Integer k = 0;
+  /* The directory is sorted by name (io_zip_open), so the names come out sorted. */
   for (size_t i = 0; i < a->z->n; i++)
     if (is_array_member(&a->z->e[i])) {
       push_key(L, &a->z->e[i]);
@@ -129,6 +139,7 @@ static int npz_names(lua_State *L) {
   return 1;
 }
 
+/* The member of array `name`, "<name>.npy"; NULL when that name does not fit 4 KiB. */
 static const IoZipEntry *find_member(NpzArchive *a, const char *name) {
   char full[4096];
   if (snprintf(full, sizeof full, "%s.npy", name) >= (int)sizeof full) return NULL;
@@ -160,6 +171,7 @@ static int npz_info(lua_State *L) {
   if (!e) return luaL_error(L, "info: no array named '%s' in the archive", name);
   LtStatus st = io_zip_member(&a->h->ctx, a->src, e, &m);
   if (st) return lio_fail_keep(L, a->h, "info", st);
+  /* Only the header is read: info costs a few bytes of decompression, not the array. */
   st = io_npy_parse(&a->h->ctx, m, 1, &arr);
   io_src_close(&a->h->ctx, m);
   if (st) return lio_fail_keep(L, a->h, "info", st);
@@ -227,6 +239,7 @@ static const char *push_member_name(lua_State *L, int idx, size_t *len) {
 static void check_array_name(lua_State *L, int arg, int idx) {
   IoCtx c;
   size_t len;
+  /* A context of its own: the names are checked before the handle exists. */
   io_ctx_init(&c);
   const char *member = push_member_name(L, idx, &len);
   if (io_zip_check_name(&c, member, len) != LT_OK) ltL_argerror(L, arg, "write_npz", "%s", c.msg);
@@ -254,6 +267,7 @@ static void collect_arrays(lua_State *L, int arg) {
     lua_pushvalue(L, -1);
     lua_rawseti(L, -3, ++n);
   }
+  /* Sorted names: the same table always writes the same archive. */
   lua_getglobal(L, "table");
   lua_getfield(L, -1, "sort");
   lua_remove(L, -2);
@@ -267,13 +281,17 @@ static LtStatus write_member(lua_State *L, LioHandle *h, IoZipWriter *zw, int ni
   size_t nl;
   const char *full = push_member_name(L, nix, &nl);
   Tensor *c = ltL_push_contiguous(L, tix);
+  /* collect_arrays refused bfloat16, the one dtype without a .npy header, so hn > 0. */
   uint8_t head[1024];
   size_t hn = io_npy_header(c->dtype, c->ndim, c->shape, head);
+  /* A stored member's data starts 64-aligned and the .npy header is a multiple of 64 bytes, so the
+   * array sits 64-aligned in the file; compressed data cannot be read in place, so it is not. */
   LtStatus st = io_zipw_begin(&h->ctx, zw, full, nl, deflate, deflate ? 0 : 64);
   if (st == LT_OK) st = io_zipw_data(&h->ctx, zw, head, hn);
   if (st == LT_OK)
     st = io_zipw_data(&h->ctx, zw, c->data, (size_t)lt_numel(c) * lt_dtype_size(c->dtype));
   if (st == LT_OK) st = io_zipw_end(&h->ctx, zw);
+  /* The member name and the contiguous copy. */
   lua_pop(L, 2);
   return st;
 }
@@ -287,6 +305,7 @@ static int l_write_npz(lua_State *L) {
     deflate = ltL_opt_bool(L, 3, "write_npz", "compress", 0);
   }
   lua_settop(L, 3);
+  /* Everything is checked before the file is opened: a refused table leaves no file behind. */
   collect_arrays(L, 2);                         /* 4: sorted names */
   LioHandle *h = lio_handle(L, 3, "write_npz"); /* 5 */
   IoWriter *w;
