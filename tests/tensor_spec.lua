@@ -520,3 +520,31 @@ describe("isin and row masks", function()
     assert.has_error(function() return Y[T.new { true, false, true, true }] end)
   end)
 end)
+
+-- gather/scatter walked the index's shape in the input without checking it fits (a [2x5] index
+-- on a [2x2] input read and wrote outside it); t:transpose(1) on a 1-d tensor swapped in a slot
+-- past its shape.
+describe("index shapes that do not fit the input", function()
+  local lt = require "lunette"
+
+  it("gather and scatter refuse an index larger than the input off dim", function()
+    local t = lt.tensor({ { 1, 2 }, { 3, 4 } })
+    local ix = lt.tensor({ { 1, 1, 1, 1, 1 }, { 2, 2, 2, 2, 2 } }, "int64")
+    for _, name in ipairs { "gather", "scatter", "scatter_add", "scatter_", "scatter_add_" } do
+      local ok, err = pcall(t[name], t, 1, ix, 0)
+      assert.is_false(ok, name)
+      assert.matches("bad argument #3 to '" .. name:gsub("_", "%%_")
+                     .. "' %(index %[2x5%] is larger than the input %[2x2%] in dim 2%)", err)
+    end
+    assert.same({ 1, 2, 3, 4 }, t:flatten():totable())
+    -- a smaller index still works, as torch allows
+    assert.same({ { 2 }, { 3 } }, t:gather(2, lt.tensor({ { 2 }, { 1 } }, "int64")):totable())
+  end)
+
+  it("transpose of a 1-d tensor with one dim asks for the second", function()
+    local v = lt.arange(1, 6):reshape(1, 5):select(2, 5)
+    assert.has_error(function() v:transpose(1) end,
+                     "bad argument #3 to 'transpose' (second dim required for a 1-d tensor)")
+    assert.same({ 1, 2, 3, 4, 5 }, lt.arange(1, 6):transpose(1, 1):totable())
+  end)
+end)

@@ -59,12 +59,18 @@ static int x_index_select(lua_State *L) {
   return 1;
 }
 
-static void check_same_rank(lua_State *L, const Tensor *t, const Tensor *ix, int arg,
+/* gather/scatter index: the input's rank, and no longer than the input on any dim but d
+ * (as torch requires; the kernels would read or write outside the input otherwise). */
+static void check_same_rank(lua_State *L, const Tensor *t, const Tensor *ix, int d, int arg,
                             const char *fname) {
   char b1[64], b2[64];
   if (ix->ndim != t->ndim)
     ltL_argerror(L, arg, fname, "index must have as many dims as the input: %s vs %s",
                  ltL_shape_of(ix, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2));
+  for (int k = 0; k < t->ndim; k++)
+    if (k != d && ix->shape[k] > t->shape[k])
+      ltL_argerror(L, arg, fname, "index %s is larger than the input %s in dim %d",
+                   ltL_shape_of(ix, b1, sizeof b1), ltL_shape_of(t, b2, sizeof b2), k + 1);
 }
 
 static int x_gather(lua_State *L) {
@@ -72,7 +78,7 @@ static int x_gather(lua_State *L) {
   int d = ltL_check_dim(L, 2, "gather", t->ndim);
   Tensor *ix = push_index(L, 3, "gather");
   int64_t bad;
-  check_same_rank(L, t, ix, 3, "gather");
+  check_same_rank(L, t, ix, d, 3, "gather");
   Tensor *o = ltL_push_new_like(L, ix, t->dtype);
   if (lt_gather(o, t, d, ix, &bad) == LT_ERANGE)
     return range_error(L, 3, "gather", bad, t->shape[d]);
@@ -89,7 +95,7 @@ static int scatter_impl(lua_State *L, const char *fname, int add, int inplace) {
   Tensor *src = ltL_check_operand(L, 4, fname, t->dtype), vs;
   char b1[64], b2[64];
   int64_t bad;
-  check_same_rank(L, t, ix, 3, fname);
+  check_same_rank(L, t, ix, d, 3, fname);
   /* The source is broadcast to the index's shape: one value per index position. */
   if (lt_expand_view(src, ix->ndim, ix->shape, &vs) != LT_OK)
     return ltL_argerror(L, 4, fname, "source %s does not match index %s",

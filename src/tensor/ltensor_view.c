@@ -87,6 +87,10 @@ static int v_transpose(lua_State *L) {
     lua_settop(L, 1);
     return 1;
   }
+  /* The default second dim (2) exists only from 2-d up: a 1-d t:transpose(1) would swap in a
+   * slot past its shape. */
+  if (lua_isnoneornil(L, 3) && t->ndim < 2)
+    return ltL_argerror(L, 3, "transpose", "second dim required for a %d-d tensor", t->ndim);
   int d0 = lua_isnoneornil(L, 2) ? 0 : ltL_check_dim(L, 2, "transpose", t->ndim);
   int d1 = lua_isnoneornil(L, 3) ? 1 : ltL_check_dim(L, 3, "transpose", t->ndim);
   lt_view_transpose(t, d0, d1, &v);

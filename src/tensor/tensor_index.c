@@ -63,7 +63,17 @@ static LtStatus check_indices(const Tensor *idx, int64_t limit, int64_t *bad) {
   return LT_OK;
 }
 
+/* gather and scatter walk idx's shape and use the same position in a on every dim but dim:
+ * idx must have a's rank and fit inside a there, or the walk leaves a's memory. */
+static int index_fits(const Tensor *a, int dim, const Tensor *idx) {
+  if (idx->ndim != a->ndim) return 0;
+  for (int k = 0; k < a->ndim; k++)
+    if (k != dim && idx->shape[k] > a->shape[k]) return 0;
+  return 1;
+}
+
 LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int64_t *bad) {
+  if (!index_fits(a, dim, idx)) return LT_ESHAPE;
   LtStatus st = check_indices(idx, a->shape[dim], bad);
   if (st != LT_OK || lt_numel(out) == 0) return st;
   int64_t ix[LT_MAXDIM] = {0}, src[LT_MAXDIM], k = 0;
@@ -79,6 +89,7 @@ LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int
 
 LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add,
                     int64_t *bad) {
+  if (!index_fits(a, dim, idx)) return LT_ESHAPE;
   LtStatus st = check_indices(idx, a->shape[dim], bad);
   if (st != LT_OK || lt_numel(idx) == 0) return st;
   int64_t ix[LT_MAXDIM] = {0}, dst[LT_MAXDIM], k = 0;

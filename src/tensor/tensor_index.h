@@ -12,9 +12,11 @@
  * with shape[dim] = n. */
 LtStatus lt_index_select(Tensor *out, const Tensor *a, int dim, const int64_t *idx, int64_t n,
                          int64_t *bad);
-/* out[..i..] = a[..idx[..i..]..] along dim; idx and out share a shape. */
+/* out[..i..] = a[..idx[..i..]..] along dim; idx and out share a shape. idx has a's rank and
+ * idx.shape[k] <= a.shape[k] for every k != dim, else LT_ESHAPE. */
 LtStatus lt_gather(Tensor *out, const Tensor *a, int dim, const Tensor *idx, int64_t *bad);
-/* a[..idx[..i..]..] = src[..i..] (or += when add); idx and src share a shape. */
+/* a[..idx[..i..]..] = src[..i..] (or += when add); idx and src share a shape. idx has a's
+ * rank and idx.shape[k] <= a.shape[k] for every k != dim, else LT_ESHAPE. */
 LtStatus lt_scatter(Tensor *a, int dim, const Tensor *idx, const Tensor *src, int add,
                     int64_t *bad);
 /* Number of true elements of a mask (any dtype, any strides: nonzero counts as true). */
