@@ -777,3 +777,24 @@ describe("io.makedirs", function()
     os.remove(root .. "/a/b/file"); os.remove(root .. "/a/b"); os.remove(root .. "/a"); os.remove(root)
   end)
 end)
+
+-- write_safetensors kept one stack slot per tensor but reserved slots for at most 100,000:
+-- 200,000 tensors overflowed Lua's stack (a crash).
+describe("write_safetensors with very many tensors", function()
+  local lt = require "lunette"
+  it("writes 201,000 tensors, and refuses more than 400,000 with a message", function()
+    local path = os.tmpname() .. ".safetensors"
+    local t, x = {}, lt.zeros(1)
+    for i = 1, 201000 do t["t" .. i] = x end
+    assert.is_true(lt.io.save(path, t))
+    local n = 0
+    for _ in pairs(lt.io.load(path)) do n = n + 1 end
+    assert.equal(201000, n)
+    os.remove(path)
+    for i = 201001, 400001 do t["t" .. i] = x end
+    assert.has_error(function() lt.io.save(path, t) end)
+    local ok, err = pcall(lt.io.save, path, t)
+    assert.matches("400001 tensors, at most 400000 per file", err)
+    assert.is_nil(io.open(path))
+  end)
+end)

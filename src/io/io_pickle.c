@@ -436,7 +436,9 @@ static PkObj *rebuild_tensor(U *u, const PkObj *args) {
       return NULL;
     }
   }
-  if (numel > 0 && last >= s->numel) {
+  /* An empty view still names a position: past the storage, a writer that keeps the view's
+   * storage range (save_pt) would copy memory that is not the storage's. */
+  if ((numel > 0 && last >= s->numel) || (numel == 0 && (uint64_t)t.offset > s->numel)) {
     fail(u, "tensor view reaches past the end of storage '%s'", s->key);
     return NULL;
   }

@@ -315,7 +315,11 @@ static int l_write(lua_State *L) {
   if (!(sc->e = io_alloc(&h->ctx, sc->ecap))) return lio_fail(L, h, path, LT_ENOMEM);
   /* collect leaves one contiguous copy per tensor on the stack, plus a key and a value in
    * flight. */
-  luaL_checkstack(L, 2 * (int)(cap < 100000 ? cap : 100000) + 20, "too many tensors");
+  /* Lua's stack holds at most LUAI_MAXSTACK (1,000,000) slots: refuse past that clearly. The
+   * stack check once stopped at 100,000 tensors' worth and 200,000 tensors overflowed it. */
+  if (cap > 400000)
+    return ltL_argerror(L, 2, "write_safetensors", "%zu tensors, at most 400000 per file", cap);
+  luaL_checkstack(L, 2 * (int)cap + 20, "too many tensors");
   size_t n = collect(L, 2, &h->ctx, sc->e, cap);
   sc->m = collect_meta(L, 3, &h->ctx, &nm);
   sc->mcap = (nm ? nm : 1) * sizeof(IoStMeta);

@@ -175,6 +175,9 @@ add("pt", "storage key with a path", M.pt(P.proto .. P.tensor("../../x", 4, 0, {
 add("pt", "storage of 2^40 elements", M.pt(P.proto .. P.tensor("0", 1, 0, {1}, {1}):gsub("J\1\0\0\0t", "\x8a\6\0\0\0\0\0\1t", 1) .. P.stop, {["0"] = floats(1)}), "record holds 4 bytes")
 add("pt", "numel disagrees with the record", M.pt(P.proto .. P.tensor("0", 8, 0, {8}, {1}) .. P.stop, {["0"] = floats(4)}), "declares 8 elements of float32 (32 bytes) but its record holds 16 bytes")
 add("pt", "view past the storage", M.pt(P.proto .. P.tensor("0", 4, 2, {2, 2}, {2, 1}) .. P.stop, {["0"] = floats(4)}), "reaches past the end of storage '0'")
+add("pt", "empty view past the storage",
+    M.pt(P.proto .. P.tensor("0", 4, 1000, {0}, {1}) .. P.stop, {["0"] = floats(4)}),
+    "reaches past the end of storage '0'")
 -- issue 13 (3): 2^62 float32 elements over one stored element (zero strides)
 -- made a tensor whose byte count overflows int64
 local huge_view = P.tensor("0", 1, 0, {1 << 30, 1 << 30, 4}, {0, 0, 0})
