@@ -1,5 +1,4 @@
-/* embed.c - shared pieces of the embedding kernels: progress ticks, sparse symmetrisation, hashing,
- * row checks. */
+/* embed.c - the embed kernels' shared parts: progress, CSR symmetrisation, hashing, row checks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +6,7 @@
 #include "interrupt.h"
 
 LtStatus lt_embed_tick(const LtEmbedProgress *p, const char *stage, int64_t done, int64_t total) {
+  /* Ctrl-C first: a hook that never asks to stop still cannot keep a run from being interrupted. */
   if (lt_interrupt_pending()) return LT_EINTR;
   if (p && p->fn && p->fn(p->ctx, stage, done, total)) return LT_EINTR;
   return LT_OK;
@@ -24,16 +24,22 @@ void lt_csr_free(LtCsr *g) {
 /* One entry of A or of A^T on its way into the symmetric matrix. */
 typedef struct {
   int32_t col;
-  int32_t from_t;
+  int32_t from_t; /* 1: A_ji stored in row i (it came from A^T) */
   float v;
 } SymEntry;
 
+/* Orders a row's entries by column, then A before A^T. With distinct entries in each kNN list the
+ * pair (col, from_t) is unique within a row, so the order is total and the result cannot depend on
+ * how qsort treats equal keys. */
 static int sym_entry_cmp(const void *a, const void *b) {
   const SymEntry *x = a, *y = b;
   if (x->col != y->col) return x->col < y->col ? -1 : 1;
   return (x->from_t > y->from_t) - (x->from_t < y->from_t);
 }
 
+/* a = A_ij and b = A_ji (0 when absent) are fuzzy memberships in [0, 1]. mix < 0 is t-SNE's plain
+ * sum; otherwise the probabilistic sum a + b - ab (union) blended with the product ab
+ * (intersection), as umap-learn's fuzzy_simplicial_set. */
 static float sym_combine(double a, double b, double mix) {
   if (mix < 0) return (float)(a + b);
   double uni = a + b - a * b, inter = a * b;
@@ -41,7 +47,9 @@ static float sym_combine(double a, double b, double mix) {
 }
 
 /* Sorts each row's entries by column and merges A_ij with A_ji in place;
- * returns the merged count of row r in cnt[r]. */
+ * returns the merged count of row r in cnt[r]. Rows are independent, each
+ * thread rewriting only its own (dynamic schedule: lengths follow the
+ * in-degree). */
 static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double mix, int64_t *cnt) {
 #pragma omp parallel for schedule(dynamic, 256)
   for (int64_t r = 0; r < n; r++) {
@@ -57,6 +65,8 @@ static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double 
         else
           a = row[i].v;
       }
+      /* Writing at `out` while reading at i is safe: out never passes the start of the group just
+       * read. A combined value of 0 (intersection with a one-sided edge) drops the entry. */
       float v = sym_combine(a, b, mix);
       if (v != 0) {
         row[out].col = c;
@@ -71,6 +81,9 @@ static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double 
 LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
                            double mix) {
   memset(g, 0, sizeof *g);
+  /* start[] becomes the row offsets of the unmerged entries (every A_ij goes to row i and its
+   * mirror to row j). The +1 on the entry buffer: malloc(0) may return NULL, which would read as
+   * a failure for an empty input. */
   int64_t *start = calloc((size_t)n + 1, sizeof *start), *cnt = calloc((size_t)n + 1, sizeof *cnt);
   SymEntry *e = malloc(sizeof *e * (size_t)(2 * n * k + 1));
   if (!start || !cnt || !e) {
@@ -86,6 +99,8 @@ LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, 
       start[i + 1]++;
       start[c + 1]++;
     }
+  /* Exclusive prefix sum: start[i] is row i's first slot. cnt then serves as each row's fill
+   * cursor, and sym_merge_rows reuses it for the merged counts. */
   for (int64_t i = 0; i < n; i++) start[i + 1] += start[i];
   memcpy(cnt, start, sizeof *cnt * (size_t)n);
   for (int64_t i = 0; i < n; i++) /* counting sort by row, stable */
@@ -101,6 +116,7 @@ LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, 
   g->indptr = malloc(sizeof *g->indptr * ((size_t)n + 1));
   int64_t nnz = 0;
   for (int64_t r = 0; r < n; r++) nnz += cnt[r];
+  /* nnz + 1: an empty graph still gets non-NULL arrays. */
   g->indices = malloc(sizeof *g->indices * (size_t)(nnz + 1));
   g->data = malloc(sizeof *g->data * (size_t)(nnz + 1));
   if (!g->indptr || !g->indices || !g->data) {
@@ -110,6 +126,7 @@ LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, 
     lt_csr_free(g);
     return LT_ENOMEM;
   }
+  /* Merged rows are shorter than their slots in e: copy them out contiguously. */
   g->indptr[0] = 0;
   for (int64_t r = 0; r < n; r++) {
     int64_t o = g->indptr[r];
@@ -126,6 +143,9 @@ LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, 
 }
 
 uint64_t lt_embed_hash(uint64_t seed, uint64_t a, uint64_t b) {
+  /* Each input gets its own odd multiplier (the golden ratio and splitmix64's constants) so that
+   * (a, b) and (b, a) land apart; a + 1 keeps a = 0 from cancelling the first term. Then
+   * splitmix64's finaliser (Steele, Lea & Flood 2014) spreads every input bit over the output. */
   uint64_t z =
       seed + 0x9e3779b97f4a7c15ULL * (a + 1) + 0xbf58476d1ce4e5b9ULL * (b + 0x632be59bd9b4e019ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -143,6 +163,8 @@ int64_t lt_embed_first_bad_row(const float *x, int64_t n, int64_t d) {
 }
 
 LT_EMBED_HOT float lt_embed_sqdist(const float *a, const float *b, int64_t d) {
+  /* Eight independent partial sums let the compiler vectorise without reassociating (no
+   * -ffast-math); the pairwise reduction below fixes the order of the final additions. */
   float s[8] = {0};
   int64_t j = 0;
   for (; j + 8 <= d; j += 8)
@@ -162,6 +184,7 @@ void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {
     double s = 0;
+    /* Double: the norms enter |q|^2 + |x|^2 - 2 q.x, whose cancellation magnifies rounding. */
     for (int64_t j = 0; j < d; j++) s += (double)x[i * d + j] * x[i * d + j];
     out[i] = (float)s;
   }

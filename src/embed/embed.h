@@ -39,7 +39,9 @@ typedef struct {
   float *data;      /* nnz */
 } LtCsr;
 
+/* Stored entries of g (indptr[n]); 0 for a zeroed, never-built LtCsr. */
 int64_t lt_csr_nnz(const LtCsr *g);
+/* Frees g's three arrays and zeroes g; safe on a zeroed LtCsr and idempotent. */
 void lt_csr_free(LtCsr *g);
 /* Builds g = sym(A) from a dense-by-row sparse matrix A given as k entries
  * per row (cols [n x k] 0-based, vals [n x k]; entries with col < 0 or

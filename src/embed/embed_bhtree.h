@@ -28,7 +28,11 @@ typedef struct {
   int32_t *tmp_order;
 } LtBhTree;
 
+/* Allocates t's buffers for n points of dimension dim. LT_EVALUE when dim
+ * is not 1..3 or n not 1..INT32_MAX/2, LT_ENOMEM; on failure t is left
+ * zeroed (nothing to free). */
 LtStatus lt_bhtree_init(LtBhTree *t, int64_t n, int dim);
+/* Frees t's buffers and zeroes it; safe on a zeroed tree and idempotent. */
 void lt_bhtree_free(LtBhTree *t);
 
 /* Rebuilds the tree over Y [n x dim]: Morton codes on the bounding square,

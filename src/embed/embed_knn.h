@@ -17,7 +17,7 @@ typedef enum { LT_KNN_AUTO = 0, LT_KNN_EXACT, LT_KNN_APPROX } LtKnnMethod;
  * neighbour. Writes idx [m x k] (0-based) and dist [m x k] (in the metric:
  * squared Euclidean, Euclidean, or cosine distance 1 - cos), each row
  * ascending, ties broken by the smaller index. Candidates are screened with
- * |q|^2 + |x|^2 - 2 q.x from sgemm in tiles of bounded size (about 16 MB),
+ * |q|^2 + |x|^2 - 2 q.x from sgemm in tiles of bounded size (about 8 MB),
  * and the k kept are re-measured directly, so the distances returned are
  * exact. Needs k <= n (k <= n - 1 with exclude_self). Returns LT_OK,
  * LT_ENOMEM or LT_EINTR (progress hook or Ctrl-C). */
@@ -38,7 +38,9 @@ typedef struct {
 /* Approximate k nearest neighbours of every row of X [n x d] among the
  * others (never itself): random-projection forest, then NN-descent local
  * joins (Dong, Charikar & Li 2011, as pynndescent). Output as
- * lt_knn_exact. Deterministic for a seed whatever the thread count: the
+ * lt_knn_exact, except that an entry no round could fill (possible with a
+ * tiny leaf_size and few rounds) is index -1 at distance +inf.
+ * Deterministic for a seed whatever the thread count: the
  * neighbour lists after each round are the k best of a candidate set that
  * does not depend on scheduling. Needs 1 <= k <= n - 1. Returns LT_OK,
  * LT_ENOMEM or LT_EINTR. */
@@ -49,7 +51,9 @@ LtStatus lt_knn_nndescent(const float *X, int64_t n, int64_t d, int64_t k, LtMet
 /* The kNN graph of X (each row's k nearest other rows) by the method asked
  * for; auto picks exact for n < 4096 or when a rough cost model says the
  * sgemm screen (~n^2 d) is cheaper than NN-descent (~n min(k,60)^2 d per
- * round), else NN-descent seeded with seed. */
+ * round), else NN-descent seeded with seed. idx and dist are [n x k] as
+ * lt_knn_exact's with exclude_self; returns as the method chosen (LT_EVALUE
+ * unless 1 <= k <= n - 1). */
 LtStatus lt_knn_graph(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric,
                       LtKnnMethod method, uint64_t seed, int64_t *idx, float *dist,
                       const LtEmbedProgress *prog);

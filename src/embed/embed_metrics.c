@@ -12,6 +12,8 @@ typedef struct {
   int64_t d;
 } Space;
 
+/* Copies x into s in float64 with its squared row norms. On LT_ENOMEM the fields already allocated
+ * stay set: the caller frees them. */
 static LtStatus space_init(Space *s, const float *x, int64_t n, int64_t d) {
   s->d = d;
   s->x = malloc(sizeof *s->x * (size_t)(n * d));
@@ -31,12 +33,16 @@ static LtStatus space_init(Space *s, const float *x, int64_t n, int64_t d) {
 /* out [br x n] = squared distances from rows r0..r0+br to all rows; the
  * point itself gets +inf so it never counts as a neighbour. */
 static void dist_rows(const Space *s, int64_t n, int64_t r0, int64_t br, double *out) {
+  /* dgemm gives -2 x_r.x_c; the norms are added below. Float64 throughout: the metrics rank
+   * neighbours, and float32 distances would tie or swap near-equal ones that scikit-learn keeps
+   * apart. */
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)br, (int)n, (int)s->d, -2.0,
               s->x + r0 * s->d, (int)s->d, s->x, (int)s->d, 0.0, out, (int)n);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < br; r++)
     for (int64_t c = 0; c < n; c++) {
       double v = out[r * n + c] + s->norm[r0 + r] + s->norm[c];
+      /* Clamped at 0: cancellation can make a near pair's squared distance slightly negative. */
       out[r * n + c] = c == r0 + r ? INFINITY : v < 0 ? 0 : v;
     }
 }
@@ -47,10 +53,13 @@ static inline int before(double da, int64_t ia, double db, int64_t ib) {
 
 /* The k nearest entries of a distance row (ties by index), unordered. */
 static void select_k(const double *row, int64_t n, int64_t k, int64_t *out) {
+  /* out is a max-heap of indices keyed by (distance, index): its root is the farthest kept, so a
+   * candidate is tested against one entry and most are refused there. */
   int64_t m = 0;
   for (int64_t c = 0; c < n; c++) {
     if (m == k && !before(row[c], c, row[out[0]], out[0])) continue;
     int64_t pos;
+    /* Still filling: sift the new entry up. */
     if (m < k) {
       pos = m++;
       while (pos > 0 && before(row[out[(pos - 1) / 2]], out[(pos - 1) / 2], row[c], c)) {
@@ -75,6 +84,9 @@ static void select_k(const double *row, int64_t n, int64_t k, int64_t *out) {
 
 /* 1 + the number of entries of the row that come before entry j. */
 static int64_t rank_of(const double *row, int64_t n, int64_t j) {
+  /* Equal distances rank by index: an equal entry before j counts (<=), one after it does not (<).
+   * A count in O(n) per missing neighbour instead of sorting the whole row: only up to k entries of
+   * each row need a rank. */
   double rj = row[j];
   int64_t c = 0;
   for (int64_t l = 0; l < j; l++) c += row[l] <= rj;
@@ -89,6 +101,7 @@ static int64_t rank_of(const double *row, int64_t n, int64_t j) {
 static LtStatus pass(const Space *s, int64_t n, int64_t k, int64_t *mine, const int64_t *other,
                      double *pen, int64_t *hit, const LtEmbedProgress *prog, int64_t step,
                      int64_t steps) {
+  /* Rows per block: about 16 M doubles (128 MB) of distances whatever n, and 1..256 rows. */
   int64_t br = (int64_t)(16777216 / n);
   br = br < 1 ? 1 : br > 256 ? 256 : br;
   double *buf = malloc(sizeof *buf * (size_t)(br * n));
@@ -106,6 +119,7 @@ static LtStatus pass(const Space *s, int64_t n, int64_t k, int64_t *mine, const 
     for (int64_t r = 0; r < b; r++) {
       int64_t i = r0 + r, *me = nb + r * k;
       const double *row = buf + r * n;
+      /* Rows are independent: each thread writes only mine[i], pen[i] and hit[i]. */
       select_k(row, n, k, me);
       if (mine) memcpy(mine + i * k, me, sizeof *me * (size_t)k);
       if (!other) continue;
@@ -139,6 +153,10 @@ LtStatus lt_embed_quality(const float *X, int64_t dx, const float *Y, int64_t dy
   LtStatus st = nx && ny && hit && pen ? LT_OK : LT_ENOMEM;
   if (st == LT_OK) st = space_init(&sx, X, n, dx);
   if (st == LT_OK) st = space_init(&sy, Y, n, dy);
+  /* scikit-learn's normaliser 2 / (n k (2n - 3k - 1)): k < n/2 keeps it positive. Three passes
+   * hold one distance block at a time: Y's neighbours; X's, with the penalty of Y's neighbours
+   * missing from X (trustworthiness); Y's again, with the penalty of X's neighbours missing from Y
+   * (continuity). */
   double scale = 2.0 / ((double)n * (double)k * (2.0 * (double)n - 3.0 * (double)k - 1.0)), tp = 0,
          cp = 0;
   int64_t hits = 0;

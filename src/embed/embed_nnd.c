@@ -1,5 +1,4 @@
-/* embed_nnd.c - approximate kNN graph: random-projection forest start, then NN-descent (declared in
- * embed_knn.h). */
+/* embed_nnd.c - approximate kNN (embed_knn.h): random-projection forest, then NN-descent. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
  * most offers are refused without taking the lock. */
 typedef struct {
   int64_t n, k;
+  /* d, ix: the heaps, [n x k]; thr, lk: one per point. */
   float *d;
   int32_t *ix;
   float *thr;
@@ -21,6 +21,7 @@ static inline int gt32(float da, int32_t ia, float db, int32_t ib) {
   return da > db || (da == db && ia > ib);
 }
 
+/* Restores the max-heap order (root = the worst kept) below pos. */
 static void sift32(float *hd, int32_t *hi, int64_t k, int64_t pos) {
   for (;;) {
     int64_t l = 2 * pos + 1, r = l + 1, m = pos;
@@ -41,18 +42,22 @@ static void sift32(float *hd, int32_t *hi, int64_t k, int64_t pos) {
  * everything offered, whatever the order of offers (ties by index). */
 static void nnd_offer(NndHeaps *h, int64_t p, float dd, int32_t q) {
   float t;
+  /* Unlocked read: thr only ever decreases, so a stale value can only let an offer in to be refused
+   * under the lock, never refuse one that belongs. */
   __atomic_load(&h->thr[p], &t, __ATOMIC_RELAXED);
   if (dd > t) return;
   omp_set_lock(&h->lk[p]);
   float *hd = h->d + p * h->k;
   int32_t *hi = h->ix + p * h->k;
   if (gt32(hd[0], hi[0], dd, q)) {
+    /* The duplicate scan runs only for offers good enough to enter, a small minority. */
     int dup = 0;
     for (int64_t j = 0; j < h->k && !dup; j++) dup = hi[j] == q;
     if (!dup) {
       hd[0] = dd;
       hi[0] = q;
       sift32(hd, hi, h->k, 0);
+      /* Publishes the new worst for the unlocked reads above. */
       __atomic_store(&h->thr[p], &hd[0], __ATOMIC_RELAXED);
     }
   }
@@ -68,6 +73,8 @@ static void heaps_free(NndHeaps *h) {
   free(h->lk);
 }
 
+/* n empty lists of k: distance +inf and index INT32_MAX in every slot, so any real offer beats an
+ * empty one and unfilled slots are recognisable at output. */
 static LtStatus heaps_init(NndHeaps *h, int64_t n, int64_t k) {
   memset(h, 0, sizeof *h);
   h->n = n;
@@ -104,9 +111,12 @@ static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo,
                             uint64_t key) {
   int64_t cnt = hi - lo;
   int64_t a = lo + (int64_t)(lt_embed_hash(key, 1, 0) % (uint64_t)cnt);
+  /* b is drawn among the other cnt - 1 members: shift past a. */
   int64_t b = lo + (int64_t)(lt_embed_hash(key, 2, 0) % (uint64_t)(cnt - 1));
   if (b >= a) b++;
   const float *xa = X + (int64_t)ids[a] * d, *xb = X + (int64_t)ids[b] * d;
+  /* The hyperplane is the perpendicular bisector of xa and xb: m = (xa - xb).x - off with off =
+   * (xa - xb).(xa + xb) / 2, in double so that near-plane points are classified consistently. */
   double off = 0;
   for (int64_t j = 0; j < d; j++) off += (double)(xa[j] - xb[j]) * 0.5 * ((double)xa[j] + xb[j]);
   int64_t l = lo, r = hi - 1;
@@ -114,6 +124,8 @@ static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo,
     const float *x = X + (int64_t)ids[l] * d;
     double m = -off;
     for (int64_t j = 0; j < d; j++) m += (double)(xa[j] - xb[j]) * x[j];
+    /* A point on the plane picks a side by a hash of its index: deterministic, and duplicates still
+     * split. */
     int left = m < 0 || (m == 0 && (lt_embed_hash(key, 3, (uint64_t)ids[l]) & 1));
     if (left)
       l++;
@@ -125,6 +137,7 @@ static int64_t rp_partition(const float *X, int64_t d, int32_t *ids, int64_t lo,
     }
   }
   int64_t nl = l - lo;
+  /* All on one side (duplicates, mostly): halve the range anyway, so every split shrinks it. */
   return nl == 0 || nl == cnt ? cnt / 2 : nl;
 }
 
@@ -135,6 +148,8 @@ static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint6
                        int32_t *ids, int64_t *leaves, int64_t *stack) {
   int64_t sp = 0, nleaves = 0;
   for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)i;
+  /* An explicit stack of [lo, hi) pairs instead of recursion: unbalanced splits cannot overflow the
+   * C stack. Pending ranges are disjoint and non-empty, so at most n pairs wait (hence 2n + 2). */
   stack[sp++] = 0;
   stack[sp++] = n;
   while (sp > 0) {
@@ -145,6 +160,8 @@ static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint6
       nleaves++;
       continue;
     }
+    /* (lo, hi) identifies the node within its tree: the same seed splits it the same way on any
+     * thread. */
     int64_t nl = rp_partition(X, d, ids, lo, hi, lt_embed_hash(key, (uint64_t)lo, (uint64_t)hi));
     stack[sp++] = lo + nl;
     stack[sp++] = hi;
@@ -154,6 +171,8 @@ static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint6
   return nleaves;
 }
 
+/* Seeds the lists with every pair inside each leaf of `trees` random-projection trees (the start
+ * graph of pynndescent). The trees are built in parallel, each in its own ids, leaves and stack. */
 static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h, int trees,
                                int64_t leaf, uint64_t seed) {
   int32_t *ids = malloc(sizeof *ids * (size_t)(n * trees));
@@ -169,9 +188,12 @@ static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h
   }
 #pragma omp parallel for schedule(dynamic, 1)
   for (int t = 0; t < trees; t++)
+    /* 0x7265 ("re") keeps the trees' streams apart from the rounds' (0x6e6e64, "nnd"). */
     nleaves[t] = rp_tree(X, n, d, leaf, lt_embed_hash(seed, 0x7265u, (uint64_t)t),
                          ids + (int64_t)t * n, leaves + 2 * n * t, stacks + (2 * n + 2) * t);
   free(stacks);
+  /* Leaves joined one tree at a time, each tree's leaves in parallel: nnd_offer keeps the k best of
+   * everything offered, so the order of offers does not matter. */
   for (int t = 0; t < trees; t++) {
     const int32_t *tid = ids + (int64_t)t * n;
     const int64_t *lv = leaves + 2 * n * t;
@@ -196,6 +218,8 @@ static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h
 typedef struct {
   int64_t mc;
   int32_t *ix;
+  /* pr: a hashed priority per (point, candidate). Keeping the mc smallest is a uniform sample
+   * without replacement that does not depend on the order entries arrive in. */
   uint64_t *pr;
   int32_t *cnt;
 } CandLists;
@@ -203,6 +227,7 @@ typedef struct {
 static void cand_push(CandLists *c, int64_t i, int32_t j, uint64_t pr) {
   int32_t *ix = c->ix + i * c->mc;
   uint64_t *p = c->pr + i * c->mc;
+  /* Linear scans: a list holds max_candidates entries at most (min(k, 60) by default). */
   int32_t m = c->cnt[i];
   for (int32_t a = 0; a < m; a++)
     if (ix[a] == j) return;
@@ -212,7 +237,9 @@ static void cand_push(CandLists *c, int64_t i, int32_t j, uint64_t pr) {
     c->cnt[i] = m + 1;
     return;
   }
-  int32_t w = 0; /* replace the largest priority if this one is smaller */
+  /* Full: the list keeps the mc smallest (priority, index) pairs seen, so the newcomer replaces the
+   * largest if it is smaller. */
+  int32_t w = 0;
   for (int32_t a = 1; a < m; a++)
     if (p[a] > p[w] || (p[a] == p[w] && ix[a] > ix[w])) w = a;
   if (pr < p[w] || (pr == p[w] && j < ix[w])) {
@@ -226,6 +253,8 @@ static void cand_push(CandLists *c, int64_t i, int32_t j, uint64_t pr) {
 static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandLists *od,
                              uint64_t key) {
   int64_t n = h->n, k = h->k;
+  /* Serial: every entry pushes into two lists (its own and the reverse one, NN-descent's R[v]),
+   * which threads would race on; the pushes are cheap next to local_join. */
   memset(nw->cnt, 0, sizeof *nw->cnt * (size_t)n);
   memset(od->cnt, 0, sizeof *od->cnt * (size_t)n);
   for (int64_t i = 0; i < n; i++)
@@ -239,6 +268,8 @@ static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandList
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < k; j++) {
+      /* Only the new entries that were sampled become old; the others stay new for a later round
+       * (the sampling variant of Dong et al., as pynndescent). */
       if (!flag[i * k + j]) continue;
       for (int32_t a = 0; a < nw->cnt[i]; a++)
         if (nw->ix[i * nw->mc + a] == h->ix[i * k + j]) {
@@ -248,6 +279,8 @@ static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandList
     }
 }
 
+/* Joins each point's candidates pairwise, offering every pair to both ends: new with new and new
+ * with old (old pairs met in an earlier round). Offers go through the per-point locks. */
 static void local_join(const float *X, int64_t d, NndHeaps *h, const CandLists *nw,
                        const CandLists *od) {
 #pragma omp parallel for schedule(dynamic, 32)
@@ -260,6 +293,7 @@ static void local_join(const float *X, int64_t d, NndHeaps *h, const CandLists *
         nnd_offer(h, nv[a], dd, nv[b]);
         nnd_offer(h, nv[b], dd, nv[a]);
       }
+      /* Old with old is skipped: such a pair was joined when one of the two was new. */
       for (int32_t b = 0; b < od->cnt[i]; b++) {
         if (ov[b] == nv[a]) continue;
         float dd = lt_embed_sqdist(xu, X + (int64_t)ov[b] * d, d);
@@ -283,6 +317,7 @@ static int64_t refresh_flags(NndHeaps *h, int32_t *prev, uint8_t *flag) {
 #pragma omp parallel for schedule(static) reduction(+ : changed)
   for (int64_t i = 0; i < n; i++) {
     int32_t *pv = prev + 2 * i * k;
+    /* prev is sorted by index for bsearch: the lists themselves are heaps, in no useful order. */
     qsort(pv, (size_t)k, 2 * sizeof *pv, cmp_i32pair);
     for (int64_t j = 0; j < k; j++) {
       int32_t key[2] = {h->ix[i * k + j], 0};
@@ -294,6 +329,7 @@ static int64_t refresh_flags(NndHeaps *h, int32_t *prev, uint8_t *flag) {
   return changed;
 }
 
+/* Saves each list's (index, flag) pairs before a join, for refresh_flags. */
 static void snapshot(const NndHeaps *h, const uint8_t *flag, int32_t *prev) {
   for (int64_t i = 0; i < h->n * h->k; i++) {
     prev[2 * i] = h->ix[i];
@@ -301,6 +337,8 @@ static void snapshot(const NndHeaps *h, const uint8_t *flag, int32_t *prev) {
   }
 }
 
+/* Fills the options left at <= 0 with the defaults listed in LtNndOptions, for n points and k
+ * neighbours. */
 static void nnd_defaults(LtNndOptions *o, int64_t n, int64_t k) {
   if (o->n_trees <= 0) {
     o->n_trees = 4 + (int)lround(pow((double)n, 0.25) / 2);
@@ -315,6 +353,7 @@ static void nnd_defaults(LtNndOptions *o, int64_t n, int64_t k) {
   if (o->delta <= 0) o->delta = 0.001;
 }
 
+/* NN-descent rounds until fewer than delta n k entries change in one, or max_iter rounds. */
 static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOptions *o,
                            const LtEmbedProgress *prog) {
   int64_t n = h->n, k = h->k, mc = o->max_candidates;
@@ -329,11 +368,13 @@ static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOp
     st = LT_ENOMEM;
     goto done;
   }
+  /* Every seeded entry starts new, so all of them take part in the first join. */
   memset(flag, 1, (size_t)(n * k));
   for (int it = 0; it < o->max_iter && st == LT_OK; it++) {
     build_candidates(h, flag, &nw, &od, lt_embed_hash(o->seed, 0x6e6e64u, (uint64_t)it));
     snapshot(h, flag, prev);
     local_join(X, d, h, &nw, &od);
+    /* Dong et al.'s stopping rule: fewer than delta n k entries changed means convergence. */
     int64_t changed = refresh_flags(h, prev, flag);
     st = lt_embed_tick(prog, "knn", it + 1, o->max_iter);
     if ((double)changed <= o->delta * (double)n * (double)k) break;
@@ -350,6 +391,8 @@ done:
   return st;
 }
 
+/* Sorts each heap ascending by (distance, index) and writes it in the metric; a slot never filled
+ * comes out as index -1 at distance +inf. */
 static void nnd_output(const NndHeaps *h, LtMetric metric, int64_t *idx, float *dist) {
   int64_t k = h->k;
 #pragma omp parallel for schedule(static)
@@ -369,6 +412,7 @@ static void nnd_output(const NndHeaps *h, LtMetric metric, int64_t *idx, float *
       hi[b + 1] = vi;
     }
     for (int64_t j = 0; j < k; j++) {
+      /* The heaps hold squared distances, converted as finish_rows does for the exact method. */
       idx[i * k + j] = hi[j] == INT32_MAX ? -1 : hi[j];
       dist[i * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(hd[j])
                         : metric == LT_METRIC_COSINE  ? 0.5f * hd[j]
@@ -380,10 +424,12 @@ static void nnd_output(const NndHeaps *h, LtMetric metric, int64_t *idx, float *
 LtStatus lt_knn_nndescent(const float *X, int64_t n, int64_t d, int64_t k, LtMetric metric,
                           const LtNndOptions *opts, int64_t *idx, float *dist,
                           const LtEmbedProgress *prog) {
+  /* Indices are int32, and INT32_MAX marks an empty slot. */
   if (k <= 0 || k > n - 1 || n > INT32_MAX - 1) return LT_EVALUE;
   LtNndOptions o = *opts;
   nnd_defaults(&o, n, k);
   float *xs = NULL;
+  /* Cosine: NN-descent on unit rows under squared Euclidean distance, converted at output. */
   if (metric == LT_METRIC_COSINE) {
     if (!(xs = malloc(sizeof *xs * (size_t)(n * d)))) return LT_ENOMEM;
     lt_embed_normalize_rows(X, n, d, xs);

@@ -1,5 +1,4 @@
-/* embed_pca.c - PCA by float64 covariance/Gram eigendecomposition or by a randomised range finder;
- * effective dimension. */
+/* embed_pca.c - PCA (float64 covariance/Gram eigenvectors or randomised); effective dimension. */
 /* Its LAPACKE_, cblas_, openblas_ calls go through src/lazy.h:
  * LAPACKE and OpenBLAS are loaded on first use. */
 #include <cblas.h>
@@ -11,6 +10,8 @@
 #include "interrupt.h"
 #include "tensor/random.h"
 
+/* Rows per partial sum: sums run over this fixed blocking, so their order does not depend on the
+ * thread count. */
 #define ROW_CHUNK 1024
 
 /* Column means and centred sums of squares of X [n x d] in float64, summed
@@ -21,6 +22,9 @@ static LtStatus column_stats(const float *X, int64_t n, int64_t d, int center, d
   int64_t nc = (n + ROW_CHUNK - 1) / ROW_CHUNK;
   double *part = calloc((size_t)(nc * d), sizeof *part);
   if (!part) return LT_ENOMEM;
+  /* Two passes (means, then centred squares) rather than sums and sums of squares in one: the
+   * one-pass formula cancels badly when the mean is large next to the spread. Each chunk's partial
+   * is written by one thread and the partials are added in chunk order. */
   for (int pass = 0; pass < (ss ? 2 : 1); pass++) {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t c = 0; c < nc; c++) {
@@ -56,6 +60,8 @@ static LtStatus covariance_blas(const float *X, int64_t n, int64_t d, const doub
   memset(C, 0, sizeof *C * (size_t)(d * d));
   for (int64_t r0 = 0; r0 < n; r0 += ROW_CHUNK) {
     int64_t bn = n - r0 < ROW_CHUNK ? n - r0 : ROW_CHUNK;
+    /* Centred in double before dsyrk: centring in float would lose a small spread around a large
+     * mean. Only the lower triangle is formed; dsyevr reads no more. */
     for (int64_t i = 0; i < bn; i++)
       for (int64_t j = 0; j < d; j++) B[i * d + j] = X[(r0 + i) * d + j] - mean[j];
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)bn, 1.0, B, (int)d, 1.0, C,
@@ -87,6 +93,7 @@ static void covariance_fixed(const float *X, int64_t n, int64_t d, const double 
 
 /* G [n x n] (lower) = Xc Xc^T over column blocks, for wide data (d > n). */
 static LtStatus gram_blas(const float *X, int64_t n, int64_t d, const double *mean, double *G) {
+  /* 512 columns at a time bound the double scratch to n x 512. */
   int64_t bc = 512;
   double *B = malloc(sizeof *B * (size_t)(n * bc));
   if (!B) return LT_ENOMEM;
@@ -113,6 +120,8 @@ static LtStatus top_eigen(double *A, int64_t m, int64_t k, double *w, double *V)
     free(sup);
     return LT_ENOMEM;
   }
+  /* Range 'I' asks dsyevr for eigenvalues m-k+1..m only (the k largest, ascending): cheaper than
+   * the whole spectrum when k is small. They are reversed into descending order below. */
   lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'L', (lapack_int)m, A, (lapack_int)m,
                                    0, 0, (lapack_int)(m - k + 1), (lapack_int)m, 0.0, &found, wa, Z,
                                    (lapack_int)k, sup);
@@ -141,6 +150,8 @@ static void scores_fixed(const float *X, int64_t n, int64_t d, const double *mea
 
 LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mean,
                           const float *comp, int64_t k, float *out) {
+  /* (Z - mean) comp^T = Z comp^T - mean comp^T: one sgemm on Z as it is, then a shift per column,
+   * so no centred copy of Z is made. */
   float *shift = calloc((size_t)k, sizeof *shift);
   if (!shift) return LT_ENOMEM;
   if (mean)
@@ -182,6 +193,8 @@ static void gram_fixed(const float *X, int64_t n, int64_t d, const double *mean,
     }
 }
 
+/* Exact PCA: eigendecomposition of the covariance (d <= n) or of the Gram matrix (wide data),
+ * whichever is smaller, then the components. */
 static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *mean,
                           const LtPcaOptions *o, LtPcaOut *out) {
   int64_t k = o->k, m = d <= n ? d : n;
@@ -201,12 +214,14 @@ static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *me
       st = gram_blas(X, n, d, mean, A);
   }
   if (st == LT_OK) {
+    /* dsyevr's result changes with the BLAS thread count: one thread in deterministic mode. */
     int threads = openblas_get_num_threads();
     if (o->deterministic) openblas_set_num_threads(1);
     st = top_eigen(A, m, k, w, V);
     if (o->deterministic) openblas_set_num_threads(threads);
   }
   for (int64_t j = 0; st == LT_OK && j < k; j++) {
+    /* Eigenvalues are squared singular values; rounding can leave a tiny negative one. */
     double s = sqrt(w[j] > 0 ? w[j] : 0), norm = 0;
     out->singular_values[j] = s;
     float *c = out->components + j * d;
@@ -214,6 +229,8 @@ static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *me
       for (int64_t a = 0; a < d; a++) c[a] = (float)V[a * k + j];
       continue;
     }
+    /* Wide data: the Gram eigenvector u gives the component Xc^T u / |Xc^T u| (Xc's right singular
+     * vector). */
     memset(v, 0, sizeof *v * (size_t)d);
     for (int64_t i = 0; i < n; i++)
       for (int64_t a = 0; a < d; a++) v[a] += V[i * k + j] * (X[i * d + a] - mean[a]);
@@ -231,6 +248,7 @@ static LtStatus pca_exact(const float *X, int64_t n, int64_t d, const double *me
 /* out [n x l] = (X - 1 mu^T) M for M [d x l]. */
 static void xc_times(const float *X, int64_t n, int64_t d, const float *mu, const float *M,
                      int64_t l, float *out) {
+  /* Centring folded in: Xc M = X M - 1 (mu^T M), so X is never copied. */
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)l, (int)d, 1.0f, X, (int)d, M,
               (int)l, 0.0f, out, (int)l);
   for (int64_t a = 0; a < l; a++) {
@@ -243,6 +261,7 @@ static void xc_times(const float *X, int64_t n, int64_t d, const float *mu, cons
 /* out [d x l] = (X - 1 mu^T)^T Y for Y [n x l]. */
 static void xct_times(const float *X, int64_t n, int64_t d, const float *mu, const float *Y,
                       int64_t l, float *out) {
+  /* Xc^T Y = X^T Y - mu (1^T Y): again no centred copy of X. */
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)l, (int)n, 1.0f, X, (int)d, Y,
               (int)l, 0.0f, out, (int)l);
   for (int64_t a = 0; a < l; a++) {
@@ -254,6 +273,7 @@ static void xct_times(const float *X, int64_t n, int64_t d, const float *mu, con
 
 /* Replaces the m x l matrix A by an orthonormal basis of its columns. */
 static LtStatus orthonormalize(float *A, int64_t m, int64_t l, float *tau) {
+  /* In place: sgeqrf leaves Householder reflectors (scalars in tau), sorgqr turns them into Q. */
   if (LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, A, (lapack_int)l, tau) != 0)
     return LT_ELAPACK;
   if (LAPACKE_sorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)l, (lapack_int)l, A,
@@ -262,12 +282,15 @@ static LtStatus orthonormalize(float *A, int64_t m, int64_t l, float *tau) {
   return LT_OK;
 }
 
-/* The k leading right singular vectors of Xc^T's d x l sketch Bt. */
+/* The k leading left singular vectors of the d x l sketch Bt = Xc^T Q, which are Xc's leading
+ * right singular vectors (the components), and their singular values. */
 static LtStatus sketch_svd(const float *Bt, int64_t d, int64_t l, int64_t k, LtPcaOut *out) {
   double *A = malloc(sizeof *A * (size_t)(d * l)), *s = malloc(sizeof *s * (size_t)l);
   double *U = malloc(sizeof *U * (size_t)(d * l)), *Vt = malloc(sizeof *Vt * (size_t)(l * l));
   LtStatus st = !A || !s || !U || !Vt ? LT_ENOMEM : LT_OK;
   if (st == LT_OK) {
+    /* The small SVD in float64: cheap at this size, and the singular values come out accurate. 'S':
+     * the thin factors suffice. */
     for (int64_t i = 0; i < d * l; i++) A[i] = Bt[i];
     if (LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)d, (lapack_int)l, A, (lapack_int)l, s, U,
                        (lapack_int)l, Vt, (lapack_int)l) != 0)
@@ -299,10 +322,13 @@ static LtStatus range_t_times(const float *X, int64_t n, int64_t d, const float 
   return lt_embed_first_bad_row(M, d, l) >= 0 ? LT_ERANGE : LT_OK;
 }
 
+/* Randomised PCA after scikit-learn's randomized_svd (with QR where it normalises by LU):
+ * Halko, Martinsson & Tropp (2011), Algorithm 4.4, randomised subspace iteration. */
 static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const double *mean,
                                const LtPcaOptions *o, LtPcaOut *out) {
   int64_t k = o->k, mn = n < d ? n : d, l = k + (o->n_oversamples > 0 ? o->n_oversamples : 10);
   int iters = o->n_iter > 0 ? o->n_iter : (10 * k < mn ? 7 : 4);
+  /* l = k + oversamples, at most min(n, d): the rank of the sketch. */
   if (l > mn) l = mn;
   float *M = malloc(sizeof *M * (size_t)(d * l)), *Y = malloc(sizeof *Y * (size_t)(n * l));
   float *mu = malloc(sizeof *mu * (size_t)d), *tau = malloc(sizeof *tau * (size_t)l);
@@ -310,10 +336,13 @@ static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const doubl
   if (st == LT_OK) {
     LtRng rng;
     lt_rng_seed(&rng, o->seed);
+    /* A Gaussian test matrix from the seeded generator: the same seed gives the same sketch. */
     for (int64_t i = 0; i < d * l; i++) M[i] = (float)lt_rng_normal(&rng);
     for (int64_t c = 0; c < d; c++) mu[c] = (float)mean[c];
     st = range_times(X, n, d, mu, M, l, Y);
   }
+  /* A QR after every product: without it the columns collapse onto the top singular vector within
+   * a few iterations in float32. */
   for (int it = 0; st == LT_OK && it < iters; it++) {
     st = orthonormalize(Y, n, l, tau);
     if (st == LT_OK) st = range_t_times(X, n, d, mu, Y, l, M);
@@ -321,6 +350,8 @@ static LtStatus pca_randomized(const float *X, int64_t n, int64_t d, const doubl
     if (st == LT_OK) st = range_times(X, n, d, mu, M, l, Y);
     if (st == LT_OK && lt_interrupt_pending()) st = LT_EINTR;
   }
+  /* Q = orth(Xc M) spans Xc's dominant range; Bt = Xc^T Q is small (d x l) and its SVD gives the
+   * components. */
   if (st == LT_OK) st = orthonormalize(Y, n, l, tau);
   if (st == LT_OK) st = range_t_times(X, n, d, mu, Y, l, M);
   if (st == LT_OK) st = sketch_svd(M, d, l, k, out);
@@ -335,13 +366,17 @@ LtStatus lt_pca_fit(const float *X, int64_t n, int64_t d, const LtPcaOptions *o,
   int64_t k = o->k, mn = n < d ? n : d;
   if (n < 2 || d < 1 || k < 1 || k > mn) return LT_EVALUE;
   double *mean = malloc(sizeof *mean * (size_t)d), *ss = malloc(sizeof *ss * (size_t)d);
+  /* Scores are computed even when the caller wants none: the signs are chosen by them. */
   float *scores = out->scores ? out->scores : malloc(sizeof *scores * (size_t)(n * k));
   LtStatus st = !mean || !ss || !scores ? LT_ENOMEM : column_stats(X, n, d, o->center, mean, ss);
   if (st == LT_OK) {
     out->total_variance = 0;
+    /* From the column sums of squares, not the eigenvalues: the randomised solver never sees the
+     * whole spectrum. */
     for (int64_t j = 0; j < d; j++) out->total_variance += ss[j] / (double)(n - 1);
     for (int64_t j = 0; j < d; j++) out->mean[j] = (float)mean[j];
     LtPcaSolver solver = o->solver;
+    /* Deterministic means exact: the randomised solver's sgemm results depend on threads. */
     if (o->deterministic)
       solver = LT_PCA_EXACT;
     else if (solver == LT_PCA_AUTO)
@@ -371,6 +406,8 @@ LtStatus lt_pca_spectrum(const float *X, int64_t n, int64_t d, int center, doubl
   int64_t mn = n < d ? n : d;
   double *mean = malloc(sizeof *mean * (size_t)d), *A = malloc(sizeof *A * (size_t)(mn * mn));
   double *w = malloc(sizeof *w * (size_t)mn);
+  /* Every eigenvalue ('N': no vectors) of the smaller of covariance and Gram matrix; the singular
+   * values are their square roots, largest first. */
   LtStatus st = !mean || !A || !w ? LT_ENOMEM : column_stats(X, n, d, center, mean, NULL);
   if (st == LT_OK) st = d <= n ? covariance_blas(X, n, d, mean, A) : gram_blas(X, n, d, mean, A);
   if (st == LT_OK &&

@@ -44,7 +44,8 @@ LtStatus lt_pca_transform(const float *Z, int64_t m, int64_t d, const float *mea
                           const float *comp, int64_t k, float *out);
 
 /* All min(n, d) singular values of X [n x d] (centred first when center),
- * descending, into s. Returns LT_OK, LT_ENOMEM or LT_ELAPACK. */
+ * descending, into s (min(n, d) doubles). Returns LT_OK, LT_ENOMEM,
+ * LT_ELAPACK or LT_EINTR (Ctrl-C while a covariance accumulates). */
 LtStatus lt_pca_spectrum(const float *X, int64_t n, int64_t d, int center, double *s);
 
 /* Effective dimension from singular values s[0..m): the hypersphere

@@ -1,5 +1,4 @@
-/* embed_spectral.c - connected components and a restarted Lanczos for the low eigenvectors of a
- * graph's normalised Laplacian. */
+/* embed_spectral.c - graph components; restarted Lanczos for normalised-Laplacian eigenvectors. */
 /* Its LAPACKE_ calls go through src/lazy.h: LAPACKE is loaded on first use. */
 #include <lapacke.h>
 #include <math.h>
@@ -15,6 +14,9 @@
 
 int64_t lt_graph_components(const LtCsr *G, int32_t *label) {
   int64_t n = G->n, count = 0;
+  /* Depth-first search with an explicit stack: a vertex is pushed once, when it is labelled, so n
+   * entries suffice. Without a stack the loop still ends (each vertex labels only itself) and -1
+   * reports the failure. */
   int32_t *stack = malloc(sizeof *stack * (size_t)(n + 1));
   for (int64_t i = 0; i < n; i++) label[i] = -1;
   for (int64_t s = 0; s < n; s++) {
@@ -44,9 +46,12 @@ int64_t lt_graph_components(const LtCsr *G, int32_t *label) {
 typedef struct {
   const LtCsr *G;
   int64_t n, nb;
+  /* w: the vector being orthogonalised; part: block partial sums (nb x LZ_MAX); alpha, beta: the
+   * tridiagonal. */
   double *dinv, *u0, *V, *w, *part, *alpha, *beta;
 } Lanczos;
 
+/* y = M x, one row per iteration: each y[i] is summed by one thread in a fixed order. */
 static void op_apply(const Lanczos *z, const double *x, double *y) {
   const LtCsr *G = z->G;
 #pragma omp parallel for schedule(static)
@@ -72,6 +77,8 @@ static double dot_fixed(const Lanczos *z, const double *a, const double *b) {
 }
 
 /* w -= V[:, 0..m) (V[:, 0..m)^T w), by fixed row blocks. */
+/* Classical Gram-Schmidt against the whole basis (full reorthogonalisation): the coefficients are
+ * computed from w before any is subtracted. */
 static void orth_basis(Lanczos *z, int m, double *c) {
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < z->nb; k++) {
@@ -92,6 +99,8 @@ static void orth_basis(Lanczos *z, int m, double *c) {
   }
 }
 
+/* Removes the trivial eigenvector (eigenvalue 1 of M, 0 of the Laplacian), which umap-learn's
+ * layout drops. */
 static void orth_u0(Lanczos *z, double *v) {
   double c = dot_fixed(z, z->u0, v);
   for (int64_t i = 0; i < z->n; i++) v[i] -= c * z->u0[i];
@@ -111,6 +120,7 @@ static LtStatus tridiag_eigen(const Lanczos *z, int k, double *d, double *Zt) {
  * out [n x dim] and returns whether their residuals are below LZ_TOL. */
 static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *converged) {
   int64_t n = z->n;
+  /* At most n - 1 steps: the Krylov space orthogonal to u0 has dimension n - 1. */
   int mmax = n - 1 < LZ_MAX ? (int)(n - 1) : LZ_MAX, m = 0;
   double c[LZ_MAX], d[LZ_MAX], *Zt = malloc(sizeof *Zt * LZ_MAX * LZ_MAX);
   if (!Zt) return LT_ENOMEM;
@@ -118,6 +128,8 @@ static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *
   *converged = 0;
   for (int j = 0; j < mmax && st == LT_OK; j++) {
     for (int64_t i = 0; i < n; i++) z->V[i * LZ_MAX + j] = v[i];
+    /* The three-term recurrence alone loses orthogonality once Ritz values converge (Paige), and a
+     * graph's low eigenvalues cluster: w is orthogonalised against every basis vector instead. */
     op_apply(z, v, z->w);
     orth_u0(z, z->w);
     z->alpha[j] = dot_fixed(z, v, z->w);
@@ -130,11 +142,15 @@ static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *
       z->beta[j] = sqrt(dot_fixed(z, z->w, z->w));
     }
     m = j + 1;
+    /* Convergence is tested every 8 steps once the basis can hold dim + 2 vectors, each test being
+     * a small tridiagonal eigensolve. A breakdown (beta ~ 0) means the Krylov space is invariant:
+     * the Ritz pairs are then exact. */
     int last = m == mmax || z->beta[j] < 1e-10;
     if (last || (m >= dim + 2 && m % 8 == 0)) {
       st = tridiag_eigen(z, m, d, Zt);
       int ok = st == LT_OK && m >= dim;
       for (int r = 0; ok && r < dim; r++)
+        /* The residual of Ritz pair r is |beta_m * (last component of its eigenvector)|. */
         ok = fabs(z->beta[j] * Zt[(m - 1) * m + (m - 1 - r)]) < LZ_TOL;
       if (ok || last) {
         *converged = ok || z->beta[j] < 1e-10;
@@ -144,6 +160,8 @@ static LtStatus lanczos_cycle(Lanczos *z, double *v, int dim, double *out, int *
     if (lt_interrupt_pending()) st = LT_EINTR;
     for (int64_t i = 0; i < n; i++) v[i] = z->w[i] / z->beta[j];
   }
+  /* Ritz vectors V y of the dim largest eigenvalues of M (the smallest nontrivial ones of the
+   * Laplacian). */
   for (int r = 0; st == LT_OK && r < dim; r++) {
     int col = m - 1 - r;
 #pragma omp parallel for schedule(static)
@@ -167,6 +185,8 @@ static void lanczos_free(Lanczos *z) {
   free(z->beta);
 }
 
+/* Allocates the state and forms D^-1/2 and u0 = D^1/2 1 / |D^1/2 1|. LT_EVALUE for a vertex of
+ * zero degree (D^-1/2 undefined); on failure lanczos_free releases what was allocated. */
 static LtStatus lanczos_init(Lanczos *z, const LtCsr *G) {
   int64_t n = G->n;
   memset(z, 0, sizeof *z);
@@ -215,12 +235,15 @@ LtStatus lt_spectral_embedding(const LtCsr *G, int dim, double *out) {
   if (st ==
       LT_OK) { /* umap-learn starts from ones; a fixed ripple keeps it off u0 for regular graphs */
     for (int64_t i = 0; i < n; i++)
+      /* (hash >> 11) / 2^53: uniform in [0, 1) from the top 53 bits. */
       v[i] = 1.0 +
              1e-3 * ((double)(lt_embed_hash(0, (uint64_t)i, 0) >> 11) / 9007199254740992.0 - 0.5);
   }
   for (int cycle = 0; st == LT_OK && cycle < LZ_CYCLES; cycle++) {
     orth_u0(&z, v);
     double nv = sqrt(dot_fixed(&z, v, v));
+    /* A start vector inside span(u0) (all but impossible with the ripple) has nothing to iterate
+     * on. */
     if (!(nv > 0)) {
       st = LT_ELAPACK;
       break;
@@ -229,6 +252,7 @@ LtStatus lt_spectral_embedding(const LtCsr *G, int dim, double *out) {
     int converged;
     st = lanczos_cycle(&z, v, dim, out, &converged);
     if (st != LT_OK || converged) break;
+    /* Explicit restart: the sum keeps every wanted direction in the next start vector. */
     for (int64_t i = 0; i < n; i++) { /* restart from the sum of the current Ritz vectors */
       double s = 0;
       for (int r = 0; r < dim; r++) s += out[i * dim + r];

@@ -6,7 +6,7 @@
 
 /* Labels the connected components of the symmetric graph G (label[i] in
  * 0..count-1, numbered in order of their smallest vertex) and returns the
- * count. */
+ * count, or -1 when memory runs out (label then holds nothing useful). */
 int64_t lt_graph_components(const LtCsr *G, int32_t *label);
 
 /* The eigenvectors of the 2nd..(dim+1)th smallest eigenvalues of the

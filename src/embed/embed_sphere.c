@@ -1,5 +1,4 @@
-/* embed_sphere.c - cosine top-k against anchors, class centroids, per-anchor divergence and
- * spherical k-means. */
+/* embed_sphere.c - cosine top-k to anchors, class centroids, divergence, spherical k-means. */
 /* Its cblas_ calls go through src/lazy.h: OpenBLAS is loaded on first use. */
 #include <cblas.h>
 #include <math.h>
@@ -9,6 +8,7 @@
 #include "interrupt.h"
 #include "tensor/random.h"
 
+/* Tiles of 512 rows x 4096 anchors: an 8 MB block of similarities whatever n and m. */
 #define SPH_QB 512
 #define SPH_AB 4096
 
@@ -17,6 +17,7 @@ static inline int weaker(float sa, int64_t ia, float sb, int64_t ib) {
   return sa < sb || (sa == sb && ia > ib);
 }
 
+/* Restores the min-heap order (root = the weakest kept) below pos. */
 static void sift(float *hs, int64_t *hi, int64_t k, int64_t pos) {
   for (;;) {
     int64_t l = 2 * pos + 1, r = l + 1, m = pos;
@@ -33,6 +34,8 @@ static void sift(float *hs, int64_t *hi, int64_t k, int64_t pos) {
   }
 }
 
+/* Offers one tile row (bm similarities with anchors a0..a0+bm) to its row's heap; each row has its
+ * own heap, so rows run in parallel. */
 static void offer_row(const float *g, int64_t bm, int64_t a0, int64_t self, float *hs, int64_t *hi,
                       int64_t k) {
   for (int64_t c = 0; c < bm; c++) {
@@ -66,6 +69,7 @@ LtStatus lt_sphere_topk(const float *E, int64_t n, const float *A, int64_t m, in
   LtStatus st = g ? LT_OK : LT_ENOMEM;
   if (st == LT_OK && normalize) {
     an = malloc(sizeof *an * (size_t)(m * d));
+    /* exclude_self means E == A: one normalised copy serves both. */
     en = exclude_self ? an : malloc(sizeof *en * (size_t)(n * d));
     if (!an || !en)
       st = LT_ENOMEM;
@@ -76,6 +80,7 @@ LtStatus lt_sphere_topk(const float *E, int64_t n, const float *A, int64_t m, in
       A = an;
     }
   }
+  /* Heaps start full of (-inf, INT64_MAX) sentinels: any real similarity beats them. */
   for (int64_t i = 0; st == LT_OK && i < n * k; i++) {
     sim[i] = -INFINITY;
     idx[i] = INT64_MAX;
@@ -104,6 +109,7 @@ LtStatus lt_sphere_topk(const float *E, int64_t n, const float *A, int64_t m, in
 
 LtStatus lt_sphere_centroids(const float *E, int64_t n, int64_t d, const float *W,
                              const int64_t *labels, int64_t C, float *out, int64_t *counts) {
+  /* Sums in double (a class may hold many rows); + 1 keeps calloc(0) from reading as a failure. */
   double *acc = calloc((size_t)(C * d + 1), sizeof *acc);
   if (!acc) return LT_ENOMEM;
   memset(counts, 0, sizeof *counts * (size_t)C);
@@ -125,6 +131,7 @@ LtStatus lt_sphere_centroids(const float *E, int64_t n, int64_t d, const float *
 LtStatus lt_sphere_divergence(const float *const *Es, int64_t m, int64_t n, int64_t d,
                               const float *A, int64_t na, double *out) {
   if (m < 2) return LT_EVALUE;
+  /* Blocks of bq items: the m similarity blocks [bq x na] fit in memory together. */
   int64_t bq = n < 256 ? (n > 0 ? n : 1) : 256;
   float *g = malloc(sizeof *g * (size_t)(m * bq * na));
   double *acc = calloc((size_t)na, sizeof *acc);
@@ -142,6 +149,8 @@ LtStatus lt_sphere_divergence(const float *const *Es, int64_t m, int64_t n, int6
 #pragma omp parallel for schedule(static)
     for (int64_t a = 0; a < na; a++)
       for (int64_t i = 0; i < b; i++) {
+        /* Mean, then squared deviations (two passes, in double); acc[a] belongs to the thread of
+         * anchor a and gets its items in order, so the sums do not depend on the thread count. */
         double mean = 0, ss = 0;
         for (int64_t e = 0; e < m; e++) mean += 1.0 - g[(e * bq + i) * na + a];
         mean /= (double)m;
@@ -167,6 +176,8 @@ static void kmeans_seed(const float *U, int64_t n, int64_t d, int64_t k, LtRng *
                         double *dist) {
   int64_t first = (int64_t)lt_rng_below(rng, (uint64_t)n);
   memcpy(C, U + first * d, sizeof *C * (size_t)d);
+  /* dist[i]: the squared 1 - cos to the nearest centre chosen so far, updated with each new centre
+   * only. */
   for (int64_t i = 0; i < n; i++) dist[i] = INFINITY;
   for (int64_t c = 1; c <= k; c++) {
     double total = 0;
@@ -175,11 +186,14 @@ static void kmeans_seed(const float *U, int64_t n, int64_t d, int64_t k, LtRng *
       double s = 0;
       for (int64_t j = 0; j < d; j++) s += (double)U[i * d + j] * C[(c - 1) * d + j];
       double t = 1.0 - s;
+      /* Rounding can push 1 - cos of a point with itself slightly below 0. */
       t = t > 0 ? t * t : 0;
       if (t < dist[i]) dist[i] = t;
     }
     if (c == k) break;
     for (int64_t i = 0; i < n; i++) total += dist[i];
+    /* Every point on a chosen centre (total 0): any point will do. Otherwise a draw proportional to
+     * dist; the scan stops at n - 1, so rounding in s cannot run past the end. */
     int64_t pick = (int64_t)lt_rng_below(rng, (uint64_t)n);
     if (total > 0) {
       double r = lt_rng_uniform(rng) * total, s = 0;
@@ -204,6 +218,7 @@ static double kmeans_assign(const float *U, int64_t n, int64_t d, const float *C
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < b; r++) {
       int64_t arg = 0;
+      /* Strict >: ties go to the smaller index. */
       for (int64_t c = 1; c < k; c++)
         if (g[r * k + c] > g[r * k + arg]) arg = c;
       labels[r0 + r] = arg;
@@ -225,11 +240,14 @@ static void kmeans_update(const float *U, int64_t n, int64_t d, int64_t k, const
     for (int64_t j = 0; j < d; j++) acc[labels[i] * d + j] += U[i * d + j];
   }
   for (int64_t c = 0; c < k; c++) {
+    /* An empty cluster would leave a zero centroid; taking the worst-served row restarts it where
+     * it helps most. */
     if (cnt[c] == 0) {
       int64_t far = 0;
       for (int64_t i = 1; i < n; i++)
         if (best[i] < best[far]) far = i;
       best[far] = INFINITY;
+      /* The row keeps its label for now: the next assignment step settles it. */
       for (int64_t j = 0; j < d; j++) acc[c * d + j] = U[far * d + j];
     }
     double s = 0;
@@ -257,11 +275,14 @@ LtStatus lt_spherical_kmeans(const float *X, int64_t n, int64_t d, int64_t k,
   }
   LtRng rng;
   lt_rng_seed(&rng, o->seed);
+  /* acc (k d + n doubles) doubles as the seeding's distance buffer (n). */
   lt_embed_normalize_rows(X, n, d, U);
   kmeans_seed(U, n, d, k, &rng, centroids, acc);
   LtStatus st = LT_OK;
   double prev = -INFINITY, cur = kmeans_assign(U, n, d, centroids, k, labels, best, g);
   int it = 0;
+  /* Lloyd steps never lower the mean cosine (up to the empty-cluster repair): stop once it gains
+   * less than tol. */
   for (; it < o->max_iter && cur - prev >= o->tol; it++) {
     kmeans_update(U, n, d, k, labels, best, centroids, acc, cnt);
     prev = cur;

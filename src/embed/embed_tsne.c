@@ -1,5 +1,4 @@
-/* embed_tsne.c - t-SNE: affinities by perplexity bisection, exact and Barnes-Hut gradients,
- * scikit-learn's optimiser. */
+/* embed_tsne.c - t-SNE: perplexity affinities, exact and Barnes-Hut gradients, the optimiser. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "embed/embed_tsne.h"
 #include "tensor/random.h"
 
+/* scikit-learn's _N_ITER_CHECK and min_gain. */
 #define CHECK_EVERY 50
 #define MIN_GAIN    0.01f
 
@@ -33,6 +33,9 @@ static void perplexity_row(const float *d2, int64_t k, double target, float *p) 
   double beta = 1, lo = -INFINITY, hi = INFINITY, dmin = INFINITY, sum = 1;
   for (int64_t j = 0; j < k; j++)
     if (d2[j] < dmin) dmin = d2[j];
+  /* Entropy in nats: H = log Z + beta E[d], compared with log(perplexity). Bisection as
+   * scikit-learn's _binary_search_perplexity: too high an entropy (a flat row) wants a larger beta;
+   * beta doubles or halves until the other bound is known. */
   for (int step = 0; step < 100; step++) {
     double sdp = 0;
     sum = 0;
@@ -51,6 +54,7 @@ static void perplexity_row(const float *d2, int64_t k, double target, float *p) 
       beta = lo == -INFINITY ? beta / 2 : (beta + lo) / 2;
     }
   }
+  /* p is written only after every read of d2 (callers pass p == d2). */
   sum = 0;
   for (int64_t j = 0; j < k; j++) sum += exp(-beta * (d2[j] - dmin));
   for (int64_t j = 0; j < k; j++) p[j] = (float)(exp(-beta * (d2[j] - dmin)) / sum);
@@ -62,6 +66,7 @@ void lt_tsne_conditional(const float *d2, int64_t n, int64_t k, double perplexit
   for (int64_t i = 0; i < n; i++) perplexity_row(d2 + i * k, k, target, p + i * k);
 }
 
+/* scikit-learn's n_neighbors = min(n - 1, int(3 perplexity + 1)). */
 static int64_t neighbour_count(int64_t n, double perplexity) {
   int64_t k = (int64_t)floor(3.0 * perplexity + 1.0);
   return k < n - 1 ? k : n - 1;
@@ -78,6 +83,9 @@ LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplex
                     ? lt_knn_graph(X, n, d, k, LT_METRIC_SQEUCLIDEAN, knn, seed, idx, d2, prog)
                     : LT_ENOMEM;
   if (st == LT_OK) {
+    /* In place: d2 becomes the conditional probabilities. mix -1 gives the plain sum P + P^T, which
+     * is normalised below as scikit-learn's _joint_probabilities_nn (sum floored at its
+     * MACHINE_EPSILON). */
     lt_tsne_conditional(d2, n, k, perplexity, d2);
     st = lt_csr_symmetrize(P, n, k, idx, d2, -1.0);
   }
@@ -97,6 +105,8 @@ LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplex
  * other points, then (P + P^T) / sum, floored at DBL_EPSILON off the diagonal. */
 static LtStatus dense_affinities(const float *X, int64_t n, int64_t d, double perplexity,
                                  float *P) {
+  /* Row i holds its n - 1 distances (itself left out), so the bisection never sees the zero
+   * self-distance. */
   float *row = malloc(sizeof *row * (size_t)(n * (n - 1)));
   if (!row) return LT_ENOMEM;
 #pragma omp parallel for schedule(dynamic, 16)
@@ -106,8 +116,10 @@ static LtStatus dense_affinities(const float *X, int64_t n, int64_t d, double pe
   lt_tsne_conditional(row, n, n - 1, perplexity, row);
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0, c = 0; j < n; j++) P[i * n + j] = j == i ? 0.0f : row[i * (n - 1) + c++];
+  /* The floor at DBL_EPSILON keeps log(P / Q) finite in the KL, as scikit-learn's exact method. */
   double total = 0;
   for (int64_t i = 0; i < n; i++)
+    /* P + P^T over the upper triangle, mirrored; total counts both halves. */
     for (int64_t j = i + 1; j < n; j++) {
       float s = P[i * n + j] + P[j * n + i];
       P[i * n + j] = P[j * n + i] = s;
@@ -134,6 +146,8 @@ typedef struct {
   double *zrow, *kl; /* [n] */
 } TsneGrad;
 
+/* Student-t kernel (1 + d2/dof)^(-(dof+1)/2), written as (dof / (dof + d2))^((dof+1)/2); dof 1 is
+ * t-SNE's Cauchy kernel, which needs no pow. */
 static inline double kernel(double d2, double dof) {
   return dof == 1.0 ? 1.0 / (1.0 + d2) : pow(dof / (dof + d2), (dof + 1.0) / 2.0);
 }
@@ -145,6 +159,8 @@ static inline __attribute__((always_inline)) double attract_row(const LtCsr *P, 
                                                                 const int dim, int64_t i,
                                                                 double dof, double exag, double z,
                                                                 int want_kl, double *pos) {
+  /* Double sums over P's row (the 2-d path below keeps float for speed); the row is summed by one
+   * thread in stored order. */
   double acc[3] = {0, 0, 0}, c = 0, yi[3];
   for (int a = 0; a < dim; a++) yi[a] = Y[i * dim + a];
   for (int64_t e = P->indptr[i]; e < P->indptr[i + 1]; e++) {
@@ -156,6 +172,7 @@ static inline __attribute__((always_inline)) double attract_row(const LtCsr *P, 
     }
     double w = kernel(d2, dof), p = exag * P->data[e];
     for (int a = 0; a < dim; a++) acc[a] += p * w * dx[a];
+    /* Floored at FLT_MIN as scikit-learn's Barnes-Hut code (FLOAT32_TINY). */
     if (want_kl) c += p * log(fmax(p, FLT_MIN) / fmax(w / z, FLT_MIN));
   }
   for (int a = 0; a < dim; a++) pos[a] = acc[a];
@@ -168,6 +185,8 @@ static LT_EMBED_HOT void attract_row_2d(const LtCsr *P, const float *Y, int64_t 
   const int32_t *ix = P->indices + P->indptr[i];
   const float *pv = P->data + P->indptr[i];
   int64_t m = P->indptr[i + 1] - P->indptr[i];
+  /* Float and simd: the row's sum vectorises across its neighbours; its order is still fixed by the
+   * stored row, so the result does not depend on threads. */
   float y0 = Y[2 * i], y1 = Y[2 * i + 1], a0 = 0, a1 = 0;
 #pragma omp simd reduction(+ : a0, a1)
   for (int64_t e = 0; e < m; e++) {
@@ -185,6 +204,8 @@ static void attraction_bh(TsneGrad *g, const float *Y, double exag, double z, in
 #pragma omp parallel for schedule(dynamic, 256)
   for (int64_t i = 0; i < g->n; i++) {
     double *pos = g->pos + i * dim;
+    /* Each row writes only its own pos and kl. dim is passed as a literal so that each call of the
+     * always-inline attract_row is compiled for its dimension. */
     g->kl[i] = 0;
     if (dim == 2 && g->dof == 1.0 && !want_kl)
       attract_row_2d(g->P, Y, i, exag, pos);
@@ -197,6 +218,8 @@ static void attraction_bh(TsneGrad *g, const float *Y, double exag, double z, in
   }
 }
 
+/* Barnes-Hut gradient as scikit-learn's _barnes_hut_tsne: grad_i = c (pos_i - neg_i / Z), c = 2
+ * (dof + 1) / dof, Z the sum of all kernel values; KL only when want_kl. */
 static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl,
                         double *kl) {
   int64_t n = g->n;
@@ -205,6 +228,7 @@ static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, i
   LtStatus st = lt_bhtree_repulsion(&g->tree, g->theta, g->dof, g->neg, g->zrow);
   if (st != LT_OK) return st;
   double z = 0, c = 2.0 * (g->dof + 1.0) / g->dof;
+  /* Z summed serially in point order: the same bits on any thread count. */
   for (int64_t i = 0; i < n; i++) z += g->zrow[i];
   attraction_bh(g, Y, exag, z, want_kl);
   for (int64_t i = 0; i < n * dim; i++) grad[i] = (float)(c * (g->pos[i] - g->neg[i] / z));
@@ -214,6 +238,8 @@ static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, i
   return LT_OK;
 }
 
+/* The exact O(n^2) gradient (and KL when want_kl) with the dense P, as scikit-learn's
+ * _kl_divergence. One thread computes each row whole: its sums do not depend on threads. */
 static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl,
                            double *kl) {
   int64_t n = g->n;
@@ -229,6 +255,7 @@ static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad
         double t = (double)Y[i * dim + a] - Y[j * dim + a];
         d2 += t * t;
       }
+      /* Barnes-Hut's terms without approximation: pos += p w t and neg += w^2 t, t = y_i - y_j. */
       double w = kernel(d2, g->dof), p = exag * g->Pd[i * n + j];
       z += w;
       for (int a = 0; a < dim; a++) {
@@ -243,6 +270,7 @@ static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad
   for (int64_t i = 0; i < n; i++) z += g->zrow[i];
   for (int64_t i = 0; i < n * dim; i++) grad[i] = (float)(c * (g->pos[i] - g->neg[i] / z));
   *kl = 0;
+  /* KL in a second pass: it needs Z, known only once every row is done. */
   if (!want_kl) return LT_OK;
 #pragma omp parallel for schedule(dynamic, 16)
   for (int64_t i = 0; i < n; i++) {
@@ -266,6 +294,7 @@ static LtStatus grad_exact(TsneGrad *g, const float *Y, double exag, float *grad
 /* ---- optimiser ---------------------------------------------------------------- */
 
 typedef struct {
+  /* update: the momentum term; gains: per-coordinate step multipliers; lr: after "auto". */
   float *update, *gains, *grad;
   double lr;
 } TsneOpt;
@@ -278,11 +307,13 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
   int64_t m = g->n * g->dim;
   double best = DBL_MAX;
   int best_it = it0, it = it0;
+  /* Each phase starts fresh, as scikit-learn's _gradient_descent (called once per phase). */
   for (int64_t e = 0; e < m; e++) {
     op->update[e] = 0;
     op->gains[e] = 1;
   }
   for (; it < it1; it++) {
+    /* The KL costs another pass: only on check steps and on the phase's last step. */
     int check = (it + 1) % CHECK_EVERY == 0, want_kl = check || it == it1 - 1;
     double err = 0;
     LtStatus gst = g->Pd ? grad_exact(g, Y, exag, op->grad, want_kl, &err)
@@ -291,6 +322,9 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
     if (want_kl) *kl = err;
 #pragma omp parallel for schedule(static)
     for (int64_t e = 0; e < m; e++) {
+      /* Gains (Jacobs' delta-bar-delta, as scikit-learn): grow while the gradient keeps opposing
+       * the last update, shrink when it turns. The gradient is scaled by its gain before the
+       * momentum step. */
       float gr = op->grad[e],
             gain = op->update[e] * gr < 0 ? op->gains[e] + 0.2f : op->gains[e] * 0.8f;
       if (gain < MIN_GAIN) gain = MIN_GAIN;
@@ -303,10 +337,14 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
     LtStatus st = lt_embed_tick(prog, "optimize", it + 1, o->n_iter);
     if (st != LT_OK) return st;
     if (!check && it != it1 - 1) continue;
+    /* Checked where the KL is: a NaN or infinity stays in Y once there. */
     if (lt_embed_first_bad_row(Y, g->n, g->dim) >= 0) return LT_ERANGE; /* diverged */
     if (!check) continue;
+    /* The norm of the gain-scaled gradient, as scikit-learn measures it. */
     double gn = 0;
     for (int64_t e = 0; e < m; e++) gn += (double)op->grad[e] * op->grad[e];
+    /* Patience: stop once the KL has not improved for more than `patience` steps (checked every
+     * 50). */
     if (err < best) {
       best = err;
       best_it = it;
@@ -314,6 +352,7 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
       break;
     if (sqrt(gn) <= o->min_grad_norm) break;
   }
+  /* The step the phase stopped at: the next phase continues after it (scikit-learn's `it`). */
   *last = it < it1 ? it : it1 - 1;
   return LT_OK;
 }
@@ -323,6 +362,7 @@ static LtStatus descend(TsneGrad *g, TsneOpt *op, const LtTsneOptions *o, float 
  * (too few dimensions or a constant first component): use random instead. */
 static LtStatus init_pca(const float *X, int64_t n, int64_t d, int dim, float *Y, int *fallback) {
   *fallback = 1;
+  /* PCA gives at most min(n, d) components: fewer than dim means the random start. */
   if (dim > d || dim > n) return LT_OK;
   LtPcaOptions po = {0};
   po.k = dim;
@@ -338,6 +378,7 @@ static LtStatus init_pca(const float *X, int64_t n, int64_t d, int dim, float *Y
       s += Y[i * dim];
       s2 += (double)Y[i * dim] * Y[i * dim];
     }
+    /* Population std (ddof 0) of the first column, as numpy's std. */
     double var = s2 / (double)n - (s / (double)n) * (s / (double)n), sd = var > 0 ? sqrt(var) : 0;
     if (sd > 0) {
       for (int64_t i = 0; i < n * dim; i++) Y[i] = (float)(Y[i] / sd * 1e-4);
@@ -351,12 +392,14 @@ static LtStatus init_pca(const float *X, int64_t n, int64_t d, int dim, float *Y
   return st;
 }
 
+/* N(0, 1e-4^2) per coordinate, as scikit-learn's init="random". */
 static void init_random(float *Y, int64_t m, uint64_t seed) {
   LtRng r;
   lt_rng_seed(&r, seed);
   for (int64_t i = 0; i < m; i++) Y[i] = (float)(1e-4 * lt_rng_normal(&r));
 }
 
+/* Affinities (sparse for Barnes-Hut, dense for exact), the tree's buffers and the start layout. */
 static LtStatus tsne_prepare(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, float *Y,
                              TsneGrad *g, LtCsr *P, float **Pd, const LtEmbedProgress *prog) {
   LtStatus st;
@@ -367,6 +410,7 @@ static LtStatus tsne_prepare(const float *X, int64_t n, int64_t d, const LtTsneO
     *Pd = malloc(sizeof **Pd * (size_t)(n * n));
     st = *Pd ? dense_affinities(X, n, d, o->perplexity, *Pd) : LT_ENOMEM;
   }
+  /* Random unless given; a PCA start clears fallback when it succeeds. */
   int fallback = o->init != LT_TSNE_INIT_GIVEN;
   if (st == LT_OK && o->init == LT_TSNE_INIT_PCA) st = init_pca(X, n, d, o->dim, Y, &fallback);
   if (st == LT_OK && fallback) init_random(Y, n * o->dim, o->seed);
@@ -382,6 +426,7 @@ LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, f
   g.n = n;
   g.dim = o->dim;
   g.theta = o->theta;
+  /* scikit-learn's max(dim - 1, 1) degrees of freedom (van der Maaten 2009, parametric t-SNE). */
   g.dof = o->dof > 0 ? o->dof : (o->dim > 1 ? o->dim - 1 : 1);
   LtCsr P = {0};
   float *Pd = NULL;
@@ -396,10 +441,13 @@ LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, f
   if (st == LT_OK) st = tsne_prepare(X, n, d, o, Y, &g, &P, &Pd, prog);
   g.P = &P;
   g.Pd = Pd;
+  /* scikit-learn's "auto": max(n / early_exaggeration / 4, 50). */
   op.lr =
       o->learning_rate > 0 ? o->learning_rate : fmax((double)n / o->early_exaggeration / 4.0, 50.0);
   int ex = o->exaggeration_iter < o->n_iter ? o->exaggeration_iter : o->n_iter, last = -1;
   double kl = 0;
+  /* Phase 1: early exaggeration at momentum 0.5, patience its own length (scikit-learn's
+   * exploration phase); phase 2 resumes after the step it stopped at. */
   if (st == LT_OK && ex > 0)
     st = descend(&g, &op, o, Y, 0, ex, o->early_exaggeration, 0.5f, ex, &last, &kl, prog);
   if (st == LT_OK && last + 1 < o->n_iter)

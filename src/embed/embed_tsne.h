@@ -48,14 +48,16 @@ LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, f
 
 /* The sparse joint affinities P (symmetric, summing to 1) t-SNE's
  * Barnes-Hut method builds from the k = min(n - 1, floor(3 perplexity + 1))
- * nearest neighbours (squared Euclidean). The caller frees P. */
+ * nearest neighbours (squared Euclidean). The caller frees P (lt_csr_free);
+ * on failure P is left empty. Returns LT_OK, LT_EVALUE (n < 2 or
+ * perplexity <= 0), LT_ENOMEM or LT_EINTR. */
 LtStatus lt_tsne_affinities(const float *X, int64_t n, int64_t d, double perplexity,
                             LtKnnMethod knn, uint64_t seed, LtCsr *P, const LtEmbedProgress *prog);
 
 /* Conditional probabilities p[i, j] = exp(-beta_i d2[i, j]) / Z_i over the
  * k entries of each row of d2 [n x k] (squared distances), beta_i found by
  * bisection so that the row's entropy is log(perplexity) (tolerance 1e-5,
- * at most 100 steps, as scikit-learn). */
+ * at most 100 steps, as scikit-learn). p [n x k] may be d2 itself. */
 void lt_tsne_conditional(const float *d2, int64_t n, int64_t k, double perplexity, float *p);
 
 #endif

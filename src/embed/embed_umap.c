@@ -1,5 +1,4 @@
-/* embed_umap.c - UMAP: curve fit, fuzzy simplicial set, pruning and the epoch loop (the start
- * layout is in embed_umap_init.c). */
+/* embed_umap.c - UMAP: a/b fit, fuzzy set, pruning, the epochs (start: embed_umap_init.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "embed/embed_umap.h"
 #include "embed/embed_umap_init.h"
 
+/* umap-learn's constants of the same names. */
 #define SMOOTH_K_TOLERANCE 1e-5
 #define MIN_K_DIST_SCALE   1e-3
 
@@ -39,6 +39,8 @@ static double ab_eval(const double *x, const double *y, double a, double b, doub
     jtj[0] = jtj[1] = jtj[2] = jtr[0] = jtr[1] = 0;
   }
   for (int i = 0; i < AB_POINTS; i++) {
+    /* r = f(x) - y with f = 1 / (1 + a x^(2b)): df/da = -x^(2b) / den^2 and df/db = -2 a x^(2b)
+     * ln(x) / den^2, both 0 at x = 0 where f is 1 whatever a and b. */
     double xb = x[i] > 0 ? pow(x[i], 2 * b) : 0, den = 1 + a * xb, r = 1 / den - y[i];
     cost += r * r;
     if (!jtj) continue;
@@ -60,6 +62,9 @@ LtStatus lt_umap_find_ab(double spread, double min_dist, double *a_out, double *
     y[i] = x[i] < min_dist ? 1.0 : exp(-(x[i] - min_dist) / spread);
   }
   double cost = ab_eval(x, y, a, b, jtj, jtr);
+  /* Levenberg-Marquardt with Marquardt's scaling: solve (J^T J + lam diag(J^T J)) delta = -J^T r,
+   * 2 x 2 by Cramer's rule. A step that does not lower the cost (or makes b <= 0) is refused and
+   * lam grows tenfold; an accepted one shrinks it. Stop test after MINPACK's ftol and xtol. */
   for (int it = 0; it < 1000 && lam < 1e16; it++) {
     double m00 = jtj[0] * (1 + lam), m11 = jtj[2] * (1 + lam), m01 = jtj[1],
            det = m00 * m11 - m01 * m01;
@@ -104,6 +109,8 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
     }
   }
   mean_i /= (double)k;
+  /* rho: the distance to the local_connectivity-th nearest non-zero neighbour, interpolated between
+   * integer counts. dist is sorted, so the non-zero distances are dist[first..k). */
   if ((double)nz >= lc) {
     int64_t index = (int64_t)floor(lc);
     double interp = lc - (double)index;
@@ -117,6 +124,8 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
   } else if (nz > 0) {
     r = dist[k - 1];
   }
+  /* Bisection on sigma so that the memberships of the k - 1 others (j from 1: column 0 is the point
+   * itself) sum to log2(k), umap-learn's bandwidth-1 target. */
   for (int it = 0; it < 64; it++) {
     double psum = 0;
     for (int64_t j = 1; j < k; j++) {
@@ -132,6 +141,8 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
       mid = hi == INFINITY ? mid * 2 : (lo + hi) / 2;
     }
   }
+  /* A tiny sigma would make the memberships a step function: floor it at 1e-3 of the mean distance,
+   * this row's or (when rho is 0) every row's. */
   double floor_ = MIN_K_DIST_SCALE * (r > 0 ? mean_i : mean_all);
   *sigma = (float)(mid < floor_ ? floor_ : mid);
   *rho = (float)r;
@@ -171,6 +182,7 @@ LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions
       idx && dist && val && sg && rh ? knn_with_self(X, n, d, o, idx, dist, prog) : LT_ENOMEM;
   if (st == LT_OK) {
     double mean_all = 0;
+    /* mean_all feeds smooth_row's sigma floor for points with rho = 0. */
     for (int64_t i = 0; i < n * k; i++) mean_all += dist[i];
     mean_all /= (double)(n * k);
 #pragma omp parallel for schedule(dynamic, 64)
@@ -178,6 +190,7 @@ LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions
       smooth_row(dist + i * k, k, o->local_connectivity, mean_all, sg + i, rh + i);
       for (int64_t j = 0; j < k; j++) {
         double t = dist[i * k + j] - rh[i];
+        /* umap-learn's compute_membership_strengths: 0 for the point itself, 1 up to rho. */
         val[i * k + j] = idx[i * k + j] == i    ? 0.0f
                          : t <= 0 || sg[i] == 0 ? 1.0f
                                                 : (float)exp(-(t / sg[i]));
@@ -203,6 +216,8 @@ static double prune_graph(LtCsr *G, int n_epochs) {
   double wmax = 0;
   for (int64_t e = 0; e < nnz; e++)
     if (G->data[e] > wmax) wmax = G->data[e];
+  /* The threshold in float, compared with float weights as umap-learn compares in float32. The
+   * compaction is in place: o never passes e. */
   float thr = (float)(wmax / (double)n_epochs);
   for (int64_t i = 0, e = 0; i < G->n; i++) {
     int64_t end = G->indptr[i + 1];
@@ -219,6 +234,7 @@ static double prune_graph(LtCsr *G, int n_epochs) {
 
 /* ---- the layout ------------------------------------------------------------------ */
 
+/* umap-learn's clip: every gradient step is limited to [-4, 4]. */
 static inline float clip4(float v) { return fminf(fmaxf(v, -4.0f), 4.0f); }
 
 #ifdef UMAP_SIMD
@@ -227,6 +243,8 @@ static inline float clip4(float v) { return fminf(fmaxf(v, -4.0f), 4.0f); }
  * |f| <= 1/2 by a degree-5 fit (rel. error 1e-7): about 3e-6 relative, far
  * below the noise of the stochastic layout. */
 __attribute__((target("avx2,fma"))) static inline __m256 pow8(__m256 x, float b) {
+  /* Clamp to the smallest normal float (x = 0 would give log2 = -inf); x = m 2^e with m moved into
+   * [sqrt(1/2), sqrt(2)), so log2 x = e + log2 m with m - 1 small. */
   x = _mm256_max_ps(x, _mm256_set1_ps(1.17549435e-38f));
   __m256i u = _mm256_castps_si256(x);
   __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(u, 23), _mm256_set1_epi32(127));
@@ -241,6 +259,8 @@ __attribute__((target("avx2,fma"))) static inline __m256 pow8(__m256 x, float b)
   p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.4797938842f));
   p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-0.7212084676f));
   p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4427018f));
+  /* y = b log2 x, clamped to +-126 so that 2^k below stays a normal float; then 2^y = 2^k 2^r with
+   * r in [-1/2, 1/2] and 2^k built directly in the exponent bits. */
   __m256 y = _mm256_mul_ps(_mm256_set1_ps(b), _mm256_fmadd_ps(f, p, _mm256_cvtepi32_ps(e)));
   y = _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(126.0f));
   __m256 k = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
@@ -267,6 +287,8 @@ __attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, c
   const __m256 lim = _mm256_set1_ps(4.0f), nlim = _mm256_set1_ps(-4.0f), zero = _mm256_setzero_ps();
   float t0 = *s0, t1 = *s1;
   for (int q0 = 0; q0 < nn; q0 += 8) {
+    /* ks << 1: the x coordinate of point k is Ys[2k] (interleaved [n x 2]). `valid` masks the
+     * padding lanes past nn. */
     __m256i idx = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(ks + q0)),
                                     1); /* ks is padded with 0s */
     __m256 valid = _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7),
@@ -284,6 +306,7 @@ __attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, c
     __m256 sy = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(gc, dy), nlim), lim);
     sx = _mm256_and_ps(_mm256_blendv_ps(lim, sx, use), valid);
     sy = _mm256_and_ps(_mm256_blendv_ps(lim, sy, use), valid);
+    /* The lanes are added one by one in sample order, the order the scalar path adds them in. */
     float ax[8], ay[8];
     _mm256_storeu_ps(ax, sx);
     _mm256_storeu_ps(ay, sy);
@@ -297,6 +320,8 @@ __attribute__((target("avx2,fma"))) static void repel_2d_simd(const float *Ys, c
 }
 #endif
 
+/* Marsaglia's xorshift64* (multiplier from Vigna 2016): a cheap per-vertex stream; its state must
+ * never be 0. */
 static inline uint64_t xorshift(uint64_t *s) {
   uint64_t x = *s;
   x ^= x >> 12;
@@ -333,6 +358,8 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
   const LtCsr *G = ly->G;
   int64_t n = G->n;
   float *cur = Y + j * dim, a = ly->a, b = ly->b, rep = 2.0f * ly->gamma * b;
+  /* A counter-based stream keyed by (seed, epoch, vertex): the same negative samples on any thread
+   * count. The | 1 keeps the xorshift state non-zero. */
   uint64_t rs = lt_embed_hash(ly->seed, (uint64_t)epoch, (uint64_t)j) | 1;
   double *next = sc->next, *next_neg = sc->next_neg;
   const double *eps = sc->eps, *per_neg = sc->per_neg, *inv_neg = sc->inv_neg;
@@ -340,12 +367,18 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
   for (int64_t e = G->indptr[j], e1 = G->indptr[j + 1]; e < e1; e++) {
     if (next[e] > epoch) continue;
     const float *other = Ys + (int64_t)col[e] * dim;
+    /* step[64]: lt_umap refuses dim > 64. */
     float d2 = 0, step[64];
     for (int c = 0; c < dim; c++) d2 += (cur[c] - other[c]) * (cur[c] - other[c]);
+    /* Attraction, umap-learn's -2ab d^(2(b-1)) / (1 + a d^(2b)), doubled: in umap-learn both this
+     * edge and its reverse (same weight, same schedule) move j, once directly and once through
+     * move_other. */
     float pb = d2 > 0 ? powf(d2, b) : 0,
           gc = d2 > 0 ? -2.0f * a * b * pb / (d2 * (a * pb + 1.0f)) : 0;
     for (int c = 0; c < dim; c++) cur[c] += 2.0f * clip4(gc * (cur[c] - other[c])) * alpha;
     next[e] += eps[e];
+    /* Negative samples owed since the last firing, as umap-learn's (n - next) /
+     * epochs_per_negative. */
     int nneg = (int)((epoch - next_neg[e]) * inv_neg[e]);
     next_neg[e] += nneg * per_neg[e];
     for (int c = 0; c < dim; c++) step[c] = 0;
@@ -353,9 +386,12 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
       int32_t ks[64 + 8];
       int nn = 0;
       for (int p = p0; p < nneg && p < p0 + 64; p++) {
+        /* Lemire's multiply-shift: 32 random bits scaled to [0, n) without a division. Self samples
+         * are skipped as umap-learn skips j == k. */
         int64_t k = (int64_t)(((xorshift(&rs) >> 32) * (uint64_t)n) >> 32);
         if (k != j) ks[nn++] = (int32_t)k;
       }
+      /* Eight zero indices pad ks for the 8-lane gathers (ks has 64 + 8 slots). */
       for (int l = 0; l < 8; l++) ks[nn + l] = 0;
 #ifdef UMAP_SIMD
       if (dim == 2 && ly->simd) {
@@ -367,6 +403,8 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
         other = Ys + (int64_t)ks[q] * dim;
         d2 = 0;
         for (int c = 0; c < dim; c++) d2 += (cur[c] - other[c]) * (cur[c] - other[c]);
+        /* Repulsion, umap-learn's 2 gamma b / ((0.001 + d^2)(1 + a d^(2b))); coincident points get
+         * a step of 4, as there. */
         gc = d2 > 0 ? rep / ((0.001f + d2) * (a * powf(d2, b) + 1.0f)) : 0;
         for (int c = 0; c < dim; c++)
           step[c] += d2 > 0 && gc > 0 ? clip4(gc * (cur[c] - other[c])) : 4.0f;
@@ -376,6 +414,7 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
   }
 }
 
+/* Picks a copy of move_vertex_dim compiled for its dimension (2 and 3 are the common ones). */
 static LT_EMBED_HOT void move_vertex(const Layout *ly, Schedule *sc, float *Y, const float *Ys,
                                      int64_t j, int epoch, float alpha) {
   switch (ly->dim) {
@@ -385,6 +424,8 @@ static LT_EMBED_HOT void move_vertex(const Layout *ly, Schedule *sc, float *Y, c
   }
 }
 
+/* The epoch loop. Each epoch reads a snapshot Ys of the layout, so vertices move in parallel and
+ * the result does not depend on the order they are visited in. */
 static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_epochs, double lr,
                                 const LtEmbedProgress *prog) {
   int64_t n = ly->G->n, m = n * ly->dim;
@@ -397,6 +438,7 @@ static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_
     float al = (float)alpha;
 #pragma omp parallel for schedule(dynamic, 64)
     for (int64_t j = 0; j < n; j++) move_vertex(ly, sc, Y, Ys, j, epoch, al);
+    /* Linear decay to 0 over the epochs, as umap-learn. */
     alpha = lr * (1.0 - (double)epoch / (double)n_epochs);
     st = lt_embed_tick(prog, "optimize", epoch + 1, n_epochs);
   }
@@ -404,20 +446,25 @@ static LtStatus optimize_layout(const Layout *ly, Schedule *sc, float *Y, int n_
   return st;
 }
 
+/* Builds the sampling schedule from the (pruned) edge weights and runs the epochs. */
 static LtStatus layout_run(const LtCsr *G, const LtUmapOptions *o, double wmax, int n_epochs,
                            float *Y, const LtEmbedProgress *prog) {
   int64_t nnz = lt_csr_nnz(G);
+  /* nnz + 1: malloc(0) may return NULL, which would read as out of memory. */
   size_t bytes = sizeof(double) * (size_t)(nnz + 1);
   Schedule sc = {malloc(bytes), malloc(bytes), malloc(bytes), malloc(bytes), malloc(bytes)};
   LtStatus st = sc.eps && sc.next && sc.next_neg && sc.per_neg && sc.inv_neg ? LT_OK : LT_ENOMEM;
   double rate = (double)o->negative_sample_rate;
   for (int64_t e = 0; st == LT_OK && e < nnz; e++) {
+    /* umap-learn's epochs_per_sample, n_epochs / (n_epochs w / wmax): the heaviest edge fires every
+     * epoch. */
     sc.eps[e] = wmax / G->data[e];
     sc.next[e] = sc.eps[e];
     sc.per_neg[e] = sc.eps[e] / rate;
     sc.next_neg[e] = sc.per_neg[e];
     sc.inv_neg[e] = rate / sc.eps[e];
   }
+  /* The layout's stream is keyed by the seed and "umap", apart from the kNN's and the start's. */
   Layout ly = {G,
                o->dim,
                (float)o->a,
@@ -448,6 +495,7 @@ LtStatus lt_umap(const float *X, int64_t n, int64_t d, const LtUmapOptions *opts
       n_epochs = o.n_epochs > 0 ? o.n_epochs : default_epochs;
   LtCsr G = {0};
   if (st == LT_OK) st = lt_umap_graph(X, n, d, &o, &G, NULL, NULL, prog);
+  /* As umap-learn: a run of 10 epochs or fewer prunes as the default epoch count would. */
   double wmax = st == LT_OK ? prune_graph(&G, n_epochs > 10 ? n_epochs : default_epochs) : 0;
   info->a = o.a;
   info->b = o.b;
@@ -456,6 +504,7 @@ LtStatus lt_umap(const float *X, int64_t n, int64_t d, const LtUmapOptions *opts
   if (st == LT_OK) st = lt_embed_tick(prog, "init", 0, 1);
   if (st == LT_OK) st = lt_umap_initial_layout(X, n, d, &G, &o, Y, info);
   if (st == LT_OK) st = lt_embed_tick(prog, "init", 1, 1);
+  /* wmax 0: no edge is left and nothing moves. */
   if (st == LT_OK && wmax > 0) st = layout_run(&G, &o, wmax, n_epochs, Y, prog);
   lt_csr_free(&G);
   return st;

@@ -32,6 +32,8 @@ typedef struct {
   int spectral;       /* 1 when the spectral start was used, 0 after a fallback to random */
 } LtUmapInfo;
 
+/* Fills o with umap-learn's defaults (the values noted above; init spectral,
+ * knn auto, seed 0; a, b and n_epochs left to be derived). */
 void lt_umap_defaults(LtUmapOptions *o);
 
 /* Least-squares fit of 1 / (1 + a x^(2b)) to the offset exponential
@@ -45,7 +47,9 @@ LtStatus lt_umap_find_ab(double spread, double min_dist, double *a, double *b);
  * interpolated) and sigma_i (bisection: sum_j exp(-(d_ij - rho_i)/sigma_i) =
  * log2(n_neighbors)), memberships exp(-(d - rho)/sigma), then
  * G = mix (A + A^T - A∘A^T) + (1 - mix) A∘A^T. sigmas and rhos [n] may be
- * NULL. The caller frees G. */
+ * NULL. The caller frees G (lt_csr_free); on failure it is left empty.
+ * Returns LT_OK, LT_EVALUE (n_neighbors outside 2..n or a negative
+ * local_connectivity), LT_ENOMEM or LT_EINTR. */
 LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions *o, LtCsr *G,
                        float *sigmas, float *rhos, const LtEmbedProgress *prog);
 

@@ -1,5 +1,4 @@
-/* embed_umap_init.c - UMAP start layouts: spectral per component with a meta-layout of the
- * components, random, given. */
+/* embed_umap_init.c - UMAP start layouts: spectral per component, random, given. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@ static LtStatus subgraph(const LtCsr *G, const int32_t *label, int32_t c, const 
   S->indptr[0] = 0;
   for (int64_t i = 0; i < m; i++) {
     for (int64_t e = G->indptr[members[i]]; e < G->indptr[members[i] + 1]; e++)
+      /* Always true for a component of a symmetric graph; kept as a guard. local maps a vertex to
+       * its index within the component. */
       if (label[G->indices[e]] == c) {
         S->indices[o] = (int32_t)local[G->indices[e]];
         S->data[o] = G->data[e];
@@ -37,11 +38,14 @@ static LtStatus subgraph(const LtCsr *G, const int32_t *label, int32_t c, const 
 static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t *label, int64_t nc,
                             int dim, double *meta) {
   memset(meta, 0, sizeof *meta * (size_t)(nc * dim));
+  /* Few components: unit vectors, the first ceil(nc/2) on the + axes and the rest on the - axes
+   * (umap-learn's component layout). */
   if (nc <= 2 * dim) {
     int64_t k = (nc + 1) / 2;
     for (int64_t c = 0; c < nc; c++) meta[c * dim + (c < k ? c : c - k)] = c < k ? 1.0 : -1.0;
     return LT_OK;
   }
+  /* kk = min(dim, d): X may have fewer columns than the layout; the missing coordinates stay 0. */
   int64_t kk = dim < d ? dim : d;
   float *cen = calloc((size_t)(nc * d), sizeof *cen), *sc = malloc(sizeof *sc * (size_t)(nc * kk));
   float *comp = malloc(sizeof *comp * (size_t)(kk * d)), *mean = malloc(sizeof *mean * (size_t)d);
@@ -62,6 +66,7 @@ static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t 
   LtPcaOptions po = {0};
   po.k = kk;
   po.center = 1;
+  /* Deterministic PCA: the start layout must not depend on the thread count. */
   po.deterministic = 1;
   LtPcaOut out = {comp, ev, sv, mean, sc, 0};
   if (st == LT_OK) st = lt_pca_fit(cen, nc, d, &po, &out);
@@ -88,12 +93,17 @@ static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
   double *emb = malloc(sizeof *emb * (size_t)(m * dim));
   LtCsr S = {0};
   LtStatus st = emb ? LT_OK : LT_ENOMEM, es = LT_EVALUE;
+  /* The solver needs m >= dim + 2; umap-learn also lays out components of fewer than 2 dim points
+   * at random. */
   if (st == LT_OK && m >= 2 * dim && m > dim + 1) {
     st = subgraph(G, label, c, members, m, local, &S);
     if (st == LT_OK) es = lt_spectral_embedding(&S, dim, emb);
+    /* Only out-of-memory and Ctrl-C abort: a solver failure falls back to a random box. */
     if (es == LT_ENOMEM || es == LT_EINTR) st = es;
   }
   if (st == LT_OK && es == LT_OK) {
+    /* Scaled so the largest coordinate reaches range: the component stays in its box around the
+     * centre. */
     double big = 0;
     for (int64_t i = 0; i < m * dim; i++)
       if (fabs(emb[i]) > big) big = fabs(emb[i]);
@@ -111,6 +121,9 @@ static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
   return st;
 }
 
+/* The spectral start as umap-learn's spectral_layout: one component is laid out on its own;
+ * several are each laid out in a box around their meta-layout position, of half-side half the
+ * distance to the nearest other component (multi_component_layout). */
 static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCsr *G, int dim,
                                 LtRng *rng, double *out, LtUmapInfo *info) {
   int32_t *label = malloc(sizeof *label * (size_t)n);
@@ -144,6 +157,8 @@ static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCs
           local[i] = m;
           members[m++] = i;
         }
+      /* The box's half-side: half the distance to the nearest other component's position, so boxes
+       * do not overlap (1 when all positions coincide). */
       double range = INFINITY;
       for (int64_t c2 = 0; c2 < nc; c2++) {
         double s = 0;
@@ -168,6 +183,7 @@ LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCs
   int dim = o->dim;
   int64_t m = n * dim;
   LtRng rng;
+  /* The start's stream is keyed by the seed and "init", apart from the layout's. */
   lt_rng_seed(&rng, lt_embed_hash(o->seed, 0x696e6974u, 0));
   info->spectral = 0;
   info->components = 0;
@@ -179,9 +195,12 @@ LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCs
     for (int64_t i = 0; st == LT_OK && i < m; i++)
       if (fabs(init[i]) > big) big = fabs(init[i]);
     for (int64_t i = 0; st == LT_OK && i < m; i++)
+      /* umap-learn's expansion: the largest coordinate becomes 10, plus N(0, 1e-4^2) jitter so that
+       * no two points start on top of each other. */
       Y[i] = (float)(init[i] * (big > 0 ? 10.0 / big : 1.0)) + (float)(1e-4 * lt_rng_normal(&rng));
     free(init);
     if (st != LT_OK) return st;
+    /* A single component whose solve failed: uniform start, as init = random. */
     if (!info->spectral)
       for (int64_t i = 0; i < m; i++) Y[i] = (float)(20 * lt_rng_uniform(&rng) - 10);
   } else if (o->init == LT_UMAP_INIT_RANDOM) {

@@ -1,5 +1,4 @@
-/* lembed.c - the argument helpers the embed bindings share, and the main part of
- * lunette._embed (src/lunette.c merges it with the lembed_*.c parts). */
+/* lembed.c - the embed bindings' shared helpers and the main part of lunette._embed. */
 #include <string.h>
 #include <unistd.h>
 #include "tensor/lbase.h"
@@ -20,6 +19,8 @@ const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64
   if (t->shape[1] < 1)
     ltL_argerror(L, arg, fname, "at least 1 column needed, got %s", ltL_shape_of(t, b, sizeof b));
   Tensor *c;
+  /* The kernels read contiguous float32 rows: convert or compact into a pushed tensor, which the GC
+   * owns even if a later check raises. */
   if (t->dtype == LT_F32)
     c = ltL_push_contiguous(L, arg);
   else {
@@ -28,12 +29,17 @@ const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64
   }
   *n = c->shape[0];
   *d = c->shape[1];
+  /* Checked here, once, so that no kernel has to: a NaN would silently poison every distance. */
   int64_t bad = lt_embed_first_bad_row(c->data, *n, *d);
   if (bad >= 0)
     ltL_argerror(L, arg, fname, "row %lld contains NaN or infinity", (long long)bad + 1);
   return c->data;
 }
 
+/* The LtEmbedProgressFn behind option `progress`. lt_embed_tick calls it on the kernel's calling
+ * thread, outside parallel regions, so running Lua here is safe. A Lua error must not longjmp
+ * through the kernel (it would skip the kernel's frees): it is caught, parked in h->slot, and the
+ * kernel is told to stop; lembed_check raises it once the kernel has cleaned up. */
 static int progress_call(void *ctx, const char *stage, int64_t done, int64_t total) {
   LembedHook *h = ctx;
   lua_State *L = h->L;
@@ -46,6 +52,7 @@ static int progress_call(void *ctx, const char *stage, int64_t done, int64_t tot
     h->failed = 1;
     return 1;
   }
+  /* Only an explicit false stops: a hook that returns nothing goes on. */
   int stop = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
   lua_pop(L, 1);
   return stop;
@@ -55,6 +62,7 @@ void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, Lt
   memset(h, 0, sizeof *h);
   p->fn = NULL;
   p->ctx = h;
+  /* The error slot is pushed first, so it exists before the hook can run. */
   lua_pushnil(L);
   h->L = L;
   h->slot = lua_gettop(L);
@@ -64,6 +72,7 @@ void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, Lt
     p->fn = progress_call;
     return;
   }
+  /* A boolean means no hook here: the Lua façade turns progress = true into a function. */
   if (!lua_isboolean(L, -1))
     ltL_argerror(L, arg, fname, "option 'progress' must be a boolean or a function, got %s",
                  luaL_typename(L, -1));
@@ -71,6 +80,7 @@ void lembed_progress(lua_State *L, int arg, const char *fname, LembedHook *h, Lt
 }
 
 void lembed_check(lua_State *L, LtStatus st, const LembedHook *h, const char *fname) {
+  /* The hook's error first: the kernel's LT_EINTR is only its consequence. */
   if (h && h->failed) {
     lua_pushvalue(L, h->slot);
     lua_error(L);
@@ -85,6 +95,8 @@ static int csr_gc(lua_State *L) {
 }
 
 LtCsr *lembed_push_csr(lua_State *L) {
+  /* Pushed empty before the kernel allocates: once filled, __gc frees the arrays whatever raises
+   * later. */
   LtCsr *g = lua_newuserdatauv(L, sizeof *g, 0);
   memset(g, 0, sizeof *g);
   if (luaL_newmetatable(L, "lunette.embed.Csr")) {

@@ -15,7 +15,8 @@ const float *lembed_check_matrix(lua_State *L, int arg, const char *fname, int64
 /* The progress hook behind option `progress` (a function called as
  * fn(stage, done, total); returning false stops the run). Errors raised by
  * the function are caught and re-raised by lembed_check after the kernel
- * has cleaned up. lembed_progress pushes one stack slot. */
+ * has cleaned up. lembed_progress pushes one stack slot (the error slot),
+ * and leaves the function above it when there is one. */
 typedef struct {
   lua_State *L;
   int fn, slot, failed;

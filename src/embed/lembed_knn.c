@@ -26,6 +26,7 @@ static int l_knn(lua_State *L) {
       ltL_argerror(L, 3, f, "query has %lld columns, data has %lld", (long long)dq, (long long)d);
     self = 0;
   }
+  /* Checked here rather than left to a kernel's LT_EVALUE, so the message speaks of rows. */
   int64_t avail = n - self;
   if (k < 1 || k > avail)
     ltL_argerror(L, 2, f, "k must be in 1..%lld (%s), got %lld", (long long)avail,
@@ -41,16 +42,19 @@ static int l_knn(lua_State *L) {
   no.max_iter = (int)ltL_opt_int(L, 3, f, "max_iter", 0);
   no.max_candidates = (int)ltL_opt_int(L, 3, f, "max_candidates", 0);
   no.delta = ltL_opt_number(L, 3, f, "delta", 0);
+  /* 0 (the default) lets the kernel derive the setting from n and k. */
   if (no.n_trees < 0 || no.n_trees > 256 || no.leaf_size < 0 || no.max_iter < 0 ||
       no.max_candidates < 0 || no.delta < 0)
     ltL_argerror(L, 3, f, "NN-descent settings must be non-negative (n_trees at most 256)");
   int64_t shape[2] = {m, k};
   Tensor *idx = ltL_push_new(L, LT_I64, 2, shape);
   Tensor *dist = ltL_push_new(L, LT_F32, 2, shape);
+  /* Results first: out and out + 1 stay put whatever lembed_progress pushes. */
   int out = lua_gettop(L) - 1;
   LembedHook h;
   LtEmbedProgress p;
   lembed_progress(L, 3, f, &h, &p);
+  /* approx with k = n - 1 takes every other row: the exact path answers that directly. */
   LtStatus st;
   if (!self)
     st = lt_knn_exact(X, n, Q, m, d, k, 0, metric, idx->data, dist->data, &p);
@@ -61,6 +65,7 @@ static int l_knn(lua_State *L) {
                       idx->data, dist->data, &p);
   lembed_check(L, st, &h, f);
   int64_t *ix = idx->data;
+  /* 1-based for Lua; an entry NN-descent could not fill stays -1. */
   for (int64_t i = 0; i < m * k; i++) ix[i] += ix[i] >= 0 ? 1 : 0;
   lua_pushvalue(L, out);
   lua_pushvalue(L, out + 1);
@@ -79,6 +84,7 @@ static int l_knn_recall(lua_State *L) {
         L, 2, "knn_recall",
         "two integer index tensors with the same number of rows expected, got %s and %s",
         ltL_shape_of(a, s1, sizeof s1), ltL_shape_of(b, s2, sizeof s2));
+  /* Any integer dtype and layout, copied to contiguous int64 (both sides 1-based: no shift). */
   Tensor *ca = ltL_push_new_like(L, a, LT_I64), *cb = ltL_push_new_like(L, b, LT_I64);
   ltL_check_status(L, lt_copy(ca, a), "knn_recall");
   ltL_check_status(L, lt_copy(cb, b), "knn_recall");

@@ -1,5 +1,4 @@
-/* lembed_metrics.c - Lua binding for embedding quality: trustworthiness, continuity, kNN
- * preservation. */
+/* lembed_metrics.c - Lua binding for embedding quality (trustworthiness, continuity, kNN). */
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_metrics.h"
@@ -9,6 +8,8 @@ static int l_quality(lua_State *L) {
   const char *f = "quality";
   int64_t n, dx, ny, dy;
   lua_settop(L, 4);
+  /* progress comes as a positional argument: wrapped in an options table so that lembed_progress
+   * reads it the usual way. */
   lua_newtable(L);
   lua_pushvalue(L, 4);
   lua_setfield(L, -2, "progress");
@@ -18,6 +19,7 @@ static int l_quality(lua_State *L) {
   if (ny != n)
     ltL_argerror(L, 2, f, "embedding has %lld rows, data has %lld", (long long)ny, (long long)n);
   int64_t k = lua_isnoneornil(L, 3) ? 5 : ltL_check_int(L, 3, f, "k");
+  /* k < n/2 keeps the trustworthiness normaliser 2 / (n k (2n - 3k - 1)) positive. */
   if (k < 1 || 2 * k >= n)
     ltL_argerror(L, 3, f, "k must be in 1..%lld (below n/2 for n = %lld), got %lld",
                  (long long)((n - 1) / 2), (long long)n, (long long)k);

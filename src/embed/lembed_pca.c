@@ -1,5 +1,4 @@
-/* lembed_pca.c - Lua binding for PCA, projection onto components, singular spectra and effective
- * dimension. */
+/* lembed_pca.c - Lua binding for PCA, projection, singular spectra and effective dimension. */
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_pca.h"
@@ -25,6 +24,7 @@ static int l_pca(lua_State *L) {
   const char *f = "pca";
   int64_t n, d, k = ltL_check_int(L, 2, f, "k");
   lembed_check_matrix(L, 1, f, 2, &n, &d);
+  /* The float32 copy of X stays at slot ix for the fit. */
   int ix = lua_gettop(L);
   int64_t mn = n < d ? n : d;
   if (k < 1 || k > mn)
@@ -43,6 +43,7 @@ static int l_pca(lua_State *L) {
   o.deterministic = ltL_opt_bool(L, 3, f, "deterministic", 0);
   int want_scores = ltL_opt_bool(L, 3, f, "scores", 1);
   int64_t s_sc[2] = {n, k}, s_comp[2] = {k, d}, s_k[1] = {k}, s_d[1] = {d};
+  /* nil in place of the scores keeps the six results in their slots. */
   Tensor *sc = want_scores ? ltL_push_new(L, LT_F32, 2, s_sc) : (lua_pushnil(L), NULL);
   Tensor *comp = ltL_push_new(L, LT_F32, 2, s_comp);
   Tensor *ev = ltL_push_new(L, LT_F64, 1, s_k);
@@ -70,6 +71,7 @@ static int l_pca_transform(lua_State *L) {
     dm = lt_numel(t);
     if (t->ndim != 1 || dm != d)
       ltL_argerror(L, 3, f, "mean must be 1-d of length %lld", (long long)d);
+    /* The mean may be any numeric dtype: a float32 copy for the kernel. */
     Tensor *c = ltL_push_new_like(L, t, LT_F32);
     ltL_check_status(L, lt_copy(c, t), f);
     mu = c->data;
@@ -101,6 +103,7 @@ static int l_effective_dim_of(lua_State *L) {
   Tensor *c = ltL_push_new_like(L, s, LT_F64);
   ltL_check_status(L, lt_copy(c, s), "effective_dim");
   const double *v = c->data;
+  /* NaN fails v >= 0; 1.0 / 0.0 is +inf. */
   for (int64_t i = 0; i < c->shape[0]; i++)
     if (!(v[i] >= 0) || v[i] == 1.0 / 0.0)
       return ltL_argerror(L, 1, "effective_dim", "singular values must be finite and >= 0");

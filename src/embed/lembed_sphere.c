@@ -1,5 +1,4 @@
-/* lembed_sphere.c - Lua binding for hypersphere helpers: anchor top-k, class centroids, divergence,
- * spherical k-means. */
+/* lembed_sphere.c - Lua binding for anchor top-k, centroids, divergence, spherical k-means. */
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_sphere.h"
@@ -13,6 +12,8 @@ static int l_anchor_topk(lua_State *L) {
   lua_settop(L, 4);
   int64_t n, d, m, da, k = ltL_check_int(L, 3, f, "k");
   const float *E = lembed_check_matrix(L, 1, f, 1, &n, &d), *A = E;
+  /* Anchors nil: E against itself, each row left out of its own list. The exclude_self option is
+   * accepted but not read: self-exclusion follows from A being nil. */
   int self = lua_isnil(L, 2);
   if (!self) {
     A = lembed_check_matrix(L, 2, f, 1, &m, &da);
@@ -45,6 +46,7 @@ static int l_class_centroids(lua_State *L) {
   int64_t C = 0;
   const float *W = NULL;
   int64_t *labels = NULL;
+  /* A 2-d labels argument is a membership matrix, read as float32 like E. */
   if (lab->ndim == 2) {
     int64_t ln, lc;
     W = lembed_check_matrix(L, 2, f, 0, &ln, &lc);
@@ -58,6 +60,8 @@ static int l_class_centroids(lua_State *L) {
     labels = c->data;
     for (int64_t i = 0; i < n; i++)
       if (labels[i] > C) C = labels[i];
+    /* Labels 1..C become 0..C-1; C defaults to the largest label, and labels outside 1..C are
+     * ignored by the kernel. */
     for (int64_t i = 0; i < n; i++) labels[i] -= 1;
   } else {
     ltL_argerror(
@@ -89,6 +93,8 @@ static int l_anchor_divergence(lua_State *L) {
   if (m < 2 || m > 1024)
     ltL_argerror(L, 1, f, "a list of 2..1024 embeddings expected, got %lld", (long long)m);
   const float *A = lembed_check_matrix(L, 2, f, 1, &na, &da);
+  /* The pointer array lives in a userdata, so the GC frees it if a check below raises; each
+   * embedding's float32 copy stays on the stack while Es points into it. */
   const float **Es = lua_newuserdatauv(L, sizeof *Es * (size_t)m, 0);
   for (int64_t e = 0; e < m; e++) {
     int64_t en, ed;

@@ -34,6 +34,7 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
     ltL_argerror(L, arg, f, "option 'dim' must be 1, 2 or 3, got %lld", (long long)dim);
   lt_tsne_defaults(o, (int)dim);
   o->perplexity = ltL_opt_number(L, arg, f, "perplexity", 30);
+  /* The affinities use about 3 perplexity neighbours, which must exist among the n points. */
   if (!(o->perplexity > 0) || 3.0 * o->perplexity >= (double)n)
     ltL_argerror(L, arg, f,
                  "perplexity must be positive and less than n/3 = %.4g for n = %lld, got %g",
@@ -51,6 +52,7 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   o->theta = ltL_opt_number(L, arg, f, "theta", 0.5);
   if (!(o->theta >= 0 && o->theta <= 1))
     ltL_argerror(L, arg, f, "theta must be in [0, 1], got %g", o->theta);
+  /* The kernel knows the exact method as theta < 0. */
   if (ltL_opt_enum(L, arg, f, "method", method_names, 0) == 1) o->theta = -1;
   o->dof = ltL_opt_number(L, arg, f, "dof", 0);
   if (o->dof < 0 || isinf(o->dof)) ltL_argerror(L, arg, f, "dof must be positive, got %g", o->dof);
@@ -58,11 +60,13 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   o->n_iter_without_progress = (int)ltL_opt_int(L, arg, f, "n_iter_without_progress", 300);
   o->knn = (LtKnnMethod)ltL_opt_enum(L, arg, f, "knn", knn_names, 0);
   o->seed = ltL_opt_seed(L, arg, f);
+  /* The exact method holds P as n x n floats: 20000 points are already 1.6 GB. */
   if (o->theta < 0 && n > 20000)
     ltL_argerror(L, arg, f, "method \"exact\" needs n <= 20000 (O(n^2) memory), got n = %lld",
                  (long long)n);
   Tensor *init = NULL;
   if (!ltL_opt_get(L, arg, "init")) return NULL;
+  /* A tensor init stays on the stack (pushed by ltL_opt_get) until l_tsne has copied it. */
   if ((init = ltL_totensor(L, -1))) {
     char b[64];
     if (init->ndim != 2 || init->shape[0] != n || init->shape[1] != dim ||
@@ -95,6 +99,7 @@ static int l_tsne(lua_State *L) {
   lembed_progress(L, 2, "tsne", &h, &p);
   LtTsneInfo info = {0};
   LtStatus st = lt_tsne(X, n, d, &o, Y->data, &info, &p);
+  /* Divergence gets its own message: it comes from the settings, not from the data. */
   if (st == LT_ERANGE)
     return luaL_error(L, "tsne: the optimisation diverged (coordinates not finite); "
                          "try a smaller learning_rate or early_exaggeration");
@@ -130,12 +135,14 @@ static int l_tsne_affinities(lua_State *L) {
   int64_t nnz = lt_csr_nnz(P), shape[1] = {nnz};
   Tensor *r = ltL_push_new(L, LT_I64, 1, shape), *c = ltL_push_new(L, LT_I64, 1, shape),
          *v = ltL_push_new(L, LT_F32, 1, shape);
+  /* CSR to coordinate lists, 1-based. */
   for (int64_t i = 0; i < n; i++)
     for (int64_t e = P->indptr[i]; e < P->indptr[i + 1]; e++) {
       ((int64_t *)r->data)[e] = i + 1;
       ((int64_t *)c->data)[e] = P->indices[e] + 1;
       ((float *)v->data)[e] = P->data[e];
     }
+  /* Freed now rather than at collection: the arrays can be large. */
   lt_csr_free(P);
   return 3;
 }

@@ -36,6 +36,7 @@ static void umap_options(lua_State *L, int arg, const char *f, int64_t n, LtUmap
     ltL_argerror(L, arg, f, "option 'dim' must be in 1..64, got %lld", (long long)dim);
   o->dim = (int)dim;
   o->n_neighbors = ltL_opt_int(L, arg, f, "n_neighbors", 15);
+  /* n_neighbors counts the point itself, as umap-learn's: 2 means one true neighbour. */
   if (o->n_neighbors < 2 || o->n_neighbors >= n)
     ltL_argerror(L, arg, f,
                  "n_neighbors must be in 2..n-1 = %lld (it counts the point itself), got %lld",
@@ -80,6 +81,7 @@ static void umap_options(lua_State *L, int arg, const char *f, int64_t n, LtUmap
 /* Pushes the init tensor when opts.init is one (checked to be [n x dim]); else sets o->init. */
 static Tensor *umap_init(lua_State *L, int arg, int64_t n, LtUmapOptions *o) {
   if (!ltL_opt_get(L, arg, "init")) return NULL;
+  /* A tensor init stays on the stack (pushed by ltL_opt_get) until l_umap has copied it. */
   Tensor *t = ltL_totensor(L, -1);
   if (!t) {
     lua_pop(L, 1);
@@ -141,6 +143,7 @@ static int l_umap_graph(lua_State *L) {
   umap_options(L, 2, "umap_graph", n, &o);
   int64_t s1[1] = {n};
   Tensor *sg = ltL_push_new(L, LT_F32, 1, s1), *rh = ltL_push_new(L, LT_F32, 1, s1);
+  /* sigmas and rhos are pushed before the hook's slot, so their positions are known. */
   int is = lua_gettop(L) - 1;
   LembedHook h;
   LtEmbedProgress p;
@@ -151,12 +154,14 @@ static int l_umap_graph(lua_State *L) {
   int64_t nnz = lt_csr_nnz(G), s2[1] = {nnz};
   Tensor *r = ltL_push_new(L, LT_I64, 1, s2), *c = ltL_push_new(L, LT_I64, 1, s2),
          *v = ltL_push_new(L, LT_F32, 1, s2);
+  /* CSR to coordinate lists, 1-based. */
   for (int64_t i = 0; i < n; i++)
     for (int64_t e = G->indptr[i]; e < G->indptr[i + 1]; e++) {
       ((int64_t *)r->data)[e] = i + 1;
       ((int64_t *)c->data)[e] = G->indices[e] + 1;
       ((float *)v->data)[e] = G->data[e];
     }
+  /* Freed now rather than at collection: the arrays can be large. */
   lt_csr_free(G);
   lua_pushvalue(L, is);
   lua_pushvalue(L, is + 1);

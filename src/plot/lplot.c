@@ -15,6 +15,7 @@ static Tensor *check_f64_at(lua_State *L, int idx, int arg, const char *fname, i
   Tensor *t = ltL_totensor(L, idx);
   char b[64];
   if (!t) ltL_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, idx));
+  /* The core reads raw doubles: only contiguous float64 is taken here, the façade converts. */
   if (t->dtype != LT_F64 || !lt_is_contiguous(t))
     ltL_argerror(L, arg, fname, "contiguous float64 tensor expected, got %s",
                  lt_dtype_name(t->dtype));
@@ -53,6 +54,8 @@ static int64_t field_colors(lua_State *L, int opts, const char *key, int arg, co
   *many = NULL;
   if (ltL_totensor(L, -1)) {
     Tensor *t = check_f64_at(L, lua_gettop(L), arg, fname, 4);
+    /* Read in place: an [n x 4] float64 row is laid out as a PlotRGBA (four doubles, no
+     * padding). */
     *many = (const PlotRGBA *)t->data;
     n = t->shape[0];
     lua_pop(L, 1); /* the tensor stays alive: it is still referenced by opts */
@@ -92,6 +95,7 @@ static int to_stroke(lua_State *L, int idx, int arg, const char *fname, PlotStro
     for (int i = 0; i < n; i++) {
       lua_rawgeti(L, -1, i + 1);
       buf[i] = lua_tonumber(L, -1);
+      /* A negative (or NaN) length would put the cairo context into a sticky error state. */
       if (!(buf[i] >= 0)) ltL_argerror(L, arg, fname, "dash lengths must be non-negative");
       lua_pop(L, 1);
     }
@@ -119,6 +123,8 @@ static const PlotXform *to_xform(lua_State *L, int opts, const char *fname, Plot
   return present ? xf : NULL;
 }
 
+/* The options table at arg, an empty one put in its place when it is nil or absent, so the option
+ * readers need no nil checks. */
 static int opt_table(lua_State *L, int arg) {
   if (lua_gettop(L) < arg) lua_settop(L, arg);
   if (lua_isnil(L, arg)) {
@@ -135,6 +141,8 @@ static const char *check_utf8(lua_State *L, int arg, const char *fname) {
   const char *s = luaL_checklstring(L, arg, &n);
   const unsigned char *p = (const unsigned char *)s, *e = p + n;
   while (p < e) {
+    /* The lead byte gives the length (0xxxxxxx, 110xxxxx, 1110xxxx, 11110xxx); every continuation
+     * byte must be 10xxxxxx. */
     int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
     if (!len || p + len > e)
       ltL_argerror(L, arg, fname, "text is not valid UTF-8 (byte %d)",
@@ -145,6 +153,7 @@ static const char *check_utf8(lua_State *L, int arg, const char *fname) {
                      (int)(p - (const unsigned char *)s) + 1);
     p += len;
   }
+  /* Cairo takes C strings: a NUL would silently end the text. */
   if (memchr(s, 0, n)) ltL_argerror(L, arg, fname, "text contains a NUL byte");
   return s;
 }
@@ -176,6 +185,7 @@ static int l_canvas(lua_State *L) {
   int64_t w = ltL_check_int(L, 2, "canvas", "width"), h = ltL_check_int(L, 3, "canvas", "height");
   double dpi = luaL_checknumber(L, 4);
   const char *path = luaL_optstring(L, 5, NULL);
+  /* 32767 a side is Cairo's limit; 2^28 pixels (1 GiB of ARGB32) in all is lunette's. */
   if (w <= 0 || h <= 0 || w > 32767 || h > 32767 || w * h > ((int64_t)1 << 28))
     return ltL_argerror(
         L, 2, "canvas",
@@ -191,13 +201,17 @@ static int l_canvas(lua_State *L) {
   unsigned char *pixels = NULL;
   if (fmt == PLOT_FMT_PNG) {
     size_t nb = plot_canvas_bytes((int)w, (int)h);
-    pixels = lua_newuserdatauv(L, nb, 0); /* the GC counts the pixels */
+    /* The pixels live in a userdata held as the canvas's user value: the GC counts their size
+     * and they live exactly as long as the canvas. */
+    pixels = lua_newuserdatauv(L, nb, 0);
     memset(pixels, 0, nb);
     lua_setiuservalue(L, -2, 1);
   }
   char err[512] = "";
   PlotStatus st =
       plot_canvas_open(c, (PlotFormat)fmt, (int)w, (int)h, dpi, pixels, path, err, sizeof err);
+  /* A destination that cannot be written is a value (nil, message), as io.open; other failures
+   * raise. */
   if (st == PLOT_EIO) {
     plot_canvas_close(c);
     lua_pushnil(L);
@@ -319,6 +333,7 @@ static int l_polylines(lua_State *L) {
     return ltL_argerror(L, 3, "polylines", "%lld colours for %lld lines", (long long)nc,
                         (long long)p->shape[0]);
   PlotCap cap = (PlotCap)ltL_opt_enum(L, o, "polylines", "cap", caps, 0);
+  /* The core takes the points per line as an int. */
   if (p->shape[1] > 1 << 30) return ltL_argerror(L, 2, "polylines", "lines too long");
   double width = ltL_opt_number(L, o, "polylines", "width", 1);
   check_status(
@@ -371,6 +386,7 @@ static int l_markers(lua_State *L) {
   lua_pop(L, 1);
   m.marker = (PlotMarker)mk;
   double size1;
+  /* size: one number for every point, or a tensor of n (or 1). */
   lua_getfield(L, o, "size");
   if (ltL_totensor(L, -1)) {
     Tensor *s = check_f64_at(L, lua_gettop(L), 4, "markers", 0);
@@ -381,6 +397,7 @@ static int l_markers(lua_State *L) {
     m.nsize = s->shape[0];
   } else {
     size1 = luaL_optnumber(L, -1, 6);
+    /* One size for every point, held on the C stack for the call. */
     m.size = &size1;
     m.nsize = 1;
   }
@@ -415,6 +432,7 @@ static int l_image(lua_State *L) {
       im->shape[0] < 1 || im->shape[1] < 1)
     return ltL_argerror(L, 2, "image", "contiguous uint8 [h x w x 4] tensor expected, got %s %s",
                         lt_dtype_name(im->dtype), ltL_shape_of(im, b, sizeof b));
+  /* The core takes the image sides as ints; Cairo would refuse far less anyway. */
   if (im->shape[0] > 1 << 24 || im->shape[1] > 1 << 24)
     return ltL_argerror(L, 2, "image", "image too large");
   double v[4];
@@ -438,7 +456,9 @@ static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const ch
   if (!(f->size > 0) || !isfinite(f->size))
     ltL_argerror(L, arg, fname, "font size must be positive");
   lua_getfield(L, o, "family");
-  f->family = lua_tostring(L, -1); /* stays alive: referenced by the options table */
+  /* A string family stays alive: the options table holds it. (A number would be converted to a
+   * new string that only this stack slot holds.) */
+  f->family = lua_tostring(L, -1);
   lua_pop(L, 1);
   f->bold = ltL_opt_bool(L, o, fname, "bold", 0);
   f->italic = ltL_opt_bool(L, o, fname, "italic", 0);
@@ -487,6 +507,7 @@ static int l_save(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
+  /* Ctrl-C raises, as in every other call; a failed write is a value (nil, message), as io.open. */
   if (st == PLOT_EINTR) check_status(L, st, "save");
   lua_pushnil(L);
   lua_pushstring(L, err[0] ? err : "cannot write figure");
@@ -499,6 +520,7 @@ static int l_pixel(lua_State *L) {
   int64_t x = ltL_check_int(L, 2, "pixel", "x"), y = ltL_check_int(L, 3, "pixel", "y");
   if (c->fmt != PLOT_FMT_PNG)
     return ltL_argerror(L, 1, "pixel", "only raster canvases have pixels");
+  /* Checked here too (the core refuses it as well) for a message that names the coordinates. */
   if (x < 0 || y < 0 || x >= c->width || y >= c->height)
     return ltL_argerror(L, 2, "pixel", "(%lld, %lld) outside the canvas", (long long)x,
                         (long long)y);
@@ -583,13 +605,14 @@ static void createmeta(lua_State *L) {
 }
 
 /* The main part of lunette._plot (src/lunette.c lists every part, lplot_*.c the others):
- * the canvas, read_png, and text_extent/text_size measuring on one shared canvas. */
+ * the canvas, and text_extent/text_size measuring on one shared canvas. */
 int luaopen_lunette_plot(lua_State *L);
 int luaopen_lunette_plot(lua_State *L) {
   createmeta(L);
   luaL_newlib(L, module_fns);
   int mod = lua_gettop(L);
-  /* the measuring canvas: a closed-state userdata first, then opened */
+  /* Text is measured (text_extent, text_size) on one 1x1 canvas shared by the closures as their
+   * upvalue: a closed-state userdata first, so a failed open leaves nothing to leak. */
   PlotCanvas *m = lua_newuserdatauv(L, sizeof *m, 0);
   memset(m, 0, sizeof *m);
   luaL_setmetatable(L, CANVAS_MT);

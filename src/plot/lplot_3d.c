@@ -1,5 +1,4 @@
-/* lplot_3d.c - Lua binding for the 3-D projection: view matrix, point projection, depth order and
- * shading. */
+/* lplot_3d.c - Lua binding for the 3-D projection: matrix, points, depth order and shading. */
 #include <math.h>
 #include "tensor/lbase.h"
 #include "plot/plot_3d.h"
@@ -13,6 +12,8 @@ static Tensor *check_vec(lua_State *L, int arg, const char *fname) {
   return t;
 }
 
+/* Entry i of the table at t as a number (0 when missing or not a number): the façade builds these
+ * tables itself. */
 static double num_at(lua_State *L, int t, int i) {
   lua_rawgeti(L, t, i);
   double v = lua_tonumber(L, -1);
@@ -36,6 +37,7 @@ static int l_proj_matrix(lua_State *L) {
   v.azim = ltL_opt_number(L, 1, "proj_matrix", "azim", -60);
   v.roll = ltL_opt_number(L, 1, "proj_matrix", "roll", 0);
   v.dist = ltL_opt_number(L, 1, "proj_matrix", "dist", 10);
+  /* focal <= 0 or inf selects the orthographic projection (plot3d_matrix). */
   v.focal_length = ltL_opt_number(L, 1, "proj_matrix", "focal", 1);
   double M[16];
   if (plot3d_matrix(&v, M) != 0)

@@ -1,5 +1,4 @@
-/* lplot_color.c - Lua binding for colours: parsing with suggestions, colormap lookup, husl
- * palettes. */
+/* lplot_color.c - Lua binding for colours: parsing and suggestions, colormaps, husl palettes. */
 #include <string.h>
 #include "tensor/lbase.h"
 #include "plot/plot_color.h"
@@ -83,6 +82,7 @@ static int l_cmap_index(lua_State *L) {
   const int64_t *idx = v->data;
   for (int64_t i = 0; i < n; i++) {
     int64_t k = idx[i] - 1;
+    /* One at a time, so the 1-based indices need no converted copy. */
     plot_cmap_index(cm, rev, &k, 1, alpha, out + 4 * i);
   }
   return 1;
@@ -115,6 +115,7 @@ static int l_husl(lua_State *L) {
   int64_t n = ltL_check_int(L, 1, "husl", "number of colours");
   if (n < 1 || n > 4096)
     return ltL_argerror(L, 1, "husl", "number of colours must be 1..4096, got %lld", (long long)n);
+  /* seaborn.husl_palette's defaults. */
   double h = luaL_optnumber(L, 2, 0.01), s = luaL_optnumber(L, 3, 0.9),
          l = luaL_optnumber(L, 4, 0.65);
   int64_t shape[2] = {n, 3};

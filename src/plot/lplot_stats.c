@@ -84,7 +84,8 @@ static int l_box_stats(lua_State *L) {
   return 1;
 }
 
-/* Pixel coordinates of x, y under xform {sx, ox, sy, oy, logx, logy}. */
+/* Pixel coordinates of x, y under xform {sx, ox, sy, oy, logx, logy} (a missing scale or offset
+ * reads as 0). */
 static void map_points(lua_State *L, int xf, const Tensor *x, const Tensor *y, double *px,
                        double *py) {
   double c[4];
@@ -113,6 +114,7 @@ static int l_legend_badness(lua_State *L) {
   map_points(L, 3, x, y, px->data, py->data);
   Tensor *out = ltL_push_new(L, LT_F64, 1, &nb);
   memset(out->data, 0, (size_t)nb * sizeof(double));
+  /* A line also counts the boxes it crosses, not only those its points fall in. */
   if (lua_toboolean(L, 5)) {
     plot_points_in_boxes(px->data, py->data, n, b->data, (int)nb, out->data);
     plot_path_hits_boxes(px->data, py->data, n, b->data, (int)nb, out->data);

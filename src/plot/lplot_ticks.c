@@ -16,6 +16,7 @@ static int l_ticks(lua_State *L) {
   double vmin = luaL_checknumber(L, 1), vmax = luaL_checknumber(L, 2), steps[16],
          out[PLOT_MAX_TICKS];
   int nbins = (int)luaL_optinteger(L, 3, 9), nsteps = 0;
+  /* Leaves room in the PLOT_MAX_TICKS output for the ticks one step past either limit. */
   if (nbins < 1 || nbins > PLOT_MAX_TICKS - 4)
     return ltL_argerror(L, 3, "ticks", "nbins must be 1..%d, got %d", PLOT_MAX_TICKS - 4, nbins);
   if (lua_istable(L, 4)) {
@@ -29,6 +30,7 @@ static int l_ticks(lua_State *L) {
       if (!(steps[i] >= 1 && steps[i] <= 10) || (i && steps[i] <= steps[i - 1]))
         return ltL_argerror(L, 4, "ticks", "steps must increase within [1, 10]");
     }
+    /* matplotlib adds a missing 1 or 10 itself; here both must be given. */
     if (steps[0] != 1 || steps[nsteps - 1] != 10)
       return ltL_argerror(L, 4, "ticks", "steps must start at 1 and end at 10");
   }
@@ -52,6 +54,7 @@ static int l_format_ticks(lua_State *L) {
     if (!isfinite(locs[i]))
       return ltL_argerror(L, 1, "format_ticks", "tick %d is not finite", i + 1);
   }
+  /* Fixed buffers: plot_ticks_format truncates a label rather than overflow its 64 bytes. */
   char labels[PLOT_MAX_TICKS][64], offset[96];
   plot_ticks_format(locs, n, vmin, vmax, &labels[0][0], sizeof labels[0], offset, sizeof offset);
   lua_createtable(L, n, 0);

@@ -26,6 +26,7 @@ static PlotStatus out_failed(PlotCanvas *c, const char *path, char *err, size_t 
   return e == EINTR ? PLOT_EINTR : PLOT_EIO;
 }
 
+/* Cairo's stream callback: every PDF/SVG byte goes straight to the atomic temporary file. */
 static cairo_status_t write_stream(void *closure, const unsigned char *data, unsigned int len) {
   PlotCanvas *c = closure;
   if (lt_atomic_write(&c->out, data, len)) return CAIRO_STATUS_WRITE_ERROR;
@@ -35,12 +36,15 @@ static cairo_status_t write_stream(void *closure, const unsigned char *data, uns
 /* ---- lifecycle --------------------------------------------------------------- */
 
 size_t plot_canvas_bytes(int width, int height) {
+  /* 32767: the largest side Cairo allows an image surface. */
   if (width <= 0 || height <= 0 || width > 32767 || height > 32767) return 0;
   int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, width);
   if (stride <= 0) return 0;
   return (size_t)stride * (size_t)height;
 }
 
+/* PDF and SVG are measured in points: scaling by 72/dpi lets all drawing code work in figure
+ * pixels whatever the format. The origin shift comes after, in pixels. */
 static void apply_ctm(PlotCanvas *c) {
   double s = (c->fmt == PLOT_FMT_PDF || c->fmt == PLOT_FMT_SVG) ? 72.0 / c->dpi : 1.0;
   cairo_identity_matrix(c->cr);
@@ -48,6 +52,8 @@ static void apply_ctm(PlotCanvas *c) {
   cairo_translate(c->cr, c->ox, c->oy);
 }
 
+/* Grey antialiasing (subpixel colour fringes would suit one screen only) and unhinted metrics,
+ * so that text widths scale in proportion to the font size. */
 static void set_font_options(PlotCanvas *c) {
   cairo_font_options_t *fo = cairo_font_options_create();
   cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
@@ -57,6 +63,9 @@ static void set_font_options(PlotCanvas *c) {
   cairo_font_options_destroy(fo);
 }
 
+/* The surface for the format: PNG draws into the caller's pixels, MEASURE into a 1x1 image, and
+ * PDF/SVG stream into the destination's temporary file, opened here so that an unwritable
+ * destination fails before any drawing. */
 static cairo_surface_t *create_surface(PlotCanvas *c, const char *path, char *err, size_t errlen) {
   double wpt = c->width * 72.0 / c->dpi, hpt = c->height * 72.0 / c->dpi;
   switch (c->fmt) {
@@ -84,6 +93,7 @@ PlotStatus plot_canvas_open(PlotCanvas *c, PlotFormat fmt, int width, int height
   c->height = fmt == PLOT_FMT_MEASURE ? 1 : height;
   c->dpi = dpi > 0 ? dpi : 72;
   c->pixels = pixels;
+  /* Every early return leaves c in a state plot_canvas_close can release. */
   if (fmt != PLOT_FMT_MEASURE && plot_canvas_bytes(width, height) == 0) return PLOT_EVALUE;
   if (fmt == PLOT_FMT_PNG && !pixels) return PLOT_EVALUE;
   c->surface = create_surface(c, path, err, errlen);
@@ -105,12 +115,15 @@ static void sync_direct(PlotCanvas *c) {
   }
 }
 
+/* Encodes the pixels into the destination's temporary file and renames it into place. */
 static PlotStatus commit_png(PlotCanvas *c, const char *path, int level, char *err, size_t errlen) {
   sync_direct(c);
   cairo_surface_flush(c->surface);
   if (lt_atomic_open(&c->out, path)) return out_failed(c, path, err, errlen);
   int rc =
       plot_png_write(&c->out, c->pixels, c->width, c->height, c->stride, c->dpi, level, c->opaque);
+  /* -1: memory ran out, nothing of the file is kept; -2: a write failed, and out_failed reports the
+   * errno it left. */
   if (rc == -1) {
     lt_atomic_abort(&c->out);
     set_err(err, errlen, path, "out of memory while encoding");
@@ -120,11 +133,16 @@ static PlotStatus commit_png(PlotCanvas *c, const char *path, int level, char *e
   return out_failed(c, path, err, errlen);
 }
 
+/* Finishes the PDF/SVG stream (cairo writes its trailer now) and renames the file into place. A
+ * cairo error that is not a failed write is reported by its own name. */
 static PlotStatus commit_vector(PlotCanvas *c, const char *path, char *err, size_t errlen) {
+  /* The context goes first: a finished surface takes no more drawing, and with cr NULL every later
+   * call reports a closed canvas instead. */
   cairo_destroy(c->cr);
   c->cr = NULL;
   cairo_surface_finish(c->surface);
   cairo_status_t st = cairo_surface_status(c->surface);
+  /* A failed write also shows as a cairo error; then out_failed reports the write's own errno. */
   if (st != CAIRO_STATUS_SUCCESS && !c->out.err) {
     lt_atomic_abort(&c->out);
     set_err(err, errlen, path, cairo_status_to_string(st));
@@ -138,6 +156,7 @@ PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *
                               size_t errlen) {
   if (!c->surface) return PLOT_EVALUE;
   if (c->fmt == PLOT_FMT_PNG) return commit_png(c, path, level, err, errlen);
+  /* A PNG may be saved again after more drawing; a PDF or SVG is finished by its one commit. */
   if (c->fmt == PLOT_FMT_MEASURE || !c->out.live) return PLOT_EVALUE;
   return commit_vector(c, path, err, errlen);
 }
@@ -146,6 +165,8 @@ void plot_canvas_close(PlotCanvas *c) {
   if (c->cr) cairo_destroy(c->cr);
   c->cr = NULL;
   if (c->surface) {
+    /* Finished before destroyed, so cairo has stopped writing before lt_atomic_abort removes the
+     * temporary file. */
     if (c->out.live) cairo_surface_finish(c->surface);
     cairo_surface_destroy(c->surface);
   }
@@ -169,6 +190,8 @@ void plot_canvas_clip(PlotCanvas *c, double x, double y, double w, double h) {
   cairo_reset_clip(c->cr);
   cairo_rectangle(c->cr, x, y, w, h);
   cairo_clip(c->cr);
+  /* A device-pixel copy for the direct pixel paths (markers, raster lines), which bypass cairo's
+   * clip. */
   c->clip[0] = fmax(0, x + c->ox);
   c->clip[1] = fmax(0, y + c->oy);
   c->clip[2] = fmin(c->width, x + w + c->ox);
@@ -216,6 +239,7 @@ static void apply_stroke(cairo_t *cr, const PlotStroke *s) {
   static const cairo_line_join_t joins[] = {CAIRO_LINE_JOIN_MITER, CAIRO_LINE_JOIN_ROUND,
                                             CAIRO_LINE_JOIN_BEVEL};
   cairo_set_line_width(cr, s->width);
+  /* An out-of-range cap or join falls back to the first entry instead of reading past the table. */
   cairo_set_line_cap(cr, caps[s->cap <= PLOT_CAP_SQUARE ? s->cap : 0]);
   cairo_set_line_join(cr, joins[s->join <= PLOT_JOIN_BEVEL ? s->join : 0]);
   cairo_set_dash(cr, s->dash, s->dash ? s->ndash : 0, s->dash_offset);
@@ -234,6 +258,8 @@ static void map_point(const PlotXform *xf, double x, double y, double *px, doubl
     *py = y;
     return;
   }
+  /* On a log axis a value <= 0 maps to NaN: the point is dropped like any non-finite one, as
+   * matplotlib masks it. */
   *px = xf->ox + xf->sx * (xf->logx ? (x > 0 ? log10(x) : NAN) : x);
   *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
 }
@@ -243,9 +269,12 @@ PlotStatus plot_canvas_path(PlotCanvas *c, const double *x, const double *y, int
                             const PlotStroke *stroke, int snap) {
   if (!c->cr) return PLOT_EVALUE;
   int do_snap = snap && c->fmt == PLOT_FMT_PNG;
+  /* An odd stroke width is snapped to pixel centres, an even one to pixel edges: either way the
+   * stroke covers whole pixels. */
   double half = do_snap && stroke_visible(stroke) && ((int)lround(stroke->width) % 2) ? 0.5 : 0.0;
   sync_direct(c);
   cairo_new_path(c->cr);
+  /* pen is 0 after a gap: the next finite point starts a new piece (move_to). */
   int pen = 0;
   for (int64_t i = 0; i < n; i++) {
     double px, py;
@@ -293,6 +322,7 @@ PlotStatus plot_canvas_rects(PlotCanvas *c, const double *x0, const double *y0, 
     if (do_snap) {
       double sax = snap_coord(ax, c->ox, half), sbx = snap_coord(bx, c->ox, half);
       double say = snap_coord(ay, c->oy, half), sby = snap_coord(by, c->oy, half);
+      /* Snap an edge pair only when it stays at least a pixel apart: a thin bar must not vanish. */
       if (fabs(sbx - sax) >= 1) {
         ax = sax;
         bx = sbx;
@@ -327,6 +357,9 @@ static void polylines_raster(PlotCanvas *c, const double *pts, int64_t n, int le
   int clip[4];
   if (!plot_raster_clip(c, clip)) return;
   plot_raster_begin(c);
+  /* Segments are half-open along their length, so a joint is painted by one segment only; caps
+   * extend the two ends of each finite piece, and the last end gets 1e-9 so the final point itself
+   * is included. */
   double capext = cap == PLOT_CAP_BUTT ? 0 : width / 2;
   for (int64_t i = 0; i < n; i++) {
     PlotRgba8 k = plot_rgba8(colors[ncolor == 1 ? 0 : i]);
@@ -383,6 +416,7 @@ PlotStatus plot_canvas_round_rect(PlotCanvas *c, double x0, double y0, double x1
   if (!c->cr) return PLOT_EVALUE;
   double w = x1 - x0, h = y1 - y0;
   if (!(w >= 0 && h >= 0) || !isfinite(r)) return PLOT_EVALUE;
+  /* The radius is capped at half the shorter side, so the corner arcs meet at most. */
   r = fmax(0, fmin(r, fmin(w, h) / 2));
   sync_direct(c);
   cairo_new_path(c->cr);
@@ -418,6 +452,7 @@ void plot_image_to_rgba8(const double *src, int64_t npix, int channels, uint8_t 
     else
       for (int k = 0; k < channels && k < 4; k++) v[k] = s[k];
     for (int k = 0; k < 4; k++) {
+      /* NaN maps to 0 (lrint of NaN is undefined); the rest is clipped to [0, 1]. */
       double x = v[k] != v[k] ? 0 : v[k] < 0 ? 0 : v[k] > 1 ? 1 : v[k];
       out[4 * i + k] = (uint8_t)lrint(x * 255);
     }
@@ -440,6 +475,7 @@ PlotStatus plot_canvas_image(PlotCanvas *c, const uint8_t *rgba, int iw, int ih,
     for (int k = 0; k < iw; k++) {
       const uint8_t *p = rgba + ((size_t)r * iw + k) * 4;
       unsigned a = p[3];
+      /* Cairo wants premultiplied ARGB32: premultiply with rounding. */
       unsigned rr = (p[0] * a + 127) / 255, gg = (p[1] * a + 127) / 255,
                bb = (p[2] * a + 127) / 255;
       row[k] = (a << 24) | (rr << 16) | (gg << 8) | bb;
@@ -448,6 +484,8 @@ PlotStatus plot_canvas_image(PlotCanvas *c, const uint8_t *rgba, int iw, int ih,
   cairo_surface_mark_dirty(img);
   sync_direct(c);
   cairo_save(c->cr);
+  /* Clipped to the destination: EXTEND_PAD keeps bilinear filtering from fading the border to
+   * transparent, and the clip keeps the padding from spreading beyond the image. */
   cairo_rectangle(c->cr, x, y, w, h);
   cairo_clip(c->cr);
   cairo_translate(c->cr, x, y);

@@ -84,6 +84,8 @@ PlotStatus plot_canvas_commit(PlotCanvas *c, const char *path, int level, char *
 /* Releases everything; idempotent. Removes an uncommitted temporary file. */
 void plot_canvas_close(PlotCanvas *c);
 
+/* Sets the offset (figure px) added to every coordinate drawn from now on;
+ * saving with a tight bounding box crops by shifting it. */
 void plot_canvas_set_origin(PlotCanvas *c, double ox, double oy);
 /* Restricts drawing to the rectangle (figure px); unclip lifts it. */
 void plot_canvas_clip(PlotCanvas *c, double x, double y, double w, double h);
@@ -96,6 +98,10 @@ void plot_canvas_fill(PlotCanvas *c, PlotRGBA color);
 PlotStatus plot_canvas_pixel(PlotCanvas *c, int x, int y, uint8_t rgba[4]);
 
 /* ---- shapes ---------------------------------------------------------------- */
+
+/* The drawing calls below return PLOT_OK, PLOT_EVALUE (a closed canvas or a
+ * bad argument) or PLOT_ECAIRO (cairo failed; its error is sticky, so the
+ * canvas draws nothing more); images and text may also give PLOT_ENOMEM. */
 
 /* A polyline through n points (x[i], y[i]) mapped by xf (NULL: already
  * pixels). A non-finite point ends the current piece, so NaN gaps break a
@@ -173,7 +179,10 @@ typedef struct {
   const int64_t *order;
 } PlotMarkers;
 
+/* Draws the batch m describes. PLOT_EVALUE also for a negative n, nsize < 1
+ * or an unknown marker; PLOT_ENOMEM when a sprite cannot be made. */
 PlotStatus plot_canvas_markers(PlotCanvas *c, const PlotMarkers *m);
+/* Frees a canvas's sprite cache (NULL is fine); plot_canvas_close calls it. */
 void plot_sprites_free(PlotSpriteCache *s);
 
 /* ---- images ------------------------------------------------------------------ */

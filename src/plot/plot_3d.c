@@ -1,10 +1,10 @@
-/* plot_3d.c - Axes3D projection matrices (matplotlib 3.6 proj3d), projection of points and depth
- * sorting. */
+/* plot_3d.c - Axes3D projection (matplotlib 3.6 proj3d): matrices, points, depth order. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "plot/plot_3d.h"
 
+/* matplotlib's art3d._norm_angle: an angle in degrees to (-180, 180]. */
 static double norm_angle(double a) {
   a = fmod(a + 360, 360);
   if (a < 0) a += 360;
@@ -12,6 +12,7 @@ static double norm_angle(double a) {
 }
 
 static void matmul4(const double A[16], const double B[16], double C[16]) {
+  /* Through T, so C may be A or B. */
   double T[16];
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++) {
@@ -49,6 +50,8 @@ static void rotate_about(const double axis[3], double angle, double v[3]) {
   memcpy(v, o, sizeof o);
 }
 
+/* proj3d.view_transformation: a camera at E looking at R, V pointing up, rolled about the view
+ * axis; n is the view axis, u right and v up on the screen. */
 static void view_matrix(const double E[3], const double R[3], const double V[3], double roll,
                         double M[16]) {
   double n[3] = {E[0] - R[0], E[1] - R[1], E[2] - R[2]}, u[3], v[3];
@@ -57,6 +60,7 @@ static void view_matrix(const double E[3], const double R[3], const double V[3],
   normalize3(u);
   cross(n, u, v);
   if (roll != 0) {
+    /* A positive roll of the camera is a negative rotation of the world. */
     rotate_about(n, -roll, u);
     rotate_about(n, -roll, v);
   }
@@ -72,16 +76,21 @@ int plot3d_matrix(const Plot3DView *v, double M[16]) {
     if (!isfinite(d[i]) || d[i] == 0 || !(v->box_aspect[i] > 0)) return -1;
     d[i] /= v->box_aspect[i];
   }
+  /* The data box to [0, aspect] (proj3d.world_transformation); the camera circles the box centre R
+   * at distance dist. */
   double W[16] = {1 / d[0], 0, 0,        -v->lims[0] / d[0], 0, 1 / d[1], 0, -v->lims[2] / d[1],
                   0,        0, 1 / d[2], -v->lims[4] / d[2], 0, 0,        0, 1};
   double R[3] = {0.5 * v->box_aspect[0], 0.5 * v->box_aspect[1], 0.5 * v->box_aspect[2]};
   double elev = norm_angle(v->elev) * M_PI / 180, azim = norm_angle(v->azim) * M_PI / 180;
   double roll = norm_angle(v->roll) * M_PI / 180;
   double ps[3] = {cos(elev) * cos(azim), cos(elev) * sin(azim), sin(elev)};
+  /* Past +-90 degrees of elevation the up vector flips, so the view does not turn upside down. */
   double V[3] = {0, 0, fabs(elev) > 0.5 * M_PI ? -1 : 1};
   double dist = v->dist > 0 ? v->dist : 10, view[16], P[16];
   int ortho = !(v->focal_length > 0) || isinf(v->focal_length);
   double f = ortho ? 1 : v->focal_length;
+  /* Perspective moves the eye out by the focal length (matplotlib's eye_focal), compensating the
+   * zoom that a longer focal length brings. */
   double E[3] = {R[0] + dist * ps[0] * f, R[1] + dist * ps[1] * f, R[2] + dist * ps[2] * f};
   view_matrix(E, R, V, roll, view);
   if (ortho) {
@@ -104,6 +113,8 @@ void plot3d_project(const double M[16], const double *x, const double *y, const 
     double p[4] = {x[i], y[i], z[i], 1}, o[4];
     for (int r = 0; r < 4; r++)
       o[r] = M[4 * r] * p[0] + M[4 * r + 1] * p[1] + M[4 * r + 2] * p[2] + M[4 * r + 3];
+    /* Homogeneous divide: w is not 1 for either projection (the orthographic one has w = zback -
+     * zfront). */
     vx[i] = o[0] / o[3];
     vy[i] = o[1] / o[3];
     vz[i] = o[2] / o[3];
@@ -115,6 +126,7 @@ typedef struct {
   int64_t i;
 } DepthKey;
 
+/* NaN depths last, then farthest first; the index breaks ties, since qsort is not stable. */
 static int by_depth_desc(const void *a, const void *b) {
   const DepthKey *p = a, *q = b;
   int pn = p->z != p->z, qn = q->z != q->z;
@@ -145,6 +157,7 @@ void plot3d_depth_shade(const double *vz, int64_t n, double *rgba) {
       lo = fmin(lo, vz[i]);
       hi = fmax(hi, vz[i]);
     }
+  /* No finite depth: nothing to fade. A flat range fades nothing either (t = 0). */
   if (!(hi >= lo)) return;
   for (int64_t i = 0; i < n; i++) {
     double t = hi > lo ? (vz[i] - lo) / (hi - lo) : 0;

@@ -25,11 +25,12 @@ void plot3d_project(const double M[16], const double *x, const double *y, const 
                     int64_t n, double *vx, double *vy, double *vz);
 
 /* Indices 0..n-1 ordered by decreasing depth (farthest first, as
- * Path3DCollection sorts); NaN depths go last. order has n entries. */
+ * Path3DCollection sorts); NaN depths go last. order has n entries.
+ * Returns 0, or -1 when memory runs out. */
 int plot3d_depth_order(const double *vz, int64_t n, int64_t *order);
 
-/* matplotlib's _zalpha: alpha_i *= 1 - 0.7 * (vz_i - min) / (max - min);
- * rgba is n*4. */
+/* matplotlib's _zalpha: alpha_i *= 1 - 0.7 * (vz_i - min) / (max - min)
+ * over the finite depths; rgba is n*4, changed in place. */
 void plot3d_depth_shade(const double *vz, int64_t n, double *rgba);
 
 #endif

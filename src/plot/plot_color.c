@@ -35,6 +35,7 @@ static int parse_hex(const char *s, int len, PlotRGBA *out) {
       if (h < 0) return -1;
       v = v * 16 + h;
     }
+    /* One digit stands for a doubled one: 0xf is 0xff, i.e. v * 17. */
     ch[i] = per == 1 ? (v * 17) / 255.0 : v / 255.0;
   }
   *out = (PlotRGBA){ch[0], ch[1], ch[2], ch[3]};
@@ -84,6 +85,7 @@ int plot_color_parse(const char *spec, PlotRGBA *out) {
 /* Levenshtein distance, capped by the short buffers the names fit in. */
 static int edit_distance(const char *a, const char *b) {
   int la = (int)strlen(a), lb = (int)strlen(b);
+  /* One row of the table, updated in place: prev carries the diagonal entry from the row above. */
   int row[64];
   if (la > 62 || lb > 62) return 99;
   for (int j = 0; j <= lb; j++) row[j] = j;
@@ -114,13 +116,16 @@ char *plot_name_suggest(const char *spec, int cmaps, int k, char *buf, size_t n)
   int bestd[8], nb = 0;
   buf[0] = 0;
   if (k > 8) k = 8;
+  /* The spec is normalised like the names, so case and surrounding spaces do not count. */
   if (normalise(spec, s, sizeof s) < 0) return buf;
   for (int i = 0; candidate(cmaps, i); i++) {
     char lname[64];
     if (normalise(candidate(cmaps, i), lname, sizeof lname) < 0) continue;
     int d = edit_distance(s, lname);
     if (strstr(lname, s) && strlen(s) >= 3) d = d < 2 ? d : 2; /* "blu" -> "blue", "tab:blue" */
+    /* Keep names within 3 edits, or within half the spec's length for long specs. */
     if (d > 3 && d * 2 > (int)strlen(s)) continue;
+    /* Insertion into the best list, kept sorted by distance and at most k long. */
     int pos = nb < k ? nb++ : k;
     if (pos == k && d >= bestd[k - 1]) continue;
     if (pos == k) pos = k - 1;
@@ -156,6 +161,7 @@ const PlotCmapData *plot_cmap_find(const char *name, int *reversed) {
 static void put_row(const PlotCmapData *cm, int reversed, int64_t i, double alpha, double *o) {
   if (i < 0) i = 0;
   if (i > cm->n - 1) i = cm->n - 1;
+  /* A reversed map reads the same table from the other end. */
   if (reversed) i = cm->n - 1 - i;
   const double *row = cm->lut + 3 * i;
   o[0] = row[0];
@@ -175,6 +181,8 @@ void plot_cmap_map(const PlotCmapData *cm, int reversed, const double *v, int64_
       continue;
     }
     x = span > 0 ? (x - vmin) / span : 0;
+    /* matplotlib clips xa to [-1, N] before truncating, then sends -1 and N to the under and over
+     * colours, which default to the end colours: clamping in put_row does the same. */
     double xa = x * cm->n;
     if (xa < -1) xa = -1;
     if (xa > cm->n) xa = cm->n;
@@ -189,6 +197,8 @@ void plot_cmap_index(const PlotCmapData *cm, int reversed, const int64_t *idx, i
 
 /* ---- HUSL (seaborn/external/husl.py) ------------------------------------- */
 
+/* The XYZ to linear sRGB matrix, the D65 white point's u'v', and the CIE epsilon and kappa, with
+ * husl.py's rounding of each. */
 static const double husl_m[3][3] = {
     {3.2406, -1.5372, -0.4986}, {-0.9689, 1.8758, 0.0415}, {0.0557, -0.2040, 1.0570}};
 #define HUSL_REFU  0.19784
@@ -196,6 +206,8 @@ static const double husl_m[3][3] = {
 #define HUSL_LAB_E 0.008856
 #define HUSL_LAB_K 903.3
 
+/* The largest chroma at lightness L and hue H that stays inside the sRGB gamut: the nearest of the
+ * six lines where one channel reaches 0 or 1 (husl.py's max_chroma). */
 static double husl_max_chroma(double L, double H) {
   double hrad = H * M_PI / 180, sinH = sin(hrad), cosH = cos(hrad);
   double sub1 = pow(L + 16, 3.0) / 1560896.0;
@@ -215,16 +227,20 @@ static double husl_max_chroma(double L, double H) {
   return result;
 }
 
+/* The sRGB transfer curve (linear light to gamma-encoded). */
 static double husl_from_linear(double c) {
   return c <= 0.0031308 ? 12.92 * c : 1.055 * pow(c, 1 / 2.4) - 0.055;
 }
 
+/* CIE L* back to relative luminance Y (with its linear segment near black). */
 static double husl_f_inv(double t) {
   return pow(t, 3) > HUSL_LAB_E ? pow(t, 3) : (116 * t - 16) / HUSL_LAB_K;
 }
 
 void plot_husl_to_rgb(double h, double s, double l, double rgb[3]) {
   double L, C;
+  /* LCh(uv) -> Luv -> XYZ -> linear sRGB -> sRGB, as husl.py's husl_to_rgb; at the extremes of
+   * lightness the chroma is forced to 0 (white and black). */
   if (l > 99.9999999) {
     L = 100;
     C = 0;
@@ -256,6 +272,7 @@ void plot_husl_to_rgb(double h, double s, double l, double rgb[3]) {
 
 void plot_husl_palette(int n, double h, double s, double l, double *out) {
   for (int i = 0; i < n; i++) {
+    /* 359 and 99, not 360 and 100: seaborn's husl_palette scales so. */
     double hue = fmod((double)i / n + h, 1.0) * 359;
     plot_husl_to_rgb(hue, s * 99, l * 99, out + 3 * i);
   }

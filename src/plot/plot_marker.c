@@ -1,5 +1,4 @@
-/* plot_marker.c - scatter markers: matplotlib's marker shapes, a sprite cache and direct blitting
- * on raster canvases. */
+/* plot_marker.c - scatter markers: matplotlib's shapes, a sprite cache, raster blitting. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +44,7 @@ int plot_marker_from_name(const char *name, int *filled) {
 }
 
 /* Vertices of a regular polygon or star of radius r, first vertex up. */
+/* With inner > 0, a star: 2n vertices alternating the outer radius and inner * r. */
 static void polygon_path(cairo_t *cr, double cx, double cy, int n, double r, double inner) {
   int nv = inner > 0 ? 2 * n : n;
   for (int i = 0; i < nv; i++) {
@@ -70,7 +70,10 @@ static void segment(cairo_t *cr, double x0, double y0, double x1, double y1) {
   cairo_line_to(cr, x1, y1);
 }
 
-/* Appends marker m of size s (matplotlib markersize, px) centred at (cx, cy). */
+/* Appends marker m of size s (matplotlib markersize, px) centred at (cx, cy). Sizes as
+ * matplotlib's MarkerStyle: s is the circle's diameter and the side of the square and triangles;
+ * the diamond is that square turned 45 degrees (half-diagonal s / sqrt 2), the thin one squeezed
+ * to 0.6 of its width; the point is a circle half as wide. */
 static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double s) {
   static const double up[6] = {0, -0.5, -0.5, 0.5, 0.5, 0.5},
                       down[6] = {0, 0.5, -0.5, -0.5, 0.5, -0.5};
@@ -106,6 +109,7 @@ static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double 
   case PLOT_M_HEXAGON: polygon_path(cr, cx, cy, 6, h, 0); break;
   case PLOT_M_OCTAGON: {
     for (int i = 0; i < 8; i++) {
+      /* Turned by 22.5 degrees, as matplotlib, so that the octagon has flat top and sides. */
       double th = 2 * M_PI * i / 8 + M_PI / 2 + M_PI / 8;
       if (i == 0)
         cairo_move_to(cr, cx + h * cos(th), cy - h * sin(th));
@@ -115,6 +119,7 @@ static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double 
     cairo_close_path(cr);
     break;
   }
+  /* 0.381966: matplotlib's inner radius of the star (a regular pentagram's). */
   case PLOT_M_STAR: polygon_path(cr, cx, cy, 5, h, 0.381966); break;
   case PLOT_M_PLUS:
     segment(cr, cx - h, cy, cx + h, cy);
@@ -130,6 +135,7 @@ static void marker_path(cairo_t *cr, PlotMarker m, double cx, double cy, double 
   }
 }
 
+/* The line-only markers (+ x | _) come last in PlotMarker. */
 static int marker_fillable(PlotMarker m) { return m < PLOT_M_PLUS; }
 
 /* ---- sprite cache ------------------------------------------------------------- */
@@ -157,12 +163,15 @@ void plot_sprites_free(PlotSpriteCache *s) {
   free(s);
 }
 
+/* Size and edge width quantised to 1/16 px: markers closer than that share a sprite. Bit 0 is
+ * always set, so no key is 0 (the empty-slot mark). */
 static uint64_t sprite_key(PlotMarker m, double size, double lw, int phx, int phy) {
   uint64_t sq = (uint64_t)lround(size * 16) & 0xfffff, lq = (uint64_t)lround(lw * 16) & 0xffff;
   return 1 | ((uint64_t)m << 1) | ((uint64_t)phx << 6) | ((uint64_t)phy << 8) | (sq << 10) |
          (lq << 30);
 }
 
+/* MurmurHash3's 64-bit finaliser: spreads the packed fields over the bits the table index uses. */
 static uint64_t mix(uint64_t k) {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdULL;
@@ -172,6 +181,8 @@ static uint64_t mix(uint64_t k) {
   return k;
 }
 
+/* Open addressing with linear probing: the capacity stays a power of two, and sprite_get grows the
+ * table before it is half full. */
 static int cache_grow(PlotSpriteCache *s) {
   size_t ncap = s->cap ? s->cap * 2 : 256;
   Sprite *ns = calloc(ncap, sizeof *ns);
@@ -191,11 +202,13 @@ static int cache_grow(PlotSpriteCache *s) {
 /* Renders one coverage mask (fill or stroke) of a sprite with cairo. */
 static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, double cy, int dim,
                             int stroke) {
+  /* An A8 surface is a coverage mask: alpha only, one byte per pixel. */
   cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_A8, dim, dim);
   cairo_t *cr = cairo_create(surf);
   marker_path(cr, m, cx, cy, size);
   if (stroke) {
     cairo_set_line_width(cr, lw);
+    /* Round joins and butt caps: markers_vector strokes with the same settings. */
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
     cairo_stroke(cr);
@@ -208,6 +221,7 @@ static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, dou
     const unsigned char *data = cairo_image_surface_get_data(surf);
     int stride = cairo_image_surface_get_stride(surf);
     for (int r = 0; r < dim; r++)
+      /* Copied out without cairo's row padding, so a mask is plain dim x dim bytes. */
       memcpy(out + (size_t)r * dim, data + (size_t)r * stride, (size_t)dim);
   }
   cairo_destroy(cr);
@@ -228,6 +242,7 @@ static void sprite_box(Sprite *sp) {
         if (r + 1 > y1) y1 = r + 1;
       }
     }
+  /* An empty sprite (nothing visible at this size) gets an empty box. */
   if (x1 <= x0) x0 = y0 = x1 = y1 = 0;
   sp->box[0] = x0;
   sp->box[1] = y0;
@@ -235,6 +250,8 @@ static void sprite_box(Sprite *sp) {
   sp->box[3] = y1;
 }
 
+/* The sprite for (marker, size, width, phase), rendered on first use; NULL when memory runs out.
+ * The pointer stays valid until the next call (growing moves the slots). */
 static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, double lw, int phx,
                                 int phy) {
   uint64_t key = sprite_key(m, size, lw, phx, phy);
@@ -245,11 +262,15 @@ static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, d
       j = (j + 1) & (s->cap - 1);
     }
   }
+  /* Not found: grow first (load at most one half), then render and insert. */
   if ((s->used + 1) * 2 > s->cap && cache_grow(s) != 0) return NULL;
   Sprite sp = {.key = key};
+  /* The widest marker, the diamond, reaches size / sqrt 2 (about 0.707 size) from its centre; then
+   * half the edge and a pixel of antialiasing. */
   double ext = size * 0.72 + lw / 2 + 1;
   sp.half = (int)ceil(ext) + 1;
   sp.dim = 2 * sp.half + 1;
+  /* The phase (in quarter pixels) places the marker's centre within its pixel. */
   double cx = sp.half + phx / 4.0, cy = sp.half + phy / 4.0;
   sp.fill = marker_fillable(m) ? render_mask(m, size, lw, cx, cy, sp.dim, 0) : NULL;
   sp.stroke = lw > 0 ? render_mask(m, size, lw, cx, cy, sp.dim, 1) : NULL;
@@ -278,7 +299,10 @@ static void map_xy(const PlotXform *xf, double x, double y, double *px, double *
   *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
 }
 
+/* Raster markers: one cached sprite per (marker, size, width), blitted with "over" straight into
+ * the pixels, in the order given. */
 static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
+  /* The sprite cache lives with the canvas: a scatter of many equal markers renders one sprite. */
   if (!c->sprites && !(c->sprites = calloc(1, sizeof *c->sprites))) return PLOT_ENOMEM;
   int clip[4];
   if (!plot_raster_clip(c, clip)) return PLOT_OK;
@@ -291,14 +315,18 @@ static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
     if (!isfinite(px) || !isfinite(py) || !(size > 0) || !isfinite(size)) continue;
     px += c->ox;
     py += c->oy;
+    /* Points far outside the clip are skipped before the sprite lookup. */
     if (px < clip[0] - 4 * size - m->edge_width || px > clip[2] + 4 * size + m->edge_width ||
         py < clip[1] - 4 * size - m->edge_width || py > clip[3] + 4 * size + m->edge_width)
       continue;
     /* matplotlib's Agg snaps marker offsets to pixel centres: floor(p + 0.5) + 0.5 */
     int ix = (int)floor(px + 0.5), iy = (int)floor(py + 0.5);
+    /* Phase 2 (half a pixel): the sprite's centre sits on the pixel centre ix + 0.5. */
     const Sprite *sp = sprite_get(c->sprites, m->marker, size, m->edge_width, 2, 2);
     if (!sp) return PLOT_ENOMEM;
     PlotRgba8 f = {0, 0, 0, 0}, e = {0, 0, 0, 0};
+    /* Colours per point; a mask the sprite lacks (line-only marker, zero edge width) stays
+     * unpainted. */
     if (sp->fill && m->nface) f = plot_rgba8(m->face[m->nface == 1 ? 0 : i]);
     if (sp->stroke && m->nedge) e = plot_rgba8(m->edge[m->nedge == 1 ? 0 : i]);
     if (f.a || e.a)
@@ -308,6 +336,8 @@ static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
   return PLOT_OK;
 }
 
+/* Vector markers: one path per point, face then edge before the next point, so overlapping markers
+ * stack as matplotlib draws them. */
 static PlotStatus markers_vector(PlotCanvas *c, const PlotMarkers *m) {
   cairo_t *cr = c->cr;
   cairo_set_line_width(cr, m->edge_width);

@@ -15,6 +15,8 @@ typedef struct {
   int channels;
 } CanvasRows;
 
+/* Whether every pixel has alpha 255: then the PNG is written as RGB, a quarter fewer bytes to
+ * filter and compress. */
 static int is_opaque(const unsigned char *pixels, int width, int height, int stride) {
   for (int y = 0; y < height; y++) {
     const uint32_t *row = (const uint32_t *)(pixels + (size_t)y * stride);

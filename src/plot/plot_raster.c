@@ -1,9 +1,9 @@
-/* plot_raster.c - direct pixel drawing for raster canvases: "over" blending through masks and
- * antialiased segments. */
+/* plot_raster.c - direct drawing on raster canvases: "over" through masks, antialiased lines. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include "plot/plot_raster.h"
 
+/* x / 255 rounded to nearest, without a division; exact for x up to 255 * 255 (Blinn's trick). */
 static inline unsigned div255(unsigned x) {
   x += 128;
   return (x + (x >> 8)) >> 8;
@@ -19,6 +19,8 @@ PlotRgba8 plot_rgba8(PlotRGBA k) {
 }
 
 int plot_raster_clip(const PlotCanvas *c, int clip[4]) {
+  /* Only whole pixels inside the clip; the 1e-9 lets an edge that is an integer up to rounding
+   * count as that integer. */
   clip[0] = (int)ceil(c->clip[0] - 1e-9);
   clip[1] = (int)ceil(c->clip[1] - 1e-9);
   clip[2] = (int)floor(c->clip[2] + 1e-9);
@@ -27,6 +29,8 @@ int plot_raster_clip(const PlotCanvas *c, int clip[4]) {
 }
 
 void plot_raster_begin(PlotCanvas *c) {
+  /* Cairo may still hold drawing for the surface: flush it before the first direct write. The
+   * pixels are handed back (mark_dirty) before cairo draws again (plot.c's sync_direct). */
   if (!c->direct_dirty) cairo_surface_flush(c->surface);
   c->direct_dirty = 1;
 }
@@ -48,6 +52,7 @@ void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *strok
                         const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge,
                         const int clip[4]) {
   int qa = box[0], qb = box[2], ra = box[1], rb = box[3];
+  /* The sprite's box is cut to the clip once, so the pixel loop needs no bounds tests. */
   if (x0 + qa < clip[0]) qa = clip[0] - x0;
   if (x0 + qb > clip[2]) qb = clip[2] - x0;
   if (y0 + ra < clip[1]) ra = clip[1] - y0;
@@ -62,6 +67,7 @@ void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *strok
       unsigned ef = fr ? div255(face.a * fr[q]) : 0, es = sr ? div255(edge.a * sr[q]) : 0;
       if (!(ef | es)) continue;
       uint32_t d = row[q];
+      /* Face first, then edge over it, as matplotlib paints a marker. */
       if (ef) d = over(d, face, ef);
       if (es) d = over(d, edge, es);
       row[q] = d;
@@ -86,6 +92,8 @@ void plot_raster_segment(PlotCanvas *c, double ax, double ay, double bx, double 
                          double ext0, double ext1, PlotRgba8 k, const int clip[4]) {
   double dx = bx - ax, dy = by - ay, len = hypot(dx, dy);
   if (!(len > 1e-9) || !(w > 0) || !k.a) return;
+  /* Walk the major axis one pixel column (or row) at a time and visit across it only the pixels the
+   * band can touch: reach / cos on either side of the centre line, plus half a pixel. */
   double ux = dx / len, uy = dy / len, half = w / 2, reach = half + 0.5;
   int xmajor = fabs(dx) >= fabs(dy);
   double major_slope = xmajor ? dy / dx : dx / dy;
@@ -107,7 +115,11 @@ void plot_raster_segment(PlotCanvas *c, double ax, double ay, double bx, double 
       double px = xmajor ? ci : j + 0.5, py = xmajor ? j + 0.5 : ci;
       double rx = px - ax, ry = py - ay;
       double s = rx * ux + ry * uy;
+      /* s: the pixel centre's position along the segment. Half-open, so a pixel at a joint goes to
+       * exactly one of the two segments meeting there. */
       if (s < -ext0 || s >= len + ext1) continue;
+      /* Coverage measured across the line only (a 1-D box filter of the band): cheap, and exact for
+       * axis-aligned lines. */
       double cov = cover(fabs(rx * uy - ry * ux), half);
       if (cov > 0) plot_px(c, xmajor ? i : j, xmajor ? j : i, k, cov);
     }

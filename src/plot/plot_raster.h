@@ -10,11 +10,14 @@ typedef struct {
   unsigned r, g, b, a;
 } PlotRgba8;
 
+/* k with each channel clamped to [0, 1] and rounded to 0..255. */
 PlotRgba8 plot_rgba8(PlotRGBA k);
 
 /* The canvas clip as whole device pixels [x0, x1) x [y0, y1); returns 0
  * when it is empty. Call plot_raster_begin() before writing pixels. */
 int plot_raster_clip(const PlotCanvas *c, int clip[4]);
+/* Flushes cairo's pending drawing and marks the pixels as written directly;
+ * plot.c hands them back to cairo (mark_dirty) before it draws again. */
 void plot_raster_begin(PlotCanvas *c);
 
 /* Paints a marker sprite: face through `fill` then edge through `stroke`

@@ -22,6 +22,7 @@ int64_t plot_finite_range(const double *v, int64_t n, int positive_only, double 
 
 int plot_histogram(const double *v, int64_t n, const double *weights, const double *edges,
                    int nbins, double *counts) {
+  /* Equal neighbours are allowed (numpy only refuses decreasing edges). */
   for (int i = 0; i < nbins; i++) {
     counts[i] = 0;
     if (!(edges[i + 1] >= edges[i])) return -1;
@@ -33,6 +34,7 @@ int plot_histogram(const double *v, int64_t n, const double *weights, const doub
     if (!isfinite(x) || x < first || x > last) continue;
     /* a uniform guess, corrected against the actual edges (numpy does the same) */
     int b = span > 0 ? (int)((x - first) / span * nbins) : 0;
+    /* Clamping also puts x == last into the last bin, whose right edge is closed. */
     if (b >= nbins) b = nbins - 1;
     if (b < 0) b = 0;
     while (b > 0 && x < edges[b]) b--;
@@ -48,6 +50,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 double plot_percentile_sorted(const double *s, int64_t n, double p) {
+  /* numpy's "linear" method: position p (n - 1) / 100 between the order statistics. */
   double pos = p / 100 * (double)(n - 1);
   int64_t lo = (int64_t)floor(pos);
   if (lo >= n - 1) return s[n - 1];
@@ -77,6 +80,8 @@ void plot_box_stats(const double *v, int64_t n, double whis, double *scratch, do
   out->med = plot_percentile_sorted(scratch, m, 50);
   out->q3 = plot_percentile_sorted(scratch, m, 75);
   out->iqr = out->q3 - out->q1;
+  /* Whiskers at the most extreme data inside the fences, but never inside the box (matplotlib);
+   * fliers are the rest, the low ones first, each side in data order. */
   double loval = out->q1 - whis * out->iqr, hival = out->q3 + whis * out->iqr;
   double hi = -INFINITY, lo = INFINITY;
   for (int64_t i = 0; i < m; i++) {
@@ -105,6 +110,8 @@ void plot_points_in_boxes(const double *x, const double *y, int64_t n, const dou
 /* Does segment (ax, ay)-(bx, by) meet the axis-aligned box q? (Liang-Barsky clip) */
 static int segment_hits(double ax, double ay, double bx, double by, const double *q) {
   double t0 = 0, t1 = 1, dx = bx - ax, dy = by - ay;
+  /* p, r: the four half-plane tests (left, right, top, bottom); t0..t1 is the part of the segment
+   * inside every one seen so far. */
   double p[4] = {-dx, dx, -dy, dy}, r[4] = {ax - q[0], q[2] - ax, ay - q[1], q[3] - ay};
   for (int i = 0; i < 4; i++) {
     if (p[i] == 0) {
@@ -131,6 +138,7 @@ void plot_path_hits_boxes(const double *x, const double *y, int64_t n, const dou
       if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(x[i + 1]) || !isfinite(y[i + 1]))
         continue;
       if (segment_hits(x[i], y[i], x[i + 1], y[i + 1], q)) {
+        /* Once per path, however many segments cross (as matplotlib's legend badness). */
         hits[b] += 1;
         break;
       }

@@ -1,5 +1,4 @@
-/* plot_text.c - text measurement, matplotlib's multi-line layout and alignment, and drawing through
- * Cairo. */
+/* plot_text.c - text measurement, matplotlib's multi-line layout and alignment, Cairo drawing. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +44,8 @@ static void layout_free(Layout *L) {
   memset(L, 0, sizeof *L);
 }
 
+/* Splits text at '\n' into L->lines (newlines + 1 of them, empty ones included); -1 when memory
+ * runs out, layout_free then releasing what was made. */
 static int split_lines(Layout *L, const char *text) {
   int n = 1;
   for (const char *p = text; *p; p++)
@@ -70,14 +71,19 @@ static int split_lines(Layout *L, const char *text) {
 /* Line positions in the unrotated box (matplotlib Text._get_layout). */
 static void stack_lines(cairo_t *cr, Layout *L, double linespacing, int malign) {
   double lw, lp_h, lp_d;
+  /* "lp" spans the font's ascender and descender: every line is at least that tall, and min_dy
+   * keeps baselines at least linespacing times its ascent apart. */
   ink_metrics(cr, "lp", &lw, &lp_h, &lp_d);
   double min_dy = (lp_h - lp_d) * linespacing, thisy = 0, d = lp_d, width = 0;
   for (int i = 0; i < L->n; i++) {
     double w = 0, h = 0;
     d = 0;
+    /* An empty line measures nothing but still takes the height of "lp", as in matplotlib. */
     if (L->lines[i][0]) ink_metrics(cr, L->lines[i], &w, &h, &d);
     h = fmax(h, lp_h);
     d = fmax(d, lp_d);
+    /* y grows upwards from the box's top; thisy walks down line by line and y[i] is line i's
+     * baseline. */
     L->baseline = (h - d) - thisy;
     if (i == 0)
       thisy = -(h - d);
@@ -90,8 +96,11 @@ static void stack_lines(cairo_t *cr, Layout *L, double linespacing, int malign) 
   }
   L->descent = d;
   L->width = width;
+  /* The box runs from the top (y = 0) to the last baseline minus its descent. */
   L->height = -(L->y[L->n - 1] - d);
   for (int i = 0; i < L->n; i++)
+    /* multialign places each line within the box's width, independently of how the box is
+     * anchored. */
     L->x[i] = malign == PLOT_HA_CENTER  ? (width - L->w[i]) / 2
               : malign == PLOT_HA_RIGHT ? width - L->w[i]
                                         : 0;
@@ -109,6 +118,7 @@ static double pick_x(PlotHAlign ha, double xmin, double xmax) {
 /* Rotates the box and computes the alignment offset. */
 static void align_box(Layout *L, const PlotTextPos *p) {
   double th = p->rotation * M_PI / 180, c = cos(th), s = sin(th);
+  /* The unrotated box's corners (y up, top at 0): the rotated text's bounding box is theirs. */
   double cx[4] = {0, 0, L->width, L->width}, cy[4] = {-L->height, 0, 0, -L->height};
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
   for (int k = 0; k < 4; k++) {
@@ -121,6 +131,9 @@ static void align_box(Layout *L, const PlotTextPos *p) {
   }
   double baseline = L->baseline;
   double w = xmax - xmin, h = ymax - ymin, ox, oy;
+  /* Default mode aligns the bounding box of the rotated text; "anchor" mode aligns the unrotated
+   * box and rotates that offset. The baseline rule in default mode (ymin + descent) is
+   * matplotlib's. */
   if (!p->anchor_mode) {
     ox = pick_x(p->ha, xmin, xmax);
     switch (p->va) {
@@ -149,6 +162,8 @@ static void align_box(Layout *L, const PlotTextPos *p) {
   L->bbox[3] = h;
 }
 
+/* Splits, measures and aligns text for font f and placement p into L (plot_text_bbox,
+ * plot_text_size and plot_canvas_text share it); -1 when memory runs out. */
 static int do_layout(cairo_t *cr, const char *text, const PlotFont *f, const PlotTextPos *p,
                      Layout *L) {
   memset(L, 0, sizeof *L);
@@ -163,6 +178,7 @@ static int do_layout(cairo_t *cr, const char *text, const PlotFont *f, const Plo
   return 0;
 }
 
+/* The layout's y axis points up; the canvas's points down. */
 static void to_screen_bbox(const Layout *L, const PlotTextPos *p, double bbox[4]) {
   bbox[0] = p->x + L->bbox[0];
   bbox[2] = p->x + L->bbox[0] + L->bbox[2];
@@ -204,6 +220,7 @@ PlotStatus plot_canvas_text(PlotCanvas *c, const char *text, const PlotFont *f,
                             const PlotTextPos *p, PlotRGBA color, double bbox[4]) {
   Layout L;
   if (!c->cr) return PLOT_EVALUE;
+  /* Pixels written behind cairo's back are handed back before it draws the text. */
   if (c->direct_dirty) {
     cairo_surface_mark_dirty(c->surface);
     c->direct_dirty = 0;
@@ -221,6 +238,7 @@ PlotStatus plot_canvas_text(PlotCanvas *c, const char *text, const PlotFont *f,
     rot(cs, sn, L.x[i], L.y[i], &rx, &ry);
     cairo_save(c->cr);
     cairo_translate(c->cr, p->x + rx - L.offx, p->y - (ry - L.offy));
+    /* Each line at its own rotated pen origin; -th as the canvas's y axis points down. */
     cairo_rotate(c->cr, -th);
     cairo_move_to(c->cr, 0, 0);
     cairo_show_text(c->cr, L.lines[i]);

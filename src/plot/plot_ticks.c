@@ -1,5 +1,4 @@
-/* plot_ticks.c - MaxNLocator, LogLocator and ScalarFormatter, transcribed from matplotlib 3.6 so
- * ticks match it. */
+/* plot_ticks.c - MaxNLocator, LogLocator and ScalarFormatter, transcribed from matplotlib 3.6. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +7,8 @@
 
 /* Python's float divmod: floor quotient and a remainder with the divisor's sign. */
 static void py_divmod(double x, double y, double *div, double *mod) {
+  /* CPython's float_divmod step by step: fix the remainder's sign to the divisor's, then round the
+   * quotient, which (x - m) / y may leave a hair below an integer. */
   double m = fmod(x, y);
   double d = (x - m) / y;
   if (m != 0) {
@@ -50,6 +51,7 @@ void plot_nonsingular(double *vmin, double *vmax, double expander, double tiny) 
     swapped = 1;
   }
   double maxabs = fmax(fabs(a), fabs(b));
+  /* Values so close to 0 that the interval cannot be widened relative to them: use +-expander. */
   if (maxabs < (1e6 / tiny) * DBL_MIN) {
     a = -expander;
     b = expander;
@@ -73,6 +75,8 @@ typedef struct {
 } EdgeInt;
 
 static int edge_closeto(const EdgeInt *e, double ms, double edge) {
+  /* With a large offset the remainder carries the offset's rounding: allow more slop, up to just
+   * under half a step. */
   double tol = 1e-10;
   if (e->offset > 0) {
     double digits = log10(e->offset / e->step);
@@ -94,6 +98,8 @@ static double edge_ge(const EdgeInt *e, double x) {
   return edge_closeto(e, m / e->step, 0) ? d : d + 1;
 }
 
+/* matplotlib's scale_range: the power of ten below the span per bin, and an offset (a power of
+ * ten) only when the mean is at least 100 spans from 0. */
 static void scale_range(double vmin, double vmax, int n, double *scale, double *offset) {
   double dv = fabs(vmax - vmin);
   double meanv = (vmax + vmin) / 2;
@@ -117,6 +123,8 @@ static int ticks_for_step(double step, double offset, double vmin, double vmax, 
                           int *inside) {
   double best_vmin = py_floordiv(vmin, step) * step;
   EdgeInt e = {step, fabs(offset)};
+  /* low and high count steps from best_vmin; a limit within rounding of a multiple of step counts
+   * as on it, so no spurious extra tick appears. */
   double low = edge_le(&e, vmin - best_vmin), high = edge_ge(&e, vmax - best_vmin);
   int n = 0;
   *inside = 0;
@@ -145,11 +153,15 @@ int plot_ticks_maxn(double vmin, double vmax, int nbins, const double *steps, in
   double lo = vmin - offset, hi = vmax - offset, raw_step = (hi - lo) / nbins;
   int next = staircase(steps, nsteps, ext), nsel = 0;
   double cand[2 * 16 + 1];
+  /* Integer axes keep only whole-number steps, and those below 1 (lifted to 1 below when enough
+   * integers lie in the range). */
   for (int i = 0; i < next; i++) {
     double s = ext[i] * scale;
     if (integer && !(s < 1 || fabs(s - rint(s)) < 0.001)) continue;
     cand[nsel++] = s;
   }
+  /* Start at the smallest candidate not below the raw step, then try smaller ones while too few
+   * ticks fall inside (matplotlib's _raw_ticks). */
   int istep = nsel - 1;
   for (int i = 0; i < nsel; i++)
     if (cand[i] >= raw_step) {
@@ -164,6 +176,7 @@ int plot_ticks_maxn(double vmin, double vmax, int nbins, const double *steps, in
     n = ticks_for_step(step, offset, lo, hi, out, &inside);
     if (inside >= min_n_ticks) break;
   }
+  /* Ticks were computed relative to the offset, so large values keep their precision. */
   for (int i = 0; i < n; i++) out[i] += offset;
   return n;
 }
@@ -195,19 +208,26 @@ static double compute_offset(const double *locs, int n, double vmin, double vmax
   if (!visible_range(locs, n, vmin, vmax, &lmin, &lmax)) return 0;
   if (lmin == lmax || (lmin <= 0 && 0 <= lmax)) return 0;
   double abs_min = fmin(fabs(lmin), fabs(lmax)), abs_max = fmax(fabs(lmin), fabs(lmax));
+  /* Every visible tick has this sign (a range across 0 returned above); the digits are compared on
+   * absolute values. */
   double sign = copysign(1, lmin);
   double oom_max = ceil(log10(abs_max)), oom = oom_max;
+  /* Down from oom_max to the first power of ten at which abs_min and abs_max differ; one above it
+   * they agree. Doubles span 1e-324..1e308, so 700 steps always end the search. */
   for (int guard = 0; guard < 700; guard++, oom -= 1)
     if (py_floordiv(abs_min, pow(10, oom)) != py_floordiv(abs_max, pow(10, oom))) break;
   oom += 1;
+  /* The two straddle a multiple of a large power of ten: look for the power at which they are more
+   * than one apart instead. */
   if ((abs_max - abs_min) / pow(10, oom) <= 1e-2) {
     oom = oom_max;
     for (int guard = 0; guard < 700; guard++, oom -= 1)
       if (py_floordiv(abs_max, pow(10, oom)) - py_floordiv(abs_min, pow(10, oom)) > 1) break;
     oom += 1;
   }
+  /* An offset only pays when it saves digits: at least 4 leading ones (matplotlib's threshold). */
   double lead = py_floordiv(abs_max, pow(10, oom));
-  return lead >= 1000 ? sign * lead * pow(10, oom) : 0; /* offset threshold 4 digits */
+  return lead >= 1000 ? sign * lead * pow(10, oom) : 0;
 }
 
 static int order_of_magnitude(const double *locs, int n, double vmin, double vmax, double offset) {
@@ -223,16 +243,21 @@ static int order_of_magnitude(const double *locs, int n, double vmin, double vma
   return (oom <= -5 || oom >= 6) ? oom : 0;
 }
 
+/* numpy's round for decimals >= 0: scale, round half to even, scale back. */
 static double np_round(double x, int decimals) {
   double p = pow(10, decimals);
   return rint(x * p) / p;
 }
 
+/* The decimals ScalarFormatter._set_format chooses: the fewest at which every label rounds to
+ * within 1e-3 x 10^(the range's order of magnitude) of its value. */
 static int format_decimals(const double *locs, int n, double vmin, double vmax, double offset,
                            int oom) {
   double v[PLOT_MAX_TICKS + 2], scale = pow(10, oom);
   int m = 0;
   for (int i = 0; i < n; i++) v[m++] = (locs[i] - offset) / scale;
+  /* With fewer than two ticks the view limits join in to give a range, then drop out again (m = n
+   * below). */
   if (n < 2) {
     v[m++] = (vmin - offset) / scale;
     v[m++] = (vmax - offset) / scale;
@@ -264,6 +289,7 @@ static int format_decimals(const double *locs, int n, double vmin, double vmax, 
 /* Replaces ASCII '-' by U+2212 MINUS SIGN, as axes.unicode_minus does. */
 static void fix_minus(const char *in, char *out, size_t n) {
   size_t k = 0;
+  /* k + 4 < n: room for a 3-byte minus and the NUL. */
   for (; *in && k + 4 < n; in++) {
     if (*in == '-') {
       out[k++] = (char)0xe2;
@@ -334,9 +360,13 @@ int plot_ticks_log(double vmin, double vmax, int numticks, double *out) {
   if (numticks < 2) numticks = 2;
   double log_vmin = log10(vmin), log_vmax = log10(vmax);
   int numdec = (int)(floor(log_vmax) - ceil(log_vmin));
+  /* matplotlib's non-classic stride, (numdec + 1) // numticks + 1; numdec >= -1, so C's division
+   * agrees with Python's floor division. A stride covering the whole range is cut back so that
+   * more than one tick shows. */
   int stride = (numdec + 1) / numticks + 1;
   if (stride >= numdec) stride = numdec - 1 > 1 ? numdec - 1 : 1;
   int n = 0;
+  /* From a stride below to two above the limits, as matplotlib, so the decades bracket the view. */
   double start = floor(log_vmin) - stride, stop = ceil(log_vmax) + 2 * stride;
   for (double d = start; d < stop && n < PLOT_MAX_TICKS; d += stride) out[n++] = pow(10, d);
   return n;

@@ -18,7 +18,9 @@ int plot_ticks_maxn(double vmin, double vmax, int nbins, const double *steps, in
  * degenerate or non-finite interval; swaps so that *vmin <= *vmax. */
 void plot_nonsingular(double *vmin, double *vmax, double expander, double tiny);
 
-/* matplotlib.ticker.scale_range helper exposed for the 3-D axes. */
+/* MaxNLocator's nbins = "auto" (Axis.get_tick_space): how many labels of
+ * label_size_pt * factor points fit along axis_length_pt (factor 3 on x, 2
+ * on y in matplotlib), clipped to 1..9; 9 when the size is not positive. */
 int plot_ticks_auto_nbins(double axis_length_pt, double label_size_pt, double factor);
 
 /* Labels for ticks `locs` on an axis showing [vmin, vmax], following
