@@ -313,6 +313,43 @@ describe("IDX and CIFAR", function()
     assert.is_nil(v)
     assert.matches("whole number of 3073%-byte records", err)
   end)
+
+  -- issue 13 (io 1): a second gzip member whose header began on the last byte of the reader's
+  -- 256 KiB input buffer was not recognised (its two magic bytes straddled two reads), and a
+  -- valid file failed with "decompressed data ends after ...".
+  it("reads multi-member gzip wherever the next member starts", function()
+    local crc32 = dofile("tests/fuzz/hostile.lua").crc32
+    -- A gzip member of stored DEFLATE blocks: its size is 18 + 5 per block + #data, exactly.
+    local function member(data)
+      local out = { "\x1f\x8b\x08\0\0\0\0\0\0\xff" }
+      for i = 1, #data, 65535 do
+        local chunk = data:sub(i, i + 65534)
+        local final = i + 65535 > #data and 1 or 0
+        out[#out + 1] = string.pack("<BI2I2", final, #chunk, ~#chunk & 0xFFFF) .. chunk
+      end
+      out[#out + 1] = string.pack("<I4I4", crc32(data), #data)
+      return table.concat(out)
+    end
+    local buf = 256 * 1024
+    -- the second member starts one byte before, on, and one byte after the buffer's last byte
+    for _, first in ipairs { buf - 2, buf - 1, buf } do
+      local head = first - 18 - 4 * 5 -- four stored blocks
+      local n = head - 8 + 100
+      local bytes = {}
+      for i = 1, n do bytes[i] = string.char(i % 251) end
+      local raw = string.pack(">I4I4", 0x0801, n) .. table.concat(bytes)
+      local m1 = member(raw:sub(1, head))
+      assert.equal(first, #m1)
+      local path = tmp .. "/split.idx.gz"
+      local f = assert(io.open(path, "wb"))
+      f:write(m1, member(raw:sub(head + 1)))
+      f:close()
+      local want = assert(lio.read_bytes("idx", raw))
+      local got, err = lio.read_idx(path)
+      assert.is_nil(err, "second member at byte " .. first)
+      assert.is_true(got:equal(want), "second member at byte " .. first)
+    end
+  end)
 end)
 
 describe("PNG", function()
