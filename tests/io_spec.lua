@@ -142,6 +142,52 @@ describe("npz archives written by numpy", function()
     assert.matches("no array named 'nope'", err)
     a:close()
   end)
+
+  -- issue 13 (io 2, 3): read_npz and names() list a member "A.NPY" as array "A" but
+  -- open_npz(...):read("A") looked for "A.npy" only; and read/info built the member name in a
+  -- 4 KiB buffer, so names write_npz takes (up to 65531 bytes) were not found, and a name with
+  -- a NUL byte was cut there ("a\0b" read array "a").
+  it("finds every array names() lists, whatever the case of .npy and the length of the name", function()
+    local H = dofile("tests/fuzz/hostile.lua")
+    local function npy(t)
+      assert(lio.write_npy(tmp .. "/m.npy", t))
+      local f = assert(io.open(tmp .. "/m.npy", "rb"))
+      local b = f:read("a")
+      f:close()
+      return b
+    end
+    local one, two, three = lt.tensor { 1, 2 }, lt.tensor { 3 }, lt.tensor { 4, 5, 6 }
+    local path = tmp .. "/case.npz"
+    local f = assert(io.open(path, "wb"))
+    -- c.NPY and c.npy both map to "c": read_npz keeps the later in name order, c.npy
+    f:write(H.zip { { name = "A.NPY", data = npy(one) }, { name = "b.Npy", data = npy(two) },
+      { name = "c.NPY", data = npy(one) }, { name = "c.npy", data = npy(three) } })
+    f:close()
+    local all = assert(lio.read_npz(path))
+    local a = assert(lio.open_npz(path))
+    assert.same({ "A", "b", "c", "c" }, a:names())
+    for _, k in ipairs { "A", "b", "c" } do
+      local t, err = a:read(k)
+      assert.is_nil(err, k)
+      assert.is_true(t:equal(all[k]), k)
+      assert.same(all[k]:size(), a:info(k).shape, k)
+    end
+    assert.is_true(a:read("c"):equal(three))
+    assert.is_nil(a:read("a"))
+    assert.is_nil(a:read("c\0z"))
+    a:close()
+
+    local long = { ("n"):rep(5000), ("m"):rep(65531) }
+    assert(lio.write_npz(tmp .. "/long.npz", { [long[1]] = one, [long[2]] = two }))
+    a = assert(lio.open_npz(tmp .. "/long.npz"))
+    assert.same({ long[2], long[1] }, a:names())
+    assert.is_true(assert(a:read(long[1])):equal(one))
+    assert.is_true(assert(a:read(long[2])):equal(two))
+    assert.same({ 1 }, a:info(long[2]).shape)
+    assert.is_nil(a:read(long[1] .. "n"))
+    assert.is_nil(a:read(long[1] .. "\0"))
+    a:close()
+  end)
 end)
 
 describe("safetensors", function()
