@@ -327,6 +327,23 @@ describe("PyTorch checkpoints written by torch.save", function()
     assert.error_matches(function() lio.save_pt(tmp .. "/bad.pt", {"\255"}) end, "UTF%-8")
     assert.is_nil(io.open(tmp .. "/bad.pt"))
   end)
+
+  -- issue 13 (io 4): a table holding a 70 MB string was saved although load_pt refuses a
+  -- data.pkl over 64 MiB: a checkpoint that could never be loaded.
+  it("refuses a value whose data.pkl load_pt would refuse, leaving no file", function()
+    local path = tmp .. "/huge.pt"
+    os.remove(path)
+    local big = ("x"):rep(70 * 1000 * 1000)
+    assert.error_matches(function() lio.save_pt(path, { s = big }) end,
+      "bad argument #2 to 'save_pt' %(the value pickles to %d+ bytes, over the 67108864%-byte data.pkl limit")
+    assert.is_nil(io.open(path))
+    big = nil
+    -- just under the limit still saves and loads back
+    local fits = ("y"):rep(64 * 1024 * 1024 - 1000)
+    assert(lio.save_pt(path, { s = fits }))
+    assert.equal(fits, assert(lio.load_pt(path)).s)
+    os.remove(path)
+  end)
 end)
 
 describe("IDX and CIFAR", function()
