@@ -148,6 +148,36 @@ describe("loader", function()
   it("rejects bad batch sizes", function()
     assert.error_matches(function() ds:loader{batch_size = 0} end, "batch_size must be a positive integer")
   end)
+
+  -- issue 13 (data 7): the kernels formed index - base and label - base before checking the
+  -- range, which overflows for math.mininteger (undefined behaviour; caught by the UBSan
+  -- build), and class_index(labels, 2, math.maxinteger) put label math.mininteger in class 2.
+  it("refuses extreme indices, labels and bases without overflow", function()
+    local D = require "lunette._data"
+    local function refused(f, want)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find(want, 1, true), tostring(err))
+    end
+    local min, max = math.mininteger, math.maxinteger
+    refused(function() ds:batch({ 1, min }) end, "index " .. min .. " out of range 1..50")
+    refused(function() D.gather(lt.ones(3), lt.tensor({ max, min }, "int64")) end,
+      "index " .. max .. " out of range 1..3")
+    refused(function() D.class_index(lt.tensor({ 1, min }, "int64"), 2) end,
+      "label " .. min .. " outside 1..2")
+    refused(function() D.class_index(lt.tensor({ max }, "int64"), 2, -2) end,
+      "label " .. max .. " outside -2..-1")
+    refused(function() D.class_index(lt.tensor({ min }, "int64"), 2, max) end,
+      "bad argument #3 to 'class_index' (base " .. max .. " too large")
+    refused(function() D.class_index(lt.tensor({ max, max }, "int64"), 1, max) end,
+      "bad argument #3 to 'class_index' (base " .. max .. " too large")
+    -- the largest base that numbers every class and row still works
+    local idx = D.class_index(lt.tensor({ max }, "int64"), 1, max)
+    assert.same({ max }, idx[1]:totable())
+    idx = D.class_index(lt.tensor({ min, min + 1 }, "int64"), 2, min)
+    assert.same({ min }, idx[1]:totable())
+    assert.same({ min + 1 }, idx[2]:totable())
+  end)
 end)
 
 describe("other datasets", function()

@@ -142,6 +142,52 @@ describe("npz archives written by numpy", function()
     assert.matches("no array named 'nope'", err)
     a:close()
   end)
+
+  -- issue 13 (io 2, 3): read_npz and names() list a member "A.NPY" as array "A" but
+  -- open_npz(...):read("A") looked for "A.npy" only; and read/info built the member name in a
+  -- 4 KiB buffer, so names write_npz takes (up to 65531 bytes) were not found, and a name with
+  -- a NUL byte was cut there ("a\0b" read array "a").
+  it("finds every array names() lists, whatever the case of .npy and the length of the name", function()
+    local H = dofile("tests/fuzz/hostile.lua")
+    local function npy(t)
+      assert(lio.write_npy(tmp .. "/m.npy", t))
+      local f = assert(io.open(tmp .. "/m.npy", "rb"))
+      local b = f:read("a")
+      f:close()
+      return b
+    end
+    local one, two, three = lt.tensor { 1, 2 }, lt.tensor { 3 }, lt.tensor { 4, 5, 6 }
+    local path = tmp .. "/case.npz"
+    local f = assert(io.open(path, "wb"))
+    -- c.NPY and c.npy both map to "c": read_npz keeps the later in name order, c.npy
+    f:write(H.zip { { name = "A.NPY", data = npy(one) }, { name = "b.Npy", data = npy(two) },
+      { name = "c.NPY", data = npy(one) }, { name = "c.npy", data = npy(three) } })
+    f:close()
+    local all = assert(lio.read_npz(path))
+    local a = assert(lio.open_npz(path))
+    assert.same({ "A", "b", "c", "c" }, a:names())
+    for _, k in ipairs { "A", "b", "c" } do
+      local t, err = a:read(k)
+      assert.is_nil(err, k)
+      assert.is_true(t:equal(all[k]), k)
+      assert.same(all[k]:size(), a:info(k).shape, k)
+    end
+    assert.is_true(a:read("c"):equal(three))
+    assert.is_nil(a:read("a"))
+    assert.is_nil(a:read("c\0z"))
+    a:close()
+
+    local long = { ("n"):rep(5000), ("m"):rep(65531) }
+    assert(lio.write_npz(tmp .. "/long.npz", { [long[1]] = one, [long[2]] = two }))
+    a = assert(lio.open_npz(tmp .. "/long.npz"))
+    assert.same({ long[2], long[1] }, a:names())
+    assert.is_true(assert(a:read(long[1])):equal(one))
+    assert.is_true(assert(a:read(long[2])):equal(two))
+    assert.same({ 1 }, a:info(long[2]).shape)
+    assert.is_nil(a:read(long[1] .. "n"))
+    assert.is_nil(a:read(long[1] .. "\0"))
+    a:close()
+  end)
 end)
 
 describe("safetensors", function()
@@ -281,6 +327,23 @@ describe("PyTorch checkpoints written by torch.save", function()
     assert.error_matches(function() lio.save_pt(tmp .. "/bad.pt", {"\255"}) end, "UTF%-8")
     assert.is_nil(io.open(tmp .. "/bad.pt"))
   end)
+
+  -- issue 13 (io 4): a table holding a 70 MB string was saved although load_pt refuses a
+  -- data.pkl over 64 MiB: a checkpoint that could never be loaded.
+  it("refuses a value whose data.pkl load_pt would refuse, leaving no file", function()
+    local path = tmp .. "/huge.pt"
+    os.remove(path)
+    local big = ("x"):rep(70 * 1000 * 1000)
+    assert.error_matches(function() lio.save_pt(path, { s = big }) end,
+      "bad argument #2 to 'save_pt' %(the value pickles to %d+ bytes, over the 67108864%-byte data.pkl limit")
+    assert.is_nil(io.open(path))
+    big = nil
+    -- just under the limit still saves and loads back
+    local fits = ("y"):rep(64 * 1024 * 1024 - 1000)
+    assert(lio.save_pt(path, { s = fits }))
+    assert.equal(fits, assert(lio.load_pt(path)).s)
+    os.remove(path)
+  end)
 end)
 
 describe("IDX and CIFAR", function()
@@ -312,6 +375,43 @@ describe("IDX and CIFAR", function()
     local v, err = lio.read_cifar(NP .. "cifar100_tiny.bin")
     assert.is_nil(v)
     assert.matches("whole number of 3073%-byte records", err)
+  end)
+
+  -- issue 13 (io 1): a second gzip member whose header began on the last byte of the reader's
+  -- 256 KiB input buffer was not recognised (its two magic bytes straddled two reads), and a
+  -- valid file failed with "decompressed data ends after ...".
+  it("reads multi-member gzip wherever the next member starts", function()
+    local crc32 = dofile("tests/fuzz/hostile.lua").crc32
+    -- A gzip member of stored DEFLATE blocks: its size is 18 + 5 per block + #data, exactly.
+    local function member(data)
+      local out = { "\x1f\x8b\x08\0\0\0\0\0\0\xff" }
+      for i = 1, #data, 65535 do
+        local chunk = data:sub(i, i + 65534)
+        local final = i + 65535 > #data and 1 or 0
+        out[#out + 1] = string.pack("<BI2I2", final, #chunk, ~#chunk & 0xFFFF) .. chunk
+      end
+      out[#out + 1] = string.pack("<I4I4", crc32(data), #data)
+      return table.concat(out)
+    end
+    local buf = 256 * 1024
+    -- the second member starts one byte before, on, and one byte after the buffer's last byte
+    for _, first in ipairs { buf - 2, buf - 1, buf } do
+      local head = first - 18 - 4 * 5 -- four stored blocks
+      local n = head - 8 + 100
+      local bytes = {}
+      for i = 1, n do bytes[i] = string.char(i % 251) end
+      local raw = string.pack(">I4I4", 0x0801, n) .. table.concat(bytes)
+      local m1 = member(raw:sub(1, head))
+      assert.equal(first, #m1)
+      local path = tmp .. "/split.idx.gz"
+      local f = assert(io.open(path, "wb"))
+      f:write(m1, member(raw:sub(head + 1)))
+      f:close()
+      local want = assert(lio.read_bytes("idx", raw))
+      local got, err = lio.read_idx(path)
+      assert.is_nil(err, "second member at byte " .. first)
+      assert.is_true(got:equal(want), "second member at byte " .. first)
+    end
   end)
 end)
 

@@ -305,6 +305,34 @@ describe("state", function()
 end)
 
 describe("bad input", function()
+  -- issue 13 (sketch 5, 6): __tostring cast ell, dim and rows_seen to int (a long stream read
+  -- negative); cov_error took iters < 1, and for dim > 4096 then raised "not enough memory or
+  -- LAPACK failure" (iters above 2^31 were truncated to an int).
+  it("prints counters past 2^31 as they are", function()
+    local fd = sk.fd { ell = 2, dim = 5 }
+    fd:add(lt.random.Generator(1):randn(3, 5))
+    local s = fd:state()
+    s.rows_seen = (1 << 32) + 5
+    local text = tostring(sk.from_state(s))
+    assert.truthy(text:find("4294967301 rows seen", 1, true), text)
+    assert.truthy(text:find("ell=2, dim=5,", 1, true), text)
+  end)
+
+  it("checks cov_error's iters for every dim", function()
+    local A, B = lt.ones(3, 5000), lt.ones(2, 5000)
+    for _, d in ipairs { 5, 5000 } do
+      local a, b = A:narrow(2, 1, d):contiguous(), B:narrow(2, 1, d):contiguous()
+      for _, bad in ipairs { 0, -1, math.mininteger, 1000001, (1 << 32) + 1 } do
+        local ok, err = pcall(sk.cov_error, a, b, bad)
+        assert.is_false(ok)
+        local want = "bad argument #3 to 'cov_error' (iters must be in 1..1000000, got " .. bad .. ")"
+        assert.truthy(tostring(err):find(want, 1, true), tostring(err))
+      end
+      -- AᵀA - BᵀB is the all-ones matrix, norm d: two power steps find it exactly
+      assert.near(d, sk.cov_error(a, b, 2), 1e-9 * d)
+    end
+  end)
+
   it("checks ell, dim, dtype and variant", function()
     assert.error_matches(function() sk.fd{ell = 10, dim = 10} end, "ell must be in 1..dim%-1")
     assert.error_matches(function() sk.fd{ell = 0, dim = 10} end, "ell must be in")

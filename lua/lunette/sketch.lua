@@ -105,7 +105,8 @@ M.countsketch = projection("countsketch")
 
 -- cov_error(A, B [, iters = 200]) -> number
 -- The covariance error ||AᵀA - BᵀB||_2 of a sketch B of A (same number of
--- columns): exact for dim <= 4096, else by power iteration.
+-- columns): exact for dim <= 4096, else by iters steps of power iteration;
+-- iters must be in 1..1000000 whatever the dim.
 M.cov_error = C.cov_error
 
 -- fd_bound(A, ell, k) -> number

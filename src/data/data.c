@@ -43,12 +43,19 @@ static void prefetch_row(const char *s, const int64_t *idx, int64_t k, int64_t n
   for (size_t off = 0; off < rb; off += 64) __builtin_prefetch(p + off, 0, 0);
 }
 
+/* 1 when v lies in base..base+count-1, i.e. v - base in [0, count): compared before anything is
+ * subtracted, as v - base overflows for v and base far apart (math.mininteger - 1). */
+static int in_range(int64_t v, int64_t base, int64_t count) {
+  /* With v >= base, v - base is exact in uint64_t. */
+  return v >= base && (uint64_t)v - (uint64_t)base < (uint64_t)count;
+}
+
 LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t n, int64_t base,
                      const float *scale, const float *shift, int64_t nchan, int64_t *bad) {
   int64_t rows = src->ndim ? src->shape[0] : 1;
   /* Every index is checked before the first row is written: a bad batch leaves out as it was. */
   for (int64_t k = 0; k < n; k++)
-    if (idx[k] - base < 0 || idx[k] - base >= rows) {
+    if (!in_range(idx[k], base, rows)) {
       *bad = idx[k];
       return LT_ERANGE;
     }
@@ -93,12 +100,12 @@ LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, in
    * place each row at its class's next slot. Rows stay ascending within a class (stable). */
   memset(offsets, 0, sizeof *offsets * (size_t)(nclass + 1));
   for (int64_t i = 0; i < n; i++) {
-    int64_t c = lt_get_i64(p + (size_t)i * es, labels->dtype) - base;
-    if (c < 0 || c >= nclass) {
-      *bad = c + base;
+    int64_t v = lt_get_i64(p + (size_t)i * es, labels->dtype);
+    if (!in_range(v, base, nclass)) {
+      *bad = v;
       return LT_ERANGE;
     }
-    offsets[c + 1]++;
+    offsets[v - base + 1]++;
   }
   for (int64_t c = 0; c < nclass; c++) offsets[c + 1] += offsets[c];
   for (int64_t i = 0; i < n; i++) {

@@ -18,7 +18,9 @@ LtStatus data_gather(Tensor *out, const Tensor *src, const int64_t *idx, int64_t
 /* Counting sort of labels (contiguous integer tensor of N class numbers
  * base..base+nclass-1): offsets[c]..offsets[c+1] delimit the rows of class
  * c in order[], ascending; order holds row numbers + base. LT_ERANGE with
- * *bad = the first label out of range. offsets has nclass + 1 entries. */
+ * *bad = the first label out of range (any int64 label is checked without
+ * overflow). offsets has nclass + 1 entries; base + max(nclass, N) - 1 must
+ * not overflow int64 (the caller checks). */
 LtStatus data_class_index(const Tensor *labels, int64_t nclass, int64_t base, int64_t *offsets,
                           int64_t *order, int64_t *bad);
 

@@ -121,6 +121,12 @@ static int d_class_index(lua_State *L) {
   if (lt_dtype_is_float(lab->dtype))
     return ltL_argerror(L, 1, "class_index", "integer labels expected, got %s",
                         lt_dtype_name(lab->dtype));
+  /* base numbers both the classes and the rows: the last of each must be an integer too. */
+  int64_t span = nclass > lt_numel(lab) ? nclass : lt_numel(lab);
+  if (base > INT64_MAX - (span - 1))
+    return ltL_argerror(L, 3, "class_index",
+                        "base %lld too large: %lld classes or rows numbered from it pass %lld",
+                        (long long)base, (long long)span, (long long)INT64_MAX);
   lua_settop(L, 3);
   /* Slots: 4 the contiguous labels, 5 the row order, 6 the class offsets. */
   Tensor *c = ltL_push_contiguous(L, 1); /* 4 */

@@ -219,9 +219,21 @@ static LtStatus small_member(IoCtx *c, IoZipWriter *zw, const char *name, const 
   return st ? st : io_zipw_end(c, zw);
 }
 
-LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl) {
+LtStatus io_pt_check_pickle(IoCtx *c, const PkWriter *pkl) {
   if (pkl->st) return pkl->st; /* io_alloc said why */
-  LtStatus st = small_member(c, zw, name, "data.pkl", pkl->p, pkl->n);
+  /* The reader's cap (load_pickle): a checkpoint over it could be written but never loaded. */
+  if (pkl->n > IO_PK_MAX_BYTES)
+    return io_fail(c, LT_ERANGE,
+                   "the value pickles to %zu bytes, over the %zu-byte data.pkl limit of load_pt "
+                   "(large data belongs in tensors, which are stored apart)",
+                   pkl->n, IO_PK_MAX_BYTES);
+  return LT_OK;
+}
+
+LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl) {
+  LtStatus st = io_pt_check_pickle(c, pkl);
+  if (st) return st;
+  st = small_member(c, zw, name, "data.pkl", pkl->p, pkl->n);
   /* lunette writes its little-endian memory as is. */
   return st ? st : small_member(c, zw, name, "byteorder", "little", 6);
 }

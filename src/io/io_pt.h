@@ -40,11 +40,17 @@ LtStatus io_pt_read_storage(IoCtx *c, IoSrc *s, const IoPt *pt, size_t i, void *
  * message quoting the name otherwise. */
 LtStatus io_pt_check_name(IoCtx *c, const char *name, size_t len);
 
+/* Whether the pickle pkl built is one io_pt_open reads back: its allocation status when that
+ * failed, LT_ERANGE with a message when it is over IO_PK_MAX_BYTES, else LT_OK. Call it before
+ * opening the file, so that a refused value leaves none. */
+LtStatus io_pt_check_pickle(IoCtx *c, const PkWriter *pkl);
+
 /* Writes a checkpoint torch.load reads: members <name>/data.pkl,
  * <name>/byteorder, <name>/data/<k> for each storage, <name>/version, all
  * stored and 64-byte aligned like torch.save's own. The caller adds the
  * storages with io_pt_write_storage between io_pt_write_begin and
- * io_pt_write_end; name must pass io_pt_check_name. */
+ * io_pt_write_end; name must pass io_pt_check_name, pkl io_pt_check_pickle (io_pt_write_begin
+ * checks it again). */
 LtStatus io_pt_write_begin(IoCtx *c, IoZipWriter *zw, const char *name, const PkWriter *pkl);
 LtStatus io_pt_write_storage(IoCtx *c, IoZipWriter *zw, const char *name, size_t key, const void *p,
                              size_t n);

@@ -234,25 +234,31 @@ static void inflate_restart(IoSrc *s) {
   s->z_end = 0;
 }
 
-/* Feeds more compressed input; returns 0 when the range is exhausted. */
+/* Feeds more compressed input after the avail_in bytes still unconsumed, which move to the front
+ * of the buffer (a gzip member's two-byte magic may straddle two feeds); *got is 0 when the range
+ * is exhausted. */
 static LtStatus inflate_feed(IoCtx *c, IoSrc *s, int *got) {
+  size_t kept = s->z->avail_in;
   uint64_t left = s->len - s->in_pos;
-  size_t k = left > INBUF ? INBUF : (size_t)left;
+  size_t room = INBUF - kept;
+  size_t k = left > room ? room : (size_t)left;
   *got = k > 0;
   if (!k) return LT_OK;
-  LtStatus st = io_src_read(c, s->parent, s->base + s->in_pos, s->inbuf, k);
+  if (kept) memmove(s->inbuf, s->z->next_in, kept);
+  LtStatus st = io_src_read(c, s->parent, s->base + s->in_pos, s->inbuf + kept, k);
   if (st) return st;
   s->in_pos += k;
   s->z->next_in = s->inbuf;
-  s->z->avail_in = (uInt)k;
+  s->z->avail_in = (uInt)(kept + k);
   return LT_OK;
 }
 
 /* At the end of a gzip member, another member may follow (gzip -c a b): 1 when one does (the
- * stream is reset for it), 0 when not, -1 when no input is buffered to tell (feed, then ask). */
+ * stream is reset for it), 0 when not, -1 when fewer than the two magic bytes are buffered and
+ * more input remains (feed, then ask). */
 static int next_gzip_member(IoSrc *s) {
   if (!s->gzip) return 0;
-  if (s->z->avail_in == 0 && s->in_pos < s->len) return -1; /* unknown yet: feed first */
+  if (s->z->avail_in < 2 && s->in_pos < s->len) return -1; /* unknown yet: feed first */
   if (s->z->avail_in >= 2 && s->z->next_in[0] == 0x1f && s->z->next_in[1] == 0x8b) {
     inflateReset(s->z);
     return 1;

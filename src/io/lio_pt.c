@@ -540,7 +540,10 @@ static int l_save_pt(lua_State *L) {
   lio_own(h, free_pkw, sv->pw);
   save_value(sv, 2, 0); /* pass 2: the pickle */
   pkw_op(sv->pw, PK_OP_STOP);
-  LtStatus st = write_archive(sv, path, name);
+  /* before the file is opened: a pickle load_pt would refuse leaves no file */
+  LtStatus st = io_pt_check_pickle(&h->ctx, sv->pw);
+  if (st == LT_ERANGE) return ltL_argerror(L, 2, "save_pt", "%s", h->ctx.msg);
+  if (st == LT_OK) st = write_archive(sv, path, name);
   if (st) return lio_fail(L, h, path, st);
   lio_close(h);
   lua_pushboolean(L, 1);

@@ -139,18 +139,37 @@ static int npz_names(lua_State *L) {
   return 1;
 }
 
-/* The member of array `name`, "<name>.npy"; NULL when that name does not fit 4 KiB. */
-static const IoZipEntry *find_member(NpzArchive *a, const char *name) {
-  char full[4096];
-  if (snprintf(full, sizeof full, "%s.npy", name) >= (int)sizeof full) return NULL;
-  return io_zip_find(a->z, full);
+/* 1 when member e holds array `name` (len bytes): e's name is name plus a ".npy" in any case,
+ * as is_array_member and push_key see it. */
+static int holds_array(const IoZipEntry *e, const char *name, size_t len) {
+  return is_array_member(e) && strlen(e->name) == len + 4 && !memcmp(e->name, name, len);
+}
+
+/* The member of array `name` (the string at idx), the one read_npz would keep under that key:
+ * "<name>.npy" when present, else the last "<name>.NPY" (any case) in name order, as later
+ * members overwrite earlier ones there. NULL when none; a name with a NUL byte matches no member
+ * (io_zip_check_name refuses those). Any length: the Lua string is compared in place. */
+static const IoZipEntry *find_member(lua_State *L, NpzArchive *a, int idx) {
+  size_t len;
+  const char *name = lua_tolstring(L, idx, &len);
+  const IoZipEntry *e = NULL;
+  if (memchr(name, 0, len)) return NULL;
+  /* Lower case sorts after upper case, so an exact ".npy" is also the last of the variants. */
+  lua_pushvalue(L, idx);
+  lua_pushliteral(L, ".npy");
+  lua_concat(L, 2);
+  e = io_zip_find(a->z, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  for (size_t i = a->z->n; !e && i-- > 0;)
+    if (holds_array(&a->z->e[i], name, len)) e = &a->z->e[i];
+  return e;
 }
 
 /* a:read(name) -> tensor | nil, message (only that member is decompressed) */
 static int npz_read(lua_State *L) {
   NpzArchive *a = check_npz(L, "read");
   const char *name = luaL_checkstring(L, 2);
-  const IoZipEntry *e = find_member(a, name);
+  const IoZipEntry *e = find_member(L, a, 2);
   if (!e) {
     lua_pushnil(L);
     lua_pushfstring(L, "no array named '%s' in the archive", name);
@@ -165,7 +184,7 @@ static int npz_read(lua_State *L) {
 static int npz_info(lua_State *L) {
   NpzArchive *a = check_npz(L, "info");
   const char *name = luaL_checkstring(L, 2);
-  const IoZipEntry *e = find_member(a, name);
+  const IoZipEntry *e = find_member(L, a, 2);
   IoSrc *m;
   IoArray arr;
   if (!e) return luaL_error(L, "info: no array named '%s' in the archive", name);

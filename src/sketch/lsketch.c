@@ -253,11 +253,16 @@ static int s_from_state(lua_State *L) {
 
 static int s_tostring(lua_State *L) {
   FdUd *u = check_fd(L, 1, "tostring");
-  lua_pushfstring(L, "FD sketch (%s, ell=%d, dim=%d, %s): %d rows seen, bound %f",
-                  u->fd.variant == LT_FD_FAST ? "fast" : "classic", (int)u->fd.ell, (int)u->fd.dim,
-                  lt_dtype_name(u->fd.store), (int)u->fd.rows_seen, lt_fd_error_bound(&u->fd));
+  /* %I with lua_Integer: the counters are int64_t, and rows_seen passes 2^31 on a long stream. */
+  lua_pushfstring(L, "FD sketch (%s, ell=%I, dim=%I, %s): %I rows seen, bound %f",
+                  u->fd.variant == LT_FD_FAST ? "fast" : "classic", (lua_Integer)u->fd.ell,
+                  (lua_Integer)u->fd.dim, lt_dtype_name(u->fd.store), (lua_Integer)u->fd.rows_seen,
+                  lt_fd_error_bound(&u->fd));
   return 1;
 }
+
+/* Most power-iteration steps cov_error takes: far past convergence, each step a pass over A, B. */
+#define COV_MAX_ITERS 1000000
 
 /* cov_error(A, B, iters=200) -> ||A^T A - B^T B||_2 */
 static int s_cov_error(lua_State *L) {
@@ -266,11 +271,16 @@ static int s_cov_error(lua_State *L) {
   if (A->ndim != 2 || B->ndim != 2 || A->shape[1] != B->shape[1] || A->shape[1] == 0)
     return ltL_argerror(L, 2, "cov_error", "shape mismatch: %s and %s must be [n x d] and [m x d]",
                         ltL_shape_of(A, b1, sizeof b1), ltL_shape_of(B, b2, sizeof b2));
-  int iters = (int)luaL_optinteger(L, 3, 200);
+  lua_Integer iters = luaL_optinteger(L, 3, 200);
+  /* Checked for every dim, though only the power iteration (dim > 4096) uses it: an argument that
+   * works on small input must not fail on large. The cap keeps it an int and a run finite. */
+  if (iters < 1 || iters > COV_MAX_ITERS)
+    return ltL_argerror(L, 3, "cov_error", "iters must be in 1..%d, got %lld", COV_MAX_ITERS,
+                        (long long)iters);
   lua_settop(L, 3);
   /* The core reads dense rows (to_f64 indexes linearly). */
   Tensor *ca = ltL_push_contiguous(L, 1), *cb = ltL_push_contiguous(L, 2);
-  double r = lt_fd_cov_error(ca, cb, iters);
+  double r = lt_fd_cov_error(ca, cb, (int)iters);
   if (r < 0) return luaL_error(L, "cov_error: not enough memory or LAPACK failure");
   lua_pushnumber(L, r);
   return 1;

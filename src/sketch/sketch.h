@@ -118,8 +118,9 @@ LtStatus lt_fd_finalize(LtFd *fd, LtFdWork *w, Tensor *out);
 /* ||M||_2 for M = A^T A - B^T B, both (n x dim), (m x dim) float32/float64
  * contiguous, without forming dim x dim when dim is large: exact (Gram and
  * LAPACKE) when dim <= 4096, else `iters` steps of power iteration (a lower
- * estimate). Returns a negative value on allocation failure, a LAPACK failure,
- * or iters < 1 when the power iteration is taken. */
+ * estimate); iters >= 1 (the binding checks it). Returns a negative value on
+ * allocation failure, a LAPACK failure, or iters < 1 when the power iteration
+ * is taken. */
 double lt_fd_cov_error(const Tensor *A, const Tensor *B, int iters);
 
 /* The projections fill a contiguous float32 [ell x dim] tensor out from rng
