@@ -299,16 +299,19 @@ M.is_tensor = is_tensor
 -- Reductions over dims (an integer, a table of dims, or nil for every
 -- element). Without dims the result is a Lua value (floats accumulated in
 -- float64); with dims a tensor without those dims (kept as size 1 when
--- keepdim). Integer sums stay int64; mean of integers gives float32.
+-- keepdim). Integer sums stay int64; mean of integers gives float32. An
+-- empty dims table reduces each element alone, as numpy's axis=(): a new
+-- tensor of t's shape (sum gives a copy in sum's dtype).
 
 --- max(t [, dim [, keepdim = false]]) -> values, indices | number
 -- min(t [, dim [, keepdim]]) -> values, indices | number
 -- argmax(t [, dim [, keepdim]]) -> Tensor | integer
 -- argmin(t [, dim [, keepdim]]) -> Tensor | integer
 -- The largest (smallest) element: without dim a Lua number (argmax: its
--- 1-based flat index); with dim the values and their 1-based int64 indices
--- along dim. Fails on an empty tensor. For elementwise max of two tensors
--- see maximum.
+-- 1-based flat index); with dim (an integer, or a table of exactly one) the
+-- values and their 1-based int64 indices along dim. Integer tensors compare
+-- exactly (int64 past 2^53 too). Fails on an empty tensor. For elementwise
+-- max of two tensors see maximum.
 
 --- var(t [, dims [, keepdim = false [, unbiased = true]]]) -> Tensor | number
 -- The variance over dims (all elements when nil), dividing by n - 1 unless
@@ -324,7 +327,8 @@ M.is_tensor = is_tensor
 -- inputs accumulate in int64.
 
 --- sort(t [, dim = -1 [, descending = false]]) -> values, indices
--- The values sorted along dim and their 1-based int64 positions in t.
+-- The values sorted along dim and their 1-based int64 positions in t
+-- (stable; NaN last; integers compared exactly, int64 past 2^53 too).
 
 --- topk(t, k [, dim = -1 [, largest = true]]) -> values, indices
 -- The k largest (smallest) entries along dim, in order, and their 1-based
@@ -344,7 +348,7 @@ M.is_tensor = is_tensor
 -- A histogram of all elements into bins equal bins over [lo, hi] (default
 -- the finite min and max of t; a zero-width range is widened by 0.5 each
 -- side): int64 counts [bins] and float64 edges [bins + 1]; values outside the
--- range are ignored.
+-- range are ignored. Fails when hi - lo overflows float64 (as numpy).
 
 --- index_select(t, dim, idx) -> Tensor
 -- The entries at 1-based indices idx (an integer tensor or a table) along
@@ -638,17 +642,23 @@ function M.isin(t, values)
   if t:numel() == 0 or values:numel() == 0 then return C.full(t:size(), 0, "bool") end
   local ints = { int64 = true, int32 = true, uint8 = true, bool = true }
   local x, v = t:reshape(-1), values:reshape(-1)
-  if ints[t:dtype()] and ints[values:dtype()] then
+  local both_int = ints[t:dtype()] and ints[values:dtype()]
+  if both_int then
     x, v = x:long(), v:long()
     local lo, hi = math.min(x:min(), v:min()), math.max(x:max(), v:max())
-    if hi - lo < (1 << 26) then
+    -- hi - lo wraps for a range wider than int64 (math.mininteger to math.maxinteger); such a
+    -- range goes through the set below.
+    if hi - lo >= 0 and hi - lo < (1 << 26) then
       local table_ = (v - lo):bincount(hi - lo + 1):gt(0)
       return table_:index_select(1, x - lo + 1):reshape(t:size())
     end
+  else
+    -- Integers stay Lua integers in the set: as doubles, int64 values past 2^53 would collide.
+    x, v = x:double(), v:double()
   end
   local set, out = {}, {}
-  for _, e in ipairs(v:double():totable()) do set[e] = true end
-  for i, e in ipairs(x:double():totable()) do out[i] = set[e] == true end
+  for _, e in ipairs(v:totable()) do set[e] = true end
+  for i, e in ipairs(x:totable()) do out[i] = set[e] == true end
   return M.new(out, "bool"):reshape(t:size())
 end
 methods.isin = M.isin

@@ -672,13 +672,14 @@ static int is_out(const Tensor *t, LtDtype dt, int nd, int64_t d0, int64_t d1) {
          (nd == 1 || t->shape[1] == d1);
 }
 
-static void set_identity(Tensor *t) {
+/* t = the identity; LT_EINTR when the zero fill is interrupted. */
+static LtStatus set_identity(Tensor *t) {
   size_t es = lt_dtype_size(t->dtype);
-  /* lt_fill cannot fail here: t is a small fresh output and an interrupt only leaves it for the
-   * caller's next check. */
-  lt_fill(t, 0);
+  LtStatus st = lt_fill(t, 0);
+  if (st != LT_OK) return st;
   for (int64_t i = 0; i < imin(t->shape[0], t->shape[1]); i++)
     lt_set_f64((char *)t->data + (size_t)(i * t->shape[1] + i) * es, t->dtype, 1);
+  return LT_OK;
 }
 
 static LtStatus svd_check(const Tensor *a, const Tensor *u, const Tensor *s, const Tensor *vt,
@@ -698,11 +699,8 @@ LtStatus lt_linalg_svd(Tensor *a, Tensor *u, Tensor *s, Tensor *vt, int full) {
   lapack_int m = (lapack_int)a->shape[0], n = (lapack_int)a->shape[1], k = m < n ? m : n;
   /* An empty matrix has no singular values; the bases are set to the identity. */
   if (k == 0) {
-    if (u) {
-      set_identity(u);
-      set_identity(vt);
-    }
-    return LT_OK;
+    if (u) st = set_identity(u);
+    return st == LT_OK && u ? set_identity(vt) : st;
   }
   /* Only the singular values (N), thin factors (S) or full factors (A). */
   char job = !u ? 'N' : full ? 'A' : 'S';

@@ -108,7 +108,8 @@ int lt_linalg_all_finite(const Tensor *t);
 /* a [m x n] = U diag(S) Vt by divide and conquer (gesdd), k = min(m, n).
  * s is [k], descending. Thin: u [m x k], vt [k x n]; full: u [m x m],
  * vt [n x n]. u and vt may both be NULL for singular values only.
- * LT_ELAPACK: did not converge. */
+ * LT_ELAPACK: did not converge; LT_EINTR: interrupted while setting the
+ * identity bases of an empty a. */
 LtStatus lt_linalg_svd(Tensor *a, Tensor *u, Tensor *s, Tensor *vt, int full);
 
 /* Symmetric eigendecomposition (syevd) of the [n x n] a, reading its lower

@@ -316,7 +316,7 @@ static int l_lstsq(lua_State *L) {
   Tensor top = *b, *bx;
   top.shape[0] = m > n ? m : n; /* gelsd wants room for max(m, n) rows */
   bx = ltL_push_new(L, dt, b->ndim, top.shape);
-  lt_fill(bx, 0);
+  ltL_check_status(L, lt_fill(bx, 0), "lstsq");
   top = *bx;
   top.shape[0] = m;
   ltL_check_status(L, lt_copy(&top, b), "lstsq");

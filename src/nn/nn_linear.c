@@ -29,10 +29,7 @@ LtStatus nn_linear_forward(Tensor *y, const Tensor *x, const Tensor *w, const Te
       memcpy((char *)y->data + i * out * es, b->data, (size_t)out * es);
   }
   /* No input features: y is the bias (or 0) and the GEMM, whose k would be 0, is skipped. */
-  if (in == 0) {
-    if (!b) lt_fill(y, 0);
-    return LT_OK;
-  }
+  if (in == 0) return b ? LT_OK : lt_fill(y, 0);
   nn_gemm(x->dtype, 0, 1, n, out, in, 1.0, x->data, in, w->data, in, b ? 1.0 : 0.0, y->data, out);
   return LT_OK;
 }

@@ -7,7 +7,7 @@
  * batch), w is [O x I] (PyTorch layout), b is [O] or NULL, y is [N x O].
  * All contiguous, same dtype (F32 or F64). Failures: LT_EDTYPE, LT_ESHAPE. */
 
-/* y = x @ w^T + b. */
+/* y = x @ w^T + b. Also LT_EINTR when the zero fill of y (I = 0, no bias) is interrupted. */
 LtStatus nn_linear_forward(Tensor *y, const Tensor *x, const Tensor *w, const Tensor *b);
 
 /* Accumulates dx += dy @ w, dw += dy^T @ x, db += column sums of dy; any of

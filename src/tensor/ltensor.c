@@ -33,7 +33,7 @@ static int t_full(lua_State *L) {
     int64_t iv = lua_tointeger(L, 2), n = lt_numel(t);
     for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = iv;
   } else
-    lt_fill(t, v);
+    ltL_check_status(L, lt_fill(t, v), fname);
   return 1;
 }
 
@@ -199,11 +199,14 @@ static int t_linspace(lua_State *L) {
 }
 
 static int t_eye(lua_State *L) {
-  int64_t n = ltL_check_int(L, 1, "eye", "rows"), m = luaL_opt(L, lua_tointeger, 2, n);
+  /* Both sizes are checked: lua_tointeger would turn a fractional m (or a dtype name in its
+   * place) into 0 and give an [n x 0] tensor. */
+  int64_t n = ltL_check_int(L, 1, "eye", "rows");
+  int64_t m = lua_isnoneornil(L, 2) ? n : ltL_check_int(L, 2, "eye", "columns");
   if (n < 0 || m < 0) return ltL_argerror(L, n < 0 ? 1 : 2, "eye", "size must be non-negative");
   int64_t shape[2] = {n, m};
   Tensor *t = ltL_push_new_arg(L, 1, "eye", ltL_opt_dtype(L, 3, "eye", LT_F32), 2, shape);
-  lt_fill(t, 0);
+  ltL_check_status(L, lt_fill(t, 0), "eye");
   size_t es = lt_dtype_size(t->dtype);
   for (int64_t i = 0; i < n && i < m; i++)
     lt_set_f64((char *)t->data + (size_t)(i * m + i) * es, t->dtype, 1);

@@ -116,8 +116,17 @@ static int clamp_impl(lua_State *L, int inplace) {
   /* NaN bounds would make every comparison false and silently do nothing: refuse them. */
   if (lo != lo || hi != hi) return ltL_argerror(L, lo != lo ? 2 : 3, fname, "bound is NaN");
   if (lo > hi) return ltL_argerror(L, 3, fname, "max %g is below min %g", hi, lo);
+  /* An integer tensor with integer (or no) bounds clamps in int64 with the bounds exact: as
+   * doubles, bounds past 2^53 would round. */
+  int exact = !lt_dtype_is_float(a->dtype) && a->dtype != LT_BOOL &&
+              (lua_isnoneornil(L, 2) || lua_isinteger(L, 2)) &&
+              (lua_isnoneornil(L, 3) || lua_isinteger(L, 3));
+  int64_t ilo = lua_isinteger(L, 2) ? lua_tointeger(L, 2) : INT64_MIN;
+  int64_t ihi = lua_isinteger(L, 3) ? lua_tointeger(L, 3) : INT64_MAX;
+  if (exact && ilo > ihi)
+    return ltL_argerror(L, 3, fname, "max %lld is below min %lld", (long long)ihi, (long long)ilo);
   Tensor *o = inplace ? a : ltL_push_new_like(L, a, a->dtype);
-  ltL_check_status(L, lt_clamp(o, a, lo, hi), fname);
+  ltL_check_status(L, exact ? lt_clamp_i64(o, a, ilo, ihi) : lt_clamp(o, a, lo, hi), fname);
   if (inplace) lua_settop(L, 1);
   return 1;
 }

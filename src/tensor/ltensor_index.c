@@ -5,9 +5,17 @@
 #include "tensor/tensor_index.h"
 #include "tensor/tensor_view.h"
 
-/* Pushes a contiguous int64 copy of the index argument (tensor or table of
- * integers) converted from 1-based to 0-based. */
-static Tensor *push_index(lua_State *L, int arg, const char *fname) {
+/* Raises unless the 1-based index v addresses one of `size` positions. Checked before the shift
+ * to 0-based: v - 1 overflows for math.mininteger. */
+static void check_index(lua_State *L, int arg, const char *fname, int64_t v, int64_t size) {
+  if (v < 1 || v > size)
+    ltL_argerror(L, arg, fname, "index %lld out of range for size %lld", (long long)v,
+                 (long long)size);
+}
+
+/* Pushes a contiguous int64 copy of the index argument (tensor or table of integers), every
+ * entry checked against 1..size and converted from 1-based to 0-based. */
+static Tensor *push_index(lua_State *L, int arg, const char *fname, int64_t size) {
   /* A Lua table becomes a 1-d index; each entry must be an integer. */
   if (lua_istable(L, arg)) {
     int64_t n = (int64_t)lua_rawlen(L, arg), shape[1] = {n};
@@ -19,6 +27,7 @@ static Tensor *push_index(lua_State *L, int arg, const char *fname) {
       if (!ok)
         ltL_argerror(L, arg, fname, "index table holds a non-integer at position %lld",
                      (long long)i + 1);
+      check_index(L, arg, fname, v, size);
       ((int64_t *)t->data)[i] = v - 1;
       lua_pop(L, 1);
     }
@@ -33,8 +42,11 @@ static Tensor *push_index(lua_State *L, int arg, const char *fname) {
    * and the core wants contiguous int64. */
   Tensor *c = ltL_push_new_like(L, t, LT_I64);
   ltL_check_status(L, lt_copy(c, t), fname);
-  int64_t n = lt_numel(c);
-  for (int64_t i = 0; i < n; i++) ((int64_t *)c->data)[i] -= 1;
+  int64_t n = lt_numel(c), *p = c->data;
+  for (int64_t i = 0; i < n; i++) {
+    check_index(L, arg, fname, p[i], size);
+    p[i] -= 1;
+  }
   return c;
 }
 
@@ -48,7 +60,7 @@ static int x_index_select(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "index_select");
   int d = ltL_check_dim(L, 2, "index_select", t->ndim);
   if (t->ndim == 0) return ltL_argerror(L, 1, "index_select", "cannot index a 0-d tensor");
-  Tensor *ix = push_index(L, 3, "index_select");
+  Tensor *ix = push_index(L, 3, "index_select", t->shape[d]);
   int64_t n = lt_numel(ix), shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[d] = n;
@@ -76,7 +88,7 @@ static void check_same_rank(lua_State *L, const Tensor *t, const Tensor *ix, int
 static int x_gather(lua_State *L) {
   Tensor *t = ltL_check_tensor(L, 1, "gather");
   int d = ltL_check_dim(L, 2, "gather", t->ndim);
-  Tensor *ix = push_index(L, 3, "gather");
+  Tensor *ix = push_index(L, 3, "gather", t->shape[d]);
   int64_t bad;
   check_same_rank(L, t, ix, d, 3, "gather");
   Tensor *o = ltL_push_new_like(L, ix, t->dtype);
@@ -91,7 +103,7 @@ static int scatter_impl(lua_State *L, const char *fname, int add, int inplace) {
   int d = ltL_check_dim(L, 2, fname, t->ndim);
   /* Fixed stack slots: the index copy lands at 5 and a numeric source is replaced in place at 4. */
   lua_settop(L, 4);
-  Tensor *ix = push_index(L, 3, fname); /* 5 */
+  Tensor *ix = push_index(L, 3, fname, t->shape[d]); /* 5 */
   Tensor *src = ltL_check_operand(L, 4, fname, t->dtype), vs;
   char b1[64], b2[64];
   int64_t bad;
@@ -104,7 +116,7 @@ static int scatter_impl(lua_State *L, const char *fname, int add, int inplace) {
   /* Out of place: scatter into a copy of t; in place: t itself is also the return value. */
   if (!inplace) {
     o = ltL_push_new_like(L, t, t->dtype);
-    lt_copy(o, t);
+    ltL_check_status(L, lt_copy(o, t), fname);
   } else
     lua_pushvalue(L, 1);
   if (lt_scatter(o, d, ix, &vs, add, &bad) == LT_ERANGE)
@@ -164,7 +176,7 @@ static int x_masked_fill(lua_State *L) {
   /* masked_fill is masked_fill_ on a copy: the copy replaces t at slot 1, then the in-place path
    * runs. */
   Tensor *o = ltL_push_new_like(L, t, t->dtype);
-  lt_copy(o, t);
+  ltL_check_status(L, lt_copy(o, t), "masked_fill");
   lua_replace(L, 1);
   return x_masked_assign_(L);
 }
@@ -269,7 +281,7 @@ static int x_one_hot(lua_State *L) {
     return ltL_argerror(L, 2, "one_hot", "num_classes must be positive, got %lld", (long long)c);
   if (t->ndim >= LT_MAXDIM) return ltL_argerror(L, 1, "one_hot", "too many dims");
   lua_settop(L, 3);
-  Tensor *ix = push_index(L, 1, "one_hot"), iv; /* 4 */
+  Tensor *ix = push_index(L, 1, "one_hot", c), iv; /* 4 */
   int64_t shape[LT_MAXDIM], bad;
   memcpy(shape, t->shape, sizeof shape);
   shape[t->ndim] = c;
@@ -277,7 +289,7 @@ static int x_one_hot(lua_State *L) {
   Tensor *o = ltL_push_new_arg(L, 2, "one_hot", dt, t->ndim + 1, shape);
   /* one_hot is a scatter of the constant 1 along a new last dim: the labels (0-based, with a
    * trailing size-1 dim) give the positions, and a 0-d 1 broadcast over them the values. */
-  lt_fill(o, 0);
+  ltL_check_status(L, lt_fill(o, 0), "one_hot");
   lt_view_unsqueeze(ix, ix->ndim, &iv);
   int64_t one = 1;
   Tensor src = {&one, LT_I64, LT_CPU, 0, {0}, {0}}, vs;

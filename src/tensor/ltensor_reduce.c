@@ -102,45 +102,56 @@ static void push_scalar(lua_State *L, const Tensor *o) {
     lua_pushinteger(L, lt_get_i64(o->data, o->dtype));
 }
 
-/* Shared body: reduce(t, dims, keepdim [, unbiased]) */
-static int reduce_impl(lua_State *L, LtReduceOp op) {
-  const char *fname = reduce_names[op];
-  Tensor *t = ltL_check_tensor(L, 1, fname);
-  int mask[LT_MAXDIM], d0, d1, all = lua_isnoneornil(L, 2);
-  int count = parse_dims(L, 2, fname, t, mask), keep = lua_toboolean(L, 3);
-  /* Variance is unbiased (ddof 1) unless the fourth argument is false, as torch's default. */
-  double ddof = (op == LT_RVAR && (lua_isnoneornil(L, 4) || lua_toboolean(L, 4))) ? 1 : 0;
-  int is_arg = op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
-  char b[64];
-  /* max, min and their arg forms have no identity to return for an empty tensor. */
-  if (is_arg && lt_numel(t) == 0)
-    return ltL_argerror(L, 1, fname, "cannot reduce an empty tensor %s",
-                        ltL_shape_of(t, b, sizeof b));
-  lua_settop(L, 4);
-  /* An empty dims table reduces nothing: t comes back (argmax and argmin return nothing). */
-  if (count == 0 && t->ndim > 0) {
-    lua_settop(L, 1);
-    return op == LT_RARGMAX || op == LT_RARGMIN ? 0 : 1;
-  }
-  Tensor *a = count == 0 ? ltL_push_contiguous(L, 1) : arrange(L, 1, mask, &d0, &d1);
-  if (count == 0) {
-    d0 = 0;
-    d1 = -1;
-  }
-  int64_t shape[LT_MAXDIM];
+/* max, min and their arg forms take one dim: the positions they return index along it. A
+ * table must hold exactly one (an empty one would reduce nothing and a longer one would give
+ * positions into a flattened block). */
+static void check_one_dim(lua_State *L, int arg, const char *fname) {
+  if (lua_istable(L, arg) && lua_rawlen(L, arg) != 1)
+    ltL_argerror(L, arg, fname, "one dim expected, got a table of %d", (int)lua_rawlen(L, arg));
+}
+
+/* Fills shape (returning its rank) with t's sizes, minus the reduced dims of mask (kept as 1
+ * with keep). */
+static int kept_shape(const Tensor *t, const int *mask, int keep, int64_t *shape) {
   int nd = 0;
   for (int i = 0; i < t->ndim; i++)
     if (!mask[i])
       shape[nd++] = t->shape[i];
     else if (keep)
       shape[nd++] = 1;
-  Tensor flat = *a; /* a 0-d input is reduced as [1] */
-  if (a->ndim == 0) {
-    flat.ndim = 1;
-    flat.shape[0] = 1;
-    flat.stride[0] = 1;
-    d0 = d1 = 0;
+  return nd;
+}
+
+/* Shared body: reduce(t, dims, keepdim [, unbiased]) */
+static int reduce_impl(lua_State *L, LtReduceOp op) {
+  const char *fname = reduce_names[op];
+  Tensor *t = ltL_check_tensor(L, 1, fname);
+  int is_arg = op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
+  if (is_arg) check_one_dim(L, 2, fname);
+  int mask[LT_MAXDIM], d0, d1, all = lua_isnoneornil(L, 2);
+  int count = parse_dims(L, 2, fname, t, mask), keep = lua_toboolean(L, 3);
+  /* Variance is unbiased (ddof 1) unless the fourth argument is false, as torch's default. */
+  double ddof = (op == LT_RVAR && (lua_isnoneornil(L, 4) || lua_toboolean(L, 4))) ? 1 : 0;
+  char b[64];
+  /* max, min and their arg forms have no identity to return for an empty tensor. */
+  if (is_arg && lt_numel(t) == 0)
+    return ltL_argerror(L, 1, fname, "cannot reduce an empty tensor %s",
+                        ltL_shape_of(t, b, sizeof b));
+  lua_settop(L, 4);
+  Tensor *a = count == 0 ? ltL_push_contiguous(L, 1) : arrange(L, 1, mask, &d0, &d1);
+  Tensor flat = *a;
+  /* No dim to reduce (an empty dims table, or a 0-d t): every element is reduced alone, as
+   * numpy's axis=(): a is seen as [numel x 1] and the size-1 dim is reduced, so that sum gives
+   * a copy (in sum's dtype), var with ddof 1 NaN, count_nonzero 0 or 1. */
+  if (count == 0) {
+    flat.ndim = 2;
+    flat.shape[0] = lt_numel(a);
+    flat.shape[1] = 1;
+    flat.stride[0] = flat.stride[1] = 1;
+    d0 = d1 = 1;
   }
+  int64_t shape[LT_MAXDIM];
+  int nd = kept_shape(t, mask, keep, shape);
   LtDtype odt = reduce_dtype(op, t->dtype);
   if (all && lt_dtype_is_float(odt)) odt = LT_F64; /* a Lua number keeps the double accumulator */
   Tensor *o = ltL_push_new(L, odt, nd, shape);
@@ -356,10 +367,12 @@ static int r_histogram(lua_State *L) {
   if (bins < 1 || bins > 100000000)
     return ltL_argerror(L, 2, "histogram", "bins must be in 1..1e8, got %lld", (long long)bins);
   double lo, hi;
+  int found;
   /* A missing bound defaults to the range of the finite values, as numpy's; an empty or all-NaN
    * input gets [0, 1]. */
   if (lua_isnoneornil(L, 3) || lua_isnoneornil(L, 4)) {
-    if (!lt_finite_range(x, &lo, &hi)) {
+    ltL_check_status(L, lt_finite_range(x, &lo, &hi, &found), "histogram");
+    if (!found) {
       lo = 0;
       hi = 1;
     }
@@ -368,11 +381,16 @@ static int r_histogram(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) hi = luaL_checknumber(L, 4);
   if (!isfinite(lo) || !isfinite(hi) || lo > hi)
     return ltL_argerror(L, 3, "histogram", "range [%g, %g] is not finite and ordered", lo, hi);
-  /* A zero-width range is widened by 1/2 on each side, as numpy does. */
+  /* A zero-width range is widened by 1/2 on each side, as numpy does; past 2^53 that rounds
+   * back to the same bound, so the neighbouring doubles are taken instead. */
   if (lo == hi) {
-    lo -= 0.5;
-    hi += 0.5;
+    lo = lo - 0.5 < lo ? lo - 0.5 : nextafter(lo, -INFINITY);
+    hi = hi + 0.5 > hi ? hi + 0.5 : nextafter(hi, INFINITY);
   }
+  /* The bins must be finite to place values in them, as numpy requires. */
+  if (!isfinite(hi - lo))
+    return ltL_argerror(L, 3, "histogram", "range [%g, %g] is too wide: its width overflows", lo,
+                        hi);
   int64_t s1[1] = {bins}, s2[1] = {bins + 1};
   Tensor *c = ltL_push_new(L, LT_I64, 1, s1);
   Tensor *e = ltL_push_new(L, LT_F64, 1, s2);
@@ -380,11 +398,13 @@ static int r_histogram(lua_State *L) {
   if (!acc) return luaL_error(L, "histogram: not enough memory");
   LtStatus st = lt_histogram(acc, bins, lo, hi, x);
   for (int64_t i = 0; i < bins; i++) ((int64_t *)c->data)[i] = (int64_t)acc[i];
-  for (int64_t i = 0; i <= bins; i++)
-    /* Edge i is computed from i rather than accumulated, so the last edge is hi up to rounding. */
-    ((double *)e->data)[i] = lo + (hi - lo) * (double)i / (double)bins;
   free(acc);
   ltL_check_status(L, st, "histogram");
+  /* numpy's linspace: edge i is lo + i * step, computed from i rather than accumulated (and
+   * without (hi - lo) * i, which overflows for wide ranges); the last edge is exactly hi. */
+  double step = (hi - lo) / (double)bins;
+  for (int64_t i = 0; i < bins; i++) ((double *)e->data)[i] = lo + (double)i * step;
+  ((double *)e->data)[bins] = hi;
   return 2;
 }
 

@@ -493,13 +493,11 @@ static void fill_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   for (int64_t i = 0; i < n; i++) memcpy(p[0] + i * sb[0], val->bytes, val->es);
 }
 
-void lt_fill(Tensor *t, double v) {
+LtStatus lt_fill(Tensor *t, double v) {
   FillValue val = {lt_dtype_size(t->dtype), {0}};
   lt_set_f64(val.bytes, t->dtype, v);
   Tensor *ts[1] = {t};
-  /* The status is dropped: only an interrupt can stop a fill, and the flag stays set for the
-   * caller's next check. */
-  lt_foreach_run_par(1, ts, fill_run, &val);
+  return lt_foreach_run_par(1, ts, fill_run, &val);
 }
 
 void lt_arange(Tensor *t, double start, double step) {

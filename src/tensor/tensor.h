@@ -127,9 +127,9 @@ uint16_t lt_f32_to_bf16(float f);
  * src except when they are the same view. LT_ESHAPE on a shape mismatch,
  * LT_EINTR when interrupted (dst then partly written). */
 LtStatus lt_copy(Tensor *dst, const Tensor *src);
-/* Fills every element of t with v (converted to t's dtype as lt_set_f64 does). An interrupt
- * stops it early without a status (the flag stays set for the caller). */
-void lt_fill(Tensor *t, double v);
+/* Fills every element of t with v (converted to t's dtype as lt_set_f64 does). LT_EINTR when
+ * interrupted (t then partly written), else LT_OK. */
+LtStatus lt_fill(Tensor *t, double v);
 /* arange: t is a contiguous 1-d tensor; t[i] = start + i*step. */
 void lt_arange(Tensor *t, double start, double step);
 

@@ -105,9 +105,9 @@ LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) 
     for (i = 0; i < n; i++) o[i] = fabsf(a[i]);
     break;
   case LT_SIGN:
-    /* (a - a) is 0 for finite a and NaN for NaN, so NaN propagates without a branch that would
-     * keep the loop from vectorising. It is NaN for +-inf too, so sign(+-inf) gives NaN. */
-    for (i = 0; i < n; i++) o[i] = (float)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]);
+    /* NaN fails both comparisons and is passed through by the select, which compiles to a
+     * blend, so the loop still vectorises; +-inf gives +-1 and +-0 gives 0. */
+    for (i = 0; i < n; i++) o[i] = a[i] != a[i] ? a[i] : (float)((a[i] > 0) - (a[i] < 0));
     break;
   case LT_EXP: exp_f32(o, a, n); break;
   case LT_LOG:
@@ -190,7 +190,7 @@ static void unary_f64(LtUnaryOp op, double *o, const double *a, int64_t n) {
     for (i = 0; i < n; i++) o[i] = fabs(a[i]);
     break;
   case LT_SIGN:
-    for (i = 0; i < n; i++) o[i] = (double)((a[i] > 0) - (a[i] < 0)) + (a[i] - a[i]);
+    for (i = 0; i < n; i++) o[i] = a[i] != a[i] ? a[i] : (double)((a[i] > 0) - (a[i] < 0));
     break;
   case LT_EXP:
     for (i = 0; i < n; i++) o[i] = exp(a[i]);
@@ -653,8 +653,10 @@ LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a,
   return lt_foreach_run_par(3, ts, ew_run, &c);
 }
 
+/* Bounds of a clamp: lo and hi for float dtypes, ilo and ihi for integer ones. */
 typedef struct {
   double lo, hi;
+  int64_t ilo, ihi;
   LtDtype dt;
 } ClampCtx;
 
@@ -671,18 +673,45 @@ static void clamp_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
     }
     return;
   }
+  /* Integers compare as int64: through double, values past 2^53 would come back rounded. Bool
+   * stays on the double path, where a bound of 0.5 still stores true. */
+  if (!lt_dtype_is_float(c->dt) && c->dt != LT_BOOL) {
+    for (int64_t i = 0; i < n; i++) {
+      int64_t v = lt_get_i64(p[1] + i * sb[1], c->dt);
+      lt_set_i64(p[0] + i * sb[0], c->dt, v < c->ilo ? c->ilo : v > c->ihi ? c->ihi : v);
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     double v = lt_get_f64(p[1] + i * sb[1], c->dt);
     lt_set_f64(p[0] + i * sb[0], c->dt, v < c->lo ? c->lo : v > c->hi ? c->hi : v);
   }
 }
 
-LtStatus lt_clamp(Tensor *out, const Tensor *a, double lo, double hi) {
+/* Runs clamp_run over out and a once the bounds are in ctx. */
+static LtStatus clamp_with(Tensor *out, const Tensor *a, const ClampCtx *c) {
   if (out->dtype != a->dtype) return LT_EDTYPE;
-  ClampCtx c = {lo, hi, out->dtype};
   Tensor o = *out, x = *a;
   Tensor *ts[2] = {&o, &x};
-  return lt_foreach_run(2, ts, clamp_run, &c);
+  return lt_foreach_run(2, ts, clamp_run, (void *)c);
+}
+
+/* A double bound for an int64 comparison: truncated toward zero and saturated, as lt_set_f64
+ * stores it; NaN (which bounds nothing in the float path) becomes `nan_as`. */
+static int64_t int_bound(double v, int64_t nan_as) {
+  if (v != v) return nan_as;
+  return v >= 0x1p63 ? INT64_MAX : v < -0x1p63 ? INT64_MIN : (int64_t)v;
+}
+
+LtStatus lt_clamp(Tensor *out, const Tensor *a, double lo, double hi) {
+  ClampCtx c = {lo, hi, int_bound(lo, INT64_MIN), int_bound(hi, INT64_MAX), out->dtype};
+  return clamp_with(out, a, &c);
+}
+
+LtStatus lt_clamp_i64(Tensor *out, const Tensor *a, int64_t lo, int64_t hi) {
+  if (lt_dtype_is_float(out->dtype) || out->dtype == LT_BOOL) return LT_EDTYPE;
+  ClampCtx c = {(double)lo, (double)hi, lo, hi, out->dtype};
+  return clamp_with(out, a, &c);
 }
 
 /* cond, a and b are broadcast to out; each element copies from a or b with conversion only when

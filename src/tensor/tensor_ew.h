@@ -81,6 +81,10 @@ LtStatus lt_binary(LtBinaryOp op, LtDtype compute, Tensor *out, const Tensor *a,
 /* out = min(max(a, lo), hi) in out's dtype; NaN stays NaN. out and a (expanded to out's
  * shape) must share a dtype, else LT_EDTYPE; LT_EINTR when interrupted. */
 LtStatus lt_clamp(Tensor *out, const Tensor *a, double lo, double hi);
+/* The same for an integer dtype with int64 bounds, compared as int64 (exact past 2^53, where
+ * double bounds would round); LT_EDTYPE for a float or bool dtype. lt_clamp also compares
+ * integer dtypes (not bool) as int64, with its bounds truncated toward zero and saturated. */
+LtStatus lt_clamp_i64(Tensor *out, const Tensor *a, int64_t lo, int64_t hi);
 /* out = cond ? a : b; all expanded to out's shape. cond is true where nonzero; a and b are
  * converted to out's dtype. LT_EINTR when interrupted. */
 LtStatus lt_where(Tensor *out, const Tensor *cond, const Tensor *a, const Tensor *b);

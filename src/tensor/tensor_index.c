@@ -154,22 +154,27 @@ LtStatus lt_nonzero(Tensor *out, const Tensor *a) {
   return LT_OK;
 }
 
+/* Whether the element at p (of s's dtype) starts a new group after the element at prev. */
+static int starts_group(const Tensor *s, const char *p, const char *prev) {
+  /* Integers compare as int64: through double, values past 2^53 would merge. */
+  if (!lt_dtype_is_float(s->dtype)) return lt_get_i64(p, s->dtype) != lt_get_i64(prev, s->dtype);
+  double x = lt_get_f64(p, s->dtype), y = lt_get_f64(prev, s->dtype);
+  /* NaNs compare unequal to everything, so they are tested apart and all NaNs form one group. */
+  return !(x == y || (x != x && y != y));
+}
+
 int64_t lt_unique_sorted(const Tensor *s, Tensor *u, Tensor *cnt) {
   size_t es = lt_dtype_size(s->dtype);
   int64_t m = 0;
-  double prev = 0;
   for (int64_t i = 0; i < s->shape[0]; i++) {
     const char *p = (const char *)s->data + (size_t)i * es;
-    double x = lt_get_f64(p, s->dtype);
-    /* A new value starts at the first element or when x differs from the previous one; NaNs
-     * compare unequal to everything, so they are tested apart and all NaNs form one group. */
-    if (m == 0 || !(x == prev || (x != x && prev != prev))) {
+    /* A new value starts at the first element or when it differs from the previous one. */
+    if (m == 0 || starts_group(s, p, p - es)) {
       if (u) memcpy((char *)u->data + (size_t)m * es, p, es);
       if (cnt) ((int64_t *)cnt->data)[m] = 0;
       m++;
     }
     if (cnt) ((int64_t *)cnt->data)[m - 1]++;
-    prev = x;
   }
   return m;
 }

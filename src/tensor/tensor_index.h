@@ -34,6 +34,7 @@ LtStatus lt_nonzero(Tensor *out, const Tensor *a);
 /* Distinct values of a sorted 1-d contiguous tensor into u with counts;
  * returns the number of distinct values (u, cnt may be NULL to count).
  * u is contiguous with sorted's dtype, cnt contiguous int64, both with room
- * for that count. Values are compared as doubles; all NaNs form one group. */
+ * for that count. Integer values are compared as int64 (exact past 2^53), floats as doubles;
+ * all NaNs form one group. */
 int64_t lt_unique_sorted(const Tensor *sorted, Tensor *u, Tensor *cnt);
 #endif

@@ -47,6 +47,37 @@ static Acc acc_init(LtReduceOp op, double mean) {
   return a;
 }
 
+/* Streaming logsumexp of one more value x: v is sum(exp(x - m)) relative to the largest x so
+ * far, rescaled when a larger one arrives, so no exp ever overflows. A value equal to m adds
+ * exp(0) = 1 without computing x - m, which is NaN when both are inf or both -inf. A NaN
+ * becomes m for good: no later comparison with it succeeds, so the result stays NaN. */
+static void lse_add(Acc *a, double x) {
+  if (a->m != a->m) return;
+  if (x != x)
+    a->m = x;
+  else if (x > a->m) {
+    a->v = a->v * exp(a->m - x) + 1;
+    a->m = x;
+  } else if (x == a->m)
+    a->v += 1;
+  else
+    a->v += exp(x - a->m);
+}
+
+/* Merges the logsumexp state b of a later block into a, with lse_add's special cases: NaN in
+ * either wins, equal maxima (inf or -inf included) add their sums unscaled. */
+static void lse_combine(Acc *a, const Acc *b) {
+  if (a->m != a->m || b->m != b->m)
+    a->m = NAN;
+  else if (b->m > a->m) {
+    a->v = a->v * exp(a->m - b->m) + b->v;
+    a->m = b->m;
+  } else if (b->m == a->m)
+    a->v += b->v;
+  else
+    a->v += b->v * exp(b->m - a->m);
+}
+
 /* Folds n contiguous doubles x (positions base..base+n-1) into acc. */
 LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, int64_t base) {
   int64_t i;
@@ -98,15 +129,7 @@ LT_HOT static void acc_chunk(LtReduceOp op, Acc *a, const double *x, int64_t n, 
     for (i = 0; i < n; i++) a->v += x[i] != 0;
     break;
   case LT_RLOGSUMEXP:
-    /* Streaming logsumexp: v is sum(exp(x - m)) relative to the largest x so far, rescaled when
-     * a larger one arrives, so no exp ever overflows. */
-    for (i = 0; i < n; i++) {
-      if (x[i] > a->m) {
-        a->v = a->v * exp(a->m - x[i]) + 1;
-        a->m = x[i];
-      } else
-        a->v += exp(x[i] - a->m);
-    }
+    for (i = 0; i < n; i++) lse_add(a, x[i]);
     break;
   default: { /* max/min (+arg): NaN wins and keeps its first position */
     /* A NaN already found wins for good (numpy and torch propagate it). */
@@ -164,13 +187,7 @@ static void acc_combine(LtReduceOp op, Acc *a, const Acc *b) {
   case LT_RNORMINF:
     if (b->v > a->v || b->v != b->v) a->v = b->v;
     break;
-  case LT_RLOGSUMEXP:
-    if (b->m > a->m) {
-      a->v = a->v * exp(a->m - b->m) + b->v;
-      a->m = b->m;
-    } else if (b->m > -INFINITY)
-      a->v += b->v * exp(b->m - a->m);
-    break;
+  case LT_RLOGSUMEXP: lse_combine(a, b); break;
   default:
     if (is_arg(op)) {
       int mx = is_maxlike(op);
@@ -188,7 +205,9 @@ static double acc_final(LtReduceOp op, const Acc *a, int64_t R, double ddof) {
   case LT_RMEAN: return R > 0 ? a->v / (double)R : NAN;
   case LT_RVAR: return (double)R - ddof > 0 ? a->v / ((double)R - ddof) : NAN;
   case LT_RNORM2: return sqrt(a->v);
-  case LT_RLOGSUMEXP: return a->m == -INFINITY ? -INFINITY : a->m + log(a->v);
+  /* m is not finite exactly when the result is m: NaN after any NaN, inf after any inf, -inf
+   * when every input was -inf (or there was none). */
+  case LT_RLOGSUMEXP: return isfinite(a->m) ? a->m + log(a->v) : a->m;
   case LT_RMAX:
   case LT_RMIN: return R > 0 ? a->v : NAN;
   case LT_RARGMAX:
@@ -477,6 +496,50 @@ static LtStatus reduce_pass(const RedJob *j) {
   return lt_interrupt_pending() ? LT_EINTR : LT_OK;
 }
 
+/* Integer max/min over columns i0..i0+w-1 of row block o (w <= CHUNK), compared as int64:
+ * through double, values past 2^53 would tie or come out rounded. Rows stream in order, so ties
+ * keep the first position, as the double path does; an empty R gives 0 at position 0. */
+static void ext_cols_i64(const RedJob *j, int64_t o, int64_t i0, int64_t w) {
+  int64_t best[CHUNK], at[CHUNK];
+  LtDtype dt = j->a->dtype;
+  size_t es = lt_dtype_size(dt), eo = lt_dtype_size(j->out->dtype);
+  const char *p = (const char *)j->a->data + (size_t)(o * j->R * j->inner + i0) * es;
+  int mx = is_maxlike(j->op), arg = j->op == LT_RARGMAX || j->op == LT_RARGMIN;
+  for (int64_t k = 0; k < w; k++) {
+    best[k] = j->R > 0 ? lt_get_i64(p + (size_t)k * es, dt) : 0;
+    at[k] = 0;
+  }
+  for (int64_t r = 1; r < j->R; r++) {
+    const char *row = p + (size_t)(r * j->inner) * es;
+    for (int64_t k = 0; k < w; k++) {
+      int64_t v = lt_get_i64(row + (size_t)k * es, dt);
+      if (mx ? v > best[k] : v < best[k]) {
+        best[k] = v;
+        at[k] = r;
+      }
+    }
+  }
+  for (int64_t k = 0; k < w; k++) {
+    int64_t pos = o * j->inner + i0 + k;
+    lt_set_i64((char *)j->out->data + (size_t)pos * eo, j->out->dtype, arg ? at[k] : best[k]);
+    if (j->idx) ((int64_t *)j->idx->data)[pos] = at[k];
+  }
+}
+
+/* max, min, argmax and argmin of an integer tensor, in blocks of up to CHUNK columns shared
+ * among threads as reduce_pass shares them. */
+static LtStatus reduce_ext_i64(const RedJob *j) {
+  if (j->outer == 0 || j->inner == 0) return LT_OK; /* no output element */
+  int64_t width = j->inner < CHUNK ? j->inner : CHUNK;
+  int64_t nblk = (j->inner + width - 1) / width;
+#pragma omp parallel for schedule(static) if (j->outer * j->R * j->inner >= LT_PAR_MIN)
+  for (int64_t t = 0; t < j->outer * nblk; t++) {
+    int64_t o = t / nblk, i0 = (t % nblk) * width;
+    ext_cols_i64(j, o, i0, j->inner - i0 < width ? j->inner - i0 : width);
+  }
+  return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+}
+
 LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int d0, int d1,
                    double ddof) {
   /* The [outer, R, inner] view needs a contiguous a and a contiguous out. */
@@ -492,6 +555,7 @@ LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int
       j.R *= a->shape[i];
   }
   if (lt_numel(out) != j.outer * j.inner) return LT_ESHAPE;
+  if (is_arg(op) && !lt_dtype_is_float(a->dtype)) return reduce_ext_i64(&j);
   if (op != LT_RVAR) return reduce_pass(&j);
   /* variance: the mean first (into a double scratch), then squared deviations */
   int64_t nout = j.outer * j.inner;
@@ -548,21 +612,27 @@ LtStatus lt_cumulative(Tensor *out, const Tensor *a, int dim, int product) {
 
 /* ---- sort ------------------------------------------------------------ */
 
+/* A sort key and its position. Integer dtypes keep the value as int64 (iv): through double,
+ * int64 values past 2^53 would compare equal or out of order. */
 typedef struct {
-  double v;
+  union {
+    double v;
+    int64_t iv;
+  } k;
   int64_t i;
 } Keyed;
 
-/* Strict weak order for the merge sort: NaN after every number in both directions, numbers by
- * value. */
-static int keyed_less(const Keyed *x, const Keyed *y, int desc) {
-  int xn = x->v != x->v, yn = y->v != y->v;
+/* Strict weak order for the merge sort: integers by value; floats with NaN after every number
+ * in both directions, numbers by value. */
+static int keyed_less(const Keyed *x, const Keyed *y, int desc, int ints) {
+  if (ints) return desc ? x->k.iv > y->k.iv : x->k.iv < y->k.iv;
+  int xn = x->k.v != x->k.v, yn = y->k.v != y->k.v;
   if (xn || yn) return !xn && yn; /* NaN last either way */
-  return desc ? x->v > y->v : x->v < y->v;
+  return desc ? x->k.v > y->k.v : x->k.v < y->k.v;
 }
 
 /* Bottom-up merge sort: stable, O(n log n), scratch from the caller. */
-static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc) {
+static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc, int ints) {
   /* Widths 1, 2, 4, ...: each pass merges pairs of sorted runs of width w from a into tmp, then
    * copies back. Taking from the right run only when strictly less keeps equal keys in input
    * order. */
@@ -570,7 +640,7 @@ static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc) {
     for (int64_t lo = 0; lo < n; lo += 2 * w) {
       int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
       int64_t i = lo, j = mid, k = lo;
-      while (i < mid && j < hi) tmp[k++] = keyed_less(&a[j], &a[i], desc) ? a[j++] : a[i++];
+      while (i < mid && j < hi) tmp[k++] = keyed_less(&a[j], &a[i], desc, ints) ? a[j++] : a[i++];
       while (i < mid) tmp[k++] = a[i++];
       while (j < hi) tmp[k++] = a[j++];
     }
@@ -578,21 +648,31 @@ static void merge_sort(Keyed *a, Keyed *tmp, int64_t n, int desc) {
   }
 }
 
+/* Loads the R keys of one row with their positions: int64 for integer dtypes, else double. */
+static void load_keys(Keyed *k, const char *row, LtDtype dt, int64_t R, int ints) {
+  size_t es = lt_dtype_size(dt);
+  for (int64_t r = 0; r < R; r++) {
+    if (ints)
+      k[r].k.iv = lt_get_i64(row + (size_t)r * es, dt);
+    else
+      k[r].k.v = lt_get_f64(row + (size_t)r * es, dt);
+    k[r].i = r;
+  }
+}
+
 LtStatus lt_sort_last(Tensor *out, Tensor *idx, const Tensor *a, int descending) {
   if (!lt_is_contiguous(a) || a->ndim < 1) return LT_EVALUE;
-  /* Rows are sorted one at a time through one scratch of 2R keys: the values as double with
-   * their positions, and the merge buffer. */
+  /* Rows are sorted one at a time through one scratch of 2R keys: the values with their
+   * positions, and the merge buffer. */
   int64_t R = a->shape[a->ndim - 1], outer = R ? lt_numel(a) / R : 0;
   Keyed *k = malloc((size_t)(R > 0 ? R : 1) * 2 * sizeof(Keyed));
   if (!k) return LT_ENOMEM;
   size_t ea = lt_dtype_size(a->dtype), eo = out ? lt_dtype_size(out->dtype) : 0;
+  int ints = !lt_dtype_is_float(a->dtype);
   for (int64_t o = 0; o < outer; o++) {
     const char *row = (const char *)a->data + (size_t)(o * R) * ea;
-    for (int64_t r = 0; r < R; r++) {
-      k[r].v = lt_get_f64(row + (size_t)r * ea, a->dtype);
-      k[r].i = r;
-    }
-    merge_sort(k, k + R, R, descending);
+    load_keys(k, row, a->dtype, R, ints);
+    merge_sort(k, k + R, R, descending, ints);
     for (int64_t r = 0; r < R; r++) {
       if (out) memcpy((char *)out->data + (size_t)(o * R + r) * eo, row + (size_t)k[r].i * ea, ea);
       if (idx) ((int64_t *)idx->data)[o * R + r] = k[r].i;
@@ -633,19 +713,23 @@ typedef struct {
 /* Serial (lt_foreach_run, not the parallel one): every run adds into the same counts. */
 static void hist_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   HistCtx *h = ctx;
-  double scale = (double)h->bins / (h->hi - h->lo);
+  double width = h->hi - h->lo;
   for (int64_t i = 0; i < n; i++) {
     double v = lt_get_f64(p[0] + i * sb[0], h->dt);
     /* Written negated so that NaN, which fails every comparison, is skipped too. */
     if (!(v >= h->lo && v <= h->hi)) continue;
-    /* v == hi lands at index bins, as does rounding just below it; both go into the last bin. */
-    int64_t b = (int64_t)((v - h->lo) * scale);
+    /* The fraction of the range first (numpy's order): it lies in [0, 1], so the product stays
+     * in [0, bins] and the cast is defined. A precomputed bins / width would overflow to inf
+     * for a subnormal width, and inf * 0 is NaN. v == hi lands at index bins, as does rounding
+     * just below it; both go into the last bin. */
+    int64_t b = (int64_t)((v - h->lo) / width * (double)h->bins);
     h->counts[b >= h->bins ? h->bins - 1 : b] += 1;
   }
 }
 
 LtStatus lt_histogram(double *counts, int64_t bins, double lo, double hi, const Tensor *x) {
-  if (bins <= 0 || !(hi > lo)) return LT_EVALUE;
+  /* A width that overflows (lo = -1e308, hi = 1e308) would make every fraction 0 or NaN. */
+  if (bins <= 0 || !(hi > lo) || !isfinite(hi - lo)) return LT_EVALUE;
   HistCtx h = {counts, bins, lo, hi, x->dtype};
   Tensor t = *x;
   Tensor *ts[1] = {&t};
@@ -669,14 +753,13 @@ static void range_run(char **p, const int64_t *sb, int64_t n, void *ctx) {
   }
 }
 
-int lt_finite_range(const Tensor *x, double *lo, double *hi) {
+LtStatus lt_finite_range(const Tensor *x, double *lo, double *hi, int *found) {
   RangeCtx r = {0, 0, 0, x->dtype};
   Tensor t = *x;
   Tensor *ts[1] = {&t};
-  /* The status is ignored: an interrupt leaves a partial range, and the flag stays set for the
-   * caller. */
-  lt_foreach_run(1, ts, range_run, &r);
+  LtStatus st = lt_foreach_run(1, ts, range_run, &r);
   *lo = r.lo;
   *hi = r.hi;
-  return r.any;
+  *found = r.any;
+  return st;
 }
