@@ -491,6 +491,43 @@ describe("embed hypersphere helpers", function()
     assert_all_close(embed.singular_values(T(ref.effdim.X)), ref.effdim.singular_values, 1e-5, "spectrum")
   end)
 
+  -- review: the binding kept two stack slots per embedding without reserving them: 200 float64
+  -- [4x3] embeddings overflowed the Lua stack ("free(): invalid pointer")
+  it("measures divergence across 1024 embeddings of any dtype", function()
+    local g2 = lt.random.Generator(43)
+    local P, Q, Ax = g2:randn(4, 3):double(), g2:randn(4, 3):double(), g2:randn(2, 3)
+    local Es = {}
+    for e = 1, 1024 do Es[e] = e % 2 == 1 and P or Q end
+    local div = embed.anchor_divergence(Es, Ax):totable()
+    -- per row, 512 copies of each of two values v and w: unbiased std |v - w| / 2 sqrt(1024 / 1023)
+    local p, q, a = P:totable(), Q:totable(), Ax:totable()
+    for j = 1, 2 do
+      local want = 0
+      for i = 1, 4 do
+        local v, w = 0, 0
+        for c = 1, 3 do v = v + p[i][c] * a[j][c]; w = w + q[i][c] * a[j][c] end
+        want = want + math.abs(v - w) / 2 * math.sqrt(1024 / 1023) / 4
+      end
+      assert_close(div[j], want, 1e-4, "anchor " .. j)
+    end
+    Es[1000] = "x"
+    assert.error_matches(function() embed.anchor_divergence(Es, Ax) end, "entry 1000 is not a tensor")
+    Es[1000] = P
+    Es[1025] = P
+    assert.error_matches(function() embed.anchor_divergence(Es, Ax) end, "a list of 2..1024 embeddings expected, got 1025")
+  end)
+
+  -- review: anchor_topk accepted exclude_self and never read it. No documented call takes it: a nil
+  -- A already means "E against itself, each row left out" (anchor_isolation), so it is refused
+  it("refuse the undocumented exclude_self option", function()
+    assert.error_matches(function() embed.topk_anchors(E, A, 3, {exclude_self = true}) end,
+      "unknown option 'exclude_self' %(expected normalize%)")
+    assert.error_matches(function() embed.nearest_anchor(E, A, {exclude_self = false}) end,
+      "unknown option 'exclude_self'")
+    assert.error_matches(function() embed.anchor_isolation(A, {exclude_self = false}) end,
+      "unknown option 'exclude_self'")
+  end)
+
   it("finds spherical k-means clusters deterministically", function()
     local X = blobs(51, 3, 60, 8, 8)
     local C, labels, info = embed.spherical_kmeans(X, 3, {seed = 1})
