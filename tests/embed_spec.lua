@@ -394,6 +394,39 @@ describe("embed.umap", function()
     assert.is_false(Y:isnan():any())
   end)
 
+  -- review: negative_sample_rate = 0 was accepted (as umap-learn accepts it) but the schedule
+  -- computed (epoch - inf) * 0 and cast the NaN to int; 0 now means no negative samples
+  it("runs without negative samples when negative_sample_rate is 0", function()
+    local small = X:narrow(1, 1, 100)
+    local Y0 = embed.umap(small, {negative_sample_rate = 0, n_epochs = 60, seed = 1})
+    assert.is_false(Y0:isnan():any())
+    assert.equal(digest(Y0), digest((embed.umap(small, {negative_sample_rate = 0, n_epochs = 60, seed = 1}))))
+    -- nothing pushes points apart: each cluster ends tighter than with repulsion
+    local Y5 = embed.umap(small, {n_epochs = 60, seed = 1})
+    local function radius(Y) return (Y - Y:mean(1, true)):norm(2, 2):mean() end
+    assert.is_true(radius(Y0) < radius(Y5), radius(Y0) .. " vs " .. radius(Y5))
+  end)
+
+  -- review: a component too small for the eigen-solver (fewer than 2 dim points) was laid out at
+  -- random while info.spectral said true
+  it("reports whether the spectral start was used", function()
+    local _, info = embed.umap(T{{0, 0}, {0.1, 0}, {0.3, 0}}, {n_neighbors = 2, n_epochs = 5})
+    assert.equal(1, info.components)
+    assert.is_false(info.spectral)
+    _, info = embed.umap(T{{0}, {1}, {2}, {3}, {4}}, {n_neighbors = 3, dim = 3, n_epochs = 5})
+    assert.equal(1, info.components)
+    assert.is_false(info.spectral)
+    -- three far-apart pairs: three components, each too small, all placed at random
+    _, info = embed.umap(T{{0}, {0.1}, {50}, {50.1}, {100}, {100.1}}, {n_neighbors = 2, n_epochs = 5})
+    assert.equal(3, info.components)
+    assert.is_false(info.spectral)
+    _, info = embed.umap(X, {n_epochs = 5})
+    assert.equal(4, info.components)
+    assert.is_true(info.spectral)
+    _, info = embed.umap(X, {n_epochs = 5, init = "random"})
+    assert.is_false(info.spectral)
+  end)
+
   it("rejects bad input with clear errors", function()
     assert.error_matches(function() embed.umap(X, {n_neighbors = 400}) end,
       "bad argument #2 to 'umap' %(n_neighbors must be in 2..n%-1 = 399")

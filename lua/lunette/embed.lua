@@ -171,6 +171,9 @@ function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("t
 ---   set_op_mix_ratio = 1, a, b, init = "spectral"|"random"|tensor, metric = "euclidean"|"cosine",
 ---   knn = "auto"|"exact"|"approx", seed = 0, progress}) -> Y [n x dim], info
 -- info = {a, b, n_epochs, n_edges, components, spectral}. n_neighbors counts the point itself.
+-- info.spectral: whether Laplacian eigenvectors placed the start (false when every point started
+-- at random: init "random" or a tensor, or components of fewer than 2 dim points).
+-- negative_sample_rate = 0 samples no repulsions (attraction only), as umap-learn.
 function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
 
 --- umap_graph(X, opts) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
