@@ -240,6 +240,99 @@ describe("embed.knn", function()
     assert.error_matches(function() embed.knn(X, 3, {query = g:randn(2, 5)}) end, "query has 5 columns")
     assert.error_matches(function() embed.knn(X, 3, {metric = "manhattan"}) end, "option 'metric' must be one of")
   end)
+
+  -- review: a zero row's cosine distance came out 0.5 against any row (exact and NN-descent),
+  -- and the zero row ranked among near neighbours; scikit-learn takes a zero vector's cosine
+  -- similarity as 0, so its distance to every other row is 1
+  it("puts a zero row at cosine distance 1 from every other row, as scikit-learn", function()
+    local Z = lt.random.Generator(12):randn(40, 5)
+    Z:narrow(1, 5, 1):mul_(0)
+    Z:narrow(1, 23, 1):mul_(0)
+    local z = Z:totable()
+    local function cosd(i, j)
+      local dot, na, nb = 0, 0, 0
+      for c = 1, 5 do dot = dot + z[i][c] * z[j][c]; na = na + z[i][c] ^ 2; nb = nb + z[j][c] ^ 2 end
+      if na == 0 or nb == 0 then return 1 end
+      return 1 - dot / math.sqrt(na * nb)
+    end
+    for _, method in ipairs { "exact", "approx" } do
+      local idx, dist = embed.knn(Z, 12, {metric = "cosine", method = method, seed = 1})
+      local it, dt = idx:totable(), dist:totable()
+      for i = 1, 40 do
+        for r = 1, 12 do
+          assert_close(dt[i][r], cosd(i, it[i][r]), 1e-5, method .. " distance " .. i .. "," .. r)
+        end
+      end
+      -- every other row ties at 1 from a zero row: the smaller indices come first
+      if method == "exact" then
+        assert.same({1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13}, it[5])
+        assert.same({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, it[23])
+        -- and a zero row is as far from any row as an orthogonal one: ranked by the brute order
+        for i = 1, 40 do
+          local order = {}
+          for j = 1, 40 do if j ~= i then order[#order + 1] = j end end
+          table.sort(order, function(a, b)
+            local da, db = cosd(i, a), cosd(i, b)
+            if da ~= db then return da < db end
+            return a < b
+          end)
+          for r = 1, 12 do assert_close(dt[i][r], cosd(i, order[r]), 1e-5, "rank " .. r) end
+        end
+      end
+    end
+  end)
+
+  -- review: NN-descent left slots at index -1 and distance +inf when the forest and the rounds
+  -- found too few candidates (a tiny leaf_size, one round); every slot is now filled, so no
+  -- consumer (UMAP, t-SNE) can meet an empty one
+  it("fills every NN-descent slot, even with a tiny leaf_size and one round", function()
+    local Y = lt.random.Generator(6):randn(300, 5)
+    local exact = embed.knn(Y, 10, {method = "exact"})
+    for _, leaf in ipairs { 1, 2, 3 } do
+      local idx, dist = embed.knn(Y, 10, {method = "approx", leaf_size = leaf, n_trees = 1, max_iter = 1})
+      local it, dt = idx:totable(), dist:totable()
+      for i = 1, 300 do
+        local seen = {}
+        for r = 1, 10 do
+          local j = it[i][r]
+          assert.is_true(j >= 1 and j <= 300 and j ~= i and not seen[j],
+            ("leaf_size %d: row %d slot %d holds %d"):format(leaf, i, r, j))
+          seen[j] = true
+          assert.is_true(dt[i][r] < math.huge, "finite distance")
+          if r > 1 then assert.is_true(dt[i][r] >= dt[i][r - 1], "ascending") end
+        end
+      end
+      assert.is_true(embed.knn_recall(idx, exact) > 0, "some true neighbours found")
+    end
+  end)
+
+  -- review: the NN-descent settings were cast to int before the range check (2^32 + 1 trees
+  -- passed as 1 tree), and leaf_size, max_iter and max_candidates had no upper bound
+  it("bounds every NN-descent setting before using it", function()
+    local big = (1 << 32) + 1
+    local cases = {
+      {"n_trees", big, "option 'n_trees' must be in 0..256 (0: the default), got 4294967297"},
+      {"n_trees", 257, "option 'n_trees' must be in 0..256 (0: the default), got 257"},
+      {"leaf_size", big, "option 'leaf_size' must be in 0..10000 (0: the default), got 4294967297"},
+      {"leaf_size", -1, "option 'leaf_size' must be in 0..10000 (0: the default), got -1"},
+      {"max_iter", big, "option 'max_iter' must be in 0..1000 (0: the default), got 4294967297"},
+      {"max_iter", 1001, "option 'max_iter' must be in 0..1000 (0: the default), got 1001"},
+      {"max_candidates", big, "option 'max_candidates' must be in 0..1000 (0: the default), got 4294967297"},
+      {"max_candidates", math.mininteger, "option 'max_candidates' must be in 0..1000 (0: the default), got "},
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(embed.knn, X, 3, {method = "approx", [c[1]] = c[2]})
+      assert.is_false(ok, c[1] .. " = " .. c[2] .. " accepted")
+      assert.truthy(tostring(err):find("bad argument #3 to 'knn' (" .. c[3], 1, true), tostring(err))
+    end
+    for _, v in ipairs { -0.5, 1.5, math.huge } do
+      assert.error_matches(function() embed.knn(X, 3, {method = "approx", delta = v}) end,
+        "option 'delta' must be in %[0, 1%]")
+    end
+    local idx = embed.knn(X, 3, {method = "approx", n_trees = 256, leaf_size = 10000, max_iter = 1000,
+                                  max_candidates = 1000, delta = 1})
+    assert.same({80, 3}, idx:size())
+  end)
 end)
 
 ---------------------------------------------------------------------------

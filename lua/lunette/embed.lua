@@ -188,7 +188,10 @@ M.umap_ab = C.umap_ab
 
 --- knn(X, k, {query = Q, metric = "euclidean"|"sqeuclidean"|"cosine", method = "auto"|"exact"|"approx",
 ---   seed = 0, n_trees, leaf_size, max_iter, max_candidates, delta, progress}) -> idx [m x k] (1-based), dist [m x k]
--- Without query, the k nearest other rows of each row of X.
+-- Without query, the k nearest other rows of each row of X. Cosine distance is 1 - cos, and 1
+-- between a zero row and any other row (scikit-learn's convention). NN-descent settings (0 or
+-- absent: derived from n and k): n_trees <= 256, leaf_size <= 10000, max_iter and
+-- max_candidates <= 1000, delta in [0, 1].
 function M.knn(X, k, opts)
   local o = with_progress("knn", opts)
   return C.knn(X, k, o)

@@ -180,6 +180,20 @@ LT_EMBED_HOT float lt_embed_sqdist(const float *a, const float *b, int64_t d) {
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + tail;
 }
 
+/* Whether every element of the row is 0 (stops at the first that is not, usually the first). */
+static int row_is_zero(const float *a, int64_t d) {
+  for (int64_t j = 0; j < d; j++)
+    if (a[j] != 0) return 0;
+  return 1;
+}
+
+float lt_embed_cosdist2(const float *a, const float *b, int64_t d) {
+  /* A zero row has no direction: scikit-learn's cosine_similarity takes it as 0 against anything,
+   * a distance of 1, where |a - b|^2 would give 1 (half of it, 0.5) against a unit row. */
+  if (row_is_zero(a, d) || row_is_zero(b, d)) return 2.0f;
+  return lt_embed_sqdist(a, b, d);
+}
+
 void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {

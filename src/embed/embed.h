@@ -64,6 +64,12 @@ int64_t lt_embed_first_bad_row(const float *x, int64_t n, int64_t d);
  * a fixed order (so the same pair gives the same bits on any thread). */
 float lt_embed_sqdist(const float *a, const float *b, int64_t d);
 
+/* Twice the cosine distance, 2 - 2 cos, of two rows that are each unit or
+ * zero (lt_embed_normalize_rows' output): |a - b|^2 for two unit rows, and
+ * 2 (cosine distance 1, scikit-learn's value) when either row is zero. The
+ * kNN kernels rank and report cosine neighbours by it. */
+float lt_embed_cosdist2(const float *a, const float *b, int64_t d);
+
 /* out[i] = sum of squares of row i of x [n x d] (double accumulation). */
 void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out);
 
