@@ -746,6 +746,20 @@ describe("argument errors", function()
     assert.equal(100, counts:sum())
   end)
 
+  -- review: the canvas took a font family with lua_tostring and popped it: a number became a
+  -- string that nothing anchored, read after the collector could free it
+  it("want a string font family", function()
+    local c = P.canvas("png", 20, 20, 72)
+    for _, fam in ipairs { 3, true, {} } do
+      assert.error_matches(function() c:text("x", 1, 10, { family = fam }) end,
+        "bad argument #5 to 'text' %(option 'family' must be a string, got " .. type(fam) .. "%)")
+    end
+    c:text("x", 1, 10, { family = "DejaVu Sans" })
+    c:text("x", 1, 10, {})
+    ax:text(0.5, 0.5, "x", { family = 12 })
+    assert.error_matches(function() fig:save(tmp("family.png")) end, "option 'family' must be a string, got number")
+  end)
+
   it("check text is UTF-8", function()
     assert.error_matches(function() ax:title("bad \xff") end, "bad argument #1 to 'title' %(text is not valid UTF%-8 %(byte 5%)%)")
     assert.error_matches(function() ax:scatter({ 1 }, { 1 }, { label = "\xc3" }) end, "not valid UTF%-8")
