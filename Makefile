@@ -64,6 +64,13 @@ all: $(BUILD)/writeshim.so
 $(BUILD)/writeshim.so: tests/writeshim.c | $(BUILD)/obj
 	$(CC) -std=gnu11 -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
 
+# Test driver for guards in core functions that no binding reaches today (tests/core_guards.c,
+# run by tests/embed_spec.lua and tests/plot_spec.lua); built with CFLAGS, so sanitized by `debug`.
+GUARD_OBJ := $(addprefix $(BUILD)/obj/,embed/embed.o interrupt.o plot/plot_color.o plot/plot_data.o)
+all: $(BUILD)/core_guards
+$(BUILD)/core_guards: tests/core_guards.c $(GUARD_OBJ) | $(BUILD)/obj
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Isrc -o $@ $^ $(LIBS)
+
 deps:
 	@scripts/deps.sh install
 

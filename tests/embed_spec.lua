@@ -725,3 +725,28 @@ describe("embed long runs", function()
     assert.equal(out[1], out[2])
   end)
 end)
+
+---------------------------------------------------------------------------
+describe("embed core guards", function()
+  local guards = (os.getenv("LUNETTE_BUILD") or "build") .. "/core_guards"
+
+  -- review: lt_csr_symmetrize sized its buffer as 2 n k without an overflow check: a product
+  -- that wrapped gave a tiny buffer and a read far past the k-entry lists
+  it("refuse sparse sizes that overflow before allocating", function()
+    local f = io.open(guards)
+    if not f then return pending("no " .. guards .. " (make all builds it)") end
+    f:close()
+    local p = io.popen(guards .. " csr 2>&1")
+    local out = p:read("a")
+    local ok = p:close()
+    assert.equal(table.concat({
+      "n=4 k=4611686018427387904: EOVERFLOW nnz=0",
+      "n=1073741824 k=4294967296: EOVERFLOW nnz=0",
+      "n=1099511627776 k=1: EVALUE nnz=0",
+      "n=-1 k=1: EVALUE nnz=0",
+      "n=4 k=-1: EVALUE nnz=0",
+      "n=4 k=1: ok nnz=4",
+    }, "\n") .. "\n", out)
+    assert.is_true(ok)
+  end)
+end)

@@ -873,3 +873,20 @@ describe("plot.image_grid, montage title formats and ax:set", function()
     assert.has_error(function() ax:set { colour = "red" } end, "bad argument #1 to 'set' (unknown property 'colour')")
   end)
 end)
+
+describe("colour name suggestions", function()
+  local guards = (os.getenv("LUNETTE_BUILD") or "build") .. "/core_guards"
+
+  -- review: plot_name_suggest compared with bestd[-1] (and stored into best[-1]) when asked for
+  -- k <= 0 suggestions; run under `make debug` the sanitizer sees any such access
+  it("return an empty list when asked for none", function()
+    local f = io.open(guards)
+    if not f then return pending("no " .. guards .. " (make all builds it)") end
+    f:close()
+    local p = io.popen(guards .. " suggest 2>&1")
+    local out = p:read("a")
+    local ok = p:close()
+    assert.equal("k=-1: []\nk=0: []\nk=1: [blue]\n", out)
+    assert.is_true(ok)
+  end)
+end)

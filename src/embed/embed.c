@@ -81,6 +81,11 @@ static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double 
 LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
                            double mix) {
   memset(g, 0, sizeof *g);
+  /* Columns are stored as int32. The entry buffer holds 2 n k entries: checked before the
+   * product is formed, since a wrapped size would allocate little and the fill below would write
+   * (and read cols) far past it. */
+  if (n < 0 || k < 0 || n > INT32_MAX) return LT_EVALUE;
+  if (k > 0 && n > (int64_t)(SIZE_MAX / sizeof(SymEntry) / 2 - 1) / k) return LT_EOVERFLOW;
   /* start[] becomes the row offsets of the unmerged entries (every A_ij goes to row i and its
    * mirror to row j). The +1 on the entry buffer: malloc(0) may return NULL, which would read as
    * a failure for an empty input. */

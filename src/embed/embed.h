@@ -48,7 +48,9 @@ void lt_csr_free(LtCsr *g);
  * val == 0 are skipped): with mix = 1 g = A + A^T - A∘A^T (fuzzy union),
  * with mix = -1 g = A + A^T (plain sum, what t-SNE uses), other mix in
  * [0,1] blends union and intersection as UMAP's set_op_mix_ratio.
- * Deterministic. Returns LT_ENOMEM or LT_OK. */
+ * Deterministic. Returns LT_OK, LT_EVALUE (n or k negative, or n past
+ * INT32_MAX), LT_EOVERFLOW (2 n k entries overflow a size) or LT_ENOMEM;
+ * on failure g is left empty. */
 LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
                            double mix);
 
