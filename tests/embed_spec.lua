@@ -240,6 +240,99 @@ describe("embed.knn", function()
     assert.error_matches(function() embed.knn(X, 3, {query = g:randn(2, 5)}) end, "query has 5 columns")
     assert.error_matches(function() embed.knn(X, 3, {metric = "manhattan"}) end, "option 'metric' must be one of")
   end)
+
+  -- review: a zero row's cosine distance came out 0.5 against any row (exact and NN-descent),
+  -- and the zero row ranked among near neighbours; scikit-learn takes a zero vector's cosine
+  -- similarity as 0, so its distance to every other row is 1
+  it("puts a zero row at cosine distance 1 from every other row, as scikit-learn", function()
+    local Z = lt.random.Generator(12):randn(40, 5)
+    Z:narrow(1, 5, 1):mul_(0)
+    Z:narrow(1, 23, 1):mul_(0)
+    local z = Z:totable()
+    local function cosd(i, j)
+      local dot, na, nb = 0, 0, 0
+      for c = 1, 5 do dot = dot + z[i][c] * z[j][c]; na = na + z[i][c] ^ 2; nb = nb + z[j][c] ^ 2 end
+      if na == 0 or nb == 0 then return 1 end
+      return 1 - dot / math.sqrt(na * nb)
+    end
+    for _, method in ipairs { "exact", "approx" } do
+      local idx, dist = embed.knn(Z, 12, {metric = "cosine", method = method, seed = 1})
+      local it, dt = idx:totable(), dist:totable()
+      for i = 1, 40 do
+        for r = 1, 12 do
+          assert_close(dt[i][r], cosd(i, it[i][r]), 1e-5, method .. " distance " .. i .. "," .. r)
+        end
+      end
+      -- every other row ties at 1 from a zero row: the smaller indices come first
+      if method == "exact" then
+        assert.same({1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13}, it[5])
+        assert.same({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, it[23])
+        -- and a zero row is as far from any row as an orthogonal one: ranked by the brute order
+        for i = 1, 40 do
+          local order = {}
+          for j = 1, 40 do if j ~= i then order[#order + 1] = j end end
+          table.sort(order, function(a, b)
+            local da, db = cosd(i, a), cosd(i, b)
+            if da ~= db then return da < db end
+            return a < b
+          end)
+          for r = 1, 12 do assert_close(dt[i][r], cosd(i, order[r]), 1e-5, "rank " .. r) end
+        end
+      end
+    end
+  end)
+
+  -- review: NN-descent left slots at index -1 and distance +inf when the forest and the rounds
+  -- found too few candidates (a tiny leaf_size, one round); every slot is now filled, so no
+  -- consumer (UMAP, t-SNE) can meet an empty one
+  it("fills every NN-descent slot, even with a tiny leaf_size and one round", function()
+    local Y = lt.random.Generator(6):randn(300, 5)
+    local exact = embed.knn(Y, 10, {method = "exact"})
+    for _, leaf in ipairs { 1, 2, 3 } do
+      local idx, dist = embed.knn(Y, 10, {method = "approx", leaf_size = leaf, n_trees = 1, max_iter = 1})
+      local it, dt = idx:totable(), dist:totable()
+      for i = 1, 300 do
+        local seen = {}
+        for r = 1, 10 do
+          local j = it[i][r]
+          assert.is_true(j >= 1 and j <= 300 and j ~= i and not seen[j],
+            ("leaf_size %d: row %d slot %d holds %d"):format(leaf, i, r, j))
+          seen[j] = true
+          assert.is_true(dt[i][r] < math.huge, "finite distance")
+          if r > 1 then assert.is_true(dt[i][r] >= dt[i][r - 1], "ascending") end
+        end
+      end
+      assert.is_true(embed.knn_recall(idx, exact) > 0, "some true neighbours found")
+    end
+  end)
+
+  -- review: the NN-descent settings were cast to int before the range check (2^32 + 1 trees
+  -- passed as 1 tree), and leaf_size, max_iter and max_candidates had no upper bound
+  it("bounds every NN-descent setting before using it", function()
+    local big = (1 << 32) + 1
+    local cases = {
+      {"n_trees", big, "option 'n_trees' must be in 0..256 (0: the default), got 4294967297"},
+      {"n_trees", 257, "option 'n_trees' must be in 0..256 (0: the default), got 257"},
+      {"leaf_size", big, "option 'leaf_size' must be in 0..10000 (0: the default), got 4294967297"},
+      {"leaf_size", -1, "option 'leaf_size' must be in 0..10000 (0: the default), got -1"},
+      {"max_iter", big, "option 'max_iter' must be in 0..1000 (0: the default), got 4294967297"},
+      {"max_iter", 1001, "option 'max_iter' must be in 0..1000 (0: the default), got 1001"},
+      {"max_candidates", big, "option 'max_candidates' must be in 0..1000 (0: the default), got 4294967297"},
+      {"max_candidates", math.mininteger, "option 'max_candidates' must be in 0..1000 (0: the default), got "},
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(embed.knn, X, 3, {method = "approx", [c[1]] = c[2]})
+      assert.is_false(ok, c[1] .. " = " .. c[2] .. " accepted")
+      assert.truthy(tostring(err):find("bad argument #3 to 'knn' (" .. c[3], 1, true), tostring(err))
+    end
+    for _, v in ipairs { -0.5, 1.5, math.huge } do
+      assert.error_matches(function() embed.knn(X, 3, {method = "approx", delta = v}) end,
+        "option 'delta' must be in %[0, 1%]")
+    end
+    local idx = embed.knn(X, 3, {method = "approx", n_trees = 256, leaf_size = 10000, max_iter = 1000,
+                                  max_candidates = 1000, delta = 1})
+    assert.same({80, 3}, idx:size())
+  end)
 end)
 
 ---------------------------------------------------------------------------
@@ -394,6 +487,39 @@ describe("embed.umap", function()
     assert.is_false(Y:isnan():any())
   end)
 
+  -- review: negative_sample_rate = 0 was accepted (as umap-learn accepts it) but the schedule
+  -- computed (epoch - inf) * 0 and cast the NaN to int; 0 now means no negative samples
+  it("runs without negative samples when negative_sample_rate is 0", function()
+    local small = X:narrow(1, 1, 100)
+    local Y0 = embed.umap(small, {negative_sample_rate = 0, n_epochs = 60, seed = 1})
+    assert.is_false(Y0:isnan():any())
+    assert.equal(digest(Y0), digest((embed.umap(small, {negative_sample_rate = 0, n_epochs = 60, seed = 1}))))
+    -- nothing pushes points apart: each cluster ends tighter than with repulsion
+    local Y5 = embed.umap(small, {n_epochs = 60, seed = 1})
+    local function radius(Y) return (Y - Y:mean(1, true)):norm(2, 2):mean() end
+    assert.is_true(radius(Y0) < radius(Y5), radius(Y0) .. " vs " .. radius(Y5))
+  end)
+
+  -- review: a component too small for the eigen-solver (fewer than 2 dim points) was laid out at
+  -- random while info.spectral said true
+  it("reports whether the spectral start was used", function()
+    local _, info = embed.umap(T{{0, 0}, {0.1, 0}, {0.3, 0}}, {n_neighbors = 2, n_epochs = 5})
+    assert.equal(1, info.components)
+    assert.is_false(info.spectral)
+    _, info = embed.umap(T{{0}, {1}, {2}, {3}, {4}}, {n_neighbors = 3, dim = 3, n_epochs = 5})
+    assert.equal(1, info.components)
+    assert.is_false(info.spectral)
+    -- three far-apart pairs: three components, each too small, all placed at random
+    _, info = embed.umap(T{{0}, {0.1}, {50}, {50.1}, {100}, {100.1}}, {n_neighbors = 2, n_epochs = 5})
+    assert.equal(3, info.components)
+    assert.is_false(info.spectral)
+    _, info = embed.umap(X, {n_epochs = 5})
+    assert.equal(4, info.components)
+    assert.is_true(info.spectral)
+    _, info = embed.umap(X, {n_epochs = 5, init = "random"})
+    assert.is_false(info.spectral)
+  end)
+
   it("rejects bad input with clear errors", function()
     assert.error_matches(function() embed.umap(X, {n_neighbors = 400}) end,
       "bad argument #2 to 'umap' %(n_neighbors must be in 2..n%-1 = 399")
@@ -491,6 +617,43 @@ describe("embed hypersphere helpers", function()
     assert_all_close(embed.singular_values(T(ref.effdim.X)), ref.effdim.singular_values, 1e-5, "spectrum")
   end)
 
+  -- review: the binding kept two stack slots per embedding without reserving them: 200 float64
+  -- [4x3] embeddings overflowed the Lua stack ("free(): invalid pointer")
+  it("measures divergence across 1024 embeddings of any dtype", function()
+    local g2 = lt.random.Generator(43)
+    local P, Q, Ax = g2:randn(4, 3):double(), g2:randn(4, 3):double(), g2:randn(2, 3)
+    local Es = {}
+    for e = 1, 1024 do Es[e] = e % 2 == 1 and P or Q end
+    local div = embed.anchor_divergence(Es, Ax):totable()
+    -- per row, 512 copies of each of two values v and w: unbiased std |v - w| / 2 sqrt(1024 / 1023)
+    local p, q, a = P:totable(), Q:totable(), Ax:totable()
+    for j = 1, 2 do
+      local want = 0
+      for i = 1, 4 do
+        local v, w = 0, 0
+        for c = 1, 3 do v = v + p[i][c] * a[j][c]; w = w + q[i][c] * a[j][c] end
+        want = want + math.abs(v - w) / 2 * math.sqrt(1024 / 1023) / 4
+      end
+      assert_close(div[j], want, 1e-4, "anchor " .. j)
+    end
+    Es[1000] = "x"
+    assert.error_matches(function() embed.anchor_divergence(Es, Ax) end, "entry 1000 is not a tensor")
+    Es[1000] = P
+    Es[1025] = P
+    assert.error_matches(function() embed.anchor_divergence(Es, Ax) end, "a list of 2..1024 embeddings expected, got 1025")
+  end)
+
+  -- review: anchor_topk accepted exclude_self and never read it. No documented call takes it: a nil
+  -- A already means "E against itself, each row left out" (anchor_isolation), so it is refused
+  it("refuse the undocumented exclude_self option", function()
+    assert.error_matches(function() embed.topk_anchors(E, A, 3, {exclude_self = true}) end,
+      "unknown option 'exclude_self' %(expected normalize%)")
+    assert.error_matches(function() embed.nearest_anchor(E, A, {exclude_self = false}) end,
+      "unknown option 'exclude_self'")
+    assert.error_matches(function() embed.anchor_isolation(A, {exclude_self = false}) end,
+      "unknown option 'exclude_self'")
+  end)
+
   it("finds spherical k-means clusters deterministically", function()
     local X = blobs(51, 3, 60, 8, 8)
     local C, labels, info = embed.spherical_kmeans(X, 3, {seed = 1})
@@ -560,5 +723,30 @@ describe("embed long runs", function()
     end
     assert.is_true(#out[1] > 0)
     assert.equal(out[1], out[2])
+  end)
+end)
+
+---------------------------------------------------------------------------
+describe("embed core guards", function()
+  local guards = (os.getenv("LUNETTE_BUILD") or "build") .. "/core_guards"
+
+  -- review: lt_csr_symmetrize sized its buffer as 2 n k without an overflow check: a product
+  -- that wrapped gave a tiny buffer and a read far past the k-entry lists
+  it("refuse sparse sizes that overflow before allocating", function()
+    local f = io.open(guards)
+    if not f then return pending("no " .. guards .. " (make all builds it)") end
+    f:close()
+    local p = io.popen(guards .. " csr 2>&1")
+    local out = p:read("a")
+    local ok = p:close()
+    assert.equal(table.concat({
+      "n=4 k=4611686018427387904: EOVERFLOW nnz=0",
+      "n=1073741824 k=4294967296: EOVERFLOW nnz=0",
+      "n=1099511627776 k=1: EVALUE nnz=0",
+      "n=-1 k=1: EVALUE nnz=0",
+      "n=4 k=-1: EVALUE nnz=0",
+      "n=4 k=1: ok nnz=4",
+    }, "\n") .. "\n", out)
+    assert.is_true(ok)
   end)
 end)

@@ -746,6 +746,20 @@ describe("argument errors", function()
     assert.equal(100, counts:sum())
   end)
 
+  -- review: the canvas took a font family with lua_tostring and popped it: a number became a
+  -- string that nothing anchored, read after the collector could free it
+  it("want a string font family", function()
+    local c = P.canvas("png", 20, 20, 72)
+    for _, fam in ipairs { 3, true, {} } do
+      assert.error_matches(function() c:text("x", 1, 10, { family = fam }) end,
+        "bad argument #5 to 'text' %(option 'family' must be a string, got " .. type(fam) .. "%)")
+    end
+    c:text("x", 1, 10, { family = "DejaVu Sans" })
+    c:text("x", 1, 10, {})
+    ax:text(0.5, 0.5, "x", { family = 12 })
+    assert.error_matches(function() fig:save(tmp("family.png")) end, "option 'family' must be a string, got number")
+  end)
+
   it("check text is UTF-8", function()
     assert.error_matches(function() ax:title("bad \xff") end, "bad argument #1 to 'title' %(text is not valid UTF%-8 %(byte 5%)%)")
     assert.error_matches(function() ax:scatter({ 1 }, { 1 }, { label = "\xc3" }) end, "not valid UTF%-8")
@@ -857,5 +871,22 @@ describe("plot.image_grid, montage title formats and ax:set", function()
     assert.is_true(ax.x.grid.on and ax.x.grid.alpha == 0.3)
     assert.is_table(ax.legend_opts)
     assert.has_error(function() ax:set { colour = "red" } end, "bad argument #1 to 'set' (unknown property 'colour')")
+  end)
+end)
+
+describe("colour name suggestions", function()
+  local guards = (os.getenv("LUNETTE_BUILD") or "build") .. "/core_guards"
+
+  -- review: plot_name_suggest compared with bestd[-1] (and stored into best[-1]) when asked for
+  -- k <= 0 suggestions; run under `make debug` the sanitizer sees any such access
+  it("return an empty list when asked for none", function()
+    local f = io.open(guards)
+    if not f then return pending("no " .. guards .. " (make all builds it)") end
+    f:close()
+    local p = io.popen(guards .. " suggest 2>&1")
+    local out = p:read("a")
+    local ok = p:close()
+    assert.equal("k=-1: []\nk=0: []\nk=1: [blue]\n", out)
+    assert.is_true(ok)
   end)
 end)

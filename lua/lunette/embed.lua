@@ -171,6 +171,9 @@ function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("t
 ---   set_op_mix_ratio = 1, a, b, init = "spectral"|"random"|tensor, metric = "euclidean"|"cosine",
 ---   knn = "auto"|"exact"|"approx", seed = 0, progress}) -> Y [n x dim], info
 -- info = {a, b, n_epochs, n_edges, components, spectral}. n_neighbors counts the point itself.
+-- info.spectral: whether Laplacian eigenvectors placed the start (false when every point started
+-- at random: init "random" or a tensor, or components of fewer than 2 dim points).
+-- negative_sample_rate = 0 samples no repulsions (attraction only), as umap-learn.
 function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
 
 --- umap_graph(X, opts) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
@@ -185,7 +188,10 @@ M.umap_ab = C.umap_ab
 
 --- knn(X, k, {query = Q, metric = "euclidean"|"sqeuclidean"|"cosine", method = "auto"|"exact"|"approx",
 ---   seed = 0, n_trees, leaf_size, max_iter, max_candidates, delta, progress}) -> idx [m x k] (1-based), dist [m x k]
--- Without query, the k nearest other rows of each row of X.
+-- Without query, the k nearest other rows of each row of X. Cosine distance is 1 - cos, and 1
+-- between a zero row and any other row (scikit-learn's convention). NN-descent settings (0 or
+-- absent: derived from n and k): n_trees <= 256, leaf_size <= 10000, max_iter and
+-- max_candidates <= 1000, delta in [0, 1].
 function M.knn(X, k, opts)
   local o = with_progress("knn", opts)
   return C.knn(X, k, o)

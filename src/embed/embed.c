@@ -81,6 +81,11 @@ static void sym_merge_rows(SymEntry *e, const int64_t *start, int64_t n, double 
 LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
                            double mix) {
   memset(g, 0, sizeof *g);
+  /* Columns are stored as int32. The entry buffer holds 2 n k entries: checked before the
+   * product is formed, since a wrapped size would allocate little and the fill below would write
+   * (and read cols) far past it. */
+  if (n < 0 || k < 0 || n > INT32_MAX) return LT_EVALUE;
+  if (k > 0 && n > (int64_t)(SIZE_MAX / sizeof(SymEntry) / 2 - 1) / k) return LT_EOVERFLOW;
   /* start[] becomes the row offsets of the unmerged entries (every A_ij goes to row i and its
    * mirror to row j). The +1 on the entry buffer: malloc(0) may return NULL, which would read as
    * a failure for an empty input. */
@@ -178,6 +183,20 @@ LT_EMBED_HOT float lt_embed_sqdist(const float *a, const float *b, int64_t d) {
     tail += t * t;
   }
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + tail;
+}
+
+/* Whether every element of the row is 0 (stops at the first that is not, usually the first). */
+static int row_is_zero(const float *a, int64_t d) {
+  for (int64_t j = 0; j < d; j++)
+    if (a[j] != 0) return 0;
+  return 1;
+}
+
+float lt_embed_cosdist2(const float *a, const float *b, int64_t d) {
+  /* A zero row has no direction: scikit-learn's cosine_similarity takes it as 0 against anything,
+   * a distance of 1, where |a - b|^2 would give 1 (half of it, 0.5) against a unit row. */
+  if (row_is_zero(a, d) || row_is_zero(b, d)) return 2.0f;
+  return lt_embed_sqdist(a, b, d);
 }
 
 void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out) {

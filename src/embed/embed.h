@@ -48,7 +48,9 @@ void lt_csr_free(LtCsr *g);
  * val == 0 are skipped): with mix = 1 g = A + A^T - A∘A^T (fuzzy union),
  * with mix = -1 g = A + A^T (plain sum, what t-SNE uses), other mix in
  * [0,1] blends union and intersection as UMAP's set_op_mix_ratio.
- * Deterministic. Returns LT_ENOMEM or LT_OK. */
+ * Deterministic. Returns LT_OK, LT_EVALUE (n or k negative, or n past
+ * INT32_MAX), LT_EOVERFLOW (2 n k entries overflow a size) or LT_ENOMEM;
+ * on failure g is left empty. */
 LtStatus lt_csr_symmetrize(LtCsr *g, int64_t n, int64_t k, const int64_t *cols, const float *vals,
                            double mix);
 
@@ -63,6 +65,12 @@ int64_t lt_embed_first_bad_row(const float *x, int64_t n, int64_t d);
 /* Squared Euclidean distance between two float rows of length d, summed in
  * a fixed order (so the same pair gives the same bits on any thread). */
 float lt_embed_sqdist(const float *a, const float *b, int64_t d);
+
+/* Twice the cosine distance, 2 - 2 cos, of two rows that are each unit or
+ * zero (lt_embed_normalize_rows' output): |a - b|^2 for two unit rows, and
+ * 2 (cosine distance 1, scikit-learn's value) when either row is zero. The
+ * kNN kernels rank and report cosine neighbours by it. */
+float lt_embed_cosdist2(const float *a, const float *b, int64_t d);
 
 /* out[i] = sum of squares of row i of x [n x d] (double accumulation). */
 void lt_embed_row_norms2(const float *x, int64_t n, int64_t d, float *out);

@@ -157,8 +157,10 @@ void lt_bhtree_build(LtBhTree *t, const float *Y) {
     uint64_t key = 0;
     for (int j = 0; j < dim; j++) {
       double q = floor((Y[i * dim + j] - lo[j]) * scale);
-      /* Clamped: rounding can still land a point a hair outside [0, 2^bits). */
-      key |= spread((uint64_t)(q < 0 ? 0 : q > top ? top : q), dim) << j;
+      /* Clamped: rounding can still land a point a hair outside [0, 2^bits). A NaN (a descent that
+       * diverged, which lt_tsne reports after the step) goes to cell 0: converting it to an integer
+       * would be undefined behaviour. */
+      key |= spread((uint64_t)(q >= 0 ? (q > top ? top : q) : 0), dim) << j;
     }
     t->keys[i] = key;
     t->order[i] = (int32_t)i;

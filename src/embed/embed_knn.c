@@ -125,7 +125,8 @@ static LT_EMBED_HOT void tile_row_select(const float *g, int64_t bx, int64_t x0,
 }
 
 /* Re-measures the kk kept pairs of each row exactly, sorts them and writes
- * the best k, converted to the metric. */
+ * the best k, converted to the metric. For cosine, X and Q hold unit rows
+ * (or zero rows) and the key is lt_embed_cosdist2's. */
 static void finish_rows(const float *X, const float *Q, int64_t m, int64_t d, int64_t kk, float *hd,
                         int64_t *hi, int64_t k, LtMetric metric, int64_t *idx, float *dist) {
 #pragma omp parallel for schedule(static)
@@ -134,11 +135,13 @@ static void finish_rows(const float *X, const float *Q, int64_t m, int64_t d, in
     int64_t *ri = hi + q * kk;
     /* The screen only chose candidates; the distances returned are recomputed directly, so they do
      * not depend on the BLAS kernel or its thread count. */
-    for (int64_t j = 0; j < kk; j++) rd[j] = lt_embed_sqdist(Q + q * d, X + ri[j] * d, d);
+    for (int64_t j = 0; j < kk; j++)
+      rd[j] = metric == LT_METRIC_COSINE ? lt_embed_cosdist2(Q + q * d, X + ri[j] * d, d)
+                                         : lt_embed_sqdist(Q + q * d, X + ri[j] * d, d);
     pairs_sort(rd, ri, kk);
     for (int64_t j = 0; j < k; j++) {
       idx[q * k + j] = ri[j];
-      /* Cosine runs on unit rows, where |x - y|^2 = 2 - 2 cos: half of it is 1 - cos. */
+      /* The cosine key is 2 - 2 cos: half of it is 1 - cos. */
       dist[q * k + j] = metric == LT_METRIC_EUCLIDEAN ? sqrtf(rd[j])
                         : metric == LT_METRIC_COSINE  ? 0.5f * rd[j]
                                                       : rd[j];
@@ -147,9 +150,11 @@ static void finish_rows(const float *X, const float *Q, int64_t m, int64_t d, in
 }
 
 /* Screens all pairs tile by tile, keeping the kk best of each query row by
- * the sgemm distance into hd/hi [m x kk]. */
+ * the sgemm distance into hd/hi [m x kk]. With cosine (unit or zero rows)
+ * every norm counts as 1, so the screen is 2 - 2 x.q: a zero row then sits
+ * at 2 (cosine distance 1) from every row, as lt_embed_cosdist2 has it. */
 static LtStatus knn_tiles(const float *X, int64_t n, const float *Q, int64_t m, int64_t d,
-                          int64_t kk, int exclude_self, float *hd, int64_t *hi,
+                          int64_t kk, int exclude_self, int cosine, float *hd, int64_t *hi,
                           const LtEmbedProgress *prog) {
   float *xn = malloc(sizeof *xn * (size_t)n), *qn = malloc(sizeof *qn * (size_t)m);
   float *g = malloc(sizeof *g * (size_t)KNN_QB * KNN_XB),
@@ -165,6 +170,8 @@ static LtStatus knn_tiles(const float *X, int64_t n, const float *Q, int64_t m, 
    * compaction runs once per kk insertions. */
   lt_embed_row_norms2(X, n, d, xn);
   lt_embed_row_norms2(Q, m, d, qn);
+  for (int64_t i = 0; cosine && i < n; i++) xn[i] = 1;
+  for (int64_t i = 0; cosine && i < m; i++) qn[i] = 1;
   for (int64_t q0 = 0; q0 < m && st == LT_OK; q0 += KNN_QB) {
     int64_t bq = m - q0 < KNN_QB ? m - q0 : KNN_QB;
     for (int64_t r = 0; r < bq; r++)
@@ -226,7 +233,8 @@ LtStatus lt_knn_exact(const float *X, int64_t n, const float *Q, int64_t m, int6
       Q = qs;
     }
   }
-  if (st == LT_OK) st = knn_tiles(X, n, Q, m, d, kk, exclude_self, hd, hi, prog);
+  if (st == LT_OK)
+    st = knn_tiles(X, n, Q, m, d, kk, exclude_self, metric == LT_METRIC_COSINE, hd, hi, prog);
   if (st == LT_OK) finish_rows(X, Q, m, d, kk, hd, hi, k, metric, idx, dist);
   if (qs != xs) free(qs);
   free(xs);

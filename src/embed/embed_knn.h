@@ -15,7 +15,8 @@ typedef enum { LT_KNN_AUTO = 0, LT_KNN_EXACT, LT_KNN_APPROX } LtKnnMethod;
 /* Exact k nearest neighbours of each query row Q [m x d] among the data rows
  * X [n x d]. With exclude_self, Q must be X (m == n) and row i is not its own
  * neighbour. Writes idx [m x k] (0-based) and dist [m x k] (in the metric:
- * squared Euclidean, Euclidean, or cosine distance 1 - cos), each row
+ * squared Euclidean, Euclidean, or cosine distance 1 - cos, which is 1
+ * between a zero row and any other row, as scikit-learn's), each row
  * ascending, ties broken by the smaller index. Candidates are screened with
  * |q|^2 + |x|^2 - 2 q.x from sgemm in tiles of bounded size (about 8 MB),
  * and the k kept are re-measured directly, so the distances returned are
@@ -25,7 +26,8 @@ LtStatus lt_knn_exact(const float *X, int64_t n, const float *Q, int64_t m, int6
                       int exclude_self, LtMetric metric, int64_t *idx, float *dist,
                       const LtEmbedProgress *prog);
 
-/* NN-descent settings; a field <= 0 takes its default. */
+/* NN-descent settings; a field <= 0 takes its default (the binding bounds them: n_trees <= 256,
+ * leaf_size <= 10000, max_iter and max_candidates <= 1000, delta <= 1). */
 typedef struct {
   int n_trees;        /* random-projection trees for the start graph: 4 + n^(1/4)/2, at most 16 */
   int leaf_size;      /* max(10, k) */
@@ -38,8 +40,8 @@ typedef struct {
 /* Approximate k nearest neighbours of every row of X [n x d] among the
  * others (never itself): random-projection forest, then NN-descent local
  * joins (Dong, Charikar & Li 2011, as pynndescent). Output as
- * lt_knn_exact, except that an entry no round could fill (possible with a
- * tiny leaf_size and few rounds) is index -1 at distance +inf.
+ * lt_knn_exact: every entry is filled, since lists the forest leaves short
+ * (a tiny leaf_size) are topped up with random points before the rounds.
  * Deterministic for a seed whatever the thread count: the
  * neighbour lists after each round are the k best of a candidate set that
  * does not depend on scheduling. Needs 1 <= k <= n - 1. Returns LT_OK,

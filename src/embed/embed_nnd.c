@@ -21,6 +21,19 @@ static inline int gt32(float da, int32_t ia, float db, int32_t ib) {
   return da > db || (da == db && ia > ib);
 }
 
+/* The rows NN-descent measures: for cosine, unit (or zero) rows measured by lt_embed_cosdist2, so
+ * that a zero row ranks and reports as lt_knn_exact's; else squared Euclidean. */
+typedef struct {
+  const float *X;
+  int64_t d;
+  int cosine;
+} NndRows;
+
+static inline float nnd_dist(const NndRows *r, int64_t a, int64_t b) {
+  const float *xa = r->X + a * r->d, *xb = r->X + b * r->d;
+  return r->cosine ? lt_embed_cosdist2(xa, xb, r->d) : lt_embed_sqdist(xa, xb, r->d);
+}
+
 /* Restores the max-heap order (root = the worst kept) below pos. */
 static void sift32(float *hd, int32_t *hi, int64_t k, int64_t pos) {
   for (;;) {
@@ -173,8 +186,10 @@ static int64_t rp_tree(const float *X, int64_t n, int64_t d, int64_t leaf, uint6
 
 /* Seeds the lists with every pair inside each leaf of `trees` random-projection trees (the start
  * graph of pynndescent). The trees are built in parallel, each in its own ids, leaves and stack. */
-static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h, int trees,
-                               int64_t leaf, uint64_t seed) {
+static LtStatus rp_forest_seed(const NndRows *rows, int64_t n, NndHeaps *h, int trees, int64_t leaf,
+                               uint64_t seed) {
+  const float *X = rows->X;
+  int64_t d = rows->d;
   int32_t *ids = malloc(sizeof *ids * (size_t)(n * trees));
   int64_t *leaves = malloc(sizeof *leaves * (size_t)(2 * n * trees)),
           *nleaves = calloc((size_t)trees, sizeof *nleaves);
@@ -201,7 +216,7 @@ static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h
     for (int64_t l = 0; l < nleaves[t]; l++)
       for (int64_t a = lv[2 * l]; a < lv[2 * l + 1]; a++)
         for (int64_t b = a + 1; b < lv[2 * l + 1]; b++) {
-          float dd = lt_embed_sqdist(X + (int64_t)tid[a] * d, X + (int64_t)tid[b] * d, d);
+          float dd = nnd_dist(rows, tid[a], tid[b]);
           nnd_offer(h, tid[a], dd, tid[b]);
           nnd_offer(h, tid[b], dd, tid[a]);
         }
@@ -210,6 +225,26 @@ static LtStatus rp_forest_seed(const float *X, int64_t n, int64_t d, NndHeaps *h
   free(leaves);
   free(nleaves);
   return LT_OK;
+}
+
+/* Tops up every list the forest left short with other points, as pynndescent's init_random:
+ * the rounds only ever improve lists, so an empty slot would otherwise reach the output (with a
+ * tiny leaf_size every list can start empty). Row i is offered the others in index order from a
+ * hashed start, so k <= n - 1 slots fill within n - 1 offers; each row is touched only by its own
+ * iteration, hence the same lists on any thread count. */
+static void nnd_fill(const NndRows *rows, NndHeaps *h, uint64_t seed) {
+  int64_t n = h->n, k = h->k;
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t i = 0; i < n; i++) {
+    /* The root is the worst entry, so an empty slot (+inf, INT32_MAX) sits there while any is
+     * left. */
+    const int32_t *root = h->ix + i * k;
+    uint64_t start = lt_embed_hash(seed, 0x66696c6cu, (uint64_t)i) % (uint64_t)(n - 1);
+    for (int64_t t = 0; *root == INT32_MAX && t < n - 1; t++) {
+      int64_t q = (i + 1 + (int64_t)((start + (uint64_t)t) % (uint64_t)(n - 1))) % n;
+      nnd_offer(h, i, nnd_dist(rows, i, q), (int32_t)q);
+    }
+  }
 }
 
 /* ---- NN-descent rounds ---------------------------------------------------- */
@@ -281,22 +316,20 @@ static void build_candidates(NndHeaps *h, uint8_t *flag, CandLists *nw, CandList
 
 /* Joins each point's candidates pairwise, offering every pair to both ends: new with new and new
  * with old (old pairs met in an earlier round). Offers go through the per-point locks. */
-static void local_join(const float *X, int64_t d, NndHeaps *h, const CandLists *nw,
-                       const CandLists *od) {
+static void local_join(const NndRows *rows, NndHeaps *h, const CandLists *nw, const CandLists *od) {
 #pragma omp parallel for schedule(dynamic, 32)
   for (int64_t i = 0; i < h->n; i++) {
     const int32_t *nv = nw->ix + i * nw->mc, *ov = od->ix + i * od->mc;
     for (int32_t a = 0; a < nw->cnt[i]; a++) {
-      const float *xu = X + (int64_t)nv[a] * d;
       for (int32_t b = a + 1; b < nw->cnt[i]; b++) {
-        float dd = lt_embed_sqdist(xu, X + (int64_t)nv[b] * d, d);
+        float dd = nnd_dist(rows, nv[a], nv[b]);
         nnd_offer(h, nv[a], dd, nv[b]);
         nnd_offer(h, nv[b], dd, nv[a]);
       }
       /* Old with old is skipped: such a pair was joined when one of the two was new. */
       for (int32_t b = 0; b < od->cnt[i]; b++) {
         if (ov[b] == nv[a]) continue;
-        float dd = lt_embed_sqdist(xu, X + (int64_t)ov[b] * d, d);
+        float dd = nnd_dist(rows, nv[a], ov[b]);
         nnd_offer(h, nv[a], dd, ov[b]);
         nnd_offer(h, ov[b], dd, nv[a]);
       }
@@ -354,7 +387,7 @@ static void nnd_defaults(LtNndOptions *o, int64_t n, int64_t k) {
 }
 
 /* NN-descent rounds until fewer than delta n k entries change in one, or max_iter rounds. */
-static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOptions *o,
+static LtStatus nnd_rounds(const NndRows *rows, NndHeaps *h, const LtNndOptions *o,
                            const LtEmbedProgress *prog) {
   int64_t n = h->n, k = h->k, mc = o->max_candidates;
   CandLists nw = {mc, malloc(sizeof(int32_t) * (size_t)(n * mc)),
@@ -373,7 +406,7 @@ static LtStatus nnd_rounds(const float *X, int64_t d, NndHeaps *h, const LtNndOp
   for (int it = 0; it < o->max_iter && st == LT_OK; it++) {
     build_candidates(h, flag, &nw, &od, lt_embed_hash(o->seed, 0x6e6e64u, (uint64_t)it));
     snapshot(h, flag, prev);
-    local_join(X, d, h, &nw, &od);
+    local_join(rows, h, &nw, &od);
     /* Dong et al.'s stopping rule: fewer than delta n k entries changed means convergence. */
     int64_t changed = refresh_flags(h, prev, flag);
     st = lt_embed_tick(prog, "knn", it + 1, o->max_iter);
@@ -391,8 +424,8 @@ done:
   return st;
 }
 
-/* Sorts each heap ascending by (distance, index) and writes it in the metric; a slot never filled
- * comes out as index -1 at distance +inf. */
+/* Sorts each heap ascending by (distance, index) and writes it in the metric. nnd_fill leaves no
+ * slot empty; one would come out as index -1 at distance +inf. */
 static void nnd_output(const NndHeaps *h, LtMetric metric, int64_t *idx, float *dist) {
   int64_t k = h->k;
 #pragma omp parallel for schedule(static)
@@ -429,17 +462,20 @@ LtStatus lt_knn_nndescent(const float *X, int64_t n, int64_t d, int64_t k, LtMet
   LtNndOptions o = *opts;
   nnd_defaults(&o, n, k);
   float *xs = NULL;
-  /* Cosine: NN-descent on unit rows under squared Euclidean distance, converted at output. */
+  /* Cosine: NN-descent on unit rows (zero rows stay zero) under lt_embed_cosdist2, converted at
+   * output. */
   if (metric == LT_METRIC_COSINE) {
     if (!(xs = malloc(sizeof *xs * (size_t)(n * d)))) return LT_ENOMEM;
     lt_embed_normalize_rows(X, n, d, xs);
     X = xs;
   }
+  NndRows rows = {X, d, metric == LT_METRIC_COSINE};
   NndHeaps h;
   LtStatus st = heaps_init(&h, n, k);
-  if (st == LT_OK) st = rp_forest_seed(X, n, d, &h, o.n_trees, o.leaf_size, o.seed);
+  if (st == LT_OK) st = rp_forest_seed(&rows, n, &h, o.n_trees, o.leaf_size, o.seed);
+  if (st == LT_OK) nnd_fill(&rows, &h, o.seed);
   if (st == LT_OK) st = lt_embed_tick(prog, "knn", 0, o.max_iter);
-  if (st == LT_OK) st = nnd_rounds(X, d, &h, &o, prog);
+  if (st == LT_OK) st = nnd_rounds(&rows, &h, &o, prog);
   if (st == LT_OK) nnd_output(&h, metric, idx, dist);
   if (h.d) heaps_free(&h);
   free(xs);

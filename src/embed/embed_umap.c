@@ -333,10 +333,26 @@ static inline uint64_t xorshift(uint64_t *s) {
 
 /* Per-edge sampling schedule, as umap-learn's epochs_per_sample: an edge
  * is sampled every eps epochs and brings a negative sample every per_neg =
- * eps / negative_sample_rate epochs (inv_neg = 1 / per_neg). */
+ * eps / negative_sample_rate epochs (inv_neg = 1 / per_neg). With
+ * negative_sample_rate 0 per_neg, inv_neg and next_neg are all 0: no
+ * negative sample is ever due. */
 typedef struct {
   double *eps, *next, *next_neg, *per_neg, *inv_neg;
 } Schedule;
+
+/* A cap on the negative samples of one firing, far above any real schedule (at most n_epochs
+ * times negative_sample_rate, 1e8 with the binding's limits) and far enough below INT_MAX that
+ * the loop over them, 64 at a time, cannot overflow its counter. */
+#define NEG_MAX (1 << 30)
+
+/* Negative samples owed to an edge firing at `epoch`, as umap-learn's int((epoch - next_neg) /
+ * epochs_per_negative_sample). Checked in double before the conversion: converting a NaN or a
+ * value out of int's range to int is undefined behaviour. */
+static inline int negatives_due(int epoch, double next_neg, double inv_neg) {
+  double due = ((double)epoch - next_neg) * inv_neg;
+  if (!(due >= 1)) return 0;
+  return due < (double)NEG_MAX ? (int)due : NEG_MAX;
+}
 
 typedef struct {
   const LtCsr *G;
@@ -379,7 +395,7 @@ static inline __attribute__((always_inline)) void move_vertex_dim(const Layout *
     next[e] += eps[e];
     /* Negative samples owed since the last firing, as umap-learn's (n - next) /
      * epochs_per_negative. */
-    int nneg = (int)((epoch - next_neg[e]) * inv_neg[e]);
+    int nneg = negatives_due(epoch, next_neg[e], inv_neg[e]);
     next_neg[e] += nneg * per_neg[e];
     for (int c = 0; c < dim; c++) step[c] = 0;
     for (int p0 = 0; p0 < nneg; p0 += 64) {
@@ -460,7 +476,9 @@ static LtStatus layout_run(const LtCsr *G, const LtUmapOptions *o, double wmax, 
      * epoch. */
     sc.eps[e] = wmax / G->data[e];
     sc.next[e] = sc.eps[e];
-    sc.per_neg[e] = sc.eps[e] / rate;
+    /* Rate 0 (no negative samples, as umap-learn allows): zeros rather than eps / 0 = inf, whose
+     * schedule would compute (epoch - inf) * 0 = NaN. */
+    sc.per_neg[e] = rate > 0 ? sc.eps[e] / rate : 0;
     sc.next_neg[e] = sc.per_neg[e];
     sc.inv_neg[e] = rate / sc.eps[e];
   }

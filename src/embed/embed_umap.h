@@ -14,7 +14,7 @@ typedef struct {
   int n_epochs;              /* <= 0: 500 when n <= 10000, else 200 */
   double learning_rate;      /* 1 */
   double repulsion_strength; /* gamma: 1 */
-  int negative_sample_rate;  /* 5 */
+  int negative_sample_rate;  /* 5; 0: no negative samples (attraction only) */
   double local_connectivity; /* 1 */
   double set_op_mix_ratio;   /* 1: fuzzy union; 0: intersection */
   double a, b;               /* <= 0: fitted to min_dist and spread (lt_umap_find_ab) */
@@ -29,7 +29,9 @@ typedef struct {
   int n_epochs;
   int64_t n_edges;    /* directed edges of the graph the layout samples */
   int64_t components; /* connected components of the graph */
-  int spectral;       /* 1 when the spectral start was used, 0 after a fallback to random */
+  int spectral;       /* 1 when Laplacian eigenvectors placed at least one component; 0 when
+                         every point started at random (init random or given, components too
+                         small for the solver, or a solver failure) */
 } LtUmapInfo;
 
 /* Fills o with umap-learn's defaults (the values noted above; init spectral,

@@ -85,7 +85,8 @@ static LtStatus meta_layout(const float *X, int64_t n, int64_t d, const int32_t 
   return st;
 }
 
-/* Lays out component c (its members listed) around meta[c] in a box of half-side range. */
+/* Lays out component c (its members listed) around meta[c] in a box of half-side range; sets
+ * *spectral to 1 when its eigenvectors placed it (left alone when it went to random). */
 static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
                                 const int64_t *members, int64_t m, const int64_t *local,
                                 const double *centre, double range, int dim, LtRng *rng,
@@ -102,6 +103,7 @@ static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
     if (es == LT_ENOMEM || es == LT_EINTR) st = es;
   }
   if (st == LT_OK && es == LT_OK) {
+    *spectral = 1;
     /* Scaled so the largest coordinate reaches range: the component stays in its box around the
      * centre. */
     double big = 0;
@@ -111,7 +113,6 @@ static LtStatus place_component(const LtCsr *G, const int32_t *label, int32_t c,
       for (int j = 0; j < dim; j++)
         out[members[i] * dim + j] = (big > 0 ? emb[i * dim + j] * range / big : 0) + centre[j];
   } else if (st == LT_OK) {
-    if (m >= 2 * dim && m > dim + 1) *spectral = 0;
     for (int64_t i = 0; i < m; i++)
       for (int j = 0; j < dim; j++)
         out[members[i] * dim + j] = centre[j] + range * (2 * lt_rng_uniform(rng) - 1);
@@ -139,7 +140,6 @@ static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCs
   LtStatus st = nc < 0 ? LT_ENOMEM : LT_OK;
   info->components = nc;
   double *meta = st == LT_OK ? malloc(sizeof *meta * (size_t)(nc * dim)) : NULL;
-  int partial = 1; /* a component whose eigen-solve fails is laid out at random inside its box */
   if (st == LT_OK && !meta) st = LT_ENOMEM;
   if (st == LT_OK && nc == 1) {
     for (int64_t i = 0; i < n; i++) {
@@ -168,7 +168,7 @@ static LtStatus spectral_layout(const float *X, int64_t n, int64_t d, const LtCs
       }
       if (!isfinite(range)) range = 1.0;
       st = place_component(G, label, c, members, m, local, meta + c * dim, range, dim, rng, out,
-                           &partial);
+                           &info->spectral);
     }
   }
   free(label);
@@ -190,7 +190,7 @@ LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCs
   LtStatus st = LT_OK;
   if (o->init == LT_UMAP_INIT_SPECTRAL) {
     double *init = malloc(sizeof *init * (size_t)m), big = 0;
-    info->spectral = 1;
+    /* spectral_layout raises info->spectral for each component its eigenvectors place. */
     st = init ? spectral_layout(X, n, d, G, dim, &rng, init, info) : LT_ENOMEM;
     for (int64_t i = 0; st == LT_OK && i < m; i++)
       if (fabs(init[i]) > big) big = fabs(init[i]);
@@ -200,8 +200,9 @@ LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCs
       Y[i] = (float)(init[i] * (big > 0 ? 10.0 / big : 1.0)) + (float)(1e-4 * lt_rng_normal(&rng));
     free(init);
     if (st != LT_OK) return st;
-    /* A single component whose solve failed: uniform start, as init = random. */
-    if (!info->spectral)
+    /* A single component that went to random (solve failed, or too few points for the solver):
+     * uniform start, as init = random. Several components keep their boxes. */
+    if (!info->spectral && info->components == 1)
       for (int64_t i = 0; i < m; i++) Y[i] = (float)(20 * lt_rng_uniform(&rng) - 10);
   } else if (o->init == LT_UMAP_INIT_RANDOM) {
     for (int64_t i = 0; i < m; i++) Y[i] = (float)(20 * lt_rng_uniform(&rng) - 10);

@@ -10,8 +10,10 @@
  * centroids of X, PCA when there are more than 2 dim of them, else on
  * +-axes), scaled to a maximum of 10 and jittered by N(0, 1e-4); random =
  * uniform in [-10, 10]; given = Y as it is. Then every column is rescaled
- * to [0, 10]. An eigen-solver failure falls back to random (info->spectral
- * = 0). Sets info->components. Returns LT_OK, LT_ENOMEM or LT_EINTR. */
+ * to [0, 10]. A component the eigen-solver cannot lay out (fewer than
+ * 2 dim points, or a failed solve) goes to random inside its box.
+ * info->spectral says whether eigenvectors placed any component.
+ * Sets info->components. Returns LT_OK, LT_ENOMEM or LT_EINTR. */
 LtStatus lt_umap_initial_layout(const float *X, int64_t n, int64_t d, const LtCsr *G,
                                 const LtUmapOptions *o, float *Y, LtUmapInfo *info);
 

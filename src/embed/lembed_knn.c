@@ -9,6 +9,17 @@ static const char *const knn_keys[] = {"query",   "metric",    "method",   "seed
                                        "n_trees", "leaf_size", "max_iter", "max_candidates",
                                        "delta",   "progress",  NULL};
 
+/* Reads the NN-descent setting `key` of the options at 3, checked as an int64 against 0..max
+ * before it becomes an int (0, the default, lets the kernel derive it from n and k). The bounds
+ * keep the work finite: the forest joins leaves pairwise, a round joins candidates pairwise. */
+static int nnd_setting(lua_State *L, const char *f, const char *key, int64_t max) {
+  int64_t v = ltL_opt_int(L, 3, f, key, 0);
+  if (v < 0 || v > max)
+    ltL_argerror(L, 3, f, "option '%s' must be in 0..%lld (0: the default), got %lld", key,
+                 (long long)max, (long long)v);
+  return (int)v;
+}
+
 /* knn(X, k, opts) -> idx [m x k] int64 (1-based), dist [m x k] float32.
  * Without opts.query the neighbours of each row of X among the other rows. */
 static int l_knn(lua_State *L) {
@@ -37,15 +48,13 @@ static int l_knn(lua_State *L) {
     ltL_argerror(L, 3, f, "method \"approx\" builds the kNN graph of X itself (no query)");
   LtNndOptions no = {0};
   no.seed = ltL_opt_seed(L, 3, f);
-  no.n_trees = (int)ltL_opt_int(L, 3, f, "n_trees", 0);
-  no.leaf_size = (int)ltL_opt_int(L, 3, f, "leaf_size", 0);
-  no.max_iter = (int)ltL_opt_int(L, 3, f, "max_iter", 0);
-  no.max_candidates = (int)ltL_opt_int(L, 3, f, "max_candidates", 0);
+  no.n_trees = nnd_setting(L, f, "n_trees", 256);
+  no.leaf_size = nnd_setting(L, f, "leaf_size", 10000);
+  no.max_iter = nnd_setting(L, f, "max_iter", 1000);
+  no.max_candidates = nnd_setting(L, f, "max_candidates", 1000);
   no.delta = ltL_opt_number(L, 3, f, "delta", 0);
-  /* 0 (the default) lets the kernel derive the setting from n and k. */
-  if (no.n_trees < 0 || no.n_trees > 256 || no.leaf_size < 0 || no.max_iter < 0 ||
-      no.max_candidates < 0 || no.delta < 0)
-    ltL_argerror(L, 3, f, "NN-descent settings must be non-negative (n_trees at most 256)");
+  if (!(no.delta >= 0 && no.delta <= 1))
+    ltL_argerror(L, 3, f, "option 'delta' must be in [0, 1] (0: the default), got %g", no.delta);
   int64_t shape[2] = {m, k};
   Tensor *idx = ltL_push_new(L, LT_I64, 2, shape);
   Tensor *dist = ltL_push_new(L, LT_F32, 2, shape);
@@ -65,8 +74,8 @@ static int l_knn(lua_State *L) {
                       idx->data, dist->data, &p);
   lembed_check(L, st, &h, f);
   int64_t *ix = idx->data;
-  /* 1-based for Lua; an entry NN-descent could not fill stays -1. */
-  for (int64_t i = 0; i < m * k; i++) ix[i] += ix[i] >= 0 ? 1 : 0;
+  /* 1-based for Lua (every entry is filled, NN-descent's too). */
+  for (int64_t i = 0; i < m * k; i++) ix[i] += 1;
   lua_pushvalue(L, out);
   lua_pushvalue(L, out + 1);
   return 2;

@@ -3,7 +3,9 @@
 #include "embed/lembed.h"
 #include "embed/embed_sphere.h"
 
-static const char *const topk_keys[] = {"normalize", "exclude_self", NULL};
+/* No exclude_self key: a nil A is how a caller asks for E against itself without self-matches
+ * (anchor_isolation, closest_anchor_pairs), and with a given A no row of E is "self". */
+static const char *const topk_keys[] = {"normalize", NULL};
 
 /* anchor_topk(E, A|nil, k, opts) -> idx [n x k] int64 (1-based), sim [n x k] float32, descending.
  * A nil means A = E with each row excluded from its own list. */
@@ -12,8 +14,7 @@ static int l_anchor_topk(lua_State *L) {
   lua_settop(L, 4);
   int64_t n, d, m, da, k = ltL_check_int(L, 3, f, "k");
   const float *E = lembed_check_matrix(L, 1, f, 1, &n, &d), *A = E;
-  /* Anchors nil: E against itself, each row left out of its own list. The exclude_self option is
-   * accepted but not read: self-exclusion follows from A being nil. */
+  /* Anchors nil: E against itself, each row left out of its own list. */
   int self = lua_isnil(L, 2);
   if (!self) {
     A = lembed_check_matrix(L, 2, f, 1, &m, &da);
@@ -93,9 +94,12 @@ static int l_anchor_divergence(lua_State *L) {
   if (m < 2 || m > 1024)
     ltL_argerror(L, 1, f, "a list of 2..1024 embeddings expected, got %lld", (long long)m);
   const float *A = lembed_check_matrix(L, 2, f, 1, &na, &da);
-  /* The pointer array lives in a userdata, so the GC frees it if a check below raises; each
-   * embedding's float32 copy stays on the stack while Es points into it. */
+  /* The pointer array lives in a userdata, so the GC frees it if a check below raises. Each
+   * embedding's float32 copy is anchored in the table `keep` while Es points into it: kept on the
+   * stack, 1024 embeddings would need 2048 slots (past LUA_MINSTACK, overwriting memory). */
   const float **Es = lua_newuserdatauv(L, sizeof *Es * (size_t)m, 0);
+  lua_createtable(L, (int)m, 0);
+  int keep = lua_gettop(L);
   for (int64_t e = 0; e < m; e++) {
     int64_t en, ed;
     lua_rawgeti(L, 1, (lua_Integer)e + 1);
@@ -105,6 +109,9 @@ static int l_anchor_divergence(lua_State *L) {
       ltL_argerror(L, 1, f, "entry %lld is [%lldx%lld]; every embedding must be [%lldx%lld]",
                    (long long)e + 1, (long long)en, (long long)ed, (long long)(n >= 0 ? n : en),
                    (long long)da);
+    /* The copy moves into keep; the entry itself is dropped (the argument table holds it). */
+    lua_rawseti(L, keep, (lua_Integer)e + 1);
+    lua_pop(L, 1);
     n = en;
     d = ed;
   }

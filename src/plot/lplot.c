@@ -456,8 +456,10 @@ static void text_opts(lua_State *L, int o, PlotFont *f, PlotTextPos *p, const ch
   if (!(f->size > 0) || !isfinite(f->size))
     ltL_argerror(L, arg, fname, "font size must be positive");
   lua_getfield(L, o, "family");
-  /* A string family stays alive: the options table holds it. (A number would be converted to a
-   * new string that only this stack slot holds.) */
+  /* Only a string: the options table holds it, so it outlives the pop. A number would be
+   * converted to a new string that only this stack slot holds, free to be collected. */
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+    ltL_argerror(L, arg, fname, "option 'family' must be a string, got %s", luaL_typename(L, -1));
   f->family = lua_tostring(L, -1);
   lua_pop(L, 1);
   f->bold = ltL_opt_bool(L, o, fname, "bold", 0);

@@ -116,6 +116,8 @@ char *plot_name_suggest(const char *spec, int cmaps, int k, char *buf, size_t n)
   int bestd[8], nb = 0;
   buf[0] = 0;
   if (k > 8) k = 8;
+  /* No room asked for: the insertion below would compare with and store into bestd[k - 1]. */
+  if (k <= 0) return buf;
   /* The spec is normalised like the names, so case and surrounding spaces do not count. */
   if (normalise(spec, s, sizeof s) < 0) return buf;
   for (int i = 0; candidate(cmaps, i); i++) {

@@ -33,9 +33,10 @@ extern const PlotNamedColor plot_named_colors[];
  * and fills *out, or -1 when the spec is not a colour. */
 int plot_color_parse(const char *spec, PlotRGBA *out);
 
-/* Writes into buf (size n) a comma-separated list of up to k known names
- * closest to `spec` (edit distance), for error messages; returns buf. With
- * cmaps != 0 the candidates are colormap names instead of colour names. */
+/* Writes into buf (size n >= 1) a comma-separated list of up to k (at most
+ * 8) known names closest to `spec` (edit distance), for error messages;
+ * returns buf, empty when k <= 0. With cmaps != 0 the candidates are
+ * colormap names instead of colour names. */
 char *plot_name_suggest(const char *spec, int cmaps, int k, char *buf, size_t n);
 
 /* Finds a colormap by name; a "_r" suffix selects the reversed map
