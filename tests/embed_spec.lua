@@ -750,3 +750,19 @@ describe("embed core guards", function()
     assert.is_true(ok)
   end)
 end)
+
+-- Integer options were narrowed to int before their range check: n_iter = 2^32 + 1 ran as 1.
+describe("integer options past 2^31", function()
+  it("are refused, not truncated into range", function()
+    local X = lt.random.Generator(3):randn(100, 4)
+    local big = (1 << 32) + 1
+    assert.error_matches(function() embed.tsne(X, { perplexity = 5, n_iter = big }) end,
+                         "option 'n_iter' must be in 1..1000000, got 4294967297")
+    assert.error_matches(function() embed.tsne(X, { perplexity = 5, n_iter_without_progress = big }) end,
+                         "option 'n_iter_without_progress' must be in 0..1000000")
+    assert.error_matches(function() embed.pca(X, 2, { n_iter = big }) end,
+                         "option 'n_iter' must be in 0..1000, got 4294967297")
+    assert.error_matches(function() embed.pca(X, 2, { n_oversamples = big }) end,
+                         "option 'n_oversamples' must be in 0..10000")
+  end)
+end)

@@ -36,8 +36,8 @@ static int l_pca(lua_State *L) {
   o.solver = (LtPcaSolver)ltL_opt_enum(L, 3, f, "solver", solver_names, LT_PCA_AUTO);
   o.center = ltL_opt_bool(L, 3, f, "center", 1);
   o.seed = ltL_opt_seed(L, 3, f);
-  o.n_iter = (int)ltL_opt_int(L, 3, f, "n_iter", 0);
-  o.n_oversamples = (int)ltL_opt_int(L, 3, f, "n_oversamples", 0);
+  o.n_iter = (int)ltL_opt_int_in(L, 3, f, "n_iter", 0, 0, 1000);
+  o.n_oversamples = (int)ltL_opt_int_in(L, 3, f, "n_oversamples", 0, 0, 10000);
   if (o.n_iter < 0 || o.n_iter > 1000 || o.n_oversamples < 0 || o.n_oversamples > 10000)
     ltL_argerror(L, 3, f, "n_iter must be in 0..1000 and n_oversamples in 0..10000");
   o.deterministic = ltL_opt_bool(L, 3, f, "deterministic", 0);

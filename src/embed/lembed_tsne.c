@@ -42,8 +42,8 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   o->early_exaggeration = ltL_opt_number(L, arg, f, "early_exaggeration", 12);
   if (!(o->early_exaggeration >= 1))
     ltL_argerror(L, arg, f, "early_exaggeration must be >= 1, got %g", o->early_exaggeration);
-  o->exaggeration_iter = (int)ltL_opt_int(L, arg, f, "exaggeration_iter", 250);
-  o->n_iter = (int)ltL_opt_int(L, arg, f, "n_iter", 1000);
+  o->exaggeration_iter = (int)ltL_opt_int_in(L, arg, f, "exaggeration_iter", 250, 0, 1000000);
+  o->n_iter = (int)ltL_opt_int_in(L, arg, f, "n_iter", 1000, 1, 1000000);
   if (o->n_iter < 1 || o->n_iter > 1000000 || o->exaggeration_iter < 0)
     ltL_argerror(L, arg, f, "n_iter must be in 1..1e6 and exaggeration_iter >= 0");
   o->learning_rate = ltL_opt_number(L, arg, f, "learning_rate", 0);
@@ -57,7 +57,8 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   o->dof = ltL_opt_number(L, arg, f, "dof", 0);
   if (o->dof < 0 || isinf(o->dof)) ltL_argerror(L, arg, f, "dof must be positive, got %g", o->dof);
   o->min_grad_norm = ltL_opt_number(L, arg, f, "min_grad_norm", 1e-7);
-  o->n_iter_without_progress = (int)ltL_opt_int(L, arg, f, "n_iter_without_progress", 300);
+  o->n_iter_without_progress =
+      (int)ltL_opt_int_in(L, arg, f, "n_iter_without_progress", 300, 0, 1000000);
   o->knn = (LtKnnMethod)ltL_opt_enum(L, arg, f, "knn", knn_names, 0);
   o->seed = ltL_opt_seed(L, arg, f);
   /* The exact method holds P as n x n floats: 20000 points are already 1.6 GB. */

@@ -89,7 +89,7 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
   int classes = 10;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    classes = (int)ltL_opt_int(L, 2, fname, "classes", 10);
+    classes = (int)ltL_opt_int_in(L, 2, fname, "classes", 10, 10, 100);
     if (classes != 10 && classes != 100)
       return ltL_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
   }

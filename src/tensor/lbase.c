@@ -489,6 +489,16 @@ int64_t ltL_opt_int(lua_State *L, int arg, const char *fname, const char *key, i
   return (int64_t)v;
 }
 
+int64_t ltL_opt_int_in(lua_State *L, int arg, const char *fname, const char *key, int64_t def,
+                       int64_t lo, int64_t hi) {
+  int64_t v = ltL_opt_int(L, arg, fname, key, def);
+  /* Checked as int64 before any narrowing: (int)(2^32 + 1) would pass as 1. */
+  if (v < lo || v > hi)
+    ltL_argerror(L, arg, fname, "option '%s' must be in %lld..%lld, got %lld", key, (long long)lo,
+                 (long long)hi, (long long)v);
+  return v;
+}
+
 int ltL_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def) {
   if (!ltL_opt_get(L, arg, key)) return def;
   if (!lua_isboolean(L, -1))

@@ -98,6 +98,10 @@ int ltL_opt_get(lua_State *L, int arg, const char *key);
 double ltL_opt_number(lua_State *L, int arg, const char *fname, const char *key, double def);
 /* An integer: a Lua integer or a float with an integral value (3.0). */
 int64_t ltL_opt_int(lua_State *L, int arg, const char *fname, const char *key, int64_t def);
+/* The same, raising "option 'key' must be in lo..hi" outside [lo, hi]: read every option that
+ * is narrowed to int through it, so an out-of-range value is never truncated into range. */
+int64_t ltL_opt_int_in(lua_State *L, int arg, const char *fname, const char *key, int64_t def,
+                       int64_t lo, int64_t hi);
 /* A boolean (true or false; other values are errors, not truthiness). */
 int ltL_opt_bool(lua_State *L, int arg, const char *fname, const char *key, int def);
 /* The index of the string value among names (NULL-terminated), or def; any
