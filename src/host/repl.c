@@ -12,13 +12,12 @@
 #include <lauxlib.h>
 #include "interrupt.h"
 #include "host/host.h"
+#include "host/shell.h"
 
 #define REPL_PROMPT         "> "
 #define REPL_PROMPT2        ">> "
 #define REPL_HISTORY_FILE   ".lunette_history"
 #define REPL_HISTORY_MAX    1000    /* entries in memory, lines in the file */
-#define REPL_EOFMARK        "<eof>" /* ends the syntax error of an unfinished chunk */
-#define REPL_COMPLETE_DEPTH 8       /* __index links followed when completing */
 #define REPL_CTRL_C         3 /* the key SIGINT becomes in repl_getc, bound to repl_abort_line */
 
 enum { READ_OK, READ_EOF, READ_ABORT }; /* repl_read */
@@ -76,144 +75,6 @@ static void history_remember(const char *entry) {
   if (repl.history != NULL) append_history(1, repl.history);
 }
 
-/* ---- completion ------------------------------------------------------- */
-
-static const char *const lua_keywords[] = {
-    "and",      "break",  "do",   "else", "elseif", "end",   "false", "for",
-    "function", "goto",   "if",   "in",   "local",  "nil",   "not",   "or",
-    "repeat",   "return", "then", "true", "until",  "while", NULL};
-
-static int is_name(const char *s, size_t len) {
-  /* A Lua name: letters, digits and underscores, not starting with a digit. */
-  if (len == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-      return 0;
-  }
-  return 1;
-}
-
-/* Replaces the value on top by the table its field lookups fall back to:
- * the metatable's __index when that is a table, else the metatable's
- * __methods. Convention: a userdata type whose __index is a function
- * (tensors index by number and by method name) lists its methods in a
- * plain table at metatable.__methods so the REPL can offer them without
- * calling anything. Returns 0, leaving the value, when there is neither. */
-static int next_index_table(lua_State *L) {
-  static const char *const fields[] = {"__index", "__methods"};
-  /* Raw accesses only: completion must run no metamethod (see repl_complete). */
-  if (!lua_getmetatable(L, -1)) return 0;
-  for (int i = 0; i < 2; i++) {
-    lua_pushstring(L, fields[i]);
-    if (lua_rawget(L, -2) == LUA_TTABLE) {
-      lua_remove(L, -2);
-      lua_remove(L, -2);
-      return 1;
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return 0;
-}
-
-/* Replaces the value on top by its field `key`, found with raw accesses
- * through at most REPL_COMPLETE_DEPTH __index tables; nil when absent. */
-static void lookup_field(lua_State *L, const char *key, size_t len) {
-  /* A cap on __index links, so a cycle of metatables cannot loop forever. */
-  for (int depth = 0; depth < REPL_COMPLETE_DEPTH; depth++) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_pushlstring(L, key, len);
-      if (lua_rawget(L, -2) != LUA_TNIL) {
-        lua_remove(L, -2);
-        return;
-      }
-      lua_pop(L, 1);
-    }
-    if (!next_index_table(L)) break;
-  }
-  lua_pop(L, 1);
-  lua_pushnil(L);
-}
-
-/* Pushes the value named by text[0..len) ("a.b.c", names only), or nil. */
-static void resolve_path(lua_State *L, const char *text, size_t len) {
-  const char *p = text, *end = text + len;
-  lua_pushglobaltable(L);
-  /* Walk "a.b.c" one name at a time; any step that is not a name or is nil ends with nil. */
-  while (p <= end && !lua_isnil(L, -1)) {
-    const char *dot = memchr(p, '.', (size_t)(end - p));
-    const char *stop = dot ? dot : end;
-    if (!is_name(p, (size_t)(stop - p))) {
-      lua_pop(L, 1);
-      lua_pushnil(L);
-      return;
-    }
-    lookup_field(L, p, (size_t)(stop - p));
-    p = stop + 1;
-  }
-}
-
-/* Adds prefix .. key (the key at index `key`) to the set at index `set`. */
-static void add_match(lua_State *L, int set, const char *prefix, size_t plen, int key) {
-  lua_pushlstring(L, prefix, plen);
-  lua_pushvalue(L, key);
-  lua_concat(L, 2);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, set);
-}
-
-/* Pops the value on top after adding to `set` every name-like string key
- * starting with `part` of it and of its __index tables (functions only
- * when `methods`, i.e. after ':'). */
-static void collect_fields(lua_State *L, int set, const char *prefix, size_t plen, const char *part,
-                           int methods) {
-  size_t n = strlen(part);
-  for (int depth = 0; depth < REPL_COMPLETE_DEPTH; depth++) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      /* The set (a table used as a set) removes duplicates when the same name is found in a
-       * table and in its __index chain. */
-      lua_pushnil(L);
-      while (lua_next(L, -2)) {
-        size_t klen;
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &klen) : NULL;
-        if (k && klen >= n && strncmp(k, part, n) == 0 && is_name(k, klen) &&
-            (!methods || lua_type(L, -1) == LUA_TFUNCTION))
-          add_match(L, set, prefix, plen, lua_absindex(L, -2));
-        lua_pop(L, 1);
-      }
-    }
-    if (!next_index_table(L)) break;
-  }
-  lua_pop(L, 1);
-}
-
-/* Protected: returns the set (table of match = true) of completions for
- * the word text (a light userdata): "pre" -> keywords and globals,
- * "a.b.pre" -> fields of a.b, "a.b:pre" -> methods of a.b. */
-static int collect_matches(lua_State *L) {
-  const char *text = lua_touserdata(L, 1);
-  const char *dot = strrchr(text, '.'), *colon = strrchr(text, ':');
-  /* The last '.' or ':' splits the text into the path and the partial name; a ':' followed by a
-   * '.' is not a method call, so nothing is offered then. */
-  const char *sep = dot > colon ? dot : colon;
-  lua_newtable(L);
-  if (sep == NULL) {
-    for (const char *const *k = lua_keywords; *k; k++)
-      if (strncmp(*k, text, strlen(text)) == 0) {
-        lua_pushstring(L, *k);
-        add_match(L, 2, "", 0, lua_gettop(L));
-        lua_pop(L, 1);
-      }
-    lua_pushglobaltable(L);
-    collect_fields(L, 2, "", 0, text, 0);
-  } else if (colon == NULL || colon == sep) {
-    resolve_path(L, text, (size_t)(sep - text));
-    collect_fields(L, 2, text, (size_t)(sep - text + 1), sep + 1, *sep == ':');
-  }
-  return 1;
-}
-
 static char *common_prefix(char **words, size_t n) {
   size_t len = strlen(words[0]);
   for (size_t i = 1; i < n; i++) {
@@ -267,7 +128,7 @@ static char **repl_complete(const char *text, int start, int end) {
   rl_attempted_completion_over = 1;
   if (!lua_checkstack(L, 4)) return NULL;
   /* Collect in protected mode: a memory error must not unwind through readline's C frames. */
-  lua_pushcfunction(L, collect_matches);
+  lua_pushcfunction(L, shell_collect_matches);
   lua_pushlightuserdata(L, (void *)text);
   if (lua_pcall(L, 1, 1, 0) == LUA_OK) m = matches_from_set(L);
   lua_settop(L, top);
@@ -354,16 +215,6 @@ static int repl_read(const char *prompt, char **line) {
 
 /* ---- chunks ------------------------------------------------------------ */
 
-static int is_incomplete(lua_State *L, int status) {
-  size_t len, mark = sizeof(REPL_EOFMARK) - 1;
-  const char *msg;
-  if (status != LUA_ERRSYNTAX) return 0;
-  /* An unfinished chunk is a syntax error whose message ends with "<eof>": read another line and
-   * try again. */
-  msg = lua_tolstring(L, -1, &len);
-  return msg != NULL && len >= mark && strcmp(msg + len - mark, REPL_EOFMARK) == 0;
-}
-
 /* Compiles "return <line>;" so a bare expression shows its values;
  * pushes the function and returns LUA_OK, or pushes nothing. */
 static int load_expression(lua_State *L, const char *line) {
@@ -385,7 +236,7 @@ static int load_statement(lua_State *L) {
     int status = luaL_loadbuffer(L, code, len, "=stdin");
     char *more;
     int r;
-    if (!is_incomplete(L, status)) {
+    if (!shell_is_incomplete(L, status)) {
       history_remember(code);
       lua_remove(L, -2);
       return status;
@@ -430,8 +281,8 @@ static int repl_load(lua_State *L) {
 
 /* ---- evaluation -------------------------------------------------------- */
 
-/* Protected: writes its arguments to stdout, luaL_tolstring'ed (so
- * __tostring and __name apply), tab-separated, as one line. */
+/* Protected: writes its arguments to stdout, each as shell_tostring shows it,
+ * tab-separated, as one line. */
 static int print_values(lua_State *L) {
   int n = lua_gettop(L);
   luaL_Buffer b;
@@ -440,7 +291,9 @@ static int print_values(lua_State *L) {
   luaL_buffinit(L, &b);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, '\t');
-    luaL_tolstring(L, i, NULL);
+    lua_pushcfunction(L, shell_tostring);
+    lua_pushvalue(L, i);
+    lua_call(L, 1, 1);
     luaL_addvalue(&b);
   }
   luaL_addchar(&b, '\n');

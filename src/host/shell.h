@@ -1,0 +1,26 @@
+/* shell.h - what the interactive loop (repl.c) and the Jupyter kernel share: completion of Lua
+ * names, the rule for unfinished chunks, and the text shown for a value. */
+#ifndef LUNETTE_SHELL_H
+#define LUNETTE_SHELL_H
+
+struct lua_State; /* as in lua.h (scripts/lint.lua: host headers need no Lua include) */
+
+/* A lua_CFunction, to be called in protected mode with one argument, the
+ * word to complete as a light userdata pointing at a NUL-terminated string:
+ * "pre" -> keywords and globals, "a.b.pre" -> fields of a.b, "a.b:pre" ->
+ * methods of a.b. Returns one value, the set of completions (a table whose
+ * keys are the whole completed words, values true). Runs no metamethod, so
+ * completing has no side effects; may raise only on memory errors. */
+int shell_collect_matches(struct lua_State *L);
+
+/* 1 when `status` (a lua_load result whose error message is on top of L)
+ * says the chunk only ended too early, so another line should be read;
+ * 0 otherwise. Does not pop the message. */
+int shell_is_incomplete(struct lua_State *L, int status);
+
+/* A lua_CFunction, to be called in protected mode with one argument:
+ * returns the text the REPL prints for that value. May raise (a __tostring
+ * may). */
+int shell_tostring(struct lua_State *L);
+
+#endif
