@@ -16,8 +16,15 @@ function R.transform(box, xlo, xhi, ylo, yhi, logx, logy)
   local sx = (box[3] - box[1]) / (xhi - xlo)
   local sy = -(box[4] - box[2]) / (yhi - ylo)
   local tr = { sx = sx, ox = box[1] - sx * xlo, sy = sy, oy = box[4] - sy * ylo, logx = logx, logy = logy }
-  function tr.px(v) return tr.ox + tr.sx * (logx and log10(v) or v) end
-  function tr.py(v) return tr.oy + tr.sy * (logy and log10(v) or v) end
+  -- a value <= 0 on a log axis is clipped far outside the axes, as plot.c's map_coord does
+  local function coord(v, o, s, log)
+    if not log then return o + s * v end
+    if v > 0 then return o + s * log10(v) end
+    if v ~= v then return v end
+    return math.max(-4194304, math.min(4194304, o + s * -1000))
+  end
+  function tr.px(v) return coord(v, tr.ox, tr.sx, logx) end
+  function tr.py(v) return coord(v, tr.oy, tr.sy, logy) end
   return tr
 end
 

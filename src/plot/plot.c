@@ -252,16 +252,25 @@ static double snap_coord(double v, double origin, double half) {
   return floor(v + origin + 0.5) + half - origin;
 }
 
+/* One coordinate to pixels. On a log axis a value <= 0 is clipped, as matplotlib's default
+ * nonpositive="clip": it maps to 1e-1000, far outside the axes, so a bar from 0 or a line down to
+ * 0 runs off the bottom edge (the axes clip it) instead of vanishing; the pixel is kept within
+ * +-2^22, where cairo's 24.8 fixed point still holds it. NaN stays NaN (a gap). */
+static double map_coord(double v, double o, double s, int logscale) {
+  if (!logscale) return o + s * v;
+  if (v > 0) return o + s * log10(v);
+  if (!(v <= 0)) return NAN;
+  return fmax(-4194304.0, fmin(4194304.0, o + s * -1000.0));
+}
+
 static void map_point(const PlotXform *xf, double x, double y, double *px, double *py) {
   if (!xf) {
     *px = x;
     *py = y;
     return;
   }
-  /* On a log axis a value <= 0 maps to NaN: the point is dropped like any non-finite one, as
-   * matplotlib masks it. */
-  *px = xf->ox + xf->sx * (xf->logx ? (x > 0 ? log10(x) : NAN) : x);
-  *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
+  *px = map_coord(x, xf->ox, xf->sx, xf->logx);
+  *py = map_coord(y, xf->oy, xf->sy, xf->logy);
 }
 
 PlotStatus plot_canvas_path(PlotCanvas *c, const double *x, const double *y, int64_t n,
