@@ -1,5 +1,5 @@
 -- lunette.plot_artists: the artists users add to 2-D axes: scatter, plot, bar/barh/bar_label,
--- hist, boxplot, imshow, text, axhline/axvline, fill_between, and the helpers they share (option
+-- hist, boxplot, imshow, text, axhline/axvline, and the helpers they share (option
 -- tables, finite-point masks, marker codes, histogram edges, image conversion). Each method
 -- validates its arguments and appends an artist table with ax:add; lunette.plot_axes copies
 -- them into its Axes class (the `Axes` below is that method set), lunette.plot_render draws
@@ -161,7 +161,7 @@ function Axes:plot(x, y, fmt, o)
   if marker and MARKERS[marker] == nil then fail("plot", 4, ("unknown marker '%s'"):format(tostring(marker))) end
   local ls = o.linestyle or o.ls or f.linestyle or "-"
   U.dashes(ls, 1, 1, "plot", 4)
-  return self:add {
+  local a = self:add {
     kind = "line", x = xs, y = ys, color = U.color(color, rc, "plot", 4, o.alpha),
     lw = o.linewidth or o.lw or rc["lines.linewidth"], ls = ls, marker = marker,
     ms = o.markersize or o.ms or rc["lines.markersize"],
@@ -171,6 +171,8 @@ function Axes:plot(x, y, fmt, o)
     cap = o.solid_capstyle or rc["lines.solid_capstyle"], zorder = o.zorder or 2, label = o.label,
     clip = o.clip_on ~= false,
   }
+  if o.drawstyle or o.ds then self:apply_drawstyle(a, o.drawstyle or o.ds, "plot", 4) end
+  return a
 end
 
 ---------------------------------------------------------------------------
@@ -246,6 +248,7 @@ function Axes:bar(x, height, o)
   local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
   self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "bar", sticky_y = sticky })
   if o.tick_label then self.x.fixed_locs, self.x.fixed_labels = xt, o.tick_label end
+  self:bar_errors(bars, o, "bar", false)
   return bars
 end
 
@@ -269,6 +272,7 @@ function Axes:barh(y, width, o)
   local cols = bar_colors(self, o.color, n, o.alpha, "barh", 3)
   local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
   self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "barh", sticky_x = sticky })
+  self:bar_errors(bars, o, "barh", true)
   return bars
 end
 
@@ -384,6 +388,7 @@ function Axes:hist(x, o)
       end
     end
   end
+  if o.log then self:yscale("log") end -- matplotlib's log=True: a log count axis
   if nx == 1 then return results[1], edges end
   return results, edges
 end
@@ -561,26 +566,5 @@ function Axes:axhline(y, o) return ref_line(self, "hline", y or 0, o, "axhline")
 -- ax:axvline([x = 0] [, {ymin = 0, ymax = 1, ...}]) -> artist
 -- A vertical line at data position x, as axhline.
 function Axes:axvline(x, o) return ref_line(self, "vline", x or 0, o, "axvline") end
-
--- ax:fill_between(x, y1, y2=0, {color=, alpha=, label=})
-function Axes:fill_between(x, y1, y2, o)
-  if type(y2) == "table" and not U.is_tensor(y2) and type(y2[1]) ~= "number" then y2, o = nil, y2 end
-  o = opts_table(o, "fill_between", 4)
-  local xs, a = U.vec(x, "fill_between", 1, "x"), U.vec(y1, "fill_between", 2, "y1")
-  local n = xs:size(1)
-  local b = y2 and U.vec(y2, "fill_between", 3, "y2") or T.zeros(n, "float64")
-  if b:size(1) == 1 then b = T.full({ n }, b[1], "float64") end
-  if a:size(1) ~= n or b:size(1) ~= n then fail("fill_between", 2, "x, y1 and y2 must have the same length") end
-  local rev = T.arange(n, 0, -1, "int64")
-  local px = T.cat({ xs, xs:index_select(1, rev) }, 1)
-  local py = T.cat({ a, b:index_select(1, rev) }, 1)
-  local col = o.color or self:next_color("patches")
-  return self:add {
-    kind = "line", x = px:contiguous(), y = py:contiguous(), ls = "none", lw = 0, closed = true,
-    fill = U.color(col, self.rc, "fill_between", 4, o.alpha or 1), color = U.color(col, self.rc, "fill_between", 4),
-    zorder = o.zorder or 1, label = o.label, clip = true, patch_legend = true,
-    ignore_for_legend_placement = true, -- a PolyCollection in matplotlib: no offsets to avoid
-  }
-end
 
 return Axes

@@ -11,6 +11,7 @@ Axes.__index = Axes
 Axes.kind = "2d"
 -- the artist methods and their helpers (Axes.MARKERS, Axes.opts_table, ...)
 for k, v in pairs(Artists) do Axes[k] = v end
+for k, v in pairs(require "lunette.plot_artists2") do Axes[k] = v end
 local opts_table = Axes.opts_table
 
 local function new_axis(rc, n)
@@ -71,6 +72,14 @@ end
 
 -- Data limits of one artist along axis n ("x"/"y"): lo, hi or nil.
 local function artist_limits(a, n, positive)
+  local lim = a["lim_" .. n] -- an artist's own data limits along n (spans)
+  if lim then
+    if positive and lim[1] <= 0 then
+      if lim[2] <= 0 then return nil end
+      return lim[2], lim[2]
+    end
+    return lim[1], lim[2]
+  end
   if a.kind == "scatter" or a.kind == "line" then
     local lo, hi = C.finite_range(a[n], positive)
     if a.extra_xlim and n == "x" then
@@ -106,10 +115,13 @@ function Axes:autoscale_axis(n)
   if ax.lim then return ax.lim[1], ax.lim[2] end
   local positive = ax.scale == "log"
   local lo, hi, stickies = nil, nil, {}
-  for _, a in ipairs(self.artists) do
-    local l, h = artist_limits(a, n, positive)
-    if l then lo, hi = math.min(lo or l, l), math.max(hi or h, h) end
-    for _, s in ipairs(a["sticky_" .. n] or {}) do stickies[#stickies + 1] = s end
+  -- a shared axis (twinx/twiny) scales to the artists of every axes that shares it
+  for _, member in ipairs(ax.members or { self }) do
+    for _, a in ipairs(member.artists) do
+      local l, h = artist_limits(a, n, positive)
+      if l then lo, hi = math.min(lo or l, l), math.max(hi or h, h) end
+      for _, s in ipairs(a["sticky_" .. n] or {}) do stickies[#stickies + 1] = s end
+    end
   end
   if lo == nil then
     if positive then return 1, 10 end

@@ -43,6 +43,23 @@ local function first_color(a)
   return a.fill or a.color
 end
 
+-- The bars of an errorbar's legend handle through (x, y): half a font size each way, with the
+-- errorbar's caps, as matplotlib's HandlerErrorbar.
+local function errbar_handle(r, e, x, y, fs, ppt)
+  local half = 0.5 * fs
+  local stroke = { width = e.lw * ppt, color = e.color, cap = "butt" }
+  local caps = e.capsize > 0 and { size = 2 * e.capsize * ppt, edge_width = e.capthick * ppt, edge = e.color }
+  for _, d in ipairs { e.x and "x" or nil, e.y and "y" or nil } do
+    local xs = d == "x" and { x - half, x + half } or { x, x }
+    local ys = d == "y" and { y - half, y + half } or { y, y }
+    r:path(vec(xs), vec(ys), { stroke = stroke })
+    if caps then
+      caps.marker = d == "y" and "_" or "|"
+      r:markers(vec(xs), vec(ys), caps)
+    end
+  end
+end
+
 -- Draws the handle of artist a in the box (x0, y0 top-left, w, h px).
 local function draw_handle(ax, r, a, x0, y0, w, h, ppt, fs, markerscale)
   if a.kind == "scatter" then
@@ -71,6 +88,7 @@ local function draw_handle(ax, r, a, x0, y0, w, h, ppt, fs, markerscale)
       r:path(vec { x0, x0 + w }, vec { y, y }, { stroke = { width = a.lw * ppt, color = a.color, dash = dash or nil,
                                                           cap = dash and "butt" or "projecting" } })
     end
+    if a.errbar then errbar_handle(r, a.errbar, x0 + w / 2, y, fs, ppt) end
     if a.marker then
       local o = { marker = a.marker, size = a.ms * markerscale * ppt, edge_width = a.mew * ppt,
                   face = a.mfc or a.color, edge = a.mec or a.color }

@@ -179,7 +179,8 @@ end
 -- Draws axis n: grid (if at this z-order), ticks, labels, offset text and
 -- the axis label; returns nothing.
 function R.draw_axis(ax, r, n, box, tr, ticks, ppt)
-  if not ax.axison or not ax[n].visible then return end
+  if not ax.axison or not ax[n].visible or (ax.hidden_axis and ax.hidden_axis[n]) then return end
+  if ax[n].side then return R.draw_far_axis(ax, r, n, box, tr, ticks, ppt) end
   grid_lines(ax, r, n, box, tr, ticks, ppt)
   local rc, t = ax.rc, ax[n].tick
   tick_marks(ax, r, n, box, tr, ticks.major, ppt, false)
@@ -223,6 +224,60 @@ function R.draw_axis(ax, r, n, box, tr, ticks, ppt)
     else
       lo.ha, lo.va, lo.rotation, lo.anchor = "center", "bottom", 90, true
       r:text(a.label, u[1] - pad, (box[2] + box[4]) / 2, lo)
+    end
+  end
+end
+
+-- The axis of a twin on the far side (y on the right, x on top): ticks, labels and the
+-- axis label mirrored from R.draw_axis; the grid is the first axes' business.
+function R.draw_far_axis(ax, r, n, box, tr, ticks, ppt)
+  local rc, t = ax.rc, ax[n].tick
+  local out, inn = tick_extent(t, ppt)
+  local col = color(rc, t.color, "black")
+  local function marks(list, minor)
+    if not t.ticks then return end
+    local size = minor and t.minor_size or t.size
+    local width = (minor and t.minor_width or t.width) * ppt
+    if size <= 0 or width <= 0 then return end
+    local o2, i2 = tick_extent({ size = size, direction = t.direction }, ppt)
+    for _, v in ipairs(list) do
+      local loc = minor and v or v.loc
+      local xs, ys
+      if n == "x" then local p = tr.px(loc) xs, ys = { p, p }, { box[2] - o2, box[2] + i2 }
+      else local p = tr.py(loc) xs, ys = { box[3] - i2, box[3] + o2 }, { p, p } end
+      r:path(vec(xs), vec(ys), { stroke = { width = width, color = col, cap = "butt" }, snap = true })
+    end
+  end
+  marks(ticks.major, false)
+  marks(ticks.minor, true)
+  local o = label_opts(ax, n, ppt)
+  local boxes = {}
+  if t.labels then
+    for _, tk in ipairs(ticks.major) do
+      if tk.label ~= "" then
+        if n == "x" then
+          o.ha, o.va = "center", "bottom"
+          boxes[#boxes + 1] = { tick_label(r, tk.label, tr.px(tk.loc), box[2] - out - t.pad * ppt, o) }
+        else
+          o.ha, o.va = "left", "center_baseline"
+          boxes[#boxes + 1] = { tick_label(r, tk.label, box[3] + out + t.pad * ppt, tr.py(tk.loc), o) }
+        end
+      end
+    end
+  end
+  local spine = n == "x" and { box[1], box[2], box[3], box[2] } or { box[3], box[2], box[3], box[4] }
+  local u = union_box({ spine, table.unpack(boxes) })
+  local a = ax[n]
+  if a.label and a.label ~= "" then
+    local lo = U.text_opts(a.label_opts, rc, ppt,
+      { size = rc["axes.labelsize"], color = rc["axes.labelcolor"], layout = n }, n .. "label")
+    local pad = (a.label_opts.labelpad or rc["axes.labelpad"]) * ppt
+    if n == "x" then
+      lo.ha, lo.va = "center", "bottom"
+      r:text(a.label, (box[1] + box[3]) / 2, u[2] - pad, lo)
+    else
+      lo.ha, lo.va, lo.rotation, lo.anchor = "center", "top", 90, true
+      r:text(a.label, u[3] + pad, (box[2] + box[4]) / 2, lo)
     end
   end
 end
@@ -297,7 +352,7 @@ local function draw_line(ax, r, a, tr, ppt)
     local o = { xform = tr, marker = a.marker, size = a.ms * ppt, edge_width = a.mew * ppt }
     if filled then o.face = face; o.edge = edge
     else o.edge = a.mec or a.color; o.edge_width = math.max(a.mew, 1) * ppt end
-    r:markers(a.x, a.y, o)
+    r:markers(a.mx or a.x, a.my or a.y, o) -- mx/my: a step line's markers stay at its data points
   end
 end
 
