@@ -421,8 +421,103 @@ function G.colormaps()
   save(fig, "colormaps", { dpi = 100 })
 end
 
+-- The calls a matplotlib user reaches for next: errorbar and bar error bars, confidence bands
+-- (fill_between, where=, fill_betweenx), annotate with arrows, twinx/twiny, step and drawstyle,
+-- semilogy/loglog, axhspan/axvspan, and bars, histograms and error bars on log axes.
+function G.lines_and_errors()
+  local fig, axes = plot.subplots(3, 4, { size = { 18, 12 } })
+  local x = { 1, 2, 3, 4, 5, 6 }
+  local y = { 2.1, 3.0, 2.6, 3.9, 3.4, 4.4 }
+  local ax = axes[1][1]
+  ax:errorbar(x, y, { yerr = 0.3, capsize = 3, label = "yerr=0.3, capsize=3" })
+  ax:errorbar(x, { 1.0, 1.4, 1.1, 2.0, 1.7, 2.2 }, {
+    yerr = { { 0.1, 0.2, 0.1, 0.3, 0.2, 0.1 }, { 0.4, 0.3, 0.2, 0.1, 0.5, 0.3 } }, xerr = 0.2, fmt = "s",
+    ecolor = "gray", elinewidth = 1, label = "asymmetric, xerr" })
+  ax:legend { loc = "upper left", fontsize = 8 }
+  ax:title("errorbar")
+  ax = axes[1][2]
+  local m, sd = { 3.1, 4.8, 4.0, 2.2 }, { 0.4, 0.7, 0.3, 0.5 }
+  ax:bar({ "A", "B", "C", "D" }, m, { yerr = sd, capsize = 4, color = "C2", alpha = 0.8 })
+  ax:title("bar(yerr=, capsize=4)")
+  ax = axes[1][3]
+  ax:barh({ "p", "q", "r" }, { 5, 3, 6 }, { xerr = { 0.5, 0.4, 0.8 }, capsize = 3, ecolor = "darkred" })
+  ax:title("barh(xerr=, ecolor=)")
+  ax = axes[1][4]
+  local ep = lt.arange(1, 51):double()
+  local loss = (ep * -0.08):exp() * 2 + 0.3
+  local sdv = (ep * -0.05):exp() * 0.3 + 0.05
+  ax:plot(ep, loss, { label = "mean loss" })
+  ax:fill_between(ep, loss - sdv, loss + sdv, { alpha = 0.3, label = "\u{00b1}1 sd" })
+  ax:fill_between(ep, 0, 0.4, { where = ep:gt(35), color = "C2", alpha = 0.2, label = "where=" })
+  ax:legend { fontsize = 8 }
+  ax:title("fill_between (band, where=)")
+  ax = axes[2][1]
+  local t = lt.linspace(0, 10, 200):double()
+  ax:plot(t, t:sin())
+  ax:annotate("max", { math.pi / 2, 1 }, { xytext = { 3.5, 1.6 }, arrowprops = { arrowstyle = "->" } })
+  ax:annotate("-|> red", { 5 * math.pi / 2, 1 }, { xytext = { 5.2, 1.6 },
+    arrowprops = { arrowstyle = "-|>", color = "red" }, color = "red" })
+  ax:annotate("min", { 3 * math.pi / 2, -1 }, { xytext = { 30, -25 }, textcoords = "offset points",
+    arrowprops = { facecolor = "black", shrink = 0.05 } })
+  ax:annotate("axes fraction", { 0.03, 0.04 }, { xycoords = "axes fraction", fontsize = 9 })
+  ax:ylim(-2, 2)
+  ax:title("annotate")
+  ax = axes[2][2]
+  ax:plot(ep, loss, { label = "loss" })
+  ax:ylabel("loss")
+  ax:xlabel("epoch")
+  local ax2 = ax:twinx()
+  ax2:plot(ep, 1 - loss / 3, { color = "C1", label = "accuracy" })
+  ax2:ylabel("accuracy")
+  ax:legend { loc = "center left" }
+  ax2:legend { loc = "center right" }
+  ax:title("twinx")
+  ax = axes[2][3]
+  ax:plot(t, (t * 0.5):cos())
+  ax:xlabel("seconds")
+  local ax3 = ax:twiny()
+  ax3:plot(t * 1000, (t * 0.5):cos(), { alpha = 0 })
+  ax3:xlabel("milliseconds")
+  ax:title("twiny")
+  ax = axes[2][4]
+  local sx = { 1, 2, 3, 4, 5, 6 }
+  local sy = { 1, 3, 2, 4, 3, 5 }
+  ax:step(sx, sy, { where = "pre", label = "pre" })
+  ax:step(sx, lt.tensor(sy, "float64") + 2, { where = "post", label = "post" })
+  ax:step(sx, lt.tensor(sy, "float64") + 4, { where = "mid", label = "mid" })
+  ax:plot(sx, lt.tensor(sy, "float64") + 6, "o--", { drawstyle = "steps-post", color = "gray",
+    label = "plot(drawstyle=)" })
+  ax:legend { fontsize = 8, loc = "upper left" }
+  ax:title("step / drawstyle")
+  ax = axes[3][1]
+  local lx = (lt.linspace(0, 3, 20):double() * math.log(10)):exp()
+  ax:semilogy(ep, loss - 0.29, { label = "semilogy" })
+  ax:title("semilogy")
+  ax = axes[3][2]
+  ax:loglog(lx, lx ^ 2, "o-", { markersize = 4, label = "x^2" })
+  ax:errorbar(lx, lx * 10, { yerr = lx * 5, fmt = "none", ecolor = "C1", capsize = 2 })
+  ax:grid(true, { alpha = 0.4 })
+  ax:title("loglog + errorbar")
+  ax = axes[3][3]
+  ax:plot(t, t:sin() * 2, { color = "k", linewidth = 1 })
+  ax:axhspan(-0.5, 0.5, { color = "green", alpha = 0.2, label = "axhspan" })
+  ax:axvspan(3, 4.5, { facecolor = "C3", alpha = 0.3, label = "axvspan" })
+  ax:axhline(1.5, { color = "gray", linestyle = "--" })
+  ax:axvline(8, { color = "purple", ymin = 0.2, ymax = 0.8 })
+  ax:legend { loc = "lower left", fontsize = 8 }
+  ax:title("axhspan / axvspan / axhline / axvline")
+  ax = axes[3][4]
+  local v = D.clusters(2000, 2)
+  ax:hist(v, { bins = 30, log = true, alpha = 0.7, label = "hist(log=true)" })
+  ax:bar({ -30, 0, 30 }, { 10, 100, 1000 }, { width = 8, color = "C1", alpha = 0.6, label = "bar on log y" })
+  ax:legend { fontsize = 8, loc = "upper left" }
+  ax:title("hist(log=true), bar on log y")
+  fig:suptitle("lunette.plot: errors, bands, annotations, twins, steps, spans", { fontsize = 16 })
+  save(fig, "lines_and_errors", { dpi = 100 })
+end
+
 local ORDER = { "feature_space", "class_bars", "montage", "agreement", "summary", "sphere_panels",
-                "anchors", "pairwise", "artists", "colormaps" }
+                "anchors", "pairwise", "artists", "colormaps", "lines_and_errors" }
 local names = {}
 for i = 3, #(arg or {}) do names[#names + 1] = arg[i] end
 if #names == 0 then names = ORDER end

@@ -338,6 +338,7 @@ local function fill_band(self, fname, p, c1, c2, o, horizontal)
   local n = #ps
   local a = U.vec(c1, fname, 2, horizontal and "x1" or "y1"):totable()
   local b = c2 and U.vec(c2, fname, 3, horizontal and "x2" or "y2"):totable() or { 0 }
+  if #a == 1 then for i = 2, n do a[i] = a[1] end end -- a number broadcasts, as in matplotlib
   if #b == 1 then for i = 2, n do b[i] = b[1] end end
   if #a ~= n or #b ~= n then fail(fname, 2, "x, y1 and y2 must have the same length") end
   local u, v = band_polygons(ps, a, b, where_mask(o.where, n, fname))
@@ -357,7 +358,7 @@ end
 
 -- ax:fill_between(x, y1 [, y2 = 0] [, {where =, color | facecolor = next colour, edgecolor = none,
 --                 linewidth = 1, alpha = 1, label =, zorder = 1}]) -> artist
--- The area between curves y1 and y2 (a number or n values) over x; where (n booleans or a
+-- The area between curves y1 and y2 (each a number or n values) over x; where (n booleans or a
 -- boolean tensor) fills only the runs of points where it is true, as matplotlib's where=
 -- without interpolate. Lengths that do not match raise.
 function Axes:fill_between(x, y1, y2, o) return fill_band(self, "fill_between", x, y1, y2, o, false) end
@@ -546,6 +547,8 @@ local function twin(self, shared, fname)
   ax.hidden_axis = { [shared] = true }
   ax[other].side = other == "y" and "right" or "top"
   ax.twin_of = self
+  self.twins = self.twins or {}
+  self.twins[#self.twins + 1] = ax
   ax.frameon = false -- matplotlib's twin has an invisible background: the first axes shows through
   return ax
 end

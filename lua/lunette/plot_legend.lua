@@ -49,7 +49,10 @@ local function errbar_handle(r, e, x, y, fs, ppt)
   local half = 0.5 * fs
   local stroke = { width = e.lw * ppt, color = e.color, cap = "butt" }
   local caps = e.capsize > 0 and { size = 2 * e.capsize * ppt, edge_width = e.capthick * ppt, edge = e.color }
-  for _, d in ipairs { e.x and "x" or nil, e.y and "y" or nil } do
+  local dirs = {}
+  if e.x then dirs[#dirs + 1] = "x" end
+  if e.y then dirs[#dirs + 1] = "y" end
+  for _, d in ipairs(dirs) do
     local xs = d == "x" and { x - half, x + half } or { x, x }
     local ys = d == "y" and { y - half, y + half } or { y, y }
     r:path(vec(xs), vec(ys), { stroke = stroke })

@@ -296,8 +296,26 @@ local function draw_spines(ax, r, box, ppt)
   end
 end
 
+-- The top pixel of the x axis a twiny draws above box (its tick labels and label).
+local function far_axis_top(tw, box, ppt)
+  local m = U.measurer()
+  local xlo, xhi = tw:view_limits("x")
+  local ylo, yhi = tw:view_limits("y")
+  local tr = R.transform(box, xlo, xhi, ylo, yhi, tw.x.scale == "log", tw.y.scale == "log")
+  R.draw_far_axis(tw, m, "x", box, tr, R.ticks(tw, "x", box, ppt), ppt)
+  local u = U.union(m.boxes)
+  return u and math.min(u[2], box[2]) or box[2]
+end
+
 function R.draw_titles(ax, r, box, ppt)
   local rc = ax.rc
+  -- as matplotlib, a title rises above a twin's top axis
+  local top = box[2]
+  for _, tw in ipairs(ax.twins or {}) do
+    if tw.x.side == "top" and tw.axison and not (tw.hidden_axis and tw.hidden_axis.x) then
+      top = math.min(top, far_axis_top(tw, box, ppt))
+    end
+  end
   for loc, t in pairs(ax.title_parts) do
     local o = U.text_opts(t.opts, rc, ppt, { size = rc["axes.titlesize"],
       color = rc["axes.titlecolor"] ~= "auto" and rc["axes.titlecolor"] or rc["text.color"], layout = "x",
@@ -306,7 +324,7 @@ function R.draw_titles(ax, r, box, ppt)
     o.va = "baseline"
     local x = loc == "left" and box[1] or loc == "right" and box[3] or (box[1] + box[3]) / 2
     local pad = (t.opts.pad or rc["axes.titlepad"]) * ppt
-    r:text(t.s, x, box[2] - pad - (t.opts.y and (t.opts.y - 1) * (box[4] - box[2]) or 0), o)
+    r:text(t.s, x, top - pad - (t.opts.y and (t.opts.y - 1) * (box[4] - box[2]) or 0), o)
   end
 end
 

@@ -410,6 +410,99 @@ def colormaps():
     save(fig, "colormaps", dpi=100)
 
 
+@figure
+def lines_and_errors():
+    fig, axes = plt.subplots(3, 4, figsize=(18, 12))
+    x = [1, 2, 3, 4, 5, 6]
+    y = [2.1, 3.0, 2.6, 3.9, 3.4, 4.4]
+    ax = axes[0, 0]
+    ax.errorbar(x, y, yerr=0.3, capsize=3, label="yerr=0.3, capsize=3")
+    ax.errorbar(x, [1.0, 1.4, 1.1, 2.0, 1.7, 2.2],
+                yerr=[[0.1, 0.2, 0.1, 0.3, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1, 0.5, 0.3]], xerr=0.2, fmt="s",
+                ecolor="gray", elinewidth=1, label="asymmetric, xerr")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("errorbar")
+    ax = axes[0, 1]
+    ax.bar(["A", "B", "C", "D"], [3.1, 4.8, 4.0, 2.2], yerr=[0.4, 0.7, 0.3, 0.5], capsize=4, color="C2",
+           alpha=0.8)
+    ax.set_title("bar(yerr=, capsize=4)")
+    ax = axes[0, 2]
+    ax.barh(["p", "q", "r"], [5, 3, 6], xerr=[0.5, 0.4, 0.8], capsize=3, ecolor="darkred")
+    ax.set_title("barh(xerr=, ecolor=)")
+    ax = axes[0, 3]
+    ep = np.arange(1, 51, dtype=float)
+    loss = np.exp(ep * -0.08) * 2 + 0.3
+    sdv = np.exp(ep * -0.05) * 0.3 + 0.05
+    ax.plot(ep, loss, label="mean loss")
+    ax.fill_between(ep, loss - sdv, loss + sdv, alpha=0.3, label="\u00b11 sd")
+    ax.fill_between(ep, 0, 0.4, where=ep > 35, color="C2", alpha=0.2, label="where=")
+    ax.legend(fontsize=8)
+    ax.set_title("fill_between (band, where=)")
+    ax = axes[1, 0]
+    t = np.linspace(0, 10, 200)
+    ax.plot(t, np.sin(t))
+    ax.annotate("max", (np.pi / 2, 1), xytext=(3.5, 1.6), arrowprops=dict(arrowstyle="->"))
+    ax.annotate("-|> red", (5 * np.pi / 2, 1), xytext=(5.2, 1.6), arrowprops=dict(arrowstyle="-|>", color="red"),
+                color="red")
+    ax.annotate("min", (3 * np.pi / 2, -1), xytext=(30, -25), textcoords="offset points",
+                arrowprops=dict(facecolor="black", shrink=0.05))
+    ax.annotate("axes fraction", (0.03, 0.04), xycoords="axes fraction", fontsize=9)
+    ax.set_ylim(-2, 2)
+    ax.set_title("annotate")
+    ax = axes[1, 1]
+    ax.plot(ep, loss, label="loss")
+    ax.set_ylabel("loss")
+    ax.set_xlabel("epoch")
+    ax2 = ax.twinx()
+    ax2.plot(ep, 1 - loss / 3, color="C1", label="accuracy")
+    ax2.set_ylabel("accuracy")
+    ax.legend(loc="center left")
+    ax2.legend(loc="center right")
+    ax.set_title("twinx")
+    ax = axes[1, 2]
+    ax.plot(t, np.cos(t * 0.5))
+    ax.set_xlabel("seconds")
+    ax3 = ax.twiny()
+    ax3.plot(t * 1000, np.cos(t * 0.5), alpha=0)
+    ax3.set_xlabel("milliseconds")
+    ax.set_title("twiny")
+    ax = axes[1, 3]
+    sx = np.array([1, 2, 3, 4, 5, 6.0])
+    sy = np.array([1, 3, 2, 4, 3, 5.0])
+    ax.step(sx, sy, where="pre", label="pre")
+    ax.step(sx, sy + 2, where="post", label="post")
+    ax.step(sx, sy + 4, where="mid", label="mid")
+    ax.plot(sx, sy + 6, "o--", drawstyle="steps-post", color="gray", label="plot(drawstyle=)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("step / drawstyle")
+    ax = axes[2, 0]
+    lx = np.exp(np.linspace(0, 3, 20) * np.log(10))
+    ax.semilogy(ep, loss - 0.29, label="semilogy")
+    ax.set_title("semilogy")
+    ax = axes[2, 1]
+    ax.loglog(lx, lx ** 2, "o-", markersize=4, label="x^2")
+    ax.errorbar(lx, lx * 10, yerr=lx * 5, fmt="none", ecolor="C1", capsize=2)
+    ax.grid(True, alpha=0.4)
+    ax.set_title("loglog + errorbar")
+    ax = axes[2, 2]
+    ax.plot(t, np.sin(t) * 2, color="k", linewidth=1)
+    ax.axhspan(-0.5, 0.5, color="green", alpha=0.2, label="axhspan")
+    ax.axvspan(3, 4.5, facecolor="C3", alpha=0.3, label="axvspan")
+    ax.axhline(1.5, color="gray", linestyle="--")
+    ax.axvline(8, color="purple", ymin=0.2, ymax=0.8)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title("axhspan / axvspan / axhline / axvline")
+    ax = axes[2, 3]
+    v = D.clusters(2000, 2)[0]
+    ax.hist(v, bins=30, log=True, alpha=0.7, label="hist(log=true)")
+    ax.bar([-30, 0, 30], [10, 100, 1000], width=8, color="C1", alpha=0.6, label="bar on log y")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("hist(log=true), bar on log y")
+    fig.suptitle("lunette.plot: errors, bands, annotations, twins, steps, spans", fontsize=16)
+    plt.tight_layout()
+    save(fig, "lines_and_errors", dpi=100)
+
+
 if __name__ == "__main__":
     names = sys.argv[3:] or list(G)
     for n in names:
