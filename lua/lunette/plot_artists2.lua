@@ -532,15 +532,20 @@ R.DRAW.annotation = draw_annotation
 -- twin axes
 ---------------------------------------------------------------------------
 
--- A new axes over self sharing axis `shared` ("x" for twinx): the same axis table (limits,
--- scale, ticks, label), drawn once by self; the other axis sits on the opposite side.
+-- A new axes over self sharing axis `shared` ("x" for twinx) and drawing it not at all (self
+-- does); the other axis sits on the opposite side.
 local function twin(self, shared, fname)
   if self.kind ~= "2d" then fail(fname, 1, "twin axes need 2-D axes") end
   local other = shared == "x" and "y" or "x"
   local fig = self.fig
   local ax = getmetatable(self).new(fig, self.where)
   fig.axes[#fig.axes + 1] = ax
-  ax[shared] = self[shared]
+  -- the shared axis: limits, scale, margins, fixed ticks and direction live in the first axes'
+  -- table (reads and writes of those keys go there); tick style, grid and label stay the twin's
+  -- own, as matplotlib shares an axis's scale and limits but not its decorations
+  local own = ax[shared]
+  local proxy = { tick = own.tick, grid = own.grid, label = "", label_opts = {}, visible = true, name = own.name }
+  ax[shared] = setmetatable(proxy, { __index = self[shared], __newindex = self[shared] })
   local members = self[shared].members or { self }
   members[#members + 1] = ax
   self[shared].members = members
