@@ -32,6 +32,7 @@ local U = require "lunette.plot_util"
 local LIO = require "lunette.io"
 local Figure = require "lunette.plot_figure"
 local Axes = require "lunette.plot_axes"
+local check = require("lunette.options").check
 local A3 = require "lunette.plot_axes3d"
 
 local plot = {}
@@ -43,14 +44,17 @@ plot.Axes3D = A3
 -- plot.figure{size = {w, h}, dpi =, facecolor =, style =, layout =}
 function plot.figure(o) return Figure.new(o) end
 
--- plot.subplots(nrows, ncols, {size=, dpi=, style=, projection=, squeeze=, gridspec={hspace=...}})
+-- plot.subplots(nrows, ncols, {...the options of plot.figure and of fig:subplots: size, figsize,
+--                dpi, facecolor, style, rc, layout, projection, squeeze, gridspec, elev, azim, ...})
 -- -> fig, axes (one axes, a list, or a grid axes[row][col] as matplotlib squeezes);
--- at most 1000 rows and 1000 columns, 10000 axes in all.
+-- at most 1000 rows and 1000 columns, 10000 axes in all. Unknown options raise.
 function plot.subplots(nrows, ncols, o)
   if type(nrows) == "table" then nrows, ncols, o = 1, 1, nrows end
   o = o or {}
-  local fig = Figure.new(o)
-  return fig, fig:subplots(nrows or 1, ncols or 1, o)
+  local all = Axes.keys(Figure.FIGURE_KEYS, Figure.SUBPLOTS_KEYS)
+  require("lunette.options").check("subplots", 3, o, all)
+  local fig = Figure.new(o, all)
+  return fig, fig:subplots(nrows or 1, ncols or 1, o, all)
 end
 
 -- The style new figures use: plot.style("seaborn" | "dark" | "default"[, {rc overrides}])
@@ -79,11 +83,12 @@ end
 local Cmap = {}
 Cmap.__index = Cmap
 
--- cm(values[, {vmin=, vmax=, alpha=}]): a tensor/table of floats in [0, 1]
+-- cm(values[, {vmin = 0, vmax = 1, alpha = 1}]): a tensor/table of floats in [0, 1]
 -- (or normalised by vmin/vmax) -> [n x 4] float64 RGBA; integer tensors and
 -- Lua integers pick colours by 1-based index; a single number gives {r, g, b, a}.
 function Cmap:__call(v, o)
   o = o or {}
+  check("cmap", 2, o, { "vmin", "vmax", "alpha" })
   local single = type(v) == "number"
   local t
   if single then
@@ -123,10 +128,11 @@ end
 -- colormaps() -> array of the colormap names plot.cmap knows.
 function plot.colormaps() return C.cmap_names() end
 
--- plot.palette("husl", 6) (seaborn.husl_palette), plot.palette("tab10"),
--- plot.palette("viridis", 5): a list of {r, g, b, a} colours.
+-- plot.palette("husl", 6 [, {h = 0.01, s = 0.9, l = 0.65}]) (seaborn.husl_palette),
+-- plot.palette("tab10"), plot.palette("viridis", 5): a list of {r, g, b, a} colours.
 function plot.palette(name, n, o)
   o = o or {}
+  check("palette", 3, o, { "h", "s", "l" })
   local rows
   if name == "husl" or name == "hls" then
     n = n or 6
@@ -248,13 +254,17 @@ local function as_image(img, mean, std)
   return img
 end
 
--- plot.montage(images, {ncols=6, titles=, labels=, mean=, std=, size=, suptitle=, fontsize=8, cmap=}) -> fig
+-- plot.montage(images, {ncols = min(6, n), titles =, labels =, mean =, std =, size = {2 ncols, 2 nrows},
+--                dpi = 100, style = current, suptitle =, suptitle_size = 16, fontsize = 8,
+--                cmap = "gray", interpolation = "nearest", vmin = 0, vmax = 1}) -> fig
 -- images: [n x c x h x w] or [n x h x w] tensor (c = 1 or 3), or a list of
 -- images; mean/std (per channel) undo a normalisation, values are clipped to
 -- [0, 1]. titles: one string per image, or a format applied to each of labels
 -- (a tensor or table, one per image): {titles = "Class %d", labels = y - 1}.
 function plot.montage(images, o)
   o = o or {}
+  check("montage", 2, o, { "ncols", "titles", "labels", "mean", "std", "size", "dpi", "style", "suptitle",
+                           "suptitle_size", "fontsize", "cmap", "interpolation", "vmin", "vmax" })
   local list = image_list(images, "montage")
   local n = #list
   local labels = U.is_tensor(o.labels) and o.labels:totable() or o.labels
@@ -293,6 +303,7 @@ end
 function plot.image_grid(images, o)
   o = o or {}
   if type(o) ~= "table" then U.fail("image_grid", 2, "options table expected, got " .. type(o)) end
+  check("image_grid", 2, o, { "ncols", "mean", "std", "pad", "padvalue" })
   local list = image_list(images, "image_grid")
   local ncols, pad, fill = o.ncols or math.min(8, #list), o.pad or 0, o.padvalue or 1
   if math.type(ncols) ~= "integer" or ncols < 1 then U.fail("image_grid", 2, "ncols must be a positive integer") end

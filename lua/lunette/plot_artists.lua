@@ -7,6 +7,7 @@
 local T = require "lunette.tensor"
 local C = require "lunette._plot"
 local U = require "lunette.plot_util"
+local O = require "lunette.options"
 
 local Axes = {}
 
@@ -17,14 +18,30 @@ Axes.MARKERS = MARKERS
 
 local function fail(...) return U.fail(...) end
 
-local function opts_table(o, fname, n)
+local function opts_table(o, fname, n, known)
   if o == nil then return {} end
   if type(o) ~= "table" or T.is_tensor(o) then fail(fname, n, "options table expected, got " .. type(o)) end
+  if known then O.check(fname, n, o, known) end
   return o
 end
--- Axes.opts_table(o, fname, n) -> table
--- o, or {} for nil; raises "bad argument #n to 'fname'" for a non-table.
+-- Axes.opts_table(o, fname, n [, known]) -> table
+-- o, or {} for nil; raises "bad argument #n to 'fname'" for a non-table and, given the list
+-- known, for a key not in it (lunette.options.check: the did-you-mean message).
 Axes.opts_table = opts_table
+
+-- Axes.keys(list...) -> list: the option names of several lists in one (shared groups of
+-- option names, as the text options every text-drawing call takes).
+local function keys(...)
+  local out = {}
+  for _, l in ipairs { ... } do
+    for _, k in ipairs(l) do out[#out + 1] = k end
+  end
+  return out
+end
+Axes.keys = keys
+-- The options of every call that draws text (lunette.plot_util.text_opts reads them).
+Axes.TEXT_KEYS = { "fontsize", "size", "color", "alpha", "ha", "va", "rotation", "weight", "fontweight",
+                   "style", "family", "linespacing", "multialign", "rotation_mode" }
 
 -- Axes.finite_mask(coords...) -> mask | nil
 -- Keeps only the points whose coordinates are all finite (documented:
@@ -75,13 +92,19 @@ local function edge_spec(e, rc, alpha, fname, argn)
   return U.color(e, rc, fname, argn, alpha)
 end
 
--- ax:scatter(x, y [, {c | color =, s = size(s) in pt^2, marker = "o", alpha =, cmap =, vmin =, vmax =,
---            edgecolors =, linewidths =, label =, zorder =}]) -> artist
+local SCATTER_KEYS = { "c", "color", "s", "size", "marker", "alpha", "cmap", "vmin", "vmax", "edgecolors",
+                       "edgecolor", "linewidths", "linewidth", "lw", "label", "zorder", "clip_on" }
+
+-- ax:scatter(x, y [, {c | color = next colour, s | size = 36 (pt^2, a number or n values),
+--            marker = "o", alpha = 1, cmap = "viridis", vmin = min, vmax = max,
+--            edgecolors | edgecolor = "face", linewidths | linewidth | lw = 1, label =, zorder = 1,
+--            clip_on = true}]) -> artist
 -- A scatter plot of equal-length x and y (tensors or tables): c is a colour,
 -- n colours, or n values mapped through cmap; points with a non-finite
--- coordinate are skipped. Mismatched sizes or an unknown marker raise.
+-- coordinate are skipped. Mismatched sizes, an unknown marker or an unknown
+-- option raise.
 function Axes:scatter(x, y, o)
-  o = opts_table(o, "scatter", 3)
+  o = opts_table(o, "scatter", 3, SCATTER_KEYS)
   local xs, ys = U.vec(x, "scatter", 1, "x"), U.vec(y, "scatter", 2, "y")
   if xs:size(1) ~= ys:size(1) then
     fail("scatter", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1), ys:size(1)))
@@ -94,7 +117,7 @@ function Axes:scatter(x, y, o)
   local cols = U.point_colors(c, n, { alpha = o.alpha, cmap = o.cmap, vmin = o.vmin, vmax = o.vmax, default = default }, rc, "scatter", 3)
   local sizes = scatter_sizes(o.s or o.size, n, rc, "scatter", 3)
   local filled = MARKERS[marker]
-  local lw = o.linewidths or o.linewidth or (filled and rc["patch.linewidth"] or rc["lines.linewidth"])
+  local lw = o.linewidths or o.linewidth or o.lw or (filled and rc["patch.linewidth"] or rc["lines.linewidth"])
   local edge = filled and edge_spec(o.edgecolors or o.edgecolor, rc, o.alpha, "scatter", 3) or "face"
   local mask = finite_mask(xs, ys)
   if mask then
@@ -133,10 +156,18 @@ local function parse_fmt(fmt)
   return o
 end
 
--- ax:plot([x,] y [, fmt] [, {color =, linestyle =, linewidth =, marker =, markersize =,
---          markerfacecolor =, markeredgecolor =, alpha =, label =, zorder =}]) -> artist
+local PLOT_KEYS = { "color", "c", "linestyle", "ls", "linewidth", "lw", "marker", "markersize", "ms",
+                    "markerfacecolor", "mfc", "markeredgecolor", "mec", "markeredgewidth", "mew",
+                    "solid_capstyle", "alpha", "label", "zorder", "clip_on", "drawstyle", "ds" }
+Axes.PLOT_KEYS = PLOT_KEYS
+
+-- ax:plot([x,] y [, fmt] [, {color | c = next colour, linestyle | ls = "-", linewidth | lw = 1.5,
+--          marker = none, markersize | ms = 6, markerfacecolor | mfc = color,
+--          markeredgecolor | mec = color, markeredgewidth | mew = 1, solid_capstyle = "projecting",
+--          drawstyle | ds = "default", alpha = 1, label =, zorder = 2, clip_on = true}]) -> artist
 -- A line through the points (x defaults to 0, 1, 2, ...); fmt is a
--- matplotlib format string ("r--", "o", "k:", "C1-o").
+-- matplotlib format string ("r--", "o", "k:", "C1-o"); drawstyle "steps-pre", "steps-post",
+-- "steps-mid" ("steps" = "steps-pre") draws steps, as ax:step.
 function Axes:plot(x, y, fmt, o)
   if type(y) == "string" or (type(y) == "table" and not U.is_tensor(y) and type(y[1]) ~= "number" and y[1] ~= nil) then
     x, y, fmt, o = nil, x, y, fmt
@@ -144,7 +175,7 @@ function Axes:plot(x, y, fmt, o)
     x, y = nil, x
   end
   if type(fmt) == "table" then fmt, o = nil, fmt end
-  o = opts_table(o, "plot", 4)
+  o = opts_table(o, "plot", 4, PLOT_KEYS)
   local ys = U.vec(y, "plot", 2, "y")
   local xs = x and U.vec(x, "plot", 1, "x") or T.arange(0, ys:size(1), 1, "float64")
   if xs:size(1) ~= ys:size(1) then
@@ -165,9 +196,9 @@ function Axes:plot(x, y, fmt, o)
     kind = "line", x = xs, y = ys, color = U.color(color, rc, "plot", 4, o.alpha),
     lw = o.linewidth or o.lw or rc["lines.linewidth"], ls = ls, marker = marker,
     ms = o.markersize or o.ms or rc["lines.markersize"],
-    mfc = o.markerfacecolor and U.color(o.markerfacecolor, rc, "plot", 4, o.alpha) or nil,
-    mec = o.markeredgecolor and U.color(o.markeredgecolor, rc, "plot", 4, o.alpha) or nil,
-    mew = o.markeredgewidth or rc["lines.markeredgewidth"],
+    mfc = (o.markerfacecolor or o.mfc) and U.color(o.markerfacecolor or o.mfc, rc, "plot", 4, o.alpha) or nil,
+    mec = (o.markeredgecolor or o.mec) and U.color(o.markeredgecolor or o.mec, rc, "plot", 4, o.alpha) or nil,
+    mew = o.markeredgewidth or o.mew or rc["lines.markeredgewidth"],
     cap = o.solid_capstyle or rc["lines.solid_capstyle"], zorder = o.zorder or 2, label = o.label,
     clip = o.clip_on ~= false,
   }
@@ -223,10 +254,17 @@ function Axes:add_rects(x0, y0, x1, y1, cols, o, extra)
   return self:add(a)
 end
 
--- ax:bar(x, height, {width=0.8, bottom=0, align="center", color=, alpha=, label=, edgecolor=})
--- returns a list of bars {x=, y=, width=, height=} (x is the left edge).
+local BAR_KEYS = { "width", "bottom", "align", "color", "alpha", "label", "edgecolor", "linewidth", "lw",
+                   "zorder", "tick_label", "yerr", "xerr", "capsize", "ecolor" }
+
+-- ax:bar(x, height [, {width = 0.8, bottom = 0, align = "center"|"edge", color = next colour
+--        (one or one per bar), alpha = 1, label =, edgecolor = none, linewidth | lw = 1,
+--        zorder = 1, tick_label =, yerr =, xerr =, capsize = 0, ecolor = "black"}]) -> bars
+-- Bars at x (numbers, or category names placed at 0, 1, 2, ...); returns a list of bars
+-- {x=, y=, width=, height=} (x is the left edge). yerr/xerr (a number, one per bar or
+-- {below, above}) draw error bars at the bar tops, as ax:errorbar with capsize and ecolor.
 function Axes:bar(x, height, o)
-  o = opts_table(o, "bar", 3)
+  o = opts_table(o, "bar", 3, BAR_KEYS)
   local xs = bar_positions(self, x, "bar", "x")
   local hs = U.vec(height, "bar", 2, "height")
   local n = xs:size(1)
@@ -252,9 +290,15 @@ function Axes:bar(x, height, o)
   return bars
 end
 
--- Horizontal bars: ax:barh(y, width, {height=0.8, left=0, ...})
+local BARH_KEYS = { "height", "left", "align", "color", "alpha", "label", "edgecolor", "linewidth", "lw",
+                    "zorder", "yerr", "xerr", "capsize", "ecolor" }
+
+-- ax:barh(y, width [, {height = 0.8, left = 0, align = "center"|"edge", color =, alpha = 1, label =,
+--         edgecolor = none, linewidth | lw = 1, zorder = 1, xerr =, yerr =, capsize = 0,
+--         ecolor = "black"}]) -> bars
+-- Horizontal bars, as ax:bar; xerr draws error bars at the bar ends.
 function Axes:barh(y, width, o)
-  o = opts_table(o, "barh", 3)
+  o = opts_table(o, "barh", 3, BARH_KEYS)
   local ys = bar_positions(self, y, "barh", "y")
   local ws = U.vec(width, "barh", 2, "width")
   local n = ys:size(1)
@@ -276,9 +320,10 @@ function Axes:barh(y, width, o)
   return bars
 end
 
--- Writes each bar's value (or labels[i]) above it: ax:bar_label(bars, {fmt="%.3f", padding=3, labels=})
+-- ax:bar_label(bars [, {fmt = "%g", padding = 0 (points), labels =, fontsize | size = 10, color =}])
+-- Writes each bar's value (or labels[i]) above it.
 function Axes:bar_label(bars, o)
-  o = opts_table(o, "bar_label", 2)
+  o = opts_table(o, "bar_label", 2, { "fmt", "padding", "labels", "fontsize", "size", "color" })
   if type(bars) ~= "table" then fail("bar_label", 1, "bars returned by ax:bar expected") end
   for i, b in ipairs(bars) do
     local s = U.text(o.labels and o.labels[i] or (o.fmt or "%g"):format(b.height), "bar_label", 2)
@@ -302,11 +347,17 @@ local function hist_edges(lo, hi, bins)
 end
 Axes.hist_edges = hist_edges
 
--- ax:hist(x, {bins=10, range={lo, hi}, density=, weights=, histtype="bar"|"step"|"stepfilled",
---            color=, alpha=, label=, rwidth=}) -> counts, edges
--- bins is a count (at most 1000000) or a list of edges (at most 1000001).
+local HIST_KEYS = { "bins", "range", "density", "weights", "histtype", "color", "alpha", "label", "rwidth",
+                    "edgecolor", "linewidth", "zorder", "log" }
+
+-- ax:hist(x [, {bins = 10, range = {min, max}, density = false, weights =,
+--            histtype = "bar"|"step"|"stepfilled", color = next colour, alpha = 1, label =,
+--            rwidth = 1 (0.8 for several datasets), edgecolor = none, linewidth = 1.5,
+--            zorder = 1, log = false}]) -> counts, edges
+-- bins is a count (at most 1000000) or a list of edges (at most 1000001); log = true puts
+-- the counts on a log axis, as matplotlib's log=True.
 function Axes:hist(x, o)
-  o = opts_table(o, "hist", 2)
+  o = opts_table(o, "hist", 2, HIST_KEYS)
   local datasets = {}
   if type(x) == "table" and not U.is_tensor(x) and (U.is_tensor(x[1]) or type(x[1]) == "table") then
     for i, d in ipairs(x) do datasets[i] = U.vec(d, "hist", 1, "x") end
@@ -397,10 +448,12 @@ end
 -- boxplot
 ---------------------------------------------------------------------------
 
--- ax:boxplot(data, {labels=, whis=1.5, widths=, positions=, showfliers=true,
---                   patch_artist=false, facecolor=, showmeans=false}) -> stats list
+-- ax:boxplot(data [, {labels = positions, whis = 1.5, widths = 0.15 x spread (0.15..0.5),
+--             positions = {1, 2, ...}, showfliers = true, patch_artist = false,
+--             facecolor = "C0", showmeans = false}]) -> stats list
 function Axes:boxplot(data, o)
-  o = opts_table(o, "boxplot", 2)
+  o = opts_table(o, "boxplot", 2, { "labels", "whis", "widths", "positions", "showfliers", "patch_artist",
+                                    "facecolor", "showmeans" })
   local sets = {}
   if U.is_tensor(data) and data:dim() == 2 then
     for j = 1, data:size(2) do sets[j] = data:select(2, j) end
@@ -507,10 +560,13 @@ local function image_rgba(img, o, rc, fname)
 end
 Axes.image_rgba = image_rgba
 
--- ax:imshow(img, {cmap=, vmin=, vmax=, interpolation="nearest"|"bilinear"|"antialiased",
---                 extent={l, r, b, t}, origin="upper"|"lower", aspect="equal"|"auto", alpha=})
+-- ax:imshow(img [, {cmap = "viridis", vmin = min, vmax = max,
+--             interpolation = "antialiased"|"nearest"|"bilinear"|"none",
+--             extent = {-0.5, w - 0.5, h - 0.5, -0.5} ({l, r, b, t}), origin = "upper"|"lower",
+--             aspect = "equal"|"auto", alpha = 1, zorder = 0}]) -> artist
 function Axes:imshow(img, o)
-  o = opts_table(o, "imshow", 2)
+  o = opts_table(o, "imshow", 2, { "cmap", "vmin", "vmax", "interpolation", "extent", "origin", "aspect",
+                                   "alpha", "zorder" })
   local rgba, map = image_rgba(img, o, self.rc, "imshow")
   local h, w = rgba:size(1), rgba:size(2)
   local ext = o.extent
@@ -537,10 +593,13 @@ end
 -- text, reference lines, filled areas
 ---------------------------------------------------------------------------
 
--- ax:text(x, y, s, {transform="data"|"axes", ha=, va=, fontsize=, color=, rotation=,
---                   bbox={boxstyle="round", facecolor=, edgecolor=, alpha=, pad=}})
+-- ax:text(x, y, s [, {transform | coords = "data"|"axes", ha = "left", va = "baseline",
+--          fontsize | size = 10, color = "black", alpha = 1, rotation = 0, weight | fontweight =,
+--          style =, family =, linespacing = 1.2, multialign =, rotation_mode =, zorder = 3,
+--          bbox = {boxstyle = "square"|"round[,pad=p]", facecolor = "white",
+--          edgecolor = "black", alpha = 1, pad = 0.3, linewidth = 1}}]) -> artist
 function Axes:text(x, y, s, o)
-  o = opts_table(o, "text", 4)
+  o = opts_table(o, "text", 4, keys(Axes.TEXT_KEYS, { "transform", "coords", "bbox", "zorder" }))
   if type(x) ~= "number" or x ~= x then fail("text", 1, "x must be a finite number") end
   if type(y) ~= "number" or y ~= y then fail("text", 2, "y must be a finite number") end
   s = U.text(s, "text", 3)
@@ -551,19 +610,23 @@ function Axes:text(x, y, s, o)
 end
 
 local function ref_line(self, kind, v, o, fname)
-  o = opts_table(o, fname, 2)
+  local span = kind == "hline" and { "xmin", "xmax" } or { "ymin", "ymax" }
+  o = opts_table(o, fname, 2, keys(span, { "color", "c", "linewidth", "lw", "linestyle", "ls", "alpha",
+                                           "label", "zorder" }))
   if type(v) ~= "number" then fail(fname, 1, "position must be a number") end
-  local color = o.color or self:next_color("lines")
+  -- a Line2D's own default colour (lines.color), not the next of the cycle, as matplotlib
+  local color = o.color or o.c or self.rc["lines.color"] or "C0"
   return self:add {
     kind = kind, v = v, lo = o.xmin or o.ymin or 0, hi = o.xmax or o.ymax or 1,
     color = U.color(color, self.rc, fname, 2, o.alpha), lw = o.linewidth or o.lw or self.rc["lines.linewidth"],
     ls = o.linestyle or o.ls or "-", zorder = o.zorder or 2, label = o.label, clip = true,
   }
 end
--- ax:axhline([y = 0] [, {xmin = 0, xmax = 1, color =, linewidth =, linestyle = "-", alpha =, label =}]) -> artist
+-- ax:axhline([y = 0] [, {xmin = 0, xmax = 1, color | c = "C0", linewidth | lw = 1.5,
+--             linestyle | ls = "-", alpha = 1, label =, zorder = 2}]) -> artist
 -- A horizontal line at data height y across the axes (xmin..xmax in axes fractions).
 function Axes:axhline(y, o) return ref_line(self, "hline", y or 0, o, "axhline") end
--- ax:axvline([x = 0] [, {ymin = 0, ymax = 1, ...}]) -> artist
+-- ax:axvline([x = 0] [, {ymin = 0, ymax = 1, ...as axhline}]) -> artist
 -- A vertical line at data position x, as axhline.
 function Axes:axvline(x, o) return ref_line(self, "vline", x or 0, o, "axvline") end
 

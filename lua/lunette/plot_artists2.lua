@@ -9,6 +9,7 @@ local C = require "lunette._plot"
 local U = require "lunette.plot_util"
 local O = require "lunette.options"
 local R = require "lunette.plot_render"
+local A1 = require "lunette.plot_artists"
 
 local Axes = {}
 
@@ -208,10 +209,10 @@ local STEP_WHERE = { pre = "steps-pre", post = "steps-post", mid = "steps-mid" }
 -- ax:plot's.
 function Axes:step(x, y, fmt, o)
   if type(fmt) == "table" then fmt, o = nil, fmt end
-  if o ~= nil and (type(o) ~= "table" or U.is_tensor(o)) then fail("step", 4, "options table expected") end
+  o = opts(o, "step", 4, A1.keys(A1.PLOT_KEYS, { "where" }))
   local po = {}
-  for k, v in pairs(o or {}) do if k ~= "where" then po[k] = v end end
-  local where = (o or {}).where or "pre"
+  for k, v in pairs(o) do if k ~= "where" then po[k] = v end end
+  local where = o.where or "pre"
   if not STEP_WHERE[where] then fail("step", 4, ("unknown where '%s' (pre, post, mid)"):format(tostring(where))) end
   po.drawstyle = STEP_WHERE[where]
   if fmt then return self:plot(x, y, fmt, po) end

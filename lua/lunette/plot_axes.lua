@@ -13,6 +13,7 @@ Axes.kind = "2d"
 for k, v in pairs(Artists) do Axes[k] = v end
 for k, v in pairs(require "lunette.plot_artists2") do Axes[k] = v end
 local opts_table = Axes.opts_table
+local keys, TEXT_KEYS = Axes.keys, Axes.TEXT_KEYS
 
 local function new_axis(rc, n)
   local k = n .. "tick."
@@ -207,25 +208,33 @@ function Axes:xscale(s) set_scale(self, "x", s, "xscale") end
 function Axes:yscale(s) set_scale(self, "y", s, "yscale") end
 Axes.set_xscale, Axes.set_yscale = Axes.xscale, Axes.yscale
 
--- ax:title([s [, {loc = "center"|"left"|"right", fontsize =, color =, pad =, ...}]]) -> string
+-- ax:title([s [, opts]]) -> string
 -- ax:set_title(s [, opts])
 -- Sets the title at loc (a string, or a number shown as text); without s
--- returns the centre title.
+-- returns the centre title. opts: {loc = "center"|"left"|"right", pad = 6 (points),
+-- y = 1 (axes fraction), fontsize | size = 12, color = "black", weight | fontweight = "normal",
+-- ...the other text options of ax:text}.
 function Axes:title(s, o)
   if s == nil then return self.title_parts.center and self.title_parts.center.s end
-  o = opts_table(o, "title", 2)
+  o = opts_table(o, "title", 2, keys(TEXT_KEYS, { "loc", "pad", "y" }))
   local loc = o.loc or "center"
   if loc ~= "center" and loc ~= "left" and loc ~= "right" then fail("title", 2, "loc must be 'center', 'left' or 'right'") end
   self.title_parts[loc] = { s = U.text(s, "title", 1), opts = o }
 end
--- ax:xlabel(s [, {fontsize =, color =, labelpad =}])
+local LABEL_KEYS = keys(TEXT_KEYS, { "labelpad" })
+-- ax:xlabel(s [, opts])
 -- ax:set_xlabel(s [, opts])
--- The x axis label.
-function Axes:xlabel(s, o) self.x.label, self.x.label_opts = U.text(s, "xlabel", 1), opts_table(o, "xlabel", 2) end
--- ax:ylabel(s [, opts])
+-- The x axis label; opts: {fontsize | size = 10, color = "black", labelpad = 4 (points), ...the
+-- other text options of ax:text}.
+function Axes:xlabel(s, o)
+  self.x.label, self.x.label_opts = U.text(s, "xlabel", 1), opts_table(o, "xlabel", 2, LABEL_KEYS)
+end
+-- ax:ylabel(s [, opts as xlabel])
 -- ax:set_ylabel(s [, opts])
 -- The y axis label.
-function Axes:ylabel(s, o) self.y.label, self.y.label_opts = U.text(s, "ylabel", 1), opts_table(o, "ylabel", 2) end
+function Axes:ylabel(s, o)
+  self.y.label, self.y.label_opts = U.text(s, "ylabel", 1), opts_table(o, "ylabel", 2, LABEL_KEYS)
+end
 Axes.set_title, Axes.set_xlabel, Axes.set_ylabel = Axes.title, Axes.xlabel, Axes.ylabel
 
 local function set_ticks(self, n, locs, labels, o, fname)
@@ -242,11 +251,12 @@ local function set_ticks(self, n, locs, labels, o, fname)
     self[n].fixed_labels = l
   end
   if o then
+    opts_table(o, fname, 3, { "rotation", "fontsize", "size" })
     if o.rotation then self[n].tick.rotation = o.rotation end
     if o.fontsize or o.size then self[n].tick.labelsize = o.fontsize or o.size end
   end
 end
--- ax:xticks([locs [, labels [, {rotation =, fontsize =}]]])
+-- ax:xticks([locs [, labels [, {rotation = 0, fontsize | size = 10}]]])
 -- ax:set_xticks(locs [, labels [, opts]])
 -- Fixes the x tick positions (a tensor or table) and optionally their
 -- labels (strings, one per tick) and label rotation/size.
@@ -264,10 +274,12 @@ function Axes:set_xticklabels(labels, o) set_ticks(self, "x", nil, labels, o, "s
 -- Labels for the current y ticks.
 function Axes:set_yticklabels(labels, o) set_ticks(self, "y", nil, labels, o, "set_yticklabels") end
 
--- ax:grid(true, {axis="both", alpha=, color=, linewidth=, linestyle=})
+-- ax:grid([on = true] [, {axis = "both"|"x"|"y", alpha = 1, color = "#b0b0b0", linewidth | lw = 0.8,
+--         linestyle | ls = "-"}])
+-- Shows (or with false hides) the grid lines at the major ticks.
 function Axes:grid(on, o)
   if type(on) == "table" then on, o = true, on end
-  o = opts_table(o, "grid", 2)
+  o = opts_table(o, "grid", 2, { "axis", "alpha", "color", "linewidth", "lw", "linestyle", "ls" })
   if on == nil then on = true end
   local which = o.axis or "both"
   for _, n in ipairs { "x", "y" } do
@@ -302,10 +314,14 @@ function Axes:margins(x, y) self.x.margin = x; self.y.margin = y or x end
 function Axes:set_facecolor(c) U.color(c, self.rc, "set_facecolor", 1); self.facecolor = c end
 Axes.facecolor_ = Axes.set_facecolor
 
--- ax:tick_params{axis="both", colors=, color=, labelcolor=, labelsize=, length=, width=,
---                pad=, direction=, rotation=, bottom=, left=, labelbottom=, labelleft=}
+-- ax:tick_params{axis = "both"|"x"|"y", colors =, color = "black", labelcolor = color,
+--                labelsize = 10, length = 3.5, width = 0.8, pad = 3.5, direction = "out"|"in"|"inout",
+--                rotation | labelrotation = 0, bottom | left = true, labelbottom | labelleft = true}
+-- Tick and tick label style (sizes in points; colors sets both colours); unknown keys raise.
 function Axes:tick_params(o)
-  o = opts_table(o, "tick_params", 1)
+  o = opts_table(o, "tick_params", 1, { "axis", "colors", "color", "labelcolor", "labelsize", "length", "width",
+                                         "pad", "direction", "rotation", "labelrotation", "bottom", "left",
+                                         "labelbottom", "labelleft" })
   local which = o.axis or "both"
   for _, n in ipairs { "x", "y" } do
     if which == "both" or which == n then
@@ -327,7 +343,7 @@ function Axes:tick_params(o)
   end
 end
 
--- ax:spines{top=false, right={color="gray", linewidth=1}} ; ax:spines("all", false)
+-- ax:spines{top=false, right={visible = true, color="gray", linewidth | lw = 0.8}} ; ax:spines("all", false)
 -- ax:set_spines(spec [, value])
 -- Shows, hides or styles the frame lines; unknown spines raise.
 function Axes:spines(spec, value)
@@ -342,6 +358,7 @@ function Axes:spines(spec, value)
     if not sp then fail("spines", 1, ("unknown spine '%s' (left, right, bottom, top)"):format(tostring(k))) end
     if type(v) == "boolean" then sp.visible = v
     elseif type(v) == "table" then
+      require("lunette.options").check("spines", 1, v, { "visible", "color", "linewidth", "lw" })
       if v.visible ~= nil then sp.visible = v.visible end
       if v.color then U.color(v.color, self.rc, "spines", 1); sp.color = v.color end
       sp.linewidth = v.linewidth or v.lw or sp.linewidth
@@ -368,7 +385,9 @@ function Axes:set(o)
     end
     return method(self, v)
   end
-  for k, v in pairs(opts_table(o, "set", 1)) do
+  o = opts_table(o, "set", 1, { "title", "xlabel", "ylabel", "xlim", "ylim", "xscale", "yscale", "xticks",
+                                "yticks", "facecolor", "aspect", "legend", "grid", "axis" })
+  for k, v in pairs(o) do
     if k == "title" then text(self.title, v)
     elseif k == "xlabel" then text(self.xlabel, v)
     elseif k == "ylabel" then text(self.ylabel, v)
@@ -388,9 +407,21 @@ function Axes:set(o)
   return self
 end
 
--- ax:legend{loc=, fontsize=, frameon=, framealpha=, facecolor=, edgecolor=, labelcolor=, title=, ncol=}
+-- The options of ax:legend (and of the `legend` of ax:set and the quick looks).
+Axes.LEGEND_KEYS = { "loc", "fontsize", "size", "frameon", "framealpha", "facecolor", "edgecolor",
+                     "labelcolor", "title", "title_fontsize", "ncol", "ncols", "markerscale", "fancybox",
+                     "borderaxespad", "borderpad", "columnspacing", "handleheight", "handlelength",
+                     "handletextpad", "labelspacing" }
+
+-- ax:legend{loc = "best" (or "upper right", ..., "center", 1..10), fontsize | size = 10,
+--           frameon = true, framealpha = 0.8, facecolor = "white", edgecolor = "0.8",
+--           labelcolor = "black", title =, title_fontsize = fontsize, ncol | ncols = 1,
+--           markerscale = 1, fancybox = true, borderaxespad = 0.5, borderpad = 0.4,
+--           columnspacing = 2, handleheight = 0.7, handlelength = 2, handletextpad = 0.8,
+--           labelspacing = 0.5} -> ax
+-- A legend of the labelled artists (spacings in font sizes, as matplotlib's rc legend.*).
 function Axes:legend(o)
-  self.legend_opts = opts_table(o, "legend", 1)
+  self.legend_opts = opts_table(o, "legend", 1, Axes.LEGEND_KEYS)
   local loc = self.legend_opts.loc
   if loc ~= nil then require("lunette.plot_legend").check_loc(loc) end
   return self

@@ -78,11 +78,15 @@ local function points(x, y, z, o)
   return x, y, z, o
 end
 
--- ax:scatter(x, y, z, {c=, s=, alpha=, marker=, edgecolors=, linewidths=, depthshade=true, label=})
+-- ax:scatter(x, y, z, {c | color = next colour, s | size = 36 (pt^2), alpha = 1, marker = "o",
+--             cmap = "viridis", vmin = min, vmax = max, edgecolors | edgecolor = "face",
+--             linewidths | linewidth = 1, depthshade = true, label =})
 -- or ax:scatter(P, {...}) with the points as the rows of an [n x 3] tensor.
 function A3:scatter(x, y, z, o)
   x, y, z, o = points(x, y, z, o)
-  o = Axes.opts_table(o, "scatter", 4)
+  o = Axes.opts_table(o, "scatter", 4, { "c", "color", "s", "size", "alpha", "marker", "cmap", "vmin", "vmax",
+                                         "edgecolors", "edgecolor", "linewidths", "linewidth",
+                                         "depthshade", "label" })
   local xs, ys, zs, n = xyz("scatter", x, y, z)
   local rc = self.rc
   local c = o.c or o.color
@@ -112,11 +116,13 @@ function A3:scatter(x, y, z, o)
   }
 end
 
--- ax:plot(x, y, z, {color=, linewidth=, alpha=, linestyle=, label=}), or ax:plot(P, {...}) with
+-- ax:plot(x, y, z, {color | c = next colour, linewidth | lw = 1.5, alpha = 1, linestyle | ls = "-",
+--          label =, zorder = 2}), or ax:plot(P, {...}) with
 -- the vertices as the rows of an [n x 3] tensor.
 function A3:plot(x, y, z, o)
   x, y, z, o = points(x, y, z, o)
-  o = Axes.opts_table(o, "plot", 4)
+  o = Axes.opts_table(o, "plot", 4, { "color", "c", "linewidth", "lw", "alpha", "linestyle", "ls", "label",
+                                      "zorder" })
   local xs, ys, zs = xyz("plot", x, y, z)
   local color = o.color or o.c or self:next_color("lines")
   U.dashes(o.linestyle or o.ls or "-", 1, 1, "plot", 4)
@@ -136,10 +142,13 @@ local function grid2(t, fname, n)
   fail(fname, n, "2-d tensor expected, got " .. type(t))
 end
 
--- ax:plot_wireframe(X, Y, Z, {rstride=, cstride=, rcount=50, ccount=50, color=, alpha=, linewidth=})
+-- ax:plot_wireframe(X, Y, Z [, opts])
 -- ax:wireframe(X, Y, Z [, opts])
+-- opts: {rstride = rows / rcount, cstride = cols / ccount, rcount = 50, ccount = 50,
+-- color = next colour, alpha = 1, linewidth | lw = 1.5, label =}.
 function A3:plot_wireframe(X, Y, Z, o)
-  o = Axes.opts_table(o, "plot_wireframe", 4)
+  o = Axes.opts_table(o, "plot_wireframe", 4, { "rstride", "cstride", "rcount", "ccount", "color", "alpha",
+                                                "linewidth", "lw", "label" })
   X, Y, Z = grid2(X, "plot_wireframe", 1), grid2(Y, "plot_wireframe", 2), grid2(Z, "plot_wireframe", 3)
   local rows, cols = Z:size(1), Z:size(2)
   for i, g in ipairs { X, Y } do
@@ -178,22 +187,23 @@ function A3.sphere_mesh(radius, n_phi, n_theta)
   return X, Y, Z
 end
 
--- ax:sphere{radius=1, n_phi=60, n_theta=30, color=, alpha=, linewidth=}: a reference wireframe sphere.
+-- ax:sphere{radius = 1, n_phi = 60, n_theta = 30, color = text colour, alpha = 0.05,
+--           linewidth | lw = 0.3}: a reference wireframe sphere.
 function A3:sphere(o)
-  o = Axes.opts_table(o, "sphere", 1)
+  o = Axes.opts_table(o, "sphere", 1, { "radius", "n_phi", "n_theta", "color", "alpha", "linewidth", "lw" })
   local X, Y, Z = A3.sphere_mesh(o.radius, o.n_phi, o.n_theta)
   return self:plot_wireframe(X, Y, Z, { color = o.color or self.rc["text.color"], alpha = o.alpha or 0.05,
                                         linewidth = o.linewidth or o.lw or 0.3 })
 end
 
--- ax:segments(P, Q | pairs, {color=, alpha=, linewidth=, label=})
+-- ax:segments(P, Q | pairs, {color = next colour, alpha = 1, linewidth | lw = 1.5, label =})
 -- Draws the n line segments P[i] -> Q[i] (P and Q [n x 3] tensors) as one
 -- collection: what n calls of ax:plot({p.x, q.x}, {p.y, q.y}, {p.z, q.z}) draw
 -- (links from points to their nearest anchors, ...). With a list of index
 -- pairs {{i, j}, ...} (1-based rows of P; extra entries such as a score are
 -- ignored) instead of Q, draws the edges P[i] -> P[j] (closest pairs, graphs).
 function A3:segments(P, Q, o)
-  o = Axes.opts_table(o, "segments", 3)
+  o = Axes.opts_table(o, "segments", 3, { "color", "alpha", "linewidth", "lw", "label" })
   if type(Q) == "table" and not U.is_tensor(Q) then
     if not U.is_tensor(P) or P:dim() ~= 2 or P:size(2) ~= 3 then fail("segments", 1, "[n x 3] tensor expected") end
     local I, J = {}, {}
@@ -229,7 +239,8 @@ end
 -- limits at -lim..lim, axis labels, small tick labels and the title if given
 -- (the hypersphere panels).
 function A3:sphere_frame(o)
-  o = Axes.opts_table(o, "sphere_frame", 1)
+  o = Axes.opts_table(o, "sphere_frame", 1, { "title", "titlesize", "pad", "radius", "lim", "labels",
+                                              "fontsize", "labelsize", "alpha", "linewidth", "color" })
   if o.title then self:title(o.title, { fontsize = o.titlesize or 11, pad = o.pad or 10 }) end
   local labels, lim = o.labels or { "PC1", "PC2", "PC3" }, o.lim or 1.3
   self:xlabel(labels[1] or "", { fontsize = o.fontsize or 8 })
@@ -241,9 +252,10 @@ function A3:sphere_frame(o)
   return self
 end
 
--- ax:text(x, y, z, s, {color=, fontsize=, ha=, va=})
+-- ax:text(x, y, z, s, {color = "black", fontsize | size = 10, ha = "left", va = "baseline", zorder = 3,
+--                      ...the other text options of the 2-D ax:text})
 function A3:text(x, y, z, s, o)
-  o = Axes.opts_table(o, "text", 5)
+  o = Axes.opts_table(o, "text", 5, Axes.keys(Axes.TEXT_KEYS, { "zorder" }))
   for i, v in ipairs { x, y, z } do
     if type(v) ~= "number" or v ~= v then fail("text", i, "coordinates must be finite numbers") end
   end
@@ -301,7 +313,10 @@ function A3:zlim(a, b) return set_lim(self, 3, a, b, "zlim") end
 A3.set_xlim, A3.set_ylim, A3.set_zlim = A3.xlim, A3.ylim, A3.zlim
 
 local function set_label(k, fname)
-  return function(self, s, o) self.axes[k].label, self.axes[k].label_opts = U.text(s, fname, 1), Axes.opts_table(o, fname, 2) end
+  return function(self, s, o)
+    local known = Axes.keys(Axes.TEXT_KEYS, { "labelpad" })
+    self.axes[k].label, self.axes[k].label_opts = U.text(s, fname, 1), Axes.opts_table(o, fname, 2, known)
+  end
 end
 -- ax:xlabel(s [, opts])
 -- ax:ylabel(s [, opts])
@@ -309,13 +324,13 @@ end
 -- ax:set_xlabel(s [, opts])
 -- ax:set_ylabel(s [, opts])
 -- ax:set_zlabel(s [, opts])
--- The label of one axis ({fontsize =, color =, labelpad =}).
+-- The label of one axis ({fontsize | size = 10, color = "black", labelpad = 4, ...text options}).
 A3.xlabel, A3.ylabel, A3.zlabel = set_label(1, "xlabel"), set_label(2, "ylabel"), set_label(3, "zlabel")
 A3.set_xlabel, A3.set_ylabel, A3.set_zlabel = A3.xlabel, A3.ylabel, A3.zlabel
 
--- ax:panes{fill=false, edgecolor="gray", color=}
+-- ax:panes{fill = true, edgecolor = "gray", color = per axis}
 function A3:panes(o)
-  o = Axes.opts_table(o, "panes", 1)
+  o = Axes.opts_table(o, "panes", 1, { "fill", "edgecolor", "color" })
   for k = 1, 3 do
     local p = self.axes[k].pane
     if o.fill ~= nil then p.fill = o.fill end
@@ -333,9 +348,11 @@ function A3:axis(mode)
   else fail("axis", 1, "mode must be 'on' or 'off'") end
 end
 
--- ax:tick_params{axis="both"|"x"|"y"|"z", colors=, color=, labelcolor=, labelsize=, pad=, width=}
+-- ax:tick_params{axis = "both"|"x"|"y"|"z", colors =, color = "black", labelcolor = color,
+--                labelsize = 10, pad = 3.5, width = 0.8}
 function A3:tick_params(o)
-  o = Axes.opts_table(o, "tick_params", 1)
+  o = Axes.opts_table(o, "tick_params", 1, { "axis", "colors", "color", "labelcolor", "labelsize", "pad",
+                                             "width" })
   for k = 1, 3 do
     local n = self.axes[k].name
     if o.axis == nil or o.axis == "both" or o.axis == n then

@@ -15,14 +15,24 @@ local GridSpec = {}
 GridSpec.__index = GridSpec
 
 local function fail(...) return U.fail(...) end
+local check = require("lunette.options").check
+local keys = Axes.keys
+
+-- The options of Figure.new / plot.figure, of fig:subplot and of fig:subplots (plot.subplots
+-- takes all three).
+Figure.FIGURE_KEYS = { "size", "figsize", "dpi", "facecolor", "style", "rc", "layout" }
+Figure.AXES_KEYS = { "projection", "facecolor", "elev", "azim", "roll", "proj_type", "focal_length" }
+Figure.SUBPLOTS_KEYS = keys(Figure.AXES_KEYS, { "gridspec", "squeeze" })
 
 local function positive(v) return type(v) == "number" and v > 0 and v < math.huge end
 
--- Figure.new{size = {w, h} (inches), dpi = 100, facecolor =, style =, rc =, layout = "tight"|"none"} -> Figure
--- A new empty figure; plot.figure(o) is Figure.new(o).
-function Figure.new(o)
+-- Figure.new{size | figsize = {6.4, 4.8} (inches), dpi = 100, facecolor = "white", style = current,
+--            rc = {}, layout = "tight"|"none"} -> Figure
+-- A new empty figure; plot.figure(o) is Figure.new(o). Unknown options raise.
+function Figure.new(o, known)
   o = o or {}
   if type(o) ~= "table" then fail("figure", 1, "options table expected, got " .. type(o)) end
+  check("figure", 1, o, known or Figure.FIGURE_KEYS)
   local rc
   if o.style then rc = S.resolve(o.style, o.rc) else
     rc = S.current()
@@ -73,11 +83,14 @@ local function check_grid(fname, nrows, ncols)
   end
 end
 
--- fig:gridspec(nrows, ncols, {hspace=, wspace=, left=, right=, top=, bottom=,
---                             width_ratios=, height_ratios=})
--- At most 1000 rows and 1000 columns, 10000 cells in all.
+-- fig:gridspec(nrows, ncols [, {hspace = 0.2, wspace = 0.2, left = 0.125, right = 0.9, top = 0.88,
+--              bottom = 0.11, width_ratios = equal, height_ratios = equal}]) -> GridSpec
+-- At most 1000 rows and 1000 columns, 10000 cells in all (spacings and margins default to
+-- the figure's subplot parameters).
 function Figure:gridspec(nrows, ncols, o)
   o = o or {}
+  check("gridspec", 3, o, { "hspace", "wspace", "left", "right", "top", "bottom", "width_ratios",
+                            "height_ratios" })
   check_grid("gridspec", nrows, ncols)
   for _, k in ipairs { "width_ratios", "height_ratios" } do
     local want = k == "width_ratios" and ncols or nrows
@@ -157,8 +170,9 @@ end
 -- axes
 ---------------------------------------------------------------------------
 
-local function new_axes(self, where, o)
+local function new_axes(self, where, o, fname, argn)
   o = o or {}
+  if fname then check(fname, argn, o, Figure.AXES_KEYS) end
   local proj = o.projection
   local ax
   if proj == "3d" then
@@ -188,9 +202,11 @@ end
 
 -- fig:subplot(nrows, ncols, index[, opts]), fig:subplot(231[, opts]),
 -- fig:add_subplot(...)
--- fig:subplot(gs:cell(...)[, opts]); opts.projection = "3d" for 3-D axes.
+-- fig:subplot(gs:cell(...)[, opts]) -> Axes | Axes3D
+-- opts: {projection = "2d"|"3d", facecolor = "white"; for 3-D axes elev = 30, azim = -60,
+-- roll = 0, proj_type = "persp"|"ortho", focal_length = 1}.
 function Figure:subplot(a, b, c, o)
-  if type(a) == "table" and a.gs then return new_axes(self, { spec = a }, b) end
+  if type(a) == "table" and a.gs then return new_axes(self, { spec = a }, b, "subplot", 2) end
   if math.type(a) == "integer" and a >= 111 and a <= 999 and (b == nil or type(b) == "table") then
     o = b
     a, b, c = a // 100, (a // 10) % 10, a % 10
@@ -207,27 +223,29 @@ function Figure:subplot(a, b, c, o)
   local gs = self:default_grid(a, b)
   local r = (c - 1) // b + 1
   local col = (c - 1) % b + 1
-  return new_axes(self, { spec = gs:cell(r, col) }, o)
+  return new_axes(self, { spec = gs:cell(r, col) }, o, "subplot", 4)
 end
 Figure.add_subplot = Figure.subplot
 
--- fig:add_axes({left, bottom, width, height}[, opts]) in figure fractions.
+-- fig:add_axes({left, bottom, width, height}[, opts as fig:subplot]) in figure fractions.
 function Figure:add_axes(rect, o)
   if type(rect) ~= "table" or #rect ~= 4 then fail("add_axes", 1, "rect {left, bottom, width, height} expected") end
-  return new_axes(self, { rect = rect }, o)
+  return new_axes(self, { rect = rect }, o, "add_axes", 2)
 end
 
--- fig:subplots(nrows, ncols, {projection=, ...}) -> grid of axes (axes[r][c]; squeezed like matplotlib)
+-- fig:subplots(nrows, ncols [, {gridspec = {} (fig:gridspec's options), squeeze = true, ...the
+--               options of fig:subplot}]) -> grid of axes (axes[r][c]; squeezed like matplotlib)
 -- At most 1000 rows and 1000 columns, 10000 axes in all.
-function Figure:subplots(nrows, ncols, o)
+function Figure:subplots(nrows, ncols, o, known)
   nrows, ncols = nrows or 1, ncols or 1
   check_grid("subplots", nrows, ncols)
   o = o or {}
+  check("subplots", 3, o, known or Figure.SUBPLOTS_KEYS)
   local gs = self:gridspec(nrows, ncols, o.gridspec or {})
   local grid = {}
   for r = 1, nrows do
     grid[r] = {}
-    for c = 1, ncols do grid[r][c] = new_axes(self, { spec = gs:cell(r, c) }, o) end
+    for c = 1, ncols do grid[r][c] = new_axes(self, { spec = gs:cell(r, c) }, o) end -- o checked above
   end
   if o.squeeze == false then return grid end
   if nrows == 1 and ncols == 1 then return grid[1][1] end
@@ -240,36 +258,44 @@ function Figure:subplots(nrows, ncols, o)
   return grid
 end
 
--- fig:suptitle(text, {x=0.5, y=0.98, fontsize=, color=, ha=, va=, weight=})
+-- fig:suptitle(text [, {x = 0.5, y = 0.98, fontsize | size = 12, color = "black", ha = "center",
+--               va = "top", weight = "normal", ...the other text options of ax:text}])
 function Figure:suptitle(s, o)
   o = o or {}
+  check("suptitle", 2, o, keys(Axes.TEXT_KEYS, { "x", "y" }))
   self.sup = { s = U.text(s, "suptitle", 1), o = o }
 end
 
--- fig:text(x, y, s, opts): text in figure fractions.
+-- fig:text(x, y, s [, opts]): text in figure fractions; opts are ax:text's text options
+-- (fontsize = 10, color = "black", ha = "left", va = "baseline", ...).
 function Figure:text(x, y, s, o)
+  check("text", 4, o, Axes.TEXT_KEYS)
   if type(x) ~= "number" or type(y) ~= "number" then fail("text", 1, "x and y must be numbers (figure fractions)") end
   self.texts[#self.texts + 1] = { x = x, y = y, s = U.text(s, "text", 3), opts = o or {} }
 end
 
--- fig:subplots_adjust{left=, right=, bottom=, top=, wspace=, hspace=}
+-- fig:subplots_adjust{left = 0.125, right = 0.9, bottom = 0.11, top = 0.88, wspace = 0.2, hspace = 0.2}
+-- Sets the subplot parameters (figure fractions) and turns the tight layout off.
 function Figure:subplots_adjust(o)
+  check("subplots_adjust", 1, o, { "left", "right", "bottom", "top", "wspace", "hspace" })
   for k, v in pairs(o or {}) do
-    if self.params[k] == nil then fail("subplots_adjust", 1, ("unknown parameter '%s'"):format(tostring(k))) end
     self.params[k] = v
   end
   self.layout = "none"
 end
 
--- fig:tight_layout{pad=1.08, h_pad=, w_pad=, rect={l, b, r, t}}
+-- fig:tight_layout{pad = 1.08, h_pad = pad, w_pad = pad (font sizes), rect = {0, 0, 1, 1}}
 function Figure:tight_layout(o)
+  check("tight_layout", 1, o, { "pad", "h_pad", "w_pad", "rect" })
   self.layout = "tight"
   self.layout_opts = o or {}
 end
 
--- fig:colorbar(mappable[, {ax=, label=, fraction=0.15, pad=0.05, shrink=1, aspect=20}])
+-- fig:colorbar(mappable[, {ax = the last axes, label =, fraction = 0.15, pad = 0.05, shrink = 1,
+--              aspect = 20}]) -> colorbar
 function Figure:colorbar(m, o)
   o = o or {}
+  check("colorbar", 2, o, { "ax", "label", "fraction", "pad", "shrink", "aspect" })
   if type(m) ~= "table" or not m.cmap then
     fail("colorbar", 1, "a colour-mapped artist expected (scatter with values, or imshow of a 2-d array)")
   end
@@ -478,14 +504,17 @@ function Figure:prepare(dpi)
   return ctx
 end
 
--- fig:save(path[, {dpi=, bbox="tight", pad=0.1 (inches), facecolor=, compression=1..9}])
+-- fig:save(path [, opts])
 -- fig:savefig(path [, opts])
 -- -> true | nil, message (unwritable path)
+-- opts: {dpi = the figure's, bbox | bbox_inches = "tight"|nil, pad | pad_inches = 0.1 (inches),
+-- facecolor = "white", format = the path's extension (png, pdf, svg), compression = 6}.
 -- compression is libdeflate's level for PNG files: 6 unless given; 9 is smaller and slower.
 function Figure:save(path, o)
   o = o or {}
   if type(path) ~= "string" or path == "" then fail("save", 1, "file name expected, got " .. type(path)) end
   if type(o) ~= "table" then fail("save", 2, "options table expected, got " .. type(o)) end
+  check("save", 2, o, { "dpi", "bbox", "bbox_inches", "pad", "pad_inches", "facecolor", "format", "compression" })
   local ext = (o.format or path:match("%.([%w]+)$") or ""):lower()
   if not FORMATS[ext] then fail("save", 1, ("unsupported format '%s' (png, pdf, svg)"):format(ext)) end
   local dpi = o.dpi or self.dpi
@@ -519,10 +548,11 @@ function Figure:save(path, o)
 end
 Figure.savefig = Figure.save
 
--- fig:render([opts]) -> canvas
+-- fig:render([{dpi = the figure's, facecolor = the figure's}]) -> canvas
 -- Renders to a canvas and returns it (for tests and in-memory use).
 function Figure:render(o)
   o = o or {}
+  check("render", 1, o, { "dpi", "facecolor" })
   local dpi = o.dpi or self.dpi
   local ctx = self:prepare(dpi)
   local canvas = C.canvas("png", ctx.W, ctx.H, dpi)
