@@ -431,7 +431,8 @@ function G.lines_and_errors()
   local ax = axes[1][1]
   ax:errorbar(x, y, { yerr = 0.3, capsize = 3, label = "yerr=0.3, capsize=3" })
   ax:errorbar(x, { 1.0, 1.4, 1.1, 2.0, 1.7, 2.2 }, {
-    yerr = { { 0.1, 0.2, 0.1, 0.3, 0.2, 0.1 }, { 0.4, 0.3, 0.2, 0.1, 0.5, 0.3 } }, xerr = 0.2, fmt = "s",
+    yerr = { { 0.1, 0.2, 0.1, 0.3, 0.2, 0.1 }, { 0.4, 0.3, 0.2, 0.1, 0.5, 0.3 } },
+    xerr = 0.2, fmt = "s",
     ecolor = "gray", elinewidth = 1, label = "asymmetric, xerr" })
   ax:legend { loc = "upper left", fontsize = 8 }
   ax:title("errorbar")
@@ -440,7 +441,8 @@ function G.lines_and_errors()
   ax:bar({ "A", "B", "C", "D" }, m, { yerr = sd, capsize = 4, color = "C2", alpha = 0.8 })
   ax:title("bar(yerr=, capsize=4)")
   ax = axes[1][3]
-  ax:barh({ "p", "q", "r" }, { 5, 3, 6 }, { xerr = { 0.5, 0.4, 0.8 }, capsize = 3, ecolor = "darkred" })
+  ax:barh({ "p", "q", "r" }, { 5, 3, 6 }, { xerr = { 0.5, 0.4, 0.8 }, capsize = 3,
+                                            ecolor = "darkred" })
   ax:title("barh(xerr=, ecolor=)")
   ax = axes[1][4]
   local ep = lt.arange(1, 51):double()
@@ -454,7 +456,8 @@ function G.lines_and_errors()
   ax = axes[2][1]
   local t = lt.linspace(0, 10, 200):double()
   ax:plot(t, t:sin())
-  ax:annotate("max", { math.pi / 2, 1 }, { xytext = { 3.5, 1.6 }, arrowprops = { arrowstyle = "->" } })
+  ax:annotate("max", { math.pi / 2, 1 }, { xytext = { 3.5, 1.6 },
+                                           arrowprops = { arrowstyle = "->" } })
   ax:annotate("-|> red", { 5 * math.pi / 2, 1 }, { xytext = { 5.2, 1.6 },
     arrowprops = { arrowstyle = "-|>", color = "red" }, color = "red" })
   ax:annotate("min", { 3 * math.pi / 2, -1 }, { xytext = { 30, -25 }, textcoords = "offset points",
@@ -509,7 +512,8 @@ function G.lines_and_errors()
   ax = axes[3][4]
   local v = D.clusters(2000, 2)
   ax:hist(v, { bins = 30, log = true, alpha = 0.7, label = "hist(log=true)" })
-  ax:bar({ -30, 0, 30 }, { 10, 100, 1000 }, { width = 8, color = "C1", alpha = 0.6, label = "bar on log y" })
+  ax:bar({ -30, 0, 30 }, { 10, 100, 1000 }, { width = 8, color = "C1", alpha = 0.6,
+                                              label = "bar on log y" })
   ax:legend { fontsize = 8, loc = "upper left" }
   ax:title("hist(log=true), bar on log y")
   fig:suptitle("lunette.plot: errors, bands, annotations, twins, steps, spans", { fontsize = 16 })

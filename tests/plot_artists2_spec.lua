@@ -53,18 +53,27 @@ end
 describe("artists on log axes", function()
   -- each case draws in red on a fresh axes; scales = which axes are logarithmic
   local cases = {
-    { "bar from 0 (issue 16)", "y", function(ax) ax:bar({ 1, 2, 3 }, { 10, 100, 1000 }, { color = "red" }) end, 400 },
+    { "bar from 0 (issue 16)", "y", function(ax)
+      ax:bar({ 1, 2, 3 }, { 10, 100, 1000 }, { color = "red" })
+    end, 400 },
     { "hist from 0 (issue 16)", "y", function(ax)
       ax:hist(lt.tensor({ 1, 2, 2, 3, 3, 3, 4, 4, 4, 4 }, "float64"), { bins = 4, color = "red" })
     end, 400 },
-    { "barh from 0", "x", function(ax) ax:barh({ 1, 2, 3 }, { 10, 100, 1000 }, { color = "red" }) end, 400 },
-    { "scatter", "xy", function(ax) ax:scatter({ 1, 10, 100 }, { 1, 10, 100 }, { color = "red", s = 80 }) end, 30 },
+    { "barh from 0", "x", function(ax)
+      ax:barh({ 1, 2, 3 }, { 10, 100, 1000 }, { color = "red" })
+    end, 400 },
+    { "scatter", "xy", function(ax)
+      ax:scatter({ 1, 10, 100 }, { 1, 10, 100 }, { color = "red", s = 80 })
+    end, 30 },
     { "plot through 0", "xy", function(ax)
       ax:plot({ 1, 10, 100, 1000 }, { 1, 0, 100, 1000 }, { color = "red", linewidth = 3 })
     end, 60 },
-    { "step", "y", function(ax) ax:step({ 1, 2, 3 }, { 1, 10, 100 }, { color = "red", linewidth = 3 }) end, 60 },
+    { "step", "y", function(ax)
+      ax:step({ 1, 2, 3 }, { 1, 10, 100 }, { color = "red", linewidth = 3 })
+    end, 60 },
     { "errorbar", "xy", function(ax)
-      ax:errorbar({ 1, 10, 100 }, { 1, 10, 100 }, { yerr = { 0.5, 5, 50 }, color = "red", linewidth = 3 })
+      ax:errorbar({ 1, 10, 100 }, { 1, 10, 100 }, { yerr = { 0.5, 5, 50 }, color = "red",
+                                                    linewidth = 3 })
     end, 60 },
     { "fill_between down to 0", "y", function(ax)
       ax:fill_between({ 1, 2, 3, 4 }, { 1, 10, 100, 10 }, 0, { color = "red" })
@@ -73,7 +82,8 @@ describe("artists on log axes", function()
       ax:fill_betweenx({ 1, 2, 3, 4 }, { 1, 10, 100, 10 }, 0, { color = "red" })
     end, 400 },
     { "boxplot", "y", function(ax)
-      ax:boxplot({ lt.tensor({ 1, 2, 5, 10, 20, 50, 100 }, "float64") }, { patch_artist = true, facecolor = "red" })
+      local data = lt.tensor({ 1, 2, 5, 10, 20, 50, 100 }, "float64")
+      ax:boxplot({ data }, { patch_artist = true, facecolor = "red" })
     end, 100 },
     { "axhline/axvline", "xy", function(ax)
       ax:plot({ 1, 100 }, { 1, 100 }, { color = "white" })
@@ -95,7 +105,8 @@ describe("artists on log axes", function()
         arrowprops = { arrowstyle = "->", color = "red", linewidth = 2 } })
     end, 40 },
     { "imshow extent", "xy", function(ax)
-      ax:imshow(lt.tensor({ { { 1, 0, 0 } } }, "float64"), { extent = { 1, 100, 1, 100 }, aspect = "auto" })
+      ax:imshow(lt.tensor({ { { 1, 0, 0 } } }, "float64"), { extent = { 1, 100, 1, 100 },
+                                                             aspect = "auto" })
     end, 400 },
     { "scatter with x = 0 skipped, not an error", "x", function(ax)
       ax:scatter({ 0, 10, 100 }, { 1, 2, 3 }, { color = "red", s = 80 })
@@ -191,13 +202,15 @@ describe("errorbar", function()
 
   it("rejects negative errors, wrong lengths and unknown options", function()
     local _, ax = fig1()
-    raises(function() ax:errorbar({ 1, 2 }, { 1, 2 }, { yerr = -1 }) end, "must not contain negative values")
-    raises(function() ax:errorbar({ 1, 2 }, { 1, 2 }, { yerr = { 1, 2, 3 } }) end, "3 yerr values for 2 points")
+    raises(function() ax:errorbar({ 1, 2 }, { 1, 2 }, { yerr = -1 }) end,
+           "must not contain negative values")
+    raises(function() ax:errorbar({ 1, 2 }, { 1, 2 }, { yerr = { 1, 2, 3 } }) end,
+           "3 yerr values for 2 points")
     raises(function() ax:errorbar({ 1, 2 }, { 1 }) end, "same length")
     raises(function() ax:errorbar({ 1 }, { 1 }, { yerror = 1 }) end, "unknown option 'yerror'")
   end)
 
-  it("ax:bar(x, m, {yerr = s, capsize = 4}) draws black error bars above the bars (issue 16)", function()
+  it("ax:bar(x, m, {yerr = s, capsize = 4}) draws black error bars above the bars", function()
     local fig, ax = fig1()
     ax:bar({ 1, 2, 3 }, { 3, 5, 4 }, { yerr = { 1, 1, 1 }, capsize = 4, color = "white" })
     ax:ylim(0, 7)
@@ -237,7 +250,8 @@ describe("step and drawstyle", function()
   it("rejects unknown where and drawstyle", function()
     local _, ax = fig1()
     raises(function() ax:step({ 1 }, { 1 }, { where = "before" }) end, "unknown where 'before'")
-    raises(function() ax:plot({ 1 }, { 1 }, { drawstyle = "stairs" }) end, "unknown drawstyle 'stairs'")
+    raises(function() ax:plot({ 1 }, { 1 }, { drawstyle = "stairs" }) end,
+           "unknown drawstyle 'stairs'")
   end)
 
   it("semilogx, semilogy and loglog set the scales", function()
@@ -288,7 +302,8 @@ describe("spans and bands", function()
 
   it("rejects a where of the wrong length and unknown options", function()
     local _, ax = fig1()
-    raises(function() ax:fill_between({ 1, 2 }, { 1, 2 }, 0, { where = { true } }) end, "where must hold 2")
+    raises(function() ax:fill_between({ 1, 2 }, { 1, 2 }, 0, { where = { true } }) end,
+           "where must hold 2")
     raises(function() ax:axhspan(1, 2, { colour = "red" }) end, "unknown option 'colour'")
   end)
 end)
@@ -298,8 +313,8 @@ describe("annotate", function()
   it("draws the text and an arrow ending at xy", function()
     local fig, ax = fig1()
     ax:plot({ 0, 10 }, { 0, 10 }, { color = "white" })
-    ax:annotate("note", { 2, 2 }, { xytext = { 7, 7 }, arrowprops = { arrowstyle = "->", color = "red",
-      linewidth = 2 } })
+    local arrow = { arrowstyle = "->", color = "red", linewidth = 2 }
+    ax:annotate("note", { 2, 2 }, { xytext = { 7, 7 }, arrowprops = arrow })
     local img, box = render(fig, ax)
     -- the arrow's shaft crosses the middle of the axes (data 4.5, 4.5)
     local function pxl(v, lo, hi, a, b) return a + (b - a) * (v - lo) / (hi - lo) end
@@ -312,12 +327,14 @@ describe("annotate", function()
   it("checks coordinates, arrow styles and options", function()
     local _, ax = fig1()
     raises(function() ax:annotate("a", { 1 }) end, "xy must be {x, y}")
-    raises(function() ax:annotate("a", { 1, 1 }, { textcoords = "pixels" }) end, "unknown textcoords 'pixels'")
+    raises(function() ax:annotate("a", { 1, 1 }, { textcoords = "pixels" }) end,
+           "unknown textcoords 'pixels'")
     raises(function() ax:annotate("a", { 1, 1 }, { arrowprops = { arrowstyle = "=>" } }) end,
       "unknown arrowstyle '=>'")
     raises(function() ax:annotate("a", { 1, 1 }, { arrowprops = { colour = "red" } }) end,
       "unknown option 'colour'")
-    raises(function() ax:annotate("a", { 1, 1 }, { xytxt = { 1, 1 } }) end, "unknown option 'xytxt'")
+    raises(function() ax:annotate("a", { 1, 1 }, { xytxt = { 1, 1 } }) end,
+           "unknown option 'xytxt'")
   end)
 end)
 

@@ -62,9 +62,12 @@ describe("plot options", function()
       subplot = function(o) fig:subplot(2, 2, 1, o) end,
       subplots = function(o) fig:subplots(1, 2, o) end,
     }
-    for fname, call in pairs(calls) do raises(function() call { bogus_key = 1 } end, fname, "bogus_key") end
+    for fname, call in pairs(calls) do
+      raises(function() call { bogus_key = 1 } end, fname, "bogus_key")
+    end
     raises(function() ax:spines { top = { colour = "red" } } end, "spines", "colour")
-    raises(function() ax:annotate("a", { 1, 1 }, { arrowprops = { headwidht = 3 } }) end, "annotate", "headwidht")
+    raises(function() ax:annotate("a", { 1, 1 }, { arrowprops = { headwidht = 3 } }) end,
+           "annotate", "headwidht")
   end)
 
   it("every 3-D axes call rejects an unknown key", function()
@@ -83,7 +86,9 @@ describe("plot options", function()
       panes = function(o) ax:panes(o) end,
       tick_params = function(o) ax:tick_params(o) end,
     }
-    for fname, call in pairs(calls) do raises(function() call { bogus_key = 1 } end, fname, "bogus_key") end
+    for fname, call in pairs(calls) do
+      raises(function() call { bogus_key = 1 } end, fname, "bogus_key")
+    end
   end)
 
   it("the module functions reject an unknown key", function()
@@ -100,14 +105,14 @@ describe("plot options", function()
   it("keeps the matplotlib aliases and the options the quick looks add", function()
     local fig, ax = plot.subplots(1, 1, { figsize = { 3, 2 }, dpi = 50, squeeze = true })
     ax:scatter({ 1 }, { 1 }, { c = "red", s = 10, lw = 1, edgecolor = "black" })
-    local l = ax:plot({ 1, 2 }, { 1, 2 }, { c = "red", lw = 2, ls = "--", ms = 3, marker = "o", mfc = "blue",
-                                           mec = "green", mew = 2 })
+    local l = ax:plot({ 1, 2 }, { 1, 2 }, { c = "red", lw = 2, ls = "--", ms = 3, marker = "o",
+                                            mfc = "blue", mec = "green", mew = 2 })
     assert.same(plot.color("blue"), l.mfc)
     ax:axhline(0, { c = "k", lw = 1, ls = ":" })
     ax:grid(true, { lw = 0.5, ls = "--" })
     assert.truthy(fig:render { dpi = 30 })
-    local f2 = plot.scatter({ 1, 2 }, { 1, 2 }, { title = "t", xlabel = "x", figsize = { 3, 2 }, legend = true,
-                                                  grid = true, color = "red" })
+    local f2 = plot.scatter({ 1, 2 }, { 1, 2 }, { title = "t", xlabel = "x", figsize = { 3, 2 },
+                                                  legend = true, grid = true, color = "red" })
     assert.truthy(f2)
   end)
 

@@ -45,7 +45,8 @@ plot.Axes3D = A3
 function plot.figure(o) return Figure.new(o) end
 
 -- plot.subplots(nrows, ncols, {...the options of plot.figure and of fig:subplots: size, figsize,
---                dpi, facecolor, style, rc, layout, projection, squeeze, gridspec, elev, azim, ...})
+--                dpi, facecolor, style, rc, layout, projection, squeeze, gridspec, elev,
+--                azim, ...})
 -- -> fig, axes (one axes, a list, or a grid axes[row][col] as matplotlib squeezes);
 -- at most 1000 rows and 1000 columns, 10000 axes in all. Unknown options raise.
 function plot.subplots(nrows, ncols, o)
@@ -254,8 +255,9 @@ local function as_image(img, mean, std)
   return img
 end
 
--- plot.montage(images, {ncols = min(6, n), titles =, labels =, mean =, std =, size = {2 ncols, 2 nrows},
---                dpi = 100, style = current, suptitle =, suptitle_size = 16, fontsize = 8,
+-- plot.montage(images, {ncols = min(6, n), titles =, labels =, mean =, std =,
+--                size = {2 ncols, 2 nrows}, dpi = 100, style = current, suptitle =,
+--                suptitle_size = 16, fontsize = 8,
 --                cmap = "gray", interpolation = "nearest", vmin = 0, vmax = 1}) -> fig
 -- images: [n x c x h x w] or [n x h x w] tensor (c = 1 or 3), or a list of
 -- images; mean/std (per channel) undo a normalisation, values are clipped to
@@ -263,8 +265,9 @@ end
 -- (a tensor or table, one per image): {titles = "Class %d", labels = y - 1}.
 function plot.montage(images, o)
   o = o or {}
-  check("montage", 2, o, { "ncols", "titles", "labels", "mean", "std", "size", "dpi", "style", "suptitle",
-                           "suptitle_size", "fontsize", "cmap", "interpolation", "vmin", "vmax" })
+  check("montage", 2, o, { "ncols", "titles", "labels", "mean", "std", "size", "dpi", "style",
+                           "suptitle", "suptitle_size", "fontsize", "cmap", "interpolation",
+                           "vmin", "vmax" })
   local list = image_list(images, "montage")
   local n = #list
   local labels = U.is_tensor(o.labels) and o.labels:totable() or o.labels

@@ -40,8 +40,8 @@ local function keys(...)
 end
 Axes.keys = keys
 -- The options of every call that draws text (lunette.plot_util.text_opts reads them).
-Axes.TEXT_KEYS = { "fontsize", "size", "color", "alpha", "ha", "va", "rotation", "weight", "fontweight",
-                   "style", "family", "linespacing", "multialign", "rotation_mode" }
+Axes.TEXT_KEYS = { "fontsize", "size", "color", "alpha", "ha", "va", "rotation", "weight",
+                   "fontweight", "style", "family", "linespacing", "multialign", "rotation_mode" }
 
 -- Axes.finite_mask(coords...) -> mask | nil
 -- Keeps only the points whose coordinates are all finite (documented:
@@ -92,8 +92,9 @@ local function edge_spec(e, rc, alpha, fname, argn)
   return U.color(e, rc, fname, argn, alpha)
 end
 
-local SCATTER_KEYS = { "c", "color", "s", "size", "marker", "alpha", "cmap", "vmin", "vmax", "edgecolors",
-                       "edgecolor", "linewidths", "linewidth", "lw", "label", "zorder", "clip_on" }
+local SCATTER_KEYS = { "c", "color", "s", "size", "marker", "alpha", "cmap", "vmin", "vmax",
+                       "edgecolors", "edgecolor", "linewidths", "linewidth", "lw", "label",
+                       "zorder", "clip_on" }
 
 -- ax:scatter(x, y [, {c | color = next colour, s | size = 36 (pt^2, a number or n values),
 --            marker = "o", alpha = 1, cmap = "viridis", vmin = min, vmax = max,
@@ -117,7 +118,8 @@ function Axes:scatter(x, y, o)
   local cols = U.point_colors(c, n, { alpha = o.alpha, cmap = o.cmap, vmin = o.vmin, vmax = o.vmax, default = default }, rc, "scatter", 3)
   local sizes = scatter_sizes(o.s or o.size, n, rc, "scatter", 3)
   local filled = MARKERS[marker]
-  local lw = o.linewidths or o.linewidth or o.lw or (filled and rc["patch.linewidth"] or rc["lines.linewidth"])
+  local lw = o.linewidths or o.linewidth or o.lw
+  if lw == nil then lw = filled and rc["patch.linewidth"] or rc["lines.linewidth"] end
   local edge = filled and edge_spec(o.edgecolors or o.edgecolor, rc, o.alpha, "scatter", 3) or "face"
   local mask = finite_mask(xs, ys)
   if mask then
@@ -156,9 +158,10 @@ local function parse_fmt(fmt)
   return o
 end
 
-local PLOT_KEYS = { "color", "c", "linestyle", "ls", "linewidth", "lw", "marker", "markersize", "ms",
-                    "markerfacecolor", "mfc", "markeredgecolor", "mec", "markeredgewidth", "mew",
-                    "solid_capstyle", "alpha", "label", "zorder", "clip_on", "drawstyle", "ds" }
+local PLOT_KEYS = { "color", "c", "linestyle", "ls", "linewidth", "lw", "marker", "markersize",
+                    "ms", "markerfacecolor", "mfc", "markeredgecolor", "mec", "markeredgewidth",
+                    "mew", "solid_capstyle", "alpha", "label", "zorder", "clip_on", "drawstyle",
+                    "ds" }
 Axes.PLOT_KEYS = PLOT_KEYS
 
 -- ax:plot([x,] y [, fmt] [, {color | c = next colour, linestyle | ls = "-", linewidth | lw = 1.5,
@@ -196,8 +199,10 @@ function Axes:plot(x, y, fmt, o)
     kind = "line", x = xs, y = ys, color = U.color(color, rc, "plot", 4, o.alpha),
     lw = o.linewidth or o.lw or rc["lines.linewidth"], ls = ls, marker = marker,
     ms = o.markersize or o.ms or rc["lines.markersize"],
-    mfc = (o.markerfacecolor or o.mfc) and U.color(o.markerfacecolor or o.mfc, rc, "plot", 4, o.alpha) or nil,
-    mec = (o.markeredgecolor or o.mec) and U.color(o.markeredgecolor or o.mec, rc, "plot", 4, o.alpha) or nil,
+    mfc = (o.markerfacecolor or o.mfc) and U.color(o.markerfacecolor or o.mfc, rc, "plot", 4,
+                                                   o.alpha) or nil,
+    mec = (o.markeredgecolor or o.mec) and U.color(o.markeredgecolor or o.mec, rc, "plot", 4,
+                                                   o.alpha) or nil,
     mew = o.markeredgewidth or o.mew or rc["lines.markeredgewidth"],
     cap = o.solid_capstyle or rc["lines.solid_capstyle"], zorder = o.zorder or 2, label = o.label,
     clip = o.clip_on ~= false,
@@ -254,8 +259,8 @@ function Axes:add_rects(x0, y0, x1, y1, cols, o, extra)
   return self:add(a)
 end
 
-local BAR_KEYS = { "width", "bottom", "align", "color", "alpha", "label", "edgecolor", "linewidth", "lw",
-                   "zorder", "tick_label", "yerr", "xerr", "capsize", "ecolor" }
+local BAR_KEYS = { "width", "bottom", "align", "color", "alpha", "label", "edgecolor", "linewidth",
+                   "lw", "zorder", "tick_label", "yerr", "xerr", "capsize", "ecolor" }
 
 -- ax:bar(x, height [, {width = 0.8, bottom = 0, align = "center"|"edge", color = next colour
 --        (one or one per bar), alpha = 1, label =, edgecolor = none, linewidth | lw = 1,
@@ -290,11 +295,11 @@ function Axes:bar(x, height, o)
   return bars
 end
 
-local BARH_KEYS = { "height", "left", "align", "color", "alpha", "label", "edgecolor", "linewidth", "lw",
-                    "zorder", "yerr", "xerr", "capsize", "ecolor" }
+local BARH_KEYS = { "height", "left", "align", "color", "alpha", "label", "edgecolor", "linewidth",
+                    "lw", "zorder", "yerr", "xerr", "capsize", "ecolor" }
 
--- ax:barh(y, width [, {height = 0.8, left = 0, align = "center"|"edge", color =, alpha = 1, label =,
---         edgecolor = none, linewidth | lw = 1, zorder = 1, xerr =, yerr =, capsize = 0,
+-- ax:barh(y, width [, {height = 0.8, left = 0, align = "center"|"edge", color =, alpha = 1,
+--         label =, edgecolor = none, linewidth | lw = 1, zorder = 1, xerr =, yerr =, capsize = 0,
 --         ecolor = "black"}]) -> bars
 -- Horizontal bars, as ax:bar; xerr draws error bars at the bar ends.
 function Axes:barh(y, width, o)
@@ -320,7 +325,8 @@ function Axes:barh(y, width, o)
   return bars
 end
 
--- ax:bar_label(bars [, {fmt = "%g", padding = 0 (points), labels =, fontsize | size = 10, color =}])
+-- ax:bar_label(bars [, {fmt = "%g", padding = 0 (points), labels =, fontsize | size = 10,
+-- color =}])
 -- Writes each bar's value (or labels[i]) above it.
 function Axes:bar_label(bars, o)
   o = opts_table(o, "bar_label", 2, { "fmt", "padding", "labels", "fontsize", "size", "color" })
@@ -347,8 +353,8 @@ local function hist_edges(lo, hi, bins)
 end
 Axes.hist_edges = hist_edges
 
-local HIST_KEYS = { "bins", "range", "density", "weights", "histtype", "color", "alpha", "label", "rwidth",
-                    "edgecolor", "linewidth", "zorder", "log" }
+local HIST_KEYS = { "bins", "range", "density", "weights", "histtype", "color", "alpha", "label",
+                    "rwidth", "edgecolor", "linewidth", "zorder", "log" }
 
 -- ax:hist(x [, {bins = 10, range = {min, max}, density = false, weights =,
 --            histtype = "bar"|"step"|"stepfilled", color = next colour, alpha = 1, label =,
@@ -452,8 +458,8 @@ end
 --             positions = {1, 2, ...}, showfliers = true, patch_artist = false,
 --             facecolor = "C0", showmeans = false}]) -> stats list
 function Axes:boxplot(data, o)
-  o = opts_table(o, "boxplot", 2, { "labels", "whis", "widths", "positions", "showfliers", "patch_artist",
-                                    "facecolor", "showmeans" })
+  o = opts_table(o, "boxplot", 2, { "labels", "whis", "widths", "positions", "showfliers",
+                                    "patch_artist", "facecolor", "showmeans" })
   local sets = {}
   if U.is_tensor(data) and data:dim() == 2 then
     for j = 1, data:size(2) do sets[j] = data:select(2, j) end
@@ -565,8 +571,8 @@ Axes.image_rgba = image_rgba
 --             extent = {-0.5, w - 0.5, h - 0.5, -0.5} ({l, r, b, t}), origin = "upper"|"lower",
 --             aspect = "equal"|"auto", alpha = 1, zorder = 0}]) -> artist
 function Axes:imshow(img, o)
-  o = opts_table(o, "imshow", 2, { "cmap", "vmin", "vmax", "interpolation", "extent", "origin", "aspect",
-                                   "alpha", "zorder" })
+  o = opts_table(o, "imshow", 2, { "cmap", "vmin", "vmax", "interpolation", "extent", "origin",
+                                   "aspect", "alpha", "zorder" })
   local rgba, map = image_rgba(img, o, self.rc, "imshow")
   local h, w = rgba:size(1), rgba:size(2)
   local ext = o.extent
@@ -611,8 +617,8 @@ end
 
 local function ref_line(self, kind, v, o, fname)
   local span = kind == "hline" and { "xmin", "xmax" } or { "ymin", "ymax" }
-  o = opts_table(o, fname, 2, keys(span, { "color", "c", "linewidth", "lw", "linestyle", "ls", "alpha",
-                                           "label", "zorder" }))
+  o = opts_table(o, fname, 2, keys(span, { "color", "c", "linewidth", "lw", "linestyle", "ls",
+                                           "alpha", "label", "zorder" }))
   if type(v) ~= "number" then fail(fname, 1, "position must be a number") end
   -- a Line2D's own default colour (lines.color), not the next of the cycle, as matplotlib
   local color = o.color or o.c or self.rc["lines.color"] or "C0"

@@ -23,7 +23,9 @@ local function opts(o, fname, n, known)
   return O.check(fname, n, o, known) or {}
 end
 
-local function vector(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t):contiguous() end
+local function vector(t)
+  return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t):contiguous()
+end
 
 ---------------------------------------------------------------------------
 -- errorbar
@@ -42,7 +44,8 @@ local function error_pairs(err, n, fname, argn, what)
     end
     local t = err:to("float64", true):totable()
     lo, hi = t[1], t[2]
-  elseif type(err) == "table" and not U.is_tensor(err) and (type(err[1]) == "table" or U.is_tensor(err[1])) then
+  elseif type(err) == "table" and not U.is_tensor(err)
+      and (type(err[1]) == "table" or U.is_tensor(err[1])) then
     if #err ~= 2 then fail(fname, argn, what .. " as two lists {below, above} expected") end
     lo = U.vec(err[1], fname, argn, what):totable()
     hi = U.vec(err[2], fname, argn, what):totable()
@@ -50,9 +53,13 @@ local function error_pairs(err, n, fname, argn, what)
     lo = U.vec(err, fname, argn, what):totable()
     hi = lo
   end
-  if #lo ~= n or #hi ~= n then fail(fname, argn, ("%d %s values for %d points"):format(#lo, what, n)) end
+  if #lo ~= n or #hi ~= n then
+    fail(fname, argn, ("%d %s values for %d points"):format(#lo, what, n))
+  end
   for i = 1, n do
-    if lo[i] < 0 or hi[i] < 0 then fail(fname, argn, what .. " must not contain negative values") end
+    if lo[i] < 0 or hi[i] < 0 then
+      fail(fname, argn, what .. " must not contain negative values")
+    end
   end
   return lo, hi
 end
@@ -66,7 +73,11 @@ local function error_segments(self, dep, xs, ys, err, st, fname, argn)
   local nan = 0 / 0
   for i = 1, n do
     local a, b
-    if dep == "y" then a, b = ys[i] - lo[i], ys[i] + hi[i] else a, b = xs[i] - lo[i], xs[i] + hi[i] end
+    if dep == "y" then
+      a, b = ys[i] - lo[i], ys[i] + hi[i]
+    else
+      a, b = xs[i] - lo[i], xs[i] + hi[i]
+    end
     local k = #px
     if dep == "y" then
       px[k + 1], py[k + 1], px[k + 2], py[k + 2] = xs[i], a, xs[i], b
@@ -78,21 +89,23 @@ local function error_segments(self, dep, xs, ys, err, st, fname, argn)
     px[k + 3], py[k + 3] = nan, nan
   end
   self:add {
-    kind = "line", x = vector(px), y = vector(py), color = st.color, lw = st.lw, ls = "-", cap = "butt",
+    kind = "line", x = vector(px), y = vector(py), color = st.color, lw = st.lw, ls = "-",
+    cap = "butt",
     ms = 0, mew = 0, zorder = st.zorder, clip = true,
   }
   if st.capsize > 0 then
     self:add {
       kind = "line", x = vector(capx), y = vector(capy), color = st.color, lw = 0, ls = "none",
-      marker = dep == "y" and "_" or "|", ms = 2 * st.capsize, mew = st.capthick, zorder = st.zorder,
+      marker = dep == "y" and "_" or "|", ms = 2 * st.capsize, mew = st.capthick,
+      zorder = st.zorder,
       clip = true,
     }
   end
 end
 
-local ERRORBAR_KEYS = { "yerr", "xerr", "fmt", "ecolor", "elinewidth", "capsize", "capthick", "color",
-                        "c", "linewidth", "lw", "linestyle", "ls", "marker", "markersize", "ms",
-                        "markerfacecolor", "mfc", "markeredgecolor", "mec", "alpha", "label",
+local ERRORBAR_KEYS = { "yerr", "xerr", "fmt", "ecolor", "elinewidth", "capsize", "capthick",
+                        "color", "c", "linewidth", "lw", "linestyle", "ls", "marker", "markersize",
+                        "ms", "markerfacecolor", "mfc", "markeredgecolor", "mec", "alpha", "label",
                         "zorder", "barsabove" }
 
 -- ax:errorbar(x, y [, {yerr =, xerr =, fmt = "", ecolor = line colour, elinewidth = 1.5,
@@ -116,8 +129,9 @@ function Axes:errorbar(x, y, o)
   local zorder = o.zorder or 2
   if fmt ~= "none" then
     local po = { color = color, linewidth = o.linewidth or o.lw, linestyle = o.linestyle or o.ls,
-                 marker = o.marker, markersize = o.markersize or o.ms, alpha = o.alpha, label = o.label,
-                 markerfacecolor = o.markerfacecolor or o.mfc, markeredgecolor = o.markeredgecolor or o.mec,
+                 marker = o.marker, markersize = o.markersize or o.ms, alpha = o.alpha,
+                 label = o.label, markerfacecolor = o.markerfacecolor or o.mfc,
+                 markeredgecolor = o.markeredgecolor or o.mec,
                  zorder = zorder + (o.barsabove and -0.1 or 0.1) }
     if fmt ~= "" then line = self:plot(xs, ys, fmt, po) else line = self:plot(xs, ys, po) end
   end
@@ -125,7 +139,8 @@ function Axes:errorbar(x, y, o)
   local st = {
     color = U.color(o.ecolor or color, rc, "errorbar", 3, o.alpha),
     lw = o.elinewidth or o.linewidth or o.lw or rc["lines.linewidth"],
-    capsize = o.capsize or rc["errorbar.capsize"] or 0, capthick = o.capthick or rc["lines.markeredgewidth"],
+    capsize = o.capsize or rc["errorbar.capsize"] or 0,
+    capthick = o.capthick or rc["lines.markeredgewidth"],
     zorder = zorder,
   }
   if o.xerr ~= nil then error_segments(self, "x", xs, ys, o.xerr, st, "errorbar", 3) end
@@ -147,8 +162,10 @@ function Axes:bar_errors(bars, o, fname, horizontal)
     else xs[i], ys[i] = b.x + b.width / 2, b.y + b.height end
   end
   local st = {
-    color = U.color(o.ecolor or "black", self.rc, fname, 3, o.alpha), lw = self.rc["lines.linewidth"],
-    capsize = o.capsize or self.rc["errorbar.capsize"] or 0, capthick = self.rc["lines.markeredgewidth"],
+    color = U.color(o.ecolor or "black", self.rc, fname, 3, o.alpha),
+    lw = self.rc["lines.linewidth"],
+    capsize = o.capsize or self.rc["errorbar.capsize"] or 0,
+    capthick = self.rc["lines.markeredgewidth"],
     zorder = 2,
   }
   if o.xerr ~= nil then error_segments(self, "x", xs, ys, o.xerr, st, fname, 3) end
@@ -191,8 +208,9 @@ end
 function Axes:apply_drawstyle(a, ds, fname, argn)
   local where = STEPS[ds]
   if where == nil then
-    fail(fname, argn, ("unknown drawstyle '%s' (default, steps, steps-pre, steps-post, steps-mid)"):format(
-      tostring(ds)))
+    fail(fname, argn,
+      ("unknown drawstyle '%s' (default, steps, steps-pre, steps-post, steps-mid)"):format(
+        tostring(ds)))
   end
   if not where then return a end
   local px, py = step_points(a.x:totable(), a.y:totable(), where)
@@ -213,7 +231,9 @@ function Axes:step(x, y, fmt, o)
   local po = {}
   for k, v in pairs(o) do if k ~= "where" then po[k] = v end end
   local where = o.where or "pre"
-  if not STEP_WHERE[where] then fail("step", 4, ("unknown where '%s' (pre, post, mid)"):format(tostring(where))) end
+  if not STEP_WHERE[where] then
+    fail("step", 4, ("unknown where '%s' (pre, post, mid)"):format(tostring(where)))
+  end
   po.drawstyle = STEP_WHERE[where]
   if fmt then return self:plot(x, y, fmt, po) end
   return self:plot(x, y, po)
@@ -254,7 +274,8 @@ local function span(self, kind, a, b, o, fname)
   local lo = kind == "hspan" and (o.xmin or 0) or (o.ymin or 0)
   local hi = kind == "hspan" and (o.xmax or 1) or (o.ymax or 1)
   local rc = self.rc
-  local fill = U.color(o.facecolor or o.fc or o.color or rc["patch.facecolor"], rc, fname, 3, o.alpha)
+  local fill = U.color(o.facecolor or o.fc or o.color or rc["patch.facecolor"], rc, fname, 3,
+                       o.alpha)
   local edge
   -- color= colours the edge too, as a matplotlib patch's color
   if o.edgecolor or o.ec or o.color then
@@ -289,7 +310,8 @@ local function draw_span(ax, r, a, tr, ppt, box)
   end
   local edge
   if a.edge then edge = { width = a.edge.width * ppt, color = a.edge.color, join = "miter" } end
-  r:rects(vector { x0 }, vector { y0 }, vector { x1 }, vector { y1 }, { fill = a.fill, edge = edge })
+  r:rects(vector { x0 }, vector { y0 }, vector { x1 }, vector { y1 },
+    { fill = a.fill, edge = edge })
 end
 R.DRAW.span = draw_span
 
@@ -319,21 +341,25 @@ local function band_polygons(p, a, b, where)
   return u, v
 end
 
-local FILL_KEYS = { "where", "color", "facecolor", "fc", "edgecolor", "ec", "linewidth", "lw", "alpha",
-                    "label", "zorder" }
+local FILL_KEYS = { "where", "color", "facecolor", "fc", "edgecolor", "ec", "linewidth", "lw",
+                    "alpha", "label", "zorder" }
 
 -- The where= mask as a Lua array of booleans for n points.
 local function where_mask(w, n, fname)
   if w == nil then return nil end
   local t = U.is_tensor(w) and w:totable() or w
-  if type(t) ~= "table" or #t ~= n then fail(fname, 4, ("where must hold %d booleans"):format(n)) end
+  if type(t) ~= "table" or #t ~= n then
+    fail(fname, 4, ("where must hold %d booleans"):format(n))
+  end
   local m = {}
   for i = 1, n do m[i] = t[i] == true or (type(t[i]) == "number" and t[i] ~= 0) end
   return m
 end
 
 local function fill_band(self, fname, p, c1, c2, o, horizontal)
-  if type(c2) == "table" and not U.is_tensor(c2) and type(c2[1]) ~= "number" then c2, o = nil, c2 end
+  if type(c2) == "table" and not U.is_tensor(c2) and type(c2[1]) ~= "number" then
+    c2, o = nil, c2
+  end
   o = opts(o, fname, 4, FILL_KEYS)
   local ps = U.vec(p, fname, 1, horizontal and "y" or "x"):totable()
   local n = #ps
@@ -347,10 +373,12 @@ local function fill_band(self, fname, p, c1, c2, o, horizontal)
   local rc = self.rc
   local edge = o.edgecolor or o.ec or o.color -- color= colours the edge too, as in matplotlib
   local art = {
-    kind = "line", x = vector(horizontal and v or u), y = vector(horizontal and u or v), ls = edge and "-" or "none",
+    kind = "line", x = vector(horizontal and v or u), y = vector(horizontal and u or v),
+    ls = edge and "-" or "none",
     lw = edge and (o.linewidth or o.lw or rc["patch.linewidth"]) or 0, closed = true,
     fill = U.color(col, rc, fname, 4, o.alpha or 1),
-    color = U.color(edge or col, rc, fname, 4, o.alpha), zorder = o.zorder or 1, label = o.label, clip = true,
+    color = U.color(edge or col, rc, fname, 4, o.alpha), zorder = o.zorder or 1, label = o.label,
+    clip = true,
     patch_legend = true, ignore_for_legend_placement = true,
   }
   if edge then art.edge = { width = art.lw, color = art.color } end
@@ -362,11 +390,15 @@ end
 -- The area between curves y1 and y2 (each a number or n values) over x; where (n booleans or a
 -- boolean tensor) fills only the runs of points where it is true, as matplotlib's where=
 -- without interpolate. Lengths that do not match raise.
-function Axes:fill_between(x, y1, y2, o) return fill_band(self, "fill_between", x, y1, y2, o, false) end
+function Axes:fill_between(x, y1, y2, o)
+  return fill_band(self, "fill_between", x, y1, y2, o, false)
+end
 
 -- ax:fill_betweenx(y, x1 [, x2 = 0] [, opts as fill_between]) -> artist
 -- The area between curves x1 and x2 along y (horizontal bands), as matplotlib's fill_betweenx.
-function Axes:fill_betweenx(y, x1, x2, o) return fill_band(self, "fill_betweenx", y, x1, x2, o, true) end
+function Axes:fill_betweenx(y, x1, x2, o)
+  return fill_band(self, "fill_betweenx", y, x1, x2, o, true)
+end
 
 ---------------------------------------------------------------------------
 -- annotate
@@ -376,10 +408,10 @@ local ANNOTATE_KEYS = { "xytext", "xycoords", "textcoords", "arrowprops", "ha", 
                         "horizontalalignment", "verticalalignment", "fontsize", "size", "color",
                         "weight", "fontweight", "rotation", "bbox", "zorder", "alpha", "family" }
 local ARROW_KEYS = { "arrowstyle", "color", "facecolor", "fc", "edgecolor", "ec", "linewidth", "lw",
-                     "shrinkA", "shrinkB", "mutation_scale", "alpha", "shrink", "width", "headwidth",
-                     "headlength", "linestyle", "ls" }
-local COORDS = { data = true, ["axes fraction"] = true, ["offset points"] = true, ["figure fraction"] = true,
-                 axes = true }
+                     "shrinkA", "shrinkB", "mutation_scale", "alpha", "shrink", "width",
+                     "headwidth", "headlength", "linestyle", "ls" }
+local COORDS = { data = true, ["axes fraction"] = true, ["offset points"] = true,
+                 ["figure fraction"] = true, axes = true }
 local ARROWS = { ["-"] = true, ["->"] = true, ["-|>"] = true, ["<-"] = true, ["<|-"] = true,
                  ["<->"] = true, ["<|-|>"] = true }
 
@@ -406,32 +438,39 @@ function Axes:annotate(s, xy, o)
   local xycoords = o.xycoords or "data"
   local tc = o.textcoords or xycoords
   if not COORDS[xycoords] or xycoords == "offset points" then
-    fail("annotate", 3, ("unknown xycoords '%s' (data, axes fraction, figure fraction)"):format(tostring(xycoords)))
+    fail("annotate", 3, ("unknown xycoords '%s' (data, axes fraction, figure fraction)"):format(
+      tostring(xycoords)))
   end
   if not COORDS[tc] then
-    fail("annotate", 3, ("unknown textcoords '%s' (data, axes fraction, figure fraction, offset points)"):format(
-      tostring(tc)))
+    fail("annotate", 3,
+      ("unknown textcoords '%s' (data, axes fraction, figure fraction, offset points)"):format(
+        tostring(tc)))
   end
-  local xytext = o.xytext and point_arg(o.xytext, "annotate", 3, "xytext") or (tc == "offset points" and { 0, 0 } or xy)
+  local xytext = tc == "offset points" and { 0, 0 } or xy
+  if o.xytext then xytext = point_arg(o.xytext, "annotate", 3, "xytext") end
   local ap = o.arrowprops
   if ap ~= nil then
     if type(ap) ~= "table" then fail("annotate", 3, "arrowprops must be a table") end
     O.check("annotate", 3, ap, ARROW_KEYS)
     if ap.arrowstyle and not ARROWS[ap.arrowstyle] then
-      fail("annotate", 3, ("unknown arrowstyle '%s' (-, ->, -|>, <-, <|-, <->, <|-|>)"):format(tostring(ap.arrowstyle)))
+      fail("annotate", 3, ("unknown arrowstyle '%s' (-, ->, -|>, <-, <|-, <->, <|-|>)"):format(
+        tostring(ap.arrowstyle)))
     end
     U.color(ap.color or ap.edgecolor or ap.ec or "black", self.rc, "annotate", 3)
   end
   local to = {}
   for k, v in pairs(o) do
-    if k ~= "xytext" and k ~= "xycoords" and k ~= "textcoords" and k ~= "arrowprops" then to[k] = v end
+    if k ~= "xytext" and k ~= "xycoords" and k ~= "textcoords" and k ~= "arrowprops" then
+      to[k] = v
+    end
   end
   to.ha = o.ha or o.horizontalalignment
   to.va = o.va or o.verticalalignment
   to.horizontalalignment, to.verticalalignment = nil, nil
   U.text_opts(to, self.rc, 1, {}, "annotate")
   return self:add {
-    kind = "annotation", s = tostring(s), xy = xy, xytext = xytext, xycoords = xycoords, textcoords = tc,
+    kind = "annotation", s = tostring(s), xy = xy, xytext = xytext, xycoords = xycoords,
+    textcoords = tc,
     arrow = ap, opts = to, zorder = o.zorder or 3,
   }
 end
@@ -451,14 +490,24 @@ end
 local function exit_point(cx, cy, tx, ty, b)
   local dx, dy = tx - cx, ty - cy
   local t = 1
-  if dx > 0 then t = math.min(t, (b[3] - cx) / dx) elseif dx < 0 then t = math.min(t, (b[1] - cx) / dx) end
-  if dy > 0 then t = math.min(t, (b[4] - cy) / dy) elseif dy < 0 then t = math.min(t, (b[2] - cy) / dy) end
+  if dx > 0 then
+    t = math.min(t, (b[3] - cx) / dx)
+  elseif dx < 0 then
+    t = math.min(t, (b[1] - cx) / dx)
+  end
+  if dy > 0 then
+    t = math.min(t, (b[4] - cy) / dy)
+  elseif dy < 0 then
+    t = math.min(t, (b[2] - cy) / dy)
+  end
   return cx + dx * t, cy + dy * t
 end
 
 -- A head at tip (x, y) pointing along unit (ux, uy): length l, half width w (pixels).
 local function head(x, y, ux, uy, l, w)
-  return { x - ux * l + uy * w, x, x - ux * l - uy * w }, { y - uy * l - ux * w, y, y - uy * l + ux * w }
+  local xs = { x - ux * l + uy * w, x, x - ux * l - uy * w }
+  local ys = { y - uy * l - ux * w, y, y - uy * l + ux * w }
+  return xs, ys
 end
 
 local function draw_arrow(r, rc, ap, sx, sy, ex, ey, ppt, fontsize)
@@ -472,14 +521,19 @@ local function draw_arrow(r, rc, ap, sx, sy, ex, ey, ppt, fontsize)
     -- points, both ends pulled in by shrink (a fraction of the length)
     local sh = (ap.shrink or 0) * len
     sx, sy, ex, ey = sx + ux * sh, sy + uy * sh, ex - ux * sh, ey - uy * sh
-    local w, hw, hl = (ap.width or 4) * ppt / 2, (ap.headwidth or 12) * ppt / 2, (ap.headlength or 12) * ppt
+    local w = (ap.width or 4) * ppt / 2
+    local hw = (ap.headwidth or 12) * ppt / 2
+    local hl = (ap.headlength or 12) * ppt
     local bx, by = ex - ux * hl, ey - uy * hl
-    local px = { sx + uy * w, bx + uy * w, bx + uy * hw, ex, bx - uy * hw, bx - uy * w, sx - uy * w }
-    local py = { sy - ux * w, by - ux * w, by - ux * hw, ey, by + ux * hw, by + ux * w, sy + ux * w }
+    local px = { sx + uy * w, bx + uy * w, bx + uy * hw, ex, bx - uy * hw, bx - uy * w,
+                 sx - uy * w }
+    local py = { sy - ux * w, by - ux * w, by - ux * hw, ey, by + ux * hw, by + ux * w,
+                 sy + ux * w }
     local fc = R.color(rc, ap.facecolor or ap.fc or ap.color, "black", ap.alpha)
     local ec = R.color(rc, ap.edgecolor or ap.ec or ap.color, "black", ap.alpha)
     r:path(vector(px), vector(py), { fill = fc, closed = true,
-      stroke = { width = (ap.linewidth or ap.lw or rc["patch.linewidth"]) * ppt, color = ec, join = "miter" } })
+      stroke = { width = (ap.linewidth or ap.lw or rc["patch.linewidth"]) * ppt, color = ec,
+                 join = "miter" } })
     return
   end
   local sa, sb = (ap.shrinkA or 2) * ppt, (ap.shrinkB or 2) * ppt
@@ -488,7 +542,8 @@ local function draw_arrow(r, rc, ap, sx, sy, ex, ey, ppt, fontsize)
   local hl, hw = 0.4 * ms, 0.2 * ms
   local lw = (ap.linewidth or ap.lw or rc["patch.linewidth"]) * ppt
   local stroke = { width = lw, color = col, join = "miter", cap = "butt",
-                   dash = U.dashes(ap.linestyle or ap.ls or "-", lw / ppt, ppt, "annotate", 3) or nil }
+                   dash = U.dashes(ap.linestyle or ap.ls or "-", lw / ppt, ppt, "annotate", 3)
+                     or nil }
   local style = ap.arrowstyle
   local at_end = style:sub(-1) == ">"
   local at_start = style:sub(1, 1) == "<"
@@ -518,7 +573,8 @@ local function draw_annotation(ax, r, a, tr, ppt, box)
   if bx ~= bx or by ~= by then return end
   local tx, ty = to_pixels(a.xytext, a.textcoords, tr, box, ppt, { bx, by }, wh)
   if a.arrow then
-    local o = U.text_opts(a.opts, rc, ppt, { size = rc["font.size"], color = rc["text.color"] }, "annotate")
+    local o = U.text_opts(a.opts, rc, ppt, { size = rc["font.size"], color = rc["text.color"] },
+                          "annotate")
     local x0, y0, x1, y1 = C.text_extent(a.s, tx, ty, o)
     local pad = 4 * ppt
     local cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -545,7 +601,8 @@ local function twin(self, shared, fname)
   -- table (reads and writes of those keys go there); tick style, grid and label stay the twin's
   -- own, as matplotlib shares an axis's scale and limits but not its decorations
   local own = ax[shared]
-  local proxy = { tick = own.tick, grid = own.grid, label = "", label_opts = {}, visible = true, name = own.name }
+  local proxy = { tick = own.tick, grid = own.grid, label = "", label_opts = {}, visible = true,
+                  name = own.name }
   ax[shared] = setmetatable(proxy, { __index = self[shared], __newindex = self[shared] })
   local members = self[shared].members or { self }
   members[#members + 1] = ax

@@ -274,8 +274,8 @@ function Axes:set_xticklabels(labels, o) set_ticks(self, "x", nil, labels, o, "s
 -- Labels for the current y ticks.
 function Axes:set_yticklabels(labels, o) set_ticks(self, "y", nil, labels, o, "set_yticklabels") end
 
--- ax:grid([on = true] [, {axis = "both"|"x"|"y", alpha = 1, color = "#b0b0b0", linewidth | lw = 0.8,
---         linestyle | ls = "-"}])
+-- ax:grid([on = true] [, {axis = "both"|"x"|"y", alpha = 1, color = "#b0b0b0",
+--         linewidth | lw = 0.8, linestyle | ls = "-"}])
 -- Shows (or with false hides) the grid lines at the major ticks.
 function Axes:grid(on, o)
   if type(on) == "table" then on, o = true, on end
@@ -315,13 +315,15 @@ function Axes:set_facecolor(c) U.color(c, self.rc, "set_facecolor", 1); self.fac
 Axes.facecolor_ = Axes.set_facecolor
 
 -- ax:tick_params{axis = "both"|"x"|"y", colors =, color = "black", labelcolor = color,
---                labelsize = 10, length = 3.5, width = 0.8, pad = 3.5, direction = "out"|"in"|"inout",
---                rotation | labelrotation = 0, bottom | left = true, labelbottom | labelleft = true}
+--                labelsize = 10, length = 3.5, width = 0.8, pad = 3.5,
+--                direction = "out"|"in"|"inout", rotation | labelrotation = 0,
+--                bottom | left = true, labelbottom | labelleft = true}
 -- Tick and tick label style (sizes in points; colors sets both colours); unknown keys raise.
 function Axes:tick_params(o)
-  o = opts_table(o, "tick_params", 1, { "axis", "colors", "color", "labelcolor", "labelsize", "length", "width",
-                                         "pad", "direction", "rotation", "labelrotation", "bottom", "left",
-                                         "labelbottom", "labelleft" })
+  o = opts_table(o, "tick_params", 1, { "axis", "colors", "color", "labelcolor", "labelsize",
+                                        "length", "width", "pad", "direction", "rotation",
+                                        "labelrotation", "bottom", "left", "labelbottom",
+                                        "labelleft" })
   local which = o.axis or "both"
   for _, n in ipairs { "x", "y" } do
     if which == "both" or which == n then
@@ -343,7 +345,8 @@ function Axes:tick_params(o)
   end
 end
 
--- ax:spines{top=false, right={visible = true, color="gray", linewidth | lw = 0.8}} ; ax:spines("all", false)
+-- ax:spines{top=false, right={visible = true, color="gray", linewidth | lw = 0.8}}
+-- ax:spines("all", false)
 -- ax:set_spines(spec [, value])
 -- Shows, hides or styles the frame lines; unknown spines raise.
 function Axes:spines(spec, value)
@@ -385,8 +388,9 @@ function Axes:set(o)
     end
     return method(self, v)
   end
-  o = opts_table(o, "set", 1, { "title", "xlabel", "ylabel", "xlim", "ylim", "xscale", "yscale", "xticks",
-                                "yticks", "facecolor", "aspect", "legend", "grid", "axis" })
+  o = opts_table(o, "set", 1, { "title", "xlabel", "ylabel", "xlim", "ylim", "xscale", "yscale",
+                                "xticks", "yticks", "facecolor", "aspect", "legend",
+                                "grid", "axis" })
   for k, v in pairs(o) do
     if k == "title" then text(self.title, v)
     elseif k == "xlabel" then text(self.xlabel, v)
@@ -409,7 +413,8 @@ end
 
 -- The options of ax:legend (and of the `legend` of ax:set and the quick looks).
 Axes.LEGEND_KEYS = { "loc", "fontsize", "size", "frameon", "framealpha", "facecolor", "edgecolor",
-                     "labelcolor", "title", "title_fontsize", "ncol", "ncols", "markerscale", "fancybox",
+                     "labelcolor", "title", "title_fontsize", "ncol", "ncols", "markerscale",
+                     "fancybox",
                      "borderaxespad", "borderpad", "columnspacing", "handleheight", "handlelength",
                      "handletextpad", "labelspacing" }
 

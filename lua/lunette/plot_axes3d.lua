@@ -84,9 +84,9 @@ end
 -- or ax:scatter(P, {...}) with the points as the rows of an [n x 3] tensor.
 function A3:scatter(x, y, z, o)
   x, y, z, o = points(x, y, z, o)
-  o = Axes.opts_table(o, "scatter", 4, { "c", "color", "s", "size", "alpha", "marker", "cmap", "vmin", "vmax",
-                                         "edgecolors", "edgecolor", "linewidths", "linewidth",
-                                         "depthshade", "label" })
+  o = Axes.opts_table(o, "scatter", 4, { "c", "color", "s", "size", "alpha", "marker", "cmap",
+                                         "vmin", "vmax", "edgecolors", "edgecolor", "linewidths",
+                                         "linewidth", "depthshade", "label" })
   local xs, ys, zs, n = xyz("scatter", x, y, z)
   local rc = self.rc
   local c = o.c or o.color
@@ -121,8 +121,8 @@ end
 -- the vertices as the rows of an [n x 3] tensor.
 function A3:plot(x, y, z, o)
   x, y, z, o = points(x, y, z, o)
-  o = Axes.opts_table(o, "plot", 4, { "color", "c", "linewidth", "lw", "alpha", "linestyle", "ls", "label",
-                                      "zorder" })
+  o = Axes.opts_table(o, "plot", 4, { "color", "c", "linewidth", "lw", "alpha", "linestyle", "ls",
+                                      "label", "zorder" })
   local xs, ys, zs = xyz("plot", x, y, z)
   local color = o.color or o.c or self:next_color("lines")
   U.dashes(o.linestyle or o.ls or "-", 1, 1, "plot", 4)
@@ -147,8 +147,8 @@ end
 -- opts: {rstride = rows / rcount, cstride = cols / ccount, rcount = 50, ccount = 50,
 -- color = next colour, alpha = 1, linewidth | lw = 1.5, label =}.
 function A3:plot_wireframe(X, Y, Z, o)
-  o = Axes.opts_table(o, "plot_wireframe", 4, { "rstride", "cstride", "rcount", "ccount", "color", "alpha",
-                                                "linewidth", "lw", "label" })
+  o = Axes.opts_table(o, "plot_wireframe", 4, { "rstride", "cstride", "rcount", "ccount", "color",
+                                                "alpha", "linewidth", "lw", "label" })
   X, Y, Z = grid2(X, "plot_wireframe", 1), grid2(Y, "plot_wireframe", 2), grid2(Z, "plot_wireframe", 3)
   local rows, cols = Z:size(1), Z:size(2)
   for i, g in ipairs { X, Y } do
@@ -190,7 +190,8 @@ end
 -- ax:sphere{radius = 1, n_phi = 60, n_theta = 30, color = text colour, alpha = 0.05,
 --           linewidth | lw = 0.3}: a reference wireframe sphere.
 function A3:sphere(o)
-  o = Axes.opts_table(o, "sphere", 1, { "radius", "n_phi", "n_theta", "color", "alpha", "linewidth", "lw" })
+  o = Axes.opts_table(o, "sphere", 1, { "radius", "n_phi", "n_theta", "color", "alpha",
+                                        "linewidth", "lw" })
   local X, Y, Z = A3.sphere_mesh(o.radius, o.n_phi, o.n_theta)
   return self:plot_wireframe(X, Y, Z, { color = o.color or self.rc["text.color"], alpha = o.alpha or 0.05,
                                         linewidth = o.linewidth or o.lw or 0.3 })
@@ -239,8 +240,9 @@ end
 -- limits at -lim..lim, axis labels, small tick labels and the title if given
 -- (the hypersphere panels).
 function A3:sphere_frame(o)
-  o = Axes.opts_table(o, "sphere_frame", 1, { "title", "titlesize", "pad", "radius", "lim", "labels",
-                                              "fontsize", "labelsize", "alpha", "linewidth", "color" })
+  o = Axes.opts_table(o, "sphere_frame", 1, { "title", "titlesize", "pad", "radius", "lim",
+                                              "labels", "fontsize", "labelsize", "alpha",
+                                              "linewidth", "color" })
   if o.title then self:title(o.title, { fontsize = o.titlesize or 11, pad = o.pad or 10 }) end
   local labels, lim = o.labels or { "PC1", "PC2", "PC3" }, o.lim or 1.3
   self:xlabel(labels[1] or "", { fontsize = o.fontsize or 8 })
@@ -252,8 +254,8 @@ function A3:sphere_frame(o)
   return self
 end
 
--- ax:text(x, y, z, s, {color = "black", fontsize | size = 10, ha = "left", va = "baseline", zorder = 3,
---                      ...the other text options of the 2-D ax:text})
+-- ax:text(x, y, z, s, {color = "black", fontsize | size = 10, ha = "left", va = "baseline",
+--                      zorder = 3, ...the other text options of the 2-D ax:text})
 function A3:text(x, y, z, s, o)
   o = Axes.opts_table(o, "text", 5, Axes.keys(Axes.TEXT_KEYS, { "zorder" }))
   for i, v in ipairs { x, y, z } do
@@ -315,7 +317,8 @@ A3.set_xlim, A3.set_ylim, A3.set_zlim = A3.xlim, A3.ylim, A3.zlim
 local function set_label(k, fname)
   return function(self, s, o)
     local known = Axes.keys(Axes.TEXT_KEYS, { "labelpad" })
-    self.axes[k].label, self.axes[k].label_opts = U.text(s, fname, 1), Axes.opts_table(o, fname, 2, known)
+    self.axes[k].label = U.text(s, fname, 1)
+    self.axes[k].label_opts = Axes.opts_table(o, fname, 2, known)
   end
 end
 -- ax:xlabel(s [, opts])
@@ -351,8 +354,8 @@ end
 -- ax:tick_params{axis = "both"|"x"|"y"|"z", colors =, color = "black", labelcolor = color,
 --                labelsize = 10, pad = 3.5, width = 0.8}
 function A3:tick_params(o)
-  o = Axes.opts_table(o, "tick_params", 1, { "axis", "colors", "color", "labelcolor", "labelsize", "pad",
-                                             "width" })
+  o = Axes.opts_table(o, "tick_params", 1, { "axis", "colors", "color", "labelcolor", "labelsize",
+                                             "pad", "width" })
   for k = 1, 3 do
     local n = self.axes[k].name
     if o.axis == nil or o.axis == "both" or o.axis == n then

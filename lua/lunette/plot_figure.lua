@@ -21,7 +21,8 @@ local keys = Axes.keys
 -- The options of Figure.new / plot.figure, of fig:subplot and of fig:subplots (plot.subplots
 -- takes all three).
 Figure.FIGURE_KEYS = { "size", "figsize", "dpi", "facecolor", "style", "rc", "layout" }
-Figure.AXES_KEYS = { "projection", "facecolor", "elev", "azim", "roll", "proj_type", "focal_length" }
+Figure.AXES_KEYS = { "projection", "facecolor", "elev", "azim", "roll", "proj_type",
+                     "focal_length" }
 Figure.SUBPLOTS_KEYS = keys(Figure.AXES_KEYS, { "gridspec", "squeeze" })
 
 local function positive(v) return type(v) == "number" and v > 0 and v < math.huge end
@@ -245,7 +246,8 @@ function Figure:subplots(nrows, ncols, o, known)
   local grid = {}
   for r = 1, nrows do
     grid[r] = {}
-    for c = 1, ncols do grid[r][c] = new_axes(self, { spec = gs:cell(r, c) }, o) end -- o checked above
+    -- o was checked above, against the keys of fig:subplots
+    for c = 1, ncols do grid[r][c] = new_axes(self, { spec = gs:cell(r, c) }, o) end
   end
   if o.squeeze == false then return grid end
   if nrows == 1 and ncols == 1 then return grid[1][1] end
@@ -274,7 +276,8 @@ function Figure:text(x, y, s, o)
   self.texts[#self.texts + 1] = { x = x, y = y, s = U.text(s, "text", 3), opts = o or {} }
 end
 
--- fig:subplots_adjust{left = 0.125, right = 0.9, bottom = 0.11, top = 0.88, wspace = 0.2, hspace = 0.2}
+-- fig:subplots_adjust{left = 0.125, right = 0.9, bottom = 0.11, top = 0.88, wspace = 0.2,
+--                     hspace = 0.2}
 -- Sets the subplot parameters (figure fractions) and turns the tight layout off.
 function Figure:subplots_adjust(o)
   check("subplots_adjust", 1, o, { "left", "right", "bottom", "top", "wspace", "hspace" })
@@ -514,7 +517,8 @@ function Figure:save(path, o)
   o = o or {}
   if type(path) ~= "string" or path == "" then fail("save", 1, "file name expected, got " .. type(path)) end
   if type(o) ~= "table" then fail("save", 2, "options table expected, got " .. type(o)) end
-  check("save", 2, o, { "dpi", "bbox", "bbox_inches", "pad", "pad_inches", "facecolor", "format", "compression" })
+  check("save", 2, o, { "dpi", "bbox", "bbox_inches", "pad", "pad_inches", "facecolor", "format",
+                        "compression" })
   local ext = (o.format or path:match("%.([%w]+)$") or ""):lower()
   if not FORMATS[ext] then fail("save", 1, ("unsupported format '%s' (png, pdf, svg)"):format(ext)) end
   local dpi = o.dpi or self.dpi

@@ -48,7 +48,8 @@ end
 local function errbar_handle(r, e, x, y, fs, ppt)
   local half = 0.5 * fs
   local stroke = { width = e.lw * ppt, color = e.color, cap = "butt" }
-  local caps = e.capsize > 0 and { size = 2 * e.capsize * ppt, edge_width = e.capthick * ppt, edge = e.color }
+  local caps = e.capsize > 0 and { size = 2 * e.capsize * ppt, edge_width = e.capthick * ppt,
+                                   edge = e.color }
   local dirs = {}
   if e.x then dirs[#dirs + 1] = "x" end
   if e.y then dirs[#dirs + 1] = "y" end

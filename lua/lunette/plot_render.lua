@@ -245,7 +245,8 @@ function R.draw_far_axis(ax, r, n, box, tr, ticks, ppt)
       local xs, ys
       if n == "x" then local p = tr.px(loc) xs, ys = { p, p }, { box[2] - o2, box[2] + i2 }
       else local p = tr.py(loc) xs, ys = { box[3] - i2, box[3] + o2 }, { p, p } end
-      r:path(vec(xs), vec(ys), { stroke = { width = width, color = col, cap = "butt" }, snap = true })
+      r:path(vec(xs), vec(ys), { stroke = { width = width, color = col, cap = "butt" },
+                                 snap = true })
     end
   end
   marks(ticks.major, false)
@@ -257,15 +258,18 @@ function R.draw_far_axis(ax, r, n, box, tr, ticks, ppt)
       if tk.label ~= "" then
         if n == "x" then
           o.ha, o.va = "center", "bottom"
-          boxes[#boxes + 1] = { tick_label(r, tk.label, tr.px(tk.loc), box[2] - out - t.pad * ppt, o) }
+          local y = box[2] - out - t.pad * ppt
+          boxes[#boxes + 1] = { tick_label(r, tk.label, tr.px(tk.loc), y, o) }
         else
           o.ha, o.va = "left", "center_baseline"
-          boxes[#boxes + 1] = { tick_label(r, tk.label, box[3] + out + t.pad * ppt, tr.py(tk.loc), o) }
+          local x = box[3] + out + t.pad * ppt
+          boxes[#boxes + 1] = { tick_label(r, tk.label, x, tr.py(tk.loc), o) }
         end
       end
     end
   end
-  local spine = n == "x" and { box[1], box[2], box[3], box[2] } or { box[3], box[2], box[3], box[4] }
+  local spine = { box[3], box[2], box[3], box[4] }
+  if n == "x" then spine = { box[1], box[2], box[3], box[2] } end
   local u = union_box({ spine, table.unpack(boxes) })
   local a = ax[n]
   if a.label and a.label ~= "" then

@@ -418,13 +418,14 @@ def lines_and_errors():
     ax = axes[0, 0]
     ax.errorbar(x, y, yerr=0.3, capsize=3, label="yerr=0.3, capsize=3")
     ax.errorbar(x, [1.0, 1.4, 1.1, 2.0, 1.7, 2.2],
-                yerr=[[0.1, 0.2, 0.1, 0.3, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1, 0.5, 0.3]], xerr=0.2, fmt="s",
+                yerr=[[0.1, 0.2, 0.1, 0.3, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1, 0.5, 0.3]],
+                xerr=0.2, fmt="s",
                 ecolor="gray", elinewidth=1, label="asymmetric, xerr")
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title("errorbar")
     ax = axes[0, 1]
-    ax.bar(["A", "B", "C", "D"], [3.1, 4.8, 4.0, 2.2], yerr=[0.4, 0.7, 0.3, 0.5], capsize=4, color="C2",
-           alpha=0.8)
+    ax.bar(["A", "B", "C", "D"], [3.1, 4.8, 4.0, 2.2], yerr=[0.4, 0.7, 0.3, 0.5], capsize=4,
+           color="C2", alpha=0.8)
     ax.set_title("bar(yerr=, capsize=4)")
     ax = axes[0, 2]
     ax.barh(["p", "q", "r"], [5, 3, 6], xerr=[0.5, 0.4, 0.8], capsize=3, ecolor="darkred")
@@ -442,7 +443,8 @@ def lines_and_errors():
     t = np.linspace(0, 10, 200)
     ax.plot(t, np.sin(t))
     ax.annotate("max", (np.pi / 2, 1), xytext=(3.5, 1.6), arrowprops=dict(arrowstyle="->"))
-    ax.annotate("-|> red", (5 * np.pi / 2, 1), xytext=(5.2, 1.6), arrowprops=dict(arrowstyle="-|>", color="red"),
+    ax.annotate("-|> red", (5 * np.pi / 2, 1), xytext=(5.2, 1.6),
+                arrowprops=dict(arrowstyle="-|>", color="red"),
                 color="red")
     ax.annotate("min", (3 * np.pi / 2, -1), xytext=(30, -25), textcoords="offset points",
                 arrowprops=dict(facecolor="black", shrink=0.05))
