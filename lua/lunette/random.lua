@@ -96,6 +96,13 @@ end
 -- as every seed in lunette): the same seed gives the same draws, on any
 -- thread count. lunette.seed is random.seed.
 
+-- manual_seed(n) -> Generator
+-- torch's name for seed(n): restarts the default generator (also lunette.manual_seed).
+function M.manual_seed(n)
+  local g = C.seed(n)
+  return g
+end
+
 --- state() -> string
 -- g:state() -> string
 -- The whole generator state as a printable string, for set_state.
