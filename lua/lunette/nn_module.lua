@@ -6,6 +6,11 @@
 -- zeroed by zero_grad) and returns the gradient of its input (nil when need_dx
 -- is false). ctx, when given, is a per-sample pass (see nn_psg): layers then
 -- hand per-sample gradients to ctx.target instead of accumulating.
+--
+-- Named children are fields, as in torch: model.fc2.weight is the live parameter tensor,
+-- seq["0"] a Sequential's first child; a child named like a method or a field of its
+-- parent (a `features` child: m:features(x) is a method) is m:child("features").
+-- `model.fc = nn.Linear(512, 5)` replaces the child wherever the model runs it.
 local lt = require "lunette.tensor"
 local ordered = require "lunette.ordered"
 
