@@ -154,3 +154,23 @@ describe("io.save of a model", function()
     assert.matches("shape mismatch", err)
   end)
 end)
+
+describe("the REPL completes a module's methods", function()
+  -- Module classes index through a function (children are fields), so they list their methods
+  -- at __methods, the convention the REPL's completion follows (src/host/shell.c).
+  it("#m:named_para<Tab> completes to m:named_parameters", function()
+    local build = os.getenv("LUNETTE_BUILD") or "build"
+    local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+    local home, hist, errf = os.tmpname(), os.tmpname(), os.tmpname()
+    local steps = { "-w", "\n> ", "-s", "m = lt.nn.mlp{2, 3}\n", "-w", "\n> ", "-s", "#m:named_para\t",
+                    "-w", "meters", "-s", "()\n", "-w", "\n> ", "-s", "\4" }
+    for i, s in ipairs(steps) do if i % 2 == 0 then steps[i] = q(s) end end
+    local cmd = ("env TERM=dumb INPUTRC=/dev/null HOME=%s LUNETTE_HISTORY=%s %s -t 3 %s -- %s 2>%s")
+      :format(q(home), q(hist), q(build .. "/ptyrun"), table.concat(steps, " "), q(build .. "/lunette"), q(errf))
+    local p = io.popen(cmd)
+    local out = p:read("a"):gsub("\r", "")
+    p:close()
+    for _, f in ipairs { home, hist, errf } do os.remove(f) end
+    assert.truthy(out:find("> #m:named_parameters()\n2\n", 1, true), out)
+  end)
+end)

@@ -185,7 +185,7 @@ function M.load(path, opts)
   local v, err = read(path, opts)
   -- A whole model saved by io.save comes back as a working model.
   if type(v) == "table" and rawget(v, "lunette_model") ~= nil then
-    local model, why = require("lunette.nn_zoo")._rebuild(v)
+    local model, why = require("lunette.nn_zoo")._checkpoint.rebuild(v)
     if not model then return nil, path .. ": " .. why end
     return model
   end
@@ -214,7 +214,7 @@ local function savable(kind, value)
     if kind ~= "pt" then
       error(("bad argument #2 to 'save' (a model saves whole only to .pt; %s)"):format(hint), 3)
     end
-    local ck, why = require("lunette.nn_zoo")._whole(value)
+    local ck, why = require("lunette.nn_zoo")._checkpoint.whole(value)
     if not ck then error(("bad argument #2 to 'save' (%s: %s)"):format(why, hint), 3) end
     return ck
   end

@@ -53,6 +53,8 @@ end
 
 Module.__index = instance_index(Module)
 Module.__newindex = instance_newindex(Module)
+-- The REPL completes through __methods where __index is a function (src/host/shell.c).
+Module.__methods = Module
 
 -- class(name [, parent = Module]) -> class
 -- A new module class: a table whose instances are modules (inheriting
@@ -63,6 +65,7 @@ function M.class(name, parent)
   local cls = setmetatable({}, { __index = parent or Module, __call = function(c, ...) return c.new(...) end })
   cls.__index = instance_index(cls)
   cls.__newindex = instance_newindex(cls)
+  cls.__methods = cls
   cls.__name = name
   cls.__call = function(self, ...) return self:forward(...) end
   cls.__tostring = function(self) return self:tostring() end

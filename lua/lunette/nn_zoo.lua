@@ -58,14 +58,16 @@ end
 
 -- The zoo constructors a whole-model checkpoint may name (nothing else is ever called).
 local CONSTRUCTORS = { mlp = true, small_cnn = true, resnet18 = true, resnext29 = true }
--- The key that marks a whole-model checkpoint: {[MARK] = {constructor, options, training},
+-- Whole-model checkpoints, for lunette.io (a table, not functions: the zoo's functions are its
+-- models). MARK is the key that marks one: {[MARK] = {constructor, options, training},
 -- state_dict = {...}}; torch.load reads it as a plain dict.
-M._MARK = "lunette_model"
+local checkpoint = { MARK = "lunette_model" }
+M._checkpoint = checkpoint
 
--- _whole(model) -> checkpoint table | nil, reason
+-- whole(model) -> checkpoint table | nil, reason
 -- What io.save writes for a whole zoo model: the constructor, its options and the state dict;
 -- nil and why for a model the zoo cannot rebuild (built by hand, or a child replaced since).
-function M._whole(model)
+function checkpoint.whole(model)
   local name = rawget(model, "__zoo")
   if not CONSTRUCTORS[name] then
     return nil, "only zoo models (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) save whole"
@@ -77,14 +79,14 @@ function M._whole(model)
   if tostring(M[name](opts)) ~= tostring(model) then
     return nil, ("the model is no longer what nn.%s built (a child was replaced?)"):format(name)
   end
-  return { [M._MARK] = { constructor = name, options = opts, training = model.training },
+  return { [checkpoint.MARK] = { constructor = name, options = opts, training = model.training },
            state_dict = model:state_dict() }
 end
 
--- _rebuild(ckpt) -> model | nil, message
--- The working model of a whole-model checkpoint written by _whole.
-function M._rebuild(ck)
-  local info = ck[M._MARK]
+-- rebuild(ckpt) -> model | nil, message
+-- The working model of a whole-model checkpoint written by whole.
+function checkpoint.rebuild(ck)
+  local info = ck[checkpoint.MARK]
   local name = type(info) == "table" and info.constructor
   if not CONSTRUCTORS[name] or type(info.options) ~= "table" or type(ck.state_dict) ~= "table" then
     return nil, "not a lunette whole-model checkpoint (constructor '" .. tostring(name) .. "')"
