@@ -136,6 +136,12 @@ describe("names numpy and torch users type first", function()
     assert.same({ { { 1, 2 }, { 3, 4 } }, { { 4, 5 }, { 2, 3 } } }, lt.einsum("bij,bjk->bik", X, Y):totable())
     -- a chain of three: (A B) C with C = [[1], [2]] gives [[14], [32]]
     assert.same({ { 14 }, { 32 } }, lt.einsum("ij,jk,kl->il", A, B, lt.tensor { { 1 }, { 2 } }):totable())
+    assert.same({ { 1, 4 }, { 9, 16 } }, lt.einsum("ij,ij->ij", S, S):totable()) -- elementwise
+    assert.equal(30, lt.einsum("ij,ij->", S, S))
+    assert.same({ { 5, 11 }, { 11, 25 } }, lt.einsum("ij,kj->ik", S, S):totable()) -- S Sᵀ
+    assert.same({ 1, 5, 3, 15, 2, 10, 6, 30 },
+      lt.einsum("i,j,k->ijk", lt.tensor { 1, 2 }, lt.tensor { 1, 3 }, lt.tensor { 1, 5 }):reshape(-1):totable())
+    assert.same({ 2, 2, 2 }, lt.einsum("iij->j", lt.ones(2, 2, 3, "int64")):totable())
     -- floats against the product it maps to
     local P, Q = lt.random.Generator(2):randn(3, 4, 5), lt.random.Generator(3):randn(3, 5, 2)
     assert.is_true(lt.einsum("bij,bjk->bik", P, Q):allclose(P:bmm(Q), 1e-5, 1e-6))
