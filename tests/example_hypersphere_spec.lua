@@ -60,7 +60,7 @@ describe("examples/train_constellation.lua + hypersphere.lua", function()
         feats[i] = ("%s/expert%d.npy"):format(dir, i)
         assert(lt.io.save(feats[i], g:randn(N, d)))
       end
-      assert(lt.io.save(dir .. "/labels.npy", g:randint(0, 4, N)))
+      assert(lt.io.save(dir .. "/labels.npy", g:randint(0, 5, N)))
     end)
 
     local function checkpoint(layout)

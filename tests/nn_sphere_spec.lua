@@ -140,7 +140,7 @@ describe("nn.Anchors", function()
   it("trains with nn.fit inside a constellation model", function()
     lt.seed(1)
     local n, d = 400, 6
-    local y = lt.randint(1, 3, n)
+    local y = lt.randint(1, 4, n)
     local centers = rand({ 3, d }, 12):float() * 3
     local x = centers:index_select(1, y) + lt.randn(n, d)
     local function branch(w, seed)

@@ -98,7 +98,7 @@ end)
 local function blobs(n, seed)
   local g = lt.Generator(seed)
   local x = g:randn(n, 2)
-  local y = g:randint(1, 2, n)
+  local y = g:randint(1, 3, n)
   local shift = (y:float() * 2 - 3):reshape(n, 1) * 1.5
   return { x = x + shift, y = y }
 end
@@ -154,8 +154,8 @@ describe("fit and evaluate", function()
 
   it("uint8 images are scaled to [0, 1]; a conv net trains with augmentation", function()
     local g = lt.Generator(3)
-    local x = g:randint(0, 255, { 32, 1, 8, 8 }, { dtype = "uint8" })
-    local y = g:randint(1, 3, 32)
+    local x = g:randint(0, 256, { 32, 1, 8, 8 }, { dtype = "uint8" })
+    local y = g:randint(1, 4, 32)
     local m = nn.small_cnn { size = 8, width = 2, hidden = 8, classes = 3, seed = 2 }
     local h = nn.fit(m, { x = x, y = y }, { epochs = 2, batch_size = 16, seed = 1, augment = { crop = 1, flip = true },
                                             optimizer = nn.SGD(m, { lr = 0.05, momentum = 0.9 }),
@@ -175,7 +175,7 @@ describe("determinism", function()
     local lt = require "lunette"
     local nn = lt.nn
     local g = lt.Generator(11)
-    local x, y = g:randn(64, 1, 8, 8), g:randint(1, 3, 64)
+    local x, y = g:randn(64, 1, 8, 8), g:randint(1, 4, 64)
     local m = nn.small_cnn { size = 8, width = 4, hidden = 16, classes = 3, seed = 5 }
     nn.fit(m, { x = x, y = y }, { epochs = 2, batch_size = 16, seed = 2,
                                   augment = { crop = 1, flip = true },

@@ -62,7 +62,7 @@ describe("lunette.random", function()
         [-1] = { 1104825383502392584, 4933306470170198061, 134599743100700318 },
       }
       for seed, w in pairs(want) do
-        assert.same(w, R.Generator(seed):randint(math.mininteger, math.maxinteger, 3):totable())
+        assert.same(w, R.Generator(seed):randint(math.mininteger, math.maxinteger, 3, { endpoint = true }):totable())
       end
     end)
 
@@ -194,16 +194,17 @@ describe("lunette.random", function()
       assert.is_true(R.Generator(8):normal(7, 0, 4):equal(lt.full({ 4 }, 7)))
     end)
 
-    it("randint covers every value of [lo, hi] evenly and nothing outside", function()
+    it("randint covers every value of [lo, hi) evenly and nothing outside", function()
       local n = 40000
-      local x = R.Generator(6):randint(-3, 4, n)
+      local x = R.Generator(6):randint(-3, 5, n)
       assert.equal("int64", x:dtype())
       assert.same({ -3, -2, -1, 0, 1, 2, 3, 4 }, x:unique():totable())
       local counts = tally(x)
       for v = -3, 4 do assert_rate(counts[v] / n, 1 / 8, n) end
-      assert.same({ 5, 5, 5 }, R.Generator(1):randint(5, 5, 3):totable())
+      assert.same({ 5, 5, 5 }, R.Generator(1):randint(5, 6, 3):totable())
+      assert.same({ 5, 5, 5 }, R.Generator(1):randint(5, 5, 3, { endpoint = true }):totable())
       local big = R.Generator(1):randint(0, 2 ^ 62, 1000)      -- wide spans stay in range
-      assert.is_true(big:min() >= 0 and big:max() <= 2 ^ 62 and big:max() > 2 ^ 61)
+      assert.is_true(big:min() >= 0 and big:max() < 2 ^ 62 and big:max() > 2 ^ 61)
     end)
 
     it("bernoulli hits its rate; p = 0 and p = 1 are exact", function()
@@ -346,10 +347,10 @@ describe("lunette.random", function()
 
     it("honours dtype for integer and index results", function()
       local g = R.Generator(1)
-      local r = g:randint(0, 9, 100, "int32")
+      local r = g:randint(0, 10, 100, "int32")
       assert.equal("int32", r:dtype())
       assert.is_true(r:min() >= 0 and r:max() <= 9)
-      assert.equal("uint8", g:randint(0, 255, 10, { dtype = "uint8" }):dtype())
+      assert.equal("uint8", g:randint(0, 256, 10, { dtype = "uint8" }):dtype())
       assert.equal("int32", g:randperm(5, "int32"):dtype())
       assert.equal("float64", g:choice(10, 3, { dtype = "float64" }):dtype())
       local b = g:bernoulli(0.5, 1000, "float32")
@@ -384,11 +385,11 @@ describe("lunette.random", function()
     end)
 
     it("reject empty or inverted ranges and bad parameters", function()
-      assert_err("bad argument #2 to 'randint' (hi 1 is below lo 5)", lt.randint, 5, 1)
-      assert_err("bad argument #2 to 'randint' (hi 1 is below lo 5)", R.Generator(1).randint, R.Generator(1), 5, 1)
+      assert_err("bad argument #2 to 'randint' (hi 1 must be above lo 5 (hi is excluded", lt.randint, 5, 1)
+      assert_err("bad argument #2 to 'randint' (hi 1 is below lo 5)", R.Generator(1).randint, R.Generator(1), 5, 1, { endpoint = true })
       assert_err("bad argument #1 to 'randint' (lo must be an integer, got 1.5)", lt.randint, 1.5, 3)
       assert_err("bad argument #2 to 'randint' (hi expected (integer), got no value)", lt.randint, 1)
-      assert_err("bad argument #4 to 'randint' (values in [0, 300] do not fit uint8 exactly)", lt.randint, 0, 300, 4, "uint8")
+      assert_err("bad argument #4 to 'randint' (values in [0, 300] do not fit uint8 exactly)", lt.randint, 0, 301, 4, "uint8")
       assert_err("bad argument #2 to 'uniform' (hi 1 is below lo 2)", lt.uniform, 2, 1)
       assert_err("bad argument #1 to 'uniform' (lo must be finite, got inf)", lt.uniform, math.huge, 1)
       assert_err("bad argument #2 to 'normal' (std must be non-negative, got -1)", lt.normal, 0, -1)

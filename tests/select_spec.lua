@@ -594,7 +594,7 @@ describe("GLISTER", function()
       local g = lt.random.Generator(7)
       local n, F, nc, nv = 60, 4, 3, 12
       local Gr = g:randn(n, nc * F + nc)
-      local yr = g:randint(1, nc, n):long()
+      local yr = g:randint(1, nc + 1, n):long()
       local Hv = g:randn(nv, F)
       local Zv = g:randn(nv, nc)
       local yv = ints { 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3 }

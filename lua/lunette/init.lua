@@ -29,7 +29,7 @@ function lunette.help(x) require("lunette.doc").help(x) end
 
 -- Top-level shortcuts and the module that provides each.
 local SHORTCUTS = {
-  random = { "seed", "rand", "randn", "randint", "randperm", "choice", "bernoulli", "uniform",
+  random = { "seed", "manual_seed", "rand", "randn", "randint", "randperm", "choice", "bernoulli", "uniform",
              "normal", "rand_like", "randn_like", "Generator", "shuffle" },
   linalg = { "matmul", "bmm", "mm", "mv", "outer", "dot", "cosine_similarity", "cdist" },
 }

@@ -164,7 +164,8 @@ local readers = {
 -- load(path [, opts]) -> value | nil, message
 -- What the file holds, by its extension (or its first bytes): .npy a
 -- tensor; .npz {name = tensor}; .safetensors {name = tensor}, metadata;
--- .pt/.pth/.ckpt the checkpoint's value; .csv a tensor and the column
+-- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
+-- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor. An
 -- unknown type is nil, message; a non-string path raises.
 function M.load(path, opts)
@@ -180,7 +181,15 @@ function M.load(path, opts)
   end
   local read = readers[kind or ""]
   if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png or IDX name)" end
-  return read(path, opts)
+  if kind ~= "pt" then return read(path, opts) end
+  local v, err = read(path, opts)
+  -- A whole model saved by io.save comes back as a working model.
+  if type(v) == "table" and rawget(v, "lunette_model") ~= nil then
+    local model, why = require("lunette.nn_zoo")._checkpoint.rebuild(v)
+    if not model then return nil, path .. ": " .. why end
+    return model
+  end
+  return v, err
 end
 
 local writers = {
@@ -192,20 +201,52 @@ local writers = {
   png = function(path, x) return C.write_png(path, x) end,
 }
 
+-- A model (an nn module): its internals are Lua tables and closures, not data to write.
+local function is_module(x)
+  return type(x) == "table" and getmetatable(x) ~= nil and rawget(x, "_params") ~= nil
+end
+
+-- What save writes for value: a whole zoo model becomes its checkpoint table; any other
+-- model, or a model inside a table, raises pointing at state_dict.
+local function savable(kind, value)
+  local hint = "save model:state_dict() and load it with model:load_state_dict(io.load(path))"
+  if is_module(value) then
+    if kind ~= "pt" then
+      error(("bad argument #2 to 'save' (a model saves whole only to .pt; %s)"):format(hint), 3)
+    end
+    local ck, why = require("lunette.nn_zoo")._checkpoint.whole(value)
+    if not ck then error(("bad argument #2 to 'save' (%s: %s)"):format(why, hint), 3) end
+    return ck
+  end
+  if type(value) == "table" then
+    for k, v in next, value do
+      if is_module(v) then
+        error(("bad argument #2 to 'save' (value.%s is a model: %s)"):format(tostring(k), hint), 3)
+      end
+    end
+  end
+  return value
+end
+
 -- save(path, value [, opts]) -> true | nil, message
 -- Writes by extension: .npy a tensor; .npz {name = tensor} ({compress =
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
 -- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor
 -- ({header = {...}}); .png an image. An unknown extension raises.
+-- A zoo model (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) saves whole to
+-- .pt: its constructor, options and state dict, which io.load turns back into
+-- a working model (torch.load reads it as a dict with a "state_dict"). Any
+-- other model raises: save model:state_dict() instead.
 function M.save(path, value, opts)
   if type(path) ~= "string" then
     error("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")", 2)
   end
-  local w = writers[kind_of(path) or ""]
+  local kind = kind_of(path)
+  local w = writers[kind or ""]
   if not w then
     error("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)", 2)
   end
-  return w(path, value, opts)
+  return w(path, savable(kind, value), opts)
 end
 
 -- The readers that take a string instead of a path.

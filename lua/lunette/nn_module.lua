@@ -6,22 +6,66 @@
 -- zeroed by zero_grad) and returns the gradient of its input (nil when need_dx
 -- is false). ctx, when given, is a per-sample pass (see nn_psg): layers then
 -- hand per-sample gradients to ctx.target instead of accumulating.
+--
+-- Named children are fields, as in torch: model.fc2.weight is the live parameter tensor,
+-- seq["0"] a Sequential's first child; a child named like a method or a field of its
+-- parent (a `features` child: m:features(x) is a method) is m:child("features").
+-- `model.fc = nn.Linear(512, 5)` replaces the child wherever the model runs it.
 local lt = require "lunette.tensor"
 local ordered = require "lunette.ordered"
 
 local M = {}
 
 local Module = {}
-Module.__index = Module
 M.Module = Module
+
+-- Named children are fields, as attributes of a torch module: m.fc2, m.layer1["0"].conv1,
+-- seq["0"] (a child whose name is not a Lua identifier). A field lookup finds, in order, the
+-- instance's own fields (parameters, buffers, `training`, `head`, ...), then the class's
+-- methods, then the children: a child named like a method or a field (a torchvision-style
+-- `features` child of a Sequential, whose features(x) is a method) keeps its name in the
+-- state dict and tostring, and is reached with m:child(name); m.features stays the method,
+-- so m:features(x) means the same in every model.
+local function instance_index(cls)
+  return function(self, k)
+    local v = cls[k]
+    if v ~= nil then return v end
+    local named = rawget(self, "_named")
+    if named ~= nil then return named[k] end
+  end
+end
+
+-- Assigning a module to a child's field replaces that child, as in torch
+-- (`model.fc = nn.Linear(512, 5)`): everywhere the container runs it (its sequence, a residual
+-- body, model.head) now runs the new one. Assigning anything else to a child's name raises,
+-- rather than leave the old child running under a field that no longer shows it.
+local replace_child
+local function instance_newindex(cls)
+  return function(self, k, v)
+    local named = rawget(self, "_named")
+    if named ~= nil and named[k] ~= nil and cls[k] == nil then
+      replace_child(self, k, v) -- not a tail call: the error's level 3 is the assigning line
+      return
+    end
+    rawset(self, k, v)
+  end
+end
+
+Module.__index = instance_index(Module)
+Module.__newindex = instance_newindex(Module)
+-- The REPL completes through __methods where __index is a function (src/host/shell.c).
+Module.__methods = Module
 
 -- class(name [, parent = Module]) -> class
 -- A new module class: a table whose instances are modules (inheriting
 -- parent's methods), callable as name(...) to run cls.new, with instances
--- callable as m(x) = m:forward(x) and printable.
+-- callable as m(x) = m:forward(x) and printable. Instances see their named
+-- children as fields (m.fc2) after their own fields and the class's methods.
 function M.class(name, parent)
   local cls = setmetatable({}, { __index = parent or Module, __call = function(c, ...) return c.new(...) end })
-  cls.__index = cls
+  cls.__index = instance_index(cls)
+  cls.__newindex = instance_newindex(cls)
+  cls.__methods = cls
   cls.__name = name
   cls.__call = function(self, ...) return self:forward(...) end
   cls.__tostring = function(self) return self:tostring() end
@@ -32,7 +76,7 @@ end
 -- Instance set-up shared by every constructor: empty parameter, buffer and
 -- child lists, no gradients, training mode.
 function M.init(self)
-  self._params, self._buffers, self._children = {}, {}, {}
+  self._params, self._buffers, self._children, self._named = {}, {}, {}, {}
   self.grad, self.training = {}, true
   return self
 end
@@ -78,12 +122,60 @@ function Module:register_buffer(key, t)
 end
 
 -- m:add(name, child) -> child
--- Registers a child module under name (its state-dict prefix); fails when
--- child is not a module.
+-- Registers a child module under name (its state-dict prefix), reachable as
+-- the field m[name] unless a field or method of m has that name (then
+-- m:child(name)); fails when child is not a module.
 function Module:add(name, m)
   if not M.is_module(m) then argerror(2, "add", "module expected, got %s", type(m)) end
-  self._children[#self._children + 1] = { name = tostring(name), module = m }
+  name = tostring(name)
+  self._children[#self._children + 1] = { name = name, module = m }
+  -- Modules built by hand before init (no _named yet) still register; their field appears
+  -- once init has run.
+  local named = rawget(self, "_named")
+  if named == nil then
+    named = {}
+    rawset(self, "_named", named)
+  end
+  named[name] = m
   return m
+end
+
+-- m:child(name) -> module | nil
+-- The direct child registered under name (what m.name gives unless a field
+-- or method of m has that name).
+function Module:child(name)
+  local named = rawget(self, "_named")
+  return named and named[tostring(name)]
+end
+
+-- Every reference to `old` in the tables the module owns (its sequence, a residual body and
+-- shortcut, `head`), a few levels deep, becomes `new`; registered children are other modules
+-- and are not entered.
+local function replace_refs(t, old, new, depth, skip)
+  for k, v in next, t do
+    if v == old then
+      rawset(t, k, new)
+    elseif type(v) == "table" and depth > 0 and not skip[v] then
+      skip[v] = true
+      replace_refs(v, old, new, depth - 1, skip)
+    end
+  end
+end
+
+replace_child = function(self, name, new)
+  if not M.is_module(new) then
+    error(("cannot set child '%s' of %s to a %s (assign a module to replace it)")
+      :format(name, self.__name or "Module", type(new)), 3)
+  end
+  local old = self._named[name]
+  local skip = { [self._named] = true }
+  for _, c in ipairs(self._children) do
+    if c.name == name then c.module = new end
+    skip[c] = true
+    skip[c.module] = true
+  end
+  self._named[name] = new
+  replace_refs(self, old, new, 3, skip)
 end
 
 -- m:children() -> array

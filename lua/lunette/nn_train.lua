@@ -78,8 +78,8 @@ end
 function M.augment(x, o, gen)
   gen = gen or layers.default_generator()
   local B, pad = x:size(1), o.crop or 0
-  local oy = pad > 0 and gen:randint(0, 2 * pad, B) or lt.full({ B }, pad, "int64")
-  local ox = pad > 0 and gen:randint(0, 2 * pad, B) or lt.full({ B }, pad, "int64")
+  local oy = pad > 0 and gen:randint(0, 2 * pad + 1, B) or lt.full({ B }, pad, "int64")
+  local ox = pad > 0 and gen:randint(0, 2 * pad + 1, B) or lt.full({ B }, pad, "int64")
   local flip = o.flip and gen:bernoulli(0.5, B) or nil
   return C.augment_crop_flip(x, pad, oy, ox, flip)
 end

@@ -31,9 +31,71 @@ local function with(o, extra)
   return t
 end
 
-local function finish(model, head, name)
+-- The options a zoo model was built with, as a checkpoint can hold them: numbers, strings,
+-- booleans and arrays of numbers (the generator and seed only drew the initial weights, which
+-- the state dict replaces).
+local function saved_options(opts)
+  local out = {}
+  for k, v in pairs(opts or {}) do
+    local tv = type(v)
+    if k ~= "generator" and k ~= "seed" and (tv == "number" or tv == "string" or tv == "boolean") then
+      out[k] = v
+    elseif tv == "table" and k ~= "generator" then
+      local arr = {}
+      for i, x in ipairs(v) do arr[i] = x end
+      out[k] = arr
+    end
+  end
+  return out
+end
+
+local function finish(model, head, name, opts)
   model.head = head
   model.__zoo = name
+  model.__zoo_options = saved_options(opts)
+  return model
+end
+
+-- The zoo constructors a whole-model checkpoint may name (nothing else is ever called).
+local CONSTRUCTORS = { mlp = true, small_cnn = true, resnet18 = true, resnext29 = true }
+-- Whole-model checkpoints, for lunette.io (a table, not functions: the zoo's functions are its
+-- models). MARK is the key that marks one: {[MARK] = {constructor, options, training},
+-- state_dict = {...}}; torch.load reads it as a plain dict.
+local checkpoint = { MARK = "lunette_model" }
+M._checkpoint = checkpoint
+
+-- whole(model) -> checkpoint table | nil, reason
+-- What io.save writes for a whole zoo model: the constructor, its options and the state dict;
+-- nil and why for a model the zoo cannot rebuild (built by hand, or a child replaced since).
+function checkpoint.whole(model)
+  local name = rawget(model, "__zoo")
+  if not CONSTRUCTORS[name] then
+    return nil, "only zoo models (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) save whole"
+  end
+  local opts = saved_options(rawget(model, "__zoo_options"))
+  opts.dtype = model:dtype()
+  -- A fresh model of the same options must print the same tree: a replaced child (model.fc2 =
+  -- nn.Linear(128, 5)) would otherwise load back as the original architecture.
+  if tostring(M[name](opts)) ~= tostring(model) then
+    return nil, ("the model is no longer what nn.%s built (a child was replaced?)"):format(name)
+  end
+  return { [checkpoint.MARK] = { constructor = name, options = opts, training = model.training },
+           state_dict = model:state_dict() }
+end
+
+-- rebuild(ckpt) -> model | nil, message
+-- The working model of a whole-model checkpoint written by whole.
+function checkpoint.rebuild(ck)
+  local info = ck[checkpoint.MARK]
+  local name = type(info) == "table" and info.constructor
+  if not CONSTRUCTORS[name] or type(info.options) ~= "table" or type(ck.state_dict) ~= "table" then
+    return nil, "not a lunette whole-model checkpoint (constructor '" .. tostring(name) .. "')"
+  end
+  local ok, model = pcall(M[name], saved_options(info.options))
+  if not ok then return nil, "cannot rebuild nn." .. name .. ": " .. tostring(model) end
+  local loaded, err = pcall(model.load_state_dict, model, ck.state_dict)
+  if not loaded then return nil, tostring(err) end
+  model:train(info.training ~= false)
   return model
 end
 
@@ -67,7 +129,7 @@ function M.mlp(opts)
   end
   local m = Sequential(entries, { anonymous = true })
   m.__name = "MLP"
-  return finish(m, head, "mlp")
+  return finish(m, head, "mlp", opts)
 end
 
 ---------------------------------------------------------------------------
@@ -95,7 +157,7 @@ function M.small_cnn(opts)
   entries[#entries + 1] = { "fc2", fc2 }
   local m = Sequential(entries, { anonymous = true })
   m.__name = "SmallCNN"
-  return finish(m, fc2, "small_cnn")
+  return finish(m, fc2, "small_cnn", opts)
 end
 
 ---------------------------------------------------------------------------
@@ -152,7 +214,7 @@ function M.resnet18(opts)
   entries[#entries + 1] = { tv and "fc" or "linear", fc }
   local m = Sequential(entries, { anonymous = true })
   m.__name = "ResNet18"
-  return finish(m, fc, "resnet18")
+  return finish(m, fc, "resnet18", opts)
 end
 
 ---------------------------------------------------------------------------
@@ -212,7 +274,7 @@ function M.resnext29(opts)
   entries[#entries + 1] = { "linear", fc }
   local m = Sequential(entries, { anonymous = true })
   m.__name = "ResNeXt29"
-  return finish(m, fc, "resnext29")
+  return finish(m, fc, "resnext29", opts)
 end
 
 return M

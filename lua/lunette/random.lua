@@ -4,7 +4,7 @@
 --   g:rand(3, 4)                         -- uniform [0, 1), float32
 --   g:randn({3, 4}, "float64")           -- standard normal
 --   g:uniform(-1, 1, 5)  g:normal(0, 2, 5)
---   g:randint(1, 6, 10)                  -- 10 dice rolls, both ends included
+--   g:randint(1, 7, 10)                  -- 10 dice rolls: 1..6 (hi excluded, as numpy)
 --   g:randperm(5)                        -- a permutation of 1..5
 --   g:choice(100, 10)                    -- 10 distinct indices of 1..100
 --   g:choice(t, 3, {replace = true, weights = w})  -- 3 rows of t
@@ -67,8 +67,11 @@ end
 
 --- randint(lo, hi, sizes... [, dtype | opts]) -> Tensor
 -- g:randint(lo, hi, sizes...) -> Tensor
--- Integers in [lo, hi], both ends included (int64 unless dtype is another
--- type that holds the range exactly; fails otherwise or when hi < lo).
+-- Integers in [lo, hi): hi is excluded, as numpy's and torch's randint
+-- (randint(0, 10, {5}) never draws 10). Options: dtype (default "int64";
+-- another type must hold the range exactly), generator, endpoint = false
+-- (true includes hi, as numpy's Generator.integers: the only way to draw
+-- up to math.maxinteger). Fails when hi <= lo (hi < lo with endpoint).
 
 --- randperm(n [, dtype | opts]) -> Tensor [n]
 -- g:randperm(n) -> Tensor
@@ -92,6 +95,13 @@ end
 -- Restarts the (default) generator from seed n (any integer, negative too,
 -- as every seed in lunette): the same seed gives the same draws, on any
 -- thread count. lunette.seed is random.seed.
+
+-- manual_seed(n) -> Generator
+-- torch's name for seed(n): restarts the default generator (also lunette.manual_seed).
+function M.manual_seed(n)
+  local g = C.seed(n)
+  return g
+end
 
 --- state() -> string
 -- g:state() -> string

@@ -51,7 +51,9 @@ M.is_tensor = is_tensor
 
 --- t:size([dim]) -> {sizes} | integer
 -- size(t [, dim]): the shape as a new table, or the size of one dimension
--- (1-based, negatives count from the end). t.shape is t:size().
+-- (1-based, negatives count from the end). t.shape is t:size() (a field, as numpy's and
+-- torch's .shape: there is no t:shape()); t.T is the transpose (every dim reversed, numpy's
+-- .T; a view).
 
 --- t:stride() -> {strides}
 -- stride(t): the element strides of every dimension (a view's may be 0 or
@@ -496,9 +498,33 @@ end
 -- methods written in Lua on top of the kernels
 ---------------------------------------------------------------------------
 
+-- The checks var's binding makes, made here so that an error names std (or std_mean) and
+-- points at the caller's line: dims an integer or an array ({dim = 1} is not an options
+-- table), keepdim and unbiased booleans.
+local function check_std_args(fname, dim, keepdim, unbiased)
+  if type(dim) == "table" and not is_tensor(dim) then
+    for k in pairs(dim) do
+      if math.type(k) ~= "integer" or k < 1 or k > #dim then
+        error(("bad argument #2 to '%s' (dims must be an integer or an array of dims, got a table "
+          .. "with key '%s' (%s takes no options table: %s(t, dims [, keepdim [, unbiased]])))")
+          :format(fname, tostring(k), fname, fname), 3)
+      end
+    end
+  end
+  if keepdim ~= nil and type(keepdim) ~= "boolean" then
+    error(("bad argument #3 to '%s' (keepdim must be a boolean, got %s)"):format(fname, type(keepdim)), 3)
+  end
+  if unbiased ~= nil and type(unbiased) ~= "boolean" then
+    error(("bad argument #4 to '%s' (unbiased must be a boolean, got %s)"):format(fname, type(unbiased)), 3)
+  end
+end
+
 -- std(t [, dims [, keepdim = false [, unbiased = true]]]) -> Tensor | number
--- The standard deviation, sqrt of var over dims (all elements when nil).
+-- The standard deviation, sqrt of var over dims (all elements when nil). Unbiased (divides
+-- by n - 1) by default, as torch; numpy's np.std divides by n: pass unbiased = false
+-- (docs/CONVENTIONS.md).
 function methods.std(t, dim, keepdim, unbiased)
+  check_std_args("std", dim, keepdim, unbiased)
   local v = C.var(t, dim, keepdim, unbiased)
   if type(v) == "number" then return math.sqrt(v) end
   return v:sqrt_()
@@ -525,9 +551,6 @@ function methods.bool(t) return t:to("bool") end
 -- t:half() -> Tensor
 -- t converted to float16 (storage precision).
 function methods.half(t) return t:to("float16") end
--- t:t() -> Tensor
--- The transpose of a 2-d tensor (a view); as t:transpose().
-function methods.t(t) return t:transpose() end
 
 -- split(t, size [, dim = 1]) -> {views}
 -- Views of size entries along dim (the last may be shorter); size must be a
@@ -564,6 +587,7 @@ end
 -- t:std_mean([dims [, keepdim [, unbiased = true]]]) -> std, mean
 -- The standard deviation and the mean over the same dims.
 function methods.std_mean(t, dim, keepdim, unbiased)
+  check_std_args("std_mean", dim, keepdim, unbiased)
   return methods.std(t, dim, keepdim, unbiased), C.mean(t, dim, keepdim)
 end
 
@@ -592,6 +616,12 @@ end
 
 -- std(t [, dims [, keepdim [, unbiased]]]): as t:std.
 M.std = methods.std
+
+-- The names numpy and torch users type first (lunette.tensor_ops): t:t(), t.T, astype,
+-- argsort, meshgrid, einsum.
+local ops = require "lunette.tensor_ops"
+methods.t, methods.astype, methods.argsort = ops.t, ops.astype, ops.argsort
+M.argsort, M.astype, M.meshgrid, M.einsum = ops.argsort, ops.astype, ops.meshgrid, ops.einsum
 for _, k in ipairs { "split", "chunk", "normalize", "equal", "allclose", "float", "double", "long", "int", "bool" } do
   M[k] = methods[k]
 end
@@ -672,7 +702,8 @@ function meta.__index(t, k)
     return scalar_or_view(t:select(1, k))
   elseif kt == "string" then
     if k == "shape" then return t:size()
-    elseif k == "ndim" then return t:dim() end
+    elseif k == "ndim" then return t:dim()
+    elseif k == "T" then return ops.permute_reversed(t) end
     return nil
   elseif is_tensor(k) then
     if k:dtype() == "bool" then

@@ -19,8 +19,9 @@ typedef struct {
 } Gen;
 
 /* Options a method may accept, as a bit mask; OPT_NAMES lists them in bit order. */
-enum { OPT_DTYPE = 1, OPT_GENERATOR = 2, OPT_REPLACE = 4, OPT_WEIGHTS = 8 };
-static const char *const OPT_NAMES[] = {"dtype", "generator", "replace", "weights"};
+enum { OPT_DTYPE = 1, OPT_GENERATOR = 2, OPT_REPLACE = 4, OPT_WEIGHTS = 8, OPT_ENDPOINT = 16 };
+static const char *const OPT_NAMES[] = {"dtype", "generator", "replace", "weights", "endpoint"};
+enum { NOPTS = sizeof OPT_NAMES / sizeof OPT_NAMES[0] };
 
 /* What a method call resolved from its arguments. Every method is called
  * as f(self, ...); begin_call moves self above the user's arguments, so
@@ -99,11 +100,11 @@ static int is_options(lua_State *L, int idx) {
 /* Checks the keys of the options table at idx against the options the
  * method takes (a mask of OPT_*). */
 static void check_option_names(lua_State *L, const Call *c, int idx, unsigned allowed) {
-  const char *known[5];
+  const char *known[NOPTS + 1];
   int n = 0;
   /* Only the options this method takes are listed, so a misplaced key gets a did-you-mean
    * against the right names. */
-  for (unsigned i = 0; i < 4; i++)
+  for (unsigned i = 0; i < NOPTS; i++)
     if (allowed & (1u << i)) known[n++] = OPT_NAMES[i];
   known[n] = NULL;
   ltL_check_options(L, idx, c->fname, known);
@@ -168,9 +169,10 @@ static int64_t check_size(lua_State *L, const Call *c, int arg) {
   return (int64_t)v;
 }
 
-/* Reads (size..., [dtype|opts]) or ({sizes}, [dtype|opts]) from `first`. */
-static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
-  int last = read_tail(L, c, first, 1, OPT_DTYPE | OPT_GENERATOR), nd = 0;
+/* Reads (size..., [dtype|opts]) or ({sizes}, [dtype|opts]) from `first`; the options table may
+ * hold dtype, generator and the `extra` options (a mask of OPT_*). */
+static int read_shape_opts(lua_State *L, Call *c, int first, int64_t *shape, unsigned extra) {
+  int last = read_tail(L, c, first, 1, OPT_DTYPE | OPT_GENERATOR | extra), nd = 0;
   if (last < first) return 0;
   /* A shape table must be the last positional argument: anything after it other than a dtype or
    * options is an error. */
@@ -191,6 +193,9 @@ static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
     shape[nd++] = check_size(L, c, i);
   }
   return nd;
+}
+static int read_shape(lua_State *L, Call *c, int first, int64_t *shape) {
+  return read_shape_opts(L, c, first, shape, 0);
 }
 
 /* Arguments after the main ones may only be a dtype name or options. */
@@ -430,15 +435,26 @@ static int g_randn_like(lua_State *L) { return fill_like(L, "randn_like", 1); }
 
 /* ---- integers and events ------------------------------------------------------------ */
 
-/* randint(lo, hi, shape): integers in [lo, hi], both ends included (int64). */
+/* randint(lo, hi, shape [, {endpoint = false}]): integers in [lo, hi), hi excluded as numpy and
+ * torch (int64); with endpoint (numpy's Generator.integers option) in [lo, hi]. */
 static int g_randint(lua_State *L) {
   Call c;
   int64_t shape[LT_MAXDIM];
   begin_call(L, "randint", &c);
   int64_t lo = check_integer(L, &c, 1, "lo"), hi = check_integer(L, &c, 2, "hi");
-  if (hi < lo)
+  int nd = read_shape_opts(L, &c, 3, shape, OPT_ENDPOINT);
+  int endpoint = c.opts ? ltL_opt_bool(L, c.opts, "randint", "endpoint", 0) : 0;
+  if (endpoint && hi < lo)
     return ltL_argerror(L, 2, "randint", "hi %lld is below lo %lld", (long long)hi, (long long)lo);
-  int nd = read_shape(L, &c, 3, shape);
+  if (!endpoint && hi <= lo)
+    return ltL_argerror(L, 2, "randint",
+                        "hi %lld must be above lo %lld (hi is excluded, as in numpy and torch; "
+                        "{endpoint = true} includes it)",
+                        (long long)hi, (long long)lo);
+  /* From here the range is inclusive: [lo, hi - 1] draws exactly what [lo, hi] with endpoint
+   * would draw one below, so a script moved from the inclusive convention by hi + 1 keeps its
+   * numbers. */
+  if (!endpoint) hi -= 1;
   LtDtype dt = c.has_dtype ? c.dtype : LT_I64;
   /* Each end must be exact in the output dtype, or the draws near them would round outside [lo,
    * hi]. */

@@ -33,6 +33,30 @@ static LtDtype reduce_dtype(LtReduceOp op, LtDtype in) {
   }
 }
 
+/* A dims table is an array and nothing else: {dim = 1} (an options table, as torch's and numpy's
+ * keyword arguments would suggest) would otherwise read as {} and reduce nothing, returning the
+ * input unchanged. */
+static void check_dims_array(lua_State *L, int arg, const char *fname, int n) {
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n) {
+      const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
+      ltL_argerror(L, arg, fname,
+                   "dims must be an integer or an array of dims, got a table with key '%s' (%s "
+                   "takes no options table: %s(t, dims [, keepdim]))",
+                   key, fname, fname);
+    }
+  }
+}
+
+/* keepdim (and var's unbiased) must be a boolean or nil: a number or a table there is a
+ * misplaced argument, not a truthy flag. */
+static void check_flag(lua_State *L, int arg, const char *fname, const char *what) {
+  if (!lua_isnoneornil(L, arg) && !lua_isboolean(L, arg))
+    ltL_argerror(L, arg, fname, "%s must be a boolean, got %s", what, luaL_typename(L, arg));
+}
+
 /* Parses dims (nil = all, integer, or table) into a 0/1 mask; returns count. */
 static int parse_dims(lua_State *L, int arg, const char *fname, const Tensor *t, int *mask) {
   memset(mask, 0, sizeof(int) * LT_MAXDIM);
@@ -42,6 +66,7 @@ static int parse_dims(lua_State *L, int arg, const char *fname, const Tensor *t,
   }
   if (lua_istable(L, arg)) {
     int n = (int)lua_rawlen(L, arg), count = 0;
+    check_dims_array(L, arg, fname, n);
     for (int i = 1; i <= n; i++) {
       lua_rawgeti(L, arg, i);
       int d = ltL_check_dim(L, lua_gettop(L), fname, t->ndim);
@@ -106,6 +131,7 @@ static void push_scalar(lua_State *L, const Tensor *o) {
  * table must hold exactly one (an empty one would reduce nothing and a longer one would give
  * positions into a flattened block). */
 static void check_one_dim(lua_State *L, int arg, const char *fname) {
+  if (lua_istable(L, arg)) check_dims_array(L, arg, fname, (int)lua_rawlen(L, arg));
   if (lua_istable(L, arg) && lua_rawlen(L, arg) != 1)
     ltL_argerror(L, arg, fname, "one dim expected, got a table of %d", (int)lua_rawlen(L, arg));
 }
@@ -129,6 +155,8 @@ static int reduce_impl(lua_State *L, LtReduceOp op) {
   int is_arg = op == LT_RMAX || op == LT_RMIN || op == LT_RARGMAX || op == LT_RARGMIN;
   if (is_arg) check_one_dim(L, 2, fname);
   int mask[LT_MAXDIM], d0, d1, all = lua_isnoneornil(L, 2);
+  check_flag(L, 3, fname, "keepdim");
+  if (op == LT_RVAR) check_flag(L, 4, fname, "unbiased");
   int count = parse_dims(L, 2, fname, t, mask), keep = lua_toboolean(L, 3);
   /* Variance is unbiased (ddof 1) unless the fourth argument is false, as torch's default. */
   double ddof = (op == LT_RVAR && (lua_isnoneornil(L, 4) || lua_toboolean(L, 4))) ? 1 : 0;
