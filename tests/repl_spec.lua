@@ -88,7 +88,32 @@ describe("lunette REPL through a pipe", function()
     local out = piped("setmetatable({}, {__tostring = function() return 'custom!' end})\n" ..
       "setmetatable({}, {__name = 'MyType'})\n")
     assert.is_truthy(has(out, "> custom!\n"), out)
-    assert.is_truthy(out:find("> MyType: 0x%x+\n"), out)
+    assert.is_truthy(has(out, "> MyType {}\n"), out)
+  end)
+
+  -- issue 16 (2): tables printed as `table: 0x…`
+  it("shows tables by their contents, tensors inside summarised, a top-level tensor in full",
+    function()
+      local out, err, code = piped("x = lt.ones(3, 4)\nx:size()\n{1, 2, 3}\n" ..
+        "{w = x, name = 'n', [1] = true}\nm = lt.nn.Linear(3, 2)\nm:state_dict()\nx\n" ..
+        "t = {} t.t = t\nt\n")
+      assert.are.equal(0, code, err)
+      assert.is_truthy(has(out, "> {3, 4}\n"), out)
+      assert.is_truthy(has(out, "> {1, 2, 3}\n"), out)
+      assert.is_truthy(has(out, '> {true, name = "n", w = Tensor float32 [3x4]}\n'), out)
+      assert.is_truthy(has(out, "> {weight = Tensor float32 [2x3], bias = Tensor float32 [2]}\t" ..
+        '{"weight", "bias"}\n'), out)
+      assert.is_truthy(has(out, "> Tensor float32 [3x4]\n[[1., 1., 1., 1.],\n"), out)
+      assert.is_truthy(has(out, "> {t = {<cycle>}}\n"), out)
+      assert.is_nil(out:find("table: 0x", 1, true), out)
+    end)
+
+  it("shows a table whose __index and __pairs raise, without calling them", function()
+    local out, err, code = piped("bad = function() error('called!') end\n" ..
+      "setmetatable({a = 1}, {__index = bad, __pairs = bad, __len = bad})\n")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", err)
+    assert.is_truthy(has(out, "> {a = 1}\n"), out)
   end)
 
   it("continues a multi-line definition with '>> ' and then runs it", function()

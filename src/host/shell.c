@@ -7,6 +7,7 @@
 
 #define SHELL_EOFMARK        "<eof>" /* ends the syntax error of an unfinished chunk */
 #define SHELL_COMPLETE_DEPTH 8       /* __index links followed when completing */
+#define SHELL_REPR_MODULE    "lunette.repr" /* the Lua module that lays out tables */
 
 /* ---- completion ------------------------------------------------------- */
 
@@ -153,7 +154,46 @@ int shell_is_incomplete(lua_State *L, int status) {
   return msg != NULL && len >= mark && strcmp(msg + len - mark, SHELL_EOFMARK) == 0;
 }
 
+/* Pushes lunette.repr's repr function, loading the module if need be; returns 0, pushing
+ * nothing, when it cannot be had (a host without lunette's modules, a broken require). */
+static int push_repr(lua_State *L) {
+  int loaded;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  loaded = lua_getfield(L, -1, SHELL_REPR_MODULE) == LUA_TTABLE;
+  lua_remove(L, -2);
+  if (!loaded) {
+    /* The global require, read raw from the globals table (rebinding it is the user's right);
+     * a failed load only means tables print as addresses. */
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushliteral(L, "require");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    lua_pushliteral(L, SHELL_REPR_MODULE);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  lua_pushliteral(L, "repr");
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  if (lua_type(L, -1) == LUA_TFUNCTION) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
 int shell_tostring(lua_State *L) {
+  /* A table without __tostring is shown by its contents (lunette.repr, which never raises and
+   * runs no metamethod but __tostring); anything else as print shows it, so a top-level tensor
+   * keeps its full print and a string stays unquoted. luaL_getmetafield is a raw read. */
+  if (lua_type(L, 1) == LUA_TTABLE && luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL &&
+      push_repr(L)) {
+    lua_pushvalue(L, 1);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) return 1;
+    lua_pop(L, 1); /* a bug in repr: fall back to the address rather than hide the value */
+  }
+  lua_settop(L, 1);
   luaL_tolstring(L, 1, NULL);
   return 1;
 }

@@ -19,8 +19,12 @@ int shell_collect_matches(struct lua_State *L);
 int shell_is_incomplete(struct lua_State *L, int status);
 
 /* A lua_CFunction, to be called in protected mode with one argument:
- * returns the text the REPL prints for that value. May raise (a __tostring
- * may). */
+ * returns the text the REPL prints for that value. A table without
+ * __tostring is shown by its contents, as lunette.repr lays them out
+ * (nested, keys sorted, arrays inline, tensors as their print head, cycles
+ * marked, long or deep tables cut with a count; see lua/lunette/repr.lua);
+ * anything else as print shows it (a tensor in full, a string unquoted).
+ * May raise (a top-level __tostring may; one inside a table may not). */
 int shell_tostring(struct lua_State *L);
 
 #endif
