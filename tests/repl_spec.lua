@@ -226,6 +226,34 @@ describe("lunette REPL on a terminal", function()
     assert.is_truthy(has(out, "> t:outer^C"), out)
   end)
 
+  -- issue 16 (2): modules loaded on first use were invisible to completion
+  it("offers lt's lazily-loaded modules and shortcuts before any was used", function()
+    local out, err, code = typed { "w", PROMPT, "s", "lt.sket\t", "w", "ch", "s", "\3", "w", ABORTED,
+      "s", "lt.displ\t", "w", "ay", "s", "\3", "w", ABORTED,
+      "s", "lt.bernoul\t", "w", "li", "s", "\3", "w", ABORTED, "s", "\4" }
+    assert.are.equal(0, code, err)
+    assert.is_truthy(has(out, "> lt.sketch^C"), out)
+    assert.is_truthy(has(out, "> lt.display^C"), out)
+    assert.is_truthy(has(out, "> lt.bernoulli^C"), out)
+  end)
+
+  it("completes inside a module that was never used, loading it but not storing it in lt",
+    function()
+      local out, err, code = typed { "w", PROMPT, "s", "lt.nn.Linear\t\t", "w", "LinearLR",
+        "w", PROMPT .. "lt.nn.Linear", "s", "\3", "w", ABORTED,
+        "s", "lt.plot.subpl\t", "w", "ots", "s", "\3", "w", ABORTED,
+        "s", "lt.nn.no_such.x\t", "p", "100", "s", "\3", "w", ABORTED,
+        "s", "rawget(lt, 'nn') == nil, package.loaded['lunette.nn'] ~= nil\n", "w", PROMPT,
+        "s", "x = lt.ones(2, 2)\n", "w", PROMPT, "s", "x:trans\t", "w", "pose", "s", "\3",
+        "w", ABORTED, "s", "\4" }
+      assert.are.equal(0, code, err)
+      assert.is_truthy(has(out, "lt.nn.LinearLR"), out)
+      assert.is_truthy(has(out, "> lt.plot.subplots^C"), out)
+      assert.is_truthy(out:find("> lt%.nn%.no_such%.x\a?%^C"), out) -- nothing to offer: a bell
+      assert.is_truthy(has(out, "\ntrue\ttrue\n"), out)
+      assert.is_truthy(has(out, "> x:transpose^C"), out)
+    end)
+
   it("interrupts a running loop with Ctrl-C and goes on", function()
     local out, err, code = typed { "w", PROMPT, "s", "while true do end\n", "p", "300",
       "s", "\3", "w", PROMPT, "s", "print(6 * 7)\n", "w", "42", "w", PROMPT, "s", "\4" }
