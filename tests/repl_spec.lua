@@ -49,15 +49,17 @@ end
 -- Types into `lunette` on a pseudo-terminal. `steps` alternates ptyrun
 -- actions and their values: "w" waits for text, "s" sends keys, "p" pauses (ms).
 -- Returns what the terminal showed (without \r), ptyrun's stderr and the exit code.
-local function typed(steps, history)
+-- `history` false: LUNETTE_HISTORY unset, so the history goes to $HOME (`home`).
+local function typed(steps, history, home)
   local words = {}
   for i = 1, #steps, 2 do
     words[#words + 1] = "-" .. steps[i] .. " " .. q(steps[i + 1])
   end
-  local home = tempname()
-  history = history or tempname()
-  local cmd = ("env TERM=dumb INPUTRC=/dev/null HOME=%s LUNETTE_HISTORY=%s %s -t 3 %s -- %s")
-    :format(q(home), q(history), q(PTYRUN), table.concat(words, " "), q(LUNETTE))
+  home = home or tempname()
+  if history == nil then history = tempname() end
+  local hist = history and "LUNETTE_HISTORY=" .. q(history) or "-u LUNETTE_HISTORY"
+  local cmd = ("env %s TERM=dumb INPUTRC=/dev/null HOME=%s %s -t 3 %s -- %s")
+    :format(hist, q(home), q(PTYRUN), table.concat(words, " "), q(LUNETTE))
   local out, err, code = sh(cmd)
   return (out:gsub("\r", "")), err, code
 end
@@ -285,6 +287,20 @@ describe("lunette REPL on a terminal", function()
       "s", "\27[A\27[A\n", "w", "42", "w", PROMPT, "s", "\4" }, hist)
     assert.are.equal(0, code, err)
     assert.is_truthy(has(out, "\n42\n"), out)
+  end)
+
+  -- issue 16 (3): the README says where history is kept
+  it("keeps history in ~/.lunette_history when LUNETTE_HISTORY is not set", function()
+    local home = tempname()
+    os.remove(home)
+    assert(os.execute("mkdir " .. q(home)))
+    local _, err, code = typed({ "w", PROMPT, "s", "'remembered'\n", "w", PROMPT, "s", "\4" },
+      false, home)
+    local saved = slurp(home .. "/.lunette_history")
+    os.remove(home .. "/.lunette_history")
+    os.remove(home)
+    assert.are.equal(0, code, err)
+    assert.is_truthy(saved and has(saved, "'remembered'\n"), saved)
   end)
 
   it("caps the history file and survives an unwritable one", function()
