@@ -264,6 +264,24 @@ describe("lunette REPL on a terminal", function()
     assert.is_truthy(has(out, "> print(6 * 7)\n42\n"), out)
   end)
 
+  -- issue 16 (4): the message was written on the bar's line
+  it("ends a progress bar's line before the message of Ctrl-C, and only once", function()
+    local out, err, code = typed { "w", PROMPT,
+      "s", "bar = lt.data.progress(1000, {desc = 'work'}) bar:update(10) while true do end\n",
+      "w", "10/1000", "p", "200", "s", "\3", "w", PROMPT,
+      "s", "for _ in lt.data.progress(function() return 1 end, {total = 1e12, desc = 'loop'})" ..
+           " do end\n", "w", "loop:", "p", "300", "s", "\3", "w", PROMPT, "s", "\4" }
+    assert.are.equal(0, code, err)
+    -- the bar's line ends (after the ^C the terminal echoes), the message has a line of its own
+    local bar, msg = out:match("\n(work:[^\n]*)\n([^\n]*interrupted!)\n")
+    assert.is_truthy(bar, out)
+    assert.is_truthy(bar:find("10/1000 [", 1, true), bar)
+    assert.is_nil(msg:find("it/s", 1, true), msg)
+    bar, msg = out:match("\n[^\n]*(loop:[^\n]*)\n([^\n]*)interrupted!\n")
+    assert.is_truthy(bar, out)
+    assert.are_not.equal("", msg, out) -- no empty line: the loop's bar closed its own line
+  end)
+
   it("drops the line being typed on Ctrl-C at the prompt and does not exit", function()
     local out, err, code = typed { "w", PROMPT, "s", "discarded", "w", "discarded", "s", "\3",
       "w", ABORTED, "s", "1+2\n", "w", PROMPT,
