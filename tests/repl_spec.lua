@@ -230,8 +230,8 @@ describe("lunette REPL on a terminal", function()
 
   -- issue 16 (2): modules loaded on first use were invisible to completion
   it("offers lt's lazily-loaded modules and shortcuts before any was used", function()
-    local out, err, code = typed { "w", PROMPT, "s", "lt.sket\t", "w", "ch", "s", "\3", "w", ABORTED,
-      "s", "lt.displ\t", "w", "ay", "s", "\3", "w", ABORTED,
+    local out, err, code = typed { "w", PROMPT, "s", "lt.sket\t", "w", "ch", "s", "\3",
+      "w", ABORTED, "s", "lt.displ\t", "w", "ay", "s", "\3", "w", ABORTED,
       "s", "lt.bernoul\t", "w", "li", "s", "\3", "w", ABORTED, "s", "\4" }
     assert.are.equal(0, code, err)
     assert.is_truthy(has(out, "> lt.sketch^C"), out)

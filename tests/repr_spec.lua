@@ -10,7 +10,7 @@ describe("lunette.repr", function()
     assert.are.equal('{1.5, "a", true, false}', repr { 1.5, "a", true, false })
   end)
 
-  it("sorts keys, numbers before strings before booleans, with Lua's syntax for odd ones", function()
+  it("sorts keys (numbers, strings, booleans), with Lua's syntax for odd ones", function()
     assert.are.equal('{1, 2, [4] = 4, [9] = 9, a = 1, ["a b"] = 3, b = 2, ["end"] = 5, [true] = 0}',
       repr { 1, 2, nil, 4, b = 2, a = 1, ["a b"] = 3, [9] = 9, ["end"] = 5, [true] = 0 })
   end)
@@ -36,7 +36,8 @@ describe("lunette.repr", function()
 
   it("summarises tensors inside tables by their print head, with the value of a scalar", function()
     local s = repr { x = lt.zeros(3, 4), n = lt.tensor({ 1, 2 }, "int64"), loss = lt.tensor(0.5) }
-    assert.are.equal("{loss = Tensor float32 [] 0.5, n = Tensor int64 [2], x = Tensor float32 [3x4]}", s)
+    assert.are.equal("{loss = Tensor float32 [] 0.5, n = Tensor int64 [2], " ..
+      "x = Tensor float32 [3x4]}", s)
   end)
 
   it("keeps the order of ordered dicts (state dicts)", function()
