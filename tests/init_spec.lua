@@ -30,6 +30,29 @@ describe("lunette table", function()
     assert.is_nil(lt.no_such_thing)
   end)
 
+  -- issue 16 (2): the REPL's completion reads the names __index provides from __lazy
+  it("lists every field its __index provides in __lazy, modules by their module name", function()
+    local lazy = rawget(getmetatable(lt), "__lazy")
+    assert.are.equal("table", type(lazy))
+    local n = 0
+    for k, v in pairs(lazy) do
+      n = n + 1
+      if type(v) == "string" then
+        -- (other specs may reload a module, so its identity is not compared)
+        assert.are.equal("table", type(lt[k]), k)
+        assert.is_not_nil(package.preload[v] or package.loaded[v], v)
+      else
+        assert.is_true(v, k)
+        assert.is_not_nil(lt[k], k)
+      end
+    end
+    for _, m in ipairs { "random", "linalg", "io", "data", "nn", "sketch", "select", "embed", "plot",
+                         "args", "display" } do
+      assert.are.equal("lunette." .. m, lazy[m], m)
+    end
+    assert.is_true(lazy.randn and lazy.matmul and n > 20)
+  end)
+
   it("loads each C binding as one table merging all its parts (src/lunette.c's list)", function()
     -- a name from every part of the multi-part modules
     local parts = {

@@ -49,15 +49,17 @@ end
 -- Types into `lunette` on a pseudo-terminal. `steps` alternates ptyrun
 -- actions and their values: "w" waits for text, "s" sends keys, "p" pauses (ms).
 -- Returns what the terminal showed (without \r), ptyrun's stderr and the exit code.
-local function typed(steps, history)
+-- `history` false: LUNETTE_HISTORY unset, so the history goes to $HOME (`home`).
+local function typed(steps, history, home)
   local words = {}
   for i = 1, #steps, 2 do
     words[#words + 1] = "-" .. steps[i] .. " " .. q(steps[i + 1])
   end
-  local home = tempname()
-  history = history or tempname()
-  local cmd = ("env TERM=dumb INPUTRC=/dev/null HOME=%s LUNETTE_HISTORY=%s %s -t 3 %s -- %s")
-    :format(q(home), q(history), q(PTYRUN), table.concat(words, " "), q(LUNETTE))
+  home = home or tempname()
+  if history == nil then history = tempname() end
+  local hist = history and "LUNETTE_HISTORY=" .. q(history) or "-u LUNETTE_HISTORY"
+  local cmd = ("env %s TERM=dumb INPUTRC=/dev/null HOME=%s %s -t 3 %s -- %s")
+    :format(hist, q(home), q(PTYRUN), table.concat(words, " "), q(LUNETTE))
   local out, err, code = sh(cmd)
   return (out:gsub("\r", "")), err, code
 end
@@ -88,7 +90,32 @@ describe("lunette REPL through a pipe", function()
     local out = piped("setmetatable({}, {__tostring = function() return 'custom!' end})\n" ..
       "setmetatable({}, {__name = 'MyType'})\n")
     assert.is_truthy(has(out, "> custom!\n"), out)
-    assert.is_truthy(out:find("> MyType: 0x%x+\n"), out)
+    assert.is_truthy(has(out, "> MyType {}\n"), out)
+  end)
+
+  -- issue 16 (2): tables printed as `table: 0x…`
+  it("shows tables by their contents, tensors inside summarised, a top-level tensor in full",
+    function()
+      local out, err, code = piped("x = lt.ones(3, 4)\nx:size()\n{1, 2, 3}\n" ..
+        "{w = x, name = 'n', [1] = true}\nm = lt.nn.Linear(3, 2)\nm:state_dict()\nx\n" ..
+        "t = {} t.t = t\nt\n")
+      assert.are.equal(0, code, err)
+      assert.is_truthy(has(out, "> {3, 4}\n"), out)
+      assert.is_truthy(has(out, "> {1, 2, 3}\n"), out)
+      assert.is_truthy(has(out, '> {true, name = "n", w = Tensor float32 [3x4]}\n'), out)
+      assert.is_truthy(has(out, "> {weight = Tensor float32 [2x3], bias = Tensor float32 [2]}\t" ..
+        '{"weight", "bias"}\n'), out)
+      assert.is_truthy(has(out, "> Tensor float32 [3x4]\n[[1., 1., 1., 1.],\n"), out)
+      assert.is_truthy(has(out, "> {t = {<cycle>}}\n"), out)
+      assert.is_nil(out:find("table: 0x", 1, true), out)
+    end)
+
+  it("shows a table whose __index and __pairs raise, without calling them", function()
+    local out, err, code = piped("bad = function() error('called!') end\n" ..
+      "setmetatable({a = 1}, {__index = bad, __pairs = bad, __len = bad})\n")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", err)
+    assert.is_truthy(has(out, "> {a = 1}\n"), out)
   end)
 
   it("continues a multi-line definition with '>> ' and then runs it", function()
@@ -201,12 +228,58 @@ describe("lunette REPL on a terminal", function()
     assert.is_truthy(has(out, "> t:outer^C"), out)
   end)
 
+  -- issue 16 (2): modules loaded on first use were invisible to completion
+  it("offers lt's lazily-loaded modules and shortcuts before any was used", function()
+    local out, err, code = typed { "w", PROMPT, "s", "lt.sket\t", "w", "ch", "s", "\3",
+      "w", ABORTED, "s", "lt.displ\t", "w", "ay", "s", "\3", "w", ABORTED,
+      "s", "lt.bernoul\t", "w", "li", "s", "\3", "w", ABORTED, "s", "\4" }
+    assert.are.equal(0, code, err)
+    assert.is_truthy(has(out, "> lt.sketch^C"), out)
+    assert.is_truthy(has(out, "> lt.display^C"), out)
+    assert.is_truthy(has(out, "> lt.bernoulli^C"), out)
+  end)
+
+  it("completes inside a module that was never used, loading it but not storing it in lt",
+    function()
+      local out, err, code = typed { "w", PROMPT, "s", "lt.nn.Linear\t\t", "w", "LinearLR",
+        "w", PROMPT .. "lt.nn.Linear", "s", "\3", "w", ABORTED,
+        "s", "lt.plot.subpl\t", "w", "ots", "s", "\3", "w", ABORTED,
+        "s", "lt.nn.no_such.x\t", "p", "100", "s", "\3", "w", ABORTED,
+        "s", "rawget(lt, 'nn') == nil, package.loaded['lunette.nn'] ~= nil\n", "w", PROMPT,
+        "s", "x = lt.ones(2, 2)\n", "w", PROMPT, "s", "x:trans\t", "w", "pose", "s", "\3",
+        "w", ABORTED, "s", "\4" }
+      assert.are.equal(0, code, err)
+      assert.is_truthy(has(out, "lt.nn.LinearLR"), out)
+      assert.is_truthy(has(out, "> lt.plot.subplots^C"), out)
+      assert.is_truthy(out:find("> lt%.nn%.no_such%.x\a?%^C"), out) -- nothing to offer: a bell
+      assert.is_truthy(has(out, "\ntrue\ttrue\n"), out)
+      assert.is_truthy(has(out, "> x:transpose^C"), out)
+    end)
+
   it("interrupts a running loop with Ctrl-C and goes on", function()
     local out, err, code = typed { "w", PROMPT, "s", "while true do end\n", "p", "300",
       "s", "\3", "w", PROMPT, "s", "print(6 * 7)\n", "w", "42", "w", PROMPT, "s", "\4" }
     assert.are.equal(0, code, err)
     assert.is_truthy(out:find("interrupted!\nstack traceback:"), out)
     assert.is_truthy(has(out, "> print(6 * 7)\n42\n"), out)
+  end)
+
+  -- issue 16 (4): the message was written on the bar's line
+  it("ends a progress bar's line before the message of Ctrl-C, and only once", function()
+    local out, err, code = typed { "w", PROMPT,
+      "s", "bar = lt.data.progress(1000, {desc = 'work'}) bar:update(10) while true do end\n",
+      "w", "10/1000", "p", "200", "s", "\3", "w", PROMPT,
+      "s", "for _ in lt.data.progress(function() return 1 end, {total = 1e12, desc = 'loop'})" ..
+           " do end\n", "w", "loop:", "p", "300", "s", "\3", "w", PROMPT, "s", "\4" }
+    assert.are.equal(0, code, err)
+    -- the bar's line ends (after the ^C the terminal echoes), the message has a line of its own
+    local bar, msg = out:match("\n(work:[^\n]*)\n([^\n]*interrupted!)\n")
+    assert.is_truthy(bar, out)
+    assert.is_truthy(bar:find("10/1000 [", 1, true), bar)
+    assert.is_nil(msg:find("it/s", 1, true), msg)
+    bar, msg = out:match("\n[^\n]*(loop:[^\n]*)\n([^\n]*)interrupted!\n")
+    assert.is_truthy(bar, out)
+    assert.are_not.equal("", msg, out) -- no empty line: the loop's bar closed its own line
   end)
 
   it("drops the line being typed on Ctrl-C at the prompt and does not exit", function()
@@ -232,6 +305,20 @@ describe("lunette REPL on a terminal", function()
       "s", "\27[A\27[A\n", "w", "42", "w", PROMPT, "s", "\4" }, hist)
     assert.are.equal(0, code, err)
     assert.is_truthy(has(out, "\n42\n"), out)
+  end)
+
+  -- issue 16 (3): the README says where history is kept
+  it("keeps history in ~/.lunette_history when LUNETTE_HISTORY is not set", function()
+    local home = tempname()
+    os.remove(home)
+    assert(os.execute("mkdir " .. q(home)))
+    local _, err, code = typed({ "w", PROMPT, "s", "'remembered'\n", "w", PROMPT, "s", "\4" },
+      false, home)
+    local saved = slurp(home .. "/.lunette_history")
+    os.remove(home .. "/.lunette_history")
+    os.remove(home)
+    assert.are.equal(0, code, err)
+    assert.is_truthy(saved and has(saved, "'remembered'\n"), saved)
   end)
 
   it("caps the history file and survives an unwritable one", function()

@@ -76,6 +76,8 @@ function Bar:draw(force)
   self.last = now
   io.stderr:write("\r", self:render(now), "\27[K")
   io.stderr:flush()
+  -- The line stays open until close: an error raised meanwhile (Ctrl-C) must start a new one.
+  D.line_open(true)
 end
 
 -- bar:update(k): k more items done (default 1).
@@ -88,7 +90,11 @@ end
 function Bar:close()
   if self.closed then return end
   self.closed = true
-  if self.enabled then self:draw(true); io.stderr:write("\n") end
+  if self.enabled then
+    self:draw(true)
+    io.stderr:write("\n")
+    D.line_open(false)
+  end
 end
 Bar.__close = Bar.close
 

@@ -38,7 +38,15 @@ for mod, names in pairs(SHORTCUTS) do
   for _, n in ipairs(names) do provider[n] = mod end
 end
 
+-- The names __index provides, for the REPL's and the kernel's completion (host/shell.h's
+-- __lazy convention): each module with the name completion may load to list its fields, each
+-- shortcut listed only.
+local lazy = {}
+for k in pairs(MODULES) do lazy[k] = "lunette." .. k end
+for k in pairs(provider) do lazy[k] = true end
+
 return setmetatable(lunette, {
+  __lazy = lazy,
   __index = function(t, k)
     if MODULES[k] then
       local m = require("lunette." .. k)

@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "tensor/lbase.h"
+#include "interrupt.h"
 #include "data/data.h"
 
 /* Per-channel arrays live on the C stack (floats in gather, doubles in channel_stats); 4096
@@ -190,9 +191,18 @@ static int d_term_width(lua_State *L) {
   return 1;
 }
 
+/* line_open(open): records whether a progress bar leaves stderr's line unfinished
+ * (LT_OPEN_LINE_KEY in the registry), for the host to end it before an error message */
+static int d_line_open(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  lua_setfield(L, LUA_REGISTRYINDEX, LT_OPEN_LINE_KEY);
+  return 0;
+}
+
 static const luaL_Reg data_fns[] = {
     {"gather", d_gather}, {"class_index", d_class_index}, {"channel_stats", d_channel_stats},
-    {"isatty", d_isatty}, {"term_width", d_term_width},   {NULL, NULL}};
+    {"isatty", d_isatty}, {"term_width", d_term_width},   {"line_open", d_line_open},
+    {NULL, NULL}};
 
 /* The main part of lunette._data (src/lunette.c lists every part). */
 int luaopen_lunette_data(lua_State *L);

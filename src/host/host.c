@@ -119,9 +119,22 @@ int host_docall(lua_State *L, int narg, int nres) {
   return status;
 }
 
+/* Ends the line a progress bar left unfinished on stderr (interrupt.h's LT_OPEN_LINE_KEY): an
+ * error raised under a bar would otherwise be written after the bar's text, on its line. */
+static void end_open_line(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LT_OPEN_LINE_KEY) == LUA_TBOOLEAN &&
+      lua_toboolean(L, -1)) {
+    fputc('\n', stderr);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, LUA_REGISTRYINDEX, LT_OPEN_LINE_KEY);
+  }
+  lua_pop(L, 1);
+}
+
 int host_report(lua_State *L, int status, int prefixed) {
   const char *msg;
   if (status == LUA_OK) return status;
+  end_open_line(L);
   /* Error objects that are not strings were already rendered by msghandler; this is a last
    * resort for errors raised outside it. */
   msg = lua_tostring(L, -1);

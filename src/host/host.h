@@ -23,7 +23,9 @@ int host_docall(struct lua_State *L, int narg, int nres);
 
 /* When status is not LUA_OK, writes the error message on top of L to
  * stderr (after "lunette: " when `prefixed`), flushing stdout first so the
- * two streams stay in order, and pops it. Returns status unchanged. */
+ * two streams stay in order, and pops it; first ends the line of a progress
+ * bar the error left unfinished (interrupt.h's LT_OPEN_LINE_KEY), so the
+ * message starts a line. Returns status unchanged. */
 int host_report(struct lua_State *L, int status, int prefixed);
 
 /* Installs `handler` (a function, SIG_DFL or SIG_IGN) for SIGINT without

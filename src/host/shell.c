@@ -5,8 +5,9 @@
 #include <lauxlib.h>
 #include "host/shell.h"
 
-#define SHELL_EOFMARK        "<eof>" /* ends the syntax error of an unfinished chunk */
-#define SHELL_COMPLETE_DEPTH 8       /* __index links followed when completing */
+#define SHELL_EOFMARK        "<eof>"        /* ends the syntax error of an unfinished chunk */
+#define SHELL_COMPLETE_DEPTH 8              /* __index links followed when completing */
+#define SHELL_REPR_MODULE    "lunette.repr" /* the Lua module that lays out tables */
 
 /* ---- completion ------------------------------------------------------- */
 
@@ -49,8 +50,65 @@ static int next_index_table(lua_State *L) {
   return 0;
 }
 
+/* Pushes the __lazy table of the value on top's metatable (raw reads), or
+ * returns 0 and pushes nothing. See shell.h for the convention. */
+static int push_lazy(lua_State *L) {
+  if (!lua_getmetatable(L, -1)) return 0;
+  lua_pushliteral(L, "__lazy");
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* Pushes the module named by the string on top (popping it): package.loaded's entry when it is
+ * loaded, else what the global require returns for it, called in protected mode. Requiring is
+ * the one call completion makes: a table lists a module in __lazy only when loading it has no
+ * effect the user can see but the time it takes (lunette's façades define functions and load
+ * the C bindings their library already holds; optional libraries are dlopen'ed on first use,
+ * not on require), and the value is the one the field will have when the user first reads it.
+ * Pushes nil when the module cannot be had. */
+static void require_module(lua_State *L) {
+  int name = lua_gettop(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, name);
+  if (lua_rawget(L, -2) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushliteral(L, "require");
+    lua_rawget(L, -2);
+    lua_pushvalue(L, name);
+    /* A module that fails to load offers nothing; the error is the user's to see on use. */
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+    }
+    lua_remove(L, -2);
+  }
+  lua_replace(L, name);
+  lua_settop(L, name);
+}
+
+/* When the value on top lists `key` in its metatable's __lazy as a module name, replaces it by
+ * that module and returns 1; else leaves it and returns 0. */
+static int lookup_lazy(lua_State *L, const char *key, size_t len) {
+  if (!push_lazy(L)) return 0;
+  lua_pushlstring(L, key, len);
+  if (lua_rawget(L, -2) != LUA_TSTRING) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_remove(L, -2);
+  require_module(L);
+  lua_remove(L, -2);
+  return 1;
+}
+
 /* Replaces the value on top by its field `key`, found with raw accesses
- * through at most SHELL_COMPLETE_DEPTH __index tables; nil when absent. */
+ * through at most SHELL_COMPLETE_DEPTH __index tables, or as a module a
+ * __lazy table names; nil when absent. */
 static void lookup_field(lua_State *L, const char *key, size_t len) {
   /* A cap on __index links, so a cycle of metatables cannot loop forever. */
   for (int depth = 0; depth < SHELL_COMPLETE_DEPTH; depth++) {
@@ -62,6 +120,7 @@ static void lookup_field(lua_State *L, const char *key, size_t len) {
       }
       lua_pop(L, 1);
     }
+    if (lookup_lazy(L, key, len)) return;
     if (!next_index_table(L)) break;
   }
   lua_pop(L, 1);
@@ -95,25 +154,35 @@ static void add_match(lua_State *L, int set, const char *prefix, size_t plen, in
   lua_rawset(L, set);
 }
 
+/* Adds to `set` every name-like string key starting with `part` of the
+ * table on top (functions only when `methods`); leaves the table. */
+static void collect_keys(lua_State *L, int set, const char *prefix, size_t plen, const char *part,
+                         int methods) {
+  size_t n = strlen(part);
+  /* The set (a table used as a set) removes duplicates when the same name is found in a table
+   * and in its __index chain. */
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    size_t klen;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &klen) : NULL;
+    if (k && klen >= n && strncmp(k, part, n) == 0 && is_name(k, klen) &&
+        (!methods || lua_type(L, -1) == LUA_TFUNCTION))
+      add_match(L, set, prefix, plen, lua_absindex(L, -2));
+    lua_pop(L, 1);
+  }
+}
+
 /* Pops the value on top after adding to `set` every name-like string key
- * starting with `part` of it and of its __index tables (functions only
- * when `methods`, i.e. after ':'). */
+ * starting with `part` of it, of its __index tables and of their __lazy
+ * tables (functions only when `methods`, i.e. after ':', so no __lazy
+ * name, whose value is not known before it loads). */
 static void collect_fields(lua_State *L, int set, const char *prefix, size_t plen, const char *part,
                            int methods) {
-  size_t n = strlen(part);
   for (int depth = 0; depth < SHELL_COMPLETE_DEPTH; depth++) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      /* The set (a table used as a set) removes duplicates when the same name is found in a
-       * table and in its __index chain. */
-      lua_pushnil(L);
-      while (lua_next(L, -2)) {
-        size_t klen;
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &klen) : NULL;
-        if (k && klen >= n && strncmp(k, part, n) == 0 && is_name(k, klen) &&
-            (!methods || lua_type(L, -1) == LUA_TFUNCTION))
-          add_match(L, set, prefix, plen, lua_absindex(L, -2));
-        lua_pop(L, 1);
-      }
+    if (lua_type(L, -1) == LUA_TTABLE) collect_keys(L, set, prefix, plen, part, methods);
+    if (!methods && push_lazy(L)) {
+      collect_keys(L, set, prefix, plen, part, 0);
+      lua_pop(L, 1);
     }
     if (!next_index_table(L)) break;
   }
@@ -153,7 +222,46 @@ int shell_is_incomplete(lua_State *L, int status) {
   return msg != NULL && len >= mark && strcmp(msg + len - mark, SHELL_EOFMARK) == 0;
 }
 
+/* Pushes lunette.repr's repr function, loading the module if need be; returns 0, pushing
+ * nothing, when it cannot be had (a host without lunette's modules, a broken require). */
+static int push_repr(lua_State *L) {
+  int loaded;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  loaded = lua_getfield(L, -1, SHELL_REPR_MODULE) == LUA_TTABLE;
+  lua_remove(L, -2);
+  if (!loaded) {
+    /* The global require, read raw from the globals table (rebinding it is the user's right);
+     * a failed load only means tables print as addresses. */
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushliteral(L, "require");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    lua_pushliteral(L, SHELL_REPR_MODULE);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  lua_pushliteral(L, "repr");
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  if (lua_type(L, -1) == LUA_TFUNCTION) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
 int shell_tostring(lua_State *L) {
+  /* A table without __tostring is shown by its contents (lunette.repr, which never raises and
+   * runs no metamethod but __tostring); anything else as print shows it, so a top-level tensor
+   * keeps its full print and a string stays unquoted. luaL_getmetafield is a raw read. */
+  if (lua_type(L, 1) == LUA_TTABLE && luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL &&
+      push_repr(L)) {
+    lua_pushvalue(L, 1);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) return 1;
+    lua_pop(L, 1); /* a bug in repr: fall back to the address rather than hide the value */
+  }
+  lua_settop(L, 1);
   luaL_tolstring(L, 1, NULL);
   return 1;
 }
