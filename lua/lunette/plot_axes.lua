@@ -11,6 +11,10 @@ Axes.__index = Axes
 Axes.kind = "2d"
 -- the artist methods and their helpers (Axes.MARKERS, Axes.opts_table, ...)
 for k, v in pairs(Artists) do Axes[k] = v end
+-- violinplot, contour, contourf, clabel, hexbin, heatmap (their drawing stays in Fields.DRAW)
+for k, v in pairs(require "lunette.plot_fields") do
+  if k ~= "DRAW" then Axes[k] = v end
+end
 local opts_table = Axes.opts_table
 
 local function new_axis(rc, n)
@@ -71,7 +75,11 @@ end
 
 -- Data limits of one artist along axis n ("x"/"y"): lo, hi or nil.
 local function artist_limits(a, n, positive)
-  if a.kind == "scatter" or a.kind == "line" then
+  if a.limits then
+    local l = a.limits[n]
+    if positive and l[1] <= 0 then return nil end
+    return l[1], l[2]
+  elseif a.kind == "scatter" or a.kind == "line" then
     local lo, hi = C.finite_range(a[n], positive)
     if a.extra_xlim and n == "x" then
       lo, hi = math.min(lo or a.extra_xlim[1], a.extra_xlim[1]), math.max(hi or a.extra_xlim[2], a.extra_xlim[2])
