@@ -557,7 +557,7 @@ function Axes:hexbin(x, y, o)
     vmin = vmin, vmax = vmax, cmin = cmin, cmax = cmax, norm = norm,
     sx = (xmax - xmin) / nx, sy = (ymax - ymin) / ny, alpha = o.alpha,
     lw = o.linewidths or 1.0, edge = o.edgecolors or "face", counts = count, all_values = values,
-    all_cx = cx, all_cy = cy, limits = ext, sticky_x = ext.x, sticky_y = ext.y,
+    all_cx = cx, all_cy = cy, limits = ext,
     zorder = o.zorder or 1, clip = true, label = o.label,
   }
 end
