@@ -43,19 +43,23 @@ local function datasets(data, fname)
   local sets = {}
   if T.is_tensor(data) and data:dim() == 2 then
     for j = 1, data:size(2) do sets[j] = data:select(2, j) end
-  elseif type(data) == "table" and not T.is_tensor(data) and (T.is_tensor(data[1]) or type(data[1]) == "table") then
+  elseif type(data) == "table" and not T.is_tensor(data)
+      and (T.is_tensor(data[1]) or type(data[1]) == "table") then
     sets = data
   elseif T.is_tensor(data) or type(data) == "table" then
     sets = { data }
   else
-    fail(fname, 1, "data must be a tensor, a table of numbers or a list of them, got " .. type(data))
+    fail(fname, 1, "data must be a tensor, a table of numbers or a list of them, got "
+      .. type(data))
   end
   if #sets == 0 then fail(fname, 1, "no datasets") end
   local out = {}
   for i, d in ipairs(sets) do
     local v = U.vec(d, fname, 1, "data")
     if v:size(1) == 0 then fail(fname, 1, ("dataset %d is empty"):format(i)) end
-    if not v:isfinite():all() then fail(fname, 1, ("dataset %d contains NaN or infinite values"):format(i)) end
+    if not v:isfinite():all() then
+      fail(fname, 1, ("dataset %d contains NaN or infinite values"):format(i))
+    end
     out[i] = v
   end
   return out
@@ -69,7 +73,10 @@ local function kde_variance(v, bw, fname)
   if bw == nil or bw == "scott" then factor = n ^ (-1 / 5)
   elseif bw == "silverman" then factor = (n * 3 / 4) ^ (-1 / 5)
   elseif type(bw) == "number" and bw > 0 and bw < math.huge then factor = bw
-  else fail(fname, 2, ("bw_method must be 'scott', 'silverman' or a positive number, got %s"):format(tostring(bw))) end
+  else
+    fail(fname, 2, ("bw_method must be 'scott', 'silverman' or a positive number, got %s"):format(
+      tostring(bw)))
+  end
   local mean = v:mean()
   if type(mean) ~= "number" then mean = mean:item() end
   local ss = ((v - mean) ^ 2):sum()
@@ -94,20 +101,24 @@ local function violin_stats(v, bw, points, fname)
   return st
 end
 
--- ax:violinplot(data [, {positions = {1, 2, ...}, widths = 0.5, showmeans = false,
---               showmedians = false, showextrema = true, bw_method = "scott", points = 100,
---               vert = true}]) -> {bodies = {artists}, stats = {{min, max, mean, median}...}}
+-- ax:violinplot(data [, opts]) -> {bodies = {artists}, stats = {{min, max, mean, median}...}}
 -- A violin per dataset: a 1-d tensor or table (one), the columns of a 2-d tensor, or a list of
--- them. Each body is the Gaussian kernel density (bandwidth by Scott's rule, Silverman's or a
--- factor) scaled to half the width, filled in the next colour at alpha 0.3, with lines at the
--- extrema, means and medians as asked. Empty datasets and NaN raise.
+-- them. Each body is the Gaussian kernel density (matplotlib's GaussianKDE) evaluated at
+-- `points` values from the minimum to the maximum, scaled to half the width and filled in the
+-- next colour at alpha 0.3, with lines at the extrema, means and medians as asked. Options
+-- (defaults): positions = {1, 2, ...}, widths = 0.5 (a number or one per dataset),
+-- showmeans = false, showmedians = false, showextrema = true, bw_method = "scott"
+-- ("silverman" or a bandwidth factor), points = 100, vert = true (false: horizontal violins).
+-- Empty datasets, NaN and unknown options raise.
 function Axes:violinplot(data, o)
   o = options("violinplot", 2, o, { "positions", "widths", "showmeans", "showmedians",
     "showextrema", "bw_method", "points", "vert" })
   local sets = datasets(data, "violinplot")
   local n = #sets
   local pos = o.positions and U.vec(o.positions, "violinplot", 2, "positions"):totable() or {}
-  if o.positions and #pos ~= n then fail("violinplot", 2, ("%d positions for %d datasets"):format(#pos, n)) end
+  if o.positions and #pos ~= n then
+    fail("violinplot", 2, ("%d positions for %d datasets"):format(#pos, n))
+  end
   for i = 1, n do pos[i] = pos[i] or i end
   local widths = o.widths or 0.5
   if type(widths) == "number" then
@@ -187,10 +198,15 @@ end
 local function grid_args(fname, x, y, z)
   if z == nil then x, y, z = nil, nil, x end
   if type(z) == "table" and not T.is_tensor(z) then z = T.new(z, "float64") end
-  if not T.is_tensor(z) then fail(fname, x and 3 or 1, "z must be a 2-d tensor or a table of rows, got " .. type(z)) end
-  if z:dim() ~= 2 then fail(fname, x and 3 or 1, ("z must be 2-d, got %d-d"):format(z:dim())) end
+  local zarg = x and 3 or 1
+  if not T.is_tensor(z) then
+    fail(fname, zarg, "z must be a 2-d tensor or a table of rows, got " .. type(z))
+  end
+  if z:dim() ~= 2 then fail(fname, zarg, ("z must be 2-d, got %d-d"):format(z:dim())) end
   local ny, nx = z:size(1), z:size(2)
-  if ny < 2 or nx < 2 then fail(fname, x and 3 or 1, ("z must be at least 2 x 2, got %d x %d"):format(ny, nx)) end
+  if ny < 2 or nx < 2 then
+    fail(fname, zarg, ("z must be at least 2 x 2, got %d x %d"):format(ny, nx))
+  end
   z = z:to("float64", true):contiguous()
   local X, Y
   if x == nil then
@@ -202,7 +218,9 @@ local function grid_args(fname, x, y, z)
       fail(fname, 1, ("2-d x and y must have z's shape %d x %d"):format(ny, nx))
     end
     X, Y = x:to("float64", true):contiguous(), y:to("float64", true):contiguous()
-    if not (X:isfinite():all() and Y:isfinite():all()) then fail(fname, 1, "x and y must be finite") end
+    if not (X:isfinite():all() and Y:isfinite():all()) then
+      fail(fname, 1, "x and y must be finite")
+    end
   else
     local xs = axis_coords(x, nx, fname, 1, "x")
     local ys = axis_coords(y, ny, fname, 2, "y")
@@ -231,7 +249,8 @@ local function contour_levels(levels, z, filled, fname)
   if levels == nil or type(levels) == "number" then
     local n = levels or 7
     if math.type(n) ~= "integer" or n < 1 or n > 1000 then
-      fail(fname, 2, ("levels must be an integer in 1..1000 or a list of levels, got %s"):format(tostring(levels)))
+      fail(fname, 2, ("levels must be an integer in 1..1000 or a list of levels, got %s"):format(
+        tostring(levels)))
     end
     if zmin == zmax then zmin, zmax = C.nonsingular(zmin, zmax, 0.001, 1e-15) end
     return auto_levels(zmin, zmax, n), zmin, zmax
@@ -250,10 +269,17 @@ local function level_colors(self, values, o, vmin, vmax, fname)
   local cols = {}
   if o.colors ~= nil then
     if o.cmap ~= nil then fail(fname, 2, "give colors or cmap, not both") end
-    local list = (U.is_colorlike(o.colors) and type(o.colors) ~= "table") and { o.colors } or o.colors
-    if type(o.colors) == "table" and U.is_colorlike(o.colors) and type(o.colors[1]) == "number" then list = { o.colors } end
-    if type(list) ~= "table" or #list == 0 then fail(fname, 2, "colors must be a colour or a list of colours") end
-    for i = 1, #values do cols[i] = U.color(list[(i - 1) % #list + 1], self.rc, fname, 2, o.alpha) end
+    -- one colour (a name, or {r, g, b[, a]}) or a list of them
+    local list = o.colors
+    if type(list) == "string" or (U.is_colorlike(list) and type(list[1]) == "number") then
+      list = { list }
+    end
+    if type(list) ~= "table" or #list == 0 then
+      fail(fname, 2, "colors must be a colour or a list of colours")
+    end
+    for i = 1, #values do
+      cols[i] = U.color(list[(i - 1) % #list + 1], self.rc, fname, 2, o.alpha)
+    end
     return cols, #list == 1
   end
   local name = o.cmap or self.rc["image.cmap"]
@@ -269,22 +295,29 @@ local function grid_extent(X, Y)
   return { x = { xlo, xhi }, y = { ylo, yhi } }
 end
 
+-- (z [, opts]) or (x, y, z [, opts]) -> x, y, z, opts (x and y nil in the first form).
+local function shuffle_args(x, y, z, o)
+  local is_opts = type(y) == "table" and not T.is_tensor(y) and z == nil
+    and type(y[1]) ~= "table" and type(y[1]) ~= "number"
+  if is_opts or y == nil then return nil, nil, x, y end
+  return x, y, z, o
+end
+
 local CONTOUR_OPTS = { "levels", "colors", "cmap", "linewidths", "linestyles", "alpha", "vmin",
   "vmax", "zorder", "label" }
 
--- ax:contour([x, y,] z [, {levels = 7, colors =, cmap = rc image.cmap, linewidths = 1.5,
---            linestyles = "-" (negative levels "--" when one colour), alpha =, vmin =, vmax =,
---            zorder = 2}]) -> contour set
+-- ax:contour([x, y,] z [, opts]) -> contour set
 -- Contour lines of z [ny x nx] (tensor or table of rows) over x (nx) and y (ny) coordinates,
--- strictly monotonic, or 2-d x, y of z's shape (default: column and row indices). levels is a
--- count (levels chosen by matplotlib's MaxNLocator) or an increasing list. Lines take colours
--- from cmap over the levels, or colors (one colour, or a list cycled). Cells with a NaN corner
--- are left out. The returned set is a mappable for fig:colorbar and the argument of ax:clabel.
+-- finite and strictly monotonic, or 2-d x, y of z's shape (default: column and row indices).
+-- Lines take colours from cmap over the levels, or from colors. Cells with a NaN corner are
+-- left out; the axes limits stick to the grid's extent. Options (defaults): levels = 7 (a count,
+-- levels picked by matplotlib's MaxNLocator over the data, or an increasing list),
+-- colors = nil (one colour, or a list cycled over the levels), cmap = rc "image.cmap",
+-- linewidths = rc "lines.linewidth" (a number or a list), linestyles = "-" (with one colour,
+-- negative levels "--"), alpha = 1, vmin, vmax = the first and last level, zorder = 2,
+-- label = nil. The set is a mappable for fig:colorbar and the argument of ax:clabel.
 function Axes:contour(x, y, z, o)
-  if type(y) == "table" and not T.is_tensor(y) and z == nil and type(y[1]) ~= "table" and type(y[1]) ~= "number" then
-    y, o = nil, y
-  end
-  if y == nil then x, z = nil, x end
+  x, y, z, o = shuffle_args(x, y, z, o)
   o = options("contour", x and 4 or 2, o, CONTOUR_OPTS)
   local Z, X, Y = grid_args("contour", x, y, z)
   local levels = contour_levels(o.levels, Z, false, "contour")
@@ -304,23 +337,22 @@ function Axes:contour(x, y, z, o)
   end
   local ext = grid_extent(X, Y)
   return self:add {
-    kind = "contour", levels = levels, paths = paths, colors = cols, widths = widths, styles = styles,
+    kind = "contour", levels = levels, paths = paths, colors = cols, widths = widths,
+    styles = styles,
     cmap = cmap, vmin = vmin, vmax = vmax, filled = false, limits = ext, sticky_x = ext.x,
     sticky_y = ext.y, zorder = o.zorder or 2, clip = true, label = o.label,
   }
 end
 
--- ax:contourf([x, y,] z [, {levels = 7, colors =, cmap = rc image.cmap, alpha =, vmin =, vmax =,
---             zorder = 1}]) -> contour set
--- Filled contours: the bands between consecutive levels (at least 2; a count picks them as
--- matplotlib does, spanning the data) filled with cmap at each band's middle value, or with
--- colors. Arguments as ax:contour; cells with a NaN corner stay empty. A mappable for
--- fig:colorbar, which then shows the bands.
+-- ax:contourf([x, y,] z [, opts]) -> contour set
+-- Filled contours: the bands between consecutive levels (at least 2), each filled with cmap at
+-- the band's middle value or with colors. Arguments as ax:contour; cells with a NaN corner stay
+-- empty. Options (defaults): levels = 7 (a count, picked as matplotlib does spanning the
+-- data, or an increasing list), colors = nil (a list cycled over the bands), cmap =
+-- rc "image.cmap", alpha = 1, vmin, vmax = the first and last level, zorder = 1, label = nil.
+-- A mappable for fig:colorbar, which then shows the bands with ticks at the levels.
 function Axes:contourf(x, y, z, o)
-  if type(y) == "table" and not T.is_tensor(y) and z == nil and type(y[1]) ~= "table" and type(y[1]) ~= "number" then
-    y, o = nil, y
-  end
-  if y == nil then x, z = nil, x end
+  x, y, z, o = shuffle_args(x, y, z, o)
   o = options("contourf", x and 4 or 2, o, { "levels", "colors", "cmap", "alpha", "vmin", "vmax",
     "zorder", "label" })
   local Z, X, Y = grid_args("contourf", x, y, z)
@@ -348,14 +380,17 @@ function Axes:contourf(x, y, z, o)
   }
 end
 
--- ax:clabel(cs [, {fmt = "%g"-like ScalarFormatter labels, fontsize = 10, colors =, inline = true,
---           inline_spacing = 5}]) -> cs
+-- ax:clabel(cs [, opts]) -> cs
 -- Labels the lines of a contour set from ax:contour with their level: one label per line long
--- enough to hold it, at the line's middle, along its direction; inline breaks the line under
--- the label. fmt is a printf format ("%.1f") or a function of the level.
+-- enough to hold it, at the line's middle, along its direction. Options (defaults): fmt = nil
+-- (matplotlib's ScalarFormatter labels; else a printf format such as "%.1f" or a function of
+-- the level), fontsize = rc "font.size", colors = nil (each line's colour), inline = true
+-- (break the line under its label), inline_spacing = 5 (points of gap around the label).
 function Axes:clabel(cs, o)
   o = options("clabel", 2, o, { "fmt", "fontsize", "colors", "inline", "inline_spacing" })
-  if type(cs) ~= "table" or cs.kind ~= "contour" then fail("clabel", 1, "a contour set from ax:contour expected") end
+  if type(cs) ~= "table" or cs.kind ~= "contour" then
+    fail("clabel", 1, "a contour set from ax:contour expected")
+  end
   local texts
   if o.fmt == nil then
     texts = C.format_ticks(cs.levels, cs.levels[1], cs.levels[#cs.levels])
@@ -436,7 +471,9 @@ local function draw_level(ax, r, a, i, tr, ppt)
   local tw = C.text_size(lab.texts[i], { size = topts.size })
   for _, p in ipairs(pieces(px, py)) do
     local cum = { 0 }
-    for k = 2, #p.x do cum[k] = cum[k - 1] + math.sqrt((p.x[k] - p.x[k - 1]) ^ 2 + (p.y[k] - p.y[k - 1]) ^ 2) end
+    for k = 2, #p.x do
+      cum[k] = cum[k - 1] + math.sqrt((p.x[k] - p.x[k - 1]) ^ 2 + (p.y[k] - p.y[k - 1]) ^ 2)
+    end
     local len = cum[#cum]
     local runs = { p }
     if len > 1.2 * tw + 2 * lab.spacing * ppt then
@@ -477,45 +514,61 @@ end
 
 local REDUCE = { mean = true, sum = true, max = true, min = true }
 
--- ax:hexbin(x, y [, {gridsize = 100, C =, reduce_C_function = "mean", mincnt =, bins = nil,
---           extent = {xmin, xmax, ymin, ymax}, cmap = rc image.cmap, vmin =, vmax =, alpha =,
---           linewidths = 1.0, edgecolors = "face", zorder = 1}]) -> artist
--- A hexagonal 2-d histogram as matplotlib's hexbin: gridsize hexagons across x (or {nx, ny}),
--- each coloured by its count or, with C (one value per point), by the reduction ("mean", "sum",
--- "max" or "min") of its values. bins = "log" maps colours on a log scale (empty hexagons are
--- then not drawn); mincnt hides hexagons with fewer points (with C: not more than mincnt).
--- Points with a NaN coordinate are dropped. A mappable for fig:colorbar; the artist's counts,
--- values and centres (cx, cy) hold the binned result.
+-- ax:hexbin(x, y [, opts]) -> artist
+-- A hexagonal 2-d histogram binned as matplotlib's hexbin (in C: 10^6 points take a tenth of
+-- a second), each hexagon coloured by its count or, with C, by the reduction of its C values.
+-- Points with a NaN coordinate (or C value) are dropped. Options (defaults): gridsize = 100
+-- (hexagons across x, or {nx, ny}), C = nil (one value per point), reduce_C_function = "mean"
+-- ("sum", "max", "min"), mincnt = nil (hide hexagons with fewer points; with C, those with
+-- no more than mincnt, default 0), bins = nil ("log": colours on a log scale, empty hexagons
+-- not drawn), extent = data range ({xmin, xmax, ymin, ymax}), cmap = rc "image.cmap", vmin,
+-- vmax = the value range, alpha = 1, linewidths = 1.0, edgecolors = "face" (or a colour,
+-- "none"), zorder = 1, label = nil. A mappable for fig:colorbar (log ticks with bins = "log");
+-- the artist's counts, all_values, all_cx, all_cy hold every hexagon's result.
 function Axes:hexbin(x, y, o)
   o = options("hexbin", 3, o, { "gridsize", "C", "reduce_C_function", "mincnt", "bins", "extent",
     "cmap", "vmin", "vmax", "alpha", "linewidths", "edgecolors", "zorder", "label" })
   local xs, ys = U.vec(x, "hexbin", 1, "x"), U.vec(y, "hexbin", 2, "y")
   if xs:size(1) ~= ys:size(1) then
-    fail("hexbin", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1), ys:size(1)))
+    fail("hexbin", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1),
+      ys:size(1)))
   end
   local cv = o.C and U.vec(o.C, "hexbin", 3, "C")
   if cv and cv:size(1) ~= xs:size(1) then
     fail("hexbin", 3, ("C has %d values for %d points"):format(cv:size(1), xs:size(1)))
   end
   local red = o.reduce_C_function or "mean"
-  if not REDUCE[red] then fail("hexbin", 3, ("reduce_C_function must be 'mean', 'sum', 'max' or 'min', got %s"):format(tostring(red))) end
+  if not REDUCE[red] then
+    fail("hexbin", 3, ("reduce_C_function must be 'mean', 'sum', 'max' or 'min', got %s"):format(
+      tostring(red)))
+  end
   local gs = o.gridsize or 100
   local nx, ny
   if type(gs) == "table" then nx, ny = gs[1], gs[2] else nx = gs end
-  if math.type(nx) ~= "integer" or nx < 1 or nx > 10000 then fail("hexbin", 3, "gridsize must be an integer in 1..10000 or {nx, ny}") end
+  if math.type(nx) ~= "integer" or nx < 1 or nx > 10000 then
+    fail("hexbin", 3, "gridsize must be an integer in 1..10000 or {nx, ny}")
+  end
   ny = ny or math.floor(nx / math.sqrt(3))
-  if math.type(ny) ~= "integer" or ny < 1 or ny > 10000 then fail("hexbin", 3, ("gridsize gives %s rows; need 1..10000"):format(tostring(ny))) end
-  if o.bins ~= nil and o.bins ~= "log" then fail("hexbin", 3, ("bins must be 'log' or nil, got %s"):format(tostring(o.bins))) end
+  if math.type(ny) ~= "integer" or ny < 1 or ny > 10000 then
+    fail("hexbin", 3, ("gridsize gives %s rows; need 1..10000"):format(tostring(ny)))
+  end
+  if o.bins ~= nil and o.bins ~= "log" then
+    fail("hexbin", 3, ("bins must be 'log' or nil, got %s"):format(tostring(o.bins)))
+  end
   local xmin, xmax, ymin, ymax
   if o.extent then
     local e = o.extent
-    if type(e) ~= "table" or #e ~= 4 then fail("hexbin", 3, "extent must be {xmin, xmax, ymin, ymax}") end
+    if type(e) ~= "table" or #e ~= 4 then
+      fail("hexbin", 3, "extent must be {xmin, xmax, ymin, ymax}")
+    end
     xmin, xmax, ymin, ymax = e[1], e[2], e[3], e[4]
   else
     local keep = xs:isfinite():logical_and(ys:isfinite())
     if cv then keep = keep:logical_and(cv:isfinite()) end
     local fx, fy = xs, ys
-    if not keep:all() then fx, fy = xs:masked_select(keep):contiguous(), ys:masked_select(keep):contiguous() end
+    if not keep:all() then
+      fx, fy = xs:masked_select(keep):contiguous(), ys:masked_select(keep):contiguous()
+    end
     xmin, xmax = C.finite_range(fx)
     ymin, ymax = C.finite_range(fy)
     if xmin == nil then xmin, xmax, ymin, ymax = 0, 1, 0, 1 end
@@ -524,8 +577,8 @@ function Axes:hexbin(x, y, o)
   end
   local pad = 1e-9 * (xmax - xmin)
   xmin, xmax = xmin - pad, xmax + pad
-  local count, acc, cx, cy = C.hexbin(xs:contiguous(), ys:contiguous(), cv and cv:contiguous() or nil,
-    nx, ny, xmin, xmax, ymin, ymax, red)
+  local count, acc, cx, cy = C.hexbin(xs:contiguous(), ys:contiguous(),
+    cv and cv:contiguous() or nil, nx, ny, xmin, xmax, ymin, ymax, red)
   local values = count
   if cv then
     values = acc
@@ -545,7 +598,9 @@ function Axes:hexbin(x, y, o)
   local mapped = vals
   local norm
   if o.bins == "log" then
-    if not (vmin > 0 and vmax > 0) then fail("hexbin", 3, "vmin and vmax must be positive with bins = 'log'") end
+    if not (vmin > 0 and vmax > 0) then
+      fail("hexbin", 3, "vmin and vmax must be positive with bins = 'log'")
+    end
     mapped = vals:log() / math.log(10)
     norm = "log"
   end
@@ -588,9 +643,9 @@ function DRAW.hexbin(ax, r, a, tr, ppt)
   table.sort(keys)
   local alpha = a.alpha or 1
   for _, k in ipairs(keys) do
-    local sel = T.new(groups[k], "int64")
-    local gx = (a.cx:index_select(1, sel):reshape(#groups[k], 1) + ox):reshape(#groups[k] * 8):contiguous()
-    local gy = (a.cy:index_select(1, sel):reshape(#groups[k], 1) + oy):reshape(#groups[k] * 8):contiguous()
+    local sel, m = T.new(groups[k], "int64"), #groups[k]
+    local gx = (a.cx:index_select(1, sel):reshape(m, 1) + ox):reshape(m * 8):contiguous()
+    local gy = (a.cy:index_select(1, sel):reshape(m, 1) + oy):reshape(m * 8):contiguous()
     local col = C.cmap_map(a.cmap, vec { (k + 0.5) / lut }, 0, 1, alpha):totable()[1]
     local stroke
     if a.lw > 0 and a.edge ~= "none" then
@@ -626,22 +681,26 @@ local function tick_labels(labels, n, fname, what)
   return t
 end
 
--- ax:heatmap(m [, {annot = true, fmt = "%.2f" ("%d" for integer data), cmap = rc image.cmap,
---            vmin =, vmax =, xticklabels = {0, 1, ...}, yticklabels = {0, 1, ...},
---            annot_kws = {fontsize =, color =}, aspect = "equal"}]) -> image artist
--- A matrix (a confusion matrix, a correlation table) shown as imshow shows it, row 1 at the top,
--- with a tick and a label at every row and column and, with annot, each cell's value written in
--- it with fmt, in black on light cells and white on dark ones (seaborn's luminance rule). NaN
--- cells are left blank. The result is a mappable for fig:colorbar.
+-- ax:heatmap(m [, opts]) -> image artist
+-- A matrix (a confusion matrix, a correlation table) shown as imshow shows it, row 1 at the
+-- top, with a tick and a label at every row and column and each cell's value written in it,
+-- black on light cells and white on dark ones (seaborn's luminance rule); NaN cells stay blank.
+-- Options (defaults): annot = true, fmt = "%d" for integral data else "%.2f", cmap =
+-- rc "image.cmap", vmin, vmax = the data range, xticklabels, yticklabels = {"0", "1", ...}
+-- (a list, or false for none), annot_kws = {} ({fontsize =, color =} of the cell texts),
+-- aspect = "equal" (or "auto"). The result is a mappable for fig:colorbar.
 function Axes:heatmap(m, o)
   o = options("heatmap", 2, o, { "annot", "fmt", "cmap", "vmin", "vmax", "xticklabels",
     "yticklabels", "annot_kws", "aspect" })
   if type(m) == "table" and not T.is_tensor(m) then m = T.new(m, "float64") end
-  if not T.is_tensor(m) or m:dim() ~= 2 then fail("heatmap", 1, "a 2-d tensor or a table of rows expected") end
+  if not T.is_tensor(m) or m:dim() ~= 2 then
+    fail("heatmap", 1, "a 2-d tensor or a table of rows expected")
+  end
   local nr, nc = m:size(1), m:size(2)
   if nr == 0 or nc == 0 then fail("heatmap", 1, "matrix is empty") end
   local v = m:to("float64", true):contiguous()
-  local im = self:imshow(v, { cmap = o.cmap, vmin = o.vmin, vmax = o.vmax, aspect = o.aspect or "equal" })
+  local im = self:imshow(v, { cmap = o.cmap, vmin = o.vmin, vmax = o.vmax,
+                              aspect = o.aspect or "equal" })
   local xl = tick_labels(o.xticklabels, nc, "heatmap", "xticklabels")
   local yl = tick_labels(o.yticklabels, nr, "heatmap", "yticklabels")
   local xlocs, ylocs = {}, {}
@@ -654,6 +713,8 @@ function Axes:heatmap(m, o)
     check("heatmap", 2, kws, { "fontsize", "color" })
     local integral = v:isfinite():logical_not():logical_or(v:eq(v:floor())):all()
     local fmt = o.fmt or (integral and "%d" or "%.2f")
+    if type(fmt) ~= "string" then fail("heatmap", 2, "fmt must be a format string") end
+    local integer_fmt = fmt:find("%%[-+ #0-9.]*[di]") ~= nil
     local flat = v:reshape(nr * nc)
     local cols = C.cmap_map(im.cmap, flat, im.vmin, im.vmax, 1):totable()
     local vals = flat:totable()
@@ -662,7 +723,7 @@ function Axes:heatmap(m, o)
         local k = (i - 1) * nc + j
         local val = vals[k]
         if val == val then
-          local s = fmt:find("%%[-+ #0-9.]*d") and fmt:format(math.floor(val + 0.5)) or fmt:format(val)
+          local s = integer_fmt and fmt:format(math.floor(val + 0.5)) or fmt:format(val)
           local tc = kws.color or (luminance(cols[k]) > 0.408 and "black" or "white")
           self:add { kind = "text", x = j - 1, y = i - 1, s = s, coords = "data", zorder = 3,
                      opts = { ha = "center", va = "center", color = tc, size = kws.fontsize } }

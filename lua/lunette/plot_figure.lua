@@ -274,8 +274,8 @@ end
 function Figure:colorbar(m, o)
   o = o or {}
   if type(m) ~= "table" or not (m.cmap or m.kind == "contour" or m.kind == "contourf") then
-    fail("colorbar", 1, "a colour-mapped artist expected (scatter with c values, imshow or heatmap of a "
-      .. "2-d array, hexbin, contour or contourf)")
+    fail("colorbar", 1, "a colour-mapped artist expected (scatter with c values, imshow or "
+      .. "heatmap of a 2-d array, hexbin, contour or contourf)")
   end
   local ax = o.ax or self.axes[#self.axes]
   if not ax then fail("colorbar", 2, "no axes to attach the colorbar to") end

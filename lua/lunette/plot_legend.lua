@@ -249,7 +249,8 @@ local function colorbar_strip(m, r, box, ppt)
   local function ypos(v) return y1 - (v - lv[1]) / (lv[#lv] - lv[1]) * (y1 - y0) end
   if m.kind == "contourf" and #lv > 1 then
     for i = 1, #lv - 1 do
-      r:rects(vec { x0 }, vec { ypos(lv[i + 1]) }, vec { x1 }, vec { ypos(lv[i]) }, { fill = m.colors[i] })
+      r:rects(vec { x0 }, vec { ypos(lv[i + 1]) }, vec { x1 }, vec { ypos(lv[i]) },
+        { fill = m.colors[i] })
     end
     return
   end
@@ -257,7 +258,8 @@ local function colorbar_strip(m, r, box, ppt)
     r:rects(vec { x0 }, vec { y0 }, vec { x1 }, vec { y1 }, { fill = { 1, 1, 1, 1 } })
     if #lv < 2 then return end
     for i, v in ipairs(lv) do
-      r:path(vec { x0, x1 }, vec { ypos(v), ypos(v) }, { stroke = { width = m.widths[i] * ppt, color = m.colors[i] } })
+      r:path(vec { x0, x1 }, vec { ypos(v), ypos(v) },
+        { stroke = { width = m.widths[i] * ppt, color = m.colors[i] } })
     end
     return
   end
@@ -334,7 +336,8 @@ function L.draw_colorbar(cb, r, ctx)
         for _, v in ipairs { d * k, d * k / 10 } do
           if v > vmin and v < vmax and mlen > 0 then
             local y = box[4] - frac(v) * (box[4] - box[2])
-            r:path(vec { box[3], box[3] + mlen }, vec { y, y }, { stroke = { width = rc["ytick.minor.width"] * ppt, color = col }, snap = true })
+            r:path(vec { box[3], box[3] + mlen }, vec { y, y },
+              { stroke = { width = rc["ytick.minor.width"] * ppt, color = col }, snap = true })
           end
         end
       end

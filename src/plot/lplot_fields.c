@@ -21,8 +21,7 @@ static PlotGrid check_grid(lua_State *L, const char *fname) {
   for (int d = 0; d < 2; d++)
     if (x->shape[d] != z->shape[d] || y->shape[d] != z->shape[d])
       ltL_argerror(L, 2, fname, "x, y and z grids differ in shape");
-  if (z->shape[0] < 2 || z->shape[1] < 2)
-    ltL_argerror(L, 1, fname, "z must be at least 2 x 2");
+  if (z->shape[0] < 2 || z->shape[1] < 2) ltL_argerror(L, 1, fname, "z must be at least 2 x 2");
   PlotGrid g = {z->data, x->data, y->data, z->shape[1], z->shape[0]};
   return g;
 }
@@ -91,8 +90,8 @@ static int l_hexbin(lua_State *L) {
   else
     lua_pushnil(L);
   Tensor *cx = ltL_push_new(L, LT_F64, 1, &size), *cy = ltL_push_new(L, LT_F64, 1, &size);
-  plot_hexbin(&g, x->data, y->data, c ? c->data : NULL, x->shape[0], (PlotReduce)red,
-              count->data, acc ? acc->data : NULL);
+  plot_hexbin(&g, x->data, y->data, c ? c->data : NULL, x->shape[0], (PlotReduce)red, count->data,
+              acc ? acc->data : NULL);
   plot_hexbin_centers(&g, cx->data, cy->data);
   return 4;
 }

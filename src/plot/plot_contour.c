@@ -106,8 +106,8 @@ static int64_t chain_start(const PlotGrid *g, int64_t t, double level) {
 
 /* Emits the chain starting at s (entry point, then each triangle's exit point), marking its
  * triangles; returns the new output length or -1 when cap is reached. */
-static int64_t emit_chain(const PlotGrid *g, int64_t s, double level, uint8_t *visited,
-                          double *ox, double *oy, int64_t n, int64_t cap) {
+static int64_t emit_chain(const PlotGrid *g, int64_t s, double level, uint8_t *visited, double *ox,
+                          double *oy, int64_t n, int64_t cap) {
   Vert tri[3];
   triangle(g, s, tri);
   if (n + 1 > cap) return -1;
@@ -183,8 +183,8 @@ static int64_t put_polygon(const Vert *p, int np, double *ox, double *oy, int64_
 
 /* The band's pieces in one cell: the whole quad when every corner is inside (the centre, their
  * mean, is too), else each triangle clipped to lo <= v <= hi. */
-static int64_t band_cell(const PlotGrid *g, int64_t j, int64_t i, double lo, double hi,
-                         double *ox, double *oy, int64_t n, int64_t cap) {
+static int64_t band_cell(const PlotGrid *g, int64_t j, int64_t i, double lo, double hi, double *ox,
+                         double *oy, int64_t n, int64_t cap) {
   Vert c[4];
   corners(g, j, i, c);
   int inside = 0, below = 0, above = 0;

@@ -3,9 +3,7 @@
 #include <math.h>
 #include "plot/plot_fields.h"
 
-int64_t plot_hexbin_size(const PlotHexGrid *g) {
-  return (g->nx + 1) * (g->ny + 1) + g->nx * g->ny;
-}
+int64_t plot_hexbin_size(const PlotHexGrid *g) { return (g->nx + 1) * (g->ny + 1) + g->nx * g->ny; }
 
 void plot_hexbin_centers(const PlotHexGrid *g, double *cx, double *cy) {
   double sx = (g->xmax - g->xmin) / (double)g->nx, sy = (g->ymax - g->ymin) / (double)g->ny;
@@ -52,8 +50,8 @@ static void reduce_into(PlotReduce r, double *acc, double v, double count) {
   }
 }
 
-void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c,
-                 int64_t n, PlotReduce reduce, double *count, double *acc) {
+void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c, int64_t n,
+                 PlotReduce reduce, double *count, double *acc) {
   int64_t size = plot_hexbin_size(g);
   double sx = (g->xmax - g->xmin) / (double)g->nx, sy = (g->ymax - g->ymin) / (double)g->ny;
   for (int64_t k = 0; k < size; k++) count[k] = 0;
@@ -73,8 +71,7 @@ void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const d
   }
 }
 
-void plot_kde(const double *data, int64_t n, double var, const double *at, int64_t m,
-              double *out) {
+void plot_kde(const double *data, int64_t n, double var, const double *at, int64_t m, double *out) {
   double norm = 1.0 / (sqrt(2 * M_PI * var) * (double)n);
   for (int64_t a = 0; a < m; a++) {
     double s = 0;

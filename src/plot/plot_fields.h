@@ -43,12 +43,7 @@ typedef struct {
   double xmin, xmax, ymin, ymax; /* xmin/xmax already padded by 1e-9 of the span */
 } PlotHexGrid;
 
-typedef enum {
-  PLOT_REDUCE_MEAN = 0,
-  PLOT_REDUCE_SUM,
-  PLOT_REDUCE_MAX,
-  PLOT_REDUCE_MIN
-} PlotReduce;
+typedef enum { PLOT_REDUCE_MEAN = 0, PLOT_REDUCE_SUM, PLOT_REDUCE_MAX, PLOT_REDUCE_MIN } PlotReduce;
 
 /* Number of hexagons of g: (nx+1)*(ny+1) + nx*ny. */
 int64_t plot_hexbin_size(const PlotHexGrid *g);
@@ -61,8 +56,8 @@ void plot_hexbin_centers(const PlotHexGrid *g, double *cx, double *cy);
  * coordinate, or a non-finite c, are dropped). count (plot_hexbin_size) receives the points per
  * hexagon. With c != NULL, acc receives the reduction of the c values of each hexagon (NaN for
  * an empty one); acc may be NULL when c is. */
-void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c,
-                 int64_t n, PlotReduce reduce, double *count, double *acc);
+void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c, int64_t n,
+                 PlotReduce reduce, double *count, double *acc);
 
 /* Gaussian kernel density of the n samples data at the m points `at`, with kernel variance
  * `var` (matplotlib's GaussianKDE: the data's unbiased variance times the squared bandwidth
