@@ -22,7 +22,8 @@ static PlotGrid check_grid(lua_State *L, const char *fname) {
     if (x->shape[d] != z->shape[d] || y->shape[d] != z->shape[d])
       ltL_argerror(L, 2, fname, "x, y and z grids differ in shape");
   if (z->shape[0] < 2 || z->shape[1] < 2) ltL_argerror(L, 1, fname, "z must be at least 2 x 2");
-  PlotGrid g = {z->data, x->data, y->data, z->shape[1], z->shape[0]};
+  PlotGrid g = {z->data, x->data, y->data, z->shape[1], z->shape[0], 0};
+  g.rectilinear = plot_grid_rectilinear(&g);
   return g;
 }
 

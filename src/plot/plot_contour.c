@@ -76,11 +76,19 @@ static void edge_point(const Vert tri[3], int e, double level, double *x, double
   *y = p.y + f * (q.y - p.y);
 }
 
+/* Whether the level may cross the cell: its corners are not all on one side (the centre, their
+ * mean, is then on that side too). A quick reject before the triangles are built. */
+static int straddles(const PlotGrid *g, int64_t j, int64_t i, double level) {
+  const double *z = g->z + j * g->nx + i;
+  int above = (z[0] > level) + (z[1] > level) + (z[g->nx] > level) + (z[g->nx + 1] > level);
+  return above > 0 && above < 4;
+}
+
 int64_t plot_contour_crossings(const PlotGrid *g, double level) {
   int64_t n = 0;
   for (int64_t j = 0; j < g->ny - 1; j++) {
     for (int64_t i = 0; i < g->nx - 1; i++) {
-      if (!cell_ok(g, j, i)) continue;
+      if (!straddles(g, j, i, level) || !cell_ok(g, j, i)) continue;
       for (int k = 0; k < 4; k++) {
         Vert tri[3];
         triangle(g, (j * (g->nx - 1) + i) * 4 + k, tri);
@@ -131,19 +139,19 @@ static int64_t emit_chain(const PlotGrid *g, int64_t s, double level, uint8_t *v
 
 int64_t plot_contour_lines(const PlotGrid *g, double level, uint8_t *visited, double *ox,
                            double *oy, int64_t cap) {
-  int64_t n = 0, ntri = (g->nx - 1) * (g->ny - 1) * 4;
-  for (int64_t t = 0; t < ntri; t++) {
-    if (visited[t]) continue;
-    int64_t cell = t / 4;
-    if (t % 4 == 0 && !cell_ok(g, cell / (g->nx - 1), cell % (g->nx - 1))) {
-      t += 3;
-      continue;
+  int64_t n = 0, w = g->nx - 1;
+  for (int64_t j = 0; j < g->ny - 1; j++) {
+    for (int64_t i = 0; i < w; i++) {
+      if (!straddles(g, j, i, level) || !cell_ok(g, j, i)) continue;
+      for (int64_t t = (j * w + i) * 4; t < (j * w + i) * 4 + 4; t++) {
+        Vert tri[3];
+        if (visited[t]) continue;
+        triangle(g, t, tri);
+        if (crossed_edge(tri, level, 0) < 0) continue;
+        n = emit_chain(g, chain_start(g, t, level), level, visited, ox, oy, n, cap);
+        if (n < 0) return -1;
+      }
     }
-    Vert tri[3];
-    triangle(g, t, tri);
-    if (crossed_edge(tri, level, 0) < 0) continue;
-    n = emit_chain(g, chain_start(g, t, level), level, visited, ox, oy, n, cap);
-    if (n < 0) return -1;
   }
   return n;
 }
@@ -181,20 +189,55 @@ static int64_t put_polygon(const Vert *p, int np, double *ox, double *oy, int64_
   return n + np + 1;
 }
 
-/* The band's pieces in one cell: the whole quad when every corner is inside (the centre, their
- * mean, is too), else each triangle clipped to lo <= v <= hi. */
+int plot_grid_rectilinear(const PlotGrid *g) {
+  for (int64_t j = 1; j < g->ny; j++)
+    for (int64_t i = 0; i < g->nx; i++)
+      if (g->x[j * g->nx + i] != g->x[i]) return 0;
+  for (int64_t j = 0; j < g->ny; j++)
+    for (int64_t i = 1; i < g->nx; i++)
+      if (g->y[j * g->nx + i] != g->y[j * g->nx]) return 0;
+  return 1;
+}
+
+/* 1 when the cell lies wholly in the band, 0 when wholly outside, -1 when the band cuts it. */
+static int cell_in_band(const PlotGrid *g, int64_t j, int64_t i, double lo, double hi) {
+  int inside = 0, below = 0, above = 0;
+  for (int d = 0; d < 4; d++) {
+    double v = g->z[(j + (d >> 1)) * g->nx + i + (d & 1)];
+    inside += v >= lo && v <= hi;
+    below += v < lo;
+    above += v > hi;
+  }
+  if (inside == 4) return 1;
+  return below == 4 || above == 4 ? 0 : -1;
+}
+
+/* Whole cells i0..i1 of row j as one polygon: along the row's lower nodes, back along its upper
+ * ones (only the four corners on a rectilinear grid, where the inner nodes are collinear). */
+static int64_t put_run(const PlotGrid *g, int64_t j, int64_t i0, int64_t i1, double *ox, double *oy,
+                       int64_t n, int64_t cap) {
+  int64_t step = g->rectilinear ? i1 + 1 - i0 : 1, np = 0;
+  int64_t need = g->rectilinear ? 5 : 2 * (i1 + 2 - i0) + 1;
+  if (!ox) return n + need;
+  if (n + need > cap) return -1;
+  for (int64_t i = i0; i <= i1 + 1; i += step, np++) {
+    ox[n + np] = g->x[j * g->nx + i];
+    oy[n + np] = g->y[j * g->nx + i];
+  }
+  for (int64_t i = i1 + 1; i >= i0; i -= step, np++) {
+    ox[n + np] = g->x[(j + 1) * g->nx + i];
+    oy[n + np] = g->y[(j + 1) * g->nx + i];
+  }
+  ox[n + np] = NAN;
+  oy[n + np] = NAN;
+  return n + np + 1;
+}
+
+/* The band's pieces in a cell the band cuts: each triangle clipped to lo <= v <= hi. */
 static int64_t band_cell(const PlotGrid *g, int64_t j, int64_t i, double lo, double hi, double *ox,
                          double *oy, int64_t n, int64_t cap) {
   Vert c[4];
   corners(g, j, i, c);
-  int inside = 0, below = 0, above = 0;
-  for (int d = 0; d < 4; d++) {
-    inside += c[d].v >= lo && c[d].v <= hi;
-    below += c[d].v < lo;
-    above += c[d].v > hi;
-  }
-  if (inside == 4) return put_polygon(c, 4, ox, oy, n, cap);
-  if (below == 4 || above == 4) return n;
   Vert m = centre(c);
   for (int k = 0; k < 4 && n >= 0; k++) {
     Vert tri[3] = {c[k], c[(k + 1) % 4], m}, a[5], b[7];
@@ -209,9 +252,19 @@ int64_t plot_contour_band(const PlotGrid *g, double lo, double hi, double *ox, d
                           int64_t cap) {
   int64_t n = 0;
   for (int64_t j = 0; j < g->ny - 1 && n >= 0; j++) {
+    int64_t run = -1; /* first cell of the current run of whole cells, or -1 */
     for (int64_t i = 0; i < g->nx - 1 && n >= 0; i++) {
-      if (cell_ok(g, j, i)) n = band_cell(g, j, i, lo, hi, ox, oy, n, cap);
+      int in = cell_in_band(g, j, i, lo, hi);
+      if (in != 0 && !cell_ok(g, j, i)) in = 0;
+      if (in == 1) {
+        if (run < 0) run = i;
+        continue;
+      }
+      if (run >= 0) n = put_run(g, j, run, i - 1, ox, oy, n, cap);
+      run = -1;
+      if (in < 0 && n >= 0) n = band_cell(g, j, i, lo, hi, ox, oy, n, cap);
     }
+    if (run >= 0 && n >= 0) n = put_run(g, j, run, g->nx - 2, ox, oy, n, cap);
   }
   return n;
 }

@@ -11,7 +11,12 @@
 typedef struct {
   const double *z, *x, *y;
   int64_t nx, ny;
+  int rectilinear; /* x depends on the column only, y on the row only (plot_grid_rectilinear) */
 } PlotGrid;
+
+/* 1 when every row of g->x is the first row and every column of g->y the first column: bands
+ * then merge runs of whole cells into rectangles. */
+int plot_grid_rectilinear(const PlotGrid *g);
 
 /* Each cell is split into four triangles at its centre (the mean of its corners), so the field
  * is linear on every piece: lines and bands agree exactly and saddles are resolved by the centre
@@ -31,6 +36,8 @@ int64_t plot_contour_lines(const PlotGrid *g, double level, uint8_t *visited, do
 
 /* The region lo <= z <= hi as polygons written to ox, oy (cap points), each followed by a NaN
  * point; filled together with the nonzero rule they tile the band without gaps or overlaps.
+ * Runs of whole cells along a row come as one polygon (a rectangle on a rectilinear grid), so
+ * the output grows with the band's boundary, not its area.
  * With ox == NULL nothing is written and the count is returned. Returns the points written (or
  * needed), or -1 when cap is too small. */
 int64_t plot_contour_band(const PlotGrid *g, double lo, double hi, double *ox, double *oy,
