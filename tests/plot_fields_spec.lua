@@ -200,6 +200,21 @@ describe("ax:contour / ax:contourf", function()
     render(fig, "clabel.png")
   end)
 
+  it("break a labelled line under its label (inline), upright along the line", function()
+    local z, Xg, Yg = grid(21, function(xx) return xx end)
+    local function dark_in_column(label)
+      local fig, ax = canvas()
+      local cs = ax:contour(Xg, Yg, z, { levels = { 0.5 }, colors = "black", linewidths = 1 })
+      if label then ax:clabel(cs, { fontsize = 12 }) end
+      local img = render(fig, "inline.png")
+      local col = img:narrow(2, 99, 4):to("int64"):select(3, 1):min(2)
+      return num(col:lt(100):sum())
+    end
+    local plain, labelled = dark_in_column(false), dark_in_column(true)
+    assert.is_true(plain >= 195, "the line spans the axes")
+    assert.is_true(plain - labelled >= 20, ("gap of %d px"):format(plain - labelled))
+  end)
+
   it("reject bad input with clear errors", function()
     local _, ax = canvas()
     assert.has_error(function() ax:contour(x, y, Z, { colour = "k" }) end,

@@ -425,81 +425,162 @@ local function pieces(px, py)
   return out
 end
 
--- Cuts a piece's label gap [s0, s1] (arc length, px) out; returns the kept runs.
-local function cut(p, cum, s0, s1)
-  local function at(s)
-    for k = 2, #cum do
-      if cum[k] >= s then
-        local f = (s - cum[k - 1]) / math.max(cum[k] - cum[k - 1], 1e-12)
-        return p.x[k - 1] + f * (p.x[k] - p.x[k - 1]), p.y[k - 1] + f * (p.y[k] - p.y[k - 1])
-      end
-    end
-    return p.x[#p.x], p.y[#p.y]
+-- numpy.interp of xv over the increasing xs with values vs (clamped at the ends).
+local function interp(xv, xs, vs)
+  if xv <= xs[1] then return vs[1] end
+  if xv >= xs[#xs] then return vs[#vs] end
+  local lo, hi = 1, #xs
+  while hi - lo > 1 do
+    local mid = (lo + hi) // 2
+    if xs[mid] <= xv then lo = mid else hi = mid end
   end
-  local a, b = { x = {}, y = {} }, { x = {}, y = {} }
-  for k = 1, #cum do
-    if cum[k] < s0 then a.x[#a.x + 1], a.y[#a.y + 1] = p.x[k], p.y[k] end
-  end
-  local x0, y0 = at(s0)
-  a.x[#a.x + 1], a.y[#a.y + 1] = x0, y0
-  local x1, y1 = at(s1)
-  b.x[1], b.y[1] = x1, y1
-  for k = 1, #cum do
-    if cum[k] > s1 then b.x[#b.x + 1], b.y[#b.y + 1] = p.x[k], p.y[k] end
-  end
-  return { a, b }
+  local d = xs[hi] - xs[lo]
+  return d > 0 and vs[lo] + (xv - xs[lo]) / d * (vs[hi] - vs[lo]) or vs[lo]
 end
 
--- The contour lines of one level in pixels, with labels placed and gaps cut when asked.
-local function draw_level(ax, r, a, i, tr, ppt)
-  local path = a.paths[i]
-  if path.x:size(1) == 0 then return end
-  local px = (path.x * tr.sx + tr.ox):contiguous()
-  local py = (path.y * tr.sy + tr.oy):contiguous()
-  if tr.logx then px = (path.x:log() * (tr.sx / math.log(10)) + tr.ox):contiguous() end
-  if tr.logy then py = (path.y:log() * (tr.sy / math.log(10)) + tr.oy):contiguous() end
-  local dash = U.dashes(a.styles[i], a.widths[i], ppt, "contour", 1)
-  local stroke = { width = a.widths[i] * ppt, color = a.colors[i], dash = dash or nil,
-                   cap = "butt", join = "round" }
-  local lab = a.clabel
-  if not lab then
-    r:path(px, py, { stroke = stroke })
-    return
+-- matplotlib's ContourLabeler.locate_label: the middle of the block of the piece (blocks of
+-- about a label width of vertices) that is straightest, unless near a label already placed.
+-- Our lines have two vertices per cell crossed where matplotlib's have one: blocks are twice as
+-- many vertices. Returns the 1-based index of the label's vertex.
+local function locate_label(p, lw, placed)
+  local n = #p.x
+  local bs = math.max(2 * math.floor(lw), 1)
+  local nb = math.max(math.ceil(n / bs), 1)
+  if nb == 1 then bs = n end
+  local dist, order = {}, {}
+  for b = 0, nb - 1 do
+    local function at(k) return ((b * bs + k) % n) + 1 end
+    local xf, yf, xl, yl = p.x[at(0)], p.y[at(0)], p.x[at(bs - 1)], p.y[at(bs - 1)]
+    local l = math.sqrt((xl - xf) ^ 2 + (yl - yf) ^ 2)
+    local sum = 0
+    for k = 0, bs - 1 do
+      local q = at(k)
+      sum = sum + math.abs((yf - p.y[q]) * (xl - xf) - (xf - p.x[q]) * (yl - yf)) / l
+    end
+    dist[b + 1] = sum ~= sum and math.huge or sum
+    order[b + 1] = b + 1
   end
-  local topts = { size = lab.size * ppt, color = lab.color or a.colors[i], ha = "center",
-                  va = "center" }
-  local tw = C.text_size(lab.texts[i], { size = topts.size })
-  for _, p in ipairs(pieces(px, py)) do
-    local cum = { 0 }
-    for k = 2, #p.x do
-      cum[k] = cum[k - 1] + math.sqrt((p.x[k] - p.x[k - 1]) ^ 2 + (p.y[k] - p.y[k - 1]) ^ 2)
+  table.sort(order, function(u, v)
+    if dist[u] ~= dist[v] then return dist[u] < dist[v] end
+    return u < v
+  end)
+  local hb = bs // 2
+  local thresh = (1.2 * lw) ^ 2
+  for _, b in ipairs(order) do
+    local q = (((b - 1) * bs + hb) % n) + 1
+    local near = false
+    for _, o in ipairs(placed) do
+      if (p.x[q] - o[1]) ^ 2 + (p.y[q] - o[2]) ^ 2 < thresh then near = true break end
     end
-    local len = cum[#cum]
-    local runs = { p }
-    if len > 1.2 * tw + 2 * lab.spacing * ppt then
-      local mid = len / 2
-      local k = 2
-      while k < #cum and cum[k] < mid do k = k + 1 end
-      local f = (mid - cum[k - 1]) / math.max(cum[k] - cum[k - 1], 1e-12)
-      local cx = p.x[k - 1] + f * (p.x[k] - p.x[k - 1])
-      local cy = p.y[k - 1] + f * (p.y[k] - p.y[k - 1])
-      local ang = math.deg(math.atan(-(p.y[k] - p.y[k - 1]), p.x[k] - p.x[k - 1]))
-      if ang > 90 then ang = ang - 180 elseif ang < -90 then ang = ang + 180 end
-      topts.rotation = ang
-      if lab.inline then
-        local half = tw / 2 + lab.spacing * ppt / 2
-        runs = cut(p, cum, mid - half, mid + half)
-      end
-      r:text(lab.texts[i], cx, cy, topts)
-    end
-    for _, run in ipairs(runs) do
-      if #run.x > 1 then r:path(vec(run.x), vec(run.y), { stroke = stroke }) end
-    end
+    if not near then return q end
   end
+  return (((order[1] - 1) * bs + hb) % n) + 1
+end
+
+-- matplotlib's calc_label_rot_and_inline: the label's angle from the points half a label width
+-- either side of vertex q along the line, and (inline) the piece with that stretch plus spacing
+-- cut out. Returns the rotation (degrees, kept upright) and the runs left to draw.
+local function rotate_and_cut(p, q, lw, inline, spacing)
+  local xs, ys = p.x, p.y
+  local n = #xs
+  local closed = n > 2 and xs[1] == xs[n] and ys[1] == ys[n]
+  if closed then
+    local rx, ry = {}, {}
+    for k = q, n - 1 do rx[#rx + 1], ry[#ry + 1] = xs[k], ys[k] end
+    for k = 1, q do rx[#rx + 1], ry[#ry + 1] = xs[k], ys[k] end
+    xs, ys, q, n = rx, ry, 1, #rx
+  end
+  local pl = { 0 }
+  for k = 2, n do
+    pl[k] = pl[k - 1] + math.sqrt((xs[k] - xs[k - 1]) ^ 2 + (ys[k] - ys[k - 1]) ^ 2)
+  end
+  local base = pl[q]
+  for k = 1, n do pl[k] = pl[k] - base end
+  local hlw = lw / 2
+  local d1, d2 = closed and pl[n] or 0, 0
+  local x1, y1 = interp(d1 - hlw, pl, xs), interp(d1 - hlw, pl, ys)
+  local x2, y2 = interp(d2 + hlw, pl, xs), interp(d2 + hlw, pl, ys)
+  local rot = math.deg(math.atan(-(y2 - y1), x2 - x1)) -- pixels point down
+  rot = (rot + 90) % 180 - 90
+  if not inline then return rot, { { x = xs, y = ys } } end
+  local a, b = d1 - hlw - spacing, d2 + hlw + spacing
+  local idx = {}
+  for k = 1, n do idx[k] = k end
+  local i1 = (a < pl[1] or a > pl[n]) and -1 or math.floor(interp(a, pl, idx))
+  local i2 = (b < pl[1] or b > pl[n]) and -1 or math.ceil(interp(b, pl, idx))
+  local runs = {}
+  local function run(from, to, head, tail)
+    local r = { x = {}, y = {} }
+    if head then r.x[1], r.y[1] = head[1], head[2] end
+    for k = from, to do r.x[#r.x + 1], r.y[#r.y + 1] = xs[k], ys[k] end
+    if tail then r.x[#r.x + 1], r.y[#r.y + 1] = tail[1], tail[2] end
+    runs[#runs + 1] = r
+  end
+  local xy1 = i1 ~= -1 and { interp(a, pl, xs), interp(a, pl, ys) }
+  local xy2 = i2 ~= -1 and { interp(b, pl, xs), interp(b, pl, ys) }
+  if closed then
+    if i1 ~= -1 and i2 ~= -1 then run(i2, i1, xy2, xy1) end
+  else
+    if i1 ~= -1 then run(1, i1, nil, xy1) end
+    if i2 ~= -1 then run(i2, n, xy2, nil) end
+  end
+  return rot, runs
+end
+
+-- matplotlib's print_label: a piece takes a label when it has over 10 label widths of
+-- vertices (20 here, two per cell) or spans 1.2 label widths along x or y.
+local function long_enough(p, lw)
+  local n = #p.x
+  if n / 2 > 10 * lw then return true end
+  local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
+  for k = 1, n do
+    xlo, xhi = math.min(xlo, p.x[k]), math.max(xhi, p.x[k])
+    ylo, yhi = math.min(ylo, p.y[k]), math.max(yhi, p.y[k])
+  end
+  return xhi - xlo > 1.2 * lw or yhi - ylo > 1.2 * lw
+end
+
+-- A level's line in pixels as a NaN-separated tensor pair.
+local function to_pixels(path, tr)
+  local x, y = path.x, path.y
+  local ln10 = math.log(10)
+  local px = tr.logx and x:log() * (tr.sx / ln10) + tr.ox or x * tr.sx + tr.ox
+  local py = tr.logy and y:log() * (tr.sy / ln10) + tr.oy or y * tr.sy + tr.oy
+  return px:contiguous(), py:contiguous()
 end
 
 function DRAW.contour(ax, r, a, tr, ppt)
-  for i = 1, #a.levels do draw_level(ax, r, a, i, tr, ppt) end
+  local lab, placed = a.clabel, {}
+  for i = 1, #a.levels do
+    local path = a.paths[i]
+    if path.x:size(1) > 0 then
+      local dash = U.dashes(a.styles[i], a.widths[i], ppt, "contour", 1)
+      local stroke = { width = a.widths[i] * ppt, color = a.colors[i], dash = dash or nil,
+                       cap = "butt", join = "round" }
+      local px, py = to_pixels(path, tr)
+      if not lab then
+        r:path(px, py, { stroke = stroke })
+      else
+        local to = { size = lab.size * ppt, color = lab.color or a.colors[i], ha = "center",
+                     va = "center" }
+        local lw = C.text_size(lab.texts[i], { size = to.size })
+        for _, p in ipairs(pieces(px, py)) do
+          local runs = { p }
+          if long_enough(p, lw) then
+            local q = locate_label(p, lw, placed)
+            local rot
+            rot, runs = rotate_and_cut(p, q, lw, lab.inline, lab.spacing * ppt * 0.72)
+            placed[#placed + 1] = { p.x[q], p.y[q] }
+            to.rotation = rot
+            r:text(lab.texts[i], p.x[q], p.y[q], to)
+          end
+          for _, run in ipairs(runs) do
+            if #run.x > 1 then r:path(vec(run.x), vec(run.y), { stroke = stroke }) end
+          end
+        end
+      end
+    end
+  end
 end
 
 function DRAW.contourf(ax, r, a, tr, ppt)
