@@ -219,7 +219,7 @@ describe("ax:contour / ax:contourf", function()
     local _, ax = canvas()
     assert.has_error(function() ax:contour(x, y, Z, { colour = "k" }) end,
       "bad argument #4 to 'contour' (unknown option 'colour' (expected levels, colors, cmap, "
-      .. "linewidths, linestyles, alpha, vmin, vmax, zorder, label)); did you mean colors?")
+      .. "linewidths, linestyles, alpha, vmin, vmax, zorder)); did you mean colors?")
     local bad = x:clone()
     bad[3] = 5
     assert.has_error(function() ax:contour(bad, y, Z) end,

@@ -304,7 +304,7 @@ local function shuffle_args(x, y, z, o)
 end
 
 local CONTOUR_OPTS = { "levels", "colors", "cmap", "linewidths", "linestyles", "alpha", "vmin",
-  "vmax", "zorder", "label" }
+  "vmax", "zorder" }
 
 -- ax:contour([x, y,] z [, opts]) -> contour set
 -- Contour lines of z [ny x nx] (tensor or table of rows) over x (nx) and y (ny) coordinates,
@@ -314,8 +314,7 @@ local CONTOUR_OPTS = { "levels", "colors", "cmap", "linewidths", "linestyles", "
 -- levels picked by matplotlib's MaxNLocator over the data, or an increasing list),
 -- colors = nil (one colour, or a list cycled over the levels), cmap = rc "image.cmap",
 -- linewidths = rc "lines.linewidth" (a number or a list), linestyles = "-" (with one colour,
--- negative levels "--"), alpha = 1, vmin, vmax = the first and last level, zorder = 2,
--- label = nil. The set is a mappable for fig:colorbar and the argument of ax:clabel.
+-- negative levels "--"), alpha = 1, vmin, vmax = the first and last level, zorder = 2. The set is a mappable for fig:colorbar and the argument of ax:clabel.
 function Axes:contour(x, y, z, o)
   x, y, z, o = shuffle_args(x, y, z, o)
   o = options("contour", x and 4 or 2, o, CONTOUR_OPTS)
@@ -340,7 +339,7 @@ function Axes:contour(x, y, z, o)
     kind = "contour", levels = levels, paths = paths, colors = cols, widths = widths,
     styles = styles,
     cmap = cmap, vmin = vmin, vmax = vmax, filled = false, limits = ext, sticky_x = ext.x,
-    sticky_y = ext.y, zorder = o.zorder or 2, clip = true, label = o.label,
+    sticky_y = ext.y, zorder = o.zorder or 2, clip = true,
   }
 end
 
@@ -349,12 +348,12 @@ end
 -- the band's middle value or with colors. Arguments as ax:contour; cells with a NaN corner stay
 -- empty. Options (defaults): levels = 7 (a count, picked as matplotlib does spanning the
 -- data, or an increasing list), colors = nil (a list cycled over the bands), cmap =
--- rc "image.cmap", alpha = 1, vmin, vmax = the first and last level, zorder = 1, label = nil.
+-- rc "image.cmap", alpha = 1, vmin, vmax = the first and last level, zorder = 1.
 -- A mappable for fig:colorbar, which then shows the bands with ticks at the levels.
 function Axes:contourf(x, y, z, o)
   x, y, z, o = shuffle_args(x, y, z, o)
   o = options("contourf", x and 4 or 2, o, { "levels", "colors", "cmap", "alpha", "vmin", "vmax",
-    "zorder", "label" })
+    "zorder" })
   local Z, X, Y = grid_args("contourf", x, y, z)
   local levels = contour_levels(o.levels, Z, true, "contourf")
   local mids = {}
@@ -376,16 +375,18 @@ function Axes:contourf(x, y, z, o)
   return self:add {
     kind = "contourf", levels = levels, bands = bands, colors = cols, cmap = cmap, vmin = vmin,
     vmax = vmax, filled = true, limits = ext, sticky_x = ext.x, sticky_y = ext.y,
-    zorder = o.zorder or 1, clip = true, label = o.label,
+    zorder = o.zorder or 1, clip = true,
   }
 end
 
 -- ax:clabel(cs [, opts]) -> cs
 -- Labels the lines of a contour set from ax:contour with their level: one label per line long
--- enough to hold it, at the line's middle, along its direction. Options (defaults): fmt = nil
+-- enough to hold it, on its straightest stretch away from earlier labels and along it
+-- (matplotlib's placement), drawn when the figure is. Options (defaults): fmt = nil
 -- (matplotlib's ScalarFormatter labels; else a printf format such as "%.1f" or a function of
 -- the level), fontsize = rc "font.size", colors = nil (each line's colour), inline = true
--- (break the line under its label), inline_spacing = 5 (points of gap around the label).
+-- (break the line under its label), inline_spacing = 5 (gap either side of the label, in
+-- pixels at 100 dpi: matplotlib counts pixels).
 function Axes:clabel(cs, o)
   o = options("clabel", 2, o, { "fmt", "fontsize", "colors", "inline", "inline_spacing" })
   if type(cs) ~= "table" or cs.kind ~= "contour" then
@@ -604,11 +605,11 @@ local REDUCE = { mean = true, sum = true, max = true, min = true }
 -- no more than mincnt, default 0), bins = nil ("log": colours on a log scale, empty hexagons
 -- not drawn), extent = data range ({xmin, xmax, ymin, ymax}), cmap = rc "image.cmap", vmin,
 -- vmax = the value range, alpha = 1, linewidths = 1.0, edgecolors = "face" (or a colour,
--- "none"), zorder = 1, label = nil. A mappable for fig:colorbar (log ticks with bins = "log");
+-- "none"), zorder = 1. A mappable for fig:colorbar (log ticks with bins = "log");
 -- the artist's counts, all_values, all_cx, all_cy hold every hexagon's result.
 function Axes:hexbin(x, y, o)
   o = options("hexbin", 3, o, { "gridsize", "C", "reduce_C_function", "mincnt", "bins", "extent",
-    "cmap", "vmin", "vmax", "alpha", "linewidths", "edgecolors", "zorder", "label" })
+    "cmap", "vmin", "vmax", "alpha", "linewidths", "edgecolors", "zorder" })
   local xs, ys = U.vec(x, "hexbin", 1, "x"), U.vec(y, "hexbin", 2, "y")
   if xs:size(1) ~= ys:size(1) then
     fail("hexbin", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1),
@@ -694,7 +695,7 @@ function Axes:hexbin(x, y, o)
     sx = (xmax - xmin) / nx, sy = (ymax - ymin) / ny, alpha = o.alpha,
     lw = o.linewidths or 1.0, edge = o.edgecolors or "face", counts = count, all_values = values,
     all_cx = cx, all_cy = cy, limits = ext,
-    zorder = o.zorder or 1, clip = true, label = o.label,
+    zorder = o.zorder or 1, clip = true,
   }
 end
 
