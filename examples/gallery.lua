@@ -431,7 +431,12 @@ function G.density_and_fields()
   for k = 1, 4 do
     local v = {}
     for i = 1, 100 * k do
-      v[i] = (k % 2 == 0) and (g:normal() * 0.6 + (g:uniform() < 0.4 and -1.5 or 1) + k) or (g:normal() * k * 0.5 + k)
+      if k % 2 == 0 then -- two modes
+        local a = g:normal() * 0.6
+        v[i] = a + (g:uniform() < 0.4 and -1.5 or 1) + k
+      else
+        v[i] = g:normal() * k * 0.5 + k
+      end
     end
     sets[k] = lt.tensor(v, "float64")
   end

@@ -421,7 +421,8 @@ def heatmap(ax, m, labels=None, fmt="%d", cmap="viridis", vmin=None, vmax=None, 
     cols = im.cmap(im.norm(m))
     for i in range(n):
         for j in range(k):
-            lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in cols[i, j, :3]]
+            lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+                   for c in cols[i, j, :3]]
             lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
             s = fmt % (round(m[i, j]) if fmt.endswith("d") else m[i, j])
             ax.text(j, i, s, ha="center", va="center", color="black" if lum > 0.408 else "white",
@@ -480,7 +481,8 @@ def density_and_fields():
     fig.colorbar(hc, ax=ax, label="mean score")
     ax.set_title("hexbin, C reduced by mean")
     ax = axes[2, 1]
-    cm = [[80 + 7 * i if i == j else (i * 7 + j * 3) % 11 for j in range(1, 6)] for i in range(1, 6)]
+    cm = [[80 + 7 * i if i == j else (i * 7 + j * 3) % 11 for j in range(1, 6)]
+          for i in range(1, 6)]
     names = ["cat", "dog", "fox", "owl", "yak"]
     hm = heatmap(ax, cm, names, "%d", "Blues")
     fig.colorbar(hm, ax=ax)
@@ -488,7 +490,8 @@ def density_and_fields():
     ax.set_ylabel("true")
     ax.set_title("heatmap (confusion matrix)")
     ax = axes[2, 2]
-    corr = [[1 if i == j else math.cos(i * j * 0.7) * 0.8 for j in range(1, 7)] for i in range(1, 7)]
+    corr = [[1 if i == j else math.cos(i * j * 0.7) * 0.8 for j in range(1, 7)]
+            for i in range(1, 7)]
     hm2 = heatmap(ax, corr, None, "%.2f", "coolwarm", -1, 1, fontsize=8)
     fig.colorbar(hm2, ax=ax)
     ax.set_title("heatmap, fmt = '%.2f'")
