@@ -127,6 +127,20 @@ describe("contour bands", function()
     assert.near(1, total, 1e-12)
   end)
 
+  it("merge whole cells into one polygon per row run, on sheared grids too", function()
+    local z, X, Y = grid(9, function(x) return x end)
+    local pr = pieces(P.contour_band(z, X, Y, -1, 2))
+    assert.equal(8, #pr) -- one rectangle per row
+    assert.equal(4, #pr[1])
+    local sheared = (X + Y * 0.3):contiguous()
+    local ps = pieces(P.contour_band(z, sheared, Y, -1, 2))
+    assert.equal(8, #ps)
+    assert.equal(18, #ps[1]) -- 9 lower and 9 upper nodes: the inner nodes need not be collinear
+    local a = 0
+    for _, p in ipairs(ps) do a = a + area(p) end
+    assert.near(1, a, 1e-12) -- a shear keeps the unit area
+  end)
+
   it("leave NaN cells empty", function()
     local z, X, Y = grid(11, function(x) return x end)
     z[{ 6, 6 }] = 0 / 0
@@ -369,6 +383,30 @@ describe("violinplot", function()
     near(img, 30, 110, 187, 214, 233, 3)
     near(img, 50, 100, 31, 119, 180, 40) -- the median line at 0 (body centre x = 1)
     near(img, 2, 5, 255, 255, 255) -- outside
+  end)
+
+  it("lies along y when vert = false, with Silverman's bandwidth when asked", function()
+    local _, ax = canvas()
+    local v = lt.tensor({ 0, 1, 1, 2, 5 }, "float64")
+    local r = ax:violinplot(v, { vert = false, positions = { 3 }, bw_method = "silverman" })
+    local b = r.bodies[1]
+    local xlo, xhi = P.finite_range(b.x)
+    local ylo, yhi = P.finite_range(b.y)
+    assert.same({ 0, 5 }, { xlo, xhi })
+    assert.near(3 - 0.25, ylo, 1e-12)
+    assert.near(3 + 0.25, yhi, 1e-12)
+    -- the body's half-width is the density at 100 points over [0, 5], scaled to 0.25 at its top
+    local n = 5
+    local ss = 1.8 ^ 2 + 0.8 ^ 2 * 2 + 0.2 ^ 2 + 3.2 ^ 2
+    local coords = lt.linspace(0, 5, 100):double()
+    local function half(factor)
+      local dens = P.kde(v, ss / (n - 1) * factor ^ 2, coords)
+      return (dens * (0.25 / dens:max())):totable()
+    end
+    local silverman, scott = half((n * 3 / 4) ^ (-1 / 5)), half(n ^ (-1 / 5))
+    local got = (b.y:narrow(1, 1, 100) - 3):totable()
+    for k = 1, 100, 11 do assert.near(silverman[k], got[k], 1e-12) end
+    assert.is_true(math.abs(scott[1] - silverman[1]) > 1e-3)
   end)
 
   it("rejects bad input", function()
