@@ -1,5 +1,5 @@
--- plot_fields_spec.lua: violinplot, contour/contourf/clabel, hexbin and heatmap (lunette.plot_fields
--- and src/plot/plot_{contour,density}.c): geometry against exact answers and naive references,
+-- plot_fields_spec.lua: violinplot, contour/contourf/clabel, hexbin and heatmap
+-- (lunette.plot_fields and src/plot/plot_{contour,density}.c): geometry against exact answers and naive references,
 -- levels against matplotlib's, rendered pixels, colorbars for every mappable, and bad input.
 local lt = require "lunette"
 local plot = require "lunette.plot"
@@ -96,7 +96,9 @@ describe("contour lines (marching triangles)", function()
     assert.equal(1, #ps)
     local p = ps[1]
     assert.same(p[1], p[#p])
-    for _, q in ipairs(p) do assert.near(0.3, math.sqrt((q[1] - 0.5) ^ 2 + (q[2] - 0.5) ^ 2), 2e-3) end
+    for _, q in ipairs(p) do
+      assert.near(0.3, math.sqrt((q[1] - 0.5) ^ 2 + (q[2] - 0.5) ^ 2), 2e-3)
+    end
     -- counter-clockwise: the higher values (outside) are on the left, so the loop turns clockwise
     assert.is_true(area(p) < 0)
   end)
@@ -119,7 +121,9 @@ describe("contour bands", function()
     local levels = { 0, 0.5, 1, 1.5, 2 }
     for k = 1, 4 do
       local a = 0
-      for _, p in ipairs(pieces(P.contour_band(z, X, Y, levels[k], levels[k + 1]))) do a = a + area(p) end
+      for _, p in ipairs(pieces(P.contour_band(z, X, Y, levels[k], levels[k + 1]))) do
+        a = a + area(p)
+      end
       local want = ({ 0.125, 0.375, 0.375, 0.125 })[k]
       assert.near(want, a, 1e-12)
       total = total + a
@@ -429,7 +433,8 @@ describe("heatmap", function()
   it("annotates cells, black on light and white on dark, with a tick per row and column", function()
     local fig, ax = canvas()
     local m = lt.tensor({ { 90, 1 }, { 3, 0 / 0 } }, "float64")
-    local im = ax:heatmap(m, { cmap = "Blues", xticklabels = { "a", "b" }, yticklabels = { "c", "d" } })
+    local im = ax:heatmap(m, { cmap = "Blues", xticklabels = { "a", "b" },
+                               yticklabels = { "c", "d" } })
     local texts = {}
     for _, a in ipairs(ax.artists) do
       if a.kind == "text" then texts[#texts + 1] = { a.s, a.opts.color, a.x, a.y } end
@@ -503,7 +508,9 @@ describe("colorbar", function()
     near(img, cx, math.floor(box[4] - 0.5 * h), 255, 255, 255) -- white between the lines
     local y4 = box[4] - (0.4 - 0.2) / 0.6 * h -- the line at level 0.4
     local best = 255
-    for yy = math.floor(y4) - 1, math.floor(y4) + 1 do best = math.min(best, select(2, px(img, cx, yy))) end
+    for yy = math.floor(y4) - 1, math.floor(y4) + 1 do
+      best = math.min(best, select(2, px(img, cx, yy)))
+    end
     assert.is_true(best < 120, "no red line at level 0.4")
   end)
 
