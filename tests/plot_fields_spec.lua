@@ -1,6 +1,7 @@
 -- plot_fields_spec.lua: violinplot, contour/contourf/clabel, hexbin and heatmap
--- (lunette.plot_fields and src/plot/plot_{contour,density}.c): geometry against exact answers and naive references,
--- levels against matplotlib's, rendered pixels, colorbars for every mappable, and bad input.
+-- (lunette.plot_fields and src/plot/plot_{contour,density}.c): geometry against exact answers
+-- and naive references, levels against matplotlib's, rendered pixels, colorbars for every
+-- mappable, and bad input.
 local lt = require "lunette"
 local plot = require "lunette.plot"
 local P = require "lunette._plot"
