@@ -452,6 +452,11 @@ describe("heatmap", function()
     local s = {}
     for _, a in ipairs(ax2.artists) do if a.kind == "text" then s[#s + 1] = a.s end end
     assert.same({ "0.5", "0.2" }, s)
+    local _, ax3 = canvas()
+    ax3:heatmap({ { 3, 0.25 } }, { fmt = ".1f" }) -- seaborn's spelling
+    s = {}
+    for _, a in ipairs(ax3.artists) do if a.kind == "text" then s[#s + 1] = a.s end end
+    assert.same({ "3.0", "0.2" }, s)
   end)
 
   it("rejects bad input", function()
@@ -462,6 +467,8 @@ describe("heatmap", function()
       "bad argument #2 to 'heatmap' (xticklabels must be a list of 2 labels)")
     assert.has_error(function() ax:heatmap({ { 1, 2 } }, { annot_kws = { size = 3 } }) end)
     assert.has_error(function() ax:heatmap({ { 1, 2 } }, { anot = true }) end)
+    assert.has_error(function() ax:heatmap({ { 1, 2 } }, { fmt = "%s%s%s" }) end,
+      "bad argument #2 to 'heatmap' (fmt '%s%s%s' is not a number format)")
   end)
 end)
 

@@ -767,10 +767,11 @@ end
 -- A matrix (a confusion matrix, a correlation table) shown as imshow shows it, row 1 at the
 -- top, with a tick and a label at every row and column and each cell's value written in it,
 -- black on light cells and white on dark ones (seaborn's luminance rule); NaN cells stay blank.
--- Options (defaults): annot = true, fmt = "%d" for integral data else "%.2f", cmap =
--- rc "image.cmap", vmin, vmax = the data range, xticklabels, yticklabels = {"0", "1", ...}
--- (a list, or false for none), annot_kws = {} ({fontsize =, color =} of the cell texts),
--- aspect = "equal" (or "auto"). The result is a mappable for fig:colorbar.
+-- Options (defaults): annot = true, fmt = "%d" for integral data else "%.2f" (seaborn's "d",
+-- ".2f" read as "%d", "%.2f"), cmap = rc "image.cmap", vmin, vmax = the data range,
+-- xticklabels, yticklabels = {"0", "1", ...} (a list, or false for none), annot_kws = {}
+-- ({fontsize =, color =} of the cell texts), aspect = "equal" (or "auto"). The result is a
+-- mappable for fig:colorbar.
 function Axes:heatmap(m, o)
   o = options("heatmap", 2, o, { "annot", "fmt", "cmap", "vmin", "vmax", "xticklabels",
     "yticklabels", "annot_kws", "aspect" })
@@ -796,7 +797,11 @@ function Axes:heatmap(m, o)
     local integral = v:isfinite():logical_not():logical_or(v:eq(v:floor())):all()
     local fmt = o.fmt or (integral and "%d" or "%.2f")
     if type(fmt) ~= "string" then fail("heatmap", 2, "fmt must be a format string") end
+    if not fmt:find("%", 1, true) then fmt = "%" .. fmt end -- seaborn's "d", ".2f"
     local integer_fmt = fmt:find("%%[-+ #0-9.]*[di]") ~= nil
+    if not pcall(string.format, fmt, integer_fmt and 1 or 1.5) then
+      fail("heatmap", 2, ("fmt '%s' is not a number format"):format(fmt))
+    end
     local flat = v:reshape(nr * nc)
     local cols = C.cmap_map(im.cmap, flat, im.vmin, im.vmax, 1):totable()
     local vals = flat:totable()
