@@ -520,8 +520,91 @@ function G.lines_and_errors()
   save(fig, "lines_and_errors", { dpi = 100 })
 end
 
+-- Densities and fields: violinplot, contour with clabel, contourf, contour lines with a
+-- colormap, hexbin (counts on a log scale, and the mean of C per hexagon), heatmaps of a
+-- confusion matrix and of correlations, each with a colorbar.
+function G.density_and_fields()
+  local fig, axes = plot.subplots(3, 3, { size = { 15, 13 } })
+  local g = D.rng(11)
+  local sets = {}
+  for k = 1, 4 do
+    local v = {}
+    for i = 1, 100 * k do
+      if k % 2 == 0 then -- two modes
+        local a = g:normal() * 0.6
+        v[i] = a + (g:uniform() < 0.4 and -1.5 or 1) + k
+      else
+        v[i] = g:normal() * k * 0.5 + k
+      end
+    end
+    sets[k] = lt.tensor(v, "float64")
+  end
+  local ax = axes[1][1]
+  ax:violinplot(sets, { showmedians = true })
+  ax:title("violinplot (showmedians)")
+  local x = lt.arange(-3.0, 3.0, 0.025):double()
+  local y = lt.arange(-2.0, 2.0, 0.025):double()
+  local X = x:reshape(1, x:size(1)):expand(y:size(1), x:size(1))
+  local Y = y:reshape(y:size(1), 1):expand(y:size(1), x:size(1))
+  local Z = (((-(X ^ 2) - Y ^ 2):exp() - (-((X - 1) ^ 2) - (Y - 1) ^ 2):exp()) * 2):contiguous()
+  ax = axes[1][2]
+  local cs = ax:contour(x, y, Z, { colors = "k" })
+  ax:clabel(cs, { fontsize = 9 })
+  ax:title("contour + clabel")
+  ax = axes[1][3]
+  local cf = ax:contourf(x, y, Z, { levels = 10 })
+  fig:colorbar(cf, { ax = ax })
+  ax:title("contourf + colorbar")
+  ax = axes[2][1]
+  local R = (X * X + Y * Y):sqrt()
+  local W = (R * 3):sin():div(R + 0.5):contiguous()
+  W:masked_fill_(R:lt(0.4), 0 / 0)
+  local cf2 = ax:contourf(x, y, W, { levels = 12, cmap = "coolwarm" })
+  ax:contour(x, y, W, { levels = 12, colors = "k", linewidths = 0.5 })
+  fig:colorbar(cf2, { ax = ax })
+  ax:title("contourf + contour, NaN hole")
+  ax = axes[2][2]
+  local cl = ax:contour(x, y, Z, { levels = 8, cmap = "plasma", linewidths = 2 })
+  fig:colorbar(cl, { ax = ax })
+  ax:title("contour (cmap) + colorbar")
+  local px, py, _, score = D.clusters(50000, 5)
+  ax = axes[2][3]
+  local hb = ax:hexbin(px, py, { gridsize = 40, bins = "log", cmap = "inferno" })
+  fig:colorbar(hb, { ax = ax, label = "count" })
+  ax:title("hexbin, bins = 'log'")
+  ax = axes[3][1]
+  local hc = ax:hexbin(px, py, { C = score, gridsize = 25, reduce_C_function = "mean", mincnt = 2 })
+  fig:colorbar(hc, { ax = ax, label = "mean score" })
+  ax:title("hexbin, C reduced by mean")
+  ax = axes[3][2]
+  local cm = {}
+  for i = 1, 5 do
+    cm[i] = {}
+    for j = 1, 5 do cm[i][j] = i == j and 80 + 7 * i or ((i * 7 + j * 3) % 11) end
+  end
+  local names = { "cat", "dog", "fox", "owl", "yak" }
+  local hm = ax:heatmap(cm, { xticklabels = names, yticklabels = names, cmap = "Blues" })
+  fig:colorbar(hm, { ax = ax })
+  ax:xlabel("predicted")
+  ax:ylabel("true")
+  ax:title("heatmap (confusion matrix)")
+  ax = axes[3][3]
+  local corr = {}
+  for i = 1, 6 do
+    corr[i] = {}
+    for j = 1, 6 do corr[i][j] = i == j and 1 or math.cos(i * j * 0.7) * 0.8 end
+  end
+  local hm2 = ax:heatmap(corr, { fmt = "%.2f", cmap = "coolwarm", vmin = -1, vmax = 1,
+    annot_kws = { fontsize = 8 } })
+  fig:colorbar(hm2, { ax = ax })
+  ax:title("heatmap, fmt = '%.2f'")
+  fig:tight_layout()
+  save(fig, "density_and_fields", { dpi = 100 })
+end
+
 local ORDER = { "feature_space", "class_bars", "montage", "agreement", "summary", "sphere_panels",
-                "anchors", "pairwise", "artists", "colormaps", "lines_and_errors" }
+                "anchors", "pairwise", "artists", "colormaps", "lines_and_errors",
+                "density_and_fields" }
 local names = {}
 for i = 3, #(arg or {}) do names[#names + 1] = arg[i] end
 if #names == 0 then names = ORDER end

@@ -49,6 +49,7 @@ int luaopen_lunette_plot_color(lua_State *L);     /* plot/lplot_color.c */
 int luaopen_lunette_plot_ticks(lua_State *L);     /* plot/lplot_ticks.c */
 int luaopen_lunette_plot_3d(lua_State *L);        /* plot/lplot_3d.c */
 int luaopen_lunette_plot_stats(lua_State *L);     /* plot/lplot_stats.c */
+int luaopen_lunette_plot_fields(lua_State *L);    /* plot/lplot_fields.c */
 int luaopen_lunette_sketch(lua_State *L);         /* sketch/lsketch.c */
 int luaopen_lunette_select(lua_State *L);         /* select/lselect.c */
 
@@ -79,8 +80,9 @@ static const LtPart parts[] = {
     {"embed", luaopen_lunette_embed_metrics}, {"embed", luaopen_lunette_embed_sphere},
     {"plot", luaopen_lunette_plot},           {"plot", luaopen_lunette_plot_color},
     {"plot", luaopen_lunette_plot_ticks},     {"plot", luaopen_lunette_plot_3d},
-    {"plot", luaopen_lunette_plot_stats},     {"sketch", luaopen_lunette_sketch},
-    {"select", luaopen_lunette_select},       {NULL, NULL}};
+    {"plot", luaopen_lunette_plot_stats},     {"plot", luaopen_lunette_plot_fields},
+    {"sketch", luaopen_lunette_sketch},       {"select", luaopen_lunette_select},
+    {NULL, NULL}};
 
 /* Moves every field of the part's table on top into the module table at idx and pops
  * it. Two parts registering one name is a bug in the list, not a user error: raise. */

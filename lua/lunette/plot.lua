@@ -16,6 +16,8 @@
 --   xticks, yticks, grid, axis("off"), spines{...}, tick_params{...}, set{...}.
 -- 3-D axes: scatter, plot, plot_wireframe, sphere, text, view_init, set_proj_type,
 --   panes{fill=, edgecolor=}, xlabel/ylabel/zlabel, xlim/ylim/zlim, tick_params, title.
+-- Fields and densities (2-D axes, lunette.plot_fields): violinplot, contour, contourf, clabel,
+--   hexbin, heatmap; fig:colorbar takes each of them.
 -- Colour: plot.color, plot.cmap(name)(values), plot.palette("husl", n), plot.set_palette,
 --   plot.style("default" | "seaborn" | "dark"), plot.rc{...}; helpers plot.montage, plot.image_grid,
 --   plot.scatter/plot/hist/bar/imshow (one-line quick looks), plot.read_png.

@@ -12,6 +12,10 @@ Axes.kind = "2d"
 -- the artist methods and their helpers (Axes.MARKERS, Axes.opts_table, ...)
 for k, v in pairs(Artists) do Axes[k] = v end
 for k, v in pairs(require "lunette.plot_artists2") do Axes[k] = v end
+-- violinplot, contour, contourf, clabel, hexbin, heatmap (their drawing stays in Fields.DRAW)
+for k, v in pairs(require "lunette.plot_fields") do
+  if k ~= "DRAW" then Axes[k] = v end
+end
 local opts_table = Axes.opts_table
 local keys, TEXT_KEYS = Axes.keys, Axes.TEXT_KEYS
 
@@ -81,7 +85,11 @@ local function artist_limits(a, n, positive)
     end
     return lim[1], lim[2]
   end
-  if a.kind == "scatter" or a.kind == "line" then
+  if a.limits then -- fields (contour, hexbin, heatmap) keep their limits per axis
+    local l = a.limits[n]
+    if positive and l[1] <= 0 then return nil end
+    return l[1], l[2]
+  elseif a.kind == "scatter" or a.kind == "line" then
     local lo, hi = C.finite_range(a[n], positive)
     if a.extra_xlim and n == "x" then
       lo, hi = math.min(lo or a.extra_xlim[1], a.extra_xlim[1]), math.max(hi or a.extra_xlim[2], a.extra_xlim[2])

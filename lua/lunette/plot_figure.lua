@@ -294,13 +294,16 @@ function Figure:tight_layout(o)
   self.layout_opts = o or {}
 end
 
--- fig:colorbar(mappable[, {ax = the last axes, label =, fraction = 0.15, pad = 0.05, shrink = 1,
---              aspect = 20}]) -> colorbar
+-- fig:colorbar(mappable[, {ax=, label=, fraction=0.15, pad=0.05, shrink=1, aspect=20}])
+-- A colorbar beside ax (default: the last axes) for a colour-mapped artist: scatter with c
+-- values, imshow of a 2-d array, heatmap, hexbin (log ticks with bins = "log"), contourf (its
+-- bands, ticks at the levels) or contour (its level lines). Other artists raise.
 function Figure:colorbar(m, o)
   o = o or {}
   check("colorbar", 2, o, { "ax", "label", "fraction", "pad", "shrink", "aspect" })
-  if type(m) ~= "table" or not m.cmap then
-    fail("colorbar", 1, "a colour-mapped artist expected (scatter with values, or imshow of a 2-d array)")
+  if type(m) ~= "table" or not (m.cmap or m.kind == "contour" or m.kind == "contourf") then
+    fail("colorbar", 1, "a colour-mapped artist expected (scatter with c values, imshow or "
+      .. "heatmap of a 2-d array, hexbin, contour or contourf)")
   end
   local ax = o.ax or self.axes[#self.axes]
   if not ax then fail("colorbar", 2, "no axes to attach the colorbar to") end

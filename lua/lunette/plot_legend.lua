@@ -262,34 +262,107 @@ function L.split_box(cb, box)
   return pbox, { cx, cy, cx + cw, cy + ch }
 end
 
+-- The colour strip of a colorbar: contour sets from lunette.plot_fields show their bands
+-- (contourf) or their level lines on white (contour), as matplotlib's colorbar does; anything
+-- else a 256-step gradient of its colormap.
+local function colorbar_strip(m, r, box, ppt)
+  local x0, y0, x1, y1 = box[1], box[2], box[3], box[4]
+  local lv = m.levels
+  local function ypos(v) return y1 - (v - lv[1]) / (lv[#lv] - lv[1]) * (y1 - y0) end
+  if m.kind == "contourf" and #lv > 1 then
+    for i = 1, #lv - 1 do
+      r:rects(vec { x0 }, vec { ypos(lv[i + 1]) }, vec { x1 }, vec { ypos(lv[i]) },
+        { fill = m.colors[i] })
+    end
+    return
+  end
+  if m.kind == "contour" then
+    r:rects(vec { x0 }, vec { y0 }, vec { x1 }, vec { y1 }, { fill = { 1, 1, 1, 1 } })
+    if #lv < 2 then return end
+    for i, v in ipairs(lv) do
+      r:path(vec { x0, x1 }, vec { ypos(v), ypos(v) },
+        { stroke = { width = m.widths[i] * ppt, color = m.colors[i] } })
+    end
+    return
+  end
+  local lut = C.cmap_map(m.cmap, T.linspace(1, 0, 256):to("float64"), 0, 1, 1)
+  local img = (lut * 255 + 0.5):clamp(0, 255):to("uint8"):reshape(256, 1, 4):contiguous()
+  r:image(img, x0, y0, x1 - x0, y1 - y0, { smooth = false })
+end
+
+-- Tick locations of a colorbar and the value range they map over: a contour set's levels
+-- (matplotlib's FixedLocator with nbins = 10: every k-th level, the run nearest 0), decades for
+-- a log norm, else the axis locator over [vmin, vmax].
+local function colorbar_ticks(m, box, ppt, rc)
+  if m.levels and #m.levels > 1 then
+    local lv = m.levels
+    local step = math.max(math.ceil(#lv / 10), 1)
+    local best, bestmin
+    for s = 1, step do
+      local t, mn = {}, math.huge
+      for i = s, #lv, step do t[#t + 1] = lv[i] mn = math.min(mn, math.abs(lv[i])) end
+      if not best or mn < bestmin then best, bestmin = t, mn end
+    end
+    return best, lv[1], lv[#lv]
+  end
+  local vmin, vmax = m.vmin, m.vmax
+  if vmin == vmax then vmax = vmin + 1 end
+  if m.norm == "log" then return C.log_ticks(vmin, vmax, 9), vmin, vmax end
+  local size = S.fontsize(rc, rc["ytick.labelsize"])
+  local nbins = C.auto_nbins((box[4] - box[2]) / ppt, size, 2)
+  return C.ticks(math.min(vmin, vmax), math.max(vmin, vmax), nbins), vmin, vmax
+end
+
 function L.draw_colorbar(cb, r, ctx)
   local ppt, box, rc = ctx.ppt, cb.box, cb.ax.rc
   local m = cb.mappable
-  local lut = C.cmap_map(m.cmap, T.linspace(1, 0, 256):to("float64"), 0, 1, 1)
-  local img = (lut * 255 + 0.5):clamp(0, 255):to("uint8"):reshape(256, 1, 4):contiguous()
-  r:image(img, box[1], box[2], box[3] - box[1], box[4] - box[2], { smooth = false })
+  colorbar_strip(m, r, box, ppt)
   r:extent(box[1], box[2], box[3], box[4])
   r:path(vec { box[1], box[3], box[3], box[1] }, vec { box[2], box[2], box[4], box[4] },
     { closed = true, stroke = { width = rc["axes.linewidth"] * ppt, color = U.color(rc["axes.edgecolor"] == "white" and "black" or rc["axes.edgecolor"], rc, "colorbar", 1) }, snap = true })
-  local vmin, vmax = m.vmin, m.vmax
-  if vmin == vmax then vmax = vmin + 1 end
-  local size = S.fontsize(rc, rc["ytick.labelsize"])
-  local nbins = C.auto_nbins((box[4] - box[2]) / ppt, size, 2)
-  local locs = C.ticks(math.min(vmin, vmax), math.max(vmin, vmax), nbins)
-  local labels, offset = C.format_ticks(locs, math.min(vmin, vmax), math.max(vmin, vmax))
+  local locs, vmin, vmax = colorbar_ticks(m, box, ppt, rc)
+  local log = m.norm == "log" and not m.levels
+  local labels, offset
+  if log then
+    labels, offset = {}, ""
+    for i, v in ipairs(locs) do
+      labels[i] = { sup = ("%d"):format(math.floor(math.log(v, 10) + 0.5)):gsub("-", "\u{2212}") }
+    end
+  else
+    labels, offset = C.format_ticks(locs, math.min(vmin, vmax), math.max(vmin, vmax))
+  end
+  local function frac(v)
+    if log then return (math.log(v) - math.log(vmin)) / (math.log(vmax) - math.log(vmin)) end
+    return (v - vmin) / (vmax - vmin)
+  end
   local tlen = rc["ytick.major.size"] * ppt
   local col = U.color(rc["ytick.color"], rc, "colorbar", 1)
   local to = U.text_opts({ size = rc["ytick.labelsize"], color = rc["ytick.color"] }, rc, ppt, {}, "colorbar")
   to.ha, to.va = "left", "center_baseline"
   local right = box[3]
+  local tick_label = require("lunette.plot_render").tick_label
   for i, v in ipairs(locs) do
     if v >= math.min(vmin, vmax) - 1e-12 and v <= math.max(vmin, vmax) + 1e-12 then
-      local y = box[4] - (v - vmin) / (vmax - vmin) * (box[4] - box[2])
+      local y = box[4] - frac(v) * (box[4] - box[2])
       if tlen > 0 then
         r:path(vec { box[3], box[3] + tlen }, vec { y, y }, { stroke = { width = rc["ytick.major.width"] * ppt, color = col }, snap = true })
       end
-      local _, _, x1 = r:text(labels[i], box[3] + tlen + rc["ytick.major.pad"] * ppt, y, to)
+      local _, _, x1 = tick_label(r, labels[i], box[3] + tlen + rc["ytick.major.pad"] * ppt, y, to)
       if x1 and x1 > right then right = x1 end
+    end
+  end
+  if log then
+    local mlen = rc["ytick.minor.size"] * ppt
+    for _, d in ipairs(locs) do
+      for k = 2, 9 do
+        for _, v in ipairs { d * k, d * k / 10 } do
+          if v > vmin and v < vmax and mlen > 0 then
+            local y = box[4] - frac(v) * (box[4] - box[2])
+            r:path(vec { box[3], box[3] + mlen }, vec { y, y },
+              { stroke = { width = rc["ytick.minor.width"] * ppt, color = col }, snap = true })
+          end
+        end
+      end
     end
   end
   if offset ~= "" then r:text(offset, box[3], box[2] - 3 * ppt, { size = to.size, color = to.color, ha = "left", va = "baseline" }) end

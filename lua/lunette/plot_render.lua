@@ -125,6 +125,10 @@ local function tick_label(r, label, x, y, o)
   return math.min(a0, c0), math.min(b0, e0), math.max(a1, c1), math.max(b1, e1)
 end
 
+-- R.tick_label(r, label, x, y, opts) -> x0, y0, x1, y1
+-- Draws a tick label (colorbars share it); returns its box.
+R.tick_label = tick_label
+
 local function union_box(list)
   local u
   for _, b in ipairs(list) do
@@ -459,6 +463,7 @@ end
 
 R.DRAW = { scatter = draw_scatter, line = draw_line, rects = draw_rects, image = draw_image,
            text = draw_text, hline = draw_refline, vline = draw_refline }
+for kind, draw in pairs(require("lunette.plot_fields").DRAW) do R.DRAW[kind] = draw end
 
 ---------------------------------------------------------------------------
 -- the axes

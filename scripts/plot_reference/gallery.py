@@ -3,6 +3,7 @@
 examples/gallery.lua: the same figures from the same data (see
 gallery_data.py), written as <name>_mpl.png for side-by-side comparison.
 Run with Debian's /usr/bin/python3 (python3-matplotlib)."""
+import math
 import os
 import sys
 import time
@@ -503,6 +504,93 @@ def lines_and_errors():
     fig.suptitle("lunette.plot: errors, bands, annotations, twins, steps, spans", fontsize=16)
     plt.tight_layout()
     save(fig, "lines_and_errors", dpi=100)
+
+def heatmap(ax, m, labels=None, fmt="%d", cmap="viridis", vmin=None, vmax=None, fontsize=None):
+    """imshow + a label per cell, black on light cells, white on dark ones (seaborn's rule)."""
+    m = np.asarray(m, float)
+    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
+    n, k = m.shape
+    ax.set_xticks(range(k), labels=labels if labels else [str(j) for j in range(k)])
+    ax.set_yticks(range(n), labels=labels if labels else [str(i) for i in range(n)])
+    cols = im.cmap(im.norm(m))
+    for i in range(n):
+        for j in range(k):
+            lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+                   for c in cols[i, j, :3]]
+            lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+            s = fmt % (round(m[i, j]) if fmt.endswith("d") else m[i, j])
+            ax.text(j, i, s, ha="center", va="center", color="black" if lum > 0.408 else "white",
+                    fontsize=fontsize)
+    return im
+
+
+@figure
+def density_and_fields():
+    fig, axes = plt.subplots(3, 3, figsize=(15, 13))
+    g = D.Rng(11)
+    sets = []
+    for k in range(1, 5):
+        v = []
+        for i in range(100 * k):
+            if k % 2 == 0:
+                a = g.normal() * 0.6
+                v.append(a + (-1.5 if g.uniform() < 0.4 else 1) + k)
+            else:
+                v.append(g.normal() * k * 0.5 + k)
+        sets.append(np.array(v))
+    ax = axes[0, 0]
+    ax.violinplot(sets, showmedians=True)
+    ax.set_title("violinplot (showmedians)")
+    x = np.arange(-3.0, 3.0, 0.025)
+    y = np.arange(-2.0, 2.0, 0.025)
+    X, Y = np.meshgrid(x, y)
+    Z = (np.exp(-X ** 2 - Y ** 2) - np.exp(-(X - 1) ** 2 - (Y - 1) ** 2)) * 2
+    ax = axes[0, 1]
+    cs = ax.contour(x, y, Z, colors="k")
+    ax.clabel(cs, fontsize=9)
+    ax.set_title("contour + clabel")
+    ax = axes[0, 2]
+    cf = ax.contourf(x, y, Z, levels=10)
+    fig.colorbar(cf, ax=ax)
+    ax.set_title("contourf + colorbar")
+    ax = axes[1, 0]
+    R = np.sqrt(X * X + Y * Y)
+    W = np.sin(R * 3) / (R + 0.5)
+    W[R < 0.4] = np.nan
+    cf2 = ax.contourf(x, y, W, levels=12, cmap="coolwarm")
+    ax.contour(x, y, W, levels=12, colors="k", linewidths=0.5)
+    fig.colorbar(cf2, ax=ax)
+    ax.set_title("contourf + contour, NaN hole")
+    ax = axes[1, 1]
+    cl = ax.contour(x, y, Z, levels=8, cmap="plasma", linewidths=2)
+    fig.colorbar(cl, ax=ax)
+    ax.set_title("contour (cmap) + colorbar")
+    px, py, _, score = D.clusters(50000, 5)
+    ax = axes[1, 2]
+    hb = ax.hexbin(px, py, gridsize=40, bins="log", cmap="inferno")
+    fig.colorbar(hb, ax=ax, label="count")
+    ax.set_title("hexbin, bins = 'log'")
+    ax = axes[2, 0]
+    hc = ax.hexbin(px, py, C=score, gridsize=25, reduce_C_function=np.mean, mincnt=2)
+    fig.colorbar(hc, ax=ax, label="mean score")
+    ax.set_title("hexbin, C reduced by mean")
+    ax = axes[2, 1]
+    cm = [[80 + 7 * i if i == j else (i * 7 + j * 3) % 11 for j in range(1, 6)]
+          for i in range(1, 6)]
+    names = ["cat", "dog", "fox", "owl", "yak"]
+    hm = heatmap(ax, cm, names, "%d", "Blues")
+    fig.colorbar(hm, ax=ax)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("heatmap (confusion matrix)")
+    ax = axes[2, 2]
+    corr = [[1 if i == j else math.cos(i * j * 0.7) * 0.8 for j in range(1, 7)]
+            for i in range(1, 7)]
+    hm2 = heatmap(ax, corr, None, "%.2f", "coolwarm", -1, 1, fontsize=8)
+    fig.colorbar(hm2, ax=ax)
+    ax.set_title("heatmap, fmt = '%.2f'")
+    plt.tight_layout()
+    save(fig, "density_and_fields", dpi=100)
 
 
 if __name__ == "__main__":
