@@ -154,6 +154,34 @@ describe("fig:encode", function()
   end)
 end)
 
+describe("lunette._term", function()
+  local C = require "lunette._term"
+
+  it("base64 is RFC 4648's (its test vectors)", function()
+    local want = { [""] = "", f = "Zg==", fo = "Zm8=", foo = "Zm9v", foob = "Zm9vYg==",
+                   fooba = "Zm9vYmE=", foobar = "Zm9vYmFy" }
+    for s, b in pairs(want) do assert.are.equal(b, C.base64(s)) end
+    local all = {}
+    for i = 0, 255 do all[#all + 1] = string.char(i) end
+    all = table.concat(all):rep(3) .. "x"
+    assert.are.equal(all, unbase64(C.base64(all)))
+  end)
+
+  it("sixel encodes RGB and RGBA images, any strides, and names its argument", function()
+    local img = lt.zeros({ 3, 5, 4 }, "uint8")
+    img[{ {}, {}, 1 }] = 255
+    img[{ {}, {}, 4 }] = 255
+    local s = assert(C.sixel(img))
+    assert.truthy(s:find('^\27P[%d;]*q"1;1;5;3'), s)
+    assert.truthy(s:find("#%d+;2;100;0;0") or s:find("#%d+;2;97;0;0"), s) -- red in percent
+    assert.truthy(s:find("\27\\$"))
+    s = assert(C.sixel(lt.zeros({ 2, 4, 3 }, "uint8"):transpose(1, 2)))
+    assert.truthy(s:find('"1;1;2;4'), s)
+    assert.has_error(function() C.sixel(lt.zeros(2, 2)) end,
+      "bad argument #1 to 'sixel' (uint8 image [h x w x 3|4] expected)")
+  end)
+end)
+
 describe("plot.show and the current figure", function()
   it("plot.gcf is the newest figure, from figure, subplots or a quick look", function()
     local a = plot.figure()
@@ -189,6 +217,9 @@ describe("plot.show and the current figure", function()
     assert.truthy(out:find("bad argument #1 to 'show' (no figure to show", 1, true), out)
     assert.has_error(function() display.show(42) end,
       "bad argument #1 to 'show' (figure expected, got number)")
+    local ok, err = pcall(plot.figure().show, plot.figure(), { dip = 3 })
+    assert.is_false(ok)
+    assert.truthy(err:find("bad argument #1 to 'show' (unknown option 'dip'", 1, true), err)
     assert.has_error(function() display.show(plot.figure(), { protocol = "gif" }) end,
       "bad argument #2 to 'show' (protocol must be kitty, iterm, sixel or file, got gif)")
   end)

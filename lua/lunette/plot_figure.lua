@@ -555,6 +555,7 @@ end
 -- that speaks the kitty, iTerm2 or sixel graphics protocol, else as a temporary PNG whose
 -- path is printed (lunette.display.show).
 function Figure:show(o)
+  require("lunette.options").check("show", 1, o, { "dpi", "protocol" })
   require("lunette.display").show(self, o)
 end
 
