@@ -276,10 +276,12 @@ describe("fig:show in a terminal", function()
     assert.is_true(os.time() - t0 < 10)
   end)
 
-  it("a dumb terminal is not asked", function()
-    local out = on_pty("TERM=dumb")
-    assert.are.equal(nil, out:find("\27", 1, true))
-    assert.truthy(figure_path(out), out)
+  it("a dumb terminal or the Linux console is not asked", function()
+    for _, term in ipairs { "dumb", "linux" } do
+      local out = on_pty("TERM=" .. term)
+      assert.are.equal(nil, out:find("\27", 1, true))
+      assert.truthy(figure_path(out), out)
+    end
   end)
 end)
 
@@ -292,6 +294,7 @@ describe("fig:show into a pipe", function()
       assert.truthy(path, out)
       assert.truthy(path:find("^/tmp/lunette%-figure%-"))
       assert.are.equal(png, slurp(path))
+      assert.are.same({ 320, 240 }, { png_size(slurp(path)) })
       os.remove(path)
     end
   end)

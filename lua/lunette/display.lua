@@ -63,10 +63,11 @@ function display.protocol()
   end
   detected = from_environment()
   if detected then return detected end
-  -- A dumb or unnamed terminal is not asked: it would print the query.
+  -- A dumb or unnamed terminal, or the Linux console (no APC), is not asked: it would print
+  -- the query.
   local term = os.getenv("TERM") or ""
   local answer
-  if term ~= "" and term ~= "dumb" and C.isatty(0) then
+  if term ~= "" and term ~= "dumb" and term ~= "linux" and C.isatty(0) then
     io.stdout:flush() -- what the script printed goes before the query
     answer = C.query(QUERY, "c", QUERY_TIMEOUT_MS)
   end
