@@ -1,6 +1,7 @@
 # lunette - build, test, bench. `make demo` and `make test` are all the set-up there is.
 
 CC      ?= cc
+LUA     ?= lua5.4
 LUA_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null)
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
@@ -23,6 +24,7 @@ LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/luasrc.
 HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
 
 .PHONY: all deps check-deps test test-asan debug lint bench demo clean fuzz fixtures docs
+.PHONY: install uninstall rock-install
 all: $(BUILD)/lunette $(BUILD)/lunette.so
 
 $(BUILD)/obj/%.o: src/%.c $(ALL_HDR) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
@@ -33,11 +35,11 @@ $(BUILD)/obj/%.o: src/%.c $(ALL_HDR) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
 # into every object with -include): scripts/lazy.lua lists the functions the
 # sources call; the headers are rewritten only when the list changes.
 $(BUILD)/gen/lazy_syms.h: $(ALL_SRC) scripts/lazy.lua | $(BUILD)/gen
-	lua5.4 scripts/lazy.lua $@ $(ALL_SRC)
+	$(LUA) scripts/lazy.lua $@ $(ALL_SRC)
 $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
-	lua5.4 scripts/embed.lua $@ $(LUA_SRC)
+	$(LUA) scripts/embed.lua $@ $(LUA_SRC)
 
 # lazy_syms.h too: every object is compiled with -include lazy.h, which includes it.
 $(BUILD)/obj/luasrc.o: $(BUILD)/gen/luasrc.c $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
@@ -109,6 +111,43 @@ docs: all
 
 clean:
 	rm -rf build build-asan
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the executable, lunette.so where Debian's
+# lua5.4 looks (package.cpath has /usr/local/lib/lua/5.4 and /usr/lib/lua/5.4), the Jupyter
+# kernelspec (kernel.json naming $(PREFIX)/bin/lunette, logos drawn by lunette.kernelspec), the
+# man page and the docs. `make uninstall` with the same variables removes exactly these files.
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LUA_CMOD  ?= $(PREFIX)/lib/lua/5.4
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man/man1
+DOCDIR    ?= $(DATADIR)/doc/lunette
+KERNELDIR ?= $(DATADIR)/jupyter/kernels/lunette
+INSTALL_DOCS := README.md docs/API.md
+INSTALLED := $(BINDIR)/lunette $(LUA_CMOD)/lunette.so $(MANDIR)/lunette.1 \
+             $(addprefix $(DOCDIR)/,$(notdir $(INSTALL_DOCS))) \
+             $(addprefix $(KERNELDIR)/,kernel.json logo-32x32.png logo-64x64.png)
+
+install: $(BUILD)/lunette $(BUILD)/lunette.so
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LUA_CMOD)' '$(DESTDIR)$(MANDIR)' '$(DESTDIR)$(DOCDIR)'
+	install -m 755 $(BUILD)/lunette '$(DESTDIR)$(BINDIR)/lunette'
+	install -m 644 $(BUILD)/lunette.so '$(DESTDIR)$(LUA_CMOD)/lunette.so'
+	install -m 644 docs/lunette.1 '$(DESTDIR)$(MANDIR)/lunette.1'
+	install -m 644 $(INSTALL_DOCS) '$(DESTDIR)$(DOCDIR)'
+	$(BUILD)/lunette -E -e "assert(require('lunette.kernelspec').write( \
+	  '$(DESTDIR)$(KERNELDIR)', '$(BINDIR)/lunette'))"
+
+# Only lunette's own folders go; shared ones (bin, man1) stay even when empty.
+uninstall:
+	rm -f $(foreach f,$(INSTALLED),'$(DESTDIR)$(f)')
+	for d in '$(DESTDIR)$(KERNELDIR)' '$(DESTDIR)$(DOCDIR)'; do \
+	  if [ -d "$$d" ]; then rmdir "$$d"; fi; done
+
+# LuaRocks (lunette-0.1.0-1.rockspec, build type make): `luarocks make` builds lunette.so with
+# the rule above, then installs it into the rock tree's INST_LIBDIR.
+rock-install: $(BUILD)/lunette.so
+	install -d '$(INST_LIBDIR)'
+	install -m 644 $(BUILD)/lunette.so '$(INST_LIBDIR)/lunette.so'
 
 # libFuzzer harnesses (tests/fuzz/*.c) for every file reader; FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60

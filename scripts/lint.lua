@@ -12,6 +12,7 @@ local RANK = {
   tensor = 1,
   linalg = 2, io = 2,
   data = 3, nn = 3, sketch = 3, select = 3, embed = 3, plot = 3,
+  term = 3,
   host = 4,
 }
 -- Files that stay at the top of src/: the registry of bindings and the tiny core services.
@@ -235,7 +236,7 @@ for _, path in ipairs(paths) do
     -- tests/fuzz/ or a file named on the command line: line and format rules only
   elseif kind == nil then
     fail(path, nil, "not in a module folder (%s) nor one of the files that stay in src/",
-         "tensor, linalg, io, data, nn, sketch, select, embed, plot, host")
+         "tensor, linalg, io, data, nn, sketch, select, embed, plot, term, host")
   else
     local ln = 0
     for line in (src .. "\n"):gmatch("(.-)\n") do

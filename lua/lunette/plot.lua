@@ -10,7 +10,8 @@
 -- Figures: plot.figure{size=, dpi=, style=, facecolor=, layout="tight"|"none"},
 --   plot.subplots(r, c, opts), fig:subplot(r, c, i | gs:cell(rows, cols), {projection="3d"}),
 --   fig:gridspec(r, c, {hspace=, wspace=}), fig:suptitle, fig:text, fig:colorbar(artist),
---   fig:tight_layout{rect=}, fig:subplots_adjust{...}, fig:save(path, {dpi=, bbox="tight", pad=}).
+--   fig:tight_layout{rect=}, fig:subplots_adjust{...}, fig:save(path, {dpi=, bbox="tight", pad=}),
+--   fig:encode("png"|"svg"), fig:show() (inline in a notebook or terminal), plot.show(), plot.gcf().
 -- 2-D axes: scatter, plot, bar, barh, bar_label, hist, boxplot, imshow, text, axhline,
 --   axvline, fill_between, legend, title, xlabel, ylabel, xlim, ylim, xscale, yscale,
 --   xticks, yticks, grid, axis("off"), spines{...}, tick_params{...}, set{...}.
@@ -58,6 +59,23 @@ function plot.subplots(nrows, ncols, o)
   require("lunette.options").check("subplots", 3, o, all)
   local fig = Figure.new(o, all)
   return fig, fig:subplots(nrows or 1, ncols or 1, o, all)
+end
+
+-- plot.gcf() -> Figure | nil
+-- The current figure: the one made last by plot.figure, plot.subplots, a quick look
+-- (plot.scatter, ...) or a helper such as plot.montage.
+function plot.gcf() return Figure.current end
+
+-- plot.show([fig][, {dpi=, protocol=}])
+-- Shows fig, else the current figure (plot.gcf), as fig:show does: inline in a notebook or a
+-- terminal that draws images, else as a temporary PNG whose path is printed.
+function plot.show(fig, o)
+  if getmetatable(fig) ~= Figure then fig, o = nil, fig end
+  fig = fig or Figure.current
+  if not fig then
+    U.fail("show", 1, "no figure to show: make one with plot.figure or plot.subplots")
+  end
+  fig:show(o)
 end
 
 -- The style new figures use: plot.style("seaborn" | "dark" | "default"[, {rc overrides}])

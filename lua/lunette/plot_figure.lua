@@ -49,13 +49,15 @@ function Figure.new(o, known)
   if o.facecolor then U.color(o.facecolor, rc, "figure", 1) end
   local layout = o.layout or "tight"
   if layout ~= "tight" and layout ~= "none" then fail("figure", 1, "layout must be 'tight' or 'none'") end
-  return setmetatable({
+  local fig = setmetatable({
     rc = rc, w = size[1], h = size[2], dpi = dpi, facecolor = o.facecolor or rc["figure.facecolor"],
     axes = {}, texts = {}, layout = layout, layout_opts = {}, grids = {},
     params = { left = rc["figure.subplot.left"], right = rc["figure.subplot.right"],
                bottom = rc["figure.subplot.bottom"], top = rc["figure.subplot.top"],
                wspace = rc["figure.subplot.wspace"], hspace = rc["figure.subplot.hspace"] },
   }, Figure)
+  Figure.current = fig -- plot.show() and plot.gcf() act on the newest figure, as pyplot's do
+  return fig
 end
 
 ---------------------------------------------------------------------------
@@ -554,6 +556,44 @@ function Figure:save(path, o)
   return true
 end
 Figure.savefig = Figure.save
+
+local ENCODINGS = { png = true, svg = true, pdf = true }
+local ENCODE_OPTIONS = { "dpi", "bbox", "pad", "facecolor", "compression" }
+
+-- fig:encode(format [, {dpi=, bbox="tight", pad=, facecolor=, compression=}]) -> string
+-- The bytes fig:save would write for format "png", "svg" or "pdf", in memory (to send to a
+-- terminal or a notebook); written to a temporary file and read back.
+function Figure:encode(format, o)
+  if type(format) ~= "string" or not ENCODINGS[format:lower()] then
+    fail("encode", 1, ("format must be png, svg or pdf, got %s"):format(tostring(format)))
+  end
+  local opts = { format = format:lower() }
+  for k, v in pairs(require("lunette.options").check("encode", 2, o, ENCODE_OPTIONS) or {}) do
+    opts[k] = v
+  end
+  if opts.dpi ~= nil and not positive(opts.dpi) then fail("encode", 2, "dpi must be a positive number") end
+  local tmp = os.tmpname()
+  local ok, saved, err = pcall(self.save, self, tmp, opts)
+  local bytes
+  if ok and saved then
+    local f = io.open(tmp, "rb")
+    bytes = f and f:read("a")
+    if f then f:close() end
+  end
+  os.remove(tmp)
+  if not ok then error(saved, 0) end
+  if not bytes then error(("encode: cannot write a temporary file (%s)"):format(err or tmp), 2) end
+  return bytes
+end
+
+-- fig:show([{dpi=, protocol=}])
+-- Shows the figure where the user is: inline in a notebook (the Jupyter kernel) or a terminal
+-- that speaks the kitty, iTerm2 or sixel graphics protocol, else as a temporary PNG whose
+-- path is printed (lunette.display.show).
+function Figure:show(o)
+  require("lunette.options").check("show", 1, o, { "dpi", "protocol" })
+  require("lunette.display").show(self, o)
+end
 
 -- fig:render([{dpi = the figure's, facecolor = the figure's}]) -> canvas
 -- Renders to a canvas and returns it (for tests and in-memory use).

@@ -40,4 +40,10 @@ void host_set_sigint(void (*handler)(int));
  * Lua errors raised by the loop itself (out of memory) propagate. */
 void repl_run(struct lua_State *L);
 
+/* `lunette --install-kernel [--user | --prefix P]`: argv[0..argc) are the words after
+ * --install-kernel. Writes the Jupyter kernelspec for this executable (its absolute path, from
+ * /proc/self/exe) through lunette.kernelspec.install and prints where; L has the libraries
+ * open. Returns 1 on success, else 0 after reporting the error on stderr. */
+int host_install_kernel(struct lua_State *L, int argc, char **argv);
+
 #endif

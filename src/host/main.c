@@ -35,6 +35,7 @@ static void print_version(void) {
  * globals. */
 static void print_usage(FILE *out) {
   fputs("usage: " HOST_NAME " [options] [script [args]]\n"
+        "       " HOST_NAME " --install-kernel [--user | --prefix P]   (Jupyter kernelspec)\n"
         "Available options are:\n"
         "  -e stat   execute string 'stat'\n"
         "  -i        enter interactive mode after executing 'script'\n"
@@ -237,6 +238,11 @@ static int pmain(lua_State *L) {
   int ok = 1;
   /* luaL_checkversion catches a liblua whose version or number types differ from the headers'. */
   luaL_checkversion(L);
+  if (argc >= 2 && strcmp(argv[1], "--install-kernel") == 0) { /* a command of its own */
+    open_libs(L, 1);
+    lua_pushboolean(L, host_install_kernel(L, argc - 2, argv + 2));
+    return 1;
+  }
   if (a.flags & OPT_ERROR)
     ok = report_bad_usage(&a);
   else if (a.flags & OPT_HELP)
