@@ -12,6 +12,8 @@
 -- index lunette returns (argmax, one_hot, ...). Batches come out as float32:
 -- uint8 images scaled to [0,1] (then normalised if asked), gathered by one C
 -- call per batch.
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local tensor = require "lunette.tensor"
 local random = require "lunette.random"
 local lio = require "lunette.io"
@@ -123,7 +125,7 @@ function M.progress(x, opts)
   elseif type(x) == "function" or (mt and mt.__call) then
     iter, total = x, opts.total
   else
-    error("bad argument #1 to 'progress' (number, loader, array or iterator expected, got " .. type(x) .. ")", 2)
+    raise("bad argument #1 to 'progress' (number, loader, array or iterator expected, got " .. type(x) .. ")")
   end
   local bar = new_bar(total, opts)
   local function step(...)
@@ -210,7 +212,7 @@ end
 -- ds:get(i) -> one sample (float32, without the batch dim) and its class number.
 function Dataset:get(i)
   if math.type(i) ~= "integer" or i < 1 or i > self:size() then
-    error(("bad argument #1 to 'get' (index %s out of range 1..%d)"):format(tostring(i), self:size()), 2)
+    raise(("bad argument #1 to 'get' (index %s out of range 1..%d)"):format(tostring(i), self:size()))
   end
   local x, y = self:batch({ i })
   return x[1], y and y[1] or nil
@@ -232,14 +234,14 @@ end
 -- array), sharing this one's memory.
 function Dataset:subset(indices)
   if not is_tensor(indices) and type(indices) ~= "table" then
-    error("bad argument #1 to 'subset' (index tensor or array expected, got " .. type(indices) .. ")", 2)
+    raise("bad argument #1 to 'subset' (index tensor or array expected, got " .. type(indices) .. ")")
   end
   local rows = self:_rows(indices)
   if not is_tensor(rows) then rows = tensor.new(rows, "int64") end
   if rows:numel() > 0 then
     local lo, hi = rows:min(), rows:max()
     if lo < 1 or hi > self._x:size(1) then
-      error(("bad argument #1 to 'subset' (index out of range 1..%d)"):format(self:size()), 2)
+      raise(("bad argument #1 to 'subset' (index out of range 1..%d)"):format(self:size()))
     end
   end
   local s = setmetatable({}, Dataset)
@@ -251,7 +253,7 @@ end
 
 -- ds:class_indices() -> {[c] = int64 tensor of the positions of class c}
 function Dataset:class_indices()
-  if not self._y then error("class_indices: dataset has no labels", 2) end
+  if not self._y then raise("class_indices: dataset has no labels") end
   return D.class_index(self:labels(), self.num_classes, 1)
 end
 
@@ -276,10 +278,10 @@ function Dataset:normalize(opts)
     mean, std = mean or m, std or s
   end
   if #mean ~= self.nchan or #std ~= self.nchan then
-    error(("bad argument #1 to 'normalize' (%d channel values expected)"):format(self.nchan), 2)
+    raise(("bad argument #1 to 'normalize' (%d channel values expected)"):format(self.nchan))
   end
   for c = 1, self.nchan do
-    if not (std[c] > 0) then error(("bad argument #1 to 'normalize' (std of channel %d is not positive)"):format(c), 2) end
+    if not (std[c] > 0) then raise(("bad argument #1 to 'normalize' (std of channel %d is not positive)"):format(c)) end
   end
   local n = setmetatable({}, Dataset)
   for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then n[k] = v end end
@@ -307,7 +309,7 @@ function M.loader(ds, opts)
   opts = opts or {}
   local bs = opts.batch_size or 64
   if math.type(bs) ~= "integer" or bs < 1 then
-    error("bad argument #2 to 'loader' (batch_size must be a positive integer)", 2)
+    raise("bad argument #2 to 'loader' (batch_size must be a positive integer)")
   end
   return setmetatable({ ds = ds, batch_size = bs, shuffle = opts.shuffle or false, drop_last = opts.drop_last or false,
                         reuse = opts.reuse or false, generator = opts.generator or random.Generator(opts.seed or 0) }, Loader)
@@ -365,7 +367,7 @@ end
 
 local function load_or_fail(fn, path, ...)
   local r, err = fn(path, ...)
-  if not r then error(err, 3) end
+  if not r then raise(err) end
   return r
 end
 
@@ -373,7 +375,7 @@ end
 -- [N,H,W] images become [N,1,H,W]; labels 0..K-1 become classes 1..K.
 function M.idx(opts)
   if type(opts) ~= "table" or type(opts.images) ~= "string" then
-    error("bad argument #1 to 'idx' ({images = path, labels = path} expected)", 2)
+    raise("bad argument #1 to 'idx' ({images = path, labels = path} expected)")
   end
   local key = opts.images .. "\0" .. tostring(opts.labels)
   if cache[key] then return cache[key] end
@@ -383,12 +385,12 @@ function M.idx(opts)
   if opts.labels then
     local raw = load_or_fail(lio.read_idx, opts.labels)
     if raw:dim() ~= 1 or raw:size(1) ~= x:size(1) then
-      error(("%s: %d labels for %d images"):format(opts.labels, raw:numel(), x:size(1)), 2)
+      raise(("%s: %d labels for %d images"):format(opts.labels, raw:numel(), x:size(1)))
     end
     y = raw:long() + 1
     k = opts.classes and #opts.classes or (raw:numel() > 0 and raw:max() + 1 or 0)
     if raw:numel() > 0 and (raw:min() < 0 or raw:max() >= k) then
-      error(("%s: label %d outside 0..%d"):format(opts.labels, raw:max(), k - 1), 2)
+      raise(("%s: label %d outside 0..%d"):format(opts.labels, raw:max(), k - 1))
     end
   end
   local ds = new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "idx" }
@@ -398,10 +400,10 @@ end
 
 local function idx_pair(root, split, name, classes)
   local prefix = split == "test" and "t10k" or "train"
-  if split ~= "train" and split ~= "test" then error("bad argument #1 to '" .. name .. "' (split must be 'train' or 'test')", 3) end
+  if split ~= "train" and split ~= "test" then raise("bad argument #1 to '" .. name .. "' (split must be 'train' or 'test')") end
   local images = find(root, { prefix .. "-images-idx3-ubyte", prefix .. "-images.idx3-ubyte" })
   local labels = find(root, { prefix .. "-labels-idx1-ubyte", prefix .. "-labels.idx1-ubyte" })
-  if not images or not labels then error(("%s: no %s IDX files in %s"):format(name, split, root), 3) end
+  if not images or not labels then raise(("%s: no %s IDX files in %s"):format(name, split, root)) end
   return M.idx { images = images, labels = labels, classes = classes, name = name .. " " .. split }
 end
 
@@ -415,7 +417,7 @@ end
 -- mnist{root = dir, split =}: the same layout of files.
 function M.mnist(opts)
   opts = opts or {}
-  if not opts.root then error("bad argument #1 to 'mnist' (root directory expected)", 2) end
+  if not opts.root then raise("bad argument #1 to 'mnist' (root directory expected)") end
   local names = {}
   for d = 0, 9 do names[d + 1] = tostring(d) end
   return idx_pair(opts.root, opts.split or "train", "mnist", names)
@@ -434,7 +436,7 @@ local function cifar_files(root, sub, files, name)
   for _, dir in ipairs { root, root .. "/" .. sub } do
     if exists(dir .. "/" .. files[1]) then return dir end
   end
-  error(("%s: no %s in %s (the binary version from cs.toronto.edu/~kriz/cifar.html)"):format(name, files[1], root), 3)
+  raise(("%s: no %s in %s (the binary version from cs.toronto.edu/~kriz/cifar.html)"):format(name, files[1], root))
 end
 
 -- cifar10{root = dir, split = "train"|"test"}: data_batch_1..5.bin /
@@ -442,14 +444,14 @@ end
 function M.cifar10(opts)
   opts = opts or {}
   local root, split = opts.root, opts.split or "train"
-  if type(root) ~= "string" then error("bad argument #1 to 'cifar10' (root directory expected)", 2) end
+  if type(root) ~= "string" then raise("bad argument #1 to 'cifar10' (root directory expected)") end
   local files = split == "test" and { "test_batch.bin" } or
     { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin" }
   local dir = cifar_files(root, "cifar-10-batches-bin", files, "cifar10")
   local xs, ys = {}, {}
   for i, f in ipairs(files) do
     local x, y = lio.read_cifar(dir .. "/" .. f, { classes = 10 })
-    if not x then error(y, 2) end
+    if not x then raise(y) end
     xs[i], ys[i] = x, y
   end
   local x = #xs == 1 and xs[1] or tensor.cat(xs, 1)
@@ -463,12 +465,12 @@ end
 function M.cifar100(opts)
   opts = opts or {}
   local root, split, which = opts.root, opts.split or "train", opts.label or "fine"
-  if type(root) ~= "string" then error("bad argument #1 to 'cifar100' (root directory expected)", 2) end
-  if which ~= "fine" and which ~= "coarse" then error("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')", 2) end
+  if type(root) ~= "string" then raise("bad argument #1 to 'cifar100' (root directory expected)") end
+  if which ~= "fine" and which ~= "coarse" then raise("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')") end
   local file = split == "test" and "test.bin" or "train.bin"
   local dir = cifar_files(root, "cifar-100-binary", { file }, "cifar100")
   local x, fine, coarse = lio.read_cifar(dir .. "/" .. file, { classes = 100 })
-  if not x then error(fine, 2) end
+  if not x then raise(fine) end
   local k = which == "fine" and 100 or 20
   local names = read_names(dir .. "/" .. which .. "_label_names.txt")
   if not names then names = {}; for i = 1, k do names[i] = tostring(i - 1) end end
@@ -479,18 +481,18 @@ end
 -- tensor_dataset(x [, y] [, {classes =, num_classes =, name =}]): samples
 -- along dim 1 of x, labels y (1-based class numbers) if given.
 function M.tensor_dataset(x, y, opts)
-  if not is_tensor(x) or x:dim() < 1 then error("bad argument #1 to 'tensor_dataset' (tensor expected)", 2) end
+  if not is_tensor(x) or x:dim() < 1 then raise("bad argument #1 to 'tensor_dataset' (tensor expected)") end
   if y ~= nil and not is_tensor(y) then opts, y = y, nil end
   opts = opts or {}
   local k
   if y then
     if y:dim() ~= 1 or y:size(1) ~= x:size(1) then
-      error(("bad argument #2 to 'tensor_dataset' (%d labels for %d samples)"):format(y:numel(), x:size(1)), 2)
+      raise(("bad argument #2 to 'tensor_dataset' (%d labels for %d samples)"):format(y:numel(), x:size(1)))
     end
     y = y:long():contiguous()
     k = opts.num_classes or (opts.classes and #opts.classes) or (y:numel() > 0 and y:max() or 0)
     if y:numel() > 0 and (y:min() < 1 or y:max() > k) then
-      error(("bad argument #2 to 'tensor_dataset' (labels must be class numbers 1..%d)"):format(k), 2)
+      raise(("bad argument #2 to 'tensor_dataset' (labels must be class numbers 1..%d)"):format(k))
     end
   end
   return new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "tensors" }
@@ -504,7 +506,7 @@ end
 local function entry(v, key, path, dims)
   local t = is_tensor(v) and key == "features" and v or (type(v) == "table" and not is_tensor(v) and v[key]) or nil
   if t ~= nil and (not is_tensor(t) or (dims and t:dim() ~= dims)) then
-    error(("%s: '%s' is not a %s tensor"):format(path, key, dims and (dims .. "-d") or ""), 3)
+    raise(("%s: '%s' is not a %s tensor"):format(path, key, dims and (dims .. "-d") or ""))
   end
   return t
 end
@@ -512,9 +514,9 @@ end
 -- Multi-hot [N x C] float32 labels from 0-based class ids [N] (base 0) or a membership matrix.
 local function multi_hot(L, path, n, base)
   if L:dim() == 2 then return L:float() end
-  if L:dim() ~= 1 or L:numel() == 0 then error(("%s: labels must be ids [N] or a matrix [N x C]"):format(path), 3) end
+  if L:dim() ~= 1 or L:numel() == 0 then raise(("%s: labels must be ids [N] or a matrix [N x C]"):format(path)) end
   local ids = L:long() + (1 - base)
-  if ids:min() < 1 then error(("%s: label ids below %d"):format(path, base), 3) end
+  if ids:min() < 1 then raise(("%s: label ids below %d"):format(path, base)) end
   return tensor.one_hot(ids, ids:max())
 end
 
@@ -532,28 +534,28 @@ end
 -- nil, n = N}. A missing file, entry or id, or row counts that differ, raise an
 -- error naming the file.
 function M.features(paths, opts)
-  if type(paths) ~= "table" or #paths == 0 then error("bad argument #1 to 'features' (list of file paths expected)", 2) end
+  if type(paths) ~= "table" or #paths == 0 then raise("bad argument #1 to 'features' (list of file paths expected)") end
   opts = opts or {}
   local key, base, out, info = opts.ids or "image_id", opts.base or 0, {}, { names = {} }
   local pos, labels, lpath
   for i, path in ipairs(paths) do
     local v, err = lio.load(path)
-    if v == nil then error(err, 2) end
+    if v == nil then raise(err) end
     local X, id = entry(v, "features", path, 2), entry(v, key, path, 1)
-    if not X then error(("%s: no 'features' [N x D] tensor"):format(path), 2) end
+    if not X then raise(("%s: no 'features' [N x D] tensor"):format(path)) end
     if id and pos then
       local idx, ids = {}, id:totable()
       local row = {}
       for r, k in ipairs(ids) do row[k] = r end
       for r, k in ipairs(info.ids:totable()) do
-        idx[r] = row[k] or error(("%s: no row for %s %s of %s"):format(path, key, tostring(k), paths[1]), 2)
+        idx[r] = row[k] or raise(("%s: no row for %s %s of %s"):format(path, key, tostring(k), paths[1]))
       end
       X = X:index_select(1, tensor.new(idx, "int64"))
     elseif id then
       info.ids, pos = id, true
     end
     if i > 1 and X:size(1) ~= out[1]:size(1) then
-      error(("%s: %d rows, but %s has %d"):format(path, X:size(1), paths[1], out[1]:size(1)), 2)
+      raise(("%s: %d rows, but %s has %d"):format(path, X:size(1), paths[1], out[1]:size(1)))
     end
     out[i], info.names[i] = X:float(), path:match("([^/]*)%.[^./]*$") or path:match("[^/]*$")
     if not labels then labels, lpath = entry(v, "labels", path), path end
@@ -562,14 +564,14 @@ function M.features(paths, opts)
     labels, lpath = opts.labels, "labels"
     if type(labels) == "string" then
       local v, err = lio.load(labels)
-      if v == nil then error(err, 2) end
+      if v == nil then raise(err) end
       lpath, labels = opts.labels, is_tensor(v) and v or entry(v, "labels", opts.labels)
-      if not labels then error(("%s: no 'labels' tensor"):format(opts.labels), 2) end
+      if not labels then raise(("%s: no 'labels' tensor"):format(opts.labels)) end
     end
   end
   info.n = out[1]:size(1)
   if labels then
-    if labels:size(1) ~= info.n then error(("%s: %d labels for %d rows"):format(lpath, labels:size(1), info.n), 2) end
+    if labels:size(1) ~= info.n then raise(("%s: %d labels for %d rows"):format(lpath, labels:size(1), info.n)) end
     info.labels = multi_hot(labels, lpath, info.n, base)
   end
   return out, info

@@ -20,6 +20,8 @@
 -- progress bar on stderr when it is a terminal; opts.progress = false turns
 -- it off, a function(stage, done, total) receives the ticks instead (return
 -- false from it to stop the run), and LUNETTE_PROGRESS=0 silences all bars.
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._embed"
 local tensor = require "lunette.tensor"
 
@@ -55,7 +57,7 @@ local function progress_hook(name, p)
   if p == false then return nil end
   if type(p) == "function" then return p end
   if p ~= nil and p ~= true then
-    error(("bad argument #2 to '%s' (option 'progress' must be a boolean or a function, got %s)"):format(name, type(p)), 3)
+    raise(("bad argument #2 to '%s' (option 'progress' must be a boolean or a function, got %s)"):format(name, type(p)))
   end
   if not bars_enabled() then return nil end
   local ok, data = pcall(require, "lunette.data")
@@ -76,7 +78,7 @@ end
 -- A shallow copy of opts with the progress hook resolved.
 local function with_progress(name, opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (options table expected, got %s)"):format(name, type(opts)), 3)
+    raise(("bad argument #2 to '%s' (options table expected, got %s)"):format(name, type(opts)))
   end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end

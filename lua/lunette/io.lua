@@ -26,6 +26,8 @@
 -- tests). Sizes read from files are checked against the file before anything
 -- is allocated, so a small file can never make lunette allocate much more
 -- than its own size (decompression aside, bounded as above).
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._io"
 local ordered = require "lunette.ordered"
 
@@ -169,7 +171,7 @@ local readers = {
 -- unknown type is nil, message; a non-string path raises.
 function M.load(path, opts)
   if type(path) ~= "string" then
-    error("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")", 2)
+    raise("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")")
   end
   local kind = kind_of(path) or sniff(path)
   if kind == "zip" then -- an .npz or a torch checkpoint under another name
@@ -199,11 +201,11 @@ local writers = {
 -- ({header = {...}}); .png an image. An unknown extension raises.
 function M.save(path, value, opts)
   if type(path) ~= "string" then
-    error("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")", 2)
+    raise("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")")
   end
   local w = writers[kind_of(path) or ""]
   if not w then
-    error("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)", 2)
+    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)")
   end
   return w(path, value, opts)
 end
@@ -220,7 +222,7 @@ local from_bytes = {
 -- replays, data from the network); an unknown format raises.
 function M.read_bytes(format, bytes, opts)
   local f = from_bytes[format]
-  if not f then error("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')", 2) end
+  if not f then raise("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')") end
   return f(bytes, opts)
 end
 

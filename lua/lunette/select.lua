@@ -26,6 +26,8 @@
 --   random{n | labels}                                  uniform or class-balanced
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
 --   agreement_scores(G, labels, opts)  scores.<method>{...}  class_stats(indices, labels, C)
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._select"
 local Opts = require "lunette.options"
 
@@ -33,8 +35,8 @@ local M = {}
 
 local COMMON = { "budget", "fraction", "labels", "per_class", "num_classes" }
 
-local function fail(fname, msg, level)
-  error(("bad argument #1 to '%s' (%s)"):format(fname, msg), level or 3)
+local function fail(fname, msg)
+  raise(("bad argument #1 to '%s' (%s)"):format(fname, msg))
 end
 
 -- A checked shallow copy of the options: keys not in known are errors (typos
@@ -117,10 +119,10 @@ M.forgetting, M.scores.forgetting = scored("forgetting", C.forgetting_scores, { 
 -- forgetting{record = record, ...}.
 function M.forgetting_recorder(n, epochs)
   if math.type(n) ~= "integer" or n < 1 then
-    error(("bad argument #1 to 'forgetting_recorder' (positive integer row count expected, got %s)"):format(tostring(n)), 2)
+    raise(("bad argument #1 to 'forgetting_recorder' (positive integer row count expected, got %s)"):format(tostring(n)))
   end
   if math.type(epochs) ~= "integer" or epochs < 1 then
-    error(("bad argument #2 to 'forgetting_recorder' (positive integer epoch count expected, got %s)"):format(tostring(epochs)), 2)
+    raise(("bad argument #2 to 'forgetting_recorder' (positive integer epoch count expected, got %s)"):format(tostring(epochs)))
   end
   local record = require("lunette").zeros({ n, epochs }, "uint8")
   local hooks = {
@@ -185,20 +187,20 @@ function M.class_stats(indices, labels, num_classes)
   local lt = require "lunette"
   if type(indices) == "table" and not lt.is_tensor(indices) then indices = lt.tensor(indices, "int64") end
   if not lt.is_tensor(indices) or indices:dim() ~= 1 then
-    error("bad argument #1 to 'class_stats' (1-d tensor or table of 1-based indices expected)", 2)
+    raise("bad argument #1 to 'class_stats' (1-d tensor or table of 1-based indices expected)")
   end
   if not lt.is_tensor(labels) or labels:dim() ~= 1 then
-    error("bad argument #2 to 'class_stats' (1-d tensor of class ids expected)", 2)
+    raise("bad argument #2 to 'class_stats' (1-d tensor of class ids expected)")
   end
   num_classes = num_classes or (labels:numel() > 0 and labels:max() or 0)
   if math.type(num_classes) ~= "integer" or num_classes < 1 then
-    error("bad argument #3 to 'class_stats' (positive integer class count expected)", 2)
+    raise("bad argument #3 to 'class_stats' (positive integer class count expected)")
   end
   if labels:numel() > 0 and labels:max() > num_classes then
-    error(("bad argument #3 to 'class_stats' (labels hold class %d but C is %d)"):format(labels:max(), num_classes), 2)
+    raise(("bad argument #3 to 'class_stats' (labels hold class %d but C is %d)"):format(labels:max(), num_classes))
   end
   if labels:numel() > 0 and labels:min() < 1 then
-    error("bad argument #2 to 'class_stats' (classes are numbered from 1)", 2)
+    raise("bad argument #2 to 'class_stats' (classes are numbered from 1)")
   end
   local picked = labels:index_select(1, indices:long())
   local counts = (picked:long() - 1):bincount(num_classes)
@@ -314,7 +316,7 @@ end
 function M.sage(o)
   o = options("sage", o, SAGE)
   local why = M.sage_unavailable()
-  if why then error("select.sage: " .. why, 2) end
+  if why then raise("select.sage: " .. why) end
   if o.model == nil or o.dataset == nil then fail("sage", "model and dataset required") end
   local lt, nn, data, sketch = require "lunette", require "lunette.nn", require "lunette.data", require "lunette.sketch"
   local ds = as_dataset(data, o.dataset)

@@ -1,4 +1,6 @@
 -- lunette.tensor: constructors, operators, slicing syntax and the numpy-like printer.
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._tensor"
 -- The C half of linalg registers the products as tensor methods (t:matmul(u),
 -- mm, bmm, mv, dot, outer): loaded here, they exist from a script's first
@@ -413,7 +415,7 @@ local function shape_args(fname, ...)
       if type(v) == "number" then shape[#shape + 1] = v
       elseif i == n and (type(v) == "string" or type(v) == "table") then last = v
       elseif v ~= nil then
-        error(("bad argument #%d to '%s' (size or dtype expected, got %s)"):format(i, fname, type(v)), 3)
+        raise(("bad argument #%d to '%s' (size or dtype expected, got %s)"):format(i, fname, type(v)))
       end
     end
   end
@@ -444,7 +446,7 @@ end
 
 local function like(fn)
   return function(t, dtype, ...)
-    if not is_tensor(t) then error("bad argument #1 (tensor expected, got " .. type(t) .. ")", 2) end
+    if not is_tensor(t) then raise("bad argument #1 (tensor expected, got " .. type(t) .. ")") end
     if type(dtype) == "table" then dtype = dtype.dtype end
     return fn(t:size(), dtype or t:dtype(), ...)
   end
@@ -475,7 +477,7 @@ function M.new(data, dtype)
   end
   if type(data) == "boolean" then return C.full({}, data and 1 or 0, dtype or "bool") end
   if type(data) ~= "table" then
-    error("bad argument #1 to 'tensor' (table, number or tensor expected, got " .. type(data) .. ")", 2)
+    raise("bad argument #1 to 'tensor' (table, number or tensor expected, got " .. type(data) .. ")")
   end
   return C.fromtable(data, dtype)
 end
@@ -536,7 +538,7 @@ function methods.split(t, size, dim)
   dim = dim or 1
   local n, out = t:size(dim), {}
   if math.type(size) ~= "integer" or size < 1 then
-    error(("bad argument #2 to 'split' (positive integer size expected, got %s)"):format(tostring(size)), 2)
+    raise(("bad argument #2 to 'split' (positive integer size expected, got %s)"):format(tostring(size)))
   end
   for s = 1, n, size do out[#out + 1] = t:narrow(dim, s, math.min(size, n - s + 1)) end
   return out
@@ -548,7 +550,7 @@ end
 function methods.chunk(t, k, dim)
   dim = dim or 1
   if math.type(k) ~= "integer" or k < 1 then
-    error(("bad argument #2 to 'chunk' (positive integer count expected, got %s)"):format(tostring(k)), 2)
+    raise(("bad argument #2 to 'chunk' (positive integer count expected, got %s)"):format(tostring(k)))
   end
   return methods.split(t, math.max(1, -(-t:size(dim) // k)), dim)
 end
@@ -609,7 +611,7 @@ end
 local function index_view(t, spec, fname)
   local v, d = t, 1
   if #spec > t:dim() then
-    error(("bad argument #2 to '%s' (too many indices: %d for a %d-d tensor)"):format(fname, #spec, t:dim()), 3)
+    raise(("bad argument #2 to '%s' (too many indices: %d for a %d-d tensor)"):format(fname, #spec, t:dim()))
   end
   for i = 1, #spec do
     local s = spec[i]
@@ -623,8 +625,8 @@ local function index_view(t, spec, fname)
       v = v:slice(d, first, last, step)
       d = d + 1
     else
-      error(("bad argument #2 to '%s' (index %d must be an integer, {first, last[, step]}, {} or \":\", got %s)")
-        :format(fname, i, tostring(s)), 3)
+      raise(("bad argument #2 to '%s' (index %d must be an integer, {first, last[, step]}, {} or \":\", got %s)")
+        :format(fname, i, tostring(s)))
     end
   end
   return v
@@ -636,9 +638,9 @@ end
 -- indices a selection kept. Integer tensors go through one bincount (linear
 -- time when their range is under 2^26); floats compare by value through a set.
 function M.isin(t, values)
-  if not is_tensor(t) then error("bad argument #1 to 'isin' (tensor expected, got " .. type(t) .. ")", 2) end
+  if not is_tensor(t) then raise("bad argument #1 to 'isin' (tensor expected, got " .. type(t) .. ")") end
   if type(values) == "table" and not is_tensor(values) then values = M.new(values) end
-  if not is_tensor(values) then error("bad argument #2 to 'isin' (tensor or table expected, got " .. type(values) .. ")", 2) end
+  if not is_tensor(values) then raise("bad argument #2 to 'isin' (tensor or table expected, got " .. type(values) .. ")") end
   if t:numel() == 0 or values:numel() == 0 then return C.full(t:size(), 0, "bool") end
   local ints = { int64 = true, int32 = true, uint8 = true, bool = true }
   local x, v = t:reshape(-1), values:reshape(-1)
@@ -668,7 +670,7 @@ function meta.__index(t, k)
   if m ~= nil then return m end
   local kt = type(k)
   if kt == "number" then
-    if t:dim() == 0 then error("bad argument #2 to 'index' (cannot index a 0-d tensor)", 2) end
+    if t:dim() == 0 then raise("bad argument #2 to 'index' (cannot index a 0-d tensor)") end
     return scalar_or_view(t:select(1, k))
   elseif kt == "string" then
     if k == "shape" then return t:size()
@@ -684,13 +686,13 @@ function meta.__index(t, k)
   elseif kt == "table" then
     return scalar_or_view(index_view(t, k, "index"))
   end
-  error("bad argument #2 to 'index' (integer, table, or tensor key expected, got " .. kt .. ")", 2)
+  raise("bad argument #2 to 'index' (integer, table, or tensor key expected, got " .. kt .. ")")
 end
 
 function meta.__newindex(t, k, value)
   local kt = type(k)
   if kt == "number" then
-    if t:dim() == 0 then error("bad argument #2 to 'newindex' (cannot index a 0-d tensor)", 2) end
+    if t:dim() == 0 then raise("bad argument #2 to 'newindex' (cannot index a 0-d tensor)") end
     t:select(1, k):copy_(value)
   elseif is_tensor(k) then
     if k:dtype() == "bool" then t:masked_assign_(k, value)
@@ -700,7 +702,7 @@ function meta.__newindex(t, k, value)
   elseif kt == "table" then
     index_view(t, k, "newindex"):copy_(value)
   else
-    error("bad argument #2 to 'newindex' (cannot assign to field '" .. tostring(k) .. "' of a tensor)", 2)
+    raise("bad argument #2 to 'newindex' (cannot assign to field '" .. tostring(k) .. "' of a tensor)")
   end
 end
 
