@@ -14,6 +14,7 @@
 -- call per batch.
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
+local check = require("lunette.options").check
 local tensor = require "lunette.tensor"
 local random = require "lunette.random"
 local lio = require "lunette.io"
@@ -106,14 +107,14 @@ local function new_bar(total, opts)
   }, Bar)
 end
 
--- progress(x [, {desc =, total =, disable =, unit =}]):
+-- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1}]):
 --   a number        -> a bar to drive by hand (bar:update(k), bar:close())
 --   a loader (or anything with :iter() and #) -> an iterator over its batches
 --   an array        -> an iterator of i, v
 --   a function      -> wraps a stateful iterator function (opts.total optional)
 -- Draws on stderr only when it is a terminal; silent otherwise.
 function M.progress(x, opts)
-  opts = opts or {}
+  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval" }) or {}
   if type(x) == "number" then return new_bar(x, opts) end
   local iter, total
   local mt = getmetatable(x)
@@ -268,7 +269,7 @@ end
 -- (x - mean) / std per channel, x in [0,1] for uint8 images; without
 -- arguments mean and std are measured on this dataset.
 function Dataset:normalize(opts)
-  opts = opts or {}
+  opts = check("normalize", 1, opts, { "mean", "std" }) or {}
   local mean, std = opts.mean, opts.std
   if type(mean) == "number" then mean = { mean } end
   if type(std) == "number" then std = { std } end
@@ -299,14 +300,15 @@ local Loader = {}
 Loader.__index = Loader
 Loader.__name = "Loader"
 
--- loader(ds, {batch_size = 64, shuffle = false, seed = 0, drop_last = false,
---             reuse = false})
+-- loader(ds [, {batch_size = 64, shuffle = false, seed = 0, generator = nil, drop_last = false,
+--             reuse = false}]) -> loader
 -- ds is a dataset, or anything with size() and batch(idx). With reuse, every
 -- batch is written into the same two tensors (no allocation per batch: about
 -- twice as fast); a batch is then valid until the next one, so clone what
 -- you keep.
 function M.loader(ds, opts)
-  opts = opts or {}
+  opts = check("loader", 2, opts, { "batch_size", "shuffle", "seed", "generator", "drop_last",
+                                    "reuse" }) or {}
   local bs = opts.batch_size or 64
   if math.type(bs) ~= "integer" or bs < 1 then
     raise("bad argument #2 to 'loader' (batch_size must be a positive integer)")
@@ -377,6 +379,7 @@ function M.idx(opts)
   if type(opts) ~= "table" or type(opts.images) ~= "string" then
     raise("bad argument #1 to 'idx' ({images = path, labels = path} expected)")
   end
+  check("idx", 1, opts, { "images", "labels", "classes", "name" })
   local key = opts.images .. "\0" .. tostring(opts.labels)
   if cache[key] then return cache[key] end
   local x = load_or_fail(lio.read_idx, opts.images)
@@ -410,13 +413,13 @@ end
 -- fashion_mnist{split = "train"|"test", root = FASHION_MNIST_ROOT}: 60,000 /
 -- 10,000 images [1,28,28] uint8, 10 classes (M.FASHION_MNIST_CLASSES).
 function M.fashion_mnist(opts)
-  opts = opts or {}
+  opts = check("fashion_mnist", 1, opts, { "split", "root" }) or {}
   return idx_pair(opts.root or M.FASHION_MNIST_ROOT, opts.split or "train", "fashion_mnist", M.FASHION_MNIST_CLASSES)
 end
 
--- mnist{root = dir, split =}: the same layout of files.
+-- mnist{root = dir, split = "train"|"test"}: the same layout of files (root is required).
 function M.mnist(opts)
-  opts = opts or {}
+  opts = check("mnist", 1, opts, { "root", "split" }) or {}
   if not opts.root then raise("bad argument #1 to 'mnist' (root directory expected)") end
   local names = {}
   for d = 0, 9 do names[d + 1] = tostring(d) end
@@ -442,7 +445,7 @@ end
 -- cifar10{root = dir, split = "train"|"test"}: data_batch_1..5.bin /
 -- test_batch.bin in root or root/cifar-10-batches-bin.
 function M.cifar10(opts)
-  opts = opts or {}
+  opts = check("cifar10", 1, opts, { "root", "split" }) or {}
   local root, split = opts.root, opts.split or "train"
   if type(root) ~= "string" then raise("bad argument #1 to 'cifar10' (root directory expected)") end
   local files = split == "test" and { "test_batch.bin" } or
@@ -460,10 +463,10 @@ function M.cifar10(opts)
                        num_classes = 10, name = "cifar10 " .. split }
 end
 
--- cifar100{root = dir, split =, label = "fine"|"coarse"}: train.bin / test.bin
+-- cifar100{root = dir, split = "train"|"test", label = "fine"|"coarse"}: train.bin / test.bin
 -- in root or root/cifar-100-binary; fine labels (100) by default.
 function M.cifar100(opts)
-  opts = opts or {}
+  opts = check("cifar100", 1, opts, { "root", "split", "label" }) or {}
   local root, split, which = opts.root, opts.split or "train", opts.label or "fine"
   if type(root) ~= "string" then raise("bad argument #1 to 'cifar100' (root directory expected)") end
   if which ~= "fine" and which ~= "coarse" then raise("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')") end
@@ -483,7 +486,7 @@ end
 function M.tensor_dataset(x, y, opts)
   if not is_tensor(x) or x:dim() < 1 then raise("bad argument #1 to 'tensor_dataset' (tensor expected)") end
   if y ~= nil and not is_tensor(y) then opts, y = y, nil end
-  opts = opts or {}
+  opts = check("tensor_dataset", 3, opts, { "classes", "num_classes", "name" }) or {}
   local k
   if y then
     if y:dim() ~= 1 or y:size(1) ~= x:size(1) then
@@ -534,6 +537,7 @@ end
 -- nil, n = N}. A missing file, entry or id, or row counts that differ, raise an
 -- error naming the file.
 function M.features(paths, opts)
+  check("features", 2, opts, { "labels", "ids", "base" })
   if type(paths) ~= "table" or #paths == 0 then raise("bad argument #1 to 'features' (list of file paths expected)") end
   opts = opts or {}
   local key, base, out, info = opts.ids or "image_id", opts.base or 0, {}, { names = {} }

@@ -35,10 +35,36 @@ local M = {}
 
 M.null = C.null
 
+local check = require("lunette.options").check
+
+-- The keys each reader's or writer's options table may hold (LIMITS: see above); an unknown
+-- key raises, naming the function, before any file is touched.
+local LIMITS = { "max_inflate", "max_alloc", "fail_at" }
+local function with_limits(...) return table.move(LIMITS, 1, #LIMITS, select("#", ...) + 1, { ... }) end
+local KEYS = {
+  read_npy = LIMITS, read_npz = LIMITS, open_npz = LIMITS, read_safetensors = LIMITS,
+  open_safetensors = LIMITS, read_png = LIMITS, load_pt = LIMITS,
+  read_idx = with_limits("dtype", "scale"), read_cifar = with_limits("classes"),
+  read_csv = with_limits("header", "sep", "dtype"),
+  write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
+  save_pt = with_limits("name"),
+}
+-- Where each one's options table is (the writers take the value first).
+local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
+
 for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz", "write_npz",
                      "read_safetensors", "open_safetensors", "write_safetensors",
                      "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt", "makedirs" } do
-  M[k] = C[k]
+  local f, keys, argn = C[k], KEYS[k], ARG[k] or 2
+  if keys then
+    M[k] = function(...)
+      -- array for the writers: save_pt(p, m:state_dict()) passes state_dict's keys too
+      check(k, argn, (select(argn, ...)), keys, argn == 3)
+      return f(...)
+    end
+  else
+    M[k] = f
+  end
 end
 
 -- The readers and writers from C. Readers return nil, message on a bad
@@ -123,7 +149,10 @@ function M.keys(t) return ordered.keys(t) end
 -- file share one here (views); dicts iterate in file order. Only the opcodes
 -- and globals a tensor state dict needs are known, nothing is executed:
 -- anything else is an error message.
-function M.load_pt(path, opts) return C.load_pt(path, opts, ordered.pairs) end
+function M.load_pt(path, opts)
+  check("load_pt", 2, opts, LIMITS)
+  return C.load_pt(path, opts, ordered.pairs)
+end
 
 ---------------------------------------------------------------------------
 -- load / save by file type
@@ -168,7 +197,8 @@ local readers = {
 -- tensor; .npz {name = tensor}; .safetensors {name = tensor}, metadata;
 -- .pt/.pth/.ckpt the checkpoint's value; .csv a tensor and the column
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor. An
--- unknown type is nil, message; a non-string path raises.
+-- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
+-- header, sep, dtype; read_idx's dtype, scale; every reader's limits); others raise.
 function M.load(path, opts)
   if type(path) ~= "string" then
     raise("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")")
@@ -182,9 +212,12 @@ function M.load(path, opts)
   end
   local read = readers[kind or ""]
   if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png or IDX name)" end
+  check("load", 2, opts, KEYS[kind == "pt" and "load_pt" or "read_" .. kind])
   return read(path, opts)
 end
 
+local SAVE_KEYS = { npy = {}, png = {}, npz = KEYS.write_npz, safetensors = { "metadata" },
+                    pt = KEYS.save_pt, csv = KEYS.write_csv }
 local writers = {
   npy = function(path, x) return C.write_npy(path, x) end,
   npz = function(path, x, opts) return C.write_npz(path, x, opts) end,
@@ -198,7 +231,8 @@ local writers = {
 -- Writes by extension: .npy a tensor; .npz {name = tensor} ({compress =
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
 -- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor
--- ({header = {...}}); .png an image. An unknown extension raises.
+-- ({header = {...}, sep = ","}); .png an image. An unknown extension, or an option the
+-- type's writer does not take, raises.
 function M.save(path, value, opts)
   if type(path) ~= "string" then
     raise("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")")
@@ -207,6 +241,8 @@ function M.save(path, value, opts)
   if not w then
     raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)")
   end
+  -- array: io.save(p, m:state_dict()) also passes state_dict's second value (its keys)
+  check("save", 3, opts, SAVE_KEYS[kind_of(path)], true)
   return w(path, value, opts)
 end
 
@@ -223,6 +259,7 @@ local from_bytes = {
 function M.read_bytes(format, bytes, opts)
   local f = from_bytes[format]
   if not f then raise("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')") end
+  check("read_bytes", 3, opts, KEYS[format == "pt" and "load_pt" or "read_" .. format])
   return f(bytes, opts)
 end
 

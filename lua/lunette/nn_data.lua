@@ -46,7 +46,7 @@ end
 -- module is there, else a table {x, y}; both have .x (uint8 [N x 1 x 28 x 28]) and .y
 -- (int64 [N], 1..10) and both are accepted by nn.fit and nn.evaluate.
 function M.fashion_mnist(opts)
-  opts = opts or {}
+  opts = require("lunette.options").check("fashion_mnist", 1, opts, { "split", "root" }) or {}
   local split = opts.split or "train"
   local ok, data = false, nil
   if package.loaded["lunette.data"] or package.preload["lunette.data"] then ok, data = pcall(require, "lunette.data") end

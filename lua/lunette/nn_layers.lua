@@ -410,7 +410,9 @@ M.LogSoftmax = softmax_class("LogSoftmax", true)
 -- Pooling arguments: (kernel, stride, padding) positionally or (kernel, {stride=, padding=, ...}).
 local function pool_opts(name, kernel, a, b)
   local o = type(a) == "table" and a or { stride = a, padding = b }
-  if type(a) == "table" then check(name, 2, a, { "stride", "padding", "dilation" }) end
+  if type(a) == "table" then
+    check(name, 2, a, { "stride", "padding", "dilation", "ceil_mode", "count_include_pad" })
+  end
   o.kernel = kernel
   return o
 end
@@ -475,10 +477,11 @@ local function pool_class(name)
 end
 
 -- MaxPool2d(kernel [, stride = kernel [, padding = 0]] | kernel, {stride =, padding =}) -> module
--- 2-d max pooling of [B x C x H x W] inputs; sizes are integers or {h, w} pairs.
+-- 2-d max pooling of [B x C x H x W] inputs; sizes are integers or {h, w} pairs. Options:
+-- stride (kernel), padding (0), dilation (1), ceil_mode (false); an unknown key raises.
 M.MaxPool2d = pool_class("MaxPool2d")
 -- AvgPool2d(kernel [, stride = kernel [, padding = 0]] | kernel, {stride =, padding =}) -> module
--- 2-d average pooling of [B x C x H x W] inputs, as MaxPool2d.
+-- 2-d average pooling of [B x C x H x W] inputs, as MaxPool2d; also count_include_pad (true).
 M.AvgPool2d = pool_class("AvgPool2d")
 
 local Adaptive = class("AdaptiveAvgPool2d")

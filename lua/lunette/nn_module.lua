@@ -285,7 +285,8 @@ end
 -- in m:load_state_dict(lt.io.load(p))), raises that message.
 function Module:load_state_dict(sd, opts)
   if sd == nil and type(opts) == "string" then require("lunette.options").raise(opts) end
-  require("lunette.options").check("load_state_dict", 2, opts, { "strict", "prefix" })
+  -- array: m:load_state_dict(other:state_dict()) also passes state_dict's second value, its keys
+  require("lunette.options").check("load_state_dict", 2, opts, { "strict", "prefix" }, true)
   if type(sd) ~= "table" then argerror(1, "load_state_dict", "state dict table expected, got %s", type(sd)) end
   local strict = not (opts and opts.strict == false)
   if opts and opts.prefix ~= nil then

@@ -19,7 +19,7 @@ local M = {}
 local Sequential, Residual, argerror = nm.Sequential, nm.Residual, nm.argerror
 local check = require("lunette.options").check
 local INIT = { "dtype", "seed", "generator" } -- every constructor's: the initial weights
-local function keys(...) return { table.unpack(INIT), ... } end
+local function keys(...) return table.move(INIT, 1, #INIT, select("#", ...) + 1, { ... }) end
 
 -- Options passed to every layer constructor: one generator for the whole model.
 local function layer_opts(opts)

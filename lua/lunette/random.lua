@@ -109,6 +109,7 @@ end
 
 -- The rows of a tensor, or the elements of a Lua array, in random order.
 local function shuffle(g, x, opts)
+  require("lunette.options").check("shuffle", 2, opts, { "generator" })
   local gen = type(opts) == "table" and opts.generator or g
   if tensor.is_tensor(x) then
     if x:dim() == 0 then raise("bad argument #1 to 'shuffle' (cannot shuffle a 0-d tensor)") end

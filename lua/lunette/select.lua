@@ -41,16 +41,16 @@ end
 
 -- A checked shallow copy of the options: keys not in known are errors (typos
 -- would otherwise be silently ignored), fraction becomes budget.
-local function options(fname, o, known, level)
-  level = (level or 2) + 1
-  if type(o) ~= "table" then fail(fname, "options table expected, got " .. type(o), level) end
-  Opts.check(fname, 1, o, known)
+local function options(fname, o, known, argn)
+  argn = argn or 1
+  if type(o) ~= "table" then Opts.argerror(fname, argn, "options table expected, got " .. type(o)) end
+  Opts.check(fname, argn, o, known)
   local c = {}
   for k, v in pairs(o) do c[k] = v end
   if c.fraction ~= nil then
-    if c.budget ~= nil then fail(fname, "give budget or fraction, not both", level) end
+    if c.budget ~= nil then Opts.argerror(fname, argn, "give budget or fraction, not both") end
     if math.type(c.fraction) == "integer" and c.fraction ~= 1 then
-      fail(fname, ("fraction %d must be in (0, 1]"):format(c.fraction), level)
+      Opts.argerror(fname, argn, ("fraction %d must be in (0, 1]"):format(c.fraction))
     end
     c.budget, c.fraction = c.fraction + 0.0, nil
   end
@@ -72,7 +72,7 @@ end
 -- (the seed's compute_agreement_scores: with labels = nil or per_class = false, one
 -- global centroid).
 function M.agreement_scores(G, labels, opts)
-  local o = options("agreement_scores", opts or {}, keys())
+  local o = options("agreement_scores", opts or {}, { "per_class", "num_classes" }, 3)
   o.grads, o.labels, o.budget = G, labels, nil
   if labels == nil then o.per_class = false end
   return C.agreement_scores(o)

@@ -56,6 +56,7 @@ end
 -- a missing or non-positive ell/dim or an unknown dtype/variant.
 function M.fd(opts)
   opt_table("fd", opts)
+  require("lunette.options").check("fd", 1, opts, { "ell", "dim", "dtype", "variant" })
   return C.fd(opts.ell, opts.dim, opts.dtype, opts.variant)
 end
 

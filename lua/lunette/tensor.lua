@@ -420,7 +420,11 @@ local function shape_args(fname, ...)
     end
   end
   local dtype = last
-  if type(last) == "table" then dtype = last.dtype end
+  if type(last) == "table" then
+    -- array: a size from a call with two results, lt.empty(n, nn.param_dim(m)), passes a list too
+    require("lunette.options").check(fname, math.max(n, 2), last, { "dtype" }, true)
+    dtype = last.dtype
+  end
   return shape, dtype
 end
 
@@ -440,26 +444,32 @@ function M.ones(...) local s, d = shape_args("ones", ...); return C.full(s, 1, d
 -- value: int64 for an integer, float32 for a float, bool for a boolean).
 function M.full(shape, value, dtype)
   if type(shape) == "number" then shape = { shape } end
-  if type(dtype) == "table" then dtype = dtype.dtype end
+  if type(dtype) == "table" then
+    require("lunette.options").check("full", 3, dtype, { "dtype" })
+    dtype = dtype.dtype
+  end
   return C.full(shape, value, dtype)
 end
 
-local function like(fn)
+local function like(fname, fn)
   return function(t, dtype, ...)
-    if not is_tensor(t) then raise("bad argument #1 (tensor expected, got " .. type(t) .. ")") end
-    if type(dtype) == "table" then dtype = dtype.dtype end
+    if not is_tensor(t) then raise(("bad argument #1 to '%s' (tensor expected, got %s)"):format(fname, type(t))) end
+    if type(dtype) == "table" then
+      require("lunette.options").check(fname, 2, dtype, { "dtype" })
+      dtype = dtype.dtype
+    end
     return fn(t:size(), dtype or t:dtype(), ...)
   end
 end
 -- zeros_like(t [, dtype]) -> Tensor
 -- zeros of t's shape and (unless given) dtype; fails when t is not a tensor.
-M.zeros_like = like(function(s, d) return C.full(s, 0, d) end)
+M.zeros_like = like("zeros_like", function(s, d) return C.full(s, 0, d) end)
 -- ones_like(t [, dtype]) -> Tensor
 -- ones of t's shape and (unless given) dtype.
-M.ones_like = like(function(s, d) return C.full(s, 1, d) end)
+M.ones_like = like("ones_like", function(s, d) return C.full(s, 1, d) end)
 -- empty_like(t [, dtype]) -> Tensor
 -- An uninitialised tensor of t's shape and (unless given) dtype.
-M.empty_like = like(function(s, d) return C.empty(s, d) end)
+M.empty_like = like("empty_like", function(s, d) return C.empty(s, d) end)
 -- full_like(t, value [, dtype]) -> Tensor
 -- A tensor of t's shape filled with value, of t's dtype unless given.
 function M.full_like(t, value, dtype) return C.full(t:size(), value, dtype or t:dtype()) end
