@@ -12,6 +12,7 @@
 -- index lunette returns (argmax, one_hot, ...). Batches come out as float32:
 -- uint8 images scaled to [0,1] (then normalised if asked), gathered by one C
 -- call per batch.
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local check = require("lunette.options").check
@@ -322,8 +323,9 @@ function Loader:__len()
   return self.drop_last and n // self.batch_size or -(-n // self.batch_size)
 end
 
--- for x, y, idx in loader:iter() do ... end: one pass over the data (a new
--- permutation each pass when shuffling); idx holds the batch's positions.
+-- loader:iter() -> iterator of x, y, idx
+-- One pass over the data, for x, y, idx in loader:iter() do ... end (a new permutation each
+-- pass when shuffling); idx holds the batch's positions.
 function Loader:iter()
   local n, bs, nb = self.ds:size(), self.batch_size, #self
   local order = self.shuffle and self.generator:randperm(n) or tensor.arange(1, n + 1)

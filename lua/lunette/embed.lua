@@ -20,6 +20,7 @@
 -- progress bar on stderr when it is a terminal; opts.progress = false turns
 -- it off, a function(stage, done, total) receives the ticks instead (return
 -- false from it to stop the run), and LUNETTE_PROGRESS=0 silences all bars.
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local check = require("lunette.options").check

@@ -26,6 +26,7 @@
 -- tests). Sizes read from files are checked against the file before anything
 -- is allocated, so a small file can never make lunette allocate much more
 -- than its own size (decompression aside, bounded as above).
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._io"

@@ -4,6 +4,7 @@
 -- It returns lunette.data's dataset when that module is built, and otherwise
 -- reads Debian's gzipped IDX files itself (through `gzip -dc`), so the nn
 -- examples and benchmarks run whatever state the data module is in.
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local lt = require "lunette.tensor"

@@ -19,6 +19,7 @@
 -- script that never seeds still gives the same numbers on every run;
 -- lunette.seed(n) restarts it. Draws are sequential: a seed gives the same
 -- numbers whatever the thread count.
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._random"

@@ -26,6 +26,7 @@
 --   random{n | labels}                                  uniform or class-balanced
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
 --   agreement_scores(G, labels, opts)  scores.<method>{...}  class_stats(indices, labels, C)
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._select"

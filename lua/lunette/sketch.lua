@@ -1,4 +1,5 @@
 -- lunette.sketch: Frequent Directions sketches (streaming, mergeable, serialisable) and random projections.
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._sketch"

@@ -1,4 +1,28 @@
 -- lunette.tensor: constructors, operators, slicing syntax and the numpy-like printer.
+--
+-- Indexing. Positions are 1-based and negative ones count from the end (-1 is the last).
+-- An integer picks along the first dim; a table gives one entry per dim, each an integer
+-- (that position: the dim is dropped), {first, last [, step]} (a range, both ends included,
+-- as in torch7 and Lua's own for loops), {} or ":" (the whole dim); dims left out are whole.
+-- Every one of these is a view: writing into it writes into t. One element reads as a number.
+--   local t = lt.arange(12):reshape(3, 4)   -- [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+--   t[1]                  -- row 1, [0, 1, 2, 3] (t[-1] is the last row)
+--   t[{2, 3}]             -- the element at row 2, column 3: the number 6
+--   t[{{}, {2, 3}}]       -- columns 2 to 3 of every row, [3 x 2]
+--   t[{":", {1, 4, 2}}]   -- columns 1 and 3 (step 2)
+--   t[{{-2, -1}}]         -- the last two rows
+-- A bool tensor is a mask: t[mask] is the 1-d tensor of the elements where mask is true
+-- (numpy's t[mask]); a 1-d mask of t's first size keeps those rows instead. An integer
+-- tensor picks rows, in its order and with repeats (index_select on dim 1). Both copy.
+--   t[t:gt(5)]                    -- [6, 7, 8, 9, 10, 11]
+--   t[lt.tensor({3, 1})]          -- rows 3 and 1, [2 x 4]
+--   t[lt.tensor({true, false, true})]  -- rows 1 and 3
+-- Assignment takes the same keys, with a number or a tensor of the selected shape:
+--   t[{1, {1, 2}}] = 0            -- through the view
+--   t[t:gt(9)] = -1               -- masked_assign_
+--   t[lt.tensor({2})] = 7         -- the listed rows
+-- t.shape is t:size() (a table), t.ndim t:dim(), #t the first size (0 for a 0-d tensor).
+
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._tensor"
