@@ -181,7 +181,9 @@ function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("t
 -- negative_sample_rate = 0 samples no repulsions (attraction only), as umap-learn.
 function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
 
---- umap_graph(X, opts) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
+--- umap_graph(X [, opts]) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
+-- opts as umap's (n_neighbors, metric, knn, local_connectivity, set_op_mix_ratio, seed, progress
+-- shape the graph; the layout options are accepted and unused).
 function M.umap_graph(X, opts) return C.umap_graph(X, with_progress("umap_graph", opts)) end
 
 --- umap_ab(spread, min_dist) -> a, b of the curve 1 / (1 + a d^(2b))

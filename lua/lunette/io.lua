@@ -19,7 +19,8 @@
 -- Python None loads as io.null. Dicts from .pt files iterate (pairs) in file
 -- order; io.keys(d) lists that order.
 --
--- Every reader takes an optional last table of limits: max_inflate (bytes
+-- Every reader takes an optional last table of limits (with its own options, where it has
+-- any; an unknown key raises, naming the function): max_inflate (bytes
 -- any decompression may produce; default half the physical memory: a zip or
 -- gzip bomb fails before it fills memory), max_alloc (working memory of the
 -- parser) and fail_at (make the Nth internal allocation fail: fault-injection
@@ -77,7 +78,7 @@ end
 -- directory is fine); a component that is a file, or a failing mkdir, gives
 -- nil and a message naming the directory.
 
---- read_npy(path [, opts]) -> Tensor | nil, message
+--- read_npy(path [, limits]) -> Tensor | nil, message
 -- A .npy array (v1-v3 headers, C or Fortran order, little or big endian);
 -- object arrays are refused, never unpickled.
 
@@ -88,20 +89,20 @@ end
 -- Opens a .npy without reading its data: f:shape(), f:dtype(), #f (rows),
 -- f:read([first [, count]]) reads rows lazily, f:close().
 
---- read_npz(path [, opts]) -> {name = Tensor} | nil, message
+--- read_npz(path [, limits]) -> {name = Tensor} | nil, message
 -- Every member of an .npz (zip, ZIP64, stored or deflated) as a tensor.
 
---- open_npz(path [, opts]) -> NpzArchive | nil, message
+--- open_npz(path [, limits]) -> NpzArchive | nil, message
 -- Opens an .npz: a:names(), a:info(name), a:read(name), #a members, a:close().
 
 --- write_npz(path, {name = Tensor} [, {compress = false}]) -> true | nil, message
 -- Writes an .npz numpy.load reads; compress deflates the members.
 
---- read_safetensors(path [, opts]) -> {name = Tensor}, metadata | nil, message
+--- read_safetensors(path [, limits]) -> {name = Tensor}, metadata | nil, message
 -- Every tensor of a safetensors file (header checked: offsets in order, no
 -- overlaps or holes, the file ending at the last byte) and its __metadata__.
 
---- open_safetensors(path) -> SafetensorsFile | nil, message
+--- open_safetensors(path [, limits]) -> SafetensorsFile | nil, message
 -- Opens a safetensors file reading only its header: f:names(), f:info(name),
 -- f:read(name), f:metadata(), #f, f:close().
 
@@ -109,7 +110,7 @@ end
 -- Writes a safetensors file (names sorted, tensors contiguous) with an
 -- optional string-to-string metadata table.
 
---- read_idx(path [, {dtype = "float32", scale = s}]) -> Tensor | nil, message
+--- read_idx(path [, {dtype = "float32", scale = 1, limits}]) -> Tensor | nil, message
 -- An IDX file (MNIST family, gzipped or not): uint8 data stays uint8 unless
 -- dtype = "float32" is asked for (values times scale, in one pass).
 
@@ -117,7 +118,7 @@ end
 -- A CIFAR binary batch: uint8 images [N x 3 x 32 x 32] and int64 labels as
 -- stored (0-based); CIFAR-100 also gives the coarse labels.
 
---- read_png(path [, opts]) -> Tensor | nil, message
+--- read_png(path [, limits]) -> Tensor | nil, message
 -- A PNG image as [H x W] or [H x W x C] (uint8, int32 for 16-bit files).
 
 --- write_png(path, image) -> true | nil, message
@@ -144,7 +145,7 @@ end
 -- since), otherwise sorted (booleans, numbers, strings).
 function M.keys(t) return ordered.keys(t) end
 
--- load_pt(path [, opts]) -> value | nil, message
+-- load_pt(path [, limits]) -> value | nil, message
 -- The value of a torch.save file (.pt/.pth, zip format): tables, tensors,
 -- numbers, strings, booleans, io.null. Tensors that shared a storage in the
 -- file share one here (views); dicts iterate in file order. Only the opcodes

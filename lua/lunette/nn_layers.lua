@@ -280,7 +280,8 @@ end
 -- PyTorch's parameters (weight, bias) and buffers (running_mean, running_var,
 -- num_batches_tracked); batch statistics in training, running ones in eval.
 M.BatchNorm1d = batchnorm_class("BatchNorm1d", function(d) return d == 2 or d == 3 end, "[B x %d] or [B x %d x L]")
--- BatchNorm2d(num_features [, opts]) -> module
+-- BatchNorm2d(num_features [, {eps = 1e-5, momentum = 0.1, affine = true, track_running_stats = true,
+--              dtype = "float32"}]) -> module
 -- BatchNorm1d's normalisation for [B x C x H x W] inputs (same options).
 M.BatchNorm2d = batchnorm_class("BatchNorm2d", function(d) return d == 4 end, "[B x %d x H x W]")
 

@@ -19,6 +19,10 @@
 -- script that never seeds still gives the same numbers on every run;
 -- lunette.seed(n) restarts it. Draws are sequential: a seed gives the same
 -- numbers whatever the thread count.
+--
+-- An options table may stand where a dtype does (opts below): dtype (float32; int64 for
+-- randint and randperm) and generator (the default generator); choice's also holds replace
+-- (false) and weights (nil: uniform). An unknown key raises, naming the function.
 
 -- raise(msg): a façade error at the user's line (lunette.options).
 local function raise(msg) require("lunette.options").raise(msg) end
