@@ -285,8 +285,103 @@ describe("every options table outside plot", function()
   end)
 end)
 
--- lunette.plot's options become strict in their own branch; the lead enables this walk when
--- the two meet (a pending test until then).
+-- lunette.plot's options become strict in the plot work's branch, not this one: the lead turns
+-- PLOT_STRICT on when the two meet. The walk is the same; new plot functions must join a list.
+local PLOT_STRICT = false
+
 describe("plot's options tables", function()
-  pending("reject an unknown key (enabled at the merge with the plot work)")
+  if not PLOT_STRICT then
+    pending("reject an unknown key (PLOT_STRICT: enabled at the merge with the plot work)")
+    return
+  end
+  local P = lt.plot
+  local x = lt.arange(5):float()
+  local img = lt.rand(4, 4)
+  local function ax()
+    local _, a = P.subplots(1, 1)
+    return a
+  end
+  local function fig() return (P.figure()) end
+  local PLOT_CHECKED = {
+    plot = {
+      scatter = { 3, function(o) return P.scatter(x, x, o) end },
+      hist = { 2, function(o) return P.hist(x, o) end },
+      bar = { 3, function(o) return P.bar(x, x, o) end },
+      plot = { 3, function(o) return P.plot(x, x, o) end },
+      figure = { 1, function(o) return P.figure(o) end },
+      subplots = { 3, function(o) return P.subplots(1, 1, o) end },
+      imshow = { 2, function(o) return P.imshow(img, o) end },
+      image_grid = { 2, function(o) return P.image_grid({ img, img }, o) end },
+      montage = { 2, function(o) return P.montage(lt.rand(2, 4, 4), o) end },
+    },
+    Axes = {
+      plot = { 3, function(o) return ax():plot(x, x, o) end },
+      scatter = { 3, function(o) return ax():scatter(x, x, o) end },
+      bar = { 3, function(o) return ax():bar(x, x, o) end },
+      barh = { 3, function(o) return ax():barh(x, x, o) end },
+      hist = { 2, function(o) return ax():hist(x, o) end },
+      imshow = { 2, function(o) return ax():imshow(img, o) end },
+      fill_between = { 4, function(o) return ax():fill_between(x, x, x + 1, o) end },
+      axhline = { 2, function(o) return ax():axhline(1, o) end },
+      axvline = { 2, function(o) return ax():axvline(1, o) end },
+      text = { 4, function(o) return ax():text(1, 1, "a", o) end },
+      legend = { 1, function(o)
+        local a = ax()
+        a:plot(x, x, { label = "a" })
+        return a:legend(o)
+      end },
+      grid = { 2, function(o) return ax():grid(true, o) end },
+      boxplot = { 2, function(o) return ax():boxplot({ x, x }, o) end },
+      set_title = { 2, function(o) return ax():set_title("t", o) end },
+      set_xlabel = { 2, function(o) return ax():set_xlabel("t", o) end },
+      set_ylabel = { 2, function(o) return ax():set_ylabel("t", o) end },
+      tick_params = { 1, function(o) return ax():tick_params(o) end },
+    },
+    Figure = {
+      savefig = { 2, function(o) return fig():savefig(tmp .. ".png", o) end },
+      save = { 2, function(o) return fig():save(tmp .. ".png", o) end },
+      suptitle = { 2, function(o) return fig():suptitle("t", o) end },
+      text = { 4, function(o) return fig():text(0.5, 0.5, "t", o) end },
+      add_subplot = { 4, function(o) return fig():add_subplot(1, 1, 1, o) end },
+      subplots = { 3, function(o) return fig():subplots(1, 1, o) end },
+      colorbar = { 2, function(o)
+        local f, a = P.subplots(1, 1)
+        return f:colorbar(a:imshow(img), o)
+      end },
+    },
+  }
+  -- To be settled at the merge (the plot work renames and adds calls): what takes no options
+  -- table, and the internal helpers that should leave the public tables.
+  local PLOT_NONE = {
+    plot = "Axes Axes3D Figure cmap color colormaps palette rc read_png set_palette sphere_mesh style superscript",
+    Axes = [[add add_rects autoscale_axis axis bar_label facecolor_ finite_mask hist_edges
+      image_rgba invert_xaxis invert_yaxis margins new next_color opts_table rc_color select_rows
+      set set_aspect set_facecolor set_spines set_xlim set_xscale set_xticklabels set_xticks
+      set_ylim set_yscale set_yticklabels set_yticks spines title view_limits xlabel xlim xscale
+      xticks ylabel ylim yscale yticks]],
+    Figure = [[add_axes default_grid draw draw_texts gridspec measure_axes new place prepare render
+      subplot subplots_adjust tight tight_layout]],
+  }
+  local PLOT_TABLES = { plot = P, Axes = P.Axes, Figure = P.Figure }
+  for _, mod in ipairs { "plot", "Axes", "Figure" } do
+    it("of " .. mod .. " rejects an unknown key, naming the function", function()
+      local none, problems = set_of(PLOT_NONE[mod]), {}
+      for _, name in ipairs(public(PLOT_TABLES[mod])) do
+        local c = PLOT_CHECKED[mod][name]
+        if c then
+          local msg, why = typo_error(c[2])
+          local want = ("bad argument #%d to '%s' (unknown option 'bogus_key' to '%s' ("):format(
+            c[1], name, name)
+          if not msg then
+            problems[#problems + 1] = name .. ": " .. why
+          elseif msg:sub(1, #want) ~= want then
+            problems[#problems + 1] = name .. ": " .. msg
+          end
+        elseif not none[name] then
+          problems[#problems + 1] = name .. ": neither checked nor listed as taking no options"
+        end
+      end
+      assert.equal("", table.concat(problems, "\n"))
+    end)
+  end
 end)
