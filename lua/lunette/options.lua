@@ -35,6 +35,8 @@ local function closest(k, known)
   return best
 end
 
+M.closest = closest
+
 -- "chunk:line: " of the innermost caller outside lunette's façades, as lbase.c's
 -- messages start, so an error points at the user's line whatever the call depth.
 local function user_where()
