@@ -83,6 +83,21 @@ describe("docs/API.md", function()
   end)
 end)
 
+describe("README", function()
+  it("quotes the error a misspelt option raises as lunette raises it", function()
+    local f = assert(io.open("README.md", "rb"))
+    local readme = f:read("a")
+    f:close()
+    local quoted = readme:match("{batchsize = 16}%)` raises\n`([^`]+)`")
+    assert.truthy(quoted, "README no longer quotes the fit example")
+    local m = lt.nn.mlp { 2, 2, seed = 1 }
+    local ok, err = pcall(lt.nn.fit, m, { x = lt.randn(4, 2), y = lt.ones(4):long() },
+      { batchsize = 16 })
+    assert.is_false(ok)
+    assert.equal(quoted, tostring(err):match("^[^:]*:%d+: (.*)$") or tostring(err))
+  end)
+end)
+
 describe("help", function()
   it("lists every module with a whole sentence, not its header's first line", function()
     local text = doc.text()
