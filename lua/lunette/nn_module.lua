@@ -318,7 +318,8 @@ function Module:load_state_dict(sd, opts)
   if strict and #unexpected > 0 then problems[#problems + 1] = "unexpected keys: " .. list_keys(unexpected, 20) end
   if #problems > 0 then
     local where = opts and opts.prefix and (" (prefix '" .. opts.prefix .. "')") or ""
-    error("load_state_dict" .. where .. ": " .. table.concat(problems, "; "), 2)
+    local msg = "load_state_dict" .. where .. ": " .. table.concat(problems, "; ")
+    require("lunette.options").raise(msg)
   end
   for k, t in pairs(own) do
     local v = sd[k]

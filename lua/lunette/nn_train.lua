@@ -114,8 +114,10 @@ local function train_step(model, opt, xb, yb, wb, opts, where)
   local losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
   local mean = (wb and (losses * wb):sum() or losses:sum()) * alpha
   if mean ~= mean or mean == math.huge or mean == -math.huge then
-    error(("fit: loss is %s at %s (lr %g); lower the learning rate or check the inputs"):format(
-      mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf"), where, opt:get_lr()), 0)
+    local what = mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf")
+    -- at the user's fit line, as argument errors are
+    require("lunette.options").raise(("fit: loss is %s at %s (lr %g); lower the learning rate or "
+      .. "check the inputs"):format(what, where, opt:get_lr()))
   end
   model:zero_grad()
   model:backward(dlogits, nil, false)
