@@ -124,6 +124,10 @@ describe("unknown options", function()
     local msg = message(function() return S.random { n = 10, budget = 3, k = 1 } end)
     assert.equal("bad argument #1 to 'random' (unknown option 'k' to 'random' (expected budget, "
       .. "fraction, labels, per_class, num_classes, n, seed))", msg)
+    -- a function without options says so (torch's inplace = true does nothing here)
+    msg = message(function() return lt.nn.ReLU { inplace = true } end)
+    assert.equal("bad argument #1 to 'ReLU' (unknown option 'inplace' to 'ReLU' (it takes no "
+      .. "options))", msg)
     -- a key that is not a string is named as Lua prints it
     msg = message(function() return la.svd(E, { [1] = true }) end)
     assert.truthy(msg:find("(unknown option '1' to 'svd' (expected ", 1, true), msg)

@@ -1,7 +1,8 @@
 -- lunette.options: unknown keys in the options tables that Lua façades check themselves
--- (select, linalg, set_printoptions). The Lua twin of lbase.h's ltL_check_options: the
--- same rule, the same message and the same did-you-mean, so a typo reads the same
--- whichever side caught it (tests/options_spec.lua holds the two together).
+-- (every module's, nn's, data's, io's, ...), and façade errors raised at the user's line.
+-- The Lua twin of lbase.h's ltL_check_options: the same rule, the same message and the same
+-- did-you-mean, so a typo reads the same whichever side caught it (tests/options_spec.lua
+-- holds the two together).
 local M = {}
 
 -- Levenshtein distance of two names; names of 63 bytes or more count as far apart.
@@ -35,6 +36,7 @@ local function closest(k, known)
   return best
 end
 
+-- closest(k, known) -> the name of known meant by k, or nil (lunette.args asks it too).
 M.closest = closest
 
 -- "chunk:line: " of the innermost caller outside lunette's façades, as lbase.c's

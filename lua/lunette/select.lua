@@ -6,7 +6,7 @@
 --                                                 labels = y, per_class = true, seed = 0 }
 -- budget: a fraction in (0, 1] (a float) or a row count (an integer); `fraction` is an alias.
 -- seed (random, kcenter, gradmatch; default 0): any integer, negative too, as every
--- seed in lunette. Unknown options are errors that name the known ones.
+-- seed in lunette. An unknown option is an error naming the one meant, or the known ones.
 -- labels: class numbers 1..C, one per row, as lunette.data and lunette.nn number them
 --   (num_classes = C when the last classes are missing from the labels).
 -- per_class (default: true when labels are given) keeps floor(fraction * N / C) rows of
