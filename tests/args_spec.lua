@@ -26,6 +26,11 @@ describe("lunette.args", function()
   it("names the option in errors", function()
     assert.has_error(function() lt.args(SPEC, { "--m" }) end,
       "bad argument to 'args' (unknown option '--m'; known: --data --frac --full --n --train-n)")
+    -- a near miss names the option meant
+    assert.has_error(function() lt.args(SPEC, { "--trian-n", "3" }) end,
+      "bad argument to 'args' (unknown option '--trian-n' (did you mean '--train-n'?))")
+    assert.has_error(function() lt.args(SPEC, { "--ful=true" }) end,
+      "bad argument to 'args' (unknown option '--ful=true' (did you mean '--full'?))")
     assert.has_error(function() lt.args(SPEC, { "--n", "2.5" }) end,
       "bad argument to 'args' (option --n expects an integer, got '2.5')")
     assert.has_error(function() lt.args(SPEC, { "--frac", "x" }) end,

@@ -647,7 +647,7 @@ describe("embed hypersphere helpers", function()
   -- A already means "E against itself, each row left out" (anchor_isolation), so it is refused
   it("refuse the undocumented exclude_self option", function()
     assert.error_matches(function() embed.topk_anchors(E, A, 3, {exclude_self = true}) end,
-      "unknown option 'exclude_self' %(expected normalize%)")
+      "unknown option 'exclude_self' to 'topk_anchors' %(expected normalize%)")
     assert.error_matches(function() embed.nearest_anchor(E, A, {exclude_self = false}) end,
       "unknown option 'exclude_self'")
     assert.error_matches(function() embed.anchor_isolation(A, {exclude_self = false}) end,

@@ -498,7 +498,7 @@ describe("load and save by file type", function()
     assert.matches("unknown file type", err)
     local x = lt.arange(6):reshape(2, 3)
     for _, ext in ipairs { "npy", "csv" } do
-      assert(lio.save(tmp .. "/s." .. ext, x, {header = {"a", "b", "c"}}))
+      assert(lio.save(tmp .. "/s." .. ext, x, ext == "csv" and {header = {"a", "b", "c"}} or nil))
       assert.is_true(lio.load(tmp .. "/s." .. ext):long():equal(x), ext)
     end
     assert(lio.save(tmp .. "/s.npz", {x = x}, {compress = true}))

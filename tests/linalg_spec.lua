@@ -574,9 +574,9 @@ describe("options", function()
   it("are checked for type and unknown keys", function()
     local A = lt.eye(2)
     assert.matches("bad argument #2 to 'svd' (options table expected, got number)", err(la.svd, A, 5), 1, true)
-    assert.matches("bad argument #2 to 'eigh' (unknown option 'uper' (expected upper))",
+    assert.matches("bad argument #2 to 'eigh' (unknown option 'uper' to 'eigh' (did you mean 'upper'?))",
       err(la.eigh, A, { uper = true }), 1, true)
-    assert.matches("bad argument #3 to 'cdist' (unknown option 'sqared' (expected squared))",
+    assert.matches("bad argument #3 to 'cdist' (unknown option 'sqared' to 'cdist' (did you mean 'squared'?))",
       err(lt.cdist, A, A, { sqared = true }), 1, true)
     assert.matches("bad argument #3 to 'cosine_similarity' (eps must be >= 0, got -1)",
       err(lt.cosine_similarity, A, A, -1), 1, true)

@@ -237,8 +237,8 @@ describe("ax:contour / ax:contourf", function()
   it("reject bad input with clear errors", function()
     local _, ax = canvas()
     assert.has_error(function() ax:contour(x, y, Z, { colour = "k" }) end,
-      "bad argument #4 to 'contour' (unknown option 'colour' (expected levels, colors, cmap, "
-      .. "linewidths, linestyles, alpha, vmin, vmax, zorder)); did you mean colors?")
+      "bad argument #4 to 'contour' (unknown option 'colour' to 'contour' "
+      .. "(did you mean 'colors'?))")
     local bad = x:clone()
     bad[3] = 5
     assert.has_error(function() ax:contour(bad, y, Z) end,

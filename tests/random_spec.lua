@@ -375,7 +375,7 @@ describe("lunette.random", function()
       assert_err("bad argument #2 to 'rand' (size must be a non-negative integer, got 2.5)", lt.rand, 3, 2.5)
       assert_err("bad argument #2 to 'rand' (float dtype expected, got int64)", lt.rand, 3, "int64")
       assert_err("bad argument #2 to 'randn' (unknown dtype 'float31'", lt.randn, 3, "float31")
-      assert_err("bad argument #2 to 'rand' (unknown option 'dtyp' (expected dtype, generator))", lt.rand, 3, { dtyp = "float64" })
+      assert_err("bad argument #2 to 'rand' (unknown option 'dtyp' to 'rand' (did you mean 'dtype'?))", lt.rand, 3, { dtyp = "float64" })
       assert_err("bad argument #2 to 'rand' (size, shape table, dtype name or options table expected, got boolean)",
                  lt.rand, 3, true, 4)
       assert_err("bad argument #2 to 'rand' (option generator: Generator expected, got number)", lt.rand, 3, { generator = 5 })

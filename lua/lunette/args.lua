@@ -109,6 +109,11 @@ function M.args(spec, argv)
           local known = {}
           for n in pairs(opts) do known[#known + 1] = "--" .. n:gsub("_", "-") end
           table.sort(known)
+          -- the names compared without their dashes: "--m" is not a near miss of "--n"
+          local bare = {}
+          for j, n in ipairs(known) do bare[j] = n:sub(3) end
+          local near = require("lunette.options").closest(a:match("^%-%-([^=]*)"), bare)
+          if near then fail(("unknown option '%s' (did you mean '--%s'?)"):format(a, near), 3) end
           fail(("unknown option '%s'; known: %s"):format(a, table.concat(known, " ")), 3)
         end
         if value == nil and o.kind == "boolean" then

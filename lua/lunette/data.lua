@@ -12,6 +12,10 @@
 -- index lunette returns (argmax, one_hot, ...). Batches come out as float32:
 -- uint8 images scaled to [0,1] (then normalised if asked), gathered by one C
 -- call per batch.
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
+local check = require("lunette.options").check
 local tensor = require "lunette.tensor"
 local random = require "lunette.random"
 local lio = require "lunette.io"
@@ -110,14 +114,14 @@ local function new_bar(total, opts)
   }, Bar)
 end
 
--- progress(x [, {desc =, total =, disable =, unit =}]):
+-- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1}]):
 --   a number        -> a bar to drive by hand (bar:update(k), bar:close())
 --   a loader (or anything with :iter() and #) -> an iterator over its batches
 --   an array        -> an iterator of i, v
 --   a function      -> wraps a stateful iterator function (opts.total optional)
 -- Draws on stderr only when it is a terminal; silent otherwise.
 function M.progress(x, opts)
-  opts = opts or {}
+  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval" }) or {}
   if type(x) == "number" then return new_bar(x, opts) end
   local iter, total
   local mt = getmetatable(x)
@@ -129,7 +133,7 @@ function M.progress(x, opts)
   elseif type(x) == "function" or (mt and mt.__call) then
     iter, total = x, opts.total
   else
-    error("bad argument #1 to 'progress' (number, loader, array or iterator expected, got " .. type(x) .. ")", 2)
+    raise("bad argument #1 to 'progress' (number, loader, array or iterator expected, got " .. type(x) .. ")")
   end
   local bar = new_bar(total, opts)
   local function step(...)
@@ -216,7 +220,7 @@ end
 -- ds:get(i) -> one sample (float32, without the batch dim) and its class number.
 function Dataset:get(i)
   if math.type(i) ~= "integer" or i < 1 or i > self:size() then
-    error(("bad argument #1 to 'get' (index %s out of range 1..%d)"):format(tostring(i), self:size()), 2)
+    raise(("bad argument #1 to 'get' (index %s out of range 1..%d)"):format(tostring(i), self:size()))
   end
   local x, y = self:batch({ i })
   return x[1], y and y[1] or nil
@@ -238,14 +242,14 @@ end
 -- array), sharing this one's memory.
 function Dataset:subset(indices)
   if not is_tensor(indices) and type(indices) ~= "table" then
-    error("bad argument #1 to 'subset' (index tensor or array expected, got " .. type(indices) .. ")", 2)
+    raise("bad argument #1 to 'subset' (index tensor or array expected, got " .. type(indices) .. ")")
   end
   local rows = self:_rows(indices)
   if not is_tensor(rows) then rows = tensor.new(rows, "int64") end
   if rows:numel() > 0 then
     local lo, hi = rows:min(), rows:max()
     if lo < 1 or hi > self._x:size(1) then
-      error(("bad argument #1 to 'subset' (index out of range 1..%d)"):format(self:size()), 2)
+      raise(("bad argument #1 to 'subset' (index out of range 1..%d)"):format(self:size()))
     end
   end
   local s = setmetatable({}, Dataset)
@@ -257,7 +261,7 @@ end
 
 -- ds:class_indices() -> {[c] = int64 tensor of the positions of class c}
 function Dataset:class_indices()
-  if not self._y then error("class_indices: dataset has no labels", 2) end
+  if not self._y then raise("class_indices: dataset has no labels") end
   return D.class_index(self:labels(), self.num_classes, 1)
 end
 
@@ -272,7 +276,7 @@ end
 -- (x - mean) / std per channel, x in [0,1] for uint8 images; without
 -- arguments mean and std are measured on this dataset.
 function Dataset:normalize(opts)
-  opts = opts or {}
+  opts = check("normalize", 1, opts, { "mean", "std" }) or {}
   local mean, std = opts.mean, opts.std
   if type(mean) == "number" then mean = { mean } end
   if type(std) == "number" then std = { std } end
@@ -282,10 +286,10 @@ function Dataset:normalize(opts)
     mean, std = mean or m, std or s
   end
   if #mean ~= self.nchan or #std ~= self.nchan then
-    error(("bad argument #1 to 'normalize' (%d channel values expected)"):format(self.nchan), 2)
+    raise(("bad argument #1 to 'normalize' (%d channel values expected)"):format(self.nchan))
   end
   for c = 1, self.nchan do
-    if not (std[c] > 0) then error(("bad argument #1 to 'normalize' (std of channel %d is not positive)"):format(c), 2) end
+    if not (std[c] > 0) then raise(("bad argument #1 to 'normalize' (std of channel %d is not positive)"):format(c)) end
   end
   local n = setmetatable({}, Dataset)
   for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then n[k] = v end end
@@ -303,17 +307,18 @@ local Loader = {}
 Loader.__index = Loader
 Loader.__name = "Loader"
 
--- loader(ds, {batch_size = 64, shuffle = false, seed = 0, drop_last = false,
---             reuse = false})
+-- loader(ds [, {batch_size = 64, shuffle = false, seed = 0, generator = nil, drop_last = false,
+--             reuse = false}]) -> loader
 -- ds is a dataset, or anything with size() and batch(idx). With reuse, every
 -- batch is written into the same two tensors (no allocation per batch: about
 -- twice as fast); a batch is then valid until the next one, so clone what
 -- you keep.
 function M.loader(ds, opts)
-  opts = opts or {}
+  opts = check("loader", 2, opts, { "batch_size", "shuffle", "seed", "generator", "drop_last",
+                                    "reuse" }) or {}
   local bs = opts.batch_size or 64
   if math.type(bs) ~= "integer" or bs < 1 then
-    error("bad argument #2 to 'loader' (batch_size must be a positive integer)", 2)
+    raise("bad argument #2 to 'loader' (batch_size must be a positive integer)")
   end
   return setmetatable({ ds = ds, batch_size = bs, shuffle = opts.shuffle or false, drop_last = opts.drop_last or false,
                         reuse = opts.reuse or false, generator = opts.generator or random.Generator(opts.seed or 0) }, Loader)
@@ -324,8 +329,9 @@ function Loader:__len()
   return self.drop_last and n // self.batch_size or -(-n // self.batch_size)
 end
 
--- for x, y, idx in loader:iter() do ... end: one pass over the data (a new
--- permutation each pass when shuffling); idx holds the batch's positions.
+-- loader:iter() -> iterator of x, y, idx
+-- One pass over the data, for x, y, idx in loader:iter() do ... end (a new permutation each
+-- pass when shuffling); idx holds the batch's positions.
 function Loader:iter()
   local n, bs, nb = self.ds:size(), self.batch_size, #self
   local order = self.shuffle and self.generator:randperm(n) or tensor.arange(1, n + 1)
@@ -371,7 +377,7 @@ end
 
 local function load_or_fail(fn, path, ...)
   local r, err = fn(path, ...)
-  if not r then error(err, 3) end
+  if not r then raise(err) end
   return r
 end
 
@@ -379,8 +385,9 @@ end
 -- [N,H,W] images become [N,1,H,W]; labels 0..K-1 become classes 1..K.
 function M.idx(opts)
   if type(opts) ~= "table" or type(opts.images) ~= "string" then
-    error("bad argument #1 to 'idx' ({images = path, labels = path} expected)", 2)
+    raise("bad argument #1 to 'idx' ({images = path, labels = path} expected)")
   end
+  check("idx", 1, opts, { "images", "labels", "classes", "name" })
   local key = opts.images .. "\0" .. tostring(opts.labels)
   if cache[key] then return cache[key] end
   local x = load_or_fail(lio.read_idx, opts.images)
@@ -389,12 +396,12 @@ function M.idx(opts)
   if opts.labels then
     local raw = load_or_fail(lio.read_idx, opts.labels)
     if raw:dim() ~= 1 or raw:size(1) ~= x:size(1) then
-      error(("%s: %d labels for %d images"):format(opts.labels, raw:numel(), x:size(1)), 2)
+      raise(("%s: %d labels for %d images"):format(opts.labels, raw:numel(), x:size(1)))
     end
     y = raw:long() + 1
     k = opts.classes and #opts.classes or (raw:numel() > 0 and raw:max() + 1 or 0)
     if raw:numel() > 0 and (raw:min() < 0 or raw:max() >= k) then
-      error(("%s: label %d outside 0..%d"):format(opts.labels, raw:max(), k - 1), 2)
+      raise(("%s: label %d outside 0..%d"):format(opts.labels, raw:max(), k - 1))
     end
   end
   local ds = new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "idx" }
@@ -404,24 +411,24 @@ end
 
 local function idx_pair(root, split, name, classes)
   local prefix = split == "test" and "t10k" or "train"
-  if split ~= "train" and split ~= "test" then error("bad argument #1 to '" .. name .. "' (split must be 'train' or 'test')", 3) end
+  if split ~= "train" and split ~= "test" then raise("bad argument #1 to '" .. name .. "' (split must be 'train' or 'test')") end
   local images = find(root, { prefix .. "-images-idx3-ubyte", prefix .. "-images.idx3-ubyte" })
   local labels = find(root, { prefix .. "-labels-idx1-ubyte", prefix .. "-labels.idx1-ubyte" })
-  if not images or not labels then error(("%s: no %s IDX files in %s"):format(name, split, root), 3) end
+  if not images or not labels then raise(("%s: no %s IDX files in %s"):format(name, split, root)) end
   return M.idx { images = images, labels = labels, classes = classes, name = name .. " " .. split }
 end
 
 -- fashion_mnist{split = "train"|"test", root = FASHION_MNIST_ROOT}: 60,000 /
 -- 10,000 images [1,28,28] uint8, 10 classes (M.FASHION_MNIST_CLASSES).
 function M.fashion_mnist(opts)
-  opts = opts or {}
+  opts = check("fashion_mnist", 1, opts, { "split", "root" }) or {}
   return idx_pair(opts.root or M.FASHION_MNIST_ROOT, opts.split or "train", "fashion_mnist", M.FASHION_MNIST_CLASSES)
 end
 
--- mnist{root = dir, split =}: the same layout of files.
+-- mnist{root = dir, split = "train"|"test"}: the same layout of files (root is required).
 function M.mnist(opts)
-  opts = opts or {}
-  if not opts.root then error("bad argument #1 to 'mnist' (root directory expected)", 2) end
+  opts = check("mnist", 1, opts, { "root", "split" }) or {}
+  if not opts.root then raise("bad argument #1 to 'mnist' (root directory expected)") end
   local names = {}
   for d = 0, 9 do names[d + 1] = tostring(d) end
   return idx_pair(opts.root, opts.split or "train", "mnist", names)
@@ -440,22 +447,22 @@ local function cifar_files(root, sub, files, name)
   for _, dir in ipairs { root, root .. "/" .. sub } do
     if exists(dir .. "/" .. files[1]) then return dir end
   end
-  error(("%s: no %s in %s (the binary version from cs.toronto.edu/~kriz/cifar.html)"):format(name, files[1], root), 3)
+  raise(("%s: no %s in %s (the binary version from cs.toronto.edu/~kriz/cifar.html)"):format(name, files[1], root))
 end
 
 -- cifar10{root = dir, split = "train"|"test"}: data_batch_1..5.bin /
 -- test_batch.bin in root or root/cifar-10-batches-bin.
 function M.cifar10(opts)
-  opts = opts or {}
+  opts = check("cifar10", 1, opts, { "root", "split" }) or {}
   local root, split = opts.root, opts.split or "train"
-  if type(root) ~= "string" then error("bad argument #1 to 'cifar10' (root directory expected)", 2) end
+  if type(root) ~= "string" then raise("bad argument #1 to 'cifar10' (root directory expected)") end
   local files = split == "test" and { "test_batch.bin" } or
     { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin" }
   local dir = cifar_files(root, "cifar-10-batches-bin", files, "cifar10")
   local xs, ys = {}, {}
   for i, f in ipairs(files) do
     local x, y = lio.read_cifar(dir .. "/" .. f, { classes = 10 })
-    if not x then error(y, 2) end
+    if not x then raise(y) end
     xs[i], ys[i] = x, y
   end
   local x = #xs == 1 and xs[1] or tensor.cat(xs, 1)
@@ -464,17 +471,17 @@ function M.cifar10(opts)
                        num_classes = 10, name = "cifar10 " .. split }
 end
 
--- cifar100{root = dir, split =, label = "fine"|"coarse"}: train.bin / test.bin
+-- cifar100{root = dir, split = "train"|"test", label = "fine"|"coarse"}: train.bin / test.bin
 -- in root or root/cifar-100-binary; fine labels (100) by default.
 function M.cifar100(opts)
-  opts = opts or {}
+  opts = check("cifar100", 1, opts, { "root", "split", "label" }) or {}
   local root, split, which = opts.root, opts.split or "train", opts.label or "fine"
-  if type(root) ~= "string" then error("bad argument #1 to 'cifar100' (root directory expected)", 2) end
-  if which ~= "fine" and which ~= "coarse" then error("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')", 2) end
+  if type(root) ~= "string" then raise("bad argument #1 to 'cifar100' (root directory expected)") end
+  if which ~= "fine" and which ~= "coarse" then raise("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')") end
   local file = split == "test" and "test.bin" or "train.bin"
   local dir = cifar_files(root, "cifar-100-binary", { file }, "cifar100")
   local x, fine, coarse = lio.read_cifar(dir .. "/" .. file, { classes = 100 })
-  if not x then error(fine, 2) end
+  if not x then raise(fine) end
   local k = which == "fine" and 100 or 20
   local names = read_names(dir .. "/" .. which .. "_label_names.txt")
   if not names then names = {}; for i = 1, k do names[i] = tostring(i - 1) end end
@@ -485,18 +492,18 @@ end
 -- tensor_dataset(x [, y] [, {classes =, num_classes =, name =}]): samples
 -- along dim 1 of x, labels y (1-based class numbers) if given.
 function M.tensor_dataset(x, y, opts)
-  if not is_tensor(x) or x:dim() < 1 then error("bad argument #1 to 'tensor_dataset' (tensor expected)", 2) end
+  if not is_tensor(x) or x:dim() < 1 then raise("bad argument #1 to 'tensor_dataset' (tensor expected)") end
   if y ~= nil and not is_tensor(y) then opts, y = y, nil end
-  opts = opts or {}
+  opts = check("tensor_dataset", 3, opts, { "classes", "num_classes", "name" }) or {}
   local k
   if y then
     if y:dim() ~= 1 or y:size(1) ~= x:size(1) then
-      error(("bad argument #2 to 'tensor_dataset' (%d labels for %d samples)"):format(y:numel(), x:size(1)), 2)
+      raise(("bad argument #2 to 'tensor_dataset' (%d labels for %d samples)"):format(y:numel(), x:size(1)))
     end
     y = y:long():contiguous()
     k = opts.num_classes or (opts.classes and #opts.classes) or (y:numel() > 0 and y:max() or 0)
     if y:numel() > 0 and (y:min() < 1 or y:max() > k) then
-      error(("bad argument #2 to 'tensor_dataset' (labels must be class numbers 1..%d)"):format(k), 2)
+      raise(("bad argument #2 to 'tensor_dataset' (labels must be class numbers 1..%d)"):format(k))
     end
   end
   return new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "tensors" }
@@ -510,7 +517,7 @@ end
 local function entry(v, key, path, dims)
   local t = is_tensor(v) and key == "features" and v or (type(v) == "table" and not is_tensor(v) and v[key]) or nil
   if t ~= nil and (not is_tensor(t) or (dims and t:dim() ~= dims)) then
-    error(("%s: '%s' is not a %s tensor"):format(path, key, dims and (dims .. "-d") or ""), 3)
+    raise(("%s: '%s' is not a %s tensor"):format(path, key, dims and (dims .. "-d") or ""))
   end
   return t
 end
@@ -518,9 +525,9 @@ end
 -- Multi-hot [N x C] float32 labels from 0-based class ids [N] (base 0) or a membership matrix.
 local function multi_hot(L, path, n, base)
   if L:dim() == 2 then return L:float() end
-  if L:dim() ~= 1 or L:numel() == 0 then error(("%s: labels must be ids [N] or a matrix [N x C]"):format(path), 3) end
+  if L:dim() ~= 1 or L:numel() == 0 then raise(("%s: labels must be ids [N] or a matrix [N x C]"):format(path)) end
   local ids = L:long() + (1 - base)
-  if ids:min() < 1 then error(("%s: label ids below %d"):format(path, base), 3) end
+  if ids:min() < 1 then raise(("%s: label ids below %d"):format(path, base)) end
   return tensor.one_hot(ids, ids:max())
 end
 
@@ -538,28 +545,29 @@ end
 -- nil, n = N}. A missing file, entry or id, or row counts that differ, raise an
 -- error naming the file.
 function M.features(paths, opts)
-  if type(paths) ~= "table" or #paths == 0 then error("bad argument #1 to 'features' (list of file paths expected)", 2) end
+  check("features", 2, opts, { "labels", "ids", "base" })
+  if type(paths) ~= "table" or #paths == 0 then raise("bad argument #1 to 'features' (list of file paths expected)") end
   opts = opts or {}
   local key, base, out, info = opts.ids or "image_id", opts.base or 0, {}, { names = {} }
   local pos, labels, lpath
   for i, path in ipairs(paths) do
     local v, err = lio.load(path)
-    if v == nil then error(err, 2) end
+    if v == nil then raise(err) end
     local X, id = entry(v, "features", path, 2), entry(v, key, path, 1)
-    if not X then error(("%s: no 'features' [N x D] tensor"):format(path), 2) end
+    if not X then raise(("%s: no 'features' [N x D] tensor"):format(path)) end
     if id and pos then
       local idx, ids = {}, id:totable()
       local row = {}
       for r, k in ipairs(ids) do row[k] = r end
       for r, k in ipairs(info.ids:totable()) do
-        idx[r] = row[k] or error(("%s: no row for %s %s of %s"):format(path, key, tostring(k), paths[1]), 2)
+        idx[r] = row[k] or raise(("%s: no row for %s %s of %s"):format(path, key, tostring(k), paths[1]))
       end
       X = X:index_select(1, tensor.new(idx, "int64"))
     elseif id then
       info.ids, pos = id, true
     end
     if i > 1 and X:size(1) ~= out[1]:size(1) then
-      error(("%s: %d rows, but %s has %d"):format(path, X:size(1), paths[1], out[1]:size(1)), 2)
+      raise(("%s: %d rows, but %s has %d"):format(path, X:size(1), paths[1], out[1]:size(1)))
     end
     out[i], info.names[i] = X:float(), path:match("([^/]*)%.[^./]*$") or path:match("[^/]*$")
     if not labels then labels, lpath = entry(v, "labels", path), path end
@@ -568,14 +576,14 @@ function M.features(paths, opts)
     labels, lpath = opts.labels, "labels"
     if type(labels) == "string" then
       local v, err = lio.load(labels)
-      if v == nil then error(err, 2) end
+      if v == nil then raise(err) end
       lpath, labels = opts.labels, is_tensor(v) and v or entry(v, "labels", opts.labels)
-      if not labels then error(("%s: no 'labels' tensor"):format(opts.labels), 2) end
+      if not labels then raise(("%s: no 'labels' tensor"):format(opts.labels)) end
     end
   end
   info.n = out[1]:size(1)
   if labels then
-    if labels:size(1) ~= info.n then error(("%s: %d labels for %d rows"):format(lpath, labels:size(1), info.n), 2) end
+    if labels:size(1) ~= info.n then raise(("%s: %d labels for %d rows"):format(lpath, labels:size(1), info.n)) end
     info.labels = multi_hot(labels, lpath, info.n, base)
   end
   return out, info

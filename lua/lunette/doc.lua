@@ -64,12 +64,28 @@ local function signature(l)
 end
 M.signature = signature
 
+-- How many more brackets ( { [ l opens than it closes.
+local function bracket_depth(l)
+  local d = 0
+  for c in l:gmatch("[%(%)%{%}%[%]]") do d = d + (("({["):find(c, 1, true) and 1 or -1) end
+  return d
+end
+
+-- An entry: its signature lines (names), then prose. A signature whose brackets are still
+-- open at the end of its line goes on over the next lines (e.sig_lines counts them all), so
+-- a long option list or return value stays one signature.
 local function new_entry(file, lines, line)
-  local e = { file = file, lines = lines, line = line, names = {} }
+  local e = { file = file, lines = lines, line = line, names = {}, sig_lines = 0 }
+  local depth = 0
   for i, l in ipairs(lines) do
-    local owner, sep, name = signature(l)
-    if not name then break end
-    e.names[#e.names + 1] = { owner = owner, sep = sep, name = name, line = i }
+    if depth <= 0 then
+      local owner, sep, name = signature(l)
+      if not name then break end
+      e.names[#e.names + 1] = { owner = owner, sep = sep, name = name, line = i }
+      depth = 0
+    end
+    depth = depth + bracket_depth(l)
+    e.sig_lines = i
   end
   return e
 end
@@ -380,10 +396,34 @@ local function resolve(name)
   return nil, ("help: nothing in lunette is called '%s' (help() lists the modules)"):format(name)
 end
 
+-- The first sentence of a module's header (which may run over several comment lines),
+-- without the "lunette.x:" prefix: help()'s one-line description of the module.
 local function summary(file)
   local fd = file_docs(file)
   local h = fd and fd.header
-  return h and h[1]:gsub("^lunette[%w_.]*:%s*", "") or ""
+  if not h then return "" end
+  local words = {}
+  for _, l in ipairs(h) do
+    if l:match("^%s*$") or l:match("^%s%s") then break end -- a blank line or an example
+    words[#words + 1] = l
+  end
+  local text = table.concat(words, " "):gsub("^lunette[%w_.]*:%s*", "")
+  return text:match("^(.-%.)%s") or text:match("^(.-%.)$") or text
+end
+
+-- s wrapped to lines of at most width columns, the lines after the first indented by pad.
+local function wrap(s, width, pad)
+  local lines, line = {}, ""
+  for w in s:gmatch("%S+") do
+    if line ~= "" and #line + 1 + #w > width then
+      lines[#lines + 1] = line
+      line = w
+    else
+      line = line == "" and w or (line .. " " .. w)
+    end
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n" .. pad)
 end
 
 local function list_functions(out, infos)
@@ -431,7 +471,9 @@ end
 local function overview()
   local lunette = require "lunette"
   local out = { lunette._VERSION, indent(table.concat(file_docs("lunette.init").header, "\n"), "  "), "\nModules:" }
-  for _, m in ipairs(M.MODULES) do out[#out + 1] = ("  %-8s %s"):format(m, summary("lunette." .. m)) end
+  for _, m in ipairs(M.MODULES) do
+    out[#out + 1] = ("  %-8s %s"):format(m, wrap(summary("lunette." .. m), 88, (" "):rep(11)))
+  end
   out[#out + 1] = "\nhelp(lunette.embed) describes a module, help(lunette.embed.tsne) or help(\"embed.tsne\") a function."
   return table.concat(out, "\n")
 end
@@ -506,7 +548,7 @@ end
 local function md_entry(out, names, e)
   out[#out + 1] = "### " .. table.concat(names, ", ")
   out[#out + 1] = ""
-  local nsig = math.max(#e.names, 1)
+  local nsig = math.max(e.sig_lines or #e.names, 1)
   out[#out + 1] = "```lua"
   for i = 1, nsig do out[#out + 1] = e.lines[i] end
   out[#out + 1] = "```"

@@ -20,6 +20,10 @@
 -- progress bar on stderr when it is a terminal; opts.progress = false turns
 -- it off, a function(stage, done, total) receives the ticks instead (return
 -- false from it to stop the run), and LUNETTE_PROGRESS=0 silences all bars.
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
+local check = require("lunette.options").check
 local C = require "lunette._embed"
 local tensor = require "lunette.tensor"
 
@@ -55,7 +59,7 @@ local function progress_hook(name, p)
   if p == false then return nil end
   if type(p) == "function" then return p end
   if p ~= nil and p ~= true then
-    error(("bad argument #2 to '%s' (option 'progress' must be a boolean or a function, got %s)"):format(name, type(p)), 3)
+    raise(("bad argument #2 to '%s' (option 'progress' must be a boolean or a function, got %s)"):format(name, type(p)))
   end
   if not bars_enabled() then return nil end
   local ok, data = pcall(require, "lunette.data")
@@ -76,7 +80,7 @@ end
 -- A shallow copy of opts with the progress hook resolved.
 local function with_progress(name, opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (options table expected, got %s)"):format(name, type(opts)), 3)
+    raise(("bad argument #2 to '%s' (options table expected, got %s)"):format(name, type(opts)))
   end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
@@ -127,6 +131,7 @@ function PCA:inverse_transform(S) return S:float():matmul(self.components) + sel
 
 --- singular_values(X, {center = true}) -> all min(n, d) singular values (float64), descending
 function M.singular_values(X, opts)
+  check("singular_values", 2, opts, { "center" })
   local center = true
   if type(opts) == "table" and opts.center ~= nil then center = opts.center end
   return C.singular_values(X, center)
@@ -138,7 +143,7 @@ end
 -- the variances. X: data rows (the first `sample` rows if given, centred);
 -- or a 1-d tensor of singular values.
 function M.effective_dim(X, opts)
-  opts = opts or {}
+  opts = check("effective_dim", 2, opts, { "center", "sample" }) or {}
   if tensor.is_tensor(X) and X:dim() == 1 then return C.effective_dim_of(X) end
   if opts.sample and tensor.is_tensor(X) and X:dim() == 2 and X:size(1) > opts.sample then
     X = X:narrow(1, 1, opts.sample)
@@ -176,7 +181,9 @@ function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("t
 -- negative_sample_rate = 0 samples no repulsions (attraction only), as umap-learn.
 function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
 
---- umap_graph(X, opts) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
+--- umap_graph(X [, opts]) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
+-- opts as umap's (n_neighbors, metric, knn, local_connectivity, set_op_mix_ratio, seed, progress
+-- shape the graph; the layout options are accepted and unused).
 function M.umap_graph(X, opts) return C.umap_graph(X, with_progress("umap_graph", opts)) end
 
 --- umap_ab(spread, min_dist) -> a, b of the curve 1 / (1 + a d^(2b))
@@ -200,8 +207,9 @@ end
 --- knn_recall(approx_idx, exact_idx) -> mean fraction of each exact neighbour list found
 M.knn_recall = C.knn_recall
 
---- quality(X, Y, k = 5) -> {trustworthiness, continuity, knn_preservation}
+--- quality(X, Y, k = 5 [, {progress = true}]) -> {trustworthiness, continuity, knn_preservation}
 function M.quality(X, Y, k, opts)
+  check("quality", 4, opts, { "progress" })
   local p = progress_hook("quality", type(opts) == "table" and opts.progress or nil)
   local t, c, q = C.quality(X, Y, k or 5, p)
   return {trustworthiness = t, continuity = c, knn_preservation = q}
@@ -235,7 +243,7 @@ Sphere.__name = "SphereProjection"
 --   S_a, radii_a = projection:apply(anchors)
 -- projection.explained_variance_ratio is the share of variance of the axes.
 function M.to_sphere(X, opts)
-  opts = opts or {}
+  opts = check("to_sphere", 2, opts, { "dim", "sample", "center" }) or {}
   local dim, sample = opts.dim or 3, opts.sample or 5000
   local fit = X:size(1) > sample and X:narrow(1, 1, sample) or X
   local _, model = M.pca(fit, dim, {solver = "exact", scores = false})
@@ -254,29 +262,39 @@ end
 
 --- nearest_anchor(E, A, {normalize = true}) -> idx [n] (1-based), cos [n]
 function M.nearest_anchor(E, A, opts)
+  check("nearest_anchor", 3, opts, { "normalize" })
   local idx, sim = C.anchor_topk(E, A, 1, opts)
   return idx:select(2, 1), sim:select(2, 1)
 end
 
 --- topk_anchors(E, A, k, {normalize = true}) -> idx [n x k], cos [n x k], most similar first
-function M.topk_anchors(E, A, k, opts) return C.anchor_topk(E, A, k, opts) end
+function M.topk_anchors(E, A, k, opts)
+  check("topk_anchors", 4, opts, { "normalize" })
+  return C.anchor_topk(E, A, k, opts)
+end
 
---- anchor_usage(E, A) -> counts [m] (int64: rows whose nearest anchor it is), active, dead (bool [m])
+--- anchor_usage(E, A [, {normalize = true}]) -> counts [m] (int64: rows whose nearest anchor it is),
+--- active, dead (bool [m])
 function M.anchor_usage(E, A, opts)
+  check("anchor_usage", 3, opts, { "normalize" })
   local near = M.nearest_anchor(E, A, opts)
   local counts = near:bincount(A:size(1) + 1):narrow(1, 2, A:size(1))
   local dead = counts:eq(0)
   return counts, A:size(1) - dead:sum(), dead
 end
 
---- anchor_isolation(A) -> max cosine to another anchor [m], that anchor [m] (1-based)
+--- anchor_isolation(A [, {normalize = true}]) -> max cosine to another anchor [m], that anchor [m]
+--- (1-based)
 function M.anchor_isolation(A, opts)
+  check("anchor_isolation", 2, opts, { "normalize" })
   local idx, sim = C.anchor_topk(A, nil, 1, opts)
   return sim:select(2, 1), idx:select(2, 1)
 end
 
---- closest_anchor_pairs(A, count) -> array of {i, j, cos}, the most similar distinct pairs first
+--- closest_anchor_pairs(A, count [, {normalize = true}]) -> array of {i, j, cos}, the most similar
+--- distinct pairs first
 function M.closest_anchor_pairs(A, count, opts)
+  check("closest_anchor_pairs", 3, opts, { "normalize" })
   local m = A:size(1)
   local k = math.min(m - 1, count)
   local idx, sim = C.anchor_topk(A, nil, k, opts)

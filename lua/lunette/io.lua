@@ -19,13 +19,17 @@
 -- Python None loads as io.null. Dicts from .pt files iterate (pairs) in file
 -- order; io.keys(d) lists that order.
 --
--- Every reader takes an optional last table of limits: max_inflate (bytes
+-- Every reader takes an optional last table of limits (with its own options, where it has
+-- any; an unknown key raises, naming the function): max_inflate (bytes
 -- any decompression may produce; default half the physical memory: a zip or
 -- gzip bomb fails before it fills memory), max_alloc (working memory of the
 -- parser) and fail_at (make the Nth internal allocation fail: fault-injection
 -- tests). Sizes read from files are checked against the file before anything
 -- is allocated, so a small file can never make lunette allocate much more
 -- than its own size (decompression aside, bounded as above).
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._io"
 local ordered = require "lunette.ordered"
 
@@ -33,10 +37,36 @@ local M = {}
 
 M.null = C.null
 
+local check = require("lunette.options").check
+
+-- The keys each reader's or writer's options table may hold (LIMITS: see above); an unknown
+-- key raises, naming the function, before any file is touched.
+local LIMITS = { "max_inflate", "max_alloc", "fail_at" }
+local function with_limits(...) return table.move(LIMITS, 1, #LIMITS, select("#", ...) + 1, { ... }) end
+local KEYS = {
+  read_npy = LIMITS, read_npz = LIMITS, open_npz = LIMITS, read_safetensors = LIMITS,
+  open_safetensors = LIMITS, read_png = LIMITS, load_pt = LIMITS,
+  read_idx = with_limits("dtype", "scale"), read_cifar = with_limits("classes"),
+  read_csv = with_limits("header", "sep", "dtype"),
+  write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
+  save_pt = with_limits("name"),
+}
+-- Where each one's options table is (the writers take the value first).
+local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
+
 for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz", "write_npz",
                      "read_safetensors", "open_safetensors", "write_safetensors",
                      "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt", "makedirs" } do
-  M[k] = C[k]
+  local f, keys, argn = C[k], KEYS[k], ARG[k] or 2
+  if keys then
+    M[k] = function(...)
+      -- array for the writers: save_pt(p, m:state_dict()) passes state_dict's keys too
+      check(k, argn, (select(argn, ...)), keys, argn == 3)
+      return f(...)
+    end
+  else
+    M[k] = f
+  end
 end
 
 -- The readers and writers from C. Readers return nil, message on a bad
@@ -48,7 +78,7 @@ end
 -- directory is fine); a component that is a file, or a failing mkdir, gives
 -- nil and a message naming the directory.
 
---- read_npy(path [, opts]) -> Tensor | nil, message
+--- read_npy(path [, limits]) -> Tensor | nil, message
 -- A .npy array (v1-v3 headers, C or Fortran order, little or big endian);
 -- object arrays are refused, never unpickled.
 
@@ -59,20 +89,20 @@ end
 -- Opens a .npy without reading its data: f:shape(), f:dtype(), #f (rows),
 -- f:read([first [, count]]) reads rows lazily, f:close().
 
---- read_npz(path [, opts]) -> {name = Tensor} | nil, message
+--- read_npz(path [, limits]) -> {name = Tensor} | nil, message
 -- Every member of an .npz (zip, ZIP64, stored or deflated) as a tensor.
 
---- open_npz(path [, opts]) -> NpzArchive | nil, message
+--- open_npz(path [, limits]) -> NpzArchive | nil, message
 -- Opens an .npz: a:names(), a:info(name), a:read(name), #a members, a:close().
 
 --- write_npz(path, {name = Tensor} [, {compress = false}]) -> true | nil, message
 -- Writes an .npz numpy.load reads; compress deflates the members.
 
---- read_safetensors(path [, opts]) -> {name = Tensor}, metadata | nil, message
+--- read_safetensors(path [, limits]) -> {name = Tensor}, metadata | nil, message
 -- Every tensor of a safetensors file (header checked: offsets in order, no
 -- overlaps or holes, the file ending at the last byte) and its __metadata__.
 
---- open_safetensors(path) -> SafetensorsFile | nil, message
+--- open_safetensors(path [, limits]) -> SafetensorsFile | nil, message
 -- Opens a safetensors file reading only its header: f:names(), f:info(name),
 -- f:read(name), f:metadata(), #f, f:close().
 
@@ -80,7 +110,7 @@ end
 -- Writes a safetensors file (names sorted, tensors contiguous) with an
 -- optional string-to-string metadata table.
 
---- read_idx(path [, {dtype = "float32", scale = s}]) -> Tensor | nil, message
+--- read_idx(path [, {dtype = "float32", scale = 1, limits}]) -> Tensor | nil, message
 -- An IDX file (MNIST family, gzipped or not): uint8 data stays uint8 unless
 -- dtype = "float32" is asked for (values times scale, in one pass).
 
@@ -88,7 +118,7 @@ end
 -- A CIFAR binary batch: uint8 images [N x 3 x 32 x 32] and int64 labels as
 -- stored (0-based); CIFAR-100 also gives the coarse labels.
 
---- read_png(path [, opts]) -> Tensor | nil, message
+--- read_png(path [, limits]) -> Tensor | nil, message
 -- A PNG image as [H x W] or [H x W x C] (uint8, int32 for 16-bit files).
 
 --- write_png(path, image) -> true | nil, message
@@ -115,13 +145,16 @@ end
 -- since), otherwise sorted (booleans, numbers, strings).
 function M.keys(t) return ordered.keys(t) end
 
--- load_pt(path [, opts]) -> value | nil, message
+-- load_pt(path [, limits]) -> value | nil, message
 -- The value of a torch.save file (.pt/.pth, zip format): tables, tensors,
 -- numbers, strings, booleans, io.null. Tensors that shared a storage in the
 -- file share one here (views); dicts iterate in file order. Only the opcodes
 -- and globals a tensor state dict needs are known, nothing is executed:
 -- anything else is an error message.
-function M.load_pt(path, opts) return C.load_pt(path, opts, ordered.pairs) end
+function M.load_pt(path, opts)
+  check("load_pt", 2, opts, LIMITS)
+  return C.load_pt(path, opts, ordered.pairs)
+end
 
 ---------------------------------------------------------------------------
 -- load / save by file type
@@ -167,10 +200,11 @@ local readers = {
 -- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
 -- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor. An
--- unknown type is nil, message; a non-string path raises.
+-- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
+-- header, sep, dtype; read_idx's dtype, scale; every reader's limits); others raise.
 function M.load(path, opts)
   if type(path) ~= "string" then
-    error("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")", 2)
+    raise("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")")
   end
   local kind = kind_of(path) or sniff(path)
   if kind == "zip" then -- an .npz or a torch checkpoint under another name
@@ -181,6 +215,7 @@ function M.load(path, opts)
   end
   local read = readers[kind or ""]
   if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png or IDX name)" end
+  check("load", 2, opts, KEYS[kind == "pt" and "load_pt" or "read_" .. kind])
   if kind ~= "pt" then return read(path, opts) end
   local v, err = read(path, opts)
   -- A whole model saved by io.save comes back as a working model.
@@ -192,6 +227,8 @@ function M.load(path, opts)
   return v, err
 end
 
+local SAVE_KEYS = { npy = {}, png = {}, npz = KEYS.write_npz, safetensors = { "metadata" },
+                    pt = KEYS.save_pt, csv = KEYS.write_csv }
 local writers = {
   npy = function(path, x) return C.write_npy(path, x) end,
   npz = function(path, x, opts) return C.write_npz(path, x, opts) end,
@@ -232,20 +269,23 @@ end
 -- Writes by extension: .npy a tensor; .npz {name = tensor} ({compress =
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
 -- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor
--- ({header = {...}}); .png an image. An unknown extension raises.
+-- ({header = {...}, sep = ","}); .png an image. An unknown extension, or an option the
+-- type's writer does not take, raises.
 -- A zoo model (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) saves whole to
 -- .pt: its constructor, options and state dict, which io.load turns back into
 -- a working model (torch.load reads it as a dict with a "state_dict"). Any
 -- other model raises: save model:state_dict() instead.
 function M.save(path, value, opts)
   if type(path) ~= "string" then
-    error("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")", 2)
+    raise("bad argument #1 to 'save' (path expected, got " .. type(path) .. ")")
   end
   local kind = kind_of(path)
   local w = writers[kind or ""]
   if not w then
-    error("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)", 2)
+    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)")
   end
+  -- array: io.save(p, m:state_dict()) also passes state_dict's second value (its keys)
+  check("save", 3, opts, SAVE_KEYS[kind_of(path)], true)
   return w(path, savable(kind, value), opts)
 end
 
@@ -261,7 +301,8 @@ local from_bytes = {
 -- replays, data from the network); an unknown format raises.
 function M.read_bytes(format, bytes, opts)
   local f = from_bytes[format]
-  if not f then error("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')", 2) end
+  if not f then raise("bad argument #1 to 'read_bytes' (unknown format '" .. tostring(format) .. "')") end
+  check("read_bytes", 3, opts, KEYS[format == "pt" and "load_pt" or "read_" .. format])
   return f(bytes, opts)
 end
 

@@ -51,7 +51,10 @@ function Module:per_sample_norms(x, y, opts) return psg.per_sample_norms(self, x
 function Module:sample_stats(x, y, opts) return psg.sample_stats(self, x, y, opts) end
 function Module:fit(data, opts) return train.fit(self, data, opts) end
 function Module:evaluate(data, opts) return train.evaluate(self, data, opts) end
--- predict(x) -> predicted labels (1-based) in evaluation mode.
-function Module:predict(x, opts) return psg.sample_stats(self, x, nil, opts).pred end
+-- m:predict(x [, {batch_size = the whole batch}]) -> predicted labels (1-based) in evaluation mode.
+function Module:predict(x, opts)
+  require("lunette.options").check("predict", 2, opts, { "batch_size" })
+  return psg.sample_stats(self, x, nil, opts).pred
+end
 
 return nn

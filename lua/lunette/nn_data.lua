@@ -4,6 +4,9 @@
 -- It returns lunette.data's dataset when that module is built, and otherwise
 -- reads Debian's gzipped IDX files itself (through `gzip -dc`), so the nn
 -- examples and benchmarks run whatever state the data module is in.
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local lt = require "lunette.tensor"
 
 local M = {}
@@ -28,15 +31,15 @@ end
 -- idx(path) -> uint8 tensor of the IDX file's shape.
 function M.idx(path)
   local s, err = read_gz(path)
-  if not s then error(err, 2) end
-  if #s < 4 or s:byte(1) ~= 0 or s:byte(2) ~= 0 or s:byte(3) ~= 8 then error(path .. ": not a uint8 IDX file", 2) end
+  if not s then raise(err) end
+  if #s < 4 or s:byte(1) ~= 0 or s:byte(2) ~= 0 or s:byte(3) ~= 8 then raise(path .. ": not a uint8 IDX file") end
   local nd, shape, n = s:byte(4), {}, 1
   for d = 1, nd do
     shape[d] = be32(s, 5 + 4 * (d - 1))
     n = n * shape[d]
   end
   local off = 4 + 4 * nd
-  if #s - off ~= n then error(("%s: %d data bytes, expected %d"):format(path, #s - off, n), 2) end
+  if #s - off ~= n then raise(("%s: %d data bytes, expected %d"):format(path, #s - off, n)) end
   return lt.frombytes(s:sub(off + 1), "uint8", shape)
 end
 
@@ -44,7 +47,7 @@ end
 -- module is there, else a table {x, y}; both have .x (uint8 [N x 1 x 28 x 28]) and .y
 -- (int64 [N], 1..10) and both are accepted by nn.fit and nn.evaluate.
 function M.fashion_mnist(opts)
-  opts = opts or {}
+  opts = require("lunette.options").check("fashion_mnist", 1, opts, { "split", "root" }) or {}
   local split = opts.split or "train"
   local ok, data = false, nil
   if package.loaded["lunette.data"] or package.preload["lunette.data"] then ok, data = pcall(require, "lunette.data") end

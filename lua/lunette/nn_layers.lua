@@ -24,6 +24,9 @@ function M.default_generator()
   return random.default_generator
 end
 
+local check = require("lunette.options").check
+local INIT = { "dtype", "generator", "seed" } -- the initial weights' dtype and random source
+
 local function generator(opts)
   if opts and opts.generator then return opts.generator end
   if opts and opts.seed then return random.Generator(opts.seed) end
@@ -130,7 +133,7 @@ M.Linear = Linear
 
 -- Linear(in_features, out_features, {bias = true, dtype = "float32", generator = g, seed = n})
 function Linear.new(in_f, out_f, opts)
-  opts = opts or {}
+  opts = check("Linear", 3, opts, { "bias", table.unpack(INIT) }) or {}
   check_count("Linear", 1, in_f, "in_features")
   check_count("Linear", 2, out_f, "out_features")
   check_weight_shape("Linear", 2, { out_f, in_f })
@@ -168,10 +171,13 @@ end
 local Conv2d = class("Conv2d")
 M.Conv2d = Conv2d
 
--- Conv2d(in_channels, out_channels, kernel_size, {stride = 1, padding = 0, dilation = 1,
---        groups = 1, bias = true, dtype, generator, seed}); sizes are integers or pairs.
+-- Conv2d(in_channels, out_channels, kernel_size [, opts]) -> module
+-- torch.nn.Conv2d; sizes are integers or pairs. Options: stride (1), padding (0),
+-- dilation (1), groups (1), bias (true), dtype ("float32"), generator | seed (nil: the
+-- default generator) for the initial weights.
 function Conv2d.new(cin, cout, k, opts)
-  opts = opts or {}
+  opts = check("Conv2d", 4, opts, { "stride", "padding", "dilation", "groups", "bias",
+                                    table.unpack(INIT) }) or {}
   check_count("Conv2d", 1, cin, "in_channels")
   check_count("Conv2d", 2, cout, "out_channels")
   local groups = opts.groups or 1
@@ -228,7 +234,7 @@ local function batchnorm_class(name, dims_ok, expect)
   local cls = class(name)
   -- (see BatchNorm1d below)
   cls.new = function(c, opts)
-    opts = opts or {}
+    opts = check(name, 2, opts, { "eps", "momentum", "affine", "track_running_stats", "dtype" }) or {}
     check_count(name, 1, c, "num_features")
     local self = init(setmetatable({}, cls))
     local dt = opts.dtype or "float32"
@@ -274,7 +280,8 @@ end
 -- PyTorch's parameters (weight, bias) and buffers (running_mean, running_var,
 -- num_batches_tracked); batch statistics in training, running ones in eval.
 M.BatchNorm1d = batchnorm_class("BatchNorm1d", function(d) return d == 2 or d == 3 end, "[B x %d] or [B x %d x L]")
--- BatchNorm2d(num_features [, opts]) -> module
+-- BatchNorm2d(num_features [, {eps = 1e-5, momentum = 0.1, affine = true, track_running_stats = true,
+--              dtype = "float32"}]) -> module
 -- BatchNorm1d's normalisation for [B x C x H x W] inputs (same options).
 M.BatchNorm2d = batchnorm_class("BatchNorm2d", function(d) return d == 4 end, "[B x %d x H x W]")
 
@@ -287,7 +294,7 @@ M.LayerNorm = LayerNorm
 
 -- LayerNorm(normalized_shape, {eps = 1e-5, elementwise_affine = true, bias = true, dtype})
 function LayerNorm.new(shape, opts)
-  opts = opts or {}
+  opts = check("LayerNorm", 2, opts, { "eps", "elementwise_affine", "bias", "dtype" }) or {}
   if type(shape) == "number" then shape = { shape } end
   local self = init(setmetatable({}, LayerNorm))
   local d = 1
@@ -332,6 +339,7 @@ end
 local function activation(name, kernel)
   local cls = class(name)
   cls.new = function(opts)
+    check(name, 1, opts, name == "GELU" and { "approximate" } or {})
     local self = init(setmetatable({}, cls))
     self._kernel = kernel
     if name == "GELU" and opts and opts.approximate == "tanh" then self._kernel = "gelu_tanh" end
@@ -401,8 +409,11 @@ M.LogSoftmax = softmax_class("LogSoftmax", true)
 ---------------------------------------------------------------------------
 
 -- Pooling arguments: (kernel, stride, padding) positionally or (kernel, {stride=, padding=, ...}).
-local function pool_opts(kernel, a, b)
+local function pool_opts(name, kernel, a, b)
   local o = type(a) == "table" and a or { stride = a, padding = b }
+  if type(a) == "table" then
+    check(name, 2, a, { "stride", "padding", "dilation", "ceil_mode", "count_include_pad" })
+  end
   o.kernel = kernel
   return o
 end
@@ -410,7 +421,7 @@ end
 local function pool_class(name)
   local cls = class(name)
   cls.new = function(kernel, a, b)
-    local o = pool_opts(kernel, a, b)
+    local o = pool_opts(name, kernel, a, b)
     local self = init(setmetatable({}, cls))
     self.kernel_size = pair(name, o.kernel, "kernel_size", 1)
     self.stride = pair(name, o.stride or o.kernel, "stride", 1)
@@ -467,10 +478,11 @@ local function pool_class(name)
 end
 
 -- MaxPool2d(kernel [, stride = kernel [, padding = 0]] | kernel, {stride =, padding =}) -> module
--- 2-d max pooling of [B x C x H x W] inputs; sizes are integers or {h, w} pairs.
+-- 2-d max pooling of [B x C x H x W] inputs; sizes are integers or {h, w} pairs. Options:
+-- stride (kernel), padding (0), dilation (1), ceil_mode (false); an unknown key raises.
 M.MaxPool2d = pool_class("MaxPool2d")
 -- AvgPool2d(kernel [, stride = kernel [, padding = 0]] | kernel, {stride =, padding =}) -> module
--- 2-d average pooling of [B x C x H x W] inputs, as MaxPool2d.
+-- 2-d average pooling of [B x C x H x W] inputs, as MaxPool2d; also count_include_pad (true).
 M.AvgPool2d = pool_class("AvgPool2d")
 
 local Adaptive = class("AdaptiveAvgPool2d")
@@ -537,6 +549,7 @@ M.Dropout = Dropout
 -- training and scales the rest by 1/(1-p); the identity in evaluation.
 function Dropout.new(p, opts)
   if type(p) == "table" then p, opts = nil, p end
+  check("Dropout", 2, opts, { "generator", "seed" })
   p = p or 0.5
   if type(p) ~= "number" or p < 0 or p > 1 then argerror(1, "Dropout", "p must be in [0, 1], got %s", tostring(p)) end
   local self = init(setmetatable({}, Dropout))

@@ -14,6 +14,12 @@ local nm = require "lunette.nn_module"
 
 local M = {}
 local argerror = nm.argerror
+local check = require("lunette.options").check
+local KEYS = {
+  cross_entropy = { "reduction", "weight", "sample_weight", "label_smoothing", "grad" },
+  nll_loss = { "reduction", "weight", "sample_weight", "grad" },
+  mse_loss = { "reduction" },
+}
 
 local REDUCTIONS = { mean = true, sum = true, none = true }
 
@@ -72,16 +78,23 @@ local function classification(fname, kernel, x, labels, opts)
   return total, grad
 end
 
--- cross_entropy(logits [B x C], labels [B], opts) -> loss, dloss/dlogits
+-- cross_entropy(logits [B x C], labels [B] [, opts]) -> loss, dloss/dlogits
+-- torch's F.cross_entropy. Options (an unknown key raises): reduction ("mean"; "sum",
+-- "none"), weight (nil; a [C] tensor of class weights), sample_weight (nil; a [B] tensor),
+-- label_smoothing (0), grad (true; false skips the gradient).
 function M.cross_entropy(x, labels, opts)
+  check("cross_entropy", 3, opts, KEYS.cross_entropy)
   local eps = opts and opts.label_smoothing or 0
   return classification("cross_entropy", function(xx, y, w, alpha, s, want)
     return C.cross_entropy(xx, y, w, eps, alpha, s, want)
   end, x, labels, opts)
 end
 
--- nll_loss(logp [B x C], labels [B], opts) -> loss, dloss/dlogp
+-- nll_loss(logp [B x C], labels [B] [, opts]) -> loss, dloss/dlogp
+-- torch's F.nll_loss. Options: reduction ("mean"), weight (nil), sample_weight (nil),
+-- grad (true), as cross_entropy's.
 function M.nll_loss(x, labels, opts)
+  check("nll_loss", 3, opts, KEYS.nll_loss)
   return classification("nll_loss", function(xx, y, w, alpha, s, want)
     return C.nll(xx, y, w, alpha, s, want)
   end, x, labels, opts)
@@ -89,7 +102,7 @@ end
 
 -- mse_loss(x, target, {reduction = "mean"}) -> loss, dloss/dx
 function M.mse_loss(x, target, opts)
-  opts = opts or {}
+  opts = check("mse_loss", 3, opts, KEYS.mse_loss) or {}
   if not lt.is_tensor(x) or not lt.is_tensor(target) then argerror(1, "mse_loss", "tensors expected") end
   local red = reduction("mse_loss", opts)
   local d = x - target:to(x:dtype())
@@ -104,9 +117,10 @@ end
 -- loss modules: forward(input, target) -> loss; backward() -> gradient
 ---------------------------------------------------------------------------
 
-local function loss_class(name, fn)
+local function loss_class(name, fn, keys)
   local cls = nm.class(name)
   cls.new = function(opts)
+    check(name, 1, opts, keys)
     local self = nm.init(setmetatable({}, cls))
     self.opts = opts or {}
     return self
@@ -123,11 +137,11 @@ end
 -- CrossEntropyLoss([opts]) -> module
 -- cross_entropy as a module: crit:forward(logits, labels) -> loss,
 -- crit:backward() -> the gradient of that loss (opts as cross_entropy).
-M.CrossEntropyLoss = loss_class("CrossEntropyLoss", M.cross_entropy)
+M.CrossEntropyLoss = loss_class("CrossEntropyLoss", M.cross_entropy, KEYS.cross_entropy)
 -- NLLLoss([opts]) -> module: nll_loss as a module (forward(logp, labels), backward()).
-M.NLLLoss = loss_class("NLLLoss", M.nll_loss)
+M.NLLLoss = loss_class("NLLLoss", M.nll_loss, KEYS.nll_loss)
 -- MSELoss([opts]) -> module: mse_loss as a module (forward(x, target), backward()).
-M.MSELoss = loss_class("MSELoss", M.mse_loss)
+M.MSELoss = loss_class("MSELoss", M.mse_loss, KEYS.mse_loss)
 
 -- The functions by name, for options such as {loss = "cross_entropy"}.
 M.by_name = { cross_entropy = M.cross_entropy, nll = M.nll_loss, nll_loss = M.nll_loss, mse = M.mse_loss }

@@ -85,8 +85,10 @@ end
 -- Whether x is a module instance (a table built by a class constructor).
 function M.is_module(x) return type(x) == "table" and getmetatable(x) ~= nil and x._params ~= nil end
 
+-- argerror(n, fname, fmt, ...) raises "bad argument #n to 'fname' (...)" at the user's line
+-- (lunette.options finds it), however deep in containers and layers the check ran.
 local function argerror(n, fname, fmt, ...)
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, fmt:format(...)), 3)
+  require("lunette.options").argerror(fname, n, fmt:format(...))
 end
 M.argerror = argerror
 
@@ -200,6 +202,7 @@ end
 -- m:named_parameters([{all = false}]) -> array of {name, module, key, tensor}
 -- The trainable parameters in PyTorch's order (frozen ones too with all).
 function Module:named_parameters(opts)
+  require("lunette.options").check("named_parameters", 1, opts, { "all" })
   local out, all = {}, opts and opts.all
   for _, e in ipairs(self:named_modules()) do
     local m = e.module
@@ -370,7 +373,12 @@ end
 -- lists them all; with strict = false only shapes are checked. With prefix
 -- ("projectors.0.proj."), only the keys under it are read, without it (a part of a
 -- larger checkpoint loads into a model of that part). Returns missing, unexpected.
+-- Given nil and a message (what lunette.io.load returns for a missing or unreadable file, as
+-- in m:load_state_dict(lt.io.load(p))), raises that message.
 function Module:load_state_dict(sd, opts)
+  if sd == nil and type(opts) == "string" then require("lunette.options").raise(opts) end
+  -- array: m:load_state_dict(other:state_dict()) also passes state_dict's second value, its keys
+  require("lunette.options").check("load_state_dict", 2, opts, { "strict", "prefix" }, true)
   if type(sd) ~= "table" then argerror(1, "load_state_dict", "state dict table expected, got %s", type(sd)) end
   local strict = not (opts and opts.strict == false)
   if opts and opts.prefix ~= nil then
@@ -402,7 +410,8 @@ function Module:load_state_dict(sd, opts)
   if strict and #unexpected > 0 then problems[#problems + 1] = "unexpected keys: " .. list_keys(unexpected, 20) end
   if #problems > 0 then
     local where = opts and opts.prefix and (" (prefix '" .. opts.prefix .. "')") or ""
-    error("load_state_dict" .. where .. ": " .. table.concat(problems, "; "), 2)
+    local msg = "load_state_dict" .. where .. ": " .. table.concat(problems, "; ")
+    require("lunette.options").raise(msg)
   end
   for k, t in pairs(own) do
     local v = sd[k]
@@ -457,6 +466,7 @@ M.Sequential = Sequential
 -- With {anonymous = true}, bare entries run but are not registered (functional
 -- ops such as F.relu in a torch forward); the zoo builds its models that way.
 function Sequential.new(entries, opts)
+  require("lunette.options").check("Sequential", 2, opts, { "anonymous" })
   local self = M.init(setmetatable({}, Sequential))
   self._seq = {}
   local anonymous = opts and opts.anonymous

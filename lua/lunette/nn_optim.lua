@@ -14,6 +14,7 @@ local nm = require "lunette.nn_module"
 
 local M = {}
 local argerror = nm.argerror
+local check = require("lunette.options").check
 
 -- The parameter entries {module, key} of whatever `params` is.
 local function entries_of(params)
@@ -29,9 +30,14 @@ local function entries_of(params)
   argerror(1, "optimizer", "model, parameter entries or groups expected, got %s", type(params))
 end
 
-local function build_groups(fname, params, opts, defaults)
+-- The parameter groups of an optimiser: opts and each group's table may hold only the keys
+-- known (a group also "params"), so a misspelt momentum never trains without momentum.
+local function build_groups(fname, params, opts, defaults, known)
+  check(fname, 2, opts, known)
+  local group_keys = { "params", table.unpack(known) }
   local groups = {}
   local function add(ps, o)
+    check(fname, 1, o, group_keys)
     local g = { entries = entries_of(ps), state = {} }
     for k, v in pairs(defaults) do g[k] = v end
     for k, v in pairs(opts) do g[k] = v end
@@ -78,11 +84,15 @@ end
 local SGD = setmetatable({}, { __index = Optimizer })
 SGD.__index = SGD
 
--- SGD(params, {lr, momentum = 0, dampening = 0, weight_decay = 0, nesterov = false})
+-- SGD(params, {lr, momentum = 0, dampening = 0, weight_decay = 0, nesterov = false}) -> optimizer
+-- torch.optim.SGD. params: a model, an array of models or parameter entries, or an array of
+-- groups {params = ..., lr = ...}. Options (an unknown key raises): lr (required, here or in
+-- every group), momentum (0), dampening (0), weight_decay (0), nesterov (false).
 function M.SGD(params, opts)
   opts = opts or {}
   local self = setmetatable({ steps = 0, kind = "SGD" }, SGD)
-  self.groups = build_groups("SGD", params, opts, { momentum = 0, dampening = 0, weight_decay = 0, nesterov = false })
+  self.groups = build_groups("SGD", params, opts, { momentum = 0, dampening = 0, weight_decay = 0, nesterov = false },
+                             { "lr", "momentum", "dampening", "weight_decay", "nesterov" })
   for _, g in ipairs(self.groups) do
     if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
       argerror(2, "SGD", "Nesterov momentum requires a momentum and zero dampening")
@@ -109,15 +119,18 @@ local function adam(kind, decoupled, wd)
   return function(params, opts)
     opts = opts or {}
     local self = setmetatable({ steps = 0, kind = kind }, Adam)
-    self.groups = build_groups(kind, params, opts, { lr = 1e-3, betas = { 0.9, 0.999 }, eps = 1e-8, weight_decay = wd })
+    self.groups = build_groups(kind, params, opts, { lr = 1e-3, betas = { 0.9, 0.999 }, eps = 1e-8, weight_decay = wd },
+                               { "lr", "betas", "eps", "weight_decay" })
     for _, g in ipairs(self.groups) do g.decoupled = decoupled end
     return self
   end
 end
 
--- Adam(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0})
+-- Adam(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 0}) -> optimizer
+-- torch.optim.Adam (params as SGD's; an unknown option raises).
 M.Adam = adam("Adam", false, 0)
--- AdamW(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 1e-2})
+-- AdamW(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = 1e-2}) -> optimizer
+-- torch.optim.AdamW: decoupled weight decay (params as SGD's; an unknown option raises).
 M.AdamW = adam("AdamW", true, 1e-2)
 
 function Adam:_update(g, state, i, p, grad)
@@ -156,9 +169,10 @@ end
 -- Linear warm-up factor for t < warmup: (t + 1) / warmup (PyTorch LinearLR from 1/warmup).
 local function warm(t, warmup) return (t + 1) / warmup end
 
--- StepLR(opt, {step_size, gamma = 0.1, warmup = 0})
+-- StepLR(opt, {step_size, gamma = 0.1, warmup = 0}) -> schedule
+-- lr times gamma every step_size periods (required, >= 1) after warmup linear warm-up periods.
 function M.StepLR(opt, o)
-  o = o or {}
+  o = check("StepLR", 2, o, { "step_size", "gamma", "warmup" }) or {}
   if not o.step_size or o.step_size < 1 then argerror(2, "StepLR", "step_size must be >= 1") end
   local gamma, warmup = o.gamma or 0.1, o.warmup or 0
   return schedule(opt, function(t)
@@ -167,10 +181,11 @@ function M.StepLR(opt, o)
   end)
 end
 
--- CosineLR(opt, {t_max, eta_min = 0, warmup = 0}): PyTorch's CosineAnnealingLR over
--- t_max - warmup periods after a linear warm-up.
+-- CosineLR(opt, {t_max, eta_min = 0, warmup = 0}) -> schedule
+-- PyTorch's CosineAnnealingLR over t_max (required, >= 1) - warmup periods after a linear
+-- warm-up of warmup periods.
 function M.CosineLR(opt, o)
-  o = o or {}
+  o = check("CosineLR", 2, o, { "t_max", "eta_min", "warmup" }) or {}
   if not o.t_max or o.t_max < 1 then argerror(2, "CosineLR", "t_max must be >= 1") end
   local warmup, eta = o.warmup or 0, o.eta_min or 0
   local base = opt.groups[1].initial_lr
@@ -183,9 +198,10 @@ function M.CosineLR(opt, o)
   end)
 end
 
--- LinearLR(opt, {start_factor = 1/3, end_factor = 1, total_iters = 5})
+-- LinearLR(opt, {start_factor = 1/3, end_factor = 1, total_iters = 5}) -> schedule
+-- lr times a factor going linearly from start_factor to end_factor over total_iters periods.
 function M.LinearLR(opt, o)
-  o = o or {}
+  o = check("LinearLR", 2, o, { "start_factor", "end_factor", "total_iters" }) or {}
   local s, e, n = o.start_factor or 1 / 3, o.end_factor or 1, o.total_iters or 5
   return schedule(opt, function(t) return s + (e - s) * math.min(t, n) / n end)
 end

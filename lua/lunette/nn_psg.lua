@@ -24,6 +24,15 @@ local C = require "lunette._nn"
 
 local M = {}
 local argerror = nm.argerror
+local check = require("lunette.options").check
+
+-- The options every per-sample pass reads (see the header), and each function's extra ones.
+local PASS_OPTS = { "last_layer", "params", "loss", "label_smoothing", "batch_size" }
+local function keys(...)
+  local r = { table.unpack(PASS_OPTS) }
+  for _, k in ipairs { ... } do r[#r + 1] = k end
+  return r
+end
 
 -- split_head(model [, fname = "per_sample_grads"]) -> {head, features, after, module}
 -- The one definition of a model's head and features, which Sequential:features,
@@ -183,9 +192,15 @@ local function method_loop(model, x, y, opts, plan, G)
   end)
 end
 
--- per_sample_grads(model, x, y, opts) -> G [B x D], losses [B], logits [B x C]
+-- per_sample_grads(model, x, y [, opts]) -> G [B x D], losses [B], logits [B x C]
+-- Options (unknown keys raise): last_layer (false: every trainable parameter; true: the final
+-- Linear layer's weight and bias only), params (nil: all; a list of parameter names or
+-- prefixes), loss ("cross_entropy"; "nll", "mse" or a function (logits, y) -> losses,
+-- dlogits), label_smoothing (0), batch_size (the whole batch: rows per forward/backward
+-- chunk), out (nil: a new tensor; a contiguous [B x D] tensor of the model's dtype to fill),
+-- method (nil: one batched pass; "loop" runs one sample at a time, for checking).
 function M.per_sample_grads(model, x, y, opts)
-  opts = opts or {}
+  opts = check("per_sample_grads", 4, opts, keys("out", "method")) or {}
   local plan = M.plan(model, opts, "per_sample_grads")
   local dt = model:dtype()
   check_batch("per_sample_grads", x, y)
@@ -207,9 +222,11 @@ function M.per_sample_grads(model, x, y, opts)
   return G, losses, logits
 end
 
--- projected_grads(model, x, y, P [ell x D], opts) -> Z [B x ell] = G Pᵀ, losses, logits
+-- projected_grads(model, x, y, P [ell x D] [, opts]) -> Z [B x ell] = G Pᵀ, losses, logits
+-- Options as per_sample_grads': last_layer (false), params (all), loss ("cross_entropy"),
+-- label_smoothing (0), batch_size (the whole batch), out (nil: a new [B x ell] tensor).
 function M.projected_grads(model, x, y, P, opts)
-  opts = opts or {}
+  opts = check("projected_grads", 5, opts, keys("out")) or {}
   local plan = M.plan(model, opts, "projected_grads")
   local dt = model:dtype()
   if not lt.is_tensor(P) or P:dim() ~= 2 then
@@ -230,9 +247,11 @@ function M.projected_grads(model, x, y, P, opts)
   return Z, losses, logits
 end
 
--- per_sample_norms(model, x, y, opts) -> norms [B] (float64), losses, logits
+-- per_sample_norms(model, x, y [, opts]) -> norms [B] (float64), losses, logits
+-- The exact ||g_b|| without forming G. Options as per_sample_grads': last_layer (false),
+-- params (all), loss ("cross_entropy"), label_smoothing (0), batch_size (the whole batch).
 function M.per_sample_norms(model, x, y, opts)
-  opts = opts or {}
+  opts = check("per_sample_norms", 4, opts, PASS_OPTS) or {}
   local plan = M.plan(model, opts, "per_sample_norms")
   check_batch("per_sample_norms", x, y)
   local N = lt.zeros({ x:size(1) }, "float64")
@@ -242,18 +261,20 @@ function M.per_sample_norms(model, x, y, opts)
   return N:sqrt(), losses, logits
 end
 
--- param_dim(model, opts [, fname]) -> D, entries
+-- param_dim(model [, {last_layer = false, params = all}] [, fname]) -> D, entries
 -- D and the plan's entries (name, offset, numel) for slicing G; errors name fname
--- (default "per_sample_grads").
+-- (default "param_dim").
 function M.param_dim(model, opts, fname)
+  check(fname or "param_dim", 2, opts, { "last_layer", "params" })
   local plan = M.plan(model, opts, fname)
   return plan.dim, plan.entries
 end
 
--- sample_stats(model, x, y|nil, {batch_size}) -> {logits, probs, pred, loss, prob, margin,
--- prob_margin, entropy, el2n, correct} for uncertainty, EL2N and forgetting scores (evaluation mode).
+-- sample_stats(model, x, y|nil [, {batch_size = the whole batch}]) -> {logits, probs, pred,
+-- loss, prob, margin, prob_margin, entropy, el2n, correct} for uncertainty, EL2N and forgetting
+-- scores (evaluation mode).
 function M.sample_stats(model, x, y, opts)
-  opts = opts or {}
+  opts = check("sample_stats", 4, opts, { "batch_size" }) or {}
   if not lt.is_tensor(x) then argerror(1, "sample_stats", "batch tensor expected, got %s", type(x)) end
   local B, bs, parts = x:size(1), opts.batch_size or x:size(1), {}
   nm.in_eval(model, function()

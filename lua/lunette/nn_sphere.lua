@@ -8,6 +8,7 @@
 --
 -- All three run forward and backward (training with nn.fit) and take part in
 -- per-sample gradients (Anchors in the full-gradient mode).
+local check = require("lunette.options").check
 local lt = require "lunette.tensor"
 local nm = require "lunette.nn_module"
 local layers = require "lunette.nn_layers"
@@ -43,10 +44,10 @@ end
 local Normalize = class("Normalize")
 M.Normalize = Normalize
 
--- Normalize({dim = -1, eps = 1e-12}): a parameter-free layer, y = x / max(||x||₂, eps) along dim
+-- Normalize({dim = -1, eps = 1e-12, p = 2}): a parameter-free layer, y = x / max(||x||₂, eps) along dim
 -- (torch.nn.functional.normalize with p = 2), with its exact gradient.
 function Normalize.new(opts)
-  opts = opts or {}
+  opts = check("Normalize", 1, opts, { "dim", "eps", "p" }) or {}
   if opts.p ~= nil and opts.p ~= 2 then argerror(1, "Normalize", "only p = 2 is supported, got %s", tostring(opts.p)) end
   local self = init(setmetatable({}, Normalize))
   self.dim, self.eps = opts.dim or -1, opts.eps or 1e-12
@@ -86,7 +87,7 @@ local COMBINE = { mean = true, sum = true, cat = true }
 -- columns (so nn.fit can train it on concatenated features); without it, a list of tensors.
 -- Branches are children "0", "1", ... (torch's ModuleList names) unless named.
 function Parallel.new(branches, opts)
-  opts = opts or {}
+  opts = check("Parallel", 2, opts, { "split", "combine" }) or {}
   if type(branches) ~= "table" or #branches == 0 then argerror(1, "Parallel", "a list of branch modules expected") end
   local self = init(setmetatable({}, Parallel))
   self.combine, self._branches = opts.combine or "mean", {}
@@ -183,7 +184,7 @@ M.Anchors = Anchors
 -- Gaussian vectors: uniform on the sphere; they are re-normalised in every forward, so training
 -- moves their directions). forward(x [B x d]) -> [B x n], the cosine of each row to each anchor.
 function Anchors.new(n, d, opts)
-  opts = opts or {}
+  opts = check("Anchors", 3, opts, { "normalize_input", "eps", "dtype", "generator", "seed" }) or {}
   for i, v in ipairs { n, d } do
     if math.type(v) ~= "integer" or v < 1 then argerror(i, "Anchors", "%s must be a positive integer, got %s", i == 1 and "n" or "d", tostring(v)) end
   end

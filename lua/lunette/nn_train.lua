@@ -10,16 +10,8 @@
 -- e.g. data.fashion_mnist{}:normalize()) or a table {x = images/features
 -- [N x ...], y = labels [N] (1..C)} whose uint8 images become float32 in
 -- [0, 1] per batch; {transform = fn} then changes each input batch.
--- Options of fit: epochs (1), batch_size (128), optimizer (default SGD lr 0.01),
--- schedule (built with the optimizer; stepped once per epoch unless
--- {schedule_per = "step"}), loss ("cross_entropy"), label_smoothing,
--- indices (train on this 1-based subset), weights (per-sample weights of the
--- subset, as selection methods return them), augment = {crop = 4, flip = true}
--- (seeded), seed (shuffling and augmentation; default lunette's default
--- generator), clip_grad_norm, drop_last, test (evaluated after each epoch),
--- hooks = {on_batch = fn(info), on_epoch = fn(info)}, verbose (a line per
--- epoch on stderr), progress (false turns off the bar lunette.data draws on
--- a terminal).
+-- fit's, evaluate's and extract_features' options are listed with their defaults above
+-- each function; an unknown key raises (a typo never runs with the defaults).
 local lt = require "lunette.tensor"
 local random = require "lunette.random"
 local C = require "lunette._nn"
@@ -31,6 +23,12 @@ local clock = require("lunette._tensor").clock
 
 local M = {}
 local argerror = nm.argerror
+local check = require("lunette.options").check
+
+local FIT_OPTS = { "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+                   "schedule", "schedule_per", "loss", "label_smoothing", "class_weight", "indices",
+                   "weights", "augment", "seed", "generator", "clip_grad_norm", "drop_last", "test",
+                   "eval_batch_size", "hooks", "verbose", "progress", "transform" }
 
 -- A batch source over a dataset: n samples and get(idx) -> inputs (model dtype), labels.
 local function source(fname, n, d, dtype, transform)
@@ -84,12 +82,23 @@ function M.augment(x, o, gen)
   return C.augment_crop_flip(x, pad, oy, ox, flip)
 end
 
-local function progress_line(info, verbose)
-  if not verbose then return end
-  local s = ("epoch %d/%d  loss %.4f  acc %.4f  %.0f samples/s"):format(info.epoch, info.epochs, info.loss,
-    info.accuracy, info.samples_per_s)
+-- Whether lunette.data's bar draws here (stderr is a terminal and bars are on).
+local function bar_draws(opts)
+  if opts.progress == false then return false end
+  local data = optional "lunette.data"
+  return type(data) == "table" and type(data.progress_enabled) == "function"
+    and data.progress_enabled() == true
+end
+
+-- The epoch's line on stderr: always with verbose = true, never with verbose = false, and by
+-- default when no bar was drawn (a log file, a pipe, a notebook), so a run is never silent.
+local function progress_line(info, opts)
+  if opts.verbose == false or (opts.verbose == nil and bar_draws(opts)) then return end
+  local s = ("epoch %d/%d  loss %.4f  acc %.4f  %.1f s  %.0f samples/s"):format(info.epoch,
+    info.epochs, info.loss, info.accuracy, info.seconds, info.samples_per_s)
   if info.test_accuracy then s = s .. ("  test acc %.4f"):format(info.test_accuracy) end
   io.stderr:write(s, "\n")
+  io.stderr:flush()
 end
 
 local function default_optimizer(model, opts)
@@ -105,8 +114,10 @@ local function train_step(model, opt, xb, yb, wb, opts, where)
   local losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
   local mean = (wb and (losses * wb):sum() or losses:sum()) * alpha
   if mean ~= mean or mean == math.huge or mean == -math.huge then
-    error(("fit: loss is %s at %s (lr %g); lower the learning rate or check the inputs"):format(
-      mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf"), where, opt:get_lr()), 0)
+    local what = mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf")
+    -- at the user's fit line, as argument errors are
+    require("lunette.options").raise(("fit: loss is %s at %s (lr %g); lower the learning rate or "
+      .. "check the inputs"):format(what, where, opt:get_lr()))
   end
   model:zero_grad()
   model:backward(dlogits, nil, false)
@@ -156,9 +167,29 @@ local function run_epoch(model, src, opt, st, epoch, opts)
            seconds = secs, samples_per_s = seen / math.max(secs, 1e-9) }
 end
 
--- fit(model, data, opts) -> history {epochs = {{loss, accuracy, test_accuracy, seconds}, ...}}
+-- fit(model, data [, opts]) -> history {epochs = {{epoch, loss, accuracy, seconds, samples_per_s,
+-- test_accuracy, test_loss}, ...}}
+-- Trains model on data (a lunette.data dataset or {x =, y =}) with cross-entropy. Options
+-- (an unknown key raises): epochs (1), batch_size (128), optimizer (nil: SGD with lr, momentum
+-- and weight_decay below), lr (0.01), momentum (0.9), weight_decay (0), schedule (nil; a
+-- scheduler built on the optimizer, stepped once per epoch), schedule_per ("epoch"; "step":
+-- once per batch), loss ("cross_entropy", the only one fit trains with), label_smoothing (0),
+-- class_weight (nil; a [C] tensor of class weights), indices (nil: every sample; a 1-based
+-- subset to train on), weights (nil; per-sample weights of the subset, as selection methods
+-- return them), augment (nil; {crop = pad, flip = true}, seeded), seed (nil: lunette's default
+-- generator; shuffling and augmentation), generator (nil; a random.Generator, instead of seed),
+-- clip_grad_norm (nil; a max norm), drop_last (false), test (nil; a dataset evaluated after
+-- each epoch), eval_batch_size (1000: test's batches), hooks (nil; {on_batch = fn(info),
+-- on_epoch = fn(info)}), verbose (nil: a line per epoch on stderr -- loss, accuracy, seconds,
+-- samples/s -- when no progress bar is drawn; true: always; false: never), progress (true:
+-- the bar lunette.data draws on a terminal; false: none), transform (nil; fn(x) -> x per batch).
 function M.fit(model, data, opts)
-  opts = opts or {}
+  opts = check("fit", 3, opts, FIT_OPTS) or {}
+  check("fit", 3, opts.hooks, { "on_batch", "on_epoch" })
+  check("fit", 3, opts.augment, { "crop", "flip" })
+  if opts.loss ~= nil and opts.loss ~= "cross_entropy" then
+    argerror(3, "fit", "fit trains with loss = \"cross_entropy\" only, got %s", tostring(opts.loss))
+  end
   local dtype = model:dtype()
   local src = source("fit", 2, data, dtype, opts.transform)
   local st = { gen = opts.generator or (opts.seed and random.Generator(opts.seed)) or layers.default_generator(),
@@ -179,16 +210,20 @@ function M.fit(model, data, opts)
       info.test_accuracy, info.test_loss = r.accuracy, r.loss
     end
     hist.epochs[epoch] = info
-    progress_line(info, opts.verbose)
+    progress_line(info, opts)
     if st.hooks.on_epoch then st.hooks.on_epoch(info) end
   end
   return hist
 end
 
--- evaluate(model, data, {batch_size = 1000, transform}) -> {accuracy, loss, n, per_class = {acc_1..acc_C},
--- counts = {n_1..n_C}, pred = predicted labels [N]} in evaluation mode.
+-- evaluate(model, data [, opts]) -> {accuracy, loss, n, per_class, counts, pred}
+-- Runs data (a lunette.data dataset or {x =, y =}) through model in evaluation mode:
+-- accuracy and mean cross-entropy loss over the n samples, per_class = {acc_1..acc_C},
+-- counts = {n_1..n_C}, pred = predicted labels [N]. Options (an unknown key raises):
+-- batch_size (1000), transform (nil; fn(x) -> x per batch), progress (true: a bar on a
+-- terminal; false: none).
 function M.evaluate(model, data, opts)
-  opts = opts or {}
+  opts = check("evaluate", 3, opts, { "batch_size", "transform", "progress" }) or {}
   local dtype = model:dtype()
   local src = source("evaluate", 2, data, dtype, opts.transform)
   local N, bs = src.n, opts.batch_size or 1000
@@ -230,7 +265,8 @@ end
 -- rows in indices, in that order, batch by batch in evaluation mode (the model's flags are
 -- restored), behind a progress bar on a terminal: the seed's compute_feature_representations.
 function M.extract_features(model, data, opts)
-  opts = opts or {}
+  opts = check("extract_features", 3, opts, { "indices", "batch_size", "transform", "progress",
+                                               "desc" }) or {}
   if not nm.is_module(model) then
     argerror(1, "extract_features", "model expected, got %s", type(model))
   end

@@ -17,6 +17,9 @@ local random = require "lunette.random"
 
 local M = {}
 local Sequential, Residual, argerror = nm.Sequential, nm.Residual, nm.argerror
+local check = require("lunette.options").check
+local INIT = { "dtype", "seed", "generator" } -- every constructor's: the initial weights
+local function keys(...) return table.move(INIT, 1, #INIT, select("#", ...) + 1, { ... }) end
 
 -- Options passed to every layer constructor: one generator for the whole model.
 local function layer_opts(opts)
@@ -103,12 +106,14 @@ end
 -- MLP
 ---------------------------------------------------------------------------
 
--- mlp{d_in, h1, ..., d_out, activation = "relu"|"gelu"|"tanh"|"sigmoid", dropout = 0, bias = true}:
+-- mlp{d_in, h1, ..., d_out, activation = "relu"|"gelu"|"tanh"|"sigmoid"|"silu", dropout = 0,
+--     bias = true, dtype = "float32", seed | generator}:
 -- the torch.nn.Sequential of Linear, activation (and Dropout) modules, so parameters
 -- are named by position ("0.weight", "2.weight", ...). Inputs with more than two
 -- dims (images) are flattened first.
 function M.mlp(opts)
   if type(opts) ~= "table" or #opts < 2 then argerror(1, "mlp", "sizes {d_in, ..., d_out} expected") end
+  check("mlp", 1, opts, keys("activation", "dropout", "bias"), true)
   local lo = layer_opts(opts)
   local acts = { relu = L.ReLU, gelu = L.GELU, tanh = L.Tanh, sigmoid = L.Sigmoid, silu = L.SiLU }
   local act = acts[opts.activation or "relu"]
@@ -122,7 +127,7 @@ function M.mlp(opts)
       entries[#entries + 1] = act()
       pos = pos + 1
       if opts.dropout and opts.dropout > 0 then
-        entries[#entries + 1] = { tostring(pos), L.Dropout(opts.dropout, lo) }
+        entries[#entries + 1] = { tostring(pos), L.Dropout(opts.dropout, { generator = lo.generator }) }
         pos = pos + 1
       end
     end
@@ -136,12 +141,14 @@ end
 -- small CNN
 ---------------------------------------------------------------------------
 
--- small_cnn{in_channels = 1, size = 28, classes = 10, width = 32, hidden = 128, dropout = 0}:
+-- small_cnn{in_channels = 1, size = 28, classes = 10, width = 32, hidden = 128, dropout = 0,
+--           dtype = "float32", seed | generator}:
 --   conv1 (3x3, pad 1) -> relu -> maxpool 2 -> conv2 (2*width, 3x3, pad 1) -> relu -> maxpool 2
 --   -> flatten -> fc1 (hidden) -> relu [-> dropout] -> fc2 (classes)
 -- As a torch module: attributes conv1, conv2, fc1, fc2 (plus a parameter-free pool and drop).
 function M.small_cnn(opts)
-  opts = opts or {}
+  opts = check("small_cnn", 1, opts, keys("in_channels", "size", "classes", "width", "hidden",
+                                          "dropout")) or {}
   local lo = layer_opts(opts)
   local cin, size, classes = opts.in_channels or 1, opts.size or 28, opts.classes or 10
   local w, hidden = opts.width or 32, opts.hidden or 128
@@ -153,7 +160,7 @@ function M.small_cnn(opts)
     L.Flatten(2),
     { "fc1", L.Linear(2 * w * (size // 4) * (size // 4), hidden, lo) }, L.ReLU(),
   }
-  if opts.dropout and opts.dropout > 0 then entries[#entries + 1] = { "drop", L.Dropout(opts.dropout, lo) } end
+  if opts.dropout and opts.dropout > 0 then entries[#entries + 1] = { "drop", L.Dropout(opts.dropout, { generator = lo.generator }) } end
   entries[#entries + 1] = { "fc2", fc2 }
   local m = Sequential(entries, { anonymous = true })
   m.__name = "SmallCNN"
@@ -166,7 +173,7 @@ end
 
 local function conv_bn(lo, cin, cout, k, stride, pad, groups)
   return L.Conv2d(cin, cout, k, with(lo, { stride = stride, padding = pad, bias = false, groups = groups })),
-         L.BatchNorm2d(cout, lo)
+         L.BatchNorm2d(cout, { dtype = lo.dtype })
 end
 
 -- BasicBlock: conv1 bn1 relu conv2 bn2 (+ shortcut) relu; the projection is named
@@ -185,9 +192,10 @@ local function basic_block(lo, cin, cout, stride, sc_name)
   return blk
 end
 
--- resnet18{classes = 10, in_channels = 3, style = "cifar"|"torchvision"}
+-- resnet18{classes = 10 (1000 in torchvision style), in_channels = 3, style = "cifar"|"torchvision",
+--          dtype = "float32", seed | generator}
 function M.resnet18(opts)
-  opts = opts or {}
+  opts = check("resnet18", 1, opts, keys("classes", "in_channels", "style")) or {}
   local lo = layer_opts(opts)
   local tv = opts.style == "torchvision"
   local cin, classes = opts.in_channels or 3, opts.classes or (tv and 1000 or 10)
@@ -244,14 +252,18 @@ end
 -- One ResNeXt bottleneck block (grouped 3x3 convolution of cardinality
 -- groups of width channels, batch norms, ReLU, a projection shortcut when
 -- the shape changes) with cin input and 2 * cardinality * width output channels.
+-- Options: {dtype = "float32", seed | generator}.
 M.resnext_block = function(cin, cardinality, width, stride, opts)
+  check("resnext_block", 5, opts, INIT)
   return (rx_block(layer_opts(opts or {}), cin, cardinality, width, stride))
 end
 
--- resnext29{classes = 10, in_channels = 3, cardinality = 32, width = 4, blocks = {3, 3, 3}}:
+-- resnext29{classes = 10, in_channels = 3, cardinality = 32, width = 4, blocks = {3, 3, 3},
+--           dtype = "float32", seed | generator}:
 -- ResNeXt-29 32x4d as in kuangliu/pytorch-cifar (conv1 is 1x1, 64 channels).
 function M.resnext29(opts)
-  opts = opts or {}
+  opts = check("resnext29", 1, opts, keys("classes", "in_channels", "cardinality", "width",
+                                          "blocks")) or {}
   local lo = layer_opts(opts)
   local card, width = opts.cardinality or 32, opts.width or 4
   local blocks = opts.blocks or { 3, 3, 3 }

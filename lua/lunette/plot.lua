@@ -55,7 +55,7 @@ function plot.figure(o) return Figure.new(o) end
 function plot.subplots(nrows, ncols, o)
   if type(nrows) == "table" then nrows, ncols, o = 1, 1, nrows end
   o = o or {}
-  local all = Axes.keys(Figure.FIGURE_KEYS, Figure.SUBPLOTS_KEYS)
+  local all = Axes._keys(Figure.FIGURE_KEYS, Figure.SUBPLOTS_KEYS)
   require("lunette.options").check("subplots", 3, o, all)
   local fig = Figure.new(o, all)
   return fig, fig:subplots(nrows or 1, ncols or 1, o, all)

@@ -29,7 +29,7 @@ end
 -- known, for a key not in it (lunette.options.check: the did-you-mean message).
 Axes.opts_table = opts_table
 
--- Axes.keys(list...) -> list: the option names of several lists in one (shared groups of
+-- Axes._keys(list...) -> list: the option names of several lists in one (shared groups of
 -- option names, as the text options every text-drawing call takes).
 local function keys(...)
   local out = {}
@@ -38,7 +38,7 @@ local function keys(...)
   end
   return out
 end
-Axes.keys = keys
+Axes._keys = keys
 -- The options of every call that draws text (lunette.plot_util.text_opts reads them).
 Axes.TEXT_KEYS = { "fontsize", "size", "color", "alpha", "ha", "va", "rotation", "weight",
                    "fontweight", "style", "family", "linespacing", "multialign", "rotation_mode" }
@@ -172,13 +172,20 @@ Axes.PLOT_KEYS = PLOT_KEYS
 -- matplotlib format string ("r--", "o", "k:", "C1-o"); drawstyle "steps-pre", "steps-post",
 -- "steps-mid" ("steps" = "steps-pre") draws steps, as ax:step.
 function Axes:plot(x, y, fmt, o)
+  -- argn: where the options table was in the call, for its error message (x and fmt may be
+  -- left out, as in matplotlib).
+  local argn = 4
   if type(y) == "string" or (type(y) == "table" and not U.is_tensor(y) and type(y[1]) ~= "number" and y[1] ~= nil) then
     x, y, fmt, o = nil, x, y, fmt
+    argn = argn - 1
   elseif y == nil then
     x, y = nil, x
   end
-  if type(fmt) == "table" then fmt, o = nil, fmt end
-  o = opts_table(o, "plot", 4, PLOT_KEYS)
+  if type(fmt) == "table" then
+    fmt, o = nil, fmt
+    argn = argn - 1
+  end
+  o = opts_table(o, "plot", argn, PLOT_KEYS)
   local ys = U.vec(y, "plot", 2, "y")
   local xs = x and U.vec(x, "plot", 1, "x") or T.arange(0, ys:size(1), 1, "float64")
   if xs:size(1) ~= ys:size(1) then
@@ -207,7 +214,7 @@ function Axes:plot(x, y, fmt, o)
     cap = o.solid_capstyle or rc["lines.solid_capstyle"], zorder = o.zorder or 2, label = o.label,
     clip = o.clip_on ~= false,
   }
-  if o.drawstyle or o.ds then self:apply_drawstyle(a, o.drawstyle or o.ds, "plot", 4) end
+  if o.drawstyle or o.ds then self:_apply_drawstyle(a, o.drawstyle or o.ds, "plot", 4) end
   return a
 end
 
@@ -291,7 +298,7 @@ function Axes:bar(x, height, o)
   local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
   self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "bar", sticky_y = sticky })
   if o.tick_label then self.x.fixed_locs, self.x.fixed_labels = xt, o.tick_label end
-  self:bar_errors(bars, o, "bar", false)
+  self:_bar_errors(bars, o, "bar", false)
   return bars
 end
 
@@ -321,7 +328,7 @@ function Axes:barh(y, width, o)
   local cols = bar_colors(self, o.color, n, o.alpha, "barh", 3)
   local v = function(t) return T.new(#t > 0 and t or { 0 }, "float64"):narrow(1, 1, #t) end
   self:add_rects(v(x0), v(y0), v(x1), v(y1), cols, o, { fname = "barh", sticky_x = sticky })
-  self:bar_errors(bars, o, "barh", true)
+  self:_bar_errors(bars, o, "barh", true)
   return bars
 end
 

@@ -152,9 +152,9 @@ function Axes:errorbar(x, y, o)
   return line
 end
 
--- ax:bar_errors(bars, o, fname, horizontal)
+-- ax:_bar_errors(bars, o, fname, horizontal)
 -- The yerr/xerr of ax:bar and ax:barh at the bar ends (ecolor "black", capsize 0, as matplotlib).
-function Axes:bar_errors(bars, o, fname, horizontal)
+function Axes:_bar_errors(bars, o, fname, horizontal)
   if o.yerr == nil and o.xerr == nil then return end
   local xs, ys = {}, {}
   for i, b in ipairs(bars) do
@@ -202,10 +202,10 @@ local function step_points(xs, ys, where)
   return px, py
 end
 
--- ax:apply_drawstyle(artist, drawstyle, fname, argn) -> artist
+-- ax:_apply_drawstyle(artist, drawstyle, fname, argn) -> artist
 -- Turns a line artist into matplotlib's step drawing ("default", "steps", "steps-pre",
 -- "steps-post", "steps-mid"); markers stay at the data points.
-function Axes:apply_drawstyle(a, ds, fname, argn)
+function Axes:_apply_drawstyle(a, ds, fname, argn)
   local where = STEPS[ds]
   if where == nil then
     fail(fname, argn,
@@ -226,33 +226,50 @@ local STEP_WHERE = { pre = "steps-pre", post = "steps-post", mid = "steps-mid" }
 -- "post" (to its right) or "mid" (the step halfway between points); the other options are
 -- ax:plot's.
 function Axes:step(x, y, fmt, o)
-  if type(fmt) == "table" then fmt, o = nil, fmt end
-  o = opts(o, "step", 4, A1.keys(A1.PLOT_KEYS, { "where" }))
+  local argn = 4 -- where the options table was in the call, for its error message
+  if type(fmt) == "table" then
+    fmt, o = nil, fmt
+    argn = 3
+  end
+  o = opts(o, "step", argn, A1._keys(A1.PLOT_KEYS, { "where" }))
   local po = {}
   for k, v in pairs(o) do if k ~= "where" then po[k] = v end end
   local where = o.where or "pre"
   if not STEP_WHERE[where] then
-    fail("step", 4, ("unknown where '%s' (pre, post, mid)"):format(tostring(where)))
+    fail("step", argn, ("unknown where '%s' (pre, post, mid)"):format(tostring(where)))
   end
   po.drawstyle = STEP_WHERE[where]
   if fmt then return self:plot(x, y, fmt, po) end
   return self:plot(x, y, po)
 end
 
+-- Checks the options table ending a semilogx/semilogy/loglog call under that call's name (ax:plot
+-- would report them as its own). An array of numbers (y given as a Lua table) is data.
+local function log_plot_options(fname, ...)
+  local n = select("#", ...)
+  local last = n > 0 and select(n, ...) or nil
+  if type(last) == "table" and getmetatable(last) == nil and rawget(last, 1) == nil then
+    opts(last, fname, n, A1.PLOT_KEYS)
+  end
+end
+
 -- ax:semilogx(...) -> artist: ax:plot(...) on a log x axis.
 function Axes:semilogx(...)
+  log_plot_options("semilogx", ...)
   local a = self:plot(...)
   self:xscale("log")
   return a
 end
 -- ax:semilogy(...) -> artist: ax:plot(...) on a log y axis.
 function Axes:semilogy(...)
+  log_plot_options("semilogy", ...)
   local a = self:plot(...)
   self:yscale("log")
   return a
 end
 -- ax:loglog(...) -> artist: ax:plot(...) with both axes logarithmic.
 function Axes:loglog(...)
+  log_plot_options("loglog", ...)
   local a = self:plot(...)
   self:xscale("log")
   self:yscale("log")

@@ -17,7 +17,7 @@ for k, v in pairs(require "lunette.plot_fields") do
   if k ~= "DRAW" then Axes[k] = v end
 end
 local opts_table = Axes.opts_table
-local keys, TEXT_KEYS = Axes.keys, Axes.TEXT_KEYS
+local keys, TEXT_KEYS = Axes._keys, Axes.TEXT_KEYS
 
 local function new_axis(rc, n)
   local k = n .. "tick."

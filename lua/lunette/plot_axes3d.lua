@@ -257,7 +257,7 @@ end
 -- ax:text(x, y, z, s, {color = "black", fontsize | size = 10, ha = "left", va = "baseline",
 --                      zorder = 3, ...the other text options of the 2-D ax:text})
 function A3:text(x, y, z, s, o)
-  o = Axes.opts_table(o, "text", 5, Axes.keys(Axes.TEXT_KEYS, { "zorder" }))
+  o = Axes.opts_table(o, "text", 5, Axes._keys(Axes.TEXT_KEYS, { "zorder" }))
   for i, v in ipairs { x, y, z } do
     if type(v) ~= "number" or v ~= v then fail("text", i, "coordinates must be finite numbers") end
   end
@@ -316,7 +316,7 @@ A3.set_xlim, A3.set_ylim, A3.set_zlim = A3.xlim, A3.ylim, A3.zlim
 
 local function set_label(k, fname)
   return function(self, s, o)
-    local known = Axes.keys(Axes.TEXT_KEYS, { "labelpad" })
+    local known = Axes._keys(Axes.TEXT_KEYS, { "labelpad" })
     self.axes[k].label = U.text(s, fname, 1)
     self.axes[k].label_opts = Axes.opts_table(o, fname, 2, known)
   end

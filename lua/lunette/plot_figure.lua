@@ -16,7 +16,7 @@ GridSpec.__index = GridSpec
 
 local function fail(...) return U.fail(...) end
 local check = require("lunette.options").check
-local keys = Axes.keys
+local keys = Axes._keys
 
 -- The options of Figure.new / plot.figure, of fig:subplot and of fig:subplots (plot.subplots
 -- takes all three).

@@ -19,6 +19,13 @@
 -- script that never seeds still gives the same numbers on every run;
 -- lunette.seed(n) restarts it. Draws are sequential: a seed gives the same
 -- numbers whatever the thread count.
+--
+-- An options table may stand where a dtype does (opts below): dtype (float32; int64 for
+-- randint and randperm) and generator (the default generator); choice's also holds replace
+-- (false) and weights (nil: uniform). An unknown key raises, naming the function.
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._random"
 local tensor = require "lunette.tensor"
 
@@ -117,16 +124,17 @@ end
 
 -- The rows of a tensor, or the elements of a Lua array, in random order.
 local function shuffle(g, x, opts)
+  require("lunette.options").check("shuffle", 2, opts, { "generator" })
   local gen = type(opts) == "table" and opts.generator or g
   if tensor.is_tensor(x) then
-    if x:dim() == 0 then error("bad argument #1 to 'shuffle' (cannot shuffle a 0-d tensor)", 3) end
+    if x:dim() == 0 then raise("bad argument #1 to 'shuffle' (cannot shuffle a 0-d tensor)") end
     return x:index_select(1, gen:randperm(x:size(1)))
   elseif type(x) == "table" then
     local out = {}
     for i, j in ipairs(gen:randperm(#x):totable()) do out[i] = x[j] end
     return out
   end
-  error("bad argument #1 to 'shuffle' (tensor or table expected, got " .. type(x) .. ")", 3)
+  raise("bad argument #1 to 'shuffle' (tensor or table expected, got " .. type(x) .. ")")
 end
 
 -- g:shuffle(x [, {generator = h}]) -> copy

@@ -6,7 +6,7 @@
 --                                                 labels = y, per_class = true, seed = 0 }
 -- budget: a fraction in (0, 1] (a float) or a row count (an integer); `fraction` is an alias.
 -- seed (random, kcenter, gradmatch; default 0): any integer, negative too, as every
--- seed in lunette. Unknown options are errors that name the known ones.
+-- seed in lunette. An unknown option is an error naming the one meant, or the known ones.
 -- labels: class numbers 1..C, one per row, as lunette.data and lunette.nn number them
 --   (num_classes = C when the last classes are missing from the labels).
 -- per_class (default: true when labels are given) keeps floor(fraction * N / C) rows of
@@ -26,6 +26,9 @@
 --   random{n | labels}                                  uniform or class-balanced
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
 --   agreement_scores(G, labels, opts)  scores.<method>{...}  class_stats(indices, labels, C)
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._select"
 local Opts = require "lunette.options"
 
@@ -33,22 +36,22 @@ local M = {}
 
 local COMMON = { "budget", "fraction", "labels", "per_class", "num_classes" }
 
-local function fail(fname, msg, level)
-  error(("bad argument #1 to '%s' (%s)"):format(fname, msg), level or 3)
+local function fail(fname, msg)
+  raise(("bad argument #1 to '%s' (%s)"):format(fname, msg))
 end
 
 -- A checked shallow copy of the options: keys not in known are errors (typos
 -- would otherwise be silently ignored), fraction becomes budget.
-local function options(fname, o, known, level)
-  level = (level or 2) + 1
-  if type(o) ~= "table" then fail(fname, "options table expected, got " .. type(o), level) end
-  Opts.check(fname, 1, o, known)
+local function options(fname, o, known, argn)
+  argn = argn or 1
+  if type(o) ~= "table" then Opts.argerror(fname, argn, "options table expected, got " .. type(o)) end
+  Opts.check(fname, argn, o, known)
   local c = {}
   for k, v in pairs(o) do c[k] = v end
   if c.fraction ~= nil then
-    if c.budget ~= nil then fail(fname, "give budget or fraction, not both", level) end
+    if c.budget ~= nil then Opts.argerror(fname, argn, "give budget or fraction, not both") end
     if math.type(c.fraction) == "integer" and c.fraction ~= 1 then
-      fail(fname, ("fraction %d must be in (0, 1]"):format(c.fraction), level)
+      Opts.argerror(fname, argn, ("fraction %d must be in (0, 1]"):format(c.fraction))
     end
     c.budget, c.fraction = c.fraction + 0.0, nil
   end
@@ -70,7 +73,7 @@ end
 -- (the seed's compute_agreement_scores: with labels = nil or per_class = false, one
 -- global centroid).
 function M.agreement_scores(G, labels, opts)
-  local o = options("agreement_scores", opts or {}, keys())
+  local o = options("agreement_scores", opts or {}, { "per_class", "num_classes" }, 3)
   o.grads, o.labels, o.budget = G, labels, nil
   if labels == nil then o.per_class = false end
   return C.agreement_scores(o)
@@ -117,10 +120,10 @@ M.forgetting, M.scores.forgetting = scored("forgetting", C.forgetting_scores, { 
 -- forgetting{record = record, ...}.
 function M.forgetting_recorder(n, epochs)
   if math.type(n) ~= "integer" or n < 1 then
-    error(("bad argument #1 to 'forgetting_recorder' (positive integer row count expected, got %s)"):format(tostring(n)), 2)
+    raise(("bad argument #1 to 'forgetting_recorder' (positive integer row count expected, got %s)"):format(tostring(n)))
   end
   if math.type(epochs) ~= "integer" or epochs < 1 then
-    error(("bad argument #2 to 'forgetting_recorder' (positive integer epoch count expected, got %s)"):format(tostring(epochs)), 2)
+    raise(("bad argument #2 to 'forgetting_recorder' (positive integer epoch count expected, got %s)"):format(tostring(epochs)))
   end
   local record = require("lunette").zeros({ n, epochs }, "uint8")
   local hooks = {
@@ -185,20 +188,20 @@ function M.class_stats(indices, labels, num_classes)
   local lt = require "lunette"
   if type(indices) == "table" and not lt.is_tensor(indices) then indices = lt.tensor(indices, "int64") end
   if not lt.is_tensor(indices) or indices:dim() ~= 1 then
-    error("bad argument #1 to 'class_stats' (1-d tensor or table of 1-based indices expected)", 2)
+    raise("bad argument #1 to 'class_stats' (1-d tensor or table of 1-based indices expected)")
   end
   if not lt.is_tensor(labels) or labels:dim() ~= 1 then
-    error("bad argument #2 to 'class_stats' (1-d tensor of class ids expected)", 2)
+    raise("bad argument #2 to 'class_stats' (1-d tensor of class ids expected)")
   end
   num_classes = num_classes or (labels:numel() > 0 and labels:max() or 0)
   if math.type(num_classes) ~= "integer" or num_classes < 1 then
-    error("bad argument #3 to 'class_stats' (positive integer class count expected)", 2)
+    raise("bad argument #3 to 'class_stats' (positive integer class count expected)")
   end
   if labels:numel() > 0 and labels:max() > num_classes then
-    error(("bad argument #3 to 'class_stats' (labels hold class %d but C is %d)"):format(labels:max(), num_classes), 2)
+    raise(("bad argument #3 to 'class_stats' (labels hold class %d but C is %d)"):format(labels:max(), num_classes))
   end
   if labels:numel() > 0 and labels:min() < 1 then
-    error("bad argument #2 to 'class_stats' (classes are numbered from 1)", 2)
+    raise("bad argument #2 to 'class_stats' (classes are numbered from 1)")
   end
   local picked = labels:index_select(1, indices:long())
   local counts = (picked:long() - 1):bincount(num_classes)
@@ -314,7 +317,7 @@ end
 function M.sage(o)
   o = options("sage", o, SAGE)
   local why = M.sage_unavailable()
-  if why then error("select.sage: " .. why, 2) end
+  if why then raise("select.sage: " .. why) end
   if o.model == nil or o.dataset == nil then fail("sage", "model and dataset required") end
   local lt, nn, data, sketch = require "lunette", require "lunette.nn", require "lunette.data", require "lunette.sketch"
   local ds = as_dataset(data, o.dataset)

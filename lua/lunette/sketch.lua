@@ -1,4 +1,7 @@
 -- lunette.sketch: Frequent Directions sketches (streaming, mergeable, serialisable) and random projections.
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._sketch"
 local M = {}
 local FD = C.FD.__methods
@@ -41,7 +44,7 @@ local FD = C.FD.__methods
 
 local function opt_table(fname, opts)
   if type(opts) ~= "table" then
-    error(("bad argument #1 to '%s' (options table expected, got %s)"):format(fname, type(opts)), 3)
+    raise(("bad argument #1 to '%s' (options table expected, got %s)"):format(fname, type(opts)))
   end
   return opts
 end
@@ -54,6 +57,7 @@ end
 -- a missing or non-positive ell/dim or an unknown dtype/variant.
 function M.fd(opts)
   opt_table("fd", opts)
+  require("lunette.options").check("fd", 1, opts, { "ell", "dim", "dtype", "variant" })
   return C.fd(opts.ell, opts.dim, opts.dtype, opts.variant)
 end
 
@@ -113,7 +117,7 @@ M.cov_error = C.cov_error
 -- The FD guarantee ||A - A_k||_F^2 / (ell - k) for a given A (through its
 -- SVD); fails unless k < ell.
 function M.fd_bound(A, ell, k)
-  if k >= ell then error(("bad argument #3 to 'fd_bound' (k must be below ell = %d)"):format(ell), 2) end
+  if k >= ell then raise(("bad argument #3 to 'fd_bound' (k must be below ell = %d)"):format(ell)) end
   local linalg = require "lunette.linalg"
   local _, S = linalg.svd(A:double())
   local s2 = S:double() ^ 2

@@ -1,4 +1,30 @@
 -- lunette.tensor: constructors, operators, slicing syntax and the numpy-like printer.
+--
+-- Indexing. Positions are 1-based and negative ones count from the end (-1 is the last).
+-- An integer picks along the first dim; a table gives one entry per dim, each an integer
+-- (that position: the dim is dropped), {first, last [, step]} (a range, both ends included,
+-- as in torch7 and Lua's own for loops), {} or ":" (the whole dim); dims left out are whole.
+-- Every one of these is a view: writing into it writes into t. One element reads as a number.
+--   local t = lt.arange(12):reshape(3, 4)   -- [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+--   t[1]                  -- row 1, [0, 1, 2, 3] (t[-1] is the last row)
+--   t[{2, 3}]             -- the element at row 2, column 3: the number 6
+--   t[{{}, {2, 3}}]       -- columns 2 to 3 of every row, [3 x 2]
+--   t[{":", {1, 4, 2}}]   -- columns 1 and 3 (step 2)
+--   t[{{-2, -1}}]         -- the last two rows
+-- A bool tensor is a mask: t[mask] is the 1-d tensor of the elements where mask is true
+-- (numpy's t[mask]); a 1-d mask of t's first size keeps those rows instead. An integer
+-- tensor picks rows, in its order and with repeats (index_select on dim 1). Both copy.
+--   t[t:gt(5)]                    -- [6, 7, 8, 9, 10, 11]
+--   t[lt.tensor({3, 1})]          -- rows 3 and 1, [2 x 4]
+--   t[lt.tensor({true, false, true})]  -- rows 1 and 3
+-- Assignment takes the same keys, with a number or a tensor of the selected shape:
+--   t[{1, {1, 2}}] = 0            -- through the view
+--   t[t:gt(9)] = -1               -- masked_assign_
+--   t[lt.tensor({2})] = 7         -- the listed rows
+-- t.shape is t:size() (a table), t.ndim t:dim(), #t the first size (0 for a 0-d tensor).
+
+-- raise(msg): a façade error at the user's line (lunette.options).
+local function raise(msg) require("lunette.options").raise(msg) end
 local C = require "lunette._tensor"
 -- The C half of linalg registers the products as tensor methods (t:matmul(u),
 -- mm, bmm, mv, dot, outer): loaded here, they exist from a script's first
@@ -415,12 +441,16 @@ local function shape_args(fname, ...)
       if type(v) == "number" then shape[#shape + 1] = v
       elseif i == n and (type(v) == "string" or type(v) == "table") then last = v
       elseif v ~= nil then
-        error(("bad argument #%d to '%s' (size or dtype expected, got %s)"):format(i, fname, type(v)), 3)
+        raise(("bad argument #%d to '%s' (size or dtype expected, got %s)"):format(i, fname, type(v)))
       end
     end
   end
   local dtype = last
-  if type(last) == "table" then dtype = last.dtype end
+  if type(last) == "table" then
+    -- array: a size from a call with two results, lt.empty(n, nn.param_dim(m)), passes a list too
+    require("lunette.options").check(fname, math.max(n, 2), last, { "dtype" }, true)
+    dtype = last.dtype
+  end
   return shape, dtype
 end
 
@@ -440,26 +470,32 @@ function M.ones(...) local s, d = shape_args("ones", ...); return C.full(s, 1, d
 -- value: int64 for an integer, float32 for a float, bool for a boolean).
 function M.full(shape, value, dtype)
   if type(shape) == "number" then shape = { shape } end
-  if type(dtype) == "table" then dtype = dtype.dtype end
+  if type(dtype) == "table" then
+    require("lunette.options").check("full", 3, dtype, { "dtype" })
+    dtype = dtype.dtype
+  end
   return C.full(shape, value, dtype)
 end
 
-local function like(fn)
+local function like(fname, fn)
   return function(t, dtype, ...)
-    if not is_tensor(t) then error("bad argument #1 (tensor expected, got " .. type(t) .. ")", 2) end
-    if type(dtype) == "table" then dtype = dtype.dtype end
+    if not is_tensor(t) then raise(("bad argument #1 to '%s' (tensor expected, got %s)"):format(fname, type(t))) end
+    if type(dtype) == "table" then
+      require("lunette.options").check(fname, 2, dtype, { "dtype" })
+      dtype = dtype.dtype
+    end
     return fn(t:size(), dtype or t:dtype(), ...)
   end
 end
 -- zeros_like(t [, dtype]) -> Tensor
 -- zeros of t's shape and (unless given) dtype; fails when t is not a tensor.
-M.zeros_like = like(function(s, d) return C.full(s, 0, d) end)
+M.zeros_like = like("zeros_like", function(s, d) return C.full(s, 0, d) end)
 -- ones_like(t [, dtype]) -> Tensor
 -- ones of t's shape and (unless given) dtype.
-M.ones_like = like(function(s, d) return C.full(s, 1, d) end)
+M.ones_like = like("ones_like", function(s, d) return C.full(s, 1, d) end)
 -- empty_like(t [, dtype]) -> Tensor
 -- An uninitialised tensor of t's shape and (unless given) dtype.
-M.empty_like = like(function(s, d) return C.empty(s, d) end)
+M.empty_like = like("empty_like", function(s, d) return C.empty(s, d) end)
 -- full_like(t, value [, dtype]) -> Tensor
 -- A tensor of t's shape filled with value, of t's dtype unless given.
 function M.full_like(t, value, dtype) return C.full(t:size(), value, dtype or t:dtype()) end
@@ -477,7 +513,7 @@ function M.new(data, dtype)
   end
   if type(data) == "boolean" then return C.full({}, data and 1 or 0, dtype or "bool") end
   if type(data) ~= "table" then
-    error("bad argument #1 to 'tensor' (table, number or tensor expected, got " .. type(data) .. ")", 2)
+    raise("bad argument #1 to 'tensor' (table, number or tensor expected, got " .. type(data) .. ")")
   end
   return C.fromtable(data, dtype)
 end
@@ -559,7 +595,7 @@ function methods.split(t, size, dim)
   dim = dim or 1
   local n, out = t:size(dim), {}
   if math.type(size) ~= "integer" or size < 1 then
-    error(("bad argument #2 to 'split' (positive integer size expected, got %s)"):format(tostring(size)), 2)
+    raise(("bad argument #2 to 'split' (positive integer size expected, got %s)"):format(tostring(size)))
   end
   for s = 1, n, size do out[#out + 1] = t:narrow(dim, s, math.min(size, n - s + 1)) end
   return out
@@ -571,7 +607,7 @@ end
 function methods.chunk(t, k, dim)
   dim = dim or 1
   if math.type(k) ~= "integer" or k < 1 then
-    error(("bad argument #2 to 'chunk' (positive integer count expected, got %s)"):format(tostring(k)), 2)
+    raise(("bad argument #2 to 'chunk' (positive integer count expected, got %s)"):format(tostring(k)))
   end
   return methods.split(t, math.max(1, -(-t:size(dim) // k)), dim)
 end
@@ -639,7 +675,7 @@ end
 local function index_view(t, spec, fname)
   local v, d = t, 1
   if #spec > t:dim() then
-    error(("bad argument #2 to '%s' (too many indices: %d for a %d-d tensor)"):format(fname, #spec, t:dim()), 3)
+    raise(("bad argument #2 to '%s' (too many indices: %d for a %d-d tensor)"):format(fname, #spec, t:dim()))
   end
   for i = 1, #spec do
     local s = spec[i]
@@ -653,8 +689,8 @@ local function index_view(t, spec, fname)
       v = v:slice(d, first, last, step)
       d = d + 1
     else
-      error(("bad argument #2 to '%s' (index %d must be an integer, {first, last[, step]}, {} or \":\", got %s)")
-        :format(fname, i, tostring(s)), 3)
+      raise(("bad argument #2 to '%s' (index %d must be an integer, {first, last[, step]}, {} or \":\", got %s)")
+        :format(fname, i, tostring(s)))
     end
   end
   return v
@@ -666,9 +702,9 @@ end
 -- indices a selection kept. Integer tensors go through one bincount (linear
 -- time when their range is under 2^26); floats compare by value through a set.
 function M.isin(t, values)
-  if not is_tensor(t) then error("bad argument #1 to 'isin' (tensor expected, got " .. type(t) .. ")", 2) end
+  if not is_tensor(t) then raise("bad argument #1 to 'isin' (tensor expected, got " .. type(t) .. ")") end
   if type(values) == "table" and not is_tensor(values) then values = M.new(values) end
-  if not is_tensor(values) then error("bad argument #2 to 'isin' (tensor or table expected, got " .. type(values) .. ")", 2) end
+  if not is_tensor(values) then raise("bad argument #2 to 'isin' (tensor or table expected, got " .. type(values) .. ")") end
   if t:numel() == 0 or values:numel() == 0 then return C.full(t:size(), 0, "bool") end
   local ints = { int64 = true, int32 = true, uint8 = true, bool = true }
   local x, v = t:reshape(-1), values:reshape(-1)
@@ -698,7 +734,7 @@ function meta.__index(t, k)
   if m ~= nil then return m end
   local kt = type(k)
   if kt == "number" then
-    if t:dim() == 0 then error("bad argument #2 to 'index' (cannot index a 0-d tensor)", 2) end
+    if t:dim() == 0 then raise("bad argument #2 to 'index' (cannot index a 0-d tensor)") end
     return scalar_or_view(t:select(1, k))
   elseif kt == "string" then
     if k == "shape" then return t:size()
@@ -715,13 +751,13 @@ function meta.__index(t, k)
   elseif kt == "table" then
     return scalar_or_view(index_view(t, k, "index"))
   end
-  error("bad argument #2 to 'index' (integer, table, or tensor key expected, got " .. kt .. ")", 2)
+  raise("bad argument #2 to 'index' (integer, table, or tensor key expected, got " .. kt .. ")")
 end
 
 function meta.__newindex(t, k, value)
   local kt = type(k)
   if kt == "number" then
-    if t:dim() == 0 then error("bad argument #2 to 'newindex' (cannot index a 0-d tensor)", 2) end
+    if t:dim() == 0 then raise("bad argument #2 to 'newindex' (cannot index a 0-d tensor)") end
     t:select(1, k):copy_(value)
   elseif is_tensor(k) then
     if k:dtype() == "bool" then t:masked_assign_(k, value)
@@ -731,7 +767,7 @@ function meta.__newindex(t, k, value)
   elseif kt == "table" then
     index_view(t, k, "newindex"):copy_(value)
   else
-    error("bad argument #2 to 'newindex' (cannot assign to field '" .. tostring(k) .. "' of a tensor)", 2)
+    raise("bad argument #2 to 'newindex' (cannot assign to field '" .. tostring(k) .. "' of a tensor)")
   end
 end
 

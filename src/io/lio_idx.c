@@ -94,7 +94,8 @@ static int read_cifar(lua_State *L, const char *path, const void *bytes, size_t 
       return ltL_argerror(L, 2, fname, "classes must be 10 or 100, got %d", classes);
   }
   int lb = classes == 10 ? 1 : 2;
-  LioHandle *h = lio_handle(L, 0, fname);
+  /* The limits of the options table apply here too, as to every reader. */
+  LioHandle *h = lio_handle(L, 2, fname);
   IoSrc *s;
   int64_t n;
   LtStatus st = bytes ? io_src_mem(&h->ctx, bytes, len, &s) : io_src_file(&h->ctx, path, &s);

@@ -25,11 +25,10 @@ static void push_user_where(lua_State *L) {
   lua_pushliteral(L, "");
 }
 
-/* Raises "where: bad argument #arg to 'fname' (reason)" followed by tail. */
-static int raise_argerror(lua_State *L, int arg, const char *fname, const char *reason,
-                          const char *tail) {
+/* Raises "where: bad argument #arg to 'fname' (reason)". */
+static int raise_argerror(lua_State *L, int arg, const char *fname, const char *reason) {
   push_user_where(L);
-  lua_pushfstring(L, "bad argument #%d to '%s' (%s)%s", arg, fname, reason, tail);
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, fname, reason);
   lua_concat(L, 2);
   return lua_error(L);
 }
@@ -41,7 +40,7 @@ int ltL_argerror(lua_State *L, int arg, const char *fname, const char *fmt, ...)
   /* vsnprintf, not lua_pushfstring: messages need %lld and %g, which Lua's formatter lacks. */
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return raise_argerror(L, arg, fname, msg, "");
+  return raise_argerror(L, arg, fname, msg);
 }
 
 void ltL_check_status(lua_State *L, LtStatus st, const char *fname) {
@@ -431,16 +430,17 @@ static int is_known(const char *k, const char *const *known) {
   return 0;
 }
 
-/* Raises the error for the unknown key on top of the stack. The hint follows
- * the closing parenthesis, so the message up to it stays Lua's own form. */
+/* Raises the error for the unknown key on top of the stack: "unknown option 'k' to 'fname'"
+ * then "(did you mean 'x'?)" when a known key is close, else "(expected a, b, c)" -- the one
+ * hint that helps most, inside Lua's own "bad argument" parentheses. */
 static int unknown_option(lua_State *L, int arg, const char *fname, const char *const *known) {
   const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
   const char *near = k ? closest_key(k, known) : NULL;
   const char *name = luaL_tolstring(L, -1, NULL);
-  const char *list = push_joined(L, known, "");
-  const char *reason = lua_pushfstring(L, "unknown option '%s' (expected %s)", name, list);
-  const char *hint = near ? lua_pushfstring(L, "; did you mean %s?", near) : "";
-  return raise_argerror(L, arg, fname, reason, hint);
+  const char *hint = near ? lua_pushfstring(L, "did you mean '%s'?", near)
+                          : lua_pushfstring(L, "expected %s", push_joined(L, known, ""));
+  const char *reason = lua_pushfstring(L, "unknown option '%s' to '%s' (%s)", name, fname, hint);
+  return raise_argerror(L, arg, fname, reason);
 }
 
 void ltL_check_options(lua_State *L, int arg, const char *fname, const char *const *known) {

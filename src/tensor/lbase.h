@@ -86,9 +86,9 @@ int ltL_check_shape_infer(lua_State *L, int arg, const char *fname, int64_t *sha
 
 /* Checks that arg is nil, none or a table whose keys are all strings in
  * `known` (NULL-terminated). Anything else raises "options table expected"
- * or "unknown option 'k' (expected a, b, c)", followed after the closing
- * parenthesis by "; did you mean b?" when a known key is close to k (edit
- * distance at most 2, and less than half the longer name). */
+ * or "unknown option 'k' to 'fname' (did you mean 'b'?)" when a known key is
+ * close to k (edit distance at most 2, and less than half the longer name),
+ * else "unknown option 'k' to 'fname' (expected a, b, c)". */
 void ltL_check_options(lua_State *L, int arg, const char *fname, const char *const *known);
 /* Pushes opts[key] and returns 1; returns 0 and pushes nothing when arg is
  * not a table or the value is nil. For options the readers below don't cover
