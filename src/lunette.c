@@ -51,6 +51,7 @@ int luaopen_lunette_plot_3d(lua_State *L);        /* plot/lplot_3d.c */
 int luaopen_lunette_plot_stats(lua_State *L);     /* plot/lplot_stats.c */
 int luaopen_lunette_sketch(lua_State *L);         /* sketch/lsketch.c */
 int luaopen_lunette_select(lua_State *L);         /* select/lselect.c */
+int luaopen_lunette_dist(lua_State *L);           /* dist/ldist.c */
 
 typedef struct {
   const char *module; /* the part goes into "lunette._<module>" */
@@ -80,7 +81,8 @@ static const LtPart parts[] = {
     {"plot", luaopen_lunette_plot},           {"plot", luaopen_lunette_plot_color},
     {"plot", luaopen_lunette_plot_ticks},     {"plot", luaopen_lunette_plot_3d},
     {"plot", luaopen_lunette_plot_stats},     {"sketch", luaopen_lunette_sketch},
-    {"select", luaopen_lunette_select},       {NULL, NULL}};
+    {"select", luaopen_lunette_select},       {"dist", luaopen_lunette_dist},
+    {NULL, NULL}};
 
 /* Moves every field of the part's table on top into the module table at idx and pops
  * it. Two parts registering one name is a bug in the list, not a user error: raise. */
