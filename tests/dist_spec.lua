@@ -87,6 +87,22 @@ describe("lunette.dist", function()
     end)
   end
 
+  it("allmerges FD sketches within the bound, the same on every rank and run to run", function()
+    local sums = {}
+    for _, n in ipairs { 2, 4, 4 } do
+      local out, code = mpirun(n, "tests/dist/sketch.lua")
+      assert.are.equal(0, code, out)
+      assert.is_nil(out:find("FAIL"), out)
+      local lines = {}
+      for sum in out:gmatch("rank %d: checksum ([^\n]+)") do lines[#lines + 1] = sum end
+      assert.are.equal(n, #lines, out)
+      for i = 2, n do assert.are.equal(lines[1], lines[i]) end
+      sums[#sums + 1] = lines[1]
+    end
+    assert.are.equal(sums[2], sums[3])
+    assert.are_not.equal(sums[1], sums[2])
+  end)
+
   it("prints on rank 0 only unless print_all", function()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))

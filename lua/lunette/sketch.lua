@@ -79,6 +79,39 @@ function M.from_state(s)
   return C.from_state(s)
 end
 
+--- fd:allmerge() -> FD
+-- Under lunette.dist: every rank's sketch (same ell and dim, else a collective mismatch on
+-- every rank) merged along a fixed binary tree, the merged sketch returned on every rank (a
+-- new FD; fd itself is unchanged). At step s = 1, 2, 4, ... rank r with r % 2s == s sends
+-- its sketch to rank r - s, which merges it into its own; rank 0's result is broadcast. The
+-- merge order depends only on the number of ranks, so the result does too: the same bits
+-- run after run, on every rank. Bound: a merge stacks two sketches and shrinks, so each
+-- shrinkage subtracts at most its delta in every direction and at least ell * delta of
+-- squared Frobenius mass; the proof of the one-stream bound then goes through unchanged for
+-- any tree (Ghashami et al. 2016, mergeability): with A every rank's rows,
+-- ||AᵀA - BᵀB||_2 <= error_bound() = (sum of every shrinkage on every rank and in every
+-- merge) + rounding, and that sum is <= ||A - A_k||²_F / (ell - k) for each k < ell, as for
+-- one sketch of all of A. Sends at most 2 ell rows of float32 per merge (log2(size) merges
+-- on the way to rank 0) and one broadcast. Without MPI it returns a copy of fd.
+function FD.allmerge(fd)
+  local dist = require "lunette.dist"
+  local info = fd:info()
+  dist._agree("allmerge", info.ell, info.dim)
+  local me, size = dist.rank(), dist.size()
+  local acc = M.from_state(fd:state())
+  local step = 1
+  while step < size do
+    if me % (2 * step) == step then
+      dist.send_value(acc:state(), me - step)
+      break
+    elseif me + step < size then
+      acc:merge(M.from_state(dist.recv_value(me + step)))
+    end
+    step = step * 2
+  end
+  return M.from_state(dist.broadcast_value(me == 0 and acc:state() or nil, 0))
+end
+
 -- fd:project(G) -> Tensor [n x ell]
 -- G Bᵀ for rows G [n x dim] and the finalized sketch B (SAGE's g̃ = B g).
 function FD.project(fd, G)
