@@ -103,6 +103,15 @@ describe("lunette.dist", function()
     assert.are_not.equal(sums[1], sums[2])
   end)
 
+  for _, n in ipairs { 2, 4 } do
+    it(("select.sage{dist = true} picks what one process picks from the same sketch (-np %d)")
+      :format(n), function()
+      local out, code = mpirun(n, "tests/dist/sage.lua")
+      assert.are.equal(0, code, out)
+      assert.are.equal(n, count(out, "rank %d: sage same 30 rows, P 300"), out)
+    end)
+  end
+
   it("prints on rank 0 only unless print_all", function()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
