@@ -112,6 +112,16 @@ describe("lunette.dist", function()
     end)
   end
 
+  for _, n in ipairs { 2, 4 } do
+    it(("data-parallel nn.fit matches one process with the same global batch (-np %d)")
+      :format(n), function()
+      local out, code = mpirun(n, "tests/dist/fit.lua")
+      assert.are.equal(0, code, out)
+      assert.is_nil(out:find("FAIL"), out)
+      assert.are.equal(2 * n, count(out, "rank %d weights=%a+: match"), out)
+    end)
+  end
+
   it("prints on rank 0 only unless print_all", function()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))

@@ -19,7 +19,17 @@
 -- generator), clip_grad_norm, drop_last, test (evaluated after each epoch),
 -- hooks = {on_batch = fn(info), on_epoch = fn(info)}, verbose (a line per
 -- epoch on stderr), progress (false turns off the bar lunette.data draws on
--- a terminal).
+-- a terminal), dist (data-parallel under lunette.dist, below).
+--
+-- fit{dist = true} under mpirun: rank 0's parameters and buffers are broadcast first; every
+-- global batch (rank 0's shuffle, broadcast) is split over the ranks as dist.scatter splits
+-- rows, each rank runs forward and backward on its share with the loss scaled by the global
+-- batch size (or weight), the gradients are summed over ranks (all packed into one buffer,
+-- one allreduce per step), and every rank takes the same optimizer step: the same training as
+-- one process with the same global batch, to float32 rounding (the sums are added in another
+-- order). Batch-norm layers see each rank's share only (as PyTorch's DDP without SyncBN), and
+-- augmentation draws from each rank's generator. Reported loss and accuracy are global;
+-- hooks see this rank's rows; test evaluation runs whole on every rank.
 local lt = require "lunette.tensor"
 local random = require "lunette.random"
 local C = require "lunette._nn"
@@ -97,19 +107,65 @@ local function default_optimizer(model, opts)
   return optim.SGD(model, { lr = opts.lr or 0.01, momentum = opts.momentum or 0.9, weight_decay = opts.weight_decay or 0 })
 end
 
--- One optimisation step on a batch; returns the per-sample losses and the logits.
-local function train_step(model, opt, xb, yb, wb, opts, where)
-  local logits = model:forward(xb)
-  local alpha = 1 / xb:size(1)
-  if wb then alpha = 1 / wb:sum() end
-  local losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
-  local mean = (wb and (losses * wb):sum() or losses:sum()) * alpha
+-- Data-parallel fit (dist = true): the state every rank starts from and the gradient sum.
+local DP = {}
+
+-- Copies rank 0's parameters and buffers into every rank's model (one broadcast each).
+function DP.broadcast_state(dist, model)
+  local sd, keys = model:state_dict()
+  for _, k in ipairs(keys) do sd[k]:copy_(dist.broadcast(sd[k])) end
+end
+
+-- Sums every rank's gradients in place: all of them packed into one buffer, one allreduce
+-- (a rank whose share of the batch was empty brings zeros; gradients not made yet are made).
+function DP.allreduce_grads(dist, model)
+  local gs, n = {}, 0
+  for _, p in ipairs(model:named_parameters()) do
+    local g = p.module.grad[p.key]
+    if g == nil then
+      g = lt.zeros(p.tensor.shape, p.tensor:dtype())
+      p.module.grad[p.key] = g
+    end
+    gs[#gs + 1], n = g, n + g:numel()
+  end
+  if n == 0 then return end
+  local flat = lt.empty({ n }, gs[1]:dtype())
+  local at = 1
+  for _, g in ipairs(gs) do
+    flat:narrow(1, at, g:numel()):copy_(g:reshape(-1))
+    at = at + g:numel()
+  end
+  flat, at = dist.allreduce(flat), 1
+  for _, g in ipairs(gs) do
+    g:copy_(flat:narrow(1, at, g:numel()):reshape(g.shape))
+    at = at + g:numel()
+  end
+end
+
+-- One optimisation step on a batch; returns the per-sample losses, the logits and the batch
+-- mean loss. With dp (data-parallel), xb is this rank's share of a global batch: alpha is
+-- dp.alpha (1 over the global batch's size or weight), gradients and the mean loss are summed
+-- over ranks before the step, so every rank takes the same step.
+local function train_step(model, opt, xb, yb, wb, opts, where, dp)
+  local alpha = dp and dp.alpha or (wb and 1 / wb:sum() or 1 / xb:size(1))
+  local logits, losses, dlogits, sum = nil, nil, nil, 0
+  model:zero_grad()
+  if xb:size(1) > 0 then
+    logits = model:forward(xb)
+    losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
+    sum = wb and (losses * wb):sum() or losses:sum()
+    model:backward(dlogits, nil, false)
+  end
+  local mean = sum * alpha
+  if dp then
+    mean = dp.dist.allreduce(lt.new({ mean }, "float64"))[1]
+    DP.allreduce_grads(dp.dist, model)
+  end
+  -- every rank sees the same mean under dp, so every rank raises together
   if mean ~= mean or mean == math.huge or mean == -math.huge then
     error(("fit: loss is %s at %s (lr %g); lower the learning rate or check the inputs"):format(
       mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf"), where, opt:get_lr()), 0)
   end
-  model:zero_grad()
-  model:backward(dlogits, nil, false)
   if opts.clip_grad_norm then optim.clip_grad_norm(model, opts.clip_grad_norm) end
   opt:step()
   return losses, logits, mean
@@ -120,6 +176,9 @@ local function run_epoch(model, src, opt, st, epoch, opts)
   model:train()
   local t0, N, bs, epochs = clock(), st.N, st.bs, st.epochs
   local order = st.gen:randperm(N)
+  local dist = st.dist
+  -- data-parallel: rank 0's order on every rank, whatever each rank's generator
+  if dist then order = dist.broadcast(order) end
   local seen, loss_sum, correct, step = 0, 0, 0, 0
   local bar = progress_bar(N, opts, ("epoch %d/%d"):format(epoch, epochs))
   for b0 = 1, N, bs do
@@ -127,18 +186,27 @@ local function run_epoch(model, src, opt, st, epoch, opts)
     if opts.drop_last and n < bs then break end
     step = step + 1
     local pos = order:narrow(1, b0, n)
+    local dp = nil
+    if dist then
+      -- this rank's share of the global batch; alpha over the whole batch
+      local wsum = st.weights and st.weights:index_select(1, pos):sum() or n
+      local first, count = dist.shard_range(n)
+      pos, dp = pos:narrow(1, first, count), { dist = dist, alpha = 1 / wsum }
+    end
     local idx = st.pool and st.pool:index_select(1, pos) or pos
     local xb, yb = src.get(idx)
     if opts.augment then xb = M.augment(xb, opts.augment, st.gen) end
     local wb = st.weights and st.weights:index_select(1, pos) or nil
     local ok_step, losses, logits, mean = pcall(train_step, model, opt, xb, yb, wb, opts,
-                                                ("epoch %d, step %d"):format(epoch, step))
+                                                ("epoch %d, step %d"):format(epoch, step), dp)
     if not ok_step then
       if bar then bar:close() end
       error(losses, 0)
     end
-    local ok = logits:argmax(2):eq(yb:long())
-    seen, loss_sum, correct = seen + n, loss_sum + mean * n, correct + ok:sum()
+    local ok = logits and logits:argmax(2):eq(yb:long()) or lt.zeros({ 0 }, "bool")
+    local hits = ok:sum()
+    if dist then hits = dist.allreduce(lt.new({ hits }, "int64"))[1] end
+    seen, loss_sum, correct = seen + n, loss_sum + mean * n, correct + hits
     if bar then
       bar:update(n)
       if step % 20 == 1 then
@@ -169,6 +237,10 @@ function M.fit(model, data, opts)
   st.weights = opts.weights and lt.new(opts.weights):to(dtype) or nil
   if st.weights and st.weights:numel() ~= st.N then
     argerror(3, "fit", "weights has %d entries for %d training samples", st.weights:numel(), st.N)
+  end
+  if opts.dist then
+    st.dist = require "lunette.dist"
+    DP.broadcast_state(st.dist, model)
   end
   local opt, hist = default_optimizer(model, opts), { epochs = {} }
   for epoch = 1, st.epochs do
