@@ -122,6 +122,13 @@ describe("lunette.dist", function()
     end)
   end
 
+  it("runs examples/sage_distributed.lua on 2 ranks, rank 0 printing", function()
+    local out, code = mpirun(2, "examples/sage_distributed.lua", "600")
+    assert.are.equal(0, code, out)
+    assert.are.equal(1, count(out, "SAGE: 30 of 600 kept"), out)
+    assert.truthy(out:find("2 rank%(s%); 600 images, 300 on this rank"), out)
+  end)
+
   it("prints on rank 0 only unless print_all", function()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))

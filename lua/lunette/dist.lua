@@ -49,6 +49,11 @@ M.rank = C.rank
 --- size() -> integer
 -- The number of ranks in the job (1 when MPI is not started).
 M.size = C.size
+--- bytes_sent() -> integer
+-- Payload bytes this rank has handed to MPI so far (headers, data it broadcasts as root, its
+-- buffer in reductions, its part in gathers, what it sends): the message sizes a scaling
+-- model needs, not what MPI's algorithms forward on the wire. 0 without MPI.
+M.bytes_sent = C.bytes_sent
 --- is_root() -> boolean
 -- True on rank 0.
 function M.is_root() return C.rank() == 0 end
@@ -241,6 +246,15 @@ function M.send_value(v, rank) C._send_bytes(serialise("send_value", v), rank) e
 --- recv_value(rank) -> value
 -- The value rank sent to this one with send_value.
 function M.recv_value(rank) return deserialise(C._recv_bytes(rank)) end
+
+--- send(t, rank)
+-- Point-to-point: tensor t (any dtype, CPU) to another rank, which takes it with
+-- recv(sender): its bytes as they are, no serialisation (send_value is for Lua values).
+M.send = C.send
+
+--- recv(rank) -> Tensor
+-- The tensor rank sent to this one with send.
+M.recv = C.recv
 
 -- Used by collectives made of several calls (sketch:allmerge): the header exchange alone.
 M._agree = C._agree

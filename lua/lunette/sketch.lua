@@ -79,6 +79,22 @@ function M.from_state(s)
   return C.from_state(s)
 end
 
+-- A sketch's state to rank dest, and back: the small fields as a Lua value, the rows as raw
+-- tensor bytes (no serialisation of the big part).
+local function send_state(dist, fd, dest)
+  local st = fd:state()
+  local rows = st.rows
+  st.rows = nil
+  dist.send_value(st, dest)
+  dist.send(rows, dest)
+end
+
+local function recv_state(dist, src)
+  local st = dist.recv_value(src)
+  st.rows = dist.recv(src)
+  return M.from_state(st)
+end
+
 --- fd:allmerge() -> FD
 -- Under lunette.dist: every rank's sketch (same ell and dim, else a collective mismatch on
 -- every rank) merged along a fixed binary tree, the merged sketch returned on every rank (a
@@ -102,14 +118,19 @@ function FD.allmerge(fd)
   local step = 1
   while step < size do
     if me % (2 * step) == step then
-      dist.send_value(acc:state(), me - step)
+      send_state(dist, acc, me - step)
       break
     elseif me + step < size then
-      acc:merge(M.from_state(dist.recv_value(me + step)))
+      acc:merge(recv_state(dist, me + step))
     end
     step = step * 2
   end
-  return M.from_state(dist.broadcast_value(me == 0 and acc:state() or nil, 0))
+  local st = me == 0 and acc:state() or nil
+  local rows = st and st.rows
+  if st then st.rows = nil end
+  st = dist.broadcast_value(st, 0)
+  st.rows = dist.broadcast(rows, 0)
+  return M.from_state(st)
 end
 
 -- fd:project(G) -> Tensor [n x ell]

@@ -13,12 +13,13 @@
 #endif
 
 /* The functions lunette calls, resolved by name from libmpi. */
-#define LT_MPI_FUNCS(X)                                                                            \
-  X(MPI_Init_thread)                                                                               \
-  X(MPI_Initialized)                                                                               \
-  X(MPI_Finalized) X(MPI_Finalize) X(MPI_Abort) X(MPI_Comm_rank) X(MPI_Comm_size) X(MPI_Allgather) \
-      X(MPI_Bcast) X(MPI_Allreduce) X(MPI_Allgatherv) X(MPI_Gatherv) X(MPI_Scatterv)               \
-          X(MPI_Reduce_scatter) X(MPI_Send) X(MPI_Recv)
+#define LT_MPI_FUNCS(X)                                                                        \
+  X(MPI_Init_thread)                                                                           \
+  X(MPI_Initialized)                                                                           \
+  X(MPI_Finalized)                                                                             \
+  X(MPI_Finalize) X(MPI_Abort) X(MPI_Comm_rank) X(MPI_Comm_size) X(MPI_Allgather) X(MPI_Bcast) \
+      X(MPI_Allreduce) X(MPI_Allgatherv) X(MPI_Gatherv) X(MPI_Scatterv) X(MPI_Reduce_scatter)  \
+          X(MPI_Send) X(MPI_Recv)
 
 #define LT_MPI_MEMBER(name) __typeof__(name) *name;
 /* The loaded library: function pointers and the handles MPI's macros would have named. This
@@ -35,6 +36,8 @@ typedef struct {
 static LtMpi mpi = {.size = 1}; /* size 1 until started: the one-rank job */
 /* 0: never started; 1: active; 2: finalized (MPI cannot start twice in a process). */
 static int state;
+/* Payload bytes this rank handed to MPI (lt_dist_bytes_sent). */
+static int64_t bytes_sent;
 
 /* dlsym of one symbol into *slot; on failure writes the message and returns 0. */
 static int resolve(void *h, const char *name, void **slot, char *err, size_t len) {
@@ -105,6 +108,8 @@ int lt_dist_active(void) { return state == 1; }
 
 int lt_dist_rank(void) { return state == 1 ? mpi.rank : 0; }
 
+int64_t lt_dist_bytes_sent(void) { return bytes_sent; }
+
 int lt_dist_size(void) { return state == 1 ? mpi.size : 1; }
 
 void lt_dist_abort(int code) {
@@ -126,6 +131,7 @@ LtStatus lt_dist_exchange(const LtDistHeader *mine, LtDistHeader *all) {
     return LT_OK;
   }
   int n = (int)(sizeof *mine / sizeof(int64_t));
+  bytes_sent += (int64_t)sizeof *mine;
   mpi.MPI_Allgather(mine, n, mpi.i64, all, n, mpi.i64, mpi.world);
   return LT_OK;
 }
@@ -235,6 +241,7 @@ static int reduce_types(LtDtype dt, LtDistOp op, MPI_Datatype *t, MPI_Op *o) {
 
 LtStatus lt_dist_bcast(void *buf, int64_t nbytes, int root) {
   if (state != 1) return LT_OK;
+  if (root == mpi.rank) bytes_sent += nbytes;
   for (int64_t off = 0; off < nbytes; off += LT_DIST_CHUNK) {
     int64_t n = nbytes - off < LT_DIST_CHUNK ? nbytes - off : LT_DIST_CHUNK;
     mpi.MPI_Bcast((char *)buf + off, (int)n, mpi.byte, root, mpi.world);
@@ -247,6 +254,7 @@ LtStatus lt_dist_allreduce(void *buf, int64_t count, LtDtype dt, LtDistOp op) {
   MPI_Op o;
   if (!reduce_types(dt, op, &t, &o)) return LT_EDTYPE;
   if (state != 1) return LT_OK;
+  bytes_sent += count * (int64_t)lt_dtype_size(dt);
   int64_t step = LT_DIST_CHUNK / (int64_t)lt_dtype_size(dt);
   for (int64_t off = 0; off < count; off += step) {
     int64_t n = count - off < step ? count - off : step;
@@ -280,6 +288,7 @@ LtStatus lt_dist_allgatherv(const void *send, void *recv, const int64_t *bytes) 
   int cnt[mpi.size], disp[mpi.size];
   LtStatus st = int_layout(bytes, cnt, disp);
   if (st != LT_OK) return st;
+  bytes_sent += bytes[mpi.rank];
   mpi.MPI_Allgatherv(send, cnt[mpi.rank], mpi.byte, recv, cnt, disp, mpi.byte, mpi.world);
   return LT_OK;
 }
@@ -289,6 +298,7 @@ LtStatus lt_dist_gatherv(const void *send, void *recv, const int64_t *bytes, int
   int cnt[mpi.size], disp[mpi.size];
   LtStatus st = int_layout(bytes, cnt, disp);
   if (st != LT_OK) return st;
+  if (root != mpi.rank) bytes_sent += bytes[mpi.rank];
   mpi.MPI_Gatherv(send, cnt[mpi.rank], mpi.byte, recv, cnt, disp, mpi.byte, root, mpi.world);
   return LT_OK;
 }
@@ -298,6 +308,8 @@ LtStatus lt_dist_scatterv(const void *send, void *recv, const int64_t *bytes, in
   int cnt[mpi.size], disp[mpi.size];
   LtStatus st = int_layout(bytes, cnt, disp);
   if (st != LT_OK) return st;
+  for (int r = 0; r < mpi.size && root == mpi.rank; r++)
+    if (r != root) bytes_sent += bytes[r];
   mpi.MPI_Scatterv(send, cnt, disp, mpi.byte, recv, cnt[mpi.rank], mpi.byte, root, mpi.world);
   return LT_OK;
 }
@@ -311,11 +323,13 @@ LtStatus lt_dist_reduce_scatter(const void *send, void *recv, const int64_t *cou
   if (state != 1) return copy_local(send, recv, counts[0] * (int64_t)lt_dtype_size(dt));
   LtStatus st = int_layout(counts, cnt, disp);
   if (st != LT_OK) return st;
+  for (int r = 0; r < mpi.size; r++) bytes_sent += counts[r] * (int64_t)lt_dtype_size(dt);
   mpi.MPI_Reduce_scatter(send, recv, cnt, t, o, mpi.world);
   return LT_OK;
 }
 
 LtStatus lt_dist_send(const void *buf, int64_t nbytes, int dest) {
+  bytes_sent += nbytes;
   for (int64_t off = 0; off < nbytes; off += LT_DIST_CHUNK) {
     int64_t n = nbytes - off < LT_DIST_CHUNK ? nbytes - off : LT_DIST_CHUNK;
     mpi.MPI_Send((const char *)buf + off, (int)n, mpi.byte, dest, 0, mpi.world);

@@ -50,6 +50,11 @@ int lt_dist_active(void);
 /* This process's rank (0-based) and the job's size; 0 and 1 when not active. */
 int lt_dist_rank(void);
 int lt_dist_size(void);
+/* Payload bytes this rank has handed to MPI since it started: headers, what it broadcasts as
+ * root, its whole buffer for reductions, its part for gathers, the others' parts for a
+ * scatter from it, what it sends. What MPI's algorithms forward on top (a ring allreduce moves
+ * about twice the buffer) is not counted: this is the model's input, not a wire count. */
+int64_t lt_dist_bytes_sent(void);
 /* Ends the whole job with exit code `code` (MPI_Abort on MPI_COMM_WORLD): every rank is killed
  * by the launcher, none hangs waiting for this one. Does not return. Only when active. */
 void lt_dist_abort(int code) __attribute__((noreturn));

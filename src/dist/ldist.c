@@ -42,6 +42,11 @@ static int d_rank(lua_State *L) {
   return 1;
 }
 
+static int d_bytes_sent(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)lt_dist_bytes_sent());
+  return 1;
+}
+
 static int d_size(lua_State *L) {
   lua_pushinteger(L, lt_dist_size());
   return 1;
@@ -352,6 +357,32 @@ static int d_recv_bytes(lua_State *L) {
   return 1;
 }
 
+/* send(t, dest): a tensor (any dtype) to rank dest: its dtype and shape (80 bytes), then its
+ * bytes. Not a collective: dest must call recv(this rank). */
+static int d_send(lua_State *L) {
+  Tensor *t = check_cpu_tensor(L, 1, "send", 0);
+  int dest = check_peer(L, 2, "send");
+  int64_t head[2 + LT_MAXDIM] = {t->dtype, t->ndim};
+  memcpy(head + 2, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+  int64_t n = lt_shape_numel_checked(t->ndim, t->shape, lt_dtype_size(t->dtype));
+  ltL_check_status(L, lt_dist_send(head, sizeof head, dest), "send");
+  ltL_check_status(L, lt_dist_send(t->data, n * (int64_t)lt_dtype_size(t->dtype), dest), "send");
+  return 0;
+}
+
+/* recv(src) -> the tensor rank src sent with send. */
+static int d_recv(lua_State *L) {
+  int src = check_peer(L, 1, "recv");
+  int64_t head[2 + LT_MAXDIM];
+  ltL_check_status(L, lt_dist_recv(head, sizeof head, src), "recv");
+  if (head[0] < 0 || head[0] >= LT_NDTYPES || head[1] < 0 || head[1] > LT_MAXDIM)
+    return luaL_error(L, "recv: rank %d sent something that is not a tensor", src);
+  Tensor *t = ltL_push_new(L, (LtDtype)head[0], (int)head[1], head + 2);
+  int64_t n = lt_shape_numel_checked(t->ndim, t->shape, lt_dtype_size(t->dtype));
+  ltL_check_status(L, lt_dist_recv(t->data, n * (int64_t)lt_dtype_size(t->dtype), src), "recv");
+  return 1;
+}
+
 /* _agree(kind, shape...) : a header exchange for a collective made of several calls (allmerge):
  * raises on every rank when the ranks disagree on kind or shape. */
 static int d_agree(lua_State *L) {
@@ -374,6 +405,7 @@ static const luaL_Reg dist_fns[] = {{"_init", d_init},
                                     {"active", d_active},
                                     {"rank", d_rank},
                                     {"size", d_size},
+                                    {"bytes_sent", d_bytes_sent},
                                     {"abort", d_abort},
                                     {"barrier", d_barrier},
                                     {"broadcast", d_broadcast},
@@ -386,6 +418,8 @@ static const luaL_Reg dist_fns[] = {{"_init", d_init},
                                     {"_gather_bytes", d_gather_bytes},
                                     {"_send_bytes", d_send_bytes},
                                     {"_recv_bytes", d_recv_bytes},
+                                    {"send", d_send},
+                                    {"recv", d_recv},
                                     {"_agree", d_agree},
                                     {NULL, NULL}};
 
