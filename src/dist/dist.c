@@ -13,13 +13,24 @@
 #endif
 
 /* The functions lunette calls, resolved by name from libmpi. */
-#define LT_MPI_FUNCS(X)                                                                        \
-  X(MPI_Init_thread)                                                                           \
-  X(MPI_Initialized)                                                                           \
-  X(MPI_Finalized)                                                                             \
-  X(MPI_Finalize) X(MPI_Abort) X(MPI_Comm_rank) X(MPI_Comm_size) X(MPI_Allgather) X(MPI_Bcast) \
-      X(MPI_Allreduce) X(MPI_Allgatherv) X(MPI_Gatherv) X(MPI_Scatterv) X(MPI_Reduce_scatter)  \
-          X(MPI_Send) X(MPI_Recv)
+// clang-format off
+#define LT_MPI_FUNCS(X) \
+  X(MPI_Init_thread)    \
+  X(MPI_Initialized)    \
+  X(MPI_Finalize)       \
+  X(MPI_Abort)          \
+  X(MPI_Comm_rank)      \
+  X(MPI_Comm_size)      \
+  X(MPI_Allgather)      \
+  X(MPI_Bcast)          \
+  X(MPI_Allreduce)      \
+  X(MPI_Allgatherv)     \
+  X(MPI_Gatherv)        \
+  X(MPI_Scatterv)       \
+  X(MPI_Reduce_scatter) \
+  X(MPI_Send)           \
+  X(MPI_Recv)
+// clang-format on
 
 #define LT_MPI_MEMBER(name) __typeof__(name) *name;
 /* The loaded library: function pointers and the handles MPI's macros would have named. This
@@ -136,9 +147,11 @@ LtStatus lt_dist_exchange(const LtDistHeader *mine, LtDistHeader *all) {
   return LT_OK;
 }
 
-static const char *const kind_names[LT_DIST_NKINDS] = {
+static const char *const kind_names[] = {
     "?",       "barrier",        "broadcast",       "allreduce",     "allgather", "gather",
     "scatter", "reduce_scatter", "broadcast_value", "gather_values", "allmerge"};
+_Static_assert(sizeof kind_names / sizeof *kind_names == LT_DIST_NKINDS,
+               "kind_names lists every LtDistKind");
 static const char *const op_names[] = {"sum", "max", "min"};
 
 const char *lt_dist_header_text(const LtDistHeader *h, char *buf, size_t len) {
