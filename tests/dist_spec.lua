@@ -122,6 +122,14 @@ describe("lunette.dist", function()
     end)
   end
 
+  it("score methods with dist = true pick what one process picks (-np 2, -np 4)", function()
+    for _, n in ipairs { 2, 4 } do
+      local out, code = mpirun(n, "tests/dist/scores.lua")
+      assert.are.equal(0, code, out)
+      assert.are.equal(n, count(out, "rank %d: scores same"), out)
+    end
+  end)
+
   it("runs examples/sage_distributed.lua on 2 ranks, rank 0 printing", function()
     local out, code = mpirun(2, "examples/sage_distributed.lua", "600")
     assert.are.equal(0, code, out)

@@ -18,6 +18,7 @@
 --   agreement{grads, diversity = 0 | lambda | true}   SAGE: unit gradient . its class's mean unit gradient
 --   grand{grads}  el2n{probs | logits, labels}  uncertainty{probs | logits, kind}
 --   forgetting{record}                                  per-row scores, top budget
+--                                                       (dist = true: over every rank's rows)
 --   forgetting_recorder(n, epochs) -> record, hooks     fills the record during nn.fit
 --   kcenter{features, start}  herding{features}         greedy coverage / mean matching
 --   craig{features | grads, metric}                     facility location (weights)
@@ -90,11 +91,21 @@ end
 -- per-row scores, then the top budget
 ---------------------------------------------------------------------------
 
+-- With dist = true (under lunette.dist) each rank passes its own rows (its contiguous shard,
+-- ds:shard(), in rank order) and labels: scores are computed locally, then every rank's scores
+-- and labels are gathered and every rank takes the same top budget over all of them; indices
+-- count rows in rank order (rank 0's first), so with contiguous shards they index the whole
+-- dataset, and the budget is a fraction or count of all ranks' rows.
 local function scored(name, scorer, allowed)
-  local known = keys("largest", table.unpack(allowed))
+  local known = keys("largest", "dist", table.unpack(allowed))
   return function(o)
     o = options(name, o, known)
     local s = scorer(o)
+    if o.dist then
+      local dist = require "lunette.dist"
+      s = dist.allgather(s)
+      if o.labels ~= nil then o.labels = dist.allgather(o.labels) end
+    end
     o.scores, o._name = s, name
     return C.topk(o)
   end, function(o)
