@@ -119,6 +119,7 @@ describe("lunette.dist", function()
       assert.are.equal(0, code, out)
       assert.is_nil(out:find("FAIL"), out)
       assert.are.equal(2 * n, count(out, "rank %d weights=%a+: match"), out)
+      assert.are.equal(n, count(out, "rank %d evaluate: match"), out)
     end)
   end
 

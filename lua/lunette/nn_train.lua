@@ -29,7 +29,7 @@
 -- one process with the same global batch, to float32 rounding (the sums are added in another
 -- order). Batch-norm layers see each rank's share only (as PyTorch's DDP without SyncBN), and
 -- augmentation draws from each rank's generator. Reported loss and accuracy are global;
--- hooks see this rank's rows; test evaluation runs whole on every rank.
+-- hooks see this rank's rows; the test set is evaluated sharded (evaluate{dist = true}).
 local lt = require "lunette.tensor"
 local random = require "lunette.random"
 local C = require "lunette._nn"
@@ -247,7 +247,8 @@ function M.fit(model, data, opts)
     local info = run_epoch(model, src, opt, st, epoch, opts)
     if st.sched and opts.schedule_per ~= "step" then st.sched:step() end
     if opts.test then
-      local r = M.evaluate(model, opts.test, { batch_size = opts.eval_batch_size, transform = opts.transform, progress = false })
+      local r = M.evaluate(model, opts.test, { batch_size = opts.eval_batch_size, transform = opts.transform, progress = false,
+                                               dist = opts.dist })
       info.test_accuracy, info.test_loss = r.accuracy, r.loss
     end
     hist.epochs[epoch] = info
@@ -257,18 +258,24 @@ function M.fit(model, data, opts)
   return hist
 end
 
--- evaluate(model, data, {batch_size = 1000, transform}) -> {accuracy, loss, n, per_class = {acc_1..acc_C},
--- counts = {n_1..n_C}, pred = predicted labels [N]} in evaluation mode.
+-- evaluate(model, data, {batch_size = 1000, transform, dist}) -> {accuracy, loss, n, per_class =
+-- {acc_1..acc_C}, counts = {n_1..n_C}, pred = predicted labels [N]} in evaluation mode. With
+-- dist = true (under lunette.dist) each rank runs its contiguous share of the rows and every
+-- rank returns the whole result (predictions gathered, loss summed).
 function M.evaluate(model, data, opts)
   opts = opts or {}
   local dtype = model:dtype()
   local src = source("evaluate", 2, data, dtype, opts.transform)
   local N, bs = src.n, opts.batch_size or 1000
   local preds, labels, loss_sum, C_classes = {}, {}, 0, nil
-  local bar = progress_bar(N, opts, "evaluate")
+  -- dist: this rank's contiguous share of the rows; the results are gathered below
+  local dist = opts.dist and require "lunette.dist" or nil
+  local lo, cnt = 1, N
+  if dist then lo, cnt = dist.shard_range(N) end
+  local bar = progress_bar(cnt, opts, "evaluate")
   local ok, err = pcall(nm.in_eval, model, function()
-    for b0 = 1, N, bs do
-      local n = math.min(bs, N - b0 + 1)
+    for b0 = lo, lo + cnt - 1, bs do
+      local n = math.min(bs, lo + cnt - b0)
       local xb, yb = src.get(lt.arange(b0, b0 + n, 1, "int64"))
       local logits = model:forward(xb)
       C_classes = logits:size(2)
@@ -280,8 +287,14 @@ function M.evaluate(model, data, opts)
   end)
   if bar then bar:close() end
   if not ok then error(err, 0) end
-  local pred = #preds == 1 and preds[1] or lt.cat(preds, 1)
-  local y = #labels == 1 and labels[1] or lt.cat(labels, 1)
+  local empty = lt.zeros({ 0 }, "int64")
+  local pred = #preds == 0 and empty or #preds == 1 and preds[1] or lt.cat(preds, 1)
+  local y = #labels == 0 and empty or #labels == 1 and labels[1] or lt.cat(labels, 1)
+  if dist then
+    pred, y = dist.allgather(pred:long()), dist.allgather(y)
+    loss_sum = dist.allreduce(lt.new({ loss_sum }, "float64"))[1]
+    C_classes = dist.allreduce(lt.new({ C_classes or 0 }, "int64"), "max")[1]
+  end
   local hit = pred:eq(y)
   local per_class, counts = {}, {}
   local yt, ht = y:totable(), hit:totable()

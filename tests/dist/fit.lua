@@ -37,3 +37,12 @@ for _, weights in ipairs { false, true } do
      and h.epochs[1].accuracy == hr.epochs[1].accuracy) and "match" or "FAIL", diff, loss_diff,
     tostring(h.epochs[1].accuracy == hr.epochs[1].accuracy)))
 end
+
+-- evaluate{dist = true}: each rank its share, the whole result everywhere
+lt.seed(5) -- the same model on every rank
+local m = nn.mlp { 10, 16, 3 }
+local e1 = nn.evaluate(m, { x = X, y = Y }, { batch_size = 16, dist = true, progress = false })
+local e0 = nn.evaluate(m, { x = X, y = Y }, { batch_size = 16, progress = false })
+local same = e1.accuracy == e0.accuracy and math.abs(e1.loss - e0.loss) < 1e-6 and e1.n == e0.n
+  and e1.pred:tobytes() == e0.pred:tobytes() and e1.counts[2] == e0.counts[2]
+print(("rank %d evaluate: %s"):format(me, same and "match" or "FAIL"))
