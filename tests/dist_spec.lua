@@ -87,6 +87,17 @@ describe("lunette.dist", function()
     end)
   end
 
+  it("ends the job when one rank's script ends while others call collectives", function()
+    for _, n in ipairs { 2, 4 } do
+      local out, code, secs = mpirun(n, "tests/dist/early.lua")
+      assert.are_not.equal(0, code, out)
+      assert.is_true(secs < 10, ("took %.1f s"):format(secs))
+      assert.truthy(out:find("collective mismatch: rank 0 called allreduce%(sum%) float32 %[3%], "
+                             .. "rank 1 called finalize %(its script ended%)"), out)
+      assert.is_nil(out:find("unreachable"), out)
+    end
+  end)
+
   it("allmerges FD sketches within the bound, the same on every rank and run to run", function()
     local sums = {}
     for _, n in ipairs { 2, 4, 4 } do

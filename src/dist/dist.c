@@ -149,7 +149,7 @@ LtStatus lt_dist_exchange(const LtDistHeader *mine, LtDistHeader *all) {
 
 static const char *const kind_names[] = {
     "?",       "barrier",        "broadcast",       "allreduce",     "allgather", "gather",
-    "scatter", "reduce_scatter", "broadcast_value", "gather_values", "allmerge"};
+    "scatter", "reduce_scatter", "broadcast_value", "gather_values", "allmerge",  "finalize"};
 _Static_assert(sizeof kind_names / sizeof *kind_names == LT_DIST_NKINDS,
                "kind_names lists every LtDistKind");
 static const char *const op_names[] = {"sum", "max", "min"};
@@ -157,6 +157,10 @@ static const char *const op_names[] = {"sum", "max", "min"};
 const char *lt_dist_header_text(const LtDistHeader *h, char *buf, size_t len) {
   const char *kind = h->kind > 0 && h->kind < LT_DIST_NKINDS ? kind_names[h->kind] : "?";
   size_t at;
+  if (h->kind == LT_DIST_FINALIZE) {
+    snprintf(buf, len, "finalize (its script ended)");
+    return buf;
+  }
   if (h->kind == LT_DIST_ALLREDUCE || h->kind == LT_DIST_REDUCE_SCATTER)
     at = (size_t)snprintf(buf, len, "%s(%s)", kind,
                           h->op >= 0 && h->op <= 2 ? op_names[h->op] : "?");

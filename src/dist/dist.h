@@ -29,6 +29,7 @@ typedef enum {
   LT_DIST_BCAST_VALUE,
   LT_DIST_GATHER_VALUES,
   LT_DIST_ALLMERGE,
+  LT_DIST_FINALIZE, /* the end of a rank's script: every rank must get there */
   LT_DIST_NKINDS
 } LtDistKind;
 

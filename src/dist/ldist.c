@@ -1,6 +1,8 @@
 /* ldist.c - Lua binding of lunette._dist: start-up, rank facts and the collectives on tensors
  * and on byte strings (serialised Lua values); each checks its arguments, exchanges headers,
  * raises on a mismatch on every rank alike, then moves the data. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "tensor/lbase.h"
 #include "dist/dist.h"
@@ -10,6 +12,26 @@
 /* __gc of the guard userdata made by init: MPI_Finalize when the Lua state closes (after the
  * script, before the process exits), as an exit without it makes mpirun report failure. */
 static int guard_gc(lua_State *L) {
+  /* A rank whose script ends while others still call collectives would block in MPI_Finalize
+   * while they wait for it: the header exchange first turns that into an error on the others
+   * and, here, an abort of the job. */
+  if (lt_dist_active()) {
+    char msg[400];
+    int size = lt_dist_size();
+    LtDistHeader h, *all = malloc(sizeof(LtDistHeader) * (size_t)size);
+    memset(&h, 0, sizeof h);
+    h.kind = LT_DIST_FINALIZE;
+    h.root = -1;
+    h.dtype = -1;
+    if (!all) lt_dist_abort(1);
+    lt_dist_exchange(&h, all);
+    int agree = lt_dist_agree(all, size, msg, sizeof msg);
+    free(all);
+    if (!agree) {
+      fprintf(stderr, "lunette (rank %d of %d): %s\n", lt_dist_rank(), size, msg);
+      lt_dist_abort(1);
+    }
+  }
   lt_dist_finalize();
   return 0;
 }
