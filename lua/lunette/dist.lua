@@ -12,9 +12,12 @@
 -- ranks: ranks that call different collectives, or the same one with shapes that cannot go
 -- together, all raise the same error ("collective mismatch: rank 0 called allreduce(sum)
 -- float32 [3x4], rank 1 called allreduce(sum) float32 [3x5]") instead of hanging or mixing
--- bytes. An error that ends the script on one rank prints that rank's message and traceback
--- and ends the whole job (MPI_Abort): mpirun exits non-zero and no rank waits for a dead peer
--- (the lunette executable does this; a stock lua5.4 that loads lunette.so does not).
+-- bytes. The end of a script counts as a collective too: a rank that finishes while others
+-- still call collectives makes them raise and ends the job, instead of waiting forever in
+-- MPI_Finalize. An error that ends the script on one rank prints that rank's message and
+-- traceback and ends the whole job (MPI_Abort): mpirun exits non-zero within seconds and no
+-- rank waits for a dead peer (the lunette executable does this; a stock lua5.4 that loads
+-- lunette.so does not).
 -- Under several ranks `print` writes on rank 0 only unless dist.print_all is true.
 local C = require "lunette._dist"
 local tensor = require "lunette.tensor"
