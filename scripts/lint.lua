@@ -10,7 +10,7 @@
 -- module and of modules of a lower rank; src/interrupt.h and src/lazy.h are below all.
 local RANK = {
   tensor = 1,
-  linalg = 2, io = 2,
+  linalg = 2, io = 2, dist = 2,
   data = 3, nn = 3, sketch = 3, select = 3, embed = 3, plot = 3,
   term = 3,
   host = 4,

@@ -259,6 +259,48 @@ function Dataset:subset(indices)
   return s
 end
 
+-- ds:shard{rank = dist.rank(), size = dist.size(), mode = "contiguous", shuffle = false,
+--          seed = 0} -> a subset: this rank's share of the samples
+-- The samples split over size ranks (rank 0-based, as lunette.dist counts them), sharing this
+-- dataset's memory: "contiguous" gives rank r one block of consecutive positions (the first
+-- n % size ranks one more, as dist.scatter splits rows), "strided" every size-th position
+-- from r + 1. With shuffle, the positions are first permuted by randperm of a generator seeded
+-- with seed: every rank draws the same permutation, so the shards stay disjoint and together
+-- cover the dataset exactly once. Defaults come from lunette.dist (rank 0 of 1 without MPI).
+function Dataset:shard(opts)
+  local options = require "lunette.options"
+  options.check("shard", 1, opts, { "rank", "size", "mode", "shuffle", "seed" })
+  opts = opts or {}
+  local dist = require "lunette.dist"
+  local size = opts.size or dist.size()
+  local rank = opts.rank or dist.rank()
+  if math.type(size) ~= "integer" or size < 1 then
+    options.argerror("shard", 1, "size must be a positive integer, got " .. tostring(size))
+  end
+  if math.type(rank) ~= "integer" or rank < 0 or rank >= size then
+    options.argerror("shard", 1, ("rank must be an integer in 0..%d, got %s"):format(size - 1,
+      tostring(rank)))
+  end
+  local mode = opts.mode or "contiguous"
+  if mode ~= "contiguous" and mode ~= "strided" then
+    options.argerror("shard", 1, ('mode must be "contiguous" or "strided", got %s'):format(
+      tostring(mode)))
+  end
+  local n = self:size()
+  local order = opts.shuffle and random.Generator(opts.seed or 0):randperm(n)
+    or tensor.arange(1, n + 1)
+  local pos
+  if mode == "contiguous" then
+    local first, count = dist.shard_range(n, rank, size)
+    pos = order:narrow(1, first, count)
+  else
+    pos = order:index_select(1, tensor.arange(rank + 1, n + 1, size))
+  end
+  local s = self:subset(pos)
+  s.name = ("%s shard %d/%d"):format(self.name or "dataset", rank, size)
+  return s
+end
+
 -- ds:class_indices() -> {[c] = int64 tensor of the positions of class c}
 function Dataset:class_indices()
   if not self._y then raise("class_indices: dataset has no labels") end

@@ -18,6 +18,7 @@
 --   agreement{grads, diversity = 0 | lambda | true}   SAGE: unit gradient . its class's mean unit gradient
 --   grand{grads}  el2n{probs | logits, labels}  uncertainty{probs | logits, kind}
 --   forgetting{record}                                  per-row scores, top budget
+--                                                       (dist = true: over every rank's rows)
 --   forgetting_recorder(n, epochs) -> record, hooks     fills the record during nn.fit
 --   kcenter{features, start}  herding{features}         greedy coverage / mean matching
 --   craig{features | grads, metric}                     facility location (weights)
@@ -93,11 +94,21 @@ end
 -- per-row scores, then the top budget
 ---------------------------------------------------------------------------
 
+-- With dist = true (under lunette.dist) each rank passes its own rows (its contiguous shard,
+-- ds:shard(), in rank order) and labels: scores are computed locally, then every rank's scores
+-- and labels are gathered and every rank takes the same top budget over all of them; indices
+-- count rows in rank order (rank 0's first), so with contiguous shards they index the whole
+-- dataset, and the budget is a fraction or count of all ranks' rows.
 local function scored(name, scorer, allowed)
-  local known = keys("largest", table.unpack(allowed))
+  local known = keys("largest", "dist", table.unpack(allowed))
   return function(o)
     o = options(name, o, known)
     local s = scorer(o)
+    if o.dist then
+      local dist = require "lunette.dist"
+      s = dist.allgather(s)
+      if o.labels ~= nil then o.labels = dist.allgather(o.labels) end
+    end
     o.scores, o._name = s, name
     return C.topk(o)
   end, function(o)
@@ -216,7 +227,7 @@ end
 ---------------------------------------------------------------------------
 
 local SAGE = keys("model", "dataset", "ell", "batch_size", "last_layer", "dtype", "variant",
-                  "diversity", "progress", "return_grads")
+                  "diversity", "progress", "return_grads", "dist")
 
 -- What the pipeline needs from lunette.nn and lunette.data; nil when present,
 -- else why not (so specs and scripts can skip with the reason).
@@ -302,6 +313,28 @@ local function sketch_last_layer(o, ds, data, nn, fd, bs)
   return H, head
 end
 
+-- Pass 2's scoring under lunette.dist: every rank holds its shard's projections P; the class
+-- centroids are sums of unit rows (float64, allreduced) over counts, rounded to float32 as
+-- agreement{} rounds them, each rank scores its rows against them with agreement{}'s kernel,
+-- and every rank gathers all the scores (4 bytes a row: fewer bytes than gathering each rank's
+-- per-class top k once the budget passes N / (3 size)) and takes agreement{}'s per-class top-k
+-- over the whole dataset. Returns indices, scores and the full labels.
+local function dist_scores(o, dist, full, P, labels)
+  local lt = require "lunette"
+  local all_labels = full:labels()
+  local nc = o.num_classes or (all_labels and all_labels:numel() > 0 and all_labels:max()) or nil
+  local q = { grads = P, labels = labels, per_class = o.per_class, num_classes = nc }
+  if labels == nil then q.per_class = false end
+  local sums, counts = C._agreement_sums(q)
+  sums, counts = dist.allreduce(sums), dist.allreduce(counts)
+  -- agreement{}'s centroid: (float)(sum / m), and 0 for an empty class (sums are 0 there)
+  q.centroids = (sums / lt.maximum(counts, 1):double():reshape(-1, 1)):to("float32"):contiguous()
+  local scores = dist.allgather((C.agreement_scores(q)))
+  local idx, top = C.topk { scores = scores, labels = all_labels, budget = o.budget,
+                            per_class = q.per_class, num_classes = nc, _name = "sage" }
+  return idx, top, all_labels
+end
+
 -- sage{model, dataset, fraction | budget, ell = 256, last_layer = true, batch_size = 256,
 --      dtype = "float32" | "float16", variant = "fast" | "classic", per_class, diversity,
 --      progress = true, return_grads = false} -> indices, scores, info
@@ -314,6 +347,12 @@ end
 -- projects the head's gradients from them. ell is capped at D - 1.
 -- info = {sketch = B, labels, dim = D, ell, seconds = {sketch, project, score, total}}
 -- (+ grads, the N x ell projections, when return_grads).
+-- dist = true, under lunette.dist (mpirun): every rank passes the whole dataset and works on
+-- its contiguous shard (ds:shard()); pass 1's sketches are merged with fd:allmerge(), pass 2's
+-- class centroids are allreduced and the scores gathered, so every rank returns the same
+-- indices into the whole dataset: the subset one process picks from the same merged sketch
+-- (the centroids' float64 sums are added in another order, then rounded to float32 as one
+-- process rounds them). info.grads then holds this rank's rows; diversity is refused.
 function M.sage(o)
   o = options("sage", o, SAGE)
   local why = M.sage_unavailable()
@@ -325,6 +364,13 @@ function M.sage(o)
   if math.type(bs) ~= "integer" or bs < 1 then fail("sage", "batch_size must be a positive integer") end
   if math.type(ell) ~= "integer" or ell < 1 then fail("sage", "ell must be a positive integer") end
   local last = o.last_layer ~= false
+  local full, dist = ds, nil
+  if o.dist then
+    if o.diversity then fail("sage", "diversity is a greedy pass over every row: not with dist") end
+    dist = require "lunette.dist"
+    ds = full:shard()
+    if o.progress == nil and not dist.is_root() then o.progress = false end
+  end
   local n, t0 = ds:size(), lt.time()
   local D = nn.param_dim(o.model, { last_layer = last }, "sage")
   ell = math.min(ell, D - 1)
@@ -341,6 +387,7 @@ function M.sage(o)
       tidy(b, 1)
     end
   end
+  if dist then fd = fd:allmerge() end
   local B = fd:finalize()
   fd = nil
   local t1 = lt.time()
@@ -365,8 +412,13 @@ function M.sage(o)
   end
   H = nil
   local t2 = lt.time()
-  local idx, scores = M.agreement { grads = P, labels = labels, budget = o.budget, per_class = o.per_class,
-                                    num_classes = o.num_classes, diversity = o.diversity }
+  local idx, scores
+  if dist then
+    idx, scores, labels = dist_scores(o, dist, full, P, labels)
+  else
+    idx, scores = M.agreement { grads = P, labels = labels, budget = o.budget, per_class = o.per_class,
+                                num_classes = o.num_classes, diversity = o.diversity }
+  end
   local t3 = lt.time()
   local info = { sketch = B, labels = labels, dim = D, ell = ell,
                  seconds = { sketch = t1 - t0, project = t2 - t1, score = t3 - t2, total = t3 - t0 } }

@@ -10,6 +10,7 @@
 #include "lunette.h"
 #include "interrupt.h"
 #include "host/host.h"
+#include "dist/dist.h"
 
 enum {
   OPT_ERROR = 1,  /* unknown option or missing argument */
@@ -289,6 +290,9 @@ int main(int argc, char **argv) {
   status = lua_pcall(L, 2, 1, 0);
   ok = status == LUA_OK && lua_toboolean(L, -1);
   host_report(L, status, 1);
+  /* A failed script under MPI ends the whole job now (its error is reported above): the other
+   * ranks would otherwise wait forever in their next collective for this one. */
+  if (!ok && lt_dist_active()) lt_dist_abort(EXIT_FAILURE);
   lua_close(L);
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
