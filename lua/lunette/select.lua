@@ -23,6 +23,7 @@
 --   kcenter{features, start}  herding{features}         greedy coverage / mean matching
 --   craig{features | grads, metric}                     facility location (weights)
 --   gradmatch{grads, lam, tol, target}                  OMP on gradient sums (weights)
+--                                                       (these four: dist = true, GreeDi)
 --   glister{grads, val_grad | val, eta, update}         greedy validation-loss Taylor model
 --   random{n | labels}                                  uniform or class-balanced
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
@@ -157,11 +158,18 @@ end
 -- greedy and optimisation-based baselines
 ---------------------------------------------------------------------------
 
+-- GREEDI: the methods that take dist = true, and the option holding their rows.
+local GREEDI = { craig = "features", kcenter = "features", herding = "features",
+                 gradmatch = "grads" }
+
 local function method(name, allowed, prepare)
   local known = keys(table.unpack(allowed))
+  if GREEDI[name] then known[#known + 1] = "dist" end
   return function(o)
     o = options(name, o, known)
     if prepare then prepare(o) end
+    if o.dist then return require("lunette.select_greedi").run(name, o, GREEDI[name]) end
+    o.dist = nil
     return C[name](o)
   end
 end
@@ -169,14 +177,35 @@ end
 -- random{n | labels, budget, per_class, seed}: uniform, or class-balanced with labels
 M.random = method("random", { "n", "seed" })
 -- kcenter{features, budget, start = row | {row per class}, seed}: k-center greedy (Sener & Savarese 2018)
+-- dist = true: GreeDi's two rounds over the ranks (see select.craig).
 M.kcenter = method("kcenter", { "features", "start", "seed" })
 -- herding{features, budget}: keep the mean of the picks closest to the class mean
+-- dist = true: GreeDi's two rounds over the ranks (see select.craig).
 M.herding = method("herding", { "features" })
 -- craig{features | grads, budget, metric = "euclidean" | "cosine"} -> indices, gains, weights
+-- dist = true (craig, kcenter, herding, gradmatch; under lunette.dist): each rank passes its
+-- own rows (its contiguous shard, in rank order) and labels, and GreeDi's two rounds
+-- (Mirzasoleiman et al., NeurIPS 2013) run: every rank's greedy on its rows (the budget of each
+-- class, or all its rows of a class when fewer), the candidates gathered, the method on their
+-- union on rank 0 with the whole dataset's budget, the picks broadcast; indices count rows in
+-- rank order, and the subset is the same on every rank. An approximation of one process's
+-- greedy: for craig (facility location, monotone submodular) each rank's k picks are also
+-- scored on every rank's rows and the best of them and the union's is kept, GreeDi's algorithm,
+-- whose picks reach at least (1 - 1/e)^2 / min(ranks, k) of the optimum (and (1 - 1/e) / 2 in
+-- expectation when rows are assigned to ranks at random: Barbosa et al., ICML 2015); round 1
+-- scores each rank's rows only (the paper's decomposable case), so the bound assumes every
+-- shard represents the whole (shuffle before sharding); weights are the global cluster sizes. kcenter keeps the best radius likewise; Gonzalez's greedy on
+-- each part, then on the union, is a 4-approximation of the optimal radius (Malkomes et al.,
+-- NeurIPS 2015). herding and gradmatch are not submodular: their two rounds are a heuristic
+-- with no bound (gradmatch matches each class's gradient sum over every rank, allreduced;
+-- herding's second round matches the candidates' mean). Measured on 301 clustered rows, 3
+-- classes, 10%: facility location 0.993 (2 ranks) and 0.992 (4 ranks) of one process's.
+-- kcenter's start is not supported with dist.
 M.craig = method("craig", { "features", "grads", "metric" }, function(o)
   if o.features == nil then o.features, o.grads = o.grads, nil end
 end)
 -- gradmatch{grads, budget, lam = 0.5, tol = 1e-4, target, seed} -> indices, scores, weights
+-- dist = true: GreeDi's two rounds over the ranks (see select.craig).
 M.gradmatch = method("gradmatch", { "grads", "lam", "tol", "target", "seed" })
 -- glister{grads, val_grad = [D] | [C x D], budget, eta = 0.1} -> indices, gains
 -- glister{grads, val = {features, logits, labels}, budget, eta = 0.1, update = "sum" | "mean"}
