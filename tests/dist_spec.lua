@@ -159,6 +159,25 @@ describe("lunette.dist", function()
     end
   end)
 
+  it("draws progress bars on rank 0 only, counting the whole job (-np 2, -np 4)", function()
+    for _, n in ipairs { 2, 4 } do
+      local out, code = sh(("LUNETTE_PROGRESS=1 timeout 60 mpirun --oversubscribe "
+        .. "--allow-run-as-root -np %d %s tests/dist/progress.lua"):format(n, q(LUNETTE)))
+      assert.are.equal(0, code, out)
+      assert.truthy(out:find("rank 0: enabled true n " .. 10 * n .. " total " .. 10 * n), out)
+      assert.are.equal(n - 1, count(out, "rank %d: enabled false n " .. 10 * n), out)
+      assert.are.equal(n, count(out, "rank %d: array 5"), out)
+      assert.are.equal(n, count(out, "rank %d: done"), out)
+      -- rank 0's bars end full at the global totals; no other rank draws anything
+      assert.truthy(out:find(("rank0 hand: 100%%%%|[^\n\r]*| %d/%d"):format(10 * n, 10 * n)), out)
+      assert.truthy(out:find(("rank0 array: 100%%%%|[^\n\r]*| %d/%d"):format(5 * n, 5 * n)), out)
+      assert.truthy(out:find("SAGE 1/2 sketch: 100%%|[^\n\r]*| (%d+)/%1 "), out)
+      assert.truthy(out:find("SAGE 2/2 project: 100%%|[^\n\r]*| (%d+)/%1 "), out)
+      assert.truthy(out:find("evaluate: 100%%|[^\n\r]*| 100/100"), out)
+      assert.is_nil(out:find("rank[1-9] %a+:"), out)
+    end
+  end)
+
   it("runs examples/sage_distributed.lua on 2 ranks, rank 0 printing", function()
     local out, code = mpirun(2, "examples/sage_distributed.lua", "600")
     assert.are.equal(0, code, out)

@@ -84,9 +84,11 @@ function Bar:draw(force)
   D.line_open(true)
 end
 
--- bar:update(k): k more items done (default 1).
+-- bar:update(k): k more items done (default 1); k x the rank count for a bar made with
+-- dist = true (rank 0's count stands for every rank's), never past the total.
 function Bar:update(k)
-  self.n = self.n + (k or 1)
+  self.n = self.n + (k or 1) * self.scale
+  if self.scale > 1 and self.total then self.n = math.min(self.n, self.total) end
   self:draw(self.total and self.n >= self.total)
 end
 
@@ -105,31 +107,50 @@ Bar.__close = Bar.close
 -- bar:set_description(desc): changes the text before the bar and redraws it.
 function Bar:set_description(desc) self.desc = desc; self:draw(true) end
 
+-- The rank and rank count of a lunette.dist job that has started (0, 1 otherwise).
+local function dist_ranks()
+  local ok, dist = pcall(require, "lunette.dist")
+  if not ok or not dist.active() then return 0, 1 end
+  return dist.rank(), dist.size()
+end
+
 local function new_bar(total, opts)
   opts = opts or {}
-  local enabled = not opts.disable and io ~= nil and M.progress_enabled()
+  local rank, size = dist_ranks()
+  -- Under several ranks only rank 0 draws: N bars fighting over one terminal read as noise.
+  local enabled = not opts.disable and io ~= nil and rank == 0 and M.progress_enabled()
   return setmetatable({
     total = total, n = 0, desc = opts.desc, unit = opts.unit or "it", start = clock(), last = -math.huge,
     interval = opts.interval or 0.1, enabled = enabled, width = enabled and D.term_width(2) or 80,
+    scale = opts.dist and size or 1,
   }, Bar)
 end
 
--- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1}]):
+-- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1,
+--               dist = false}]):
 --   a number        -> a bar to drive by hand (bar:update(k), bar:close())
 --   a loader (or anything with :iter() and #) -> an iterator over its batches
 --   an array        -> an iterator of i, v
 --   a function      -> wraps a stateful iterator function (opts.total optional)
--- Draws on stderr only when it is a terminal; silent otherwise.
+-- Draws on stderr only when it is a terminal; silent otherwise. Under lunette.dist with
+-- several ranks only rank 0 draws. dist = true makes a bar of a pass every rank runs over
+-- its own shard show the whole job: the total is the global count (a number or opts.total
+-- as given; a loader's or array's length x the rank count) and rank 0's progress counts for
+-- every rank's (its updates x the rank count, capped at the total: no communication, and rank
+-- 0 holds the largest shard, so the bar ends full when rank 0 ends).
 function M.progress(x, opts)
-  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval" }) or {}
+  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval", "dist" })
+    or {}
   if type(x) == "number" then return new_bar(x, opts) end
   local iter, total
   local mt = getmetatable(x)
+  local ranks = opts.dist and select(2, dist_ranks()) or 1
   if type(x) == "table" and type(x.iter) == "function" then
-    iter, total = x:iter(), opts.total or #x
+    iter, total = x:iter(), opts.total or #x * ranks
   elseif type(x) == "table" and not (mt and mt.__call) then
     local i, n = 0, #x
-    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end, opts.total or n
+    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end,
+      opts.total or n * ranks
   elseif type(x) == "function" or (mt and mt.__call) then
     iter, total = x, opts.total
   else

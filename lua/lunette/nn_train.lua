@@ -75,11 +75,12 @@ local function optional(name)
 end
 
 -- A progress bar from lunette.data when it is there (it draws only on a terminal).
-local function progress_bar(total, opts, desc)
+-- dist: total is the whole job's and this rank's updates stand for every rank's (rank 0 draws).
+local function progress_bar(total, opts, desc, dist)
   if opts.progress == false then return nil end
   local data = optional "lunette.data"
   if type(data) ~= "table" or type(data.progress) ~= "function" then return nil end
-  local ok2, bar = pcall(data.progress, total, { desc = desc, unit = "img" })
+  local ok2, bar = pcall(data.progress, total, { desc = desc, unit = "img", dist = dist })
   return ok2 and bar or nil
 end
 
@@ -309,7 +310,7 @@ function M.evaluate(model, data, opts)
   local dist = opts.dist and require "lunette.dist" or nil
   local lo, cnt = 1, N
   if dist then lo, cnt = dist.shard_range(N) end
-  local bar = progress_bar(cnt, opts, "evaluate")
+  local bar = progress_bar(dist and N or cnt, opts, "evaluate", dist ~= nil)
   local ok, err = pcall(nm.in_eval, model, function()
     for b0 = lo, lo + cnt - 1, bs do
       local n = math.min(bs, lo + cnt - b0)

@@ -283,10 +283,11 @@ end
 
 -- The batches of a dataset in order (x, y, positions), behind a progress bar
 -- (drawn only when stderr is a terminal) unless show == false.
-local function batches(data, dataset, bs, desc, show)
+-- dist: the dataset is this rank's shard, and the bar (rank 0's) shows the whole job.
+local function batches(data, dataset, bs, desc, show, dist)
   local loader = data.loader(dataset, { batch_size = bs, shuffle = false })
   if show == false then return loader:iter() end
-  return data.progress(loader, { desc = desc })
+  return data.progress(loader, { desc = desc, dist = dist })
 end
 
 -- A lunette.data dataset, or {x = X, y = Y} tensors made into one.
@@ -321,7 +322,7 @@ end
 -- Pass 1 for the last layer: the penultimate features of every batch are
 -- kept (N x F) and the head's per-sample gradients - (softmax - onehot) x
 -- [h, 1], all a last-layer gradient depends on - go into the sketch.
-local function sketch_last_layer(o, ds, data, nn, fd, bs)
+local function sketch_last_layer(o, ds, data, nn, fd, bs, dist)
   local lt = require "lunette"
   local split = nn.split_head(o.model, "sage")
   local head = split.module -- the head and the parameter-free modules after it
@@ -330,7 +331,7 @@ local function sketch_last_layer(o, ds, data, nn, fd, bs)
   -- Evaluation mode (dropout off, batch norm on running statistics) as the seed's
   -- model.eval(); each module's flag comes back afterwards.
   require("lunette.nn_module").in_eval(o.model, function()
-    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
+    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress, dist) do
       local h = split.features(x)
       H = H or lt.empty(ds:size(), h:size(2))
       H:narrow(1, row, h:size(1)):copy_(h)
@@ -398,7 +399,6 @@ function M.sage(o)
     if o.diversity then fail("sage", "diversity is a greedy pass over every row: not with dist") end
     dist = require "lunette.dist"
     ds = full:shard()
-    if o.progress == nil and not dist.is_root() then o.progress = false end
   end
   local n, t0 = ds:size(), lt.time()
   local D = nn.param_dim(o.model, { last_layer = last }, "sage")
@@ -407,10 +407,10 @@ function M.sage(o)
   local labels = ds:labels()
   local P, H, head = lt.empty(n, ell), nil, nil
   if last then
-    H, head = sketch_last_layer(o, ds, data, nn, fd, bs)
+    H, head = sketch_last_layer(o, ds, data, nn, fd, bs, dist ~= nil)
   else
     local b = 0
-    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
+    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress, dist ~= nil) do
       b = b + 1
       sketch_add(fd, (nn.per_sample_grads(o.model, x, y)), b)
       tidy(b, 1)
@@ -421,7 +421,17 @@ function M.sage(o)
   fd = nil
   local t1 = lt.time()
   if last then
-    local bar = o.progress ~= false and data.progress(-(-n // bs), { desc = "SAGE 2/2 project" }) or nil
+    -- dist: the bar's total is every rank's batches, rank 0's count standing for each rank's
+    local total = -(-n // bs)
+    if dist then
+      total = 0
+      for r = 0, dist.size() - 1 do
+        local _, cnt = dist.shard_range(full:size(), r)
+        total = total + -(-cnt // bs)
+      end
+    end
+    local bar = o.progress ~= false
+      and data.progress(total, { desc = "SAGE 2/2 project", dist = dist ~= nil }) or nil
     for r = 1, n, bs do
       local m = math.min(bs, n - r + 1)
       P:narrow(1, r, m):copy_((nn.projected_grads(head, H:narrow(1, r, m), labels:narrow(1, r, m), B)))
@@ -431,7 +441,7 @@ function M.sage(o)
     if bar then bar:close() end
   else
     local row = 1
-    for x, y in batches(data, ds, bs, "SAGE 2/2 project", o.progress) do
+    for x, y in batches(data, ds, bs, "SAGE 2/2 project", o.progress, dist ~= nil) do
       local Z = nn.projected_grads(o.model, x, y, B)
       P:narrow(1, row, Z:size(1)):copy_(Z)
       row = row + Z:size(1)

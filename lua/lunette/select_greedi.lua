@@ -92,7 +92,9 @@ function M.run(name, o, key)
   if not lt.is_tensor(X) or #X.shape ~= 2 then
     fail(("%s must be a 2-d tensor of this rank's rows"):format(key))
   end
-  if o.start ~= nil then fail("start is not supported with dist (each rank starts its own search)") end
+  if o.start ~= nil then
+    fail("start is not supported with dist (each rank starts its own search)")
+  end
   X = X:to("float32")
   local n, d = X.shape[1], X.shape[2]
   local per_class = o.per_class
