@@ -45,6 +45,12 @@ describe("lunette.dist", function()
     assert.truthy(out:find("rank 0: %d+ checks"), out)
   end)
 
+  it("runs pca{dist = true} alone as one process's exact PCA", function()
+    local out, code = sh(q(LUNETTE) .. " tests/dist/pca.lua")
+    assert.are.equal(0, code, out)
+    assert.are.equal("rank 0: pca match\n", out)
+  end)
+
   if not HAVE_MPIRUN then
     pending("mpirun is not installed (Debian openmpi-bin; scripts/deps.sh installs it)")
     return
@@ -175,6 +181,15 @@ describe("lunette.dist", function()
       assert.truthy(out:find("SAGE 2/2 project: 100%%|[^\n\r]*| (%d+)/%1 "), out)
       assert.truthy(out:find("evaluate: 100%%|[^\n\r]*| 100/100"), out)
       assert.is_nil(out:find("rank[1-9] %a+:"), out)
+    end
+  end)
+
+  it("embed.pca{dist = true} is one process's PCA of the stacked rows (-np 2, -np 4)", function()
+    for _, n in ipairs { 2, 4 } do
+      local out, code = mpirun(n, "tests/dist/pca.lua")
+      assert.are.equal(0, code, out)
+      assert.is_nil(out:find("FAIL"), out)
+      assert.are.equal(n, count(out, "rank %d: pca match"), out)
     end
   end)
 
