@@ -193,6 +193,21 @@ describe("lunette.dist", function()
     end
   end)
 
+  it("runs README's gather-then-embed example on 2 ranks", function()
+    local readme = assert(io.open("README.md")):read("a")
+    local block = readme:match("```lua\n(local _, pca = lt.embed.pca[^`]*)```")
+    assert.truthy(block, "README no longer shows the gather-then-embed example")
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write("local F = lt.Generator(lt.dist.rank() + 1):randn(600, 32)\nlocal Y\n", block,
+            "if Y then print('embedded', Y:size(1), Y:size(2)) end\n")
+    f:close()
+    local out, code = mpirun(2, script)
+    os.remove(script)
+    assert.are.equal(0, code, out)
+    assert.are.equal(1, count(out, "embedded\t1000\t2"), out)
+  end)
+
   it("runs examples/sage_distributed.lua on 2 ranks, rank 0 printing", function()
     local out, code = mpirun(2, "examples/sage_distributed.lua", "600")
     assert.are.equal(0, code, out)

@@ -230,6 +230,12 @@ end
 ---   knn = "auto"|"exact"|"approx", seed = 0, progress}) -> Y [n x dim], kl, info
 -- Defaults are scikit-learn 1.2's; learning_rate "auto" = max(n / early_exaggeration / 4, 50).
 -- info = {kl =, iterations =, learning_rate =}.
+-- One process: under lunette.dist (mpirun) t-SNE and UMAP do not spread over ranks (every
+-- step touches every point's neighbours); gather a subset on one rank and embed it there,
+-- e.g. pca{dist = true} over every rank's rows, then each rank's sample of 500 scores:
+--   local _, pca = embed.pca(F, 50, {dist = true})
+--   local Z = lt.dist.gather(pca:transform(F:index_select(1, sample)))  -- nil on ranks > 0
+--   if lt.dist.is_root() then Y = embed.tsne(Z) end
 function M.tsne(X, opts)
   local o = with_progress("tsne", opts)
   if o.learning_rate == "auto" then o.learning_rate = nil end
@@ -248,6 +254,8 @@ function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("t
 -- info.spectral: whether Laplacian eigenvectors placed the start (false when every point started
 -- at random: init "random" or a tensor, or components of fewer than 2 dim points).
 -- negative_sample_rate = 0 samples no repulsions (attraction only), as umap-learn.
+-- One process, as tsne: under lunette.dist gather a subset on one rank (dist.gather, or
+-- dist.gather_values for Lua values) and run umap there.
 function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
 
 --- umap_graph(X [, opts]) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set
