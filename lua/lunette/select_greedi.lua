@@ -37,50 +37,87 @@ local function local_groups(labels, n, ng, per_class)
   return rows
 end
 
+-- Euclidean distances of the rows of A to those of B through one product (|a|^2 + |b|^2 -
+-- 2 a.b, as CRAIG's own tiles): linalg.cdist's pairwise loop is ten times slower here.
+local function distances(A, B)
+  local a = (A * A):sum(2):reshape { -1, 1 }
+  local b = (B * B):sum(2):reshape { 1, -1 }
+  return (a + b - lt.linalg.matmul(A, B:t()) * 2):maximum(0):sqrt()
+end
+
 -- Each candidate solution's objective on this rank's rows of one group (smaller is better):
 -- craig euclidean, the sum of distances to the nearest pick; craig cosine, minus the sum of
 -- the best similarities; kcenter, the largest distance to the nearest pick. sols: lists of
--- positions into the group's candidate rows Cg.
+-- positions into the group's candidate rows Cg. Also returns the rows' distances (cosine:
+-- similarities) to the candidates, nil without rows.
 local function objectives(name, o, Xg, Cg, sols)
   local out = lt.zeros({ #sols }, "float64")
-  if Xg.shape[1] == 0 then return out end
+  if Xg.shape[1] == 0 then return out, nil end
   local cosine = name == "craig" and o.metric == "cosine"
-  local D
-  if cosine then
-    D = lt.linalg.cosine_similarity(Xg, Cg)
-  else
-    D = lt.linalg.cdist(Xg, Cg)
-  end
+  local D = cosine and lt.linalg.cosine_similarity(Xg, Cg) or distances(Xg, Cg)
   for s, pos in ipairs(sols) do
     local sub = D:index_select(2, pos)
-    local v
     if cosine then
-      v = -sub:max(2):sum()
+      out[s] = -sub:max(2):sum()
     elseif name == "craig" then
-      v = sub:min(2):sum()
+      out[s] = sub:min(2):sum()
     else
-      v = sub:min(2):max()
+      out[s] = sub:min(2):max()
     end
-    out[s] = v
   end
-  return out
+  return out, D
 end
 
--- The global cluster sizes of picks (positions into Cg): every row of the group counts for its
--- nearest pick (the most similar one under the cosine metric), summed over the ranks.
-local function weights(o, Xg, Cg, pos)
+-- The global cluster sizes of picks (positions into the candidates): every row of the group
+-- counts for its nearest pick (the most similar under the cosine metric), summed over ranks.
+-- D: the rows' distances (similarities) to the candidates, nil without rows.
+local function weights(o, D, pos)
   local w = lt.zeros({ pos:numel() }, "float64")
-  if Xg.shape[1] > 0 then
-    local P = Cg:index_select(1, pos)
-    local nearest
-    if o.metric == "cosine" then
-      nearest = lt.linalg.cosine_similarity(Xg, P):argmax(2)
-    else
-      nearest = lt.linalg.cdist(Xg, P):argmin(2)
-    end
+  if D then
+    local sub = D:index_select(2, pos)
+    local nearest = o.metric == "cosine" and sub:argmax(2) or sub:argmin(2)
     w = lt.bincount(nearest - 1, pos:numel()):to("float64")
   end
   return dist.allreduce(w):to("float32")
+end
+
+-- The method on the rows R of each of ng groups (grp: the group of each row), ks[g] picks in
+-- group g (all its rows when it has fewer): {pos = positions in R in pick order, scores,
+-- weights} per group, nil for a group without rows. One call over every group when each has
+-- its k rows (the method's per-class mode: its threads spread over the groups), one call per
+-- group otherwise, or when targets (gradmatch's, per group) are given.
+local function greedy_groups(name, key, R, grp, ng, ks, pass, targets)
+  local out, one = {}, ng > 1 and targets == nil
+  local rows = {}
+  for g = 1, ng do
+    rows[g] = ng == 1 and lt.arange(1, R.shape[1] + 1) or grp:eq(g):nonzero():reshape { -1 }
+    one = one and rows[g]:numel() >= ks[g] and ks[g] == ks[1]
+  end
+  local function call(c)
+    for _, p in ipairs(pass) do c[p] = pass[p] end
+    return C[name](c)
+  end
+  if one then
+    local idx, sc, w = call { [key] = R, labels = grp, per_class = true, num_classes = ng,
+                              budget = ks[1] * ng }
+    local of = grp:index_select(1, idx)
+    for g = 1, ng do
+      local sel = of:eq(g):nonzero():reshape { -1 }
+      out[g] = { pos = idx:index_select(1, sel), scores = sc:index_select(1, sel):to("float32"),
+                 weights = w and w:index_select(1, sel) or nil }
+    end
+    return out
+  end
+  for g = 1, ng do
+    local m = rows[g]:numel()
+    if m > 0 then
+      local c = { [key] = R:index_select(1, rows[g]), budget = math.min(ks[g], m),
+                  per_class = false, target = targets and targets[g] or nil }
+      local idx, sc, w = call(c)
+      out[g] = { pos = rows[g]:index_select(1, idx), scores = sc:to("float32"), weights = w }
+    end
+  end
+  return out
 end
 
 --- run(name, o, key) -> indices, scores[, weights]
@@ -99,6 +136,9 @@ function M.run(name, o, key)
   local n, d = X.shape[1], X.shape[2]
   local per_class = o.per_class
   if per_class == nil then per_class = o.labels ~= nil end
+  if o.target ~= nil and per_class then
+    fail("target needs per_class = false (the class targets are the class sums)")
+  end
   local labels = o.labels
   if labels ~= nil then labels = lt.tensor(labels):to("int64") end
   local counts = dist.allgather(lt.tensor({ n }, "int64"))
@@ -109,11 +149,12 @@ function M.run(name, o, key)
   local _, _, k = C.groups { n = N, labels = all_labels, budget = o.budget, per_class = per_class,
                              num_classes = o.num_classes, _name = name }
   local ng = k:numel()
+  local grp = per_class and labels or lt.ones({ n }, "int64")
   local rows = local_groups(labels, n, ng, per_class)
-  local function opts(rowsX, budget)
-    local c = { [key] = rowsX, budget = budget, per_class = false }
-    for _, p in ipairs(PASS[name]) do c[p] = o[p] end
-    return c
+  local pass = {}
+  for _, p in ipairs(PASS[name]) do
+    pass[#pass + 1] = p
+    pass[p] = o[p]
   end
   -- GradMatch matches each group's gradient sum over the whole dataset (or the given target).
   local targets
@@ -123,34 +164,36 @@ function M.run(name, o, key)
       if rows[g]:numel() > 0 then sums[g] = X:index_select(1, rows[g]):to("float64"):sum(1) end
     end
     targets = dist.allreduce(sums):to("float32")
+    if o.target ~= nil then targets = { o.target } end
   end
+  local ks = {}
+  for g = 1, ng do ks[g] = k[g] end
   -- Round 1: each rank's greedy on its own rows of each group.
   local ci, cg, cx, cs = {}, {}, {}, {}
+  local local_picks = n > 0 and greedy_groups(name, key, X, grp, ng, ks, pass) or {}
   for g = 1, ng do
-    local m = rows[g]:numel()
-    if m > 0 then
-      local kl = math.min(k[g], m)
-      local idx, sc = C[name](opts(X:index_select(1, rows[g]), kl))
-      local picked = rows[g]:index_select(1, idx)
-      ci[#ci + 1], cx[#cx + 1] = picked + offset, X:index_select(1, picked)
-      cg[#cg + 1], cs[#cs + 1] = lt.full({ kl }, g, "int64"), sc:to("float32")
+    local pick = local_picks[g]
+    if pick then
+      ci[#ci + 1], cx[#cx + 1] = pick.pos + offset, X:index_select(1, pick.pos)
+      cg[#cg + 1], cs[#cs + 1] = lt.full({ pick.pos:numel() }, g, "int64"), pick.scores
     end
   end
   local CI = dist.allgather(ints(ci))
   local CG = dist.allgather(ints(cg))
   local CS = dist.allgather(#cs == 0 and lt.zeros({ 0 }) or lt.cat(cs))
   local CX = dist.allgather(#cx == 0 and lt.zeros({ 0, d }) or lt.cat(cx))
-  local CR = dist.allgather(lt.full({ #ci == 0 and 0 or ints(ci):numel() }, dist.rank(), "int64"))
+  local CR = dist.allgather(lt.full({ ints(ci):numel() }, dist.rank(), "int64"))
   -- Round 2 on rank 0: the method on the union of each group's candidates, the global budget.
   local union = {}
   local gpos = {}
   for g = 1, ng do gpos[g] = CG:eq(g):nonzero():reshape { -1 } end
   if dist.is_root() then
+    union = greedy_groups(name, key, CX, CG, ng, ks, pass, targets)
+    -- positions in the union's rows of each group, as the steps below count them
     for g = 1, ng do
-      local c = opts(CX:index_select(1, gpos[g]), k[g])
-      if targets then c.target = o.target or targets[g] end
-      local idx, sc, w = C[name](c)
-      union[g] = { pos = idx, scores = sc:to("float32"), weights = w }
+      local inv = lt.zeros({ CX.shape[1] }, "int64")
+      inv:scatter_(1, gpos[g], lt.arange(1, gpos[g]:numel() + 1))
+      union[g].pos = inv:index_select(1, union[g].pos)
     end
   end
   union = dist.broadcast_value(union)
@@ -170,14 +213,14 @@ function M.run(name, o, key)
       end
       local Cg = CX:index_select(1, gpos[g])
       local Xg = X:index_select(1, rows[g])
-      local obj = objectives(name, o, Xg, Cg, sols)
+      local obj, D = objectives(name, o, Xg, Cg, sols)
       obj = name == "kcenter" and dist.allreduce(obj, "max") or dist.allreduce(obj)
       local best = obj:argmin()
       if best > 1 then
         local own = from[best]
         pick = { pos = own, scores = CS:index_select(1, gpos[g]):index_select(1, own) }
       end
-      if name == "craig" then pick.weights = weights(o, Xg, Cg, pick.pos) end
+      if name == "craig" then pick.weights = weights(o, D, pick.pos) end
     end
     picks[g] = pick
   end

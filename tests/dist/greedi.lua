@@ -62,4 +62,10 @@ for _, name in ipairs { "craig", "kcenter", "herding", "gradmatch" } do
     print(("rank %d: %s ratio %.4f"):format(me, name, ratio))
   end
 end
+-- cosine craig: the weights are global cluster sizes too; start is refused with dist
+local _, _, wc = S.craig { features = mine(X), labels = mine(Y), budget = 0.1, metric = "cosine",
+                           dist = true }
+check(wc:sum() == N, "cosine craig weights sum to the rows")
+local okk, err = pcall(S.kcenter, { features = mine(X), budget = 9, start = 1, dist = true })
+check(not okk and err:find("start is not supported with dist"), "kcenter start refused")
 print(("rank %d: greedi %s"):format(me, ok and "valid" or "FAIL"))
