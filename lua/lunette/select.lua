@@ -202,7 +202,9 @@ M.herding = method("herding", { "features" })
 -- facility location 0.993 (2 ranks) and 0.992 (4 ranks) of one process's greedy on 301
 -- clustered rows; 0.992 and 0.991 on 10,000 Fashion-MNIST test images (pixels), where the
 -- subsets share 38% and 48% of their rows with one process's: close in value, not the same.
--- kcenter's start is not supported with dist.
+-- Round 1 shrinks the data only where a rank holds more than k rows of a class (on fewer than
+-- 1 / fraction ranks); beyond that rank 0 gathers every row (docs/SCALING.md). kcenter's start
+-- is not supported with dist.
 M.craig = method("craig", { "features", "grads", "metric" }, function(o)
   if o.features == nil then o.features, o.grads = o.grads, nil end
 end)
