@@ -38,4 +38,9 @@ void host_set_sigint(void (*handler)(int));
  * Lua errors raised by the loop itself (out of memory) propagate. */
 void repl_run(struct lua_State *L);
 
+/* `lunette --kernel CONNECTION_FILE`: serves Jupyter requests (src/host/kernel.c) with L
+ * (whose libraries are open) until a shutdown request or a failed socket ends the process.
+ * Returns 0 only when the kernel cannot start (the reason is on stderr). */
+int host_kernel_run(struct lua_State *L, const char *connection_file);
+
 #endif

@@ -1,0 +1,592 @@
+/* kernel.c - `lunette --kernel CONNECTION_FILE`: Jupyter requests served with the Lua state
+ * (execute, complete, inspect, is_complete, history, kernel_info) and display data built from
+ * values. The protocol and sockets are src/kernel/; cJSON is called through the lazy loader
+ * (src/lazy.h). */
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include "lunette.h"
+#include "kernel/kernel_net.h"
+#include "host/host.h"
+#include "host/shell.h"
+
+#define CELL_TAIL_LINES 200 /* lines searched from the end for a trailing expression */
+#define JSON_DEPTH      8   /* nesting kept when metadata tables become JSON */
+
+typedef struct {
+  Kernel *k;
+  int count;            /* the execution count of the last stored cell */
+  const KernelMsg *req; /* the request being served (parent of display data) */
+  char **history;       /* stored cells' code, history[i] ran as count i + 1 */
+  int nhistory, caphistory;
+} KernelHost;
+
+/* SIGINT between cells: nothing runs, so there is nothing to interrupt; a handler rather than
+ * SIG_IGN so that programs started by os.execute get the default back. */
+static void idle_sigint(int sig) { (void)sig; }
+
+/* ---- values to JSON ------------------------------------------------------- */
+
+static cJSON *lua_to_json(lua_State *L, int idx, int depth);
+
+/* A Lua table as a JSON object (string keys) or array (1..n), up to JSON_DEPTH deep. */
+static cJSON *table_to_json(lua_State *L, int idx, int depth) {
+  int array = lua_rawlen(L, idx) > 0;
+  cJSON *j = array ? cJSON_CreateArray() : cJSON_CreateObject();
+  if (j == NULL || depth >= JSON_DEPTH) return j;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    cJSON *v = lua_to_json(L, lua_gettop(L), depth + 1);
+    if (array && lua_type(L, -2) == LUA_TNUMBER)
+      cJSON_AddItemToArray(j, v);
+    else if (!array && lua_type(L, -2) == LUA_TSTRING)
+      cJSON_AddItemToObject(j, lua_tostring(L, -2), v);
+    else
+      cJSON_Delete(v);
+    lua_pop(L, 1);
+  }
+  return j;
+}
+
+/* Plain values (strings, numbers, booleans, tables of them) as JSON; null for the rest. */
+static cJSON *lua_to_json(lua_State *L, int idx, int depth) {
+  size_t len;
+  const char *s;
+  switch (lua_type(L, idx)) {
+  case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+  case LUA_TNUMBER: return cJSON_CreateNumber(lua_tonumber(L, idx));
+  case LUA_TSTRING: s = lua_tolstring(L, idx, &len); return kernel_json_text(s, len);
+  case LUA_TTABLE: return table_to_json(L, lua_absindex(L, idx), depth);
+  default: return cJSON_CreateNull();
+  }
+}
+
+/* The text the REPL shows for the value at idx (shell_tostring), or "(no text: ...)" when its
+ * __tostring raises. Leaves the stack as it was; returns a cJSON string. */
+static cJSON *value_text(lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  cJSON *j;
+  lua_pushcfunction(L, shell_tostring);
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushfstring(L, "(a %s whose __tostring failed)", luaL_typename(L, idx));
+  }
+  s = lua_tolstring(L, -1, &len);
+  j = kernel_json_text(s, len);
+  lua_pop(L, 1);
+  return j;
+}
+
+/* Builds the display data of the value at idx: lunette.display.bundle(value, opts at
+ * opts_idx or nil) gives the rich forms (image/png as bytes, sent base64), and text/plain is
+ * the REPL's text unless the bundle has one. *meta gets the bundle's metadata ({} if none).
+ * A bundle that raises is logged and ignored. */
+static cJSON *value_bundle(KernelHost *h, lua_State *L, int idx, int opts_idx, cJSON **meta) {
+  cJSON *data = cJSON_CreateObject();
+  int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  *meta = NULL;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lunette.display");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "bundle") == LUA_TFUNCTION) {
+    lua_pushvalue(L, idx);
+    if (opts_idx)
+      lua_pushvalue(L, opts_idx);
+    else
+      lua_pushnil(L);
+    if (lua_pcall(L, 2, 2, 0) != LUA_OK) {
+      kernel_log(h->k, "display.bundle: %s", lua_tostring(L, -1));
+    } else if (lua_istable(L, -2)) {
+      lua_pushnil(L);
+      while (lua_next(L, -3)) {
+        size_t len;
+        const char *mime = lua_tostring(L, -2);
+        const char *bytes = lua_tolstring(L, -1, &len);
+        if (mime && bytes)
+          cJSON_AddItemToObject(data, mime,
+                                strcmp(mime, "image/png") == 0 ? kernel_json_base64(bytes, len)
+                                                               : kernel_json_text(bytes, len));
+        lua_pop(L, 1);
+      }
+      if (lua_istable(L, -1)) *meta = table_to_json(L, lua_gettop(L), 0);
+    }
+  }
+  lua_settop(L, top);
+  if (!cJSON_HasObjectItem(data, "text/plain"))
+    cJSON_AddItemToObject(data, "text/plain", value_text(L, idx));
+  if (*meta == NULL) *meta = cJSON_CreateObject();
+  return data;
+}
+
+/* display.handler(value [, opts]): publishes value's display data as display_data. */
+static int display_handler(lua_State *L) {
+  KernelHost *h = lua_touserdata(L, lua_upvalueindex(1));
+  cJSON *meta, *content = cJSON_CreateObject();
+  cJSON *data = value_bundle(h, L, 1, lua_istable(L, 2) ? 2 : 0, &meta);
+  cJSON_AddItemToObject(content, "data", data);
+  cJSON_AddItemToObject(content, "metadata", meta);
+  cJSON_AddItemToObject(content, "transient", cJSON_CreateObject());
+  kernel_publish(h->k, h->req, "display_data", NULL, content);
+  cJSON_Delete(content);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* lunette.display.handler = display_handler, and display.kernel = true (progress bars draw in
+ * place); failures are logged: the kernel still runs without rich output. */
+static void install_display(KernelHost *h, lua_State *L) {
+  int top = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lunette.display");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+    lua_pushlightuserdata(L, h);
+    lua_pushcclosure(L, display_handler, 1);
+    lua_setfield(L, -2, "handler");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "kernel");
+  } else {
+    kernel_log(h->k, "no lunette.display: %s", lua_tostring(L, -1));
+  }
+  lua_settop(L, top);
+}
+
+/* ---- execute ------------------------------------------------------------- */
+
+/* Length of code without trailing blank space and whole-line "--" comments (a trailing
+ * comment must not become the returned expression). */
+static size_t trim_tail(const char *code, size_t len) {
+  for (;;) {
+    size_t line;
+    while (len > 0 && strchr(" \t\r\n", code[len - 1])) len--;
+    line = len;
+    while (line > 0 && code[line - 1] != '\n') line--;
+    while (line < len && (code[line] == ' ' || code[line] == '\t')) line++;
+    if (len - line < 2 || strncmp(code + line, "--", 2) != 0 || strncmp(code + line, "--[", 3) == 0)
+      return len;
+    len = line;
+  }
+}
+
+/* Compiles code[0..p) .. "return " .. code[p..len) as chunk `name`; pushes the function on
+ * success, pushes nothing otherwise. The tail alone must be an expression list, so that a
+ * statement is never turned into something else. */
+static int load_with_return(lua_State *L, const char *code, size_t p, size_t len,
+                            const char *name) {
+  luaL_Buffer b;
+  int ok;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "return ");
+  luaL_addlstring(&b, code + p, len - p);
+  luaL_pushresult(&b);
+  ok = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), name) == LUA_OK;
+  lua_pop(L, 2 - !ok);
+  if (!ok) return 0;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, code, p);
+  luaL_addstring(&b, "return ");
+  luaL_addlstring(&b, code + p, len - p);
+  luaL_pushresult(&b);
+  ok = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), name) == LUA_OK;
+  if (ok)
+    lua_remove(L, -2);
+  else
+    lua_pop(L, 2);
+  return ok;
+}
+
+/* Pushes the compiled cell: when its last lines are an expression (list), one chunk that runs
+ * the rest and returns them, as the REPL shows `1 + 1`; else the code as it is (its load error
+ * on failure). A trailing ';' keeps the value from being shown, as in IPython. */
+static int load_cell(lua_State *L, const char *code, size_t len, const char *name) {
+  size_t end = trim_tail(code, len);
+  int lines = 0;
+  if (end > 0 && code[end - 1] != ';') {
+    for (size_t p = end; lines < CELL_TAIL_LINES; lines++) {
+      while (p > 0 && code[p - 1] != '\n') p--;
+      if (load_with_return(L, code, p, end, name)) return LUA_OK;
+      if (p == 0) break;
+      p--;
+    }
+  }
+  return luaL_loadbuffer(L, code, len, name);
+}
+
+/* Publishes the error on top of L as an "error" message and fills the reply's fields. */
+static void report_error(KernelHost *h, lua_State *L, cJSON *reply) {
+  const char *msg = lua_tostring(L, -1);
+  const char *cut;
+  cJSON *tb = cJSON_CreateArray(), *content = cJSON_CreateObject();
+  int interrupted;
+  if (msg == NULL) msg = "(error object is not a string)";
+  interrupted = strstr(msg, "interrupted!") != NULL;
+  cut = strstr(msg, "\nstack traceback:");
+  cJSON_AddStringToObject(content, "ename", interrupted ? "Interrupted" : "LuaError");
+  cJSON_AddItemToObject(content, "evalue",
+                        kernel_json_text(msg, cut ? (size_t)(cut - msg) : strlen(msg)));
+  for (const char *p = msg; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    cJSON_AddItemToArray(tb, kernel_json_text(p, n));
+    p += n + (nl != NULL);
+  }
+  cJSON_AddItemToObject(content, "traceback", tb);
+  kernel_publish(h->k, h->req, "error", NULL, content);
+  cJSON_AddStringToObject(reply, "status", "error");
+  for (cJSON *c = content->child; c; c = c->next)
+    cJSON_AddItemToObject(reply, c->string, cJSON_Duplicate(c, 1));
+  cJSON_Delete(content);
+  lua_pop(L, 1);
+}
+
+/* Publishes execute_result for the n values on top of L (one: its display data; several:
+ * their texts, tab-separated, as the REPL prints them). */
+static void publish_result(KernelHost *h, lua_State *L, int n) {
+  cJSON *content = cJSON_CreateObject(), *data, *meta = NULL;
+  if (n == 1) {
+    data = value_bundle(h, L, -1, 0, &meta);
+  } else {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = n; i >= 1; i--) {
+      lua_pushcfunction(L, shell_tostring);
+      lua_pushvalue(L, -i - 2); /* below the buffer's slot and the function */
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK) lua_pushliteral(L, "?");
+      luaL_addvalue(&b);
+      if (i > 1) luaL_addchar(&b, '\t');
+    }
+    luaL_pushresult(&b);
+    data = cJSON_CreateObject();
+    cJSON_AddItemToObject(data, "text/plain",
+                          kernel_json_text(lua_tostring(L, -1), lua_rawlen(L, -1)));
+    lua_pop(L, 1);
+    meta = cJSON_CreateObject();
+  }
+  cJSON_AddNumberToObject(content, "execution_count", h->count);
+  cJSON_AddItemToObject(content, "data", data);
+  cJSON_AddItemToObject(content, "metadata", meta);
+  kernel_publish(h->k, h->req, "execute_result", NULL, content);
+  cJSON_Delete(content);
+}
+
+static void store_history(KernelHost *h, const char *code) {
+  if (h->nhistory == h->caphistory) {
+    int cap = h->caphistory ? 2 * h->caphistory : 64;
+    char **p = realloc(h->history, (size_t)cap * sizeof *p);
+    if (p == NULL) return;
+    h->history = p;
+    h->caphistory = cap;
+  }
+  h->history[h->nhistory] = strdup(code);
+  if (h->history[h->nhistory]) h->nhistory++;
+}
+
+static void handle_execute(KernelHost *h, lua_State *L, const cJSON *content) {
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(content, "code");
+  const char *src = cJSON_IsString(code) ? code->valuestring : "";
+  int silent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(content, "silent"));
+  const cJSON *sh = cJSON_GetObjectItemCaseSensitive(content, "store_history");
+  int store = !silent && (sh == NULL || cJSON_IsTrue(sh));
+  cJSON *reply = cJSON_CreateObject(), *input = cJSON_CreateObject();
+  char name[64];
+  int base = lua_gettop(L), status;
+  if (store) {
+    h->count++;
+    store_history(h, src);
+  }
+  cJSON_AddStringToObject(input, "code", src);
+  cJSON_AddNumberToObject(input, "execution_count", h->count);
+  if (!silent) kernel_publish(h->k, h->req, "execute_input", NULL, input);
+  cJSON_Delete(input);
+  snprintf(name, sizeof name, "=cell[%d]", h->count);
+  status = load_cell(L, src, strlen(src), name);
+  if (status == LUA_OK) status = host_docall(L, 0, LUA_MULTRET);
+  host_set_sigint(idle_sigint);
+  kernel_flush(h->k);
+  if (status != LUA_OK) {
+    report_error(h, L, reply);
+  } else {
+    if (!silent && lua_gettop(L) > base) publish_result(h, L, lua_gettop(L) - base);
+    cJSON_AddStringToObject(reply, "status", "ok");
+    cJSON_AddItemToObject(reply, "user_expressions", cJSON_CreateObject());
+    cJSON_AddItemToObject(reply, "payload", cJSON_CreateArray());
+  }
+  lua_settop(L, base);
+  cJSON_AddNumberToObject(reply, "execution_count", h->count);
+  kernel_reply(h->k, h->req, "execute_reply", reply);
+  cJSON_Delete(reply);
+}
+
+/* ---- complete, inspect, is_complete --------------------------------------- */
+
+static int is_word_char(char c) {
+  return c == '_' || c == '.' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+/* The byte offset of code point `pos` in s (Jupyter counts cursor positions in code points),
+ * clamped to the string. */
+static size_t byte_offset(const char *s, long pos) {
+  size_t i = 0;
+  for (long cp = 0; s[i] && cp < pos; cp++) {
+    i++;
+    while ((s[i] & 0xC0) == 0x80) i++;
+  }
+  return i;
+}
+
+static long code_points(const char *s, size_t n) {
+  long cp = 0;
+  for (size_t i = 0; i < n; i++) cp += (s[i] & 0xC0) != 0x80;
+  return cp;
+}
+
+/* The code and the cursor's byte offset of a complete or inspect request. */
+static const char *request_code(const cJSON *content, size_t *cursor) {
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(content, "code");
+  const cJSON *pos = cJSON_GetObjectItemCaseSensitive(content, "cursor_pos");
+  const char *s = cJSON_IsString(code) ? code->valuestring : "";
+  *cursor = cJSON_IsNumber(pos) ? byte_offset(s, (long)pos->valuedouble) : strlen(s);
+  return s;
+}
+
+static int compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds the sorted keys of the match set on top of L to the array `matches`; pops the set. */
+static void add_matches(lua_State *L, cJSON *matches) {
+  size_t n = 0, cap = 0;
+  const char **words = NULL;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    if (n == cap) {
+      const char **w = realloc(words, (cap = cap ? 2 * cap : 64) * sizeof *w);
+      if (w == NULL) break;
+      words = w;
+    }
+    words[n++] = lua_tostring(L, -1); /* the keys stay alive in the set */
+  }
+  if (n) qsort(words, n, sizeof *words, compare_strings);
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(matches, cJSON_CreateString(words[i]));
+  free(words);
+  lua_pop(L, 1);
+}
+
+static void handle_complete(KernelHost *h, lua_State *L, const cJSON *content) {
+  size_t cursor, start;
+  const char *code = request_code(content, &cursor);
+  cJSON *reply = cJSON_CreateObject(), *matches = cJSON_CreateArray();
+  char *word;
+  start = cursor;
+  while (start > 0 && is_word_char(code[start - 1])) start--;
+  word = strndup(code + start, cursor - start);
+  lua_pushcfunction(L, shell_collect_matches);
+  lua_pushlightuserdata(L, word);
+  if (word && lua_pcall(L, 1, 1, 0) == LUA_OK)
+    add_matches(L, matches);
+  else
+    lua_pop(L, word ? 1 : 2);
+  free(word);
+  cJSON_AddStringToObject(reply, "status", "ok");
+  cJSON_AddItemToObject(reply, "matches", matches);
+  cJSON_AddNumberToObject(reply, "cursor_start", (double)code_points(code, start));
+  cJSON_AddNumberToObject(reply, "cursor_end", (double)code_points(code, cursor));
+  cJSON_AddItemToObject(reply, "metadata", cJSON_CreateObject());
+  kernel_reply(h->k, h->req, "complete_reply", reply);
+  cJSON_Delete(reply);
+}
+
+/* Lua: (name) -> the help() text of the value `name` names (a dotted path, ':' read as '.'),
+ * or nil when it names nothing. Indexing may run __index, as typing the name would. */
+static const char INSPECT_LUA[] =
+    "local name = ...\n"
+    "local v = _G\n"
+    "for part in name:gsub(':', '.'):gmatch('[^.]+') do\n"
+    "  if type(v) ~= 'table' and type(v) ~= 'userdata' then return nil end\n"
+    "  v = v[part]\n"
+    "end\n"
+    "if v == nil then return nil end\n"
+    "return require('lunette.doc').text(v)\n";
+
+static void handle_inspect(KernelHost *h, lua_State *L, const cJSON *content) {
+  size_t cursor, start, end;
+  const char *code = request_code(content, &cursor);
+  cJSON *reply = cJSON_CreateObject(), *data = cJSON_CreateObject();
+  int found = 0;
+  start = end = cursor;
+  while (start > 0 && is_word_char(code[start - 1])) start--;
+  while (code[end] && is_word_char(code[end])) end++;
+  while (end > start && (code[end - 1] == '.' || code[end - 1] == ':')) end--;
+  if (end > start && luaL_loadbuffer(L, INSPECT_LUA, sizeof INSPECT_LUA - 1, "=inspect") == 0) {
+    lua_pushlstring(L, code + start, end - start);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+      found = 1;
+      cJSON_AddItemToObject(data, "text/plain",
+                            kernel_json_text(lua_tostring(L, -1), lua_rawlen(L, -1)));
+    }
+    lua_pop(L, 1);
+  }
+  cJSON_AddStringToObject(reply, "status", "ok");
+  cJSON_AddBoolToObject(reply, "found", found);
+  cJSON_AddItemToObject(reply, "data", data);
+  cJSON_AddItemToObject(reply, "metadata", cJSON_CreateObject());
+  kernel_reply(h->k, h->req, "inspect_reply", reply);
+  cJSON_Delete(reply);
+}
+
+/* "complete", "incomplete" (the REPL would read another line) or "invalid". */
+static const char *completeness(lua_State *L, const char *code) {
+  const char *verdict;
+  int status;
+  lua_pushfstring(L, "return %s", code);
+  status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=cell");
+  lua_pop(L, 2);
+  if (status == LUA_OK) return "complete";
+  status = luaL_loadbuffer(L, code, strlen(code), "=cell");
+  verdict = status == LUA_OK                 ? "complete"
+            : shell_is_incomplete(L, status) ? "incomplete"
+                                             : "invalid";
+  lua_pop(L, 1);
+  return verdict;
+}
+
+static void handle_is_complete(KernelHost *h, lua_State *L, const cJSON *content) {
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(content, "code");
+  const char *verdict = completeness(L, cJSON_IsString(code) ? code->valuestring : "");
+  cJSON *reply = cJSON_CreateObject();
+  cJSON_AddStringToObject(reply, "status", verdict);
+  if (strcmp(verdict, "incomplete") == 0) cJSON_AddStringToObject(reply, "indent", "");
+  kernel_reply(h->k, h->req, "is_complete_reply", reply);
+  cJSON_Delete(reply);
+}
+
+/* ---- history, kernel_info ------------------------------------------------ */
+
+static int history_wanted(const KernelHost *h, const cJSON *c, int i) {
+  const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "hist_access_type"));
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "n");
+  const cJSON *start = cJSON_GetObjectItemCaseSensitive(c, "start");
+  const cJSON *stop = cJSON_GetObjectItemCaseSensitive(c, "stop");
+  const char *pattern = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "pattern"));
+  int last = cJSON_IsNumber(n) ? (int)n->valuedouble : h->nhistory;
+  if (type && strcmp(type, "range") == 0)
+    return (!cJSON_IsNumber(start) || i + 1 >= start->valueint) &&
+           (!cJSON_IsNumber(stop) || i + 1 < stop->valueint);
+  if (type && strcmp(type, "search") == 0)
+    return pattern && fnmatch(pattern, h->history[i], 0) == 0 && i >= h->nhistory - last;
+  return i >= h->nhistory - last; /* tail */
+}
+
+/* The cells stored in this session, as [session 0, line, code] (tail, range or glob search). */
+static void handle_history(KernelHost *h, const cJSON *content) {
+  cJSON *reply = cJSON_CreateObject(), *list = cJSON_CreateArray();
+  for (int i = 0; i < h->nhistory; i++) {
+    cJSON *item;
+    if (!history_wanted(h, content, i)) continue;
+    item = cJSON_CreateArray();
+    cJSON_AddItemToArray(item, cJSON_CreateNumber(0));
+    cJSON_AddItemToArray(item, cJSON_CreateNumber(i + 1));
+    cJSON_AddItemToArray(item, cJSON_CreateString(h->history[i]));
+    cJSON_AddItemToArray(list, item);
+  }
+  cJSON_AddStringToObject(reply, "status", "ok");
+  cJSON_AddItemToObject(reply, "history", list);
+  kernel_reply(h->k, h->req, "history_reply", reply);
+  cJSON_Delete(reply);
+}
+
+static void handle_kernel_info(KernelHost *h) {
+  cJSON *reply = cJSON_CreateObject(), *lang = cJSON_CreateObject();
+  cJSON_AddStringToObject(lang, "name", "lua");
+  cJSON_AddStringToObject(lang, "version", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);
+  cJSON_AddStringToObject(lang, "mimetype", "text/x-lua");
+  cJSON_AddStringToObject(lang, "file_extension", ".lua");
+  cJSON_AddStringToObject(lang, "pygments_lexer", "lua");
+  cJSON_AddStringToObject(lang, "codemirror_mode", "lua");
+  cJSON_AddStringToObject(reply, "status", "ok");
+  cJSON_AddStringToObject(reply, "protocol_version", KERNEL_PROTOCOL_VERSION);
+  cJSON_AddStringToObject(reply, "implementation", "lunette");
+  cJSON_AddStringToObject(reply, "implementation_version", LUNETTE_VERSION + 8);
+  cJSON_AddItemToObject(reply, "language_info", lang);
+  cJSON_AddStringToObject(reply, "banner",
+                          LUNETTE_VERSION " (" LUA_RELEASE "): help() lists "
+                                          "the modules");
+  cJSON_AddItemToObject(reply, "help_links", cJSON_CreateArray());
+  kernel_reply(h->k, h->req, "kernel_info_reply", reply);
+  cJSON_Delete(reply);
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+/* Serves one request between busy and idle status messages. */
+static void dispatch(KernelHost *h, lua_State *L, const KernelMsg *req) {
+  const char *t = req->msg_type;
+  cJSON *state = cJSON_CreateObject();
+  h->req = req;
+  cJSON_AddStringToObject(state, "execution_state", "busy");
+  kernel_publish(h->k, req, "status", NULL, state);
+  kernel_set_parent(h->k, req);
+  if (strcmp(t, "execute_request") == 0)
+    handle_execute(h, L, req->content);
+  else if (strcmp(t, "kernel_info_request") == 0)
+    handle_kernel_info(h);
+  else if (strcmp(t, "complete_request") == 0)
+    handle_complete(h, L, req->content);
+  else if (strcmp(t, "inspect_request") == 0)
+    handle_inspect(h, L, req->content);
+  else if (strcmp(t, "is_complete_request") == 0)
+    handle_is_complete(h, L, req->content);
+  else if (strcmp(t, "history_request") == 0)
+    handle_history(h, req->content);
+  else if (strcmp(t, "comm_info_request") == 0) {
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "status", "ok");
+    cJSON_AddItemToObject(reply, "comms", cJSON_CreateObject());
+    kernel_reply(h->k, req, "comm_info_reply", reply);
+    cJSON_Delete(reply);
+  } else if (strcmp(t, "shutdown_request") == 0) {
+    cJSON *reply = cJSON_Duplicate(req->content, 1);
+    if (reply) cJSON_AddStringToObject(reply, "status", "ok");
+    kernel_reply(h->k, req, "shutdown_reply", reply);
+    kernel_exit(h->k, 0);
+  } else {
+    kernel_log(h->k, "dropped a request of unknown type %s", t);
+  }
+  cJSON_ReplaceItemInObject(state, "execution_state", cJSON_CreateString("idle"));
+  kernel_publish(h->k, req, "status", NULL, state);
+  cJSON_Delete(state);
+  h->req = NULL;
+}
+
+int host_kernel_run(lua_State *L, const char *connection_file) {
+  KernelHost h = {0};
+  char err[512] = "";
+  KernelMsg req;
+  if (kernel_open(connection_file, &h.k, err, sizeof err) != KERNEL_OK) {
+    fprintf(stderr, "%s: --kernel: %s\n", HOST_NAME, err);
+    return 0;
+  }
+  host_set_sigint(idle_sigint);
+  install_display(&h, L);
+  kernel_log(h.k, "serving %s", connection_file);
+  {
+    cJSON *state = cJSON_CreateObject();
+    cJSON_AddStringToObject(state, "execution_state", "starting");
+    kernel_publish(h.k, NULL, "status", NULL, state);
+    cJSON_Delete(state);
+  }
+  while (kernel_recv(h.k, &req) == KERNEL_OK) {
+    dispatch(&h, L, &req);
+    kernel_msg_free(&req);
+  }
+  kernel_log(h.k, "the shell socket failed; exiting");
+  kernel_exit(h.k, 1);
+}
