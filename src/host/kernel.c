@@ -125,7 +125,8 @@ static cJSON *value_bundle(KernelHost *h, lua_State *L, int idx, int opts_idx, c
   return data;
 }
 
-/* display.handler(value [, opts]): publishes value's display data as display_data. */
+/* display.handler(value [, opts]): publishes value's display data as display_data; returns
+ * nothing (a cell ending in show() then shows no `true`). */
 static int display_handler(lua_State *L) {
   KernelHost *h = lua_touserdata(L, lua_upvalueindex(1));
   cJSON *meta, *content = cJSON_CreateObject();
@@ -135,8 +136,7 @@ static int display_handler(lua_State *L) {
   cJSON_AddItemToObject(content, "transient", cJSON_CreateObject());
   kernel_publish(h->k, h->req, "display_data", NULL, content);
   cJSON_Delete(content);
-  lua_pushboolean(L, 1);
-  return 1;
+  return 0;
 }
 
 /* lunette.display.handler = display_handler, and display.kernel = true (progress bars draw in
@@ -380,6 +380,18 @@ static void add_matches(lua_State *L, cJSON *matches) {
   lua_pop(L, 1);
 }
 
+/* Lua: (word) -> loads the lunette modules a completion of `word` looks into: completion
+ * itself runs no metamethod, so lazily loaded modules (lt.embed before first use) would offer
+ * nothing. "lt.em" loads them all (help's list), "lt.embed.ts" just lunette.embed. */
+static const char PRELOAD_LUA[] =
+    "local word = ...\n"
+    "local root, rest = word:match('^([%a_][%w_]*)%.(.*)$')\n"
+    "local lib = root and rawget(_G, root)\n"
+    "if lib == nil or lib ~= package.loaded.lunette then return end\n"
+    "local name = rest:match('^([%w_]+)[.:]')\n"
+    "if name then local _ = lib[name] return end\n"
+    "for _, m in ipairs(require('lunette.doc').MODULES) do local _ = lib[m] end\n";
+
 static void handle_complete(KernelHost *h, lua_State *L, const cJSON *content) {
   size_t cursor, start;
   const char *code = request_code(content, &cursor);
@@ -388,6 +400,12 @@ static void handle_complete(KernelHost *h, lua_State *L, const cJSON *content) {
   start = cursor;
   while (start > 0 && is_word_char(code[start - 1])) start--;
   word = strndup(code + start, cursor - start);
+  if (word && luaL_loadbuffer(L, PRELOAD_LUA, sizeof PRELOAD_LUA - 1, "=complete") == LUA_OK) {
+    lua_pushstring(L, word);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+  } else if (word) {
+    lua_pop(L, 1);
+  }
   lua_pushcfunction(L, shell_collect_matches);
   lua_pushlightuserdata(L, word);
   if (word && lua_pcall(L, 1, 1, 0) == LUA_OK)
@@ -470,33 +488,61 @@ static void handle_is_complete(KernelHost *h, lua_State *L, const cJSON *content
 
 /* ---- history, kernel_info ------------------------------------------------ */
 
-static int history_wanted(const KernelHost *h, const cJSON *c, int i) {
-  const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "hist_access_type"));
-  const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "n");
+/* Whether stored cell i (0-based) is in the range or matches the search's glob pattern. */
+static int history_match(const KernelHost *h, const cJSON *c, const char *type, int i) {
   const cJSON *start = cJSON_GetObjectItemCaseSensitive(c, "start");
   const cJSON *stop = cJSON_GetObjectItemCaseSensitive(c, "stop");
   const char *pattern = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "pattern"));
-  int last = cJSON_IsNumber(n) ? (int)n->valuedouble : h->nhistory;
-  if (type && strcmp(type, "range") == 0)
+  if (strcmp(type, "range") == 0)
     return (!cJSON_IsNumber(start) || i + 1 >= start->valueint) &&
            (!cJSON_IsNumber(stop) || i + 1 < stop->valueint);
-  if (type && strcmp(type, "search") == 0)
-    return pattern && fnmatch(pattern, h->history[i], 0) == 0 && i >= h->nhistory - last;
-  return i >= h->nhistory - last; /* tail */
+  if (strcmp(type, "search") == 0) return pattern && fnmatch(pattern, h->history[i], 0) == 0;
+  return 1;
 }
 
-/* The cells stored in this session, as [session 0, line, code] (tail, range or glob search). */
+/* Whether an equal cell comes later (unique searches keep the last of equal cells). */
+static int history_repeated(const KernelHost *h, int i) {
+  for (int j = i + 1; j < h->nhistory; j++)
+    if (strcmp(h->history[i], h->history[j]) == 0) return 1;
+  return 0;
+}
+
+static cJSON *history_item(const KernelHost *h, int i, int output) {
+  cJSON *item = cJSON_CreateArray();
+  cJSON_AddItemToArray(item, cJSON_CreateNumber(0));
+  cJSON_AddItemToArray(item, cJSON_CreateNumber(i + 1));
+  if (output) { /* outputs are not kept: (input, null) */
+    cJSON *pair = cJSON_CreateArray();
+    cJSON_AddItemToArray(pair, cJSON_CreateString(h->history[i]));
+    cJSON_AddItemToArray(pair, cJSON_CreateNull());
+    cJSON_AddItemToArray(item, pair);
+  } else {
+    cJSON_AddItemToArray(item, cJSON_CreateString(h->history[i]));
+  }
+  return item;
+}
+
+/* The cells stored in this session, as [session 0, line, code]: the last n (tail), a range of
+ * lines, or the last n that match a glob pattern (search, `unique` dropping repeats). */
 static void handle_history(KernelHost *h, const cJSON *content) {
   cJSON *reply = cJSON_CreateObject(), *list = cJSON_CreateArray();
-  for (int i = 0; i < h->nhistory; i++) {
-    cJSON *item;
-    if (!history_wanted(h, content, i)) continue;
-    item = cJSON_CreateArray();
-    cJSON_AddItemToArray(item, cJSON_CreateNumber(0));
-    cJSON_AddItemToArray(item, cJSON_CreateNumber(i + 1));
-    cJSON_AddItemToArray(item, cJSON_CreateString(h->history[i]));
-    cJSON_AddItemToArray(list, item);
+  const char *type =
+      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(content, "hist_access_type"));
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(content, "n");
+  int unique = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(content, "unique"));
+  int output = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(content, "output"));
+  int want = cJSON_IsNumber(n) && n->valueint >= 0 ? n->valueint : h->nhistory;
+  int first = h->nhistory, count = 0;
+  if (type == NULL) type = "tail";
+  if (strcmp(type, "range") == 0) want = h->nhistory;
+  /* Walk back to find the first of the last `want` cells that qualify, then list forward. */
+  while (first > 0 && count < want) {
+    first--;
+    if (history_match(h, content, type, first) && !(unique && history_repeated(h, first))) count++;
   }
+  for (int i = first; i < h->nhistory; i++)
+    if (history_match(h, content, type, i) && !(unique && history_repeated(h, i)))
+      cJSON_AddItemToArray(list, history_item(h, i, output));
   cJSON_AddStringToObject(reply, "status", "ok");
   cJSON_AddItemToObject(reply, "history", list);
   kernel_reply(h->k, h->req, "history_reply", reply);

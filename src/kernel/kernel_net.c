@@ -34,6 +34,7 @@ struct Kernel {
   void *ctx;
   void *shell, *control, *stdin_sock, *hb, *iopub;
   void *push; /* the shell thread's end of the pipe into the output thread */
+  void *ack;  /* where the output thread says it has handled the shell thread's message */
   pthread_t main_thread;
   int log_fd; /* the stderr the kernel was started with */
   KernelStream streams[2];
@@ -201,6 +202,17 @@ static int send_tagged(void *push, char tag, const KernelWire *w, const char *ex
   return KERNEL_OK;
 }
 
+/* send_tagged from the shell thread, then waits until the output thread has handled it: what
+ * the pipes hold when the output thread gets the message was written before it (the shell
+ * thread writes nothing while it waits), and what comes after belongs to the next one. */
+static int shell_tagged(Kernel *k, char tag, const KernelWire *w, const char *extra, size_t n) {
+  char ack;
+  int st = send_tagged(k->push, tag, w, extra, n);
+  while (st == KERNEL_OK && zmq_recv(k->ack, &ack, 1, 0) < 0)
+    if (zmq_errno() != EINTR) st = KERNEL_ESYS;
+  return st;
+}
+
 int kernel_publish(Kernel *k, const KernelMsg *parent, const char *msg_type, const cJSON *metadata,
                    const cJSON *content) {
   KernelWire w;
@@ -209,7 +221,7 @@ int kernel_publish(Kernel *k, const KernelMsg *parent, const char *msg_type, con
   st = kernel_msg_encode(&k->session, msg_type, parent ? parent->header : NULL, metadata, content,
                          &w);
   if (st != KERNEL_OK) return st;
-  st = send_tagged(k->push, 'M', &w, NULL, 0);
+  st = shell_tagged(k, 'M', &w, NULL, 0);
   kernel_wire_free(&w);
   return st;
 }
@@ -222,7 +234,7 @@ void kernel_flush(Kernel *k) {
 void kernel_set_parent(Kernel *k, const KernelMsg *parent) {
   char *h = parent ? cJSON_PrintUnformatted(parent->header) : NULL;
   kernel_flush(k);
-  send_tagged(k->push, 'P', NULL, h ? h : "{}", h ? strlen(h) : 2);
+  shell_tagged(k, 'P', NULL, h ? h : "{}", h ? strlen(h) : 2);
   free(h);
 }
 
@@ -299,10 +311,12 @@ static long now_ms(void) {
 static void *output_thread(void *arg) {
   Kernel *k = arg;
   void *pull = zmq_socket(k->ctx, ZMQ_PULL);
+  void *ack = zmq_socket(k->ctx, ZMQ_PAIR);
   zmq_msg_t *parts = NULL;
   size_t cap = 0;
   long first = -1; /* when the oldest unsent output was read */
   if (pull == NULL || zmq_bind(pull, "inproc://lunette-output") != 0) return NULL;
+  if (ack == NULL || zmq_bind(ack, "inproc://lunette-ack") != 0) return NULL;
   for (;;) {
     zmq_pollitem_t items[3] = {{pull, 0, ZMQ_POLLIN, 0},
                                {NULL, k->streams[0].fd, ZMQ_POLLIN, 0},
@@ -316,6 +330,8 @@ static void *output_thread(void *arg) {
       n = recv_parts(pull, &parts, &cap);
       if (n > 0) handle_tagged(k, parts, n);
       if (n > 0) close_parts(parts, n);
+      /* Only the shell thread sends 'M' and 'P', and it waits for this. */
+      if (n > 0) zmq_send(ack, "", 1, 0);
     }
     if ((k->streams[0].len > 0 || k->streams[1].len > 0) && first < 0) first = now_ms();
     /* After a send only a cut character may be left: it waits, untimed, for its end. */
@@ -417,7 +433,8 @@ static int bind_sockets(Kernel *k, char *err, size_t errlen) {
     zmq_setsockopt(*socks[i], ZMQ_LINGER, &linger, sizeof linger);
   }
   k->push = zmq_socket(k->ctx, ZMQ_PUSH);
-  return k->push ? KERNEL_OK : KERNEL_ESYS;
+  k->ack = zmq_socket(k->ctx, ZMQ_PAIR);
+  return k->push && k->ack ? KERNEL_OK : KERNEL_ESYS;
 }
 
 /* Points descriptors 1 and 2 into non-blocking pipes for the output thread, 0 at /dev/null
@@ -464,6 +481,7 @@ static int start(Kernel *k, char *err, size_t errlen) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (st != KERNEL_OK) return st;
   /* The output thread binds the inproc endpoint; connecting first is allowed by ZeroMQ. */
+  if (zmq_connect(k->ack, "inproc://lunette-ack") != 0) return KERNEL_ESYS;
   return zmq_connect(k->push, "inproc://lunette-output") == 0 ? KERNEL_OK : KERNEL_ESYS;
 }
 
