@@ -64,3 +64,28 @@ describe("jupyter kernel", function()
   case("test_hostile_messages", "drops malformed, badly signed and unknown messages")
   case("test_zz_restart", "restarts with a fresh state")
 end)
+
+describe("notebook examples/sage_feature_space.ipynb under nbclient", function()
+  local ok = have_python("nbclient, nbformat, jupyter_client")
+  local out = ok and run_python("notebook_test.py") or ""
+  local results = {}
+  for name, verdict in out:gmatch("RESULT (%S+) (%S+)") do results[name] = verdict end
+  local function case(name, what)
+    it(what .. " (" .. name .. ")", function()
+      if not ok then pending("skipped: /usr/bin/python3 lacks nbclient") return end
+      assert.are.equal("ok", results[name], out)
+    end)
+  end
+  case("test_execute", "executes every cell")
+  case("test_runs_in_a_minute", "runs in about a minute")
+  case("test_no_errors", "raises no error")
+  case("test_loaded", "prints what it loaded")
+  case("test_class_statistics", "prints the class statistics (400 per class, SAGE 20)")
+  case("test_agreement_statistics", "prints the agreement statistics")
+  case("test_png_plot.subplots", "shows the feature-space figure as a PNG of its size")
+  case("test_png_Original_Dataset_Class_Distribution", "shows the class-balance figure")
+  case("test_png_plot.montage", "shows three montages")
+  case("test_png_Agreement_Score_vs_Class_Label", "shows the agreement figure")
+  case("test_png_SAGE_Subset_Selection_Analysis_Summary", "shows the summary figure")
+  case("test_progress_in_place", "redraws progress bars in place")
+end)
