@@ -186,7 +186,7 @@ static int load_with_return(lua_State *L, const char *code, size_t p, size_t len
   luaL_addlstring(&b, code + p, len - p);
   luaL_pushresult(&b);
   ok = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), name) == LUA_OK;
-  lua_pop(L, 2 - !ok);
+  lua_pop(L, 2); /* the text and its function or load error */
   if (!ok) return 0;
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, code, p);
@@ -549,7 +549,8 @@ static void handle_history(KernelHost *h, const cJSON *content) {
   cJSON_Delete(reply);
 }
 
-static void handle_kernel_info(KernelHost *h) {
+/* The kernel_info_reply content: lunette, Lua 5.4, protocol 5.3. */
+static cJSON *kernel_info(void) {
   cJSON *reply = cJSON_CreateObject(), *lang = cJSON_CreateObject();
   cJSON_AddStringToObject(lang, "name", "lua");
   cJSON_AddStringToObject(lang, "version", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);
@@ -560,12 +561,18 @@ static void handle_kernel_info(KernelHost *h) {
   cJSON_AddStringToObject(reply, "status", "ok");
   cJSON_AddStringToObject(reply, "protocol_version", KERNEL_PROTOCOL_VERSION);
   cJSON_AddStringToObject(reply, "implementation", "lunette");
-  cJSON_AddStringToObject(reply, "implementation_version", LUNETTE_VERSION + 8);
+  cJSON_AddStringToObject(reply, "implementation_version",
+                          LUNETTE_VERSION + 8); /* past "lunette " */
   cJSON_AddItemToObject(reply, "language_info", lang);
   cJSON_AddStringToObject(reply, "banner",
                           LUNETTE_VERSION " (" LUA_RELEASE "): help() lists "
                                           "the modules");
   cJSON_AddItemToObject(reply, "help_links", cJSON_CreateArray());
+  return reply;
+}
+
+static void handle_kernel_info(KernelHost *h) {
+  cJSON *reply = kernel_info();
   kernel_reply(h->k, h->req, "kernel_info_reply", reply);
   cJSON_Delete(reply);
 }
@@ -621,6 +628,11 @@ int host_kernel_run(lua_State *L, const char *connection_file) {
     return 0;
   }
   host_set_sigint(idle_sigint);
+  {
+    cJSON *info = kernel_info();
+    kernel_set_info(h.k, info);
+    cJSON_Delete(info);
+  }
   install_display(&h, L);
   kernel_log(h.k, "serving %s", connection_file);
   {

@@ -39,6 +39,7 @@ struct Kernel {
   int log_fd; /* the stderr the kernel was started with */
   KernelStream streams[2];
   cJSON *stream_parent; /* owned by the output thread */
+  cJSON *info;          /* the kernel_info_reply content, read-only once set */
   char endpoint[5][300];
 };
 
@@ -226,6 +227,8 @@ int kernel_publish(Kernel *k, const KernelMsg *parent, const char *msg_type, con
   return st;
 }
 
+void kernel_set_info(Kernel *k, const cJSON *content) { k->info = cJSON_Duplicate(content, 1); }
+
 void kernel_flush(Kernel *k) {
   fflush(stdout);
   fflush(stderr);
@@ -272,6 +275,9 @@ static int read_stream(Kernel *k, KernelStream *s) {
     }
     got = read(s->fd, s->buf + s->len, s->cap - s->len);
     if (got > 0) {
+      /* What the other stream holds was read, so written, before: it goes out first. */
+      KernelStream *other = s == &k->streams[0] ? &k->streams[1] : &k->streams[0];
+      if (other->len > 0) send_stream(k, other);
       s->len += (size_t)got;
       if (s->len >= STREAM_CHUNK) send_stream(k, s);
       continue;
@@ -378,6 +384,8 @@ static void handle_control(Kernel *k, const KernelMsg *req, void *push) {
     cJSON_AddBoolToObject(content, "restart", cJSON_IsTrue(restart));
     reply_on(k, k->control, req, "shutdown_reply", content);
     send_tagged(push, 'X', NULL, &status, 1);
+  } else if (strcmp(req->msg_type, "kernel_info_request") == 0 && k->info) {
+    reply_on(k, k->control, req, "kernel_info_reply", k->info);
   } else {
     kernel_log(k, "control: dropped a %s (not handled on control)", req->msg_type);
   }

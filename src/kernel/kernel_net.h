@@ -37,6 +37,10 @@ int kernel_publish(Kernel *k, const KernelMsg *parent, const char *msg_type,
  * (NULL: none). Flushes C's stdout and stderr first, so earlier output keeps its parent. */
 void kernel_set_parent(Kernel *k, const KernelMsg *parent);
 
+/* Keeps a copy of `content` as the kernel_info_reply the control thread sends (clients ask
+ * there too, to check the kernel is alive while the shell is busy). Call before serving. */
+void kernel_set_info(Kernel *k, const struct cJSON *content);
+
 /* Flushes C's stdout and stderr into the pipes: what was written so far is sent before the
  * next kernel_publish. */
 void kernel_flush(Kernel *k);

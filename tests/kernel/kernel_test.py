@@ -131,6 +131,18 @@ class LunetteKernelTests(jkt.KernelTests):
         self.assertEqual(text.count("\n"), 1)
         self.assertIn("4/4", text)
 
+    def test_statement_cells_have_no_value(self):
+        for code in ["for i = 1, 2 do\n  x = i\nend", "local t = {}\nt.a = 1", "y = 1\n-- done"]:
+            reply, out = self.run_cell(code)
+            self.assertEqual(reply["content"]["status"], "ok")
+            self.assertEqual([m["msg_type"] for m in out if m["msg_type"] != "stream"], [], code)
+
+    def test_kernel_info_on_control(self):
+        self.kc.control_channel.send(self.kc.session.msg("kernel_info_request", {}))
+        reply = run_sync(self.kc.control_channel.get_msg)(timeout=TIMEOUT)
+        self.assertEqual(reply["header"]["msg_type"], "kernel_info_reply")
+        self.assertEqual(reply["content"]["implementation"], "lunette")
+
     def test_trailing_semicolon_hides_value(self):
         reply, out = self.run_cell("1 + 1;")
         self.assertFalse(any(m["msg_type"] == "execute_result" for m in out))

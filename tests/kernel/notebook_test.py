@@ -55,6 +55,10 @@ def text_of(cell):
 def check(nb, seconds):
     cells = [c for c in nb.cells if c.cell_type == "code"]
     yield "test_runs_in_a_minute", seconds < 90, "%.1f s" % seconds
+    values = [o.data for c in cells for o in c.outputs if o.output_type == "execute_result"]
+    # Only the figure cells end in a value (the others end in a statement or a ';').
+    yield "test_values_only_figures", len(values) == 4 and all("image/png" in v for v in values), \
+        [v.get("text/plain", "")[:200] for v in values]
     errors = [o for c in cells for o in c.outputs if o.output_type == "error"]
     yield "test_no_errors", not errors, errors
     printed = "".join(text_of(c) for c in cells)
