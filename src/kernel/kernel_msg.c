@@ -241,7 +241,8 @@ cJSON *kernel_json_text(const char *s, size_t len) {
   if (buf == NULL) return NULL;
   for (size_t i = 0; i < len;) {
     int k = utf8_seq((const unsigned char *)s + i, len - i);
-    if (k > 0) {
+    /* NUL is valid UTF-8 but would end the C string cJSON copies: it becomes U+FFFD too. */
+    if (k > 0 && s[i] != '\0') {
       memcpy(buf + o, s + i, (size_t)k);
       o += (size_t)k;
       i += (size_t)k;
@@ -252,7 +253,6 @@ cJSON *kernel_json_text(const char *s, size_t len) {
     }
   }
   buf[o] = '\0';
-  /* A NUL byte would end the C string cJSON copies: drop what follows it rather than fail. */
   j = cJSON_CreateString(buf);
   free(buf);
   return j;

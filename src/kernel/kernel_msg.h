@@ -87,8 +87,8 @@ int kernel_sign(const KernelKey *key, const char *const *parts, const size_t *le
  * are valid so far), so that output read in chunks is sent in whole characters. */
 size_t kernel_utf8_cut(const char *s, size_t len);
 
-/* A cJSON string holding s[0..len) with every invalid UTF-8 byte replaced by U+FFFD (Lua
- * strings and program output are bytes). NULL when out of memory. */
+/* A cJSON string holding s[0..len) with every invalid UTF-8 byte, and every NUL, replaced by
+ * U+FFFD (Lua strings and program output are bytes). NULL when out of memory. */
 struct cJSON *kernel_json_text(const char *s, size_t len);
 
 /* A cJSON string holding the base64 encoding of data[0..len) (image/png in display data).

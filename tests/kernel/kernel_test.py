@@ -95,6 +95,12 @@ class LunetteKernelTests(jkt.KernelTests):
         text = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")
         self.assertEqual(text, "first\nfrom-child\nlast\n")
 
+    def test_binary_output(self):
+        # Bytes that are not UTF-8, and NUL, arrive as U+FFFD; the text after them too.
+        reply, out = self.run_cell("io.write('a\\0b\\255c\\n')")
+        text = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")
+        self.assertEqual(text, "a\ufffdb\ufffdc\n")
+
     def test_figure_value_png(self):
         reply, out = self.run_cell(
             "local fig = lt.plot.Figure.new{size = {3, 2}, dpi = 50}\n"
