@@ -23,6 +23,7 @@ typedef struct {
   int count;            /* the execution count of the last stored cell */
   const KernelMsg *req; /* the request being served (parent of display data) */
   char **history;       /* stored cells' code, history[i] ran as count i + 1 */
+  int aborting;         /* a cell failed: queued execute requests are answered "aborted" */
   int nhistory, caphistory;
 } KernelHost;
 
@@ -310,7 +311,9 @@ static void handle_execute(KernelHost *h, lua_State *L, const cJSON *content) {
   host_set_sigint(idle_sigint);
   kernel_flush(h->k);
   if (status != LUA_OK) {
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(content, "stop_on_error");
     report_error(h, L, reply);
+    h->aborting = stop == NULL || cJSON_IsTrue(stop);
   } else {
     if (!silent && lua_gettop(L) > base) publish_result(h, L, lua_gettop(L) - base);
     cJSON_AddStringToObject(reply, "status", "ok");
@@ -579,6 +582,21 @@ static void handle_kernel_info(KernelHost *h) {
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* After a failed cell with stop_on_error (the default), the execute requests already queued (a
+ * notebook's "Run all") are answered "aborted" instead of run on a broken state. */
+static void abort_execute(KernelHost *h, const KernelMsg *req) {
+  cJSON *reply = cJSON_CreateObject(), *state = cJSON_CreateObject();
+  cJSON_AddStringToObject(state, "execution_state", "busy");
+  kernel_publish(h->k, req, "status", NULL, state);
+  cJSON_AddStringToObject(reply, "status", "aborted");
+  cJSON_AddNumberToObject(reply, "execution_count", h->count);
+  kernel_reply(h->k, req, "execute_reply", reply);
+  cJSON_ReplaceItemInObject(state, "execution_state", cJSON_CreateString("idle"));
+  kernel_publish(h->k, req, "status", NULL, state);
+  cJSON_Delete(state);
+  cJSON_Delete(reply);
+}
+
 /* Serves one request between busy and idle status messages. */
 static void dispatch(KernelHost *h, lua_State *L, const KernelMsg *req) {
   const char *t = req->msg_type;
@@ -642,8 +660,13 @@ int host_kernel_run(lua_State *L, const char *connection_file) {
     cJSON_Delete(state);
   }
   while (kernel_recv(h.k, &req) == KERNEL_OK) {
-    dispatch(&h, L, &req);
+    if (h.aborting && strcmp(req.msg_type, "execute_request") == 0)
+      abort_execute(&h, &req);
+    else
+      dispatch(&h, L, &req);
     kernel_msg_free(&req);
+    /* Aborting lasts while requests sent before the failure are still queued. */
+    if (!kernel_pending(h.k)) h.aborting = 0;
   }
   kernel_log(h.k, "the shell socket failed; exiting");
   kernel_exit(h.k, 1);

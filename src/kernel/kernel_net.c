@@ -528,3 +528,8 @@ int kernel_recv(Kernel *k, KernelMsg *msg) {
     if (st == KERNEL_ESYS && zmq_errno() != EINTR) return st;
   }
 }
+
+int kernel_pending(Kernel *k) {
+  zmq_pollitem_t item = {k->shell, 0, ZMQ_POLLIN, 0};
+  return zmq_poll(&item, 1, 0) > 0 && (item.revents & ZMQ_POLLIN);
+}

@@ -22,6 +22,9 @@ int kernel_open(const char *path, Kernel **out, char *err, size_t errlen);
  * failed for good. */
 int kernel_recv(Kernel *k, KernelMsg *msg);
 
+/* 1 when a message waits on shell (kernel_recv would not block), else 0. */
+int kernel_pending(Kernel *k);
+
 /* Sends a reply of type msg_type with `content` on shell to the sender of req. Returns a
  * KERNEL_* code; nothing passed in is taken over. */
 int kernel_reply(Kernel *k, const KernelMsg *req, const char *msg_type,

@@ -83,6 +83,21 @@ class LunetteKernelTests(jkt.KernelTests):
         self.assertIn("\tcell[%d]:1: in local 'f'" % n, err["traceback"])
         self.assertIn("\tcell[%d]:2: in main chunk" % n, err["traceback"])
 
+    def test_stop_on_error_aborts_queue(self):
+        self.flush_channels()
+        # The failing cell runs 0.2 s, so that the next request is queued by the time it fails.
+        first = self.kc.execute("local t = os.clock()\nwhile os.clock() - t < 0.2 do end\n"
+                                "error('stop')")
+        queued = self.kc.execute("ran_after_error = true")
+        replies = {}
+        while len(replies) < 2:
+            r = self.get_non_kernel_info_reply(timeout=TIMEOUT)
+            replies[r["parent_header"]["msg_id"]] = r["content"]["status"]
+        self.assertEqual(replies, {first: "error", queued: "aborted"})
+        reply, out = self.run_cell("ran_after_error")
+        res = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]
+        self.assertEqual(res["text/plain"], "nil")
+
     def test_execution_count(self):
         r1, _ = self.run_cell("x = 1")
         r2, _ = self.run_cell("x = 2")
