@@ -85,53 +85,77 @@ static cJSON *value_text(lua_State *L, int idx) {
   return j;
 }
 
-/* Builds the display data of the value at idx: lunette.display.bundle(value, opts at
- * opts_idx or nil) gives the rich forms (image/png as bytes, sent base64), and text/plain is
- * the REPL's text unless the bundle has one. *meta gets the bundle's metadata ({} if none).
- * A bundle that raises is logged and ignored. */
-static cJSON *value_bundle(KernelHost *h, lua_State *L, int idx, int opts_idx, cJSON **meta) {
+/* The display data of the value at idx from the results of display.bundle on top of L (data
+ * table or nil, then metadata): image/png bytes sent base64, and text/plain the REPL's text
+ * unless the bundle has one. *meta gets the metadata ({} if none). Leaves the stack as is. */
+static cJSON *bundle_json(lua_State *L, int idx, cJSON **meta) {
   cJSON *data = cJSON_CreateObject();
-  int top = lua_gettop(L);
-  idx = lua_absindex(L, idx);
   *meta = NULL;
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "lunette.display");
-  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "bundle") == LUA_TFUNCTION) {
-    lua_pushvalue(L, idx);
-    if (opts_idx)
-      lua_pushvalue(L, opts_idx);
-    else
-      lua_pushnil(L);
-    if (lua_pcall(L, 2, 2, 0) != LUA_OK) {
-      kernel_log(h->k, "display.bundle: %s", lua_tostring(L, -1));
-    } else if (lua_istable(L, -2)) {
-      lua_pushnil(L);
-      while (lua_next(L, -3)) {
-        size_t len;
-        const char *mime = lua_tostring(L, -2);
-        const char *bytes = lua_tolstring(L, -1, &len);
-        if (mime && bytes)
-          cJSON_AddItemToObject(data, mime,
-                                strcmp(mime, "image/png") == 0 ? kernel_json_base64(bytes, len)
-                                                               : kernel_json_text(bytes, len));
-        lua_pop(L, 1);
-      }
-      if (lua_istable(L, -1)) *meta = table_to_json(L, lua_gettop(L), 0);
+  if (lua_istable(L, -2)) {
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+      size_t len;
+      const char *mime = lua_tostring(L, -2);
+      const char *bytes = lua_tolstring(L, -1, &len);
+      if (mime && bytes)
+        cJSON_AddItemToObject(data, mime,
+                              strcmp(mime, "image/png") == 0 ? kernel_json_base64(bytes, len)
+                                                             : kernel_json_text(bytes, len));
+      lua_pop(L, 1);
     }
+    if (lua_istable(L, -1)) *meta = table_to_json(L, lua_gettop(L), 0);
   }
-  lua_settop(L, top);
   if (!cJSON_HasObjectItem(data, "text/plain"))
     cJSON_AddItemToObject(data, "text/plain", value_text(L, idx));
   if (*meta == NULL) *meta = cJSON_CreateObject();
   return data;
 }
 
+/* Lua: (value, opts) -> require("lunette.display").bundle(value, opts). */
+static int call_bundle(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lunette.display");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "bundle");
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 2, 2);
+  return 2;
+}
+
+/* The display data of the value at idx for execute_result. A bundle that raises is logged,
+ * and the value shown as text. */
+static cJSON *value_bundle(KernelHost *h, lua_State *L, int idx, cJSON **meta) {
+  int top = lua_gettop(L);
+  cJSON *data;
+  idx = lua_absindex(L, idx);
+  lua_pushcfunction(L, call_bundle);
+  lua_pushvalue(L, idx);
+  lua_pushnil(L);
+  if (lua_pcall(L, 2, 2, 0) != LUA_OK) {
+    kernel_log(h->k, "display.bundle: %s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  data = bundle_json(L, idx, meta);
+  lua_settop(L, top);
+  return data;
+}
+
 /* display.handler(value [, opts]): publishes value's display data as display_data; returns
- * nothing (a cell ending in show() then shows no `true`). */
+ * nothing (a cell ending in show() then shows no `true`). Errors of display.bundle (a bad
+ * option) are the caller's. */
 static int display_handler(lua_State *L) {
   KernelHost *h = lua_touserdata(L, lua_upvalueindex(1));
-  cJSON *meta, *content = cJSON_CreateObject();
-  cJSON *data = value_bundle(h, L, 1, lua_istable(L, 2) ? 2 : 0, &meta);
+  cJSON *meta, *content, *data;
+  lua_settop(L, 2);
+  lua_pushcfunction(L, call_bundle);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_call(L, 2, 2);
+  data = bundle_json(L, 1, &meta);
+  content = cJSON_CreateObject();
   cJSON_AddItemToObject(content, "data", data);
   cJSON_AddItemToObject(content, "metadata", meta);
   cJSON_AddItemToObject(content, "transient", cJSON_CreateObject());
@@ -251,7 +275,7 @@ static void report_error(KernelHost *h, lua_State *L, cJSON *reply) {
 static void publish_result(KernelHost *h, lua_State *L, int n) {
   cJSON *content = cJSON_CreateObject(), *data, *meta = NULL;
   if (n == 1) {
-    data = value_bundle(h, L, -1, 0, &meta);
+    data = value_bundle(h, L, -1, &meta);
   } else {
     luaL_Buffer b;
     luaL_buffinit(L, &b);

@@ -132,6 +132,15 @@ class LunetteKernelTests(jkt.KernelTests):
         self.assertIn("<svg", data["image/svg+xml"])
         self.assertFalse(any(m["msg_type"] == "execute_result" for m in out))
 
+    def test_display_options(self):
+        reply, out = self.run_cell("lt.display.show(lt.plot.Figure.new{size = {2, 1}}, {dpi = 30})")
+        data = [m for m in out if m["msg_type"] == "display_data"][0]["content"]
+        self.assertEqual(png_size(data["data"]["image/png"]), (60, 30))
+        self.assertEqual(data["metadata"]["image/png"], {"width": 60, "height": 30})
+        reply, out = self.run_cell("lt.display.show(lt.plot.Figure.new{}, {formts = {'svg'}})")
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertIn("unknown option 'formts'", reply["content"]["evalue"])
+
     def test_tensor_html(self):
         reply, out = self.run_cell("lt.tensor({{1, 2}, {3, 4}})")
         data = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]
