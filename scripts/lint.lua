@@ -11,10 +11,10 @@
 local RANK = {
   tensor = 1,
   linalg = 2, io = 2,
-  kernel = 3, -- the Jupyter kernel's protocol and sockets (src/host/kernel.c serves them)
   data = 3, nn = 3, sketch = 3, select = 3, embed = 3, plot = 3,
   host = 4,
 }
+RANK.kernel = 3 -- the Jupyter kernel's protocol and sockets (src/host/kernel.c serves them)
 -- Files that stay at the top of src/: the registry of bindings and the tiny core services.
 local TOP = {
   ["lunette.c"] = "registry", ["lunette.h"] = "registry", ["luasrc.h"] = "registry",
