@@ -199,9 +199,9 @@ static size_t trim_tail(const char *code, size_t len) {
   }
 }
 
-/* Compiles code[0..p) .. "return " .. code[p..len) as chunk `name`; pushes the function on
- * success, pushes nothing otherwise. The tail alone must be an expression list, so that a
- * statement is never turned into something else. */
+/* Compiles code[0..p) .. "return (...)(" .. code[p..len) .. ")" as chunk `name` (to be called
+ * with cell_values as its argument); pushes the function on success, nothing otherwise. The tail
+ * alone must be an expression list, so that a statement is never turned into something else. */
 static int load_with_return(lua_State *L, const char *code, size_t p, size_t len,
                             const char *name) {
   luaL_Buffer b;
@@ -213,10 +213,13 @@ static int load_with_return(lua_State *L, const char *code, size_t p, size_t len
   ok = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), name) == LUA_OK;
   lua_pop(L, 2); /* the text and its function or load error */
   if (!ok) return 0;
+  /* Not `return f(x)`: that tail call would drop the cell's frame from tracebacks and error
+   * positions. The values go through the identity function the cell gets as `...`. */
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, code, p);
-  luaL_addstring(&b, "return ");
+  luaL_addstring(&b, "return (...)(");
   luaL_addlstring(&b, code + p, len - p);
+  luaL_addstring(&b, "\n)");
   luaL_pushresult(&b);
   ok = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), name) == LUA_OK;
   if (ok)
@@ -226,9 +229,13 @@ static int load_with_return(lua_State *L, const char *code, size_t p, size_t len
   return ok;
 }
 
-/* Pushes the compiled cell: when its last lines are an expression (list), one chunk that runs
- * the rest and returns them, as the REPL shows `1 + 1`; else the code as it is (its load error
- * on failure). A trailing ';' keeps the value from being shown, as in IPython. */
+/* The `...` of a cell: returns its arguments (the values of the cell's last expressions). */
+static int cell_values(lua_State *L) { return lua_gettop(L); }
+
+/* Pushes the compiled cell (to be called with cell_values as its one argument): when its last
+ * lines are an expression (list), one chunk that runs the rest and returns them, as the REPL
+ * shows `1 + 1`; else the code as it is (its load error on failure). A trailing ';' keeps the
+ * value from being shown, as in IPython. */
 static int load_cell(lua_State *L, const char *code, size_t len, const char *name) {
   size_t end = trim_tail(code, len);
   int lines = 0;
@@ -331,7 +338,10 @@ static void handle_execute(KernelHost *h, lua_State *L, const cJSON *content) {
   cJSON_Delete(input);
   snprintf(name, sizeof name, "=cell[%d]", h->count);
   status = load_cell(L, src, strlen(src), name);
-  if (status == LUA_OK) status = host_docall(L, 0, LUA_MULTRET);
+  if (status == LUA_OK) {
+    lua_pushcfunction(L, cell_values);
+    status = host_docall(L, 1, LUA_MULTRET);
+  }
   host_set_sigint(idle_sigint);
   kernel_flush(h->k);
   if (status != LUA_OK) {

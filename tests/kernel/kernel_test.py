@@ -98,6 +98,14 @@ class LunetteKernelTests(jkt.KernelTests):
         res = [m for m in out if m["msg_type"] == "execute_result"][0]["content"]["data"]
         self.assertEqual(res["text/plain"], "nil")
 
+    def test_error_position_in_last_line(self):
+        # The last line's value is returned without a tail call, so the cell keeps its frame.
+        reply, out = self.run_cell("x = 1\nstring.rep()")
+        n = reply["content"]["execution_count"]
+        self.assertTrue(reply["content"]["evalue"].startswith("cell[%d]:2: bad argument" % n),
+                        reply["content"]["evalue"])
+        self.assertIn("\tcell[%d]:2: in main chunk" % n, reply["content"]["traceback"])
+
     def test_execution_count(self):
         r1, _ = self.run_cell("x = 1")
         r2, _ = self.run_cell("x = 2")
