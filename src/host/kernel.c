@@ -11,6 +11,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include "lunette.h"
+#include "interrupt.h"
 #include "kernel/kernel_net.h"
 #include "host/host.h"
 #include "host/shell.h"
@@ -24,6 +25,7 @@ typedef struct {
   const KernelMsg *req; /* the request being served (parent of display data) */
   char **history;       /* stored cells' code, history[i] ran as count i + 1 */
   int aborting;         /* a cell failed: queued execute requests are answered "aborted" */
+  int allow_stdin;      /* the running cell's frontend can answer input requests */
   int nhistory, caphistory;
 } KernelHost;
 
@@ -164,6 +166,42 @@ static int display_handler(lua_State *L) {
   return 0;
 }
 
+/* io.read(...) in a cell: each format ("l", "L", "n", "a", or a count) is one line the
+ * notebook asks the user for (input_request); nil when the frontend takes no input (nbclient),
+ * as at the end of a file. Ctrl-C (the interrupt button) while waiting raises "interrupted!". */
+static int kernel_io_read(lua_State *L) {
+  KernelHost *h = lua_touserdata(L, lua_upvalueindex(1));
+  int n;
+  if (lua_gettop(L) == 0) lua_pushliteral(L, "l");
+  n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    const char *fmt = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : "l";
+    char *line = NULL;
+    int st;
+    if (!h->allow_stdin || h->req == NULL) return i == 1 ? (lua_pushnil(L), 1) : i - 1;
+    st = kernel_input(h->k, h->req, "", 0, &line);
+    if (st == KERNEL_EINTERRUPTED) {
+      lt_interrupt_clear();
+      return luaL_error(L, "interrupted!");
+    }
+    if (st != KERNEL_OK) return luaL_error(L, "io.read: no input from the notebook");
+    if (*fmt == '*') fmt++;
+    if (*fmt == 'n') {
+      lua_pushstring(L, line);
+      if (!lua_stringtonumber(L, line)) lua_pushnil(L);
+      lua_remove(L, -2);
+    } else if (lua_type(L, i) == LUA_TNUMBER) {
+      size_t len = strlen(line), k = (size_t)luaL_checkinteger(L, i);
+      lua_pushlstring(L, line, k < len ? k : len);
+    } else {
+      lua_pushfstring(L, "%s%s", line, *fmt == 'L' ? "\n" : "");
+    }
+    free(line);
+    lua_replace(L, i); /* results take the places of their formats */
+  }
+  return n;
+}
+
 /* lunette.display.handler = display_handler, and display.kernel = true (progress bars draw in
  * place); failures are logged: the kernel still runs without rich output. */
 static void install_display(KernelHost *h, lua_State *L) {
@@ -176,6 +214,12 @@ static void install_display(KernelHost *h, lua_State *L) {
     lua_setfield(L, -2, "handler");
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "kernel");
+    lua_getglobal(L, "io");
+    if (lua_istable(L, -1)) {
+      lua_pushlightuserdata(L, h);
+      lua_pushcclosure(L, kernel_io_read, 1);
+      lua_setfield(L, -2, "read");
+    }
   } else {
     kernel_log(h->k, "no lunette.display: %s", lua_tostring(L, -1));
   }
@@ -325,6 +369,7 @@ static void handle_execute(KernelHost *h, lua_State *L, const cJSON *content) {
   int silent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(content, "silent"));
   const cJSON *sh = cJSON_GetObjectItemCaseSensitive(content, "store_history");
   int store = !silent && (sh == NULL || cJSON_IsTrue(sh));
+  const cJSON *stdin_ok = cJSON_GetObjectItemCaseSensitive(content, "allow_stdin");
   cJSON *reply = cJSON_CreateObject(), *input = cJSON_CreateObject();
   char name[64];
   int base = lua_gettop(L), status;
@@ -337,6 +382,7 @@ static void handle_execute(KernelHost *h, lua_State *L, const cJSON *content) {
   if (!silent) kernel_publish(h->k, h->req, "execute_input", NULL, input);
   cJSON_Delete(input);
   snprintf(name, sizeof name, "=cell[%d]", h->count);
+  h->allow_stdin = stdin_ok == NULL || cJSON_IsTrue(stdin_ok);
   status = load_cell(L, src, strlen(src), name);
   if (status == LUA_OK) {
     lua_pushcfunction(L, cell_values);

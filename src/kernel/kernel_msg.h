@@ -15,7 +15,8 @@ enum {
   KERNEL_EMALFORMED = 1, /* frames or JSON not a Jupyter message */
   KERNEL_ESIGNATURE = 2, /* the HMAC does not match: the sender lacks the key */
   KERNEL_ENOMEM = 3,
-  KERNEL_ESYS = 4 /* a system or ZeroMQ call failed (errno says why) */
+  KERNEL_ESYS = 4,        /* a system or ZeroMQ call failed (errno says why) */
+  KERNEL_EINTERRUPTED = 5 /* SIGINT came while waiting */
 };
 
 /* One frame of a multipart message: bytes the caller owns. */

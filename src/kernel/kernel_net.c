@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <zmq.h>
+#include "interrupt.h"
 #include "io/atomic.h"
 #include "kernel/kernel_net.h"
 
@@ -532,4 +533,38 @@ int kernel_recv(Kernel *k, KernelMsg *msg) {
 int kernel_pending(Kernel *k) {
   zmq_pollitem_t item = {k->shell, 0, ZMQ_POLLIN, 0};
   return zmq_poll(&item, 1, 0) > 0 && (item.revents & ZMQ_POLLIN);
+}
+
+int kernel_input(Kernel *k, const KernelMsg *req, const char *prompt, int password, char **value) {
+  cJSON *content = cJSON_CreateObject();
+  int st;
+  *value = NULL;
+  cJSON_AddStringToObject(content, "prompt", prompt);
+  cJSON_AddBoolToObject(content, "password", password);
+  kernel_flush(k);
+  st = reply_on(k, k->stdin_sock, req, "input_request", content);
+  cJSON_Delete(content);
+  while (st == KERNEL_OK) {
+    KernelMsg reply;
+    const cJSON *v;
+    zmq_pollitem_t item = {k->stdin_sock, 0, ZMQ_POLLIN, 0};
+    /* Polled in steps, so that an interrupt (SIGINT sets the flag) ends the wait. */
+    if (lt_interrupt_pending()) return KERNEL_EINTERRUPTED;
+    if (zmq_poll(&item, 1, 100) <= 0) continue;
+    st = recv_request(k, k->stdin_sock, &reply);
+    if (st == KERNEL_ESYS && zmq_errno() == EINTR) st = KERNEL_OK;
+    if (st != KERNEL_OK) {
+      st = st == KERNEL_ESYS ? st : KERNEL_OK; /* a bad message is dropped: wait on */
+      continue;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(reply.content, "value");
+    if (strcmp(reply.msg_type, "input_reply") == 0 && cJSON_IsString(v)) {
+      *value = strdup(v->valuestring);
+      kernel_msg_free(&reply);
+      return *value ? KERNEL_OK : KERNEL_ENOMEM;
+    }
+    kernel_log(k, "stdin: dropped a %s", reply.msg_type);
+    kernel_msg_free(&reply);
+  }
+  return st;
 }

@@ -22,6 +22,12 @@ int kernel_open(const char *path, Kernel **out, char *err, size_t errlen);
  * failed for good. */
 int kernel_recv(Kernel *k, KernelMsg *msg);
 
+/* Asks the frontend that sent req for a line of input (input_request on stdin, with `prompt`
+ * and `password`) and waits for its input_reply. On KERNEL_OK *value is the text (the caller
+ * frees it). KERNEL_EINTERRUPTED when SIGINT came first (interrupt.h's flag is then set),
+ * KERNEL_ESYS when the socket failed. */
+int kernel_input(Kernel *k, const KernelMsg *req, const char *prompt, int password, char **value);
+
 /* 1 when a message waits on shell (kernel_recv would not block), else 0. */
 int kernel_pending(Kernel *k);
 

@@ -106,6 +106,22 @@ class LunetteKernelTests(jkt.KernelTests):
                         reply["content"]["evalue"])
         self.assertIn("\tcell[%d]:2: in main chunk" % n, reply["content"]["traceback"])
 
+    def test_input_request(self):
+        self.flush_channels()
+        msg_id = self.kc.execute("local a, b = io.read('n', 'l')\nprint(a + 1, b)", allow_stdin=True)
+        for answer in ("41", "text"):
+            req = self.kc.get_stdin_msg(timeout=TIMEOUT)
+            self.assertEqual(req["header"]["msg_type"], "input_request")
+            self.assertEqual(req["parent_header"]["msg_id"], msg_id)
+            self.kc.input(answer)
+        reply = self.get_non_kernel_info_reply(timeout=TIMEOUT)
+        self.assertEqual(reply["content"]["status"], "ok")
+        self.flush_channels()
+        msg_id = self.kc.execute("assert(io.read() == nil)", allow_stdin=False)  # as nbclient
+        reply = self.get_non_kernel_info_reply(timeout=TIMEOUT)
+        self.assertEqual((reply["parent_header"]["msg_id"], reply["content"]["status"]),
+                         (msg_id, "ok"))
+
     def test_execution_count(self):
         r1, _ = self.run_cell("x = 1")
         r2, _ = self.run_cell("x = 2")
