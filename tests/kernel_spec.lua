@@ -102,6 +102,7 @@ describe("jupyter kernel", function()
   case("test_interrupt_message", "cancels a long call on interrupt_request")
   case("test_hostile_messages", "drops malformed, badly signed and unknown messages")
   case("test_zz_restart", "restarts with a fresh state")
+  case("test_orphan_exits", "exits when the process that started it dies")
 end)
 
 describe("notebook examples/sage_feature_space.ipynb under nbclient", function()

@@ -21,6 +21,7 @@
 #define STREAM_DELAY_MS 50        /* output is gathered this long before it is sent */
 #define STREAM_CHUNK    (1 << 16) /* and sent at once past this many bytes */
 #define EXIT_LINGER_US  200000    /* time given to ZeroMQ to deliver the last messages */
+#define PARENT_CHECK_MS 1000      /* how often the output thread checks its parent is alive */
 
 /* What the output thread buffers for one of stdout and stderr. */
 typedef struct {
@@ -37,7 +38,9 @@ struct Kernel {
   void *push; /* the shell thread's end of the pipe into the output thread */
   void *ack;  /* where the output thread says it has handled the shell thread's message */
   pthread_t main_thread;
-  int log_fd; /* the stderr the kernel was started with */
+  pid_t parent;     /* the process that started the kernel (the notebook server, a client) */
+  pid_t jpy_parent; /* JPY_PARENT_PID: the client that manages the kernel, when it says */
+  int log_fd;       /* the stderr the kernel was started with */
   KernelStream streams[2];
   cJSON *stream_parent; /* owned by the output thread */
   cJSON *info;          /* the kernel_info_reply content, read-only once set */
@@ -328,9 +331,17 @@ static void *output_thread(void *arg) {
     zmq_pollitem_t items[3] = {{pull, 0, ZMQ_POLLIN, 0},
                                {NULL, k->streams[0].fd, ZMQ_POLLIN, 0},
                                {NULL, k->streams[1].fd, ZMQ_POLLIN, 0}};
-    long wait = first < 0 ? -1 : first + STREAM_DELAY_MS - now_ms();
+    long wait = first < 0 ? PARENT_CHECK_MS : first + STREAM_DELAY_MS - now_ms();
     int n;
-    if (zmq_poll(items, 3, wait < 0 && first >= 0 ? 0 : wait) < 0 && zmq_errno() != EINTR) break;
+    if (zmq_poll(items, 3, wait < 0 ? 0 : wait) < 0 && zmq_errno() != EINTR) break;
+    /* Orphaned (the server or client died without a shutdown): nobody can reach the kernel any
+     * more, so it ends instead of running on, as ipykernel's parent poller does. */
+    if (getppid() != k->parent ||
+        (k->jpy_parent > 0 && kill(k->jpy_parent, 0) != 0 && errno == ESRCH)) {
+      kernel_log(k, "the process that started the kernel is gone; exiting");
+      lt_atomic_sweep();
+      _exit(0);
+    }
     for (int i = 0; i < 2; i++)
       if (items[i + 1].revents & ZMQ_POLLIN) read_stream(k, &k->streams[i]);
     if (items[0].revents & ZMQ_POLLIN) {
@@ -512,6 +523,8 @@ int kernel_open(const char *path, Kernel **out, char *err, size_t errlen) {
   }
   k->log_fd = 2;
   k->main_thread = pthread_self();
+  k->parent = getppid();
+  k->jpy_parent = getenv("JPY_PARENT_PID") ? (pid_t)atol(getenv("JPY_PARENT_PID")) : 0;
   make_session_id(&k->session);
   st = start(k, err, errlen);
   if (st != KERNEL_OK) {

@@ -269,6 +269,27 @@ class LunetteKernelTests(jkt.KernelTests):
         reply, out = self.run_cell("print('still here')")
         self.assertEqual(reply["content"]["status"], "ok")
 
+    def test_orphan_exits(self):
+        """A kernel whose starter dies without a shutdown exits instead of running on."""
+        import subprocess
+        from jupyter_client.connect import write_connection_file
+        conn = os.path.join(HERE, "orphan.json")
+        write_connection_file(conn, ip="127.0.0.1", key=b"k")
+        # sh starts the kernel in the background and exits a second later, orphaning it.
+        out = subprocess.run(["sh", "-c", '"$0" --kernel "$1" 2>/dev/null & echo $!; sleep 1',
+                              os.environ["LUNETTE_KERNEL_BIN"], conn],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        pid = int(out.stdout.strip())
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+        os.kill(pid, 9)
+        self.fail("the orphaned kernel is still running")
+
     def test_zz_restart(self):
         self.run_cell("kept = 1")
         self.km.restart_kernel(now=False)
