@@ -44,12 +44,15 @@ local function fmt_rate(r)
 end
 
 -- progress_enabled() -> boolean
--- Whether bars draw: stderr is a terminal and LUNETTE_PROGRESS is not "0"
+-- Whether bars draw: stderr is a terminal (or a notebook: the Jupyter kernel) and
+-- LUNETTE_PROGRESS is not "0"
 -- (LUNETTE_PROGRESS=1 forces them on).
 function M.progress_enabled()
   local env = os and os.getenv and os.getenv("LUNETTE_PROGRESS")
   if env == "0" then return false end
   if env == "1" then return true end
+  local display = package.loaded["lunette.display"]
+  if display and display.kernel then return true end
   return D.isatty(2)
 end
 
@@ -78,7 +81,9 @@ function Bar:draw(force)
   local now = clock()
   if not force and now - self.last < self.interval then return end
   self.last = now
-  io.stderr:write("\r", self:render(now), "\27[K")
+  -- A notebook redraws the line after "\r" itself and shows escape codes as text.
+  local display = package.loaded["lunette.display"]
+  io.stderr:write("\r", self:render(now), (display and display.kernel) and "" or "\27[K")
   io.stderr:flush()
   -- The line stays open until close: an error raised meanwhile (Ctrl-C) must start a new one.
   D.line_open(true)
