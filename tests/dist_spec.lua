@@ -141,13 +141,15 @@ describe("lunette.dist", function()
   end
 
   for _, n in ipairs { 2, 4 } do
-    it(("data-parallel nn.fit matches one process with the same global batch (-np %d)")
+    it(("data-parallel nn.fit matches one process with the same global batch, bucketed or "
+        .. "not (-np %d)")
       :format(n), function()
       local out, code = mpirun(n, "tests/dist/fit.lua")
       assert.are.equal(0, code, out)
       assert.is_nil(out:find("FAIL"), out)
       assert.are.equal(2 * n, count(out, "rank %d weights=%a+: match"), out)
       assert.are.equal(n, count(out, "rank %d evaluate: match"), out)
+      assert.are.equal(2 * n, count(out, "rank %d buckets bs=%d+: match"), out)
     end)
   end
 

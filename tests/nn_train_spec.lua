@@ -141,6 +141,12 @@ describe("fit and evaluate", function()
     assert.is_nil(seen[21])
     assert.error_matches(function() nn.fit(m, data, { indices = { 1, 2 }, weights = { 1 } }) end,
                          "weights has 1 entries for 2 training samples")
+    assert.error_matches(function() nn.fit(m, data, { bucket_mb = -1 }) end,
+                         "bucket_mb must be a number >= 0, got %-1")
+    -- alone (one rank) dist = true is one process's training, with the bucket counts
+    local h = nn.fit(nn.mlp { 2, 4, 2, seed = 1 }, data, { dist = true, bucket_mb = 0,
+                                                           progress = false, verbose = false })
+    assert.equal(1, h.buckets)
   end)
 
   it("stops with a clear error when the loss becomes NaN", function()

@@ -16,10 +16,12 @@
 -- fit{dist = true} under mpirun: rank 0's parameters and buffers are broadcast first; every
 -- global batch (rank 0's shuffle, broadcast) is split over the ranks as dist.scatter splits
 -- rows, each rank runs forward and backward on its share with the loss scaled by the global
--- batch size (or weight), the gradients are summed over ranks (all packed into one buffer,
--- one allreduce per step), and every rank takes the same optimizer step: the same training as
--- one process with the same global batch, to float32 rounding (the sums are added in another
--- order). Batch-norm layers see each rank's share only (as PyTorch's DDP without SyncBN), and
+-- batch size (or weight), the gradients are summed over ranks (packed into buckets of about
+-- bucket_mb megabytes, each bucket's non-blocking allreduce started as soon as backward has
+-- made its gradients, all waited for before the step; the loss and hit counts ride on one more
+-- small reduction), and every rank takes the same optimizer step: the same training as one
+-- process with the same global batch, to float32 rounding (the sums are added in another
+-- order), and the same weights whatever bucket_mb on 2 ranks. Batch-norm layers see each rank's share only (as PyTorch's DDP without SyncBN), and
 -- augmentation draws from each rank's generator. Reported loss and accuracy are global;
 -- hooks see this rank's rows; the test set is evaluated sharded (evaluate{dist = true}).
 local lt = require "lunette.tensor"
@@ -39,7 +41,7 @@ local FIT_OPTS = { "epochs", "batch_size", "optimizer", "lr", "momentum", "weigh
                    "schedule", "schedule_per", "loss", "label_smoothing", "class_weight", "indices",
                    "weights", "augment", "seed", "generator", "clip_grad_norm", "drop_last", "test",
                    "eval_batch_size", "hooks", "verbose", "progress", "transform",
-                   "dist" }
+                   "dist", "bucket_mb" }
 
 -- A batch source over a dataset: n samples and get(idx) -> inputs (model dtype), labels.
 local function source(fname, n, d, dtype, transform)
@@ -127,30 +129,151 @@ function DP.broadcast_state(dist, model)
   for _, k in ipairs(keys) do sd[k]:copy_(dist.broadcast(sd[k])) end
 end
 
--- Sums every rank's gradients in place: all of them packed into one buffer, one allreduce
--- (a rank whose share of the batch was empty brings zeros; gradients not made yet are made).
-function DP.allreduce_grads(dist, model)
-  local gs, n = {}, 0
-  for _, p in ipairs(model:named_parameters()) do
-    local g = p.module.grad[p.key]
-    if g == nil then
-      g = lt.zeros(p.tensor.shape, p.tensor:dtype())
-      p.module.grad[p.key] = g
+-- Gradient buckets of data-parallel fit: the trainable parameters, last first (the order
+-- backward makes their gradients in), cut into buckets of about bucket_mb megabytes of one
+-- dtype each (a larger parameter alone in its bucket; bucket_mb = 0: one bucket). Each bucket
+-- has a flat buffer; a step packs the gradients into it and sums it over the ranks with a
+-- non-blocking allreduce. With several buckets the step starts each as soon as the backward
+-- pass has made its gradients -- while backward goes on with the layers below -- so that the
+-- communication overlaps the computation. A parameter's gradient counts as made once its
+-- module's backward has returned as many times as its forward ran in the step (a module run
+-- twice is ready after its second backward). Buckets start strictly in their order, on every
+-- rank the same (MPI requires one order of collectives): a bucket made early waits for the one
+-- before it, and a rank without rows in the batch starts them all after its (empty) pass.
+local Plan = {}
+Plan.__index = Plan
+
+-- DP.plan(dist, model, bucket_mb) -> plan: the buckets, their buffers, and (with more than one
+-- bucket) counting wrappers on the forward and backward of every module owning a parameter,
+-- until plan:close(). The layout is compared across ranks once here (the broadcast before it
+-- already checked every parameter's shape): the steps' reductions exchange no headers.
+function DP.plan(dist, model, bucket_mb)
+  local cap = bucket_mb > 0 and bucket_mb * 2 ^ 20 or math.huge
+  local params, buckets, cur = model:named_parameters(), {}, nil
+  for i = #params, 1, -1 do
+    local p = params[i]
+    local n, dt = p.tensor:numel(), p.tensor:dtype()
+    local bytes = p.tensor:nbytes()
+    if cur == nil or cur.dtype ~= dt or (cur.bytes > 0 and cur.bytes + bytes > cap) then
+      cur = { dtype = dt, bytes = 0, n = 0, entries = {} }
+      buckets[#buckets + 1] = cur
     end
-    gs[#gs + 1], n = g, n + g:numel()
+    cur.entries[#cur.entries + 1] = { module = p.module, key = p.key, at = cur.n + 1, n = n,
+                                      shape = p.tensor.shape, dtype = dt }
+    cur.n, cur.bytes = cur.n + n, cur.bytes + bytes
   end
-  if n == 0 then return end
-  local flat = lt.empty({ n }, gs[1]:dtype())
-  local at = 1
-  for _, g in ipairs(gs) do
-    flat:narrow(1, at, g:numel()):copy_(g:reshape(-1))
-    at = at + g:numel()
+  local total = 0
+  for _, b in ipairs(buckets) do
+    b.flat = lt.empty({ b.n }, b.dtype)
+    total = total + b.n
   end
-  flat, at = dist.allreduce(flat), 1
-  for _, g in ipairs(gs) do
-    g:copy_(flat:narrow(1, at, g:numel()):reshape(g.shape))
-    at = at + g:numel()
+  local mine = lt.new({ { #buckets, total } }, "int64")
+  local all = dist.allgather(mine)
+  for r = 1, all:size(1) do
+    if all[r][1] ~= #buckets or all[r][2] ~= total then
+      argerror(1, "fit", "dist = true: rank %d's model has %d gradient buckets of %d entries, "
+        .. "rank 0's %d of %d", r - 1, all[r][1], all[r][2], #buckets, total)
+    end
   end
+  local plan = setmetatable({ dist = dist, buckets = buckets, wrapped = {}, owners = {}, early = 0,
+                              C = require "lunette._dist" }, Plan)
+  if #buckets > 1 then plan:wrap() end
+  return plan
+end
+
+-- Installs the counting wrappers (instance fields, found before the class's methods).
+function Plan:wrap()
+  for bi, b in ipairs(self.buckets) do
+    for _, e in ipairs(b.entries) do
+      local list = self.owners[e.module]
+      if not list then
+        list = {}
+        self.owners[e.module] = list
+      end
+      list[#list + 1] = bi
+    end
+  end
+  local plan = self
+  for m in pairs(self.owners) do
+    local fwd, bwd = m.forward, m.backward
+    self.wrapped[m] = { rawget(m, "forward"), rawget(m, "backward") }
+    rawset(m, "forward", function(mod, ...)
+      if plan.armed then plan.fwd[mod] = (plan.fwd[mod] or 0) + 1 end
+      return fwd(mod, ...)
+    end)
+    rawset(m, "backward", function(mod, g, ctx, need_dx)
+      local dx = bwd(mod, g, ctx, need_dx)
+      if plan.armed and ctx == nil then plan:backward_done(mod) end
+      return dx
+    end)
+  end
+end
+
+-- Takes the wrappers off (fit's end, error or not).
+function Plan:close()
+  for m, old in pairs(self.wrapped) do
+    rawset(m, "forward", old[1])
+    rawset(m, "backward", old[2])
+  end
+  self.wrapped = {}
+end
+
+-- Before a step's forward: nothing made, nothing started.
+function Plan:arm()
+  self.armed, self.fwd, self.bwd, self.next, self.reqs = true, {}, {}, 1, {}
+  for _, b in ipairs(self.buckets) do b.pending = #b.entries end
+end
+
+-- A module's backward returned: once it has run as often as its forward, its parameters'
+-- buckets lose one pending gradient each; the buckets now complete start, in order.
+function Plan:backward_done(m)
+  local n = (self.bwd[m] or 0) + 1
+  self.bwd[m] = n
+  if n ~= self.fwd[m] then return end
+  for _, bi in ipairs(self.owners[m]) do
+    local b = self.buckets[bi]
+    b.pending = b.pending - 1
+  end
+  while self.next <= #self.buckets and self.buckets[self.next].pending == 0 do
+    self:start()
+    self.early = self.early + 1
+  end
+  -- MPI has no progress thread: a test now moves the reductions already started a step on
+  local oldest = self.reqs[1]
+  if oldest then oldest:test() end
+end
+
+-- Packs the next bucket's gradients (zeros for one not made) and starts its reduction.
+function Plan:start()
+  local b = self.buckets[self.next]
+  for _, e in ipairs(b.entries) do
+    local g = e.module.grad[e.key]
+    local dst = b.flat:narrow(1, e.at, e.n)
+    if g == nil then dst:fill_(0) else dst:copy_(g:reshape(-1)) end
+  end
+  self.reqs[#self.reqs + 1] = self.C._iallreduce(b.flat)
+  self.next = self.next + 1
+end
+
+-- After the step's backward: starts the buckets left, then, with stats (a float64 tensor of
+-- this rank's loss sum and hits) reduced last, waits for every reduction and copies the sums
+-- into the gradients (made where missing). Returns the summed stats.
+function Plan:finish(stats)
+  while self.next <= #self.buckets do self:start() end
+  local sreq = self.C._iallreduce(stats)
+  for bi, b in ipairs(self.buckets) do
+    self.reqs[bi]:wait()
+    for _, e in ipairs(b.entries) do
+      local g = e.module.grad[e.key]
+      if g == nil then
+        g = lt.empty(e.shape, e.dtype)
+        e.module.grad[e.key] = g
+      end
+      g:copy_(b.flat:narrow(1, e.at, e.n):reshape(e.shape))
+    end
+  end
+  self.armed, self.reqs = false, {}
+  return sreq:wait()
 end
 
 -- One optimisation step on a batch; returns the per-sample losses, the logits and the batch
@@ -159,18 +282,21 @@ end
 -- over ranks before the step, so every rank takes the same step.
 local function train_step(model, opt, xb, yb, wb, opts, where, dp)
   local alpha = dp and dp.alpha or (wb and 1 / wb:sum() or 1 / xb:size(1))
-  local logits, losses, dlogits, sum = nil, nil, nil, 0
+  local logits, losses, dlogits, sum, hits = nil, nil, nil, 0, 0
   model:zero_grad()
+  if dp then dp.plan:arm() end
   if xb:size(1) > 0 then
     logits = model:forward(xb)
     losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
     sum = wb and (losses * wb):sum() or losses:sum()
     model:backward(dlogits, nil, false)
+    if dp then hits = logits:argmax(2):eq(yb:long()):sum() end
   end
   local mean = sum * alpha
   if dp then
-    mean = dp.dist.allreduce(lt.new({ mean }, "float64"))[1]
-    DP.allreduce_grads(dp.dist, model)
+    -- hits are integers below 2^53: exact in float64
+    local tot = dp.plan:finish(lt.new({ mean, hits }, "float64"))
+    mean, hits = tot[1], math.tointeger(tot[2])
   end
   -- every rank sees the same mean under dp, so every rank raises together
   if mean ~= mean or mean == math.huge or mean == -math.huge then
@@ -181,7 +307,7 @@ local function train_step(model, opt, xb, yb, wb, opts, where, dp)
   end
   if opts.clip_grad_norm then optim.clip_grad_norm(model, opts.clip_grad_norm) end
   opt:step()
-  return losses, logits, mean
+  return losses, logits, mean, hits
 end
 
 -- One epoch of fit: returns the epoch's info table.
@@ -204,21 +330,21 @@ local function run_epoch(model, src, opt, st, epoch, opts)
       -- this rank's share of the global batch; alpha over the whole batch
       local wsum = st.weights and st.weights:index_select(1, pos):sum() or n
       local first, count = dist.shard_range(n)
-      pos, dp = pos:narrow(1, first, count), { dist = dist, alpha = 1 / wsum }
+      pos, dp = pos:narrow(1, first, count), { dist = dist, alpha = 1 / wsum, plan = st.plan }
     end
     local idx = st.pool and st.pool:index_select(1, pos) or pos
     local xb, yb = src.get(idx)
     if opts.augment then xb = M.augment(xb, opts.augment, st.gen) end
     local wb = st.weights and st.weights:index_select(1, pos) or nil
-    local ok_step, losses, logits, mean = pcall(train_step, model, opt, xb, yb, wb, opts,
-                                                ("epoch %d, step %d"):format(epoch, step), dp)
+    local ok_step, losses, logits, mean, all_hits = pcall(train_step, model, opt, xb, yb, wb, opts,
+                                                          ("epoch %d, step %d"):format(epoch, step), dp)
     if not ok_step then
       if bar then bar:close() end
       error(losses, 0)
     end
     local ok = logits and logits:argmax(2):eq(yb:long()) or lt.zeros({ 0 }, "bool")
     local hits = ok:sum()
-    if dist then hits = dist.allreduce(lt.new({ hits }, "int64"))[1] end
+    if dist then hits = all_hits end -- summed over the ranks with the gradients
     seen, loss_sum, correct = seen + n, loss_sum + mean * n, correct + hits
     if bar then
       bar:update(n)
@@ -237,8 +363,11 @@ local function run_epoch(model, src, opt, st, epoch, opts)
            seconds = secs, samples_per_s = seen / math.max(secs, 1e-9) }
 end
 
+local train_epochs -- below fit, which it serves
+
 -- fit(model, data [, opts]) -> history {epochs = {{epoch, loss, accuracy, seconds, samples_per_s,
--- test_accuracy, test_loss}, ...}}
+-- test_accuracy, test_loss}, ...}} (with dist: also buckets, the gradient buckets, and
+-- buckets_early, how many of the steps' bucket reductions started during backward)
 -- Trains model on data (a lunette.data dataset or {x =, y =}) with cross-entropy. Options
 -- (an unknown key raises): epochs (1), batch_size (128), optimizer (nil: SGD with lr, momentum
 -- and weight_decay below), lr (0.01), momentum (0.9), weight_decay (0), schedule (nil; a
@@ -253,7 +382,9 @@ end
 -- on_epoch = fn(info)}), verbose (nil: a line per epoch on stderr -- loss, accuracy, seconds,
 -- samples/s -- when no progress bar is drawn; true: always; false: never), progress (true:
 -- the bar lunette.data draws on a terminal; false: none), transform (nil; fn(x) -> x per batch),
--- dist (false; true: data-parallel under lunette.dist, see the module's header).
+-- dist (false; true: data-parallel under lunette.dist, see the module's header), bucket_mb
+-- (1; with dist, the megabytes of gradients per allreduce, started while backward goes on; 0:
+-- one allreduce after backward).
 function M.fit(model, data, opts)
   opts = check("fit", 3, opts, FIT_OPTS) or {}
   check("fit", 3, opts.hooks, { "on_batch", "on_epoch" })
@@ -272,10 +403,27 @@ function M.fit(model, data, opts)
   if st.weights and st.weights:numel() ~= st.N then
     argerror(3, "fit", "weights has %d entries for %d training samples", st.weights:numel(), st.N)
   end
+  local bucket_mb = opts.bucket_mb or 1
+  if type(bucket_mb) ~= "number" or bucket_mb < 0 then
+    argerror(3, "fit", "bucket_mb must be a number >= 0, got %s", tostring(opts.bucket_mb))
+  end
   if opts.dist then
     st.dist = require "lunette.dist"
     DP.broadcast_state(st.dist, model)
+    st.plan = DP.plan(st.dist, model, bucket_mb)
   end
+  local ok, hist = pcall(train_epochs, model, src, st, opts)
+  -- the counting wrappers come off whatever happened
+  if st.plan then st.plan:close() end
+  if not ok then error(hist, 0) end
+  if st.plan then
+    hist.buckets, hist.buckets_early = #st.plan.buckets, st.plan.early
+  end
+  return hist
+end
+
+-- The epochs of fit (its state st made), with the test set and the hooks after each.
+function train_epochs(model, src, st, opts)
   local opt, hist = default_optimizer(model, opts), { epochs = {} }
   for epoch = 1, st.epochs do
     local info = run_epoch(model, src, opt, st, epoch, opts)

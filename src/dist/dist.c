@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <mpi.h>
 #include "dist/dist.h"
 
@@ -29,7 +30,10 @@
   X(MPI_Scatterv)       \
   X(MPI_Reduce_scatter) \
   X(MPI_Send)           \
-  X(MPI_Recv)
+  X(MPI_Recv)           \
+  X(MPI_Iallreduce)     \
+  X(MPI_Test)           \
+  X(MPI_Wait)
 // clang-format on
 
 #define LT_MPI_MEMBER(name) __typeof__(name) *name;
@@ -279,6 +283,51 @@ LtStatus lt_dist_allreduce(void *buf, int64_t count, LtDtype dt, LtDistOp op) {
     mpi.MPI_Allreduce(MPI_IN_PLACE, p, (int)n, t, o, mpi.world);
   }
   return LT_OK;
+}
+
+LtStatus lt_dist_iallreduce(void *buf, int64_t count, LtDtype dt, LtDistOp op,
+                            LtDistRequest *req) {
+  MPI_Datatype t;
+  MPI_Op o;
+  req->mpi = NULL;
+  req->active = 0;
+  if (!reduce_types(dt, op, &t, &o)) return LT_EDTYPE;
+  /* one MPI call per request: a bucket of gradients is megabytes, far below INT_MAX elements */
+  if (count < 0 || count > INT_MAX) return LT_EOVERFLOW;
+  if (state != 1) return LT_OK;
+  bytes_sent += count * (int64_t)lt_dtype_size(dt);
+  MPI_Request r;
+  mpi.MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, t, o, mpi.world, &r);
+  req->mpi = r;
+  req->active = 1;
+  return LT_OK;
+}
+
+int lt_dist_test(LtDistRequest *req) {
+  int flag = 1;
+  if (!req->active) return 1;
+  /* MPI_Test also moves every pending non-blocking collective of this process a step on:
+   * Open MPI has no progress thread, so calling it between pieces of work is what overlaps
+   * the communication with them. */
+  MPI_Request r = req->mpi;
+  mpi.MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+  req->mpi = r;
+  if (flag) req->active = 0;
+  return flag;
+}
+
+void lt_dist_wait(LtDistRequest *req) {
+  /* Tests in a loop rather than MPI_Wait, which spins: on cores shared with other work (or
+   * more ranks than cores) a spinning rank takes the time slice of the very peer it waits
+   * for. After a short spin (a reduction overlapped with backward is usually done by now) it
+   * sleeps between tests, from 10 us doubling up to 1 ms: at most that much late. */
+  long sleep_ns = 10000;
+  for (int spins = 0; !lt_dist_test(req); spins++) {
+    if (spins < 200) continue;
+    struct timespec ts = {0, sleep_ns};
+    nanosleep(&ts, NULL);
+    if (sleep_ns < 1000000) sleep_ns *= 2;
+  }
 }
 
 /* The data phase of a job of one rank (MPI not started): rank 0's part is all there is. */

@@ -98,6 +98,26 @@ LtStatus lt_dist_scatterv(const void *send, void *recv, const int64_t *bytes, in
  * the counts[r] elements at offset sum(counts[0..r-1]) in recv. Dtypes as allreduce. */
 LtStatus lt_dist_reduce_scatter(const void *send, void *recv, const int64_t *counts, LtDtype dt,
                                 LtDistOp op);
+/* A reduction in flight (lt_dist_iallreduce): the MPI request while active. */
+typedef struct {
+  void *mpi; /* Open MPI's MPI_Request (a pointer) */
+  int active;
+} LtDistRequest;
+/* Starts a non-blocking in-place reduction (MPI_Iallreduce) of count elements of dt (dtypes
+ * and ops as lt_dist_allreduce; count at most INT_MAX, else LT_EOVERFLOW) and returns at once;
+ * buf must stay alive and untouched until lt_dist_test says done or lt_dist_wait returns.
+ * No header is exchanged: the caller guarantees that every rank starts the same reductions
+ * (count, dtype, op) in the same order, as MPI requires of non-blocking collectives (nn.fit
+ * checks its bucket layout once, then starts its buckets in a fixed order). Not active: a job
+ * of one rank, done at once (req->active 0). */
+LtStatus lt_dist_iallreduce(void *buf, int64_t count, LtDtype dt, LtDistOp op,
+                            LtDistRequest *req);
+/* 1 when req is done (then inactive), else 0; progresses every pending reduction. */
+int lt_dist_test(LtDistRequest *req);
+/* Blocks until req is done, testing it and, after a short spin, sleeping between tests (from
+ * 10 us up to 1 ms) so that a waiting rank leaves the CPU to the ranks it waits for; a no-op
+ * for an inactive request. */
+void lt_dist_wait(LtDistRequest *req);
 /* Point-to-point: nbytes to rank dest / from rank src (the sender and receiver agree on
  * nbytes beforehand), tag 0. */
 LtStatus lt_dist_send(const void *buf, int64_t nbytes, int dest);

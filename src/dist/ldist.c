@@ -8,6 +8,7 @@
 #include "dist/dist.h"
 
 #define DIST_GUARD_MT "lunette.dist.guard"
+#define DIST_REQUEST_MT "lunette.dist.request"
 
 /* __gc of the guard userdata made by init: MPI_Finalize when the Lua state closes (after the
  * script, before the process exits), as an exit without it makes mpirun report failure. */
@@ -423,7 +424,51 @@ static int d_agree(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg dist_fns[] = {{"_init", d_init},
+/* _iallreduce(t [, op]) -> request: starts the reduction of t in place (a contiguous CPU tensor
+ * of a reducible dtype) and returns at once; the request keeps t alive. Unchecked: no header
+ * is exchanged, so the caller must start the same reductions in the same order on every rank
+ * (nn.fit's gradient buckets do; lt_dist_iallreduce says why). */
+static int d_iallreduce(lua_State *L) {
+  LtDistOp op;
+  Tensor *t = reduce_input(L, "iallreduce", &op);
+  if (t != ltL_check_tensor(L, 1, "iallreduce"))
+    ltL_argerror(L, 1, "iallreduce", "a contiguous tensor expected (it is reduced in place)");
+  int64_t n = lt_shape_numel_checked(t->ndim, t->shape, lt_dtype_size(t->dtype));
+  LtDistRequest *req = lua_newuserdatauv(L, sizeof *req, 1);
+  req->active = 0;
+  req->mpi = NULL;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, DIST_REQUEST_MT);
+  ltL_check_status(L, lt_dist_iallreduce(t->data, n, t->dtype, op, req), "iallreduce");
+  return 1;
+}
+
+/* request:test() -> done: progresses every pending reduction; true once this one is done. */
+static int req_test(lua_State *L) {
+  LtDistRequest *req = luaL_checkudata(L, 1, DIST_REQUEST_MT);
+  lua_pushboolean(L, lt_dist_test(req));
+  return 1;
+}
+
+/* request:wait() -> the reduced tensor (every rank's sum, max or min), once done. */
+static int req_wait(lua_State *L) {
+  LtDistRequest *req = luaL_checkudata(L, 1, DIST_REQUEST_MT);
+  lt_dist_wait(req);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
+
+/* __gc of a request still in flight: waits, as MPI may still write into the tensor (every rank
+ * started it, so the wait ends; a rank that failed has ended the job). */
+static int req_gc(lua_State *L) {
+  LtDistRequest *req = luaL_checkudata(L, 1, DIST_REQUEST_MT);
+  if (lt_dist_active()) lt_dist_wait(req);
+  return 0;
+}
+
+static const luaL_Reg dist_fns[] = {{"_iallreduce", d_iallreduce},
+                                    {"_init", d_init},
                                     {"active", d_active},
                                     {"rank", d_rank},
                                     {"size", d_size},
@@ -448,6 +493,13 @@ static const luaL_Reg dist_fns[] = {{"_init", d_init},
 /* The only part of lunette._dist (src/lunette.c lists every part). */
 int luaopen_lunette_dist(lua_State *L);
 int luaopen_lunette_dist(lua_State *L) {
+  static const luaL_Reg req_methods[] = {{"test", req_test}, {"wait", req_wait}, {NULL, NULL}};
+  luaL_newmetatable(L, DIST_REQUEST_MT);
+  luaL_newlib(L, req_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, req_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   luaL_newlib(L, dist_fns);
   return 1;
 }
