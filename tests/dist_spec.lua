@@ -132,11 +132,14 @@ describe("lunette.dist", function()
   end)
 
   for _, n in ipairs { 2, 4 } do
-    it(("select.sage{dist = true} picks what one process picks from the same sketch (-np %d)")
+    it(("select.sage{dist = true} picks what one process picks from the same sketch, and is "
+        .. "distributed without dist too (-np %d)")
       :format(n), function()
       local out, code = mpirun(n, "tests/dist/sage.lua")
       assert.are.equal(0, code, out)
       assert.are.equal(n, count(out, "rank %d: sage same 30 rows, P 300"), out)
+      assert.are.equal(n, count(out, "rank %d: auto same, alone within its shard, shard refused"),
+                       out)
     end)
   end
 

@@ -324,6 +324,8 @@ function Dataset:shard(opts)
   end
   local s = self:subset(pos)
   s.name = ("%s shard %d/%d"):format(self.name or "dataset", rank, size)
+  -- marks the part (kept by its subsets) so that select.sage{dist} refuses to split it again
+  s._shard = ("rank %d of %d"):format(rank, size)
   return s
 end
 

@@ -371,7 +371,7 @@ end
 
 -- sage{model, dataset, fraction | budget, ell = 256, last_layer = true, batch_size = 256,
 --      dtype = "float32" | "float16", variant = "fast" | "classic", per_class, diversity,
---      progress = true, return_grads = false} -> indices, scores, info
+--      progress = true, return_grads = false, dist = auto} -> indices, scores, info
 -- Pass 1 streams each batch's per-sample gradients (the final Linear layer's when
 -- last_layer, else every trainable parameter's) into a Frequent Directions sketch B
 -- (ell x D, stored as dtype); pass 2 projects every sample's gradient on B (G B^T,
@@ -387,6 +387,11 @@ end
 -- indices into the whole dataset: the subset one process picks from the same merged sketch
 -- (the centroids' float64 sums are added in another order, then rounded to float32 as one
 -- process rounds them). info.grads then holds this rank's rows; diversity is refused.
+-- dist defaults to true when lunette.dist runs more than one rank (the same script under
+-- mpirun: every rank passes the same whole dataset) unless diversity is asked (then each rank
+-- runs the whole selection alone), and to false otherwise; dist = false makes each rank select
+-- alone from what it passes. A dataset from ds:shard() is refused with dist: sage takes this
+-- rank's share itself, and a shard's own share would leave rows out.
 function M.sage(o)
   o = options("sage", o, SAGE)
   local why = M.sage_unavailable()
@@ -399,8 +404,15 @@ function M.sage(o)
   if math.type(ell) ~= "integer" or ell < 1 then fail("sage", "ell must be a positive integer") end
   local last = o.last_layer ~= false
   local full, dist = ds, nil
-  if o.dist then
+  local use_dist = o.dist
+  if use_dist == nil then use_dist = require("lunette.dist").size() > 1 and not o.diversity end
+  if use_dist then
     if o.diversity then fail("sage", "diversity is a greedy pass over every row: not with dist") end
+    if full._shard then
+      fail("sage", ("dataset is a shard (%s) and dist is on: pass the whole dataset, sage takes "
+        .. "this rank's share itself (or dist = false to select from the shard alone)"):format(
+          full._shard))
+    end
     dist = require "lunette.dist"
     ds = full:shard()
   end

@@ -15,3 +15,20 @@ local ok = idx:numel() == 30 and idx:tobytes() == ref:tobytes() and sc:tobytes()
 local all = d.gather_values(idx:tobytes())
 for r = 1, #all do ok = ok and all[r] == all[1] end
 print(("rank %d: sage %s %d rows, P %d"):format(me, ok and "same" or "FAIL", idx:numel(), P:size(1)))
+
+-- Without dist the same call under several ranks is distributed all the same (automatic), and
+-- dist = false selects from what this rank passes, alone; a shard is refused with dist.
+lt.seed(3)
+local m2 = nn.mlp { 784, 16, 10 }
+local auto = S.sage { model = m2, dataset = ds, ell = 8, fraction = 0.1, batch_size = 32,
+                      progress = false }
+local part = ds:shard()
+local alone = S.sage { model = m2, dataset = part, ell = 8, fraction = 0.3, batch_size = 32,
+                       progress = false, dist = false }
+local ok2, err = pcall(S.sage, { model = m2, dataset = part, ell = 8, fraction = 0.1,
+                                  progress = false })
+print(("rank %d: auto %s, alone %s, shard %s"):format(me,
+  auto:tobytes() == idx:tobytes() and "same" or "FAIL",
+  (alone:numel() > 0 and alone:max() <= part:size()) and "within its shard" or "FAIL",
+  (not ok2 and err:find("dataset is a shard %(rank %d of %d%) and dist is on")) and "refused"
+    or ("FAIL " .. tostring(err))))
