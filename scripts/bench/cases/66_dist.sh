@@ -23,7 +23,17 @@ if [ -z "$host" ] || ! command -v mpirun >/dev/null 2>&1; then
   exit 0
 fi
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-run() { mpirun --oversubscribe --allow-run-as-root -np "$@"; }
+# Each rank in a session of its own (setsid -w, when there): Linux's autogroup scheduling gives
+# each session one share of the CPUs, so on cores shared with other sessions the ranks of one
+# session together get no more CPU than a single process -- no speed-up could show. Alone on a
+# machine this changes nothing.
+sess=""
+if command -v setsid >/dev/null 2>&1; then sess="setsid -w"; fi
+run() {
+  n=$1
+  shift
+  mpirun --oversubscribe --allow-run-as-root -np "$n" $sess "$@"
+}
 sage=$(mktemp /tmp/lunette_dist_sage.XXXXXX.lua)
 merge=$(mktemp /tmp/lunette_dist_merge.XXXXXX.lua)
 picks=$(mktemp /tmp/lunette_dist_picks.XXXXXX)
