@@ -366,4 +366,77 @@ describe("shard", function()
       'mode must be "contiguous" or "strided", got blocks')
     assert.error_matches(function() ds:shard { sise = 2 } end, "%(did you mean 'size'%?%)")
   end)
+
+  -- An uncompressed IDX pair of n rows of 28 x 28 bytes (row i filled with i % 251), labels
+  -- i % 10, in a temp dir; returns the two paths.
+  local function write_idx(dir, n)
+    local imgs, labs = {}, {}
+    for i = 1, n do
+      imgs[i] = string.char(i % 251):rep(28 * 28)
+      labs[i] = string.char(i % 10)
+    end
+    local ip, lp = dir .. "/train-images-idx3-ubyte", dir .. "/train-labels-idx1-ubyte"
+    local f = assert(io.open(ip, "wb"))
+    f:write(string.pack(">I4I4I4I4", 0x0803, n, 28, 28), table.concat(imgs))
+    f:close()
+    f = assert(io.open(lp, "wb"))
+    f:write(string.pack(">I4I4", 0x0801, n), table.concat(labs))
+    f:close()
+    return ip, lp
+  end
+
+  -- bytes this process has read (read(2) and friends), from /proc/self/io
+  local function rchar()
+    return tonumber(assert(io.open("/proc/self/io")):read("a"):match("rchar: (%d+)"))
+  end
+
+  it("reads only its part of uncompressed IDX files with idx{shard} / mnist{shard}", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(lt.io.makedirs(dir))
+    local ip, lp = write_idx(dir, 2003)
+    local whole = data.idx { images = ip, labels = lp }
+    for _, r in ipairs { 0, 1, 3 } do
+      local before = rchar()
+      local part = data.mnist { root = dir, shard = { rank = r, size = 4 } }
+      local read = rchar() - before
+      local ref = whole:shard { rank = r, size = 4 }
+      assert.are.equal(ref:size(), part:size())
+      local x, y = part:batch(lt.arange(1, part:size() + 1))
+      local rx, ry = ref:batch(lt.arange(1, ref:size() + 1))
+      assert.is_true(x:equal(rx))
+      assert.is_true(y:equal(ry))
+      -- a quarter of the 1.57 MB of images (and some stdio buffering), not the whole file
+      assert.is_true(read < 0.3 * 2003 * 784, ("read %d bytes"):format(read))
+      assert.truthy(tostring(part):find(("shard %d/4"):format(r)))
+    end
+    -- the whole job, as lunette.dist counts it alone: rank 0 of 1, every row
+    assert.are.equal(2003, data.idx { images = ip, labels = lp, shard = true }:size())
+    -- a truncated file or a forged header is an error naming the file, not a crash
+    local f = assert(io.open(ip, "r+b"))
+    f:write(string.pack(">I4I4I4I4", 0x0803, 2003, 65536, 65536))
+    f:close()
+    assert.error_matches(function() data.idx { images = ip, shard = { rank = 1, size = 2 } } end,
+      "train%-images%-idx3%-ubyte: IDX dimensions larger than the file")
+    f = assert(io.open(ip, "r+b"))
+    f:write(string.pack(">I4I4I4I4", 0x0803, 4000, 28, 28))
+    f:close()
+    assert.error_matches(function() data.idx { images = ip, shard = { rank = 1, size = 2 } } end,
+      "train%-images%-idx3%-ubyte: truncated IDX file")
+    assert.error_matches(function() data.idx { images = ip, shard = { rank = 2, size = 2 } } end,
+      "shard wants a rank in 0..size%-1")
+    assert.error_matches(function() data.idx { images = ip, shard = 3 } end,
+      "shard must be true or {rank =, size =}, got number")
+    os.remove(ip)
+    os.remove(lp)
+    os.remove(dir)
+  end)
+
+  it("keeps only its part of a .gz IDX file, equal to ds:shard's", function()
+    local part = data.fashion_mnist { split = "test", shard = { rank = 2, size = 3 } }
+    local ref = data.fashion_mnist { split = "test" }:shard { rank = 2, size = 3 }
+    assert.are.equal(ref:size(), part:size())
+    local x = part:batch(lt.arange(1, part:size() + 1))
+    assert.is_true(x:equal((ref:batch(lt.arange(1, ref:size() + 1)))))
+  end)
 end)

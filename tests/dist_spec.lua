@@ -138,8 +138,8 @@ describe("lunette.dist", function()
       local out, code = mpirun(n, "tests/dist/sage.lua")
       assert.are.equal(0, code, out)
       assert.are.equal(n, count(out, "rank %d: sage same 30 rows, P 300"), out)
-      assert.are.equal(n, count(out, "rank %d: auto same, alone within its shard, shard refused"),
-                       out)
+      assert.are.equal(n, count(out, "rank %d: auto same, part same, alone within its shard, "
+                                  .. "strided refused"), out)
     end)
   end
 

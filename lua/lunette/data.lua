@@ -280,6 +280,10 @@ function Dataset:subset(indices)
   end
   local s = setmetatable({}, Dataset)
   for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then s[k] = v end end
+  if self._shard then
+    s._shard = { rank = self._shard.rank, size = self._shard.size,
+                 split = "a subset of a " .. self._shard.split }
+  end
   s.index = rows:contiguous()
   s.name = (self.name or "dataset") .. " subset"
   return s
@@ -324,8 +328,9 @@ function Dataset:shard(opts)
   end
   local s = self:subset(pos)
   s.name = ("%s shard %d/%d"):format(self.name or "dataset", rank, size)
-  -- marks the part (kept by its subsets) so that select.sage{dist} refuses to split it again
-  s._shard = ("rank %d of %d"):format(rank, size)
+  -- marks the part, so that select.sage{dist} takes it as this rank's part instead of
+  -- splitting it again (its subsets keep the mark as "a subset of" it: refused there)
+  s._shard = { rank = rank, size = size, split = mode .. (opts.shuffle and " shuffled" or "") }
   return s
 end
 
@@ -451,20 +456,97 @@ local function load_or_fail(fn, path, ...)
   return r
 end
 
--- idx{images = path, labels = path [, classes = {...}, name =]} -> dataset:
--- [N,H,W] images become [N,1,H,W]; labels 0..K-1 become classes 1..K.
+-- Element sizes of the IDX type codes (the third byte of the magic number).
+local IDX_SIZES = { [0x08] = 1, [0x09] = 1, [0x0B] = 2, [0x0C] = 4, [0x0D] = 4, [0x0E] = 8 }
+
+-- Rows of an IDX file for a shard: {first, count} of its N rows (dist.shard_range's split of
+-- N over size ranks, rank's part) -> tensor | nil, message. An uncompressed file is read only
+-- where the part lies: the header, then count rows from their offset; the header (its first
+-- dim set to count) and those rows go to the IDX reader, which checks them as it checks a
+-- file. A .gz file has no offsets: it is read whole and the part copied out.
+local function read_idx_part(path, rank, size)
+  if path:sub(-3) == ".gz" then
+    local all, err = lio.read_idx(path)
+    if not all then return nil, err end
+    local first, count = require("lunette.dist").shard_range(all:size(1), rank, size)
+    return all:narrow(1, first, count):clone()
+  end
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local function bad(why)
+    f:close()
+    return nil, ("%s: %s"):format(path, why)
+  end
+  local total = f:seek("end")
+  f:seek("set", 0)
+  local head = f:read(4) or ""
+  if #head < 4 or head:byte(1) ~= 0 or head:byte(2) ~= 0 or not IDX_SIZES[head:byte(3)] then
+    return bad("not an IDX file (bad magic number)")
+  end
+  local nd = head:byte(4)
+  if nd < 1 then return bad("an IDX file without dimensions") end
+  local dims_s = f:read(4 * nd) or ""
+  if #dims_s < 4 * nd then return bad("truncated IDX header") end
+  local fmt = ">" .. ("I4"):rep(nd)
+  local dims = { string.unpack(fmt, dims_s) }
+  -- the row's bytes, stopping before they pass the file (no overflow on a forged header)
+  local row, at = IDX_SIZES[head:byte(3)], 4 + 4 * nd
+  for d = 2, nd do
+    row = row * dims[d]
+    if row > total then return bad("IDX dimensions larger than the file") end
+  end
+  local first, count = require("lunette.dist").shard_range(dims[1], rank, size)
+  local from = at + (first - 1) * row
+  if from + count * row > total then return bad("truncated IDX file") end
+  f:seek("set", from)
+  local body = f:read(count * row) or ""
+  f:close()
+  dims[1] = count
+  return lio.read_bytes("idx", head .. string.pack(fmt, table.unpack(dims, 1, nd)) .. body)
+end
+
+-- The rank and size of an idx{shard = ...} option: true is lunette.dist's own.
+local function shard_of(fname, shard)
+  if shard == nil or shard == false then return nil end
+  local dist = require "lunette.dist"
+  if shard == true then return dist.rank(), dist.size() end
+  if type(shard) ~= "table" then
+    raise(("bad argument #1 to '%s' (shard must be true or {rank =, size =}, got %s)"):format(
+      fname, type(shard)))
+  end
+  check(fname .. " shard", 1, shard, { "rank", "size" })
+  local size, rank = shard.size or dist.size(), shard.rank or dist.rank()
+  if math.type(size) ~= "integer" or size < 1 or math.type(rank) ~= "integer" or rank < 0
+    or rank >= size then
+    raise(("bad argument #1 to '%s' (shard wants a rank in 0..size-1 and a size >= 1, got "
+      .. "rank %s of %s)"):format(fname, tostring(rank), tostring(size)))
+  end
+  return rank, size
+end
+
+-- idx{images = path, labels = path [, classes = {...}, name =, shard =]} -> dataset:
+-- [N,H,W] images become [N,1,H,W]; labels 0..K-1 become classes 1..K. shard (nil: every row;
+-- true: this rank's part under lunette.dist; {rank =, size =}): only that rank's contiguous
+-- part of the rows, as ds:shard{} splits them, read from an uncompressed file without reading
+-- the other rows (a .gz file is read whole, its part kept); the dataset is that part.
 function M.idx(opts)
   if type(opts) ~= "table" or type(opts.images) ~= "string" then
     raise("bad argument #1 to 'idx' ({images = path, labels = path} expected)")
   end
-  check("idx", 1, opts, { "images", "labels", "classes", "name" })
-  local key = opts.images .. "\0" .. tostring(opts.labels)
+  check("idx", 1, opts, { "images", "labels", "classes", "name", "shard" })
+  local rank, size = shard_of("idx", opts.shard)
+  local key = opts.images .. "\0" .. tostring(opts.labels) .. "\0" .. tostring(rank) .. "/"
+    .. tostring(size)
   if cache[key] then return cache[key] end
-  local x = load_or_fail(lio.read_idx, opts.images)
+  local function read(path)
+    if rank then return load_or_fail(read_idx_part, path, rank, size) end
+    return load_or_fail(lio.read_idx, path)
+  end
+  local x = read(opts.images)
   if x:dim() == 3 then x = x:reshape(x:size(1), 1, x:size(2), x:size(3)) end
   local y, k
   if opts.labels then
-    local raw = load_or_fail(lio.read_idx, opts.labels)
+    local raw = read(opts.labels)
     if raw:dim() ~= 1 or raw:size(1) ~= x:size(1) then
       raise(("%s: %d labels for %d images"):format(opts.labels, raw:numel(), x:size(1)))
     end
@@ -475,33 +557,40 @@ function M.idx(opts)
     end
   end
   local ds = new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "idx" }
+  if rank then
+    ds.name = ("%s shard %d/%d"):format(ds.name, rank, size)
+    ds._shard = { rank = rank, size = size, split = "contiguous" }
+  end
   cache[key] = ds
   return ds
 end
 
-local function idx_pair(root, split, name, classes)
+local function idx_pair(root, split, name, classes, shard)
   local prefix = split == "test" and "t10k" or "train"
   if split ~= "train" and split ~= "test" then raise("bad argument #1 to '" .. name .. "' (split must be 'train' or 'test')") end
   local images = find(root, { prefix .. "-images-idx3-ubyte", prefix .. "-images.idx3-ubyte" })
   local labels = find(root, { prefix .. "-labels-idx1-ubyte", prefix .. "-labels.idx1-ubyte" })
   if not images or not labels then raise(("%s: no %s IDX files in %s"):format(name, split, root)) end
-  return M.idx { images = images, labels = labels, classes = classes, name = name .. " " .. split }
+  return M.idx { images = images, labels = labels, classes = classes, name = name .. " " .. split,
+                 shard = shard }
 end
 
--- fashion_mnist{split = "train"|"test", root = FASHION_MNIST_ROOT}: 60,000 /
--- 10,000 images [1,28,28] uint8, 10 classes (M.FASHION_MNIST_CLASSES).
+-- fashion_mnist{split = "train"|"test", root = FASHION_MNIST_ROOT, shard = nil}: 60,000 /
+-- 10,000 images [1,28,28] uint8, 10 classes (M.FASHION_MNIST_CLASSES); shard as idx{}'s.
 function M.fashion_mnist(opts)
-  opts = check("fashion_mnist", 1, opts, { "split", "root" }) or {}
-  return idx_pair(opts.root or M.FASHION_MNIST_ROOT, opts.split or "train", "fashion_mnist", M.FASHION_MNIST_CLASSES)
+  opts = check("fashion_mnist", 1, opts, { "split", "root", "shard" }) or {}
+  return idx_pair(opts.root or M.FASHION_MNIST_ROOT, opts.split or "train", "fashion_mnist",
+                  M.FASHION_MNIST_CLASSES, opts.shard)
 end
 
--- mnist{root = dir, split = "train"|"test"}: the same layout of files (root is required).
+-- mnist{root = dir, split = "train"|"test", shard = nil}: the same layout of files (root is
+-- required); shard as idx{}'s.
 function M.mnist(opts)
-  opts = check("mnist", 1, opts, { "root", "split" }) or {}
+  opts = check("mnist", 1, opts, { "root", "split", "shard" }) or {}
   if not opts.root then raise("bad argument #1 to 'mnist' (root directory expected)") end
   local names = {}
   for d = 0, 9 do names[d + 1] = tostring(d) end
-  return idx_pair(opts.root, opts.split or "train", "mnist", names)
+  return idx_pair(opts.root, opts.split or "train", "mnist", names, opts.shard)
 end
 
 local function read_names(path)

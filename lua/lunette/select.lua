@@ -353,6 +353,16 @@ end
 -- and every rank gathers all the scores (4 bytes a row: fewer bytes than gathering each rank's
 -- per-class top k once the budget passes N / (3 size)) and takes agreement{}'s per-class top-k
 -- over the whole dataset. Returns indices, scores and the full labels.
+-- Stands for the whole dataset where each rank holds its contiguous part only: the row count
+-- and the labels of every rank's part, in rank order (what sage reads of the whole).
+local function whole_of(dist, part)
+  local lt = require "lunette"
+  local n = dist.allreduce(lt.new({ part:size() }, "int64"))[1]
+  local labels = part:labels()
+  if labels ~= nil then labels = dist.allgather(labels) end
+  return { size = function() return n end, labels = function() return labels end }
+end
+
 local function dist_scores(o, dist, full, P, labels)
   local lt = require "lunette"
   local all_labels = full:labels()
@@ -390,8 +400,10 @@ end
 -- dist defaults to true when lunette.dist runs more than one rank (the same script under
 -- mpirun: every rank passes the same whole dataset) unless diversity is asked (then each rank
 -- runs the whole selection alone), and to false otherwise; dist = false makes each rank select
--- alone from what it passes. A dataset from ds:shard() is refused with dist: sage takes this
--- rank's share itself, and a shard's own share would leave rows out.
+-- alone from what it passes. A dataset that is already this rank's contiguous part (ds:shard()
+-- or data.idx{shard = true}, as sage would split it) is taken as it is, the indices then into
+-- every rank's parts in rank order (the whole dataset); another shard (strided, shuffled, of
+-- another job size, or a subset of one) is refused with dist.
 function M.sage(o)
   o = options("sage", o, SAGE)
   local why = M.sage_unavailable()
@@ -408,13 +420,18 @@ function M.sage(o)
   if use_dist == nil then use_dist = require("lunette.dist").size() > 1 and not o.diversity end
   if use_dist then
     if o.diversity then fail("sage", "diversity is a greedy pass over every row: not with dist") end
-    if full._shard then
-      fail("sage", ("dataset is a shard (%s) and dist is on: pass the whole dataset, sage takes "
-        .. "this rank's share itself (or dist = false to select from the shard alone)"):format(
-          full._shard))
-    end
     dist = require "lunette.dist"
-    ds = full:shard()
+    local part = full._shard
+    if part == nil then
+      ds = full:shard()
+    elseif part.split == "contiguous" and part.rank == dist.rank() and part.size == dist.size() then
+      full = whole_of(dist, full) -- this rank's part already (ds:shard(), data.idx{shard})
+    else
+      fail("sage", ("dataset is a %s shard, rank %d of %d, not this job's contiguous part (rank "
+        .. "%d of %d) and dist is on: pass the whole dataset or that part (ds:shard()), or "
+        .. "dist = false to select from it alone"):format(part.split, part.rank, part.size,
+          dist.rank(), dist.size()))
+    end
   end
   local n, t0 = ds:size(), lt.time()
   local D = nn.param_dim(o.model, { last_layer = last }, "sage")
