@@ -432,6 +432,34 @@ describe("shard", function()
     os.remove(dir)
   end)
 
+  it("reads random and mangled IDX headers with shard as an error or a tensor, never more", function()
+    local path = os.tmpname()
+    local g = lt.Generator(19)
+    local body = string.char(table.unpack(g:randint(0, 256, 200):totable()))
+    local read = 0
+    for trial = 1, 300 do
+      local bytes = g:randint(0, 256, 4 + 4 * 3):totable()
+      if trial % 3 ~= 0 then bytes[1], bytes[2] = 0, 0 end -- mostly a valid start
+      if trial % 2 == 0 then bytes[3] = ({ 8, 9, 11, 12, 13, 14 })[trial % 6 + 1] end
+      bytes[4] = trial % 5 -- 0..4 dimensions
+      if trial % 4 == 1 then -- small dimensions, which the body may hold
+        for b = 5, 16 do bytes[b] = b % 4 == 0 and 1 + bytes[b] % 3 or 0 end
+        bytes[1], bytes[2], bytes[3] = 0, 0, 8
+      end
+      -- a path of its own: idx{} caches what it read by path
+      local file = path .. "." .. trial
+      local f = assert(io.open(file, "wb"))
+      f:write(string.char(table.unpack(bytes)), body:sub(1, trial % 200))
+      f:close()
+      local ok, r = pcall(data.idx, { images = file, shard = { rank = trial % 3, size = 3 } })
+      os.remove(file)
+      assert.is_true(ok and lt.is_tensor(r._x) or (not ok and type(r) == "string"), tostring(r))
+      if ok then read = read + 1 end
+    end
+    os.remove(path)
+    assert.is_true(read > 0, "no trial made a readable file: the loop tests only errors")
+  end)
+
   it("keeps only its part of a .gz IDX file, equal to ds:shard's", function()
     local part = data.fashion_mnist { split = "test", shard = { rank = 2, size = 3 } }
     local ref = data.fashion_mnist { split = "test" }:shard { rank = 2, size = 3 }

@@ -11,13 +11,18 @@
 # fd_allmerge_{2,4}: fd:allmerge() of ell = 256, D = 203,530 (the MLP's parameter count)
 # sketches, each rank holding 256 rows (half its 2 ell buffer), with 2 and 4 ranks: lunette
 # only; the log holds the bytes rank 0 and rank 1 sent.
+# fit_dist_6k: nn.fit{dist = true}, one epoch of the small CNN on 6,000 Fashion-MNIST images
+# (batch 128, SGD), one rank as "peer" and two ranks (bucket_mb = 1: gradient reductions
+# started during backward) as "lunette"; the slowest rank's wall time of the fit call. The log
+# holds the 2-rank run with bucket_mb = 0 (one reduction after backward) for comparison.
+# @row fit_dist_6k goal=1.7 title="nn.fit small CNN, 6,000 images, 1 epoch: 2 ranks vs 1 rank (1 thread each)"
 # @row sage_dist_60k goal=1.7 title="SAGE selection, N=60,000, small-CNN last layer, ℓ=256: 2 ranks vs 1 rank (1 thread each)"
 # @row fd_allmerge_2 goal=1 title="FD allmerge, ℓ=256, D=203,530: 2 ranks"
 # @row fd_allmerge_4 goal=1 title="FD allmerge, ℓ=256, D=203,530: 4 ranks (oversubscribed: 2 cores)"
 # @rounds 1
 host=${LUNETTE_HOST:-}
 if [ -z "$host" ] || ! command -v mpirun >/dev/null 2>&1; then
-  for c in sage_dist_60k fd_allmerge_2 fd_allmerge_4; do
+  for c in fit_dist_6k sage_dist_60k fd_allmerge_2 fd_allmerge_4; do
     echo "case=$c side=lunette status=na reason='no lunette host or no mpirun'"
   done
   exit 0
@@ -37,7 +42,33 @@ run() {
 sage=$(mktemp /tmp/lunette_dist_sage.XXXXXX.lua)
 merge=$(mktemp /tmp/lunette_dist_merge.XXXXXX.lua)
 picks=$(mktemp /tmp/lunette_dist_picks.XXXXXX)
-trap 'rm -f "$sage" "$merge" "$picks"' EXIT
+fit=$(mktemp /tmp/lunette_dist_fit.XXXXXX.lua)
+trap 'rm -f "$sage" "$merge" "$picks" "$fit"' EXIT
+
+cat > "$fit" <<'LUA'
+local lt = require "lunette"
+local d = lt.dist
+local side, mb = arg[1], tonumber(arg[2])
+local ds = lt.data.fashion_mnist { split = "train" }:subset(lt.arange(1, 6001)):normalize()
+lt.seed(0)
+local model = lt.nn.small_cnn {}
+d.barrier()
+local t0 = lt.time()
+local h = lt.nn.fit(model, ds, { epochs = 1, batch_size = 128, lr = 0.05, seed = 1, dist = true,
+                                 bucket_mb = mb, progress = false, verbose = false })
+local dt = d.allreduce(lt.new({ lt.time() - t0 }, "float64"), "max")[1]
+if d.is_root() then
+  if side == "log" then
+    print(("# fit_dist_6k: %d ranks, bucket_mb %g: %.3f s, loss %.6f"):format(d.size(), mb, dt,
+      h.epochs[1].loss))
+  else
+    print(("case=fit_dist_6k side=%s seconds=%.6f n=1 min=%.6f check=%d times=%.6e"):format(
+      side, dt, dt, h.buckets, dt))
+    print(("# fit_dist_6k %s: %d ranks, %d gradient buckets, %d started during backward, loss %.6f")
+      :format(side, d.size(), h.buckets, h.buckets_early, h.epochs[1].loss))
+  end
+end
+LUA
 
 cat > "$sage" <<'LUA'
 local lt = require "lunette"
@@ -93,6 +124,9 @@ if d.is_root() then
 end
 LUA
 
+run 1 "$host" "$fit" peer 1 || echo "case=fit_dist_6k side=peer status=na reason='run failed'"
+run 2 "$host" "$fit" lunette 1 || echo "case=fit_dist_6k side=lunette status=na reason='run failed'"
+run 2 "$host" "$fit" log 0 || true
 run 1 "$host" "$sage" peer "$picks" || echo "case=sage_dist_60k side=peer status=na reason='run failed'"
 run 2 "$host" "$sage" lunette "$picks" || echo "case=sage_dist_60k side=lunette status=na reason='run failed'"
 for n in 2 4; do
