@@ -157,6 +157,177 @@ function M.load_pt(path, opts)
 end
 
 ---------------------------------------------------------------------------
+-- Parquet
+---------------------------------------------------------------------------
+
+local T = require "lunette.tensor"
+
+local function argerr(n, fname, msg) raise(("bad argument #%d to '%s' (%s)"):format(n, fname, msg)) end
+
+-- The limits of an options table, without the reader's own keys (columns, rows).
+local function limits_of(opts)
+  if not opts then return nil end
+  local l = {}
+  for _, k in ipairs(LIMITS) do l[k] = opts[k] end
+  return l
+end
+
+-- opts.columns checked against the file's column names: nil (every column) or an array.
+local function pick_columns(fname, argn, names, cols)
+  if cols == nil then return nil end
+  if type(cols) ~= "table" then argerr(argn, fname, "columns must be an array of names") end
+  local known = {}
+  for _, n in ipairs(names) do known[n] = true end
+  for i, c in ipairs(cols) do
+    if not known[c] then
+      argerr(argn, fname, ("columns[%d]: no column '%s' (the file has %s)"):format(i, tostring(c),
+        table.concat(names, ", ")))
+    end
+  end
+  return cols
+end
+
+local ParquetFile = {}
+ParquetFile.__index = ParquetFile
+
+--- open_parquet(path [, limits]) -> ParquetFile | nil, message
+-- Reads only the footer of a Parquet file: f.schema (an array of {name, type, nullable, list}),
+-- f.columns (the names), f.num_rows, f.row_groups (rows of each), f.num_row_groups, and
+-- f:read_row_group(i [, {columns = {...}}]) reads one row group (1-based) as read_parquet does,
+-- so a file bigger than memory is read in pieces.
+function M.open_parquet(path, opts)
+  check("open_parquet", 2, opts, LIMITS)
+  if type(path) ~= "string" then argerr(1, "open_parquet", "string expected, got " .. type(path)) end
+  local meta, err = C.parquet_meta(path, opts)
+  if not meta then return nil, err end
+  local names = {}
+  for i, c in ipairs(meta.columns) do names[i] = c.name end
+  return setmetatable({ path = path, schema = meta.columns, columns = names,
+    num_rows = meta.num_rows, row_groups = meta.row_groups, num_row_groups = #meta.row_groups,
+    limits = opts }, ParquetFile)
+end
+
+-- f:read_row_group(i [, {columns = {...}}]) -> {name = column} | nil, message
+function ParquetFile:read_row_group(i, opts)
+  check("read_row_group", 2, opts, with_limits("columns"))
+  if math.type(i) ~= "integer" or i < 1 or i > self.num_row_groups then
+    argerr(1, "read_row_group", ("row group must be an integer in 1..%d, got %s"):format(
+      self.num_row_groups, tostring(i)))
+  end
+  local cols = pick_columns("read_row_group", 2, self.columns, opts and opts.columns)
+  return C.parquet_read(self.path, i, cols, limits_of(opts) or self.limits)
+end
+
+-- Joins one column's pieces from consecutive row groups.
+local function join(parts)
+  if #parts == 1 then return parts[1] end
+  local first = parts[1]
+  if type(first) == "table" and first.codes then
+    -- Each row group has its own dictionary: the levels are merged in order of appearance and
+    -- every piece's codes mapped onto them (0, a null, stays 0).
+    local levels, index, codes = {}, {}, {}
+    for k, p in ipairs(parts) do
+      local map = { 0 }
+      for j, s in ipairs(p.levels) do
+        if not index[s] then levels[#levels + 1] = s; index[s] = #levels end
+        map[j + 1] = index[s]
+      end
+      codes[k] = T.fromtable(map, "int64"):index_select(1, p.codes + 1)
+    end
+    return { codes = T.cat(codes, 1), levels = levels }
+  end
+  local all_tensors, dtype, width = true, nil, nil
+  for _, p in ipairs(parts) do
+    if not T.is_tensor(p) then all_tensors = false
+    else
+      if dtype and p:dtype() ~= dtype then dtype = "float64" else dtype = dtype or p:dtype() end
+      local w = p:dim() == 2 and p:size(2) or -1
+      if width and w ~= width then all_tensors = false end
+      width = w
+    end
+  end
+  if all_tensors then
+    for k, p in ipairs(parts) do if p:dtype() ~= dtype then parts[k] = p:to(dtype) end end
+    return T.cat(parts, 1)
+  end
+  -- Rows of different widths across row groups: a table of rows (ragged lists or text).
+  local out = {}
+  for _, p in ipairs(parts) do
+    if T.is_tensor(p) then
+      for r = 1, p:size(1) do out[#out + 1] = p[r] end
+    else
+      for r = 1, #p do out[#out + 1] = p[r] end
+    end
+  end
+  return out
+end
+
+-- Rows [a, b] (1-based, within the piece) of one column.
+local function slice(v, a, b)
+  if T.is_tensor(v) then return v:narrow(1, a, b - a + 1) end
+  if v.codes then return { codes = v.codes:narrow(1, a, b - a + 1), levels = v.levels } end
+  return table.move(v, a, b, 1, {})
+end
+
+--- read_parquet(path [, {columns = {...}, rows = n | {first, last}, limits}]) -> {name = column} | nil, message
+-- A Parquet file (Hugging Face datasets, pandas, polars, Spark) as a table of columns: numbers as
+-- 1-D tensors (int32, int64, float32, float64, float16, bool); a list<number> column whose rows
+-- all have one length as a 2-D tensor [rows x length] (an embedding column), a ragged one as a
+-- table of 1-D tensors; text as a Lua string array, or, when the writer dictionary-encoded it
+-- (a label column usually is), as {codes = int64 tensor, levels = {...}} with levels[codes[i]]
+-- the text. Nulls: NaN in float columns; an integer or boolean column holding nulls becomes
+-- float64 with NaN (as pandas does); io.null in string arrays; code 0. columns picks columns by
+-- name (struct fields have dotted names); rows is a count from the start or an inclusive 1-based
+-- range, and only the row groups it touches are decoded. Codecs: none, SNAPPY, GZIP, ZSTD,
+-- LZ4_RAW; encodings: PLAIN, RLE, dictionary, DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,
+-- DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT. A damaged or hostile file gives nil, "path: reason".
+function M.read_parquet(path, opts)
+  check("read_parquet", 2, opts, with_limits("columns", "rows"))
+  local f, err = M.open_parquet(path, limits_of(opts))
+  if not f then return nil, err end
+  local cols = pick_columns("read_parquet", 2, f.columns, opts and opts.columns)
+  local first, last = 1, f.num_rows
+  local rows = opts and opts.rows
+  if math.type(rows) == "integer" and rows >= 0 then
+    last = math.min(rows, f.num_rows)
+  elseif type(rows) == "table" and math.type(rows[1]) == "integer" and math.type(rows[2]) == "integer"
+    and rows[1] >= 1 and rows[2] >= rows[1] - 1 then
+    first, last = rows[1], math.min(rows[2], f.num_rows)
+  elseif rows ~= nil then
+    argerr(2, "read_parquet", "rows must be a count or {first, last} (1-based, inclusive)")
+  end
+  local names = cols or f.columns
+  local parts, out = {}, {}
+  for _, n in ipairs(names) do parts[n] = {} end
+  local start = 1 -- the first row of group g
+  for g = 1, f.num_row_groups do
+    local n = f.row_groups[g]
+    local a, b = math.max(first, start), math.min(last, start + n - 1)
+    if a <= b then
+      local piece, perr = C.parquet_read(path, g, cols, limits_of(opts))
+      if not piece then return nil, perr end
+      for _, name in ipairs(names) do
+        local v = piece[name]
+        if a ~= start or b ~= start + n - 1 then v = slice(v, a - start + 1, b - start + 1) end
+        table.insert(parts[name], v)
+      end
+    end
+    start = start + n
+  end
+  for _, name in ipairs(names) do
+    if #parts[name] > 0 then
+      out[name] = join(parts[name])
+    else
+      -- No row selected: an empty piece of the first row group keeps each column's type.
+      local piece, perr = f.num_row_groups > 0 and C.parquet_read(path, 1, { name }, limits_of(opts))
+      if piece == nil then return nil, perr end
+      out[name] = piece and slice(piece[name], 1, 0) or {}
+    end
+  end
+  return out
+end
+
+---------------------------------------------------------------------------
 -- load / save by file type
 ---------------------------------------------------------------------------
 
