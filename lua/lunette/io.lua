@@ -49,7 +49,7 @@ local KEYS = {
   read_idx = with_limits("dtype", "scale"), read_cifar = with_limits("classes"),
   read_csv = with_limits("header", "sep", "dtype"),
   write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
-  save_pt = with_limits("name"),
+  save_pt = with_limits("name"), read_parquet = with_limits("columns", "rows"),
 }
 -- Where each one's options table is (the writers take the value first).
 local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
@@ -341,6 +341,7 @@ local function kind_of(path)
   elseif p:match("%.pth?$") or p:match("%.ckpt$") then return "pt"
   elseif p:match("%.csv$") then return "csv"
   elseif p:match("%.png$") then return "png"
+  elseif p:match("%.parquet$") then return "parquet"
   elseif p:match("ubyte%.gz$") or p:match("ubyte$") or p:match("%.idx%d?$") or p:match("%.idx%d?%.gz$") then return "idx"
   end
 end
@@ -354,6 +355,7 @@ local function sniff(path)
   if head:sub(1, 6) == "\147NUMPY" then return "npy"
   elseif head:sub(1, 8) == "\137PNG\r\n\26\n" then return "png"
   elseif head:sub(1, 4) == "PK\3\4" then return "zip"
+  elseif head:sub(1, 4) == "PAR1" then return "parquet"
   elseif head:sub(1, 2) == "\31\139" or head:sub(1, 2) == "\0\0" then return "idx"
   elseif #head == 8 and head:byte(8) == 0 then return "safetensors"
   end
@@ -363,6 +365,7 @@ local readers = {
   npy = C.read_npy, npz = C.read_npz, pt = M.load_pt, idx = C.read_idx, png = C.read_png,
   safetensors = function(path, opts) return C.read_safetensors(path, opts) end,
   csv = function(path, opts) return C.read_csv(path, opts) end,
+  parquet = function(path, opts) return M.read_parquet(path, opts) end,
 }
 
 -- load(path [, opts]) -> value | nil, message
@@ -370,7 +373,8 @@ local readers = {
 -- tensor; .npz {name = tensor}; .safetensors {name = tensor}, metadata;
 -- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
 -- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
--- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor. An
+-- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor; .parquet read_parquet's
+-- table of columns. An
 -- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
 -- header, sep, dtype; read_idx's dtype, scale; every reader's limits); others raise.
 function M.load(path, opts)
@@ -385,7 +389,7 @@ function M.load(path, opts)
     kind = npz and "npz" or "pt"
   end
   local read = readers[kind or ""]
-  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png or IDX name)" end
+  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png, .parquet or IDX name)" end
   check("load", 2, opts, KEYS[kind == "pt" and "load_pt" or "read_" .. kind])
   if kind ~= "pt" then return read(path, opts) end
   local v, err = read(path, opts)
