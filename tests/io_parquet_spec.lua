@@ -371,3 +371,32 @@ describe("read_parquet on hostile files", function()
     assert.matches("limit", err)
   end)
 end)
+
+describe("data.from_parquet", function()
+  it("builds a dataset from an embedding column and a label column", function()
+    local ds = lt.data.from_parquet { path = DIR .. "dict_zstd_v1.parquet", x = "emb", y = "label",
+      rows = { 1, 5 } }
+    assert.equal(5, #ds)
+    assert.same({ "cat", "dog", "bird" }, ds.classes)
+    assert.same({ 1, 2, 3, 1, 2 }, ds:labels():totable())
+    local x = ds:get(2)
+    assert.same({ 1, -1, 0.25, 1 }, x:totable())
+    -- plain text labels are numbered in sorted order; two shards read as one
+    local a = DIR .. "plain_none_v1.parquet"
+    ds = lt.data.from_parquet { path = { a, a }, x = "emb", y = "i32", base = -100 }
+    assert.equal(2 * N, #ds)
+    assert.equal(1, ds:labels():totable()[1])
+  end)
+
+  it("refuses null labels, a ragged column and an unknown column, naming the file", function()
+    assert.error_matches(function()
+      lt.data.from_parquet { path = DIR .. "dict_zstd_v1.parquet", x = "emb", y = "label" }
+    end, "null labels")
+    assert.error_matches(function()
+      lt.data.from_parquet { path = DIR .. "dict_zstd_v1.parquet", x = "ragged" }
+    end, "not a list<float> column of equal lengths")
+    assert.error_matches(function()
+      lt.data.from_parquet { path = DIR .. "hyparquet.parquet", x = "emb" }
+    end, "hyparquet.parquet has no column 'emb'")
+  end)
+end)
