@@ -400,3 +400,31 @@ describe("data.from_parquet", function()
     end, "hyparquet.parquet has no column 'emb'")
   end)
 end)
+
+-- issue 18: a string member no longer makes the whole .npz fail (scripts/fixtures/io_numpy_text.py)
+describe("npy/npz text members", function()
+  local TX = "tests/fixtures/io_numpy_text/"
+  local WORDS = { "cat", "dog", "", "héllo", "日本" }
+
+  it("reads '<U', '>U' and '|S' arrays as Lua strings, nested by dimension", function()
+    assert.same(WORDS, assert(lio.read_npy(TX .. "words_u.npy")))
+    assert.same(WORDS, assert(lio.load(TX .. "words_be.npy")))
+    assert.same({ "ab", "c", "\0x" }, assert(lio.read_npy(TX .. "bytes_s.npy")))
+    assert.same({ { "a", "bb" }, { "ccc", "d" } }, assert(lio.read_npy(TX .. "grid_u.npy")))
+    assert.equal("one", assert(lio.read_npy(TX .. "scalar_u.npy")))
+  end)
+
+  it("reads an .npz whose members mix numbers and text, stored or deflated", function()
+    for _, f in ipairs { "mixed.npz", "mixed_deflated.npz" } do
+      local z = assert(lio.read_npz(TX .. f))
+      assert.same({ 0, 1, 2 }, z.x:totable())
+      assert.same({ "x", "yy", "z" }, z.label)
+    end
+  end)
+
+  it("refuses to read a text array by rows", function()
+    local f, err = lio.open_npy(TX .. "words_u.npy")
+    assert.is_nil(f)
+    assert.matches("string arrays are read whole", err)
+  end)
+end)
