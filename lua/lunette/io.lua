@@ -222,7 +222,19 @@ end
 local function join(parts)
   if #parts == 1 then return parts[1] end
   local first = parts[1]
-  if type(first) == "table" and first.codes then
+  local coded = 0
+  for _, p in ipairs(parts) do if type(p) == "table" and p.codes then coded = coded + 1 end end
+  if coded > 0 and coded < #parts then
+    -- dictionary text in some pieces, plain text in others: all become strings
+    for k, p in ipairs(parts) do
+      if type(p) == "table" and p.codes then
+        local s = {}
+        for i, c in ipairs(p.codes:totable()) do s[i] = c == 0 and M.null or p.levels[c] end
+        parts[k] = s
+      end
+    end
+  end
+  if coded == #parts then
     -- Each row group has its own dictionary: the levels are merged in order of appearance and
     -- every piece's codes mapped onto them (0, a null, stays 0).
     local levels, index, codes = {}, {}, {}
@@ -269,6 +281,49 @@ local function slice(v, a, b)
   return table.move(v, a, b, 1, {})
 end
 
+-- Shards (an array of paths) read as one file: each shard whole, then joined, then rows.
+local read_shards
+function read_shards(paths, opts)
+  if #paths == 0 then argerr(1, "read_parquet", "no shards given") end
+  local parts, names = {}, nil
+  local sub = opts and { columns = opts.columns } or nil
+  for k, v in pairs(limits_of(opts) or {}) do sub[k] = v end
+  for i, p in ipairs(paths) do
+    if type(p) ~= "string" then argerr(1, "read_parquet", ("shard %d is not a path"):format(i)) end
+    local d, err = M.read_parquet(p, sub)
+    if not d then return nil, err end
+    if not names then
+      names = {}
+      for n in pairs(d) do names[#names + 1] = n end
+    end
+    for _, n in ipairs(names) do
+      if d[n] == nil then return nil, ("%s: no column '%s' (shard 1 has it)"):format(p, n) end
+      parts[n] = parts[n] or {}
+      table.insert(parts[n], d[n])
+    end
+  end
+  local out, total = {}, nil
+  for _, n in ipairs(names) do
+    out[n] = join(parts[n])
+    local v = out[n]
+    total = total or (T.is_tensor(v) and v:size(1) or v.codes and v.codes:size(1) or #v)
+  end
+  local rows = opts and opts.rows
+  if rows ~= nil and total then
+    local first, last
+    if math.type(rows) == "integer" and rows >= 0 then
+      first, last = 1, math.min(rows, total)
+    elseif type(rows) == "table" and math.type(rows[1]) == "integer" and rows[1] >= 1
+      and math.type(rows[2]) == "integer" and rows[2] >= rows[1] - 1 then
+      first, last = rows[1], math.min(rows[2], total)
+    else
+      argerr(2, "read_parquet", "rows must be a count or {first, last} (1-based, inclusive)")
+    end
+    for _, n in ipairs(names) do out[n] = slice(out[n], first, math.max(last, first - 1)) end
+  end
+  return out
+end
+
 --- read_parquet(path [, {columns = {...}, rows = n | {first, last}, limits}]) -> {name = column} | nil, message
 -- A Parquet file (Hugging Face datasets, pandas, polars, Spark) as a table of columns: numbers as
 -- 1-D tensors (int32, int64, float32, float64, float16, bool); a list<number> column whose rows
@@ -280,9 +335,11 @@ end
 -- name (struct fields have dotted names); rows is a count from the start or an inclusive 1-based
 -- range, and only the row groups it touches are decoded. Codecs: none, SNAPPY, GZIP, ZSTD,
 -- LZ4_RAW; encodings: PLAIN, RLE, dictionary, DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,
--- DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT. A damaged or hostile file gives nil, "path: reason".
+-- DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT. path may be an array of shards (a Hugging Face dataset's
+-- files), read as one file. A damaged or hostile file gives nil, "path: reason".
 function M.read_parquet(path, opts)
   check("read_parquet", 2, opts, with_limits("columns", "rows"))
+  if type(path) == "table" then return read_shards(path, opts) end
   local f, err = M.open_parquet(path, limits_of(opts))
   if not f then return nil, err end
   local cols = pick_columns("read_parquet", 2, f.columns, opts and opts.columns)

@@ -909,6 +909,11 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
     if (nnon > n * 8 || need > n)
       return io_fail(c, LT_EVALUE, "column '%s': values past the page", l->name);
   }
+  if (!dict && enc == 0 && elem && l->type != IO_PQ_BOOLEAN && nnon == (uint64_t)count) {
+    /* No null in the page: the values are the slots, one copy (an embedding column's rows). */
+    memcpy(col->data + (size_t)first * elem, v, (size_t)nnon * elem);
+    return LT_OK;
+  }
   size_t pos = 0;
   uint64_t k = 0;
   for (int64_t i = first; i < first + count; i++) {
