@@ -187,6 +187,16 @@ static LtStatus parse_dict(IoCtx *c, const char *h, size_t n, IoArray *a) {
   return LT_OK;
 }
 
+/* A text array's characters become its last dimension (see IoArray). */
+static LtStatus text_dim(IoCtx *c, IoArray *a) {
+  if (a->fortran && a->ndim > 1)
+    return io_fail(c, LT_EDTYPE, "Fortran-order string arrays are not supported");
+  a->fortran = 0; /* one dimension: the same bytes in either order */
+  if (a->ndim >= LT_MAXDIM) return io_fail(c, LT_EVALUE, "string array has too many dimensions");
+  a->shape[a->ndim++] = a->text_len;
+  return LT_OK;
+}
+
 LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   uint8_t pre[12];
   uint64_t size = io_src_size(s);
@@ -229,14 +239,7 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   }
   io_free(c, h, hlen + 1);
   if (st) return st;
-  if (a->text) {
-    /* The characters become the last dimension (see IoArray). */
-    if (a->fortran && a->ndim > 1)
-      return io_fail(c, LT_EDTYPE, "Fortran-order string arrays are not supported");
-    a->fortran = 0; /* one dimension: the same bytes in either order */
-    if (a->ndim >= LT_MAXDIM) return io_fail(c, LT_EVALUE, "string array has too many dimensions");
-    a->shape[a->ndim++] = a->text_len;
-  }
+  if (a->text && (st = text_dim(c, a))) return st;
   if (a->fortran) /* stored as the C order of the reversed shape */
     for (int i = 0; i < a->ndim / 2; i++) {
       int64_t t = a->shape[i];

@@ -1,5 +1,6 @@
-/* io_parquet.c - Apache Parquet reader: Thrift compact footer, pages, encodings, codecs. */
+/* io_parquet.c - Parquet column chunks: page headers, codecs, levels, encodings, row assembly. */
 #include "io/io_parquet.h"
+#include "io/io_thrift.h"
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,535 +10,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define TR_MAX_DEPTH  64
-#define PQ_MAX_LEAVES (1 << 20)
-
-/* ---- Thrift compact protocol ---------------------------------------------------------------- */
-
-enum {
-  T_STOP,
-  T_TRUE,
-  T_FALSE,
-  T_BYTE,
-  T_I16,
-  T_I32,
-  T_I64,
-  T_DOUBLE,
-  T_BINARY,
-  T_LIST,
-  T_SET,
-  T_MAP,
-  T_STRUCT
-};
-
-typedef struct {
-  IoCtx *c;
-  const uint8_t *p, *end;
-  int depth;
-  LtStatus st;
-} Tr;
-
-/* Records the first error (later ones are consequences) and returns it. */
-static LtStatus tr_bad(Tr *t, const char *what) {
-  if (!t->st) t->st = io_fail(t->c, LT_EVALUE, "bad Thrift metadata (%s)", what);
-  return t->st;
-}
-
-static uint64_t tr_varint(Tr *t) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (t->p >= t->end) {
-      tr_bad(t, "truncated");
-      return 0;
-    }
-    uint8_t b = *t->p++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
-  }
-  tr_bad(t, "varint too long");
-  return 0;
-}
-
-static int64_t tr_zigzag(Tr *t) {
-  uint64_t v = tr_varint(t);
-  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* An i32 field that must fit in int32 (the format's i32). */
-static int64_t tr_i32(Tr *t) {
-  int64_t v = tr_zigzag(t);
-  if (v < INT32_MIN || v > INT32_MAX) tr_bad(t, "i32 out of range");
-  return v;
-}
-
-/* A binary/string: its bytes stay in the metadata buffer. */
-static const uint8_t *tr_binary(Tr *t, uint64_t *n) {
-  *n = tr_varint(t);
-  if (t->st) return NULL;
-  if (*n > (uint64_t)(t->end - t->p)) {
-    tr_bad(t, "string past the metadata");
-    return NULL;
-  }
-  const uint8_t *p = t->p;
-  t->p += *n;
-  return p;
-}
-
-/* A list header: element count (checked against the bytes left, each element takes at least
- * one) and type. */
-static uint64_t tr_list(Tr *t, int *etype) {
-  if (t->p >= t->end) {
-    tr_bad(t, "truncated");
-    return 0;
-  }
-  uint8_t b = *t->p++;
-  uint64_t n = b >> 4;
-  *etype = b & 15;
-  if (n == 15) n = tr_varint(t);
-  if (!t->st && n > (uint64_t)(t->end - t->p)) tr_bad(t, "list longer than the metadata");
-  return t->st ? 0 : n;
-}
-
-static LtStatus tr_skip(Tr *t, int type);
-
-typedef int (*TrField)(Tr *t, void *ud, int id, int type);
-
-/* Reads a struct, calling fn for each field; fn returns 1 when it consumed the value, 0 to skip
- * it. Nesting deeper than TR_MAX_DEPTH is refused (a hostile footer could nest 10^6 deep). */
-static LtStatus tr_struct(Tr *t, TrField fn, void *ud) {
-  if (++t->depth > TR_MAX_DEPTH) return tr_bad(t, "nested too deep");
-  int id = 0;
-  while (!t->st) {
-    if (t->p >= t->end) return tr_bad(t, "truncated");
-    uint8_t b = *t->p++;
-    int type = b & 15;
-    if (type == T_STOP) break;
-    int delta = b >> 4;
-    if (delta)
-      id += delta;
-    else
-      id = (int)tr_zigzag(t);
-    if (t->st) break;
-    if (type > T_STRUCT) return tr_bad(t, "unknown field type");
-    if (!fn || !fn(t, ud, id, type)) tr_skip(t, type);
-  }
-  t->depth--;
-  return t->st;
-}
-
-static LtStatus tr_skip(Tr *t, int type) {
-  uint64_t n;
-  int et;
-  switch (type) {
-  case T_TRUE:
-  case T_FALSE: return t->st;
-  case T_BYTE:
-    if (t->p >= t->end) return tr_bad(t, "truncated");
-    t->p++;
-    return t->st;
-  case T_I16:
-  case T_I32:
-  case T_I64: tr_varint(t); return t->st;
-  case T_DOUBLE:
-    if (t->end - t->p < 8) return tr_bad(t, "truncated");
-    t->p += 8;
-    return t->st;
-  case T_BINARY: tr_binary(t, &n); return t->st;
-  case T_LIST:
-  case T_SET:
-    n = tr_list(t, &et);
-    if (++t->depth > TR_MAX_DEPTH) return tr_bad(t, "nested too deep");
-    for (uint64_t i = 0; i < n && !t->st; i++) {
-      /* Booleans inside a list take a byte each. */
-      if (et == T_TRUE || et == T_FALSE)
-        tr_skip(t, T_BYTE);
-      else
-        tr_skip(t, et);
-    }
-    t->depth--;
-    return t->st;
-  case T_MAP: {
-    n = tr_varint(t);
-    if (t->st || n == 0) return t->st;
-    if (t->p >= t->end || n > (uint64_t)(t->end - t->p)) return tr_bad(t, "truncated map");
-    uint8_t kv = *t->p++;
-    if (++t->depth > TR_MAX_DEPTH) return tr_bad(t, "nested too deep");
-    for (uint64_t i = 0; i < n && !t->st; i++) {
-      tr_skip(t, kv >> 4);
-      tr_skip(t, kv & 15);
-    }
-    t->depth--;
-    return t->st;
-  }
-  case T_STRUCT: return tr_struct(t, NULL, NULL);
-  default: return tr_bad(t, "unknown field type");
-  }
-}
-
-/* Integer fields: accepts any of the integer wire types. */
-static int is_int(int type) { return type == T_I16 || type == T_I32 || type == T_I64; }
-
-/* ---- Footer ------------------------------------------------------------------------------- */
-
-typedef struct {
-  int64_t type, type_len, rep, nchildren, converted;
-  int has_type, logical; /* logical: the LogicalType union's field id, 0 when absent */
-  const uint8_t *name;
-  uint64_t name_n;
-} SchemaEl;
-
-static int logical_field(Tr *t, void *ud, int id, int type) {
-  int *logical = ud;
-  if (!*logical) *logical = id;
-  (void)t;
-  (void)type;
-  return 0;
-}
-
-static int schema_field(Tr *t, void *ud, int id, int type) {
-  SchemaEl *e = ud;
-  if (id == 4 && type == T_BINARY) {
-    e->name = tr_binary(t, &e->name_n);
-    return 1;
-  }
-  if (id == 10 && type == T_STRUCT) {
-    tr_struct(t, logical_field, &e->logical);
-    return 1;
-  }
-  if (!is_int(type)) return 0;
-  int64_t v = tr_i32(t);
-  if (id == 1) {
-    e->type = v;
-    e->has_type = 1;
-  } else if (id == 2) {
-    e->type_len = v;
-  } else if (id == 3) {
-    e->rep = v;
-  } else if (id == 5) {
-    e->nchildren = v;
-  } else if (id == 6) {
-    e->converted = v;
-  }
-  return 1;
-}
-
-typedef struct {
-  IoPqChunk ch;
-  int has_meta;
-} ChunkTmp;
-
-static int colmeta_field(Tr *t, void *ud, int id, int type) {
-  IoPqChunk *ch = ud;
-  if (!is_int(type)) return 0;
-  int64_t v = tr_zigzag(t);
-  switch (id) {
-  case 1: ch->type = (int)v; break;
-  case 4: ch->codec = (int)v; break;
-  case 5: ch->num_values = v; break;
-  case 7: ch->size = v; break;
-  case 9: ch->data_off = v; break;
-  case 11: ch->dict_off = v; break;
-  default: break;
-  }
-  return 1;
-}
-
-static int chunk_field(Tr *t, void *ud, int id, int type) {
-  ChunkTmp *ct = ud;
-  if (id == 1 && type == T_BINARY) {
-    tr_bad(t, "column chunks in other files are not supported");
-    return 0;
-  }
-  if (id == 3 && type == T_STRUCT) {
-    ct->has_meta = 1;
-    tr_struct(t, colmeta_field, &ct->ch);
-    return 1;
-  }
-  return 0;
-}
-
-typedef struct {
-  IoCtx *c;
-  int64_t rows;
-  ChunkTmp *cols;
-  uint64_t ncols;
-} RgTmp;
-
-static int rg_field(Tr *t, void *ud, int id, int type) {
-  RgTmp *rg = ud;
-  if (id == 3 && is_int(type)) {
-    rg->rows = tr_zigzag(t);
-    return 1;
-  }
-  if (id == 1 && type == T_LIST && !rg->cols) {
-    int et;
-    uint64_t n = tr_list(t, &et);
-    if (t->st) return 1;
-    if (et != T_STRUCT || n > PQ_MAX_LEAVES) {
-      tr_bad(t, "column chunk list");
-      return 1;
-    }
-    rg->cols = io_calloc(rg->c, (n ? n : 1) * sizeof *rg->cols);
-    if (!rg->cols) {
-      t->st = LT_ENOMEM;
-      return 1;
-    }
-    rg->ncols = n;
-    for (uint64_t i = 0; i < n && !t->st; i++) {
-      rg->cols[i].ch.dict_off = -1;
-      tr_struct(t, chunk_field, &rg->cols[i]);
-    }
-    return 1;
-  }
-  return 0;
-}
-
-typedef struct {
-  IoCtx *c;
-  int64_t num_rows;
-  SchemaEl *schema;
-  uint64_t nschema;
-  RgTmp *rgs;
-  uint64_t nrg;
-} MetaTmp;
-
-static int meta_field(Tr *t, void *ud, int id, int type) {
-  MetaTmp *m = ud;
-  int et;
-  if (id == 3 && is_int(type)) {
-    m->num_rows = tr_zigzag(t);
-    return 1;
-  }
-  if (id == 2 && type == T_LIST && !m->schema) {
-    uint64_t n = tr_list(t, &et);
-    if (t->st) return 1;
-    if (et != T_STRUCT || n == 0 || n > PQ_MAX_LEAVES) {
-      tr_bad(t, "schema list");
-      return 1;
-    }
-    if (!(m->schema = io_calloc(m->c, n * sizeof *m->schema))) {
-      t->st = LT_ENOMEM;
-      return 1;
-    }
-    m->nschema = n;
-    for (uint64_t i = 0; i < n && !t->st; i++) tr_struct(t, schema_field, &m->schema[i]);
-    return 1;
-  }
-  if (id == 4 && type == T_LIST && !m->rgs) {
-    uint64_t n = tr_list(t, &et);
-    if (t->st) return 1;
-    if (et != T_STRUCT || n > INT32_MAX) {
-      tr_bad(t, "row group list");
-      return 1;
-    }
-    if (!(m->rgs = io_calloc(m->c, (n ? n : 1) * sizeof *m->rgs))) {
-      t->st = LT_ENOMEM;
-      return 1;
-    }
-    m->nrg = n;
-    for (uint64_t i = 0; i < n && !t->st; i++) {
-      m->rgs[i].c = m->c;
-      tr_struct(t, rg_field, &m->rgs[i]);
-    }
-    return 1;
-  }
-  return 0;
-}
-
-static void meta_free(IoCtx *c, MetaTmp *m) {
-  for (uint64_t i = 0; m->rgs && i < m->nrg; i++)
-    if (m->rgs[i].cols)
-      io_free(c, m->rgs[i].cols, (m->rgs[i].ncols ? m->rgs[i].ncols : 1) * sizeof(ChunkTmp));
-  if (m->rgs) io_free(c, m->rgs, (m->nrg ? m->nrg : 1) * sizeof *m->rgs);
-  if (m->schema) io_free(c, m->schema, m->nschema * sizeof *m->schema);
-}
-
-void io_pq_free(IoCtx *c, IoPqFile *f) {
-  if (f->leaves) io_free(c, f->leaves, (size_t)(f->nleaves ? f->nleaves : 1) * sizeof *f->leaves);
-  if (f->names) io_free(c, f->names, f->names_size);
-  if (f->rg_rows) io_free(c, f->rg_rows, (size_t)(f->nrg ? f->nrg : 1) * sizeof *f->rg_rows);
-  if (f->chunks)
-    io_free(c, f->chunks,
-            (size_t)(f->nrg ? f->nrg : 1) * (f->nleaves ? f->nleaves : 1) * sizeof *f->chunks);
-  memset(f, 0, sizeof *f);
-}
-
-/* Walks the schema tree (element i and its subtree) in depth-first order, adding leaves. `path`
- * holds the dotted name so far (plen bytes); `collapse` is set under a LIST group. */
-typedef struct {
-  IoCtx *c;
-  const SchemaEl *el;
-  uint64_t n, next;
-  IoPqFile *f;
-  char *path;
-  size_t path_cap, names_used;
-} Walk;
-
-static LtStatus walk(Walk *w, int depth, int def, int rep, int list_def, size_t plen,
-                     int collapse) {
-  if (depth > TR_MAX_DEPTH) return io_fail(w->c, LT_EVALUE, "schema nested too deep");
-  if (w->next >= w->n) return io_fail(w->c, LT_EVALUE, "schema has fewer elements than declared");
-  const SchemaEl *e = &w->el[w->next++];
-  if (e->rep == 1) def++;
-  if (e->rep == 2) {
-    def++;
-    rep++;
-    list_def = def;
-  }
-  if (!collapse) {
-    if (plen + 1 + e->name_n + 1 > w->path_cap) return io_fail(w->c, LT_EVALUE, "name too long");
-    if (plen) w->path[plen++] = '.';
-    if (e->name_n) memcpy(w->path + plen, e->name, e->name_n);
-    plen += e->name_n;
-    w->path[plen] = 0;
-  }
-  if (e->converted == 3 || e->logical == 3) collapse = 1;
-  if (e->nchildren > 0) {
-    if ((uint64_t)e->nchildren > w->n) return io_fail(w->c, LT_EVALUE, "bad schema child count");
-    for (int64_t i = 0; i < e->nchildren; i++) {
-      LtStatus st = walk(w, depth + 1, def, rep, list_def, plen, collapse);
-      if (st) return st;
-    }
-    return LT_OK;
-  }
-  if (!e->has_type || e->type < 0 || e->type > IO_PQ_FIXED)
-    return io_fail(w->c, LT_EVALUE, "schema leaf '%s' has no valid type", w->path);
-  if ((uint64_t)w->f->nleaves >= w->n) return io_fail(w->c, LT_EVALUE, "bad schema");
-  IoPqLeaf *l = &w->f->leaves[w->f->nleaves++];
-  l->type = (int)e->type;
-  l->type_len = (int)e->type_len;
-  if (l->type == IO_PQ_FIXED && (e->type_len <= 0 || e->type_len > (1 << 24)))
-    return io_fail(w->c, LT_EVALUE, "column '%s' has a bad fixed length", w->path);
-  l->max_def = def;
-  l->max_rep = rep;
-  l->list_def = list_def;
-  l->float16 = l->type == IO_PQ_FIXED && e->logical == 15 && e->type_len == 2;
-  l->is_unsigned = e->converted == 22;
-  /* Names are stored back to back; `name` pointers are set once the buffer is final. */
-  size_t need = plen + 1;
-  if (w->names_used + need > w->f->names_size) {
-    size_t cap = w->f->names_size ? w->f->names_size * 2 : 256;
-    while (cap < w->names_used + need) cap *= 2;
-    char *b = io_alloc(w->c, cap);
-    if (!b) return LT_ENOMEM;
-    if (w->f->names) {
-      memcpy(b, w->f->names, w->names_used);
-      io_free(w->c, w->f->names, w->f->names_size);
-    }
-    w->f->names = b;
-    w->f->names_size = cap;
-  }
-  memcpy(w->f->names + w->names_used, w->path, need);
-  l->name = (char *)(uintptr_t)w->names_used;
-  w->names_used += need;
-  return LT_OK;
-}
-
-static LtStatus build(IoCtx *c, const MetaTmp *m, uint64_t meta_len, uint64_t fsize, IoPqFile *f) {
-  if (m->nschema == 0) return io_fail(c, LT_EVALUE, "no schema");
-  if (m->num_rows < 0) return io_fail(c, LT_EVALUE, "negative row count");
-  /* A path is at most every name of the metadata plus a dot per level. */
-  size_t cap = (size_t)meta_len + 2 * TR_MAX_DEPTH + 8;
-  Walk w = {c, m->schema, m->nschema, 0, f, NULL, cap, 0};
-  f->leaves = io_calloc(c, m->nschema * sizeof *f->leaves);
-  w.path = io_alloc(c, cap);
-  LtStatus st = LT_OK;
-  if (!f->leaves || !w.path) {
-    st = LT_ENOMEM;
-  } else {
-    /* The root contributes neither a name nor a level. */
-    const SchemaEl *root = &m->schema[0];
-    w.next = 1;
-    for (int64_t i = 0; i < root->nchildren && !st; i++) st = walk(&w, 1, 0, 0, 0, 0, 0);
-    if (!st && w.next != m->nschema) st = io_fail(c, LT_EVALUE, "schema element count mismatch");
-    if (!st && f->nleaves == 0) st = io_fail(c, LT_EVALUE, "schema has no columns");
-  }
-  if (w.path) io_free(c, w.path, cap);
-  if (st) {
-    if (f->leaves) io_free(c, f->leaves, m->nschema * sizeof *f->leaves);
-    f->leaves = NULL;
-    return st;
-  }
-  /* io_pq_free frees nleaves entries: the array is copied to its exact size. */
-  IoPqLeaf *exact = io_alloc(c, (size_t)f->nleaves * sizeof *exact);
-  if (!exact) return LT_ENOMEM;
-  memcpy(exact, f->leaves, (size_t)f->nleaves * sizeof *exact);
-  io_free(c, f->leaves, m->nschema * sizeof *f->leaves);
-  f->leaves = exact;
-  for (int i = 0; i < f->nleaves; i++) f->leaves[i].name = f->names + (uintptr_t)f->leaves[i].name;
-
-  f->num_rows = m->num_rows;
-  f->nrg = (int)m->nrg;
-  f->rg_rows = io_calloc(c, (m->nrg ? m->nrg : 1) * sizeof *f->rg_rows);
-  uint64_t nch;
-  if (!io_mul_u64(m->nrg ? m->nrg : 1, (uint64_t)f->nleaves, &nch) ||
-      nch > SIZE_MAX / sizeof *f->chunks)
-    return io_fail(c, LT_EOVERFLOW, "too many column chunks");
-  f->chunks = io_calloc(c, (size_t)nch * sizeof *f->chunks);
-  if (!f->rg_rows || !f->chunks) return LT_ENOMEM;
-  int64_t total = 0;
-  for (uint64_t g = 0; g < m->nrg; g++) {
-    const RgTmp *rg = &m->rgs[g];
-    if (rg->ncols != (uint64_t)f->nleaves)
-      return io_fail(c, LT_EVALUE, "row group %d has %llu column chunks for %d columns", (int)g + 1,
-                     (unsigned long long)rg->ncols, f->nleaves);
-    if (rg->rows < 0 || rg->rows > INT64_MAX - total)
-      return io_fail(c, LT_EVALUE, "row group %d has a bad row count", (int)g + 1);
-    total += rg->rows;
-    f->rg_rows[g] = rg->rows;
-    for (int j = 0; j < f->nleaves; j++) {
-      IoPqChunk ch = rg->cols[j].ch;
-      const IoPqLeaf *l = &f->leaves[j];
-      if (!rg->cols[j].has_meta)
-        return io_fail(c, LT_EVALUE, "column '%s' has no chunk metadata", l->name);
-      if (ch.type != l->type)
-        return io_fail(c, LT_EVALUE, "column '%s': chunk type differs from the schema", l->name);
-      /* A chunk starts at its dictionary page when there is one. */
-      int64_t start = ch.data_off;
-      if (ch.dict_off > 0 && ch.dict_off < start) start = ch.dict_off;
-      if (ch.size < 0 || start < 4 || (uint64_t)ch.size > fsize ||
-          (uint64_t)start > fsize - (uint64_t)ch.size || ch.num_values < 0)
-        return io_fail(c, LT_EVALUE, "column '%s': chunk in row group %d lies past the file",
-                       l->name, (int)g + 1);
-      ch.data_off = start;
-      f->chunks[g * (uint64_t)f->nleaves + (uint64_t)j] = ch;
-    }
-  }
-  if (total != m->num_rows)
-    return io_fail(c, LT_EVALUE, "row groups hold %lld rows, the footer says %lld",
-                   (long long)total, (long long)m->num_rows);
-  return LT_OK;
-}
-
-LtStatus io_pq_open(IoCtx *c, IoSrc *s, IoPqFile *f) {
-  memset(f, 0, sizeof *f);
-  uint64_t size = io_src_size(s);
-  uint8_t tail[8], head[4];
-  if (size < 12) return io_fail(c, LT_EVALUE, "not a Parquet file (too short)");
-  LtStatus st;
-  if ((st = io_src_read(c, s, 0, head, 4)) || (st = io_src_read(c, s, size - 8, tail, 8)))
-    return st;
-  if (memcmp(head, "PAR1", 4) || memcmp(tail + 4, "PAR1", 4))
-    return io_fail(c, LT_EVALUE, "not a Parquet file (no PAR1 magic)");
-  uint64_t mlen = io_le32(tail);
-  if (mlen == 0 || mlen > size - 12)
-    return io_fail(c, LT_EVALUE, "footer length %llu past the file", (unsigned long long)mlen);
-  uint8_t *buf = io_alloc(c, (size_t)mlen);
-  if (!buf) return LT_ENOMEM;
-  if ((st = io_src_read(c, s, size - 8 - mlen, buf, (size_t)mlen))) {
-    io_free(c, buf, (size_t)mlen);
-    return st;
-  }
-  MetaTmp m = {c, -1, NULL, 0, NULL, 0};
-  Tr t = {c, buf, buf + mlen, 0, LT_OK};
-  st = tr_struct(&t, meta_field, &m);
-  if (!st && !m.schema) st = io_fail(c, LT_EVALUE, "footer has no schema");
-  if (!st) st = build(c, &m, mlen, size - 8 - mlen, f);
-  meta_free(c, &m);
-  io_free(c, buf, (size_t)mlen);
-  if (st) io_pq_free(c, f);
-  return st;
-}
+#define TR_MAX_DEPTH 64
 
 /* ---- Codecs ------------------------------------------------------------------------------- */
 
@@ -626,23 +99,23 @@ typedef struct {
   int has_dph, has_dict, has_v2;
 } PageHdr;
 
-static int dph_field(Tr *t, void *ud, int id, int type) {
+static int dph_field(IoTr *t, void *ud, int id, int type) {
   PageHdr *h = ud;
-  if (!is_int(type)) return 0;
-  int64_t v = tr_i32(t);
+  if (!io_tr_is_int(type)) return 0;
+  int64_t v = io_tr_i32(t);
   if (id == 1) h->nvals = v;
   if (id == 2) h->enc = v;
   return 1;
 }
 
-static int v2_field(Tr *t, void *ud, int id, int type) {
+static int v2_field(IoTr *t, void *ud, int id, int type) {
   PageHdr *h = ud;
-  if (id == 7 && (type == T_TRUE || type == T_FALSE)) {
-    h->compressed = type == T_TRUE;
+  if (id == 7 && (type == IO_T_TRUE || type == IO_T_FALSE)) {
+    h->compressed = type == IO_T_TRUE;
     return 1;
   }
-  if (!is_int(type)) return 0;
-  int64_t v = tr_i32(t);
+  if (!io_tr_is_int(type)) return 0;
+  int64_t v = io_tr_i32(t);
   switch (id) {
   case 1: h->nvals = v; break;
   case 2: h->nnulls = v; break;
@@ -655,25 +128,25 @@ static int v2_field(Tr *t, void *ud, int id, int type) {
   return 1;
 }
 
-static int page_field(Tr *t, void *ud, int id, int type) {
+static int page_field(IoTr *t, void *ud, int id, int type) {
   PageHdr *h = ud;
-  if (type == T_STRUCT) {
+  if (type == IO_T_STRUCT) {
     if (id == 5) {
       h->has_dph = 1;
-      tr_struct(t, dph_field, h);
+      io_tr_struct(t, dph_field, h);
     } else if (id == 7) {
       h->has_dict = 1;
-      tr_struct(t, dph_field, h);
+      io_tr_struct(t, dph_field, h);
     } else if (id == 8) {
       h->has_v2 = 1;
-      tr_struct(t, v2_field, h);
+      io_tr_struct(t, v2_field, h);
     } else {
       return 0;
     }
     return 1;
   }
-  if (!is_int(type)) return 0;
-  int64_t v = tr_i32(t);
+  if (!io_tr_is_int(type)) return 0;
+  int64_t v = io_tr_i32(t);
   if (id == 1) h->type = v;
   if (id == 2) h->usize = v;
   if (id == 3) h->csize = v;
@@ -1215,21 +688,13 @@ static LtStatus assemble_list(Dec *d, int64_t rows) {
   return LT_OK;
 }
 
-static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) {
+/* Sets the slot width of d's leaf and allocates the chunk's levels and value arrays for
+ * d->nslots slots. */
+static LtStatus alloc_chunk(Dec *d) {
   IoCtx *c = d->c;
   IoPqColumn *col = d->col;
   const IoPqLeaf *l = d->l;
-  LtStatus st;
-  int64_t nslots = ch->num_values;
-  if (l->max_rep == 0 && nslots != rows)
-    return io_fail(c, LT_EVALUE, "column '%s': %lld values for %lld rows", l->name,
-                   (long long)nslots, (long long)rows);
-  d->nslots = nslots;
-  d->all_dict = 1;
-  size_t ns = (size_t)nslots;
-  uint64_t lvbytes;
-  if (!io_mul_u64((uint64_t)nslots, 2, &lvbytes) || lvbytes > SIZE_MAX / 4)
-    return io_fail(c, LT_EOVERFLOW, "column '%s': too many values", l->name);
+  size_t ns = (size_t)d->nslots;
   switch (l->type) {
   case IO_PQ_BOOLEAN: d->elem = 1; break;
   case IO_PQ_INT32:
@@ -1253,6 +718,84 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
     if (!(col->off = io_calloc(c, (col->cap_vals + 1) * sizeof(int64_t)))) return LT_ENOMEM;
     if (!(col->codes = io_alloc(c, col->cap_vals * sizeof(int32_t)))) return LT_ENOMEM;
   }
+  return LT_OK;
+}
+
+/* Decodes the page whose header starts at buf[*at] (the chunk is buf[0..csize)) and moves *at
+ * past it: a dictionary page fills the dictionary, a data page the next slots. */
+static LtStatus next_page(Dec *d, const IoPqChunk *ch, const uint8_t *buf, size_t csize,
+                          size_t *at) {
+  IoCtx *c = d->c;
+  const IoPqLeaf *l = d->l;
+  LtStatus st;
+  PageHdr h;
+  memset(&h, 0, sizeof h);
+  h.compressed = 1;
+  IoTr t = {c, buf + *at, buf + csize, 0, LT_OK};
+  if ((st = io_tr_struct(&t, page_field, &h))) return st;
+  size_t pos = (size_t)(t.p - buf);
+  if (h.csize < 0 || h.usize < 0 || (uint64_t)h.csize > csize - pos) {
+    return io_fail(c, LT_EVALUE, "column '%s': page size past the chunk", l->name);
+  }
+  if ((uint64_t)h.usize > c->max_inflate) {
+    return io_fail(c, LT_EVALUE, "column '%s': page of %lld bytes over the %llu-byte limit",
+                   l->name, (long long)h.usize, (unsigned long long)c->max_inflate);
+  }
+  const uint8_t *src = buf + pos;
+  size_t sn = (size_t)h.csize;
+  *at = pos + sn;
+  if (h.type == 1) return LT_OK; /* index page: not needed */
+  if (h.type != 0 && h.type != 2 && h.type != 3) {
+    return io_fail(c, LT_EVALUE, "column '%s': unknown page type %lld", l->name, (long long)h.type);
+  }
+  /* v2 pages keep their levels uncompressed in front of the (maybe compressed) values. */
+  size_t lvn = 0;
+  if (h.type == 3) {
+    if (!h.has_v2 || h.rep_len < 0 || h.def_len < 0 ||
+        (uint64_t)h.rep_len + (uint64_t)h.def_len > sn ||
+        (uint64_t)h.rep_len + (uint64_t)h.def_len > (uint64_t)h.usize) {
+      return io_fail(c, LT_EVALUE, "column '%s': bad v2 page header", l->name);
+    }
+    lvn = (size_t)(h.rep_len + h.def_len);
+  } else if ((h.type == 0 && !h.has_dph) || (h.type == 2 && !h.has_dict)) {
+    return io_fail(c, LT_EVALUE, "column '%s': page header lacks its type's part", l->name);
+  }
+  size_t want = (size_t)h.usize - lvn;
+  const uint8_t *vals = src + lvn;
+  size_t vn = sn - lvn;
+  uint8_t *page = NULL;
+  if (ch->codec != 0 && (h.type != 3 || h.compressed)) {
+    if (!(page = io_alloc(c, want ? want : 1))) return LT_ENOMEM;
+    if ((st = decompress(c, ch->codec, vals, vn, page, want))) {
+      io_free(c, page, want ? want : 1);
+      return st;
+    }
+    vals = page;
+    vn = want;
+  }
+  if (h.type == 2)
+    st = read_dict(d, vals, vn, h.nvals);
+  else
+    st = data_page(d, &h, src, lvn, vals, vn);
+  if (page) io_free(c, page, want ? want : 1);
+  return st;
+}
+
+static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) {
+  IoCtx *c = d->c;
+  IoPqColumn *col = d->col;
+  const IoPqLeaf *l = d->l;
+  LtStatus st;
+  int64_t nslots = ch->num_values;
+  if (l->max_rep == 0 && nslots != rows)
+    return io_fail(c, LT_EVALUE, "column '%s': %lld values for %lld rows", l->name,
+                   (long long)nslots, (long long)rows);
+  d->nslots = nslots;
+  d->all_dict = 1;
+  uint64_t lvbytes;
+  if (!io_mul_u64((uint64_t)nslots, 2, &lvbytes) || lvbytes > SIZE_MAX / 4)
+    return io_fail(c, LT_EOVERFLOW, "column '%s': too many values", l->name);
+  if ((st = alloc_chunk(d))) return st;
   /* The chunk's bytes, read at once: its size was checked against the file by io_pq_open. */
   size_t csize = (size_t)ch->size;
   uint8_t *buf = io_alloc(c, csize ? csize : 1);
@@ -1265,64 +808,7 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
                    (long long)d->slot, (long long)nslots);
       break;
     }
-    PageHdr h;
-    memset(&h, 0, sizeof h);
-    h.compressed = 1;
-    Tr t = {c, buf + pos, buf + csize, 0, LT_OK};
-    if ((st = tr_struct(&t, page_field, &h))) break;
-    pos = (size_t)(t.p - buf);
-    if (h.csize < 0 || h.usize < 0 || (uint64_t)h.csize > csize - pos) {
-      st = io_fail(c, LT_EVALUE, "column '%s': page size past the chunk", l->name);
-      break;
-    }
-    if ((uint64_t)h.usize > c->max_inflate) {
-      st = io_fail(c, LT_EVALUE, "column '%s': page of %lld bytes over the %llu-byte limit",
-                   l->name, (long long)h.usize, (unsigned long long)c->max_inflate);
-      break;
-    }
-    const uint8_t *src = buf + pos;
-    size_t sn = (size_t)h.csize;
-    pos += sn;
-    if (h.type == 1) continue; /* index page: not needed */
-    if (h.type != 0 && h.type != 2 && h.type != 3) {
-      st = io_fail(c, LT_EVALUE, "column '%s': unknown page type %lld", l->name, (long long)h.type);
-      break;
-    }
-    /* v2 pages keep their levels uncompressed in front of the (maybe compressed) values. */
-    size_t lvn = 0;
-    if (h.type == 3) {
-      if (!h.has_v2 || h.rep_len < 0 || h.def_len < 0 ||
-          (uint64_t)h.rep_len + (uint64_t)h.def_len > sn ||
-          (uint64_t)h.rep_len + (uint64_t)h.def_len > (uint64_t)h.usize) {
-        st = io_fail(c, LT_EVALUE, "column '%s': bad v2 page header", l->name);
-        break;
-      }
-      lvn = (size_t)(h.rep_len + h.def_len);
-    } else if ((h.type == 0 && !h.has_dph) || (h.type == 2 && !h.has_dict)) {
-      st = io_fail(c, LT_EVALUE, "column '%s': page header lacks its type's part", l->name);
-      break;
-    }
-    size_t want = (size_t)h.usize - lvn;
-    const uint8_t *vals = src + lvn;
-    size_t vn = sn - lvn;
-    uint8_t *page = NULL;
-    if (ch->codec != 0 && (h.type != 3 || h.compressed)) {
-      if (!(page = io_alloc(c, want ? want : 1))) {
-        st = LT_ENOMEM;
-        break;
-      }
-      if ((st = decompress(c, ch->codec, vals, vn, page, want))) {
-        io_free(c, page, want ? want : 1);
-        break;
-      }
-      vals = page;
-      vn = want;
-    }
-    if (h.type == 2)
-      st = read_dict(d, vals, vn, h.nvals);
-    else
-      st = data_page(d, &h, src, lvn, vals, vn);
-    if (page) io_free(c, page, want ? want : 1);
+    st = next_page(d, ch, buf, csize, &pos);
   }
   io_free(c, buf, csize ? csize : 1);
   if (st) return st;
