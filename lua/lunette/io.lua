@@ -328,7 +328,9 @@ end
 -- A Parquet file (Hugging Face datasets, pandas, polars, Spark) as a table of columns: numbers as
 -- 1-D tensors (int32, int64, float32, float64, float16, bool); a list<number> column whose rows
 -- all have one length as a 2-D tensor [rows x length] (an embedding column), a ragged one as a
--- table of 1-D tensors; text as a Lua string array, or, when the writer dictionary-encoded it
+-- table of 1-D tensors (a null list is an empty row); timestamps and dates as the stored int64 or
+-- int32; other fixed-length bytes (decimals) as Lua strings; INT96 and nested lists of lists are
+-- refused. Text comes as a Lua string array, or, when the writer dictionary-encoded it
 -- (a label column usually is), as {codes = int64 tensor, levels = {...}} with levels[codes[i]]
 -- the text. Nulls: NaN in float columns; an integer or boolean column holding nulls becomes
 -- float64 with NaN (as pandas does); io.null in string arrays; code 0. columns picks columns by
