@@ -214,11 +214,12 @@ static int64_t rle_next(Rle *r) {
     r->run_left--;
     return r->run_val;
   }
-  uint32_t v = 0;
-  for (int i = 0; i < r->bw; i++) {
-    uint64_t bit = r->bitpos + (uint64_t)i;
-    v |= (uint32_t)((r->bp[bit >> 3] >> (bit & 7)) & 1) << i;
-  }
+  /* The value's bits span at most 5 bytes (bw <= 32), all inside the run: the run's value count
+   * was derived from its bytes. */
+  uint64_t byte = r->bitpos >> 3, w = 0;
+  int sh = (int)(r->bitpos & 7), nb = (sh + r->bw + 7) / 8;
+  for (int j = 0; j < nb; j++) w |= (uint64_t)r->bp[byte + (uint64_t)j] << (8 * j);
+  uint32_t v = (uint32_t)((w >> sh) & ((1ull << r->bw) - 1));
   r->bitpos += (uint64_t)r->bw;
   r->bp_left--;
   return v;
@@ -231,13 +232,29 @@ static LtStatus read_levels(IoCtx *c, const uint8_t *p, size_t len, int64_t n, i
   while ((1 << bw) <= maxv) bw++;
   Rle r;
   rle_init(&r, p, len, bw);
-  for (int64_t i = 0; i < n; i++) {
+  int64_t i = 0, bad = -1;
+  while (i < n && bad < 0) {
+    if (r.run_left) {
+      /* A run is filled at once: levels are mostly long runs (no nulls, full lists). */
+      if (r.run_val > (uint32_t)maxv) {
+        bad = r.run_val;
+        break;
+      }
+      int64_t take = (uint64_t)(n - i) < r.run_left ? n - i : (int64_t)r.run_left;
+      for (int64_t k = 0; k < take; k++) out[i + k] = (int16_t)r.run_val;
+      r.run_left -= (uint64_t)take;
+      i += take;
+      continue;
+    }
     int64_t v = rle_next(&r);
     if (v < 0) return io_fail(c, LT_EVALUE, "%s levels end early", what);
     if (v > maxv)
-      return io_fail(c, LT_EVALUE, "%s level %lld over its maximum %d", what, (long long)v, maxv);
-    out[i] = (int16_t)v;
+      bad = v;
+    else
+      out[i++] = (int16_t)v;
   }
+  if (bad >= 0)
+    return io_fail(c, LT_EVALUE, "%s level %lld over its maximum %d", what, (long long)bad, maxv);
   return LT_OK;
 }
 
