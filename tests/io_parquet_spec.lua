@@ -243,7 +243,7 @@ local function pq_file(o)
   local chunk = table.concat(o.pages)
   local meta = o.meta or struct {
     { 1, "i32", 1 },
-    { 2, "list", { "struct", {
+    { 2, "list", { "struct", o.schema or {
       { { 4, "bin", "schema" }, { 5, "i32", 1 } },
       { { 1, "i32", o.ptype or 1 }, { 3, "i32", o.rep or 0 }, { 4, "bin", "x" } },
     } } },
@@ -304,6 +304,41 @@ describe("read_parquet on hostile files", function()
       page { type = 2, nvals = 2, body = int32s(5, 6) },
       page { nvals = 3, enc = 8, body = "\1" .. run(1, 1) .. run(1, 0) .. run(1, 1) } } }))
     assert.same({ 6, 5, 6 }, flat(d.x))
+  end)
+
+  it("reads list<float> levels: null elements as NaN, empty lists as empty rows", function()
+    -- optional group x (LIST) { repeated group list { optional float element } }
+    local schema = {
+      { { 4, "bin", "schema" }, { 5, "i32", 1 } },
+      { { 3, "i32", 1 }, { 4, "bin", "x" }, { 5, "i32", 1 }, { 6, "i32", 3 } },
+      { { 3, "i32", 2 }, { 4, "bin", "list" }, { 5, "i32", 1 } },
+      { { 1, "i32", 4 }, { 3, "i32", 1 }, { 4, "bin", "element" } },
+    }
+    local function list_page(reps, defs, values)
+      local r, d = table.concat(reps), table.concat(defs)
+      local v = {}
+      for i, x in ipairs(values) do v[i] = string.pack("<f", x) end
+      return page { nvals = 4, body = le32(#r) .. r .. le32(#d) .. d .. table.concat(v) }
+    end
+    -- rows {1, 2} and {null, 4}: a 2-D tensor with NaN
+    local d = assert(read_bytes(good { schema = schema, ptype = 4, rows = 2, num_values = 4,
+      pages = { list_page({ run(1, 0), run(1, 1), run(1, 0), run(1, 1) },
+        { run(2, 3), run(1, 2), run(1, 3) }, { 1, 2, 4 }) } }))
+    assert.same({ 2, 2 }, d.x:size())
+    local x = flat(d.x)
+    assert.same({ 1, 2, 4 }, { x[1], x[2], x[4] })
+    assert.is_true(x[3] ~= x[3])
+    -- rows {1, 2}, {}, {3}: a table of rows
+    d = assert(read_bytes(good { schema = schema, ptype = 4, rows = 3, num_values = 4,
+      pages = { list_page({ run(1, 0), run(1, 1), run(2, 0) }, { run(2, 3), run(1, 1), run(1, 3) },
+        { 1, 2, 3 }) } }))
+    assert.equal(3, #d.x)
+    assert.same({ { 1, 2 }, {}, { 3 } }, { flat(d.x[1]), flat(d.x[2]), flat(d.x[3]) })
+    -- a repetition level over its maximum
+    local none, err = read_bytes(good { schema = schema, ptype = 4, rows = 3, num_values = 4,
+      pages = { list_page({ run(4, 2) }, { run(4, 3) }, { 1, 2, 3, 4 }) } })
+    assert.is_nil(none)
+    assert.matches("repetition level 2 over its maximum 1", err)
   end)
 
   it("refuses a truncated file and a footer cut short", function()
