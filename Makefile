@@ -37,6 +37,9 @@ $(BUILD)/obj/%.o: src/%.c $(ALL_HDR) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
 $(BUILD)/gen/lazy_syms.h: $(ALL_SRC) scripts/lazy.lua | $(BUILD)/gen
 	$(LUA) scripts/lazy.lua $@ $(ALL_SRC)
 $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
+# Open MPI's header for src/dist (types and constants only: the library is dlopen'ed, dist.h).
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
+$(BUILD)/obj/dist/dist.o: FILE_CFLAGS = $(MPI_CFLAGS)
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
 	$(LUA) scripts/embed.lua $@ $(LUA_SRC)

@@ -181,6 +181,7 @@ local CHECKED = {
   Dataset = {
     normalize = { 1, function(o) return ds:normalize(o) end },
     loader = { 2, function(o) return ds:loader(o) end },
+    shard = { 1, function(o) return ds:shard(o) end },
   },
 }
 
@@ -216,6 +217,9 @@ local NO_OPTIONS = {
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],
+  dist = [[abort active allgather allreduce barrier broadcast broadcast_value bytes_sent gather
+    gather_values init is_root rank recv recv_value reduce_scatter scatter send send_value
+    shard_range size]],
   Dataset = [[batch class_counts class_indices get labels size subset tensors]],
 }
 
@@ -234,7 +238,7 @@ end
 
 local TABLES = {
   tensor = T, random = R, linalg = la, io = lio, data = data, sketch = sk, select = S,
-  embed = embed, nn = nn, Module = nn.Module, Dataset = data.Dataset,
+  embed = embed, nn = nn, Module = nn.Module, Dataset = data.Dataset, dist = lt.dist,
 }
 
 local function set_of(words)
@@ -256,7 +260,7 @@ end
 
 describe("every options table outside plot", function()
   for _, mod in ipairs { "tensor", "random", "linalg", "io", "data", "sketch", "select", "embed",
-                         "nn", "Module", "Dataset" } do
+                         "nn", "Module", "Dataset", "dist" } do
     it("of " .. mod .. " rejects an unknown key, naming the function", function()
       local none, checked = set_of(NO_OPTIONS[mod]), CHECKED[mod] or {}
       local problems = {}

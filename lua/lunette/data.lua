@@ -44,12 +44,15 @@ local function fmt_rate(r)
 end
 
 -- progress_enabled() -> boolean
--- Whether bars draw: stderr is a terminal and LUNETTE_PROGRESS is not "0"
+-- Whether bars draw: stderr is a terminal (or a notebook: the Jupyter kernel) and
+-- LUNETTE_PROGRESS is not "0"
 -- (LUNETTE_PROGRESS=1 forces them on).
 function M.progress_enabled()
   local env = os and os.getenv and os.getenv("LUNETTE_PROGRESS")
   if env == "0" then return false end
   if env == "1" then return true end
+  local display = package.loaded["lunette.display"]
+  if display and display.kernel then return true end
   return D.isatty(2)
 end
 
@@ -78,15 +81,19 @@ function Bar:draw(force)
   local now = clock()
   if not force and now - self.last < self.interval then return end
   self.last = now
-  io.stderr:write("\r", self:render(now), "\27[K")
+  -- A notebook redraws the line after "\r" itself and shows escape codes as text.
+  local display = package.loaded["lunette.display"]
+  io.stderr:write("\r", self:render(now), (display and display.kernel) and "" or "\27[K")
   io.stderr:flush()
   -- The line stays open until close: an error raised meanwhile (Ctrl-C) must start a new one.
   D.line_open(true)
 end
 
--- bar:update(k): k more items done (default 1).
+-- bar:update(k): k more items done (default 1); k x the rank count for a bar made with
+-- dist = true (rank 0's count stands for every rank's), never past the total.
 function Bar:update(k)
-  self.n = self.n + (k or 1)
+  self.n = self.n + (k or 1) * self.scale
+  if self.scale > 1 and self.total then self.n = math.min(self.n, self.total) end
   self:draw(self.total and self.n >= self.total)
 end
 
@@ -105,31 +112,50 @@ Bar.__close = Bar.close
 -- bar:set_description(desc): changes the text before the bar and redraws it.
 function Bar:set_description(desc) self.desc = desc; self:draw(true) end
 
+-- The rank and rank count of a lunette.dist job that has started (0, 1 otherwise).
+local function dist_ranks()
+  local ok, dist = pcall(require, "lunette.dist")
+  if not ok or not dist.active() then return 0, 1 end
+  return dist.rank(), dist.size()
+end
+
 local function new_bar(total, opts)
   opts = opts or {}
-  local enabled = not opts.disable and io ~= nil and M.progress_enabled()
+  local rank, size = dist_ranks()
+  -- Under several ranks only rank 0 draws: N bars fighting over one terminal read as noise.
+  local enabled = not opts.disable and io ~= nil and rank == 0 and M.progress_enabled()
   return setmetatable({
     total = total, n = 0, desc = opts.desc, unit = opts.unit or "it", start = clock(), last = -math.huge,
     interval = opts.interval or 0.1, enabled = enabled, width = enabled and D.term_width(2) or 80,
+    scale = opts.dist and size or 1,
   }, Bar)
 end
 
--- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1}]):
+-- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1,
+--               dist = false}]):
 --   a number        -> a bar to drive by hand (bar:update(k), bar:close())
 --   a loader (or anything with :iter() and #) -> an iterator over its batches
 --   an array        -> an iterator of i, v
 --   a function      -> wraps a stateful iterator function (opts.total optional)
--- Draws on stderr only when it is a terminal; silent otherwise.
+-- Draws on stderr only when it is a terminal; silent otherwise. Under lunette.dist with
+-- several ranks only rank 0 draws. dist = true makes a bar of a pass every rank runs over
+-- its own shard show the whole job: the total is the global count (a number or opts.total
+-- as given; a loader's or array's length x the rank count) and rank 0's progress counts for
+-- every rank's (its updates x the rank count, capped at the total: no communication, and rank
+-- 0 holds the largest shard, so the bar ends full when rank 0 ends).
 function M.progress(x, opts)
-  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval" }) or {}
+  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval", "dist" })
+    or {}
   if type(x) == "number" then return new_bar(x, opts) end
   local iter, total
   local mt = getmetatable(x)
+  local ranks = opts.dist and select(2, dist_ranks()) or 1
   if type(x) == "table" and type(x.iter) == "function" then
-    iter, total = x:iter(), opts.total or #x
+    iter, total = x:iter(), opts.total or #x * ranks
   elseif type(x) == "table" and not (mt and mt.__call) then
     local i, n = 0, #x
-    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end, opts.total or n
+    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end,
+      opts.total or n * ranks
   elseif type(x) == "function" or (mt and mt.__call) then
     iter, total = x, opts.total
   else
@@ -256,6 +282,48 @@ function Dataset:subset(indices)
   for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then s[k] = v end end
   s.index = rows:contiguous()
   s.name = (self.name or "dataset") .. " subset"
+  return s
+end
+
+-- ds:shard{rank = dist.rank(), size = dist.size(), mode = "contiguous", shuffle = false,
+--          seed = 0} -> a subset: this rank's share of the samples
+-- The samples split over size ranks (rank 0-based, as lunette.dist counts them), sharing this
+-- dataset's memory: "contiguous" gives rank r one block of consecutive positions (the first
+-- n % size ranks one more, as dist.scatter splits rows), "strided" every size-th position
+-- from r + 1. With shuffle, the positions are first permuted by randperm of a generator seeded
+-- with seed: every rank draws the same permutation, so the shards stay disjoint and together
+-- cover the dataset exactly once. Defaults come from lunette.dist (rank 0 of 1 without MPI).
+function Dataset:shard(opts)
+  local options = require "lunette.options"
+  options.check("shard", 1, opts, { "rank", "size", "mode", "shuffle", "seed" })
+  opts = opts or {}
+  local dist = require "lunette.dist"
+  local size = opts.size or dist.size()
+  local rank = opts.rank or dist.rank()
+  if math.type(size) ~= "integer" or size < 1 then
+    options.argerror("shard", 1, "size must be a positive integer, got " .. tostring(size))
+  end
+  if math.type(rank) ~= "integer" or rank < 0 or rank >= size then
+    options.argerror("shard", 1, ("rank must be an integer in 0..%d, got %s"):format(size - 1,
+      tostring(rank)))
+  end
+  local mode = opts.mode or "contiguous"
+  if mode ~= "contiguous" and mode ~= "strided" then
+    options.argerror("shard", 1, ('mode must be "contiguous" or "strided", got %s'):format(
+      tostring(mode)))
+  end
+  local n = self:size()
+  local order = opts.shuffle and random.Generator(opts.seed or 0):randperm(n)
+    or tensor.arange(1, n + 1)
+  local pos
+  if mode == "contiguous" then
+    local first, count = dist.shard_range(n, rank, size)
+    pos = order:narrow(1, first, count)
+  else
+    pos = order:index_select(1, tensor.arange(rank + 1, n + 1, size))
+  end
+  local s = self:subset(pos)
+  s.name = ("%s shard %d/%d"):format(self.name or "dataset", rank, size)
   return s
 end
 
