@@ -256,6 +256,19 @@ describe("lunette REPL on a terminal", function()
       assert.is_truthy(has(out, "> x:transpose^C"), out)
     end)
 
+  -- issue 16 (4): a model's children are fields, so completion offers them too
+  it("completes a module's named children and their fields", function()
+    local out, err, code = typed { "w", PROMPT,
+      "s", "m = lt.nn.Sequential{{'encoder', lt.nn.Linear(3, 2)}, {'head', lt.nn.ReLU()}}\n",
+      "w", PROMPT, "s", "m.enc\t", "w", "oder", "s", "\3", "w", ABORTED,
+      "s", "m.encoder.wei\t", "w", "ght", "s", ":size(1)\n", "w", "2", "w", PROMPT,
+      "s", "m:enc\t", "p", "100", "s", "\3", "w", ABORTED, "s", "\4" }
+    assert.are.equal(0, code, err)
+    assert.is_truthy(has(out, "> m.encoder^C"), out)
+    assert.is_truthy(has(out, "> m.encoder.weight:size(1)\n2\n"), out)
+    assert.is_truthy(out:find("> m:enc\a?%^C"), out) -- a child is not a method
+  end)
+
   it("interrupts a running loop with Ctrl-C and goes on", function()
     local out, err, code = typed { "w", PROMPT, "s", "while true do end\n", "p", "300",
       "s", "\3", "w", PROMPT, "s", "print(6 * 7)\n", "w", "42", "w", PROMPT, "s", "\4" }
