@@ -158,8 +158,10 @@ fuzz:
 	@scripts/deps.sh check fuzz || scripts/deps.sh install fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-# Fixtures written by the Python peers (numpy, torch, scikit-learn); the
+# Fixtures written by the Python peers (numpy, torch, scikit-learn) and, for Parquet, by npm's
+# parquet-wasm/apache-arrow/hyparquet-writer (scripts/fixtures/parquet.sh); the
 # committed ones are small and specs read them without Python installed.
 fixtures:
 	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@for f in scripts/fixtures/*.py; do [ -f "$$f" ] && /usr/bin/python3 "$$f"; done; true
+	@scripts/fixtures/parquet.sh

@@ -4,12 +4,16 @@
 # that `make bench` and the fixture scripts compare against; fuzz: libFuzzer.
 CORE="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libdeflate-dev lua-busted
 libreadline-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev luarocks man-db
+libsnappy-dev libzstd-dev liblz4-dev
 libopenmpi-dev openmpi-bin"
 BENCH="python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib hyperfine"
 FUZZ="clang libclang-rt-14-dev"
 # The Jupyter kernel's libraries, and the Jupyter packages its specs drive it with.
 CORE="$CORE libzmq3-dev libssl-dev libcjson-dev python3-jupyter-kernel-test python3-nbclient
 python3-nbformat"
+# numpy reads back what lunette writes (.npy, .npz, safetensors) in the io specs; torch (bench
+# group, hundreds of MB) stays optional and its specs report themselves pending without it.
+CORE="$CORE python3-numpy"
 case "${2:-core}" in
   core) PKGS=$CORE ;;
   bench) PKGS="$CORE $BENCH" ;;

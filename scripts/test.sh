@@ -15,5 +15,10 @@ fi
 ok=$(echo "$line" | sed -E 's/^([0-9]+) success.*/\1/')
 fail=$(echo "$line" | sed -E 's/.* ([0-9]+) failures?.*/\1/')
 err=$(echo "$line" | sed -E 's/.* ([0-9]+) errors?.*/\1/')
+# Pending specs (a peer such as torch not installed) are neither passed nor failed: say so.
+pend=$(echo "$line" | sed -nE 's/.* ([0-9]+) pending.*/\1/p')
+if [ -n "$pend" ] && [ "$pend" -gt 0 ]; then
+  echo "$pend pending (not counted as passed; see 'Pending' above)"
+fi
 echo "$ok passed, $((fail + err)) failed"
 [ "$status" -eq 0 ] && [ "$((fail + err))" -eq 0 ]

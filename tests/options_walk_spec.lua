@@ -64,6 +64,8 @@ local CHECKED = {
     read_idx = { 2, function(o) return lio.read_idx(tmp .. ".idx", o) end },
     read_cifar = { 2, function(o) return lio.read_cifar(tmp .. ".bin", o) end },
     read_csv = { 2, function(o) return lio.read_csv(tmp .. ".csv", o) end },
+    read_parquet = { 2, function(o) return lio.read_parquet(tmp .. ".parquet", o) end },
+    open_parquet = { 2, function(o) return lio.open_parquet(tmp .. ".parquet", o) end },
     write_csv = { 3, function(o) return lio.write_csv(tmp .. ".csv", X, o) end },
     write_npz = { 3, function(o) return lio.write_npz(tmp .. ".npz", { x = X }, o) end },
     save_pt = { 3, function(o) return lio.save_pt(tmp .. ".pt", X, o) end },
@@ -78,6 +80,7 @@ local CHECKED = {
     cifar100 = { 1, function(o) o.root = tmp return data.cifar100(o) end },
     tensor_dataset = { 3, function(o) return data.tensor_dataset(X, Y, o) end },
     features = { 2, function(o) return data.features({ tmp }, o) end },
+    from_parquet = { 1, function(o) o.path = tmp return data.from_parquet(o) end },
   },
   sketch = {
     fd = { 1, function(o) o.ell, o.dim = 2, 3 return sk.fd(o) end },

@@ -5,6 +5,7 @@
  *   -s TEXT   send TEXT (escapes: \n \r \t \e \\ \xHH, e.g. \x03 is Ctrl-C)
  *   -p MS     pause MS milliseconds (output is still captured)
  *   -t SEC    overall time limit (default 5): then the child is killed
+ *   -c COLS   the terminal's width (default 80); -t and -c come first, in either order
  * Everything the command wrote is printed to stdout at the end. The exit
  * status is the command's (128+N when killed by signal N), 124 on timeout
  * (a -w that never matched, or a command that never ended), 2 on misuse.
@@ -162,7 +163,8 @@ static int run_steps(Pty *p, char **argv, int nsteps) {
 }
 
 static int usage(void) {
-  fputs("usage: ptyrun [-t SECONDS] [-w TEXT | -s TEXT | -p MS]... -- COMMAND [ARG...]\n", stderr);
+  fputs("usage: ptyrun [-t SECONDS] [-c COLS] [-w TEXT | -s TEXT | -p MS]... -- COMMAND [ARG...]\n",
+        stderr);
   return 2;
 }
 
@@ -170,14 +172,20 @@ int main(int argc, char **argv) {
   struct winsize ws = {24, 80, 0, 0};
   Pty p = {0};
   int first = 1, sep = 1, status;
-  if (argc > 2 && strcmp(argv[1], "-t") == 0)
-    first = 3;
+  double limit = 5.0;
+  while (first + 1 < argc && (strcmp(argv[first], "-t") == 0 || strcmp(argv[first], "-c") == 0)) {
+    if (argv[first][1] == 't')
+      limit = atof(argv[first + 1]);
+    else
+      ws.ws_col = (unsigned short)atoi(argv[first + 1]);
+    first += 2;
+  }
   for (sep = first; sep < argc && strcmp(argv[sep], "--") != 0; sep += 2)
     if (strlen(argv[sep]) != 2 || strchr("wsp", argv[sep][1]) == NULL || sep + 1 >= argc)
       return usage();
   if (sep + 1 >= argc)
     return usage();
-  p.deadline = now() + (first == 3 ? atof(argv[2]) : 5.0);
+  p.deadline = now() + limit;
   p.pid = forkpty(&p.fd, NULL, NULL, &ws);
   if (p.pid < 0) {
     perror("ptyrun: forkpty");

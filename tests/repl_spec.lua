@@ -50,7 +50,7 @@ end
 -- actions and their values: "w" waits for text, "s" sends keys, "p" pauses (ms).
 -- Returns what the terminal showed (without \r), ptyrun's stderr and the exit code.
 -- `history` false: LUNETTE_HISTORY unset, so the history goes to $HOME (`home`).
-local function typed(steps, history, home)
+local function typed(steps, history, home, cols)
   local words = {}
   for i = 1, #steps, 2 do
     words[#words + 1] = "-" .. steps[i] .. " " .. q(steps[i + 1])
@@ -58,8 +58,8 @@ local function typed(steps, history, home)
   home = home or tempname()
   if history == nil then history = tempname() end
   local hist = history and "LUNETTE_HISTORY=" .. q(history) or "-u LUNETTE_HISTORY"
-  local cmd = ("env %s TERM=dumb INPUTRC=/dev/null HOME=%s %s -t 3 %s -- %s")
-    :format(hist, q(home), q(PTYRUN), table.concat(words, " "), q(LUNETTE))
+  local cmd = ("env %s TERM=dumb INPUTRC=/dev/null HOME=%s %s -t 3 -c %d %s -- %s")
+    :format(hist, q(home), q(PTYRUN), cols or 80, table.concat(words, " "), q(LUNETTE))
   local out, err, code = sh(cmd)
   return (out:gsub("\r", "")), err, code
 end
@@ -255,6 +255,32 @@ describe("lunette REPL on a terminal", function()
       assert.is_truthy(has(out, "\ntrue\ttrue\n"), out)
       assert.is_truthy(has(out, "> x:transpose^C"), out)
     end)
+
+  it("lays tables out to the terminal's width", function()
+    local line = "{alpha = 1, beta = 2, gamma = 3, delta = 4, epsilon = 5, zeta = 6}"
+    local function show(cols)
+      local out, err, code = typed({ "w", PROMPT, "s", line .. "\n", "w", PROMPT, "s", "\4" },
+        nil, nil, cols)
+      assert.are.equal(0, code, err)
+      return out
+    end
+    local wide, narrow = show(120), show(40)
+    assert.is_truthy(wide:find("\n{alpha = 1, beta = 2,[^\n]*zeta = 6}\n"), wide)
+    assert.is_truthy(narrow:find("\n{\n  alpha = 1,"), narrow)
+  end)
+
+  -- issue 16 (4): a model's children are fields, so completion offers them too
+  it("completes a module's named children and their fields", function()
+    local out, err, code = typed { "w", PROMPT,
+      "s", "m = lt.nn.Sequential{{'encoder', lt.nn.Linear(3, 2)}, {'head', lt.nn.ReLU()}}\n",
+      "w", PROMPT, "s", "m.enc\t", "w", "oder", "s", "\3", "w", ABORTED,
+      "s", "m.encoder.wei\t", "w", "ght", "s", ":size(1)\n", "w", "2", "w", PROMPT,
+      "s", "m:enc\t", "p", "100", "s", "\3", "w", ABORTED, "s", "\4" }
+    assert.are.equal(0, code, err)
+    assert.is_truthy(has(out, "> m.encoder^C"), out)
+    assert.is_truthy(has(out, "> m.encoder.weight:size(1)\n2\n"), out)
+    assert.is_truthy(out:find("> m:enc\a?%^C"), out) -- a child is not a method
+  end)
 
   it("interrupts a running loop with Ctrl-C and goes on", function()
     local out, err, code = typed { "w", PROMPT, "s", "while true do end\n", "p", "300",

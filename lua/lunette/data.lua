@@ -668,6 +668,96 @@ function M.tensor_dataset(x, y, opts)
   return new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "tensors" }
 end
 
+-- Labels from a Parquet column: dictionary text {codes, levels}, a string array, or integer
+-- class ids counted from base. Returns 1-based class numbers and the class names (or nil).
+local function parquet_labels(v, where, base)
+  if type(v) == "table" and v.codes then
+    if v.codes:numel() > 0 and v.codes:min() < 1 then raise(where .. ": null labels") end
+    return v.codes, v.levels
+  end
+  if type(v) == "table" and not is_tensor(v) then
+    local seen, names = {}, {}
+    for i, s in ipairs(v) do
+      if type(s) ~= "string" then raise(("%s: label %d is null"):format(where, i)) end
+      if not seen[s] then seen[s] = true; names[#names + 1] = s end
+    end
+    -- Sorted, so shards and row ranges give the same class numbers.
+    table.sort(names)
+    local num = {}
+    for k, s in ipairs(names) do num[s] = k end
+    local ids = {}
+    for i, s in ipairs(v) do ids[i] = num[s] end
+    return tensor.new(ids, "int64"), names
+  end
+  if not is_tensor(v) or v:dim() ~= 1 then raise(where .. ": labels must be a text or integer column") end
+  if v:dtype() == "float32" or v:dtype() == "float64" then
+    if v:ne(v):any() then raise(where .. ": null labels") end
+  end
+  return v:long() + (1 - base), nil
+end
+
+--- from_parquet{path = file | {shards...}, x = "embedding" [, y = "label", base = 0, rows =, name =]} -> Dataset
+-- A dataset from Parquet files (a Hugging Face shard, or several read as one): x names a
+-- list<float> column of equal lengths (an embedding column; samples are its rows, as float32),
+-- y an optional label column: dictionary or plain text (classes = the text; plain text is
+-- numbered in sorted order), or integer class ids counted from base (0, as Python writes
+-- them). rows is read_parquet's (only the first shard's rows when shards are given). A missing
+-- file or column, a ragged or null embedding, or a null label raises an error naming the file.
+function M.from_parquet(opts)
+  check("from_parquet", 1, opts, { "path", "x", "y", "base", "rows", "name" })
+  if type(opts) ~= "table" then raise("bad argument #1 to 'from_parquet' (options table expected)") end
+  local paths = type(opts.path) == "table" and opts.path or { opts.path }
+  if #paths == 0 or type(paths[1]) ~= "string" then
+    raise("bad argument #1 to 'from_parquet' (path must be a file name or an array of them)")
+  end
+  if type(opts.x) ~= "string" then raise("bad argument #1 to 'from_parquet' (x must name a column)") end
+  local cols = { opts.x, opts.y }
+  local xs, ys = {}, {}
+  for i, path in ipairs(paths) do
+    local f, ferr = lio.open_parquet(path)
+    if not f then raise(ferr) end
+    for _, c in ipairs(cols) do
+      local found = false
+      for _, n in ipairs(f.columns) do found = found or n == c end
+      if not found then
+        raise(("bad argument #1 to 'from_parquet' (%s has no column '%s'; it has %s)"):format(path, c,
+          table.concat(f.columns, ", ")))
+      end
+    end
+    local d, err = lio.read_parquet(path, { columns = cols, rows = i == 1 and opts.rows or nil })
+    if not d then raise(err) end
+    local x = d[opts.x]
+    if not is_tensor(x) or x:dim() ~= 2 then
+      raise(("%s: column '%s' is not a list<float> column of equal lengths"):format(path, opts.x))
+    end
+    if x:ne(x):any() then raise(("%s: column '%s' has nulls"):format(path, opts.x)) end
+    xs[i] = x:float()
+    if opts.y then ys[i] = d[opts.y] end
+  end
+  local x = #xs == 1 and xs[1] or tensor.cat(xs, 1)
+  local y, classes
+  if opts.y then
+    local v = ys[1]
+    if #ys > 1 then
+      -- shards: text is joined as strings so that class numbers agree across files
+      local joined = {}
+      for _, p in ipairs(ys) do
+        if type(p) == "table" and p.codes then
+          for _, c in ipairs(p.codes:totable()) do joined[#joined + 1] = p.levels[c] or lio.null end
+        elseif type(p) == "table" and not is_tensor(p) then
+          table.move(p, 1, #p, #joined + 1, joined)
+        else
+          joined = nil
+          break
+        end
+      end
+      v = joined or tensor.cat(ys, 1)
+    end
+    y, classes = parquet_labels(v, paths[1] .. ": column '" .. opts.y .. "'", opts.base or 0)
+  end
+  return M.tensor_dataset(x, y, { classes = classes, name = opts.name or paths[1] })
+end
+
 ---------------------------------------------------------------------------
 -- feature files of several models
 ---------------------------------------------------------------------------

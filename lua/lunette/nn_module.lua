@@ -53,8 +53,10 @@ end
 
 Module.__index = instance_index(Module)
 Module.__newindex = instance_newindex(Module)
--- The REPL completes through __methods where __index is a function (src/host/shell.c).
+-- The REPL completes through __methods where __index is a function, and offers the children
+-- named in the instance's _named table through __fields (src/host/shell.h).
 Module.__methods = Module
+Module.__fields = "_named"
 
 -- class(name [, parent = Module]) -> class
 -- A new module class: a table whose instances are modules (inheriting
@@ -66,6 +68,7 @@ function M.class(name, parent)
   cls.__index = instance_index(cls)
   cls.__newindex = instance_newindex(cls)
   cls.__methods = cls
+  cls.__fields = "_named"
   cls.__name = name
   cls.__call = function(self, ...) return self:forward(...) end
   cls.__tostring = function(self) return self:tostring() end

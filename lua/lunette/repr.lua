@@ -184,7 +184,15 @@ function render(v, ctx, depth, indent)
   return address(v, mt)
 end
 
--- repr(v [, {width = 80, depth = 4, items = 100, nested_items = 20, strlen = 200,
+-- The columns of the terminal on stdout, or nil when stdout is not a terminal (a pipe, the
+-- Jupyter kernel): tables are laid out to the window the user sees.
+local function stdout_width()
+  local ok, D = pcall(require, "lunette._data")
+  if not ok or not D.isatty(1) then return nil end
+  return D.term_width(1)
+end
+
+-- repr(v [, {width = terminal columns or 80, depth = 4, items = 100, nested_items = 20, strlen = 200,
 --   budget = 2000}]) -> string
 -- The REPL's text for v: a table nested up to `depth` levels ({…} past it), at most `items`
 -- entries at the top and `nested_items` in inner tables ("… 990 more"), one line when it
@@ -196,6 +204,7 @@ function M.repr(v, opts)
   require("lunette.options").check("repr", 2, opts, KNOWN)
   local ctx = { path = {} }
   for k, d in pairs(DEFAULTS) do ctx[k] = opts[k] or d end
+  if opts.width == nil then ctx.width = stdout_width() or DEFAULTS.width end
   return render(v, ctx, 1, 0)
 end
 

@@ -91,6 +91,23 @@ static void require_module(lua_State *L) {
   lua_settop(L, name);
 }
 
+/* Pushes the table of further fields of the value on top, per the __fields convention (see
+ * shell.h): the raw field of the value that its metatable's __fields names, when that is a
+ * table. Returns 0 and pushes nothing otherwise. */
+static int push_fields(lua_State *L) {
+  if (lua_type(L, -1) != LUA_TTABLE || !lua_getmetatable(L, -1)) return 0;
+  lua_pushliteral(L, "__fields");
+  if (lua_rawget(L, -2) != LUA_TSTRING) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_rawget(L, -3);
+  lua_remove(L, -2);
+  if (lua_type(L, -1) == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
 /* When the value on top lists `key` in its metatable's __lazy as a module name, replaces it by
  * that module and returns 1; else leaves it and returns 0. */
 static int lookup_lazy(lua_State *L, const char *key, size_t len) {
@@ -109,7 +126,7 @@ static int lookup_lazy(lua_State *L, const char *key, size_t len) {
 /* Replaces the value on top by its field `key`, found with raw accesses
  * through at most SHELL_COMPLETE_DEPTH __index tables, or as a module a
  * __lazy table names; nil when absent. */
-static void lookup_field(lua_State *L, const char *key, size_t len) {
+static void lookup_indexed(lua_State *L, const char *key, size_t len) {
   /* A cap on __index links, so a cycle of metatables cannot loop forever. */
   for (int depth = 0; depth < SHELL_COMPLETE_DEPTH; depth++) {
     if (lua_type(L, -1) == LUA_TTABLE) {
@@ -125,6 +142,21 @@ static void lookup_field(lua_State *L, const char *key, size_t len) {
   }
   lua_pop(L, 1);
   lua_pushnil(L);
+}
+
+/* lookup_indexed, then, where that finds nothing, the value's __fields table (looked up
+ * last, as a module's children are after its own fields and its class's methods). */
+static void lookup_field(lua_State *L, const char *key, size_t len) {
+  int has_fields = push_fields(L);
+  if (has_fields) lua_insert(L, -2);
+  lookup_indexed(L, key, len);
+  if (!has_fields) return;
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushlstring(L, key, len);
+    lua_rawget(L, -2);
+  }
+  lua_remove(L, -2);
 }
 
 /* Pushes the value named by text[0..len) ("a.b.c", names only), or nil. */
@@ -173,11 +205,15 @@ static void collect_keys(lua_State *L, int set, const char *prefix, size_t plen,
 }
 
 /* Pops the value on top after adding to `set` every name-like string key
- * starting with `part` of it, of its __index tables and of their __lazy
+ * starting with `part` of it, of its __fields table, of its __index tables and of their __lazy
  * tables (functions only when `methods`, i.e. after ':', so no __lazy
  * name, whose value is not known before it loads). */
 static void collect_fields(lua_State *L, int set, const char *prefix, size_t plen, const char *part,
                            int methods) {
+  if (push_fields(L)) {
+    collect_keys(L, set, prefix, plen, part, methods);
+    lua_pop(L, 1);
+  }
   for (int depth = 0; depth < SHELL_COMPLETE_DEPTH; depth++) {
     if (lua_type(L, -1) == LUA_TTABLE) collect_keys(L, set, prefix, plen, part, methods);
     if (!methods && push_lazy(L)) {

@@ -18,8 +18,11 @@ struct lua_State; /* as in lua.h (scripts/lint.lua: host headers need no Lua inc
  * the module that field is (lunette's `lt.nn` is require "lunette.nn"),
  * any other value just lists the name. The names are offered, and a path
  * through a module field ("lt.nn.Lin") loads the module with the global
- * require, in protected mode, without storing it in the table. May raise
- * only on memory errors. */
+ * require, in protected mode, without storing it in the table. A second
+ * convention, __fields, covers fields an __index function finds in the
+ * value itself: a string naming a raw field of the value that holds a table
+ * of further fields (lunette's modules: "_named", their children, so that
+ * "model.fc2.we" completes). May raise only on memory errors. */
 int shell_collect_matches(struct lua_State *L);
 
 /* 1 when `status` (a lua_load result whose error message is on top of L)
