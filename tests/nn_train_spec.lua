@@ -147,6 +147,19 @@ describe("fit and evaluate", function()
     local h = nn.fit(nn.mlp { 2, 4, 2, seed = 1 }, data, { dist = true, bucket_mb = 0,
                                                            progress = false, verbose = false })
     assert.equal(1, h.buckets)
+    -- tiny buckets (one per parameter, each started during backward) train the same bits as
+    -- no dist at all, and the counting wrappers are gone afterwards
+    local a, b = nn.mlp { 2, 8, 8, 2, seed = 3 }, nn.mlp { 2, 8, 8, 2, seed = 3 }
+    local ha = nn.fit(a, data, { dist = true, bucket_mb = 1e-6, batch_size = 16, seed = 2,
+                                 progress = false, verbose = false })
+    nn.fit(b, data, { batch_size = 16, seed = 2, progress = false, verbose = false })
+    assert.equal(6, ha.buckets)
+    assert.is_true(ha.buckets_early > 0)
+    for i, p in ipairs(a:parameters()) do assert.is_true(p:equal(b:parameters()[i])) end
+    for _, e in ipairs(a:named_modules()) do
+      assert.is_nil(rawget(e.module, "forward"))
+      assert.is_nil(rawget(e.module, "backward"))
+    end
   end)
 
   it("stops with a clear error when the loss becomes NaN", function()
