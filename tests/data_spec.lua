@@ -460,6 +460,31 @@ describe("shard", function()
     assert.is_true(read > 0, "no trial made a readable file: the loop tests only errors")
   end)
 
+  it("keeps one Parquet file's part with from_parquet{shard}, equal to ds:shard's", function()
+    local path = "tests/fixtures/parquet/plain_none_v1.parquet"
+    local whole = data.from_parquet { path = path, x = "emb", y = "i32", base = -100 }
+    local n = 0
+    for r = 0, 2 do
+      local part = data.from_parquet { path = path, x = "emb", y = "i32", base = -100,
+                                       shard = { rank = r, size = 3 } }
+      local ref = whole:shard { rank = r, size = 3 }
+      assert.are.equal(ref:size(), part:size())
+      local x, y = part:batch(lt.arange(1, part:size() + 1))
+      local rx, ry = ref:batch(lt.arange(1, ref:size() + 1))
+      assert.is_true(x:equal(rx))
+      assert.is_true(y:equal(ry))
+      assert.truthy(tostring(part):find(("shard %d/3"):format(r)))
+      n = n + part:size()
+    end
+    assert.are.equal(whole:size(), n)
+    assert.error_matches(function()
+      data.from_parquet { path = path, x = "emb", y = "name", shard = { rank = 0, size = 2 } }
+    end, "shard with the text label column 'name'")
+    assert.error_matches(function()
+      data.from_parquet { path = { path, path }, x = "emb", shard = true }
+    end, "shard reads one file's part")
+  end)
+
   it("keeps only its part of a .gz IDX file, equal to ds:shard's", function()
     local part = data.fashion_mnist { split = "test", shard = { rank = 2, size = 3 } }
     local ref = data.fashion_mnist { split = "test" }:shard { rank = 2, size = 3 }

@@ -696,19 +696,35 @@ local function parquet_labels(v, where, base)
   return v:long() + (1 - base), nil
 end
 
---- from_parquet{path = file | {shards...}, x = "embedding" [, y = "label", base = 0, rows =, name =]} -> Dataset
+--- from_parquet{path = file | {shards...}, x = "embedding" [, y = "label", base = 0, rows =, name =, shard =]} -> Dataset
 -- A dataset from Parquet files (a Hugging Face shard, or several read as one): x names a
 -- list<float> column of equal lengths (an embedding column; samples are its rows, as float32),
 -- y an optional label column: dictionary or plain text (classes = the text; plain text is
 -- numbered in sorted order), or integer class ids counted from base (0, as Python writes
--- them). rows is read_parquet's (only the first shard's rows when shards are given). A missing
+-- them). rows is read_parquet's (only the first shard's rows when shards are given). shard
+-- (nil; true: this rank's part under lunette.dist; {rank =, size =}) keeps one file's rows of
+-- that rank's contiguous part, as ds:shard{} splits them, decoding only the row groups that
+-- hold them (read_parquet's rows); not with rows, several files or a text label column (its
+-- class numbers would depend on the rows each rank reads). A missing
 -- file or column, a ragged or null embedding, or a null label raises an error naming the file.
 function M.from_parquet(opts)
-  check("from_parquet", 1, opts, { "path", "x", "y", "base", "rows", "name" })
+  check("from_parquet", 1, opts, { "path", "x", "y", "base", "rows", "name", "shard" })
   if type(opts) ~= "table" then raise("bad argument #1 to 'from_parquet' (options table expected)") end
   local paths = type(opts.path) == "table" and opts.path or { opts.path }
   if #paths == 0 or type(paths[1]) ~= "string" then
     raise("bad argument #1 to 'from_parquet' (path must be a file name or an array of them)")
+  end
+  local rank, size = shard_of("from_parquet", opts.shard)
+  if rank then
+    if #paths > 1 or opts.rows ~= nil then
+      raise("bad argument #1 to 'from_parquet' (shard reads one file's part: not with several "
+        .. "files or rows)")
+    end
+    local f, ferr = lio.open_parquet(paths[1])
+    if not f then raise(ferr) end
+    local first, count = require("lunette.dist").shard_range(f.num_rows, rank, size)
+    opts = setmetatable({ rows = { first, first + count - 1 }, shard = false },
+                        { __index = opts })
   end
   if type(opts.x) ~= "string" then raise("bad argument #1 to 'from_parquet' (x must name a column)") end
   local cols = { opts.x, opts.y }
@@ -753,9 +769,18 @@ function M.from_parquet(opts)
       end
       v = joined or tensor.cat(ys, 1)
     end
+    if rank and not is_tensor(v) then
+      raise(("bad argument #1 to 'from_parquet' (%s: shard with the text label column '%s': "
+        .. "its class numbers would depend on the rows each rank reads)"):format(paths[1], opts.y))
+    end
     y, classes = parquet_labels(v, paths[1] .. ": column '" .. opts.y .. "'", opts.base or 0)
   end
-  return M.tensor_dataset(x, y, { classes = classes, name = opts.name or paths[1] })
+  local ds = M.tensor_dataset(x, y, { classes = classes, name = opts.name or paths[1] })
+  if rank then
+    ds.name = ("%s shard %d/%d"):format(ds.name, rank, size)
+    ds._shard = { rank = rank, size = size, split = "contiguous" }
+  end
+  return ds
 end
 
 ---------------------------------------------------------------------------
