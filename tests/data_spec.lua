@@ -207,6 +207,43 @@ describe("other datasets", function()
     assert.same({2, 3, 32, 32}, n:batch({1, 2}):size())
   end)
 
+  it("cifar10{shard} and cifar100{shard} read a rank's records across the files", function()
+    local tr = data.cifar10{root = tmp}
+    local n = 0
+    local function rchar()
+      return tonumber(assert(io.open("/proc/self/io")):read("a"):match("rchar: (%d+)"))
+    end
+    for r = 0, 3 do
+      -- 15 records in five files of 3: rank 1's 4 records span the second and third files
+      local before = rchar()
+      local part = data.cifar10{root = tmp, shard = {rank = r, size = 4}}
+      local read = rchar() - before
+      assert.is_true(read < 0.5 * 15 * 3073, ("read %d bytes"):format(read))
+      local ref = tr:shard{rank = r, size = 4}
+      assert.equal(ref:size(), part:size())
+      assert.is_true(part:batch(lt.arange(1, part:size() + 1))
+        :equal(ref:batch(lt.arange(1, ref:size() + 1))))
+      assert.same(ref:labels():totable(), part:labels():totable())
+      n = n + part:size()
+    end
+    assert.equal(15, n)
+    local test_part = data.cifar10{root = tmp, split = "test", shard = {rank = 3, size = 4}}
+    assert.equal(0, test_part:size()) -- 3 records over 4 ranks: the last has none
+    local coarse = data.cifar100{root = tmp .. "/c100", label = "coarse", shard = {rank = 1, size = 2}}
+    assert.same({1}, coarse:labels():totable())
+    assert.truthy(tostring(coarse):find("shard 1/2"))
+    -- a file that is not whole records is refused, naming it
+    local bad = tmp .. "/bad"
+    os.execute("mkdir -p '" .. bad .. "'")
+    local f = assert(io.open(bad .. "/test.bin", "wb"))
+    f:write(("x"):rep(3075))
+    f:close()
+    assert.error_matches(function() data.cifar100{root = bad, split = "test", shard = true} end,
+      "test.bin: 3075 bytes is not a whole number of 3074%-byte CIFAR records")
+    os.remove(bad .. "/test.bin")
+    os.remove(bad)
+  end)
+
   it("cifar100 has fine and coarse labels", function()
     local fine = data.cifar100{root = tmp .. "/c100"}
     assert.equal(100, fine.num_classes)

@@ -609,43 +609,108 @@ local function cifar_files(root, sub, files, name)
   raise(("%s: no %s in %s (the binary version from cs.toronto.edu/~kriz/cifar.html)"):format(name, files[1], root))
 end
 
--- cifar10{root = dir, split = "train"|"test"}: data_batch_1..5.bin /
--- test_batch.bin in root or root/cifar-10-batches-bin.
+-- The records of rank's contiguous part (of size ranks) of CIFAR binary files read as one
+-- (records of `record` bytes: a label byte or two, then 3,072 pixel bytes): only the files'
+-- bytes that hold the part are read; they go to the CIFAR reader, which checks them as a file.
+-- Returns read_cifar's values (images, labels[, coarse labels]) or raises naming the file.
+local function read_cifar_part(paths, record, classes, rank, size)
+  local counts, total = {}, 0
+  for i, path in ipairs(paths) do
+    local f, err = io.open(path, "rb")
+    if not f then raise(err) end
+    local bytes = f:seek("end")
+    f:close()
+    if bytes % record ~= 0 then
+      raise(("%s: %d bytes is not a whole number of %d-byte CIFAR records"):format(path, bytes,
+        record))
+    end
+    counts[i], total = bytes // record, total + bytes // record
+  end
+  if total == 0 then raise(("%s: no CIFAR records"):format(paths[1])) end
+  local first, count = require("lunette.dist").shard_range(total, rank, size)
+  -- an empty part: the first record read, then none kept, so the tensors have their shapes
+  local want_first, want_last = first, first + count - 1
+  if count == 0 then want_first, want_last = 1, 1 end
+  local parts, at = {}, 0
+  for i, path in ipairs(paths) do
+    local lo, hi = math.max(want_first, at + 1), math.min(want_last, at + counts[i])
+    if lo <= hi then
+      local f = assert(io.open(path, "rb"))
+      f:seek("set", (lo - at - 1) * record)
+      parts[#parts + 1] = f:read((hi - lo + 1) * record) or ""
+      f:close()
+    end
+    at = at + counts[i]
+  end
+  local out = table.pack(lio.read_bytes("cifar", table.concat(parts), { classes = classes }))
+  if not out[1] then raise(("%s: %s"):format(paths[1], tostring(out[2]))) end
+  if count == 0 then
+    for k = 1, out.n do out[k] = out[k]:narrow(1, 1, 0) end
+  end
+  return table.unpack(out, 1, out.n)
+end
+
+-- Marks a dataset read as rank's part (of size), as ds:shard{} marks its parts.
+local function mark_part(ds, rank, size)
+  if rank then
+    ds.name = ("%s shard %d/%d"):format(ds.name, rank, size)
+    ds._shard = { rank = rank, size = size, split = "contiguous" }
+  end
+  return ds
+end
+
+-- cifar10{root = dir, split = "train"|"test", shard = nil}: data_batch_1..5.bin /
+-- test_batch.bin in root or root/cifar-10-batches-bin. shard as idx{}'s: only this rank's
+-- contiguous part of the records (of the five training files read as one) is read.
 function M.cifar10(opts)
-  opts = check("cifar10", 1, opts, { "root", "split" }) or {}
+  opts = check("cifar10", 1, opts, { "root", "split", "shard" }) or {}
+  local rank, size = shard_of("cifar10", opts.shard)
   local root, split = opts.root, opts.split or "train"
   if type(root) ~= "string" then raise("bad argument #1 to 'cifar10' (root directory expected)") end
   local files = split == "test" and { "test_batch.bin" } or
     { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin" }
   local dir = cifar_files(root, "cifar-10-batches-bin", files, "cifar10")
   local xs, ys = {}, {}
-  for i, f in ipairs(files) do
-    local x, y = lio.read_cifar(dir .. "/" .. f, { classes = 10 })
-    if not x then raise(y) end
-    xs[i], ys[i] = x, y
+  if rank then
+    local paths = {}
+    for i, f in ipairs(files) do paths[i] = dir .. "/" .. f end
+    xs[1], ys[1] = read_cifar_part(paths, 1 + 3072, 10, rank, size)
+  else
+    for i, f in ipairs(files) do
+      local x, y = lio.read_cifar(dir .. "/" .. f, { classes = 10 })
+      if not x then raise(y) end
+      xs[i], ys[i] = x, y
+    end
   end
   local x = #xs == 1 and xs[1] or tensor.cat(xs, 1)
   local y = (#ys == 1 and ys[1] or tensor.cat(ys, 1)) + 1
-  return new_dataset { _x = x, _y = y, classes = read_names(dir .. "/batches.meta.txt") or M.CIFAR10_CLASSES,
-                       num_classes = 10, name = "cifar10 " .. split }
+  return mark_part(new_dataset { _x = x, _y = y, classes = read_names(dir .. "/batches.meta.txt") or M.CIFAR10_CLASSES,
+                                 num_classes = 10, name = "cifar10 " .. split }, rank, size)
 end
 
--- cifar100{root = dir, split = "train"|"test", label = "fine"|"coarse"}: train.bin / test.bin
--- in root or root/cifar-100-binary; fine labels (100) by default.
+-- cifar100{root = dir, split = "train"|"test", label = "fine"|"coarse", shard = nil}: train.bin /
+-- test.bin in root or root/cifar-100-binary; fine labels (100) by default. shard as cifar10{}'s.
 function M.cifar100(opts)
-  opts = check("cifar100", 1, opts, { "root", "split", "label" }) or {}
+  opts = check("cifar100", 1, opts, { "root", "split", "label", "shard" }) or {}
+  local rank, size = shard_of("cifar100", opts.shard)
   local root, split, which = opts.root, opts.split or "train", opts.label or "fine"
   if type(root) ~= "string" then raise("bad argument #1 to 'cifar100' (root directory expected)") end
   if which ~= "fine" and which ~= "coarse" then raise("bad argument #1 to 'cifar100' (label must be 'fine' or 'coarse')") end
   local file = split == "test" and "test.bin" or "train.bin"
   local dir = cifar_files(root, "cifar-100-binary", { file }, "cifar100")
-  local x, fine, coarse = lio.read_cifar(dir .. "/" .. file, { classes = 100 })
-  if not x then raise(fine) end
+  local x, fine, coarse
+  if rank then
+    x, fine, coarse = read_cifar_part({ dir .. "/" .. file }, 2 + 3072, 100, rank, size)
+  else
+    x, fine, coarse = lio.read_cifar(dir .. "/" .. file, { classes = 100 })
+    if not x then raise(fine) end
+  end
   local k = which == "fine" and 100 or 20
   local names = read_names(dir .. "/" .. which .. "_label_names.txt")
   if not names then names = {}; for i = 1, k do names[i] = tostring(i - 1) end end
-  return new_dataset { _x = x, _y = (which == "fine" and fine or coarse) + 1, _coarse = coarse + 1, classes = names,
-                       num_classes = k, name = "cifar100 " .. split }
+  return mark_part(new_dataset { _x = x, _y = (which == "fine" and fine or coarse) + 1, _coarse = coarse + 1,
+                                 classes = names, num_classes = k, name = "cifar100 " .. split },
+                   rank, size)
 end
 
 -- tensor_dataset(x [, y] [, {classes =, num_classes =, name =}]): samples
