@@ -345,6 +345,34 @@ describe("features", function()
     assert.same({ { 1, 0 }, { 1, 0 }, { 0, 1 } }, i2.labels:totable())
   end)
 
+  it("keeps a rank's rows with shard, reading only those of a .npy", function()
+    local X, info = data.features { dir .. "/a.npz", dir .. "/b.safetensors", dir .. "/c.npy" }
+    local n = 0
+    for r = 0, 1 do
+      local Xp, ip = data.features({ dir .. "/a.npz", dir .. "/b.safetensors", dir .. "/c.npy" },
+                                   { shard = { rank = r, size = 2 } })
+      local first, count = lt.dist.shard_range(3, r, 2)
+      for k = 1, 3 do assert.is_true(Xp[k]:equal(X[k]:narrow(1, first, count))) end
+      assert.is_true(ip.labels:equal(info.labels:narrow(1, first, count))) -- 3 classes on both
+      assert.is_true(ip.ids:equal(info.ids:narrow(1, first, count)))
+      assert.equal(count, ip.n)
+      n = n + ip.n
+    end
+    assert.equal(3, n)
+    -- a large .npy: a quarter's rows read, not the file
+    local big = dir .. "/big.npy"
+    assert(lt.io.save(big, lt.arange(1, 400001):reshape(100000, 4):float()))
+    local before = tonumber(assert(io.open("/proc/self/io")):read("a"):match("rchar: (%d+)"))
+    local Xb = data.features({ big }, { shard = { rank = 3, size = 4 } })
+    local read = tonumber(assert(io.open("/proc/self/io")):read("a"):match("rchar: (%d+)")) - before
+    assert.same({ 300001, 300002, 300003, 300004 }, Xb[1][1]:totable()) -- row 75,001
+    assert.is_true(read < 0.5 * 1600000, ("read %d bytes"):format(read))
+    assert(lt.io.save(dir .. "/short2.npy", lt.zeros(2, 2)))
+    assert.error_matches(function()
+      data.features({ dir .. "/a.npz", dir .. "/short2.npy" }, { shard = true })
+    end, "short2.npy: 2 rows, but .*a.npz has 3")
+  end)
+
   it("names the file and the problem", function()
     assert(lt.io.save(dir .. "/short.npy", lt.zeros(2, 2)))
     assert(lt.io.save(dir .. "/noid.npz", { features = A, image_id = lt.tensor { 10, 20, 99 } }))

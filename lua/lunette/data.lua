@@ -882,15 +882,48 @@ end
 -- [N x C]. info = {names = file names without folder and extension,
 -- labels = float32 multi-hot [N x C] or nil, ids = the first file's ids or
 -- nil, n = N}. A missing file, entry or id, or row counts that differ, raise an
--- error naming the file.
+-- error naming the file. shard (nil; true: this rank's part under lunette.dist; {rank =,
+-- size =}) keeps the rows of that rank's contiguous part (as ds:shard{} splits them), with
+-- their labels and ids: a .npy file's rows are read alone (the file's other rows are not
+-- read); other files are read whole, rows reordered by id, then cut; info.n is the part's.
 function M.features(paths, opts)
-  check("features", 2, opts, { "labels", "ids", "base" })
+  check("features", 2, opts, { "labels", "ids", "base", "shard" })
   if type(paths) ~= "table" or #paths == 0 then raise("bad argument #1 to 'features' (list of file paths expected)") end
   opts = opts or {}
+  local rank, size = shard_of("features", opts.shard)
   local key, base, out, info = opts.ids or "image_id", opts.base or 0, {}, { names = {} }
   local pos, labels, lpath
+  -- the part's rows of a tensor of all N rows (every row without shard); N must agree
+  local first, count, whole_n
+  local function cut(t, path)
+    if not rank or t == nil then return t end
+    if whole_n and t:size(1) ~= whole_n then
+      raise(("%s: %d rows, but %s has %d"):format(path, t:size(1), paths[1], whole_n))
+    end
+    whole_n = t:size(1)
+    first, count = require("lunette.dist").shard_range(whole_n, rank, size)
+    return t:narrow(1, first, count)
+  end
   for i, path in ipairs(paths) do
-    local v, err = lio.load(path)
+    local v, err
+    if rank and path:match("%.npy$") then
+      -- a bare matrix: only the part's rows are read
+      local f, ferr = lio.open_npy(path)
+      if not f then raise(ferr) end
+      local n = #f
+      if whole_n and n ~= whole_n then
+        f:close()
+        raise(("%s: %d rows, but %s has %d"):format(path, n, paths[1], whole_n))
+      end
+      whole_n = n
+      first, count = require("lunette.dist").shard_range(n, rank, size)
+      v, err = f:read(first, count)
+      f:close()
+      if v == nil then raise(err) end
+      v = { features = v, _part = true }
+    else
+      v, err = lio.load(path)
+    end
     if v == nil then raise(err) end
     local X, id = entry(v, "features", path, 2), entry(v, key, path, 1)
     if not X then raise(("%s: no 'features' [N x D] tensor"):format(path)) end
@@ -905,12 +938,14 @@ function M.features(paths, opts)
     elseif id then
       info.ids, pos = id, true
     end
+    if rank and X and not (type(v) == "table" and v._part) then X = cut(X, path) end
     if i > 1 and X:size(1) ~= out[1]:size(1) then
       raise(("%s: %d rows, but %s has %d"):format(path, X:size(1), paths[1], out[1]:size(1)))
     end
     out[i], info.names[i] = X:float(), path:match("([^/]*)%.[^./]*$") or path:match("[^/]*$")
     if not labels then labels, lpath = entry(v, "labels", path), path end
   end
+  if rank and info.ids then info.ids = info.ids:narrow(1, first, count) end
   if opts.labels ~= nil then
     labels, lpath = opts.labels, "labels"
     if type(labels) == "string" then
@@ -922,8 +957,11 @@ function M.features(paths, opts)
   end
   info.n = out[1]:size(1)
   if labels then
-    if labels:size(1) ~= info.n then raise(("%s: %d labels for %d rows"):format(lpath, labels:size(1), info.n)) end
-    info.labels = multi_hot(labels, lpath, info.n, base)
+    -- with shard, labels are every row's (the classes counted over all), then cut
+    local n_all = whole_n or info.n
+    if labels:size(1) ~= n_all then raise(("%s: %d labels for %d rows"):format(lpath, labels:size(1), n_all)) end
+    info.labels = multi_hot(labels, lpath, n_all, base)
+    if rank then info.labels = info.labels:narrow(1, first, count) end
   end
   return out, info
 end
