@@ -246,6 +246,29 @@ describe("modules", function()
     assert.equal(3 * 4 + 4 + 4 + 4 + 8 + 2, m:num_parameters())
   end)
 
+  it("list a module used twice once and refuse to back-propagate through it", function()
+    local lin = nn.Linear(2, 2)
+    local m = nn.Sequential { lin, nn.Tanh(), lin }
+    local names = {}
+    for i, p in ipairs(m:named_parameters()) do names[i] = p.name end
+    assert.same({ "0.weight", "0.bias" }, names)
+    assert.equal(6, m:num_parameters())
+    local _, keys = m:state_dict()
+    assert.same({ "0.weight", "0.bias", "2.weight", "2.bias" }, keys) -- torch keeps both names
+    -- Backward keeps one record per module, so a second use would give wrong gradients:
+    -- refused, naming both places, by backward, fit and the per-sample passes.
+    m:forward(lt.tensor { { 0.5, -1 } })
+    local ok, err = pcall(m.backward, m, lt.ones(1, 2))
+    assert.is_false(ok)
+    assert.is_truthy(err:find("bad argument #1 to 'backward'", 1, true), err)
+    assert.is_truthy(err:find("used at two places in the model ('0' and '2')", 1, true), err)
+    local ds = lt.data.tensor_dataset(lt.randn(4, 2), lt.tensor { 1, 2, 1, 2 })
+    ok, err = pcall(nn.fit, m, ds, { verbose = false })
+    assert.is_truthy(not ok and err:find("to 'fit'", 1, true), err)
+    ok, err = pcall(nn.per_sample_grads, m, lt.randn(2, 2), lt.tensor { 1, 2 })
+    assert.is_truthy(not ok and err:find("to 'per_sample_grads'", 1, true), err)
+  end)
+
   it("state dicts iterate as loaded dicts do: PyTorch's order, then keys added since", function()
     local m = nn.Sequential { nn.Linear(3, 4), nn.Linear(4, 2) }
     local sd = m:state_dict()

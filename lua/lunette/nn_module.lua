@@ -202,14 +202,36 @@ function Module:named_modules(prefix, out)
   return out
 end
 
+-- check_unshared(model, fname)
+-- Raises, naming fname, when one module object sits at two places of model's tree. A module
+-- keeps the activations of its last forward for backward (m._x and the like), so a second use
+-- in the same pass overwrites what the first use's backward needs and its gradients come out
+-- wrong; until backward keeps one record per use, reuse is refused rather than miscomputed.
+function M.check_unshared(model, fname)
+  local where = {}
+  for _, e in ipairs(model:named_modules()) do
+    local m, name = e.module, e.name == "" and "(the model)" or ("'" .. e.name .. "'")
+    if where[m] then
+      argerror(1, fname, "%s is used at two places in the model (%s and %s); backward keeps one " ..
+               "record per module, so its gradients would be wrong: give each use its own module",
+               m:tostring():match("^[^\n]*"), where[m], name)
+    end
+    where[m] = name
+  end
+end
+
 -- m:named_parameters([{all = false}]) -> array of {name, module, key, tensor}
--- The trainable parameters in PyTorch's order (frozen ones too with all).
+-- The trainable parameters in PyTorch's order (frozen ones too with all), each once: a module
+-- used at two places in the tree (shared weights) is listed under its first name only, as
+-- torch does, so an optimiser steps it once with the gradient both uses accumulated.
 function Module:named_parameters(opts)
   require("lunette.options").check("named_parameters", 1, opts, { "all" })
-  local out, all = {}, opts and opts.all
+  local out, all, seen = {}, opts and opts.all, {}
   for _, e in ipairs(self:named_modules()) do
     local m = e.module
-    for _, key in ipairs(m._params) do
+    local first = not seen[m]
+    seen[m] = true
+    for _, key in ipairs(first and m._params or {}) do
       if m[key] ~= nil and (all or not (m._frozen and m._frozen[key])) then
         out[#out + 1] = { name = e.name == "" and key or (e.name .. "." .. key), module = m, key = key, tensor = m[key] }
       end
@@ -503,6 +525,7 @@ end
 
 function Sequential:backward(g, ctx, need_dx)
   if need_dx == nil then need_dx = true end
+  if ctx == nil then M.check_unshared(self, "backward") end
   for i = #self._seq, 1, -1 do
     g = self._seq[i]:backward(g, ctx, i > 1 or need_dx)
   end
@@ -659,6 +682,7 @@ end
 
 function Residual:backward(g, ctx, need_dx)
   if need_dx == nil then need_dx = true end
+  if ctx == nil then M.check_unshared(self, "backward") end
   if self._post then g = self._post:backward(g, ctx, true) end
   local gb = self._body:backward(g, ctx, need_dx)
   local gs = g

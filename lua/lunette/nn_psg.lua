@@ -83,6 +83,7 @@ end
 -- fname (default "per_sample_grads").
 function M.plan(model, opts, fname)
   opts = opts or {}
+  nm.check_unshared(model, fname or "per_sample_grads")
   local list, split
   if opts.last_layer then
     split = split_head(model, fname)

@@ -392,6 +392,7 @@ function M.fit(model, data, opts)
   if opts.loss ~= nil and opts.loss ~= "cross_entropy" then
     argerror(3, "fit", "fit trains with loss = \"cross_entropy\" only, got %s", tostring(opts.loss))
   end
+  nm.check_unshared(model, "fit")
   local dtype = model:dtype()
   local src = source("fit", 2, data, dtype, opts.transform)
   local st = { gen = opts.generator or (opts.seed and random.Generator(opts.seed)) or layers.default_generator(),
