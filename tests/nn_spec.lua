@@ -444,3 +444,91 @@ describe("tensors updated in place", function()
     assert.is_true(m.weight:is_contiguous())
   end)
 end)
+
+-- Issue 15: an evaluation at batch 250 of ResNeXt-29 held every layer's input (19.5 GB).
+describe("no_grad", function()
+  local lt = require "lunette"
+  local nn = lt.nn
+  local SAVED = { "_x", "_y", "_mean", "_invstd", "_idx", "_nc", "_a" }
+
+  -- Every layer type that keeps something for backward, in one model.
+  local function model()
+    lt.seed(3)
+    return nn.Sequential {
+      nn.Conv2d(3, 8, 3, { padding = 1 }), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+      nn.resnext_block(8, 2, 2, 1), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+      nn.LayerNorm(8), nn.Linear(8, 6), nn.Normalize(), nn.Tanh(), nn.Softmax() }
+  end
+  local function kept(m)
+    local n = 0
+    for _, e in ipairs(m:named_modules()) do
+      for _, k in ipairs(SAVED) do
+        if rawget(e.module, k) ~= nil then n = n + 1 end
+      end
+    end
+    return n
+  end
+
+  it("gives the same outputs and leaves no layer holding an activation", function()
+    local m, x = model(), lt.randn(4, 3, 8, 8)
+    local y = m:forward(x)
+    assert.is_true(kept(m) > 10)
+    assert.is_true(nn.grad_enabled())
+    local y2 = nn.no_grad(function() return m:forward(x) end)
+    assert.is_true(nn.grad_enabled())
+    assert.equal(0, kept(m))
+    assert.equal(0, (y - y2):abs():max())
+    m:eval()
+    local ye = m:forward(x)
+    assert.is_true(kept(m) > 10) -- evaluation mode alone keeps them, as torch does
+    assert.equal(0, (ye - nn.no_grad(m.forward, m, x)):abs():max())
+  end)
+
+  it("backward after a no_grad forward raises, naming the layer", function()
+    local m = nn.Sequential { nn.Linear(3, 2), nn.ReLU() }
+    local y = nn.no_grad(m.forward, m, lt.randn(4, 3))
+    local ok, err = pcall(m.backward, m, lt.ones(y:size()))
+    assert.is_false(ok)
+    assert.matches("ReLU kept no activations: its last forward ran under nn.no_grad", err)
+  end)
+
+  it("restores the mode after an error; enable_grad nests inside it", function()
+    local ok, err = pcall(nn.no_grad, function() error("boom", 0) end)
+    assert.is_false(ok)
+    assert.equal("boom", err)
+    assert.is_true(nn.grad_enabled())
+    nn.no_grad(function()
+      assert.is_false(nn.grad_enabled())
+      assert.equal(7, nn.enable_grad(function(a) return a + (nn.grad_enabled() and 4 or 0) end, 3))
+      assert.is_false(nn.grad_enabled())
+    end)
+  end)
+
+  it("per-sample gradients under a caller's no_grad equal those outside it", function()
+    lt.seed(4)
+    local m = nn.small_cnn { size = 8, width = 2, hidden = 4, classes = 3 }
+    local x, y = lt.randn(5, 1, 8, 8), lt.tensor { 1, 2, 3, 1, 2 }
+    local G = nn.per_sample_grads(m, x, y)
+    local G2 = nn.no_grad(nn.per_sample_grads, m, x, y)
+    assert.equal(0, (G - G2):abs():max())
+    local L = nn.per_sample_grads(m, x, y, { last_layer = true })
+    assert.equal(0, (L - nn.no_grad(nn.per_sample_grads, m, x, y, { last_layer = true })):abs():max())
+  end)
+
+  it("an evaluation holds one batch's tensors, not every layer's input", function()
+    local m, x = model(), lt.randn(64, 3, 16, 16)
+    nn.no_grad(m.forward, m, x) -- the convolutions' scratch, kept for the next call, is made
+    collectgarbage("collect")
+    local base = lt.memory()
+    local y = m:forward(x)
+    collectgarbage("collect")
+    local with = lt.memory() - base
+    local y2 = nn.no_grad(m.forward, m, x)
+    collectgarbage("collect")
+    local without = lt.memory() - base
+    assert.equal(0, (y - y2):abs():max())
+    -- with gradients: every layer's input; without: the two outputs
+    assert.is_true(with > 10 * x:nbytes(), with)
+    assert.is_true(without <= 2 * y:nbytes() + 4096, without)
+  end)
+end)
