@@ -218,6 +218,33 @@ describe("convolution kernels", function()
     end
   end)
 
+  -- Grouped float32 convolutions with narrow groups take the direct kernel (register tiles of
+  -- 4, 8 or 16 output channels x 8 pixels over zero-padded input planes) instead of im2col.
+  it("the direct grouped kernel equals the reference on odd shapes (float32 to 1e-5)", function()
+    local cases = {
+      -- B, C, O, H, W, kh, kw, {stride h, w, pad h, w, dilation h, w, groups}
+      { 1, 8, 8, 7, 9, 3, 3, { 1, 1, 1, 1, 1, 1, 2 } },          -- og 4, WO 9 (a partial tile)
+      { 3, 64, 64, 11, 13, 3, 3, { 2, 2, 1, 1, 1, 1, 16 } },     -- ResNeXt's 4 per group, stride 2
+      { 2, 32, 64, 9, 10, 3, 3, { 1, 1, 0, 0, 2, 2, 4 } },       -- og 16, cg 8, dilation 2, pad 0
+      { 2, 24, 16, 6, 17, 3, 2, { 1, 2, 1, 0, 1, 1, 2 } },       -- og 8, stride (1, 2)
+      { 2, 15, 25, 8, 8, 3, 3, { 1, 1, 1, 1, 1, 1, 5 } },        -- og 5: one channel at a time
+      { 1, 12, 12, 5, 5, 3, 3, { 1, 1, 2, 2, 1, 1, 12 } },       -- depthwise, padding 2
+      { 2, 4, 4, 40, 60, 3, 3, { 1, 1, 1, 1, 1, 1, 2 } },        -- planes past the stack: im2col
+    }
+    for i, c in ipairs(cases) do
+      local B, Cin, O, H, W, kh, kw, geo = table.unpack(c)
+      local x = U.rand({ B, Cin, H, W }, 40 + i)
+      local w = U.rand({ O, Cin // geo[7], kh, kw }, 50 + i)
+      local b = i % 2 == 0 and U.rand({ O }, 60 + i) or nil
+      local ref = K.conv2d_forward_ref(x, w, b, geo)
+      local y = K.conv2d_forward(x:float(), w:float(), b and b:float(), geo)
+      assert_close(y, ref, 1e-5, "case " .. i)
+      -- the bits do not depend on how the batch is split
+      local y1 = K.conv2d_forward(x:narrow(1, B, 1):float(), w:float(), b and b:float(), geo)
+      assert.equal(0, (y1 - y:narrow(1, B, 1)):abs():max())
+    end
+  end)
+
   it("backward accumulates into the gradient buffers", function()
     local x, w = U.rand({ 2, 2, 4, 4 }, 1), U.rand({ 3, 2, 3, 3 }, 2)
     local geo = { 1, 1, 1, 1, 1, 1, 1 }
