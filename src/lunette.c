@@ -8,6 +8,7 @@
 #include <lauxlib.h>
 #include "lunette.h"
 #include "luasrc.h"
+#include "tensor/lbase.h"
 
 /* Every binding part: one file of src/<module>/l*.c that registers functions. Each creates
  * its metatables and returns a new table of its functions (luaL_newlib style), nothing
@@ -197,6 +198,8 @@ int luaopen_lunette(lua_State *L) {
    * dynamic mode libgomp sizes teams by the load average, so a busy core is
    * not waited for. OMP_DYNAMIC in the environment still decides. */
   if (!getenv("OMP_DYNAMIC")) omp_set_dynamic(1);
+  /* Before anything is allocated: every large storage from here on goes through the cache. */
+  ltL_install_block_cache(L);
   preload_all(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "lunette.init");

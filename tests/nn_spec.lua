@@ -218,6 +218,33 @@ describe("convolution kernels", function()
     end
   end)
 
+  -- Grouped float32 convolutions with narrow groups take the direct kernel (register tiles of
+  -- 4, 8 or 16 output channels x 8 pixels over zero-padded input planes) instead of im2col.
+  it("the direct grouped kernel equals the reference on odd shapes (float32 to 1e-5)", function()
+    local cases = {
+      -- B, C, O, H, W, kh, kw, {stride h, w, pad h, w, dilation h, w, groups}
+      { 1, 8, 8, 7, 9, 3, 3, { 1, 1, 1, 1, 1, 1, 2 } },          -- og 4, WO 9 (a partial tile)
+      { 3, 64, 64, 11, 13, 3, 3, { 2, 2, 1, 1, 1, 1, 16 } },     -- ResNeXt's 4 per group, stride 2
+      { 2, 32, 64, 9, 10, 3, 3, { 1, 1, 0, 0, 2, 2, 4 } },       -- og 16, cg 8, dilation 2, pad 0
+      { 2, 24, 16, 6, 17, 3, 2, { 1, 2, 1, 0, 1, 1, 2 } },       -- og 8, stride (1, 2)
+      { 2, 15, 25, 8, 8, 3, 3, { 1, 1, 1, 1, 1, 1, 5 } },        -- og 5: one channel at a time
+      { 1, 12, 12, 5, 5, 3, 3, { 1, 1, 2, 2, 1, 1, 12 } },       -- depthwise, padding 2
+      { 2, 4, 4, 40, 60, 3, 3, { 1, 1, 1, 1, 1, 1, 2 } },        -- planes past the stack: im2col
+    }
+    for i, c in ipairs(cases) do
+      local B, Cin, O, H, W, kh, kw, geo = table.unpack(c)
+      local x = U.rand({ B, Cin, H, W }, 40 + i)
+      local w = U.rand({ O, Cin // geo[7], kh, kw }, 50 + i)
+      local b = i % 2 == 0 and U.rand({ O }, 60 + i) or nil
+      local ref = K.conv2d_forward_ref(x, w, b, geo)
+      local y = K.conv2d_forward(x:float(), w:float(), b and b:float(), geo)
+      assert_close(y, ref, 1e-5, "case " .. i)
+      -- the bits do not depend on how the batch is split
+      local y1 = K.conv2d_forward(x:narrow(1, B, 1):float(), w:float(), b and b:float(), geo)
+      assert.equal(0, (y1 - y:narrow(1, B, 1)):abs():max())
+    end
+  end)
+
   it("backward accumulates into the gradient buffers", function()
     local x, w = U.rand({ 2, 2, 4, 4 }, 1), U.rand({ 3, 2, 3, 3 }, 2)
     local geo = { 1, 1, 1, 1, 1, 1, 1 }
@@ -465,5 +492,93 @@ describe("tensors updated in place", function()
                    err)
     m:register_parameter("weight", lt.randn(3, 2):t():contiguous())
     assert.is_true(m.weight:is_contiguous())
+  end)
+end)
+
+-- Issue 15: an evaluation at batch 250 of ResNeXt-29 held every layer's input (19.5 GB).
+describe("no_grad", function()
+  local lt = require "lunette"
+  local nn = lt.nn
+  local SAVED = { "_x", "_y", "_mean", "_invstd", "_idx", "_nc", "_a" }
+
+  -- Every layer type that keeps something for backward, in one model.
+  local function model()
+    lt.seed(3)
+    return nn.Sequential {
+      nn.Conv2d(3, 8, 3, { padding = 1 }), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+      nn.resnext_block(8, 2, 2, 1), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+      nn.LayerNorm(8), nn.Linear(8, 6), nn.Normalize(), nn.Tanh(), nn.Softmax() }
+  end
+  local function kept(m)
+    local n = 0
+    for _, e in ipairs(m:named_modules()) do
+      for _, k in ipairs(SAVED) do
+        if rawget(e.module, k) ~= nil then n = n + 1 end
+      end
+    end
+    return n
+  end
+
+  it("gives the same outputs and leaves no layer holding an activation", function()
+    local m, x = model(), lt.randn(4, 3, 8, 8)
+    local y = m:forward(x)
+    assert.is_true(kept(m) > 10)
+    assert.is_true(nn.grad_enabled())
+    local y2 = nn.no_grad(function() return m:forward(x) end)
+    assert.is_true(nn.grad_enabled())
+    assert.equal(0, kept(m))
+    assert.equal(0, (y - y2):abs():max())
+    m:eval()
+    local ye = m:forward(x)
+    assert.is_true(kept(m) > 10) -- evaluation mode alone keeps them, as torch does
+    assert.equal(0, (ye - nn.no_grad(m.forward, m, x)):abs():max())
+  end)
+
+  it("backward after a no_grad forward raises, naming the layer", function()
+    local m = nn.Sequential { nn.Linear(3, 2), nn.ReLU() }
+    local y = nn.no_grad(m.forward, m, lt.randn(4, 3))
+    local ok, err = pcall(m.backward, m, lt.ones(y:size()))
+    assert.is_false(ok)
+    assert.matches("ReLU kept no activations: its last forward ran under nn.no_grad", err)
+  end)
+
+  it("restores the mode after an error; enable_grad nests inside it", function()
+    local ok, err = pcall(nn.no_grad, function() error("boom", 0) end)
+    assert.is_false(ok)
+    assert.equal("boom", err)
+    assert.is_true(nn.grad_enabled())
+    nn.no_grad(function()
+      assert.is_false(nn.grad_enabled())
+      assert.equal(7, nn.enable_grad(function(a) return a + (nn.grad_enabled() and 4 or 0) end, 3))
+      assert.is_false(nn.grad_enabled())
+    end)
+  end)
+
+  it("per-sample gradients under a caller's no_grad equal those outside it", function()
+    lt.seed(4)
+    local m = nn.small_cnn { size = 8, width = 2, hidden = 4, classes = 3 }
+    local x, y = lt.randn(5, 1, 8, 8), lt.tensor { 1, 2, 3, 1, 2 }
+    local G = nn.per_sample_grads(m, x, y)
+    local G2 = nn.no_grad(nn.per_sample_grads, m, x, y)
+    assert.equal(0, (G - G2):abs():max())
+    local L = nn.per_sample_grads(m, x, y, { last_layer = true })
+    assert.equal(0, (L - nn.no_grad(nn.per_sample_grads, m, x, y, { last_layer = true })):abs():max())
+  end)
+
+  it("an evaluation holds one batch's tensors, not every layer's input", function()
+    local m, x = model(), lt.randn(64, 3, 16, 16)
+    nn.no_grad(m.forward, m, x) -- the convolutions' scratch, kept for the next call, is made
+    collectgarbage("collect")
+    local base = lt.memory()
+    local y = m:forward(x)
+    collectgarbage("collect")
+    local with = lt.memory() - base
+    local y2 = nn.no_grad(m.forward, m, x)
+    collectgarbage("collect")
+    local without = lt.memory() - base
+    assert.equal(0, (y - y2):abs():max())
+    -- with gradients: every layer's input; without: the two outputs
+    assert.is_true(with > 10 * x:nbytes(), with)
+    assert.is_true(without <= 2 * y:nbytes() + 4096, without)
   end)
 end)

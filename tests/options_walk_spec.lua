@@ -196,9 +196,9 @@ local NO_OPTIONS = {
     index_select int is_contiguous is_tensor isfinite isin isinf isnan item le le_ linspace log
     log1p log1p_ log2 log2_ log_ logical_and logical_and_ logical_not logical_not_ logical_or
     logical_or_ logical_xor logical_xor_ logsumexp long lt lt_ masked_assign_ masked_fill
-    masked_fill_ masked_select max maximum maximum_ mean memory min minimum minimum_ mul mul_
-    narrow nbytes ne ne_ neg neg_ new nonzero norm normalize numel one_hot ones_like permute pow
-    pow_ prod reciprocal reciprocal_ relu relu_ remainder remainder_ reshape round round_ rsqrt
+    masked_fill_ masked_select max maximum maximum_ mean memory memory_cache min minimum minimum_
+    mul mul_ narrow nbytes ne ne_ neg neg_ new nonzero norm normalize numel one_hot ones_like
+    permute pow pow_ prod reciprocal reciprocal_ relu relu_ remainder remainder_ reshape round round_ rsqrt
     rsqrt_ same_storage scatter scatter_ scatter_add scatter_add_ select sigmoid sigmoid_ sign
     sign_ sin sin_ size slice sort split sqrt sqrt_ square square_ squeeze stack std stride sub
     sub_ sum tan tan_ tanh tanh_ to tobytes topk tostring totable transpose trunc trunc_ unique
@@ -211,9 +211,9 @@ local NO_OPTIONS = {
   select = "class_stats forgetting_recorder sage_unavailable",
   embed = [[anchor_divergence class_centroids continuity knn_preservation knn_recall normalize
     trustworthiness umap_ab]],
-  nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator generator
-    head_of init is_module plan split_head Module_dtype Flatten Identity Softmax LogSoftmax
-    AdaptiveAvgPool2d Residual Module]],
+  nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator enable_grad
+    generator grad_enabled head_of init is_module no_grad plan split_head Module_dtype Flatten
+    Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],

@@ -739,3 +739,68 @@ print("survived")]]):format(call)
     assert.equal(1, T(5):argmax())
   end)
 end)
+
+describe("memory_cache", function()
+  -- Runs fn with the collector running at its own pace and the cache's counters read before.
+  local function fresh_cap(cap)
+    collectgarbage("collect")
+    lt.memory_cache(0)
+    return lt.memory_cache(cap)
+  end
+
+  it("hands a freed large storage to the next one that fits, and stays within its cap", function()
+    local c0 = fresh_cap(64 * 2 ^ 20 // 1)
+    assert.equal(0, c0.held)
+    local a = lt.empty(2 ^ 20 // 1) -- 4 MiB of float32
+    a:fill_(3)
+    a = nil -- luacheck: ignore
+    collectgarbage("collect")
+    local c1 = lt.memory_cache()
+    assert.equal(1, c1.blocks)
+    assert.is_true(c1.held >= 4 * 2 ^ 20 and c1.held < 5 * 2 ^ 20)
+    -- a smaller storage takes the held block (best fit); its values are what the new tensor sets
+    local b = lt.zeros(2 ^ 19 // 1)
+    local c2 = lt.memory_cache()
+    assert.equal(c1.hits + 1, c2.hits)
+    assert.equal(0, c2.held)
+    assert.equal(0, b:abs():max())
+    b = nil -- luacheck: ignore
+    collectgarbage("collect")
+    -- its true size came back with it, so it serves the original size again
+    assert.is_true(lt.memory_cache().held >= 4 * 2 ^ 20)
+    local d = lt.ones(2 ^ 20 // 1)
+    assert.equal(c2.hits + 1, lt.memory_cache().hits)
+    assert.equal(2 ^ 20, d:sum())
+    -- never more than the cap: 16 freed blocks of 8 MiB under a 64 MiB cap
+    local keep = {}
+    for i = 1, 16 do keep[i] = lt.empty(2 * 2 ^ 20 // 1) end
+    keep = nil -- luacheck: ignore
+    collectgarbage("collect")
+    local c3 = lt.memory_cache()
+    assert.is_true(c3.held <= 64 * 2 ^ 20 and c3.held > 0)
+    -- cap 0 gives every block back
+    assert.equal(0, lt.memory_cache(0).held)
+    lt.memory_cache(2 * 2 ^ 30 // 1)
+  end)
+
+  it("a miss gives back held blocks too small for it; small storages never enter", function()
+    fresh_cap(256 * 2 ^ 20 // 1)
+    local small = {}
+    for i = 1, 3 do small[i] = lt.empty(2 ^ 18 // 1) end -- 1 MiB each
+    small = nil -- luacheck: ignore
+    collectgarbage("collect")
+    assert.equal(3, lt.memory_cache().blocks)
+    local big = lt.empty(2 ^ 21 // 1) -- 8 MiB: none fits, the three 1 MiB blocks go
+    assert.equal(0, lt.memory_cache().blocks)
+    big = nil -- luacheck: ignore
+    local tiny = lt.empty(1000)
+    tiny = nil -- luacheck: ignore
+    collectgarbage("collect")
+    assert.equal(1, lt.memory_cache().blocks)
+    lt.memory_cache(2 * 2 ^ 30 // 1)
+  end)
+
+  it("rejects a negative cap", function()
+    assert.error_matches(function() lt.memory_cache(-1) end, "memory_cache.*cap must be >= 0")
+  end)
+end)

@@ -18,6 +18,13 @@ end
 
 -- Live bytes held by tensor storages (what the GC will give back when they die).
 lunette.memory = C.memory
+-- memory_cache([cap]) -> {held, cap, blocks, hits, misses}
+-- Blocks of 1 MiB or more that the collector frees are kept (up to cap bytes, 2 GiB to
+-- start; the oldest go first) and handed to the next storage that fits in one (the smallest
+-- such), so a model's layers reuse mapped pages from one batch to the next instead of
+-- faulting in fresh zeroed ones; a miss first gives back held blocks too small for it. held: bytes kept now; blocks: how many; hits and misses: large requests served
+-- from the cache and not. A cap (bytes, >= 0) is set first; 0 gives every held block back.
+lunette.memory_cache = C.memory_cache
 -- Wall-clock seconds (monotonic), for timing scripts and benchmarks.
 lunette.time = C.clock
 

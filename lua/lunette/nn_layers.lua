@@ -13,6 +13,7 @@ local nm = require "lunette.nn_module"
 
 local M = {}
 local class, init, argerror, shape_str = nm.class, nm.init, nm.argerror, nm.shape_str
+local grad_enabled, saved = nm.grad_enabled, nm.saved
 
 -- default_generator() -> Generator
 -- The generator lunette.seed(n) restarts, looked up through the lunette table
@@ -154,14 +155,14 @@ function Linear:forward(x)
     argerror(1, "forward", "Linear(%d -> %d) expects input [* x %d], got %s", self.in_features, self.out_features,
              self.in_features, shape_str(x))
   end
-  self._x = x
+  self._x = grad_enabled() and x or nil
   return C.linear_forward(x, self.weight, self.bias)
 end
 
 function Linear:backward(g, ctx, need_dx)
   local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
   if want_dx == nil then return nil end
-  return C.linear_backward(g, self._x, self.weight, gw, gb, want_dx, tgt, wo, bo)
+  return C.linear_backward(g, saved(self, self._x), self.weight, gw, gb, want_dx, tgt, wo, bo)
 end
 
 ---------------------------------------------------------------------------
@@ -216,14 +217,14 @@ function Conv2d:forward(x)
   if x:dim() ~= 4 or x:size(2) ~= self.in_channels then
     argerror(1, "forward", "Conv2d(%s) expects input [B x %d x H x W], got %s", self:extra_repr(), self.in_channels, shape_str(x))
   end
-  self._x = x
+  self._x = grad_enabled() and x or nil
   return C.conv2d_forward(x, self.weight, self.bias, self._geo)
 end
 
 function Conv2d:backward(g, ctx, need_dx)
   local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
   if want_dx == nil then return nil end
-  return C.conv2d_backward(g, self._x, self.weight, self._geo, gw, gb, want_dx, tgt, wo, bo)
+  return C.conv2d_backward(g, saved(self, self._x), self.weight, self._geo, gw, gb, want_dx, tgt, wo, bo)
 end
 
 ---------------------------------------------------------------------------
@@ -263,13 +264,17 @@ local function batchnorm_class(name, dims_ok, expect)
     local y, mean, invstd = C.batchnorm_forward(x, self.weight, self.bias, self.running_mean, self.running_var,
                                                 batch_stats, self.eps, self.momentum)
     if self.training and self.track_running_stats then self.num_batches_tracked:add_(1) end
-    self._x, self._mean, self._invstd, self._batch_stats = x, mean, invstd, batch_stats
+    if grad_enabled() then
+      self._x, self._mean, self._invstd, self._batch_stats = x, mean, invstd, batch_stats
+    else
+      self._x, self._mean, self._invstd = nil, nil, nil
+    end
     return y
   end
   function cls:backward(g, ctx, need_dx)
     local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
     if want_dx == nil then return nil end
-    return C.batchnorm_backward(g, self._x, self.weight, self._mean, self._invstd, self._batch_stats,
+    return C.batchnorm_backward(g, saved(self, self._x), self.weight, self._mean, self._invstd, self._batch_stats,
                                 gw, gb, want_dx, tgt, wo, bo)
   end
   return cls
@@ -321,14 +326,18 @@ function LayerNorm:forward(x)
     argerror(1, "forward", "LayerNorm(%s) expects input [* x %s], got %s", self:extra_repr(), self:extra_repr(), shape_str(x))
   end
   local y, mean, invstd = C.layernorm_forward(x, self._d, self.weight, self.bias, self.eps)
-  self._x, self._mean, self._invstd = x, mean, invstd
+  if grad_enabled() then
+    self._x, self._mean, self._invstd = x, mean, invstd
+  else
+    self._x, self._mean, self._invstd = nil, nil, nil
+  end
   return y
 end
 
 function LayerNorm:backward(g, ctx, need_dx)
   local want_dx, gw, gb, tgt, wo, bo = backward_dests(self, ctx, need_dx)
   if want_dx == nil then return nil end
-  return C.layernorm_backward(g, self._x, self._d, self.weight, self._mean, self._invstd, gw, gb,
+  return C.layernorm_backward(g, saved(self, self._x), self._d, self.weight, self._mean, self._invstd, gw, gb,
                               want_dx, tgt, wo, bo)
 end
 
@@ -345,16 +354,17 @@ local function activation(name, kernel)
     if name == "GELU" and opts and opts.approximate == "tanh" then self._kernel = "gelu_tanh" end
     return self
   end
-  function cls:dtype() return self._x and self._x:dtype() or "float32" end
+  function cls:dtype() return self._dt or "float32" end
   function cls:forward(x)
     if not lt.is_tensor(x) then argerror(1, "forward", "%s expects a tensor, got %s", name, type(x)) end
-    self._x = x
-    self._y = C.act_forward(self._kernel, x)
-    return self._y
+    local y = C.act_forward(self._kernel, x)
+    self._dt = x:dtype()
+    if grad_enabled() then self._x, self._y = x, y else self._x, self._y = nil, nil end
+    return y
   end
   function cls:backward(g, ctx, need_dx)
     if need_dx == false then return nil end
-    return C.act_backward(self._kernel, g, self._x, self._y)
+    return C.act_backward(self._kernel, g, saved(self, self._x), self._y)
   end
   return cls
 end
@@ -386,15 +396,16 @@ local function softmax_class(name, logmode)
   function cls:forward(x)
     if not lt.is_tensor(x) then argerror(1, "forward", "%s expects a tensor, got %s", name, type(x)) end
     local is_last, d = last(self, x)
-    if is_last then self._y = C.softmax_forward(x, logmode); return self._y end
-    self._y = C.softmax_forward(x:transpose(d, -1):contiguous(), logmode)
-    return self._y:transpose(d, -1)
+    local y = C.softmax_forward(is_last and x or x:transpose(d, -1):contiguous(), logmode)
+    self._y = grad_enabled() and y or nil
+    return is_last and y or y:transpose(d, -1)
   end
   function cls:backward(g, ctx, need_dx)
     if need_dx == false then return nil end
     local is_last, d = last(self, g)
-    if is_last then return C.softmax_backward(g, self._y, logmode) end
-    return C.softmax_backward(g:transpose(d, -1):contiguous(), self._y, logmode):transpose(d, -1)
+    local y = saved(self, self._y)
+    if is_last then return C.softmax_backward(g, y, logmode) end
+    return C.softmax_backward(g:transpose(d, -1):contiguous(), y, logmode):transpose(d, -1)
   end
   return cls
 end
@@ -456,22 +467,22 @@ local function pool_class(name)
     function cls:forward(x)
       check4(self, x)
       local y, idx = C.maxpool2d_forward(x, self._geo)
-      self._x, self._idx = x, idx
+      if grad_enabled() then self._x, self._idx = x, idx else self._x, self._idx = nil, nil end
       return y
     end
     function cls:backward(g, ctx, need_dx)
       if need_dx == false then return nil end
-      return C.maxpool2d_backward(g, self._idx, self._x)
+      return C.maxpool2d_backward(g, saved(self, self._idx), self._x)
     end
   else
     function cls:forward(x)
       check4(self, x)
-      self._x = x
+      self._x = grad_enabled() and x or nil
       return C.avgpool2d_forward(x, self._geo)
     end
     function cls:backward(g, ctx, need_dx)
       if need_dx == false then return nil end
-      return C.avgpool2d_backward(g, self._x, self._geo)
+      return C.avgpool2d_backward(g, saved(self, self._x), self._geo)
     end
   end
   return cls
@@ -499,12 +510,12 @@ function Adaptive:forward(x)
   if not lt.is_tensor(x) or x:dim() ~= 4 then
     argerror(1, "forward", "AdaptiveAvgPool2d expects input [B x C x H x W], got %s", lt.is_tensor(x) and shape_str(x) or type(x))
   end
-  self._x = x
+  self._x = grad_enabled() and x or nil
   return C.adaptive_avgpool2d_forward(x, self.output_size[1], self.output_size[2])
 end
 function Adaptive:backward(g, ctx, need_dx)
   if need_dx == false then return nil end
-  return C.adaptive_avgpool2d_backward(g, self._x)
+  return C.adaptive_avgpool2d_backward(g, saved(self, self._x))
 end
 
 ---------------------------------------------------------------------------

@@ -467,9 +467,56 @@ function Module:tostring(indent)
   return table.concat(lines, "\n")
 end
 
+---------------------------------------------------------------------------
+-- Gradient mode
+---------------------------------------------------------------------------
+
+-- Whether forward passes keep what backward needs (nn.no_grad and nn.enable_grad set it).
+local grad_on = true
+
+-- grad_enabled() -> boolean
+-- Whether a forward pass now keeps the activations its backward needs: true
+-- unless inside nn.no_grad (and not inside an nn.enable_grad nested in it).
+function M.grad_enabled() return grad_on end
+
+local function with_grad(flag, fn, ...)
+  local saved = grad_on
+  grad_on = flag
+  local res = table.pack(pcall(fn, ...))
+  grad_on = saved
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- no_grad(fn, ...) -> fn(...)'s results
+-- Runs fn(...) with gradients off, as torch.no_grad: forward passes keep no
+-- activations for backward (each layer also drops those of its last forward),
+-- so an evaluation holds one batch's live tensors at a time, not every
+-- layer's input. A backward after such a forward raises. The mode is restored
+-- when fn returns or raises (the error is raised again as it was). Works in
+-- training and evaluation mode alike; evaluation mode alone still keeps
+-- activations, as in torch, so that a backward in evaluation mode works.
+function M.no_grad(fn, ...) return with_grad(false, fn, ...) end
+
+-- enable_grad(fn, ...) -> fn(...)'s results
+-- Runs fn(...) with gradients on, also inside nn.no_grad (as
+-- torch.enable_grad): what per-sample gradient passes run in.
+function M.enable_grad(fn, ...) return with_grad(true, fn, ...) end
+
+-- saved(layer, v) -> v
+-- v, or raises naming the layer when its forward kept nothing for backward
+-- (it ran under nn.no_grad, or never ran).
+function M.saved(layer, v)
+  if v == nil then
+    M.argerror(1, "backward", "%s kept no activations: its last forward ran under nn.no_grad (or none ran)",
+               layer.__name or "module")
+  end
+  return v
+end
+
 -- m:forward(x) -> y
 -- The layer's output for a batch x (also m(x)); remembers what backward
--- needs. Each layer checks x's dtype and shape and raises an error naming
+-- needs (nothing under nn.no_grad). Each layer checks x's dtype and shape and raises an error naming
 -- both. The base module passes x through.
 function Module:forward(x) return x end
 -- m:backward(dy [, ctx [, need_dx = true]]) -> dx

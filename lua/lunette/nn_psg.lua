@@ -133,7 +133,9 @@ end
 local function pass(model, plan, x, y, target, opts, lossf)
   -- last layer: the features, then the head and the parameter-free modules after it
   local top = opts.last_layer and plan.split.module or model
-  local logits = top:forward(opts.last_layer and plan.split.features(x) or x)
+  -- No backward reaches the features of a last-layer pass: they keep no activations.
+  local h = opts.last_layer and nm.no_grad(plan.split.features, x) or x
+  local logits = top:forward(h)
   local losses, dlogits = lossf(logits, y)
   local ctx = { target = target, offsets = plan.offsets, seen = plan.seen }
   top:backward(dlogits, ctx, false)
@@ -159,7 +161,8 @@ local function run(fname, model, x, y, opts, plan, make_target)
   local B = x:size(1)
   local bs = opts.batch_size or B
   local lossf, losses, logits = loss_fn(opts), {}, {}
-  nm.in_eval(model, function()
+  -- Gradients on even when the caller runs under nn.no_grad: this pass needs its backward.
+  nm.in_eval(model, nm.enable_grad, function()
     for b0 = 1, math.max(B, 1), bs do
       local n = math.min(bs, B - b0 + 1)
       if n <= 0 then break end
@@ -177,7 +180,7 @@ local function method_loop(model, x, y, opts, plan, G)
   -- The reference: one backward per sample (what the seed does), gradients copied out.
   check_batch("per_sample_grads", x, y)
   local lossf = loss_fn(opts)
-  nm.in_eval(model, function()
+  nm.in_eval(model, nm.enable_grad, function()
     for b = 1, x:size(1) do
       model:zero_grad()
       local xb, yb = x:narrow(1, b, 1), y:narrow(1, b, 1)
@@ -278,7 +281,8 @@ function M.sample_stats(model, x, y, opts)
   opts = check("sample_stats", 4, opts, { "batch_size" }) or {}
   if not lt.is_tensor(x) then argerror(1, "sample_stats", "batch tensor expected, got %s", type(x)) end
   local B, bs, parts = x:size(1), opts.batch_size or x:size(1), {}
-  nm.in_eval(model, function()
+  -- Forward only: nothing is kept for a backward.
+  nm.in_eval(model, nm.no_grad, function()
     for b0 = 1, B, bs do
       local n = math.min(bs, B - b0 + 1)
       parts[#parts + 1] = model:forward(n == B and x or x:narrow(1, b0, n))

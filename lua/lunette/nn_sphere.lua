@@ -64,13 +64,17 @@ function Normalize:forward(x)
     argerror(1, "forward", "Normalize(dim=%d) got a %d-d input %s", self.dim, x:dim(), shape_str(x))
   end
   local y, nc, keep = l2_forward(x, d, self.eps)
-  self._y, self._nc, self._keep, self._d = y, nc, keep, d
+  if nm.grad_enabled() then
+    self._y, self._nc, self._keep, self._d = y, nc, keep, d
+  else
+    self._y, self._nc, self._keep = nil, nil, nil
+  end
   return y
 end
 
 function Normalize:backward(g, ctx, need_dx)
   if need_dx == false then return nil end
-  return l2_backward(g, self._y, self._nc, self._keep, self._d)
+  return l2_backward(g, nm.saved(self, self._y), self._nc, self._keep, self._d)
 end
 
 ---------------------------------------------------------------------------
@@ -208,9 +212,15 @@ function Anchors:forward(x)
   if x:dtype() ~= self.anchors:dtype() then
     argerror(1, "forward", "Anchors computes in %s but the input is %s", self.anchors:dtype(), x:dtype())
   end
-  if self.normalize_input then self._x, self._nx, self._kx = l2_forward(x, 2, self.eps) else self._x = x end
-  self._a, self._na, self._ka = l2_forward(self.anchors, 2, self.eps)
-  return matmul(self._x, self._a:t())
+  local xn, nx, kx = x, nil, nil
+  if self.normalize_input then xn, nx, kx = l2_forward(x, 2, self.eps) end
+  local a, na, ka = l2_forward(self.anchors, 2, self.eps)
+  if nm.grad_enabled() then
+    self._x, self._nx, self._kx, self._a, self._na, self._ka = xn, nx, kx, a, na, ka
+  else
+    self._x, self._nx, self._kx, self._a, self._na, self._ka = nil, nil, nil, nil, nil, nil
+  end
+  return matmul(xn, a:t())
 end
 
 -- Per-sample gradients of the anchors (full mode): sample b's is the normalisation's gradient of
@@ -230,6 +240,7 @@ function Anchors:_per_sample(g, ctx)
 end
 
 function Anchors:backward(g, ctx, need_dx)
+  nm.saved(self, self._a)
   if ctx then self:_per_sample(g, ctx)
   elseif not (self._frozen and self._frozen.anchors) then
     self:grad_of("anchors"):add_(l2_backward(matmul(g:t(), self._x), self._a, self._na, self._ka, 2))

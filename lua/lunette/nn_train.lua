@@ -460,7 +460,8 @@ function M.evaluate(model, data, opts)
   local lo, cnt = 1, N
   if dist then lo, cnt = dist.shard_range(N) end
   local bar = progress_bar(dist and N or cnt, opts, "evaluate", dist ~= nil)
-  local ok, err = pcall(nm.in_eval, model, function()
+  -- Forward only (nn.no_grad): no layer keeps its input for a backward.
+  local ok, err = pcall(nm.in_eval, model, nm.no_grad, function()
     for b0 = lo, lo + cnt - 1, bs do
       local n = math.min(bs, lo + cnt - b0)
       local xb, yb = src.get(lt.arange(b0, b0 + n, 1, "int64"))
@@ -521,7 +522,7 @@ function M.extract_features(model, data, opts)
   local N, bs = rows:numel(), opts.batch_size or 256
   if math.type(bs) ~= "integer" or bs < 1 then argerror(3, "extract_features", "batch_size must be a positive integer") end
   local out, bar = nil, progress_bar(N, opts, opts.desc or "features")
-  local ok, err = pcall(nm.in_eval, model, function()
+  local ok, err = pcall(nm.in_eval, model, nm.no_grad, function()
     for b0 = 1, N, bs do
       local n = math.min(bs, N - b0 + 1)
       local h = features((src.get(rows:narrow(1, b0, n))))

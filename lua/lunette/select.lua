@@ -336,7 +336,8 @@ local function sketch_last_layer(o, ds, data, nn, fd, bs, dist)
   -- model.eval(); each module's flag comes back afterwards.
   require("lunette.nn_module").in_eval(o.model, function()
     for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress, dist) do
-      local h = split.features(x)
+      -- The features take no backward: nothing of theirs is kept (nn.no_grad).
+      local h = nn.no_grad(split.features, x)
       H = H or lt.empty(ds:size(), h:size(2))
       H:narrow(1, row, h:size(1)):copy_(h)
       row, nb = row + h:size(1), nb + 1

@@ -1,4 +1,5 @@
-/* nn_conv.c - 2-d convolution as im2col + GEMM over chunks of samples: backward, per-sample. */
+/* nn_conv.c - 2-d convolution: im2col + GEMM over chunks of samples (a direct kernel for narrow
+ * groups forward), backward, per-sample. */
 #include <string.h>
 #include "interrupt.h"
 #include "nn/nn_conv.h"
@@ -242,6 +243,157 @@ static void transpose_chunk(const Geo *g, void *t, void *y, int64_t nb, int gath
   }
 }
 
+/* ---- direct grouped convolution --------------------------------------------- */
+
+/* Floats of one sample-group's input planes, padded: what the direct kernel keeps on its stack
+ * (64 KiB), and so the largest CG * (H + 2 pad_h) * (W + 2 pad_w) it takes. */
+#define DIRECT_PLANE_MAX 16384
+/* Floats past the padded planes that a stride-2 load may read (and drop). */
+#define DIRECT_SLACK 32
+/* Output pixels along a row per register tile: one AVX2 vector. */
+#define DIRECT_TW 8
+
+/* Narrow groups (ResNeXt's 3x3 convolutions of 4, 8 or 16 channels per group) make GEMMs of 4
+ * to 16 rows, which run far below the GEMM's peak, after an im2col that writes KH*KW copies of
+ * the input. The direct kernel reads each padded input plane from the stack instead and keeps a
+ * tile of og output channels x DIRECT_TW pixels in registers over the CG*KH*KW products. */
+static int use_direct(const Geo *g, const NnConv2d *cv) {
+  int64_t hp = g->H + 2 * cv->pad[0], wp = g->W + 2 * cv->pad[1];
+  return g->dt == LT_F32 && g->G > 1 && g->OG <= 16 && g->CG <= 16 &&
+         g->CG * hp * wp + DIRECT_SLACK <= DIRECT_PLANE_MAX;
+}
+
+/* Copies sample b's group gi input planes into p, zero-padded: [CG x hp x wp]. */
+static void pad_planes(const Geo *g, const NnConv2d *cv, const float *x, int64_t b, int64_t gi,
+                       float *p) {
+  int64_t hp = g->H + 2 * cv->pad[0], wp = g->W + 2 * cv->pad[1];
+  memset(p, 0, (size_t)(g->CG * hp * wp + DIRECT_SLACK) * sizeof(float));
+  for (int64_t ci = 0; ci < g->CG; ci++) {
+    const float *xc = x + (b * g->C + gi * g->CG + ci) * g->H * g->W;
+    for (int64_t h = 0; h < g->H; h++)
+      memcpy(p + (ci * hp + h + cv->pad[0]) * wp + cv->pad[1], xc + h * g->W,
+             (size_t)g->W * sizeof(float));
+  }
+}
+
+/* Eight pixels of a row (GCC's vector extension: one AVX2 register, two SSE ones). */
+typedef float DirectV8 __attribute__((vector_size(DIRECT_TW * sizeof(float))));
+typedef int DirectI8 __attribute__((vector_size(DIRECT_TW * sizeof(int))));
+
+/* *v = pixels xs[t * s] for t < tw, zeros past tw (a partial tile at the row's end). Stride 2
+ * reads 16 floats and keeps the even ones: the padded planes have DIRECT_SLACK floats of room
+ * past their end for the odd ones it drops. */
+static inline __attribute__((always_inline)) void direct_load(DirectV8 *v, const float *xs,
+                                                              int64_t s, int64_t tw) {
+  if (s == 1 && tw == DIRECT_TW) {
+    memcpy(v, xs, sizeof *v);
+    return;
+  }
+  if (s == 2 && tw == DIRECT_TW) {
+    DirectV8 lo, hi;
+    memcpy(&lo, xs, sizeof lo);
+    memcpy(&hi, xs + DIRECT_TW, sizeof hi);
+    *v = __builtin_shuffle(lo, hi, (DirectI8){0, 2, 4, 6, 8, 10, 12, 14});
+    return;
+  }
+  for (int t = 0; t < DIRECT_TW; t++) (*v)[t] = t < tw ? xs[t * s] : 0.0f;
+}
+
+/* Two tiles side by side (one when pair is 0): y[o][oh][ow0 + t] for o < og, t < tw (up to 2
+ * DIRECT_TW), from the padded planes p. og, kw and pair are constants where this is inlined
+ * (og 8, 4 or 1; kw 3 or 0 for any), so the 2 og accumulators stay in registers over the
+ * CG*KH*KW products, each weight is loaded once for both tiles and each input vector once for
+ * all og channels. */
+static inline __attribute__((always_inline)) void direct_tile(
+    const Geo *g, const NnConv2d *cv, const float *p, const float *wg, const float *bias,
+    float *yg, int64_t oh, int64_t ow0, int64_t tw, int og, int kw, int pair) {
+  int64_t hp = g->H + 2 * cv->pad[0], wp = g->W + 2 * cv->pad[1], s = cv->stride[1];
+  int64_t KW = kw ? kw : g->KW, wstride = g->CG * g->KK;
+  int64_t tw0 = tw < DIRECT_TW ? tw : DIRECT_TW, tw1 = pair ? tw - tw0 : 0;
+  DirectV8 acc0[8], acc1[8];
+#pragma GCC unroll 8
+  for (int o = 0; o < og; o++) {
+    acc0[o] = (DirectV8){0};
+    acc1[o] = (DirectV8){0};
+  }
+  for (int64_t ci = 0; ci < g->CG; ci++)
+    for (int64_t i = 0; i < g->KH; i++) {
+      const float *row = p + (ci * hp + oh * cv->stride[0] + i * cv->dil[0]) * wp + ow0 * s;
+      const float *wk = wg + (ci * g->KH + i) * KW;
+#pragma GCC unroll 3
+      for (int64_t j = 0; j < KW; j++) {
+        DirectV8 x0, x1;
+        direct_load(&x0, row + j * cv->dil[1], s, tw0);
+        if (pair) direct_load(&x1, row + j * cv->dil[1] + DIRECT_TW * s, s, tw1);
+#pragma GCC unroll 8
+        for (int o = 0; o < og; o++) {
+          float wv = wk[o * wstride + j];
+          acc0[o] += wv * x0;
+          if (pair) acc1[o] += wv * x1;
+        }
+      }
+    }
+#pragma GCC unroll 8
+  for (int o = 0; o < og; o++) {
+    float bv = bias ? bias[o] : 0.0f, *d = yg + (o * g->HO + oh) * g->WO + ow0;
+    for (int t = 0; t < tw0; t++) d[t] = acc0[o][t] + bv;
+    for (int t = 0; t < tw1; t++) d[DIRECT_TW + t] = acc1[o][t] + bv;
+  }
+  (void)wp;
+}
+
+/* All tiles of one (sample, group), og output channels at a time. */
+static inline __attribute__((always_inline)) void direct_group(
+    const Geo *g, const NnConv2d *cv, const float *p, const float *w, const float *bias,
+    float *y, int64_t b, int64_t gi, int og, int kw) {
+  for (int64_t o0 = 0; o0 < g->OG; o0 += og) {
+    int64_t oc = gi * g->OG + o0;
+    const float *wg = w + oc * g->CG * g->KK, *bg = bias ? bias + oc : NULL;
+    float *yg = y + (b * g->O + oc) * g->L;
+    for (int64_t oh = 0; oh < g->HO; oh++)
+      for (int64_t ow0 = 0; ow0 < g->WO; ow0 += 2 * DIRECT_TW) {
+        int64_t tw = g->WO - ow0 < 2 * DIRECT_TW ? g->WO - ow0 : 2 * DIRECT_TW;
+        /* The pair only where its second tile has pixels: a constant either way. */
+        if (tw > DIRECT_TW)
+          direct_tile(g, cv, p, wg, bg, yg, oh, ow0, tw, og, kw, 1);
+        else
+          direct_tile(g, cv, p, wg, bg, yg, oh, ow0, tw, og, kw, 0);
+      }
+  }
+}
+
+/* FMA as well as AVX2 for the direct kernel (LT_HOT's "avx2" alone leaves multiply and add
+ * apart); the loader picks the clone once. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define DIRECT_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define DIRECT_HOT
+#endif
+
+/* y = conv(x, w) + bias for a grouped F32 convolution that use_direct accepts. Threads split
+ * the (sample, group) pairs; each output is written once, summed in a fixed order, so the bits
+ * do not depend on the thread count or on how the batch is split. */
+DIRECT_HOT static void direct_f32(const Geo *g, const NnConv2d *cv, const float *x,
+                                  const float *w, const float *bias, float *y) {
+#pragma omp parallel for schedule(static) if (g->B * g->O * g->L >= 32768)
+  for (int64_t bg = 0; bg < g->B * g->G; bg++) {
+    int64_t b = bg / g->G, gi = bg % g->G;
+    float p[DIRECT_PLANE_MAX];
+    pad_planes(g, cv, x, b, gi, p);
+    /* A constant og for the common widths lets the compiler keep the tile in registers. */
+    int kw3 = g->KW == 3 ? 3 : 0;
+    if (g->OG % 8 == 0 && kw3)
+      direct_group(g, cv, p, w, bias, y, b, gi, 8, 3);
+    else if (g->OG % 4 == 0 && kw3)
+      direct_group(g, cv, p, w, bias, y, b, gi, 4, 3);
+    else if (g->OG % 4 == 0)
+      direct_group(g, cv, p, w, bias, y, b, gi, 4, 0);
+    else
+      direct_group(g, cv, p, w, bias, y, b, gi, 1, 0);
+  }
+}
+
 /* ---- forward -------------------------------------------------------------- */
 
 /* Samples per chunk: what the scratch holds past 512 bytes of carve padding, at most B. */
@@ -257,6 +409,10 @@ LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const 
   if (st != LT_OK) return st;
   Geo g;
   geo_of(c, x, w, &g);
+  if (use_direct(&g, c)) {
+    direct_f32(&g, c, x->data, w->data, b ? b->data : NULL, y->data);
+    return lt_interrupt_pending() ? LT_EINTR : LT_OK;
+  }
   /* Chunks of samples: columns for a whole batch would take CKK*B*L entries. The chunk's samples
    * lie side by side along nl, so each group's GEMM (w_g [OG x kg] by cols_g [kg x nl]) is wide. */
   int64_t nb = chunk_of(s, (size_t)((g.CKK + g.O) * g.L) * g.es, g.B), kg = g.CG * g.KK;

@@ -1,4 +1,5 @@
-/* nn_conv.h - 2-d convolution: im2col + GEMM, per-sample gradients, a reference (core, no Lua). */
+/* nn_conv.h - 2-d convolution: im2col + GEMM (direct for narrow groups), per-sample gradients, a
+ * reference (core, no Lua). */
 #ifndef LUNETTE_NN_CONV_H
 #define LUNETTE_NN_CONV_H
 #include "nn/nn_psg.h"
@@ -20,9 +21,10 @@ LtStatus nn_conv2d_check(const NnConv2d *c, const Tensor *x, const Tensor *w, co
  * GEMM output); a chunk of nb samples needs nb times this. */
 size_t nn_conv2d_scratch_per_sample(const NnConv2d *c, const Tensor *x, const Tensor *w);
 
-/* y = conv(x, w) + b, samples in chunks that fit the scratch (LT_ENOMEM if
- * not even one does). Failures: nn_conv2d_check's, LT_ENOMEM, LT_EINTR (y
- * then partly written); s is as it was on return. */
+/* y = conv(x, w) + b, samples in chunks that fit the scratch (LT_ENOMEM if not even one does).
+ * Grouped float32 convolutions with at most 16 channels per group (in and out) and small padded
+ * planes run a direct kernel instead, with no scratch. Failures: nn_conv2d_check's, LT_ENOMEM,
+ * LT_EINTR (y then partly written); s is as it was on return. */
 LtStatus nn_conv2d_forward(const NnConv2d *c, Tensor *y, const Tensor *x, const Tensor *w,
                            const Tensor *b, NnScratch *s);
 

@@ -103,7 +103,10 @@ long long ltL_memory_live(lua_State *L) {
 /* Pushes a storage userdata of nbytes (at most STORAGE_MAX, checked by
  * the callers); its bytes are part of the userdata so the collector counts
  * them and frees them with it. */
+static void collect_if_due(lua_State *L, size_t nbytes);
+
 static LtStorage *push_storage(lua_State *L, size_t nbytes) {
+  collect_if_due(L, nbytes);
   /* The element bytes live inside the userdata itself, so the collector sees their full size and
    * frees them with it; the extra STORAGE_ALIGN bytes leave room to align the start to 64. */
   LtStorage *s = lua_newuserdatauv(L, sizeof(LtStorage) + nbytes + STORAGE_ALIGN, 0);
@@ -119,6 +122,112 @@ static LtStorage *push_storage(lua_State *L, size_t nbytes) {
   lua_rawset(L, -3);
   lua_pop(L, 1);
   return s;
+}
+
+/* ---- block cache in front of the state's allocator ------------------------ */
+
+/* The state's own allocator and the cache in front of it (the new allocator's ud). */
+typedef struct {
+  lua_Alloc f;
+  void *ud;
+  LtBlockCache cache;
+  size_t fresh; /* bytes of large storages made since the last collection collect_if_due ran */
+  size_t base;  /* the state's bytes in use right after that collection */
+} CachedAlloc;
+
+static const char CACHE_KEY = 'c';
+
+static void cache_give_back(void *ctx, void *p, size_t n) {
+  CachedAlloc *a = ctx;
+  a->f(a->ud, p, n, 0);
+}
+
+/* lua_Alloc: frees of large blocks go to the cache, fresh large userdata (storages) come from
+ * it, everything else (small blocks, reallocations) passes through unchanged. A block the cache
+ * handed out larger than asked is freed or resized with its true size, so the state's allocator
+ * always sees the size it allocated. (For a new object, osize is its type, not a size.) */
+static void *cached_alloc(void *ud, void *p, size_t osize, size_t nsize) {
+  CachedAlloc *a = ud;
+  if (p && a->cache.nlent > 0) osize = lt_cache_true_size(&a->cache, p, osize);
+  if (nsize == 0) {
+    if (p && lt_cache_put(&a->cache, p, osize)) return NULL;
+    return a->f(a->ud, p, osize, 0);
+  }
+  if (!p && osize == LUA_TUSERDATA && nsize >= LT_CACHE_MIN_BLOCK) {
+    void *q = lt_cache_take(&a->cache, nsize);
+    if (q) return q;
+  }
+  void *q = a->f(a->ud, p, osize, nsize);
+  if (!q && a->cache.count > 0) {
+    /* Out of memory while blocks sit idle: give them all back and try once more. */
+    size_t cap = a->cache.cap;
+    lt_cache_set_cap(&a->cache, 0);
+    a->cache.cap = cap;
+    q = a->f(a->ud, p, osize, nsize);
+  }
+  return q;
+}
+
+/* __gc of the registry anchor, run once by lua_close: the state's own allocator comes back
+ * before the held blocks and the cache itself are freed through it. */
+static int cache_close(lua_State *L) {
+  CachedAlloc **slot = lua_touserdata(L, 1);
+  CachedAlloc *a = *slot;
+  if (!a) return 0;
+  *slot = NULL;
+  lua_setallocf(L, a->f, a->ud);
+  lt_cache_set_cap(&a->cache, 0);
+  a->f(a->ud, a, sizeof *a, 0);
+  return 0;
+}
+
+void ltL_install_block_cache(lua_State *L) {
+  if (ltL_block_cache(L)) return;
+  void *ud;
+  lua_Alloc f = lua_getallocf(L, &ud);
+  /* The anchor exists before the cache does, so a memory error here leaves nothing behind. */
+  CachedAlloc **slot = lua_newuserdatauv(L, sizeof *slot, 0);
+  *slot = NULL;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, cache_close);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &CACHE_KEY);
+  CachedAlloc *a = f(ud, NULL, 0, sizeof *a);
+  if (!a) luaL_error(L, "not enough memory");
+  memset(a, 0, sizeof *a);
+  a->f = f;
+  a->ud = ud;
+  a->cache.cap = LTL_CACHE_DEFAULT_CAP;
+  a->cache.free_fn = cache_give_back;
+  a->cache.ctx = a;
+  *slot = a;
+  lua_setallocf(L, cached_alloc, a);
+}
+
+/* Large storages that die young (a model's activations, batch after batch) would otherwise wait
+ * for the collector's next cycle, which starts only once the heap has doubled: the garbage of a
+ * forward pass grew to the size of everything live. A full collection once the large storages
+ * made since the last one exceed half of what was in use after it (and 64 MiB) frees them while
+ * their blocks are still wanted, so the cache hands them to the next layer: a pause of 150% for
+ * tensor bytes only, while small Lua objects keep the collector's own pace. */
+static void collect_if_due(lua_State *L, size_t nbytes) {
+  void *ud;
+  if (nbytes < LT_CACHE_MIN_BLOCK || lua_getallocf(L, &ud) != cached_alloc) return;
+  CachedAlloc *a = ud;
+  a->fresh += nbytes;
+  size_t due = a->base / 2 > ((size_t)64 << 20) ? a->base / 2 : ((size_t)64 << 20);
+  /* A collector the script stopped stays stopped. */
+  if (a->fresh < due || !lua_gc(L, LUA_GCISRUNNING)) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  a->base = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+  a->fresh = 0;
+}
+
+LtBlockCache *ltL_block_cache(lua_State *L) {
+  void *ud;
+  if (lua_getallocf(L, &ud) != cached_alloc) return NULL;
+  return &((CachedAlloc *)ud)->cache;
 }
 
 /* ---- tensor userdata ------------------------------------------------------ */

@@ -5,6 +5,7 @@
 #define LUNETTE_LBASE_H
 #include <lua.h>
 #include <lauxlib.h>
+#include "tensor/blockcache.h"
 #include "tensor/tensor.h"
 
 #define LT_TENSOR_MT "lunette.Tensor"
@@ -126,6 +127,16 @@ const char *ltL_shape_of(const Tensor *t, char *buf, size_t n);
 /* Bytes held by storages not yet collected (O(number of storages)). Storages are tracked as
  * the keys of a weak registry table, so a collected one stops counting in the same cycle. */
 long long ltL_memory_live(lua_State *L);
+
+/* Puts a block cache (tensor/blockcache.h) in front of L's allocator, once per state: large
+ * blocks the collector frees are kept, up to a cap (LTL_CACHE_DEFAULT_CAP bytes to start), and
+ * handed back for the next request they can hold, so the storages of a model's layers are
+ * not unmapped and faulted in again on every call. The state's own allocator is put back and
+ * the held blocks freed when L closes. Raises on a memory error. */
+void ltL_install_block_cache(lua_State *L);
+/* The cache of L (NULL when ltL_install_block_cache did not run on L). */
+LtBlockCache *ltL_block_cache(lua_State *L);
+#define LTL_CACHE_DEFAULT_CAP ((size_t)2 << 30)
 
 /* Adds fns to the tensor metatable's __methods and to the table on top (creating the
  * metatable, named "Tensor", on first use). */

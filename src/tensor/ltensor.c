@@ -404,6 +404,28 @@ static int t_memory(lua_State *L) {
   return 1;
 }
 
+/* memory_cache([cap]) -> {held, cap, blocks, hits, misses}; a cap (bytes >= 0) is set first. */
+static int t_memory_cache(lua_State *L) {
+  LtBlockCache *c = ltL_block_cache(L);
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer cap = ltL_check_int(L, 1, "memory_cache", "cap");
+    if (cap < 0) ltL_argerror(L, 1, "memory_cache", "cap must be >= 0, got %lld", (long long)cap);
+    if (c) lt_cache_set_cap(c, (size_t)cap);
+  }
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, c ? (lua_Integer)c->bytes : 0);
+  lua_setfield(L, -2, "held");
+  lua_pushinteger(L, c ? (lua_Integer)c->cap : 0);
+  lua_setfield(L, -2, "cap");
+  lua_pushinteger(L, c ? c->count : 0);
+  lua_setfield(L, -2, "blocks");
+  lua_pushinteger(L, c ? (lua_Integer)c->hits : 0);
+  lua_setfield(L, -2, "hits");
+  lua_pushinteger(L, c ? (lua_Integer)c->misses : 0);
+  lua_setfield(L, -2, "misses");
+  return 1;
+}
+
 static int t_clock(lua_State *L) {
   struct timespec ts;
   /* Monotonic: differences are elapsed time even if the wall clock is adjusted. */
@@ -439,6 +461,7 @@ static const luaL_Reg module_fns[] = {{"empty", t_new},
                                       {"linspace", t_linspace},
                                       {"eye", t_eye},
                                       {"memory", t_memory},
+                                      {"memory_cache", t_memory_cache},
                                       {"clock", t_clock},
                                       {NULL, NULL}};
 
