@@ -124,7 +124,9 @@ typedef float SelV8 __attribute__((vector_size(32)));
     for (int j_ = 0; j_ < 8; j_++) (s) += v_[j_]; \
   } while (0)
 
-LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
+/* The dot product both sel_dot and sel_matvec run, inlined into each of their clones. */
+static inline __attribute__((always_inline)) double dot_kernel(const float *a, const float *b,
+                                                               int64_t d) {
   SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
   int64_t i = 0;
   for (; i + 32 <= d; i += 32) {
@@ -146,6 +148,8 @@ LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
   for (; i < d; i++) s += (double)a[i] * b[i];
   return s;
 }
+
+LT_HOT double sel_dot(const float *a, const float *b, int64_t d) { return dot_kernel(a, b, d); }
 
 LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
   SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
@@ -177,8 +181,11 @@ LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
   return s;
 }
 
-void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y) {
-  SEL_FOR(i, n, n * d, y[i] = sel_dot(A + i * d, x, d););
+/* Each row is summed exactly as sel_dot sums it (the same kernel, inlined here so that a row
+ * costs no call through the dispatcher: greedy selections call this once per pick over every
+ * row of a class). */
+LT_HOT void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y) {
+  SEL_FOR(i, n, n * d, y[i] = dot_kernel(A + i * d, x, d););
 }
 
 /* Max under the total order (value, then lower index): associative, so
