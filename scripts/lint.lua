@@ -7,7 +7,7 @@
 -- lines) without failing.
 --
 -- The layers, lowest first. A core file of a module may include the core headers of its own
--- module and of modules of a lower rank; src/interrupt.h and src/lazy.h are below all.
+-- module and of modules of a lower rank; src/interrupt.h, src/lazy.h and src/hot.h are below all.
 local RANK = {
   tensor = 1,
   linalg = 2, io = 2, dist = 2,
@@ -20,6 +20,7 @@ RANK.kernel = 3 -- the Jupyter kernel's protocol and sockets (src/host/kernel.c 
 local TOP = {
   ["lunette.c"] = "registry", ["lunette.h"] = "registry", ["luasrc.h"] = "registry",
   ["lazy.c"] = "core", ["lazy.h"] = "core", ["interrupt.c"] = "core", ["interrupt.h"] = "core",
+  ["hot.h"] = "core", -- LT_HOT, the runtime ISA dispatch of hot kernels
 }
 -- The prefixes a module's core files start with; its bindings are "l" .. one of them.
 local PREFIX = { tensor = { "tensor", "random", "base" } }

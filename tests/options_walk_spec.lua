@@ -204,7 +204,7 @@ local NO_OPTIONS = {
     sub_ sum tan tan_ tanh tanh_ to tobytes topk tostring totable transpose trunc trunc_ unique
     unsqueeze var view where argsort astype einsum]],
   random = "Generator manual_seed seed state set_state",
-  linalg = [[bmm cholesky det dot inv lstsq matmul mm mv norm outer qr slogdet solve svdvals]],
+  linalg = [[blas_info bmm cholesky det dot inv lstsq matmul mm mv norm outer qr slogdet solve svdvals]],
   io = "keys makedirs open_npy write_npy write_png write_safetensors",
   data = "progress_enabled",
   sketch = "cov_error fd_bound from_state",

@@ -56,6 +56,7 @@ def read_rows(cases_dir, groups):
 def read_raw(path):
     info, peak, meas, errors, durations = {}, None, {}, [], {}
     info["durations"] = durations
+    info["stream"] = None
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             line = line.rstrip("\n")
@@ -64,6 +65,8 @@ def read_raw(path):
                 info[k] = v.strip()
             elif line.startswith("peak "):
                 peak = parse_kv(line[5:])
+            elif line.startswith("stream "):
+                info["stream"] = parse_kv(line[7:])
             elif line.startswith("error "):
                 errors.append(parse_kv(line[6:]))
             elif line.startswith("duration "):
@@ -78,13 +81,14 @@ def read_raw(path):
 
 def pool(lines):
     """Pool the rounds of one (case, side): all timed calls, or the n/a reason."""
-    times, flops, check, tools, na, rss = [], None, None, set(), None, None
+    times, flops, check, tools, na, rss, nbytes = [], None, None, set(), None, None, None
     for kv in lines:
         if kv.get("status") == "na":
             na = kv.get("reason", "not available")
             continue
         times += [float(t) for t in kv.get("times", kv.get("seconds", "")).split(",") if t]
         flops = float(kv["flops"]) if "flops" in kv else flops
+        nbytes = float(kv["bytes"]) if "bytes" in kv else nbytes
         check = float(kv["check"]) if "check" in kv and check is None else check
         if "tool" in kv:
             tools.add(kv["tool"])
@@ -93,7 +97,7 @@ def pool(lines):
     if not times:
         return {"na": na or "no result"}
     return {"median": statistics.median(times), "min": min(times), "n": len(times),
-            "flops": flops, "check": check, "tools": tools, "rss_kb": rss}
+            "flops": flops, "check": check, "tools": tools, "rss_kb": rss, "bytes": nbytes}
 
 
 def fmt_time(s):
@@ -124,6 +128,19 @@ def mem_total():
     except OSError:
         pass
     return "unknown"
+
+
+def bandwidth_note(label, p, stream):
+    """GB/s a memory-bound row writes at, and its share of the probe's first-touch and warm
+    write bandwidth (scripts/bench/lib/stream.c)."""
+    gbs = p["bytes"] / p["median"] * 1e-9
+    note = "%s writes %.2f GB at %.2f GB/s" % (label, p["bytes"] * 1e-9, gbs)
+    if stream:
+        ft, wr = float(stream.get("first_touch_gbs", 0)), float(stream.get("write_gbs", 0))
+        if ft > 0 and wr > 0:
+            note += " (%.0f%% of first-touch write bandwidth, %.0f%% of warm write)" % (
+                100 * gbs / ft, 100 * gbs / wr)
+    return note
 
 
 def build(rows, info, peak, meas, errors):
@@ -159,6 +176,8 @@ def build(rows, info, peak, meas, errors):
                 g = p["flops"] / p["median"] * 1e-9
                 share = " (%.0f%% of peak)" % (100 * g / peak_g) if peak_g else ""
                 notes.append("%s %.1f GFLOP/s%s" % (label, g, share))
+            if "median" in p and p.get("bytes"):
+                notes.append(bandwidth_note(label if side == "lunette" else "peer", p, info.get("stream")))
             if "median" in p and p.get("rss_kb"):
                 notes.append("%s peak RSS %.0f MiB" % (label, p["rss_kb"] / 1024))
         if "median" in lu and "median" in pe:
@@ -232,11 +251,30 @@ def main():
                  % (peak_g, peak_src, extra, ", ".join(info.get("peak_sizes", "?").split()), threads))
         if peak:
             L.append("  OpenBLAS: `%s`, kernel `%s`." % (peak.get("config", "?"), peak.get("core", "?")))
+    stream = info.get("stream")
+    if stream:
+        L.append("- Memory bandwidth (scripts/bench/lib/stream.c, %s threads, %s MiB buffers, best of %s): "
+                 "copy %s GB/s (read + write bytes), warm write %s GB/s, first-touch write %s GB/s (a fresh "
+                 "allocation written once, the kernel's page faults and zeroing included: what producing a "
+                 "new tensor costs). Rows that write gigabytes give their GB/s and share of these."
+                 % (stream.get("threads", "?"), stream.get("mib", "?"), stream.get("reps", "?"),
+                    stream.get("copy_gbs", "?"), stream.get("write_gbs", "?"), stream.get("first_touch_gbs", "?")))
+    L.append("- BLAS: lunette runs OpenBLAS `%s`; numpy runs `%s`; torch's intra-op threads: %s. "
+             "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE found in the environment: `%s`; %s."
+             % (info.get("lunette_blas_core", "?"), info.get("peer_blas_core", "?"),
+                info.get("torch_threads", "?"), info.get("blas_env_found", "?"),
+                info.get("blas_env_policy", "?")))
     L.append("")
     L.append("## Machine and versions")
     L.append("")
-    L.append("- CPU: %s; %d logical CPUs available (nproc); memory %s; %s" % (
-        cpu_model(), ncpu, mem_total(), info.get("kernel", platform.platform())))
+    L.append("- Processor: %s; %s physical cores, %s logical CPUs (%d available to this run); "
+             "ISA extensions: %s; memory %s; %s" % (
+                 info.get("cpu_model") or cpu_model(), info.get("cpu_physical", "?"),
+                 info.get("cpu_logical", "?"), ncpu, info.get("cpu_flags", "?").strip() or "none of avx2/avx512",
+                 mem_total(), info.get("kernel", platform.platform())))
+    L.append("- Threads: lunette OMP_NUM_THREADS=%s and OpenBLAS %s; numpy OpenBLAS as above; lunette's own "
+             "kernels pick their ISA clone (x86-64-v4 / v3 / baseline) at start-up (src/hot.h)."
+             % (info.get("lunette_omp_threads", "?"), info.get("lunette_blas_core", "?")))
     if info.get("load_start"):
         L.append("- Load average (1/5/15 min) at start: %s; at end: %s (other work on this machine adds noise)"
                  % (info.get("load_start"), info.get("load_end", "?")))

@@ -9,6 +9,8 @@
 #   BENCH_MIN_REPEATS [7] BENCH_MAX_REPEATS [60] BENCH_BUDGET [1.0 s] BENCH_WARMUP [1]
 #   BENCH_OUT [BENCHMARKS.md]  the report (written atomically)
 #   PEER_PYTHON [/usr/bin/python3]   Debian's Python with numpy (not the PATH python)
+#   BENCH_KEEP_BLAS_ENV [0]    1 keeps OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE from the environment
+#   BENCH_STREAM_MIB [512]     buffer size of the memory-bandwidth probe
 # See scripts/bench/README.md for the case-file protocol.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,8 +31,38 @@ export PEER_PYTHON BENCH_PY PYTHONDONTWRITEBYTECODE=1
 export BENCH_LIB="$ROOT/$BENCH/lib"
 mkdir -p "$WORK" || exit 2
 RAW=$WORK/raw.txt
-: > "$RAW"
 say() { echo "bench: $*" >&2; }
+
+# --- one run per build folder --------------------------------------------------
+# Two runs in one build folder would write interleaved lines into the same raw file (and time
+# each other): the second refuses. flock drops the lock when this shell exits, however it exits.
+LOCK=$WORK/.lock
+if command -v flock >/dev/null 2>&1; then
+  exec 9>>"$LOCK"
+  if ! flock -n 9; then
+    say "another bench run holds $LOCK ($(cat "$LOCK.pid" 2>/dev/null || echo 'pid unknown')); not starting"
+    exit 2
+  fi
+  echo "pid $$ since $(date -u '+%Y-%m-%d %H:%M:%S UTC')" > "$LOCK.pid"
+elif ! mkdir "$LOCK.d" 2>/dev/null; then
+  say "another bench run holds $LOCK.d (remove it if no run is going on); not starting"
+  exit 2
+else
+  trap 'rmdir "$LOCK.d" 2>/dev/null' EXIT INT TERM
+fi
+: > "$RAW"
+
+# --- the BLAS kernel both sides run ----------------------------------------------
+# Some machines set OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE), which makes OpenBLAS run an older
+# kernel set on both sides. The bench unsets them for its own processes only (never in tests or
+# CI) unless BENCH_KEEP_BLAS_ENV=1; the report states the setting either way.
+BLAS_ENV_FOUND="OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>}"
+if [ "${BENCH_KEEP_BLAS_ENV:-0}" = 1 ]; then
+  BLAS_ENV_POLICY="kept from the environment"
+else
+  unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+  BLAS_ENV_POLICY="unset for the bench (both sides)"
+fi
 
 # --- prerequisites -----------------------------------------------------------
 if ! "$PEER_PYTHON" -c 'import numpy' 2>/dev/null; then
@@ -69,6 +101,21 @@ export HYPERFINE
   echo "info lunette_blas=${lb:+$(readlink -f "$lb")}"
   echo "info hyperfine=${HYPERFINE:+$($HYPERFINE --version)}"
   echo "info cc=$(${CC:-cc} --version 2>/dev/null | head -n1)"
+  echo "info blas_env_found=$BLAS_ENV_FOUND"
+  echo "info blas_env_policy=$BLAS_ENV_POLICY"
+  # Each side's BLAS kernel set and thread count, asked of each side's own process.
+  echo "info lunette_blas_core=$($RUN_LUA -e 'local i = require("lunette").linalg.blas_info()
+    io.write(i.core, " (", i.threads, " threads; ", i.config, ")")' 2>/dev/null || echo unknown)"
+  echo "info lunette_omp_threads=$($RUN_LUA -e 'io.write(os.getenv("OMP_NUM_THREADS") or "default")' 2>/dev/null)"
+  echo "info peer_blas_core=$("$PEER_PYTHON" "$BENCH/lib/blas_info.py" 2>/dev/null || echo unknown)"
+  echo "info torch_threads=$("$PEER_PYTHON" -c 'import torch; print(torch.get_num_threads())' 2>/dev/null || echo 'no torch')"
+  # Processor: model, logical CPUs, physical cores (distinct core/socket pairs).
+  echo "info cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n1)"
+  echo "info cpu_logical=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
+  echo "info cpu_physical=$(lscpu -p=CORE,SOCKET 2>/dev/null | grep -v '^#' | sort -u | wc -l)"
+  flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' |
+    grep -E '^(avx2|fma|avx512f|avx512_bf16|amx_tile)$' | tr '\n' ' ')
+  echo "info cpu_flags=$flags"
   # BENCH_GIT_DESC: describe the measured build when it was not made from this work tree
   echo "info git=${BENCH_GIT_DESC:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')}"
   echo "info kernel=$(uname -sr)"
@@ -90,6 +137,17 @@ if [ -x "$PEAK" ]; then
   say "measuring sgemm peak ($THREADS threads)"
   "$PEAK" ${BENCH_PEAK_REPS:-3} ${BENCH_PEAK_SIZES:-1024 2048 3072 4096} > "$WORK/peak.txt" 2>&1
   grep '^peak ' "$WORK/peak.txt" >> "$RAW"
+fi
+
+# --- the machine's memory bandwidth ------------------------------------------------
+STREAM=$WORK/stream
+if [ ! -x "$STREAM" ] || [ "$BENCH/lib/stream.c" -nt "$STREAM" ]; then
+  ${CC:-cc} -O2 -fopenmp "$BENCH/lib/stream.c" -o "$STREAM" || say "could not build the bandwidth probe"
+fi
+if [ -x "$STREAM" ]; then
+  say "measuring memory bandwidth ($THREADS threads)"
+  "$STREAM" 5 "${BENCH_STREAM_MIB:-512}" > "$WORK/stream.txt" 2>&1
+  grep '^stream ' "$WORK/stream.txt" >> "$RAW"
 fi
 
 # --- the cases -----------------------------------------------------------------

@@ -5,15 +5,10 @@
 #include <stdint.h>
 #include "tensor/tensor.h"
 
-/* The embed kernels' hot loops are compiled for x86-64-v3 (AVX2 + FMA) and
- * the baseline, picked at load time; results are the same on any thread
- * count on a given machine, not across the two code paths. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define LT_EMBED_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define LT_EMBED_HOT
-#endif
+/* The embed kernels' hot loops are LT_HOT (hot.h: x86-64-v4, x86-64-v3 and baseline clones,
+ * picked at load time); results are the same on any thread count on a given machine, not across
+ * the code paths. */
+#define LT_EMBED_HOT LT_HOT
 
 /* Long work (kNN, t-SNE, UMAP) reports progress through this hook, always
  * from the calling thread and never inside a parallel region. `stage` names

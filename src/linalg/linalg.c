@@ -917,3 +917,9 @@ LtStatus lt_linalg_cholesky(Tensor *a, int upper) {
   }
   return LT_OK;
 }
+
+void lt_linalg_blas_info(const char **core, const char **config, int *threads) {
+  *core = openblas_get_corename();
+  *config = openblas_get_config();
+  *threads = openblas_get_num_threads();
+}

@@ -147,4 +147,10 @@ LtStatus lt_linalg_slogdet(Tensor *a, double *sign, double *logabsdet, double *d
  * positive definite. */
 LtStatus lt_linalg_cholesky(Tensor *a, int upper);
 
+/* Which OpenBLAS this process runs (loading it if not yet loaded): the kernel set it picked for
+ * this processor (openblas_get_corename, e.g. "Zen" or "SkylakeX"; OPENBLAS_CORETYPE in the
+ * environment overrides the pick), its build configuration and its thread count. The strings
+ * belong to OpenBLAS. */
+void lt_linalg_blas_info(const char **core, const char **config, int *threads);
+
 #endif

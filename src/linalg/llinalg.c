@@ -484,6 +484,21 @@ static int l_cosine_similarity(lua_State *L) {
 }
 
 /* cdist(A, B, {squared=false}) -> [n x m] Euclidean (or squared) distances. */
+/* blas_info() -> {core = , config = , threads = } */
+static int l_blas_info(lua_State *L) {
+  const char *core, *config;
+  int threads;
+  lt_linalg_blas_info(&core, &config, &threads);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, core ? core : "unknown");
+  lua_setfield(L, -2, "core");
+  lua_pushstring(L, config ? config : "unknown");
+  lua_setfield(L, -2, "config");
+  lua_pushinteger(L, threads);
+  lua_setfield(L, -2, "threads");
+  return 1;
+}
+
 static int l_cdist(lua_State *L) {
   Tensor *a = ltL_check_tensor(L, 1, "cdist"), *b = ltL_check_tensor(L, 2, "cdist");
   int squared = opt_flag(L, 3, "cdist", "squared");
@@ -515,7 +530,8 @@ static const luaL_Reg linalg_fns[] = {
     {"inv", l_inv},         {"det", l_det},
     {"slogdet", l_slogdet}, {"cholesky", l_cholesky},
     {"norm", l_norm},       {"cosine_similarity", l_cosine_similarity},
-    {"cdist", l_cdist},     {NULL, NULL}};
+    {"cdist", l_cdist},     {"blas_info", l_blas_info},
+    {NULL, NULL}};
 
 /* The main part of lunette._linalg (src/lunette.c lists every part). */
 int luaopen_lunette_linalg(lua_State *L);

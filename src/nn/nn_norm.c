@@ -15,7 +15,7 @@ static inline void put(void *p, LtDtype dt, int64_t i, double v) {
 
 /* y[i] = x[i] * a + c over n entries (one row of one channel). The F32 path rounds a and c once,
  * so the inner loop is one multiply-add per element and vectorises. */
-static void affine_row(LtDtype dt, void *y, const void *x, int64_t n, double a, double c) {
+static inline void affine_row(LtDtype dt, void *y, const void *x, int64_t n, double a, double c) {
   if (dt == LT_F32) {
     float *yy = y, fa = (float)a, fc = (float)c;
     const float *xx = x;
@@ -58,7 +58,7 @@ static LtStatus bn_check(const Tensor *x, const Tensor *y, const Tensor *gamma, 
 
 /* y = x * a + sh per (sample, channel) row, a = invstd * gamma and sh = beta - mean * a folded
  * once per row rather than per element. */
-static void bn_apply(const BnDims *d, Tensor *y, const Tensor *x, const Tensor *gamma,
+LT_HOT static void bn_apply(const BnDims *d, Tensor *y, const Tensor *x, const Tensor *gamma,
                      const Tensor *beta, const double *mean, const double *invstd) {
 #pragma omp parallel for schedule(static) if (d->B * d->C * d->L >= 32768)
   for (int64_t bc = 0; bc < d->B * d->C; bc++) {
@@ -70,7 +70,7 @@ static void bn_apply(const BnDims *d, Tensor *y, const Tensor *x, const Tensor *
   }
 }
 
-LtStatus nn_batchnorm_forward_train(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
+LT_HOT LtStatus nn_batchnorm_forward_train(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
                                     const Tensor *gamma, const Tensor *beta, Tensor *running_mean,
                                     Tensor *running_var, double eps, double momentum) {
   BnDims d;
@@ -185,7 +185,7 @@ static LtStatus bn_psg(const BnDims *d, NnPsg *ps, NnPsgOffsets off, const Tenso
   return LT_OK;
 }
 
-LtStatus nn_batchnorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy,
+LT_HOT LtStatus nn_batchnorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy,
                                const Tensor *x, const Tensor *gamma, const Tensor *mean,
                                const Tensor *invstd, int training, NnPsg *ps, NnPsgOffsets off) {
   BnDims d;
@@ -242,7 +242,7 @@ static LtStatus ln_check(const Tensor *x, const Tensor *y, const Tensor *gamma, 
   return LT_OK;
 }
 
-LtStatus nn_layernorm_forward(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
+LT_HOT LtStatus nn_layernorm_forward(Tensor *y, Tensor *mean, Tensor *invstd, const Tensor *x,
                               const Tensor *gamma, const Tensor *beta, double eps) {
   int64_t n, dd;
   LtStatus st = ln_check(x, y, gamma, beta, mean, invstd, &n, &dd);
@@ -307,7 +307,7 @@ static LtStatus ln_psg(NnPsg *ps, NnPsgOffsets off, const Tensor *dy, const Tens
   return LT_OK;
 }
 
-LtStatus nn_layernorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy,
+LT_HOT LtStatus nn_layernorm_backward(Tensor *dx, Tensor *dgamma, Tensor *dbeta, const Tensor *dy,
                                const Tensor *x, const Tensor *gamma, const Tensor *mean,
                                const Tensor *invstd, NnPsg *ps, NnPsgOffsets off) {
   int64_t n, dd;

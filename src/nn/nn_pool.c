@@ -130,8 +130,8 @@ LT_HOT static void maxpool_plane_f32(const NnPool2d *p, const Planes *pl, const 
 
 /* The F64 planes: a plain scan with the same rules (the first pixel initialises, a NaN wins and
  * ends the window). */
-static void maxpool_plane_f64(const NnPool2d *p, const Planes *pl, const double *xp, double *yp,
-                              int64_t *ip) {
+LT_HOT static void maxpool_plane_f64(const NnPool2d *p, const Planes *pl, const double *xp,
+                                     double *yp, int64_t *ip) {
   for (int64_t oh = 0; oh < pl->HO; oh++)
     for (int64_t ow = 0; ow < pl->WO; ow++) {
       double best = -INFINITY;
@@ -239,7 +239,7 @@ static Window adaptive_window(const Planes *pl, int64_t oh, int64_t ow) {
 /* Shared body: forward averages each window, backward spreads dy over it; p == NULL selects the
  * adaptive windows. Planes are disjoint, so the backward's += runs in parallel. A window without
  * pixels (div = 0) gives 0 rather than NaN. */
-static void windows(const NnPool2d *p, const Planes *pl, void *x, void *y, int backward) {
+LT_HOT static void windows(const NnPool2d *p, const Planes *pl, void *x, void *y, int backward) {
 #pragma omp parallel for schedule(static) if (pl->planes * pl->HO * pl->WO >= 16384)
   for (int64_t q = 0; q < pl->planes; q++)
     for (int64_t oh = 0; oh < pl->HO; oh++)

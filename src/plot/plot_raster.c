@@ -1,6 +1,7 @@
 /* plot_raster.c - direct drawing on raster canvases: "over" through masks, antialiased lines. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
+#include "hot.h"
 #include "plot/plot_raster.h"
 
 /* x / 255 rounded to nearest, without a division; exact for x up to 255 * 255 (Blinn's trick). */
@@ -48,7 +49,7 @@ static inline uint32_t over(uint32_t d, PlotRgba8 k, unsigned e) {
   return rb | (ag << 8);
 }
 
-void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *stroke, int dim,
+LT_HOT void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *stroke, int dim,
                         const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge,
                         const int clip[4]) {
   int qa = box[0], qb = box[2], ra = box[1], rb = box[3];

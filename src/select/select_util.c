@@ -110,21 +110,25 @@ const float *sel_gather(const float *X, int64_t d, const LtGroups *g, int64_t c,
  * on the stack and its 32 serial double adds cost more than the products at
  * d = 256) - so the additions pipeline instead of waiting on one
  * accumulator; the four vectors are added lane-wise and the 8 lanes in
- * double. The order is fixed at compile time: thread counts cannot change it. */
+ * double, pairwise. The order is fixed at compile time: thread counts cannot change it. */
 typedef float SelV8 __attribute__((vector_size(32)));
 
 /* v = the 8 floats at p (any alignment). Macros, not functions: a vector
  * passed or returned by value changes the ABI of the baseline clone. */
 #define SEL_LOAD8(v, p) memcpy(&(v), (p), sizeof(SelV8))
-/* s = the sum in double of the lanes of (a0 + a1) + (a2 + a3) */
-#define SEL_LANES(s, a0, a1, a2, a3)              \
-  do {                                            \
-    SelV8 v_ = ((a0) + (a1)) + ((a2) + (a3));     \
-    (s) = 0;                                      \
-    for (int j_ = 0; j_ < 8; j_++) (s) += v_[j_]; \
+/* s = the sum in double of the lanes of (a0 + a1) + (a2 + a3), as a tree of depth three: a
+ * chain of eight dependent adds cost a third of a d = 256 dot product, once per row. */
+#define SEL_LANES(s, a0, a1, a2, a3)                                                   \
+  do {                                                                                 \
+    SelV8 v_ = ((a0) + (a1)) + ((a2) + (a3));                                          \
+    double l_[8];                                                                      \
+    for (int j_ = 0; j_ < 8; j_++) l_[j_] = v_[j_];                                    \
+    (s) = ((l_[0] + l_[4]) + (l_[2] + l_[6])) + ((l_[1] + l_[5]) + (l_[3] + l_[7])); \
   } while (0)
 
-LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
+/* The dot product both sel_dot and sel_matvec run, inlined into each of their clones. */
+static inline __attribute__((always_inline)) double dot_kernel(const float *a, const float *b,
+                                                               int64_t d) {
   SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
   int64_t i = 0;
   for (; i + 32 <= d; i += 32) {
@@ -146,6 +150,8 @@ LT_HOT double sel_dot(const float *a, const float *b, int64_t d) {
   for (; i < d; i++) s += (double)a[i] * b[i];
   return s;
 }
+
+LT_HOT double sel_dot(const float *a, const float *b, int64_t d) { return dot_kernel(a, b, d); }
 
 LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
   SelV8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x0, x1, x2, x3, y0, y1, y2, y3;
@@ -177,8 +183,11 @@ LT_HOT double sel_sqdist(const float *a, const float *b, int64_t d) {
   return s;
 }
 
-void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y) {
-  SEL_FOR(i, n, n * d, y[i] = sel_dot(A + i * d, x, d););
+/* Each row is summed exactly as sel_dot sums it (the same kernel, inlined here so that a row
+ * costs no call through the dispatcher: greedy selections call this once per pick over every
+ * row of a class). */
+LT_HOT void sel_matvec(const float *A, int64_t n, int64_t d, const float *x, double *y) {
+  SEL_FOR(i, n, n * d, y[i] = dot_kernel(A + i * d, x, d););
 }
 
 /* Max under the total order (value, then lower index): associative, so

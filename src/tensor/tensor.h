@@ -11,14 +11,8 @@
  * which only pays off on large tensors. */
 #define LT_PAR_MIN ((int64_t)1 << 20)
 
-/* Hot kernels are compiled twice, for AVX2 and for the baseline, and the
- * loader picks one at start-up (GCC function multiversioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define LT_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define LT_HOT
-#endif
+/* LT_HOT (runtime ISA dispatch of hot kernels): see hot.h. */
+#include "hot.h"
 
 typedef enum {
   LT_F32 = 0,

@@ -57,7 +57,8 @@ int lt_unary_needs_float(LtUnaryOp op) {
  * Cephes polynomial (max error ~1 ulp on [-87, 88]) is written out here.
  * 2^n is split in two factors so results down to the subnormal range and
  * overflow to inf come out right; NaN passes through. */
-LT_HOT static void exp_f32(float *o, const float *a, int64_t n) {
+/* Inlined into unary_f32's clones, so each ISA gets its own copy of the loop. */
+static inline __attribute__((always_inline)) void exp_f32(float *o, const float *a, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     float x = a[i];
     /* Past 88.8 the result is inf and below -104 it rounds to 0 anyway; clamping keeps n (and
@@ -180,7 +181,7 @@ LT_HOT static void unary_f32(LtUnaryOp op, float *o, const float *a, int64_t n) 
   }
 }
 
-static void unary_f64(LtUnaryOp op, double *o, const double *a, int64_t n) {
+LT_HOT static void unary_f64(LtUnaryOp op, double *o, const double *a, int64_t n) {
   int64_t i;
   switch (op) {
   case LT_NEG:
@@ -373,7 +374,8 @@ LT_HOT static void binary_f32(LtBinaryOp op, float *o, const float *a, const flo
   }
 }
 
-static void binary_f64(LtBinaryOp op, double *o, const double *a, const double *b, int64_t n) {
+LT_HOT static void binary_f64(LtBinaryOp op, double *o, const double *a, const double *b,
+                              int64_t n) {
   int64_t i;
   switch (op) {
   case LT_ADD:
@@ -476,7 +478,8 @@ LT_HOT static void compare_f32(LtBinaryOp op, uint8_t *o, const float *a, const 
     break;
   }
 }
-static void compare_f64(LtBinaryOp op, uint8_t *o, const double *a, const double *b, int64_t n) {
+LT_HOT static void compare_f64(LtBinaryOp op, uint8_t *o, const double *a, const double *b,
+                               int64_t n) {
   for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)compare(op, a[i], b[i]);
 }
 /* Compared as int64, not double, so that values beyond 2^53 compare exactly. */

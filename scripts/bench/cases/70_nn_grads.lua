@@ -46,7 +46,9 @@ end
 local mlp = set_weights(nn.mlp { 784, 256, 10 })
 local D = mlp:num_parameters()
 local x, y = batch(2048)
-heavy("psg_full_mlp", function() return nn.per_sample_grads(mlp, x, y) end, { check = sumsq })
+-- bytes: the [2048 x D] float32 result, written once (the row is bound by memory bandwidth)
+heavy("psg_full_mlp", function() return nn.per_sample_grads(mlp, x, y) end,
+      { check = sumsq, bytes = 2048 * D * 4 })
 local x256, y256 = batch(256)
 heavy("psg_full_mlp_loop", function() return nn.per_sample_grads(mlp, x256, y256) end, { check = sumsq })
 local x512, y512 = batch(512)
@@ -63,6 +65,7 @@ heavy("psg_proj_cnn", function() return nn.projected_grads(cnn, xc, yc, Pc) end,
       { check = sumsq, flops = 2 * 128 * Dc * 256 })
 
 local xa, ya = train.x:float():mul_(1 / 255), train.y
-heavy("psg_last_layer_60k", function() return nn.per_sample_grads(mlp, xa, ya, { last_layer = true }) end, { check = sumsq })
+heavy("psg_last_layer_60k", function() return nn.per_sample_grads(mlp, xa, ya, { last_layer = true }) end,
+      { check = sumsq, bytes = 60000 * 2570 * 4 })
 mlp:eval()
 heavy("fwd_mlp_60k", function() return mlp:forward(xa) end, { check = sumsq })

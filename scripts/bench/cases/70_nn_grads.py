@@ -84,7 +84,7 @@ def heavy(name, fn, **kw):
 mlp = set_weights(nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))).eval()
 D = sum(p.numel() for p in mlp.parameters())
 x, y = batch(2048)
-heavy("psg_full_mlp", lambda: vmap_grads(mlp, x, y), check=sumsq)
+heavy("psg_full_mlp", lambda: vmap_grads(mlp, x, y), check=sumsq, bytes_written=2048 * D * 4)
 x256, y256 = batch(256)
 heavy("psg_full_mlp_loop", lambda: loop_grads(mlp, x256, y256), check=sumsq)
 x512, y512 = batch(512)
@@ -110,7 +110,7 @@ def last_layer():
         return torch.cat([(p[:, :, None] * f[:, None, :]).reshape(p.shape[0], -1), p], 1)
 
 
-heavy("psg_last_layer_60k", last_layer, check=sumsq)
+heavy("psg_last_layer_60k", last_layer, check=sumsq, bytes_written=60000 * 2570 * 4)
 
 
 def forward():

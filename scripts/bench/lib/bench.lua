@@ -5,7 +5,8 @@
 -- The previous result is released and the GC run *between* calls, outside the
 -- timed region (the peer frees its result outside the timed region too).
 -- Output, one line per case on stdout (read by scripts/bench/collect.py):
---   case=<name> side=lunette seconds=<median> n=<calls> min=<s> times=<t1,t2,...> [flops=<per call>] [check=<v>]
+--   case=<name> side=lunette seconds=<median> n=<calls> min=<s> times=<t1,t2,...> [flops=<per call>]
+--     [bytes=<per call>] [check=<v>]
 --   case=<name> side=lunette status=na reason=<text>
 local lt = require "lunette"
 
@@ -45,6 +46,8 @@ end
 
 -- Time fn() and print one result line.
 -- opts.flops: floating-point operations per call (for GFLOP/s).
+-- opts.bytes: bytes the call must write (for rows bound by memory: GB/s and the share of the
+-- machine's measured bandwidth, scripts/bench/lib/stream.c).
 -- opts.check: function(result) -> number, a checksum compared with the peer's.
 -- opts.warmup / opts.min / opts.max / opts.budget: this case's policy (defaults:
 -- the module fields above, i.e. the BENCH_* environment). Multi-second cases use
@@ -72,6 +75,7 @@ function bench.run(name, fn, opts)
     local f = { "case=" .. name, "side=" .. bench.side, "seconds=" .. fmt(median(times)),
                 "n=" .. #times, "min=" .. fmt(mn) }
     if opts.flops then f[#f + 1] = "flops=" .. fmt(opts.flops) end
+    if opts.bytes then f[#f + 1] = "bytes=" .. fmt(opts.bytes) end
     if opts.check then
       local c = opts.check(result)
       if type(c) == "userdata" and c.item then c = c:item() end

@@ -48,8 +48,10 @@ def na(name, reason="not available"):
     _emit(["case=" + name, "side=" + side, "status=na", "reason='%s'" % r])
 
 
-def run(name, fn, flops=None, check=None, warmup=None, min_repeats=None, max_repeats=None, budget=None):
+def run(name, fn, flops=None, check=None, warmup=None, min_repeats=None, max_repeats=None, budget=None,
+        bytes_written=None):
     """Time fn() and print one result line. check(result) -> number (checksum).
+    bytes_written: bytes the call must write (GB/s and share of measured bandwidth).
     warmup/min_repeats/max_repeats/budget override this case's policy (defaults:
     the module globals, i.e. the BENCH_* environment); multi-second cases use
     e.g. warmup=0, min_repeats=1, budget=0: one timed call per round."""
@@ -74,6 +76,8 @@ def run(name, fn, flops=None, check=None, warmup=None, min_repeats=None, max_rep
              "n=%d" % len(times), "min=" + _fmt(min(times))]
         if flops is not None:
             f.append("flops=" + _fmt(flops))
+        if bytes_written is not None:
+            f.append("bytes=" + _fmt(bytes_written))
         if check is not None:
             f.append("check=" + _fmt(check(result)))
         f.append("times=" + ",".join("%.6e" % t for t in times))
