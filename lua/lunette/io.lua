@@ -47,7 +47,7 @@ local KEYS = {
   read_npy = LIMITS, read_npz = LIMITS, open_npz = LIMITS, read_safetensors = LIMITS,
   open_safetensors = LIMITS, read_png = LIMITS, load_pt = LIMITS,
   read_idx = with_limits("dtype", "scale"), read_cifar = with_limits("classes"),
-  read_csv = with_limits("header", "sep", "dtype"),
+  read_csv = with_limits("header", "sep", "dtype", "frame", "usecols", "na", "text"),
   write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
   save_pt = with_limits("name"), read_parquet = with_limits("columns", "rows"),
 }
@@ -56,7 +56,7 @@ local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
 
 for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz", "write_npz",
                      "read_safetensors", "open_safetensors", "write_safetensors",
-                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt", "makedirs" } do
+                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "save_pt", "makedirs" } do
   local f, keys, argn = C[k], KEYS[k], ARG[k] or 2
   if keys then
     M[k] = function(...)
@@ -124,12 +124,58 @@ end
 --- write_png(path, image) -> true | nil, message
 -- Writes an image [H x W] or [H x W x C] (C in 1..4), uint8 or float in [0, 1].
 
---- read_csv(path [, {header = true, sep = ",", dtype = "float64"}]) -> Tensor, names | nil, message
--- A numeric CSV file as a [rows x cols] tensor and the column names (when
--- header); a non-numeric cell or a ragged row is an error naming its line.
+--- read_csv(path [, opts]) -> Tensor, names | {name = column}, names | nil, message
+-- A CSV file (RFC 4180 quoting: quoted fields may hold the separator, quotes as "" and
+-- newlines; LF or CRLF; a UTF-8 BOM skipped; empty lines skipped; every record the same number
+-- of fields). Options:
+--   header = true     the first record names the columns
+--   sep = ","         the field separator (one character)
+--   dtype = "float64" matrix mode: float64, float32 or int64; frame mode: a kind for every column
+--                     or a table of kinds by column name or 1-based position: "auto" (inferred),
+--                     "float64", "float32", "int64", "text", "codes"
+--   frame = false     false: one [rows x cols] tensor (a non-numeric cell is an error naming its
+--                     line and column); true: a table of columns, each inferred from all its
+--                     cells: integers as an int64 tensor (float64 with NaN when a value is
+--                     missing, as pandas does), other numbers as float64, anything else as text
+--   text = "strings"  how frame mode gives text: "strings", a Lua string array (io.null where
+--                     missing), or "codes", {codes = int64 tensor, levels = {...}} with
+--                     levels[codes[i]] the text (levels in first-appearance order, code 0 missing)
+--   usecols = all     the columns to read, by name or 1-based position, in the order given
+--   na = {"", "NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None"}
+--                     the cells that are missing values: NaN in numbers (an error for int64),
+--                     io.null or code 0 in text, where a quoted cell is text ("" is the empty
+--                     string, "NA" the text NA) but an unquoted one missing. Without frame, usecols or na only ""
+--                     and nan read as NaN (as before).
+-- names is the selected column names in order (1-based positions without a header); in frame
+-- mode it gives the column order of the table. Numbers are read in the C locale.
+--
+--   local cols, names = io.read_csv("runs.csv", { frame = true, text = "codes" })
+--   cols.loss   -- float64 tensor;   cols.model.levels[cols.model.codes[1]] -- "resnet"
 
---- write_csv(path, t [, {header = {...}, sep = ","}]) -> true | nil, message
--- Writes a [rows x cols] (or [rows]) tensor as CSV with optional column names.
+--- write_csv(path, t | {name = column} [, {header = {...}, sep = ","}]) -> true | nil, message
+-- Writes a [rows x cols] (or [rows]) tensor as CSV with optional column names (header), or a
+-- table of columns as read_csv's frame mode gives them (1-D tensors, string arrays with io.null
+-- for missing values, {codes, levels}) with header the column order (default: the names sorted);
+-- text is quoted where needed to read back as the same text (separators, quotes, newlines, edge
+-- spaces, empty strings, the default na markers). Numbers are written in the shortest form that
+-- reads back to the same value. The file is replaced atomically.
+function M.write_csv(path, x, opts)
+  check("write_csv", 3, opts, KEYS.write_csv, true)
+  local frame = type(x) == "table" and not require("lunette.tensor").is_tensor(x)
+  if frame and (opts == nil or opts.header == nil) then
+    local names = {}
+    for k in pairs(x) do names[#names + 1] = k end
+    -- positions (a header-less file's columns) first, in order, then names
+    table.sort(names, function(a, b)
+      if type(a) ~= type(b) then return type(a) == "number" end
+      return a < b
+    end)
+    local o = { header = names }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    opts = o
+  end
+  return C.write_csv(path, x, opts)
+end
 
 --- save_pt(path, value [, {name = "archive"}]) -> true | nil, message
 -- Writes value (tables, tensors, numbers, strings, booleans, io.null) as a
@@ -435,7 +481,8 @@ local readers = {
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor; .parquet read_parquet's
 -- table of columns. An
 -- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
--- header, sep, dtype; read_idx's dtype, scale; every reader's limits); others raise.
+-- header, sep, dtype, frame, usecols, na, text; read_idx's dtype, scale; every reader's
+-- limits); others raise.
 function M.load(path, opts)
   if type(path) ~= "string" then
     raise("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")")
@@ -468,7 +515,7 @@ local writers = {
   npz = function(path, x, opts) return C.write_npz(path, x, opts) end,
   safetensors = function(path, x, opts) return C.write_safetensors(path, x, opts and opts.metadata) end,
   pt = function(path, x, opts) return C.save_pt(path, x, opts) end,
-  csv = function(path, x, opts) return C.write_csv(path, x, opts) end,
+  csv = function(path, x, opts) return M.write_csv(path, x, opts) end,
   png = function(path, x) return C.write_png(path, x) end,
 }
 
