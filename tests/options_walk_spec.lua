@@ -67,6 +67,7 @@ local CHECKED = {
     read_parquet = { 2, function(o) return lio.read_parquet(tmp .. ".parquet", o) end },
     open_parquet = { 2, function(o) return lio.open_parquet(tmp .. ".parquet", o) end },
     write_csv = { 3, function(o) return lio.write_csv(tmp .. ".csv", X, o) end },
+    write_parquet = { 3, function(o) return lio.write_parquet(tmp .. ".parquet", { x = X }, o) end },
     write_npz = { 3, function(o) return lio.write_npz(tmp .. ".npz", { x = X }, o) end },
     save_pt = { 3, function(o) return lio.save_pt(tmp .. ".pt", X, o) end },
   },

@@ -432,6 +432,91 @@ function M.read_parquet(path, opts)
   return out
 end
 
+--- write_parquet(path, {name = column} [, opts]) -> true | nil, message
+-- Writes a table of columns as a Parquet file that pandas, polars, pyarrow and Hugging Face
+-- datasets read: 1-D tensors as INT32/INT64/FLOAT/DOUBLE/BOOLEAN columns (uint8 widened to
+-- INT32, float16 and bfloat16 to FLOAT); a 2-D tensor [rows x d] as a list<element> column (an
+-- embedding column: required list of required elements); a Lua string array (io.null for a
+-- null) as a UTF-8 string column; {codes = tensor, levels = {...}} (as read_parquet and
+-- read_csv give them; code 0 a null) as a dictionary-encoded string column. The file is
+-- replaced atomically. Options:
+--   columns = sorted names  the columns to write, in order
+--   compression = "snappy"  "snappy", "zstd" or "none" (libsnappy/libzstd loaded on first use)
+--   zstd_level = 3          1..22
+--   row_group_rows = 65536  rows per row group (what open_parquet streams one at a time)
+--   dictionary = true       dictionary-encode a string array whose distinct values are at most
+--                           half its rows (otherwise PLAIN); {codes, levels} always are
+--
+--   io.write_parquet("emb.parquet", { emb = X, label = { codes = y, levels = names } },
+--                    { compression = "zstd" })
+function M.write_parquet(path, columns, opts)
+  check("write_parquet", 3, opts,
+        { "columns", "compression", "zstd_level", "row_group_rows", "dictionary" })
+  opts = opts or {}
+  if type(path) ~= "string" then argerr(1, "write_parquet", "string expected, got " .. type(path)) end
+  if type(columns) ~= "table" or T.is_tensor(columns) then
+    argerr(2, "write_parquet", "a table of columns expected, got " .. (T.is_tensor(columns) and "a tensor" or type(columns)))
+  end
+  local codec = ({ none = 0, snappy = 1, zstd = 2 })[opts.compression or "snappy"]
+  if not codec then argerr(3, "write_parquet", "compression must be \"snappy\", \"zstd\" or \"none\"") end
+  local level = opts.zstd_level or 3
+  if math.type(level) ~= "integer" or level < 1 or level > 22 then
+    argerr(3, "write_parquet", "zstd_level must be an integer in 1..22")
+  end
+  local group = opts.row_group_rows or 65536
+  if math.type(group) ~= "integer" or group < 1 then
+    argerr(3, "write_parquet", "row_group_rows must be a positive integer")
+  end
+  local dictionary = opts.dictionary
+  if dictionary == nil then dictionary = true end
+  if type(dictionary) ~= "boolean" then argerr(3, "write_parquet", "dictionary must be a boolean") end
+  local names = opts.columns
+  if names == nil then
+    names = {}
+    for k in pairs(columns) do
+      if type(k) ~= "string" then argerr(2, "write_parquet", "column names must be strings, got " .. type(k)) end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+  elseif type(names) ~= "table" then
+    argerr(3, "write_parquet", "columns must be an array of names")
+  end
+  -- A file without columns has no schema leaves, which readers (lunette's too) refuse.
+  if #names == 0 then argerr(2, "write_parquet", "no columns to write") end
+  -- Each column as the C writer takes it: contiguous tensors of a dtype Parquet stores.
+  local prepared, seen = {}, {}
+  for i, name in ipairs(names) do
+    if type(name) ~= "string" or name == "" then
+      argerr(3, "write_parquet", ("column name %d must be a non-empty string"):format(i))
+    end
+    if seen[name] then argerr(3, "write_parquet", ("column '%s' is listed twice"):format(name)) end
+    seen[name] = true
+    local v = columns[name]
+    if v == nil then argerr(2, "write_parquet", ("no column named '%s'"):format(name)) end
+    if T.is_tensor(v) then
+      if v:dim() ~= 1 and v:dim() ~= 2 then
+        argerr(2, "write_parquet", ("column '%s' must be a 1-d or 2-d tensor, got %d-d"):format(name, v:dim()))
+      end
+      local dt = v:dtype()
+      if dt == "float16" or dt == "bfloat16" then v = v:float() end
+      prepared[name] = v:contiguous()
+    elseif type(v) == "table" and v.codes ~= nil then
+      if not T.is_tensor(v.codes) or v.codes:dim() ~= 1 or not ({ int64 = 1, int32 = 1, uint8 = 1 })[v.codes:dtype()] then
+        argerr(2, "write_parquet", ("column '%s': codes must be a 1-d integer tensor"):format(name))
+      end
+      if type(v.levels) ~= "table" then
+        argerr(2, "write_parquet", ("column '%s': levels must be an array of strings"):format(name))
+      end
+      prepared[name] = { codes = v.codes:long():contiguous(), levels = v.levels }
+    elseif type(v) == "table" then
+      prepared[name] = v
+    else
+      argerr(2, "write_parquet", ("column '%s' must be a tensor, a string array or {codes, levels}, got %s"):format(name, type(v)))
+    end
+  end
+  return C.parquet_write(path, prepared, names, codec, group, dictionary, level)
+end
+
 ---------------------------------------------------------------------------
 -- load / save by file type
 ---------------------------------------------------------------------------
@@ -509,6 +594,7 @@ function M.load(path, opts)
 end
 
 local SAVE_KEYS = { npy = {}, png = {}, npz = KEYS.write_npz, safetensors = { "metadata" },
+                    parquet = { "columns", "compression", "zstd_level", "row_group_rows", "dictionary" },
                     pt = KEYS.save_pt, csv = KEYS.write_csv }
 local writers = {
   npy = function(path, x) return C.write_npy(path, x) end,
@@ -517,6 +603,7 @@ local writers = {
   pt = function(path, x, opts) return C.save_pt(path, x, opts) end,
   csv = function(path, x, opts) return M.write_csv(path, x, opts) end,
   png = function(path, x) return C.write_png(path, x) end,
+  parquet = function(path, x, opts) return M.write_parquet(path, x, opts) end,
 }
 
 -- A model (an nn module): its internals are Lua tables and closures, not data to write.
@@ -549,8 +636,9 @@ end
 -- save(path, value [, opts]) -> true | nil, message
 -- Writes by extension: .npy a tensor; .npz {name = tensor} ({compress =
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
--- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor
--- ({header = {...}, sep = ","}); .png an image. An unknown extension, or an option the
+-- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor or a table of columns
+-- ({header = {...}, sep = ","}); .png an image; .parquet a table of columns (write_parquet's
+-- options). An unknown extension, or an option the
 -- type's writer does not take, raises.
 -- A zoo model (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) saves whole to
 -- .pt: its constructor, options and state dict, which io.load turns back into
@@ -563,7 +651,7 @@ function M.save(path, value, opts)
   local kind = kind_of(path)
   local w = writers[kind or ""]
   if not w then
-    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)")
+    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv, .png or .parquet)")
   end
   -- array: io.save(p, m:state_dict()) also passes state_dict's second value (its keys)
   check("save", 3, opts, SAVE_KEYS[kind_of(path)], true)
