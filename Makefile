@@ -40,6 +40,9 @@ $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
 # Open MPI's header for src/dist (types and constants only: the library is dlopen'ed, dist.h).
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
 $(BUILD)/obj/dist/dist.o: FILE_CFLAGS = $(MPI_CFLAGS)
+# libhdf5-dev's header for src/io/io_hdf5.c (the library is dlopen'ed there on first use).
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+$(BUILD)/obj/io/io_hdf5.o: FILE_CFLAGS = $(HDF5_CFLAGS)
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
 	$(LUA) scripts/embed.lua $@ $(LUA_SRC)

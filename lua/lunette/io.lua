@@ -1,5 +1,5 @@
 -- lunette.io: tensors and checkpoints in and out of files (.npy .npz .safetensors
--- .pt/.pth, IDX, CIFAR, CSV, PNG). Readers return nil, message on a bad or
+-- .pt/.pth, IDX, CIFAR, CSV, PNG, Parquet, HDF5). Readers return nil, message on a bad or
 -- hostile file (like io.open); bad arguments raise. Writers (and figure
 -- saves) go through a temporary file beside the target, flushed to disk and
 -- renamed into place, so a failed or interrupted write (Ctrl-C, SIGTERM)
@@ -50,6 +50,7 @@ local KEYS = {
   read_csv = with_limits("header", "sep", "dtype", "frame", "usecols", "na", "text"),
   write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
   save_pt = with_limits("name"), read_parquet = with_limits("columns", "rows"),
+  read_hdf5 = with_limits("datasets"),
 }
 -- Where each one's options table is (the writers take the value first).
 local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
@@ -432,6 +433,161 @@ function M.read_parquet(path, opts)
   return out
 end
 
+--- read_hdf5(path [, {datasets = {...}, limits}]) -> {name = value}, attrs | nil, message
+-- The datasets of an HDF5 file (h5py's format: embedding dumps, Keras/older checkpoints),
+-- named by their path without the leading slash ("emb", "group/labels"): numbers as tensors
+-- (float16/32 as float32, float64, int8/16/32 as int32, uint8, uint16/32 and int64 as int64,
+-- h5py's bool as bool; uint64, compound and other types give nil, message), text (fixed or
+-- variable length) as a Lua string array in C order, a scalar string as a string. attrs maps
+-- "/" (the root), each group and each dataset read to its attributes ({} omitted): scalars as
+-- Lua numbers or strings, arrays as tensors or string arrays. datasets (default: all) picks
+-- datasets by name. Compressed datasets are read by libhdf5 (gzip, shuffle; filters it lacks
+-- give nil, message); a dataset's stated size is checked against max_inflate before reading.
+-- libhdf5 (libhdf5-dev) is loaded on first use.
+function M.read_hdf5(path, opts)
+  check("read_hdf5", 2, opts, with_limits("datasets"))
+  if type(path) ~= "string" then argerr(1, "read_hdf5", "string expected, got " .. type(path)) end
+  local lim = limits_of(opts)
+  local ds, groups = C.h5_list(path, lim)
+  if not ds then return nil, groups end
+  local want = opts and opts.datasets
+  if want ~= nil then
+    if type(want) ~= "table" then argerr(2, "read_hdf5", "datasets must be an array of names") end
+    local have = {}
+    for _, n in ipairs(ds) do have[n] = true end
+    for i, n in ipairs(want) do
+      if not have[n] then argerr(2, "read_hdf5", ("datasets[%d]: no dataset '%s'"):format(i, tostring(n))) end
+    end
+    ds = want
+  end
+  local out, attrs = {}, {}
+  local function add_attrs(name, key)
+    local a, err = C.h5_attrs(path, name, lim)
+    if not a then return err end
+    if next(a) ~= nil then attrs[key] = a end
+  end
+  local err = add_attrs("/", "/")
+  if err then return nil, err end
+  for _, g in ipairs(groups) do
+    err = add_attrs(g, g)
+    if err then return nil, err end
+  end
+  for _, n in ipairs(ds) do
+    local v, e = C.h5_read(path, n, 0, -1, lim)
+    if v == nil then return nil, e end
+    out[n] = v
+    err = add_attrs(n, n)
+    if err then return nil, err end
+  end
+  return out, attrs
+end
+
+--- open_hdf5(path [, limits]) -> Hdf5File | nil, message
+-- Lists an HDF5 file without reading data: f.datasets and f.groups (names in order),
+-- f:info(name) -> {shape = {...}, dtype = "float32" | ... | "string"}, f:read(name [, first,
+-- last]) reads a dataset, or only rows first..last (1-based, inclusive) of a numeric one, so an
+-- embedding dump bigger than memory is read in slabs; f:attrs(name) ("/" the root) its
+-- attributes. Each call opens the file anew (nothing stays open between calls).
+function M.open_hdf5(path, opts)
+  check("open_hdf5", 2, opts, LIMITS)
+  if type(path) ~= "string" then argerr(1, "open_hdf5", "string expected, got " .. type(path)) end
+  local lim = limits_of(opts)
+  local ds, groups = C.h5_list(path, lim)
+  if not ds then return nil, groups end
+  local f = { path = path, datasets = ds, groups = groups }
+  function f:info(name) return C.h5_info(self.path, name, lim) end
+  function f:attrs(name) return C.h5_attrs(self.path, name or "/", lim) end
+  function f:read(name, first, last)
+    if first == nil then return C.h5_read(self.path, name, 0, -1, lim) end
+    if math.type(first) ~= "integer" or first < 1 or (last ~= nil and math.type(last) ~= "integer") then
+      argerr(2, "read", "first and last must be 1-based integers")
+    end
+    last = last or first
+    return C.h5_read(self.path, name, first - 1, math.max(0, last - first + 1), lim)
+  end
+  return f
+end
+
+--- write_hdf5(path, {name = value} [, {attrs = {[name] = {key = value}}, datasets = {...}}]) -> true | nil, message
+-- Writes an HDF5 file h5py reads: each value a tensor (float32, float64, int32, int64, uint8;
+-- bool stored as uint8; float16/bfloat16 as float32), a string (a scalar dataset) or a string
+-- array (variable-length UTF-8, as h5py writes str); a name with slashes creates its groups.
+-- Options: datasets = sorted names (the order datasets are created in); attrs = {} attributes
+-- by object name ("/" the root, or a dataset or group written here): numbers (Lua integers as
+-- int64, floats as float64), strings, tensors, string arrays. The file is replaced atomically.
+-- libhdf5 (libhdf5-dev) is loaded on first use.
+function M.write_hdf5(path, values, opts)
+  check("write_hdf5", 3, opts, { "attrs", "datasets" })
+  if type(path) ~= "string" then argerr(1, "write_hdf5", "string expected, got " .. type(path)) end
+  if type(values) ~= "table" or T.is_tensor(values) then
+    argerr(2, "write_hdf5", "a table of datasets expected, got " .. (T.is_tensor(values) and "a tensor" or type(values)))
+  end
+  opts = opts or {}
+  local names = opts.datasets
+  if names == nil then
+    names = {}
+    for k in pairs(values) do
+      if type(k) ~= "string" then argerr(2, "write_hdf5", "dataset names must be strings, got " .. type(k)) end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+  elseif type(names) ~= "table" then
+    argerr(3, "write_hdf5", "datasets must be an array of names")
+  end
+  -- Values are checked here, before the file is touched (the C side would raise with the
+  -- temporary file open until the next collection).
+  local function checked(v, what, attr)
+    if T.is_tensor(v) then
+      local dt = v:dtype()
+      if dt == "float16" or dt == "bfloat16" then v = v:float() end
+      return v:contiguous()
+    elseif type(v) == "string" or (attr and type(v) == "number") then
+      if type(v) == "string" and v:find("\0", 1, true) then
+        argerr(attr and 3 or 2, "write_hdf5", ("'%s' holds a NUL byte"):format(what))
+      end
+      return v
+    elseif attr and type(v) == "boolean" then
+      return v and 1 or 0
+    elseif type(v) == "table" then
+      for i = 1, #v do
+        if type(v[i]) ~= "string" then
+          argerr(attr and 3 or 2, "write_hdf5", ("'%s': entry %d is a %s, not a string"):format(what, i, type(v[i])))
+        end
+        if v[i]:find("\0", 1, true) then
+          argerr(attr and 3 or 2, "write_hdf5", ("'%s': entry %d holds a NUL byte"):format(what, i))
+        end
+      end
+      return v
+    end
+    argerr(attr and 3 or 2, "write_hdf5", ("'%s' must be a tensor, a string%s or a string array, got %s"):format(
+      what, attr and ", a number" or "", type(v)))
+  end
+  local prepared = {}
+  for i, n in ipairs(names) do
+    if type(n) ~= "string" or n == "" or n:sub(1, 1) == "/" then
+      argerr(3, "write_hdf5", ("dataset name %d must be a non-empty string without a leading '/'"):format(i))
+    end
+    local v = values[n]
+    if v == nil then argerr(2, "write_hdf5", ("no dataset named '%s'"):format(n)) end
+    prepared[n] = checked(v, n, false)
+  end
+  local attrs = opts.attrs or {}
+  if type(attrs) ~= "table" then argerr(3, "write_hdf5", "attrs must be a table {[name] = {key = value}}") end
+  local pa = {}
+  for obj, kv in pairs(attrs) do
+    if type(obj) ~= "string" or type(kv) ~= "table" then
+      argerr(3, "write_hdf5", "attrs must be a table {[name] = {key = value}}")
+    end
+    local o = {}
+    for k, v in pairs(kv) do
+      if type(k) ~= "string" then argerr(3, "write_hdf5", ("attrs['%s']: keys must be strings"):format(obj)) end
+      o[k] = checked(v, k, true)
+    end
+    pa[obj == "" and "/" or obj] = o
+  end
+  return C.h5_write(path, names, prepared, pa)
+end
+
 --- write_parquet(path, {name = column} [, opts]) -> true | nil, message
 -- Writes a table of columns as a Parquet file that pandas, polars, pyarrow and Hugging Face
 -- datasets read: 1-D tensors as INT32/INT64/FLOAT/DOUBLE/BOOLEAN columns (uint8 widened to
@@ -532,6 +688,7 @@ local function kind_of(path)
   elseif p:match("%.csv$") then return "csv"
   elseif p:match("%.png$") then return "png"
   elseif p:match("%.parquet$") then return "parquet"
+  elseif p:match("%.h5$") or p:match("%.hdf5$") or p:match("%.he5$") then return "hdf5"
   elseif p:match("ubyte%.gz$") or p:match("ubyte$") or p:match("%.idx%d?$") or p:match("%.idx%d?%.gz$") then return "idx"
   end
 end
@@ -546,6 +703,7 @@ local function sniff(path)
   elseif head:sub(1, 8) == "\137PNG\r\n\26\n" then return "png"
   elseif head:sub(1, 4) == "PK\3\4" then return "zip"
   elseif head:sub(1, 4) == "PAR1" then return "parquet"
+  elseif head == "\137HDF\r\n\26\n" then return "hdf5"
   elseif head:sub(1, 2) == "\31\139" or head:sub(1, 2) == "\0\0" then return "idx"
   elseif #head == 8 and head:byte(8) == 0 then return "safetensors"
   end
@@ -556,6 +714,7 @@ local readers = {
   safetensors = function(path, opts) return C.read_safetensors(path, opts) end,
   csv = function(path, opts) return C.read_csv(path, opts) end,
   parquet = function(path, opts) return M.read_parquet(path, opts) end,
+  hdf5 = function(path, opts) return M.read_hdf5(path, opts) end,
 }
 
 -- load(path [, opts]) -> value | nil, message
@@ -564,7 +723,7 @@ local readers = {
 -- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
 -- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor; .parquet read_parquet's
--- table of columns. An
+-- table of columns; .h5/.hdf5 read_hdf5's datasets and attributes. An
 -- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
 -- header, sep, dtype, frame, usecols, na, text; read_idx's dtype, scale; every reader's
 -- limits); others raise.
@@ -595,6 +754,7 @@ end
 
 local SAVE_KEYS = { npy = {}, png = {}, npz = KEYS.write_npz, safetensors = { "metadata" },
                     parquet = { "columns", "compression", "zstd_level", "row_group_rows", "dictionary" },
+                    hdf5 = { "attrs", "datasets" },
                     pt = KEYS.save_pt, csv = KEYS.write_csv }
 local writers = {
   npy = function(path, x) return C.write_npy(path, x) end,
@@ -604,6 +764,7 @@ local writers = {
   csv = function(path, x, opts) return M.write_csv(path, x, opts) end,
   png = function(path, x) return C.write_png(path, x) end,
   parquet = function(path, x, opts) return M.write_parquet(path, x, opts) end,
+  hdf5 = function(path, x, opts) return M.write_hdf5(path, x, opts) end,
 }
 
 -- A model (an nn module): its internals are Lua tables and closures, not data to write.
@@ -638,7 +799,8 @@ end
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
 -- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor or a table of columns
 -- ({header = {...}, sep = ","}); .png an image; .parquet a table of columns (write_parquet's
--- options). An unknown extension, or an option the
+-- options); .h5/.hdf5 a table of datasets (write_hdf5's options). An unknown extension, or an
+-- option the
 -- type's writer does not take, raises.
 -- A zoo model (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) saves whole to
 -- .pt: its constructor, options and state dict, which io.load turns back into
@@ -651,7 +813,7 @@ function M.save(path, value, opts)
   local kind = kind_of(path)
   local w = writers[kind or ""]
   if not w then
-    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv, .png or .parquet)")
+    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv, .png, .parquet or .h5)")
   end
   -- array: io.save(p, m:state_dict()) also passes state_dict's second value (its keys)
   check("save", 3, opts, SAVE_KEYS[kind_of(path)], true)
