@@ -443,7 +443,9 @@ end
 -- Lua numbers or strings, arrays as tensors or string arrays. datasets (default: all) picks
 -- datasets by name. Compressed datasets are read by libhdf5 (gzip, shuffle; filters it lacks
 -- give nil, message); a dataset's stated size is checked against max_inflate before reading.
--- libhdf5 (libhdf5-dev) is loaded on first use.
+-- libhdf5 (libhdf5-dev) is loaded on first use. libhdf5 parses the file, not lunette: truncated
+-- and garbage files give nil, message (specced), but libhdf5 is not fuzzed here and a crafted
+-- file can still crash inside it (it has such CVEs): read HDF5 only from sources you trust.
 function M.read_hdf5(path, opts)
   check("read_hdf5", 2, opts, with_limits("datasets"))
   if type(path) ~= "string" then argerr(1, "read_hdf5", "string expected, got " .. type(path)) end
