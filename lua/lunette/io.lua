@@ -601,7 +601,9 @@ end
 --   columns = sorted names  the columns to write, in order
 --   compression = "snappy"  "snappy", "zstd" or "none" (libsnappy/libzstd loaded on first use)
 --   zstd_level = 3          1..22
---   row_group_rows = 65536  rows per row group (what open_parquet streams one at a time)
+--   row_group_rows = auto   rows per row group (what open_parquet streams one at a time);
+--                           auto: about 8 MiB of values (8,192 rows of 256 float32), from 1,024
+--                           to 1,048,576 rows (lunette's reader is fastest on groups this size)
 --   dictionary = true       dictionary-encode a string array whose distinct values are at most
 --                           half its rows (otherwise PLAIN); {codes, levels} always are
 --
@@ -621,8 +623,8 @@ function M.write_parquet(path, columns, opts)
   if math.type(level) ~= "integer" or level < 1 or level > 22 then
     argerr(3, "write_parquet", "zstd_level must be an integer in 1..22")
   end
-  local group = opts.row_group_rows or 65536
-  if math.type(group) ~= "integer" or group < 1 then
+  local group = opts.row_group_rows
+  if group ~= nil and (math.type(group) ~= "integer" or group < 1) then
     argerr(3, "write_parquet", "row_group_rows must be a positive integer")
   end
   local dictionary = opts.dictionary
@@ -671,6 +673,16 @@ function M.write_parquet(path, columns, opts)
     else
       argerr(2, "write_parquet", ("column '%s' must be a tensor, a string array or {codes, levels}, got %s"):format(name, type(v)))
     end
+  end
+  if group == nil then
+    -- About 8 MiB of fixed-width values per group (text counted as 16 bytes a row).
+    local row_bytes = 0
+    for _, name in ipairs(names) do
+      local v = prepared[name]
+      local rows = T.is_tensor(v) and v:size(1) or 0
+      row_bytes = row_bytes + (T.is_tensor(v) and (rows > 0 and v:nbytes() // rows or 0) or 16)
+    end
+    group = math.max(1024, math.min(1048576, (8 * 1048576) // math.max(1, row_bytes)))
   end
   return C.parquet_write(path, prepared, names, codec, group, dictionary, level)
 end
