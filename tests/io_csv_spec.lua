@@ -125,6 +125,13 @@ describe("read_csv frame mode", function()
     assert.same({ 2 }, c2.a:totable())
   end)
 
+  it("without frame, a text column fails with a hint to use frame = true", function()
+    local ok, err = lio.read_csv(FX .. "people.csv")
+    assert.is_nil(ok)
+    assert.matches("people.csv: line 2, column 3: not a number (frame = true reads text columns)",
+      err, 1, true)
+  end)
+
   it("bad options raise naming read_csv", function()
     assert.error_matches(function() lio.read_csv(FX .. "people.csv", { frame = true, usecols = { "nope" } }) end,
       "bad argument #2 to 'read_csv' (usecols: no column named 'nope')", 1, true)

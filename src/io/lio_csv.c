@@ -457,7 +457,15 @@ static int read_csv(lua_State *L, const char *path, const char *bytes, size_t n,
   int64_t shape[2] = {info->rows, info->cols};
   /* The scan knows the shape, so the tensor is made before any number is parsed into it. */
   Tensor *t = ltL_push_new(L, o.dt, 2, shape);
-  if ((st = io_csv_parse(&h->ctx, bytes, n, info, o.sep, t))) return lio_fail(L, h, path, st);
+  if ((st = io_csv_parse(&h->ctx, bytes, n, info, o.sep, t))) {
+    /* The matrix mode's most common failure is a text column: say how to read one. */
+    size_t len = strlen(h->ctx.msg);
+    const char *hint = " (frame = true reads text columns)";
+    if (st == LT_EVALUE && strstr(h->ctx.msg, ": not a number") &&
+        len + strlen(hint) < sizeof h->ctx.msg)
+      memcpy(h->ctx.msg + len, hint, strlen(hint) + 1);
+    return lio_fail(L, h, path, st);
+  }
   /* The second result: the column names (an empty table without a header). */
   lua_createtable(L, o.header ? (int)info->cols : 0, 0);
   for (int64_t j = 0; o.header && j < info->cols; j++) {
