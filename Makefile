@@ -161,10 +161,11 @@ fuzz:
 	@scripts/deps.sh check fuzz || scripts/deps.sh install fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-# Fixtures written by the Python peers (numpy, torch, scikit-learn) and, for Parquet, by npm's
-# parquet-wasm/apache-arrow/hyparquet-writer (scripts/fixtures/parquet.sh); the
-# committed ones are small and specs read them without Python installed.
-fixtures:
+# Fixtures written by the Python peers (numpy, torch, scikit-learn, h5py, csv) and, for Parquet,
+# by npm's parquet-wasm/apache-arrow/hyparquet-writer, plus lunette's own Parquet files read back
+# by parquet-wasm and hyparquet (scripts/fixtures/parquet.sh, which needs build/lunette); the
+# committed ones are small and specs read them without Python or node installed.
+fixtures: all
 	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@for f in scripts/fixtures/*.py; do [ -f "$$f" ] && /usr/bin/python3 "$$f"; done; true
 	@scripts/fixtures/parquet.sh
