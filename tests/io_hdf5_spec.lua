@@ -93,7 +93,7 @@ describe("write_hdf5", function()
     local emb = lt.randn(6, 4)
     assert(lio.write_hdf5(p, {
       emb = emb, ["meta/labels"] = { "x", "ÿ", "" }, ids = lt.arange(6):long(), note = "hello",
-      half = lt.tensor({ 0.5, 1 }):half(),
+      half = lt.tensor({ 0.5, 1 }):half(), flag = lt.tensor({ 1, 0, 1 }):bool(),
     }, { attrs = { ["/"] = { lr = 0.5, epochs = 3, model = "mlp", mean = lt.tensor({ 1, 2 }) },
                    emb = { names = { "a", "b" } }, meta = { ok = true } } }))
     local d, attrs = assert(lio.read_hdf5(p))
@@ -102,6 +102,8 @@ describe("write_hdf5", function()
     assert.same({ 0, 1, 2, 3, 4, 5 }, d.ids:totable())
     assert.equal("hello", d.note)
     assert.equal("float32", d.half:dtype())
+    assert.equal("bool", d.flag:dtype())
+    assert.same({ true, false, true }, d.flag:totable())
     assert.equal(0.5, attrs["/"].lr)
     assert.equal(3, attrs["/"].epochs)
     assert.equal("mlp", attrs["/"].model)
@@ -109,11 +111,11 @@ describe("write_hdf5", function()
     assert.equal(1, attrs.meta.ok)
     if has_h5py() then
       local py = io.popen("/usr/bin/python3 -c 'import h5py,sys; f=h5py.File(sys.argv[1]); "
-        .. "print(f[\"emb\"].shape, f[\"emb\"].dtype, [s.decode() for s in f[\"meta/labels\"][:]], "
+        .. "print(f[\"emb\"].shape, f[\"emb\"].dtype, f[\"flag\"].dtype, [s.decode() for s in f[\"meta/labels\"][:]], "
         .. "int(f[\"ids\"][5]), f.attrs[\"model\"], float(f.attrs[\"lr\"]), list(f[\"emb\"].attrs[\"names\"]))' " .. p)
       local out = py:read("a")
       py:close()
-      assert.equal("(6, 4) float32 ['x', 'ÿ', ''] 5 mlp 0.5 ['a', 'b']\n", out)
+      assert.equal("(6, 4) float32 bool ['x', 'ÿ', ''] 5 mlp 0.5 ['a', 'b']\n", out)
     end
     os.remove(p)
   end)

@@ -512,7 +512,7 @@ end
 
 --- write_hdf5(path, {name = value} [, {attrs = {[name] = {key = value}}, datasets = {...}}]) -> true | nil, message
 -- Writes an HDF5 file h5py reads: each value a tensor (float32, float64, int32, int64, uint8;
--- bool stored as uint8; float16/bfloat16 as float32), a string (a scalar dataset) or a string
+-- bool as h5py's bool enum; float16/bfloat16 as float32), a string (a scalar dataset) or a string
 -- array (variable-length UTF-8, as h5py writes str); a name with slashes creates its groups.
 -- Options: datasets = sorted names (the order datasets are created in); attrs = {} attributes
 -- by object name ("/" the root, or a dataset or group written here): numbers (Lua integers as

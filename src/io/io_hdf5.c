@@ -8,26 +8,24 @@
 #include <string.h>
 #include "io/io_hdf5.h"
 
-#define H5FN(X)                                                                                   \
-  X(H5open)                                                                                       \
-  X(H5Eset_auto2)                                                                                 \
-  X(H5Fopen) X(H5Fcreate) X(H5Fclose) X(H5Oopen) X(H5Oclose) X(H5Iget_type) X(H5Dopen2)           \
-      X(H5Dclose) X(H5Dget_space) X(H5Dget_type) X(H5Dread) X(H5Dwrite) X(H5Dcreate2)             \
-          X(H5Dvlen_reclaim) X(H5Sget_simple_extent_ndims) X(H5Sget_simple_extent_dims)           \
-              X(H5Sclose) X(H5Screate_simple) X(H5Screate) X(H5Sselect_hyperslab) X(H5Tget_class) \
-                  X(H5Tget_size) X(H5Tget_sign) X(H5Tis_variable_str) X(H5Tcopy) X(H5Tset_size)   \
-                      X(H5Tset_cset) X(H5Tclose) X(H5Aopen_by_name) X(H5Aclose) X(H5Aget_space)   \
-                          X(H5Aget_type) X(H5Aread) X(H5Awrite) X(H5Acreate_by_name)              \
-                              X(H5Aiterate_by_name) X(H5Pcreate) X(H5Pclose)                      \
-                                  X(H5Pset_create_intermediate_group) X(H5Aexists_by_name)        \
-                                      X(H5Tget_cset)
+/* clang-format off */
+#define H5FN(X)                                                                                  \
+  X(H5open) X(H5Eset_auto2) X(H5Fopen) X(H5Fcreate) X(H5Fclose) X(H5Oopen) X(H5Oclose)           \
+  X(H5Iget_type) X(H5Dopen2) X(H5Dclose) X(H5Dget_space) X(H5Dget_type) X(H5Dread) X(H5Dwrite)   \
+  X(H5Dcreate2) X(H5Dvlen_reclaim) X(H5Sget_simple_extent_ndims) X(H5Sget_simple_extent_dims)   \
+  X(H5Sclose) X(H5Screate_simple) X(H5Screate) X(H5Sselect_hyperslab) X(H5Tget_class)            \
+  X(H5Tget_size) X(H5Tget_sign) X(H5Tis_variable_str) X(H5Tcopy) X(H5Tset_size) X(H5Tset_cset)   \
+  X(H5Tclose) X(H5Aopen_by_name) X(H5Aclose) X(H5Aget_space) X(H5Aget_type) X(H5Aread)           \
+  X(H5Awrite) X(H5Acreate_by_name) X(H5Aiterate_by_name) X(H5Pcreate) X(H5Pclose)                \
+  X(H5Pset_create_intermediate_group) X(H5Aexists_by_name) X(H5Tget_cset) X(H5Tenum_create)      \
+  X(H5Tenum_insert)
 
-#define H5G(X)                                                                      \
-  X(H5T_NATIVE_FLOAT_g)                                                             \
-  X(H5T_NATIVE_DOUBLE_g)                                                            \
-  X(H5T_NATIVE_INT_g) X(H5T_NATIVE_LLONG_g) X(H5T_NATIVE_UCHAR_g) X(H5T_C_S1_g)     \
-      X(H5T_IEEE_F32LE_g) X(H5T_IEEE_F64LE_g) X(H5T_STD_I32LE_g) X(H5T_STD_I64LE_g) \
-          X(H5T_STD_U8LE_g) X(H5P_CLS_LINK_CREATE_ID_g)
+#define H5G(X)                                                                                  \
+  X(H5T_NATIVE_FLOAT_g) X(H5T_NATIVE_DOUBLE_g) X(H5T_NATIVE_INT_g) X(H5T_NATIVE_LLONG_g)         \
+  X(H5T_NATIVE_UCHAR_g) X(H5T_NATIVE_SCHAR_g) X(H5T_C_S1_g) X(H5T_IEEE_F32LE_g)                 \
+  X(H5T_IEEE_F64LE_g) X(H5T_STD_I32LE_g) X(H5T_STD_I64LE_g) X(H5T_STD_U8LE_g)                   \
+  X(H5P_CLS_LINK_CREATE_ID_g)
+/* clang-format on */
 
 static struct {
 #define FIELD(name) __typeof__(name) *name;
@@ -432,8 +430,19 @@ LtStatus io_h5_write(IoCtx *c, IoH5 *h, const char *obj, const char *attr, const
   case LT_F64: ft = *h5.H5T_IEEE_F64LE_g; break;
   case LT_I32: ft = *h5.H5T_STD_I32LE_g; break;
   case LT_I64: ft = *h5.H5T_STD_I64LE_g; break;
-  case LT_U8:
-  case LT_BOOL: ft = *h5.H5T_STD_U8LE_g; break;
+  case LT_U8: ft = *h5.H5T_STD_U8LE_g; break;
+  case LT_BOOL: {
+    /* h5py's bool: an int8 enum FALSE = 0, TRUE = 1, in the file and in memory alike. */
+    hid_t e = h5.H5Tenum_create(*h5.H5T_NATIVE_SCHAR_g);
+    signed char f = 0, tr = 1;
+    if (e < 0 || h5.H5Tenum_insert(e, "FALSE", &f) < 0 || h5.H5Tenum_insert(e, "TRUE", &tr) < 0) {
+      if (e >= 0) h5.H5Tclose(e);
+      return io_fail(c, LT_EVALUE, "cannot make the bool type for '%s'", obj);
+    }
+    LtStatus st = write_obj(c, h, obj, attr, e, e, t->ndim, t->shape, t->data);
+    h5.H5Tclose(e);
+    return st;
+  }
   default: return io_fail(c, LT_EVALUE, "'%s': float16/bfloat16 are written as float32", obj);
   }
   return write_obj(c, h, obj, attr, ft, mem_type(t->dtype), t->ndim, t->shape, t->data);

@@ -47,7 +47,8 @@ LtStatus io_h5_read_text(IoCtx *c, IoH5 *h, const char *obj, const char *attr, i
                          char **blob, size_t *blob_cap, int64_t **off);
 
 /* Creates dataset obj (intermediate groups too) from the contiguous tensor t (float32, float64,
- * int32, int64, uint8, bool as uint8), or attribute attr of object obj when attr is not NULL. */
+ * int32, int64, uint8, bool as h5py's int8 enum), or attribute attr of object obj when attr is not
+ * NULL. */
 LtStatus io_h5_write(IoCtx *c, IoH5 *h, const char *obj, const char *attr, const Tensor *t);
 /* The same for n NUL-terminated UTF-8 strings (variable length, as h5py writes str); scalar
  * writes one string as a scalar. */
