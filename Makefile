@@ -40,6 +40,9 @@ $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
 # Open MPI's header for src/dist (types and constants only: the library is dlopen'ed, dist.h).
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
 $(BUILD)/obj/dist/dist.o: FILE_CFLAGS = $(MPI_CFLAGS)
+# libhdf5-dev's header for src/io/io_hdf5.c (the library is dlopen'ed there on first use).
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+$(BUILD)/obj/io/io_hdf5.o: FILE_CFLAGS = $(HDF5_CFLAGS)
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
 	$(LUA) scripts/embed.lua $@ $(LUA_SRC)
@@ -158,10 +161,11 @@ fuzz:
 	@scripts/deps.sh check fuzz || scripts/deps.sh install fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-# Fixtures written by the Python peers (numpy, torch, scikit-learn) and, for Parquet, by npm's
-# parquet-wasm/apache-arrow/hyparquet-writer (scripts/fixtures/parquet.sh); the
-# committed ones are small and specs read them without Python installed.
-fixtures:
+# Fixtures written by the Python peers (numpy, torch, scikit-learn, h5py, csv) and, for Parquet,
+# by npm's parquet-wasm/apache-arrow/hyparquet-writer, plus lunette's own Parquet files read back
+# by parquet-wasm and hyparquet (scripts/fixtures/parquet.sh, which needs build/lunette); the
+# committed ones are small and specs read them without Python or node installed.
+fixtures: all
 	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@for f in scripts/fixtures/*.py; do [ -f "$$f" ] && /usr/bin/python3 "$$f"; done; true
 	@scripts/fixtures/parquet.sh

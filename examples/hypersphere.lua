@@ -6,7 +6,9 @@
 -- projectors.<i>.proj[_shared].{0,1}.* and constellation.anchors, plus either expert rotations,
 -- whiteners and means, or native projectors (proj_native), or neither (the shared projections).
 -- Feature files, one per expert: .npy (features), or .npz/.safetensors with features [N x D],
--- labels (0-based ids [N] or multi-hot [N x C]) and image_id (rows aligned on the first file's).
+-- labels (0-based ids [N] or multi-hot [N x C]) and image_id (rows aligned on the first file's);
+-- or Parquet as Hugging Face datasets ship them: a .parquet file or a folder of .parquet shards
+-- per expert, with an embedding column (--column, default features) and an id column (--ids).
 -- No arguments: out/hypersphere/constellation.pt and its experts' .npz files, which
 -- examples/train_constellation.lua writes first when they are missing.
 --   build/lunette examples/hypersphere.lua ckpt.pt clip.npz dino.npz siglip.npz --out figs
@@ -16,6 +18,8 @@ local opt = lt.args {
   "hypersphere.lua [checkpoint.pt features...] [options]: hypersphere views of a constellation",
   out = { "out/hypersphere", "folder of the figures (and of the default checkpoint and features)" },
   labels = { "", "labels file (.npy/.npz/.safetensors) when the feature files carry none" },
+  column = { "features", "the features entry or Parquet column of each feature file" },
+  ids = { "image_id", "the id entry or column rows are aligned on" },
   classes = { "", "text file of class names, one a line (default: config.classes)" },
   sample = { 5000, "rows the PCA axes are fitted on" },
   dpi = { 200, "resolution of the figures" },
@@ -46,7 +50,16 @@ print("Loading features...")
 local paths = table.move(opt, 2, #opt, 1, {})
 for i, e in ipairs(#paths == 0 and cfg.experts or {}) do paths[i] = ckpt_path:gsub("[^/]*$", "") .. e .. ".npz" end
 if #paths < 2 then fail("give two or more expert feature files after the checkpoint") end
-local feats, info = lt.data.features(paths, { labels = opt.labels ~= "" and opt.labels or nil })
+-- A folder stands for its Parquet shards (a Hugging Face dataset's data/ folder), read as one.
+for i, p in ipairs(paths) do
+  local ls = io.popen(("ls -1 %q/*.parquet 2>/dev/null"):format(p:gsub("/$", "")))
+  local shards = {}
+  for f in ls:lines() do shards[#shards + 1] = f end
+  ls:close()
+  if #shards > 0 then paths[i] = shards end
+end
+local feats, info = lt.data.features(paths, { labels = opt.labels ~= "" and opt.labels or nil,
+                                              x = opt.column, ids = opt.ids })
 local L, names = info.labels or fail("no labels for the %d rows (--labels FILE)", info.n), info.names
 local N, C, E, classes = L:size(1), L:size(2), #feats, {}
 if opt.classes ~= "" then for l in io.lines(opt.classes) do classes[#classes + 1] = l end end

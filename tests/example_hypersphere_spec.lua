@@ -95,6 +95,39 @@ describe("examples/train_constellation.lua + hypersphere.lua", function()
       end)
     end
 
+    it("reads Parquet shard folders aligned on text ids, as the .npy files", function()
+      local good = checkpoint("shared")
+      local labels = assert(lt.io.load(dir .. "/labels.npy"))
+      local folders = {}
+      for i in ipairs(DIN) do
+        -- expert i's rows in another order (reversed for 2, rotated for 3), in two shards
+        local order = {}
+        for r = 1, N do order[r] = i == 1 and r or i == 2 and N + 1 - r or (r + 40 - 1) % N + 1 end
+        local X = assert(lt.io.load(feats[i])):index_select(1, lt.tensor(order):long())
+        local ids = {}
+        for r, k in ipairs(order) do ids[r] = ("img-%03d"):format(k) end
+        folders[i] = ("%s/pq%d"):format(dir, i)
+        os.execute(("mkdir -p %q"):format(folders[i]))
+        for s = 0, 1 do
+          local a, n = s * 70 + 1, s == 0 and 70 or N - 70
+          local cols = { emb = X:narrow(1, a, n), image_id = table.move(ids, a, a + n - 1, 1, {}) }
+          if i == 1 then cols.labels = labels:narrow(1, a, n) end
+          assert(lt.io.write_parquet(("%s/train-%05d.parquet"):format(folders[i], s), cols))
+        end
+      end
+      local ok, ref = run("examples/hypersphere.lua", ("%q %s --labels %q --out %q %s"):format(good,
+        table.concat(feats, " "), dir .. "/labels.npy", dir .. "/ref", TINY))
+      assert(ok, ref)
+      local out
+      ok, out = run("examples/hypersphere.lua", ("%q %s --column emb --out %q %s"):format(good,
+        table.concat(folders, " "), dir .. "/pq", TINY))
+      assert(ok, out)
+      local v = out:match("PCA 3D variance: [%d.]+%%")
+      assert.is_truthy(v, out)
+      assert.equal(ref:match("PCA 3D variance: [%d.]+%%"), v)
+      check_figures(dir .. "/pq")
+    end)
+
     it("ends bad inputs with a message naming the problem", function()
       local good = checkpoint("shared")
       local ckpt = assert(lt.io.load(good))

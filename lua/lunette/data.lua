@@ -853,8 +853,20 @@ end
 ---------------------------------------------------------------------------
 
 -- The entry `key` of a loaded file (a bare tensor for .npy), checked.
-local function entry(v, key, path, dims)
-  local t = is_tensor(v) and key == "features" and v or (type(v) == "table" and not is_tensor(v) and v[key]) or nil
+local function entry(v, key, path, dims, text_ok)
+  local t = is_tensor(v) and dims == 2 and v or (type(v) == "table" and not is_tensor(v) and v[key]) or nil
+  -- ids may be text (a Parquet string column, or one dictionary-encoded): a Lua string array
+  if text_ok and type(t) == "table" and not is_tensor(t) then
+    if t.codes and t.levels then
+      local out, codes = {}, t.codes:totable()
+      for i, c in ipairs(codes) do out[i] = t.levels[c] or raise(("%s: '%s' %d is null"):format(path, key, i)) end
+      return out
+    end
+    for i = 1, #t do
+      if type(t[i]) ~= "string" then raise(("%s: '%s' %d is not text"):format(path, key, i)) end
+    end
+    return t
+  end
   if t ~= nil and (not is_tensor(t) or (dims and t:dim() ~= dims)) then
     raise(("%s: '%s' is not a %s tensor"):format(path, key, dims and (dims .. "-d") or ""))
   end
@@ -870,11 +882,12 @@ local function multi_hot(L, path, n, base)
   return tensor.one_hot(ids, ids:max())
 end
 
--- features(paths [, {labels = path | tensor, ids = "image_id", base = 0}]) -> {X1, X2, ...}, info
+-- features(paths [, {labels = path | tensor, ids = "image_id", x = "features", base = 0}]) -> {X1, X2, ...}, info
 -- Loads the feature matrices of several models for the same samples, one file
--- each: a .npy holds the matrix; an .npz, .safetensors or .pt file the entry
--- `features` [N x D] and optionally `labels` and an id column (opts.ids,
--- default "image_id"). When files carry ids, every file's rows are reordered
+-- each: a .npy holds the matrix; an .npz, .safetensors, .pt or .parquet file the entry
+-- opts.x (default "features": [N x D]; in Parquet a list<float> column) and optionally `labels`
+-- and an id column (opts.ids, default "image_id"; numbers, or text in Parquet). An element of
+-- paths may be an array of Parquet shards, read as one file (a Hugging Face dataset's). When files carry ids, every file's rows are reordered
 -- to the first file's ids (a missing id is an error), as features extracted
 -- in different orders are joined. Labels come from opts.labels (a file or a
 -- tensor), else from the first file that has them: class ids [N] counted from
@@ -887,11 +900,12 @@ end
 -- their labels and ids: a .npy file's rows are read alone (the file's other rows are not
 -- read); other files are read whole, rows reordered by id, then cut; info.n is the part's.
 function M.features(paths, opts)
-  check("features", 2, opts, { "labels", "ids", "base", "shard" })
+  check("features", 2, opts, { "labels", "ids", "base", "shard", "x" })
   if type(paths) ~= "table" or #paths == 0 then raise("bad argument #1 to 'features' (list of file paths expected)") end
   opts = opts or {}
   local rank, size = shard_of("features", opts.shard)
   local key, base, out, info = opts.ids or "image_id", opts.base or 0, {}, { names = {} }
+  local xkey = opts.x or "features"
   local pos, labels, lpath
   -- the part's rows of a tensor of all N rows (every row without shard); N must agree
   local first, count, whole_n
@@ -906,7 +920,10 @@ function M.features(paths, opts)
   end
   for i, path in ipairs(paths) do
     local v, err
-    if rank and path:match("%.npy$") then
+    if type(path) == "table" then -- Parquet shards, read as one file
+      v, err = lio.read_parquet(path)
+      path = path[1]
+    elseif rank and path:match("%.npy$") then
       -- a bare matrix: only the part's rows are read
       local f, ferr = lio.open_npy(path)
       if not f then raise(ferr) end
@@ -920,18 +937,19 @@ function M.features(paths, opts)
       v, err = f:read(first, count)
       f:close()
       if v == nil then raise(err) end
-      v = { features = v, _part = true }
+      v = { [xkey] = v, _part = true }
     else
       v, err = lio.load(path)
     end
     if v == nil then raise(err) end
-    local X, id = entry(v, "features", path, 2), entry(v, key, path, 1)
-    if not X then raise(("%s: no 'features' [N x D] tensor"):format(path)) end
+    local X, id = entry(v, xkey, path, 2), entry(v, key, path, 1, true)
+    if not X then raise(("%s: no '%s' [N x D] tensor"):format(path, xkey)) end
+    local function list(t) return is_tensor(t) and t:totable() or t end
     if id and pos then
-      local idx, ids = {}, id:totable()
+      local idx, ids = {}, list(id)
       local row = {}
       for r, k in ipairs(ids) do row[k] = r end
-      for r, k in ipairs(info.ids:totable()) do
+      for r, k in ipairs(list(info.ids)) do
         idx[r] = row[k] or raise(("%s: no row for %s %s of %s"):format(path, key, tostring(k), paths[1]))
       end
       X = X:index_select(1, tensor.new(idx, "int64"))
@@ -945,7 +963,11 @@ function M.features(paths, opts)
     out[i], info.names[i] = X:float(), path:match("([^/]*)%.[^./]*$") or path:match("[^/]*$")
     if not labels then labels, lpath = entry(v, "labels", path), path end
   end
-  if rank and info.ids then info.ids = info.ids:narrow(1, first, count) end
+  if rank and is_tensor(info.ids) then
+    info.ids = info.ids:narrow(1, first, count)
+  elseif rank and info.ids then -- text ids (Parquet): a Lua array
+    info.ids = table.move(info.ids, first, first + count - 1, 1, {})
+  end
   if opts.labels ~= nil then
     labels, lpath = opts.labels, "labels"
     if type(labels) == "string" then

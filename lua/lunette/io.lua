@@ -1,5 +1,5 @@
 -- lunette.io: tensors and checkpoints in and out of files (.npy .npz .safetensors
--- .pt/.pth, IDX, CIFAR, CSV, PNG). Readers return nil, message on a bad or
+-- .pt/.pth, IDX, CIFAR, CSV, PNG, Parquet, HDF5). Readers return nil, message on a bad or
 -- hostile file (like io.open); bad arguments raise. Writers (and figure
 -- saves) go through a temporary file beside the target, flushed to disk and
 -- renamed into place, so a failed or interrupted write (Ctrl-C, SIGTERM)
@@ -47,16 +47,17 @@ local KEYS = {
   read_npy = LIMITS, read_npz = LIMITS, open_npz = LIMITS, read_safetensors = LIMITS,
   open_safetensors = LIMITS, read_png = LIMITS, load_pt = LIMITS,
   read_idx = with_limits("dtype", "scale"), read_cifar = with_limits("classes"),
-  read_csv = with_limits("header", "sep", "dtype"),
+  read_csv = with_limits("header", "sep", "dtype", "frame", "usecols", "na", "text"),
   write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
   save_pt = with_limits("name"), read_parquet = with_limits("columns", "rows"),
+  read_hdf5 = with_limits("datasets"),
 }
 -- Where each one's options table is (the writers take the value first).
 local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
 
 for _, k in ipairs { "read_npy", "write_npy", "open_npy", "read_npz", "open_npz", "write_npz",
                      "read_safetensors", "open_safetensors", "write_safetensors",
-                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "write_csv", "save_pt", "makedirs" } do
+                     "read_idx", "read_cifar", "read_png", "write_png", "read_csv", "save_pt", "makedirs" } do
   local f, keys, argn = C[k], KEYS[k], ARG[k] or 2
   if keys then
     M[k] = function(...)
@@ -124,12 +125,58 @@ end
 --- write_png(path, image) -> true | nil, message
 -- Writes an image [H x W] or [H x W x C] (C in 1..4), uint8 or float in [0, 1].
 
---- read_csv(path [, {header = true, sep = ",", dtype = "float64"}]) -> Tensor, names | nil, message
--- A numeric CSV file as a [rows x cols] tensor and the column names (when
--- header); a non-numeric cell or a ragged row is an error naming its line.
+--- read_csv(path [, opts]) -> Tensor, names | {name = column}, names | nil, message
+-- A CSV file (RFC 4180 quoting: quoted fields may hold the separator, quotes as "" and
+-- newlines; LF or CRLF; a UTF-8 BOM skipped; empty lines skipped; every record the same number
+-- of fields). Options:
+--   header = true     the first record names the columns
+--   sep = ","         the field separator (one character)
+--   dtype = "float64" matrix mode: float64, float32 or int64; frame mode: a kind for every column
+--                     or a table of kinds by column name or 1-based position: "auto" (inferred),
+--                     "float64", "float32", "int64", "text", "codes"
+--   frame = false     false: one [rows x cols] tensor (a non-numeric cell is an error naming its
+--                     line and column); true: a table of columns, each inferred from all its
+--                     cells: integers as an int64 tensor (float64 with NaN when a value is
+--                     missing, as pandas does), other numbers as float64, anything else as text
+--   text = "strings"  how frame mode gives text: "strings", a Lua string array (io.null where
+--                     missing), or "codes", {codes = int64 tensor, levels = {...}} with
+--                     levels[codes[i]] the text (levels in first-appearance order, code 0 missing)
+--   usecols = all     the columns to read, by name or 1-based position, in the order given
+--   na = {"", "NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None"}
+--                     the cells that are missing values: NaN in numbers (an error for int64),
+--                     io.null or code 0 in text, where a quoted cell is text ("" is the empty
+--                     string, "NA" the text NA) but an unquoted one missing. Without frame, usecols or na only ""
+--                     and nan read as NaN (as before).
+-- names is the selected column names in order (1-based positions without a header); in frame
+-- mode it gives the column order of the table. Numbers are read in the C locale.
+--
+--   local cols, names = io.read_csv("runs.csv", { frame = true, text = "codes" })
+--   cols.loss   -- float64 tensor;   cols.model.levels[cols.model.codes[1]] -- "resnet"
 
---- write_csv(path, t [, {header = {...}, sep = ","}]) -> true | nil, message
--- Writes a [rows x cols] (or [rows]) tensor as CSV with optional column names.
+--- write_csv(path, t | {name = column} [, {header = {...}, sep = ","}]) -> true | nil, message
+-- Writes a [rows x cols] (or [rows]) tensor as CSV with optional column names (header), or a
+-- table of columns as read_csv's frame mode gives them (1-D tensors, string arrays with io.null
+-- for missing values, {codes, levels}) with header the column order (default: the names sorted);
+-- text is quoted where needed to read back as the same text (separators, quotes, newlines, edge
+-- spaces, empty strings, the default na markers). Numbers are written in the shortest form that
+-- reads back to the same value. The file is replaced atomically.
+function M.write_csv(path, x, opts)
+  check("write_csv", 3, opts, KEYS.write_csv, true)
+  local frame = type(x) == "table" and not require("lunette.tensor").is_tensor(x)
+  if frame and (opts == nil or opts.header == nil) then
+    local names = {}
+    for k in pairs(x) do names[#names + 1] = k end
+    -- positions (a header-less file's columns) first, in order, then names
+    table.sort(names, function(a, b)
+      if type(a) ~= type(b) then return type(a) == "number" end
+      return a < b
+    end)
+    local o = { header = names }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    opts = o
+  end
+  return C.write_csv(path, x, opts)
+end
 
 --- save_pt(path, value [, {name = "archive"}]) -> true | nil, message
 -- Writes value (tables, tensors, numbers, strings, booleans, io.null) as a
@@ -386,6 +433,260 @@ function M.read_parquet(path, opts)
   return out
 end
 
+--- read_hdf5(path [, {datasets = {...}, limits}]) -> {name = value}, attrs | nil, message
+-- The datasets of an HDF5 file (h5py's format: embedding dumps, Keras/older checkpoints),
+-- named by their path without the leading slash ("emb", "group/labels"): numbers as tensors
+-- (float16/32 as float32, float64, int8/16/32 as int32, uint8, uint16/32 and int64 as int64,
+-- h5py's bool as bool; uint64, compound and other types give nil, message), text (fixed or
+-- variable length) as a Lua string array in C order, a scalar string as a string. attrs maps
+-- "/" (the root), each group and each dataset read to its attributes ({} omitted): scalars as
+-- Lua numbers or strings, arrays as tensors or string arrays. datasets (default: all) picks
+-- datasets by name. Compressed datasets are read by libhdf5 (gzip, shuffle; filters it lacks
+-- give nil, message); a dataset's stated size is checked against max_inflate before reading.
+-- libhdf5 (libhdf5-dev) is loaded on first use. libhdf5 parses the file, not lunette: truncated
+-- and garbage files give nil, message (specced), but libhdf5 is not fuzzed here and a crafted
+-- file can still crash inside it (it has such CVEs): read HDF5 only from sources you trust.
+function M.read_hdf5(path, opts)
+  check("read_hdf5", 2, opts, with_limits("datasets"))
+  if type(path) ~= "string" then argerr(1, "read_hdf5", "string expected, got " .. type(path)) end
+  local lim = limits_of(opts)
+  local ds, groups = C.h5_list(path, lim)
+  if not ds then return nil, groups end
+  local want = opts and opts.datasets
+  if want ~= nil then
+    if type(want) ~= "table" then argerr(2, "read_hdf5", "datasets must be an array of names") end
+    local have = {}
+    for _, n in ipairs(ds) do have[n] = true end
+    for i, n in ipairs(want) do
+      if not have[n] then argerr(2, "read_hdf5", ("datasets[%d]: no dataset '%s'"):format(i, tostring(n))) end
+    end
+    ds = want
+  end
+  local out, attrs = {}, {}
+  local function add_attrs(name, key)
+    local a, err = C.h5_attrs(path, name, lim)
+    if not a then return err end
+    if next(a) ~= nil then attrs[key] = a end
+  end
+  local err = add_attrs("/", "/")
+  if err then return nil, err end
+  for _, g in ipairs(groups) do
+    err = add_attrs(g, g)
+    if err then return nil, err end
+  end
+  for _, n in ipairs(ds) do
+    local v, e = C.h5_read(path, n, 0, -1, lim)
+    if v == nil then return nil, e end
+    out[n] = v
+    err = add_attrs(n, n)
+    if err then return nil, err end
+  end
+  return out, attrs
+end
+
+--- open_hdf5(path [, limits]) -> Hdf5File | nil, message
+-- Lists an HDF5 file without reading data: f.datasets and f.groups (names in order),
+-- f:info(name) -> {shape = {...}, dtype = "float32" | ... | "string"}, f:read(name [, first,
+-- last]) reads a dataset, or only rows first..last (1-based, inclusive) of a numeric one, so an
+-- embedding dump bigger than memory is read in slabs; f:attrs(name) ("/" the root) its
+-- attributes. Each call opens the file anew (nothing stays open between calls).
+function M.open_hdf5(path, opts)
+  check("open_hdf5", 2, opts, LIMITS)
+  if type(path) ~= "string" then argerr(1, "open_hdf5", "string expected, got " .. type(path)) end
+  local lim = limits_of(opts)
+  local ds, groups = C.h5_list(path, lim)
+  if not ds then return nil, groups end
+  local f = { path = path, datasets = ds, groups = groups }
+  function f:info(name) return C.h5_info(self.path, name, lim) end
+  function f:attrs(name) return C.h5_attrs(self.path, name or "/", lim) end
+  function f:read(name, first, last)
+    if first == nil then return C.h5_read(self.path, name, 0, -1, lim) end
+    if math.type(first) ~= "integer" or first < 1 or (last ~= nil and math.type(last) ~= "integer") then
+      argerr(2, "read", "first and last must be 1-based integers")
+    end
+    last = last or first
+    return C.h5_read(self.path, name, first - 1, math.max(0, last - first + 1), lim)
+  end
+  return f
+end
+
+--- write_hdf5(path, {name = value} [, {attrs = {[name] = {key = value}}, datasets = {...}}]) -> true | nil, message
+-- Writes an HDF5 file h5py reads: each value a tensor (float32, float64, int32, int64, uint8;
+-- bool as h5py's bool enum; float16/bfloat16 as float32), a string (a scalar dataset) or a string
+-- array (variable-length UTF-8, as h5py writes str); a name with slashes creates its groups.
+-- Options: datasets = sorted names (the order datasets are created in); attrs = {} attributes
+-- by object name ("/" the root, or a dataset or group written here): numbers (Lua integers as
+-- int64, floats as float64), strings, tensors, string arrays. The file is replaced atomically.
+-- libhdf5 (libhdf5-dev) is loaded on first use.
+function M.write_hdf5(path, values, opts)
+  check("write_hdf5", 3, opts, { "attrs", "datasets" })
+  if type(path) ~= "string" then argerr(1, "write_hdf5", "string expected, got " .. type(path)) end
+  if type(values) ~= "table" or T.is_tensor(values) then
+    argerr(2, "write_hdf5", "a table of datasets expected, got " .. (T.is_tensor(values) and "a tensor" or type(values)))
+  end
+  opts = opts or {}
+  local names = opts.datasets
+  if names == nil then
+    names = {}
+    for k in pairs(values) do
+      if type(k) ~= "string" then argerr(2, "write_hdf5", "dataset names must be strings, got " .. type(k)) end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+  elseif type(names) ~= "table" then
+    argerr(3, "write_hdf5", "datasets must be an array of names")
+  end
+  -- Values are checked here, before the file is touched (the C side would raise with the
+  -- temporary file open until the next collection).
+  local function checked(v, what, attr)
+    if T.is_tensor(v) then
+      local dt = v:dtype()
+      if dt == "float16" or dt == "bfloat16" then v = v:float() end
+      return v:contiguous()
+    elseif type(v) == "string" or (attr and type(v) == "number") then
+      if type(v) == "string" and v:find("\0", 1, true) then
+        argerr(attr and 3 or 2, "write_hdf5", ("'%s' holds a NUL byte"):format(what))
+      end
+      return v
+    elseif attr and type(v) == "boolean" then
+      return v and 1 or 0
+    elseif type(v) == "table" then
+      for i = 1, #v do
+        if type(v[i]) ~= "string" then
+          argerr(attr and 3 or 2, "write_hdf5", ("'%s': entry %d is a %s, not a string"):format(what, i, type(v[i])))
+        end
+        if v[i]:find("\0", 1, true) then
+          argerr(attr and 3 or 2, "write_hdf5", ("'%s': entry %d holds a NUL byte"):format(what, i))
+        end
+      end
+      return v
+    end
+    argerr(attr and 3 or 2, "write_hdf5", ("'%s' must be a tensor, a string%s or a string array, got %s"):format(
+      what, attr and ", a number" or "", type(v)))
+  end
+  local prepared = {}
+  for i, n in ipairs(names) do
+    if type(n) ~= "string" or n == "" or n:sub(1, 1) == "/" then
+      argerr(3, "write_hdf5", ("dataset name %d must be a non-empty string without a leading '/'"):format(i))
+    end
+    local v = values[n]
+    if v == nil then argerr(2, "write_hdf5", ("no dataset named '%s'"):format(n)) end
+    prepared[n] = checked(v, n, false)
+  end
+  local attrs = opts.attrs or {}
+  if type(attrs) ~= "table" then argerr(3, "write_hdf5", "attrs must be a table {[name] = {key = value}}") end
+  local pa = {}
+  for obj, kv in pairs(attrs) do
+    if type(obj) ~= "string" or type(kv) ~= "table" then
+      argerr(3, "write_hdf5", "attrs must be a table {[name] = {key = value}}")
+    end
+    local o = {}
+    for k, v in pairs(kv) do
+      if type(k) ~= "string" then argerr(3, "write_hdf5", ("attrs['%s']: keys must be strings"):format(obj)) end
+      o[k] = checked(v, k, true)
+    end
+    pa[obj == "" and "/" or obj] = o
+  end
+  return C.h5_write(path, names, prepared, pa)
+end
+
+--- write_parquet(path, {name = column} [, opts]) -> true | nil, message
+-- Writes a table of columns as a Parquet file that pandas, polars, pyarrow and Hugging Face
+-- datasets read: 1-D tensors as INT32/INT64/FLOAT/DOUBLE/BOOLEAN columns (uint8 widened to
+-- INT32, float16 and bfloat16 to FLOAT); a 2-D tensor [rows x d] as a list<element> column (an
+-- embedding column: required list of required elements); a Lua string array (io.null for a
+-- null) as a UTF-8 string column; {codes = tensor, levels = {...}} (as read_parquet and
+-- read_csv give them; code 0 a null) as a dictionary-encoded string column. The file is
+-- replaced atomically. Options:
+--   columns = sorted names  the columns to write, in order
+--   compression = "snappy"  "snappy", "zstd" or "none" (libsnappy/libzstd loaded on first use)
+--   zstd_level = 3          1..22
+--   row_group_rows = auto   rows per row group (what open_parquet streams one at a time);
+--                           auto: about 8 MiB of values (8,192 rows of 256 float32), from 1,024
+--                           to 1,048,576 rows (lunette's reader is fastest on groups this size)
+--   dictionary = true       dictionary-encode a string array whose distinct values are at most
+--                           half its rows (otherwise PLAIN); {codes, levels} always are
+--
+--   io.write_parquet("emb.parquet", { emb = X, label = { codes = y, levels = names } },
+--                    { compression = "zstd" })
+function M.write_parquet(path, columns, opts)
+  check("write_parquet", 3, opts,
+        { "columns", "compression", "zstd_level", "row_group_rows", "dictionary" })
+  opts = opts or {}
+  if type(path) ~= "string" then argerr(1, "write_parquet", "string expected, got " .. type(path)) end
+  if type(columns) ~= "table" or T.is_tensor(columns) then
+    argerr(2, "write_parquet", "a table of columns expected, got " .. (T.is_tensor(columns) and "a tensor" or type(columns)))
+  end
+  local codec = ({ none = 0, snappy = 1, zstd = 2 })[opts.compression or "snappy"]
+  if not codec then argerr(3, "write_parquet", "compression must be \"snappy\", \"zstd\" or \"none\"") end
+  local level = opts.zstd_level or 3
+  if math.type(level) ~= "integer" or level < 1 or level > 22 then
+    argerr(3, "write_parquet", "zstd_level must be an integer in 1..22")
+  end
+  local group = opts.row_group_rows
+  if group ~= nil and (math.type(group) ~= "integer" or group < 1) then
+    argerr(3, "write_parquet", "row_group_rows must be a positive integer")
+  end
+  local dictionary = opts.dictionary
+  if dictionary == nil then dictionary = true end
+  if type(dictionary) ~= "boolean" then argerr(3, "write_parquet", "dictionary must be a boolean") end
+  local names = opts.columns
+  if names == nil then
+    names = {}
+    for k in pairs(columns) do
+      if type(k) ~= "string" then argerr(2, "write_parquet", "column names must be strings, got " .. type(k)) end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+  elseif type(names) ~= "table" then
+    argerr(3, "write_parquet", "columns must be an array of names")
+  end
+  -- A file without columns has no schema leaves, which readers (lunette's too) refuse.
+  if #names == 0 then argerr(2, "write_parquet", "no columns to write") end
+  -- Each column as the C writer takes it: contiguous tensors of a dtype Parquet stores.
+  local prepared, seen = {}, {}
+  for i, name in ipairs(names) do
+    if type(name) ~= "string" or name == "" then
+      argerr(3, "write_parquet", ("column name %d must be a non-empty string"):format(i))
+    end
+    if seen[name] then argerr(3, "write_parquet", ("column '%s' is listed twice"):format(name)) end
+    seen[name] = true
+    local v = columns[name]
+    if v == nil then argerr(2, "write_parquet", ("no column named '%s'"):format(name)) end
+    if T.is_tensor(v) then
+      if v:dim() ~= 1 and v:dim() ~= 2 then
+        argerr(2, "write_parquet", ("column '%s' must be a 1-d or 2-d tensor, got %d-d"):format(name, v:dim()))
+      end
+      local dt = v:dtype()
+      if dt == "float16" or dt == "bfloat16" then v = v:float() end
+      prepared[name] = v:contiguous()
+    elseif type(v) == "table" and v.codes ~= nil then
+      if not T.is_tensor(v.codes) or v.codes:dim() ~= 1 or not ({ int64 = 1, int32 = 1, uint8 = 1 })[v.codes:dtype()] then
+        argerr(2, "write_parquet", ("column '%s': codes must be a 1-d integer tensor"):format(name))
+      end
+      if type(v.levels) ~= "table" then
+        argerr(2, "write_parquet", ("column '%s': levels must be an array of strings"):format(name))
+      end
+      prepared[name] = { codes = v.codes:long():contiguous(), levels = v.levels }
+    elseif type(v) == "table" then
+      prepared[name] = v
+    else
+      argerr(2, "write_parquet", ("column '%s' must be a tensor, a string array or {codes, levels}, got %s"):format(name, type(v)))
+    end
+  end
+  if group == nil then
+    -- About 8 MiB of fixed-width values per group (text counted as 16 bytes a row).
+    local row_bytes = 0
+    for _, name in ipairs(names) do
+      local v = prepared[name]
+      local rows = T.is_tensor(v) and v:size(1) or 0
+      row_bytes = row_bytes + (T.is_tensor(v) and (rows > 0 and v:nbytes() // rows or 0) or 16)
+    end
+    group = math.max(1024, math.min(1048576, (8 * 1048576) // math.max(1, row_bytes)))
+  end
+  return C.parquet_write(path, prepared, names, codec, group, dictionary, level)
+end
+
 ---------------------------------------------------------------------------
 -- load / save by file type
 ---------------------------------------------------------------------------
@@ -401,6 +702,7 @@ local function kind_of(path)
   elseif p:match("%.csv$") then return "csv"
   elseif p:match("%.png$") then return "png"
   elseif p:match("%.parquet$") then return "parquet"
+  elseif p:match("%.h5$") or p:match("%.hdf5$") or p:match("%.he5$") then return "hdf5"
   elseif p:match("ubyte%.gz$") or p:match("ubyte$") or p:match("%.idx%d?$") or p:match("%.idx%d?%.gz$") then return "idx"
   end
 end
@@ -415,6 +717,7 @@ local function sniff(path)
   elseif head:sub(1, 8) == "\137PNG\r\n\26\n" then return "png"
   elseif head:sub(1, 4) == "PK\3\4" then return "zip"
   elseif head:sub(1, 4) == "PAR1" then return "parquet"
+  elseif head == "\137HDF\r\n\26\n" then return "hdf5"
   elseif head:sub(1, 2) == "\31\139" or head:sub(1, 2) == "\0\0" then return "idx"
   elseif #head == 8 and head:byte(8) == 0 then return "safetensors"
   end
@@ -425,6 +728,7 @@ local readers = {
   safetensors = function(path, opts) return C.read_safetensors(path, opts) end,
   csv = function(path, opts) return C.read_csv(path, opts) end,
   parquet = function(path, opts) return M.read_parquet(path, opts) end,
+  hdf5 = function(path, opts) return M.read_hdf5(path, opts) end,
 }
 
 -- load(path [, opts]) -> value | nil, message
@@ -433,9 +737,10 @@ local readers = {
 -- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
 -- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor; .parquet read_parquet's
--- table of columns. An
+-- table of columns; .h5/.hdf5 read_hdf5's datasets and attributes. An
 -- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
--- header, sep, dtype; read_idx's dtype, scale; every reader's limits); others raise.
+-- header, sep, dtype, frame, usecols, na, text; read_idx's dtype, scale; every reader's
+-- limits); others raise.
 function M.load(path, opts)
   if type(path) ~= "string" then
     raise("bad argument #1 to 'load' (path expected, got " .. type(path) .. ")")
@@ -462,14 +767,18 @@ function M.load(path, opts)
 end
 
 local SAVE_KEYS = { npy = {}, png = {}, npz = KEYS.write_npz, safetensors = { "metadata" },
+                    parquet = { "columns", "compression", "zstd_level", "row_group_rows", "dictionary" },
+                    hdf5 = { "attrs", "datasets" },
                     pt = KEYS.save_pt, csv = KEYS.write_csv }
 local writers = {
   npy = function(path, x) return C.write_npy(path, x) end,
   npz = function(path, x, opts) return C.write_npz(path, x, opts) end,
   safetensors = function(path, x, opts) return C.write_safetensors(path, x, opts and opts.metadata) end,
   pt = function(path, x, opts) return C.save_pt(path, x, opts) end,
-  csv = function(path, x, opts) return C.write_csv(path, x, opts) end,
+  csv = function(path, x, opts) return M.write_csv(path, x, opts) end,
   png = function(path, x) return C.write_png(path, x) end,
+  parquet = function(path, x, opts) return M.write_parquet(path, x, opts) end,
+  hdf5 = function(path, x, opts) return M.write_hdf5(path, x, opts) end,
 }
 
 -- A model (an nn module): its internals are Lua tables and closures, not data to write.
@@ -502,8 +811,10 @@ end
 -- save(path, value [, opts]) -> true | nil, message
 -- Writes by extension: .npy a tensor; .npz {name = tensor} ({compress =
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
--- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor
--- ({header = {...}, sep = ","}); .png an image. An unknown extension, or an option the
+-- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor or a table of columns
+-- ({header = {...}, sep = ","}); .png an image; .parquet a table of columns (write_parquet's
+-- options); .h5/.hdf5 a table of datasets (write_hdf5's options). An unknown extension, or an
+-- option the
 -- type's writer does not take, raises.
 -- A zoo model (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) saves whole to
 -- .pt: its constructor, options and state dict, which io.load turns back into
@@ -516,7 +827,7 @@ function M.save(path, value, opts)
   local kind = kind_of(path)
   local w = writers[kind or ""]
   if not w then
-    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv or .png)")
+    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv, .png, .parquet or .h5)")
   end
   -- array: io.save(p, m:state_dict()) also passes state_dict's second value (its keys)
   check("save", 3, opts, SAVE_KEYS[kind_of(path)], true)

@@ -35,9 +35,16 @@ static LtStatus field(Cur *k, const char **s, size_t *n, int *quoted, int *row_e
   *row_end = 0;
   if (*quoted) {
     const char *open = k->p++;
+    int64_t open_line = k->line;
+    const char *open_start = k->line_start;
     *s = k->p;
     for (;;) {
-      if (k->p >= k->end) return err_at(k, open, "unterminated quoted field");
+      if (k->p >= k->end) {
+        /* Reported where the quote opened, on its own line (newlines inside moved the cursor). */
+        k->line = open_line;
+        k->line_start = open_start;
+        return err_at(k, open, "unterminated quoted field");
+      }
       if (*k->p == '"') {
         /* "" inside quotes is one literal quote (RFC 4180); the field keeps both, to be undone
          * by whoever decodes it. */
@@ -203,16 +210,24 @@ void io_csv_free(IoCtx *c, IoCsv *info) {
 
 /* ---- numbers --------------------------------------------------------------------- */
 
-/* The caller has switched the thread to the C locale (uselocale). */
-static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *out) {
+const char *const io_csv_default_na[] = {"",    "NA",   "N/A",  "#N/A", "NaN",
+                                         "nan", "null", "NULL", "None", NULL};
+const char io_csv_nomem[] = "not enough memory";
+
+/* Drops the spaces and tabs around a field (numbers may be padded). */
+static void trim(const char **s, size_t *n) {
+  while (*n && (**s == ' ' || **s == '\t')) {
+    (*s)++;
+    (*n)--;
+  }
+  while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
+const char *io_csv_number(const char *s, size_t n, LtDtype dt, void *out) {
   /* strtod and strtoll need a NUL-terminated copy: the field ends at a separator, not a NUL. */
   char buf[IO_CSV_MAX_NUMBER + 1];
-  while (n && (*s == ' ' || *s == '\t')) {
-    s++;
-    n--;
-  }
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
-  if (n > IO_CSV_MAX_NUMBER) return err_at(k, s, "field too long to be a number");
+  trim(&s, &n);
+  if (n > IO_CSV_MAX_NUMBER) return "field too long to be a number";
   memcpy(buf, s, n);
   buf[n] = 0;
   if (dt == LT_I64) {
@@ -220,20 +235,19 @@ static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *
     errno = 0;
     long long v = n ? strtoll(buf, &e, 10) : 0;
     if (!n || *e || errno == ERANGE)
-      return err_at(k, s, n ? "not an integer that fits int64" : "empty field in an int64 table");
+      return n ? "not an integer that fits int64" : "empty field in an int64 table";
     *(int64_t *)out = v;
-    return LT_OK;
+    return NULL;
   }
   double v = NAN;
   if (n) {
     char *e;
     /* strtod would read "0x1p3" as 8, which other CSV readers do not: refused. */
-    if (strchr(buf, 'x') || strchr(buf, 'X'))
-      return err_at(k, s, "hexadecimal numbers are not accepted");
+    if (strchr(buf, 'x') || strchr(buf, 'X')) return "hexadecimal numbers are not accepted";
     /* ERANGE is no error here: a value beyond the double range reads as +-inf (io_csv.h), a
      * tiny one as 0 or a subnormal. */
     v = strtod(buf, &e);
-    if (*e || e == buf) return err_at(k, s, "not a number");
+    if (*e || e == buf) return "not a number";
   }
   /* float32 goes through double, as the writer checks its float32 output: the shortest text of a
    * float reads back to the same float this way. */
@@ -241,7 +255,33 @@ static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *
     *(double *)out = v;
   else
     *(float *)out = (float)v;
-  return LT_OK;
+  return NULL;
+}
+
+int io_csv_kind(const char *s, size_t n) {
+  trim(&s, &n);
+  if (!n || n > IO_CSV_MAX_NUMBER) return IO_CSV_TEXT;
+  int64_t i;
+  double d;
+  if (!io_csv_number(s, n, LT_I64, &i)) return IO_CSV_INT;
+  return io_csv_number(s, n, LT_F64, &d) ? IO_CSV_TEXT : IO_CSV_FLOAT;
+}
+
+size_t io_csv_unquote(const char *s, size_t n, int quoted, char *out) {
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[j++] = s[i];
+    if (quoted && s[i] == '"') i++;
+  }
+  return j;
+}
+
+/* The caller has switched the thread to the C locale (uselocale). */
+static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *out) {
+  const char *msg = io_csv_number(s, n, dt, out);
+  if (!msg) return LT_OK;
+  trim(&s, &n);
+  return err_at(k, s, msg);
 }
 
 LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep, Tensor *out) {
@@ -272,6 +312,45 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
       if ((st = field(&k, &s, &len, &q, &row_end))) break;
       st = parse_number(&at, s, len, out->dtype,
                         (char *)out->data + (size_t)(r * info->cols + col) * es);
+    }
+  }
+  uselocale(old);
+  freelocale(loc);
+  return st;
+}
+
+LtStatus io_csv_each(IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep, IoCsvVisit fn,
+                     void *ud) {
+  Cur k;
+  cur_init(&k, c, p, n, sep);
+  k.p = p + info->data_start;
+  k.line = 1;
+  /* File lines for messages, as io_csv_parse counts them. */
+  for (const char *q = p; q < k.p; q++)
+    if (*q == '\n') {
+      k.line++;
+      k.line_start = q + 1;
+    }
+  locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (loc == (locale_t)0) return io_fail(c, LT_ENOMEM, "cannot create the C locale");
+  LtStatus st = LT_OK;
+  locale_t old = uselocale(loc);
+  for (int64_t r = 0; r < info->rows && st == LT_OK; r++) {
+    skip_blank_lines(&k);
+    for (int64_t col = 0; col < info->cols && st == LT_OK; col++) {
+      const char *s;
+      size_t len;
+      int q, row_end;
+      Cur at = k; /* where the field starts, for messages */
+      if ((st = field(&k, &s, &len, &q, &row_end))) break;
+      const char *msg = fn(ud, r, col, s, len, q);
+      if (msg == io_csv_nomem)
+        st = io_fail(c, LT_ENOMEM, "line %lld: %s", (long long)at.line, msg);
+      else if (msg) {
+        /* The message points at the field's first non-blank byte (where a number starts). */
+        trim(&s, &len);
+        st = err_at(&at, s, msg);
+      }
     }
   }
   uselocale(old);
@@ -376,6 +455,75 @@ LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const 
     for (int64_t j = 0; j < cols; j++) {
       if (j) out_put(o, &sep, 1);
       put_value(o, t, (size_t)(r * cols + j));
+    }
+    out_put(o, "\n", 1);
+  }
+  uselocale(old);
+  freelocale(loc);
+  if (!o->st && o->n) o->st = io_writer_write(c, w, o->buf, o->n);
+  LtStatus st = o->st;
+  io_free(c, o, sizeof *o);
+  return st;
+}
+
+/* Whether text must be quoted to read back as the same text (io_csv_write_cols). */
+static int text_needs_quotes(const char *s, size_t n, char sep) {
+  if (!n) return 1; /* an unquoted empty field is a missing value */
+  if (s[0] == ' ' || s[n - 1] == ' ' || s[0] == '\t' || s[n - 1] == '\t') return 1;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r') return 1;
+  for (int i = 0; io_csv_default_na[i]; i++)
+    if (strlen(io_csv_default_na[i]) == n && !memcmp(io_csv_default_na[i], s, n)) return 1;
+  return 0;
+}
+
+static void put_text(Out *o, const char *s, size_t n, char sep) {
+  if (!text_needs_quotes(s, n, sep)) {
+    out_put(o, s, n);
+    return;
+  }
+  out_put(o, "\"", 1);
+  /* Runs between quotes go in one call; each quote is doubled. */
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '"') {
+      out_put(o, s + from, i + 1 - from);
+      out_put(o, "\"", 1);
+      from = i + 1;
+    }
+  out_put(o, s + from, n - from);
+  out_put(o, "\"", 1);
+}
+
+LtStatus io_csv_write_cols(IoCtx *c, IoWriter *w, const IoCsvCol *cols, int64_t ncols, int64_t rows,
+                           const char *const *names, const size_t *len, char sep) {
+  Out *o = io_alloc(c, sizeof *o);
+  if (!o) return LT_ENOMEM;
+  o->c = c;
+  o->w = w;
+  o->n = 0;
+  o->st = LT_OK;
+  locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (loc == (locale_t)0) {
+    io_free(c, o, sizeof *o);
+    return io_fail(c, LT_ENOMEM, "cannot create the C locale");
+  }
+  locale_t old = uselocale(loc);
+  if (names) {
+    for (int64_t j = 0; j < ncols; j++) {
+      if (j) out_put(o, &sep, 1);
+      put_name(o, names[j], len[j], sep);
+    }
+    out_put(o, "\n", 1);
+  }
+  for (int64_t r = 0; r < rows && !o->st; r++) {
+    for (int64_t j = 0; j < ncols; j++) {
+      if (j) out_put(o, &sep, 1);
+      const IoCsvCol *k = &cols[j];
+      if (k->t)
+        put_value(o, k->t, (size_t)r);
+      else if (k->s[r])
+        put_text(o, k->s[r], k->len[r], sep);
     }
     out_put(o, "\n", 1);
   }

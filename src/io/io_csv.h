@@ -41,4 +41,51 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
 LtStatus io_csv_write(IoCtx *c, IoWriter *w, const Tensor *t, const char *const *names,
                       const size_t *len, char sep);
 
+/* ---- columns of mixed types (read_csv's frame mode) ---- */
+
+/* What a field looks like to type inference (surrounding spaces ignored): */
+enum {
+  IO_CSV_INT = 0,   /* an integer that fits int64 */
+  IO_CSV_FLOAT = 1, /* another number (nan, inf, exponents; not hexadecimal) */
+  IO_CSV_TEXT = 2   /* anything else, the empty field included */
+};
+/* The kind of the n bytes at s (quotes already stripped by the scanner). Call it under the C
+ * numeric locale: io_csv_each sets it for its visitor. */
+int io_csv_kind(const char *s, size_t n);
+/* Parses the n bytes at s as a dt number (LT_F64, LT_F32 or LT_I64) into out, as io_csv_parse
+ * does; NULL on success, else a static message. Same locale rule as io_csv_kind. */
+const char *io_csv_number(const char *s, size_t n, LtDtype dt, void *out);
+/* Decodes a field the scanner returned: in a quoted one each "" becomes one quote. out holds at
+ * least n bytes; returns the decoded length. */
+size_t io_csv_unquote(const char *s, size_t n, int quoted, char *out);
+
+/* A visitor of io_csv_each: the field at (row, col) (0-based, data rows only), its raw bytes
+ * (s, n: quotes removed, "" escapes still doubled) and whether it was quoted. Returns NULL to go
+ * on, io_csv_nomem when an allocation failed, or a static message that io_csv_each reports with
+ * the field's line and column. */
+typedef const char *(*IoCsvVisit)(void *ud, int64_t row, int64_t col, const char *s, size_t n,
+                                  int quoted);
+extern const char io_csv_nomem[];
+/* Calls fn for every data field of a scanned text (info from io_csv_scan on the same p, n, sep),
+ * row by row, under the C numeric locale; stops at the first message. */
+LtStatus io_csv_each(IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep, IoCsvVisit fn,
+                     void *ud);
+
+/* A column for io_csv_write_cols: numbers (t, a contiguous 1-D tensor of rows values) or text
+ * (s and len, rows entries each; s[i] NULL for a missing value, written as an empty field). */
+typedef struct {
+  const Tensor *t;
+  const char *const *s;
+  const size_t *len;
+} IoCsvCol;
+/* Writes ncols columns of rows values as CSV with LF line ends: the header (names, len) when
+ * names is not NULL, then the rows. Numbers as io_csv_write writes them; text quoted when a
+ * reader would otherwise split, trim or misread it (a separator, quote, CR or LF, edge spaces,
+ * an empty string, or one of the default missing-value markers, so it reads back as text). */
+LtStatus io_csv_write_cols(IoCtx *c, IoWriter *w, const IoCsvCol *cols, int64_t ncols, int64_t rows,
+                           const char *const *names, const size_t *len, char sep);
+/* The markers read_csv's frame mode takes as missing by default (NULL-terminated): "", NA, N/A,
+ * #N/A, NaN, nan, null, NULL, None (in a text column only when unquoted). */
+extern const char *const io_csv_default_na[];
+
 #endif

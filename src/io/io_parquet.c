@@ -372,9 +372,14 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
   const IoPqLeaf *l = d->l;
   int dict = enc == 2 || enc == 8;
   Rle r;
-  uint64_t nnon = 0;
-  for (int64_t i = first; i < first + count; i++)
-    if (!d->def || d->def[i] == l->max_def) nnon++;
+  uint64_t nnon = (uint64_t)count;
+  if (d->def) {
+    /* Locals, so the count vectorises (the loads through d and l would be re-read each time). */
+    const int16_t *def = d->def + first;
+    const int16_t md = (int16_t)l->max_def;
+    nnon = 0;
+    for (int64_t i = 0; i < count; i++) nnon += def[i] == md;
+  }
   if (dict) {
     if (!d->has_dict) return io_fail(c, LT_EVALUE, "column '%s': dictionary page missing", l->name);
     if (n < 1) return io_fail(c, LT_EVALUE, "column '%s': empty dictionary indices", l->name);
@@ -671,8 +676,21 @@ static LtStatus assemble_list(Dec *d, int64_t rows) {
     return io_fail(c, LT_EVALUE, "column '%s': nested lists are not supported", l->name);
   col->cap_rows = ((size_t)rows + 1) * sizeof(int64_t);
   if (!(col->row_off = io_alloc(c, col->cap_rows))) return LT_ENOMEM;
-  int64_t r = -1, nv = 0;
-  for (int64_t i = 0; i < d->nslots; i++) {
+  int64_t r = -1, nv = 0, i0 = 0;
+  if (!col->off && !col->codes && !col->null) {
+    /* Numbers without nulls while every slot is an element (an embedding column): nothing
+     * moves, only the row starts are found, in a loop without the general case's branches. */
+    const int16_t *rep = d->rep, *def = d->def;
+    const int16_t ld = (int16_t)l->list_def;
+    int64_t *off = col->row_off;
+    for (; i0 < d->nslots && def[i0] >= ld; i0++) {
+      if (rep[i0] != 0) continue;
+      if (++r >= rows) return io_fail(c, LT_EVALUE, "column '%s': more lists than rows", l->name);
+      off[r] = i0;
+    }
+    nv = i0;
+  }
+  for (int64_t i = i0; i < d->nslots; i++) {
     if (d->rep[i] == 0) {
       if (++r >= rows) return io_fail(c, LT_EVALUE, "column '%s': more lists than rows", l->name);
       col->row_off[r] = nv;

@@ -1,9 +1,11 @@
-/* lio_parquet.c - Lua binding for the Parquet reader: parquet_meta and parquet_read. */
+/* lio_parquet.c - Lua binding for Parquet: parquet_meta and parquet_read (the reader),
+ * parquet_write (the writer). */
 #include <math.h>
 #include <string.h>
 #include "tensor/lbase.h"
 #include "io/lio.h"
 #include "io/io_parquet.h"
+#include "io/io_parquet_write.h"
 
 static void free_file(IoCtx *c, void *p) {
   io_pq_free(c, p);
@@ -230,8 +232,136 @@ static int l_parquet_read(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg parquet_fns[] = {
-    {"parquet_meta", l_parquet_meta}, {"parquet_read", l_parquet_read}, {NULL, NULL}};
+/* ---- writing ---- */
+
+/* The column descriptors and text pointer arrays of one write, owned by the handle. */
+typedef struct {
+  int ncols;
+  int64_t rows;
+  IoPqwCol *cols;
+  const char ***s; /* per column: rows (text) or nlev (levels) pointers, else NULL */
+  size_t **len;
+  size_t *nptr;    /* the entries of s[j] and len[j] */
+  int64_t **codes; /* DICT columns: rows codes */
+} PqW;
+
+static void free_pqw(IoCtx *c, void *p) {
+  PqW *f = p;
+  size_t k = (size_t)(f->ncols ? f->ncols : 1);
+  for (int j = 0; f->s && j < f->ncols; j++) {
+    io_free(c, f->s[j], f->nptr[j] * sizeof **f->s);
+    io_free(c, f->len[j], f->nptr[j] * sizeof **f->len);
+    io_free(c, f->codes[j], f->codes[j] ? (size_t)f->rows * sizeof **f->codes : 0);
+  }
+  io_free(c, f->cols, k * sizeof *f->cols);
+  io_free(c, f->s, k * sizeof *f->s);
+  io_free(c, f->len, k * sizeof *f->len);
+  io_free(c, f->nptr, k * sizeof *f->nptr);
+  io_free(c, f->codes, k * sizeof *f->codes);
+  io_free(c, f, sizeof *f);
+}
+
+/* Fills n string pointers from the array at idx (io.null allowed when nulls), or raises. */
+static void pw_strings(lua_State *L, LioHandle *h, PqW *f, int j, int idx, size_t n, int nulls,
+                       const char *name) {
+  f->nptr[j] = n;
+  if (!(f->s[j] = io_alloc(&h->ctx, n * sizeof **f->s)) ||
+      !(f->len[j] = io_calloc(&h->ctx, n * sizeof **f->len)))
+    luaL_error(L, "write_parquet: not enough memory");
+  for (size_t i = 0; i < n; i++) {
+    int ty = lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    if (ty == LUA_TSTRING)
+      f->s[j][i] = lua_tolstring(L, -1, &f->len[j][i]); /* alive in the column table */
+    else if (nulls && lio_is_null(L, -1))
+      f->s[j][i] = NULL;
+    else
+      ltL_argerror(L, 2, "write_parquet", "column '%s': %s %lld is a %s, not a string%s", name,
+                   nulls ? "row" : "level", (long long)i + 1, luaL_typename(L, -1),
+                   nulls ? " or io.null" : "");
+    lua_pop(L, 1);
+  }
+}
+
+/* parquet_write(path, {name = column}, names, codec, group_rows, dictionary, zstd_level) ->
+ * true | nil, message. The façade (io.write_parquet) has checked the options and made every
+ * tensor contiguous, of a dtype the writer takes. */
+static int l_parquet_write(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  IoPqwOpts o = {(int)luaL_checkinteger(L, 4), luaL_checkinteger(L, 5), lua_toboolean(L, 6),
+                 (int)luaL_checkinteger(L, 7)};
+  lua_settop(L, 7);
+  LioHandle *h = lio_handle(L, 0, "write_parquet"); /* 8 */
+  PqW *f = io_calloc(&h->ctx, sizeof *f);
+  if (!f) return luaL_error(L, "write_parquet: not enough memory");
+  lio_own(h, free_pqw, f);
+  f->ncols = (int)lua_rawlen(L, 3);
+  size_t k = (size_t)(f->ncols ? f->ncols : 1);
+  if (!(f->cols = io_calloc(&h->ctx, k * sizeof *f->cols)) ||
+      !(f->s = io_calloc(&h->ctx, k * sizeof *f->s)) ||
+      !(f->len = io_calloc(&h->ctx, k * sizeof *f->len)) ||
+      !(f->nptr = io_calloc(&h->ctx, k * sizeof *f->nptr)) ||
+      !(f->codes = io_calloc(&h->ctx, k * sizeof *f->codes)))
+    return luaL_error(L, "write_parquet: not enough memory");
+  f->rows = -1;
+  for (int j = 0; j < f->ncols; j++) {
+    luaL_checkstack(L, 6, "write_parquet");
+    IoPqwCol *col = &f->cols[j];
+    lua_rawgeti(L, 3, j + 1); /* the name stays on the stack */
+    col->name = lua_tolstring(L, -1, &col->name_len);
+    lua_pushvalue(L, -1);
+    lua_gettable(L, 2); /* the column stays on the stack */
+    int ci = lua_gettop(L);
+    int64_t rows;
+    Tensor *t = ltL_totensor(L, ci);
+    if (t) {
+      col->kind = t->ndim == 2 ? IO_PQW_LIST : IO_PQW_NUM;
+      col->t = t;
+      rows = t->shape[0];
+    } else if (lua_getfield(L, ci, "codes") != LUA_TNIL) {
+      Tensor *c = ltL_totensor(L, -1); /* int64, contiguous (the façade) */
+      rows = c->shape[0];
+      col->kind = IO_PQW_DICT;
+      if (!(f->codes[j] = io_alloc(&h->ctx, (size_t)rows * sizeof **f->codes)))
+        return luaL_error(L, "write_parquet: not enough memory");
+      memcpy(f->codes[j], c->data, (size_t)rows * sizeof **f->codes);
+      col->codes = f->codes[j];
+      lua_getfield(L, ci, "levels");
+      pw_strings(L, h, f, j, lua_gettop(L), lua_rawlen(L, -1), 0, col->name);
+      col->lev = f->s[j];
+      col->lev_len = f->len[j];
+      col->nlev = (int64_t)f->nptr[j];
+      /* codes and levels stay on the stack: the level strings live in the levels table */
+    } else {
+      lua_pop(L, 1);
+      col->kind = IO_PQW_TEXT;
+      rows = (int64_t)lua_rawlen(L, ci);
+      pw_strings(L, h, f, j, ci, (size_t)rows, 1, col->name);
+      col->s = f->s[j];
+      col->len = f->len[j];
+    }
+    if (f->rows >= 0 && rows != f->rows)
+      ltL_argerror(L, 2, "write_parquet", "column '%s' has %lld rows, column '%s' %lld", col->name,
+                   (long long)rows, f->cols[0].name, (long long)f->rows);
+    f->rows = rows;
+  }
+  if (f->rows < 0) f->rows = 0;
+  IoWriter *w;
+  LtStatus st = lio_open_writer(h, path, &w);
+  if (st) return lio_fail(L, h, path, st);
+  st = io_pq_write(&h->ctx, w, f->cols, f->ncols, f->rows, &o);
+  if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
+  if (st) return lio_fail(L, h, path, st);
+  lio_close(h);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg parquet_fns[] = {{"parquet_meta", l_parquet_meta},
+                                       {"parquet_read", l_parquet_read},
+                                       {"parquet_write", l_parquet_write},
+                                       {NULL, NULL}};
 
 /* A part of lunette._io (src/lunette.c lists every part): Parquet. */
 int luaopen_lunette_io_parquet(lua_State *L);
