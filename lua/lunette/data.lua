@@ -882,7 +882,8 @@ local function multi_hot(L, path, n, base)
   return tensor.one_hot(ids, ids:max())
 end
 
--- features(paths [, {labels = path | tensor, ids = "image_id", x = "features", base = 0}]) -> {X1, X2, ...}, info
+-- features(paths [, {labels = path | tensor, ids = "image_id", x = "features", base = 0,
+--   shard = nil}]) -> {X1, X2, ...}, info
 -- Loads the feature matrices of several models for the same samples, one file
 -- each: a .npy holds the matrix; an .npz, .safetensors, .pt or .parquet file the entry
 -- opts.x (default "features": [N x D]; in Parquet a list<float> column) and optionally `labels`
