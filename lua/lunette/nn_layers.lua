@@ -155,7 +155,7 @@ function Linear:forward(x)
     argerror(1, "forward", "Linear(%d -> %d) expects input [* x %d], got %s", self.in_features, self.out_features,
              self.in_features, shape_str(x))
   end
-  self._x = grad_enabled() and x or nil
+  self._x = grad_enabled(self) and x or nil
   return C.linear_forward(x, self.weight, self.bias)
 end
 
@@ -217,7 +217,7 @@ function Conv2d:forward(x)
   if x:dim() ~= 4 or x:size(2) ~= self.in_channels then
     argerror(1, "forward", "Conv2d(%s) expects input [B x %d x H x W], got %s", self:extra_repr(), self.in_channels, shape_str(x))
   end
-  self._x = grad_enabled() and x or nil
+  self._x = grad_enabled(self) and x or nil
   return C.conv2d_forward(x, self.weight, self.bias, self._geo)
 end
 
@@ -264,7 +264,7 @@ local function batchnorm_class(name, dims_ok, expect)
     local y, mean, invstd = C.batchnorm_forward(x, self.weight, self.bias, self.running_mean, self.running_var,
                                                 batch_stats, self.eps, self.momentum)
     if self.training and self.track_running_stats then self.num_batches_tracked:add_(1) end
-    if grad_enabled() then
+    if grad_enabled(self) then
       self._x, self._mean, self._invstd, self._batch_stats = x, mean, invstd, batch_stats
     else
       self._x, self._mean, self._invstd = nil, nil, nil
@@ -326,7 +326,7 @@ function LayerNorm:forward(x)
     argerror(1, "forward", "LayerNorm(%s) expects input [* x %s], got %s", self:extra_repr(), self:extra_repr(), shape_str(x))
   end
   local y, mean, invstd = C.layernorm_forward(x, self._d, self.weight, self.bias, self.eps)
-  if grad_enabled() then
+  if grad_enabled(self) then
     self._x, self._mean, self._invstd = x, mean, invstd
   else
     self._x, self._mean, self._invstd = nil, nil, nil
@@ -359,7 +359,7 @@ local function activation(name, kernel)
     if not lt.is_tensor(x) then argerror(1, "forward", "%s expects a tensor, got %s", name, type(x)) end
     local y = C.act_forward(self._kernel, x)
     self._dt = x:dtype()
-    if grad_enabled() then self._x, self._y = x, y else self._x, self._y = nil, nil end
+    if grad_enabled(self) then self._x, self._y = x, y else self._x, self._y = nil, nil end
     return y
   end
   function cls:backward(g, ctx, need_dx)
@@ -397,7 +397,7 @@ local function softmax_class(name, logmode)
     if not lt.is_tensor(x) then argerror(1, "forward", "%s expects a tensor, got %s", name, type(x)) end
     local is_last, d = last(self, x)
     local y = C.softmax_forward(is_last and x or x:transpose(d, -1):contiguous(), logmode)
-    self._y = grad_enabled() and y or nil
+    self._y = grad_enabled(self) and y or nil
     return is_last and y or y:transpose(d, -1)
   end
   function cls:backward(g, ctx, need_dx)
@@ -467,7 +467,7 @@ local function pool_class(name)
     function cls:forward(x)
       check4(self, x)
       local y, idx = C.maxpool2d_forward(x, self._geo)
-      if grad_enabled() then self._x, self._idx = x, idx else self._x, self._idx = nil, nil end
+      if grad_enabled(self) then self._x, self._idx = x, idx else self._x, self._idx = nil, nil end
       return y
     end
     function cls:backward(g, ctx, need_dx)
@@ -477,7 +477,7 @@ local function pool_class(name)
   else
     function cls:forward(x)
       check4(self, x)
-      self._x = grad_enabled() and x or nil
+      self._x = grad_enabled(self) and x or nil
       return C.avgpool2d_forward(x, self._geo)
     end
     function cls:backward(g, ctx, need_dx)
@@ -510,7 +510,7 @@ function Adaptive:forward(x)
   if not lt.is_tensor(x) or x:dim() ~= 4 then
     argerror(1, "forward", "AdaptiveAvgPool2d expects input [B x C x H x W], got %s", lt.is_tensor(x) and shape_str(x) or type(x))
   end
-  self._x = grad_enabled() and x or nil
+  self._x = grad_enabled(self) and x or nil
   return C.adaptive_avgpool2d_forward(x, self.output_size[1], self.output_size[2])
 end
 function Adaptive:backward(g, ctx, need_dx)

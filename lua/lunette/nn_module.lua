@@ -471,19 +471,28 @@ end
 -- Gradient mode
 ---------------------------------------------------------------------------
 
--- Whether forward passes keep what backward needs (nn.no_grad and nn.enable_grad set it).
-local grad_on = true
+-- Whether forward passes keep what backward needs: nil by default (modules in training mode
+-- keep it, modules in evaluation mode do not), false inside nn.no_grad (none keeps it), true
+-- inside nn.enable_grad (every module keeps it, whatever its mode). Kept in the registry, not
+-- in a local: a second copy of this file (a test runner that reloads modules) must see the
+-- mode the first copy's layers were run under.
+local REGISTRY, MODE_KEY = debug.getregistry(), "lunette.nn.grad_mode"
 
--- grad_enabled() -> boolean
--- Whether a forward pass now keeps the activations its backward needs: true
--- unless inside nn.no_grad (and not inside an nn.enable_grad nested in it).
-function M.grad_enabled() return grad_on end
+-- grad_enabled([module]) -> boolean
+-- Whether a forward pass of module now keeps the activations its backward needs: inside
+-- nn.enable_grad always, inside nn.no_grad never, otherwise when module is in training mode.
+-- Without a module: whether gradients are on at all (not inside nn.no_grad).
+function M.grad_enabled(module)
+  local grad_mode = REGISTRY[MODE_KEY]
+  if grad_mode ~= nil or module == nil then return grad_mode ~= false end
+  return module.training ~= false
+end
 
 local function with_grad(flag, fn, ...)
-  local saved = grad_on
-  grad_on = flag
+  local saved = REGISTRY[MODE_KEY]
+  REGISTRY[MODE_KEY] = flag
   local res = table.pack(pcall(fn, ...))
-  grad_on = saved
+  REGISTRY[MODE_KEY] = saved
   if not res[1] then error(res[2], 0) end
   return table.unpack(res, 2, res.n)
 end
@@ -493,23 +502,26 @@ end
 -- activations for backward (each layer also drops those of its last forward),
 -- so an evaluation holds one batch's live tensors at a time, not every
 -- layer's input. A backward after such a forward raises. The mode is restored
--- when fn returns or raises (the error is raised again as it was). Works in
--- training and evaluation mode alike; evaluation mode alone still keeps
--- activations, as in torch, so that a backward in evaluation mode works.
+-- when fn returns or raises (the error is raised again as it was). Evaluation
+-- mode alone (m:eval()) keeps nothing either: see enable_grad.
 function M.no_grad(fn, ...) return with_grad(false, fn, ...) end
 
 -- enable_grad(fn, ...) -> fn(...)'s results
--- Runs fn(...) with gradients on, also inside nn.no_grad (as
--- torch.enable_grad): what per-sample gradient passes run in.
+-- Runs fn(...) with gradients on, also inside nn.no_grad (as torch.enable_grad), and for
+-- modules in evaluation mode too: unlike torch, a module in evaluation mode keeps no
+-- activations by default (so that m:eval(); m:forward(x) holds one batch's live tensors, not
+-- every layer's input); a backward in evaluation mode (frozen batch-norm statistics, the
+-- per-sample gradient passes) runs its forward inside enable_grad.
 function M.enable_grad(fn, ...) return with_grad(true, fn, ...) end
 
 -- saved(layer, v) -> v
 -- v, or raises naming the layer when its forward kept nothing for backward
--- (it ran under nn.no_grad, or never ran).
+-- (it ran in evaluation mode or under nn.no_grad, or never ran).
 function M.saved(layer, v)
   if v == nil then
-    M.argerror(1, "backward", "%s kept no activations: its last forward ran under nn.no_grad (or none ran)",
-               layer.__name or "module")
+    M.argerror(1, "backward", "%s kept no activations: its last forward ran in evaluation mode or "
+               .. "under nn.no_grad (or none ran); run the forward inside nn.enable_grad to "
+               .. "back-propagate in evaluation mode", layer.__name or "module")
   end
   return v
 end

@@ -64,7 +64,7 @@ function Normalize:forward(x)
     argerror(1, "forward", "Normalize(dim=%d) got a %d-d input %s", self.dim, x:dim(), shape_str(x))
   end
   local y, nc, keep = l2_forward(x, d, self.eps)
-  if nm.grad_enabled() then
+  if nm.grad_enabled(self) then
     self._y, self._nc, self._keep, self._d = y, nc, keep, d
   else
     self._y, self._nc, self._keep = nil, nil, nil
@@ -215,7 +215,7 @@ function Anchors:forward(x)
   local xn, nx, kx = x, nil, nil
   if self.normalize_input then xn, nx, kx = l2_forward(x, 2, self.eps) end
   local a, na, ka = l2_forward(self.anchors, 2, self.eps)
-  if nm.grad_enabled() then
+  if nm.grad_enabled(self) then
     self._x, self._nx, self._kx, self._a, self._na, self._ka = xn, nx, kx, a, na, ka
   else
     self._x, self._nx, self._kx, self._a, self._na, self._ka = nil, nil, nil, nil, nil, nil
