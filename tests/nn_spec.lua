@@ -509,15 +509,30 @@ describe("no_grad", function()
       nn.resnext_block(8, 2, 2, 1), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
       nn.LayerNorm(8), nn.Linear(8, 6), nn.Normalize(), nn.Tanh(), nn.Softmax() }
   end
+  -- every module the model runs, the unnamed ones (a block's ReLU after its sum) included
   local function kept(m)
     local n = 0
-    for _, e in ipairs(m:named_modules()) do
+    for _, mod in ipairs(require("lunette.nn_module").all_modules(m)) do
       for _, k in ipairs(SAVED) do
-        if rawget(e.module, k) ~= nil then n = n + 1 end
+        if rawget(mod, k) ~= nil then n = n + 1 end
       end
     end
     return n
   end
+
+  it("m:eval() reaches the modules a block holds without a name: a ResNeXt keeps nothing",
+    function()
+      local m = nn.resnext29 { in_channels = 3, blocks = { 1, 1, 1 }, cardinality = 4, width = 2,
+                               classes = 5 }
+      m:forward(lt.randn(2, 3, 8, 8))
+      assert.is_true(kept(m) > 20)
+      m:eval()
+      for _, mod in ipairs(require("lunette.nn_module").all_modules(m)) do
+        assert.is_false(mod.training)
+      end
+      m:forward(lt.randn(2, 3, 8, 8))
+      assert.equal(0, kept(m))
+    end)
 
   it("gives the same outputs and leaves no layer holding an activation", function()
     local m, x = model(), lt.randn(4, 3, 8, 8)

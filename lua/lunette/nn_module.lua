@@ -300,11 +300,31 @@ function Module:freeze(...) return set_frozen(self, true, ...) end
 -- Undoes freeze for the parameters under the prefixes (all when none).
 function Module:unfreeze(...) return set_frozen(self, false, ...) end
 
+-- all_modules(m) -> array of modules
+-- Every module m runs: its named children's trees and also the modules a container holds
+-- without a name (anonymous Sequential members, a residual block's body, shortcut and the
+-- activation after its sum), each once. The mode must reach these too: a module left in
+-- training mode keeps its activations for a backward and uses batch statistics.
+local CONTAINED = { "_body", "_shortcut", "_post" }
+function M.all_modules(m, out, seen)
+  out, seen = out or {}, seen or {}
+  if seen[m] then return out end
+  seen[m] = true
+  out[#out + 1] = m
+  for _, c in ipairs(rawget(m, "_children") or {}) do M.all_modules(c.module, out, seen) end
+  for _, c in ipairs(rawget(m, "_seq") or {}) do M.all_modules(c, out, seen) end
+  for _, k in ipairs(CONTAINED) do
+    local c = rawget(m, k)
+    if type(c) == "table" and rawget(c, "_params") then M.all_modules(c, out, seen) end
+  end
+  return out
+end
+
 -- m:train([flag = true]) -> m
 -- Sets training mode (batch statistics, dropout) on the whole tree.
 function Module:train(flag)
   if flag == nil then flag = true end
-  for _, e in ipairs(self:named_modules()) do e.module.training = flag end
+  for _, m in ipairs(M.all_modules(self)) do m.training = flag end
   return self
 end
 -- m:eval() -> m
@@ -318,7 +338,7 @@ function Module:eval() return self:train(false) end
 -- failed or interrupted pass never leaves a model stuck in eval mode.
 function M.in_eval(model, fn, ...)
   local saved = {}
-  for _, e in ipairs(model:named_modules()) do saved[e.module] = e.module.training end
+  for _, m in ipairs(M.all_modules(model)) do saved[m] = m.training end
   model:eval()
   local res = table.pack(pcall(fn, ...))
   for m, flag in pairs(saved) do m.training = flag end
@@ -735,7 +755,9 @@ function Residual:forward(x)
   local h = self._body:forward(x)
   local s = self._shortcut and self._shortcut:forward(x) or x
   local z = h + s
-  if self._post then z = self._post:forward(z) end
+  if self._post then
+    z = self._post:forward(z)
+  end
   return z
 end
 
