@@ -3,7 +3,7 @@
 # installs only what is missing. core: build and test; bench: the Python peers
 # that `make bench` and the fixture scripts compare against; fuzz: libFuzzer.
 CORE="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libdeflate-dev lua-busted
-libreadline-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev luarocks man-db"
+libreadline-dev libfftw3-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev luarocks man-db"
 BENCH="python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib hyperfine"
 FUZZ="clang libclang-rt-14-dev"
 case "${2:-core}" in

@@ -1,5 +1,5 @@
-/* lazy.h - OpenBLAS, LAPACKE, Cairo and libdeflate, loaded with dlopen the first time one of their
- * functions is called. */
+/* lazy.h - OpenBLAS, LAPACKE, Cairo, libdeflate and FFTW, loaded with dlopen the first time one of
+ * their functions is called. */
 #ifndef LUNETTE_LAZY_H
 #define LUNETTE_LAZY_H
 
@@ -21,6 +21,7 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <libdeflate.h>
+#include <fftw3.h>
 #include "lazy_syms.h"
 
 #define LT_LAZY_MEMBER(name) __typeof__(name) *name;
@@ -40,6 +41,10 @@ typedef struct {
   char unused;
   LT_LAZY_DEFLATE(LT_LAZY_MEMBER)
 } LtLazyDeflate;
+typedef struct {
+  char unused;
+  LT_LAZY_FFTW(LT_LAZY_MEMBER)
+} LtLazyFftw;
 
 /* The function table of each library, loaded and filled on the first call (thread-safe), then
  * returned at once. Never NULL: a missing library or symbol aborts the process with the Debian
@@ -48,6 +53,7 @@ const LtLazyBlas *lt_lazy_blas(void);
 const LtLazyLapacke *lt_lazy_lapacke(void);
 const LtLazyCairo *lt_lazy_cairo(void);
 const LtLazyDeflate *lt_lazy_deflate(void);
+const LtLazyFftw *lt_lazy_fftw(void);
 
 #ifndef LT_LAZY_NO_RENAME
 #include "lazy_rename.h"
