@@ -20,10 +20,10 @@ LtStatus lt_tsne_fft_init(LtTsneFft *f, int64_t n) {
   f->n = n;
   f->box = malloc(sizeof *f->box * (size_t)n);
   f->order = malloc(sizeof *f->order * (size_t)n);
-  f->row_start = malloc(sizeof *f->row_start * (LT_TSNE_FFT_MAX_BOXES + 1));
-  f->w = malloc(sizeof *f->w * (size_t)n * 2 * P);
-  f->pot = malloc(sizeof *f->pot * (size_t)n * TERMS);
-  if (f->box && f->order && f->row_start && f->w && f->pot) return LT_OK;
+  /* One start per box of the largest grid (2 MB), so a change of grid never reallocates it. */
+  size_t most = (size_t)LT_TSNE_FFT_MAX_BOXES * LT_TSNE_FFT_MAX_BOXES + 1;
+  f->box_start = malloc(sizeof *f->box_start * most);
+  if (f->box && f->order && f->box_start) return LT_OK;
   lt_tsne_fft_free(f);
   return LT_ENOMEM;
 }
@@ -51,9 +51,7 @@ void lt_tsne_fft_free(LtTsneFft *f) {
   free_grid(f);
   free(f->box);
   free(f->order);
-  free(f->row_start);
-  free(f->w);
-  free(f->pot);
+  free(f->box_start);
   memset(f, 0, sizeof *f);
 }
 
@@ -153,51 +151,56 @@ static inline void lagrange(double x, double *w) {
   }
 }
 
-/* Each point's box, its weights along both axes, and the points sorted by box row (counting sort,
- * stable: ascending index within a row, so every node's sum runs in a fixed order). */
+/* Each point's box (row * boxes + column), and the points sorted by box (counting sort, stable:
+ * ascending index within a box, so every node's sum runs in a fixed order, and the grid is
+ * walked box by box, which keeps its cache lines warm). */
 static void locate(LtTsneFft *f, const float *Y, double lo, double bw) {
-  int64_t n = f->n;
-  int nb = f->boxes;
+  int64_t n = f->n, nb = f->boxes, nbox = nb * nb;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {
-    int bx[2];
+    int64_t b[2];
     for (int a = 0; a < 2; a++) {
-      double u = ((double)Y[2 * i + a] - lo) / bw;
-      int b = (int)u;
-      if (b > nb - 1) b = nb - 1;
-      if (b < 0) b = 0;
-      bx[a] = b;
-      lagrange(u - b, f->w + (i * 2 + a) * P);
+      b[a] = (int64_t)(((double)Y[2 * i + a] - lo) / bw);
+      b[a] = b[a] > nb - 1 ? nb - 1 : b[a] < 0 ? 0 : b[a];
     }
-    f->box[i] = bx[0] * nb + bx[1];
+    f->box[i] = (int32_t)(b[0] * nb + b[1]);
   }
-  int64_t *rs = f->row_start;
-  memset(rs, 0, sizeof *rs * (size_t)(nb + 1));
-  for (int64_t i = 0; i < n; i++) rs[f->box[i] / nb + 1]++;
-  for (int r = 0; r < nb; r++) rs[r + 1] += rs[r];
-  /* order is filled through a cursor per row; row_start is restored below. */
-  for (int64_t i = 0; i < n; i++) f->order[rs[f->box[i] / nb]++] = (int32_t)i;
-  for (int r = nb; r > 0; r--) rs[r] = rs[r - 1];
-  rs[0] = 0;
+  int64_t *bs = f->box_start;
+  memset(bs, 0, sizeof *bs * (size_t)(nbox + 1));
+  for (int64_t i = 0; i < n; i++) bs[f->box[i] + 1]++;
+  for (int64_t b = 0; b < nbox; b++) bs[b + 1] += bs[b];
+  /* order is filled through a cursor per box; box_start is restored below. */
+  for (int64_t i = 0; i < n; i++) f->order[bs[f->box[i]]++] = (int32_t)i;
+  for (int64_t b = nbox; b > 0; b--) bs[b] = bs[b - 1];
+  bs[0] = 0;
+}
+
+/* Point i's Lagrange weights along both axes (wx, wy [P]), from its position in its box: computed
+ * where needed rather than stored, which costs less than the memory traffic of keeping them. */
+static inline void point_weights(const LtTsneFft *f, const float *Y, int64_t i, double lo,
+                                 double bw, double *wx, double *wy) {
+  int64_t nb = f->boxes, b = f->box[i];
+  lagrange(((double)Y[2 * i] - lo) / bw - (double)(b / nb), wx);
+  lagrange(((double)Y[2 * i + 1] - lo) / bw - (double)(b % nb), wy);
 }
 
 /* Spreads the charges to the nodes (coordinates taken from c0, the domain's centre: the forces do
  * not change under a shift, and |y|^2 stays as small as it can, which keeps the cancellation in
- * gather's kernel sum mild): a box row's points write only its P grid rows, so the rows
- * run in parallel without a race, each summing its points in index order. */
-static void spread(LtTsneFft *f, const float *Y, double c0) {
-  int64_t m = f->m;
-  int nb = f->boxes;
+ * gather's kernel sum mild): a box row's points write only its P grid rows, so the rows run in
+ * parallel without a race, each summing its points in a fixed order. */
+static void spread(LtTsneFft *f, const float *Y, double lo, double bw, double c0) {
+  int64_t m = f->m, nb = f->boxes;
   for (int t = 0; t < TERMS; t++) memset(f->grid[t], 0, sizeof(double) * (size_t)(m / 2 * m));
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int r = 0; r < nb; r++)
-    for (int64_t s = f->row_start[r]; s < f->row_start[r + 1]; s++) {
+  for (int64_t r = 0; r < nb; r++)
+    for (int64_t s = f->box_start[r * nb]; s < f->box_start[(r + 1) * nb]; s++) {
       int64_t i = f->order[s], c = f->box[i] % nb;
       double y0 = Y[2 * i] - c0, y1 = Y[2 * i + 1] - c0, q[TERMS] = {1, y0, y1, y0 * y0 + y1 * y1};
-      const double *wx = f->w + i * 2 * P, *wy = wx + P;
+      double wx[P], wy[P];
+      point_weights(f, Y, i, lo, bw, wx, wy);
       for (int kx = 0; kx < P; kx++)
         for (int ky = 0; ky < P; ky++) {
-          int64_t at = ((int64_t)r * P + kx) * m + c * P + ky;
+          int64_t at = (r * P + kx) * m + c * P + ky;
           double wk = wx[kx] * wy[ky];
           for (int t = 0; t < TERMS; t++) f->grid[t][at] += wk * q[t];
         }
@@ -232,16 +235,17 @@ static void convolve(LtTsneFft *f) {
 }
 
 /* Interpolates the node potentials back to each point, then forms the forces and the kernel sums
- * (the self term, w_ii = 1, taken out of zrow). */
-static void gather(LtTsneFft *f, const float *Y, double c0, double *neg, double *zrow) {
-  int64_t m = f->m;
-  int nb = f->boxes;
+ * (the self term, w_ii = 1, taken out of zrow). Points are visited box by box (each one's sums
+ * its own, so the order does not change the result). */
+static void gather(LtTsneFft *f, const float *Y, double lo, double bw, double c0, double *neg,
+                   double *zrow) {
+  int64_t m = f->m, nb = f->boxes;
   double scale = 1.0 / ((double)m * (double)m);
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < f->n; i++) {
-    int64_t r = f->box[i] / nb, c = f->box[i] % nb;
-    const double *wx = f->w + i * 2 * P, *wy = wx + P;
-    double phi[TERMS] = {0, 0, 0, 0};
+  for (int64_t s = 0; s < f->n; s++) {
+    int64_t i = f->order[s], r = f->box[i] / nb, c = f->box[i] % nb;
+    double wx[P], wy[P], phi[TERMS] = {0, 0, 0, 0};
+    point_weights(f, Y, i, lo, bw, wx, wy);
     for (int kx = 0; kx < P; kx++)
       for (int ky = 0; ky < P; ky++) {
         int64_t at = (r * P + kx) * m + c * P + ky;
@@ -276,10 +280,10 @@ LtStatus lt_tsne_fft_repulsion(LtTsneFft *f, const float *Y, double *neg, double
   locate(f, Y, lo, bw);
   kernel_spectrum(f, bw / P);
   double c0 = lo + span / 2;
-  spread(f, Y, c0);
+  spread(f, Y, lo, bw, c0);
   if (lt_interrupt_pending()) return LT_EINTR;
   convolve(f);
   if (lt_interrupt_pending()) return LT_EINTR;
-  gather(f, Y, c0, neg, zrow);
+  gather(f, Y, lo, bw, c0, neg, zrow);
   return LT_OK;
 }

@@ -21,10 +21,8 @@ typedef struct {
   int boxes;          /* boxes per side of the current grid (0: none yet) */
   int64_t m;          /* FFT side: 2 * nodes * boxes (zero-padded) */
   int32_t *box;       /* [n] the point's box row * boxes + box column */
-  int32_t *order;     /* [n] points sorted by box row, stable (ascending index within a row) */
-  int64_t *row_start; /* [boxes + 1] where each box row starts in order */
-  double *w;          /* [n x 2 x nodes] Lagrange weights along x then y */
-  double *pot;        /* [n x 4] the interpolated potentials */
+  int32_t *order;     /* [n] points sorted by box, stable (ascending index within a box) */
+  int64_t *box_start; /* [boxes^2 + 1] where each box starts in order */
   double *grid[4];    /* [m/2 x m] charges spread to the nodes, then the potentials there */
   void *spec[4];      /* [m x (m/2 + 1)] complex spectra */
   double *kernel_hat; /* [(m/2 + 1) x (m/2 + 1)] the kernel's (real) spectrum, a quarter */
