@@ -37,6 +37,9 @@ $(BUILD)/obj/%.o: src/%.c $(ALL_HDR) $(BUILD)/gen/lazy_syms.h | $(BUILD)/obj
 $(BUILD)/gen/lazy_syms.h: $(ALL_SRC) scripts/lazy.lua | $(BUILD)/gen
 	$(LUA) scripts/lazy.lua $@ $(ALL_SRC)
 $(BUILD)/obj/lazy.o: FILE_CFLAGS = -DLT_LAZY_NO_RENAME
+# Open MPI's header for src/dist (types and constants only: the library is dlopen'ed, dist.h).
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
+$(BUILD)/obj/dist/dist.o: FILE_CFLAGS = $(MPI_CFLAGS)
 
 $(BUILD)/gen/luasrc.c: $(LUA_SRC) scripts/embed.lua | $(BUILD)/gen
 	$(LUA) scripts/embed.lua $@ $(LUA_SRC)
@@ -155,8 +158,10 @@ fuzz:
 	@scripts/deps.sh check fuzz || scripts/deps.sh install fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-# Fixtures written by the Python peers (numpy, torch, scikit-learn); the
+# Fixtures written by the Python peers (numpy, torch, scikit-learn) and, for Parquet, by npm's
+# parquet-wasm/apache-arrow/hyparquet-writer (scripts/fixtures/parquet.sh); the
 # committed ones are small and specs read them without Python installed.
 fixtures:
 	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@for f in scripts/fixtures/*.py; do [ -f "$$f" ] && /usr/bin/python3 "$$f"; done; true
+	@scripts/fixtures/parquet.sh

@@ -3,9 +3,14 @@
 # installs only what is missing. core: build and test; bench: the Python peers
 # that `make bench` and the fixture scripts compare against; fuzz: libFuzzer.
 CORE="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libdeflate-dev lua-busted
-libreadline-dev libfftw3-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev luarocks man-db"
+libreadline-dev libfftw3-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev luarocks man-db
+libsnappy-dev libzstd-dev liblz4-dev
+libopenmpi-dev openmpi-bin"
 BENCH="python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib hyperfine"
 FUZZ="clang libclang-rt-14-dev"
+# The Jupyter kernel's libraries, and the Jupyter packages its specs drive it with.
+CORE="$CORE libzmq3-dev libssl-dev libcjson-dev python3-jupyter-kernel-test python3-nbclient
+python3-nbformat"
 case "${2:-core}" in
   core) PKGS=$CORE ;;
   bench) PKGS="$CORE $BENCH" ;;

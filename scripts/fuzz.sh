@@ -1,7 +1,8 @@
 #!/bin/sh
 # fuzz.sh [run|replay] - the libFuzzer harnesses of tests/fuzz (one per file
 # reader: npy, zip/npz, safetensors, pickle, pt, idx/gzip/CIFAR, png, csv;
-# and sketch: bytes as a saved Frequent Directions state).
+# parquet; sketch: bytes as a saved Frequent Directions state; kernel: Jupyter wire
+# messages).
 #
 #   run (default)  builds each harness with clang -fsanitize=fuzzer,address,
 #                  undefined and fuzzes it for FUZZ_SECONDS (60) seconds,
@@ -23,13 +24,16 @@ SECS=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
-HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv sketch"}
+HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv parquet sketch kernel"}
 CORE="io/io io/io_src io/io_npy io/io_zip io/io_safetensors io/io_pickle io/io_pt io/io_idx io/io_png
-      io/io_csv tensor/tensor interrupt io/atomic"
+      io/io_csv io/io_thrift io/io_parquet io/io_parquet_meta tensor/tensor interrupt io/atomic"
 # What a harness needs beyond CORE: the sketch links its core and OpenBLAS/LAPACKE
 # directly (the fuzz build does not use lunette's dlopen wrappers, src/lazy.h).
 SKETCH_CORE="sketch/sketch tensor/random"
 SKETCH_LIBS="-lopenblas -llapacke"
+# The kernel's message parser links cJSON and libcrypto directly, likewise.
+KERNEL_CORE="kernel/kernel_msg"
+KERNEL_LIBS="-lcjson -lcrypto"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Isrc -Itests/fuzz -I$BLAS_INC -w"
@@ -65,6 +69,14 @@ for h in $HARNESSES; do
       hobjs="$hobjs $o"
     done
     hlibs=$SKETCH_LIBS
+  fi
+  if [ "$h" = kernel ]; then
+    for c in $KERNEL_CORE; do
+      o="$OUT/obj-$MODE/$(basename "$c").o"
+      $CC $CFLAGS $OBJFLAGS -c "src/$c.c" -o "$o" || exit 1
+      hobjs="$hobjs $o"
+    done
+    hlibs=$KERNEL_LIBS
   fi
   $CC $CFLAGS $LINKFLAGS "tests/fuzz/fuzz_$h.c" $extra $objs $hobjs -ldeflate -lz -lm $hlibs \
     -o "$OUT/$MODE-$h" || exit 1

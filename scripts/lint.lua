@@ -10,11 +10,12 @@
 -- module and of modules of a lower rank; src/interrupt.h and src/lazy.h are below all.
 local RANK = {
   tensor = 1,
-  linalg = 2, io = 2,
+  linalg = 2, io = 2, dist = 2,
   data = 3, nn = 3, sketch = 3, select = 3, embed = 3, plot = 3,
   term = 3,
   host = 4,
 }
+RANK.kernel = 3 -- the Jupyter kernel's protocol and sockets (src/host/kernel.c serves them)
 -- Files that stay at the top of src/: the registry of bindings and the tiny core services.
 local TOP = {
   ["lunette.c"] = "registry", ["lunette.h"] = "registry", ["luasrc.h"] = "registry",
@@ -135,7 +136,8 @@ end
 -- A file whose OpenBLAS, LAPACKE, Cairo or libdeflate calls are rerouted through the lazy
 -- loader (every one but lazy.c) says so at its top, so a reader is not surprised.
 local LAZY_CALL = { "cblas_[%w_]+%s*%(", "LAPACKE_[%w_]+%s*%(", "cairo_[%w_]+%s*%(",
-                    "libdeflate_[%w_]+%s*%(", "openblas_[%w_]+%s*%(" }
+                    "libdeflate_[%w_]+%s*%(", "openblas_[%w_]+%s*%(", "zmq_[%w_]+%s*%(",
+                    "cJSON_[%w_]+%s*%(", "HMAC%s*%(", "EVP_[%w_]+%s*%(" }
 local function check_lazy_note(path, src)
   if not path:match("%.c$") or path:match("/lazy%.c$") then return end
   local code = src:gsub("/%*.-%*/", "")

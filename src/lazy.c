@@ -108,6 +108,46 @@ static void load_fftw(void) {
   LT_LAZY_FFTW(LT_LAZY_LOAD)
 }
 
+/* The kernel's three libraries, loaded together by its first call. */
+static LtLazyZmq zmq;
+static LtLazyCrypto crypto;
+static LtLazyCjson cjson;
+static pthread_once_t zmq_once = PTHREAD_ONCE_INIT, crypto_once = PTHREAD_ONCE_INIT,
+                      cjson_once = PTHREAD_ONCE_INIT;
+
+static void load_zmq(void) {
+  static const char *const names[] = {"libzmq.so.5", "libzmq.so", NULL};
+  const char *lib = names[0];
+  void *h = open_first(names, "libzmq3-dev");
+  LtLazyZmq *tab = &zmq;
+  (void)h;
+  (void)lib;
+  (void)tab;
+  LT_LAZY_ZMQ(LT_LAZY_LOAD)
+}
+
+static void load_crypto(void) {
+  static const char *const names[] = {"libcrypto.so.3", "libcrypto.so", NULL};
+  const char *lib = names[0];
+  void *h = open_first(names, "libssl-dev");
+  LtLazyCrypto *tab = &crypto;
+  (void)h;
+  (void)lib;
+  (void)tab;
+  LT_LAZY_CRYPTO(LT_LAZY_LOAD)
+}
+
+static void load_cjson(void) {
+  static const char *const names[] = {"libcjson.so.1", "libcjson.so", NULL};
+  const char *lib = names[0];
+  void *h = open_first(names, "libcjson-dev");
+  LtLazyCjson *tab = &cjson;
+  (void)h;
+  (void)lib;
+  (void)tab;
+  LT_LAZY_CJSON(LT_LAZY_LOAD)
+}
+
 /* pthread_once: the first caller loads the library, concurrent callers (OpenMP threads, say)
  * wait for it, and later calls cost one check. */
 const LtLazyBlas *lt_lazy_blas(void) {
@@ -129,4 +169,17 @@ const LtLazyDeflate *lt_lazy_deflate(void) {
 const LtLazyFftw *lt_lazy_fftw(void) {
   pthread_once(&fftw_once, load_fftw);
   return &fftw;
+}
+
+const LtLazyZmq *lt_lazy_zmq(void) {
+  pthread_once(&zmq_once, load_zmq);
+  return &zmq;
+}
+const LtLazyCrypto *lt_lazy_crypto(void) {
+  pthread_once(&crypto_once, load_crypto);
+  return &crypto;
+}
+const LtLazyCjson *lt_lazy_cjson(void) {
+  pthread_once(&cjson_once, load_cjson);
+  return &cjson;
 }

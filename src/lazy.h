@@ -22,6 +22,12 @@
 #include <cairo-svg.h>
 #include <libdeflate.h>
 #include <fftw3.h>
+/* The Jupyter kernel's libraries (src/kernel/): loaded only by `lunette --kernel`. */
+#include <zmq.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <cjson/cJSON.h>
 #include "lazy_syms.h"
 
 #define LT_LAZY_MEMBER(name) __typeof__(name) *name;
@@ -46,6 +52,19 @@ typedef struct {
   LT_LAZY_FFTW(LT_LAZY_MEMBER)
 } LtLazyFftw;
 
+typedef struct {
+  char unused;
+  LT_LAZY_ZMQ(LT_LAZY_MEMBER)
+} LtLazyZmq;
+typedef struct {
+  char unused;
+  LT_LAZY_CRYPTO(LT_LAZY_MEMBER)
+} LtLazyCrypto;
+typedef struct {
+  char unused;
+  LT_LAZY_CJSON(LT_LAZY_MEMBER)
+} LtLazyCjson;
+
 /* The function table of each library, loaded and filled on the first call (thread-safe), then
  * returned at once. Never NULL: a missing library or symbol aborts the process with the Debian
  * package to install. Call sites reach these only through lazy_rename.h's renaming. */
@@ -54,6 +73,9 @@ const LtLazyLapacke *lt_lazy_lapacke(void);
 const LtLazyCairo *lt_lazy_cairo(void);
 const LtLazyDeflate *lt_lazy_deflate(void);
 const LtLazyFftw *lt_lazy_fftw(void);
+const LtLazyZmq *lt_lazy_zmq(void);
+const LtLazyCrypto *lt_lazy_crypto(void);
+const LtLazyCjson *lt_lazy_cjson(void);
 
 #ifndef LT_LAZY_NO_RENAME
 #include "lazy_rename.h"

@@ -27,6 +27,7 @@ int luaopen_lunette_io_pt(lua_State *L);          /* io/lio_pt.c */
 int luaopen_lunette_io_idx(lua_State *L);         /* io/lio_idx.c */
 int luaopen_lunette_io_png(lua_State *L);         /* io/lio_png.c */
 int luaopen_lunette_io_csv(lua_State *L);         /* io/lio_csv.c */
+int luaopen_lunette_io_parquet(lua_State *L);     /* io/lio_parquet.c */
 int luaopen_lunette_data(lua_State *L);           /* data/ldata.c */
 int luaopen_lunette_nn_linear(lua_State *L);      /* nn/lnn_linear.c */
 int luaopen_lunette_nn_conv(lua_State *L);        /* nn/lnn_conv.c */
@@ -53,6 +54,7 @@ int luaopen_lunette_plot_fields(lua_State *L);    /* plot/lplot_fields.c */
 int luaopen_lunette_sketch(lua_State *L);         /* sketch/lsketch.c */
 int luaopen_lunette_select(lua_State *L);         /* select/lselect.c */
 int luaopen_lunette_term(lua_State *L);           /* term/lterm.c */
+int luaopen_lunette_dist(lua_State *L);           /* dist/ldist.c */
 
 typedef struct {
   const char *module; /* the part goes into "lunette._<module>" */
@@ -70,7 +72,8 @@ static const LtPart parts[] = {
     {"io", luaopen_lunette_io_npy},           {"io", luaopen_lunette_io_zip},
     {"io", luaopen_lunette_io_safetensors},   {"io", luaopen_lunette_io_pt},
     {"io", luaopen_lunette_io_idx},           {"io", luaopen_lunette_io_png},
-    {"io", luaopen_lunette_io_csv},           {"data", luaopen_lunette_data},
+    {"io", luaopen_lunette_io_csv},           {"io", luaopen_lunette_io_parquet},
+    {"data", luaopen_lunette_data},
     {"nn", luaopen_lunette_nn_linear},        {"nn", luaopen_lunette_nn_conv},
     {"nn", luaopen_lunette_nn_norm},          {"nn", luaopen_lunette_nn_act},
     {"nn", luaopen_lunette_nn_pool},          {"nn", luaopen_lunette_nn_loss},
@@ -83,7 +86,7 @@ static const LtPart parts[] = {
     {"plot", luaopen_lunette_plot_ticks},     {"plot", luaopen_lunette_plot_3d},
     {"plot", luaopen_lunette_plot_stats},     {"plot", luaopen_lunette_plot_fields},
     {"sketch", luaopen_lunette_sketch},       {"select", luaopen_lunette_select},
-    {"term", luaopen_lunette_term},
+    {"term", luaopen_lunette_term},           {"dist", luaopen_lunette_dist},
     {NULL, NULL}};
 
 /* Moves every field of the part's table on top into the module table at idx and pops

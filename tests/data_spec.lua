@@ -318,3 +318,51 @@ describe("features", function()
     assert.error_matches(function() data.features {} end, "list of file paths expected")
   end)
 end)
+
+describe("shard", function()
+  local ds = data.tensor_dataset(lt.arange(0, 11):reshape(11, 1):float(), lt.arange(1, 12))
+  local function labels(s) return s:labels():totable() end
+
+  it("splits contiguously as dist.scatter does, or strided, disjoint and covering", function()
+    assert.same({ 1, 2, 3 }, labels(ds:shard { rank = 0, size = 4 }))
+    assert.same({ 10, 11 }, labels(ds:shard { rank = 3, size = 4 }))
+    assert.same({ 2, 6, 10 }, labels(ds:shard { rank = 1, size = 4, mode = "strided" }))
+    for _, mode in ipairs { "contiguous", "strided" } do
+      local seen, total = {}, 0
+      for r = 0, 3 do
+        for _, y in ipairs(labels(ds:shard { rank = r, size = 4, mode = mode, shuffle = true,
+                                             seed = 7 })) do
+          assert.is_nil(seen[y])
+          seen[y], total = true, total + 1
+        end
+      end
+      assert.are.equal(11, total)
+    end
+  end)
+
+  it("draws the same permutation on every rank (a seeded randperm)", function()
+    local perm = lt.Generator(7):randperm(11):totable()
+    local got = {}
+    for r = 0, 3 do
+      for _, y in ipairs(labels(ds:shard { rank = r, size = 4, shuffle = true, seed = 7 })) do
+        got[#got + 1] = y
+      end
+    end
+    assert.same(perm, got)
+    assert.are_not.same(got, labels(ds:shard { rank = 0, size = 1, shuffle = true, seed = 8 }))
+  end)
+
+  it("defaults to lunette.dist's rank and size (all of it in one process)", function()
+    assert.are.equal(11, ds:shard():size())
+    assert.truthy(tostring(ds:shard { rank = 1, size = 2 }):find("shard 1/2"))
+  end)
+
+  it("rejects bad ranks, sizes, modes and unknown options", function()
+    assert.error_matches(function() ds:shard { rank = 4, size = 4 } end,
+      "bad argument #1 to 'shard' %(rank must be an integer in 0..3, got 4%)")
+    assert.error_matches(function() ds:shard { size = 0 } end, "size must be a positive integer")
+    assert.error_matches(function() ds:shard { mode = "blocks" } end,
+      'mode must be "contiguous" or "strided", got blocks')
+    assert.error_matches(function() ds:shard { sise = 2 } end, "%(did you mean 'size'%?%)")
+  end)
+end)

@@ -64,6 +64,8 @@ local CHECKED = {
     read_idx = { 2, function(o) return lio.read_idx(tmp .. ".idx", o) end },
     read_cifar = { 2, function(o) return lio.read_cifar(tmp .. ".bin", o) end },
     read_csv = { 2, function(o) return lio.read_csv(tmp .. ".csv", o) end },
+    read_parquet = { 2, function(o) return lio.read_parquet(tmp .. ".parquet", o) end },
+    open_parquet = { 2, function(o) return lio.open_parquet(tmp .. ".parquet", o) end },
     write_csv = { 3, function(o) return lio.write_csv(tmp .. ".csv", X, o) end },
     write_npz = { 3, function(o) return lio.write_npz(tmp .. ".npz", { x = X }, o) end },
     save_pt = { 3, function(o) return lio.save_pt(tmp .. ".pt", X, o) end },
@@ -78,6 +80,7 @@ local CHECKED = {
     cifar100 = { 1, function(o) o.root = tmp return data.cifar100(o) end },
     tensor_dataset = { 3, function(o) return data.tensor_dataset(X, Y, o) end },
     features = { 2, function(o) return data.features({ tmp }, o) end },
+    from_parquet = { 1, function(o) o.path = tmp return data.from_parquet(o) end },
   },
   sketch = {
     fd = { 1, function(o) o.ell, o.dim = 2, 3 return sk.fd(o) end },
@@ -178,6 +181,7 @@ local CHECKED = {
   Dataset = {
     normalize = { 1, function(o) return ds:normalize(o) end },
     loader = { 2, function(o) return ds:loader(o) end },
+    shard = { 1, function(o) return ds:shard(o) end },
   },
 }
 
@@ -213,6 +217,9 @@ local NO_OPTIONS = {
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],
+  dist = [[abort active allgather allreduce barrier broadcast broadcast_value bytes_sent gather
+    gather_values init is_root rank recv recv_value reduce_scatter scatter send send_value
+    shard_range size]],
   Dataset = [[batch class_counts class_indices get labels size subset tensors]],
 }
 
@@ -231,7 +238,7 @@ end
 
 local TABLES = {
   tensor = T, random = R, linalg = la, io = lio, data = data, sketch = sk, select = S,
-  embed = embed, nn = nn, Module = nn.Module, Dataset = data.Dataset,
+  embed = embed, nn = nn, Module = nn.Module, Dataset = data.Dataset, dist = lt.dist,
 }
 
 local function set_of(words)
@@ -253,7 +260,7 @@ end
 
 describe("every options table outside plot", function()
   for _, mod in ipairs { "tensor", "random", "linalg", "io", "data", "sketch", "select", "embed",
-                         "nn", "Module", "Dataset" } do
+                         "nn", "Module", "Dataset", "dist" } do
     it("of " .. mod .. " rejects an unknown key, naming the function", function()
       local none, checked = set_of(NO_OPTIONS[mod]), CHECKED[mod] or {}
       local problems = {}

@@ -44,12 +44,15 @@ local function fmt_rate(r)
 end
 
 -- progress_enabled() -> boolean
--- Whether bars draw: stderr is a terminal and LUNETTE_PROGRESS is not "0"
+-- Whether bars draw: stderr is a terminal (or a notebook: the Jupyter kernel) and
+-- LUNETTE_PROGRESS is not "0"
 -- (LUNETTE_PROGRESS=1 forces them on).
 function M.progress_enabled()
   local env = os and os.getenv and os.getenv("LUNETTE_PROGRESS")
   if env == "0" then return false end
   if env == "1" then return true end
+  local display = package.loaded["lunette.display"]
+  if display and display.kernel then return true end
   return D.isatty(2)
 end
 
@@ -78,15 +81,19 @@ function Bar:draw(force)
   local now = clock()
   if not force and now - self.last < self.interval then return end
   self.last = now
-  io.stderr:write("\r", self:render(now), "\27[K")
+  -- A notebook redraws the line after "\r" itself and shows escape codes as text.
+  local display = package.loaded["lunette.display"]
+  io.stderr:write("\r", self:render(now), (display and display.kernel) and "" or "\27[K")
   io.stderr:flush()
   -- The line stays open until close: an error raised meanwhile (Ctrl-C) must start a new one.
   D.line_open(true)
 end
 
--- bar:update(k): k more items done (default 1).
+-- bar:update(k): k more items done (default 1); k x the rank count for a bar made with
+-- dist = true (rank 0's count stands for every rank's), never past the total.
 function Bar:update(k)
-  self.n = self.n + (k or 1)
+  self.n = self.n + (k or 1) * self.scale
+  if self.scale > 1 and self.total then self.n = math.min(self.n, self.total) end
   self:draw(self.total and self.n >= self.total)
 end
 
@@ -105,31 +112,50 @@ Bar.__close = Bar.close
 -- bar:set_description(desc): changes the text before the bar and redraws it.
 function Bar:set_description(desc) self.desc = desc; self:draw(true) end
 
+-- The rank and rank count of a lunette.dist job that has started (0, 1 otherwise).
+local function dist_ranks()
+  local ok, dist = pcall(require, "lunette.dist")
+  if not ok or not dist.active() then return 0, 1 end
+  return dist.rank(), dist.size()
+end
+
 local function new_bar(total, opts)
   opts = opts or {}
-  local enabled = not opts.disable and io ~= nil and M.progress_enabled()
+  local rank, size = dist_ranks()
+  -- Under several ranks only rank 0 draws: N bars fighting over one terminal read as noise.
+  local enabled = not opts.disable and io ~= nil and rank == 0 and M.progress_enabled()
   return setmetatable({
     total = total, n = 0, desc = opts.desc, unit = opts.unit or "it", start = clock(), last = -math.huge,
     interval = opts.interval or 0.1, enabled = enabled, width = enabled and D.term_width(2) or 80,
+    scale = opts.dist and size or 1,
   }, Bar)
 end
 
--- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1}]):
+-- progress(x [, {desc = nil, total = #x, disable = false, unit = "it", interval = 0.1,
+--               dist = false}]):
 --   a number        -> a bar to drive by hand (bar:update(k), bar:close())
 --   a loader (or anything with :iter() and #) -> an iterator over its batches
 --   an array        -> an iterator of i, v
 --   a function      -> wraps a stateful iterator function (opts.total optional)
--- Draws on stderr only when it is a terminal; silent otherwise.
+-- Draws on stderr only when it is a terminal; silent otherwise. Under lunette.dist with
+-- several ranks only rank 0 draws. dist = true makes a bar of a pass every rank runs over
+-- its own shard show the whole job: the total is the global count (a number or opts.total
+-- as given; a loader's or array's length x the rank count) and rank 0's progress counts for
+-- every rank's (its updates x the rank count, capped at the total: no communication, and rank
+-- 0 holds the largest shard, so the bar ends full when rank 0 ends).
 function M.progress(x, opts)
-  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval" }) or {}
+  opts = check("progress", 2, opts, { "desc", "total", "disable", "unit", "interval", "dist" })
+    or {}
   if type(x) == "number" then return new_bar(x, opts) end
   local iter, total
   local mt = getmetatable(x)
+  local ranks = opts.dist and select(2, dist_ranks()) or 1
   if type(x) == "table" and type(x.iter) == "function" then
-    iter, total = x:iter(), opts.total or #x
+    iter, total = x:iter(), opts.total or #x * ranks
   elseif type(x) == "table" and not (mt and mt.__call) then
     local i, n = 0, #x
-    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end, opts.total or n
+    iter, total = function() i = i + 1; if i <= n then return i, x[i] end end,
+      opts.total or n * ranks
   elseif type(x) == "function" or (mt and mt.__call) then
     iter, total = x, opts.total
   else
@@ -256,6 +282,48 @@ function Dataset:subset(indices)
   for k, v in pairs(self) do if k ~= "x" and k ~= "y" and k ~= "coarse" then s[k] = v end end
   s.index = rows:contiguous()
   s.name = (self.name or "dataset") .. " subset"
+  return s
+end
+
+-- ds:shard{rank = dist.rank(), size = dist.size(), mode = "contiguous", shuffle = false,
+--          seed = 0} -> a subset: this rank's share of the samples
+-- The samples split over size ranks (rank 0-based, as lunette.dist counts them), sharing this
+-- dataset's memory: "contiguous" gives rank r one block of consecutive positions (the first
+-- n % size ranks one more, as dist.scatter splits rows), "strided" every size-th position
+-- from r + 1. With shuffle, the positions are first permuted by randperm of a generator seeded
+-- with seed: every rank draws the same permutation, so the shards stay disjoint and together
+-- cover the dataset exactly once. Defaults come from lunette.dist (rank 0 of 1 without MPI).
+function Dataset:shard(opts)
+  local options = require "lunette.options"
+  options.check("shard", 1, opts, { "rank", "size", "mode", "shuffle", "seed" })
+  opts = opts or {}
+  local dist = require "lunette.dist"
+  local size = opts.size or dist.size()
+  local rank = opts.rank or dist.rank()
+  if math.type(size) ~= "integer" or size < 1 then
+    options.argerror("shard", 1, "size must be a positive integer, got " .. tostring(size))
+  end
+  if math.type(rank) ~= "integer" or rank < 0 or rank >= size then
+    options.argerror("shard", 1, ("rank must be an integer in 0..%d, got %s"):format(size - 1,
+      tostring(rank)))
+  end
+  local mode = opts.mode or "contiguous"
+  if mode ~= "contiguous" and mode ~= "strided" then
+    options.argerror("shard", 1, ('mode must be "contiguous" or "strided", got %s'):format(
+      tostring(mode)))
+  end
+  local n = self:size()
+  local order = opts.shuffle and random.Generator(opts.seed or 0):randperm(n)
+    or tensor.arange(1, n + 1)
+  local pos
+  if mode == "contiguous" then
+    local first, count = dist.shard_range(n, rank, size)
+    pos = order:narrow(1, first, count)
+  else
+    pos = order:index_select(1, tensor.arange(rank + 1, n + 1, size))
+  end
+  local s = self:subset(pos)
+  s.name = ("%s shard %d/%d"):format(self.name or "dataset", rank, size)
   return s
 end
 
@@ -507,6 +575,96 @@ function M.tensor_dataset(x, y, opts)
     end
   end
   return new_dataset { _x = x:contiguous(), _y = y, classes = opts.classes, num_classes = k, name = opts.name or "tensors" }
+end
+
+-- Labels from a Parquet column: dictionary text {codes, levels}, a string array, or integer
+-- class ids counted from base. Returns 1-based class numbers and the class names (or nil).
+local function parquet_labels(v, where, base)
+  if type(v) == "table" and v.codes then
+    if v.codes:numel() > 0 and v.codes:min() < 1 then raise(where .. ": null labels") end
+    return v.codes, v.levels
+  end
+  if type(v) == "table" and not is_tensor(v) then
+    local seen, names = {}, {}
+    for i, s in ipairs(v) do
+      if type(s) ~= "string" then raise(("%s: label %d is null"):format(where, i)) end
+      if not seen[s] then seen[s] = true; names[#names + 1] = s end
+    end
+    -- Sorted, so shards and row ranges give the same class numbers.
+    table.sort(names)
+    local num = {}
+    for k, s in ipairs(names) do num[s] = k end
+    local ids = {}
+    for i, s in ipairs(v) do ids[i] = num[s] end
+    return tensor.new(ids, "int64"), names
+  end
+  if not is_tensor(v) or v:dim() ~= 1 then raise(where .. ": labels must be a text or integer column") end
+  if v:dtype() == "float32" or v:dtype() == "float64" then
+    if v:ne(v):any() then raise(where .. ": null labels") end
+  end
+  return v:long() + (1 - base), nil
+end
+
+--- from_parquet{path = file | {shards...}, x = "embedding" [, y = "label", base = 0, rows =, name =]} -> Dataset
+-- A dataset from Parquet files (a Hugging Face shard, or several read as one): x names a
+-- list<float> column of equal lengths (an embedding column; samples are its rows, as float32),
+-- y an optional label column: dictionary or plain text (classes = the text; plain text is
+-- numbered in sorted order), or integer class ids counted from base (0, as Python writes
+-- them). rows is read_parquet's (only the first shard's rows when shards are given). A missing
+-- file or column, a ragged or null embedding, or a null label raises an error naming the file.
+function M.from_parquet(opts)
+  check("from_parquet", 1, opts, { "path", "x", "y", "base", "rows", "name" })
+  if type(opts) ~= "table" then raise("bad argument #1 to 'from_parquet' (options table expected)") end
+  local paths = type(opts.path) == "table" and opts.path or { opts.path }
+  if #paths == 0 or type(paths[1]) ~= "string" then
+    raise("bad argument #1 to 'from_parquet' (path must be a file name or an array of them)")
+  end
+  if type(opts.x) ~= "string" then raise("bad argument #1 to 'from_parquet' (x must name a column)") end
+  local cols = { opts.x, opts.y }
+  local xs, ys = {}, {}
+  for i, path in ipairs(paths) do
+    local f, ferr = lio.open_parquet(path)
+    if not f then raise(ferr) end
+    for _, c in ipairs(cols) do
+      local found = false
+      for _, n in ipairs(f.columns) do found = found or n == c end
+      if not found then
+        raise(("bad argument #1 to 'from_parquet' (%s has no column '%s'; it has %s)"):format(path, c,
+          table.concat(f.columns, ", ")))
+      end
+    end
+    local d, err = lio.read_parquet(path, { columns = cols, rows = i == 1 and opts.rows or nil })
+    if not d then raise(err) end
+    local x = d[opts.x]
+    if not is_tensor(x) or x:dim() ~= 2 then
+      raise(("%s: column '%s' is not a list<float> column of equal lengths"):format(path, opts.x))
+    end
+    if x:ne(x):any() then raise(("%s: column '%s' has nulls"):format(path, opts.x)) end
+    xs[i] = x:float()
+    if opts.y then ys[i] = d[opts.y] end
+  end
+  local x = #xs == 1 and xs[1] or tensor.cat(xs, 1)
+  local y, classes
+  if opts.y then
+    local v = ys[1]
+    if #ys > 1 then
+      -- shards: text is joined as strings so that class numbers agree across files
+      local joined = {}
+      for _, p in ipairs(ys) do
+        if type(p) == "table" and p.codes then
+          for _, c in ipairs(p.codes:totable()) do joined[#joined + 1] = p.levels[c] or lio.null end
+        elseif type(p) == "table" and not is_tensor(p) then
+          table.move(p, 1, #p, #joined + 1, joined)
+        else
+          joined = nil
+          break
+        end
+      end
+      v = joined or tensor.cat(ys, 1)
+    end
+    y, classes = parquet_labels(v, paths[1] .. ": column '" .. opts.y .. "'", opts.base or 0)
+  end
+  return M.tensor_dataset(x, y, { classes = classes, name = opts.name or paths[1] })
 end
 
 ---------------------------------------------------------------------------

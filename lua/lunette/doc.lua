@@ -19,7 +19,8 @@ local M = {}
 
 -- The modules, in the order docs/API.md lists them; modules added later
 -- (an embedded lunette.x that lunette.x loads) follow in alphabetical order.
-M.MODULES = { "tensor", "random", "linalg", "io", "data", "nn", "sketch", "select", "embed", "plot" }
+M.MODULES = { "tensor", "random", "linalg", "io", "data", "nn", "sketch", "select", "embed", "plot",
+              "dist" }
 do
   local known, lunette = {}, require "lunette"
   for _, m in ipairs(M.MODULES) do known[m] = true end

@@ -108,9 +108,20 @@ PCA.__name = "PCA"
 -- float rounding across thread counts. deterministic = true uses the exact solver
 -- with fixed-order float64 sums and one BLAS thread: the same bits on any thread
 -- count, slower for large d (t-SNE's and UMAP's PCA initialisation use it).
+--
+-- dist = true (under lunette.dist): X is this rank's rows (its shard) and the model is the
+-- PCA of every rank's rows stacked: the mean and the d x d scatter matrix (float64, centred on
+-- the global mean) are allreduced and every rank takes the same eigendecomposition, so the
+-- components, variances and mean are the same on every rank and those of one process on the
+-- stacked rows (to float rounding; signs by the same rule, over every rank's scores). The
+-- scores are this rank's rows'. Costs O(n d^2) per rank, d^2 float64 on the wire and an
+-- O(d^3) eigendecomposition: for d up to a few thousand (d = 4096 is a 128 MiB matrix);
+-- solver, seed, n_iter, n_oversamples and deterministic do not apply (the exact solution).
 function M.pca(X, k, opts)
   local o = {}
   for key, v in pairs(opts or {}) do o[key] = v end
+  if o.dist then return M._pca_dist(X, k, o) end
+  o.dist = nil
   local Z, comp, ev, sv, mean, total = C.pca(X, k, o)
   local model = setmetatable({
     components = comp, mean = mean, explained_variance = ev, singular_values = sv,
@@ -118,6 +129,64 @@ function M.pca(X, k, opts)
     k = k, n_features = comp:size(2),
   }, PCA)
   return Z, model
+end
+
+-- pca{dist = true}: the allreduced mean and scatter matrix, their eigendecomposition, the signs
+-- chosen from every rank's largest-magnitude score.
+function M._pca_dist(X, k, o)
+  check("pca", 3, o, { "solver", "center", "seed", "n_iter", "n_oversamples", "scores",
+                       "deterministic", "dist" })
+  if not tensor.is_tensor(X) or X:dim() ~= 2 then
+    raise("bad argument #1 to 'pca' (2-d tensor expected (this rank's rows))")
+  end
+  if o.solver == "randomized" then
+    raise("bad argument #3 to 'pca' (dist = true is the exact solver, not randomized)")
+  end
+  local lt = require "lunette"
+  local dist = require "lunette.dist"
+  local linalg = require "lunette.linalg"
+  local Xd = X:double()
+  local n, d = X:size(1), X:size(2)
+  local N = dist.allreduce(lt.tensor({ n }, "int64")):sum()
+  local mn = math.min(N, d)
+  if math.type(k) ~= "integer" or k < 1 or k > mn then
+    raise(("bad argument #2 to 'pca' (k must be in 1..min(n, d) = %d over every rank, got %s)")
+      :format(mn, tostring(k)))
+  end
+  local mean = lt.zeros({ d }, "float64")
+  if o.center ~= false then
+    mean = dist.allreduce(n > 0 and Xd:sum(1) or lt.zeros({ d }, "float64")) / N
+  end
+  local Xc = Xd - mean
+  local S = dist.allreduce(linalg.matmul(Xc:t(), Xc))
+  local w, V = linalg.eigh(S)
+  -- The k largest eigenvalues, descending; eigh gives them ascending.
+  local top = lt.arange(d, d - k, -1, "int64")
+  local eig = w:index_select(1, top):maximum(0)
+  local comp = V:index_select(2, top):t():contiguous()
+  -- Signs as one process: each component's largest-magnitude score (over every rank) positive.
+  local Z = linalg.matmul(Xc, comp:t())
+  local best = lt.zeros({ k }, "float64")
+  if n > 0 then
+    local _, at = Z:abs():max(1)
+    best = Z:gather(1, at:reshape { 1, k }):reshape { k }
+  end
+  local all = dist.allgather(best:reshape { 1, k })
+  local _, who = all:abs():max(1)
+  local sign = all:gather(1, who:reshape { 1, k }):reshape { k }:sign()
+  sign = lt.where(sign:eq(0), 1, sign)
+  comp = comp * sign:reshape { k, 1 }
+  local dof = math.max(N - 1, 1)
+  local total = S:diagonal():sum() / dof
+  local ev = eig / dof
+  local model = setmetatable({
+    components = comp:float(), mean = mean:float(), explained_variance = ev,
+    singular_values = eig:sqrt(),
+    explained_variance_ratio = total > 0 and ev / total or ev * 0, total_variance = total,
+    k = k, n_features = d,
+  }, PCA)
+  if o.scores == false then return nil, model end
+  return (Z * sign:reshape { 1, k }):float(), model
 end
 
 --- model:transform(Z) -> (Z - mean) components^T  [m x k]
@@ -166,6 +235,12 @@ end
 -- for such layouts from AUTO_N points on, Barnes-Hut otherwise. Same seed, same result on any
 -- thread count, for every method.
 -- info = {kl =, iterations =, learning_rate =, method =} (method: the one used).
+-- One process: under lunette.dist (mpirun) t-SNE and UMAP do not spread over ranks (every
+-- step touches every point's neighbours); gather a subset on one rank and embed it there,
+-- e.g. pca{dist = true} over every rank's rows, then each rank's sample of 500 scores:
+--   local _, pca = embed.pca(F, 50, {dist = true})
+--   local Z = lt.dist.gather(pca:transform(F:index_select(1, sample)))  -- nil on ranks > 0
+--   if lt.dist.is_root() then Y = embed.tsne(Z) end
 function M.tsne(X, opts)
   local o = with_progress("tsne", opts)
   if o.learning_rate == "auto" then o.learning_rate = nil end
@@ -184,6 +259,8 @@ function M.tsne_affinities(X, opts) return C.tsne_affinities(X, with_progress("t
 -- info.spectral: whether Laplacian eigenvectors placed the start (false when every point started
 -- at random: init "random" or a tensor, or components of fewer than 2 dim points).
 -- negative_sample_rate = 0 samples no repulsions (attraction only), as umap-learn.
+-- One process, as tsne: under lunette.dist gather a subset on one rank (dist.gather, or
+-- dist.gather_values for Lua values) and run umap there.
 function M.umap(X, opts) return C.umap(X, with_progress("umap", opts)) end
 
 --- umap_graph(X [, opts]) -> rows, cols (1-based), weights, sigmas, rhos of the fuzzy simplicial set

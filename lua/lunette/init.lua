@@ -9,7 +9,7 @@ local lunette = { _VERSION = "lunette 0.1.0", tensor = tensor }
 
 local MODULES = { random = true, linalg = true, io = true, data = true, nn = true, sketch = true,
                   select = true, embed = true, plot = true, args = true,
-                  display = true }
+                  display = true, dist = true }
 -- A module name wins over a tensor function of the same name: lunette.select is the
 -- selection module (t:select(d, i) stays a tensor method).
 for k, v in pairs(tensor) do
@@ -44,6 +44,14 @@ end
 local lazy = {}
 for k in pairs(MODULES) do lazy[k] = "lunette." .. k end
 for k in pairs(provider) do lazy[k] = true end
+
+-- Started by mpirun (Open MPI's launcher sets these): join the job at once, so that every
+-- rank knows its rank, prints once and aborts the job on an error. Otherwise MPI stays
+-- unloaded until a script calls lunette.dist.init().
+if os.getenv("OMPI_COMM_WORLD_SIZE") or os.getenv("PMIX_RANK") then
+  lunette.dist = require "lunette.dist"
+  lunette.dist.init()
+end
 
 return setmetatable(lunette, {
   __lazy = lazy,

@@ -49,7 +49,7 @@ local KEYS = {
   read_idx = with_limits("dtype", "scale"), read_cifar = with_limits("classes"),
   read_csv = with_limits("header", "sep", "dtype"),
   write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
-  save_pt = with_limits("name"),
+  save_pt = with_limits("name"), read_parquet = with_limits("columns", "rows"),
 }
 -- Where each one's options table is (the writers take the value first).
 local ARG = { write_csv = 3, write_npz = 3, save_pt = 3 }
@@ -157,6 +157,236 @@ function M.load_pt(path, opts)
 end
 
 ---------------------------------------------------------------------------
+-- Parquet
+---------------------------------------------------------------------------
+
+local T = require "lunette.tensor"
+
+local function argerr(n, fname, msg) raise(("bad argument #%d to '%s' (%s)"):format(n, fname, msg)) end
+
+-- The limits of an options table, without the reader's own keys (columns, rows).
+local function limits_of(opts)
+  if not opts then return nil end
+  local l = {}
+  for _, k in ipairs(LIMITS) do l[k] = opts[k] end
+  return l
+end
+
+-- opts.columns checked against the file's column names: nil (every column) or an array.
+local function pick_columns(fname, argn, names, cols)
+  if cols == nil then return nil end
+  if type(cols) ~= "table" then argerr(argn, fname, "columns must be an array of names") end
+  local known = {}
+  for _, n in ipairs(names) do known[n] = true end
+  for i, c in ipairs(cols) do
+    if not known[c] then
+      argerr(argn, fname, ("columns[%d]: no column '%s' (the file has %s)"):format(i, tostring(c),
+        table.concat(names, ", ")))
+    end
+  end
+  return cols
+end
+
+local ParquetFile = {}
+ParquetFile.__index = ParquetFile
+
+--- open_parquet(path [, limits]) -> ParquetFile | nil, message
+-- Reads only the footer of a Parquet file: f.schema (an array of {name, type, nullable, list}),
+-- f.columns (the names), f.num_rows, f.row_groups (rows of each), f.num_row_groups, and
+-- f:read_row_group(i [, {columns = {...}}]) reads one row group (1-based) as read_parquet does,
+-- so a file bigger than memory is read in pieces.
+function M.open_parquet(path, opts)
+  check("open_parquet", 2, opts, LIMITS)
+  if type(path) ~= "string" then argerr(1, "open_parquet", "string expected, got " .. type(path)) end
+  local meta, err = C.parquet_meta(path, opts)
+  if not meta then return nil, err end
+  local names = {}
+  for i, c in ipairs(meta.columns) do names[i] = c.name end
+  return setmetatable({ path = path, schema = meta.columns, columns = names,
+    num_rows = meta.num_rows, row_groups = meta.row_groups, num_row_groups = #meta.row_groups,
+    limits = opts }, ParquetFile)
+end
+
+-- f:read_row_group(i [, {columns = {...}}]) -> {name = column} | nil, message
+function ParquetFile:read_row_group(i, opts)
+  check("read_row_group", 2, opts, with_limits("columns"))
+  if math.type(i) ~= "integer" or i < 1 or i > self.num_row_groups then
+    argerr(1, "read_row_group", ("row group must be an integer in 1..%d, got %s"):format(
+      self.num_row_groups, tostring(i)))
+  end
+  local cols = pick_columns("read_row_group", 2, self.columns, opts and opts.columns)
+  return C.parquet_read(self.path, i, cols, limits_of(opts) or self.limits)
+end
+
+-- Joins one column's pieces from consecutive row groups.
+local function join(parts)
+  if #parts == 1 then return parts[1] end
+  local first = parts[1]
+  local coded = 0
+  for _, p in ipairs(parts) do if type(p) == "table" and p.codes then coded = coded + 1 end end
+  if coded > 0 and coded < #parts then
+    -- dictionary text in some pieces, plain text in others: all become strings
+    for k, p in ipairs(parts) do
+      if type(p) == "table" and p.codes then
+        local s = {}
+        for i, c in ipairs(p.codes:totable()) do s[i] = c == 0 and M.null or p.levels[c] end
+        parts[k] = s
+      end
+    end
+  end
+  if coded == #parts then
+    -- Each row group has its own dictionary: the levels are merged in order of appearance and
+    -- every piece's codes mapped onto them (0, a null, stays 0).
+    local levels, index, codes = {}, {}, {}
+    for k, p in ipairs(parts) do
+      local map = { 0 }
+      for j, s in ipairs(p.levels) do
+        if not index[s] then levels[#levels + 1] = s; index[s] = #levels end
+        map[j + 1] = index[s]
+      end
+      codes[k] = T.fromtable(map, "int64"):index_select(1, p.codes + 1)
+    end
+    return { codes = T.cat(codes, 1), levels = levels }
+  end
+  local all_tensors, dtype, width = true, nil, nil
+  for _, p in ipairs(parts) do
+    if not T.is_tensor(p) then all_tensors = false
+    else
+      if dtype and p:dtype() ~= dtype then dtype = "float64" else dtype = dtype or p:dtype() end
+      local w = p:dim() == 2 and p:size(2) or -1
+      if width and w ~= width then all_tensors = false end
+      width = w
+    end
+  end
+  if all_tensors then
+    for k, p in ipairs(parts) do if p:dtype() ~= dtype then parts[k] = p:to(dtype) end end
+    return T.cat(parts, 1)
+  end
+  -- Rows of different widths across row groups: a table of rows (ragged lists or text).
+  local out = {}
+  for _, p in ipairs(parts) do
+    if T.is_tensor(p) then
+      for r = 1, p:size(1) do out[#out + 1] = p[r] end
+    else
+      for r = 1, #p do out[#out + 1] = p[r] end
+    end
+  end
+  return out
+end
+
+-- Rows [a, b] (1-based, within the piece) of one column.
+local function slice(v, a, b)
+  if T.is_tensor(v) then return v:narrow(1, a, b - a + 1) end
+  if v.codes then return { codes = v.codes:narrow(1, a, b - a + 1), levels = v.levels } end
+  return table.move(v, a, b, 1, {})
+end
+
+-- Shards (an array of paths) read as one file: each shard whole, then joined, then rows.
+local read_shards
+function read_shards(paths, opts)
+  if #paths == 0 then argerr(1, "read_parquet", "no shards given") end
+  local parts, names = {}, nil
+  local sub = opts and { columns = opts.columns } or nil
+  for k, v in pairs(limits_of(opts) or {}) do sub[k] = v end
+  for i, p in ipairs(paths) do
+    if type(p) ~= "string" then argerr(1, "read_parquet", ("shard %d is not a path"):format(i)) end
+    local d, err = M.read_parquet(p, sub)
+    if not d then return nil, err end
+    if not names then
+      names = {}
+      for n in pairs(d) do names[#names + 1] = n end
+    end
+    for _, n in ipairs(names) do
+      if d[n] == nil then return nil, ("%s: no column '%s' (shard 1 has it)"):format(p, n) end
+      parts[n] = parts[n] or {}
+      table.insert(parts[n], d[n])
+    end
+  end
+  local out, total = {}, nil
+  for _, n in ipairs(names) do
+    out[n] = join(parts[n])
+    local v = out[n]
+    total = total or (T.is_tensor(v) and v:size(1) or v.codes and v.codes:size(1) or #v)
+  end
+  local rows = opts and opts.rows
+  if rows ~= nil and total then
+    local first, last
+    if math.type(rows) == "integer" and rows >= 0 then
+      first, last = 1, math.min(rows, total)
+    elseif type(rows) == "table" and math.type(rows[1]) == "integer" and rows[1] >= 1
+      and math.type(rows[2]) == "integer" and rows[2] >= rows[1] - 1 then
+      first, last = rows[1], math.min(rows[2], total)
+    else
+      argerr(2, "read_parquet", "rows must be a count or {first, last} (1-based, inclusive)")
+    end
+    for _, n in ipairs(names) do out[n] = slice(out[n], first, math.max(last, first - 1)) end
+  end
+  return out
+end
+
+--- read_parquet(path [, {columns = {...}, rows = n | {first, last}, limits}]) -> {name = column} | nil, message
+-- A Parquet file (Hugging Face datasets, pandas, polars, Spark) as a table of columns: numbers as
+-- 1-D tensors (int32, int64, float32, float64, float16, bool); a list<number> column whose rows
+-- all have one length as a 2-D tensor [rows x length] (an embedding column), a ragged one as a
+-- table of 1-D tensors (a null list is an empty row); timestamps and dates as the stored int64 or
+-- int32; other fixed-length bytes (decimals) as Lua strings; INT96 and nested lists of lists are
+-- refused. Text comes as a Lua string array, or, when the writer dictionary-encoded it
+-- (a label column usually is), as {codes = int64 tensor, levels = {...}} with levels[codes[i]]
+-- the text. Nulls: NaN in float columns; an integer or boolean column holding nulls becomes
+-- float64 with NaN (as pandas does); io.null in string arrays; code 0. columns picks columns by
+-- name (struct fields have dotted names); rows is a count from the start or an inclusive 1-based
+-- range, and only the row groups it touches are decoded. Codecs: none, SNAPPY, GZIP, ZSTD,
+-- LZ4_RAW; encodings: PLAIN, RLE, dictionary, DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,
+-- DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT. path may be an array of shards (a Hugging Face dataset's
+-- files), read as one file. A damaged or hostile file gives nil, "path: reason".
+function M.read_parquet(path, opts)
+  check("read_parquet", 2, opts, with_limits("columns", "rows"))
+  if type(path) == "table" then return read_shards(path, opts) end
+  local f, err = M.open_parquet(path, limits_of(opts))
+  if not f then return nil, err end
+  local cols = pick_columns("read_parquet", 2, f.columns, opts and opts.columns)
+  local first, last = 1, f.num_rows
+  local rows = opts and opts.rows
+  if math.type(rows) == "integer" and rows >= 0 then
+    last = math.min(rows, f.num_rows)
+  elseif type(rows) == "table" and math.type(rows[1]) == "integer" and math.type(rows[2]) == "integer"
+    and rows[1] >= 1 and rows[2] >= rows[1] - 1 then
+    first, last = rows[1], math.min(rows[2], f.num_rows)
+  elseif rows ~= nil then
+    argerr(2, "read_parquet", "rows must be a count or {first, last} (1-based, inclusive)")
+  end
+  local names = cols or f.columns
+  local parts, out = {}, {}
+  for _, n in ipairs(names) do parts[n] = {} end
+  local start = 1 -- the first row of group g
+  for g = 1, f.num_row_groups do
+    local n = f.row_groups[g]
+    local a, b = math.max(first, start), math.min(last, start + n - 1)
+    if a <= b then
+      local piece, perr = C.parquet_read(path, g, cols, limits_of(opts))
+      if not piece then return nil, perr end
+      for _, name in ipairs(names) do
+        local v = piece[name]
+        if a ~= start or b ~= start + n - 1 then v = slice(v, a - start + 1, b - start + 1) end
+        table.insert(parts[name], v)
+      end
+    end
+    start = start + n
+  end
+  for _, name in ipairs(names) do
+    if #parts[name] > 0 then
+      out[name] = join(parts[name])
+    else
+      -- No row selected: an empty piece of the first row group keeps each column's type.
+      local piece, perr = f.num_row_groups > 0 and C.parquet_read(path, 1, { name }, limits_of(opts))
+      if piece == nil then return nil, perr end
+      out[name] = piece and slice(piece[name], 1, 0) or {}
+    end
+  end
+  return out
+end
+
+---------------------------------------------------------------------------
 -- load / save by file type
 ---------------------------------------------------------------------------
 
@@ -170,6 +400,7 @@ local function kind_of(path)
   elseif p:match("%.pth?$") or p:match("%.ckpt$") then return "pt"
   elseif p:match("%.csv$") then return "csv"
   elseif p:match("%.png$") then return "png"
+  elseif p:match("%.parquet$") then return "parquet"
   elseif p:match("ubyte%.gz$") or p:match("ubyte$") or p:match("%.idx%d?$") or p:match("%.idx%d?%.gz$") then return "idx"
   end
 end
@@ -183,6 +414,7 @@ local function sniff(path)
   if head:sub(1, 6) == "\147NUMPY" then return "npy"
   elseif head:sub(1, 8) == "\137PNG\r\n\26\n" then return "png"
   elseif head:sub(1, 4) == "PK\3\4" then return "zip"
+  elseif head:sub(1, 4) == "PAR1" then return "parquet"
   elseif head:sub(1, 2) == "\31\139" or head:sub(1, 2) == "\0\0" then return "idx"
   elseif #head == 8 and head:byte(8) == 0 then return "safetensors"
   end
@@ -192,6 +424,7 @@ local readers = {
   npy = C.read_npy, npz = C.read_npz, pt = M.load_pt, idx = C.read_idx, png = C.read_png,
   safetensors = function(path, opts) return C.read_safetensors(path, opts) end,
   csv = function(path, opts) return C.read_csv(path, opts) end,
+  parquet = function(path, opts) return M.read_parquet(path, opts) end,
 }
 
 -- load(path [, opts]) -> value | nil, message
@@ -199,7 +432,8 @@ local readers = {
 -- tensor; .npz {name = tensor}; .safetensors {name = tensor}, metadata;
 -- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
 -- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
--- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor. An
+-- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor; .parquet read_parquet's
+-- table of columns. An
 -- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
 -- header, sep, dtype; read_idx's dtype, scale; every reader's limits); others raise.
 function M.load(path, opts)
@@ -214,7 +448,7 @@ function M.load(path, opts)
     kind = npz and "npz" or "pt"
   end
   local read = readers[kind or ""]
-  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png or IDX name)" end
+  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png, .parquet or IDX name)" end
   check("load", 2, opts, KEYS[kind == "pt" and "load_pt" or "read_" .. kind])
   if kind ~= "pt" then return read(path, opts) end
   local v, err = read(path, opts)

@@ -12,6 +12,16 @@
 -- [0, 1] per batch; {transform = fn} then changes each input batch.
 -- fit's, evaluate's and extract_features' options are listed with their defaults above
 -- each function; an unknown key raises (a typo never runs with the defaults).
+--
+-- fit{dist = true} under mpirun: rank 0's parameters and buffers are broadcast first; every
+-- global batch (rank 0's shuffle, broadcast) is split over the ranks as dist.scatter splits
+-- rows, each rank runs forward and backward on its share with the loss scaled by the global
+-- batch size (or weight), the gradients are summed over ranks (all packed into one buffer,
+-- one allreduce per step), and every rank takes the same optimizer step: the same training as
+-- one process with the same global batch, to float32 rounding (the sums are added in another
+-- order). Batch-norm layers see each rank's share only (as PyTorch's DDP without SyncBN), and
+-- augmentation draws from each rank's generator. Reported loss and accuracy are global;
+-- hooks see this rank's rows; the test set is evaluated sharded (evaluate{dist = true}).
 local lt = require "lunette.tensor"
 local random = require "lunette.random"
 local C = require "lunette._nn"
@@ -28,7 +38,8 @@ local check = require("lunette.options").check
 local FIT_OPTS = { "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
                    "schedule", "schedule_per", "loss", "label_smoothing", "class_weight", "indices",
                    "weights", "augment", "seed", "generator", "clip_grad_norm", "drop_last", "test",
-                   "eval_batch_size", "hooks", "verbose", "progress", "transform" }
+                   "eval_batch_size", "hooks", "verbose", "progress", "transform",
+                   "dist" }
 
 -- A batch source over a dataset: n samples and get(idx) -> inputs (model dtype), labels.
 local function source(fname, n, d, dtype, transform)
@@ -64,11 +75,12 @@ local function optional(name)
 end
 
 -- A progress bar from lunette.data when it is there (it draws only on a terminal).
-local function progress_bar(total, opts, desc)
+-- dist: total is the whole job's and this rank's updates stand for every rank's (rank 0 draws).
+local function progress_bar(total, opts, desc, dist)
   if opts.progress == false then return nil end
   local data = optional "lunette.data"
   if type(data) ~= "table" or type(data.progress) ~= "function" then return nil end
-  local ok2, bar = pcall(data.progress, total, { desc = desc, unit = "img" })
+  local ok2, bar = pcall(data.progress, total, { desc = desc, unit = "img", dist = dist })
   return ok2 and bar or nil
 end
 
@@ -106,21 +118,67 @@ local function default_optimizer(model, opts)
   return optim.SGD(model, { lr = opts.lr or 0.01, momentum = opts.momentum or 0.9, weight_decay = opts.weight_decay or 0 })
 end
 
--- One optimisation step on a batch; returns the per-sample losses and the logits.
-local function train_step(model, opt, xb, yb, wb, opts, where)
-  local logits = model:forward(xb)
-  local alpha = 1 / xb:size(1)
-  if wb then alpha = 1 / wb:sum() end
-  local losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
-  local mean = (wb and (losses * wb):sum() or losses:sum()) * alpha
+-- Data-parallel fit (dist = true): the state every rank starts from and the gradient sum.
+local DP = {}
+
+-- Copies rank 0's parameters and buffers into every rank's model (one broadcast each).
+function DP.broadcast_state(dist, model)
+  local sd, keys = model:state_dict()
+  for _, k in ipairs(keys) do sd[k]:copy_(dist.broadcast(sd[k])) end
+end
+
+-- Sums every rank's gradients in place: all of them packed into one buffer, one allreduce
+-- (a rank whose share of the batch was empty brings zeros; gradients not made yet are made).
+function DP.allreduce_grads(dist, model)
+  local gs, n = {}, 0
+  for _, p in ipairs(model:named_parameters()) do
+    local g = p.module.grad[p.key]
+    if g == nil then
+      g = lt.zeros(p.tensor.shape, p.tensor:dtype())
+      p.module.grad[p.key] = g
+    end
+    gs[#gs + 1], n = g, n + g:numel()
+  end
+  if n == 0 then return end
+  local flat = lt.empty({ n }, gs[1]:dtype())
+  local at = 1
+  for _, g in ipairs(gs) do
+    flat:narrow(1, at, g:numel()):copy_(g:reshape(-1))
+    at = at + g:numel()
+  end
+  flat, at = dist.allreduce(flat), 1
+  for _, g in ipairs(gs) do
+    g:copy_(flat:narrow(1, at, g:numel()):reshape(g.shape))
+    at = at + g:numel()
+  end
+end
+
+-- One optimisation step on a batch; returns the per-sample losses, the logits and the batch
+-- mean loss. With dp (data-parallel), xb is this rank's share of a global batch: alpha is
+-- dp.alpha (1 over the global batch's size or weight), gradients and the mean loss are summed
+-- over ranks before the step, so every rank takes the same step.
+local function train_step(model, opt, xb, yb, wb, opts, where, dp)
+  local alpha = dp and dp.alpha or (wb and 1 / wb:sum() or 1 / xb:size(1))
+  local logits, losses, dlogits, sum = nil, nil, nil, 0
+  model:zero_grad()
+  if xb:size(1) > 0 then
+    logits = model:forward(xb)
+    losses, dlogits = C.cross_entropy(logits, yb, opts.class_weight, opts.label_smoothing or 0, alpha, wb, true)
+    sum = wb and (losses * wb):sum() or losses:sum()
+    model:backward(dlogits, nil, false)
+  end
+  local mean = sum * alpha
+  if dp then
+    mean = dp.dist.allreduce(lt.new({ mean }, "float64"))[1]
+    DP.allreduce_grads(dp.dist, model)
+  end
+  -- every rank sees the same mean under dp, so every rank raises together
   if mean ~= mean or mean == math.huge or mean == -math.huge then
     local what = mean ~= mean and "NaN" or (mean > 0 and "inf" or "-inf")
     -- at the user's fit line, as argument errors are
     require("lunette.options").raise(("fit: loss is %s at %s (lr %g); lower the learning rate or "
       .. "check the inputs"):format(what, where, opt:get_lr()))
   end
-  model:zero_grad()
-  model:backward(dlogits, nil, false)
   if opts.clip_grad_norm then optim.clip_grad_norm(model, opts.clip_grad_norm) end
   opt:step()
   return losses, logits, mean
@@ -131,6 +189,9 @@ local function run_epoch(model, src, opt, st, epoch, opts)
   model:train()
   local t0, N, bs, epochs = clock(), st.N, st.bs, st.epochs
   local order = st.gen:randperm(N)
+  local dist = st.dist
+  -- data-parallel: rank 0's order on every rank, whatever each rank's generator
+  if dist then order = dist.broadcast(order) end
   local seen, loss_sum, correct, step = 0, 0, 0, 0
   local bar = progress_bar(N, opts, ("epoch %d/%d"):format(epoch, epochs))
   for b0 = 1, N, bs do
@@ -138,18 +199,27 @@ local function run_epoch(model, src, opt, st, epoch, opts)
     if opts.drop_last and n < bs then break end
     step = step + 1
     local pos = order:narrow(1, b0, n)
+    local dp = nil
+    if dist then
+      -- this rank's share of the global batch; alpha over the whole batch
+      local wsum = st.weights and st.weights:index_select(1, pos):sum() or n
+      local first, count = dist.shard_range(n)
+      pos, dp = pos:narrow(1, first, count), { dist = dist, alpha = 1 / wsum }
+    end
     local idx = st.pool and st.pool:index_select(1, pos) or pos
     local xb, yb = src.get(idx)
     if opts.augment then xb = M.augment(xb, opts.augment, st.gen) end
     local wb = st.weights and st.weights:index_select(1, pos) or nil
     local ok_step, losses, logits, mean = pcall(train_step, model, opt, xb, yb, wb, opts,
-                                                ("epoch %d, step %d"):format(epoch, step))
+                                                ("epoch %d, step %d"):format(epoch, step), dp)
     if not ok_step then
       if bar then bar:close() end
       error(losses, 0)
     end
-    local ok = logits:argmax(2):eq(yb:long())
-    seen, loss_sum, correct = seen + n, loss_sum + mean * n, correct + ok:sum()
+    local ok = logits and logits:argmax(2):eq(yb:long()) or lt.zeros({ 0 }, "bool")
+    local hits = ok:sum()
+    if dist then hits = dist.allreduce(lt.new({ hits }, "int64"))[1] end
+    seen, loss_sum, correct = seen + n, loss_sum + mean * n, correct + hits
     if bar then
       bar:update(n)
       if step % 20 == 1 then
@@ -182,7 +252,8 @@ end
 -- each epoch), eval_batch_size (1000: test's batches), hooks (nil; {on_batch = fn(info),
 -- on_epoch = fn(info)}), verbose (nil: a line per epoch on stderr -- loss, accuracy, seconds,
 -- samples/s -- when no progress bar is drawn; true: always; false: never), progress (true:
--- the bar lunette.data draws on a terminal; false: none), transform (nil; fn(x) -> x per batch).
+-- the bar lunette.data draws on a terminal; false: none), transform (nil; fn(x) -> x per batch),
+-- dist (false; true: data-parallel under lunette.dist, see the module's header).
 function M.fit(model, data, opts)
   opts = check("fit", 3, opts, FIT_OPTS) or {}
   check("fit", 3, opts.hooks, { "on_batch", "on_epoch" })
@@ -201,12 +272,17 @@ function M.fit(model, data, opts)
   if st.weights and st.weights:numel() ~= st.N then
     argerror(3, "fit", "weights has %d entries for %d training samples", st.weights:numel(), st.N)
   end
+  if opts.dist then
+    st.dist = require "lunette.dist"
+    DP.broadcast_state(st.dist, model)
+  end
   local opt, hist = default_optimizer(model, opts), { epochs = {} }
   for epoch = 1, st.epochs do
     local info = run_epoch(model, src, opt, st, epoch, opts)
     if st.sched and opts.schedule_per ~= "step" then st.sched:step() end
     if opts.test then
-      local r = M.evaluate(model, opts.test, { batch_size = opts.eval_batch_size, transform = opts.transform, progress = false })
+      local r = M.evaluate(model, opts.test, { batch_size = opts.eval_batch_size, transform = opts.transform, progress = false,
+                                               dist = opts.dist })
       info.test_accuracy, info.test_loss = r.accuracy, r.loss
     end
     hist.epochs[epoch] = info
@@ -221,17 +297,23 @@ end
 -- accuracy and mean cross-entropy loss over the n samples, per_class = {acc_1..acc_C},
 -- counts = {n_1..n_C}, pred = predicted labels [N]. Options (an unknown key raises):
 -- batch_size (1000), transform (nil; fn(x) -> x per batch), progress (true: a bar on a
--- terminal; false: none).
+-- terminal; false: none), dist (false; under lunette.dist each rank runs its contiguous
+-- share of the rows and every rank returns the whole result: predictions gathered, loss
+-- summed).
 function M.evaluate(model, data, opts)
-  opts = check("evaluate", 3, opts, { "batch_size", "transform", "progress" }) or {}
+  opts = check("evaluate", 3, opts, { "batch_size", "transform", "progress", "dist" }) or {}
   local dtype = model:dtype()
   local src = source("evaluate", 2, data, dtype, opts.transform)
   local N, bs = src.n, opts.batch_size or 1000
   local preds, labels, loss_sum, C_classes = {}, {}, 0, nil
-  local bar = progress_bar(N, opts, "evaluate")
+  -- dist: this rank's contiguous share of the rows; the results are gathered below
+  local dist = opts.dist and require "lunette.dist" or nil
+  local lo, cnt = 1, N
+  if dist then lo, cnt = dist.shard_range(N) end
+  local bar = progress_bar(dist and N or cnt, opts, "evaluate", dist ~= nil)
   local ok, err = pcall(nm.in_eval, model, function()
-    for b0 = 1, N, bs do
-      local n = math.min(bs, N - b0 + 1)
+    for b0 = lo, lo + cnt - 1, bs do
+      local n = math.min(bs, lo + cnt - b0)
       local xb, yb = src.get(lt.arange(b0, b0 + n, 1, "int64"))
       local logits = model:forward(xb)
       C_classes = logits:size(2)
@@ -243,8 +325,14 @@ function M.evaluate(model, data, opts)
   end)
   if bar then bar:close() end
   if not ok then error(err, 0) end
-  local pred = #preds == 1 and preds[1] or lt.cat(preds, 1)
-  local y = #labels == 1 and labels[1] or lt.cat(labels, 1)
+  local empty = lt.zeros({ 0 }, "int64")
+  local pred = #preds == 0 and empty or #preds == 1 and preds[1] or lt.cat(preds, 1)
+  local y = #labels == 0 and empty or #labels == 1 and labels[1] or lt.cat(labels, 1)
+  if dist then
+    pred, y = dist.allgather(pred:long()), dist.allgather(y)
+    loss_sum = dist.allreduce(lt.new({ loss_sum }, "float64"))[1]
+    C_classes = dist.allreduce(lt.new({ C_classes or 0 }, "int64"), "max")[1]
+  end
   local hit = pred:eq(y)
   local per_class, counts = {}, {}
   local yt, ht = y:totable(), hit:totable()

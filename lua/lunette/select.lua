@@ -18,10 +18,12 @@
 --   agreement{grads, diversity = 0 | lambda | true}   SAGE: unit gradient . its class's mean unit gradient
 --   grand{grads}  el2n{probs | logits, labels}  uncertainty{probs | logits, kind}
 --   forgetting{record}                                  per-row scores, top budget
+--                                                       (dist = true: over every rank's rows)
 --   forgetting_recorder(n, epochs) -> record, hooks     fills the record during nn.fit
 --   kcenter{features, start}  herding{features}         greedy coverage / mean matching
 --   craig{features | grads, metric}                     facility location (weights)
 --   gradmatch{grads, lam, tol, target}                  OMP on gradient sums (weights)
+--                                                       (these four: dist = true, GreeDi)
 --   glister{grads, val_grad | val, eta, update}         greedy validation-loss Taylor model
 --   random{n | labels}                                  uniform or class-balanced
 --   sage{model, dataset, ell, fraction, last_layer}     both passes: sketch, then score
@@ -93,11 +95,21 @@ end
 -- per-row scores, then the top budget
 ---------------------------------------------------------------------------
 
+-- With dist = true (under lunette.dist) each rank passes its own rows (its contiguous shard,
+-- ds:shard(), in rank order) and labels: scores are computed locally, then every rank's scores
+-- and labels are gathered and every rank takes the same top budget over all of them; indices
+-- count rows in rank order (rank 0's first), so with contiguous shards they index the whole
+-- dataset, and the budget is a fraction or count of all ranks' rows.
 local function scored(name, scorer, allowed)
-  local known = keys("largest", table.unpack(allowed))
+  local known = keys("largest", "dist", table.unpack(allowed))
   return function(o)
     o = options(name, o, known)
     local s = scorer(o)
+    if o.dist then
+      local dist = require "lunette.dist"
+      s = dist.allgather(s)
+      if o.labels ~= nil then o.labels = dist.allgather(o.labels) end
+    end
     o.scores, o._name = s, name
     return C.topk(o)
   end, function(o)
@@ -146,11 +158,18 @@ end
 -- greedy and optimisation-based baselines
 ---------------------------------------------------------------------------
 
+-- GREEDI: the methods that take dist = true, and the option holding their rows.
+local GREEDI = { craig = "features", kcenter = "features", herding = "features",
+                 gradmatch = "grads" }
+
 local function method(name, allowed, prepare)
   local known = keys(table.unpack(allowed))
+  if GREEDI[name] then known[#known + 1] = "dist" end
   return function(o)
     o = options(name, o, known)
     if prepare then prepare(o) end
+    if o.dist then return require("lunette.select_greedi").run(name, o, GREEDI[name]) end
+    o.dist = nil
     return C[name](o)
   end
 end
@@ -158,14 +177,39 @@ end
 -- random{n | labels, budget, per_class, seed}: uniform, or class-balanced with labels
 M.random = method("random", { "n", "seed" })
 -- kcenter{features, budget, start = row | {row per class}, seed}: k-center greedy (Sener & Savarese 2018)
+-- dist = true: GreeDi's two rounds over the ranks (see select.craig).
 M.kcenter = method("kcenter", { "features", "start", "seed" })
 -- herding{features, budget}: keep the mean of the picks closest to the class mean
+-- dist = true: GreeDi's two rounds over the ranks (see select.craig).
 M.herding = method("herding", { "features" })
 -- craig{features | grads, budget, metric = "euclidean" | "cosine"} -> indices, gains, weights
+-- dist = true (craig, kcenter, herding, gradmatch; under lunette.dist): each rank passes its
+-- own rows (its contiguous shard, in rank order) and labels, and GreeDi's two rounds
+-- (Mirzasoleiman et al., NeurIPS 2013) run: every rank's greedy on its rows (the budget of each
+-- class, or all its rows of a class when fewer), the candidates gathered, the method on their
+-- union on rank 0 with the whole dataset's budget, the picks broadcast; indices count rows in
+-- rank order, and the subset is the same on every rank. An approximation of one process's
+-- greedy: for craig (facility location, monotone submodular) each rank's k picks are also
+-- scored on every rank's rows and the best of them and the union's is kept, GreeDi's algorithm,
+-- whose picks reach at least (1 - 1/e)^2 / min(ranks, k) of the optimum (and (1 - 1/e) / 2 in
+-- expectation when rows are assigned to ranks at random: Barbosa et al., ICML 2015); round 1
+-- scores each rank's rows only (the paper's decomposable case), so the bound assumes every
+-- shard represents the whole (shuffle before sharding); weights are the global cluster sizes. kcenter keeps the best radius likewise; Gonzalez's greedy on
+-- each part, then on the union, is a 4-approximation of the optimal radius (Malkomes et al.,
+-- NeurIPS 2015). herding and gradmatch are not submodular: their two rounds are a heuristic
+-- with no bound (gradmatch matches each class's gradient sum over every rank, allreduced;
+-- herding's second round matches the candidates' mean). Measured (craig, 10%, per class):
+-- facility location 0.993 (2 ranks) and 0.992 (4 ranks) of one process's greedy on 301
+-- clustered rows; 0.992 and 0.991 on 10,000 Fashion-MNIST test images (pixels), where the
+-- subsets share 38% and 48% of their rows with one process's: close in value, not the same.
+-- Round 1 shrinks the data only where a rank holds more than k rows of a class (on fewer than
+-- 1 / fraction ranks); beyond that rank 0 gathers every row (docs/SCALING.md). kcenter's start
+-- is not supported with dist.
 M.craig = method("craig", { "features", "grads", "metric" }, function(o)
   if o.features == nil then o.features, o.grads = o.grads, nil end
 end)
 -- gradmatch{grads, budget, lam = 0.5, tol = 1e-4, target, seed} -> indices, scores, weights
+-- dist = true: GreeDi's two rounds over the ranks (see select.craig).
 M.gradmatch = method("gradmatch", { "grads", "lam", "tol", "target", "seed" })
 -- glister{grads, val_grad = [D] | [C x D], budget, eta = 0.1} -> indices, gains
 -- glister{grads, val = {features, logits, labels}, budget, eta = 0.1, update = "sum" | "mean"}
@@ -216,7 +260,7 @@ end
 ---------------------------------------------------------------------------
 
 local SAGE = keys("model", "dataset", "ell", "batch_size", "last_layer", "dtype", "variant",
-                  "diversity", "progress", "return_grads")
+                  "diversity", "progress", "return_grads", "dist")
 
 -- What the pipeline needs from lunette.nn and lunette.data; nil when present,
 -- else why not (so specs and scripts can skip with the reason).
@@ -243,10 +287,11 @@ end
 
 -- The batches of a dataset in order (x, y, positions), behind a progress bar
 -- (drawn only when stderr is a terminal) unless show == false.
-local function batches(data, dataset, bs, desc, show)
+-- dist: the dataset is this rank's shard, and the bar (rank 0's) shows the whole job.
+local function batches(data, dataset, bs, desc, show, dist)
   local loader = data.loader(dataset, { batch_size = bs, shuffle = false })
   if show == false then return loader:iter() end
-  return data.progress(loader, { desc = desc })
+  return data.progress(loader, { desc = desc, dist = dist })
 end
 
 -- A lunette.data dataset, or {x = X, y = Y} tensors made into one.
@@ -281,7 +326,7 @@ end
 -- Pass 1 for the last layer: the penultimate features of every batch are
 -- kept (N x F) and the head's per-sample gradients - (softmax - onehot) x
 -- [h, 1], all a last-layer gradient depends on - go into the sketch.
-local function sketch_last_layer(o, ds, data, nn, fd, bs)
+local function sketch_last_layer(o, ds, data, nn, fd, bs, dist)
   local lt = require "lunette"
   local split = nn.split_head(o.model, "sage")
   local head = split.module -- the head and the parameter-free modules after it
@@ -290,7 +335,7 @@ local function sketch_last_layer(o, ds, data, nn, fd, bs)
   -- Evaluation mode (dropout off, batch norm on running statistics) as the seed's
   -- model.eval(); each module's flag comes back afterwards.
   require("lunette.nn_module").in_eval(o.model, function()
-    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
+    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress, dist) do
       local h = split.features(x)
       H = H or lt.empty(ds:size(), h:size(2))
       H:narrow(1, row, h:size(1)):copy_(h)
@@ -300,6 +345,28 @@ local function sketch_last_layer(o, ds, data, nn, fd, bs)
     end
   end)
   return H, head
+end
+
+-- Pass 2's scoring under lunette.dist: every rank holds its shard's projections P; the class
+-- centroids are sums of unit rows (float64, allreduced) over counts, rounded to float32 as
+-- agreement{} rounds them, each rank scores its rows against them with agreement{}'s kernel,
+-- and every rank gathers all the scores (4 bytes a row: fewer bytes than gathering each rank's
+-- per-class top k once the budget passes N / (3 size)) and takes agreement{}'s per-class top-k
+-- over the whole dataset. Returns indices, scores and the full labels.
+local function dist_scores(o, dist, full, P, labels)
+  local lt = require "lunette"
+  local all_labels = full:labels()
+  local nc = o.num_classes or (all_labels and all_labels:numel() > 0 and all_labels:max()) or nil
+  local q = { grads = P, labels = labels, per_class = o.per_class, num_classes = nc }
+  if labels == nil then q.per_class = false end
+  local sums, counts = C._agreement_sums(q)
+  sums, counts = dist.allreduce(sums), dist.allreduce(counts)
+  -- agreement{}'s centroid: (float)(sum / m), and 0 for an empty class (sums are 0 there)
+  q.centroids = (sums / lt.maximum(counts, 1):double():reshape(-1, 1)):to("float32"):contiguous()
+  local scores = dist.allgather((C.agreement_scores(q)))
+  local idx, top = C.topk { scores = scores, labels = all_labels, budget = o.budget,
+                            per_class = q.per_class, num_classes = nc, _name = "sage" }
+  return idx, top, all_labels
 end
 
 -- sage{model, dataset, fraction | budget, ell = 256, last_layer = true, batch_size = 256,
@@ -314,6 +381,12 @@ end
 -- projects the head's gradients from them. ell is capped at D - 1.
 -- info = {sketch = B, labels, dim = D, ell, seconds = {sketch, project, score, total}}
 -- (+ grads, the N x ell projections, when return_grads).
+-- dist = true, under lunette.dist (mpirun): every rank passes the whole dataset and works on
+-- its contiguous shard (ds:shard()); pass 1's sketches are merged with fd:allmerge(), pass 2's
+-- class centroids are allreduced and the scores gathered, so every rank returns the same
+-- indices into the whole dataset: the subset one process picks from the same merged sketch
+-- (the centroids' float64 sums are added in another order, then rounded to float32 as one
+-- process rounds them). info.grads then holds this rank's rows; diversity is refused.
 function M.sage(o)
   o = options("sage", o, SAGE)
   local why = M.sage_unavailable()
@@ -325,6 +398,12 @@ function M.sage(o)
   if math.type(bs) ~= "integer" or bs < 1 then fail("sage", "batch_size must be a positive integer") end
   if math.type(ell) ~= "integer" or ell < 1 then fail("sage", "ell must be a positive integer") end
   local last = o.last_layer ~= false
+  local full, dist = ds, nil
+  if o.dist then
+    if o.diversity then fail("sage", "diversity is a greedy pass over every row: not with dist") end
+    dist = require "lunette.dist"
+    ds = full:shard()
+  end
   local n, t0 = ds:size(), lt.time()
   local D = nn.param_dim(o.model, { last_layer = last }, "sage")
   ell = math.min(ell, D - 1)
@@ -332,20 +411,31 @@ function M.sage(o)
   local labels = ds:labels()
   local P, H, head = lt.empty(n, ell), nil, nil
   if last then
-    H, head = sketch_last_layer(o, ds, data, nn, fd, bs)
+    H, head = sketch_last_layer(o, ds, data, nn, fd, bs, dist ~= nil)
   else
     local b = 0
-    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress) do
+    for x, y in batches(data, ds, bs, "SAGE 1/2 sketch", o.progress, dist ~= nil) do
       b = b + 1
       sketch_add(fd, (nn.per_sample_grads(o.model, x, y)), b)
       tidy(b, 1)
     end
   end
+  if dist then fd = fd:allmerge() end
   local B = fd:finalize()
   fd = nil
   local t1 = lt.time()
   if last then
-    local bar = o.progress ~= false and data.progress(-(-n // bs), { desc = "SAGE 2/2 project" }) or nil
+    -- dist: the bar's total is every rank's batches, rank 0's count standing for each rank's
+    local total = -(-n // bs)
+    if dist then
+      total = 0
+      for r = 0, dist.size() - 1 do
+        local _, cnt = dist.shard_range(full:size(), r)
+        total = total + -(-cnt // bs)
+      end
+    end
+    local bar = o.progress ~= false
+      and data.progress(total, { desc = "SAGE 2/2 project", dist = dist ~= nil }) or nil
     for r = 1, n, bs do
       local m = math.min(bs, n - r + 1)
       P:narrow(1, r, m):copy_((nn.projected_grads(head, H:narrow(1, r, m), labels:narrow(1, r, m), B)))
@@ -355,7 +445,7 @@ function M.sage(o)
     if bar then bar:close() end
   else
     local row = 1
-    for x, y in batches(data, ds, bs, "SAGE 2/2 project", o.progress) do
+    for x, y in batches(data, ds, bs, "SAGE 2/2 project", o.progress, dist ~= nil) do
       local Z = nn.projected_grads(o.model, x, y, B)
       P:narrow(1, row, Z:size(1)):copy_(Z)
       row = row + Z:size(1)
@@ -365,8 +455,13 @@ function M.sage(o)
   end
   H = nil
   local t2 = lt.time()
-  local idx, scores = M.agreement { grads = P, labels = labels, budget = o.budget, per_class = o.per_class,
-                                    num_classes = o.num_classes, diversity = o.diversity }
+  local idx, scores
+  if dist then
+    idx, scores, labels = dist_scores(o, dist, full, P, labels)
+  else
+    idx, scores = M.agreement { grads = P, labels = labels, budget = o.budget, per_class = o.per_class,
+                                num_classes = o.num_classes, diversity = o.diversity }
+  end
   local t3 = lt.time()
   local info = { sketch = B, labels = labels, dim = D, ell = ell,
                  seconds = { sketch = t1 - t0, project = t2 - t1, score = t3 - t2, total = t3 - t0 } }

@@ -83,6 +83,60 @@ function M.from_state(s)
   return C.from_state(s)
 end
 
+-- A sketch's state to rank dest, and back: the small fields as a Lua value, the rows as raw
+-- tensor bytes (no serialisation of the big part).
+local function send_state(dist, fd, dest)
+  local st = fd:state()
+  local rows = st.rows
+  st.rows = nil
+  dist.send_value(st, dest)
+  dist.send(rows, dest)
+end
+
+local function recv_state(dist, src)
+  local st = dist.recv_value(src)
+  st.rows = dist.recv(src)
+  return M.from_state(st)
+end
+
+--- fd:allmerge() -> FD
+-- Under lunette.dist: every rank's sketch (same ell and dim, else a collective mismatch on
+-- every rank) merged along a fixed binary tree, the merged sketch returned on every rank (a
+-- new FD; fd itself is unchanged). At step s = 1, 2, 4, ... rank r with r % 2s == s sends
+-- its sketch to rank r - s, which merges it into its own; rank 0's result is broadcast. The
+-- merge order depends only on the number of ranks, so the result does too: the same bits
+-- run after run, on every rank. Bound: a merge stacks two sketches and shrinks, so each
+-- shrinkage subtracts at most its delta in every direction and at least ell * delta of
+-- squared Frobenius mass; the proof of the one-stream bound then goes through unchanged for
+-- any tree (Ghashami et al. 2016, mergeability): with A every rank's rows,
+-- ||AᵀA - BᵀB||_2 <= error_bound() = (sum of every shrinkage on every rank and in every
+-- merge) + rounding, and that sum is <= ||A - A_k||²_F / (ell - k) for each k < ell, as for
+-- one sketch of all of A. Sends at most 2 ell rows of float32 per merge (log2(size) merges
+-- on the way to rank 0) and one broadcast. Without MPI it returns a copy of fd.
+function FD.allmerge(fd)
+  local dist = require "lunette.dist"
+  local info = fd:info()
+  dist._agree("allmerge", info.ell, info.dim)
+  local me, size = dist.rank(), dist.size()
+  local acc = M.from_state(fd:state())
+  local step = 1
+  while step < size do
+    if me % (2 * step) == step then
+      send_state(dist, acc, me - step)
+      break
+    elseif me + step < size then
+      acc:merge(recv_state(dist, me + step))
+    end
+    step = step * 2
+  end
+  local st = me == 0 and acc:state() or nil
+  local rows = st and st.rows
+  if st then st.rows = nil end
+  st = dist.broadcast_value(st, 0)
+  st.rows = dist.broadcast(rows, 0)
+  return M.from_state(st)
+end
+
 -- fd:project(G) -> Tensor [n x ell]
 -- G Bᵀ for rows G [n x dim] and the finalized sketch B (SAGE's g̃ = B g).
 function FD.project(fd, G)

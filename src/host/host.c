@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include "interrupt.h"
 #include "io/atomic.h"
+#include "dist/dist.h"
 #include "host/host.h"
 
 /* The state running Lua code right now, for the SIGINT handler: a signal
@@ -140,7 +141,11 @@ int host_report(lua_State *L, int status, int prefixed) {
   msg = lua_tostring(L, -1);
   if (msg == NULL) msg = "(error object is not a string)";
   fflush(stdout);
-  fprintf(stderr, "%s%s%s\n", prefixed ? HOST_NAME : "", prefixed ? ": " : "", msg);
+  /* Under mpirun the ranks' stderr interleave: say whose error this is. */
+  if (prefixed && lt_dist_active() && lt_dist_size() > 1)
+    fprintf(stderr, "%s (rank %d of %d): %s\n", HOST_NAME, lt_dist_rank(), lt_dist_size(), msg);
+  else
+    fprintf(stderr, "%s%s%s\n", prefixed ? HOST_NAME : "", prefixed ? ": " : "", msg);
   fflush(stderr);
   lua_pop(L, 1);
   return status;

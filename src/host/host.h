@@ -32,6 +32,11 @@ int host_report(struct lua_State *L, int status, int prefixed);
  * SA_RESTART, so a blocked read() returns EINTR when the signal arrives. */
 void host_set_sigint(void (*handler)(int));
 
+/* `lunette --kernel CONNECTION_FILE`: serves Jupyter requests (src/host/kernel.c) with L
+ * (whose libraries are open) until a shutdown request or a failed socket ends the process.
+ * Returns 0 only when the kernel cannot start (the reason is on stderr). */
+int host_kernel_run(struct lua_State *L, const char *connection_file);
+
 /* Runs the read-eval-print loop on stdin until end of input, leaving L's
  * stack as it found it. On a terminal it uses GNU readline (editing,
  * history in $LUNETTE_HISTORY or ~/.lunette_history, tab completion,

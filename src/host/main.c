@@ -10,6 +10,7 @@
 #include "lunette.h"
 #include "interrupt.h"
 #include "host/host.h"
+#include "dist/dist.h"
 
 enum {
   OPT_ERROR = 1,  /* unknown option or missing argument */
@@ -17,13 +18,15 @@ enum {
   OPT_V = 4,      /* -v (also implied by -i): print the version */
   OPT_E = 8,      /* at least one -e */
   OPT_NOENV = 16, /* -E: ignore LUA_INIT, LUA_PATH, LUA_CPATH */
-  OPT_HELP = 32   /* -h, --help */
+  OPT_HELP = 32,  /* -h, --help */
+  OPT_KERNEL = 64 /* --kernel FILE: a Jupyter kernel instead of a script or the REPL */
 };
 
 typedef struct {
   int flags;
   int script;      /* argv index of the script ("-" is stdin); argc when none */
   const char *bad; /* the offending option when OPT_ERROR */
+  const char *connection_file; /* --kernel's argument */
 } HostArgs;
 
 static void print_version(void) {
@@ -45,6 +48,7 @@ static void print_usage(FILE *out) {
         "  -E        ignore environment variables (LUA_INIT, LUA_PATH, LUA_CPATH)\n"
         "  -W        turn warnings on\n"
         "  -h        show this help\n"
+        "  --kernel F  serve Jupyter (connection file F; started by Jupyter itself)\n"
         "  --        stop handling options\n"
         "  -         stop handling options and execute stdin\n"
         "The global 'lunette' (short alias 'lt') is the library; require \"lunette\"\n"
@@ -106,6 +110,12 @@ static int parse_option(char **argv, int argc, int *i, HostArgs *a) {
     a->flags |= OPT_HELP;
     return 1;
   }
+  if (strcmp(o, "--kernel") == 0) {
+    a->flags |= OPT_KERNEL;
+    *i += 1;
+    a->connection_file = *i < argc ? argv[*i] : NULL;
+    return a->connection_file != NULL;
+  }
   /* -e and -l take an argument, attached (-eCODE) or as the next word; a next word that starts
    * with '-' counts as missing, as lua(1) does. */
   if (o[1] == 'e' || o[1] == 'l') {
@@ -128,7 +138,7 @@ static int parse_option(char **argv, int argc, int *i, HostArgs *a) {
 /* Options come before the script, as in lua(1): scanning stops at the
  * first non-option, at "-" (the script is stdin) or just after "--". */
 static HostArgs parse_args(char **argv, int argc) {
-  HostArgs a = {0, argc, NULL};
+  HostArgs a = {0, argc, NULL, NULL};
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     /* A word that is not an option (or is "-") is the script; everything after it is its
@@ -222,7 +232,7 @@ static void open_libs(lua_State *L, int noenv) {
 
 static int report_bad_usage(const HostArgs *a) {
   const char *o = a->bad;
-  if ((o[1] == 'e' || o[1] == 'l') && o[2] == '\0')
+  if (((o[1] == 'e' || o[1] == 'l') && o[2] == '\0') || strcmp(o, "--kernel") == 0)
     fprintf(stderr, "%s: '%s' needs argument\n", HOST_NAME, o);
   else
     fprintf(stderr, "%s: unrecognized option '%s'\n", HOST_NAME, o);
@@ -257,6 +267,10 @@ static int pmain(lua_State *L) {
   /* A failing LUA_INIT, -e, -l or script stops here with failure; its error is already reported. */
   if (!(a.flags & OPT_NOENV) && run_init(L) != LUA_OK) return 0;
   if (!run_options(L, argv, a.script)) return 0;
+  if (a.flags & OPT_KERNEL) {
+    lua_pushboolean(L, host_kernel_run(L, a.connection_file));
+    return 1;
+  }
   if (a.script < argc && run_script(L, argv, argc, a.script) != LUA_OK) return 0;
   if (a.flags & OPT_I) {
     repl_run(L);
@@ -289,6 +303,9 @@ int main(int argc, char **argv) {
   status = lua_pcall(L, 2, 1, 0);
   ok = status == LUA_OK && lua_toboolean(L, -1);
   host_report(L, status, 1);
+  /* A failed script under MPI ends the whole job now (its error is reported above): the other
+   * ranks would otherwise wait forever in their next collective for this one. */
+  if (!ok && lt_dist_active()) lt_dist_abort(EXIT_FAILURE);
   lua_close(L);
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -120,6 +120,18 @@ static LtStatus parse_descr(IoCtx *c, const char *d, IoArray *a) {
   }
   if (code[0] == 'O')
     return io_fail(c, LT_EDTYPE, "object arrays are not supported (they would need unpickling)");
+  /* Fixed-width text: 'U' UTF-32 code units, 'S' (and its old name 'a') bytes. */
+  if ((code[0] == 'U' || code[0] == 'S' || code[0] == 'a') && code[1] >= '1' && code[1] <= '9') {
+    int64_t n = 0;
+    const char *q = code + 1;
+    while (*q >= '0' && *q <= '9' && n <= IO_NPY_MAX_TEXT) n = n * 10 + (*q++ - '0');
+    if (*q || n > IO_NPY_MAX_TEXT) return io_fail(c, LT_EDTYPE, "unsupported dtype '%s'", d);
+    a->text = code[0] == 'U' ? 'U' : 'S';
+    a->text_len = n;
+    a->st = a->text == 'U' ? IO_U4 : IO_U1;
+    a->swap = order == '>' && a->text == 'U';
+    return LT_OK;
+  }
   for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
     if (!strcmp(code, T[i].code)) {
       a->st = T[i].st;
@@ -175,6 +187,16 @@ static LtStatus parse_dict(IoCtx *c, const char *h, size_t n, IoArray *a) {
   return LT_OK;
 }
 
+/* A text array's characters become its last dimension (see IoArray). */
+static LtStatus text_dim(IoCtx *c, IoArray *a) {
+  if (a->fortran && a->ndim > 1)
+    return io_fail(c, LT_EDTYPE, "Fortran-order string arrays are not supported");
+  a->fortran = 0; /* one dimension: the same bytes in either order */
+  if (a->ndim >= LT_MAXDIM) return io_fail(c, LT_EVALUE, "string array has too many dimensions");
+  a->shape[a->ndim++] = a->text_len;
+  return LT_OK;
+}
+
 LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   uint8_t pre[12];
   uint64_t size = io_src_size(s);
@@ -217,6 +239,7 @@ LtStatus io_npy_parse(IoCtx *c, IoSrc *s, int exact, IoArray *a) {
   }
   io_free(c, h, hlen + 1);
   if (st) return st;
+  if (a->text && (st = text_dim(c, a))) return st;
   if (a->fortran) /* stored as the C order of the reversed shape */
     for (int i = 0; i < a->ndim / 2; i++) {
       int64_t t = a->shape[i];

@@ -5,6 +5,7 @@
 
 /* Largest header accepted (NumPy's own reader caps it at 10,000 bytes). */
 #define IO_NPY_MAX_HEADER 65536
+#define IO_NPY_MAX_TEXT   (1 << 24) /* characters of one string of a text array */
 
 /* Parses the header at the start of s without evaluating anything: the
  * dict literal is read by a small grammar that accepts exactly the keys

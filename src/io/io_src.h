@@ -61,6 +61,11 @@ typedef struct {
   int64_t shape[LT_MAXDIM];
   uint64_t offset; /* of the first element in the source */
   uint64_t nbytes; /* stored bytes: numel * io_stype_size(st) */
+  /* Text arrays (.npy '<U8', '|S8'): 'U' (UTF-32 code units, st IO_U4) or 'S' (bytes, st IO_U1),
+   * else 0. The characters of each string are the last dimension of shape (text_len of them),
+   * so sizes are checked as for numbers; readers turn them into Lua strings. */
+  char text;
+  int64_t text_len;
 } IoArray;
 
 /* Reads `count` rows (elements along dim 0, each the product of the other

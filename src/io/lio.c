@@ -150,7 +150,94 @@ int lio_fail_keep(lua_State *L, LioHandle *h, const char *path, LtStatus st) {
   return 2;
 }
 
+/* Appends code point cp as UTF-8 to out; 0 when cp is not a Unicode scalar value. */
+static int put_utf8(char *out, size_t *n, uint32_t cp) {
+  char *o = out + *n;
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    *n += 1;
+  } else if (cp < 0x800) {
+    o[0] = (char)(0xc0 | cp >> 6);
+    o[1] = (char)(0x80 | (cp & 0x3f));
+    *n += 2;
+  } else if (cp < 0x10000) {
+    if (cp >= 0xd800 && cp < 0xe000) return 0;
+    o[0] = (char)(0xe0 | cp >> 12);
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[2] = (char)(0x80 | (cp & 0x3f));
+    *n += 3;
+  } else if (cp < 0x110000) {
+    o[0] = (char)(0xf0 | cp >> 18);
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (cp & 0x3f));
+    *n += 4;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* Pushes the strings of dims [d, ndim - 1) of a text array from raw bytes *p (advanced), as
+ * nested Lua arrays (a lone string for a 0-d array). NumPy pads with NULs: they are dropped. */
+static LtStatus push_text(lua_State *L, LioHandle *h, const IoArray *a, int d, const uint8_t **p,
+                          char *tmp) {
+  int64_t k = a->text_len;
+  if (d == a->ndim - 1) {
+    size_t n = 0;
+    if (a->text == 'S') {
+      memcpy(tmp, *p, (size_t)k);
+      n = (size_t)k;
+      *p += k;
+    } else {
+      for (int64_t i = 0; i < k; i++, *p += 4) {
+        uint32_t cp = a->swap ? io_be32(*p) : io_le32(*p);
+        if (!put_utf8(tmp, &n, cp))
+          return io_fail(&h->ctx, LT_EVALUE, "string holds an invalid code point %lu",
+                         (unsigned long)cp);
+      }
+    }
+    while (n > 0 && tmp[n - 1] == 0) n--;
+    lua_pushlstring(L, tmp, n);
+    return LT_OK;
+  }
+  luaL_checkstack(L, 4, "text array");
+  lua_createtable(L, a->shape[d] > INT32_MAX ? 0 : (int)a->shape[d], 0);
+  for (int64_t i = 0; i < a->shape[d]; i++) {
+    LtStatus st = push_text(L, h, a, d + 1, p, tmp);
+    if (st) {
+      lua_pop(L, 1);
+      return st;
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+  return LT_OK;
+}
+
+static void free_text_buf(IoCtx *c, void *p) {
+  uint64_t *b = p;
+  io_free(c, b, (size_t)b[0]);
+}
+
+/* A text array (IoArray.text) as Lua strings. */
+static LtStatus push_text_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) {
+  /* One buffer: a header word (its size), the raw bytes, then room for one UTF-8 string. */
+  uint64_t size = 8 + a->nbytes + (uint64_t)a->text_len * 4 + 1;
+  uint64_t *b = io_alloc(&h->ctx, (size_t)size);
+  if (!b) return LT_ENOMEM;
+  b[0] = size;
+  lio_own(h, free_text_buf, b);
+  uint8_t *raw = (uint8_t *)(b + 1);
+  LtStatus st = io_src_read(&h->ctx, s, a->offset, raw, (size_t)a->nbytes);
+  const uint8_t *p = raw;
+  /* Strings are pushed only when a string has characters: an empty array has no strings. */
+  if (!st) st = push_text(L, h, a, 0, &p, (char *)raw + a->nbytes);
+  lio_release(h, b);
+  return st;
+}
+
 LtStatus lio_push_array(lua_State *L, LioHandle *h, IoSrc *s, const IoArray *a) {
+  if (a->text) return push_text_array(L, h, s, a);
   /* May raise (out of memory): whatever the caller opened is owned by h, and freed with it. */
   Tensor *t = ltL_push_new(L, io_stype_dtype(a->st), a->ndim, a->shape);
   LtStatus st = io_array_read(&h->ctx, s, a, t->data);

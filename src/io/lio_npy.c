@@ -93,6 +93,9 @@ static int l_open_npy(lua_State *L) {
   LioHandle *h = lio_handle(L, 0, "open_npy");
   LtStatus st = lio_open_file(h, path, &f->src);
   if (st == LT_OK) st = io_npy_parse(&h->ctx, f->src, 1, &f->a);
+  /* Rows are read as tensors: a text array is read whole, by read_npy. */
+  if (st == LT_OK && f->a.text)
+    st = io_fail(&h->ctx, LT_EDTYPE, "string arrays are read whole (read_npy), not by rows");
   if (st) return lio_fail(L, h, path, st);
   lua_setiuservalue(L, -2, 1); /* the file keeps its handle alive */
   f->h = h;

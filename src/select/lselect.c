@@ -254,7 +254,8 @@ static const float *setup_matrix(lua_State *L, SelCall *s, const char *key, int6
 
 /* ---- SAGE ------------------------------------------------------------------ */
 
-/* agreement_scores{grads, labels, per_class, num_classes} -> scores [n], centroids [groups x d] */
+/* agreement_scores{grads, labels, per_class, num_classes, centroids} -> scores [n], centroids
+ * [groups x d]; with centroids (float32 [groups x d]) the rows are scored against those. */
 static int s_agreement_scores(lua_State *L) {
   SelCall s;
   int64_t n, d;
@@ -263,11 +264,49 @@ static int s_agreement_scores(lua_State *L) {
   opt_labels(L, &s, 0);
   make_groups(L, &s);
   int64_t sn[1] = {n}, sc[2] = {s.g.ngroups, d}, sd[1] = {LT_AGREE_PARTS * d};
+  Tensor *given = field(L, "centroids") == LUA_TNIL ? NULL : ltL_totensor(L, -1);
+  if (given && (given->dtype != LT_F32 || !lt_is_contiguous(given) || given->ndim != 2 ||
+                given->shape[0] != sc[0] || given->shape[1] != d))
+    ltL_argerror(L, OPT, s.fname, "centroids must be a contiguous float32 [%lld x %lld] tensor",
+                 (long long)sc[0], (long long)d);
+  if (!given && !lua_isnil(L, -1)) ltL_argerror(L, OPT, s.fname, "centroids must be a tensor");
   Tensor *scores = ltL_push_new(L, LT_F32, 1, sn);
-  Tensor *cent = ltL_push_new(L, LT_F32, 2, sc);
-  double *work = ltL_push_new(L, LT_F64, 1, sd)->data;
+  Tensor *cent = given ? NULL : ltL_push_new(L, LT_F32, 2, sc);
   float *norms = ltL_push_new(L, LT_F32, 1, sn)->data;
+  if (given) {
+    lt_select_unit_norms(G, n, d, norms);
+    lt_select_agreement_given(G, d, &s.g, norms, given->data, scores->data);
+    lua_pop(L, 1);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  double *work = ltL_push_new(L, LT_F64, 1, sd)->data;
   lt_select_agreement(G, n, d, &s.g, scores->data, cent->data, work, norms);
+  lua_pop(L, 2);
+  return 2;
+}
+
+/* _agreement_sums{grads, labels, per_class, num_classes} -> sums float64 [groups x d] (each
+ * group's rows divided by their norms, summed), counts int64 [groups]: what a centroid is made
+ * of, to be summed over ranks. */
+static int s_agreement_sums(lua_State *L) {
+  SelCall s;
+  int64_t n, d;
+  begin(L, &s, "agreement_scores");
+  const float *G = opt_matrix(L, &s, "grads", 1, &n, &d);
+  opt_labels(L, &s, 0);
+  make_groups(L, &s);
+  int64_t sn[1] = {n}, sc[2] = {s.g.ngroups, d}, sg[1] = {s.g.ngroups};
+  int64_t sd[1] = {LT_AGREE_PARTS * d};
+  Tensor *sums = ltL_push_new(L, LT_F64, 2, sc);
+  Tensor *counts = ltL_push_new(L, LT_I64, 1, sg);
+  float *norms = ltL_push_new(L, LT_F32, 1, sn)->data;
+  double *work = ltL_push_new(L, LT_F64, 1, sd)->data;
+  lt_select_unit_norms(G, n, d, norms);
+  for (int64_t c = 0; c < s.g.ngroups; c++) {
+    lt_select_unit_sums(G, d, &s.g, norms, c, (double *)sums->data + c * d, work);
+    ((int64_t *)counts->data)[c] = s.g.start[c + 1] - s.g.start[c];
+  }
   lua_pop(L, 2);
   return 2;
 }
@@ -777,6 +816,7 @@ static int s_groups(lua_State *L) {
 }
 
 static const luaL_Reg select_fns[] = {{"agreement_scores", s_agreement_scores},
+                                      {"_agreement_sums", s_agreement_sums},
                                       {"agreement", s_agreement},
                                       {"grand_scores", s_grand_scores},
                                       {"el2n_scores", s_el2n_scores},

@@ -181,34 +181,58 @@ LT_HOT static void centroid_part(const float *G, int64_t d, const int64_t *rows,
   }
 }
 
-void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g, float *score,
-                         float *centroids, double *cent, float *norms) {
+void lt_select_unit_norms(const float *G, int64_t n, int64_t d, float *norms) {
 #pragma omp parallel for schedule(static) if (n * d >= LT_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     double s = sqrt(sel_dot(G + i * d, G + i * d, d));
     norms[i] = (float)(s > 1e-12 ? s : 1e-12); /* F.normalize's eps: a zero row stays zero */
   }
-  for (int64_t c = 0; c < g->ngroups; c++) {
-    const int64_t *rows = g->order + g->start[c];
-    int64_t m = sel_group_size(g, c), len = (m + LT_AGREE_PARTS - 1) / LT_AGREE_PARTS;
-    float *cv = centroids + c * d;
+}
+
+void lt_select_unit_sums(const float *G, int64_t d, const LtGroups *g, const float *norms,
+                         int64_t c, double *sum, double *cent) {
+  const int64_t *rows = g->order + g->start[c];
+  int64_t m = sel_group_size(g, c), len = (m + LT_AGREE_PARTS - 1) / LT_AGREE_PARTS;
 /* partial sums over a fixed split of the rows, added in order: the same
  * centroid on any thread count */
 #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
-    for (int64_t p = 0; p < LT_AGREE_PARTS; p++) {
-      int64_t i0 = p * len < m ? p * len : m, i1 = i0 + len < m ? i0 + len : m;
-      centroid_part(G, d, rows, i0, i1, norms, cent + p * d);
-    }
-    for (int64_t j = 0; j < d; j++) {
-      double t = 0;
-      for (int64_t p = 0; p < LT_AGREE_PARTS; p++) t += cent[p * d + j];
-      cv[j] = (float)(m > 0 ? t / (double)m : 0.0);
-    }
+  for (int64_t p = 0; p < LT_AGREE_PARTS; p++) {
+    int64_t i0 = p * len < m ? p * len : m, i1 = i0 + len < m ? i0 + len : m;
+    centroid_part(G, d, rows, i0, i1, norms, cent + p * d);
+  }
+  for (int64_t j = 0; j < d; j++) {
+    double t = 0;
+    for (int64_t p = 0; p < LT_AGREE_PARTS; p++) t += cent[p * d + j];
+    sum[j] = t;
+  }
+}
+
+void lt_select_agreement_given(const float *G, int64_t d, const LtGroups *g, const float *norms,
+                               const float *centroids, float *score) {
+  for (int64_t c = 0; c < g->ngroups; c++) {
+    const int64_t *rows = g->order + g->start[c];
+    const float *cv = centroids + c * d;
+    int64_t m = sel_group_size(g, c);
 #pragma omp parallel for schedule(static) if (m * d >= LT_PAR_MIN)
     for (int64_t i = 0; i < m; i++)
       /* <g_i, c> / ||g_i|| equals <u_i, c> without forming the unit rows. */
       score[rows[i]] = (float)(sel_dot(G + rows[i] * d, cv, d) / norms[rows[i]]);
   }
+}
+
+void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g, float *score,
+                         float *centroids, double *cent, float *norms) {
+  lt_select_unit_norms(G, n, d, norms);
+  for (int64_t c = 0; c < g->ngroups; c++) {
+    int64_t m = sel_group_size(g, c);
+    /* the sum overwrites the last part in place: sum[j] is written after every part's j-th
+     * entry was read, and no later j reads it */
+    double *sum = cent + (LT_AGREE_PARTS - 1) * d;
+    lt_select_unit_sums(G, d, g, norms, c, sum, cent);
+    for (int64_t j = 0; j < d; j++)
+      centroids[c * d + j] = (float)(m > 0 ? sum[j] / (double)m : 0.0);
+  }
+  lt_select_agreement_given(G, d, g, norms, centroids, score);
 }
 
 /* ---- per-row scores ----------------------------------------------------------- */

@@ -67,6 +67,19 @@ void lt_select_order(LtPick *picks, int64_t n, int by_rank, int largest);
 void lt_select_agreement(const float *G, int64_t n, int64_t d, const LtGroups *g, float *score,
                          float *centroids, double *cent, float *norms);
 
+/* The pieces of lt_select_agreement, for a centroid summed over several processes (select.sage
+ * under lunette.dist). lt_select_unit_norms: norms[i] = max(||G[i]||_2, 1e-12) as float.
+ * lt_select_unit_sums: sum (d doubles) = the sum of group c's rows divided by their norms, in
+ * lt_select_agreement's order (cent: LT_AGREE_PARTS x d doubles of scratch; sum may be its
+ * last d). lt_select_agreement_given: score[i] = <row i, centroid of its group> / norms[i]
+ * for given centroids (ngroups x d float32). Given centroids equal to lt_select_agreement's,
+ * the scores are the same bits. */
+void lt_select_unit_norms(const float *G, int64_t n, int64_t d, float *norms);
+void lt_select_unit_sums(const float *G, int64_t d, const LtGroups *g, const float *norms,
+                         int64_t c, double *sum, double *cent);
+void lt_select_agreement_given(const float *G, int64_t d, const LtGroups *g, const float *norms,
+                               const float *centroids, float *score);
+
 /* score[i] = ||X[i]||_2 (GraNd, given per-sample gradients). */
 void lt_select_row_norms(const float *X, int64_t n, int64_t d, float *score);
 
