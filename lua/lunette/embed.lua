@@ -230,7 +230,7 @@ end
 ---   min_grad_norm = 1e-7, n_iter_without_progress = 300, knn = "auto"|"exact"|"approx", seed = 0,
 ---   progress}) -> Y [n x dim], kl, info
 -- Defaults are scikit-learn 1.2's; learning_rate "auto" = max(n / early_exaggeration / 4, 50).
--- method "fft" computes the repulsion by FFT-accelerated interpolation (FIt-SNE: 3 nodes per
+-- method "fft" computes the repulsion by FFT-accelerated interpolation (FIt-SNE, 4 nodes per
 -- unit box, FFTW), O(n) per step plus a grid FFT; it needs dim = 2 and dof = 1. "auto" picks it
 -- for such layouts from AUTO_N points on, Barnes-Hut otherwise. Same seed, same result on any
 -- thread count, for every method.
