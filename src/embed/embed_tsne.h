@@ -15,9 +15,14 @@ typedef enum {
   LT_TSNE_FFT
 } LtTsneMethod;
 
-/* Where the FFT repulsion starts to beat Barnes-Hut (theta 0.5) on this machine's two cores: see
- * the crossover table in BENCHMARKS.md. */
-#define LT_TSNE_FFT_AUTO_N 10000
+/* Where the FFT repulsion would start to beat Barnes-Hut (theta 0.5): an extrapolation, not a
+ * measurement. Measured (2 threads, a shared and loaded 2-core machine): whole FMNIST runs from
+ * 2,000 to 70,000 points, Barnes-Hut faster at every size (7 to 24 times at 2,000 to 20,000; the
+ * table in BENCHMARKS.md); one step from a clustered layout, Barnes-Hut 0.37 s vs FFT 5.8 s at
+ * 200,000 points (extent 512: the 500-box cap, a 4000 x 4000 grid), and one repulsion call 1.9 s
+ * vs 9.8 s at 1,000,000. Barnes-Hut grows about linearly in n, the capped grid's cost does not:
+ * they would meet near 4 million points. */
+#define LT_TSNE_FFT_AUTO_N 4000000
 
 /* Settings; the defaults are scikit-learn 1.2's. */
 typedef struct {
