@@ -16,12 +16,13 @@ typedef enum {
 } LtTsneMethod;
 
 /* Where the FFT repulsion would start to beat Barnes-Hut (theta 0.5): an extrapolation, not a
- * measurement. Measured (2 threads, a shared and loaded 2-core machine): whole FMNIST runs from
- * 2,000 to 70,000 points, Barnes-Hut faster at every size (7 to 24 times at 2,000 to 20,000; the
- * table in BENCHMARKS.md); one step from a clustered layout, Barnes-Hut 0.37 s vs FFT 5.8 s at
- * 200,000 points (extent 512: the 500-box cap, a 4000 x 4000 grid), and one repulsion call 1.9 s
- * vs 9.8 s at 1,000,000. Barnes-Hut grows about linearly in n, the capped grid's cost does not:
- * they would meet near 4 million points. */
+ * measurement. Measured (scripts/bench/tsne_crossover.lua, 2 threads, a shared and loaded 2-core
+ * machine; BENCHMARKS.md): whole FMNIST runs from 2,000 to 70,000 points, Barnes-Hut faster at
+ * every size (24x at 2,000, 2.7x at 70,000); single steps from a clustered layout at the FFT
+ * grid's 500-box cap, Barnes-Hut 0.64 s vs FFT 4.6 s at 200,000 points and 1.3 s vs 3.2 s at
+ * 1,000,000. The capped grid's cost stays put while Barnes-Hut's grows: linear growth would
+ * meet it near 2.5 million points, the growth seen from 200,000 to 1,000,000 (n^0.44) near 8
+ * million. */
 #define LT_TSNE_FFT_AUTO_N 4000000
 
 /* Settings; the defaults are scikit-learn 1.2's. */
