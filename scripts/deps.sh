@@ -3,8 +3,8 @@
 # installs only what is missing. core: build and test; bench: the Python peers
 # that `make bench` and the fixture scripts compare against; fuzz: libFuzzer.
 CORE="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libdeflate-dev lua-busted
-libreadline-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev luarocks man-db
-libsnappy-dev libzstd-dev liblz4-dev libhdf5-dev
+libreadline-dev libfftw3-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev
+luarocks man-db libsnappy-dev libzstd-dev liblz4-dev libhdf5-dev
 libopenmpi-dev openmpi-bin"
 BENCH="python3-h5py python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib hyperfine"
 FUZZ="clang libclang-rt-14-dev"

@@ -1,5 +1,5 @@
-/* lazy.h - OpenBLAS, LAPACKE, Cairo and libdeflate, loaded with dlopen the first time one of their
- * functions is called. */
+/* lazy.h - OpenBLAS, LAPACKE, Cairo, libdeflate and FFTW, loaded with dlopen the first time one of
+ * their functions is called. */
 #ifndef LUNETTE_LAZY_H
 #define LUNETTE_LAZY_H
 
@@ -21,6 +21,7 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <libdeflate.h>
+#include <fftw3.h>
 /* The Jupyter kernel's libraries (src/kernel/): loaded only by `lunette --kernel`. */
 #include <zmq.h>
 #include <openssl/crypto.h>
@@ -46,6 +47,10 @@ typedef struct {
   char unused;
   LT_LAZY_DEFLATE(LT_LAZY_MEMBER)
 } LtLazyDeflate;
+typedef struct {
+  char unused;
+  LT_LAZY_FFTW(LT_LAZY_MEMBER)
+} LtLazyFftw;
 
 typedef struct {
   char unused;
@@ -67,6 +72,7 @@ const LtLazyBlas *lt_lazy_blas(void);
 const LtLazyLapacke *lt_lazy_lapacke(void);
 const LtLazyCairo *lt_lazy_cairo(void);
 const LtLazyDeflate *lt_lazy_deflate(void);
+const LtLazyFftw *lt_lazy_fftw(void);
 const LtLazyZmq *lt_lazy_zmq(void);
 const LtLazyCrypto *lt_lazy_crypto(void);
 const LtLazyCjson *lt_lazy_cjson(void);

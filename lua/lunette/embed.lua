@@ -225,11 +225,17 @@ end
 ---------------------------------------------------------------------------
 
 --- tsne(X, {dim = 2, perplexity = 30, early_exaggeration = 12, exaggeration_iter = 250,
----   learning_rate = "auto", n_iter = 1000, theta = 0.5, method = "barnes_hut"|"exact",
----   init = "pca"|"random"|tensor, dof, min_grad_norm = 1e-7, n_iter_without_progress = 300,
----   knn = "auto"|"exact"|"approx", seed = 0, progress}) -> Y [n x dim], kl, info
+---   learning_rate = "auto", n_iter = 1000, theta = 0.5,
+---   method = "auto"|"barnes_hut"|"fft"|"exact", init = "pca"|"random"|tensor, dof,
+---   min_grad_norm = 1e-7, n_iter_without_progress = 300, knn = "auto"|"exact"|"approx", seed = 0,
+---   progress}) -> Y [n x dim], kl, info
 -- Defaults are scikit-learn 1.2's; learning_rate "auto" = max(n / early_exaggeration / 4, 50).
--- info = {kl =, iterations =, learning_rate =}.
+-- method "fft" computes the repulsion by FFT-accelerated interpolation (FIt-SNE, 4 nodes per
+-- unit box, FFTW), O(n) per step plus a grid FFT; it needs dim = 2 and dof = 1. "auto" picks it
+-- for such layouts from 4,000,000 points on (an extrapolation: Barnes-Hut was faster at every
+-- size measured, 2,000 to 1,000,000 points; see BENCHMARKS.md), Barnes-Hut otherwise. Same seed, same result on any
+-- thread count, for every method.
+-- info = {kl =, iterations =, learning_rate =, method =} (method: the one used).
 -- One process: under lunette.dist (mpirun) t-SNE and UMAP do not spread over ranks (every
 -- step touches every point's neighbours); gather a subset on one rank and embed it there,
 -- e.g. pca{dist = true} over every rank's rows, then each rank's sample of 500 scores:
@@ -239,8 +245,8 @@ end
 function M.tsne(X, opts)
   local o = with_progress("tsne", opts)
   if o.learning_rate == "auto" then o.learning_rate = nil end
-  local Y, kl, it, lr = C.tsne(X, o)
-  return Y, kl, {kl = kl, iterations = it, learning_rate = lr}
+  local Y, kl, it, lr, method = C.tsne(X, o)
+  return Y, kl, {kl = kl, iterations = it, learning_rate = lr, method = method}
 end
 
 --- tsne_affinities(X, {perplexity = 30, knn, seed}) -> rows, cols (1-based), values of the sparse joint P

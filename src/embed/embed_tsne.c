@@ -6,6 +6,7 @@
 #include "embed/embed_bhtree.h"
 #include "embed/embed_pca.h"
 #include "embed/embed_tsne.h"
+#include "embed/embed_tsne_fft.h"
 #include "tensor/random.h"
 
 /* scikit-learn's _N_ITER_CHECK and min_gain. */
@@ -142,6 +143,7 @@ typedef struct {
   const LtCsr *P;  /* Barnes-Hut */
   const float *Pd; /* exact: dense [n x n] */
   LtBhTree tree;
+  LtTsneFft fft; /* FFT method: the grids and plans; fft.n == 0 otherwise */
   double *neg, *pos; /* [n x dim] */
   double *zrow, *kl; /* [n] */
 } TsneGrad;
@@ -219,13 +221,19 @@ static void attraction_bh(TsneGrad *g, const float *Y, double exag, double z, in
 }
 
 /* Barnes-Hut gradient as scikit-learn's _barnes_hut_tsne: grad_i = c (pos_i - neg_i / Z), c = 2
- * (dof + 1) / dof, Z the sum of all kernel values; KL only when want_kl. */
+ * (dof + 1) / dof, Z the sum of all kernel values; KL only when want_kl. With the FFT method the
+ * same formula, the repulsion (neg, zrow) interpolated instead of read from the tree. */
 static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl,
                         double *kl) {
   int64_t n = g->n;
   int dim = g->dim;
-  lt_bhtree_build(&g->tree, Y);
-  LtStatus st = lt_bhtree_repulsion(&g->tree, g->theta, g->dof, g->neg, g->zrow);
+  LtStatus st;
+  if (g->fft.n) {
+    st = lt_tsne_fft_repulsion(&g->fft, Y, g->neg, g->zrow);
+  } else {
+    lt_bhtree_build(&g->tree, Y);
+    st = lt_bhtree_repulsion(&g->tree, g->theta, g->dof, g->neg, g->zrow);
+  }
   if (st != LT_OK) return st;
   double z = 0, c = 2.0 * (g->dof + 1.0) / g->dof;
   /* Z summed serially in point order: the same bits on any thread count. */
@@ -400,12 +408,15 @@ static void init_random(float *Y, int64_t m, uint64_t seed) {
 }
 
 /* Affinities (sparse for Barnes-Hut, dense for exact), the tree's buffers and the start layout. */
-static LtStatus tsne_prepare(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, float *Y,
-                             TsneGrad *g, LtCsr *P, float **Pd, const LtEmbedProgress *prog) {
+static LtStatus tsne_prepare(const float *X, int64_t n, int64_t d, const LtTsneOptions *o,
+                             LtTsneMethod method, float *Y, TsneGrad *g, LtCsr *P, float **Pd,
+                             const LtEmbedProgress *prog) {
   LtStatus st;
-  if (o->theta >= 0) {
+  if (method != LT_TSNE_EXACT) {
     st = lt_tsne_affinities(X, n, d, o->perplexity, o->knn, o->seed, P, prog);
-    if (st == LT_OK) st = lt_bhtree_init(&g->tree, n, o->dim);
+    if (st == LT_OK)
+      st = method == LT_TSNE_FFT ? lt_tsne_fft_init(&g->fft, n)
+                                 : lt_bhtree_init(&g->tree, n, o->dim);
   } else {
     *Pd = malloc(sizeof **Pd * (size_t)(n * n));
     st = *Pd ? dense_affinities(X, n, d, o->perplexity, *Pd) : LT_ENOMEM;
@@ -417,17 +428,28 @@ static LtStatus tsne_prepare(const float *X, int64_t n, int64_t d, const LtTsneO
   return st;
 }
 
+/* The method AUTO (and theta < 0) stand for, given the degrees of freedom dof. */
+static LtTsneMethod resolve_method(const LtTsneOptions *o, int64_t n, double dof) {
+  if (o->theta < 0 || o->method == LT_TSNE_EXACT) return LT_TSNE_EXACT;
+  if (o->method != LT_TSNE_AUTO) return o->method;
+  return o->dim == 2 && dof == 1.0 && n >= LT_TSNE_FFT_AUTO_N ? LT_TSNE_FFT : LT_TSNE_BARNES_HUT;
+}
+
 LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, float *Y,
                  LtTsneInfo *info, const LtEmbedProgress *prog) {
-  if (n < 2 || o->dim < 1 || (o->theta >= 0 && o->dim > 3) || !(o->perplexity > 0) || o->n_iter < 1)
+  /* scikit-learn's max(dim - 1, 1) degrees of freedom (van der Maaten 2009, parametric t-SNE). */
+  double dof = o->dof > 0 ? o->dof : (o->dim > 1 ? o->dim - 1 : 1);
+  LtTsneMethod method = resolve_method(o, n, dof);
+  if (n < 2 || o->dim < 1 || (method != LT_TSNE_EXACT && o->dim > 3) || !(o->perplexity > 0) ||
+      o->n_iter < 1 || (method == LT_TSNE_FFT && (o->dim != 2 || dof != 1.0)))
     return LT_EVALUE;
   int64_t m = n * o->dim;
   TsneGrad g = {0};
   g.n = n;
   g.dim = o->dim;
   g.theta = o->theta;
-  /* scikit-learn's max(dim - 1, 1) degrees of freedom (van der Maaten 2009, parametric t-SNE). */
-  g.dof = o->dof > 0 ? o->dof : (o->dim > 1 ? o->dim - 1 : 1);
+  g.dof = dof;
+  info->method = method;
   LtCsr P = {0};
   float *Pd = NULL;
   TsneOpt op = {malloc(sizeof(float) * (size_t)m), malloc(sizeof(float) * (size_t)m),
@@ -438,7 +460,7 @@ LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, f
   g.kl = malloc(sizeof(double) * (size_t)n);
   LtStatus st =
       op.update && op.gains && op.grad && g.neg && g.pos && g.zrow && g.kl ? LT_OK : LT_ENOMEM;
-  if (st == LT_OK) st = tsne_prepare(X, n, d, o, Y, &g, &P, &Pd, prog);
+  if (st == LT_OK) st = tsne_prepare(X, n, d, o, method, Y, &g, &P, &Pd, prog);
   g.P = &P;
   g.Pd = Pd;
   /* scikit-learn's "auto": max(n / early_exaggeration / 4, 50). */
@@ -457,6 +479,7 @@ LtStatus lt_tsne(const float *X, int64_t n, int64_t d, const LtTsneOptions *o, f
   info->iterations = last + 1;
   info->learning_rate = op.lr;
   lt_bhtree_free(&g.tree);
+  lt_tsne_fft_free(&g.fft);
   lt_csr_free(&P);
   free(Pd);
   free(op.update);

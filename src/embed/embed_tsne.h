@@ -6,6 +6,25 @@
 
 typedef enum { LT_TSNE_INIT_PCA = 0, LT_TSNE_INIT_RANDOM, LT_TSNE_INIT_GIVEN } LtTsneInit;
 
+/* How the repulsive forces are computed. AUTO: FFT for 2-d layouts with one degree of freedom and
+ * at least LT_TSNE_FFT_AUTO_N points, Barnes-Hut otherwise. EXACT is also chosen by theta < 0. */
+typedef enum {
+  LT_TSNE_AUTO = 0,
+  LT_TSNE_BARNES_HUT,
+  LT_TSNE_EXACT,
+  LT_TSNE_FFT
+} LtTsneMethod;
+
+/* Where the FFT repulsion would start to beat Barnes-Hut (theta 0.5): an extrapolation, not a
+ * measurement. Measured (scripts/bench/tsne_crossover.lua, 2 threads, a shared and loaded 2-core
+ * machine; BENCHMARKS.md): whole FMNIST runs from 2,000 to 70,000 points, Barnes-Hut faster at
+ * every size (24x at 2,000, 2.7x at 70,000); single steps from a clustered layout at the FFT
+ * grid's 500-box cap, Barnes-Hut 0.64 s vs FFT 4.6 s at 200,000 points and 1.3 s vs 3.2 s at
+ * 1,000,000. The capped grid's cost stays put while Barnes-Hut's grows: linear growth would
+ * meet it near 2.5 million points, the growth seen from 200,000 to 1,000,000 (n^0.44) near 8
+ * million. */
+#define LT_TSNE_FFT_AUTO_N 4000000
+
 /* Settings; the defaults are scikit-learn 1.2's. */
 typedef struct {
   int dim;                     /* output dimension: 1..3 (Barnes-Hut), any for exact */
@@ -15,6 +34,7 @@ typedef struct {
   double learning_rate;        /* <= 0: "auto" = max(n / early_exaggeration / 4, 50) */
   int n_iter;                  /* 1000 (including the exaggeration phase) */
   double theta;                /* 0.5: Barnes-Hut opening angle; exact when < 0 */
+  LtTsneMethod method;         /* AUTO (see LtTsneMethod); FFT needs dim 2 and dof 1 */
   double dof;                  /* <= 0: max(dim - 1, 1) (Student-t degrees of freedom) */
   double min_grad_norm;        /* 1e-7 */
   int n_iter_without_progress; /* 300 */
@@ -27,6 +47,7 @@ typedef struct {
   double kl;            /* KL(P || Q) at the last gradient evaluation */
   int iterations;       /* gradient steps taken */
   double learning_rate; /* the rate used (after "auto") */
+  LtTsneMethod method;  /* the method used (after AUTO) */
 } LtTsneInfo;
 
 /* Fills o with the defaults for an embedding of dimension dim. */
@@ -36,7 +57,11 @@ void lt_tsne_defaults(LtTsneOptions *o, int dim);
  * holds the start on entry. Barnes-Hut (theta >= 0): affinities on the
  * floor(3 perplexity + 1) nearest neighbours, gradient O(n log n) per
  * step, dim <= 3. Exact (theta < 0): dense affinities and gradient, O(n^2)
- * memory and time. Optimisation as scikit-learn: gradient descent with
+ * memory and time. FFT (method FFT, or AUTO at n >= LT_TSNE_FFT_AUTO_N
+ * with dim 2 and dof 1): Barnes-Hut's sparse affinities, the repulsion by
+ * interpolation on a grid (embed_tsne_fft.h), O(n) per step plus the
+ * grid's FFTs; LT_EVALUE for FFT with dim != 2 or dof != 1.
+ * Optimisation as scikit-learn: gradient descent with
  * momentum 0.5 then 0.8, per-coordinate gains (+0.2 / x0.8, floor 0.01),
  * early exaggeration for the first exaggeration_iter steps, a convergence
  * check every 50 steps. The same seed gives the same Y on any thread count.

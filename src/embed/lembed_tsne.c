@@ -3,9 +3,12 @@
 #include "tensor/lbase.h"
 #include "embed/lembed.h"
 #include "embed/embed_tsne.h"
+#include "embed/embed_tsne_fft.h"
+#include "embed/embed_bhtree.h"
 
 static const char *const knn_names[] = {"auto", "exact", "approx", NULL};
-static const char *const method_names[] = {"barnes_hut", "exact", NULL};
+/* In LtTsneMethod's order. */
+static const char *const method_names[] = {"auto", "barnes_hut", "exact", "fft", NULL};
 static const char *const init_names[] = {"pca", "random", NULL};
 
 static const char *const tsne_keys[] = {"dim",
@@ -52,10 +55,15 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   o->theta = ltL_opt_number(L, arg, f, "theta", 0.5);
   if (!(o->theta >= 0 && o->theta <= 1))
     ltL_argerror(L, arg, f, "theta must be in [0, 1], got %g", o->theta);
-  /* The kernel knows the exact method as theta < 0. */
-  if (ltL_opt_enum(L, arg, f, "method", method_names, 0) == 1) o->theta = -1;
+  o->method = (LtTsneMethod)ltL_opt_enum(L, arg, f, "method", method_names, 0);
+  /* The kernel also knows the exact method as theta < 0. */
+  if (o->method == LT_TSNE_EXACT) o->theta = -1;
   o->dof = ltL_opt_number(L, arg, f, "dof", 0);
   if (o->dof < 0 || isinf(o->dof)) ltL_argerror(L, arg, f, "dof must be positive, got %g", o->dof);
+  /* The interpolation is written for the plane and the Cauchy kernel (FIt-SNE's 2-d case). */
+  if (o->method == LT_TSNE_FFT && (dim != 2 || (o->dof != 0 && o->dof != 1)))
+    ltL_argerror(L, arg, f, "method \"fft\" needs dim = 2 and dof = 1, got dim = %d, dof = %g",
+                 (int)dim, o->dof == 0 ? 1.0 : o->dof);
   o->min_grad_norm = ltL_opt_number(L, arg, f, "min_grad_norm", 1e-7);
   o->n_iter_without_progress =
       (int)ltL_opt_int_in(L, arg, f, "n_iter_without_progress", 300, 0, 1000000);
@@ -82,7 +90,7 @@ static Tensor *tsne_options(lua_State *L, int arg, int64_t n, LtTsneOptions *o) 
   return NULL;
 }
 
-/* tsne(X, opts) -> Y [n x dim] float32, kl, iterations, learning_rate */
+/* tsne(X, opts) -> Y [n x dim] float32, kl, iterations, learning_rate, method name */
 static int l_tsne(lua_State *L) {
   lua_settop(L, 2);
   int64_t n, d;
@@ -109,7 +117,42 @@ static int l_tsne(lua_State *L) {
   lua_pushnumber(L, info.kl);
   lua_pushinteger(L, info.iterations);
   lua_pushnumber(L, info.learning_rate);
-  return 4;
+  lua_pushstring(L, method_names[info.method]);
+  return 5;
+}
+
+/* tsne_repulsion(Y [n x 2] float32, method) -> neg [n x 2] float64, Z: t-SNE's repulsive sums
+ * (sum_j w_ij^2 (y_i - y_j) and sum_{i != j} w_ij, w the Cauchy kernel) by "exact", "barnes_hut"
+ * (theta 0.5) or "fft"; internal, for the specs that compare the approximations. */
+static int l_tsne_repulsion(lua_State *L) {
+  int64_t n, d;
+  const float *Y = lembed_check_matrix(L, 1, "tsne_repulsion", 1, &n, &d);
+  int method = luaL_checkoption(L, 2, NULL, method_names);
+  if (d != 2) luaL_argerror(L, 1, "Y must have 2 columns");
+  int64_t shape[2] = {n, 2};
+  Tensor *neg = ltL_push_new(L, LT_F64, 2, shape);
+  double *zrow = lua_newuserdatauv(L, sizeof(double) * (size_t)n, 0);
+  LtStatus st;
+  if (method == LT_TSNE_FFT) {
+    LtTsneFft fft;
+    st = lt_tsne_fft_init(&fft, n);
+    if (st == LT_OK) st = lt_tsne_fft_repulsion(&fft, Y, neg->data, zrow);
+    lt_tsne_fft_free(&fft);
+  } else {
+    LtBhTree t;
+    st = lt_bhtree_init(&t, n, 2);
+    if (st == LT_OK) {
+      lt_bhtree_build(&t, Y);
+      st = lt_bhtree_repulsion(&t, method == LT_TSNE_EXACT ? 0.0 : 0.5, 1.0, neg->data, zrow);
+    }
+    lt_bhtree_free(&t);
+  }
+  ltL_check_status(L, st, "tsne_repulsion");
+  double z = 0;
+  for (int64_t i = 0; i < n; i++) z += zrow[i];
+  lua_pop(L, 1);
+  lua_pushnumber(L, z);
+  return 2;
 }
 
 static const char *const aff_keys[] = {"perplexity", "knn", "seed", "progress", NULL};
@@ -149,7 +192,10 @@ static int l_tsne_affinities(lua_State *L) {
 }
 
 static const luaL_Reg tsne_fns[] = {
-    {"tsne", l_tsne}, {"tsne_affinities", l_tsne_affinities}, {NULL, NULL}};
+    {"tsne", l_tsne},
+    {"tsne_affinities", l_tsne_affinities},
+    {"tsne_repulsion", l_tsne_repulsion},
+    {NULL, NULL}};
 
 /* A part of lunette._embed (src/lunette.c lists every part): t-SNE. */
 int luaopen_lunette_embed_tsne(lua_State *L);
