@@ -11,9 +11,9 @@ FUZZ="clang libclang-rt-14-dev"
 # The Jupyter kernel's libraries, and the Jupyter packages its specs drive it with.
 CORE="$CORE libzmq3-dev libssl-dev libcjson-dev python3-jupyter-kernel-test python3-nbclient
 python3-nbformat"
-# numpy reads back what lunette writes (.npy, .npz, safetensors) in the io specs; torch (bench
+# numpy and h5py read back what lunette writes (.npy, .npz, safetensors, .h5) in the io specs; torch (bench
 # group, hundreds of MB) stays optional and its specs report themselves pending without it.
-CORE="$CORE python3-numpy"
+CORE="$CORE python3-numpy python3-h5py"
 case "${2:-core}" in
   core) PKGS=$CORE ;;
   bench) PKGS="$CORE $BENCH" ;;
