@@ -11,8 +11,8 @@ FUZZ="clang libclang-rt-14-dev"
 # The Jupyter kernel's libraries, and the Jupyter packages its specs drive it with.
 CORE="$CORE libzmq3-dev libssl-dev libcjson-dev python3-jupyter-kernel-test python3-nbclient
 python3-nbformat"
-# numpy and h5py read back what lunette writes (.npy, .npz, safetensors, .h5) in the io specs; torch (bench
-# group, hundreds of MB) stays optional and its specs report themselves pending without it.
+# numpy and h5py read back what lunette writes (.npy, .npz, safetensors, .h5) in the io specs;
+# torch (bench group, hundreds of MB) stays optional: its specs report themselves pending.
 CORE="$CORE python3-numpy python3-h5py"
 case "${2:-core}" in
   core) PKGS=$CORE ;;
