@@ -157,6 +157,19 @@ describe("names numpy and torch users type first", function()
     fails("bad argument #2 to 'einsum' %(tensor expected, got table%)", lt.einsum, "ij", { 1 })
   end)
 
+  it("evaluation mode keeps no activations; enable_grad keeps them for a backward", function()
+    local nn = lt.nn
+    local m = nn.Sequential { nn.Linear(3, 2), nn.ReLU() }
+    m:eval()
+    local y = m:forward(lt.randn(4, 3))
+    fails("kept no activations: its last forward ran in evaluation mode or under nn.no_grad",
+      m.backward, m, lt.ones(y:size()))
+    y = nn.enable_grad(m.forward, m, lt.randn(4, 3))
+    m:zero_grad()
+    m:backward(lt.ones(y:size()))
+    assert.is_true(m:seq(1).grad.weight:abs():sum() > 0)
+  end)
+
   it("manual_seed is seed", function()
     lt.manual_seed(7)
     local a = lt.rand(5)
