@@ -211,6 +211,24 @@ local T = require "lunette.tensor"
 
 local function argerr(n, fname, msg) raise(("bad argument #%d to '%s' (%s)"):format(n, fname, msg)) end
 
+-- The names a writer writes, in order: the option's array (named `option`) when given, else
+-- the string keys of values, sorted (pairs' order differs run to run); `kind` names one key.
+local function names_to_write(fname, values, given, kind, option)
+  if given ~= nil then
+    if type(given) ~= "table" then argerr(3, fname, option .. " must be an array of names") end
+    return given
+  end
+  local names = {}
+  for k in pairs(values) do
+    if type(k) ~= "string" then
+      argerr(2, fname, ("%s names must be strings, got %s"):format(kind, type(k)))
+    end
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  return names
+end
+
 -- The limits of an options table, without the reader's own keys (columns, rows).
 local function limits_of(opts)
   if not opts then return nil end
@@ -525,17 +543,7 @@ function M.write_hdf5(path, values, opts)
     argerr(2, "write_hdf5", "a table of datasets expected, got " .. (T.is_tensor(values) and "a tensor" or type(values)))
   end
   opts = opts or {}
-  local names = opts.datasets
-  if names == nil then
-    names = {}
-    for k in pairs(values) do
-      if type(k) ~= "string" then argerr(2, "write_hdf5", "dataset names must be strings, got " .. type(k)) end
-      names[#names + 1] = k
-    end
-    table.sort(names)
-  elseif type(names) ~= "table" then
-    argerr(3, "write_hdf5", "datasets must be an array of names")
-  end
+  local names = names_to_write("write_hdf5", values, opts.datasets, "dataset", "datasets")
   -- Values are checked here, before the file is touched (the C side would raise with the
   -- temporary file open until the next collection).
   local function checked(v, what, attr)
@@ -630,17 +638,7 @@ function M.write_parquet(path, columns, opts)
   local dictionary = opts.dictionary
   if dictionary == nil then dictionary = true end
   if type(dictionary) ~= "boolean" then argerr(3, "write_parquet", "dictionary must be a boolean") end
-  local names = opts.columns
-  if names == nil then
-    names = {}
-    for k in pairs(columns) do
-      if type(k) ~= "string" then argerr(2, "write_parquet", "column names must be strings, got " .. type(k)) end
-      names[#names + 1] = k
-    end
-    table.sort(names)
-  elseif type(names) ~= "table" then
-    argerr(3, "write_parquet", "columns must be an array of names")
-  end
+  local names = names_to_write("write_parquet", columns, opts.columns, "column", "columns")
   -- A file without columns has no schema leaves, which readers (lunette's too) refuse.
   if #names == 0 then argerr(2, "write_parquet", "no columns to write") end
   -- Each column as the C writer takes it: contiguous tensors of a dtype Parquet stores.

@@ -284,17 +284,22 @@ static LtStatus parse_number(Cur *k, const char *s, size_t n, LtDtype dt, void *
   return err_at(k, s, msg);
 }
 
+/* A cursor at the first data row, its line count past the header part, so that messages for
+ * data fields give file lines. */
+static void cur_at_data(Cur *k, IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep) {
+  cur_init(k, c, p, n, sep);
+  k->p = p + info->data_start;
+  k->line = 1;
+  for (const char *q = p; q < k->p; q++)
+    if (*q == '\n') {
+      k->line++;
+      k->line_start = q + 1;
+    }
+}
+
 LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep, Tensor *out) {
   Cur k;
-  cur_init(&k, c, p, n, sep);
-  k.p = p + info->data_start;
-  k.line = 1;
-  /* The line count of the header part, so messages for data fields give file lines. */
-  for (const char *q = p; q < k.p; q++)
-    if (*q == '\n') {
-      k.line++;
-      k.line_start = q + 1;
-    }
+  cur_at_data(&k, c, p, n, info, sep);
   /* uselocale switches this thread only: setlocale would change the decimal point under every
    * other thread of the process, Lua's printing included. */
   locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
@@ -322,15 +327,7 @@ LtStatus io_csv_parse(IoCtx *c, const char *p, size_t n, const IoCsv *info, char
 LtStatus io_csv_each(IoCtx *c, const char *p, size_t n, const IoCsv *info, char sep, IoCsvVisit fn,
                      void *ud) {
   Cur k;
-  cur_init(&k, c, p, n, sep);
-  k.p = p + info->data_start;
-  k.line = 1;
-  /* File lines for messages, as io_csv_parse counts them. */
-  for (const char *q = p; q < k.p; q++)
-    if (*q == '\n') {
-      k.line++;
-      k.line_start = q + 1;
-    }
+  cur_at_data(&k, c, p, n, info, sep);
   locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
   if (loc == (locale_t)0) return io_fail(c, LT_ENOMEM, "cannot create the C locale");
   LtStatus st = LT_OK;
