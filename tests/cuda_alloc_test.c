@@ -185,7 +185,8 @@ static void case_many(void) {
   enum { N = 5000 };
   static void *p[N];
   for (int i = 0; i < N; i++) p[i] = lt_cache_alloc(&cache, (size_t)(i % 97 + 1) * 512, NULL);
-  for (int i = 0; i < N; i++) CHECK(lt_cache_block_size(&cache, p[i]) == (size_t)(i % 97 + 1) * 512);
+  for (int i = 0; i < N; i++)
+    CHECK(lt_cache_block_size(&cache, p[i]) == (size_t)(i % 97 + 1) * 512);
   for (int i = 0; i < N; i += 2) CHECK(lt_cache_free(&cache, p[i]) == 0);
   for (int i = 1; i < N; i += 2) CHECK(lt_cache_free(&cache, p[i]) == 0);
   LtCacheStats s = lt_cache_stats(&cache);

@@ -11,9 +11,15 @@
 -- scripts/gpu_check.sh has passed on a device.
 --
 -- Devices are numbered from 0 as nvidia-smi and CUDA number them ("cuda:0"). A CUDA tensor
--- has the methods listed under CudaTensor below; any other tensor method raises "not
--- available for CUDA tensors yet". An op never mixes devices: a CPU tensor given to a CUDA op,
--- or a CUDA tensor given to a CPU function, raises an error naming both devices.
+-- (float32 for compute; copies take any dtype) has, with the CPU tensor's meaning: size, dim,
+-- numel, dtype, device, is_cuda, cpu, cuda, to, clone, contiguous, is_contiguous, t,
+-- transpose, reshape, view, narrow, fill_, zero_, add, sub, mul, div, pow, maximum, minimum
+-- (broadcasting; + - * / ^ and unary minus too), neg, exp, log, sqrt, abs, relu, sigmoid,
+-- tanh, sum, mean, max, min (all, or one dim [, keepdim]), softmax and log_softmax (last dim),
+-- matmul, mm, bmm (cuBLAS), index_select (dim 1, a CPU index tensor), topk (last dim, k <= 64),
+-- totable, item, tostring; any other method raises "not available for CUDA tensors yet". An
+-- op never mixes devices: a CPU tensor given to a CUDA op, or a CUDA tensor given to a CPU
+-- function, raises an error naming both devices.
 -- Random numbers on the GPU come from Philox-4x32-10 seeded by cuda.manual_seed: the same
 -- seed gives the same numbers on every GPU, but not the CPU generator's numbers.
 --   local x = lt.randn(1000, 64):cuda()
@@ -158,11 +164,38 @@ function M.randn(...) return random(true, ...) end
 -- and the row norms (the input of kNN, t-SNE and UMAP).
 function M.cdist(x, y) return C.sqrt(C.cdist_sq(x, y)) end
 
+--- knn(x, k, [y]) -> distances, indices
+-- The k (1..64) nearest rows of y (default x, each point then its own first neighbour) to
+-- every row of x, by Euclidean distance: [n x k] float32 distances, nearest first, and
+-- [n x k] int64 1-based row indices, both CUDA tensors. Runs in blocks of rows of x (cdist
+-- with cuBLAS, then top-k), so the n x m distance matrix is never whole in memory.
+function M.knn(x, k, y)
+  y = y or x
+  local n, m = x:size(1), y:size(1)
+  local block = math.max(1, math.min(n, (256 * 2 ^ 20) // (4 * math.max(m, 1))))
+  local ds, is = {}, {}
+  for s = 1, n, block do
+    local len = math.min(block, n - s + 1)
+    local d, i = C.topk(C.cdist_sq(C.narrow(x, 1, s, len), y), k, false)
+    ds[#ds + 1], is[#is + 1] = C.sqrt(d), i
+  end
+  if #ds == 1 then return ds[1], is[1] end
+  -- Blocks meet on the host (a device cat is not written yet): correct, and the copy is
+  -- n*k numbers, small beside the distances.
+  local dd, ii = {}, {}
+  for j = 1, #ds do dd[j], ii[j] = C.to_cpu(ds[j]), C.to_cpu(is[j]) end
+  return C.to_device(tensor.cat(dd, 1), C.device(x):match("%d+") + 0),
+         C.to_device(tensor.cat(ii, 1), C.device(x):match("%d+") + 0)
+end
+
 --- eigh(a) -> values, vectors
--- Eigen-decomposition of symmetric a [n x n] by cuSOLVER's syevd: values ascending [n], row i
--- of vectors [n x n] the eigenvector of values[i] (the FD sketch's shrink uses it on the Gram
--- matrix).
-M.eigh = C.eigh
+-- Eigen-decomposition of symmetric a [n x n] by cuSOLVER's syevd, as lunette.linalg.eigh:
+-- values ascending [n], column i of vectors [n x n] the eigenvector of values[i] (vectors is a
+-- transposed view). The FD sketch's shrink needs exactly this on its Gram matrix.
+function M.eigh(a)
+  local w, rows = C.eigh(a)
+  return w, C.transpose(rows)
+end
 
 -- ---- CudaTensor methods -------------------------------------------------------------
 
@@ -170,6 +203,18 @@ methods.size, methods.dim, methods.numel, methods.dtype = C.size, C.dim, C.numel
 methods.is_contiguous, methods.contiguous, methods.clone = C.is_contiguous, C.contiguous, C.clone
 methods.transpose, methods.t, methods.reshape = C.transpose, C.transpose, C.reshape
 methods.view, methods.narrow = C.reshape, C.narrow
+methods.index_select = function(t, dim, idx)
+  if dim ~= 1 then options.raise("bad argument #1 to 'index_select' (CUDA: dim 1 only so far)") end
+  return C.index_select(t, idx)
+end
+-- t:topk(k [, dim = -1 [, largest = true]]) as on the CPU: values and 1-based int64 indices
+-- (CUDA tensors), over the last dim only and k at most 64 so far.
+methods.topk = function(t, k, dim, largest)
+  if dim ~= nil and dim ~= -1 and dim ~= t:dim() then
+    options.raise("bad argument #2 to 'topk' (CUDA: last dim only so far)")
+  end
+  return C.topk(t, k, largest ~= false)
+end
 methods.device = C.device
 function methods.is_cuda() return true end
 methods.cpu = C.to_cpu
@@ -188,7 +233,7 @@ for _, op in ipairs { "add", "sub", "mul", "div", "maximum", "minimum", "pow", "
                       "min" } do
   methods[op] = C[op]
 end
--- Over the last dim only, so far.
+-- softmax and log_softmax over the last dim only, so far.
 function methods.softmax(a, dim)
   if dim ~= nil and dim ~= -1 and dim ~= a:dim() then
     options.raise("bad argument #2 to 'softmax' (CUDA: last dim only so far)")
@@ -261,5 +306,4 @@ meta.__unm = function(a) return C.neg(a) end
 -- true for a CUDA tensor.
 function M.is_tensor(x) return getmetatable(x) == meta end
 
-M.methods = methods
 return M

@@ -890,10 +890,6 @@ local function render(tab, shape, d, fmt, width, indent, cut, edge)
   return "[" .. table.concat(parts, sep) .. "]"
 end
 
--- tostring(t) -> string
--- The numpy-like text of a tensor: "Tensor float32 [2x3]" then aligned
--- values, summarised with "..." past the threshold (tostring(t) and print
--- use it).
 -- The text of a tensor of shape (n elements, dtype name) whose shown part, a CPU tensor, comes
 -- from shown_of(summarised, edge): the whole tensor, or the first and last `edge` entries of
 -- every dim longer than 2*edge when summarised. `where` (" on cuda:0") follows the shape in
@@ -917,6 +913,10 @@ local function text_of(shape, n, dtype, shown_of, where)
 end
 M._text = text_of
 
+-- tostring(t) -> string
+-- The numpy-like text of a tensor: "Tensor float32 [2x3]" then aligned
+-- values, summarised with "..." past the threshold (tostring(t) and print
+-- use it).
 function M.tostring(t)
   return text_of(t:size(), t:numel(), C.dtype(t), function(summarised, edge)
     return summarised and summarize(t, edge) or t

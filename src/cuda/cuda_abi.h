@@ -102,6 +102,14 @@ typedef struct {
   /* out[i][j] = ||x_i - y_j||^2 for x [n x d], y [m x d] contiguous (one GEMM and the norms),
    * clamped at 0. */
   int (*cdist_sq)(int dev, Tensor *out, const Tensor *x, const Tensor *y);
+  /* out[i, ...] = a[idx[i], ...]: rows of contiguous float32 a by contiguous int64 idx
+   * (0-based, in range: checked by the caller), out contiguous [len(idx), ...]. */
+  int (*index_rows)(int dev, Tensor *out, const Tensor *a, const Tensor *idx);
+  /* The k (1..64) smallest (largest = 0) or largest entries of each row of contiguous a over
+   * its last dim, best first, ties to the lower index: vals float32 and idx int64 (1-based,
+   * as lunette returns indices to Lua; 0 and NaN pad rows with fewer than k non-NaN
+   * entries), both [..., k] contiguous. */
+  int (*topk)(int dev, Tensor *vals, Tensor *idx, const Tensor *a, int k, int largest);
 } LtCudaApi;
 
 /* The one symbol lunette_cuda.so exports. Never NULL. */

@@ -48,8 +48,10 @@ typedef struct {
   pthread_mutex_t lock;
   const void *streams[LT_CACHE_MAX_STREAMS];
   int nstreams;
-  LtCacheBlock *bins[LT_CACHE_MAX_STREAMS][LT_CACHE_NBINS]; /* free blocks, per stream and bin */
-  LtCacheBlock **live;                                       /* open hash: device pointer -> block */
+  /* free blocks, per stream and bin */
+  LtCacheBlock *bins[LT_CACHE_MAX_STREAMS][LT_CACHE_NBINS];
+  /* live blocks: a chained hash table from device pointer to block */
+  LtCacheBlock **live;
   size_t live_cap, live_n;
   LtCacheStats st;
 } LtCache;

@@ -49,7 +49,7 @@ static int solver_handle(int dev, cusolverDnHandle_t *h) {
 /* cuBLAS takes int dimensions. */
 static int fits_int(int64_t x) { return x >= 0 && x <= 2147483647; }
 
-/* Row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ: cuBLAS gets B first and A second, each with
+/* Row-major C = A B is column-major C^T = B^T A^T: cuBLAS gets B first and A second, each with
  * the leading dimension of its row-major storage, and m, n swapped. */
 int ltcu_gemm(int dev, int ta, int tb, int64_t batch, int64_t m, int64_t n, int64_t k,
               const float *a, int64_t stride_a, const float *b, int64_t stride_b, float *c) {
@@ -115,7 +115,7 @@ __global__ void row_norms_kernel(float *out, const float *x, int64_t n, int64_t 
   }
 }
 
-/* out[i][j] = max(0, xn[i] + yn[j] + out[i][j]) where out holds -2 x yᵀ. */
+/* out[i][j] = max(0, xn[i] + yn[j] + out[i][j]) where out holds -2 x y^T. */
 __global__ void add_norms_kernel(float *out, const float *xn, const float *yn, int64_t n,
                                  int64_t m) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n * m;
@@ -145,7 +145,7 @@ int ltcu_cdist_sq(int dev, Tensor *out, const Tensor *x, const Tensor *y) {
   row_norms_kernel<<<grid(n), 256, 0, s>>>(norms, xd, n, d);
   row_norms_kernel<<<grid(m), 256, 0, s>>>(norms + n, yd, m, d);
   const float alpha = -2.f, zero = 0.f;
-  /* Row-major out [n x m] = x yᵀ is column-major outᵀ = y xᵀ: y as op T of its [d x m] view. */
+  /* Row-major out [n x m] = x y^T is column-major out^T = y x^T: y as op T of its [d x m] view. */
   cublasStatus_t e = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, (int)m, (int)n, (int)d, &alpha, yd,
                                  (int)d, xd, (int)d, &zero, (float *)out->data, (int)m);
   if (e != CUBLAS_STATUS_SUCCESS) st = ltcu_fail(LT_EDEVICE, "cublasSgemm: %s",

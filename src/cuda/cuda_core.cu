@@ -180,7 +180,7 @@ static const LtCudaApi api = {
     synchronize,         api_alloc,    api_free,           cache_stats, empty_cache,
     copy_h2d,            copy_d2h,     ltcu_copy,          ltcu_fill,   ltcu_binary,
     ltcu_binary_scalar,  ltcu_unary,   ltcu_reduce,        ltcu_softmax, ltcu_random,
-    ltcu_gemm,           ltcu_syevd,   ltcu_cdist_sq,
+    ltcu_gemm,           ltcu_syevd,   ltcu_cdist_sq,      ltcu_index_rows, ltcu_topk,
 };
 
 extern "C" __attribute__((visibility("default"))) const LtCudaApi *lt_cuda_api(void) {

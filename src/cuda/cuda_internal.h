@@ -39,7 +39,7 @@ cudaStream_t ltcu_stream(int dev);
 void *ltcu_alloc(int dev, size_t nbytes);
 void ltcu_free(int dev, void *p);
 
-/* The entries defined by each translation unit (cuda_ew.cu, cuda_blas.cu). */
+/* The entries defined by each translation unit (cuda_ew.cu, cuda_blas.cu, cuda_index.cu). */
 int ltcu_copy(int dev, Tensor *dst, const Tensor *src);
 int ltcu_fill(int dev, Tensor *t, double v);
 int ltcu_binary(int dev, LtCudaBinary op, Tensor *out, const Tensor *a, const Tensor *b);
@@ -52,4 +52,6 @@ int ltcu_gemm(int dev, int ta, int tb, int64_t batch, int64_t m, int64_t n, int6
               const float *a, int64_t stride_a, const float *b, int64_t stride_b, float *c);
 int ltcu_syevd(int dev, int64_t n, float *a, float *w);
 int ltcu_cdist_sq(int dev, Tensor *out, const Tensor *x, const Tensor *y);
+int ltcu_index_rows(int dev, Tensor *out, const Tensor *a, const Tensor *idx);
+int ltcu_topk(int dev, Tensor *vals, Tensor *idx, const Tensor *a, int k, int largest);
 #endif

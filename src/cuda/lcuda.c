@@ -619,6 +619,63 @@ static int cu_eigh(lua_State *L) {
   return 2;
 }
 
+/* index_select(t, idx) -> rows of CUDA t (float32) at the 1-based positions of CPU integer
+ * tensor idx (1-d), bounds-checked here, then copied to the device. */
+static int cu_index_select(lua_State *L) {
+  Tensor *t = check_cuda(L, 1, 0, "index_select");
+  Tensor *ix = ltL_check_tensor(L, 2, "index_select");
+  char sa[64];
+  if (t->ndim < 1) ltL_argerror(L, 1, "index_select", "cannot index a 0-d tensor");
+  if (ix->ndim != 1 || (ix->dtype != LT_I64 && ix->dtype != LT_I32))
+    ltL_argerror(L, 2, "index_select", "1-d integer tensor expected, got %s %s",
+                 lt_dtype_name(ix->dtype), lt_shape_str(ix, sa, 64));
+  int64_t n = ix->shape[0];
+  Tensor *h = ltL_push_new(L, LT_I64, 1, &n);
+  for (int64_t i = 0; i < n; i++) {
+    const char *p = (const char *)ix->data;
+    int64_t v = lt_get_i64(p + i * ix->stride[0] * (int64_t)lt_dtype_size(ix->dtype), ix->dtype);
+    if (v < 1 || v > t->shape[0])
+      ltL_argerror(L, 2, "index_select", "index %lld out of range 1..%lld", (long long)v,
+                   (long long)t->shape[0]);
+    ((int64_t *)h->data)[i] = v - 1;
+  }
+  check_real(L, 1, "index_select");
+  const LtCudaApi *api = need_device(L, "index_select", t->device_index);
+  int dev = t->device_index;
+  t = contiguous_at(L, api, 1, "index_select");
+  Tensor *d = push_new(L, api, dev, LT_I64, 1, &n, "index_select");
+  check_backend(L, api, api->copy_h2d(dev, d->data, h->data, (size_t)n * 8), "index_select");
+  int64_t shape[LT_MAXDIM];
+  memcpy(shape, t->shape, sizeof shape);
+  shape[0] = n;
+  Tensor *o = push_new(L, api, dev, LT_F32, t->ndim, shape, "index_select");
+  check_backend(L, api, api->index_rows(dev, o, t, d), "index_select");
+  return 1;
+}
+
+/* topk(t, k, largest) -> values (float32), indices (int64, 1-based), both CUDA tensors, over
+ * the last dim. */
+static int cu_topk(lua_State *L) {
+  Tensor *t = check_cuda(L, 1, 0, "topk");
+  int64_t k = ltL_check_int(L, 2, "topk", "k");
+  int largest = lua_toboolean(L, 3);
+  if (t->ndim < 1) ltL_argerror(L, 1, "topk", "cannot take top-k of a 0-d tensor");
+  if (k < 1 || k > 64 || k > t->shape[t->ndim - 1])
+    ltL_argerror(L, 2, "topk", "k must be in 1..min(64, %lld) on CUDA, got %lld",
+                 (long long)t->shape[t->ndim - 1], (long long)k);
+  check_real(L, 1, "topk");
+  const LtCudaApi *api = need_device(L, "topk", t->device_index);
+  int dev = t->device_index;
+  t = contiguous_at(L, api, 1, "topk");
+  int64_t shape[LT_MAXDIM];
+  memcpy(shape, t->shape, sizeof shape);
+  shape[t->ndim - 1] = k;
+  Tensor *v = push_new(L, api, dev, LT_F32, t->ndim, shape, "topk");
+  Tensor *ix = push_new(L, api, dev, LT_I64, t->ndim, shape, "topk");
+  check_backend(L, api, api->topk(dev, v, ix, t, (int)k, largest), "topk");
+  return 2;
+}
+
 static const luaL_Reg cuda_fns[] = {
     {"available", cu_available},   {"device_count", cu_device_count},
     {"memory", cu_memory},         {"synchronize", cu_synchronize},
@@ -630,7 +687,8 @@ static const luaL_Reg cuda_fns[] = {
     {"dtype", cu_dtype},           {"is_contiguous", cu_is_contiguous},
     {"transpose", cu_transpose},   {"reshape", cu_reshape},
     {"contiguous", cu_contiguous}, {"clone", cu_clone},
-    {"narrow", cu_narrow},
+    {"narrow", cu_narrow},         {"index_select", cu_index_select},
+    {"topk", cu_topk},
     {"softmax", cu_softmax},
     {"matmul", cu_matmul},         {"fill_", cu_fill},
     {"empty", cu_empty},           {"random", cu_random},

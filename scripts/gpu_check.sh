@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# gpu_check.sh - the one prepared check for a session that is lent a GPU machine for ~10
+# minutes: prints the device, builds with CUDA, runs the CUDA specs (tests/cuda_spec.lua and
+# tests/cuda_gpu_spec.lua, which compares every GPU op with the CPU) and the GPU bench rows
+# (scripts/bench/cuda_bench.lua). Budget: under 8 minutes (each step has a timeout).
+# Put the device name and the bench rows it prints into BENCHMARKS.md, and the spec line into
+# README.md's GPU section, once they have passed there.
+# usage: scripts/gpu_check.sh [--quick]      (from the repository root; needs nvcc, busted)
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+quick=${1:-}
+t0=$(date +%s)
+step() { echo; echo "== $* ($(( $(date +%s) - t0 )) s)"; }
+
+step "device"
+nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader \
+  || echo "nvidia-smi not found"
+
+step "build (make CUDA=1)"
+if ! timeout 240 make -j"$(nproc)" CUDA=1 BUILD="$BUILD" all >"$BUILD.gpu_check.log" 2>&1; then
+  tail -30 "$BUILD.gpu_check.log"
+  echo "gpu_check: build failed"
+  exit 1
+fi
+tail -3 "$BUILD.gpu_check.log"
+"$BUILD/lunette" -e 'local c = require("lunette").cuda
+  local ok, why = c.is_available()
+  print("lunette.cuda: " .. (ok and (c.device_count() .. " device(s), cuda:0 = " ..
+        c.device_name(0)) or ("NOT AVAILABLE: " .. tostring(why))))'
+
+step "specs"
+if command -v busted >/dev/null 2>&1 || [ -x /usr/bin/busted ]; then
+  LUNETTE_BUILD="$BUILD" timeout 180 "$BUILD/lunette" /usr/bin/busted --cpath="$BUILD/?.so" \
+    -o utfTerminal tests/cuda_spec.lua tests/cuda_gpu_spec.lua 2>&1 | tail -40
+else
+  echo "busted not installed: specs not run"
+fi
+
+step "bench rows"
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} timeout 150 "$BUILD/lunette" \
+  scripts/bench/cuda_bench.lua $quick
+
+step "done"
