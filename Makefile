@@ -109,9 +109,11 @@ endif
 $(BUILD)/cuda/%.o: src/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+# Not $(CFLAGS): under `make debug` they add sanitizers, whose runtime nvcc's link of the
+# backend does not bring (the allocator is sanitized in cuda_alloc_test instead).
 $(BUILD)/cuda/cuda_alloc.o: src/cuda/cuda_alloc.c $(CUDA_HDR)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -Isrc -c $< -o $@
+	$(CC) -std=gnu11 -O2 -g $(WARN) -fPIC -fvisibility=hidden -Isrc -c $< -o $@
 # cudart is linked statically (nvcc's default); cuBLAS and cuSOLVER dynamically, found through
 # the rpath when the toolkit's lib64 is not in the loader's path. The one exported symbol is
 # lt_cuda_api (tests/cuda_spec.lua checks it with nm).

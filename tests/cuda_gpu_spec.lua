@@ -120,6 +120,21 @@ describe("cuda on " .. cuda.device_name(), function()
     assert.truthy((dots - 1):abs():max():item() < 1e-3)
   end)
 
+  it("shrinks an FD buffer as the CPU algorithm does (Gram, syevd, delta)", function()
+    local B = lt.randn(64, 500)
+    local rows, delta = cuda.fd_shrink(B:cuda(), 32)
+    local lam = lt.linalg.eigh(B:double():matmul(B:double():t()))
+    assert.truthy(math.abs(delta - lam[33]:item()) <= 1e-4 * lam[64]:item())
+    local kept = rows:cpu():double()
+    local got = lt.linalg.eigh(kept:matmul(kept:t()))
+    local n = kept:size(1)
+    assert.truthy(n <= 31)
+    for j = 1, n do
+      local want = lam[64 - n + j]:item() - delta
+      assert.truthy(math.abs(got[j]:item() - want) <= 1e-3 * lam[64]:item())
+    end
+  end)
+
   it("selects rows and takes top-k like the CPU", function()
     local x = lt.randn(50, 7)
     local idx = lt.tensor({ 3, 1, 50, 3 })

@@ -197,6 +197,40 @@ function M.eigh(a)
   return w, C.transpose(rows)
 end
 
+--- fd_shrink(B, l) -> rows, delta
+-- One Frequent Directions shrink of the sketch buffer B [r x d] (a CUDA tensor, r = 2l in the
+-- fast variant) on the GPU, the CPU sketch's algorithm in float32: the Gram matrix B B^T
+-- (cuBLAS), its eigen-decomposition (cuSOLVER syevd), delta = the l-th largest eigenvalue,
+-- and the kept rows sqrt((lambda_j - delta) / lambda_j) u_j^T B for lambda_j > delta, largest
+-- first: at most l - 1 rows [keep x d] (a CUDA tensor, the buffer's next top part) and delta
+-- (a number, to add to the sketch's error bound). Only r eigenvalues travel to the host.
+function M.fd_shrink(B, l)
+  if getmetatable(B) ~= meta then
+    local ok, dev = pcall(C.device, B)
+    options.raise(("bad argument #1 to 'fd_shrink' (expected a CUDA tensor, got %s)"):format(
+      ok and ("one on " .. dev) or type(B)))
+  end
+  local r = C.size(B, 1)
+  if math.type(l) ~= "integer" or l < 1 or l > r then
+    options.raise(("bad argument #2 to 'fd_shrink' (l must be an integer in 1..%d)"):format(r))
+  end
+  local w, rows = C.eigh(C.matmul(B, C.transpose(B)))
+  local lam = C.to_cpu(w):totable()
+  local delta = math.max(lam[r - l + 1], 0)
+  local keep, scale = {}, {}
+  for j = r, r - l + 1, -1 do
+    if lam[j] - delta > 0 and lam[j] > 0 then
+      keep[#keep + 1] = j
+      scale[#scale + 1] = { math.sqrt((lam[j] - delta) / lam[j]) }
+    end
+  end
+  if #keep == 0 then return M.zeros({ 0, C.size(B, 2) }, C.device(B)), delta end
+  local dev = tonumber(C.device(B):match("%d+"))
+  local u = C.index_select(rows, tensor.tensor(keep))                 -- [keep x r]
+  local c = C.to_device(tensor.tensor(scale, "float32"), dev)         -- [keep x 1]
+  return C.matmul(C.mul(u, c), B), delta
+end
+
 -- ---- CudaTensor methods -------------------------------------------------------------
 
 methods.size, methods.dim, methods.numel, methods.dtype = C.size, C.dim, C.numel, C.dtype
@@ -268,12 +302,16 @@ function methods.tostring(t)
   return tensor._text(t:size(), t:numel(), C.dtype(t), shown_of(t), " on " .. C.device(t))
 end
 
+-- A CPU tensor method that CUDA tensors lack raises; any other string key is nil (code that
+-- probes fields, such as the REPL's display, must not fail on a CUDA tensor).
+local cpu_methods = require("lunette._tensor").meta.__methods
 meta.__index = function(t, k)
   local m = methods[k]
   if m ~= nil then return m end
   if k == "shape" then return t:size() end
   if k == "ndim" then return t:dim() end
   if type(k) == "string" then
+    if cpu_methods[k] == nil then return nil end
     options.raise(("'%s' is not available for CUDA tensors yet: t:cpu():%s(...) runs it on "
                    .. "the CPU"):format(k, k))
   end
