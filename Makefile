@@ -130,6 +130,11 @@ $(BUILD)/cuda_alloc_test: tests/cuda_alloc_test.c src/cuda/cuda_alloc.c src/cuda
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Isrc -o $@ tests/cuda_alloc_test.c \
 	  src/cuda/cuda_alloc.c -lpthread
 
+# The kernels' per-element code (src/cuda/cuda_device.h: Philox, offsets, top-k) on the CPU.
+all: $(BUILD)/cuda_kernels_test
+$(BUILD)/cuda_kernels_test: tests/cuda_kernels_test.c src/cuda/cuda_device.h src/tensor/tensor.h
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Isrc -o $@ tests/cuda_kernels_test.c -lm
+
 deps:
 	@scripts/deps.sh install
 

@@ -221,3 +221,21 @@ describe("cuda caching allocator (plain C against a fake device)", function()
     end)
   end
 end)
+
+describe("cuda kernels' per-element code on the CPU (src/cuda/cuda_device.h)", function()
+  local bin = BUILD .. "/cuda_kernels_test"
+  local cases = {
+    philox_kat = "Philox-4x32-10 matches Random123's known-answer vectors",
+    random = "rand and randn: range, moments, one stream per (seed, counter)",
+    offsets = "strided and broadcast offsets",
+    topk = "top-k by insertion equals a stable sort, ties and NaN included",
+  }
+  for name, what in pairs(cases) do
+    it(what, function()
+      if not exists(bin) then return pending("no " .. bin .. " (make all builds it)") end
+      local out, code = sh(bin .. " " .. name)
+      assert.equal("ok " .. name .. "\n", out)
+      assert.equal(0, code)
+    end)
+  end
+end)

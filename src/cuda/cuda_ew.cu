@@ -2,16 +2,12 @@
  * (strides of 0), unary ops, reductions, softmax and Philox random numbers; float32.
  * UNVERIFIED: compiled, never run on a GPU (README.md, GPU). */
 #include <math.h>
+#include "cuda/cuda_device.h"
 #include "cuda/cuda_internal.h"
 
 #define THREADS 256
 
-/* A descriptor's shape and strides, passed to kernels by value. */
-typedef struct {
-  int nd;
-  int64_t shape[LT_MAXDIM];
-  int64_t stride[LT_MAXDIM];
-} Geo;
+typedef LtcuGeo Geo;
 
 static Geo geo_of(const Tensor *t) {
   Geo g;
@@ -23,16 +19,8 @@ static Geo geo_of(const Tensor *t) {
   return g;
 }
 
-/* The element offset of row-major linear index i in g. */
-__device__ static int64_t offset_of(const Geo &g, int64_t i) {
-  int64_t off = 0;
-  for (int d = g.nd - 1; d >= 0; d--) {
-    int64_t s = g.shape[d];
-    off += (i % s) * g.stride[d];
-    i /= s;
-  }
-  return off;
-}
+/* The element offset of row-major linear index i in g (cuda_device.h). */
+__device__ static int64_t offset_of(const Geo &g, int64_t i) { return ltcu_offset(&g, i); }
 
 /* Grid size for n elements with a grid-stride loop (capped: the loop covers the rest). */
 static unsigned blocks_for(int64_t n) {
@@ -280,39 +268,13 @@ int ltcu_softmax(int dev, Tensor *out, const Tensor *a, int logsm) {
   return launched("softmax");
 }
 
-/* ---- Philox-4x32-10 (Salmon et al. 2011, as curand and PyTorch use it) ---- */
-
-__device__ static void philox(uint32_t c[4], uint32_t k0, uint32_t k1) {
-  for (int r = 0; r < 10; r++) {
-    uint32_t hi0 = __umulhi(0xD2511F53u, c[0]), lo0 = 0xD2511F53u * c[0];
-    uint32_t hi1 = __umulhi(0xCD9E8D57u, c[2]), lo1 = 0xCD9E8D57u * c[2];
-    uint32_t n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
-    c[0] = n0;
-    c[1] = lo1;
-    c[2] = n2;
-    c[3] = lo0;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-}
+/* ---- Philox-4x32-10 (cuda_device.h, checked against Random123's vectors on the host) ---- */
 
 /* Thread j fills elements 4j .. 4j+3 from counter (offset + j). */
 __global__ void random_kernel(float *t, int64_t n, uint64_t seed, uint64_t offset, int normal) {
   GRID_LOOP(j, (n + 3) / 4) {
-    uint64_t ctr = offset + (uint64_t)j;
-    uint32_t c[4] = {(uint32_t)ctr, (uint32_t)(ctr >> 32), 0u, 0u};
-    philox(c, (uint32_t)seed, (uint32_t)(seed >> 32));
     float v[4];
-    for (int q = 0; q < 4; q++) v[q] = (float)(c[q] >> 8) * (1.0f / 16777216.0f);
-    if (normal) {
-      for (int q = 0; q < 4; q += 2) {
-        /* 1 - u is in (0, 1]: log never sees 0. */
-        float r = sqrtf(-2.f * logf(1.f - v[q]));
-        float th = 6.2831853071795864f * v[q + 1];
-        v[q] = r * cosf(th);
-        v[q + 1] = r * sinf(th);
-      }
-    }
+    ltcu_random4(seed, offset + (uint64_t)j, normal, v);
     for (int q = 0; q < 4 && 4 * j + q < n; q++) t[4 * j + q] = v[q];
   }
 }

@@ -1,6 +1,7 @@
 /* cuda_index.cu - the backend's indexing part: rows by index (index_select on dim 0) and the
  * k smallest or largest entries of each row (top-k, the step after cdist in kNN); float32
  * values, int64 indices. UNVERIFIED: compiled, never run on a GPU (README.md, GPU). */
+#include "cuda/cuda_device.h"
 #include "cuda/cuda_internal.h"
 
 /* out[i, :] = a[idx[i], :] for a [n x w] contiguous; idx 0-based, checked by the caller. */
@@ -40,16 +41,7 @@ __global__ void topk_kernel(float *vals, int64_t *idx, const float *a, int64_t r
     const float *row = a + r * n;
     for (int64_t j = 0; j < n; j++) {
       float v = largest ? -row[j] : row[j];
-      if (v != v) continue; /* NaN never enters */
-      if (have == k && !(v < bv[k - 1])) continue;
-      int p = have < k ? have++ : k - 1;
-      while (p > 0 && v < bv[p - 1]) {
-        bv[p] = bv[p - 1];
-        bi[p] = bi[p - 1];
-        p--;
-      }
-      bv[p] = v;
-      bi[p] = j;
+      have = ltcu_topk_offer(bv, bi, have, k, v, j);
     }
     for (int q = 0; q < k; q++) {
       vals[r * k + q] = q < have ? (largest ? -bv[q] : bv[q]) : __int_as_float(0x7fc00000);
