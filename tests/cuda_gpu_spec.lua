@@ -135,6 +135,23 @@ describe("cuda on " .. cuda.device_name(), function()
     end
   end)
 
+  it("computes last-layer per-sample gradients, norms and projections as GEMMs", function()
+    local n, d, c, l = 40, 30, 10, 16
+    local h, logits = lt.randn(n, d), lt.randn(n, c)
+    local labels = lt.randint(1, c + 1, { n })
+    local e = (logits - logits:max(2, true)):exp()
+    local gy = e / e:sum(2, true) - lt.eye(c):index_select(1, labels)
+    local ggy = cuda.last_layer_gy(logits:cuda(), labels)
+    close(ggy, gy, 1e-5, "gy")
+    local G = lt.bmm(gy:reshape(n, c, 1), h:reshape(n, 1, d))
+    close(cuda.per_sample_grads(h:cuda(), gy:cuda()), G, 1e-5, "per-sample grads")
+    local flat = G:reshape(n, c * d)
+    close(cuda.per_sample_norms(h:cuda(), gy:cuda()), (flat * flat):sum(2):sqrt(), 1e-5, "norms")
+    local B = lt.randn(l, c * d)
+    close(cuda.projected_grads(h:cuda(), gy:cuda(), B:cuda()), flat:matmul(B:t()), 1e-4,
+          "projected")
+  end)
+
   it("selects rows and takes top-k like the CPU", function()
     local x = lt.randn(50, 7)
     local idx = lt.tensor({ 3, 1, 50, 3 })

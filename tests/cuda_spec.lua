@@ -84,7 +84,8 @@ describe("cuda without a device", function()
   -- Functions that never need a device, or take CUDA tensors (checked below).
   local no_device = { is_available = true, device_count = true, manual_seed = true,
                       is_tensor = true, cdist = true, eigh = true, knn = true,
-                      fd_shrink = true }
+                      fd_shrink = true, last_layer_gy = true, per_sample_grads = true,
+                      per_sample_norms = true, projected_grads = true }
 
   it("says so: is_available() is false with the reason, device_count() is 0", function()
     if HAVE_GPU then return pending("a GPU is present: tests/cuda_gpu_spec.lua runs") end
@@ -178,7 +179,9 @@ describe("cuda device checks (test tensors tagged cuda over host memory)", funct
                          "and cuda:1)", 1, true), e)
     e = err_of(lt.cuda.cdist, g1, g0)
     assert.truthy(e:find("(tensors on different devices: cuda:1 and cuda:0)", 1, true), e)
-    for _, f in ipairs { lt.cuda.cdist, lt.cuda.knn, lt.cuda.eigh, lt.cuda.fd_shrink } do
+    for _, f in ipairs { lt.cuda.cdist, lt.cuda.knn, lt.cuda.eigh, lt.cuda.fd_shrink,
+                         lt.cuda.per_sample_grads, lt.cuda.per_sample_norms,
+                         lt.cuda.projected_grads } do
       e = err_of(f, cpu, cpu)
       assert.truthy(e:find("(expected a CUDA tensor, got one on cpu)", 1, true), e)
     end

@@ -231,6 +231,48 @@ function M.fd_shrink(B, l)
   return C.matmul(C.mul(u, c), B), delta
 end
 
+-- ---- per-sample gradients of a last (linear) layer, as GEMMs -------------------------
+-- For logits = h W^T + b and per-sample cross-entropy, sample i's gradient of W is the outer
+-- product gy_i h_i^T (gy_i = softmax(logits_i) - onehot(label_i)): every function below works
+-- on whole batches with cuBLAS, never one sample at a time.
+
+--- last_layer_gy(logits, labels) -> gy
+-- softmax(logits) - onehot(labels): [N x c] on the logits' device, the gradient of each
+-- sample's own cross-entropy (not divided by N). labels: a CPU integer tensor of N 1-based
+-- classes (its one-hot rows are built on the host and copied: N x c floats).
+function M.last_layer_gy(logits, labels)
+  local c = C.size(logits, 2)
+  local onehot = tensor.eye(c):index_select(1, labels)
+  local dev = tonumber(C.device(logits):match("%d+"))
+  return C.sub(C.softmax(logits, false), C.to_device(onehot, dev))
+end
+
+--- per_sample_grads(h, gy) -> [N x c x d]
+-- Every sample's weight gradient gy_i h_i^T, by one batched GEMM ([N x c x 1] @ [N x 1 x d]).
+-- N c d floats: for large layers use per_sample_norms or projected_grads instead.
+function M.per_sample_grads(h, gy)
+  local n, d, c = C.size(h, 1), C.size(h, 2), C.size(gy, 2)
+  return C.matmul(C.reshape(gy, n, c, 1), C.reshape(h, n, 1, d))
+end
+
+--- per_sample_norms(h, gy) -> [N]
+-- ||gy_i h_i^T||_F = ||gy_i|| ||h_i|| for every sample, without forming the gradients.
+function M.per_sample_norms(h, gy)
+  return C.sqrt(C.mul(C.sum(C.mul(gy, gy), 2), C.sum(C.mul(h, h), 2)))
+end
+
+--- projected_grads(h, gy, B) -> [N x l]
+-- B vec(gy_i h_i^T) for every sample, B [l x (c d)] with columns in the weight's row-major
+-- order (the FD sketch of the gradients is such a B): B is rearranged once to [c l x d], then
+-- one GEMM (h times its transpose, [N x c l]) and one batched GEMM with gy ([N x 1 x c] @
+-- [N x c x l]) give the projections; the N c d gradients never exist.
+function M.projected_grads(h, gy, B)
+  local n, d, c, l = C.size(h, 1), C.size(h, 2), C.size(gy, 2), C.size(B, 1)
+  local bp = C.reshape(C.contiguous(C.transpose(C.reshape(B, l, c, d), 1, 2)), c * l, d)
+  local p = C.reshape(C.matmul(h, C.transpose(bp)), n, c, l)
+  return C.reshape(C.matmul(C.reshape(gy, n, 1, c), p), n, l)
+end
+
 -- ---- CudaTensor methods -------------------------------------------------------------
 
 methods.size, methods.dim, methods.numel, methods.dtype = C.size, C.dim, C.numel, C.dtype
