@@ -51,6 +51,15 @@ local function need(fname, dev)
   end
 end
 
+-- Raises "bad argument #argn to 'fname' (expected a CUDA tensor, got one on cpu)" unless x is
+-- a CUDA tensor (for façade functions that read sizes before any C check).
+local function need_cuda(fname, argn, x)
+  if getmetatable(x) == meta then return end
+  local ok, dev = pcall(C.device, x)
+  options.raise(("bad argument #%d to '%s' (expected a CUDA tensor, got %s)"):format(
+    argn, fname, ok and ("one on " .. dev) or type(x)))
+end
+
 --- is_available() -> boolean [, reason]
 -- true when the backend loads and sees at least one GPU; otherwise false and why (the
 -- backend not built, a CUDA library missing, or cudaGetDeviceCount's message).
@@ -205,11 +214,7 @@ end
 -- first: at most l - 1 rows [keep x d] (a CUDA tensor, the buffer's next top part) and delta
 -- (a number, to add to the sketch's error bound). Only r eigenvalues travel to the host.
 function M.fd_shrink(B, l)
-  if getmetatable(B) ~= meta then
-    local ok, dev = pcall(C.device, B)
-    options.raise(("bad argument #1 to 'fd_shrink' (expected a CUDA tensor, got %s)"):format(
-      ok and ("one on " .. dev) or type(B)))
-  end
+  need_cuda("fd_shrink", 1, B)
   local r = C.size(B, 1)
   if math.type(l) ~= "integer" or l < 1 or l > r then
     options.raise(("bad argument #2 to 'fd_shrink' (l must be an integer in 1..%d)"):format(r))
@@ -241,6 +246,7 @@ end
 -- sample's own cross-entropy (not divided by N). labels: a CPU integer tensor of N 1-based
 -- classes (its one-hot rows are built on the host and copied: N x c floats).
 function M.last_layer_gy(logits, labels)
+  need_cuda("last_layer_gy", 1, logits)
   local c = C.size(logits, 2)
   local onehot = tensor.eye(c):index_select(1, labels)
   local dev = tonumber(C.device(logits):match("%d+"))
@@ -251,6 +257,8 @@ end
 -- Every sample's weight gradient gy_i h_i^T, by one batched GEMM ([N x c x 1] @ [N x 1 x d]).
 -- N c d floats: for large layers use per_sample_norms or projected_grads instead.
 function M.per_sample_grads(h, gy)
+  need_cuda("per_sample_grads", 1, h)
+  need_cuda("per_sample_grads", 2, gy)
   local n, d, c = C.size(h, 1), C.size(h, 2), C.size(gy, 2)
   return C.matmul(C.reshape(gy, n, c, 1), C.reshape(h, n, 1, d))
 end
@@ -258,6 +266,8 @@ end
 --- per_sample_norms(h, gy) -> [N]
 -- ||gy_i h_i^T||_F = ||gy_i|| ||h_i|| for every sample, without forming the gradients.
 function M.per_sample_norms(h, gy)
+  need_cuda("per_sample_norms", 1, h)
+  need_cuda("per_sample_norms", 2, gy)
   return C.sqrt(C.mul(C.sum(C.mul(gy, gy), 2), C.sum(C.mul(h, h), 2)))
 end
 
@@ -267,6 +277,9 @@ end
 -- one GEMM (h times its transpose, [N x c l]) and one batched GEMM with gy ([N x 1 x c] @
 -- [N x c x l]) give the projections; the N c d gradients never exist.
 function M.projected_grads(h, gy, B)
+  need_cuda("projected_grads", 1, h)
+  need_cuda("projected_grads", 2, gy)
+  need_cuda("projected_grads", 3, B)
   local n, d, c, l = C.size(h, 1), C.size(h, 2), C.size(gy, 2), C.size(B, 1)
   local bp = C.reshape(C.contiguous(C.transpose(C.reshape(B, l, c, d), 1, 2)), c * l, d)
   local p = C.reshape(C.matmul(h, C.transpose(bp)), n, c, l)
