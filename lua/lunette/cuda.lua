@@ -318,9 +318,17 @@ methods.fill_ = C.fill_
 function methods.zero_(t) return C.fill_(t, 0) end
 methods.matmul, methods.mm, methods.bmm = C.matmul, C.matmul, C.matmul
 for _, op in ipairs { "add", "sub", "mul", "div", "maximum", "minimum", "pow", "neg", "exp",
-                      "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "sum", "mean", "max",
-                      "min" } do
+                      "log", "sqrt", "abs", "relu", "sigmoid", "tanh" } do
   methods[op] = C[op]
+end
+-- Without a dim a reduction is a Lua number, as on the CPU (4 bytes copied back); with one, a
+-- CUDA tensor (max and min give the values only, no indices, so far).
+for _, op in ipairs { "sum", "mean", "max", "min" } do
+  local f = C[op]
+  methods[op] = function(a, dim, keepdim)
+    if dim == nil then return C.to_cpu(f(a)):item() end
+    return f(a, dim, keepdim)
+  end
 end
 -- softmax and log_softmax over the last dim only, so far.
 function methods.softmax(a, dim)
