@@ -51,7 +51,7 @@ local shim = {
   end,
   synchronize = function() end,
   memory = function()
-    return { device_mallocs = 0, total = 1, free = 1, reserved = 1, allocated = 0 }
+    return { device_mallocs = 0, cache_hits = 0, total = 1, free = 1, reserved = 1, allocated = 0 }
   end,
 }
 package.loaded["lunette.cuda"] = shim

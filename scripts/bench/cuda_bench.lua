@@ -47,9 +47,12 @@ local mib = quick and 64 or 256
 local host = lt.randn(mib * 262144)
 local dev = host:cuda()
 local gb = function(s) return ("%.1f GB/s"):format(mib / 1024 / s) end
-row(("copy to device %d MiB"):format(mib), time(function() return host:cuda() end, reps, sync),
+-- The CPU column of the copies is a host clone of the same bytes (a memory-bandwidth yardstick).
+row(("copy to device %d MiB (CPU: a host clone)"):format(mib),
+    time(function() return host:cuda() end, reps, sync),
     time(function() return host:clone() end, reps), gb)
-row(("copy to host %d MiB"):format(mib), time(function() return dev:cpu() end, reps, sync),
+row(("copy to host %d MiB (CPU: a host clone)"):format(mib),
+    time(function() return dev:cpu() end, reps, sync),
     time(function() return host:clone() end, reps), gb)
 
 local a, b = lt.randn(4096, 4096), lt.randn(4096)
