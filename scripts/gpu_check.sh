@@ -2,7 +2,8 @@
 # gpu_check.sh - the one prepared check for a session that is lent a GPU machine for ~10
 # minutes: prints the device, builds with CUDA, runs the CUDA specs (tests/cuda_spec.lua and
 # tests/cuda_gpu_spec.lua, which compares every GPU op with the CPU) and the GPU bench rows
-# (scripts/bench/cuda_bench.lua). Budget: under 8 minutes (each step has a timeout).
+# (scripts/bench/cuda_bench.lua). Budget: under 8 minutes (timeouts: build 200 s, specs 120 s,
+# bench 120 s).
 # Put the device name and the bench rows it prints into BENCHMARKS.md, and the spec line into
 # README.md's GPU section, once they have passed there.
 # usage: scripts/gpu_check.sh [--quick] [--no-build]
@@ -33,7 +34,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
 if [ "$build" = 1 ]; then
   step "build (make CUDA=1)"
   mkdir -p "$BUILD"
-  if ! timeout 240 make -j"$(nproc)" CUDA=1 BUILD="$BUILD" all >"$BUILD/gpu_check.log" 2>&1; then
+  if ! timeout 200 make -j"$(nproc)" CUDA=1 BUILD="$BUILD" all >"$BUILD/gpu_check.log" 2>&1; then
     tail -30 "$BUILD/gpu_check.log"
     echo "gpu_check: build failed"
     exit 1
@@ -48,14 +49,14 @@ ls -l "$BUILD/lunette_cuda.so" || { echo "gpu_check: no $BUILD/lunette_cuda.so";
 
 step "specs"
 if command -v busted >/dev/null 2>&1 || [ -x /usr/bin/busted ]; then
-  LUNETTE_BUILD="$BUILD" timeout 180 "$BUILD/lunette" /usr/bin/busted --cpath="$BUILD/?.so" \
+  LUNETTE_BUILD="$BUILD" timeout 120 "$BUILD/lunette" /usr/bin/busted --cpath="$BUILD/?.so" \
     -o utfTerminal tests/cuda_spec.lua tests/cuda_gpu_spec.lua 2>&1 | tail -40
 else
   echo "busted not installed: specs not run"
 fi
 
 step "bench rows"
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} timeout 150 "$BUILD/lunette" \
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} timeout 120 "$BUILD/lunette" \
   scripts/bench/cuda_bench.lua $quick
 
 step "done"
