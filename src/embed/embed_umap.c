@@ -148,6 +148,11 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
   *rho = (float)r;
 }
 
+void lt_umap_smooth_row(const float *dist, int64_t k, double local_connectivity, double mean_all,
+                        float *sigma, float *rho) {
+  smooth_row(dist, k, local_connectivity, mean_all, sigma, rho);
+}
+
 /* kNN lists with the point itself first (umap-learn counts it). */
 static LtStatus knn_with_self(const float *X, int64_t n, int64_t d, const LtUmapOptions *o,
                               int64_t *idx, float *dist, const LtEmbedProgress *prog) {
