@@ -5,6 +5,8 @@
 --   local Z, pca = embed.pca(X, 50)                      -- scores [n x 50] and the fitted model
 --   local Y, kl  = embed.tsne(Z, {perplexity = 30, seed = 42})
 --   local U      = embed.umap(Z, {n_neighbors = 15, min_dist = 0.1, seed = 42})
+--   local Yn     = embed.tsne_transform(Z, Y, Znew)      -- new rows placed into the map Y
+--   local Un     = embed.umap_transform(Z, U, Znew, {n_neighbors = 15, min_dist = 0.1})
 --   print(embed.trustworthiness(Z, Y, 10))
 --   local idx, dist = embed.knn(Z, 15)                    -- 1-based indices, ascending distances
 --   local S, proj, radii = embed.to_sphere(E, {sample = 5000})   -- PCA-3 then onto S^2
@@ -277,18 +279,6 @@ M.umap_ab = C.umap_ab
 ---------------------------------------------------------------------------
 -- out-of-sample: new points into an existing embedding
 ---------------------------------------------------------------------------
--- tsne and umap return plain tensors, not fitted models, so the transforms take the reference
--- explicitly: X_ref [n x d] (the rows that were embedded), Y_ref [n x dim] (their embedding, as
--- returned), X_new [m x d]. Nothing else of the fit is needed: as openTSNE and umap-learn, the
--- new points' affinities are computed afresh against X_ref, and a fitted object would only hold
--- X_ref and Y_ref. Y_ref is only read: the reference does not move, and the new points do not
--- interact with each other (each is placed as if it came alone), so a 1 M-point map can take
--- batch after batch; with tsne_transform's default start a batch transformed in parts gives the
--- same rows as in one call (umap_transform's negative samples are keyed by the row's position).
--- Each new point's neighbours in X_ref are exact (the sgemm-screened search of knn{query}),
--- O(m n d) work: about n m d / 25e9 s on two cores. Both run on every thread, give the same
--- bits for a seed on any thread count, draw a progress bar ("knn", then "optimize"; opts.progress
--- as tsne's) and stop on Ctrl-C.
 
 --- tsne_transform(X_ref, Y_ref, X_new [, {perplexity = 5, k = min(n, floor(3 perplexity)),
 ---   init = "median"|"weighted"|"random"|tensor, n_iter = 250, exaggeration_iter = 0,
@@ -306,6 +296,14 @@ M.umap_ab = C.umap_ab
 -- (0: no clipping), with openTSNE's gains and momentum. dof: the Student-t degrees of freedom,
 -- that of the fit (default as tsne: max(dim - 1, 1)). kl = info.kl: the mean over the new points
 -- of KL(P_i || Q_i) at the end; info = {kl =, iterations =}. seed matters for init "random" only.
+-- Why X_ref and Y_ref rather than a fitted object: tsne and umap return plain tensors, and a fit
+-- would hold nothing else that the transform needs (openTSNE and umap-learn also compute the new
+-- points' affinities afresh from the reference data). Y_ref is only read: the reference does not
+-- move and the new points do not interact (each is placed as if it came alone), so a map can take
+-- batch after batch; with the default start a batch in parts gives the same rows as in one call.
+-- The neighbours are exact (knn{query}'s sgemm screen): O(m n d) work, the larger part of a big
+-- reference's cost. The same bits on any thread count; a progress bar ("knn", then "optimize";
+-- opts.progress as tsne's); Ctrl-C stops it.
 function M.tsne_transform(X_ref, Y_ref, X_new, opts)
   local Y, kl, it = C.tsne_transform(X_ref, Y_ref, X_new, with_progress("tsne_transform", opts, 4))
   return Y, kl, {kl = kl, iterations = it}
@@ -327,6 +325,10 @@ end
 -- dropped. init "spectral"/"random", knn and set_op_mix_ratio are accepted (checked) and unused;
 -- dim, when given, must be Y_ref's column count.
 -- info = {a, b, n_epochs, n_edges} (n_edges: the new-to-reference edges sampled).
+-- Stateless for the reason tsne_transform gives; the reference is only read and the new points do
+-- not interact, exact neighbours, the same bits for a seed on any thread count (the negative
+-- samples are keyed by seed, epoch and the row's position in X_new), progress bar and Ctrl-C as
+-- tsne_transform's.
 function M.umap_transform(X_ref, Y_ref, X_new, opts)
   return C.umap_transform(X_ref, Y_ref, X_new, with_progress("umap_transform", opts, 4))
 end
