@@ -171,6 +171,29 @@ describe("umap_transform", function()
   end)
 end)
 
+describe("the transforms on degenerate input", function()
+  -- Row 1 of the reference repeated 20 times: a new point equal to it has k neighbours at
+  -- distance 0 (UMAP's rho then has no non-zero distance to interpolate towards), and a point far
+  -- from everything has affinities that underflow without the shift by the smallest distance.
+  local X = lt.cat({ Xr, Xr:narrow(1, 1, 1):expand(20, 10) }, 1)
+  local Q = lt.cat({ Xr:narrow(1, 1, 1), Xr:narrow(1, 2, 1) * 1000 }, 1)
+  it("stay finite", function()
+    local Y = lt.cat({ Yt, Yt:narrow(1, 1, 1):expand(20, 2) }, 1)
+    local lo, hi = Y:min(1), Y:max(1)
+    local A = embed.tsne_transform(X, Y, Q, { progress = false })
+    assert.is_true(A:isfinite():all())
+    assert.is_true((A[1] - Yt[1]):abs():max() < 0.1 * (hi - lo):max())
+    local U = lt.cat({ Yu, Yu:narrow(1, 1, 1):expand(20, 2) }, 1)
+    for _, lc in ipairs { 1, 0.5, 2 } do
+      local B = embed.umap_transform(X, U, Q, { local_connectivity = lc, progress = false })
+      assert.is_true(B:isfinite():all(), "local_connectivity " .. lc)
+    end
+    local B = embed.umap(X, { local_connectivity = 0.5, n_neighbors = 10, n_epochs = 30,
+      progress = false })
+    assert.is_true(B:isfinite():all())
+  end)
+end)
+
 describe("the transforms on Fashion-MNIST", function()
   -- PCA-50 of the first 3,000 training images; the first 2,400 embedded, the last 600 placed.
   local N, M = 3000, 600

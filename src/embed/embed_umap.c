@@ -118,9 +118,11 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
       r = dist[first + index - 1];
       if (interp > SMOOTH_K_TOLERANCE)
         r += interp * (dist[first + index] - dist[first + index - 1]);
-    } else {
+    } else if (first >= 0) {
       r = interp * dist[first];
     }
+    /* else rho stays 0: local_connectivity below 1 with every distance 0 (a transform's new point
+     * on k duplicates) has no non-zero distance to interpolate towards. */
   } else if (nz > 0) {
     r = dist[k - 1];
   }
