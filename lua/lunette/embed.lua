@@ -308,7 +308,7 @@ M.umap_ab = C.umap_ab
 -- whose wall times were 3 to 3.5 times longer): 200,000 reference rows, tsne_transform 23.8 s
 -- (kNN 7.0, optimisation 16.8), umap_transform 13.9 s (kNN 7.0, optimisation 6.9); 1,000,000
 -- rows, tsne_transform 82.6 s (kNN 30.3, optimisation 52.3), umap_transform 37.5 s (kNN 29.8,
--- optimisation 7.7). Both parts grow linearly with m.
+-- optimisation 7.7). Both parts are linear in m by construction (the new points are independent).
 function M.tsne_transform(X_ref, Y_ref, X_new, opts)
   local Y, kl, it = C.tsne_transform(X_ref, Y_ref, X_new, with_progress("tsne_transform", opts, 4))
   return Y, kl, {kl = kl, iterations = it}
