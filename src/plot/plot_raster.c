@@ -76,6 +76,27 @@ LT_HOT void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t
   }
 }
 
+LT_HOT void plot_raster_mask(PlotCanvas *c, const uint8_t *mask, int dim, const int box[4], int x0,
+                             int y0, PlotRgba8 k, const int clip[4]) {
+  int qa = box[0], qb = box[2], ra = box[1], rb = box[3];
+  if (x0 + qa < clip[0]) qa = clip[0] - x0;
+  if (x0 + qb > clip[2]) qb = clip[2] - x0;
+  if (y0 + ra < clip[1]) ra = clip[1] - y0;
+  if (y0 + rb > clip[3]) rb = clip[3] - y0;
+  if (!k.a) return;
+  /* Opaque and fully covered: over() would return k itself (premultiplied = straight at a = 255). */
+  uint32_t solid = (255u << 24) | (k.r << 16) | (k.g << 8) | k.b;
+  for (int r = ra; r < rb; r++) {
+    uint32_t *row = (uint32_t *)(c->pixels + (size_t)(y0 + r) * c->stride) + x0;
+    const uint8_t *mr = mask + (size_t)r * dim;
+    for (int q = qa; q < qb; q++) {
+      unsigned e = div255(k.a * mr[q]);
+      if (!e) continue;
+      row[q] = e == 255 ? solid : over(row[q], k, e);
+    }
+  }
+}
+
 /* Length of [d - half, d + half] inside the pixel [-0.5, 0.5]. */
 static inline double cover(double d, double half) {
   double lo = fmax(-0.5, d - half), hi = fmin(0.5, d + half);
