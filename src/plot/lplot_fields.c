@@ -64,7 +64,8 @@ static int l_contour_band(lua_State *L) {
   return push_xy(L, n);
 }
 
-/* hexbin(x, y, c|nil, nx, ny, xmin, xmax, ymin, ymax[, reduce]) -> counts, acc|nil, cx, cy */
+/* hexbin(x, y, c|nil, nx, ny, xmin, xmax, ymin, ymax[, reduce]) -> counts, acc|nil, cx, cy,
+ * finite (the points with finite coordinates and C) */
 static int l_hexbin(lua_State *L) {
   static const char *const reds[] = {"mean", "sum", "max", "min", NULL};
   Tensor *x = check_f64(L, 1, "hexbin", 1), *y = check_f64(L, 2, "hexbin", 1), *c = NULL;
@@ -91,10 +92,13 @@ static int l_hexbin(lua_State *L) {
   else
     lua_pushnil(L);
   Tensor *cx = ltL_push_new(L, LT_F64, 1, &size), *cy = ltL_push_new(L, LT_F64, 1, &size);
-  plot_hexbin(&g, x->data, y->data, c ? c->data : NULL, x->shape[0], (PlotReduce)red, count->data,
-              acc ? acc->data : NULL);
+  Tensor *idx = ltL_push_new(L, LT_I64, 1, &x->shape[0]);
+  int64_t finite = plot_hexbin(&g, x->data, y->data, c ? c->data : NULL, x->shape[0],
+                               (PlotReduce)red, count->data, acc ? acc->data : NULL, idx->data);
   plot_hexbin_centers(&g, cx->data, cy->data);
-  return 4;
+  lua_pop(L, 1);
+  lua_pushinteger(L, finite);
+  return 5;
 }
 
 /* kde(data, var, at) -> densities at `at` (data finite, var > 0) */

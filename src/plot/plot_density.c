@@ -52,25 +52,42 @@ static void reduce_into(PlotReduce r, double *acc, double v, double count) {
   }
 }
 
-void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c, int64_t n,
-                 PlotReduce reduce, double *count, double *acc) {
-  int64_t size = plot_hexbin_size(g);
+/* idx[i] = the hexagon of point i, -1 outside the grid, -2 for a non-finite point (or c). The
+ * costly part of binning, free of shared writes: vectorised and threaded. */
+LT_HOT static void hex_indices(const PlotHexGrid *g, const double *x, const double *y,
+                               const double *c, int64_t n, int64_t *idx) {
   double sx = (g->xmax - g->xmin) / (double)g->nx, sy = (g->ymax - g->ymin) / (double)g->ny;
-  for (int64_t k = 0; k < size; k++) count[k] = 0;
+#pragma omp parallel for schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++) {
-    if (!isfinite(x[i]) || !isfinite(y[i]) || (c && !isfinite(c[i]))) continue;
-    int64_t k = hex_index(g, sx, sy, x[i], y[i]);
+    if (!isfinite(x[i]) || !isfinite(y[i]) || (c && !isfinite(c[i])))
+      idx[i] = -2;
+    else
+      idx[i] = hex_index(g, sx, sy, x[i], y[i]);
+  }
+}
+
+int64_t plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c,
+                    int64_t n, PlotReduce reduce, double *count, double *acc, int64_t *idx) {
+  int64_t size = plot_hexbin_size(g), finite = 0;
+  for (int64_t k = 0; k < size; k++) count[k] = 0;
+  hex_indices(g, x, y, c, n, idx);
+  /* Accumulated in point order, one pass: the reductions see the values as a serial loop would. */
+  for (int64_t i = 0; i < n; i++) {
+    int64_t k = idx[i];
+    if (k == -2) continue;
+    finite++;
     if (k < 0) continue;
     count[k] += 1;
     if (c) reduce_into(reduce, &acc[k], c[i], count[k]);
   }
-  if (!c) return;
+  if (!c) return finite;
   for (int64_t k = 0; k < size; k++) {
     if (count[k] == 0)
       acc[k] = NAN;
     else if (reduce == PLOT_REDUCE_MEAN)
       acc[k] /= count[k];
   }
+  return finite;
 }
 
 void plot_kde(const double *data, int64_t n, double var, const double *at, int64_t m, double *out) {

@@ -62,9 +62,10 @@ void plot_hexbin_centers(const PlotHexGrid *g, double *cx, double *cy);
  * to the nearer centre of the two lattices; points outside the grid and points with a non-finite
  * coordinate, or a non-finite c, are dropped). count (plot_hexbin_size) receives the points per
  * hexagon. With c != NULL, acc receives the reduction of the c values of each hexagon (NaN for
- * an empty one); acc may be NULL when c is. */
-void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c, int64_t n,
-                 PlotReduce reduce, double *count, double *acc);
+ * an empty one); acc may be NULL when c is. idx (n) is scratch. Returns the number of points
+ * with finite coordinates (and c), inside the grid or not. */
+int64_t plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c,
+                    int64_t n, PlotReduce reduce, double *count, double *acc, int64_t *idx);
 
 /* Gaussian kernel density of the n samples data at the m points `at`, with kernel variance
  * `var` (matplotlib's GaussianKDE: the data's unbiased variance times the squared bandwidth
