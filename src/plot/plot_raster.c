@@ -84,7 +84,8 @@ LT_HOT void plot_raster_mask(PlotCanvas *c, const uint8_t *mask, int dim, const 
   if (y0 + ra < clip[1]) ra = clip[1] - y0;
   if (y0 + rb > clip[3]) rb = clip[3] - y0;
   if (!k.a) return;
-  /* Opaque and fully covered: over() would return k itself (premultiplied = straight at a = 255). */
+  /* Opaque and fully covered: over() would return k itself (premultiplied = straight at
+   * a = 255). */
   uint32_t solid = (255u << 24) | (k.r << 16) | (k.g << 8) | k.b;
   for (int r = ra; r < rb; r++) {
     uint32_t *row = (uint32_t *)(c->pixels + (size_t)(y0 + r) * c->stride) + x0;
