@@ -395,7 +395,11 @@ static void blits_gather(const PlotCanvas *c, const PlotMarkers *m, const int cl
     b[k].x = ix;
     b[k].y = iy;
     b[k].face = pack8(color_of(m->face, m->nface, i));
-    b[k].edge = pack8(color_of(m->edge, m->nedge, i));
+    /* edge = "face" hands the same colours twice: convert them once. */
+    if (m->edge == m->face && m->nedge == m->nface)
+      b[k].edge = b[k].face;
+    else
+      b[k].edge = pack8(color_of(m->edge, m->nedge, i));
   }
 }
 
