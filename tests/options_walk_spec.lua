@@ -217,7 +217,7 @@ local NO_OPTIONS = {
     trustworthiness umap_ab]],
   nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator enable_grad
     generator grad_enabled head_of init is_module no_grad plan split_head Module_dtype Flatten
-    Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
+    in_eval Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],
