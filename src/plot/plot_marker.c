@@ -149,6 +149,7 @@ typedef struct {
   /* Face then edge in one opaque colour cover 1 - (1 - fill)(1 - stroke): one mask to paint when
    * both exist (NULL otherwise; the one mask that exists is then the union). */
   uint8_t *both;
+  uint8_t *span; /* per row, the columns either mask covers: [span[2r], span[2r + 1]) */
   int box[4]; /* non-empty pixels: [box0, box2) x [box1, box3) */
 } Sprite;
 
@@ -163,6 +164,7 @@ void plot_sprites_free(PlotSpriteCache *s) {
     free(s->slots[i].fill);
     free(s->slots[i].stroke);
     free(s->slots[i].both);
+    free(s->slots[i].span);
   }
   free(s->slots);
   free(s);
@@ -234,19 +236,29 @@ static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, dou
   return out;
 }
 
-/* The smallest box holding every non-zero coverage of either mask. */
+/* The smallest box holding every non-zero coverage of either mask, and each row's covered
+ * columns in sp->span when it exists (2 * dim bytes; an empty row gets [0, 0)). */
 static void sprite_box(Sprite *sp) {
   int x0 = sp->dim, y0 = sp->dim, x1 = 0, y1 = 0;
-  for (int r = 0; r < sp->dim; r++)
+  for (int r = 0; r < sp->dim; r++) {
+    int lo = sp->dim, hi = 0;
     for (int q = 0; q < sp->dim; q++) {
       size_t k = (size_t)r * sp->dim + q;
       if ((sp->fill && sp->fill[k]) || (sp->stroke && sp->stroke[k])) {
-        if (q < x0) x0 = q;
-        if (q + 1 > x1) x1 = q + 1;
-        if (r < y0) y0 = r;
-        if (r + 1 > y1) y1 = r + 1;
+        if (q < lo) lo = q;
+        hi = q + 1;
       }
     }
+    if (sp->span) {
+      sp->span[2 * r] = (uint8_t)(hi > lo ? lo : 0);
+      sp->span[2 * r + 1] = (uint8_t)(hi > lo ? hi : 0);
+    }
+    if (hi <= lo) continue;
+    if (lo < x0) x0 = lo;
+    if (hi > x1) x1 = hi;
+    if (r < y0) y0 = r;
+    y1 = r + 1;
+  }
   /* An empty sprite (nothing visible at this size) gets an empty box. */
   if (x1 <= x0) x0 = y0 = x1 = y1 = 0;
   sp->box[0] = x0;
@@ -284,11 +296,19 @@ static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, d
     free(sp.stroke);
     return NULL;
   }
+  /* Spans are bytes: a sprite wider than 255 pixels paints its box's columns instead. */
+  sp.span = sp.dim <= 255 ? malloc((size_t)sp.dim * 2) : NULL;
+  if (sp.dim <= 255 && !sp.span) {
+    free(sp.fill);
+    free(sp.stroke);
+    return NULL;
+  }
   if (sp.fill && sp.stroke) {
     size_t area = (size_t)sp.dim * sp.dim;
     if (!(sp.both = malloc(area))) {
       free(sp.fill);
       free(sp.stroke);
+      free(sp.span);
       return NULL;
     }
     for (size_t k = 0; k < area; k++) {
@@ -333,11 +353,11 @@ static void paint_sprite(PlotCanvas *c, const Sprite *sp, int ix, int iy, PlotRg
   if (!sp->stroke) e.a = 0;
   if (!f.a && !e.a) return;
   if (!e.a) {
-    plot_raster_mask(c, sp->fill, sp->dim, sp->box, x0, y0, f, clip);
+    plot_raster_mask(c, sp->fill, sp->span, sp->dim, sp->box, x0, y0, f, clip);
   } else if (!f.a) {
-    plot_raster_mask(c, sp->stroke, sp->dim, sp->box, x0, y0, e, clip);
+    plot_raster_mask(c, sp->stroke, sp->span, sp->dim, sp->box, x0, y0, e, clip);
   } else if (sp->both && f.a == 255 && e.a == 255 && f.r == e.r && f.g == e.g && f.b == e.b) {
-    plot_raster_mask(c, sp->both, sp->dim, sp->box, x0, y0, f, clip);
+    plot_raster_mask(c, sp->both, sp->span, sp->dim, sp->box, x0, y0, f, clip);
   } else {
     plot_raster_sprite(c, sp->fill, sp->stroke, sp->dim, sp->box, x0, y0, f, e, clip);
   }

@@ -83,11 +83,11 @@ LT_HOT void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t
   }
 }
 
-LT_HOT void plot_raster_mask(PlotCanvas *c, const uint8_t *mask, int dim, const int box[4], int x0,
-                             int y0, PlotRgba8 k, const int clip[4]) {
-  int qa = box[0], qb = box[2], ra = box[1], rb = box[3];
-  if (x0 + qa < clip[0]) qa = clip[0] - x0;
-  if (x0 + qb > clip[2]) qb = clip[2] - x0;
+LT_HOT void plot_raster_mask(PlotCanvas *c, const uint8_t *mask, const uint8_t *span, int dim,
+                             const int box[4], int x0, int y0, PlotRgba8 k, const int clip[4]) {
+  int qlo = box[0], qhi = box[2], ra = box[1], rb = box[3];
+  if (x0 + qlo < clip[0]) qlo = clip[0] - x0;
+  if (x0 + qhi > clip[2]) qhi = clip[2] - x0;
   if (y0 + ra < clip[1]) ra = clip[1] - y0;
   if (y0 + rb > clip[3]) rb = clip[3] - y0;
   if (!k.a) return;
@@ -95,8 +95,11 @@ LT_HOT void plot_raster_mask(PlotCanvas *c, const uint8_t *mask, int dim, const 
    * a = 255). */
   uint32_t solid = (255u << 24) | (k.r << 16) | (k.g << 8) | k.b;
   for (int r = ra; r < rb; r++) {
-    uint32_t *row = (uint32_t *)(c->pixels + (size_t)(y0 + r) * c->stride) + x0;
-    const uint8_t *mr = mask + (size_t)r * dim;
+    uint32_t *restrict row = (uint32_t *)(c->pixels + (size_t)(y0 + r) * c->stride) + x0;
+    const uint8_t *restrict mr = mask + (size_t)r * dim;
+    /* A disc's rows are shorter than its box away from the middle: only the covered columns. */
+    int qa = span && span[2 * r] > qlo ? span[2 * r] : qlo;
+    int qb = span && span[2 * r + 1] < qhi ? span[2 * r + 1] : qhi;
     /* Branch-free, so the x86-64-v3/v4 clones run it eight or sixteen pixels at a time: e = 0
      * leaves the pixel as it was (over() with e = 0 returns d). */
     for (int q = qa; q < qb; q++) {
