@@ -94,7 +94,8 @@ LtStatus io_ar_rb(IoCtx *c, IoSrc *s, const ArMsg *m, const ArTab *t, ArRB *rb) 
     if (ar_int(&z, 1, 1, 0) != 0) return io_fail(c, LT_EVALUE, "compression method is not BUFFER");
   }
   if (t->b->bad) return io_fail(c, LT_EVALUE, "corrupt record batch (an offset points outside it)");
-  if (rb->length < 0) return io_fail(c, LT_EVALUE, "negative row count %lld", (long long)rb->length);
+  if (rb->length < 0)
+    return io_fail(c, LT_EVALUE, "negative row count %lld", (long long)rb->length);
   return LT_OK;
 }
 
@@ -130,7 +131,8 @@ static LtStatus get_buf(IoCtx *c, const ArRB *rb, int i, uint64_t need, const ch
     return io_fail(c, LT_EVALUE, "record batch has %u buffers, the schema needs more", rb->nbufs);
   int64_t off = (int64_t)io_le64(rb->bufs + 16 * (size_t)i);
   int64_t len = (int64_t)io_le64(rb->bufs + 16 * (size_t)i + 8);
-  if (off < 0 || len < 0 || (uint64_t)off > rb->body_len || (uint64_t)len > rb->body_len - (uint64_t)off)
+  if (off < 0 || len < 0 || (uint64_t)off > rb->body_len ||
+      (uint64_t)len > rb->body_len - (uint64_t)off)
     return io_fail(c, LT_EVALUE, "buffer %d (offset %lld, length %lld) past the body of %llu bytes",
                    i, (long long)off, (long long)len, (unsigned long long)rb->body_len);
   /* Uncompressed, a buffer shorter than it must be fails before anything is allocated. */
@@ -215,7 +217,8 @@ static LtStatus decode_text(IoCtx *c, const ArRB *rb, const IoArNode *nd, int fb
                             IoArColumn *out) {
   Bytes data;
   LtStatus st = get_buf(c, rb, fbuf + 2, 0, "string data", &data);
-  if (!st) st = get_offsets(c, rb, fbuf + 1, n, nd->large, (int64_t)data.n, &out->off, &out->cap_off);
+  if (!st)
+    st = get_offsets(c, rb, fbuf + 1, n, nd->large, (int64_t)data.n, &out->off, &out->cap_off);
   if (!st) {
     int64_t first = out->off[0], last = out->off[n];
     out->cap_bytes = (size_t)(last - first);
@@ -301,7 +304,8 @@ static LtStatus take(IoCtx *c, const IoArColumn *in, const int64_t *idx, int64_t
   out->width = -1;
   out->rows = out->nvals = n;
   int any_null = 0;
-  for (int64_t i = 0; i < n && !any_null; i++) any_null = idx[i] < 0 || (in->null && in->null[idx[i]]);
+  for (int64_t i = 0; i < n && !any_null; i++)
+    any_null = idx[i] < 0 || (in->null && in->null[idx[i]]);
   if (any_null) {
     out->cap_null = (size_t)n;
     if (!(out->null = io_calloc(c, out->cap_null))) return LT_ENOMEM;
@@ -317,7 +321,8 @@ static LtStatus take(IoCtx *c, const IoArColumn *in, const int64_t *idx, int64_t
   }
   uint64_t total = 0;
   for (int64_t i = 0; i < n; i++)
-    if (idx[i] >= 0 && !io_add_u64(total, (uint64_t)(in->off[idx[i] + 1] - in->off[idx[i]]), &total))
+    if (idx[i] >= 0 &&
+        !io_add_u64(total, (uint64_t)(in->off[idx[i] + 1] - in->off[idx[i]]), &total))
       return io_fail(c, LT_EVALUE, "text too long");
   out->cap_off = ((size_t)n + 1) * sizeof *out->off;
   out->cap_bytes = (size_t)total;
@@ -398,7 +403,8 @@ static LtStatus decode_dict(IoCtx *c, const ArRB *rb, const IoArFile *f, int k, 
     case 4: v = nd->idx_signed ? (int32_t)io_le32(q) : (int64_t)io_le32(q); break;
     default: v = (int64_t)io_le64(q); break;
     }
-    if (null && null[i]) v = -1;
+    if (null && null[i])
+      v = -1;
     else if (v < 0 || v >= d->vals.nvals)
       st = io_fail(c, LT_EVALUE, "dictionary index %lld out of range 0..%lld", (long long)v,
                    (long long)d->vals.nvals - 1);
@@ -522,8 +528,10 @@ static LtStatus read_leaf(IoCtx *c, const ArRB *rb, const IoArFile *f, const IoA
     } else if (L->kind == IO_AR_LIST) {
       st = read_list(c, rb, L, &ch, rnull, rows, out);
       io_ar_column_free(c, &ch);
-    } else if (!io_mul_u64((uint64_t)rows, (uint64_t)L->list_size, &need) || need > (uint64_t)ch.nvals) {
-      st = io_fail(c, LT_EVALUE, "fixed size list child holds %lld values, %lld rows of %lld need more",
+    } else if (!io_mul_u64((uint64_t)rows, (uint64_t)L->list_size, &need) ||
+               need > (uint64_t)ch.nvals) {
+      st = io_fail(c, LT_EVALUE,
+                   "fixed size list child holds %lld values, %lld rows of %lld need more",
                    (long long)ch.nvals, (long long)rows, (long long)L->list_size);
       io_ar_column_free(c, &ch);
     } else {

@@ -22,32 +22,32 @@ enum {
 
 /* One node of the schema tree, in pre-order (a node's first child is the next node). */
 typedef struct {
-  char *name;          /* the field's name, NUL-terminated (io_alloc'd: strlen + 1 bytes) */
+  char *name; /* the field's name, NUL-terminated (io_alloc'd: strlen + 1 bytes) */
   int nullable;
-  int kind;            /* IO_AR_* */
-  int dtype;           /* the LtDtype numbers load as (IO_AR_NUM, IO_AR_BOOL), else -1 */
-  int stype;           /* IoStype of a stored number (IO_AR_NUM) */
-  int width;           /* bytes per stored value of NUM and FIXED_TEXT nodes */
-  int large;           /* 64-bit offsets (TEXT, LIST) */
-  int64_t list_size;   /* FIXED_LIST */
-  int dict;            /* the dictionary (index into IoArFile.dicts) of a dictionary-encoded
-                          field, or -1; its values have this node's type */
-  int idx_width;       /* bytes of a dictionary index (1, 2, 4, 8) */
+  int kind;          /* IO_AR_* */
+  int dtype;         /* the LtDtype numbers load as (IO_AR_NUM, IO_AR_BOOL), else -1 */
+  int stype;         /* IoStype of a stored number (IO_AR_NUM) */
+  int width;         /* bytes per stored value of NUM and FIXED_TEXT nodes */
+  int large;         /* 64-bit offsets (TEXT, LIST) */
+  int64_t list_size; /* FIXED_LIST */
+  int dict;          /* the dictionary (index into IoArFile.dicts) of a dictionary-encoded
+                        field, or -1; its values have this node's type */
+  int idx_width;     /* bytes of a dictionary index (1, 2, 4, 8) */
   int idx_signed;
-  int parent;          /* index of the parent node, -1 for a top-level field */
-  int end;             /* the index past its subtree */
-  int fnode;           /* the FieldNode of this node in a record batch */
-  int fbuf;            /* its first buffer in a record batch */
-  int nbuf;            /* buffers it takes (children not counted) */
-  const char *type;    /* the type's name ("int32", "utf8", "timestamp", ...) */
-  const char *refuse;  /* why a column holding this node cannot be read, or NULL */
+  int parent;         /* index of the parent node, -1 for a top-level field */
+  int end;            /* the index past its subtree */
+  int fnode;          /* the FieldNode of this node in a record batch */
+  int fbuf;           /* its first buffer in a record batch */
+  int nbuf;           /* buffers it takes (children not counted) */
+  const char *type;   /* the type's name ("int32", "utf8", "timestamp", ...) */
+  const char *refuse; /* why a column holding this node cannot be read, or NULL */
 } IoArNode;
 
 /* One column as read_arrow returns it: a leaf of the schema, struct fields flattened. */
 typedef struct {
-  char *name;  /* dotted path; NUL-terminated (io_alloc'd: strlen + 1 bytes) */
-  int node;    /* the node holding the values (a list's child for a list column) */
-  int list;    /* the LIST or FIXED_LIST node above it, or -1 */
+  char *name; /* dotted path; NUL-terminated (io_alloc'd: strlen + 1 bytes) */
+  int node;   /* the node holding the values (a list's child for a list column) */
+  int list;   /* the LIST or FIXED_LIST node above it, or -1 */
   int nullable;
   const char *refuse; /* why the column cannot be read (an unsupported type), or NULL */
 } IoArLeaf;
@@ -77,9 +77,9 @@ typedef struct {
 
 typedef struct {
   int64_t id;
-  int node;         /* the schema node whose type the values have */
+  int node; /* the schema node whose type the values have */
   int loaded;
-  IoArColumn vals;  /* the values (flat), deltas appended */
+  IoArColumn vals; /* the values (flat), deltas appended */
 } IoArDict;
 
 /* Where one record batch lies. */
@@ -89,12 +89,12 @@ typedef struct {
 } IoArBatch;
 
 typedef struct {
-  int stream;      /* the stream format (no footer) */
+  int stream; /* the stream format (no footer) */
   int nnodes;
   IoArNode *nodes;
   int nleaves;
   IoArLeaf *leaves;
-  int nfnodes;     /* FieldNodes and buffers one record batch holds */
+  int nfnodes; /* FieldNodes and buffers one record batch holds */
   int nbufs;
   int ndicts;
   IoArDict *dicts;

@@ -139,11 +139,11 @@ typedef struct {
   uint8_t *buf;
   size_t cap;
   ArBuf fb;
-  int type;          /* AR_MSG_*; other header types are refused */
+  int type; /* AR_MSG_*; other header types are refused */
   ArTab hdr;
   uint64_t body_off; /* in the source */
   uint64_t body_len;
-  uint64_t end;      /* where the next message starts */
+  uint64_t end; /* where the next message starts */
 } ArMsg;
 
 /* Reads the message at off of s (a stream ending without an end marker counts as the end when
@@ -158,9 +158,9 @@ typedef struct {
   int64_t length;
   const uint8_t *nodes; /* 16 bytes each: length, null count */
   uint32_t nnodes;
-  const uint8_t *bufs;  /* 16 bytes each: offset, length */
+  const uint8_t *bufs; /* 16 bytes each: offset, length */
   uint32_t nbufs;
-  int codec;            /* -1 uncompressed, 0 LZ4_FRAME, 1 ZSTD */
+  int codec; /* -1 uncompressed, 0 LZ4_FRAME, 1 ZSTD */
 } ArRB;
 
 /* Reads the RecordBatch table t of message m into *rb (counts and sizes checked). */

@@ -46,7 +46,8 @@ LtStatus io_ar_read_msg(IoCtx *c, IoSrc *s, uint64_t off, int allow_eof, ArMsg *
   int type = (int)(ar_int(&root, 1, 1, 0) & 0xff);
   int64_t body = ar_int(&root, 3, 8, 0);
   int has_hdr = ar_sub(&root, 2, &m->hdr);
-  if (m->fb.bad) return io_fail(c, LT_EVALUE, "corrupt message metadata (an offset points outside it)");
+  if (m->fb.bad)
+    return io_fail(c, LT_EVALUE, "corrupt message metadata (an offset points outside it)");
   if (version < 3)
     return io_fail(c, LT_EVALUE, "Arrow IPC metadata version V%d is too old (V4 or later)",
                    (int)version + 1);
@@ -119,6 +120,49 @@ static LtStatus int_type(IoCtx *c, const ArTab *t, IoArNode *nd) {
   return LT_OK;
 }
 
+static const IoStype FLOAT_STYPE[3] = {IO_F2, IO_F4, IO_F8};
+static const char *FLOAT_NAME[3] = {"float16", "float32", "float64"};
+
+/* Text, bytes and fixed-width bytes (Binary 4, Utf8 5, Decimal 7, FixedSizeBinary 15,
+ * LargeBinary 19, LargeUtf8 20) into nd. */
+static LtStatus bytes_type(IoCtx *c, int type, const ArTab *t, IoArNode *nd) {
+  if (type == 7 || type == 15) {
+    int64_t v = type == 7 ? ar_int(t, 2, 4, 128) / 8 : ar_int(t, 0, 4, 0);
+    if (v < 1 || v > (1 << 20))
+      return io_fail(c, LT_EVALUE, "fixed width %lld bytes", (long long)v);
+    nd->kind = IO_AR_FIXED_TEXT;
+    nd->width = (int)v;
+    nd->nbuf = 2;
+    nd->type = type == 7 ? "decimal" : "fixed_size_binary";
+    return LT_OK;
+  }
+  nd->kind = IO_AR_TEXT;
+  nd->large = type >= 19;
+  nd->nbuf = 3;
+  if (type == 4) nd->type = "binary";
+  if (type == 5) nd->type = "utf8";
+  if (type == 19) nd->type = "large_binary";
+  if (type == 20) nd->type = "large_utf8";
+  return LT_OK;
+}
+
+/* List 12, Struct_ 13, FixedSizeList 16, LargeList 21 into nd. */
+static LtStatus nested_type(IoCtx *c, int type, const ArTab *t, IoArNode *nd) {
+  nd->kind = type == 13 ? IO_AR_STRUCT : type == 16 ? IO_AR_FIXED_LIST : IO_AR_LIST;
+  nd->large = type == 21;
+  nd->nbuf = type == 12 || type == 21 ? 2 : 1; /* lists: validity, offsets */
+  nd->type = type == 12   ? "list"
+             : type == 13 ? "struct"
+             : type == 16 ? "fixed_size_list"
+                          : "large_list";
+  if (type != 16) return LT_OK;
+  nd->list_size = ar_int(t, 0, 4, 0);
+  /* Size 0 is refused: rows would then cost memory without any buffer backing them. */
+  if (nd->list_size < 1)
+    return io_fail(c, LT_EVALUE, "fixed size list of %lld values", (long long)nd->list_size);
+  return LT_OK;
+}
+
 /* Field type `type` (the Type union's tag) with table t into nd: kind, widths, buffers. */
 static LtStatus field_type(IoCtx *c, int type, const ArTab *t, IoArNode *nd) {
   int64_t v;
@@ -128,62 +172,45 @@ static LtStatus field_type(IoCtx *c, int type, const ArTab *t, IoArNode *nd) {
   case 3:
     v = ar_int(t, 0, 2, 0);
     if (v < 0 || v > 2) return io_fail(c, LT_EVALUE, "floating point precision %lld", (long long)v);
-    set_num(nd, v == 0 ? IO_F2 : v == 1 ? IO_F4 : IO_F8, v == 0 ? "float16" : v == 1 ? "float32" : "float64");
+    set_num(nd, FLOAT_STYPE[v], FLOAT_NAME[v]);
     return LT_OK;
-  case 4: case 5: case 19: case 20:
-    nd->kind = IO_AR_TEXT;
-    nd->large = type >= 19;
-    nd->nbuf = 3;
-    nd->type = type == 4 ? "binary" : type == 5 ? "utf8" : type == 19 ? "large_binary" : "large_utf8";
-    return LT_OK;
+  case 4:
+  case 5:
+  case 7:
+  case 15:
+  case 19:
+  case 20: return bytes_type(c, type, t, nd);
   case 6:
     nd->kind = IO_AR_BOOL;
     nd->dtype = LT_BOOL;
     nd->nbuf = 2;
     nd->type = "bool";
     return LT_OK;
-  case 7: case 15:
-    v = type == 7 ? ar_int(t, 2, 4, 128) / 8 : ar_int(t, 0, 4, 0);
-    if (v < 1 || v > (1 << 20)) return io_fail(c, LT_EVALUE, "fixed width %lld bytes", (long long)v);
-    nd->kind = IO_AR_FIXED_TEXT;
-    nd->width = (int)v;
-    nd->nbuf = 2;
-    nd->type = type == 7 ? "decimal" : "fixed_size_binary";
-    return LT_OK;
-  case 8:
+  case 8: /* Date: DAY (int32) or MILLISECOND (int64, the default) */
     v = ar_int(t, 0, 2, 1);
     set_num(nd, v == 0 ? IO_I4 : IO_I8, v == 0 ? "date32" : "date64");
     return LT_OK;
-  case 9:
+  case 9: /* Time: 32 or 64 bits */
     v = ar_int(t, 1, 4, 32);
     set_num(nd, v == 64 ? IO_I8 : IO_I4, v == 64 ? "time64" : "time32");
     return LT_OK;
   case 10: set_num(nd, IO_I8, "timestamp"); return LT_OK;
   case 18: set_num(nd, IO_I8, "duration"); return LT_OK;
   case 11: set_other(nd, 2, "interval", "type Interval is not supported"); return LT_OK;
-  case 12: case 21:
-    nd->kind = IO_AR_LIST;
-    nd->large = type == 21;
-    nd->nbuf = 2;
-    nd->type = type == 12 ? "list" : "large_list";
-    return LT_OK;
-  case 13: nd->kind = IO_AR_STRUCT; nd->nbuf = 1; nd->type = "struct"; return LT_OK;
+  case 12:
+  case 13:
+  case 16:
+  case 21: return nested_type(c, type, t, nd);
   case 14:
     /* Union: type ids, plus offsets when dense; no validity bitmap since format 1.0. */
     set_other(nd, ar_int(t, 0, 2, 0) == 1 ? 2 : 1, "union", "type Union is not supported");
     return LT_OK;
-  case 16:
-    v = ar_int(t, 0, 4, 0);
-    /* Size 0 is refused: rows would then cost memory without any buffer backing them. */
-    if (v < 1) return io_fail(c, LT_EVALUE, "fixed size list of %lld values", (long long)v);
-    nd->kind = IO_AR_FIXED_LIST;
-    nd->list_size = v;
-    nd->nbuf = 1;
-    nd->type = "fixed_size_list";
-    return LT_OK;
   case 17: set_other(nd, 2, "map", "type Map is not supported"); return LT_OK;
   case 22: set_other(nd, 0, "run_end_encoded", "type RunEndEncoded is not supported"); return LT_OK;
-  case 23: case 24: case 25: case 26:
+  case 23:
+  case 24:
+  case 25:
+  case 26:
     /* Views take a per-batch number of data buffers, so no later column could be found. */
     return io_fail(c, LT_EVALUE, "view types (Utf8View, BinaryView, ListView) are not supported");
   default: return io_fail(c, LT_EVALUE, "unknown type %d", type);
@@ -196,7 +223,8 @@ static LtStatus use_dict(IoCtx *c, IoArFile *f, int64_t id, int k) {
     if (f->dicts[i].id != id) continue;
     const IoArNode *o = &f->nodes[f->dicts[i].node], *n = &f->nodes[k];
     if (o->kind != n->kind || o->stype != n->stype || o->width != n->width || o->large != n->large)
-      return io_fail(c, LT_EVALUE, "dictionary %lld serves fields of different types", (long long)id);
+      return io_fail(c, LT_EVALUE, "dictionary %lld serves fields of different types",
+                     (long long)id);
     f->nodes[k].dict = i;
     return LT_OK;
   }
@@ -268,7 +296,9 @@ static LtStatus parse_field(IoCtx *c, IoArFile *f, const ArTab *fld, int parent,
     size_t start;
     uint32_t n;
     ar_vec(fld, 5, 4, &start, &n);
-    int want = kind == IO_AR_LIST || kind == IO_AR_FIXED_LIST || type == 17 ? 1 : type == 22 ? 2 : -1;
+    int want = kind == IO_AR_LIST || kind == IO_AR_FIXED_LIST || type == 17 ? 1
+               : type == 22                                                 ? 2
+                                                                            : -1;
     if (want >= 0 && (int64_t)n != want)
       return io_fail(c, LT_EVALUE, "field '%s' (%s) has %u children, not %d", f->nodes[k].name,
                      f->nodes[k].type, n, want);
@@ -294,7 +324,8 @@ static LtStatus add_leaves(IoCtx *c, IoArFile *f, int k, const char *prefix) {
   if (nd->kind == IO_AR_STRUCT && nd->dict < 0) {
     memcpy(name + pl + nl, ".", 2);
     LtStatus st = LT_OK;
-    for (int ch = k + 1; ch < nd->end && !st; ch = f->nodes[ch].end) st = add_leaves(c, f, ch, name);
+    for (int ch = k + 1; ch < nd->end && !st; ch = f->nodes[ch].end)
+      st = add_leaves(c, f, ch, name);
     io_free(c, name, pl + nl + 2);
     return st;
   }
@@ -320,7 +351,8 @@ static LtStatus add_leaves(IoCtx *c, IoArFile *f, int k, const char *prefix) {
 
 /* The Schema table t into f: nodes, then one leaf per column. */
 static LtStatus parse_schema(IoCtx *c, IoArFile *f, const ArTab *t) {
-  if (ar_int(t, 0, 2, 0) != 0) return io_fail(c, LT_EVALUE, "big-endian Arrow data is not supported");
+  if (ar_int(t, 0, 2, 0) != 0)
+    return io_fail(c, LT_EVALUE, "big-endian Arrow data is not supported");
   size_t start;
   uint32_t n;
   ar_vec(t, 1, 4, &start, &n);
@@ -355,8 +387,10 @@ static LtStatus apply_dict(IoCtx *c, IoSrc *s, IoArFile *f, const ArMsg *m) {
     if (f->dicts[i].id == id) d = &f->dicts[i];
   if (!d) return io_fail(c, LT_EVALUE, "dictionary batch for unknown id %lld", (long long)id);
   if (d->loaded && !delta)
-    return io_fail(c, LT_EVALUE, "dictionary %lld is replaced (only delta dictionaries are "
-                   "supported)", (long long)id);
+    return io_fail(c, LT_EVALUE,
+                   "dictionary %lld is replaced (only delta dictionaries are "
+                   "supported)",
+                   (long long)id);
   ArRB rb;
   LtStatus st = io_ar_rb(c, s, m, &data, &rb);
   if (st) return st;

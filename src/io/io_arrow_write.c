@@ -155,7 +155,7 @@ static int type_tag(LtDtype dt, int text_large) {
   if (dt == (LtDtype)-1) return text_large ? 20 : 5; /* LargeUtf8, Utf8 */
   if (dt == LT_BOOL) return 6;
   if (dt == LT_F16 || dt == LT_F32 || dt == LT_F64) return 3; /* FloatingPoint */
-  return 2;                                                    /* Int */
+  return 2;                                                   /* Int */
 }
 
 /* The Type table for values of dt (-1: text). */
@@ -263,7 +263,8 @@ static void add_buf(Batch *bt, const void *p, size_t n) {
     const ArCodecs *z = io_ar_codecs();
     int lz4 = bt->o->codec == IO_ARW_LZ4;
     if (lz4 ? !z->LZ4F_compressFrame : !z->ZSTD_compress) {
-      if (!b->st) b->st = io_fail(bt->c, LT_EVALUE, lz4 ? "LZ4 needs liblz4-1" : "ZSTD needs libzstd1");
+      if (!b->st)
+        b->st = io_fail(bt->c, LT_EVALUE, lz4 ? "LZ4 needs liblz4-1" : "ZSTD needs libzstd1");
       return;
     }
     size_t bound = lz4 ? z->LZ4F_compressFrameBound(n, NULL) : z->ZSTD_compressBound(n);
@@ -442,9 +443,7 @@ static size_t put_record_batch(Buf *m, const Batch *bt, int64_t length) {
   return t;
 }
 
-static void batch_reset(Batch *bt) {
-  bt->body.n = bt->nodes.n = bt->bufs.n = 0;
-}
+static void batch_reset(Batch *bt) { bt->body.n = bt->nodes.n = bt->bufs.n = 0; }
 
 /* The dictionary batch of DICT column j: its levels as text. */
 static LtStatus write_dict(Batch *bt, IoWriter *w, const IoPqwCol *col, int j, Block *blk) {
