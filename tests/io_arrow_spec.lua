@@ -197,6 +197,20 @@ describe("read_arrow", function()
     os.remove(base)
   end)
 
+  it("fails cleanly at every allocation (fault injection)", function()
+    -- the Nth allocation fails: a message naming it, then success once N passes them all
+    for _, f in ipairs { "plain.arrows", "zstd.arrow" } do
+      local k, d, err = 0, nil, nil
+      repeat
+        d, err = lio.read_arrow(DIR .. f, { fail_at = k, columns = { "label", "ragged", "pt.y" } })
+        if not d then assert.matches("injected failure at allocation " .. k, err) end
+        k = k + 1
+      until d or k > 5000
+      assert.is_table(d)
+      assert.is_true(k > 20, f .. ": only " .. k .. " allocations")
+    end
+  end)
+
   it("gives nil, message for a missing file", function()
     local d, err = lio.read_arrow(DIR .. "none.arrow")
     assert.is_nil(d)

@@ -152,7 +152,10 @@ static LtStatus get_buf(IoCtx *c, const ArRB *rb, int i, uint64_t need, const ch
       if ((uint64_t)u > c->max_inflate)
         return io_fail(c, LT_EVALUE, "decompressed size %lld over the %llu-byte limit",
                        (long long)u, (unsigned long long)c->max_inflate);
-      if ((uint64_t)u < need) goto short_buf;
+      if ((uint64_t)u < need) {
+        len = u;
+        goto short_buf;
+      }
       Bytes d = {io_alloc(c, (size_t)u), (size_t)u, (size_t)u};
       if (!d.p) return LT_ENOMEM;
       st = decompress(c, rb->codec, b->p + 8, b->n - 8, d.p, d.n);
@@ -161,7 +164,10 @@ static LtStatus get_buf(IoCtx *c, const ArRB *rb, int i, uint64_t need, const ch
       if (st) return st;
     }
   }
-  if (b->n < need) goto short_buf;
+  if (b->n < need) {
+    len = (int64_t)b->n;
+    goto short_buf;
+  }
   return LT_OK;
 short_buf:
   return io_fail(c, LT_EVALUE, "%s buffer holds %lld bytes, %llu needed", what, (long long)len,
@@ -230,8 +236,8 @@ static LtStatus decode_text(IoCtx *c, const ArRB *rb, const IoArNode *nd, int fb
   return st;
 }
 
-LtStatus io_ar_decode_flat(IoCtx *c, const ArRB *rb, const IoArFile *f, int k, int fnode, int fbuf,
-                           IoArColumn *out) {
+static LtStatus decode_flat(IoCtx *c, const ArRB *rb, const IoArFile *f, int k, int fnode, int fbuf,
+                            IoArColumn *out) {
   const IoArNode *nd = &f->nodes[k];
   memset(out, 0, sizeof *out);
   out->width = -1;
@@ -283,6 +289,13 @@ LtStatus io_ar_decode_flat(IoCtx *c, const ArRB *rb, const IoArFile *f, int k, i
   default: st = io_fail(c, LT_EVALUE, "type %s is not a flat type", nd->type);
   }
   bytes_free(c, &b);
+  return st;
+}
+
+LtStatus io_ar_decode_flat(IoCtx *c, const ArRB *rb, const IoArFile *f, int k, int fnode, int fbuf,
+                           IoArColumn *out) {
+  LtStatus st = decode_flat(c, rb, f, k, fnode, fbuf, out);
+  if (st) io_ar_column_free(c, out); /* nothing half-built is left to the caller */
   return st;
 }
 

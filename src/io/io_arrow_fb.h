@@ -30,17 +30,19 @@ typedef struct {
 
 /* The table at pos of b (0 with b->bad set when its header or vtable leaves b). */
 static inline int ar_tab_at(ArBuf *b, size_t pos, ArTab *t) {
+  /* A table that fails leaves *t empty (every field absent), so later reads stay inside b. */
   memset(t, 0, sizeof *t);
   t->b = b;
   if (pos > b->n || b->n - pos < 4) return !(b->bad = 1);
   int64_t vt = (int64_t)pos - (int32_t)io_le32(b->p + pos);
   if (vt < 0 || (uint64_t)vt > b->n - 4) return !(b->bad = 1);
+  unsigned vtlen = io_le16(b->p + vt), tlen = io_le16(b->p + vt + 2);
+  if (vtlen < 4 || vtlen > b->n - (size_t)vt || tlen < 4 || tlen > b->n - pos)
+    return !(b->bad = 1);
   t->pos = pos;
   t->vt = (size_t)vt;
-  t->vtlen = io_le16(b->p + vt);
-  t->tlen = io_le16(b->p + vt + 2);
-  if (t->vtlen < 4 || t->vtlen > b->n - t->vt || t->tlen < 4 || t->tlen > b->n - pos)
-    return !(b->bad = 1);
+  t->vtlen = vtlen;
+  t->tlen = tlen;
   return 1;
 }
 
@@ -115,10 +117,7 @@ static inline int ar_vec(const ArTab *t, int id, size_t elem, size_t *start, uin
 static inline int ar_vec_tab(ArBuf *b, size_t start, uint32_t i, ArTab *out) {
   size_t q = start + 4 * (size_t)i;
   uint64_t to = (uint64_t)q + io_le32(b->p + q);
-  if (to >= b->n) {
-    memset(out, 0, sizeof *out);
-    return !(b->bad = 1);
-  }
+  if (to >= b->n) to = b->n; /* fails in ar_tab_at, which leaves *out empty */
   return ar_tab_at(b, (size_t)to, out);
 }
 

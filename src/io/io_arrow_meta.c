@@ -259,8 +259,11 @@ static LtStatus field_dict(IoCtx *c, IoArFile *f, const ArTab *de, int k) {
   return use_dict(c, f, ar_int(de, 0, 8, 0), k);
 }
 
-/* Copies a flatbuffer string into a new NUL-terminated allocation. */
+/* Copies a flatbuffer string into a new NUL-terminated allocation of strlen + 1 bytes (cut at an
+ * embedded NUL, so io_free's size is always strlen + 1). */
 static char *dup_str(IoCtx *c, const char *s, size_t n) {
+  const char *z = n ? memchr(s, 0, n) : NULL;
+  if (z) n = (size_t)(z - s);
   char *p = io_alloc(c, n + 1);
   if (!p) return NULL;
   if (n) memcpy(p, s, n);
@@ -317,16 +320,19 @@ static LtStatus parse_field(IoCtx *c, IoArFile *f, const ArTab *fld, int parent,
 static LtStatus add_leaves(IoCtx *c, IoArFile *f, int k, const char *prefix) {
   const IoArNode *nd = &f->nodes[k];
   size_t pl = strlen(prefix), nl = strlen(nd->name);
-  char *name = io_alloc(c, pl + nl + 2);
+  int is_struct = nd->kind == IO_AR_STRUCT && nd->dict < 0;
+  /* A leaf's name is freed as strlen + 1 bytes; a struct's prefix has room for the dot. */
+  size_t size = pl + nl + (is_struct ? 2 : 1);
+  char *name = io_alloc(c, size);
   if (!name) return LT_ENOMEM;
   memcpy(name, prefix, pl);
   memcpy(name + pl, nd->name, nl + 1);
-  if (nd->kind == IO_AR_STRUCT && nd->dict < 0) {
+  if (is_struct) {
     memcpy(name + pl + nl, ".", 2);
     LtStatus st = LT_OK;
     for (int ch = k + 1; ch < nd->end && !st; ch = f->nodes[ch].end)
       st = add_leaves(c, f, ch, name);
-    io_free(c, name, pl + nl + 2);
+    io_free(c, name, size);
     return st;
   }
   IoArLeaf *l = &f->leaves[f->nleaves++];
@@ -458,6 +464,7 @@ static LtStatus open_stream(IoCtx *c, IoSrc *s, IoArFile *f) {
 
 /* The message a footer Block (24 bytes at p: offset, metadata length, body length) points at. */
 static LtStatus block_msg(IoCtx *c, IoSrc *s, const uint8_t *p, int want, ArMsg *m) {
+  memset(m, 0, sizeof *m); /* freed by the caller whatever happens */
   int64_t off = (int64_t)io_le64(p);
   if (off < 8 || (uint64_t)off >= io_src_size(s))
     return io_fail(c, LT_EVALUE, "footer block offset %lld outside the file", (long long)off);
