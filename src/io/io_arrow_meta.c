@@ -532,6 +532,10 @@ LtStatus io_ar_open(IoCtx *c, IoSrc *s, IoArFile *f) {
     st = open_file(c, s, f);
   else if (io_le32(head) == 0xFFFFFFFFu)
     st = open_stream(c, s, f);
+  else if (!memcmp(head, "FEA1", 4))
+    st = io_fail(c, LT_EVALUE,
+                 "a Feather v1 file (not Arrow IPC); pyarrow's "
+                 "feather.write_feather writes v2 by default");
   else
     st = io_fail(c, LT_EVALUE, "not an Arrow file or stream (no ARROW1 magic, no message)");
   if (st) io_ar_free(c, f);
