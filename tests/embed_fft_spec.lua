@@ -160,7 +160,8 @@ describe("embed.tsne method = \"fft\"", function()
     end
     -- One point: no force and no kernel sum (what is left is the rounding of its own share).
     local one, z1 = C.tsne_repulsion(lt.tensor({{1, 2}}, "float32"), "fft")
-    assert.is_true(one:abs():max() < 1e-12 and math.abs(z1) < 1e-12)
+    -- (single-precision FFTs: the rounding of the kernel sum is about 1e-7, not 1e-16)
+    assert.is_true(one:abs():max() < 1e-9 and math.abs(z1) < 1e-6)
     local Y4 = embed.tsne(lt.tensor({{0, 0}, {1, 1}, {5, 5}, {6, 6}}, "float32"),
       {perplexity = 1, n_iter = 250, method = "fft"})
     assert.same({4, 2}, {Y4:size(1), Y4:size(2)})
