@@ -234,7 +234,8 @@ end
 -- of spacing 1/2 over the layout, each point spread to its 6 x 6 nearest nodes, single-precision
 -- FFTW), O(n) per step plus a grid FFT; it needs dim = 2 and dof = 1. "auto" picks it
 -- for such layouts from 4,000,000 points on (an extrapolation: Barnes-Hut was faster at every
--- size measured, 2,000 to 1,000,000 points; see BENCHMARKS.md), Barnes-Hut otherwise. Same seed, same result on any
+-- size measured, 2,000 to 70,000 points whole and 1,000,000 per step; see BENCHMARKS.md),
+-- Barnes-Hut otherwise. Same seed, same result on any
 -- thread count, for every method.
 -- info = {kl =, iterations =, learning_rate =, method =} (method: the one used).
 -- One process: under lunette.dist (mpirun) t-SNE and UMAP do not spread over ranks (every
