@@ -30,6 +30,7 @@ int luaopen_lunette_io_png(lua_State *L);         /* io/lio_png.c */
 int luaopen_lunette_io_csv(lua_State *L);         /* io/lio_csv.c */
 int luaopen_lunette_io_parquet(lua_State *L);     /* io/lio_parquet.c */
 int luaopen_lunette_io_hdf5(lua_State *L);        /* io/lio_hdf5.c */
+int luaopen_lunette_io_arrow(lua_State *L);       /* io/lio_arrow.c */
 int luaopen_lunette_data(lua_State *L);           /* data/ldata.c */
 int luaopen_lunette_nn_linear(lua_State *L);      /* nn/lnn_linear.c */
 int luaopen_lunette_nn_conv(lua_State *L);        /* nn/lnn_conv.c */
@@ -47,6 +48,7 @@ int luaopen_lunette_embed_tsne(lua_State *L);     /* embed/lembed_tsne.c */
 int luaopen_lunette_embed_umap(lua_State *L);     /* embed/lembed_umap.c */
 int luaopen_lunette_embed_metrics(lua_State *L);  /* embed/lembed_metrics.c */
 int luaopen_lunette_embed_sphere(lua_State *L);   /* embed/lembed_sphere.c */
+int luaopen_lunette_embed_transform(lua_State *L); /* embed/lembed_transform.c */
 int luaopen_lunette_plot(lua_State *L);           /* plot/lplot.c */
 int luaopen_lunette_plot_color(lua_State *L);     /* plot/lplot_color.c */
 int luaopen_lunette_plot_ticks(lua_State *L);     /* plot/lplot_ticks.c */
@@ -75,7 +77,7 @@ static const LtPart parts[] = {
     {"io", luaopen_lunette_io_safetensors},   {"io", luaopen_lunette_io_pt},
     {"io", luaopen_lunette_io_idx},           {"io", luaopen_lunette_io_png},
     {"io", luaopen_lunette_io_csv},           {"io", luaopen_lunette_io_parquet},
-    {"io", luaopen_lunette_io_hdf5},
+    {"io", luaopen_lunette_io_hdf5},          {"io", luaopen_lunette_io_arrow},
     {"data", luaopen_lunette_data},
     {"nn", luaopen_lunette_nn_linear},        {"nn", luaopen_lunette_nn_conv},
     {"nn", luaopen_lunette_nn_norm},          {"nn", luaopen_lunette_nn_act},
@@ -85,6 +87,7 @@ static const LtPart parts[] = {
     {"embed", luaopen_lunette_embed_knn},     {"embed", luaopen_lunette_embed_pca},
     {"embed", luaopen_lunette_embed_tsne},    {"embed", luaopen_lunette_embed_umap},
     {"embed", luaopen_lunette_embed_metrics}, {"embed", luaopen_lunette_embed_sphere},
+    {"embed", luaopen_lunette_embed_transform},
     {"plot", luaopen_lunette_plot},           {"plot", luaopen_lunette_plot_color},
     {"plot", luaopen_lunette_plot_ticks},     {"plot", luaopen_lunette_plot_3d},
     {"plot", luaopen_lunette_plot_stats},     {"plot", luaopen_lunette_plot_fields},

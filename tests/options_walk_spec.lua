@@ -66,11 +66,14 @@ local CHECKED = {
     read_csv = { 2, function(o) return lio.read_csv(tmp .. ".csv", o) end },
     read_parquet = { 2, function(o) return lio.read_parquet(tmp .. ".parquet", o) end },
     open_parquet = { 2, function(o) return lio.open_parquet(tmp .. ".parquet", o) end },
+    read_arrow = { 2, function(o) return lio.read_arrow(tmp .. ".arrow", o) end },
+    open_arrow = { 2, function(o) return lio.open_arrow(tmp .. ".arrow", o) end },
     write_csv = { 3, function(o) return lio.write_csv(tmp .. ".csv", X, o) end },
     read_hdf5 = { 2, function(o) return lio.read_hdf5(tmp .. ".h5", o) end },
     open_hdf5 = { 2, function(o) return lio.open_hdf5(tmp .. ".h5", o) end },
     write_hdf5 = { 3, function(o) return lio.write_hdf5(tmp .. ".h5", { x = X }, o) end },
     write_parquet = { 3, function(o) return lio.write_parquet(tmp .. ".parquet", { x = X }, o) end },
+    write_arrow = { 3, function(o) return lio.write_arrow(tmp .. ".arrow", { x = X }, o) end },
     write_npz = { 3, function(o) return lio.write_npz(tmp .. ".npz", { x = X }, o) end },
     save_pt = { 3, function(o) return lio.save_pt(tmp .. ".pt", X, o) end },
   },
@@ -115,6 +118,8 @@ local CHECKED = {
     tsne_affinities = { 2, function(o) return embed.tsne_affinities(X, o) end },
     umap = { 2, function(o) return embed.umap(X, o) end },
     umap_graph = { 2, function(o) return embed.umap_graph(X, o) end },
+    tsne_transform = { 4, function(o) return embed.tsne_transform(X, X:narrow(2, 1, 2), X, o) end },
+    umap_transform = { 4, function(o) return embed.umap_transform(X, X:narrow(2, 1, 2), X, o) end },
     knn = { 3, function(o) return embed.knn(X, 3, o) end },
     quality = { 4, function(o) return embed.quality(X, X, 3, o) end },
     to_sphere = { 2, function(o) return embed.to_sphere(X, o) end },
@@ -216,7 +221,7 @@ local NO_OPTIONS = {
   embed = [[anchor_divergence class_centroids continuity knn_preservation knn_recall normalize
     trustworthiness umap_ab]],
   nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator enable_grad
-    generator grad_enabled head_of init is_module no_grad plan split_head Module_dtype Flatten
+    generator grad_enabled head_of in_eval init is_module no_grad plan split_head Module_dtype Flatten
     Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
