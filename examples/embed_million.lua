@@ -137,3 +137,21 @@ end
 local ok, err = fig:save(opts.out, { dpi = 150 })
 if not ok then error(err) end
 report("figure " .. opts.out, t0)
+
+-- The same maps coloured by point density (drawn densest last), which is what still reads
+-- at a million points, where class colours overplot one another.
+t0 = lt.time()
+fig, axes = plot.subplots(#cases, 2, { size = { 13, 5.5 * #cases } })
+for r, case in ipairs(cases) do
+  for c, view in ipairs(case.maps) do
+    local ax = #cases == 1 and axes[c] or axes[r][c]
+    local Y = view[1]
+    local art = ax:scatter(Y:select(2, 1), Y:select(2, 2), { s = 0.3, density = true })
+    fig:colorbar(art, { ax = ax })
+    ax:set_title(("%s of %s, N = %d (density)"):format(view[2], case.name, case.n))
+  end
+end
+local dens_out = opts.out:gsub("%.png$", "") .. "_density.png"
+ok, err = fig:save(dens_out, { dpi = 150 })
+if not ok then error(err) end
+report("figure " .. dens_out, t0)
