@@ -256,21 +256,27 @@ local ParquetFile = {}
 ParquetFile.__index = ParquetFile
 
 --- open_parquet(path [, limits]) -> ParquetFile | nil, message
--- Reads only the footer of a Parquet file: f.schema (an array of {name, type, nullable, list}),
--- f.columns (the names), f.num_rows, f.row_groups (rows of each), f.num_row_groups, and
+-- Opens a Parquet file and reads its footer, once: f.schema (an array of {name, type, nullable,
+-- list}), f.columns (the names), f.num_rows, f.row_groups (rows of each), f.num_row_groups, and
 -- f:read_row_group(i [, {columns = {...}}]) reads one row group (1-based) as read_parquet does,
--- so a file bigger than memory is read in pieces.
+-- so a file bigger than memory is read in pieces (the file stays open, and the buffers its
+-- chunks are read and decompressed through are reused, until f:close() or the collector).
 function M.open_parquet(path, opts)
   check("open_parquet", 2, opts, LIMITS)
   if type(path) ~= "string" then argerr(1, "open_parquet", "string expected, got " .. type(path)) end
-  local meta, err = C.parquet_meta(path, opts)
-  if not meta then return nil, err end
+  local h, meta = C.parquet_open(path, opts)
+  if not h then return nil, meta end
   local names = {}
   for i, c in ipairs(meta.columns) do names[i] = c.name end
   return setmetatable({ path = path, schema = meta.columns, columns = names,
     num_rows = meta.num_rows, row_groups = meta.row_groups, num_row_groups = #meta.row_groups,
-    limits = opts }, ParquetFile)
+    limits = opts, _h = h }, ParquetFile)
 end
+
+-- f:close(): releases the file and its buffers now (reads after it raise); idempotent.
+function ParquetFile:close() C.parquet_close(self._h) end
+
+local read_range
 
 -- f:read_row_group(i [, {columns = {...}}]) -> {name = column} | nil, message
 function ParquetFile:read_row_group(i, opts)
@@ -280,7 +286,11 @@ function ParquetFile:read_row_group(i, opts)
       self.num_row_groups, tostring(i)))
   end
   local cols = pick_columns("read_row_group", 2, self.columns, opts and opts.columns)
-  return C.parquet_read(self.path, i, cols, limits_of(opts) or self.limits)
+  local limits = limits_of(opts) or self.limits
+  local first = 1
+  for g = 1, i - 1 do first = first + self.row_groups[g] end
+  if self.row_groups[i] == 0 then return C.parquet_group(self._h, i, cols, limits) end
+  return read_range(self, cols or self.columns, first, first + self.row_groups[i] - 1, limits)
 end
 
 -- Joins one column's pieces from consecutive row groups.
@@ -420,17 +430,30 @@ function M.read_parquet(path, opts)
   elseif rows ~= nil then
     argerr(2, "read_parquet", "rows must be a count or {first, last} (1-based, inclusive)")
   end
-  local names = cols or f.columns
-  local parts, out = {}, {}
-  for _, n in ipairs(names) do parts[n] = {} end
+  local out, rerr = read_range(f, cols or f.columns, first, last, limits_of(opts))
+  f:close()
+  return out, rerr
+end
+
+-- Columns `names` of rows [first, last] (1-based, inclusive, last <= f.num_rows) of the open file
+-- f: dense numeric columns (no nulls, lists of one length) straight into one tensor each
+-- (parquet_dense); the rest row group by row group, sliced and joined.
+function read_range(f, names, first, last, limits)
+  local out, err = C.parquet_dense(f._h, first, last, names, limits)
+  if not out then return nil, err end
+  local rest = {}
+  for _, n in ipairs(names) do if out[n] == nil then rest[#rest + 1] = n end end
+  if #rest == 0 then return out end
+  local parts = {}
+  for _, n in ipairs(rest) do parts[n] = {} end
   local start = 1 -- the first row of group g
   for g = 1, f.num_row_groups do
     local n = f.row_groups[g]
     local a, b = math.max(first, start), math.min(last, start + n - 1)
     if a <= b then
-      local piece, perr = C.parquet_read(path, g, cols, limits_of(opts))
+      local piece, perr = C.parquet_group(f._h, g, rest, limits)
       if not piece then return nil, perr end
-      for _, name in ipairs(names) do
+      for _, name in ipairs(rest) do
         local v = piece[name]
         if a ~= start or b ~= start + n - 1 then v = slice(v, a - start + 1, b - start + 1) end
         table.insert(parts[name], v)
@@ -438,12 +461,12 @@ function M.read_parquet(path, opts)
     end
     start = start + n
   end
-  for _, name in ipairs(names) do
+  for _, name in ipairs(rest) do
     if #parts[name] > 0 then
       out[name] = join(parts[name])
     else
       -- No row selected: an empty piece of the first row group keeps each column's type.
-      local piece, perr = f.num_row_groups > 0 and C.parquet_read(path, 1, { name }, limits_of(opts))
+      local piece, perr = f.num_row_groups > 0 and C.parquet_group(f._h, 1, { name }, limits)
       if piece == nil then return nil, perr end
       out[name] = piece and slice(piece[name], 1, 0) or {}
     end

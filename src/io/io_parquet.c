@@ -292,9 +292,37 @@ static LtStatus grow_bytes(IoCtx *c, IoPqColumn *col, uint64_t need) {
   return LT_OK;
 }
 
+/* Makes sc's chunk (page = 0) or page buffer hold at least need bytes, contents not kept:
+ * scratch buffers grow, never shrink. A failure's message lands in c. */
+static LtStatus grow_scratch(IoCtx *c, IoPqScratch *sc, int page, size_t need) {
+  uint8_t **p = page ? &sc->page : &sc->chunk;
+  size_t *cap = page ? &sc->page_cap : &sc->chunk_cap;
+  IoCtx *a = sc->c ? sc->c : c;
+  if (*p && need <= *cap) return LT_OK;
+  if (*p) io_free(a, *p, *cap);
+  *p = NULL;
+  *cap = 0;
+  size_t n = need ? need : 1;
+  if (!(*p = io_alloc(a, n))) {
+    if (a != c) memcpy(c->msg, a->msg, sizeof c->msg);
+    return LT_ENOMEM;
+  }
+  *cap = n;
+  return LT_OK;
+}
+
+void io_pq_scratch_free(IoCtx *c, IoPqScratch *sc) {
+  IoCtx *a = sc->c ? sc->c : c;
+  if (sc->chunk) io_free(a, sc->chunk, sc->chunk_cap);
+  if (sc->page) io_free(a, sc->page, sc->page_cap);
+  sc->chunk = sc->page = NULL;
+  sc->chunk_cap = sc->page_cap = 0;
+}
+
 /* State of one chunk's decoding. */
 typedef struct {
   IoCtx *c;
+  IoPqScratch *sc; /* chunk and page buffers */
   const IoPqLeaf *l;
   IoPqColumn *col;
   int16_t *def, *rep; /* chunk-wide levels */
@@ -756,64 +784,81 @@ static LtStatus alloc_chunk(Dec *d) {
   return LT_OK;
 }
 
+/* One page of a chunk: its header, its v2 levels (uncompressed, lv[0..lvn)) and its values (or
+ * a v1 page's levels and values) decompressed, v[0..vn). */
+typedef struct {
+  PageHdr h;
+  const uint8_t *lv;
+  size_t lvn;
+  const uint8_t *v;
+  size_t vn;
+} Page;
+
+/* Parses and checks the page header at buf[*at] (the chunk is buf[0..csize)) of leaf l, moves
+ * *at past the page and decompresses its values into sc->page when the chunk's codec applies.
+ * *use is 0 for a page the reader skips (an index page). */
+static LtStatus open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int codec,
+                          const uint8_t *buf, size_t csize, size_t *at, Page *pg, int *use) {
+  LtStatus st;
+  PageHdr *h = &pg->h;
+  memset(pg, 0, sizeof *pg);
+  *use = 0;
+  h->compressed = 1;
+  IoTr t = {c, buf + *at, buf + csize, 0, LT_OK};
+  if ((st = io_tr_struct(&t, page_field, h))) return st;
+  size_t pos = (size_t)(t.p - buf);
+  if (h->csize < 0 || h->usize < 0 || (uint64_t)h->csize > csize - pos) {
+    return io_fail(c, LT_EVALUE, "column '%s': page size past the chunk", l->name);
+  }
+  if ((uint64_t)h->usize > c->max_inflate) {
+    return io_fail(c, LT_EVALUE, "column '%s': page of %lld bytes over the %llu-byte limit",
+                   l->name, (long long)h->usize, (unsigned long long)c->max_inflate);
+  }
+  const uint8_t *src = buf + pos;
+  size_t sn = (size_t)h->csize;
+  *at = pos + sn;
+  if (h->type == 1) return LT_OK; /* index page: not needed */
+  if (h->type != 0 && h->type != 2 && h->type != 3) {
+    return io_fail(c, LT_EVALUE, "column '%s': unknown page type %lld", l->name,
+                   (long long)h->type);
+  }
+  /* v2 pages keep their levels uncompressed in front of the (maybe compressed) values. */
+  size_t lvn = 0;
+  if (h->type == 3) {
+    if (!h->has_v2 || h->rep_len < 0 || h->def_len < 0 ||
+        (uint64_t)h->rep_len + (uint64_t)h->def_len > sn ||
+        (uint64_t)h->rep_len + (uint64_t)h->def_len > (uint64_t)h->usize) {
+      return io_fail(c, LT_EVALUE, "column '%s': bad v2 page header", l->name);
+    }
+    lvn = (size_t)(h->rep_len + h->def_len);
+  } else if ((h->type == 0 && !h->has_dph) || (h->type == 2 && !h->has_dict)) {
+    return io_fail(c, LT_EVALUE, "column '%s': page header lacks its type's part", l->name);
+  }
+  size_t want = (size_t)h->usize - lvn;
+  pg->lv = src;
+  pg->lvn = lvn;
+  pg->v = src + lvn;
+  pg->vn = sn - lvn;
+  if (codec != 0 && (h->type != 3 || h->compressed)) {
+    if ((st = grow_scratch(c, sc, 1, want))) return st;
+    if ((st = decompress(c, codec, pg->v, pg->vn, sc->page, want))) return st;
+    pg->v = sc->page;
+    pg->vn = want;
+  }
+  *use = 1;
+  return LT_OK;
+}
+
 /* Decodes the page whose header starts at buf[*at] (the chunk is buf[0..csize)) and moves *at
  * past it: a dictionary page fills the dictionary, a data page the next slots. */
 static LtStatus next_page(Dec *d, const IoPqChunk *ch, const uint8_t *buf, size_t csize,
                           size_t *at) {
-  IoCtx *c = d->c;
-  const IoPqLeaf *l = d->l;
-  LtStatus st;
-  PageHdr h;
-  memset(&h, 0, sizeof h);
-  h.compressed = 1;
-  IoTr t = {c, buf + *at, buf + csize, 0, LT_OK};
-  if ((st = io_tr_struct(&t, page_field, &h))) return st;
-  size_t pos = (size_t)(t.p - buf);
-  if (h.csize < 0 || h.usize < 0 || (uint64_t)h.csize > csize - pos) {
-    return io_fail(c, LT_EVALUE, "column '%s': page size past the chunk", l->name);
-  }
-  if ((uint64_t)h.usize > c->max_inflate) {
-    return io_fail(c, LT_EVALUE, "column '%s': page of %lld bytes over the %llu-byte limit",
-                   l->name, (long long)h.usize, (unsigned long long)c->max_inflate);
-  }
-  const uint8_t *src = buf + pos;
-  size_t sn = (size_t)h.csize;
-  *at = pos + sn;
-  if (h.type == 1) return LT_OK; /* index page: not needed */
-  if (h.type != 0 && h.type != 2 && h.type != 3) {
-    return io_fail(c, LT_EVALUE, "column '%s': unknown page type %lld", l->name, (long long)h.type);
-  }
-  /* v2 pages keep their levels uncompressed in front of the (maybe compressed) values. */
-  size_t lvn = 0;
-  if (h.type == 3) {
-    if (!h.has_v2 || h.rep_len < 0 || h.def_len < 0 ||
-        (uint64_t)h.rep_len + (uint64_t)h.def_len > sn ||
-        (uint64_t)h.rep_len + (uint64_t)h.def_len > (uint64_t)h.usize) {
-      return io_fail(c, LT_EVALUE, "column '%s': bad v2 page header", l->name);
-    }
-    lvn = (size_t)(h.rep_len + h.def_len);
-  } else if ((h.type == 0 && !h.has_dph) || (h.type == 2 && !h.has_dict)) {
-    return io_fail(c, LT_EVALUE, "column '%s': page header lacks its type's part", l->name);
-  }
-  size_t want = (size_t)h.usize - lvn;
-  const uint8_t *vals = src + lvn;
-  size_t vn = sn - lvn;
-  uint8_t *page = NULL;
-  if (ch->codec != 0 && (h.type != 3 || h.compressed)) {
-    if (!(page = io_alloc(c, want ? want : 1))) return LT_ENOMEM;
-    if ((st = decompress(c, ch->codec, vals, vn, page, want))) {
-      io_free(c, page, want ? want : 1);
-      return st;
-    }
-    vals = page;
-    vn = want;
-  }
-  if (h.type == 2)
-    st = read_dict(d, vals, vn, h.nvals);
-  else
-    st = data_page(d, &h, src, lvn, vals, vn);
-  if (page) io_free(c, page, want ? want : 1);
-  return st;
+  Page pg;
+  int use;
+  LtStatus st = open_page(d->c, d->sc, d->l, ch->codec, buf, csize, at, &pg, &use);
+  if (st || !use) return st;
+  if (pg.h.type == 2) return read_dict(d, pg.v, pg.vn, pg.h.nvals);
+  return data_page(d, &pg.h, pg.lv, pg.lvn, pg.v, pg.vn);
 }
 
 static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) {
@@ -833,9 +878,9 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
   if ((st = alloc_chunk(d))) return st;
   /* The chunk's bytes, read at once: its size was checked against the file by io_pq_open. */
   size_t csize = (size_t)ch->size;
-  uint8_t *buf = io_alloc(c, csize ? csize : 1);
-  if (!buf) return LT_ENOMEM;
-  st = io_src_read(c, s, (uint64_t)ch->data_off, buf, csize);
+  if ((st = grow_scratch(c, d->sc, 0, csize))) return st;
+  const uint8_t *buf = d->sc->chunk;
+  st = io_src_read(c, s, (uint64_t)ch->data_off, d->sc->chunk, csize);
   size_t pos = 0;
   while (!st && d->slot < nslots) {
     if (pos >= csize) {
@@ -845,7 +890,6 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
     }
     st = next_page(d, ch, buf, csize, &pos);
   }
-  io_free(c, buf, csize ? csize : 1);
   if (st) return st;
   /* Null flags from the definition levels (flat columns: every slot is a value). */
   if (l->max_def) {
@@ -872,20 +916,271 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
 }
 
 LtStatus io_pq_read_column(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
-                           IoPqColumn *out) {
+                           IoPqScratch *sc, IoPqColumn *out) {
   memset(out, 0, sizeof *out);
   if (rg < 0 || rg >= f->nrg || leaf < 0 || leaf >= f->nleaves)
     return io_fail(c, LT_ERANGE, "row group or column out of range");
   Dec d;
   memset(&d, 0, sizeof d);
+  IoPqScratch own;
+  memset(&own, 0, sizeof own);
   d.c = c;
+  d.sc = sc ? sc : &own;
   d.l = &f->leaves[leaf];
   d.col = out;
   LtStatus st =
       read_chunk(&d, s, &f->chunks[(size_t)rg * (size_t)f->nleaves + (size_t)leaf], f->rg_rows[rg]);
+  io_pq_scratch_free(c, &own);
   if (d.def) io_free(c, d.def, out->cap_vals * 2);
   if (d.rep) io_free(c, d.rep, out->cap_vals * 2);
   if (d.dict) io_free(c, d.dict, d.dict_size ? d.dict_size : 1);
   if (st) io_pq_column_free(c, out);
+  return st;
+}
+
+/* ---- Dense columns straight into the caller's memory --------------------------------------- */
+
+size_t io_pq_dense_elem(const IoPqLeaf *l) {
+  if (l->max_rep > 1) return 0;
+  switch (l->type) {
+  case IO_PQ_INT32: return l->is_unsigned ? 0 : 4; /* unsigned ones widen to int64 */
+  case IO_PQ_FLOAT: return 4;
+  case IO_PQ_INT64:
+  case IO_PQ_DOUBLE: return 8;
+  case IO_PQ_FIXED: return l->float16 && l->type_len == 2 ? 2 : 0;
+  default: return 0;
+  }
+}
+
+int64_t io_pq_dense_width(const IoPqFile *f, int rg, int leaf) {
+  if (rg < 0 || rg >= f->nrg || leaf < 0 || leaf >= f->nleaves) return -1;
+  const IoPqLeaf *l = &f->leaves[leaf];
+  int64_t rows = f->rg_rows[rg];
+  int64_t nv = f->chunks[(size_t)rg * (size_t)f->nleaves + (size_t)leaf].num_values;
+  if (!io_pq_dense_elem(l) || rows <= 0 || nv <= 0) return -1;
+  if (!l->max_rep) return nv == rows ? 1 : -1;
+  return nv % rows ? -1 : nv / rows;
+}
+
+/* Bit width of levels whose maximum is maxv (as read_levels computes it). */
+static int level_width(int maxv) {
+  int bw = 0;
+  while ((1 << bw) <= maxv) bw++;
+  return bw;
+}
+
+/* Whether the n levels in p[0..len) are all `want`, read run by run (nothing is stored). */
+static int levels_all(const uint8_t *p, size_t len, int64_t n, int maxv, int want) {
+  Rle r;
+  rle_init(&r, p, len, level_width(maxv));
+  int64_t i = 0;
+  while (i < n) {
+    if (r.run_left) {
+      if (r.run_val != (uint32_t)want) return 0;
+      uint64_t take = (uint64_t)(n - i) < r.run_left ? (uint64_t)(n - i) : r.run_left;
+      r.run_left -= take;
+      i += (int64_t)take;
+      continue;
+    }
+    if (rle_next(&r) != want) return 0;
+    i++;
+  }
+  return 1;
+}
+
+/* Whether the n repetition levels in p[0..len) continue rows of exactly w values each: level 0
+ * where a row starts, 1 inside it. *at is the position inside the current row, carried from page
+ * to page (0 at the chunk's start, so its first level must be 0). */
+static int levels_rows(const uint8_t *p, size_t len, int64_t n, int64_t w, int64_t *at) {
+  Rle r;
+  rle_init(&r, p, len, 1);
+  int64_t i = 0, pos = *at;
+  while (i < n) {
+    uint64_t run = 1;
+    int64_t v;
+    if (r.run_left) {
+      v = r.run_val;
+      run = (uint64_t)(n - i) < r.run_left ? (uint64_t)(n - i) : r.run_left;
+      r.run_left -= run;
+    } else {
+      v = rle_next(&r);
+    }
+    if (v == 0) {
+      /* each 0 starts a row: only at a row's start, and twice in a row only for width 1 */
+      if (pos != 0 || (run > 1 && w != 1)) return 0;
+      pos = w == 1 ? 0 : 1;
+    } else if (v == 1) {
+      if (pos == 0 || (uint64_t)(w - pos) < run) return 0;
+      pos = (pos + (int64_t)run) % w;
+    } else {
+      return 0; /* malformed, or a level over the maximum of 1 */
+    }
+    i += (int64_t)run;
+  }
+  *at = pos;
+  return 1;
+}
+
+/* Stores the dictionary entries that the n RLE/bit-packed indices in p[0..len) (width bw) name,
+ * elem bytes each, at out. 0 when the indices end early or one is out of range. */
+static int gather_dict(const uint8_t *p, size_t len, int bw, int64_t n, const uint8_t *dict,
+                       int64_t ndict, size_t elem, uint8_t *out) {
+  Rle r;
+  rle_init(&r, p, len, bw);
+  int64_t i = 0;
+  while (i < n) {
+    if (r.run_left) {
+      /* a run of one index: one entry repeated */
+      if (r.run_val >= (uint64_t)ndict) return 0;
+      uint64_t take = (uint64_t)(n - i) < r.run_left ? (uint64_t)(n - i) : r.run_left;
+      const uint8_t *e = dict + (size_t)r.run_val * elem;
+      for (uint64_t k = 0; k < take; k++) memcpy(out + (size_t)(i + (int64_t)k) * elem, e, elem);
+      r.run_left -= take;
+      i += (int64_t)take;
+      continue;
+    }
+    int64_t ix = rle_next(&r);
+    if (ix < 0 || ix >= ndict) return 0;
+    memcpy(out + (size_t)i * elem, dict + (size_t)ix * elem, elem);
+    i++;
+  }
+  return 1;
+}
+
+/* State of one dense chunk's decoding. */
+typedef struct {
+  IoCtx *c;
+  const IoPqLeaf *l;
+  size_t elem;
+  int64_t width;
+  int64_t slot, nslots; /* values written so far, values in the chunk */
+  int64_t rowpos;       /* position inside the current list row (levels_rows) */
+  uint8_t *dict;        /* dictionary entries, elem bytes each */
+  size_t dict_size;
+  int64_t ndict;
+  int has_dict;
+} Dense;
+
+/* One data page into dst: 1 when it keeps the chunk dense, 0 otherwise (or when it is damaged,
+ * which the general reader then reports). */
+static int dense_page(Dense *d, const Page *pg, uint8_t *dst) {
+  const IoPqLeaf *l = d->l;
+  const PageHdr *h = &pg->h;
+  int64_t n = h->nvals;
+  if (n < 0 || n > d->nslots - d->slot) return 0;
+  const uint8_t *v = pg->v;
+  size_t vn = pg->vn;
+  /* the level streams, as data_page finds them */
+  const uint8_t *rp = NULL, *dp = NULL;
+  size_t rn = 0, dn = 0;
+  if (h->has_v2) {
+    if (h->rep_len < 0 || h->def_len < 0 ||
+        (uint64_t)h->rep_len + (uint64_t)h->def_len > pg->lvn)
+      return 0;
+    rp = pg->lv;
+    rn = (size_t)h->rep_len;
+    dp = pg->lv + rn;
+    dn = (size_t)h->def_len;
+  } else {
+    size_t pos = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      if (!(pass == 0 ? l->max_rep : l->max_def)) continue;
+      if (vn - pos < 4) return 0;
+      uint32_t len = io_le32(v + pos);
+      pos += 4;
+      if (len > vn - pos) return 0;
+      if (pass == 0) {
+        rp = v + pos;
+        rn = len;
+      } else {
+        dp = v + pos;
+        dn = len;
+      }
+      pos += len;
+    }
+    v += pos;
+    vn -= pos;
+  }
+  if (l->max_rep && !levels_rows(rp, rn, n, d->width, &d->rowpos)) return 0;
+  if (l->max_def && !levels_all(dp, dn, n, l->max_def, l->max_def)) return 0;
+  size_t elem = d->elem;
+  uint8_t *out = dst + (size_t)d->slot * elem;
+  int64_t enc = h->enc;
+  if (enc == 0) {
+    if ((uint64_t)n > vn / elem) return 0;
+    memcpy(out, v, (size_t)n * elem);
+  } else if (enc == 2 || enc == 8) {
+    if (!d->has_dict || vn < 1 || v[0] > 32) return 0;
+    if (!gather_dict(v + 1, vn - 1, v[0], n, d->dict, d->ndict, elem, out)) return 0;
+  } else if (enc == 9) {
+    /* BYTE_STREAM_SPLIT: byte b of value i is at v[b * n + i] */
+    if ((uint64_t)n > vn / elem) return 0;
+    for (int64_t i = 0; i < n; i++)
+      for (size_t b = 0; b < elem; b++) out[(size_t)i * elem + b] = v[b * (size_t)n + (size_t)i];
+  } else {
+    return 0; /* DELTA_* and the rest: the general reader */
+  }
+  d->slot += n;
+  return 1;
+}
+
+/* A dictionary page of a dense chunk: PLAIN entries, elem bytes each. */
+static LtStatus dense_dict(Dense *d, const Page *pg, int *ok) {
+  int64_t count = pg->h.nvals;
+  *ok = 0;
+  if (d->has_dict || count < 0 || (uint64_t)count > pg->vn / d->elem) return LT_OK;
+  d->has_dict = 1;
+  d->ndict = count;
+  d->dict_size = (size_t)count * d->elem;
+  if (!(d->dict = io_alloc(d->c, d->dict_size ? d->dict_size : 1))) return LT_ENOMEM;
+  memcpy(d->dict, pg->v, d->dict_size);
+  *ok = 1;
+  return LT_OK;
+}
+
+LtStatus io_pq_read_dense(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
+                          IoPqScratch *sc, void *dst, int64_t width, int *dense) {
+  *dense = 0;
+  int64_t w = io_pq_dense_width(f, rg, leaf);
+  if (w < 1 || w != width) return LT_OK;
+  const IoPqLeaf *l = &f->leaves[leaf];
+  const IoPqChunk *ch = &f->chunks[(size_t)rg * (size_t)f->nleaves + (size_t)leaf];
+  Dense d;
+  memset(&d, 0, sizeof d);
+  d.c = c;
+  d.l = l;
+  d.elem = io_pq_dense_elem(l);
+  d.width = w;
+  d.nslots = ch->num_values;
+  size_t csize = (size_t)ch->size;
+  LtStatus st = grow_scratch(c, sc, 0, csize);
+  if (st) return st;
+  /* A failed read is left to the general reader to report, as every other failure. */
+  if (io_src_read(c, s, (uint64_t)ch->data_off, sc->chunk, csize)) return LT_OK;
+  size_t pos = 0;
+  int ok = 1;
+  while (ok && d.slot < d.nslots) {
+    Page pg;
+    int use;
+    if (pos >= csize) {
+      ok = 0;
+      break;
+    }
+    st = open_page(c, sc, l, ch->codec, sc->chunk, csize, &pos, &pg, &use);
+    if (st == LT_ENOMEM) break;
+    if (st) {
+      st = LT_OK;
+      ok = 0;
+      break;
+    }
+    if (!use) continue;
+    if (pg.h.type == 2) {
+      if ((st = dense_dict(&d, &pg, &ok))) break;
+    } else {
+      ok = dense_page(&d, &pg, dst);
+    }
+  }
+  if (d.dict) io_free(c, d.dict, d.dict_size ? d.dict_size : 1);
+  *dense = !st && ok && d.slot == d.nslots;
   return st;
 }
