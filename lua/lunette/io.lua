@@ -310,6 +310,20 @@ local function join(parts)
     end
   end
   if coded == #parts then
+    -- Row groups whose dictionaries are the first one's (a writer that met the labels in the same
+    -- order in each, as usual): their codes need no mapping.
+    local same = true
+    for k = 2, #parts do
+      local a, b = parts[1].levels, parts[k].levels
+      if #a ~= #b then same = false break end
+      for j = 1, #a do if a[j] ~= b[j] then same = false break end end
+      if not same then break end
+    end
+    if same then
+      local codes = {}
+      for k, p in ipairs(parts) do codes[k] = p.codes end
+      return { codes = T.cat(codes, 1), levels = parts[1].levels }
+    end
     -- Each row group has its own dictionary: the levels are merged in order of appearance and
     -- every piece's codes mapped onto them (0, a null, stays 0).
     local levels, index, codes = {}, {}, {}

@@ -334,6 +334,9 @@ typedef struct {
   uint8_t *dict; /* fixed-width: ndict * elem bytes */
   size_t dict_size;
   int all_dict;
+  /* Flat text while every page so far was dictionary-coded: only the codes are stored (what the
+   * binding returns then); the strings of those slots are written when a PLAIN page ends that. */
+  int lazy_text;
   size_t elem;
 } Dec;
 
@@ -414,6 +417,20 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
     if (v[0] > 32) return io_fail(c, LT_EVALUE, "column '%s': bad index width", l->name);
     rle_init(&r, v + 1, n - 1, v[0]);
   } else {
+    if (d->lazy_text) {
+      /* The slots before this page held only codes: their strings now, in order. */
+      d->lazy_text = 0;
+      for (int64_t i = 0; i < first; i++) {
+        int32_t k = col->codes[i];
+        if (k < 0) {
+          col->off[i + 1] = col->off[i];
+          continue;
+        }
+        LtStatus st = put_string(d, i, col->dict_bytes + col->dict_off[k],
+                                 (size_t)(col->dict_off[k + 1] - col->dict_off[k]));
+        if (st) return st;
+      }
+    }
     d->all_dict = 0;
     if (enc == 3 && l->type == IO_PQ_BOOLEAN) {
       /* RLE booleans (v2 pages): a 4-byte length, then the hybrid with width 1. */
@@ -458,8 +475,9 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
                        (long long)ix, (long long)d->ndict);
       if (l->type == IO_PQ_BYTE_ARRAY) {
         if (col->codes) col->codes[i] = (int32_t)ix;
-        LtStatus st = put_string(d, i, col->dict_bytes + col->dict_off[ix],
-                                 (size_t)(col->dict_off[ix + 1] - col->dict_off[ix]));
+        LtStatus st = d->lazy_text ? LT_OK
+                                   : put_string(d, i, col->dict_bytes + col->dict_off[ix],
+                                                (size_t)(col->dict_off[ix + 1] - col->dict_off[ix]));
         if (st) return st;
       } else {
         memcpy(col->data + (size_t)i * elem, d->dict + (size_t)ix * elem, elem);
@@ -792,13 +810,44 @@ typedef struct {
   size_t lvn;
   const uint8_t *v;
   size_t vn;
+  int in_place; /* the values were decompressed into their place (open_page's `into`); v holds
+                   only a v1 page's levels */
 } Page;
+
+/* Decompresses a page's want bytes from src[0..n) so that its last `vals` bytes (the values)
+ * land at into, the `want - vals` bytes before them (a v1 page's levels) at into - (want - vals),
+ * which the caller lets us borrow: they are saved in sc->page first and put back after, the
+ * levels copied to sc->page + pre for the page to read. 1 when done (*lv, *lvn: the levels), 0
+ * when it does not apply (the levels would not fit the room, or a codec failure, with into's
+ * surroundings restored and the error left for the general reader). */
+static int decompress_into(IoCtx *c, IoPqScratch *sc, int codec, const uint8_t *src, size_t n,
+                           size_t want, size_t vals, uint8_t *into, size_t room,
+                           const uint8_t **lv, size_t *lvn) {
+  if (vals > want) return 0;
+  size_t pre = want - vals;
+  /* 1 MiB of levels covers any real page (a list page's levels take about 1 byte in 64). */
+  if (pre > room || pre > ((size_t)1 << 20)) return 0;
+  if (pre && grow_scratch(c, sc, 1, 2 * pre)) return 0;
+  uint8_t *at = into - pre;
+  if (pre) memcpy(sc->page, at, pre);
+  int ok = decompress(c, codec, src, n, at, want) == LT_OK;
+  if (pre) {
+    memcpy(sc->page + pre, at, pre);
+    memcpy(at, sc->page, pre);
+  }
+  *lv = sc->page + pre;
+  *lvn = pre;
+  return ok;
+}
 
 /* Parses and checks the page header at buf[*at] (the chunk is buf[0..csize)) of leaf l, moves
  * *at past the page and decompresses its values into sc->page when the chunk's codec applies.
- * *use is 0 for a page the reader skips (an index page). */
+ * *use is 0 for a page the reader skips (an index page). With into (the dense reader: into_cap
+ * bytes there, room bytes before it to borrow, elem bytes per value), a compressed PLAIN data
+ * page is decompressed in place instead (decompress_into; pg->in_place). */
 static LtStatus open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int codec,
-                          const uint8_t *buf, size_t csize, size_t *at, Page *pg, int *use) {
+                          const uint8_t *buf, size_t csize, size_t *at, Page *pg, int *use,
+                          uint8_t *into, size_t into_cap, size_t room, size_t elem) {
   LtStatus st;
   PageHdr *h = &pg->h;
   memset(pg, 0, sizeof *pg);
@@ -839,6 +888,22 @@ static LtStatus open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int code
   pg->lvn = lvn;
   pg->v = src + lvn;
   pg->vn = sn - lvn;
+  if (into && codec != 0 && (h->type != 3 || h->compressed) && h->enc == 0 && h->nvals >= 0 &&
+      (uint64_t)h->nvals <= SIZE_MAX / 8 / elem) {
+    /* A PLAIN data page of a dense column: its values decompressed where they belong, with no
+     * copy after (a v2 page's levels are not compressed: none to move aside). */
+    size_t vals = (size_t)h->nvals * elem;
+    const uint8_t *lv;
+    size_t lvlen;
+    if (vals <= into_cap && (h->type == 0 || (h->type == 3 && vals == want)) &&
+        decompress_into(c, sc, codec, pg->v, pg->vn, want, vals, into, room, &lv, &lvlen)) {
+      pg->v = lv;
+      pg->vn = lvlen;
+      pg->in_place = 1;
+      *use = 1;
+      return LT_OK;
+    }
+  }
   if (codec != 0 && (h->type != 3 || h->compressed)) {
     if ((st = grow_scratch(c, sc, 1, want))) return st;
     if ((st = decompress(c, codec, pg->v, pg->vn, sc->page, want))) return st;
@@ -855,7 +920,7 @@ static LtStatus next_page(Dec *d, const IoPqChunk *ch, const uint8_t *buf, size_
                           size_t *at) {
   Page pg;
   int use;
-  LtStatus st = open_page(d->c, d->sc, d->l, ch->codec, buf, csize, at, &pg, &use);
+  LtStatus st = open_page(d->c, d->sc, d->l, ch->codec, buf, csize, at, &pg, &use, NULL, 0, 0, 0);
   if (st || !use) return st;
   if (pg.h.type == 2) return read_dict(d, pg.v, pg.vn, pg.h.nvals);
   return data_page(d, &pg.h, pg.lv, pg.lvn, pg.v, pg.vn);
@@ -872,6 +937,7 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
                    (long long)nslots, (long long)rows);
   d->nslots = nslots;
   d->all_dict = 1;
+  d->lazy_text = l->type == IO_PQ_BYTE_ARRAY && l->max_rep == 0;
   uint64_t lvbytes;
   if (!io_mul_u64((uint64_t)nslots, 2, &lvbytes) || lvbytes > SIZE_MAX / 4)
     return io_fail(c, LT_EOVERFLOW, "column '%s': too many values", l->name);
@@ -1106,7 +1172,10 @@ static int dense_page(Dense *d, const Page *pg, uint8_t *dst) {
   size_t elem = d->elem;
   uint8_t *out = dst + (size_t)d->slot * elem;
   int64_t enc = h->enc;
-  if (enc == 0) {
+  if (pg->in_place) {
+    /* the values are in place: the page must have held nothing else than levels and them */
+    if (enc != 0 || vn != 0) return 0;
+  } else if (enc == 0) {
     if ((uint64_t)n > vn / elem) return 0;
     memcpy(out, v, (size_t)n * elem);
   } else if (enc == 2 || enc == 8) {
@@ -1139,7 +1208,7 @@ static LtStatus dense_dict(Dense *d, const Page *pg, int *ok) {
 }
 
 LtStatus io_pq_read_dense(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
-                          IoPqScratch *sc, void *dst, int64_t width, int *dense) {
+                          IoPqScratch *sc, void *dst, size_t room, int64_t width, int *dense) {
   *dense = 0;
   int64_t w = io_pq_dense_width(f, rg, leaf);
   if (w < 1 || w != width) return LT_OK;
@@ -1166,7 +1235,9 @@ LtStatus io_pq_read_dense(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int lea
       ok = 0;
       break;
     }
-    st = open_page(c, sc, l, ch->codec, sc->chunk, csize, &pos, &pg, &use);
+    uint8_t *into = (uint8_t *)dst + (size_t)d.slot * d.elem;
+    st = open_page(c, sc, l, ch->codec, sc->chunk, csize, &pos, &pg, &use, into,
+                   (size_t)(d.nslots - d.slot) * d.elem, room + (size_t)d.slot * d.elem, d.elem);
     if (st == LT_ENOMEM) break;
     if (st) {
       st = LT_OK;

@@ -121,8 +121,12 @@ int64_t io_pq_dense_width(const IoPqFile *f, int rg, int leaf);
  * them, with all the checks io_pq_read_column makes. Anything else (a null, a ragged row, an
  * unsupported encoding, a damaged page) gives *dense = 0 and LT_OK with dst partly written: the
  * caller then reads the chunk with io_pq_read_column, which accepts it or reports the error.
- * Only LT_ENOMEM (buffers) is returned as a failure. */
+ * Only LT_ENOMEM (buffers) is returned as a failure. A compressed PLAIN page is decompressed
+ * where its values belong; the levels a v1 page holds in front of them land, for a moment, in
+ * the bytes before: the room bytes before dst may be borrowed that way (they are put back before
+ * this returns, so no other thread may be writing them meanwhile), and the page's own earlier
+ * pages' values are. With room 0 the first page goes through sc->page. */
 LtStatus io_pq_read_dense(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
-                          IoPqScratch *sc, void *dst, int64_t width, int *dense);
+                          IoPqScratch *sc, void *dst, size_t room, int64_t width, int *dense);
 
 #endif

@@ -1,6 +1,7 @@
 /* lio_parquet.c - Lua binding for Parquet: parquet_meta and parquet_read (the reader),
  * parquet_write (the writer). */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 #include "tensor/lbase.h"
 #include "io/lio.h"
@@ -285,32 +286,104 @@ static int l_parquet_group(lua_State *L) {
   return 1;
 }
 
-/* Reads rows [a, b) (0-based, within the file) of leaf j into dst, a dense column of width w
- * and elem bytes per value: straight into dst for a row group wholly inside the range, through
- * a buffer of the row group for one cut by it. *dense = 0 when a row group is not dense. */
+/* Reads the rows [lo, hi) of row group g (0-based; the group starts at row `start` of the file
+ * and the range at row a) of leaf j into dst, a dense column of width w and elem bytes per value:
+ * straight into dst for a row group wholly inside the range (borrowing the output before it, see
+ * io_pq_read_dense), through a buffer of the row group for one cut by it. *dense = 0 when the row
+ * group is not dense. */
+static LtStatus read_dense_group(IoCtx *c, PqFile *p, IoPqScratch *sc, int g, int j, int64_t a,
+                                 int64_t start, int64_t lo, int64_t hi, int64_t w, size_t elem,
+                                 uint8_t *dst, int *dense) {
+  const IoPqFile *f = p->f;
+  size_t row = (size_t)w * elem;
+  int64_t n = f->rg_rows[g];
+  uint8_t *at = dst + (size_t)(lo - a) * row;
+  if (lo == start && hi == start + n)
+    return io_pq_read_dense(c, p->src, f, g, j, sc, at, (size_t)(lo - a) * row, w, dense);
+  size_t nb = (size_t)n * row;
+  uint8_t *tmp = io_alloc(c, nb ? nb : 1);
+  if (!tmp) return LT_ENOMEM;
+  LtStatus st = io_pq_read_dense(c, p->src, f, g, j, sc, tmp, 0, w, dense);
+  if (!st && *dense) memcpy(at, tmp + (size_t)(lo - start) * row, (size_t)(hi - lo) * row);
+  io_free(c, tmp, nb ? nb : 1);
+  return st;
+}
+
+/* Reads rows [a, b) (0-based, within the file) of leaf j into dst (see read_dense_group); *dense
+ * = 0 when a row group is not dense. Several row groups are decoded in parallel by the OpenMP
+ * threads, each with buffers and a context of its own (its share of c's allocation budget, its
+ * max_inflate): the even ones, then the odd ones, so that no row group is being written while
+ * the next one borrows its last bytes. A single one, or a call with fault injection (whose count
+ * must not depend on thread timing), runs here with the file's buffers. */
 static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b, int64_t w,
                                 size_t elem, uint8_t *dst, int *dense) {
   const IoPqFile *f = p->f;
-  size_t row = (size_t)w * elem;
-  int64_t start = 0;
-  *dense = 1;
-  for (int g = 0; g < f->nrg && *dense && start < b; start += f->rg_rows[g], g++) {
-    int64_t n = f->rg_rows[g], lo = a > start ? a : start, hi = b < start + n ? b : start + n;
-    if (lo >= hi) continue;
-    uint8_t *at = dst + (size_t)(lo - a) * row;
-    if (lo == start && hi == start + n) {
-      LtStatus st = io_pq_read_dense(c, p->src, f, g, j, p->sc, at, w, dense);
-      if (st) return st;
-      continue;
+  int g0 = -1, g1 = -1; /* the row groups touched: [g0, g1) */
+  int64_t start = 0, s0 = 0;
+  for (int g = 0; g < f->nrg && start < b; start += f->rg_rows[g], g++) {
+    if (start + f->rg_rows[g] <= a || f->rg_rows[g] == 0) continue;
+    if (g0 < 0) {
+      g0 = g;
+      s0 = start;
     }
-    size_t nb = (size_t)n * row;
-    uint8_t *tmp = io_alloc(c, nb ? nb : 1);
-    if (!tmp) return LT_ENOMEM;
-    LtStatus st = io_pq_read_dense(c, p->src, f, g, j, p->sc, tmp, w, dense);
-    if (!st && *dense) memcpy(at, tmp + (size_t)(lo - start) * row, (size_t)(hi - lo) * row);
-    io_free(c, tmp, nb ? nb : 1);
-    if (st) return st;
+    g1 = g + 1;
   }
+  *dense = 1;
+  if (g0 < 0) return LT_OK;
+  int nthr = omp_get_max_threads();
+  if (nthr > g1 - g0) nthr = g1 - g0;
+  if (nthr < 2 || c->fail_at >= 0) {
+    start = s0;
+    for (int g = g0; g < g1 && *dense; start += f->rg_rows[g], g++) {
+      int64_t lo = a > start ? a : start, hi = b < start + f->rg_rows[g] ? b : start + f->rg_rows[g];
+      if (lo >= hi) continue;
+      LtStatus st = read_dense_group(c, p, p->sc, g, j, a, start, lo, hi, w, elem, dst, dense);
+      if (st) return st;
+    }
+    return LT_OK;
+  }
+  /* Each row group's first row, so the threads can take them in any order. */
+  size_t nstart = (size_t)(g1 - g0) * sizeof(int64_t);
+  int64_t *starts = io_alloc(c, nstart);
+  if (!starts) return LT_ENOMEM;
+  start = s0;
+  for (int g = g0; g < g1; start += f->rg_rows[g], g++) starts[g - g0] = start;
+  uint64_t share = (c->max_alloc - c->used) / (uint64_t)nthr;
+  int not_dense = 0, nomem = 0;
+  char msg[IO_MSG] = "";
+#pragma omp parallel num_threads(nthr) reduction(| : not_dense, nomem)
+  {
+    IoCtx tc;
+    io_ctx_init(&tc);
+    tc.max_inflate = c->max_inflate;
+    tc.max_alloc = share;
+    IoPqScratch sc;
+    memset(&sc, 0, sizeof sc);
+    for (int phase = 0; phase < 2; phase++) {
+      /* the implied barrier at the end of each phase's loop keeps the phases apart */
+#pragma omp for schedule(dynamic)
+      for (int g = g0 + phase; g < g1; g += 2) {
+        if (not_dense || nomem) continue; /* this thread already gave up */
+        int64_t st0 = starts[g - g0], n = f->rg_rows[g];
+        int64_t lo = a > st0 ? a : st0, hi = b < st0 + n ? b : st0 + n;
+        int d = 1;
+        if (lo < hi &&
+            read_dense_group(&tc, p, &sc, g, j, a, st0, lo, hi, w, elem, dst, &d) != LT_OK) {
+          nomem = 1;
+#pragma omp critical(lio_parquet_msg)
+          memcpy(msg, tc.msg, sizeof msg);
+        }
+        if (!d) not_dense = 1;
+      }
+    }
+    io_pq_scratch_free(&tc, &sc);
+  }
+  io_free(c, starts, nstart);
+  if (nomem) {
+    memcpy(c->msg, msg, sizeof c->msg);
+    return LT_ENOMEM;
+  }
+  *dense = !not_dense;
   return LT_OK;
 }
 
