@@ -154,7 +154,17 @@ static void push_numbers(lua_State *L, const IoPqLeaf *l, const IoPqColumn *col,
     return;
   }
   Tensor *t = ltL_push_new(L, dt, nd, shape);
-  if (n) memcpy(t->data, col->data + (size_t)from * col->elem, (size_t)n * col->elem);
+  if (l->type == IO_PQ_INT32 && l->is_unsigned) {
+    /* UINT_32: 4 bytes stored, an int64 held (lunette has no uint32) */
+    int64_t *o = t->data;
+    for (int64_t i = 0; i < n; i++) {
+      uint32_t u;
+      memcpy(&u, col->data + (size_t)(from + i) * 4, 4);
+      o[i] = u;
+    }
+  } else if (n) {
+    memcpy(t->data, col->data + (size_t)from * col->elem, (size_t)n * col->elem);
+  }
   if (!has_null) return;
   for (int64_t i = 0; i < n; i++) {
     if (!col->null[from + i]) continue;
