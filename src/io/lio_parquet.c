@@ -303,13 +303,13 @@ static int l_parquet_group(lua_State *L) {
  * group is not dense. */
 static LtStatus read_dense_group(IoCtx *c, PqFile *p, IoPqScratch *sc, int g, int j, int64_t a,
                                  int64_t start, int64_t lo, int64_t hi, int64_t w, size_t elem,
-                                 uint8_t *dst, int *dense) {
+                                 uint8_t *dst, size_t head, int *dense) {
   const IoPqFile *f = p->f;
   size_t row = (size_t)w * elem;
   int64_t n = f->rg_rows[g];
   uint8_t *at = dst + (size_t)(lo - a) * row;
   if (lo == start && hi == start + n)
-    return io_pq_read_dense(c, p->src, f, g, j, sc, at, (size_t)(lo - a) * row, w, dense);
+    return io_pq_read_dense(c, p->src, f, g, j, sc, at, head + (size_t)(lo - a) * row, w, dense);
   size_t nb = (size_t)n * row;
   uint8_t *tmp = io_alloc(c, nb ? nb : 1);
   if (!tmp) return LT_ENOMEM;
@@ -324,9 +324,10 @@ static LtStatus read_dense_group(IoCtx *c, PqFile *p, IoPqScratch *sc, int g, in
  * threads, each with buffers and a context of its own (its share of c's allocation budget, its
  * max_inflate): the even ones, then the odd ones, so that no row group is being written while
  * the next one borrows its last bytes. A single one, or a call with fault injection (whose count
- * must not depend on thread timing), runs here with the file's buffers. */
+ * must not depend on thread timing), runs here with the file's buffers. The head bytes before dst
+ * may be borrowed too. */
 static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b, int64_t w,
-                                size_t elem, uint8_t *dst, int *dense) {
+                                size_t elem, uint8_t *dst, size_t head, int *dense) {
   const IoPqFile *f = p->f;
   int g0 = -1, g1 = -1; /* the row groups touched: [g0, g1) */
   int64_t start = 0, s0 = 0;
@@ -347,7 +348,8 @@ static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b
     for (int g = g0; g < g1 && *dense; start += f->rg_rows[g], g++) {
       int64_t lo = a > start ? a : start, hi = b < start + f->rg_rows[g] ? b : start + f->rg_rows[g];
       if (lo >= hi) continue;
-      LtStatus st = read_dense_group(c, p, p->sc, g, j, a, start, lo, hi, w, elem, dst, dense);
+      LtStatus st =
+          read_dense_group(c, p, p->sc, g, j, a, start, lo, hi, w, elem, dst, head, dense);
       if (st) return st;
     }
     return LT_OK;
@@ -378,7 +380,7 @@ static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b
         int64_t lo = a > st0 ? a : st0, hi = b < st0 + n ? b : st0 + n;
         int d = 1;
         if (lo < hi &&
-            read_dense_group(&tc, p, &sc, g, j, a, st0, lo, hi, w, elem, dst, &d) != LT_OK) {
+            read_dense_group(&tc, p, &sc, g, j, a, st0, lo, hi, w, elem, dst, head, &d) != LT_OK) {
           nomem = 1;
 #pragma omp critical(lio_parquet_msg)
           memcpy(msg, tc.msg, sizeof msg);
@@ -437,10 +439,22 @@ static int l_parquet_dense(lua_State *L) {
     if (!io_mul_u64((uint64_t)(b - a), (uint64_t)w * elem, &bytes) ||
         bytes > h->ctx.max_alloc - h->ctx.used)
       continue;
-    int64_t shape[2] = {b - a, w};
-    Tensor *t = ltL_push_new(L, (LtDtype)leaf_dtype(l), l->max_rep ? 2 : 1, shape);
+    /* A big read gets 64 KiB of storage in front of its values: the first page's levels (about
+     * 1 byte in 64 of a list page) decompress there instead of through a page-sized buffer,
+     * which keeps a one-row-group read at about one row group of memory beyond its result. */
+    size_t head = bytes >= ((uint64_t)16 << 20) ? (size_t)64 << 10 : 0;
+    int64_t numel = (int64_t)((bytes + head) / elem);
+    Tensor *base = ltL_push_new(L, (LtDtype)leaf_dtype(l), 1, &numel);
+    Tensor v = *base;
+    v.data = (uint8_t *)base->data + head;
+    v.ndim = l->max_rep ? 2 : 1;
+    v.shape[0] = b - a;
+    v.shape[1] = w;
+    lt_contiguous_strides(v.ndim, v.shape, v.stride);
+    ltL_push_view(L, -1, &v);
+    lua_remove(L, -2);
     int dense;
-    LtStatus st = read_dense_rows(&h->ctx, p, j, a, b, w, elem, t->data, &dense);
+    LtStatus st = read_dense_rows(&h->ctx, p, j, a, b, w, elem, v.data, head, &dense);
     if (st) return lio_fail(L, h, path, st);
     if (dense)
       lua_setfield(L, out, l->name);
