@@ -439,10 +439,11 @@ static int l_parquet_dense(lua_State *L) {
     if (!io_mul_u64((uint64_t)(b - a), (uint64_t)w * elem, &bytes) ||
         bytes > h->ctx.max_alloc - h->ctx.used)
       continue;
-    /* A big read gets 64 KiB of storage in front of its values: the first page's levels (about
-     * 1 byte in 64 of a list page) decompress there instead of through a page-sized buffer,
-     * which keeps a one-row-group read at about one row group of memory beyond its result. */
-    size_t head = bytes >= ((uint64_t)16 << 20) ? (size_t)64 << 10 : 0;
+    /* A read of 4 MiB or more gets 64 KiB of storage in front of its values (1.6 % at most):
+     * the first page's levels (about 1 byte in 64 of a list page) decompress there instead of
+     * through a page-sized buffer, which keeps a one-row-group read at about one row group of
+     * memory (the compressed chunk) beyond its result. */
+    size_t head = bytes >= ((uint64_t)4 << 20) ? (size_t)64 << 10 : 0;
     int64_t numel = (int64_t)((bytes + head) / elem);
     Tensor *base = ltL_push_new(L, (LtDtype)leaf_dtype(l), 1, &numel);
     Tensor v = *base;
