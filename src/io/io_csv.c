@@ -279,9 +279,22 @@ const char *io_csv_number(const char *s, size_t n, LtDtype dt, void *out) {
   char buf[IO_CSV_MAX_NUMBER + 1];
   trim(&s, &n);
   if (n > IO_CSV_MAX_NUMBER) return "field too long to be a number";
-  memcpy(buf, s, n);
-  buf[n] = 0;
   if (dt == LT_I64) {
+    /* [+-]digits only: anything else is no integer for strtoll either (so type inference
+     * rejects "0.18978089" here without a call); up to 18 digits cannot overflow */
+    size_t i = n && (s[0] == '-' || s[0] == '+');
+    int short_int = n > i && n - i <= 18;
+    int64_t iv = 0;
+    for (size_t j = i; j < n; j++) {
+      if (s[j] < '0' || s[j] > '9') return "not an integer that fits int64";
+      if (short_int) iv = iv * 10 + (s[j] - '0');
+    }
+    if (short_int) {
+      *(int64_t *)out = s[0] == '-' ? -iv : iv;
+      return NULL;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
     char *e;
     errno = 0;
     long long v = n ? strtoll(buf, &e, 10) : 0;
@@ -292,6 +305,8 @@ const char *io_csv_number(const char *s, size_t n, LtDtype dt, void *out) {
   }
   double v = NAN;
   if (n && !fast_decimal(s, n, &v)) {
+    memcpy(buf, s, n);
+    buf[n] = 0;
     char *e;
     /* strtod would read "0x1p3" as 8, which other CSV readers do not: refused. */
     if (strchr(buf, 'x') || strchr(buf, 'X')) return "hexadecimal numbers are not accepted";
