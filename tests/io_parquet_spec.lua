@@ -507,7 +507,7 @@ describe("read_parquet dense columns", function()
   local F64 = T.arange(0, 53, 1, "float64") / 7
 
   for _, codec in ipairs { "snappy", "zstd", "none" } do
-    it("matches the written values whole, by row range and by row group (" .. codec .. ")", function()
+    it("equals the written values whole, by row range, by row group (" .. codec .. ")", function()
       -- 7 rows per group: 8 row groups, the last one short; each row group's first page
       -- decompresses into the previous one's last values and must put them back
       assert(lio.write_parquet(path, { emb = X, id = ID, f64 = F64 },

@@ -1,5 +1,6 @@
 /* io_parquet.c - Parquet column chunks: page headers, codecs, levels, encodings, row assembly. */
 #include "io/io_parquet.h"
+#include "io/io_parquet_page.h"
 #include "io/io_thrift.h"
 #include <dlfcn.h>
 #include <pthread.h>
@@ -92,12 +93,6 @@ static LtStatus decompress(IoCtx *c, int codec, const uint8_t *src, size_t n, ui
 
 /* ---- Page headers ------------------------------------------------------------------------- */
 
-typedef struct {
-  int64_t type, usize, csize;
-  int64_t nvals, enc, nnulls, nrows, def_len, rep_len;
-  int compressed;
-  int has_dph, has_dict, has_v2;
-} PageHdr;
 
 static int dph_field(IoTr *t, void *ud, int id, int type) {
   PageHdr *h = ud;
@@ -155,18 +150,8 @@ static int page_field(IoTr *t, void *ud, int id, int type) {
 
 /* ---- RLE / bit-packed hybrid -------------------------------------------------------------- */
 
-typedef struct {
-  const uint8_t *p, *end;
-  int bw;
-  uint32_t run_val;
-  uint64_t run_left; /* repeated values left in the current RLE run */
-  const uint8_t *bp; /* the current bit-packed run's bytes */
-  uint64_t bp_bytes; /* its length (the last run may be cut short) */
-  uint64_t bp_left;  /* values left in it */
-  uint64_t bitpos;   /* bit offset into bp of the next value */
-} Rle;
 
-static void rle_init(Rle *r, const uint8_t *p, size_t n, int bw) {
+void io_pq_rle_init(Rle *r, const uint8_t *p, size_t n, int bw) {
   memset(r, 0, sizeof *r);
   r->p = p;
   r->end = p + n;
@@ -174,7 +159,7 @@ static void rle_init(Rle *r, const uint8_t *p, size_t n, int bw) {
 }
 
 /* The next value, or -1 when the data ends early or is malformed. */
-static int64_t rle_next(Rle *r) {
+int64_t io_pq_rle_next(Rle *r) {
   while (!r->run_left && !r->bp_left) {
     uint64_t h = 0;
     int shift = 0;
@@ -231,7 +216,7 @@ static LtStatus read_levels(IoCtx *c, const uint8_t *p, size_t len, int64_t n, i
   int bw = 0;
   while ((1 << bw) <= maxv) bw++;
   Rle r;
-  rle_init(&r, p, len, bw);
+  io_pq_rle_init(&r, p, len, bw);
   int64_t i = 0, bad = -1;
   while (i < n && bad < 0) {
     if (r.run_left) {
@@ -246,7 +231,7 @@ static LtStatus read_levels(IoCtx *c, const uint8_t *p, size_t len, int64_t n, i
       i += take;
       continue;
     }
-    int64_t v = rle_next(&r);
+    int64_t v = io_pq_rle_next(&r);
     if (v < 0) return io_fail(c, LT_EVALUE, "%s levels end early", what);
     if (v > maxv)
       bad = v;
@@ -294,7 +279,7 @@ static LtStatus grow_bytes(IoCtx *c, IoPqColumn *col, uint64_t need) {
 
 /* Makes sc's chunk (page = 0) or page buffer hold at least need bytes, contents not kept:
  * scratch buffers grow, never shrink. A failure's message lands in c. */
-static LtStatus grow_scratch(IoCtx *c, IoPqScratch *sc, int page, size_t need) {
+LtStatus io_pq_grow_scratch(IoCtx *c, IoPqScratch *sc, int page, size_t need) {
   uint8_t **p = page ? &sc->page : &sc->chunk;
   size_t *cap = page ? &sc->page_cap : &sc->chunk_cap;
   IoCtx *a = sc->c ? sc->c : c;
@@ -415,7 +400,7 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
     if (!d->has_dict) return io_fail(c, LT_EVALUE, "column '%s': dictionary page missing", l->name);
     if (n < 1) return io_fail(c, LT_EVALUE, "column '%s': empty dictionary indices", l->name);
     if (v[0] > 32) return io_fail(c, LT_EVALUE, "column '%s': bad index width", l->name);
-    rle_init(&r, v + 1, n - 1, v[0]);
+    io_pq_rle_init(&r, v + 1, n - 1, v[0]);
   } else {
     if (d->lazy_text) {
       /* The slots before this page held only codes: their strings now, in order. */
@@ -436,7 +421,7 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
       /* RLE booleans (v2 pages): a 4-byte length, then the hybrid with width 1. */
       if (n < 4 || io_le32(v) > n - 4)
         return io_fail(c, LT_EVALUE, "column '%s': boolean run length past the page", l->name);
-      rle_init(&r, v + 4, io_le32(v), 1);
+      io_pq_rle_init(&r, v + 4, io_le32(v), 1);
     } else if (enc != 0) {
       return io_fail(c, LT_EVALUE, "column '%s': encoding %lld is not supported", l->name,
                      (long long)enc);
@@ -466,7 +451,7 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
       continue;
     }
     if (dict) {
-      int64_t ix = rle_next(&r);
+      int64_t ix = io_pq_rle_next(&r);
       if (ix < 0)
         return io_fail(c, LT_EVALUE, "column '%s': dictionary indices end early", l->name);
       if (ix >= d->ndict)
@@ -475,17 +460,18 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
                        (long long)ix, (long long)d->ndict);
       if (l->type == IO_PQ_BYTE_ARRAY) {
         if (col->codes) col->codes[i] = (int32_t)ix;
-        LtStatus st = d->lazy_text ? LT_OK
-                                   : put_string(d, i, col->dict_bytes + col->dict_off[ix],
-                                                (size_t)(col->dict_off[ix + 1] - col->dict_off[ix]));
-        if (st) return st;
+        if (!d->lazy_text) {
+          size_t len = (size_t)(col->dict_off[ix + 1] - col->dict_off[ix]);
+          LtStatus st = put_string(d, i, col->dict_bytes + col->dict_off[ix], len);
+          if (st) return st;
+        }
       } else {
         memcpy(col->data + (size_t)i * elem, d->dict + (size_t)ix * elem, elem);
       }
     } else if (l->type == IO_PQ_BOOLEAN) {
       int64_t b;
       if (enc == 3) {
-        b = rle_next(&r);
+        b = io_pq_rle_next(&r);
         if (b < 0) return io_fail(c, LT_EVALUE, "column '%s': booleans end early", l->name);
       } else {
         b = (v[k >> 3] >> (k & 7)) & 1;
@@ -802,17 +788,6 @@ static LtStatus alloc_chunk(Dec *d) {
   return LT_OK;
 }
 
-/* One page of a chunk: its header, its v2 levels (uncompressed, lv[0..lvn)) and its values (or
- * a v1 page's levels and values) decompressed, v[0..vn). */
-typedef struct {
-  PageHdr h;
-  const uint8_t *lv;
-  size_t lvn;
-  const uint8_t *v;
-  size_t vn;
-  int in_place; /* the values were decompressed into their place (open_page's `into`); v holds
-                   only a v1 page's levels */
-} Page;
 
 /* Decompresses a page's want bytes from src[0..n) so that its last `vals` bytes (the values)
  * land at into, the `want - vals` bytes before them (a v1 page's levels) at into - (want - vals),
@@ -827,7 +802,7 @@ static int decompress_into(IoCtx *c, IoPqScratch *sc, int codec, const uint8_t *
   size_t pre = want - vals;
   /* 1 MiB of levels covers any real page (a list page's levels take about 1 byte in 64). */
   if (pre > room || pre > ((size_t)1 << 20)) return 0;
-  if (pre && grow_scratch(c, sc, 1, 2 * pre)) return 0;
+  if (pre && io_pq_grow_scratch(c, sc, 1, 2 * pre)) return 0;
   uint8_t *at = into - pre;
   if (pre) memcpy(sc->page, at, pre);
   int ok = decompress(c, codec, src, n, at, want) == LT_OK;
@@ -845,9 +820,9 @@ static int decompress_into(IoCtx *c, IoPqScratch *sc, int codec, const uint8_t *
  * *use is 0 for a page the reader skips (an index page). With into (the dense reader: into_cap
  * bytes there, room bytes before it to borrow, elem bytes per value), a compressed PLAIN data
  * page is decompressed in place instead (decompress_into; pg->in_place). */
-static LtStatus open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int codec,
-                          const uint8_t *buf, size_t csize, size_t *at, Page *pg, int *use,
-                          uint8_t *into, size_t into_cap, size_t room, size_t elem) {
+LtStatus io_pq_open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int codec,
+                         const uint8_t *buf, size_t csize, size_t *at, Page *pg, int *use,
+                         uint8_t *into, size_t into_cap, size_t room, size_t elem) {
   LtStatus st;
   PageHdr *h = &pg->h;
   memset(pg, 0, sizeof *pg);
@@ -905,7 +880,7 @@ static LtStatus open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int code
     }
   }
   if (codec != 0 && (h->type != 3 || h->compressed)) {
-    if ((st = grow_scratch(c, sc, 1, want))) return st;
+    if ((st = io_pq_grow_scratch(c, sc, 1, want))) return st;
     if ((st = decompress(c, codec, pg->v, pg->vn, sc->page, want))) return st;
     pg->v = sc->page;
     pg->vn = want;
@@ -920,7 +895,8 @@ static LtStatus next_page(Dec *d, const IoPqChunk *ch, const uint8_t *buf, size_
                           size_t *at) {
   Page pg;
   int use;
-  LtStatus st = open_page(d->c, d->sc, d->l, ch->codec, buf, csize, at, &pg, &use, NULL, 0, 0, 0);
+  LtStatus st =
+      io_pq_open_page(d->c, d->sc, d->l, ch->codec, buf, csize, at, &pg, &use, NULL, 0, 0, 0);
   if (st || !use) return st;
   if (pg.h.type == 2) return read_dict(d, pg.v, pg.vn, pg.h.nvals);
   return data_page(d, &pg.h, pg.lv, pg.lvn, pg.v, pg.vn);
@@ -944,7 +920,7 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
   if ((st = alloc_chunk(d))) return st;
   /* The chunk's bytes, read at once: its size was checked against the file by io_pq_open. */
   size_t csize = (size_t)ch->size;
-  if ((st = grow_scratch(c, d->sc, 0, csize))) return st;
+  if ((st = io_pq_grow_scratch(c, d->sc, 0, csize))) return st;
   const uint8_t *buf = d->sc->chunk;
   st = io_src_read(c, s, (uint64_t)ch->data_off, d->sc->chunk, csize);
   size_t pos = 0;
@@ -1001,257 +977,5 @@ LtStatus io_pq_read_column(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int le
   if (d.rep) io_free(c, d.rep, out->cap_vals * 2);
   if (d.dict) io_free(c, d.dict, d.dict_size ? d.dict_size : 1);
   if (st) io_pq_column_free(c, out);
-  return st;
-}
-
-/* ---- Dense columns straight into the caller's memory --------------------------------------- */
-
-size_t io_pq_dense_elem(const IoPqLeaf *l) {
-  if (l->max_rep > 1) return 0;
-  switch (l->type) {
-  case IO_PQ_INT32: return l->is_unsigned ? 0 : 4; /* unsigned ones widen to int64 */
-  case IO_PQ_FLOAT: return 4;
-  case IO_PQ_INT64:
-  case IO_PQ_DOUBLE: return 8;
-  case IO_PQ_FIXED: return l->float16 && l->type_len == 2 ? 2 : 0;
-  default: return 0;
-  }
-}
-
-int64_t io_pq_dense_width(const IoPqFile *f, int rg, int leaf) {
-  if (rg < 0 || rg >= f->nrg || leaf < 0 || leaf >= f->nleaves) return -1;
-  const IoPqLeaf *l = &f->leaves[leaf];
-  int64_t rows = f->rg_rows[rg];
-  int64_t nv = f->chunks[(size_t)rg * (size_t)f->nleaves + (size_t)leaf].num_values;
-  if (!io_pq_dense_elem(l) || rows <= 0 || nv <= 0) return -1;
-  if (!l->max_rep) return nv == rows ? 1 : -1;
-  return nv % rows ? -1 : nv / rows;
-}
-
-/* Bit width of levels whose maximum is maxv (as read_levels computes it). */
-static int level_width(int maxv) {
-  int bw = 0;
-  while ((1 << bw) <= maxv) bw++;
-  return bw;
-}
-
-/* Whether the n levels in p[0..len) are all `want`, read run by run (nothing is stored). */
-static int levels_all(const uint8_t *p, size_t len, int64_t n, int maxv, int want) {
-  Rle r;
-  rle_init(&r, p, len, level_width(maxv));
-  int64_t i = 0;
-  while (i < n) {
-    if (r.run_left) {
-      if (r.run_val != (uint32_t)want) return 0;
-      uint64_t take = (uint64_t)(n - i) < r.run_left ? (uint64_t)(n - i) : r.run_left;
-      r.run_left -= take;
-      i += (int64_t)take;
-      continue;
-    }
-    if (rle_next(&r) != want) return 0;
-    i++;
-  }
-  return 1;
-}
-
-/* Whether the n repetition levels in p[0..len) continue rows of exactly w values each: level 0
- * where a row starts, 1 inside it. *at is the position inside the current row, carried from page
- * to page (0 at the chunk's start, so its first level must be 0). */
-static int levels_rows(const uint8_t *p, size_t len, int64_t n, int64_t w, int64_t *at) {
-  Rle r;
-  rle_init(&r, p, len, 1);
-  int64_t i = 0, pos = *at;
-  while (i < n) {
-    uint64_t run = 1;
-    int64_t v;
-    if (r.run_left) {
-      v = r.run_val;
-      run = (uint64_t)(n - i) < r.run_left ? (uint64_t)(n - i) : r.run_left;
-      r.run_left -= run;
-    } else {
-      v = rle_next(&r);
-    }
-    if (v == 0) {
-      /* each 0 starts a row: only at a row's start, and twice in a row only for width 1 */
-      if (pos != 0 || (run > 1 && w != 1)) return 0;
-      pos = w == 1 ? 0 : 1;
-    } else if (v == 1) {
-      if (pos == 0 || (uint64_t)(w - pos) < run) return 0;
-      pos = (pos + (int64_t)run) % w;
-    } else {
-      return 0; /* malformed, or a level over the maximum of 1 */
-    }
-    i += (int64_t)run;
-  }
-  *at = pos;
-  return 1;
-}
-
-/* Stores the dictionary entries that the n RLE/bit-packed indices in p[0..len) (width bw) name,
- * elem bytes each, at out. 0 when the indices end early or one is out of range. */
-static int gather_dict(const uint8_t *p, size_t len, int bw, int64_t n, const uint8_t *dict,
-                       int64_t ndict, size_t elem, uint8_t *out) {
-  Rle r;
-  rle_init(&r, p, len, bw);
-  int64_t i = 0;
-  while (i < n) {
-    if (r.run_left) {
-      /* a run of one index: one entry repeated */
-      if (r.run_val >= (uint64_t)ndict) return 0;
-      uint64_t take = (uint64_t)(n - i) < r.run_left ? (uint64_t)(n - i) : r.run_left;
-      const uint8_t *e = dict + (size_t)r.run_val * elem;
-      for (uint64_t k = 0; k < take; k++) memcpy(out + (size_t)(i + (int64_t)k) * elem, e, elem);
-      r.run_left -= take;
-      i += (int64_t)take;
-      continue;
-    }
-    int64_t ix = rle_next(&r);
-    if (ix < 0 || ix >= ndict) return 0;
-    memcpy(out + (size_t)i * elem, dict + (size_t)ix * elem, elem);
-    i++;
-  }
-  return 1;
-}
-
-/* State of one dense chunk's decoding. */
-typedef struct {
-  IoCtx *c;
-  const IoPqLeaf *l;
-  size_t elem;
-  int64_t width;
-  int64_t slot, nslots; /* values written so far, values in the chunk */
-  int64_t rowpos;       /* position inside the current list row (levels_rows) */
-  uint8_t *dict;        /* dictionary entries, elem bytes each */
-  size_t dict_size;
-  int64_t ndict;
-  int has_dict;
-} Dense;
-
-/* One data page into dst: 1 when it keeps the chunk dense, 0 otherwise (or when it is damaged,
- * which the general reader then reports). */
-static int dense_page(Dense *d, const Page *pg, uint8_t *dst) {
-  const IoPqLeaf *l = d->l;
-  const PageHdr *h = &pg->h;
-  int64_t n = h->nvals;
-  if (n < 0 || n > d->nslots - d->slot) return 0;
-  const uint8_t *v = pg->v;
-  size_t vn = pg->vn;
-  /* the level streams, as data_page finds them */
-  const uint8_t *rp = NULL, *dp = NULL;
-  size_t rn = 0, dn = 0;
-  if (h->has_v2) {
-    if (h->rep_len < 0 || h->def_len < 0 ||
-        (uint64_t)h->rep_len + (uint64_t)h->def_len > pg->lvn)
-      return 0;
-    rp = pg->lv;
-    rn = (size_t)h->rep_len;
-    dp = pg->lv + rn;
-    dn = (size_t)h->def_len;
-  } else {
-    size_t pos = 0;
-    for (int pass = 0; pass < 2; pass++) {
-      if (!(pass == 0 ? l->max_rep : l->max_def)) continue;
-      if (vn - pos < 4) return 0;
-      uint32_t len = io_le32(v + pos);
-      pos += 4;
-      if (len > vn - pos) return 0;
-      if (pass == 0) {
-        rp = v + pos;
-        rn = len;
-      } else {
-        dp = v + pos;
-        dn = len;
-      }
-      pos += len;
-    }
-    v += pos;
-    vn -= pos;
-  }
-  if (l->max_rep && !levels_rows(rp, rn, n, d->width, &d->rowpos)) return 0;
-  if (l->max_def && !levels_all(dp, dn, n, l->max_def, l->max_def)) return 0;
-  size_t elem = d->elem;
-  uint8_t *out = dst + (size_t)d->slot * elem;
-  int64_t enc = h->enc;
-  if (pg->in_place) {
-    /* the values are in place: the page must have held nothing else than levels and them */
-    if (enc != 0 || vn != 0) return 0;
-  } else if (enc == 0) {
-    if ((uint64_t)n > vn / elem) return 0;
-    memcpy(out, v, (size_t)n * elem);
-  } else if (enc == 2 || enc == 8) {
-    if (!d->has_dict || vn < 1 || v[0] > 32) return 0;
-    if (!gather_dict(v + 1, vn - 1, v[0], n, d->dict, d->ndict, elem, out)) return 0;
-  } else if (enc == 9) {
-    /* BYTE_STREAM_SPLIT: byte b of value i is at v[b * n + i] */
-    if ((uint64_t)n > vn / elem) return 0;
-    for (int64_t i = 0; i < n; i++)
-      for (size_t b = 0; b < elem; b++) out[(size_t)i * elem + b] = v[b * (size_t)n + (size_t)i];
-  } else {
-    return 0; /* DELTA_* and the rest: the general reader */
-  }
-  d->slot += n;
-  return 1;
-}
-
-/* A dictionary page of a dense chunk: PLAIN entries, elem bytes each. */
-static LtStatus dense_dict(Dense *d, const Page *pg, int *ok) {
-  int64_t count = pg->h.nvals;
-  *ok = 0;
-  if (d->has_dict || count < 0 || (uint64_t)count > pg->vn / d->elem) return LT_OK;
-  d->has_dict = 1;
-  d->ndict = count;
-  d->dict_size = (size_t)count * d->elem;
-  if (!(d->dict = io_alloc(d->c, d->dict_size ? d->dict_size : 1))) return LT_ENOMEM;
-  memcpy(d->dict, pg->v, d->dict_size);
-  *ok = 1;
-  return LT_OK;
-}
-
-LtStatus io_pq_read_dense(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
-                          IoPqScratch *sc, void *dst, size_t room, int64_t width, int *dense) {
-  *dense = 0;
-  int64_t w = io_pq_dense_width(f, rg, leaf);
-  if (w < 1 || w != width) return LT_OK;
-  const IoPqLeaf *l = &f->leaves[leaf];
-  const IoPqChunk *ch = &f->chunks[(size_t)rg * (size_t)f->nleaves + (size_t)leaf];
-  Dense d;
-  memset(&d, 0, sizeof d);
-  d.c = c;
-  d.l = l;
-  d.elem = io_pq_dense_elem(l);
-  d.width = w;
-  d.nslots = ch->num_values;
-  size_t csize = (size_t)ch->size;
-  LtStatus st = grow_scratch(c, sc, 0, csize);
-  if (st) return st;
-  /* A failed read is left to the general reader to report, as every other failure. */
-  if (io_src_read(c, s, (uint64_t)ch->data_off, sc->chunk, csize)) return LT_OK;
-  size_t pos = 0;
-  int ok = 1;
-  while (ok && d.slot < d.nslots) {
-    Page pg;
-    int use;
-    if (pos >= csize) {
-      ok = 0;
-      break;
-    }
-    uint8_t *into = (uint8_t *)dst + (size_t)d.slot * d.elem;
-    st = open_page(c, sc, l, ch->codec, sc->chunk, csize, &pos, &pg, &use, into,
-                   (size_t)(d.nslots - d.slot) * d.elem, room + (size_t)d.slot * d.elem, d.elem);
-    if (st == LT_ENOMEM) break;
-    if (st) {
-      st = LT_OK;
-      ok = 0;
-      break;
-    }
-    if (!use) continue;
-    if (pg.h.type == 2) {
-      if ((st = dense_dict(&d, &pg, &ok))) break;
-    } else {
-      ok = dense_page(&d, &pg, dst);
-    }
-  }
-  if (d.dict) io_free(c, d.dict, d.dict_size ? d.dict_size : 1);
-  *dense = !st && ok && d.slot == d.nslots;
   return st;
 }

@@ -346,7 +346,8 @@ static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b
   if (nthr < 2 || c->fail_at >= 0) {
     start = s0;
     for (int g = g0; g < g1 && *dense; start += f->rg_rows[g], g++) {
-      int64_t lo = a > start ? a : start, hi = b < start + f->rg_rows[g] ? b : start + f->rg_rows[g];
+      int64_t end = start + f->rg_rows[g];
+      int64_t lo = a > start ? a : start, hi = b < end ? b : end;
       if (lo >= hi) continue;
       LtStatus st =
           read_dense_group(c, p, p->sc, g, j, a, start, lo, hi, w, elem, dst, head, dense);

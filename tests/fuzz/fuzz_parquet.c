@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
           size_t elem = io_pq_dense_elem(&f.leaves[j]);
           int64_t w = io_pq_dense_width(&f, g, j);
           size_t nb = elem && w > 0 ? (size_t)f.rg_rows[g] * (size_t)w * elem : 0;
-          uint8_t *dst = st != LT_ENOMEM && nb && nb <= ((size_t)64 << 20) ? io_alloc(&c, nb) : NULL;
+          int try_dense = st != LT_ENOMEM && nb && nb <= ((size_t)64 << 20);
+          uint8_t *dst = try_dense ? io_alloc(&c, nb) : NULL;
           int dense = 0;
           if (dst && io_pq_read_dense(&c, s, &f, g, j, &sc, dst, 0, w, &dense) == LT_OK)
             FUZZ_CHECK(!dense);

@@ -19,10 +19,15 @@ local DIR = "build/bench/parquet"
 os.execute("mkdir -p " .. DIR)
 -- "r" for the random data (files of the earlier pattern data had other names)
 local NPY = ("%s/r%d.npy"):format(DIR, N)
-local SNAPPY, ZSTD = ("%s/r%d_snappy.parquet"):format(DIR, N), ("%s/r%d_zstd.parquet"):format(DIR, N)
+local SNAPPY = ("%s/r%d_snappy.parquet"):format(DIR, N)
+local ZSTD = ("%s/r%d_zstd.parquet"):format(DIR, N)
 local CSV = ("%s/r%d_%d.csv"):format(DIR, N, NCSV)
 
-local function exists(p) local f = io.open(p, "rb") if f then f:close() return true end return false end
+local function exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
 
 if exists(NPY) and exists(SNAPPY) and exists(ZSTD) and exists(CSV) then return end
 -- 65,536 rows at a time: randn draws in float64 before the cast would double the peak

@@ -19,7 +19,7 @@ if not (os.path.exists(NPY) and os.path.exists(CSV)):
     for c in CASES:
         bench.na(c, "no files from 47_parquet_data")
 else:
-    big = dict(min_repeats=5, max_repeats=15, budget=5)
+    big = dict(min_repeats=7, max_repeats=15, budget=8)
     bench.run("parquet_snappy_emb", lambda: np.load(NPY), check=bench.total, **big)
     bench.run("parquet_zstd_emb", lambda: np.load(NPY), check=bench.total, **big)
     bench.run("parquet_npy_load", lambda: np.load(NPY), check=bench.total, **big)

@@ -16,7 +16,8 @@ n=${BENCH_PARQUET_ROWS:-1000000}
 pq=build/bench/parquet/r${n}_snappy.parquet
 npy=build/bench/parquet/r${n}.npy
 if [ -z "$host" ] || [ ! -f "$pq" ] || [ ! -f "$npy" ]; then
-  echo "case=parquet_stream_rss side=lunette status=na reason='no lunette host or no 47_parquet_data files'"
+  echo "case=parquet_stream_rss side=lunette status=na" \
+    "reason='no lunette host or no 47_parquet_data files'"
   exit 0
 fi
 script=build/bench/parquet/stream.lua
