@@ -4,7 +4,7 @@
 -- N x 256 float32 (N = BENCH_PARQUET_ROWS, default 1,000,000: 1 GB of floats) standard normal
 -- draws (Generator(18)), which compress about as little as real embeddings do (ZSTD saves ~8 %,
 -- SNAPPY nothing; the bench's usual pattern data would let ZSTD shrink it 200-fold), next to an
--- int64 label column (row i: i mod 10), 8,192 rows (8 MiB) per row group (write_parquet's
+-- int64 label column (row i: i mod 10), 8,128 rows (about 8 MiB) per row group (write_parquet's
 -- default), SNAPPY and ZSTD (level 3, the default); the same floats as .npy; the first
 -- BENCH_PARQUET_CSV_ROWS rows (default 100,000) as CSV (256 float columns e1..e256 and the label,
 -- with a header), since a 1,000,000-row CSV (~2.8 GB) takes minutes per read.

@@ -1,6 +1,6 @@
 -- parquet: reading an embedding file as Hugging Face datasets ship them (47_parquet_data writes
 -- the files: N x 256 float32 normal draws as a list<float> column plus an int64 label column,
--- 8,192 rows per row group, SNAPPY and ZSTD; the same floats as .npy; the first NCSV rows as CSV),
+-- 8,128 rows per row group, SNAPPY and ZSTD; the same floats as .npy; the first NCSV rows as CSV),
 -- read whole from the page cache. Debian 12 has no Python Parquet reader, so the peer of the
 -- Parquet rows reads the same floats from .npy with numpy.load (the speed reference the issue
 -- sets: goal within 1.5x, i.e. ratio >= 0.67; lunette reads the 8 MB of labels besides). The

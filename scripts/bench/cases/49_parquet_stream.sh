@@ -3,7 +3,7 @@
 # and summing it, in a fresh process: wall time and the process's peak resident set (rss_kb=,
 # getrusage of the child), against numpy loading the same floats from .npy whole and summing
 # them. The files are 47_parquet_data's (N = BENCH_PARQUET_ROWS, default 1,000,000 x 256
-# float32, 8,192 rows per row group, SNAPPY); the goal is on time, the detail column gives both
+# float32, 8,128 rows per row group, SNAPPY); the goal is on time, the detail column gives both
 # peaks (lunette's should be about one row group, 8 MiB, of buffers beyond the row groups it
 # returns, above the interpreter's own: `lunette -e ''` for comparison).
 # @row parquet_stream_rss goal=0.67 title="stream Parquet SNAPPY row groups (peak RSS) vs np.load .npy"
