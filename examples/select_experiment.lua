@@ -5,6 +5,10 @@
 --
 --   lunette examples/select_experiment.lua run OUT [seeds=3] [epochs=20] [arch=mlp]
 --   lunette examples/select_experiment.lua table OUT          (the markdown tables again)
+--   lunette examples/select_experiment.lua published OUT [epochs=200] [arch=cnn] [full_epochs=E]
+--     [eval_every=10] [lr=0.05] [reselect=N] [ntest=N]  (the published protocol: equal
+--     epochs on the subset, re-selection; see "published OUT" below), then `ptable OUT` and
+--     `figures OUT DIR`
 -- Options: methods=sage,craig fractions=0.05,0.25 full=0 (skip full-data training) first=2
 -- (start at seed 2, to add seeds to an earlier run) n=3000 (the first n training images
 -- only: a quick run). A run
@@ -32,10 +36,11 @@ local LR, BATCH = 0.05, 128
 local REFRESHES = 4
 
 -- key=value arguments; methods= and fractions= take comma lists.
-local function opts_of(args)
+local function opts_of(args, defaults)
   local o = { seeds = 3, epochs = 20, arch = "mlp", methods = METHODS, fractions = FRACTIONS }
+  for k, v in pairs(defaults or {}) do o[k] = v end
   for _, a in ipairs(args) do
-    local k, v = a:match("^(%w+)=(.+)$")
+    local k, v = a:match("^([%w_]+)=(.+)$")
     if k == "methods" or k == "fractions" then
       local list = {}
       for x in v:gmatch("[^,]+") do list[#list + 1] = tonumber(x) or x end
@@ -78,6 +83,43 @@ local function train_set(n)
   return tr
 end
 
+-- GLISTER's validation rows: 100 seeded training images per class (fewer on a quick run of
+-- n < 5,000 images, where a class may hold fewer than 100).
+local function val_rows(Y, seed)
+  return S.random { labels = Y, budget = math.min(1000, Y:numel() // 5), seed = 2000 + seed }
+end
+
+-- The stats pass: the model's last-layer per-sample gradients G (N x 1,290 for the CNN),
+-- penultimate features H and class probabilities P over the training set, in eval mode, and
+-- GLISTER's validation gradient V (class means over 100 seeded images per class).
+local function stats_of(model, tr, seed)
+  local head, n = nn.head_of(model), tr:size()
+  local G, H, P = lt.empty(n, nn.param_dim(model, { last_layer = true })), nil, lt.empty(n, 10)
+  -- in eval mode for the pass; each module gets its own flag back (the published protocol
+  -- selects with the model being trained, between two stretches of its training)
+  nn.in_eval(model, function()
+    for r = 1, n, 1000 do
+      local m = math.min(1000, n - r + 1)
+      local x, y = tr:batch(lt.arange(r, r + m))
+      local h = model:features(x)
+      H = H or lt.empty(n, h:size(2))
+      H:narrow(1, r, m):copy_(h)
+      local g, _, logits = nn.per_sample_grads(head, h, y)
+      G:narrow(1, r, m):copy_(g)
+      local z = logits - logits:max(2, true)
+      local e = z:exp()
+      P:narrow(1, r, m):copy_(e / e:sum(2, true))
+    end
+  end)
+  local Y = tr:labels()
+  local vidx = val_rows(Y, seed)
+  local V = lt.zeros(10, G:size(2))
+  local Gv, yv = G:index_select(1, vidx), Y:index_select(1, vidx)
+  local pos = lt.arange(1, vidx:numel() + 1)
+  for c = 1, 10 do V[c] = Gv:index_select(1, pos:masked_select(yv:eq(c))):mean(1) end
+  return G, H, P, V
+end
+
 ---------------------------------------------------------------------------
 -- prepare OUT SEED: warm-up model and the stats every baseline selects from
 ---------------------------------------------------------------------------
@@ -88,32 +130,41 @@ local function prepare(out, seed, o)
   train(model, X, Y, 1, 1000 + seed)
   assert(lio.save(path(out, "warm_%d.safetensors", seed), model:state_dict()))
   local t0 = lt.time()
-  local head, n = nn.head_of(model), tr:size()
-  local G, H, P = lt.empty(n, nn.param_dim(model, { last_layer = true })), nil, lt.empty(n, 10)
-  model:eval()
-  for r = 1, n, 1000 do
-    local m = math.min(1000, n - r + 1)
-    local x, y = tr:batch(lt.arange(r, r + m))
-    local h = model:features(x)
-    H = H or lt.empty(n, h:size(2))
-    H:narrow(1, r, m):copy_(h)
-    local g, _, logits = nn.per_sample_grads(head, h, y)
-    G:narrow(1, r, m):copy_(g)
-    local z = logits - logits:max(2, true)
-    local e = z:exp()
-    P:narrow(1, r, m):copy_(e / e:sum(2, true))
-  end
+  local G, H, P, V = stats_of(model, tr, seed)
   local secs = lt.time() - t0
-  -- GLISTER's validation gradient: class means over 100 random images per class
-  local vidx = S.random { labels = Y, budget = 1000, seed = 2000 + seed }
-  local V = lt.zeros(10, G:size(2))
-  local Gv, yv = G:index_select(1, vidx), Y:index_select(1, vidx)
-  local pos = lt.arange(1, vidx:numel() + 1)
-  for c = 1, 10 do V[c] = Gv:index_select(1, pos:masked_select(yv:eq(c))):mean(1) end
   assert(lio.save(path(out, "stats_%d.safetensors", seed), { G = G, H = H, P = P, V = V }))
   print(("stats pass seed %d: %.1f s (last-layer grads %s, features %s)"):format(seed, secs,
     table.concat(G:size(), "x"), table.concat(H:size(), "x")))
   return secs
+end
+
+-- choose(method, fraction, seed, tr, Y, model, st) -> indices [, weights]
+-- One selection of a fraction of tr by method: SAGE's whole pipeline on model; the baselines
+-- on st, the stats pass of the same model (stats_of); random, class-balanced and seeded.
+local function choose(method, fraction, seed, tr, Y, model, st)
+  if method == "sage" or method == "sage_div" then
+    return (S.sage { model = model, dataset = tr, ell = 256, fraction = fraction,
+                    progress = false, diversity = method == "sage_div" and 0.2 or nil })
+  elseif method == "gradmatch" then
+    local idx, _, w = S.gradmatch { grads = st.G, labels = Y, budget = fraction, seed = seed }
+    return idx, w
+  elseif method == "craig" then
+    local idx, _, w = S.craig { grads = st.G, labels = Y, budget = fraction }
+    return idx, w
+  elseif method == "glister" then
+    -- the validation rows of the stats pass (100 per class); P holds probabilities, and
+    -- log P differs from the logits by a per-row constant, which the softmax gradient ignores
+    local vidx = val_rows(Y, seed)
+    local val = { features = st.H:index_select(1, vidx),
+                  logits = st.P:index_select(1, vidx):clamp(1e-12):log(),
+                  labels = Y:index_select(1, vidx) }
+    return (S.glister { grads = st.G, labels = Y, budget = fraction, eta = LR, val = val })
+  elseif method == "kcenter" then
+    return (S.kcenter { features = st.H, labels = Y, budget = fraction, seed = seed })
+  elseif method == "el2n" then
+    return (S.el2n { probs = st.P, labels = Y, budget = fraction })
+  end
+  return (S.random { labels = Y, budget = fraction, seed = seed })
 end
 
 ---------------------------------------------------------------------------
@@ -132,28 +183,7 @@ local function select_one(out, seed, method, fraction, o)
   collectgarbage("collect")
   local base = vmhwm_mb()
   local t0 = lt.time()
-  local idx, w
-  if method == "sage" or method == "sage_div" then
-    idx = S.sage { model = model, dataset = tr, ell = 256, fraction = fraction, progress = false,
-                   diversity = method == "sage_div" and 0.2 or nil }
-  elseif method == "gradmatch" then
-    idx, _, w = S.gradmatch { grads = st.G, labels = Y, budget = fraction, seed = seed }
-  elseif method == "craig" then
-    idx, _, w = S.craig { grads = st.G, labels = Y, budget = fraction }
-  elseif method == "glister" then
-    -- the validation rows of the stats pass (100 per class); P holds probabilities, and log P
-    -- differs from the logits by a per-row constant, which the softmax gradient ignores
-    local vidx = S.random { labels = Y, budget = 1000, seed = 2000 + seed }
-    idx = S.glister { grads = st.G, labels = Y, budget = fraction, eta = LR,
-                      val = { features = st.H:index_select(1, vidx), logits = st.P:index_select(1, vidx):clamp(1e-12):log(),
-                              labels = Y:index_select(1, vidx) } }
-  elseif method == "kcenter" then
-    idx = S.kcenter { features = st.H, labels = Y, budget = fraction, seed = seed }
-  elseif method == "el2n" then
-    idx = S.el2n { probs = st.P, labels = Y, budget = fraction }
-  else
-    idx = S.random { labels = Y, budget = fraction, seed = seed }
-  end
+  local idx, w = choose(method, fraction, seed, tr, Y, model, st)
   local secs, peak = lt.time() - t0, vmhwm_mb()
   local cs = S.class_stats(idx, Y, 10)
   local saved = { indices = idx }
@@ -188,6 +218,122 @@ local function sage_refresh(out, seed, fraction, o, tr, X, Y)
   local cs = S.class_stats(idx, Y, 10)
   return ("select\tsage_refresh\t%g\t%d\t%.3f\t%.0f\t%.0f\t%.3f"):format(fraction, seed, sel_s, vmhwm_mb(), 0, cs.cv),
          lt.time() - t0 - sel_s, model
+end
+
+---------------------------------------------------------------------------
+-- published OUT: the published protocol (SAGE's sage_train.py, CORDS). A fresh model trains
+-- for the same number of epochs on the subset as the full-data reference (epochs=, 200 by
+-- default), SGD momentum 0.9, cosine schedule over all epochs, weight decay 5e-4, batch 128.
+-- The first selection is made before the first epoch with the fresh model (sage_train.py's
+-- first_selection_epoch = 1, no warm-up); then each method re-selects with the model being
+-- trained every RESELECT[method] epochs (SAGE 50, as sage_train.py's refresh_epochs; the
+-- CORDS baselines 20), random keeps its first draw and random_redraw draws again every 20.
+-- Test accuracy is measured every eval_every epochs (the learning curve; not counted as
+-- training time). Times are CPU seconds of the process (os.clock: all threads), which a
+-- shared machine inflates far less than wall time; wall seconds are kept too.
+-- Rows go to OUT/published.tsv, one "cell" row per finished cell, "curve" rows per
+-- evaluation; a run into the same OUT skips finished cells (resumable, cell by cell).
+---------------------------------------------------------------------------
+local PUB_METHODS = { "sage", "gradmatch", "craig", "glister", "random", "random_redraw" }
+local RESELECT = { sage = 50, sage_div = 50, gradmatch = 20, craig = 20, glister = 20,
+                   kcenter = 20, el2n = 20, random_redraw = 20 }
+local STATS_FREE = { sage = true, sage_div = true, random = true, random_redraw = true }
+
+-- Trains model for epochs in stretches that end at every re-selection and every evaluation;
+-- select_fn(epoch) -> indices, weights (nil for full data). Returns the final accuracy, the
+-- CPU and wall seconds of selection and of training, and the number of selections.
+local function train_protocol(model, o, data_xy, test, epochs, every, select_fn, on_curve, seed)
+  local opt, sched = nn.SGD(model, { lr = o.lr or LR, momentum = 0.9, weight_decay = 5e-4 }), nil
+  sched = nn.CosineLR(opt, { t_max = epochs })
+  local t = { sel_cpu = 0, sel_wall = 0, train_cpu = 0, train_wall = 0, selections = 0 }
+  local idx, w, e, acc = nil, nil, 0, nil
+  local eval_every = o.eval_every or 10
+  while e < epochs do
+    if select_fn and (e == 0 or (every and e % every == 0)) then
+      local c0, w0 = os.clock(), lt.time()
+      idx, w = select_fn(e)
+      if w then w = w:clamp(1e-6 * w:mean()) end
+      t.sel_cpu, t.sel_wall = t.sel_cpu + os.clock() - c0, t.sel_wall + lt.time() - w0
+      t.selections = t.selections + 1
+    end
+    -- the stretch ends at the next evaluation, the next re-selection or the last epoch
+    local stop = math.min(epochs, (e // eval_every + 1) * eval_every)
+    if select_fn and every then stop = math.min(stop, (e // every + 1) * every) end
+    local c0, w0 = os.clock(), lt.time()
+    nn.fit(model, data_xy, { epochs = stop - e, batch_size = BATCH, optimizer = opt,
+      schedule = sched, seed = seed * 1000 + e, indices = idx, weights = w, verbose = false,
+      progress = false })
+    t.train_cpu, t.train_wall = t.train_cpu + os.clock() - c0, t.train_wall + lt.time() - w0
+    e = stop
+    if e % eval_every == 0 or e == epochs then
+      acc = nn.evaluate(model, test, { progress = false }).accuracy
+      on_curve(e, acc)
+    end
+  end
+  return acc, t
+end
+
+local function published(out, o)
+  os.execute("mkdir -p " .. out)
+  local file = path(out, "published.tsv")
+  local done = {}
+  for line in (io.open(file) and io.lines(file) or function() end) do
+    local m, f, sd = line:match("^cell\t([%w_]+)\t([%d.]+)\t(%d+)\t")
+    if m then done[("%s %g %d"):format(m, tonumber(f), tonumber(sd))] = true end
+  end
+  local log = assert(io.open(file, "a"))
+  local function record(line) log:write(line, "\n"); log:flush(); print(line) end
+  local te = data.fashion_mnist { split = "test" }
+  -- ntest= evaluates on the first ntest test images only (the smoke spec's quick run)
+  if o.ntest and o.ntest < te:size() then te = te:subset(lt.arange(1, o.ntest + 1)) end
+  local tr = train_set(o.n)
+  local X, Y = tr.x, tr:labels()
+  local test = { x = te.x, y = te:labels() }
+  local epochs = o.epochs
+  local methods = o.methods == METHODS and PUB_METHODS or o.methods
+  -- one cell: a fresh model (seed), trained for ep epochs; sel_for(model) gives the
+  -- selection function that sees that model as it trains (nil: full data)
+  local function cell(method, f, seed, every, ep, sel_for)
+    if done[("%s %g %d"):format(method, f, seed)] then return end
+    local model = new_model(o.arch, seed)
+    local curve = {}
+    local function on_curve(e, a)
+      curve[#curve + 1] = ("curve\t%s\t%g\t%d\t%d\t%.4f"):format(method, f, seed, e, a)
+    end
+    local acc, t = train_protocol(model, o, { x = X, y = Y }, test, ep, every,
+      sel_for and sel_for(model), on_curve, seed)
+    for _, l in ipairs(curve) do record(l) end
+    record(("cell\t%s\t%g\t%d\t%.4f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d"):format(method, f, seed,
+      acc, t.sel_cpu, t.train_cpu, t.sel_wall, t.train_wall, ep, t.selections))
+  end
+  for seed = o.first or 1, o.seeds do
+    for _, method in ipairs(methods) do
+      if method ~= "random" and not RESELECT[method] then
+        error("published: no re-selection rule for method " .. method)
+      end
+      local base = method == "random_redraw" and "random" or method
+      for _, f in ipairs(o.fractions) do
+        local function sel_for(model)
+          return function(e)
+            local st
+            if not STATS_FREE[method] then
+              local G, H, P = stats_of(model, tr, seed)
+              st = { G = G, H = H, P = P }
+            end
+            -- only random_redraw's draws change with the epoch; GLISTER's validation rows and
+            -- GradMatch's refills keep the seed's
+            local sd = method == "random_redraw" and seed * 1000 + e or seed
+            return choose(base, f, sd, tr, Y, model, st)
+          end
+        end
+        -- reselect= overrides every method's interval (a quick check of the loop, ablations)
+        local every = RESELECT[method] and (o.reselect or RESELECT[method])
+        cell(method, f, seed, every, epochs, sel_for)
+      end
+    end
+    if o.full ~= 0 then cell("full", 1, seed, nil, o.full_epochs or epochs, nil) end
+  end
+  log:close()
 end
 
 ---------------------------------------------------------------------------
@@ -360,13 +506,225 @@ local function report(out)
   if #fracs > 0 then hardness(out, fracs) end
 end
 
+---------------------------------------------------------------------------
+-- ptable OUT / figures OUT DIR: the published protocol's table and its two figures
+---------------------------------------------------------------------------
+-- Fashion-MNIST under the published protocol as the SAGE authors report it: training hours
+-- and test accuracy from their plotting notebook (plots/plots/Accuracy_Fraction_plots.ipynb
+-- of the SAGE repository), full data 3.65 h and 0.9353. Published, not measured here.
+local PUBLISHED_FULL_H = 3.65
+local PUBLISHED = {
+  sage = { { 0.05, 0.5, 0.905 }, { 0.15, 0.8, 0.925 }, { 0.25, 1.0, 0.94 } },
+  gradmatch = { { 0.05, 1.87, 0.8833 }, { 0.15, 2.44, 0.9115 }, { 0.25, 2.86, 0.9243 } },
+  craig = { { 0.05, 2.11, 0.8997 }, { 0.15, 2.26, 0.9148 }, { 0.25, 2.77, 0.9252 } },
+  glister = { { 0.05, 2.03, 0.8962 }, { 0.15, 2.47, 0.9181 }, { 0.25, 2.87, 0.9288 } },
+}
+local PUB_ORDER = { "sage", "sage_div", "gradmatch", "craig", "glister", "kcenter", "el2n",
+                    "random", "random_redraw" }
+
+-- The rows of OUT/published.tsv: cells[method][fraction] = list of {acc, sel, train, epochs,
+-- selections, seed} (CPU seconds); curves[method][fraction][epoch] = list of accuracies.
+local function published_rows(out)
+  local cells, curves = {}, {}
+  for line in io.lines(path(out, "published.tsv")) do
+    local f = {}
+    for x in line:gmatch("[^\t]+") do f[#f + 1] = x end
+    local m, fr = f[2], tonumber(f[3])
+    if f[1] == "cell" then
+      cells[m] = cells[m] or {}
+      cells[m][fr] = cells[m][fr] or {}
+      table.insert(cells[m][fr], { acc = tonumber(f[5]), sel = tonumber(f[6]),
+        train = tonumber(f[7]), epochs = tonumber(f[10]), selections = tonumber(f[11]) })
+    elseif f[1] == "curve" then
+      curves[m] = curves[m] or {}
+      curves[m][fr] = curves[m][fr] or {}
+      local e = tonumber(f[5])
+      curves[m][fr][e] = curves[m][fr][e] or {}
+      table.insert(curves[m][fr][e], tonumber(f[6]))
+    end
+  end
+  return cells, curves
+end
+
+local function field_mean(list, key)
+  local v = {}
+  for i, r in ipairs(list) do v[i] = r[key] end
+  return mean_std(v)
+end
+
+-- The full-data reference: its mean CPU seconds scaled to `epochs` (exact when it ran that
+-- many epochs; a linear extrapolation, labelled, when it ran fewer) and its accuracy.
+local function full_reference(cells, epochs)
+  local full = cells.full and cells.full[1]
+  if not full then return nil end
+  local ep = full[1].epochs
+  local secs = field_mean(full, "train") * epochs / ep
+  return secs, full, ep
+end
+
+-- Mean accuracy, sd, total CPU seconds and speed-up of one cell list.
+local function cell_summary(list, full_s)
+  local a, sd = field_mean(list, "acc")
+  local total = field_mean(list, "sel") + field_mean(list, "train")
+  return a, sd, total, full_s and full_s / total or nil
+end
+
+local function ptable(out)
+  local cells = published_rows(out)
+  local epochs
+  for m, byf in pairs(cells) do
+    for _, l in pairs(byf) do if m ~= "full" then epochs = epochs or l[1].epochs end end
+  end
+  epochs = epochs or (cells.full and cells.full[1][1].epochs)
+  if not epochs then print("no finished cells in " .. path(out, "published.tsv")); return end
+  local full_s, full, full_ep = full_reference(cells, epochs)
+  print(("\n%d epochs on the subset; CPU seconds of the process (all threads)."):format(epochs))
+  if full then
+    local a, sd = field_mean(full, "acc")
+    print(("Full data: %.4f ± %.4f (n=%d) after %d epochs, %.0f CPU s%s."):format(a, sd, #full,
+      full_ep, field_mean(full, "train"), full_ep == epochs and "" or
+      (" (speed-ups below use %.0f s, its time scaled to %d epochs: an extrapolation)"):format(
+        full_s, epochs)))
+  end
+  print("\n| method | fraction | test accuracy | selections | selection s | training s | " ..
+        "total s | speed-up |")
+  print("|---|---|---|---|---|---|---|---|")
+  local fracs = {}
+  for _, byf in pairs(cells) do for fr in pairs(byf) do fracs[fr] = true end end
+  local fl = {}
+  for fr in pairs(fracs) do if fr < 1 then fl[#fl + 1] = fr end end
+  table.sort(fl)
+  for _, fr in ipairs(fl) do
+    for _, m in ipairs(PUB_ORDER) do
+      local list = cells[m] and cells[m][fr]
+      if list then
+        local a, sd, total, sp = cell_summary(list, full_s)
+        print(("| %s | %g%% | %.4f ± %.4f (n=%d) | %d | %.0f | %.0f | %.0f | %s |"):format(m,
+          fr * 100, a, sd, #list, list[1].selections, field_mean(list, "sel"),
+          field_mean(list, "train"), total, sp and ("%.2f×"):format(sp) or "—"))
+      end
+    end
+  end
+end
+
+-- Mean learning curve of one method at one fraction: epochs and accuracies, ascending.
+local function mean_curve(c)
+  local es = {}
+  for e in pairs(c) do es[#es + 1] = e end
+  table.sort(es)
+  local ms, sds = {}, {}
+  for i, e in ipairs(es) do ms[i], sds[i] = mean_std(c[e]) end
+  return es, ms, sds
+end
+
+local function figures(out, dir)
+  local plot = require "lunette.plot"
+  local cells, curves = published_rows(out)
+  os.execute("mkdir -p " .. dir)
+  -- 1. learning curves at the smallest fraction: SAGE, random and the best other baseline
+  local fmin
+  for m, byf in pairs(curves) do
+    if m ~= "full" then for fr in pairs(byf) do fmin = math.min(fmin or fr, fr) end end
+  end
+  local best, best_acc
+  for _, m in ipairs(PUB_ORDER) do
+    if m ~= "sage" and m ~= "random" and m ~= "random_redraw" and cells[m] and cells[m][fmin] then
+      local a = field_mean(cells[m][fmin], "acc")
+      if not best_acc or a > best_acc then best, best_acc = m, a end
+    end
+  end
+  local fig, ax = plot.subplots(1, 1, { size = { 7, 4.5 } })
+  local shown = { "sage", "random", best, "full" }
+  for i, m in ipairs(shown) do
+    local c = curves[m] and curves[m][m == "full" and 1 or fmin]
+    if c then
+      local es, ms, sds = mean_curve(c)
+      local lo, hi = {}, {}
+      for k = 1, #ms do lo[k], hi[k] = ms[k] - sds[k], ms[k] + sds[k] end
+      local label = m == "full" and "full data" or ("%s %g%%"):format(m, fmin * 100)
+      ax:plot(es, ms, { color = "C" .. (i - 1), label = label, marker = "o", markersize = 3 })
+      ax:fill_between(es, lo, hi, { color = "C" .. (i - 1), alpha = 0.2 })
+    end
+  end
+  ax:xlabel("epoch")
+  ax:ylabel("test accuracy")
+  ax:title(("Fashion-MNIST, small CNN: learning curves (mean ± sd over seeds)"))
+  ax:grid(true, { alpha = 0.35 })
+  ax:legend { loc = "lower right" }
+  fig:savefig(dir .. "/published_curves.png", { dpi = 150 })
+  -- 2. accuracy against speed-up, as the SAGE authors plot it, published points in grey
+  local epochs
+  for m, byf in pairs(cells) do
+    for _, l in pairs(byf) do if m ~= "full" then epochs = epochs or l[1].epochs end end
+  end
+  local full_s, full = full_reference(cells, epochs or 1)
+  fig, ax = plot.subplots(1, 1, { size = { 7.5, 5 } })
+  local MARK = { sage = "o", gradmatch = "s", craig = "D", glister = "^", random = "v",
+                 random_redraw = "<", kcenter = "P", el2n = "X", sage_div = "h" }
+  -- no grey among lunette's colours: grey marks the published points
+  local COLOR = { sage = "C0", gradmatch = "C2", craig = "C3", glister = "C4", random = "C1",
+                  random_redraw = "C8", kcenter = "C5", el2n = "C6", sage_div = "C9" }
+  -- the published points: grey, the method's marker, one legend entry per method (labels
+  -- at each point would pile up where the baselines cluster)
+  for _, m in ipairs(PUB_ORDER) do
+    local pts = PUBLISHED[m]
+    if pts then
+      local xs, ys = {}, {}
+      for i, p in ipairs(pts) do xs[i], ys[i] = PUBLISHED_FULL_H / p[2], p[3] end
+      ax:scatter(xs, ys, { c = "0.65", marker = MARK[m], s = 45, label = m .. " (published)" })
+    end
+  end
+  ax:scatter({ 1 }, { 0.9353 }, { c = "0.65", marker = "*", s = 90,
+    label = "full data (published)" })
+  for _, m in ipairs(PUB_ORDER) do
+    if cells[m] and full_s then
+      local xs, ys = {}, {}
+      local fl = {}
+      for fr in pairs(cells[m]) do fl[#fl + 1] = fr end
+      table.sort(fl)
+      for k, fr in ipairs(fl) do
+        local a, _, _, sp = cell_summary(cells[m][fr], full_s)
+        xs[k], ys[k] = sp, a
+      end
+      ax:scatter(xs, ys, { c = COLOR[m], marker = MARK[m] or "o", s = 60,
+        edgecolors = "black", linewidths = 0.8, label = m .. " (lunette)" })
+      for k, fr in ipairs(fl) do
+        ax:text(xs[k], ys[k], ("  %g%%"):format(fr * 100), { fontsize = 7, va = "bottom" })
+      end
+    end
+  end
+  if full then
+    ax:scatter({ 1 }, { (field_mean(full, "acc")) }, { c = "black", marker = "*", s = 120,
+      label = "full data (lunette)" })
+  end
+  ax:xscale("log")
+  ax:xlabel("speed-up over full-data training (CPU time)")
+  ax:ylabel("test accuracy")
+  ax:title("Fashion-MNIST: accuracy vs speed-up, published protocol")
+  ax:grid(true, { alpha = 0.35 })
+  ax:legend { loc = "lower left", fontsize = 7 }
+  fig:savefig(dir .. "/published_speedup.png", { dpi = 150 })
+  print("wrote " .. dir .. "/published_curves.png and " .. dir .. "/published_speedup.png")
+end
+
 local cmd, out = arg[1], arg[2]
 if cmd == "run" then run(out, opts_of({ table.unpack(arg, 3) })); report(out)
 elseif cmd == "prepare" then prepare(out, tonumber(arg[3]), opts_of({ table.unpack(arg, 4) }))
-elseif cmd == "select" then select_one(out, tonumber(arg[3]), arg[4], tonumber(arg[5]), opts_of({ table.unpack(arg, 6) }))
+elseif cmd == "select" then
+  select_one(out, tonumber(arg[3]), arg[4], tonumber(arg[5]), opts_of({ table.unpack(arg, 6) }))
 elseif cmd == "table" then report(out)
+elseif cmd == "published" then
+  published(out, opts_of({ table.unpack(arg, 3) }, { epochs = 200, arch = "cnn" }))
+  ptable(out)
+elseif cmd == "ptable" then ptable(out)
+elseif cmd == "figures" then figures(out, arg[3] or out)
 else
-  io.stderr:write("usage: lunette examples/select_experiment.lua run OUT [seeds=3] [epochs=20] [arch=mlp|cnn]\n",
-                  "       lunette examples/select_experiment.lua table OUT\n")
+  io.stderr:write("usage: lunette examples/select_experiment.lua run OUT [seeds=3] [epochs=20] " ..
+                  "[arch=mlp|cnn]\n",
+                  "       lunette examples/select_experiment.lua table OUT\n",
+                  "       lunette examples/select_experiment.lua published OUT [epochs=200] " ..
+                  "[arch=cnn] [full_epochs=E] [eval_every=10]\n",
+                  "       lunette examples/select_experiment.lua ptable OUT\n",
+                  "       lunette examples/select_experiment.lua figures OUT [DIR]\n")
   os.exit(2)
 end

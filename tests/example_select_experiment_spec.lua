@@ -64,6 +64,55 @@ describe("examples/select_experiment.lua", function()
     assert.equal(#rows, #lines_of(dir .. "/results.tsv"))
   end)
 
+  it("runs the published protocol: equal epochs, re-selection, curves, table, figures", function()
+    local pub = dir .. "/pub"
+    local args = ("published %s seeds=1 epochs=2 eval_every=1 reselect=1 n=1000 ntest=500 " ..
+      "fractions=0.2 methods=sage,glister,random,random_redraw full_epochs=1"):format(q(pub))
+    local out, code = run(args)
+    assert.equal(0, code, out)
+    local cells, curves = {}, {}
+    for _, l in ipairs(lines_of(pub .. "/published.tsv")) do
+      local f = {}
+      for x in l:gmatch("[^\t]+") do f[#f + 1] = x end
+      if f[1] == "cell" then
+        -- method, fraction, seed, accuracy, sel/train CPU s, sel/train wall s, epochs, selections
+        cells[f[2]] = { acc = tonumber(f[5]), train = tonumber(f[7]), epochs = tonumber(f[10]),
+                        selections = tonumber(f[11]) }
+      elseif f[1] == "curve" then
+        curves[f[2]] = (curves[f[2]] or 0) + 1
+      end
+    end
+    -- reselect=1 over 2 epochs: two selections for the re-selecting methods, one for random
+    assert.same({ 2, 2, 1, 2 }, { cells.sage.selections, cells.glister.selections,
+      cells.random.selections, cells.random_redraw.selections })
+    assert.same({ 2, 2, 2, 2, 1 }, { curves.sage, curves.glister, curves.random,
+      curves.random_redraw, curves.full })
+    assert.equal(1, cells.full.epochs)
+    assert.equal(2, cells.sage.epochs)
+    for m, c in pairs(cells) do
+      assert.is_true(c.acc > 0.1 and c.acc <= 1, m)
+      assert.is_true(c.train > 0, m)
+    end
+    -- the table: a speed-up per cell, the full-data time said to be extrapolated
+    assert.truthy(out:find("its time scaled to 2 epochs: an extrapolation", 1, true), out)
+    local row = "| sage | 20%% | [%d.]+ ± [%d.]+ %(n=1%) | 2 | %d+ | %d+ | %d+ | [%d.]+× |"
+    assert.truthy(out:find(row), out)
+    -- resumes: nothing measured again
+    local n = #lines_of(pub .. "/published.tsv")
+    local _, code2 = run(args)
+    assert.equal(0, code2)
+    assert.equal(n, #lines_of(pub .. "/published.tsv"))
+    -- the two figures
+    local fout, fcode = run(("figures %s %s"):format(q(pub), q(pub .. "/fig")))
+    assert.equal(0, fcode, fout)
+    for _, name in ipairs { "published_curves.png", "published_speedup.png" } do
+      local f = assert(io.open(pub .. "/fig/" .. name, "rb"))
+      assert.equal("\137PNG", f:read(4))
+      assert.is_true(f:seek("end") > 20000, name)
+      f:close()
+    end
+  end)
+
   it("prints its usage for an unknown command", function()
     local out, code = run("frobnicate")
     assert.equal(2, code)

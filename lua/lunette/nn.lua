@@ -42,6 +42,7 @@ end
 nn.Module, nn.Sequential, nn.Residual = nm.Module, nm.Sequential, nm.Residual
 nn.class, nn.init, nn.is_module = nm.class, nm.init, nm.is_module
 nn.no_grad, nn.enable_grad, nn.grad_enabled = nm.no_grad, nm.enable_grad, nm.grad_enabled
+nn.in_eval = nm.in_eval
 nn.kernels = require "lunette._nn" -- the C kernels (internal; the specs compare them)
 
 -- Method sugar on every module.
