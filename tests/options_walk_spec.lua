@@ -216,8 +216,8 @@ local NO_OPTIONS = {
   embed = [[anchor_divergence class_centroids continuity knn_preservation knn_recall normalize
     trustworthiness umap_ab]],
   nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator enable_grad
-    generator grad_enabled head_of init is_module no_grad plan split_head Module_dtype Flatten
-    Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
+    generator grad_enabled head_of in_eval init is_module no_grad plan split_head Module_dtype
+    Flatten Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],

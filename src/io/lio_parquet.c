@@ -298,18 +298,18 @@ static int l_parquet_group(lua_State *L) {
 
 /* Reads the rows [lo, hi) of row group g (0-based; the group starts at row `start` of the file
  * and the range at row a) of leaf j into dst, a dense column of width w and elem bytes per value:
- * straight into dst for a row group wholly inside the range (borrowing the output before it, see
- * io_pq_read_dense), through a buffer of the row group for one cut by it. *dense = 0 when the row
- * group is not dense. */
+ * straight into dst for a row group wholly inside the range (borrowing up to `room` bytes of the
+ * output before it, see io_pq_read_dense), through a buffer of the row group for one cut by it.
+ * *dense = 0 when the row group is not dense. */
 static LtStatus read_dense_group(IoCtx *c, PqFile *p, IoPqScratch *sc, int g, int j, int64_t a,
                                  int64_t start, int64_t lo, int64_t hi, int64_t w, size_t elem,
-                                 uint8_t *dst, size_t head, int *dense) {
+                                 uint8_t *dst, size_t room, int *dense) {
   const IoPqFile *f = p->f;
   size_t row = (size_t)w * elem;
   int64_t n = f->rg_rows[g];
   uint8_t *at = dst + (size_t)(lo - a) * row;
   if (lo == start && hi == start + n)
-    return io_pq_read_dense(c, p->src, f, g, j, sc, at, head + (size_t)(lo - a) * row, w, dense);
+    return io_pq_read_dense(c, p->src, f, g, j, sc, at, room, w, dense);
   size_t nb = (size_t)n * row;
   uint8_t *tmp = io_alloc(c, nb ? nb : 1);
   if (!tmp) return LT_ENOMEM;
@@ -323,9 +323,9 @@ static LtStatus read_dense_group(IoCtx *c, PqFile *p, IoPqScratch *sc, int g, in
  * = 0 when a row group is not dense. Several row groups are decoded in parallel by the OpenMP
  * threads, each with buffers and a context of its own (its share of c's allocation budget, its
  * max_inflate): the even ones, then the odd ones, so that no row group is being written while
- * the next one borrows its last bytes. A single one, or a call with fault injection (whose count
- * must not depend on thread timing), runs here with the file's buffers. The head bytes before dst
- * may be borrowed too. */
+ * the next one borrows its last bytes (and it borrows no more than those). A single one, or a
+ * call with fault injection (whose count must not depend on thread timing), runs here with the
+ * file's buffers. The head bytes before dst may be borrowed too. */
 static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b, int64_t w,
                                 size_t elem, uint8_t *dst, size_t head, int *dense) {
   const IoPqFile *f = p->f;
@@ -349,8 +349,10 @@ static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b
       int64_t end = start + f->rg_rows[g];
       int64_t lo = a > start ? a : start, hi = b < end ? b : end;
       if (lo >= hi) continue;
+      /* one thread: everything before this row group may be borrowed */
+      size_t room = head + (size_t)(lo - a) * (size_t)w * elem;
       LtStatus st =
-          read_dense_group(c, p, p->sc, g, j, a, start, lo, hi, w, elem, dst, head, dense);
+          read_dense_group(c, p, p->sc, g, j, a, start, lo, hi, w, elem, dst, room, dense);
       if (st) return st;
     }
     return LT_OK;
@@ -379,9 +381,13 @@ static LtStatus read_dense_rows(IoCtx *c, PqFile *p, int j, int64_t a, int64_t b
         if (not_dense || nomem) continue; /* this thread already gave up */
         int64_t st0 = starts[g - g0], n = f->rg_rows[g];
         int64_t lo = a > st0 ? a : st0, hi = b < st0 + n ? b : st0 + n;
+        /* Only the previous row group's bytes may be borrowed (it is finished: the other phase);
+         * the one before that may be running now, in this phase. */
+        int64_t prev = g > g0 ? (a > starts[g - 1 - g0] ? a : starts[g - 1 - g0]) : st0;
+        size_t room = g > g0 ? (size_t)(st0 - prev) * (size_t)w * elem : head;
         int d = 1;
         if (lo < hi &&
-            read_dense_group(&tc, p, &sc, g, j, a, st0, lo, hi, w, elem, dst, head, &d) != LT_OK) {
+            read_dense_group(&tc, p, &sc, g, j, a, st0, lo, hi, w, elem, dst, room, &d) != LT_OK) {
           nomem = 1;
 #pragma omp critical(lio_parquet_msg)
           memcpy(msg, tc.msg, sizeof msg);
