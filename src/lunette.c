@@ -47,6 +47,7 @@ int luaopen_lunette_embed_tsne(lua_State *L);     /* embed/lembed_tsne.c */
 int luaopen_lunette_embed_umap(lua_State *L);     /* embed/lembed_umap.c */
 int luaopen_lunette_embed_metrics(lua_State *L);  /* embed/lembed_metrics.c */
 int luaopen_lunette_embed_sphere(lua_State *L);   /* embed/lembed_sphere.c */
+int luaopen_lunette_embed_transform(lua_State *L); /* embed/lembed_transform.c */
 int luaopen_lunette_plot(lua_State *L);           /* plot/lplot.c */
 int luaopen_lunette_plot_color(lua_State *L);     /* plot/lplot_color.c */
 int luaopen_lunette_plot_ticks(lua_State *L);     /* plot/lplot_ticks.c */
@@ -85,6 +86,7 @@ static const LtPart parts[] = {
     {"embed", luaopen_lunette_embed_knn},     {"embed", luaopen_lunette_embed_pca},
     {"embed", luaopen_lunette_embed_tsne},    {"embed", luaopen_lunette_embed_umap},
     {"embed", luaopen_lunette_embed_metrics}, {"embed", luaopen_lunette_embed_sphere},
+    {"embed", luaopen_lunette_embed_transform},
     {"plot", luaopen_lunette_plot},           {"plot", luaopen_lunette_plot_color},
     {"plot", luaopen_lunette_plot_ticks},     {"plot", luaopen_lunette_plot_3d},
     {"plot", luaopen_lunette_plot_stats},     {"plot", luaopen_lunette_plot_fields},

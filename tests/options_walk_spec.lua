@@ -115,6 +115,8 @@ local CHECKED = {
     tsne_affinities = { 2, function(o) return embed.tsne_affinities(X, o) end },
     umap = { 2, function(o) return embed.umap(X, o) end },
     umap_graph = { 2, function(o) return embed.umap_graph(X, o) end },
+    tsne_transform = { 4, function(o) return embed.tsne_transform(X, X:narrow(2, 1, 2), X, o) end },
+    umap_transform = { 4, function(o) return embed.umap_transform(X, X:narrow(2, 1, 2), X, o) end },
     knn = { 3, function(o) return embed.knn(X, 3, o) end },
     quality = { 4, function(o) return embed.quality(X, X, 3, o) end },
     to_sphere = { 2, function(o) return embed.to_sphere(X, o) end },
@@ -216,8 +218,8 @@ local NO_OPTIONS = {
   embed = [[anchor_divergence class_centroids continuity knn_preservation knn_recall normalize
     trustworthiness umap_ab]],
   nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator enable_grad
-    generator grad_enabled head_of in_eval init is_module no_grad plan split_head Module_dtype
-    Flatten Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
+    generator grad_enabled head_of in_eval init is_module no_grad plan split_head Module_dtype Flatten
+    Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
   Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],

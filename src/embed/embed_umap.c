@@ -118,9 +118,11 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
       r = dist[first + index - 1];
       if (interp > SMOOTH_K_TOLERANCE)
         r += interp * (dist[first + index] - dist[first + index - 1]);
-    } else {
+    } else if (first >= 0) {
       r = interp * dist[first];
     }
+    /* else rho stays 0: local_connectivity below 1 with every distance 0 (a transform's new point
+     * on k duplicates) has no non-zero distance to interpolate towards. */
   } else if (nz > 0) {
     r = dist[k - 1];
   }
@@ -146,6 +148,11 @@ static void smooth_row(const float *dist, int64_t k, double lc, double mean_all,
   double floor_ = MIN_K_DIST_SCALE * (r > 0 ? mean_i : mean_all);
   *sigma = (float)(mid < floor_ ? floor_ : mid);
   *rho = (float)r;
+}
+
+void lt_umap_smooth_row(const float *dist, int64_t k, double local_connectivity, double mean_all,
+                        float *sigma, float *rho) {
+  smooth_row(dist, k, local_connectivity, mean_all, sigma, rho);
 }
 
 /* kNN lists with the point itself first (umap-learn counts it). */

@@ -55,6 +55,13 @@ LtStatus lt_umap_find_ab(double spread, double min_dist, double *a, double *b);
 LtStatus lt_umap_graph(const float *X, int64_t n, int64_t d, const LtUmapOptions *o, LtCsr *G,
                        float *sigmas, float *rhos, const LtEmbedProgress *prog);
 
+/* rho and sigma of one row of k ascending distances, as umap-learn's smooth_knn_dist: rho the
+ * distance to the local_connectivity-th nearest non-zero entry (interpolated), sigma by bisection
+ * so that sum_{j >= 1} exp(-(d_j - rho) / sigma) = log2(k) (column 0 is left out, the point
+ * itself in a fit), floored at 1e-3 of the row's mean distance (of mean_all when rho is 0). */
+void lt_umap_smooth_row(const float *dist, int64_t k, double local_connectivity, double mean_all,
+                        float *sigma, float *rho);
+
 /* Embeds X [n x d] (n >= 2, finite) into Y [n x dim] (with init GIVEN, Y
  * holds the start). Layout as umap-learn's optimize_layout_euclidean:
  * each edge sampled in proportion to its weight, negative_sample_rate
