@@ -163,9 +163,11 @@ fuzz:
 
 # Fixtures written by the Python peers (numpy, torch, scikit-learn, h5py, csv) and, for Parquet,
 # by npm's parquet-wasm/apache-arrow/hyparquet-writer, plus lunette's own Parquet files read back
-# by parquet-wasm and hyparquet (scripts/fixtures/parquet.sh, which needs build/lunette); the
+# by parquet-wasm and hyparquet (scripts/fixtures/parquet.sh, which needs build/lunette); Arrow
+# IPC files by apache-arrow and lunette's read back by it (scripts/fixtures/arrow.sh); the
 # committed ones are small and specs read them without Python or node installed.
 fixtures: all
 	@scripts/deps.sh check bench || scripts/deps.sh install bench
 	@for f in scripts/fixtures/*.py; do [ -f "$$f" ] && /usr/bin/python3 "$$f"; done; true
 	@scripts/fixtures/parquet.sh
+	@scripts/fixtures/arrow.sh

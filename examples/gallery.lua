@@ -602,9 +602,26 @@ function G.density_and_fields()
   save(fig, "density_and_fields", { dpi = 100 })
 end
 
+-- A million points two ways, each with a colorbar: hexbin counts on a log scale, and a scatter
+-- coloured by each point's density, drawn densest last ({density = true}).
+function G.million()
+  local px, py = D.clusters(1000000, 5)
+  local fig, axes = plot.subplots(1, 2, { size = { 13, 5 } })
+  local t0 = lt.time()
+  local hb = axes[1]:hexbin(px, py, { gridsize = 80, bins = "log" })
+  fig:colorbar(hb, { ax = axes[1], label = "count" })
+  axes[1]:title("hexbin, 10^6 points, bins = 'log'")
+  local sc = axes[2]:scatter(px, py, { density = true, s = 1 })
+  fig:colorbar(sc, { ax = axes[2] })
+  axes[2]:title("scatter, density = true")
+  fig:tight_layout()
+  print(("%-22s %6.3f s (artists)"):format("million", lt.time() - t0))
+  save(fig, "million", { dpi = 200 })
+end
+
 local ORDER = { "feature_space", "class_bars", "montage", "agreement", "summary", "sphere_panels",
                 "anchors", "pairwise", "artists", "colormaps", "lines_and_errors",
-                "density_and_fields" }
+                "density_and_fields", "million" }
 local names = {}
 for i = 3, #(arg or {}) do names[#names + 1] = arg[i] end
 if #names == 0 then names = ORDER end

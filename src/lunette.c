@@ -30,6 +30,7 @@ int luaopen_lunette_io_png(lua_State *L);         /* io/lio_png.c */
 int luaopen_lunette_io_csv(lua_State *L);         /* io/lio_csv.c */
 int luaopen_lunette_io_parquet(lua_State *L);     /* io/lio_parquet.c */
 int luaopen_lunette_io_hdf5(lua_State *L);        /* io/lio_hdf5.c */
+int luaopen_lunette_io_arrow(lua_State *L);       /* io/lio_arrow.c */
 int luaopen_lunette_data(lua_State *L);           /* data/ldata.c */
 int luaopen_lunette_nn_linear(lua_State *L);      /* nn/lnn_linear.c */
 int luaopen_lunette_nn_conv(lua_State *L);        /* nn/lnn_conv.c */
@@ -76,7 +77,7 @@ static const LtPart parts[] = {
     {"io", luaopen_lunette_io_safetensors},   {"io", luaopen_lunette_io_pt},
     {"io", luaopen_lunette_io_idx},           {"io", luaopen_lunette_io_png},
     {"io", luaopen_lunette_io_csv},           {"io", luaopen_lunette_io_parquet},
-    {"io", luaopen_lunette_io_hdf5},
+    {"io", luaopen_lunette_io_hdf5},          {"io", luaopen_lunette_io_arrow},
     {"data", luaopen_lunette_data},
     {"nn", luaopen_lunette_nn_linear},        {"nn", luaopen_lunette_nn_conv},
     {"nn", luaopen_lunette_nn_norm},          {"nn", luaopen_lunette_nn_act},

@@ -24,6 +24,7 @@ local function px(img, x, y)
   local p = img[{ y + 1, x + 1 }]:totable()
   return p[1], p[2], p[3]
 end
+local px_of = px
 
 local function near(img, x, y, r, g, b, tol)
   local pr, pg, pb = px(img, x, y)
@@ -352,9 +353,223 @@ describe("hexbin", function()
     assert.has_error(function() ax:hexbin(x, y, { C = { 1, 2 } }) end,
       "bad argument #3 to 'hexbin' (C has 2 values for 5000 points)")
     assert.has_error(function() ax:hexbin(x, y, { reduce_C_function = "median" }) end,
-      "bad argument #3 to 'hexbin' (reduce_C_function must be 'mean', 'sum', 'max' or 'min', "
-      .. "got median)")
+      "bad argument #3 to 'hexbin' (reduce must be 'mean', 'sum', 'max' or 'min', got median)")
+    assert.has_error(function() ax:hexbin(x, y, { reduce = "sum", reduce_C_function = "sum" }) end,
+      "bad argument #3 to 'hexbin' (give reduce or reduce_C_function, not both)")
+    assert.has_error(function() ax:hexbin(x, y, { mincnt = "2" }) end,
+      "bad argument #3 to 'hexbin' (mincnt must be a number, got 2)")
+    assert.has_error(function() ax:hexbin(x, y, { extent = { 0, 1 } }) end,
+      "bad argument #3 to 'hexbin' (extent must be {xmin, xmax, ymin, ymax})")
+    assert.has_error(function() ax:hexbin(x, y, { gridsize = { 10, 0 } }) end,
+      "bad argument #3 to 'hexbin' (gridsize gives 0 rows; need 1..10000)")
     assert.has_error(function() ax:hexbin(x, y, { grid_size = 10 }) end)
+    assert.has_error(function() ax:hexbin(x, y, { edgecolor = "nocolour" }) end)
+    assert.has_error(function() ax:hexbin(x, { "a" }) end,
+      "bad argument #2 to 'hexbin' (y must be numbers; element 1 is a string)")
+  end)
+
+  it("counts a hand-computed case: two lattices, ties to the even centre, points outside", function()
+    -- extent {0, 2, 0, 1}, gridsize {2, 1}: lattice 1 centres at x = 0, 1, 2 and y = 0, 1
+    -- (indices x * 2 + y), lattice 2 at (0.5, 0.5) and (1.5, 0.5) (indices 6, 7).
+    local _, ax = canvas()
+    local px = { 0.1, 0.5, 1.9, 1.4, 0.2, 3, 0 / 0 }
+    local py = { 0.1, 0.45, 0.9, 0.6, 0.4, 0.5, 0.5 }
+    -- (0.1, 0.1): d1 = 0.04 to (0, 0) < d2 = 0.64: hexagon 1. (0.5, 0.45): x = 0.5 rounds to 0,
+    -- d1 = 0.8575 > d2 = 0.0075: lattice 2's first (7). (1.9, 0.9): (2, 1), index 6. (1.4, 0.6):
+    -- d2 = 0.04 < d1 = 0.64: index 8. (0.2, 0.4): d2 = 0.12 < d1 = 0.52: 7 again. (3, 0.5) lies
+    -- outside the extent and the NaN point is skipped.
+    local hb = ax:hexbin(px, py, { gridsize = { 2, 1 }, extent = { 0, 2, 0, 1 } })
+    assert.same({ 1, 0, 0, 0, 0, 1, 2, 1 }, hb.counts:totable())
+  end)
+
+  it("matches matplotlib's hexbin: centres, counts, C reductions, mincnt, log bins", function()
+    local R = dofile("tests/fixtures/plot_hexbin.lua")
+    local function close(want, got, what)
+      assert.equal(#want, got:size(1), what .. ": hexagon count")
+      local g = got:totable()
+      for i = 1, #want do
+        local w = want[i]
+        assert(math.abs(g[i] - w) <= 1e-9 * math.max(1, math.abs(w)),
+          ("%s[%d]: %.17g, matplotlib %.17g"):format(what, i, g[i], w))
+      end
+    end
+    local cases = { "counts", "grid_xy_extent", "mincnt", "log", "c_mean", "c_sum_mincnt", "c_max",
+                    "c_min", "nonfinite" }
+    for _, name in ipairs(cases) do
+      local ref = R[name]
+      local o = {}
+      for k, v in pairs(ref.opts) do o[k] = v end
+      if o.C then o.C = R.c end
+      local _, ax = canvas()
+      local xs, ys = R.x, R.y
+      if name == "nonfinite" then xs, ys = R.xn, R.yn end
+      local hb = ax:hexbin(xs, ys, o)
+      local cx, cy, vals = ref.cx, ref.cy, ref.values
+      if name == "log" then
+        -- matplotlib keeps the empty hexagons (LogNorm masks them when drawn); lunette drops them
+        local kx, ky, kv = {}, {}, {}
+        for i, v in ipairs(vals) do
+          if v > 0 then kx[#kx + 1], ky[#ky + 1], kv[#kv + 1] = cx[i], cy[i], v end
+        end
+        cx, cy, vals = kx, ky, kv
+      end
+      close(cx, hb.cx, name .. " cx")
+      close(cy, hb.cy, name .. " cy")
+      close(vals, hb.values, name .. " values")
+      assert.near(ref.vmin, hb.vmin, 1e-12, name .. " vmin")
+      assert.near(ref.vmax, hb.vmax, 1e-12, name .. " vmax")
+    end
+  end)
+
+  it("draws an empty axes for empty or all-NaN input, and labels a legend entry", function()
+    for _, pts in ipairs { { {}, {} }, { { 0 / 0, 1 }, { 1, 0 / 0 } } } do
+      local fig, ax = canvas({ -1, 1 }, { -1, 1 })
+      local hb = ax:hexbin(pts[1], pts[2], { gridsize = 5 })
+      assert.equal(0, hb.values:size(1))
+      fig:colorbar(hb)
+      local img = render(fig, "hexempty.png")
+      near(img, 100, 100, 255, 255, 255)
+    end
+    local fig, ax = canvas({ -1, 1 }, { -1, 1 })
+    ax:hexbin({ 0, 0 }, { 0, 0 }, { gridsize = 4, extent = { -1, 1, -1, 1 }, cmap = "gray",
+      label = "counts", edgecolor = "none" })
+    ax:legend()
+    render(fig, "hexlegend.png")
+  end)
+end)
+
+---------------------------------------------------------------------------
+-- scatter {density = true}: the binned kernel density against the exact one, draw order.
+describe("scatter density", function()
+  -- The exact product-Gaussian kernel density at each point (O(n^2)), Scott's factor.
+  local function naive_density(xs, ys)
+    local n = #xs
+    local function sd(v)
+      local m = 0
+      for i = 1, n do m = m + v[i] / n end
+      local s = 0
+      for i = 1, n do s = s + (v[i] - m) ^ 2 end
+      return math.sqrt(s / (n - 1))
+    end
+    local f = n ^ (-1 / 6)
+    local hx, hy = f * sd(xs), f * sd(ys)
+    local out = {}
+    for i = 1, n do
+      local s = 0
+      for j = 1, n do
+        s = s + math.exp(-0.5 * ((xs[i] - xs[j]) / hx) ^ 2 - 0.5 * ((ys[i] - ys[j]) / hy) ^ 2)
+      end
+      out[i] = s / (n * 2 * math.pi * hx * hy)
+    end
+    return out
+  end
+
+  lt.random.seed(7)
+  local n = 400
+  local x = lt.randn(n):double()
+  local y = (x * 0.5 + lt.randn(n):double() * 0.6):contiguous()
+
+  it("matches the exact kernel density at every point", function()
+    local _, ax = canvas()
+    local sc = ax:scatter(x, y, { density = true })
+    local want = naive_density(x:totable(), y:totable())
+    local got = sc.density:totable()
+    local worst = 0
+    for i = 1, n do worst = math.max(worst, math.abs(got[i] - want[i]) / want[i]) end
+    assert(worst < 0.01, ("worst relative error %.4f"):format(worst))
+    -- a coarser grid is further off: the tolerance above can fail
+    local coarse = ax:scatter(x, y, { density = { gridsize = 8 } }).density:totable()
+    local cworst = 0
+    for i = 1, n do cworst = math.max(cworst, math.abs(coarse[i] - want[i]) / want[i]) end
+    assert(cworst > 0.01, ("coarse grid error %.4f"):format(cworst))
+    -- bw_method scales the kernel: a wider one flattens the peak
+    local wide = ax:scatter(x, y, { density = { bw_method = 1 } }).density
+    assert(num(wide:max()) < num(sc.density:max()))
+  end)
+
+  it("orders points by increasing density, ties in input order, NaN points skipped", function()
+    local _, ax = canvas()
+    local px = { 0.5, 0.9, 0.5, 0 / 0, 0.5, 0.1, 0.5 }
+    local py = { 0.5, 0.9, 0.5, 0.2, 0.5, 0.1, 0.5 }
+    local sc = ax:scatter(px, py, { density = true })
+    assert.equal(6, sc.density:size(1))
+    local d, ord = sc.density:totable(), sc.density_order:totable()
+    assert.equal(6, #ord)
+    local seen = {}
+    for k = 1, #ord do
+      seen[ord[k]] = true
+      if k > 1 then
+        assert(d[ord[k] + 1] >= d[ord[k - 1] + 1], "densities ascend along the order")
+        if d[ord[k] + 1] == d[ord[k - 1] + 1] then assert(ord[k] > ord[k - 1], "ties keep order") end
+      end
+    end
+    for i = 0, 5 do assert(seen[i], "a permutation") end
+    -- the four points at (0.5, 0.5) (kept indices 0, 1, 3, 5) are the densest, drawn last
+    assert.same({ 0, 2, 3, 5 }, { ord[3], ord[4], ord[5], ord[6] })
+  end)
+
+  it("draws dense cores on top and labels its colorbar 'density'", function()
+    -- 40 points at the centre, then one sparse point beside them whose big marker covers the
+    -- centre: drawn in input order it would paint the centre pixel dark.
+    local px, py = {}, {}
+    for i = 1, 40 do px[i], py[i] = 0.5, 0.5 end
+    px[41], py[41] = 0.55, 0.5
+    for i = 42, 60 do px[i], py[i] = (i - 42) / 18, 0.05 end
+    local fig, ax = canvas()
+    local sc = ax:scatter(px, py, { density = true, s = 400, linewidths = 0 })
+    local img = render(fig, "dens.png")
+    near(img, 100, 100, 253, 231, 37, 6) -- viridis' top colour: the densest points on top
+    local fig2, ax2 = canvas()
+    ax2:scatter(px, py, { c = sc.density, s = 400, linewidths = 0 })
+    local img2 = render(fig2, "dens_input_order.png")
+    local r = px_of(img2, 100, 100)
+    assert(r < 200, "in input order the sparse point covers the centre")
+    local fig3 = plot.figure { size = { 3, 2 }, dpi = 50 }
+    local sc3 = fig3:subplot(1, 1, 1):scatter(px, py, { density = true })
+    assert.equal("density", fig3:colorbar(sc3).label)
+    assert.equal("counts", fig3:colorbar(sc3, { label = "counts" }).label)
+    render(fig3, "dens_cbar.png")
+  end)
+
+  it("paints the same pixels in parallel row bands as in one serial pass", function()
+    -- One marker size for all takes the banded path (20,000 points and more); a size per point
+    -- takes the serial one. Big overlapping markers make any change of order visible.
+    lt.random.seed(11)
+    local m = 30000
+    local bx = lt.randn(m):double() * 0.15 + 0.5
+    local by = lt.randn(m):double() * 0.15 + 0.5
+    local imgs = {}
+    for k, size in ipairs { 30, lt.full({ m }, 30, "float64") } do
+      local fig, ax = canvas()
+      ax:scatter(bx, by, { density = true, s = size, edgecolors = "k", linewidths = 0.5 })
+      imgs[k] = render(fig, "bands" .. k .. ".png")
+    end
+    assert.equal(0, num((imgs[1]:double() - imgs[2]:double()):abs():max()))
+  end)
+
+  it("draws an empty axes for empty input; rejects bad options", function()
+    local fig, ax = canvas()
+    local sc = ax:scatter({}, {}, { density = true })
+    assert.equal(0, sc.density:size(1))
+    fig:colorbar(sc)
+    near(render(fig, "dens_empty.png"), 100, 100, 255, 255, 255)
+    local one = ax:scatter({ 0.3 }, { 0.3 }, { density = true })
+    assert(num(one.density[1]) > 0)
+    assert.has_error(function() ax:scatter(x, y, { density = true, c = "red" }) end,
+      "bad argument #3 to 'scatter' (c (or color) and density cannot both be given: density "
+      .. "sets the colours)")
+    assert.has_error(function() ax:scatter(x, y, { density = "yes" }) end,
+      "bad argument #3 to 'scatter' (density must be true or {gridsize =, bw_method =}, got yes)")
+    assert.has_error(function() ax:scatter(x, y, { density = { gridsize = 1 } }) end,
+      "bad argument #3 to 'scatter' (density gridsize must be an integer in 2..4096 or {nx, ny})")
+    assert.has_error(function() ax:scatter(x, y, { density = { bw_method = -1 } }) end,
+      "bad argument #3 to 'scatter' (density bw_method must be 'scott', 'silverman' or a "
+      .. "positive number, got -1)")
+    assert.has_error(function() ax:scatter(x, y, { density = { grid = 10 } }) end)
+    assert.has_error(function() ax:scatter(x, y:narrow(1, 1, 5), { density = true }) end,
+      "bad argument #2 to 'scatter' (x and y must be the same size (x has 400, y has 5))")
+    assert.has_error(function() P.point_density(x, y, 1, 10, 0, 1, 0, 1, 1, 1) end)
+    assert.has_error(function() P.point_density(x, y, 10, 10, 0, 1, 0, 1, 0, 1) end)
   end)
 end)
 

@@ -1,6 +1,6 @@
 -- lunette.io: tensors and checkpoints in and out of files (.npy .npz .safetensors
--- .pt/.pth, IDX, CIFAR, CSV, PNG, Parquet, HDF5). Readers return nil, message on a bad or
--- hostile file (like io.open); bad arguments raise. Writers (and figure
+-- .pt/.pth, IDX, CIFAR, CSV, PNG, Parquet, Arrow IPC/Feather, HDF5). Readers return nil,
+-- message on a bad or hostile file (like io.open); bad arguments raise. Writers (and figure
 -- saves) go through a temporary file beside the target, flushed to disk and
 -- renamed into place, so a failed or interrupted write (Ctrl-C, SIGTERM)
 -- leaves the old file as it was and nothing else; the temporaries a killed
@@ -50,6 +50,7 @@ local KEYS = {
   read_csv = with_limits("header", "sep", "dtype", "frame", "usecols", "na", "text"),
   write_csv = { "header", "sep" }, write_npz = with_limits("compress"),
   save_pt = with_limits("name"), read_parquet = with_limits("columns", "rows"),
+  read_arrow = with_limits("columns", "rows"),
   read_hdf5 = with_limits("datasets"),
 }
 -- Where each one's options table is (the writers take the value first).
@@ -413,6 +414,55 @@ function read_shards(paths, opts)
   return out
 end
 
+-- The rows opts.rows asks for of a table of num_rows rows (a count or an inclusive 1-based
+-- range), as first, last; raises for anything else.
+local function row_range(fname, rows, num_rows)
+  if rows == nil then return 1, num_rows end
+  if math.type(rows) == "integer" and rows >= 0 then return 1, math.min(rows, num_rows) end
+  if type(rows) == "table" and math.type(rows[1]) == "integer" and math.type(rows[2]) == "integer"
+    and rows[1] >= 1 and rows[2] >= rows[1] - 1 then
+    return rows[1], math.min(rows[2], num_rows)
+  end
+  argerr(2, fname, "rows must be a count or {first, last} (1-based, inclusive)")
+end
+
+-- A table read piece by piece (Parquet row groups, Arrow record batches): names are the file's
+-- columns, sizes the rows of each piece, read(i, cols) one piece (cols nil: every column).
+-- Only the pieces opts.rows touches are read; each column's pieces are joined.
+local function read_table(fname, names_all, num_rows, sizes, opts, read)
+  local cols = pick_columns(fname, 2, names_all, opts and opts.columns)
+  local first, last = row_range(fname, opts and opts.rows, num_rows)
+  local names = cols or names_all
+  local parts, out = {}, {}
+  for _, n in ipairs(names) do parts[n] = {} end
+  local start = 1 -- the first row of piece g
+  for g = 1, #sizes do
+    local n = sizes[g]
+    local a, b = math.max(first, start), math.min(last, start + n - 1)
+    if a <= b then
+      local piece, perr = read(g, cols)
+      if not piece then return nil, perr end
+      for _, name in ipairs(names) do
+        local v = piece[name]
+        if a ~= start or b ~= start + n - 1 then v = slice(v, a - start + 1, b - start + 1) end
+        table.insert(parts[name], v)
+      end
+    end
+    start = start + n
+  end
+  for _, name in ipairs(names) do
+    if #parts[name] > 0 then
+      out[name] = join(parts[name])
+    else
+      -- No row selected: an empty slice of the first piece keeps each column's type.
+      local piece, perr = #sizes > 0 and read(1, { name })
+      if piece == nil then return nil, perr end
+      out[name] = piece and slice(piece[name], 1, 0) or {}
+    end
+  end
+  return out
+end
+
 --- read_parquet(path [, {columns = {...}, rows = n | {first, last}, limits}]) -> {name = column} | nil, message
 -- A Parquet file (Hugging Face datasets, pandas, polars, Spark) as a table of columns: numbers as
 -- 1-D tensors (int32, int64, float32, float64, float16, bool); a list<number> column whose rows
@@ -434,58 +484,88 @@ function M.read_parquet(path, opts)
   local f, err = M.open_parquet(path, limits_of(opts))
   if not f then return nil, err end
   local cols = pick_columns("read_parquet", 2, f.columns, opts and opts.columns)
-  local first, last = 1, f.num_rows
-  local rows = opts and opts.rows
-  if math.type(rows) == "integer" and rows >= 0 then
-    last = math.min(rows, f.num_rows)
-  elseif type(rows) == "table" and math.type(rows[1]) == "integer" and math.type(rows[2]) == "integer"
-    and rows[1] >= 1 and rows[2] >= rows[1] - 1 then
-    first, last = rows[1], math.min(rows[2], f.num_rows)
-  elseif rows ~= nil then
-    argerr(2, "read_parquet", "rows must be a count or {first, last} (1-based, inclusive)")
-  end
+  local first, last = row_range("read_parquet", opts and opts.rows, f.num_rows)
   local out, rerr = read_range(f, cols or f.columns, first, last, limits_of(opts))
   f:close()
   return out, rerr
 end
 
--- Columns `names` of rows [first, last] (1-based, inclusive, last <= f.num_rows) of the open file
--- f: dense numeric columns (no nulls, lists of one length) straight into one tensor each
--- (parquet_dense); the rest row group by row group, sliced and joined.
+-- Columns `names` of rows [first, last] (1-based, inclusive, last <= f.num_rows) of the open
+-- Parquet file f: dense numeric columns (no nulls, lists of one length) straight into one tensor
+-- each (parquet_dense); the rest row group by row group (read_table), sliced and joined.
 function read_range(f, names, first, last, limits)
   local out, err = C.parquet_dense(f._h, first, last, names, limits)
   if not out then return nil, err end
   local rest = {}
   for _, n in ipairs(names) do if out[n] == nil then rest[#rest + 1] = n end end
   if #rest == 0 then return out end
-  local parts = {}
-  for _, n in ipairs(rest) do parts[n] = {} end
-  local start = 1 -- the first row of group g
-  for g = 1, f.num_row_groups do
-    local n = f.row_groups[g]
-    local a, b = math.max(first, start), math.min(last, start + n - 1)
-    if a <= b then
-      local piece, perr = C.parquet_group(f._h, g, rest, limits)
-      if not piece then return nil, perr end
-      for _, name in ipairs(rest) do
-        local v = piece[name]
-        if a ~= start or b ~= start + n - 1 then v = slice(v, a - start + 1, b - start + 1) end
-        table.insert(parts[name], v)
-      end
-    end
-    start = start + n
-  end
-  for _, name in ipairs(rest) do
-    if #parts[name] > 0 then
-      out[name] = join(parts[name])
-    else
-      -- No row selected: an empty piece of the first row group keeps each column's type.
-      local piece, perr = f.num_row_groups > 0 and C.parquet_group(f._h, 1, { name }, limits)
-      if piece == nil then return nil, perr end
-      out[name] = piece and slice(piece[name], 1, 0) or {}
-    end
-  end
+  local more, merr = read_table("read_parquet", f.columns, f.num_rows, f.row_groups,
+    { columns = rest, rows = { first, last } },
+    function(g, cols) return C.parquet_group(f._h, g, cols, limits) end)
+  if not more then return nil, merr end
+  for k, v in pairs(more) do out[k] = v end
   return out
+end
+
+---------------------------------------------------------------------------
+-- Arrow IPC (Feather v2)
+---------------------------------------------------------------------------
+
+local ArrowFile = {}
+ArrowFile.__index = ArrowFile
+
+--- open_arrow(path [, limits]) -> ArrowFile | nil, message
+-- Reads only the metadata of an Arrow IPC file (Feather v2: .arrow, .feather) or stream
+-- (.arrows): f.schema (an array of {name, type, nullable, list, dictionary, unsupported}, where
+-- unsupported says why a column of a type lunette does not read cannot be read), f.columns (the
+-- names), f.num_rows, f.batches (rows of each record batch), f.num_batches, f.stream, and
+-- f:read_batch(i [, {columns = {...}}]) reads one record batch (1-based) as read_arrow does, so
+-- a file bigger than memory is read in pieces.
+function M.open_arrow(path, opts)
+  check("open_arrow", 2, opts, LIMITS)
+  if type(path) ~= "string" then argerr(1, "open_arrow", "string expected, got " .. type(path)) end
+  local meta, err = C.arrow_meta(path, opts)
+  if not meta then return nil, err end
+  local names = {}
+  for i, c in ipairs(meta.columns) do names[i] = c.name end
+  return setmetatable({ path = path, schema = meta.columns, columns = names,
+    num_rows = meta.num_rows, batches = meta.batches, num_batches = #meta.batches,
+    stream = meta.stream, limits = opts }, ArrowFile)
+end
+
+-- f:read_batch(i [, {columns = {...}, limits}]) -> {name = column} | nil, message
+function ArrowFile:read_batch(i, opts)
+  check("read_batch", 2, opts, with_limits("columns"))
+  if math.type(i) ~= "integer" or i < 1 or i > self.num_batches then
+    argerr(1, "read_batch", ("batch must be an integer in 1..%d, got %s"):format(
+      self.num_batches, tostring(i)))
+  end
+  local cols = pick_columns("read_batch", 2, self.columns, opts and opts.columns)
+  return C.arrow_read(self.path, i, cols, limits_of(opts) or self.limits)
+end
+
+--- read_arrow(path [, {columns = {...}, rows = n | {first, last}, limits}]) -> {name = column} | nil, message
+-- An Arrow IPC file (Feather v2, as pandas.to_feather, polars and pyarrow write it) or stream as
+-- a table of columns, as read_parquet gives them: numbers as 1-D tensors (int8, int16, uint16
+-- widen to int32, uint32 to int64; uint8, int32, int64, float16/32/64, bool as they are); dates,
+-- times, timestamps and durations as their stored int32 or int64; a FixedSizeList of numbers as a
+-- 2-D tensor [rows x size] (an embedding column), a List whose rows all have one length too, a
+-- ragged one as a table of 1-D tensors (a null list an empty row); text (Utf8, LargeUtf8,
+-- Binary, FixedSizeBinary, Decimal bytes) as a Lua string array; dictionary-encoded text as
+-- {codes = int64 tensor, levels = {...}} (levels[codes[i]] the text; delta dictionaries
+-- appended); struct fields as dotted names ("pt.x"). Nulls: NaN in float columns; an integer or
+-- boolean column holding nulls becomes float64 with NaN; io.null in string arrays; code 0; a
+-- null struct makes its fields null. uint64, Map, Union, Interval, lists of lists and view types
+-- are refused (the other columns still read: pick them with columns). Bodies: uncompressed,
+-- LZ4_FRAME or ZSTD (liblz4/libzstd loaded on first use). columns picks columns by name; rows is
+-- a count from the start or an inclusive 1-based range, and only the batches it touches are
+-- read. A damaged or hostile file gives nil, "path: reason".
+function M.read_arrow(path, opts)
+  check("read_arrow", 2, opts, with_limits("columns", "rows"))
+  local f, err = M.open_arrow(path, limits_of(opts))
+  if not f then return nil, err end
+  return read_table("read_arrow", f.columns, f.num_rows, f.batches, opts,
+    function(b, cols) return C.arrow_read(path, b, cols, limits_of(opts)) end)
 end
 
 --- read_hdf5(path [, {datasets = {...}, limits}]) -> {name = value}, attrs | nil, message
@@ -635,6 +715,57 @@ function M.write_hdf5(path, values, opts)
   return C.h5_write(path, names, prepared, pa)
 end
 
+-- The columns a table writer (write_parquet, write_arrow) takes, checked and made what its C
+-- part expects: contiguous 1-D or 2-D tensors (float16 kept when keep_half, else widened to
+-- float32 as bfloat16 always is), {codes = int64 tensor, levels}, or string arrays.
+local function prepare_columns(fname, columns, names, keep_half)
+  -- A file without columns has no schema leaves, which readers (lunette's too) refuse.
+  if #names == 0 then argerr(2, fname, "no columns to write") end
+  local prepared, seen = {}, {}
+  for i, name in ipairs(names) do
+    if type(name) ~= "string" or name == "" then
+      argerr(3, fname, ("column name %d must be a non-empty string"):format(i))
+    end
+    if seen[name] then argerr(3, fname, ("column '%s' is listed twice"):format(name)) end
+    seen[name] = true
+    local v = columns[name]
+    if v == nil then argerr(2, fname, ("no column named '%s'"):format(name)) end
+    if T.is_tensor(v) then
+      if v:dim() ~= 1 and v:dim() ~= 2 then
+        argerr(2, fname, ("column '%s' must be a 1-d or 2-d tensor, got %d-d"):format(name, v:dim()))
+      end
+      local dt = v:dtype()
+      if dt == "bfloat16" or (dt == "float16" and not keep_half) then v = v:float() end
+      prepared[name] = v:contiguous()
+    elseif type(v) == "table" and v.codes ~= nil then
+      if not T.is_tensor(v.codes) or v.codes:dim() ~= 1 or not ({ int64 = 1, int32 = 1, uint8 = 1 })[v.codes:dtype()] then
+        argerr(2, fname, ("column '%s': codes must be a 1-d integer tensor"):format(name))
+      end
+      if type(v.levels) ~= "table" then
+        argerr(2, fname, ("column '%s': levels must be an array of strings"):format(name))
+      end
+      prepared[name] = { codes = v.codes:long():contiguous(), levels = v.levels }
+    elseif type(v) == "table" then
+      prepared[name] = v
+    else
+      argerr(2, fname, ("column '%s' must be a tensor, a string array or {codes, levels}, got %s"):format(name, type(v)))
+    end
+  end
+  return prepared
+end
+
+-- Rows per row group or record batch when not given: about 8 MiB of fixed-width values (text
+-- counted as 16 bytes a row), from 1,024 to 1,048,576 rows.
+local function auto_rows(prepared, names)
+  local row_bytes = 0
+  for _, name in ipairs(names) do
+    local v = prepared[name]
+    local rows = T.is_tensor(v) and v:size(1) or 0
+    row_bytes = row_bytes + (T.is_tensor(v) and (rows > 0 and v:nbytes() // rows or 0) or 16)
+  end
+  return math.max(1024, math.min(1048576, (8 * 1048576) // math.max(1, row_bytes)))
+end
+
 --- write_parquet(path, {name = column} [, opts]) -> true | nil, message
 -- Writes a table of columns as a Parquet file that pandas, polars, pyarrow and Hugging Face
 -- datasets read: 1-D tensors as INT32/INT64/FLOAT/DOUBLE/BOOLEAN columns (uint8 widened to
@@ -676,50 +807,53 @@ function M.write_parquet(path, columns, opts)
   if dictionary == nil then dictionary = true end
   if type(dictionary) ~= "boolean" then argerr(3, "write_parquet", "dictionary must be a boolean") end
   local names = names_to_write("write_parquet", columns, opts.columns, "column", "columns")
-  -- A file without columns has no schema leaves, which readers (lunette's too) refuse.
-  if #names == 0 then argerr(2, "write_parquet", "no columns to write") end
-  -- Each column as the C writer takes it: contiguous tensors of a dtype Parquet stores.
-  local prepared, seen = {}, {}
-  for i, name in ipairs(names) do
-    if type(name) ~= "string" or name == "" then
-      argerr(3, "write_parquet", ("column name %d must be a non-empty string"):format(i))
-    end
-    if seen[name] then argerr(3, "write_parquet", ("column '%s' is listed twice"):format(name)) end
-    seen[name] = true
-    local v = columns[name]
-    if v == nil then argerr(2, "write_parquet", ("no column named '%s'"):format(name)) end
-    if T.is_tensor(v) then
-      if v:dim() ~= 1 and v:dim() ~= 2 then
-        argerr(2, "write_parquet", ("column '%s' must be a 1-d or 2-d tensor, got %d-d"):format(name, v:dim()))
-      end
-      local dt = v:dtype()
-      if dt == "float16" or dt == "bfloat16" then v = v:float() end
-      prepared[name] = v:contiguous()
-    elseif type(v) == "table" and v.codes ~= nil then
-      if not T.is_tensor(v.codes) or v.codes:dim() ~= 1 or not ({ int64 = 1, int32 = 1, uint8 = 1 })[v.codes:dtype()] then
-        argerr(2, "write_parquet", ("column '%s': codes must be a 1-d integer tensor"):format(name))
-      end
-      if type(v.levels) ~= "table" then
-        argerr(2, "write_parquet", ("column '%s': levels must be an array of strings"):format(name))
-      end
-      prepared[name] = { codes = v.codes:long():contiguous(), levels = v.levels }
-    elseif type(v) == "table" then
-      prepared[name] = v
-    else
-      argerr(2, "write_parquet", ("column '%s' must be a tensor, a string array or {codes, levels}, got %s"):format(name, type(v)))
-    end
-  end
-  if group == nil then
-    -- About 8 MiB of fixed-width values per group (text counted as 16 bytes a row).
-    local row_bytes = 0
-    for _, name in ipairs(names) do
-      local v = prepared[name]
-      local rows = T.is_tensor(v) and v:size(1) or 0
-      row_bytes = row_bytes + (T.is_tensor(v) and (rows > 0 and v:nbytes() // rows or 0) or 16)
-    end
-    group = math.max(1024, math.min(1048576, (8 * 1048576) // math.max(1, row_bytes)))
-  end
+  local prepared = prepare_columns("write_parquet", columns, names, false)
+  group = group or auto_rows(prepared, names)
   return C.parquet_write(path, prepared, names, codec, group, dictionary, level)
+end
+
+--- write_arrow(path, {name = column} [, opts]) -> true | nil, message
+-- Writes a table of columns as an Arrow IPC file (Feather v2: pandas.read_feather, polars,
+-- pyarrow and apache-arrow read it) or stream: 1-D tensors as Int32/Int64/Float16/Float32/
+-- Float64/UInt8/Bool columns (bfloat16 widened to Float32); a 2-D tensor [rows x d] as a
+-- FixedSizeList<d> of its element type (an embedding column); a Lua string array (io.null for a
+-- null) as Utf8 (LargeUtf8 past 2 GiB of text); {codes = tensor, levels = {...}} (code 0 a
+-- null) as a dictionary-encoded Utf8 column, as read_arrow gives it back. The file is replaced
+-- atomically. Options:
+--   columns = sorted names  the columns to write, in order
+--   compression = "none"    "none", "lz4" (LZ4_FRAME) or "zstd" (liblz4/libzstd loaded on first
+--                           use); a buffer compression would not shrink is stored as it is
+--   zstd_level = 3          1..22
+--   batch_rows = auto       rows per record batch (what open_arrow streams one at a time); auto:
+--                           about 8 MiB of values, from 1,024 to 1,048,576 rows
+--   stream = false          the IPC stream format (no footer) instead of the file format
+--
+--   io.write_arrow("emb.feather", { emb = X, label = { codes = y, levels = names } },
+--                  { compression = "zstd" })
+function M.write_arrow(path, columns, opts)
+  check("write_arrow", 3, opts, { "columns", "compression", "zstd_level", "batch_rows", "stream" })
+  opts = opts or {}
+  if type(path) ~= "string" then argerr(1, "write_arrow", "string expected, got " .. type(path)) end
+  if type(columns) ~= "table" or T.is_tensor(columns) then
+    argerr(2, "write_arrow", "a table of columns expected, got " .. (T.is_tensor(columns) and "a tensor" or type(columns)))
+  end
+  local codec = ({ none = -1, lz4 = 0, zstd = 1 })[opts.compression or "none"]
+  if not codec then argerr(3, "write_arrow", "compression must be \"none\", \"lz4\" or \"zstd\"") end
+  local level = opts.zstd_level or 3
+  if math.type(level) ~= "integer" or level < 1 or level > 22 then
+    argerr(3, "write_arrow", "zstd_level must be an integer in 1..22")
+  end
+  local batch = opts.batch_rows
+  if batch ~= nil and (math.type(batch) ~= "integer" or batch < 1) then
+    argerr(3, "write_arrow", "batch_rows must be a positive integer")
+  end
+  local stream = opts.stream
+  if stream == nil then stream = false end
+  if type(stream) ~= "boolean" then argerr(3, "write_arrow", "stream must be a boolean") end
+  local names = names_to_write("write_arrow", columns, opts.columns, "column", "columns")
+  local prepared = prepare_columns("write_arrow", columns, names, true)
+  batch = batch or auto_rows(prepared, names)
+  return C.arrow_write(path, prepared, names, codec, batch, stream, level)
 end
 
 ---------------------------------------------------------------------------
@@ -737,6 +871,7 @@ local function kind_of(path)
   elseif p:match("%.csv$") then return "csv"
   elseif p:match("%.png$") then return "png"
   elseif p:match("%.parquet$") then return "parquet"
+  elseif p:match("%.arrows?$") or p:match("%.feather$") or p:match("%.ipc$") then return "arrow"
   elseif p:match("%.h5$") or p:match("%.hdf5$") or p:match("%.he5$") then return "hdf5"
   elseif p:match("ubyte%.gz$") or p:match("ubyte$") or p:match("%.idx%d?$") or p:match("%.idx%d?%.gz$") then return "idx"
   end
@@ -752,6 +887,7 @@ local function sniff(path)
   elseif head:sub(1, 8) == "\137PNG\r\n\26\n" then return "png"
   elseif head:sub(1, 4) == "PK\3\4" then return "zip"
   elseif head:sub(1, 4) == "PAR1" then return "parquet"
+  elseif head:sub(1, 6) == "ARROW1" or head:sub(1, 4) == "\255\255\255\255" then return "arrow"
   elseif head == "\137HDF\r\n\26\n" then return "hdf5"
   elseif head:sub(1, 2) == "\31\139" or head:sub(1, 2) == "\0\0" then return "idx"
   elseif #head == 8 and head:byte(8) == 0 then return "safetensors"
@@ -763,6 +899,7 @@ local readers = {
   safetensors = function(path, opts) return C.read_safetensors(path, opts) end,
   csv = function(path, opts) return C.read_csv(path, opts) end,
   parquet = function(path, opts) return M.read_parquet(path, opts) end,
+  arrow = function(path, opts) return M.read_arrow(path, opts) end,
   hdf5 = function(path, opts) return M.read_hdf5(path, opts) end,
 }
 
@@ -772,7 +909,8 @@ local readers = {
 -- .pt/.pth/.ckpt the checkpoint's value (a working model for a whole model
 -- io.save wrote; io.load_pt gives the raw dict); .csv a tensor and the column
 -- names; .png an image tensor; IDX (...-ubyte[.gz], .idx) a tensor; .parquet read_parquet's
--- table of columns; .h5/.hdf5 read_hdf5's datasets and attributes. An
+-- table of columns; .arrow/.feather/.ipc/.arrows read_arrow's; .h5/.hdf5 read_hdf5's datasets
+-- and attributes. An
 -- unknown type is nil, message; a non-string path raises. opts are the reader's (read_csv's
 -- header, sep, dtype, frame, usecols, na, text; read_idx's dtype, scale; every reader's
 -- limits); others raise.
@@ -788,7 +926,7 @@ function M.load(path, opts)
     kind = npz and "npz" or "pt"
   end
   local read = readers[kind or ""]
-  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png, .parquet or IDX name)" end
+  if not read then return nil, path .. ": unknown file type (use a .npy, .npz, .safetensors, .pt, .csv, .png, .parquet, .arrow/.feather or IDX name)" end
   check("load", 2, opts, KEYS[kind == "pt" and "load_pt" or "read_" .. kind])
   if kind ~= "pt" then return read(path, opts) end
   local v, err = read(path, opts)
@@ -803,6 +941,7 @@ end
 
 local SAVE_KEYS = { npy = {}, png = {}, npz = KEYS.write_npz, safetensors = { "metadata" },
                     parquet = { "columns", "compression", "zstd_level", "row_group_rows", "dictionary" },
+                    arrow = { "columns", "compression", "zstd_level", "batch_rows", "stream" },
                     hdf5 = { "attrs", "datasets" },
                     pt = KEYS.save_pt, csv = KEYS.write_csv }
 local writers = {
@@ -813,6 +952,15 @@ local writers = {
   csv = function(path, x, opts) return M.write_csv(path, x, opts) end,
   png = function(path, x) return C.write_png(path, x) end,
   parquet = function(path, x, opts) return M.write_parquet(path, x, opts) end,
+  -- .arrows is the stream format's usual name
+  arrow = function(path, x, opts)
+    if path:lower():match("%.arrows$") and (opts == nil or opts.stream == nil) then
+      local o = { stream = true }
+      for k, v in pairs(opts or {}) do o[k] = v end
+      opts = o
+    end
+    return M.write_arrow(path, x, opts)
+  end,
   hdf5 = function(path, x, opts) return M.write_hdf5(path, x, opts) end,
 }
 
@@ -848,7 +996,8 @@ end
 -- true} deflates); .safetensors {name = tensor} ({metadata = {k = "v"}});
 -- .pt/.pth any value torch.load reads back; .csv a 1-d/2-d tensor or a table of columns
 -- ({header = {...}, sep = ","}); .png an image; .parquet a table of columns (write_parquet's
--- options); .h5/.hdf5 a table of datasets (write_hdf5's options). An unknown extension, or an
+-- options); .arrow/.feather/.ipc a table of columns (write_arrow's options; .arrows the stream
+-- format); .h5/.hdf5 a table of datasets (write_hdf5's options). An unknown extension, or an
 -- option the
 -- type's writer does not take, raises.
 -- A zoo model (nn.mlp, nn.small_cnn, nn.resnet18, nn.resnext29) saves whole to
@@ -862,7 +1011,7 @@ function M.save(path, value, opts)
   local kind = kind_of(path)
   local w = writers[kind or ""]
   if not w then
-    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv, .png, .parquet or .h5)")
+    raise("bad argument #1 to 'save' (unknown file type for '" .. path .. "'; use .npy, .npz, .safetensors, .pt, .csv, .png, .parquet, .arrow/.feather or .h5)")
   end
   -- array: io.save(p, m:state_dict()) also passes state_dict's second value (its keys)
   check("save", 3, opts, SAVE_KEYS[kind_of(path)], true)

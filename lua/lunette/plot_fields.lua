@@ -597,19 +597,22 @@ end
 local REDUCE = { mean = true, sum = true, max = true, min = true }
 
 -- ax:hexbin(x, y [, opts]) -> artist
--- A hexagonal 2-d histogram binned as matplotlib's hexbin (in C: 10^6 points take a tenth of
--- a second), each hexagon coloured by its count or, with C, by the reduction of its C values.
--- Points with a NaN coordinate (or C value) are dropped. Options (defaults): gridsize = 100
--- (hexagons across x, or {nx, ny}), C = nil (one value per point), reduce_C_function = "mean"
--- ("sum", "max", "min"), mincnt = nil (hide hexagons with fewer points; with C, those with
--- no more than mincnt, default 0), bins = nil ("log": colours on a log scale, empty hexagons
--- not drawn), extent = data range ({xmin, xmax, ymin, ymax}), cmap = rc "image.cmap", vmin,
--- vmax = the value range, alpha = 1, linewidths = 1.0, edgecolors = "face" (or a colour,
--- "none"), zorder = 1. A mappable for fig:colorbar (log ticks with bins = "log");
--- the artist's counts, all_values, all_cx, all_cy hold every hexagon's result.
+-- A hexagonal 2-d histogram binned as matplotlib's hexbin (pointy-top hexagons on its two offset
+-- lattices; binned in C), each hexagon coloured by its count or, with C, by the reduction of its
+-- C values. Points with a non-finite coordinate (or C value) are skipped, as scatter skips
+-- them; with no finite point the axes stay empty (matplotlib would paint every hexagon in the
+-- colour of 0). Options (defaults): gridsize = 100 (hexagons across x, or {nx, ny}), C = nil
+-- (one value per point), reduce = "mean" ("sum", "max", "min"; matplotlib's name
+-- reduce_C_function is accepted too), mincnt = nil (hide hexagons with fewer points; with C,
+-- those with no more than mincnt, default 0), bins = nil ("log": colours on a log scale, empty
+-- hexagons not drawn), extent = data range ({xmin, xmax, ymin, ymax}), cmap = rc "image.cmap",
+-- vmin, vmax = the value range, alpha = 1, linewidths = 1.0, edgecolors | edgecolor = "face"
+-- (or a colour, "none"), label = nil, zorder = 1. A mappable for fig:colorbar (log ticks with
+-- bins = "log"); the artist's counts, all_values, all_cx, all_cy hold every hexagon's result.
 function Axes:hexbin(x, y, o)
-  o = options("hexbin", 3, o, { "gridsize", "C", "reduce_C_function", "mincnt", "bins", "extent",
-    "cmap", "vmin", "vmax", "alpha", "linewidths", "edgecolors", "zorder" })
+  o = options("hexbin", 3, o, { "gridsize", "C", "reduce", "reduce_C_function", "mincnt", "bins",
+    "extent", "cmap", "vmin", "vmax", "alpha", "linewidths", "edgecolors", "edgecolor", "label",
+    "zorder" })
   local xs, ys = U.vec(x, "hexbin", 1, "x"), U.vec(y, "hexbin", 2, "y")
   if xs:size(1) ~= ys:size(1) then
     fail("hexbin", 2, ("x and y must be the same size (x has %d, y has %d)"):format(xs:size(1),
@@ -619,10 +622,16 @@ function Axes:hexbin(x, y, o)
   if cv and cv:size(1) ~= xs:size(1) then
     fail("hexbin", 3, ("C has %d values for %d points"):format(cv:size(1), xs:size(1)))
   end
-  local red = o.reduce_C_function or "mean"
+  if o.reduce ~= nil and o.reduce_C_function ~= nil then
+    fail("hexbin", 3, "give reduce or reduce_C_function, not both")
+  end
+  local red = o.reduce or o.reduce_C_function or "mean"
   if not REDUCE[red] then
-    fail("hexbin", 3, ("reduce_C_function must be 'mean', 'sum', 'max' or 'min', got %s"):format(
+    fail("hexbin", 3, ("reduce must be 'mean', 'sum', 'max' or 'min', got %s"):format(
       tostring(red)))
+  end
+  if o.mincnt ~= nil and (type(o.mincnt) ~= "number" or o.mincnt ~= o.mincnt) then
+    fail("hexbin", 3, ("mincnt must be a number, got %s"):format(tostring(o.mincnt)))
   end
   local gs = o.gridsize or 100
   local nx, ny
@@ -653,13 +662,13 @@ function Axes:hexbin(x, y, o)
     end
     xmin, xmax = C.finite_range(fx)
     ymin, ymax = C.finite_range(fy)
-    if xmin == nil then xmin, xmax, ymin, ymax = 0, 1, 0, 1 end
+    if xmin == nil or ymin == nil then xmin, xmax, ymin, ymax = 0, 1, 0, 1 end
     xmin, xmax = C.nonsingular(xmin, xmax, 0.1, 1e-15)
     ymin, ymax = C.nonsingular(ymin, ymax, 0.1, 1e-15)
   end
   local pad = 1e-9 * (xmax - xmin)
   xmin, xmax = xmin - pad, xmax + pad
-  local count, acc, cx, cy = C.hexbin(xs:contiguous(), ys:contiguous(),
+  local count, acc, cx, cy, nfinite = C.hexbin(xs:contiguous(), ys:contiguous(),
     cv and cv:contiguous() or nil, nx, ny, xmin, xmax, ymin, ymax, red)
   local values = count
   if cv then
@@ -671,11 +680,19 @@ function Axes:hexbin(x, y, o)
   end
   local name = o.cmap or self.rc["image.cmap"]
   U.check_cmap(name, "hexbin", 3)
+  local edge = o.edgecolors or o.edgecolor or "face"
+  -- a bad colour raises here, at the caller's line, not when the figure is saved
+  if edge ~= "face" and edge ~= "none" then U.color(edge, self.rc, "hexbin", 3) end
   local finite = values:isfinite()
   if o.bins == "log" then finite = finite:logical_and(values:gt(0)) end
   local vals = values:masked_select(finite):contiguous()
   local hx, hy = cx:masked_select(finite):contiguous(), cy:masked_select(finite):contiguous()
   local lo, hi = C.finite_range(vals)
+  if nfinite == 0 then
+    -- Nothing to bin: an empty axes, not a sheet of empty hexagons.
+    vals, hx, hy = vals:narrow(1, 1, 0), hx:narrow(1, 1, 0), hy:narrow(1, 1, 0)
+    lo, hi = nil, nil
+  end
   local vmin, vmax = o.vmin or lo or 0, o.vmax or hi or 1
   local mapped = vals
   local norm
@@ -689,12 +706,16 @@ function Axes:hexbin(x, y, o)
   local cmin = norm and math.log(vmin, 10) or vmin
   local cmax = norm and math.log(vmax, 10) or vmax
   local ext = { x = { xmin, xmax }, y = { ymin, ymax } }
+  -- The legend's patch shows the first hexagon's colour, as matplotlib's handle for a collection.
+  local first = mapped:size(1) > 0 and C.cmap_map(name, mapped:narrow(1, 1, 1):contiguous(), cmin,
+    cmax, o.alpha or 1):totable()[1] or nil
   return self:add {
     kind = "hexbin", cx = hx, cy = hy, values = vals, mapped = mapped:contiguous(), cmap = name,
     vmin = vmin, vmax = vmax, cmin = cmin, cmax = cmax, norm = norm,
     sx = (xmax - xmin) / nx, sy = (ymax - ymin) / ny, alpha = o.alpha,
-    lw = o.linewidths or 1.0, edge = o.edgecolors or "face", counts = count, all_values = values,
-    all_cx = cx, all_cy = cy, limits = ext,
+    lw = o.linewidths or 1.0, hex_edge = edge, counts = count,
+    all_values = values, all_cx = cx, all_cy = cy, limits = ext, label = o.label,
+    patch_legend = true, fill = first,
     zorder = o.zorder or 1, clip = true,
   }
 end
@@ -730,8 +751,8 @@ function DRAW.hexbin(ax, r, a, tr, ppt)
     local gy = (a.cy:index_select(1, sel):reshape(m, 1) + oy):reshape(m * 8):contiguous()
     local col = C.cmap_map(a.cmap, vec { (k + 0.5) / lut }, 0, 1, alpha):totable()[1]
     local stroke
-    if a.lw > 0 and a.edge ~= "none" then
-      local ec = a.edge == "face" and col or U.color(a.edge, ax.rc, "hexbin", 3, a.alpha)
+    if a.lw > 0 and a.hex_edge ~= "none" then
+      local ec = a.hex_edge == "face" and col or U.color(a.hex_edge, ax.rc, "hexbin", 3, a.alpha)
       stroke = { width = a.lw * ppt, color = ec, join = "round" }
     end
     r:path(gx, gy, { xform = tr, fill = col, stroke = stroke })

@@ -299,7 +299,8 @@ end
 -- fig:colorbar(mappable[, {ax=, label=, fraction=0.15, pad=0.05, shrink=1, aspect=20}])
 -- A colorbar beside ax (default: the last axes) for a colour-mapped artist: scatter with c
 -- values, imshow of a 2-d array, heatmap, hexbin (log ticks with bins = "log"), contourf (its
--- bands, ticks at the levels) or contour (its level lines). Other artists raise.
+-- bands, ticks at the levels) or contour (its level lines). Other artists raise. label defaults
+-- to the artist's own (scatter's density = true: "density").
 function Figure:colorbar(m, o)
   o = o or {}
   check("colorbar", 2, o, { "ax", "label", "fraction", "pad", "shrink", "aspect" })
@@ -309,7 +310,7 @@ function Figure:colorbar(m, o)
   end
   local ax = o.ax or self.axes[#self.axes]
   if not ax then fail("colorbar", 2, "no axes to attach the colorbar to") end
-  ax.cbar = { mappable = m, ax = ax, label = o.label, fraction = o.fraction or 0.15, pad = o.pad or 0.05,
+  ax.cbar = { mappable = m, ax = ax, label = o.label or m.colorbar_label, fraction = o.fraction or 0.15, pad = o.pad or 0.05,
               shrink = o.shrink or 1, aspect = o.aspect or 20 }
   return ax.cbar
 end

@@ -350,7 +350,8 @@ end
 local function draw_scatter(ax, r, a, tr, ppt)
   local size = U.is_tensor(a.sizes) and (a.sizes:sqrt() * ppt):contiguous() or math.sqrt(a.sizes) * ppt
   local face = scatter_colors(a)
-  local o = { xform = tr, marker = a.marker, size = size, edge_width = a.lw * ppt }
+  local o = { xform = tr, marker = a.marker, size = size, edge_width = a.lw * ppt,
+              order = a.density_order }
   if a.filled then
     o.face = face
     if a.edge == "face" then o.edge = face

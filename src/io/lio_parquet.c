@@ -7,6 +7,7 @@
 #include "io/lio.h"
 #include "io/io_parquet.h"
 #include "io/io_parquet_write.h"
+#include "io/lio_cols.h"
 
 #define PQ_MT "lunette.ParquetFileHandle"
 
@@ -504,11 +505,11 @@ static void free_pqw(IoCtx *c, void *p) {
 
 /* Fills n string pointers from the array at idx (io.null allowed when nulls), or raises. */
 static void pw_strings(lua_State *L, LioHandle *h, PqW *f, int j, int idx, size_t n, int nulls,
-                       const char *name) {
+                       const char *name, const char *fname) {
   f->nptr[j] = n;
   if (!(f->s[j] = io_alloc(&h->ctx, n * sizeof **f->s)) ||
       !(f->len[j] = io_calloc(&h->ctx, n * sizeof **f->len)))
-    luaL_error(L, "write_parquet: not enough memory");
+    luaL_error(L, "%s: not enough memory", fname);
   for (size_t i = 0; i < n; i++) {
     int ty = lua_rawgeti(L, idx, (lua_Integer)i + 1);
     if (ty == LUA_TSTRING)
@@ -516,26 +517,17 @@ static void pw_strings(lua_State *L, LioHandle *h, PqW *f, int j, int idx, size_
     else if (nulls && lio_is_null(L, -1))
       f->s[j][i] = NULL;
     else
-      ltL_argerror(L, 2, "write_parquet", "column '%s': %s %lld is a %s, not a string%s", name,
+      ltL_argerror(L, 2, fname, "column '%s': %s %lld is a %s, not a string%s", name,
                    nulls ? "row" : "level", (long long)i + 1, luaL_typename(L, -1),
                    nulls ? " or io.null" : "");
     lua_pop(L, 1);
   }
 }
 
-/* parquet_write(path, {name = column}, names, codec, group_rows, dictionary, zstd_level) ->
- * true | nil, message. The façade (io.write_parquet) has checked the options and made every
- * tensor contiguous, of a dtype the writer takes. */
-static int l_parquet_write(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  IoPqwOpts o = {(int)luaL_checkinteger(L, 4), luaL_checkinteger(L, 5), lua_toboolean(L, 6),
-                 (int)luaL_checkinteger(L, 7)};
-  lua_settop(L, 7);
-  LioHandle *h = lio_handle(L, 0, "write_parquet"); /* 8 */
+void lio_collect_columns(lua_State *L, LioHandle *h, const char *fname, const IoPqwCol **cols,
+                         int *ncols, int64_t *nrows) {
   PqW *f = io_calloc(&h->ctx, sizeof *f);
-  if (!f) return luaL_error(L, "write_parquet: not enough memory");
+  if (!f) luaL_error(L, "%s: not enough memory", fname);
   lio_own(h, free_pqw, f);
   f->ncols = (int)lua_rawlen(L, 3);
   size_t k = (size_t)(f->ncols ? f->ncols : 1);
@@ -544,10 +536,10 @@ static int l_parquet_write(lua_State *L) {
       !(f->len = io_calloc(&h->ctx, k * sizeof *f->len)) ||
       !(f->nptr = io_calloc(&h->ctx, k * sizeof *f->nptr)) ||
       !(f->codes = io_calloc(&h->ctx, k * sizeof *f->codes)))
-    return luaL_error(L, "write_parquet: not enough memory");
+    luaL_error(L, "%s: not enough memory", fname);
   f->rows = -1;
   for (int j = 0; j < f->ncols; j++) {
-    luaL_checkstack(L, 6, "write_parquet");
+    luaL_checkstack(L, 6, fname);
     IoPqwCol *col = &f->cols[j];
     lua_rawgeti(L, 3, j + 1); /* the name stays on the stack */
     col->name = lua_tolstring(L, -1, &col->name_len);
@@ -565,11 +557,11 @@ static int l_parquet_write(lua_State *L) {
       rows = c->shape[0];
       col->kind = IO_PQW_DICT;
       if (!(f->codes[j] = io_alloc(&h->ctx, (size_t)rows * sizeof **f->codes)))
-        return luaL_error(L, "write_parquet: not enough memory");
+        luaL_error(L, "%s: not enough memory", fname);
       memcpy(f->codes[j], c->data, (size_t)rows * sizeof **f->codes);
       col->codes = f->codes[j];
       lua_getfield(L, ci, "levels");
-      pw_strings(L, h, f, j, lua_gettop(L), lua_rawlen(L, -1), 0, col->name);
+      pw_strings(L, h, f, j, lua_gettop(L), lua_rawlen(L, -1), 0, col->name, fname);
       col->lev = f->s[j];
       col->lev_len = f->len[j];
       col->nlev = (int64_t)f->nptr[j];
@@ -578,20 +570,39 @@ static int l_parquet_write(lua_State *L) {
       lua_pop(L, 1);
       col->kind = IO_PQW_TEXT;
       rows = (int64_t)lua_rawlen(L, ci);
-      pw_strings(L, h, f, j, ci, (size_t)rows, 1, col->name);
+      pw_strings(L, h, f, j, ci, (size_t)rows, 1, col->name, fname);
       col->s = f->s[j];
       col->len = f->len[j];
     }
     if (f->rows >= 0 && rows != f->rows)
-      ltL_argerror(L, 2, "write_parquet", "column '%s' has %lld rows, column '%s' %lld", col->name,
+      ltL_argerror(L, 2, fname, "column '%s' has %lld rows, column '%s' %lld", col->name,
                    (long long)rows, f->cols[0].name, (long long)f->rows);
     f->rows = rows;
   }
-  if (f->rows < 0) f->rows = 0;
+  *cols = f->cols;
+  *ncols = f->ncols;
+  *nrows = f->rows < 0 ? 0 : f->rows;
+}
+
+/* parquet_write(path, {name = column}, names, codec, group_rows, dictionary, zstd_level) ->
+ * true | nil, message. The façade (io.write_parquet) has checked the options and made every
+ * tensor contiguous, of a dtype the writer takes. */
+static int l_parquet_write(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  IoPqwOpts o = {(int)luaL_checkinteger(L, 4), luaL_checkinteger(L, 5), lua_toboolean(L, 6),
+                 (int)luaL_checkinteger(L, 7)};
+  lua_settop(L, 7);
+  LioHandle *h = lio_handle(L, 0, "write_parquet"); /* 8 */
+  const IoPqwCol *cols;
+  int ncols;
+  int64_t rows;
+  lio_collect_columns(L, h, "write_parquet", &cols, &ncols, &rows);
   IoWriter *w;
   LtStatus st = lio_open_writer(h, path, &w);
   if (st) return lio_fail(L, h, path, st);
-  st = io_pq_write(&h->ctx, w, f->cols, f->ncols, f->rows, &o);
+  st = io_pq_write(&h->ctx, w, cols, ncols, rows, &o);
   if (st == LT_OK) st = io_writer_commit(&h->ctx, w);
   if (st) return lio_fail(L, h, path, st);
   lio_close(h);

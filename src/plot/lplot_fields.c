@@ -64,7 +64,8 @@ static int l_contour_band(lua_State *L) {
   return push_xy(L, n);
 }
 
-/* hexbin(x, y, c|nil, nx, ny, xmin, xmax, ymin, ymax[, reduce]) -> counts, acc|nil, cx, cy */
+/* hexbin(x, y, c|nil, nx, ny, xmin, xmax, ymin, ymax[, reduce]) -> counts, acc|nil, cx, cy,
+ * finite (the points with finite coordinates and C) */
 static int l_hexbin(lua_State *L) {
   static const char *const reds[] = {"mean", "sum", "max", "min", NULL};
   Tensor *x = check_f64(L, 1, "hexbin", 1), *y = check_f64(L, 2, "hexbin", 1), *c = NULL;
@@ -91,10 +92,13 @@ static int l_hexbin(lua_State *L) {
   else
     lua_pushnil(L);
   Tensor *cx = ltL_push_new(L, LT_F64, 1, &size), *cy = ltL_push_new(L, LT_F64, 1, &size);
-  plot_hexbin(&g, x->data, y->data, c ? c->data : NULL, x->shape[0], (PlotReduce)red, count->data,
-              acc ? acc->data : NULL);
+  Tensor *idx = ltL_push_new(L, LT_I64, 1, &x->shape[0]);
+  int64_t finite = plot_hexbin(&g, x->data, y->data, c ? c->data : NULL, x->shape[0],
+                               (PlotReduce)red, count->data, acc ? acc->data : NULL, idx->data);
   plot_hexbin_centers(&g, cx->data, cy->data);
-  return 4;
+  lua_pop(L, 1);
+  lua_pushinteger(L, finite);
+  return 5;
 }
 
 /* kde(data, var, at) -> densities at `at` (data finite, var > 0) */
@@ -110,10 +114,47 @@ static int l_kde(lua_State *L) {
   return 1;
 }
 
+/* point_density(x, y, nx, ny, xmin, xmax, ymin, ymax, hx, hy) -> dens, order, grid, counted:
+ * each point's binned kernel density, the 0-based draw order (ascending density, as the
+ * markers' order option takes it), the smoothed [ny x nx] grid and the points counted. */
+static int l_point_density(lua_State *L) {
+  Tensor *x = check_f64(L, 1, "scatter", 1), *y = check_f64(L, 2, "scatter", 1);
+  if (y->shape[0] != x->shape[0]) return ltL_argerror(L, 2, "scatter", "x and y differ in length");
+  PlotDensityGrid g = {.nx = ltL_check_int(L, 3, "scatter", "nx"),
+                       .ny = ltL_check_int(L, 4, "scatter", "ny"),
+                       .xmin = luaL_checknumber(L, 5),
+                       .xmax = luaL_checknumber(L, 6),
+                       .ymin = luaL_checknumber(L, 7),
+                       .ymax = luaL_checknumber(L, 8),
+                       .hx = luaL_checknumber(L, 9),
+                       .hy = luaL_checknumber(L, 10)};
+  if (g.nx < 2 || g.ny < 2 || g.nx > PLOT_DENSITY_MAX_GRID || g.ny > PLOT_DENSITY_MAX_GRID)
+    return ltL_argerror(L, 3, "scatter", "density gridsize must be in 2..%d",
+                        PLOT_DENSITY_MAX_GRID);
+  if (!(g.xmax > g.xmin) || !(g.ymax > g.ymin) || !isfinite(g.xmax - g.xmin) ||
+      !isfinite(g.ymax - g.ymin))
+    return ltL_argerror(L, 5, "scatter", "density grid span must be finite and non-empty");
+  if (!(g.hx > 0) || !(g.hy > 0) || !isfinite(g.hx) || !isfinite(g.hy))
+    return ltL_argerror(L, 9, "scatter", "density bandwidth must be positive and finite");
+  int64_t n = x->shape[0], shape[2] = {g.ny, g.nx};
+  int64_t nscratch = plot_point_density_scratch(&g), ntmp = 2 * n;
+  Tensor *dens = ltL_push_new(L, LT_F64, 1, &n);
+  Tensor *order = ltL_push_new(L, LT_I64, 1, &n);
+  Tensor *grid = ltL_push_new(L, LT_F64, 2, shape);
+  Tensor *scratch = ltL_push_new(L, LT_F64, 1, &nscratch);
+  Tensor *tmp = ltL_push_new(L, LT_I64, 1, &ntmp);
+  int64_t m = plot_point_density(&g, x->data, y->data, n, dens->data, grid->data, scratch->data);
+  plot_order_by_key(dens->data, n, order->data, tmp->data);
+  lua_pop(L, 2);
+  lua_pushinteger(L, m);
+  return 4;
+}
+
 static const luaL_Reg fns[] = {{"contour_lines", l_contour_lines},
                                {"contour_band", l_contour_band},
                                {"hexbin", l_hexbin},
                                {"kde", l_kde},
+                               {"point_density", l_point_density},
                                {NULL, NULL}};
 
 /* A part of lunette._plot (src/lunette.c lists every part): contours, hexbin, densities. */

@@ -62,13 +62,50 @@ void plot_hexbin_centers(const PlotHexGrid *g, double *cx, double *cy);
  * to the nearer centre of the two lattices; points outside the grid and points with a non-finite
  * coordinate, or a non-finite c, are dropped). count (plot_hexbin_size) receives the points per
  * hexagon. With c != NULL, acc receives the reduction of the c values of each hexagon (NaN for
- * an empty one); acc may be NULL when c is. */
-void plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c, int64_t n,
-                 PlotReduce reduce, double *count, double *acc);
+ * an empty one); acc may be NULL when c is. idx (n) is scratch. Returns the number of points
+ * with finite coordinates (and c), inside the grid or not. */
+int64_t plot_hexbin(const PlotHexGrid *g, const double *x, const double *y, const double *c,
+                    int64_t n, PlotReduce reduce, double *count, double *acc, int64_t *idx);
 
 /* Gaussian kernel density of the n samples data at the m points `at`, with kernel variance
  * `var` (matplotlib's GaussianKDE: the data's unbiased variance times the squared bandwidth
  * factor). out (m) is overwritten. Non-finite samples must be removed by the caller. */
 void plot_kde(const double *data, int64_t n, double var, const double *at, int64_t m, double *out);
+
+/* ---- point densities (scatter's {density = true}) ------------------------------------------- */
+
+/* A binned kernel density estimate (Wand 1994; R's KernSmooth::bkde2D): the points are spread
+ * onto an nx x ny grid of nodes by linear binning (each point's unit weight split over the four
+ * nodes around it, bilinearly), the grid is convolved with a product Gaussian kernel of standard
+ * deviations hx, hy (data units), and each point's density is the smoothed grid interpolated
+ * bilinearly at the point. It approximates the exact kernel density at every point (scipy's
+ * gaussian_kde with a diagonal bandwidth) in O(n + nx ny k) instead of O(n^2). */
+typedef struct {
+  int64_t nx, ny;                /* nodes along x and y, 2..PLOT_DENSITY_MAX_GRID */
+  double xmin, xmax, ymin, ymax; /* first and last node, xmin < xmax, ymin < ymax, finite */
+  double hx, hy;                 /* kernel standard deviations, > 0 and finite */
+} PlotDensityGrid;
+
+#define PLOT_DENSITY_MAX_GRID 4096
+/* The points are binned in this many fixed chunks (a partial grid each, summed in chunk order),
+ * so the result does not depend on the thread count. */
+#define PLOT_DENSITY_CHUNKS 8
+
+/* Doubles of scratch plot_point_density needs for g: the chunk grids, a convolution buffer and
+ * the kernel taps. */
+int64_t plot_point_density_scratch(const PlotDensityGrid *g);
+
+/* The density (per unit area, integrating to 1 over the plane) at each of the n points (x[i],
+ * y[i]) of the estimate above, written to dens (n). A point with a non-finite coordinate gets NaN
+ * and is not counted; points outside g's node span are binned at its border. scratch holds
+ * plot_point_density_scratch(g) doubles, grid (nx*ny, row j = y node, column i = x node)
+ * receives the smoothed counts. Returns the number of points counted (0: every density NaN). */
+int64_t plot_point_density(const PlotDensityGrid *g, const double *x, const double *y, int64_t n,
+                           double *dens, double *grid, double *scratch);
+
+/* order (n) receives 0..n-1 sorted by key rounded to float32, ascending and stably (ties keep
+ * input order), NaN keys last: an LSD radix sort on the float32 bits, O(n). key must be >= 0 or
+ * NaN. tmp holds 2 * n 8-byte words of scratch. */
+void plot_order_by_key(const double *key, int64_t n, int64_t *order, uint64_t *tmp);
 
 #endif

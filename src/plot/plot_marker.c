@@ -1,6 +1,7 @@
 /* plot_marker.c - scatter markers: matplotlib's shapes, a sprite cache, raster blitting. */
 /* Its cairo_ calls go through src/lazy.h: Cairo is loaded on first use. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "plot/plot.h"
@@ -145,6 +146,10 @@ typedef struct {
   int dim;      /* sprite is dim x dim pixels */
   int half;     /* marker centre sits at (half + phase/4) */
   uint8_t *fill, *stroke;
+  /* Face then edge in one opaque colour cover 1 - (1 - fill)(1 - stroke): one mask to paint when
+   * both exist (NULL otherwise; the one mask that exists is then the union). */
+  uint8_t *both;
+  uint8_t *span; /* per row, the columns either mask covers: [span[2r], span[2r + 1]) */
   int box[4]; /* non-empty pixels: [box0, box2) x [box1, box3) */
 } Sprite;
 
@@ -158,6 +163,8 @@ void plot_sprites_free(PlotSpriteCache *s) {
   for (size_t i = 0; i < s->cap; i++) {
     free(s->slots[i].fill);
     free(s->slots[i].stroke);
+    free(s->slots[i].both);
+    free(s->slots[i].span);
   }
   free(s->slots);
   free(s);
@@ -229,19 +236,29 @@ static uint8_t *render_mask(PlotMarker m, double size, double lw, double cx, dou
   return out;
 }
 
-/* The smallest box holding every non-zero coverage of either mask. */
+/* The smallest box holding every non-zero coverage of either mask, and each row's covered
+ * columns in sp->span when it exists (2 * dim bytes; an empty row gets [0, 0)). */
 static void sprite_box(Sprite *sp) {
   int x0 = sp->dim, y0 = sp->dim, x1 = 0, y1 = 0;
-  for (int r = 0; r < sp->dim; r++)
+  for (int r = 0; r < sp->dim; r++) {
+    int lo = sp->dim, hi = 0;
     for (int q = 0; q < sp->dim; q++) {
       size_t k = (size_t)r * sp->dim + q;
       if ((sp->fill && sp->fill[k]) || (sp->stroke && sp->stroke[k])) {
-        if (q < x0) x0 = q;
-        if (q + 1 > x1) x1 = q + 1;
-        if (r < y0) y0 = r;
-        if (r + 1 > y1) y1 = r + 1;
+        if (q < lo) lo = q;
+        hi = q + 1;
       }
     }
+    if (sp->span) {
+      sp->span[2 * r] = (uint8_t)(hi > lo ? lo : 0);
+      sp->span[2 * r + 1] = (uint8_t)(hi > lo ? hi : 0);
+    }
+    if (hi <= lo) continue;
+    if (lo < x0) x0 = lo;
+    if (hi > x1) x1 = hi;
+    if (r < y0) y0 = r;
+    y1 = r + 1;
+  }
   /* An empty sprite (nothing visible at this size) gets an empty box. */
   if (x1 <= x0) x0 = y0 = x1 = y1 = 0;
   sp->box[0] = x0;
@@ -279,6 +296,27 @@ static const Sprite *sprite_get(PlotSpriteCache *s, PlotMarker m, double size, d
     free(sp.stroke);
     return NULL;
   }
+  /* Spans are bytes: a sprite wider than 255 pixels paints its box's columns instead. */
+  sp.span = sp.dim <= 255 ? malloc((size_t)sp.dim * 2) : NULL;
+  if (sp.dim <= 255 && !sp.span) {
+    free(sp.fill);
+    free(sp.stroke);
+    return NULL;
+  }
+  if (sp.fill && sp.stroke) {
+    size_t area = (size_t)sp.dim * sp.dim;
+    if (!(sp.both = malloc(area))) {
+      free(sp.fill);
+      free(sp.stroke);
+      free(sp.span);
+      return NULL;
+    }
+    for (size_t k = 0; k < area; k++) {
+      /* Rounded as over() rounds: 255 - (255 - f)(255 - s) / 255. */
+      unsigned rest = (255u - sp.fill[k]) * (255u - sp.stroke[k]) + 128;
+      sp.both[k] = (uint8_t)(255 - ((rest + (rest >> 8)) >> 8));
+    }
+  }
   sprite_box(&sp);
   size_t j = mix(key) & (s->cap - 1);
   while (s->slots[j].key) j = (j + 1) & (s->cap - 1);
@@ -299,6 +337,129 @@ static void map_xy(const PlotXform *xf, double x, double y, double *px, double *
   *py = xf->oy + xf->sy * (xf->logy ? (y > 0 ? log10(y) : NAN) : y);
 }
 
+/* The 8-bit colour of point i from k (nk rows: 0 none, 1 shared, or one per point). */
+static PlotRgba8 color_of(const PlotRGBA *k, int64_t nk, int64_t i) {
+  PlotRgba8 none = {0, 0, 0, 0};
+  return nk ? plot_rgba8(k[nk == 1 ? 0 : i]) : none;
+}
+
+/* Paints sprite sp with its pixel centre at (ix, iy) within clip, face colour f and edge colour e
+ * (alpha 0: not painted): one mask when face and edge are one opaque colour or only one of them
+ * shows, otherwise face then edge. */
+static void paint_sprite(PlotCanvas *c, const Sprite *sp, int ix, int iy, PlotRgba8 f,
+                         PlotRgba8 e, const int clip[4]) {
+  int x0 = ix - sp->half, y0 = iy - sp->half;
+  if (!sp->fill) f.a = 0;
+  if (!sp->stroke) e.a = 0;
+  if (!f.a && !e.a) return;
+  if (!e.a) {
+    plot_raster_mask(c, sp->fill, sp->span, sp->dim, sp->box, x0, y0, f, clip);
+  } else if (!f.a) {
+    plot_raster_mask(c, sp->stroke, sp->span, sp->dim, sp->box, x0, y0, e, clip);
+  } else if (sp->both && f.a == 255 && e.a == 255 && f.r == e.r && f.g == e.g && f.b == e.b) {
+    plot_raster_mask(c, sp->both, sp->span, sp->dim, sp->box, x0, y0, f, clip);
+  } else {
+    plot_raster_sprite(c, sp->fill, sp->stroke, sp->dim, sp->box, x0, y0, f, e, clip);
+  }
+}
+
+/* The pixel whose centre a marker of point i sits on: matplotlib's Agg snaps marker offsets to
+ * pixel centres, floor(p + 0.5) + 0.5. 0 for a point off any canvas (or non-finite). */
+static int marker_pixel(const PlotCanvas *c, const PlotMarkers *m, int64_t i, int *ix, int *iy) {
+  double px, py;
+  map_xy(m->xf, m->x[i], m->y[i], &px, &py);
+  px += c->ox;
+  py += c->oy;
+  /* The bound keeps the int conversion defined; such a point is off any canvas. */
+  if (!(fabs(px) < 1e9) || !(fabs(py) < 1e9)) return 0;
+  *ix = (int)floor(px + 0.5);
+  *iy = (int)floor(py + 0.5);
+  return 1;
+}
+
+/* One point of a batch in drawing order: its pixel and colours packed as 0xAARRGGBB (straight). */
+typedef struct {
+  int32_t x, y;
+  uint32_t face, edge;
+} Blit;
+
+static uint32_t pack8(PlotRgba8 k) { return (k.a << 24) | (k.r << 16) | (k.g << 8) | k.b; }
+
+static PlotRgba8 unpack8(uint32_t v) {
+  PlotRgba8 k = {(v >> 16) & 255, (v >> 8) & 255, v & 255, v >> 24};
+  return k;
+}
+
+/* Fills b (n) with the points of m in drawing order; a point off the canvas or not drawn gets
+ * x = INT32_MIN. inv (n, scratch) is used when m has an order: the points are read in input
+ * order and written to their place in drawing order, as scattered writes stall the processor less
+ * than scattered reads of x, y and the colours would. */
+static void blits_gather(const PlotCanvas *c, const PlotMarkers *m, const int clip[4],
+                         const Sprite *sp, Blit *b, int64_t *inv) {
+  if (m->order) {
+    for (int64_t k = 0; k < m->n; k++) b[k].x = INT32_MIN;
+    for (int64_t k = 0; k < m->n; k++)
+      if (m->order[k] >= 0 && m->order[k] < m->n) inv[m->order[k]] = k;
+  }
+#pragma omp parallel for schedule(static) if (m->n >= 20000)
+  for (int64_t i = 0; i < m->n; i++) {
+    int64_t k = m->order ? inv[i] : i;
+    int ix, iy;
+    if (k < 0) continue;
+    b[k].x = INT32_MIN;
+    if (!marker_pixel(c, m, i, &ix, &iy)) continue;
+    int x0 = ix - sp->half, y0 = iy - sp->half;
+    if (y0 + sp->box[3] <= clip[1] || y0 + sp->box[1] >= clip[3] ||
+        x0 + sp->box[2] <= clip[0] || x0 + sp->box[0] >= clip[2])
+      continue;
+    b[k].x = ix;
+    b[k].y = iy;
+    b[k].face = pack8(color_of(m->face, m->nface, i));
+    /* edge = "face" hands the same colours twice: convert them once. */
+    if (m->edge == m->face && m->nedge == m->nface)
+      b[k].edge = b[k].face;
+    else
+      b[k].edge = pack8(color_of(m->edge, m->nedge, i));
+  }
+}
+
+/* Raster markers with one sprite for all: gathered once, then the canvas is cut into bands of
+ * rows painted in parallel, each walking every point in order (a pixel belongs to one band, so
+ * it sees the points in order and the pixels equal one pass's). */
+static PlotStatus markers_shared(PlotCanvas *c, const PlotMarkers *m, const Sprite *sp,
+                                 const int clip[4]) {
+  Blit *b = malloc((size_t)m->n * sizeof *b);
+  int64_t *inv = m->order ? malloc((size_t)m->n * sizeof *inv) : NULL;
+  if (!b || (m->order && !inv)) {
+    free(b);
+    free(inv);
+    return PLOT_ENOMEM;
+  }
+  /* An index the order lacks (a bad order) stays -1 and is not drawn. */
+  if (inv)
+    for (int64_t i = 0; i < m->n; i++) inv[i] = -1;
+  blits_gather(c, m, clip, sp, b, inv);
+  free(inv);
+  int rows = clip[3] - clip[1];
+  /* Several bands per thread even out dense and empty stretches of rows; small batches stay on
+   * one thread, where walking the points per band would cost more than it saves. */
+  int nb = m->n >= 20000 ? 4 * omp_get_max_threads() : 1;
+  if (nb > rows) nb = rows;
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
+  for (int t = 0; t < nb; t++) {
+    int band[4] = {clip[0], clip[1] + (int)((int64_t)rows * t / nb), clip[2],
+                   clip[1] + (int)((int64_t)rows * (t + 1) / nb)};
+    for (int64_t k = 0; k < m->n; k++) {
+      if (b[k].x == INT32_MIN) continue;
+      int y0 = b[k].y - sp->half;
+      if (y0 + sp->box[3] <= band[1] || y0 + sp->box[1] >= band[3]) continue;
+      paint_sprite(c, sp, b[k].x, b[k].y, unpack8(b[k].face), unpack8(b[k].edge), band);
+    }
+  }
+  free(b);
+  return PLOT_OK;
+}
+
 /* Raster markers: one cached sprite per (marker, size, width), blitted with "over" straight into
  * the pixels, in the order given. */
 static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
@@ -307,31 +468,29 @@ static PlotStatus markers_raster(PlotCanvas *c, const PlotMarkers *m) {
   int clip[4];
   if (!plot_raster_clip(c, clip)) return PLOT_OK;
   plot_raster_begin(c);
-  for (int64_t k = 0; k < m->n; k++) {
-    int64_t i = m->order ? m->order[k] : k;
-    if (i < 0 || i >= m->n) continue;
-    double px, py, size = m->size[m->nsize == 1 ? 0 : i];
-    map_xy(m->xf, m->x[i], m->y[i], &px, &py);
-    if (!isfinite(px) || !isfinite(py) || !(size > 0) || !isfinite(size)) continue;
-    px += c->ox;
-    py += c->oy;
-    /* Points far outside the clip are skipped before the sprite lookup. */
-    if (px < clip[0] - 4 * size - m->edge_width || px > clip[2] + 4 * size + m->edge_width ||
-        py < clip[1] - 4 * size - m->edge_width || py > clip[3] + 4 * size + m->edge_width)
-      continue;
-    /* matplotlib's Agg snaps marker offsets to pixel centres: floor(p + 0.5) + 0.5 */
-    int ix = (int)floor(px + 0.5), iy = (int)floor(py + 0.5);
+  if (m->nsize == 1) {
+    double size = m->size[0];
+    if (!(size > 0) || !isfinite(size)) return PLOT_OK;
     /* Phase 2 (half a pixel): the sprite's centre sits on the pixel centre ix + 0.5. */
     const Sprite *sp = sprite_get(c->sprites, m->marker, size, m->edge_width, 2, 2);
     if (!sp) return PLOT_ENOMEM;
-    PlotRgba8 f = {0, 0, 0, 0}, e = {0, 0, 0, 0};
-    /* Colours per point; a mask the sprite lacks (line-only marker, zero edge width) stays
-     * unpainted. */
-    if (sp->fill && m->nface) f = plot_rgba8(m->face[m->nface == 1 ? 0 : i]);
-    if (sp->stroke && m->nedge) e = plot_rgba8(m->edge[m->nedge == 1 ? 0 : i]);
-    if (f.a || e.a)
-      plot_raster_sprite(c, sp->fill, sp->stroke, sp->dim, sp->box, ix - sp->half, iy - sp->half, f,
-                         e, clip);
+    return markers_shared(c, m, sp, clip);
+  }
+  for (int64_t k = 0; k < m->n; k++) {
+    int64_t i = m->order ? m->order[k] : k;
+    int ix, iy;
+    if (i < 0 || i >= m->n || !marker_pixel(c, m, i, &ix, &iy)) continue;
+    double size = m->size[i];
+    if (!(size > 0) || !isfinite(size)) continue;
+    /* Points far outside the clip are skipped before the sprite lookup. */
+    double reach = 4 * size + m->edge_width;
+    if (ix < clip[0] - reach || ix > clip[2] + reach || iy < clip[1] - reach ||
+        iy > clip[3] + reach)
+      continue;
+    const Sprite *sp = sprite_get(c->sprites, m->marker, size, m->edge_width, 2, 2);
+    if (!sp) return PLOT_ENOMEM;
+    PlotRgba8 f = color_of(m->face, m->nface, i), e = color_of(m->edge, m->nedge, i);
+    paint_sprite(c, sp, ix, iy, f, e, clip);
   }
   return PLOT_OK;
 }

@@ -28,6 +28,12 @@ void plot_raster_sprite(PlotCanvas *c, const uint8_t *fill, const uint8_t *strok
                         const int box[4], int x0, int y0, PlotRgba8 face, PlotRgba8 edge,
                         const int clip[4]);
 
+/* Paints one coverage mask in colour k: plot_raster_sprite with a single mask, and pixels the
+ * mask covers fully in an opaque colour are stored, not blended. span (2 * dim bytes, or NULL
+ * for the box's columns) gives each row's covered columns [span[2r], span[2r + 1]). */
+void plot_raster_mask(PlotCanvas *c, const uint8_t *mask, const uint8_t *span, int dim,
+                      const int box[4], int x0, int y0, PlotRgba8 k, const int clip[4]);
+
 /* An antialiased straight segment (device pixels) of width w: pixels whose
  * projection falls in [-ext0, len + ext1) along it are painted with the
  * coverage of a box of width w across the line, so consecutive segments of

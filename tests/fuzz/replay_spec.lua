@@ -46,24 +46,26 @@ describe("fuzz corpora and crash inputs", function()
     end)
   end
 
-  -- Parquet is read from paths only (its reader seeks to the footer): each input goes through a
-  -- temporary file.
-  it("replay through read_parquet", function()
-    local tmp, n = os.tmpname(), 0
-    for _, base in ipairs { "tests/fuzz/corpus/", "tests/fuzz/crashes/" } do
-      for _, path in ipairs(files(base .. "parquet")) do
-        local f = assert(io.open(tmp, "wb"))
-        f:write(slurp(path))
-        f:close()
-        local ok, v, err = pcall(lio.read_parquet, tmp, {max_inflate = 64 << 20})
-        assert.is_true(ok, path .. " raised: " .. tostring(v))
-        assert.is_true(v ~= nil or type(err) == "string", path)
-        n = n + 1
+  -- Parquet and Arrow are read from paths only (their readers seek to the footer): each input
+  -- goes through a temporary file.
+  for harness, read in pairs { parquet = lio.read_parquet, arrow = lio.read_arrow } do
+    it("replay through read_" .. harness, function()
+      local tmp, n = os.tmpname(), 0
+      for _, base in ipairs { "tests/fuzz/corpus/", "tests/fuzz/crashes/" } do
+        for _, path in ipairs(files(base .. harness)) do
+          local f = assert(io.open(tmp, "wb"))
+          f:write(slurp(path))
+          f:close()
+          local ok, v, err = pcall(read, tmp, {max_inflate = 64 << 20})
+          assert.is_true(ok, path .. " raised: " .. tostring(v))
+          assert.is_true(v ~= nil or type(err) == "string", path)
+          n = n + 1
+        end
       end
-    end
-    os.remove(tmp)
-    assert.is_true(n > 0, "no inputs for parquet")
-  end)
+      os.remove(tmp)
+      assert.is_true(n > 0, "no inputs for " .. harness)
+    end)
+  end
 
   -- The sketch harness's inputs are states, not files: each goes through from_state and,
   -- when restored, on through add and finalize; every step works or fails with a message.
