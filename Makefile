@@ -18,7 +18,10 @@ BUILD   ?= build
 ALL_SRC  := $(sort $(wildcard src/*.c src/*/*.c))
 ALL_HDR  := $(wildcard src/*.h src/*/*.h)
 HOST_SRC := $(wildcard src/host/*.c)
-LIB_SRC  := $(filter-out $(HOST_SRC),$(ALL_SRC))
+# The CUDA backend's plain-C part goes only into lunette_cuda.so (and its host-side test);
+# lunette itself has just the loader and the binding of src/cuda/ (see the CUDA rules below).
+CUDA_BACKEND_C := src/cuda/cuda_alloc.c
+LIB_SRC  := $(filter-out $(HOST_SRC) $(CUDA_BACKEND_C),$(ALL_SRC))
 LUA_SRC  := $(sort $(wildcard lua/lunette/*.lua))
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/luasrc.o
 HOST_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(HOST_SRC))
@@ -78,6 +81,59 @@ GUARD_OBJ := $(addprefix $(BUILD)/obj/,embed/embed.o interrupt.o plot/plot_color
 all: $(BUILD)/core_guards
 $(BUILD)/core_guards: tests/core_guards.c $(GUARD_OBJ) | $(BUILD)/obj
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Isrc -o $@ $^ $(LIBS)
+
+# ---- CUDA backend: src/cuda/*.cu + cuda_alloc.c -> $(BUILD)/lunette_cuda.so ------------------
+# Built when nvcc is found (PATH or /usr/local/cuda); `make CUDA=1` insists, `make CUDA=0`
+# skips. lunette never links it: src/cuda/cuda.c dlopens it on the first CUDA call, so
+# `lunette -e ''` maps nothing of CUDA and a machine without CUDA runs lunette as before.
+NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+CUDA ?= $(if $(NVCC),1,0)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+# SASS for Turing (sm_75), Ampere (sm_80: also runs on sm_86/87/89, same major) and Hopper
+# (sm_90), plus PTX of compute_90 that the driver JIT-compiles for newer GPUs (Blackwell).
+# Why not Volta (sm_70/72): CUDA 13 dropped it, nvcc 13.0 refuses those targets. Why so few:
+# each target is another full device compile, and `make test` must stay fast on 2 cores
+# (measured: README.md, GPU).
+CUDA_ARCH ?= -gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80 \
+             -gencode arch=compute_90,code=[sm_90,compute_90]
+NVCC_FLAGS ?= -O2 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden $(CUDA_ARCH) -Isrc
+CUDA_HDR := $(wildcard src/cuda/*.h) src/tensor/tensor.h src/hot.h
+CUDA_OBJ := $(patsubst src/cuda/%.cu,$(BUILD)/cuda/%.o,$(wildcard src/cuda/*.cu)) \
+            $(BUILD)/cuda/cuda_alloc.o
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc is not on PATH nor in /usr/local/cuda/bin; set NVCC=/path/to/nvcc)
+endif
+all: $(BUILD)/lunette_cuda.so
+endif
+$(BUILD)/cuda/%.o: src/cuda/%.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+# Not $(CFLAGS): under `make debug` they add sanitizers, whose runtime nvcc's link of the
+# backend does not bring (the allocator is sanitized in cuda_alloc_test instead).
+$(BUILD)/cuda/cuda_alloc.o: src/cuda/cuda_alloc.c $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -fPIC -fvisibility=hidden -Isrc -c $< -o $@
+# cudart is linked statically (nvcc's default); cuBLAS and cuSOLVER dynamically, found through
+# the rpath when the toolkit's lib64 is not in the loader's path. The one exported symbol is
+# lt_cuda_api (tests/cuda_spec.lua checks it with nm).
+# The loader looks beside the object that holds it first, then where `make install` puts it;
+# _GNU_SOURCE on the command line for dladdr (lazy.h, forced first, includes libc headers).
+$(BUILD)/obj/cuda/cuda.o: FILE_CFLAGS = -D_GNU_SOURCE -DLT_CUDA_LIBDIR='"$(LUA_CMOD)"'
+$(BUILD)/lunette_cuda.so: $(CUDA_OBJ)
+	$(NVCC) -shared -o $@ $^ -lcublas -lcusolver -Xlinker -rpath,$(CUDA_HOME)/lib64
+
+# The caching allocator's bookkeeping against a fake device: plain C, built with or without
+# CUDA (tests/cuda_spec.lua runs it); sanitized under `make debug` like core_guards.
+all: $(BUILD)/cuda_alloc_test
+$(BUILD)/cuda_alloc_test: tests/cuda_alloc_test.c src/cuda/cuda_alloc.c src/cuda/cuda_alloc.h
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Isrc -o $@ tests/cuda_alloc_test.c \
+	  src/cuda/cuda_alloc.c -lpthread
+
+# The kernels' per-element code (src/cuda/cuda_device.h: Philox, offsets, top-k) on the CPU.
+all: $(BUILD)/cuda_kernels_test
+$(BUILD)/cuda_kernels_test: tests/cuda_kernels_test.c src/cuda/cuda_device.h src/tensor/tensor.h
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Isrc -o $@ tests/cuda_kernels_test.c -lm
 
 deps:
 	@scripts/deps.sh install
@@ -139,13 +195,15 @@ install: $(BUILD)/lunette $(BUILD)/lunette.so
 	install -m 755 $(BUILD)/lunette '$(DESTDIR)$(BINDIR)/lunette'
 	install -m 644 $(BUILD)/lunette.so '$(DESTDIR)$(LUA_CMOD)/lunette.so'
 	install -m 644 docs/lunette.1 '$(DESTDIR)$(MANDIR)/lunette.1'
+	if [ -f $(BUILD)/lunette_cuda.so ]; then \
+	  install -m 644 $(BUILD)/lunette_cuda.so '$(DESTDIR)$(LUA_CMOD)/lunette_cuda.so'; fi
 	install -m 644 $(INSTALL_DOCS) '$(DESTDIR)$(DOCDIR)'
 	$(BUILD)/lunette -E -e "assert(require('lunette.kernelspec').write( \
 	  '$(DESTDIR)$(KERNELDIR)', '$(BINDIR)/lunette'))"
 
 # Only lunette's own folders go; shared ones (bin, man1) stay even when empty.
 uninstall:
-	rm -f $(foreach f,$(INSTALLED),'$(DESTDIR)$(f)')
+	rm -f $(foreach f,$(INSTALLED) $(LUA_CMOD)/lunette_cuda.so,'$(DESTDIR)$(f)')
 	for d in '$(DESTDIR)$(KERNELDIR)' '$(DESTDIR)$(DOCDIR)'; do \
 	  if [ -d "$$d" ]; then rmdir "$$d"; fi; done
 

@@ -10,7 +10,7 @@
 -- module and of modules of a lower rank; src/interrupt.h, src/lazy.h and src/hot.h are below all.
 local RANK = {
   tensor = 1,
-  linalg = 2, io = 2, dist = 2,
+  linalg = 2, io = 2, dist = 2, cuda = 2,
   data = 3, nn = 3, sketch = 3, select = 3, embed = 3, plot = 3,
   term = 3,
   host = 4,
@@ -231,7 +231,7 @@ end
 -- The files named on the command line, or every C source of src/ and tests/fuzz/.
 local paths = { ... }
 if #paths == 0 then
-  for path in io.popen("ls src/*.[ch] src/*/*.[ch] tests/fuzz/*.c 2>/dev/null"):lines() do
+  for path in io.popen("ls src/*.[ch] src/*/*.[ch] src/*/*.cu tests/fuzz/*.c 2>/dev/null"):lines() do
     paths[#paths + 1] = path
   end
 end

@@ -59,6 +59,7 @@ int luaopen_lunette_sketch(lua_State *L);         /* sketch/lsketch.c */
 int luaopen_lunette_select(lua_State *L);         /* select/lselect.c */
 int luaopen_lunette_term(lua_State *L);           /* term/lterm.c */
 int luaopen_lunette_dist(lua_State *L);           /* dist/ldist.c */
+int luaopen_lunette_cuda(lua_State *L);           /* cuda/lcuda.c */
 
 typedef struct {
   const char *module; /* the part goes into "lunette._<module>" */
@@ -93,7 +94,7 @@ static const LtPart parts[] = {
     {"plot", luaopen_lunette_plot_stats},     {"plot", luaopen_lunette_plot_fields},
     {"sketch", luaopen_lunette_sketch},       {"select", luaopen_lunette_select},
     {"term", luaopen_lunette_term},           {"dist", luaopen_lunette_dist},
-    {NULL, NULL}};
+    {"cuda", luaopen_lunette_cuda},           {NULL, NULL}};
 
 /* Moves every field of the part's table on top into the module table at idx and pops
  * it. Two parts registering one name is a bug in the list, not a user error: raise. */

@@ -75,6 +75,14 @@ local EXPECTED = {
   "usr/local/share/jupyter/kernels/lunette/logo-64x64.png",
   "usr/local/share/man/man1/lunette.1",
 }
+-- The CUDA backend goes beside lunette.so when it was built (nvcc found).
+do
+  local f = io.open((os.getenv("LUNETTE_BUILD") or "build") .. "/lunette_cuda.so")
+  if f then
+    f:close()
+    table.insert(EXPECTED, 3, "usr/local/lib/lua/5.4/lunette_cuda.so")
+  end
+end
 
 describe("make install", function()
   local dest = tempdir()

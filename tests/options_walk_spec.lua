@@ -223,7 +223,7 @@ local NO_OPTIONS = {
   nn = [[augment check_input class clip_grad_norm clip_grad_value default_generator enable_grad
     generator grad_enabled head_of in_eval init is_module no_grad plan split_head Module_dtype Flatten
     Identity Softmax LogSoftmax AdaptiveAvgPool2d Residual Module]],
-  Module = [[add backward child children double dtype eval extra_repr float forward freeze grad_of
+  Module = [[add backward child children cuda double dtype eval extra_repr float forward freeze grad_of
     named_modules num_parameters parameters register_buffer register_parameter state_dict to
     tostring train unfreeze zero_grad]],
   dist = [[abort active allgather allreduce barrier broadcast broadcast_value bytes_sent gather

@@ -9,7 +9,7 @@ local lunette = { _VERSION = "lunette 0.1.0", tensor = tensor }
 
 local MODULES = { random = true, linalg = true, io = true, data = true, nn = true, sketch = true,
                   select = true, embed = true, plot = true, args = true,
-                  display = true, dist = true }
+                  display = true, dist = true, cuda = true }
 -- A module name wins over a tensor function of the same name: lunette.select is the
 -- selection module (t:select(d, i) stays a tensor method).
 for k, v in pairs(tensor) do

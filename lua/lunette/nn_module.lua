@@ -359,6 +359,17 @@ function Module:to(dtype)
   end
   return self
 end
+-- m:cuda([device]) -> m
+-- Not yet: nn layers run on the CPU only. Raises "no CUDA device (reason)" on a machine
+-- without a GPU, and otherwise says that the layers have no CUDA kernels yet (lunette.cuda
+-- runs tensor ops, GEMMs, cdist and eigh on the GPU so far).
+function Module:cuda(device)
+  local cuda = require "lunette.cuda"
+  local ok, why = cuda.is_available()
+  if not ok then require("lunette.options").raise("cuda: no CUDA device (" .. why .. ")") end
+  require("lunette.options").raise("cuda: nn layers have no CUDA kernels yet; the model " ..
+                                   "stays on the cpu")
+end
 -- m:double() -> m
 -- m:to("float64").
 function Module:double() return self:to("float64") end

@@ -657,6 +657,32 @@ M.std = methods.std
 -- argsort, meshgrid, einsum.
 local ops = require "lunette.tensor_ops"
 methods.t, methods.astype, methods.argsort = ops.t, ops.astype, ops.argsort
+
+-- Devices (lunette.cuda has the details; a CPU tensor never loads the CUDA backend here).
+--- t:device() -> "cpu"
+-- The device of t: "cpu" here, "cuda:N" for a CUDA tensor (lunette.cuda).
+function methods.device() return "cpu" end
+--- t:is_cuda() -> false
+-- true for a CUDA tensor (lunette.cuda), false for a CPU one.
+function methods.is_cuda() return false end
+--- t:cpu() -> t
+-- t itself (a CPU tensor); a CUDA tensor's t:cpu() copies it to the host.
+function methods.cpu(t) return t end
+--- t:cuda([device]) -> CUDA tensor
+-- A copy of t in the memory of GPU `device` (0-based ordinal, default 0); raises "no CUDA
+-- device (reason)" on a machine without one. See lunette.cuda.
+function methods.cuda(t, device) return require("lunette.cuda").to_device(t, device) end
+local to_dtype = methods.to
+--- t:to(dtype | "cpu" | "cuda" | "cuda:N") -> Tensor
+-- A dtype name converts (as before); a device name moves: "cpu" is t itself, "cuda" and
+-- "cuda:N" are t:cuda(N).
+function methods.to(t, what, ...)
+  if what == "cpu" then return t end
+  if type(what) == "string" and what:match("^cuda") then
+    return require("lunette.cuda").to_device(t, what)
+  end
+  return to_dtype(t, what, ...)
+end
 M.argsort, M.astype, M.meshgrid, M.einsum = ops.argsort, ops.astype, ops.meshgrid, ops.einsum
 for _, k in ipairs { "split", "chunk", "normalize", "equal", "allclose", "float", "double", "long", "int", "bool" } do
   M[k] = methods[k]
@@ -864,27 +890,37 @@ local function render(tab, shape, d, fmt, width, indent, cut, edge)
   return "[" .. table.concat(parts, sep) .. "]"
 end
 
+-- The text of a tensor of shape (n elements, dtype name) whose shown part, a CPU tensor, comes
+-- from shown_of(summarised, edge): the whole tensor, or the first and last `edge` entries of
+-- every dim longer than 2*edge when summarised. `where` (" on cuda:0") follows the shape in
+-- the head line. lunette.cuda prints its tensors through it (M._text), copying only what shows.
+local function text_of(shape, n, dtype, shown_of, where)
+  local sh = "[" .. table.concat(shape, "x") .. "]"
+  local head = ("Tensor %s %s%s"):format(dtype, sh, where or "")
+  if n == 0 then return head .. " (empty)" end
+  local edge, cut = printopts.edgeitems, {}
+  local summarised = n > printopts.threshold
+  if summarised then
+    for d = 1, #shape do cut[d] = shape[d] > 2 * edge end
+  end
+  local shown = shown_of(summarised, edge)
+  local tab = shown:totable()
+  if #shape == 0 then return head .. "\n" .. formatter(shown, { tab })(tab) end
+  local flat = flatten_table(tab, {})
+  local fmt, width = formatter(shown, flat), 0
+  for _, v in ipairs(flat) do width = math.max(width, #fmt(v)) end
+  return head .. "\n" .. render(tab, shape, 1, fmt, width, "", cut, edge)
+end
+M._text = text_of
+
 -- tostring(t) -> string
 -- The numpy-like text of a tensor: "Tensor float32 [2x3]" then aligned
 -- values, summarised with "..." past the threshold (tostring(t) and print
 -- use it).
 function M.tostring(t)
-  local shape, n = t:size(), t:numel()
-  local sh = "[" .. table.concat(shape, "x") .. "]"
-  local head = ("Tensor %s %s"):format(C.dtype(t), sh)
-  if n == 0 then return head .. " (empty)" end
-  local edge, cut = printopts.edgeitems, {}
-  local shown = t
-  if n > printopts.threshold then
-    for d = 1, #shape do cut[d] = shape[d] > 2 * edge end
-    shown = summarize(t, edge)
-  end
-  local tab = shown:totable()
-  if #shape == 0 then return head .. "\n" .. formatter(t, { tab })(tab) end
-  local flat = flatten_table(tab, {})
-  local fmt, width = formatter(t, flat), 0
-  for _, v in ipairs(flat) do width = math.max(width, #fmt(v)) end
-  return head .. "\n" .. render(tab, shape, 1, fmt, width, "", cut, edge)
+  return text_of(t:size(), t:numel(), C.dtype(t), function(summarised, edge)
+    return summarised and summarize(t, edge) or t
+  end)
 end
 meta.__tostring = M.tostring
 methods.tostring = M.tostring

@@ -590,7 +590,7 @@ static LtStatus singular_norm(Tensor *a, LtMatrixNorm ord, double *out) {
     return LT_OK;
   }
   if (k == 0) return LT_OK;
-  Tensor s = {malloc((size_t)k * lt_dtype_size(a->dtype)), a->dtype, LT_CPU, 1, {k}, {1}};
+  Tensor s = {malloc((size_t)k * lt_dtype_size(a->dtype)), a->dtype, LT_CPU, 1, {k}, {1}, 0};
   if (!s.data) return LT_ENOMEM;
   LtStatus st = lt_linalg_svd(a, NULL, &s, NULL, 0);
   /* Singular values come back in descending order: the spectral norm is the first, the smallest

@@ -67,7 +67,7 @@ static int push_dot(lua_State *L, const char *fname, const Tensor *a, const Tens
     int64_t i;
   } r;
   /* A 0-d output on the C stack: float results are accumulated as double, integers as int64. */
-  Tensor o = {&r, dt == LT_I64 ? LT_I64 : LT_F64, LT_CPU, 0, {0}, {0}};
+  Tensor o = {&r, dt == LT_I64 ? LT_I64 : LT_F64, LT_CPU, 0, {0}, {0}, 0};
   ltL_check_status(L, lt_dot(&o, &va, &vb), fname);
   if (dt == LT_I64)
     lua_pushinteger(L, r.i);
@@ -510,7 +510,7 @@ static int l_cdist(lua_State *L) {
   if (vb.dtype != dt || !lt_linalg_blas_ok(&vb)) push_copy(L, &vb, dt, "cdist");
   /* A shape-only descriptor: lt_linalg_cdist_scratch needs the output's shape and dtype before
    * the output exists. */
-  Tensor shape_only = {NULL, dt, LT_CPU, 2, {a->shape[0], b->shape[0]}, {0}};
+  Tensor shape_only = {NULL, dt, LT_CPU, 2, {a->shape[0], b->shape[0]}, {0}, 0};
   int64_t bytes = (int64_t)lt_linalg_cdist_scratch(a, &shape_only);
   /* Scratch as a uint8 tensor: Lua owns it, so an error anywhere frees it. */
   Tensor *scratch = ltL_push_new(L, LT_U8, 1, &bytes);

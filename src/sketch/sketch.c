@@ -474,7 +474,8 @@ LtStatus lt_fd_merge(LtFd *fd, LtFdWork *w, const LtFd *other) {
   if (other->dim != fd->dim) return LT_ESHAPE;
   /* other's buffer as rows; fd == other would read the buffer it writes (the binding refuses
    * it). */
-  Tensor rows = {other->buf, other->store, LT_CPU, 2, {other->filled, other->dim}, {other->dim, 1}};
+  Tensor rows = {other->buf, other->store, LT_CPU, 2, {other->filled, other->dim},
+                 {other->dim, 1}, 0};
   /* lt_fd_add counts other's buffered rows as seen and their norms; the true counts are both
    * streams'. The bounds add: FD sketches are mergeable (Agarwal et al. 2012), the merged error
    * at most the sum of the parts'. */

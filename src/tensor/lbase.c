@@ -341,15 +341,29 @@ Tensor *ltL_push_contiguous(lua_State *L, int idx) {
 
 Tensor *ltL_totensor(lua_State *L, int idx) { return luaL_testudata(L, idx, LT_TENSOR_MT); }
 
+/* Raises the device-mixing error when arg is a CUDA tensor given to a CPU function. */
+static void check_not_cuda(lua_State *L, int arg, const char *fname) {
+  const Tensor *g = luaL_testudata(L, arg, LT_CUDA_TENSOR_MT);
+  if (g)
+    ltL_argerror(L, arg, fname,
+                 "expected a tensor on cpu, got one on cuda:%d: one op cannot mix devices; "
+                 "move it with t:cpu() or the others with t:cuda()",
+                 g->device_index);
+}
+
 Tensor *ltL_check_tensor(lua_State *L, int arg, const char *fname) {
   Tensor *t = ltL_totensor(L, arg);
-  if (!t) ltL_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, arg));
+  if (!t) {
+    check_not_cuda(L, arg, fname);
+    ltL_argerror(L, arg, fname, "tensor expected, got %s", luaL_typename(L, arg));
+  }
   return t;
 }
 
 Tensor *ltL_check_operand(lua_State *L, int arg, const char *fname, int like) {
   Tensor *t = ltL_totensor(L, arg);
   if (t) return t;
+  check_not_cuda(L, arg, fname);
   /* A boolean counts as an integer scalar (0 or 1), as in numpy. */
   int isint = lua_isinteger(L, arg) || lua_isboolean(L, arg);
   if (!lua_isnumber(L, arg) && !lua_isboolean(L, arg))

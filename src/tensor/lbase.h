@@ -9,6 +9,9 @@
 #include "tensor/tensor.h"
 
 #define LT_TENSOR_MT "lunette.Tensor"
+/* A tensor in GPU memory (src/cuda/lcuda.c): the same Tensor descriptor with device LT_CUDA
+ * under its own metatable, so that ltL_totensor never hands a device pointer to CPU code. */
+#define LT_CUDA_TENSOR_MT "lunette.CudaTensor"
 
 /* Storage: a full userdata whose bytes the Lua GC owns and counts. The
  * element bytes follow this header, aligned to 64. A GPU storage will keep
@@ -51,8 +54,10 @@ Tensor *ltL_push_view(lua_State *L, int base, const Tensor *v);
  * on a memory error or an interrupt during the copy. */
 Tensor *ltL_push_contiguous(lua_State *L, int idx);
 
-Tensor *ltL_totensor(lua_State *L, int idx); /* NULL if not a tensor */
-/* The tensor at arg, or raises "bad argument #arg to 'fname' (tensor expected, got x)". The
+/* NULL if not a CPU tensor (a CUDA tensor is not one: CPU code must not see device memory). */
+Tensor *ltL_totensor(lua_State *L, int idx);
+/* The tensor at arg, or raises "bad argument #arg to 'fname' (tensor expected, got x)"; for a
+ * CUDA tensor "(expected a tensor on cpu, got one on cuda:0: ...)", naming both devices. The
  * descriptor lives in the userdata: valid while that value is on the stack or referenced. */
 Tensor *ltL_check_tensor(lua_State *L, int arg, const char *fname);
 /* Accepts a tensor or a Lua number (becomes a 0-d tensor of dtype `like`,

@@ -292,7 +292,7 @@ static int x_one_hot(lua_State *L) {
   ltL_check_status(L, lt_fill(o, 0), "one_hot");
   lt_view_unsqueeze(ix, ix->ndim, &iv);
   int64_t one = 1;
-  Tensor src = {&one, LT_I64, LT_CPU, 0, {0}, {0}}, vs;
+  Tensor src = {&one, LT_I64, LT_CPU, 0, {0}, {0}, 0}, vs;
   lt_expand_view(&src, iv.ndim, iv.shape, &vs);
   if (lt_scatter(o, t->ndim, &iv, &vs, 0, &bad) == LT_ERANGE)
     return range_error(L, 1, "one_hot", bad, c);

@@ -59,6 +59,9 @@ typedef struct {
   int ndim;
   int64_t shape[LT_MAXDIM];
   int64_t stride[LT_MAXDIM];
+  /* The GPU's ordinal when device is LT_CUDA, 0 on the CPU. Last, so that the positional
+   * initialisers of CPU descriptors ({data, dtype, LT_CPU, nd, {shape}, {stride}}) leave it 0. */
+  int device_index;
 } Tensor;
 
 /* dtype facts. dt must be a valid LtDtype (below LT_NDTYPES): size and name index a table.

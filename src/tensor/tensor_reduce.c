@@ -578,7 +578,7 @@ LtStatus lt_reduce(LtReduceOp op, Tensor *out, Tensor *idx, const Tensor *a, int
   /* nout may be 0 (an empty outer or inner): malloc(0) may return NULL, so ask for one. */
   double *means = malloc((size_t)(nout > 0 ? nout : 1) * sizeof(double));
   if (!means) return LT_ENOMEM;
-  Tensor m = {means, LT_F64, LT_CPU, 1, {nout}, {1}};
+  Tensor m = {means, LT_F64, LT_CPU, 1, {nout}, {1}, 0};
   RedJob jm = j;
   jm.op = LT_RMEAN;
   jm.out = &m;
