@@ -1,5 +1,5 @@
 -- lazy.lua OUT SRC...: writes OUT (lazy_syms.h: the lists) and, beside it,
--- lazy_rename.h (the renames). Lists the OpenBLAS, LAPACKE, Cairo, libdeflate, FFTW and (for the
+-- lazy_rename.h (the renames). Lists the OpenBLAS, LAPACKE, Cairo, libdeflate, FFTW (float) and (for the
 -- Jupyter kernel) libzmq, libcrypto and cJSON functions the
 -- sources call and writes the header that routes each call through a table
 -- filled by dlopen/dlsym on first use (src/lazy.h explains why). The file is
@@ -7,7 +7,7 @@
 local out = arg[1]
 local libs = {
   { "cblas_", "BLAS" }, { "openblas_", "BLAS" }, { "LAPACKE_", "LAPACKE" }, { "cairo_", "CAIRO" },
-  { "libdeflate_", "DEFLATE" }, { "fftw_", "FFTW" }, { "zmq_", "ZMQ" }, { "HMAC", "CRYPTO" },
+  { "libdeflate_", "DEFLATE" }, { "fftwf_", "FFTW" }, { "zmq_", "ZMQ" }, { "HMAC", "CRYPTO" },
   { "EVP_", "CRYPTO" }, { "CRYPTO_", "CRYPTO" }, { "cJSON_", "CJSON" },
 }
 -- Function-like macros of those headers: they expand to calls that are listed themselves.

@@ -97,8 +97,9 @@ static void load_deflate(void) {
 }
 
 static void load_fftw(void) {
-  /* Double precision (libfftw3); the float library (libfftw3f) is not needed. */
-  static const char *const names[] = {"libfftw3.so.3", "libfftw3.so", NULL};
+  /* Single precision (libfftw3f): t-SNE's interpolated repulsion, the only user, is accurate
+   * enough in float and twice as fast (src/embed/embed_tsne_fft.c). */
+  static const char *const names[] = {"libfftw3f.so.3", "libfftw3f.so", NULL};
   const char *lib = names[0];
   void *h = open_first(names, "libfftw3-dev");
   LtLazyFftw *tab = &fftw;

@@ -27,13 +27,13 @@ describe("embed.tsne method = \"fft\"", function()
     Y = (Y + centres:index_select(1, (lt.arange(0, 1500) % 10 + 1):long())):float()
     local ne, ze = C.tsne_repulsion(Y, "exact")
     local nf, zf = C.tsne_repulsion(Y, "fft")
-    -- Z: 8e-6 here (each point's own share of the interpolation taken out exactly); Barnes-Hut
+    -- Z: 2e-7 here (each point's own share of the interpolation taken out exactly); Barnes-Hut
     -- at theta 0.5: 2e-3.
-    assert.is_true(math.abs(zf - ze) / ze < 1e-4, ("Z: %g vs %g"):format(zf, ze))
-    -- 4 nodes per unit box (cubic interpolation) give 0.9% here (FIt-SNE's 3: 2.8%); Barnes-Hut
-    -- at theta 0.5 0.5%.
+    assert.is_true(math.abs(zf - ze) / ze < 1e-5, ("Z: %g vs %g"):format(zf, ze))
+    -- Centred 6-node stencils give 0.04% here (FIt-SNE's 3 nodes per box: 2.8%); Barnes-Hut at
+    -- theta 0.5 0.5%.
     local e = relerr(nf, ne)
-    assert.is_true(e < 0.015, ("forces' relative error %g"):format(e))
+    assert.is_true(e < 0.003, ("forces' relative error %g"):format(e))
     -- A tight layout (everything in one box width): the interpolation is then nearly exact.
     local tiny = (g:randn(300, 2) * 1e-3):float()
     local ne2, ze2 = C.tsne_repulsion(tiny, "exact")
@@ -50,8 +50,8 @@ describe("embed.tsne method = \"fft\"", function()
     local Yf, klf, inf = embed.tsne(X, {seed = 2, n_iter = 400, method = "fft"})
     assert.equal("barnes_hut", ib.method)
     assert.equal("fft", inf.method)
-    -- 0.01% apart here. On Fashion-MNIST PCA-50 the gap is wider: +2.8% at 2,000 points and
-    -- +2.0% at 20,000 (1000 steps, seed 42), the FFT layout a little more compact.
+    -- Here within 0.01%. On Fashion-MNIST PCA-50 (1000 steps, seed 42; too slow for a spec):
+    -- +0.14% at 2,000 points, +0.34% at 20,000, +0.14% at 70,000 (scripts/bench/tsne_crossover.lua).
     assert.is_true(math.abs(klf - klb) / klb < 0.01, ("KL fft %g vs bh %g"):format(klf, klb))
     local tb, tf = embed.trustworthiness(X, Yb, 10), embed.trustworthiness(X, Yf, 10)
     assert.is_true(math.abs(tf - tb) < 0.01, ("trustworthiness fft %g vs bh %g"):format(tf, tb))
@@ -160,7 +160,8 @@ describe("embed.tsne method = \"fft\"", function()
     end
     -- One point: no force and no kernel sum (what is left is the rounding of its own share).
     local one, z1 = C.tsne_repulsion(lt.tensor({{1, 2}}, "float32"), "fft")
-    assert.is_true(one:abs():max() < 1e-12 and math.abs(z1) < 1e-12)
+    -- (single-precision FFTs: the rounding of the kernel sum is about 1e-7, not 1e-16)
+    assert.is_true(one:abs():max() < 1e-9 and math.abs(z1) < 1e-6)
     local Y4 = embed.tsne(lt.tensor({{0, 0}, {1, 1}, {5, 5}, {6, 6}}, "float32"),
       {perplexity = 1, n_iter = 250, method = "fft"})
     assert.same({4, 2}, {Y4:size(1), Y4:size(2)})

@@ -234,10 +234,12 @@ end
 ---   min_grad_norm = 1e-7, n_iter_without_progress = 300, knn = "auto"|"exact"|"approx", seed = 0,
 ---   progress}) -> Y [n x dim], kl, info
 -- Defaults are scikit-learn 1.2's; learning_rate "auto" = max(n / early_exaggeration / 4, 50).
--- method "fft" computes the repulsion by FFT-accelerated interpolation (FIt-SNE, 4 nodes per
--- unit box, FFTW), O(n) per step plus a grid FFT; it needs dim = 2 and dof = 1. "auto" picks it
+-- method "fft" computes the repulsion by FFT-accelerated interpolation (FIt-SNE's method: a grid
+-- of spacing 1/2 over the layout, each point spread to its 6 x 6 nearest nodes, single-precision
+-- FFTW), O(n) per step plus a grid FFT; it needs dim = 2 and dof = 1. "auto" picks it
 -- for such layouts from 4,000,000 points on (an extrapolation: Barnes-Hut was faster at every
--- size measured, 2,000 to 1,000,000 points; see BENCHMARKS.md), Barnes-Hut otherwise. Same seed, same result on any
+-- size measured, 2,000 to 70,000 points whole and 1,000,000 per step; see BENCHMARKS.md),
+-- Barnes-Hut otherwise. Same seed, same result on any
 -- thread count, for every method.
 -- info = {kl =, iterations =, learning_rate =, method =} (method: the one used).
 -- One process: under lunette.dist (mpirun) t-SNE and UMAP do not spread over ranks (every
@@ -346,8 +348,10 @@ end
 ---   seed = 0, n_trees, leaf_size, max_iter, max_candidates, delta, progress}) -> idx [m x k] (1-based), dist [m x k]
 -- Without query, the k nearest other rows of each row of X. Cosine distance is 1 - cos, and 1
 -- between a zero row and any other row (scikit-learn's convention). NN-descent settings (0 or
--- absent: derived from n and k): n_trees <= 256, leaf_size <= 10000, max_iter and
--- max_candidates <= 1000, delta in [0, 1].
+-- absent: derived from n and k): n_trees <= 256 (4 + n^(1/4)/2, at most 16), leaf_size <= 10000
+-- (max(10, k)), max_iter <= 1000 (max(5, log2 n)), max_candidates <= 1000 (min(30, k)), delta in
+-- [0, 1] (stop once fewer than delta n k entries change in a round: 0.01). method "auto" picks
+-- NN-descent when a cost model says it beats the exact search (about n > 36,000 at d = 50).
 function M.knn(X, k, opts)
   local o = with_progress("knn", opts)
   return C.knn(X, k, o)

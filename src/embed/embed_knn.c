@@ -250,7 +250,7 @@ LtStatus lt_knn_graph(const float *X, int64_t n, int64_t d, int64_t k, LtMetric 
     /* Throughputs of a typical machine: sgemm at ~50 GFLOP/s plus ~1 ns per screened pair;
      * NN-descent about 8 n mc^2 distances of d flops in all at ~5 GFLOP/s. Only the ratio of the
      * two estimates matters. */
-    double mc = k < 60 ? (double)k : 60, nn = (double)n;
+    double mc = k < 30 ? (double)k : 30, nn = (double)n;
     double exact = nn * nn * (double)d / 50e9 + nn * nn / 1e9,
            approx = nn * mc * mc * 8 * (double)d / 5e9;
     method = n < 4096 || exact <= approx ? LT_KNN_EXACT : LT_KNN_APPROX;

@@ -32,8 +32,8 @@ typedef struct {
   int n_trees;        /* random-projection trees for the start graph: 4 + n^(1/4)/2, at most 16 */
   int leaf_size;      /* max(10, k) */
   int max_iter;       /* max(5, round(log2 n)) */
-  int max_candidates; /* min(60, k) */
-  double delta;       /* stop when fewer than delta*n*k entries changed: 0.001 */
+  int max_candidates; /* min(30, k) */
+  double delta;       /* stop when fewer than delta*n*k entries changed: 0.01 */
   uint64_t seed;
 } LtNndOptions;
 
@@ -52,7 +52,7 @@ LtStatus lt_knn_nndescent(const float *X, int64_t n, int64_t d, int64_t k, LtMet
 
 /* The kNN graph of X (each row's k nearest other rows) by the method asked
  * for; auto picks exact for n < 4096 or when a rough cost model says the
- * sgemm screen (~n^2 d) is cheaper than NN-descent (~n min(k,60)^2 d per
+ * sgemm screen (~n^2 d) is cheaper than NN-descent (~n min(k,30)^2 d per
  * round), else NN-descent seeded with seed. idx and dist are [n x k] as
  * lt_knn_exact's with exclude_self; returns as the method chosen (LT_EVALUE
  * unless 1 <= k <= n - 1). */

@@ -222,22 +222,22 @@ static void attraction_bh(TsneGrad *g, const float *Y, double exag, double z, in
 
 /* Barnes-Hut gradient as scikit-learn's _barnes_hut_tsne: grad_i = c (pos_i - neg_i / Z), c = 2
  * (dof + 1) / dof, Z the sum of all kernel values; KL only when want_kl. With the FFT method the
- * same formula, the repulsion (neg, zrow) interpolated instead of read from the tree. */
+ * same formula, the repulsion (neg, Z) interpolated instead of read from the tree. */
 static LtStatus grad_bh(TsneGrad *g, const float *Y, double exag, float *grad, int want_kl,
                         double *kl) {
   int64_t n = g->n;
   int dim = g->dim;
   LtStatus st;
+  double z = 0, c = 2.0 * (g->dof + 1.0) / g->dof;
   if (g->fft.n) {
-    st = lt_tsne_fft_repulsion(&g->fft, Y, g->neg, g->zrow);
+    st = lt_tsne_fft_repulsion(&g->fft, Y, g->neg, &z);
   } else {
     lt_bhtree_build(&g->tree, Y);
     st = lt_bhtree_repulsion(&g->tree, g->theta, g->dof, g->neg, g->zrow);
+    /* Z summed serially in point order: the same bits on any thread count. */
+    for (int64_t i = 0; st == LT_OK && i < n; i++) z += g->zrow[i];
   }
   if (st != LT_OK) return st;
-  double z = 0, c = 2.0 * (g->dof + 1.0) / g->dof;
-  /* Z summed serially in point order: the same bits on any thread count. */
-  for (int64_t i = 0; i < n; i++) z += g->zrow[i];
   attraction_bh(g, Y, exag, z, want_kl);
   for (int64_t i = 0; i < n * dim; i++) grad[i] = (float)(c * (g->pos[i] - g->neg[i] / z));
   *kl = 0;

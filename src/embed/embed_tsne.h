@@ -15,14 +15,15 @@ typedef enum {
   LT_TSNE_FFT
 } LtTsneMethod;
 
-/* Where the FFT repulsion would start to beat Barnes-Hut (theta 0.5): an extrapolation, not a
- * measurement. Measured (scripts/bench/tsne_crossover.lua, 2 threads, a shared and loaded 2-core
- * machine; BENCHMARKS.md): whole FMNIST runs from 2,000 to 70,000 points, Barnes-Hut faster at
- * every size (24x at 2,000, 2.7x at 70,000); single steps from a clustered layout at the FFT
- * grid's 500-box cap, Barnes-Hut 0.64 s vs FFT 4.6 s at 200,000 points and 1.3 s vs 3.2 s at
- * 1,000,000. The capped grid's cost stays put while Barnes-Hut's grows: linear growth would
- * meet it near 2.5 million points, the growth seen from 200,000 to 1,000,000 (n^0.44) near 8
- * million. */
+/* Where the FFT repulsion would start to beat Barnes-Hut (theta 0.5): not reached in any
+ * measurement, so "auto" keeps Barnes-Hut below 4 million points. Whole FMNIST runs
+ * (scripts/bench/tsne_crossover.lua, 2 threads, a shared and loaded 2-core machine; BENCHMARKS.md)
+ * after the FFT path's rework: FFT / Barnes-Hut 7.4x at 2,000 points, 3.0x at 10,000, 1.5x at
+ * 20,000 and 3.2x at 70,000. The grid follows the layout's extent, which grows with n under the
+ * learning rate n / 48 (about 190 units at 20,000 points), so its FFT grows faster than
+ * Barnes-Hut's n log n here; FIt-SNE's reported crossover near 10,000 is against a slower
+ * Barnes-Hut. Before the rework, per step from a clustered layout at the 500-box cap: Barnes-Hut
+ * 1.3 s against FFT 3.2 s at 1,000,000 points. */
 #define LT_TSNE_FFT_AUTO_N 4000000
 
 /* Settings; the defaults are scikit-learn 1.2's. */

@@ -132,11 +132,12 @@ static int l_tsne_repulsion(lua_State *L) {
   int64_t shape[2] = {n, 2};
   Tensor *neg = ltL_push_new(L, LT_F64, 2, shape);
   double *zrow = lua_newuserdatauv(L, sizeof(double) * (size_t)n, 0);
+  double z = 0;
   LtStatus st;
   if (method == LT_TSNE_FFT) {
     LtTsneFft fft;
     st = lt_tsne_fft_init(&fft, n);
-    if (st == LT_OK) st = lt_tsne_fft_repulsion(&fft, Y, neg->data, zrow);
+    if (st == LT_OK) st = lt_tsne_fft_repulsion(&fft, Y, neg->data, &z);
     lt_tsne_fft_free(&fft);
   } else {
     LtBhTree t;
@@ -146,10 +147,9 @@ static int l_tsne_repulsion(lua_State *L) {
       st = lt_bhtree_repulsion(&t, method == LT_TSNE_EXACT ? 0.0 : 0.5, 1.0, neg->data, zrow);
     }
     lt_bhtree_free(&t);
+    for (int64_t i = 0; i < n; i++) z += zrow[i];
   }
   ltL_check_status(L, st, "tsne_repulsion");
-  double z = 0;
-  for (int64_t i = 0; i < n; i++) z += zrow[i];
   lua_pop(L, 1);
   lua_pushnumber(L, z);
   return 2;
