@@ -6,7 +6,9 @@ CORE="liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-d
 libreadline-dev libfftw3-dev dataset-fashion-mnist pkg-config fonts-dejavu-core libsixel-dev
 luarocks man-db libsnappy-dev libzstd-dev liblz4-dev libhdf5-dev
 libopenmpi-dev openmpi-bin"
-BENCH="python3-h5py python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib hyperfine"
+BENCH="python3-h5py python3-numpy python3-torch python3-sklearn umap-learn python3-matplotlib
+hyperfine
+python3-pandas"
 FUZZ="clang libclang-rt-14-dev"
 # The Jupyter kernel's libraries, and the Jupyter packages its specs drive it with.
 CORE="$CORE libzmq3-dev libssl-dev libcjson-dev python3-jupyter-kernel-test python3-nbclient

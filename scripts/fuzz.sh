@@ -26,7 +26,8 @@ CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 HARNESSES=${FUZZ_ONLY:-"npy zip safetensors pickle pt idx png csv parquet arrow sketch kernel"}
 CORE="io/io io/io_src io/io_npy io/io_zip io/io_safetensors io/io_pickle io/io_pt io/io_idx io/io_png
-      io/io_csv io/io_thrift io/io_parquet io/io_parquet_meta io/io_arrow io/io_arrow_meta tensor/tensor
+      io/io_csv io/io_thrift io/io_parquet io/io_parquet_dense io/io_parquet_meta io/io_arrow
+      io/io_arrow_meta tensor/tensor
       interrupt io/atomic"
 # What a harness needs beyond CORE: the sketch links its core and OpenBLAS/LAPACKE
 # directly (the fuzz build does not use lunette's dlopen wrappers, src/lazy.h).

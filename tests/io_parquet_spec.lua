@@ -306,6 +306,17 @@ describe("read_parquet on hostile files", function()
     assert.same({ 6, 5, 6 }, flat(d.x))
   end)
 
+  it("widens UINT_32 to int64, with or without nulls", function()
+    local schema = {
+      { { 4, "bin", "schema" }, { 5, "i32", 1 } },
+      { { 1, "i32", 1 }, { 3, "i32", 0 }, { 4, "bin", "x" }, { 6, "i32", 22 } },
+    }
+    local d = assert(read_bytes(good { schema = schema,
+      pages = { page { nvals = 3, body = int32s(7, -1, 9) } } }))
+    assert.equal("int64", d.x:dtype())
+    assert.same({ 7, 4294967295, 9 }, flat(d.x))
+  end)
+
   it("reads list<float> levels: null elements as NaN, empty lists as empty rows", function()
     -- optional group x (LIST) { repeated group list { optional float element } }
     local schema = {
@@ -482,5 +493,65 @@ describe("read_parquet on shards", function()
     local none, err = lio.read_parquet({ a, DIR .. "none.parquet" })
     assert.is_nil(none)
     assert.matches("none.parquet", err)
+  end)
+end)
+
+-- issue 18 (read speed): numeric columns without nulls, and lists of one length, are decoded
+-- straight into one tensor across row groups (compressed PLAIN pages in place, row groups on
+-- the OpenMP threads); these must give what the row-group-by-row-group reader gives.
+describe("read_parquet dense columns", function()
+  local path = os.tmpname()
+  after_each(function() os.remove(path) end)
+  local X = T.arange(0, 53 * 6, 1, "float32"):reshape(53, 6) * 0.5 - 7
+  local ID = T.arange(0, 53, 1, "int64") * 3
+  local F64 = T.arange(0, 53, 1, "float64") / 7
+
+  for _, codec in ipairs { "snappy", "zstd", "none" } do
+    it("equals the written values whole, by row range, by row group (" .. codec .. ")", function()
+      -- 7 rows per group: 8 row groups, the last one short; each row group's first page
+      -- decompresses into the previous one's last values and must put them back
+      assert(lio.write_parquet(path, { emb = X, id = ID, f64 = F64 },
+        { compression = codec, row_group_rows = 7 }))
+      local d = assert(lio.read_parquet(path))
+      assert.equal("float32", d.emb:dtype())
+      assert.same({ 53, 6 }, d.emb:size())
+      assert.same(X:totable(), d.emb:totable())
+      assert.same(ID:totable(), d.id:totable())
+      assert.same(F64:totable(), d.f64:totable())
+      -- rows cut two row groups (through a buffer) and take whole ones between
+      d = assert(lio.read_parquet(path, { rows = { 5, 40 }, columns = { "emb", "id" } }))
+      assert.same(X:narrow(1, 5, 36):totable(), d.emb:totable())
+      assert.same(ID:narrow(1, 5, 36):totable(), d.id:totable())
+      assert.is_nil(d.f64)
+      local f = assert(lio.open_parquet(path))
+      local start = 1
+      for g = 1, f.num_row_groups do
+        local n = f.row_groups[g]
+        local r = assert(f:read_row_group(g))
+        assert.same(X:narrow(1, start, n):totable(), r.emb:totable())
+        assert.same(ID:narrow(1, start, n):totable(), r.id:totable())
+        start = start + n
+      end
+      f:close()
+      assert.error_matches(function() f:read_row_group(1) end, "closed")
+    end)
+  end
+
+  it("falls back to the general reader for a column with nulls or ragged rows", function()
+    -- the fixtures' opt_i32 (nulls) and ragged (lists of several lengths), next to dense columns
+    -- in the same call, over a row range that cuts row groups
+    for _, f in ipairs(FILES) do
+      local d = assert(lio.read_parquet(DIR .. f[1] .. ".parquet",
+        { rows = { 3, N - 2 }, columns = { "opt_i32", "ragged", "emb", "f32" } }))
+      local function sub(col) return table.move(EXP[col], 3, N - 2, 1, {}) end
+      assert.equal("float64", d.opt_i32:dtype())
+      numbers(d.opt_i32, sub "opt_i32", "opt_i32")
+      numbers(d.f32, sub "f32", "f32")
+      local e = {}
+      for i = 3, N - 2 do for _, x in ipairs(EXP.emb[i]) do e[#e + 1] = x end end
+      numbers(d.emb, e, "emb")
+      assert.equal(N - 4, #d.ragged)
+      for i = 3, N - 2 do assert.same(EXP.ragged[i] or {}, flat(d.ragged[i - 2])) end
+    end
   end)
 end)

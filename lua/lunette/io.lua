@@ -257,21 +257,27 @@ local ParquetFile = {}
 ParquetFile.__index = ParquetFile
 
 --- open_parquet(path [, limits]) -> ParquetFile | nil, message
--- Reads only the footer of a Parquet file: f.schema (an array of {name, type, nullable, list}),
--- f.columns (the names), f.num_rows, f.row_groups (rows of each), f.num_row_groups, and
+-- Opens a Parquet file and reads its footer, once: f.schema (an array of {name, type, nullable,
+-- list}), f.columns (the names), f.num_rows, f.row_groups (rows of each), f.num_row_groups, and
 -- f:read_row_group(i [, {columns = {...}}]) reads one row group (1-based) as read_parquet does,
--- so a file bigger than memory is read in pieces.
+-- so a file bigger than memory is read in pieces (the file stays open, and the buffers its
+-- chunks are read and decompressed through are reused, until f:close() or the collector).
 function M.open_parquet(path, opts)
   check("open_parquet", 2, opts, LIMITS)
   if type(path) ~= "string" then argerr(1, "open_parquet", "string expected, got " .. type(path)) end
-  local meta, err = C.parquet_meta(path, opts)
-  if not meta then return nil, err end
+  local h, meta = C.parquet_open(path, opts)
+  if not h then return nil, meta end
   local names = {}
   for i, c in ipairs(meta.columns) do names[i] = c.name end
   return setmetatable({ path = path, schema = meta.columns, columns = names,
     num_rows = meta.num_rows, row_groups = meta.row_groups, num_row_groups = #meta.row_groups,
-    limits = opts }, ParquetFile)
+    limits = opts, _h = h }, ParquetFile)
 end
+
+-- f:close(): releases the file and its buffers now (reads after it raise); idempotent.
+function ParquetFile:close() C.parquet_close(self._h) end
+
+local read_range
 
 -- f:read_row_group(i [, {columns = {...}}]) -> {name = column} | nil, message
 function ParquetFile:read_row_group(i, opts)
@@ -281,7 +287,11 @@ function ParquetFile:read_row_group(i, opts)
       self.num_row_groups, tostring(i)))
   end
   local cols = pick_columns("read_row_group", 2, self.columns, opts and opts.columns)
-  return C.parquet_read(self.path, i, cols, limits_of(opts) or self.limits)
+  local limits = limits_of(opts) or self.limits
+  local first = 1
+  for g = 1, i - 1 do first = first + self.row_groups[g] end
+  if self.row_groups[i] == 0 then return C.parquet_group(self._h, i, cols, limits) end
+  return read_range(self, cols or self.columns, first, first + self.row_groups[i] - 1, limits)
 end
 
 -- Joins one column's pieces from consecutive row groups.
@@ -301,6 +311,20 @@ local function join(parts)
     end
   end
   if coded == #parts then
+    -- Row groups whose dictionaries are the first one's (a writer that met the labels in the same
+    -- order in each, as usual): their codes need no mapping.
+    local same = true
+    for k = 2, #parts do
+      local a, b = parts[1].levels, parts[k].levels
+      if #a ~= #b then same = false break end
+      for j = 1, #a do if a[j] ~= b[j] then same = false break end end
+      if not same then break end
+    end
+    if same then
+      local codes = {}
+      for k, p in ipairs(parts) do codes[k] = p.codes end
+      return { codes = T.cat(codes, 1), levels = parts[1].levels }
+    end
     -- Each row group has its own dictionary: the levels are merged in order of appearance and
     -- every piece's codes mapped onto them (0, a null, stays 0).
     local levels, index, codes = {}, {}, {}
@@ -459,8 +483,28 @@ function M.read_parquet(path, opts)
   if type(path) == "table" then return read_shards(path, opts) end
   local f, err = M.open_parquet(path, limits_of(opts))
   if not f then return nil, err end
-  return read_table("read_parquet", f.columns, f.num_rows, f.row_groups, opts,
-    function(g, cols) return C.parquet_read(path, g, cols, limits_of(opts)) end)
+  local cols = pick_columns("read_parquet", 2, f.columns, opts and opts.columns)
+  local first, last = row_range("read_parquet", opts and opts.rows, f.num_rows)
+  local out, rerr = read_range(f, cols or f.columns, first, last, limits_of(opts))
+  f:close()
+  return out, rerr
+end
+
+-- Columns `names` of rows [first, last] (1-based, inclusive, last <= f.num_rows) of the open
+-- Parquet file f: dense numeric columns (no nulls, lists of one length) straight into one tensor
+-- each (parquet_dense); the rest row group by row group (read_table), sliced and joined.
+function read_range(f, names, first, last, limits)
+  local out, err = C.parquet_dense(f._h, first, last, names, limits)
+  if not out then return nil, err end
+  local rest = {}
+  for _, n in ipairs(names) do if out[n] == nil then rest[#rest + 1] = n end end
+  if #rest == 0 then return out end
+  local more, merr = read_table("read_parquet", f.columns, f.num_rows, f.row_groups,
+    { columns = rest, rows = { first, last } },
+    function(g, cols) return C.parquet_group(f._h, g, cols, limits) end)
+  if not more then return nil, merr end
+  for k, v in pairs(more) do out[k] = v end
+  return out
 end
 
 ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 /* io_parquet.c - Parquet column chunks: page headers, codecs, levels, encodings, row assembly. */
 #include "io/io_parquet.h"
+#include "io/io_parquet_page.h"
 #include "io/io_thrift.h"
 #include <dlfcn.h>
 #include <pthread.h>
@@ -92,12 +93,6 @@ static LtStatus decompress(IoCtx *c, int codec, const uint8_t *src, size_t n, ui
 
 /* ---- Page headers ------------------------------------------------------------------------- */
 
-typedef struct {
-  int64_t type, usize, csize;
-  int64_t nvals, enc, nnulls, nrows, def_len, rep_len;
-  int compressed;
-  int has_dph, has_dict, has_v2;
-} PageHdr;
 
 static int dph_field(IoTr *t, void *ud, int id, int type) {
   PageHdr *h = ud;
@@ -155,18 +150,8 @@ static int page_field(IoTr *t, void *ud, int id, int type) {
 
 /* ---- RLE / bit-packed hybrid -------------------------------------------------------------- */
 
-typedef struct {
-  const uint8_t *p, *end;
-  int bw;
-  uint32_t run_val;
-  uint64_t run_left; /* repeated values left in the current RLE run */
-  const uint8_t *bp; /* the current bit-packed run's bytes */
-  uint64_t bp_bytes; /* its length (the last run may be cut short) */
-  uint64_t bp_left;  /* values left in it */
-  uint64_t bitpos;   /* bit offset into bp of the next value */
-} Rle;
 
-static void rle_init(Rle *r, const uint8_t *p, size_t n, int bw) {
+void io_pq_rle_init(Rle *r, const uint8_t *p, size_t n, int bw) {
   memset(r, 0, sizeof *r);
   r->p = p;
   r->end = p + n;
@@ -174,7 +159,7 @@ static void rle_init(Rle *r, const uint8_t *p, size_t n, int bw) {
 }
 
 /* The next value, or -1 when the data ends early or is malformed. */
-static int64_t rle_next(Rle *r) {
+int64_t io_pq_rle_next(Rle *r) {
   while (!r->run_left && !r->bp_left) {
     uint64_t h = 0;
     int shift = 0;
@@ -231,7 +216,7 @@ static LtStatus read_levels(IoCtx *c, const uint8_t *p, size_t len, int64_t n, i
   int bw = 0;
   while ((1 << bw) <= maxv) bw++;
   Rle r;
-  rle_init(&r, p, len, bw);
+  io_pq_rle_init(&r, p, len, bw);
   int64_t i = 0, bad = -1;
   while (i < n && bad < 0) {
     if (r.run_left) {
@@ -246,7 +231,7 @@ static LtStatus read_levels(IoCtx *c, const uint8_t *p, size_t len, int64_t n, i
       i += take;
       continue;
     }
-    int64_t v = rle_next(&r);
+    int64_t v = io_pq_rle_next(&r);
     if (v < 0) return io_fail(c, LT_EVALUE, "%s levels end early", what);
     if (v > maxv)
       bad = v;
@@ -292,9 +277,37 @@ static LtStatus grow_bytes(IoCtx *c, IoPqColumn *col, uint64_t need) {
   return LT_OK;
 }
 
+/* Makes sc's chunk (page = 0) or page buffer hold at least need bytes, contents not kept:
+ * scratch buffers grow, never shrink. A failure's message lands in c. */
+LtStatus io_pq_grow_scratch(IoCtx *c, IoPqScratch *sc, int page, size_t need) {
+  uint8_t **p = page ? &sc->page : &sc->chunk;
+  size_t *cap = page ? &sc->page_cap : &sc->chunk_cap;
+  IoCtx *a = sc->c ? sc->c : c;
+  if (*p && need <= *cap) return LT_OK;
+  if (*p) io_free(a, *p, *cap);
+  *p = NULL;
+  *cap = 0;
+  size_t n = need ? need : 1;
+  if (!(*p = io_alloc(a, n))) {
+    if (a != c) memcpy(c->msg, a->msg, sizeof c->msg);
+    return LT_ENOMEM;
+  }
+  *cap = n;
+  return LT_OK;
+}
+
+void io_pq_scratch_free(IoCtx *c, IoPqScratch *sc) {
+  IoCtx *a = sc->c ? sc->c : c;
+  if (sc->chunk) io_free(a, sc->chunk, sc->chunk_cap);
+  if (sc->page) io_free(a, sc->page, sc->page_cap);
+  sc->chunk = sc->page = NULL;
+  sc->chunk_cap = sc->page_cap = 0;
+}
+
 /* State of one chunk's decoding. */
 typedef struct {
   IoCtx *c;
+  IoPqScratch *sc; /* chunk and page buffers */
   const IoPqLeaf *l;
   IoPqColumn *col;
   int16_t *def, *rep; /* chunk-wide levels */
@@ -306,6 +319,9 @@ typedef struct {
   uint8_t *dict; /* fixed-width: ndict * elem bytes */
   size_t dict_size;
   int all_dict;
+  /* Flat text while every page so far was dictionary-coded: only the codes are stored (what the
+   * binding returns then); the strings of those slots are written when a PLAIN page ends that. */
+  int lazy_text;
   size_t elem;
 } Dec;
 
@@ -384,14 +400,28 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
     if (!d->has_dict) return io_fail(c, LT_EVALUE, "column '%s': dictionary page missing", l->name);
     if (n < 1) return io_fail(c, LT_EVALUE, "column '%s': empty dictionary indices", l->name);
     if (v[0] > 32) return io_fail(c, LT_EVALUE, "column '%s': bad index width", l->name);
-    rle_init(&r, v + 1, n - 1, v[0]);
+    io_pq_rle_init(&r, v + 1, n - 1, v[0]);
   } else {
+    if (d->lazy_text) {
+      /* The slots before this page held only codes: their strings now, in order. */
+      d->lazy_text = 0;
+      for (int64_t i = 0; i < first; i++) {
+        int32_t k = col->codes[i];
+        if (k < 0) {
+          col->off[i + 1] = col->off[i];
+          continue;
+        }
+        LtStatus st = put_string(d, i, col->dict_bytes + col->dict_off[k],
+                                 (size_t)(col->dict_off[k + 1] - col->dict_off[k]));
+        if (st) return st;
+      }
+    }
     d->all_dict = 0;
     if (enc == 3 && l->type == IO_PQ_BOOLEAN) {
       /* RLE booleans (v2 pages): a 4-byte length, then the hybrid with width 1. */
       if (n < 4 || io_le32(v) > n - 4)
         return io_fail(c, LT_EVALUE, "column '%s': boolean run length past the page", l->name);
-      rle_init(&r, v + 4, io_le32(v), 1);
+      io_pq_rle_init(&r, v + 4, io_le32(v), 1);
     } else if (enc != 0) {
       return io_fail(c, LT_EVALUE, "column '%s': encoding %lld is not supported", l->name,
                      (long long)enc);
@@ -421,7 +451,7 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
       continue;
     }
     if (dict) {
-      int64_t ix = rle_next(&r);
+      int64_t ix = io_pq_rle_next(&r);
       if (ix < 0)
         return io_fail(c, LT_EVALUE, "column '%s': dictionary indices end early", l->name);
       if (ix >= d->ndict)
@@ -430,16 +460,18 @@ static LtStatus read_values(Dec *d, const uint8_t *v, size_t n, int64_t enc, int
                        (long long)ix, (long long)d->ndict);
       if (l->type == IO_PQ_BYTE_ARRAY) {
         if (col->codes) col->codes[i] = (int32_t)ix;
-        LtStatus st = put_string(d, i, col->dict_bytes + col->dict_off[ix],
-                                 (size_t)(col->dict_off[ix + 1] - col->dict_off[ix]));
-        if (st) return st;
+        if (!d->lazy_text) {
+          size_t len = (size_t)(col->dict_off[ix + 1] - col->dict_off[ix]);
+          LtStatus st = put_string(d, i, col->dict_bytes + col->dict_off[ix], len);
+          if (st) return st;
+        }
       } else {
         memcpy(col->data + (size_t)i * elem, d->dict + (size_t)ix * elem, elem);
       }
     } else if (l->type == IO_PQ_BOOLEAN) {
       int64_t b;
       if (enc == 3) {
-        b = rle_next(&r);
+        b = io_pq_rle_next(&r);
         if (b < 0) return io_fail(c, LT_EVALUE, "column '%s': booleans end early", l->name);
       } else {
         b = (v[k >> 3] >> (k & 7)) & 1;
@@ -756,64 +788,118 @@ static LtStatus alloc_chunk(Dec *d) {
   return LT_OK;
 }
 
+
+/* Decompresses a page's want bytes from src[0..n) so that its last `vals` bytes (the values)
+ * land at into, the `want - vals` bytes before them (a v1 page's levels) at into - (want - vals),
+ * which the caller lets us borrow: they are saved in sc->page first and put back after, the
+ * levels copied to sc->page + pre for the page to read. 1 when done (*lv, *lvn: the levels), 0
+ * when it does not apply (the levels would not fit the room, or a codec failure, with into's
+ * surroundings restored and the error left for the general reader). */
+static int decompress_into(IoCtx *c, IoPqScratch *sc, int codec, const uint8_t *src, size_t n,
+                           size_t want, size_t vals, uint8_t *into, size_t room,
+                           const uint8_t **lv, size_t *lvn) {
+  if (vals > want) return 0;
+  size_t pre = want - vals;
+  /* 1 MiB of levels covers any real page (a list page's levels take about 1 byte in 64). */
+  if (pre > room || pre > ((size_t)1 << 20)) return 0;
+  if (pre && io_pq_grow_scratch(c, sc, 1, 2 * pre)) return 0;
+  uint8_t *at = into - pre;
+  if (pre) memcpy(sc->page, at, pre);
+  int ok = decompress(c, codec, src, n, at, want) == LT_OK;
+  if (pre) {
+    memcpy(sc->page + pre, at, pre);
+    memcpy(at, sc->page, pre);
+  }
+  *lv = sc->page + pre;
+  *lvn = pre;
+  return ok;
+}
+
+/* Parses and checks the page header at buf[*at] (the chunk is buf[0..csize)) of leaf l, moves
+ * *at past the page and decompresses its values into sc->page when the chunk's codec applies.
+ * *use is 0 for a page the reader skips (an index page). With into (the dense reader: into_cap
+ * bytes there, room bytes before it to borrow, elem bytes per value), a compressed PLAIN data
+ * page is decompressed in place instead (decompress_into; pg->in_place). */
+LtStatus io_pq_open_page(IoCtx *c, IoPqScratch *sc, const IoPqLeaf *l, int codec,
+                         const uint8_t *buf, size_t csize, size_t *at, Page *pg, int *use,
+                         uint8_t *into, size_t into_cap, size_t room, size_t elem) {
+  LtStatus st;
+  PageHdr *h = &pg->h;
+  memset(pg, 0, sizeof *pg);
+  *use = 0;
+  h->compressed = 1;
+  IoTr t = {c, buf + *at, buf + csize, 0, LT_OK};
+  if ((st = io_tr_struct(&t, page_field, h))) return st;
+  size_t pos = (size_t)(t.p - buf);
+  if (h->csize < 0 || h->usize < 0 || (uint64_t)h->csize > csize - pos) {
+    return io_fail(c, LT_EVALUE, "column '%s': page size past the chunk", l->name);
+  }
+  if ((uint64_t)h->usize > c->max_inflate) {
+    return io_fail(c, LT_EVALUE, "column '%s': page of %lld bytes over the %llu-byte limit",
+                   l->name, (long long)h->usize, (unsigned long long)c->max_inflate);
+  }
+  const uint8_t *src = buf + pos;
+  size_t sn = (size_t)h->csize;
+  *at = pos + sn;
+  if (h->type == 1) return LT_OK; /* index page: not needed */
+  if (h->type != 0 && h->type != 2 && h->type != 3) {
+    return io_fail(c, LT_EVALUE, "column '%s': unknown page type %lld", l->name,
+                   (long long)h->type);
+  }
+  /* v2 pages keep their levels uncompressed in front of the (maybe compressed) values. */
+  size_t lvn = 0;
+  if (h->type == 3) {
+    if (!h->has_v2 || h->rep_len < 0 || h->def_len < 0 ||
+        (uint64_t)h->rep_len + (uint64_t)h->def_len > sn ||
+        (uint64_t)h->rep_len + (uint64_t)h->def_len > (uint64_t)h->usize) {
+      return io_fail(c, LT_EVALUE, "column '%s': bad v2 page header", l->name);
+    }
+    lvn = (size_t)(h->rep_len + h->def_len);
+  } else if ((h->type == 0 && !h->has_dph) || (h->type == 2 && !h->has_dict)) {
+    return io_fail(c, LT_EVALUE, "column '%s': page header lacks its type's part", l->name);
+  }
+  size_t want = (size_t)h->usize - lvn;
+  pg->lv = src;
+  pg->lvn = lvn;
+  pg->v = src + lvn;
+  pg->vn = sn - lvn;
+  if (into && codec != 0 && (h->type != 3 || h->compressed) && h->enc == 0 && h->nvals >= 0 &&
+      (uint64_t)h->nvals <= SIZE_MAX / 8 / elem) {
+    /* A PLAIN data page of a dense column: its values decompressed where they belong, with no
+     * copy after (a v2 page's levels are not compressed: none to move aside). */
+    size_t vals = (size_t)h->nvals * elem;
+    const uint8_t *lv;
+    size_t lvlen;
+    if (vals <= into_cap && (h->type == 0 || (h->type == 3 && vals == want)) &&
+        decompress_into(c, sc, codec, pg->v, pg->vn, want, vals, into, room, &lv, &lvlen)) {
+      pg->v = lv;
+      pg->vn = lvlen;
+      pg->in_place = 1;
+      *use = 1;
+      return LT_OK;
+    }
+  }
+  if (codec != 0 && (h->type != 3 || h->compressed)) {
+    if ((st = io_pq_grow_scratch(c, sc, 1, want))) return st;
+    if ((st = decompress(c, codec, pg->v, pg->vn, sc->page, want))) return st;
+    pg->v = sc->page;
+    pg->vn = want;
+  }
+  *use = 1;
+  return LT_OK;
+}
+
 /* Decodes the page whose header starts at buf[*at] (the chunk is buf[0..csize)) and moves *at
  * past it: a dictionary page fills the dictionary, a data page the next slots. */
 static LtStatus next_page(Dec *d, const IoPqChunk *ch, const uint8_t *buf, size_t csize,
                           size_t *at) {
-  IoCtx *c = d->c;
-  const IoPqLeaf *l = d->l;
-  LtStatus st;
-  PageHdr h;
-  memset(&h, 0, sizeof h);
-  h.compressed = 1;
-  IoTr t = {c, buf + *at, buf + csize, 0, LT_OK};
-  if ((st = io_tr_struct(&t, page_field, &h))) return st;
-  size_t pos = (size_t)(t.p - buf);
-  if (h.csize < 0 || h.usize < 0 || (uint64_t)h.csize > csize - pos) {
-    return io_fail(c, LT_EVALUE, "column '%s': page size past the chunk", l->name);
-  }
-  if ((uint64_t)h.usize > c->max_inflate) {
-    return io_fail(c, LT_EVALUE, "column '%s': page of %lld bytes over the %llu-byte limit",
-                   l->name, (long long)h.usize, (unsigned long long)c->max_inflate);
-  }
-  const uint8_t *src = buf + pos;
-  size_t sn = (size_t)h.csize;
-  *at = pos + sn;
-  if (h.type == 1) return LT_OK; /* index page: not needed */
-  if (h.type != 0 && h.type != 2 && h.type != 3) {
-    return io_fail(c, LT_EVALUE, "column '%s': unknown page type %lld", l->name, (long long)h.type);
-  }
-  /* v2 pages keep their levels uncompressed in front of the (maybe compressed) values. */
-  size_t lvn = 0;
-  if (h.type == 3) {
-    if (!h.has_v2 || h.rep_len < 0 || h.def_len < 0 ||
-        (uint64_t)h.rep_len + (uint64_t)h.def_len > sn ||
-        (uint64_t)h.rep_len + (uint64_t)h.def_len > (uint64_t)h.usize) {
-      return io_fail(c, LT_EVALUE, "column '%s': bad v2 page header", l->name);
-    }
-    lvn = (size_t)(h.rep_len + h.def_len);
-  } else if ((h.type == 0 && !h.has_dph) || (h.type == 2 && !h.has_dict)) {
-    return io_fail(c, LT_EVALUE, "column '%s': page header lacks its type's part", l->name);
-  }
-  size_t want = (size_t)h.usize - lvn;
-  const uint8_t *vals = src + lvn;
-  size_t vn = sn - lvn;
-  uint8_t *page = NULL;
-  if (ch->codec != 0 && (h.type != 3 || h.compressed)) {
-    if (!(page = io_alloc(c, want ? want : 1))) return LT_ENOMEM;
-    if ((st = decompress(c, ch->codec, vals, vn, page, want))) {
-      io_free(c, page, want ? want : 1);
-      return st;
-    }
-    vals = page;
-    vn = want;
-  }
-  if (h.type == 2)
-    st = read_dict(d, vals, vn, h.nvals);
-  else
-    st = data_page(d, &h, src, lvn, vals, vn);
-  if (page) io_free(c, page, want ? want : 1);
-  return st;
+  Page pg;
+  int use;
+  LtStatus st =
+      io_pq_open_page(d->c, d->sc, d->l, ch->codec, buf, csize, at, &pg, &use, NULL, 0, 0, 0);
+  if (st || !use) return st;
+  if (pg.h.type == 2) return read_dict(d, pg.v, pg.vn, pg.h.nvals);
+  return data_page(d, &pg.h, pg.lv, pg.lvn, pg.v, pg.vn);
 }
 
 static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) {
@@ -827,15 +913,16 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
                    (long long)nslots, (long long)rows);
   d->nslots = nslots;
   d->all_dict = 1;
+  d->lazy_text = l->type == IO_PQ_BYTE_ARRAY && l->max_rep == 0;
   uint64_t lvbytes;
   if (!io_mul_u64((uint64_t)nslots, 2, &lvbytes) || lvbytes > SIZE_MAX / 4)
     return io_fail(c, LT_EOVERFLOW, "column '%s': too many values", l->name);
   if ((st = alloc_chunk(d))) return st;
   /* The chunk's bytes, read at once: its size was checked against the file by io_pq_open. */
   size_t csize = (size_t)ch->size;
-  uint8_t *buf = io_alloc(c, csize ? csize : 1);
-  if (!buf) return LT_ENOMEM;
-  st = io_src_read(c, s, (uint64_t)ch->data_off, buf, csize);
+  if ((st = io_pq_grow_scratch(c, d->sc, 0, csize))) return st;
+  const uint8_t *buf = d->sc->chunk;
+  st = io_src_read(c, s, (uint64_t)ch->data_off, d->sc->chunk, csize);
   size_t pos = 0;
   while (!st && d->slot < nslots) {
     if (pos >= csize) {
@@ -845,7 +932,6 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
     }
     st = next_page(d, ch, buf, csize, &pos);
   }
-  io_free(c, buf, csize ? csize : 1);
   if (st) return st;
   /* Null flags from the definition levels (flat columns: every slot is a value). */
   if (l->max_def) {
@@ -872,17 +958,21 @@ static LtStatus read_chunk(Dec *d, IoSrc *s, const IoPqChunk *ch, int64_t rows) 
 }
 
 LtStatus io_pq_read_column(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
-                           IoPqColumn *out) {
+                           IoPqScratch *sc, IoPqColumn *out) {
   memset(out, 0, sizeof *out);
   if (rg < 0 || rg >= f->nrg || leaf < 0 || leaf >= f->nleaves)
     return io_fail(c, LT_ERANGE, "row group or column out of range");
   Dec d;
   memset(&d, 0, sizeof d);
+  IoPqScratch own;
+  memset(&own, 0, sizeof own);
   d.c = c;
+  d.sc = sc ? sc : &own;
   d.l = &f->leaves[leaf];
   d.col = out;
   LtStatus st =
       read_chunk(&d, s, &f->chunks[(size_t)rg * (size_t)f->nleaves + (size_t)leaf], f->rg_rows[rg]);
+  io_pq_scratch_free(c, &own);
   if (d.def) io_free(c, d.def, out->cap_vals * 2);
   if (d.rep) io_free(c, d.rep, out->cap_vals * 2);
   if (d.dict) io_free(c, d.dict, d.dict_size ? d.dict_size : 1);

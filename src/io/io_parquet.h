@@ -79,13 +79,54 @@ typedef struct {
   size_t cap_rows, cap_vals, cap_bytes, cap_dict_bytes, cap_dict;
 } IoPqColumn;
 
+/* Buffers a reader reuses from chunk to chunk and page to page (a column chunk's bytes, one
+ * decompressed page), so reading a file of many row groups allocates and faults in fresh memory
+ * once, not per chunk. Zero it before first use. The buffers are allocated and freed through c
+ * when it is set (an open file's context, so they outlive each read's own), else through the
+ * context of the call that grows or frees them. Their sizes are bounded by the file's chunk
+ * sizes and the calls' max_inflate, both checked before they grow. */
+typedef struct {
+  IoCtx *c;
+  uint8_t *chunk;
+  size_t chunk_cap;
+  uint8_t *page;
+  size_t page_cap;
+} IoPqScratch;
+/* Frees the buffers of sc (keeping sc->c); idempotent. */
+void io_pq_scratch_free(IoCtx *c, IoPqScratch *sc);
+
 /* Decodes leaf `leaf` of row group `rg` (0-based) of f into *out (zeroed on failure). Every size
  * read from the file is checked against the chunk and the limits of c before it is allocated;
  * a lying decompressed size, a dictionary index out of range, levels past their maximum, or a
- * value count that disagrees with the metadata is an error naming the column. */
+ * value count that disagrees with the metadata is an error naming the column. sc (NULL: buffers
+ * of this call only) holds the chunk and page buffers between calls. */
 LtStatus io_pq_read_column(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
-                           IoPqColumn *out);
+                           IoPqScratch *sc, IoPqColumn *out);
 /* Frees what io_pq_read_column allocated; idempotent. */
 void io_pq_column_free(IoCtx *c, IoPqColumn *col);
+
+/* The fast path for numeric columns without nulls: a flat column, or a list column whose rows
+ * all hold the same number of values (an embedding column), decoded straight into the caller's
+ * memory with no level or value arrays in between.
+ *
+ * io_pq_dense_elem: bytes per value when leaf's values are stored as the tensor holds them
+ * (int32, int64, float, double, float16) and it is flat or a list of one level; else 0.
+ * io_pq_dense_width: the values per row leaf would have in row group rg if it is dense: 1 for a
+ * flat column; num_values / rows for a list column when that divides evenly; else -1 (also for
+ * a row group of no rows, whose width the metadata cannot tell). */
+size_t io_pq_dense_elem(const IoPqLeaf *l);
+int64_t io_pq_dense_width(const IoPqFile *f, int rg, int leaf);
+/* Decodes leaf `leaf` of row group rg into dst (rows * width * io_pq_dense_elem bytes, width
+ * from io_pq_dense_width): *dense = 1 when every slot held a value and every list `width` of
+ * them, with all the checks io_pq_read_column makes. Anything else (a null, a ragged row, an
+ * unsupported encoding, a damaged page) gives *dense = 0 and LT_OK with dst partly written: the
+ * caller then reads the chunk with io_pq_read_column, which accepts it or reports the error.
+ * Only LT_ENOMEM (buffers) is returned as a failure. A compressed PLAIN page is decompressed
+ * where its values belong; the levels a v1 page holds in front of them land, for a moment, in
+ * the bytes before: the room bytes before dst may be borrowed that way (they are put back before
+ * this returns, so no other thread may be writing them meanwhile), and the page's own earlier
+ * pages' values are. With room 0 the first page goes through sc->page. */
+LtStatus io_pq_read_dense(IoCtx *c, IoSrc *s, const IoPqFile *f, int rg, int leaf,
+                          IoPqScratch *sc, void *dst, size_t room, int64_t width, int *dense);
 
 #endif
